@@ -1,0 +1,211 @@
+/*
+ * store.h: the replica. The only module that touches sqlite3. It owns the domain
+ * tables of schema.h, the change-set log (verbatim signed bytes), the version vector,
+ * per-cell clocks, the pending set (change sets waiting for a gap to fill), the
+ * quarantine and the node identity row. It never touches sockets or files other than
+ * its database.
+ *
+ * Invariants (DESIGN.md, "The replication model"):
+ *  - a change set is applied, logged and counted in the vector in one transaction;
+ *  - (origin, seq) never names two different contents: a local seq is assigned in the
+ *    transaction that logs it, and a remote duplicate with other bytes is quarantined;
+ *  - merge is last-writer-wins per cell on (hlc, origin), so the result does not
+ *    depend on delivery order, duplication or batching;
+ *  - nothing is dropped silently: every change set that is not applied is either a
+ *    duplicate, pending (waits for earlier seqs of its origin), or quarantined with a
+ *    reason.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "changeset.h"
+#include "limits.h"
+#include "nodekey.h"
+#include "value.h"
+#include "vv.h"
+
+struct store;
+
+/* Is origin a member of the region? The node's own origin always is. */
+typedef bool (*store_member_fn)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
+/* Wall-clock milliseconds; tests inject their own. */
+typedef uint64_t (*store_clock_fn)(void *ctx);
+
+struct store_config {
+	const char *path;             /* database file; created with its schema if absent */
+	const struct nodekey *key;    /* borrowed, must outlive the store; signs local writes */
+	const char *organisation;     /* author_org of local change sets (borrowed, copied) */
+	store_member_fn is_member;    /* NULL: only the node itself is a member */
+	void *member_ctx;
+	store_clock_fn clock;         /* NULL: hlc_wall_ms */
+	void *clock_ctx;
+	uint64_t max_clock_drift_ms;  /* 0: 300000 */
+};
+
+/*
+ * Open or create the replica. A database created for another node key is refused
+ * (ARR_EKEY): a replica belongs to one origin forever. NULL on error, *err set.
+ */
+struct store *store_open(const struct store_config *cfg, int *err);
+void store_destroy(struct store **s);
+
+/* Change the membership predicate or drift at runtime (config reload). */
+void store_set_members(struct store *s, store_member_fn fn, void *ctx);
+void store_set_max_drift(struct store *s, uint64_t ms);
+
+/* ---- local writes ---- */
+
+struct store_op {
+	const char *table;
+	char row_id[ARR_ROWID_STRLEN + 1]; /* UUID text */
+	const char *column;
+	struct value value;
+};
+
+struct store_write_result {
+	uint64_t first_seq; /* seqs [first_seq, last_seq] were created */
+	uint64_t last_seq;
+	size_t changesets;
+};
+
+/*
+ * One local transaction: validates ops against the schema (ARR_ESCHEMA, ARR_EINVAL),
+ * splits them into change sets within the limits, signs them, and commits rows, clocks,
+ * log and vector with synchronous=FULL. Returns only once durable. All or nothing.
+ */
+int store_write(struct store *s, const struct store_op *ops, size_t nops,
+		struct store_write_result *res);
+
+/* ---- remote change sets ---- */
+
+enum store_outcome {
+	STORE_APPLIED = 0,   /* applied now (and possibly pending ones it unblocked) */
+	STORE_DUPLICATE,     /* already had it, same bytes: nothing changed */
+	STORE_PENDING,       /* valid but seq > vector + 1: kept until the gap fills */
+	STORE_QUARANTINED,   /* kept in quarantine with a reason, not applied */
+};
+
+struct store_apply_stats {
+	size_t applied;      /* including pending change sets applied as a result */
+	size_t duplicates;
+	size_t pending;
+	size_t quarantined;
+};
+
+/*
+ * Apply change sets received from a peer, in one transaction. Each item is verified
+ * (decode, signature, membership, scope, schema, clock drift) and then applied,
+ * duplicated, held pending or quarantined. Returns 0 unless the database fails (then
+ * nothing of the batch is committed). outcomes may be NULL; otherwise n entries.
+ */
+struct store_blob {
+	const uint8_t *data;
+	size_t len;
+};
+int store_apply(struct store *s, const struct store_blob *items, size_t n,
+		enum store_outcome *outcomes, struct store_apply_stats *stats);
+
+/* ---- reads ---- */
+
+/*
+ * Row callback: one row with its columns ("id" first, then the schema columns in order,
+ * without _deleted). Values are borrowed for the duration of the call. Return non-zero
+ * to stop the iteration (that value is returned by the caller).
+ */
+typedef int (*store_row_fn)(void *ctx, size_t ncols, const char *const *names,
+			    const struct value *values);
+
+/* One visible (not deleted) row. ARR_ENOTFOUND when absent or deleted. */
+int store_get(struct store *s, const char *table, const char *id, store_row_fn fn, void *ctx);
+
+struct store_filter {
+	const char *column;
+	struct value value; /* equality */
+};
+/* Visible rows of table matching every filter, ordered by id; limit 0 = no limit. */
+int store_list(struct store *s, const char *table, const struct store_filter *filters,
+	       size_t nfilters, size_t limit, store_row_fn fn, void *ctx);
+
+/*
+ * Read-only SQL on a separate connection opened read-only (SQLite enforces it, with
+ * query_only and an authorizer that denies writes and ATTACH). Statements that would
+ * write fail with ARR_EREADONLY; syntax errors with ARR_EINVAL and *errmsg (static
+ * storage until the next call, may be NULL).
+ */
+int store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx,
+		const char **errmsg);
+
+struct store_history_entry {
+	uint64_t hlc;
+	const uint8_t *origin;      /* ARR_ORIGIN_LEN */
+	uint64_t seq;
+	const char *author_org;
+	const char *column;
+	struct value value;
+};
+typedef int (*store_history_fn)(void *ctx, const struct store_history_entry *e);
+/* Every op that touched the row, in (hlc, origin, op order). ARR_ENOTFOUND if none. */
+int store_history(struct store *s, const char *table, const char *id, store_history_fn fn,
+		  void *ctx);
+
+/* Copy of the current version vector; caller destroys. */
+int store_vector(struct store *s, struct vv **out);
+
+/*
+ * Change sets the holder of "theirs" lacks, in (origin, seq) order, until their encoded
+ * sizes would pass max_bytes (at least one is returned when any is missing). fn gets
+ * each verbatim envelope; *more says whether there are further ones.
+ */
+typedef int (*store_blob_fn)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+			     const uint8_t *data, size_t len);
+int store_changes_since(struct store *s, const struct vv *theirs, size_t max_bytes,
+			store_blob_fn fn, void *ctx, bool *more);
+/* One logged change set by (origin, seq), for relaying. ARR_ENOTFOUND if absent. */
+int store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+			store_blob_fn fn, void *ctx);
+
+/*
+ * Order-independent digest of all visible replicated content: BLAKE2b-256 over every
+ * visible row's cells in a fixed order (table, id, column). Two replicas have equal
+ * digests iff they hold the same visible data.
+ */
+int store_digest(struct store *s, uint8_t out[32]);
+
+struct store_stats {
+	uint64_t log_count;
+	uint64_t pending_count;
+	uint64_t quarantine_count;
+	uint64_t db_bytes;
+	uint64_t local_seq;      /* this node's highest seq */
+};
+int store_stats(struct store *s, struct store_stats *st);
+
+/* ---- quarantine ---- */
+
+struct store_quarantined {
+	int64_t id;
+	const uint8_t *origin;  /* ARR_ORIGIN_LEN, or NULL when undecodable */
+	uint64_t seq;
+	int reason;             /* ARR_E* code */
+	const char *detail;     /* short text, no personal data */
+	uint64_t received_ms;
+	uint64_t attempts;
+};
+typedef int (*store_quarantine_fn)(void *ctx, const struct store_quarantined *q);
+int store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx);
+/*
+ * Try again to apply quarantined change sets (id < 0: all). Each either leaves the
+ * quarantine (applied, duplicate or pending) or stays with its new reason.
+ */
+int store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *stats);
+
+/* ---- maintenance ---- */
+
+/* Online backup to path (SQLite backup API), consistent while writes continue. */
+int store_backup(struct store *s, const char *path);
+
+#endif

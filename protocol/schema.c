@@ -1,0 +1,278 @@
+/*
+ * schema.c: the data model of DOMAIN.md as static tables, and the arrangement status
+ * lifecycle. Changing a table here changes the schema version (limits.h).
+ * Owns no state; must not know about SQLite.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema.h"
+
+static const char *const org_kinds[] = {"gemeente", "swv", "school", "provider", NULL};
+static const char *const arr_kinds[] = {"care_at_school", "oza",  "support_team",
+					"home_sitter",    "other", NULL};
+static const char *const statuses[] = {"draft",     "requested", "under_review", "allocated",
+				       "started",   "evaluating", "suspended",   "ended",
+				       "withdrawn", "rejected",   "archived",    NULL};
+static const char *const roles[] = {"requester", "funder", "education", "care", "coordination",
+				    NULL};
+static const char *const sources[] = {"jeugdwet", "swv_arrangement", "swv_tlv", "lumpsum",
+				      "wlz",      "zvw",             "subsidy", NULL};
+static const char *const units[] = {"minute", "hour", "day_part", "day", "piece", "euro", NULL};
+static const char *const frequencies[] = {"day", "week", "month", "total", NULL};
+static const char *const outcomes[] = {"continue", "adjust", "stop", NULL};
+static const char *const given_by[] = {"guardian", "child", "both", NULL};
+static const char *const age_bands[] = {"<12", "12-15", "16+", NULL};
+
+#define TEXT(n)     {n, SCHEMA_TEXT, NULL, NULL}
+#define INT(n)      {n, SCHEMA_INT, NULL, NULL}
+#define DATE(n)     {n, SCHEMA_DATE, NULL, NULL}
+#define ENUM(n, c)  {n, SCHEMA_ENUM, c, NULL}
+#define REF(n, t)   {n, SCHEMA_REF, NULL, t}
+#define DELETED     {SCHEMA_DELETED, SCHEMA_FLAG, NULL, NULL}
+#define TABLE(n, c) {n, c, sizeof(c) / sizeof(c[0])}
+
+/* organisatie */
+static const struct schema_column organisation_cols[] = {
+	ENUM("kind", org_kinds), TEXT("name"), TEXT("code"), DELETED};
+/* jeugdige: pseudonymous reference, initials and birth year only; never a BSN or name */
+static const struct schema_column child_cols[] = {
+	TEXT("ref"), TEXT("initials"), INT("birth_year"), DELETED};
+/* arrangement */
+static const struct schema_column arrangement_cols[] = {
+	REF("child_id", "child"),
+	ENUM("kind", arr_kinds),
+	ENUM("status", statuses),
+	REF("lead_org_id", "organisation"),
+	TEXT("coordinator"),
+	REF("municipality_org_id", "organisation"),
+	REF("school_org_id", "organisation"),
+	REF("swv_org_id", "organisation"),
+	DATE("requested_on"),
+	DATE("decided_on"),
+	DATE("start_on"),
+	DATE("end_on"),
+	DATE("next_evaluation_on"),
+	TEXT("end_reason"),
+	TEXT("summary"),
+	DELETED};
+/* betrokken partij */
+static const struct schema_column party_cols[] = {
+	REF("arrangement_id", "arrangement"), REF("org_id", "organisation"), ENUM("role", roles),
+	DATE("from_on"), DATE("to_on"), DELETED};
+/* financieringsaandeel */
+static const struct schema_column funding_cols[] = {
+	REF("arrangement_id", "arrangement"),
+	REF("funder_org_id", "organisation"),
+	ENUM("source", sources),
+	INT("amount_cents"),
+	DATE("period_from"),
+	DATE("period_to"),
+	DELETED};
+/* toewijzing (iJw JW301) */
+static const struct schema_column assignment_cols[] = {
+	REF("arrangement_id", "arrangement"),
+	REF("provider_org_id", "organisation"),
+	TEXT("assignment_no"),
+	TEXT("product_category"),
+	TEXT("product_code"),
+	DATE("valid_from"),
+	DATE("valid_to"),
+	INT("volume"),
+	ENUM("unit", units),
+	ENUM("frequency", frequencies),
+	INT("budget_cents"),
+	DELETED};
+/* evaluatie */
+static const struct schema_column evaluation_cols[] = {
+	REF("arrangement_id", "arrangement"), DATE("held_on"), ENUM("outcome", outcomes),
+	TEXT("summary"), DELETED};
+/* toestemming */
+static const struct schema_column consent_cols[] = {
+	REF("arrangement_id", "arrangement"),
+	ENUM("given_by", given_by),
+	ENUM("age_band", age_bands),
+	TEXT("purpose"),
+	DATE("granted_on"),
+	DATE("withdrawn_on"),
+	DELETED};
+
+static const struct schema_table tables[] = {
+	TABLE("organisation", organisation_cols),
+	TABLE("child", child_cols),
+	TABLE("arrangement", arrangement_cols),
+	TABLE("arrangement_party", party_cols),
+	TABLE("funding_share", funding_cols),
+	TABLE("care_assignment", assignment_cols),
+	TABLE("evaluation", evaluation_cols),
+	TABLE("consent", consent_cols),
+};
+
+size_t
+schema_table_count(void)
+{
+	return sizeof(tables) / sizeof(tables[0]);
+}
+
+const struct schema_table *
+schema_table_at(size_t i)
+{
+	return i < schema_table_count() ? &tables[i] : NULL;
+}
+
+const struct schema_table *
+schema_table_find(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < schema_table_count(); i++)
+		if (strcmp(tables[i].name, name) == 0)
+			return &tables[i];
+	return NULL;
+}
+
+int
+schema_column_index(const struct schema_table *t, const char *name)
+{
+	for (size_t i = 0; t != NULL && name != NULL && i < t->ncolumns; i++)
+		if (strcmp(t->columns[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const struct schema_column *
+schema_column_find(const struct schema_table *t, const char *name)
+{
+	int i = schema_column_index(t, name);
+
+	return i < 0 ? NULL : &t->columns[i];
+}
+
+/* Strict UTF-8 check: no overlongs, no surrogates, nothing past U+10FFFF, no NUL. */
+static bool
+utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
+		unsigned long cp;
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+static bool
+date_ok(const char *s, size_t n)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, m, d;
+
+	if (n != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return false;
+	return true;
+}
+
+bool
+schema_value_ok(const struct schema_column *c, const struct value *v)
+{
+	if (c == NULL || v == NULL)
+		return false;
+	if (v->kind == VALUE_NIL)
+		return true;
+	switch (c->type) {
+	case SCHEMA_INT:
+		return v->kind == VALUE_INT;
+	case SCHEMA_FLAG:
+		return v->kind == VALUE_INT && (v->u.i == 0 || v->u.i == 1);
+	case SCHEMA_TEXT:
+		return v->kind == VALUE_TEXT && utf8_ok(v->u.b.ptr, v->u.b.len);
+	case SCHEMA_DATE:
+		return v->kind == VALUE_TEXT && date_ok(v->u.b.ptr, v->u.b.len);
+	case SCHEMA_REF:
+		if (v->kind != VALUE_TEXT || v->u.b.len != 36)
+			return false;
+		{
+			char buf[37];
+
+			memcpy(buf, v->u.b.ptr, 36);
+			buf[36] = '\0';
+			for (size_t i = 0; i < 36; i++) {
+				char ch = buf[i];
+				bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+				if (dash ? ch != '-'
+					 : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+					return false;
+			}
+		}
+		return true;
+	case SCHEMA_ENUM:
+		if (v->kind != VALUE_TEXT)
+			return false;
+		for (const char *const *p = c->choices; *p != NULL; p++)
+			if (strlen(*p) == v->u.b.len && memcmp(*p, v->u.b.ptr, v->u.b.len) == 0)
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/* DOMAIN.md, "Status lifecycle", edge by edge. */
+static const char *const transitions[][2] = {
+	{"draft", "requested"},       {"requested", "under_review"}, {"under_review", "allocated"},
+	{"allocated", "started"},     {"started", "evaluating"},     {"evaluating", "started"},
+	{"started", "suspended"},     {"suspended", "started"},      {"started", "ended"},
+	{"suspended", "ended"},       {"requested", "withdrawn"},    {"requested", "rejected"},
+	{"under_review", "withdrawn"}, {"under_review", "rejected"},  {"ended", "archived"},
+	{"rejected", "archived"},     {"withdrawn", "archived"},
+};
+
+bool
+schema_status_transition_ok(const char *from, const char *to)
+{
+	if (from == NULL || to == NULL)
+		return false;
+	for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+		if (strcmp(transitions[i][0], from) == 0 && strcmp(transitions[i][1], to) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,53 @@
+/*
+ * schema.h: the replicated data model of DOMAIN.md (schema version 1), as data.
+ * The replica creates its tables from it; the store refuses ops for tables or columns
+ * not in it; the API and the CLI validate local writes against the column types.
+ * Every table also has "id" (row id, primary key) and the hidden "_deleted" column.
+ */
+#ifndef SCHEMA_H
+#define SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "value.h"
+
+#define SCHEMA_DELETED "_deleted"
+
+enum schema_type {
+	SCHEMA_TEXT,  /* free text */
+	SCHEMA_INT,   /* integer (years, cents, volumes) */
+	SCHEMA_DATE,  /* ISO YYYY-MM-DD text */
+	SCHEMA_ENUM,  /* one of a fixed list of text values */
+	SCHEMA_REF,   /* row id (UUID text) of a row in another table */
+	SCHEMA_FLAG,  /* integer 0/1: the hidden _deleted column */
+};
+
+struct schema_column {
+	const char *name;
+	enum schema_type type;
+	const char *const *choices; /* SCHEMA_ENUM: NULL-terminated list */
+	const char *ref_table;      /* SCHEMA_REF: the referenced table */
+};
+
+struct schema_table {
+	const char *name;
+	const struct schema_column *columns; /* replicated columns, _deleted last */
+	size_t ncolumns;
+};
+
+size_t schema_table_count(void);
+const struct schema_table *schema_table_at(size_t i);
+const struct schema_table *schema_table_find(const char *name);
+/* Column of t named name (including "_deleted"), or NULL. "id" is not a column. */
+const struct schema_column *schema_column_find(const struct schema_table *t, const char *name);
+/* Index of the column in t->columns, or -1. */
+int schema_column_index(const struct schema_table *t, const char *name);
+
+/* Whether v fits the column's type (nil always fits). Text values must be valid UTF-8. */
+bool schema_value_ok(const struct schema_column *c, const struct value *v);
+
+/* Status lifecycle of DOMAIN.md: may an arrangement go from "from" to "to"? */
+bool schema_status_transition_ok(const char *from, const char *to);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * testutil.h: helpers shared by the unit tests: scratch directories that clean up after
+ * themselves, deterministic node keys, and a seeded PRNG whose seed is printed so a
+ * failing run can be replayed. Test code only.
+ */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nodekey.h"
+
+/* mkdtemp under $TMPDIR (or /tmp); the path is malloc'd. Aborts the test on failure. */
+char *tu_tmpdir(void);
+/* rm -rf path (files and subdirectories), then free(path). Accepts NULL. */
+void tu_rmtree(char *path);
+/* path/name, malloc'd. */
+char *tu_path(const char *dir, const char *name);
+
+/* Deterministic key: seed bytes all equal to n. */
+struct nodekey *tu_key(uint8_t n);
+
+/* xorshift64* PRNG: small, fast, reproducible across platforms. */
+struct tu_rng {
+	uint64_t s;
+};
+void tu_rng_seed(struct tu_rng *r, uint64_t seed);
+uint64_t tu_rng_next(struct tu_rng *r);
+/* Uniform in [0, n); n > 0. */
+uint64_t tu_rng_below(struct tu_rng *r, uint64_t n);
+
+/* Seed for a test run: $ARRANG_SEED when set, otherwise fallback. */
+uint64_t tu_seed(uint64_t fallback);
+
+#endif
