@@ -1,0 +1,45 @@
+/*
+ * config.h: arrangd's configuration file (INI, parsed with inih). Every error names
+ * file:line; unknown sections or keys, missing required keys, bad endpoints and bad
+ * numbers are errors, never ignored. Owns the strings it returns.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+	char *path;            /* the file it was read from */
+	/* [node] */
+	char *name;            /* required: this node's member name */
+	char *organisation;    /* required */
+	char *data_dir;        /* required: replica (arrangd.db) and key (node.key) */
+	char *listen;          /* required: tcp://host:port peer endpoint */
+	char *api;             /* required: filesystem path of the ipc API socket */
+	char *members;         /* required: members file path (relative: to the config's dir) */
+	int log_level;         /* optional log_level = error|warning|notice|info|debug (6 = info) */
+	/* [sync] */
+	uint32_t heartbeat_ms;        /* default 1000, 50..60000 */
+	uint64_t max_clock_drift_ms;  /* default 300000, 1000..86400000 */
+	uint32_t pull_interval_ms;    /* default 30000, 100..3600000 */
+	uint32_t page_bytes;          /* default 1 MiB, 4096..ARR_MSG_MAX_BYTES/2 */
+};
+
+/*
+ * Read and validate path. On error returns NULL and writes "file:line: message" (or
+ * "file: message") into err (errlen bytes, always NUL-terminated).
+ */
+struct config *config_load(const char *path, char *err, size_t errlen);
+/* Same, from a NUL-terminated buffer; name is used in messages (fuzzing, tests). */
+struct config *config_parse(const char *text, const char *name, char *err, size_t errlen);
+void config_destroy(struct config **c);
+
+/* Paths derived from data_dir, malloc'd. */
+char *config_db_path(const struct config *c);
+char *config_key_path(const struct config *c);
+
+/* Whether s is an endpoint arrangd accepts: tcp://HOST:PORT with PORT 1..65535. */
+int config_endpoint_ok(const char *s);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * keyfile.h: the node key on disk: data_dir/node.key, mode 0600, holding the 32-byte
+ * Ed25519 seed as 64 hex characters and a newline. Refuses to load a key file that is
+ * readable by group or others, or malformed. Never logs the key.
+ */
+#ifndef KEYFILE_H
+#define KEYFILE_H
+
+#include "nodekey.h"
+
+/* Create path with a new key; ARR_EEXIST if it exists. *out owned by the caller. */
+int keyfile_create(const char *path, struct nodekey **out);
+/* Load; ARR_EKEY for bad content or permissions, ARR_EIO/ARR_ENOTFOUND for I/O. */
+int keyfile_load(const char *path, struct nodekey **out);
+
+#endif

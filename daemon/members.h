@@ -1,0 +1,39 @@
+/*
+ * members.h: the members file: the region's list of trusted nodes, one INI section per
+ * member ([name] with organisation, public_key, optional endpoint). The same file can be
+ * handed to every node; a node finds itself by its public key. Errors name file:line.
+ */
+#ifndef MEMBERS_H
+#define MEMBERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+struct member {
+	char *name;
+	char *organisation;
+	uint8_t origin[ARR_ORIGIN_LEN]; /* Ed25519 public key */
+	uint8_t curve[32];              /* the X25519 key CURVE sees (derived) */
+	char *endpoint;                 /* NULL when the node does not connect to it */
+};
+
+struct members;
+
+struct members *members_load(const char *path, char *err, size_t errlen);
+struct members *members_parse(const char *text, const char *name, char *err, size_t errlen);
+void members_destroy(struct members **m);
+
+size_t members_count(const struct members *m);
+const struct member *members_at(const struct members *m, size_t i); /* borrowed */
+const struct member *members_find_origin(const struct members *m,
+					 const uint8_t origin[ARR_ORIGIN_LEN]);
+const struct member *members_find_curve(const struct members *m, const uint8_t curve[32]);
+const struct member *members_find_name(const struct members *m, const char *name);
+
+/* A store_member_fn: ctx is a struct members *. */
+bool members_is_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
+
+#endif
