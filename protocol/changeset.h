@@ -71,6 +71,15 @@ int changeset_verify(const struct changeset *cs);
 void changeset_destroy(struct changeset **cs);
 
 /*
+ * Check that buf holds exactly one msgpack object and nothing else, walking it without
+ * allocating: every length and element count must fit in the bytes that remain, nesting
+ * is at most 32 deep. 0 or ARR_EMALFORMED. Call it on untrusted bytes before
+ * msgpack_unpack_next(), which otherwise allocates for an array header's claimed count
+ * (a 5-byte input can ask for 100 GB). changeset_decode() does this itself.
+ */
+int changeset_msgpack_check(const uint8_t *buf, size_t len);
+
+/*
  * Largest number of leading ops of ops[0..nops) that fit in one change set
  * (ARR_CS_MAX_OPS and ARR_CS_MAX_BYTES) with header h; used to split large writes.
  * At least 1 when the first op alone fits; 0 when even that op cannot fit.

@@ -44,6 +44,13 @@ int nodekey_curve_public_z85(const uint8_t origin[ARR_ORIGIN_LEN], char out[NODE
 /* X25519 public key (32 raw bytes) for origin, as a ZAP handler sees it. */
 int nodekey_curve_public_raw(const uint8_t origin[ARR_ORIGIN_LEN], uint8_t out[32]);
 
+/*
+ * Z85 (ZeroMQ RFC 32) of len bytes (a multiple of 4): writes len / 4 * 5 chars and a NUL.
+ * Decode is strict: outlen must be 4/5 of strlen(text). ARR_EINVAL on bad input.
+ */
+int nodekey_z85_encode(const uint8_t *data, size_t len, char *out);
+int nodekey_z85_decode(const char *text, uint8_t *out, size_t outlen);
+
 /* Public key as 64 lower-case hex chars + NUL, and back (strict; ARR_EKEY on error). */
 void nodekey_hex(const uint8_t origin[ARR_ORIGIN_LEN], char out[NODEKEY_HEX_LEN + 1]);
 int nodekey_parse_hex(const char *text, uint8_t origin[ARR_ORIGIN_LEN]);
