@@ -1,0 +1,291 @@
+/*
+ * members.c: the members file, the region's list of trusted nodes. One INI section per
+ * member: [name] with organisation, public_key (64 hex characters, the Ed25519 public
+ * key, i.e. the origin) and an optional endpoint. The CURVE key the ZAP handler sees is
+ * derived here once. Duplicate names or keys, unknown keys, missing keys and bad values
+ * are errors naming file:line: a members file is a security boundary, so nothing in it
+ * is guessed. This module only reads and answers questions; it never opens sockets.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "config.h"
+#include "members.h"
+#include "nodekey.h"
+
+#define MEMBERS_MAX ARR_VV_MAX_ENTRIES /* a version vector must be able to name them all */
+
+struct members {
+	struct member *v;
+	size_t n, cap;
+};
+
+/* What the parser remembers about each member besides the member itself. */
+struct members_seen {
+	int line;         /* of the section header */
+	int organisation; /* line where set; 0: not yet */
+	int public_key;
+	int endpoint;
+};
+
+struct members_parse_ctx {
+	struct members *m;
+	struct members_seen *seen; /* parallel to m->v */
+	size_t seen_cap;
+};
+
+static void
+members_free_member(struct member *mb)
+{
+	free(mb->name);
+	free(mb->organisation);
+	free(mb->endpoint);
+}
+
+void
+members_destroy(struct members **mp)
+{
+	struct members *m;
+
+	if (mp == NULL || (m = *mp) == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		members_free_member(&m->v[i]);
+	free(m->v);
+	free(m);
+	*mp = NULL;
+}
+
+/* A new section: a new member, whose name must be valid and not taken. */
+static int
+members_on_section(void *user, const char *section, int line, char *msg, size_t msglen)
+{
+	struct members_parse_ctx *ctx = user;
+	struct members *m = ctx->m;
+	const struct member *other;
+
+	if (!config_name_ok(section)) {
+		snprintf(msg, msglen,
+		         "invalid member name [%s] (expected 1 to 63 of a-z, 0-9 and '-', "
+		         "not starting with '-')",
+		         section);
+		return -1;
+	}
+	if ((other = members_find_name(m, section)) != NULL) {
+		snprintf(msg, msglen, "duplicate member [%s] (first at line %d)", section,
+		         ctx->seen[other - m->v].line);
+		return -1;
+	}
+	if (m->n == MEMBERS_MAX) {
+		snprintf(msg, msglen, "too many members (at most %d)", MEMBERS_MAX);
+		return -1;
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap == 0 ? 8 : 2 * m->cap;
+		struct member *v = realloc(m->v, cap * sizeof(*v));
+		struct members_seen *seen;
+
+		if (v == NULL)
+			goto nomem;
+		m->v = v;
+		m->cap = cap;
+		if ((seen = realloc(ctx->seen, cap * sizeof(*seen))) == NULL)
+			goto nomem;
+		ctx->seen = seen;
+		ctx->seen_cap = cap;
+	}
+	memset(&m->v[m->n], 0, sizeof(m->v[m->n]));
+	memset(&ctx->seen[m->n], 0, sizeof(ctx->seen[m->n]));
+	if ((m->v[m->n].name = strdup(section)) == NULL)
+		goto nomem;
+	ctx->seen[m->n].line = line;
+	m->n++;
+	return 0;
+nomem:
+	snprintf(msg, msglen, "out of memory");
+	return -1;
+}
+
+/* The public key: strict hex, a usable Ed25519 point, and not another member's. */
+static int
+members_set_key(struct members_parse_ctx *ctx, struct member *mb, const char *value, char *msg,
+                size_t msglen)
+{
+	struct members *m = ctx->m;
+
+	if (nodekey_parse_hex(value, mb->origin) != 0) {
+		snprintf(msg, msglen, "invalid public_key (expected %d hex characters)",
+		         NODEKEY_HEX_LEN);
+		return -1;
+	}
+	if (nodekey_curve_public_raw(mb->origin, mb->curve) != 0) {
+		snprintf(msg, msglen, "invalid public_key (not an Ed25519 public key)");
+		return -1;
+	}
+	for (size_t i = 0; i + 1 < m->n; i++) {
+		if (ctx->seen[i].public_key != 0 &&
+		    memcmp(m->v[i].origin, mb->origin, ARR_ORIGIN_LEN) == 0) {
+			snprintf(msg, msglen, "duplicate public_key (also member [%s], line %d)",
+			         m->v[i].name, ctx->seen[i].public_key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+members_on_key(void *user, const char *section, const char *key, const char *value, int line,
+               char *msg, size_t msglen)
+{
+	struct members_parse_ctx *ctx = user;
+	struct member *mb = &ctx->m->v[ctx->m->n - 1]; /* the section just opened */
+	struct members_seen *seen = &ctx->seen[ctx->m->n - 1];
+	int *where;
+
+	if (strcmp(key, "organisation") == 0)
+		where = &seen->organisation;
+	else if (strcmp(key, "public_key") == 0)
+		where = &seen->public_key;
+	else if (strcmp(key, "endpoint") == 0)
+		where = &seen->endpoint;
+	else {
+		snprintf(msg, msglen, "unknown key '%s' in section [%s]", key, section);
+		return -1;
+	}
+	if (*where != 0) {
+		snprintf(msg, msglen, "duplicate key '%s' in section [%s] (first at line %d)", key,
+		         section, *where);
+		return -1;
+	}
+	if (where == &seen->organisation) {
+		if (!config_org_ok(value)) {
+			snprintf(msg, msglen,
+			         "invalid organisation (expected 1 to %d bytes of "
+			         "UTF-8 text)",
+			         ARR_ORG_MAX);
+			return -1;
+		}
+		if ((mb->organisation = strdup(value)) == NULL)
+			goto nomem;
+	} else if (where == &seen->public_key) {
+		if (members_set_key(ctx, mb, value, msg, msglen) != 0)
+			return -1;
+	} else {
+		if (!config_endpoint_ok(value)) {
+			snprintf(msg, msglen, "invalid endpoint '%s' (expected tcp://HOST:PORT)",
+			         value);
+			return -1;
+		}
+		if ((mb->endpoint = strdup(value)) == NULL)
+			goto nomem;
+	}
+	*where = line;
+	return 0;
+nomem:
+	snprintf(msg, msglen, "out of memory");
+	return -1;
+}
+
+struct members *
+members_parse(const char *text, const char *name, char *err, size_t errlen)
+{
+	struct members_parse_ctx ctx = {0};
+	struct members *m;
+
+	if (name == NULL)
+		name = "(members)";
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	ctx.m = m;
+	if (config_ini_parse(text, name, members_on_section, members_on_key, &ctx, err, errlen) !=
+	    0)
+		goto fail;
+	for (size_t i = 0; i < m->n; i++) {
+		const char *missing = NULL;
+
+		if (ctx.seen[i].organisation == 0)
+			missing = "organisation";
+		else if (ctx.seen[i].public_key == 0)
+			missing = "public_key";
+		if (missing != NULL) {
+			snprintf(err, errlen, "%s:%d: missing required key '%s' in [%s]", name,
+			         ctx.seen[i].line, missing, m->v[i].name);
+			goto fail;
+		}
+	}
+	if (m->n == 0) {
+		snprintf(err, errlen, "%s: no members (expected at least one [name] section)",
+		         name);
+		goto fail;
+	}
+	free(ctx.seen);
+	return m;
+fail:
+	free(ctx.seen);
+	members_destroy(&m);
+	return NULL;
+}
+
+struct members *
+members_load(const char *path, char *err, size_t errlen)
+{
+	struct members *m;
+	char *text;
+
+	if ((text = config_ini_read(path, err, errlen)) == NULL)
+		return NULL;
+	m = members_parse(text, path, err, errlen);
+	free(text);
+	return m;
+}
+
+size_t
+members_count(const struct members *m)
+{
+	return m != NULL ? m->n : 0;
+}
+
+const struct member *
+members_at(const struct members *m, size_t i)
+{
+	return m != NULL && i < m->n ? &m->v[i] : NULL;
+}
+
+const struct member *
+members_find_origin(const struct members *m, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	for (size_t i = 0; m != NULL && i < m->n; i++)
+		if (memcmp(m->v[i].origin, origin, ARR_ORIGIN_LEN) == 0)
+			return &m->v[i];
+	return NULL;
+}
+
+const struct member *
+members_find_curve(const struct members *m, const uint8_t curve[32])
+{
+	for (size_t i = 0; m != NULL && i < m->n; i++)
+		if (memcmp(m->v[i].curve, curve, sizeof(m->v[i].curve)) == 0)
+			return &m->v[i];
+	return NULL;
+}
+
+const struct member *
+members_find_name(const struct members *m, const char *name)
+{
+	for (size_t i = 0; m != NULL && name != NULL && i < m->n; i++)
+		if (strcmp(m->v[i].name, name) == 0)
+			return &m->v[i];
+	return NULL;
+}
+
+/* The store's membership test: only members' change sets are applied. */
+bool
+members_is_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	return members_find_origin(ctx, origin) != NULL;
+}
