@@ -1,0 +1,684 @@
+/*
+ * peermsg.c: encoding and strict decoding of the peer messages (PROTOCOL.md, "Peer
+ * messages"). Encoding goes through msgpack-c's packer. Decoding uses a small bounded
+ * cursor instead of msgpack_unpack(): msgpack-c allocates for an array before it knows
+ * the elements exist, so a 5-byte header could ask for gigabytes. Here every length is
+ * checked against the bytes that remain before anything is allocated for it.
+ * Must not touch sockets, the store or logs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "arrerr.h"
+#include "peermsg.h"
+
+/* Bounded read cursor over one message. */
+struct cur {
+	const uint8_t *p;
+	size_t left;
+};
+
+/* Fields after the type, per message type (index = type). */
+static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2};
+
+/* Take n bytes from the cursor, or fail without moving when fewer remain. */
+static int
+cur_take(struct cur *c, size_t n, const uint8_t **out)
+{
+	if (n > c->left)
+		return ARR_EMALFORMED;
+	*out = c->p;
+	c->p += n;
+	c->left -= n;
+	return 0;
+}
+
+/* Big-endian unsigned integer of n (1, 2, 4 or 8) bytes. */
+static int
+cur_be(struct cur *c, size_t n, uint64_t *v)
+{
+	const uint8_t *p;
+	int rc;
+
+	if ((rc = cur_take(c, n, &p)) != 0)
+		return rc;
+	*v = 0;
+	for (size_t i = 0; i < n; i++)
+		*v = (*v << 8) | p[i];
+	return 0;
+}
+
+/* The next type byte; ARR_EMALFORMED at the end of input or on the unused 0xc1. */
+static int
+cur_tag(struct cur *c, uint8_t *tag)
+{
+	const uint8_t *p;
+	int rc;
+
+	if ((rc = cur_take(c, 1, &p)) != 0)
+		return rc;
+	if (*p == 0xc1)
+		return ARR_EMALFORMED;
+	*tag = *p;
+	return 0;
+}
+
+/* A uint of any width (negative integers and other types are ARR_ETYPE). */
+static int
+rd_uint(struct cur *c, uint64_t *v)
+{
+	uint8_t t;
+	int rc;
+
+	if ((rc = cur_tag(c, &t)) != 0)
+		return rc;
+	if (t <= 0x7f) {
+		*v = t;
+		return 0;
+	}
+	switch (t) {
+	case 0xcc:
+		return cur_be(c, 1, v);
+	case 0xcd:
+		return cur_be(c, 2, v);
+	case 0xce:
+		return cur_be(c, 4, v);
+	case 0xcf:
+		return cur_be(c, 8, v);
+	default:
+		return ARR_ETYPE;
+	}
+}
+
+/* A signed integer that fits int64 (a uint above INT64_MAX is ARR_ETYPE). */
+static int
+rd_int(struct cur *c, int64_t *v)
+{
+	uint8_t t;
+	uint64_t u;
+	int rc;
+
+	if ((rc = cur_tag(c, &t)) != 0)
+		return rc;
+	if (t <= 0x7f) {
+		*v = t;
+		return 0;
+	}
+	if (t >= 0xe0) {
+		*v = (int64_t)(int8_t)t;
+		return 0;
+	}
+	switch (t) {
+	case 0xcc:
+	case 0xcd:
+	case 0xce:
+	case 0xcf:
+		if ((rc = cur_be(c, (size_t)1 << (t - 0xcc), &u)) != 0)
+			return rc;
+		if (u > INT64_MAX)
+			return ARR_ETYPE;
+		*v = (int64_t)u;
+		return 0;
+	case 0xd0:
+		if ((rc = cur_be(c, 1, &u)) != 0)
+			return rc;
+		*v = (int8_t)(uint8_t)u;
+		return 0;
+	case 0xd1:
+		if ((rc = cur_be(c, 2, &u)) != 0)
+			return rc;
+		*v = (int16_t)(uint16_t)u;
+		return 0;
+	case 0xd2:
+		if ((rc = cur_be(c, 4, &u)) != 0)
+			return rc;
+		*v = (int32_t)(uint32_t)u;
+		return 0;
+	case 0xd3:
+		if ((rc = cur_be(c, 8, &u)) != 0)
+			return rc;
+		/* Two's complement reinterpretation without implementation-defined casts. */
+		*v = u <= INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
+		return 0;
+	default:
+		return ARR_ETYPE;
+	}
+}
+
+static int
+rd_bool(struct cur *c, bool *v)
+{
+	uint8_t t;
+	int rc;
+
+	if ((rc = cur_tag(c, &t)) != 0)
+		return rc;
+	if (t != 0xc2 && t != 0xc3)
+		return ARR_ETYPE;
+	*v = t == 0xc3;
+	return 0;
+}
+
+/*
+ * An array header. Each element takes at least one byte, so a count larger than what
+ * remains is malformed: this bounds every allocation by the message size.
+ */
+static int
+rd_array(struct cur *c, uint32_t *n)
+{
+	uint8_t t;
+	uint64_t v;
+	int rc;
+
+	if ((rc = cur_tag(c, &t)) != 0)
+		return rc;
+	if (t >= 0x90 && t <= 0x9f)
+		v = t & 0x0f;
+	else if (t == 0xdc)
+		rc = cur_be(c, 2, &v);
+	else if (t == 0xdd)
+		rc = cur_be(c, 4, &v);
+	else
+		return ARR_ETYPE;
+	if (rc != 0)
+		return rc;
+	if (v > c->left)
+		return ARR_EMALFORMED;
+	*n = (uint32_t)v;
+	return 0;
+}
+
+/* A bin (want_str false) or str (want_str true): its bytes stay in the buffer. */
+static int
+rd_bytes(struct cur *c, bool want_str, const uint8_t **p, size_t *n)
+{
+	uint8_t t;
+	uint64_t v;
+	int rc = 0;
+
+	if ((rc = cur_tag(c, &t)) != 0)
+		return rc;
+	if (want_str && t >= 0xa0 && t <= 0xbf)
+		v = t & 0x1f;
+	else if (want_str && t >= 0xd9 && t <= 0xdb)
+		rc = cur_be(c, (size_t)1 << (t - 0xd9), &v);
+	else if (!want_str && t >= 0xc4 && t <= 0xc6)
+		rc = cur_be(c, (size_t)1 << (t - 0xc4), &v);
+	else
+		return ARR_ETYPE;
+	if (rc != 0)
+		return rc;
+	*n = (size_t)v;
+	return cur_take(c, (size_t)v, p);
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static bool
+utf8_ok(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t b = s[i];
+		size_t k;
+		uint32_t cp, min;
+
+		if (b < 0x80) {
+			i++;
+			continue;
+		} else if ((b & 0xe0) == 0xc0) {
+			k = 1, cp = b & 0x1f, min = 0x80;
+		} else if ((b & 0xf0) == 0xe0) {
+			k = 2, cp = b & 0x0f, min = 0x800;
+		} else if ((b & 0xf8) == 0xf0) {
+			k = 3, cp = b & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if (n - i - 1 < k)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* A str of at most max bytes, valid UTF-8, copied NUL-terminated into out[max + 1]. */
+static int
+rd_text(struct cur *c, size_t max, char *out)
+{
+	const uint8_t *p;
+	size_t n;
+	int rc;
+
+	if ((rc = rd_bytes(c, true, &p, &n)) != 0)
+		return rc;
+	if (n > max)
+		return ARR_ETOOBIG;
+	if (!utf8_ok(p, n))
+		return ARR_EMALFORMED;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * A version vector in its canonical form: pairs [bin 32, uint > 0] in strictly
+ * increasing origin order, at most ARR_VV_MAX_ENTRIES. Decoded here (not with
+ * vv_unpack) so that no msgpack object tree has to be built from untrusted lengths.
+ */
+static int
+rd_vector(struct cur *c, struct vv **out)
+{
+	struct vv *v = NULL;
+	const uint8_t *prev = NULL;
+	uint32_t n, pair;
+	int rc;
+
+	if ((rc = rd_array(c, &n)) != 0)
+		goto out;
+	if (n > ARR_VV_MAX_ENTRIES) {
+		rc = ARR_ETOOBIG;
+		goto out;
+	}
+	if ((v = vv_new()) == NULL) {
+		rc = ARR_ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *origin;
+		size_t olen;
+		uint64_t seq;
+
+		if ((rc = rd_array(c, &pair)) != 0)
+			goto out;
+		if (pair != 2) {
+			rc = ARR_EMALFORMED;
+			goto out;
+		}
+		if ((rc = rd_bytes(c, false, &origin, &olen)) != 0 || (rc = rd_uint(c, &seq)) != 0)
+			goto out;
+		if (olen != ARR_ORIGIN_LEN || seq == 0) {
+			rc = ARR_EMALFORMED;
+			goto out;
+		}
+		if (prev != NULL && memcmp(prev, origin, ARR_ORIGIN_LEN) >= 0) {
+			rc = ARR_ENONCANON;
+			goto out;
+		}
+		prev = origin;
+		if ((rc = vv_set(v, origin, seq)) != 0)
+			goto out;
+	}
+	*out = v;
+	v = NULL;
+out:
+	vv_destroy(&v);
+	return rc;
+}
+
+/* An array of change-set envelopes (bin, 1 .. ARR_CS_MAX_BYTES each). */
+static int
+rd_blobs(struct cur *c, struct peermsg *m)
+{
+	uint32_t n;
+	int rc;
+
+	if ((rc = rd_array(c, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return 0;
+	/* n <= bytes left <= ARR_MSG_MAX_BYTES, so this cannot overflow or explode. */
+	if ((m->cs = calloc(n, sizeof(*m->cs))) == NULL)
+		return ARR_ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *p;
+		size_t len;
+
+		if ((rc = rd_bytes(c, false, &p, &len)) != 0)
+			return rc;
+		if (len == 0)
+			return ARR_EMALFORMED;
+		if (len > ARR_CS_MAX_BYTES)
+			return ARR_ETOOBIG;
+		m->cs[i].data = p;
+		m->cs[i].len = len;
+		m->ncs = i + 1;
+	}
+	return 0;
+}
+
+/* HELLO and WELCOME after the type: major, minor, origin, caps, vector. */
+static int
+rd_hello(struct cur *c, struct peermsg *m, bool *other_major)
+{
+	const uint8_t *origin;
+	size_t olen;
+	uint32_t ncaps;
+	int rc;
+
+	if ((rc = rd_uint(c, &m->major)) != 0 || (rc = rd_uint(c, &m->minor)) != 0)
+		return rc;
+	if (m->major != PEERMSG_MAJOR) {
+		*other_major = true;
+		return 0;
+	}
+	if ((rc = rd_bytes(c, false, &origin, &olen)) != 0)
+		return rc;
+	if (olen != ARR_ORIGIN_LEN)
+		return ARR_EMALFORMED;
+	memcpy(m->origin, origin, ARR_ORIGIN_LEN);
+	if ((rc = rd_array(c, &ncaps)) != 0)
+		return rc;
+	if (ncaps > PEERMSG_MAX_CAPS)
+		return ARR_ETOOBIG;
+	for (uint32_t i = 0; i < ncaps; i++) {
+		if ((rc = rd_text(c, PEERMSG_CAP_MAX, m->caps[i])) != 0)
+			return rc;
+		m->ncaps = i + 1;
+	}
+	return rd_vector(c, &m->vector);
+}
+
+int
+peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
+{
+	struct peermsg *m = NULL;
+	struct cur c = {buf, len};
+	uint32_t n;
+	uint64_t type;
+	int64_t code;
+	bool other_major = false;
+	int rc;
+
+	*out = NULL;
+	if (len > ARR_MSG_MAX_BYTES) {
+		rc = ARR_ETOOBIG;
+		goto out;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		rc = ARR_ENOMEM;
+		goto out;
+	}
+	if ((rc = rd_array(&c, &n)) != 0 || (rc = rd_uint(&c, &type)) != 0)
+		goto out;
+	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_ERROR) {
+		rc = ARR_EMALFORMED;
+		goto out;
+	}
+	m->type = (enum peermsg_type)type;
+	/* A HELLO/WELCOME of another major may have other fields: only major, minor count. */
+	if ((m->type == PEERMSG_HELLO || m->type == PEERMSG_WELCOME) ? n < 3
+	                                                             : n - 1 != field_count[type]) {
+		rc = ARR_EMALFORMED;
+		goto out;
+	}
+	switch (m->type) {
+	case PEERMSG_HELLO:
+	case PEERMSG_WELCOME:
+		if ((rc = rd_hello(&c, m, &other_major)) != 0)
+			goto out;
+		if (other_major)
+			goto done;
+		if (n - 1 != field_count[type]) {
+			rc = ARR_EMALFORMED;
+			goto out;
+		}
+		break;
+	case PEERMSG_PULL:
+		if ((rc = rd_uint(&c, &m->req_id)) != 0 || (rc = rd_vector(&c, &m->vector)) != 0 ||
+		    (rc = rd_uint(&c, &m->max_bytes)) != 0)
+			goto out;
+		if (m->max_bytes == 0) {
+			rc = ARR_EMALFORMED;
+			goto out;
+		}
+		if (m->max_bytes > ARR_MSG_MAX_BYTES) {
+			rc = ARR_ETOOBIG;
+			goto out;
+		}
+		break;
+	case PEERMSG_PAGE:
+		if ((rc = rd_uint(&c, &m->req_id)) != 0 || (rc = rd_bool(&c, &m->more)) != 0 ||
+		    (rc = rd_blobs(&c, m)) != 0)
+			goto out;
+		break;
+	case PEERMSG_PUSH:
+		if ((rc = rd_blobs(&c, m)) != 0)
+			goto out;
+		if (m->ncs == 0) {
+			rc = ARR_EMALFORMED;
+			goto out;
+		}
+		break;
+	case PEERMSG_HEARTBEAT:
+		if ((rc = rd_vector(&c, &m->vector)) != 0)
+			goto out;
+		break;
+	case PEERMSG_ERROR:
+		if ((rc = rd_int(&c, &code)) != 0)
+			goto out;
+		if (code >= 0 || code < -65535) {
+			rc = ARR_EMALFORMED;
+			goto out;
+		}
+		m->code = (int)code;
+		if ((rc = rd_text(&c, PEERMSG_TEXT_MAX, m->text)) != 0)
+			goto out;
+		break;
+	}
+	if (c.left != 0) {
+		rc = ARR_EMALFORMED;
+		goto out;
+	}
+done:
+	*out = m;
+	m = NULL;
+	rc = 0;
+out:
+	peermsg_destroy(&m);
+	return rc;
+}
+
+void
+peermsg_destroy(struct peermsg **m)
+{
+	if (m == NULL || *m == NULL)
+		return;
+	vv_destroy(&(*m)->vector);
+	free((*m)->cs);
+	free(*m);
+	*m = NULL;
+}
+
+/* Check a capability or error text before it is encoded. */
+static int
+text_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max)
+		return ARR_ETOOBIG;
+	return utf8_ok((const uint8_t *)s, n) ? 0 : ARR_EINVAL;
+}
+
+/* Everything the encoder refuses, checked before packing. */
+static int
+check_encodable(const struct peermsg *m)
+{
+	int rc;
+
+	switch (m->type) {
+	case PEERMSG_HELLO:
+	case PEERMSG_WELCOME:
+		if (m->ncaps > PEERMSG_MAX_CAPS)
+			return ARR_ETOOBIG;
+		for (size_t i = 0; i < m->ncaps; i++)
+			if ((rc = text_ok(m->caps[i], PEERMSG_CAP_MAX)) != 0)
+				return rc;
+		/* FALLTHROUGH */
+	case PEERMSG_HEARTBEAT:
+		return m->vector != NULL ? 0 : ARR_EINVAL;
+	case PEERMSG_PULL:
+		if (m->max_bytes == 0 || m->max_bytes > ARR_MSG_MAX_BYTES)
+			return ARR_EINVAL;
+		return m->vector != NULL ? 0 : ARR_EINVAL;
+	case PEERMSG_PUSH:
+		if (m->ncs == 0)
+			return ARR_EINVAL;
+		/* FALLTHROUGH */
+	case PEERMSG_PAGE:
+		if (m->ncs > 0 && m->cs == NULL)
+			return ARR_EINVAL;
+		for (size_t i = 0; i < m->ncs; i++) {
+			if (m->cs[i].len == 0 || m->cs[i].data == NULL)
+				return ARR_EINVAL;
+			if (m->cs[i].len > ARR_CS_MAX_BYTES)
+				return ARR_ETOOBIG;
+		}
+		return 0;
+	case PEERMSG_ERROR:
+		if (m->code >= 0 || m->code < -65535)
+			return ARR_EINVAL;
+		return text_ok(m->text, PEERMSG_TEXT_MAX);
+	default:
+		return ARR_EINVAL;
+	}
+}
+
+int
+peermsg_encode(const struct peermsg *m, uint8_t **out, size_t *outlen)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if ((rc = check_encodable(m)) != 0)
+		goto out;
+	rc = ARR_ENOMEM; /* the only way msgpack_pack_* fails on an sbuffer */
+	if (msgpack_pack_array(&pk, 1 + field_count[m->type]) != 0 ||
+	    msgpack_pack_uint64(&pk, (uint64_t)m->type) != 0)
+		goto out;
+	switch (m->type) {
+	case PEERMSG_HELLO:
+	case PEERMSG_WELCOME:
+		if (msgpack_pack_uint64(&pk, m->major) != 0 ||
+		    msgpack_pack_uint64(&pk, m->minor) != 0 ||
+		    msgpack_pack_bin(&pk, ARR_ORIGIN_LEN) != 0 ||
+		    msgpack_pack_bin_body(&pk, m->origin, ARR_ORIGIN_LEN) != 0 ||
+		    msgpack_pack_array(&pk, m->ncaps) != 0)
+			goto out;
+		for (size_t i = 0; i < m->ncaps; i++) {
+			size_t n = strlen(m->caps[i]);
+			if (msgpack_pack_str(&pk, n) != 0 ||
+			    msgpack_pack_str_body(&pk, m->caps[i], n) != 0)
+				goto out;
+		}
+		if ((rc = vv_pack(m->vector, &pk)) != 0)
+			goto out;
+		break;
+	case PEERMSG_PULL:
+		if (msgpack_pack_uint64(&pk, m->req_id) != 0)
+			goto out;
+		if ((rc = vv_pack(m->vector, &pk)) != 0)
+			goto out;
+		rc = ARR_ENOMEM;
+		if (msgpack_pack_uint64(&pk, m->max_bytes) != 0)
+			goto out;
+		break;
+	case PEERMSG_PAGE:
+		if (msgpack_pack_uint64(&pk, m->req_id) != 0 ||
+		    (m->more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) != 0)
+			goto out;
+		/* FALLTHROUGH */
+	case PEERMSG_PUSH:
+		if (msgpack_pack_array(&pk, m->ncs) != 0)
+			goto out;
+		for (size_t i = 0; i < m->ncs; i++) {
+			if (sb.size + m->cs[i].len > ARR_MSG_MAX_BYTES) {
+				rc = ARR_ETOOBIG;
+				goto out;
+			}
+			if (msgpack_pack_bin(&pk, m->cs[i].len) != 0 ||
+			    msgpack_pack_bin_body(&pk, m->cs[i].data, m->cs[i].len) != 0)
+				goto out;
+		}
+		break;
+	case PEERMSG_HEARTBEAT:
+		if ((rc = vv_pack(m->vector, &pk)) != 0)
+			goto out;
+		break;
+	case PEERMSG_ERROR: {
+		size_t n = strlen(m->text);
+		if (msgpack_pack_int64(&pk, m->code) != 0 || msgpack_pack_str(&pk, n) != 0 ||
+		    msgpack_pack_str_body(&pk, m->text, n) != 0)
+			goto out;
+		break;
+	}
+	}
+	if (sb.size > ARR_MSG_MAX_BYTES) {
+		rc = ARR_ETOOBIG;
+		goto out;
+	}
+	*out = (uint8_t *)sb.data;
+	*outlen = sb.size;
+	sb.data = NULL;
+	rc = 0;
+out:
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+const char *
+peermsg_type_name(int type)
+{
+	static const char *const names[] = {"?",    "HELLO", "WELCOME",   "PULL",
+	                                    "PAGE", "PUSH",  "HEARTBEAT", "ERROR"};
+
+	return type >= PEERMSG_HELLO && type <= PEERMSG_ERROR ? names[type] : names[0];
+}
+
+int
+peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], uint64_t *seq)
+{
+	struct cur c = {cs, len};
+	struct cur body;
+	const uint8_t *p, *o;
+	size_t n, olen;
+	uint32_t items;
+	uint64_t format;
+	int rc;
+
+	/* envelope [body bin, sig bin]; body [format, origin, seq, ...] */
+	if ((rc = rd_array(&c, &items)) != 0)
+		return rc;
+	if (items != 2)
+		return ARR_EMALFORMED;
+	if ((rc = rd_bytes(&c, false, &p, &n)) != 0)
+		return rc;
+	body.p = p;
+	body.left = n;
+	if ((rc = rd_array(&body, &items)) != 0)
+		return rc;
+	if (items < 3)
+		return ARR_EMALFORMED;
+	if ((rc = rd_uint(&body, &format)) != 0 || (rc = rd_bytes(&body, false, &o, &olen)) != 0 ||
+	    (rc = rd_uint(&body, seq)) != 0)
+		return rc;
+	if (olen != ARR_ORIGIN_LEN || *seq == 0)
+		return ARR_EMALFORMED;
+	memcpy(origin, o, ARR_ORIGIN_LEN);
+	return 0;
+}

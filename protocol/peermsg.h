@@ -1,0 +1,95 @@
+/*
+ * peermsg.h: the seven peer messages of PROTOCOL.md ("Peer messages"): strict encoding
+ * and decoding, nothing else. It knows no sockets and no store; the sync layer
+ * (daemon/sync.c) decides what to do with a message.
+ *
+ * Decoding trusts nothing: every type, length and limit is checked before it is used,
+ * the whole buffer must be consumed, and the decoder never reads outside it. Change-set
+ * payloads of PAGE and PUSH are *borrowed*: each blob points into the buffer given to
+ * peermsg_decode(), which must outlive the decoded message. They are not verified here
+ * (the store verifies signatures); only their count and size are bounded.
+ */
+#ifndef PEERMSG_H
+#define PEERMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+#include "vv.h"
+
+#define PEERMSG_MAJOR    1
+#define PEERMSG_MINOR    0
+#define PEERMSG_MAX_CAPS 16  /* capabilities in HELLO/WELCOME */
+#define PEERMSG_CAP_MAX  32  /* bytes of one capability name */
+#define PEERMSG_TEXT_MAX 256 /* bytes of an ERROR message */
+
+enum peermsg_type {
+	PEERMSG_HELLO = 1,
+	PEERMSG_WELCOME = 2,
+	PEERMSG_PULL = 3,
+	PEERMSG_PAGE = 4,
+	PEERMSG_PUSH = 5,
+	PEERMSG_HEARTBEAT = 6,
+	PEERMSG_ERROR = 7,
+};
+
+/* One change-set envelope inside a PAGE or PUSH (bytes not owned by the blob). */
+struct peermsg_blob {
+	const uint8_t *data;
+	size_t len;
+};
+
+/*
+ * A peer message. Which fields mean something depends on type (see the comments).
+ * For encoding, the caller fills a struct whose pointers are all borrowed. A decoded
+ * message is allocated by peermsg_decode() and owns vector and cs (the array, not the
+ * bytes it points to); release it with peermsg_destroy().
+ */
+struct peermsg {
+	enum peermsg_type type;
+	uint64_t major, minor;          /* HELLO, WELCOME */
+	uint8_t origin[ARR_ORIGIN_LEN]; /* HELLO, WELCOME: the sender's public key */
+	size_t ncaps;                   /* HELLO, WELCOME */
+	char caps[PEERMSG_MAX_CAPS][PEERMSG_CAP_MAX + 1];
+	struct vv *vector;       /* HELLO, WELCOME, PULL, HEARTBEAT */
+	uint64_t req_id;         /* PULL, PAGE */
+	uint64_t max_bytes;      /* PULL: 1 .. ARR_MSG_MAX_BYTES */
+	bool more;               /* PAGE */
+	struct peermsg_blob *cs; /* PAGE, PUSH: change-set envelopes */
+	size_t ncs;
+	int code;                        /* ERROR: a negative ARR_E* code */
+	char text[PEERMSG_TEXT_MAX + 1]; /* ERROR: NUL-terminated, valid UTF-8 */
+};
+
+/*
+ * Encode m into a new malloc'd buffer (*out, *outlen; the caller frees it). Checks the
+ * same limits the decoder does (ARR_EINVAL, ARR_ETOOBIG past ARR_MSG_MAX_BYTES).
+ */
+int peermsg_encode(const struct peermsg *m, uint8_t **out, size_t *outlen);
+
+/*
+ * Strict decode of one message. On success *out is new and owned by the caller; its
+ * change-set blobs borrow buf. Errors: ARR_ETOOBIG (len or a field past its limit),
+ * ARR_EMALFORMED (truncated, trailing bytes, bad shape, unknown type), ARR_ETYPE (a
+ * field of the wrong MessagePack type), ARR_ENONCANON (vector not in origin order),
+ * ARR_ENOMEM. A HELLO or WELCOME of another major version decodes with only type, major
+ * and minor set (everything after them may change between majors); the caller refuses it.
+ */
+int peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out);
+
+/* Accepts NULL and *m == NULL; NULLs *m. */
+void peermsg_destroy(struct peermsg **m);
+
+/* "HELLO" ... "ERROR", or "?" for anything else: for logs. */
+const char *peermsg_type_name(int type);
+
+/*
+ * Read origin and seq out of a change-set envelope without verifying or fully decoding
+ * it (the sync layer uses it to track what a peer already has). ARR_EMALFORMED when the
+ * envelope does not start like one.
+ */
+int peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], uint64_t *seq);
+
+#endif
