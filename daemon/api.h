@@ -33,6 +33,8 @@ struct api_hooks {
 	const char *organisation;
 	/* Name of a member by origin for "status" vectors; NULL when unknown. */
 	const char *(*member_name)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
+	/* This node's origin (ARR_ORIGIN_LEN bytes, borrowed) for "status"; NULL: nil. */
+	const uint8_t *origin;
 };
 
 /*
@@ -42,6 +44,12 @@ struct api_hooks {
 struct api *api_open(void *zctx, const char *path, struct store *st, const struct api_hooks *hooks,
 		     int *err);
 void api_destroy(struct api **a);
+/*
+ * An API without a socket, for api_handle() alone (unit tests, fuzzing). st and the
+ * hook strings are borrowed; hooks may be NULL (no peers, no sync). NULL when out of
+ * memory. api_destroy() releases it.
+ */
+struct api *api_new(struct store *st, const struct api_hooks *hooks);
 /* The socket to poll for ZMQ_POLLIN. */
 void *api_socket(struct api *a);
 /* Handle every request waiting on the socket without blocking. */
