@@ -1,0 +1,1962 @@
+/*
+ * store.c: the replica (see store.h). The only module that touches sqlite3. It owns one
+ * SQLite database holding the domain tables of schema.h plus the replication metadata
+ * (tables prefixed "_"): node identity, origins, the verbatim change-set log, the
+ * version vector, per-cell LWW clocks, the row history index, pending change sets and
+ * the quarantine. Merge rules are specified in PROTOCOL.md, "Merge rules".
+ *
+ * It must not touch sockets or any file but its database (and a backup target), and it
+ * logs nothing: callers log ids and counts from the results it returns.
+ *
+ * Hot paths (apply, merge, log) use statements prepared once in store_open; a change
+ * set costs one log insert, one vector upsert, one pending probe, and per op one
+ * conditional cell-clock upsert; per row touched one data upsert and one history
+ * index insert.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "arrerr.h"
+#include "hlc.h"
+#include "rowid.h"
+#include "schema.h"
+#include "store.h"
+
+#define DEFAULT_DRIFT_MS  300000u
+#define BUSY_TIMEOUT_MS   5000
+#define STORE_FORMAT      1
+#define BACKUP_STEP_PAGES 256
+#define HASH_LEN          32
+#define DETAIL_MAX        96
+
+/* Cached statements of the main connection, by job. */
+enum {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_ORIGIN_INS,
+	ST_LOG_INS,
+	ST_LOG_GET,
+	ST_LOG_SINCE,
+	ST_VV_UPSERT,
+	ST_CELL_UPSERT,
+	ST_ROWLOG_INS,
+	ST_PEND_GET,
+	ST_PEND_INS,
+	ST_PEND_DEL,
+	ST_Q_UPSERT,
+	ST_Q_GET,
+	ST_Q_DEL,
+	ST_Q_ATTEMPT,
+	ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_ORIGIN_INS] = "INSERT INTO _origin(id, origin) VALUES(?1, ?2)",
+    [ST_LOG_INS] = "INSERT INTO _log(origin, seq, hlc, raw) VALUES(?1, ?2, ?3, ?4)",
+    [ST_LOG_GET] = "SELECT raw FROM _log WHERE origin = ?1 AND seq = ?2",
+    [ST_LOG_SINCE] = "SELECT seq, raw FROM _log WHERE origin = ?1 AND seq > ?2 ORDER BY seq",
+    [ST_VV_UPSERT] = "INSERT INTO _vv(origin, seq) VALUES(?1, ?2) "
+                     "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
+    /*
+     * The LWW rule in one statement: a new cell is inserted (the op wins); an existing
+     * one is overwritten only when the op's key is >= the stored key. sqlite3_changes()
+     * then tells whether the op won. Origins are compared by their bytes through
+     * arr_origin_ge() only when the clocks are equal, which is rare.
+     */
+    [ST_CELL_UPSERT] =
+        "INSERT INTO _cell(tbl, row, col, hlc, origin, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT(tbl, row, col) DO UPDATE SET hlc = excluded.hlc, "
+        "origin = excluded.origin, seq = excluded.seq "
+        "WHERE excluded.hlc > _cell.hlc OR (excluded.hlc = _cell.hlc AND "
+        "arr_origin_ge(excluded.origin, excluded.seq, _cell.origin, _cell.seq))",
+    [ST_ROWLOG_INS] = "INSERT OR IGNORE INTO _rowlog(tbl, row, log) VALUES(?1, ?2, ?3)",
+    [ST_PEND_GET] = "SELECT raw FROM _pending WHERE origin = ?1 AND seq = ?2",
+    [ST_PEND_INS] = "INSERT INTO _pending(origin, seq, raw, received_ms) VALUES(?1, ?2, ?3, ?4)",
+    [ST_PEND_DEL] = "DELETE FROM _pending WHERE origin = ?1 AND seq = ?2",
+    [ST_Q_UPSERT] = "INSERT INTO _quarantine(hash, raw, origin, seq, reason, detail, "
+                    "received_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO "
+                    "UPDATE SET reason = excluded.reason, detail = excluded.detail",
+    [ST_Q_GET] = "SELECT raw FROM _quarantine WHERE id = ?1",
+    [ST_Q_DEL] = "DELETE FROM _quarantine WHERE id = ?1",
+    [ST_Q_ATTEMPT] = "UPDATE _quarantine SET attempts = attempts + 1 WHERE id = ?1",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS _origin(id INTEGER PRIMARY KEY, origin BLOB NOT NULL UNIQUE);"
+    "CREATE TABLE IF NOT EXISTS _log(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, UNIQUE(origin, seq));"
+    "CREATE TABLE IF NOT EXISTS _vv(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS _cell(tbl INTEGER NOT NULL, row BLOB NOT NULL,"
+    " col INTEGER NOT NULL, hlc INTEGER NOT NULL, origin INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, PRIMARY KEY(tbl, row, col)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS _rowlog(tbl INTEGER NOT NULL, row BLOB NOT NULL,"
+    " log INTEGER NOT NULL, PRIMARY KEY(tbl, row, log)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS _pending(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, raw BLOB NOT NULL, received_ms INTEGER NOT NULL,"
+    " UNIQUE(origin, seq));"
+    "CREATE TABLE IF NOT EXISTS _quarantine(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
+    " raw BLOB NOT NULL, origin BLOB, seq INTEGER, reason INTEGER NOT NULL,"
+    " detail TEXT NOT NULL, received_ms INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0);";
+
+/* Per domain table: column names for callbacks and the statements built from schema.h. */
+struct store_table {
+	const struct schema_table *t;
+	const char **names; /* "id", then the schema columns without _deleted */
+	size_t nnames;
+	char *select;         /* SELECT id, cols FROM t WHERE _deleted <> 1 */
+	sqlite3_stmt *upsert; /* data upsert of the columns selected by a mask */
+	sqlite3_stmt *get;    /* select ... AND id = ?1 */
+	sqlite3_stmt *scan;   /* select ... ORDER BY id (digest) */
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3 *ro; /* read-only connection for store_query, lazily */
+	const struct nodekey *key;
+	uint8_t self[ARR_ORIGIN_LEN];
+	int64_t self_oid;
+	char *org;
+	store_member_fn is_member;
+	void *member_ctx;
+	store_clock_fn clock;
+	void *clock_ctx;
+	uint64_t max_drift;
+	struct hlc hlc;
+	struct vv *vec;                     /* mirror of _vv, reloaded after a rollback */
+	uint8_t (*origins)[ARR_ORIGIN_LEN]; /* mirror of _origin: id i+1 is origins[i] */
+	size_t norigins;
+	size_t origins_cap;
+	sqlite3_stmt *st[ST__COUNT];
+	struct store_table *tables;
+	size_t ntables;
+	struct value *scratch; /* one row of values, widest table */
+	size_t maxcols;
+	char errbuf[256];
+};
+
+/* An sqlite3 result code as an ARR_E* code. */
+static int
+db_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return ARR_EFULL;
+	case SQLITE_NOMEM:
+		return ARR_ENOMEM;
+	default:
+		return ARR_EDB;
+	}
+}
+
+/* Clocks are unsigned 64-bit; SQLite integers are signed. Flipping the top bit keeps
+ * the order, so the database compares clocks exactly like the protocol does. */
+static int64_t
+hlc_to_db(uint64_t h)
+{
+	return (int64_t)(h ^ (UINT64_C(1) << 63));
+}
+
+static uint64_t
+hlc_from_db(int64_t v)
+{
+	return (uint64_t)v ^ (UINT64_C(1) << 63);
+}
+
+static uint64_t
+now_ms(struct store *s)
+{
+	return s->clock != NULL ? s->clock(s->clock_ctx) : hlc_wall_ms();
+}
+
+/* Run a cached statement that returns no rows, then reset it. */
+static int
+run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_error(rc);
+}
+
+/* Bind a value; text and blob bytes are borrowed until the statement is reset. */
+static int
+bind_value(sqlite3_stmt *st, int idx, const struct value *v)
+{
+	switch (v->kind) {
+	case VALUE_INT:
+		return sqlite3_bind_int64(st, idx, v->u.i);
+	case VALUE_REAL:
+		return sqlite3_bind_double(st, idx, v->u.r);
+	case VALUE_TEXT:
+		if (v->u.b.len > INT32_MAX)
+			return SQLITE_TOOBIG;
+		return sqlite3_bind_text(st, idx, v->u.b.len ? v->u.b.ptr : "", (int)v->u.b.len,
+		                         SQLITE_STATIC);
+	case VALUE_BLOB:
+		if (v->u.b.len > INT32_MAX)
+			return SQLITE_TOOBIG;
+		if (v->u.b.len == 0)
+			return sqlite3_bind_zeroblob(st, idx, 0);
+		return sqlite3_bind_blob(st, idx, v->u.b.ptr, (int)v->u.b.len, SQLITE_STATIC);
+	case VALUE_NIL:
+		break;
+	}
+	return sqlite3_bind_null(st, idx);
+}
+
+/* Column i of the current row as a value borrowing the statement's memory. */
+static struct value
+column_value(sqlite3_stmt *st, int i)
+{
+	const void *p;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return value_int(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return value_real(sqlite3_column_double(st, i));
+	case SQLITE_TEXT:
+		p = sqlite3_column_text(st, i);
+		return value_textn(p, (size_t)sqlite3_column_bytes(st, i));
+	case SQLITE_BLOB:
+		p = sqlite3_column_blob(st, i);
+		return value_blob(p, (size_t)sqlite3_column_bytes(st, i));
+	default:
+		return value_nil();
+	}
+}
+
+/* a followed by b, malloc'd; NULL when out of memory. */
+static char *
+concat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = malloc(la + lb + 1);
+
+	if (p != NULL) {
+		memcpy(p, a, la);
+		memcpy(p + la, b, lb + 1);
+	}
+	return p;
+}
+
+/* Index of the named domain table in schema order, or -1. */
+static int
+table_index(const char *name)
+{
+	for (size_t i = 0; i < schema_table_count(); i++)
+		if (strcmp(schema_table_at(i)->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ---- origins and vector mirrors ---- */
+
+/* Local id of origin, or 0 when it has none yet. */
+static int64_t
+origin_find(const struct store *s, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	for (size_t i = 0; i < s->norigins; i++)
+		if (memcmp(s->origins[i], origin, ARR_ORIGIN_LEN) == 0)
+			return (int64_t)i + 1;
+	return 0;
+}
+
+/* Local id of origin, giving it one (inside the caller's transaction) if needed. */
+static int
+origin_id(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], int64_t *oid)
+{
+	sqlite3_stmt *st = s->st[ST_ORIGIN_INS];
+	int rc;
+
+	if ((*oid = origin_find(s, origin)) != 0)
+		return 0;
+	if (s->norigins == s->origins_cap) {
+		size_t cap = s->origins_cap ? 2 * s->origins_cap : 16;
+		void *p = realloc(s->origins, cap * sizeof(*s->origins));
+
+		if (p == NULL)
+			return ARR_ENOMEM;
+		s->origins = p;
+		s->origins_cap = cap;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)s->norigins + 1);
+	sqlite3_bind_blob(st, 2, origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
+	if ((rc = run(st)) < 0)
+		return rc;
+	memcpy(s->origins[s->norigins++], origin, ARR_ORIGIN_LEN);
+	*oid = (int64_t)s->norigins;
+	return 0;
+}
+
+/* Reload the origin and vector mirrors from the database (open, after a rollback). */
+static int
+mirrors_load(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	struct vv *v = NULL;
+	int rc, ret = ARR_EDB;
+
+	s->norigins = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, origin FROM _origin ORDER BY id", -1, &st,
+	                       NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const void *o = sqlite3_column_blob(st, 1);
+
+		/* ids are assigned densely by origin_id() */
+		if (id != (int64_t)s->norigins + 1 || o == NULL ||
+		    sqlite3_column_bytes(st, 1) != ARR_ORIGIN_LEN)
+			goto out;
+		if (s->norigins == s->origins_cap) {
+			size_t cap = s->origins_cap ? 2 * s->origins_cap : 16;
+			void *p = realloc(s->origins, cap * sizeof(*s->origins));
+
+			if (p == NULL) {
+				ret = ARR_ENOMEM;
+				goto out;
+			}
+			s->origins = p;
+			s->origins_cap = cap;
+		}
+		memcpy(s->origins[s->norigins++], o, ARR_ORIGIN_LEN);
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if ((v = vv_new()) == NULL) {
+		ret = ARR_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db, "SELECT origin, seq FROM _vv", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		if (id < 1 || (uint64_t)id > s->norigins)
+			goto out;
+		if ((ret = vv_set(v, s->origins[id - 1], (uint64_t)sqlite3_column_int64(st, 1))) <
+		    0)
+			goto out;
+		ret = ARR_EDB;
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	vv_destroy(&s->vec);
+	s->vec = v;
+	v = NULL;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	vv_destroy(&v);
+	return ret;
+}
+
+/* ---- transactions ---- */
+
+static int
+tx_begin(struct store *s)
+{
+	return run(s->st[ST_BEGIN]);
+}
+
+/* Roll back and bring the in-memory mirrors back in line with the database. */
+static void
+tx_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)run(s->st[ST_ROLLBACK]);
+	(void)mirrors_load(s);
+}
+
+static int
+tx_commit(struct store *s)
+{
+	int rc = run(s->st[ST_COMMIT]);
+
+	if (rc < 0)
+		tx_rollback(s);
+	return rc;
+}
+
+/*
+ * Deterministic SQL function arr_origin_ge(new_origin, new_seq, old_origin, old_seq),
+ * used by the cell upsert when two clocks are equal: does the new op's (origin, seq)
+ * key sort at or after the stored one? Origins are compared by their bytes, because
+ * local ids differ between replicas.
+ */
+static void
+sql_origin_ge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct store *s = sqlite3_user_data(ctx);
+	int64_t a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[2]);
+	int c;
+
+	(void)argc;
+	if (a < 1 || b < 1 || (uint64_t)a > s->norigins || (uint64_t)b > s->norigins) {
+		sqlite3_result_error(ctx, "unknown origin id", -1);
+		return;
+	}
+	if (a == b)
+		c = (uint64_t)sqlite3_value_int64(argv[1]) < (uint64_t)sqlite3_value_int64(argv[3])
+		        ? -1
+		        : 0;
+	else
+		c = memcmp(s->origins[a - 1], s->origins[b - 1], ARR_ORIGIN_LEN);
+	sqlite3_result_int(ctx, c >= 0);
+}
+
+/* ---- opening ---- */
+
+/* Quote-free because schema.h names are plain identifiers; we still quote them. */
+static int
+tables_prepare(struct store *s)
+{
+	size_t n = schema_table_count();
+	char *sql = NULL;
+	size_t cap = 0;
+	FILE *f = NULL;
+	int ret = ARR_ENOMEM;
+
+	if ((s->tables = calloc(n, sizeof(*s->tables))) == NULL)
+		return ARR_ENOMEM;
+	s->ntables = n;
+	for (size_t i = 0; i < n; i++) {
+		struct store_table *st = &s->tables[i];
+		const struct schema_table *t = schema_table_at(i);
+		size_t nd = t->ncolumns - 1; /* _deleted is last */
+
+		assert(strcmp(t->columns[nd].name, SCHEMA_DELETED) == 0);
+		assert(t->ncolumns <= 62);
+		st->t = t;
+		if (t->ncolumns + 1 > s->maxcols)
+			s->maxcols = t->ncolumns + 1;
+		if ((st->names = calloc(nd + 1, sizeof(*st->names))) == NULL)
+			goto out;
+		st->names[0] = "id";
+		for (size_t c = 0; c < nd; c++)
+			st->names[c + 1] = t->columns[c].name;
+		st->nnames = nd + 1;
+
+		/* CREATE TABLE: no declared types, so values are stored exactly as merged */
+		if ((f = open_memstream(&sql, &cap)) == NULL)
+			goto out;
+		fprintf(f, "CREATE TABLE IF NOT EXISTS \"%s\"(id TEXT PRIMARY KEY", t->name);
+		for (size_t c = 0; c < nd; c++)
+			fprintf(f, ", \"%s\"", t->columns[c].name);
+		fprintf(f, ", _deleted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID");
+		if (fclose(f) != 0)
+			goto out;
+		f = NULL;
+		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			ret = ARR_EDB;
+			goto out;
+		}
+		free(sql);
+		sql = NULL;
+
+		/* SELECT of visible rows */
+		if ((f = open_memstream(&st->select, &cap)) == NULL)
+			goto out;
+		fprintf(f, "SELECT id");
+		for (size_t c = 0; c < nd; c++)
+			fprintf(f, ", \"%s\"", t->columns[c].name);
+		fprintf(f, " FROM \"%s\" WHERE _deleted <> 1", t->name);
+		if (fclose(f) != 0)
+			goto out;
+		f = NULL;
+
+		/* data upsert: ?1 id, ?2.. columns (schema order, _deleted last), then mask */
+		if ((f = open_memstream(&sql, &cap)) == NULL)
+			goto out;
+		fprintf(f, "INSERT INTO \"%s\"(id", t->name);
+		for (size_t c = 0; c < t->ncolumns; c++)
+			fprintf(f, ", \"%s\"", t->columns[c].name);
+		fprintf(f, ") VALUES(?1");
+		for (size_t c = 0; c < t->ncolumns; c++)
+			fprintf(f, ", ?%zu", c + 2);
+		fprintf(f, ") ON CONFLICT(id) DO UPDATE SET ");
+		for (size_t c = 0; c < t->ncolumns; c++)
+			fprintf(f,
+			        "%s\"%s\" = CASE WHEN (?%zu >> %zu) & 1 THEN excluded.\"%s\" "
+			        "ELSE \"%s\" END",
+			        c ? ", " : "", t->columns[c].name, t->ncolumns + 2, c,
+			        t->columns[c].name, t->columns[c].name);
+		if (fclose(f) != 0)
+			goto out;
+		f = NULL;
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->upsert,
+		                       NULL) != SQLITE_OK) {
+			ret = ARR_EDB;
+			goto out;
+		}
+		free(sql);
+		sql = NULL;
+
+		if ((sql = concat(st->select, " AND id = ?1")) == NULL)
+			goto out;
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->get, NULL) !=
+		    SQLITE_OK) {
+			ret = ARR_EDB;
+			goto out;
+		}
+		free(sql);
+		if ((sql = concat(st->select, " ORDER BY id")) == NULL)
+			goto out;
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->scan,
+		                       NULL) != SQLITE_OK) {
+			ret = ARR_EDB;
+			goto out;
+		}
+		free(sql);
+		sql = NULL;
+	}
+	if ((s->scratch = calloc(s->maxcols, sizeof(*s->scratch))) == NULL)
+		goto out;
+	ret = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	free(sql);
+	return ret;
+}
+
+/*
+ * Create the metadata schema if needed and check the node identity: a replica belongs
+ * to the key that created it (ARR_EKEY otherwise) and to one schema version.
+ */
+static int
+identity_check(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = ARR_EDB;
+	bool fresh;
+
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM _meta WHERE key = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, "origin", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		fresh = false;
+		if (sqlite3_column_bytes(st, 0) != ARR_ORIGIN_LEN ||
+		    memcmp(sqlite3_column_blob(st, 0), s->self, ARR_ORIGIN_LEN) != 0) {
+			ret = ARR_EKEY;
+			goto out;
+		}
+	} else if (rc == SQLITE_DONE) {
+		fresh = true;
+	} else {
+		goto out;
+	}
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, "schema_version", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (!fresh && (rc != SQLITE_ROW || sqlite3_column_int64(st, 0) != ARR_SCHEMA_VERSION)) {
+		ret = rc == SQLITE_ROW ? ARR_EVERSION : ARR_EDB;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (fresh) {
+		if (sqlite3_prepare_v2(s->db,
+		                       "INSERT INTO _meta(key, value) VALUES('origin', ?1), "
+		                       "('schema_version', ?2), ('store_format', ?3)",
+		                       -1, &st, NULL) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_blob(st, 1, s->self, ARR_ORIGIN_LEN, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, ARR_SCHEMA_VERSION);
+		sqlite3_bind_int(st, 3, STORE_FORMAT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	if (ret == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		ret = ARR_EDB;
+	if (ret != 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+/* The HLC restarts above every timestamp in the log, so a restart never reissues one. */
+static int
+hlc_load(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = ARR_EDB;
+	uint64_t last = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT max(hlc) FROM _log", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+		last = hlc_from_db(sqlite3_column_int64(st, 0));
+	hlc_init(&s->hlc, last);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+struct store *
+store_open(const struct store_config *cfg, int *err)
+{
+	struct store *s = NULL;
+	int ret = ARR_ENOMEM;
+
+	assert(cfg != NULL && cfg->path != NULL && cfg->key != NULL);
+	if (sodium_init() < 0)
+		goto out;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto out;
+	s->key = cfg->key;
+	memcpy(s->self, nodekey_public(cfg->key), ARR_ORIGIN_LEN);
+	if ((s->org = strdup(cfg->organisation != NULL ? cfg->organisation : "")) == NULL)
+		goto out;
+	s->is_member = cfg->is_member;
+	s->member_ctx = cfg->member_ctx;
+	s->clock = cfg->clock;
+	s->clock_ctx = cfg->clock_ctx;
+	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : DEFAULT_DRIFT_MS;
+
+	ret = ARR_EDB;
+	if (sqlite3_open_v2(cfg->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(s->db,
+	                 "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; "
+	                 "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF",
+	                 NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	if ((ret = identity_check(s)) < 0)
+		goto out;
+	ret = ARR_EDB;
+	if (sqlite3_create_function(s->db, "arr_origin_ge", 4,
+	                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s,
+	                            sql_origin_ge, NULL, NULL) != SQLITE_OK)
+		goto out;
+	if ((ret = tables_prepare(s)) < 0)
+		goto out;
+	ret = ARR_EDB;
+	for (int i = 0; i < ST__COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK)
+			goto out;
+	if ((ret = mirrors_load(s)) < 0 || (ret = hlc_load(s)) < 0)
+		goto out;
+	if ((s->self_oid = origin_find(s, s->self)) == 0) {
+		if ((ret = tx_begin(s)) < 0)
+			goto out;
+		if ((ret = origin_id(s, s->self, &s->self_oid)) < 0) {
+			tx_rollback(s);
+			goto out;
+		}
+		if ((ret = tx_commit(s)) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		store_destroy(&s);
+	if (err != NULL)
+		*err = ret;
+	return s;
+}
+
+void
+store_destroy(struct store **sp)
+{
+	struct store *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	for (size_t i = 0; s->tables != NULL && i < s->ntables; i++) {
+		sqlite3_finalize(s->tables[i].upsert);
+		sqlite3_finalize(s->tables[i].get);
+		sqlite3_finalize(s->tables[i].scan);
+		free(s->tables[i].select);
+		free(s->tables[i].names);
+	}
+	free(s->tables);
+	free(s->scratch);
+	sqlite3_close(s->ro);
+	sqlite3_close(s->db);
+	vv_destroy(&s->vec);
+	free(s->origins);
+	free(s->org);
+	free(s);
+	*sp = NULL;
+}
+
+void
+store_set_members(struct store *s, store_member_fn fn, void *ctx)
+{
+	s->is_member = fn;
+	s->member_ctx = ctx;
+}
+
+void
+store_set_max_drift(struct store *s, uint64_t ms)
+{
+	s->max_drift = ms ? ms : DEFAULT_DRIFT_MS;
+}
+
+/* ---- merge ---- */
+
+/* Write the winning columns (mask) of one row, creating the row if needed. */
+static int
+row_write(const struct store_table *tb, const uint8_t row[ARR_ROWID_LEN], uint64_t mask,
+          const struct value *vals)
+{
+	sqlite3_stmt *st = tb->upsert;
+	size_t n = tb->t->ncolumns;
+	char id[ARR_ROWID_STRLEN + 1];
+	int rc;
+
+	rowid_format(row, id);
+	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_TRANSIENT);
+	for (size_t c = 0; c < n; c++) {
+		int idx = (int)c + 2;
+
+		if (c == n - 1) {
+			/* _deleted: only int 1 deletes; nil (or anything else) is "not deleted" */
+			int64_t del =
+			    ((mask >> c) & 1) && vals[c].kind == VALUE_INT && vals[c].u.i == 1;
+
+			rc = sqlite3_bind_int64(st, idx, del);
+		} else if ((mask >> c) & 1) {
+			rc = bind_value(st, idx, &vals[c]);
+		} else {
+			rc = sqlite3_bind_null(st, idx);
+		}
+		if (rc != SQLITE_OK) {
+			sqlite3_clear_bindings(st);
+			return db_error(rc);
+		}
+	}
+	sqlite3_bind_int64(st, (int)n + 2, (int64_t)mask);
+	rc = run(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/*
+ * Merge the ops of a change set whose key is (hlc, oid, seq) into the domain tables.
+ * Consecutive ops on one row are gathered so the row is written once; every op, winning
+ * or not, puts the row in the history index (one entry per row and change set).
+ */
+static int
+merge_ops(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id)
+{
+	sqlite3_stmt *cell = s->st[ST_CELL_UPSERT], *rowlog = s->st[ST_ROWLOG_INS];
+	int64_t hkey = hlc_to_db(cs->h.hlc);
+	const char *tname = NULL;
+	int ti = -1;
+	size_t i = 0;
+	int rc;
+
+	sqlite3_bind_int64(cell, 4, hkey);
+	sqlite3_bind_int64(cell, 5, oid);
+	sqlite3_bind_int64(cell, 6, (int64_t)cs->h.seq);
+	sqlite3_bind_int64(rowlog, 3, log_id);
+	while (i < cs->nops) {
+		const struct cs_op *first = &cs->ops[i];
+		const struct store_table *tb;
+		uint64_t mask = 0;
+		size_t j;
+
+		if (tname == NULL || strcmp(tname, first->table) != 0) {
+			tname = first->table;
+			ti = table_index(tname);
+		}
+		assert(ti >= 0); /* validated before */
+		tb = &s->tables[ti];
+		sqlite3_bind_int(cell, 1, ti);
+		sqlite3_bind_blob(cell, 2, first->row, ARR_ROWID_LEN, SQLITE_STATIC);
+		for (j = i; j < cs->nops; j++) {
+			const struct cs_op *op = &cs->ops[j];
+			int ci;
+
+			if (j > i && (memcmp(op->row, first->row, ARR_ROWID_LEN) != 0 ||
+			              strcmp(op->table, tname) != 0))
+				break;
+			ci = schema_column_index(tb->t, op->column);
+			assert(ci >= 0);
+			sqlite3_bind_int(cell, 3, ci);
+			if ((rc = run(cell)) < 0)
+				return rc;
+			if (sqlite3_changes(s->db) > 0) {
+				mask |= UINT64_C(1) << ci;
+				s->scratch[ci] = op->value;
+			}
+		}
+		if (mask != 0 && (rc = row_write(tb, first->row, mask, s->scratch)) < 0)
+			return rc;
+		sqlite3_bind_int(rowlog, 1, ti);
+		sqlite3_bind_blob(rowlog, 2, first->row, ARR_ROWID_LEN, SQLITE_STATIC);
+		if ((rc = run(rowlog)) < 0)
+			return rc;
+		i = j;
+	}
+	return 0;
+}
+
+/* Log, merge and count one change set whose seq is vector[origin] + 1. */
+static int
+apply_cs(struct store *s, const struct changeset *cs, int64_t oid)
+{
+	sqlite3_stmt *st = s->st[ST_LOG_INS];
+	int64_t log_id;
+	int rc;
+
+	assert(cs->h.seq == vv_get(s->vec, cs->origin) + 1);
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+	sqlite3_bind_int64(st, 3, hlc_to_db(cs->h.hlc));
+	sqlite3_bind_blob(st, 4, cs->raw, (int)cs->rawlen, SQLITE_STATIC);
+	if ((rc = run(st)) < 0)
+		return rc;
+	log_id = sqlite3_last_insert_rowid(s->db);
+	if ((rc = merge_ops(s, cs, oid, log_id)) < 0)
+		return rc;
+	st = s->st[ST_VV_UPSERT];
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+	if ((rc = run(st)) < 0)
+		return rc;
+	return vv_set(s->vec, cs->origin, cs->h.seq);
+}
+
+/* ---- quarantine ---- */
+
+/*
+ * Keep raw bytes in quarantine with a reason. An identical blob is stored once (keyed
+ * by its hash); a new attempt only refreshes the reason.
+ */
+static int
+quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint8_t *origin, uint64_t seq,
+               int reason, const char *detail, uint64_t now)
+{
+	sqlite3_stmt *st = s->st[ST_Q_UPSERT];
+	uint8_t hash[HASH_LEN];
+	int rc;
+
+	crypto_generichash(hash, sizeof(hash), raw, len, NULL, 0);
+	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	if (len == 0)
+		sqlite3_bind_zeroblob(st, 2, 0);
+	else
+		sqlite3_bind_blob(st, 2, raw, (int)len, SQLITE_STATIC);
+	if (origin != NULL) {
+		sqlite3_bind_blob(st, 3, origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (int64_t)seq);
+	} else {
+		sqlite3_bind_null(st, 3);
+		sqlite3_bind_null(st, 4);
+	}
+	sqlite3_bind_int(st, 5, reason);
+	sqlite3_bind_text(st, 6, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)now);
+	rc = run(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* ---- remote change sets ---- */
+
+/*
+ * Everything a change set must satisfy before it may be applied or held pending:
+ * scope, schema version, signature, membership, schema of every op, clock drift.
+ * Returns 0 or the ARR_E* reason, with a short detail (no personal data).
+ */
+static int
+validate(struct store *s, const struct changeset *cs, uint64_t now, char *detail, size_t dlen)
+{
+	uint64_t ahead;
+
+	if (strcmp(cs->h.scope, ARR_SCOPE_REGION) != 0) {
+		snprintf(detail, dlen, "unknown scope");
+		return ARR_ESCOPE;
+	}
+	if (cs->h.schema_version != ARR_SCHEMA_VERSION) {
+		snprintf(detail, dlen, "schema version %" PRIu32, cs->h.schema_version);
+		return ARR_EVERSION;
+	}
+	if (changeset_verify(cs) != 0) {
+		snprintf(detail, dlen, "bad signature");
+		return ARR_EBADSIG;
+	}
+	if (memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0 &&
+	    (s->is_member == NULL || !s->is_member(s->member_ctx, cs->origin))) {
+		snprintf(detail, dlen, "origin is not a member");
+		return ARR_ENOTMEMBER;
+	}
+	for (size_t i = 0; i < cs->nops; i++) {
+		const struct schema_table *t = schema_table_find(cs->ops[i].table);
+		const struct schema_column *c = schema_column_find(t, cs->ops[i].column);
+
+		if (t == NULL || c == NULL) {
+			snprintf(detail, dlen, "unknown table or column in op %zu", i);
+			return ARR_ESCHEMA;
+		}
+		if (!schema_value_ok(c, &cs->ops[i].value)) {
+			snprintf(detail, dlen, "value does not fit its column in op %zu", i);
+			return ARR_ESCHEMA;
+		}
+	}
+	if ((ahead = hlc_ahead_ms(cs->h.hlc, now)) > s->max_drift) {
+		snprintf(detail, dlen, "clock ahead by %" PRIu64 " ms", ahead);
+		return ARR_ECLOCK;
+	}
+	return 0;
+}
+
+/* Compare a stored blob of a one-row statement with bytes; *found says if a row came. */
+static int
+blob_equal(sqlite3_stmt *st, const uint8_t *raw, size_t len, bool *found, bool *equal)
+{
+	int rc = sqlite3_step(st);
+
+	*found = *equal = false;
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		*equal = (size_t)sqlite3_column_bytes(st, 0) == len &&
+		         (len == 0 || memcmp(sqlite3_column_blob(st, 0), raw, len) == 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_error(rc);
+}
+
+/*
+ * After (oid, seq) was applied directly, a pending copy of it is obsolete: identical
+ * ones are dropped, different ones (an origin that signed two contents for one seq)
+ * move to quarantine so nothing is lost.
+ */
+static int
+pending_settle(struct store *s, const struct changeset *cs, int64_t oid, uint64_t now)
+{
+	sqlite3_stmt *st = s->st[ST_PEND_GET];
+	bool found = false, equal = false;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		const uint8_t *raw = sqlite3_column_blob(st, 0);
+
+		found = true;
+		equal = len == cs->rawlen && memcmp(raw, cs->raw, len) == 0;
+		if (!equal &&
+		    (rc = quarantine_put(s, raw, len, cs->origin, cs->h.seq, ARR_ECONFLICT,
+		                         "different content for a pending seq", now)) < 0) {
+			sqlite3_reset(st);
+			return rc;
+		}
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_error(rc);
+	if (!found)
+		return 0;
+	st = s->st[ST_PEND_DEL];
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+	return run(st);
+}
+
+/* Apply pending change sets of origin that became contiguous; counts them in *n. */
+static int
+pending_drain(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], int64_t oid, uint64_t now,
+              size_t *n)
+{
+	sqlite3_stmt *get = s->st[ST_PEND_GET], *del = s->st[ST_PEND_DEL];
+	struct changeset *cs = NULL;
+	int rc;
+
+	for (;;) {
+		uint64_t next = vv_get(s->vec, origin) + 1;
+		const uint8_t *raw;
+		size_t len;
+
+		sqlite3_bind_int64(get, 1, oid);
+		sqlite3_bind_int64(get, 2, (int64_t)next);
+		if ((rc = sqlite3_step(get)) != SQLITE_ROW) {
+			sqlite3_reset(get);
+			return rc == SQLITE_DONE ? 0 : db_error(rc);
+		}
+		raw = sqlite3_column_blob(get, 0);
+		len = (size_t)sqlite3_column_bytes(get, 0);
+		rc = changeset_decode(raw, len, &cs);
+		if (rc < 0 && rc != ARR_ENOMEM) {
+			/* cannot happen for bytes we verified; keep them, leave the gap */
+			int qrc = quarantine_put(s, raw, len, origin, next, rc,
+			                         "pending change set no longer decodes", now);
+
+			sqlite3_reset(get);
+			if (qrc < 0)
+				return qrc;
+			sqlite3_bind_int64(del, 1, oid);
+			sqlite3_bind_int64(del, 2, (int64_t)next);
+			return run(del);
+		}
+		sqlite3_reset(get);
+		if (rc < 0)
+			return rc;
+		if (cs->h.seq != next || memcmp(cs->origin, origin, ARR_ORIGIN_LEN) != 0)
+			rc = ARR_EDB; /* the row does not hold what its key says */
+		else if ((rc = apply_cs(s, cs, oid)) == 0)
+			hlc_recv(&s->hlc, cs->h.hlc, now);
+		changeset_destroy(&cs);
+		if (rc < 0)
+			return rc;
+		(*n)++;
+		sqlite3_bind_int64(del, 1, oid);
+		sqlite3_bind_int64(del, 2, (int64_t)next);
+		if ((rc = run(del)) < 0)
+			return rc;
+	}
+}
+
+/*
+ * Verify one envelope and apply it, recognise it as a duplicate, hold it pending or
+ * quarantine it. Returns 0 (with *out and the counters updated) or a database error
+ * that must abort the caller's transaction.
+ */
+static int
+process(struct store *s, const uint8_t *raw, size_t len, uint64_t now, enum store_outcome *out,
+        struct store_apply_stats *stats)
+{
+	struct changeset *cs = NULL;
+	char detail[DETAIL_MAX];
+	int64_t oid;
+	uint64_t have;
+	int rc, reason;
+
+	if (len > ARR_CS_MAX_BYTES) {
+		reason = ARR_ETOOBIG;
+		snprintf(detail, sizeof(detail), "change set larger than the limit");
+		goto quarantine;
+	}
+	if ((reason = changeset_decode(raw, len, &cs)) < 0) {
+		if (reason == ARR_ENOMEM)
+			return reason;
+		snprintf(detail, sizeof(detail), "undecodable change set");
+		goto quarantine;
+	}
+	if ((reason = validate(s, cs, now, detail, sizeof(detail))) < 0)
+		goto quarantine;
+
+	have = vv_get(s->vec, cs->origin);
+	if (cs->h.seq <= have) {
+		bool found, equal;
+		sqlite3_stmt *st = s->st[ST_LOG_GET];
+
+		oid = origin_find(s, cs->origin);
+		sqlite3_bind_int64(st, 1, oid);
+		sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+		if ((rc = blob_equal(st, cs->raw, cs->rawlen, &found, &equal)) < 0)
+			goto out;
+		if (found && !equal) {
+			reason = ARR_ECONFLICT;
+			snprintf(detail, sizeof(detail),
+			         "different content for logged seq %" PRIu64, cs->h.seq);
+			goto quarantine;
+		}
+		*out = STORE_DUPLICATE;
+		stats->duplicates++;
+		rc = 0;
+		goto out;
+	}
+	if ((rc = origin_id(s, cs->origin, &oid)) < 0)
+		goto out;
+	if (cs->h.seq == have + 1) {
+		if ((rc = apply_cs(s, cs, oid)) < 0 || (rc = pending_settle(s, cs, oid, now)) < 0)
+			goto out;
+		hlc_recv(&s->hlc, cs->h.hlc, now);
+		stats->applied++;
+		*out = STORE_APPLIED;
+		rc = pending_drain(s, cs->origin, oid, now, &stats->applied);
+		goto out;
+	}
+	/* a gap: hold it until the earlier seqs arrive */
+	{
+		bool found, equal;
+		sqlite3_stmt *st = s->st[ST_PEND_GET];
+
+		sqlite3_bind_int64(st, 1, oid);
+		sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+		if ((rc = blob_equal(st, cs->raw, cs->rawlen, &found, &equal)) < 0)
+			goto out;
+		if (found && !equal) {
+			reason = ARR_ECONFLICT;
+			snprintf(detail, sizeof(detail),
+			         "different content for pending seq %" PRIu64, cs->h.seq);
+			goto quarantine;
+		}
+		if (!found) {
+			st = s->st[ST_PEND_INS];
+			sqlite3_bind_int64(st, 1, oid);
+			sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+			sqlite3_bind_blob(st, 3, cs->raw, (int)cs->rawlen, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, (int64_t)now);
+			if ((rc = run(st)) < 0)
+				goto out;
+		}
+		*out = STORE_PENDING;
+		stats->pending++;
+		rc = 0;
+		goto out;
+	}
+quarantine:
+	rc = quarantine_put(s, raw, len, cs != NULL ? cs->origin : NULL, cs != NULL ? cs->h.seq : 0,
+	                    reason, detail, now);
+	if (rc == 0) {
+		*out = STORE_QUARANTINED;
+		stats->quarantined++;
+	}
+out:
+	changeset_destroy(&cs);
+	return rc;
+}
+
+int
+store_apply(struct store *s, const struct store_blob *items, size_t n, enum store_outcome *outcomes,
+            struct store_apply_stats *stats)
+{
+	struct store_apply_stats st = {0};
+	uint64_t now;
+	int rc;
+
+	assert(s != NULL && (items != NULL || n == 0));
+	if (stats != NULL)
+		*stats = st;
+	if (n == 0)
+		return 0;
+	now = now_ms(s);
+	if ((rc = tx_begin(s)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		enum store_outcome o = STORE_QUARANTINED;
+
+		if (items[i].data == NULL && items[i].len != 0) {
+			tx_rollback(s);
+			return ARR_EINVAL;
+		}
+		if ((rc = process(s, items[i].data != NULL ? items[i].data : (const uint8_t *)"",
+		                  items[i].len, now, &o, &st)) < 0) {
+			tx_rollback(s);
+			return rc;
+		}
+		if (outcomes != NULL)
+			outcomes[i] = o;
+	}
+	if ((rc = tx_commit(s)) < 0)
+		return rc;
+	if (stats != NULL)
+		*stats = st;
+	return 0;
+}
+
+/* ---- local writes ---- */
+
+static int
+set_synchronous(struct store *s, bool full)
+{
+	return sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+	                    NULL, NULL, NULL) == SQLITE_OK
+	           ? 0
+	           : ARR_EDB;
+}
+
+int
+store_write(struct store *s, const struct store_op *ops, size_t nops,
+            struct store_write_result *res)
+{
+	struct cs_op *cops = NULL;
+	struct changeset *cs = NULL;
+	struct store_write_result r = {0};
+	bool intx = false;
+	size_t i;
+	int ret;
+
+	assert(s != NULL && (ops != NULL || nops == 0));
+	if (res != NULL)
+		*res = r;
+	if (nops == 0)
+		return ARR_EINVAL;
+	for (i = 0; i < nops; i++) {
+		const struct schema_table *t = schema_table_find(ops[i].table);
+		const struct schema_column *c = schema_column_find(t, ops[i].column);
+
+		if (t == NULL || c == NULL)
+			return ARR_ESCHEMA;
+		if (!schema_value_ok(c, &ops[i].value) || !rowid_valid_text(ops[i].row_id))
+			return ARR_EINVAL;
+	}
+	if ((cops = calloc(nops, sizeof(*cops))) == NULL)
+		return ARR_ENOMEM;
+	for (i = 0; i < nops; i++) {
+		cops[i].table = ops[i].table;
+		cops[i].column = ops[i].column;
+		cops[i].value = ops[i].value;
+		if (rowid_parse(ops[i].row_id, cops[i].row) < 0) {
+			ret = ARR_EINVAL;
+			goto out;
+		}
+	}
+	if ((ret = set_synchronous(s, true)) < 0 || (ret = tx_begin(s)) < 0)
+		goto out;
+	intx = true;
+	for (i = 0; i < nops;) {
+		struct cs_header h = {
+		    .seq = vv_get(s->vec, s->self) + 1,
+		    .hlc = hlc_send(&s->hlc, now_ms(s)),
+		    .author_org = s->org,
+		    .schema_version = ARR_SCHEMA_VERSION,
+		    .scope = ARR_SCOPE_REGION,
+		};
+		size_t n = changeset_fit(&h, cops + i, nops - i);
+
+		if (n == 0) {
+			ret = ARR_ETOOBIG;
+			goto out;
+		}
+		if ((ret = changeset_build(s->key, &h, cops + i, n, &cs)) < 0 ||
+		    (ret = apply_cs(s, cs, s->self_oid)) < 0)
+			goto out;
+		changeset_destroy(&cs);
+		if (r.changesets++ == 0)
+			r.first_seq = h.seq;
+		r.last_seq = h.seq;
+		i += n;
+	}
+	intx = false;
+	if ((ret = tx_commit(s)) < 0)
+		goto out;
+	if (res != NULL)
+		*res = r;
+out:
+	if (intx)
+		tx_rollback(s);
+	changeset_destroy(&cs);
+	free(cops);
+	if (set_synchronous(s, false) < 0 && ret == 0)
+		ret = ARR_EDB;
+	return ret;
+}
+
+/* ---- reads ---- */
+
+/* Call fn for every row of a statement over a table's visible columns. */
+static int
+rows_emit(struct store *s, sqlite3_stmt *st, const struct store_table *tb, store_row_fn fn,
+          void *ctx, size_t *count)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int r;
+
+		for (size_t c = 0; c < tb->nnames; c++)
+			s->scratch[c] = column_value(st, (int)c);
+		(*count)++;
+		if (fn != NULL && (r = fn(ctx, tb->nnames, tb->names, s->scratch)) != 0)
+			return r;
+	}
+	return rc == SQLITE_DONE ? 0 : db_error(rc);
+}
+
+/* Table by name and a normalised (lower-case) row id. */
+static int
+lookup(struct store *s, const char *table, const char *id, const struct store_table **tb,
+       uint8_t row[ARR_ROWID_LEN], char text[ARR_ROWID_STRLEN + 1])
+{
+	int ti = table != NULL ? table_index(table) : -1;
+
+	if (ti < 0)
+		return ARR_ESCHEMA;
+	*tb = &s->tables[ti];
+	if (id == NULL || rowid_parse(id, row) < 0)
+		return ARR_EINVAL;
+	rowid_format(row, text);
+	return 0;
+}
+
+int
+store_get(struct store *s, const char *table, const char *id, store_row_fn fn, void *ctx)
+{
+	const struct store_table *tb;
+	uint8_t row[ARR_ROWID_LEN];
+	char text[ARR_ROWID_STRLEN + 1];
+	size_t count = 0;
+	int rc;
+
+	if ((rc = lookup(s, table, id, &tb, row, text)) < 0)
+		return rc;
+	sqlite3_bind_text(tb->get, 1, text, ARR_ROWID_STRLEN, SQLITE_STATIC);
+	rc = rows_emit(s, tb->get, tb, fn, ctx, &count);
+	sqlite3_reset(tb->get);
+	sqlite3_clear_bindings(tb->get);
+	return rc == 0 && count == 0 ? ARR_ENOTFOUND : rc;
+}
+
+int
+store_list(struct store *s, const char *table, const struct store_filter *filters, size_t nfilters,
+           size_t limit, store_row_fn fn, void *ctx)
+{
+	const struct store_table *tb;
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	size_t cap = 0, count = 0;
+	FILE *f;
+	int ti, rc, ret = ARR_ENOMEM;
+
+	if (table == NULL || (ti = table_index(table)) < 0)
+		return ARR_ESCHEMA;
+	tb = &s->tables[ti];
+	for (size_t i = 0; i < nfilters; i++)
+		if (filters[i].column == NULL ||
+		    (strcmp(filters[i].column, "id") != 0 &&
+		     schema_column_find(tb->t, filters[i].column) == NULL))
+			return ARR_ESCHEMA;
+	if ((f = open_memstream(&sql, &cap)) == NULL)
+		return ARR_ENOMEM;
+	fputs(tb->select, f);
+	for (size_t i = 0; i < nfilters; i++)
+		fprintf(f, " AND \"%s\" IS ?%zu", filters[i].column, i + 1);
+	fputs(" ORDER BY id", f);
+	if (limit > 0)
+		fprintf(f, " LIMIT %zu", limit);
+	if (fclose(f) != 0)
+		goto out;
+	ret = ARR_EDB;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	for (size_t i = 0; i < nfilters; i++)
+		if ((rc = bind_value(st, (int)i + 1, &filters[i].value)) != SQLITE_OK) {
+			ret = db_error(rc);
+			goto out;
+		}
+	ret = rows_emit(s, st, tb, fn, ctx, &count);
+out:
+	sqlite3_finalize(st);
+	free(sql);
+	return ret;
+}
+
+/* Authorizer of the query connection: reading only; no writes, ATTACH or PRAGMA. */
+static int
+ro_authorize(void *ctx, int action, const char *a, const char *b, const char *db,
+             const char *trigger)
+{
+	(void)ctx;
+	(void)a;
+	(void)b;
+	(void)db;
+	(void)trigger;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_FUNCTION:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	default:
+		return SQLITE_DENY;
+	}
+}
+
+static int
+ro_open(struct store *s)
+{
+	const char *path;
+
+	if (s->ro != NULL)
+		return 0;
+	if ((path = sqlite3_db_filename(s->db, "main")) == NULL || *path == '\0')
+		return ARR_EDB;
+	if (sqlite3_open_v2(path, &s->ro, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(s->ro, BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(s->ro, "PRAGMA query_only=1; PRAGMA trusted_schema=OFF", NULL, NULL,
+	                 NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_limit(s->ro, SQLITE_LIMIT_ATTACHED, 0);
+	if (sqlite3_set_authorizer(s->ro, ro_authorize, NULL) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_close(s->ro);
+	s->ro = NULL;
+	return ARR_EDB;
+}
+
+int
+store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const char **errmsg)
+{
+	sqlite3_stmt *st = NULL;
+	const char *tail = NULL;
+	const char **names = NULL;
+	struct value *vals = NULL;
+	int rc, n, ret;
+
+	if (errmsg != NULL)
+		*errmsg = NULL;
+	s->errbuf[0] = '\0';
+	if (sql == NULL)
+		return ARR_EINVAL;
+	if ((ret = ro_open(s)) < 0)
+		return ret;
+	rc = sqlite3_prepare_v2(s->ro, sql, -1, &st, &tail);
+	if (rc != SQLITE_OK) {
+		snprintf(s->errbuf, sizeof(s->errbuf), "%s", sqlite3_errmsg(s->ro));
+		ret = (rc & 0xff) == SQLITE_AUTH || (rc & 0xff) == SQLITE_READONLY ? ARR_EREADONLY
+		                                                                   : ARR_EINVAL;
+		goto out;
+	}
+	if (st == NULL) {
+		snprintf(s->errbuf, sizeof(s->errbuf), "empty statement");
+		ret = ARR_EINVAL;
+		goto out;
+	}
+	while (tail != NULL && (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r'))
+		tail++;
+	if (tail != NULL && *tail != '\0') {
+		snprintf(s->errbuf, sizeof(s->errbuf), "only one statement is allowed");
+		ret = ARR_EINVAL;
+		goto out;
+	}
+	if (!sqlite3_stmt_readonly(st)) {
+		snprintf(s->errbuf, sizeof(s->errbuf), "statement is not read-only");
+		ret = ARR_EREADONLY;
+		goto out;
+	}
+	n = sqlite3_column_count(st);
+	ret = ARR_ENOMEM;
+	if ((names = calloc((size_t)n + 1, sizeof(*names))) == NULL ||
+	    (vals = calloc((size_t)n + 1, sizeof(*vals))) == NULL)
+		goto out;
+	for (int i = 0; i < n; i++)
+		names[i] = sqlite3_column_name(st, i);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int r;
+
+		for (int i = 0; i < n; i++)
+			vals[i] = column_value(st, i);
+		if (fn != NULL && (r = fn(ctx, (size_t)n, names, vals)) != 0) {
+			ret = r;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(s->errbuf, sizeof(s->errbuf), "%s", sqlite3_errmsg(s->ro));
+		ret = (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_AUTH ? ARR_EREADONLY
+		                                                                   : ARR_EINVAL;
+		goto out;
+	}
+	ret = 0;
+out:
+	if (errmsg != NULL && s->errbuf[0] != '\0')
+		*errmsg = s->errbuf;
+	sqlite3_finalize(st);
+	free(names);
+	free(vals);
+	return ret;
+}
+
+struct hist_item {
+	const struct changeset *cs;
+	size_t op;
+};
+
+static int
+hist_cmp(const void *pa, const void *pb)
+{
+	const struct hist_item *a = pa, *b = pb;
+	int c;
+
+	if (a->cs->h.hlc != b->cs->h.hlc)
+		return a->cs->h.hlc < b->cs->h.hlc ? -1 : 1;
+	if ((c = memcmp(a->cs->origin, b->cs->origin, ARR_ORIGIN_LEN)) != 0)
+		return c;
+	if (a->cs->h.seq != b->cs->h.seq)
+		return a->cs->h.seq < b->cs->h.seq ? -1 : 1;
+	return a->op < b->op ? -1 : a->op > b->op;
+}
+
+int
+store_history(struct store *s, const char *table, const char *id, store_history_fn fn, void *ctx)
+{
+	const struct store_table *tb;
+	uint8_t row[ARR_ROWID_LEN];
+	char text[ARR_ROWID_STRLEN + 1];
+	sqlite3_stmt *st = NULL;
+	struct changeset **css = NULL;
+	struct hist_item *items = NULL;
+	size_t ncs = 0, capcs = 0, nitems = 0, capitems = 0;
+	int rc, ret;
+
+	if ((ret = lookup(s, table, id, &tb, row, text)) < 0)
+		return ret;
+	ret = ARR_EDB;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT l.raw FROM _rowlog r JOIN _log l ON l.id = r.log "
+	                       "WHERE r.tbl = ?1 AND r.row = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(st, 1, (int)(tb - s->tables));
+	sqlite3_bind_blob(st, 2, row, ARR_ROWID_LEN, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct changeset *cs = NULL;
+
+		if (ncs == capcs) {
+			size_t cap = capcs ? 2 * capcs : 8;
+			void *p = realloc(css, cap * sizeof(*css));
+
+			if (p == NULL) {
+				ret = ARR_ENOMEM;
+				goto out;
+			}
+			css = p;
+			capcs = cap;
+		}
+		if ((ret = changeset_decode(sqlite3_column_blob(st, 0),
+		                            (size_t)sqlite3_column_bytes(st, 0), &cs)) < 0)
+			goto out;
+		css[ncs++] = cs;
+		for (size_t i = 0; i < cs->nops; i++) {
+			if (memcmp(cs->ops[i].row, row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(cs->ops[i].table, tb->t->name) != 0)
+				continue;
+			if (nitems == capitems) {
+				size_t cap = capitems ? 2 * capitems : 16;
+				void *p = realloc(items, cap * sizeof(*items));
+
+				if (p == NULL) {
+					ret = ARR_ENOMEM;
+					goto out;
+				}
+				items = p;
+				capitems = cap;
+			}
+			items[nitems++] = (struct hist_item){cs, i};
+		}
+		ret = ARR_EDB;
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	if (nitems == 0) {
+		ret = ARR_ENOTFOUND;
+		goto out;
+	}
+	qsort(items, nitems, sizeof(*items), hist_cmp);
+	ret = 0;
+	for (size_t i = 0; i < nitems && ret == 0; i++) {
+		const struct changeset *cs = items[i].cs;
+		const struct cs_op *op = &cs->ops[items[i].op];
+		struct store_history_entry e = {
+		    .hlc = cs->h.hlc,
+		    .origin = cs->origin,
+		    .seq = cs->h.seq,
+		    .author_org = cs->h.author_org,
+		    .column = op->column,
+		    .value = op->value,
+		};
+
+		ret = fn(ctx, &e);
+	}
+out:
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < ncs; i++)
+		changeset_destroy(&css[i]);
+	free(css);
+	free(items);
+	return ret;
+}
+
+int
+store_vector(struct store *s, struct vv **out)
+{
+	*out = vv_dup(s->vec);
+	return *out != NULL ? 0 : ARR_ENOMEM;
+}
+
+int
+store_changes_since(struct store *s, const struct vv *theirs, size_t max_bytes, store_blob_fn fn,
+                    void *ctx, bool *more)
+{
+	sqlite3_stmt *st = s->st[ST_LOG_SINCE];
+	size_t total = 0, sent = 0;
+	int rc, ret = 0;
+
+	if (more != NULL)
+		*more = false;
+	/* vv_at walks origins in byte order, which is the order of the answer */
+	for (size_t i = 0; i < vv_count(s->vec); i++) {
+		const struct vv_entry *e = vv_at(s->vec, i);
+		uint64_t from = theirs != NULL ? vv_get(theirs, e->origin) : 0;
+		uint8_t origin[ARR_ORIGIN_LEN];
+
+		if (e->seq <= from)
+			continue;
+		memcpy(origin, e->origin, ARR_ORIGIN_LEN);
+		sqlite3_bind_int64(st, 1, origin_find(s, origin));
+		sqlite3_bind_int64(st, 2, (int64_t)from);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const uint8_t *raw = sqlite3_column_blob(st, 1);
+			size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+			if (sent > 0 && (total + len > max_bytes || total + len < total)) {
+				if (more != NULL)
+					*more = true;
+				sqlite3_reset(st);
+				return 0;
+			}
+			total += len;
+			sent++;
+			if ((ret = fn(ctx, origin, (uint64_t)sqlite3_column_int64(st, 0), raw,
+			              len)) != 0) {
+				sqlite3_reset(st);
+				return ret;
+			}
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return db_error(rc);
+	}
+	return 0;
+}
+
+int
+store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                    store_blob_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = s->st[ST_LOG_GET];
+	int64_t oid = origin_find(s, origin);
+	int rc, ret;
+
+	if (oid == 0)
+		return ARR_ENOTFOUND;
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = fn(ctx, origin, seq, sqlite3_column_blob(st, 0),
+		         (size_t)sqlite3_column_bytes(st, 0));
+	else
+		ret = rc == SQLITE_DONE ? ARR_ENOTFOUND : db_error(rc);
+	sqlite3_reset(st);
+	return ret;
+}
+
+static void
+put_u32(crypto_generichash_state *h, size_t n)
+{
+	uint8_t b[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+
+	crypto_generichash_update(h, b, sizeof(b));
+}
+
+static void
+put_u64(crypto_generichash_state *h, uint64_t v)
+{
+	uint8_t b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (56 - 8 * i));
+	crypto_generichash_update(h, b, sizeof(b));
+}
+
+static void
+put_bytes(crypto_generichash_state *h, const void *p, size_t n)
+{
+	put_u32(h, n);
+	if (n > 0)
+		crypto_generichash_update(h, p, n);
+}
+
+/*
+ * Digest encoding (PROTOCOL.md, "Merge rules"): for each table in schema order its
+ * length-prefixed name, then each visible row by id: 'R', the id, then each column:
+ * name, kind byte, and the value (int: 8 bytes big-endian two's complement; real: the
+ * IEEE 754 bits big-endian; text and blob: length-prefixed bytes; nil: nothing).
+ */
+int
+store_digest(struct store *s, uint8_t out[32])
+{
+	crypto_generichash_state h;
+	int ret = 0;
+
+	crypto_generichash_init(&h, NULL, 0, 32);
+	for (size_t t = 0; t < s->ntables && ret == 0; t++) {
+		const struct store_table *tb = &s->tables[t];
+		sqlite3_stmt *st = tb->scan;
+		int rc;
+
+		crypto_generichash_update(&h, (const uint8_t *)"T", 1);
+		put_bytes(&h, tb->t->name, strlen(tb->t->name));
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			crypto_generichash_update(&h, (const uint8_t *)"R", 1);
+			for (size_t c = 0; c < tb->nnames; c++) {
+				struct value v = column_value(st, (int)c);
+				uint8_t kind = (uint8_t)v.kind;
+				uint64_t bits;
+
+				if (c > 0)
+					put_bytes(&h, tb->names[c], strlen(tb->names[c]));
+				crypto_generichash_update(&h, &kind, 1);
+				switch (v.kind) {
+				case VALUE_INT:
+					put_u64(&h, (uint64_t)v.u.i);
+					break;
+				case VALUE_REAL:
+					memcpy(&bits, &v.u.r, sizeof(bits));
+					put_u64(&h, bits);
+					break;
+				case VALUE_TEXT:
+				case VALUE_BLOB:
+					put_bytes(&h, v.u.b.ptr, v.u.b.len);
+					break;
+				case VALUE_NIL:
+					break;
+				}
+			}
+		}
+		if (rc != SQLITE_DONE)
+			ret = db_error(rc);
+		sqlite3_reset(st);
+	}
+	crypto_generichash_final(&h, out, 32);
+	return ret;
+}
+
+static int
+count_rows(struct store *s, const char *sql, uint64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = ARR_EDB;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_stats(struct store *s, struct store_stats *out)
+{
+	struct store_stats st = {0};
+	uint64_t pages = 0, psize = 0;
+	int ret;
+
+	/* the log holds exactly seqs 1..vector[o] of every origin */
+	for (size_t i = 0; i < vv_count(s->vec); i++)
+		st.log_count += vv_at(s->vec, i)->seq;
+	st.local_seq = vv_get(s->vec, s->self);
+	if ((ret = count_rows(s, "SELECT count(*) FROM _pending", &st.pending_count)) < 0 ||
+	    (ret = count_rows(s, "SELECT count(*) FROM _quarantine", &st.quarantine_count)) < 0 ||
+	    (ret = count_rows(s, "PRAGMA page_count", &pages)) < 0 ||
+	    (ret = count_rows(s, "PRAGMA page_size", &psize)) < 0)
+		return ret;
+	st.db_bytes = pages * psize;
+	*out = st;
+	return 0;
+}
+
+/* ---- quarantine ---- */
+
+int
+store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = ARR_EDB;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT id, origin, seq, reason, detail, received_ms, attempts "
+	                       "FROM _quarantine ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *origin = sqlite3_column_bytes(st, 1) == ARR_ORIGIN_LEN
+		                            ? sqlite3_column_blob(st, 1)
+		                            : NULL;
+		struct store_quarantined q = {
+		    .id = sqlite3_column_int64(st, 0),
+		    .origin = origin,
+		    .seq = (uint64_t)sqlite3_column_int64(st, 2),
+		    .reason = sqlite3_column_int(st, 3),
+		    .detail = (const char *)sqlite3_column_text(st, 4),
+		    .received_ms = (uint64_t)sqlite3_column_int64(st, 5),
+		    .attempts = (uint64_t)sqlite3_column_int64(st, 6),
+		};
+
+		if (q.detail == NULL)
+			q.detail = "";
+		if ((ret = fn(ctx, &q)) != 0)
+			goto out;
+		ret = ARR_EDB;
+	}
+	ret = rc == SQLITE_DONE ? 0 : db_error(rc);
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Retry one quarantined change set inside the caller's transaction. */
+static int
+retry_one(struct store *s, int64_t id, uint64_t now, struct store_apply_stats *stats)
+{
+	sqlite3_stmt *st = s->st[ST_Q_GET];
+	enum store_outcome o = STORE_QUARANTINED;
+	uint8_t *raw = NULL;
+	size_t len = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if ((raw = malloc(len ? len : 1)) == NULL) {
+			sqlite3_reset(st);
+			return ARR_ENOMEM;
+		}
+		if (len > 0)
+			memcpy(raw, sqlite3_column_blob(st, 0), len);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? ARR_ENOTFOUND : db_error(rc);
+	st = s->st[ST_Q_ATTEMPT];
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = run(st)) < 0 || (rc = process(s, raw, len, now, &o, stats)) < 0)
+		goto out;
+	if (o != STORE_QUARANTINED) {
+		st = s->st[ST_Q_DEL];
+		sqlite3_bind_int64(st, 1, id);
+		rc = run(st);
+	}
+out:
+	free(raw);
+	return rc;
+}
+
+int
+store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *stats)
+{
+	struct store_apply_stats acc = {0};
+	sqlite3_stmt *st = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t now = now_ms(s);
+	int rc, ret;
+
+	if (stats != NULL)
+		*stats = acc;
+	if ((ret = tx_begin(s)) < 0)
+		return ret;
+	if (id >= 0) {
+		ret = retry_one(s, id, now, &acc);
+		goto out;
+	}
+	ret = ARR_EDB;
+	/* by (origin, seq), so a run of quarantined seqs applies without going pending */
+	if (sqlite3_prepare_v2(s->db, "SELECT id FROM _quarantine ORDER BY origin, seq, id", -1,
+	                       &st, NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 16;
+			void *p = realloc(ids, c * sizeof(*ids));
+
+			if (p == NULL) {
+				ret = ARR_ENOMEM;
+				goto out;
+			}
+			ids = p;
+			cap = c;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = retry_one(s, ids[i], now, &acc);
+out:
+	sqlite3_finalize(st);
+	free(ids);
+	if (ret < 0) {
+		tx_rollback(s);
+		return ret;
+	}
+	if ((ret = tx_commit(s)) < 0)
+		return ret;
+	if (stats != NULL)
+		*stats = acc;
+	return 0;
+}
+
+/* ---- maintenance ---- */
+
+int
+store_backup(struct store *s, const char *path)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b = NULL;
+	int rc, ret = ARR_EDB;
+
+	if (path == NULL)
+		return ARR_EINVAL;
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	if ((b = sqlite3_backup_init(dst, "main", s->db, "main")) == NULL)
+		goto out;
+	do {
+		rc = sqlite3_backup_step(b, BACKUP_STEP_PAGES);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(10);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	rc = sqlite3_backup_finish(b);
+	b = NULL;
+	ret = rc == SQLITE_OK ? 0 : db_error(rc);
+out:
+	if (b != NULL)
+		sqlite3_backup_finish(b);
+	sqlite3_close(dst);
+	return ret;
+}
