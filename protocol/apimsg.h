@@ -18,12 +18,12 @@
 #include "limits.h"
 #include "value.h"
 
-#define APIMSG_ERR_MAX     256    /* error message buffer, NUL included */
-#define APIMSG_METHOD_MAX  32     /* bytes in a method name */
-#define APIMSG_KEY_MAX     64     /* bytes in a param name */
-#define APIMSG_MAX_PARAMS  16     /* params in one request */
-#define APIMSG_MAX_OPS     100000 /* ops in one "write" */
-#define APIMSG_MAX_DEPTH   5      /* nesting of containers in a request */
+#define APIMSG_ERR_MAX    256    /* error message buffer, NUL included */
+#define APIMSG_METHOD_MAX 32     /* bytes in a method name */
+#define APIMSG_KEY_MAX    64     /* bytes in a param name */
+#define APIMSG_MAX_PARAMS 16     /* params in one request */
+#define APIMSG_MAX_OPS    100000 /* ops in one "write" */
+#define APIMSG_MAX_DEPTH  5      /* nesting of containers in a request */
 /* msgpack objects in one request: a maximal write plus room for the other params. */
 #define APIMSG_MAX_OBJECTS (5u * APIMSG_MAX_OPS + 1024u)
 /* A reply nests a little deeper (rowset rows, status vectors) and may be bigger. */
@@ -59,7 +59,7 @@ size_t apimsg_req_nparams(const struct apimsg_req *r);
 const char *apimsg_req_error(const struct apimsg_req *r);
 /* Record a caller's own error message (printf format) and return code. */
 int apimsg_req_fail(struct apimsg_req *r, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * ARR_EINVAL "unknown param 'x'" unless every param is named in allowed (a
@@ -75,15 +75,15 @@ int apimsg_req_check_params(struct apimsg_req *r, const char *const *allowed);
  */
 /* A NUL-terminated copy owned by r, with its length in *len (len may be NULL). */
 int apimsg_req_str(struct apimsg_req *r, const char *name, bool *present, const char **out,
-		   size_t *len);
+                   size_t *len);
 int apimsg_req_uint(struct apimsg_req *r, const char *name, bool *present, uint64_t *out);
 int apimsg_req_int(struct apimsg_req *r, const char *name, bool *present, int64_t *out);
 int apimsg_req_bool(struct apimsg_req *r, const char *name, bool *present, bool *out);
 /* The raw array or map object, borrowed from r. */
 int apimsg_req_array(struct apimsg_req *r, const char *name, bool *present,
-		     const msgpack_object **out);
+                     const msgpack_object **out);
 int apimsg_req_map(struct apimsg_req *r, const char *name, bool *present,
-		   const msgpack_object **out);
+                   const msgpack_object **out);
 
 /* ---- objects (shared by request and reply handling) ---- */
 
@@ -141,14 +141,14 @@ struct apimsg_rowset *apimsg_rowset_new(void);
 void apimsg_rowset_destroy(struct apimsg_rowset **rs);
 /* Add a row; every row must have the same columns as the first (ARR_EINVAL). */
 int apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *names,
-		      const struct value *values);
+                      const struct value *values);
 size_t apimsg_rowset_count(const struct apimsg_rowset *rs);
 /*
  * Pack the rowset into pk. When no row was added, the columns are names[0..ncols)
  * (may be 0/NULL: an empty column list).
  */
 int apimsg_rowset_pack(const struct apimsg_rowset *rs, msgpack_packer *pk, size_t ncols,
-		       const char *const *names);
+                       const char *const *names);
 
 /* ---- replies (decoding, for clients and tests) ---- */
 

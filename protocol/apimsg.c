@@ -1,0 +1,957 @@
+/*
+ * apimsg.c: strict decoding of local API requests and replies, typed param access, and
+ * the packing helpers for replies, values and rowsets (see apimsg.h).
+ *
+ * Decoding happens in two passes. A small scanner walks the raw bytes first: it checks
+ * that they hold exactly one well-formed MessagePack object, that every length and
+ * element count fits in the bytes that remain, that containers nest no deeper than a
+ * request needs and that the object count is bounded. Only then does msgpack-c build the
+ * object tree, so its allocations are bounded by the input size and never by a length
+ * field an attacker wrote. This module must not log: it does not know what is personal.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apimsg.h"
+#include "arrerr.h"
+
+/* ---- the scanner ---- */
+
+static uint64_t
+be_read(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/*
+ * Walk buf[0..len) and check that it starts with one well-formed object of at most
+ * max_depth nested containers and max_objects objects; *used is its size. Counts and
+ * lengths are compared with the bytes left before they are believed: every element takes
+ * at least one byte, so a container that claims more elements than bytes remain is
+ * truncated whatever it holds. Writes a message into err on failure.
+ */
+static int
+scan(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects, size_t *used, char *err)
+{
+	uint64_t left[APIMSG_REPLY_MAX_DEPTH + 1]; /* elements still due per open container */
+	size_t depth = 0, objects = 0, off = 0;
+
+	if (max_depth > APIMSG_REPLY_MAX_DEPTH)
+		max_depth = APIMSG_REPLY_MAX_DEPTH;
+	for (;;) {
+		uint8_t b;
+		uint64_t n = 0;    /* payload bytes after the head */
+		uint64_t kids = 0; /* elements of a container */
+		size_t head = 1;
+		bool container = false;
+
+		if (off >= len)
+			goto truncated;
+		if (++objects > max_objects) {
+			snprintf(err, APIMSG_ERR_MAX, "too many objects in message");
+			return ARR_ETOOBIG;
+		}
+		b = buf[off];
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+			/* fixint, nil, bool */
+		} else if (b <= 0x8f) {
+			container = true;
+			kids = 2u * (b & 0x0fu);
+		} else if (b <= 0x9f) {
+			container = true;
+			kids = b & 0x0fu;
+		} else if (b <= 0xbf) {
+			n = b & 0x1fu;
+		} else {
+			size_t lb = 0; /* bytes of the length field */
+
+			switch (b) {
+			case 0xc4:
+			case 0xd9:
+				lb = 1;
+				break;
+			case 0xc5:
+			case 0xda:
+				lb = 2;
+				break;
+			case 0xc6:
+			case 0xdb:
+				lb = 4;
+				break;
+			case 0xc7:
+				lb = 1;
+				n = 1;
+				break;
+			case 0xc8:
+				lb = 2;
+				n = 1;
+				break;
+			case 0xc9:
+				lb = 4;
+				n = 1;
+				break;
+			case 0xca:
+				n = 4;
+				break;
+			case 0xcb:
+				n = 8;
+				break;
+			case 0xcc:
+			case 0xd0:
+				n = 1;
+				break;
+			case 0xcd:
+			case 0xd1:
+				n = 2;
+				break;
+			case 0xce:
+			case 0xd2:
+				n = 4;
+				break;
+			case 0xcf:
+			case 0xd3:
+				n = 8;
+				break;
+			case 0xd4:
+				n = 2;
+				break;
+			case 0xd5:
+				n = 3;
+				break;
+			case 0xd6:
+				n = 5;
+				break;
+			case 0xd7:
+				n = 9;
+				break;
+			case 0xd8:
+				n = 17;
+				break;
+			case 0xdc:
+				lb = 2;
+				container = true;
+				break;
+			case 0xdd:
+				lb = 4;
+				container = true;
+				break;
+			case 0xde:
+				lb = 2;
+				container = true;
+				break;
+			case 0xdf:
+				lb = 4;
+				container = true;
+				break;
+			default: /* 0xc1: never used */
+				snprintf(err, APIMSG_ERR_MAX, "not messagepack");
+				return ARR_EMALFORMED;
+			}
+			if (len - off - 1 < lb)
+				goto truncated;
+			if (container) {
+				kids = be_read(buf + off + 1, lb);
+				if (b >= 0xde)
+					kids *= 2;
+			} else {
+				n += be_read(buf + off + 1, lb);
+			}
+			head += lb;
+		}
+		if (len - off < head || len - off - head < n)
+			goto truncated;
+		off += head + (size_t)n;
+		if (container && kids > 0) {
+			if (kids > len - off)
+				goto truncated;
+			if (depth >= max_depth) {
+				snprintf(err, APIMSG_ERR_MAX, "nesting too deep");
+				return ARR_EMALFORMED;
+			}
+			left[depth++] = kids;
+			continue;
+		}
+		/* A complete object: close every container it completes. */
+		while (depth > 0 && --left[depth - 1] == 0)
+			depth--;
+		if (depth == 0)
+			break;
+	}
+	*used = off;
+	return 0;
+truncated:
+	snprintf(err, APIMSG_ERR_MAX, "truncated message");
+	return ARR_EMALFORMED;
+}
+
+/*
+ * Check buf with scan(), insist that nothing follows the object, then unpack it into up
+ * (which the caller destroys whatever the result).
+ */
+static int
+unpack_strict(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects,
+              msgpack_unpacked *up, char *err)
+{
+	size_t used = 0, off = 0;
+	int rc;
+
+	if (len == 0) {
+		snprintf(err, APIMSG_ERR_MAX, "empty message");
+		return ARR_EMALFORMED;
+	}
+	if (len > ARR_MSG_MAX_BYTES) {
+		snprintf(err, APIMSG_ERR_MAX, "message larger than %u bytes", ARR_MSG_MAX_BYTES);
+		return ARR_ETOOBIG;
+	}
+	if ((rc = scan(buf, len, max_depth, max_objects, &used, err)) != 0)
+		return rc;
+	if (used != len) {
+		snprintf(err, APIMSG_ERR_MAX, "trailing bytes after message");
+		return ARR_EMALFORMED;
+	}
+	switch (msgpack_unpack_next(up, (const char *)buf, len, &off)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		break;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		snprintf(err, APIMSG_ERR_MAX, "out of memory");
+		return ARR_ENOMEM;
+	default:
+		/* The scanner accepted what msgpack-c refuses: be safe, refuse too. */
+		snprintf(err, APIMSG_ERR_MAX, "not messagepack");
+		return ARR_EMALFORMED;
+	}
+	if (off != len) {
+		snprintf(err, APIMSG_ERR_MAX, "trailing bytes after message");
+		return ARR_EMALFORMED;
+	}
+	return 0;
+}
+
+/* ---- strings ---- */
+
+bool
+apimsg_utf8_ok(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
+		uint32_t cp;
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			len = 2;
+			cp = c & 0x1fu;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3;
+			cp = c & 0x0fu;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4;
+			cp = c & 0x07u;
+		} else {
+			return false;
+		}
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3fu);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+void
+apimsg_show(const void *p, size_t n, char out[APIMSG_SHOW_MAX + 4])
+{
+	const unsigned char *s = p;
+	size_t k = n > APIMSG_SHOW_MAX ? APIMSG_SHOW_MAX : n;
+
+	for (size_t i = 0; i < k; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'' ? (char)s[i] : '?';
+	if (k < n) {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+}
+
+int
+apimsg_str_copy(const msgpack_object *o, char *out, size_t cap)
+{
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+		return ARR_ETYPE;
+	if (o->via.str.size >= cap || !apimsg_utf8_ok(o->via.str.ptr, o->via.str.size))
+		return ARR_EINVAL;
+	if (o->via.str.size > 0)
+		memcpy(out, o->via.str.ptr, o->via.str.size);
+	out[o->via.str.size] = '\0';
+	return 0;
+}
+
+const msgpack_object *
+apimsg_map_get(const msgpack_object *map, const char *key)
+{
+	size_t klen = strlen(key);
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+		    memcmp(k->via.str.ptr, key, klen) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+/* ---- requests ---- */
+
+struct apimsg_param {
+	char name[APIMSG_KEY_MAX + 1];
+	const msgpack_object *val;
+};
+
+struct apimsg_req {
+	msgpack_unpacked up;
+	char method[APIMSG_METHOD_MAX + 1];
+	struct apimsg_param params[APIMSG_MAX_PARAMS];
+	size_t nparams;
+	char *strs[APIMSG_MAX_PARAMS]; /* NUL-terminated copies handed out by apimsg_req_str */
+	size_t nstrs;
+	char err[APIMSG_ERR_MAX];
+};
+
+/* Check the shape [method, params] of an unpacked request and index its params. */
+static int
+req_index(struct apimsg_req *r, char *err)
+{
+	const msgpack_object *top = &r->up.data, *m, *p;
+	char show[APIMSG_SHOW_MAX + 4];
+
+	if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size != 2) {
+		snprintf(err, APIMSG_ERR_MAX, "request must be [method, params]");
+		return ARR_EMALFORMED;
+	}
+	m = &top->via.array.ptr[0];
+	p = &top->via.array.ptr[1];
+	if (m->type != MSGPACK_OBJECT_STR) {
+		snprintf(err, APIMSG_ERR_MAX, "method must be str");
+		return ARR_ETYPE;
+	}
+	if (m->via.str.size == 0 || apimsg_str_copy(m, r->method, sizeof(r->method)) != 0) {
+		apimsg_show(m->via.str.ptr, m->via.str.size, show);
+		snprintf(err, APIMSG_ERR_MAX, "unknown method '%s'", show);
+		return ARR_EINVAL;
+	}
+	if (p->type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, APIMSG_ERR_MAX, "params must be map");
+		return ARR_ETYPE;
+	}
+	if (p->via.map.size > APIMSG_MAX_PARAMS) {
+		snprintf(err, APIMSG_ERR_MAX, "too many params (max %d)", APIMSG_MAX_PARAMS);
+		return ARR_EINVAL;
+	}
+	for (uint32_t i = 0; i < p->via.map.size; i++) {
+		const msgpack_object *k = &p->via.map.ptr[i].key;
+		struct apimsg_param *par = &r->params[r->nparams];
+
+		if (k->type != MSGPACK_OBJECT_STR) {
+			snprintf(err, APIMSG_ERR_MAX, "param names must be str");
+			return ARR_ETYPE;
+		}
+		if (k->via.str.size == 0 || apimsg_str_copy(k, par->name, sizeof(par->name)) != 0) {
+			apimsg_show(k->via.str.ptr, k->via.str.size, show);
+			snprintf(err, APIMSG_ERR_MAX, "invalid param name '%s'", show);
+			return ARR_EINVAL;
+		}
+		for (size_t j = 0; j < r->nparams; j++) {
+			if (strcmp(r->params[j].name, par->name) == 0) {
+				apimsg_show(par->name, strlen(par->name), show);
+				snprintf(err, APIMSG_ERR_MAX, "duplicate param '%s'", show);
+				return ARR_EINVAL;
+			}
+		}
+		par->val = &p->via.map.ptr[i].val;
+		r->nparams++;
+	}
+	return 0;
+}
+
+int
+apimsg_req_decode(const uint8_t *buf, size_t len, struct apimsg_req **out, char *err)
+{
+	struct apimsg_req *r = NULL;
+	int rc;
+
+	*out = NULL;
+	err[0] = '\0';
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, APIMSG_ERR_MAX, "out of memory");
+		return ARR_ENOMEM;
+	}
+	msgpack_unpacked_init(&r->up);
+	if ((rc = unpack_strict(buf, len, APIMSG_MAX_DEPTH, APIMSG_MAX_OBJECTS, &r->up, err)) != 0)
+		goto out;
+	if ((rc = req_index(r, err)) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	apimsg_req_destroy(&r);
+	return rc;
+}
+
+void
+apimsg_req_destroy(struct apimsg_req **rp)
+{
+	struct apimsg_req *r;
+
+	if (rp == NULL || (r = *rp) == NULL)
+		return;
+	for (size_t i = 0; i < r->nstrs; i++)
+		free(r->strs[i]);
+	msgpack_unpacked_destroy(&r->up);
+	free(r);
+	*rp = NULL;
+}
+
+const char *
+apimsg_req_method(const struct apimsg_req *r)
+{
+	return r->method;
+}
+
+size_t
+apimsg_req_nparams(const struct apimsg_req *r)
+{
+	return r->nparams;
+}
+
+const char *
+apimsg_req_error(const struct apimsg_req *r)
+{
+	return r->err;
+}
+
+int
+apimsg_req_fail(struct apimsg_req *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+apimsg_req_check_params(struct apimsg_req *r, const char *const *allowed)
+{
+	for (size_t i = 0; i < r->nparams; i++) {
+		bool ok = false;
+		char show[APIMSG_SHOW_MAX + 4];
+
+		for (size_t j = 0; allowed != NULL && allowed[j] != NULL && !ok; j++)
+			ok = strcmp(allowed[j], r->params[i].name) == 0;
+		if (!ok) {
+			apimsg_show(r->params[i].name, strlen(r->params[i].name), show);
+			return apimsg_req_fail(r, ARR_EINVAL, "unknown param '%s'", show);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Find param name. Returns 0 with *o set, 1 when it is absent and optional (*present
+ * cleared), or ARR_EINVAL when it is absent and required.
+ */
+static int
+param_find(struct apimsg_req *r, const char *name, bool *present, const msgpack_object **o)
+{
+	for (size_t i = 0; i < r->nparams; i++) {
+		if (strcmp(r->params[i].name, name) == 0) {
+			*o = r->params[i].val;
+			if (present != NULL)
+				*present = true;
+			return 0;
+		}
+	}
+	if (present != NULL) {
+		*present = false;
+		return 1;
+	}
+	return apimsg_req_fail(r, ARR_EINVAL, "missing param '%s'", name);
+}
+
+int
+apimsg_req_str(struct apimsg_req *r, const char *name, bool *present, const char **out, size_t *len)
+{
+	const msgpack_object *o;
+	char *copy;
+	int rc;
+
+	if ((rc = param_find(r, name, present, &o)) != 0)
+		return rc < 0 ? rc : 0;
+	if (o->type != MSGPACK_OBJECT_STR)
+		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be str", name);
+	if (!apimsg_utf8_ok(o->via.str.ptr, o->via.str.size))
+		return apimsg_req_fail(r, ARR_EINVAL, "param '%s' is not valid utf-8", name);
+	/* One copy per param at most: r->strs has room for every param once. */
+	if (r->nstrs >= APIMSG_MAX_PARAMS || (copy = malloc(o->via.str.size + 1)) == NULL)
+		return apimsg_req_fail(r, ARR_ENOMEM, "out of memory");
+	if (o->via.str.size > 0)
+		memcpy(copy, o->via.str.ptr, o->via.str.size);
+	copy[o->via.str.size] = '\0';
+	r->strs[r->nstrs++] = copy;
+	*out = copy;
+	if (len != NULL)
+		*len = o->via.str.size;
+	return 0;
+}
+
+int
+apimsg_req_uint(struct apimsg_req *r, const char *name, bool *present, uint64_t *out)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = param_find(r, name, present, &o)) != 0)
+		return rc < 0 ? rc : 0;
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be uint", name);
+	*out = o->via.u64;
+	return 0;
+}
+
+int
+apimsg_req_int(struct apimsg_req *r, const char *name, bool *present, int64_t *out)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = param_find(r, name, present, &o)) != 0)
+		return rc < 0 ? rc : 0;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*out = o->via.i64;
+		return 0;
+	}
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be int", name);
+	if (o->via.u64 > INT64_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param '%s' is out of range", name);
+	*out = (int64_t)o->via.u64;
+	return 0;
+}
+
+int
+apimsg_req_bool(struct apimsg_req *r, const char *name, bool *present, bool *out)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = param_find(r, name, present, &o)) != 0)
+		return rc < 0 ? rc : 0;
+	if (o->type != MSGPACK_OBJECT_BOOLEAN)
+		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be bool", name);
+	*out = o->via.boolean;
+	return 0;
+}
+
+int
+apimsg_req_array(struct apimsg_req *r, const char *name, bool *present, const msgpack_object **out)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = param_find(r, name, present, &o)) != 0)
+		return rc < 0 ? rc : 0;
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be array", name);
+	*out = o;
+	return 0;
+}
+
+int
+apimsg_req_map(struct apimsg_req *r, const char *name, bool *present, const msgpack_object **out)
+{
+	const msgpack_object *o;
+	int rc;
+
+	if ((rc = param_find(r, name, present, &o)) != 0)
+		return rc < 0 ? rc : 0;
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be map", name);
+	*out = o;
+	return 0;
+}
+
+/* ---- values ---- */
+
+int
+apimsg_value(const msgpack_object *o, struct value *v)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		*v = value_nil();
+		return 0;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		if (o->via.u64 > INT64_MAX)
+			return ARR_EINVAL;
+		*v = value_int((int64_t)o->via.u64);
+		return 0;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*v = value_int(o->via.i64);
+		return 0;
+	case MSGPACK_OBJECT_FLOAT64:
+		*v = value_real(o->via.f64);
+		return 0;
+	case MSGPACK_OBJECT_STR:
+		if (o->via.str.size > ARR_VALUE_MAX)
+			return ARR_ETOOBIG;
+		if (!apimsg_utf8_ok(o->via.str.ptr, o->via.str.size))
+			return ARR_EINVAL;
+		*v = value_textn(o->via.str.size ? o->via.str.ptr : NULL, o->via.str.size);
+		return 0;
+	case MSGPACK_OBJECT_BIN:
+		if (o->via.bin.size > ARR_VALUE_MAX)
+			return ARR_ETOOBIG;
+		*v = value_blob(o->via.bin.size ? o->via.bin.ptr : NULL, o->via.bin.size);
+		return 0;
+	default:
+		return ARR_ETYPE;
+	}
+}
+
+/* ---- packing ---- */
+
+/* msgpack-c's packers return 0 or -1 (a failed write: out of memory). */
+static int
+pk_rc(int r)
+{
+	return r == 0 ? 0 : ARR_ENOMEM;
+}
+
+int
+apimsg_pack_strn(msgpack_packer *pk, const void *s, size_t n)
+{
+	if (n > UINT32_MAX)
+		return ARR_ETOOBIG;
+	if (msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, s, n) != 0)
+		return ARR_ENOMEM;
+	return 0;
+}
+
+int
+apimsg_pack_str(msgpack_packer *pk, const char *s)
+{
+	return apimsg_pack_strn(pk, s, strlen(s));
+}
+
+int
+apimsg_pack_hex(msgpack_packer *pk, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char buf[2 * 64];
+
+	if (n > sizeof(buf) / 2)
+		return ARR_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = digits[p[i] >> 4];
+		buf[2 * i + 1] = digits[p[i] & 0x0f];
+	}
+	return apimsg_pack_strn(pk, buf, 2 * n);
+}
+
+int
+apimsg_pack_value(msgpack_packer *pk, const struct value *v)
+{
+	switch (v->kind) {
+	case VALUE_NIL:
+		return pk_rc(msgpack_pack_nil(pk));
+	case VALUE_INT:
+		return pk_rc(msgpack_pack_int64(pk, v->u.i));
+	case VALUE_REAL:
+		return pk_rc(msgpack_pack_double(pk, v->u.r));
+	case VALUE_TEXT:
+		return apimsg_pack_strn(pk, v->u.b.ptr, v->u.b.len);
+	case VALUE_BLOB:
+		if (v->u.b.len > UINT32_MAX)
+			return ARR_ETOOBIG;
+		if (msgpack_pack_bin(pk, v->u.b.len) != 0 ||
+		    msgpack_pack_bin_body(pk, v->u.b.ptr, v->u.b.len) != 0)
+			return ARR_ENOMEM;
+		return 0;
+	}
+	return ARR_EINVAL;
+}
+
+int
+apimsg_pack_raw(msgpack_packer *pk, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return pk_rc(pk->callback(pk->data, p, n));
+}
+
+int
+apimsg_pack_ok_head(msgpack_packer *pk)
+{
+	if (msgpack_pack_array(pk, 2) != 0)
+		return ARR_ENOMEM;
+	return apimsg_pack_str(pk, "ok");
+}
+
+int
+apimsg_pack_error(msgpack_packer *pk, int code, const char *message)
+{
+	int rc;
+
+	if (msgpack_pack_array(pk, 3) != 0)
+		return ARR_ENOMEM;
+	if ((rc = apimsg_pack_str(pk, "error")) != 0)
+		return rc;
+	if (msgpack_pack_int(pk, code) != 0)
+		return ARR_ENOMEM;
+	return apimsg_pack_str(pk, message != NULL ? message : "");
+}
+
+int
+apimsg_pack_request_head(msgpack_packer *pk, const char *method, size_t nparams)
+{
+	int rc;
+
+	if (nparams > APIMSG_MAX_PARAMS)
+		return ARR_EINVAL;
+	if (msgpack_pack_array(pk, 2) != 0)
+		return ARR_ENOMEM;
+	if ((rc = apimsg_pack_str(pk, method)) != 0)
+		return rc;
+	return pk_rc(msgpack_pack_map(pk, nparams));
+}
+
+/* ---- rowsets ---- */
+
+/* Room kept for the reply around the rows, so that the whole stays within the limit. */
+#define ROWSET_MAX_BYTES (ARR_MSG_MAX_BYTES - (64u << 10))
+
+struct apimsg_rowset {
+	msgpack_sbuffer cols; /* the packed column array, from the first row */
+	msgpack_sbuffer rows; /* the packed rows, one after the other */
+	msgpack_packer pk;    /* writes into rows */
+	size_t ncols;
+	size_t nrows;
+};
+
+struct apimsg_rowset *
+apimsg_rowset_new(void)
+{
+	struct apimsg_rowset *rs = calloc(1, sizeof(*rs));
+
+	if (rs == NULL)
+		return NULL;
+	msgpack_sbuffer_init(&rs->cols);
+	msgpack_sbuffer_init(&rs->rows);
+	msgpack_packer_init(&rs->pk, &rs->rows, msgpack_sbuffer_write);
+	return rs;
+}
+
+void
+apimsg_rowset_destroy(struct apimsg_rowset **rsp)
+{
+	struct apimsg_rowset *rs;
+
+	if (rsp == NULL || (rs = *rsp) == NULL)
+		return;
+	msgpack_sbuffer_destroy(&rs->cols);
+	msgpack_sbuffer_destroy(&rs->rows);
+	free(rs);
+	*rsp = NULL;
+}
+
+/* Pack an array of column names. */
+static int
+pack_names(msgpack_packer *pk, size_t ncols, const char *const *names)
+{
+	int rc;
+
+	if (msgpack_pack_array(pk, ncols) != 0)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < ncols; i++)
+		if ((rc = apimsg_pack_str(pk, names[i] != NULL ? names[i] : "")) != 0)
+			return rc;
+	return 0;
+}
+
+int
+apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *names,
+                  const struct value *values)
+{
+	int rc;
+
+	if (rs->nrows == 0) {
+		msgpack_packer cpk;
+
+		msgpack_packer_init(&cpk, &rs->cols, msgpack_sbuffer_write);
+		if ((rc = pack_names(&cpk, ncols, names)) != 0)
+			return rc;
+		rs->ncols = ncols;
+	} else if (ncols != rs->ncols) {
+		return ARR_EINVAL;
+	}
+	if (msgpack_pack_array(&rs->pk, ncols) != 0)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < ncols; i++)
+		if ((rc = apimsg_pack_value(&rs->pk, &values[i])) != 0)
+			return rc;
+	if (rs->rows.size > ROWSET_MAX_BYTES)
+		return ARR_ETOOBIG;
+	rs->nrows++;
+	return 0;
+}
+
+size_t
+apimsg_rowset_count(const struct apimsg_rowset *rs)
+{
+	return rs->nrows;
+}
+
+int
+apimsg_rowset_pack(const struct apimsg_rowset *rs, msgpack_packer *pk, size_t ncols,
+                   const char *const *names)
+{
+	int rc;
+
+	if (msgpack_pack_map(pk, 2) != 0)
+		return ARR_ENOMEM;
+	if ((rc = apimsg_pack_str(pk, "columns")) != 0)
+		return rc;
+	if (rs->nrows > 0)
+		rc = apimsg_pack_raw(pk, rs->cols.data, rs->cols.size);
+	else
+		rc = pack_names(pk, names != NULL ? ncols : 0, names);
+	if (rc != 0)
+		return rc;
+	if ((rc = apimsg_pack_str(pk, "rows")) != 0)
+		return rc;
+	if (msgpack_pack_array(pk, rs->nrows) != 0)
+		return ARR_ENOMEM;
+	return apimsg_pack_raw(pk, rs->rows.data, rs->rows.size);
+}
+
+/* ---- replies ---- */
+
+struct apimsg_reply {
+	msgpack_unpacked up;
+	int code;
+	char message[APIMSG_ERR_MAX];
+	const msgpack_object *result;
+};
+
+/* Is o the str s? */
+static bool
+str_is(const msgpack_object *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+	       memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+int
+apimsg_reply_decode(const uint8_t *buf, size_t len, struct apimsg_reply **out, char *err)
+{
+	struct apimsg_reply *r;
+	const msgpack_object *top, *e;
+	int rc;
+
+	*out = NULL;
+	err[0] = '\0';
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, APIMSG_ERR_MAX, "out of memory");
+		return ARR_ENOMEM;
+	}
+	msgpack_unpacked_init(&r->up);
+	if ((rc = unpack_strict(buf, len, APIMSG_REPLY_MAX_DEPTH, SIZE_MAX, &r->up, err)) != 0)
+		goto out;
+	top = &r->up.data;
+	rc = ARR_EMALFORMED;
+	snprintf(err, APIMSG_ERR_MAX,
+	         "reply must be [\"ok\", result] or [\"error\", code, message]");
+	if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size < 2)
+		goto out;
+	e = top->via.array.ptr;
+	if (str_is(&e[0], "ok") && top->via.array.size == 2) {
+		r->result = &e[1];
+	} else if (str_is(&e[0], "error") && top->via.array.size == 3 &&
+	           e[1].type == MSGPACK_OBJECT_NEGATIVE_INTEGER && e[1].via.i64 >= INT32_MIN &&
+	           e[2].type == MSGPACK_OBJECT_STR) {
+		r->code = (int)e[1].via.i64;
+		/* Keep what fits; a message from a daemon is short anyway. */
+		size_t n = e[2].via.str.size < sizeof(r->message) ? e[2].via.str.size
+		                                                  : sizeof(r->message) - 1;
+		if (!apimsg_utf8_ok(e[2].via.str.ptr, e[2].via.str.size))
+			goto out;
+		if (n > 0)
+			memcpy(r->message, e[2].via.str.ptr, n);
+		r->message[n] = '\0';
+	} else {
+		goto out;
+	}
+	err[0] = '\0';
+	rc = 0;
+	*out = r;
+	r = NULL;
+out:
+	apimsg_reply_destroy(&r);
+	return rc;
+}
+
+void
+apimsg_reply_destroy(struct apimsg_reply **rp)
+{
+	struct apimsg_reply *r;
+
+	if (rp == NULL || (r = *rp) == NULL)
+		return;
+	msgpack_unpacked_destroy(&r->up);
+	free(r);
+	*rp = NULL;
+}
+
+int
+apimsg_reply_code(const struct apimsg_reply *r)
+{
+	return r->code;
+}
+
+const char *
+apimsg_reply_message(const struct apimsg_reply *r)
+{
+	return r->message;
+}
+
+const msgpack_object *
+apimsg_reply_result(const struct apimsg_reply *r)
+{
+	return r->result;
+}
