@@ -81,9 +81,22 @@ bytes_cmp(const void *a, size_t alen, const void *b, size_t blen)
 }
 
 /*
- * Kind first (nil < int < real < text < blob), then content. Reals compare
- * numerically; equal reals that differ in bits (0.0 and -0.0) and NaNs fall back to
- * their bit patterns, so the order is total and value_cmp(a, b) == 0 means "same value".
+ * Reals in a total order: the IEEE 754 bits, flipped so that unsigned comparison
+ * follows the numeric order, with -0.0 just before 0.0 (NaNs, which change sets never
+ * carry, sort beyond the infinities).
+ */
+static uint64_t
+real_key(double r)
+{
+	uint64_t x;
+
+	memcpy(&x, &r, sizeof(x));
+	return x >> 63 ? ~x : x | UINT64_C(1) << 63;
+}
+
+/*
+ * Kind first (nil < int < real < text < blob), then content, so that the order is
+ * total and value_cmp(a, b) == 0 means "the same value".
  */
 int
 value_cmp(const struct value *a, const struct value *b)
@@ -96,14 +109,8 @@ value_cmp(const struct value *a, const struct value *b)
 	case VALUE_INT:
 		return a->u.i < b->u.i ? -1 : a->u.i > b->u.i ? 1 : 0;
 	case VALUE_REAL: {
-		uint64_t x, y;
+		uint64_t x = real_key(a->u.r), y = real_key(b->u.r);
 
-		if (a->u.r < b->u.r)
-			return -1;
-		if (a->u.r > b->u.r)
-			return 1;
-		memcpy(&x, &a->u.r, sizeof(x));
-		memcpy(&y, &b->u.r, sizeof(y));
 		return x < y ? -1 : x > y ? 1 : 0;
 	}
 	case VALUE_TEXT:
