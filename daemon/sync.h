@@ -1,0 +1,73 @@
+/*
+ * sync.h: the peer layer (PROTOCOL.md, "Peer messages"). The only module that touches
+ * peer sockets: one CURVE ROUTER on the listen endpoint, its ZAP handler, and one CURVE
+ * DEALER per member with an endpoint. It runs inside the daemon's single-threaded loop:
+ * the loop polls the sockets sync_poll_fill() hands it, calls sync_on_poll() with the
+ * results and sync_tick() when sync_timeout_ms() has passed. Nothing here blocks.
+ *
+ * The log and the version vectors are the truth; messages are only hints. A lost or
+ * refused send is never an error: heartbeats and the next pull repair it.
+ */
+#ifndef SYNC_H
+#define SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "members.h"
+#include "nodekey.h"
+#include "store.h"
+
+struct sync;
+
+/*
+ * Bind the ROUTER and the ZAP handler, connect a DEALER to every member with an
+ * endpoint. zctx, cfg, members, key and st are borrowed and must outlive the sync
+ * (sync_reload() swaps cfg and members). NULL on error with *err set (ARR_EIO when a
+ * socket cannot be bound, ARR_ECONFIG when this node is not in members).
+ */
+struct sync *sync_open(void *zctx, const struct config *cfg, const struct members *members,
+                       const struct nodekey *key, struct store *st, int *err);
+/* Close every socket (LINGER is short). Accepts NULL; NULLs *s. */
+void sync_destroy(struct sync **s);
+
+/*
+ * Take a new configuration and members file (borrowed from now on; the old ones may be
+ * freed after this returns): the ZAP handler admits the new members at once, DEALERs
+ * whose member left or whose endpoint changed are closed and new ones connected, timers
+ * follow the new intervals. Connections of members that left are ignored from now on.
+ */
+int sync_reload(struct sync *s, const struct config *cfg, const struct members *members);
+
+/* Number of poll items sync needs (for sizing the loop's array). */
+size_t sync_poll_count(const struct sync *s);
+/* Fill items[0 .. sync_poll_count()) with the sockets to poll for ZMQ_POLLIN. */
+size_t sync_poll_fill(struct sync *s, zmq_pollitem_t *items, size_t max);
+/* Handle whatever the poll reported on items filled by sync_poll_fill(). */
+void sync_on_poll(struct sync *s, const zmq_pollitem_t *items, size_t n);
+
+/* Milliseconds until sync_tick() has work (heartbeat, pull, handshake retry); >= 0. */
+long sync_timeout_ms(const struct sync *s);
+/* Run the timers that are due: heartbeats, periodic pulls, liveness, HELLO retries. */
+void sync_tick(struct sync *s);
+
+/* Local change sets were committed (api hook): push them to peers that lack them. */
+void sync_committed(struct sync *s);
+/* Start a pull from every connected peer; returns the number of pulls sent. */
+int sync_now(struct sync *s);
+/* The "peers" array of the local API (PROTOCOL.md). */
+int sync_pack_peers(struct sync *s, msgpack_packer *pk);
+
+struct sync_stats {
+	size_t members;     /* other members */
+	size_t connected;   /* of them, heard from within 3 heartbeats */
+	uint64_t malformed; /* peer messages dropped as malformed since start */
+	uint64_t refused;   /* messages refused for version, origin or membership */
+};
+void sync_stats(const struct sync *s, struct sync_stats *st);
+
+#endif
