@@ -132,6 +132,15 @@ members_set_key(struct members_parse_ctx *ctx, struct member *mb, const char *va
 			         m->v[i].name, ctx->seen[i].public_key);
 			return -1;
 		}
+		/* P and -P are different Ed25519 keys with the same X25519 key: the ZAP
+		 * handler could not tell them apart. */
+		if (ctx->seen[i].public_key != 0 &&
+		    memcmp(m->v[i].curve, mb->curve, sizeof(mb->curve)) == 0) {
+			snprintf(msg, msglen,
+			         "public_key has the same CURVE key as member [%s], line %d",
+			         m->v[i].name, ctx->seen[i].public_key);
+			return -1;
+		}
 	}
 	return 0;
 }

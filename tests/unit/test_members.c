@@ -140,7 +140,8 @@ test_uppercase_key(void **state)
 static void
 test_duplicates(void **state)
 {
-	char text[1024];
+	char text[1024], neghex[NODEKEY_HEX_LEN + 1];
+	uint8_t neg[ARR_ORIGIN_LEN];
 
 	(void)state;
 	snprintf(text, sizeof(text),
@@ -155,6 +156,16 @@ test_duplicates(void **state)
 	         "[b]\norganisation = B\npublic_key = %s\n",
 	         hex[1], hex[1]);
 	expect_err(text, "m.conf:6: duplicate public_key (also member [a], line 3)");
+
+	/* The negated point: another Ed25519 key, but the same CURVE key. */
+	memcpy(neg, pub[1], sizeof(neg));
+	neg[31] ^= 0x80;
+	nodekey_hex(neg, neghex);
+	snprintf(text, sizeof(text),
+	         "[a]\norganisation = A\npublic_key = %s\n"
+	         "[b]\norganisation = B\npublic_key = %s\n",
+	         hex[1], neghex);
+	expect_err(text, "m.conf:6: public_key has the same CURVE key as member [a], line 3");
 
 	snprintf(text, sizeof(text), "[a]\norganisation = A\norganisation = B\npublic_key = %s\n",
 	         hex[1]);
