@@ -1,6 +1,7 @@
 /*
  * testutil.c: see testutil.h. Test code only; failures abort the test binary loudly.
  */
+#define _GNU_SOURCE /* asprintf */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
