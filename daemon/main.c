@@ -1,0 +1,624 @@
+/*
+ * main.c: arrangd's entry point and event loop. Parses the command line, runs --init and
+ * -n, and otherwise opens the replica, the local API and the peer layer, then loops
+ * around zmq_poll: API requests, peer messages, signals (through a signalfd), timers
+ * (sync heartbeats and pulls, the systemd watchdog, the STATUS line). One thread, no
+ * busy waiting: poll sleeps until a socket, a signal or the next timer.
+ *
+ * Owns the configuration, members, node key and every module's handle; the modules only
+ * borrow them. SIGHUP reloads config and members (a broken new file is refused and the
+ * old one kept); SIGTERM and SIGINT stop cleanly: sockets close with a short linger and
+ * the store is closed (WAL checkpointed) after the last request was answered.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <zmq.h>
+
+#include "api.h"
+#include "arrerr.h"
+#include "config.h"
+#include "keyfile.h"
+#include "log.h"
+#include "members.h"
+#include "nodekey.h"
+#include "peermsg.h"
+#include "store.h"
+#include "sync.h"
+
+#ifndef ARRANGD_VERSION
+#define ARRANGD_VERSION "0.1.0"
+#endif
+#define DEFAULT_CONFIG  "/etc/arrangd/arrangd.conf"
+#define STATUS_EVERY_MS 1000
+#define ERRLEN          512
+
+struct daemon {
+	const char *config_path;
+	struct config *cfg;
+	struct members *members;
+	struct nodekey *key;
+	struct store *st;
+	void *zctx;
+	struct api *api;
+	struct sync *sync;
+	int sigfd;
+	char *node_name; /* fixed for the life of the process (hooks borrow them) */
+	char *organisation;
+	struct api_hooks hooks;
+	uint64_t watchdog_ms; /* 0: no watchdog */
+	uint64_t next_watchdog;
+	uint64_t next_status;
+	char status[256];
+	bool quit;
+	bool debug;
+};
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: arrangd [--config FILE] [--init] [-n] [-d] [--help] [--version]\n"
+	           "\n"
+	           "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+	           "      --init         create the data directory, node key and replica, and\n"
+	           "                     print this node's section for the members file\n"
+	           "  -n                 check the configuration, members and key, then exit\n"
+	           "  -d, --debug        log debug messages\n"
+	           "  -h, --help         show this help\n"
+	           "  -V, --version      show the version\n");
+}
+
+/* Load the configuration; on error print "file:line: message" and return NULL. */
+static struct config *
+load_config(const char *path)
+{
+	char err[ERRLEN];
+	struct config *c = config_load(path, err, sizeof(err));
+
+	if (c == NULL)
+		fprintf(stderr, "%s\n", err);
+	return c;
+}
+
+/*
+ * Check that key's public half is in members under the configured name. 0, or -1 with
+ * a message in err.
+ */
+static int
+check_self(const struct config *cfg, const struct members *m, const struct nodekey *key, char *err,
+           size_t errlen)
+{
+	const struct member *mb = members_find_origin(m, nodekey_public(key));
+	char hex[NODEKEY_HEX_LEN + 1];
+
+	nodekey_hex(nodekey_public(key), hex);
+	if (mb == NULL) {
+		snprintf(err, errlen, "%s: this node's public key %s is not in the members file",
+		         cfg->members, hex);
+		return -1;
+	}
+	if (strcmp(mb->name, cfg->name) != 0) {
+		snprintf(err, errlen,
+		         "%s: this node's public key is listed as [%s], but %s names the node %s",
+		         cfg->members, mb->name, cfg->path, cfg->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Load members and key for cfg and check them. 0, or -1 after printing the error. */
+static int
+load_identity(const struct config *cfg, struct members **mout, struct nodekey **kout)
+{
+	char err[ERRLEN];
+	char *kpath = config_key_path(cfg);
+	int rc = -1;
+
+	*mout = NULL;
+	*kout = NULL;
+	if (kpath == NULL) {
+		fprintf(stderr, "error: out of memory\n");
+		goto out;
+	}
+	if ((*mout = members_load(cfg->members, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	if (keyfile_load_err(kpath, kout, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	if (check_self(cfg, *mout, *kout, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		members_destroy(mout);
+		nodekey_destroy(kout);
+	}
+	free(kpath);
+	return rc;
+}
+
+/* Print the members-file section of this node (arrangd --init). */
+static void
+print_member_section(const struct config *cfg, const struct nodekey *key)
+{
+	char hex[NODEKEY_HEX_LEN + 1];
+	const char *host = cfg->listen + strlen("tcp://");
+	const char *colon = strrchr(cfg->listen, ':');
+	size_t hlen = colon != NULL && colon > host ? (size_t)(colon - host) : 0;
+	bool wildcard = hlen == 0 || (hlen == 1 && host[0] == '*') ||
+	                (hlen == 7 && strncmp(host, "0.0.0.0", 7) == 0) ||
+	                (hlen == 4 && strncmp(host, "[::]", 4) == 0);
+
+	nodekey_hex(nodekey_public(key), hex);
+	printf("[%s]\n", cfg->name);
+	printf("organisation = %s\n", cfg->organisation);
+	printf("public_key = %s\n", hex);
+	if (!wildcard)
+		printf("endpoint = %s\n", cfg->listen);
+	else
+		printf("; endpoint = tcp://<address the other members can reach>%s\n",
+		       colon != NULL ? colon : "");
+}
+
+/* arrangd --init: data directory, node key, replica; prints the members section. */
+static int
+do_init(const char *path)
+{
+	struct config *cfg = NULL;
+	struct nodekey *key = NULL;
+	struct store *st = NULL;
+	char *kpath = NULL, *dbpath = NULL;
+	char err[ERRLEN];
+	struct stat sb;
+	int rc = 1, e;
+
+	if ((cfg = load_config(path)) == NULL)
+		goto out;
+	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "error: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
+		goto out;
+	}
+	if (stat(cfg->data_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "error: %s is not a directory\n", cfg->data_dir);
+		goto out;
+	}
+	if ((kpath = config_key_path(cfg)) == NULL || (dbpath = config_db_path(cfg)) == NULL) {
+		fprintf(stderr, "error: out of memory\n");
+		goto out;
+	}
+	if ((e = keyfile_create_err(kpath, &key, err, sizeof(err))) != 0) {
+		if (e == ARR_EEXIST)
+			fprintf(stderr, "error: %s exists: this node is already initialised\n",
+			        kpath);
+		else
+			fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	struct store_config sc = {.path = dbpath,
+	                          .key = key,
+	                          .organisation = cfg->organisation,
+	                          .max_clock_drift_ms = cfg->max_clock_drift_ms};
+	if ((st = store_open(&sc, &e)) == NULL) {
+		fprintf(stderr, "error: cannot create the replica %s: %s\n", dbpath, arrerr_str(e));
+		goto out;
+	}
+	print_member_section(cfg, key);
+	rc = 0;
+out:
+	store_destroy(&st);
+	nodekey_destroy(&key);
+	free(kpath);
+	free(dbpath);
+	config_destroy(&cfg);
+	return rc;
+}
+
+/* arrangd -n: configuration, members and key check. */
+static int
+do_check(const char *path)
+{
+	struct config *cfg = NULL;
+	struct members *m = NULL;
+	struct nodekey *key = NULL;
+	int rc = 1;
+
+	if ((cfg = load_config(path)) == NULL || load_identity(cfg, &m, &key) != 0)
+		goto out;
+	printf("configuration OK\n");
+	rc = 0;
+out:
+	nodekey_destroy(&key);
+	members_destroy(&m);
+	config_destroy(&cfg);
+	return rc;
+}
+
+/* ---- API hooks ---- */
+
+static int
+hook_pack_peers(void *ctx, msgpack_packer *pk)
+{
+	struct daemon *d = ctx;
+
+	if (d->sync == NULL)
+		return msgpack_pack_array(pk, 0) == 0 ? 0 : ARR_ENOMEM;
+	return sync_pack_peers(d->sync, pk);
+}
+
+static int
+hook_sync_now(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return d->sync != NULL ? sync_now(d->sync) : 0;
+}
+
+static void
+hook_committed(void *ctx, uint64_t first_seq, uint64_t last_seq)
+{
+	struct daemon *d = ctx;
+
+	log_debug("committed local change sets %llu..%llu", (unsigned long long)first_seq,
+	          (unsigned long long)last_seq);
+	if (d->sync != NULL)
+		sync_committed(d->sync);
+	d->next_status = 0;
+}
+
+static void
+hook_applied(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->sync != NULL)
+		sync_committed(d->sync);
+	d->next_status = 0;
+}
+
+static const char *
+hook_member_name(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	struct daemon *d = ctx;
+	const struct member *mb = members_find_origin(d->members, origin);
+
+	return mb != NULL ? mb->name : NULL;
+}
+
+/* ---- systemd ---- */
+
+/* Send STATUS= when the one-line summary changed. */
+static void
+update_status(struct daemon *d)
+{
+	struct sync_stats ss;
+	struct store_stats st;
+	char line[sizeof(d->status)];
+
+	sync_stats(d->sync, &ss);
+	if (store_stats(d->st, &st) != 0)
+		return;
+	snprintf(line, sizeof(line),
+	         "%zu/%zu peers connected, %llu change sets in log, %llu pending, %llu "
+	         "quarantined",
+	         ss.connected, ss.members, (unsigned long long)st.log_count,
+	         (unsigned long long)st.pending_count, (unsigned long long)st.quarantine_count);
+	if (strcmp(line, d->status) != 0) {
+		snprintf(d->status, sizeof(d->status), "%s", line);
+		sd_notifyf(0, "STATUS=%s", line);
+	}
+}
+
+/* ---- reload ---- */
+
+/* SIGHUP: new config and members, or keep the old ones with an error in the log. */
+static void
+reload(struct daemon *d)
+{
+	struct config *cfg;
+	struct members *m = NULL;
+	char err[ERRLEN];
+
+	sd_notify(0, "RELOADING=1");
+	if ((cfg = config_load(d->config_path, err, sizeof(err))) == NULL) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		goto out;
+	}
+	if ((m = members_load(cfg->members, err, sizeof(err))) == NULL) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		goto out;
+	}
+	if (check_self(cfg, m, d->key, err, sizeof(err)) != 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		goto out;
+	}
+	if (strcmp(cfg->data_dir, d->cfg->data_dir) != 0 || strcmp(cfg->api, d->cfg->api) != 0 ||
+	    strcmp(cfg->organisation, d->cfg->organisation) != 0)
+		log_warnx("reload: data_dir, api and organisation take effect after a restart");
+	if (sync_reload(d->sync, cfg, m) != 0) {
+		log_error("reload refused: out of memory");
+		goto out;
+	}
+	store_set_members(d->st, members_is_member, m);
+	store_set_max_drift(d->st, cfg->max_clock_drift_ms);
+	if (!d->debug)
+		log_set_level(cfg->log_level);
+	config_destroy(&d->cfg);
+	members_destroy(&d->members);
+	d->cfg = cfg;
+	d->members = m;
+	cfg = NULL;
+	m = NULL;
+	log_notice("reloaded %s: %zu members", d->cfg->path, members_count(d->members));
+out:
+	members_destroy(&m);
+	config_destroy(&cfg);
+	d->next_status = 0;
+	sd_notify(0, "READY=1");
+}
+
+/* Read every pending signal from the signalfd. */
+static void
+on_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_info("SIGHUP: reloading");
+			reload(d);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("%s: shutting down",
+			         si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			d->quit = true;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ---- the daemon ---- */
+
+/*
+ * Block the signals we handle before any thread exists (ZeroMQ's I/O threads inherit
+ * the mask), so they arrive only through the signalfd.
+ */
+static int
+signals_setup(struct daemon *d)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->sigfd < 0 ? -1 : 0;
+}
+
+static int
+loop(struct daemon *d)
+{
+	zmq_pollitem_t *items = NULL;
+	size_t cap = 0;
+	int rc = 0;
+
+	while (!d->quit) {
+		size_t need = 2 + sync_poll_count(d->sync), n = 0, nsync;
+		uint64_t now = mono_ms();
+		long timeout = sync_timeout_ms(d->sync);
+
+		if (need > cap) {
+			zmq_pollitem_t *v = realloc(items, need * sizeof(*v));
+			if (v == NULL) {
+				log_error("out of memory");
+				rc = -1;
+				break;
+			}
+			items = v;
+			cap = need;
+		}
+		items[n++] = (zmq_pollitem_t){.fd = d->sigfd, .events = ZMQ_POLLIN};
+		items[n++] = (zmq_pollitem_t){.socket = api_socket(d->api), .events = ZMQ_POLLIN};
+		nsync = sync_poll_fill(d->sync, items + n, cap - n);
+		if (d->watchdog_ms > 0)
+			timeout = d->next_watchdog <= now ? 0
+			          : (long)(d->next_watchdog - now) < timeout
+			              ? (long)(d->next_watchdog - now)
+			              : timeout;
+		if (d->next_status <= now)
+			timeout = 0;
+		else if ((long)(d->next_status - now) < timeout)
+			timeout = (long)(d->next_status - now);
+		if (zmq_poll(items, (int)(n + nsync), timeout) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			log_error("poll: %s", zmq_strerror(zmq_errno()));
+			rc = -1;
+			break;
+		}
+		if (items[1].revents & ZMQ_POLLIN)
+			api_on_readable(d->api);
+		sync_on_poll(d->sync, items + n, nsync);
+		/* Signals last: a reload may close DEALERs that are in items. */
+		if (items[0].revents & ZMQ_POLLIN)
+			on_signals(d);
+		if (sync_timeout_ms(d->sync) == 0)
+			sync_tick(d->sync);
+		now = mono_ms();
+		if (d->watchdog_ms > 0 && d->next_watchdog <= now) {
+			sd_notify(0, "WATCHDOG=1");
+			d->next_watchdog = now + d->watchdog_ms;
+		}
+		if (d->next_status <= now) {
+			update_status(d);
+			d->next_status = now + STATUS_EVERY_MS;
+		}
+	}
+	free(items);
+	return rc;
+}
+
+static int
+run(struct daemon *d)
+{
+	char *dbpath = NULL;
+	uint64_t usec = 0;
+	int rc = 1, e;
+
+	if ((d->cfg = load_config(d->config_path)) == NULL)
+		goto out;
+	log_set_level(d->debug ? LOG_LVL_DEBUG : d->cfg->log_level);
+	if (load_identity(d->cfg, &d->members, &d->key) != 0)
+		goto out;
+	if ((d->node_name = strdup(d->cfg->name)) == NULL ||
+	    (d->organisation = strdup(d->cfg->organisation)) == NULL ||
+	    (dbpath = config_db_path(d->cfg)) == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	if (signals_setup(d) != 0) {
+		log_warn("cannot set up signal handling");
+		goto out;
+	}
+	struct store_config sc = {.path = dbpath,
+	                          .key = d->key,
+	                          .organisation = d->organisation,
+	                          .is_member = members_is_member,
+	                          .member_ctx = d->members,
+	                          .max_clock_drift_ms = d->cfg->max_clock_drift_ms};
+	if ((d->st = store_open(&sc, &e)) == NULL) {
+		log_error("cannot open the replica %s: %s", dbpath, arrerr_str(e));
+		goto out;
+	}
+	if ((d->zctx = zmq_ctx_new()) == NULL) {
+		log_error("cannot create the ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	d->hooks = (struct api_hooks){.ctx = d,
+	                              .pack_peers = hook_pack_peers,
+	                              .sync_now = hook_sync_now,
+	                              .committed = hook_committed,
+	                              .applied = hook_applied,
+	                              .node_name = d->node_name,
+	                              .organisation = d->organisation,
+	                              .member_name = hook_member_name,
+	                              .origin = nodekey_public(d->key)};
+	if ((d->api = api_open(d->zctx, d->cfg->api, d->st, &d->hooks, &e)) == NULL) {
+		log_error("cannot open the local API on %s: %s", d->cfg->api, arrerr_str(e));
+		goto out;
+	}
+	if ((d->sync = sync_open(d->zctx, d->cfg, d->members, d->key, d->st, &e)) == NULL) {
+		log_error("cannot open the peer sockets: %s", arrerr_str(e));
+		goto out;
+	}
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
+		d->watchdog_ms = usec / 2000;
+		d->next_watchdog = mono_ms();
+	}
+	log_notice("arrangd %s: node %s ready, %zu members", ARRANGD_VERSION, d->node_name,
+	           members_count(d->members));
+	sd_notify(0, "READY=1");
+	update_status(d);
+	d->next_status = mono_ms() + STATUS_EVERY_MS;
+	rc = loop(d) == 0 ? 0 : 1;
+	sd_notify(0, "STOPPING=1");
+out:
+	api_destroy(&d->api);
+	sync_destroy(&d->sync);
+	store_destroy(&d->st);
+	if (d->zctx != NULL)
+		zmq_ctx_term(d->zctx);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	nodekey_destroy(&d->key);
+	members_destroy(&d->members);
+	config_destroy(&d->cfg);
+	free(d->node_name);
+	free(d->organisation);
+	free(dbpath);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"init", no_argument, NULL, 'I'},
+	    {"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	};
+	struct daemon d = {.config_path = DEFAULT_CONFIG, .sigfd = -1};
+	bool init = false, check = false;
+	int c;
+
+	log_init(LOG_LVL_INFO);
+	while ((c = getopt_long(argc, argv, "c:dnhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'I':
+			init = true;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'd':
+			d.debug = true;
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("arrangd %s (protocol %d.%d)\n", ARRANGD_VERSION, PEERMSG_MAJOR,
+			       PEERMSG_MINOR);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (init && check)) {
+		usage(stderr);
+		return 2;
+	}
+	if (init)
+		return do_init(d.config_path);
+	if (check)
+		return do_check(d.config_path);
+	return run(&d);
+}
