@@ -476,7 +476,9 @@ out:
 	return rc;
 }
 
-/* The "where" map of "list" into filters (at most one per column). */
+static const char id_column[] = "id";
+
+/* The "where" map of "list" into filters (at most one per column, "id" included). */
 static int
 parse_where(struct apimsg_req *r, const struct schema_table *t, const msgpack_object *w,
             struct store_filter *f, size_t *nf)
@@ -490,14 +492,24 @@ parse_where(struct apimsg_req *r, const struct schema_table *t, const msgpack_ob
 		const struct schema_column *c;
 
 		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 2 &&
-		    memcmp(k->via.str.ptr, "id", 2) == 0)
-			return apimsg_req_fail(r, ARR_EINVAL,
-			                       "where: cannot filter on column 'id'; use get");
+		    memcmp(k->via.str.ptr, "id", 2) == 0) {
+			/* The row id is no schema column, but it can be filtered on. */
+			for (size_t j = 0; j < *nf; j++)
+				if (f[j].column == id_column)
+					return apimsg_req_fail(r, ARR_EINVAL,
+							       "where: duplicate column 'id'");
+			if (apimsg_value(&w->via.map.ptr[i].val, &f[*nf].value) != 0 ||
+			    f[*nf].value.kind != VALUE_TEXT)
+				return apimsg_req_fail(r, ARR_ETYPE, "where: column 'id' needs str");
+			f[*nf].column = id_column;
+			(*nf)++;
+			continue;
+		}
 		if ((rc = find_column(r, t, k, "where: ", &c)) != 0)
 			return rc;
 		if (c->type == SCHEMA_FLAG)
 			return apimsg_req_fail(r, ARR_EINVAL, "where: cannot filter on column '%s'",
-			                       c->name);
+					       c->name);
 		for (size_t j = 0; j < *nf; j++) {
 			if (f[j].column == c->name) {
 				apimsg_show(c->name, strlen(c->name), show);
@@ -532,6 +544,7 @@ m_list(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	    (rc = apimsg_req_uint(r, "limit", &has_limit, &limit)) != 0)
 		return rc;
 	if (has_where) {
+		/* "id" and the schema columns but _deleted: at most ncolumns distinct. */
 		if (w->via.map.size > t->ncolumns)
 			return apimsg_req_fail(r, ARR_EINVAL, "where: too many columns");
 		if ((f = calloc(t->ncolumns, sizeof(*f))) == NULL)

@@ -1,0 +1,1171 @@
+/*
+ * test_api.c: the local API against a real store in a scratch directory. Every method
+ * of PROTOCOL.md is called through api_handle() and its reply decoded: writes show up in
+ * get, list, history, digest and query; query refuses to write; a table of malformed
+ * requests each gets ["error", code, message] with the expected code, without values in
+ * the message and without changing the replica. One test goes through the real socket:
+ * garbage and odd envelopes get answers and a valid request after them still does.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "api.h"
+#include "apimsg.h"
+#include "arrerr.h"
+#include "changeset.h"
+#include "hlc.h"
+#include "log.h"
+#include "nodekey.h"
+#include "store.h"
+#include "testutil.h"
+
+#define U1     "6f1c2d9e-8a4b-4c3d-9e2f-1a2b3c4d5e6f"
+#define U2     "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+#define U3     "ffffffff-0000-4000-8000-000000000001"
+#define SECRET "GEHEIM-TD-2016-001"
+
+/* What the fake sync layer saw. */
+struct fake {
+	int committed;
+	uint64_t first, last;
+	int applied;
+	int syncs;
+	uint8_t origin[ARR_ORIGIN_LEN];
+};
+
+struct fx {
+	char *dir;
+	struct nodekey *key;
+	struct store *st;
+	struct api *api;
+	struct fake fake;
+	struct api_hooks hooks;
+	bool member2; /* is tu_key(2) a member? */
+};
+
+static int
+fake_pack_peers(void *ctx, msgpack_packer *pk)
+{
+	(void)ctx;
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 2);
+	apimsg_pack_str(pk, "name");
+	apimsg_pack_str(pk, "swv-testregio");
+	apimsg_pack_str(pk, "connected");
+	msgpack_pack_true(pk);
+	return 0;
+}
+
+static int
+fake_sync_now(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->syncs++;
+	return 3;
+}
+
+static void
+fake_committed(void *ctx, uint64_t first, uint64_t last)
+{
+	struct fake *f = ctx;
+
+	f->committed++;
+	f->first = first;
+	f->last = last;
+}
+
+static void
+fake_applied(void *ctx)
+{
+	struct fake *f = ctx;
+
+	f->applied++;
+}
+
+static const char *
+fake_member_name(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	struct fake *f = ctx;
+
+	return memcmp(origin, f->origin, ARR_ORIGIN_LEN) == 0 ? "gemeente-testdorp" : NULL;
+}
+
+static bool
+is_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	struct fx *fx = ctx;
+	struct nodekey *k2 = tu_key(2);
+	bool yes = fx->member2 && memcmp(origin, nodekey_public(k2), ARR_ORIGIN_LEN) == 0;
+
+	nodekey_destroy(&k2);
+	return yes;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	char *path;
+	int err = 0;
+
+	assert_non_null(fx);
+	fx->dir = tu_tmpdir();
+	fx->key = tu_key(1);
+	path = tu_path(fx->dir, "arrangd.db");
+	struct store_config cfg = {
+	    .path = path,
+	    .key = fx->key,
+	    .organisation = "Gemeente Testdorp",
+	    .is_member = is_member,
+	    .member_ctx = fx,
+	};
+	fx->st = store_open(&cfg, &err);
+	free(path);
+	assert_int_equal(err, 0);
+	assert_non_null(fx->st);
+	memcpy(fx->fake.origin, nodekey_public(fx->key), ARR_ORIGIN_LEN);
+	fx->hooks = (struct api_hooks){
+	    .ctx = &fx->fake,
+	    .pack_peers = fake_pack_peers,
+	    .sync_now = fake_sync_now,
+	    .committed = fake_committed,
+	    .applied = fake_applied,
+	    .node_name = "gemeente-testdorp",
+	    .organisation = "Gemeente Testdorp",
+	    .member_name = fake_member_name,
+	    .origin = fx->fake.origin,
+	};
+	fx->api = api_new(fx->st, &fx->hooks);
+	assert_non_null(fx->api);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	api_destroy(&fx->api);
+	assert_null(fx->api);
+	store_destroy(&fx->st);
+	nodekey_destroy(&fx->key);
+	tu_rmtree(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* ---- building requests ---- */
+
+/*
+ * Pack from a tiny format: '[' array (int count), '{' map (int count), 's' str, 'i' int,
+ * 'u' unsigned long long, 'f' double, 'F' float32, 'n' nil, 't' true, 'b' bin (const
+ * char *, int len). Containers need no closing.
+ */
+static void
+pk_vfmt(msgpack_packer *pk, const char *fmt, va_list ap)
+{
+	for (const char *p = fmt; *p != '\0'; p++) {
+		switch (*p) {
+		case '[':
+			msgpack_pack_array(pk, (size_t)va_arg(ap, int));
+			break;
+		case '{':
+			msgpack_pack_map(pk, (size_t)va_arg(ap, int));
+			break;
+		case 's':
+			apimsg_pack_str(pk, va_arg(ap, const char *));
+			break;
+		case 'i':
+			msgpack_pack_int64(pk, va_arg(ap, int));
+			break;
+		case 'u':
+			msgpack_pack_uint64(pk, va_arg(ap, unsigned long long));
+			break;
+		case 'f':
+			msgpack_pack_double(pk, va_arg(ap, double));
+			break;
+		case 'F':
+			msgpack_pack_float(pk, (float)va_arg(ap, double));
+			break;
+		case 'n':
+			msgpack_pack_nil(pk);
+			break;
+		case 't':
+			msgpack_pack_true(pk);
+			break;
+		case 'b': {
+			const char *b = va_arg(ap, const char *);
+			int n = va_arg(ap, int);
+
+			msgpack_pack_bin(pk, (size_t)n);
+			msgpack_pack_bin_body(pk, b, (size_t)n);
+			break;
+		}
+		default:
+			fail_msg("bad format char '%c'", *p);
+		}
+	}
+}
+
+/* A decoded reply with the bytes it points into. */
+struct rep {
+	msgpack_sbuffer sb;
+	struct apimsg_reply *r;
+	int code;
+	const char *msg;
+	const msgpack_object *res;
+};
+
+static struct rep *
+call_raw(struct api *api, const void *req, size_t len)
+{
+	struct rep *rp = calloc(1, sizeof(*rp));
+	msgpack_packer pk;
+	char err[APIMSG_ERR_MAX];
+
+	assert_non_null(rp);
+	msgpack_sbuffer_init(&rp->sb);
+	msgpack_packer_init(&pk, &rp->sb, msgpack_sbuffer_write);
+	api_handle(api, req, len, &pk);
+	if (apimsg_reply_decode((const uint8_t *)rp->sb.data, rp->sb.size, &rp->r, err) != 0)
+		fail_msg("reply does not decode: %s", err);
+	rp->code = apimsg_reply_code(rp->r);
+	rp->msg = apimsg_reply_message(rp->r);
+	rp->res = apimsg_reply_result(rp->r);
+	return rp;
+}
+
+static struct rep *
+call(struct api *api, const char *fmt, ...)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct rep *rp;
+	va_list ap;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	va_start(ap, fmt);
+	pk_vfmt(&pk, fmt, ap);
+	va_end(ap);
+	rp = call_raw(api, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return rp;
+}
+
+static void
+rep_free(struct rep *rp)
+{
+	if (rp == NULL)
+		return;
+	apimsg_reply_destroy(&rp->r);
+	msgpack_sbuffer_destroy(&rp->sb);
+	free(rp);
+}
+
+/* Expect "ok"; returns the reply for the caller to inspect and free. */
+static struct rep *
+ok(struct rep *rp)
+{
+	if (rp->code != 0)
+		fail_msg("expected ok, got %s: %s", arrerr_name(rp->code), rp->msg);
+	assert_non_null(rp->res);
+	return rp;
+}
+
+/* Expect an error with code, whose message does not contain SECRET. */
+static void
+expect_err_rep(struct rep *rp, int code, const char *what, int line)
+{
+	if (rp->code != code)
+		fail_msg("line %d (%s): expected %s, got %s: %s", line, what, arrerr_name(code),
+		         arrerr_name(rp->code), rp->msg);
+	assert_true(rp->msg[0] != '\0');
+	assert_null(strstr(rp->msg, SECRET));
+	assert_null(strstr(rp->msg, "2016-01"));
+	rep_free(rp);
+}
+
+#define EXPECT(api, code, ...)   expect_err_rep(call(api, __VA_ARGS__), code, #__VA_ARGS__, __LINE__)
+#define EXPECT_RAW(api, code, b) expect_err_rep(call_raw(api, b, sizeof(b) - 1), code, #b, __LINE__)
+
+/* Expect an error and its exact message. */
+static void
+expect_msg(struct rep *rp, int code, const char *msg)
+{
+	if (rp->code != code || strcmp(rp->msg, msg) != 0)
+		fail_msg("expected %s '%s', got %s '%s'", arrerr_name(code), msg,
+		         arrerr_name(rp->code), rp->msg);
+	rep_free(rp);
+}
+
+static const msgpack_object *
+field(const msgpack_object *m, const char *k)
+{
+	const msgpack_object *o = apimsg_map_get(m, k);
+
+	if (o == NULL)
+		fail_msg("no field '%s'", k);
+	return o;
+}
+
+static uint64_t
+ufield(const msgpack_object *m, const char *k)
+{
+	const msgpack_object *o = field(m, k);
+
+	assert_int_equal(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	return o->via.u64;
+}
+
+static bool
+str_eq(const msgpack_object *o, const char *s)
+{
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
+	       memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+static void
+assert_str(const msgpack_object *o, const char *s)
+{
+	if (!str_eq(o, s))
+		fail_msg("expected str '%s'", s);
+}
+
+/* Index of column name in a rowset's columns, or -1. */
+static int
+col_index(const msgpack_object *rowset, const char *name)
+{
+	const msgpack_object *cols = field(rowset, "columns");
+
+	for (uint32_t i = 0; i < cols->via.array.size; i++)
+		if (str_eq(&cols->via.array.ptr[i], name))
+			return (int)i;
+	return -1;
+}
+
+static const msgpack_object *
+rows(const msgpack_object *rowset)
+{
+	const msgpack_object *r = field(rowset, "rows");
+
+	assert_int_equal(r->type, MSGPACK_OBJECT_ARRAY);
+	return r;
+}
+
+/* Cell (row i, column name) of a rowset. */
+static const msgpack_object *
+cell(const msgpack_object *rowset, uint32_t i, const char *name)
+{
+	int c = col_index(rowset, name);
+
+	assert_true(c >= 0);
+	assert_true(i < rows(rowset)->via.array.size);
+	return &rows(rowset)->via.array.ptr[i].via.array.ptr[c];
+}
+
+/* Write two children and an organisation; returns nothing, checks the reply. */
+static void
+write_fixture(struct fx *fx)
+{
+	struct rep *rp = ok(call(fx->api, "[s{s[[ssss[sssi[ssss[sssi[ssss[ssss", 2, "write", 1,
+	                         "ops", 6, 4, "child", U1, "ref", "TD-2016-001", 4, "child", U1,
+	                         "birth_year", 2016, 4, "child", U2, "ref", "TD-2017-002", 4,
+	                         "child", U2, "birth_year", 2017, 4, "organisation", U3, "kind",
+	                         "gemeente", 4, "organisation", U3, "name", "Gemeente Testdorp"));
+
+	assert_int_equal(ufield(rp->res, "first_seq"), 1);
+	assert_int_equal(ufield(rp->res, "last_seq"), 1);
+	assert_int_equal(ufield(rp->res, "changesets"), 1);
+	assert_int_equal(fx->fake.committed, 1);
+	assert_true(fx->fake.first == 1 && fx->fake.last == 1);
+	rep_free(rp);
+}
+
+/* ---- tests ---- */
+
+static void
+test_status_and_peers(void **state)
+{
+	struct fx *fx = *state;
+	struct rep *rp = ok(call(fx->api, "[s{", 2, "status", 0));
+	char hex[NODEKEY_HEX_LEN + 1];
+
+	nodekey_hex(fx->fake.origin, hex);
+	assert_str(field(rp->res, "node"), "gemeente-testdorp");
+	assert_str(field(rp->res, "organisation"), "Gemeente Testdorp");
+	assert_str(field(rp->res, "origin"), hex);
+	assert_int_equal(field(rp->res, "version")->type, MSGPACK_OBJECT_STR);
+	assert_int_equal(field(rp->res, "vector")->via.array.size, 0);
+	assert_int_equal(field(rp->res, "peers")->via.array.size, 1);
+	assert_int_equal(ufield(rp->res, "log"), 0);
+	assert_int_equal(ufield(rp->res, "pending"), 0);
+	assert_int_equal(ufield(rp->res, "quarantined"), 0);
+	assert_true(ufield(rp->res, "db_bytes") > 0);
+	assert_int_equal(ufield(rp->res, "local_seq"), 0);
+	assert_int_equal(rp->res->via.map.size, 11);
+	rep_free(rp);
+
+	write_fixture(fx);
+	rp = ok(call(fx->api, "[s{", 2, "status", 0));
+	const msgpack_object *v = field(rp->res, "vector");
+	assert_int_equal(v->via.array.size, 1);
+	assert_str(field(&v->via.array.ptr[0], "origin"), hex);
+	assert_str(field(&v->via.array.ptr[0], "name"), "gemeente-testdorp");
+	assert_int_equal(ufield(&v->via.array.ptr[0], "seq"), 1);
+	assert_int_equal(ufield(rp->res, "log"), 1);
+	assert_int_equal(ufield(rp->res, "local_seq"), 1);
+	rep_free(rp);
+
+	rp = ok(call(fx->api, "[s{", 2, "peers", 0));
+	assert_int_equal(rp->res->type, MSGPACK_OBJECT_ARRAY);
+	assert_str(field(&rp->res->via.array.ptr[0], "name"), "swv-testregio");
+	rep_free(rp);
+
+	rp = ok(call(fx->api, "[s{", 2, "sync", 0));
+	assert_int_equal(ufield(rp->res, "peers"), 3);
+	assert_int_equal(fx->fake.syncs, 1);
+	rep_free(rp);
+}
+
+static void
+test_null_hooks(void **state)
+{
+	struct fx *fx = *state;
+	struct api *bare = api_new(fx->st, NULL);
+	struct rep *rp;
+
+	assert_non_null(bare);
+	rp = ok(call(bare, "[s{", 2, "peers", 0));
+	assert_int_equal(rp->res->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(rp->res->via.array.size, 0);
+	rep_free(rp);
+	rp = ok(call(bare, "[s{", 2, "sync", 0));
+	assert_int_equal(ufield(rp->res, "peers"), 0);
+	rep_free(rp);
+	rp = ok(call(bare, "[s{", 2, "status", 0));
+	assert_int_equal(field(rp->res, "node")->type, MSGPACK_OBJECT_NIL);
+	assert_int_equal(field(rp->res, "origin")->type, MSGPACK_OBJECT_NIL);
+	assert_int_equal(field(rp->res, "peers")->via.array.size, 0);
+	rep_free(rp);
+	rp = ok(call(bare, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "child", U1, "ref", "x"));
+	rep_free(rp);
+	rp = ok(call(bare, "[s{", 2, "status", 0));
+	assert_int_equal(field(rp->res, "vector")->via.array.size, 1);
+	assert_int_equal(field(&field(rp->res, "vector")->via.array.ptr[0], "name")->type,
+	                 MSGPACK_OBJECT_NIL);
+	rep_free(rp);
+	rp = ok(call(bare, "[s{", 2, "quarantine.retry", 0));
+	rep_free(rp);
+	api_destroy(&bare);
+	api_destroy(&bare);
+	api_destroy(NULL);
+}
+
+static void
+test_write_then_read(void **state)
+{
+	struct fx *fx = *state;
+	struct rep *rp;
+
+	write_fixture(fx);
+
+	/* Row ids are lower-case text only, as the replica stores them. */
+	EXPECT(fx->api, ARR_EINVAL, "[s{ssss", 2, "get", 2, "table", "child", "id",
+	       "6F1C2D9E-8A4B-4C3D-9E2F-1A2B3C4D5E6F");
+
+	/* get: one row, id first, no _deleted. */
+	rp = ok(call(fx->api, "[s{ssss", 2, "get", 2, "table", "child", "id", U1));
+	assert_int_equal(rows(rp->res)->via.array.size, 1);
+	assert_int_equal(col_index(rp->res, "id"), 0);
+	assert_true(col_index(rp->res, "_deleted") < 0);
+	assert_str(cell(rp->res, 0, "id"), U1);
+	assert_str(cell(rp->res, 0, "ref"), "TD-2016-001");
+	assert_int_equal(cell(rp->res, 0, "birth_year")->via.u64, 2016);
+	assert_int_equal(cell(rp->res, 0, "initials")->type, MSGPACK_OBJECT_NIL);
+	rep_free(rp);
+
+	/* list: ordered by id, where, limit. */
+	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "child"));
+	assert_int_equal(rows(rp->res)->via.array.size, 2);
+	assert_str(cell(rp->res, 0, "id"), U2); /* 0a1b... sorts first */
+	assert_str(cell(rp->res, 1, "id"), U1);
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{sss{si", 2, "list", 2, "table", "child", "where", 1, "birth_year",
+	             2016));
+	assert_int_equal(rows(rp->res)->via.array.size, 1);
+	assert_str(cell(rp->res, 0, "ref"), "TD-2016-001");
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{sss{ss", 2, "list", 2, "table", "child", "where", 1, "id", U2));
+	assert_int_equal(rows(rp->res)->via.array.size, 1);
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{sssi", 2, "list", 2, "table", "child", "limit", 1));
+	assert_int_equal(rows(rp->res)->via.array.size, 1);
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{sss{si", 2, "list", 2, "table", "child", "where", 1, "birth_year",
+	             1999));
+	assert_int_equal(rows(rp->res)->via.array.size, 0);
+	/* No rows: the columns still come from the schema. */
+	assert_int_equal(col_index(rp->res, "id"), 0);
+	assert_true(col_index(rp->res, "birth_year") > 0);
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "consent"));
+	assert_int_equal(rows(rp->res)->via.array.size, 0);
+	rep_free(rp);
+
+	/* history: every op on the row, attributed. */
+	rp = ok(call(fx->api, "[s{ssss", 2, "history", 2, "table", "child", "id", U1));
+	char hex[NODEKEY_HEX_LEN + 1];
+	nodekey_hex(fx->fake.origin, hex);
+	assert_int_equal(rp->res->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(rp->res->via.array.size, 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		const msgpack_object *e = &rp->res->via.array.ptr[i];
+
+		assert_int_equal(e->via.map.size, 7);
+		assert_int_equal(ufield(e, "time_ms"), hlc_ms(ufield(e, "hlc")));
+		assert_true(ufield(e, "time_ms") > 1600000000000ull);
+		assert_str(field(e, "origin"), hex);
+		assert_int_equal(ufield(e, "seq"), 1);
+		assert_str(field(e, "organisation"), "Gemeente Testdorp");
+	}
+	bool saw_ref = false;
+	for (uint32_t i = 0; i < 2; i++) {
+		const msgpack_object *e = &rp->res->via.array.ptr[i];
+
+		if (str_eq(field(e, "column"), "ref")) {
+			assert_str(field(e, "value"), "TD-2016-001");
+			saw_ref = true;
+		}
+	}
+	assert_true(saw_ref);
+	rep_free(rp);
+	expect_msg(call(fx->api, "[s{ssss", 2, "history", 2, "table", "child", "id", U3),
+	           ARR_ENOTFOUND, "row not found");
+
+	/* digest: 64 hex, and it moves with the data. */
+	rp = ok(call(fx->api, "[s{", 2, "digest", 0));
+	const msgpack_object *d = field(rp->res, "digest");
+	char d1[65];
+	assert_int_equal(d->type, MSGPACK_OBJECT_STR);
+	assert_int_equal(d->via.str.size, 64);
+	memcpy(d1, d->via.str.ptr, 64);
+	d1[64] = '\0';
+	for (int i = 0; i < 64; i++)
+		assert_non_null(strchr("0123456789abcdef", d1[i]));
+	rep_free(rp);
+
+	/* Delete is a write of _deleted; get then says not found, list skips it. */
+	rp =
+	    ok(call(fx->api, "[s{s[[sssi", 2, "write", 1, "ops", 1, 4, "child", U2, "_deleted", 1));
+	assert_int_equal(ufield(rp->res, "first_seq"), 2);
+	assert_int_equal(fx->fake.committed, 2);
+	rep_free(rp);
+	expect_msg(call(fx->api, "[s{ssss", 2, "get", 2, "table", "child", "id", U2), ARR_ENOTFOUND,
+	           "row not found");
+	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "child"));
+	assert_int_equal(rows(rp->res)->via.array.size, 1);
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{", 2, "digest", 0));
+	assert_false(str_eq(field(rp->res, "digest"), d1));
+	rep_free(rp);
+
+	/* query sees the same data. */
+	rp = ok(call(fx->api, "[s{ss", 2, "query", 1, "sql",
+	             "SELECT id, ref FROM child WHERE birth_year = 2016"));
+	assert_int_equal(rows(rp->res)->via.array.size, 1);
+	assert_str(cell(rp->res, 0, "ref"), "TD-2016-001");
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELECT 1 AS one WHERE 0"));
+	assert_int_equal(rows(rp->res)->via.array.size, 0);
+	rep_free(rp);
+}
+
+static void
+test_big_write_splits(void **state)
+{
+	struct fx *fx = *state;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct rep *rp;
+	size_t n = ARR_CS_MAX_OPS + 10;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	apimsg_pack_request_head(&pk, "write", 1);
+	apimsg_pack_str(&pk, "ops");
+	msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < n; i++) {
+		char id[ARR_ROWID_STRLEN + 1];
+
+		snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012zx", i);
+		msgpack_pack_array(&pk, 4);
+		apimsg_pack_str(&pk, "child");
+		apimsg_pack_str(&pk, id);
+		apimsg_pack_str(&pk, "birth_year");
+		msgpack_pack_int64(&pk, 2010 + (int64_t)(i % 8));
+	}
+	rp = ok(call_raw(fx->api, sb.data, sb.size));
+	assert_int_equal(ufield(rp->res, "first_seq"), 1);
+	assert_int_equal(ufield(rp->res, "changesets"), 2);
+	assert_int_equal(ufield(rp->res, "last_seq"), 2);
+	assert_true(fx->fake.first == 1 && fx->fake.last == 2);
+	rep_free(rp);
+	msgpack_sbuffer_destroy(&sb);
+
+	rp = ok(call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELECT count(*) AS n FROM child"));
+	assert_int_equal(cell(rp->res, 0, "n")->via.u64, n);
+	rep_free(rp);
+}
+
+static void
+test_query_read_only(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const writes[] = {
+	    "INSERT INTO child (id, ref) VALUES ('" U3 "', 'x')",
+	    "UPDATE child SET ref = 'x'",
+	    "DELETE FROM child",
+	    "DROP TABLE child",
+	    "ATTACH DATABASE '/tmp/arrang-evil.db' AS evil",
+	    "CREATE TABLE t (x)",
+	    "PRAGMA writable_schema = 1",
+	};
+	struct rep *rp;
+
+	write_fixture(fx);
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		rp = call(fx->api, "[s{ss", 2, "query", 1, "sql", writes[i]);
+		if (rp->code != ARR_EREADONLY)
+			fail_msg("'%s': expected ARR_EREADONLY, got %s: %s", writes[i],
+			         arrerr_name(rp->code), rp->msg);
+		rep_free(rp);
+	}
+	assert_int_equal(access("/tmp/arrang-evil.db", F_OK), -1);
+
+	rp = call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELEC * FROM child");
+	assert_int_equal(rp->code, ARR_EINVAL);
+	assert_non_null(strstr(rp->msg, "syntax error"));
+	rep_free(rp);
+	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql", ""), ARR_EINVAL,
+	           "param 'sql' must not be empty");
+	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "query", 1, "sql", "SELECT * FROM nosuch");
+	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "query", 1, "sql", "SELECT 1; SELECT 2");
+
+	/* Nothing changed. */
+	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "child"));
+	assert_int_equal(rows(rp->res)->via.array.size, 2);
+	rep_free(rp);
+}
+
+static void
+test_quarantine(void **state)
+{
+	struct fx *fx = *state;
+	struct nodekey *k2 = tu_key(2);
+	struct changeset *cs = NULL;
+	struct cs_op op = {.table = "child", .column = "ref", .value = value_text("TD-9")};
+	struct cs_header h = {.seq = 1,
+	                      .hlc = hlc_make(hlc_wall_ms(), 0),
+	                      .author_org = "SWV PO Testregio",
+	                      .schema_version = ARR_SCHEMA_VERSION,
+	                      .scope = ARR_SCOPE_REGION};
+	struct store_blob blobs[2];
+	struct rep *rp;
+	char hex[NODEKEY_HEX_LEN + 1];
+
+	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
+	assert_int_equal(rp->res->via.array.size, 0);
+	rep_free(rp);
+
+	/* A change set from a non-member, and garbage: both quarantined. */
+	memset(op.row, 0x42, sizeof(op.row));
+	op.row[6] = 0x40;
+	op.row[8] = 0x80;
+	assert_int_equal(changeset_build(k2, &h, &op, 1, &cs), 0);
+	blobs[0] = (struct store_blob){cs->raw, cs->rawlen};
+	blobs[1] = (struct store_blob){(const uint8_t *)"\x92\xc4\x01x\xc0", 5};
+	assert_int_equal(store_apply(fx->st, blobs, 2, NULL, NULL), 0);
+
+	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
+	assert_int_equal(rp->res->via.array.size, 2);
+	nodekey_hex(nodekey_public(k2), hex);
+	const msgpack_object *q0 = &rp->res->via.array.ptr[0];
+	const msgpack_object *q1 = &rp->res->via.array.ptr[1];
+	assert_int_equal(q0->via.map.size, 8);
+	assert_str(field(q0, "origin"), hex);
+	assert_int_equal(ufield(q0, "seq"), 1);
+	assert_int_equal(field(q0, "code")->via.i64, ARR_ENOTMEMBER);
+	assert_str(field(q0, "reason"), "ARR_ENOTMEMBER");
+	assert_int_equal(field(q0, "detail")->type, MSGPACK_OBJECT_STR);
+	assert_true(ufield(q0, "received_ms") > 0);
+	assert_int_equal(field(q1, "origin")->type, MSGPACK_OBJECT_NIL);
+	assert_true(field(q1, "code")->via.i64 < 0);
+	rep_free(rp);
+
+	rp = ok(call(fx->api, "[s{", 2, "status", 0));
+	assert_int_equal(ufield(rp->res, "quarantined"), 2);
+	rep_free(rp);
+
+	/* Still not a member: nothing applies, the hook is not called. */
+	rp = ok(call(fx->api, "[s{", 2, "quarantine.retry", 0));
+	assert_int_equal(ufield(rp->res, "applied"), 0);
+	assert_int_equal(ufield(rp->res, "quarantined"), 2);
+	assert_int_equal(fx->fake.applied, 0);
+	rep_free(rp);
+
+	/* Now a member: retrying its id applies it and tells the sync layer. */
+	fx->member2 = true;
+	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
+	uint64_t id = (uint64_t)field(&rp->res->via.array.ptr[0], "id")->via.i64;
+	assert_true(ufield(&rp->res->via.array.ptr[0], "attempts") >= 1);
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{su", 2, "quarantine.retry", 1, "id", (unsigned long long)id));
+	assert_int_equal(ufield(rp->res, "applied"), 1);
+	assert_int_equal(ufield(rp->res, "quarantined"), 0);
+	assert_int_equal(fx->fake.applied, 1);
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
+	assert_int_equal(rp->res->via.array.size, 1);
+	rep_free(rp);
+
+	EXPECT(fx->api, ARR_ENOTFOUND, "[s{su", 2, "quarantine.retry", 1, "id", 999ull);
+	EXPECT(fx->api, ARR_ETYPE, "[s{si", 2, "quarantine.retry", 1, "id", -1);
+	EXPECT(fx->api, ARR_EINVAL, "[s{su", 2, "quarantine.retry", 1, "id",
+	       (unsigned long long)UINT64_MAX);
+
+	changeset_destroy(&cs);
+	nodekey_destroy(&k2);
+}
+
+/* The table of malformed requests: each gets its code and the replica stays as it was. */
+static void
+test_malformed_table(void **state)
+{
+	struct fx *fx = *state;
+	struct api *a = fx->api;
+	struct rep *rp;
+	char d0[65];
+
+	write_fixture(fx);
+	fx->fake.committed = 0;
+	rp = ok(call(a, "[s{", 2, "digest", 0));
+	memcpy(d0, field(rp->res, "digest")->via.str.ptr, 64);
+	d0[64] = '\0';
+	rep_free(rp);
+
+	/* Bytes that are not one request. */
+	EXPECT_RAW(a, ARR_EMALFORMED, "");
+	EXPECT_RAW(a, ARR_EMALFORMED, "GET / HTTP/1.1\r\n\r\n");
+	EXPECT_RAW(a, ARR_EMALFORMED, "\xc1");
+	EXPECT_RAW(a, ARR_EMALFORMED, "\x92\xa6status");         /* truncated */
+	EXPECT_RAW(a, ARR_EMALFORMED, "\x92\xa6status\x80\xc0"); /* trailing bytes */
+	EXPECT_RAW(a, ARR_EMALFORMED, "\xdd\xff\xff\xff\xff");   /* claims 4G elements */
+	EXPECT_RAW(a, ARR_EMALFORMED, "\x92\xa6status\xdf\x7f\xff\xff\xff");
+	/* Shape. */
+	EXPECT(a, ARR_EMALFORMED, "[s", 1, "status");
+	EXPECT(a, ARR_EMALFORMED, "[s{n", 3, "status", 0);
+	EXPECT(a, ARR_EMALFORMED, "{s{", 1, "status", 0);
+	EXPECT(a, ARR_EMALFORMED, "s", "status");
+	EXPECT(a, ARR_ETYPE, "[i{", 2, 1, 0);
+	EXPECT(a, ARR_ETYPE, "[n{", 2, 0);
+	EXPECT(a, ARR_ETYPE, "[b{", 2, "status", 6, 0);
+	EXPECT(a, ARR_ETYPE, "[s[", 2, "status", 0);
+	EXPECT(a, ARR_ETYPE, "[sn", 2, "status");
+	EXPECT(a, ARR_ETYPE, "[s{in", 2, "get", 1, 1);
+	EXPECT(a, ARR_ETYPE, "[s{bn", 2, "get", 1, "table", 5);
+	EXPECT(a, ARR_EINVAL, "[s{snsn", 2, "get", 2, "id", "id");
+	EXPECT(a, ARR_EMALFORMED, "[s{s[[[[[n", 2, "write", 1, "ops", 1, 1, 1, 1, 1);
+	/* Methods and params. */
+	expect_msg(call(a, "[s{", 2, "frobnicate", 0), ARR_EINVAL, "unknown method 'frobnicate'");
+	expect_msg(call(a, "[s{", 2, "Status", 0), ARR_EINVAL, "unknown method 'Status'");
+	EXPECT(a, ARR_EINVAL, "[s{", 2, "", 0);
+	expect_msg(call(a, "[s{sn", 2, "status", 1, "verbose"), ARR_EINVAL,
+	           "unknown param 'verbose'");
+	expect_msg(call(a, "[s{ssss", 2, "get", 2, "table", "child", "idd", U1), ARR_EINVAL,
+	           "unknown param 'idd'");
+	expect_msg(call(a, "[s{ss", 2, "get", 1, "id", U1), ARR_EINVAL, "missing param 'table'");
+	expect_msg(call(a, "[s{ss", 2, "get", 1, "table", "child"), ARR_EINVAL,
+	           "missing param 'id'");
+	EXPECT(a, ARR_EINVAL, "[s{", 2, "write", 0);
+	EXPECT(a, ARR_EINVAL, "[s{", 2, "query", 0);
+	EXPECT(a, ARR_EINVAL, "[s{", 2, "list", 0);
+	EXPECT(a, ARR_EINVAL, "[s{", 2, "history", 0);
+	/* Param types. */
+	expect_msg(call(a, "[s{sssi", 2, "list", 2, "table", "child", "limit", -1), ARR_ETYPE,
+	           "param 'limit' must be uint");
+	EXPECT(a, ARR_ETYPE, "[s{ssss", 2, "list", 2, "table", "child", "limit", "10");
+	EXPECT(a, ARR_ETYPE, "[s{sssf", 2, "list", 2, "table", "child", "limit", 1.0);
+	EXPECT(a, ARR_ETYPE, "[s{sssi", 2, "list", 2, "table", "child", "where", 1);
+	EXPECT(a, ARR_ETYPE, "[s{sssi", 2, "list", 2, "table", "child", "where", 1);
+	EXPECT(a, ARR_ETYPE, "[s{sss[", 2, "list", 2, "table", "child", "where", 0);
+	EXPECT(a, ARR_ETYPE, "[s{si", 2, "list", 1, "table", 7);
+	EXPECT(a, ARR_ETYPE, "[s{si", 2, "query", 1, "sql", 7);
+	EXPECT(a, ARR_ETYPE, "[s{ssst", 2, "get", 2, "table", "child", "id");
+	EXPECT(a, ARR_ETYPE, "[s{ss", 2, "write", 1, "ops", "all of them");
+	EXPECT(a, ARR_ETYPE, "[s{s{", 2, "write", 1, "ops", 0);
+	/* Tables, columns, ids. */
+	expect_msg(call(a, "[s{ssss", 2, "get", 2, "table", "foo", "id", U1), ARR_ESCHEMA,
+	           "unknown table 'foo'");
+	EXPECT(a, ARR_ESCHEMA, "[s{ss", 2, "list", 1, "table", "sqlite_master");
+	EXPECT(a, ARR_ESCHEMA, "[s{ss", 2, "list", 1, "table", "_log");
+	EXPECT(a, ARR_ESCHEMA, "[s{sss{si", 2, "list", 2, "table", "child", "where", 1, "bsn", 1);
+	EXPECT(a, ARR_ETYPE, "[s{sss{ii", 2, "list", 2, "table", "child", "where", 1, 1, 1);
+	EXPECT(a, ARR_EINVAL, "[s{sss{sn", 2, "list", 2, "table", "child", "where", 1, "_deleted");
+	EXPECT(a, ARR_EINVAL, "[s{sss{ss", 2, "list", 2, "table", "child", "where", 1, "birth_year",
+	       SECRET);
+	EXPECT(a, ARR_ETYPE, "[s{sss{st", 2, "list", 2, "table", "child", "where", 1, "ref");
+	expect_msg(call(a, "[s{ssss", 2, "get", 2, "table", "child", "id", "not-a-uuid"),
+	           ARR_EINVAL, "param 'id' must be a uuid");
+	EXPECT(a, ARR_EINVAL, "[s{ssss", 2, "get", 2, "table", "child", "id", U1 "0");
+	EXPECT(a, ARR_EINVAL, "[s{ssss", 2, "get", 2, "table", "child", "id",
+	       "6f1c2d9e8a4b4c3d9e2f1a2b3c4d5e6f");
+	EXPECT(a, ARR_EINVAL, "[s{ssss", 2, "history", 2, "table", "child", "id", SECRET);
+	EXPECT(a, ARR_ENOTFOUND, "[s{ssss", 2, "get", 2, "table", "child", "id", U3);
+	/* Ops. */
+	expect_msg(call(a, "[s{s[", 2, "write", 1, "ops", 0), ARR_EINVAL,
+	           "param 'ops' must not be empty");
+	EXPECT(a, ARR_ETYPE, "[s{s[s", 2, "write", 1, "ops", 1, "child");
+	EXPECT(a, ARR_EMALFORMED, "[s{s[[sss", 2, "write", 1, "ops", 1, 3, "child", U1, "ref");
+	EXPECT(a, ARR_EMALFORMED, "[s{s[[sssnn", 2, "write", 1, "ops", 1, 5, "child", U1, "ref");
+	expect_msg(call(a, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "foo", U1, "ref", SECRET),
+	           ARR_ESCHEMA, "ops[0]: unknown table 'foo'");
+	expect_msg(call(a, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "child", U1, "bsn", SECRET),
+	           ARR_ESCHEMA, "ops[0]: unknown column 'bsn' in table 'child'");
+	EXPECT(a, ARR_ESCHEMA, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "child", U1, "id", U2);
+	EXPECT(a, ARR_ETYPE, "[s{s[[isss", 2, "write", 1, "ops", 1, 4, 1, U1, "ref", SECRET);
+	EXPECT(a, ARR_ETYPE, "[s{s[[sbss", 2, "write", 1, "ops", 1, 4, "child", "0123456789abcdef",
+	       16, "ref", SECRET);
+	EXPECT(a, ARR_ETYPE, "[s{s[[ssis", 2, "write", 1, "ops", 1, 4, "child", U1, 3, SECRET);
+	EXPECT(a, ARR_EINVAL, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "child", "x", "ref",
+	       SECRET);
+	EXPECT(a, ARR_EINVAL, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "child",
+	       "6f1c2d9e-8a4b-4c3d-9e2f-1a2b3c4d5e6g", "ref", SECRET);
+	expect_msg(
+	    call(a, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "child", U1, "birth_year", SECRET),
+	    ARR_EINVAL, "ops[0]: column 'birth_year' needs int");
+	EXPECT(a, ARR_EINVAL, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "organisation", U3, "kind",
+	       SECRET);
+	EXPECT(a, ARR_EINVAL, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "arrangement", U3,
+	       "start_on", "2016-01-32");
+	EXPECT(a, ARR_EINVAL, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "arrangement", U3,
+	       "child_id", SECRET);
+	EXPECT(a, ARR_EINVAL, "[s{s[[sssi", 2, "write", 1, "ops", 1, 4, "child", U1, "ref", 7);
+	EXPECT(a, ARR_EINVAL, "[s{s[[sssf", 2, "write", 1, "ops", 1, 4, "child", U1, "birth_year",
+	       2016.0);
+	EXPECT(a, ARR_ETYPE, "[s{s[[sssF", 2, "write", 1, "ops", 1, 4, "child", U1, "birth_year",
+	       2016.0);
+	EXPECT(a, ARR_ETYPE, "[s{s[[ssst", 2, "write", 1, "ops", 1, 4, "child", U1, "ref");
+	EXPECT(a, ARR_ETYPE, "[s{s[[sss[", 2, "write", 1, "ops", 1, 4, "child", U1, "ref", 0);
+	EXPECT(a, ARR_ETYPE, "[s{s[[sss{", 2, "write", 1, "ops", 1, 4, "child", U1, "ref", 0);
+	EXPECT(a, ARR_EINVAL, "[s{s[[sssu", 2, "write", 1, "ops", 1, 4, "child", U1, "birth_year",
+	       (unsigned long long)UINT64_MAX);
+	EXPECT(a, ARR_EINVAL, "[s{s[[sssi", 2, "write", 1, "ops", 1, 4, "child", U1, "_deleted", 2);
+	/* One bad op among good ones: nothing is written. */
+	EXPECT(a, ARR_EINVAL, "[s{s[[ssss[ssss", 2, "write", 1, "ops", 2, 4, "child", U1, "ref",
+	       "TD-NEW", 4, "child", U1, "birth_year", SECRET);
+	EXPECT(a, ARR_EMALFORMED, "[s{s[[ssss[sss", 2, "write", 1, "ops", 2, 4, "child", U1, "ref",
+	       "TD-NEW", 3, "child", U1, "ref");
+
+	/* Oversized ops list. */
+	{
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		apimsg_pack_request_head(&pk, "write", 1);
+		apimsg_pack_str(&pk, "ops");
+		msgpack_pack_array(&pk, APIMSG_MAX_OPS + 1);
+		for (int i = 0; i < APIMSG_MAX_OPS + 1; i++) {
+			msgpack_pack_array(&pk, 4);
+			apimsg_pack_str(&pk, "child");
+			apimsg_pack_str(&pk, U1);
+			apimsg_pack_str(&pk, "ref");
+			msgpack_pack_nil(&pk);
+		}
+		assert_true(sb.size <= ARR_MSG_MAX_BYTES);
+		rp = call_raw(a, sb.data, sb.size);
+		assert_int_equal(rp->code, ARR_ETOOBIG);
+		assert_string_equal(rp->msg, "too many ops (max 100000)");
+		rep_free(rp);
+		msgpack_sbuffer_destroy(&sb);
+	}
+
+	/* Still serving, and nothing changed. */
+	assert_int_equal(fx->fake.committed, 0);
+	rp = ok(call(a, "[s{", 2, "digest", 0));
+	assert_true(str_eq(field(rp->res, "digest"), d0));
+	rep_free(rp);
+	rp = ok(call(a, "[s{", 2, "status", 0));
+	assert_int_equal(ufield(rp->res, "local_seq"), 1);
+	rep_free(rp);
+}
+
+/* ---- the socket ---- */
+
+/* Pump the API until the client has a reply (or 5 s pass); returns frames received. */
+static int
+roundtrip(struct api *api, void *client, zmq_msg_t *out, int max)
+{
+	for (int waited = 0; waited < 5000; waited += 10) {
+		zmq_pollitem_t it = {api_socket(api), 0, ZMQ_POLLIN, 0};
+
+		if (zmq_poll(&it, 1, 10) > 0)
+			assert_int_equal(api_on_readable(api), 0);
+		zmq_msg_init(&out[0]);
+		if (zmq_msg_recv(&out[0], client, ZMQ_DONTWAIT) >= 0) {
+			int n = 1;
+
+			while (zmq_msg_more(&out[n - 1])) {
+				assert_true(n < max);
+				zmq_msg_init(&out[n]);
+				assert_true(zmq_msg_recv(&out[n], client, 0) >= 0);
+				n++;
+			}
+			return n;
+		}
+		zmq_msg_close(&out[0]);
+	}
+	fail_msg("no reply within 5 s");
+	return 0;
+}
+
+/* Send n frames as one message. */
+static void
+send_frames(void *s, const void *const *data, const size_t *len, int n)
+{
+	for (int i = 0; i < n; i++)
+		assert_true(zmq_send(s, data[i], len[i], i + 1 < n ? ZMQ_SNDMORE : 0) >= 0);
+}
+
+/* The reply in the last frame of a message. */
+static int
+reply_code(zmq_msg_t *m)
+{
+	struct apimsg_reply *r = NULL;
+	char err[APIMSG_ERR_MAX];
+	int code;
+
+	assert_int_equal(apimsg_reply_decode(zmq_msg_data(m), zmq_msg_size(m), &r, err), 0);
+	code = apimsg_reply_code(r);
+	apimsg_reply_destroy(&r);
+	return code;
+}
+
+static void
+close_all(zmq_msg_t *m, int n)
+{
+	for (int i = 0; i < n; i++)
+		zmq_msg_close(&m[i]);
+}
+
+static void
+test_socket(void **state)
+{
+	struct fx *fx = *state;
+	void *zctx = zmq_ctx_new();
+	char *path = tu_path(fx->dir, "api.sock"), ep[256];
+	struct api *api, *second;
+	struct stat sb;
+	zmq_msg_t in[32];
+	void *c;
+	int err = 1, n, linger = 0;
+	static const char status[] = "\x92\xa6status\x80";
+
+	assert_non_null(zctx);
+	api = api_open(zctx, path, fx->st, &fx->hooks, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(api);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISSOCK(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0660);
+
+	/* A second daemon on the same path is refused while the first answers. */
+	second = api_open(zctx, path, fx->st, NULL, &err);
+	assert_null(second);
+	assert_int_equal(err, ARR_EEXIST);
+
+	snprintf(ep, sizeof(ep), "ipc://%s", path);
+	c = zmq_socket(zctx, ZMQ_DEALER);
+	zmq_setsockopt(c, ZMQ_LINGER, &linger, sizeof(linger));
+	assert_int_equal(zmq_connect(c, ep), 0);
+
+	/* Garbage in one frame. */
+	{
+		const void *d[] = {"\xc1\xff garbage"};
+		size_t l[] = {10};
+
+		send_frames(c, d, l, 1);
+		n = roundtrip(api, c, in, 32);
+		assert_int_equal(n, 1);
+		assert_int_equal(reply_code(&in[0]), ARR_EMALFORMED);
+		close_all(in, n);
+	}
+	/* An empty frame. */
+	{
+		const void *d[] = {""};
+		size_t l[] = {0};
+
+		send_frames(c, d, l, 1);
+		n = roundtrip(api, c, in, 32);
+		assert_int_equal(n, 1);
+		assert_int_equal(reply_code(&in[0]), ARR_EMALFORMED);
+		close_all(in, n);
+	}
+	/* A multi-frame message: the frames before the request come back first. */
+	{
+		const void *d[] = {"tag-1", "", status};
+		size_t l[] = {5, 0, sizeof(status) - 1};
+
+		send_frames(c, d, l, 3);
+		n = roundtrip(api, c, in, 32);
+		assert_int_equal(n, 3);
+		assert_int_equal(zmq_msg_size(&in[0]), 5);
+		assert_memory_equal(zmq_msg_data(&in[0]), "tag-1", 5);
+		assert_int_equal(zmq_msg_size(&in[1]), 0);
+		assert_int_equal(reply_code(&in[2]), 0);
+		close_all(in, n);
+	}
+	/* Envelope garbage, request garbage. */
+	{
+		const void *d[] = {"\x00\x01\x02", "\xc1"};
+		size_t l[] = {3, 1};
+
+		send_frames(c, d, l, 2);
+		n = roundtrip(api, c, in, 32);
+		assert_int_equal(n, 2);
+		assert_int_equal(reply_code(&in[1]), ARR_EMALFORMED);
+		close_all(in, n);
+	}
+	/* Too many frames: answered without the envelope. */
+	{
+		const void *d[40];
+		size_t l[40];
+
+		for (int i = 0; i < 40; i++) {
+			d[i] = i == 39 ? (const void *)status : "f";
+			l[i] = i == 39 ? sizeof(status) - 1 : 1;
+		}
+		send_frames(c, d, l, 40);
+		n = roundtrip(api, c, in, 32);
+		assert_int_equal(n, 1);
+		assert_int_equal(reply_code(&in[0]), ARR_ETOOBIG);
+		close_all(in, n);
+	}
+	/* A burst: every request is answered, in order. */
+	{
+		const void *d[] = {status};
+		size_t l[] = {sizeof(status) - 1};
+		const void *g[] = {"nope"};
+		size_t gl[] = {4};
+
+		for (int i = 0; i < 50; i++)
+			send_frames(c, i % 2 ? d : g, i % 2 ? l : gl, 1);
+		for (int i = 0; i < 50; i++) {
+			n = roundtrip(api, c, in, 32);
+			assert_int_equal(n, 1);
+			assert_int_equal(reply_code(&in[0]), i % 2 ? 0 : ARR_EMALFORMED);
+			close_all(in, n);
+		}
+	}
+	/* Still serving a plain valid request. */
+	{
+		const void *d[] = {status};
+		size_t l[] = {sizeof(status) - 1};
+
+		send_frames(c, d, l, 1);
+		n = roundtrip(api, c, in, 32);
+		assert_int_equal(n, 1);
+		assert_int_equal(reply_code(&in[0]), 0);
+		close_all(in, n);
+	}
+	zmq_close(c);
+
+	/* A REQ client works too (its empty delimiter is echoed). */
+	c = zmq_socket(zctx, ZMQ_REQ);
+	zmq_setsockopt(c, ZMQ_LINGER, &linger, sizeof(linger));
+	assert_int_equal(zmq_connect(c, ep), 0);
+	assert_true(zmq_send(c, status, sizeof(status) - 1, 0) >= 0);
+	n = roundtrip(api, c, in, 32);
+	assert_int_equal(n, 1);
+	assert_int_equal(reply_code(&in[0]), 0);
+	close_all(in, n);
+	zmq_close(c);
+
+	/* Nothing waiting: returns at once. */
+	assert_int_equal(api_on_readable(api), 0);
+	api_destroy(&api);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* A stale socket file (nobody listening) is replaced. */
+	{
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+		close(fd);
+		assert_int_equal(access(path, F_OK), 0);
+		api = api_open(zctx, path, fx->st, NULL, &err);
+		assert_int_equal(err, 0);
+		assert_non_null(api);
+		api_destroy(&api);
+	}
+	/* Something that is not a socket is left alone. */
+	{
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fclose(f);
+		api = api_open(zctx, path, fx->st, NULL, &err);
+		assert_null(api);
+		assert_int_equal(err, ARR_EEXIST);
+		assert_int_equal(access(path, F_OK), 0);
+		unlink(path);
+	}
+	/* A path too long for a unix socket. */
+	{
+		char longpath[200];
+
+		memset(longpath, 'p', sizeof(longpath) - 1);
+		longpath[sizeof(longpath) - 1] = '\0';
+		api = api_open(zctx, longpath, fx->st, NULL, &err);
+		assert_null(api);
+		assert_int_equal(err, ARR_EINVAL);
+	}
+	free(path);
+	zmq_ctx_term(zctx);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_status_and_peers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_null_hooks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_big_write_splits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_query_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
+	};
+
+	log_init(LOG_LVL_WARNING);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
