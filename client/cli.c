@@ -1,0 +1,158 @@
+/*
+ * cli.c: shared plumbing of arrangctl commands: error reporting with the documented exit
+ * codes, and the typed API calls on top of conn.c. Commands never touch the socket.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "cli.h"
+#include "rowid.h"
+
+int
+cli_usage(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cli->cmd[0] != '\0')
+		fprintf(stderr, "\nsee 'arrangctl %s --help'\n", cli->cmd);
+	else
+		fputs("\nsee 'arrangctl --help'\n", stderr);
+	return CLI_USAGE;
+}
+
+int
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_ERR;
+}
+
+int
+cli_fail(const struct cli *cli, int code, const struct reply *rp)
+{
+	if (code == ARR_EUNAVAIL) {
+		fprintf(stderr, "error: cannot reach arrangd at %s\n", cli->socket);
+		return CLI_UNREACHABLE;
+	}
+	if (code == ARR_ENOMEM)
+		return cli_error("out of memory");
+	if (rp != NULL && rp->code == code && code != 0)
+		return cli_error("%s (%s)", rp->message[0] ? rp->message : arrerr_str(code),
+		                 arrerr_name(code));
+	if (code == ARR_EMALFORMED)
+		return cli_error("malformed reply from arrangd");
+	return cli_error("%s", arrerr_str(code));
+}
+
+void
+cli_close(struct cli *cli)
+{
+	conn_destroy(&cli->conn);
+}
+
+int
+cli_call(struct cli *cli, const struct req *rq, struct reply *rp)
+{
+	if (cli->conn == NULL) {
+		int err;
+
+		cli->conn = conn_open(cli->socket, cli->timeout_ms, &err);
+		if (cli->conn == NULL)
+			return err;
+	}
+	return conn_call(cli->conn, rq, rp);
+}
+
+int
+cli_call0(struct cli *cli, const char *method, struct reply *rp)
+{
+	struct req rq;
+	int rc;
+
+	req_begin(&rq, method, 0);
+	rc = cli_call(cli, &rq, rp);
+	req_free(&rq);
+	return rc;
+}
+
+int
+cli_get(struct cli *cli, const char *table, const char *id, struct reply *rp, struct rowset *rs)
+{
+	struct req rq;
+	int rc;
+
+	req_begin(&rq, "get", 2);
+	req_str(&rq, "table");
+	req_str(&rq, table);
+	req_str(&rq, "id");
+	req_str(&rq, id);
+	rc = cli_call(cli, &rq, rp);
+	req_free(&rq);
+	if (rc == 0 && (rowset_decode(rp->result, rs) != 0 || rs->nrows != 1))
+		rc = ARR_EMALFORMED;
+	return rc;
+}
+
+int
+cli_list(struct cli *cli, const char *table, const struct cli_where *where, size_t n,
+         uint64_t limit, struct reply *rp, struct rowset *rs)
+{
+	struct req rq;
+	int rc;
+
+	req_begin(&rq, "list", 1 + (n > 0) + (limit > 0));
+	req_str(&rq, "table");
+	req_str(&rq, table);
+	if (n > 0) {
+		req_str(&rq, "where");
+		req_map(&rq, (uint32_t)n);
+		for (size_t i = 0; i < n; i++) {
+			req_str(&rq, where[i].column);
+			req_value(&rq, &where[i].value);
+		}
+	}
+	if (limit > 0) {
+		req_str(&rq, "limit");
+		req_uint(&rq, limit);
+	}
+	rc = cli_call(cli, &rq, rp);
+	req_free(&rq);
+	if (rc == 0 && rowset_decode(rp->result, rs) != 0)
+		rc = ARR_EMALFORMED;
+	return rc;
+}
+
+int
+cli_write(struct cli *cli, const struct req_op *ops, size_t n, struct reply *rp)
+{
+	struct req rq;
+	int rc;
+
+	req_begin(&rq, "write", 1);
+	req_str(&rq, "ops");
+	req_ops(&rq, ops, n);
+	rc = cli_call(cli, &rq, rp);
+	req_free(&rq);
+	return rc;
+}
+
+void
+cli_new_id(char out[ARR_ROWID_STRLEN + 1])
+{
+	uint8_t id[ARR_ROWID_LEN];
+
+	rowid_new(id);
+	rowid_format(id, out);
+}
