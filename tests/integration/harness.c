@@ -411,29 +411,29 @@ h_call_raw(struct h_region *r, size_t i, const void *buf, size_t len, msgpack_un
 		api_connect(r, nd);
 	if (zmq_send(nd->sock, buf, len, ZMQ_DONTWAIT) < 0) {
 		api_connect(r, nd);
-		return ARR_EUNAVAIL;
+		return H_ENOREPLY;
 	}
 	it = (zmq_pollitem_t){.socket = nd->sock, .events = ZMQ_POLLIN};
 	if (zmq_poll(&it, 1, timeout_ms) <= 0) {
 		/* a late reply would be taken for the next one: start over */
 		api_connect(r, nd);
-		return ARR_EUNAVAIL;
+		return H_ENOREPLY;
 	}
 	zmq_msg_init(&msg);
 	if (zmq_msg_recv(&msg, nd->sock, 0) < 0) {
 		zmq_msg_close(&msg);
-		return ARR_EUNAVAIL;
+		return H_ENOREPLY;
 	}
 	if (msgpack_unpack_next(res, zmq_msg_data(&msg), zmq_msg_size(&msg), NULL) !=
 	    MSGPACK_UNPACK_SUCCESS) {
 		zmq_msg_close(&msg);
-		return ARR_EMALFORMED;
+		return H_EBADREPLY;
 	}
 	zmq_msg_close(&msg);
 	o = &res->data;
 	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 2 ||
 	    o->via.array.ptr[0].type != MSGPACK_OBJECT_STR)
-		return ARR_EMALFORMED;
+		return H_EBADREPLY;
 	if (o->via.array.ptr[0].via.str.size == 2 &&
 	    memcmp(o->via.array.ptr[0].via.str.ptr, "ok", 2) == 0) {
 		*result = &o->via.array.ptr[1];
@@ -441,7 +441,7 @@ h_call_raw(struct h_region *r, size_t i, const void *buf, size_t len, msgpack_un
 	}
 	if (o->via.array.size == 3 && o->via.array.ptr[1].type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
 		return (int)o->via.array.ptr[1].via.i64;
-	return ARR_EMALFORMED;
+	return H_EBADREPLY;
 }
 
 int

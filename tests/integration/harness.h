@@ -18,6 +18,9 @@
 #include <msgpack.h>
 
 #define H_MAX_NODES 8
+/* Harness-level failures of h_call, outside the ARR_E* range. */
+#define H_ENOREPLY  (-1000) /* no reply within the timeout */
+#define H_EBADREPLY (-1001) /* the reply is not ["ok", x] or ["error", code, text] */
 
 struct h_node {
 	char name[32];
@@ -83,7 +86,7 @@ bool h_alive(struct h_region *r, size_t i);
 /*
  * One API call. params packs the params map into pk (NULL: empty map). On reply, *res
  * holds the unpacked reply and *result points at its result (ok) or NULL. Returns 0 for
- * "ok", the negative error code for "error", ARR_EUNAVAIL on timeout, ARR_EMALFORMED
+ * "ok", the negative error code for "error", H_ENOREPLY on timeout, H_EBADREPLY
  * for an unparsable reply.
  */
 typedef void (*h_pack_fn)(msgpack_packer *pk, void *ctx);
