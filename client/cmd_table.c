@@ -304,6 +304,28 @@ out:
 	return rc;
 }
 
+/*
+ * A column's table header: upper case, '_' as a space, without the suffixes that the
+ * cells no longer show ("funder_org_id" holds a code: FUNDER; "held_on": HELD).
+ */
+static void
+header(struct strbuf *sb, const char *col)
+{
+	static const char *const suffixes[] = {"_org_id", "_id", "_on"};
+	size_t n = strlen(col);
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && strcmp(col + n - k, suffixes[i]) == 0) {
+			n -= k;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		strbuf_putc(sb, col[i] == '_' ? ' ' : (char)toupper((unsigned char)col[i]));
+}
+
 int
 tbl_print_rows(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
                const struct names *nm, const char *const *cols, size_t ncols,
@@ -347,9 +369,7 @@ tbl_print_rows(struct cli *cli, const struct schema_table *t, const struct rowse
 		if (headers != NULL) {
 			strbuf_puts(&sb, headers[c]);
 		} else {
-			for (const char *p = cols[c]; *p != '\0'; p++)
-				strbuf_putc(&sb,
-				            *p == '_' ? ' ' : (char)toupper((unsigned char)*p));
+			header(&sb, cols[c]);
 		}
 		table_cell(tab, strbuf_str(&sb));
 	}

@@ -389,13 +389,15 @@ out_time(char buf[40], uint64_t ms, bool with_ms)
 		snprintf(buf, 40, "%" PRIu64 "ms", ms);
 		return;
 	}
+	/* Years stay in 0000..9999 (checked above), so the text fits in 40 bytes. */
+	if (strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(buf, 40, "%" PRIu64 "ms", ms);
+		return;
+	}
 	if (with_ms)
-		snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		         (unsigned)(ms % 1000));
+		snprintf(buf + strlen(buf), 40 - strlen(buf), ".%03uZ", (unsigned)(ms % 1000));
 	else
-		snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		strcat(buf, "Z");
 }
 
 void
