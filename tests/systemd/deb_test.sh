@@ -112,6 +112,37 @@ for s in postinst prerm postrm; do
 	sh -n "$tmp/control/$s" || fail "$s: shell syntax error"
 done
 
+# Install and purge in a scratch root (dpkg --root runs the maintainer scripts with
+# DPKG_ROOT set, outside a chroot): the user, group and directories must appear, the
+# service must not be enabled, and removal must succeed. Needs root for chown.
+if [ "$(id -u)" -eq 0 ] && command -v systemd-sysusers >/dev/null 2>&1; then
+	r=$tmp/dpkgroot
+	mkdir -p "$r/var/lib/dpkg/info" "$r/var/lib/dpkg/updates" "$r/etc" "$r/usr/sbin"
+	: >"$r/var/lib/dpkg/status"
+	dpk() { dpkg --root="$r" --force-depends --force-script-chrootless --log=/dev/null "$@"; }
+	if dpk -i "$deb" >"$tmp/dpkg.out" 2>&1; then
+		uid=$(awk -F: '$1 == "arrangd" { print $3 }' "$r/etc/passwd" 2>/dev/null)
+		gid=$(awk -F: '$1 == "arrangd" { print $3 }' "$r/etc/group" 2>/dev/null)
+		[ -n "$uid" ] || fail "postinst did not create user arrangd"
+		[ -n "$gid" ] || fail "postinst did not create group arrangd"
+		got=$(stat -c '%a %u %g' "$r/var/lib/arrangd" 2>/dev/null)
+		[ "$got" = "700 $uid $gid" ] || fail "/var/lib/arrangd is '$got', want '700 $uid $gid'"
+		[ -d "$r/etc/arrangd" ] || fail "postinst did not create /etc/arrangd"
+		if [ -n "$(find "$r/etc" -path '*systemd*' -name 'arrangd.service' 2>/dev/null)" ]; then
+			fail "installing the package enabled arrangd.service"
+		fi
+		dpk -P arrangd >>"$tmp/dpkg.out" 2>&1 || fail "dpkg -P arrangd failed"
+		[ ! -e "$r/usr/sbin/arrangd" ] || fail "purge left /usr/sbin/arrangd"
+		[ ! -e "$r$unitdir/arrangd.service" ] || fail "purge left the unit"
+		[ "$fails" -eq 0 ] && echo "ok: dpkg --root install created user and dirs; purge clean"
+	else
+		fail "dpkg -i into a scratch root failed"
+	fi
+	[ "$fails" -eq 0 ] || cat "$tmp/dpkg.out" >&2
+else
+	echo "note: not root or no systemd-sysusers: skipping the scratch-root install"
+fi
+
 if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed" >&2
 	exit 1
