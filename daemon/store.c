@@ -649,7 +649,8 @@ store_open(const struct store_config *cfg, int *err)
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	if (sqlite3_exec(s->db,
 	                 "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; "
-	                 "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF",
+	                 "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF; "
+			 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
 	                 NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
 	if ((ret = identity_check(s)) < 0)
