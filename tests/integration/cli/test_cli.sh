@@ -1,0 +1,456 @@
+#!/bin/bash
+# test_cli.sh: arrangctl against a real arrangd (one-node region on loopback): every
+# command, golden output of the human format (tests/fixtures/cli/*.txt, compared after
+# replacing generated ids and times with placeholders), parsed checks of --json with jq,
+# and the documented error paths: bad arguments (exit 2), unknown ids (exit 1), refused
+# status transitions (exit 1), unreachable daemon (exit 3), each with a one-line message.
+#
+# usage: test_cli.sh ARRANGCTL ARRANGD FIXTURE_DIR
+# UPDATE_GOLDEN=1 rewrites the golden files instead of comparing (review the diff!).
+set -eu
+
+CTL=$1
+ARRANGD=$2
+FIX=$3
+UPDATE=${UPDATE_GOLDEN:-0}
+
+T=$(mktemp -d /tmp/arrangctl-test.XXXXXX)
+DPID=""
+failures=0
+checks=0
+
+cleanup() {
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID" 2>/dev/null || true
+		wait "$DPID" 2>/dev/null || true
+	fi
+	if [ "$failures" -eq 0 ]; then
+		rm -rf "$T"
+	else
+		echo "logs and outputs kept in $T (daemon log: $T/arrangd.log)" >&2
+	fi
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# run CMD...: runs it with stdout in $T/out and stderr in $T/err; sets RC.
+run() {
+	checks=$((checks + 1))
+	set +e
+	"$@" >"$T/out" 2>"$T/err"
+	RC=$?
+	set -e
+}
+
+# expect RC CMD...: run and check the exit status.
+expect() {
+	local want=$1
+	shift
+	run "$@"
+	if [ "$RC" != "$want" ]; then
+		fail "exit $RC (want $want): ${*#"$CTL"}"
+		sed 's/^/    stderr: /' "$T/err" >&2
+	fi
+}
+
+# ok CMD...: exit 0 and nothing on stderr.
+ok() {
+	expect 0 "$@"
+	[ -s "$T/err" ] && fail "unexpected stderr from: ${*#"$CTL"}" && sed 's/^/    /' "$T/err" >&2
+	return 0
+}
+
+# usage CMD...: exit 2, "error: ..." then "see 'arrangctl ... --help'", nothing else.
+usage() {
+	expect 2 "$@"
+	if [ "$(wc -l <"$T/err")" != 2 ] || ! head -1 "$T/err" | grep -q '^error: ' ||
+		! sed -n 2p "$T/err" | grep -Eq "^see 'arrangctl( [a-z_]+)* --help'$"; then
+		fail "usage message of: ${*#"$CTL"}"
+		sed 's/^/    /' "$T/err" >&2
+	fi
+	[ -s "$T/out" ] && fail "stdout on usage error: ${*#"$CTL"}"
+	return 0
+}
+
+# error RC MESSAGE CMD...: exit RC with exactly one stderr line, MESSAGE ("" = any error).
+error() {
+	local want=$1 msg=$2
+	shift 2
+	expect "$want" "$@"
+	if [ "$(wc -l <"$T/err")" != 1 ] || ! grep -q '^error: ' "$T/err"; then
+		fail "not a one-line error: ${*#"$CTL"}"
+		sed 's/^/    /' "$T/err" >&2
+	elif [ -n "$msg" ] && [ "$(cat "$T/err")" != "$msg" ]; then
+		fail "message of ${*#"$CTL"}: got '$(cat "$T/err")', want '$msg'"
+	fi
+	return 0
+}
+
+# Generated ids become fixed-width placeholders (full and 8-character forms) so that
+# golden files do not depend on random ids; times become YYYY-MM-DDTHH:MM:SSZ.
+SEDS="$T/ids.sed"
+: >"$SEDS"
+name_id() {
+	local name=$1 id=$2 full short
+	full=$(printf '%s%s' "$name" "....................................")
+	short=$(printf '%s%s' "$name" "........")
+	echo "s/$id/${full:0:36}/g" >>"$SEDS"
+	echo "s/${id:0:8}/${short:0:8}/g" >>"$SEDS"
+}
+normalise() {
+	sed -f "$SEDS" |
+		sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z/YYYY-MM-DDTHH:MM:SSZ/g'
+}
+
+# golden NAME: compare the last command's stdout with $FIX/NAME.txt.
+golden() {
+	local want="$FIX/$1.txt"
+	normalise <"$T/out" >"$T/$1.txt"
+	if [ "$UPDATE" = 1 ]; then
+		cp "$T/$1.txt" "$want"
+	elif [ ! -f "$want" ]; then
+		fail "missing golden file $want"
+	elif ! diff -u "$want" "$T/$1.txt" >"$T/$1.diff"; then
+		fail "output differs from $want:"
+		cat "$T/$1.diff" >&2
+	fi
+}
+
+# jqcheck [JQ-ARGS...] FILTER: the last command's stdout (JSON; JSON lines are slurped
+# into an array when SLURP=1) satisfies FILTER.
+jqcheck() {
+	local args=(-e) filter=${!#}
+	[ "${SLURP:-0}" = 1 ] && args+=(-s)
+	args+=("${@:1:$(($# - 1))}")
+	if ! jq "${args[@]}" "$filter" <"$T/out" >/dev/null 2>"$T/jqerr"; then
+		fail "jq '$filter' on: $(head -c 300 "$T/out")"
+		cat "$T/jqerr" >&2
+	fi
+}
+
+free_port() {
+	local p
+	for p in $(shuf -i 20000-60000 -n 100); do
+		if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ---- a one-node region ----
+PORT=$(free_port)
+SOCK="$T/api.sock"
+cat >"$T/node.conf" <<EOF
+[node]
+name = cli-test
+organisation = Gemeente Testdorp
+data_dir = $T/data
+listen = tcp://127.0.0.1:$PORT
+api = $SOCK
+members = $T/members.conf
+
+[sync]
+heartbeat_ms = 200
+EOF
+"$ARRANGD" --init --config "$T/node.conf" >"$T/members.conf"
+"$ARRANGD" --config "$T/node.conf" 2>"$T/arrangd.log" &
+DPID=$!
+export ARRANGD_SOCKET="$SOCK"
+for _ in $(seq 100); do
+	[ -S "$SOCK" ] && "$CTL" --timeout 500 status >/dev/null 2>&1 && break
+	kill -0 "$DPID" 2>/dev/null || { fail "arrangd exited"; cat "$T/arrangd.log" >&2; exit 1; }
+	sleep 0.1
+done
+
+# ---- --help on every command: exit 0, usage on stdout ----
+while read -r cmd; do
+	# shellcheck disable=SC2086
+	ok "$CTL" $cmd --help
+	head -1 "$T/out" | grep -q '^usage: arrangctl' || fail "help of '$cmd' does not start with usage"
+	grep -q 'Exit status' "$T/out" || fail "help of '$cmd' does not document the exit status"
+done <<'EOF'
+
+status
+peers
+digest
+sync
+query
+import
+export
+quarantine
+arrangement
+arrangement add
+arrangement set
+arrangement list
+arrangement show
+arrangement history
+arrangement delete
+organisation
+organisation add
+organisation set
+organisation list
+organisation show
+organisation delete
+organisation history
+child add
+party add
+funding list
+assignment show
+evaluation set
+consent delete
+EOF
+ok "$CTL" help arrangement add
+grep -q -- '--child-ref' "$T/out" || fail "'help arrangement add'"
+ok "$CTL" --version
+grep -Eq '^arrangctl [0-9]+\.[0-9]+\.[0-9]+$' "$T/out" || fail "--version"
+
+# ---- node commands on an empty replica ----
+ok "$CTL" status
+grep -q '^node  *cli-test$' "$T/out" || fail "status: node line"
+grep -q '^quarantined  *0$' "$T/out" || fail "status: quarantined line"
+grep -q '^peers  *0 of 0 connected$' "$T/out" || fail "status: peers line"
+ok "$CTL" --json status
+jqcheck '.node == "cli-test" and .organisation == "Gemeente Testdorp" and (.origin | test("^[0-9a-f]{64}$")) and .quarantined == 0 and (.peers | length) == 0 and (.db_bytes > 0)'
+ok "$CTL" peers
+golden peers
+ok "$CTL" --json peers
+[ -s "$T/out" ] && fail "peers --json of a one-node region is not empty"
+ok "$CTL" digest
+grep -Eq '^[0-9a-f]{64}$' "$T/out" || fail "digest format"
+EMPTY_DIGEST=$(cat "$T/out")
+ok "$CTL" --json digest
+jqcheck --arg d "$EMPTY_DIGEST" '.digest | test("^[0-9a-f]{64}$")'
+ok "$CTL" sync
+golden sync
+ok "$CTL" sync --json
+jqcheck '.peers == 0'
+ok "$CTL" quarantine list
+golden quarantine_list
+ok "$CTL" --json quarantine list
+[ -s "$T/out" ] && fail "quarantine list --json not empty"
+ok "$CTL" quarantine retry
+golden quarantine_retry
+ok "$CTL" --json quarantine retry
+jqcheck '.applied == 0 and .duplicates == 0 and .pending == 0 and .quarantined == 0'
+
+# ---- import of the fixture region (fixed ids) ----
+ok "$CTL" import "$FIX/region.jsonl"
+golden import
+ok "$CTL" organisation list
+golden organisation_list
+ok "$CTL" --json organisation list
+SLURP=1 jqcheck 'length == 4 and .[0].id == "a0000001-0000-4000-8000-000000000001" and .[0].code == "9901" and .[3].kind == "provider"'
+ok "$CTL" organisation show a0000004
+golden organisation_show
+ok "$CTL" organisation list kind=school
+golden organisation_list_school
+ok "$CTL" child list --limit 2
+golden child_list_limit
+ok "$CTL" arrangement list
+golden arrangement_list
+ok "$CTL" arrangement list --status started
+golden arrangement_list_started
+ok "$CTL" arrangement list --school 99XX01 --municipality 9901
+golden arrangement_list_school
+ok "$CTL" --json arrangement list --status started
+SLURP=1 jqcheck 'length == 3 and all(.[]; .status == "started") and (.[0].child_id | test("^c0000001-"))'
+ok "$CTL" arrangement show e0000002
+golden arrangement_show
+ok "$CTL" --json arrangement show e0000002-0000-4000-8000-000000000002
+jqcheck '.arrangement.kind == "oza" and (.parties | length) == 5 and (.funding | map(.amount_cents) | add) == 1100000 and .assignments[0].volume == 6 and .assignments[0].unit == "day_part" and .evaluations[0].outcome == "continue" and .consents[0].age_band == "<12"'
+ok "$CTL" funding list arrangement_id=e0000002
+golden funding_list
+ok "$CTL" assignment show d000
+golden assignment_show
+ok "$CTL" query "SELECT status, count(*) AS n FROM arrangement GROUP BY status ORDER BY status"
+golden query
+ok "$CTL" --json query SELECT kind, code FROM organisation ORDER BY code
+SLURP=1 jqcheck 'length == 4 and .[0].code == "98000001" and .[0].kind == "provider"'
+
+# ---- a new arrangement: registered at the SWV, changed by the gemeente ----
+ok "$CTL" arrangement add --child-ref TD-2016-001 --kind oza --status requested \
+	--school 99XX01 --municipality 9901 --swv PO9901 --lead a0000002 \
+	--coordinator "M. de Vries" --requested-on 2025-11-20 --summary "Tweede arrangement"
+[ "$(wc -l <"$T/out")" = 1 ] || fail "add for an existing child ref printed more than the id"
+NEW=$(head -1 "$T/out")
+name_id NEWARR "$NEW"
+ok "$CTL" arrangement add --child-ref TD-2019-099 --kind support_team
+NEW2=$(head -1 "$T/out")
+CHILD2=$(sed -n 2p "$T/out" | awk '{print $3}')
+name_id NEWARR2 "$NEW2"
+name_id NEWCHILD "$CHILD2"
+golden arrangement_add_new_child
+ok "$CTL" --json arrangement add --child-ref TD-2019-099 --kind other
+jqcheck --arg c "$CHILD2" '.child_created == false and .child_id == $c and (.id | test("^[0-9a-f-]{36}$"))'
+ok "$CTL" arrangement set "$NEW" status=under_review decided_on=2025-12-01
+[ -s "$T/out" ] && fail "set printed something"
+ok "$CTL" arrangement set "${NEW:0:6}" status=allocated start_on=2026-01-05
+ok "$CTL" --json arrangement set "$NEW" status=started
+jqcheck --arg id "$NEW" '.id == $id'
+ok "$CTL" funding add --arrangement-id "$NEW" --funder-org-id 9901 --source jeugdwet \
+	amount_cents=300000 period_from=2026-01-05
+name_id NEWFUND "$(cat "$T/out")"
+ok "$CTL" party add arrangement_id="${NEW:0:8}" org_id=98000001 role=care
+name_id NEWPARTY "$(cat "$T/out")"
+ok "$CTL" arrangement set "$NEW" coordinator=
+ok "$CTL" arrangement show "$NEW"
+golden arrangement_show_new
+ok "$CTL" arrangement history "$NEW"
+golden arrangement_history
+ok "$CTL" --json arrangement history "$NEW"
+SLURP=1 jqcheck 'length >= 14 and all(.[]; .organisation == "Gemeente Testdorp" and (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")) and (.origin | test("^[0-9a-f]{64}$"))) and (map(select(.column == "status")) | map(.value)) == ["requested","under_review","allocated","started"] and (map(select(.column == "coordinator")) | last | .value) == null'
+ok "$CTL" arrangement list --status started
+golden arrangement_list_after
+
+# ---- generic set / delete / history ----
+ok "$CTL" organisation set a0000004 name="Jeugdhulp Voorbeeld B.V. (Oost)"
+ok "$CTL" organisation history a0000004
+golden organisation_history
+ok "$CTL" consent delete c5000001
+ok "$CTL" consent list
+golden consent_list_after_delete
+error 1 "error: no consent c5000001" "$CTL" consent show c5000001
+ok "$CTL" consent history c5000001-0000-4000-8000-000000000001
+SLURP=0 golden consent_history_deleted
+
+# JSON string escaping round trip through the daemon.
+NASTY=$(printf 'A "quoted" \\ name\twith tab, é, \xf0\x9f\x98\x80 and / slash')
+ok "$CTL" organisation add kind=school name="$NASTY" code=ESC1
+ESC=$(cat "$T/out")
+ok "$CTL" --json organisation show "$ESC"
+jqcheck --arg n "$NASTY" '.name == $n'
+ok "$CTL" organisation show "$ESC"
+grep -q 'name  *A "quoted" \\ name\\twith tab' "$T/out" || fail "human output does not escape a tab"
+ok "$CTL" organisation delete "$ESC"
+
+# ---- export | import round-trips ----
+ok "$CTL" export
+cp "$T/out" "$T/export1.jsonl"
+jq -e -c . "$T/export1.jsonl" >/dev/null || fail "export is not JSON lines"
+grep -q '"_deleted"' "$T/export1.jsonl" && fail "export shows internal columns"
+grep -q 'c5000001' "$T/export1.jsonl" && fail "export shows a deleted row"
+[ "$(head -1 "$T/export1.jsonl" | jq -r .table)" = organisation ] || fail "export order"
+ok "$CTL" import "$T/export1.jsonl"
+ok "$CTL" export
+cmp -s "$T/export1.jsonl" "$T/out" || fail "export | import | export changed the data"
+ok "$CTL" export funding_share
+[ "$(jq -r .table "$T/out" | sort -u)" = funding_share ] || fail "export TABLE"
+ok "$CTL" --json import - <"$FIX/region.jsonl"
+jqcheck '.rows == 24 and .writes == 1'
+
+# ---- import: every line checked first; a bad file writes nothing ----
+ok "$CTL" digest
+BEFORE=$(cat "$T/out")
+cat >"$T/bad.jsonl" <<'EOF'
+{"table":"organisation","kind":"school","name":"Good line","code":"OK1"}
+
+{"table":"organisation","kind":"school","colour":"red"}
+{"table":"organisation","kind":"school","name":"x" "code":"y"}
+{"table":"nope","name":"x"}
+{"table":"funding_share","amount_cents":"12"}
+{"table":"organisation","id":"A0000001-0000-4000-8000-000000000001","name":"x"}
+{"table":"evaluation","held_on":"2025-02-30"}
+{"table":"organisation","id":"a0000001-0000-4000-8000-000000000001","name":"dup 1"}
+{"table":"organisation","id":"a0000001-0000-4000-8000-000000000001","name":"dup 2"}
+{"table":"consent","purpose":true}
+{"table":"organisation"}
+EOF
+expect 1 "$CTL" import "$T/bad.jsonl"
+sed "s|$T/||" "$T/err" >"$T/out"
+golden import_errors
+ok "$CTL" digest
+[ "$(cat "$T/out")" = "$BEFORE" ] || fail "a rejected import changed the replica"
+ok "$CTL" organisation list code=OK1
+[ "$(wc -l <"$T/out")" = 1 ] || fail "a rejected import wrote its valid lines"
+error 1 "" "$CTL" import "$T/no-such-file.jsonl"
+
+# ---- refused status transitions (exit 1, one line, allowed list) ----
+error 1 "error: cannot change status from requested to started (allowed: under_review, withdrawn, rejected)" \
+	"$CTL" arrangement set e0000004 status=started
+error 1 "error: cannot change status from ended to started (allowed: archived)" \
+	"$CTL" arrangement set e0000005 status=started
+error 1 "error: cannot change status from started to draft (allowed: evaluating, suspended, ended)" \
+	"$CTL" arrangement set e0000001 status=draft summary=x
+ok "$CTL" arrangement show e0000001 --json
+jqcheck '.arrangement.status == "started" and .arrangement.summary != "x"'
+ok "$CTL" arrangement set e0000005 status=archived
+error 1 "error: cannot change status from archived to ended (allowed: none)" \
+	"$CTL" arrangement set e0000005 status=ended
+
+# ---- unknown ids (exit 1, one line) ----
+error 1 "error: no arrangement 8f3c" "$CTL" arrangement show 8f3c
+error 1 "error: no arrangement 8f3c0000-0000-4000-8000-000000000000" \
+	"$CTL" arrangement show 8f3c0000-0000-4000-8000-000000000000
+error 1 "error: no arrangement 8f3c" "$CTL" arrangement set 8f3c status=started
+error 1 "error: no arrangement 8f3c0000-0000-4000-8000-000000000000" \
+	"$CTL" arrangement history 8f3c0000-0000-4000-8000-000000000000
+error 1 "error: no organisation ffff" "$CTL" organisation delete ffff
+error 1 "error: no arrangement 8f3c0000-0000-4000-8000-000000000000" \
+	"$CTL" funding add arrangement_id=8f3c0000-0000-4000-8000-000000000000 source=jeugdwet
+error 1 "error: no organisation with id or code 'NOPE'" \
+	"$CTL" arrangement add --child-ref TD-X --kind oza --school NOPE
+error 1 "error: arrangement id e000 is ambiguous; type more of it" "$CTL" arrangement show e000
+error 1 "error: no quarantined change set 999" "$CTL" quarantine retry 999
+error 1 "error: statement is not read-only (ARR_EREADONLY)" "$CTL" query "DELETE FROM organisation"
+
+# ---- usage errors (exit 2: error line, then "see 'arrangctl CMD --help'") ----
+usage "$CTL"
+usage "$CTL" frob
+usage "$CTL" --frob status
+usage "$CTL" --timeout x status
+usage "$CTL" --timeout
+usage "$CTL" status extra
+usage "$CTL" arrangement
+usage "$CTL" arrangement frob
+usage "$CTL" arrangement add --kind oza
+usage "$CTL" arrangement add --child-ref X
+usage "$CTL" arrangement add --child-ref X --kind nope
+usage "$CTL" arrangement add --child-ref X --kind oza --status started
+usage "$CTL" arrangement add --child-ref X --kind oza --start-on 2025-02-30
+usage "$CTL" arrangement add --child-ref X --kind oza --colour red
+usage "$CTL" arrangement add --child-ref
+usage "$CTL" arrangement set
+usage "$CTL" arrangement set e0000001
+usage "$CTL" arrangement set e0000001 colour=red
+usage "$CTL" arrangement set e0000001 status
+usage "$CTL" arrangement set e0000001 status=started status=ended
+usage "$CTL" arrangement list --status nope
+usage "$CTL" arrangement show
+usage "$CTL" arrangement show a b
+usage "$CTL" organisation
+usage "$CTL" organisation add
+usage "$CTL" organisation add kind=
+usage "$CTL" organisation list --limit 0
+usage "$CTL" funding add amount_cents=12.5
+usage "$CTL" evaluation add held_on=2025-13-01
+usage "$CTL" consent add age_band=18+
+usage "$CTL" query
+usage "$CTL" import
+usage "$CTL" import a b
+usage "$CTL" export nope
+usage "$CTL" quarantine
+usage "$CTL" quarantine frob
+usage "$CTL" quarantine retry abc
+usage "$CTL" quarantine list extra
+usage "$CTL" --socket
+
+# ---- unreachable daemon (exit 3, one line) ----
+error 3 "error: cannot reach arrangd at $T/nope.sock" "$CTL" --socket "$T/nope.sock" status
+ARRANGD_SOCKET="$T/nope.sock" error 3 "error: cannot reach arrangd at $T/nope.sock" "$CTL" arrangement list
+kill -TERM "$DPID"
+wait "$DPID" || fail "arrangd exited with status $? on SIGTERM"
+DPID=""
+error 3 "error: cannot reach arrangd at $SOCK" "$CTL" --timeout 500 digest
+error 3 "error: cannot reach arrangd at $SOCK" "$CTL" --timeout 500 arrangement show e0000001
+
+if [ "$failures" -ne 0 ]; then
+	echo "test_cli: $failures of $checks checks failed" >&2
+	exit 1
+fi
+echo "test_cli: all $checks checks passed"
