@@ -8,10 +8,16 @@
  * It must not touch sockets or any file but its database (and a backup target), and it
  * logs nothing: callers log ids and counts from the results it returns.
  *
+ * Layout: one table per schema.h table (id, columns, _deleted; no declared types, so
+ * values are stored exactly as merged); _meta (node origin, schema version), _origin
+ * (local id <-> 32-byte origin), _log (verbatim envelopes by origin and seq), _vv,
+ * _clock (per row: the LWW key of every cell, see clock_get), _rowlog (row -> log
+ * entries, for history), _pending and _quarantine. Clocks are kept per row rather than
+ * per cell so that a merge reads and writes one clock record per row.
+ *
  * Hot paths (apply, merge, log) use statements prepared once in store_open; a change
- * set costs one log insert, one vector upsert, one pending probe, and per op one
- * conditional cell-clock upsert; per row touched one data upsert and one history
- * index insert.
+ * set costs one log insert, one vector upsert and one pending probe, and each row it
+ * touches one clock read, one clock write, one data upsert and one history insert.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -34,6 +40,7 @@
 #define BACKUP_STEP_PAGES 256
 #define HASH_LEN          32
 #define DETAIL_MAX        96
+#define CLOCK_LEN         20 /* one cell's key in a row's clock record */
 
 /* Cached statements of the main connection, by job. */
 enum {
@@ -45,7 +52,8 @@ enum {
 	ST_LOG_GET,
 	ST_LOG_SINCE,
 	ST_VV_UPSERT,
-	ST_CELL_UPSERT,
+	ST_CLOCK_GET,
+	ST_CLOCK_PUT,
 	ST_ROWLOG_INS,
 	ST_PEND_GET,
 	ST_PEND_INS,
@@ -67,18 +75,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_LOG_SINCE] = "SELECT seq, raw FROM _log WHERE origin = ?1 AND seq > ?2 ORDER BY seq",
     [ST_VV_UPSERT] = "INSERT INTO _vv(origin, seq) VALUES(?1, ?2) "
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
-    /*
-     * The LWW rule in one statement: a new cell is inserted (the op wins); an existing
-     * one is overwritten only when the op's key is >= the stored key. sqlite3_changes()
-     * then tells whether the op won. Origins are compared by their bytes through
-     * arr_origin_ge() only when the clocks are equal, which is rare.
-     */
-    [ST_CELL_UPSERT] =
-        "INSERT INTO _cell(tbl, row, col, hlc, origin, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
-        "ON CONFLICT(tbl, row, col) DO UPDATE SET hlc = excluded.hlc, "
-        "origin = excluded.origin, seq = excluded.seq "
-        "WHERE excluded.hlc > _cell.hlc OR (excluded.hlc = _cell.hlc AND "
-        "arr_origin_ge(excluded.origin, excluded.seq, _cell.origin, _cell.seq))",
+    [ST_CLOCK_GET] = "SELECT clocks FROM _clock WHERE tbl = ?1 AND row = ?2",
+    [ST_CLOCK_PUT] = "INSERT INTO _clock(tbl, row, clocks) VALUES(?1, ?2, ?3) "
+                     "ON CONFLICT(tbl, row) DO UPDATE SET clocks = excluded.clocks",
     [ST_ROWLOG_INS] = "INSERT OR IGNORE INTO _rowlog(tbl, row, log) VALUES(?1, ?2, ?3)",
     [ST_PEND_GET] = "SELECT raw FROM _pending WHERE origin = ?1 AND seq = ?2",
     [ST_PEND_INS] = "INSERT INTO _pending(origin, seq, raw, received_ms) VALUES(?1, ?2, ?3, ?4)",
@@ -97,9 +96,8 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS _log(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, UNIQUE(origin, seq));"
     "CREATE TABLE IF NOT EXISTS _vv(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS _cell(tbl INTEGER NOT NULL, row BLOB NOT NULL,"
-    " col INTEGER NOT NULL, hlc INTEGER NOT NULL, origin INTEGER NOT NULL,"
-    " seq INTEGER NOT NULL, PRIMARY KEY(tbl, row, col)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS _clock(tbl INTEGER NOT NULL, row BLOB NOT NULL,"
+    " clocks BLOB NOT NULL, PRIMARY KEY(tbl, row)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _rowlog(tbl INTEGER NOT NULL, row BLOB NOT NULL,"
     " log INTEGER NOT NULL, PRIMARY KEY(tbl, row, log)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _pending(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
@@ -142,6 +140,7 @@ struct store {
 	struct store_table *tables;
 	size_t ntables;
 	struct value *scratch; /* one row of values, widest table */
+	uint8_t *clocks;       /* one row's clock record, widest table */
 	size_t maxcols;
 	char errbuf[256];
 };
@@ -394,33 +393,6 @@ tx_commit(struct store *s)
 	return rc;
 }
 
-/*
- * Deterministic SQL function arr_origin_ge(new_origin, new_seq, old_origin, old_seq),
- * used by the cell upsert when two clocks are equal: does the new op's (origin, seq)
- * key sort at or after the stored one? Origins are compared by their bytes, because
- * local ids differ between replicas.
- */
-static void
-sql_origin_ge(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	struct store *s = sqlite3_user_data(ctx);
-	int64_t a = sqlite3_value_int64(argv[0]), b = sqlite3_value_int64(argv[2]);
-	int c;
-
-	(void)argc;
-	if (a < 1 || b < 1 || (uint64_t)a > s->norigins || (uint64_t)b > s->norigins) {
-		sqlite3_result_error(ctx, "unknown origin id", -1);
-		return;
-	}
-	if (a == b)
-		c = (uint64_t)sqlite3_value_int64(argv[1]) < (uint64_t)sqlite3_value_int64(argv[3])
-		        ? -1
-		        : 0;
-	else
-		c = memcmp(s->origins[a - 1], s->origins[b - 1], ARR_ORIGIN_LEN);
-	sqlite3_result_int(ctx, c >= 0);
-}
-
 /* ---- opening ---- */
 
 /* Quote-free because schema.h names are plain identifiers; we still quote them. */
@@ -526,7 +498,8 @@ tables_prepare(struct store *s)
 		free(sql);
 		sql = NULL;
 	}
-	if ((s->scratch = calloc(s->maxcols, sizeof(*s->scratch))) == NULL)
+	if ((s->scratch = calloc(s->maxcols, sizeof(*s->scratch))) == NULL ||
+	    (s->clocks = calloc(s->maxcols, CLOCK_LEN)) == NULL)
 		goto out;
 	ret = 0;
 out:
@@ -650,15 +623,10 @@ store_open(const struct store_config *cfg, int *err)
 	if (sqlite3_exec(s->db,
 	                 "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; "
 	                 "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF; "
-			 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
+	                 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
 	                 NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
 	if ((ret = identity_check(s)) < 0)
-		goto out;
-	ret = ARR_EDB;
-	if (sqlite3_create_function(s->db, "arr_origin_ge", 4,
-	                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s,
-	                            sql_origin_ge, NULL, NULL) != SQLITE_OK)
 		goto out;
 	if ((ret = tables_prepare(s)) < 0)
 		goto out;
@@ -706,6 +674,7 @@ store_destroy(struct store **sp)
 	}
 	free(s->tables);
 	free(s->scratch);
+	free(s->clocks);
 	sqlite3_close(s->ro);
 	sqlite3_close(s->db);
 	vv_destroy(&s->vec);
@@ -768,23 +737,110 @@ row_write(const struct store_table *tb, const uint8_t row[ARR_ROWID_LEN], uint64
 }
 
 /*
+ * The clocks of a row: one record per (table, row) holding, for every column in schema
+ * order, the key of the op that won the cell: hlc (8 bytes), local origin id (4) and
+ * seq (8), big-endian; origin id 0 means no op has written the cell yet. One record per
+ * row instead of one per cell makes a merge cost one read and one write per row.
+ */
+struct cellkey {
+	uint64_t hlc;
+	uint32_t oid;
+	uint64_t seq;
+};
+
+static uint64_t
+get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static struct cellkey
+clock_get(const uint8_t *clocks, size_t ci)
+{
+	const uint8_t *p = clocks + ci * CLOCK_LEN;
+
+	return (struct cellkey){get_be(p, 8), (uint32_t)get_be(p + 8, 4), get_be(p + 12, 8)};
+}
+
+static void
+clock_put(uint8_t *clocks, size_t ci, const struct cellkey *k)
+{
+	uint8_t *p = clocks + ci * CLOCK_LEN;
+
+	put_be(p, k->hlc, 8);
+	put_be(p + 8, k->oid, 4);
+	put_be(p + 12, k->seq, 8);
+}
+
+/*
+ * Does an op with key k win a cell holding key old? Keys compare as (hlc, origin bytes,
+ * seq); equal keys win too, so a later op of the same change set overrides an earlier.
+ * Origins are compared by their bytes, because local ids differ between replicas.
+ */
+static bool
+key_wins(const struct store *s, const struct cellkey *k, const struct cellkey *old)
+{
+	if (old->oid == 0)
+		return true;
+	if (k->hlc != old->hlc)
+		return k->hlc > old->hlc;
+	if (k->oid == old->oid)
+		return k->seq >= old->seq;
+	assert(k->oid >= 1 && k->oid <= s->norigins && old->oid <= s->norigins);
+	return memcmp(s->origins[k->oid - 1], s->origins[old->oid - 1], ARR_ORIGIN_LEN) > 0;
+}
+
+/* Read a row's clock record into buf (ncols entries); a missing record is all empty. */
+static int
+clocks_read(struct store *s, int ti, const uint8_t row[ARR_ROWID_LEN], uint8_t *buf, size_t ncols)
+{
+	sqlite3_stmt *st = s->st[ST_CLOCK_GET];
+	size_t want = ncols * CLOCK_LEN;
+	int rc;
+
+	memset(buf, 0, want);
+	sqlite3_bind_int(st, 1, ti);
+	sqlite3_bind_blob(st, 2, row, ARR_ROWID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		const void *p = sqlite3_column_blob(st, 0);
+
+		if (p != NULL)
+			memcpy(buf, p, len < want ? len : want);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_error(rc);
+}
+
+/*
  * Merge the ops of a change set whose key is (hlc, oid, seq) into the domain tables.
- * Consecutive ops on one row are gathered so the row is written once; every op, winning
- * or not, puts the row in the history index (one entry per row and change set).
+ * Consecutive ops on one row are gathered so the row and its clocks are read and
+ * written once; every op, winning or not, puts the row in the history index (one entry
+ * per row and change set).
  */
 static int
 merge_ops(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id)
 {
-	sqlite3_stmt *cell = s->st[ST_CELL_UPSERT], *rowlog = s->st[ST_ROWLOG_INS];
-	int64_t hkey = hlc_to_db(cs->h.hlc);
+	sqlite3_stmt *put = s->st[ST_CLOCK_PUT], *rowlog = s->st[ST_ROWLOG_INS];
+	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
 	const char *tname = NULL;
 	int ti = -1;
 	size_t i = 0;
 	int rc;
 
-	sqlite3_bind_int64(cell, 4, hkey);
-	sqlite3_bind_int64(cell, 5, oid);
-	sqlite3_bind_int64(cell, 6, (int64_t)cs->h.seq);
 	sqlite3_bind_int64(rowlog, 3, log_id);
 	while (i < cs->nops) {
 		const struct cs_op *first = &cs->ops[i];
@@ -798,10 +854,11 @@ merge_ops(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_
 		}
 		assert(ti >= 0); /* validated before */
 		tb = &s->tables[ti];
-		sqlite3_bind_int(cell, 1, ti);
-		sqlite3_bind_blob(cell, 2, first->row, ARR_ROWID_LEN, SQLITE_STATIC);
+		if ((rc = clocks_read(s, ti, first->row, s->clocks, tb->t->ncolumns)) < 0)
+			return rc;
 		for (j = i; j < cs->nops; j++) {
 			const struct cs_op *op = &cs->ops[j];
+			struct cellkey old;
 			int ci;
 
 			if (j > i && (memcmp(op->row, first->row, ARR_ROWID_LEN) != 0 ||
@@ -809,16 +866,22 @@ merge_ops(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_
 				break;
 			ci = schema_column_index(tb->t, op->column);
 			assert(ci >= 0);
-			sqlite3_bind_int(cell, 3, ci);
-			if ((rc = run(cell)) < 0)
-				return rc;
-			if (sqlite3_changes(s->db) > 0) {
+			old = clock_get(s->clocks, (size_t)ci);
+			if (key_wins(s, &key, &old)) {
+				clock_put(s->clocks, (size_t)ci, &key);
 				mask |= UINT64_C(1) << ci;
 				s->scratch[ci] = op->value;
 			}
 		}
-		if (mask != 0 && (rc = row_write(tb, first->row, mask, s->scratch)) < 0)
-			return rc;
+		if (mask != 0) {
+			sqlite3_bind_int(put, 1, ti);
+			sqlite3_bind_blob(put, 2, first->row, ARR_ROWID_LEN, SQLITE_STATIC);
+			sqlite3_bind_blob(put, 3, s->clocks, (int)(tb->t->ncolumns * CLOCK_LEN),
+			                  SQLITE_STATIC);
+			if ((rc = run(put)) < 0 ||
+			    (rc = row_write(tb, first->row, mask, s->scratch)) < 0)
+				return rc;
+		}
 		sqlite3_bind_int(rowlog, 1, ti);
 		sqlite3_bind_blob(rowlog, 2, first->row, ARR_ROWID_LEN, SQLITE_STATIC);
 		if ((rc = run(rowlog)) < 0)
