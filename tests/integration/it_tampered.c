@@ -75,11 +75,75 @@ expect(void *sock, enum peermsg_type want, int timeout_ms)
 	CHECK(0, "no %s within %d ms", peermsg_type_name((int)want), timeout_ms);
 }
 
-struct qseen {
-	int n;
-	bool badsig;
-	char origin[65];
-};
+/* Send raw bytes and expect an ERROR with code want. */
+static void
+expect_error(void *sock, const void *buf, size_t len, int want, const char *what)
+{
+	double until = h_now() + 10;
+
+	CHECK(zmq_send(sock, buf, len, 0) == (int)len, "send");
+	while (h_now() < until) {
+		zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
+		zmq_msg_t msg;
+		struct peermsg *m = NULL;
+		int code = 0;
+
+		if (zmq_poll(&it, 1, 200) <= 0)
+			continue;
+		zmq_msg_init(&msg);
+		CHECK(zmq_msg_recv(&msg, sock, 0) >= 0, "recv");
+		CHECK(peermsg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m) == 0,
+		      "node0 sent a malformed message");
+		if (m->type == PEERMSG_ERROR)
+			code = m->code;
+		peermsg_destroy(&m);
+		zmq_msg_close(&msg);
+		if (code != 0) {
+			CHECK(code == want, "%s: ERROR %s, expected %s", what, arrerr_name(code),
+			      arrerr_name(want));
+			h_log("%-28s -> ERROR %s", what, arrerr_name(code));
+			return;
+		}
+	}
+	CHECK(0, "%s: no ERROR reply", what);
+}
+
+/* Misbehaviour that must be answered with ERROR and change nothing. */
+static void
+misbehave(struct h_region *r, void *d, const struct nodekey *relay, const struct nodekey *other)
+{
+	struct peermsg m;
+	struct vv *empty = vv_new();
+	uint8_t *buf;
+	size_t len;
+
+	expect_error(d, "\xc1", 1, ARR_EMALFORMED, "not msgpack");
+	expect_error(d, "\x92\x06\xdd\xff\xff\xff\xff", 7, ARR_EMALFORMED, "huge vector");
+	expect_error(d, "\x92\x09\x90", 3, ARR_EMALFORMED, "unknown type 9");
+	expect_error(d, "\x92\x05\x90", 3, ARR_EMALFORMED, "empty PUSH");
+	memset(&m, 0, sizeof(m));
+	m.type = PEERMSG_HELLO;
+	m.major = PEERMSG_MAJOR;
+	memcpy(m.origin, nodekey_public(other), ARR_ORIGIN_LEN);
+	m.vector = empty;
+	CHECK(peermsg_encode(&m, &buf, &len) == 0, "encode");
+	expect_error(d, buf, len, ARR_ENOTMEMBER, "HELLO with another origin");
+	free(buf);
+	/* a HELLO of major 2 may carry anything after the minor version */
+	expect_error(d, "\x94\x01\x02\x00\x80", 5, ARR_EVERSION, "HELLO of major 2");
+	/* after a refused HELLO the link is closed for everything but HELLO */
+	m.type = PEERMSG_HEARTBEAT;
+	CHECK(peermsg_encode(&m, &buf, &len) == 0, "encode");
+	expect_error(d, buf, len, ARR_ESTATE, "HEARTBEAT before HELLO");
+	free(buf);
+	/* and a good HELLO opens it again */
+	m.type = PEERMSG_HELLO;
+	memcpy(m.origin, nodekey_public(relay), ARR_ORIGIN_LEN);
+	send_msg(d, &m);
+	expect(d, PEERMSG_WELCOME, 10000);
+	CHECK(h_alive(r, RECV) && h_status_ok(r, RECV), "node0 stopped serving");
+	vv_destroy(&empty);
+}
 
 int
 main(void)
@@ -144,6 +208,7 @@ main(void)
 	send_msg(d, &m);
 	expect(d, PEERMSG_WELCOME, 10000);
 	h_log("handshake as %s done", r->nodes[RELAY].name);
+	misbehave(r, d, relay, signer);
 
 	memset(&m, 0, sizeof(m));
 	m.type = PEERMSG_PUSH;
