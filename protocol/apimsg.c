@@ -806,8 +806,16 @@ int
 apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *names,
                   const struct value *values)
 {
+	size_t need = rs->rows.size;
 	int rc;
 
+	/* Refuse before packing: one huge value must not double its memory first. */
+	for (size_t i = 0; i < ncols && need <= ROWSET_MAX_BYTES; i++)
+		need += 9 + (values[i].kind == VALUE_TEXT || values[i].kind == VALUE_BLOB
+		                 ? values[i].u.b.len
+		                 : 0);
+	if (need > ROWSET_MAX_BYTES)
+		return ARR_ETOOBIG;
 	if (rs->nrows == 0) {
 		msgpack_packer cpk;
 

@@ -665,6 +665,13 @@ test_query_read_only(void **state)
 	           "param 'sql' must not be empty");
 	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "query", 1, "sql", "SELECT * FROM nosuch");
 	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "query", 1, "sql", "SELECT 1; SELECT 2");
+	/* A result too big for one reply is refused, not sent in pieces or truncated. */
+	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELECT zeroblob(9000000) AS b"),
+	           ARR_ETOOBIG, "result too large; use a limit");
+	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql",
+	                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	                "WHERE i < 100000) SELECT i, zeroblob(100) AS pad FROM n"),
+	           ARR_ETOOBIG, "result too large; use a limit");
 
 	/* Nothing changed. */
 	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "child"));

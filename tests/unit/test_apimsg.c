@@ -618,6 +618,20 @@ test_rowset_too_big(void **state)
 	assert_int_equal(rc, ARR_ETOOBIG);
 	assert_true(i > 100);
 	apimsg_rowset_destroy(&rs);
+
+	/* One value bigger than a reply: refused as a whole, the rowset stays usable. */
+	size_t hugelen = ARR_MSG_MAX_BYTES;
+	uint8_t *huge = calloc(1, hugelen);
+	assert_non_null(huge);
+	rs = apimsg_rowset_new();
+	v = value_blob(huge, hugelen);
+	assert_int_equal(apimsg_rowset_add(rs, 1, names, &v), ARR_ETOOBIG);
+	assert_int_equal(apimsg_rowset_count(rs), 0);
+	v = value_blob(blob, 10);
+	assert_int_equal(apimsg_rowset_add(rs, 1, names, &v), 0);
+	assert_int_equal(apimsg_rowset_count(rs), 1);
+	apimsg_rowset_destroy(&rs);
+	free(huge);
 }
 
 int
