@@ -806,7 +806,7 @@ int
 apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *names,
                   const struct value *values)
 {
-	size_t need = rs->rows.size;
+	size_t need = rs->rows.size, mark;
 	int rc;
 
 	/* Refuse before packing: one huge value must not double its memory first. */
@@ -816,9 +816,12 @@ apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *nam
 		                 : 0);
 	if (need > ROWSET_MAX_BYTES)
 		return ARR_ETOOBIG;
+	/* A row that fails leaves nothing behind: the rowset stays as it was. */
+	mark = rs->rows.size;
 	if (rs->nrows == 0) {
 		msgpack_packer cpk;
 
+		rs->cols.size = 0;
 		msgpack_packer_init(&cpk, &rs->cols, msgpack_sbuffer_write);
 		if ((rc = pack_names(&cpk, ncols, names)) != 0)
 			return rc;
@@ -826,13 +829,15 @@ apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *nam
 	} else if (ncols != rs->ncols) {
 		return ARR_EINVAL;
 	}
-	if (msgpack_pack_array(&rs->pk, ncols) != 0)
-		return ARR_ENOMEM;
-	for (size_t i = 0; i < ncols; i++)
-		if ((rc = apimsg_pack_value(&rs->pk, &values[i])) != 0)
-			return rc;
-	if (rs->rows.size > ROWSET_MAX_BYTES)
-		return ARR_ETOOBIG;
+	rc = msgpack_pack_array(&rs->pk, ncols) != 0 ? ARR_ENOMEM : 0;
+	for (size_t i = 0; i < ncols && rc == 0; i++)
+		rc = apimsg_pack_value(&rs->pk, &values[i]);
+	if (rc == 0 && rs->rows.size > ROWSET_MAX_BYTES)
+		rc = ARR_ETOOBIG;
+	if (rc != 0) {
+		rs->rows.size = mark;
+		return rc;
+	}
 	rs->nrows++;
 	return 0;
 }

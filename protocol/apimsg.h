@@ -139,7 +139,10 @@ int apimsg_pack_request_head(msgpack_packer *pk, const char *method, size_t npar
 struct apimsg_rowset;
 struct apimsg_rowset *apimsg_rowset_new(void);
 void apimsg_rowset_destroy(struct apimsg_rowset **rs);
-/* Add a row; every row must have the same columns as the first (ARR_EINVAL). */
+/*
+ * Add a row; every row must have the same columns as the first (ARR_EINVAL). On any
+ * error the rowset is left as it was.
+ */
 int apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *names,
                       const struct value *values);
 size_t apimsg_rowset_count(const struct apimsg_rowset *rs);
