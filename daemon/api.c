@@ -61,6 +61,7 @@ struct buf {
 	size_t n; /* elements, for arrays whose count is only known at the end */
 };
 
+/* msgpack write callback: append to b, or remember why not. */
 static int
 buf_write(void *data, const char *p, size_t len)
 {
@@ -79,6 +80,7 @@ buf_write(void *data, const char *p, size_t len)
 	return 0;
 }
 
+/* An empty buffer with its packer (b must not move afterwards). */
 static void
 buf_init(struct buf *b)
 {
@@ -87,6 +89,7 @@ buf_init(struct buf *b)
 	msgpack_packer_init(&b->pk, b, buf_write);
 }
 
+/* Free the buffer's memory. */
 static void
 buf_release(struct buf *b)
 {
@@ -120,6 +123,7 @@ fail_code(struct apimsg_req *r, int rc)
 	return apimsg_req_fail(r, rc, "%s", arrerr_str(rc));
 }
 
+/* What a column of type t accepts, for messages. */
 static const char *
 type_name(enum schema_type t)
 {
@@ -244,6 +248,7 @@ struct rows_ctx {
 	int rc;
 };
 
+/* store_row_fn: add the row to the rowset; an error stops the read. */
 static int
 rows_add(void *ctx, size_t ncols, const char *const *names, const struct value *values)
 {
@@ -497,10 +502,11 @@ parse_where(struct apimsg_req *r, const struct schema_table *t, const msgpack_ob
 			for (size_t j = 0; j < *nf; j++)
 				if (f[j].column == id_column)
 					return apimsg_req_fail(r, ARR_EINVAL,
-							       "where: duplicate column 'id'");
+					                       "where: duplicate column 'id'");
 			if (apimsg_value(&w->via.map.ptr[i].val, &f[*nf].value) != 0 ||
 			    f[*nf].value.kind != VALUE_TEXT)
-				return apimsg_req_fail(r, ARR_ETYPE, "where: column 'id' needs str");
+				return apimsg_req_fail(r, ARR_ETYPE,
+				                       "where: column 'id' needs str");
 			f[*nf].column = id_column;
 			(*nf)++;
 			continue;
@@ -509,7 +515,7 @@ parse_where(struct apimsg_req *r, const struct schema_table *t, const msgpack_ob
 			return rc;
 		if (c->type == SCHEMA_FLAG)
 			return apimsg_req_fail(r, ARR_EINVAL, "where: cannot filter on column '%s'",
-					       c->name);
+			                       c->name);
 		for (size_t j = 0; j < *nf; j++) {
 			if (f[j].column == c->name) {
 				apimsg_show(c->name, strlen(c->name), show);
@@ -603,7 +609,7 @@ out:
 	return rc;
 }
 
-/* "history": every op that touched a row. */
+/* store_history_fn: one entry of "history", counted for the array head. */
 static int
 history_add(void *ctx, const struct store_history_entry *e)
 {
@@ -629,6 +635,7 @@ history_add(void *ctx, const struct store_history_entry *e)
 	return b->rc;
 }
 
+/* "history": the ops on one row, oldest first. */
 static int
 m_history(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
@@ -682,6 +689,7 @@ m_sync(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return 0;
 }
 
+/* store_quarantine_fn: one entry of "quarantine.list". */
 static int
 quarantine_add(void *ctx, const struct store_quarantined *q)
 {

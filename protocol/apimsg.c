@@ -19,6 +19,7 @@
 
 /* ---- the scanner ---- */
 
+/* A big-endian unsigned integer of n bytes (n <= 8). */
 static uint64_t
 be_read(const uint8_t *p, size_t n)
 {
