@@ -510,6 +510,21 @@ text_ok(const char *s, size_t max)
 	return utf8_ok((const uint8_t *)s, n) ? 0 : ARR_EINVAL;
 }
 
+/* The change sets of a PAGE or PUSH, before packing. */
+static int
+check_blobs(const struct peermsg *m)
+{
+	if (m->ncs > 0 && m->cs == NULL)
+		return ARR_EINVAL;
+	for (size_t i = 0; i < m->ncs; i++) {
+		if (m->cs[i].len == 0 || m->cs[i].data == NULL)
+			return ARR_EINVAL;
+		if (m->cs[i].len > ARR_CS_MAX_BYTES)
+			return ARR_ETOOBIG;
+	}
+	return 0;
+}
+
 /* Everything the encoder refuses, checked before packing. */
 static int
 check_encodable(const struct peermsg *m)
@@ -524,7 +539,7 @@ check_encodable(const struct peermsg *m)
 		for (size_t i = 0; i < m->ncaps; i++)
 			if ((rc = text_ok(m->caps[i], PEERMSG_CAP_MAX)) != 0)
 				return rc;
-		/* FALLTHROUGH */
+		return m->vector != NULL ? 0 : ARR_EINVAL;
 	case PEERMSG_HEARTBEAT:
 		return m->vector != NULL ? 0 : ARR_EINVAL;
 	case PEERMSG_PULL:
@@ -532,19 +547,9 @@ check_encodable(const struct peermsg *m)
 			return ARR_EINVAL;
 		return m->vector != NULL ? 0 : ARR_EINVAL;
 	case PEERMSG_PUSH:
-		if (m->ncs == 0)
-			return ARR_EINVAL;
-		/* FALLTHROUGH */
+		return m->ncs == 0 ? ARR_EINVAL : check_blobs(m);
 	case PEERMSG_PAGE:
-		if (m->ncs > 0 && m->cs == NULL)
-			return ARR_EINVAL;
-		for (size_t i = 0; i < m->ncs; i++) {
-			if (m->cs[i].len == 0 || m->cs[i].data == NULL)
-				return ARR_EINVAL;
-			if (m->cs[i].len > ARR_CS_MAX_BYTES)
-				return ARR_ETOOBIG;
-		}
-		return 0;
+		return check_blobs(m);
 	case PEERMSG_ERROR:
 		if (m->code >= 0 || m->code < -65535)
 			return ARR_EINVAL;
@@ -552,6 +557,22 @@ check_encodable(const struct peermsg *m)
 	default:
 		return ARR_EINVAL;
 	}
+}
+
+/* The change-set array of a PAGE or PUSH, stopping before ARR_MSG_MAX_BYTES. */
+static int
+pack_blobs(msgpack_packer *pk, const msgpack_sbuffer *sb, const struct peermsg *m)
+{
+	if (msgpack_pack_array(pk, m->ncs) != 0)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < m->ncs; i++) {
+		if (sb->size + m->cs[i].len > ARR_MSG_MAX_BYTES)
+			return ARR_ETOOBIG;
+		if (msgpack_pack_bin(pk, m->cs[i].len) != 0 ||
+		    msgpack_pack_bin_body(pk, m->cs[i].data, m->cs[i].len) != 0)
+			return ARR_ENOMEM;
+	}
+	return 0;
 }
 
 int
@@ -602,19 +623,12 @@ peermsg_encode(const struct peermsg *m, uint8_t **out, size_t *outlen)
 		if (msgpack_pack_uint64(&pk, m->req_id) != 0 ||
 		    (m->more ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) != 0)
 			goto out;
-		/* FALLTHROUGH */
-	case PEERMSG_PUSH:
-		if (msgpack_pack_array(&pk, m->ncs) != 0)
+		if ((rc = pack_blobs(&pk, &sb, m)) != 0)
 			goto out;
-		for (size_t i = 0; i < m->ncs; i++) {
-			if (sb.size + m->cs[i].len > ARR_MSG_MAX_BYTES) {
-				rc = ARR_ETOOBIG;
-				goto out;
-			}
-			if (msgpack_pack_bin(&pk, m->cs[i].len) != 0 ||
-			    msgpack_pack_bin_body(&pk, m->cs[i].data, m->cs[i].len) != 0)
-				goto out;
-		}
+		break;
+	case PEERMSG_PUSH:
+		if ((rc = pack_blobs(&pk, &sb, m)) != 0)
+			goto out;
 		break;
 	case PEERMSG_HEARTBEAT:
 		if ((rc = vv_pack(m->vector, &pk)) != 0)
