@@ -323,9 +323,10 @@ update_status(struct daemon *d)
 		return;
 	snprintf(line, sizeof(line),
 	         "%zu/%zu peers connected, %llu change sets in log, %llu pending, %llu "
-	         "quarantined",
+	         "quarantined, %llu bad peer messages",
 	         ss.connected, ss.members, (unsigned long long)st.log_count,
-	         (unsigned long long)st.pending_count, (unsigned long long)st.quarantine_count);
+	         (unsigned long long)st.pending_count, (unsigned long long)st.quarantine_count,
+	         (unsigned long long)(ss.malformed + ss.refused));
 	if (strcmp(line, d->status) != 0) {
 		snprintf(d->status, sizeof(d->status), "%s", line);
 		sd_notifyf(0, "STATUS=%s", line);
