@@ -323,7 +323,7 @@ update_status(struct daemon *d)
 		return;
 	snprintf(line, sizeof(line),
 	         "%zu/%zu peers connected, %llu change sets in log, %llu pending, %llu "
-	         "quarantined, %llu bad peer messages",
+	         "quarantined, %llu peer messages or keys refused",
 	         ss.connected, ss.members, (unsigned long long)st.log_count,
 	         (unsigned long long)st.pending_count, (unsigned long long)st.quarantine_count,
 	         (unsigned long long)(ss.malformed + ss.refused));
