@@ -1,6 +1,7 @@
 #!/bin/sh
 # deb_test.sh: builds the Debian package from the build tree the way `make deb` does
-# (cpack -G DEB) and inspects it with dpkg-deb: control fields, runtime dependencies
+# (cpack -G DEB; cpack first runs the "preinstall" target, which rebuilds anything out of
+# date, so run it on a built tree) and inspects it with dpkg-deb: control fields, runtime dependencies
 # (checked against ldd of the packaged binaries: every shared library they load must
 # come from a package named in Depends), file list, maintainer scripts (create the user,
 # never start or enable the service).

@@ -7,8 +7,9 @@ Reads the unit's SystemCallFilter= lines, expands the @groups with
 lines in order (the first allow list, ~lists remove, later lists add back), anything
 else fails with the errno of
 SystemCallErrorNumber= (EPERM if unset: then systemd would kill, but a test learns more
-from an error). Uses libseccomp through ctypes (standard library only) and
-PR_SET_NO_NEW_PRIVS, like NoNewPrivileges=yes.
+from an error). RestrictAddressFamilies= becomes a second filter, as in systemd:
+socket() with another family fails with EAFNOSUPPORT. Uses libseccomp through ctypes
+(standard library only) and PR_SET_NO_NEW_PRIVS, like NoNewPrivileges=yes.
 
 Usage: seccomp_exec.py UNIT COMMAND [ARGS...]
 """
@@ -22,6 +23,14 @@ import subprocess
 import sys
 
 SCMP_ACT_ALLOW = 0x7FFF0000
+SCMP_CMP_EQ = 4
+SCMP_CMP_GE = 5
+FAMILIES = {"AF_UNIX": 1, "AF_INET": 2, "AF_INET6": 10, "AF_NETLINK": 16, "AF_PACKET": 17}
+
+
+class ArgCmp(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
+                ("datum_b", ctypes.c_uint64)]
 
 
 def scmp_act_errno(e):
@@ -85,6 +94,19 @@ def filter_from_unit(path):
     return sorted(allow), getattr(errno, err)
 
 
+def families_from_unit(path):
+    """The RestrictAddressFamilies= allow list as numbers, or None."""
+    fams = None
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^RestrictAddressFamilies=(.*)$", line.strip())
+            if m:
+                if m.group(1).startswith("~"):
+                    sys.exit("seccomp_exec: deny-list RestrictAddressFamilies= not supported")
+                fams = (fams or set()) | {FAMILIES[n] for n in m.group(1).split()}
+    return fams
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit("usage: seccomp_exec.py UNIT COMMAND [ARGS...]")
@@ -106,9 +128,32 @@ def main():
             continue  # not a call on this architecture
         if lib.seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) == 0:
             n += 1
+    fams = families_from_unit(sys.argv[1])
+    if fams:
+        # A filter of its own, loaded first (the allow list below refuses seccomp()
+        # itself): socket(family) with a family not listed -> EAFNOSUPPORT.
+        lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                               ctypes.c_uint, ctypes.POINTER(ArgCmp)]
+        ctx2 = lib.seccomp_init(SCMP_ACT_ALLOW)
+        nr = lib.seccomp_syscall_resolve_name(b"socket")
+        refuse = scmp_act_errno(errno.EAFNOSUPPORT)
+        top = max(fams)
+        for fam in range(0, top):
+            if fam not in fams:
+                cmp = ArgCmp(0, SCMP_CMP_EQ, fam, 0)
+                if lib.seccomp_rule_add_array(ctx2, refuse, nr, 1, ctypes.byref(cmp)) != 0:
+                    sys.exit("seccomp_exec: cannot add a socket() rule")
+        cmp = ArgCmp(0, SCMP_CMP_GE, top + 1, 0)
+        if lib.seccomp_rule_add_array(ctx2, refuse, nr, 1, ctypes.byref(cmp)) != 0:
+            sys.exit("seccomp_exec: cannot add a socket() rule")
+        rc = lib.seccomp_load(ctx2)
+        if rc != 0:
+            sys.exit(f"seccomp_exec: seccomp_load (address families) failed: {os.strerror(-rc)}")
+
     rc = lib.seccomp_load(ctx)  # sets NO_NEW_PRIVS first (libseccomp's default)
     if rc != 0:
         sys.exit(f"seccomp_exec: seccomp_load failed: {os.strerror(-rc)}")
+
     os.execvp(sys.argv[2], sys.argv[2:])
 
 

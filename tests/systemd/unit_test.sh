@@ -59,7 +59,7 @@ for d in 'Type=notify' 'NotifyAccess=main' \
 	'User=arrangd' 'Group=arrangd' 'StateDirectory=arrangd' 'StateDirectoryMode=0700' \
 	'RuntimeDirectory=arrangd' 'RuntimeDirectoryMode=0750' 'ConfigurationDirectory=arrangd' \
 	'UMask=0077' 'CapabilityBoundingSet=' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
-	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' 'MemoryDenyWriteExecute=yes'; do
+	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK' 'MemoryDenyWriteExecute=yes'; do
 	grep -qxF "$d" "$unit" || fail "arrangd.service lacks the line '$d'"
 done
 if grep -q '^IPAddressDeny=' "$unit"; then
