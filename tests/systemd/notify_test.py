@@ -54,8 +54,9 @@ def free_port():
 def ctl_status(arrangctl, api, timeout=5):
     """Exit status of `arrangctl --socket api status` (None on timeout)."""
     try:
-        r = subprocess.run([arrangctl, "--socket", api, "status"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout)
+        r = subprocess.run([arrangctl, "--socket", api, "--timeout", str(int(timeout * 1000)),
+                            "status"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout + 5)
     except subprocess.TimeoutExpired:
         return None, "timed out"
     return r.returncode, (r.stdout + r.stderr).decode(errors="replace").strip()
