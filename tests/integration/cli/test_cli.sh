@@ -440,6 +440,13 @@ usage "$CTL" quarantine retry abc
 usage "$CTL" quarantine list extra
 usage "$CTL" --socket
 
+# ---- a file beyond the 100000-values-per-write limit is split at line boundaries ----
+seq 33400 | awk '{ printf "{\"table\":\"organisation\",\"kind\":\"school\",\"name\":\"School %d\",\"code\":\"B%06d\"}\n", $1, $1 }' >"$T/big.jsonl"
+ok "$CTL" --timeout 300000 --json import "$T/big.jsonl"
+jqcheck '.rows == 33400 and .values == 100200 and .writes == 2'
+ok "$CTL" query "SELECT count(*) AS n FROM organisation WHERE code LIKE 'B%'"
+[ "$(tail -1 "$T/out")" = 33400 ] || fail "split import did not write every row"
+
 # ---- unreachable daemon (exit 3, one line) ----
 error 3 "error: cannot reach arrangd at $T/nope.sock" "$CTL" --socket "$T/nope.sock" status
 ARRANGD_SOCKET="$T/nope.sock" error 3 "error: cannot reach arrangd at $T/nope.sock" "$CTL" arrangement list
