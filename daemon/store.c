@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -121,7 +122,8 @@ struct store_table {
 
 struct store {
 	sqlite3 *db;
-	sqlite3 *ro; /* read-only connection for store_query, lazily */
+	sqlite3 *ro;          /* read-only connection for store_query, lazily */
+	uint64_t ro_deadline; /* monotonic ms after which the running query is interrupted */
 	const struct nodekey *key;
 	uint8_t self[ARR_ORIGIN_LEN];
 	int64_t self_oid;
@@ -1459,6 +1461,27 @@ ro_authorize(void *ctx, int action, const char *a, const char *b, const char *db
 	}
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Progress handler of the query connection: interrupts a statement that has run past
+ * its deadline, so one runaway query cannot stall the daemon's only thread.
+ */
+static int
+ro_progress(void *ctx)
+{
+	const struct store *s = ctx;
+
+	return mono_ms() > s->ro_deadline;
+}
+
 static int
 ro_open(struct store *s)
 {
@@ -1475,6 +1498,8 @@ ro_open(struct store *s)
 	                 NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_limit(s->ro, SQLITE_LIMIT_ATTACHED, 0);
+	sqlite3_limit(s->ro, SQLITE_LIMIT_LENGTH, (int)ARR_MSG_MAX_BYTES);
+	sqlite3_progress_handler(s->ro, 10000, ro_progress, s);
 	if (sqlite3_set_authorizer(s->ro, ro_authorize, NULL) != SQLITE_OK)
 		goto fail;
 	return 0;
@@ -1500,6 +1525,7 @@ store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const 
 		return ARR_EINVAL;
 	if ((ret = ro_open(s)) < 0)
 		return ret;
+	s->ro_deadline = mono_ms() + STORE_QUERY_TIME_MS;
 	rc = sqlite3_prepare_v2(s->ro, sql, -1, &st, &tail);
 	if (rc != SQLITE_OK) {
 		snprintf(s->errbuf, sizeof(s->errbuf), "%s", sqlite3_errmsg(s->ro));
@@ -1543,8 +1569,22 @@ store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const 
 	}
 	if (rc != SQLITE_DONE) {
 		snprintf(s->errbuf, sizeof(s->errbuf), "%s", sqlite3_errmsg(s->ro));
-		ret = (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_AUTH ? ARR_EREADONLY
-		                                                                   : ARR_EINVAL;
+		switch (rc & 0xff) {
+		case SQLITE_READONLY:
+		case SQLITE_AUTH:
+			ret = ARR_EREADONLY;
+			break;
+		case SQLITE_INTERRUPT:
+			snprintf(s->errbuf, sizeof(s->errbuf), "query interrupted after %d ms",
+			         STORE_QUERY_TIME_MS);
+			ret = ARR_ETIMEOUT;
+			break;
+		case SQLITE_TOOBIG:
+			ret = ARR_ETOOBIG;
+			break;
+		default:
+			ret = ARR_EINVAL;
+		}
 		goto out;
 	}
 	ret = 0;

@@ -130,11 +130,16 @@ struct store_filter {
 int store_list(struct store *s, const char *table, const struct store_filter *filters,
 	       size_t nfilters, size_t limit, store_row_fn fn, void *ctx);
 
+/* A query runs at most this long before it is interrupted with ARR_ETIMEOUT. */
+#define STORE_QUERY_TIME_MS 2000
+
 /*
  * Read-only SQL on a separate connection opened read-only (SQLite enforces it, with
  * query_only and an authorizer that denies writes and ATTACH). Statements that would
  * write fail with ARR_EREADONLY; syntax errors with ARR_EINVAL and *errmsg (static
- * storage until the next call, may be NULL).
+ * storage until the next call, may be NULL). The daemon has one thread, so a query is
+ * bounded: it is interrupted after STORE_QUERY_TIME_MS (ARR_ETIMEOUT), and no string or
+ * blob it builds may pass ARR_MSG_MAX_BYTES (ARR_ETOOBIG).
  */
 int store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx,
 		const char **errmsg);

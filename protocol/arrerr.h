@@ -6,30 +6,31 @@
 #ifndef ARRERR_H
 #define ARRERR_H
 
-#define ARRERR_MAP(X)                                                                      \
-	X(ARR_ENOMEM, 1, "out of memory")                                                  \
-	X(ARR_EINVAL, 2, "invalid argument")                                               \
-	X(ARR_EMALFORMED, 3, "malformed message")                                          \
-	X(ARR_ETOOBIG, 4, "message exceeds a protocol limit")                              \
-	X(ARR_ETYPE, 5, "wrong type in message")                                           \
-	X(ARR_ENONCANON, 6, "encoding is not canonical")                                   \
-	X(ARR_EVERSION, 7, "unsupported protocol or format version")                       \
-	X(ARR_EBADSIG, 8, "signature verification failed")                                 \
-	X(ARR_ENOTMEMBER, 9, "origin is not a member of the region")                       \
-	X(ARR_ECLOCK, 10, "clock is ahead of local time by more than the allowed drift")   \
-	X(ARR_ESCHEMA, 11, "unknown table or column")                                      \
-	X(ARR_ECONFLICT, 12, "different content for an existing (origin, seq)")            \
-	X(ARR_EIO, 13, "input/output error")                                               \
-	X(ARR_EDB, 14, "database error")                                                   \
-	X(ARR_ENOTFOUND, 15, "not found")                                                  \
-	X(ARR_EFULL, 16, "disk or database full")                                          \
-	X(ARR_EREADONLY, 17, "statement is not read-only")                                 \
-	X(ARR_ECONFIG, 18, "invalid configuration")                                        \
-	X(ARR_EKEY, 19, "invalid key")                                                     \
-	X(ARR_ESCOPE, 20, "unknown scope")                                                 \
-	X(ARR_EUNAVAIL, 21, "daemon unreachable")                                          \
-	X(ARR_ESTATE, 22, "transition not allowed")                                        \
-	X(ARR_EEXIST, 23, "already exists")
+#define ARRERR_MAP(X)                                                                              \
+	X(ARR_ENOMEM, 1, "out of memory")                                                          \
+	X(ARR_EINVAL, 2, "invalid argument")                                                       \
+	X(ARR_EMALFORMED, 3, "malformed message")                                                  \
+	X(ARR_ETOOBIG, 4, "message exceeds a protocol limit")                                      \
+	X(ARR_ETYPE, 5, "wrong type in message")                                                   \
+	X(ARR_ENONCANON, 6, "encoding is not canonical")                                           \
+	X(ARR_EVERSION, 7, "unsupported protocol or format version")                               \
+	X(ARR_EBADSIG, 8, "signature verification failed")                                         \
+	X(ARR_ENOTMEMBER, 9, "origin is not a member of the region")                               \
+	X(ARR_ECLOCK, 10, "clock is ahead of local time by more than the allowed drift")           \
+	X(ARR_ESCHEMA, 11, "unknown table or column")                                              \
+	X(ARR_ECONFLICT, 12, "different content for an existing (origin, seq)")                    \
+	X(ARR_EIO, 13, "input/output error")                                                       \
+	X(ARR_EDB, 14, "database error")                                                           \
+	X(ARR_ENOTFOUND, 15, "not found")                                                          \
+	X(ARR_EFULL, 16, "disk or database full")                                                  \
+	X(ARR_EREADONLY, 17, "statement is not read-only")                                         \
+	X(ARR_ECONFIG, 18, "invalid configuration")                                                \
+	X(ARR_EKEY, 19, "invalid key")                                                             \
+	X(ARR_ESCOPE, 20, "unknown scope")                                                         \
+	X(ARR_EUNAVAIL, 21, "daemon unreachable")                                                  \
+	X(ARR_ESTATE, 22, "transition not allowed")                                                \
+	X(ARR_EEXIST, 23, "already exists")                                                        \
+	X(ARR_ETIMEOUT, 24, "operation took too long")
 
 enum arrerr {
 	ARR_OK = 0,

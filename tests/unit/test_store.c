@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -709,6 +710,40 @@ test_query_read_only(void **state)
 	assert_string_equal(t.buf, "birth_year=2017;");
 }
 
+/*
+ * The daemon has one thread: a runaway query must be interrupted, and a query must not
+ * build a value larger than any reply could carry. Afterwards the connection still works.
+ */
+static void
+test_query_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct replica *a = &f->r[0];
+	struct rowtext t = {{0}, 0};
+	const char *msg = NULL;
+	struct timespec t0, t1;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(
+	    store_query(a->s,
+	                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) "
+	                "SELECT count(*) FROM c",
+	                query_collect, &t, &msg),
+	    ARR_ETIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= STORE_QUERY_TIME_MS);
+	assert_true(ms < 10 * STORE_QUERY_TIME_MS);
+	assert_non_null(msg);
+	assert_int_equal(t.rows, 0);
+	assert_int_equal(
+	    store_query(a->s, "SELECT length(zeroblob(1000000000))", query_collect, &t, &msg),
+	    ARR_ETOOBIG);
+	assert_int_equal(store_query(a->s, "SELECT 42 AS answer", query_collect, &t, &msg), 0);
+	assert_string_equal(t.buf, "answer=42;");
+}
+
 /* Flip every bit of a signed envelope: never applied, and b's content never changes. */
 static void
 test_tampering(void **state)
@@ -1103,6 +1138,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_vector_and_changes_since, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_digest_exchange, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_query_read_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_query_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nonmember_then_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_drift_then_retry, setup, teardown),
