@@ -39,6 +39,11 @@ set(CPACK_INSTALL_PREFIX /usr)
 find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+  # Symbol versions cannot see what the code needs at run time: SQL features of SQLite
+  # 3.35, CURVE/ZAP behaviour of ZeroMQ 4.3, libsodium 1.0.18 (the floors the top-level
+  # CMakeLists.txt builds against). CPack appends these to the computed list.
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "libsqlite3-0 (>= 3.35), libzmq5 (>= 4.3.1), libsodium23 (>= 1.0.18)")
 else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libc6 (>= 2.34), libzmq5 (>= 4.3.1), libsqlite3-0 (>= 3.35), libmsgpackc2 (>= 3.0), libuuid1 (>= 2.16), libsodium23 (>= 1.0.18), libsystemd0, libinih1 (>= 53)")

@@ -76,6 +76,12 @@ for p in $required libc6; do
 	[ -z "$required" ] && break
 	echo "$dep_names" | grep -qxF "$p" || fail "Depends lacks $p"
 done
+# Floors that symbol versions cannot see (cmake/packaging.cmake).
+if [ "$have_arrangd" = 1 ]; then
+	for floor in 'libsqlite3-0 (>= 3.35)' 'libzmq5 (>= 4.3.1)' 'libsodium23 (>= 1.0.18)'; do
+		echo "$depends" | grep -qF "$floor" || fail "Depends lacks '$floor'"
+	done
+fi
 # Every library the packaged binaries link directly (DT_NEEDED; ldd resolves the path)
 # comes from a package in Depends.
 for b in "$tmp/root/usr/sbin/arrangd" "$tmp/root/usr/bin/arrangctl"; do
