@@ -6,7 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 DEB_BUILD ?= build-deb
 
-.PHONY: all deps build check demo fuzz clean format deb
+.PHONY: all deps build check demo fuzz clean format deb bench bench-quick
 
 all: build
 
@@ -37,6 +37,14 @@ deb: deps
 	cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr
 	cmake --build $(DEB_BUILD) -j $(JOBS)
 	cd $(DEB_BUILD) && cpack -G DEB
+
+# Benchmarks (bench/README.md): RelWithDebInfo without sanitizers in build-bench; figures as
+# ratios against baselines run alongside; JSON, table and plot in bench/results/.
+bench: deps
+	./scripts/bench.sh full
+
+bench-quick: deps
+	./scripts/bench.sh quick
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

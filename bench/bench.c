@@ -59,8 +59,13 @@ struct size_result {
 	double catchup_s; /* B: fork until its log count equals A's */
 	double digest_s;  /* the digest check after that (both nodes) */
 	bool equal;
-	long b_hwm_kib; /* B's peak RSS during catch-up */
-	long a_hwm_kib; /* A's peak RSS after the writes */
+	long b_hwm_kib;   /* B's peak RSS during catch-up */
+	long a_hwm_kib;   /* A's peak RSS after the writes */
+	double raw_cpu_s; /* CPU of the baseline (bench process, row generation included) */
+	double a_cpu_s;   /* A's CPU during the writes */
+	double b_cpu_s;   /* B's CPU from start to caught up */
+	double a_serve_s; /* A's CPU while B caught up (serving pages) */
+	long long raw_wb, a_wb, b_wb; /* bytes sent to storage (/proc/PID/io write_bytes) */
 };
 
 struct lat_result {
@@ -105,6 +110,7 @@ static struct {
 	bool only[6];
 	const char *json;
 	const char *dat;
+	char sync_conf[512]; /* extra [sync] lines for every node (ARRANG_BENCH_SYNC) */
 	struct size_result sz[MAX_SIZES];
 	struct lat_result lat;
 	struct conv_result conv;
@@ -274,7 +280,9 @@ run_size(struct size_result *res)
 	struct api *a, *b;
 	uint64_t want = 0, have = 0;
 	char da[65], db[65];
-	double t0, t;
+	double t0, t, c;
+	long long wb;
+	pid_t pa, pb;
 
 	gen_count(res->narr, &res->rows, &res->values);
 	progress("size %zu: %llu rows, %llu column values", res->narr,
@@ -283,23 +291,34 @@ run_size(struct size_result *res)
 	snprintf(path, sizeof(path), "%s/arrb-raw-%d.db",
 	         getenv("TMPDIR") != NULL && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
 	         (int)getpid());
+	c = proc_cpu_s(getpid());
+	wb = proc_write_bytes(getpid());
 	if ((res->raw_s = rawsql_insert(path, SEED, res->narr)) < 0)
 		die("raw SQLite baseline failed");
+	res->raw_cpu_s = proc_cpu_s(getpid()) - c;
+	res->raw_wb = proc_write_bytes(getpid()) - wb;
 	progress("  raw sqlite: %.2f s", res->raw_s);
 
-	r = region_new(B.arrangd, "cu", 2, "");
+	r = region_new(B.arrangd, "cu", 2, B.sync_conf);
 	node_start(r, 0, false);
+	pa = r->nodes[0].pid;
+	c = proc_cpu_s(pa);
+	wb = proc_write_bytes(pa);
 	write_fixture(r, 0, res->narr, res);
-	res->a_hwm_kib = proc_kib(r->nodes[0].pid, "VmHWM");
+	res->a_cpu_s = proc_cpu_s(pa) - c;
+	res->a_wb = proc_write_bytes(pa) - wb;
+	res->a_hwm_kib = proc_kib(pa, "VmHWM");
 	progress("  api writes at A: %.2f s (%zu requests, %llu change sets)", res->write_s,
 	         res->writes, (unsigned long long)res->changesets);
 
 	a = api_open(r, 0);
 	if (api_log_count(a, &want) != 0)
 		die("status at A failed");
+	c = proc_cpu_s(pa);
 	t0 = now_s();
 	node_start(r, 1, false);
 	res->startup_s = now_s() - t0;
+	pb = r->nodes[1].pid;
 	b = api_open(r, 1);
 	for (;;) {
 		if (api_log_count(b, &have) != 0)
@@ -312,6 +331,9 @@ run_size(struct size_result *res)
 		sleep_ms(20);
 	}
 	res->catchup_s = now_s() - t0;
+	res->b_cpu_s = proc_cpu_s(pb);
+	res->b_wb = proc_write_bytes(pb);
+	res->a_serve_s = proc_cpu_s(pa) - c;
 	t = now_s();
 	if (api_digest(a, da) != 0 || api_digest(b, db) != 0)
 		die("digest failed");
@@ -320,10 +342,16 @@ run_size(struct size_result *res)
 	res->b_hwm_kib = proc_kib(r->nodes[1].pid, "VmHWM");
 	progress("  catch-up at B: %.2f s (start-up %.2f s), digests %s (%.2f s)", res->catchup_s,
 	         res->startup_s, res->equal ? "equal" : "DIFFER", res->digest_s);
+	progress("  CPU s / MiB to disk: raw %.2f / %.1f, A writing %.2f / %.1f, B catching up "
+	         "%.2f / %.1f, A serving %.2f",
+	         res->raw_cpu_s, res->raw_wb / 1048576.0, res->a_cpu_s, res->a_wb / 1048576.0,
+	         res->b_cpu_s, res->b_wb / 1048576.0, res->a_serve_s);
 	api_close(&a);
 	api_close(&b);
 	if (B.only[5] && res->narr == B.foot_narr)
 		footprint(r, 1);
+	node_stop(r, 1);
+	node_stop(r, 0);
 	region_destroy(&r);
 }
 
@@ -508,7 +536,7 @@ static void
 run_latency(void)
 {
 	struct lat_result *L = &B.lat;
-	struct region *r = region_new(B.arrangd, "lt", 3, "");
+	struct region *r = region_new(B.arrangd, "lt", 3, B.sync_conf);
 	bool a_conn[3] = {false, true, false}, b_conn[3] = {false, false, true},
 	     c_conn[3] = {false, false, false};
 	size_t cap = (size_t)(B.lat_secs * LAT_RATE) + 16, n = 0;
@@ -756,7 +784,7 @@ run_convergence(void)
 {
 	struct conv_result *c = &B.conv;
 	bool adj[CONV_NODES][CONV_NODES];
-	struct region *r = region_new(B.arrangd, "cv", CONV_NODES, "");
+	struct region *r = region_new(B.arrangd, "cv", CONV_NODES, B.sync_conf);
 	struct conv_writer w[CONV_NODES];
 	pthread_t th[CONV_NODES];
 	struct api *api[CONV_NODES];
@@ -1132,6 +1160,14 @@ main(int argc, char **argv)
 
 	B.t0 = now_s();
 	B.arrangd = ARRANGD_BIN;
+	/* e.g. ARRANG_BENCH_SYNC='page_bytes = 4194304' to try a setting; ';' ends a line */
+	if (getenv("ARRANG_BENCH_SYNC") != NULL) {
+		snprintf(B.sync_conf, sizeof(B.sync_conf) - 1, "%s", getenv("ARRANG_BENCH_SYNC"));
+		for (char *p = B.sync_conf; *p != '\0'; p++)
+			if (*p == ';')
+				*p = '\n';
+		strcat(B.sync_conf, "\n");
+	}
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':

@@ -262,6 +262,44 @@ region_destroy(struct region **rp)
 	free(r);
 }
 
+/*
+ * Exec arrangd for nd. ARRANG_BENCH_WRAP, when set, is a command put in front of it, split
+ * on spaces, with %n replaced by the node name: a profiler, for instance
+ * "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%n".
+ */
+static void
+exec_daemon(const struct node *nd, bool debug)
+{
+	const char *wrap = getenv("ARRANG_BENCH_WRAP");
+	char *argv[64], words[1024], *save = NULL;
+	size_t n = 0;
+
+	if (wrap != NULL && *wrap != '\0') {
+		char *w;
+		size_t o = 0;
+
+		for (const char *p = wrap; *p != '\0' && o + 40 < sizeof(words); p++) {
+			if (p[0] == '%' && p[1] == 'n') {
+				o += (size_t)snprintf(words + o, sizeof(words) - o, "%s", nd->name);
+				p++;
+			} else {
+				words[o++] = *p;
+			}
+		}
+		words[o] = '\0';
+		for (w = strtok_r(words, " ", &save); w != NULL && n < 56;
+		     w = strtok_r(NULL, " ", &save))
+			argv[n++] = w;
+	}
+	argv[n++] = bin_path;
+	if (debug)
+		argv[n++] = "-d";
+	argv[n++] = "--config";
+	argv[n++] = (char *)nd->conf;
+	argv[n] = NULL;
+	execvp(argv[0], argv);
+}
+
 void
 node_start(struct region *r, size_t i, bool debug)
 {
@@ -283,14 +321,11 @@ node_start(struct region *r, size_t i, bool debug)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		if (debug)
-			execl(bin_path, "arrangd", "-d", "--config", nd->conf, (char *)NULL);
-		else
-			execl(bin_path, "arrangd", "--config", nd->conf, (char *)NULL);
+		exec_daemon(nd, debug);
 		_exit(127);
 	}
 	a = api_open(r, i);
-	until = now_s() + 30;
+	until = now_s() + 60;
 	while (now_s() < until) {
 		msgpack_unpacked res;
 		const msgpack_object *o;
@@ -306,7 +341,7 @@ node_start(struct region *r, size_t i, bool debug)
 		}
 		sleep_ms(5);
 	}
-	die("%s: API did not answer within 30 s", nd->name);
+	die("%s: API did not answer within 60 s", nd->name);
 }
 
 void
@@ -595,4 +630,23 @@ proc_cpu_s(pid_t pid)
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+long long
+proc_write_bytes(pid_t pid)
+{
+	char path[64], line[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "write_bytes:", 12) == 0) {
+			v = strtoll(line + 12, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
 }

@@ -1,0 +1,38 @@
+#!/bin/sh
+# scripts/bench.sh: build the benchmark tree and run arrang_bench (bench/README.md).
+#   scripts/bench.sh full   -> bench/results/latest.{json,txt}, throughput.{dat,png}
+#   scripts/bench.sh quick  -> bench/results/quick.{json,txt} (under 2 minutes)
+# The build is RelWithDebInfo without sanitizers in $BENCH_BUILD (default build-bench).
+# ARRANG_BENCH_SIZES (e.g. 10k,100k,1M) overrides the sizes of benchmarks 1 and 2.
+set -eu
+mode=${1:-full}
+build=${BENCH_BUILD:-build-bench}
+jobs=$(nproc 2>/dev/null || echo 2)
+out=bench/results
+
+cd "$(dirname "$0")/.."
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARRANG_SANITIZE=OFF \
+	-DARRANG_FUZZ=OFF -DARRANG_BENCH=ON >/dev/null
+cmake --build "$build" -j "$jobs" --target arrangd arrang_bench >/dev/null
+mkdir -p "$out"
+case "$mode" in
+quick)
+	"$build/bench/arrang_bench" --quick --json "$out/quick.json" --dat "$out/quick.dat" |
+		tee "$out/quick.txt"
+	;;
+full)
+	"$build/bench/arrang_bench" --json "$out/latest.json" --dat "$out/throughput.dat" |
+		tee "$out/latest.txt"
+	if command -v gnuplot >/dev/null 2>&1; then
+		gnuplot -e "datafile='$out/throughput.dat'; outfile='$out/throughput.png'" \
+			bench/throughput.gp
+		echo "plot: $out/throughput.png"
+	else
+		echo "gnuplot not found (scripts/install-deps.sh installs gnuplot-nox): no plot" >&2
+	fi
+	;;
+*)
+	echo "usage: scripts/bench.sh [full|quick]" >&2
+	exit 2
+	;;
+esac
