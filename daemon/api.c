@@ -598,6 +598,15 @@ m_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		rc = apimsg_req_fail(r, rc, "%.160s", errmsg);
 		goto out;
 	}
+	if (rc == ARR_ETOOBIG && c.rc == 0) {
+		/* SQLite refused to build a value larger than any reply could carry. */
+		rc = apimsg_req_fail(r, rc, "result too large; use a limit");
+		goto out;
+	}
+	if (rc == ARR_ETIMEOUT && c.rc == 0) {
+		rc = apimsg_req_fail(r, rc, "query interrupted after %d ms", STORE_QUERY_TIME_MS);
+		goto out;
+	}
 	if (rc != 0 || c.rc != 0) {
 		rc = read_failed(r, &c, rc);
 		goto out;

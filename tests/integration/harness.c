@@ -183,13 +183,22 @@ h_region_new(const char *test, size_t n, int heartbeat_ms, int pull_interval_ms)
 		const char *argv[] = {ARRANGD_BIN, "--init", "--config", nd->conf, NULL};
 		int rc;
 
-		snprintf(nd->name, sizeof(nd->name), "node%zu", i);
 		snprintf(nd->org, sizeof(nd->org), "Organisation %zu", i);
-		snprintf(nd->dir, sizeof(nd->dir), "%s/%s", r->root, nd->name);
-		snprintf(nd->conf, sizeof(nd->conf), "%s/arrangd.conf", nd->dir);
-		snprintf(nd->api, sizeof(nd->api), "%s/api.sock", nd->dir);
-		snprintf(nd->log, sizeof(nd->log), "%s/arrangd.log", nd->dir);
-		snprintf(nd->members, sizeof(nd->members), "%s/members.conf", nd->dir);
+		/*
+		 * The paths are built from local copies: nd lives inside r, and gcc's
+		 * -Wrestrict takes one member of r as source and another as destination
+		 * for an overlap.
+		 */
+		char name[sizeof(nd->name)], dir[sizeof(nd->dir)];
+
+		snprintf(name, sizeof(name), "node%zu", i);
+		snprintf(dir, sizeof(dir), "%s/%s", r->root, name);
+		snprintf(nd->name, sizeof(nd->name), "%s", name);
+		snprintf(nd->dir, sizeof(nd->dir), "%s", dir);
+		snprintf(nd->conf, sizeof(nd->conf), "%s/arrangd.conf", dir);
+		snprintf(nd->api, sizeof(nd->api), "%s/api.sock", dir);
+		snprintf(nd->log, sizeof(nd->log), "%s/arrangd.log", dir);
+		snprintf(nd->members, sizeof(nd->members), "%s/members.conf", dir);
 		nd->port = free_port();
 		nd->pid = -1;
 		CHECK(mkdir(nd->dir, 0700) == 0, "mkdir %s: %s", nd->dir, strerror(errno));

@@ -673,6 +673,12 @@ test_query_read_only(void **state)
 	                "WHERE i < 100000) SELECT i, zeroblob(100) AS pad FROM n"),
 	           ARR_ETOOBIG, "result too large; use a limit");
 
+	/* A runaway query is interrupted: the daemon's one thread is never held for long. */
+	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql",
+	                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+	                "SELECT count(*) FROM n"),
+	           ARR_ETIMEOUT, "query interrupted after 2000 ms");
+
 	/* Nothing changed. */
 	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "child"));
 	assert_int_equal(rows(rp->res)->via.array.size, 2);
