@@ -675,3 +675,189 @@ h_rowid(char out[37])
 	rowid_new(id);
 	rowid_format(id, out);
 }
+
+/* ---- additions for the fault and adversary suite (tests/chaos) ---- */
+
+extern char **environ;
+
+/* The ip(8) binary, for `ip netns exec`. */
+static const char *
+ip_binary(void)
+{
+	static const char *const cand[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
+
+	for (size_t k = 0; k < sizeof(cand) / sizeof(cand[0]); k++)
+		if (access(cand[k], X_OK) == 0)
+			return cand[k];
+	return "ip";
+}
+
+/*
+ * Like h_start(), with a network namespace and extra environment. The argument and
+ * environment arrays are built before the fork: the test process has ZeroMQ threads,
+ * so the child only calls async-signal-safe functions before exec.
+ */
+void
+h_start_opts(struct h_region *r, size_t i, const struct h_start_opts *o)
+{
+	struct h_node *nd = &r->nodes[i];
+	const char *argv[12];
+	char **envp;
+	size_t n = 0, nenv = 0, nextra = 0;
+	pid_t parent = getpid();
+	double until;
+
+	CHECK(nd->pid < 0, "%s already running", nd->name);
+	if (o != NULL && o->netns != NULL) {
+		argv[n++] = ip_binary();
+		argv[n++] = "netns";
+		argv[n++] = "exec";
+		argv[n++] = o->netns;
+	}
+	argv[n++] = ARRANGD_BIN;
+	argv[n++] = "-d";
+	argv[n++] = "--config";
+	argv[n++] = nd->conf;
+	argv[n] = NULL;
+	while (environ[nenv] != NULL)
+		nenv++;
+	while (o != NULL && o->env != NULL && o->env[nextra] != NULL)
+		nextra++;
+	CHECK((envp = calloc(nenv + nextra + 1, sizeof(*envp))) != NULL, "calloc");
+	memcpy(envp, environ, nenv * sizeof(*envp));
+	for (size_t k = 0; k < nextra; k++)
+		envp[nenv + k] = (char *)o->env[k];
+	nd->pid = fork();
+	CHECK(nd->pid >= 0, "fork");
+	if (nd->pid == 0) {
+		int fd = open(nd->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execve(argv[0], (char *const *)argv, envp);
+		_exit(127);
+	}
+	free(envp);
+	api_connect(r, nd);
+	if (o != NULL && o->no_wait)
+		return;
+	until = h_now() + 30;
+	while (h_now() < until) {
+		int status;
+		CHECK(waitpid(nd->pid, &status, WNOHANG) == 0, "%s exited during start", nd->name);
+		if (status_probe(r, i, 300)) {
+			h_log("%s started (pid %d, port %d%s%s)", nd->name, (int)nd->pid, nd->port,
+			      o != NULL && o->netns != NULL ? ", netns " : "",
+			      o != NULL && o->netns != NULL ? o->netns : "");
+			return;
+		}
+	}
+	CHECK(0, "%s: API did not answer within 30 s", nd->name);
+}
+
+bool
+h_kill(struct h_region *r, size_t i, int *status)
+{
+	struct h_node *nd = &r->nodes[i];
+	int st = 0;
+	bool ours;
+
+	if (nd->pid < 0) {
+		if (status != NULL)
+			*status = 0;
+		return false;
+	}
+	ours = waitpid(nd->pid, &st, WNOHANG) == 0;
+	if (ours) {
+		kill(nd->pid, SIGKILL);
+		kill(nd->pid, SIGCONT);
+		CHECK(waitpid(nd->pid, &st, 0) == nd->pid, "waitpid %s", nd->name);
+		ours = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+	}
+	if (status != NULL)
+		*status = st;
+	nd->pid = -1;
+	api_close(nd);
+	return ours;
+}
+
+bool
+h_exited(struct h_region *r, size_t i, int *status)
+{
+	struct h_node *nd = &r->nodes[i];
+	int st = 0;
+
+	if (nd->pid < 0 || waitpid(nd->pid, &st, WNOHANG) != nd->pid)
+		return false;
+	if (status != NULL)
+		*status = st;
+	nd->pid = -1;
+	api_close(nd);
+	return true;
+}
+
+void
+h_conf_write(struct h_region *r, size_t i, const char *host, const char *sync_extra)
+{
+	struct h_node *nd = &r->nodes[i];
+	char conf[4096];
+
+	snprintf(conf, sizeof(conf),
+	         "[node]\n"
+	         "name = %s\n"
+	         "organisation = %s\n"
+	         "data_dir = data\n"
+	         "listen = tcp://%s:%d\n"
+	         "api = %s\n"
+	         "members = members.conf\n"
+	         "\n"
+	         "[sync]\n"
+	         "%s",
+	         nd->name, nd->org, host != NULL ? host : "127.0.0.1", nd->port, nd->api,
+	         sync_extra != NULL ? sync_extra : "");
+	write_file(nd->conf, conf);
+}
+
+void
+h_members_write_hosts(struct h_region *r, size_t i, const char *const *hosts)
+{
+	char text[64 * 1024] = "";
+
+	for (size_t j = 0; j < r->n; j++) {
+		const struct h_node *m = &r->nodes[j];
+		char sec[1024];
+
+		snprintf(sec, sizeof(sec),
+		         "[%s]\norganisation = %s\npublic_key = %s\nendpoint = tcp://%s:%d\n\n",
+		         m->name, m->org, m->pubhex, hosts[j], m->port);
+		strncat(text, sec, sizeof(text) - strlen(text) - 1);
+	}
+	write_file(r->nodes[i].members, text);
+}
+
+bool
+h_log_has_sanitizer_report(struct h_region *r, size_t i)
+{
+	FILE *f = fopen(r->nodes[i].log, "r");
+	char line[4096];
+	bool hit = false;
+
+	if (f == NULL)
+		return false;
+	while (!hit && fgets(line, sizeof(line), f) != NULL)
+		hit = strstr(line, "AddressSanitizer") != NULL ||
+		      strstr(line, "LeakSanitizer") != NULL ||
+		      strstr(line, "runtime error:") != NULL;
+	fclose(f);
+	return hit;
+}
+
+void
+h_db_path(struct h_region *r, size_t i, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/data/arrangd.db", r->nodes[i].dir);
+}

@@ -120,4 +120,37 @@ void h_rowid(char out[37]);
 /* Look up key in map o (str keys); NULL when absent or o is not a map. */
 const msgpack_object *h_map_get(const msgpack_object *o, const char *key);
 
+/* ---- additions for the fault and adversary suite (tests/chaos) ---- */
+
+/* How to start a daemon besides the plain way of h_start(). */
+struct h_start_opts {
+	const char *netns;      /* run inside this network namespace (ip netns name), or NULL */
+	const char *const *env; /* extra "NAME=value" entries, NULL-terminated, or NULL */
+	bool no_wait;           /* return right after the fork, without waiting for the API */
+};
+void h_start_opts(struct h_region *r, size_t i, const struct h_start_opts *o);
+/*
+ * SIGKILL node i (SIGCONT first, so a paused one dies too) and reap it. Returns true
+ * when the daemon was still running and died of our signal; false when it had already
+ * exited on its own (a crash), with its wait status in *status (may be NULL).
+ */
+bool h_kill(struct h_region *r, size_t i, int *status);
+/*
+ * Whether node i's daemon has exited on its own since it was started (reaped here, the
+ * wait status in *status). A daemon that is running returns false.
+ */
+bool h_exited(struct h_region *r, size_t i, int *status);
+/*
+ * Rewrite node i's config as h_region_new() wrote it, but listening on host (NULL:
+ * 127.0.0.1) and with sync_body (NULL: empty, the defaults) as its whole [sync] section
+ * ("heartbeat_ms = 200\npull_interval_ms = 1000\n...").
+ */
+void h_conf_write(struct h_region *r, size_t i, const char *host, const char *sync_extra);
+/* Rewrite node i's members file with every node, member j's endpoint on hosts[j]. */
+void h_members_write_hosts(struct h_region *r, size_t i, const char *const *hosts);
+/* Whether node i's log holds a sanitizer report (AddressSanitizer, UBSan "runtime error"). */
+bool h_log_has_sanitizer_report(struct h_region *r, size_t i);
+/* Path of node i's replica (data_dir/arrangd.db) into out. */
+void h_db_path(struct h_region *r, size_t i, char *out, size_t outlen);
+
 #endif
