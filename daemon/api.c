@@ -9,7 +9,9 @@
  * gets method names and error codes only (debug level): values are personal data.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@ struct api {
 	char *path;             /* owned; the socket file we bound, removed on destroy */
 	struct store *st;       /* borrowed */
 	struct api_hooks hooks; /* copied; the pointers in it are borrowed */
+	uint64_t local_writes;  /* committed "write" requests, for "metrics" */
 };
 
 /* ---- result buffers ---- */
@@ -440,9 +443,23 @@ m_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		if ((rc = parse_op(r, i, &ops->via.array.ptr[i], &sops[i])) != 0)
 			goto out;
 	if ((rc = store_write(a->st, sops, n, &res)) != 0) {
-		rc = fail_code(r, rc);
+		uint64_t need = 0;
+
+		/* Restored from a backup, or a peer has newer change sets of ours. */
+		if (rc == ARR_ESTATE && store_writes_held(a->st, &need) && need > 0)
+			rc = apimsg_req_fail(r, rc,
+			                     "writes held until this node has its own change sets "
+			                     "up to seq %" PRIu64 " back from its peers",
+			                     need);
+		else if (rc == ARR_ESTATE && store_writes_held(a->st, NULL))
+			rc = apimsg_req_fail(r, rc,
+			                     "writes held until a peer has been heard from "
+			                     "(replica restored from a backup)");
+		else
+			rc = fail_code(r, rc);
 		goto out;
 	}
+	a->local_writes++;
 	if (res.changesets > 0 && a->hooks.committed != NULL)
 		a->hooks.committed(a->hooks.ctx, res.first_seq, res.last_seq);
 	msgpack_pack_map(pk, 3);
@@ -780,12 +797,109 @@ m_qretry(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return 0;
 }
 
+/*
+ * "backup": an online copy of the replica into a new file. The path must be absolute
+ * (the daemon's working directory means nothing to a client) and must not exist: the
+ * file is created exclusively before the store copies into it, so nothing is ever
+ * overwritten, not even by a file that appears meanwhile. A failed copy is removed.
+ * The store copies in one call (store.h): a large replica holds up the loop meanwhile.
+ */
+static int
+m_backup(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const char *path;
+	struct stat sb;
+	size_t len;
+	int fd, rc;
+
+	if ((rc = apimsg_req_str(r, "path", NULL, &path, &len)) != 0)
+		return rc;
+	if (len == 0 || path[0] != '/')
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'path' must be an absolute path");
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		if (errno == EEXIST)
+			return apimsg_req_fail(r, ARR_EEXIST,
+			                       "backup file exists; give a new file name");
+		return apimsg_req_fail(r, ARR_EIO, "cannot create the backup file: %s",
+		                       strerror(errno));
+	}
+	close(fd);
+	if ((rc = store_backup(a->st, path)) != 0) {
+		unlink(path);
+		return fail_code(r, rc);
+	}
+	if (stat(path, &sb) != 0)
+		return apimsg_req_fail(r, ARR_EIO, "cannot stat the backup file: %s",
+		                       strerror(errno));
+	log_info("api: backup written (%jd bytes)", (intmax_t)sb.st_size);
+	msgpack_pack_map(pk, 1);
+	apimsg_pack_str(pk, "bytes");
+	msgpack_pack_uint64(pk, (uint64_t)sb.st_size);
+	return 0;
+}
+
+/* One metric family's head: # HELP and # TYPE. */
+static void
+metric_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/*
+ * "metrics": Prometheus text exposition format (version 0.0.4). The API writes its own
+ * counter and the store's sizes; the peer layer adds its counters, gauges and the apply
+ * latency histogram through the metrics hook. Counters start at 0 when the daemon does.
+ */
+static int
+m_metrics(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct store_stats st;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	if ((rc = store_stats(a->st, &st)) != 0)
+		return fail_code(r, rc);
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return fail_code(r, ARR_ENOMEM);
+	metric_head(f, "arrangd_local_writes_total", "counter",
+	            "Local write requests committed through the API.");
+	fprintf(f, "arrangd_local_writes_total %" PRIu64 "\n", a->local_writes);
+	metric_head(f, "arrangd_log_changesets", "gauge", "Change sets in the log (every origin).");
+	fprintf(f, "arrangd_log_changesets %" PRIu64 "\n", st.log_count);
+	metric_head(f, "arrangd_pending_size", "gauge",
+	            "Change sets held until earlier ones of their origin arrive.");
+	fprintf(f, "arrangd_pending_size %" PRIu64 "\n", st.pending_count);
+	metric_head(f, "arrangd_quarantine_size", "gauge",
+	            "Change sets in quarantine (received, not applied).");
+	fprintf(f, "arrangd_quarantine_size %" PRIu64 "\n", st.quarantine_count);
+	metric_head(f, "arrangd_db_bytes", "gauge", "Size of the replica database in bytes.");
+	fprintf(f, "arrangd_db_bytes %" PRIu64 "\n", st.db_bytes);
+	if (a->hooks.metrics != NULL)
+		rc = a->hooks.metrics(a->hooks.ctx, f);
+	if (fclose(f) != 0 && rc == 0)
+		rc = ARR_ENOMEM;
+	if (rc != 0) {
+		rc = fail_code(r, rc);
+		goto out;
+	}
+	msgpack_pack_map(pk, 1);
+	apimsg_pack_str(pk, "text");
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, text, len);
+out:
+	free(text);
+	return rc;
+}
+
 static const char *const p_none[] = {NULL};
 static const char *const p_write[] = {"ops", NULL};
 static const char *const p_row[] = {"table", "id", NULL};
 static const char *const p_list[] = {"table", "where", "limit", NULL};
 static const char *const p_query[] = {"sql", NULL};
 static const char *const p_qretry[] = {"id", NULL};
+static const char *const p_backup[] = {"path", NULL};
 
 static const struct method {
 	const char *name;
@@ -803,6 +917,8 @@ static const struct method {
     {"sync", p_none, m_sync},
     {"quarantine.list", p_none, m_qlist},
     {"quarantine.retry", p_qretry, m_qretry},
+    {"backup", p_backup, m_backup},
+    {"metrics", p_none, m_metrics},
 };
 
 /* ---- dispatch ---- */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <msgpack.h>
 
@@ -35,6 +36,12 @@ struct api_hooks {
 	const char *(*member_name)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
 	/* This node's origin (ARR_ORIGIN_LEN bytes, borrowed) for "status"; NULL: nil. */
 	const uint8_t *origin;
+	/*
+	 * Write the peer layer's metrics to out for "metrics", in Prometheus text format
+	 * (# HELP and # TYPE before each family); the API adds its own and the store's.
+	 * NULL: none. Returns 0 or a negative ARR_E* code.
+	 */
+	int (*metrics)(void *ctx, FILE *out);
 };
 
 /*

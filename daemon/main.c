@@ -299,6 +299,14 @@ hook_applied(void *ctx)
 	d->next_status = 0;
 }
 
+static int
+hook_metrics(void *ctx, FILE *out)
+{
+	struct daemon *d = ctx;
+
+	return d->sync != NULL ? sync_metrics(d->sync, out) : 0;
+}
+
 static const char *
 hook_member_name(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
@@ -534,7 +542,8 @@ run(struct daemon *d)
 	                              .node_name = d->node_name,
 	                              .organisation = d->organisation,
 	                              .member_name = hook_member_name,
-	                              .origin = nodekey_public(d->key)};
+	                              .origin = nodekey_public(d->key),
+	                              .metrics = hook_metrics};
 	if ((d->api = api_open(d->zctx, d->cfg->api, d->st, &d->hooks, &e)) == NULL) {
 		log_error("cannot open the local API on %s: %s", d->cfg->api, arrerr_str(e));
 		goto out;

@@ -133,6 +133,9 @@ struct store {
 	store_clock_fn clock;
 	void *clock_ctx;
 	uint64_t max_drift;
+	uint64_t own_seen; /* highest own seq a peer reported (store_own_seq_seen) */
+	bool own_heard;    /* a peer reported our own seq since the store was opened */
+	bool restored;     /* _meta says "restored": a backup copy, writes held until own_heard */
 	struct hlc hlc;
 	struct vv *vec;                     /* mirror of _vv, reloaded after a rollback */
 	uint8_t (*origins)[ARR_ORIGIN_LEN]; /* mirror of _origin: id i+1 is origins[i] */
@@ -595,6 +598,24 @@ out:
 	return ret;
 }
 
+/* Is this database a copy made by store_backup()? Sets s->restored. */
+static int
+restored_load(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM _meta WHERE key = 'restored'", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return ARR_EDB;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(rc);
+	s->restored = rc == SQLITE_ROW;
+	return 0;
+}
+
 struct store *
 store_open(const struct store_config *cfg, int *err)
 {
@@ -637,7 +658,7 @@ store_open(const struct store_config *cfg, int *err)
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
 		                       NULL) != SQLITE_OK)
 			goto out;
-	if ((ret = mirrors_load(s)) < 0 || (ret = hlc_load(s)) < 0)
+	if ((ret = mirrors_load(s)) < 0 || (ret = hlc_load(s)) < 0 || (ret = restored_load(s)) < 0)
 		goto out;
 	if ((s->self_oid = origin_find(s, s->self)) == 0) {
 		if ((ret = tx_begin(s)) < 0)
@@ -1255,6 +1276,26 @@ store_apply(struct store *s, const struct store_blob *items, size_t n, enum stor
 
 /* ---- local writes ---- */
 
+/*
+ * May a local change set take the next own seq? Not while a peer holds a higher one of
+ * ours, nor on a restored copy before any peer was heard from (store.h). Once the hold
+ * has lifted on a restored copy, its mark is removed so that a restart does not hold
+ * again.
+ */
+static int
+own_seq_check(struct store *s)
+{
+	if (store_writes_held(s, NULL))
+		return ARR_ESTATE;
+	if (s->restored) {
+		if (sqlite3_exec(s->db, "DELETE FROM _meta WHERE key = 'restored'", NULL, NULL,
+		                 NULL) != SQLITE_OK)
+			return ARR_EDB;
+		s->restored = false;
+	}
+	return 0;
+}
+
 static int
 set_synchronous(struct store *s, bool full)
 {
@@ -1280,6 +1321,8 @@ store_write(struct store *s, const struct store_op *ops, size_t nops,
 		*res = r;
 	if (nops == 0)
 		return ARR_EINVAL;
+	if ((ret = own_seq_check(s)) < 0)
+		return ret;
 	for (i = 0; i < nops; i++) {
 		const struct schema_table *t = schema_table_find(ops[i].table);
 		const struct schema_column *c = schema_column_find(t, ops[i].column);
@@ -2057,10 +2100,37 @@ store_backup(struct store *s, const char *path)
 	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
 	rc = sqlite3_backup_finish(b);
 	b = NULL;
-	ret = rc == SQLITE_OK ? 0 : db_error(rc);
+	if (rc != SQLITE_OK) {
+		ret = db_error(rc);
+		goto out;
+	}
+	/* A restored copy must learn its own newest seq from a peer before writing. */
+	if ((rc =
+	         sqlite3_exec(dst, "INSERT OR REPLACE INTO _meta(key, value) VALUES('restored', 1)",
+	                      NULL, NULL, NULL)) != SQLITE_OK) {
+		ret = db_error(rc);
+		goto out;
+	}
+	ret = 0;
 out:
 	if (b != NULL)
 		sqlite3_backup_finish(b);
 	sqlite3_close(dst);
 	return ret;
+}
+
+void
+store_own_seq_seen(struct store *s, uint64_t seq)
+{
+	s->own_heard = true;
+	if (seq > s->own_seen)
+		s->own_seen = seq;
+}
+
+bool
+store_writes_held(const struct store *s, uint64_t *need)
+{
+	if (need != NULL)
+		*need = s->own_seen;
+	return (s->restored && !s->own_heard) || vv_get(s->vec, s->self) < s->own_seen;
 }

@@ -210,7 +210,32 @@ int store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats
 
 /* ---- maintenance ---- */
 
-/* Online backup to path (SQLite backup API), consistent while writes continue. */
+/*
+ * Online backup to path (SQLite backup API), consistent while writes continue. The
+ * copy is made in steps of a few hundred pages, but in one call: the daemon's loop waits
+ * for it (about a second per few hundred MB on local disks). path is opened as a
+ * database, so the caller makes sure it is new or empty. The copy is marked as a backup:
+ * a store opened on it after a restore holds local writes until it has heard from a peer
+ * (store_own_seq_seen()).
+ */
 int store_backup(struct store *s, const char *path);
+
+/* ---- own sequence numbers after a restore ---- */
+
+/*
+ * A peer's vector says the region holds this node's own change sets up to seq. While
+ * that is ahead of our log (the replica was restored from a backup, or lost its last
+ * commits), store_write() refuses with ARR_ESTATE: a new local change set would reuse an
+ * (origin, seq) that already names other content, and every other replica would
+ * quarantine it. The sync layer pulls our own change sets back, which lifts the hold.
+ * A replica restored from store_backup() is held until the first call, even with seq 0
+ * (a region without other members calls it once at start).
+ */
+void store_own_seq_seen(struct store *s, uint64_t seq);
+/*
+ * Whether store_write() would refuse for the reason above. *need (may be NULL) is the
+ * own seq a peer reported, 0 when no peer has been heard from since a restore.
+ */
+bool store_writes_held(const struct store *s, uint64_t *need);
 
 #endif

@@ -17,6 +17,7 @@
  * is authenticated by the CURVE server key we configured for it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,20 @@
 #define SYNC_RID_MAX          256
 #define SYNC_BURST            64   /* messages read from one socket per poll round */
 #define SYNC_WARN_EVERY_MS    1000 /* at most one malformed-message warning per peer */
+
+/* Upper bounds (seconds) of the apply latency histogram's buckets, +Inf aside. */
+static const double apply_le[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+#define SYNC_APPLY_BUCKETS (sizeof(apply_le) / sizeof(apply_le[0]))
+
+/* What sync_metrics() reports: change sets by fate since start, apply latency. */
+struct sync_counters {
+	uint64_t sent;     /* in PUSH and PAGE messages that left */
+	uint64_t received; /* in PUSH and PAGE messages from peers */
+	uint64_t applied, duplicates, quarantined;
+	uint64_t apply_count;                      /* store_apply() calls for received batches */
+	double apply_sum;                          /* their seconds */
+	uint64_t apply_bucket[SYNC_APPLY_BUCKETS]; /* calls within apply_le[i] (cumulative) */
+};
 
 /* One direction of connectivity with a peer. */
 struct link {
@@ -84,6 +99,7 @@ struct sync {
 	uint64_t req_seq;
 	uint64_t malformed;
 	uint64_t refused;
+	struct sync_counters count;
 };
 
 /* Change sets collected from store_changes_since(), copied (the store lends them). */
@@ -105,6 +121,16 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Monotonic seconds, for latencies. */
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static uint64_t
@@ -385,6 +411,7 @@ push_new(struct sync *s)
 		} else if (c.n > 0 && (m.cs = collect_blobs(&c)) != NULL) {
 			m.ncs = c.n;
 			if (send_msg(s, p, l, &m) == 0) {
+				s->count.sent += c.n;
 				for (size_t k = 0; k < c.n; k++)
 					known_add(p, c.items[k].origin, c.items[k].seq);
 				log_debug("peer %s: pushed %zu change sets", p->name, c.n);
@@ -400,11 +427,13 @@ static void
 apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store_apply_stats *st)
 {
 	struct store_blob *items;
+	double t0, dt;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	if (m->ncs == 0)
 		return;
+	s->count.received += m->ncs;
 	if ((items = calloc(m->ncs, sizeof(*items))) == NULL) {
 		log_warnx("peer %s: out of memory for %zu change sets", p->name, m->ncs);
 		return;
@@ -419,13 +448,23 @@ apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store
 		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) == 0)
 			known_add(p, origin, seq);
 	}
+	t0 = mono_s();
 	rc = store_apply(s->st, items, m->ncs, NULL, st);
+	dt = mono_s() - t0;
 	free(items);
+	s->count.apply_count++;
+	s->count.apply_sum += dt;
+	for (size_t i = 0; i < SYNC_APPLY_BUCKETS; i++)
+		if (dt <= apply_le[i])
+			s->count.apply_bucket[i]++;
 	if (rc != 0) {
 		log_error("peer %s: cannot apply %zu change sets: %s", p->name, m->ncs,
 		          arrerr_str(rc));
 		return;
 	}
+	s->count.applied += st->applied;
+	s->count.duplicates += st->duplicates;
+	s->count.quarantined += st->quarantined;
 	if (st->applied > 0)
 		ours_stale(s);
 	if (st->quarantined > 0)
@@ -456,9 +495,11 @@ on_pull(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
 	if (c.n > 0 && (page.cs = collect_blobs(&c)) == NULL)
 		goto out;
 	page.ncs = c.n;
-	if (send_msg(s, p, l, &page) == 0)
+	if (send_msg(s, p, l, &page) == 0) {
+		s->count.sent += c.n;
 		for (size_t k = 0; k < c.n; k++)
 			known_add(p, c.items[k].origin, c.items[k].seq);
+	}
 out:
 	free(page.cs);
 	collect_free(&c);
@@ -600,6 +641,12 @@ on_decoded(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	p->last_rx = now;
 	p->last_seen_wall = hlc_wall_ms();
 	(l == LINK_OUT ? &p->out : &p->in)->last_rx = now;
+	/*
+	 * How far the peer has our own change sets: after a restore, the store holds local
+	 * writes until ours have come back (store_own_seq_seen); pulls follow from the vector.
+	 */
+	if (m->vector != NULL)
+		store_own_seq_seen(s->st, vv_get(m->vector, nodekey_public(s->key)));
 	on_message(s, p, l, m);
 }
 
@@ -1005,6 +1052,9 @@ sync_open(void *zctx, const struct config *cfg, const struct members *members,
 	if ((rc = peers_build(s, members, NULL, 0, &s->peers, &s->npeers)) != 0)
 		goto fail;
 	dealers_open(s);
+	/* Alone in the region: nobody else can hold change sets of ours. */
+	if (s->npeers == 0)
+		store_own_seq_seen(st, 0);
 	s->next_hb = now; /* first tick at once: HELLOs go out as soon as links connect */
 	s->next_pull = now + cfg->pull_interval_ms;
 	log_info("sync: listening on %s, %zu other members", cfg->listen, s->npeers);
@@ -1247,4 +1297,90 @@ sync_stats(const struct sync *s, struct sync_stats *st)
 			st->connected++;
 	st->malformed = s->malformed;
 	st->refused = s->refused;
+}
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void
+label_value(FILE *f, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(f, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void
+family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int
+sync_metrics(struct sync *s, FILE *f)
+{
+	const struct {
+		const char *name, *help;
+		uint64_t n;
+	} counters[] = {
+	    {"arrangd_changesets_sent_total", "Change sets sent to peers (push and page).",
+	     s->count.sent},
+	    {"arrangd_changesets_received_total", "Change sets received from peers.",
+	     s->count.received},
+	    {"arrangd_changesets_applied_total",
+	     "Change sets from peers applied (with pending ones they unblocked).",
+	     s->count.applied},
+	    {"arrangd_changesets_duplicate_total", "Change sets from peers already held.",
+	     s->count.duplicates},
+	    {"arrangd_changesets_quarantined_total", "Change sets from peers quarantined.",
+	     s->count.quarantined},
+	};
+	const struct vv *v = ours(s);
+	struct vv *empty = vv_new();
+	struct sync_stats ss;
+	int rc = ARR_ENOMEM;
+
+	if (v == NULL || empty == NULL)
+		goto out;
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		family(f, counters[i].name, "counter", counters[i].help);
+		fprintf(f, "%s %" PRIu64 "\n", counters[i].name, counters[i].n);
+	}
+	sync_stats(s, &ss);
+	family(f, "arrangd_peers_connected", "gauge",
+	       "Other members heard from within three heartbeats.");
+	fprintf(f, "arrangd_peers_connected %zu\n", ss.connected);
+	family(f, "arrangd_peer_behind", "gauge",
+	       "Change sets this node has that the peer lacks, as far as we know.");
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		fputs("arrangd_peer_behind{peer=\"", f);
+		label_value(f, p->name);
+		fprintf(f, "\"} %" PRIu64 "\n", vv_missing(v, p->known != NULL ? p->known : empty));
+	}
+	family(f, "arrangd_peer_ahead", "gauge",
+	       "Change sets the peer has that this node lacks, as far as we know.");
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		fputs("arrangd_peer_ahead{peer=\"", f);
+		label_value(f, p->name);
+		fprintf(f, "\"} %" PRIu64 "\n", vv_missing(p->known != NULL ? p->known : empty, v));
+	}
+	family(f, "arrangd_apply_seconds", "histogram",
+	       "Time to verify and apply one batch of change sets from a peer.");
+	for (size_t i = 0; i < SYNC_APPLY_BUCKETS; i++)
+		fprintf(f, "arrangd_apply_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", apply_le[i],
+		        s->count.apply_bucket[i]);
+	fprintf(f, "arrangd_apply_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", s->count.apply_count);
+	fprintf(f, "arrangd_apply_seconds_sum %.6f\n", s->count.apply_sum);
+	fprintf(f, "arrangd_apply_seconds_count %" PRIu64 "\n", s->count.apply_count);
+	rc = ferror(f) ? ARR_ENOMEM : 0;
+out:
+	vv_destroy(&empty);
+	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <msgpack.h>
 #include <zmq.h>
@@ -69,5 +70,13 @@ struct sync_stats {
 	uint64_t refused;   /* messages refused for version, origin or membership */
 };
 void sync_stats(const struct sync *s, struct sync_stats *st);
+
+/*
+ * The peer layer's metrics in Prometheus text format (families with # HELP and # TYPE):
+ * change sets sent, received, applied, duplicate and quarantined since start, peers
+ * connected, lag per peer (behind/ahead, labelled with the member name) and the latency
+ * of store_apply() per received batch as a histogram. 0, or ARR_ENOMEM.
+ */
+int sync_metrics(struct sync *s, FILE *out);
 
 #endif
