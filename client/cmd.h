@@ -31,6 +31,8 @@ int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_quarantine(struct cli *cli, int argc, char **argv);
 int cmd_arrangement(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_metrics(struct cli *cli, int argc, char **argv);
 /* organisation, child, party, funding, assignment, evaluation, consent. */
 int cmd_table(struct cli *cli, const char *noun, const struct schema_table *t, int argc,
               char **argv);

@@ -17,7 +17,9 @@ static const char help_top[] =
     "  peers                       members: endpoint, connected, last seen, behind/ahead\n"
     "  digest                      digest of the replica's contents (compare across nodes)\n"
     "  sync                        pull from every connected peer now\n"
-    "  quarantine list|retry [ID]  change sets received but not applied\n\n"
+    "  quarantine list|retry [ID]  change sets received but not applied\n"
+    "  backup FILE                 online backup of the replica to a new file\n"
+    "  metrics                     metrics in Prometheus text format\n\n"
     "Arrangements:\n"
     "  arrangement add|set|list|show|history|delete\n\n"
     "Other tables (add|set|list|show|history|delete):\n"
@@ -54,6 +56,7 @@ static const struct {
     {"status", cmd_status}, {"peers", cmd_peers},           {"digest", cmd_digest},
     {"sync", cmd_sync},     {"query", cmd_query},           {"import", cmd_import},
     {"export", cmd_export}, {"quarantine", cmd_quarantine}, {"arrangement", cmd_arrangement},
+    {"backup", cmd_backup}, {"metrics", cmd_metrics},
 };
 
 static int
