@@ -936,6 +936,26 @@ print_table(void)
 			       s->rows / s->catchup_s, "", s->catchup_s, s->startup_s, s->write_s,
 			       s->raw_s);
 		}
+		printf("%9s %9s %10s | %11s | %11s %6s | %11s %6s\n", "", "CPU s:", "", "", "", "",
+		       "", "");
+		for (size_t i = 0; i < B.nsizes; i++) {
+			const struct size_result *s = &B.sz[i];
+			printf(
+			    "%9zu %9s %10s | %11.2f | %11.2f %6s | %11.2f %6s | (A serving pages: "
+			    "%.2f s)\n",
+			    s->narr, "", "", s->raw_cpu_s, s->a_cpu_s, "", s->b_cpu_s, "",
+			    s->a_serve_s);
+		}
+		printf("%9s %9s %10s | %11s | %11s %6s | %11s %6s\n", "", "MiB disk:", "", "", "",
+		       "", "", "");
+		for (size_t i = 0; i < B.nsizes; i++) {
+			const struct size_result *s = &B.sz[i];
+			printf("%9zu %9s %10s | %11.1f | %11.1f %6.1f | %11.1f %6.1f | (written to "
+			       "storage; ratio to raw)\n",
+			       s->narr, "", "", s->raw_wb / 1048576.0, s->a_wb / 1048576.0,
+			       ratio((double)s->a_wb, (double)s->raw_wb), s->b_wb / 1048576.0,
+			       ratio((double)s->b_wb, (double)s->raw_wb));
+		}
 	}
 	if (B.lat.done) {
 		const struct lat_result *L = &B.lat;
@@ -1037,12 +1057,16 @@ write_json(const char *path)
 		jnum(f, "raw_s", s->raw_s, true);
 		jnum(f, "raw_values_per_s", raw, true);
 		jnum(f, "raw_rows_per_s", s->rows / s->raw_s, true);
+		jnum(f, "raw_cpu_s", s->raw_cpu_s, true);
+		fprintf(f, "\"raw_disk_write_bytes\": %lld, ", s->raw_wb);
 		fprintf(f, "\n     \"write\": {\"requests\": %zu, \"changesets\": %llu, ",
 		        s->writes, (unsigned long long)s->changesets);
 		jnum(f, "s", s->write_s, true);
 		jnum(f, "values_per_s", s->values / s->write_s, true);
 		jnum(f, "rows_per_s", s->rows / s->write_s, true);
 		jnum(f, "ratio", s->values / s->write_s / raw, true);
+		jnum(f, "cpu_s", s->a_cpu_s, true);
+		fprintf(f, "\"disk_write_bytes\": %lld, ", s->a_wb);
 		fprintf(f, "\"target\": 0.5, \"met\": %s},",
 		        s->values / s->write_s / raw >= 0.5 ? "true" : "false");
 		fprintf(f, "\n     \"catchup\": {");
@@ -1052,6 +1076,9 @@ write_json(const char *path)
 		jnum(f, "rows_per_s", s->rows / s->catchup_s, true);
 		jnum(f, "ratio", s->values / s->catchup_s / raw, true);
 		jnum(f, "digest_check_s", s->digest_s, true);
+		jnum(f, "cpu_s", s->b_cpu_s, true);
+		jnum(f, "serving_cpu_s", s->a_serve_s, true);
+		fprintf(f, "\"disk_write_bytes\": %lld, ", s->b_wb);
 		fprintf(f, "\"digests_equal\": %s, \"peak_rss_kib\": %ld, ",
 		        s->equal ? "true" : "false", s->b_hwm_kib);
 		fprintf(f, "\"target\": 0.5, \"met\": %s}}",

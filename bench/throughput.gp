@@ -6,12 +6,12 @@ if (!exists("outfile")) outfile = 'bench/results/throughput.png'
 set terminal pngcairo size 900,560 noenhanced
 set output outfile
 set title "arrangd throughput against size (column values/s; raw SQLite = baseline)"
-set xlabel "arrangements (x 31.5 column values each)"
+set xlabel "arrangements (32.5 column values each, DOMAIN.md shapes)"
 set ylabel "column values per second"
 set logscale x
 set logscale y
 set grid
-set key top right
+set key bottom left
 set format y "%.0s%c"
 plot datafile using 1:3 with linespoints lw 2 pt 7 title "raw SQLite insert (baseline)", \
      datafile using 1:($3/2) with lines dt 2 lc rgb "gray" title "target: 0.5 x baseline", \
