@@ -184,6 +184,8 @@ query
 import
 export
 quarantine
+backup
+metrics
 arrangement
 arrangement add
 arrangement set
@@ -439,6 +441,9 @@ usage "$CTL" quarantine frob
 usage "$CTL" quarantine retry abc
 usage "$CTL" quarantine list extra
 usage "$CTL" --socket
+usage "$CTL" backup
+usage "$CTL" backup a b
+usage "$CTL" metrics extra
 
 # ---- a file beyond the 100000-values-per-write limit is split at line boundaries ----
 seq 33400 | awk '{ printf "{\"table\":\"organisation\",\"kind\":\"school\",\"name\":\"School %d\",\"code\":\"B%06d\"}\n", $1, $1 }' >"$T/big.jsonl"
@@ -446,6 +451,95 @@ ok "$CTL" --timeout 300000 --json import "$T/big.jsonl"
 jqcheck '.rows == 33400 and .values == 100200 and .writes == 2'
 ok "$CTL" query "SELECT count(*) AS n FROM organisation WHERE code LIKE 'B%'"
 [ "$(tail -1 "$T/out")" = 33400 ] || fail "split import did not write every row"
+
+# ---- metrics: Prometheus text, every family, counters that move ----
+METRIC_NAMES='arrangd_local_writes_total arrangd_log_changesets arrangd_pending_size
+arrangd_quarantine_size arrangd_db_bytes arrangd_changesets_sent_total
+arrangd_changesets_received_total arrangd_changesets_applied_total
+arrangd_changesets_duplicate_total arrangd_changesets_quarantined_total
+arrangd_peers_connected arrangd_peer_behind arrangd_peer_ahead arrangd_apply_seconds'
+# metric NAME: the value of the unlabelled sample NAME in the last output.
+metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
+ok "$CTL" metrics
+cp "$T/out" "$T/metrics1.prom"
+for name in $METRIC_NAMES; do
+	grep -q "^# TYPE $name " "$T/out" || fail "metrics: no # TYPE line for $name"
+done
+# Every sample is NAME{LABELS} VALUE, and its family was declared.
+if ! awk -v names="$METRIC_NAMES" '
+	BEGIN { split(names, a); for (i in a) known[a[i]] = 1 }
+	/^# (HELP|TYPE) / { next }
+	!/^[a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9][0-9.e+]*$/ { print "bad line: " $0; bad = 1; next }
+	{ n = $1; sub(/\{.*/, "", n); sub(/_(bucket|sum|count)$/, "", n)
+	  if (!(n in known)) { print "unknown metric: " $0; bad = 1 } }
+	END { exit bad }' "$T/out" >"$T/metrics.bad"; then
+	fail "metrics text does not parse: $(head -3 "$T/metrics.bad")"
+fi
+[ "$(metric arrangd_peers_connected)" = 0 ] || fail "metrics: peers connected in a one-node region"
+W1=$(metric arrangd_local_writes_total)
+LOG1=$(metric arrangd_log_changesets)
+[ "${W1:-0}" -ge 10 ] || fail "metrics: arrangd_local_writes_total '$W1' after the writes above"
+ok "$CTL" organisation add kind=school name="Metrics School" code=M000001
+ok "$CTL" organisation add kind=school name="Metrics School 2" code=M000002
+ok "$CTL" metrics
+[ "$(metric arrangd_local_writes_total)" = $((W1 + 2)) ] ||
+	fail "metrics: two writes did not add 2 to arrangd_local_writes_total ($W1 -> $(metric arrangd_local_writes_total))"
+[ "$(metric arrangd_log_changesets)" -ge $((LOG1 + 2)) ] || fail "metrics: log size did not grow"
+ok "$CTL" --json metrics
+jqcheck '.text | test("# TYPE arrangd_peers_connected gauge")'
+
+# ---- backup: a consistent SQLite copy with the same rows; never overwrites ----
+mkdir "$T/backup" "$T/cwd"
+ok "$CTL" backup "$T/backup/one.db"
+grep -Eq "^backup written to $T/backup/one.db \([0-9]+ bytes\)$" "$T/out" || fail "backup: output '$(cat "$T/out")'"
+[ -f "$T/backup/one.db" ] || fail "backup: no file"
+[ "$(stat -c %a "$T/backup/one.db")" = 600 ] || fail "backup: mode is not 0600"
+[ "$(sqlite3 "$T/backup/one.db" "PRAGMA integrity_check")" = ok ] || fail "backup: integrity_check"
+for tbl in organisation child arrangement; do
+	ok "$CTL" query "SELECT count(*) AS n FROM $tbl"
+	live=$(tail -1 "$T/out")
+	[ "$(sqlite3 "$T/backup/one.db" "SELECT count(*) FROM $tbl")" = "$live" ] ||
+		fail "backup: $tbl rows differ from the live node ($live)"
+done
+ok "$CTL" digest
+BACKUP_DIGEST=$(cat "$T/out")
+ok "$CTL" status --json
+BACKUP_SEQ=$(jq .local_seq "$T/out")
+error 1 "error: backup file exists; give a new file name (ARR_EEXIST)" "$CTL" backup "$T/backup/one.db"
+[ "$(sqlite3 "$T/backup/one.db" "PRAGMA integrity_check")" = ok ] || fail "backup: refused backup touched the file"
+error 1 "" "$CTL" backup "$T/no-such-dir/x.db"
+grep -q "cannot create the backup file" "$T/err" || fail "backup into a missing directory: $(cat "$T/err")"
+# A relative FILE is made absolute against arrangctl's working directory, not arrangd's.
+(cd "$T/cwd" && ok "$CTL" --json backup ./rel.db)
+jqcheck --arg p "$T/cwd/rel.db" '.path == $p and .bytes > 0'
+[ -f "$T/cwd/rel.db" ] || fail "backup: relative FILE not written under the client's cwd"
+ok "$CTL" metrics
+[ "$(metric arrangd_local_writes_total)" = $((W1 + 2)) ] || fail "metrics: a backup counted as a write"
+
+# ---- restore: stop, replace the database, start; the backup's contents come back ----
+ok "$CTL" organisation add kind=school name="After Backup" code=M000003
+kill -TERM "$DPID"
+wait "$DPID" || fail "arrangd exited with status $? on SIGTERM"
+DPID=""
+cp "$T/backup/one.db" "$T/data/arrangd.db"
+rm -f "$T/data/arrangd.db-wal" "$T/data/arrangd.db-shm"
+"$ARRANGD" --config "$T/node.conf" 2>>"$T/arrangd.log" &
+DPID=$!
+for _ in $(seq 100); do
+	"$CTL" --timeout 500 status >/dev/null 2>&1 && break
+	kill -0 "$DPID" 2>/dev/null || { fail "arrangd exited after the restore"; cat "$T/arrangd.log" >&2; exit 1; }
+	sleep 0.1
+done
+ok "$CTL" digest
+[ "$(cat "$T/out")" = "$BACKUP_DIGEST" ] || fail "restore: digest differs from the backup-time digest"
+ok "$CTL" --json status
+jqcheck --argjson s "$BACKUP_SEQ" '.local_seq == $s'
+ok "$CTL" query "SELECT count(*) AS n FROM organisation WHERE code = 'M000003'"
+[ "$(tail -1 "$T/out")" = 0 ] || fail "restore: a row written after the backup is present"
+# Alone in its region, a restored node may write at once (nobody holds newer seqs of it).
+ok "$CTL" --json organisation add kind=school name="After Restore" code=M000004
+ok "$CTL" --json status
+jqcheck --argjson s "$BACKUP_SEQ" '.local_seq == $s + 1'
 
 # ---- unreachable daemon (exit 3, one line) ----
 error 3 "error: cannot reach arrangd at $T/nope.sock" "$CTL" --socket "$T/nope.sock" status
