@@ -63,6 +63,7 @@ enum {
 	ST_Q_GET,
 	ST_Q_DEL,
 	ST_Q_ATTEMPT,
+	ST_Q_DEL_HASH,
 	ST__COUNT
 };
 
@@ -89,6 +90,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_Q_GET] = "SELECT raw FROM _quarantine WHERE id = ?1",
     [ST_Q_DEL] = "DELETE FROM _quarantine WHERE id = ?1",
     [ST_Q_ATTEMPT] = "UPDATE _quarantine SET attempts = attempts + 1 WHERE id = ?1",
+    [ST_Q_DEL_HASH] = "DELETE FROM _quarantine WHERE hash = ?1",
 };
 
 static const char schema_sql[] =
@@ -975,6 +977,22 @@ quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint8_t *o
 	return rc;
 }
 
+/*
+ * A change set that is applied (or found to be a duplicate) no longer belongs in the
+ * quarantine: an identical copy kept there earlier, for instance while its clock was too
+ * far ahead, leaves it, whether the change set came back by a pull or by a retry.
+ */
+static int
+quarantine_clear(struct store *s, const uint8_t *raw, size_t len)
+{
+	sqlite3_stmt *st = s->st[ST_Q_DEL_HASH];
+	uint8_t hash[HASH_LEN];
+
+	crypto_generichash(hash, sizeof(hash), raw, len, NULL, 0);
+	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
+	return run(st);
+}
+
 /* ---- remote change sets ---- */
 
 /*
@@ -1121,7 +1139,8 @@ pending_drain(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], int64_t oid
 			return rc;
 		if (cs->h.seq != next || memcmp(cs->origin, origin, ARR_ORIGIN_LEN) != 0)
 			rc = ARR_EDB; /* the row does not hold what its key says */
-		else if ((rc = apply_cs(s, cs, oid)) == 0)
+		else if ((rc = apply_cs(s, cs, oid)) == 0 &&
+		         (rc = quarantine_clear(s, cs->raw, cs->rawlen)) == 0)
 			hlc_recv(&s->hlc, cs->h.hlc, now);
 		changeset_destroy(&cs);
 		if (rc < 0)
@@ -1179,15 +1198,17 @@ process(struct store *s, const uint8_t *raw, size_t len, uint64_t now, enum stor
 			         "different content for logged seq %" PRIu64, cs->h.seq);
 			goto quarantine;
 		}
+		if ((rc = quarantine_clear(s, cs->raw, cs->rawlen)) < 0)
+			goto out;
 		*out = STORE_DUPLICATE;
 		stats->duplicates++;
-		rc = 0;
 		goto out;
 	}
 	if ((rc = origin_id(s, cs->origin, &oid)) < 0)
 		goto out;
 	if (cs->h.seq == have + 1) {
-		if ((rc = apply_cs(s, cs, oid)) < 0 || (rc = pending_settle(s, cs, oid, now)) < 0)
+		if ((rc = apply_cs(s, cs, oid)) < 0 || (rc = pending_settle(s, cs, oid, now)) < 0 ||
+		    (rc = quarantine_clear(s, cs->raw, cs->rawlen)) < 0)
 			goto out;
 		hlc_recv(&s->hlc, cs->h.hlc, now);
 		stats->applied++;
@@ -2061,8 +2082,11 @@ store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *st
 	sqlite3_finalize(st);
 	st = NULL;
 	ret = 0;
-	for (size_t i = 0; i < n && ret == 0; i++)
-		ret = retry_one(s, ids[i], now, &acc);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		/* an earlier one may have taken it along (applied as it became contiguous) */
+		if ((ret = retry_one(s, ids[i], now, &acc)) == ARR_ENOTFOUND)
+			ret = 0;
+	}
 out:
 	sqlite3_finalize(st);
 	free(ids);

@@ -723,10 +723,11 @@ h_start_opts(struct h_region *r, size_t i, const struct h_start_opts *o)
 		nenv++;
 	while (o != NULL && o->env != NULL && o->env[nextra] != NULL)
 		nextra++;
+	/* the extra entries come first: getenv() takes the first of a name, so they win */
 	CHECK((envp = calloc(nenv + nextra + 1, sizeof(*envp))) != NULL, "calloc");
-	memcpy(envp, environ, nenv * sizeof(*envp));
 	for (size_t k = 0; k < nextra; k++)
-		envp[nenv + k] = (char *)o->env[k];
+		envp[k] = (char *)o->env[k];
+	memcpy(envp + nextra, environ, nenv * sizeof(*envp));
 	nd->pid = fork();
 	CHECK(nd->pid >= 0, "fork");
 	if (nd->pid == 0) {

@@ -892,6 +892,64 @@ test_clock_drift_then_retry(void **state)
 	free(bl);
 }
 
+/*
+ * A change set quarantined for its clock comes back by a later pull once it is within
+ * drift: it is applied and its quarantine entry goes with it (it used to stay listed
+ * until someone ran a retry). A retry of everything copes with an entry that an earlier
+ * one took along: seq 2, pending behind seq 1, is applied when seq 1 is.
+ */
+static void
+test_clock_drift_redelivered(void **state)
+{
+	struct fixture *f = *state;
+	struct replica *a = &f->r[0], *b = &f->r[1];
+	struct blobs *bl = calloc(1, sizeof(*bl)), *two = calloc(1, sizeof(*two));
+	struct store_apply_stats st;
+	enum store_outcome o[3];
+	char id[37];
+
+	a->clock = b->clock + 60001; /* b allows 60000 ms */
+	new_id(id);
+	assert_int_equal(write1(a, "child", id, "ref", value_text("x")), 0);
+	assert_int_equal(write1(a, "child", id, "ref", value_text("y")), 0);
+	assert_int_equal(write1(a, "child", id, "ref", value_text("z")), 0);
+	for (uint64_t seq = 1; seq <= 3; seq++)
+		envelope(a, a, seq, bl);
+	apply_blobs(b, bl, o, &st);
+	assert_int_equal(st.quarantined, 3);
+	assert_int_equal(quarantine_count(b), 3);
+
+	/* within drift now; seq 2 alone comes back first and waits for seq 1 */
+	b->clock += 10;
+	envelope(a, a, 2, two);
+	apply_blobs(b, two, o, &st);
+	assert_int_equal(o[0], STORE_PENDING);
+	assert_int_equal(quarantine_count(b), 3);
+
+	/* the retry applies seq 1, which takes seq 2 along; seq 3 follows */
+	assert_int_equal(store_quarantine_retry(b->s, -1, &st), 0);
+	assert_int_equal(st.applied, 3);
+	assert_int_equal(seq_of(b, a), 3);
+	assert_int_equal(quarantine_count(b), 0);
+
+	/* and on a fresh replica, a redelivery alone empties the quarantine */
+	struct replica *c = &f->r[2];
+	apply_blobs(c, bl, o, &st);
+	assert_int_equal(quarantine_count(c), 3);
+	c->clock += 10;
+	apply_blobs(c, bl, o, &st);
+	assert_int_equal(st.applied, 3);
+	assert_int_equal(seq_of(c, a), 3);
+	assert_int_equal(quarantine_count(c), 0);
+	apply_blobs(c, bl, o, &st);
+	assert_int_equal(st.duplicates, 3);
+	assert_int_equal(quarantine_count(c), 0);
+	blobs_free(bl);
+	blobs_free(two);
+	free(bl);
+	free(two);
+}
+
 static void
 test_duplicates_and_conflicts(void **state)
 {
@@ -1142,6 +1200,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nonmember_then_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_drift_then_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clock_drift_redelivered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates_and_conflicts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_order_pending, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pending_not_relayed, setup, teardown),
