@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <zmq.h>
 
 #include "api.h"
@@ -1165,6 +1166,328 @@ test_socket(void **state)
 	zmq_ctx_term(zctx);
 }
 
+/* ---- backup ---- */
+
+/* count(*) of sql in the database at path, opened read-only with SQLite directly. */
+static long long
+db_count(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* store_blob_fn: keep a copy of one logged change set. */
+static int
+grab_blob(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const uint8_t *data,
+          size_t len)
+{
+	msgpack_sbuffer *sb = ctx;
+
+	(void)origin;
+	(void)seq;
+	msgpack_sbuffer_write(sb, (const char *)data, len);
+	return 0;
+}
+
+/* A one-op write of organisation U3's name through api; returns the reply. */
+static struct rep *
+write_name(struct api *api, const char *name)
+{
+	return call(api, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "organisation", U3, "name",
+	            name);
+}
+
+/*
+ * "backup" writes a new file that is a database with the same rows and digest, refuses
+ * a relative path and an existing file (which stays untouched), and a failed backup
+ * leaves no file behind.
+ */
+static void
+test_backup(void **state)
+{
+	struct fx *fx = *state;
+	char *path = tu_path(fx->dir, "backup.db"), *nodir = tu_path(fx->dir, "nodir/backup.db");
+	struct store *copy = NULL;
+	uint8_t d1[32], d2[32];
+	struct rep *rp;
+	struct stat sb;
+	int err = 0;
+
+	write_fixture(fx);
+	rp = ok(call(fx->api, "[s{ss", 2, "backup", 1, "path", path));
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(ufield(rp->res, "bytes"), (uint64_t)sb.st_size);
+	assert_true(sb.st_size > 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(rp->res->via.map.size, 1);
+	rep_free(rp);
+	assert_int_equal(db_count(path, "SELECT count(*) FROM child"), 2);
+	assert_int_equal(db_count(path, "SELECT count(*) FROM organisation"), 1);
+	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), 1);
+
+	/* The copy opens as this node's replica with the same contents. */
+	struct store_config cfg = {
+	    .path = path, .key = fx->key, .organisation = "Gemeente Testdorp"};
+	assert_non_null(copy = store_open(&cfg, &err));
+	assert_int_equal(store_digest(fx->st, d1), 0);
+	assert_int_equal(store_digest(copy, d2), 0);
+	assert_memory_equal(d1, d2, sizeof(d1));
+	store_destroy(&copy);
+
+	/* Never overwrites; never a relative path; a missing directory leaves nothing. */
+	EXPECT(fx->api, ARR_EEXIST, "[s{ss", 2, "backup", 1, "path", path);
+	assert_int_equal(db_count(path, "SELECT count(*) FROM child"), 2);
+	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "backup", 1, "path", "backup.db");
+	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "backup", 1, "path", "");
+	EXPECT(fx->api, ARR_EINVAL, "[s{", 2, "backup", 0);
+	EXPECT(fx->api, ARR_ETYPE, "[s{si", 2, "backup", 1, "path", 1);
+	EXPECT(fx->api, ARR_EINVAL, "[s{ssss", 2, "backup", 2, "path", path, "force", "yes");
+	EXPECT(fx->api, ARR_EIO, "[s{ss", 2, "backup", 1, "path", nodir);
+	assert_int_equal(access(nodir, F_OK), -1);
+	free(nodir);
+	free(path);
+}
+
+/*
+ * The data-integrity bug a restore used to cause: a replica restored from a backup took
+ * at its next local write the seq after the backup's, which the region already held
+ * with other content (the node's writes after the backup), so every other replica
+ * quarantined the new change set and the node quarantined its own old one. Now a
+ * restored replica holds writes until a peer has reported our own seq and the log has
+ * caught up to it; an unrestored replica is held likewise when a peer is ahead of it.
+ */
+static void
+test_restore_holds_writes(void **state)
+{
+	struct fx *fx = *state;
+	char *path = tu_path(fx->dir, "backup.db");
+	struct store *copy = NULL;
+	struct api *api2 = NULL;
+	struct store_write_result wr;
+	msgpack_sbuffer cs2;
+	struct store_apply_stats stats;
+	struct store_blob blob;
+	struct rep *rp;
+	uint64_t need = 1;
+	int err = 0;
+
+	write_fixture(fx); /* seq 1 */
+	rep_free(ok(call(fx->api, "[s{ss", 2, "backup", 1, "path", path)));
+	rep_free(ok(write_name(fx->api, "After the backup"))); /* seq 2, not in the backup */
+	assert_false(store_writes_held(fx->st, NULL));
+
+	/* "Restore": this node's replica is now the backup. */
+	struct store_config cfg = {
+	    .path = path, .key = fx->key, .organisation = "Gemeente Testdorp"};
+	assert_non_null(copy = store_open(&cfg, &err));
+	assert_non_null(api2 = api_new(copy, NULL));
+	assert_true(store_writes_held(copy, &need));
+	assert_int_equal(need, 0);
+	expect_msg(write_name(api2, "Reusing seq 2"), ARR_ESTATE,
+	           "writes held until a peer has been heard from (replica restored from a backup)");
+
+	/* A peer reports it holds our seq 2: held until seq 2 is back. */
+	store_own_seq_seen(copy, 2);
+	assert_true(store_writes_held(copy, &need));
+	assert_int_equal(need, 2);
+	expect_msg(write_name(api2, "Reusing seq 2"), ARR_ESTATE,
+	           "writes held until this node has its own change sets up to seq 2 back from "
+	           "its peers");
+	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), 1);
+
+	/* The pull brings our own seq 2 back; the next write takes seq 3. */
+	msgpack_sbuffer_init(&cs2);
+	assert_int_equal(store_changeset_get(fx->st, fx->fake.origin, 2, grab_blob, &cs2), 0);
+	blob = (struct store_blob){(const uint8_t *)cs2.data, cs2.size};
+	assert_int_equal(store_apply(copy, &blob, 1, NULL, &stats), 0);
+	assert_int_equal(stats.applied, 1);
+	msgpack_sbuffer_destroy(&cs2);
+	assert_false(store_writes_held(copy, NULL));
+	rp = ok(write_name(api2, "After the restore"));
+	assert_int_equal(ufield(rp->res, "first_seq"), 3);
+	rep_free(rp);
+	api_destroy(&api2);
+	store_destroy(&copy);
+
+	/* The hold was lifted for good: reopened, the copy writes at once. */
+	assert_non_null(copy = store_open(&cfg, &err));
+	assert_false(store_writes_held(copy, NULL));
+	store_destroy(&copy);
+
+	/* Without a restore too: a peer ahead of our own seq holds writes. */
+	store_own_seq_seen(fx->st, 5);
+	assert_true(store_writes_held(fx->st, &need));
+	assert_int_equal(need, 5);
+	struct store_op op = {
+	    .table = "organisation", .row_id = U3, .column = "name", .value = value_text("x")};
+	assert_int_equal(store_write(fx->st, &op, 1, &wr), ARR_ESTATE);
+	free(path);
+}
+
+/* ---- metrics ---- */
+
+static int
+fake_metrics(void *ctx, FILE *out)
+{
+	(void)ctx;
+	fputs("# HELP arrangd_peers_connected Peers.\n# TYPE arrangd_peers_connected gauge\n"
+	      "arrangd_peers_connected 3\n",
+	      out);
+	return 0;
+}
+
+static int
+failing_metrics(void *ctx, FILE *out)
+{
+	(void)ctx;
+	(void)out;
+	return ARR_ENOMEM;
+}
+
+/*
+ * Check that text is Prometheus text format: every line is "# HELP name text", "# TYPE
+ * name type" or "name{labels} value", each sample's family was declared by a TYPE line
+ * before it, and is one of names. Returns the value of the sample named want (-1: none).
+ */
+static double
+prom_check(const char *text, const char *const *names, const char *want)
+{
+	char declared[32][64];
+	size_t ndeclared = 0;
+	double found = -1;
+	const char *p = text;
+
+	assert_true(strlen(text) > 0 && text[strlen(text) - 1] == '\n');
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		char line[512], name[64], type[32], rest[256];
+		double v;
+		size_t n = (size_t)(nl - p);
+
+		assert_non_null(nl);
+		assert_true(n < sizeof(line));
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl + 1;
+		if (sscanf(line, "# TYPE %63s %31s", name, type) == 2) {
+			bool known = false;
+
+			assert_true(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0 ||
+			            strcmp(type, "histogram") == 0);
+			for (size_t i = 0; names[i] != NULL; i++)
+				known |= strcmp(names[i], name) == 0;
+			if (!known)
+				fail_msg("unknown metric family %s", name);
+			assert_true(ndeclared < 32);
+			snprintf(declared[ndeclared++], 64, "%s", name);
+			continue;
+		}
+		if (strncmp(line, "# HELP ", 7) == 0)
+			continue;
+		/* name{labels} value */
+		if (sscanf(line, "%63[a-z_]%255s", name, rest) < 1)
+			fail_msg("bad sample line '%s'", line);
+		const char *sp = strrchr(line, ' ');
+		char *end;
+
+		assert_non_null(sp);
+		v = strtod(sp + 1, &end);
+		if (*end != '\0' || v < 0)
+			fail_msg("bad value in '%s'", line);
+		if (line[strlen(name)] != ' ' && (line[strlen(name)] != '{' || *(sp - 1) != '}'))
+			fail_msg("bad labels in '%s'", line);
+		bool ok_family = false;
+		for (size_t i = 0; i < ndeclared; i++) {
+			size_t l = strlen(declared[i]);
+
+			ok_family |=
+			    strcmp(name, declared[i]) == 0 ||
+			    (strncmp(name, declared[i], l) == 0 &&
+			     (strcmp(name + l, "_bucket") == 0 || strcmp(name + l, "_sum") == 0 ||
+			      strcmp(name + l, "_count") == 0));
+		}
+		if (!ok_family)
+			fail_msg("sample before its # TYPE: '%s'", line);
+		if (want != NULL && strcmp(name, want) == 0 && line[strlen(name)] == ' ')
+			found = v;
+	}
+	return found;
+}
+
+/* The text of a "metrics" reply, NUL-terminated (caller frees). */
+static char *
+metrics_text(struct api *api)
+{
+	struct rep *rp = ok(call(api, "[s{", 2, "metrics", 0));
+	const msgpack_object *t = field(rp->res, "text");
+	char *s;
+
+	assert_int_equal(t->type, MSGPACK_OBJECT_STR);
+	assert_non_null(s = strndup(t->via.str.ptr, t->via.str.size));
+	rep_free(rp);
+	return s;
+}
+
+/*
+ * "metrics": parseable Prometheus text with the API's and the store's families and the
+ * sync layer's through the hook; local writes and log size move with writes, and a
+ * failing hook is an error reply.
+ */
+static void
+test_metrics(void **state)
+{
+	static const char *const names[] = {"arrangd_local_writes_total",
+	                                    "arrangd_log_changesets",
+	                                    "arrangd_pending_size",
+	                                    "arrangd_quarantine_size",
+	                                    "arrangd_db_bytes",
+	                                    "arrangd_peers_connected",
+	                                    NULL};
+	struct fx *fx = *state;
+	struct api_hooks hooks = fx->hooks;
+	struct api *api2;
+	char *text;
+
+	text = metrics_text(fx->api);
+	assert_true(prom_check(text, names, "arrangd_local_writes_total") == 0);
+	assert_true(prom_check(text, names, "arrangd_log_changesets") == 0);
+	assert_true(prom_check(text, names, "arrangd_db_bytes") > 0);
+	assert_null(strstr(text, "arrangd_peers_connected")); /* no hook, no sync metrics */
+	free(text);
+
+	write_fixture(fx);
+	rep_free(ok(write_name(fx->api, "Gemeente Testdorp 2")));
+	EXPECT(fx->api, ARR_ESCHEMA, "[s{s[[ssss", 2, "write", 1, "ops", 1, 4, "nope", U3, "x",
+	       "y");
+	text = metrics_text(fx->api);
+	assert_true(prom_check(text, names, "arrangd_local_writes_total") == 2);
+	assert_true(prom_check(text, names, "arrangd_log_changesets") == 2);
+	assert_true(prom_check(text, names, "arrangd_quarantine_size") == 0);
+	assert_true(prom_check(text, names, "arrangd_pending_size") == 0);
+	free(text);
+	EXPECT(fx->api, ARR_EINVAL, "[s{si", 2, "metrics", 1, "x", 1);
+
+	hooks.metrics = fake_metrics;
+	assert_non_null(api2 = api_new(fx->st, &hooks));
+	text = metrics_text(api2);
+	assert_true(prom_check(text, names, "arrangd_peers_connected") == 3);
+	free(text);
+	api_destroy(&api2);
+	hooks.metrics = failing_metrics;
+	assert_non_null(api2 = api_new(fx->st, &hooks));
+	EXPECT(api2, ARR_ENOMEM, "[s{", 2, "metrics", 0);
+	api_destroy(&api2);
+}
+
 int
 main(void)
 {
@@ -1177,6 +1500,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_holds_writes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
 
 	log_init(LOG_LVL_WARNING);
