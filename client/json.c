@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 struct parser {
 	const char *p;
@@ -131,40 +132,6 @@ put_utf8(char *out, size_t *n, unsigned long cp)
 	}
 }
 
-/* Length of a valid UTF-8 sequence at s (n bytes available), 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned long cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /*
  * A string starting at the opening quote. The decoded text is never longer than the
  * encoded one (an escape of 6 or 12 bytes yields at most 4), so one allocation of the
@@ -274,7 +241,7 @@ read_string(struct parser *ps, size_t *outlen)
 		}
 		{
 			size_t l =
-			    utf8_len((const unsigned char *)ps->p + ps->pos, ps->len - ps->pos);
+			    utf8_decode((const unsigned char *)ps->p + ps->pos, ps->len - ps->pos, NULL);
 
 			if (l == 0) {
 				fail(ps, "invalid UTF-8 in string");

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "out.h"
+#include "utf8.h"
 
 struct table {
 	size_t ncols;
@@ -175,43 +176,6 @@ out_base64(struct strbuf *sb, const uint8_t *p, size_t n)
 	}
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid: no overlongs,
- * no surrogates, nothing beyond U+10FFFF.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 void
 out_json_str(struct strbuf *sb, const char *s, size_t n)
 {
@@ -260,7 +224,7 @@ out_json_str(struct strbuf *sb, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		len = utf8_seq(u + i, n - i);
+		len = utf8_decode(u + i, n - i, NULL);
 		if (len == 0) {
 			strbuf_puts(sb, "\\ufffd");
 			i++;

@@ -25,6 +25,7 @@
 
 #include "arrerr.h"
 #include "config.h"
+#include "utf8.h"
 #include "limits.h"
 #include "log.h"
 
@@ -62,38 +63,15 @@ config_name_ok(const char *s)
 static int
 config_utf8_text_ok(const unsigned char *s)
 {
-	while (*s != '\0') {
-		unsigned char c = *s;
-		uint32_t cp;
-		int n;
+	size_t n = strlen((const char *)s);
 
-		if (c < 0x20 || c == 0x7f)
+	for (size_t i = 0, len; i < n; i += len) {
+		uint32_t cp;
+
+		if ((len = utf8_decode(s + i, n - i, &cp)) == 0)
 			return 0;
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
 			return 0;
-		}
-		for (int i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
-			return 0;
-		s += n + 1;
 	}
 	return 1;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "apimsg.h"
+#include "utf8.h"
 #include "arrerr.h"
 
 /* ---- the scanner ---- */
@@ -236,50 +237,6 @@ unpack_strict(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objec
 
 /* ---- strings ---- */
 
-bool
-apimsg_utf8_ok(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t len;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1fu;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0fu;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07u;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3fu);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 void
 apimsg_show(const void *p, size_t n, char out[APIMSG_SHOW_MAX + 4])
 {
@@ -300,7 +257,7 @@ apimsg_str_copy(const msgpack_object *o, char *out, size_t cap)
 {
 	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
 		return ARR_ETYPE;
-	if (o->via.str.size >= cap || !apimsg_utf8_ok(o->via.str.ptr, o->via.str.size))
+	if (o->via.str.size >= cap || !utf8_valid(o->via.str.ptr, o->via.str.size))
 		return ARR_EINVAL;
 	if (o->via.str.size > 0)
 		memcpy(out, o->via.str.ptr, o->via.str.size);
@@ -515,7 +472,7 @@ apimsg_req_str(struct apimsg_req *r, const char *name, bool *present, const char
 		return rc < 0 ? rc : 0;
 	if (o->type != MSGPACK_OBJECT_STR)
 		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be str", name);
-	if (!apimsg_utf8_ok(o->via.str.ptr, o->via.str.size))
+	if (!utf8_valid(o->via.str.ptr, o->via.str.size))
 		return apimsg_req_fail(r, ARR_EINVAL, "param '%s' is not valid utf-8", name);
 	/* One copy per param at most: r->strs has room for every param once. */
 	if (r->nstrs >= APIMSG_MAX_PARAMS || (copy = malloc(o->via.str.size + 1)) == NULL)
@@ -629,7 +586,7 @@ apimsg_value(const msgpack_object *o, struct value *v)
 	case MSGPACK_OBJECT_STR:
 		if (o->via.str.size > ARR_VALUE_MAX)
 			return ARR_ETOOBIG;
-		if (!apimsg_utf8_ok(o->via.str.ptr, o->via.str.size))
+		if (!utf8_valid(o->via.str.ptr, o->via.str.size))
 			return ARR_EINVAL;
 		*v = value_textn(o->via.str.size ? o->via.str.ptr : NULL, o->via.str.size);
 		return 0;
@@ -923,7 +880,7 @@ apimsg_reply_decode(const uint8_t *buf, size_t len, struct apimsg_reply **out, c
 		/* Keep what fits; a message from a daemon is short anyway. */
 		size_t n = e[2].via.str.size < sizeof(r->message) ? e[2].via.str.size
 		                                                  : sizeof(r->message) - 1;
-		if (!apimsg_utf8_ok(e[2].via.str.ptr, e[2].via.str.size))
+		if (!utf8_valid(e[2].via.str.ptr, e[2].via.str.size))
 			goto out;
 		if (n > 0)
 			memcpy(r->message, e[2].via.str.ptr, n);

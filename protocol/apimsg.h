@@ -101,8 +101,6 @@ int apimsg_value(const msgpack_object *o, struct value *v);
  */
 int apimsg_str_copy(const msgpack_object *o, char *out, size_t cap);
 
-/* Whether p[0..n) is valid UTF-8 (no overlongs, surrogates or NUL). */
-bool apimsg_utf8_ok(const void *p, size_t n);
 
 /*
  * A client-supplied name made safe to put in an error message: printable ASCII only

@@ -16,6 +16,7 @@
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "utf8.h"
 
 #define BODY_FIELDS    8                     /* elements of the body array */
 #define OP_FIELDS      4                     /* elements of an op array */
@@ -129,50 +130,6 @@ changeset_fit(const struct cs_header *h, const struct cs_op *ops, size_t nops)
 	return n;
 }
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF, and no NUL. */
-static bool
-utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t len;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 /* [a-z_][a-z0-9_]*, 1 to ARR_NAME_MAX bytes. 0, ARR_ETOOBIG or bad (the caller's code). */
 static int
 name_check(const uint8_t *s, size_t n, int bad)
@@ -196,7 +153,7 @@ text_check(const uint8_t *s, size_t n, size_t max, int bad)
 {
 	if (n > max)
 		return ARR_ETOOBIG;
-	if (n == 0 || !utf8_ok(s, n))
+	if (n == 0 || !utf8_valid(s, n))
 		return bad;
 	return 0;
 }
@@ -216,7 +173,7 @@ value_check(const struct value *v)
 			return ARR_ETOOBIG;
 		if (v->u.b.len > 0 && v->u.b.ptr == NULL)
 			return ARR_EINVAL;
-		return utf8_ok(v->u.b.ptr, v->u.b.len) ? 0 : ARR_EINVAL;
+		return utf8_valid(v->u.b.ptr, v->u.b.len) ? 0 : ARR_EINVAL;
 	case VALUE_BLOB:
 		if (v->u.b.len > ARR_VALUE_MAX)
 			return ARR_ETOOBIG;
@@ -588,7 +545,7 @@ decode_value(const msgpack_object *m, struct value *v)
 	case MSGPACK_OBJECT_STR:
 		if (m->via.str.size > ARR_VALUE_MAX)
 			return ARR_ETOOBIG;
-		if (!utf8_ok((const uint8_t *)m->via.str.ptr, m->via.str.size))
+		if (!utf8_valid((const uint8_t *)m->via.str.ptr, m->via.str.size))
 			return ARR_EMALFORMED;
 		*v = value_textn(m->via.str.ptr, m->via.str.size);
 		return 0;

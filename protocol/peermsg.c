@@ -13,6 +13,7 @@
 
 #include "arrerr.h"
 #include "peermsg.h"
+#include "utf8.h"
 
 /* Bounded read cursor over one message. */
 struct cur {
@@ -214,43 +215,6 @@ rd_bytes(struct cur *c, bool want_str, const uint8_t **p, size_t *n)
 	return cur_take(c, (size_t)v, p);
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool
-utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t b = s[i];
-		size_t k;
-		uint32_t cp, min;
-
-		if (b < 0x80) {
-			i++;
-			continue;
-		} else if ((b & 0xe0) == 0xc0) {
-			k = 1, cp = b & 0x1f, min = 0x80;
-		} else if ((b & 0xf0) == 0xe0) {
-			k = 2, cp = b & 0x0f, min = 0x800;
-		} else if ((b & 0xf8) == 0xf0) {
-			k = 3, cp = b & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i - 1 < k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 /* A str of at most max bytes, valid UTF-8, copied NUL-terminated into out[max + 1]. */
 static int
 rd_text(struct cur *c, size_t max, char *out)
@@ -263,7 +227,7 @@ rd_text(struct cur *c, size_t max, char *out)
 		return rc;
 	if (n > max)
 		return ARR_ETOOBIG;
-	if (!utf8_ok(p, n))
+	if (!utf8_valid(p, n))
 		return ARR_EMALFORMED;
 	memcpy(out, p, n);
 	out[n] = '\0';
@@ -507,7 +471,7 @@ text_ok(const char *s, size_t max)
 
 	if (n > max)
 		return ARR_ETOOBIG;
-	return utf8_ok((const uint8_t *)s, n) ? 0 : ARR_EINVAL;
+	return utf8_valid((const uint8_t *)s, n) ? 0 : ARR_EINVAL;
 }
 
 /* The change sets of a PAGE or PUSH, before packing. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "schema.h"
+#include "utf8.h"
 
 static const char *const org_kinds[] = {"gemeente", "swv", "school", "provider", NULL};
 static const char *const arr_kinds[] = {"care_at_school", "oza",  "support_team",
@@ -146,50 +147,6 @@ schema_column_find(const struct schema_table *t, const char *name)
 	return i < 0 ? NULL : &t->columns[i];
 }
 
-/* Strict UTF-8 check: no overlongs, no surrogates, nothing past U+10FFFF, no NUL. */
-static bool
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t len;
-		unsigned long cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 static bool
 date_ok(const char *s, size_t n)
 {
@@ -224,7 +181,7 @@ schema_value_ok(const struct schema_column *c, const struct value *v)
 	case SCHEMA_FLAG:
 		return v->kind == VALUE_INT && (v->u.i == 0 || v->u.i == 1);
 	case SCHEMA_TEXT:
-		return v->kind == VALUE_TEXT && utf8_ok(v->u.b.ptr, v->u.b.len);
+		return v->kind == VALUE_TEXT && utf8_valid(v->u.b.ptr, v->u.b.len);
 	case SCHEMA_DATE:
 		return v->kind == VALUE_TEXT && date_ok(v->u.b.ptr, v->u.b.len);
 	case SCHEMA_REF:

@@ -471,21 +471,12 @@ test_values(void **state)
 }
 
 static void
-test_utf8_and_show(void **state)
+test_show(void **state)
 {
 	char show[APIMSG_SHOW_MAX + 4];
 	char longname[100];
 
 	(void)state;
-	assert_true(apimsg_utf8_ok("", 0));
-	assert_true(apimsg_utf8_ok("plain", 5));
-	assert_true(apimsg_utf8_ok("\xe2\x82\xac", 3));      /* euro sign */
-	assert_true(apimsg_utf8_ok("\xf0\x9f\x98\x80", 4));  /* emoji */
-	assert_false(apimsg_utf8_ok("\xc0\xaf", 2));         /* overlong */
-	assert_false(apimsg_utf8_ok("\xed\xa0\x80", 3));     /* surrogate */
-	assert_false(apimsg_utf8_ok("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
-	assert_false(apimsg_utf8_ok("\xe2\x82", 2));         /* cut */
-	assert_false(apimsg_utf8_ok("a\0b", 3));
 
 	apimsg_show("ta\nble'x", 8, show);
 	assert_string_equal(show, "ta?ble?x");
@@ -648,7 +639,7 @@ main(void)
 	    cmocka_unit_test(test_too_many_objects),
 	    cmocka_unit_test(test_truncations_and_noise),
 	    cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_utf8_and_show),
+	    cmocka_unit_test(test_show),
 	    cmocka_unit_test(test_reply_roundtrip),
 	    cmocka_unit_test(test_rowset),
 	    cmocka_unit_test(test_rowset_too_big),
