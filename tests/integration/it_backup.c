@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arrerr.h"
@@ -71,7 +72,8 @@ main(void)
 	char row1[37], row2[37], row3[37], backup[700], db[700], side[720];
 	char dig_backup[65], dig[65], text[64];
 	msgpack_unpacked res;
-	const msgpack_object *o, *v;
+	const msgpack_object *o;
+	struct stat sb;
 	int rc;
 
 	h_rowid(row1);
@@ -86,12 +88,14 @@ main(void)
 	      "write 1");
 	CHECK(h_wait_text(r, B, "organisation", row1, "name", "before the backup", 10000),
 	      "B did not receive row 1");
+	/*
+	 * Only the code of this reply is used: h_call's result borrows from the received
+	 * frame, and a reply this small is stored inside the frame that h_call has closed.
+	 */
 	rc = h_call(r, A, "backup", pack_path, backup, &res, &o);
-	CHECK(rc == 0 && (v = h_map_get(o, "bytes")) != NULL &&
-	          v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 > 0,
-	      "backup: %s", arrerr_name(rc));
 	msgpack_unpacked_destroy(&res);
-	CHECK(access(backup, F_OK) == 0, "no backup file");
+	CHECK(rc == 0, "backup: %s", arrerr_name(rc));
+	CHECK(stat(backup, &sb) == 0 && sb.st_size > 0, "no backup file");
 	CHECK(h_digest(r, A, dig_backup) == 0, "digest at backup time");
 	CHECK(local_seq(r, A) == 1, "A's seq at backup time");
 
