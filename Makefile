@@ -5,8 +5,10 @@ CHECK_BUILD ?= build-check
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 DEB_BUILD ?= build-deb
+CHAOS_BUILD ?= build-chaos
+CHAOS_ITERATIONS ?=
 
-.PHONY: all deps build check demo fuzz clean format deb bench bench-quick
+.PHONY: all deps build check demo fuzz clean format deb bench bench-quick chaos
 
 all: build
 
@@ -22,9 +24,19 @@ check: deps
 	cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DARRANG_WERROR=ON -DARRANG_SANITIZE=ON
 	cmake --build $(CHECK_BUILD) -j $(JOBS)
 	cd $(CHECK_BUILD) && ctest --output-on-failure -j $(JOBS)
+	@sh tests/chaos/summary.sh $(CHECK_BUILD)/tests/chaos/summary
 
 demo: build
 	./scripts/demo.sh $(BUILD)
+
+# The fault and adversary suite, long version (tests/chaos): crash loop (50 SIGKILLs),
+# partitions in network namespaces, clock skew, adversarial matrix, disk full; with
+# ASan+UBSan; prints a summary. CHAOS_ITERATIONS=n overrides every part's count,
+# CHAOS_SEED=s replays a run. make check runs the short version through CTest.
+chaos: deps
+	cmake -S . -B $(CHAOS_BUILD) -DCMAKE_BUILD_TYPE=Debug -DARRANG_WERROR=ON -DARRANG_SANITIZE=ON
+	cmake --build $(CHAOS_BUILD) -j $(JOBS)
+	CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) ./tests/chaos/run.sh $(CHAOS_BUILD)
 
 # Run every libFuzzer target for FUZZ_SECONDS each, starting from the seed corpus.
 fuzz: deps
