@@ -902,11 +902,20 @@ verdict(bool ok)
 	return ok ? "met" : "MISSED";
 }
 
+/* The source revision under test, as scripts/bench.sh passes it. */
+static const char *
+commit(void)
+{
+	const char *c = getenv("ARRANG_BENCH_COMMIT");
+
+	return c != NULL && *c != '\0' ? c : "unknown";
+}
+
 static void
 print_table(void)
 {
-	printf("\narrang_bench %s (seed %llu)\n", B.quick ? "quick" : "full",
-	       (unsigned long long)SEED);
+	printf("\narrang_bench %s (seed %llu, arrangd %s)\n", B.quick ? "quick" : "full",
+	       (unsigned long long)SEED, commit());
 	if (B.only[1] || B.only[2]) {
 		printf("\n1/2. Throughput (column values/s; baseline = raw SQLite inserts of the "
 		       "same rows)\n");
@@ -1043,8 +1052,8 @@ write_json(const char *path)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	fprintf(f,
 	        "{\n  \"bench\": \"arrang_bench\", \"mode\": \"%s\", \"seed\": %llu, "
-	        "\"date\": \"%s\", \"cpus\": %ld,\n",
-	        B.quick ? "quick" : "full", (unsigned long long)SEED, when,
+	        "\"date\": \"%s\", \"commit\": \"%s\", \"cpus\": %ld,\n",
+	        B.quick ? "quick" : "full", (unsigned long long)SEED, when, commit(),
 	        sysconf(_SC_NPROCESSORS_ONLN));
 	fprintf(f, "  \"throughput\": [");
 	for (size_t i = 0; B.only[1] && i < B.nsizes; i++) {

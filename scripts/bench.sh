@@ -15,6 +15,10 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARRANG_SANITIZE=OFF \
 	-DARRANG_FUZZ=OFF -DARRANG_BENCH=ON >/dev/null
 cmake --build "$build" -j "$jobs" --target arrangd arrang_bench >/dev/null
 mkdir -p "$out"
+# the revision under test, with a mark when the work tree differs from it
+ARRANG_BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- daemon protocol 2>/dev/null || ARRANG_BENCH_COMMIT="$ARRANG_BENCH_COMMIT+dirty"
+export ARRANG_BENCH_COMMIT
 case "$mode" in
 quick)
 	"$build/bench/arrang_bench" --quick --json "$out/quick.json" --dat "$out/quick.dat" |
