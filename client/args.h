@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "cli.h"
-#include "limits.h"
+#include "arrlimits.h"
 #include "schema.h"
 #include "value.h"
 

@@ -12,7 +12,7 @@
 
 #include <msgpack.h>
 
-#include "limits.h"
+#include "arrlimits.h"
 #include "value.h"
 
 struct req {

@@ -9,7 +9,7 @@
 
 #include "args.h"
 #include "cli.h"
-#include "limits.h"
+#include "arrlimits.h"
 
 /*
  * The row of table named by text (full id or unique prefix) into out. noun names the

@@ -26,7 +26,7 @@
 #include "arrerr.h"
 #include "config.h"
 #include "utf8.h"
-#include "limits.h"
+#include "arrlimits.h"
 #include "log.h"
 
 #define CONFIG_FILE_MAX    (1u << 20) /* a config or members file larger than this is refused */

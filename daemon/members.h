@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "arrlimits.h"
 
 struct member {
 	char *name;

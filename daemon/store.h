@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "changeset.h"
-#include "limits.h"
+#include "arrlimits.h"
 #include "nodekey.h"
 #include "value.h"
 #include "vv.h"

@@ -15,7 +15,7 @@
 
 #include <msgpack.h>
 
-#include "limits.h"
+#include "arrlimits.h"
 #include "value.h"
 
 #define APIMSG_ERR_MAX    256    /* error message buffer, NUL included */

@@ -1,15 +1,7 @@
 /*
- * limits.h: the hard limits of the wire format (normative: see PROTOCOL.md, "Limits").
+ * arrlimits.h: the hard limits of the wire format (normative: see PROTOCOL.md, "Limits").
  * Decoders refuse anything beyond them before allocating for it.
  */
-/*
- * This file shadows the C library's <limits.h> for every file compiled with protocol/
- * on its include path (msgpack.h includes <limits.h> and needs CHAR_MIN), so it chains
- * to the system header first, outside the guard. The pragma only lets -Wpedantic accept
- * the GCC/Clang #include_next extension.
- */
-#pragma GCC system_header
-#include_next <limits.h>
 
 #ifndef ARRANG_LIMITS_H
 #define ARRANG_LIMITS_H

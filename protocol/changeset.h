@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "arrlimits.h"
 #include "nodekey.h"
 #include "value.h"
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "arrlimits.h"
 
 #define NODEKEY_SEED_LEN   32
 #define NODEKEY_SECRET_LEN 64

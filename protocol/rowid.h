@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "arrlimits.h"
 
 void rowid_new(uint8_t out[ARR_ROWID_LEN]);
 /* Writes 36 chars and a NUL. */

@@ -1,6 +1,6 @@
 /*
  * schema.c: the data model of DOMAIN.md as static tables, and the arrangement status
- * lifecycle. Changing a table here changes the schema version (limits.h).
+ * lifecycle. Changing a table here changes the schema version (arrlimits.h).
  * Owns no state; must not know about SQLite.
  */
 #include <stdlib.h>

@@ -11,7 +11,7 @@
 
 #include <msgpack.h>
 
-#include "limits.h"
+#include "arrlimits.h"
 
 struct vv;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arrerr.h"
+#include "arrlimits.h"
 #include "harness.h"
 
 struct api_case {
