@@ -413,6 +413,7 @@ h_call_raw(struct h_region *r, size_t i, const void *buf, size_t len, msgpack_un
 	zmq_pollitem_t it;
 	zmq_msg_t msg;
 	const msgpack_object *o;
+	char *copy;
 
 	*result = NULL;
 	msgpack_unpacked_init(res);
@@ -433,9 +434,21 @@ h_call_raw(struct h_region *r, size_t i, const void *buf, size_t len, msgpack_un
 		zmq_msg_close(&msg);
 		return H_ENOREPLY;
 	}
-	if (msgpack_unpack_next(res, zmq_msg_data(&msg), zmq_msg_size(&msg), NULL) !=
-	    MSGPACK_UNPACK_SUCCESS) {
+	/*
+	 * msgpack_unpack_next leaves str and bin objects pointing into its input, so the
+	 * reply is copied into a buffer that lives (and is freed) with res's zone: the
+	 * frame itself is gone when this returns.
+	 */
+	copy = malloc(zmq_msg_size(&msg) + 1);
+	if (copy == NULL) {
 		zmq_msg_close(&msg);
+		return H_EBADREPLY;
+	}
+	memcpy(copy, zmq_msg_data(&msg), zmq_msg_size(&msg));
+	if (msgpack_unpack_next(res, copy, zmq_msg_size(&msg), NULL) != MSGPACK_UNPACK_SUCCESS ||
+	    !msgpack_zone_push_finalizer(res->zone, free, copy)) {
+		zmq_msg_close(&msg);
+		free(copy);
 		return H_EBADREPLY;
 	}
 	zmq_msg_close(&msg);

@@ -72,7 +72,7 @@ main(void)
 	char row1[37], row2[37], row3[37], backup[700], db[700], side[720];
 	char dig_backup[65], dig[65], text[64];
 	msgpack_unpacked res;
-	const msgpack_object *o;
+	const msgpack_object *o, *bytes;
 	struct stat sb;
 	int rc;
 
@@ -88,14 +88,14 @@ main(void)
 	      "write 1");
 	CHECK(h_wait_text(r, B, "organisation", row1, "name", "before the backup", 10000),
 	      "B did not receive row 1");
-	/*
-	 * Only the code of this reply is used: h_call's result borrows from the received
-	 * frame, and a reply this small is stored inside the frame that h_call has closed.
-	 */
 	rc = h_call(r, A, "backup", pack_path, backup, &res, &o);
-	msgpack_unpacked_destroy(&res);
 	CHECK(rc == 0, "backup: %s", arrerr_name(rc));
 	CHECK(stat(backup, &sb) == 0 && sb.st_size > 0, "no backup file");
+	bytes = h_map_get(o, "bytes");
+	CHECK(bytes != NULL && bytes->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	          bytes->via.u64 == (uint64_t)sb.st_size,
+	      "backup reply: bytes does not match the file's size");
+	msgpack_unpacked_destroy(&res);
 	CHECK(h_digest(r, A, dig_backup) == 0, "digest at backup time");
 	CHECK(local_seq(r, A) == 1, "A's seq at backup time");
 
