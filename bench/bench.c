@@ -81,7 +81,9 @@ struct conv_result {
 	size_t nodes, writes_per_node, edges;
 	double write_phase_s, after_last_s, digest_s;
 	bool equal, timed_out;
-	uint64_t received, pushed_recv, paged_recv, applied, duplicates, needed;
+	uint64_t received, pushed_recv, paged_recv, applied, duplicates, needed; /* debug logs */
+	bool counted; /* every node's "metrics" had the change-set counters */
+	uint64_t m_received, m_applied, m_duplicates; /* from "metrics" */
 	double redundancy;
 	char graph[512];
 };
@@ -770,6 +772,53 @@ conv_graph(bool adj[CONV_NODES][CONV_NODES], uint64_t seed)
 	}
 }
 
+/* Value of the sample "name value" (no labels) in a Prometheus text, or false. */
+static bool
+prom_value(const char *text, size_t len, const char *name, uint64_t *out)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i + nl < len;) {
+		const char *line = text + i, *end = memchr(line, '\n', len - i);
+		size_t ll = end != NULL ? (size_t)(end - line) : len - i;
+
+		if (ll > nl && line[0] != '#' && memcmp(line, name, nl) == 0 && line[nl] == ' ') {
+			*out = (uint64_t)strtod(line + nl + 1, NULL);
+			return true;
+		}
+		i += ll + 1;
+	}
+	return false;
+}
+
+/*
+ * Add a node's change-set counters from the "metrics" API (received, applied,
+ * duplicate since start) to c. False when the daemon has no such counters.
+ */
+static bool
+conv_count_metrics(struct api *a, struct conv_result *c)
+{
+	msgpack_unpacked up;
+	const msgpack_object *o, *t;
+	uint64_t rec = 0, ap = 0, dup = 0;
+	bool ok = false;
+
+	if (api_call0(a, "metrics", &up, &o, 10000) == 0 && (t = mp_get(o, "text")) != NULL &&
+	    t->type == MSGPACK_OBJECT_STR &&
+	    prom_value(t->via.str.ptr, t->via.str.size, "arrangd_changesets_received_total",
+	               &rec) &&
+	    prom_value(t->via.str.ptr, t->via.str.size, "arrangd_changesets_applied_total", &ap) &&
+	    prom_value(t->via.str.ptr, t->via.str.size, "arrangd_changesets_duplicate_total",
+	               &dup)) {
+		c->m_received += rec;
+		c->m_applied += ap;
+		c->m_duplicates += dup;
+		ok = true;
+	}
+	msgpack_unpacked_destroy(&up);
+	return ok;
+}
+
 /* Sum "PUSH of N" / "PAGE of N" / applied / duplicates from a debug log. */
 static void
 conv_count_log(const char *path, struct conv_result *c)
@@ -873,6 +922,9 @@ run_convergence(void)
 				c->equal = false;
 	}
 	c->digest_s = now_s() - t;
+	c->counted = true;
+	for (size_t i = 0; i < CONV_NODES; i++)
+		c->counted &= conv_count_metrics(api[i], c);
 	for (size_t i = 0; i < CONV_NODES; i++)
 		api_close(&api[i]);
 	for (size_t i = 0; i < CONV_NODES; i++)
@@ -880,7 +932,10 @@ run_convergence(void)
 	for (size_t i = 0; i < CONV_NODES; i++)
 		conv_count_log(r->nodes[i].log, c);
 	c->needed = (uint64_t)CONV_NODES * (CONV_NODES - 1) * B.conv_writes;
-	c->redundancy = c->needed ? (double)c->received / (double)c->needed : NAN;
+	/* the daemon's own counter when it has one; the debug-log sum otherwise */
+	c->redundancy = c->needed == 0 ? NAN
+	                : c->counted   ? (double)c->m_received / (double)c->needed
+	                               : (double)c->received / (double)c->needed;
 	c->done = true;
 	progress("convergence: writes took %.2f s; converged %.3f s after the last write; "
 	         "redundancy %.2f",
@@ -993,11 +1048,19 @@ print_table(void)
 		       c->write_phase_s, c->after_last_s,
 		       verdict(!c->timed_out && c->after_last_s < 5),
 		       c->timed_out ? " TIMED OUT" : "", c->equal ? "equal" : "DIFFER");
-		printf("received %llu change sets (push %llu, page %llu) for %llu needed: "
-		       "redundancy %.2f (target <= 3: %s); duplicates %llu\n",
-		       (unsigned long long)c->received, (unsigned long long)c->pushed_recv,
-		       (unsigned long long)c->paged_recv, (unsigned long long)c->needed,
+		printf("redundancy %.2f = received / needed (target <= 3: %s), from the %s\n",
 		       c->redundancy, verdict(c->redundancy <= 3),
+		       c->counted ? "metrics API" : "debug logs");
+		if (c->counted)
+			printf(
+			    "  metrics API: received %llu, applied %llu, duplicates %llu, needed "
+			    "%llu\n",
+			    (unsigned long long)c->m_received, (unsigned long long)c->m_applied,
+			    (unsigned long long)c->m_duplicates, (unsigned long long)c->needed);
+		printf("  debug logs:  received %llu (push %llu, page %llu), applied %llu, "
+		       "duplicates %llu\n",
+		       (unsigned long long)c->received, (unsigned long long)c->pushed_recv,
+		       (unsigned long long)c->paged_recv, (unsigned long long)c->applied,
 		       (unsigned long long)c->duplicates);
 	}
 	if (B.foot.done) {
@@ -1127,6 +1190,11 @@ write_json(const char *path)
 		        (unsigned long long)c->received, (unsigned long long)c->pushed_recv,
 		        (unsigned long long)c->paged_recv, (unsigned long long)c->applied,
 		        (unsigned long long)c->duplicates, (unsigned long long)c->needed);
+		fprintf(f,
+		        "\"metrics_counted\": %s, \"metrics_received\": %llu, "
+		        "\"metrics_applied\": %llu, \"metrics_duplicates\": %llu, ",
+		        c->counted ? "true" : "false", (unsigned long long)c->m_received,
+		        (unsigned long long)c->m_applied, (unsigned long long)c->m_duplicates);
 		jnum(f, "redundancy", c->redundancy, true);
 		fprintf(f,
 		        "\n    \"target_converged_s\": 5, \"target_redundancy\": 3, "
