@@ -40,6 +40,10 @@
 #define SYNC_RID_MAX          256
 #define SYNC_BURST            64   /* messages read from one socket per poll round */
 #define SYNC_WARN_EVERY_MS    1000 /* at most one malformed-message warning per peer */
+#define SYNC_ANNOUNCE_MS      20   /* at most one announcement (HEARTBEAT) per peer in this */
+#define SYNC_LAG_MS           100  /* grace before pulling what an announcement showed us */
+#define SYNC_FED_MS           1000 /* a peer that pushed new change sets this recently feeds us */
+#define SYNC_CAP_LAZY         "lazy"
 
 /* Upper bounds (seconds) of the apply latency histogram's buckets, +Inf aside. */
 static const double apply_le[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
@@ -73,7 +77,19 @@ struct peer {
 	struct link in;            /* its DEALER -> our ROUTER */
 	uint8_t rid[SYNC_RID_MAX]; /* routing id of its DEALER on our ROUTER */
 	size_t ridlen;
-	struct vv *known;        /* what it has, as far as we know (NULL: never told) */
+	struct vv *known; /* what it has, as far as we know (NULL: never told) */
+	/*
+	 * Eager/lazy push (PROTOCOL.md, "Push"). All four are sets or maps by origin and
+	 * forgotten on every handshake; NULL means empty.
+	 */
+	bool lazy_ok;            /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	struct vv *lazy;         /* origins it PRUNEd: we do not push their change sets to it */
+	struct vv *pruned;       /* origins we PRUNEd at it (GRAFT undoes them) */
+	struct vv *fed;          /* origin -> monotonic ms it last pushed us a new change set */
+	struct vv *lag;          /* what it announced that we lacked, or NULL */
+	uint64_t lag_at;         /* monotonic ms lag was taken */
+	uint64_t ann_at;         /* monotonic ms of our last announcement to it */
+	bool ann_due;            /* an announcement waits for the rate limit */
 	uint64_t last_rx;        /* monotonic ms, 0 = never */
 	uint64_t last_seen_wall; /* wall-clock ms, 0 = never */
 	uint64_t pull_id;        /* outstanding pull, 0 = none */
@@ -253,9 +269,10 @@ fill_hello(struct sync *s, struct peermsg *m, enum peermsg_type type, const stru
 	m->major = PEERMSG_MAJOR;
 	m->minor = PEERMSG_MINOR;
 	memcpy(m->origin, nodekey_public(s->key), ARR_ORIGIN_LEN);
-	m->ncaps = 2;
+	m->ncaps = 3;
 	strcpy(m->caps[0], "push");
 	strcpy(m->caps[1], "relay");
+	strcpy(m->caps[2], SYNC_CAP_LAZY);
 	m->vector = (struct vv *)v;
 }
 
@@ -384,9 +401,71 @@ known_set(struct peer *p, const struct vv *v)
 }
 
 /*
+ * Raise what we know of p's vector by what it announced (HEARTBEAT). Never lowered: an
+ * announcement may be older than change sets we pushed since, and lowering would push
+ * them again. An optimistic guess that was wrong (a dropped push) is repaired by p's
+ * pull, which our announcements trigger, and by the PULL's vector, which replaces.
+ */
+static void
+known_merge(struct peer *p, const struct vv *v)
+{
+	if (p->known == NULL) {
+		known_set(p, v);
+		return;
+	}
+	(void)vv_merge(p->known, v);
+}
+
+/* Set (seq 1) or clear (seq 0) origin in the set *set, creating it on demand. */
+static void
+set_origin(struct vv **set, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq)
+{
+	if (*set == NULL && seq == 0)
+		return;
+	if (*set == NULL && (*set = vv_new()) == NULL)
+		return;
+	(void)vv_set(*set, origin, seq);
+}
+
+/* Forget the eager/lazy state of p: after a handshake both sides start eager. */
+static void
+lazy_reset(struct peer *p)
+{
+	vv_destroy(&p->lazy);
+	vv_destroy(&p->pruned);
+	vv_destroy(&p->fed);
+	vv_destroy(&p->lag);
+	p->ann_due = false;
+}
+
+/*
+ * The vector to push to p against: its known vector, raised to ours for the origins it
+ * PRUNEd (it gets those from another peer, and from us only when it pulls). NULL when
+ * out of memory; *tmp is set when a new vector had to be made (the caller frees it).
+ */
+static const struct vv *
+push_base(struct sync *s, struct peer *p, struct vv **tmp)
+{
+	const struct vv *v;
+
+	*tmp = NULL;
+	if (p->lazy == NULL || vv_count(p->lazy) == 0)
+		return p->known;
+	if ((v = ours(s)) == NULL || (*tmp = vv_dup(p->known)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < vv_count(p->lazy); i++) {
+		const uint8_t *o = vv_at(p->lazy, i)->origin;
+		if (vv_get(v, o) > vv_get(*tmp, o))
+			(void)vv_set(*tmp, o, vv_get(v, o));
+	}
+	return *tmp;
+}
+
+/*
  * Push to every connected peer the change sets its known vector lacks (at most one page
- * each), and count them as known to it: an optimistic guess that its next heartbeat
- * corrects. This relays what we applied from one peer to the others.
+ * each), except those of origins it PRUNEd, and count them as known to it: an
+ * optimistic guess that its pull repairs when wrong. This relays what we applied from
+ * one peer to the others.
  */
 static void
 push_new(struct sync *s)
@@ -398,13 +477,17 @@ push_new(struct sync *s)
 		struct collect c = {0};
 		struct peermsg m = {.type = PEERMSG_PUSH};
 		enum link_id l = peer_link(s, p, now);
+		const struct vv *base;
+		struct vv *tmp = NULL;
 		bool more = false;
 		int rc;
 
 		if (l == LINK_NONE || p->known == NULL)
 			continue;
-		rc =
-		    store_changes_since(s->st, p->known, s->cfg->page_bytes, collect_fn, &c, &more);
+		if ((base = push_base(s, p, &tmp)) == NULL)
+			continue;
+		rc = store_changes_since(s->st, base, s->cfg->page_bytes, collect_fn, &c, &more);
+		vv_destroy(&tmp);
 		if (rc != 0) {
 			log_warnx("peer %s: cannot read change sets to push: %s", p->name,
 			          arrerr_name(rc));
@@ -420,6 +503,135 @@ push_new(struct sync *s)
 		}
 		collect_free(&c);
 	}
+}
+
+/* Tell p our vector now (a HEARTBEAT on its preferred link). */
+static void
+announce(struct sync *s, struct peer *p, uint64_t now)
+{
+	struct peermsg m = {.type = PEERMSG_HEARTBEAT};
+	enum link_id l = peer_link(s, p, now);
+
+	p->ann_due = false;
+	if (l == LINK_NONE || (m.vector = (struct vv *)ours(s)) == NULL)
+		return;
+	p->ann_at = now;
+	(void)send_msg(s, p, l, &m);
+}
+
+/*
+ * Our vector grew: announce it to every connected peer, at most once per
+ * SYNC_ANNOUNCE_MS each (a later one waits for sync_tick). Peers stop pushing us what
+ * we have, and peers that PRUNEd us learn what they can pull.
+ */
+static void
+announce_all(struct sync *s)
+{
+	uint64_t now = mono_ms();
+
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (peer_link(s, p, now) == LINK_NONE)
+			continue;
+		if (now - p->ann_at >= SYNC_ANNOUNCE_MS)
+			announce(s, p, now);
+		else
+			p->ann_due = true;
+	}
+}
+
+/* Send PRUNE or GRAFT with the origins of set to p (only if it understands them). */
+static void
+send_origins(struct sync *s, struct peer *p, enum peermsg_type type, struct vv *set)
+{
+	struct peermsg m = {.type = type, .origins = set};
+
+	if (!p->lazy_ok || set == NULL || vv_count(set) == 0)
+		return;
+	if (send_msg(s, p, peer_link(s, p, mono_ms()), &m) == 0)
+		log_debug("peer %s: %s of %zu origins", p->name, peermsg_type_name((int)type),
+		          vv_count(set));
+}
+
+/* Whether a peer other than p pushed us a new change set of origin within SYNC_FED_MS. */
+static bool
+fed_by_other(const struct sync *s, const struct peer *p, const uint8_t origin[ARR_ORIGIN_LEN],
+             uint64_t now)
+{
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *q = &s->peers[i];
+		uint64_t at;
+
+		if (q != p && q->fed != NULL && (at = vv_get(q->fed, origin)) != 0 &&
+		    now - at <= SYNC_FED_MS)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Before a PUSH from p is applied: note the origins it brought us first (it feeds us
+ * them), and PRUNE at p the origins of change sets we already hold, when another peer
+ * feeds us those. A duplicate from our only feeder is not pruned, so a chain never
+ * loses its only eager link; if every feeder of an origin is pruned all the same,
+ * announcements show the gap and the lag check pulls and GRAFTs.
+ */
+static void
+push_feedback(struct sync *s, struct peer *p, const struct peermsg *m)
+{
+	const struct vv *v = ours(s);
+	struct vv *prune = NULL;
+	uint64_t now = mono_ms();
+
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < m->ncs; i++) {
+		uint8_t origin[ARR_ORIGIN_LEN];
+		uint64_t seq;
+
+		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) != 0)
+			continue;
+		if (seq > vv_get(v, origin))
+			set_origin(&p->fed, origin, now);
+		else if (p->lazy_ok && fed_by_other(s, p, origin, now))
+			set_origin(&prune, origin, 1);
+	}
+	if (prune != NULL) {
+		for (size_t i = 0; i < vv_count(prune); i++)
+			set_origin(&p->pruned, vv_at(prune, i)->origin, 1);
+		send_origins(s, p, PEERMSG_PRUNE, prune);
+	}
+	vv_destroy(&prune);
+}
+
+/*
+ * p announced change sets we lacked SYNC_LAG_MS ago and we still lack some: the push
+ * that should have brought them was pruned or dropped. GRAFT the origins we had pruned
+ * at p and pull from it.
+ */
+static void
+lag_check(struct sync *s, struct peer *p, uint64_t now)
+{
+	const struct vv *v = ours(s);
+	struct vv *graft = NULL;
+
+	if (p->lag == NULL || now - p->lag_at < SYNC_LAG_MS)
+		return;
+	if (v != NULL && vv_missing(p->lag, v) > 0) {
+		for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
+			const uint8_t *o = vv_at(p->pruned, i)->origin;
+			if (vv_get(p->lag, o) > vv_get(v, o))
+				set_origin(&graft, o, 1);
+		}
+		for (size_t i = 0; graft != NULL && i < vv_count(graft); i++)
+			set_origin(&p->pruned, vv_at(graft, i)->origin, 0);
+		send_origins(s, p, PEERMSG_GRAFT, graft);
+		if (!pull_outstanding(s, p, now))
+			pull_from(s, p, LINK_NONE, "behind");
+	}
+	vv_destroy(&graft);
+	vv_destroy(&p->lag);
 }
 
 /* Apply change sets p sent (PAGE or PUSH). Returns the store's stats. */
@@ -528,6 +740,24 @@ check_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg
 	return 0;
 }
 
+/* Whether a HELLO or WELCOME lists capability cap. */
+static bool
+has_cap(const struct peermsg *m, const char *cap)
+{
+	for (size_t i = 0; i < m->ncaps; i++)
+		if (strcmp(m->caps[i], cap) == 0)
+			return true;
+	return false;
+}
+
+/* Set (seq 1) or clear (seq 0) every origin of a PRUNE or GRAFT in p's lazy set. */
+static void
+on_origins(struct peer *p, const struct peermsg *m, uint64_t seq)
+{
+	for (size_t i = 0; i < vv_count(m->origins); i++)
+		set_origin(&p->lazy, vv_at(m->origins, i)->origin, seq);
+}
+
 /* One decoded message from p on link l. */
 static void
 on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
@@ -550,6 +780,8 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 			log_info("peer %s: incoming link up", p->name);
 		p->in.up = true;
 		known_set(p, m->vector);
+		lazy_reset(p);
+		p->lazy_ok = has_cap(m, SYNC_CAP_LAZY);
 		if ((v = ours(s)) != NULL) {
 			struct peermsg w;
 			fill_hello(s, &w, PEERMSG_WELCOME, v);
@@ -574,6 +806,8 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		p->out.up = true;
 		p->out.refused = false;
 		known_set(p, m->vector);
+		lazy_reset(p);
+		p->lazy_ok = has_cap(m, SYNC_CAP_LAZY);
 		pull_from(s, p, l, "connect");
 		break;
 	case PEERMSG_PULL:
@@ -581,8 +815,10 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		break;
 	case PEERMSG_PAGE:
 		apply_from(s, p, m, &st);
-		if (st.applied > 0)
+		if (st.applied > 0) {
 			push_new(s);
+			announce_all(s);
+		}
 		if (m->req_id == p->pull_id) {
 			p->pull_id = 0;
 			if (m->more)
@@ -590,17 +826,30 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		}
 		break;
 	case PEERMSG_PUSH:
+		push_feedback(s, p, m);
 		apply_from(s, p, m, &st);
-		if (st.applied > 0)
+		if (st.applied > 0) {
 			push_new(s);
+			announce_all(s);
+		}
 		if (st.pending > 0 && !pull_outstanding(s, p, now))
 			pull_from(s, p, l, "gap");
 		break;
 	case PEERMSG_HEARTBEAT:
-		known_set(p, m->vector);
-		if ((v = ours(s)) != NULL && vv_missing(m->vector, v) > 0 &&
-		    !pull_outstanding(s, p, now))
-			pull_from(s, p, l, "behind");
+		/*
+		 * Not an immediate pull: what it has and we lack is usually being pushed to us
+		 * on another link. lag_check() pulls if it has not come SYNC_LAG_MS later.
+		 */
+		known_merge(p, m->vector);
+		if (p->lag == NULL && (v = ours(s)) != NULL && vv_missing(m->vector, v) > 0 &&
+		    (p->lag = vv_dup(m->vector)) != NULL)
+			p->lag_at = now;
+		break;
+	case PEERMSG_PRUNE:
+		on_origins(p, m, 1);
+		break;
+	case PEERMSG_GRAFT:
+		on_origins(p, m, 0);
 		break;
 	case PEERMSG_ERROR:
 		/* The text comes from the peer: only its code goes to the log. */
@@ -945,6 +1194,7 @@ peer_free(struct peer *p)
 {
 	dealer_close(p);
 	vv_destroy(&p->known);
+	lazy_reset(p);
 	free(p->name);
 	free(p->endpoint);
 	memset(p, 0, sizeof(*p));
@@ -1160,6 +1410,14 @@ sync_timeout_ms(const struct sync *s)
 {
 	uint64_t now = mono_ms(), next = s->next_hb < s->next_pull ? s->next_hb : s->next_pull;
 
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		if (p->ann_due && p->ann_at + SYNC_ANNOUNCE_MS < next)
+			next = p->ann_at + SYNC_ANNOUNCE_MS;
+		if (p->lag != NULL && p->lag_at + SYNC_LAG_MS < next)
+			next = p->lag_at + SYNC_LAG_MS;
+	}
 	return next <= now ? 0 : (long)(next - now);
 }
 
@@ -1208,6 +1466,13 @@ sync_tick(struct sync *s)
 {
 	uint64_t now = mono_ms();
 
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (p->ann_due && now - p->ann_at >= SYNC_ANNOUNCE_MS)
+			announce(s, p, now);
+		lag_check(s, p, now);
+	}
 	if (now >= s->next_hb) {
 		heartbeat(s, now);
 		s->next_hb = now + hb_ms(s);
@@ -1225,6 +1490,7 @@ sync_committed(struct sync *s)
 {
 	ours_stale(s);
 	push_new(s);
+	announce_all(s);
 }
 
 int

@@ -22,7 +22,7 @@ struct cur {
 };
 
 /* Fields after the type, per message type (index = type). */
-static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2};
+static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1};
 
 /* Take n bytes from the cursor, or fail without moving when fewer remain. */
 static int
@@ -289,6 +289,57 @@ out:
 	return rc;
 }
 
+/*
+ * The origins of PRUNE and GRAFT: an array of bin 32 in strictly increasing order, 1 ..
+ * ARR_VV_MAX_ENTRIES of them, kept as a vector whose every seq is 1.
+ */
+static int
+rd_origins(struct cur *c, struct vv **out)
+{
+	struct vv *v = NULL;
+	const uint8_t *prev = NULL;
+	uint32_t n;
+	int rc;
+
+	if ((rc = rd_array(c, &n)) != 0)
+		goto out;
+	if (n == 0) {
+		rc = ARR_EMALFORMED;
+		goto out;
+	}
+	if (n > ARR_VV_MAX_ENTRIES) {
+		rc = ARR_ETOOBIG;
+		goto out;
+	}
+	if ((v = vv_new()) == NULL) {
+		rc = ARR_ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *origin;
+		size_t olen;
+
+		if ((rc = rd_bytes(c, false, &origin, &olen)) != 0)
+			goto out;
+		if (olen != ARR_ORIGIN_LEN) {
+			rc = ARR_EMALFORMED;
+			goto out;
+		}
+		if (prev != NULL && memcmp(prev, origin, ARR_ORIGIN_LEN) >= 0) {
+			rc = ARR_ENONCANON;
+			goto out;
+		}
+		prev = origin;
+		if ((rc = vv_set(v, origin, 1)) != 0)
+			goto out;
+	}
+	*out = v;
+	v = NULL;
+out:
+	vv_destroy(&v);
+	return rc;
+}
+
 /* An array of change-set envelopes (bin, 1 .. ARR_CS_MAX_BYTES each). */
 static int
 rd_blobs(struct cur *c, struct peermsg *m)
@@ -374,7 +425,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 	}
 	if ((rc = rd_array(&c, &n)) != 0 || (rc = rd_uint(&c, &type)) != 0)
 		goto out;
-	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_ERROR) {
+	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_GRAFT) {
 		rc = ARR_EMALFORMED;
 		goto out;
 	}
@@ -438,6 +489,11 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 		if ((rc = rd_text(&c, PEERMSG_TEXT_MAX, m->text)) != 0)
 			goto out;
 		break;
+	case PEERMSG_PRUNE:
+	case PEERMSG_GRAFT:
+		if ((rc = rd_origins(&c, &m->origins)) != 0)
+			goto out;
+		break;
 	}
 	if (c.left != 0) {
 		rc = ARR_EMALFORMED;
@@ -458,6 +514,7 @@ peermsg_destroy(struct peermsg **m)
 	if (m == NULL || *m == NULL)
 		return;
 	vv_destroy(&(*m)->vector);
+	vv_destroy(&(*m)->origins);
 	free((*m)->cs);
 	free(*m);
 	*m = NULL;
@@ -518,6 +575,11 @@ check_encodable(const struct peermsg *m)
 		if (m->code >= 0 || m->code < -65535)
 			return ARR_EINVAL;
 		return text_ok(m->text, PEERMSG_TEXT_MAX);
+	case PEERMSG_PRUNE:
+	case PEERMSG_GRAFT:
+		if (m->origins == NULL || vv_count(m->origins) == 0)
+			return ARR_EINVAL;
+		return vv_count(m->origins) > ARR_VV_MAX_ENTRIES ? ARR_ETOOBIG : 0;
 	default:
 		return ARR_EINVAL;
 	}
@@ -605,6 +667,17 @@ peermsg_encode(const struct peermsg *m, uint8_t **out, size_t *outlen)
 			goto out;
 		break;
 	}
+	case PEERMSG_PRUNE:
+	case PEERMSG_GRAFT:
+		/* vv keeps its entries in origin order: the canonical order on the wire */
+		if (msgpack_pack_array(&pk, vv_count(m->origins)) != 0)
+			goto out;
+		for (size_t i = 0; i < vv_count(m->origins); i++)
+			if (msgpack_pack_bin(&pk, ARR_ORIGIN_LEN) != 0 ||
+			    msgpack_pack_bin_body(&pk, vv_at(m->origins, i)->origin,
+			                          ARR_ORIGIN_LEN) != 0)
+				goto out;
+		break;
 	}
 	if (sb.size > ARR_MSG_MAX_BYTES) {
 		rc = ARR_ETOOBIG;
@@ -622,10 +695,10 @@ out:
 const char *
 peermsg_type_name(int type)
 {
-	static const char *const names[] = {"?",    "HELLO", "WELCOME",   "PULL",
-	                                    "PAGE", "PUSH",  "HEARTBEAT", "ERROR"};
+	static const char *const names[] = {"?",    "HELLO",     "WELCOME", "PULL",  "PAGE",
+	                                    "PUSH", "HEARTBEAT", "ERROR",   "PRUNE", "GRAFT"};
 
-	return type >= PEERMSG_HELLO && type <= PEERMSG_ERROR ? names[type] : names[0];
+	return type >= PEERMSG_HELLO && type <= PEERMSG_GRAFT ? names[type] : names[0];
 }
 
 int

@@ -1,5 +1,5 @@
 /*
- * peermsg.h: the seven peer messages of PROTOCOL.md ("Peer messages"): strict encoding
+ * peermsg.h: the nine peer messages of PROTOCOL.md ("Peer messages"): strict encoding
  * and decoding, nothing else. It knows no sockets and no store; the sync layer
  * (daemon/sync.c) decides what to do with a message.
  *
@@ -20,7 +20,7 @@
 #include "vv.h"
 
 #define PEERMSG_MAJOR    1
-#define PEERMSG_MINOR    0
+#define PEERMSG_MINOR    1
 #define PEERMSG_MAX_CAPS 16  /* capabilities in HELLO/WELCOME */
 #define PEERMSG_CAP_MAX  32  /* bytes of one capability name */
 #define PEERMSG_TEXT_MAX 256 /* bytes of an ERROR message */
@@ -33,6 +33,8 @@ enum peermsg_type {
 	PEERMSG_PUSH = 5,
 	PEERMSG_HEARTBEAT = 6,
 	PEERMSG_ERROR = 7,
+	PEERMSG_PRUNE = 8, /* since 1.1, only to peers with the "lazy" capability */
+	PEERMSG_GRAFT = 9, /* since 1.1, likewise */
 };
 
 /* One change-set envelope inside a PAGE or PUSH (bytes not owned by the blob). */
@@ -54,6 +56,8 @@ struct peermsg {
 	size_t ncaps;                   /* HELLO, WELCOME */
 	char caps[PEERMSG_MAX_CAPS][PEERMSG_CAP_MAX + 1];
 	struct vv *vector;       /* HELLO, WELCOME, PULL, HEARTBEAT */
+	struct vv *origins;      /* PRUNE, GRAFT: a set of origins (each seq is 1), 1 .. */
+	                         /* ARR_VV_MAX_ENTRIES; on the wire an array of bin 32 */
 	uint64_t req_id;         /* PULL, PAGE */
 	uint64_t max_bytes;      /* PULL: 1 .. ARR_MSG_MAX_BYTES */
 	bool more;               /* PAGE */
@@ -82,7 +86,7 @@ int peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out);
 /* Accepts NULL and *m == NULL; NULLs *m. */
 void peermsg_destroy(struct peermsg **m);
 
-/* "HELLO" ... "ERROR", or "?" for anything else: for logs. */
+/* "HELLO" ... "GRAFT", or "?" for anything else: for logs. */
 const char *peermsg_type_name(int type);
 
 /*
