@@ -21,6 +21,8 @@
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,25 @@
 #define BACKUP_STEP_PAGES 256
 #define HASH_LEN          32
 #define DETAIL_MAX        96
-#define CLOCK_LEN         20 /* one cell's key in a row's clock record */
+#define CLOCK_LEN         20   /* one cell's key in a row's clock record */
+#define CACHE_KIB         8192 /* page cache of the main connection (F5: RSS <= 32 MiB) */
+
+/*
+ * WAL checkpoints (see "Checkpoints" below). The loop never checkpoints in the normal
+ * case: a thread with its own connection does, PASSIVE, when the WAL passes
+ * CKPT_SOFT_BYTES or every CKPT_PERIOD_MS after commits, and truncates the WAL once no
+ * commit came for CKPT_IDLE_MS. Past CKPT_HARD_BYTES (the thread fell behind, or kept
+ * being overtaken by commits) the loop runs a blocking checkpoint itself, so the WAL
+ * stays bounded.
+ */
+#define CKPT_SOFT_BYTES (16u << 20)
+#define CKPT_HARD_BYTES (64u << 20)
+#define CKPT_PERIOD_MS  500
+#define CKPT_IDLE_MS    2000
+#define CKPT_BUSY_MS    50
+
+/* A bulk transaction (store_bulk_begin) is committed at least this often. */
+#define BULK_COMMIT_MS 250
 
 /* Cached statements of the main connection, by job. */
 enum {
@@ -150,6 +170,28 @@ struct store {
 	uint8_t *clocks;       /* one row's clock record, widest table */
 	size_t maxcols;
 	char errbuf[256];
+	struct ckpt *ckpt; /* the checkpoint thread, NULL when SQLite has no threads */
+	int wal_pages;     /* WAL frames after the last commit (from the WAL hook) */
+	int ckpt_hard;     /* CKPT_HARD_BYTES in pages */
+	bool bulk;         /* store_bulk_begin() called, store_bulk_end() not yet */
+	bool bulk_tx;      /* a bulk transaction is open */
+	uint64_t bulk_t0;  /* monotonic ms when it began */
+};
+
+/*
+ * The checkpoint thread. It shares with the loop only this struct's fields marked
+ * "mu", always under mu. db is opened by store_open before the thread starts, used
+ * only by the thread, and closed by store_destroy after the join.
+ */
+struct ckpt {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	sqlite3 *db;
+	int soft;         /* CKPT_SOFT_BYTES in pages; constant while the thread runs */
+	int wal_pages;    /* mu: WAL frames after the loop's last commit */
+	uint64_t commits; /* mu: commits so far */
+	bool stop;        /* mu: store_destroy wants the thread to end */
 };
 
 /* An sqlite3 result code as an ARR_E* code. */
@@ -184,6 +226,15 @@ static uint64_t
 now_ms(struct store *s)
 {
 	return s->clock != NULL ? s->clock(s->clock_ctx) : hlc_wall_ms();
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Run a cached statement that returns no rows, then reset it. */
@@ -373,6 +424,227 @@ out:
 	return ret;
 }
 
+/* Page cache of the main connection, in KiB. */
+static int
+cache_set(struct store *s, int kib)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kib);
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : ARR_EDB;
+}
+
+/* ---- checkpoints ---- */
+
+/*
+ * Why a thread: a checkpoint copies the WAL into the database file and fsyncs both,
+ * 4-20 ms on a busy disk. Run by SQLite's auto-checkpoint it happened inside a commit,
+ * so the daemon's single loop (API, pushes, applies) stalled behind it every few
+ * hundred change sets (bench/README.md, F3). SQLite allows a checkpoint on another
+ * connection while the writer commits; PASSIVE mode never waits for the writer or
+ * readers and never blocks them.
+ */
+
+static void
+deadline_in(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * The thread: wait for a signal (WAL past the soft limit) or CKPT_PERIOD_MS, then
+ * checkpoint PASSIVE if commits came since the last one; after CKPT_IDLE_MS without a
+ * commit, TRUNCATE once so an idle node leaves no WAL behind. Errors (SQLITE_BUSY when
+ * the loop runs its own checkpoint, I/O errors) only mean "try again next time": the
+ * loop's hard limit keeps the WAL bounded whatever happens here.
+ */
+static void *
+ckpt_main(void *arg)
+{
+	struct ckpt *c = arg;
+	uint64_t done = 0, idle_since = mono_ms();
+	bool truncated = true;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		struct timespec ts;
+		uint64_t commits;
+		int pages;
+
+		deadline_in(&ts, CKPT_PERIOD_MS);
+		while (!c->stop && c->wal_pages < c->soft) {
+			if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0)
+				break; /* timed out */
+		}
+		if (c->stop)
+			break;
+		commits = c->commits;
+		pages = c->wal_pages;
+		c->wal_pages = 0;
+		pthread_mutex_unlock(&c->mu);
+
+		if (commits != done) {
+			done = commits;
+			idle_since = mono_ms();
+			truncated = false;
+			if (pages > 0)
+				(void)sqlite3_wal_checkpoint_v2(
+				    c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		} else if (!truncated && mono_ms() - idle_since >= CKPT_IDLE_MS) {
+			/* takes the write lock briefly; the loop waits at most that long */
+			truncated =
+			    sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+			                              NULL) == SQLITE_OK;
+		}
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/*
+ * WAL hook of the main connection, called after every commit with the WAL's size in
+ * frames. Replaces SQLite's auto-checkpoint: it only records the size and wakes the
+ * thread; tx_commit() enforces the hard limit outside the hook.
+ */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+	struct ckpt *c = s->ckpt;
+
+	(void)db;
+	(void)name;
+	s->wal_pages = pages;
+	if (c != NULL) {
+		pthread_mutex_lock(&c->mu);
+		c->wal_pages = pages;
+		c->commits++;
+		if (pages >= c->soft)
+			pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * The WAL passed the hard limit: checkpoint here, blocking, so it cannot grow without
+ * bound. RESTART waits (busy timeout) for readers, and the next commit writes the WAL
+ * from its start again. SQLITE_BUSY means the thread is checkpointing right now, which
+ * is progress too.
+ */
+static void
+wal_limit(struct store *s)
+{
+	if (s->wal_pages < s->ckpt_hard)
+		return;
+	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	s->wal_pages = 0;
+}
+
+/* Read one integer pragma of a connection; -1 on error. */
+static int64_t
+pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Take checkpoints off the loop: auto-checkpoint off, the WAL hook installed, and the
+ * thread started on its own connection. Without thread support in SQLite (or when
+ * the thread cannot start) SQLite's auto-checkpoint stays on, as before.
+ */
+static int
+ckpt_start(struct store *s, const char *path)
+{
+	struct ckpt *c = NULL;
+	pthread_condattr_t ca;
+	int64_t psize = pragma_int(s->db, "PRAGMA page_size");
+	bool mu = false, cv = false;
+	int ret = ARR_EDB;
+
+	if (psize <= 0)
+		return ARR_EDB;
+	s->ckpt_hard = (int)(CKPT_HARD_BYTES / (uint64_t)psize);
+	if (!sqlite3_threadsafe())
+		return 0;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return ARR_ENOMEM;
+	c->soft = (int)(CKPT_SOFT_BYTES / (uint64_t)psize);
+	if (pthread_mutex_init(&c->mu, NULL) != 0)
+		goto out;
+	mu = true;
+	if (pthread_condattr_init(&ca) != 0)
+		goto out;
+	cv = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+	     pthread_cond_init(&c->cv, &ca) == 0;
+	pthread_condattr_destroy(&ca);
+	if (!cv)
+		goto out;
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-256", NULL, NULL,
+	                 NULL) != SQLITE_OK ||
+	    pragma_int(c->db, "PRAGMA schema_version") < 0)
+		goto out;
+	sqlite3_busy_timeout(c->db, CKPT_BUSY_MS);
+	if (sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_wal_hook(s->db, wal_hook, s);
+	if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
+		sqlite3_wal_hook(s->db, NULL, NULL);
+		(void)sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint=1000", NULL, NULL, NULL);
+		goto out;
+	}
+	s->ckpt = c;
+	c = NULL;
+	ret = 0;
+out:
+	if (c != NULL) {
+		sqlite3_close(c->db);
+		if (cv)
+			pthread_cond_destroy(&c->cv);
+		if (mu)
+			pthread_mutex_destroy(&c->mu);
+		free(c);
+	}
+	return ret;
+}
+
+/* Stop and join the thread; the caller then checkpoints fully. */
+static void
+ckpt_stop(struct store *s)
+{
+	struct ckpt *c = s->ckpt;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	sqlite3_close(c->db);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+	s->ckpt = NULL;
+	sqlite3_wal_hook(s->db, NULL, NULL);
+}
+
 /* ---- transactions ---- */
 
 static int
@@ -387,6 +659,7 @@ tx_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		(void)run(s->st[ST_ROLLBACK]);
+	s->bulk_tx = false;
 	(void)mirrors_load(s);
 }
 
@@ -395,9 +668,22 @@ tx_commit(struct store *s)
 {
 	int rc = run(s->st[ST_COMMIT]);
 
-	if (rc < 0)
+	if (rc < 0) {
 		tx_rollback(s);
-	return rc;
+		return rc;
+	}
+	wal_limit(s);
+	return 0;
+}
+
+/* Commit the open bulk transaction, if any (store.h, store_bulk_begin). */
+static int
+bulk_flush(struct store *s)
+{
+	if (!s->bulk_tx)
+		return 0;
+	s->bulk_tx = false;
+	return tx_commit(s);
 }
 
 /* ---- opening ---- */
@@ -648,10 +934,11 @@ store_open(const struct store_config *cfg, int *err)
 	if (sqlite3_exec(s->db,
 	                 "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; "
 	                 "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF; "
-	                 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
+	                 "PRAGMA temp_store=MEMORY",
 	                 NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
-	if ((ret = identity_check(s)) < 0)
+	if ((ret = cache_set(s, CACHE_KIB)) < 0 || (ret = identity_check(s)) < 0 ||
+	    (ret = ckpt_start(s, cfg->path)) < 0)
 		goto out;
 	if ((ret = tables_prepare(s)) < 0)
 		goto out;
@@ -688,6 +975,13 @@ store_destroy(struct store **sp)
 
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
+	if (s->db != NULL) {
+		(void)bulk_flush(s);
+		ckpt_stop(s);
+		/* everything into the database file; closing the last connection drops the WAL */
+		(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+		                                NULL);
+	}
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	for (size_t i = 0; s->tables != NULL && i < s->ntables; i++) {
@@ -1270,16 +1564,21 @@ store_apply(struct store *s, const struct store_blob *items, size_t n, enum stor
 		*stats = st;
 	if (n == 0)
 		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].data == NULL && items[i].len != 0)
+			return ARR_EINVAL;
 	now = now_ms(s);
-	if ((rc = tx_begin(s)) < 0)
-		return rc;
+	if (!s->bulk_tx) {
+		if ((rc = tx_begin(s)) < 0)
+			return rc;
+		if (s->bulk) {
+			s->bulk_tx = true;
+			s->bulk_t0 = mono_ms();
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		enum store_outcome o = STORE_QUARANTINED;
 
-		if (items[i].data == NULL && items[i].len != 0) {
-			tx_rollback(s);
-			return ARR_EINVAL;
-		}
 		if ((rc = process(s, items[i].data != NULL ? items[i].data : (const uint8_t *)"",
 		                  items[i].len, now, &o, &st)) < 0) {
 			tx_rollback(s);
@@ -1288,11 +1587,32 @@ store_apply(struct store *s, const struct store_blob *items, size_t n, enum stor
 		if (outcomes != NULL)
 			outcomes[i] = o;
 	}
-	if ((rc = tx_commit(s)) < 0)
-		return rc;
+	if (!s->bulk_tx || mono_ms() - s->bulk_t0 >= BULK_COMMIT_MS) {
+		s->bulk_tx = false;
+		if ((rc = tx_commit(s)) < 0)
+			return rc;
+	}
 	if (stats != NULL)
 		*stats = st;
 	return 0;
+}
+
+int
+store_bulk_begin(struct store *s)
+{
+	s->bulk = true;
+	return 0;
+}
+
+int
+store_bulk_end(struct store *s)
+{
+	int rc = bulk_flush(s);
+
+	s->bulk = false;
+	/* the bulk filled the page cache; an idle node gives it back */
+	sqlite3_db_release_memory(s->db);
+	return rc;
 }
 
 /* ---- local writes ---- */
@@ -1342,7 +1662,7 @@ store_write(struct store *s, const struct store_op *ops, size_t nops,
 		*res = r;
 	if (nops == 0)
 		return ARR_EINVAL;
-	if ((ret = own_seq_check(s)) < 0)
+	if ((ret = bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0)
 		return ret;
 	for (i = 0; i < nops; i++) {
 		const struct schema_table *t = schema_table_find(ops[i].table);
@@ -1523,15 +1843,6 @@ ro_authorize(void *ctx, int action, const char *a, const char *b, const char *db
 	default:
 		return SQLITE_DENY;
 	}
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /*
@@ -1924,6 +2235,8 @@ store_digest(struct store *s, uint8_t out[32])
 		sqlite3_reset(st);
 	}
 	crypto_generichash_final(&h, out, 32);
+	/* a full scan filled the page cache; give it back rather than keep it (F5) */
+	sqlite3_db_release_memory(s->db);
 	return ret;
 }
 
@@ -2052,7 +2365,7 @@ store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *st
 
 	if (stats != NULL)
 		*stats = acc;
-	if ((ret = tx_begin(s)) < 0)
+	if ((ret = bulk_flush(s)) < 0 || (ret = tx_begin(s)) < 0)
 		return ret;
 	if (id >= 0) {
 		ret = retry_one(s, id, now, &acc);
@@ -2112,6 +2425,9 @@ store_backup(struct store *s, const char *path)
 
 	if (path == NULL)
 		return ARR_EINVAL;
+	if ((ret = bulk_flush(s)) < 0)
+		return ret;
+	ret = ARR_EDB;
 	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK)
 		goto out;

@@ -109,6 +109,26 @@ struct store_blob {
 int store_apply(struct store *s, const struct store_blob *items, size_t n,
 		enum store_outcome *outcomes, struct store_apply_stats *stats);
 
+/*
+ * Bulk apply, for catch-up: between store_bulk_begin() and store_bulk_end(),
+ * store_apply() calls share one transaction, committed at least every 250 ms and by
+ * store_bulk_end(). A change set is still applied, logged and counted in the vector in
+ * one transaction; what changes is that many PAGEs share one commit, so a B-tree page
+ * dirtied by several of them is written to the WAL once, not once per PAGE. Until the
+ * commit, reads through this store (get, list, vector, status, changes_since) already
+ * see the applied change sets; store_query() does not. A crash, or a failed
+ * store_apply() during the bulk (it rolls back the whole open transaction and returns
+ * the error; the vector is reloaded), loses only the uncommitted tail: those change sets
+ * are signed by their origins and held by the peer they came from, and the vector no
+ * longer lists them, so the next pull fetches them again. Nothing is ever acknowledged
+ * to a local client from an uncommitted bulk: store_write(), store_quarantine_retry()
+ * and store_backup() commit the open bulk transaction first, and store_destroy() commits
+ * it. store_bulk_end() also gives the page cache back (sqlite3_db_release_memory).
+ * Both return 0 or a database error; bulk mode ends even when the commit fails.
+ */
+int store_bulk_begin(struct store *s);
+int store_bulk_end(struct store *s);
+
 /* ---- reads ---- */
 
 /*
