@@ -1,6 +1,6 @@
 /*
  * test_peermsg.c: unit tests of the peer message codec (protocol/peermsg.c): round
- * trips of all seven types, every truncation, trailing bytes, type confusion, limits,
+ * trips of all nine types, every truncation, trailing bytes, type confusion, limits,
  * UTF-8, canonical vectors, version handling and the change-set peek.
  */
 #include <setjmp.h>
@@ -81,6 +81,10 @@ sample(int type, struct peermsg *m, struct vv *v, struct peermsg_blob *blobs)
 		m->code = ARR_EVERSION;
 		strcpy(m->text, "unsupported major version 2");
 		break;
+	case PEERMSG_PRUNE:
+	case PEERMSG_GRAFT:
+		m->origins = v; /* a set on the wire: the seqs are not sent */
+		break;
 	}
 }
 
@@ -100,7 +104,7 @@ static void
 test_round_trip(void **state)
 {
 	(void)state;
-	for (int t = PEERMSG_HELLO; t <= PEERMSG_ERROR; t++) {
+	for (int t = PEERMSG_HELLO; t <= PEERMSG_GRAFT; t++) {
 		struct peermsg m, *d = NULL;
 		struct peermsg_blob blobs[2];
 		struct vv *v = mkvv(3);
@@ -146,6 +150,15 @@ test_round_trip(void **state)
 			assert_int_equal(d->code, ARR_EVERSION);
 			assert_string_equal(d->text, m.text);
 			break;
+		case PEERMSG_PRUNE:
+		case PEERMSG_GRAFT:
+			assert_int_equal(vv_count(d->origins), vv_count(v));
+			for (size_t i = 0; i < vv_count(v); i++) {
+				assert_memory_equal(vv_at(d->origins, i)->origin,
+				                    vv_at(v, i)->origin, ARR_ORIGIN_LEN);
+				assert_int_equal(vv_at(d->origins, i)->seq, 1);
+			}
+			break;
 		}
 		peermsg_destroy(&d);
 		assert_null(d);
@@ -188,7 +201,7 @@ static void
 test_truncation_and_trailing(void **state)
 {
 	(void)state;
-	for (int t = PEERMSG_HELLO; t <= PEERMSG_ERROR; t++) {
+	for (int t = PEERMSG_HELLO; t <= PEERMSG_GRAFT; t++) {
 		uint8_t *buf, *copy;
 		size_t len;
 		struct peermsg *d = NULL;
@@ -217,7 +230,7 @@ static void
 test_type_confusion(void **state)
 {
 	(void)state;
-	for (int t = PEERMSG_HELLO; t <= PEERMSG_ERROR; t++) {
+	for (int t = PEERMSG_HELLO; t <= PEERMSG_GRAFT; t++) {
 		uint8_t *buf;
 		size_t len;
 
@@ -226,8 +239,12 @@ test_type_confusion(void **state)
 		assert_int_equal(buf[1], t);
 		for (int u = 0; u <= 0x7f; u++) {
 			struct peermsg *d = NULL;
-			bool same = u == t || (t <= PEERMSG_WELCOME && u >= PEERMSG_HELLO &&
-			                       u <= PEERMSG_WELCOME);
+			bool same =
+			    u == t ||
+			    (t <= PEERMSG_WELCOME && u >= PEERMSG_HELLO && u <= PEERMSG_WELCOME) ||
+			    (t >= PEERMSG_PRUNE && u >= PEERMSG_PRUNE && u <= PEERMSG_GRAFT) ||
+			    /* origins (bin 32 each) are also valid change-set blobs */
+			    (t >= PEERMSG_PRUNE && u == PEERMSG_PUSH);
 			if (same)
 				continue;
 			buf[1] = (uint8_t)u;
@@ -617,11 +634,103 @@ p_type0(msgpack_packer *pk)
 }
 
 static void
-p_type8(msgpack_packer *pk)
+p_type10(msgpack_packer *pk)
 {
 	msgpack_pack_array(pk, 2);
-	msgpack_pack_uint8(pk, 8);
+	msgpack_pack_uint8(pk, 10);
 	msgpack_pack_array(pk, 0);
+}
+
+/* PRUNE (or GRAFT: type t) with the origins 0x01.., n of them, each olen bytes. */
+static void
+p_origins(msgpack_packer *pk, int t, size_t n, size_t olen, bool descending)
+{
+	uint8_t o[ARR_ORIGIN_LEN + 1];
+
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint8(pk, (uint8_t)t);
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = descending ? n - i : i + 1;
+		memset(o, 0, sizeof(o));
+		o[0] = (uint8_t)(k >> 8);
+		o[1] = (uint8_t)k;
+		msgpack_pack_bin(pk, olen);
+		msgpack_pack_bin_body(pk, o, olen);
+	}
+}
+
+static void
+p_prune_empty(msgpack_packer *pk)
+{
+	p_origins(pk, PEERMSG_PRUNE, 0, ARR_ORIGIN_LEN, false);
+}
+
+static void
+p_prune_short(msgpack_packer *pk)
+{
+	p_origins(pk, PEERMSG_PRUNE, 2, ARR_ORIGIN_LEN - 1, false);
+}
+
+static void
+p_prune_long(msgpack_packer *pk)
+{
+	p_origins(pk, PEERMSG_PRUNE, 1, ARR_ORIGIN_LEN + 1, false);
+}
+
+static void
+p_prune_unsorted(msgpack_packer *pk)
+{
+	p_origins(pk, PEERMSG_PRUNE, 3, ARR_ORIGIN_LEN, true);
+}
+
+static void
+p_graft_duplicate(msgpack_packer *pk)
+{
+	uint8_t o[ARR_ORIGIN_LEN] = {7};
+
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint8(pk, PEERMSG_GRAFT);
+	msgpack_pack_array(pk, 2);
+	for (int i = 0; i < 2; i++) {
+		msgpack_pack_bin(pk, sizeof(o));
+		msgpack_pack_bin_body(pk, o, sizeof(o));
+	}
+}
+
+static void
+p_graft_too_many(msgpack_packer *pk)
+{
+	p_origins(pk, PEERMSG_GRAFT, ARR_VV_MAX_ENTRIES + 1, ARR_ORIGIN_LEN, false);
+}
+
+static void
+p_graft_max(msgpack_packer *pk)
+{
+	p_origins(pk, PEERMSG_GRAFT, ARR_VV_MAX_ENTRIES, ARR_ORIGIN_LEN, false);
+}
+
+static void
+p_prune_str(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint8(pk, PEERMSG_PRUNE);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_str(pk, 1);
+	msgpack_pack_str_body(pk, "a", 1);
+}
+
+static void
+p_prune_two_fields(msgpack_packer *pk)
+{
+	uint8_t o[ARR_ORIGIN_LEN] = {7};
+
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_uint8(pk, PEERMSG_PRUNE);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_bin(pk, sizeof(o));
+	msgpack_pack_bin_body(pk, o, sizeof(o));
+	msgpack_pack_true(pk);
 }
 
 static void
@@ -658,7 +767,16 @@ test_limits_and_shapes(void **state)
 	assert_int_equal(decode_packed(p_map), ARR_ETYPE);
 	assert_int_equal(decode_packed(p_empty_array), ARR_EMALFORMED);
 	assert_int_equal(decode_packed(p_type0), ARR_EMALFORMED);
-	assert_int_equal(decode_packed(p_type8), ARR_EMALFORMED);
+	assert_int_equal(decode_packed(p_type10), ARR_EMALFORMED);
+	assert_int_equal(decode_packed(p_prune_empty), ARR_EMALFORMED);
+	assert_int_equal(decode_packed(p_prune_short), ARR_EMALFORMED);
+	assert_int_equal(decode_packed(p_prune_long), ARR_EMALFORMED);
+	assert_int_equal(decode_packed(p_prune_unsorted), ARR_ENONCANON);
+	assert_int_equal(decode_packed(p_graft_duplicate), ARR_ENONCANON);
+	assert_int_equal(decode_packed(p_graft_too_many), ARR_ETOOBIG);
+	assert_int_equal(decode_packed(p_graft_max), 0);
+	assert_int_equal(decode_packed(p_prune_str), ARR_ETYPE);
+	assert_int_equal(decode_packed(p_prune_two_fields), ARR_EMALFORMED);
 }
 
 /* Lengths that claim more than the buffer holds fail without allocating for them. */
@@ -752,8 +870,16 @@ test_encode_refuses(void **state)
 	sample(PEERMSG_ERROR, &m, v, blobs);
 	strcpy(m.text, "\xff");
 	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
+	sample(PEERMSG_PRUNE, &m, v, blobs);
+	m.origins = NULL;
+	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
 	memset(&m, 0, sizeof(m));
-	m.type = (enum peermsg_type)9;
+	m.type = PEERMSG_GRAFT;
+	m.origins = vv_new();
+	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
+	vv_destroy(&m.origins);
+	memset(&m, 0, sizeof(m));
+	m.type = (enum peermsg_type)10;
 	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
 	assert_null(buf);
 	vv_destroy(&v);
