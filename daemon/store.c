@@ -1650,6 +1650,13 @@ int
 store_write(struct store *s, const struct store_op *ops, size_t nops,
             struct store_write_result *res)
 {
+	return store_write_rows(s, ops, NULL, nops, res);
+}
+
+int
+store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows, size_t nops,
+                 struct store_write_result *res)
+{
 	struct cs_op *cops = NULL;
 	struct changeset *cs = NULL;
 	struct store_write_result r = {0};
@@ -1670,7 +1677,8 @@ store_write(struct store *s, const struct store_op *ops, size_t nops,
 
 		if (t == NULL || c == NULL)
 			return ARR_ESCHEMA;
-		if (!schema_value_ok(c, &ops[i].value) || !rowid_valid_text(ops[i].row_id))
+		if (!schema_value_ok(c, &ops[i].value) ||
+		    (rows == NULL && !rowid_valid_text(ops[i].row_id)))
 			return ARR_EINVAL;
 	}
 	if ((cops = calloc(nops, sizeof(*cops))) == NULL)
@@ -1679,7 +1687,9 @@ store_write(struct store *s, const struct store_op *ops, size_t nops,
 		cops[i].table = ops[i].table;
 		cops[i].column = ops[i].column;
 		cops[i].value = ops[i].value;
-		if (rowid_parse(ops[i].row_id, cops[i].row) < 0) {
+		if (rows != NULL) {
+			memcpy(cops[i].row, rows + i * ARR_ROWID_LEN, ARR_ROWID_LEN);
+		} else if (rowid_parse(ops[i].row_id, cops[i].row) < 0) {
 			ret = ARR_EINVAL;
 			goto out;
 		}

@@ -79,6 +79,13 @@ struct store_write_result {
  */
 int store_write(struct store *s, const struct store_op *ops, size_t nops,
 		struct store_write_result *res);
+/*
+ * store_write() for a caller that has parsed the row ids already: rows + 16 * i holds
+ * the 16 bytes of ops[i].row_id, which is then not parsed again (the API parses every id once
+ * while checking a request). rows NULL: the same as store_write().
+ */
+int store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows,
+		     size_t nops, struct store_write_result *res);
 
 /* ---- remote change sets ---- */
 

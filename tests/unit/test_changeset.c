@@ -345,6 +345,26 @@ test_roundtrip(void **state)
 	assert_int_equal(back->rawlen, cs->rawlen);
 	assert_memory_equal(back->raw, cs->raw, cs->rawlen);
 	assert_ptr_not_equal(back->raw, cs->raw); /* buf is copied */
+	/* changeset_build makes its struct without decoding: it must equal the decoded one */
+	assert_int_equal(cs->bodylen, back->bodylen);
+	assert_int_equal(cs->body - cs->raw, back->body - back->raw);
+	assert_int_equal(cs->sig - cs->raw, back->sig - back->raw);
+	assert_memory_equal(cs->origin, back->origin, ARR_ORIGIN_LEN);
+	assert_true(cs->h.seq == back->h.seq && cs->h.hlc == back->h.hlc);
+	assert_true(cs->h.schema_version == back->h.schema_version);
+	assert_string_equal(cs->h.author_org, back->h.author_org);
+	assert_string_equal(cs->h.scope, back->h.scope);
+	assert_ptr_not_equal(cs->h.author_org, author); /* owned, not borrowed */
+	assert_int_equal(cs->nops, back->nops);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(cs->ops[i].table, back->ops[i].table);
+		assert_string_equal(cs->ops[i].column, back->ops[i].column);
+		assert_memory_equal(cs->ops[i].row, back->ops[i].row, ARR_ROWID_LEN);
+		assert_int_equal(value_cmp(&cs->ops[i].value, &back->ops[i].value), 0);
+		assert_int_equal(cs->ops[i].value.kind, back->ops[i].value.kind);
+		if (cs->ops[i].value.kind == VALUE_TEXT || cs->ops[i].value.kind == VALUE_BLOB)
+			assert_ptr_not_equal(cs->ops[i].value.u.b.ptr, ops[i].value.u.b.ptr);
+	}
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(back->ops[i].table, ops[i].table);
 		assert_string_equal(back->ops[i].column, ops[i].column);
