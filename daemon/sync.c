@@ -3,8 +3,16 @@
  * DEALER per member with an endpoint) and the per-peer state: which links are up, when
  * the peer was last heard from, and the last version vector it told us (or that we
  * pushed to it). It speaks the peer messages of protocol/peermsg.h and drives
- * anti-entropy: pulls on connect, on a heartbeat that shows the peer ahead, on a gap,
- * on request and periodically; pushes after every commit; heartbeats on every link.
+ * anti-entropy: pulls on connect, on a heartbeat that shows the peer ahead (after a
+ * grace, the lag check), on a gap, on request and periodically; pushes after every
+ * commit; heartbeats on every link, and an announcement (a HEARTBEAT, rate-limited)
+ * after every commit or apply so neighbours stop pushing what we already have.
+ *
+ * Redundancy: per origin, a peer that pushes us change sets we already hold (while
+ * another peer feeds us that origin) is told to PRUNE it; it then only announces that
+ * origin to us, and we GRAFT it back and pull when an announcement shows a gap that the
+ * remaining eager links did not fill (PROTOCOL.md, "Eager and lazy push", "Lag"). This
+ * is Plumtree's idea (epidemic broadcast trees) with vectors as the lazy IHAVE.
  *
  * It never writes to the replica except through store_apply(), never blocks (every send
  * is ZMQ_DONTWAIT; a failed send is repaired by the next pull), never logs contents of
