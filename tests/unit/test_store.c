@@ -3,6 +3,7 @@
  * change-set exchange, digests, read-only queries, and every way a remote change set is
  * refused or held: tampering, non-members, clock drift, duplicates, conflicts, gaps.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "arrerr.h"
@@ -744,6 +746,108 @@ test_query_bounded(void **state)
 	assert_string_equal(t.buf, "answer=42;");
 }
 
+/*
+ * Bulk apply (catch-up): many PAGEs share one transaction. Reads see the applied change
+ * sets at once; store_bulk_end commits them. A process killed inside a bulk loses at most
+ * the uncommitted tail, never consistency, and a later pull fills it in; a local write
+ * inside a bulk commits the bulk first, so an acknowledged write never depends on it.
+ */
+static void
+bulk_child(struct replica *c, const struct blobs *b, bool local_write, int fd)
+{
+	struct store_op o;
+	char id[37];
+	int err = 0;
+
+	if ((c->s = replica_open(c, &err)) == NULL || store_bulk_begin(c->s) != 0)
+		_exit(2);
+	for (size_t i = 0; i < b->n; i++) {
+		struct store_blob item = {b->data[i], b->len[i]};
+
+		if (store_apply(c->s, &item, 1, NULL, NULL) != 0)
+			_exit(3);
+	}
+	if (local_write) {
+		new_id(id);
+		o = op("child", id, "ref", value_text("inside a bulk"));
+		if (store_write(c->s, &o, 1, NULL) != 0)
+			_exit(4);
+	}
+	if (write(fd, "k", 1) != 1)
+		_exit(5);
+	pause();
+	_exit(0);
+}
+
+static void
+test_bulk_apply(void **state)
+{
+	struct fixture *f = *state;
+	struct replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	struct blobs *bl = calloc(1, sizeof(*bl));
+	uint8_t da[32], db[32];
+	bool more;
+	char id[37];
+	int err = 0;
+
+	for (int i = 0; i < 6; i++) {
+		new_id(id);
+		assert_int_equal(write1(a, "child", id, "ref", value_text("bulk")), 0);
+	}
+	digest(a, da);
+
+	/* One PAGE at a time inside one bulk: visible at once, durable after the end. */
+	assert_int_equal(store_bulk_begin(b->s), 0);
+	pull(a, b, 1);
+	assert_int_equal(seq_of(b, a), 6);
+	assert_int_equal(store_bulk_end(b->s), 0);
+	store_destroy(&b->s);
+	assert_non_null(b->s = replica_open(b, &err));
+	assert_int_equal(seq_of(b, a), 6);
+	digest(b, db);
+	assert_memory_equal(da, db, 32);
+
+	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, collect, bl, &more), 0);
+	assert_int_equal(bl->n, 6);
+	for (int local = 0; local <= 1; local++) {
+		int fds[2], status;
+		pid_t pid;
+		char k;
+
+		store_destroy(&c->s);
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			bulk_child(c, bl, local == 1, fds[1]);
+		}
+		close(fds[1]);
+		assert_int_equal(read(fds[0], &k, 1), 1);
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		close(fds[0]);
+
+		assert_non_null(c->s = replica_open(c, &err));
+		if (local == 1) {
+			/* The local write committed the bulk before it was acknowledged. */
+			assert_int_equal(seq_of(c, a), 6);
+			assert_int_equal(seq_of(c, c), 1);
+		}
+		/* Whatever was lost comes back with the next pull, with nothing quarantined. */
+		pull(a, c, SIZE_MAX);
+		assert_int_equal(seq_of(c, a), 6);
+		assert_int_equal(quarantine_count(c), 0);
+	}
+	digest(c, db);
+	assert_memory_not_equal(da, db, 32); /* c also holds its own local row */
+	pull(c, a, SIZE_MAX);
+	digest(a, da);
+	assert_memory_equal(da, db, 32);
+	blobs_free(bl);
+	free(bl);
+}
+
 /* Flip every bit of a signed envelope: never applied, and b's content never changes. */
 static void
 test_tampering(void **state)
@@ -1197,6 +1301,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_digest_exchange, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_query_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_query_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bulk_apply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nonmember_then_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_drift_then_retry, setup, teardown),
