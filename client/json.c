@@ -240,8 +240,8 @@ read_string(struct parser *ps, size_t *outlen)
 			continue;
 		}
 		{
-			size_t l =
-			    utf8_decode((const unsigned char *)ps->p + ps->pos, ps->len - ps->pos, NULL);
+			size_t l = utf8_decode((const unsigned char *)ps->p + ps->pos,
+			                       ps->len - ps->pos, NULL);
 
 			if (l == 0) {
 				fail(ps, "invalid UTF-8 in string");

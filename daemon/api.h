@@ -49,7 +49,7 @@ struct api_hooks {
  * zctx is the daemon's ZeroMQ context (borrowed). NULL on error with *err set.
  */
 struct api *api_open(void *zctx, const char *path, struct store *st, const struct api_hooks *hooks,
-		     int *err);
+                     int *err);
 void api_destroy(struct api **a);
 /*
  * An API without a socket, for api_handle() alone (unit tests, fuzzing). st and the

@@ -29,7 +29,7 @@ void members_destroy(struct members **m);
 size_t members_count(const struct members *m);
 const struct member *members_at(const struct members *m, size_t i); /* borrowed */
 const struct member *members_find_origin(const struct members *m,
-					 const uint8_t origin[ARR_ORIGIN_LEN]);
+                                         const uint8_t origin[ARR_ORIGIN_LEN]);
 const struct member *members_find_curve(const struct members *m, const uint8_t curve[32]);
 const struct member *members_find_name(const struct members *m, const char *name);
 

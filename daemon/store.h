@@ -36,14 +36,14 @@ typedef bool (*store_member_fn)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 typedef uint64_t (*store_clock_fn)(void *ctx);
 
 struct store_config {
-	const char *path;             /* database file; created with its schema if absent */
-	const struct nodekey *key;    /* borrowed, must outlive the store; signs local writes */
-	const char *organisation;     /* author_org of local change sets (borrowed, copied) */
-	store_member_fn is_member;    /* NULL: only the node itself is a member */
+	const char *path;          /* database file; created with its schema if absent */
+	const struct nodekey *key; /* borrowed, must outlive the store; signs local writes */
+	const char *organisation;  /* author_org of local change sets (borrowed, copied) */
+	store_member_fn is_member; /* NULL: only the node itself is a member */
 	void *member_ctx;
-	store_clock_fn clock;         /* NULL: hlc_wall_ms */
+	store_clock_fn clock; /* NULL: hlc_wall_ms */
 	void *clock_ctx;
-	uint64_t max_clock_drift_ms;  /* 0: 300000 */
+	uint64_t max_clock_drift_ms; /* 0: 300000 */
 };
 
 /*
@@ -78,26 +78,26 @@ struct store_write_result {
  * log and vector with synchronous=FULL. Returns only once durable. All or nothing.
  */
 int store_write(struct store *s, const struct store_op *ops, size_t nops,
-		struct store_write_result *res);
+                struct store_write_result *res);
 /*
  * store_write() for a caller that has parsed the row ids already: rows + 16 * i holds
  * the 16 bytes of ops[i].row_id, which is then not parsed again (the API parses every id once
  * while checking a request). rows NULL: the same as store_write().
  */
-int store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows,
-		     size_t nops, struct store_write_result *res);
+int store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows, size_t nops,
+                     struct store_write_result *res);
 
 /* ---- remote change sets ---- */
 
 enum store_outcome {
-	STORE_APPLIED = 0,   /* applied now (and possibly pending ones it unblocked) */
-	STORE_DUPLICATE,     /* already had it, same bytes: nothing changed */
-	STORE_PENDING,       /* valid but seq > vector + 1: kept until the gap fills */
-	STORE_QUARANTINED,   /* kept in quarantine with a reason, not applied */
+	STORE_APPLIED = 0, /* applied now (and possibly pending ones it unblocked) */
+	STORE_DUPLICATE,   /* already had it, same bytes: nothing changed */
+	STORE_PENDING,     /* valid but seq > vector + 1: kept until the gap fills */
+	STORE_QUARANTINED, /* kept in quarantine with a reason, not applied */
 };
 
 struct store_apply_stats {
-	size_t applied;      /* including pending change sets applied as a result */
+	size_t applied; /* including pending change sets applied as a result */
 	size_t duplicates;
 	size_t pending;
 	size_t quarantined;
@@ -114,7 +114,7 @@ struct store_blob {
 	size_t len;
 };
 int store_apply(struct store *s, const struct store_blob *items, size_t n,
-		enum store_outcome *outcomes, struct store_apply_stats *stats);
+                enum store_outcome *outcomes, struct store_apply_stats *stats);
 
 /*
  * Bulk apply, for catch-up: between store_bulk_begin() and store_bulk_end(),
@@ -144,7 +144,7 @@ int store_bulk_end(struct store *s);
  * to stop the iteration (that value is returned by the caller).
  */
 typedef int (*store_row_fn)(void *ctx, size_t ncols, const char *const *names,
-			    const struct value *values);
+                            const struct value *values);
 
 /* One visible (not deleted) row. ARR_ENOTFOUND when absent or deleted. */
 int store_get(struct store *s, const char *table, const char *id, store_row_fn fn, void *ctx);
@@ -155,7 +155,7 @@ struct store_filter {
 };
 /* Visible rows of table matching every filter, ordered by id; limit 0 = no limit. */
 int store_list(struct store *s, const char *table, const struct store_filter *filters,
-	       size_t nfilters, size_t limit, store_row_fn fn, void *ctx);
+               size_t nfilters, size_t limit, store_row_fn fn, void *ctx);
 
 /* A query runs at most this long before it is interrupted with ARR_ETIMEOUT. */
 #define STORE_QUERY_TIME_MS 2000
@@ -168,12 +168,11 @@ int store_list(struct store *s, const char *table, const struct store_filter *fi
  * bounded: it is interrupted after STORE_QUERY_TIME_MS (ARR_ETIMEOUT), and no string or
  * blob it builds may pass ARR_MSG_MAX_BYTES (ARR_ETOOBIG).
  */
-int store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx,
-		const char **errmsg);
+int store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const char **errmsg);
 
 struct store_history_entry {
 	uint64_t hlc;
-	const uint8_t *origin;      /* ARR_ORIGIN_LEN */
+	const uint8_t *origin; /* ARR_ORIGIN_LEN */
 	uint64_t seq;
 	const char *author_org;
 	const char *column;
@@ -182,7 +181,7 @@ struct store_history_entry {
 typedef int (*store_history_fn)(void *ctx, const struct store_history_entry *e);
 /* Every op that touched the row, in (hlc, origin, op order). ARR_ENOTFOUND if none. */
 int store_history(struct store *s, const char *table, const char *id, store_history_fn fn,
-		  void *ctx);
+                  void *ctx);
 
 /* Copy of the current version vector; caller destroys. */
 int store_vector(struct store *s, struct vv **out);
@@ -193,12 +192,12 @@ int store_vector(struct store *s, struct vv **out);
  * each verbatim envelope; *more says whether there are further ones.
  */
 typedef int (*store_blob_fn)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
-			     const uint8_t *data, size_t len);
+                             const uint8_t *data, size_t len);
 int store_changes_since(struct store *s, const struct vv *theirs, size_t max_bytes,
-			store_blob_fn fn, void *ctx, bool *more);
+                        store_blob_fn fn, void *ctx, bool *more);
 /* One logged change set by (origin, seq), for relaying. ARR_ENOTFOUND if absent. */
 int store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
-			store_blob_fn fn, void *ctx);
+                        store_blob_fn fn, void *ctx);
 
 /*
  * Order-independent digest of all visible replicated content: BLAKE2b-256 over every
@@ -212,7 +211,7 @@ struct store_stats {
 	uint64_t pending_count;
 	uint64_t quarantine_count;
 	uint64_t db_bytes;
-	uint64_t local_seq;      /* this node's highest seq */
+	uint64_t local_seq; /* this node's highest seq */
 };
 int store_stats(struct store *s, struct store_stats *st);
 
@@ -220,10 +219,10 @@ int store_stats(struct store *s, struct store_stats *st);
 
 struct store_quarantined {
 	int64_t id;
-	const uint8_t *origin;  /* ARR_ORIGIN_LEN, or NULL when undecodable */
+	const uint8_t *origin; /* ARR_ORIGIN_LEN, or NULL when undecodable */
 	uint64_t seq;
-	int reason;             /* ARR_E* code */
-	const char *detail;     /* short text, no personal data */
+	int reason;         /* ARR_E* code */
+	const char *detail; /* short text, no personal data */
 	uint64_t received_ms;
 	uint64_t attempts;
 };

@@ -101,7 +101,6 @@ int apimsg_value(const msgpack_object *o, struct value *v);
  */
 int apimsg_str_copy(const msgpack_object *o, char *out, size_t cap);
 
-
 /*
  * A client-supplied name made safe to put in an error message: printable ASCII only
  * (others become '?'), at most APIMSG_SHOW_MAX bytes ("..." marks a cut).

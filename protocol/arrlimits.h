@@ -6,20 +6,20 @@
 #ifndef ARRANG_LIMITS_H
 #define ARRANG_LIMITS_H
 
-#define ARR_ORIGIN_LEN      32          /* Ed25519 public key */
-#define ARR_SIG_LEN         64          /* Ed25519 signature */
-#define ARR_ROWID_LEN       16          /* random (version 4) UUID, binary */
-#define ARR_ROWID_STRLEN    36          /* its lower-case text form, without NUL */
-#define ARR_CS_MAX_OPS      4096        /* ops in one change set */
-#define ARR_CS_MAX_BYTES    (1u << 20)  /* encoded change set, envelope included */
-#define ARR_MSG_MAX_BYTES   (8u << 20)  /* any one peer or API message */
-#define ARR_NAME_MAX        64          /* table or column name, bytes */
-#define ARR_ORG_MAX         128         /* author organisation, bytes */
-#define ARR_SCOPE_MAX       32          /* scope name, bytes */
-#define ARR_VALUE_MAX       65536       /* text or blob value, bytes */
-#define ARR_VV_MAX_ENTRIES  4096        /* origins in one version vector */
-#define ARR_FORMAT_VERSION  1           /* change-set body format */
-#define ARR_SCHEMA_VERSION  1           /* data model of DOMAIN.md, first version */
-#define ARR_SCOPE_REGION    "region"
+#define ARR_ORIGIN_LEN     32         /* Ed25519 public key */
+#define ARR_SIG_LEN        64         /* Ed25519 signature */
+#define ARR_ROWID_LEN      16         /* random (version 4) UUID, binary */
+#define ARR_ROWID_STRLEN   36         /* its lower-case text form, without NUL */
+#define ARR_CS_MAX_OPS     4096       /* ops in one change set */
+#define ARR_CS_MAX_BYTES   (1u << 20) /* encoded change set, envelope included */
+#define ARR_MSG_MAX_BYTES  (8u << 20) /* any one peer or API message */
+#define ARR_NAME_MAX       64         /* table or column name, bytes */
+#define ARR_ORG_MAX        128        /* author organisation, bytes */
+#define ARR_SCOPE_MAX      32         /* scope name, bytes */
+#define ARR_VALUE_MAX      65536      /* text or blob value, bytes */
+#define ARR_VV_MAX_ENTRIES 4096       /* origins in one version vector */
+#define ARR_FORMAT_VERSION 1          /* change-set body format */
+#define ARR_SCHEMA_VERSION 1          /* data model of DOMAIN.md, first version */
+#define ARR_SCOPE_REGION   "region"
 
 #endif

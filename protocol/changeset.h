@@ -21,18 +21,18 @@
 #include "value.h"
 
 struct cs_op {
-	const char *table;  /* NUL-terminated */
+	const char *table; /* NUL-terminated */
 	uint8_t row[ARR_ROWID_LEN];
 	const char *column; /* NUL-terminated */
 	struct value value;
 };
 
 struct cs_header {
-	uint64_t seq;        /* >= 1, contiguous per origin */
-	uint64_t hlc;        /* hybrid logical clock timestamp */
+	uint64_t seq; /* >= 1, contiguous per origin */
+	uint64_t hlc; /* hybrid logical clock timestamp */
 	const char *author_org;
 	uint32_t schema_version;
-	const char *scope;   /* ARR_SCOPE_REGION for now */
+	const char *scope; /* ARR_SCOPE_REGION for now */
 };
 
 /*
@@ -44,11 +44,11 @@ struct changeset {
 	struct cs_header h;
 	const struct cs_op *ops;
 	size_t nops;
-	const uint8_t *raw;  /* the whole envelope, as received or built */
+	const uint8_t *raw; /* the whole envelope, as received or built */
 	size_t rawlen;
 	const uint8_t *body; /* the signed body inside raw */
 	size_t bodylen;
-	const uint8_t *sig;  /* ARR_SIG_LEN bytes inside raw */
+	const uint8_t *sig; /* ARR_SIG_LEN bytes inside raw */
 };
 
 /*
@@ -56,7 +56,7 @@ struct changeset {
  * does not check the schema. On success *out is a new changeset owned by the caller.
  */
 int changeset_build(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops,
-		    size_t nops, struct changeset **out);
+                    size_t nops, struct changeset **out);
 
 /*
  * Strict decode of an envelope: every type, length and limit checked, canonical form

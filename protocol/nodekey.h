@@ -32,11 +32,10 @@ const uint8_t *nodekey_public(const struct nodekey *k);
 void nodekey_seed(const struct nodekey *k, uint8_t seed[NODEKEY_SEED_LEN]);
 
 /* Detached Ed25519 signature over msg. */
-int nodekey_sign(const struct nodekey *k, const uint8_t *msg, size_t len,
-		 uint8_t sig[ARR_SIG_LEN]);
+int nodekey_sign(const struct nodekey *k, const uint8_t *msg, size_t len, uint8_t sig[ARR_SIG_LEN]);
 /* 0 when sig is origin's valid signature over msg, ARR_EBADSIG otherwise. */
 int nodekey_verify(const uint8_t origin[ARR_ORIGIN_LEN], const uint8_t *msg, size_t len,
-		   const uint8_t sig[ARR_SIG_LEN]);
+                   const uint8_t sig[ARR_SIG_LEN]);
 
 /* CURVE (X25519) keys in Z85 text, for ZMQ_CURVE_PUBLICKEY/SECRETKEY/SERVERKEY. */
 int nodekey_curve_secret_z85(const struct nodekey *k, char out[NODEKEY_Z85_LEN + 1]);

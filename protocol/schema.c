@@ -10,103 +10,119 @@
 #include "utf8.h"
 
 static const char *const org_kinds[] = {"gemeente", "swv", "school", "provider", NULL};
-static const char *const arr_kinds[] = {"care_at_school", "oza",  "support_team",
-					"home_sitter",    "other", NULL};
-static const char *const statuses[] = {"draft",     "requested", "under_review", "allocated",
-				       "started",   "evaluating", "suspended",   "ended",
-				       "withdrawn", "rejected",   "archived",    NULL};
-static const char *const roles[] = {"requester", "funder", "education", "care", "coordination",
-				    NULL};
-static const char *const sources[] = {"jeugdwet", "swv_arrangement", "swv_tlv", "lumpsum",
-				      "wlz",      "zvw",             "subsidy", NULL};
+static const char *const arr_kinds[] = {"care_at_school", "oza",   "support_team",
+                                        "home_sitter",    "other", NULL};
+static const char *const statuses[] = {"draft",     "requested",  "under_review", "allocated",
+                                       "started",   "evaluating", "suspended",    "ended",
+                                       "withdrawn", "rejected",   "archived",     NULL};
+static const char *const roles[] = {"requester", "funder",       "education",
+                                    "care",      "coordination", NULL};
+static const char *const sources[] = {"jeugdwet", "swv_arrangement", "swv_tlv", "lumpsum", "wlz",
+                                      "zvw",      "subsidy",         NULL};
 static const char *const units[] = {"minute", "hour", "day_part", "day", "piece", "euro", NULL};
 static const char *const frequencies[] = {"day", "week", "month", "total", NULL};
 static const char *const outcomes[] = {"continue", "adjust", "stop", NULL};
 static const char *const given_by[] = {"guardian", "child", "both", NULL};
 static const char *const age_bands[] = {"<12", "12-15", "16+", NULL};
 
-#define TEXT(n)     {n, SCHEMA_TEXT, NULL, NULL}
-#define INT(n)      {n, SCHEMA_INT, NULL, NULL}
-#define DATE(n)     {n, SCHEMA_DATE, NULL, NULL}
-#define ENUM(n, c)  {n, SCHEMA_ENUM, c, NULL}
-#define REF(n, t)   {n, SCHEMA_REF, NULL, t}
-#define DELETED     {SCHEMA_DELETED, SCHEMA_FLAG, NULL, NULL}
-#define TABLE(n, c) {n, c, sizeof(c) / sizeof(c[0])}
+#define TEXT(n)                                                                                    \
+	{                                                                                          \
+		n, SCHEMA_TEXT, NULL, NULL                                                         \
+	}
+#define INT(n)                                                                                     \
+	{                                                                                          \
+		n, SCHEMA_INT, NULL, NULL                                                          \
+	}
+#define DATE(n)                                                                                    \
+	{                                                                                          \
+		n, SCHEMA_DATE, NULL, NULL                                                         \
+	}
+#define ENUM(n, c)                                                                                 \
+	{                                                                                          \
+		n, SCHEMA_ENUM, c, NULL                                                            \
+	}
+#define REF(n, t)                                                                                  \
+	{                                                                                          \
+		n, SCHEMA_REF, NULL, t                                                             \
+	}
+#define DELETED                                                                                    \
+	{                                                                                          \
+		SCHEMA_DELETED, SCHEMA_FLAG, NULL, NULL                                            \
+	}
+#define TABLE(n, c)                                                                                \
+	{                                                                                          \
+		n, c, sizeof(c) / sizeof(c[0])                                                     \
+	}
 
 /* organisatie */
-static const struct schema_column organisation_cols[] = {
-	ENUM("kind", org_kinds), TEXT("name"), TEXT("code"), DELETED};
+static const struct schema_column organisation_cols[] = {ENUM("kind", org_kinds), TEXT("name"),
+                                                         TEXT("code"), DELETED};
 /* jeugdige: pseudonymous reference, initials and birth year only; never a BSN or name */
-static const struct schema_column child_cols[] = {
-	TEXT("ref"), TEXT("initials"), INT("birth_year"), DELETED};
+static const struct schema_column child_cols[] = {TEXT("ref"), TEXT("initials"), INT("birth_year"),
+                                                  DELETED};
 /* arrangement */
-static const struct schema_column arrangement_cols[] = {
-	REF("child_id", "child"),
-	ENUM("kind", arr_kinds),
-	ENUM("status", statuses),
-	REF("lead_org_id", "organisation"),
-	TEXT("coordinator"),
-	REF("municipality_org_id", "organisation"),
-	REF("school_org_id", "organisation"),
-	REF("swv_org_id", "organisation"),
-	DATE("requested_on"),
-	DATE("decided_on"),
-	DATE("start_on"),
-	DATE("end_on"),
-	DATE("next_evaluation_on"),
-	TEXT("end_reason"),
-	TEXT("summary"),
-	DELETED};
+static const struct schema_column arrangement_cols[] = {REF("child_id", "child"),
+                                                        ENUM("kind", arr_kinds),
+                                                        ENUM("status", statuses),
+                                                        REF("lead_org_id", "organisation"),
+                                                        TEXT("coordinator"),
+                                                        REF("municipality_org_id", "organisation"),
+                                                        REF("school_org_id", "organisation"),
+                                                        REF("swv_org_id", "organisation"),
+                                                        DATE("requested_on"),
+                                                        DATE("decided_on"),
+                                                        DATE("start_on"),
+                                                        DATE("end_on"),
+                                                        DATE("next_evaluation_on"),
+                                                        TEXT("end_reason"),
+                                                        TEXT("summary"),
+                                                        DELETED};
 /* betrokken partij */
-static const struct schema_column party_cols[] = {
-	REF("arrangement_id", "arrangement"), REF("org_id", "organisation"), ENUM("role", roles),
-	DATE("from_on"), DATE("to_on"), DELETED};
+static const struct schema_column party_cols[] = {REF("arrangement_id", "arrangement"),
+                                                  REF("org_id", "organisation"),
+                                                  ENUM("role", roles),
+                                                  DATE("from_on"),
+                                                  DATE("to_on"),
+                                                  DELETED};
 /* financieringsaandeel */
-static const struct schema_column funding_cols[] = {
-	REF("arrangement_id", "arrangement"),
-	REF("funder_org_id", "organisation"),
-	ENUM("source", sources),
-	INT("amount_cents"),
-	DATE("period_from"),
-	DATE("period_to"),
-	DELETED};
+static const struct schema_column funding_cols[] = {REF("arrangement_id", "arrangement"),
+                                                    REF("funder_org_id", "organisation"),
+                                                    ENUM("source", sources),
+                                                    INT("amount_cents"),
+                                                    DATE("period_from"),
+                                                    DATE("period_to"),
+                                                    DELETED};
 /* toewijzing (iJw JW301) */
-static const struct schema_column assignment_cols[] = {
-	REF("arrangement_id", "arrangement"),
-	REF("provider_org_id", "organisation"),
-	TEXT("assignment_no"),
-	TEXT("product_category"),
-	TEXT("product_code"),
-	DATE("valid_from"),
-	DATE("valid_to"),
-	INT("volume"),
-	ENUM("unit", units),
-	ENUM("frequency", frequencies),
-	INT("budget_cents"),
-	DELETED};
+static const struct schema_column assignment_cols[] = {REF("arrangement_id", "arrangement"),
+                                                       REF("provider_org_id", "organisation"),
+                                                       TEXT("assignment_no"),
+                                                       TEXT("product_category"),
+                                                       TEXT("product_code"),
+                                                       DATE("valid_from"),
+                                                       DATE("valid_to"),
+                                                       INT("volume"),
+                                                       ENUM("unit", units),
+                                                       ENUM("frequency", frequencies),
+                                                       INT("budget_cents"),
+                                                       DELETED};
 /* evaluatie */
-static const struct schema_column evaluation_cols[] = {
-	REF("arrangement_id", "arrangement"), DATE("held_on"), ENUM("outcome", outcomes),
-	TEXT("summary"), DELETED};
+static const struct schema_column evaluation_cols[] = {REF("arrangement_id", "arrangement"),
+                                                       DATE("held_on"), ENUM("outcome", outcomes),
+                                                       TEXT("summary"), DELETED};
 /* toestemming */
-static const struct schema_column consent_cols[] = {
-	REF("arrangement_id", "arrangement"),
-	ENUM("given_by", given_by),
-	ENUM("age_band", age_bands),
-	TEXT("purpose"),
-	DATE("granted_on"),
-	DATE("withdrawn_on"),
-	DELETED};
+static const struct schema_column consent_cols[] = {REF("arrangement_id", "arrangement"),
+                                                    ENUM("given_by", given_by),
+                                                    ENUM("age_band", age_bands),
+                                                    TEXT("purpose"),
+                                                    DATE("granted_on"),
+                                                    DATE("withdrawn_on"),
+                                                    DELETED};
 
 static const struct schema_table tables[] = {
-	TABLE("organisation", organisation_cols),
-	TABLE("child", child_cols),
-	TABLE("arrangement", arrangement_cols),
-	TABLE("arrangement_party", party_cols),
-	TABLE("funding_share", funding_cols),
-	TABLE("care_assignment", assignment_cols),
-	TABLE("evaluation", evaluation_cols),
-	TABLE("consent", consent_cols),
+    TABLE("organisation", organisation_cols), TABLE("child", child_cols),
+    TABLE("arrangement", arrangement_cols),   TABLE("arrangement_party", party_cols),
+    TABLE("funding_share", funding_cols),     TABLE("care_assignment", assignment_cols),
+    TABLE("evaluation", evaluation_cols),     TABLE("consent", consent_cols),
 };
 
 size_t
@@ -197,7 +213,7 @@ schema_value_ok(const struct schema_column *c, const struct value *v)
 				bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
 				if (dash ? ch != '-'
-					 : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+				         : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
 					return false;
 			}
 		}
@@ -215,12 +231,12 @@ schema_value_ok(const struct schema_column *c, const struct value *v)
 
 /* DOMAIN.md, "Status lifecycle", edge by edge. */
 static const char *const transitions[][2] = {
-	{"draft", "requested"},       {"requested", "under_review"}, {"under_review", "allocated"},
-	{"allocated", "started"},     {"started", "evaluating"},     {"evaluating", "started"},
-	{"started", "suspended"},     {"suspended", "started"},      {"started", "ended"},
-	{"suspended", "ended"},       {"requested", "withdrawn"},    {"requested", "rejected"},
-	{"under_review", "withdrawn"}, {"under_review", "rejected"},  {"ended", "archived"},
-	{"rejected", "archived"},     {"withdrawn", "archived"},
+    {"draft", "requested"},        {"requested", "under_review"}, {"under_review", "allocated"},
+    {"allocated", "started"},      {"started", "evaluating"},     {"evaluating", "started"},
+    {"started", "suspended"},      {"suspended", "started"},      {"started", "ended"},
+    {"suspended", "ended"},        {"requested", "withdrawn"},    {"requested", "rejected"},
+    {"under_review", "withdrawn"}, {"under_review", "rejected"},  {"ended", "archived"},
+    {"rejected", "archived"},      {"withdrawn", "archived"},
 };
 
 bool

@@ -15,12 +15,12 @@
 #define SCHEMA_DELETED "_deleted"
 
 enum schema_type {
-	SCHEMA_TEXT,  /* free text */
-	SCHEMA_INT,   /* integer (years, cents, volumes) */
-	SCHEMA_DATE,  /* ISO YYYY-MM-DD text */
-	SCHEMA_ENUM,  /* one of a fixed list of text values */
-	SCHEMA_REF,   /* row id (UUID text) of a row in another table */
-	SCHEMA_FLAG,  /* integer 0/1: the hidden _deleted column */
+	SCHEMA_TEXT, /* free text */
+	SCHEMA_INT,  /* integer (years, cents, volumes) */
+	SCHEMA_DATE, /* ISO YYYY-MM-DD text */
+	SCHEMA_ENUM, /* one of a fixed list of text values */
+	SCHEMA_REF,  /* row id (UUID text) of a row in another table */
+	SCHEMA_FLAG, /* integer 0/1: the hidden _deleted column */
 };
 
 struct schema_column {

@@ -16,7 +16,8 @@ struct value {
 		int64_t i;
 		double r;
 		struct {
-			const void *ptr; /* borrowed; text is UTF-8 without NUL, may be NULL if len 0 */
+			const void
+			    *ptr; /* borrowed; text is UTF-8 without NUL, may be NULL if len 0 */
 			size_t len;
 		} b;
 	} u;
