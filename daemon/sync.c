@@ -105,6 +105,7 @@ struct peer {
 	uint64_t refused_at;     /* monotonic ms of a version refusal (out) */
 	uint64_t last_warn;      /* monotonic ms of the last malformed warning */
 	bool was_connected;
+	bool paging; /* its pull answered with more to come: we are catching up from it */
 };
 
 struct sync {
@@ -123,6 +124,7 @@ struct sync {
 	uint64_t req_seq;
 	uint64_t malformed;
 	uint64_t refused;
+	bool bulk; /* store_bulk_begin() is in effect while some peer is paging */
 	struct sync_counters count;
 };
 
@@ -680,6 +682,8 @@ apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store
 	if (rc != 0) {
 		log_error("peer %s: cannot apply %zu change sets: %s", p->name, m->ncs,
 		          arrerr_str(rc));
+		/* in bulk mode the open transaction was rolled back: the vector is lower */
+		ours_stale(s);
 		return;
 	}
 	s->count.applied += st->applied;
@@ -693,6 +697,38 @@ apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store
 	          "%zu quarantined",
 	          p->name, peermsg_type_name((int)m->type), m->ncs, st->applied, st->duplicates,
 	          st->pending, st->quarantined);
+}
+
+/*
+ * Catch-up: while any peer answers our pulls with more pages to come, the store applies
+ * them in shared transactions (store_bulk_begin), so a B-tree page dirtied by many PAGEs
+ * is written once. Ends when no peer is paging any more: its last page came, or its
+ * pull timed out. A crash loses only the uncommitted tail, which the next pull fetches.
+ */
+static void
+bulk_update(struct sync *s, uint64_t now)
+{
+	bool paging = false;
+	int rc;
+
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (p->paging && !pull_outstanding(s, p, now))
+			p->paging = false;
+		paging = paging || p->paging;
+	}
+	if (paging && !s->bulk) {
+		if ((rc = store_bulk_begin(s->st)) != 0)
+			log_warnx("sync: cannot start a bulk apply: %s", arrerr_name(rc));
+		else
+			s->bulk = true;
+	} else if (!paging && s->bulk) {
+		s->bulk = false;
+		if ((rc = store_bulk_end(s->st)) != 0)
+			log_warnx("sync: cannot commit a bulk apply: %s", arrerr_name(rc));
+		ours_stale(s);
+	}
 }
 
 /* Answer PULL on the link it came from with one page of what the puller lacks. */
@@ -822,6 +858,10 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		on_pull(s, p, l, m);
 		break;
 	case PEERMSG_PAGE:
+		if (m->req_id == p->pull_id && m->more && !p->paging) {
+			p->paging = true;
+			bulk_update(s, now);
+		}
 		apply_from(s, p, m, &st);
 		if (st.applied > 0) {
 			push_new(s);
@@ -831,6 +871,10 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 			p->pull_id = 0;
 			if (m->more)
 				pull_from(s, p, l, "more");
+			if (!m->more || p->pull_id == 0) {
+				p->paging = false;
+				bulk_update(s, now);
+			}
 		}
 		break;
 	case PEERMSG_PUSH:
@@ -1331,6 +1375,8 @@ sync_destroy(struct sync **sp)
 
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
+	if (s->bulk)
+		(void)store_bulk_end(s->st);
 	for (size_t i = 0; i < s->npeers; i++)
 		peer_free(&s->peers[i]);
 	free(s->peers);
@@ -1481,6 +1527,8 @@ sync_tick(struct sync *s)
 			announce(s, p, now);
 		lag_check(s, p, now);
 	}
+	if (s->bulk)
+		bulk_update(s, now);
 	if (now >= s->next_hb) {
 		heartbeat(s, now);
 		s->next_hb = now + hb_ms(s);
