@@ -10,20 +10,20 @@
 #include <stdint.h>
 
 struct config {
-	char *path;            /* the file it was read from */
+	char *path; /* the file it was read from */
 	/* [node] */
-	char *name;            /* required: this node's member name */
-	char *organisation;    /* required */
-	char *data_dir;        /* required: replica (arrangd.db) and key (node.key) */
-	char *listen;          /* required: tcp://host:port peer endpoint */
-	char *api;             /* required: filesystem path of the ipc API socket */
-	char *members;         /* required: members file path (relative: to the config's dir) */
-	int log_level;         /* optional log_level = error|warning|notice|info|debug (6 = info) */
+	char *name;         /* required: this node's member name */
+	char *organisation; /* required */
+	char *data_dir;     /* required: replica (arrangd.db) and key (node.key) */
+	char *listen;       /* required: tcp://host:port peer endpoint */
+	char *api;          /* required: filesystem path of the ipc API socket */
+	char *members;      /* required: members file path (relative: to the config's dir) */
+	int log_level;      /* optional log_level = error|warning|notice|info|debug (6 = info) */
 	/* [sync] */
-	uint32_t heartbeat_ms;        /* default 1000, 50..60000 */
-	uint64_t max_clock_drift_ms;  /* default 300000, 1000..86400000 */
-	uint32_t pull_interval_ms;    /* default 30000, 100..3600000 */
-	uint32_t page_bytes;          /* default 1 MiB, 4096..ARR_MSG_MAX_BYTES/2 */
+	uint32_t heartbeat_ms;       /* default 1000, 50..60000 */
+	uint64_t max_clock_drift_ms; /* default 300000, 1000..86400000 */
+	uint32_t pull_interval_ms;   /* default 30000, 100..3600000 */
+	uint32_t page_bytes;         /* default 1 MiB, 4096..ARR_MSG_MAX_BYTES/2 */
 };
 
 /*
@@ -56,11 +56,11 @@ int config_org_ok(const char *s);
  * values, over-long lines and syntax errors are reported here, before any callback.
  */
 typedef int (*config_ini_section_fn)(void *user, const char *section, int line, char *msg,
-				     size_t msglen);
+                                     size_t msglen);
 typedef int (*config_ini_key_fn)(void *user, const char *section, const char *key,
-				 const char *value, int line, char *msg, size_t msglen);
+                                 const char *value, int line, char *msg, size_t msglen);
 int config_ini_parse(const char *text, const char *name, config_ini_section_fn on_section,
-		     config_ini_key_fn on_key, void *user, char *err, size_t errlen);
+                     config_ini_key_fn on_key, void *user, char *err, size_t errlen);
 /* The whole of path as a NUL-terminated string, malloc'd; NULL and "file: message" in err. */
 char *config_ini_read(const char *path, char *err, size_t errlen);
 
