@@ -617,7 +617,7 @@ config_parse(const char *text, const char *name, char *err, size_t errlen)
 	c->heartbeat_ms = 1000;
 	c->max_clock_drift_ms = 300000;
 	c->pull_interval_ms = 30000;
-	c->page_bytes = 1u << 20;
+	c->page_bytes = 4u << 20;
 	ctx.c = c;
 	ctx.name = name;
 	if (config_ini_parse(text, name, config_on_section, config_on_key, &ctx, err, errlen) != 0)

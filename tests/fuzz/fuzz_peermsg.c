@@ -33,6 +33,9 @@ check_same(const struct peermsg *a, const struct peermsg *b)
 	CHECK((a->vector == NULL) == (b->vector == NULL));
 	if (a->vector != NULL)
 		CHECK(vv_compare(a->vector, b->vector) == VV_EQUAL);
+	CHECK((a->origins == NULL) == (b->origins == NULL));
+	if (a->origins != NULL)
+		CHECK(vv_compare(a->origins, b->origins) == VV_EQUAL);
 	CHECK(a->req_id == b->req_id && a->max_bytes == b->max_bytes && a->more == b->more);
 	CHECK(a->ncs == b->ncs);
 	for (size_t i = 0; i < a->ncs; i++)

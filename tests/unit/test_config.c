@@ -73,7 +73,7 @@ test_valid_and_defaults(void **state)
 	assert_int_equal(c->heartbeat_ms, 1000);
 	assert_int_equal(c->max_clock_drift_ms, 300000);
 	assert_int_equal(c->pull_interval_ms, 30000);
-	assert_int_equal(c->page_bytes, 1048576);
+	assert_int_equal(c->page_bytes, 4194304);
 	p = config_db_path(c);
 	assert_string_equal(p, "/var/lib/arrangd/arrangd.db");
 	free(p);
