@@ -45,6 +45,13 @@
 #define DETAIL_MAX        96
 #define CLOCK_LEN         20   /* one cell's key in a row's clock record */
 #define CACHE_KIB         8192 /* page cache of the main connection (F5: RSS <= 32 MiB) */
+/*
+ * While a bulk apply or a large local write runs, the cache may grow to this, so that a
+ * B-tree page dirtied by many rows is written to the WAL once per commit instead of
+ * being spilled and rewritten; it is given back when the work ends.
+ */
+#define LARGE_CACHE_KIB 131072
+#define LARGE_WRITE_OPS 10000
 
 /*
  * WAL checkpoints (see "Checkpoints" below). The loop never checkpoints in the normal
@@ -1600,6 +1607,8 @@ store_apply(struct store *s, const struct store_blob *items, size_t n, enum stor
 int
 store_bulk_begin(struct store *s)
 {
+	if (!s->bulk && cache_set(s, LARGE_CACHE_KIB) < 0)
+		return ARR_EDB;
 	s->bulk = true;
 	return 0;
 }
@@ -1611,6 +1620,8 @@ store_bulk_end(struct store *s)
 
 	s->bulk = false;
 	/* the bulk filled the page cache; an idle node gives it back */
+	if (cache_set(s, CACHE_KIB) < 0 && rc == 0)
+		rc = ARR_EDB;
 	sqlite3_db_release_memory(s->db);
 	return rc;
 }
@@ -1694,6 +1705,8 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 			goto out;
 		}
 	}
+	if (nops >= LARGE_WRITE_OPS && (ret = cache_set(s, LARGE_CACHE_KIB)) < 0)
+		goto out;
 	if ((ret = set_synchronous(s, true)) < 0 || (ret = tx_begin(s)) < 0)
 		goto out;
 	intx = true;
@@ -1732,6 +1745,11 @@ out:
 	free(cops);
 	if (set_synchronous(s, false) < 0 && ret == 0)
 		ret = ARR_EDB;
+	if (nops >= LARGE_WRITE_OPS && !s->bulk) {
+		if (cache_set(s, CACHE_KIB) < 0 && ret == 0)
+			ret = ARR_EDB;
+		sqlite3_db_release_memory(s->db);
+	}
 	return ret;
 }
 
