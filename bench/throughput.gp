@@ -3,7 +3,7 @@
 #   gnuplot -e "datafile='bench/results/throughput.dat'; outfile='bench/results/throughput.png'" bench/throughput.gp
 if (!exists("datafile")) datafile = 'bench/results/throughput.dat'
 if (!exists("outfile")) outfile = 'bench/results/throughput.png'
-set terminal pngcairo size 900,560 noenhanced
+set terminal pngcairo size 900,640 noenhanced
 set output outfile
 set title "arrangd throughput against size (column values/s; raw SQLite = baseline)"
 set xlabel "arrangements (32.5 column values each, DOMAIN.md shapes)"
@@ -11,7 +11,8 @@ set ylabel "column values per second"
 set logscale x
 set logscale y
 set grid
-set key bottom left
+set rmargin 6
+set key outside below center horizontal maxrows 2
 set format y "%.0s%c"
 plot datafile using 1:3 with linespoints lw 2 pt 7 title "raw SQLite insert (baseline)", \
      datafile using 1:($3/2) with lines dt 2 lc rgb "gray" title "target: 0.5 x baseline", \
