@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libzmq3-dev libsqlite3-dev libmsgpack-dev uuid-dev libsodium-dev
 libsystemd-dev libinih-dev libcmocka-dev sqlite3 systemd iproute2 procps
-dpkg-dev file gnuplot-nox jq faketime"
+dpkg-dev file gnuplot-nox jq faketime python3 clang-format"
 
 missing=""
 for p in $PKGS; do
