@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "arrerr.h"
 #include "rowid.h"
@@ -1230,6 +1231,38 @@ test_other_key_refused(void **state)
 	assert_int_equal(err, 0);
 }
 
+/*
+ * A replica of another store format (here format 1: domain tables keyed by the id text,
+ * _clock and _rowlog by the id bytes) is refused with ARR_EVERSION rather than misread.
+ */
+static void
+test_other_format_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct replica *a = &f->r[0];
+	sqlite3 *db = NULL;
+	int err = 0;
+
+	store_destroy(&a->s);
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 1 WHERE key = 'store_format'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+	assert_null(replica_open(a, &err));
+	assert_int_equal(err, ARR_EVERSION);
+
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 2 WHERE key = 'store_format'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	a->s = replica_open(a, &err);
+	assert_non_null(a->s);
+	assert_int_equal(err, 0);
+}
+
 static void
 test_large_write_splits(void **state)
 {
@@ -1310,6 +1343,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_out_of_order_pending, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pending_not_relayed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_key_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_format_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_large_write_splits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
 	};
