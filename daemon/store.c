@@ -741,12 +741,13 @@ tables_prepare(struct store *s)
 		 * A rowid table: rows get rowids in arrival order, so new rows, their clock
 		 * record and their history entries append at the right edge of three B-trees;
 		 * only the UNIQUE index on the random id takes scattered inserts. The rowid is
-		 * implicit, so SELECT * shows the same columns as before.
+		 * declared (_rid INTEGER PRIMARY KEY) because _clock and _rowlog refer to it:
+		 * an undeclared rowid may be renumbered by VACUUM, a declared one never is.
 		 */
 		fprintf(f, "CREATE TABLE IF NOT EXISTS \"%s\"(id TEXT NOT NULL UNIQUE", t->name);
 		for (size_t c = 0; c < nd; c++)
 			fprintf(f, ", \"%s\"", t->columns[c].name);
-		fprintf(f, ", _deleted INTEGER NOT NULL DEFAULT 0)");
+		fprintf(f, ", _deleted INTEGER NOT NULL DEFAULT 0, _rid INTEGER PRIMARY KEY)");
 		if (fclose(f) != 0)
 			goto out;
 		f = NULL;
