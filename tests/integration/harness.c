@@ -648,6 +648,26 @@ h_status_ok(struct h_region *r, size_t i)
 	return status_probe(r, i, 5000);
 }
 
+/* Change sets in node i's log ("log" of status), or -1 when it does not answer. */
+static int64_t
+log_count(struct h_region *r, size_t i)
+{
+	msgpack_unpacked res;
+	const msgpack_object *o, *v;
+	int64_t n = -1;
+
+	if (h_call(r, i, "status", NULL, NULL, &res, &o) == 0 &&
+	    (v = h_map_get(o, "log")) != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		n = (int64_t)v->via.u64;
+	msgpack_unpacked_destroy(&res);
+	return n;
+}
+
+/*
+ * Digests only once every node's log holds as many change sets: a digest is a full scan
+ * that holds the daemon's one thread, so polling it on a node that is still catching up
+ * would slow the very catch-up being waited for.
+ */
 bool
 h_wait_converged(struct h_region *r, const size_t *idx, size_t k, int timeout_ms)
 {
@@ -655,7 +675,12 @@ h_wait_converged(struct h_region *r, const size_t *idx, size_t k, int timeout_ms
 
 	do {
 		char first[65], d[65];
-		bool same = h_digest(r, idx[0], first) == 0;
+		int64_t n = log_count(r, idx[0]);
+		bool same = n >= 0;
+
+		for (size_t j = 1; same && j < k; j++)
+			same = log_count(r, idx[j]) == n;
+		same = same && h_digest(r, idx[0], first) == 0;
 		for (size_t j = 1; same && j < k; j++)
 			same = h_digest(r, idx[j], d) == 0 && strcmp(d, first) == 0;
 		if (same)
