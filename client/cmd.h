@@ -66,6 +66,13 @@ int tbl_history(struct cli *cli, const char *noun, const struct schema_table *t,
  */
 int tbl_fields(struct cli *cli, const struct schema_table *t, char **words, size_t n,
                struct field *fields);
+/*
+ * FIELD=VALUE words as the equality filters of a `list`: *fields (parsed as by
+ * tbl_fields) and *where (borrowing from *fields) are new, n entries each; the caller
+ * frees both, also after an error. Returns an exit code.
+ */
+int tbl_where(struct cli *cli, const struct schema_table *t, char **words, size_t n,
+              struct field **fields, struct cli_where **where);
 /* Write fields of row id in one `write` (plus extra ops, which go first). */
 int tbl_write(struct cli *cli, const struct schema_table *t, const char *id,
               const struct field *fields, size_t n, const struct req_op *extra, size_t nextra);

@@ -332,19 +332,9 @@ arr_list(struct cli *cli, const struct schema_table *t, int argc, char **argv)
 		rc = cli_error("out of memory");
 		goto out;
 	}
-	fields = calloc(ws.n + 1, sizeof(*fields));
-	where = calloc(ws.n + 1, sizeof(*where));
-	if (fields == NULL || where == NULL) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
-	rc = tbl_fields(cli, t, ws.w, ws.n, fields);
+	rc = tbl_where(cli, t, ws.w, ws.n, &fields, &where);
 	if (rc != CLI_OK)
 		goto out;
-	for (size_t i = 0; i < ws.n; i++) {
-		where[i].column = fields[i].col->name;
-		where[i].value = fields[i].value;
-	}
 	rc = cli_list(cli, ARR_TABLE, where, ws.n, limit, &rp, &rs);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);

@@ -93,6 +93,25 @@ ref_exists(struct cli *cli, const char *table, const char *id)
 }
 
 int
+tbl_where(struct cli *cli, const struct schema_table *t, char **words, size_t n,
+          struct field **fields, struct cli_where **where)
+{
+	int rc;
+
+	*fields = calloc(n + 1, sizeof(**fields));
+	*where = calloc(n + 1, sizeof(**where));
+	if (*fields == NULL || *where == NULL)
+		return cli_error("out of memory");
+	if ((rc = tbl_fields(cli, t, words, n, *fields)) != CLI_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		(*where)[i].column = (*fields)[i].col->name;
+		(*where)[i].value = (*fields)[i].value;
+	}
+	return CLI_OK;
+}
+
+int
 tbl_fields(struct cli *cli, const struct schema_table *t, char **words, size_t n,
            struct field *fields)
 {
@@ -434,19 +453,9 @@ tbl_list(struct cli *cli, const char *noun, const struct schema_table *t, int ar
 			goto out;
 		}
 	}
-	fields = calloc(a.npos + 1, sizeof(*fields));
-	where = calloc(a.npos + 1, sizeof(*where));
-	if (fields == NULL || where == NULL) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
-	rc = tbl_fields(cli, t, a.pos, a.npos, fields);
+	rc = tbl_where(cli, t, a.pos, a.npos, &fields, &where);
 	if (rc != CLI_OK)
 		goto out;
-	for (size_t i = 0; i < a.npos; i++) {
-		where[i].column = fields[i].col->name;
-		where[i].value = fields[i].value;
-	}
 	rc = cli_list(cli, t->name, where, a.npos, limit, &rp, &rs);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
