@@ -64,6 +64,8 @@ struct size_result {
 	double raw_cpu_s; /* CPU of the baseline (bench process, row generation included) */
 	double a_cpu_s;   /* A's CPU during the writes */
 	double b_cpu_s;   /* B's CPU from start to caught up */
+	double a_sys_s;   /* the kernel's part of a_cpu_s */
+	double b_sys_s;   /* the kernel's part of b_cpu_s */
 	double a_serve_s; /* A's CPU while B caught up (serving pages) */
 	long long raw_wb, a_wb, b_wb; /* bytes sent to storage (/proc/PID/io write_bytes) */
 };
@@ -283,7 +285,7 @@ run_size(struct size_result *res)
 	struct api *a, *b;
 	uint64_t want = 0, have = 0;
 	char da[65], db[65];
-	double t0, t, c;
+	double t0, t, c, sys;
 	long long wb;
 	pid_t pa, pb;
 
@@ -305,10 +307,11 @@ run_size(struct size_result *res)
 	r = region_new(B.arrangd, "cu", 2, B.sync_conf);
 	node_start(r, 0, false);
 	pa = r->nodes[0].pid;
-	c = proc_cpu_s(pa);
+	c = proc_cpu_split(pa, &sys);
 	wb = proc_write_bytes(pa);
 	write_fixture(r, 0, res->narr, res);
-	res->a_cpu_s = proc_cpu_s(pa) - c;
+	res->a_cpu_s = proc_cpu_split(pa, &res->a_sys_s) - c;
+	res->a_sys_s -= sys;
 	res->a_wb = proc_write_bytes(pa) - wb;
 	res->a_hwm_kib = proc_kib(pa, "VmHWM");
 	progress("  api writes at A: %.2f s (%zu requests, %llu change sets)", res->write_s,
@@ -334,7 +337,7 @@ run_size(struct size_result *res)
 		sleep_ms(20);
 	}
 	res->catchup_s = now_s() - t0;
-	res->b_cpu_s = proc_cpu_s(pb);
+	res->b_cpu_s = proc_cpu_split(pb, &res->b_sys_s);
 	res->b_wb = proc_write_bytes(pb);
 	res->a_serve_s = proc_cpu_s(pa) - c;
 	t = now_s();
@@ -345,10 +348,11 @@ run_size(struct size_result *res)
 	res->b_hwm_kib = proc_kib(r->nodes[1].pid, "VmHWM");
 	progress("  catch-up at B: %.2f s (start-up %.2f s), digests %s (%.2f s)", res->catchup_s,
 	         res->startup_s, res->equal ? "equal" : "DIFFER", res->digest_s);
-	progress("  CPU s / MiB to disk: raw %.2f / %.1f, A writing %.2f / %.1f, B catching up "
-	         "%.2f / %.1f, A serving %.2f",
-	         res->raw_cpu_s, res->raw_wb / 1048576.0, res->a_cpu_s, res->a_wb / 1048576.0,
-	         res->b_cpu_s, res->b_wb / 1048576.0, res->a_serve_s);
+	progress("  CPU s / MiB to disk: raw %.2f / %.1f, A writing %.2f (kernel %.2f) / %.1f, "
+	         "B catching up %.2f (kernel %.2f) / %.1f, A serving %.2f",
+	         res->raw_cpu_s, res->raw_wb / 1048576.0, res->a_cpu_s, res->a_sys_s,
+	         res->a_wb / 1048576.0, res->b_cpu_s, res->b_sys_s, res->b_wb / 1048576.0,
+	         res->a_serve_s);
 	api_close(&a);
 	api_close(&b);
 	if (B.only[5] && res->narr == B.foot_narr)

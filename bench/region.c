@@ -614,11 +614,20 @@ proc_kib(pid_t pid, const char *field)
 double
 proc_cpu_s(pid_t pid)
 {
+	double sys;
+
+	return proc_cpu_split(pid, &sys);
+}
+
+double
+proc_cpu_split(pid_t pid, double *sys_s)
+{
 	char path[64], buf[1024], *p;
 	unsigned long long ut, st;
 	size_t n;
 	FILE *f;
 
+	*sys_s = -1;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
@@ -629,6 +638,7 @@ proc_cpu_s(pid_t pid)
 	if ((p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
+	*sys_s = (double)st / (double)sysconf(_SC_CLK_TCK);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 

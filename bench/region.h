@@ -102,6 +102,8 @@ void mp_str(msgpack_packer *pk, const char *s);
 long proc_kib(pid_t pid, const char *field);
 /* utime + stime of /proc/pid/stat in seconds, or -1. */
 double proc_cpu_s(pid_t pid);
+/* the same, and the part of it spent in the kernel in *sys_s */
+double proc_cpu_split(pid_t pid, double *sys_s);
 /* write_bytes of /proc/pid/io (bytes this process caused to be written to storage), or -1. */
 long long proc_write_bytes(pid_t pid);
 

@@ -949,6 +949,21 @@ restored_load(struct store *s)
 	return 0;
 }
 
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Process-wide SQLite settings, before the first connection. Every connection is used by
+ * one thread only (the loop's two, the checkpoint thread's own), so each is opened with
+ * SQLITE_OPEN_NOMUTEX, and SQLite need not count its memory: memory statistics take a
+ * global mutex on every allocation. Fails harmlessly (SQLITE_MISUSE) if the process
+ * already used SQLite, which then keeps its defaults.
+ */
+static void
+sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *
 store_open(const struct store_config *cfg, int *err)
 {
@@ -971,8 +986,10 @@ store_open(const struct store_config *cfg, int *err)
 	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : DEFAULT_DRIFT_MS;
 
 	ret = ARR_EDB;
-	if (sqlite3_open_v2(cfg->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK)
+	pthread_once(&sqlite_once, sqlite_setup);
+	if (sqlite3_open_v2(cfg->path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
@@ -1964,7 +1981,8 @@ ro_open(struct store *s)
 		return 0;
 	if ((path = sqlite3_db_filename(s->db, "main")) == NULL || *path == '\0')
 		return ARR_EDB;
-	if (sqlite3_open_v2(path, &s->ro, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &s->ro, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(s->ro, BUSY_TIMEOUT_MS);
 	if (sqlite3_exec(s->ro, "PRAGMA query_only=1; PRAGMA trusted_schema=OFF", NULL, NULL,
@@ -2531,8 +2549,9 @@ store_backup(struct store *s, const char *path)
 	if ((ret = bulk_flush(s)) < 0)
 		return ret;
 	ret = ARR_EDB;
-	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_open_v2(path, &dst,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK)
 		goto out;
 	if ((b = sqlite3_backup_init(dst, "main", s->db, "main")) == NULL)
 		goto out;
