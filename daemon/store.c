@@ -8,24 +8,23 @@
  * It must not touch sockets or any file but its database (and a backup target), and it
  * logs nothing: callers log ids and counts from the results it returns.
  *
- * Layout: one table per schema.h table (id, columns, _deleted; no declared types, so
- * values are stored exactly as merged); _meta (node origin, schema version), _origin
- * (local id <-> 32-byte origin), _log (verbatim envelopes by origin and seq), _vv,
- * _clock (per row: the LWW key of every cell, see clock_get), _rowlog (row -> log
- * entries, for history), _pending and _quarantine. Clocks are kept per row rather than
- * per cell so that a merge reads and writes one clock record per row.
+ * Layout: one table per schema.h table (id, columns, _deleted, _rid, _clk; no declared
+ * types, so values are stored exactly as merged); _meta (node origin, schema version,
+ * store format), _origin (local id <-> 32-byte origin), _log (verbatim envelopes by
+ * origin and seq), _vv, _rowlog (row -> log entries, for history), _pending and
+ * _quarantine. The LWW clocks of a row's cells are kept in the row itself (_clk, see
+ * clocks_encode), so a merge reads and writes one record per row.
  *
- * Locality (STORE_FORMAT 2): domain tables are rowid tables, the rowid given in arrival
- * order, with the random UUID text in a UNIQUE index; _clock and _rowlog are keyed by
- * (table, rowid). New rows thus append at the right edge of the table, _clock and
- * _rowlog, and only the id index takes scattered inserts, so a commit dirties far fewer
- * pages than with three B-trees keyed by random ids. Rowids are local: they never leave
- * the replica (the wire, the digest and every read use the id).
+ * Locality: domain tables are rowid tables, the rowid (_rid) given in arrival order,
+ * with the random UUID text in a UNIQUE index; _rowlog is keyed by (table, rowid). New
+ * rows thus append at the right edge of the table and of _rowlog, and only the id index
+ * takes scattered inserts, so a commit dirties few pages. Rowids are local: they never
+ * leave the replica (the wire, the digest and every read use the id).
  *
  * Hot paths (apply, merge, log) use statements prepared once in store_open; a change
- * set costs one log insert, one vector upsert and one pending probe, and each row it
- * touches one rowid lookup, one clock read, one clock write, one data upsert and one
- * history insert.
+ * set costs one log insert, one vector upsert and one pending probe. A row it creates
+ * costs one insert (data and clocks) and one history insert; a row that exists costs
+ * an insert probe, one lookup, one update and one history insert.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -47,11 +46,12 @@
 
 #define DEFAULT_DRIFT_MS  300000u
 #define BUSY_TIMEOUT_MS   5000
-#define STORE_FORMAT      2 /* 2: rowid domain tables, _clock/_rowlog by rowid */
+#define STORE_FORMAT      3 /* 3: clocks in the row (_clk); 2: a _clock table */
 #define BACKUP_STEP_PAGES 256
 #define HASH_LEN          32
 #define DETAIL_MAX        96
-#define CLOCK_LEN         20   /* one cell's key in a row's clock record */
+#define CLOCK_LEN         20   /* one cell's key: hlc, local origin id, seq */
+#define CLOCK_GROUP_LEN   28   /* in a stored clock record: a key and its column mask */
 #define CACHE_KIB         8192 /* page cache of the main connection (F5: RSS <= 32 MiB) */
 /*
  * While a bulk apply or a large local write runs, the cache may grow to this, so that a
@@ -88,8 +88,6 @@ enum {
 	ST_LOG_GET,
 	ST_LOG_SINCE,
 	ST_VV_UPSERT,
-	ST_CLOCK_GET,
-	ST_CLOCK_PUT,
 	ST_ROWLOG_INS,
 	ST_PEND_GET,
 	ST_PEND_INS,
@@ -112,9 +110,6 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_LOG_SINCE] = "SELECT seq, raw FROM _log WHERE origin = ?1 AND seq > ?2 ORDER BY seq",
     [ST_VV_UPSERT] = "INSERT INTO _vv(origin, seq) VALUES(?1, ?2) "
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
-    [ST_CLOCK_GET] = "SELECT clocks FROM _clock WHERE tbl = ?1 AND rid = ?2",
-    [ST_CLOCK_PUT] = "INSERT INTO _clock(tbl, rid, clocks) VALUES(?1, ?2, ?3) "
-                     "ON CONFLICT(tbl, rid) DO UPDATE SET clocks = excluded.clocks",
     [ST_ROWLOG_INS] = "INSERT OR IGNORE INTO _rowlog(tbl, rid, log) VALUES(?1, ?2, ?3)",
     [ST_PEND_GET] = "SELECT raw FROM _pending WHERE origin = ?1 AND seq = ?2",
     [ST_PEND_INS] = "INSERT INTO _pending(origin, seq, raw, received_ms) VALUES(?1, ?2, ?3, ?4)",
@@ -134,8 +129,6 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS _log(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, UNIQUE(origin, seq));"
     "CREATE TABLE IF NOT EXISTS _vv(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS _clock(tbl INTEGER NOT NULL, rid INTEGER NOT NULL,"
-    " clocks BLOB NOT NULL, PRIMARY KEY(tbl, rid)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _rowlog(tbl INTEGER NOT NULL, rid INTEGER NOT NULL,"
     " log INTEGER NOT NULL, PRIMARY KEY(tbl, rid, log)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _pending(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
@@ -152,9 +145,10 @@ struct store_table {
 	const char **names; /* "id", then the schema columns without _deleted */
 	size_t nnames;
 	char *select;         /* SELECT id, cols FROM t WHERE _deleted <> 1 */
-	sqlite3_stmt *upsert; /* data upsert of the columns selected by a mask */
+	sqlite3_stmt *insert; /* new row: id, columns, clock record; nothing if the id exists */
+	sqlite3_stmt *update; /* existing row by rowid: the columns selected by a mask, clocks */
 	sqlite3_stmt *get;    /* select ... AND id = ?1 */
-	sqlite3_stmt *find;   /* SELECT rowid ... WHERE id = ?1 (deleted rows too) */
+	sqlite3_stmt *find;   /* SELECT _rid, _clk ... WHERE id = ?1 (deleted rows too) */
 	sqlite3_stmt *scan;   /* select ... ORDER BY id (digest) */
 };
 
@@ -183,7 +177,8 @@ struct store {
 	struct store_table *tables;
 	size_t ntables;
 	struct value *scratch; /* one row of values, widest table */
-	uint8_t *clocks;       /* one row's clock record, widest table */
+	uint8_t *clocks;       /* one row's cell keys (CLOCK_LEN each), widest table */
+	uint8_t *clkrec;       /* one row's encoded clock record (clocks_encode), widest */
 	size_t maxcols;
 	char errbuf[256];
 	struct ckpt *ckpt; /* the checkpoint thread, NULL when SQLite has no threads */
@@ -747,7 +742,8 @@ tables_prepare(struct store *s)
 		fprintf(f, "CREATE TABLE IF NOT EXISTS \"%s\"(id TEXT NOT NULL UNIQUE", t->name);
 		for (size_t c = 0; c < nd; c++)
 			fprintf(f, ", \"%s\"", t->columns[c].name);
-		fprintf(f, ", _deleted INTEGER NOT NULL DEFAULT 0, _rid INTEGER PRIMARY KEY)");
+		fprintf(f, ", _deleted INTEGER NOT NULL DEFAULT 0, _rid INTEGER PRIMARY KEY, "
+		           "_clk BLOB NOT NULL)");
 		if (fclose(f) != 0)
 			goto out;
 		f = NULL;
@@ -769,26 +765,43 @@ tables_prepare(struct store *s)
 			goto out;
 		f = NULL;
 
-		/* data upsert: ?1 id, ?2.. columns (schema order, _deleted last), then mask */
+		/* new row: ?1 id, ?2.. columns (schema order, _deleted last), then the clocks */
 		if ((f = open_memstream(&sql, &cap)) == NULL)
 			goto out;
 		fprintf(f, "INSERT INTO \"%s\"(id", t->name);
 		for (size_t c = 0; c < t->ncolumns; c++)
 			fprintf(f, ", \"%s\"", t->columns[c].name);
-		fprintf(f, ") VALUES(?1");
+		fprintf(f, ", _clk) VALUES(?1");
 		for (size_t c = 0; c < t->ncolumns; c++)
 			fprintf(f, ", ?%zu", c + 2);
-		fprintf(f, ") ON CONFLICT(id) DO UPDATE SET ");
-		for (size_t c = 0; c < t->ncolumns; c++)
-			fprintf(f,
-			        "%s\"%s\" = CASE WHEN (?%zu >> %zu) & 1 THEN excluded.\"%s\" "
-			        "ELSE \"%s\" END",
-			        c ? ", " : "", t->columns[c].name, t->ncolumns + 2, c,
-			        t->columns[c].name, t->columns[c].name);
+		fprintf(f, ", ?%zu) ON CONFLICT(id) DO NOTHING", t->ncolumns + 2);
 		if (fclose(f) != 0)
 			goto out;
 		f = NULL;
-		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->upsert,
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->insert,
+		                       NULL) != SQLITE_OK) {
+			ret = ARR_EDB;
+			goto out;
+		}
+		free(sql);
+		sql = NULL;
+
+		/*
+		 * existing row: ?1 its rowid, ?2.. columns as above, then the clocks and the
+		 * mask of the columns to set
+		 */
+		if ((f = open_memstream(&sql, &cap)) == NULL)
+			goto out;
+		fprintf(f, "UPDATE \"%s\" SET ", t->name);
+		for (size_t c = 0; c < t->ncolumns; c++)
+			fprintf(f,
+			        "\"%s\" = CASE WHEN (?%zu >> %zu) & 1 THEN ?%zu ELSE \"%s\" END, ",
+			        t->columns[c].name, t->ncolumns + 3, c, c + 2, t->columns[c].name);
+		fprintf(f, "_clk = ?%zu WHERE _rid = ?1", t->ncolumns + 2);
+		if (fclose(f) != 0)
+			goto out;
+		f = NULL;
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->update,
 		                       NULL) != SQLITE_OK) {
 			ret = ARR_EDB;
 			goto out;
@@ -804,8 +817,8 @@ tables_prepare(struct store *s)
 			goto out;
 		}
 		free(sql);
-		if ((sql = sqlite3_mprintf("SELECT rowid FROM \"%w\" WHERE id = ?1", t->name)) ==
-		    NULL)
+		if ((sql = sqlite3_mprintf("SELECT _rid, _clk FROM \"%w\" WHERE id = ?1",
+		                           t->name)) == NULL)
 			goto out;
 		rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->find, NULL);
 		sqlite3_free(sql);
@@ -825,7 +838,8 @@ tables_prepare(struct store *s)
 		sql = NULL;
 	}
 	if ((s->scratch = calloc(s->maxcols, sizeof(*s->scratch))) == NULL ||
-	    (s->clocks = calloc(s->maxcols, CLOCK_LEN)) == NULL)
+	    (s->clocks = calloc(s->maxcols, CLOCK_LEN)) == NULL ||
+	    (s->clkrec = calloc(s->maxcols, CLOCK_GROUP_LEN)) == NULL)
 		goto out;
 	ret = 0;
 out:
@@ -876,7 +890,8 @@ identity_check(struct store *s)
 	}
 	/*
 	 * The layout of the tables changes with STORE_FORMAT (2: rowid domain tables,
-	 * _clock and _rowlog keyed by rowid); a replica of another format is refused, not
+	 * _clock and _rowlog keyed by rowid; 3: clocks in the row); a replica of another
+	 * format is refused, not
 	 * misread. It holds nothing a peer cannot send again: start from an empty one.
 	 */
 	sqlite3_reset(st);
@@ -1047,7 +1062,8 @@ store_destroy(struct store **sp)
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	for (size_t i = 0; s->tables != NULL && i < s->ntables; i++) {
-		sqlite3_finalize(s->tables[i].upsert);
+		sqlite3_finalize(s->tables[i].insert);
+		sqlite3_finalize(s->tables[i].update);
 		sqlite3_finalize(s->tables[i].get);
 		sqlite3_finalize(s->tables[i].find);
 		sqlite3_finalize(s->tables[i].scan);
@@ -1057,6 +1073,7 @@ store_destroy(struct store **sp)
 	free(s->tables);
 	free(s->scratch);
 	free(s->clocks);
+	free(s->clkrec);
 	sqlite3_close(s->ro);
 	sqlite3_close(s->db);
 	vv_destroy(&s->vec);
@@ -1081,64 +1098,14 @@ store_set_max_drift(struct store *s, uint64_t ms)
 
 /* ---- merge ---- */
 
-/* The rowid of the row with this id text (deleted or not), 0 when there is none. */
-static int
-row_find(const struct store_table *tb, const char *id, int64_t *rid)
-{
-	sqlite3_stmt *st = tb->find;
-	int rc;
-
-	*rid = 0;
-	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rid = sqlite3_column_int64(st, 0);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : db_error(rc);
-}
-
-/* Write the winning columns (mask) of one row, creating the row if needed. */
-static int
-row_write(const struct store_table *tb, const char *id, uint64_t mask, const struct value *vals)
-{
-	sqlite3_stmt *st = tb->upsert;
-	size_t n = tb->t->ncolumns;
-	int rc;
-
-	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_TRANSIENT);
-	for (size_t c = 0; c < n; c++) {
-		int idx = (int)c + 2;
-
-		if (c == n - 1) {
-			/* _deleted: only int 1 deletes; nil (or anything else) is "not deleted" */
-			int64_t del =
-			    ((mask >> c) & 1) && vals[c].kind == VALUE_INT && vals[c].u.i == 1;
-
-			rc = sqlite3_bind_int64(st, idx, del);
-		} else if ((mask >> c) & 1) {
-			rc = bind_value(st, idx, &vals[c]);
-		} else {
-			rc = sqlite3_bind_null(st, idx);
-		}
-		if (rc != SQLITE_OK) {
-			sqlite3_clear_bindings(st);
-			return db_error(rc);
-		}
-	}
-	sqlite3_bind_int64(st, (int)n + 2, (int64_t)mask);
-	rc = run(st);
-	sqlite3_clear_bindings(st);
-	return rc;
-}
-
 /*
- * The clocks of a row: one record per (table, row) holding, for every column in schema
- * order, the key of the op that won the cell: hlc (8 bytes), local origin id (4) and
- * seq (8), big-endian; origin id 0 means no op has written the cell yet. One record per
- * row instead of one per cell makes a merge cost one read and one write per row.
+ * The clocks of a row live in the row itself (_clk): for every column, the key of the op
+ * that won the cell, (hlc, local origin id, seq); origin id 0 means no op has written the
+ * cell yet. In memory a row's keys are an array of CLOCK_LEN entries in schema order
+ * (clock_get/clock_put). Stored, they are grouped by key, because a row is mostly written
+ * by one change set: a record is a sequence of groups, each hlc (8 bytes), origin id (4),
+ * seq (8) and the mask of the columns holding that key (8), all big-endian, in the order
+ * of their lowest column. A row written once costs 28 bytes instead of 20 per column.
  */
 struct cellkey {
 	uint64_t hlc;
@@ -1181,6 +1148,58 @@ clock_put(uint8_t *clocks, size_t ci, const struct cellkey *k)
 	put_be(p + 12, k->seq, 8);
 }
 
+/* Encode the keys of ncols columns (clocks) as a stored record in out; its length. */
+static size_t
+clocks_encode(const uint8_t *clocks, size_t ncols, uint8_t *out)
+{
+	uint64_t done = 0;
+	size_t n = 0;
+
+	for (size_t c = 0; c < ncols; c++) {
+		const uint8_t *key = clocks + c * CLOCK_LEN;
+		uint64_t mask = 0;
+
+		if ((done >> c) & 1 || get_be(key + 8, 4) == 0)
+			continue;
+		for (size_t d = c; d < ncols; d++)
+			if (memcmp(clocks + d * CLOCK_LEN, key, CLOCK_LEN) == 0)
+				mask |= UINT64_C(1) << d;
+		done |= mask;
+		memcpy(out + n, key, CLOCK_LEN);
+		put_be(out + n + CLOCK_LEN, mask, 8);
+		n += CLOCK_GROUP_LEN;
+	}
+	return n;
+}
+
+/*
+ * Decode a stored record into the keys of ncols columns. A record that does not parse
+ * (length, a column out of range or claimed twice, origin id 0 or unknown) is ARR_EDB:
+ * the replica was altered behind the daemon's back.
+ */
+static int
+clocks_decode(const struct store *s, const uint8_t *rec, size_t len, uint8_t *clocks, size_t ncols)
+{
+	uint64_t seen = 0, all = ncols < 64 ? (UINT64_C(1) << ncols) - 1 : UINT64_MAX;
+
+	memset(clocks, 0, ncols * CLOCK_LEN);
+	if (len % CLOCK_GROUP_LEN != 0)
+		return ARR_EDB;
+	for (size_t n = 0; n < len; n += CLOCK_GROUP_LEN) {
+		uint64_t mask = get_be(rec + n + CLOCK_LEN, 8);
+		uint32_t oid = (uint32_t)get_be(rec + n + 8, 4);
+
+		if (mask == 0 || (mask & ~all) != 0 || (mask & seen) != 0 || oid == 0 ||
+		    oid > s->norigins)
+			return ARR_EDB;
+		seen |= mask;
+		for (size_t c = 0; c < ncols; c++)
+			if ((mask >> c) & 1)
+				memcpy(clocks + c * CLOCK_LEN, rec + n, CLOCK_LEN);
+	}
+	return 0;
+}
+
 /*
  * Does an op with key k win a cell holding key old? Keys compare as (hlc, origin bytes,
  * seq); equal keys win too, so a later op of the same change set overrides an earlier.
@@ -1200,44 +1219,137 @@ key_wins(const struct store *s, const struct cellkey *k, const struct cellkey *o
 }
 
 /*
- * Read the clock record of the row with rowid rid into buf (ncols entries); a missing
- * record (rid 0: no row yet) is all empty.
+ * Bind the values of the columns in mask from vals at ?2.. of a row statement; the
+ * other columns get NULL, except _deleted (last), which is 1 only for an int 1 and
+ * otherwise 0 (nil "deletes" nothing).
  */
 static int
-clocks_read(struct store *s, int ti, int64_t rid, uint8_t *buf, size_t ncols)
+bind_row(sqlite3_stmt *st, const struct store_table *tb, uint64_t mask, const struct value *vals)
 {
-	sqlite3_stmt *st = s->st[ST_CLOCK_GET];
-	size_t want = ncols * CLOCK_LEN;
+	size_t n = tb->t->ncolumns;
 	int rc;
 
-	memset(buf, 0, want);
-	if (rid == 0)
+	for (size_t c = 0; c < n; c++) {
+		int idx = (int)c + 2;
+
+		if (c == n - 1)
+			rc = sqlite3_bind_int64(st, idx,
+			                        ((mask >> c) & 1) && vals[c].kind == VALUE_INT &&
+			                            vals[c].u.i == 1);
+		else if ((mask >> c) & 1)
+			rc = bind_value(st, idx, &vals[c]);
+		else
+			rc = sqlite3_bind_null(st, idx);
+		if (rc != SQLITE_OK)
+			return db_error(rc);
+	}
+	return 0;
+}
+
+/*
+ * Insert a row that may not exist yet, with the columns in mask and its clock record.
+ * Returns 1 and its rowid when it was inserted, 0 when a row with this id exists.
+ */
+static int
+row_insert(struct store *s, const struct store_table *tb, const char *id, uint64_t mask,
+           const struct value *vals, const uint8_t *rec, size_t reclen, int64_t *rid)
+{
+	sqlite3_stmt *st = tb->insert;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
+	if ((rc = bind_row(st, tb, mask, vals)) == 0) {
+		sqlite3_bind_blob(st, (int)tb->t->ncolumns + 2, rec, (int)reclen, SQLITE_STATIC);
+		rc = run(st);
+	}
+	sqlite3_clear_bindings(st);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_changes(s->db) == 0)
 		return 0;
-	sqlite3_bind_int(st, 1, ti);
-	sqlite3_bind_int64(st, 2, rid);
+	*rid = sqlite3_last_insert_rowid(s->db);
+	return 1;
+}
+
+/* The rowid and decoded clocks (into s->clocks) of a row, ARR_ENOTFOUND if none. */
+static int
+row_find(struct store *s, const struct store_table *tb, const char *id, int64_t *rid)
+{
+	sqlite3_stmt *st = tb->find;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		size_t len = (size_t)sqlite3_column_bytes(st, 0);
-		const void *p = sqlite3_column_blob(st, 0);
-
-		if (p != NULL)
-			memcpy(buf, p, len < want ? len : want);
-		rc = SQLITE_DONE;
+		*rid = sqlite3_column_int64(st, 0);
+		rc = clocks_decode(s, sqlite3_column_blob(st, 1),
+		                   (size_t)sqlite3_column_bytes(st, 1), s->clocks, tb->t->ncolumns);
+	} else {
+		*rid = 0;
+		rc = rc == SQLITE_DONE ? ARR_ENOTFOUND : db_error(rc);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_error(rc);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* Set the columns in mask of the row with rowid rid, and its clock record. */
+static int
+row_update(const struct store_table *tb, int64_t rid, uint64_t mask, const struct value *vals,
+           const uint8_t *rec, size_t reclen)
+{
+	sqlite3_stmt *st = tb->update;
+	size_t n = tb->t->ncolumns;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, rid);
+	if ((rc = bind_row(st, tb, mask, vals)) == 0) {
+		sqlite3_bind_blob(st, (int)n + 2, rec, (int)reclen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, (int)n + 3, (int64_t)mask);
+		rc = run(st);
+	}
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/*
+ * Merge the ops ops[i..j) on one row into the clocks in s->clocks: each op whose key wins
+ * its cell takes it (a later op of the same change set wins over an earlier). Returns
+ * the mask of the cells taken; their values are in s->scratch.
+ */
+static uint64_t
+merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops, size_t n,
+          const struct cellkey *key)
+{
+	uint64_t mask = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		int ci = schema_column_index(tb->t, ops[k].column);
+		struct cellkey old;
+
+		assert(ci >= 0); /* validated before */
+		old = clock_get(s->clocks, (size_t)ci);
+		if (key_wins(s, key, &old)) {
+			clock_put(s->clocks, (size_t)ci, key);
+			mask |= UINT64_C(1) << ci;
+			s->scratch[ci] = ops[k].value;
+		}
+	}
+	return mask;
 }
 
 /*
  * Merge the ops of a change set whose key is (hlc, oid, seq) into the domain tables.
- * Consecutive ops on one row are gathered so the row and its clocks are read and
- * written once; every op, winning or not, puts the row in the history index (one entry
- * per row and change set).
+ * Consecutive ops on one row are merged together. A row is first inserted as if new
+ * (every op wins a cell nobody wrote), which is one statement for the rows of a catch-up
+ * or an import; if the id exists, its clocks are read, merged and the row updated. Every
+ * op, winning or not, puts the row in the history index (one entry per row and change
+ * set).
  */
 static int
 merge_ops(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id)
 {
-	sqlite3_stmt *put = s->st[ST_CLOCK_PUT], *rowlog = s->st[ST_ROWLOG_INS];
+	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
 	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
 	const char *tname = NULL;
 	int ti = -1;
@@ -1249,9 +1361,9 @@ merge_ops(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_
 		const struct cs_op *first = &cs->ops[i];
 		const struct store_table *tb;
 		char id[ARR_ROWID_STRLEN + 1];
-		int64_t rid;
-		uint64_t mask = 0;
-		size_t j;
+		int64_t rid = 0;
+		uint64_t mask;
+		size_t j, ncols, len;
 
 		if (tname == NULL || strcmp(tname, first->table) != 0) {
 			tname = first->table;
@@ -1259,42 +1371,29 @@ merge_ops(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_
 		}
 		assert(ti >= 0); /* validated before */
 		tb = &s->tables[ti];
-		rowid_format(first->row, id);
-		if ((rc = row_find(tb, id, &rid)) < 0 ||
-		    (rc = clocks_read(s, ti, rid, s->clocks, tb->t->ncolumns)) < 0)
-			return rc;
-		for (j = i; j < cs->nops; j++) {
-			const struct cs_op *op = &cs->ops[j];
-			struct cellkey old;
-			int ci;
-
-			if (j > i && (memcmp(op->row, first->row, ARR_ROWID_LEN) != 0 ||
-			              strcmp(op->table, tname) != 0))
+		ncols = tb->t->ncolumns;
+		for (j = i + 1; j < cs->nops; j++)
+			if (memcmp(cs->ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(cs->ops[j].table, tname) != 0)
 				break;
-			ci = schema_column_index(tb->t, op->column);
-			assert(ci >= 0);
-			old = clock_get(s->clocks, (size_t)ci);
-			if (key_wins(s, &key, &old)) {
-				clock_put(s->clocks, (size_t)ci, &key);
-				mask |= UINT64_C(1) << ci;
-				s->scratch[ci] = op->value;
+		rowid_format(first->row, id);
+
+		memset(s->clocks, 0, ncols * CLOCK_LEN);
+		mask = merge_row(s, tb, first, j - i, &key);
+		len = clocks_encode(s->clocks, ncols, s->clkrec);
+		if ((rc = row_insert(s, tb, id, mask, s->scratch, s->clkrec, len, &rid)) < 0)
+			return rc;
+		if (rc == 0) {
+			/* the insert just found it: it cannot be missing */
+			if ((rc = row_find(s, tb, id, &rid)) < 0)
+				return rc == ARR_ENOTFOUND ? ARR_EDB : rc;
+			if ((mask = merge_row(s, tb, first, j - i, &key)) != 0) {
+				len = clocks_encode(s->clocks, ncols, s->clkrec);
+				if ((rc = row_update(tb, rid, mask, s->scratch, s->clkrec, len)) <
+				    0)
+					return rc;
 			}
 		}
-		if (mask != 0) {
-			if ((rc = row_write(tb, id, mask, s->scratch)) < 0)
-				return rc;
-			/* a new row: the upsert inserted it, so this is its rowid */
-			if (rid == 0)
-				rid = sqlite3_last_insert_rowid(s->db);
-			sqlite3_bind_int(put, 1, ti);
-			sqlite3_bind_int64(put, 2, rid);
-			sqlite3_bind_blob(put, 3, s->clocks, (int)(tb->t->ncolumns * CLOCK_LEN),
-			                  SQLITE_STATIC);
-			if ((rc = run(put)) < 0)
-				return rc;
-		}
-		/* a row without a clock record takes every op, so it exists by now */
-		assert(rid != 0);
 		sqlite3_bind_int(rowlog, 1, ti);
 		sqlite3_bind_int64(rowlog, 2, rid);
 		if ((rc = run(rowlog)) < 0)
@@ -1946,12 +2045,13 @@ ro_authorize(void *ctx, int action, const char *a, const char *b, const char *db
 {
 	(void)ctx;
 	(void)a;
-	(void)b;
 	(void)db;
 	(void)trigger;
 	switch (action) {
-	case SQLITE_SELECT:
 	case SQLITE_READ:
+		/* a row's clock record is the replica's bookkeeping: it reads as NULL */
+		return b != NULL && strcmp(b, "_clk") == 0 ? SQLITE_IGNORE : SQLITE_OK;
+	case SQLITE_SELECT:
 	case SQLITE_FUNCTION:
 	case SQLITE_RECURSIVE:
 		return SQLITE_OK;
@@ -2123,10 +2223,8 @@ store_history(struct store *s, const char *table, const char *id, store_history_
 
 	if ((ret = lookup(s, table, id, &tb, row, text)) < 0)
 		return ret;
-	if ((ret = row_find(tb, text, &rid)) < 0)
+	if ((ret = row_find(s, tb, text, &rid)) < 0)
 		return ret;
-	if (rid == 0)
-		return ARR_ENOTFOUND;
 	ret = ARR_EDB;
 	if (sqlite3_prepare_v2(s->db,
 	                       "SELECT l.raw FROM _rowlog r JOIN _log l ON l.id = r.log "

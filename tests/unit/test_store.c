@@ -715,6 +715,61 @@ test_query_read_only(void **state)
 }
 
 /*
+ * A row's clocks live in the row (_clk), grouped by key: a row written by one change set
+ * holds one 28-byte group whatever its width, one more per other winning change set. The
+ * record is bookkeeping: store_query() shows it as NULL. A record altered behind the
+ * daemon's back is refused (ARR_EDB) when a merge needs it, and nothing is half-applied.
+ */
+static void
+test_clock_record(void **state)
+{
+	struct fixture *f = *state;
+	struct replica *a = &f->r[0];
+	struct rowtext t = {{0}, 0};
+	const char *msg = NULL;
+	struct store_op ops[3];
+	char id[37], sql[160];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	new_id(id);
+	ops[0] = op("child", id, "ref", value_text("C-1"));
+	ops[1] = op("child", id, "birth_year", value_int(2016));
+	ops[2] = op("child", id, "initials", value_nil());
+	assert_int_equal(store_write(a->s, ops, 3, NULL), 0);
+	assert_int_equal(store_query(a->s, "SELECT _clk FROM child", query_collect, &t, &msg), 0);
+	assert_string_equal(t.buf, "_clk=nil;");
+
+	snprintf(sql, sizeof(sql), "SELECT length(_clk) FROM child WHERE id = '%s'", id);
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 28); /* one change set: one group */
+	sqlite3_reset(st);
+	assert_int_equal(write1(a, "child", id, "birth_year", value_int(2017)), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 56); /* a second key for one column */
+	sqlite3_finalize(st);
+
+	/* a truncated record: the next merge on the row fails and changes nothing */
+	assert_int_equal(
+	    sqlite3_exec(db, "UPDATE child SET _clk = substr(_clk, 1, 27)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(write1(a, "child", id, "birth_year", value_int(2018)), ARR_EDB);
+	/* a column claimed by two groups */
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE child SET _clk = substr(_clk, 1, 28) || "
+	                              "substr(_clk, 1, 28)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(write1(a, "child", id, "birth_year", value_int(2018)), ARR_EDB);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_get(a->s, "child", id, row_to_text, &t), 0);
+	assert_non_null(strstr(t.buf, "birth_year=2017;"));
+}
+
+/*
  * The daemon has one thread: a runaway query must be interrupted, and a query must not
  * build a value larger than any reply could carry. Afterwards the connection still works.
  */
@@ -1308,7 +1363,7 @@ test_other_format_refused(void **state)
 	assert_int_equal(err, ARR_EVERSION);
 
 	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 2 WHERE key = 'store_format'",
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 3 WHERE key = 'store_format'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);
@@ -1392,6 +1447,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_vacuum_keeps_row_links, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tampering, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nonmember_then_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clock_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_drift_then_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_drift_redelivered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates_and_conflicts, setup, teardown),

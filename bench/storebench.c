@@ -1,0 +1,356 @@
+/*
+ * storebench.c: arrang_store_bench, the replica's own throughput without the network.
+ *
+ * In one process, with the fixture of bench/gen.c (N arrangements):
+ *   1. raw:     the raw SQLite baseline (bench/rawsql.c), as in arrang_bench;
+ *   2. write:   store_write_rows() at replica A in requests of at most 100,000 ops, the
+ *               batching arrangctl import and the API use (the request decoding and the
+ *               socket are not in it);
+ *   3. catchup: replica B applies A's whole log with store_apply() in pages of 4 MiB
+ *               between store_bulk_begin() and store_bulk_end(), as sync.c does while
+ *               catching up (pages are read from A's log before the clock starts).
+ * Each phase prints wall time, CPU (user and kernel) and bytes written to storage, and
+ * the write and catch-up rates as a ratio to the raw rate. Use it to profile the store
+ * in one process (perf record -g -- arrang_store_bench 100k) or to compare two versions
+ * of store.c; the end-to-end figures are arrang_bench's.
+ *
+ * usage: arrang_store_bench [N[k|M]]   (default 100k); ARRANG_SB_NORAW=1 skips the baseline
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gen.h"
+#include "peermsg.h"
+#include "rawsql.h"
+#include "rowid.h"
+#include "store.h"
+
+#define SEED          20250901u
+#define REQ_OPS       100000
+#define PAGE_BYTES    (4u << 20)
+#define TEXT_ARENA_KB 64
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "arrang_store_bench: %s\n", what);
+	exit(1);
+}
+
+double now_s(void);
+
+/* rawsql.c's clock too (bench/region.c has it in arrang_bench) */
+double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct usage {
+	double wall, user, sys;
+	long long wb;
+};
+
+static long long
+write_bytes(void)
+{
+	char line[128];
+	long long v = -1;
+	FILE *f = fopen("/proc/self/io", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "write_bytes: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static void
+usage_now(struct usage *u)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	u->wall = now_s();
+	u->user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	u->sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	u->wb = write_bytes();
+}
+
+static void
+usage_print(const char *name, const struct usage *a, const struct usage *b, double values,
+            double raw_rate)
+{
+	double wall = b->wall - a->wall, rate = values / wall;
+
+	printf("%-8s %8.2f s %10.0f val/s", name, wall, rate);
+	if (raw_rate > 0)
+		printf("  %5.3f x raw", rate / raw_rate);
+	else
+		printf("  %11s", "");
+	printf("  CPU user %6.2f kernel %5.2f  %8.1f MiB written\n", b->user - a->user,
+	       b->sys - a->sys, (double)(b->wb - a->wb) / 1048576.0);
+}
+
+static bool
+member_all(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	(void)ctx;
+	(void)origin;
+	return true;
+}
+
+/* ---- the fixture as store ops ---- */
+
+struct fixture {
+	struct store_op *ops;
+	uint8_t *rows; /* 16 bytes per op */
+	size_t nops;
+	char **arenas; /* text of the values */
+	size_t narenas;
+};
+
+static char *
+text_copy(struct fixture *fx, size_t *used, const char *p, size_t n)
+{
+	char *a = fx->narenas ? fx->arenas[fx->narenas - 1] : NULL;
+
+	if (a == NULL || *used + n > TEXT_ARENA_KB * 1024) {
+		fx->arenas = realloc(fx->arenas, (fx->narenas + 1) * sizeof(*fx->arenas));
+		if (fx->arenas == NULL || (a = malloc(TEXT_ARENA_KB * 1024)) == NULL)
+			die("out of memory");
+		fx->arenas[fx->narenas++] = a;
+		*used = 0;
+	}
+	memcpy(a + *used, p, n);
+	*used += n;
+	return a + *used - n;
+}
+
+static void
+fixture_build(struct fixture *fx, size_t narr)
+{
+	uint64_t rows, values;
+	struct gen g;
+	struct gen_row r;
+	size_t used = 0;
+
+	gen_count(narr, &rows, &values);
+	memset(fx, 0, sizeof(*fx));
+	if ((fx->ops = calloc(values, sizeof(*fx->ops))) == NULL ||
+	    (fx->rows = malloc(values * ARR_ROWID_LEN)) == NULL)
+		die("out of memory");
+	gen_init(&g, SEED, narr);
+	while (gen_next(&g, &r)) {
+		uint8_t row[ARR_ROWID_LEN];
+
+		if (rowid_parse(r.id, row) != 0)
+			die("bad fixture id");
+		for (size_t c = 0; c < r.ncols; c++) {
+			struct store_op *op = &fx->ops[fx->nops];
+
+			op->table = r.t->name;
+			op->column = r.t->columns[c].name;
+			op->value = r.vals[c];
+			if (op->value.kind == VALUE_TEXT || op->value.kind == VALUE_BLOB)
+				op->value.u.b.ptr = (const uint8_t *)text_copy(
+				    fx, &used, (const char *)r.vals[c].u.b.ptr, r.vals[c].u.b.len);
+			memcpy(fx->rows + fx->nops * ARR_ROWID_LEN, row, ARR_ROWID_LEN);
+			fx->nops++;
+		}
+	}
+	if (fx->nops != values)
+		die("fixture count mismatch");
+}
+
+/* ---- A's log, as pages ---- */
+
+struct page {
+	struct store_blob *items;
+	size_t n, cap, bytes;
+};
+
+struct pages {
+	struct page *p;
+	size_t n;
+};
+
+static int
+collect(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const uint8_t *data,
+        size_t len)
+{
+	struct page *pg = ctx;
+	uint8_t *copy = malloc(len);
+
+	(void)origin;
+	(void)seq;
+	if (copy == NULL)
+		return -1;
+	memcpy(copy, data, len);
+	if (pg->n == pg->cap) {
+		pg->cap = pg->cap ? 2 * pg->cap : 16;
+		if ((pg->items = realloc(pg->items, pg->cap * sizeof(*pg->items))) == NULL)
+			return -1;
+	}
+	pg->items[pg->n++] = (struct store_blob){copy, len};
+	pg->bytes += len;
+	return 0;
+}
+
+static void
+pages_read(struct store *a, struct pages *ps)
+{
+	struct vv *have = vv_new();
+	bool more = true;
+
+	if (have == NULL)
+		die("out of memory");
+	memset(ps, 0, sizeof(*ps));
+	while (more) {
+		struct page pg = {0};
+
+		if (store_changes_since(a, have, PAGE_BYTES, collect, &pg, &more) != 0)
+			die("changes_since failed");
+		if (pg.n == 0)
+			break;
+		for (size_t i = 0; i < pg.n; i++) {
+			uint8_t origin[ARR_ORIGIN_LEN];
+			uint64_t seq;
+
+			if (peermsg_cs_peek(pg.items[i].data, pg.items[i].len, origin, &seq) != 0 ||
+			    vv_set(have, origin, seq) != 0)
+				die("bad logged change set");
+		}
+		if ((ps->p = realloc(ps->p, (ps->n + 1) * sizeof(*ps->p))) == NULL)
+			die("out of memory");
+		ps->p[ps->n++] = pg;
+	}
+	vv_destroy(&have);
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t narr = 100000;
+	char dir[] = "/tmp/arrsb-XXXXXX", pa[64], pb[64], praw[64], end = 0;
+	struct nodekey *ka, *kb;
+	struct store *a, *b;
+	struct fixture fx;
+	struct pages ps;
+	struct usage u0, u1;
+	uint64_t rows, values;
+	double raw_s, raw_rate;
+	uint8_t da[32], db[32];
+	int err = 0;
+
+	if (argc > 2 ||
+	    (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))) {
+		fprintf(stderr,
+		        "usage: arrang_store_bench [N[k|M]]   (arrangements, default 100k)\n");
+		return argc == 2 ? 0 : 2;
+	}
+	if (argc == 2) {
+		if (sscanf(argv[1], "%zu%c", &narr, &end) < 1 || narr == 0)
+			die("N must be a positive number, optionally with k or M");
+		if (end == 'k')
+			narr *= 1000;
+		else if (end == 'M')
+			narr *= 1000000;
+		else if (end != 0)
+			die("N must be a positive number, optionally with k or M");
+	}
+	if (mkdtemp(dir) == NULL)
+		die("mkdtemp failed");
+	snprintf(pa, sizeof(pa), "%s/a.db", dir);
+	snprintf(pb, sizeof(pb), "%s/b.db", dir);
+	snprintf(praw, sizeof(praw), "%s/raw.db", dir);
+	gen_count(narr, &rows, &values);
+	printf("arrang_store_bench: %zu arrangements, %llu rows, %llu column values\n", narr,
+	       (unsigned long long)rows, (unsigned long long)values);
+
+	if (getenv("ARRANG_SB_NORAW") == NULL) {
+		usage_now(&u0);
+		if ((raw_s = rawsql_insert(praw, SEED, narr)) < 0)
+			die("raw SQLite baseline failed");
+		usage_now(&u1);
+		raw_rate = (double)values / raw_s;
+		printf("%-8s %8.2f s %10.0f val/s  (timed part; the row below includes "
+		       "generation)\n",
+		       "raw", raw_s, raw_rate);
+		usage_print("raw+gen", &u0, &u1, (double)values, 0);
+	} else {
+		raw_rate = 0; /* ARRANG_SB_NORAW: no baseline, e.g. to profile the store alone */
+	}
+
+	fixture_build(&fx, narr);
+	if ((ka = nodekey_generate()) == NULL || (kb = nodekey_generate()) == NULL)
+		die("key generation failed");
+	if ((a = store_open(
+	         &(struct store_config){
+	             .path = pa, .key = ka, .organisation = "bench", .is_member = member_all},
+	         &err)) == NULL ||
+	    (b = store_open(
+	         &(struct store_config){
+	             .path = pb, .key = kb, .organisation = "bench", .is_member = member_all},
+	         &err)) == NULL)
+		die("store_open failed");
+
+	usage_now(&u0);
+	for (size_t i = 0; i < fx.nops; i += REQ_OPS) {
+		size_t n = fx.nops - i < REQ_OPS ? fx.nops - i : REQ_OPS;
+
+		if ((err = store_write_rows(a, fx.ops + i, fx.rows + i * ARR_ROWID_LEN, n, NULL)) !=
+		    0)
+			die("store_write_rows failed");
+	}
+	usage_now(&u1);
+	usage_print("write", &u0, &u1, (double)values, raw_rate);
+
+	pages_read(a, &ps);
+	usage_now(&u0);
+	if (store_bulk_begin(b) != 0)
+		die("bulk begin failed");
+	for (size_t i = 0; i < ps.n; i++) {
+		struct store_apply_stats st;
+
+		if (store_apply(b, ps.p[i].items, ps.p[i].n, NULL, &st) != 0 ||
+		    st.applied != ps.p[i].n)
+			die("store_apply failed");
+	}
+	if (store_bulk_end(b) != 0)
+		die("bulk end failed");
+	usage_now(&u1);
+	usage_print("catchup", &u0, &u1, (double)values, raw_rate);
+
+	usage_now(&u0);
+	if (store_digest(a, da) != 0 || store_digest(b, db) != 0)
+		die("digest failed");
+	usage_now(&u1);
+	printf("digests %s (two digests: %.2f s)\n", memcmp(da, db, 32) == 0 ? "equal" : "DIFFER",
+	       u1.wall - u0.wall);
+
+	store_destroy(&a);
+	store_destroy(&b);
+	nodekey_destroy(&ka);
+	nodekey_destroy(&kb);
+	for (const char *const *f = (const char *const[]){pa, pb, praw, NULL}; *f != NULL; f++) {
+		char path[80];
+
+		for (const char *const *x = (const char *const[]){"", "-wal", "-shm", NULL};
+		     *x != NULL; x++) {
+			snprintf(path, sizeof(path), "%s%s", *f, *x);
+			unlink(path);
+		}
+	}
+	rmdir(dir);
+	return memcmp(da, db, 32) == 0 ? 0 : 1;
+}
