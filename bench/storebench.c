@@ -55,23 +55,27 @@ now_s(void)
 
 struct usage {
 	double wall, user, sys;
-	long long wb;
+	long long wb;    /* bytes sent to storage */
+	long long rchar; /* bytes read by read/pread calls (from the page cache or the disk) */
+	long long syscr, syscw; /* read and write calls */
 };
 
-static long long
-write_bytes(void)
+/* /proc/self/io: counts that do not depend on the machine's load */
+static void
+io_read(struct usage *u)
 {
 	char line[128];
-	long long v = -1;
 	FILE *f = fopen("/proc/self/io", "r");
 
+	u->wb = u->rchar = u->syscr = u->syscw = -1;
 	if (f == NULL)
-		return -1;
+		return;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "write_bytes: %lld", &v) == 1)
-			break;
+		if (sscanf(line, "write_bytes: %lld", &u->wb) != 1 &&
+		    sscanf(line, "rchar: %lld", &u->rchar) != 1 &&
+		    sscanf(line, "syscr: %lld", &u->syscr) != 1)
+			(void)sscanf(line, "syscw: %lld", &u->syscw);
 	fclose(f);
-	return v;
 }
 
 static void
@@ -83,7 +87,7 @@ usage_now(struct usage *u)
 	u->wall = now_s();
 	u->user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
 	u->sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	u->wb = write_bytes();
+	io_read(u);
 }
 
 static void
@@ -99,6 +103,8 @@ usage_print(const char *name, const struct usage *a, const struct usage *b, doub
 		printf("  %11s", "");
 	printf("  CPU user %6.2f kernel %5.2f  %8.1f MiB written\n", b->user - a->user,
 	       b->sys - a->sys, (double)(b->wb - a->wb) / 1048576.0);
+	printf("%-8s %8s   %lld read calls (%.1f MiB), %lld write calls\n", "", "",
+	       b->syscr - a->syscr, (double)(b->rchar - a->rchar) / 1048576.0, b->syscw - a->syscw);
 }
 
 static bool

@@ -490,6 +490,7 @@ loop(struct daemon *d)
 			d->next_watchdog = now + d->watchdog_ms;
 		}
 		if (d->next_status <= now) {
+			store_trim(d->st);
 			update_status(d);
 			d->next_status = now + STATUS_EVERY_MS;
 		}

@@ -50,9 +50,10 @@
 #define BACKUP_STEP_PAGES 256
 #define HASH_LEN          32
 #define DETAIL_MAX        96
-#define CLOCK_LEN         20   /* one cell's key: hlc, local origin id, seq */
-#define CLOCK_GROUP_LEN   28   /* in a stored clock record: a key and its column mask */
-#define CACHE_KIB         8192 /* page cache of the main connection (F5: RSS <= 32 MiB) */
+#define CLOCK_LEN         20      /* one cell's key: hlc, local origin id, seq */
+#define CLOCK_GROUP_LEN   28      /* in a stored clock record: a key and its column mask */
+#define CACHE_KIB         8192    /* page cache of the main connection (F5: RSS <= 32 MiB) */
+#define PAGE_SIZE_STR     "16384" /* bytes per database page, for new databases */
 /*
  * While a bulk apply or a large local write runs, the cache may grow to this, so that a
  * B-tree page dirtied by many rows is written to the WAL once per commit instead of
@@ -60,6 +61,7 @@
  */
 #define LARGE_CACHE_KIB 131072
 #define LARGE_WRITE_OPS 10000
+#define TRIM_MS         2000 /* store_trim(): idle time before the large cache goes */
 
 /*
  * WAL checkpoints (see "Checkpoints" below). The loop never checkpoints in the normal
@@ -185,6 +187,7 @@ struct store {
 	int wal_pages;     /* WAL frames after the last commit (from the WAL hook) */
 	int ckpt_hard;     /* CKPT_HARD_BYTES in pages */
 	bool bulk;         /* store_bulk_begin() called, store_bulk_end() not yet */
+	uint64_t large_at; /* monotonic ms of the last bulk or large write; 0: small cache */
 	bool bulk_tx;      /* a bulk transaction is open */
 	uint64_t bulk_t0;  /* monotonic ms when it began */
 };
@@ -1008,7 +1011,13 @@ store_open(const struct store_config *cfg, int *err)
 		goto out;
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	/*
+	 * 16 KiB pages (a new database only; an existing one keeps its size): a WAL frame is
+	 * two write calls and a page miss one read call whatever the page size, and calls
+	 * are what bulk work pays for here; 4 KiB pages made 4x the calls for the same bytes.
+	 */
 	if (sqlite3_exec(s->db,
+	                 "PRAGMA page_size=" PAGE_SIZE_STR "; "
 	                 "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; "
 	                 "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF; "
 	                 "PRAGMA temp_store=MEMORY",
@@ -1790,10 +1799,35 @@ store_apply(struct store *s, const struct store_blob *items, size_t n, enum stor
 	return 0;
 }
 
+/*
+ * The large page cache of bulk applies and large writes: taken when such work starts,
+ * kept while it keeps coming (a catch-up or an import is many calls, and each would
+ * otherwise read its working set again), given back by store_trim() once the store has
+ * had no such work for TRIM_MS.
+ */
+static int
+cache_grow(struct store *s)
+{
+	if (s->large_at == 0 && cache_set(s, LARGE_CACHE_KIB) < 0)
+		return ARR_EDB;
+	s->large_at = mono_ms();
+	return 0;
+}
+
+void
+store_trim(struct store *s)
+{
+	if (s->large_at == 0 || s->bulk || mono_ms() - s->large_at < TRIM_MS)
+		return;
+	s->large_at = 0;
+	(void)cache_set(s, CACHE_KIB);
+	sqlite3_db_release_memory(s->db);
+}
+
 int
 store_bulk_begin(struct store *s)
 {
-	if (!s->bulk && cache_set(s, LARGE_CACHE_KIB) < 0)
+	if (cache_grow(s) < 0)
 		return ARR_EDB;
 	s->bulk = true;
 	return 0;
@@ -1805,10 +1839,7 @@ store_bulk_end(struct store *s)
 	int rc = bulk_flush(s);
 
 	s->bulk = false;
-	/* the bulk filled the page cache; an idle node gives it back */
-	if (cache_set(s, CACHE_KIB) < 0 && rc == 0)
-		rc = ARR_EDB;
-	sqlite3_db_release_memory(s->db);
+	s->large_at = mono_ms(); /* store_trim() gives the cache back later */
 	return rc;
 }
 
@@ -1891,7 +1922,7 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 			goto out;
 		}
 	}
-	if (nops >= LARGE_WRITE_OPS && (ret = cache_set(s, LARGE_CACHE_KIB)) < 0)
+	if (nops >= LARGE_WRITE_OPS && (ret = cache_grow(s)) < 0)
 		goto out;
 	if ((ret = set_synchronous(s, true)) < 0 || (ret = tx_begin(s)) < 0)
 		goto out;
@@ -1931,11 +1962,8 @@ out:
 	free(cops);
 	if (set_synchronous(s, false) < 0 && ret == 0)
 		ret = ARR_EDB;
-	if (nops >= LARGE_WRITE_OPS && !s->bulk) {
-		if (cache_set(s, CACHE_KIB) < 0 && ret == 0)
-			ret = ARR_EDB;
-		sqlite3_db_release_memory(s->db);
-	}
+	if (nops >= LARGE_WRITE_OPS)
+		s->large_at = mono_ms(); /* store_trim() gives the cache back later */
 	return ret;
 }
 

@@ -130,11 +130,17 @@ int store_apply(struct store *s, const struct store_blob *items, size_t n,
  * longer lists them, so the next pull fetches them again. Nothing is ever acknowledged
  * to a local client from an uncommitted bulk: store_write(), store_quarantine_retry()
  * and store_backup() commit the open bulk transaction first, and store_destroy() commits
- * it. store_bulk_end() also gives the page cache back (sqlite3_db_release_memory).
+ * it. The page cache grows for a bulk (and for a write of many ops) and stays grown
+ * while such work keeps coming; store_trim() gives it back.
  * Both return 0 or a database error; bulk mode ends even when the commit fails.
  */
 int store_bulk_begin(struct store *s);
 int store_bulk_end(struct store *s);
+/*
+ * Give back the large page cache of bulk applies and large writes once none came for 2 s
+ * (an idle node holds 8 MiB of cache, not 128). Cheap; the daemon calls it every second.
+ */
+void store_trim(struct store *s);
 
 /* ---- reads ---- */
 
