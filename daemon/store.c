@@ -151,7 +151,6 @@ struct store_table {
 	sqlite3_stmt *update; /* existing row by rowid: the columns selected by a mask, clocks */
 	sqlite3_stmt *get;    /* select ... AND id = ?1 */
 	sqlite3_stmt *find;   /* SELECT _rid, _clk ... WHERE id = ?1 (deleted rows too) */
-	sqlite3_stmt *scan;   /* select ... ORDER BY id (digest) */
 };
 
 struct store {
@@ -830,15 +829,6 @@ tables_prepare(struct store *s)
 			ret = ARR_EDB;
 			goto out;
 		}
-		if ((sql = concat(st->select, " ORDER BY id")) == NULL)
-			goto out;
-		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->scan,
-		                       NULL) != SQLITE_OK) {
-			ret = ARR_EDB;
-			goto out;
-		}
-		free(sql);
-		sql = NULL;
 	}
 	if ((s->scratch = calloc(s->maxcols, sizeof(*s->scratch))) == NULL ||
 	    (s->clocks = calloc(s->maxcols, CLOCK_LEN)) == NULL ||
@@ -1075,7 +1065,6 @@ store_destroy(struct store **sp)
 		sqlite3_finalize(s->tables[i].update);
 		sqlite3_finalize(s->tables[i].get);
 		sqlite3_finalize(s->tables[i].find);
-		sqlite3_finalize(s->tables[i].scan);
 		free(s->tables[i].select);
 		free(s->tables[i].names);
 	}

@@ -206,9 +206,10 @@ int store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], u
                         store_blob_fn fn, void *ctx);
 
 /*
- * Order-independent digest of all visible replicated content: BLAKE2b-256 over every
- * visible row's cells in a fixed order (table, id, column). Two replicas have equal
- * digests iff they hold the same visible data.
+ * Digest of all visible replicated content (PROTOCOL.md, "Digest"): a BLAKE2b-256 hash
+ * per visible row, sorted per table, hashed with the tables' names and row counts. It
+ * does not depend on storage order, so two replicas have equal digests iff they hold
+ * the same visible data. One sequential scan per table.
  */
 int store_digest(struct store *s, uint8_t out[32]);
 
