@@ -303,14 +303,14 @@ send_hello(struct sync *s, struct peer *p)
  * sent, 0 when it could not be.
  */
 static int
-pull_from(struct sync *s, struct peer *p, enum link_id l, const char *why)
+pull_with(struct sync *s, struct peer *p, enum link_id l, const struct vv *vector, const char *why)
 {
 	struct peermsg m = {.type = PEERMSG_PULL};
 	uint64_t now = mono_ms();
 
 	if (l == LINK_NONE)
 		l = peer_link(s, p, now);
-	if (l == LINK_NONE || (m.vector = (struct vv *)ours(s)) == NULL)
+	if (l == LINK_NONE || (m.vector = (struct vv *)vector) == NULL)
 		return 0;
 	m.req_id = ++s->req_seq;
 	m.max_bytes = s->cfg->page_bytes;
@@ -320,6 +320,43 @@ pull_from(struct sync *s, struct peer *p, enum link_id l, const char *why)
 	p->pull_at = now;
 	log_debug("peer %s: pull %llu (%s)", p->name, (unsigned long long)m.req_id, why);
 	return 1;
+}
+
+static int
+pull_from(struct sync *s, struct peer *p, enum link_id l, const char *why)
+{
+	return pull_with(s, p, l, ours(s), why);
+}
+
+/*
+ * A page came with more to follow: ask for the next one before applying this one, so
+ * the peer reads and sends it while we apply (the two overlap instead of taking turns).
+ * The pull carries the vector we will have once this page is applied: pages hold change
+ * sets in (origin, seq) order, each origin's continuing where our vector ends. Should
+ * the apply fail, the next page holds change sets past a gap, which wait as pending,
+ * and the pull after the last page (or the lag check) fetches what is missing: the log
+ * and the vectors stay the truth.
+ */
+static int
+pull_ahead(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *page)
+{
+	const struct vv *cur = ours(s);
+	struct vv *next;
+	int rc;
+
+	if (cur == NULL || (next = vv_dup(cur)) == NULL)
+		return 0;
+	for (size_t i = 0; i < page->ncs; i++) {
+		uint8_t origin[ARR_ORIGIN_LEN];
+		uint64_t seq;
+
+		if (peermsg_cs_peek(page->cs[i].data, page->cs[i].len, origin, &seq) == 0 &&
+		    seq == vv_get(next, origin) + 1 && vv_set(next, origin, seq) != 0)
+			break;
+	}
+	rc = pull_with(s, p, l, next, "ahead");
+	vv_destroy(&next);
+	return rc;
 }
 
 /* A pull is outstanding when one was sent recently and its page has not come back. */
@@ -807,6 +844,7 @@ static void
 on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
 {
 	struct store_apply_stats st;
+	bool mine;
 	const struct vv *v;
 	uint64_t now = mono_ms();
 
@@ -858,18 +896,22 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		on_pull(s, p, l, m);
 		break;
 	case PEERMSG_PAGE:
-		if (m->req_id == p->pull_id && m->more && !p->paging) {
-			p->paging = true;
-			bulk_update(s, now);
+		mine = m->req_id != 0 && m->req_id == p->pull_id;
+		if (mine) {
+			p->pull_id = 0;
+			/* the next page is read and sent while this one is applied */
+			if (m->more && pull_ahead(s, p, l, m) && !p->paging) {
+				p->paging = true;
+				bulk_update(s, now);
+			}
 		}
 		apply_from(s, p, m, &st);
 		if (st.applied > 0) {
 			push_new(s);
 			announce_all(s);
 		}
-		if (m->req_id == p->pull_id) {
-			p->pull_id = 0;
-			if (m->more)
+		if (mine) {
+			if (m->more && p->pull_id == 0)
 				pull_from(s, p, l, "more");
 			if (!m->more || p->pull_id == 0) {
 				p->paging = false;
