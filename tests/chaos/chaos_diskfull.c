@@ -185,7 +185,15 @@ main(void)
 		/* the peer pushes what node0 cannot store now */
 		CHECK(write_rows(r, t, 1, 40, "peer-while-full") == 0, "write on node1");
 		h_sleep_ms(1000);
-		CHECK(write_rows(r, t, 0, 40, tag) == ARR_EFULL, "second write while full");
+		/*
+		 * Still full: a write fails with ARR_EFULL, or succeeds (and counts as
+		 * acknowledged) when SQLite found room in space it already holds, e.g. a WAL
+		 * that a checkpoint let it rewrite from the start. Nothing else is right.
+		 */
+		code = write_rows(r, t, 0, 40, tag);
+		CHECK(code == ARR_EFULL || code == 0, "second write while full gave %s",
+		      arrerr_name(code));
+		h_log("a second write while full: %s", code == 0 ? "acknowledged" : "ARR_EFULL");
 		CHECK(h_alive(r, 0) && reads_work(r), "node0 stopped serving reads on a full disk");
 		h_log("full: writes fail with ARR_EFULL; status, get, list, query and digest work");
 		t->checks++;
