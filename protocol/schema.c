@@ -189,15 +189,14 @@ schema_column_find(const struct schema_table *t, const char *name)
 }
 
 const struct schema_column *
-schema_column_findn(const struct schema_table *t, const char *name, size_t n,
-                    const struct schema_column *hint)
+schema_column_findn(const struct schema_table *t, const char *name, size_t n, int hint)
 {
 	int i;
 
 	/* Writes name a row's columns in schema order: try the one after the last first. */
-	if (t != NULL && name != NULL && hint != NULL && hint >= t->columns &&
-	    hint + 1 < t->columns + t->ncolumns && name_is(hint[1].name, name, n))
-		return hint + 1;
+	if (t != NULL && name != NULL && hint >= 0 && (size_t)hint + 1 < t->ncolumns &&
+	    name_is(t->columns[hint + 1].name, name, n))
+		return &t->columns[hint + 1];
 	i = column_indexn(t, name, n);
 	return i < 0 ? NULL : &t->columns[i];
 }

@@ -44,12 +44,12 @@ const struct schema_table *schema_table_findn(const char *name, size_t n);
 /* Column of t named name (including "_deleted"), or NULL. "id" is not a column. */
 const struct schema_column *schema_column_find(const struct schema_table *t, const char *name);
 /*
- * The same for the n bytes at name (no NUL needed). hint (may be NULL) is the column the
- * caller found last in t: the one after it is tried first, since ops name a row's
- * columns in schema order. The result does not depend on hint.
+ * The same for the n bytes at name (no NUL needed). hint is the index in t->columns of
+ * the column the caller found last in t, or -1: the one after it is tried first, since
+ * ops name a row's columns in schema order. The result does not depend on hint.
  */
 const struct schema_column *schema_column_findn(const struct schema_table *t, const char *name,
-                                                size_t n, const struct schema_column *hint);
+                                                size_t n, int hint);
 /* Index of the column in t->columns, or -1. */
 int schema_column_index(const struct schema_table *t, const char *name);
 
