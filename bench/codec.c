@@ -10,6 +10,7 @@
  * otherwise the way it makes them now. Bench code: aborts on any unexpected result.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,14 @@ main(int argc, char **argv)
 	size_t reqbytes = 0;
 	uint8_t *scratch;
 
+	/*
+	 * Keep every allocation on the heap: with glibc's default, whether a 256 KB buffer
+	 * is mmap'ed (and page-faulted in again on each use) depends on what was freed
+	 * before, which made one code path's figures 10x another's for the same work. A
+	 * long-running daemon's threshold has long adapted upwards.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	if (k == NULL)
 		die("no key");
 	fixture_make(&f, narr);
