@@ -384,33 +384,64 @@ m_peers(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 }
 
 /*
+ * What the previous op of a "write" named: ops come row by row, each naming the same
+ * table and row id as the one before and the next column of the schema, so comparing
+ * bytes with the last op's saves looking them up and parsing the id again.
+ */
+struct op_memo {
+	const struct schema_table *t; /* NULL before the first op */
+	int col;                      /* index of the last column in t, or -1 */
+	bool have_row;
+	uint8_t row[ARR_ROWID_LEN];
+	char row_id[ARR_ROWID_STRLEN + 1]; /* its text form: the only one rowid_parse takes */
+};
+
+/*
  * The usual case of parse_op(): a valid op, parsed without building any message text
  * (formatting the error prefixes for every op cost 8 % of a write). false sends the op
- * through parse_op()'s checks again, which say what is wrong.
+ * through parse_op()'s checks again, which say what is wrong. Each str is checked once:
+ * a name the schema has and a row id that parses are ASCII, so valid UTF-8 without NUL,
+ * and apimsg_value() has checked the text of a value.
  */
 static bool
-parse_op_fast(const msgpack_object *o, struct store_op *op, uint8_t row[ARR_ROWID_LEN])
+parse_op_fast(const msgpack_object *o, struct store_op *op, uint8_t row[ARR_ROWID_LEN],
+              struct op_memo *m)
 {
 	const struct schema_table *t;
 	const struct schema_column *c;
 	const msgpack_object *e;
-	char name[ARR_NAME_MAX + 1], text[ARR_ROWID_STRLEN + 1];
 
 	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 4)
 		return false;
 	e = o->via.array.ptr;
-	if (e[0].type != MSGPACK_OBJECT_STR || apimsg_str_copy(&e[0], name, sizeof(name)) != 0 ||
-	    (t = schema_table_find(name)) == NULL)
+	if (e[0].type != MSGPACK_OBJECT_STR || e[1].type != MSGPACK_OBJECT_STR ||
+	    e[2].type != MSGPACK_OBJECT_STR)
 		return false;
-	if (e[1].type != MSGPACK_OBJECT_STR || apimsg_str_copy(&e[1], text, sizeof(text)) != 0 ||
-	    rowid_parse(text, row) != 0)
+	if (m->t != NULL && strlen(m->t->name) == e[0].via.str.size &&
+	    memcmp(m->t->name, e[0].via.str.ptr, e[0].via.str.size) == 0) {
+		t = m->t;
+	} else {
+		if ((t = schema_table_findn(e[0].via.str.ptr, e[0].via.str.size)) == NULL)
+			return false;
+		m->t = t;
+		m->col = -1;
+	}
+	if (m->have_row && e[1].via.str.size == ARR_ROWID_STRLEN &&
+	    memcmp(m->row_id, e[1].via.str.ptr, ARR_ROWID_STRLEN) == 0) {
+		memcpy(row, m->row, ARR_ROWID_LEN);
+	} else {
+		if (rowid_parsen(e[1].via.str.ptr, e[1].via.str.size, row) != 0)
+			return false;
+		memcpy(m->row, row, ARR_ROWID_LEN);
+		rowid_format(row, m->row_id);
+		m->have_row = true;
+	}
+	if ((c = schema_column_findn(t, e[2].via.str.ptr, e[2].via.str.size, m->col)) == NULL)
 		return false;
-	if (e[2].type != MSGPACK_OBJECT_STR || apimsg_str_copy(&e[2], name, sizeof(name)) != 0 ||
-	    (c = schema_column_find(t, name)) == NULL)
+	m->col = (int)(c - t->columns);
+	if (apimsg_value(&e[3], &op->value) != 0 || !schema_value_fits(c, &op->value))
 		return false;
-	if (apimsg_value(&e[3], &op->value) != 0 || !schema_value_ok(c, &op->value))
-		return false;
-	rowid_format(row, op->row_id);
+	memcpy(op->row_id, m->row_id, sizeof(op->row_id));
 	op->table = t->name;
 	op->column = c->name;
 	return true;
@@ -419,7 +450,7 @@ parse_op_fast(const msgpack_object *o, struct store_op *op, uint8_t row[ARR_ROWI
 /* One op [table, row_id, column, value] of "write", checked against the schema. */
 static int
 parse_op(struct apimsg_req *r, size_t i, const msgpack_object *o, struct store_op *op,
-         uint8_t row[ARR_ROWID_LEN])
+         uint8_t row[ARR_ROWID_LEN], struct op_memo *m)
 {
 	const struct schema_table *t;
 	const struct schema_column *c;
@@ -427,7 +458,7 @@ parse_op(struct apimsg_req *r, size_t i, const msgpack_object *o, struct store_o
 	char what[48], name[ARR_NAME_MAX + 1], show[APIMSG_SHOW_MAX + 4];
 	int rc;
 
-	if (parse_op_fast(o, op, row))
+	if (parse_op_fast(o, op, row, m))
 		return 0;
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return apimsg_req_fail(r, ARR_ETYPE, "ops[%zu] must be array", i);
@@ -465,6 +496,7 @@ m_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	struct store_op *sops = NULL;
 	uint8_t(*rows)[ARR_ROWID_LEN] = NULL;
 	struct store_write_result res = {0};
+	struct op_memo memo = {.t = NULL, .col = -1, .have_row = false};
 	size_t n;
 	int rc;
 
@@ -481,7 +513,7 @@ m_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if ((rc = parse_op(r, i, &ops->via.array.ptr[i], &sops[i], rows[i])) != 0)
+		if ((rc = parse_op(r, i, &ops->via.array.ptr[i], &sops[i], rows[i], &memo)) != 0)
 			goto out;
 	if ((rc = store_write_rows(a->st, sops, &rows[0][0], n, &res)) != 0) {
 		uint64_t need = 0;

@@ -6,6 +6,7 @@
 #define ROWID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arrlimits.h"
@@ -15,6 +16,8 @@ void rowid_new(uint8_t out[ARR_ROWID_LEN]);
 void rowid_format(const uint8_t id[ARR_ROWID_LEN], char out[ARR_ROWID_STRLEN + 1]);
 /* Strict: exactly the 36-char 8-4-4-4-12 hex form. ARR_EINVAL otherwise. */
 int rowid_parse(const char *text, uint8_t out[ARR_ROWID_LEN]);
+/* rowid_parse() of len bytes that need not end in a NUL (a str from a message). */
+int rowid_parsen(const char *text, size_t len, uint8_t out[ARR_ROWID_LEN]);
 bool rowid_valid_text(const char *text);
 
 #endif

@@ -3,6 +3,7 @@
  * lifecycle. Changing a table here changes the schema version (arrlimits.h).
  * Owns no state; must not know about SQLite.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,22 +138,46 @@ schema_table_at(size_t i)
 	return i < schema_table_count() ? &tables[i] : NULL;
 }
 
+/*
+ * Whether the NUL-terminated schema name s is the n bytes of name. The first bytes are
+ * compared before anything else: most names of a table or of the schema differ there,
+ * and these look-ups run for every op of every write.
+ */
+static bool
+name_is(const char *s, const char *name, size_t n)
+{
+	return n > 0 && s[0] == name[0] && strlen(s) == n && memcmp(s, name, n) == 0;
+}
+
+const struct schema_table *
+schema_table_findn(const char *name, size_t n)
+{
+	for (size_t i = 0; name != NULL && i < schema_table_count(); i++)
+		if (name_is(tables[i].name, name, n))
+			return &tables[i];
+	return NULL;
+}
+
 const struct schema_table *
 schema_table_find(const char *name)
 {
-	for (size_t i = 0; name != NULL && i < schema_table_count(); i++)
-		if (strcmp(tables[i].name, name) == 0)
-			return &tables[i];
-	return NULL;
+	return name == NULL ? NULL : schema_table_findn(name, strlen(name));
+}
+
+/* Index of the column named by name[0..n) in t, or -1. */
+static int
+column_indexn(const struct schema_table *t, const char *name, size_t n)
+{
+	for (size_t i = 0; t != NULL && name != NULL && i < t->ncolumns; i++)
+		if (name_is(t->columns[i].name, name, n))
+			return (int)i;
+	return -1;
 }
 
 int
 schema_column_index(const struct schema_table *t, const char *name)
 {
-	for (size_t i = 0; t != NULL && name != NULL && i < t->ncolumns; i++)
-		if (strcmp(t->columns[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	return name == NULL ? -1 : column_indexn(t, name, strlen(name));
 }
 
 const struct schema_column *
@@ -160,6 +185,19 @@ schema_column_find(const struct schema_table *t, const char *name)
 {
 	int i = schema_column_index(t, name);
 
+	return i < 0 ? NULL : &t->columns[i];
+}
+
+const struct schema_column *
+schema_column_findn(const struct schema_table *t, const char *name, size_t n, int hint)
+{
+	int i;
+
+	/* Writes name a row's columns in schema order: try the one after the last first. */
+	if (t != NULL && name != NULL && hint >= 0 && (size_t)hint + 1 < t->ncolumns &&
+	    name_is(t->columns[hint + 1].name, name, n))
+		return &t->columns[hint + 1];
+	i = column_indexn(t, name, n);
 	return i < 0 ? NULL : &t->columns[i];
 }
 
@@ -184,8 +222,29 @@ date_ok(const char *s, size_t n)
 	return true;
 }
 
-bool
-schema_value_ok(const struct schema_column *c, const struct value *v)
+/* The row id text form: lower-case hex with dashes at 8, 13, 18 and 23. */
+static bool
+ref_ok(const char *s, size_t n)
+{
+	/* 1 for a lower-case hex digit */
+	static const uint8_t hex[256] = {
+	    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	    ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	};
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned ok = 1;
+
+	if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+		return false;
+	for (size_t i = 0; i < 36; i++)
+		if (i != 8 && i != 13 && i != 18 && i != 23)
+			ok &= hex[u[i]];
+	return ok != 0;
+}
+
+/* schema_value_ok() with the UTF-8 check of text left to the caller (text_valid). */
+static bool
+value_ok(const struct schema_column *c, const struct value *v, bool text_valid)
 {
 	if (c == NULL || v == NULL)
 		return false;
@@ -197,36 +256,32 @@ schema_value_ok(const struct schema_column *c, const struct value *v)
 	case SCHEMA_FLAG:
 		return v->kind == VALUE_INT && (v->u.i == 0 || v->u.i == 1);
 	case SCHEMA_TEXT:
-		return v->kind == VALUE_TEXT && utf8_valid(v->u.b.ptr, v->u.b.len);
+		return v->kind == VALUE_TEXT && (text_valid || utf8_valid(v->u.b.ptr, v->u.b.len));
 	case SCHEMA_DATE:
 		return v->kind == VALUE_TEXT && date_ok(v->u.b.ptr, v->u.b.len);
 	case SCHEMA_REF:
-		if (v->kind != VALUE_TEXT || v->u.b.len != 36)
-			return false;
-		{
-			char buf[37];
-
-			memcpy(buf, v->u.b.ptr, 36);
-			buf[36] = '\0';
-			for (size_t i = 0; i < 36; i++) {
-				char ch = buf[i];
-				bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-				if (dash ? ch != '-'
-				         : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-					return false;
-			}
-		}
-		return true;
+		return v->kind == VALUE_TEXT && ref_ok(v->u.b.ptr, v->u.b.len);
 	case SCHEMA_ENUM:
 		if (v->kind != VALUE_TEXT)
 			return false;
 		for (const char *const *p = c->choices; *p != NULL; p++)
-			if (strlen(*p) == v->u.b.len && memcmp(*p, v->u.b.ptr, v->u.b.len) == 0)
+			if (name_is(*p, v->u.b.ptr, v->u.b.len))
 				return true;
 		return false;
 	}
 	return false;
+}
+
+bool
+schema_value_ok(const struct schema_column *c, const struct value *v)
+{
+	return value_ok(c, v, false);
+}
+
+bool
+schema_value_fits(const struct schema_column *c, const struct value *v)
+{
+	return value_ok(c, v, true);
 }
 
 /* DOMAIN.md, "Status lifecycle", edge by edge. */

@@ -39,13 +39,27 @@ struct schema_table {
 size_t schema_table_count(void);
 const struct schema_table *schema_table_at(size_t i);
 const struct schema_table *schema_table_find(const char *name);
+/* The same for the n bytes at name, which need not end in a NUL. */
+const struct schema_table *schema_table_findn(const char *name, size_t n);
 /* Column of t named name (including "_deleted"), or NULL. "id" is not a column. */
 const struct schema_column *schema_column_find(const struct schema_table *t, const char *name);
+/*
+ * The same for the n bytes at name (no NUL needed). hint is the index in t->columns of
+ * the column the caller found last in t, or -1: the one after it is tried first, since
+ * ops name a row's columns in schema order. The result does not depend on hint.
+ */
+const struct schema_column *schema_column_findn(const struct schema_table *t, const char *name,
+                                                size_t n, int hint);
 /* Index of the column in t->columns, or -1. */
 int schema_column_index(const struct schema_table *t, const char *name);
 
 /* Whether v fits the column's type (nil always fits). Text values must be valid UTF-8. */
 bool schema_value_ok(const struct schema_column *c, const struct value *v);
+/*
+ * schema_value_ok() for a value whose text is already known to be valid UTF-8 without
+ * NUL (from apimsg_value() or changeset_decode()): the text is not checked again.
+ */
+bool schema_value_fits(const struct schema_column *c, const struct value *v);
 
 /* Status lifecycle of DOMAIN.md: may an arrangement go from "from" to "to"? */
 bool schema_status_transition_ok(const char *from, const char *to);

@@ -2,6 +2,8 @@
  * utf8.c: see utf8.h. One decoder for every place that checks text, so the protocol
  * has one definition of a valid string.
  */
+#include <string.h>
+
 #include "utf8.h"
 
 size_t
@@ -47,6 +49,25 @@ out:
 	return len;
 }
 
+/*
+ * Eight bytes at p are ASCII without NUL: no byte has its top bit set and none is zero
+ * (the usual has-zero-byte test, exact as to whether any byte is zero).
+ */
+static bool
+word_ascii(const unsigned char *p)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return ((w | ((w - ones) & ~w)) & high) == 0;
+}
+
+/*
+ * Text is nearly always ASCII: a word at a time while it is, and the strict decoder for
+ * the word where it is not, byte by byte up to the end of that word (a sequence that
+ * straddles it is decoded whole, and the next word starts after it).
+ */
 bool
 utf8_valid(const void *p, size_t n)
 {
@@ -54,11 +75,28 @@ utf8_valid(const void *p, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		size_t len;
+		size_t end = n;
 
-		if (s[i] == 0 || (len = utf8_decode(s + i, n - i, NULL)) == 0)
-			return false;
-		i += len;
+		if (n - i >= 8) {
+			if (word_ascii(s + i)) {
+				i += 8;
+				continue;
+			}
+			end = i + 8;
+		}
+		while (i < end) {
+			size_t len;
+
+			if (s[i] == 0)
+				return false;
+			if (s[i] < 0x80) {
+				i++;
+				continue;
+			}
+			if ((len = utf8_decode(s + i, n - i, NULL)) == 0)
+				return false;
+			i += len;
+		}
 	}
 	return true;
 }

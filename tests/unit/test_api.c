@@ -596,6 +596,33 @@ test_write_then_read(void **state)
 	rep_free(rp);
 }
 
+/*
+ * Ops that switch table and row and come back, columns out of schema order: each op
+ * lands in its own row and column (the API remembers the previous op's names).
+ */
+static void
+test_write_mixed_ops(void **state)
+{
+	struct fx *fx = *state;
+	struct rep *rp;
+
+	rep_free(ok(call(fx->api, "[s{s[[sssi[ssss[ssss[sssi[ssss", 2, "write", 1, "ops", 5, 4,
+	                 "child", U3, "birth_year", 2011, 4, "organisation", U3, "name", "Org U3",
+	                 4, "child", U3, "ref", "TD-U3", 4, "child", U2, "birth_year", 2012, 4,
+	                 "child", U3, "initials", "XY")));
+	rp = ok(call(fx->api, "[s{ssss", 2, "get", 2, "table", "child", "id", U3));
+	assert_str(cell(rp->res, 0, "ref"), "TD-U3");
+	assert_str(cell(rp->res, 0, "initials"), "XY");
+	assert_int_equal(cell(rp->res, 0, "birth_year")->via.u64, 2011);
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{ssss", 2, "get", 2, "table", "organisation", "id", U3));
+	assert_str(cell(rp->res, 0, "name"), "Org U3");
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{ssss", 2, "get", 2, "table", "child", "id", U2));
+	assert_int_equal(cell(rp->res, 0, "birth_year")->via.u64, 2012);
+	rep_free(rp);
+}
+
 static void
 test_big_write_splits(void **state)
 {
@@ -894,6 +921,27 @@ test_malformed_table(void **state)
 	       "TD-NEW", 4, "child", U1, "birth_year", SECRET);
 	EXPECT(a, ARR_EMALFORMED, "[s{s[[ssss[sss", 2, "write", 1, "ops", 2, 4, "child", U1, "ref",
 	       "TD-NEW", 3, "child", U1, "ref");
+	/*
+	 * A later op that differs from the one before only a little: the fast path compares
+	 * with the previous op's table, row id and column and must still refuse these.
+	 */
+	expect_msg(call(a, "[s{s[[ssss[ssss", 2, "write", 1, "ops", 2, 4, "child", U1, "ref",
+	                "TD-NEW", 4, "child", "6F1C2D9E-8A4B-4C3D-9E2F-1A2B3C4D5E6F", "initials",
+	                "AB"),
+	           ARR_EINVAL, "ops[1] row_id must be a uuid");
+	expect_msg(call(a, "[s{s[[ssss[ssss", 2, "write", 1, "ops", 2, 4, "child", U1, "ref",
+	                "TD-NEW", 4, "child", U1 "0", "initials", "AB"),
+	           ARR_EINVAL, "ops[1] row_id must be a uuid");
+	expect_msg(call(a, "[s{s[[ssss[ssss", 2, "write", 1, "ops", 2, 4, "child", U1, "ref",
+	                "TD-NEW", 4, "childx", U1, "initials", "AB"),
+	           ARR_ESCHEMA, "ops[1]: unknown table 'childx'");
+	expect_msg(call(a, "[s{s[[ssss[ssss", 2, "write", 1, "ops", 2, 4, "child", U1, "ref",
+	                "TD-NEW", 4, "child", U1, "kind", "school"),
+	           ARR_ESCHEMA, "ops[1]: unknown column 'kind' in table 'child'");
+	expect_msg(call(a, "[s{s[[ssss[ssss[ssss", 2, "write", 1, "ops", 3, 4, "organisation", U3,
+	                "kind", "school", 4, "child", U1, "ref", "TD-NEW", 4, "child", U1, "name",
+	                "X"),
+	           ARR_ESCHEMA, "ops[2]: unknown column 'name' in table 'child'");
 
 	/* Oversized ops list. */
 	{
@@ -1495,6 +1543,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_status_and_peers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_null_hooks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_mixed_ops, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_write_splits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_query_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),

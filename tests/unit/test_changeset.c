@@ -70,6 +70,56 @@ build_example(struct nodekey *k)
 	return cs;
 }
 
+/* ---- the reference decoder as an oracle ---- */
+
+/* Whether two decoded change sets hold the same content at the same places of raw. */
+static bool
+same_changeset(const struct changeset *a, const struct changeset *b)
+{
+	if (a->rawlen != b->rawlen || memcmp(a->raw, b->raw, a->rawlen) != 0 ||
+	    a->body - a->raw != b->body - b->raw || a->bodylen != b->bodylen ||
+	    a->sig - a->raw != b->sig - b->raw ||
+	    memcmp(a->origin, b->origin, sizeof(a->origin)) != 0 || a->h.seq != b->h.seq ||
+	    a->h.hlc != b->h.hlc || a->h.schema_version != b->h.schema_version ||
+	    strcmp(a->h.author_org, b->h.author_org) != 0 || strcmp(a->h.scope, b->h.scope) != 0 ||
+	    a->nops != b->nops)
+		return false;
+	for (size_t i = 0; i < a->nops; i++) {
+		const struct cs_op *x = &a->ops[i], *y = &b->ops[i];
+
+		if (strcmp(x->table, y->table) != 0 || strcmp(x->column, y->column) != 0 ||
+		    memcmp(x->row, y->row, sizeof(x->row)) != 0 || x->value.kind != y->value.kind ||
+		    value_cmp(&x->value, &y->value) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * changeset_decode() and changeset_decode_reference() give the same code for buf, and
+ * the same content when they accept it. Returns the code.
+ */
+static int
+expect_same_as_reference(const uint8_t *buf, size_t len)
+{
+	struct changeset *a = NULL, *b = NULL;
+	int rc = changeset_decode(buf, len, &a), rrc = changeset_decode_reference(buf, len, &b);
+
+	if (rc != rrc) {
+		fprintf(stderr, "input of %zu bytes:", len);
+		for (size_t i = 0; i < len && i < 96; i++)
+			fprintf(stderr, " %02x", buf[i]);
+		fail_msg("decode %d (%s), reference %d (%s)", rc, arrerr_str(rc), rrc,
+		         arrerr_str(rrc));
+	}
+	if (rc == 0 && !same_changeset(a, b))
+		fail_msg("both decode %zu bytes, to different content", len);
+	assert_true((rc == 0) == (a != NULL));
+	changeset_destroy(&a);
+	changeset_destroy(&b);
+	return rc;
+}
+
 /* ---- an independent encoder for hand-made (often broken) change sets ---- */
 
 struct spec {
@@ -251,6 +301,8 @@ decode_spec(const struct spec *s)
 
 	craft(s, k, &env);
 	rc = changeset_decode((const uint8_t *)env.data, env.size, &cs);
+	/* every hand-made case gives the reference decoder's answer too */
+	expect_same_as_reference((const uint8_t *)env.data, env.size);
 	if (rc == 0) {
 		assert_int_equal(changeset_verify(cs), 0);
 		changeset_destroy(&cs);
@@ -1078,6 +1130,256 @@ test_worked_example(void **state)
 	nodekey_destroy(&k);
 }
 
+/* Every kind and size class of value, names that repeat and change, for mutation. */
+static struct changeset *
+build_rich(struct nodekey *k, bool big)
+{
+	static char fill[70000];
+	static const double reals[] = {0.0, -0.0, 1.5, -2.25e300, INFINITY, -INFINITY};
+	static const int64_t ints[] = {0,
+	                               1,
+	                               127,
+	                               128,
+	                               255,
+	                               256,
+	                               65535,
+	                               65536,
+	                               -1,
+	                               -32,
+	                               -33,
+	                               -128,
+	                               -129,
+	                               -32768,
+	                               -32769,
+	                               INT32_MIN,
+	                               (int64_t)INT32_MIN - 1,
+	                               INT64_MIN,
+	                               INT64_MAX,
+	                               4294967295,
+	                               4294967296};
+	static const size_t lens[] = {0, 1, 31, 32, 255, 256, 65535, 65536};
+	struct cs_op ops[64];
+	struct cs_header h = header(7);
+	struct changeset *cs = NULL;
+	size_t n = 0;
+
+	memset(fill, 'x', sizeof(fill));
+	fill[3] = '\xc3'; /* some UTF-8 in the long texts */
+	fill[4] = '\xa9';
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		ops[n++] =
+		    op("child", EXAMPLE_ROW, i % 2 ? "birth_year" : "ref", value_int(ints[i]));
+	for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++)
+		ops[n++] = op("funding_share", EXAMPLE_ROW, "amount_cents", value_real(reals[i]));
+	/* texts and blobs of 64 KiB make each decode slow: only for the one exact check */
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]) - (big ? 0 : 2); i++) {
+		ops[n++] = op("arrangement", EXAMPLE_ROW, "summary", value_textn(fill, lens[i]));
+		ops[n++] = op("arrangement", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "summary",
+		              value_blob(fill, lens[i]));
+	}
+	ops[n++] = op("organisation", EXAMPLE_ROW, "kind", value_nil());
+	ops[n++] = op("organisation", EXAMPLE_ROW, "kind", value_text("caf\xc3\xa9"));
+	assert_int_equal(changeset_build(k, &h, ops, n, &cs), 0);
+	return cs;
+}
+
+/*
+ * The single-pass decoder against the reference: every byte of a small change set
+ * replaced by interesting values, every prefix, and random edits of a rich one's body
+ * (rewrapped, so that the body's own bytes are what is wrong).
+ */
+static void
+test_differential(void **state)
+{
+	static const uint8_t vals[] = {0x00, 0x01, 0x0f, 0x10, 0x1f, 0x20, 0x7f, 0x80, 0x8f, 0x90,
+	                               0x91, 0x92, 0x94, 0x98, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2,
+	                               0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc,
+	                               0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6,
+	                               0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0,
+	                               0xff, 'a',  '_',  '-',  0x40, 0x41, 0x3f};
+	struct nodekey *k = tu_key(1);
+	struct changeset *ex = build_example(k), *rich = build_rich(k, false), *huge;
+	struct tu_rng rng;
+	size_t codes[8] = {0};
+	uint8_t *buf;
+
+	(void)state;
+	buf = malloc(rich->rawlen + 64);
+	assert_non_null(buf);
+	assert_int_equal(expect_same_as_reference(ex->raw, ex->rawlen), 0);
+	assert_int_equal(expect_same_as_reference(rich->raw, rich->rawlen), 0);
+	huge = build_rich(k, true);
+	assert_int_equal(expect_same_as_reference(huge->raw, huge->rawlen), 0);
+	changeset_destroy(&huge);
+	for (size_t pos = 0; pos < ex->rawlen; pos++) {
+		for (size_t v = 0; v < sizeof(vals); v++) {
+			int rc;
+
+			memcpy(buf, ex->raw, ex->rawlen);
+			buf[pos] = vals[v];
+			rc = expect_same_as_reference(buf, ex->rawlen);
+			codes[-rc < 8 && rc <= 0 ? -rc : 7]++;
+		}
+	}
+	for (size_t len = 0; len < ex->rawlen; len++)
+		expect_same_as_reference(ex->raw, len);
+	/*
+	 * Nesting around msgpack-c's limit (32 open containers) as the body, and as op 0's
+	 * value: the walk and msgpack-c must draw the line at the same depth.
+	 */
+	for (size_t depth = 28; depth <= 36; depth++) {
+		msgpack_sbuffer env;
+		msgpack_packer pk;
+		uint8_t nest[64], sig[ARR_SIG_LEN] = {0};
+		struct spec sp = spec_ok(1);
+
+		memset(nest, 0x91, depth);
+		nest[depth] = 0x01;
+		msgpack_sbuffer_init(&env);
+		msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_bin_with_body(&pk, nest, depth + 1);
+		msgpack_pack_bin_with_body(&pk, sig, sizeof(sig));
+		expect_same_as_reference((const uint8_t *)env.data, env.size);
+		msgpack_sbuffer_destroy(&env);
+		sp.value_raw = nest;
+		sp.value_raw_len = depth + 1;
+		assert_int_equal(decode_spec(&sp), depth + 3 > 32 ? ARR_EMALFORMED : ARR_ETYPE);
+	}
+	tu_rng_seed(&rng, tu_seed(20250601));
+	for (int iter = 0; iter < 3000; iter++) {
+		msgpack_sbuffer body, env;
+		msgpack_packer pk;
+		uint8_t sig[ARR_SIG_LEN] = {0};
+		size_t n = rich->bodylen, edits = 1 + tu_rng_below(&rng, 3);
+		int rc;
+
+		memcpy(buf, rich->body, n);
+		for (size_t e = 0; e < edits; e++) {
+			size_t at = tu_rng_below(&rng, n);
+			uint8_t b = tu_rng_below(&rng, 2) ? vals[tu_rng_below(&rng, sizeof(vals))]
+			                                  : (uint8_t)tu_rng_below(&rng, 256);
+
+			switch (tu_rng_below(&rng, 4)) {
+			case 0: /* insert */
+				if (n < rich->bodylen + 32) {
+					memmove(buf + at + 1, buf + at, n - at);
+					buf[at] = b;
+					n++;
+				}
+				break;
+			case 1: /* delete */
+				if (n > 1) {
+					memmove(buf + at, buf + at + 1, n - at - 1);
+					n--;
+				}
+				break;
+			default: /* replace */
+				buf[at] = b;
+			}
+		}
+		msgpack_sbuffer_init(&body);
+		msgpack_sbuffer_init(&env);
+		msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_bin_with_body(&pk, buf, n);
+		msgpack_pack_bin_with_body(&pk, sig, sizeof(sig));
+		rc = expect_same_as_reference((const uint8_t *)env.data, env.size);
+		codes[-rc < 8 && rc <= 0 ? -rc : 7]++;
+		msgpack_sbuffer_destroy(&env);
+		msgpack_sbuffer_destroy(&body);
+	}
+	/* the mutations reached acceptance and several refusals */
+	for (int c = 0; c < 8; c++)
+		if (codes[c] > 0)
+			fprintf(stderr, "# code %d: %zu inputs\n", -c, codes[c]);
+	assert_true(codes[0] > 0);
+	assert_true(codes[-ARR_EMALFORMED] > 0 && codes[-ARR_ETYPE] > 0 &&
+	            codes[-ARR_ENONCANON] > 0);
+	free(buf);
+	changeset_destroy(&rich);
+	changeset_destroy(&ex);
+	nodekey_destroy(&k);
+}
+
+/*
+ * Each non-shortest head in each place, one at a time, and the heads that msgpack-c
+ * classifies by value (a signed form holding a value >= 0): ARR_ENONCANON from both.
+ */
+static void
+test_noncanon_every_form(void **state)
+{
+	static const struct {
+		const char *b;
+		size_t n;
+	} vals[] = {
+	    {"\xcc\x05", 2},
+	    {"\xcd\x00\x05", 3},
+	    {"\xcd\x00\xff", 3},
+	    {"\xce\x00\x00\xff\xff", 5},
+	    {"\xcf\x00\x00\x00\x00\xff\xff\xff\xff", 9},
+	    {"\xd0\x05", 2},
+	    {"\xd0\xe0", 2},
+	    {"\xd1\xff\x80", 3},
+	    {"\xd1\x00\x05", 3},
+	    {"\xd2\xff\xff\x80\x00", 5},
+	    {"\xd3\xff\xff\xff\xff\x80\x00\x00\x00", 9},
+	    {"\xd3\x00\x00\x00\x00\x00\x00\x00\x01", 9},
+	    {"\xd9\x01x", 3},
+	    {"\xda\x00\x01x", 4},
+	    {"\xc5\x00\x01x", 4},
+	    {"\xc6\x00\x00\x00\x01x", 6},
+	    {"\xca\x3f\x80\x00\x00", 5},
+	};
+	struct spec s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		s = spec_ok(1);
+		s.value_raw = (const uint8_t *)vals[i].b;
+		s.value_raw_len = vals[i].n;
+		assert_int_equal(decode_spec(&s), ARR_ENONCANON);
+		/* a body that is not one well-formed object is malformed first */
+		s.body_trailing = true;
+		assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
+	}
+	/* a later type error wins over an earlier non-shortest head: seq 5 in uint 8 */
+	s = spec_ok(1);
+	s.field_at = 2;
+	s.field_raw = (const uint8_t *)"\xcc\x05";
+	s.field_raw_len = 2;
+	assert_int_equal(decode_spec(&s), ARR_ENONCANON);
+	s.value_raw = (const uint8_t *)"\xc3";
+	s.value_raw_len = 1;
+	assert_int_equal(decode_spec(&s), ARR_ETYPE);
+	s.value_raw = (const uint8_t *)"\xcb\x7f\xf8\x00\x00\x00\x00\x00\x01"; /* NaN */
+	s.value_raw_len = 9;
+	assert_int_equal(decode_spec(&s), ARR_ENONCANON);
+	s.value_raw = (const uint8_t *)"\x81\xc0\xc0"; /* a map */
+	s.value_raw_len = 3;
+	assert_int_equal(decode_spec(&s), ARR_ETYPE);
+	s.value_raw = (const uint8_t *)"\x81\xc0"; /* a map cut short */
+	s.value_raw_len = 2;
+	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
+	/* positive values in signed forms are still positive: a version 1 in int 8 */
+	s = spec_ok(1);
+	s.field_at = 0;
+	s.field_raw = (const uint8_t *)"\xd0\x01";
+	s.field_raw_len = 2;
+	assert_int_equal(decode_spec(&s), ARR_ENONCANON);
+	s.field_raw = (const uint8_t *)"\xd0\x02";
+	assert_int_equal(decode_spec(&s), ARR_EVERSION);
+	s.field_raw = (const uint8_t *)"\xd0\xff";
+	assert_int_equal(decode_spec(&s), ARR_ETYPE);
+	/* the envelope's own heads */
+	s = spec_ok(1);
+	s.body_bin32 = true;
+	assert_int_equal(decode_spec(&s), ARR_ENONCANON);
+	s = spec_ok(1);
+	s.sig_bin16 = true;
+	assert_int_equal(decode_spec(&s), ARR_ENONCANON);
+}
+
 int
 main(void)
 {
@@ -1098,6 +1400,8 @@ main(void)
 	    cmocka_unit_test(test_build_refuses),
 	    cmocka_unit_test(test_fit_split),
 	    cmocka_unit_test(test_worked_example),
+	    cmocka_unit_test(test_differential),
+	    cmocka_unit_test(test_noncanon_every_form),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

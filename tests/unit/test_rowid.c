@@ -90,13 +90,98 @@ test_parse_strict(void **state)
 	assert_false(rowid_valid_text(NULL));
 }
 
+/* The range-test parser rowid_parse() had before its table look-up. */
+static int
+ref_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int
+ref_parse(const char *text, uint8_t out[ARR_ROWID_LEN])
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < ARR_ROWID_STRLEN; i += 2) {
+		int hi, lo;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (text[i] != '-')
+				return ARR_EINVAL;
+			i++;
+		}
+		if ((hi = ref_hexval(text[i])) < 0 || (lo = ref_hexval(text[i + 1])) < 0)
+			return ARR_EINVAL;
+		out[o++] = (uint8_t)(hi << 4 | lo);
+	}
+	return text[ARR_ROWID_STRLEN] == '\0' ? 0 : ARR_EINVAL;
+}
+
+/*
+ * Every byte value at every position of a valid id: the table parser agrees with the
+ * reference, in both its NUL-terminated and its counted form.
+ */
+static void
+test_parse_every_byte(void **state)
+{
+	static const char good[] = "5f0c6b1e-8a3d-4c2b-9e71-2d4a6c8b0f13";
+	char text[ARR_ROWID_STRLEN + 1];
+	uint8_t a[ARR_ROWID_LEN], b[ARR_ROWID_LEN];
+	size_t accepted = 0;
+
+	(void)state;
+	for (size_t pos = 0; pos < ARR_ROWID_STRLEN; pos++) {
+		for (int c = 1; c < 256; c++) {
+			int want;
+
+			memcpy(text, good, sizeof(text));
+			text[pos] = (char)c;
+			want = ref_parse(text, b);
+			assert_int_equal(rowid_parse(text, a), want);
+			assert_int_equal(rowid_parsen(text, ARR_ROWID_STRLEN, a), want);
+			if (want == 0) {
+				assert_memory_equal(a, b, ARR_ROWID_LEN);
+				accepted++;
+			}
+		}
+	}
+	/* 16 digits at each of 32 places, a dash at each of 4 */
+	assert_int_equal(accepted, 32 * 16 + 4);
+	assert_int_equal(rowid_parsen(good, ARR_ROWID_STRLEN - 1, a), ARR_EINVAL);
+	assert_int_equal(rowid_parsen(good, ARR_ROWID_STRLEN + 1, a), ARR_EINVAL);
+	assert_int_equal(rowid_parsen(NULL, ARR_ROWID_STRLEN, a), ARR_EINVAL);
+}
+
+/* Short strings in buffers of exactly their size: the parser stops at the NUL (ASan). */
+static void
+test_parse_no_overread(void **state)
+{
+	static const char good[] = "5f0c6b1e-8a3d-4c2b-9e71-2d4a6c8b0f13";
+	uint8_t out[ARR_ROWID_LEN];
+
+	(void)state;
+	for (size_t n = 0; n < ARR_ROWID_STRLEN; n++) {
+		char *p = malloc(n + 1);
+
+		assert_non_null(p);
+		memcpy(p, good, n);
+		p[n] = '\0';
+		assert_int_equal(rowid_parse(p, out), ARR_EINVAL);
+		free(p);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_new_random_v4),
-	    cmocka_unit_test(test_format_parse),
-	    cmocka_unit_test(test_parse_strict),
+	    cmocka_unit_test(test_new_random_v4),     cmocka_unit_test(test_format_parse),
+	    cmocka_unit_test(test_parse_strict),      cmocka_unit_test(test_parse_every_byte),
+	    cmocka_unit_test(test_parse_no_overread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

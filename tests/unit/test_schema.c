@@ -152,6 +152,104 @@ test_values(void **state)
 	assert_false(schema_value_ok(ref, NULL));
 }
 
+/*
+ * The counted look-ups find exactly what the NUL-terminated ones find, whatever the hint,
+ * and never match a prefix, an extension or a name with a NUL inside.
+ */
+static void
+test_findn(void **state)
+{
+	char buf[80];
+
+	(void)state;
+	for (size_t i = 0; i < schema_table_count(); i++) {
+		const struct schema_table *t = schema_table_at(i);
+		size_t n = strlen(t->name);
+
+		memcpy(buf, t->name, n);
+		buf[n] = 'x'; /* not NUL-terminated */
+		assert_ptr_equal(schema_table_findn(buf, n), t);
+		assert_null(schema_table_findn(buf, n + 1));
+		assert_null(schema_table_findn(buf, n - 1));
+		for (size_t c = 0; c < t->ncolumns; c++) {
+			const struct schema_column *col = &t->columns[c];
+			size_t m = strlen(col->name);
+
+			memcpy(buf, col->name, m);
+			buf[m] = '\0';
+			buf[m + 1] = 'y';
+			assert_null(schema_column_findn(t, buf, m + 2, -1)); /* NUL inside */
+			buf[m] = 'x';
+			assert_ptr_equal(schema_column_findn(t, buf, m, -1), col);
+			assert_null(schema_column_findn(t, buf, m + 1, -1));
+			assert_null(schema_column_findn(t, buf, m - 1, -1));
+			/* any hint, in range or not, gives the same answer */
+			for (int h = -3; h < (int)t->ncolumns + 3; h++) {
+				assert_ptr_equal(schema_column_findn(t, buf, m, h), col);
+				assert_null(schema_column_findn(t, "id", 2, h));
+			}
+		}
+	}
+	assert_null(schema_table_findn("", 0));
+	assert_null(schema_table_findn(NULL, 5));
+	assert_null(schema_column_findn(NULL, "kind", 4, 0));
+	assert_null(schema_table_find(NULL));
+	assert_int_equal(schema_column_index(schema_table_at(0), NULL), -1);
+}
+
+/* An enum choice followed by a NUL and more bytes is not that choice. */
+static void
+test_enum_nul(void **state)
+{
+	const struct schema_table *t = schema_table_find("care_assignment");
+	const struct schema_column *unit = schema_column_find(t, "unit");
+	struct value v = value_textn("day\0x", 5);
+
+	(void)state;
+	assert_false(schema_value_ok(unit, &v));
+	v = value_textn("day", 3);
+	assert_true(schema_value_ok(unit, &v));
+	assert_true(schema_value_fits(unit, &v));
+}
+
+/*
+ * schema_value_fits() is schema_value_ok() without the UTF-8 check of text: the same
+ * answers for every value whose text is valid.
+ */
+static void
+test_fits(void **state)
+{
+	static const char *const texts[] = {
+	    "gemeente", "2016-02-29",  "2015-02-29",
+	    "<12",      "caf\xc3\xa9", "5f0c6b1e-8a3d-4c2b-9e71-2d4a6c8b0f13",
+	    "",         "hour"};
+	struct value vals[sizeof(texts) / sizeof(texts[0]) + 4];
+	size_t nv = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		vals[nv++] = value_text(texts[i]);
+	vals[nv++] = value_int(0);
+	vals[nv++] = value_int(7);
+	vals[nv++] = value_nil();
+	vals[nv++] = value_blob("x", 1);
+	for (size_t i = 0; i < schema_table_count(); i++) {
+		const struct schema_table *t = schema_table_at(i);
+
+		for (size_t c = 0; c < t->ncolumns; c++)
+			for (size_t k = 0; k < nv; k++)
+				assert_int_equal(schema_value_fits(&t->columns[c], &vals[k]),
+				                 schema_value_ok(&t->columns[c], &vals[k]));
+	}
+	/* the one difference: text not checked again */
+	vals[0] = value_text("caf\xc3");
+	assert_false(schema_value_ok(schema_column_find(schema_table_find("organisation"), "name"),
+	                             &vals[0]));
+	assert_true(schema_value_fits(schema_column_find(schema_table_find("organisation"), "name"),
+	                              &vals[0]));
+	assert_false(schema_value_fits(NULL, &vals[0]));
+}
+
 static void
 test_dates(void **state)
 {
@@ -221,7 +319,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tables),      cmocka_unit_test(test_no_personal_columns),
 	    cmocka_unit_test(test_values),      cmocka_unit_test(test_dates),
-	    cmocka_unit_test(test_transitions),
+	    cmocka_unit_test(test_transitions), cmocka_unit_test(test_findn),
+	    cmocka_unit_test(test_enum_nul),    cmocka_unit_test(test_fits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
