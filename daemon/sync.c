@@ -82,6 +82,7 @@ struct peer {
 	char *endpoint;            /* copy; NULL when we do not connect to it */
 	void *dealer;              /* our connection to its ROUTER, or NULL */
 	struct link out;           /* our DEALER -> its ROUTER */
+	bool hello_due;            /* HELLO could not go out: send when the DEALER can */
 	struct link in;            /* its DEALER -> our ROUTER */
 	uint8_t rid[SYNC_RID_MAX]; /* routing id of its DEALER on our ROUTER */
 	size_t ridlen;
@@ -286,6 +287,11 @@ fill_hello(struct sync *s, struct peermsg *m, enum peermsg_type type, const stru
 	m->vector = (struct vv *)v;
 }
 
+/*
+ * HELLO on our DEALER. Until its connection (and CURVE handshake) completes the DEALER
+ * takes nothing (ZMQ_IMMEDIATE); the HELLO is then due, and the loop polls the DEALER
+ * for writability and sends it the moment it can, rather than at the next heartbeat.
+ */
 static void
 send_hello(struct sync *s, struct peer *p)
 {
@@ -295,7 +301,7 @@ send_hello(struct sync *s, struct peer *p)
 	if (v == NULL || p->dealer == NULL)
 		return;
 	fill_hello(s, &m, PEERMSG_HELLO, v);
-	(void)send_msg(s, p, LINK_OUT, &m);
+	p->hello_due = send_msg(s, p, LINK_OUT, &m) != 0;
 }
 
 /*
@@ -890,7 +896,8 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		known_set(p, m->vector);
 		lazy_reset(p);
 		p->lazy_ok = has_cap(m, SYNC_CAP_LAZY);
-		pull_from(s, p, l, "connect");
+		if (!pull_outstanding(s, p, now))
+			pull_from(s, p, l, "connect");
 		break;
 	case PEERMSG_PULL:
 		on_pull(s, p, l, m);
@@ -1477,8 +1484,10 @@ sync_poll_fill(struct sync *s, zmq_pollitem_t *items, size_t max)
 	items[n++] = (zmq_pollitem_t){.socket = s->router, .events = ZMQ_POLLIN};
 	for (size_t i = 0; i < s->npeers && n < max; i++)
 		if (s->peers[i].dealer != NULL)
-			items[n++] =
-			    (zmq_pollitem_t){.socket = s->peers[i].dealer, .events = ZMQ_POLLIN};
+			items[n++] = (zmq_pollitem_t){
+			    .socket = s->peers[i].dealer,
+			    .events =
+			        (short)(ZMQ_POLLIN | (s->peers[i].hello_due ? ZMQ_POLLOUT : 0))};
 	return n;
 }
 
@@ -1486,6 +1495,11 @@ void
 sync_on_poll(struct sync *s, const zmq_pollitem_t *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		if (items[i].revents & ZMQ_POLLOUT) {
+			for (size_t k = 0; k < s->npeers; k++)
+				if (s->peers[k].dealer == items[i].socket && s->peers[k].hello_due)
+					send_hello(s, &s->peers[k]);
+		}
 		if (!(items[i].revents & ZMQ_POLLIN))
 			continue;
 		if (items[i].socket == s->zap) {
