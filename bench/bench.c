@@ -1331,7 +1331,7 @@ main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	parse_sizes(sizes != NULL && *sizes ? sizes : B.quick ? "10k" : "10k,100k");
+	parse_sizes(sizes != NULL && *sizes ? sizes : B.quick ? "10k" : "10k,100k,1M");
 	B.foot_narr = B.quick ? 10000 : 100000;
 	B.lat_secs = B.quick ? 5 : 30;
 	B.foot_secs = B.quick ? 10 : 60;

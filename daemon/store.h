@@ -118,7 +118,7 @@ int store_apply(struct store *s, const struct store_blob *items, size_t n,
 
 /*
  * Bulk apply, for catch-up: between store_bulk_begin() and store_bulk_end(),
- * store_apply() calls share one transaction, committed at least every 250 ms and by
+ * store_apply() calls share one transaction, committed at least every 2 s and by
  * store_bulk_end(). A change set is still applied, logged and counted in the vector in
  * one transaction; what changes is that many PAGEs share one commit, so a B-tree page
  * dirtied by several of them is written to the WAL once, not once per PAGE. Until the
