@@ -1906,14 +1906,32 @@ store_write(struct store *s, const struct store_op *ops, size_t nops,
 	return store_write_rows(s, ops, NULL, nops, res);
 }
 
+/* Signing a local change set on a thread (store_write_rows). */
+struct signer {
+	pthread_t thread;
+	const struct nodekey *key;
+	struct changeset *cs;
+	int rc;
+};
+
+static void *
+sign_main(void *arg)
+{
+	struct signer *sg = arg;
+
+	sg->rc = changeset_sign(sg->cs, sg->key);
+	return NULL;
+}
+
 int
 store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows, size_t nops,
                  struct store_write_result *res)
 {
 	struct cs_op *cops = NULL;
-	struct changeset *cs = NULL;
+	struct changeset *cs = NULL; /* built and signed, to apply next */
 	struct store_write_result r = {0};
 	bool intx = false;
+	uint64_t seq;
 	size_t i;
 	int ret;
 
@@ -1952,27 +1970,52 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 	if ((ret = set_synchronous(s, true)) < 0 || (ret = tx_begin(s)) < 0)
 		goto out;
 	intx = true;
-	for (i = 0; i < nops;) {
-		struct cs_header h = {
-		    .seq = vv_get(s->vec, s->self) + 1,
-		    .hlc = hlc_send(&s->hlc, now_ms(s)),
-		    .author_org = s->org,
-		    .schema_version = ARR_SCHEMA_VERSION,
-		    .scope = ARR_SCOPE_REGION,
-		};
-		size_t n = changeset_fit(&h, cops + i, nops - i);
+	/*
+	 * A pipeline of two: change set k+1 is built and signed on a thread (signing hashes
+	 * the body twice, the largest CPU cost of a write outside SQLite) while change set k
+	 * is merged and logged here. Seqs are counted here, so k+1 has its seq before k is
+	 * applied.
+	 */
+	seq = vv_get(s->vec, s->self) + 1;
+	for (i = 0; i < nops || cs != NULL;) {
+		struct signer sg = {.key = s->key, .rc = 0};
+		bool threaded = false;
+		size_t n = 0;
 
-		if (n == 0) {
-			ret = ARR_ETOOBIG;
-			goto out;
+		if (i < nops) {
+			struct cs_header h = {
+			    .seq = seq,
+			    .hlc = hlc_send(&s->hlc, now_ms(s)),
+			    .author_org = s->org,
+			    .schema_version = ARR_SCHEMA_VERSION,
+			    .scope = ARR_SCOPE_REGION,
+			};
+
+			if ((n = changeset_fit(&h, cops + i, nops - i)) == 0) {
+				ret = ARR_ETOOBIG;
+				goto out;
+			}
+			if ((ret = changeset_build_unsigned(s->key, &h, cops + i, n, &sg.cs)) < 0)
+				goto out;
+			/* alone (the last or only one), or no thread: sign here */
+			threaded =
+			    cs != NULL && pthread_create(&sg.thread, NULL, sign_main, &sg) == 0;
+			if (!threaded)
+				sg.rc = changeset_sign(sg.cs, s->key);
 		}
-		if ((ret = changeset_build(s->key, &h, cops + i, n, &cs)) < 0 ||
-		    (ret = apply_cs(s, cs, s->self_oid)) < 0)
+		if (cs != NULL) {
+			ret = apply_cs(s, cs, s->self_oid);
+			if (r.changesets++ == 0)
+				r.first_seq = cs->h.seq;
+			r.last_seq = cs->h.seq;
+			changeset_destroy(&cs);
+		}
+		if (threaded)
+			pthread_join(sg.thread, NULL);
+		cs = sg.cs;
+		if (ret < 0 || (ret = sg.rc) < 0)
 			goto out;
-		changeset_destroy(&cs);
-		if (r.changesets++ == 0)
-			r.first_seq = h.seq;
-		r.last_seq = h.seq;
+		seq++;
 		i += n;
 	}
 	intx = false;

@@ -466,7 +466,7 @@ arena_size(const struct cs_header *h, const struct cs_op *ops, size_t nops)
  */
 static int
 build_direct(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops,
-             size_t nops, size_t bodylen, struct changeset **out)
+             size_t nops, size_t bodylen, bool sign, struct changeset **out)
 {
 	const uint8_t *origin = nodekey_public(key);
 	size_t envlen = envelope_size(bodylen);
@@ -521,7 +521,9 @@ build_direct(const struct nodekey *key, const struct cs_header *h, const struct 
 	}
 	assert((size_t)(p - body) == bodylen); /* changeset_fit() must be exact */
 	p = w_binhdr(p, ARR_SIG_LEN);
-	if ((rc = nodekey_sign(key, body, bodylen, p)) != 0)
+	if (!sign)
+		memset(p, 0, ARR_SIG_LEN);
+	else if ((rc = nodekey_sign(key, body, bodylen, p)) != 0)
 		goto out;
 	assert((size_t)(p + ARR_SIG_LEN - o->raw) == envlen);
 	memcpy(o->cs.origin, origin, ARR_ORIGIN_LEN);
@@ -544,9 +546,9 @@ out:
 	return rc;
 }
 
-int
-changeset_build(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops,
-                size_t nops, struct changeset **out)
+static int
+build(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops, size_t nops,
+      bool sign, struct changeset **out)
 {
 	size_t bodylen;
 	int rc;
@@ -570,7 +572,31 @@ changeset_build(const struct nodekey *key, const struct cs_header *h, const stru
 	 * test_changeset checks that decoding the bytes gives back the same struct and that
 	 * they are what msgpack-c's packer writes.
 	 */
-	return build_direct(key, h, ops, nops, bodylen, out);
+	return build_direct(key, h, ops, nops, bodylen, sign, out);
+}
+
+int
+changeset_build(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops,
+                size_t nops, struct changeset **out)
+{
+	return build(key, h, ops, nops, true, out);
+}
+
+int
+changeset_build_unsigned(const struct nodekey *key, const struct cs_header *h,
+                         const struct cs_op *ops, size_t nops, struct changeset **out)
+{
+	return build(key, h, ops, nops, false, out);
+}
+
+int
+changeset_sign(struct changeset *cs, const struct nodekey *key)
+{
+	if (cs == NULL || key == NULL ||
+	    memcmp(cs->origin, nodekey_public(key), ARR_ORIGIN_LEN) != 0)
+		return ARR_EINVAL;
+	/* the signature lies in the envelope the change set owns (build_direct) */
+	return nodekey_sign(key, cs->body, cs->bodylen, (uint8_t *)(uintptr_t)cs->sig);
 }
 
 /*

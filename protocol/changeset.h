@@ -57,6 +57,15 @@ struct changeset {
  */
 int changeset_build(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops,
                     size_t nops, struct changeset **out);
+/*
+ * changeset_build() in two steps, so that signing can run on another thread while the
+ * caller does other work: the envelope with a zero signature, then changeset_sign() on
+ * a change set from changeset_build_unsigned() by the same key writes its signature in
+ * place. Until then the change set verifies as nothing.
+ */
+int changeset_build_unsigned(const struct nodekey *key, const struct cs_header *h,
+                             const struct cs_op *ops, size_t nops, struct changeset **out);
+int changeset_sign(struct changeset *cs, const struct nodekey *key);
 
 /*
  * Strict decode of an envelope: every type, length and limit checked, canonical form

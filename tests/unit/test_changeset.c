@@ -343,6 +343,44 @@ test_craft_matches_build(void **state)
 	nodekey_destroy(&k);
 }
 
+/*
+ * Built unsigned, the change set carries a zero signature that does not verify;
+ * changeset_sign() makes it byte for byte what changeset_build() gives (Ed25519 is
+ * deterministic), and only the key whose origin it names may sign it.
+ */
+static void
+test_build_then_sign(void **state)
+{
+	struct nodekey *k = tu_key(1), *other = tu_key(2);
+	struct cs_header h = header(1);
+	struct cs_op ops[2];
+	struct changeset *signed_cs = NULL, *cs = NULL;
+	uint8_t zero[ARR_SIG_LEN] = {0};
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		memset(&ops[i], 0, sizeof(ops[i]));
+		ops[i].table = "organisation";
+		ops[i].column = "name";
+		memset(ops[i].row, 0x11 * (i + 1), ARR_ROWID_LEN);
+		ops[i].value = value_text("Gemeente");
+	}
+	assert_int_equal(changeset_build(k, &h, ops, 2, &signed_cs), 0);
+	assert_int_equal(changeset_build_unsigned(k, &h, ops, 2, &cs), 0);
+	assert_int_equal(cs->rawlen, signed_cs->rawlen);
+	assert_memory_equal(cs->sig, zero, ARR_SIG_LEN);
+	assert_int_equal(changeset_verify(cs), ARR_EBADSIG);
+	assert_int_equal(changeset_sign(cs, other), ARR_EINVAL);
+	assert_memory_equal(cs->sig, zero, ARR_SIG_LEN);
+	assert_int_equal(changeset_sign(cs, k), 0);
+	assert_int_equal(changeset_verify(cs), 0);
+	assert_memory_equal(cs->raw, signed_cs->raw, signed_cs->rawlen);
+	changeset_destroy(&cs);
+	changeset_destroy(&signed_cs);
+	nodekey_destroy(&k);
+	nodekey_destroy(&other);
+}
+
 static void
 test_roundtrip(void **state)
 {
@@ -1385,6 +1423,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_craft_matches_build),
+	    cmocka_unit_test(test_build_then_sign),
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_owns_memory),
 	    cmocka_unit_test(test_bitflips),
