@@ -74,14 +74,6 @@ int changeset_sign(struct changeset *cs, const struct nodekey *key);
  */
 int changeset_decode(const uint8_t *buf, size_t len, struct changeset **out);
 
-/*
- * The previous implementation of changeset_decode() (msgpack-c unpack, field checks, then
- * a re-encode compared with the input): the same contract, slower. Tests and the fuzz
- * target use it as an oracle: both must give the same code and the same content for any
- * bytes. Not for production use.
- */
-int changeset_decode_reference(const uint8_t *buf, size_t len, struct changeset **out);
-
 /* Verify the signature of a decoded change set against its origin. 0 or ARR_EBADSIG. */
 int changeset_verify(const struct changeset *cs);
 

@@ -12,6 +12,7 @@
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "changeset_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -22,6 +22,7 @@
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "changeset_ref.h"
 #include "hlc.h"
 #include "rowid.h"
 #include "testutil.h"
