@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "arrerr.h"
+#include "bigend.h"
 #include "hlc.h"
 #include "rowid.h"
 #include "schema.h"
@@ -1127,29 +1128,12 @@ struct cellkey {
 	uint64_t seq;
 };
 
-static uint64_t
-get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void
-put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 static struct cellkey
 clock_get(const uint8_t *clocks, size_t ci)
 {
 	const uint8_t *p = clocks + ci * CLOCK_LEN;
 
-	return (struct cellkey){get_be(p, 8), (uint32_t)get_be(p + 8, 4), get_be(p + 12, 8)};
+	return (struct cellkey){be_get(p, 8), (uint32_t)be_get(p + 8, 4), be_get(p + 12, 8)};
 }
 
 static void
@@ -1157,9 +1141,9 @@ clock_put(uint8_t *clocks, size_t ci, const struct cellkey *k)
 {
 	uint8_t *p = clocks + ci * CLOCK_LEN;
 
-	put_be(p, k->hlc, 8);
-	put_be(p + 8, k->oid, 4);
-	put_be(p + 12, k->seq, 8);
+	be_put(p, k->hlc, 8);
+	be_put(p + 8, k->oid, 4);
+	be_put(p + 12, k->seq, 8);
 }
 
 /* Encode the keys of ncols columns (clocks) as a stored record in out; its length. */
@@ -1173,14 +1157,14 @@ clocks_encode(const uint8_t *clocks, size_t ncols, uint8_t *out)
 		const uint8_t *key = clocks + c * CLOCK_LEN;
 		uint64_t mask = 0;
 
-		if ((done >> c) & 1 || get_be(key + 8, 4) == 0)
+		if ((done >> c) & 1 || be_get(key + 8, 4) == 0)
 			continue;
 		for (size_t d = c; d < ncols; d++)
 			if (memcmp(clocks + d * CLOCK_LEN, key, CLOCK_LEN) == 0)
 				mask |= UINT64_C(1) << d;
 		done |= mask;
 		memcpy(out + n, key, CLOCK_LEN);
-		put_be(out + n + CLOCK_LEN, mask, 8);
+		be_put(out + n + CLOCK_LEN, mask, 8);
 		n += CLOCK_GROUP_LEN;
 	}
 	return n;
@@ -1200,8 +1184,8 @@ clocks_decode(const struct store *s, const uint8_t *rec, size_t len, uint8_t *cl
 	if (len % CLOCK_GROUP_LEN != 0)
 		return ARR_EDB;
 	for (size_t n = 0; n < len; n += CLOCK_GROUP_LEN) {
-		uint64_t mask = get_be(rec + n + CLOCK_LEN, 8);
-		uint32_t oid = (uint32_t)get_be(rec + n + 8, 4);
+		uint64_t mask = be_get(rec + n + CLOCK_LEN, 8);
+		uint32_t oid = (uint32_t)be_get(rec + n + 8, 4);
 
 		if (mask == 0 || (mask & ~all) != 0 || (mask & seen) != 0 || oid == 0 ||
 		    oid > s->norigins)
@@ -2519,10 +2503,10 @@ digest_put(struct digest_buf *b, const void *p, size_t n)
 static void
 digest_u32(struct digest_buf *b, size_t n)
 {
-	uint8_t v[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+	uint8_t v[4];
 
 	assert(n <= UINT32_MAX); /* SQLite values are shorter than 2^31 bytes */
-	digest_put(b, v, sizeof(v));
+	digest_put(b, v, (size_t)(be_put(v, n, sizeof(v)) - v));
 }
 
 static void
@@ -2530,9 +2514,7 @@ digest_u64(struct digest_buf *b, uint64_t n)
 {
 	uint8_t v[8];
 
-	for (int i = 0; i < 8; i++)
-		v[i] = (uint8_t)(n >> (56 - 8 * i));
-	digest_put(b, v, sizeof(v));
+	digest_put(b, v, (size_t)(be_put(v, n, sizeof(v)) - v));
 }
 
 static void

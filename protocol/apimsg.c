@@ -17,19 +17,9 @@
 #include "apimsg.h"
 #include "utf8.h"
 #include "arrerr.h"
+#include "bigend.h"
 
 /* ---- the scanner ---- */
-
-/* A big-endian unsigned integer of n bytes (n <= 8). */
-static uint64_t
-be_read(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /*
  * Walk buf[0..len) and check that it starts with one well-formed object of at most
@@ -158,11 +148,11 @@ scan(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects, size_
 			if (len - off - 1 < lb)
 				goto truncated;
 			if (container) {
-				kids = be_read(buf + off + 1, lb);
+				kids = be_get(buf + off + 1, lb);
 				if (b >= 0xde)
 					kids *= 2;
 			} else {
-				n += be_read(buf + off + 1, lb);
+				n += be_get(buf + off + 1, lb);
 			}
 			head += lb;
 		}

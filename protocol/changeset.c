@@ -15,6 +15,7 @@
 #include <msgpack.h>
 
 #include "arrerr.h"
+#include "bigend.h"
 #include "changeset.h"
 #include "changeset_int.h"
 #include "utf8.h"
@@ -210,15 +211,6 @@ build_check(const struct cs_header *h, const struct cs_op *ops, size_t nops)
  * wrote. The reference decoder (tests/oracle) re-encodes with msgpack-c, so test_changeset holds
  * these to msgpack-c's bytes.
  */
-static uint8_t *
-w_be(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t k = n; k > 0; k--) {
-		p[k - 1] = (uint8_t)v;
-		v >>= 8;
-	}
-	return p + n;
-}
 
 static uint8_t *
 w_uint(uint8_t *p, uint64_t u)
@@ -229,18 +221,18 @@ w_uint(uint8_t *p, uint64_t u)
 	}
 	if (u <= UINT8_MAX) {
 		*p = 0xcc;
-		return w_be(p + 1, u, 1);
+		return be_put(p + 1, u, 1);
 	}
 	if (u <= UINT16_MAX) {
 		*p = 0xcd;
-		return w_be(p + 1, u, 2);
+		return be_put(p + 1, u, 2);
 	}
 	if (u <= UINT32_MAX) {
 		*p = 0xce;
-		return w_be(p + 1, u, 4);
+		return be_put(p + 1, u, 4);
 	}
 	*p = 0xcf;
-	return w_be(p + 1, u, 8);
+	return be_put(p + 1, u, 8);
 }
 
 static uint8_t *
@@ -257,18 +249,18 @@ w_int(uint8_t *p, int64_t i)
 	}
 	if (i >= INT8_MIN) {
 		*p = 0xd0;
-		return w_be(p + 1, x, 1);
+		return be_put(p + 1, x, 1);
 	}
 	if (i >= INT16_MIN) {
 		*p = 0xd1;
-		return w_be(p + 1, x, 2);
+		return be_put(p + 1, x, 2);
 	}
 	if (i >= INT32_MIN) {
 		*p = 0xd2;
-		return w_be(p + 1, x, 4);
+		return be_put(p + 1, x, 4);
 	}
 	*p = 0xd3;
-	return w_be(p + 1, x, 8);
+	return be_put(p + 1, x, 8);
 }
 
 static uint8_t *
@@ -278,13 +270,13 @@ w_str(uint8_t *p, const void *s, size_t n)
 		*p++ = (uint8_t)(0xa0 | n);
 	} else if (n <= UINT8_MAX) {
 		*p = 0xd9;
-		p = w_be(p + 1, n, 1);
+		p = be_put(p + 1, n, 1);
 	} else if (n <= UINT16_MAX) {
 		*p = 0xda;
-		p = w_be(p + 1, n, 2);
+		p = be_put(p + 1, n, 2);
 	} else {
 		*p = 0xdb;
-		p = w_be(p + 1, n, 4);
+		p = be_put(p + 1, n, 4);
 	}
 	if (n > 0)
 		memcpy(p, s, n);
@@ -297,14 +289,14 @@ w_binhdr(uint8_t *p, size_t n)
 {
 	if (n <= UINT8_MAX) {
 		*p = 0xc4;
-		return w_be(p + 1, n, 1);
+		return be_put(p + 1, n, 1);
 	}
 	if (n <= UINT16_MAX) {
 		*p = 0xc5;
-		return w_be(p + 1, n, 2);
+		return be_put(p + 1, n, 2);
 	}
 	*p = 0xc6;
-	return w_be(p + 1, n, 4);
+	return be_put(p + 1, n, 4);
 }
 
 static uint8_t *
@@ -325,10 +317,10 @@ w_array(uint8_t *p, size_t n)
 	}
 	if (n <= UINT16_MAX) {
 		*p = 0xdc;
-		return w_be(p + 1, n, 2);
+		return be_put(p + 1, n, 2);
 	}
 	*p = 0xdd;
-	return w_be(p + 1, n, 4);
+	return be_put(p + 1, n, 4);
 }
 
 /* A value; text and blob bytes are then at *bytes (inside the buffer). */
@@ -343,7 +335,7 @@ w_value(uint8_t *p, const struct value *v, const uint8_t **bytes)
 	case VALUE_REAL:
 		memcpy(&bits, &v->u.r, sizeof(bits));
 		*p = 0xcb;
-		return w_be(p + 1, bits, 8);
+		return be_put(p + 1, bits, 8);
 	case VALUE_TEXT: {
 		uint8_t *end = w_str(p, v->u.b.ptr, v->u.b.len);
 
@@ -635,12 +627,12 @@ changeset_msgpack_check(const uint8_t *buf, size_t len)
 			}
 		}
 		if (lenbytes > 0) {
-			size_t n = 0;
+			size_t n;
 
 			if (len - pos < lenbytes)
 				return ARR_EMALFORMED;
-			for (size_t i = 0; i < lenbytes; i++)
-				n = n << 8 | buf[pos++];
+			n = (size_t)be_get(buf + pos, lenbytes);
+			pos += lenbytes;
 			if (b == 0xde || b == 0xdf)
 				n *= 2;
 			if (container)
@@ -708,16 +700,6 @@ struct rd {
 	bool nc;
 };
 
-static uint64_t
-be(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t k = 0; k < n; k++)
-		v = v << 8 | p[k];
-	return v;
-}
-
 /*
  * Read the head of the next object into *m, and its payload too for scalars and str/bin
  * (ptr and n, checked to fit in the bytes left). Containers' elements are left to the
@@ -774,7 +756,7 @@ mp_next(struct rd *r, struct mp *m)
 		if (left < hd)
 			return ARR_EMALFORMED;
 		m->kind = MP_BIN;
-		m->n = (size_t)be(r->p + r->pos, hd);
+		m->n = (size_t)be_get(r->p + r->pos, hd);
 		r->pos += hd;
 		/* bin 8 up to 255 bytes, bin 16 up to 65 535, else bin 32 */
 		if ((b == 0xc5 && m->n <= UINT8_MAX) || (b == 0xc6 && m->n <= UINT16_MAX))
@@ -787,7 +769,7 @@ mp_next(struct rd *r, struct mp *m)
 		if (left < hd)
 			return ARR_EMALFORMED;
 		m->kind = MP_STR;
-		m->n = (size_t)be(r->p + r->pos, hd);
+		m->n = (size_t)be_get(r->p + r->pos, hd);
 		r->pos += hd;
 		/* fixstr below 32 bytes, str 8 below 256, str 16 below 65 536, else str 32 */
 		if ((b == 0xd9 && m->n < 32) || (b == 0xda && m->n <= UINT8_MAX) ||
@@ -800,7 +782,7 @@ mp_next(struct rd *r, struct mp *m)
 		if (left < hd)
 			return ARR_EMALFORMED;
 		m->kind = MP_ARRAY;
-		m->n = (size_t)be(r->p + r->pos, hd);
+		m->n = (size_t)be_get(r->p + r->pos, hd);
 		r->pos += hd;
 		if ((b == 0xdc && m->n < 16) || (b == 0xdd && m->n <= UINT16_MAX))
 			r->nc = true;
@@ -814,7 +796,7 @@ mp_next(struct rd *r, struct mp *m)
 
 		if (left < 8)
 			return ARR_EMALFORMED;
-		bits = be(r->p + r->pos, 8);
+		bits = be_get(r->p + r->pos, 8);
 		memcpy(&m->f, &bits, sizeof(m->f));
 		r->pos += 8;
 		m->kind = MP_F64;
@@ -828,7 +810,7 @@ mp_next(struct rd *r, struct mp *m)
 		if (left < hd)
 			return ARR_EMALFORMED;
 		m->kind = MP_POS;
-		m->u = be(r->p + r->pos, hd);
+		m->u = be_get(r->p + r->pos, hd);
 		r->pos += hd;
 		/* the first of fixint, uint 8, 16, 32, 64 that holds it */
 		if (m->u < (b == 0xcc   ? UINT64_C(0x80)
@@ -847,7 +829,7 @@ mp_next(struct rd *r, struct mp *m)
 		hd = (size_t)1 << (b - 0xd0);
 		if (left < hd)
 			return ARR_EMALFORMED;
-		x = be(r->p + r->pos, hd);
+		x = be_get(r->p + r->pos, hd);
 		r->pos += hd;
 		/* sign-extend the hd-byte two's complement value */
 		if (hd < 8 && (x >> (8 * hd - 1)) != 0)

@@ -12,6 +12,7 @@
 #include <msgpack.h>
 
 #include "arrerr.h"
+#include "bigend.h"
 #include "peermsg.h"
 #include "utf8.h"
 
@@ -45,9 +46,7 @@ cur_be(struct cur *c, size_t n, uint64_t *v)
 
 	if ((rc = cur_take(c, n, &p)) != 0)
 		return rc;
-	*v = 0;
-	for (size_t i = 0; i < n; i++)
-		*v = (*v << 8) | p[i];
+	*v = be_get(p, n);
 	return 0;
 }
 
