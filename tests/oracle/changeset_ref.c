@@ -382,3 +382,26 @@ out:
 	}
 	return rc;
 }
+
+bool
+changeset_same(const struct changeset *a, const struct changeset *b)
+{
+	if (a->rawlen != b->rawlen || memcmp(a->raw, b->raw, a->rawlen) != 0 ||
+	    a->body - a->raw != b->body - b->raw || a->bodylen != b->bodylen ||
+	    a->sig - a->raw != b->sig - b->raw ||
+	    memcmp(a->origin, b->origin, sizeof(a->origin)) != 0 || a->h.seq != b->h.seq ||
+	    a->h.hlc != b->h.hlc || a->h.schema_version != b->h.schema_version ||
+	    strcmp(a->h.author_org, b->h.author_org) != 0 || strcmp(a->h.scope, b->h.scope) != 0 ||
+	    a->nops != b->nops)
+		return false;
+	for (size_t i = 0; i < a->nops; i++) {
+		const struct cs_op *x = &a->ops[i], *y = &b->ops[i];
+
+		/* value_cmp compares kinds first: int 1 and text "1" differ */
+		if (strcmp(x->table, y->table) != 0 || strcmp(x->column, y->column) != 0 ||
+		    memcmp(x->row, y->row, sizeof(x->row)) != 0 ||
+		    value_cmp(&x->value, &y->value) != 0)
+			return false;
+	}
+	return true;
+}

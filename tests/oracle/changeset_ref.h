@@ -5,6 +5,7 @@
 #ifndef CHANGESET_REF_H
 #define CHANGESET_REF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +17,11 @@
  * for any bytes.
  */
 int changeset_decode_reference(const uint8_t *buf, size_t len, struct changeset **out);
+
+/*
+ * Whether two decoded change sets hold the same content at the same places of their
+ * bytes: what the two decoders must agree on.
+ */
+bool changeset_same(const struct changeset *a, const struct changeset *b);
 
 #endif

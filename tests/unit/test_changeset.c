@@ -73,29 +73,6 @@ build_example(struct nodekey *k)
 
 /* ---- the reference decoder as an oracle ---- */
 
-/* Whether two decoded change sets hold the same content at the same places of raw. */
-static bool
-same_changeset(const struct changeset *a, const struct changeset *b)
-{
-	if (a->rawlen != b->rawlen || memcmp(a->raw, b->raw, a->rawlen) != 0 ||
-	    a->body - a->raw != b->body - b->raw || a->bodylen != b->bodylen ||
-	    a->sig - a->raw != b->sig - b->raw ||
-	    memcmp(a->origin, b->origin, sizeof(a->origin)) != 0 || a->h.seq != b->h.seq ||
-	    a->h.hlc != b->h.hlc || a->h.schema_version != b->h.schema_version ||
-	    strcmp(a->h.author_org, b->h.author_org) != 0 || strcmp(a->h.scope, b->h.scope) != 0 ||
-	    a->nops != b->nops)
-		return false;
-	for (size_t i = 0; i < a->nops; i++) {
-		const struct cs_op *x = &a->ops[i], *y = &b->ops[i];
-
-		if (strcmp(x->table, y->table) != 0 || strcmp(x->column, y->column) != 0 ||
-		    memcmp(x->row, y->row, sizeof(x->row)) != 0 || x->value.kind != y->value.kind ||
-		    value_cmp(&x->value, &y->value) != 0)
-			return false;
-	}
-	return true;
-}
-
 /*
  * changeset_decode() and changeset_decode_reference() give the same code for buf, and
  * the same content when they accept it. Returns the code.
@@ -113,7 +90,7 @@ expect_same_as_reference(const uint8_t *buf, size_t len)
 		fail_msg("decode %d (%s), reference %d (%s)", rc, arrerr_str(rc), rrc,
 		         arrerr_str(rrc));
 	}
-	if (rc == 0 && !same_changeset(a, b))
+	if (rc == 0 && !changeset_same(a, b))
 		fail_msg("both decode %zu bytes, to different content", len);
 	assert_true((rc == 0) == (a != NULL));
 	changeset_destroy(&a);
