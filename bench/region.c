@@ -642,21 +642,30 @@ proc_cpu_split(pid_t pid, double *sys_s)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-long long
-proc_write_bytes(pid_t pid)
+int
+proc_io(pid_t pid, struct proc_io *io)
 {
 	char path[64], line[128];
-	long long v = -1;
 	FILE *f;
 
+	io->write_bytes = io->rchar = io->syscr = io->syscw = -1;
 	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
 	if ((f = fopen(path, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "write_bytes:", 12) == 0) {
-			v = strtoll(line + 12, NULL, 10);
-			break;
-		}
+		if (sscanf(line, "write_bytes: %lld", &io->write_bytes) != 1 &&
+		    sscanf(line, "rchar: %lld", &io->rchar) != 1 &&
+		    sscanf(line, "syscr: %lld", &io->syscr) != 1)
+			(void)sscanf(line, "syscw: %lld", &io->syscw);
 	fclose(f);
-	return v;
+	return 0;
+}
+
+long long
+proc_write_bytes(pid_t pid)
+{
+	struct proc_io io;
+
+	proc_io(pid, &io);
+	return io.write_bytes;
 }

@@ -106,5 +106,14 @@ double proc_cpu_s(pid_t pid);
 double proc_cpu_split(pid_t pid, double *sys_s);
 /* write_bytes of /proc/pid/io (bytes this process caused to be written to storage), or -1. */
 long long proc_write_bytes(pid_t pid);
+/*
+ * /proc/pid/io: bytes sent to storage, bytes read by read calls (from the page cache or
+ * the disk), and the read and write calls made; counts that do not depend on the
+ * machine's load. Fields it cannot read are -1; returns -1 when the file is missing.
+ */
+struct proc_io {
+	long long write_bytes, rchar, syscr, syscw;
+};
+int proc_io(pid_t pid, struct proc_io *io);
 
 #endif

@@ -26,6 +26,7 @@
 #include "gen.h"
 #include "peermsg.h"
 #include "rawsql.h"
+#include "region.h"
 #include "rowid.h"
 #include "store.h"
 
@@ -34,49 +35,10 @@
 #define PAGE_BYTES    (4u << 20)
 #define TEXT_ARENA_KB 64
 
-static void
-die(const char *what)
-{
-	fprintf(stderr, "arrang_store_bench: %s\n", what);
-	exit(1);
-}
-
-double now_s(void);
-
-/* rawsql.c's clock too (bench/region.c has it in arrang_bench) */
-double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct usage {
 	double wall, user, sys;
-	long long wb;    /* bytes sent to storage */
-	long long rchar; /* bytes read by read/pread calls (from the page cache or the disk) */
-	long long syscr, syscw; /* read and write calls */
+	struct proc_io io;
 };
-
-/* /proc/self/io: counts that do not depend on the machine's load */
-static void
-io_read(struct usage *u)
-{
-	char line[128];
-	FILE *f = fopen("/proc/self/io", "r");
-
-	u->wb = u->rchar = u->syscr = u->syscw = -1;
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "write_bytes: %lld", &u->wb) != 1 &&
-		    sscanf(line, "rchar: %lld", &u->rchar) != 1 &&
-		    sscanf(line, "syscr: %lld", &u->syscr) != 1)
-			(void)sscanf(line, "syscw: %lld", &u->syscw);
-	fclose(f);
-}
 
 static void
 usage_now(struct usage *u)
@@ -87,7 +49,7 @@ usage_now(struct usage *u)
 	u->wall = now_s();
 	u->user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
 	u->sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	io_read(u);
+	proc_io(getpid(), &u->io);
 }
 
 static void
@@ -102,9 +64,10 @@ usage_print(const char *name, const struct usage *a, const struct usage *b, doub
 	else
 		printf("  %11s", "");
 	printf("  CPU user %6.2f kernel %5.2f  %8.1f MiB written\n", b->user - a->user,
-	       b->sys - a->sys, (double)(b->wb - a->wb) / 1048576.0);
+	       b->sys - a->sys, (double)(b->io.write_bytes - a->io.write_bytes) / 1048576.0);
 	printf("%-8s %8s   %lld read calls (%.1f MiB), %lld write calls\n", "", "",
-	       b->syscr - a->syscr, (double)(b->rchar - a->rchar) / 1048576.0, b->syscw - a->syscw);
+	       b->io.syscr - a->io.syscr, (double)(b->io.rchar - a->io.rchar) / 1048576.0,
+	       b->io.syscw - a->io.syscw);
 }
 
 static bool
