@@ -22,19 +22,11 @@
 #include "changeset.h"
 #include "gen.h"
 #include "nodekey.h"
+#include "monoclock.h"
 #include "rowid.h"
 #include "schema.h"
 
 #define REPEAT 7 /* best of */
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 die(const char *what)
@@ -269,14 +261,14 @@ main(int argc, char **argv)
 
 	/* Baselines on the same bytes: memcpy and msgpack-c's unpack into a zone. */
 	for (int rep = 0; rep < REPEAT; rep++) {
-		t0 = now();
+		t0 = mono_s();
 		for (size_t i = 0; i < s.n; i++) {
 			memcpy(scratch, s.cs[i]->raw, s.cs[i]->rawlen);
 			__asm__ volatile("" : : "r"(scratch) : "memory");
 		}
-		if (now() - t0 < base_memcpy)
-			base_memcpy = now() - t0;
-		t0 = now();
+		if (mono_s() - t0 < base_memcpy)
+			base_memcpy = mono_s() - t0;
+		t0 = mono_s();
 		for (size_t i = 0; i < s.n; i++) {
 			msgpack_unpacked env, body;
 			size_t off = 0, boff = 0;
@@ -291,8 +283,8 @@ main(int argc, char **argv)
 			msgpack_unpacked_destroy(&body);
 			msgpack_unpacked_destroy(&env);
 		}
-		if (now() - t0 < base_unpack)
-			base_unpack = now() - t0;
+		if (mono_s() - t0 < base_unpack)
+			base_unpack = mono_s() - t0;
 	}
 	line("baseline memcpy", base_memcpy, f.nops, s.bytes, 0);
 	line("baseline msgpack_unpack", base_unpack, f.nops, s.bytes, 0);
@@ -301,10 +293,10 @@ main(int argc, char **argv)
 	best = 1e9;
 	for (int rep = 0; rep < REPEAT; rep++) {
 		free_all(&s);
-		t0 = now();
+		t0 = mono_s();
 		build_all(k, &f, &s);
-		if (now() - t0 < best)
-			best = now() - t0;
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
 	}
 	line("changeset_build (+sign)", best, f.nops, s.bytes, base_unpack);
 	/* the signature alone, to show what build costs besides it */
@@ -312,18 +304,18 @@ main(int argc, char **argv)
 	for (int rep = 0; rep < REPEAT; rep++) {
 		uint8_t sig[ARR_SIG_LEN];
 
-		t0 = now();
+		t0 = mono_s();
 		for (size_t i = 0; i < s.n; i++)
 			nodekey_sign(k, s.cs[i]->body, s.cs[i]->bodylen, sig);
-		if (now() - t0 < best)
-			best = now() - t0;
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
 	}
 	line("  of which nodekey_sign", best, f.nops, s.bytes, base_unpack);
 
 	/* changeset_decode */
 	best = 1e9;
 	for (int rep = 0; rep < REPEAT; rep++) {
-		t0 = now();
+		t0 = mono_s();
 		for (size_t i = 0; i < s.n; i++) {
 			struct changeset *cs = NULL;
 
@@ -331,20 +323,20 @@ main(int argc, char **argv)
 				die("decode failed");
 			changeset_destroy(&cs);
 		}
-		if (now() - t0 < best)
-			best = now() - t0;
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
 	}
 	line("changeset_decode", best, f.nops, s.bytes, base_unpack);
 
 	/* changeset_verify, separately */
 	best = 1e9;
 	for (int rep = 0; rep < REPEAT; rep++) {
-		t0 = now();
+		t0 = mono_s();
 		for (size_t i = 0; i < s.n; i++)
 			if (changeset_verify(s.cs[i]) != 0)
 				die("verify failed");
-		if (now() - t0 < best)
-			best = now() - t0;
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
 	}
 	line("changeset_verify", best, f.nops, s.bytes, base_unpack);
 
@@ -363,11 +355,11 @@ main(int argc, char **argv)
 	for (int rep = 0; rep < REPEAT; rep++) {
 		size_t n = 0;
 
-		t0 = now();
+		t0 = mono_s();
 		for (size_t i = 0; i < nreq; i++)
 			n += check_request((const uint8_t *)reqs[i].data, reqs[i].size);
-		if (now() - t0 < best)
-			best = now() - t0;
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
 		if (n != f.nops)
 			die("ops lost");
 	}
@@ -376,7 +368,7 @@ main(int argc, char **argv)
 		double bu = 1e9;
 
 		for (int rep = 0; rep < REPEAT; rep++) {
-			t0 = now();
+			t0 = mono_s();
 			for (size_t i = 0; i < nreq; i++) {
 				msgpack_unpacked u;
 				size_t off = 0;
@@ -387,8 +379,8 @@ main(int argc, char **argv)
 					die("unpack failed");
 				msgpack_unpacked_destroy(&u);
 			}
-			if (now() - t0 < bu)
-				bu = now() - t0;
+			if (mono_s() - t0 < bu)
+				bu = mono_s() - t0;
 		}
 		line("baseline request unpack", bu, f.nops, reqbytes, 0);
 		line("api write request checks", best, f.nops, reqbytes, bu);

@@ -19,7 +19,6 @@
 #include "req.h"
 #include "value.h"
 
-#define ARRANGCTL_VERSION      "0.1.0" /* keep in step with project() in CMakeLists.txt */
 #define CLI_DEFAULT_SOCKET     "/run/arrangd/api.sock"
 #define CLI_DEFAULT_TIMEOUT_MS 10000
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "version.h"
 
 static const char help_top[] =
     "usage: arrangctl [--socket PATH] [--json] [--timeout MS] <command> [ARGS]\n\n"
@@ -85,7 +86,7 @@ main(int argc, char **argv)
 	cli.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--version") == 0) {
-			printf("arrangctl %s\n", ARRANGCTL_VERSION);
+			printf("arrangctl %s\n", ARRANG_VERSION);
 			return CLI_OK;
 		}
 		rc = args_global(&cli, argc, argv, &i, &help);

@@ -29,10 +29,8 @@
 #include "log.h"
 #include "rowid.h"
 #include "schema.h"
+#include "version.h"
 
-#ifndef ARRANGD_VERSION
-#define ARRANGD_VERSION "0.1.0"
-#endif
 
 #define API_GROUP        "arrangd"
 #define API_LINGER_MS    100
@@ -329,7 +327,7 @@ m_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	else
 		msgpack_pack_nil(pk);
 	apimsg_pack_str(pk, "version");
-	apimsg_pack_str(pk, ARRANGD_VERSION);
+	apimsg_pack_str(pk, ARRANG_VERSION);
 	apimsg_pack_str(pk, "vector");
 	msgpack_pack_array(pk, vv_count(v));
 	for (size_t i = 0; i < vv_count(v); i++) {

@@ -615,7 +615,7 @@ config_parse(const char *text, const char *name, char *err, size_t errlen)
 	}
 	c->log_level = LOG_LVL_INFO;
 	c->heartbeat_ms = 1000;
-	c->max_clock_drift_ms = 300000;
+	c->max_clock_drift_ms = ARR_MAX_DRIFT_MS;
 	c->pull_interval_ms = 30000;
 	c->page_bytes = 4u << 20;
 	ctx.c = c;

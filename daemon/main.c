@@ -28,17 +28,16 @@
 #include "api.h"
 #include "arrerr.h"
 #include "config.h"
+#include "monoclock.h"
 #include "keyfile.h"
 #include "log.h"
 #include "members.h"
 #include "nodekey.h"
 #include "peermsg.h"
 #include "store.h"
+#include "version.h"
 #include "sync.h"
 
-#ifndef ARRANGD_VERSION
-#define ARRANGD_VERSION "0.1.0"
-#endif
 #define DEFAULT_CONFIG  "/etc/arrangd/arrangd.conf"
 #define STATUS_EVERY_MS 1000
 #define ERRLEN          512
@@ -63,15 +62,6 @@ struct daemon {
 	bool quit;
 	bool debug;
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 usage(FILE *f)
@@ -557,7 +547,7 @@ run(struct daemon *d)
 		d->watchdog_ms = usec / 2000;
 		d->next_watchdog = mono_ms();
 	}
-	log_notice("arrangd %s: node %s ready, %zu members", ARRANGD_VERSION, d->node_name,
+	log_notice("arrangd %s: node %s ready, %zu members", ARRANG_VERSION, d->node_name,
 	           members_count(d->members));
 	sd_notify(0, "READY=1");
 	update_status(d);
@@ -615,7 +605,7 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("arrangd %s (protocol %d.%d)\n", ARRANGD_VERSION, PEERMSG_MAJOR,
+			printf("arrangd %s (protocol %d.%d)\n", ARRANG_VERSION, PEERMSG_MAJOR,
 			       PEERMSG_MINOR);
 			return 0;
 		default:

@@ -41,11 +41,11 @@
 #include "arrerr.h"
 #include "bigend.h"
 #include "hlc.h"
+#include "monoclock.h"
 #include "rowid.h"
 #include "schema.h"
 #include "store.h"
 
-#define DEFAULT_DRIFT_MS  300000u
 #define BUSY_TIMEOUT_MS   5000
 #define STORE_FORMAT      3 /* 3: clocks in the row (_clk); 2: a _clock table */
 #define BACKUP_STEP_PAGES 256
@@ -251,15 +251,6 @@ static uint64_t
 now_ms(struct store *s)
 {
 	return s->clock != NULL ? s->clock(s->clock_ctx) : hlc_wall_ms();
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Run a cached statement that returns no rows, then reset it. */
@@ -1008,7 +999,7 @@ store_open(const struct store_config *cfg, int *err)
 	s->member_ctx = cfg->member_ctx;
 	s->clock = cfg->clock;
 	s->clock_ctx = cfg->clock_ctx;
-	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : DEFAULT_DRIFT_MS;
+	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : ARR_MAX_DRIFT_MS;
 
 	ret = ARR_EDB;
 	pthread_once(&sqlite_once, sqlite_setup);
@@ -1108,7 +1099,7 @@ store_set_members(struct store *s, store_member_fn fn, void *ctx)
 void
 store_set_max_drift(struct store *s, uint64_t ms)
 {
-	s->max_drift = ms ? ms : DEFAULT_DRIFT_MS;
+	s->max_drift = ms ? ms : ARR_MAX_DRIFT_MS;
 }
 
 /* ---- merge ---- */

@@ -36,6 +36,7 @@
 
 #include "arrerr.h"
 #include "hlc.h"
+#include "monoclock.h"
 #include "log.h"
 #include "peermsg.h"
 #include "sync.h"
@@ -140,25 +141,6 @@ struct collect {
 	} * items;
 	size_t n, ncap;
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Monotonic seconds, for latencies. */
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static uint64_t
 hb_ms(const struct sync *s)
