@@ -31,7 +31,6 @@
 #include "schema.h"
 #include "version.h"
 
-
 #define API_GROUP        "arrangd"
 #define API_LINGER_MS    100
 #define API_MAX_FRAMES   16         /* frames in one request message, envelope included */
