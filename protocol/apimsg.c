@@ -34,6 +34,45 @@ decode_fail(char *err, int code, const char *fmt, ...)
 /* ---- the scanner ---- */
 
 /*
+ * The type bytes from 0xc4 to 0xdf: the bytes of their length field (whose value is
+ * added to the payload, or is the element count of a container), their fixed payload
+ * bytes (an ext's type byte, a number) and whether they open a container.
+ */
+static const struct head_kind {
+	uint8_t lb, n;
+	bool container;
+} heads[0xdf - 0xc4 + 1] = {
+    {1, 0, false},  /* c4 bin 8 */
+    {2, 0, false},  /* c5 bin 16 */
+    {4, 0, false},  /* c6 bin 32 */
+    {1, 1, false},  /* c7 ext 8 */
+    {2, 1, false},  /* c8 ext 16 */
+    {4, 1, false},  /* c9 ext 32 */
+    {0, 4, false},  /* ca float 32 */
+    {0, 8, false},  /* cb float 64 */
+    {0, 1, false},  /* cc uint 8 */
+    {0, 2, false},  /* cd uint 16 */
+    {0, 4, false},  /* ce uint 32 */
+    {0, 8, false},  /* cf uint 64 */
+    {0, 1, false},  /* d0 int 8 */
+    {0, 2, false},  /* d1 int 16 */
+    {0, 4, false},  /* d2 int 32 */
+    {0, 8, false},  /* d3 int 64 */
+    {0, 2, false},  /* d4 fixext 1 */
+    {0, 3, false},  /* d5 fixext 2 */
+    {0, 5, false},  /* d6 fixext 4 */
+    {0, 9, false},  /* d7 fixext 8 */
+    {0, 17, false}, /* d8 fixext 16 */
+    {1, 0, false},  /* d9 str 8 */
+    {2, 0, false},  /* da str 16 */
+    {4, 0, false},  /* db str 32 */
+    {2, 0, true},   /* dc array 16 */
+    {4, 0, true},   /* dd array 32 */
+    {2, 0, true},   /* de map 16 */
+    {4, 0, true},   /* df map 32 */
+};
+
+/*
  * Walk buf[0..len) and check that it starts with one well-formed object of at most
  * max_depth nested containers and max_objects objects; *used is its size. Counts and
  * lengths are compared with the bytes left before they are believed: every element takes
@@ -70,90 +109,14 @@ scan(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects, size_
 			kids = b & 0x0fu;
 		} else if (b <= 0xbf) {
 			n = b & 0x1fu;
+		} else if (b == 0xc1) { /* never used */
+			return decode_fail(err, ARR_EMALFORMED, "not messagepack");
 		} else {
-			size_t lb = 0; /* bytes of the length field */
+			const struct head_kind *k = &heads[b - 0xc4];
+			size_t lb = k->lb; /* bytes of the length field */
 
-			switch (b) {
-			case 0xc4:
-			case 0xd9:
-				lb = 1;
-				break;
-			case 0xc5:
-			case 0xda:
-				lb = 2;
-				break;
-			case 0xc6:
-			case 0xdb:
-				lb = 4;
-				break;
-			case 0xc7:
-				lb = 1;
-				n = 1;
-				break;
-			case 0xc8:
-				lb = 2;
-				n = 1;
-				break;
-			case 0xc9:
-				lb = 4;
-				n = 1;
-				break;
-			case 0xca:
-				n = 4;
-				break;
-			case 0xcb:
-				n = 8;
-				break;
-			case 0xcc:
-			case 0xd0:
-				n = 1;
-				break;
-			case 0xcd:
-			case 0xd1:
-				n = 2;
-				break;
-			case 0xce:
-			case 0xd2:
-				n = 4;
-				break;
-			case 0xcf:
-			case 0xd3:
-				n = 8;
-				break;
-			case 0xd4:
-				n = 2;
-				break;
-			case 0xd5:
-				n = 3;
-				break;
-			case 0xd6:
-				n = 5;
-				break;
-			case 0xd7:
-				n = 9;
-				break;
-			case 0xd8:
-				n = 17;
-				break;
-			case 0xdc:
-				lb = 2;
-				container = true;
-				break;
-			case 0xdd:
-				lb = 4;
-				container = true;
-				break;
-			case 0xde:
-				lb = 2;
-				container = true;
-				break;
-			case 0xdf:
-				lb = 4;
-				container = true;
-				break;
-			default: /* 0xc1: never used */
-				return decode_fail(err, ARR_EMALFORMED, "not messagepack");
-			}
+			n = k->n;
+			container = k->container;
 			if (len - off - 1 < lb)
 				goto truncated;
 			if (container) {
