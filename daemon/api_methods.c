@@ -20,20 +20,22 @@
 #include "log.h"
 #include "version.h"
 
-/* Pack a str, or nil for NULL. */
+/* Pack key, then the str s or nil for NULL. */
 static void
-pack_str_or_nil(msgpack_packer *pk, const char *s)
+pack_field_str(msgpack_packer *pk, const char *key, const char *s)
 {
+	apimsg_pack_str(pk, key);
 	if (s == NULL)
 		msgpack_pack_nil(pk);
 	else
 		apimsg_pack_str(pk, s);
 }
 
-/* Pack an origin (ARR_ORIGIN_LEN bytes) as hex, or nil for NULL. */
+/* Pack key, then an origin (ARR_ORIGIN_LEN bytes) as hex or nil for NULL. */
 static void
-pack_origin_or_nil(msgpack_packer *pk, const uint8_t *origin)
+pack_field_origin(msgpack_packer *pk, const char *key, const uint8_t *origin)
 {
+	apimsg_pack_str(pk, key);
 	if (origin == NULL)
 		msgpack_pack_nil(pk);
 	else
@@ -126,12 +128,9 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((rc = pack_peers(a, r, &peers)) != 0)
 		goto out;
 	msgpack_pack_map(pk, 11);
-	apimsg_pack_str(pk, "node");
-	pack_str_or_nil(pk, a->hooks.node_name);
-	apimsg_pack_str(pk, "organisation");
-	pack_str_or_nil(pk, a->hooks.organisation);
-	apimsg_pack_str(pk, "origin");
-	pack_origin_or_nil(pk, a->hooks.origin);
+	pack_field_str(pk, "node", a->hooks.node_name);
+	pack_field_str(pk, "organisation", a->hooks.organisation);
+	pack_field_origin(pk, "origin", a->hooks.origin);
 	apimsg_pack_str(pk, "version");
 	apimsg_pack_str(pk, ARRANG_VERSION);
 	apimsg_pack_str(pk, "vector");
@@ -140,12 +139,11 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		const struct vv_entry *e = vv_at(v, i);
 
 		msgpack_pack_map(pk, 3);
-		apimsg_pack_str(pk, "origin");
-		apimsg_pack_hex(pk, e->origin, ARR_ORIGIN_LEN);
-		apimsg_pack_str(pk, "name");
-		pack_str_or_nil(pk, a->hooks.member_name != NULL
-		                        ? a->hooks.member_name(a->hooks.ctx, e->origin)
-		                        : NULL);
+		pack_field_origin(pk, "origin", e->origin);
+		pack_field_str(pk, "name",
+		               a->hooks.member_name != NULL
+		                   ? a->hooks.member_name(a->hooks.ctx, e->origin)
+		                   : NULL);
 		apimsg_pack_str(pk, "seq");
 		msgpack_pack_uint64(pk, e->seq);
 	}
@@ -287,29 +285,32 @@ api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return rows_result(r, &c, rc, NULL, pk);
 }
 
+/* Start the next entry (a map of nfields) of the array packed into b, counting it. */
+static msgpack_packer *
+entry_start(struct api_buf *b, size_t nfields)
+{
+	b->n++;
+	msgpack_pack_map(&b->pk, nfields);
+	return &b->pk;
+}
+
+static const char *const history_times[] = {"hlc", "time_ms"};
+
 /* store_history_fn: one entry of "history", counted for the array head. */
 static int
 history_add(void *ctx, const struct store_history_entry *e)
 {
 	struct api_buf *b = ctx;
-	msgpack_packer *pk = &b->pk;
+	msgpack_packer *pk = entry_start(b, 7);
 
-	msgpack_pack_map(pk, 7);
-	apimsg_pack_str(pk, "hlc");
-	msgpack_pack_uint64(pk, e->hlc);
-	apimsg_pack_str(pk, "time_ms");
-	msgpack_pack_uint64(pk, hlc_ms(e->hlc));
-	apimsg_pack_str(pk, "origin");
-	apimsg_pack_hex(pk, e->origin, ARR_ORIGIN_LEN);
+	api_pack_uints(pk, 2, history_times, (const uint64_t[]){e->hlc, hlc_ms(e->hlc)});
+	pack_field_origin(pk, "origin", e->origin);
 	apimsg_pack_str(pk, "seq");
 	msgpack_pack_uint64(pk, e->seq);
-	apimsg_pack_str(pk, "organisation");
-	pack_str_or_nil(pk, e->author_org);
-	apimsg_pack_str(pk, "column");
-	pack_str_or_nil(pk, e->column);
+	pack_field_str(pk, "organisation", e->author_org);
+	pack_field_str(pk, "column", e->column);
 	apimsg_pack_str(pk, "value");
 	apimsg_pack_value(pk, &e->value);
-	b->n++;
 	return b->rc;
 }
 
@@ -358,18 +359,18 @@ api_methods_sync(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return 0;
 }
 
+static const char *const quarantine_times[] = {"received_ms", "attempts"};
+
 /* store_quarantine_fn: one entry of "quarantine.list". */
 static int
 quarantine_add(void *ctx, const struct store_quarantined *q)
 {
 	struct api_buf *b = ctx;
-	msgpack_packer *pk = &b->pk;
+	msgpack_packer *pk = entry_start(b, 8);
 
-	msgpack_pack_map(pk, 8);
 	apimsg_pack_str(pk, "id");
 	msgpack_pack_int64(pk, q->id);
-	apimsg_pack_str(pk, "origin");
-	pack_origin_or_nil(pk, q->origin);
+	pack_field_origin(pk, "origin", q->origin);
 	apimsg_pack_str(pk, "seq");
 	msgpack_pack_uint64(pk, q->seq);
 	apimsg_pack_str(pk, "code");
@@ -378,11 +379,7 @@ quarantine_add(void *ctx, const struct store_quarantined *q)
 	apimsg_pack_str(pk, arrerr_name(q->reason));
 	apimsg_pack_str(pk, "detail");
 	apimsg_pack_str(pk, q->detail != NULL ? q->detail : "");
-	apimsg_pack_str(pk, "received_ms");
-	msgpack_pack_uint64(pk, q->received_ms);
-	apimsg_pack_str(pk, "attempts");
-	msgpack_pack_uint64(pk, q->attempts);
-	b->n++;
+	api_pack_uints(pk, 2, quarantine_times, (const uint64_t[]){q->received_ms, q->attempts});
 	return b->rc;
 }
 
