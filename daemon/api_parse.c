@@ -125,6 +125,7 @@ api_parse_id(struct apimsg_req *r, char out[ARR_ROWID_STRLEN + 1])
 	return 0;
 }
 
+/* The column of an "id" filter: no schema column, compared by address. */
 static const char id_column[] = "id";
 
 int
@@ -176,9 +177,9 @@ api_parse_where(struct apimsg_req *r, const struct schema_table *t, const msgpac
 }
 
 /*
- * The usual case of parse_op(): a valid op, parsed without building any message text
+ * The usual case of api_parse_op(): a valid op, parsed without building any message text
  * (formatting the error prefixes for every op cost 8 % of a write). false sends the op
- * through parse_op()'s checks again, which say what is wrong. Each str is checked once:
+ * through api_parse_op()'s checks again, which say what is wrong. Each str is checked once:
  * a name the schema has and a row id that parses are ASCII, so valid UTF-8 without NUL,
  * and apimsg_value() has checked the text of a value.
  */
