@@ -1,6 +1,7 @@
 /*
- * apimsg.c: strict decoding of local API requests and replies, typed param access, and
- * the packing helpers for replies, values and rowsets (see apimsg.h).
+ * apimsg.c: strict decoding of local API requests and replies, typed param access and
+ * cell values from client objects (see apimsg.h); packing is apimsg_pack.c's and rowsets
+ * are apimsg_rowset.c's.
  *
  * Decoding happens in two passes. A small scanner walks the raw bytes first: it checks
  * that they hold exactly one well-formed MessagePack object, that every length and
@@ -19,7 +20,58 @@
 #include "arrerr.h"
 #include "bigend.h"
 
+/* Write a decoding error's message into err (APIMSG_ERR_MAX bytes) and return code. */
+__attribute__((format(printf, 3, 4))) static int
+decode_fail(char *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, APIMSG_ERR_MAX, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
 /* ---- the scanner ---- */
+
+/*
+ * The type bytes from 0xc4 to 0xdf: the bytes of their length field (whose value is
+ * added to the payload, or is the element count of a container), their fixed payload
+ * bytes (an ext's type byte, a number) and whether they open a container.
+ */
+static const struct head_kind {
+	uint8_t lb, n;
+	bool container;
+} heads[0xdf - 0xc4 + 1] = {
+    {1, 0, false},  /* c4 bin 8 */
+    {2, 0, false},  /* c5 bin 16 */
+    {4, 0, false},  /* c6 bin 32 */
+    {1, 1, false},  /* c7 ext 8 */
+    {2, 1, false},  /* c8 ext 16 */
+    {4, 1, false},  /* c9 ext 32 */
+    {0, 4, false},  /* ca float 32 */
+    {0, 8, false},  /* cb float 64 */
+    {0, 1, false},  /* cc uint 8 */
+    {0, 2, false},  /* cd uint 16 */
+    {0, 4, false},  /* ce uint 32 */
+    {0, 8, false},  /* cf uint 64 */
+    {0, 1, false},  /* d0 int 8 */
+    {0, 2, false},  /* d1 int 16 */
+    {0, 4, false},  /* d2 int 32 */
+    {0, 8, false},  /* d3 int 64 */
+    {0, 2, false},  /* d4 fixext 1 */
+    {0, 3, false},  /* d5 fixext 2 */
+    {0, 5, false},  /* d6 fixext 4 */
+    {0, 9, false},  /* d7 fixext 8 */
+    {0, 17, false}, /* d8 fixext 16 */
+    {1, 0, false},  /* d9 str 8 */
+    {2, 0, false},  /* da str 16 */
+    {4, 0, false},  /* db str 32 */
+    {2, 0, true},   /* dc array 16 */
+    {4, 0, true},   /* dd array 32 */
+    {2, 0, true},   /* de map 16 */
+    {4, 0, true},   /* df map 32 */
+};
 
 /*
  * Walk buf[0..len) and check that it starts with one well-formed object of at most
@@ -45,10 +97,8 @@ scan(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects, size_
 
 		if (off >= len)
 			goto truncated;
-		if (++objects > max_objects) {
-			snprintf(err, APIMSG_ERR_MAX, "too many objects in message");
-			return ARR_ETOOBIG;
-		}
+		if (++objects > max_objects)
+			return decode_fail(err, ARR_ETOOBIG, "too many objects in message");
 		b = buf[off];
 		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
 			/* fixint, nil, bool */
@@ -60,91 +110,14 @@ scan(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects, size_
 			kids = b & 0x0fu;
 		} else if (b <= 0xbf) {
 			n = b & 0x1fu;
+		} else if (b == 0xc1) { /* never used */
+			return decode_fail(err, ARR_EMALFORMED, "not messagepack");
 		} else {
-			size_t lb = 0; /* bytes of the length field */
+			const struct head_kind *k = &heads[b - 0xc4];
+			size_t lb = k->lb; /* bytes of the length field */
 
-			switch (b) {
-			case 0xc4:
-			case 0xd9:
-				lb = 1;
-				break;
-			case 0xc5:
-			case 0xda:
-				lb = 2;
-				break;
-			case 0xc6:
-			case 0xdb:
-				lb = 4;
-				break;
-			case 0xc7:
-				lb = 1;
-				n = 1;
-				break;
-			case 0xc8:
-				lb = 2;
-				n = 1;
-				break;
-			case 0xc9:
-				lb = 4;
-				n = 1;
-				break;
-			case 0xca:
-				n = 4;
-				break;
-			case 0xcb:
-				n = 8;
-				break;
-			case 0xcc:
-			case 0xd0:
-				n = 1;
-				break;
-			case 0xcd:
-			case 0xd1:
-				n = 2;
-				break;
-			case 0xce:
-			case 0xd2:
-				n = 4;
-				break;
-			case 0xcf:
-			case 0xd3:
-				n = 8;
-				break;
-			case 0xd4:
-				n = 2;
-				break;
-			case 0xd5:
-				n = 3;
-				break;
-			case 0xd6:
-				n = 5;
-				break;
-			case 0xd7:
-				n = 9;
-				break;
-			case 0xd8:
-				n = 17;
-				break;
-			case 0xdc:
-				lb = 2;
-				container = true;
-				break;
-			case 0xdd:
-				lb = 4;
-				container = true;
-				break;
-			case 0xde:
-				lb = 2;
-				container = true;
-				break;
-			case 0xdf:
-				lb = 4;
-				container = true;
-				break;
-			default: /* 0xc1: never used */
-				snprintf(err, APIMSG_ERR_MAX, "not messagepack");
-				return ARR_EMALFORMED;
-			}
+			n = k->n;
+			container = k->container;
 			if (len - off - 1 < lb)
 				goto truncated;
 			if (container) {
@@ -162,10 +135,8 @@ scan(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects, size_
 		if (container && kids > 0) {
 			if (kids > len - off)
 				goto truncated;
-			if (depth >= max_depth) {
-				snprintf(err, APIMSG_ERR_MAX, "nesting too deep");
-				return ARR_EMALFORMED;
-			}
+			if (depth >= max_depth)
+				return decode_fail(err, ARR_EMALFORMED, "nesting too deep");
 			left[depth++] = kids;
 			continue;
 		}
@@ -178,13 +149,12 @@ scan(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects, size_
 	*used = off;
 	return 0;
 truncated:
-	snprintf(err, APIMSG_ERR_MAX, "truncated message");
-	return ARR_EMALFORMED;
+	return decode_fail(err, ARR_EMALFORMED, "truncated message");
 }
 
 /*
- * Check buf with scan(), insist that nothing follows the object, then unpack it into up
- * (which the caller destroys whatever the result).
+ * Clear err, check buf with scan(), insist that nothing follows the object, then unpack
+ * it into up, which this initialises and the caller destroys whatever the result.
  */
 static int
 unpack_strict(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objects,
@@ -193,35 +163,28 @@ unpack_strict(const uint8_t *buf, size_t len, size_t max_depth, size_t max_objec
 	size_t used = 0, off = 0;
 	int rc;
 
-	if (len == 0) {
-		snprintf(err, APIMSG_ERR_MAX, "empty message");
-		return ARR_EMALFORMED;
-	}
-	if (len > ARR_MSG_MAX_BYTES) {
-		snprintf(err, APIMSG_ERR_MAX, "message larger than %u bytes", ARR_MSG_MAX_BYTES);
-		return ARR_ETOOBIG;
-	}
+	err[0] = '\0';
+	msgpack_unpacked_init(up);
+	if (len == 0)
+		return decode_fail(err, ARR_EMALFORMED, "empty message");
+	if (len > ARR_MSG_MAX_BYTES)
+		return decode_fail(err, ARR_ETOOBIG, "message larger than %u bytes",
+		                   ARR_MSG_MAX_BYTES);
 	if ((rc = scan(buf, len, max_depth, max_objects, &used, err)) != 0)
 		return rc;
-	if (used != len) {
-		snprintf(err, APIMSG_ERR_MAX, "trailing bytes after message");
-		return ARR_EMALFORMED;
-	}
+	if (used != len)
+		return decode_fail(err, ARR_EMALFORMED, "trailing bytes after message");
 	switch (msgpack_unpack_next(up, (const char *)buf, len, &off)) {
 	case MSGPACK_UNPACK_SUCCESS:
 		break;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
-		snprintf(err, APIMSG_ERR_MAX, "out of memory");
-		return ARR_ENOMEM;
+		return decode_fail(err, ARR_ENOMEM, "out of memory");
 	default:
 		/* The scanner accepted what msgpack-c refuses: be safe, refuse too. */
-		snprintf(err, APIMSG_ERR_MAX, "not messagepack");
-		return ARR_EMALFORMED;
+		return decode_fail(err, ARR_EMALFORMED, "not messagepack");
 	}
-	if (off != len) {
-		snprintf(err, APIMSG_ERR_MAX, "trailing bytes after message");
-		return ARR_EMALFORMED;
-	}
+	if (off != len)
+		return decode_fail(err, ARR_EMALFORMED, "trailing bytes after message");
 	return 0;
 }
 
@@ -255,23 +218,6 @@ apimsg_str_copy(const msgpack_object *o, char *out, size_t cap)
 	return 0;
 }
 
-const msgpack_object *
-apimsg_map_get(const msgpack_object *map, const char *key)
-{
-	size_t klen = strlen(key);
-
-	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
-		return NULL;
-	for (uint32_t i = 0; i < map->via.map.size; i++) {
-		const msgpack_object *k = &map->via.map.ptr[i].key;
-
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-		    memcmp(k->via.str.ptr, key, klen) == 0)
-			return &map->via.map.ptr[i].val;
-	}
-	return NULL;
-}
-
 /* ---- requests ---- */
 
 struct apimsg_param {
@@ -296,47 +242,34 @@ req_index(struct apimsg_req *r, char *err)
 	const msgpack_object *top = &r->up.data, *m, *p;
 	char show[APIMSG_SHOW_MAX + 4];
 
-	if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size != 2) {
-		snprintf(err, APIMSG_ERR_MAX, "request must be [method, params]");
-		return ARR_EMALFORMED;
-	}
+	if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size != 2)
+		return decode_fail(err, ARR_EMALFORMED, "request must be [method, params]");
 	m = &top->via.array.ptr[0];
 	p = &top->via.array.ptr[1];
-	if (m->type != MSGPACK_OBJECT_STR) {
-		snprintf(err, APIMSG_ERR_MAX, "method must be str");
-		return ARR_ETYPE;
-	}
+	if (m->type != MSGPACK_OBJECT_STR)
+		return decode_fail(err, ARR_ETYPE, "method must be str");
 	if (m->via.str.size == 0 || apimsg_str_copy(m, r->method, sizeof(r->method)) != 0) {
 		apimsg_show(m->via.str.ptr, m->via.str.size, show);
-		snprintf(err, APIMSG_ERR_MAX, "unknown method '%s'", show);
-		return ARR_EINVAL;
+		return decode_fail(err, ARR_EINVAL, "unknown method '%s'", show);
 	}
-	if (p->type != MSGPACK_OBJECT_MAP) {
-		snprintf(err, APIMSG_ERR_MAX, "params must be map");
-		return ARR_ETYPE;
-	}
-	if (p->via.map.size > APIMSG_MAX_PARAMS) {
-		snprintf(err, APIMSG_ERR_MAX, "too many params (max %d)", APIMSG_MAX_PARAMS);
-		return ARR_EINVAL;
-	}
+	if (p->type != MSGPACK_OBJECT_MAP)
+		return decode_fail(err, ARR_ETYPE, "params must be map");
+	if (p->via.map.size > APIMSG_MAX_PARAMS)
+		return decode_fail(err, ARR_EINVAL, "too many params (max %d)", APIMSG_MAX_PARAMS);
 	for (uint32_t i = 0; i < p->via.map.size; i++) {
 		const msgpack_object *k = &p->via.map.ptr[i].key;
 		struct apimsg_param *par = &r->params[r->nparams];
 
-		if (k->type != MSGPACK_OBJECT_STR) {
-			snprintf(err, APIMSG_ERR_MAX, "param names must be str");
-			return ARR_ETYPE;
-		}
+		if (k->type != MSGPACK_OBJECT_STR)
+			return decode_fail(err, ARR_ETYPE, "param names must be str");
 		if (k->via.str.size == 0 || apimsg_str_copy(k, par->name, sizeof(par->name)) != 0) {
 			apimsg_show(k->via.str.ptr, k->via.str.size, show);
-			snprintf(err, APIMSG_ERR_MAX, "invalid param name '%s'", show);
-			return ARR_EINVAL;
+			return decode_fail(err, ARR_EINVAL, "invalid param name '%s'", show);
 		}
 		for (size_t j = 0; j < r->nparams; j++) {
 			if (strcmp(r->params[j].name, par->name) == 0) {
 				apimsg_show(par->name, strlen(par->name), show);
-				snprintf(err, APIMSG_ERR_MAX, "duplicate param '%s'", show);
-				return ARR_EINVAL;
+				return decode_fail(err, ARR_EINVAL, "duplicate param '%s'", show);
 			}
 		}
 		par->val = &p->via.map.ptr[i].val;
@@ -352,12 +285,8 @@ apimsg_req_decode(const uint8_t *buf, size_t len, struct apimsg_req **out, char 
 	int rc;
 
 	*out = NULL;
-	err[0] = '\0';
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		snprintf(err, APIMSG_ERR_MAX, "out of memory");
-		return ARR_ENOMEM;
-	}
-	msgpack_unpacked_init(&r->up);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return decode_fail(err, ARR_ENOMEM, "out of memory");
 	if ((rc = unpack_strict(buf, len, APIMSG_MAX_DEPTH, APIMSG_MAX_OBJECTS, &r->up, err)) != 0)
 		goto out;
 	if ((rc = req_index(r, err)) != 0)
@@ -387,12 +316,6 @@ const char *
 apimsg_req_method(const struct apimsg_req *r)
 {
 	return r->method;
-}
-
-size_t
-apimsg_req_nparams(const struct apimsg_req *r)
-{
-	return r->nparams;
 }
 
 const char *
@@ -451,17 +374,34 @@ param_find(struct apimsg_req *r, const char *name, bool *present, const msgpack_
 	return apimsg_req_fail(r, ARR_EINVAL, "missing param '%s'", name);
 }
 
-int
-apimsg_req_str(struct apimsg_req *r, const char *name, bool *present, const char **out, size_t *len)
+/*
+ * Param name, which must have the msgpack type called tname in the message. 0 with *out
+ * set, 0 with *out left alone when it is absent and optional, or a negative code.
+ */
+static int
+param_typed(struct apimsg_req *r, const char *name, bool *present, msgpack_object_type type,
+            const char *tname, const msgpack_object **out)
 {
 	const msgpack_object *o;
-	char *copy;
 	int rc;
 
 	if ((rc = param_find(r, name, present, &o)) != 0)
 		return rc < 0 ? rc : 0;
-	if (o->type != MSGPACK_OBJECT_STR)
-		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be str", name);
+	if (o->type != type)
+		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be %s", name, tname);
+	*out = o;
+	return 0;
+}
+
+int
+apimsg_req_str(struct apimsg_req *r, const char *name, bool *present, const char **out, size_t *len)
+{
+	const msgpack_object *o = NULL;
+	char *copy;
+	int rc;
+
+	if ((rc = param_typed(r, name, present, MSGPACK_OBJECT_STR, "str", &o)) != 0 || o == NULL)
+		return rc;
 	if (!utf8_valid(o->via.str.ptr, o->via.str.size))
 		return apimsg_req_fail(r, ARR_EINVAL, "param '%s' is not valid utf-8", name);
 	/* One copy per param at most: r->strs has room for every param once. */
@@ -480,77 +420,27 @@ apimsg_req_str(struct apimsg_req *r, const char *name, bool *present, const char
 int
 apimsg_req_uint(struct apimsg_req *r, const char *name, bool *present, uint64_t *out)
 {
-	const msgpack_object *o;
+	const msgpack_object *o = NULL;
 	int rc;
 
-	if ((rc = param_find(r, name, present, &o)) != 0)
-		return rc < 0 ? rc : 0;
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be uint", name);
+	if ((rc = param_typed(r, name, present, MSGPACK_OBJECT_POSITIVE_INTEGER, "uint", &o)) !=
+	        0 ||
+	    o == NULL)
+		return rc;
 	*out = o->via.u64;
-	return 0;
-}
-
-int
-apimsg_req_int(struct apimsg_req *r, const char *name, bool *present, int64_t *out)
-{
-	const msgpack_object *o;
-	int rc;
-
-	if ((rc = param_find(r, name, present, &o)) != 0)
-		return rc < 0 ? rc : 0;
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		*out = o->via.i64;
-		return 0;
-	}
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be int", name);
-	if (o->via.u64 > INT64_MAX)
-		return apimsg_req_fail(r, ARR_EINVAL, "param '%s' is out of range", name);
-	*out = (int64_t)o->via.u64;
-	return 0;
-}
-
-int
-apimsg_req_bool(struct apimsg_req *r, const char *name, bool *present, bool *out)
-{
-	const msgpack_object *o;
-	int rc;
-
-	if ((rc = param_find(r, name, present, &o)) != 0)
-		return rc < 0 ? rc : 0;
-	if (o->type != MSGPACK_OBJECT_BOOLEAN)
-		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be bool", name);
-	*out = o->via.boolean;
 	return 0;
 }
 
 int
 apimsg_req_array(struct apimsg_req *r, const char *name, bool *present, const msgpack_object **out)
 {
-	const msgpack_object *o;
-	int rc;
-
-	if ((rc = param_find(r, name, present, &o)) != 0)
-		return rc < 0 ? rc : 0;
-	if (o->type != MSGPACK_OBJECT_ARRAY)
-		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be array", name);
-	*out = o;
-	return 0;
+	return param_typed(r, name, present, MSGPACK_OBJECT_ARRAY, "array", out);
 }
 
 int
 apimsg_req_map(struct apimsg_req *r, const char *name, bool *present, const msgpack_object **out)
 {
-	const msgpack_object *o;
-	int rc;
-
-	if ((rc = param_find(r, name, present, &o)) != 0)
-		return rc < 0 ? rc : 0;
-	if (o->type != MSGPACK_OBJECT_MAP)
-		return apimsg_req_fail(r, ARR_ETYPE, "param '%s' must be map", name);
-	*out = o;
-	return 0;
+	return param_typed(r, name, present, MSGPACK_OBJECT_MAP, "map", out);
 }
 
 /* ---- values ---- */
@@ -590,235 +480,6 @@ apimsg_value(const msgpack_object *o, struct value *v)
 	}
 }
 
-/* ---- packing ---- */
-
-/* msgpack-c's packers return 0 or -1 (a failed write: out of memory). */
-static int
-pk_rc(int r)
-{
-	return r == 0 ? 0 : ARR_ENOMEM;
-}
-
-int
-apimsg_pack_strn(msgpack_packer *pk, const void *s, size_t n)
-{
-	if (n > UINT32_MAX)
-		return ARR_ETOOBIG;
-	if (msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, s, n) != 0)
-		return ARR_ENOMEM;
-	return 0;
-}
-
-int
-apimsg_pack_str(msgpack_packer *pk, const char *s)
-{
-	return apimsg_pack_strn(pk, s, strlen(s));
-}
-
-int
-apimsg_pack_hex(msgpack_packer *pk, const uint8_t *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char buf[2 * 64];
-
-	if (n > sizeof(buf) / 2)
-		return ARR_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		buf[2 * i] = digits[p[i] >> 4];
-		buf[2 * i + 1] = digits[p[i] & 0x0f];
-	}
-	return apimsg_pack_strn(pk, buf, 2 * n);
-}
-
-int
-apimsg_pack_value(msgpack_packer *pk, const struct value *v)
-{
-	switch (v->kind) {
-	case VALUE_NIL:
-		return pk_rc(msgpack_pack_nil(pk));
-	case VALUE_INT:
-		return pk_rc(msgpack_pack_int64(pk, v->u.i));
-	case VALUE_REAL:
-		return pk_rc(msgpack_pack_double(pk, v->u.r));
-	case VALUE_TEXT:
-		return apimsg_pack_strn(pk, v->u.b.ptr, v->u.b.len);
-	case VALUE_BLOB:
-		if (v->u.b.len > UINT32_MAX)
-			return ARR_ETOOBIG;
-		if (msgpack_pack_bin(pk, v->u.b.len) != 0 ||
-		    msgpack_pack_bin_body(pk, v->u.b.ptr, v->u.b.len) != 0)
-			return ARR_ENOMEM;
-		return 0;
-	}
-	return ARR_EINVAL;
-}
-
-int
-apimsg_pack_raw(msgpack_packer *pk, const void *p, size_t n)
-{
-	if (n == 0)
-		return 0;
-	return pk_rc(pk->callback(pk->data, p, n));
-}
-
-int
-apimsg_pack_ok_head(msgpack_packer *pk)
-{
-	if (msgpack_pack_array(pk, 2) != 0)
-		return ARR_ENOMEM;
-	return apimsg_pack_str(pk, "ok");
-}
-
-int
-apimsg_pack_error(msgpack_packer *pk, int code, const char *message)
-{
-	int rc;
-
-	if (msgpack_pack_array(pk, 3) != 0)
-		return ARR_ENOMEM;
-	if ((rc = apimsg_pack_str(pk, "error")) != 0)
-		return rc;
-	if (msgpack_pack_int(pk, code) != 0)
-		return ARR_ENOMEM;
-	return apimsg_pack_str(pk, message != NULL ? message : "");
-}
-
-int
-apimsg_pack_request_head(msgpack_packer *pk, const char *method, size_t nparams)
-{
-	int rc;
-
-	if (nparams > APIMSG_MAX_PARAMS)
-		return ARR_EINVAL;
-	if (msgpack_pack_array(pk, 2) != 0)
-		return ARR_ENOMEM;
-	if ((rc = apimsg_pack_str(pk, method)) != 0)
-		return rc;
-	return pk_rc(msgpack_pack_map(pk, nparams));
-}
-
-/* ---- rowsets ---- */
-
-/* Room kept for the reply around the rows, so that the whole stays within the limit. */
-#define ROWSET_MAX_BYTES (ARR_MSG_MAX_BYTES - (64u << 10))
-
-struct apimsg_rowset {
-	msgpack_sbuffer cols; /* the packed column array, from the first row */
-	msgpack_sbuffer rows; /* the packed rows, one after the other */
-	msgpack_packer pk;    /* writes into rows */
-	size_t ncols;
-	size_t nrows;
-};
-
-struct apimsg_rowset *
-apimsg_rowset_new(void)
-{
-	struct apimsg_rowset *rs = calloc(1, sizeof(*rs));
-
-	if (rs == NULL)
-		return NULL;
-	msgpack_sbuffer_init(&rs->cols);
-	msgpack_sbuffer_init(&rs->rows);
-	msgpack_packer_init(&rs->pk, &rs->rows, msgpack_sbuffer_write);
-	return rs;
-}
-
-void
-apimsg_rowset_destroy(struct apimsg_rowset **rsp)
-{
-	struct apimsg_rowset *rs;
-
-	if (rsp == NULL || (rs = *rsp) == NULL)
-		return;
-	msgpack_sbuffer_destroy(&rs->cols);
-	msgpack_sbuffer_destroy(&rs->rows);
-	free(rs);
-	*rsp = NULL;
-}
-
-/* Pack an array of column names. */
-static int
-pack_names(msgpack_packer *pk, size_t ncols, const char *const *names)
-{
-	int rc;
-
-	if (msgpack_pack_array(pk, ncols) != 0)
-		return ARR_ENOMEM;
-	for (size_t i = 0; i < ncols; i++)
-		if ((rc = apimsg_pack_str(pk, names[i] != NULL ? names[i] : "")) != 0)
-			return rc;
-	return 0;
-}
-
-int
-apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *names,
-                  const struct value *values)
-{
-	size_t need = rs->rows.size, mark;
-	int rc;
-
-	/* Refuse before packing: one huge value must not double its memory first. */
-	for (size_t i = 0; i < ncols && need <= ROWSET_MAX_BYTES; i++)
-		need += 9 + (values[i].kind == VALUE_TEXT || values[i].kind == VALUE_BLOB
-		                 ? values[i].u.b.len
-		                 : 0);
-	if (need > ROWSET_MAX_BYTES)
-		return ARR_ETOOBIG;
-	/* A row that fails leaves nothing behind: the rowset stays as it was. */
-	mark = rs->rows.size;
-	if (rs->nrows == 0) {
-		msgpack_packer cpk;
-
-		rs->cols.size = 0;
-		msgpack_packer_init(&cpk, &rs->cols, msgpack_sbuffer_write);
-		if ((rc = pack_names(&cpk, ncols, names)) != 0)
-			return rc;
-		rs->ncols = ncols;
-	} else if (ncols != rs->ncols) {
-		return ARR_EINVAL;
-	}
-	rc = msgpack_pack_array(&rs->pk, ncols) != 0 ? ARR_ENOMEM : 0;
-	for (size_t i = 0; i < ncols && rc == 0; i++)
-		rc = apimsg_pack_value(&rs->pk, &values[i]);
-	if (rc == 0 && rs->rows.size > ROWSET_MAX_BYTES)
-		rc = ARR_ETOOBIG;
-	if (rc != 0) {
-		rs->rows.size = mark;
-		return rc;
-	}
-	rs->nrows++;
-	return 0;
-}
-
-size_t
-apimsg_rowset_count(const struct apimsg_rowset *rs)
-{
-	return rs->nrows;
-}
-
-int
-apimsg_rowset_pack(const struct apimsg_rowset *rs, msgpack_packer *pk, size_t ncols,
-                   const char *const *names)
-{
-	int rc;
-
-	if (msgpack_pack_map(pk, 2) != 0)
-		return ARR_ENOMEM;
-	if ((rc = apimsg_pack_str(pk, "columns")) != 0)
-		return rc;
-	if (rs->nrows > 0)
-		rc = apimsg_pack_raw(pk, rs->cols.data, rs->cols.size);
-	else
-		rc = pack_names(pk, names != NULL ? ncols : 0, names);
-	if (rc != 0)
-		return rc;
-	if ((rc = apimsg_pack_str(pk, "rows")) != 0)
-		return rc;
-	if (msgpack_pack_array(pk, rs->nrows) != 0)
-		return ARR_ENOMEM;
-	return apimsg_pack_raw(pk, rs->rows.data, rs->rows.size);
-}
-
 /* ---- replies ---- */
 
 struct apimsg_reply {
@@ -846,12 +507,8 @@ apimsg_reply_decode(const uint8_t *buf, size_t len, struct apimsg_reply **out, c
 	int rc;
 
 	*out = NULL;
-	err[0] = '\0';
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		snprintf(err, APIMSG_ERR_MAX, "out of memory");
-		return ARR_ENOMEM;
-	}
-	msgpack_unpacked_init(&r->up);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return decode_fail(err, ARR_ENOMEM, "out of memory");
 	if ((rc = unpack_strict(buf, len, APIMSG_REPLY_MAX_DEPTH, SIZE_MAX, &r->up, err)) != 0)
 		goto out;
 	top = &r->up.data;

@@ -50,7 +50,6 @@ void apimsg_req_destroy(struct apimsg_req **r);
 
 /* The method name, NUL-terminated (borrowed from r). */
 const char *apimsg_req_method(const struct apimsg_req *r);
-size_t apimsg_req_nparams(const struct apimsg_req *r);
 
 /*
  * The last error of an accessor below (or of apimsg_req_fail): a short lowercase
@@ -77,8 +76,6 @@ int apimsg_req_check_params(struct apimsg_req *r, const char *const *allowed);
 int apimsg_req_str(struct apimsg_req *r, const char *name, bool *present, const char **out,
                    size_t *len);
 int apimsg_req_uint(struct apimsg_req *r, const char *name, bool *present, uint64_t *out);
-int apimsg_req_int(struct apimsg_req *r, const char *name, bool *present, int64_t *out);
-int apimsg_req_bool(struct apimsg_req *r, const char *name, bool *present, bool *out);
 /* The raw array or map object, borrowed from r. */
 int apimsg_req_array(struct apimsg_req *r, const char *name, bool *present,
                      const msgpack_object **out);
@@ -107,13 +104,9 @@ int apimsg_str_copy(const msgpack_object *o, char *out, size_t cap);
  */
 void apimsg_show(const void *p, size_t n, char out[APIMSG_SHOW_MAX + 4]);
 
-/* The value of key in a map object with str keys; NULL when absent or not a map. */
-const msgpack_object *apimsg_map_get(const msgpack_object *map, const char *key);
-
 /* ---- packing ---- */
 
 int apimsg_pack_str(msgpack_packer *pk, const char *s);
-int apimsg_pack_strn(msgpack_packer *pk, const void *s, size_t n);
 /* n bytes as 2n lower-case hex characters (a str). */
 int apimsg_pack_hex(msgpack_packer *pk, const uint8_t *p, size_t n);
 int apimsg_pack_value(msgpack_packer *pk, const struct value *v);
@@ -142,7 +135,6 @@ void apimsg_rowset_destroy(struct apimsg_rowset **rs);
  */
 int apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *names,
                       const struct value *values);
-size_t apimsg_rowset_count(const struct apimsg_rowset *rs);
 /*
  * Pack the rowset into pk. When no row was added, the columns are names[0..ncols)
  * (may be 0/NULL: an empty column list).

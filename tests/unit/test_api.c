@@ -314,14 +314,22 @@ expect_msg(struct rep *rp, int code, const char *msg)
 	rep_free(rp);
 }
 
+static bool
+str_eq(const msgpack_object *o, const char *s)
+{
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
+	       memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+/* The value of key k in the map m; the test fails when there is none. */
 static const msgpack_object *
 field(const msgpack_object *m, const char *k)
 {
-	const msgpack_object *o = apimsg_map_get(m, k);
-
-	if (o == NULL)
-		fail_msg("no field '%s'", k);
-	return o;
+	for (uint32_t i = 0; m->type == MSGPACK_OBJECT_MAP && i < m->via.map.size; i++)
+		if (str_eq(&m->via.map.ptr[i].key, k))
+			return &m->via.map.ptr[i].val;
+	fail_msg("no field '%s'", k);
+	return NULL;
 }
 
 static uint64_t
@@ -331,13 +339,6 @@ ufield(const msgpack_object *m, const char *k)
 
 	assert_int_equal(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
 	return o->via.u64;
-}
-
-static bool
-str_eq(const msgpack_object *o, const char *s)
-{
-	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
-	       memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
 }
 
 static void

@@ -1,0 +1,465 @@
+/*
+ * api_methods.c: the local API's reads ("get", "list", "query", "history") and its
+ * administration ("status", "peers", "digest", "sync", "quarantine.list",
+ * "quarantine.retry", "backup"). Each method checks its params through api_parse.c, asks
+ * the store or the sync layer's hooks, and packs one result; it must not touch the
+ * socket, and its messages never echo a value.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api_int.h"
+#include "arrerr.h"
+#include "hlc.h"
+#include "log.h"
+#include "version.h"
+
+/* Pack key, then the str s or nil for NULL. */
+static void
+pack_field_str(msgpack_packer *pk, const char *key, const char *s)
+{
+	apimsg_pack_str(pk, key);
+	if (s == NULL)
+		msgpack_pack_nil(pk);
+	else
+		apimsg_pack_str(pk, s);
+}
+
+/* Pack key, then an origin (ARR_ORIGIN_LEN bytes) as hex or nil for NULL. */
+static void
+pack_field_origin(msgpack_packer *pk, const char *key, const uint8_t *origin)
+{
+	apimsg_pack_str(pk, key);
+	if (origin == NULL)
+		msgpack_pack_nil(pk);
+	else
+		apimsg_pack_hex(pk, origin, ARR_ORIGIN_LEN);
+}
+
+/* ---- rowsets ---- */
+
+struct rows_ctx {
+	struct apimsg_rowset *rs;
+	int rc;
+};
+
+/* store_row_fn: add the row to the rowset; an error stops the read. */
+static int
+rows_add(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+{
+	struct rows_ctx *c = ctx;
+
+	c->rc = apimsg_rowset_add(c->rs, ncols, names, values);
+	return c->rc;
+}
+
+/*
+ * Pack rs, with t's visible columns ("id" first, no _deleted) as the column list when
+ * there are no rows (t NULL: none).
+ */
+static int
+pack_rowset(const struct apimsg_rowset *rs, const struct schema_table *t, msgpack_packer *pk)
+{
+	const char *names[1 + 64];
+	size_t n = 0;
+
+	if (t != NULL) {
+		names[n++] = "id";
+		for (size_t i = 0; i < t->ncolumns && n < sizeof(names) / sizeof(names[0]); i++)
+			if (t->columns[i].type != SCHEMA_FLAG)
+				names[n++] = t->columns[i].name;
+	}
+	return apimsg_rowset_pack(rs, pk, n, names);
+}
+
+/* The error for a read that stopped: the row callback's, or the store's. */
+static int
+read_failed(struct apimsg_req *r, const struct rows_ctx *c, int rc)
+{
+	if (c->rc == ARR_ETOOBIG)
+		return apimsg_req_fail(r, ARR_ETOOBIG, "result too large; use a limit");
+	if (c->rc != 0)
+		rc = c->rc;
+	if (rc == ARR_ENOTFOUND)
+		return apimsg_req_fail(r, rc, "row not found");
+	return api_fail_code(r, rc);
+}
+
+/* ---- methods ---- */
+
+/* The "peers" array into b: what the sync layer packs; no sync layer, no peers. */
+static int
+pack_peers(struct api *a, struct apimsg_req *r, struct api_buf *b)
+{
+	int rc;
+
+	if (a->hooks.pack_peers == NULL) {
+		msgpack_pack_array(&b->pk, 0);
+		return 0;
+	}
+	if ((rc = a->hooks.pack_peers(a->hooks.ctx, &b->pk)) != 0 || (rc = b->rc) != 0)
+		return api_fail_code(r, rc < 0 ? rc : ARR_EINVAL);
+	return 0;
+}
+
+static const char *const status_counts[] = {"log", "pending", "quarantined", "db_bytes",
+                                            "local_seq"};
+
+/* "status": identity, vector, peers, counts. */
+int
+api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct store_stats s;
+	struct vv *v = NULL;
+	struct api_buf peers;
+	int rc;
+
+	api_buf_init(&peers);
+	if ((rc = store_stats(a->st, &s)) != 0 || (rc = store_vector(a->st, &v)) != 0) {
+		rc = api_fail_code(r, rc);
+		goto out;
+	}
+	if ((rc = pack_peers(a, r, &peers)) != 0)
+		goto out;
+	msgpack_pack_map(pk, 11);
+	pack_field_str(pk, "node", a->hooks.node_name);
+	pack_field_str(pk, "organisation", a->hooks.organisation);
+	pack_field_origin(pk, "origin", a->hooks.origin);
+	apimsg_pack_str(pk, "version");
+	apimsg_pack_str(pk, ARRANG_VERSION);
+	apimsg_pack_str(pk, "vector");
+	msgpack_pack_array(pk, vv_count(v));
+	for (size_t i = 0; i < vv_count(v); i++) {
+		const struct vv_entry *e = vv_at(v, i);
+
+		msgpack_pack_map(pk, 3);
+		pack_field_origin(pk, "origin", e->origin);
+		pack_field_str(pk, "name",
+		               a->hooks.member_name != NULL
+		                   ? a->hooks.member_name(a->hooks.ctx, e->origin)
+		                   : NULL);
+		apimsg_pack_str(pk, "seq");
+		msgpack_pack_uint64(pk, e->seq);
+	}
+	apimsg_pack_str(pk, "peers");
+	apimsg_pack_raw(pk, peers.sb.data, peers.sb.size);
+	api_pack_uints(pk, 5, status_counts,
+	               (const uint64_t[]){s.log_count, s.pending_count, s.quarantine_count,
+	                                  s.db_bytes, s.local_seq});
+out:
+	vv_destroy(&v);
+	api_buf_release(&peers);
+	return rc;
+}
+
+/* "peers": the sync layer's view of its peers. */
+int
+api_methods_peers(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct api_buf peers;
+	int rc;
+
+	api_buf_init(&peers);
+	if ((rc = pack_peers(a, r, &peers)) == 0)
+		apimsg_pack_raw(pk, peers.sb.data, peers.sb.size);
+	api_buf_release(&peers);
+	return rc;
+}
+
+/*
+ * The end of a read into c: the error for rc (the store's) or for the row callback's,
+ * otherwise the rowset into pk (see pack_rowset). Destroys the rowset.
+ */
+static int
+rows_result(struct apimsg_req *r, struct rows_ctx *c, int rc, const struct schema_table *t,
+            msgpack_packer *pk)
+{
+	if (rc != 0 || c->rc != 0)
+		rc = read_failed(r, c, rc);
+	else if ((rc = pack_rowset(c->rs, t, pk)) != 0)
+		rc = api_fail_code(r, rc);
+	apimsg_rowset_destroy(&c->rs);
+	return rc;
+}
+
+/* "get": one visible row as a rowset. */
+int
+api_methods_get(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const struct schema_table *t;
+	char id[ARR_ROWID_STRLEN + 1];
+	struct rows_ctx c = {0};
+	int rc;
+
+	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, id)) != 0)
+		return rc;
+	if ((c.rs = apimsg_rowset_new()) == NULL)
+		return api_fail_code(r, ARR_ENOMEM);
+	rc = store_get(a->st, t->name, id, rows_add, &c);
+	return rows_result(r, &c, rc, t, pk);
+}
+
+/* "list": visible rows matching every where equality, ordered by id. */
+int
+api_methods_list(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const struct schema_table *t;
+	const msgpack_object *w = NULL;
+	struct store_filter *f = NULL;
+	struct rows_ctx c = {0};
+	uint64_t limit = 0;
+	size_t nf = 0;
+	bool has_where = false, has_limit = false;
+	int rc;
+
+	if ((rc = api_parse_table(r, &t)) != 0 ||
+	    (rc = apimsg_req_map(r, "where", &has_where, &w)) != 0 ||
+	    (rc = apimsg_req_uint(r, "limit", &has_limit, &limit)) != 0)
+		return rc;
+	if (has_where) {
+		/* "id" and the schema columns but _deleted: at most ncolumns distinct. */
+		if (w->via.map.size > t->ncolumns)
+			return apimsg_req_fail(r, ARR_EINVAL, "where: too many columns");
+		if ((f = calloc(t->ncolumns, sizeof(*f))) == NULL)
+			return api_fail_code(r, ARR_ENOMEM);
+		if ((rc = api_parse_where(r, t, w, f, &nf)) != 0)
+			goto out;
+	}
+	if ((c.rs = apimsg_rowset_new()) == NULL) {
+		rc = api_fail_code(r, ARR_ENOMEM);
+		goto out;
+	}
+	if (limit > SIZE_MAX)
+		limit = SIZE_MAX;
+	rc = store_list(a->st, t->name, f, nf, (size_t)limit, rows_add, &c);
+	rc = rows_result(r, &c, rc, t, pk);
+out:
+	free(f);
+	return rc;
+}
+
+/*
+ * SQLite's own refusals of a query (rc from store_query()) with their messages; 0 when
+ * rc is none of them.
+ */
+static int
+query_refused(struct apimsg_req *r, int rc, const char *errmsg)
+{
+	/* SQLite's own words ("near \"x\": syntax error"), cut to a short line. */
+	if (rc == ARR_EINVAL && errmsg != NULL)
+		return apimsg_req_fail(r, rc, "%.160s", errmsg);
+	/* SQLite refused to build a value larger than any reply could carry. */
+	if (rc == ARR_ETOOBIG)
+		return apimsg_req_fail(r, rc, "result too large; use a limit");
+	if (rc == ARR_ETIMEOUT)
+		return apimsg_req_fail(r, rc, "query interrupted after %d ms", STORE_QUERY_TIME_MS);
+	return 0;
+}
+
+/* "query": read-only SQL; the store's read-only connection enforces it. */
+int
+api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const char *sql, *errmsg = NULL;
+	struct rows_ctx c = {0};
+	size_t len;
+	int rc, refused;
+
+	if ((rc = apimsg_req_str(r, "sql", NULL, &sql, &len)) != 0)
+		return rc;
+	if (len == 0)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'sql' must not be empty");
+	if ((c.rs = apimsg_rowset_new()) == NULL)
+		return api_fail_code(r, ARR_ENOMEM);
+	rc = store_query(a->st, sql, rows_add, &c, &errmsg);
+	if (c.rc == 0 && (refused = query_refused(r, rc, errmsg)) != 0) {
+		apimsg_rowset_destroy(&c.rs);
+		return refused;
+	}
+	return rows_result(r, &c, rc, NULL, pk);
+}
+
+/* Start the next entry (a map of nfields) of the array packed into b, counting it. */
+static msgpack_packer *
+entry_start(struct api_buf *b, size_t nfields)
+{
+	b->n++;
+	msgpack_pack_map(&b->pk, nfields);
+	return &b->pk;
+}
+
+static const char *const history_times[] = {"hlc", "time_ms"};
+
+/* store_history_fn: one entry of "history", counted for the array head. */
+static int
+history_add(void *ctx, const struct store_history_entry *e)
+{
+	struct api_buf *b = ctx;
+	msgpack_packer *pk = entry_start(b, 7);
+
+	api_pack_uints(pk, 2, history_times, (const uint64_t[]){e->hlc, hlc_ms(e->hlc)});
+	pack_field_origin(pk, "origin", e->origin);
+	apimsg_pack_str(pk, "seq");
+	msgpack_pack_uint64(pk, e->seq);
+	pack_field_str(pk, "organisation", e->author_org);
+	pack_field_str(pk, "column", e->column);
+	apimsg_pack_str(pk, "value");
+	apimsg_pack_value(pk, &e->value);
+	return b->rc;
+}
+
+/* "history": the ops on one row, oldest first. */
+int
+api_methods_history(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const struct schema_table *t;
+	char id[ARR_ROWID_STRLEN + 1];
+	struct api_buf b;
+	int rc;
+
+	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, id)) != 0)
+		return rc;
+	api_buf_init(&b);
+	rc = store_history(a->st, t->name, id, history_add, &b);
+	return api_buf_result(r, &b, rc, "row not found", pk);
+}
+
+/* "digest": of all visible replicated content. */
+int
+api_methods_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	uint8_t d[32];
+	int rc;
+
+	if ((rc = store_digest(a->st, d)) != 0)
+		return api_fail_code(r, rc);
+	msgpack_pack_map(pk, 1);
+	apimsg_pack_str(pk, "digest");
+	apimsg_pack_hex(pk, d, sizeof(d));
+	return 0;
+}
+
+/* "sync": pull from every connected peer now. */
+int
+api_methods_sync(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	int n = 0;
+
+	if (a->hooks.sync_now != NULL && (n = a->hooks.sync_now(a->hooks.ctx)) < 0)
+		return api_fail_code(r, n);
+	msgpack_pack_map(pk, 1);
+	apimsg_pack_str(pk, "peers");
+	msgpack_pack_uint64(pk, (uint64_t)n);
+	return 0;
+}
+
+static const char *const quarantine_times[] = {"received_ms", "attempts"};
+
+/* store_quarantine_fn: one entry of "quarantine.list". */
+static int
+quarantine_add(void *ctx, const struct store_quarantined *q)
+{
+	struct api_buf *b = ctx;
+	msgpack_packer *pk = entry_start(b, 8);
+
+	apimsg_pack_str(pk, "id");
+	msgpack_pack_int64(pk, q->id);
+	pack_field_origin(pk, "origin", q->origin);
+	apimsg_pack_str(pk, "seq");
+	msgpack_pack_uint64(pk, q->seq);
+	apimsg_pack_str(pk, "code");
+	msgpack_pack_int(pk, q->reason);
+	apimsg_pack_str(pk, "reason");
+	apimsg_pack_str(pk, arrerr_name(q->reason));
+	apimsg_pack_str(pk, "detail");
+	apimsg_pack_str(pk, q->detail != NULL ? q->detail : "");
+	api_pack_uints(pk, 2, quarantine_times, (const uint64_t[]){q->received_ms, q->attempts});
+	return b->rc;
+}
+
+/* "quarantine.list": everything held back, with its reason. */
+int
+api_methods_qlist(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct api_buf b;
+	int rc;
+
+	api_buf_init(&b);
+	rc = store_quarantine_list(a->st, quarantine_add, &b);
+	return api_buf_result(r, &b, rc, NULL, pk);
+}
+
+static const char *const retry_counts[] = {"applied", "duplicates", "pending", "quarantined"};
+
+/* "quarantine.retry": one id or all; what got applied is pushed on by the sync layer. */
+int
+api_methods_qretry(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct store_apply_stats s = {0};
+	uint64_t id = 0;
+	bool has_id = false;
+	int rc;
+
+	if ((rc = apimsg_req_uint(r, "id", &has_id, &id)) != 0)
+		return rc;
+	if (has_id && id > INT64_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'id' is out of range");
+	if ((rc = store_quarantine_retry(a->st, has_id ? (int64_t)id : -1, &s)) != 0) {
+		if (rc == ARR_ENOTFOUND)
+			return apimsg_req_fail(r, rc, "no quarantine entry with that id");
+		return api_fail_code(r, rc);
+	}
+	if (s.applied > 0 && a->hooks.applied != NULL)
+		a->hooks.applied(a->hooks.ctx);
+	msgpack_pack_map(pk, 4);
+	api_pack_uints(pk, 4, retry_counts,
+	               (const uint64_t[]){s.applied, s.duplicates, s.pending, s.quarantined});
+	return 0;
+}
+
+/*
+ * "backup": an online copy of the replica into a new file. The path must be absolute
+ * (the daemon's working directory means nothing to a client) and must not exist: the
+ * file is created exclusively before the store copies into it, so nothing is ever
+ * overwritten, not even by a file that appears meanwhile. A failed copy is removed.
+ * The store copies in one call (store.h): a large replica holds up the loop meanwhile.
+ */
+int
+api_methods_backup(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const char *path;
+	struct stat sb;
+	size_t len;
+	int fd, rc;
+
+	if ((rc = apimsg_req_str(r, "path", NULL, &path, &len)) != 0)
+		return rc;
+	if (len == 0 || path[0] != '/')
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'path' must be an absolute path");
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		if (errno == EEXIST)
+			return apimsg_req_fail(r, ARR_EEXIST,
+			                       "backup file exists; give a new file name");
+		return apimsg_req_fail(r, ARR_EIO, "cannot create the backup file: %s",
+		                       strerror(errno));
+	}
+	close(fd);
+	if ((rc = store_backup(a->st, path)) != 0) {
+		unlink(path);
+		return api_fail_code(r, rc);
+	}
+	if (stat(path, &sb) != 0)
+		return apimsg_req_fail(r, ARR_EIO, "cannot stat the backup file: %s",
+		                       strerror(errno));
+	log_info("api: backup written (%jd bytes)", (intmax_t)sb.st_size);
+	msgpack_pack_map(pk, 1);
+	apimsg_pack_str(pk, "bytes");
+	msgpack_pack_uint64(pk, (uint64_t)sb.st_size);
+	return 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * api_metrics.c: the local API's "metrics": the API's own counter and the store's sizes,
+ * then whatever the peer layer writes through the metrics hook, as Prometheus text
+ * (written by metrics.c, never by hand here). Counters start at 0 when the daemon does.
+ * It must not touch the socket.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api_int.h"
+#include "arrerr.h"
+#include "metrics.h"
+
+/* The API's families: its write counter and the store's sizes. */
+static void
+write_families(FILE *f, const struct api *a, const struct store_stats *st)
+{
+	metrics_counter(f, "arrangd_local_writes_total",
+	                "Local write requests committed through the API.", a->local_writes);
+	metrics_gauge(f, "arrangd_log_changesets", "Change sets in the log (every origin).",
+	              st->log_count);
+	metrics_gauge(f, "arrangd_pending_size",
+	              "Change sets held until earlier ones of their origin arrive.",
+	              st->pending_count);
+	metrics_gauge(f, "arrangd_quarantine_size",
+	              "Change sets in quarantine (received, not applied).", st->quarantine_count);
+	metrics_gauge(f, "arrangd_db_bytes", "Size of the replica database in bytes.",
+	              st->db_bytes);
+}
+
+int
+api_metrics(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct store_stats st;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	if ((rc = store_stats(a->st, &st)) != 0)
+		return api_fail_code(r, rc);
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return api_fail_code(r, ARR_ENOMEM);
+	write_families(f, a, &st);
+	if (a->hooks.metrics != NULL)
+		rc = a->hooks.metrics(a->hooks.ctx, f);
+	if (fclose(f) != 0 && rc == 0)
+		rc = ARR_ENOMEM;
+	if (rc != 0) {
+		rc = api_fail_code(r, rc);
+		goto out;
+	}
+	msgpack_pack_map(pk, 1);
+	apimsg_pack_str(pk, "text");
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, text, len);
+out:
+	free(text);
+	return rc;
+}

@@ -1,0 +1,75 @@
+/*
+ * api_write.c: the local API's "write": every op is checked against the schema
+ * (api_parse.c) before the store sees any, and all of them commit in one transaction;
+ * the sync layer hears of what committed through the committed hook. It must not touch
+ * the socket, and its messages never echo a value.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "api_int.h"
+#include "arrerr.h"
+
+static const char *const write_counts[] = {"first_seq", "last_seq", "changesets"};
+
+/* The error for a write the store refused with rc. */
+static int
+write_failed(struct api *a, struct apimsg_req *r, int rc)
+{
+	uint64_t need = 0;
+
+	/* Restored from a backup, or a peer has newer change sets of ours. */
+	if (rc == ARR_ESTATE && store_writes_held(a->st, &need) && need > 0)
+		return apimsg_req_fail(r, rc,
+		                       "writes held until this node has its own change sets "
+		                       "up to seq %" PRIu64 " back from its peers",
+		                       need);
+	if (rc == ARR_ESTATE && store_writes_held(a->st, NULL))
+		return apimsg_req_fail(r, rc,
+		                       "writes held until a peer has been heard from "
+		                       "(replica restored from a backup)");
+	return api_fail_code(r, rc);
+}
+
+int
+api_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const msgpack_object *ops;
+	struct store_op *sops = NULL;
+	uint8_t(*rows)[ARR_ROWID_LEN] = NULL;
+	struct store_write_result res = {0};
+	struct api_op_memo memo = {.t = NULL, .col = -1, .have_row = false};
+	size_t n;
+	int rc;
+
+	if ((rc = apimsg_req_array(r, "ops", NULL, &ops)) != 0)
+		return rc;
+	n = ops->via.array.size;
+	if (n == 0)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'ops' must not be empty");
+	if (n > APIMSG_MAX_OPS)
+		return apimsg_req_fail(r, ARR_ETOOBIG, "too many ops (max %d)", APIMSG_MAX_OPS);
+	if ((sops = calloc(n, sizeof(*sops))) == NULL ||
+	    (rows = calloc(n, sizeof(*rows))) == NULL) {
+		rc = api_fail_code(r, ARR_ENOMEM);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = api_parse_op(r, i, &ops->via.array.ptr[i], &sops[i], rows[i], &memo)) !=
+		    0)
+			goto out;
+	if ((rc = store_write_rows(a->st, sops, &rows[0][0], n, &res)) != 0) {
+		rc = write_failed(a, r, rc);
+		goto out;
+	}
+	a->local_writes++;
+	if (res.changesets > 0 && a->hooks.committed != NULL)
+		a->hooks.committed(a->hooks.ctx, res.first_seq, res.last_seq);
+	msgpack_pack_map(pk, 3);
+	api_pack_uints(pk, 3, write_counts,
+	               (const uint64_t[]){res.first_seq, res.last_seq, res.changesets});
+out:
+	free(rows);
+	free(sops);
+	return rc;
+}
