@@ -38,9 +38,6 @@
 #define SYNC_CAP_LAZY      "lazy"
 #define SYNC_APPLY_BUCKETS 8 /* buckets of the apply latency histogram, +Inf aside */
 
-/* Upper bounds (seconds) of the apply latency histogram's buckets (sync_recv.c). */
-extern const double sync_apply_le[SYNC_APPLY_BUCKETS];
-
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
 	uint64_t sent;     /* in PUSH and PAGE messages that left */
@@ -48,7 +45,7 @@ struct sync_counters {
 	uint64_t applied, duplicates, quarantined;
 	uint64_t apply_count;                      /* store_apply() calls for received batches */
 	double apply_sum;                          /* their seconds */
-	uint64_t apply_bucket[SYNC_APPLY_BUCKETS]; /* calls within sync_apply_le[i] (cumulative) */
+	uint64_t apply_bucket[SYNC_APPLY_BUCKETS]; /* calls within bucket i's bound (cumulative) */
 };
 
 /* One direction of connectivity with a peer. */
@@ -216,6 +213,8 @@ void sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peer
 int sync_msg_check_hello(const uint8_t origin[ARR_ORIGIN_LEN], const struct peermsg *m);
 /* Whether a HELLO or WELCOME lists capability cap. */
 bool sync_msg_has_cap(const struct peermsg *m, const char *cap);
+/* One store_apply() of received change sets took dt seconds: count it in c's histogram. */
+void sync_msg_count_apply(struct sync_counters *c, double dt);
 /* The bodies of sync_pack_peers() and sync_metrics(). */
 int sync_msg_pack_peers(struct sync *s, msgpack_packer *pk);
 int sync_msg_metrics(struct sync *s, FILE *f);

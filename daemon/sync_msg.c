@@ -3,7 +3,8 @@
  * socket: the contents of our HELLO and WELCOME (version, origin, capabilities, vector)
  * and the checks a peer's must pass, the "peers" array of the local API, and the peer
  * layer's metrics in Prometheus text (written through metrics.c, the one writer of that
- * format). It reads peer state and counters and changes neither.
+ * format), with the buckets of the apply latency histogram. It reads peer state and
+ * changes it not; of the counters it updates only the histogram.
  */
 #include <string.h>
 
@@ -11,6 +12,9 @@
 #include "metrics.h"
 #include "monoclock.h"
 #include "sync_int.h"
+
+/* Upper bounds (seconds) of the apply latency histogram's buckets, +Inf aside. */
+static const double apply_le[SYNC_APPLY_BUCKETS] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
 
 void
 sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_type type,
@@ -103,6 +107,16 @@ out:
 	return rc;
 }
 
+void
+sync_msg_count_apply(struct sync_counters *c, double dt)
+{
+	c->apply_count++;
+	c->apply_sum += dt;
+	for (size_t i = 0; i < SYNC_APPLY_BUCKETS; i++)
+		if (dt <= apply_le[i])
+			c->apply_bucket[i]++;
+}
+
 /* The behind and ahead gauges: per peer, what one side has that the other lacks. */
 static void
 lag_gauges(const struct sync *s, FILE *f, const struct vv *v, const struct vv *empty)
@@ -159,8 +173,8 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	lag_gauges(s, f, v, empty);
 	metrics_histogram(f, "arrangd_apply_seconds",
 	                  "Time to verify and apply one batch of change sets from a peer.",
-	                  sync_apply_le, s->count.apply_bucket, SYNC_APPLY_BUCKETS,
-	                  s->count.apply_count, s->count.apply_sum);
+	                  apply_le, s->count.apply_bucket, SYNC_APPLY_BUCKETS, s->count.apply_count,
+	                  s->count.apply_sum);
 	rc = ferror(f) ? ARR_ENOMEM : 0;
 out:
 	vv_destroy(&empty);

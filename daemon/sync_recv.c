@@ -18,19 +18,6 @@
 #include "monoclock.h"
 #include "sync_int.h"
 
-const double sync_apply_le[SYNC_APPLY_BUCKETS] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
-
-/* One store_apply() of received change sets took dt seconds. */
-static void
-count_apply(struct sync *s, double dt)
-{
-	s->count.apply_count++;
-	s->count.apply_sum += dt;
-	for (size_t i = 0; i < SYNC_APPLY_BUCKETS; i++)
-		if (dt <= sync_apply_le[i])
-			s->count.apply_bucket[i]++;
-}
-
 /* After a successful apply of m from p: count, mark our vector stale, log. */
 static void
 applied(struct sync *s, struct peer *p, const struct peermsg *m, const struct store_apply_stats *st)
@@ -76,7 +63,7 @@ apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store
 	}
 	t0 = mono_s();
 	rc = store_apply(s->st, items, m->ncs, NULL, st);
-	count_apply(s, mono_s() - t0);
+	sync_msg_count_apply(&s->count, mono_s() - t0);
 	free(items);
 	if (rc != 0) {
 		log_error("peer %s: cannot apply %zu change sets: %s", p->name, m->ncs,

@@ -2,10 +2,11 @@
  * test_sync_msg.c: unit tests of the peer layer's parts that need no socket
  * (daemon/sync_msg.c and what daemon/sync_int.h exposes of the other sync files): our
  * HELLO and WELCOME through the codec and the checks a peer's must pass, the "peers"
- * report and the metrics text, link liveness (alive, stale after three silent
- * heartbeats, which link a message takes), the peer table across a members reload, the
- * known vectors, eager/lazy state and the ZAP handler's admission. The struct sync is
- * built by hand: no ZeroMQ context and no store; sync_ours() reads its cached vector.
+ * report, the metrics text and the apply histogram, link liveness (alive, stale after
+ * three silent heartbeats, which link a message takes), the peer table across a members
+ * reload, the known vectors, eager/lazy state and the ZAP handler's admission. The struct
+ * sync is built by hand: no ZeroMQ context and no store; sync_ours() reads its cached
+ * vector.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -561,6 +562,23 @@ test_metrics_text(void **state)
 }
 
 static void
+test_apply_histogram(void **state)
+{
+	struct sync_counters c = {0};
+	const uint64_t want[SYNC_APPLY_BUCKETS] = {1, 2, 2, 2, 3, 3, 3, 3};
+
+	(void)state;
+	sync_msg_count_apply(&c, 0.001); /* a bound is inside its bucket */
+	sync_msg_count_apply(&c, 0.003);
+	sync_msg_count_apply(&c, 0.07);
+	sync_msg_count_apply(&c, 12.0); /* only in +Inf */
+	assert_int_equal(c.apply_count, 4);
+	assert_memory_equal(c.apply_bucket, want, sizeof(want));
+	assert_true(c.apply_sum > 12.0739 && c.apply_sum < 12.0741);
+	assert_int_equal(c.applied + c.received + c.sent, 0);
+}
+
+static void
 test_zap_admit(void **state)
 {
 	struct fixture *f = *state;
@@ -597,6 +615,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_lazy_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pack_peers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics_text, setup, teardown),
+	    cmocka_unit_test(test_apply_histogram),
 	    cmocka_unit_test_setup_teardown(test_zap_admit, setup, teardown),
 	};
 
