@@ -412,18 +412,19 @@ test_lazy_state(void **state)
 	vv_destroy(&ann);
 }
 
-/* The string at key in map o, or NULL. */
+/* The value of the i-th entry of map o, whose key must be key (the report's order). */
 static const msgpack_object *
-map_get(const msgpack_object *o, const char *key)
+entry(const msgpack_object *o, uint32_t i, const char *key)
 {
+	const msgpack_object *k;
+
 	assert_int_equal(o->type, MSGPACK_OBJECT_MAP);
-	for (uint32_t i = 0; i < o->via.map.size; i++) {
-		const msgpack_object *k = &o->via.map.ptr[i].key;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-		    memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
-			return &o->via.map.ptr[i].val;
-	}
-	return NULL;
+	assert_true(i < o->via.map.size);
+	k = &o->via.map.ptr[i].key;
+	assert_int_equal(k->type, MSGPACK_OBJECT_STR);
+	assert_int_equal(k->via.str.size, strlen(key));
+	assert_memory_equal(k->via.str.ptr, key, strlen(key));
+	return &o->via.map.ptr[i].val;
 }
 
 static void
@@ -468,21 +469,21 @@ test_pack_peers(void **state)
 	b = &u.data.via.array.ptr[0];
 	c = &u.data.via.array.ptr[1];
 	assert_int_equal(b->via.map.size, 8);
-	assert_str(map_get(b, "name"), "node-b");
-	assert_str(map_get(b, "organisation"), "Org B");
-	assert_str(map_get(b, "origin"), hex[2]);
-	assert_str(map_get(b, "endpoint"), "tcp://127.0.0.1:7402");
-	assert_int_equal(map_get(b, "connected")->type, MSGPACK_OBJECT_BOOLEAN);
-	assert_true(map_get(b, "connected")->via.boolean);
-	assert_uint(map_get(b, "last_seen_ms"), 1700000000123ULL);
-	assert_uint(map_get(b, "behind"), 3); /* x 5 - 2 */
-	assert_uint(map_get(b, "ahead"), 3);  /* y 3 - 0 */
-	assert_str(map_get(c, "name"), "node-c");
-	assert_int_equal(map_get(c, "endpoint")->type, MSGPACK_OBJECT_NIL);
-	assert_false(map_get(c, "connected")->via.boolean);
-	assert_uint(map_get(c, "last_seen_ms"), 0);
-	assert_uint(map_get(c, "behind"), 5);
-	assert_uint(map_get(c, "ahead"), 0);
+	assert_str(entry(b, 0, "name"), "node-b");
+	assert_str(entry(b, 1, "organisation"), "Org B");
+	assert_str(entry(b, 2, "origin"), hex[2]);
+	assert_str(entry(b, 3, "endpoint"), "tcp://127.0.0.1:7402");
+	assert_int_equal(entry(b, 4, "connected")->type, MSGPACK_OBJECT_BOOLEAN);
+	assert_true(entry(b, 4, "connected")->via.boolean);
+	assert_uint(entry(b, 5, "last_seen_ms"), 1700000000123ULL);
+	assert_uint(entry(b, 6, "behind"), 3); /* x 5 - 2 */
+	assert_uint(entry(b, 7, "ahead"), 3);  /* y 3 - 0 */
+	assert_str(entry(c, 0, "name"), "node-c");
+	assert_int_equal(entry(c, 3, "endpoint")->type, MSGPACK_OBJECT_NIL);
+	assert_false(entry(c, 4, "connected")->via.boolean);
+	assert_uint(entry(c, 5, "last_seen_ms"), 0);
+	assert_uint(entry(c, 6, "behind"), 5);
+	assert_uint(entry(c, 7, "ahead"), 0);
 	msgpack_unpacked_destroy(&u);
 	msgpack_sbuffer_destroy(&sb);
 }
