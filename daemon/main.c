@@ -331,6 +331,16 @@ update_status(struct daemon *d)
 	}
 }
 
+/* What the peer layer reads of the configuration. */
+static struct sync_settings
+sync_settings_of(const struct config *cfg)
+{
+	return (struct sync_settings){.listen = cfg->listen,
+	                              .heartbeat_ms = cfg->heartbeat_ms,
+	                              .pull_interval_ms = cfg->pull_interval_ms,
+	                              .page_bytes = cfg->page_bytes};
+}
+
 /* ---- reload ---- */
 
 /* SIGHUP: new config and members, or keep the old ones with an error in the log. */
@@ -339,6 +349,7 @@ reload(struct daemon *d)
 {
 	struct config *cfg;
 	struct members *m = NULL;
+	struct sync_settings ss;
 	char err[ERRLEN];
 
 	sd_notify(0, "RELOADING=1");
@@ -357,7 +368,8 @@ reload(struct daemon *d)
 	if (strcmp(cfg->data_dir, d->cfg->data_dir) != 0 || strcmp(cfg->api, d->cfg->api) != 0 ||
 	    strcmp(cfg->organisation, d->cfg->organisation) != 0)
 		log_warnx("reload: data_dir, api and organisation take effect after a restart");
-	if (sync_reload(d->sync, cfg, m) != 0) {
+	ss = sync_settings_of(cfg);
+	if (sync_reload(d->sync, &ss, m) != 0) {
 		log_error("reload refused: out of memory");
 		goto out;
 	}
@@ -493,6 +505,7 @@ static int
 run(struct daemon *d)
 {
 	char *dbpath = NULL;
+	struct sync_settings ss;
 	uint64_t usec = 0;
 	int rc = 1, e;
 
@@ -539,7 +552,8 @@ run(struct daemon *d)
 		log_error("cannot open the local API on %s: %s", d->cfg->api, arrerr_str(e));
 		goto out;
 	}
-	if ((d->sync = sync_open(d->zctx, d->cfg, d->members, d->key, d->st, &e)) == NULL) {
+	ss = sync_settings_of(d->cfg);
+	if ((d->sync = sync_open(d->zctx, &ss, d->members, d->key, d->st, &e)) == NULL) {
 		log_error("cannot open the peer sockets: %s", arrerr_str(e));
 		goto out;
 	}

@@ -18,31 +18,40 @@
 #include <msgpack.h>
 #include <zmq.h>
 
-#include "config.h"
 #include "members.h"
 #include "nodekey.h"
 #include "store.h"
 
 struct sync;
 
+/* What the peer layer reads of the configuration ([node] listen, [sync]). */
+struct sync_settings {
+	const char *listen;        /* tcp://host:port the ROUTER binds (at open only) */
+	uint32_t heartbeat_ms;     /* HEARTBEAT interval; links die after 3 silent ones */
+	uint32_t pull_interval_ms; /* periodic pulls, and HELLO retries after a refusal */
+	uint32_t page_bytes;       /* max_bytes of our PULLs and size of our PUSHes */
+};
+
 /*
  * Bind the ROUTER and the ZAP handler, connect a DEALER to every member with an
- * endpoint. zctx, cfg, members, key and st are borrowed and must outlive the sync
- * (sync_reload() swaps cfg and members). NULL on error with *err set (ARR_EIO when a
- * socket cannot be bound, ARR_ECONFIG when this node is not in members).
+ * endpoint. set is copied (its strings too); zctx, members, key and st are borrowed and
+ * must outlive the sync (sync_reload() swaps members). NULL on error with *err set
+ * (ARR_EIO when a socket cannot be bound, ARR_ECONFIG when this node is not in members,
+ * ARR_ENOMEM).
  */
-struct sync *sync_open(void *zctx, const struct config *cfg, const struct members *members,
+struct sync *sync_open(void *zctx, const struct sync_settings *set, const struct members *members,
                        const struct nodekey *key, struct store *st, int *err);
 /* Close every socket (LINGER is short). Accepts NULL; NULLs *s. */
 void sync_destroy(struct sync **s);
 
 /*
- * Take a new configuration and members file (borrowed from now on; the old ones may be
- * freed after this returns): the ZAP handler admits the new members at once, DEALERs
- * whose member left or whose endpoint changed are closed and new ones connected, timers
- * follow the new intervals. Connections of members that left are ignored from now on.
+ * Take new settings (copied) and a new members file (borrowed from now on; the old one
+ * may be freed after this returns): the ZAP handler admits the new members at once,
+ * DEALERs whose member left or whose endpoint changed are closed and new ones connected,
+ * timers follow the new intervals. Connections of members that left are ignored from
+ * now on. A new listen endpoint takes effect after a restart. 0 or ARR_ENOMEM.
  */
-int sync_reload(struct sync *s, const struct config *cfg, const struct members *members);
+int sync_reload(struct sync *s, const struct sync_settings *set, const struct members *members);
 
 /* Number of poll items sync needs (for sizing the loop's array). */
 size_t sync_poll_count(const struct sync *s);

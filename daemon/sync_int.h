@@ -1,0 +1,222 @@
+/*
+ * sync_int.h: the peer layer's private state, shared by its files (sync.c and
+ * sync_*.c) and by its unit test, never included elsewhere. It owns the layout of
+ * struct sync and struct peer and the list of what each file lends the others:
+ *
+ *   sync.c       the loop: open/destroy/reload, poll, timers, our cached vector
+ *   sync_link.c  links: sockets, sends, HELLO on our DEALERs, liveness, heartbeats
+ *   sync_peer.c  the peer table and what we know of each peer's vector
+ *   sync_zap.c   the ZAP handler (CURVE key -> member)
+ *   sync_recv.c  reading the sockets, dispatching messages, applying change sets
+ *   sync_send.c  pulls, pushes, pages and announcements
+ *   sync_lazy.c  eager/lazy push: PRUNE, GRAFT and the lag check
+ *   sync_msg.c   HELLO contents and checks, the peers report and the metrics text
+ *
+ * Everything here runs in the daemon's single thread; nothing blocks.
+ */
+#ifndef SYNC_INT_H
+#define SYNC_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "members.h"
+#include "nodekey.h"
+#include "peermsg.h"
+#include "store.h"
+#include "sync.h"
+#include "vv.h"
+
+#define SYNC_RID_MAX       256
+#define SYNC_BURST         64   /* messages read from one socket per poll round */
+#define SYNC_WARN_EVERY_MS 1000 /* at most one malformed-message warning per peer */
+#define SYNC_ANNOUNCE_MS   20   /* at most one announcement (HEARTBEAT) per peer in this */
+#define SYNC_LAG_MS        100  /* grace before pulling what an announcement showed us */
+#define SYNC_FED_MS        1000 /* a peer that pushed new change sets this recently feeds us */
+#define SYNC_CAP_LAZY      "lazy"
+#define SYNC_APPLY_BUCKETS 8 /* buckets of the apply latency histogram, +Inf aside */
+
+/* What sync_metrics() reports: change sets by fate since start, apply latency. */
+struct sync_counters {
+	uint64_t sent;     /* in PUSH and PAGE messages that left */
+	uint64_t received; /* in PUSH and PAGE messages from peers */
+	uint64_t applied, duplicates, quarantined;
+	uint64_t apply_count;                      /* store_apply() calls for received batches */
+	double apply_sum;                          /* their seconds */
+	uint64_t apply_bucket[SYNC_APPLY_BUCKETS]; /* calls within bucket i's bound (cumulative) */
+};
+
+/* One direction of connectivity with a peer. */
+struct link {
+	bool up;          /* handshake done: WELCOME received (out), HELLO received (in) */
+	bool refused;     /* the peer speaks another major version (out) */
+	uint64_t last_rx; /* monotonic ms of the last message on this link */
+};
+
+enum link_id { LINK_NONE = 0, LINK_OUT, LINK_IN };
+
+struct peer {
+	uint8_t origin[ARR_ORIGIN_LEN];
+	char *name;                /* copy of the member name, for logs */
+	char *endpoint;            /* copy; NULL when we do not connect to it */
+	void *dealer;              /* our connection to its ROUTER, or NULL */
+	struct link out;           /* our DEALER -> its ROUTER */
+	bool hello_due;            /* HELLO could not go out: send when the DEALER can */
+	struct link in;            /* its DEALER -> our ROUTER */
+	uint8_t rid[SYNC_RID_MAX]; /* routing id of its DEALER on our ROUTER */
+	size_t ridlen;
+	struct vv *known; /* what it has, as far as we know (NULL: never told) */
+	/*
+	 * Eager/lazy push (PROTOCOL.md, "Push"). All four are sets or maps by origin and
+	 * forgotten on every handshake; NULL means empty.
+	 */
+	bool lazy_ok;            /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	struct vv *lazy;         /* origins it PRUNEd: we do not push their change sets to it */
+	struct vv *pruned;       /* origins we PRUNEd at it (GRAFT undoes them) */
+	struct vv *fed;          /* origin -> monotonic ms it last pushed us a new change set */
+	struct vv *lag;          /* what it announced that we lacked, or NULL */
+	uint64_t lag_at;         /* monotonic ms lag was taken */
+	uint64_t ann_at;         /* monotonic ms of our last announcement to it */
+	bool ann_due;            /* an announcement waits for the rate limit */
+	uint64_t last_rx;        /* monotonic ms, 0 = never */
+	uint64_t last_seen_wall; /* wall-clock ms, 0 = never */
+	uint64_t pull_id;        /* outstanding pull, 0 = none */
+	uint64_t pull_at;        /* monotonic ms it was sent */
+	uint64_t refused_at;     /* monotonic ms of a version refusal (out) */
+	uint64_t last_warn;      /* monotonic ms of the last malformed warning */
+	bool was_connected;
+	bool paging; /* its pull answered with more to come: we are catching up from it */
+};
+
+struct sync {
+	void *zctx;
+	struct sync_settings set; /* a copy; set.listen is owned */
+	const struct members *members;
+	const struct nodekey *key;
+	struct store *st;
+	void *router;
+	void *zap;
+	struct peer *peers;
+	size_t npeers;
+	struct vv *ours; /* cached copy of the store's vector; NULL when stale */
+	uint64_t next_hb;
+	uint64_t next_pull;
+	uint64_t req_seq;
+	uint64_t malformed;
+	uint64_t refused;
+	bool bulk; /* store_bulk_begin() is in effect while some peer is paging */
+	struct sync_counters count;
+};
+
+/* sync.c: our current vector, cached until the store changes (NULL: out of memory). */
+const struct vv *sync_ours(struct sync *s);
+void sync_ours_stale(struct sync *s);
+
+/*
+ * sync_link.c. A link is alive when its handshake is done and it was heard from within
+ * 3 heartbeats; a peer is connected when one of its links is alive (the incoming one
+ * only with a routing id).
+ */
+bool sync_link_alive(const struct sync *s, const struct link *l, uint64_t now);
+bool sync_link_connected(const struct sync *s, const struct peer *p, uint64_t now);
+/* The link for an unsolicited message: our DEALER if it is up, else its; or LINK_NONE. */
+enum link_id sync_link_pick(const struct sync *s, const struct peer *p, uint64_t now);
+/* Encode and send m to p on l; a failed send is not an error to act on. */
+int sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m);
+void sync_link_send_error(struct sync *s, struct peer *p, enum link_id l, int code,
+                          const char *text);
+/* ERROR to whoever sent on the ROUTER with routing id rid (maybe not a known peer). */
+void sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int code,
+                              const char *text);
+/* HELLO on p's DEALER, or hello_due when it cannot go out yet. */
+void sync_link_send_hello(struct sync *s, struct peer *p);
+/* Socket options of the ROUTER: the common ones and CURVE as the server. */
+int sync_link_router_opts(const struct sync *s, void *sock);
+/* Open DEALERs that should exist but do not; close one (no-op without). */
+void sync_link_dealers_open(struct sync *s);
+void sync_link_dealer_close(struct peer *p);
+/* Mark p's links down that were silent for more than 3 heartbeats. */
+void sync_link_expire(const struct sync *s, struct peer *p, uint64_t now);
+/* Heartbeat round: liveness, HELLO retries and a HEARTBEAT on every live link. */
+void sync_link_heartbeat(struct sync *s, uint64_t now);
+
+/* sync_peer.c */
+/*
+ * Peers for every member of mem but us, taking over the state of old peers with the
+ * same origin (their DEALER too when the endpoint did not change); old[i] is left empty
+ * once taken. The new array in *out, its length in *n. 0 or ARR_ENOMEM.
+ */
+int sync_peer_build(const struct sync *s, const struct members *mem, struct peer *old, size_t nold,
+                    struct peer **out, size_t *n);
+/* Close p's DEALER and free its state; p is zeroed. */
+void sync_peer_free(struct peer *p);
+struct peer *sync_peer_by_origin(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN]);
+/* Record that p has (origin, seq): it sent it to us, or we just sent it. */
+void sync_peer_known_add(struct peer *p, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq);
+/* Replace what we know of p's vector with what it just told us. */
+void sync_peer_known_set(struct peer *p, const struct vv *v);
+/* Raise what we know of p's vector by what it announced; never lowered. */
+void sync_peer_known_merge(struct peer *p, const struct vv *v);
+
+/* sync_zap.c: bind the ZAP handler; answer the requests waiting on it. */
+int sync_zap_bind(struct sync *s);
+void sync_zap_on_requests(struct sync *s);
+/* Whether key (CURVE, 32 bytes) is a member's other than ours; its origin in uid (hex). */
+const struct member *sync_zap_admit(const struct sync *s, const uint8_t key[32],
+                                    char uid[NODEKEY_HEX_LEN + 1]);
+
+/* sync_recv.c */
+void sync_recv_router(struct sync *s);
+void sync_recv_dealer(struct sync *s, struct peer *p);
+/* Drain the rest of a multipart message. */
+void sync_recv_drain(void *sock);
+/* Start or end the bulk apply as peers start or stop paging. */
+void sync_recv_bulk_update(struct sync *s, uint64_t now);
+
+/* sync_send.c */
+/* PULL with our vector to p on l (LINK_NONE: its preferred link). 1 sent, 0 not. */
+int sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why);
+/* The next PULL while a page with more to come is applied. 1 sent, 0 not. */
+int sync_send_pull_ahead(struct sync *s, struct peer *p, enum link_id l,
+                         const struct peermsg *page);
+/* A pull is outstanding when one was sent recently and its page has not come back. */
+bool sync_send_pull_outstanding(const struct sync *s, const struct peer *p, uint64_t now);
+/* Answer PULL m on the link it came from with one page of what the puller lacks. */
+void sync_send_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m);
+/* Push to every connected peer what it lacks (one page each). */
+void sync_send_push_new(struct sync *s);
+/* Our vector (a HEARTBEAT) to p now; to every connected peer, rate-limited. */
+void sync_send_announce(struct sync *s, struct peer *p, uint64_t now);
+void sync_send_announce_all(struct sync *s);
+
+/* sync_lazy.c */
+/* Forget the eager/lazy state of p: after a handshake both sides start eager. */
+void sync_lazy_reset(struct peer *p);
+/* The vector to push to p against (NULL: out of memory); the caller frees *tmp. */
+const struct vv *sync_lazy_push_base(struct sync *s, struct peer *p, struct vv **tmp);
+/* Before a PUSH m from p is applied: note what p feeds us, PRUNE what others do. */
+void sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m);
+/* p PRUNEd (seq 1) or GRAFTed (seq 0) the origins of m. */
+void sync_lazy_on_origins(struct peer *p, const struct peermsg *m, uint64_t seq);
+/* p announced vector v: note what we lack, for the lag check. */
+void sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t now);
+/* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull. */
+void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
+
+/* sync_msg.c */
+/* A HELLO or WELCOME from us, borrowing v. */
+void sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_type type,
+                         const struct vv *v);
+/* A HELLO or WELCOME from the member origin: 0, ARR_EVERSION or ARR_ENOTMEMBER. */
+int sync_msg_check_hello(const uint8_t origin[ARR_ORIGIN_LEN], const struct peermsg *m);
+/* Whether a HELLO or WELCOME lists capability cap. */
+bool sync_msg_has_cap(const struct peermsg *m, const char *cap);
+/* One store_apply() of received change sets took dt seconds: count it in c's histogram. */
+void sync_msg_count_apply(struct sync_counters *c, double dt);
+/* The bodies of sync_pack_peers() and sync_metrics(). */
+int sync_msg_pack_peers(struct sync *s, msgpack_packer *pk);
+int sync_msg_metrics(struct sync *s, FILE *f);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * sync_lazy.c: eager and lazy push (PROTOCOL.md, "Eager and lazy push", "Lag"). Per
+ * origin, a peer that pushes us change sets we already hold (while another peer feeds
+ * us that origin) is told to PRUNE it; it then only announces that origin to us, and we
+ * GRAFT it back and pull when an announcement shows a gap that the remaining eager links
+ * did not fill. This is Plumtree's idea (epidemic broadcast trees) with vectors as the
+ * lazy IHAVE. Owns the lazy, pruned, fed and lag sets of each peer; sends only PRUNE,
+ * GRAFT and the pull of the lag check, and applies nothing.
+ */
+#include <string.h>
+
+#include "log.h"
+#include "monoclock.h"
+#include "sync_int.h"
+
+/* Set (seq 1) or clear (seq 0) origin in the set *set, creating it on demand. */
+static void
+set_origin(struct vv **set, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq)
+{
+	if (*set == NULL && seq == 0)
+		return;
+	if (*set == NULL && (*set = vv_new()) == NULL)
+		return;
+	(void)vv_set(*set, origin, seq);
+}
+
+void
+sync_lazy_reset(struct peer *p)
+{
+	vv_destroy(&p->lazy);
+	vv_destroy(&p->pruned);
+	vv_destroy(&p->fed);
+	vv_destroy(&p->lag);
+	p->ann_due = false;
+}
+
+/*
+ * The vector to push to p against: its known vector, raised to ours for the origins it
+ * PRUNEd (it gets those from another peer, and from us only when it pulls). NULL when
+ * out of memory; *tmp is set when a new vector had to be made (the caller frees it).
+ */
+const struct vv *
+sync_lazy_push_base(struct sync *s, struct peer *p, struct vv **tmp)
+{
+	const struct vv *v;
+
+	*tmp = NULL;
+	if (p->lazy == NULL || vv_count(p->lazy) == 0)
+		return p->known;
+	if ((v = sync_ours(s)) == NULL || (*tmp = vv_dup(p->known)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < vv_count(p->lazy); i++) {
+		const uint8_t *o = vv_at(p->lazy, i)->origin;
+		if (vv_get(v, o) > vv_get(*tmp, o))
+			(void)vv_set(*tmp, o, vv_get(v, o));
+	}
+	return *tmp;
+}
+
+/* Send PRUNE or GRAFT with the origins of set to p (only if it understands them). */
+static void
+send_origins(struct sync *s, struct peer *p, enum peermsg_type type, struct vv *set)
+{
+	struct peermsg m = {.type = type, .origins = set};
+
+	if (!p->lazy_ok || set == NULL || vv_count(set) == 0)
+		return;
+	if (sync_link_send(s, p, sync_link_pick(s, p, mono_ms()), &m) == 0)
+		log_debug("peer %s: %s of %zu origins", p->name, peermsg_type_name((int)type),
+		          vv_count(set));
+}
+
+/* Whether a peer other than p pushed us a new change set of origin within SYNC_FED_MS. */
+static bool
+fed_by_other(const struct sync *s, const struct peer *p, const uint8_t origin[ARR_ORIGIN_LEN],
+             uint64_t now)
+{
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *q = &s->peers[i];
+		uint64_t at;
+
+		if (q != p && q->fed != NULL && (at = vv_get(q->fed, origin)) != 0 &&
+		    now - at <= SYNC_FED_MS)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Note the origins p brought us first (it feeds us them), and PRUNE at p the origins of
+ * change sets we already hold, when another peer feeds us those. A duplicate from our
+ * only feeder is not pruned, so a chain never loses its only eager link; if every
+ * feeder of an origin is pruned all the same, announcements show the gap and the lag
+ * check pulls and GRAFTs.
+ */
+void
+sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m)
+{
+	const struct vv *v = sync_ours(s);
+	struct vv *prune = NULL;
+	uint64_t now = mono_ms();
+
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < m->ncs; i++) {
+		uint8_t origin[ARR_ORIGIN_LEN];
+		uint64_t seq;
+
+		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) != 0)
+			continue;
+		if (seq > vv_get(v, origin))
+			set_origin(&p->fed, origin, now);
+		else if (p->lazy_ok && fed_by_other(s, p, origin, now))
+			set_origin(&prune, origin, 1);
+	}
+	if (prune != NULL) {
+		for (size_t i = 0; i < vv_count(prune); i++)
+			set_origin(&p->pruned, vv_at(prune, i)->origin, 1);
+		send_origins(s, p, PEERMSG_PRUNE, prune);
+	}
+	vv_destroy(&prune);
+}
+
+void
+sync_lazy_on_origins(struct peer *p, const struct peermsg *m, uint64_t seq)
+{
+	for (size_t i = 0; i < vv_count(m->origins); i++)
+		set_origin(&p->lazy, vv_at(m->origins, i)->origin, seq);
+}
+
+/*
+ * Not an immediate pull: what p has and we lack is usually being pushed to us on
+ * another link. sync_lazy_check() pulls if it has not come SYNC_LAG_MS later.
+ */
+void
+sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t now)
+{
+	const struct vv *o;
+
+	if (p->lag == NULL && (o = sync_ours(s)) != NULL && vv_missing(v, o) > 0 &&
+	    (p->lag = vv_dup(v)) != NULL)
+		p->lag_at = now;
+}
+
+/*
+ * p announced change sets we lacked SYNC_LAG_MS ago and we still lack some: the push
+ * that should have brought them was pruned or dropped. GRAFT the origins we had pruned
+ * at p and pull from it.
+ */
+void
+sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
+{
+	const struct vv *v = sync_ours(s);
+	struct vv *graft = NULL;
+
+	if (p->lag == NULL || now - p->lag_at < SYNC_LAG_MS)
+		return;
+	if (v != NULL && vv_missing(p->lag, v) > 0) {
+		for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
+			const uint8_t *o = vv_at(p->pruned, i)->origin;
+			if (vv_get(p->lag, o) > vv_get(v, o))
+				set_origin(&graft, o, 1);
+		}
+		for (size_t i = 0; graft != NULL && i < vv_count(graft); i++)
+			set_origin(&p->pruned, vv_at(graft, i)->origin, 0);
+		send_origins(s, p, PEERMSG_GRAFT, graft);
+		if (!sync_send_pull_outstanding(s, p, now))
+			sync_send_pull(s, p, LINK_NONE, "behind");
+	}
+	vv_destroy(&graft);
+	vv_destroy(&p->lag);
+}

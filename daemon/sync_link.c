@@ -1,0 +1,281 @@
+/*
+ * sync_link.c: the peer layer's links. Owns the DEALER sockets (one per member with an
+ * endpoint: open, reconnect, close), the options and CURVE keys of every peer socket,
+ * the sending of encoded messages on a link, the HELLO that starts a handshake on our
+ * DEALER, and liveness: which links are up, when they went silent, and the heartbeat
+ * round that notices it. It decides nothing about what to pull or push (sync_send.c)
+ * and reads no socket (sync_recv.c).
+ *
+ * A DEALER's peer is authenticated by the CURVE server key we configured for it; the
+ * ROUTER's peers by the ZAP handler (sync_zap.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "arrerr.h"
+#include "log.h"
+#include "sync_int.h"
+
+#define SYNC_ZAP_DOMAIN       "arrangd"
+#define SYNC_LINGER_MS        100
+#define SYNC_RECONNECT_MS     100
+#define SYNC_RECONNECT_MAX_MS 5000
+
+bool
+sync_link_alive(const struct sync *s, const struct link *l, uint64_t now)
+{
+	return l->up && now - l->last_rx <= 3 * (uint64_t)s->set.heartbeat_ms;
+}
+
+bool
+sync_link_connected(const struct sync *s, const struct peer *p, uint64_t now)
+{
+	return sync_link_alive(s, &p->out, now) ||
+	       (sync_link_alive(s, &p->in, now) && p->ridlen > 0);
+}
+
+enum link_id
+sync_link_pick(const struct sync *s, const struct peer *p, uint64_t now)
+{
+	if (p->dealer != NULL && sync_link_alive(s, &p->out, now))
+		return LINK_OUT;
+	if (p->ridlen > 0 && sync_link_alive(s, &p->in, now))
+		return LINK_IN;
+	return LINK_NONE;
+}
+
+/* Send one encoded message on a link. ROUTER sends are addressed by rid/ridlen. */
+static int
+send_raw(struct sync *s, void *dealer, const uint8_t *rid, size_t ridlen, const uint8_t *buf,
+         size_t len)
+{
+	if (dealer != NULL)
+		return zmq_send(dealer, buf, len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+	if (zmq_send(s->router, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return -1;
+	return zmq_send(s->router, buf, len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
+/*
+ * Encode and send m to p on link l. A failed send is not an error for the caller (the
+ * next pull repairs it); an unroutable ROUTER peer marks the in-link down.
+ */
+int
+sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+
+	if (l == LINK_NONE)
+		return -1;
+	if ((rc = peermsg_encode(m, &buf, &len)) != 0) {
+		log_warnx("peer %s: cannot encode %s: %s", p->name, peermsg_type_name((int)m->type),
+		          arrerr_name(rc));
+		return rc;
+	}
+	rc = send_raw(s, l == LINK_OUT ? p->dealer : NULL, p->rid, p->ridlen, buf, len);
+	if (rc != 0) {
+		if (l == LINK_IN && errno == EHOSTUNREACH)
+			p->in.up = false;
+		log_debug("peer %s: %s not sent: %s", p->name, peermsg_type_name((int)m->type),
+		          zmq_strerror(errno));
+	}
+	free(buf);
+	return rc;
+}
+
+void
+sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int code,
+                         const char *text)
+{
+	struct peermsg m = {.type = PEERMSG_ERROR, .code = code};
+	uint8_t *buf;
+	size_t len;
+
+	snprintf(m.text, sizeof(m.text), "%s", text);
+	if (peermsg_encode(&m, &buf, &len) != 0)
+		return;
+	(void)send_raw(s, NULL, rid, ridlen, buf, len);
+	free(buf);
+}
+
+void
+sync_link_send_error(struct sync *s, struct peer *p, enum link_id l, int code, const char *text)
+{
+	struct peermsg m = {.type = PEERMSG_ERROR, .code = code};
+
+	snprintf(m.text, sizeof(m.text), "%s", text);
+	(void)sync_link_send(s, p, l, &m);
+}
+
+/*
+ * HELLO on our DEALER. Until its connection (and CURVE handshake) completes the DEALER
+ * takes nothing (ZMQ_IMMEDIATE); the HELLO is then due, and the loop polls the DEALER
+ * for writability and sends it the moment it can, rather than at the next heartbeat.
+ */
+void
+sync_link_send_hello(struct sync *s, struct peer *p)
+{
+	struct peermsg m;
+	const struct vv *v = sync_ours(s);
+
+	if (v == NULL || p->dealer == NULL)
+		return;
+	sync_msg_fill_hello(s->key, &m, PEERMSG_HELLO, v);
+	p->hello_due = sync_link_send(s, p, LINK_OUT, &m) != 0;
+}
+
+/* Options common to every peer socket. */
+static int
+sock_common(const struct sync *s, void *sock)
+{
+	int linger = SYNC_LINGER_MS, ivl = (int)s->set.heartbeat_ms, tmo = 3 * ivl;
+	int64_t maxmsg = ARR_MSG_MAX_BYTES;
+
+	if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof(tmo)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &tmo, sizeof(tmo)) != 0)
+		return -1;
+	return 0;
+}
+
+/* Our CURVE key pair on sock; server: as the ROUTER, else as a client of server_origin. */
+static int
+sock_curve(const struct sync *s, void *sock, const uint8_t *server_origin)
+{
+	char secret[NODEKEY_Z85_LEN + 1], pub[NODEKEY_Z85_LEN + 1], srv[NODEKEY_Z85_LEN + 1];
+	int one = 1, rc = -1;
+
+	if (nodekey_curve_secret_z85(s->key, secret) != 0 ||
+	    nodekey_curve_public_z85(nodekey_public(s->key), pub) != 0)
+		goto out;
+	if (server_origin == NULL) {
+		if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+		    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, NODEKEY_Z85_LEN) != 0 ||
+		    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, SYNC_ZAP_DOMAIN,
+		                   strlen(SYNC_ZAP_DOMAIN)) != 0)
+			goto out;
+	} else {
+		if (nodekey_curve_public_z85(server_origin, srv) != 0 ||
+		    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, srv, NODEKEY_Z85_LEN) != 0 ||
+		    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, NODEKEY_Z85_LEN) != 0 ||
+		    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, NODEKEY_Z85_LEN) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(secret, sizeof(secret));
+	return rc;
+}
+
+int
+sync_link_router_opts(const struct sync *s, void *sock)
+{
+	return sock_common(s, sock) != 0 || sock_curve(s, sock, NULL) != 0 ? -1 : 0;
+}
+
+/* Open p's DEALER to its endpoint (no-op without one). */
+static int
+dealer_open(struct sync *s, struct peer *p)
+{
+	int ivl = SYNC_RECONNECT_MS, ivl_max = SYNC_RECONNECT_MAX_MS, one = 1;
+	void *d;
+
+	if (p->endpoint == NULL)
+		return 0;
+	if ((d = zmq_socket(s->zctx, ZMQ_DEALER)) == NULL)
+		goto fail;
+	if (sock_common(s, d) != 0 || sock_curve(s, d, p->origin) != 0 ||
+	    zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl)) != 0 ||
+	    zmq_setsockopt(d, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max)) != 0 ||
+	    zmq_setsockopt(d, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
+	    zmq_connect(d, p->endpoint) != 0) {
+		zmq_close(d);
+		goto fail;
+	}
+	p->dealer = d;
+	memset(&p->out, 0, sizeof(p->out));
+	log_info("peer %s: connecting to %s", p->name, p->endpoint);
+	return 0;
+fail:
+	log_warnx("peer %s: cannot connect to %s: %s", p->name, p->endpoint,
+	          zmq_strerror(zmq_errno()));
+	return ARR_EIO;
+}
+
+void
+sync_link_dealer_close(struct peer *p)
+{
+	if (p->dealer != NULL) {
+		zmq_close(p->dealer);
+		p->dealer = NULL;
+	}
+	memset(&p->out, 0, sizeof(p->out));
+}
+
+void
+sync_link_dealers_open(struct sync *s)
+{
+	for (size_t i = 0; i < s->npeers; i++)
+		if (s->peers[i].endpoint != NULL && s->peers[i].dealer == NULL)
+			(void)dealer_open(s, &s->peers[i]);
+}
+
+void
+sync_link_expire(const struct sync *s, struct peer *p, uint64_t now)
+{
+	if (p->out.up && !sync_link_alive(s, &p->out, now)) {
+		p->out.up = false;
+		log_info("peer %s: outgoing link down (silent for %llu ms)", p->name,
+		         (unsigned long long)(now - p->out.last_rx));
+	}
+	if (p->in.up && !sync_link_alive(s, &p->in, now)) {
+		p->in.up = false;
+		log_info("peer %s: incoming link down", p->name);
+	}
+}
+
+/* Log when p connects or disconnects (as sync_link_connected() sees it). */
+static void
+note_connected(const struct sync *s, struct peer *p, uint64_t now)
+{
+	bool conn = sync_link_connected(s, p, now);
+
+	if (conn != p->was_connected) {
+		if (conn)
+			log_notice("peer %s: connected", p->name);
+		else
+			log_notice("peer %s: disconnected", p->name);
+		p->was_connected = conn;
+	}
+}
+
+void
+sync_link_heartbeat(struct sync *s, uint64_t now)
+{
+	const struct vv *v = sync_ours(s);
+	struct peermsg hb = {.type = PEERMSG_HEARTBEAT, .vector = (struct vv *)v};
+
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		sync_link_expire(s, p, now);
+		if (p->dealer != NULL && !p->out.up &&
+		    (!p->out.refused || now - p->refused_at >= s->set.pull_interval_ms))
+			sync_link_send_hello(s, p);
+		if (v != NULL) {
+			if (p->out.up)
+				(void)sync_link_send(s, p, LINK_OUT, &hb);
+			if (p->in.up && p->ridlen > 0)
+				(void)sync_link_send(s, p, LINK_IN, &hb);
+		}
+		note_connected(s, p, now);
+	}
+}

@@ -1,0 +1,182 @@
+/*
+ * sync_msg.c: the peer layer's own messages and reports, built and read without any
+ * socket: the contents of our HELLO and WELCOME (version, origin, capabilities, vector)
+ * and the checks a peer's must pass, the "peers" array of the local API, and the peer
+ * layer's metrics in Prometheus text (written through metrics.c, the one writer of that
+ * format), with the buckets of the apply latency histogram. It reads peer state and
+ * changes it not; of the counters it updates only the histogram.
+ */
+#include <string.h>
+
+#include "arrerr.h"
+#include "metrics.h"
+#include "monoclock.h"
+#include "sync_int.h"
+
+/* Upper bounds (seconds) of the apply latency histogram's buckets, +Inf aside. */
+static const double apply_le[SYNC_APPLY_BUCKETS] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
+
+void
+sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_type type,
+                    const struct vv *v)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	m->major = PEERMSG_MAJOR;
+	m->minor = PEERMSG_MINOR;
+	memcpy(m->origin, nodekey_public(key), ARR_ORIGIN_LEN);
+	m->ncaps = 3;
+	strcpy(m->caps[0], "push");
+	strcpy(m->caps[1], "relay");
+	strcpy(m->caps[2], SYNC_CAP_LAZY);
+	m->vector = (struct vv *)v;
+}
+
+int
+sync_msg_check_hello(const uint8_t origin[ARR_ORIGIN_LEN], const struct peermsg *m)
+{
+	if (m->major != PEERMSG_MAJOR)
+		return ARR_EVERSION;
+	if (memcmp(m->origin, origin, ARR_ORIGIN_LEN) != 0)
+		return ARR_ENOTMEMBER;
+	return 0;
+}
+
+bool
+sync_msg_has_cap(const struct peermsg *m, const char *cap)
+{
+	for (size_t i = 0; i < m->ncaps; i++)
+		if (strcmp(m->caps[i], cap) == 0)
+			return true;
+	return false;
+}
+
+static int
+pack_str(msgpack_packer *pk, const char *str)
+{
+	size_t n = strlen(str);
+
+	return msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, str, n) != 0 ? -1 : 0;
+}
+
+/* One element of the "peers" array: p against our vector v (k: what p has). */
+static int
+pack_peer(const struct sync *s, msgpack_packer *pk, const struct peer *p, const struct vv *v,
+          const struct vv *k, uint64_t now)
+{
+	const struct member *mb = members_find_origin(s->members, p->origin);
+	char hex[NODEKEY_HEX_LEN + 1];
+
+	nodekey_hex(p->origin, hex);
+	if (msgpack_pack_map(pk, 8) != 0 || pack_str(pk, "name") != 0 ||
+	    pack_str(pk, p->name) != 0 || pack_str(pk, "organisation") != 0 ||
+	    pack_str(pk, mb != NULL ? mb->organisation : "") != 0 || pack_str(pk, "origin") != 0 ||
+	    pack_str(pk, hex) != 0 || pack_str(pk, "endpoint") != 0 ||
+	    (p->endpoint != NULL ? pack_str(pk, p->endpoint) : msgpack_pack_nil(pk)) != 0 ||
+	    pack_str(pk, "connected") != 0 ||
+	    (sync_link_connected(s, p, now) ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) !=
+	        0 ||
+	    pack_str(pk, "last_seen_ms") != 0 || msgpack_pack_uint64(pk, p->last_seen_wall) != 0 ||
+	    pack_str(pk, "behind") != 0 || msgpack_pack_uint64(pk, vv_missing(v, k)) != 0 ||
+	    pack_str(pk, "ahead") != 0 || msgpack_pack_uint64(pk, vv_missing(k, v)) != 0)
+		return ARR_ENOMEM;
+	return 0;
+}
+
+int
+sync_msg_pack_peers(struct sync *s, msgpack_packer *pk)
+{
+	const struct vv *v = sync_ours(s);
+	struct vv *empty = vv_new();
+	uint64_t now = mono_ms();
+	int rc = ARR_ENOMEM;
+
+	if (v == NULL || empty == NULL)
+		goto out;
+	if (msgpack_pack_array(pk, s->npeers) != 0)
+		goto out;
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		if (pack_peer(s, pk, p, v, p->known != NULL ? p->known : empty, now) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	vv_destroy(&empty);
+	return rc;
+}
+
+void
+sync_msg_count_apply(struct sync_counters *c, double dt)
+{
+	c->apply_count++;
+	c->apply_sum += dt;
+	for (size_t i = 0; i < SYNC_APPLY_BUCKETS; i++)
+		if (dt <= apply_le[i])
+			c->apply_bucket[i]++;
+}
+
+/* The behind and ahead gauges: per peer, what one side has that the other lacks. */
+static void
+lag_gauges(const struct sync *s, FILE *f, const struct vv *v, const struct vv *empty)
+{
+	metrics_family(f, "arrangd_peer_behind", "gauge",
+	               "Change sets this node has that the peer lacks, as far as we know.");
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		metrics_sample_label(f, "arrangd_peer_behind", "peer", p->name,
+		                     vv_missing(v, p->known != NULL ? p->known : empty));
+	}
+	metrics_family(f, "arrangd_peer_ahead", "gauge",
+	               "Change sets the peer has that this node lacks, as far as we know.");
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *p = &s->peers[i];
+
+		metrics_sample_label(f, "arrangd_peer_ahead", "peer", p->name,
+		                     vv_missing(p->known != NULL ? p->known : empty, v));
+	}
+}
+
+int
+sync_msg_metrics(struct sync *s, FILE *f)
+{
+	const struct {
+		const char *name, *help;
+		uint64_t n;
+	} counters[] = {
+	    {"arrangd_changesets_sent_total", "Change sets sent to peers (push and page).",
+	     s->count.sent},
+	    {"arrangd_changesets_received_total", "Change sets received from peers.",
+	     s->count.received},
+	    {"arrangd_changesets_applied_total",
+	     "Change sets from peers applied (with pending ones they unblocked).",
+	     s->count.applied},
+	    {"arrangd_changesets_duplicate_total", "Change sets from peers already held.",
+	     s->count.duplicates},
+	    {"arrangd_changesets_quarantined_total", "Change sets from peers quarantined.",
+	     s->count.quarantined},
+	};
+	const struct vv *v = sync_ours(s);
+	struct vv *empty = vv_new();
+	struct sync_stats ss;
+	int rc = ARR_ENOMEM;
+
+	if (v == NULL || empty == NULL)
+		goto out;
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		metrics_counter(f, counters[i].name, counters[i].help, counters[i].n);
+	sync_stats(s, &ss);
+	metrics_gauge(f, "arrangd_peers_connected",
+	              "Other members heard from within three heartbeats.", ss.connected);
+	lag_gauges(s, f, v, empty);
+	metrics_histogram(f, "arrangd_apply_seconds",
+	                  "Time to verify and apply one batch of change sets from a peer.",
+	                  apply_le, s->count.apply_bucket, SYNC_APPLY_BUCKETS, s->count.apply_count,
+	                  s->count.apply_sum);
+	rc = ferror(f) ? ARR_ENOMEM : 0;
+out:
+	vv_destroy(&empty);
+	return rc;
+}

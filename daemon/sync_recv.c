@@ -1,0 +1,456 @@
+/*
+ * sync_recv.c: what the peer layer receives. Reads the ROUTER and the DEALERs (bounded
+ * bursts, never blocking), ties each ROUTER message to the member the ZAP handler
+ * authenticated, decodes and checks it, and dispatches it: the handshake (HELLO on the
+ * ROUTER, WELCOME on a DEALER), PULL, PAGE, PUSH, HEARTBEAT, PRUNE, GRAFT and ERROR.
+ * Applies received change sets through store_apply() (in shared transactions while a
+ * peer pages us, the bulk apply) and counts them for the metrics. Malformed input is
+ * counted, answered with ERROR and dropped; a peer's text is never logged.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "arrerr.h"
+#include "hlc.h"
+#include "log.h"
+#include "monoclock.h"
+#include "sync_int.h"
+
+/* After a successful apply of m from p: count, mark our vector stale, log. */
+static void
+applied(struct sync *s, struct peer *p, const struct peermsg *m, const struct store_apply_stats *st)
+{
+	s->count.applied += st->applied;
+	s->count.duplicates += st->duplicates;
+	s->count.quarantined += st->quarantined;
+	if (st->applied > 0)
+		sync_ours_stale(s);
+	if (st->quarantined > 0)
+		log_warnx("peer %s: %zu change sets quarantined", p->name, st->quarantined);
+	log_debug("peer %s: %s of %zu: %zu applied, %zu duplicates, %zu pending, "
+	          "%zu quarantined",
+	          p->name, peermsg_type_name((int)m->type), m->ncs, st->applied, st->duplicates,
+	          st->pending, st->quarantined);
+}
+
+/* Apply change sets p sent (PAGE or PUSH). Returns the store's stats. */
+static void
+apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store_apply_stats *st)
+{
+	struct store_blob *items;
+	double t0;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (m->ncs == 0)
+		return;
+	s->count.received += m->ncs;
+	if ((items = calloc(m->ncs, sizeof(*items))) == NULL) {
+		log_warnx("peer %s: out of memory for %zu change sets", p->name, m->ncs);
+		return;
+	}
+	for (size_t i = 0; i < m->ncs; i++) {
+		uint8_t origin[ARR_ORIGIN_LEN];
+		uint64_t seq;
+
+		items[i].data = m->cs[i].data;
+		items[i].len = m->cs[i].len;
+		/* It has them (or claims to): do not push them back to it. */
+		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) == 0)
+			sync_peer_known_add(p, origin, seq);
+	}
+	t0 = mono_s();
+	rc = store_apply(s->st, items, m->ncs, NULL, st);
+	sync_msg_count_apply(&s->count, mono_s() - t0);
+	free(items);
+	if (rc != 0) {
+		log_error("peer %s: cannot apply %zu change sets: %s", p->name, m->ncs,
+		          arrerr_str(rc));
+		/* in bulk mode the open transaction was rolled back: the vector is lower */
+		sync_ours_stale(s);
+		return;
+	}
+	applied(s, p, m, st);
+}
+
+/*
+ * Catch-up: while any peer answers our pulls with more pages to come, the store applies
+ * them in shared transactions (store_bulk_begin), so a B-tree page dirtied by many PAGEs
+ * is written once. Ends when no peer is paging any more: its last page came, or its
+ * pull timed out. A crash loses only the uncommitted tail, which the next pull fetches.
+ */
+void
+sync_recv_bulk_update(struct sync *s, uint64_t now)
+{
+	bool paging = false;
+	int rc;
+
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (p->paging && !sync_send_pull_outstanding(s, p, now))
+			p->paging = false;
+		paging = paging || p->paging;
+	}
+	if (paging && !s->bulk) {
+		if ((rc = store_bulk_begin(s->st)) != 0)
+			log_warnx("sync: cannot start a bulk apply: %s", arrerr_name(rc));
+		else
+			s->bulk = true;
+	} else if (!paging && s->bulk) {
+		s->bulk = false;
+		if ((rc = store_bulk_end(s->st)) != 0)
+			log_warnx("sync: cannot commit a bulk apply: %s", arrerr_name(rc));
+		sync_ours_stale(s);
+	}
+}
+
+/* Check a HELLO or WELCOME: version and origin; refuse it with ERROR. 0 when acceptable. */
+static int
+check_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
+{
+	int rc = sync_msg_check_hello(p->origin, m);
+
+	if (rc == ARR_EVERSION) {
+		log_error("peer %s: refused: it speaks protocol %llu.%llu, we speak %d.%d", p->name,
+		          (unsigned long long)m->major, (unsigned long long)m->minor, PEERMSG_MAJOR,
+		          PEERMSG_MINOR);
+		s->refused++;
+		sync_link_send_error(s, p, l, ARR_EVERSION, "unsupported protocol major version");
+	} else if (rc == ARR_ENOTMEMBER) {
+		log_warnx("peer %s: refused: %s origin is not the authenticated member", p->name,
+		          peermsg_type_name((int)m->type));
+		s->refused++;
+		sync_link_send_error(s, p, l, ARR_ENOTMEMBER,
+		                     "origin does not match the connection's key");
+	}
+	return rc;
+}
+
+/* HELLO from p on its DEALER: answer WELCOME, pull when it has what we lack. */
+static void
+on_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
+{
+	const struct vv *v;
+
+	if (l != LINK_IN) {
+		sync_link_send_error(s, p, l, ARR_ESTATE, "HELLO is sent by the connecting side");
+		return;
+	}
+	if (check_hello(s, p, l, m) != 0) {
+		p->in.up = false;
+		return;
+	}
+	if (!p->in.up)
+		log_info("peer %s: incoming link up", p->name);
+	p->in.up = true;
+	sync_peer_known_set(p, m->vector);
+	sync_lazy_reset(p);
+	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
+	if ((v = sync_ours(s)) != NULL) {
+		struct peermsg w;
+		sync_msg_fill_hello(s->key, &w, PEERMSG_WELCOME, v);
+		(void)sync_link_send(s, p, l, &w);
+		if (vv_missing(m->vector, v) > 0)
+			sync_send_pull(s, p, l, "hello");
+	}
+}
+
+/* WELCOME from p on our DEALER: the outgoing link is up; pull. */
+static void
+on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m, uint64_t now)
+{
+	if (l != LINK_OUT) {
+		sync_link_send_error(s, p, l, ARR_ESTATE, "WELCOME answers HELLO");
+		return;
+	}
+	if (check_hello(s, p, l, m) != 0) {
+		p->out.up = false;
+		p->out.refused = true;
+		p->refused_at = now;
+		return;
+	}
+	if (!p->out.up)
+		log_info("peer %s: outgoing link up", p->name);
+	p->out.up = true;
+	p->out.refused = false;
+	sync_peer_known_set(p, m->vector);
+	sync_lazy_reset(p);
+	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
+	if (!sync_send_pull_outstanding(s, p, now))
+		sync_send_pull(s, p, l, "connect");
+}
+
+/* Change sets from p were applied: relay them, announce our vector. */
+static void
+relay(struct sync *s, const struct store_apply_stats *st)
+{
+	if (st->applied > 0) {
+		sync_send_push_new(s);
+		sync_send_announce_all(s);
+	}
+}
+
+/* PAGE from p: the answer to our pull (then the next is asked for first) or a stray. */
+static void
+on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m, uint64_t now)
+{
+	struct store_apply_stats st;
+	bool mine = m->req_id != 0 && m->req_id == p->pull_id;
+
+	if (mine) {
+		p->pull_id = 0;
+		/* the next page is read and sent while this one is applied */
+		if (m->more && sync_send_pull_ahead(s, p, l, m) && !p->paging) {
+			p->paging = true;
+			sync_recv_bulk_update(s, now);
+		}
+	}
+	apply_from(s, p, m, &st);
+	relay(s, &st);
+	if (mine) {
+		if (m->more && p->pull_id == 0)
+			sync_send_pull(s, p, l, "more");
+		if (!m->more || p->pull_id == 0) {
+			p->paging = false;
+			sync_recv_bulk_update(s, now);
+		}
+	}
+}
+
+/* PUSH from p: prune or note its feed, apply, pull when a gap is left. */
+static void
+on_push(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m, uint64_t now)
+{
+	struct store_apply_stats st;
+
+	sync_lazy_on_push(s, p, m);
+	apply_from(s, p, m, &st);
+	relay(s, &st);
+	if (st.pending > 0 && !sync_send_pull_outstanding(s, p, now))
+		sync_send_pull(s, p, l, "gap");
+}
+
+/* ERROR from p. The text comes from the peer: only its code goes to the log. */
+static void
+on_error(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
+{
+	if (m->code == ARR_EVERSION)
+		log_error("peer %s: refuses our protocol version", p->name);
+	else
+		log_warnx("peer %s: error %s", p->name, arrerr_name(m->code));
+	if (m->code == ARR_ESTATE && l == LINK_OUT) {
+		/* it restarted and does not know us: handshake again */
+		p->out.up = false;
+		sync_link_send_hello(s, p);
+	}
+}
+
+/* One decoded message from p on link l. */
+static void
+on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
+{
+	uint64_t now = mono_ms();
+
+	switch (m->type) {
+	case PEERMSG_HELLO:
+		on_hello(s, p, l, m);
+		break;
+	case PEERMSG_WELCOME:
+		on_welcome(s, p, l, m, now);
+		break;
+	case PEERMSG_PULL:
+		sync_send_page(s, p, l, m);
+		break;
+	case PEERMSG_PAGE:
+		on_page(s, p, l, m, now);
+		break;
+	case PEERMSG_PUSH:
+		on_push(s, p, l, m, now);
+		break;
+	case PEERMSG_HEARTBEAT:
+		sync_peer_known_merge(p, m->vector);
+		sync_lazy_note_lag(s, p, m->vector, now);
+		break;
+	case PEERMSG_PRUNE:
+		sync_lazy_on_origins(p, m, 1);
+		break;
+	case PEERMSG_GRAFT:
+		sync_lazy_on_origins(p, m, 0);
+		break;
+	case PEERMSG_ERROR:
+		on_error(s, p, l, m);
+		break;
+	}
+}
+
+/* A message that did not decode: count it, warn (rate-limited), answer ERROR. */
+static void
+on_malformed(struct sync *s, struct peer *p, enum link_id l, size_t len, int rc)
+{
+	uint64_t now = mono_ms();
+
+	s->malformed++;
+	if (now - p->last_warn >= SYNC_WARN_EVERY_MS || p->last_warn == 0) {
+		log_warnx("peer %s: dropped a malformed message (%zu bytes): %s", p->name, len,
+		          arrerr_name(rc));
+		p->last_warn = now;
+	}
+	sync_link_send_error(s, p, l, rc, "malformed message");
+}
+
+/* Note that p was heard from on link l, then dispatch m. */
+static void
+on_decoded(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
+{
+	uint64_t now = mono_ms();
+
+	p->last_rx = now;
+	p->last_seen_wall = hlc_wall_ms();
+	(l == LINK_OUT ? &p->out : &p->in)->last_rx = now;
+	/*
+	 * How far the peer has our own change sets: after a restore, the store holds local
+	 * writes until ours have come back (store_own_seq_seen); pulls follow from the vector.
+	 */
+	if (m->vector != NULL)
+		store_own_seq_seen(s->st, vv_get(m->vector, nodekey_public(s->key)));
+	on_message(s, p, l, m);
+}
+
+void
+sync_recv_drain(void *sock)
+{
+	int more;
+	size_t sz = sizeof(more);
+
+	while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+		zmq_msg_t f;
+		zmq_msg_init(&f);
+		if (zmq_msg_recv(&f, sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&f);
+			break;
+		}
+		zmq_msg_close(&f);
+	}
+}
+
+/*
+ * One message from the ROUTER, its routing id and payload already read: find the
+ * authenticated member, decode, and make sure a new connection starts with HELLO.
+ */
+static void
+on_router_msg(struct sync *s, const uint8_t *rid, size_t ridlen, zmq_msg_t *msg)
+{
+	const char *uid = zmq_msg_gets(msg, "User-Id");
+	uint8_t origin[ARR_ORIGIN_LEN];
+	struct peermsg *m = NULL;
+	struct peer *p;
+	bool current;
+	int rc;
+
+	if (uid == NULL || nodekey_parse_hex(uid, origin) != 0 ||
+	    (p = sync_peer_by_origin(s, origin)) == NULL) {
+		/* authenticated under a members file that has since changed */
+		s->refused++;
+		return;
+	}
+	if (ridlen == 0 || ridlen > SYNC_RID_MAX) {
+		s->malformed++;
+		return;
+	}
+	current = p->ridlen == ridlen && memcmp(p->rid, rid, ridlen) == 0;
+	if ((rc = peermsg_decode(zmq_msg_data(msg), zmq_msg_size(msg), &m)) != 0) {
+		if (current) {
+			on_malformed(s, p, LINK_IN, zmq_msg_size(msg), rc);
+		} else {
+			s->malformed++;
+			sync_link_send_error_rid(s, rid, ridlen, rc, "malformed message");
+		}
+		return;
+	}
+	if (m->type == PEERMSG_HELLO && !current) {
+		/* a new connection from p (it reconnected or restarted) */
+		memcpy(p->rid, rid, ridlen);
+		p->ridlen = ridlen;
+		p->in.up = false;
+	} else if (m->type != PEERMSG_HELLO && (!current || !p->in.up)) {
+		sync_link_send_error_rid(s, rid, ridlen, ARR_ESTATE, "send HELLO first");
+		goto out;
+	}
+	on_decoded(s, p, LINK_IN, m);
+out:
+	peermsg_destroy(&m);
+}
+
+/* Messages on the ROUTER: [routing id][payload], payload tagged with the ZAP User-Id. */
+void
+sync_recv_router(struct sync *s)
+{
+	for (int n = 0; n < SYNC_BURST; n++) {
+		zmq_msg_t rid, msg;
+		int more = 0;
+		size_t sz = sizeof(more);
+		bool done = false;
+
+		zmq_msg_init(&rid);
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&rid, s->router, ZMQ_DONTWAIT) < 0) {
+			done = true;
+		} else if (zmq_getsockopt(s->router, ZMQ_RCVMORE, &more, &sz) != 0 || !more ||
+		           zmq_msg_recv(&msg, s->router, ZMQ_DONTWAIT) < 0) {
+			s->malformed++;
+		} else if (zmq_msg_more(&msg)) {
+			sync_recv_drain(s->router);
+			s->malformed++;
+		} else {
+			on_router_msg(s, zmq_msg_data(&rid), zmq_msg_size(&rid), &msg);
+		}
+		zmq_msg_close(&rid);
+		zmq_msg_close(&msg);
+		if (done)
+			return;
+	}
+}
+
+/* One message on p's DEALER. Before WELCOME only the handshake answer counts. */
+static void
+on_dealer_msg(struct sync *s, struct peer *p, const uint8_t *buf, size_t len)
+{
+	struct peermsg *m = NULL;
+	int rc;
+
+	if ((rc = peermsg_decode(buf, len, &m)) != 0) {
+		on_malformed(s, p, LINK_OUT, len, rc);
+		return;
+	}
+	if (!p->out.up && m->type != PEERMSG_WELCOME && m->type != PEERMSG_ERROR)
+		log_debug("peer %s: %s before WELCOME ignored", p->name,
+		          peermsg_type_name((int)m->type));
+	else
+		on_decoded(s, p, LINK_OUT, m);
+	peermsg_destroy(&m);
+}
+
+/* Messages on p's DEALER: one frame each, from the peer's ROUTER. */
+void
+sync_recv_dealer(struct sync *s, struct peer *p)
+{
+	for (int n = 0; n < SYNC_BURST && p->dealer != NULL; n++) {
+		zmq_msg_t msg;
+
+		zmq_msg_init(&msg);
+		if (zmq_msg_recv(&msg, p->dealer, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&msg);
+			return;
+		}
+		if (zmq_msg_more(&msg)) {
+			sync_recv_drain(p->dealer);
+			on_malformed(s, p, LINK_OUT, zmq_msg_size(&msg), ARR_EMALFORMED);
+		} else {
+			on_dealer_msg(s, p, zmq_msg_data(&msg), zmq_msg_size(&msg));
+		}
+		zmq_msg_close(&msg);
+	}
+}

@@ -1,0 +1,110 @@
+/*
+ * sync_zap.c: the ZAP handler (ZeroMQ RFC 27) of the peer ROUTER. Owns the ZAP socket.
+ * It admits a CURVE client only if its key belongs to a member other than this node,
+ * and hands the member's origin (hex) to ZeroMQ as the connection's User-Id, so every
+ * message on the ROUTER carries the authenticated member. The origin rather than the
+ * name is used because it survives a rename of the member in a reloaded members file.
+ * It reads the members file it is given and nothing else; it never touches peer state.
+ */
+#include <string.h>
+
+#include <zmq.h>
+
+#include "arrerr.h"
+#include "log.h"
+#include "sync_int.h"
+
+#define SYNC_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define SYNC_ZAP_FRAMES   8 /* most frames of a request we read */
+
+int
+sync_zap_bind(struct sync *s)
+{
+	int linger = 0;
+
+	if ((s->zap = zmq_socket(s->zctx, ZMQ_REP)) == NULL ||
+	    zmq_setsockopt(s->zap, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_bind(s->zap, SYNC_ZAP_ENDPOINT) != 0) {
+		log_warnx("sync: cannot bind the ZAP handler: %s", zmq_strerror(zmq_errno()));
+		return ARR_EIO;
+	}
+	return 0;
+}
+
+const struct member *
+sync_zap_admit(const struct sync *s, const uint8_t key[32], char uid[NODEKEY_HEX_LEN + 1])
+{
+	const struct member *mb = members_find_curve(s->members, key);
+
+	if (mb == NULL || memcmp(mb->origin, nodekey_public(s->key), ARR_ORIGIN_LEN) == 0)
+		return NULL;
+	nodekey_hex(mb->origin, uid);
+	return mb;
+}
+
+/* Read one request's frames into f (at most SYNC_ZAP_FRAMES); their number, 0: none. */
+static size_t
+read_request(struct sync *s, zmq_msg_t *f)
+{
+	size_t nf = 0, sz = sizeof(int);
+	int more = 1;
+
+	while (more && nf < SYNC_ZAP_FRAMES) {
+		zmq_msg_init(&f[nf]);
+		if (zmq_msg_recv(&f[nf], s->zap, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&f[nf]);
+			break;
+		}
+		nf++;
+		if (zmq_getsockopt(s->zap, ZMQ_RCVMORE, &more, &sz) != 0)
+			more = 0;
+	}
+	if (nf > 0 && more)
+		sync_recv_drain(s->zap);
+	return nf;
+}
+
+/* version, request id, status code, status text, user id, metadata */
+static void
+reply(struct sync *s, zmq_msg_t *reqid, const char *status, const char *text, const char *uid)
+{
+	zmq_send(s->zap, "1.0", 3, ZMQ_SNDMORE);
+	if (reqid != NULL)
+		zmq_send(s->zap, zmq_msg_data(reqid), zmq_msg_size(reqid), ZMQ_SNDMORE);
+	else
+		zmq_send(s->zap, "", 0, ZMQ_SNDMORE);
+	zmq_send(s->zap, status, 3, ZMQ_SNDMORE);
+	zmq_send(s->zap, text, strlen(text), ZMQ_SNDMORE);
+	zmq_send(s->zap, uid, strlen(uid), ZMQ_SNDMORE);
+	zmq_send(s->zap, "", 0, 0);
+}
+
+/* Always replies, so the handshake of a refused client fails instead of hanging. */
+void
+sync_zap_on_requests(struct sync *s)
+{
+	for (int n = 0; n < SYNC_BURST; n++) {
+		zmq_msg_t f[SYNC_ZAP_FRAMES];
+		size_t nf = read_request(s, f);
+		const char *status = "400", *text = "not a member";
+		char uid[NODEKEY_HEX_LEN + 1] = "";
+
+		if (nf == 0)
+			return;
+		if (nf == 7 && zmq_msg_size(&f[5]) == 5 &&
+		    memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 && zmq_msg_size(&f[6]) == 32) {
+			const struct member *mb = sync_zap_admit(s, zmq_msg_data(&f[6]), uid);
+			if (mb != NULL) {
+				status = "200";
+				text = "OK";
+				log_debug("zap: admitted member %s", mb->name);
+			} else {
+				s->refused++;
+				log_info("zap: refused a key that is not a member's");
+			}
+		}
+		reply(s, nf >= 2 ? &f[1] : NULL, status, text, uid);
+		for (size_t i = 0; i < nf; i++)
+			zmq_msg_close(&f[i]);
+	}
+}
