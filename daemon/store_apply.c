@@ -182,6 +182,37 @@ pending_drain(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], int64_t oid
 }
 
 /*
+ * Does the stored copy of cs's (oid, seq) in a one-row statement (the log or the pending
+ * set) hold other bytes? *found says whether there is one.
+ */
+static int
+stored_compare(sqlite3_stmt *st, int64_t oid, const struct changeset *cs, bool *found,
+               bool *differs)
+{
+	bool equal;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+	rc = blob_equal(st, cs->raw, cs->rawlen, found, &equal);
+	*differs = rc == 0 && *found && !equal;
+	return rc;
+}
+
+/* Hold cs pending until the earlier seqs of its origin arrive. */
+static int
+pending_insert(struct store *s, const struct changeset *cs, int64_t oid, uint64_t now)
+{
+	sqlite3_stmt *st = s->st[ST_PEND_INS];
+
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+	sqlite3_bind_blob(st, 3, cs->raw, (int)cs->rawlen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)now);
+	return store_db_run(st);
+}
+
+/*
  * Verify one envelope and apply it, recognise it as a duplicate, hold it pending or
  * quarantine it. Returns 0 (with *out and the counters updated) or a database error
  * that must abort the caller's transaction.
@@ -192,6 +223,7 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 {
 	struct changeset *cs = NULL;
 	char detail[DETAIL_MAX];
+	bool found, differs;
 	int64_t oid;
 	uint64_t have;
 	int rc, reason;
@@ -212,15 +244,10 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 
 	have = vv_get(s->vec, cs->origin);
 	if (cs->h.seq <= have) {
-		bool found, equal;
-		sqlite3_stmt *st = s->st[ST_LOG_GET];
-
-		oid = store_mirror_origin_find(s, cs->origin);
-		sqlite3_bind_int64(st, 1, oid);
-		sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
-		if ((rc = blob_equal(st, cs->raw, cs->rawlen, &found, &equal)) < 0)
+		if ((rc = stored_compare(s->st[ST_LOG_GET], store_mirror_origin_find(s, cs->origin),
+		                         cs, &found, &differs)) < 0)
 			goto out;
-		if (found && !equal) {
+		if (differs) {
 			reason = ARR_ECONFLICT;
 			snprintf(detail, sizeof(detail),
 			         "different content for logged seq %" PRIu64, cs->h.seq);
@@ -246,34 +273,20 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 		goto out;
 	}
 	/* a gap: hold it until the earlier seqs arrive */
-	{
-		bool found, equal;
-		sqlite3_stmt *st = s->st[ST_PEND_GET];
-
-		sqlite3_bind_int64(st, 1, oid);
-		sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
-		if ((rc = blob_equal(st, cs->raw, cs->rawlen, &found, &equal)) < 0)
-			goto out;
-		if (found && !equal) {
-			reason = ARR_ECONFLICT;
-			snprintf(detail, sizeof(detail),
-			         "different content for pending seq %" PRIu64, cs->h.seq);
-			goto quarantine;
-		}
-		if (!found) {
-			st = s->st[ST_PEND_INS];
-			sqlite3_bind_int64(st, 1, oid);
-			sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
-			sqlite3_bind_blob(st, 3, cs->raw, (int)cs->rawlen, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 4, (int64_t)now);
-			if ((rc = store_db_run(st)) < 0)
-				goto out;
-		}
-		*out = STORE_PENDING;
-		stats->pending++;
-		rc = 0;
+	if ((rc = stored_compare(s->st[ST_PEND_GET], oid, cs, &found, &differs)) < 0)
 		goto out;
+	if (differs) {
+		reason = ARR_ECONFLICT;
+		snprintf(detail, sizeof(detail), "different content for pending seq %" PRIu64,
+		         cs->h.seq);
+		goto quarantine;
 	}
+	if (!found && (rc = pending_insert(s, cs, oid, now)) < 0)
+		goto out;
+	*out = STORE_PENDING;
+	stats->pending++;
+	rc = 0;
+	goto out;
 quarantine:
 	rc = store_quarantine_put(s, raw, len, cs != NULL ? cs->origin : NULL,
 	                          cs != NULL ? cs->h.seq : 0, reason, detail, now);

@@ -70,26 +70,11 @@ sign_main(void *arg)
 	return NULL;
 }
 
-int
-store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows, size_t nops,
-                 struct store_write_result *res)
+/* Validate ops against the schema before anything is built from them. */
+static int
+ops_check(const struct store_op *ops, const uint8_t *rows, size_t nops)
 {
-	struct cs_op *cops = NULL;
-	struct changeset *cs = NULL; /* built and signed, to apply next */
-	struct store_write_result r = {0};
-	bool intx = false;
-	uint64_t seq;
-	size_t i;
-	int ret;
-
-	assert(s != NULL && (ops != NULL || nops == 0));
-	if (res != NULL)
-		*res = r;
-	if (nops == 0)
-		return ARR_EINVAL;
-	if ((ret = store_bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0)
-		return ret;
-	for (i = 0; i < nops; i++) {
+	for (size_t i = 0; i < nops; i++) {
 		const struct schema_table *t = schema_table_find(ops[i].table);
 		const struct schema_column *c = schema_column_find(t, ops[i].column);
 
@@ -99,32 +84,39 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		    (rows == NULL && !rowid_valid_text(ops[i].row_id)))
 			return ARR_EINVAL;
 	}
-	if ((cops = calloc(nops, sizeof(*cops))) == NULL)
-		return ARR_ENOMEM;
-	for (i = 0; i < nops; i++) {
+	return 0;
+}
+
+/* The ops as change-set ops (values borrowed), row ids parsed unless rows has them. */
+static int
+ops_convert(const struct store_op *ops, const uint8_t *rows, size_t nops, struct cs_op *cops)
+{
+	for (size_t i = 0; i < nops; i++) {
 		cops[i].table = ops[i].table;
 		cops[i].column = ops[i].column;
 		cops[i].value = ops[i].value;
-		if (rows != NULL) {
+		if (rows != NULL)
 			memcpy(cops[i].row, rows + i * ARR_ROWID_LEN, ARR_ROWID_LEN);
-		} else if (rowid_parse(ops[i].row_id, cops[i].row) < 0) {
-			ret = ARR_EINVAL;
-			goto out;
-		}
+		else if (rowid_parse(ops[i].row_id, cops[i].row) < 0)
+			return ARR_EINVAL;
 	}
-	if (nops >= LARGE_WRITE_OPS && (ret = store_bulk_cache_grow(s)) < 0)
-		goto out;
-	if ((ret = set_synchronous(s, true)) < 0 || (ret = store_db_begin(s)) < 0)
-		goto out;
-	intx = true;
-	/*
-	 * A pipeline of two: change set k+1 is built and signed on a thread (signing hashes
-	 * the body twice, the largest CPU cost of a write outside SQLite) while change set k
-	 * is merged and logged here. Seqs are counted here, so k+1 has its seq before k is
-	 * applied.
-	 */
-	seq = vv_get(s->vec, s->self) + 1;
-	for (i = 0; i < nops || cs != NULL;) {
+	return 0;
+}
+
+/*
+ * Build, sign and apply the change sets of cops inside the caller's transaction.
+ * A pipeline of two: change set k+1 is built and signed on a thread (signing hashes the
+ * body twice, the largest CPU cost of a write outside SQLite) while change set k is
+ * merged and logged here. Seqs are counted here, so k+1 has its seq before k is applied.
+ */
+static int
+write_pipeline(struct store *s, const struct cs_op *cops, size_t nops, struct store_write_result *r)
+{
+	struct changeset *cs = NULL; /* built and signed, to apply next */
+	uint64_t seq = vv_get(s->vec, s->self) + 1;
+	int ret = 0;
+
+	for (size_t i = 0; i < nops || cs != NULL;) {
 		struct signer sg = {.key = s->key, .rc = 0};
 		bool threaded = false;
 		size_t n = 0;
@@ -152,9 +144,9 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		}
 		if (cs != NULL) {
 			ret = store_apply_changeset(s, cs, s->self_oid);
-			if (r.changesets++ == 0)
-				r.first_seq = cs->h.seq;
-			r.last_seq = cs->h.seq;
+			if (r->changesets++ == 0)
+				r->first_seq = cs->h.seq;
+			r->last_seq = cs->h.seq;
 			changeset_destroy(&cs);
 		}
 		if (threaded)
@@ -165,6 +157,39 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		seq++;
 		i += n;
 	}
+out:
+	changeset_destroy(&cs);
+	return ret;
+}
+
+int
+store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows, size_t nops,
+                 struct store_write_result *res)
+{
+	struct cs_op *cops = NULL;
+	struct store_write_result r = {0};
+	bool intx = false;
+	int ret;
+
+	assert(s != NULL && (ops != NULL || nops == 0));
+	if (res != NULL)
+		*res = r;
+	if (nops == 0)
+		return ARR_EINVAL;
+	if ((ret = store_bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0 ||
+	    (ret = ops_check(ops, rows, nops)) < 0)
+		return ret;
+	if ((cops = calloc(nops, sizeof(*cops))) == NULL)
+		return ARR_ENOMEM;
+	if ((ret = ops_convert(ops, rows, nops, cops)) < 0)
+		goto out;
+	if (nops >= LARGE_WRITE_OPS && (ret = store_bulk_cache_grow(s)) < 0)
+		goto out;
+	if ((ret = set_synchronous(s, true)) < 0 || (ret = store_db_begin(s)) < 0)
+		goto out;
+	intx = true;
+	if ((ret = write_pipeline(s, cops, nops, &r)) < 0)
+		goto out;
 	intx = false;
 	if ((ret = store_db_commit(s)) < 0)
 		goto out;
@@ -173,7 +198,6 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 out:
 	if (intx)
 		store_db_rollback(s);
-	changeset_destroy(&cs);
 	free(cops);
 	if (set_synchronous(s, false) < 0 && ret == 0)
 		ret = ARR_EDB;
