@@ -47,6 +47,22 @@ raw_exec(struct ts_replica *r, const char *sql)
 
 #define DIGEST_ROWS 40
 
+/* A new row written at r changes its digest from want; deleting the row restores it. */
+static void
+extra_row_deleted(struct ts_replica *r, const char *ref, const uint8_t want[32])
+{
+	uint8_t d[32];
+	char id[37];
+
+	ts_new_id(id);
+	assert_int_equal(ts_write1(r, "child", id, "ref", value_text(ref)), 0);
+	ts_digest(r, d);
+	assert_memory_not_equal(d, want, 32);
+	assert_int_equal(ts_write1(r, "child", id, "_deleted", value_int(1)), 0);
+	ts_digest(r, d);
+	assert_memory_equal(d, want, 32);
+}
+
 static void
 test_digest_exchange(void **state)
 {
@@ -96,14 +112,8 @@ test_digest_exchange(void **state)
 	assert_string_equal(t.buf, a_wins ? "ref='from a';initials=nil;birth_year=nil;"
 	                                  : "ref='from b';initials=nil;birth_year=nil;");
 
-	ts_new_id(id);
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("x")), 0);
-	ts_digest(a, da);
-	assert_memory_not_equal(da, db, 32);
 	/* deleting restores the old digest: deleted rows are not content */
-	assert_int_equal(ts_write1(a, "child", id, "_deleted", value_int(1)), 0);
-	ts_digest(a, da);
-	assert_memory_equal(da, db, 32);
+	extra_row_deleted(a, "x", db);
 }
 
 /*
@@ -166,6 +176,21 @@ test_digest_order_independent(void **state)
 	assert_memory_equal(da, dc, 32);
 }
 
+/* Setting a child's column to changed changes r's digest from want; restored restores it. */
+static void
+cell_changed_then_restored(struct ts_replica *r, const char *id, const char *column,
+                           struct value changed, struct value restored, const uint8_t want[32])
+{
+	uint8_t d[32];
+
+	assert_int_equal(ts_write1(r, "child", id, column, changed), 0);
+	ts_digest(r, d);
+	assert_memory_not_equal(d, want, 32);
+	assert_int_equal(ts_write1(r, "child", id, column, restored), 0);
+	ts_digest(r, d);
+	assert_memory_equal(d, want, 32);
+}
+
 /*
  * Every change of visible content changes the ts_digest, and undoing it restores the
  * digest: a cell's value, a cell's kind (int 1, real 1.0, text "1", blob "1"), a value
@@ -188,12 +213,7 @@ test_digest_detects_changes(void **state)
 	ts_digest(a, d0);
 
 	/* one cell */
-	assert_int_equal(ts_write1(a, "child", id1, "birth_year", value_int(2017)), 0);
-	ts_digest(a, d);
-	assert_memory_not_equal(d, d0, 32);
-	assert_int_equal(ts_write1(a, "child", id1, "birth_year", value_int(2016)), 0);
-	ts_digest(a, d);
-	assert_memory_equal(d, d0, 32);
+	cell_changed_then_restored(a, id1, "birth_year", value_int(2017), value_int(2016), d0);
 	assert_int_equal(ts_write1(a, "child", id2, "ref", value_nil()), 0);
 	ts_digest(a, d);
 	assert_memory_not_equal(d, d0, 32);
@@ -210,21 +230,10 @@ test_digest_detects_changes(void **state)
 	assert_memory_equal(d, d0, 32);
 
 	/* an extra row, then deleted again */
-	ts_new_id(id2);
-	assert_int_equal(ts_write1(a, "child", id2, "ref", value_text("extra")), 0);
-	ts_digest(a, d);
-	assert_memory_not_equal(d, d0, 32);
-	assert_int_equal(ts_write1(a, "child", id2, "_deleted", value_int(1)), 0);
-	ts_digest(a, d);
-	assert_memory_equal(d, d0, 32);
+	extra_row_deleted(a, "extra", d0);
 
 	/* a deleted row, then un-deleted */
-	assert_int_equal(ts_write1(a, "child", id1, "_deleted", value_int(1)), 0);
-	ts_digest(a, d);
-	assert_memory_not_equal(d, d0, 32);
-	assert_int_equal(ts_write1(a, "child", id1, "_deleted", value_int(0)), 0);
-	ts_digest(a, d);
-	assert_memory_equal(d, d0, 32);
+	cell_changed_then_restored(a, id1, "_deleted", value_int(1), value_int(0), d0);
 
 	/* kinds: local writes check types, so the cell is set behind the store's back */
 	for (size_t k = 0; k < 4; k++) {

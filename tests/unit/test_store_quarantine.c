@@ -16,23 +16,34 @@
 #include "teststore.h"
 #include "testutil.h"
 
+/* a writes one row (its id into id); its change set 1, delivered to b, is quarantined. */
+static void
+quarantined_write(struct ts_replica *a, struct ts_replica *b, char id[37],
+                  struct store_apply_stats *st)
+{
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	enum store_outcome o;
+
+	ts_new_id(id);
+	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("x")), 0);
+	ts_envelope(a, a, 1, bl);
+	ts_apply_blobs(b, bl, &o, st);
+	assert_int_equal(o, STORE_QUARANTINED);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
 static void
 test_nonmember_then_retry(void **state)
 {
 	struct ts_fixture *f = *state;
 	struct ts_replica *a = &f->r[0], *b = &f->r[1];
-	struct ts_blobs *bl = calloc(1, sizeof(*bl));
 	struct store_apply_stats st;
 	struct ts_qlast q = {0};
-	enum store_outcome o;
 	char id[37];
 
 	b->members.n = 0; /* b knows nobody */
-	ts_new_id(id);
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("x")), 0);
-	ts_envelope(a, a, 1, bl);
-	ts_apply_blobs(b, bl, &o, &st);
-	assert_int_equal(o, STORE_QUARANTINED);
+	quarantined_write(a, b, id, &st);
 	assert_int_equal(st.quarantined, 1);
 	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
 	assert_int_equal(q.n, 1);
@@ -55,8 +66,6 @@ test_nonmember_then_retry(void **state)
 	assert_int_equal(ts_quarantine_count(b), 0);
 	assert_int_equal(ts_seq_of(b, a), 1);
 	assert_int_equal(store_quarantine_retry(b->s, q.id, &st), ARR_ENOTFOUND);
-	ts_blobs_free(bl);
-	free(bl);
 }
 
 static void
@@ -64,18 +73,12 @@ test_clock_drift_then_retry(void **state)
 {
 	struct ts_fixture *f = *state;
 	struct ts_replica *a = &f->r[0], *b = &f->r[1];
-	struct ts_blobs *bl = calloc(1, sizeof(*bl));
 	struct store_apply_stats st;
 	struct ts_qlast q = {0};
-	enum store_outcome o;
 	char id[37];
 
 	a->clock = b->clock + 60001; /* b allows 60000 ms */
-	ts_new_id(id);
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("x")), 0);
-	ts_envelope(a, a, 1, bl);
-	ts_apply_blobs(b, bl, &o, &st);
-	assert_int_equal(o, STORE_QUARANTINED);
+	quarantined_write(a, b, id, &st);
 	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
 	assert_int_equal(q.reason, ARR_ECLOCK);
 
@@ -92,8 +95,6 @@ test_clock_drift_then_retry(void **state)
 	struct ts_rowtext t = {{0}, 0};
 	assert_int_equal(store_get(a->s, "child", id, ts_row_to_text, &t), 0);
 	assert_string_equal(t.buf, "ref='later';initials=nil;birth_year=nil;");
-	ts_blobs_free(bl);
-	free(bl);
 }
 
 /*

@@ -164,15 +164,15 @@ ts_append_value(char *buf, size_t cap, const struct value *v)
 	}
 }
 
-int
-ts_row_to_text(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+/* Append "col=value;" for every column (but the id unless with_id) to t. */
+static int
+rowtext_add(struct ts_rowtext *t, size_t ncols, const char *const *names,
+            const struct value *values, bool with_id)
 {
-	struct ts_rowtext *t = ctx;
-
 	for (size_t i = 0; i < ncols; i++) {
 		size_t n = strlen(t->buf);
 
-		if (strcmp(names[i], "id") == 0)
+		if (!with_id && strcmp(names[i], "id") == 0)
 			continue;
 		snprintf(t->buf + n, sizeof(t->buf) - n, "%s=", names[i]);
 		ts_append_value(t->buf, sizeof(t->buf), &values[i]);
@@ -181,6 +181,12 @@ ts_row_to_text(void *ctx, size_t ncols, const char *const *names, const struct v
 	}
 	t->rows++;
 	return 0;
+}
+
+int
+ts_row_to_text(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+{
+	return rowtext_add(ctx, ncols, names, values, false);
 }
 
 int
@@ -322,16 +328,5 @@ ts_hist_collect(void *ctx, const struct store_history_entry *e)
 int
 ts_query_collect(void *ctx, size_t ncols, const char *const *names, const struct value *values)
 {
-	struct ts_rowtext *t = ctx;
-	size_t n = strlen(t->buf);
-
-	for (size_t i = 0; i < ncols; i++) {
-		n = strlen(t->buf);
-		snprintf(t->buf + n, sizeof(t->buf) - n, "%s=", names[i]);
-		ts_append_value(t->buf, sizeof(t->buf), &values[i]);
-		n = strlen(t->buf);
-		snprintf(t->buf + n, sizeof(t->buf) - n, ";");
-	}
-	t->rows++;
-	return 0;
+	return rowtext_add(ctx, ncols, names, values, true);
 }
