@@ -24,6 +24,13 @@
  * an insert probe, one lookup, one update and one history insert.
  *
  * The store logs nothing: callers log ids and counts from the results it returns.
+ *
+ * Files: store_open.c (open, close, settings), store_db.c (statements, transactions),
+ * store_mirror.c (origin ids, vector mirror), store_ckpt.c (WAL checkpoints),
+ * store_clock.c (clock records), store_merge.c (LWW merge), store_apply.c (remote change
+ * sets, pending), store_quarantine.c, store_bulk.c (bulk mode, large cache, trim),
+ * store_write.c (local writes, own-seq hold), store_read.c (get, list, history, vector,
+ * change sets, stats), store_query.c (read-only SQL), store_digest.c, store_backup.c.
  */
 #ifndef STORE_INT_H
 #define STORE_INT_H
