@@ -5,6 +5,8 @@
  * quarantine and the node identity row. It never touches sockets or files other than
  * its database.
  *
+ * Implemented by daemon/store_*.c, one job per file; store_int.h says which file owns what.
+ *
  * Invariants (DESIGN.md, "The replication model"):
  *  - a change set is applied, logged and counted in the vector in one transaction;
  *  - (origin, seq) never names two different contents: a local seq is assigned in the

@@ -1,0 +1,177 @@
+/*
+ * store_db.c: the store's plumbing on the main connection: the cache of prepared
+ * statements, binding and reading values, sqlite3 result codes as ARR_E* codes, the page
+ * cache size and transactions. It knows no replication rule: what the statements mean
+ * belongs to the files that run them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "store_int.h"
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_ORIGIN_INS] = "INSERT INTO _origin(id, origin) VALUES(?1, ?2)",
+    [ST_LOG_INS] = "INSERT INTO _log(origin, seq, hlc, raw) VALUES(?1, ?2, ?3, ?4)",
+    [ST_LOG_GET] = "SELECT raw FROM _log WHERE origin = ?1 AND seq = ?2",
+    [ST_LOG_SINCE] = "SELECT seq, raw FROM _log WHERE origin = ?1 AND seq > ?2 ORDER BY seq",
+    [ST_VV_UPSERT] = "INSERT INTO _vv(origin, seq) VALUES(?1, ?2) "
+                     "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
+    [ST_ROWLOG_INS] = "INSERT OR IGNORE INTO _rowlog(tbl, rid, log) VALUES(?1, ?2, ?3)",
+    [ST_PEND_GET] = "SELECT raw FROM _pending WHERE origin = ?1 AND seq = ?2",
+    [ST_PEND_INS] = "INSERT INTO _pending(origin, seq, raw, received_ms) VALUES(?1, ?2, ?3, ?4)",
+    [ST_PEND_DEL] = "DELETE FROM _pending WHERE origin = ?1 AND seq = ?2",
+    [ST_Q_UPSERT] = "INSERT INTO _quarantine(hash, raw, origin, seq, reason, detail, "
+                    "received_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO "
+                    "UPDATE SET reason = excluded.reason, detail = excluded.detail",
+    [ST_Q_GET] = "SELECT raw FROM _quarantine WHERE id = ?1",
+    [ST_Q_DEL] = "DELETE FROM _quarantine WHERE id = ?1",
+    [ST_Q_ATTEMPT] = "UPDATE _quarantine SET attempts = attempts + 1 WHERE id = ?1",
+    [ST_Q_DEL_HASH] = "DELETE FROM _quarantine WHERE hash = ?1",
+};
+
+/* Prepare the cached statements (store_open). */
+int
+store_db_prepare(struct store *s)
+{
+	for (int i = 0; i < ST__COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK)
+			return ARR_EDB;
+	return 0;
+}
+
+/* Finalize the cached statements; those never prepared are NULL (store_destroy). */
+void
+store_db_finalize(struct store *s)
+{
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+}
+
+/* An sqlite3 result code as an ARR_E* code. */
+int
+store_db_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return ARR_EFULL;
+	case SQLITE_NOMEM:
+		return ARR_ENOMEM;
+	default:
+		return ARR_EDB;
+	}
+}
+
+/* Run a cached statement that returns no rows, then reset it. */
+int
+store_db_run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_db_error(rc);
+}
+
+/* Bind a value; text and blob bytes are borrowed until the statement is reset. */
+int
+store_db_bind_value(sqlite3_stmt *st, int idx, const struct value *v)
+{
+	switch (v->kind) {
+	case VALUE_INT:
+		return sqlite3_bind_int64(st, idx, v->u.i);
+	case VALUE_REAL:
+		return sqlite3_bind_double(st, idx, v->u.r);
+	case VALUE_TEXT:
+		if (v->u.b.len > INT32_MAX)
+			return SQLITE_TOOBIG;
+		return sqlite3_bind_text(st, idx, v->u.b.len ? v->u.b.ptr : "", (int)v->u.b.len,
+		                         SQLITE_STATIC);
+	case VALUE_BLOB:
+		if (v->u.b.len > INT32_MAX)
+			return SQLITE_TOOBIG;
+		if (v->u.b.len == 0)
+			return sqlite3_bind_zeroblob(st, idx, 0);
+		return sqlite3_bind_blob(st, idx, v->u.b.ptr, (int)v->u.b.len, SQLITE_STATIC);
+	case VALUE_NIL:
+		break;
+	}
+	return sqlite3_bind_null(st, idx);
+}
+
+/* Column i of the current row as a value borrowing the statement's memory. */
+struct value
+store_db_column_value(sqlite3_stmt *st, int i)
+{
+	const void *p;
+
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return value_int(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		return value_real(sqlite3_column_double(st, i));
+	case SQLITE_TEXT:
+		p = sqlite3_column_text(st, i);
+		return value_textn(p, (size_t)sqlite3_column_bytes(st, i));
+	case SQLITE_BLOB:
+		p = sqlite3_column_blob(st, i);
+		return value_blob(p, (size_t)sqlite3_column_bytes(st, i));
+	default:
+		return value_nil();
+	}
+}
+
+/* Index of the named domain table in schema order, or -1. */
+int
+store_db_table_index(const char *name)
+{
+	for (size_t i = 0; i < schema_table_count(); i++)
+		if (strcmp(schema_table_at(i)->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Page cache of the main connection, in KiB. */
+int
+store_db_cache_set(struct store *s, int kib)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kib);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	s->cache_kib = kib;
+	return 0;
+}
+
+int
+store_db_begin(struct store *s)
+{
+	return store_db_run(s->st[ST_BEGIN]);
+}
+
+/* Roll back and bring the in-memory mirrors back in line with the database. */
+void
+store_db_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		(void)store_db_run(s->st[ST_ROLLBACK]);
+	s->bulk_tx = false;
+	(void)store_mirror_load(s);
+}
+
+int
+store_db_commit(struct store *s)
+{
+	int rc = store_db_run(s->st[ST_COMMIT]);
+
+	if (rc < 0) {
+		store_db_rollback(s);
+		return rc;
+	}
+	store_ckpt_wal_limit(s);
+	return 0;
+}

@@ -1,0 +1,198 @@
+/*
+ * store_int.h: what the store_*.c files share and nothing outside them may include: the
+ * private struct store, the cached statements, the per-table statements and the internal
+ * functions one store file offers the others (prefixed by the file that defines them).
+ * Only the store files touch sqlite3 (store.h says what the replica owns).
+ *
+ * Layout of the replica: one table per schema.h table (id, columns, _deleted, _rid,
+ * _clk; no declared types, so values are stored exactly as merged); _meta (node origin,
+ * schema version, store format), _origin (local id <-> 32-byte origin), _log (verbatim
+ * envelopes by origin and seq), _vv, _rowlog (row -> log entries, for history),
+ * _pending and _quarantine. The LWW clocks of a row's cells are kept in the row itself
+ * (_clk, see store_clock.c), so a merge reads and writes one record per row. Merge rules
+ * are specified in PROTOCOL.md, "Merge rules".
+ *
+ * Locality: domain tables are rowid tables, the rowid (_rid) given in arrival order,
+ * with the random UUID text in a UNIQUE index; _rowlog is keyed by (table, rowid). New
+ * rows thus append at the right edge of the table and of _rowlog, and only the id index
+ * takes scattered inserts, so a commit dirties few pages. Rowids are local: they never
+ * leave the replica (the wire, the digest and every read use the id).
+ *
+ * Hot paths (apply, merge, log) use statements prepared once in store_open; a change
+ * set costs one log insert, one vector upsert and one pending probe. A row it creates
+ * costs one insert (data and clocks) and one history insert; a row that exists costs
+ * an insert probe, one lookup, one update and one history insert.
+ *
+ * The store logs nothing: callers log ids and counts from the results it returns.
+ *
+ * Files: store_open.c (open, close, settings), store_db.c (statements, transactions),
+ * store_mirror.c (origin ids, vector mirror), store_ckpt.c (WAL checkpoints),
+ * store_clock.c (clock records), store_merge.c (LWW merge), store_apply.c (remote change
+ * sets, pending), store_quarantine.c, store_bulk.c (bulk mode, large cache, trim),
+ * store_write.c (local writes, own-seq hold), store_read.c (get, list, history, vector,
+ * change sets, stats), store_query.c (read-only SQL), store_digest.c, store_backup.c.
+ */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "changeset.h"
+#include "hlc.h"
+#include "schema.h"
+#include "store.h"
+#include "value.h"
+#include "vv.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define CLOCK_LEN       20   /* one cell's key: hlc, local origin id, seq */
+#define CLOCK_GROUP_LEN 28   /* in a stored clock record: a key and its column mask */
+#define CACHE_KIB       8192 /* page cache of the main connection (F5: RSS <= 32 MiB) */
+
+/* Cached statements of the main connection, by job (SQL in store_db.c). */
+enum {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_ORIGIN_INS,
+	ST_LOG_INS,
+	ST_LOG_GET,
+	ST_LOG_SINCE,
+	ST_VV_UPSERT,
+	ST_ROWLOG_INS,
+	ST_PEND_GET,
+	ST_PEND_INS,
+	ST_PEND_DEL,
+	ST_Q_UPSERT,
+	ST_Q_GET,
+	ST_Q_DEL,
+	ST_Q_ATTEMPT,
+	ST_Q_DEL_HASH,
+	ST__COUNT
+};
+
+/* Per domain table: column names for callbacks and the statements built from schema.h. */
+struct store_table {
+	const struct schema_table *t;
+	const char **names; /* "id", then the schema columns without _deleted */
+	size_t nnames;
+	char *select;         /* SELECT id, cols FROM t WHERE _deleted <> 1 */
+	sqlite3_stmt *insert; /* new row: id, columns, clock record; nothing if the id exists */
+	sqlite3_stmt *update; /* existing row by rowid: the columns selected by a mask, clocks */
+	sqlite3_stmt *get;    /* select ... AND id = ?1 */
+	sqlite3_stmt *find;   /* SELECT _rid, _clk ... WHERE id = ?1 (deleted rows too) */
+};
+
+struct store_ckpt; /* the checkpoint thread (store_ckpt.c) */
+
+struct store {
+	sqlite3 *db;
+	sqlite3 *ro;          /* read-only connection for store_query, lazily */
+	uint64_t ro_deadline; /* monotonic ms after which the running query is interrupted */
+	const struct nodekey *key;
+	uint8_t self[ARR_ORIGIN_LEN];
+	int64_t self_oid;
+	char *org;
+	store_member_fn is_member;
+	void *member_ctx;
+	store_clock_fn clock;
+	void *clock_ctx;
+	uint64_t max_drift;
+	uint64_t own_seen; /* highest own seq a peer reported (store_own_seq_seen) */
+	bool own_heard;    /* a peer reported our own seq since the store was opened */
+	bool restored;     /* _meta says "restored": a backup copy, writes held until own_heard */
+	struct hlc hlc;
+	struct vv *vec;                     /* mirror of _vv, reloaded after a rollback */
+	uint8_t (*origins)[ARR_ORIGIN_LEN]; /* mirror of _origin: id i+1 is origins[i] */
+	size_t norigins;
+	size_t origins_cap;
+	sqlite3_stmt *st[ST__COUNT];
+	struct store_table *tables;
+	size_t ntables;
+	struct value *scratch; /* one row of values, widest table */
+	uint8_t *clocks;       /* one row's cell keys (CLOCK_LEN each), widest table */
+	uint8_t *clkrec;       /* one row's encoded clock record (store_clock_encode), widest */
+	size_t maxcols;
+	char errbuf[256];
+	struct store_ckpt *ckpt; /* the checkpoint thread, NULL when SQLite has no threads */
+	int wal_pages;           /* WAL frames after the last commit (from the WAL hook) */
+	int ckpt_hard;           /* the WAL's hard limit in pages (store_ckpt.c) */
+	bool bulk;               /* store_bulk_begin() called, store_bulk_end() not yet */
+	uint64_t large_at;       /* monotonic ms of the last bulk or large write; 0: small cache */
+	int cache_kib;           /* the page cache's size now (store_db_cache_set) */
+	bool bulk_tx;            /* a bulk transaction is open */
+	uint64_t bulk_t0;        /* monotonic ms when it began */
+};
+
+/* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
+struct cellkey {
+	uint64_t hlc;
+	uint32_t oid;
+	uint64_t seq;
+};
+
+/* ---- store_db.c: statements, bindings, transactions ---- */
+
+int store_db_error(int rc);
+int store_db_prepare(struct store *s);
+void store_db_finalize(struct store *s);
+int store_db_run(sqlite3_stmt *st);
+int store_db_bind_value(sqlite3_stmt *st, int idx, const struct value *v);
+struct value store_db_column_value(sqlite3_stmt *st, int i);
+int store_db_table_index(const char *name);
+int store_db_cache_set(struct store *s, int kib);
+int store_db_begin(struct store *s);
+void store_db_rollback(struct store *s);
+int store_db_commit(struct store *s);
+
+/* ---- store_mirror.c: in-memory copies of _origin and _vv ---- */
+
+int64_t store_mirror_origin_find(const struct store *s, const uint8_t origin[ARR_ORIGIN_LEN]);
+int store_mirror_origin_id(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], int64_t *oid);
+int store_mirror_load(struct store *s);
+
+/* ---- store_ckpt.c: WAL checkpoints off the loop ---- */
+
+int store_ckpt_start(struct store *s, const char *path);
+void store_ckpt_stop(struct store *s);
+void store_ckpt_wal_limit(struct store *s);
+
+/* ---- store_clock.c: wall clock, clocks in the database, per-row clock records ---- */
+
+uint64_t store_clock_now(struct store *s);
+int64_t store_clock_to_db(uint64_t h);
+uint64_t store_clock_from_db(int64_t v);
+struct cellkey store_clock_get(const uint8_t *clocks, size_t ci);
+void store_clock_put(uint8_t *clocks, size_t ci, const struct cellkey *k);
+size_t store_clock_encode(const uint8_t *clocks, size_t ncols, uint8_t *out);
+int store_clock_decode(const struct store *s, const uint8_t *rec, size_t len, uint8_t *clocks,
+                       size_t ncols);
+
+/* ---- store_merge.c: last-writer-wins merge into the domain tables ---- */
+
+int store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id);
+int store_merge_row_find(struct store *s, const struct store_table *tb, const char *id,
+                         int64_t *rid);
+
+/* ---- store_apply.c: logging and applying change sets ---- */
+
+int store_apply_changeset(struct store *s, const struct changeset *cs, int64_t oid);
+int store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
+                    enum store_outcome *out, struct store_apply_stats *stats);
+
+/* ---- store_quarantine.c ---- */
+
+int store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint8_t *origin,
+                         uint64_t seq, int reason, const char *detail, uint64_t now);
+int store_quarantine_clear(struct store *s, const uint8_t *raw, size_t len);
+
+/* ---- store_bulk.c: bulk transactions and the large page cache ---- */
+
+int store_bulk_flush(struct store *s);
+int store_bulk_cache_grow(struct store *s);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * store_merge.c: the last-writer-wins merge (PROTOCOL.md, "Merge rules"): the ops of one
+ * change set into the domain tables and the row history index, per cell on (hlc,
+ * origin, seq). Nothing else: it neither logs nor counts change sets, nor decides
+ * whether one may be applied (store_apply.c).
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "rowid.h"
+#include "store_int.h"
+
+/*
+ * Does an op with key k win a cell holding key old? Keys compare as (hlc, origin bytes,
+ * seq); equal keys win too, so a later op of the same change set overrides an earlier.
+ * Origins are compared by their bytes, because local ids differ between replicas.
+ */
+static bool
+key_wins(const struct store *s, const struct cellkey *k, const struct cellkey *old)
+{
+	if (old->oid == 0)
+		return true;
+	if (k->hlc != old->hlc)
+		return k->hlc > old->hlc;
+	if (k->oid == old->oid)
+		return k->seq >= old->seq;
+	assert(k->oid >= 1 && k->oid <= s->norigins && old->oid <= s->norigins);
+	return memcmp(s->origins[k->oid - 1], s->origins[old->oid - 1], ARR_ORIGIN_LEN) > 0;
+}
+
+/*
+ * Bind the values of the columns in mask from vals at ?2.. of a row statement; the
+ * other columns get NULL, except _deleted (last), which is 1 only for an int 1 and
+ * otherwise 0 (nil "deletes" nothing).
+ */
+static int
+bind_row(sqlite3_stmt *st, const struct store_table *tb, uint64_t mask, const struct value *vals)
+{
+	size_t n = tb->t->ncolumns;
+	int rc;
+
+	for (size_t c = 0; c < n; c++) {
+		int idx = (int)c + 2;
+
+		if (c == n - 1)
+			rc = sqlite3_bind_int64(st, idx,
+			                        ((mask >> c) & 1) && vals[c].kind == VALUE_INT &&
+			                            vals[c].u.i == 1);
+		else if ((mask >> c) & 1)
+			rc = store_db_bind_value(st, idx, &vals[c]);
+		else
+			rc = sqlite3_bind_null(st, idx);
+		if (rc != SQLITE_OK)
+			return store_db_error(rc);
+	}
+	return 0;
+}
+
+/*
+ * Insert a row that may not exist yet, with the columns in mask and its clock record.
+ * Returns 1 and its rowid when it was inserted, 0 when a row with this id exists.
+ */
+static int
+row_insert(struct store *s, const struct store_table *tb, const char *id, uint64_t mask,
+           const struct value *vals, const uint8_t *rec, size_t reclen, int64_t *rid)
+{
+	sqlite3_stmt *st = tb->insert;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
+	if ((rc = bind_row(st, tb, mask, vals)) == 0) {
+		sqlite3_bind_blob(st, (int)tb->t->ncolumns + 2, rec, (int)reclen, SQLITE_STATIC);
+		rc = store_db_run(st);
+	}
+	sqlite3_clear_bindings(st);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	*rid = sqlite3_last_insert_rowid(s->db);
+	return 1;
+}
+
+/* The rowid and decoded clocks (into s->clocks) of a row, ARR_ENOTFOUND if none. */
+int
+store_merge_row_find(struct store *s, const struct store_table *tb, const char *id, int64_t *rid)
+{
+	sqlite3_stmt *st = tb->find;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*rid = sqlite3_column_int64(st, 0);
+		rc = store_clock_decode(s, sqlite3_column_blob(st, 1),
+		                        (size_t)sqlite3_column_bytes(st, 1), s->clocks,
+		                        tb->t->ncolumns);
+	} else {
+		*rid = 0;
+		rc = rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* Set the columns in mask of the row with rowid rid, and its clock record. */
+static int
+row_update(const struct store_table *tb, int64_t rid, uint64_t mask, const struct value *vals,
+           const uint8_t *rec, size_t reclen)
+{
+	sqlite3_stmt *st = tb->update;
+	size_t n = tb->t->ncolumns;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, rid);
+	if ((rc = bind_row(st, tb, mask, vals)) == 0) {
+		sqlite3_bind_blob(st, (int)n + 2, rec, (int)reclen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, (int)n + 3, (int64_t)mask);
+		rc = store_db_run(st);
+	}
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/*
+ * Merge the ops ops[i..j) on one row into the clocks in s->clocks: each op whose key wins
+ * its cell takes it (a later op of the same change set wins over an earlier). Returns
+ * the mask of the cells taken; their values are in s->scratch.
+ */
+static uint64_t
+merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops, size_t n,
+          const struct cellkey *key)
+{
+	uint64_t mask = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		int ci = schema_column_index(tb->t, ops[k].column);
+		struct cellkey old;
+
+		assert(ci >= 0); /* validated before */
+		old = store_clock_get(s->clocks, (size_t)ci);
+		if (key_wins(s, key, &old)) {
+			store_clock_put(s->clocks, (size_t)ci, key);
+			mask |= UINT64_C(1) << ci;
+			s->scratch[ci] = ops[k].value;
+		}
+	}
+	return mask;
+}
+
+/*
+ * Merge the ops of a change set whose key is (hlc, oid, seq) into the domain tables.
+ * Consecutive ops on one row are merged together. A row is first inserted as if new
+ * (every op wins a cell nobody wrote), which is one statement for the rows of a catch-up
+ * or an import; if the id exists, its clocks are read, merged and the row updated. Every
+ * op, winning or not, puts the row in the history index (one entry per row and change
+ * set).
+ */
+int
+store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id)
+{
+	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
+	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
+	const char *tname = NULL;
+	int ti = -1;
+	size_t i = 0;
+	int rc;
+
+	sqlite3_bind_int64(rowlog, 3, log_id);
+	while (i < cs->nops) {
+		const struct cs_op *first = &cs->ops[i];
+		const struct store_table *tb;
+		char id[ARR_ROWID_STRLEN + 1];
+		int64_t rid = 0;
+		uint64_t mask;
+		size_t j, ncols, len;
+
+		if (tname == NULL || strcmp(tname, first->table) != 0) {
+			tname = first->table;
+			ti = store_db_table_index(tname);
+		}
+		assert(ti >= 0); /* validated before */
+		tb = &s->tables[ti];
+		ncols = tb->t->ncolumns;
+		for (j = i + 1; j < cs->nops; j++)
+			if (memcmp(cs->ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(cs->ops[j].table, tname) != 0)
+				break;
+		rowid_format(first->row, id);
+
+		memset(s->clocks, 0, ncols * CLOCK_LEN);
+		mask = merge_row(s, tb, first, j - i, &key);
+		len = store_clock_encode(s->clocks, ncols, s->clkrec);
+		if ((rc = row_insert(s, tb, id, mask, s->scratch, s->clkrec, len, &rid)) < 0)
+			return rc;
+		if (rc == 0) {
+			/* the insert just found it: it cannot be missing */
+			if ((rc = store_merge_row_find(s, tb, id, &rid)) < 0)
+				return rc == ARR_ENOTFOUND ? ARR_EDB : rc;
+			if ((mask = merge_row(s, tb, first, j - i, &key)) != 0) {
+				len = store_clock_encode(s->clocks, ncols, s->clkrec);
+				if ((rc = row_update(tb, rid, mask, s->scratch, s->clkrec, len)) <
+				    0)
+					return rc;
+			}
+		}
+		sqlite3_bind_int(rowlog, 1, ti);
+		sqlite3_bind_int64(rowlog, 2, rid);
+		if ((rc = store_db_run(rowlog)) < 0)
+			return rc;
+		i = j;
+	}
+	return 0;
+}

@@ -1,0 +1,332 @@
+/*
+ * store_read.c: reads through the main connection: rows (get, list), a row's history,
+ * the vector, logged change sets for peers, and counters. It never writes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "rowid.h"
+#include "store_int.h"
+
+/* Call fn for every row of a statement over a table's visible columns. */
+static int
+rows_emit(struct store *s, sqlite3_stmt *st, const struct store_table *tb, store_row_fn fn,
+          void *ctx, size_t *count)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int r;
+
+		for (size_t c = 0; c < tb->nnames; c++)
+			s->scratch[c] = store_db_column_value(st, (int)c);
+		(*count)++;
+		if (fn != NULL && (r = fn(ctx, tb->nnames, tb->names, s->scratch)) != 0)
+			return r;
+	}
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+/* Table by name and a normalised (lower-case) row id. */
+static int
+lookup(struct store *s, const char *table, const char *id, const struct store_table **tb,
+       uint8_t row[ARR_ROWID_LEN], char text[ARR_ROWID_STRLEN + 1])
+{
+	int ti = table != NULL ? store_db_table_index(table) : -1;
+
+	if (ti < 0)
+		return ARR_ESCHEMA;
+	*tb = &s->tables[ti];
+	if (id == NULL || rowid_parse(id, row) < 0)
+		return ARR_EINVAL;
+	rowid_format(row, text);
+	return 0;
+}
+
+int
+store_get(struct store *s, const char *table, const char *id, store_row_fn fn, void *ctx)
+{
+	const struct store_table *tb;
+	uint8_t row[ARR_ROWID_LEN];
+	char text[ARR_ROWID_STRLEN + 1];
+	size_t count = 0;
+	int rc;
+
+	if ((rc = lookup(s, table, id, &tb, row, text)) < 0)
+		return rc;
+	sqlite3_bind_text(tb->get, 1, text, ARR_ROWID_STRLEN, SQLITE_STATIC);
+	rc = rows_emit(s, tb->get, tb, fn, ctx, &count);
+	sqlite3_reset(tb->get);
+	sqlite3_clear_bindings(tb->get);
+	return rc == 0 && count == 0 ? ARR_ENOTFOUND : rc;
+}
+
+int
+store_list(struct store *s, const char *table, const struct store_filter *filters, size_t nfilters,
+           size_t limit, store_row_fn fn, void *ctx)
+{
+	const struct store_table *tb;
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	size_t cap = 0, count = 0;
+	FILE *f;
+	int ti, rc, ret = ARR_ENOMEM;
+
+	if (table == NULL || (ti = store_db_table_index(table)) < 0)
+		return ARR_ESCHEMA;
+	tb = &s->tables[ti];
+	for (size_t i = 0; i < nfilters; i++)
+		if (filters[i].column == NULL ||
+		    (strcmp(filters[i].column, "id") != 0 &&
+		     schema_column_find(tb->t, filters[i].column) == NULL))
+			return ARR_ESCHEMA;
+	if ((f = open_memstream(&sql, &cap)) == NULL)
+		return ARR_ENOMEM;
+	fputs(tb->select, f);
+	for (size_t i = 0; i < nfilters; i++)
+		fprintf(f, " AND \"%s\" IS ?%zu", filters[i].column, i + 1);
+	fputs(" ORDER BY id", f);
+	if (limit > 0)
+		fprintf(f, " LIMIT %zu", limit);
+	if (fclose(f) != 0)
+		goto out;
+	ret = ARR_EDB;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	for (size_t i = 0; i < nfilters; i++)
+		if ((rc = store_db_bind_value(st, (int)i + 1, &filters[i].value)) != SQLITE_OK) {
+			ret = store_db_error(rc);
+			goto out;
+		}
+	ret = rows_emit(s, st, tb, fn, ctx, &count);
+out:
+	sqlite3_finalize(st);
+	free(sql);
+	return ret;
+}
+
+struct hist_item {
+	const struct changeset *cs;
+	size_t op;
+};
+
+static int
+hist_cmp(const void *pa, const void *pb)
+{
+	const struct hist_item *a = pa, *b = pb;
+	int c;
+
+	if (a->cs->h.hlc != b->cs->h.hlc)
+		return a->cs->h.hlc < b->cs->h.hlc ? -1 : 1;
+	if ((c = memcmp(a->cs->origin, b->cs->origin, ARR_ORIGIN_LEN)) != 0)
+		return c;
+	if (a->cs->h.seq != b->cs->h.seq)
+		return a->cs->h.seq < b->cs->h.seq ? -1 : 1;
+	return a->op < b->op ? -1 : a->op > b->op;
+}
+
+int
+store_history(struct store *s, const char *table, const char *id, store_history_fn fn, void *ctx)
+{
+	const struct store_table *tb;
+	uint8_t row[ARR_ROWID_LEN];
+	char text[ARR_ROWID_STRLEN + 1];
+	sqlite3_stmt *st = NULL;
+	struct changeset **css = NULL;
+	struct hist_item *items = NULL;
+	size_t ncs = 0, capcs = 0, nitems = 0, capitems = 0;
+	int64_t rid;
+	int rc, ret;
+
+	if ((ret = lookup(s, table, id, &tb, row, text)) < 0)
+		return ret;
+	if ((ret = store_merge_row_find(s, tb, text, &rid)) < 0)
+		return ret;
+	ret = ARR_EDB;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT l.raw FROM _rowlog r JOIN _log l ON l.id = r.log "
+	                       "WHERE r.tbl = ?1 AND r.rid = ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(st, 1, (int)(tb - s->tables));
+	sqlite3_bind_int64(st, 2, rid);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct changeset *cs = NULL;
+
+		if (ncs == capcs) {
+			size_t cap = capcs ? 2 * capcs : 8;
+			void *p = realloc(css, cap * sizeof(*css));
+
+			if (p == NULL) {
+				ret = ARR_ENOMEM;
+				goto out;
+			}
+			css = p;
+			capcs = cap;
+		}
+		if ((ret = changeset_decode(sqlite3_column_blob(st, 0),
+		                            (size_t)sqlite3_column_bytes(st, 0), &cs)) < 0)
+			goto out;
+		css[ncs++] = cs;
+		for (size_t i = 0; i < cs->nops; i++) {
+			if (memcmp(cs->ops[i].row, row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(cs->ops[i].table, tb->t->name) != 0)
+				continue;
+			if (nitems == capitems) {
+				size_t cap = capitems ? 2 * capitems : 16;
+				void *p = realloc(items, cap * sizeof(*items));
+
+				if (p == NULL) {
+					ret = ARR_ENOMEM;
+					goto out;
+				}
+				items = p;
+				capitems = cap;
+			}
+			items[nitems++] = (struct hist_item){cs, i};
+		}
+		ret = ARR_EDB;
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	if (nitems == 0) {
+		ret = ARR_ENOTFOUND;
+		goto out;
+	}
+	qsort(items, nitems, sizeof(*items), hist_cmp);
+	ret = 0;
+	for (size_t i = 0; i < nitems && ret == 0; i++) {
+		const struct changeset *cs = items[i].cs;
+		const struct cs_op *op = &cs->ops[items[i].op];
+		struct store_history_entry e = {
+		    .hlc = cs->h.hlc,
+		    .origin = cs->origin,
+		    .seq = cs->h.seq,
+		    .author_org = cs->h.author_org,
+		    .column = op->column,
+		    .value = op->value,
+		};
+
+		ret = fn(ctx, &e);
+	}
+out:
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < ncs; i++)
+		changeset_destroy(&css[i]);
+	free(css);
+	free(items);
+	return ret;
+}
+
+int
+store_vector(struct store *s, struct vv **out)
+{
+	*out = vv_dup(s->vec);
+	return *out != NULL ? 0 : ARR_ENOMEM;
+}
+
+int
+store_changes_since(struct store *s, const struct vv *theirs, size_t max_bytes, store_blob_fn fn,
+                    void *ctx, bool *more)
+{
+	sqlite3_stmt *st = s->st[ST_LOG_SINCE];
+	size_t total = 0, sent = 0;
+	int rc, ret = 0;
+
+	if (more != NULL)
+		*more = false;
+	/* vv_at walks origins in byte order, which is the order of the answer */
+	for (size_t i = 0; i < vv_count(s->vec); i++) {
+		const struct vv_entry *e = vv_at(s->vec, i);
+		uint64_t from = theirs != NULL ? vv_get(theirs, e->origin) : 0;
+		uint8_t origin[ARR_ORIGIN_LEN];
+
+		if (e->seq <= from)
+			continue;
+		memcpy(origin, e->origin, ARR_ORIGIN_LEN);
+		sqlite3_bind_int64(st, 1, store_mirror_origin_find(s, origin));
+		sqlite3_bind_int64(st, 2, (int64_t)from);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const uint8_t *raw = sqlite3_column_blob(st, 1);
+			size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+			if (sent > 0 && (total + len > max_bytes || total + len < total)) {
+				if (more != NULL)
+					*more = true;
+				sqlite3_reset(st);
+				return 0;
+			}
+			total += len;
+			sent++;
+			if ((ret = fn(ctx, origin, (uint64_t)sqlite3_column_int64(st, 0), raw,
+			              len)) != 0) {
+				sqlite3_reset(st);
+				return ret;
+			}
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_db_error(rc);
+	}
+	return 0;
+}
+
+int
+store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                    store_blob_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = s->st[ST_LOG_GET];
+	int64_t oid = store_mirror_origin_find(s, origin);
+	int rc, ret;
+
+	if (oid == 0)
+		return ARR_ENOTFOUND;
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = fn(ctx, origin, seq, sqlite3_column_blob(st, 0),
+		         (size_t)sqlite3_column_bytes(st, 0));
+	else
+		ret = rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
+	sqlite3_reset(st);
+	return ret;
+}
+
+static int
+count_rows(struct store *s, const char *sql, uint64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = ARR_EDB;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		ret = 0;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int
+store_stats(struct store *s, struct store_stats *out)
+{
+	struct store_stats st = {0};
+	uint64_t pages = 0, psize = 0;
+	int ret;
+
+	/* the log holds exactly seqs 1..vector[o] of every origin */
+	for (size_t i = 0; i < vv_count(s->vec); i++)
+		st.log_count += vv_at(s->vec, i)->seq;
+	st.local_seq = vv_get(s->vec, s->self);
+	if ((ret = count_rows(s, "SELECT count(*) FROM _pending", &st.pending_count)) < 0 ||
+	    (ret = count_rows(s, "SELECT count(*) FROM _quarantine", &st.quarantine_count)) < 0 ||
+	    (ret = count_rows(s, "PRAGMA page_count", &pages)) < 0 ||
+	    (ret = count_rows(s, "PRAGMA page_size", &psize)) < 0)
+		return ret;
+	st.db_bytes = pages * psize;
+	*out = st;
+	return 0;
+}

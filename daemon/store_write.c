@@ -1,0 +1,223 @@
+/*
+ * store_write.c: local writes: validating ops, splitting them into change sets, signing
+ * them (the next one on a thread while the current one is applied) and committing them
+ * durably; and the hold on own seqs after a restore. Remote change sets are not its
+ * business (store_apply.c).
+ */
+#include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "monoclock.h"
+#include "rowid.h"
+#include "store_int.h"
+
+#define LARGE_WRITE_OPS 10000 /* a write this large takes the large cache (store_bulk.c) */
+
+/*
+ * May a local change set take the next own seq? Not while a peer holds a higher one of
+ * ours, nor on a restored copy before any peer was heard from (store.h). Once the hold
+ * has lifted on a restored copy, its mark is removed so that a restart does not hold
+ * again.
+ */
+static int
+own_seq_check(struct store *s)
+{
+	if (store_writes_held(s, NULL))
+		return ARR_ESTATE;
+	if (s->restored) {
+		if (sqlite3_exec(s->db, "DELETE FROM _meta WHERE key = 'restored'", NULL, NULL,
+		                 NULL) != SQLITE_OK)
+			return ARR_EDB;
+		s->restored = false;
+	}
+	return 0;
+}
+
+static int
+set_synchronous(struct store *s, bool full)
+{
+	return sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+	                    NULL, NULL, NULL) == SQLITE_OK
+	           ? 0
+	           : ARR_EDB;
+}
+
+int
+store_write(struct store *s, const struct store_op *ops, size_t nops,
+            struct store_write_result *res)
+{
+	return store_write_rows(s, ops, NULL, nops, res);
+}
+
+/* Signing a local change set on a thread (store_write_rows). */
+struct signer {
+	pthread_t thread;
+	const struct nodekey *key;
+	struct changeset *cs;
+	int rc;
+};
+
+static void *
+sign_main(void *arg)
+{
+	struct signer *sg = arg;
+
+	sg->rc = changeset_sign(sg->cs, sg->key);
+	return NULL;
+}
+
+/* Validate ops against the schema before anything is built from them. */
+static int
+ops_check(const struct store_op *ops, const uint8_t *rows, size_t nops)
+{
+	for (size_t i = 0; i < nops; i++) {
+		const struct schema_table *t = schema_table_find(ops[i].table);
+		const struct schema_column *c = schema_column_find(t, ops[i].column);
+
+		if (t == NULL || c == NULL)
+			return ARR_ESCHEMA;
+		if (!schema_value_ok(c, &ops[i].value) ||
+		    (rows == NULL && !rowid_valid_text(ops[i].row_id)))
+			return ARR_EINVAL;
+	}
+	return 0;
+}
+
+/* The ops as change-set ops (values borrowed), row ids parsed unless rows has them. */
+static int
+ops_convert(const struct store_op *ops, const uint8_t *rows, size_t nops, struct cs_op *cops)
+{
+	for (size_t i = 0; i < nops; i++) {
+		cops[i].table = ops[i].table;
+		cops[i].column = ops[i].column;
+		cops[i].value = ops[i].value;
+		if (rows != NULL)
+			memcpy(cops[i].row, rows + i * ARR_ROWID_LEN, ARR_ROWID_LEN);
+		else if (rowid_parse(ops[i].row_id, cops[i].row) < 0)
+			return ARR_EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Build, sign and apply the change sets of cops inside the caller's transaction.
+ * A pipeline of two: change set k+1 is built and signed on a thread (signing hashes the
+ * body twice, the largest CPU cost of a write outside SQLite) while change set k is
+ * merged and logged here. Seqs are counted here, so k+1 has its seq before k is applied.
+ */
+static int
+write_pipeline(struct store *s, const struct cs_op *cops, size_t nops, struct store_write_result *r)
+{
+	struct changeset *cs = NULL; /* built and signed, to apply next */
+	uint64_t seq = vv_get(s->vec, s->self) + 1;
+	int ret = 0;
+
+	for (size_t i = 0; i < nops || cs != NULL;) {
+		struct signer sg = {.key = s->key, .rc = 0};
+		bool threaded = false;
+		size_t n = 0;
+
+		if (i < nops) {
+			struct cs_header h = {
+			    .seq = seq,
+			    .hlc = hlc_send(&s->hlc, store_clock_now(s)),
+			    .author_org = s->org,
+			    .schema_version = ARR_SCHEMA_VERSION,
+			    .scope = ARR_SCOPE_REGION,
+			};
+
+			if ((n = changeset_fit(&h, cops + i, nops - i)) == 0) {
+				ret = ARR_ETOOBIG;
+				goto out;
+			}
+			if ((ret = changeset_build_unsigned(s->key, &h, cops + i, n, &sg.cs)) < 0)
+				goto out;
+			/* alone (the last or only one), or no thread: sign here */
+			threaded =
+			    cs != NULL && pthread_create(&sg.thread, NULL, sign_main, &sg) == 0;
+			if (!threaded)
+				sg.rc = changeset_sign(sg.cs, s->key);
+		}
+		if (cs != NULL) {
+			ret = store_apply_changeset(s, cs, s->self_oid);
+			if (r->changesets++ == 0)
+				r->first_seq = cs->h.seq;
+			r->last_seq = cs->h.seq;
+			changeset_destroy(&cs);
+		}
+		if (threaded)
+			pthread_join(sg.thread, NULL);
+		cs = sg.cs;
+		if (ret < 0 || (ret = sg.rc) < 0)
+			goto out;
+		seq++;
+		i += n;
+	}
+out:
+	changeset_destroy(&cs);
+	return ret;
+}
+
+int
+store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows, size_t nops,
+                 struct store_write_result *res)
+{
+	struct cs_op *cops = NULL;
+	struct store_write_result r = {0};
+	bool intx = false;
+	int ret;
+
+	assert(s != NULL && (ops != NULL || nops == 0));
+	if (res != NULL)
+		*res = r;
+	if (nops == 0)
+		return ARR_EINVAL;
+	if ((ret = store_bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0 ||
+	    (ret = ops_check(ops, rows, nops)) < 0)
+		return ret;
+	if ((cops = calloc(nops, sizeof(*cops))) == NULL)
+		return ARR_ENOMEM;
+	if ((ret = ops_convert(ops, rows, nops, cops)) < 0)
+		goto out;
+	if (nops >= LARGE_WRITE_OPS && (ret = store_bulk_cache_grow(s)) < 0)
+		goto out;
+	if ((ret = set_synchronous(s, true)) < 0 || (ret = store_db_begin(s)) < 0)
+		goto out;
+	intx = true;
+	if ((ret = write_pipeline(s, cops, nops, &r)) < 0)
+		goto out;
+	intx = false;
+	if ((ret = store_db_commit(s)) < 0)
+		goto out;
+	if (res != NULL)
+		*res = r;
+out:
+	if (intx)
+		store_db_rollback(s);
+	free(cops);
+	if (set_synchronous(s, false) < 0 && ret == 0)
+		ret = ARR_EDB;
+	if (nops >= LARGE_WRITE_OPS)
+		s->large_at = mono_ms(); /* store_trim() gives the cache back later */
+	return ret;
+}
+
+void
+store_own_seq_seen(struct store *s, uint64_t seq)
+{
+	s->own_heard = true;
+	if (seq > s->own_seen)
+		s->own_seen = seq;
+}
+
+bool
+store_writes_held(const struct store *s, uint64_t *need)
+{
+	if (need != NULL)
+		*need = s->own_seen;
+	return (s->restored && !s->own_heard) || vv_get(s->vec, s->self) < s->own_seen;
+}

@@ -1,0 +1,362 @@
+/*
+ * test_store_apply.c: remote change sets (daemon/store_apply.c, store_bulk.c): tampering,
+ * duplicates and conflicting contents, gaps held pending, and bulk applies that survive a kill.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "arrerr.h"
+#include "store.h"
+#include "teststore.h"
+#include "testutil.h"
+
+/* Flip every bit of a signed envelope: never applied, and b's content never changes. */
+static void
+test_tampering(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	uint8_t d0[32], d1[32];
+	char id[37];
+	size_t bits, quarantined = 0;
+
+	ts_new_id(id);
+	struct store_op ops[] = {
+	    ts_op("child", id, "ref", value_text("TD-2016-001")),
+	    ts_op("child", id, "birth_year", value_int(2016)),
+	};
+	assert_int_equal(store_write(a->s, ops, 2, NULL), 0);
+	ts_envelope(a, a, 1, bl);
+	assert_int_equal(bl->n, 1);
+	ts_digest(b, d0);
+	bits = bl->len[0] * 8;
+	for (size_t i = 0; i < bits; i++) {
+		uint8_t *copy = malloc(bl->len[0]);
+		struct store_blob item;
+		enum store_outcome o = STORE_APPLIED;
+		struct store_apply_stats st;
+
+		memcpy(copy, bl->data[0], bl->len[0]);
+		copy[i / 8] ^= (uint8_t)(1u << (i % 8));
+		item = (struct store_blob){copy, bl->len[0]};
+		assert_int_equal(store_apply(b->s, &item, 1, &o, &st), 0);
+		if (o != STORE_QUARANTINED)
+			fail_msg("bit %zu: outcome %d", i, (int)o);
+		assert_int_equal(st.quarantined, 1);
+		quarantined++;
+		free(copy);
+	}
+	ts_digest(b, d1);
+	assert_memory_equal(d0, d1, 32);
+	assert_int_equal(ts_seq_of(b, a), 0);
+	assert_int_equal(ts_quarantine_count(b), quarantined);
+
+	/* the same tampered bytes again are not stored twice */
+	uint8_t *copy = malloc(bl->len[0]);
+	memcpy(copy, bl->data[0], bl->len[0]);
+	copy[bl->len[0] - 1] ^= 1;
+	struct store_blob item = {copy, bl->len[0]};
+	assert_int_equal(store_apply(b->s, &item, 1, NULL, NULL), 0);
+	assert_int_equal(ts_quarantine_count(b), quarantined);
+	free(copy);
+
+	/* a truncated envelope and empty input are quarantined too */
+	struct store_blob shorter[] = {{bl->data[0], bl->len[0] - 1}, {bl->data[0], 0}};
+	enum store_outcome o2[2];
+	assert_int_equal(store_apply(b->s, shorter, 2, o2, NULL), 0);
+	assert_int_equal(o2[0], STORE_QUARANTINED);
+	assert_int_equal(o2[1], STORE_QUARANTINED);
+
+	/* control: the untouched envelope applies */
+	enum store_outcome o;
+	ts_apply_blobs(b, bl, &o, NULL);
+	assert_int_equal(o, STORE_APPLIED);
+	ts_digest(b, d1);
+	assert_memory_not_equal(d0, d1, 32);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
+static void
+test_duplicates_and_conflicts(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct ts_blobs *bl = calloc(1, sizeof(*bl)), *forged = calloc(1, sizeof(*forged));
+	struct store_apply_stats st;
+	enum store_outcome o[3];
+	uint8_t d0[32], d1[32];
+	struct ts_replica twin;
+	struct ts_qlast q = {0};
+	char id[37];
+
+	ts_new_id(id);
+	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("real")), 0);
+	ts_envelope(a, a, 1, bl);
+	bl->data[1] = bl->data[0];
+	bl->len[1] = bl->len[0];
+	bl->n = 2;
+	ts_apply_blobs(b, bl, o, &st);
+	assert_int_equal(o[0], STORE_APPLIED);
+	assert_int_equal(o[1], STORE_DUPLICATE);
+	assert_int_equal(st.applied, 1);
+	assert_int_equal(st.duplicates, 1);
+	bl->n = 1;
+	ts_digest(b, d0);
+	ts_apply_blobs(b, bl, o, &st);
+	assert_int_equal(o[0], STORE_DUPLICATE);
+	ts_digest(b, d1);
+	assert_memory_equal(d0, d1, 32);
+
+	/* the same key on a second database signs other content for seq 1 */
+	char *dir = tu_tmpdir();
+	memset(&twin, 0, sizeof(twin));
+	twin.key = tu_key(1);
+	twin.path = tu_path(dir, "twin.db");
+	twin.clock = a->clock;
+	int err;
+	twin.s = ts_replica_open(&twin, &err);
+	assert_non_null(twin.s);
+	assert_int_equal(ts_write1(&twin, "child", id, "ref", value_text("forged")), 0);
+	ts_envelope(&twin, &twin, 1, forged);
+	ts_apply_blobs(b, forged, o, &st);
+	assert_int_equal(o[0], STORE_QUARANTINED);
+	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
+	assert_int_equal(q.reason, ARR_ECONFLICT);
+	ts_digest(b, d1);
+	assert_memory_equal(d0, d1, 32);
+	assert_int_equal(store_quarantine_retry(b->s, -1, &st), 0);
+	assert_int_equal(st.quarantined, 1);
+
+	/* a pending seq with two contents: the second is quarantined */
+	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("a2")), 0);
+	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("a3")), 0);
+	assert_int_equal(ts_write1(&twin, "child", id, "ref", value_text("t2")), 0);
+	assert_int_equal(ts_write1(&twin, "child", id, "ref", value_text("t3")), 0);
+	ts_blobs_free(bl);
+	ts_blobs_free(forged);
+	ts_envelope(a, a, 3, bl);
+	ts_envelope(&twin, &twin, 3, forged);
+	ts_apply_blobs(b, bl, o, NULL);
+	assert_int_equal(o[0], STORE_PENDING);
+	ts_apply_blobs(b, bl, o, NULL);
+	assert_int_equal(o[0], STORE_PENDING);
+	ts_apply_blobs(b, forged, o, NULL);
+	assert_int_equal(o[0], STORE_QUARANTINED);
+	ts_pull(a, b, 1 << 20);
+	assert_int_equal(ts_seq_of(b, a), 3);
+	struct ts_rowtext t = {{0}, 0};
+	assert_int_equal(store_get(b->s, "child", id, ts_row_to_text, &t), 0);
+	assert_string_equal(t.buf, "ref='a3';initials=nil;birth_year=nil;");
+	struct store_stats ss;
+	assert_int_equal(store_stats(b->s, &ss), 0);
+	assert_int_equal(ss.pending_count, 0);
+	assert_int_equal(ss.quarantine_count, 2);
+
+	ts_blobs_free(bl);
+	ts_blobs_free(forged);
+	free(bl);
+	free(forged);
+	ts_replica_fini(&twin);
+	tu_rmtree(dir);
+}
+
+static void
+test_out_of_order_pending(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	struct store_apply_stats st;
+	enum store_outcome o[5];
+	struct store_stats ss;
+	char id[37];
+
+	ts_new_id(id);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(ts_write1(a, "child", id, "birth_year", value_int(2000 + i)), 0);
+	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
+	assert_int_equal(bl->n, 5);
+	/* deliver 5, 3, 4, then 1 and 2 */
+	struct store_blob first[] = {
+	    {bl->data[4], bl->len[4]}, {bl->data[2], bl->len[2]}, {bl->data[3], bl->len[3]}};
+	assert_int_equal(store_apply(b->s, first, 3, o, &st), 0);
+	assert_int_equal(st.pending, 3);
+	assert_int_equal(o[0], STORE_PENDING);
+	assert_int_equal(ts_seq_of(b, a), 0);
+	assert_int_equal(store_stats(b->s, &ss), 0);
+	assert_int_equal(ss.pending_count, 3);
+	struct ts_rowtext t = {{0}, 0};
+	assert_int_equal(store_get(b->s, "child", id, ts_row_to_text, &t), ARR_ENOTFOUND);
+
+	struct store_blob one = {bl->data[0], bl->len[0]};
+	assert_int_equal(store_apply(b->s, &one, 1, o, &st), 0);
+	assert_int_equal(o[0], STORE_APPLIED);
+	assert_int_equal(ts_seq_of(b, a), 1);
+	struct store_blob two = {bl->data[1], bl->len[1]};
+	assert_int_equal(store_apply(b->s, &two, 1, o, &st), 0);
+	assert_int_equal(o[0], STORE_APPLIED);
+	assert_int_equal(st.applied, 4);
+	assert_int_equal(ts_seq_of(b, a), 5);
+	assert_int_equal(store_stats(b->s, &ss), 0);
+	assert_int_equal(ss.pending_count, 0);
+	assert_int_equal(store_get(b->s, "child", id, ts_row_to_text, &t), 0);
+	assert_string_equal(t.buf, "ref=nil;initials=nil;birth_year=2004;");
+	/* a pending change set is not offered to others */
+	struct ts_blobs *fromb = calloc(1, sizeof(*fromb));
+	assert_int_equal(store_changes_since(b->s, NULL, SIZE_MAX, ts_collect, fromb, NULL), 0);
+	assert_int_equal(fromb->n, 5);
+	ts_blobs_free(fromb);
+	free(fromb);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
+static void
+test_pending_not_relayed(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct ts_blobs *bl = calloc(1, sizeof(*bl)), *fromb = calloc(1, sizeof(*fromb));
+	char id[37];
+
+	ts_new_id(id);
+	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("1")), 0);
+	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("2")), 0);
+	ts_envelope(a, a, 2, bl);
+	ts_apply_blobs(b, bl, NULL, NULL);
+	assert_int_equal(store_changes_since(b->s, NULL, SIZE_MAX, ts_collect, fromb, NULL), 0);
+	assert_int_equal(fromb->n, 0);
+	assert_int_equal(store_changeset_get(b->s, nodekey_public(a->key), 2, ts_collect, fromb),
+	                 ARR_ENOTFOUND);
+	ts_blobs_free(bl);
+	free(bl);
+	free(fromb);
+}
+
+/*
+ * Bulk apply (catch-up): many PAGEs share one transaction. Reads see the applied change
+ * sets at once; store_bulk_end commits them. A process killed inside a bulk loses at most
+ * the uncommitted tail, never consistency, and a later pull fills it in; a local write
+ * inside a bulk commits the bulk first, so an acknowledged write never depends on it.
+ */
+static void
+bulk_child(struct ts_replica *c, const struct ts_blobs *b, bool local_write, int fd)
+{
+	struct store_op o;
+	char id[37];
+	int err = 0;
+
+	if ((c->s = ts_replica_open(c, &err)) == NULL || store_bulk_begin(c->s) != 0)
+		_exit(2);
+	for (size_t i = 0; i < b->n; i++) {
+		struct store_blob item = {b->data[i], b->len[i]};
+
+		if (store_apply(c->s, &item, 1, NULL, NULL) != 0)
+			_exit(3);
+	}
+	if (local_write) {
+		ts_new_id(id);
+		o = ts_op("child", id, "ref", value_text("inside a bulk"));
+		if (store_write(c->s, &o, 1, NULL) != 0)
+			_exit(4);
+	}
+	if (write(fd, "k", 1) != 1)
+		_exit(5);
+	pause();
+	_exit(0);
+}
+
+static void
+test_bulk_apply(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	uint8_t da[32], db[32];
+	bool more;
+	char id[37];
+	int err = 0;
+
+	for (int i = 0; i < 6; i++) {
+		ts_new_id(id);
+		assert_int_equal(ts_write1(a, "child", id, "ref", value_text("bulk")), 0);
+	}
+	ts_digest(a, da);
+
+	/* One PAGE at a time inside one bulk: visible at once, durable after the end. */
+	assert_int_equal(store_bulk_begin(b->s), 0);
+	ts_pull(a, b, 1);
+	assert_int_equal(ts_seq_of(b, a), 6);
+	assert_int_equal(store_bulk_end(b->s), 0);
+	store_destroy(&b->s);
+	assert_non_null(b->s = ts_replica_open(b, &err));
+	assert_int_equal(ts_seq_of(b, a), 6);
+	ts_digest(b, db);
+	assert_memory_equal(da, db, 32);
+
+	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, &more), 0);
+	assert_int_equal(bl->n, 6);
+	for (int local = 0; local <= 1; local++) {
+		int fds[2], status;
+		pid_t pid;
+		char k;
+
+		store_destroy(&c->s);
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			bulk_child(c, bl, local == 1, fds[1]);
+		}
+		close(fds[1]);
+		assert_int_equal(read(fds[0], &k, 1), 1);
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		close(fds[0]);
+
+		assert_non_null(c->s = ts_replica_open(c, &err));
+		if (local == 1) {
+			/* The local write committed the bulk before it was acknowledged. */
+			assert_int_equal(ts_seq_of(c, a), 6);
+			assert_int_equal(ts_seq_of(c, c), 1);
+		}
+		/* Whatever was lost comes back with the next ts_pull, with nothing quarantined. */
+		ts_pull(a, c, SIZE_MAX);
+		assert_int_equal(ts_seq_of(c, a), 6);
+		assert_int_equal(ts_quarantine_count(c), 0);
+	}
+	ts_digest(c, db);
+	assert_memory_not_equal(da, db, 32); /* c also holds its own local row */
+	ts_pull(c, a, SIZE_MAX);
+	ts_digest(a, da);
+	assert_memory_equal(da, db, 32);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_tampering, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicates_and_conflicts, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_order_pending, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_pending_not_relayed, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_bulk_apply, ts_setup, ts_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,80 @@
+/*
+ * test_store_open.c: the replica belongs to one node key and one store format: a database made for
+ * another key or of another format is refused, and the right one opens again.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "arrerr.h"
+#include "store.h"
+#include "teststore.h"
+#include "testutil.h"
+
+static void
+test_other_key_refused(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	struct nodekey *mine = a->key;
+	int err = 0;
+
+	store_destroy(&a->s);
+	a->key = tu_key(9);
+	assert_null(ts_replica_open(a, &err));
+	assert_int_equal(err, ARR_EKEY);
+	nodekey_destroy(&a->key);
+	a->key = mine;
+	a->s = ts_replica_open(a, &err);
+	assert_non_null(a->s);
+	assert_int_equal(err, 0);
+}
+
+/*
+ * A replica of another store format (here format 1: domain tables keyed by the id text,
+ * _clock and _rowlog by the id bytes) is refused with ARR_EVERSION rather than misread.
+ */
+static void
+test_other_format_refused(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	sqlite3 *db = NULL;
+	int err = 0;
+
+	store_destroy(&a->s);
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 1 WHERE key = 'store_format'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+	assert_null(ts_replica_open(a, &err));
+	assert_int_equal(err, ARR_EVERSION);
+
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 3 WHERE key = 'store_format'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	a->s = ts_replica_open(a, &err);
+	assert_non_null(a->s);
+	assert_int_equal(err, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_other_key_refused, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_other_format_refused, ts_setup, ts_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,172 @@
+/*
+ * test_store_write.c: local writes (daemon/store_write.c) and the rows they leave: validation
+ * against the schema, all or nothing, get and list with filters, deletes that hide rows, and a
+ * large write split into several change sets.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "arrerr.h"
+#include "store.h"
+#include "teststore.h"
+#include "testutil.h"
+
+static void
+test_write_get_list(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	char org1[37], org2[37], org3[37];
+	struct store_write_result res;
+	struct ts_rowtext t = {{0}, 0};
+	size_t n = 0;
+
+	ts_new_id(org1);
+	ts_new_id(org2);
+	ts_new_id(org3);
+	struct store_op ops[] = {
+	    ts_op("organisation", org1, "kind", value_text("gemeente")),
+	    ts_op("organisation", org1, "name", value_text("Gemeente Testdorp")),
+	    ts_op("organisation", org1, "code", value_text("9901")),
+	    ts_op("organisation", org2, "kind", value_text("school")),
+	    ts_op("organisation", org2, "name", value_text("OBS De Lijster")),
+	    ts_op("organisation", org3, "kind", value_text("school")),
+	    ts_op("organisation", org3, "name", value_text("Tweede school")),
+	};
+	assert_int_equal(store_write(a->s, ops, 7, &res), 0);
+	assert_int_equal(res.first_seq, 1);
+	assert_int_equal(res.last_seq, 1);
+	assert_int_equal(res.changesets, 1);
+
+	assert_int_equal(store_get(a->s, "organisation", org1, ts_row_to_text, &t), 0);
+	assert_int_equal(t.rows, 1);
+	assert_string_equal(t.buf, "kind='gemeente';name='Gemeente Testdorp';code='9901';");
+
+	/* filters: equality on every filter, ordered by id, limit */
+	struct store_filter fl[] = {{"kind", value_text("school")}};
+	assert_int_equal(store_list(a->s, "organisation", fl, 1, 0, ts_count_rows, &n), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_list(a->s, "organisation", fl, 1, 1, ts_count_rows, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	struct store_filter fl2[] = {{"kind", value_text("school")},
+	                             {"name", value_text("OBS De Lijster")}};
+	assert_int_equal(store_list(a->s, "organisation", fl2, 2, 0, ts_count_rows, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	struct store_filter fl3[] = {{"code", value_nil()}};
+	assert_int_equal(store_list(a->s, "organisation", fl3, 1, 0, ts_count_rows, &n), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_list(a->s, "organisation", NULL, 0, 0, ts_count_rows, &n), 0);
+	assert_int_equal(n, 3);
+	struct store_filter bad[] = {{"nope", value_nil()}};
+	assert_int_equal(store_list(a->s, "organisation", bad, 1, 0, ts_count_rows, &n),
+	                 ARR_ESCHEMA);
+	assert_int_equal(store_list(a->s, "nope", NULL, 0, 0, ts_count_rows, &n), ARR_ESCHEMA);
+
+	/* schema validation: nothing of a refused write is committed */
+	char id[37];
+	ts_new_id(id);
+	assert_int_equal(ts_write1(a, "nope", id, "kind", value_text("x")), ARR_ESCHEMA);
+	assert_int_equal(ts_write1(a, "organisation", id, "nope", value_text("x")), ARR_ESCHEMA);
+	assert_int_equal(ts_write1(a, "organisation", id, "id", value_text("x")), ARR_ESCHEMA);
+	assert_int_equal(ts_write1(a, "organisation", id, "kind", value_text("bakery")),
+	                 ARR_EINVAL);
+	assert_int_equal(ts_write1(a, "child", id, "birth_year", value_text("2016")), ARR_EINVAL);
+	assert_int_equal(ts_write1(a, "child", id, "_deleted", value_int(2)), ARR_EINVAL);
+	assert_int_equal(ts_write1(a, "organisation", "not-a-uuid-not-a-uuid-not-a-uuid-123",
+	                           "kind", value_text("school")),
+	                 ARR_EINVAL);
+	struct store_op mixed[] = {
+	    ts_op("organisation", id, "name", value_text("fine")),
+	    ts_op("organisation", id, "kind", value_text("bakery")),
+	};
+	assert_int_equal(store_write(a->s, mixed, 2, NULL), ARR_EINVAL);
+	assert_int_equal(store_write(a->s, mixed, 0, NULL), ARR_EINVAL);
+	assert_int_equal(store_get(a->s, "organisation", id, ts_row_to_text, &t), ARR_ENOTFOUND);
+	assert_int_equal(ts_seq_of(a, a), 1);
+	assert_int_equal(store_get(a->s, "nope", id, ts_row_to_text, &t), ARR_ESCHEMA);
+}
+
+static void
+test_delete_hides_row(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct ts_rowtext t = {{0}, 0};
+	char id[37];
+	size_t n = 0;
+
+	ts_new_id(id);
+	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("TD-2016-001")), 0);
+	assert_int_equal(store_get(a->s, "child", id, ts_row_to_text, &t), 0);
+	assert_int_equal(ts_write1(a, "child", id, "_deleted", value_int(1)), 0);
+	assert_int_equal(store_get(a->s, "child", id, ts_row_to_text, &t), ARR_ENOTFOUND);
+	assert_int_equal(store_list(a->s, "child", NULL, 0, 0, ts_count_rows, &n), 0);
+	assert_int_equal(n, 0);
+	ts_pull(a, b, 1 << 20);
+	assert_int_equal(store_get(b->s, "child", id, ts_row_to_text, &t), ARR_ENOTFOUND);
+
+	/* un-delete at b, with a later clock: visible again everywhere */
+	b->clock += 10;
+	assert_int_equal(ts_write1(b, "child", id, "_deleted", value_int(0)), 0);
+	ts_pull(b, a, 1 << 20);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_get(a->s, "child", id, ts_row_to_text, &t), 0);
+	assert_string_equal(t.buf, "ref='TD-2016-001';initials=nil;birth_year=nil;");
+}
+
+static void
+test_large_write_splits(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	enum { N = 10000 };
+	struct store_op *ops = calloc(N, sizeof(*ops));
+	struct store_write_result res;
+	uint8_t da[32], db[32];
+	char id[37];
+	size_t n = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		if (i % 2 == 0)
+			ts_new_id(id);
+		ops[i] = ts_op("child", id, i % 2 ? "birth_year" : "ref",
+		               i % 2 ? value_int((int64_t)i) : value_text("TD-2016-001"));
+	}
+	assert_int_equal(store_write(a->s, ops, N, &res), 0);
+	assert_true(res.changesets >= 3);
+	assert_int_equal(res.first_seq, 1);
+	assert_int_equal(res.last_seq, res.changesets);
+	assert_int_equal(ts_seq_of(a, a), res.changesets);
+	assert_int_equal(store_write(a->s, ops, 1, &res), 0);
+	assert_int_equal(res.first_seq, res.last_seq);
+	ts_pull(a, b, 64 * 1024);
+	assert_int_equal(ts_seq_of(b, a), res.last_seq);
+	assert_int_equal(store_list(b->s, "child", NULL, 0, 0, ts_count_rows, &n), 0);
+	assert_int_equal(n, N / 2);
+	ts_digest(a, da);
+	ts_digest(b, db);
+	assert_memory_equal(da, db, 32);
+	free(ops);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_write_get_list, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_delete_hides_row, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_large_write_splits, ts_setup, ts_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
