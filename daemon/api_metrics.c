@@ -26,6 +26,16 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	              "Change sets in quarantine (received, not applied).", st->quarantine_count);
 	metrics_gauge(f, "arrangd_db_bytes", "Size of the replica database in bytes.",
 	              st->db_bytes);
+	metrics_counter(f, "arrangd_changesets_clock_rejected_total",
+	                "Change sets refused because their clock was too far ahead.",
+	                st->clock_rejected);
+	metrics_gauge(f, "arrangd_data_free_bytes",
+	              "Bytes free to the daemon on the replica's file system.", st->fs_free_bytes);
+	metrics_gauge(f, "arrangd_data_size_bytes", "Size of the replica's file system in bytes.",
+	              st->fs_size_bytes);
+	metrics_gauge(f, "arrangd_writes_held",
+	              "1 while local writes are held after a restore, else 0.",
+	              store_writes_held(a->st, NULL) ? 1 : 0);
 }
 
 int

@@ -220,7 +220,10 @@ struct store_stats {
 	uint64_t pending_count;
 	uint64_t quarantine_count;
 	uint64_t db_bytes;
-	uint64_t local_seq; /* this node's highest seq */
+	uint64_t local_seq;      /* this node's highest seq */
+	uint64_t clock_rejected; /* change sets refused as too far ahead, since open */
+	uint64_t fs_free_bytes;  /* free to unprivileged users on the database's file system */
+	uint64_t fs_size_bytes;  /* size of that file system */
 };
 int store_stats(struct store *s, struct store_stats *st);
 

@@ -65,6 +65,7 @@ validate(struct store *s, const struct changeset *cs, uint64_t now, char *detail
 	}
 	if ((ahead = hlc_ahead_ms(cs->h.hlc, now)) > s->max_drift) {
 		snprintf(detail, dlen, "clock ahead by %" PRIu64 " ms", ahead);
+		s->clock_rejected++;
 		return ARR_ECLOCK;
 	}
 	return 0;

@@ -102,9 +102,10 @@ struct store {
 	store_clock_fn clock;
 	void *clock_ctx;
 	uint64_t max_drift;
-	uint64_t own_seen; /* highest own seq a peer reported (store_own_seq_seen) */
-	bool own_heard;    /* a peer reported our own seq since the store was opened */
-	bool restored;     /* _meta says "restored": a backup copy, writes held until own_heard */
+	uint64_t clock_rejected; /* change sets refused by the drift check since open */
+	uint64_t own_seen;       /* highest own seq a peer reported (store_own_seq_seen) */
+	bool own_heard;          /* a peer reported our own seq since the store was opened */
+	bool restored; /* _meta says "restored": a backup copy, writes held until own_heard */
 	struct hlc hlc;
 	struct vv *vec;                     /* mirror of _vv, reloaded after a rollback */
 	uint8_t (*origins)[ARR_ORIGIN_LEN]; /* mirror of _origin: id i+1 is origins[i] */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "arrerr.h"
 #include "rowid.h"
@@ -310,6 +311,19 @@ count_rows(struct store *s, const char *sql, uint64_t *out)
 	return ret;
 }
 
+/* Free and total bytes of the file system holding the database (0 when unknown). */
+static void
+fs_space(struct store *s, struct store_stats *st)
+{
+	const char *path = sqlite3_db_filename(s->db, "main");
+	struct statvfs vfs;
+
+	if (path == NULL || path[0] == '\0' || statvfs(path, &vfs) != 0)
+		return;
+	st->fs_free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	st->fs_size_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+}
+
 int
 store_stats(struct store *s, struct store_stats *out)
 {
@@ -327,6 +341,8 @@ store_stats(struct store *s, struct store_stats *out)
 	    (ret = count_rows(s, "PRAGMA page_size", &psize)) < 0)
 		return ret;
 	st.db_bytes = pages * psize;
+	st.clock_rejected = s->clock_rejected;
+	fs_space(s, &st);
 	*out = st;
 	return 0;
 }

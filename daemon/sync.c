@@ -107,6 +107,7 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 	/* Alone in the region: nobody else can hold change sets of ours. */
 	if (s->npeers == 0)
 		store_own_seq_seen(st, 0);
+	s->started = now;
 	s->next_hb = now; /* first tick at once: HELLOs go out as soon as links connect */
 	s->next_pull = now + s->set.pull_interval_ms;
 	log_info("sync: listening on %s, %zu other members", s->set.listen, s->npeers);

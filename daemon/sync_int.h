@@ -102,6 +102,8 @@ struct sync {
 	size_t npeers;
 	struct vv *ours; /* cached copy of the store's vector; NULL when stale */
 	uint64_t next_hb;
+	uint64_t
+	    started; /* monotonic ms of sync_open(): "unreachable since" for peers never heard */
 	uint64_t next_pull;
 	uint64_t req_seq;
 	uint64_t malformed;

@@ -139,6 +139,21 @@ lag_gauges(const struct sync *s, FILE *f, const struct vv *v, const struct vv *e
 	}
 }
 
+/* Per peer, whole seconds since it was last heard from (since this daemon started if never). */
+static void
+unreachable_gauges(const struct sync *s, FILE *f, uint64_t now)
+{
+	metrics_family(f, "arrangd_peer_unreachable_seconds", "gauge",
+	               "Seconds since the peer was last heard from (since start if never).");
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer *p = &s->peers[i];
+		uint64_t since = p->last_rx != 0 ? p->last_rx : s->started;
+
+		metrics_sample_label(f, "arrangd_peer_unreachable_seconds", "peer", p->name,
+		                     now > since ? (now - since) / 1000 : 0);
+	}
+}
+
 int
 sync_msg_metrics(struct sync *s, FILE *f)
 {
@@ -171,6 +186,7 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	metrics_gauge(f, "arrangd_peers_connected",
 	              "Other members heard from within three heartbeats.", ss.connected);
 	lag_gauges(s, f, v, empty);
+	unreachable_gauges(s, f, mono_ms());
 	metrics_histogram(f, "arrangd_apply_seconds",
 	                  "Time to verify and apply one batch of change sets from a peer.",
 	                  apply_le, s->count.apply_bucket, SYNC_APPLY_BUCKETS, s->count.apply_count,

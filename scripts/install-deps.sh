@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libzmq3-dev libsqlite3-dev libmsgpack-dev uuid-dev libsodium-dev
 libsystemd-dev libinih-dev libcmocka-dev libjansson-dev sqlite3 systemd iproute2 procps
-dpkg-dev file gnuplot-nox jq faketime python3 clang-format"
+dpkg-dev file gnuplot-nox jq faketime python3 clang-format prometheus"
 
 missing=""
 for p in $PKGS; do

@@ -1499,6 +1499,10 @@ test_metrics(void **state)
 	                                    "arrangd_pending_size",
 	                                    "arrangd_quarantine_size",
 	                                    "arrangd_db_bytes",
+	                                    "arrangd_changesets_clock_rejected_total",
+	                                    "arrangd_data_free_bytes",
+	                                    "arrangd_data_size_bytes",
+	                                    "arrangd_writes_held",
 	                                    "arrangd_peers_connected",
 	                                    NULL};
 	struct fx *fx = *state;
@@ -1510,6 +1514,10 @@ test_metrics(void **state)
 	assert_true(prom_check(text, names, "arrangd_local_writes_total") == 0);
 	assert_true(prom_check(text, names, "arrangd_log_changesets") == 0);
 	assert_true(prom_check(text, names, "arrangd_db_bytes") > 0);
+	assert_true(prom_check(text, names, "arrangd_data_size_bytes") > 0);
+	assert_true(prom_check(text, names, "arrangd_data_free_bytes") >= 0);
+	assert_true(prom_check(text, names, "arrangd_writes_held") == 0);
+	assert_true(prom_check(text, names, "arrangd_changesets_clock_rejected_total") == 0);
 	assert_null(strstr(text, "arrangd_peers_connected")); /* no hook, no sync metrics */
 	free(text);
 

@@ -81,9 +81,15 @@ test_clock_drift_then_retry(void **state)
 	quarantined_write(a, b, id, &st);
 	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
 	assert_int_equal(q.reason, ARR_ECLOCK);
+	struct store_stats ss;
+	assert_int_equal(store_stats(b->s, &ss), 0);
+	assert_int_equal(ss.clock_rejected, 1); /* the metrics' clock guard counter */
+	assert_true(ss.fs_size_bytes > 0 && ss.fs_free_bytes <= ss.fs_size_bytes);
 
 	b->clock += 1; /* exactly at the allowed drift now */
 	assert_int_equal(store_quarantine_retry(b->s, -1, &st), 0);
+	assert_int_equal(store_stats(b->s, &ss), 0);
+	assert_int_equal(ss.clock_rejected, 1);
 	assert_int_equal(st.applied, 1);
 	assert_int_equal(st.quarantined, 0);
 	assert_int_equal(ts_seq_of(b, a), 1);

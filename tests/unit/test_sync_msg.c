@@ -518,6 +518,11 @@ static const char metrics_want[] =
     "# TYPE arrangd_peer_ahead gauge\n"
     "arrangd_peer_ahead{peer=\"node-b\"} 3\n"
     "arrangd_peer_ahead{peer=\"node-c\"} 0\n"
+    "# HELP arrangd_peer_unreachable_seconds Seconds since the peer was last heard from (since "
+    "start if never).\n"
+    "# TYPE arrangd_peer_unreachable_seconds gauge\n"
+    "arrangd_peer_unreachable_seconds{peer=\"node-b\"} 7\n"
+    "arrangd_peer_unreachable_seconds{peer=\"node-c\"} 42\n"
     "# HELP arrangd_apply_seconds Time to verify and apply one batch of change sets from a "
     "peer.\n"
     "# TYPE arrangd_apply_seconds histogram\n"
@@ -555,6 +560,9 @@ test_metrics_text(void **state)
 	s->peers[0].in.up = true;
 	s->peers[0].in.last_rx = mono_ms();
 	s->peers[0].ridlen = 1;
+	s->peers[0].last_rx = mono_ms() - 7500; /* heard 7.5 s ago */
+	s->peers[1].last_rx = 0;                /* never: counted from the start */
+	s->started = mono_ms() - 42500;
 	assert_non_null(out = open_memstream(&text, &len));
 	assert_int_equal(sync_metrics(s, out), 0);
 	fclose(out);
