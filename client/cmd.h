@@ -70,6 +70,14 @@ int tbl_fetch_row(struct cli *cli, const struct cmd_call *call, const char *text
 int tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size_t n,
                    uint64_t limit, const char *const *cols, size_t ncols,
                    const char *const *headers);
+/*
+ * The words after show/delete/history: exactly one ID, or --help (printed). An exit
+ * code; the caller goes on only with CLI_OK and !a->help, and frees a in every case.
+ */
+int tbl_id_arg(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a);
+/* tbl_id_arg, then tbl_fetch_row of the ID (rp must be reply_init'ed); the same rules. */
+int tbl_id_row(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a,
+               char id[ARR_ROWID_STRLEN + 1], struct reply *rp, struct rowset *rs);
 /* Parse a positive --limit value (NULL: none, 0); an exit code. */
 int tbl_limit(struct cli *cli, const char *text, uint64_t *limit);
 /* Print {"id": id} (JSON) or the id alone. */

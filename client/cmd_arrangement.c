@@ -86,6 +86,105 @@ has_field(const struct words *ws, const char *column)
 	return false;
 }
 
+/* The org options and defaults of `add` as FIELD=VALUE words after a's; an exit code. */
+static int
+add_words(struct cli *cli, const struct opt *opts, const struct args *a, struct words *ws)
+{
+	const char *ref = opts[0].value;
+
+	if (words_init(ws, a, NORG + 2) != 0)
+		return cli_error("out of memory");
+	for (size_t i = 0; i < NORG; i++) {
+		if (opts[1 + i].value == NULL)
+			continue;
+		if (has_field(ws, org_opts[i].column))
+			return cli_usage(cli, "--%s and %s given together", org_opts[i].opt,
+			                 org_opts[i].column);
+		if (words_add(ws, org_opts[i].column, opts[1 + i].value) != 0)
+			return cli_error("out of memory");
+	}
+	if (ref == NULL && !has_field(ws, "child_id"))
+		return cli_usage(cli, "missing --child-ref REF");
+	if (ref != NULL && has_field(ws, "child_id"))
+		return cli_usage(cli, "give --child-ref or --child-id, not both");
+	if (ref != NULL && ref[0] == '\0')
+		return cli_usage(cli, "--child-ref must not be empty");
+	if (!has_field(ws, "kind"))
+		return cli_usage(cli, "missing --kind KIND");
+	if (!has_field(ws, "status") && words_add(ws, "status", "draft") != 0)
+		return cli_error("out of memory");
+	return CLI_OK;
+}
+
+/*
+ * The words as fields (usage errors first, no daemon needed; then references), and a
+ * child_id given among them into child. An exit code.
+ */
+static int
+add_fields(struct cli *cli, const struct schema_table *t, const struct words *ws,
+           struct field *fields, char child[ARR_ROWID_STRLEN + 1])
+{
+	int rc;
+
+	for (size_t i = 0; i < ws->n; i++) {
+		rc = field_parse(cli, t, ws->w[i], &fields[i]);
+		if (rc != CLI_OK)
+			return rc;
+		if (strcmp(fields[i].col->name, "status") == 0 &&
+		    strcmp(fields[i].text, "draft") != 0 &&
+		    strcmp(fields[i].text, "requested") != 0)
+			return cli_usage(cli,
+			                 "a new arrangement starts as draft or requested, not '%s'",
+			                 fields[i].text);
+	}
+	rc = tbl_fields(cli, t, ws->w, ws->n, fields);
+	if (rc != CLI_OK)
+		return rc;
+	for (size_t i = 0; i < ws->n; i++)
+		if (strcmp(fields[i].col->name, "child_id") == 0 &&
+		    fields[i].value.kind == VALUE_TEXT &&
+		    fields[i].value.u.b.len < ARR_ROWID_STRLEN + 1) {
+			memcpy(child, fields[i].value.u.b.ptr, fields[i].value.u.b.len);
+			child[fields[i].value.u.b.len] = '\0';
+		}
+	return CLI_OK;
+}
+
+/*
+ * The child with ref into child; when there is none, a new id and the op that creates
+ * it (*created). An exit code.
+ */
+static int
+find_child(struct cli *cli, const char *ref, char child[ARR_ROWID_STRLEN + 1], struct req_op *op,
+           bool *created)
+{
+	struct cli_where w = {"ref", value_text(ref)};
+	struct reply rp;
+	struct rowset rs;
+	int rc;
+
+	reply_init(&rp);
+	rc = cli_list(cli, "child", &w, 1, 2, &rp, &rs);
+	if (rc != 0) {
+		rc = cli_fail(cli, rc, &rp);
+	} else if (rs.nrows > 1) {
+		rc = cli_error("more than one child has ref '%s'; use --child-id", ref);
+	} else if (rs.nrows == 1) {
+		if (!obj_strcpy(rowset_cell(&rs, 0, rowset_col(&rs, "id")), child,
+		                ARR_ROWID_STRLEN + 1))
+			rc = cli_fail(cli, ARR_EMALFORMED, NULL);
+	} else {
+		cli_new_id(child);
+		*created = true;
+		op->table = "child";
+		memcpy(op->id, child, sizeof(op->id));
+		op->column = "ref";
+		op->value = value_text(ref);
+	}
+	reply_free(&rp);
+	return rc;
+}
+
 int
 cmd_arrangement_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
@@ -93,128 +192,43 @@ cmd_arrangement_add(struct cli *cli, const struct cmd_call *call, int argc, char
 	struct opt opts[] = {{"child-ref", true, NULL},    {"school", true, NULL},
 	                     {"municipality", true, NULL}, {"lead", true, NULL},
 	                     {"swv", true, NULL},          {NULL, false, NULL}};
+	const char *ref;
 	struct args a;
 	struct words ws = {0};
 	struct field *fields = NULL;
 	char id[ARR_ROWID_STRLEN + 1], child[ARR_ROWID_STRLEN + 1] = "";
 	struct req_op childop = {0};
 	bool newchild = false;
-	struct reply rp;
-	int rc;
+	int rc = commands_args(cli, call, argc, argv, opts, t, &a);
 
-	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, t, &a);
-	if (rc != CLI_OK || a.help)
+	ref = opts[0].value;
+	if (rc != CLI_OK || a.help || (rc = add_words(cli, opts, &a, &ws)) != CLI_OK)
 		goto out;
-	if (words_init(&ws, &a, NORG + 2) != 0) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < NORG; i++)
-		if (opts[1 + i].value != NULL) {
-			if (has_field(&ws, org_opts[i].column)) {
-				rc = cli_usage(cli, "--%s and %s given together", org_opts[i].opt,
-				               org_opts[i].column);
-				goto out;
-			}
-			if (words_add(&ws, org_opts[i].column, opts[1 + i].value) != 0) {
-				rc = cli_error("out of memory");
-				goto out;
-			}
-		}
-	if (opts[0].value == NULL && !has_field(&ws, "child_id")) {
-		rc = cli_usage(cli, "missing --child-ref REF");
-		goto out;
-	}
-	if (opts[0].value != NULL && has_field(&ws, "child_id")) {
-		rc = cli_usage(cli, "give --child-ref or --child-id, not both");
-		goto out;
-	}
-	if (opts[0].value != NULL && opts[0].value[0] == '\0') {
-		rc = cli_usage(cli, "--child-ref must not be empty");
-		goto out;
-	}
-	if (!has_field(&ws, "kind")) {
-		rc = cli_usage(cli, "missing --kind KIND");
-		goto out;
-	}
-	if (!has_field(&ws, "status") && words_add(&ws, "status", "draft") != 0) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
 	fields = calloc(ws.n + 1, sizeof(*fields));
 	if (fields == NULL) {
 		rc = cli_error("out of memory");
 		goto out;
 	}
-	/* Usage errors first (no daemon needed), then references and the child. */
-	for (size_t i = 0; i < ws.n; i++) {
-		rc = field_parse(cli, t, ws.w[i], &fields[i]);
-		if (rc != CLI_OK)
-			goto out;
-		if (strcmp(fields[i].col->name, "status") == 0 &&
-		    strcmp(fields[i].text, "draft") != 0 &&
-		    strcmp(fields[i].text, "requested") != 0) {
-			rc = cli_usage(cli,
-			               "a new arrangement starts as draft or requested, not '%s'",
-			               fields[i].text);
-			goto out;
-		}
-	}
-	rc = tbl_fields(cli, t, ws.w, ws.n, fields);
+	rc = add_fields(cli, t, &ws, fields, child);
+	if (rc == CLI_OK && ref != NULL)
+		rc = find_child(cli, ref, child, &childop, &newchild);
 	if (rc != CLI_OK)
 		goto out;
-	for (size_t i = 0; i < ws.n; i++)
-		if (strcmp(fields[i].col->name, "child_id") == 0 &&
-		    fields[i].value.kind == VALUE_TEXT && fields[i].value.u.b.len < sizeof(child)) {
-			memcpy(child, fields[i].value.u.b.ptr, fields[i].value.u.b.len);
-			child[fields[i].value.u.b.len] = '\0';
-		}
-	if (opts[0].value != NULL) {
-		struct cli_where w = {"ref", value_text(opts[0].value)};
-		struct rowset rs;
-
-		rc = cli_list(cli, "child", &w, 1, 2, &rp, &rs);
-		if (rc != 0) {
-			rc = cli_fail(cli, rc, &rp);
-			goto out;
-		}
-		if (rs.nrows > 1) {
-			rc = cli_error("more than one child has ref '%s'; use --child-id",
-			               opts[0].value);
-			goto out;
-		}
-		if (rs.nrows == 1) {
-			if (!obj_strcpy(rowset_cell(&rs, 0, rowset_col(&rs, "id")), child,
-			                sizeof(child))) {
-				rc = cli_fail(cli, ARR_EMALFORMED, NULL);
-				goto out;
-			}
-		} else {
-			cli_new_id(child);
-			newchild = true;
-			childop.table = "child";
-			memcpy(childop.id, child, sizeof(childop.id));
-			childop.column = "ref";
-			childop.value = value_text(opts[0].value);
-		}
+	if (ref != NULL) {
 		fields[ws.n].col = schema_column_find(t, "child_id");
 		fields[ws.n].value = value_text(child);
 	}
 	cli_new_id(id);
-	rc = tbl_write(cli, t, id, fields, ws.n + (opts[0].value != NULL), &childop, newchild);
-	if (rc != CLI_OK)
-		goto out;
-	if (cli->json) {
+	rc = tbl_write(cli, t, id, fields, ws.n + (ref != NULL), &childop, newchild);
+	if (rc == CLI_OK && cli->json) {
 		rc = jsonout_print(json_pack("{s:s,s:s,s:b}", "id", id, "child_id", child,
 		                             "child_created", newchild));
-	} else {
+	} else if (rc == CLI_OK) {
 		printf("%s\n", id);
 		if (newchild)
-			printf("created child %s for ref %s\n", child, opts[0].value);
+			printf("created child %s for ref %s\n", child, ref);
 	}
 out:
-	reply_free(&rp);
 	free(fields);
 	words_free(&ws);
 	args_free(&a);
@@ -359,7 +373,6 @@ int
 cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	const struct schema_table *t = call->t;
-	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
 	struct names *nm = NULL;
 	char id[ARR_ROWID_STRLEN + 1];
@@ -370,15 +383,8 @@ cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, cha
 	reply_init(&rp);
 	for (size_t k = 0; k < NREL; k++)
 		reply_init(&rel[k]);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = tbl_id_row(cli, call, argc, argv, &a, id, &rp, &rs);
 	if (rc != CLI_OK || a.help)
-		goto out;
-	if (a.npos != 1) {
-		rc = cli_usage(cli, a.npos == 0 ? "missing ID" : "too many arguments");
-		goto out;
-	}
-	rc = tbl_fetch_row(cli, call, a.pos[0], id, &rp, &rs);
-	if (rc != CLI_OK)
 		goto out;
 	for (size_t k = 0; k < NREL; k++) {
 		struct cli_where w = {"arrangement_id", value_text(id)};

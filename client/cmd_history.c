@@ -126,7 +126,6 @@ fetch(struct cli *cli, const struct cmd_call *call, const char *id, const char *
 int
 tbl_history(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
 	char id[ARR_ROWID_STRLEN + 1];
 	const msgpack_object *h = NULL;
@@ -134,13 +133,9 @@ tbl_history(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = tbl_id_arg(cli, call, argc, argv, &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.npos != 1) {
-		rc = cli_usage(cli, a.npos == 0 ? "missing ID" : "too many arguments");
-		goto out;
-	}
 	rc = resolve_id(cli, call->t->name, call->noun, a.pos[0], id);
 	if (rc == CLI_OK)
 		rc = fetch(cli, call, id, a.pos[0], &rp, &h);

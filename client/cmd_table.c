@@ -183,13 +183,15 @@ tbl_limit(struct cli *cli, const char *text, uint64_t *limit)
 	return CLI_OK;
 }
 
-/* The ID argument of show, delete and history: exactly one word. */
-static int
-one_id(struct cli *cli, const struct args *a)
+int
+tbl_id_arg(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a)
 {
-	if (a->npos != 1)
-		return cli_usage(cli, a->npos == 0 ? "missing ID" : "too many arguments");
-	return CLI_OK;
+	struct opt opts[] = {{NULL, false, NULL}};
+	int rc = commands_args(cli, call, argc, argv, opts, NULL, a);
+
+	if (rc == CLI_OK && !a->help && a->npos != 1)
+		rc = cli_usage(cli, a->npos == 0 ? "missing ID" : "too many arguments");
+	return rc;
 }
 
 int
@@ -227,6 +229,17 @@ tbl_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 out:
 	free(fields);
 	args_free(&a);
+	return rc;
+}
+
+int
+tbl_id_row(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a,
+           char id[ARR_ROWID_STRLEN + 1], struct reply *rp, struct rowset *rs)
+{
+	int rc = tbl_id_arg(cli, call, argc, argv, a);
+
+	if (rc == CLI_OK && !a->help)
+		rc = tbl_fetch_row(cli, call, a->pos[0], id, rp, rs);
 	return rc;
 }
 
@@ -482,7 +495,6 @@ tbl_print_record(struct cli *cli, const struct schema_table *t, const struct row
 int
 tbl_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
 	struct names *nm = NULL;
 	char id[ARR_ROWID_STRLEN + 1];
@@ -491,11 +503,8 @@ tbl_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK || a.help || (rc = one_id(cli, &a)) != CLI_OK)
-		goto out;
-	rc = tbl_fetch_row(cli, call, a.pos[0], id, &rp, &rs);
-	if (rc != CLI_OK)
+	rc = tbl_id_row(cli, call, argc, argv, &a, id, &rp, &rs);
+	if (rc != CLI_OK || a.help)
 		goto out;
 	if (!cli->json) {
 		nm = names_load(cli, &rc);
@@ -513,7 +522,6 @@ out:
 int
 tbl_delete(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
 	char id[ARR_ROWID_STRLEN + 1];
 	struct reply rp;
@@ -522,11 +530,8 @@ tbl_delete(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK || a.help || (rc = one_id(cli, &a)) != CLI_OK)
-		goto out;
-	rc = tbl_fetch_row(cli, call, a.pos[0], id, &rp, &rs);
-	if (rc != CLI_OK)
+	rc = tbl_id_row(cli, call, argc, argv, &a, id, &rp, &rs);
+	if (rc != CLI_OK || a.help)
 		goto out;
 	op.table = call->t->name;
 	memcpy(op.id, id, sizeof(op.id));
