@@ -1,7 +1,7 @@
 /*
- * cmd.h: the commands of arrangctl, one function per noun (argv holds the words after
- * the noun), and the verbs shared by every table noun (add, set, list, show, delete,
- * history) that the arrangement noun reuses or extends. Each returns an exit code.
+ * cmd.h: the handlers of arrangctl's commands (listed, with their help, in commands.c),
+ * and the verbs shared by every table noun (add, set, list, show, delete, history) that
+ * the arrangement noun reuses or extends. Each returns an exit code.
  */
 #ifndef CMD_H
 #define CMD_H
@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "commands.h"
 #include "names.h"
 #include "schema.h"
 
@@ -22,23 +23,22 @@
 	"Global options: --socket PATH (or ARRANGD_SOCKET; default /run/arrangd/api.sock),\n"      \
 	"--json, --timeout MS (default 10000), --help.\n"
 
-int cmd_status(struct cli *cli, int argc, char **argv);
-int cmd_peers(struct cli *cli, int argc, char **argv);
-int cmd_digest(struct cli *cli, int argc, char **argv);
-int cmd_sync(struct cli *cli, int argc, char **argv);
-int cmd_query(struct cli *cli, int argc, char **argv);
-int cmd_import(struct cli *cli, int argc, char **argv);
-int cmd_export(struct cli *cli, int argc, char **argv);
-int cmd_quarantine(struct cli *cli, int argc, char **argv);
-int cmd_arrangement(struct cli *cli, int argc, char **argv);
-int cmd_backup(struct cli *cli, int argc, char **argv);
-int cmd_metrics(struct cli *cli, int argc, char **argv);
-/* organisation, child, party, funding, assignment, evaluation, consent. */
-int cmd_table(struct cli *cli, const char *noun, const struct schema_table *t, int argc,
-              char **argv);
-
-/* Set cli->cmd to "noun verb" for usage messages. */
-void cmd_name(struct cli *cli, const char *noun, const char *verb);
+/* The handlers of the command table (commands.c); argv holds the words after the verb. */
+int cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_peers(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_sync(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_query(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_import(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_export(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_quarantine_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_backup(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_metrics(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_arrangement_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_arrangement_set(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 
 /*
  * Checks a `set` must pass before writing: current is the row as `get` returned it,
@@ -47,18 +47,41 @@ void cmd_name(struct cli *cli, const char *noun, const char *verb);
 typedef int (*tbl_check_fn)(struct cli *cli, const struct rowset *current,
                             const struct field *fields, size_t n);
 
-/* Shared verbs; argv holds the words after the verb. */
-int tbl_add(struct cli *cli, const char *noun, const struct schema_table *t, int argc, char **argv);
-int tbl_set(struct cli *cli, const char *noun, const struct schema_table *t, int argc, char **argv,
-            tbl_check_fn check);
-int tbl_list(struct cli *cli, const char *noun, const struct schema_table *t, int argc,
-             char **argv);
-int tbl_show(struct cli *cli, const char *noun, const struct schema_table *t, int argc,
-             char **argv);
-int tbl_delete(struct cli *cli, const char *noun, const struct schema_table *t, int argc,
-               char **argv);
-int tbl_history(struct cli *cli, const char *noun, const struct schema_table *t, int argc,
-                char **argv);
+/* The verbs of every table noun (call->noun, call->t); argv holds the words after the verb. */
+int tbl_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int tbl_set(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int tbl_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int tbl_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int tbl_delete(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int tbl_history(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+/* `set` with a check run on the current row before writing (NULL: none). */
+int tbl_set_checked(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
+                    tbl_check_fn check);
+/*
+ * The ID argument of show/set/delete: resolved (full id or unique prefix) into id and
+ * the current row read into rp/rs. An exit code ("no NOUN ID" when absent, printed).
+ */
+int tbl_fetch_row(struct cli *cli, const struct cmd_call *call, const char *text,
+                  char id[ARR_ROWID_STRLEN + 1], struct reply *rp, struct rowset *rs);
+/*
+ * `list`: the rows of t whose fields equal the FIELD=VALUE words (n of them), at most
+ * limit (0: all), printed by tbl_print_rows with cols/headers. An exit code.
+ */
+int tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size_t n,
+                   uint64_t limit, const char *const *cols, size_t ncols,
+                   const char *const *headers);
+/*
+ * The words after show/delete/history: exactly one ID, or --help (printed). An exit
+ * code; the caller goes on only with CLI_OK and !a->help, and frees a in every case.
+ */
+int tbl_id_arg(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a);
+/* tbl_id_arg, then tbl_fetch_row of the ID (rp must be reply_init'ed); the same rules. */
+int tbl_id_row(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a,
+               char id[ARR_ROWID_STRLEN + 1], struct reply *rp, struct rowset *rs);
+/* Parse a positive --limit value (NULL: none, 0); an exit code. */
+int tbl_limit(struct cli *cli, const char *text, uint64_t *limit);
+/* Print {"id": id} (JSON) or the id alone. */
+int tbl_print_id(const struct cli *cli, const char *id);
 
 /*
  * Parse FIELD=VALUE words into fields (n words, each a distinct column), resolving

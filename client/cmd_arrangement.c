@@ -3,7 +3,8 @@
  * special about arrangements: `add` finds or creates the child by its pseudonymous ref
  * and resolves organisations by code; `set` enforces the status lifecycle of DOMAIN.md
  * (locally: replicated merges stay last-writer-wins); `list` has filters by status,
- * school and municipality; `show` gathers the related rows.
+ * school and municipality; `show` gathers the related rows. Their help is in
+ * commands.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "arrerr.h"
 #include "cmd.h"
 #include "names.h"
+#include "jsonout.h"
 #include "out.h"
 #include "resolve.h"
 
@@ -84,153 +86,149 @@ has_field(const struct words *ws, const char *column)
 	return false;
 }
 
-static const char help_add[] =
-    "usage: arrangctl arrangement add --child-ref REF --kind KIND [--status draft|requested]\n"
-    "         [--school ORG] [--municipality ORG] [--lead ORG] [--swv ORG]\n"
-    "         [--coordinator NAME] [--requested-on DATE] [--start-on DATE]\n"
-    "         [--summary TEXT] [--FIELD VALUE]... [FIELD=VALUE]...\n\n"
-    "Register an arrangement and print its new id on the first line. The child is found\n"
-    "by its pseudonymous reference REF; when this replica has no child with that ref, a\n"
-    "child row is created in the same write (and a second line says so). Use --child-id\n"
-    "ID instead of --child-ref for an existing child row. ORG is an organisation id, a\n"
-    "unique id prefix or the organisation's code (CBS, BRIN, SWV or AGB code). The status\n"
-    "is draft unless --status requested is given.\n\n";
-
+/* The org options and defaults of `add` as FIELD=VALUE words after a's; an exit code. */
 static int
-arr_add(struct cli *cli, const struct schema_table *t, int argc, char **argv)
+add_words(struct cli *cli, const struct opt *opts, const struct args *a, struct words *ws)
 {
+	const char *ref = opts[0].value;
+
+	if (words_init(ws, a, NORG + 2) != 0)
+		return cli_error("out of memory");
+	for (size_t i = 0; i < NORG; i++) {
+		if (opts[1 + i].value == NULL)
+			continue;
+		if (has_field(ws, org_opts[i].column))
+			return cli_usage(cli, "--%s and %s given together", org_opts[i].opt,
+			                 org_opts[i].column);
+		if (words_add(ws, org_opts[i].column, opts[1 + i].value) != 0)
+			return cli_error("out of memory");
+	}
+	if (ref == NULL && !has_field(ws, "child_id"))
+		return cli_usage(cli, "missing --child-ref REF");
+	if (ref != NULL && has_field(ws, "child_id"))
+		return cli_usage(cli, "give --child-ref or --child-id, not both");
+	if (ref != NULL && ref[0] == '\0')
+		return cli_usage(cli, "--child-ref must not be empty");
+	if (!has_field(ws, "kind"))
+		return cli_usage(cli, "missing --kind KIND");
+	if (!has_field(ws, "status") && words_add(ws, "status", "draft") != 0)
+		return cli_error("out of memory");
+	return CLI_OK;
+}
+
+/*
+ * The words as fields (usage errors first, no daemon needed; then references), and a
+ * child_id given among them into child. An exit code.
+ */
+static int
+add_fields(struct cli *cli, const struct schema_table *t, const struct words *ws,
+           struct field *fields, char child[ARR_ROWID_STRLEN + 1])
+{
+	int rc;
+
+	for (size_t i = 0; i < ws->n; i++) {
+		rc = field_parse(cli, t, ws->w[i], &fields[i]);
+		if (rc != CLI_OK)
+			return rc;
+		if (strcmp(fields[i].col->name, "status") == 0 &&
+		    strcmp(fields[i].text, "draft") != 0 &&
+		    strcmp(fields[i].text, "requested") != 0)
+			return cli_usage(cli,
+			                 "a new arrangement starts as draft or requested, not '%s'",
+			                 fields[i].text);
+	}
+	rc = tbl_fields(cli, t, ws->w, ws->n, fields);
+	if (rc != CLI_OK)
+		return rc;
+	for (size_t i = 0; i < ws->n; i++)
+		if (strcmp(fields[i].col->name, "child_id") == 0 &&
+		    fields[i].value.kind == VALUE_TEXT &&
+		    fields[i].value.u.b.len < ARR_ROWID_STRLEN + 1) {
+			memcpy(child, fields[i].value.u.b.ptr, fields[i].value.u.b.len);
+			child[fields[i].value.u.b.len] = '\0';
+		}
+	return CLI_OK;
+}
+
+/*
+ * The child with ref into child; when there is none, a new id and the op that creates
+ * it (*created). An exit code.
+ */
+static int
+find_child(struct cli *cli, const char *ref, char child[ARR_ROWID_STRLEN + 1], struct req_op *op,
+           bool *created)
+{
+	struct cli_where w = {"ref", value_text(ref)};
+	struct reply rp;
+	struct rowset rs;
+	int rc;
+
+	reply_init(&rp);
+	rc = cli_list(cli, "child", &w, 1, 2, &rp, &rs);
+	if (rc != 0) {
+		rc = cli_fail(cli, rc, &rp);
+	} else if (rs.nrows > 1) {
+		rc = cli_error("more than one child has ref '%s'; use --child-id", ref);
+	} else if (rs.nrows == 1) {
+		if (!obj_strcpy(rowset_cell(&rs, 0, rowset_col(&rs, "id")), child,
+		                ARR_ROWID_STRLEN + 1))
+			rc = cli_fail(cli, ARR_EMALFORMED, NULL);
+	} else {
+		cli_new_id(child);
+		*created = true;
+		op->table = "child";
+		memcpy(op->id, child, sizeof(op->id));
+		op->column = "ref";
+		op->value = value_text(ref);
+	}
+	reply_free(&rp);
+	return rc;
+}
+
+int
+cmd_arrangement_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	const struct schema_table *t = call->t;
 	struct opt opts[] = {{"child-ref", true, NULL},    {"school", true, NULL},
 	                     {"municipality", true, NULL}, {"lead", true, NULL},
 	                     {"swv", true, NULL},          {NULL, false, NULL}};
+	const char *ref;
 	struct args a;
 	struct words ws = {0};
 	struct field *fields = NULL;
 	char id[ARR_ROWID_STRLEN + 1], child[ARR_ROWID_STRLEN + 1] = "";
 	struct req_op childop = {0};
 	bool newchild = false;
-	struct reply rp;
-	int rc;
+	int rc = commands_args(cli, call, argc, argv, opts, t, &a);
 
-	cmd_name(cli, "arrangement", "add");
-	reply_init(&rp);
-	rc = args_parse(cli, argc, argv, opts, t, &a);
-	if (rc != CLI_OK)
+	ref = opts[0].value;
+	if (rc != CLI_OK || a.help || (rc = add_words(cli, opts, &a, &ws)) != CLI_OK)
 		goto out;
-	if (a.help) {
-		fputs(help_add, stdout);
-		tbl_help_fields(t);
-		fputs("\n" CMD_GLOBAL_HELP CMD_EXIT_HELP, stdout);
-		goto out;
-	}
-	if (words_init(&ws, &a, NORG + 2) != 0) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < NORG; i++)
-		if (opts[1 + i].value != NULL) {
-			if (has_field(&ws, org_opts[i].column)) {
-				rc = cli_usage(cli, "--%s and %s given together", org_opts[i].opt,
-				               org_opts[i].column);
-				goto out;
-			}
-			if (words_add(&ws, org_opts[i].column, opts[1 + i].value) != 0) {
-				rc = cli_error("out of memory");
-				goto out;
-			}
-		}
-	if (opts[0].value == NULL && !has_field(&ws, "child_id")) {
-		rc = cli_usage(cli, "missing --child-ref REF");
-		goto out;
-	}
-	if (opts[0].value != NULL && has_field(&ws, "child_id")) {
-		rc = cli_usage(cli, "give --child-ref or --child-id, not both");
-		goto out;
-	}
-	if (opts[0].value != NULL && opts[0].value[0] == '\0') {
-		rc = cli_usage(cli, "--child-ref must not be empty");
-		goto out;
-	}
-	if (!has_field(&ws, "kind")) {
-		rc = cli_usage(cli, "missing --kind KIND");
-		goto out;
-	}
-	if (!has_field(&ws, "status") && words_add(&ws, "status", "draft") != 0) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
 	fields = calloc(ws.n + 1, sizeof(*fields));
 	if (fields == NULL) {
 		rc = cli_error("out of memory");
 		goto out;
 	}
-	/* Usage errors first (no daemon needed), then references and the child. */
-	for (size_t i = 0; i < ws.n; i++) {
-		rc = field_parse(cli, t, ws.w[i], &fields[i]);
-		if (rc != CLI_OK)
-			goto out;
-		if (strcmp(fields[i].col->name, "status") == 0 &&
-		    strcmp(fields[i].text, "draft") != 0 &&
-		    strcmp(fields[i].text, "requested") != 0) {
-			rc = cli_usage(cli,
-			               "a new arrangement starts as draft or requested, not '%s'",
-			               fields[i].text);
-			goto out;
-		}
-	}
-	rc = tbl_fields(cli, t, ws.w, ws.n, fields);
+	rc = add_fields(cli, t, &ws, fields, child);
+	if (rc == CLI_OK && ref != NULL)
+		rc = find_child(cli, ref, child, &childop, &newchild);
 	if (rc != CLI_OK)
 		goto out;
-	for (size_t i = 0; i < ws.n; i++)
-		if (strcmp(fields[i].col->name, "child_id") == 0 &&
-		    fields[i].value.kind == VALUE_TEXT && fields[i].value.u.b.len < sizeof(child)) {
-			memcpy(child, fields[i].value.u.b.ptr, fields[i].value.u.b.len);
-			child[fields[i].value.u.b.len] = '\0';
-		}
-	if (opts[0].value != NULL) {
-		struct cli_where w = {"ref", value_text(opts[0].value)};
-		struct rowset rs;
-
-		rc = cli_list(cli, "child", &w, 1, 2, &rp, &rs);
-		if (rc != 0) {
-			rc = cli_fail(cli, rc, &rp);
-			goto out;
-		}
-		if (rs.nrows > 1) {
-			rc = cli_error("more than one child has ref '%s'; use --child-id",
-			               opts[0].value);
-			goto out;
-		}
-		if (rs.nrows == 1) {
-			if (!obj_strcpy(rowset_cell(&rs, 0, rowset_col(&rs, "id")), child,
-			                sizeof(child))) {
-				rc = cli_fail(cli, ARR_EMALFORMED, NULL);
-				goto out;
-			}
-		} else {
-			cli_new_id(child);
-			newchild = true;
-			childop.table = "child";
-			memcpy(childop.id, child, sizeof(childop.id));
-			childop.column = "ref";
-			childop.value = value_text(opts[0].value);
-		}
+	if (ref != NULL) {
 		fields[ws.n].col = schema_column_find(t, "child_id");
 		fields[ws.n].value = value_text(child);
 	}
 	cli_new_id(id);
-	rc = tbl_write(cli, t, id, fields, ws.n + (opts[0].value != NULL), &childop, newchild);
-	if (rc != CLI_OK)
-		goto out;
-	if (cli->json) {
-		printf("{\"id\":\"%s\",\"child_id\":\"%s\",\"child_created\":%s}\n", id, child,
-		       newchild ? "true" : "false");
-	} else {
+	rc = tbl_write(cli, t, id, fields, ws.n + (ref != NULL), &childop, newchild);
+	if (rc == CLI_OK && cli->json) {
+		rc = jsonout_print(json_pack("{s:s,s:s,s:b}", "id", id, "child_id", child,
+		                             "child_created", newchild));
+	} else if (rc == CLI_OK) {
 		printf("%s\n", id);
 		if (newchild)
-			printf("created child %s for ref %s\n", child, opts[0].value);
+			printf("created child %s for ref %s\n", child, ref);
 	}
 out:
-	reply_free(&rp);
 	free(fields);
 	words_free(&ws);
 	args_free(&a);
@@ -280,8 +278,8 @@ static const char *const list_cols[] = {"id",          "child_id",      "kind",
 static const char *const list_heads[] = {"ID",           "CHILD", "KIND",      "STATUS", "SCHOOL",
                                          "MUNICIPALITY", "LEAD",  "REQUESTED", "START"};
 
-static int
-arr_list(struct cli *cli, const struct schema_table *t, int argc, char **argv)
+int
+cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	struct opt opts[] = {{"status", true, NULL},
 	                     {"school", true, NULL},
@@ -290,41 +288,12 @@ arr_list(struct cli *cli, const struct schema_table *t, int argc, char **argv)
 	                     {NULL, false, NULL}};
 	struct args a;
 	struct words ws = {0};
-	struct field *fields = NULL;
-	struct cli_where *where = NULL;
-	struct names *nm = NULL;
-	struct reply rp;
-	struct rowset rs;
 	uint64_t limit = 0;
 	int rc;
 
-	cmd_name(cli, "arrangement", "list");
-	reply_init(&rp);
-	rc = args_parse(cli, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK)
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help || (rc = tbl_limit(cli, opts[3].value, &limit)) != CLI_OK)
 		goto out;
-	if (a.help) {
-		fputs("usage: arrangctl arrangement list [--status S] [--school ORG]\n"
-		      "         [--municipality ORG] [FIELD=VALUE]... [--limit N]\n\n"
-		      "List arrangements, ordered by id, optionally filtered (filters combine\n"
-		      "with AND). The table shows the child by its ref, organisations by code\n"
-		      "and ids shortened to 8 characters; --json prints one JSON object per line\n"
-		      "with every field and full ids.\n\n",
-		      stdout);
-		tbl_help_fields(t);
-		fputs("\n" CMD_GLOBAL_HELP CMD_EXIT_HELP, stdout);
-		goto out;
-	}
-	if (opts[3].value != NULL) {
-		char *end;
-
-		limit = strtoull(opts[3].value, &end, 10);
-		if (*end != '\0' || limit == 0 || opts[3].value[0] == '-') {
-			rc = cli_usage(cli, "bad --limit '%s' (expected a positive integer)",
-			               opts[3].value);
-			goto out;
-		}
-	}
 	if (words_init(&ws, &a, 3) != 0 ||
 	    (opts[0].value != NULL && words_add(&ws, "status", opts[0].value) != 0) ||
 	    (opts[1].value != NULL && words_add(&ws, "school_org_id", opts[1].value) != 0) ||
@@ -332,26 +301,9 @@ arr_list(struct cli *cli, const struct schema_table *t, int argc, char **argv)
 		rc = cli_error("out of memory");
 		goto out;
 	}
-	rc = tbl_where(cli, t, ws.w, ws.n, &fields, &where);
-	if (rc != CLI_OK)
-		goto out;
-	rc = cli_list(cli, ARR_TABLE, where, ws.n, limit, &rp, &rs);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
-		goto out;
-	}
-	if (!cli->json) {
-		nm = names_load(cli, &rc);
-		if (nm == NULL)
-			goto out;
-	}
-	rc = tbl_print_rows(cli, t, &rs, nm, list_cols, sizeof(list_cols) / sizeof(list_cols[0]),
-	                    list_heads);
+	rc = tbl_list_print(cli, call->t, ws.w, ws.n, limit, list_cols,
+	                    sizeof(list_cols) / sizeof(list_cols[0]), list_heads);
 out:
-	names_destroy(&nm);
-	reply_free(&rp);
-	free(where);
-	free(fields);
 	words_free(&ws);
 	args_free(&a);
 	return rc;
@@ -393,51 +345,47 @@ show_related(struct cli *cli, size_t k, const struct rowset *rs, const struct na
 	return tbl_print_rows(cli, t, rs, nm, cols, n, NULL);
 }
 
-static int
-arr_show(struct cli *cli, const struct schema_table *t, int argc, char **argv)
+/* `show --json`: {"arrangement": {...}, "parties": [...], ...}; NULL when out of memory. */
+static json_t *
+show_json(const struct rowset *rs, const struct rowset relrs[NREL])
 {
-	struct opt opts[] = {{NULL, false, NULL}};
+	json_t *j = json_object();
+
+	if (j == NULL ||
+	    json_object_set_new(j, "arrangement", jsonout_row(rs, 0, NULL, false)) != 0)
+		goto fail;
+	for (size_t k = 0; k < NREL; k++) {
+		json_t *a = json_array();
+
+		if (json_object_set_new(j, related[k].key, a) != 0)
+			goto fail;
+		for (size_t r = 0; r < relrs[k].nrows; r++)
+			if (json_array_append_new(a, jsonout_row(&relrs[k], r, NULL, false)) != 0)
+				goto fail;
+	}
+	return j;
+fail:
+	json_decref(j);
+	return NULL;
+}
+
+int
+cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	const struct schema_table *t = call->t;
 	struct args a;
 	struct names *nm = NULL;
 	char id[ARR_ROWID_STRLEN + 1];
 	struct reply rp, rel[NREL];
 	struct rowset rs, relrs[NREL];
-	struct strbuf sb = STRBUF_INIT;
 	int rc;
 
-	cmd_name(cli, "arrangement", "show");
 	reply_init(&rp);
 	for (size_t k = 0; k < NREL; k++)
 		reply_init(&rel[k]);
-	rc = args_parse(cli, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK)
+	rc = tbl_id_row(cli, call, argc, argv, &a, id, &rp, &rs);
+	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.help) {
-		fputs("usage: arrangctl arrangement show ID\n\n"
-		      "Show one arrangement (ID may be a unique prefix) with its parties, funding\n"
-		      "shares, care assignments, evaluations and consents. --json prints one JSON\n"
-		      "object: {\"arrangement\": {...}, \"parties\": [...], \"funding\": [...],\n"
-		      "\"assignments\": [...], \"evaluations\": [...], \"consents\": "
-		      "[...]}.\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP,
-		      stdout);
-		goto out;
-	}
-	if (a.npos != 1) {
-		rc = cli_usage(cli, a.npos == 0 ? "missing ID" : "too many arguments");
-		goto out;
-	}
-	rc = resolve_id(cli, ARR_TABLE, "arrangement", a.pos[0], id);
-	if (rc != CLI_OK)
-		goto out;
-	rc = cli_get(cli, ARR_TABLE, id, &rp, &rs);
-	if (rc == ARR_ENOTFOUND) {
-		rc = cli_error("no arrangement %s", a.pos[0]);
-		goto out;
-	}
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
-		goto out;
-	}
 	for (size_t k = 0; k < NREL; k++) {
 		struct cli_where w = {"arrangement_id", value_text(id)};
 
@@ -448,19 +396,7 @@ arr_show(struct cli *cli, const struct schema_table *t, int argc, char **argv)
 		}
 	}
 	if (cli->json) {
-		strbuf_puts(&sb, "{\"arrangement\":");
-		out_json_row(&sb, &rs, 0, NULL, false);
-		for (size_t k = 0; k < NREL; k++) {
-			strbuf_printf(&sb, ",\"%s\":[", related[k].key);
-			for (size_t r = 0; r < relrs[k].nrows; r++) {
-				if (r > 0)
-					strbuf_putc(&sb, ',');
-				out_json_row(&sb, &relrs[k], r, NULL, false);
-			}
-			strbuf_putc(&sb, ']');
-		}
-		strbuf_putc(&sb, '}');
-		rc = out_line(&sb) ? CLI_OK : cli_error("out of memory");
+		rc = jsonout_print(show_json(&rs, relrs));
 		goto out;
 	}
 	nm = names_load(cli, &rc);
@@ -470,7 +406,6 @@ arr_show(struct cli *cli, const struct schema_table *t, int argc, char **argv)
 	for (size_t k = 0; k < NREL && rc == CLI_OK; k++)
 		rc = show_related(cli, k, &relrs[k], nm);
 out:
-	strbuf_free(&sb);
 	names_destroy(&nm);
 	for (size_t k = 0; k < NREL; k++)
 		reply_free(&rel[k]);
@@ -479,70 +414,8 @@ out:
 	return rc;
 }
 
-static void
-help_noun(const struct schema_table *t)
-{
-	fputs("usage: arrangctl arrangement <command> [ARGS]\n\n"
-	      "Education–youth-care arrangements (onderwijs-jeugdhulparrangementen).\n\n"
-	      "Commands:\n"
-	      "  add --child-ref REF --kind KIND [OPTIONS]   register one, print its id\n"
-	      "  set ID FIELD=VALUE...                       change fields (status lifecycle\n"
-	      "                                              checked)\n"
-	      "  list [--status S] [--school ORG] [--municipality ORG]\n"
-	      "  show ID                                     with parties, funding, care\n"
-	      "                                              assignments, evaluations, consents\n"
-	      "  history ID                                  who changed what, when, from which\n"
-	      "                                              organisation\n"
-	      "  delete ID                                   delete (_deleted=1)\n\n"
-	      "Run 'arrangctl arrangement <command> --help' for details.\n\n",
-	      stdout);
-	tbl_help_fields(t);
-	fputs("\n" CMD_GLOBAL_HELP CMD_EXIT_HELP, stdout);
-}
-
 int
-cmd_arrangement(struct cli *cli, int argc, char **argv)
+cmd_arrangement_set(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	const struct schema_table *t = schema_table_find(ARR_TABLE);
-	bool help = false;
-	int i = 0;
-	char **rest;
-	int nrest;
-
-	cmd_name(cli, "arrangement", NULL);
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		int rc = args_global(cli, argc, argv, &i, &help);
-
-		if (rc == 0)
-			return cli_usage(cli, "unknown option '%s'", argv[i]);
-		if (rc != 1)
-			return rc;
-	}
-	if (i >= argc) {
-		if (help) {
-			help_noun(t);
-			return CLI_OK;
-		}
-		return cli_usage(cli, "missing command for 'arrangement'");
-	}
-	{
-		static char hopt[] = "--help";
-		static char *hv[] = {hopt};
-
-		rest = help ? hv : argv + i + 1;
-		nrest = help ? 1 : argc - i - 1;
-	}
-	if (strcmp(argv[i], "add") == 0)
-		return arr_add(cli, t, nrest, rest);
-	if (strcmp(argv[i], "set") == 0)
-		return tbl_set(cli, "arrangement", t, nrest, rest, check_status);
-	if (strcmp(argv[i], "list") == 0)
-		return arr_list(cli, t, nrest, rest);
-	if (strcmp(argv[i], "show") == 0)
-		return arr_show(cli, t, nrest, rest);
-	if (strcmp(argv[i], "history") == 0)
-		return tbl_history(cli, "arrangement", t, nrest, rest);
-	if (strcmp(argv[i], "delete") == 0)
-		return tbl_delete(cli, "arrangement", t, nrest, rest);
-	return cli_usage(cli, "unknown command 'arrangement %s'", argv[i]);
+	return tbl_set_checked(cli, call, argc, argv, check_status);
 }

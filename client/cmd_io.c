@@ -4,7 +4,7 @@
  * whole file before writing anything (a bad line is reported as FILE:LINE and nothing
  * is written), then sends it in as few `write` requests as the API limits allow. Export
  * prints every visible row of every table in the same format, referenced tables first,
- * so that `export | import` round-trips.
+ * so that `export | import` round-trips. Their help is in commands.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,7 +14,8 @@
 
 #include "arrerr.h"
 #include "cmd.h"
-#include "json.h"
+#include "jsonin.h"
+#include "jsonout.h"
 #include "out.h"
 #include "rowid.h"
 
@@ -23,7 +24,7 @@
 #define IMPORT_MAX_SHOWN 20                           /* invalid lines reported one by one */
 
 struct line {
-	struct json_object obj; /* owned: values of the ops point into it */
+	json_t *obj; /* owned: values of the ops point into it */
 	size_t lineno;
 	const struct schema_table *t;
 	char id[ARR_ROWID_STRLEN + 1];
@@ -44,7 +45,7 @@ static void
 import_free(struct import *im)
 {
 	for (size_t i = 0; i < im->nlines; i++)
-		json_object_free(&im->lines[i].obj);
+		json_decref(im->lines[i].obj);
 	free(im->lines);
 	free(im->ops);
 }
@@ -109,62 +110,81 @@ add_op(struct import *im, const struct line *ln, const struct schema_column *c, 
 	return true;
 }
 
+/* The typed value of member m for column c; false when it has no value type (reported). */
+static bool
+member_value(struct import *im, const struct line *ln, const struct schema_column *c, json_t *m,
+             struct value *v)
+{
+	switch (json_typeof(m)) {
+	case JSON_NULL:
+		*v = value_nil();
+		return true;
+	case JSON_INTEGER:
+		*v = value_int((int64_t)json_integer_value(m));
+		return true;
+	case JSON_REAL:
+		*v = value_real(json_real_value(m));
+		return true;
+	case JSON_STRING:
+		*v = value_textn(json_string_value(m), json_string_length(m));
+		return true;
+	default:
+		bad(im, ln->lineno, "field %s: true/false are not values; use 0 or 1", c->name);
+		return false;
+	}
+}
+
+/* Check the "table" and "id" members of a parsed line; false when invalid (reported). */
+static bool
+check_head(struct import *im, struct line *ln, json_t *tm, json_t *idm)
+{
+	if (!json_is_string(tm)) {
+		bad(im, ln->lineno, "missing \"table\" (a string)");
+		return false;
+	}
+	ln->t = schema_table_find(json_string_value(tm));
+	if (ln->t == NULL) {
+		bad(im, ln->lineno, "unknown table \"%.64s\"", json_string_value(tm));
+		return false;
+	}
+	if (idm == NULL) {
+		cli_new_id(ln->id);
+		return true;
+	}
+	if (!json_is_string(idm) || !rowid_valid_text(json_string_value(idm))) {
+		bad(im, ln->lineno, "\"id\" must be a lower-case UUID string");
+		return false;
+	}
+	strcpy(ln->id, json_string_value(idm));
+	return true;
+}
+
 /* Check one parsed line and append its ops; false when it is invalid (reported). */
 static bool
 check_line(struct import *im, struct line *ln)
 {
-	const struct json_member *tm = json_object_get(&ln->obj, "table");
-	const struct json_member *im_id = json_object_get(&ln->obj, "id");
+	json_t *tm = json_object_get(ln->obj, "table");
+	json_t *idm = json_object_get(ln->obj, "id");
+	const char *key;
+	json_t *m;
 
-	if (tm == NULL || tm->kind != JSON_STR) {
-		bad(im, ln->lineno, "missing \"table\" (a string)");
+	if (!check_head(im, ln, tm, idm))
 		return false;
-	}
-	ln->t = schema_table_find(tm->s);
-	if (ln->t == NULL) {
-		bad(im, ln->lineno, "unknown table \"%.64s\"", tm->s);
-		return false;
-	}
-	if (im_id != NULL) {
-		if (im_id->kind != JSON_STR || !rowid_valid_text(im_id->s)) {
-			bad(im, ln->lineno, "\"id\" must be a lower-case UUID string");
-			return false;
-		}
-		strcpy(ln->id, im_id->s);
-	} else {
-		cli_new_id(ln->id);
-	}
 	ln->first_op = im->nops;
-	for (size_t i = 0; i < ln->obj.n; i++) {
-		const struct json_member *m = &ln->obj.members[i];
+	json_object_foreach(ln->obj, key, m)
+	{
 		const struct schema_column *c;
 		struct value v;
 
-		if (m == tm || m == im_id)
+		if (strcmp(key, "table") == 0 || strcmp(key, "id") == 0)
 			continue;
-		c = m->key[0] == '_' ? NULL : schema_column_find(ln->t, m->key);
+		c = key[0] == '_' ? NULL : schema_column_find(ln->t, key);
 		if (c == NULL) {
-			bad(im, ln->lineno, "unknown field \"%.64s\" for %s", m->key, ln->t->name);
+			bad(im, ln->lineno, "unknown field \"%.64s\" for %s", key, ln->t->name);
 			return false;
 		}
-		switch (m->kind) {
-		case JSON_NULL:
-			v = value_nil();
-			break;
-		case JSON_INT:
-			v = value_int(m->i);
-			break;
-		case JSON_REAL:
-			v = value_real(m->r);
-			break;
-		case JSON_STR:
-			v = value_textn(m->s, m->len);
-			break;
-		default:
-			bad(im, ln->lineno, "field %s: true/false are not values; use 0 or 1",
-			    c->name);
+		if (!member_value(im, ln, c, m, &v))
 			return false;
-		}
 		if ((v.kind == VALUE_TEXT && v.u.b.len > ARR_VALUE_MAX) ||
 		    !schema_value_ok(c, &v)) {
 			bad(im, ln->lineno, "field %s: expected %s", c->name, expected(c));
@@ -224,14 +244,15 @@ read_lines(struct import *im, FILE *f)
 		memset(ln, 0, sizeof(*ln));
 		ln->lineno = lineno;
 		ln->first_op = im->nops;
-		if (json_parse_object(buf, (size_t)n, &ln->obj, err, sizeof(err)) != 0) {
+		ln->obj = jsonin_object(buf, (size_t)n, err, sizeof(err));
+		if (ln->obj == NULL) {
 			bad(im, lineno, "%s", err);
 			continue;
 		}
 		im->nlines++;
 		if (!check_line(im, ln)) {
 			im->nops = ln->first_op;
-			json_object_free(&ln->obj);
+			json_decref(ln->obj);
 			im->nlines--;
 		}
 	}
@@ -313,21 +334,8 @@ send_all(struct cli *cli, struct import *im, size_t *nwrites)
 	return rc;
 }
 
-static const char help_import[] =
-    "usage: arrangctl import FILE\n\n"
-    "Load rows from FILE (\"-\" for standard input): JSON lines, one object per row,\n"
-    "  {\"table\": \"organisation\", \"id\": \"<uuid>\", \"kind\": \"gemeente\", ...}\n"
-    "\"id\" is optional (a new random id is used without it; with it, the row is created\n"
-    "or its fields are overwritten). Values are strings, integers or null (null clears a\n"
-    "field); references are row ids. Blank lines are skipped. Every line is checked\n"
-    "first; invalid lines are reported as FILE:LINE: message and then nothing is written\n"
-    "(exit status 1). A valid file is sent in one write, or, when it has more than\n"
-    "100000 field values or about 8 MiB, in several writes of whole lines (each\n"
-    "atomic; if one fails, the earlier ones stay written and the message says so).\n"
-    "Prints the number of rows and field values written.\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP;
-
 int
-cmd_import(struct cli *cli, int argc, char **argv)
+cmd_import(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
@@ -336,14 +344,9 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	size_t nwrites = 0;
 	int rc;
 
-	cmd_name(cli, "import", NULL);
-	rc = args_parse(cli, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK)
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.help) {
-		fputs(help_import, stdout);
-		goto out;
-	}
 	if (a.npos != 1) {
 		rc = cli_usage(cli, a.npos == 0 ? "missing FILE" : "too many arguments");
 		goto out;
@@ -373,8 +376,9 @@ cmd_import(struct cli *cli, int argc, char **argv)
 			goto out;
 	}
 	if (cli->json)
-		printf("{\"rows\":%zu,\"values\":%zu,\"writes\":%zu}\n", im.nlines, im.nops,
-		       nwrites);
+		rc = jsonout_print(json_pack("{s:I,s:I,s:I}", "rows", (json_int_t)im.nlines,
+		                             "values", (json_int_t)im.nops, "writes",
+		                             (json_int_t)nwrites));
 	else
 		printf("imported %zu row%s (%zu value%s) in %zu write%s\n", im.nlines,
 		       im.nlines == 1 ? "" : "s", im.nops, im.nops == 1 ? "" : "s", nwrites,
@@ -387,31 +391,16 @@ out:
 	return rc;
 }
 
-static const char help_export[] =
-    "usage: arrangctl export [TABLE]...\n\n"
-    "Print every visible (not deleted) row of every table, or of the named tables, as\n"
-    "JSON lines in the format `arrangctl import` reads: {\"table\": T, \"id\": ID, FIELD:\n"
-    "value...} with null fields left out. Tables come in dependency order\n"
-    "(organisation, child, arrangement, then the rest), so `arrangctl export >\n"
-    "rows.jsonl` and `arrangctl import rows.jsonl` on another replica round-trip. The\n"
-    "output is JSON with or without --json.\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP;
-
 int
-cmd_export(struct cli *cli, int argc, char **argv)
+cmd_export(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
-	struct strbuf sb = STRBUF_INIT;
 	int rc;
 
-	cmd_name(cli, "export", NULL);
-	rc = args_parse(cli, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK)
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.help) {
-		fputs(help_export, stdout);
-		goto out;
-	}
 	for (size_t i = 0; i < a.npos; i++)
 		if (schema_table_find(a.pos[i]) == NULL) {
 			rc = cli_usage(cli, "unknown table '%s'", a.pos[i]);
@@ -432,16 +421,11 @@ cmd_export(struct cli *cli, int argc, char **argv)
 		crc = cli_list(cli, t->name, NULL, 0, 0, &rp, &rs);
 		if (crc != 0)
 			rc = cli_fail(cli, crc, &rp);
-		for (size_t r = 0; rc == CLI_OK && r < rs.nrows; r++) {
-			strbuf_reset(&sb);
-			out_json_row(&sb, &rs, r, t->name, true);
-			if (!out_line(&sb))
-				rc = cli_error("out of memory");
-		}
+		for (size_t r = 0; rc == CLI_OK && r < rs.nrows; r++)
+			rc = jsonout_print(jsonout_row(&rs, r, t->name, true));
 		reply_free(&rp);
 	}
 out:
-	strbuf_free(&sb);
 	args_free(&a);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * cmd_quarantine.c: `arrangctl quarantine list|retry [ID]`: change sets this node
  * received but did not apply (bad signature, clock too far ahead, conflicting content),
- * kept with the reason; retry applies those that have become acceptable.
+ * kept with the reason; retry applies those that have become acceptable. Their help is
+ * in commands.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,17 +11,8 @@
 
 #include "arrerr.h"
 #include "cmd.h"
+#include "jsonout.h"
 #include "out.h"
-
-static const char help_noun[] =
-    "usage: arrangctl quarantine list\n"
-    "       arrangctl quarantine retry [ID]\n\n"
-    "Change sets this node received but did not apply are kept in quarantine with the\n"
-    "reason (an ARR_E* name) and never dropped. `list` shows them: quarantine id, origin\n"
-    "(first 16 hex characters of the public key; full in --json), seq, reason, detail,\n"
-    "when received (UTC) and retry attempts. `retry` tries to apply all of them, or only\n"
-    "ID, and prints how many were applied, were duplicates, wait for earlier change sets\n"
-    "(pending) or stay quarantined.\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP;
 
 static void
 cell(struct table *t, const msgpack_object *o, size_t max)
@@ -37,16 +29,36 @@ cell(struct table *t, const msgpack_object *o, size_t max)
 	strbuf_free(&sb);
 }
 
+/* Words after the verb: at most max positional ones; *done when rc is final. */
 static int
-q_list(struct cli *cli)
+q_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv, size_t max,
+       struct args *a, bool *done)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct opt opts[] = {{NULL, false, NULL}};
+	int rc = commands_args(cli, call, argc, argv, opts, NULL, a);
+
+	*done = rc != CLI_OK || a->help;
+	if (!*done && a->npos > max) {
+		*done = true;
+		rc = cli_usage(cli, "too many arguments");
+	}
+	return rc;
+}
+
+int
+cmd_quarantine_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
 	struct table *t = NULL;
 	struct reply rp;
+	struct args args;
 	const msgpack_object *a;
+	bool done;
 	int rc;
 
 	reply_init(&rp);
+	rc = q_args(cli, call, argc, argv, 0, &args, &done);
+	if (done)
+		goto out;
 	rc = cli_call0(cli, "quarantine.list", &rp);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
@@ -58,14 +70,8 @@ q_list(struct cli *cli)
 		goto out;
 	}
 	if (cli->json) {
-		for (uint32_t i = 0; i < a->via.array.size; i++) {
-			strbuf_reset(&sb);
-			out_json(&sb, &a->via.array.ptr[i]);
-			if (!out_line(&sb)) {
-				rc = cli_error("out of memory");
-				goto out;
-			}
-		}
+		for (uint32_t i = 0; i < a->via.array.size && rc == CLI_OK; i++)
+			rc = jsonout_print_value(&a->via.array.ptr[i]);
 		goto out;
 	}
 	t = table_new(7);
@@ -96,29 +102,37 @@ q_list(struct cli *cli)
 		rc = cli_error("out of memory");
 out:
 	table_destroy(&t);
-	strbuf_free(&sb);
 	reply_free(&rp);
+	args_free(&args);
 	return rc;
 }
 
-static int
-q_retry(struct cli *cli, const char *idtext)
+int
+cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	static const char *const keys[] = {"applied", "duplicates", "pending", "quarantined"};
-	struct strbuf sb = STRBUF_INIT;
+	const char *idtext;
 	struct reply rp;
+	struct args a;
 	struct req rq;
 	uint64_t id = 0, v[4];
+	bool done;
 	int rc;
 
+	reply_init(&rp);
+	rc = q_args(cli, call, argc, argv, 1, &a, &done);
+	if (done)
+		goto out;
+	idtext = a.npos == 1 ? a.pos[0] : NULL;
 	if (idtext != NULL) {
 		char *end;
 
 		id = strtoull(idtext, &end, 10);
-		if (*end != '\0' || idtext[0] == '\0' || idtext[0] == '-')
-			return cli_usage(cli, "bad quarantine id '%s' (expected a number)", idtext);
+		if (*end != '\0' || idtext[0] == '\0' || idtext[0] == '-') {
+			rc = cli_usage(cli, "bad quarantine id '%s' (expected a number)", idtext);
+			goto out;
+		}
 	}
-	reply_init(&rp);
 	req_begin(&rq, "quarantine.retry", idtext != NULL);
 	if (idtext != NULL) {
 		req_str(&rq, "id");
@@ -140,49 +154,14 @@ q_retry(struct cli *cli, const char *idtext)
 			goto out;
 		}
 	if (cli->json) {
-		out_json(&sb, rp.result);
-		if (!out_line(&sb))
-			rc = cli_error("out of memory");
+		rc = jsonout_print_value(rp.result);
 	} else {
 		printf("applied %" PRIu64 ", duplicates %" PRIu64 ", pending %" PRIu64
 		       ", still quarantined %" PRIu64 "\n",
 		       v[0], v[1], v[2], v[3]);
 	}
 out:
-	strbuf_free(&sb);
 	reply_free(&rp);
-	return rc;
-}
-
-int
-cmd_quarantine(struct cli *cli, int argc, char **argv)
-{
-	struct opt opts[] = {{NULL, false, NULL}};
-	struct args a;
-	int rc;
-
-	cmd_name(cli, "quarantine", NULL);
-	rc = args_parse(cli, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK)
-		goto out;
-	if (a.npos > 0)
-		cmd_name(cli, "quarantine", a.pos[0]);
-	if (a.help) {
-		fputs(help_noun, stdout);
-		goto out;
-	}
-	if (a.npos == 0) {
-		rc = cli_usage(cli, "missing command for 'quarantine' (list or retry)");
-	} else if (strcmp(a.pos[0], "list") == 0) {
-		rc = a.npos == 1 ? q_list(cli) : cli_usage(cli, "too many arguments");
-	} else if (strcmp(a.pos[0], "retry") == 0) {
-		rc = a.npos <= 2 ? q_retry(cli, a.npos == 2 ? a.pos[1] : NULL)
-		                 : cli_usage(cli, "too many arguments");
-	} else {
-		cmd_name(cli, "quarantine", NULL);
-		rc = cli_usage(cli, "unknown command 'quarantine %s'", a.pos[0]);
-	}
-out:
 	args_free(&a);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * cmd_query.c: `arrangctl query "SELECT ..."`: read-only SQL on the local replica. The
  * daemon enforces read-only (SQLite decides, not string checks); this file only joins
- * the words into one statement and prints the rowset.
+ * the words into one statement and prints the rowset. Its help is in commands.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,20 +9,11 @@
 
 #include "arrerr.h"
 #include "cmd.h"
+#include "jsonout.h"
 #include "out.h"
 
-static const char help_query[] =
-    "usage: arrangctl query SQL...\n\n"
-    "Run one read-only SQL statement on the local replica and print the result as a\n"
-    "table (column names as returned, values as stored: full ids, no labels). Several\n"
-    "words are joined with spaces. A statement that writes is refused (exit status 1).\n"
-    "--json prints one JSON object per result row per line; when a statement returns\n"
-    "two columns with the same name, the object holds both keys.\n\n"
-    "Example: arrangctl query \"SELECT status, count(*) AS n FROM arrangement GROUP BY "
-    "status\"\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP;
-
 int
-cmd_query(struct cli *cli, int argc, char **argv)
+cmd_query(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
@@ -33,15 +24,10 @@ cmd_query(struct cli *cli, int argc, char **argv)
 	struct req rq;
 	int rc;
 
-	cmd_name(cli, "query", NULL);
 	reply_init(&rp);
-	rc = args_parse(cli, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK)
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.help) {
-		fputs(help_query, stdout);
-		goto out;
-	}
 	if (a.npos == 0) {
 		rc = cli_usage(cli, "missing SQL");
 		goto out;
@@ -67,23 +53,8 @@ cmd_query(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cli->json) {
-		for (size_t r = 0; r < rs.nrows; r++) {
-			strbuf_reset(&sb);
-			strbuf_putc(&sb, '{');
-			for (size_t c = 0; c < rs.ncolumns; c++) {
-				if (c > 0)
-					strbuf_putc(&sb, ',');
-				out_json_str(&sb, rs.columns[c].via.str.ptr,
-				             rs.columns[c].via.str.size);
-				strbuf_putc(&sb, ':');
-				out_json(&sb, rowset_cell(&rs, r, (int)c));
-			}
-			strbuf_putc(&sb, '}');
-			if (!out_line(&sb)) {
-				rc = cli_error("out of memory");
-				goto out;
-			}
-		}
+		for (size_t r = 0; r < rs.nrows && rc == CLI_OK; r++)
+			rc = jsonout_print_all_columns(&rs, r);
 		goto out;
 	}
 	t = table_new(rs.ncolumns);

@@ -1,6 +1,7 @@
 /*
  * cmd_status.c: the node-level commands: status, peers, digest, sync. Each is one API
- * call whose result is printed as a key/value list or a table, or as JSON.
+ * call without params whose result is printed as a key/value list or a table, or as
+ * JSON. Their help is in commands.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,41 +9,30 @@
 
 #include "arrerr.h"
 #include "cmd.h"
+#include "jsonout.h"
 #include "out.h"
 
-/* Parse a command that takes no arguments; *done when it printed help or failed. */
+/*
+ * The start of each command here: no arguments, then one call without params whose
+ * result must be of type (-1: any). *done when the returned exit code is final (help
+ * printed, or an error reported); rp must be reply_init'ed.
+ */
 static int
-no_args(struct cli *cli, const char *name, int argc, char **argv, const char *help, bool *done)
+ask(struct cli *cli, const struct cmd_call *call, int argc, char **argv, const char *method,
+    int type, struct reply *rp, bool *done)
 {
-	struct opt opts[] = {{NULL, false, NULL}};
-	struct args a;
-	int rc;
+	int rc = commands_no_args(cli, call, argc, argv, done);
 
+	if (*done)
+		return rc;
 	*done = true;
-	cmd_name(cli, name, NULL);
-	rc = args_parse(cli, argc, argv, opts, NULL, &a);
-	if (rc == CLI_OK && a.help)
-		fputs(help, stdout);
-	else if (rc == CLI_OK && a.npos > 0)
-		rc = cli_usage(cli, "unexpected argument '%s'", a.pos[0]);
-	else if (rc == CLI_OK)
-		*done = false;
-	args_free(&a);
-	return rc;
-}
-
-/* Print a whole result as one JSON document. */
-static int
-print_json(const msgpack_object *o)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int rc = CLI_OK;
-
-	out_json(&sb, o);
-	if (!out_line(&sb))
-		rc = cli_error("out of memory");
-	strbuf_free(&sb);
-	return rc;
+	rc = cli_call0(cli, method, rp);
+	if (rc != 0)
+		return cli_fail(cli, rc, rp);
+	if (type >= 0 && rp->result->type != (msgpack_object_type)type)
+		return cli_fail(cli, ARR_EMALFORMED, NULL);
+	*done = false;
+	return CLI_OK;
 }
 
 static void
@@ -105,16 +95,8 @@ peers_table(const msgpack_object *peers, FILE *f)
 	return ok;
 }
 
-static const char help_status[] =
-    "usage: arrangctl status\n\n"
-    "Show this node: member name, organisation, origin (public key), version, its\n"
-    "latest local change set, log and pending counts, quarantined change sets, database\n"
-    "size, and per peer whether it is connected and how many change sets it is behind\n"
-    "(lacks from us) or ahead (has that we lack). --json prints the daemon's status "
-    "map.\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP;
-
 int
-cmd_status(struct cli *cli, int argc, char **argv)
+cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	static const struct {
 		const char *key, *label;
@@ -127,24 +109,16 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	struct reply rp;
 	struct table *t = NULL;
 	bool done;
-	int rc = no_args(cli, "status", argc, argv, help_status, &done);
+	int rc;
 	uint64_t connected = 0, total = 0, db;
 	char buf[64];
 
-	if (done)
-		return rc;
 	reply_init(&rp);
-	rc = cli_call0(cli, "status", &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	rc = ask(cli, call, argc, argv, "status", MSGPACK_OBJECT_MAP, &rp, &done);
+	if (done)
 		goto out;
-	}
-	if (rp.result->type != MSGPACK_OBJECT_MAP) {
-		rc = cli_fail(cli, ARR_EMALFORMED, NULL);
-		goto out;
-	}
 	if (cli->json) {
-		rc = print_json(rp.result);
+		rc = jsonout_print_value(rp.result);
 		goto out;
 	}
 	t = table_new(2);
@@ -191,35 +165,20 @@ out:
 	return rc;
 }
 
-static const char help_peers[] =
-    "usage: arrangctl peers\n\n"
-    "One line per member of the region (other than this node): name, organisation,\n"
-    "endpoint (- when this node does not connect to it), connected, last seen (UTC),\n"
-    "behind (change sets we have that it lacks) and ahead (change sets it has that we\n"
-    "lack). --json prints one JSON object per peer per line.\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP;
-
 int
-cmd_peers(struct cli *cli, int argc, char **argv)
+cmd_peers(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	struct reply rp;
 	bool done;
-	int rc = no_args(cli, "peers", argc, argv, help_peers, &done);
+	int rc;
 
-	if (done)
-		return rc;
 	reply_init(&rp);
-	rc = cli_call0(cli, "peers", &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	rc = ask(cli, call, argc, argv, "peers", MSGPACK_OBJECT_ARRAY, &rp, &done);
+	if (done)
 		goto out;
-	}
-	if (rp.result->type != MSGPACK_OBJECT_ARRAY) {
-		rc = cli_fail(cli, ARR_EMALFORMED, NULL);
-		goto out;
-	}
 	if (cli->json) {
 		for (uint32_t i = 0; i < rp.result->via.array.size && rc == CLI_OK; i++)
-			rc = print_json(&rp.result->via.array.ptr[i]);
+			rc = jsonout_print_value(&rp.result->via.array.ptr[i]);
 		goto out;
 	}
 	if (!peers_table(rp.result, stdout))
@@ -229,35 +188,25 @@ out:
 	return rc;
 }
 
-static const char help_digest[] =
-    "usage: arrangctl digest\n\n"
-    "Print the digest of this replica's visible contents (64 hex characters). Replicas\n"
-    "that hold the same data have the same digest, so comparing digests shows\n"
-    "convergence. --json prints {\"digest\": \"...\"}.\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP;
-
 int
-cmd_digest(struct cli *cli, int argc, char **argv)
+cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	const msgpack_object *d;
 	struct reply rp;
 	bool done;
-	int rc = no_args(cli, "digest", argc, argv, help_digest, &done);
+	int rc;
 
-	if (done)
-		return rc;
 	reply_init(&rp);
-	rc = cli_call0(cli, "digest", &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	rc = ask(cli, call, argc, argv, "digest", -1, &rp, &done);
+	if (done)
 		goto out;
-	}
 	d = obj_get(rp.result, "digest");
 	if (d == NULL || d->type != MSGPACK_OBJECT_STR) {
 		rc = cli_fail(cli, ARR_EMALFORMED, NULL);
 		goto out;
 	}
 	if (cli->json)
-		rc = print_json(rp.result);
+		rc = jsonout_print_value(rp.result);
 	else
 		printf("%.*s\n", (int)d->via.str.size, d->via.str.ptr);
 out:
@@ -265,34 +214,24 @@ out:
 	return rc;
 }
 
-static const char help_sync[] =
-    "usage: arrangctl sync\n\n"
-    "Ask arrangd to pull from every connected peer now, and print how many pulls it\n"
-    "sent. The pulls complete in the background; compare `arrangctl digest` across nodes\n"
-    "to see convergence. --json prints {\"peers\": N}.\n\n" CMD_GLOBAL_HELP CMD_EXIT_HELP;
-
 int
-cmd_sync(struct cli *cli, int argc, char **argv)
+cmd_sync(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	struct reply rp;
 	uint64_t n;
 	bool done;
-	int rc = no_args(cli, "sync", argc, argv, help_sync, &done);
+	int rc;
 
-	if (done)
-		return rc;
 	reply_init(&rp);
-	rc = cli_call0(cli, "sync", &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	rc = ask(cli, call, argc, argv, "sync", -1, &rp, &done);
+	if (done)
 		goto out;
-	}
 	if (obj_uint(obj_get(rp.result, "peers"), &n) != 0) {
 		rc = cli_fail(cli, ARR_EMALFORMED, NULL);
 		goto out;
 	}
 	if (cli->json)
-		rc = print_json(rp.result);
+		rc = jsonout_print_value(rp.result);
 	else
 		printf("pulling from %" PRIu64 " peer%s\n", n, n == 1 ? "" : "s");
 out:

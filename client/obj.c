@@ -38,30 +38,33 @@ obj_uint(const msgpack_object *o, uint64_t *out)
 	return 0;
 }
 
+/* Is o a str without a NUL inside (so that it can be a C string)? */
+static bool
+plain_str(const msgpack_object *o)
+{
+	return o != NULL && o->type == MSGPACK_OBJECT_STR &&
+	       (o->via.str.size == 0 || memchr(o->via.str.ptr, '\0', o->via.str.size) == NULL);
+}
+
 char *
 obj_strdup(const msgpack_object *o)
 {
 	char *s;
 
-	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
-		return NULL;
-	if (o->via.str.size > 0 && memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+	if (!plain_str(o))
 		return NULL;
 	s = malloc((size_t)o->via.str.size + 1);
-	if (s == NULL)
-		return NULL;
-	if (o->via.str.size > 0)
-		memcpy(s, o->via.str.ptr, o->via.str.size);
-	s[o->via.str.size] = '\0';
+	if (s != NULL && !obj_strcpy(o, s, (size_t)o->via.str.size + 1)) {
+		free(s);
+		s = NULL;
+	}
 	return s;
 }
 
 bool
 obj_strcpy(const msgpack_object *o, char *buf, size_t n)
 {
-	if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size >= n)
-		return false;
-	if (o->via.str.size > 0 && memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+	if (!plain_str(o) || o->via.str.size >= n)
 		return false;
 	if (o->via.str.size > 0)
 		memcpy(buf, o->via.str.ptr, o->via.str.size);

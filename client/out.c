@@ -1,6 +1,7 @@
 /*
- * out.c: human tables and JSON rendering for arrangctl. Pure formatting: it never talks
- * to the daemon and never decides what to print, only how.
+ * out.c: human output of arrangctl: aligned tables, values as text, times. Pure
+ * formatting: it never talks to the daemon and never decides what to print, only how.
+ * JSON is jsonout.c's; arrays and maps in a table cell are shown as their JSON text.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -8,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
+#include "jsonout.h"
 #include "out.h"
-#include "utf8.h"
 
 struct table {
 	size_t ncols;
@@ -153,96 +156,29 @@ out_text_escape(struct strbuf *sb, const char *s, size_t n)
 	strbuf_putn(sb, s + start, n - start);
 }
 
+/* RFC 4648 base64 with padding, by libsodium. */
 void
 out_base64(struct strbuf *sb, const uint8_t *p, size_t n)
 {
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = malloc(len);
 
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		size_t left = n - i;
-		char q[4];
-
-		if (left > 1)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (left > 2)
-			v |= p[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = left > 1 ? tab[(v >> 6) & 63] : '=';
-		q[3] = left > 2 ? tab[v & 63] : '=';
-		strbuf_putn(sb, q, 4);
+	if (b64 == NULL) {
+		sb->failed = true;
+		return;
 	}
-}
-
-void
-out_json_str(struct strbuf *sb, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	strbuf_putc(sb, '"');
-	while (i < n) {
-		unsigned char c = u[i];
-		size_t len;
-
-		switch (c) {
-		case '"':
-			strbuf_puts(sb, "\\\"");
-			i++;
-			continue;
-		case '\\':
-			strbuf_puts(sb, "\\\\");
-			i++;
-			continue;
-		case '\n':
-			strbuf_puts(sb, "\\n");
-			i++;
-			continue;
-		case '\r':
-			strbuf_puts(sb, "\\r");
-			i++;
-			continue;
-		case '\t':
-			strbuf_puts(sb, "\\t");
-			i++;
-			continue;
-		case '\b':
-			strbuf_puts(sb, "\\b");
-			i++;
-			continue;
-		case '\f':
-			strbuf_puts(sb, "\\f");
-			i++;
-			continue;
-		default:
-			break;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			strbuf_printf(sb, "\\u%04x", c);
-			i++;
-			continue;
-		}
-		len = utf8_decode(u + i, n - i, NULL);
-		if (len == 0) {
-			strbuf_puts(sb, "\\ufffd");
-			i++;
-			continue;
-		}
-		strbuf_putn(sb, s + i, len);
-		i += len;
-	}
-	strbuf_putc(sb, '"');
+	sodium_bin2base64(b64, len, p, n, sodium_base64_VARIANT_ORIGINAL);
+	strbuf_puts(sb, b64);
+	free(b64);
 }
 
 static void
-out_double(struct strbuf *sb, double d, bool json)
+out_double(struct strbuf *sb, double d)
 {
 	char buf[64];
 
 	if (!isfinite(d)) {
-		strbuf_puts(sb, json ? "null" : (isnan(d) ? "nan" : d > 0 ? "inf" : "-inf"));
+		strbuf_puts(sb, isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%.17g", d);
@@ -250,71 +186,6 @@ out_double(struct strbuf *sb, double d, bool json)
 	if (strspn(buf, "-0123456789") == strlen(buf))
 		strcat(buf, ".0");
 	strbuf_puts(sb, buf);
-}
-
-void
-out_json(struct strbuf *sb, const msgpack_object *o)
-{
-	struct strbuf key = STRBUF_INIT;
-
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		strbuf_puts(sb, "null");
-		break;
-	case MSGPACK_OBJECT_BOOLEAN:
-		strbuf_puts(sb, o->via.boolean ? "true" : "false");
-		break;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		strbuf_printf(sb, "%" PRIu64, o->via.u64);
-		break;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		strbuf_printf(sb, "%" PRId64, o->via.i64);
-		break;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		out_double(sb, o->via.f64, true);
-		break;
-	case MSGPACK_OBJECT_STR:
-		out_json_str(sb, o->via.str.ptr, o->via.str.size);
-		break;
-	case MSGPACK_OBJECT_BIN:
-		strbuf_putc(sb, '"');
-		out_base64(sb, (const uint8_t *)o->via.bin.ptr, o->via.bin.size);
-		strbuf_putc(sb, '"');
-		break;
-	case MSGPACK_OBJECT_ARRAY:
-		strbuf_putc(sb, '[');
-		for (uint32_t i = 0; i < o->via.array.size; i++) {
-			if (i > 0)
-				strbuf_putc(sb, ',');
-			out_json(sb, &o->via.array.ptr[i]);
-		}
-		strbuf_putc(sb, ']');
-		break;
-	case MSGPACK_OBJECT_MAP:
-		strbuf_putc(sb, '{');
-		for (uint32_t i = 0; i < o->via.map.size; i++) {
-			const msgpack_object *k = &o->via.map.ptr[i].key;
-
-			if (i > 0)
-				strbuf_putc(sb, ',');
-			if (k->type == MSGPACK_OBJECT_STR) {
-				out_json_str(sb, k->via.str.ptr, k->via.str.size);
-			} else {
-				strbuf_reset(&key);
-				out_json(&key, k);
-				out_json_str(sb, strbuf_str(&key), key.len);
-			}
-			strbuf_putc(sb, ':');
-			out_json(sb, &o->via.map.ptr[i].val);
-		}
-		strbuf_putc(sb, '}');
-		break;
-	default:
-		strbuf_puts(sb, "null"); /* ext: not part of the API */
-		break;
-	}
-	strbuf_free(&key);
 }
 
 void
@@ -329,7 +200,7 @@ out_text(struct strbuf *sb, const msgpack_object *o)
 		break;
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
-		out_double(sb, o->via.f64, false);
+		out_double(sb, o->via.f64);
 		break;
 	case MSGPACK_OBJECT_STR:
 		out_text_escape(sb, o->via.str.ptr, o->via.str.size);
@@ -338,7 +209,7 @@ out_text(struct strbuf *sb, const msgpack_object *o)
 		out_base64(sb, (const uint8_t *)o->via.bin.ptr, o->via.bin.size);
 		break;
 	default:
-		out_json(sb, o);
+		jsonout_text(sb, o);
 		break;
 	}
 }
@@ -362,43 +233,4 @@ out_time(char buf[40], uint64_t ms, bool with_ms)
 		snprintf(buf + strlen(buf), 40 - strlen(buf), ".%03uZ", (unsigned)(ms % 1000));
 	else
 		strcat(buf, "Z");
-}
-
-void
-out_json_row(struct strbuf *sb, const struct rowset *rs, size_t r, const char *table, bool skip_nil)
-{
-	bool first = true;
-
-	strbuf_putc(sb, '{');
-	if (table != NULL) {
-		strbuf_puts(sb, "\"table\":");
-		out_json_str(sb, table, strlen(table));
-		first = false;
-	}
-	for (size_t c = 0; c < rs->ncolumns; c++) {
-		const msgpack_object *name = &rs->columns[c];
-		const msgpack_object *v = rowset_cell(rs, r, (int)c);
-
-		if (name->via.str.size > 0 && name->via.str.ptr[0] == '_')
-			continue;
-		if (skip_nil && v->type == MSGPACK_OBJECT_NIL)
-			continue;
-		if (!first)
-			strbuf_putc(sb, ',');
-		first = false;
-		out_json_str(sb, name->via.str.ptr, name->via.str.size);
-		strbuf_putc(sb, ':');
-		out_json(sb, v);
-	}
-	strbuf_putc(sb, '}');
-}
-
-bool
-out_line(const struct strbuf *sb)
-{
-	if (!strbuf_ok(sb))
-		return false;
-	fputs(strbuf_str(sb), stdout);
-	fputc('\n', stdout);
-	return true;
 }

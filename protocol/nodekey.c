@@ -221,47 +221,29 @@ nodekey_curve_public_z85(const uint8_t origin[ARR_ORIGIN_LEN], char out[NODEKEY_
 	return nodekey_z85_encode(x, sizeof(x), out);
 }
 
+/* libsodium's constant-time hex codec: lower-case output. */
 void
 nodekey_hex(const uint8_t origin[ARR_ORIGIN_LEN], char out[NODEKEY_HEX_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < ARR_ORIGIN_LEN; i++) {
-		out[2 * i] = hex[origin[i] >> 4];
-		out[2 * i + 1] = hex[origin[i] & 0x0f];
-	}
-	out[NODEKEY_HEX_LEN] = '\0';
+	sodium_bin2hex(out, NODEKEY_HEX_LEN + 1, origin, ARR_ORIGIN_LEN);
 }
 
-/* Either case is accepted; output is always lower case. */
-static int
-hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly 64 hex digits and the NUL: no prefix, no spaces, no trailing newline. */
+/*
+ * Exactly 64 hex digits (either case) and the NUL: no prefix, no spaces, no trailing
+ * newline. Decoded into a local buffer so that origin is untouched on error.
+ */
 int
 nodekey_parse_hex(const char *text, uint8_t origin[ARR_ORIGIN_LEN])
 {
 	uint8_t key[ARR_ORIGIN_LEN];
+	size_t n = 0;
 
 	if (text == NULL || origin == NULL)
 		return ARR_EKEY;
-	for (size_t i = 0; i < ARR_ORIGIN_LEN; i++) {
-		int hi, lo;
-
-		if ((hi = hexdigit(text[2 * i])) < 0 || (lo = hexdigit(text[2 * i + 1])) < 0)
-			return ARR_EKEY;
-		key[i] = (uint8_t)(hi << 4 | lo);
-	}
-	if (text[NODEKEY_HEX_LEN] != '\0')
+	if (strnlen(text, NODEKEY_HEX_LEN + 1) != NODEKEY_HEX_LEN)
+		return ARR_EKEY;
+	if (sodium_hex2bin(key, sizeof(key), text, NODEKEY_HEX_LEN, NULL, &n, NULL) != 0 ||
+	    n != sizeof(key))
 		return ARR_EKEY;
 	memcpy(origin, key, sizeof(key));
 	return 0;

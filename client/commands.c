@@ -1,0 +1,452 @@
+/*
+ * commands.c: arrangctl's commands in one table, as OpenBSD's bgpctl and git list
+ * theirs: noun, verb, arguments, summary, handler and the body of --help. Dispatch and
+ * every help text (top level, per noun, per command, the hidden `help --list`) are
+ * generated from it, so a command cannot exist without being listed. This file must not
+ * implement a command or talk to the daemon.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "commands.h"
+
+/* The noun of the verbs every table noun shares; `help --list` prints it as is. */
+#define ANY_TABLE "noun"
+
+/* Help: list the fields of the noun's table after the body. */
+#define CMD_FIELDS 1u
+
+struct cmd {
+	const char *noun;    /* first word, or ANY_TABLE */
+	const char *verb;    /* second word; NULL for one-word commands */
+	const char *args;    /* arguments, for the overviews */
+	const char *summary; /* one line */
+	int (*fn)(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+	const char *usage; /* arguments over several lines for --help, or NULL: args */
+	const char *help;  /* --help body; "@N" stands for the noun, "@T" for its table */
+	unsigned flags;
+	const char *section; /* heading in `arrangctl --help` */
+};
+
+static const struct cmd cmds[] = {
+    {"status", NULL, "", "node, organisation, peers, quarantine, database size", cmd_status, NULL,
+     "Show this node: member name, organisation, origin (public key), version, its\n"
+     "latest local change set, log and pending counts, quarantined change sets, database\n"
+     "size, and per peer whether it is connected and how many change sets it is behind\n"
+     "(lacks from us) or ahead (has that we lack). --json prints the daemon's status map.\n\n",
+     0, "Node"},
+    {"peers", NULL, "", "members: endpoint, connected, last seen, behind/ahead", cmd_peers, NULL,
+     "One line per member of the region (other than this node): name, organisation,\n"
+     "endpoint (- when this node does not connect to it), connected, last seen (UTC),\n"
+     "behind (change sets we have that it lacks) and ahead (change sets it has that we\n"
+     "lack). --json prints one JSON object per peer per line.\n\n",
+     0, "Node"},
+    {"digest", NULL, "", "digest of the replica's contents (compare across nodes)", cmd_digest,
+     NULL,
+     "Print the digest of this replica's visible contents (64 hex characters). Replicas\n"
+     "that hold the same data have the same digest, so comparing digests shows\n"
+     "convergence. --json prints {\"digest\": \"...\"}.\n\n",
+     0, "Node"},
+    {"sync", NULL, "", "pull from every connected peer now", cmd_sync, NULL,
+     "Ask arrangd to pull from every connected peer now, and print how many pulls it\n"
+     "sent. The pulls complete in the background; compare `arrangctl digest` across nodes\n"
+     "to see convergence. --json prints {\"peers\": N}.\n\n",
+     0, "Node"},
+    {"quarantine", "list", "", "change sets received but not applied", cmd_quarantine_list, NULL,
+     "Change sets this node received but did not apply are kept in quarantine with the\n"
+     "reason (an ARR_E* name) and never dropped. `list` shows them: quarantine id, origin\n"
+     "(first 16 hex characters of the public key; full in --json), seq, reason, detail,\n"
+     "when received (UTC) and retry attempts. --json prints one JSON object per change\n"
+     "set per line.\n\n",
+     0, "Node"},
+    {"quarantine", "retry", "[ID]", "apply quarantined change sets that have become acceptable",
+     cmd_quarantine_retry, NULL,
+     "Try to apply every quarantined change set, or only ID, and print how many were\n"
+     "applied, were duplicates, wait for earlier change sets (pending) or stay\n"
+     "quarantined. --json prints the daemon's counts as one JSON object.\n\n",
+     0, "Node"},
+    {"backup", NULL, "FILE", "online backup of the replica to a new file", cmd_backup, NULL,
+     "Ask arrangd to write an online backup of the replica to FILE, a new SQLite database\n"
+     "(SQLite's backup API: consistent while writes and sync go on). FILE must not exist;\n"
+     "a relative FILE is taken from the current directory. arrangd writes the file itself,\n"
+     "so FILE must be in a directory the daemon may write to: under systemd that is its\n"
+     "state directory, e.g. /var/lib/arrangd/backup/. The file holds personal data and is\n"
+     "created with mode 0600. Prints \"backup written to FILE (N bytes)\"; --json prints\n"
+     "{\"path\": FILE, \"bytes\": N}. Restore: see arrangctl(1) and the operations guide.\n\n"
+     "Example: arrangctl backup /var/lib/arrangd/backup/arrangd-$(date +%F).db\n\n",
+     0, "Node"},
+    {"metrics", NULL, "", "metrics in Prometheus text format", cmd_metrics, NULL,
+     "Print arrangd's metrics in the Prometheus text format, as is: change sets sent,\n"
+     "received, applied, duplicate and quarantined since the daemon started, local writes,\n"
+     "quarantine and pending sizes, log size, database size, peers connected, lag per peer\n"
+     "(arrangd_peer_behind/arrangd_peer_ahead{peer=\"NAME\"}) and the apply latency\n"
+     "histogram. For node_exporter's textfile collector, write to a temporary file and\n"
+     "rename it, so the collector never reads half a file:\n\n"
+     "  arrangctl metrics > /var/lib/node_exporter/textfile/arrangd.prom.$$ &&\n"
+     "    mv /var/lib/node_exporter/textfile/arrangd.prom.$$ \\\n"
+     "       /var/lib/node_exporter/textfile/arrangd.prom\n\n"
+     "--json prints {\"text\": \"...\"}.\n\n",
+     0, "Node"},
+    {"arrangement", "add", "--child-ref REF --kind KIND [OPTIONS]", "register one, print its id",
+     cmd_arrangement_add,
+     "--child-ref REF --kind KIND [--status draft|requested]\n"
+     "         [--school ORG] [--municipality ORG] [--lead ORG] [--swv ORG]\n"
+     "         [--coordinator NAME] [--requested-on DATE] [--start-on DATE]\n"
+     "         [--summary TEXT] [--FIELD VALUE]... [FIELD=VALUE]...",
+     "Register an arrangement and print its new id on the first line. The child is found\n"
+     "by its pseudonymous reference REF; when this replica has no child with that ref, a\n"
+     "child row is created in the same write (and a second line says so). Use --child-id\n"
+     "ID instead of --child-ref for an existing child row. ORG is an organisation id, a\n"
+     "unique id prefix or the organisation's code (CBS, BRIN, SWV or AGB code). The status\n"
+     "is draft unless --status requested is given.\n\n",
+     CMD_FIELDS, "Arrangements"},
+    {"arrangement", "set", "ID FIELD=VALUE...", "change fields (status lifecycle checked)",
+     cmd_arrangement_set, NULL,
+     "Change fields of an existing arrangement row. ID may be abbreviated to a unique\n"
+     "prefix of at least 4 characters. A status change must follow the lifecycle\n"
+     "(draft → requested → under_review → allocated → started ⇄ evaluating,\n"
+     "started ⇄ suspended, started|suspended → ended, requested|under_review →\n"
+     "withdrawn|rejected, ended|rejected|withdrawn → archived); others are refused\n"
+     "with exit status 1.\n\n",
+     CMD_FIELDS, "Arrangements"},
+    {"arrangement", "list", "[--status S] [--school ORG] [--municipality ORG]", "list, filtered",
+     cmd_arrangement_list,
+     "[--status S] [--school ORG]\n"
+     "         [--municipality ORG] [FIELD=VALUE]... [--limit N]",
+     "List arrangements, ordered by id, optionally filtered (filters combine\n"
+     "with AND). The table shows the child by its ref, organisations by code\n"
+     "and ids shortened to 8 characters; --json prints one JSON object per line\n"
+     "with every field and full ids.\n\n",
+     CMD_FIELDS, "Arrangements"},
+    {"arrangement", "show", "ID", "with parties, funding, assignments, evaluations, consents",
+     cmd_arrangement_show, NULL,
+     "Show one arrangement (ID may be a unique prefix) with its parties, funding\n"
+     "shares, care assignments, evaluations and consents. --json prints one JSON\n"
+     "object: {\"arrangement\": {...}, \"parties\": [...], \"funding\": [...],\n"
+     "\"assignments\": [...], \"evaluations\": [...], \"consents\": [...]}.\n\n",
+     0, "Arrangements"},
+    {"arrangement", "history", "ID", "who changed what, when, from which organisation", tbl_history,
+     NULL, NULL, 0, "Arrangements"},
+    {"arrangement", "delete", "ID", "delete (_deleted=1)", tbl_delete, NULL, NULL, 0,
+     "Arrangements"},
+    {ANY_TABLE, "add", "[--FIELD VALUE]... [FIELD=VALUE]...", "add a row, print its id", tbl_add,
+     NULL,
+     "Add a @T row with a new random id and print the id. Fields may be given as\n"
+     "options (--FIELD VALUE, '-' or '_' in names) or as FIELD=VALUE words; at least\n"
+     "one is needed. Values are checked against the field types before anything is\n"
+     "written; references must name an existing row.\n\n",
+     CMD_FIELDS, "Other tables"},
+    {ANY_TABLE, "set", "ID FIELD=VALUE...", "change fields", tbl_set, NULL,
+     "Change fields of an existing @T row. ID may be abbreviated to a unique\n"
+     "prefix of at least 4 characters.\n\n",
+     CMD_FIELDS, "Other tables"},
+    {ANY_TABLE, "list", "[FIELD=VALUE]... [--limit N]", "list rows (filters: equality)", tbl_list,
+     NULL,
+     "List the @T rows whose fields equal the given values (all rows without\n"
+     "filters), ordered by id. The table shows ids shortened to 8 characters and\n"
+     "organisations by their code; --json prints one JSON object per line with\n"
+     "full ids.\n\n",
+     CMD_FIELDS, "Other tables"},
+    {ANY_TABLE, "show", "ID", "show one row", tbl_show, NULL,
+     "Show every field of one @T row (ID may be a unique prefix). --json prints\n"
+     "the row as one JSON object.\n\n",
+     0, "Other tables"},
+    {ANY_TABLE, "delete", "ID", "delete a row (_deleted=1)", tbl_delete, NULL,
+     "Delete one @T row: writes its hidden _deleted field, which replicates and\n"
+     "merges like any other field; the row's history is kept.\n\n",
+     0, "Other tables"},
+    {ANY_TABLE, "history", "ID", "who changed what, when", tbl_history, NULL,
+     "Every change to one @T row, oldest first: when (UTC, from the writer's\n"
+     "clock), which organisation wrote it, which field and the value. Deleted\n"
+     "rows keep their history. --json prints one JSON object per change with\n"
+     "\"time\" (ISO-8601), \"time_ms\", \"hlc\", \"origin\", \"seq\",\n"
+     "\"organisation\", \"column\" and \"value\".\n\n",
+     0, "Other tables"},
+    {"query", NULL, "SQL", "read-only SQL on the local replica", cmd_query, "SQL...",
+     "Run one read-only SQL statement on the local replica and print the result as a\n"
+     "table (column names as returned, values as stored: full ids, no labels). Several\n"
+     "words are joined with spaces. A statement that writes is refused (exit status 1).\n"
+     "--json prints one JSON object per result row per line; when a statement returns\n"
+     "two columns with the same name, the object holds both keys.\n\n"
+     "Example: arrangctl query \"SELECT status, count(*) AS n FROM arrangement GROUP BY "
+     "status\"\n\n",
+     0, "Data"},
+    {"import", NULL, "FILE", "load rows from JSON lines (all or nothing per file)", cmd_import,
+     NULL,
+     "Load rows from FILE (\"-\" for standard input): JSON lines, one object per row,\n"
+     "  {\"table\": \"organisation\", \"id\": \"<uuid>\", \"kind\": \"gemeente\", ...}\n"
+     "\"id\" is optional (a new random id is used without it; with it, the row is created\n"
+     "or its fields are overwritten). Values are strings, integers or null (null clears a\n"
+     "field); references are row ids. Blank lines are skipped. Every line is checked\n"
+     "first; invalid lines are reported as FILE:LINE: message and then nothing is written\n"
+     "(exit status 1). A valid file is sent in one write, or, when it has more than\n"
+     "100000 field values or about 8 MiB, in several writes of whole lines (each\n"
+     "atomic; if one fails, the earlier ones stay written and the message says so).\n"
+     "Prints the number of rows and field values written.\n\n",
+     0, "Data"},
+    {"export", NULL, "[TABLE]...", "print rows as JSON lines", cmd_export, NULL,
+     "Print every visible (not deleted) row of every table, or of the named tables, as\n"
+     "JSON lines in the format `arrangctl import` reads: {\"table\": T, \"id\": ID, FIELD:\n"
+     "value...} with null fields left out. Tables come in dependency order\n"
+     "(organisation, child, arrangement, then the rest), so `arrangctl export >\n"
+     "rows.jsonl` and `arrangctl import rows.jsonl` on another replica round-trip. The\n"
+     "output is JSON with or without --json.\n\n",
+     0, "Data"},
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+/* The nouns that take a verb; table nouns take the ANY_TABLE verbs. */
+static const struct noun {
+	const char *noun;
+	const char *table; /* NULL: not a table */
+	const char *about; /* first paragraph of `NOUN --help`; "@T" is the table */
+	bool any_table;    /* takes the ANY_TABLE verbs */
+	bool alias;        /* the table's own name, not listed in the overview */
+	const char *hint;  /* after "missing command for 'NOUN'", or NULL */
+} nouns[] = {
+    {"quarantine", NULL,
+     "Change sets this node received but did not apply are kept in quarantine with the\n"
+     "reason (an ARR_E* name) and never dropped.",
+     false, false, " (list or retry)"},
+    {"arrangement", "arrangement",
+     "Education–youth-care arrangements (onderwijs-jeugdhulparrangementen).", false, false, NULL},
+    {"organisation", "organisation", "Rows of the @T table.", true, false, NULL},
+    {"child", "child", "Rows of the @T table.", true, false, NULL},
+    {"party", "arrangement_party", "Rows of the @T table.", true, false, NULL},
+    {"arrangement_party", "arrangement_party", "Rows of the @T table.", true, true, NULL},
+    {"funding", "funding_share", "Rows of the @T table.", true, false, NULL},
+    {"funding_share", "funding_share", "Rows of the @T table.", true, true, NULL},
+    {"assignment", "care_assignment", "Rows of the @T table.", true, false, NULL},
+    {"care_assignment", "care_assignment", "Rows of the @T table.", true, true, NULL},
+    {"evaluation", "evaluation", "Rows of the @T table.", true, false, NULL},
+    {"consent", "consent", "Rows of the @T table.", true, false, NULL},
+};
+
+#define NNOUNS (sizeof(nouns) / sizeof(nouns[0]))
+
+static const char help_options[] =
+    "Options:\n"
+    "  --socket PATH   API socket (default: $ARRANGD_SOCKET, else /run/arrangd/api.sock)\n"
+    "  --json          machine output: one JSON document, or JSON lines for lists\n"
+    "  --timeout MS    how long to wait for arrangd (default 10000)\n"
+    "  --help          help for arrangctl or for a command\n"
+    "  --version       print the version\n\n"
+    "Run 'arrangctl <command> --help' for a command's arguments. See arrangctl(1).\n\n";
+
+/* Does entry c belong to noun n? */
+static bool
+of_noun(const struct cmd *c, const struct noun *n)
+{
+	return strcmp(c->noun, n->noun) == 0 || (n->any_table && strcmp(c->noun, ANY_TABLE) == 0);
+}
+
+/* text with "@N" as noun and "@T" as table. */
+static void
+put_text(const char *text, const char *noun, const char *table)
+{
+	for (const char *p = text; *p != '\0'; p++) {
+		if (p[0] == '@' && p[1] == 'N') {
+			fputs(noun, stdout);
+			p++;
+		} else if (p[0] == '@' && p[1] == 'T') {
+			fputs(table != NULL ? table : noun, stdout);
+			p++;
+		} else {
+			putchar(*p);
+		}
+	}
+}
+
+/* "  WORDS  summary", the summary on its own line when the words are too long. */
+static void
+put_entry(const char *noun, const struct cmd *c)
+{
+	char words[160];
+
+	snprintf(words, sizeof(words), "%s%s%s%s%s", noun, c->verb != NULL ? " " : "",
+	         c->verb != NULL ? c->verb : "", c->args[0] != '\0' ? " " : "", c->args);
+	if (strlen(words) > 28)
+		printf("  %s\n  %-28s %s\n", words, "", c->summary);
+	else
+		printf("  %-28s %s\n", words, c->summary);
+}
+
+/* The help body of the table verb verb (used by nouns that reuse it as is). */
+static const char *
+generic_help(const char *verb)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].noun, ANY_TABLE) == 0 && strcmp(cmds[i].verb, verb) == 0)
+			return cmds[i].help;
+	return "";
+}
+
+static void
+help_tail(void)
+{
+	fputs(CMD_GLOBAL_HELP CMD_EXIT_HELP, stdout);
+}
+
+void
+commands_help_top(void)
+{
+	const char *section = NULL;
+
+	fputs("usage: arrangctl [--socket PATH] [--json] [--timeout MS] <command> [ARGS]\n\n"
+	      "Query and edit the local arrangd replica through its local API.\n",
+	      stdout);
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (section == NULL || strcmp(section, cmds[i].section) != 0) {
+			section = cmds[i].section;
+			printf("\n%s:\n", section);
+		}
+		put_entry(strcmp(cmds[i].noun, ANY_TABLE) == 0 ? "NOUN" : cmds[i].noun, &cmds[i]);
+	}
+	fputs("\nTable nouns (NOUN):", stdout);
+	for (size_t i = 0, n = 0; i < NNOUNS; i++)
+		if (nouns[i].any_table && !nouns[i].alias)
+			printf("%s %s", n++ > 0 ? "," : "", nouns[i].noun);
+	fputs("\n\n", stdout);
+	fputs(help_options, stdout);
+	fputs(CMD_EXIT_HELP, stdout);
+}
+
+void
+commands_list(void)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		printf("%s%s%s\n", cmds[i].noun, cmds[i].verb != NULL ? " " : "",
+		       cmds[i].verb != NULL ? cmds[i].verb : "");
+}
+
+static void
+help_noun(const struct noun *n, const struct schema_table *t)
+{
+	printf("usage: arrangctl %s <command> [ARGS]\n\n", n->noun);
+	put_text(n->about, n->noun, n->table);
+	fputs("\n\nCommands:\n", stdout);
+	for (size_t i = 0; i < NCMDS; i++)
+		if (of_noun(&cmds[i], n))
+			put_entry(n->noun, &cmds[i]);
+	printf("\nRun 'arrangctl %s <command> --help' for details.\n\n", n->noun);
+	if (t != NULL) {
+		tbl_help_fields(t);
+		putchar('\n');
+	}
+	help_tail();
+}
+
+/* `NOUN VERB --help`: usage line, body, the table's fields when asked for, options. */
+static void
+help_cmd(const struct cmd_call *call)
+{
+	const struct cmd *c = call->cmd;
+	const char *args = c->usage != NULL ? c->usage : c->args;
+
+	printf("usage: arrangctl %s%s%s%s%s\n\n", call->noun, c->verb != NULL ? " " : "",
+	       c->verb != NULL ? c->verb : "", args[0] != '\0' ? " " : "", args);
+	if (c->help != NULL)
+		put_text(c->help, call->noun, call->t != NULL ? call->t->name : NULL);
+	else
+		put_text(generic_help(c->verb), call->noun, call->t != NULL ? call->t->name : NULL);
+	if ((c->flags & CMD_FIELDS) && call->t != NULL) {
+		tbl_help_fields(call->t);
+		putchar('\n');
+	}
+	help_tail();
+}
+
+int
+commands_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct opt *opts,
+              const struct schema_table *table, struct args *a)
+{
+	int rc = args_parse(cli, argc, argv, opts, table, a);
+
+	if (rc == CLI_OK && a->help)
+		help_cmd(call);
+	return rc;
+}
+
+int
+commands_no_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv, bool *done)
+{
+	struct opt opts[] = {{NULL, false, NULL}};
+	struct args a;
+	int rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+
+	*done = true;
+	if (rc == CLI_OK && a.npos > 0)
+		rc = cli_usage(cli, "unexpected argument '%s'", a.pos[0]);
+	else if (rc == CLI_OK && !a.help)
+		*done = false;
+	args_free(&a);
+	return rc;
+}
+
+/* Set cli->cmd to "noun verb" for "see 'arrangctl ... --help'". */
+static void
+set_name(struct cli *cli, const char *noun, const char *verb)
+{
+	snprintf(cli->cmd, sizeof(cli->cmd), "%s%s%s", noun, verb != NULL ? " " : "",
+	         verb != NULL ? verb : "");
+}
+
+/* "NOUN [global options] VERB ARGS...": argv[0] is the noun. */
+static int
+dispatch_verb(struct cli *cli, const struct noun *n, int argc, char **argv)
+{
+	static char help_word[] = "--help";
+	static char *help_argv[] = {help_word};
+	struct cmd_call call = {NULL, n->noun, NULL};
+	bool help = false;
+	int i = 1;
+
+	if (n->table != NULL)
+		call.t = schema_table_find(n->table);
+	set_name(cli, n->noun, NULL);
+	/* Global options may come before the verb. */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		int rc = args_global(cli, argc, argv, &i, &help);
+
+		if (rc == 0)
+			return cli_usage(cli, "unknown option '%s'", argv[i]);
+		if (rc != 1)
+			return rc;
+	}
+	if (i >= argc) {
+		if (!help)
+			return cli_usage(cli, "missing command for '%s'%s", n->noun,
+			                 n->hint != NULL ? n->hint : "");
+		help_noun(n, call.t);
+		return CLI_OK;
+	}
+	for (size_t k = 0; k < NCMDS; k++) {
+		if (cmds[k].verb == NULL || !of_noun(&cmds[k], n) ||
+		    strcmp(cmds[k].verb, argv[i]) != 0)
+			continue;
+		call.cmd = &cmds[k];
+		set_name(cli, n->noun, cmds[k].verb);
+		if (help)
+			return cmds[k].fn(cli, &call, 1, help_argv);
+		return cmds[k].fn(cli, &call, argc - i - 1, argv + i + 1);
+	}
+	return cli_usage(cli, "unknown command '%s %s'", n->noun, argv[i]);
+}
+
+int
+commands_dispatch(struct cli *cli, int argc, char **argv)
+{
+	for (size_t k = 0; k < NCMDS; k++)
+		if (cmds[k].verb == NULL && strcmp(cmds[k].noun, argv[0]) == 0) {
+			struct cmd_call call = {&cmds[k], cmds[k].noun, NULL};
+
+			set_name(cli, cmds[k].noun, NULL);
+			return cmds[k].fn(cli, &call, argc - 1, argv + 1);
+		}
+	for (size_t k = 0; k < NNOUNS; k++)
+		if (strcmp(nouns[k].noun, argv[0]) == 0)
+			return dispatch_verb(cli, &nouns[k], argc, argv);
+	return cli_usage(cli, "unknown command '%s'", argv[0]);
+}
