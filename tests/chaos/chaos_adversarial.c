@@ -34,7 +34,7 @@
 #define SIGNER 2
 
 struct adv {
-	struct h_region *r;
+	struct region *r;
 	struct chaos_tally *t;
 	void *zctx, *d;
 	struct nodekey *relay, *signer, *outsider;
@@ -45,7 +45,7 @@ struct adv {
 };
 
 static struct nodekey *
-load_key(struct h_region *r, size_t i)
+load_key(struct region *r, size_t i)
 {
 	char path[700];
 	struct nodekey *k = NULL;
@@ -96,9 +96,9 @@ send_msg(struct adv *a, const struct peermsg *m)
 static bool
 expect(struct adv *a, enum peermsg_type want, int *code, int timeout_ms)
 {
-	double until = h_now() + timeout_ms / 1000.0;
+	double until = mono_s() + timeout_ms / 1000.0;
 
-	while (h_now() < until) {
+	while (mono_s() < until) {
 		zmq_pollitem_t it = {.socket = a->d, .events = ZMQ_POLLIN};
 		zmq_msg_t msg;
 		struct peermsg *m = NULL;
@@ -131,11 +131,11 @@ handshake(struct adv *a)
 	struct vv *empty = vv_new();
 	struct peermsg m = {
 	    .type = PEERMSG_HELLO, .major = PEERMSG_MAJOR, .minor = PEERMSG_MINOR, .vector = empty};
-	double until = h_now() + 20;
+	double until = mono_s() + 20;
 	bool ok = false;
 
 	memcpy(m.origin, nodekey_public(a->relay), ARR_ORIGIN_LEN);
-	while (!ok && h_now() < until) {
+	while (!ok && mono_s() < until) {
 		send_msg(a, &m);
 		ok = expect(a, PEERMSG_WELCOME, NULL, 1000);
 	}
@@ -188,15 +188,15 @@ build(struct adv *a, const struct nodekey *key, uint64_t seq, const char *table,
 static int
 q_count(struct adv *a, const char *reason, const char *origin)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o;
 	int n = 0;
 
-	if (h_call(a->r, RECV, "quarantine.list", NULL, NULL, &res, &o) == 0 &&
+	if (region_call0(a->r, RECV, "quarantine.list", &rp, &o) == 0 &&
 	    o->type == MSGPACK_OBJECT_ARRAY)
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
-			const msgpack_object *rs = h_map_get(&o->via.array.ptr[k], "reason");
-			const msgpack_object *og = h_map_get(&o->via.array.ptr[k], "origin");
+			const msgpack_object *rs = obj_get(&o->via.array.ptr[k], "reason");
+			const msgpack_object *og = obj_get(&o->via.array.ptr[k], "origin");
 
 			if (rs == NULL || rs->type != MSGPACK_OBJECT_STR ||
 			    rs->via.str.size != strlen(reason) ||
@@ -208,7 +208,7 @@ q_count(struct adv *a, const char *reason, const char *origin)
 				continue;
 			n++;
 		}
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 	return n;
 }
 
@@ -218,18 +218,19 @@ push_expect_quarantine(struct adv *a, const uint8_t *cs, size_t len, const char 
                        const char *origin, const char *row, char *got, size_t gotlen)
 {
 	int before = q_count(a, reason, origin);
-	double until = h_now() + 10;
+	double until = mono_s() + 10;
 	char v[128];
 
 	push(a, cs, len);
-	while (h_now() < until) {
+	while (mono_s() < until) {
 		if (q_count(a, reason, origin) == before + 1) {
 			snprintf(got, gotlen, "quarantined %s", reason);
 			chaos_reason(reason, 1);
-			return row == NULL || h_get_text(a->r, RECV, "organisation", row, "name", v,
-			                                 sizeof(v)) == ARR_ENOTFOUND;
+			return row == NULL ||
+			       apiclient_get_text(region_api(a->r, RECV), "organisation", row,
+			                          "name", v, sizeof(v)) == ARR_ENOTFOUND;
 		}
-		h_sleep_ms(100);
+		proc_sleep_ms(100);
 	}
 	snprintf(got, gotlen, "no %s quarantine entry", reason);
 	return false;
@@ -239,14 +240,14 @@ push_expect_quarantine(struct adv *a, const uint8_t *cs, size_t len, const char 
 static uint64_t
 status_u(struct adv *a, const char *key)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o, *v;
 	uint64_t n = UINT64_MAX;
 
-	if (h_call(a->r, RECV, "status", NULL, NULL, &res, &o) == 0 &&
-	    (v = h_map_get(o, key)) != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+	if (region_call0(a->r, RECV, "status", &rp, &o) == 0 && (v = obj_get(o, key)) != NULL &&
+	    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		n = v->via.u64;
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 	return n;
 }
 
@@ -275,8 +276,8 @@ c_malformed(struct adv *a, char *got, size_t n)
 		if (code == ARR_EMALFORMED || code == ARR_ETYPE)
 			ok++;
 		else
-			h_log("  malformed message %zu -> %s", k,
-			      code ? arrerr_name(code) : "no ERROR");
+			check_log("  malformed message %zu -> %s", k,
+			          code ? arrerr_name(code) : "no ERROR");
 	}
 	snprintf(got, n, "ERROR ARR_EMALFORMED/ARR_ETYPE for %zu of %zu", ok, total);
 	return ok == total;
@@ -295,7 +296,7 @@ c_oversized(struct adv *a, char *got, size_t n)
 	CHECK(zmq_send(a->d, big, len, 0) == (int)len, "send");
 	free(big);
 	/* ZMQ_MAXMSGSIZE: node0 drops the connection; we reconnect and must say HELLO again */
-	h_sleep_ms(500);
+	proc_sleep_ms(500);
 	handshake(a);
 	snprintf(got, n, "connection dropped, HELLO again -> WELCOME");
 	return status_u(a, "log") == log0;
@@ -322,11 +323,11 @@ c_replay(struct adv *a, char *got, size_t n)
 	double until;
 	bool seen = false;
 
-	CHECK(h_digest(a->r, RECV, d0) == 0, "digest");
+	CHECK(apiclient_digest(region_api(a->r, RECV), d0) == 0, "digest");
 	/* the log line "PUSH of 1: 0 applied, 1 duplicates" counts it */
 	push(a, a->genuine, a->genuine_len);
-	until = h_now() + 10;
-	while (!seen && h_now() < until) {
+	until = mono_s() + 10;
+	while (!seen && mono_s() < until) {
 		FILE *f = fopen(a->r->nodes[RECV].log, "r");
 		char line[512];
 		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
@@ -335,9 +336,9 @@ c_replay(struct adv *a, char *got, size_t n)
 		if (f != NULL)
 			fclose(f);
 		if (!seen)
-			h_sleep_ms(100);
+			proc_sleep_ms(100);
 	}
-	CHECK(h_digest(a->r, RECV, d1) == 0, "digest");
+	CHECK(apiclient_digest(region_api(a->r, RECV), d1) == 0, "digest");
 	snprintf(got, n, "duplicate%s; log %llu -> %llu, quarantine %llu -> %llu",
 	         seen ? " (counted)" : " NOT counted", (unsigned long long)log0,
 	         (unsigned long long)status_u(a, "log"), (unsigned long long)q0,
@@ -357,7 +358,9 @@ c_equivocation(struct adv *a, char *got, size_t n)
 
 	changeset_destroy(&cs);
 	/* the first content stays */
-	return ok && h_get_text(a->r, RECV, "organisation", a->row, "name", v, sizeof(v)) == 0 &&
+	return ok &&
+	       apiclient_get_text(region_api(a->r, RECV), "organisation", a->row, "name", v,
+	                          sizeof(v)) == 0 &&
 	       strcmp(v, "Genuine") == 0;
 }
 
@@ -369,7 +372,7 @@ c_forged_origin(struct adv *a, char *got, size_t n)
 	uint8_t *forged, *p = NULL;
 	bool ok;
 
-	h_rowid(row);
+	rng_rowid(row);
 	cs = build(a, a->relay, 1, "organisation", "name", "Forged", row);
 	CHECK((forged = malloc(cs->rawlen)) != NULL, "malloc");
 	memcpy(forged, cs->raw, cs->rawlen);
@@ -392,7 +395,7 @@ c_nonmember(struct adv *a, char *got, size_t n)
 	struct changeset *cs;
 	bool ok;
 
-	h_rowid(row);
+	rng_rowid(row);
 	cs = build(a, a->outsider, 1, "organisation", "name", "Outsider", row);
 	CHECK(changeset_verify(cs) == 0, "the outsider's signature is valid");
 	ok = push_expect_quarantine(a, cs->raw, cs->rawlen, "ARR_ENOTMEMBER", a->outsider_hex, row,
@@ -408,7 +411,7 @@ c_unknown_table(struct adv *a, char *got, size_t n)
 	struct changeset *cs;
 	bool ok;
 
-	h_rowid(row);
+	rng_rowid(row);
 	cs = build(a, a->signer, 2, "no_such_table", "name", "x", row);
 	ok = push_expect_quarantine(a, cs->raw, cs->rawlen, "ARR_ESCHEMA",
 	                            a->r->nodes[SIGNER].pubhex, NULL, got, n);
@@ -423,7 +426,7 @@ c_unknown_column(struct adv *a, char *got, size_t n)
 	struct changeset *cs;
 	bool ok;
 
-	h_rowid(row);
+	rng_rowid(row);
 	cs = build(a, a->signer, 3, "organisation", "no_such_column", "x", row);
 	ok = push_expect_quarantine(a, cs->raw, cs->rawlen, "ARR_ESCHEMA",
 	                            a->r->nodes[SIGNER].pubhex, row, got, n);
@@ -438,22 +441,6 @@ c_garbage_cs(struct adv *a, char *got, size_t n)
 	size_t len = a->genuine_len / 2;
 
 	return push_expect_quarantine(a, a->genuine, len, "ARR_EMALFORMED", NULL, NULL, got, n);
-}
-
-struct sql_ctx {
-	const char *sql;
-};
-
-static void
-pack_sql(msgpack_packer *pk, void *ctx)
-{
-	const char *sql = ((struct sql_ctx *)ctx)->sql;
-
-	msgpack_pack_map(pk, 1);
-	msgpack_pack_str(pk, 3);
-	msgpack_pack_str_body(pk, "sql", 3);
-	msgpack_pack_str(pk, strlen(sql));
-	msgpack_pack_str_body(pk, sql, strlen(sql));
 }
 
 static bool
@@ -474,20 +461,24 @@ c_query_write(struct adv *a, char *got, size_t n)
 	char d0[65], d1[65];
 	size_t ok = 0;
 
-	CHECK(h_digest(a->r, RECV, d0) == 0, "digest");
+	CHECK(apiclient_digest(region_api(a->r, RECV), d0) == 0, "digest");
 	for (size_t k = 0; k < sizeof(sqls) / sizeof(sqls[0]); k++) {
-		struct sql_ctx c = {sqls[k]};
-		msgpack_unpacked res;
-		const msgpack_object *o;
-		int rc = h_call(a->r, RECV, "query", pack_sql, &c, &res, &o);
+		struct reply rp;
+		struct req rq;
+		int rc;
 
-		msgpack_unpacked_destroy(&res);
+		req_begin(&rq, "query", 1);
+		req_str(&rq, "sql");
+		req_str(&rq, sqls[k]);
+		rc = region_call(a->r, RECV, &rq, &rp, NULL);
+		req_free(&rq);
+		reply_free(&rp);
 		if (rc == ARR_EREADONLY)
 			ok++;
 		else
-			h_log("  query '%s' -> %s", sqls[k], rc == 0 ? "ok" : arrerr_name(rc));
+			check_log("  query '%s' -> %s", sqls[k], rc == 0 ? "ok" : arrerr_name(rc));
 	}
-	CHECK(h_digest(a->r, RECV, d1) == 0, "digest");
+	CHECK(apiclient_digest(region_api(a->r, RECV), d1) == 0, "digest");
 	snprintf(got, n, "ARR_EREADONLY for %zu of %zu statements", ok,
 	         sizeof(sqls) / sizeof(sqls[0]));
 	return ok == sizeof(sqls) / sizeof(sqls[0]) && strcmp(d0, d1) == 0;
@@ -517,7 +508,7 @@ int
 main(void)
 {
 	struct chaos_tally *t = chaos_begin("adversarial", 1, 1);
-	struct h_region *r = h_region_new("adversarial", 3, 200, 1000);
+	struct region *r = region_new_test("adversarial", 3, 200, 1000);
 	struct adv a = {.r = r, .t = t};
 	struct changeset *cs;
 	size_t failed = 0;
@@ -528,26 +519,27 @@ main(void)
 	CHECK((a.outsider = nodekey_generate()) != NULL, "nodekey_generate");
 	nodekey_hex(nodekey_public(a.outsider), a.outsider_hex);
 	CHECK((a.zctx = zmq_ctx_new()) != NULL, "zmq_ctx_new");
-	h_start(r, RECV);
+	region_start(r, RECV);
 	link_open(&a);
 	handshake(&a);
 
 	/* node2's first change set, genuine: applied, and the subject of the replay */
-	h_rowid(a.row);
+	rng_rowid(a.row);
 	cs = build(&a, a.signer, 1, "organisation", "name", "Genuine", a.row);
 	CHECK((a.genuine = malloc(cs->rawlen)) != NULL, "malloc");
 	memcpy(a.genuine, cs->raw, cs->rawlen);
 	a.genuine_len = cs->rawlen;
 	changeset_destroy(&cs);
 	push(&a, a.genuine, a.genuine_len);
-	CHECK(h_wait_text(r, RECV, "organisation", a.row, "name", "Genuine", 10000),
+	CHECK(apiclient_wait_text(region_api(r, RECV), "organisation", a.row, "name", "Genuine",
+	                          10000),
 	      "node2's genuine change set was not applied");
 
 	printf("%-36s %-28s %s\n", "case", "expected", "got");
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char got[160] = "";
 		bool ok = cases[k].run(&a, got, sizeof(got));
-		bool serving = h_alive(r, RECV) && h_status_ok(r, RECV);
+		bool serving = region_alive(r, RECV) && apiclient_status_ok(region_api(r, RECV));
 
 		t->faults++;
 		printf("%-36s %-28s %s%s [%s]\n", cases[k].name, cases[k].expect, got,
@@ -562,7 +554,7 @@ main(void)
 	}
 	zmq_close(a.d);
 	zmq_ctx_term(a.zctx);
-	h_stop(r, RECV);
+	region_stop(r, RECV);
 	CHECK(chaos_db_integrity_ok(r, RECV), "integrity_check");
 	chaos_log_fold(r, RECV);
 	chaos_check_crashes(r, recv, 1);

@@ -16,7 +16,14 @@
 #include "hlc.h"
 #include "keyfile.h"
 #include "nodekey.h"
-#include "harness.h"
+#include "apiclient.h"
+#include "check.h"
+#include "fault.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "proc.h"
+#include "region.h"
+#include "rng.h"
 #include "peermsg.h"
 #include "rowid.h"
 #include "vv.h"
@@ -26,7 +33,7 @@
 #define SIGNER 2
 
 static struct nodekey *
-load_key(struct h_region *r, size_t i)
+load_key(struct region *r, size_t i)
 {
 	char path[700];
 	struct nodekey *k = NULL;
@@ -51,9 +58,9 @@ send_msg(void *sock, const struct peermsg *m)
 static void
 expect(void *sock, enum peermsg_type want, int timeout_ms)
 {
-	double until = h_now() + timeout_ms / 1000.0;
+	double until = mono_s() + timeout_ms / 1000.0;
 
-	while (h_now() < until) {
+	while (mono_s() < until) {
 		zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
 		zmq_msg_t msg;
 		struct peermsg *m = NULL;
@@ -79,10 +86,10 @@ expect(void *sock, enum peermsg_type want, int timeout_ms)
 static void
 expect_error(void *sock, const void *buf, size_t len, int want, const char *what)
 {
-	double until = h_now() + 10;
+	double until = mono_s() + 10;
 
 	CHECK(zmq_send(sock, buf, len, 0) == (int)len, "send");
-	while (h_now() < until) {
+	while (mono_s() < until) {
 		zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
 		zmq_msg_t msg;
 		struct peermsg *m = NULL;
@@ -101,7 +108,7 @@ expect_error(void *sock, const void *buf, size_t len, int want, const char *what
 		if (code != 0) {
 			CHECK(code == want, "%s: ERROR %s, expected %s", what, arrerr_name(code),
 			      arrerr_name(want));
-			h_log("%-28s -> ERROR %s", what, arrerr_name(code));
+			check_log("%-28s -> ERROR %s", what, arrerr_name(code));
 			return;
 		}
 	}
@@ -110,7 +117,7 @@ expect_error(void *sock, const void *buf, size_t len, int want, const char *what
 
 /* Misbehaviour that must be answered with ERROR and change nothing. */
 static void
-misbehave(struct h_region *r, void *d, const struct nodekey *relay, const struct nodekey *other)
+misbehave(struct region *r, void *d, const struct nodekey *relay, const struct nodekey *other)
 {
 	struct peermsg m;
 	struct vv *empty = vv_new();
@@ -141,14 +148,15 @@ misbehave(struct h_region *r, void *d, const struct nodekey *relay, const struct
 	memcpy(m.origin, nodekey_public(relay), ARR_ORIGIN_LEN);
 	send_msg(d, &m);
 	expect(d, PEERMSG_WELCOME, 10000);
-	CHECK(h_alive(r, RECV) && h_status_ok(r, RECV), "node0 stopped serving");
+	CHECK(region_alive(r, RECV) && apiclient_status_ok(region_api(r, RECV)),
+	      "node0 stopped serving");
 	vv_destroy(&empty);
 }
 
 int
 main(void)
 {
-	struct h_region *r = h_region_new("tampered", 3, 200, 1000);
+	struct region *r = region_new_test("tampered", 3, 200, 1000);
 	struct nodekey *relay = load_key(r, RELAY), *signer = load_key(r, SIGNER);
 	uint8_t recv_origin[ARR_ORIGIN_LEN], *tampered, *p;
 	char sec[NODEKEY_Z85_LEN + 1], pub[NODEKEY_Z85_LEN + 1], srv[NODEKEY_Z85_LEN + 1];
@@ -163,15 +171,15 @@ main(void)
 	struct peermsg m;
 	struct peermsg_blob blob;
 	struct vv *empty = vv_new();
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o, *e;
 	void *zctx = zmq_ctx_new(), *d;
 	int linger = 0;
 
-	h_start(r, RECV);
+	region_start(r, RECV);
 
 	/* A valid change set by node2, and a copy with one value byte flipped. */
-	h_rowid(row);
+	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
 	op.value = value_text("Original School Name");
 	CHECK(changeset_build(signer, &h, &op, 1, &cs) == 0, "changeset_build");
@@ -207,7 +215,7 @@ main(void)
 	m.vector = empty;
 	send_msg(d, &m);
 	expect(d, PEERMSG_WELCOME, 10000);
-	h_log("handshake as %s done", r->nodes[RELAY].name);
+	check_log("handshake as %s done", r->nodes[RELAY].name);
 	misbehave(r, d, relay, signer);
 
 	memset(&m, 0, sizeof(m));
@@ -217,18 +225,18 @@ main(void)
 	m.cs = &blob;
 	m.ncs = 1;
 	send_msg(d, &m);
-	h_log("relayed the tampered change set");
+	check_log("relayed the tampered change set");
 
 	/* It shows up in quarantine with ARR_EBADSIG and the signer's origin. */
-	double until = h_now() + 10;
+	double until = mono_s() + 10;
 	bool found = false;
-	while (!found && h_now() < until) {
-		if (h_call(r, RECV, "quarantine.list", NULL, NULL, &res, &o) == 0 &&
+	while (!found && mono_s() < until) {
+		if (region_call0(r, RECV, "quarantine.list", &rp, &o) == 0 &&
 		    o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 1) {
 			const msgpack_object *reason, *origin;
 			e = &o->via.array.ptr[0];
-			reason = h_map_get(e, "reason");
-			origin = h_map_get(e, "origin");
+			reason = obj_get(e, "reason");
+			origin = obj_get(e, "origin");
 			CHECK(reason != NULL && reason->type == MSGPACK_OBJECT_STR &&
 			          reason->via.str.size == strlen("ARR_EBADSIG") &&
 			          memcmp(reason->via.str.ptr, "ARR_EBADSIG", 11) == 0,
@@ -239,23 +247,25 @@ main(void)
 			      "quarantined origin is not the signer");
 			found = true;
 		}
-		msgpack_unpacked_destroy(&res);
+		reply_free(&rp);
 		if (!found)
-			h_sleep_ms(100);
+			proc_sleep_ms(100);
 	}
 	CHECK(found, "the tampered change set is not in quarantine");
-	CHECK(h_get_text(r, RECV, "organisation", row, "name", got, sizeof(got)) == ARR_ENOTFOUND,
+	CHECK(apiclient_get_text(region_api(r, RECV), "organisation", row, "name", got,
+	                         sizeof(got)) == ARR_ENOTFOUND,
 	      "the tampered change set was applied");
-	h_log("quarantined with ARR_EBADSIG, not applied");
+	check_log("quarantined with ARR_EBADSIG, not applied");
 
 	/* The genuine bytes, relayed the same way, are applied. */
 	blob.data = cs->raw;
 	blob.len = cs->rawlen;
 	send_msg(d, &m);
-	CHECK(h_wait_text(r, RECV, "organisation", row, "name", "Original School Name", 10000),
+	CHECK(apiclient_wait_text(region_api(r, RECV), "organisation", row, "name",
+	                          "Original School Name", 10000),
 	      "the genuine change set was not applied");
-	CHECK(h_quarantine_count(r, RECV) == 1, "quarantine changed");
-	CHECK(h_status_ok(r, RECV), "status");
+	CHECK(apiclient_quarantine_count(region_api(r, RECV)) == 1, "quarantine changed");
+	CHECK(apiclient_status_ok(region_api(r, RECV)), "status");
 
 	zmq_close(d);
 	zmq_ctx_term(zctx);
@@ -264,7 +274,7 @@ main(void)
 	vv_destroy(&empty);
 	nodekey_destroy(&relay);
 	nodekey_destroy(&signer);
-	h_stop(r, RECV);
-	printf("PASS: it_tampered (%.1f s)\n", h_now() - r->t0);
+	region_stop(r, RECV);
+	printf("PASS: it_tampered (%.1f s)\n", check_elapsed());
 	return 0;
 }
