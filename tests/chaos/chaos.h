@@ -1,12 +1,12 @@
 /*
  * chaos.h: shared pieces of the fault and adversary suite (issue 7). Each chaos_<part>.c
- * is one test binary built on the integration harness (tests/integration/harness.h); this
- * module gives them a seeded random source, the run length (short for make check, long
+ * is one test binary built on the test kit (tests/support: regions, faults, the seeded
+ * random source); this module gives them the run length (short for make check, long
  * for make chaos), the tally every part reports at the end (faults injected, acknowledged
- * writes lost, replicas diverged, quarantine by reason, daemon crashes), direct read-only
- * inspection of a replica's SQLite file (integrity_check, rows present, the raw change-set
- * log) and the cross-node check that no (origin, seq) ever names two contents.
- * Test code only: a failed check prints the reason and exits non-zero.
+ * writes lost, replicas diverged, quarantine by reason, daemon crashes), the acknowledged
+ * rows, direct read-only inspection of a replica's SQLite file (integrity_check, rows
+ * present, the raw change-set log) and the cross-node check that no (origin, seq) ever names two
+ * contents. Test code only: a failed check prints the reason and exits non-zero.
  */
 #ifndef CHAOS_H
 #define CHAOS_H

@@ -92,6 +92,33 @@ misbehave(struct region *r, struct peer *d, const struct nodekey *relay,
 	vv_destroy(&empty);
 }
 
+/* Wait for the one quarantine entry: ARR_EBADSIG with the signer's origin. */
+static bool
+wait_quarantined(struct region *r)
+{
+	double until = mono_s() + 10;
+	bool found = false;
+
+	while (!found && mono_s() < until) {
+		struct reply rp;
+		const msgpack_object *o, *e;
+
+		if (region_call0(r, RECV, "quarantine.list", &rp, &o) == 0 &&
+		    o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 1) {
+			e = &o->via.array.ptr[0];
+			CHECK(obj_is_str(obj_get(e, "reason"), "ARR_EBADSIG"),
+			      "quarantine reason is not ARR_EBADSIG");
+			CHECK(obj_is_str(obj_get(e, "origin"), r->nodes[SIGNER].pubhex),
+			      "quarantined origin is not the signer");
+			found = true;
+		}
+		reply_free(&rp);
+		if (!found)
+			proc_sleep_ms(100);
+	}
+	return found;
+}
+
 int
 main(void)
 {
@@ -109,8 +136,6 @@ main(void)
 	struct peermsg m;
 	struct peermsg_blob blob;
 	struct vv *empty = vv_new();
-	struct reply rp;
-	const msgpack_object *o, *e;
 	struct peer *d;
 
 	region_start(r, RECV);
@@ -154,30 +179,7 @@ main(void)
 	check_log("relayed the tampered change set");
 
 	/* It shows up in quarantine with ARR_EBADSIG and the signer's origin. */
-	double until = mono_s() + 10;
-	bool found = false;
-	while (!found && mono_s() < until) {
-		if (region_call0(r, RECV, "quarantine.list", &rp, &o) == 0 &&
-		    o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 1) {
-			const msgpack_object *reason, *origin;
-			e = &o->via.array.ptr[0];
-			reason = obj_get(e, "reason");
-			origin = obj_get(e, "origin");
-			CHECK(reason != NULL && reason->type == MSGPACK_OBJECT_STR &&
-			          reason->via.str.size == strlen("ARR_EBADSIG") &&
-			          memcmp(reason->via.str.ptr, "ARR_EBADSIG", 11) == 0,
-			      "quarantine reason is not ARR_EBADSIG");
-			CHECK(origin != NULL && origin->type == MSGPACK_OBJECT_STR &&
-			          origin->via.str.size == 64 &&
-			          memcmp(origin->via.str.ptr, r->nodes[SIGNER].pubhex, 64) == 0,
-			      "quarantined origin is not the signer");
-			found = true;
-		}
-		reply_free(&rp);
-		if (!found)
-			proc_sleep_ms(100);
-	}
-	CHECK(found, "the tampered change set is not in quarantine");
+	CHECK(wait_quarantined(r), "the tampered change set is not in quarantine");
 	CHECK(apiclient_get_text(region_api(r, RECV), "organisation", row, "name", got,
 	                         sizeof(got)) == ARR_ENOTFOUND,
 	      "the tampered change set was applied");
