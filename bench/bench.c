@@ -31,7 +31,13 @@
 
 #include "gen.h"
 #include "rawsql.h"
+#include "apiclient.h"
+#include "check.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "proc.h"
 #include "region.h"
+#include "rng.h"
 
 #ifndef ARRANGD_BIN
 #error "ARRANGD_BIN must name the arrangd binary under test"
@@ -130,7 +136,7 @@ progress(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "[%7.1f s] ", now_s() - B.t0);
+	fprintf(stderr, "[%7.1f s] ", mono_s() - B.t0);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -185,34 +191,64 @@ pack_value(msgpack_packer *pk, const struct value *v)
 	}
 }
 
+static void
+pk_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
 /* Append the ops of one row ([table, id, column, value] per column) to pk. */
 static void
 pack_row_ops(msgpack_packer *pk, const struct gen_row *r)
 {
 	for (size_t c = 0; c < r->ncols; c++) {
 		msgpack_pack_array(pk, 4);
-		mp_str(pk, r->t->name);
+		pk_str(pk, r->t->name);
 		msgpack_pack_str(pk, 36);
 		msgpack_pack_str_body(pk, r->id, 36);
-		mp_str(pk, r->t->columns[c].name);
+		pk_str(pk, r->t->columns[c].name);
 		pack_value(pk, &r->vals[c]);
 	}
 }
 
-/* ["write", {"ops": [<nops ops in body>]}] into out. */
-static void
-pack_write(msgpack_sbuffer *out, const msgpack_sbuffer *body, size_t nops)
+/* A region of the benchmarks: nodes <tag>0.., each connecting to the others (by default). */
+static struct region *
+bench_region(const char *tag, size_t n)
 {
-	msgpack_packer pk;
+	return region_new(&(struct region_opts){.tag = tag,
+	                                        .bin = B.arrangd,
+	                                        .node_name = tag,
+	                                        .org_name = "Organisatie",
+	                                        .sync_conf = B.sync_conf,
+	                                        .keep_env = "BENCH_KEEP",
+	                                        .start_s = 60,
+	                                        .stop_s = 30},
+	                  n);
+}
 
-	msgpack_sbuffer_clear(out);
-	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	mp_str(&pk, "write");
-	msgpack_pack_map(&pk, 1);
-	mp_str(&pk, "ops");
-	msgpack_pack_array(&pk, nops);
-	msgpack_sbuffer_write(out, body->data, body->size);
+/* A client of node i's API for one thread; no call of a benchmark should time out. */
+static struct apiclient *
+bench_api(struct region *r, size_t i)
+{
+	return apiclient_new(r->nodes[i].api, 600000);
+}
+
+/* Start ["write", {"ops": [<nops ops to follow>]}] in rq. */
+static void
+write_begin(struct req *rq, size_t nops)
+{
+	req_begin(rq, "write", 1);
+	req_str(rq, "ops");
+	req_array(rq, (uint32_t)nops);
+}
+
+/* ["write", {"ops": [<nops ops in body>]}] into rq. */
+static void
+pack_write(struct req *rq, const msgpack_sbuffer *body, size_t nops)
+{
+	write_begin(rq, nops);
+	if (msgpack_sbuffer_write(&rq->sb, body->data, body->size) != 0)
+		rq->failed = true;
 }
 
 /*
@@ -222,8 +258,8 @@ pack_write(msgpack_sbuffer *out, const msgpack_sbuffer *body, size_t nops)
 static void
 write_fixture(struct region *r, size_t i, size_t narr, struct size_result *res)
 {
-	struct api *a = api_open(r, i);
-	msgpack_sbuffer body, req, rowbuf;
+	struct apiclient *a = bench_api(r, i);
+	msgpack_sbuffer body, rowbuf;
 	msgpack_packer rowpk;
 	struct gen_row row;
 	struct gen g;
@@ -231,7 +267,6 @@ write_fixture(struct region *r, size_t i, size_t narr, struct size_result *res)
 	bool more = true;
 
 	msgpack_sbuffer_init(&body);
-	msgpack_sbuffer_init(&req);
 	msgpack_sbuffer_init(&rowbuf);
 	msgpack_packer_init(&rowpk, &rowbuf, msgpack_sbuffer_write);
 	gen_init(&g, SEED, narr);
@@ -243,21 +278,22 @@ write_fixture(struct region *r, size_t i, size_t narr, struct size_result *res)
 			pack_row_ops(&rowpk, &row);
 		if (nops > 0 && (!more || nops + row.ncols > API_MAX_OPS ||
 		                 body.size + rowbuf.size > API_MAX_BYTES)) {
-			msgpack_unpacked up;
-			const msgpack_object *o;
+			struct req rq;
+			struct reply rp;
 			uint64_t v = 0;
 			double t;
 			int rc;
 
-			pack_write(&req, &body, nops);
-			t = now_s();
-			rc = api_call(a, req.data, req.size, &up, &o, 600000);
-			res->write_s += now_s() - t;
+			pack_write(&rq, &body, nops);
+			t = mono_s();
+			rc = apiclient_call(a, &rq, &rp);
+			res->write_s += mono_s() - t;
+			req_free(&rq);
 			if (rc != 0)
-				die("write of %zu ops failed: %d", nops, rc);
-			if (mp_uint(o, "changesets", &v))
+				check_die("write of %zu ops failed: %d", nops, rc);
+			if (obj_uint(obj_get(rp.result, "changesets"), &v) == 0)
 				res->changesets += v;
-			msgpack_unpacked_destroy(&up);
+			reply_free(&rp);
 			res->writes++;
 			msgpack_sbuffer_clear(&body);
 			nops = 0;
@@ -268,9 +304,8 @@ write_fixture(struct region *r, size_t i, size_t narr, struct size_result *res)
 		}
 	}
 	msgpack_sbuffer_destroy(&body);
-	msgpack_sbuffer_destroy(&req);
 	msgpack_sbuffer_destroy(&rowbuf);
-	api_close(&a);
+	apiclient_destroy(&a);
 }
 
 /* ---- benchmarks 1 and 2 (and the region 5 uses) ---- */
@@ -282,7 +317,7 @@ run_size(struct size_result *res)
 {
 	char path[256];
 	struct region *r;
-	struct api *a, *b;
+	struct apiclient *a, *b;
 	uint64_t want = 0, have = 0;
 	char da[65], db[65];
 	double t0, t, c, sys;
@@ -299,13 +334,13 @@ run_size(struct size_result *res)
 	c = proc_cpu_s(getpid());
 	wb = proc_write_bytes(getpid());
 	if ((res->raw_s = rawsql_insert(path, SEED, res->narr)) < 0)
-		die("raw SQLite baseline failed");
+		check_die("raw SQLite baseline failed");
 	res->raw_cpu_s = proc_cpu_s(getpid()) - c;
 	res->raw_wb = proc_write_bytes(getpid()) - wb;
 	progress("  raw sqlite: %.2f s", res->raw_s);
 
-	r = region_new(B.arrangd, "cu", 2, B.sync_conf);
-	node_start(r, 0, false);
+	r = bench_region("cu", 2);
+	region_start(r, 0);
 	pa = r->nodes[0].pid;
 	c = proc_cpu_split(pa, &sys);
 	wb = proc_write_bytes(pa);
@@ -317,33 +352,33 @@ run_size(struct size_result *res)
 	progress("  api writes at A: %.2f s (%zu requests, %llu change sets)", res->write_s,
 	         res->writes, (unsigned long long)res->changesets);
 
-	a = api_open(r, 0);
-	if (api_log_count(a, &want) != 0)
-		die("status at A failed");
+	a = bench_api(r, 0);
+	if (apiclient_log_count(a, &want) != 0)
+		check_die("status at A failed");
 	c = proc_cpu_s(pa);
-	t0 = now_s();
-	node_start(r, 1, false);
-	res->startup_s = now_s() - t0;
+	t0 = mono_s();
+	region_start(r, 1);
+	res->startup_s = mono_s() - t0;
 	pb = r->nodes[1].pid;
-	b = api_open(r, 1);
+	b = bench_api(r, 1);
 	for (;;) {
-		if (api_log_count(b, &have) != 0)
-			die("status at B failed");
+		if (apiclient_log_count(b, &have) != 0)
+			check_die("status at B failed");
 		if (have >= want)
 			break;
-		if (now_s() - t0 > 3600)
-			die("B did not catch up within an hour (%llu of %llu)",
-			    (unsigned long long)have, (unsigned long long)want);
-		sleep_ms(20);
+		if (mono_s() - t0 > 3600)
+			check_die("B did not catch up within an hour (%llu of %llu)",
+			          (unsigned long long)have, (unsigned long long)want);
+		proc_sleep_ms(20);
 	}
-	res->catchup_s = now_s() - t0;
+	res->catchup_s = mono_s() - t0;
 	res->b_cpu_s = proc_cpu_split(pb, &res->b_sys_s);
 	res->b_wb = proc_write_bytes(pb);
 	res->a_serve_s = proc_cpu_s(pa) - c;
-	t = now_s();
-	if (api_digest(a, da) != 0 || api_digest(b, db) != 0)
-		die("digest failed");
-	res->digest_s = now_s() - t;
+	t = mono_s();
+	if (apiclient_digest(a, da) != 0 || apiclient_digest(b, db) != 0)
+		check_die("digest failed");
+	res->digest_s = mono_s() - t;
 	res->equal = strcmp(da, db) == 0;
 	res->b_hwm_kib = proc_kib(r->nodes[1].pid, "VmHWM");
 	progress("  catch-up at B: %.2f s (start-up %.2f s), digests %s (%.2f s)", res->catchup_s,
@@ -353,12 +388,12 @@ run_size(struct size_result *res)
 	         res->raw_cpu_s, res->raw_wb / 1048576.0, res->a_cpu_s, res->a_sys_s,
 	         res->a_wb / 1048576.0, res->b_cpu_s, res->b_sys_s, res->b_wb / 1048576.0,
 	         res->a_serve_s);
-	api_close(&a);
-	api_close(&b);
+	apiclient_destroy(&a);
+	apiclient_destroy(&b);
 	if (B.only[5] && res->narr == B.foot_narr)
 		footprint(r, 1);
-	node_stop(r, 1);
-	node_stop(r, 0);
+	region_stop(r, 1);
+	region_stop(r, 0);
 	region_destroy(&r);
 }
 
@@ -429,34 +464,33 @@ static void
 footprint(struct region *r, size_t i)
 {
 	struct foot_result *f = &B.foot;
-	char dbpath[400];
+	char dbpath[600];
 	pid_t sq, sl, pid;
 	double c0, s0, z0, t0, secs;
-	msgpack_unpacked up;
-	const msgpack_object *o;
-	struct api *a;
+	struct reply rp;
+	struct apiclient *a;
 
 	progress("  footprint: restarting %s, measuring for %.0f s", r->nodes[i].name, B.foot_secs);
-	node_stop(r, i);
-	node_start(r, i, false);
+	region_stop(r, i);
+	region_start(r, i);
 	pid = r->nodes[i].pid;
-	a = api_open(r, i);
-	if (api_call0(a, "status", &up, &o, 10000) == 0)
-		(void)mp_uint(o, "db_bytes", &f->db_bytes);
-	msgpack_unpacked_destroy(&up);
-	api_close(&a);
-	snprintf(dbpath, sizeof(dbpath), "%s/data/arrangd.db", r->nodes[i].dir);
+	a = bench_api(r, i);
+	if (apiclient_call0(a, "status", &rp) == 0)
+		(void)obj_uint(obj_get(rp.result, "db_bytes"), &f->db_bytes);
+	reply_free(&rp);
+	apiclient_destroy(&a);
+	region_db_path(r, i, dbpath, sizeof(dbpath));
 	if (access(dbpath, R_OK) != 0)
-		die("no replica at %s", dbpath);
+		check_die("no replica at %s", dbpath);
 	sq = sqlite_holder(dbpath);
 	sl = sleeper();
-	sleep_ms(3000);
-	t0 = now_s();
+	proc_sleep_ms(3000);
+	t0 = mono_s();
 	c0 = proc_cpu_s(pid);
 	s0 = proc_cpu_s(sq);
 	z0 = proc_cpu_s(sl);
-	sleep_ms(1000 * B.foot_secs);
-	secs = now_s() - t0;
+	proc_sleep_ms(1000 * B.foot_secs);
+	secs = mono_s() - t0;
 	f->narr = B.foot_narr;
 	f->secs = secs;
 	f->cpu_pct = 100 * (proc_cpu_s(pid) - c0) / secs;
@@ -467,13 +501,13 @@ footprint(struct region *r, size_t i)
 	f->sqlite_rss_kib = proc_kib(sq, "VmRSS");
 	f->sqlite_hwm_kib = proc_kib(sq, "VmHWM");
 	f->sleep_rss_kib = proc_kib(sl, "VmRSS");
-	a = api_open(r, i);
+	a = bench_api(r, i);
 	{
 		char d[65];
-		if (api_digest(a, d) != 0)
-			die("digest failed");
+		if (apiclient_digest(a, d) != 0)
+			check_die("digest failed");
 	}
-	api_close(&a);
+	apiclient_destroy(&a);
 	f->scan_rss_kib = proc_kib(pid, "VmRSS");
 	f->done = true;
 	reap(sq);
@@ -500,61 +534,53 @@ static void *
 lat_poll(void *arg)
 {
 	struct lat_poller *p = arg;
-	struct api *a = api_open(p->r, p->node);
+	struct apiclient *a = bench_api(p->r, p->node);
 	uint64_t last = p->base;
 
-	p->first = now_s();
+	p->first = mono_s();
 	while (!*p->stop) {
 		uint64_t seq;
 		double t;
 
-		if (api_vector_seq(a, p->origin, &seq) != 0)
-			die("status at %s failed", p->r->nodes[p->node].name);
-		t = now_s();
+		if (apiclient_vector_seq(a, p->origin, &seq) != 0)
+			check_die("status at %s failed", p->r->nodes[p->node].name);
+		t = mono_s();
 		p->polls++;
 		for (uint64_t s = last + 1; s <= seq; s++)
 			if (s - p->base - 1 < p->cap)
 				p->seen[s - p->base - 1] = t;
 		if (seq > last)
 			last = seq;
-		sleep_ms(POLL_GAP_MS);
+		proc_sleep_ms(POLL_GAP_MS);
 	}
-	p->last = now_s();
-	api_close(&a);
+	p->last = mono_s();
+	apiclient_destroy(&a);
 	return NULL;
 }
 
 /* A one-op write of an arrangement's status at A; its seq. */
 static uint64_t
-lat_write(struct api *a, const char *row, size_t k, double *sent, double *acked)
+lat_write(struct apiclient *a, const char *row, size_t k, double *sent, double *acked)
 {
 	static const char *const st[] = {"started", "evaluating"};
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_unpacked up;
-	const msgpack_object *o;
+	struct req rq;
+	struct reply rp;
 	uint64_t seq = 0;
 	int rc;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	mp_str(&pk, "write");
-	msgpack_pack_map(&pk, 1);
-	mp_str(&pk, "ops");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_array(&pk, 4);
-	mp_str(&pk, "arrangement");
-	mp_str(&pk, row);
-	mp_str(&pk, "status");
-	mp_str(&pk, st[k % 2]);
-	*sent = now_s();
-	rc = api_call(a, sb.data, sb.size, &up, &o, 10000);
-	*acked = now_s();
-	if (rc != 0 || !mp_uint(o, "first_seq", &seq))
-		die("latency write failed: %d", rc);
-	msgpack_unpacked_destroy(&up);
-	msgpack_sbuffer_destroy(&sb);
+	write_begin(&rq, 1);
+	req_array(&rq, 4);
+	req_str(&rq, "arrangement");
+	req_str(&rq, row);
+	req_str(&rq, "status");
+	req_str(&rq, st[k % 2]);
+	*sent = mono_s();
+	rc = apiclient_call(a, &rq, &rp);
+	*acked = mono_s();
+	if (rc != 0 || obj_uint(obj_get(rp.result, "first_seq"), &seq) != 0)
+		check_die("latency write failed: %d", rc);
+	reply_free(&rp);
+	req_free(&rq);
 	return seq;
 }
 
@@ -562,7 +588,7 @@ static void
 run_latency(void)
 {
 	struct lat_result *L = &B.lat;
-	struct region *r = region_new(B.arrangd, "lt", 3, B.sync_conf);
+	struct region *r = bench_region("lt", 3);
 	bool a_conn[3] = {false, true, false}, b_conn[3] = {false, false, true},
 	     c_conn[3] = {false, false, false};
 	size_t cap = (size_t)(B.lat_secs * LAT_RATE) + 16, n = 0;
@@ -572,7 +598,7 @@ run_latency(void)
 	struct lat_poller pb = {0}, pc = {0};
 	volatile int stop = 0;
 	pthread_t thb, thc;
-	struct api *a;
+	struct apiclient *a;
 	char row[37], hex[65];
 	struct gen g;
 	struct gen_row gr;
@@ -580,15 +606,15 @@ run_latency(void)
 	size_t nb = 0, nc = 0, nh1 = 0, nh2 = 0;
 
 	if (sent == NULL || ack == NULL || tmp == NULL || seqs == NULL)
-		die("out of memory");
+		check_die("out of memory");
 	/* chain: A connects to B, B to C; A and C are not configured to each other */
-	region_members(r, 0, a_conn);
-	region_members(r, 1, b_conn);
-	region_members(r, 2, c_conn);
+	region_members(r, 0, NULL, a_conn);
+	region_members(r, 1, NULL, b_conn);
+	region_members(r, 2, NULL, c_conn);
 	for (size_t i = 0; i < 3; i++)
-		node_start(r, i, false);
+		region_start(r, i);
 	snprintf(hex, sizeof(hex), "%s", r->nodes[0].pubhex);
-	a = api_open(r, 0);
+	a = bench_api(r, 0);
 	/* one arrangement row to update, and a warm-up write that must reach C */
 	gen_init(&g, SEED, 1);
 	while (gen_next(&g, &gr) && strcmp(gr.t->name, "arrangement") != 0)
@@ -596,18 +622,18 @@ run_latency(void)
 	snprintf(row, sizeof(row), "%s", gr.id);
 	base = lat_write(a, row, 1, &s, &k1);
 	{
-		struct api *c = api_open(r, 2);
+		struct apiclient *c = bench_api(r, 2);
 		uint64_t seq = 0;
-		double until = now_s() + 30;
+		double until = mono_s() + 30;
 
-		while (seq < base && now_s() < until) {
-			if (api_vector_seq(c, hex, &seq) != 0)
-				die("status at C failed");
-			sleep_ms(10);
+		while (seq < base && mono_s() < until) {
+			if (apiclient_vector_seq(c, hex, &seq) != 0)
+				check_die("status at C failed");
+			proc_sleep_ms(10);
 		}
-		api_close(&c);
+		apiclient_destroy(&c);
 		if (seq < base)
-			die("the warm-up write did not reach C within 30 s");
+			check_die("the warm-up write did not reach C within 30 s");
 	}
 	progress("latency: chain A-B-C up; %d writes/s for %.0f s", LAT_RATE, B.lat_secs);
 	pb = (struct lat_poller){.r = r,
@@ -621,27 +647,28 @@ run_latency(void)
 	pc.node = 2;
 	pc.seen = calloc(cap, sizeof(double));
 	if (pb.seen == NULL || pc.seen == NULL)
-		die("out of memory");
+		check_die("out of memory");
 	pthread_create(&thb, NULL, lat_poll, &pb);
 	pthread_create(&thc, NULL, lat_poll, &pc);
-	sleep_ms(200);
-	t0 = now_s();
-	for (n = 0; n < cap - 16 && now_s() - t0 < B.lat_secs; n++) {
-		double due = t0 + (double)n / LAT_RATE, wait = due - now_s();
+	proc_sleep_ms(200);
+	t0 = mono_s();
+	for (n = 0; n < cap - 16 && mono_s() - t0 < B.lat_secs; n++) {
+		double due = t0 + (double)n / LAT_RATE, wait = due - mono_s();
 
 		if (wait > 0)
-			sleep_ms(1000 * wait);
+			proc_sleep_ms(1000 * wait);
 		seqs[n] = lat_write(a, row, n, &sent[n], &ack[n]);
 		if (seqs[n] != base + 1 + n)
-			die("unexpected seq %llu for write %zu", (unsigned long long)seqs[n], n);
+			check_die("unexpected seq %llu for write %zu", (unsigned long long)seqs[n],
+			          n);
 	}
-	L->secs = now_s() - t0;
+	L->secs = mono_s() - t0;
 	L->sent = n;
 	/* give the last ones time to arrive */
 	{
-		double until = now_s() + 10;
-		while (now_s() < until && (n == 0 || pc.seen[n - 1] == 0))
-			sleep_ms(10);
+		double until = mono_s() + 10;
+		while (mono_s() < until && (n == 0 || pc.seen[n - 1] == 0))
+			proc_sleep_ms(10);
 	}
 	stop = 1;
 	pthread_join(thb, NULL);
@@ -674,7 +701,7 @@ run_latency(void)
 	progress("latency: %zu writes, A->B p50 %.2f p99 %.2f max %.2f ms; B->C p50 %.2f p99 "
 	         "%.2f max %.2f ms",
 	         n, L->hop1[0], L->hop1[1], L->hop1[2], L->hop2[0], L->hop2[1], L->hop2[2]);
-	api_close(&a);
+	apiclient_destroy(&a);
 	free(sent);
 	free(ack);
 	free(tmp);
@@ -699,49 +726,31 @@ static void *
 conv_write(void *arg)
 {
 	struct conv_writer *w = arg;
-	struct api *a = api_open(w->r, w->node);
+	struct apiclient *a = bench_api(w->r, w->node);
 	struct gen g;
 
 	gen_init(&g, w->seed, 0); /* only its organisation ids are used as a stream */
 	for (size_t k = 0; k < w->writes; k++) {
 		struct gen_row row;
-		msgpack_sbuffer sb;
-		msgpack_packer pk;
-		msgpack_unpacked up;
-		const msgpack_object *o;
+		struct req rq;
+		struct reply rp;
 		int rc;
 
 		if (!gen_next(&g, &row)) {
 			gen_init(&g, w->seed + k, 0);
 			(void)gen_next(&g, &row);
 		}
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_array(&pk, 2);
-		mp_str(&pk, "write");
-		msgpack_pack_map(&pk, 1);
-		mp_str(&pk, "ops");
-		msgpack_pack_array(&pk, row.ncols);
-		pack_row_ops(&pk, &row);
-		rc = api_call(a, sb.data, sb.size, &up, &o, 30000);
+		write_begin(&rq, row.ncols);
+		pack_row_ops(&rq.pk, &row);
+		rc = apiclient_call(a, &rq, &rp);
 		if (rc != 0)
-			die("write at %s failed: %d", w->r->nodes[w->node].name, rc);
-		msgpack_unpacked_destroy(&up);
-		msgpack_sbuffer_destroy(&sb);
+			check_die("write at %s failed: %d", w->r->nodes[w->node].name, rc);
+		reply_free(&rp);
+		req_free(&rq);
 	}
-	w->last_ack = now_s();
-	api_close(&a);
+	w->last_ack = mono_s();
+	apiclient_destroy(&a);
 	return NULL;
-}
-
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
 }
 
 /* Each node connects to CONV_DEGREE random others; retry seeds until connected. */
@@ -800,14 +809,14 @@ prom_value(const char *text, size_t len, const char *name, uint64_t *out)
  * duplicate since start) to c. False when the daemon has no such counters.
  */
 static bool
-conv_count_metrics(struct api *a, struct conv_result *c)
+conv_count_metrics(struct apiclient *a, struct conv_result *c)
 {
-	msgpack_unpacked up;
-	const msgpack_object *o, *t;
+	struct reply rp;
+	const msgpack_object *t;
 	uint64_t rec = 0, ap = 0, dup = 0;
 	bool ok = false;
 
-	if (api_call0(a, "metrics", &up, &o, 10000) == 0 && (t = mp_get(o, "text")) != NULL &&
+	if (apiclient_call0(a, "metrics", &rp) == 0 && (t = obj_get(rp.result, "text")) != NULL &&
 	    t->type == MSGPACK_OBJECT_STR &&
 	    prom_value(t->via.str.ptr, t->via.str.size, "arrangd_changesets_received_total",
 	               &rec) &&
@@ -819,7 +828,7 @@ conv_count_metrics(struct api *a, struct conv_result *c)
 		c->m_duplicates += dup;
 		ok = true;
 	}
-	msgpack_unpacked_destroy(&up);
+	reply_free(&rp);
 	return ok;
 }
 
@@ -831,7 +840,7 @@ conv_count_log(const char *path, struct conv_result *c)
 	char line[512];
 
 	if (f == NULL)
-		die("cannot read %s", path);
+		check_die("cannot read %s", path);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		const char *p;
 		unsigned long long n, ap, dup;
@@ -857,10 +866,10 @@ run_convergence(void)
 {
 	struct conv_result *c = &B.conv;
 	bool adj[CONV_NODES][CONV_NODES];
-	struct region *r = region_new(B.arrangd, "cv", CONV_NODES, B.sync_conf);
+	struct region *r = bench_region("cv", CONV_NODES);
 	struct conv_writer w[CONV_NODES];
 	pthread_t th[CONV_NODES];
-	struct api *api[CONV_NODES];
+	struct apiclient *api[CONV_NODES];
 	uint64_t total = (uint64_t)CONV_NODES * B.conv_writes;
 	double t_start, t_last = 0, t_conv, t;
 	size_t len = 0;
@@ -869,7 +878,7 @@ run_convergence(void)
 	c->nodes = CONV_NODES;
 	c->writes_per_node = B.conv_writes;
 	for (size_t i = 0; i < CONV_NODES; i++) {
-		region_members(r, i, adj[i]);
+		region_members(r, i, NULL, adj[i]);
 		for (size_t j = 0; j < CONV_NODES; j++)
 			if (adj[i][j]) {
 				c->edges++;
@@ -878,12 +887,13 @@ run_convergence(void)
 			}
 	}
 	/* debug logs carry the per-message received/applied/duplicate counts */
+	r->o.debug = true;
 	for (size_t i = 0; i < CONV_NODES; i++)
-		node_start(r, i, true);
-	sleep_ms(3000); /* links up: HELLO/WELCOME, a heartbeat round */
+		region_start(r, i);
+	proc_sleep_ms(3000); /* links up: HELLO/WELCOME, a heartbeat round */
 	progress("convergence: %d nodes, %zu directed links, %zu writes each", CONV_NODES, c->edges,
 	         B.conv_writes);
-	t_start = now_s();
+	t_start = mono_s();
 	for (size_t i = 0; i < CONV_NODES; i++) {
 		w[i] =
 		    (struct conv_writer){r, i, B.conv_writes, 0, SEED ^ ((uint64_t)(i + 1) << 40)};
@@ -893,7 +903,7 @@ run_convergence(void)
 		pthread_join(th[i], NULL);
 		if (w[i].last_ack > t_last)
 			t_last = w[i].last_ack;
-		api[i] = api_open(r, i);
+		api[i] = bench_api(r, i);
 	}
 	c->write_phase_s = t_last - t_start;
 	for (;;) {
@@ -901,38 +911,38 @@ run_convergence(void)
 
 		for (size_t i = 0; i < CONV_NODES && all; i++) {
 			uint64_t n = 0;
-			if (api_log_count(api[i], &n) != 0)
-				die("status at %s failed", r->nodes[i].name);
+			if (apiclient_log_count(api[i], &n) != 0)
+				check_die("status at %s failed", r->nodes[i].name);
 			all = n >= total;
 		}
-		t_conv = now_s();
+		t_conv = mono_s();
 		if (all)
 			break;
 		if (t_conv - t_last > 120) {
 			c->timed_out = true;
 			break;
 		}
-		sleep_ms(10);
+		proc_sleep_ms(10);
 	}
 	c->after_last_s = t_conv - t_last;
-	t = now_s();
+	t = mono_s();
 	c->equal = !c->timed_out;
 	{
 		char d0[65], d[65];
-		if (api_digest(api[0], d0) != 0)
-			die("digest failed");
+		if (apiclient_digest(api[0], d0) != 0)
+			check_die("digest failed");
 		for (size_t i = 1; i < CONV_NODES; i++)
-			if (api_digest(api[i], d) != 0 || strcmp(d, d0) != 0)
+			if (apiclient_digest(api[i], d) != 0 || strcmp(d, d0) != 0)
 				c->equal = false;
 	}
-	c->digest_s = now_s() - t;
+	c->digest_s = mono_s() - t;
 	c->counted = true;
 	for (size_t i = 0; i < CONV_NODES; i++)
 		c->counted &= conv_count_metrics(api[i], c);
 	for (size_t i = 0; i < CONV_NODES; i++)
-		api_close(&api[i]);
+		apiclient_destroy(&api[i]);
 	for (size_t i = 0; i < CONV_NODES; i++)
-		node_stop(r, i);
+		region_stop(r, i);
 	for (size_t i = 0; i < CONV_NODES; i++)
 		conv_count_log(r->nodes[i].log, c);
 	c->needed = (uint64_t)CONV_NODES * (CONV_NODES - 1) * B.conv_writes;
@@ -1115,7 +1125,7 @@ write_json(const char *path)
 	time_t now = time(NULL);
 
 	if (f == NULL)
-		die("cannot write %s: %s", path, strerror(errno));
+		check_die("cannot write %s: %s", path, strerror(errno));
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	fprintf(f,
 	        "{\n  \"bench\": \"arrang_bench\", \"mode\": \"%s\", \"seed\": %llu, "
@@ -1226,7 +1236,7 @@ write_json(const char *path)
 	}
 	fprintf(f, "  \"end\": true\n}\n");
 	if (fclose(f) != 0)
-		die("cannot write %s", path);
+		check_die("cannot write %s", path);
 }
 
 /* Columns for gnuplot: arrangements values raw_v/s write_v/s catchup_v/s. */
@@ -1236,7 +1246,7 @@ write_dat(const char *path)
 	FILE *f = fopen(path, "w");
 
 	if (f == NULL)
-		die("cannot write %s: %s", path, strerror(errno));
+		check_die("cannot write %s: %s", path, strerror(errno));
 	fprintf(f, "# arrangements values raw_values_per_s write_values_per_s "
 	           "catchup_values_per_s\n");
 	for (size_t i = 0; i < B.nsizes; i++) {
@@ -1261,7 +1271,7 @@ parse_sizes(const char *list)
 		else if (*end == 'M')
 			v *= 1000000, end++;
 		if (*end != '\0' || v == 0 || B.nsizes == MAX_SIZES)
-			die("bad size list: %s", list);
+			check_die("bad size list: %s", list);
 		B.sizes[B.nsizes++] = (size_t)v;
 	}
 	free(copy);
@@ -1294,7 +1304,8 @@ main(int argc, char **argv)
 	const char *sizes = getenv("ARRANG_BENCH_SIZES"), *only = NULL;
 	int c;
 
-	B.t0 = now_s();
+	check_program("bench");
+	B.t0 = mono_s();
 	B.arrangd = ARRANGD_BIN;
 	/* e.g. ARRANG_BENCH_SYNC='page_bytes = 4194304' to try a setting; ';' ends a line */
 	if (getenv("ARRANG_BENCH_SYNC") != NULL) {
@@ -1354,7 +1365,7 @@ main(int argc, char **argv)
 			B.sizes[B.nsizes++] = B.foot_narr;
 	}
 	if (access(B.arrangd, X_OK) != 0)
-		die("no arrangd binary at %s", B.arrangd);
+		check_die("no arrangd binary at %s", B.arrangd);
 	if (B.only[1]) {
 		for (size_t i = 0; i < B.nsizes; i++) {
 			B.sz[i].narr = B.sizes[i];

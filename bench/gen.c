@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "rng.h"
 
 enum { PART_CHILD, PART_ARR, PART_PARTY_REQ, PART_PARTY_CARE, PART_FUNDING, PART_END };
 
@@ -37,11 +38,7 @@ static const char *const sources[] = {"jeugdwet", "swv_arrangement", "swv_tlv", 
 static uint64_t
 next64(struct gen *g)
 {
-	uint64_t z = (g->rng += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
+	return rng_next(&g->rng);
 }
 
 /* Uniform enough in [0, n) for fixture choices. */

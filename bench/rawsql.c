@@ -11,7 +11,9 @@
 
 #include "gen.h"
 #include "rawsql.h"
-#include "region.h"
+#include "check.h"
+#include "monoclock.h"
+#include "proc.h"
 
 #define CHUNK 4096 /* rows generated between timed sections */
 
@@ -94,27 +96,27 @@ rawsql_insert(const char *path, uint64_t seed, size_t narr)
 		if (prepare_table(db, schema_table_at(i), &ins[i]) != 0)
 			goto out;
 	gen_init(&g, seed, narr);
-	t = now_s();
+	t = mono_s();
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
-	spent = now_s() - t;
+	spent = mono_s() - t;
 	do {
 		for (n = 0; n < CHUNK && gen_next(&g, &rows[n]); n++)
 			;
-		t = now_s();
+		t = mono_s();
 		for (size_t i = 0; i < n; i++)
 			if (insert_row(ins[rows[i].table], &rows[i]) != 0) {
 				spent = -1;
 				goto out;
 			}
-		spent += now_s() - t;
+		spent += mono_s() - t;
 	} while (n == CHUNK);
-	t = now_s();
+	t = mono_s();
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		spent = -1;
 		goto out;
 	}
-	spent += now_s() - t;
+	spent += mono_s() - t;
 out:
 	if (spent < 0)
 		fprintf(stderr, "bench: raw sqlite: %s\n",

@@ -26,7 +26,9 @@
 #include "gen.h"
 #include "peermsg.h"
 #include "rawsql.h"
-#include "region.h"
+#include "check.h"
+#include "monoclock.h"
+#include "proc.h"
 #include "rowid.h"
 #include "store.h"
 
@@ -46,7 +48,7 @@ usage_now(struct usage *u)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	u->wall = now_s();
+	u->wall = mono_s();
 	u->user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
 	u->sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	proc_io(getpid(), &u->io);
@@ -96,7 +98,7 @@ text_copy(struct fixture *fx, size_t *used, const char *p, size_t n)
 	if (a == NULL || *used + n > TEXT_ARENA_KB * 1024) {
 		fx->arenas = realloc(fx->arenas, (fx->narenas + 1) * sizeof(*fx->arenas));
 		if (fx->arenas == NULL || (a = malloc(TEXT_ARENA_KB * 1024)) == NULL)
-			die("out of memory");
+			check_die("out of memory");
 		fx->arenas[fx->narenas++] = a;
 		*used = 0;
 	}
@@ -117,13 +119,13 @@ fixture_build(struct fixture *fx, size_t narr)
 	memset(fx, 0, sizeof(*fx));
 	if ((fx->ops = calloc(values, sizeof(*fx->ops))) == NULL ||
 	    (fx->rows = malloc(values * ARR_ROWID_LEN)) == NULL)
-		die("out of memory");
+		check_die("out of memory");
 	gen_init(&g, SEED, narr);
 	while (gen_next(&g, &r)) {
 		uint8_t row[ARR_ROWID_LEN];
 
 		if (rowid_parse(r.id, row) != 0)
-			die("bad fixture id");
+			check_die("bad fixture id");
 		for (size_t c = 0; c < r.ncols; c++) {
 			struct store_op *op = &fx->ops[fx->nops];
 
@@ -138,7 +140,7 @@ fixture_build(struct fixture *fx, size_t narr)
 		}
 	}
 	if (fx->nops != values)
-		die("fixture count mismatch");
+		check_die("fixture count mismatch");
 }
 
 /* ---- A's log, as pages ---- */
@@ -182,13 +184,13 @@ pages_read(struct store *a, struct pages *ps)
 	bool more = true;
 
 	if (have == NULL)
-		die("out of memory");
+		check_die("out of memory");
 	memset(ps, 0, sizeof(*ps));
 	while (more) {
 		struct page pg = {0};
 
 		if (store_changes_since(a, have, PAGE_BYTES, collect, &pg, &more) != 0)
-			die("changes_since failed");
+			check_die("changes_since failed");
 		if (pg.n == 0)
 			break;
 		for (size_t i = 0; i < pg.n; i++) {
@@ -197,10 +199,10 @@ pages_read(struct store *a, struct pages *ps)
 
 			if (peermsg_cs_peek(pg.items[i].data, pg.items[i].len, origin, &seq) != 0 ||
 			    vv_set(have, origin, seq) != 0)
-				die("bad logged change set");
+				check_die("bad logged change set");
 		}
 		if ((ps->p = realloc(ps->p, (ps->n + 1) * sizeof(*ps->p))) == NULL)
-			die("out of memory");
+			check_die("out of memory");
 		ps->p[ps->n++] = pg;
 	}
 	vv_destroy(&have);
@@ -221,6 +223,7 @@ main(int argc, char **argv)
 	uint8_t da[32], db[32];
 	int err = 0;
 
+	check_program("bench");
 	if (argc > 2 ||
 	    (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))) {
 		fprintf(stderr,
@@ -229,16 +232,16 @@ main(int argc, char **argv)
 	}
 	if (argc == 2) {
 		if (sscanf(argv[1], "%zu%c", &narr, &end) < 1 || narr == 0)
-			die("N must be a positive number, optionally with k or M");
+			check_die("N must be a positive number, optionally with k or M");
 		if (end == 'k')
 			narr *= 1000;
 		else if (end == 'M')
 			narr *= 1000000;
 		else if (end != 0)
-			die("N must be a positive number, optionally with k or M");
+			check_die("N must be a positive number, optionally with k or M");
 	}
 	if (mkdtemp(dir) == NULL)
-		die("mkdtemp failed");
+		check_die("mkdtemp failed");
 	snprintf(pa, sizeof(pa), "%s/a.db", dir);
 	snprintf(pb, sizeof(pb), "%s/b.db", dir);
 	snprintf(praw, sizeof(praw), "%s/raw.db", dir);
@@ -249,7 +252,7 @@ main(int argc, char **argv)
 	if (getenv("ARRANG_SB_NORAW") == NULL) {
 		usage_now(&u0);
 		if ((raw_s = rawsql_insert(praw, SEED, narr)) < 0)
-			die("raw SQLite baseline failed");
+			check_die("raw SQLite baseline failed");
 		usage_now(&u1);
 		raw_rate = (double)values / raw_s;
 		printf("%-8s %8.2f s %10.0f val/s  (timed part; the row below includes "
@@ -262,7 +265,7 @@ main(int argc, char **argv)
 
 	fixture_build(&fx, narr);
 	if ((ka = nodekey_generate()) == NULL || (kb = nodekey_generate()) == NULL)
-		die("key generation failed");
+		check_die("key generation failed");
 	if ((a = store_open(
 	         &(struct store_config){
 	             .path = pa, .key = ka, .organisation = "bench", .is_member = member_all},
@@ -271,7 +274,7 @@ main(int argc, char **argv)
 	         &(struct store_config){
 	             .path = pb, .key = kb, .organisation = "bench", .is_member = member_all},
 	         &err)) == NULL)
-		die("store_open failed");
+		check_die("store_open failed");
 
 	usage_now(&u0);
 	for (size_t i = 0; i < fx.nops; i += REQ_OPS) {
@@ -279,7 +282,7 @@ main(int argc, char **argv)
 
 		if ((err = store_write_rows(a, fx.ops + i, fx.rows + i * ARR_ROWID_LEN, n, NULL)) !=
 		    0)
-			die("store_write_rows failed");
+			check_die("store_write_rows failed");
 	}
 	usage_now(&u1);
 	usage_print("write", &u0, &u1, (double)values, raw_rate);
@@ -287,22 +290,22 @@ main(int argc, char **argv)
 	pages_read(a, &ps);
 	usage_now(&u0);
 	if (store_bulk_begin(b) != 0)
-		die("bulk begin failed");
+		check_die("bulk begin failed");
 	for (size_t i = 0; i < ps.n; i++) {
 		struct store_apply_stats st;
 
 		if (store_apply(b, ps.p[i].items, ps.p[i].n, NULL, &st) != 0 ||
 		    st.applied != ps.p[i].n)
-			die("store_apply failed");
+			check_die("store_apply failed");
 	}
 	if (store_bulk_end(b) != 0)
-		die("bulk end failed");
+		check_die("bulk end failed");
 	usage_now(&u1);
 	usage_print("catchup", &u0, &u1, (double)values, raw_rate);
 
 	usage_now(&u0);
 	if (store_digest(a, da) != 0 || store_digest(b, db) != 0)
-		die("digest failed");
+		check_die("digest failed");
 	usage_now(&u1);
 	printf("digests %s (two digests: %.2f s)\n", memcmp(da, db, 32) == 0 ? "equal" : "DIFFER",
 	       u1.wall - u0.wall);

@@ -1,7 +1,7 @@
 /*
- * chaos.c: see chaos.h. The shared tally, seeded randomness, read-only inspection of
- * replica files with SQLite, the run-wide (origin, seq) -> content map and a pipelined
- * API client. Test code only; it never writes to a replica.
+ * chaos.c: see chaos.h. The shared tally, read-only inspection of replica files with
+ * SQLite, the run-wide (origin, seq) -> content map and the acknowledged rows. Test code
+ * only; it never writes to a replica.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,56 +12,34 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <msgpack.h>
 #include <sodium.h>
 #include <sqlite3.h>
-#include <zmq.h>
 
+#include "apiclient.h"
 #include "arrerr.h"
 #include "chaos.h"
+#include "obj.h"
 
 static struct chaos_tally tally;
-static uint64_t rng_state;
 static unsigned iterations;
 static bool long_run;
-
-/* splitmix64: small, seedable, and the same sequence on every platform. */
-static uint64_t
-rng_next(void)
-{
-	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-uint32_t
-chaos_rand(uint32_t lo, uint32_t hi)
-{
-	if (hi <= lo)
-		return lo;
-	return lo + (uint32_t)(rng_next() % ((uint64_t)hi - lo + 1));
-}
 
 struct chaos_tally *
 chaos_begin(const char *part, unsigned short_iterations, unsigned long_iterations)
 {
-	const char *seed = getenv("CHAOS_SEED"), *it = getenv("CHAOS_ITERATIONS");
+	const char *it = getenv("CHAOS_ITERATIONS");
 	const char *lg = getenv("CHAOS_LONG");
 	uint64_t s;
 
 	memset(&tally, 0, sizeof(tally));
 	tally.part = part;
 	long_run = lg != NULL && *lg != '\0' && strcmp(lg, "0") != 0;
-	s = seed != NULL && *seed != '\0' ? strtoull(seed, NULL, 0)
-	                                  : (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
-	rng_state = s;
+	s = rng_init();
 	iterations = long_run ? long_iterations : short_iterations;
 	if (it != NULL && atoi(it) > 0)
 		iterations = (unsigned)atoi(it);
 	CHECK(sodium_init() >= 0, "sodium_init");
-	printf("chaos %s: seed %llu (rerun with CHAOS_SEED=%llu), %s run, %u iterations\n", part,
+	printf("chaos %s: seed %llu (rerun with ARRANG_SEED=%llu), %s run, %u iterations\n", part,
 	       (unsigned long long)s, (unsigned long long)s, long_run ? "long" : "short",
 	       iterations);
 	fflush(stdout);
@@ -98,15 +76,14 @@ chaos_reason(const char *reason, unsigned long n)
 }
 
 void
-chaos_count_quarantine(struct h_region *r, size_t i)
+chaos_count_quarantine(struct region *r, size_t i)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o;
 
-	if (h_call(r, i, "quarantine.list", NULL, NULL, &res, &o) == 0 &&
-	    o->type == MSGPACK_OBJECT_ARRAY)
+	if (region_call0(r, i, "quarantine.list", &rp, &o) == 0 && o->type == MSGPACK_OBJECT_ARRAY)
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
-			const msgpack_object *reason = h_map_get(&o->via.array.ptr[k], "reason");
+			const msgpack_object *reason = obj_get(&o->via.array.ptr[k], "reason");
 			char name[24];
 
 			if (reason == NULL || reason->type != MSGPACK_OBJECT_STR)
@@ -115,24 +92,24 @@ chaos_count_quarantine(struct h_region *r, size_t i)
 			         reason->via.str.ptr);
 			chaos_reason(name, 1);
 		}
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 }
 
 void
-chaos_check_crashes(struct h_region *r, const size_t *idx, size_t k)
+chaos_check_crashes(struct region *r, const size_t *idx, size_t k)
 {
 	for (size_t j = 0; j < k; j++) {
 		size_t i = idx[j];
 		int status;
 
-		if (h_exited(r, i, &status)) {
-			h_log("CRASH: %s exited on its own (status %d%s)", r->nodes[i].name,
-			      WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-			      WIFSIGNALED(status) ? ", killed by a signal" : "");
+		if (region_exited(r, i, &status)) {
+			check_log("CRASH: %s exited on its own (status %d%s)", r->nodes[i].name,
+			          WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+			          WIFSIGNALED(status) ? ", killed by a signal" : "");
 			tally.crashes++;
 		}
-		if (h_log_has_sanitizer_report(r, i)) {
-			h_log("CRASH: sanitizer report in %s", r->nodes[i].log);
+		if (fault_sanitizer_report(r, i)) {
+			check_log("CRASH: sanitizer report in %s", r->nodes[i].log);
 			tally.crashes++;
 		}
 	}
@@ -182,12 +159,12 @@ chaos_end(void)
 /* ---- replica files ---- */
 
 static sqlite3 *
-db_open(struct h_region *r, size_t i)
+db_open(struct region *r, size_t i)
 {
 	char path[700];
 	sqlite3 *db = NULL;
 
-	h_db_path(r, i, path, sizeof(path));
+	region_db_path(r, i, path, sizeof(path));
 	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK,
 	      "cannot open %s read-only: %s", path, db != NULL ? sqlite3_errmsg(db) : "no memory");
 	sqlite3_busy_timeout(db, 10000);
@@ -195,7 +172,7 @@ db_open(struct h_region *r, size_t i)
 }
 
 bool
-chaos_db_integrity_ok(struct h_region *r, size_t i)
+chaos_db_integrity_ok(struct region *r, size_t i)
 {
 	sqlite3 *db = db_open(r, i);
 	sqlite3_stmt *st = NULL;
@@ -206,8 +183,8 @@ chaos_db_integrity_ok(struct h_region *r, size_t i)
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 		ok = t != NULL && strcmp(t, "ok") == 0;
 		if (!ok)
-			h_log("%s: integrity_check: %s", r->nodes[i].name,
-			      t != NULL ? t : "(null)");
+			check_log("%s: integrity_check: %s", r->nodes[i].name,
+			          t != NULL ? t : "(null)");
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -217,7 +194,7 @@ chaos_db_integrity_ok(struct h_region *r, size_t i)
 }
 
 size_t
-chaos_db_rows_present(struct h_region *r, size_t i, const char *table, const char *column,
+chaos_db_rows_present(struct region *r, size_t i, const char *table, const char *column,
                       char (*ids)[37], char (*values)[40], size_t n)
 {
 	sqlite3 *db = db_open(r, i);
@@ -284,7 +261,7 @@ log_grow(void)
 }
 
 size_t
-chaos_log_fold(struct h_region *r, size_t i)
+chaos_log_fold(struct region *r, size_t i)
 {
 	sqlite3 *db = db_open(r, i);
 	sqlite3_stmt *st = NULL;
@@ -331,135 +308,65 @@ chaos_log_fold(struct h_region *r, size_t i)
 }
 
 bool
-chaos_converge(struct h_region *r, const size_t *idx, size_t k, int timeout_ms)
+chaos_converge(struct region *r, const size_t *idx, size_t k, int timeout_ms)
 {
 	char first[65], d[65];
 
-	if (h_wait_converged(r, idx, k, timeout_ms)) {
+	if (region_wait_converged(r, idx, k, timeout_ms)) {
 		tally.checks++;
 		return true;
 	}
-	if (h_digest(r, idx[0], first) != 0)
+	if (apiclient_digest(region_api(r, idx[0]), first) != 0)
 		snprintf(first, sizeof(first), "?");
 	for (size_t j = 1; j < k; j++)
-		if (h_digest(r, idx[j], d) != 0 || strcmp(d, first) != 0) {
-			h_log("DIVERGED: %s has %.16s..., %s has %.16s...", r->nodes[idx[j]].name,
-			      d, r->nodes[idx[0]].name, first);
+		if (apiclient_digest(region_api(r, idx[j]), d) != 0 || strcmp(d, first) != 0) {
+			check_log("DIVERGED: %s has %.16s..., %s has %.16s...",
+			          r->nodes[idx[j]].name, d, r->nodes[idx[0]].name, first);
 			tally.diverged++;
 		}
 	return false;
 }
 
-/* ---- pipelined API client ---- */
-
-struct chaos_api {
-	void *zctx;
-	void *sock;
-};
-
-struct chaos_api *
-chaos_api_new(struct h_region *r, size_t i)
-{
-	struct chaos_api *a = calloc(1, sizeof(*a));
-	char ep[700];
-	int linger = 0;
-
-	CHECK(a != NULL, "calloc");
-	CHECK((a->zctx = zmq_ctx_new()) != NULL, "zmq_ctx_new");
-	CHECK((a->sock = zmq_socket(a->zctx, ZMQ_DEALER)) != NULL, "zmq_socket");
-	zmq_setsockopt(a->sock, ZMQ_LINGER, &linger, sizeof(linger));
-	snprintf(ep, sizeof(ep), "ipc://%s", r->nodes[i].api);
-	CHECK(zmq_connect(a->sock, ep) == 0, "connect %s", ep);
-	return a;
-}
-
 void
-chaos_api_destroy(struct chaos_api **ap)
+chaos_pack_rows(char (*ids)[37], char (*values)[40], size_t n, const char *tag, struct req *rq)
 {
-	struct chaos_api *a = *ap;
-
-	if (a == NULL)
-		return;
-	zmq_close(a->sock);
-	zmq_ctx_term(a->zctx);
-	free(a);
-	*ap = NULL;
-}
-
-int
-chaos_api_send(struct chaos_api *a, const void *buf, size_t len)
-{
-	return zmq_send(a->sock, buf, len, ZMQ_DONTWAIT) == (int)len ? 0 : -1;
-}
-
-int
-chaos_api_recv(struct chaos_api *a, int timeout_ms, int *code)
-{
-	zmq_pollitem_t it = {.socket = a->sock, .events = ZMQ_POLLIN};
-	zmq_msg_t msg;
-	msgpack_unpacked res;
-	int got = 0;
-
-	*code = H_EBADREPLY;
-	if (zmq_poll(&it, 1, timeout_ms) <= 0)
-		return 0;
-	zmq_msg_init(&msg);
-	if (zmq_msg_recv(&msg, a->sock, 0) < 0) {
-		zmq_msg_close(&msg);
-		return 0;
-	}
-	got = 1;
-	msgpack_unpacked_init(&res);
-	if (msgpack_unpack_next(&res, zmq_msg_data(&msg), zmq_msg_size(&msg), NULL) ==
-	    MSGPACK_UNPACK_SUCCESS) {
-		const msgpack_object *o = &res.data;
-		if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size >= 2 &&
-		    o->via.array.ptr[0].type == MSGPACK_OBJECT_STR) {
-			if (o->via.array.ptr[0].via.str.size == 2)
-				*code = 0;
-			else if (o->via.array.size == 3 &&
-			         o->via.array.ptr[1].type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-				*code = (int)o->via.array.ptr[1].via.i64;
-		}
-	}
-	msgpack_unpacked_destroy(&res);
-	zmq_msg_close(&msg);
-	return got;
-}
-
-static void
-pk_str(msgpack_packer *pk, const char *s)
-{
-	msgpack_pack_str(pk, strlen(s));
-	msgpack_pack_str_body(pk, s, strlen(s));
-}
-
-void
-chaos_pack_rows(char (*ids)[37], char (*values)[40], size_t n, const char *tag, void **buf,
-                size_t *len)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	pk_str(&pk, "write");
-	msgpack_pack_map(&pk, 1);
-	pk_str(&pk, "ops");
-	msgpack_pack_array(&pk, n * 2);
+	req_begin(rq, "write", 1);
+	req_str(rq, "ops");
+	req_array(rq, (uint32_t)(n * 2));
 	for (size_t k = 0; k < n; k++) {
-		msgpack_pack_array(&pk, 4);
-		pk_str(&pk, "organisation");
-		pk_str(&pk, ids[k]);
-		pk_str(&pk, "name");
-		pk_str(&pk, values[k]);
-		msgpack_pack_array(&pk, 4);
-		pk_str(&pk, "organisation");
-		pk_str(&pk, ids[k]);
-		pk_str(&pk, "code");
-		pk_str(&pk, tag);
+		req_array(rq, 4);
+		req_str(rq, "organisation");
+		req_str(rq, ids[k]);
+		req_str(rq, "name");
+		req_str(rq, values[k]);
+		req_array(rq, 4);
+		req_str(rq, "organisation");
+		req_str(rq, ids[k]);
+		req_str(rq, "code");
+		req_str(rq, tag);
 	}
-	*buf = sb.data;
-	*len = sb.size;
+}
+
+/* ---- acknowledged rows ---- */
+
+static struct chaos_acked acked;
+
+struct chaos_acked *
+chaos_acked(void)
+{
+	return &acked;
+}
+
+void
+chaos_check_acked(struct region *r, size_t i)
+{
+	size_t have =
+	    chaos_db_rows_present(r, i, "organisation", "name", acked.ids, acked.vals, acked.n);
+
+	if (have != acked.n) {
+		check_log("LOST: %s has %zu of %zu acknowledged rows", r->nodes[i].name, have,
+		          acked.n);
+		tally.lost += acked.n - have;
+	}
+	tally.checks++;
 }

@@ -17,13 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zmq.h>
-
 #include "arrerr.h"
 #include "changeset.h"
 #include "chaos.h"
+#include "peer.h"
 #include "hlc.h"
-#include "keyfile.h"
 #include "nodekey.h"
 #include "peermsg.h"
 #include "rowid.h"
@@ -34,95 +32,15 @@
 #define SIGNER 2
 
 struct adv {
-	struct h_region *r;
+	struct region *r;
 	struct chaos_tally *t;
-	void *zctx, *d;
+	struct peer *d;
 	struct nodekey *relay, *signer, *outsider;
 	char outsider_hex[65];
 	char row[37]; /* the row the genuine change set of node2 writes */
 	uint8_t *genuine;
 	size_t genuine_len;
 };
-
-static struct nodekey *
-load_key(struct h_region *r, size_t i)
-{
-	char path[700];
-	struct nodekey *k = NULL;
-
-	snprintf(path, sizeof(path), "%s/data/node.key", r->nodes[i].dir);
-	CHECK(keyfile_load(path, &k) == 0, "cannot load %s", path);
-	return k;
-}
-
-/* Connect a CURVE DEALER to node0 as node1. */
-static void
-link_open(struct adv *a)
-{
-	char sec[NODEKEY_Z85_LEN + 1], pub[NODEKEY_Z85_LEN + 1], srv[NODEKEY_Z85_LEN + 1];
-	uint8_t recv_origin[ARR_ORIGIN_LEN];
-	char ep[64];
-	int linger = 0;
-
-	CHECK(nodekey_parse_hex(a->r->nodes[RECV].pubhex, recv_origin) == 0, "hex");
-	CHECK(nodekey_curve_secret_z85(a->relay, sec) == 0 &&
-	          nodekey_curve_public_z85(nodekey_public(a->relay), pub) == 0 &&
-	          nodekey_curve_public_z85(recv_origin, srv) == 0,
-	      "curve keys");
-	CHECK((a->d = zmq_socket(a->zctx, ZMQ_DEALER)) != NULL, "socket");
-	zmq_setsockopt(a->d, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_setsockopt(a->d, ZMQ_CURVE_SERVERKEY, srv, NODEKEY_Z85_LEN);
-	zmq_setsockopt(a->d, ZMQ_CURVE_PUBLICKEY, pub, NODEKEY_Z85_LEN);
-	zmq_setsockopt(a->d, ZMQ_CURVE_SECRETKEY, sec, NODEKEY_Z85_LEN);
-	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", a->r->nodes[RECV].port);
-	CHECK(zmq_connect(a->d, ep) == 0, "connect");
-}
-
-static void
-send_msg(struct adv *a, const struct peermsg *m)
-{
-	uint8_t *buf;
-	size_t len;
-
-	CHECK(peermsg_encode(m, &buf, &len) == 0, "encode %s", peermsg_type_name((int)m->type));
-	CHECK(zmq_send(a->d, buf, len, 0) == (int)len, "send: %s", zmq_strerror(zmq_errno()));
-	free(buf);
-}
-
-/*
- * Wait for a message of type want (0: an ERROR, whose code goes to *code). Others are
- * skipped. True when it came within timeout_ms.
- */
-static bool
-expect(struct adv *a, enum peermsg_type want, int *code, int timeout_ms)
-{
-	double until = h_now() + timeout_ms / 1000.0;
-
-	while (h_now() < until) {
-		zmq_pollitem_t it = {.socket = a->d, .events = ZMQ_POLLIN};
-		zmq_msg_t msg;
-		struct peermsg *m = NULL;
-		bool hit = false;
-
-		if (zmq_poll(&it, 1, 100) <= 0)
-			continue;
-		zmq_msg_init(&msg);
-		CHECK(zmq_msg_recv(&msg, a->d, 0) >= 0, "recv");
-		CHECK(peermsg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m) == 0,
-		      "node0 sent a malformed message");
-		if (m->type == PEERMSG_ERROR && code != NULL) {
-			*code = m->code;
-			hit = want == PEERMSG_ERROR;
-		} else {
-			hit = m->type == want;
-		}
-		peermsg_destroy(&m);
-		zmq_msg_close(&msg);
-		if (hit)
-			return true;
-	}
-	return false;
-}
 
 /* HELLO as node1 until WELCOME (the link may be reconnecting). */
 static void
@@ -131,13 +49,13 @@ handshake(struct adv *a)
 	struct vv *empty = vv_new();
 	struct peermsg m = {
 	    .type = PEERMSG_HELLO, .major = PEERMSG_MAJOR, .minor = PEERMSG_MINOR, .vector = empty};
-	double until = h_now() + 20;
+	double until = mono_s() + 20;
 	bool ok = false;
 
 	memcpy(m.origin, nodekey_public(a->relay), ARR_ORIGIN_LEN);
-	while (!ok && h_now() < until) {
-		send_msg(a, &m);
-		ok = expect(a, PEERMSG_WELCOME, NULL, 1000);
+	while (!ok && mono_s() < until) {
+		peer_send(a->d, &m);
+		ok = peer_expect(a->d, PEERMSG_WELCOME, NULL, 1000);
 	}
 	CHECK(ok, "no WELCOME for node1's HELLO");
 	vv_destroy(&empty);
@@ -149,20 +67,10 @@ raw_error(struct adv *a, const void *buf, size_t len, int timeout_ms)
 {
 	int code = 0;
 
-	CHECK(zmq_send(a->d, buf, len, 0) == (int)len, "send");
-	if (!expect(a, PEERMSG_ERROR, &code, timeout_ms))
+	peer_send_raw(a->d, buf, len);
+	if (!peer_expect(a->d, PEERMSG_ERROR, &code, timeout_ms))
 		return 0;
 	return code;
-}
-
-/* PUSH one change set (raw envelope bytes). */
-static void
-push(struct adv *a, const uint8_t *cs, size_t len)
-{
-	struct peermsg_blob blob = {.data = cs, .len = len};
-	struct peermsg m = {.type = PEERMSG_PUSH, .cs = &blob, .ncs = 1};
-
-	send_msg(a, &m);
 }
 
 /* A change set of one op signed by key, with seq; table/column chosen by the case. */
@@ -188,15 +96,15 @@ build(struct adv *a, const struct nodekey *key, uint64_t seq, const char *table,
 static int
 q_count(struct adv *a, const char *reason, const char *origin)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o;
 	int n = 0;
 
-	if (h_call(a->r, RECV, "quarantine.list", NULL, NULL, &res, &o) == 0 &&
+	if (region_call0(a->r, RECV, "quarantine.list", &rp, &o) == 0 &&
 	    o->type == MSGPACK_OBJECT_ARRAY)
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
-			const msgpack_object *rs = h_map_get(&o->via.array.ptr[k], "reason");
-			const msgpack_object *og = h_map_get(&o->via.array.ptr[k], "origin");
+			const msgpack_object *rs = obj_get(&o->via.array.ptr[k], "reason");
+			const msgpack_object *og = obj_get(&o->via.array.ptr[k], "origin");
 
 			if (rs == NULL || rs->type != MSGPACK_OBJECT_STR ||
 			    rs->via.str.size != strlen(reason) ||
@@ -208,7 +116,7 @@ q_count(struct adv *a, const char *reason, const char *origin)
 				continue;
 			n++;
 		}
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 	return n;
 }
 
@@ -218,18 +126,19 @@ push_expect_quarantine(struct adv *a, const uint8_t *cs, size_t len, const char 
                        const char *origin, const char *row, char *got, size_t gotlen)
 {
 	int before = q_count(a, reason, origin);
-	double until = h_now() + 10;
+	double until = mono_s() + 10;
 	char v[128];
 
-	push(a, cs, len);
-	while (h_now() < until) {
+	peer_push(a->d, cs, len);
+	while (mono_s() < until) {
 		if (q_count(a, reason, origin) == before + 1) {
 			snprintf(got, gotlen, "quarantined %s", reason);
 			chaos_reason(reason, 1);
-			return row == NULL || h_get_text(a->r, RECV, "organisation", row, "name", v,
-			                                 sizeof(v)) == ARR_ENOTFOUND;
+			return row == NULL ||
+			       apiclient_get_text(region_api(a->r, RECV), "organisation", row,
+			                          "name", v, sizeof(v)) == ARR_ENOTFOUND;
 		}
-		h_sleep_ms(100);
+		proc_sleep_ms(100);
 	}
 	snprintf(got, gotlen, "no %s quarantine entry", reason);
 	return false;
@@ -239,14 +148,14 @@ push_expect_quarantine(struct adv *a, const uint8_t *cs, size_t len, const char 
 static uint64_t
 status_u(struct adv *a, const char *key)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o, *v;
 	uint64_t n = UINT64_MAX;
 
-	if (h_call(a->r, RECV, "status", NULL, NULL, &res, &o) == 0 &&
-	    (v = h_map_get(o, key)) != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+	if (region_call0(a->r, RECV, "status", &rp, &o) == 0 && (v = obj_get(o, key)) != NULL &&
+	    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		n = v->via.u64;
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 	return n;
 }
 
@@ -275,8 +184,8 @@ c_malformed(struct adv *a, char *got, size_t n)
 		if (code == ARR_EMALFORMED || code == ARR_ETYPE)
 			ok++;
 		else
-			h_log("  malformed message %zu -> %s", k,
-			      code ? arrerr_name(code) : "no ERROR");
+			check_log("  malformed message %zu -> %s", k,
+			          code ? arrerr_name(code) : "no ERROR");
 	}
 	snprintf(got, n, "ERROR ARR_EMALFORMED/ARR_ETYPE for %zu of %zu", ok, total);
 	return ok == total;
@@ -292,10 +201,10 @@ c_oversized(struct adv *a, char *got, size_t n)
 	CHECK(big != NULL, "malloc");
 	memset(big, 0x90, len);
 	big[0] = 0xc4; /* claims to be a bin, is far too big anyway */
-	CHECK(zmq_send(a->d, big, len, 0) == (int)len, "send");
+	peer_send_raw(a->d, big, len);
 	free(big);
 	/* ZMQ_MAXMSGSIZE: node0 drops the connection; we reconnect and must say HELLO again */
-	h_sleep_ms(500);
+	proc_sleep_ms(500);
 	handshake(a);
 	snprintf(got, n, "connection dropped, HELLO again -> WELCOME");
 	return status_u(a, "log") == log0;
@@ -322,11 +231,11 @@ c_replay(struct adv *a, char *got, size_t n)
 	double until;
 	bool seen = false;
 
-	CHECK(h_digest(a->r, RECV, d0) == 0, "digest");
+	CHECK(apiclient_digest(region_api(a->r, RECV), d0) == 0, "digest");
 	/* the log line "PUSH of 1: 0 applied, 1 duplicates" counts it */
-	push(a, a->genuine, a->genuine_len);
-	until = h_now() + 10;
-	while (!seen && h_now() < until) {
+	peer_push(a->d, a->genuine, a->genuine_len);
+	until = mono_s() + 10;
+	while (!seen && mono_s() < until) {
 		FILE *f = fopen(a->r->nodes[RECV].log, "r");
 		char line[512];
 		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
@@ -335,9 +244,9 @@ c_replay(struct adv *a, char *got, size_t n)
 		if (f != NULL)
 			fclose(f);
 		if (!seen)
-			h_sleep_ms(100);
+			proc_sleep_ms(100);
 	}
-	CHECK(h_digest(a->r, RECV, d1) == 0, "digest");
+	CHECK(apiclient_digest(region_api(a->r, RECV), d1) == 0, "digest");
 	snprintf(got, n, "duplicate%s; log %llu -> %llu, quarantine %llu -> %llu",
 	         seen ? " (counted)" : " NOT counted", (unsigned long long)log0,
 	         (unsigned long long)status_u(a, "log"), (unsigned long long)q0,
@@ -357,7 +266,9 @@ c_equivocation(struct adv *a, char *got, size_t n)
 
 	changeset_destroy(&cs);
 	/* the first content stays */
-	return ok && h_get_text(a->r, RECV, "organisation", a->row, "name", v, sizeof(v)) == 0 &&
+	return ok &&
+	       apiclient_get_text(region_api(a->r, RECV), "organisation", a->row, "name", v,
+	                          sizeof(v)) == 0 &&
 	       strcmp(v, "Genuine") == 0;
 }
 
@@ -369,7 +280,7 @@ c_forged_origin(struct adv *a, char *got, size_t n)
 	uint8_t *forged, *p = NULL;
 	bool ok;
 
-	h_rowid(row);
+	rng_rowid(row);
 	cs = build(a, a->relay, 1, "organisation", "name", "Forged", row);
 	CHECK((forged = malloc(cs->rawlen)) != NULL, "malloc");
 	memcpy(forged, cs->raw, cs->rawlen);
@@ -392,7 +303,7 @@ c_nonmember(struct adv *a, char *got, size_t n)
 	struct changeset *cs;
 	bool ok;
 
-	h_rowid(row);
+	rng_rowid(row);
 	cs = build(a, a->outsider, 1, "organisation", "name", "Outsider", row);
 	CHECK(changeset_verify(cs) == 0, "the outsider's signature is valid");
 	ok = push_expect_quarantine(a, cs->raw, cs->rawlen, "ARR_ENOTMEMBER", a->outsider_hex, row,
@@ -401,34 +312,33 @@ c_nonmember(struct adv *a, char *got, size_t n)
 	return ok;
 }
 
+/* node2 signs a write to table.column the schema does not know (seq as given). */
 static bool
-c_unknown_table(struct adv *a, char *got, size_t n)
+unknown_name(struct adv *a, uint64_t seq, const char *table, const char *column, char *got,
+             size_t n)
 {
 	char row[37];
 	struct changeset *cs;
-	bool ok;
+	bool ok, known_table = strcmp(table, "organisation") == 0;
 
-	h_rowid(row);
-	cs = build(a, a->signer, 2, "no_such_table", "name", "x", row);
+	rng_rowid(row);
+	cs = build(a, a->signer, seq, table, column, "x", row);
 	ok = push_expect_quarantine(a, cs->raw, cs->rawlen, "ARR_ESCHEMA",
-	                            a->r->nodes[SIGNER].pubhex, NULL, got, n);
+	                            a->r->nodes[SIGNER].pubhex, known_table ? row : NULL, got, n);
 	changeset_destroy(&cs);
 	return ok;
 }
 
 static bool
+c_unknown_table(struct adv *a, char *got, size_t n)
+{
+	return unknown_name(a, 2, "no_such_table", "name", got, n);
+}
+
+static bool
 c_unknown_column(struct adv *a, char *got, size_t n)
 {
-	char row[37];
-	struct changeset *cs;
-	bool ok;
-
-	h_rowid(row);
-	cs = build(a, a->signer, 3, "organisation", "no_such_column", "x", row);
-	ok = push_expect_quarantine(a, cs->raw, cs->rawlen, "ARR_ESCHEMA",
-	                            a->r->nodes[SIGNER].pubhex, row, got, n);
-	changeset_destroy(&cs);
-	return ok;
+	return unknown_name(a, 3, "organisation", "no_such_column", got, n);
 }
 
 static bool
@@ -438,22 +348,6 @@ c_garbage_cs(struct adv *a, char *got, size_t n)
 	size_t len = a->genuine_len / 2;
 
 	return push_expect_quarantine(a, a->genuine, len, "ARR_EMALFORMED", NULL, NULL, got, n);
-}
-
-struct sql_ctx {
-	const char *sql;
-};
-
-static void
-pack_sql(msgpack_packer *pk, void *ctx)
-{
-	const char *sql = ((struct sql_ctx *)ctx)->sql;
-
-	msgpack_pack_map(pk, 1);
-	msgpack_pack_str(pk, 3);
-	msgpack_pack_str_body(pk, "sql", 3);
-	msgpack_pack_str(pk, strlen(sql));
-	msgpack_pack_str_body(pk, sql, strlen(sql));
 }
 
 static bool
@@ -474,20 +368,24 @@ c_query_write(struct adv *a, char *got, size_t n)
 	char d0[65], d1[65];
 	size_t ok = 0;
 
-	CHECK(h_digest(a->r, RECV, d0) == 0, "digest");
+	CHECK(apiclient_digest(region_api(a->r, RECV), d0) == 0, "digest");
 	for (size_t k = 0; k < sizeof(sqls) / sizeof(sqls[0]); k++) {
-		struct sql_ctx c = {sqls[k]};
-		msgpack_unpacked res;
-		const msgpack_object *o;
-		int rc = h_call(a->r, RECV, "query", pack_sql, &c, &res, &o);
+		struct reply rp;
+		struct req rq;
+		int rc;
 
-		msgpack_unpacked_destroy(&res);
+		req_begin(&rq, "query", 1);
+		req_str(&rq, "sql");
+		req_str(&rq, sqls[k]);
+		rc = region_call(a->r, RECV, &rq, &rp, NULL);
+		req_free(&rq);
+		reply_free(&rp);
 		if (rc == ARR_EREADONLY)
 			ok++;
 		else
-			h_log("  query '%s' -> %s", sqls[k], rc == 0 ? "ok" : arrerr_name(rc));
+			check_log("  query '%s' -> %s", sqls[k], rc == 0 ? "ok" : arrerr_name(rc));
 	}
-	CHECK(h_digest(a->r, RECV, d1) == 0, "digest");
+	CHECK(apiclient_digest(region_api(a->r, RECV), d1) == 0, "digest");
 	snprintf(got, n, "ARR_EREADONLY for %zu of %zu statements", ok,
 	         sizeof(sqls) / sizeof(sqls[0]));
 	return ok == sizeof(sqls) / sizeof(sqls[0]) && strcmp(d0, d1) == 0;
@@ -517,37 +415,37 @@ int
 main(void)
 {
 	struct chaos_tally *t = chaos_begin("adversarial", 1, 1);
-	struct h_region *r = h_region_new("adversarial", 3, 200, 1000);
+	struct region *r = region_new_test("adversarial", 3, 200, 1000);
 	struct adv a = {.r = r, .t = t};
 	struct changeset *cs;
 	size_t failed = 0;
 	const size_t recv[] = {RECV};
 
-	a.relay = load_key(r, RELAY);
-	a.signer = load_key(r, SIGNER);
+	a.relay = peer_load_key(r, RELAY);
+	a.signer = peer_load_key(r, SIGNER);
 	CHECK((a.outsider = nodekey_generate()) != NULL, "nodekey_generate");
 	nodekey_hex(nodekey_public(a.outsider), a.outsider_hex);
-	CHECK((a.zctx = zmq_ctx_new()) != NULL, "zmq_ctx_new");
-	h_start(r, RECV);
-	link_open(&a);
+	region_start(r, RECV);
+	a.d = peer_open(r, RECV, a.relay);
 	handshake(&a);
 
 	/* node2's first change set, genuine: applied, and the subject of the replay */
-	h_rowid(a.row);
+	rng_rowid(a.row);
 	cs = build(&a, a.signer, 1, "organisation", "name", "Genuine", a.row);
 	CHECK((a.genuine = malloc(cs->rawlen)) != NULL, "malloc");
 	memcpy(a.genuine, cs->raw, cs->rawlen);
 	a.genuine_len = cs->rawlen;
 	changeset_destroy(&cs);
-	push(&a, a.genuine, a.genuine_len);
-	CHECK(h_wait_text(r, RECV, "organisation", a.row, "name", "Genuine", 10000),
+	peer_push(a.d, a.genuine, a.genuine_len);
+	CHECK(apiclient_wait_text(region_api(r, RECV), "organisation", a.row, "name", "Genuine",
+	                          10000),
 	      "node2's genuine change set was not applied");
 
 	printf("%-36s %-28s %s\n", "case", "expected", "got");
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char got[160] = "";
 		bool ok = cases[k].run(&a, got, sizeof(got));
-		bool serving = h_alive(r, RECV) && h_status_ok(r, RECV);
+		bool serving = region_alive(r, RECV) && apiclient_status_ok(region_api(r, RECV));
 
 		t->faults++;
 		printf("%-36s %-28s %s%s [%s]\n", cases[k].name, cases[k].expect, got,
@@ -560,9 +458,8 @@ main(void)
 			failed++;
 		CHECK(serving, "node0 stopped serving after '%s'", cases[k].name);
 	}
-	zmq_close(a.d);
-	zmq_ctx_term(a.zctx);
-	h_stop(r, RECV);
+	peer_close(&a.d);
+	region_stop(r, RECV);
 	CHECK(chaos_db_integrity_ok(r, RECV), "integrity_check");
 	chaos_log_fold(r, RECV);
 	chaos_check_crashes(r, recv, 1);

@@ -47,7 +47,7 @@ faketime_lib(void)
 
 /* Start node i with its wall clock offset by the faketime spec ("+10m"). */
 static void
-start_skewed(struct h_region *r, size_t i, const char *offset)
+start_skewed(struct region *r, size_t i, const char *offset)
 {
 	static char preload[300], fake[64];
 	const char *env[] = {
@@ -57,28 +57,28 @@ start_skewed(struct h_region *r, size_t i, const char *offset)
 
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", faketime_lib());
 	snprintf(fake, sizeof(fake), "FAKETIME=%s", offset);
-	h_start_opts(r, i, &(struct h_start_opts){.env = env});
-	h_log("%s runs with its clock %s", r->nodes[i].name, offset);
+	region_start_opts(r, i, &(struct region_start_opts){.env = env});
+	check_log("%s runs with its clock %s", r->nodes[i].name, offset);
 }
 
 /* Quarantine of node i: entries, of them ARR_ECLOCK with origin, and the largest "ahead". */
 static void
-quarantine_scan(struct h_region *r, size_t i, const char *origin, int *total, int *eclock,
+quarantine_scan(struct region *r, size_t i, const char *origin, int *total, int *eclock,
                 unsigned long *ahead_ms)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o;
 
 	*total = *eclock = 0;
 	*ahead_ms = 0;
-	if (h_call(r, i, "quarantine.list", NULL, NULL, &res, &o) == 0 &&
+	if (region_call0(r, i, "quarantine.list", &rp, &o) == 0 &&
 	    o->type == MSGPACK_OBJECT_ARRAY) {
 		*total = (int)o->via.array.size;
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
 			const msgpack_object *e = &o->via.array.ptr[k];
-			const msgpack_object *reason = h_map_get(e, "reason");
-			const msgpack_object *org = h_map_get(e, "origin");
-			const msgpack_object *det = h_map_get(e, "detail");
+			const msgpack_object *reason = obj_get(e, "reason");
+			const msgpack_object *org = obj_get(e, "origin");
+			const msgpack_object *det = obj_get(e, "detail");
 
 			if (reason == NULL || reason->type != MSGPACK_OBJECT_STR ||
 			    reason->via.str.size != 10 ||
@@ -98,25 +98,25 @@ quarantine_scan(struct h_region *r, size_t i, const char *origin, int *total, in
 			}
 		}
 	}
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 }
 
 /* quarantine.retry of everything on node i: the result's counters. */
 static void
-retry_all(struct h_region *r, size_t i, uint64_t *applied, uint64_t *quarantined)
+retry_all(struct region *r, size_t i, uint64_t *applied, uint64_t *quarantined)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o, *a, *q;
 
-	CHECK(h_call(r, i, "quarantine.retry", NULL, NULL, &res, &o) == 0, "quarantine.retry");
-	a = h_map_get(o, "applied");
-	q = h_map_get(o, "quarantined");
+	CHECK(region_call0(r, i, "quarantine.retry", &rp, &o) == 0, "quarantine.retry");
+	a = obj_get(o, "applied");
+	q = obj_get(o, "quarantined");
 	CHECK(a != NULL && a->type == MSGPACK_OBJECT_POSITIVE_INTEGER && q != NULL &&
 	          q->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
 	      "quarantine.retry result");
 	*applied = a->via.u64;
 	*quarantined = q->via.u64;
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 }
 
 static struct {
@@ -126,24 +126,25 @@ static struct {
 } acked;
 
 static void
-write_row(struct h_region *r, struct chaos_tally *t, size_t i, const char *what)
+write_row(struct region *r, struct chaos_tally *t, size_t i, const char *what)
 {
-	h_rowid(acked.ids[acked.n]);
+	rng_rowid(acked.ids[acked.n]);
 	snprintf(acked.vals[acked.n], sizeof(acked.vals[0]), "%s %s %zu", what, r->nodes[i].name,
 	         acked.n);
-	CHECK(h_write_text(r, i, "organisation", acked.ids[acked.n], "name", acked.vals[acked.n]) ==
-	          0,
+	CHECK(apiclient_write_text(region_api(r, i), "organisation", acked.ids[acked.n], "name",
+	                           acked.vals[acked.n]) == 0,
 	      "write on %s", r->nodes[i].name);
 	acked.n++;
 	t->acked++;
 }
 
 static bool
-has_row(struct h_region *r, size_t i, size_t k)
+has_row(struct region *r, size_t i, size_t k)
 {
 	char got[64];
 
-	return h_get_text(r, i, "organisation", acked.ids[k], "name", got, sizeof(got)) == 0 &&
+	return apiclient_get_text(region_api(r, i), "organisation", acked.ids[k], "name", got,
+	                          sizeof(got)) == 0 &&
 	       strcmp(got, acked.vals[k]) == 0;
 }
 
@@ -151,7 +152,7 @@ int
 main(void)
 {
 	struct chaos_tally *t = chaos_begin("clockskew", 1, 1);
-	struct h_region *r;
+	struct region *r;
 	const size_t all[] = {0, 1, 2};
 	const char *skewhex;
 	int total, eclock;
@@ -164,10 +165,10 @@ main(void)
 		       "not tested\n");
 		return chaos_end();
 	}
-	r = h_region_new("clockskew", 3, 200, 1000);
+	r = region_new_test("clockskew", 3, 200, 1000);
 	skewhex = r->nodes[SKEW].pubhex;
-	h_start(r, 0);
-	h_start(r, 1);
+	region_start(r, 0);
+	region_start(r, 1);
 	start_skewed(r, SKEW, "+10m");
 
 	/* 1. quarantined with ARR_ECLOCK on both others, not applied, not lost */
@@ -177,13 +178,13 @@ main(void)
 	write_row(r, t, 0, "normal");
 	write_row(r, t, 1, "normal");
 	for (size_t i = 0; i < 2; i++) {
-		until = h_now() + 20;
+		until = mono_s() + 20;
 		do {
 			quarantine_scan(r, i, skewhex, &total, &eclock, &ahead);
 			if (eclock == K)
 				break;
-			h_sleep_ms(200);
-		} while (h_now() < until);
+			proc_sleep_ms(200);
+		} while (mono_s() < until);
 		CHECK(eclock == K, "%s: %d of %d change sets of node2 quarantined with ARR_ECLOCK",
 		      r->nodes[i].name, eclock, K);
 		CHECK(ahead >= 590000 && ahead <= 660000, "%s: skew seen as %lu ms, not ~10 min",
@@ -191,15 +192,17 @@ main(void)
 		for (size_t k = 0; k < K; k++)
 			CHECK(!has_row(r, i, k), "%s applied a change set 10 min ahead",
 			      r->nodes[i].name);
-		h_log("%s: %d change sets of node2 quarantined, ARR_ECLOCK, clock ahead by %lu ms",
-		      r->nodes[i].name, eclock, ahead);
+		check_log(
+		    "%s: %d change sets of node2 quarantined, ARR_ECLOCK, clock ahead by %lu ms",
+		    r->nodes[i].name, eclock, ahead);
 		t->checks += 2;
 	}
-	CHECK(h_wait_text(r, SKEW, "organisation", acked.ids[K], "name", acked.vals[K], 10000) &&
-	          h_wait_text(r, SKEW, "organisation", acked.ids[K + 1], "name", acked.vals[K + 1],
-	                      10000),
+	CHECK(apiclient_wait_text(region_api(r, SKEW), "organisation", acked.ids[K], "name",
+	                          acked.vals[K], 10000) &&
+	          apiclient_wait_text(region_api(r, SKEW), "organisation", acked.ids[K + 1], "name",
+	                              acked.vals[K + 1], 10000),
 	      "the skewed node did not get the others' writes");
-	h_log("node2 (ahead) applied node0's and node1's writes");
+	check_log("node2 (ahead) applied node0's and node1's writes");
 	chaos_count_quarantine(r, 0);
 	chaos_count_quarantine(r, 1);
 
@@ -208,15 +211,16 @@ main(void)
 	CHECK(applied == 0 && quarantined == K,
 	      "retry at 5 min drift: applied %llu, quarantined %llu", (unsigned long long)applied,
 	      (unsigned long long)quarantined);
-	h_log("node0: quarantine.retry at 5 min drift: 0 applied, %d still quarantined", K);
-	h_conf_write(r, 0, NULL,
-	             "heartbeat_ms = 200\npull_interval_ms = 1000\nmax_clock_drift_ms = 900000\n");
-	h_signal(r, 0, SIGHUP);
+	check_log("node0: quarantine.retry at 5 min drift: 0 applied, %d still quarantined", K);
+	region_conf_write(
+	    r, 0, NULL,
+	    "heartbeat_ms = 200\npull_interval_ms = 1000\nmax_clock_drift_ms = 900000\n");
+	fault_signal(r, 0, SIGHUP);
 	/*
 	 * From now on the periodic pull may bring them in before the retry does; either way
 	 * each is applied once and the quarantine ends up empty.
 	 */
-	until = h_now() + 10;
+	until = mono_s() + 10;
 	retried = 0;
 	for (;;) {
 		size_t have = 0;
@@ -224,39 +228,40 @@ main(void)
 		retried += applied;
 		for (size_t k = 0; k < K; k++)
 			have += has_row(r, 0, k);
-		if (have == K || h_now() > until)
+		if (have == K || mono_s() > until)
 			break;
-		h_sleep_ms(200);
+		proc_sleep_ms(200);
 	}
 	for (size_t k = 0; k < K; k++)
 		CHECK(has_row(r, 0, k), "node0 lacks node2's row %zu after the retry", k);
 	quarantine_scan(r, 0, skewhex, &total, &eclock, &ahead);
 	CHECK(total == 0, "node0: %d left in quarantine", total);
-	h_log("node0: max_clock_drift 15 min (SIGHUP): %d applied (%llu by quarantine.retry, the "
-	      "rest by the next pull), quarantine empty",
-	      K, (unsigned long long)retried);
+	check_log(
+	    "node0: max_clock_drift 15 min (SIGHUP): %d applied (%llu by quarantine.retry, the "
+	    "rest by the next pull), quarantine empty",
+	    K, (unsigned long long)retried);
 	t->checks += 2;
 
 	/* 3. within drift: node1's clock moves on 6 minutes; the pull applies them */
-	h_stop(r, 1);
+	region_stop(r, 1);
 	start_skewed(r, 1, "+6m");
-	until = h_now() + 20;
+	until = mono_s() + 20;
 	do {
 		size_t have = 0;
 		for (size_t k = 0; k < K; k++)
 			have += has_row(r, 1, k);
 		if (have == K)
 			break;
-		h_sleep_ms(200);
-	} while (h_now() < until);
+		proc_sleep_ms(200);
+	} while (mono_s() < until);
 	for (size_t k = 0; k < K; k++)
 		CHECK(has_row(r, 1, k), "node1 lacks node2's row %zu within drift", k);
 	quarantine_scan(r, 1, skewhex, &total, &eclock, &ahead);
 	CHECK(total == 0, "node1 applied node2's change sets but still lists %d in quarantine",
 	      total);
-	h_log("node1 (now 4 min behind node2): pull applied node2's %d change sets, quarantine "
-	      "empty",
-	      K);
+	check_log("node1 (now 4 min behind node2): pull applied node2's %d change sets, quarantine "
+	          "empty",
+	          K);
 	t->checks += 2;
 
 	/* the skewed nodes keep writing; everyone converges */
@@ -267,11 +272,12 @@ main(void)
 	for (size_t i = 0; i < 3; i++)
 		for (size_t k = 0; k < acked.n; k++)
 			if (!has_row(r, i, k)) {
-				h_log("LOST: %s lacks acknowledged row %zu", r->nodes[i].name, k);
+				check_log("LOST: %s lacks acknowledged row %zu", r->nodes[i].name,
+				          k);
 				t->lost++;
 			}
 	for (size_t i = 0; i < 3; i++)
-		h_stop(r, i);
+		region_stop(r, i);
 	for (size_t i = 0; i < 3; i++) {
 		CHECK(chaos_db_integrity_ok(r, i), "integrity_check on %s", r->nodes[i].name);
 		chaos_log_fold(r, i);

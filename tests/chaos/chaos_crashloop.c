@@ -70,7 +70,7 @@ batch_make(size_t n)
 	      "calloc");
 	batch_no++;
 	for (size_t k = 0; k < n; k++) {
-		h_rowid(inflight.ids[k]);
+		rng_rowid(inflight.ids[k]);
 		snprintf(inflight.vals[k], sizeof(inflight.vals[k]), "b%lu-r%zu", batch_no, k);
 	}
 	inflight.n = n;
@@ -83,67 +83,62 @@ batch_make(size_t n)
  * for. Returns the number of rows acknowledged.
  */
 static size_t
-import_for(struct h_region *r, struct chaos_tally *t, int ms, int kill_node, bool *killed_alive,
+import_for(struct region *r, struct chaos_tally *t, int ms, int kill_node, bool *killed_alive,
            uint32_t min_rows, uint32_t max_rows)
 {
-	struct chaos_api *api = chaos_api_new(r, A);
-	double until = h_now() + ms / 1000.0;
+	struct apiclient *api = apiclient_new(r->nodes[A].api, 20000);
+	double until = mono_s() + ms / 1000.0;
 	size_t rows = 0;
 	bool busy = false;
 
 	*killed_alive = true;
 	for (;;) {
-		int code, left = (int)((until - h_now()) * 1000);
-		void *buf;
-		size_t len;
+		int code, left = (int)((until - mono_s()) * 1000);
+		struct req rq;
+		struct reply rp;
 
-		if (!busy) {
-			if (left <= 0)
-				break;
-			batch_make(chaos_rand(min_rows, max_rows));
-			chaos_pack_rows(inflight.ids, inflight.vals, inflight.n, "import", &buf,
-			                &len);
-			CHECK(chaos_api_send(api, buf, len) == 0, "send a write to A");
-			free(buf);
-			busy = true;
-		}
-		if (kill_node < 0)
-			left = 20000;
 		if (left <= 0)
 			break;
-		if (chaos_api_recv(api, left, &code) == 1) {
-			busy = false;
-			CHECK(code == 0, "A refused a write: %d", code);
-			acked_add(inflight.ids, inflight.vals, inflight.n);
-			t->acked += inflight.n;
-			rows += inflight.n;
-			inflight.n = 0;
-		} else if (kill_node < 0) {
-			CHECK(0, "no reply from A within 20 s");
+		batch_make(rng_range(min_rows, max_rows));
+		chaos_pack_rows(inflight.ids, inflight.vals, inflight.n, "import", &rq);
+		/* when A is to be killed, the write still in flight at the deadline stays so */
+		apiclient_timeout(api, kill_node < 0 ? 20000 : left);
+		code = apiclient_call(api, &rq, &rp);
+		reply_free(&rp);
+		req_free(&rq);
+		if (code == APICLIENT_ENOREPLY) {
+			CHECK(kill_node >= 0, "no reply from A within 20 s");
+			busy = true;
+			break;
 		}
+		CHECK(code == 0, "A refused a write: %d", code);
+		acked_add(inflight.ids, inflight.vals, inflight.n);
+		t->acked += inflight.n;
+		rows += inflight.n;
+		inflight.n = 0;
 	}
 	if (kill_node >= 0) {
-		*killed_alive = h_kill(r, (size_t)kill_node, NULL);
+		*killed_alive = fault_kill(r, (size_t)kill_node, NULL);
 		t->faults++;
-		h_log("SIGKILL %s (%s)", r->nodes[kill_node].name,
-		      busy ? "A had a write in flight" : "between writes");
+		check_log("SIGKILL %s (%s)", r->nodes[kill_node].name,
+		          busy ? "A had a write in flight" : "between writes");
 	}
 	if (!busy)
 		inflight.n = 0;
-	chaos_api_destroy(&api);
+	apiclient_destroy(&api);
 	return rows;
 }
 
 /* With A down: integrity, every acknowledged write, the in-flight one all or nothing. */
 static void
-check_a_down(struct h_region *r, struct chaos_tally *t)
+check_a_down(struct region *r, struct chaos_tally *t)
 {
 	size_t have;
 
 	CHECK(chaos_db_integrity_ok(r, A), "A's replica fails integrity_check after SIGKILL");
 	have = chaos_db_rows_present(r, A, "organisation", "name", acked.ids, acked.vals, acked.n);
 	if (have != acked.n) {
-		h_log("LOST: A has %zu of %zu acknowledged rows", have, acked.n);
+		check_log("LOST: A has %zu of %zu acknowledged rows", have, acked.n);
 		t->lost += acked.n - have;
 	}
 	t->checks++;
@@ -152,28 +147,28 @@ check_a_down(struct h_region *r, struct chaos_tally *t)
 		                             inflight.vals, inflight.n);
 		CHECK(have == 0 || have == inflight.n,
 		      "the write in flight is half there: %zu of %zu rows", have, inflight.n);
-		h_log("in-flight write of %zu rows: %s", inflight.n,
-		      have ? "committed before the kill" : "not committed");
+		check_log("in-flight write of %zu rows: %s", inflight.n,
+		          have ? "committed before the kill" : "not committed");
 		t->checks++;
 	}
 }
 
 static void
-fold_all(struct h_region *r)
+fold_all(struct region *r)
 {
 	size_t n[3];
 
 	for (size_t i = 0; i < 3; i++)
 		n[i] = chaos_log_fold(r, i);
-	h_log("logs folded: %zu / %zu / %zu change sets, no (origin, seq) with two contents", n[0],
-	      n[1], n[2]);
+	check_log("logs folded: %zu / %zu / %zu change sets, no (origin, seq) with two contents",
+	          n[0], n[1], n[2]);
 }
 
 int
 main(void)
 {
 	struct chaos_tally *t = chaos_begin("crashloop", 3, 50);
-	struct h_region *r = h_region_new("crashloop", 3, 200, 1000);
+	struct region *r = region_new_test("crashloop", 3, 200, 1000);
 	const bool ep_a[] = {false, true, false}, ep_b[] = {true, false, true};
 	const size_t all[] = {A, B, C};
 	const char *scen[] = {"import", "catchup", "relay"};
@@ -181,72 +176,73 @@ main(void)
 	double t0;
 
 	for (size_t i = 0; i < 3; i++)
-		h_conf_write(r, i, NULL,
-		             "heartbeat_ms = 200\npull_interval_ms = 1000\npage_bytes = 65536\n");
-	h_members_write(r, A, NULL, ep_a);
-	h_members_write(r, B, NULL, ep_b);
-	h_members_write(r, C, NULL, ep_a);
+		region_conf_write(
+		    r, i, NULL,
+		    "heartbeat_ms = 200\npull_interval_ms = 1000\npage_bytes = 65536\n");
+	region_members(r, A, NULL, ep_a);
+	region_members(r, B, NULL, ep_b);
+	region_members(r, C, NULL, ep_a);
 	for (size_t i = 0; i < 3; i++)
-		h_start(r, i);
+		region_start(r, i);
 
 	for (unsigned it = 0; it < n; it++) {
-		unsigned s = it < 3 ? it : chaos_rand(0, 2);
+		unsigned s = it < 3 ? it : rng_range(0, 2);
 		bool alive = true;
 		size_t rows = 0, victim = s == 0 ? A : B;
 
-		h_log("== iteration %u/%u: %s", it + 1, n, scen[s]);
+		check_log("== iteration %u/%u: %s", it + 1, n, scen[s]);
 		if (s == 0) {
-			rows = import_for(r, t, (int)chaos_rand(100, 2500), A, &alive, 100, 2500);
+			rows = import_for(r, t, (int)rng_range(100, 2500), A, &alive, 100, 2500);
 			check_a_down(r, t);
 		} else if (s == 1) {
 			bool unused;
-			h_kill(r, B, NULL);
+			fault_kill(r, B, NULL);
 			t->faults++;
-			rows = import_for(r, t, (int)chaos_rand(1000, 3000), -1, &unused, 1, 300);
-			h_start(r, B);
-			h_sleep_ms((int)chaos_rand(0, 1500));
-			alive = h_kill(r, B, NULL);
+			rows = import_for(r, t, (int)rng_range(1000, 3000), -1, &unused, 1, 300);
+			region_start(r, B);
+			proc_sleep_ms((int)rng_range(0, 1500));
+			alive = fault_kill(r, B, NULL);
 			t->faults++;
-			h_log("SIGKILL node1 during catch-up");
+			check_log("SIGKILL node1 during catch-up");
 		} else {
-			rows = import_for(r, t, (int)chaos_rand(300, 2000), B, &alive, 1, 300);
+			rows = import_for(r, t, (int)rng_range(300, 2000), B, &alive, 1, 300);
 		}
 		if (!alive) {
-			h_log("CRASH: %s had exited before the kill", r->nodes[victim].name);
+			check_log("CRASH: %s had exited before the kill", r->nodes[victim].name);
 			t->crashes++;
 		}
 		CHECK(chaos_db_integrity_ok(r, victim), "%s fails integrity_check after SIGKILL",
 		      r->nodes[victim].name);
 		fold_all(r);
-		h_start(r, victim);
+		region_start(r, victim);
 		if (s == 1)
-			h_log("A acknowledged %zu rows while node1 was down", rows);
-		t0 = h_now();
+			check_log("A acknowledged %zu rows while node1 was down", rows);
+		t0 = mono_s();
 		if (!chaos_converge(r, all, 3, 60000))
 			CHECK(0, "iteration %u: no single digest 60 s after the restart", it + 1);
-		h_log("converged %.2f s after the restart (%zu rows acknowledged this round)",
-		      h_now() - t0, rows);
+		check_log("converged %.2f s after the restart (%zu rows acknowledged this round)",
+		          mono_s() - t0, rows);
 		chaos_check_crashes(r, all, 3);
 		CHECK(t->crashes == 0, "a daemon crashed");
 	}
 
 	/* Clean stops, then every replica file holds every acknowledged write. */
 	for (size_t i = 0; i < 3; i++)
-		h_stop(r, i);
+		region_stop(r, i);
 	for (size_t i = 0; i < 3; i++) {
 		size_t have = chaos_db_rows_present(r, i, "organisation", "name", acked.ids,
 		                                    acked.vals, acked.n);
 		CHECK(chaos_db_integrity_ok(r, i), "%s: integrity_check", r->nodes[i].name);
 		if (have != acked.n) {
-			h_log("LOST: %s has %zu of %zu acknowledged rows", r->nodes[i].name, have,
-			      acked.n);
+			check_log("LOST: %s has %zu of %zu acknowledged rows", r->nodes[i].name,
+			          have, acked.n);
 			t->lost += acked.n - have;
 		}
 		t->checks++;
 	}
 	fold_all(r);
 	chaos_check_crashes(r, all, 3);
-	h_log("%zu acknowledged rows present on all three replicas", acked.n);
+	check_log("%zu acknowledged rows present on all three replicas", acked.n);
 	free(acked.ids);
 	free(acked.vals);
 	free(inflight.ids);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make chaos: the long version of the fault and adversary suite. Runs every chaos_<part>
 # binary of BUILD one after the other with CHAOS_LONG=1 (more iterations, longer
-# partitions; CHAOS_ITERATIONS overrides every part's count, CHAOS_SEED replays a run),
+# partitions; CHAOS_ITERATIONS overrides every part's count, ARRANG_SEED (or CHAOS_SEED) replays a run),
 # then prints the totals and "chaos: N passed, M failed" (summary.sh).
 set -u
 build=$1

@@ -9,7 +9,14 @@
 
 #include "arrerr.h"
 #include "arrlimits.h"
-#include "harness.h"
+#include "apiclient.h"
+#include "check.h"
+#include "fault.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "proc.h"
+#include "region.h"
+#include "rng.h"
 
 struct api_case {
 	const char *what;
@@ -70,31 +77,31 @@ static const struct api_case fixed[] = {
 
 /* Run one case: it must get an error reply, and status must still answer. */
 static void
-run_case(struct h_region *r, const char *what, const void *buf, size_t len)
+run_case(struct region *r, const char *what, const void *buf, size_t len)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o;
-	int rc = h_call_raw(r, 0, buf, len, &res, &o, 10000);
+	int rc = region_call_raw(r, 0, buf, len, &rp, &o, 10000);
 
-	msgpack_unpacked_destroy(&res);
-	CHECK(rc != H_ENOREPLY, "%s: no reply", what);
-	CHECK(rc != H_EBADREPLY, "%s: reply is not an API reply", what);
+	reply_free(&rp);
+	CHECK(rc != APICLIENT_ENOREPLY, "%s: no reply", what);
+	CHECK(rc != APICLIENT_EBADREPLY, "%s: reply is not an API reply", what);
 	CHECK(rc < 0, "%s: accepted", what);
 	CHECK(strcmp(arrerr_name(rc), "ARR_E?") != 0, "%s: unknown code %d", what, rc);
-	CHECK(h_alive(r, 0), "%s: the daemon died", what);
-	CHECK(h_status_ok(r, 0), "%s: status no longer answers", what);
-	h_log("%-34s -> %s", what, arrerr_name(rc));
+	CHECK(region_alive(r, 0), "%s: the daemon died", what);
+	CHECK(apiclient_status_ok(region_api(r, 0)), "%s: status no longer answers", what);
+	check_log("%-34s -> %s", what, arrerr_name(rc));
 }
 
 int
 main(void)
 {
-	struct h_region *r = h_region_new("api", 1, 500, 30000);
+	struct region *r = region_new_test("api", 1, 500, 30000);
 	size_t ncases = 0, deep = 100000, big = (size_t)ARR_MSG_MAX_BYTES + 1;
 	uint8_t *buf;
 	char row[37], d[65];
 
-	h_start(r, 0);
+	region_start(r, 0);
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++, ncases++)
 		run_case(r, fixed[i].what, fixed[i].buf, fixed[i].len);
 
@@ -119,27 +126,29 @@ main(void)
 	 * matters is that the daemon keeps serving.
 	 */
 	{
-		msgpack_unpacked res;
+		struct reply rp;
 		const msgpack_object *o;
-		int rc = h_call_raw(r, 0, buf, big, &res, &o, 3000);
+		int rc = region_call_raw(r, 0, buf, big, &rp, &o, 3000);
 
-		msgpack_unpacked_destroy(&res);
-		CHECK(rc == H_ENOREPLY || (rc < 0 && rc != H_EBADREPLY),
+		reply_free(&rp);
+		CHECK(rc == APICLIENT_ENOREPLY || (rc < 0 && rc != APICLIENT_EBADREPLY),
 		      "oversized request: unexpected answer %d", rc);
-		CHECK(h_alive(r, 0) && h_status_ok(r, 0),
+		CHECK(region_alive(r, 0) && apiclient_status_ok(region_api(r, 0)),
 		      "oversized request: daemon stopped serving");
-		h_log("%-34s -> %s", "request over ARR_MSG_MAX_BYTES",
-		      rc == H_ENOREPLY ? "connection dropped (ZMQ_MAXMSGSIZE)" : arrerr_name(rc));
+		check_log("%-34s -> %s", "request over ARR_MSG_MAX_BYTES",
+		          rc == APICLIENT_ENOREPLY ? "connection dropped (ZMQ_MAXMSGSIZE)"
+		                                   : arrerr_name(rc));
 		ncases++;
 	}
 	free(buf);
 
 	/* and it still does real work */
-	h_rowid(row);
-	CHECK(h_write_text(r, 0, "organisation", row, "name", "still serving") == 0,
+	rng_rowid(row);
+	CHECK(apiclient_write_text(region_api(r, 0), "organisation", row, "name",
+	                           "still serving") == 0,
 	      "write after the malformed requests");
-	CHECK(h_digest(r, 0, d) == 0, "digest after the malformed requests");
-	h_stop(r, 0);
-	printf("PASS: it_api_malformed (%zu cases, %.1f s)\n", ncases, h_now() - r->t0);
+	CHECK(apiclient_digest(region_api(r, 0), d) == 0, "digest after the malformed requests");
+	region_stop(r, 0);
+	printf("PASS: it_api_malformed (%zu cases, %.1f s)\n", ncases, check_elapsed());
 	return 0;
 }

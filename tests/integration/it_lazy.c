@@ -11,23 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "apiclient.h"
+#include "check.h"
+#include "fault.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "proc.h"
+#include "region.h"
+#include "rng.h"
 
 #define N      6
 #define ROUNDS 40
 
 /* The value of counter name in node i's metrics text; -1 when absent. */
 static double
-metric(struct h_region *r, size_t i, const char *name)
+metric(struct region *r, size_t i, const char *name)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o, *t;
 	double v = -1;
 	size_t nl = strlen(name);
 
-	CHECK(h_call(r, i, "metrics", NULL, NULL, &res, &o) == 0, "metrics on %s",
-	      r->nodes[i].name);
-	t = h_map_get(o, "text");
+	CHECK(region_call0(r, i, "metrics", &rp, &o) == 0, "metrics on %s", r->nodes[i].name);
+	t = obj_get(o, "text");
 	CHECK(t != NULL && t->type == MSGPACK_OBJECT_STR, "metrics text");
 	for (const char *p = t->via.str.ptr, *end = p + t->via.str.size; p < end;) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -41,12 +47,12 @@ metric(struct h_region *r, size_t i, const char *name)
 		}
 		p += len + 1;
 	}
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 	return v;
 }
 
 static double
-total(struct h_region *r, const char *name)
+total(struct region *r, const char *name)
 {
 	double sum = 0;
 
@@ -61,60 +67,65 @@ total(struct h_region *r, const char *name)
 int
 main(void)
 {
-	struct h_region *r = h_region_new("lazy", N, 200, 60000);
+	struct region *r = region_new_test("lazy", N, 200, 60000);
 	const size_t all[] = {0, 1, 2, 3, 4, 5}, others[] = {0, 2, 3, 4, 5};
 	double recv, applied, dup, needed, t;
 	char row[37], val[32];
 
 	for (size_t i = 0; i < N; i++)
-		h_start(r, i);
-	h_sleep_ms(1500); /* every link up */
+		region_start(r, i);
+	proc_sleep_ms(1500); /* every link up */
 
 	/* 1. Concurrent writes on all nodes: redundancy of push. */
 	for (int k = 0; k < ROUNDS; k++)
 		for (size_t i = 0; i < N; i++) {
-			h_rowid(row);
+			rng_rowid(row);
 			snprintf(val, sizeof(val), "org %d of %zu", k, i);
-			CHECK(h_write_text(r, i, "organisation", row, "name", val) == 0, "write");
+			CHECK(apiclient_write_text(region_api(r, i), "organisation", row, "name",
+			                           val) == 0,
+			      "write");
 		}
-	t = h_now();
-	CHECK(h_wait_converged(r, all, N, 20000), "digests differ after 20 s");
-	h_log("converged %.2f s after the last write", h_now() - t);
-	h_sleep_ms(500); /* late duplicates still count */
+	t = mono_s();
+	CHECK(region_wait_converged(r, all, N, 20000), "digests differ after 20 s");
+	check_log("converged %.2f s after the last write", mono_s() - t);
+	proc_sleep_ms(500); /* late duplicates still count */
 	recv = total(r, "arrangd_changesets_received_total");
 	applied = total(r, "arrangd_changesets_applied_total");
 	dup = total(r, "arrangd_changesets_duplicate_total");
 	needed = (double)ROUNDS * N * (N - 1);
-	h_log("received %.0f, applied %.0f, duplicates %.0f, needed %.0f: redundancy %.2f", recv,
-	      applied, dup, needed, recv / needed);
+	check_log("received %.0f, applied %.0f, duplicates %.0f, needed %.0f: redundancy %.2f",
+	          recv, applied, dup, needed, recv / needed);
 	CHECK(applied == needed, "applied %.0f, needed %.0f", applied, needed);
 	CHECK(recv <= 3 * needed, "redundancy %.2f > 3", recv / needed);
 
 	/* 2. Pushes through node1 are lost while it is frozen: pull must repair them. */
-	h_pause(r, 1);
-	h_rowid(row);
-	CHECK(h_write_text(r, 0, "organisation", row, "name", "while node1 sleeps") == 0,
+	fault_pause(r, 1);
+	rng_rowid(row);
+	CHECK(apiclient_write_text(region_api(r, 0), "organisation", row, "name",
+	                           "while node1 sleeps") == 0,
 	      "write on node0");
 	for (int k = 0; k < 20; k++) {
 		char r2[37];
-		h_rowid(r2);
+		rng_rowid(r2);
 		snprintf(val, sizeof(val), "burst %d", k);
-		CHECK(h_write_text(r, (size_t)k % 2 == 0 ? 2 : 3, "organisation", r2, "name",
-		                   val) == 0,
+		CHECK(apiclient_write_text(region_api(r, (size_t)k % 2 == 0 ? 2 : 3),
+		                           "organisation", r2, "name", val) == 0,
 		      "write");
 	}
-	t = h_now();
+	t = mono_s();
 	for (size_t j = 2; j < N; j++)
-		CHECK(h_wait_text(r, j, "organisation", row, "name", "while node1 sleeps", 5000),
+		CHECK(apiclient_wait_text(region_api(r, j), "organisation", row, "name",
+		                          "while node1 sleeps", 5000),
 		      "%s lacks node0's write", r->nodes[j].name);
-	CHECK(h_wait_converged(r, others, N - 1, 5000), "the awake nodes differ");
-	h_log("awake nodes converged in %.2f s with node1 frozen", h_now() - t);
-	h_resume(r, 1);
-	CHECK(h_wait_converged(r, all, N, 10000), "node1 did not catch up");
+	CHECK(region_wait_converged(r, others, N - 1, 5000), "the awake nodes differ");
+	check_log("awake nodes converged in %.2f s with node1 frozen", mono_s() - t);
+	fault_resume(r, 1);
+	CHECK(region_wait_converged(r, all, N, 10000), "node1 did not catch up");
 	for (size_t i = 0; i < N; i++)
-		CHECK(h_quarantine_count(r, i) == 0, "quarantine on %s", r->nodes[i].name);
+		CHECK(apiclient_quarantine_count(region_api(r, i)) == 0, "quarantine on %s",
+		      r->nodes[i].name);
 	for (size_t i = 0; i < N; i++)
-		h_stop(r, i);
-	printf("PASS: it_lazy (%.1f s)\n", h_now() - r->t0);
+		region_stop(r, i);
+	printf("PASS: it_lazy (%.1f s)\n", check_elapsed());
 	return 0;
 }

@@ -9,72 +9,83 @@
 #include <string.h>
 
 #include "arrerr.h"
-#include "harness.h"
+#include "apiclient.h"
+#include "check.h"
+#include "fault.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "proc.h"
+#include "region.h"
+#include "rng.h"
 
 #define OUT 2
 
 /* Whether any peer of node i is reported connected. */
 static bool
-any_connected(struct h_region *r, size_t i)
+any_connected(struct region *r, size_t i)
 {
-	msgpack_unpacked res;
+	struct reply rp;
 	const msgpack_object *o;
 	bool conn = false;
 
-	if (h_call(r, i, "peers", NULL, NULL, &res, &o) == 0 && o->type == MSGPACK_OBJECT_ARRAY)
+	if (region_call0(r, i, "peers", &rp, &o) == 0 && o->type == MSGPACK_OBJECT_ARRAY)
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
-			const msgpack_object *c = h_map_get(&o->via.array.ptr[k], "connected");
+			const msgpack_object *c = obj_get(&o->via.array.ptr[k], "connected");
 			if (c != NULL && c->type == MSGPACK_OBJECT_BOOLEAN && c->via.boolean)
 				conn = true;
 		}
-	msgpack_unpacked_destroy(&res);
+	reply_free(&rp);
 	return conn;
 }
 
 int
 main(void)
 {
-	struct h_region *r = h_region_new("nonmember", 3, 200, 500);
+	struct region *r = region_new_test("nonmember", 3, 200, 500);
 	const bool members[] = {true, true, false};
 	const size_t region[] = {0, 1};
 	char rows[3][37], got[256];
 
 	/* The region's file (nodes 0 and 1) does not list node 2; node 2's lists everyone. */
-	h_members_write(r, 0, members, NULL);
-	h_members_write(r, 1, members, NULL);
-	h_members_write(r, OUT, NULL, NULL);
+	region_members(r, 0, members, NULL);
+	region_members(r, 1, members, NULL);
+	region_members(r, OUT, NULL, NULL);
 	for (size_t i = 0; i < 3; i++)
-		h_start(r, i);
+		region_start(r, i);
 	for (size_t i = 0; i < 3; i++) {
-		h_rowid(rows[i]);
-		CHECK(h_write_text(r, i, "organisation", rows[i], "name", r->nodes[i].name) == 0,
+		rng_rowid(rows[i]);
+		CHECK(apiclient_write_text(region_api(r, i), "organisation", rows[i], "name",
+		                           r->nodes[i].name) == 0,
 		      "write on node %zu", i);
 	}
-	CHECK(h_wait_converged(r, region, 2, 10000), "the members did not converge");
-	CHECK(h_wait_text(r, 1, "organisation", rows[0], "name", r->nodes[0].name, 5000),
+	CHECK(region_wait_converged(r, region, 2, 10000), "the members did not converge");
+	CHECK(apiclient_wait_text(region_api(r, 1), "organisation", rows[0], "name",
+	                          r->nodes[0].name, 5000),
 	      "member rows did not replicate");
 	/* many heartbeats and pull intervals for the outsider to try */
-	h_sleep_ms(3000);
+	proc_sleep_ms(3000);
 	for (size_t i = 0; i < 2; i++)
-		CHECK(h_get_text(r, i, "organisation", rows[OUT], "name", got, sizeof(got)) ==
-		          ARR_ENOTFOUND,
+		CHECK(apiclient_get_text(region_api(r, i), "organisation", rows[OUT], "name", got,
+		                         sizeof(got)) == ARR_ENOTFOUND,
 		      "the outsider's row arrived at node %zu", i);
 	for (size_t i = 0; i < 2; i++)
-		CHECK(h_get_text(r, OUT, "organisation", rows[i], "name", got, sizeof(got)) ==
-		          ARR_ENOTFOUND,
+		CHECK(apiclient_get_text(region_api(r, OUT), "organisation", rows[i], "name", got,
+		                         sizeof(got)) == ARR_ENOTFOUND,
 		      "node %zu's row arrived at the outsider", i);
 	CHECK(!any_connected(r, OUT), "the outsider reports a connected peer");
 	for (size_t i = 0; i < 2; i++)
-		CHECK(h_quarantine_count(r, i) == 0, "node %zu quarantined something", i);
+		CHECK(apiclient_quarantine_count(region_api(r, i)) == 0,
+		      "node %zu quarantined something", i);
 	/* a later write on a member still does not leak to the outsider */
-	CHECK(h_write_text(r, 0, "organisation", rows[0], "code", "late") == 0, "late write");
-	CHECK(h_wait_converged(r, region, 2, 5000), "members diverged");
-	h_sleep_ms(1000);
-	CHECK(h_get_text(r, OUT, "organisation", rows[0], "code", got, sizeof(got)) ==
-	          ARR_ENOTFOUND,
+	CHECK(apiclient_write_text(region_api(r, 0), "organisation", rows[0], "code", "late") == 0,
+	      "late write");
+	CHECK(region_wait_converged(r, region, 2, 5000), "members diverged");
+	proc_sleep_ms(1000);
+	CHECK(apiclient_get_text(region_api(r, OUT), "organisation", rows[0], "code", got,
+	                         sizeof(got)) == ARR_ENOTFOUND,
 	      "the late write arrived at the outsider");
 	for (size_t i = 0; i < 3; i++)
-		h_stop(r, i);
-	printf("PASS: it_nonmember (%.1f s)\n", h_now() - r->t0);
+		region_stop(r, i);
+	printf("PASS: it_nonmember (%.1f s)\n", check_elapsed());
 	return 0;
 }

@@ -11,26 +11,36 @@
 #include <string.h>
 
 #include "arrerr.h"
-#include "harness.h"
+#include "apiclient.h"
+#include "check.h"
+#include "fault.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "proc.h"
+#include "region.h"
+#include "rng.h"
 
 int
 main(void)
 {
-	struct h_region *r = h_region_new("reload", 2, 200, 1000);
+	struct region *r = region_new_test("reload", 2, 200, 1000);
 	const bool only0[] = {true, false};
 	const size_t both[] = {0, 1};
 	char row0[37], row1[37], got[256], conf[700], bad[720], cmd[2400];
 	double t;
 
-	h_members_write(r, 0, only0, NULL);
-	h_start(r, 0);
-	h_start(r, 1);
-	h_rowid(row0);
-	h_rowid(row1);
-	CHECK(h_write_text(r, 0, "organisation", row0, "name", "zero") == 0, "write");
-	CHECK(h_write_text(r, 1, "organisation", row1, "name", "one") == 0, "write");
-	h_sleep_ms(2000);
-	CHECK(h_get_text(r, 0, "organisation", row1, "name", got, sizeof(got)) == ARR_ENOTFOUND,
+	region_members(r, 0, only0, NULL);
+	region_start(r, 0);
+	region_start(r, 1);
+	rng_rowid(row0);
+	rng_rowid(row1);
+	CHECK(apiclient_write_text(region_api(r, 0), "organisation", row0, "name", "zero") == 0,
+	      "write");
+	CHECK(apiclient_write_text(region_api(r, 1), "organisation", row1, "name", "one") == 0,
+	      "write");
+	proc_sleep_ms(2000);
+	CHECK(apiclient_get_text(region_api(r, 0), "organisation", row1, "name", got,
+	                         sizeof(got)) == ARR_ENOTFOUND,
 	      "node1's row arrived before node1 was a member");
 
 	/* A broken config: refused, the daemon keeps running with the old one. */
@@ -39,25 +49,26 @@ main(void)
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && echo 'no_such_key = 1' >> '%s'", conf, bad,
 	         conf);
 	CHECK(system(cmd) == 0, "%s", cmd);
-	h_signal(r, 0, SIGHUP);
-	h_sleep_ms(500);
-	CHECK(h_alive(r, 0) && h_status_ok(r, 0), "node0 stopped serving after a bad reload");
+	fault_signal(r, 0, SIGHUP);
+	proc_sleep_ms(500);
+	CHECK(region_alive(r, 0) && apiclient_status_ok(region_api(r, 0)),
+	      "node0 stopped serving after a bad reload");
 	snprintf(cmd, sizeof(cmd), "grep -q 'reload refused' '%s'", r->nodes[0].log);
 	CHECK(system(cmd) == 0, "no 'reload refused' line in node0's log");
 	snprintf(cmd, sizeof(cmd), "mv '%s' '%s'", bad, conf);
 	CHECK(system(cmd) == 0, "%s", cmd);
 
 	/* node1 becomes a member of node0's region. */
-	h_members_write(r, 0, NULL, NULL);
-	h_signal(r, 0, SIGHUP);
-	t = h_now();
-	CHECK(h_wait_text(r, 0, "organisation", row1, "name", "one", 10000),
+	region_members(r, 0, NULL, NULL);
+	fault_signal(r, 0, SIGHUP);
+	t = mono_s();
+	CHECK(apiclient_wait_text(region_api(r, 0), "organisation", row1, "name", "one", 10000),
 	      "node1's row did not arrive after the reload");
-	CHECK(h_wait_converged(r, both, 2, 10000), "no convergence after the reload");
-	h_log("converged %.2f s after SIGHUP", h_now() - t);
-	CHECK(h_quarantine_count(r, 0) == 0, "quarantine on node0");
-	h_stop(r, 0);
-	h_stop(r, 1);
-	printf("PASS: it_reload (%.1f s)\n", h_now() - r->t0);
+	CHECK(region_wait_converged(r, both, 2, 10000), "no convergence after the reload");
+	check_log("converged %.2f s after SIGHUP", mono_s() - t);
+	CHECK(apiclient_quarantine_count(region_api(r, 0)) == 0, "quarantine on node0");
+	region_stop(r, 0);
+	region_stop(r, 1);
+	printf("PASS: it_reload (%.1f s)\n", check_elapsed());
 	return 0;
 }

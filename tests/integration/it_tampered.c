@@ -9,14 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zmq.h>
-
 #include "arrerr.h"
 #include "changeset.h"
 #include "hlc.h"
-#include "keyfile.h"
 #include "nodekey.h"
-#include "harness.h"
+#include "apiclient.h"
+#include "check.h"
+#include "fault.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "proc.h"
+#include "peer.h"
+#include "region.h"
+#include "rng.h"
 #include "peermsg.h"
 #include "rowid.h"
 #include "vv.h"
@@ -25,92 +30,33 @@
 #define RELAY  1
 #define SIGNER 2
 
-static struct nodekey *
-load_key(struct h_region *r, size_t i)
-{
-	char path[700];
-	struct nodekey *k = NULL;
-
-	snprintf(path, sizeof(path), "%s/data/node.key", r->nodes[i].dir);
-	CHECK(keyfile_load(path, &k) == 0, "cannot load %s", path);
-	return k;
-}
-
+/* Wait for a message of type want; an ERROR on the way fails the test. */
 static void
-send_msg(void *sock, const struct peermsg *m)
+expect(struct peer *p, enum peermsg_type want, int timeout_ms)
 {
-	uint8_t *buf;
-	size_t len;
+	int code = 0;
 
-	CHECK(peermsg_encode(m, &buf, &len) == 0, "encode %s", peermsg_type_name((int)m->type));
-	CHECK(zmq_send(sock, buf, len, 0) == (int)len, "send: %s", zmq_strerror(zmq_errno()));
-	free(buf);
-}
-
-/* Receive until a message of type want arrives (others are ignored). */
-static void
-expect(void *sock, enum peermsg_type want, int timeout_ms)
-{
-	double until = h_now() + timeout_ms / 1000.0;
-
-	while (h_now() < until) {
-		zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
-		zmq_msg_t msg;
-		struct peermsg *m = NULL;
-		bool hit;
-
-		if (zmq_poll(&it, 1, 200) <= 0)
-			continue;
-		zmq_msg_init(&msg);
-		CHECK(zmq_msg_recv(&msg, sock, 0) >= 0, "recv");
-		CHECK(peermsg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m) == 0,
-		      "node0 sent a malformed message");
-		hit = m->type == want;
-		CHECK(m->type != PEERMSG_ERROR, "node0 answered ERROR %s", arrerr_name(m->code));
-		peermsg_destroy(&m);
-		zmq_msg_close(&msg);
-		if (hit)
-			return;
-	}
-	CHECK(0, "no %s within %d ms", peermsg_type_name((int)want), timeout_ms);
+	CHECK(peer_expect(p, want, &code, timeout_ms) && code == 0, "no %s within %d ms (%s)",
+	      peermsg_type_name((int)want), timeout_ms, code != 0 ? arrerr_name(code) : "no ERROR");
 }
 
 /* Send raw bytes and expect an ERROR with code want. */
 static void
-expect_error(void *sock, const void *buf, size_t len, int want, const char *what)
+expect_error(struct peer *p, const void *buf, size_t len, int want, const char *what)
 {
-	double until = h_now() + 10;
+	int code = 0;
 
-	CHECK(zmq_send(sock, buf, len, 0) == (int)len, "send");
-	while (h_now() < until) {
-		zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
-		zmq_msg_t msg;
-		struct peermsg *m = NULL;
-		int code = 0;
-
-		if (zmq_poll(&it, 1, 200) <= 0)
-			continue;
-		zmq_msg_init(&msg);
-		CHECK(zmq_msg_recv(&msg, sock, 0) >= 0, "recv");
-		CHECK(peermsg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m) == 0,
-		      "node0 sent a malformed message");
-		if (m->type == PEERMSG_ERROR)
-			code = m->code;
-		peermsg_destroy(&m);
-		zmq_msg_close(&msg);
-		if (code != 0) {
-			CHECK(code == want, "%s: ERROR %s, expected %s", what, arrerr_name(code),
-			      arrerr_name(want));
-			h_log("%-28s -> ERROR %s", what, arrerr_name(code));
-			return;
-		}
-	}
-	CHECK(0, "%s: no ERROR reply", what);
+	peer_send_raw(p, buf, len);
+	CHECK(peer_expect(p, PEERMSG_ERROR, &code, 10000), "%s: no ERROR reply", what);
+	CHECK(code == want, "%s: ERROR %s, expected %s", what, arrerr_name(code),
+	      arrerr_name(want));
+	check_log("%-28s -> ERROR %s", what, arrerr_name(code));
 }
 
 /* Misbehaviour that must be answered with ERROR and change nothing. */
 static void
-misbehave(struct h_region *r, void *d, const struct nodekey *relay, const struct nodekey *other)
+misbehave(struct region *r, struct peer *d, const struct nodekey *relay,
+          const struct nodekey *other)
 {
 	struct peermsg m;
 	struct vv *empty = vv_new();
@@ -139,20 +85,47 @@ misbehave(struct h_region *r, void *d, const struct nodekey *relay, const struct
 	/* and a good HELLO opens it again */
 	m.type = PEERMSG_HELLO;
 	memcpy(m.origin, nodekey_public(relay), ARR_ORIGIN_LEN);
-	send_msg(d, &m);
+	peer_send(d, &m);
 	expect(d, PEERMSG_WELCOME, 10000);
-	CHECK(h_alive(r, RECV) && h_status_ok(r, RECV), "node0 stopped serving");
+	CHECK(region_alive(r, RECV) && apiclient_status_ok(region_api(r, RECV)),
+	      "node0 stopped serving");
 	vv_destroy(&empty);
+}
+
+/* Wait for the one quarantine entry: ARR_EBADSIG with the signer's origin. */
+static bool
+wait_quarantined(struct region *r)
+{
+	double until = mono_s() + 10;
+	bool found = false;
+
+	while (!found && mono_s() < until) {
+		struct reply rp;
+		const msgpack_object *o, *e;
+
+		if (region_call0(r, RECV, "quarantine.list", &rp, &o) == 0 &&
+		    o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 1) {
+			e = &o->via.array.ptr[0];
+			CHECK(obj_is_str(obj_get(e, "reason"), "ARR_EBADSIG"),
+			      "quarantine reason is not ARR_EBADSIG");
+			CHECK(obj_is_str(obj_get(e, "origin"), r->nodes[SIGNER].pubhex),
+			      "quarantined origin is not the signer");
+			found = true;
+		}
+		reply_free(&rp);
+		if (!found)
+			proc_sleep_ms(100);
+	}
+	return found;
 }
 
 int
 main(void)
 {
-	struct h_region *r = h_region_new("tampered", 3, 200, 1000);
-	struct nodekey *relay = load_key(r, RELAY), *signer = load_key(r, SIGNER);
-	uint8_t recv_origin[ARR_ORIGIN_LEN], *tampered, *p;
-	char sec[NODEKEY_Z85_LEN + 1], pub[NODEKEY_Z85_LEN + 1], srv[NODEKEY_Z85_LEN + 1];
-	char ep[64], row[37], got[256];
+	struct region *r = region_new_test("tampered", 3, 200, 1000);
+	struct nodekey *relay = peer_load_key(r, RELAY), *signer = peer_load_key(r, SIGNER);
+	uint8_t *tampered, *p;
+	char row[37], got[256];
 	struct changeset *cs = NULL;
 	struct cs_op op = {.table = "organisation", .column = "name"};
 	struct cs_header h = {.seq = 1,
@@ -163,15 +136,12 @@ main(void)
 	struct peermsg m;
 	struct peermsg_blob blob;
 	struct vv *empty = vv_new();
-	msgpack_unpacked res;
-	const msgpack_object *o, *e;
-	void *zctx = zmq_ctx_new(), *d;
-	int linger = 0;
+	struct peer *d;
 
-	h_start(r, RECV);
+	region_start(r, RECV);
 
 	/* A valid change set by node2, and a copy with one value byte flipped. */
-	h_rowid(row);
+	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
 	op.value = value_text("Original School Name");
 	CHECK(changeset_build(signer, &h, &op, 1, &cs) == 0, "changeset_build");
@@ -186,18 +156,7 @@ main(void)
 	p[4] ^= 0x01; /* "Origjnal" */
 
 	/* node1's CURVE identity, talking to node0's ROUTER. */
-	CHECK(nodekey_parse_hex(r->nodes[RECV].pubhex, recv_origin) == 0, "hex");
-	CHECK(nodekey_curve_secret_z85(relay, sec) == 0 &&
-	          nodekey_curve_public_z85(nodekey_public(relay), pub) == 0 &&
-	          nodekey_curve_public_z85(recv_origin, srv) == 0,
-	      "curve keys");
-	CHECK((d = zmq_socket(zctx, ZMQ_DEALER)) != NULL, "socket");
-	zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, srv, NODEKEY_Z85_LEN);
-	zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, pub, NODEKEY_Z85_LEN);
-	zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, sec, NODEKEY_Z85_LEN);
-	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", r->nodes[RECV].port);
-	CHECK(zmq_connect(d, ep) == 0, "connect");
+	d = peer_open(r, RECV, relay);
 
 	memset(&m, 0, sizeof(m));
 	m.type = PEERMSG_HELLO;
@@ -205,9 +164,9 @@ main(void)
 	m.minor = PEERMSG_MINOR;
 	memcpy(m.origin, nodekey_public(relay), ARR_ORIGIN_LEN);
 	m.vector = empty;
-	send_msg(d, &m);
+	peer_send(d, &m);
 	expect(d, PEERMSG_WELCOME, 10000);
-	h_log("handshake as %s done", r->nodes[RELAY].name);
+	check_log("handshake as %s done", r->nodes[RELAY].name);
 	misbehave(r, d, relay, signer);
 
 	memset(&m, 0, sizeof(m));
@@ -216,55 +175,33 @@ main(void)
 	blob.len = cs->rawlen;
 	m.cs = &blob;
 	m.ncs = 1;
-	send_msg(d, &m);
-	h_log("relayed the tampered change set");
+	peer_send(d, &m);
+	check_log("relayed the tampered change set");
 
 	/* It shows up in quarantine with ARR_EBADSIG and the signer's origin. */
-	double until = h_now() + 10;
-	bool found = false;
-	while (!found && h_now() < until) {
-		if (h_call(r, RECV, "quarantine.list", NULL, NULL, &res, &o) == 0 &&
-		    o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 1) {
-			const msgpack_object *reason, *origin;
-			e = &o->via.array.ptr[0];
-			reason = h_map_get(e, "reason");
-			origin = h_map_get(e, "origin");
-			CHECK(reason != NULL && reason->type == MSGPACK_OBJECT_STR &&
-			          reason->via.str.size == strlen("ARR_EBADSIG") &&
-			          memcmp(reason->via.str.ptr, "ARR_EBADSIG", 11) == 0,
-			      "quarantine reason is not ARR_EBADSIG");
-			CHECK(origin != NULL && origin->type == MSGPACK_OBJECT_STR &&
-			          origin->via.str.size == 64 &&
-			          memcmp(origin->via.str.ptr, r->nodes[SIGNER].pubhex, 64) == 0,
-			      "quarantined origin is not the signer");
-			found = true;
-		}
-		msgpack_unpacked_destroy(&res);
-		if (!found)
-			h_sleep_ms(100);
-	}
-	CHECK(found, "the tampered change set is not in quarantine");
-	CHECK(h_get_text(r, RECV, "organisation", row, "name", got, sizeof(got)) == ARR_ENOTFOUND,
+	CHECK(wait_quarantined(r), "the tampered change set is not in quarantine");
+	CHECK(apiclient_get_text(region_api(r, RECV), "organisation", row, "name", got,
+	                         sizeof(got)) == ARR_ENOTFOUND,
 	      "the tampered change set was applied");
-	h_log("quarantined with ARR_EBADSIG, not applied");
+	check_log("quarantined with ARR_EBADSIG, not applied");
 
 	/* The genuine bytes, relayed the same way, are applied. */
 	blob.data = cs->raw;
 	blob.len = cs->rawlen;
-	send_msg(d, &m);
-	CHECK(h_wait_text(r, RECV, "organisation", row, "name", "Original School Name", 10000),
+	peer_send(d, &m);
+	CHECK(apiclient_wait_text(region_api(r, RECV), "organisation", row, "name",
+	                          "Original School Name", 10000),
 	      "the genuine change set was not applied");
-	CHECK(h_quarantine_count(r, RECV) == 1, "quarantine changed");
-	CHECK(h_status_ok(r, RECV), "status");
+	CHECK(apiclient_quarantine_count(region_api(r, RECV)) == 1, "quarantine changed");
+	CHECK(apiclient_status_ok(region_api(r, RECV)), "status");
 
-	zmq_close(d);
-	zmq_ctx_term(zctx);
+	peer_close(&d);
 	free(tampered);
 	changeset_destroy(&cs);
 	vv_destroy(&empty);
 	nodekey_destroy(&relay);
 	nodekey_destroy(&signer);
-	h_stop(r, RECV);
-	printf("PASS: it_tampered (%.1f s)\n", h_now() - r->t0);
+	region_stop(r, RECV);
+	printf("PASS: it_tampered (%.1f s)\n", check_elapsed());
 	return 0;
 }

@@ -9,13 +9,8 @@
 set -u
 
 build=$1 unitdir=$2 sysusersdir=$3 tmpfilesdir=$4 have_arrangd=$5 have_arrangctl=$6
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# shellcheck source=tests/systemd/common.sh
+. "$(dirname "$0")/common.sh"
 
 if [ ! -f "$build/CPackConfig.cmake" ]; then
 	echo "FAIL: $build/CPackConfig.cmake missing: is include(cmake/packaging.cmake) at the end of CMakeLists.txt?" >&2
@@ -150,8 +145,4 @@ else
 	echo "note: not root or no systemd-sysusers: skipping the scratch-root install"
 fi
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "package ok"
+checks_done "package ok"

@@ -13,13 +13,8 @@ tmpfilesdir=$8 have_arrangd=$9
 shift 9
 have_arrangctl=$1 src=$2
 docs=$src/../docs
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# shellcheck source=tests/systemd/common.sh
+. "$(dirname "$0")/common.sh"
 d=$tmp/dest
 
 if ! DESTDIR=$d cmake --install "$build" >"$tmp/install.out" 2>&1; then
@@ -43,21 +38,22 @@ same() {
 }
 
 # Binaries: exactly the ones this tree builds, executable.
-expect_sbin="" expect_bin=""
-if [ "$have_arrangd" = 1 ]; then
-	want "$sbindir/arrangd"
-	[ -x "$d$sbindir/arrangd" ] || fail "$sbindir/arrangd is not executable"
-	expect_sbin=arrangd
-else
-	echo "note: tree has no arrangd target yet; not checking $sbindir/arrangd"
-fi
-if [ "$have_arrangctl" = 1 ]; then
-	want "$bindir/arrangctl"
-	[ -x "$d$bindir/arrangctl" ] || fail "$bindir/arrangctl is not executable"
-	expect_bin=arrangctl
-else
-	echo "note: tree has no arrangctl target yet; not checking $bindir/arrangctl"
-fi
+# check_binary HAVE DIR NAME: DIR/NAME installed and executable when the tree builds it;
+# $expected is then NAME, else empty.
+check_binary() {
+	expected=""
+	if [ "$1" = 1 ]; then
+		want "$2/$3"
+		[ -x "$d$2/$3" ] || fail "$2/$3 is not executable"
+		expected=$3
+	else
+		echo "note: tree has no $3 target yet; not checking $2/$3"
+	fi
+}
+check_binary "$have_arrangd" "$sbindir" arrangd
+expect_sbin=$expected
+check_binary "$have_arrangctl" "$bindir" arrangctl
+expect_bin=$expected
 got_sbin=$(find "$d$sbindir" -mindepth 1 -maxdepth 1 -printf "%f\n" 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//')
 got_bin=$(find "$d$bindir" -mindepth 1 -maxdepth 1 -printf "%f\n" 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//')
 [ "$got_sbin" = "$expect_sbin" ] || fail "$sbindir holds '$got_sbin', want '$expect_sbin'"
@@ -92,11 +88,9 @@ done
 bad=$(find "$d" \( -perm -o+w -o -perm -4000 -o -perm -2000 \) ! -type l -print)
 [ -z "$bad" ] || fail "world-writable or set-id files installed: $bad"
 
-if [ "$fails" -ne 0 ]; then
+list_installed() {
 	echo "--- installed files:" >&2
 	(cd "$d" && find . -type f | sort) >&2
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "install layout ok:"
+}
+checks_done "install layout ok:" list_installed
 (cd "$d" && find . -type f | sort)

@@ -15,13 +15,8 @@ set -u
 
 src=$(cd "$1" && pwd) manpage=$2 verify_bin=$3 max=$4
 unit=$src/arrangd.service
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# shellcheck source=tests/systemd/common.sh
+. "$(dirname "$0")/common.sh"
 
 # 1. Exposure.
 if ! systemd-analyze security --offline=yes --no-pager "$unit" >"$tmp/security" 2>&1; then
@@ -87,8 +82,4 @@ else
 	fail "systemd-tmpfiles rejected arrangd.tmpfiles"
 fi
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "all unit checks passed"
+checks_done "all unit checks passed"

@@ -1,0 +1,119 @@
+/*
+ * peer.c: see peer.h. Owns its ZeroMQ context and socket; keys are only borrowed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <zmq.h>
+
+#include "check.h"
+#include "keyfile.h"
+#include "monoclock.h"
+#include "peer.h"
+
+struct peer {
+	void *zctx, *d;
+};
+
+struct nodekey *
+peer_load_key(struct region *r, size_t i)
+{
+	char path[700];
+	struct nodekey *k = NULL;
+
+	snprintf(path, sizeof(path), "%s/data/node.key", r->nodes[i].dir);
+	CHECK(keyfile_load(path, &k) == 0, "cannot load %s", path);
+	return k;
+}
+
+struct peer *
+peer_open(struct region *r, size_t to, const struct nodekey *as)
+{
+	char sec[NODEKEY_Z85_LEN + 1], pub[NODEKEY_Z85_LEN + 1], srv[NODEKEY_Z85_LEN + 1];
+	uint8_t origin[ARR_ORIGIN_LEN];
+	struct peer *p = calloc(1, sizeof(*p));
+	char ep[64];
+	int linger = 0;
+
+	CHECK(p != NULL && (p->zctx = zmq_ctx_new()) != NULL, "zmq_ctx_new");
+	CHECK(nodekey_parse_hex(r->nodes[to].pubhex, origin) == 0, "hex");
+	CHECK(nodekey_curve_secret_z85(as, sec) == 0 &&
+	          nodekey_curve_public_z85(nodekey_public(as), pub) == 0 &&
+	          nodekey_curve_public_z85(origin, srv) == 0,
+	      "curve keys");
+	CHECK((p->d = zmq_socket(p->zctx, ZMQ_DEALER)) != NULL, "socket");
+	zmq_setsockopt(p->d, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(p->d, ZMQ_CURVE_SERVERKEY, srv, NODEKEY_Z85_LEN);
+	zmq_setsockopt(p->d, ZMQ_CURVE_PUBLICKEY, pub, NODEKEY_Z85_LEN);
+	zmq_setsockopt(p->d, ZMQ_CURVE_SECRETKEY, sec, NODEKEY_Z85_LEN);
+	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", r->nodes[to].port);
+	CHECK(zmq_connect(p->d, ep) == 0, "connect");
+	return p;
+}
+
+void
+peer_close(struct peer **pp)
+{
+	struct peer *p = *pp;
+
+	if (p == NULL)
+		return;
+	*pp = NULL;
+	zmq_close(p->d);
+	zmq_ctx_term(p->zctx);
+	free(p);
+}
+
+void
+peer_send_raw(struct peer *p, const void *buf, size_t len)
+{
+	CHECK(zmq_send(p->d, buf, len, 0) == (int)len, "send: %s", zmq_strerror(zmq_errno()));
+}
+
+void
+peer_send(struct peer *p, const struct peermsg *m)
+{
+	uint8_t *buf;
+	size_t len;
+
+	CHECK(peermsg_encode(m, &buf, &len) == 0, "encode %s", peermsg_type_name((int)m->type));
+	peer_send_raw(p, buf, len);
+	free(buf);
+}
+
+void
+peer_push(struct peer *p, const uint8_t *cs, size_t len)
+{
+	struct peermsg_blob blob = {.data = cs, .len = len};
+	struct peermsg m = {.type = PEERMSG_PUSH, .cs = &blob, .ncs = 1};
+
+	peer_send(p, &m);
+}
+
+bool
+peer_expect(struct peer *p, enum peermsg_type want, int *code, int timeout_ms)
+{
+	double until = mono_s() + timeout_ms / 1000.0;
+
+	while (mono_s() < until) {
+		zmq_pollitem_t it = {.socket = p->d, .events = ZMQ_POLLIN};
+		zmq_msg_t msg;
+		struct peermsg *m = NULL;
+		bool hit = false;
+
+		if (zmq_poll(&it, 1, 100) <= 0)
+			continue;
+		zmq_msg_init(&msg);
+		CHECK(zmq_msg_recv(&msg, p->d, 0) >= 0, "recv");
+		CHECK(peermsg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m) == 0,
+		      "the daemon sent a malformed message");
+		if (m->type == PEERMSG_ERROR && code != NULL)
+			*code = m->code;
+		hit = m->type == want;
+		peermsg_destroy(&m);
+		zmq_msg_close(&msg);
+		if (hit)
+			return true;
+	}
+	return false;
+}

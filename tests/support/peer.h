@@ -1,0 +1,36 @@
+/*
+ * peer.h: a test playing a member of the region on the peer link: it loads that member's
+ * node key from its data directory and talks to a daemon over a CURVE DEALER as that
+ * member (PROTOCOL.md, "Peer protocol"): send messages or raw bytes, wait for a reply of
+ * a type. Test code only: it is how adversaries are played, so it checks nothing it sends.
+ */
+#ifndef PEER_H
+#define PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nodekey.h"
+#include "peermsg.h"
+#include "region.h"
+
+struct peer;
+
+/* Node i's key (data/node.key of its directory); owned by the caller. */
+struct nodekey *peer_load_key(struct region *r, size_t i);
+/* A CURVE DEALER to node `to`, authenticated with key as (borrowed). */
+struct peer *peer_open(struct region *r, size_t to, const struct nodekey *as);
+void peer_close(struct peer **p);
+
+void peer_send(struct peer *p, const struct peermsg *m);
+void peer_send_raw(struct peer *p, const void *buf, size_t len);
+/* PUSH one change set (raw envelope bytes). */
+void peer_push(struct peer *p, const uint8_t *cs, size_t len);
+/*
+ * Wait for a message of type want (PEERMSG_ERROR: an ERROR); others are skipped. An
+ * ERROR's code goes to *code (may be NULL). True when it came within timeout_ms.
+ */
+bool peer_expect(struct peer *p, enum peermsg_type want, int *code, int timeout_ms);
+
+#endif
