@@ -463,7 +463,9 @@ METRIC_NAMES='arrangd_local_writes_total arrangd_log_changesets arrangd_pending_
 arrangd_quarantine_size arrangd_db_bytes arrangd_changesets_sent_total
 arrangd_changesets_received_total arrangd_changesets_applied_total
 arrangd_changesets_duplicate_total arrangd_changesets_quarantined_total
-arrangd_peers_connected arrangd_peer_behind arrangd_peer_ahead arrangd_apply_seconds'
+arrangd_peers_connected arrangd_peer_behind arrangd_peer_ahead arrangd_apply_seconds
+arrangd_peer_unreachable_seconds arrangd_changesets_clock_rejected_total
+arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
 ok "$CTL" metrics
