@@ -23,7 +23,7 @@ rd_str(struct mpr *r, bool name, size_t max, const uint8_t **p, size_t *n)
 {
 	int rc;
 
-	if ((rc = mpr_str(r, p, n)) != 0)
+	if ((rc = mpr_bytes(r, MPR_STR, p, n)) != 0)
 		return rc;
 	return name ? cs_name_check(*p, *n, ARR_EMALFORMED)
 	            : cs_text_check(*p, *n, max, ARR_EMALFORMED);
@@ -172,7 +172,8 @@ rd_envelope(struct mpr *r, struct cs_owned *o)
 		return rc;
 	if (n != 2)
 		return ARR_EMALFORMED;
-	if ((rc = mpr_bin(r, &body, &bodylen)) != 0 || (rc = mpr_bin(r, &sig, &siglen)) != 0)
+	if ((rc = mpr_bytes(r, MPR_BIN, &body, &bodylen)) != 0 ||
+	    (rc = mpr_bytes(r, MPR_BIN, &sig, &siglen)) != 0)
 		return rc;
 	if (siglen != ARR_SIG_LEN || bodylen == 0)
 		return ARR_EMALFORMED;

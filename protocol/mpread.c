@@ -64,17 +64,17 @@ mpr_text(struct mpr *r, size_t max, char *out)
 {
 	const uint8_t *p;
 	size_t n;
-	int rc;
+	int rc = mpr_bytes(r, MPR_STR, &p, &n);
 
-	if ((rc = mpr_str(r, &p, &n)) != 0)
-		return rc;
-	if (n > max)
-		return ARR_ETOOBIG;
-	if (!utf8_valid(p, n))
-		return ARR_EMALFORMED;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 0;
+	if (rc == 0 && n > max)
+		rc = ARR_ETOOBIG;
+	else if (rc == 0 && !utf8_valid(p, n))
+		rc = ARR_EMALFORMED;
+	else if (rc == 0) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+	return rc;
 }
 
 /* How mpr_check() walks one head: what follows the type byte. */

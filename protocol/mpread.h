@@ -227,28 +227,16 @@ mpr_array_after(struct mpr *r, uint8_t t, size_t *n)
 	return ARR_ETYPE;
 }
 
-/* A str: its n bytes at *p stay in the buffer. */
+/* A str (kind MPR_STR) or bin (MPR_BIN): its n bytes at *p stay in the buffer. */
 static inline int
-mpr_str(struct mpr *r, const uint8_t **p, size_t *n)
+mpr_bytes(struct mpr *r, enum mpr_kind kind, const uint8_t **p, size_t *n)
 {
 	uint8_t t;
 	int rc;
 
 	if ((rc = mpr_tag(r, &t)) != 0)
 		return rc;
-	return mpr_str_after(r, t, p, n);
-}
-
-/* A bin: its n bytes at *p stay in the buffer. */
-static inline int
-mpr_bin(struct mpr *r, const uint8_t **p, size_t *n)
-{
-	uint8_t t;
-	int rc;
-
-	if ((rc = mpr_tag(r, &t)) != 0)
-		return rc;
-	return mpr_bin_after(r, t, p, n);
+	return kind == MPR_STR ? mpr_str_after(r, t, p, n) : mpr_bin_after(r, t, p, n);
 }
 
 /* A bin of exactly n bytes (ARR_EMALFORMED otherwise), copied to out. */
@@ -259,7 +247,7 @@ mpr_fixbin(struct mpr *r, size_t n, uint8_t *out)
 	size_t len;
 	int rc;
 
-	if ((rc = mpr_bin(r, &p, &len)) != 0)
+	if ((rc = mpr_bytes(r, MPR_BIN, &p, &len)) != 0)
 		return rc;
 	if (len != n)
 		return ARR_EMALFORMED;

@@ -54,7 +54,7 @@ rd_vector(struct mpr *c, struct vv **out)
 			rc = ARR_EMALFORMED;
 			goto out;
 		}
-		if ((rc = mpr_bin(c, &origin, &olen)) != 0 ||
+		if ((rc = mpr_bytes(c, MPR_BIN, &origin, &olen)) != 0 ||
 		    (rc = mpr_uint(c, UINT64_MAX, &seq)) != 0)
 			goto out;
 		if (olen != ARR_ORIGIN_LEN || seq == 0) {
@@ -106,7 +106,7 @@ rd_origins(struct mpr *c, struct vv **out)
 		const uint8_t *origin;
 		size_t olen;
 
-		if ((rc = mpr_bin(c, &origin, &olen)) != 0)
+		if ((rc = mpr_bytes(c, MPR_BIN, &origin, &olen)) != 0)
 			goto out;
 		if (olen != ARR_ORIGIN_LEN) {
 			rc = ARR_EMALFORMED;
@@ -145,7 +145,7 @@ rd_blobs(struct mpr *c, struct peermsg *m)
 		const uint8_t *p;
 		size_t len;
 
-		if ((rc = mpr_bin(c, &p, &len)) != 0)
+		if ((rc = mpr_bytes(c, MPR_BIN, &p, &len)) != 0)
 			return rc;
 		if (len == 0)
 			return ARR_EMALFORMED;
@@ -174,7 +174,7 @@ rd_hello(struct mpr *c, struct peermsg *m, bool *other_major)
 		*other_major = true;
 		return 0;
 	}
-	if ((rc = mpr_bin(c, &origin, &olen)) != 0)
+	if ((rc = mpr_bytes(c, MPR_BIN, &origin, &olen)) != 0)
 		return rc;
 	if (olen != ARR_ORIGIN_LEN)
 		return ARR_EMALFORMED;
@@ -507,7 +507,7 @@ peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], u
 		return rc;
 	if (items != 2)
 		return ARR_EMALFORMED;
-	if ((rc = mpr_bin(&c, &p, &n)) != 0)
+	if ((rc = mpr_bytes(&c, MPR_BIN, &p, &n)) != 0)
 		return rc;
 	mpr_init(&body, p, n, MPR_LAX);
 	if ((rc = mpr_array(&body, &items)) != 0)
@@ -515,7 +515,8 @@ peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], u
 	if (items < 3)
 		return ARR_EMALFORMED;
 	if ((rc = mpr_uint(&body, UINT64_MAX, &format)) != 0 ||
-	    (rc = mpr_bin(&body, &o, &olen)) != 0 || (rc = mpr_uint(&body, UINT64_MAX, seq)) != 0)
+	    (rc = mpr_bytes(&body, MPR_BIN, &o, &olen)) != 0 ||
+	    (rc = mpr_uint(&body, UINT64_MAX, seq)) != 0)
 		return rc;
 	if (olen != ARR_ORIGIN_LEN || *seq == 0)
 		return ARR_EMALFORMED;
