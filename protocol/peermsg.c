@@ -191,6 +191,36 @@ rd_hello(struct mpr *c, struct peermsg *m, bool *other_major)
 	return rd_vector(c, &m->vector);
 }
 
+/* PULL after the type: request id, vector, byte budget. */
+static int
+rd_pull(struct mpr *c, struct peermsg *m)
+{
+	int rc;
+
+	if ((rc = mpr_uint(c, UINT64_MAX, &m->req_id)) != 0 ||
+	    (rc = rd_vector(c, &m->vector)) != 0 ||
+	    (rc = mpr_uint(c, UINT64_MAX, &m->max_bytes)) != 0)
+		return rc;
+	if (m->max_bytes == 0)
+		return ARR_EMALFORMED;
+	return m->max_bytes > ARR_MSG_MAX_BYTES ? ARR_ETOOBIG : 0;
+}
+
+/* ERROR after the type: a negative code of at most 16 bits, then the text. */
+static int
+rd_error(struct mpr *c, struct peermsg *m)
+{
+	int64_t code;
+	int rc;
+
+	if ((rc = mpr_int(c, &code)) != 0)
+		return rc;
+	if (code >= 0 || code < -65535)
+		return ARR_EMALFORMED;
+	m->code = (int)code;
+	return mpr_text(c, PEERMSG_TEXT_MAX, m->text);
+}
+
 int
 peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 {
@@ -198,7 +228,6 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 	struct mpr c;
 	size_t n;
 	uint64_t type;
-	int64_t code;
 	bool other_major = false;
 	int rc;
 
@@ -238,18 +267,8 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 		}
 		break;
 	case PEERMSG_PULL:
-		if ((rc = mpr_uint(&c, UINT64_MAX, &m->req_id)) != 0 ||
-		    (rc = rd_vector(&c, &m->vector)) != 0 ||
-		    (rc = mpr_uint(&c, UINT64_MAX, &m->max_bytes)) != 0)
+		if ((rc = rd_pull(&c, m)) != 0)
 			goto out;
-		if (m->max_bytes == 0) {
-			rc = ARR_EMALFORMED;
-			goto out;
-		}
-		if (m->max_bytes > ARR_MSG_MAX_BYTES) {
-			rc = ARR_ETOOBIG;
-			goto out;
-		}
 		break;
 	case PEERMSG_PAGE:
 		if ((rc = mpr_uint(&c, UINT64_MAX, &m->req_id)) != 0 ||
@@ -269,14 +288,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 			goto out;
 		break;
 	case PEERMSG_ERROR:
-		if ((rc = mpr_int(&c, &code)) != 0)
-			goto out;
-		if (code >= 0 || code < -65535) {
-			rc = ARR_EMALFORMED;
-			goto out;
-		}
-		m->code = (int)code;
-		if ((rc = mpr_text(&c, PEERMSG_TEXT_MAX, m->text)) != 0)
+		if ((rc = rd_error(&c, m)) != 0)
 			goto out;
 		break;
 	case PEERMSG_PRUNE:
