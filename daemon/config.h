@@ -1,5 +1,5 @@
 /*
- * config.h: arrangd's configuration file (INI, parsed with inih). Every error names
+ * config.h: arrangd's configuration file (INI, read by inifile.c). Every error names
  * file:line; unknown sections or keys, missing required keys, bad endpoints and bad
  * numbers are errors, never ignored. Owns the strings it returns.
  */
@@ -38,30 +38,5 @@ void config_destroy(struct config **c);
 /* Paths derived from data_dir, malloc'd. */
 char *config_db_path(const struct config *c);
 char *config_key_path(const struct config *c);
-
-/* Whether s is an endpoint arrangd accepts: tcp://HOST:PORT with PORT 1..65535. */
-int config_endpoint_ok(const char *s);
-
-/* Whether s is a member name: [a-z0-9][a-z0-9-]{0,62} (the node's and the members'). */
-int config_name_ok(const char *s);
-/* Whether s is an organisation name: 1..ARR_ORG_MAX bytes of UTF-8, no control chars. */
-int config_org_ok(const char *s);
-
-/*
- * INI reading shared by the config and members files (inih underneath, line numbers
- * kept here). The callbacks return 0, or -1 after writing a message without the
- * "file:line: " prefix into msg (msglen bytes); config_ini_parse adds the prefix, stops
- * at the first error and returns ARR_ECONFIG (ARR_ENOMEM; 0 on success). Leading
- * whitespace is ignored, so there are no continuation lines. Keys outside a section, empty
- * values, over-long lines and syntax errors are reported here, before any callback.
- */
-typedef int (*config_ini_section_fn)(void *user, const char *section, int line, char *msg,
-                                     size_t msglen);
-typedef int (*config_ini_key_fn)(void *user, const char *section, const char *key,
-                                 const char *value, int line, char *msg, size_t msglen);
-int config_ini_parse(const char *text, const char *name, config_ini_section_fn on_section,
-                     config_ini_key_fn on_key, void *user, char *err, size_t errlen);
-/* The whole of path as a NUL-terminated string, malloc'd; NULL and "file: message" in err. */
-char *config_ini_read(const char *path, char *err, size_t errlen);
 
 #endif

@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "arrerr.h"
-#include "config.h"
+#include "confval.h"
+#include "inifile.h"
 #include "members.h"
 #include "nodekey.h"
 
@@ -67,7 +68,7 @@ members_on_section(void *user, const char *section, int line, char *msg, size_t 
 	struct members *m = ctx->m;
 	const struct member *other;
 
-	if (!config_name_ok(section)) {
+	if (!confval_name_ok(section)) {
 		snprintf(msg, msglen,
 		         "invalid member name [%s] (expected 1 to 63 of a-z, 0-9 and '-', "
 		         "not starting with '-')",
@@ -170,7 +171,7 @@ members_on_key(void *user, const char *section, const char *key, const char *val
 		return -1;
 	}
 	if (where == &seen->organisation) {
-		if (!config_org_ok(value)) {
+		if (!confval_org_ok(value)) {
 			snprintf(msg, msglen,
 			         "invalid organisation (expected 1 to %d bytes of "
 			         "UTF-8 text)",
@@ -183,7 +184,7 @@ members_on_key(void *user, const char *section, const char *key, const char *val
 		if (members_set_key(ctx, mb, value, msg, msglen) != 0)
 			return -1;
 	} else {
-		if (!config_endpoint_ok(value)) {
+		if (!confval_endpoint_ok(value)) {
 			snprintf(msg, msglen, "invalid endpoint '%s' (expected tcp://HOST:PORT)",
 			         value);
 			return -1;
@@ -211,8 +212,7 @@ members_parse(const char *text, const char *name, char *err, size_t errlen)
 		return NULL;
 	}
 	ctx.m = m;
-	if (config_ini_parse(text, name, members_on_section, members_on_key, &ctx, err, errlen) !=
-	    0)
+	if (inifile_parse(text, name, members_on_section, members_on_key, &ctx, err, errlen) != 0)
 		goto fail;
 	for (size_t i = 0; i < m->n; i++) {
 		const char *missing = NULL;
@@ -246,7 +246,7 @@ members_load(const char *path, char *err, size_t errlen)
 	struct members *m;
 	char *text;
 
-	if ((text = config_ini_read(path, err, errlen)) == NULL)
+	if ((text = inifile_read(path, err, errlen)) == NULL)
 		return NULL;
 	m = members_parse(text, path, err, errlen);
 	free(text);

@@ -1,7 +1,7 @@
 /*
- * changeset_int.h: changeset.c's internals that the test oracle (tests/oracle/) shares:
- * the memory behind a decoded change set and the checks every decoder makes. Not part
- * of the protocol library's interface.
+ * changeset_int.h: the change-set internals that changeset*.c and the test oracle
+ * (tests/oracle/) share: the memory behind a decoded change set and the checks every
+ * decoder makes. Not part of the protocol library's interface.
  */
 #ifndef CHANGESET_INT_H
 #define CHANGESET_INT_H

@@ -1,9 +1,10 @@
 /*
  * peermsg.c: encoding and strict decoding of the peer messages (PROTOCOL.md, "Peer
- * messages"). Encoding goes through msgpack-c's packer. Decoding uses a small bounded
- * cursor instead of msgpack_unpack(): msgpack-c allocates for an array before it knows
- * the elements exist, so a 5-byte header could ask for gigabytes. Here every length is
- * checked against the bytes that remain before anything is allocated for it.
+ * messages"). Encoding goes through msgpack-c's packer. Decoding uses mpread.h's bounded
+ * cursor (MPR_LAX: any width accepted) instead of msgpack_unpack(): msgpack-c allocates
+ * for an array before it knows the elements exist, so a 5-byte header could ask for
+ * gigabytes. Here every length is checked against the bytes that remain before anything
+ * is allocated for it.
  * Must not touch sockets, the store or logs.
  */
 #include <stdlib.h>
@@ -12,226 +13,12 @@
 #include <msgpack.h>
 
 #include "arrerr.h"
-#include "bigend.h"
+#include "mpread.h"
 #include "peermsg.h"
 #include "utf8.h"
 
-/* Bounded read cursor over one message. */
-struct cur {
-	const uint8_t *p;
-	size_t left;
-};
-
 /* Fields after the type, per message type (index = type). */
 static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1};
-
-/* Take n bytes from the cursor, or fail without moving when fewer remain. */
-static int
-cur_take(struct cur *c, size_t n, const uint8_t **out)
-{
-	if (n > c->left)
-		return ARR_EMALFORMED;
-	*out = c->p;
-	c->p += n;
-	c->left -= n;
-	return 0;
-}
-
-/* Big-endian unsigned integer of n (1, 2, 4 or 8) bytes. */
-static int
-cur_be(struct cur *c, size_t n, uint64_t *v)
-{
-	const uint8_t *p;
-	int rc;
-
-	if ((rc = cur_take(c, n, &p)) != 0)
-		return rc;
-	*v = be_get(p, n);
-	return 0;
-}
-
-/* The next type byte; ARR_EMALFORMED at the end of input or on the unused 0xc1. */
-static int
-cur_tag(struct cur *c, uint8_t *tag)
-{
-	const uint8_t *p;
-	int rc;
-
-	if ((rc = cur_take(c, 1, &p)) != 0)
-		return rc;
-	if (*p == 0xc1)
-		return ARR_EMALFORMED;
-	*tag = *p;
-	return 0;
-}
-
-/* A uint of any width (negative integers and other types are ARR_ETYPE). */
-static int
-rd_uint(struct cur *c, uint64_t *v)
-{
-	uint8_t t;
-	int rc;
-
-	if ((rc = cur_tag(c, &t)) != 0)
-		return rc;
-	if (t <= 0x7f) {
-		*v = t;
-		return 0;
-	}
-	switch (t) {
-	case 0xcc:
-		return cur_be(c, 1, v);
-	case 0xcd:
-		return cur_be(c, 2, v);
-	case 0xce:
-		return cur_be(c, 4, v);
-	case 0xcf:
-		return cur_be(c, 8, v);
-	default:
-		return ARR_ETYPE;
-	}
-}
-
-/* A signed integer that fits int64 (a uint above INT64_MAX is ARR_ETYPE). */
-static int
-rd_int(struct cur *c, int64_t *v)
-{
-	uint8_t t;
-	uint64_t u;
-	int rc;
-
-	if ((rc = cur_tag(c, &t)) != 0)
-		return rc;
-	if (t <= 0x7f) {
-		*v = t;
-		return 0;
-	}
-	if (t >= 0xe0) {
-		*v = (int64_t)(int8_t)t;
-		return 0;
-	}
-	switch (t) {
-	case 0xcc:
-	case 0xcd:
-	case 0xce:
-	case 0xcf:
-		if ((rc = cur_be(c, (size_t)1 << (t - 0xcc), &u)) != 0)
-			return rc;
-		if (u > INT64_MAX)
-			return ARR_ETYPE;
-		*v = (int64_t)u;
-		return 0;
-	case 0xd0:
-		if ((rc = cur_be(c, 1, &u)) != 0)
-			return rc;
-		*v = (int8_t)(uint8_t)u;
-		return 0;
-	case 0xd1:
-		if ((rc = cur_be(c, 2, &u)) != 0)
-			return rc;
-		*v = (int16_t)(uint16_t)u;
-		return 0;
-	case 0xd2:
-		if ((rc = cur_be(c, 4, &u)) != 0)
-			return rc;
-		*v = (int32_t)(uint32_t)u;
-		return 0;
-	case 0xd3:
-		if ((rc = cur_be(c, 8, &u)) != 0)
-			return rc;
-		/* Two's complement reinterpretation without implementation-defined casts. */
-		*v = u <= INT64_MAX ? (int64_t)u : -(int64_t)(~u) - 1;
-		return 0;
-	default:
-		return ARR_ETYPE;
-	}
-}
-
-static int
-rd_bool(struct cur *c, bool *v)
-{
-	uint8_t t;
-	int rc;
-
-	if ((rc = cur_tag(c, &t)) != 0)
-		return rc;
-	if (t != 0xc2 && t != 0xc3)
-		return ARR_ETYPE;
-	*v = t == 0xc3;
-	return 0;
-}
-
-/*
- * An array header. Each element takes at least one byte, so a count larger than what
- * remains is malformed: this bounds every allocation by the message size.
- */
-static int
-rd_array(struct cur *c, uint32_t *n)
-{
-	uint8_t t;
-	uint64_t v;
-	int rc;
-
-	if ((rc = cur_tag(c, &t)) != 0)
-		return rc;
-	if (t >= 0x90 && t <= 0x9f)
-		v = t & 0x0f;
-	else if (t == 0xdc)
-		rc = cur_be(c, 2, &v);
-	else if (t == 0xdd)
-		rc = cur_be(c, 4, &v);
-	else
-		return ARR_ETYPE;
-	if (rc != 0)
-		return rc;
-	if (v > c->left)
-		return ARR_EMALFORMED;
-	*n = (uint32_t)v;
-	return 0;
-}
-
-/* A bin (want_str false) or str (want_str true): its bytes stay in the buffer. */
-static int
-rd_bytes(struct cur *c, bool want_str, const uint8_t **p, size_t *n)
-{
-	uint8_t t;
-	uint64_t v;
-	int rc = 0;
-
-	if ((rc = cur_tag(c, &t)) != 0)
-		return rc;
-	if (want_str && t >= 0xa0 && t <= 0xbf)
-		v = t & 0x1f;
-	else if (want_str && t >= 0xd9 && t <= 0xdb)
-		rc = cur_be(c, (size_t)1 << (t - 0xd9), &v);
-	else if (!want_str && t >= 0xc4 && t <= 0xc6)
-		rc = cur_be(c, (size_t)1 << (t - 0xc4), &v);
-	else
-		return ARR_ETYPE;
-	if (rc != 0)
-		return rc;
-	*n = (size_t)v;
-	return cur_take(c, (size_t)v, p);
-}
-
-/* A str of at most max bytes, valid UTF-8, copied NUL-terminated into out[max + 1]. */
-static int
-rd_text(struct cur *c, size_t max, char *out)
-{
-	const uint8_t *p;
-	size_t n;
-	int rc;
-
-	if ((rc = rd_bytes(c, true, &p, &n)) != 0)
-		return rc;
-	if (n > max)
-		return ARR_ETOOBIG;
-	if (!utf8_valid(p, n))
-		return ARR_EMALFORMED;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 0;
-}
 
 /*
  * A version vector in its canonical form: pairs [bin 32, uint > 0] in strictly
@@ -239,14 +26,14 @@ rd_text(struct cur *c, size_t max, char *out)
  * vv_unpack) so that no msgpack object tree has to be built from untrusted lengths.
  */
 static int
-rd_vector(struct cur *c, struct vv **out)
+rd_vector(struct mpr *c, struct vv **out)
 {
 	struct vv *v = NULL;
 	const uint8_t *prev = NULL;
-	uint32_t n, pair;
+	size_t n, pair;
 	int rc;
 
-	if ((rc = rd_array(c, &n)) != 0)
+	if ((rc = mpr_array(c, &n)) != 0)
 		goto out;
 	if (n > ARR_VV_MAX_ENTRIES) {
 		rc = ARR_ETOOBIG;
@@ -256,18 +43,19 @@ rd_vector(struct cur *c, struct vv **out)
 		rc = ARR_ENOMEM;
 		goto out;
 	}
-	for (uint32_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const uint8_t *origin;
 		size_t olen;
 		uint64_t seq;
 
-		if ((rc = rd_array(c, &pair)) != 0)
+		if ((rc = mpr_array(c, &pair)) != 0)
 			goto out;
 		if (pair != 2) {
 			rc = ARR_EMALFORMED;
 			goto out;
 		}
-		if ((rc = rd_bytes(c, false, &origin, &olen)) != 0 || (rc = rd_uint(c, &seq)) != 0)
+		if ((rc = mpr_bytes(c, MPR_BIN, &origin, &olen)) != 0 ||
+		    (rc = mpr_uint(c, UINT64_MAX, &seq)) != 0)
 			goto out;
 		if (olen != ARR_ORIGIN_LEN || seq == 0) {
 			rc = ARR_EMALFORMED;
@@ -293,14 +81,14 @@ out:
  * ARR_VV_MAX_ENTRIES of them, kept as a vector whose every seq is 1.
  */
 static int
-rd_origins(struct cur *c, struct vv **out)
+rd_origins(struct mpr *c, struct vv **out)
 {
 	struct vv *v = NULL;
 	const uint8_t *prev = NULL;
-	uint32_t n;
+	size_t n;
 	int rc;
 
-	if ((rc = rd_array(c, &n)) != 0)
+	if ((rc = mpr_array(c, &n)) != 0)
 		goto out;
 	if (n == 0) {
 		rc = ARR_EMALFORMED;
@@ -314,11 +102,11 @@ rd_origins(struct cur *c, struct vv **out)
 		rc = ARR_ENOMEM;
 		goto out;
 	}
-	for (uint32_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const uint8_t *origin;
 		size_t olen;
 
-		if ((rc = rd_bytes(c, false, &origin, &olen)) != 0)
+		if ((rc = mpr_bytes(c, MPR_BIN, &origin, &olen)) != 0)
 			goto out;
 		if (olen != ARR_ORIGIN_LEN) {
 			rc = ARR_EMALFORMED;
@@ -341,23 +129,23 @@ out:
 
 /* An array of change-set envelopes (bin, 1 .. ARR_CS_MAX_BYTES each). */
 static int
-rd_blobs(struct cur *c, struct peermsg *m)
+rd_blobs(struct mpr *c, struct peermsg *m)
 {
-	uint32_t n;
+	size_t n;
 	int rc;
 
-	if ((rc = rd_array(c, &n)) != 0)
+	if ((rc = mpr_array(c, &n)) != 0)
 		return rc;
 	if (n == 0)
 		return 0;
 	/* n <= bytes left <= ARR_MSG_MAX_BYTES, so this cannot overflow or explode. */
 	if ((m->cs = calloc(n, sizeof(*m->cs))) == NULL)
 		return ARR_ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const uint8_t *p;
 		size_t len;
 
-		if ((rc = rd_bytes(c, false, &p, &len)) != 0)
+		if ((rc = mpr_bytes(c, MPR_BIN, &p, &len)) != 0)
 			return rc;
 		if (len == 0)
 			return ARR_EMALFORMED;
@@ -372,48 +160,79 @@ rd_blobs(struct cur *c, struct peermsg *m)
 
 /* HELLO and WELCOME after the type: major, minor, origin, caps, vector. */
 static int
-rd_hello(struct cur *c, struct peermsg *m, bool *other_major)
+rd_hello(struct mpr *c, struct peermsg *m, bool *other_major)
 {
 	const uint8_t *origin;
 	size_t olen;
-	uint32_t ncaps;
+	size_t ncaps;
 	int rc;
 
-	if ((rc = rd_uint(c, &m->major)) != 0 || (rc = rd_uint(c, &m->minor)) != 0)
+	if ((rc = mpr_uint(c, UINT64_MAX, &m->major)) != 0 ||
+	    (rc = mpr_uint(c, UINT64_MAX, &m->minor)) != 0)
 		return rc;
 	if (m->major != PEERMSG_MAJOR) {
 		*other_major = true;
 		return 0;
 	}
-	if ((rc = rd_bytes(c, false, &origin, &olen)) != 0)
+	if ((rc = mpr_bytes(c, MPR_BIN, &origin, &olen)) != 0)
 		return rc;
 	if (olen != ARR_ORIGIN_LEN)
 		return ARR_EMALFORMED;
 	memcpy(m->origin, origin, ARR_ORIGIN_LEN);
-	if ((rc = rd_array(c, &ncaps)) != 0)
+	if ((rc = mpr_array(c, &ncaps)) != 0)
 		return rc;
 	if (ncaps > PEERMSG_MAX_CAPS)
 		return ARR_ETOOBIG;
-	for (uint32_t i = 0; i < ncaps; i++) {
-		if ((rc = rd_text(c, PEERMSG_CAP_MAX, m->caps[i])) != 0)
+	for (size_t i = 0; i < ncaps; i++) {
+		if ((rc = mpr_text(c, PEERMSG_CAP_MAX, m->caps[i])) != 0)
 			return rc;
 		m->ncaps = i + 1;
 	}
 	return rd_vector(c, &m->vector);
 }
 
+/* PULL after the type: request id, vector, byte budget. */
+static int
+rd_pull(struct mpr *c, struct peermsg *m)
+{
+	int rc;
+
+	if ((rc = mpr_uint(c, UINT64_MAX, &m->req_id)) != 0 ||
+	    (rc = rd_vector(c, &m->vector)) != 0 ||
+	    (rc = mpr_uint(c, UINT64_MAX, &m->max_bytes)) != 0)
+		return rc;
+	if (m->max_bytes == 0)
+		return ARR_EMALFORMED;
+	return m->max_bytes > ARR_MSG_MAX_BYTES ? ARR_ETOOBIG : 0;
+}
+
+/* ERROR after the type: a negative code of at most 16 bits, then the text. */
+static int
+rd_error(struct mpr *c, struct peermsg *m)
+{
+	int64_t code;
+	int rc;
+
+	if ((rc = mpr_int(c, &code)) != 0)
+		return rc;
+	if (code >= 0 || code < -65535)
+		return ARR_EMALFORMED;
+	m->code = (int)code;
+	return mpr_text(c, PEERMSG_TEXT_MAX, m->text);
+}
+
 int
 peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 {
 	struct peermsg *m = NULL;
-	struct cur c = {buf, len};
-	uint32_t n;
+	struct mpr c;
+	size_t n;
 	uint64_t type;
-	int64_t code;
 	bool other_major = false;
 	int rc;
 
 	*out = NULL;
+	mpr_init(&c, buf, len, MPR_LAX);
 	if (len > ARR_MSG_MAX_BYTES) {
 		rc = ARR_ETOOBIG;
 		goto out;
@@ -422,7 +241,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 		rc = ARR_ENOMEM;
 		goto out;
 	}
-	if ((rc = rd_array(&c, &n)) != 0 || (rc = rd_uint(&c, &type)) != 0)
+	if ((rc = mpr_array(&c, &n)) != 0 || (rc = mpr_uint(&c, UINT64_MAX, &type)) != 0)
 		goto out;
 	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_GRAFT) {
 		rc = ARR_EMALFORMED;
@@ -448,21 +267,12 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 		}
 		break;
 	case PEERMSG_PULL:
-		if ((rc = rd_uint(&c, &m->req_id)) != 0 || (rc = rd_vector(&c, &m->vector)) != 0 ||
-		    (rc = rd_uint(&c, &m->max_bytes)) != 0)
+		if ((rc = rd_pull(&c, m)) != 0)
 			goto out;
-		if (m->max_bytes == 0) {
-			rc = ARR_EMALFORMED;
-			goto out;
-		}
-		if (m->max_bytes > ARR_MSG_MAX_BYTES) {
-			rc = ARR_ETOOBIG;
-			goto out;
-		}
 		break;
 	case PEERMSG_PAGE:
-		if ((rc = rd_uint(&c, &m->req_id)) != 0 || (rc = rd_bool(&c, &m->more)) != 0 ||
-		    (rc = rd_blobs(&c, m)) != 0)
+		if ((rc = mpr_uint(&c, UINT64_MAX, &m->req_id)) != 0 ||
+		    (rc = mpr_bool(&c, &m->more)) != 0 || (rc = rd_blobs(&c, m)) != 0)
 			goto out;
 		break;
 	case PEERMSG_PUSH:
@@ -478,14 +288,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 			goto out;
 		break;
 	case PEERMSG_ERROR:
-		if ((rc = rd_int(&c, &code)) != 0)
-			goto out;
-		if (code >= 0 || code < -65535) {
-			rc = ARR_EMALFORMED;
-			goto out;
-		}
-		m->code = (int)code;
-		if ((rc = rd_text(&c, PEERMSG_TEXT_MAX, m->text)) != 0)
+		if ((rc = rd_error(&c, m)) != 0)
 			goto out;
 		break;
 	case PEERMSG_PRUNE:
@@ -494,7 +297,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 			goto out;
 		break;
 	}
-	if (c.left != 0) {
+	if (mpr_left(&c) != 0) {
 		rc = ARR_EMALFORMED;
 		goto out;
 	}
@@ -703,29 +506,29 @@ peermsg_type_name(int type)
 int
 peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], uint64_t *seq)
 {
-	struct cur c = {cs, len};
-	struct cur body;
+	struct mpr c, body;
 	const uint8_t *p, *o;
 	size_t n, olen;
-	uint32_t items;
+	size_t items;
 	uint64_t format;
 	int rc;
 
 	/* envelope [body bin, sig bin]; body [format, origin, seq, ...] */
-	if ((rc = rd_array(&c, &items)) != 0)
+	mpr_init(&c, cs, len, MPR_LAX);
+	if ((rc = mpr_array(&c, &items)) != 0)
 		return rc;
 	if (items != 2)
 		return ARR_EMALFORMED;
-	if ((rc = rd_bytes(&c, false, &p, &n)) != 0)
+	if ((rc = mpr_bytes(&c, MPR_BIN, &p, &n)) != 0)
 		return rc;
-	body.p = p;
-	body.left = n;
-	if ((rc = rd_array(&body, &items)) != 0)
+	mpr_init(&body, p, n, MPR_LAX);
+	if ((rc = mpr_array(&body, &items)) != 0)
 		return rc;
 	if (items < 3)
 		return ARR_EMALFORMED;
-	if ((rc = rd_uint(&body, &format)) != 0 || (rc = rd_bytes(&body, false, &o, &olen)) != 0 ||
-	    (rc = rd_uint(&body, seq)) != 0)
+	if ((rc = mpr_uint(&body, UINT64_MAX, &format)) != 0 ||
+	    (rc = mpr_bytes(&body, MPR_BIN, &o, &olen)) != 0 ||
+	    (rc = mpr_uint(&body, UINT64_MAX, seq)) != 0)
 		return rc;
 	if (olen != ARR_ORIGIN_LEN || *seq == 0)
 		return ARR_EMALFORMED;

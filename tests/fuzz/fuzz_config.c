@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "fuzz_text.h"
 #include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,12 +17,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256];
 	struct config *c;
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 
 	if (text == NULL)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	c = config_parse(text, "fuzz/arrangd.conf", err, sizeof(err));
 	if (c != NULL) {
 		free(config_db_path(c));

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "fuzz_text.h"
 #include "members.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,12 +17,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256];
 	struct members *m;
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 
 	if (text == NULL)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	m = members_parse(text, "fuzz/members.conf", err, sizeof(err));
 	for (size_t i = 0; i < members_count(m); i++) {
 		const struct member *mb = members_at(m, i);

@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "confval.h"
+#include "expect_parse.h"
 #include "log.h"
 #include "members.h"
 #include "testutil.h"
@@ -30,29 +32,23 @@
 #define NODE_MEM  "members = /etc/arrangd/members.conf\n"
 #define NODE      NODE_HEAD NODE_NAME NODE_ORG NODE_DIR NODE_LSN NODE_API NODE_MEM
 
+static void *
+parse(const char *text, const char *name, char *err, size_t errlen)
+{
+	return config_parse(text, name, err, errlen);
+}
+
 /* Parse text as "t.conf" and assert that it fails with exactly want. */
 static void
 expect_err(const char *text, const char *want)
 {
-	char err[512] = "";
-	struct config *c = config_parse(text, "t.conf", err, sizeof(err));
-
-	if (c != NULL || strcmp(err, want) != 0)
-		print_error("input:\n%s\ngot:  '%s'\nwant: '%s'\n", text, err, want);
-	assert_null(c);
-	assert_string_equal(err, want);
+	ep_expect_err(parse, text, "t.conf", want);
 }
 
 static struct config *
 expect_ok(const char *text, const char *name)
 {
-	char err[512] = "";
-	struct config *c = config_parse(text, name, err, sizeof(err));
-
-	if (c == NULL)
-		print_error("input:\n%s\nunexpected error: %s\n", text, err);
-	assert_non_null(c);
-	return c;
+	return ep_expect_ok(parse, text, name);
 }
 
 static void
@@ -257,11 +253,11 @@ test_name(void **state)
 	c = expect_ok(text, "t.conf");
 	assert_string_equal(c->name, name);
 	config_destroy(&c);
-	assert_true(config_name_ok("0a-"));
-	assert_false(config_name_ok(""));
-	assert_false(config_name_ok(NULL));
+	assert_true(confval_name_ok("0a-"));
+	assert_false(confval_name_ok(""));
+	assert_false(confval_name_ok(NULL));
 	strcat(name, "a"); /* 64 */
-	assert_false(config_name_ok(name));
+	assert_false(confval_name_ok(name));
 }
 
 static void
@@ -278,13 +274,13 @@ test_organisation(void **state)
 	org[129] = '\0';
 	snprintf(text, sizeof(text), "[node]\norganisation = %s\n", org);
 	expect_err(text, "t.conf:2: invalid organisation (expected 1 to 128 bytes of UTF-8 text)");
-	assert_true(config_org_ok("Stichting Jeugdzorg \xc3\xa9\xc3\xa9n kind"));
-	assert_true(config_org_ok("\xf0\x9f\x98\x80"));
-	assert_false(config_org_ok("tab\there"));
-	assert_false(config_org_ok("\xed\xa0\x80")); /* surrogate */
-	assert_false(config_org_ok("\xe2\x82"));     /* truncated */
+	assert_true(confval_org_ok("Stichting Jeugdzorg \xc3\xa9\xc3\xa9n kind"));
+	assert_true(confval_org_ok("\xf0\x9f\x98\x80"));
+	assert_false(confval_org_ok("tab\there"));
+	assert_false(confval_org_ok("\xed\xa0\x80")); /* surrogate */
+	assert_false(confval_org_ok("\xe2\x82"));     /* truncated */
 	org[128] = '\0';
-	assert_true(config_org_ok(org));
+	assert_true(confval_org_ok(org));
 }
 
 static void
@@ -328,16 +324,16 @@ test_endpoints(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		if (!config_endpoint_ok(good[i]))
+		if (!confval_endpoint_ok(good[i]))
 			print_error("rejected '%s'\n", good[i]);
-		assert_true(config_endpoint_ok(good[i]));
+		assert_true(confval_endpoint_ok(good[i]));
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (config_endpoint_ok(bad[i]))
+		if (confval_endpoint_ok(bad[i]))
 			print_error("accepted '%s'\n", bad[i]);
-		assert_false(config_endpoint_ok(bad[i]));
+		assert_false(confval_endpoint_ok(bad[i]));
 	}
-	assert_false(config_endpoint_ok(NULL));
+	assert_false(confval_endpoint_ok(NULL));
 	expect_err(NODE_HEAD NODE_NAME NODE_ORG NODE_DIR "listen = x\n",
 	           "t.conf:5: invalid endpoint 'x' (expected tcp://HOST:PORT)");
 	expect_err(NODE_HEAD "listen = tcp://0.0.0.0:0\n",
@@ -456,16 +452,6 @@ test_log_level(void **state)
 }
 
 static void
-write_file(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
 test_load_files(void **state)
 {
 	char *dir = tu_tmpdir(), *path = tu_path(dir, "arrangd.conf"), *want;
@@ -485,8 +471,8 @@ test_load_files(void **state)
 	assert_string_equal(err, want);
 	free(want);
 
-	write_file(path, NODE_HEAD NODE_NAME "members = m.conf\n",
-	           strlen(NODE_HEAD NODE_NAME) + 17);
+	ep_write_file(path, NODE_HEAD NODE_NAME "members = m.conf\n",
+	              strlen(NODE_HEAD NODE_NAME) + 17);
 	c = config_load(path, err, sizeof(err));
 	assert_null(c);
 	want = malloc(strlen(path) + 64);
@@ -494,7 +480,7 @@ test_load_files(void **state)
 	assert_string_equal(err, want);
 	free(want);
 
-	write_file(path, NODE "[x]\n", strlen(NODE) + 4);
+	ep_write_file(path, NODE "[x]\n", strlen(NODE) + 4);
 	c = config_load(path, err, sizeof(err));
 	assert_null(c);
 	want = malloc(strlen(path) + 64);
@@ -502,7 +488,7 @@ test_load_files(void **state)
 	assert_string_equal(err, want);
 	free(want);
 
-	write_file(path, "[node]\n\0x\n", 10);
+	ep_write_file(path, "[node]\n\0x\n", 10);
 	c = config_load(path, err, sizeof(err));
 	assert_null(c);
 	want = malloc(strlen(path) + 64);
@@ -510,10 +496,10 @@ test_load_files(void **state)
 	assert_string_equal(err, want);
 	free(want);
 
-	write_file(path,
-	           NODE_HEAD NODE_NAME NODE_ORG NODE_DIR NODE_LSN NODE_API
-	           "members = members.conf\n",
-	           strlen(NODE) - strlen(NODE_MEM) + strlen("members = members.conf\n"));
+	ep_write_file(path,
+	              NODE_HEAD NODE_NAME NODE_ORG NODE_DIR NODE_LSN NODE_API
+	              "members = members.conf\n",
+	              strlen(NODE) - strlen(NODE_MEM) + strlen("members = members.conf\n"));
 	c = config_load(path, err, sizeof(err));
 	assert_non_null(c);
 	assert_string_equal(c->path, path);

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "expect_parse.h"
 #include "members.h"
 #include "testutil.h"
 
@@ -35,28 +35,22 @@ setup(void **state)
 	return 0;
 }
 
+static void *
+parse(const char *text, const char *name, char *err, size_t errlen)
+{
+	return members_parse(text, name, err, errlen);
+}
+
 static void
 expect_err(const char *text, const char *want)
 {
-	char err[512] = "";
-	struct members *m = members_parse(text, "m.conf", err, sizeof(err));
-
-	if (m != NULL || strcmp(err, want) != 0)
-		print_error("input:\n%s\ngot:  '%s'\nwant: '%s'\n", text, err, want);
-	assert_null(m);
-	assert_string_equal(err, want);
+	ep_expect_err(parse, text, "m.conf", want);
 }
 
 static struct members *
 expect_ok(const char *text)
 {
-	char err[512] = "";
-	struct members *m = members_parse(text, "m.conf", err, sizeof(err));
-
-	if (m == NULL)
-		print_error("input:\n%s\nunexpected error: %s\n", text, err);
-	assert_non_null(m);
-	return m;
+	return ep_expect_ok(parse, text, "m.conf");
 }
 
 static void

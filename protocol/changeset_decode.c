@@ -1,0 +1,253 @@
+/*
+ * changeset_decode.c: the strict single-pass decoder of change sets (PROTOCOL.md,
+ * "Change sets"), reading with mpread.h in MPR_CANONICAL mode: every type, length and
+ * limit is checked, only the shortest forms are accepted, and nothing is read outside
+ * the buffer. Owns the memory of every change set it returns; it never encodes, and
+ * never looks at the schema, the store or the clock.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "changeset.h"
+#include "changeset_int.h"
+#include "mpread.h"
+#include "utf8.h"
+
+/* A str field checked by name_check (names) or text_check (author, scope). */
+static int
+rd_str(struct mpr *r, bool name, size_t max, const uint8_t **p, size_t *n)
+{
+	int rc;
+
+	if ((rc = mpr_bytes(r, MPR_STR, p, n)) != 0)
+		return rc;
+	return name ? cs_name_check(*p, *n, ARR_EMALFORMED)
+	            : cs_text_check(*p, *n, max, ARR_EMALFORMED);
+}
+
+/* A name, interned when it is the same as the previous op's (*prev, *prevlen). */
+static int
+rd_name(struct mpr *r, struct cs_owned *o, const char **prev, size_t *prevlen, const char **out)
+{
+	const uint8_t *p;
+	size_t n;
+	int rc;
+
+	if ((rc = rd_str(r, true, ARR_NAME_MAX, &p, &n)) != 0)
+		return rc;
+	if (*prev == NULL || *prevlen != n || memcmp(*prev, p, n) != 0) {
+		*prev = cs_strdup(o, (const char *)p, n);
+		*prevlen = n;
+	}
+	*out = *prev;
+	return 0;
+}
+
+/* A value, as decode_value() takes it from a msgpack object; bytes point into the body. */
+static int
+rd_value(struct mpr *r, struct value *v)
+{
+	struct mpr_obj m;
+	int rc;
+
+	if ((rc = mpr_next(r, &m)) != 0)
+		return rc;
+	switch (m.kind) {
+	case MPR_NIL:
+		*v = value_nil();
+		return 0;
+	case MPR_POS:
+		if (m.u > INT64_MAX)
+			return ARR_ETYPE;
+		*v = value_int((int64_t)m.u);
+		return 0;
+	case MPR_NEG:
+		*v = value_int(m.i);
+		return 0;
+	case MPR_F64:
+		if (isnan(m.f))
+			return ARR_ENONCANON;
+		*v = value_real(m.f);
+		return 0;
+	case MPR_F32:
+		return ARR_ENONCANON;
+	case MPR_STR:
+		if (m.n > ARR_VALUE_MAX)
+			return ARR_ETOOBIG;
+		if (!utf8_valid(m.ptr, m.n))
+			return ARR_EMALFORMED;
+		*v = value_textn((const char *)m.ptr, m.n);
+		return 0;
+	case MPR_BIN:
+		if (m.n > ARR_VALUE_MAX)
+			return ARR_ETOOBIG;
+		*v = value_blob(m.ptr, m.n);
+		return 0;
+	default:
+		return ARR_ETYPE;
+	}
+}
+
+/*
+ * The body, field by field in the order of decode_body() and with its codes, straight
+ * from the bytes. Shortest forms are checked while reading (mpread.h, MPR_CANONICAL), so nothing is
+ * encoded again.
+ */
+static int
+rd_body(struct mpr *r, struct cs_owned *o)
+{
+	struct changeset *cs = &o->cs;
+	const char *ptab = NULL, *pcol = NULL;
+	size_t ptablen = 0, pcollen = 0;
+	const uint8_t *s;
+	uint64_t u;
+	size_t n, fields, nops;
+	int rc;
+
+	if ((rc = mpr_array(r, &fields)) != 0)
+		return rc;
+	if (fields < 1)
+		return ARR_EMALFORMED;
+	if ((rc = mpr_uint(r, UINT64_MAX, &u)) != 0)
+		return rc;
+	if (u != ARR_FORMAT_VERSION)
+		return ARR_EVERSION;
+	if (fields != BODY_FIELDS)
+		return ARR_EMALFORMED;
+	if ((rc = mpr_fixbin(r, ARR_ORIGIN_LEN, cs->origin)) != 0 ||
+	    (rc = mpr_uint(r, UINT64_MAX, &cs->h.seq)) != 0)
+		return rc;
+	if (cs->h.seq == 0)
+		return ARR_EMALFORMED;
+	if ((rc = mpr_uint(r, UINT64_MAX, &cs->h.hlc)) != 0 ||
+	    (rc = rd_str(r, false, ARR_ORG_MAX, &s, &n)) != 0)
+		return rc;
+	cs->h.author_org = cs_strdup(o, (const char *)s, n);
+	if ((rc = mpr_uint(r, UINT32_MAX, &u)) != 0)
+		return rc;
+	cs->h.schema_version = (uint32_t)u;
+	if ((rc = rd_str(r, false, ARR_SCOPE_MAX, &s, &n)) != 0)
+		return rc;
+	cs->h.scope = cs_strdup(o, (const char *)s, n);
+	if ((rc = mpr_array(r, &nops)) != 0)
+		return rc;
+	if (nops > ARR_CS_MAX_OPS)
+		return ARR_ETOOBIG;
+	if (nops == 0)
+		return ARR_EMALFORMED;
+	if ((o->ops = calloc(nops, sizeof(*o->ops))) == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < nops; i++) {
+		struct cs_op *d = &o->ops[i];
+
+		if ((rc = mpr_array(r, &fields)) != 0)
+			return rc;
+		if (fields != OP_FIELDS)
+			return ARR_EMALFORMED;
+		if ((rc = rd_name(r, o, &ptab, &ptablen, &d->table)) != 0 ||
+		    (rc = mpr_fixbin(r, ARR_ROWID_LEN, d->row)) != 0 ||
+		    (rc = rd_name(r, o, &pcol, &pcollen, &d->column)) != 0 ||
+		    (rc = rd_value(r, &d->value)) != 0)
+			return rc;
+		cs->nops = i + 1;
+	}
+	cs->ops = o->ops;
+	/* Exactly one object fills the bin. */
+	return r->pos == r->len ? 0 : ARR_EMALFORMED;
+}
+
+/* The envelope [bin body, bin 64 sig], as decode_envelope() checks it. */
+static int
+rd_envelope(struct mpr *r, struct cs_owned *o)
+{
+	const uint8_t *body, *sig;
+	size_t n, bodylen, siglen;
+	int rc;
+
+	if ((rc = mpr_array(r, &n)) != 0)
+		return rc;
+	if (n != 2)
+		return ARR_EMALFORMED;
+	if ((rc = mpr_bytes(r, MPR_BIN, &body, &bodylen)) != 0 ||
+	    (rc = mpr_bytes(r, MPR_BIN, &sig, &siglen)) != 0)
+		return rc;
+	if (siglen != ARR_SIG_LEN || bodylen == 0)
+		return ARR_EMALFORMED;
+	if (r->pos != r->len)
+		return ARR_EMALFORMED;
+	o->cs.body = body;
+	o->cs.bodylen = bodylen;
+	o->cs.sig = sig;
+	return 0;
+}
+
+/*
+ * The same checks as changeset_decode_reference(), in the same order and with the same
+ * codes, in one pass over the bytes: the envelope is walked (cheap: two bins), then the
+ * body is read field by field. A failure in the body is reported as ARR_EMALFORMED when
+ * the body is not one well-formed object (step 4 comes before the field checks), else
+ * with its own code; a head that is not the shortest form is ARR_ENONCANON, reported
+ * only when nothing else is wrong (step 7).
+ */
+int
+changeset_decode(const uint8_t *buf, size_t len, struct changeset **out)
+{
+	struct cs_owned *o = NULL;
+	struct mpr env, body;
+	int rc;
+
+	assert(out != NULL);
+	*out = NULL;
+	if (len > ARR_CS_MAX_BYTES) {
+		rc = ARR_ETOOBIG;
+		goto out;
+	}
+	if (buf == NULL || len == 0) {
+		rc = ARR_EMALFORMED;
+		goto out;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL || (o->raw = malloc(len)) == NULL) {
+		rc = ARR_ENOMEM;
+		goto out;
+	}
+	memcpy(o->raw, buf, len);
+	o->cs.raw = o->raw;
+	o->cs.rawlen = len;
+	if ((rc = changeset_msgpack_check(o->raw, len)) != 0)
+		goto out;
+	mpr_init(&env, o->raw, len, MPR_CANONICAL);
+	if ((rc = rd_envelope(&env, o)) != 0)
+		goto out;
+	/*
+	 * Every str of the body takes at least its bytes and a head byte there, and its
+	 * copy its bytes and a NUL: the body length bounds the arena.
+	 */
+	o->strings_cap = o->cs.bodylen;
+	if ((o->strings = malloc(o->strings_cap)) == NULL) {
+		rc = ARR_ENOMEM;
+		goto out;
+	}
+	mpr_init(&body, o->cs.body, o->cs.bodylen, MPR_CANONICAL);
+	if ((rc = rd_body(&body, o)) != 0) {
+		if (rc != ARR_ENOMEM && changeset_msgpack_check(o->cs.body, o->cs.bodylen) != 0)
+			rc = ARR_EMALFORMED;
+		goto out;
+	}
+	if (env.nc || body.nc) {
+		rc = ARR_ENONCANON;
+		goto out;
+	}
+	*out = &o->cs;
+	o = NULL;
+out:
+	if (o != NULL) {
+		struct changeset *cs = &o->cs;
+
+		changeset_destroy(&cs);
+	}
+	return rc;
+}
