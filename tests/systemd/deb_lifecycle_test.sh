@@ -18,8 +18,8 @@ if [ ! -f "$deb" ]; then
 	echo "FAIL: no arrangd .deb in $out (deb_lint_test.sh builds it)" >&2
 	exit 1
 fi
-if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null 2>&1; then
-	echo "SKIP: needs root and unshare"
+if [ "$(id -u)" -ne 0 ] || ! unshare --mount --net --pid --fork --mount-proc true 2>/dev/null; then
+	echo "SKIP: needs root and mount, network and PID namespaces (unshare)"
 	exit 77
 fi
 tmp=$(mktemp -d) || exit 1
