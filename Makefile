@@ -46,11 +46,10 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-# Debian package (CPack, cmake/packaging.cmake): Release build rooted at /usr.
+# Debian package (debian/, debhelper): dpkg-buildpackage -us -uc -b on a copy of the tree;
+# the .deb ends up in $(DEB_BUILD)/. Check it with lintian $(DEB_BUILD)/arrangd_*.changes.
 deb: deps
-	cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr
-	cmake --build $(DEB_BUILD) -j $(JOBS)
-	cd $(DEB_BUILD) && cpack -G DEB
+	JOBS=$(JOBS) ./scripts/build-deb.sh $(DEB_BUILD)
 
 # Benchmarks (bench/README.md): RelWithDebInfo without sanitizers in build-bench; figures as
 # ratios against baselines run alongside; JSON, table and plot in bench/results/.

@@ -7,6 +7,8 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libzmq3-dev libsqlite3-dev libmsgpack-dev uuid-dev libsodium-dev
 libsystemd-dev libinih-dev libcmocka-dev libjansson-dev sqlite3 systemd iproute2 procps
 dpkg-dev file gnuplot-nox jq faketime python3 clang-format prometheus"
+# Building and checking the Debian package (`make deb`; the systemd_deb tests in make check).
+PKGS="$PKGS debhelper lintian"
 
 missing=""
 for p in $PKGS; do
