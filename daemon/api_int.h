@@ -92,11 +92,14 @@ struct api_op_memo {
 };
 
 /*
- * Op i [table, row_id, column, value] of "write" checked against the schema into op and
- * row (its binary id). op's strings are the schema's or o's: they live as long as r.
+ * Op i [table, row_id, column, value] of "write" decoded into op and row (its binary
+ * id): the table and column named by the schema's own strings (unknown ones refused),
+ * the value decoded. Whether the value fits is the store's one validation;
+ * api_parse_op_refused() words its refusal of op i.
  */
 int api_parse_op(struct apimsg_req *r, size_t i, const msgpack_object *o, struct store_op *op,
                  uint8_t row[ARR_ROWID_LEN], struct api_op_memo *m);
+int api_parse_op_refused(struct apimsg_req *r, size_t i, const struct store_op *op, int rc);
 
 /* ---- the methods (PROTOCOL.md, "Local API") ---- */
 

@@ -67,8 +67,9 @@ parse_rowid(struct apimsg_req *r, const msgpack_object *o, const char *what,
 }
 
 /*
- * Value for column c from o, with its message prefix. The message says which column
- * and which type, never the value.
+ * Value for column c from o, decoded (type, size, UTF-8), with its message prefix.
+ * Whether it fits the column is the store's to say (store_write_rows()). The message says
+ * which column, never the value.
  */
 static int
 parse_value(struct apimsg_req *r, const struct schema_column *c, const msgpack_object *o,
@@ -76,7 +77,7 @@ parse_value(struct apimsg_req *r, const struct schema_column *c, const msgpack_o
 {
 	switch (apimsg_value(o, v)) {
 	case 0:
-		break;
+		return 0;
 	case ARR_ETYPE:
 		return apimsg_req_fail(r, ARR_ETYPE, "%svalue must be nil, int, float, str or bin",
 		                       prefix);
@@ -87,10 +88,32 @@ parse_value(struct apimsg_req *r, const struct schema_column *c, const msgpack_o
 		return apimsg_req_fail(r, ARR_EINVAL, "%sinvalid value for column '%s'", prefix,
 		                       c->name);
 	}
-	if (!schema_value_ok(c, v))
-		return apimsg_req_fail(r, ARR_EINVAL, "%scolumn '%s' needs %s", prefix, c->name,
-		                       type_name(c->type));
-	return 0;
+}
+
+/* A filter value that cannot match its column is refused (a write's is the store's to refuse). */
+static int
+value_fits(struct apimsg_req *r, const struct schema_column *c, const char *prefix,
+           const struct value *v)
+{
+	if (schema_value_fits(c, v))
+		return 0;
+	return apimsg_req_fail(r, ARR_EINVAL, "%scolumn '%s' needs %s", prefix, c->name,
+	                       type_name(c->type));
+}
+
+/* The message for op i of a write that the store refused with rc (store_write_rows()). */
+int
+api_parse_op_refused(struct apimsg_req *r, size_t i, const struct store_op *op, int rc)
+{
+	const struct schema_column *c =
+	    schema_column_find(schema_table_find(op->table), op->column);
+
+	char prefix[32];
+
+	snprintf(prefix, sizeof(prefix), "ops[%zu]: ", i);
+	if (rc == ARR_EINVAL && c != NULL && value_fits(r, c, prefix, &op->value) != 0)
+		return ARR_EINVAL;
+	return apimsg_req_fail(r, rc, "ops[%zu]: refused by the schema", i);
 }
 
 int
@@ -168,7 +191,9 @@ api_parse_where(struct apimsg_req *r, const struct schema_table *t, const msgpac
 			}
 		}
 		/* Distinct columns of t only, so *nf stays within t->ncolumns. */
-		if ((rc = parse_value(r, c, &w->via.map.ptr[i].val, "where: ", &f[*nf].value)) != 0)
+		if ((rc = parse_value(r, c, &w->via.map.ptr[i].val, "where: ", &f[*nf].value)) !=
+		        0 ||
+		    (rc = value_fits(r, c, "where: ", &f[*nf].value)) != 0)
 			return rc;
 		f[*nf].column = c->name;
 		(*nf)++;
@@ -177,7 +202,7 @@ api_parse_where(struct apimsg_req *r, const struct schema_table *t, const msgpac
 }
 
 /*
- * The usual case of api_parse_op(): a valid op, parsed without building any message text
+ * The usual case of api_parse_op(): a well-formed op, decoded without building any message text
  * (formatting the error prefixes for every op cost 8 % of a write). false sends the op
  * through api_parse_op()'s checks again, which say what is wrong. Each str is checked once:
  * a name the schema has and a row id that parses are ASCII, so valid UTF-8 without NUL,
@@ -219,7 +244,7 @@ parse_op_fast(const msgpack_object *o, struct store_op *op, uint8_t row[ARR_ROWI
 	if ((c = schema_column_findn(t, e[2].via.str.ptr, e[2].via.str.size, m->col)) == NULL)
 		return false;
 	m->col = (int)(c - t->columns);
-	if (apimsg_value(&e[3], &op->value) != 0 || !schema_value_fits(c, &op->value))
+	if (apimsg_value(&e[3], &op->value) != 0)
 		return false;
 	memcpy(op->row_id, m->row_id, sizeof(op->row_id));
 	op->table = t->name;

@@ -1,6 +1,7 @@
 /*
- * api_write.c: the local API's "write": every op is checked against the schema
- * (api_parse.c) before the store sees any, and all of them commit in one transaction;
+ * api_write.c: the local API's "write": every op is decoded (api_parse.c), then the
+ * store validates them (store_write_rows(), the one validation of a local write) and
+ * commits all of them in one transaction;
  * the sync layer hears of what committed through the committed hook. It must not touch
  * the socket, and its messages never echo a value.
  */
@@ -59,7 +60,10 @@ api_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		    0)
 			goto out;
 	if ((rc = store_write_rows(a->st, sops, &rows[0][0], n, &res)) != 0) {
-		rc = write_failed(a, r, rc);
+		if (rc == ARR_EINVAL || rc == ARR_ESCHEMA)
+			rc = api_parse_op_refused(r, res.bad_op, &sops[res.bad_op], rc);
+		else
+			rc = write_failed(a, r, rc);
 		goto out;
 	}
 	a->local_writes++;

@@ -72,12 +72,17 @@ struct store_write_result {
 	uint64_t first_seq; /* seqs [first_seq, last_seq] were created */
 	uint64_t last_seq;
 	size_t changesets;
+	size_t bad_op; /* on ARR_ESCHEMA or ARR_EINVAL: the index of the op refused */
 };
 
 /*
- * One local transaction: validates ops against the schema (ARR_ESCHEMA, ARR_EINVAL),
- * splits them into change sets within the limits, signs them, and commits rows, clocks,
- * log and vector with synchronous=FULL. Returns only once durable. All or nothing.
+ * One local transaction. This is the one validation of a local write, whatever path it
+ * came by: every op's table and column must exist (ARR_ESCHEMA), its value must fit the
+ * column and its row id must be valid (ARR_EINVAL); res->bad_op names the first op
+ * refused. Callers decode, they do not validate: text values must be valid UTF-8
+ * without NUL (the API's decoder checks that), and are not checked again. Then it splits
+ * the ops into change sets within the limits, signs them, and commits rows, clocks, log
+ * and vector with synchronous=FULL. Returns only once durable. All or nothing.
  */
 int store_write(struct store *s, const struct store_op *ops, size_t nops,
                 struct store_write_result *res);

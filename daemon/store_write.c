@@ -70,20 +70,38 @@ sign_main(void *arg)
 	return NULL;
 }
 
-/* Validate ops against the schema before anything is built from them. */
+/*
+ * The one validation of a local write (store.h): every op against the schema before
+ * anything is built from them; *bad is the first op refused. Runs of ops on one table
+ * and row are the usual case: a table named by the same pointer as the op before is
+ * not looked up again, and a column is looked for next to the previous one first.
+ */
 static int
-ops_check(const struct store_op *ops, const uint8_t *rows, size_t nops)
+ops_check(const struct store_op *ops, const uint8_t *rows, size_t nops, size_t *bad)
 {
-	for (size_t i = 0; i < nops; i++) {
-		const struct schema_table *t = schema_table_find(ops[i].table);
-		const struct schema_column *c = schema_column_find(t, ops[i].column);
+	const struct schema_table *t = NULL;
+	const char *tname = NULL;
+	int col = -1;
 
-		if (t == NULL || c == NULL)
+	for (size_t i = 0; i < nops; i++) {
+		const struct schema_column *c;
+
+		*bad = i;
+		if (ops[i].table != tname || t == NULL) {
+			tname = ops[i].table;
+			col = -1;
+			if ((t = schema_table_find(tname)) == NULL)
+				return ARR_ESCHEMA;
+		}
+		if (ops[i].column == NULL ||
+		    (c = schema_column_findn(t, ops[i].column, strlen(ops[i].column), col)) == NULL)
 			return ARR_ESCHEMA;
-		if (!schema_value_ok(c, &ops[i].value) ||
+		col = (int)(c - t->columns);
+		if (!schema_value_fits(c, &ops[i].value) ||
 		    (rows == NULL && !rowid_valid_text(ops[i].row_id)))
 			return ARR_EINVAL;
 	}
+	*bad = 0;
 	return 0;
 }
 
@@ -176,8 +194,12 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		*res = r;
 	if (nops == 0)
 		return ARR_EINVAL;
-	if ((ret = store_bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0 ||
-	    (ret = ops_check(ops, rows, nops)) < 0)
+	if ((ret = ops_check(ops, rows, nops, &r.bad_op)) < 0) {
+		if (res != NULL)
+			res->bad_op = r.bad_op;
+		return ret;
+	}
+	if ((ret = store_bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0)
 		return ret;
 	if ((cops = calloc(nops, sizeof(*cops))) == NULL)
 		return ARR_ENOMEM;
