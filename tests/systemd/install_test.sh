@@ -76,6 +76,9 @@ same "$tmpfilesdir/arrangd.conf" "$src/arrangd.tmpfiles"
 same "$mandir/man8/arrangd.8" "$docs/arrangd.8"
 [ -f "$docs/arrangctl.1" ] && same "$mandir/man1/arrangctl.1" "$docs/arrangctl.1"
 same "$docdir/operations.md" "$docs/operations.md"
+for mon in arrangd.rules.yml arrangd.rules.test.yml arrangd.grafana.json; do
+	same "$docdir/monitoring/$mon" "$docs/monitoring/$mon"
+done
 for ex in arrangd.conf.example members.conf.example; do
 	if [ -f "$src/$ex" ]; then
 		same "$docdir/examples/$ex" "$src/$ex"
