@@ -127,7 +127,7 @@ void bench_throughput_run(struct bench *b, struct size_result *res);
 
 /* bench_footprint.c: benchmark 5 on node i of r, which holds the fixture. */
 void bench_footprint_run(struct bench *b, struct region *r, size_t i);
-/* The bare-SQLite baseline process ("arrang_bench --hold-db PATH"); does not return. */
+/* The bare-SQLite baseline process ("arrang_bench --hold-db PATH"); returns only on failure. */
 int bench_footprint_hold_db(const char *db);
 
 /* bench_latency.c: benchmark 3. */
