@@ -222,6 +222,164 @@ check_request(const uint8_t *buf, size_t len)
 	return n;
 }
 
+/*
+ * The baselines on the same bytes, best of REPEAT runs each, taken in turns: memcpy of
+ * every change set, and msgpack-c's unpack into a zone of every envelope and body.
+ */
+static void
+time_baselines(const struct sets *s, uint8_t *scratch, double *base_memcpy, double *base_unpack)
+{
+	double t0;
+
+	*base_memcpy = *base_unpack = 1e9;
+	for (int rep = 0; rep < REPEAT; rep++) {
+		t0 = mono_s();
+		for (size_t i = 0; i < s->n; i++) {
+			memcpy(scratch, s->cs[i]->raw, s->cs[i]->rawlen);
+			__asm__ volatile("" : : "r"(scratch) : "memory");
+		}
+		if (mono_s() - t0 < *base_memcpy)
+			*base_memcpy = mono_s() - t0;
+		t0 = mono_s();
+		for (size_t i = 0; i < s->n; i++) {
+			msgpack_unpacked env, body;
+			size_t off = 0, boff = 0;
+
+			msgpack_unpacked_init(&env);
+			msgpack_unpacked_init(&body);
+			if (msgpack_unpack_next(&env, (const char *)s->cs[i]->raw, s->cs[i]->rawlen,
+			                        &off) != MSGPACK_UNPACK_SUCCESS ||
+			    msgpack_unpack_next(&body, (const char *)s->cs[i]->body,
+			                        s->cs[i]->bodylen, &boff) != MSGPACK_UNPACK_SUCCESS)
+				die("unpack failed");
+			msgpack_unpacked_destroy(&body);
+			msgpack_unpacked_destroy(&env);
+		}
+		if (mono_s() - t0 < *base_unpack)
+			*base_unpack = mono_s() - t0;
+	}
+}
+
+/* changeset_build (signing included), then the signature alone. */
+static void
+time_build(struct nodekey *k, const struct fixture *f, struct sets *s, double base)
+{
+	double best = 1e9, t0;
+
+	for (int rep = 0; rep < REPEAT; rep++) {
+		free_all(s);
+		t0 = mono_s();
+		build_all(k, f, s);
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
+	}
+	line("changeset_build (+sign)", best, f->nops, s->bytes, base);
+	/* the signature alone, to show what build costs besides it */
+	best = 1e9;
+	for (int rep = 0; rep < REPEAT; rep++) {
+		uint8_t sig[ARR_SIG_LEN];
+
+		t0 = mono_s();
+		for (size_t i = 0; i < s->n; i++)
+			nodekey_sign(k, s->cs[i]->body, s->cs[i]->bodylen, sig);
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
+	}
+	line("  of which nodekey_sign", best, f->nops, s->bytes, base);
+}
+
+/* changeset_decode, then changeset_verify separately. */
+static void
+time_decode_verify(const struct fixture *f, const struct sets *s, double base)
+{
+	double best = 1e9, t0;
+
+	for (int rep = 0; rep < REPEAT; rep++) {
+		t0 = mono_s();
+		for (size_t i = 0; i < s->n; i++) {
+			struct changeset *cs = NULL;
+
+			if (changeset_decode(s->cs[i]->raw, s->cs[i]->rawlen, &cs) != 0)
+				die("decode failed");
+			changeset_destroy(&cs);
+		}
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
+	}
+	line("changeset_decode", best, f->nops, s->bytes, base);
+	best = 1e9;
+	for (int rep = 0; rep < REPEAT; rep++) {
+		t0 = mono_s();
+		for (size_t i = 0; i < s->n; i++)
+			if (changeset_verify(s->cs[i]) != 0)
+				die("verify failed");
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
+	}
+	line("changeset_verify", best, f->nops, s->bytes, base);
+}
+
+/* Best of REPEAT runs of msgpack-c's unpack of the nreq request buffers. */
+static double
+time_request_unpack(const msgpack_sbuffer *reqs, size_t nreq)
+{
+	double best = 1e9, t0;
+
+	for (int rep = 0; rep < REPEAT; rep++) {
+		t0 = mono_s();
+		for (size_t i = 0; i < nreq; i++) {
+			msgpack_unpacked u;
+			size_t off = 0;
+
+			msgpack_unpacked_init(&u);
+			if (msgpack_unpack_next(&u, reqs[i].data, reqs[i].size, &off) !=
+			    MSGPACK_UNPACK_SUCCESS)
+				die("unpack failed");
+			msgpack_unpacked_destroy(&u);
+		}
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
+	}
+	return best;
+}
+
+/* API write requests of ops_per_req ops: decode and check every op, against unpack. */
+static void
+time_requests(const struct fixture *f, size_t ops_per_req)
+{
+	size_t nreq = (f->nops + ops_per_req - 1) / ops_per_req, reqbytes = 0;
+	msgpack_sbuffer *reqs = calloc(nreq, sizeof(*reqs));
+	double best = 1e9, t0, bu;
+
+	if (reqs == NULL)
+		die("out of memory");
+	for (size_t i = 0; i < nreq; i++) {
+		size_t from = i * ops_per_req;
+
+		pack_request(f, from, f->nops - from < ops_per_req ? f->nops - from : ops_per_req,
+		             &reqs[i]);
+		reqbytes += reqs[i].size;
+	}
+	for (int rep = 0; rep < REPEAT; rep++) {
+		size_t n = 0;
+
+		t0 = mono_s();
+		for (size_t i = 0; i < nreq; i++)
+			n += check_request((const uint8_t *)reqs[i].data, reqs[i].size);
+		if (mono_s() - t0 < best)
+			best = mono_s() - t0;
+		if (n != f->nops)
+			die("ops lost");
+	}
+	/* its baseline: msgpack-c's unpack of the same request bytes */
+	bu = time_request_unpack(reqs, nreq);
+	line("baseline request unpack", bu, f->nops, reqbytes, 0);
+	line("api write request checks", best, f->nops, reqbytes, bu);
+	for (size_t i = 0; i < nreq; i++)
+		msgpack_sbuffer_destroy(&reqs[i]);
+	free(reqs);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -229,10 +387,7 @@ main(int argc, char **argv)
 	struct nodekey *k = nodekey_generate();
 	struct fixture f;
 	struct sets s;
-	double best, t0, base_memcpy = 1e9, base_unpack = 1e9;
-	size_t ops_per_req = 4096, nreq;
-	msgpack_sbuffer *reqs;
-	size_t reqbytes = 0;
+	double base_memcpy, base_unpack;
 	uint8_t *scratch;
 
 	/*
@@ -258,136 +413,13 @@ main(int argc, char **argv)
 	       narr, f.nrows, f.nops, s.n, s.bytes);
 	if ((scratch = malloc(ARR_CS_MAX_BYTES)) == NULL)
 		die("out of memory");
-
 	/* Baselines on the same bytes: memcpy and msgpack-c's unpack into a zone. */
-	for (int rep = 0; rep < REPEAT; rep++) {
-		t0 = mono_s();
-		for (size_t i = 0; i < s.n; i++) {
-			memcpy(scratch, s.cs[i]->raw, s.cs[i]->rawlen);
-			__asm__ volatile("" : : "r"(scratch) : "memory");
-		}
-		if (mono_s() - t0 < base_memcpy)
-			base_memcpy = mono_s() - t0;
-		t0 = mono_s();
-		for (size_t i = 0; i < s.n; i++) {
-			msgpack_unpacked env, body;
-			size_t off = 0, boff = 0;
-
-			msgpack_unpacked_init(&env);
-			msgpack_unpacked_init(&body);
-			if (msgpack_unpack_next(&env, (const char *)s.cs[i]->raw, s.cs[i]->rawlen,
-			                        &off) != MSGPACK_UNPACK_SUCCESS ||
-			    msgpack_unpack_next(&body, (const char *)s.cs[i]->body,
-			                        s.cs[i]->bodylen, &boff) != MSGPACK_UNPACK_SUCCESS)
-				die("unpack failed");
-			msgpack_unpacked_destroy(&body);
-			msgpack_unpacked_destroy(&env);
-		}
-		if (mono_s() - t0 < base_unpack)
-			base_unpack = mono_s() - t0;
-	}
+	time_baselines(&s, scratch, &base_memcpy, &base_unpack);
 	line("baseline memcpy", base_memcpy, f.nops, s.bytes, 0);
 	line("baseline msgpack_unpack", base_unpack, f.nops, s.bytes, 0);
-
-	/* changeset_build (signing included) */
-	best = 1e9;
-	for (int rep = 0; rep < REPEAT; rep++) {
-		free_all(&s);
-		t0 = mono_s();
-		build_all(k, &f, &s);
-		if (mono_s() - t0 < best)
-			best = mono_s() - t0;
-	}
-	line("changeset_build (+sign)", best, f.nops, s.bytes, base_unpack);
-	/* the signature alone, to show what build costs besides it */
-	best = 1e9;
-	for (int rep = 0; rep < REPEAT; rep++) {
-		uint8_t sig[ARR_SIG_LEN];
-
-		t0 = mono_s();
-		for (size_t i = 0; i < s.n; i++)
-			nodekey_sign(k, s.cs[i]->body, s.cs[i]->bodylen, sig);
-		if (mono_s() - t0 < best)
-			best = mono_s() - t0;
-	}
-	line("  of which nodekey_sign", best, f.nops, s.bytes, base_unpack);
-
-	/* changeset_decode */
-	best = 1e9;
-	for (int rep = 0; rep < REPEAT; rep++) {
-		t0 = mono_s();
-		for (size_t i = 0; i < s.n; i++) {
-			struct changeset *cs = NULL;
-
-			if (changeset_decode(s.cs[i]->raw, s.cs[i]->rawlen, &cs) != 0)
-				die("decode failed");
-			changeset_destroy(&cs);
-		}
-		if (mono_s() - t0 < best)
-			best = mono_s() - t0;
-	}
-	line("changeset_decode", best, f.nops, s.bytes, base_unpack);
-
-	/* changeset_verify, separately */
-	best = 1e9;
-	for (int rep = 0; rep < REPEAT; rep++) {
-		t0 = mono_s();
-		for (size_t i = 0; i < s.n; i++)
-			if (changeset_verify(s.cs[i]) != 0)
-				die("verify failed");
-		if (mono_s() - t0 < best)
-			best = mono_s() - t0;
-	}
-	line("changeset_verify", best, f.nops, s.bytes, base_unpack);
-
-	/* API write requests of 4096 ops: decode and check every op */
-	nreq = (f.nops + ops_per_req - 1) / ops_per_req;
-	if ((reqs = calloc(nreq, sizeof(*reqs))) == NULL)
-		die("out of memory");
-	for (size_t i = 0; i < nreq; i++) {
-		size_t from = i * ops_per_req;
-
-		pack_request(&f, from, f.nops - from < ops_per_req ? f.nops - from : ops_per_req,
-		             &reqs[i]);
-		reqbytes += reqs[i].size;
-	}
-	best = 1e9;
-	for (int rep = 0; rep < REPEAT; rep++) {
-		size_t n = 0;
-
-		t0 = mono_s();
-		for (size_t i = 0; i < nreq; i++)
-			n += check_request((const uint8_t *)reqs[i].data, reqs[i].size);
-		if (mono_s() - t0 < best)
-			best = mono_s() - t0;
-		if (n != f.nops)
-			die("ops lost");
-	}
-	/* its baseline: msgpack-c's unpack of the same request bytes */
-	{
-		double bu = 1e9;
-
-		for (int rep = 0; rep < REPEAT; rep++) {
-			t0 = mono_s();
-			for (size_t i = 0; i < nreq; i++) {
-				msgpack_unpacked u;
-				size_t off = 0;
-
-				msgpack_unpacked_init(&u);
-				if (msgpack_unpack_next(&u, reqs[i].data, reqs[i].size, &off) !=
-				    MSGPACK_UNPACK_SUCCESS)
-					die("unpack failed");
-				msgpack_unpacked_destroy(&u);
-			}
-			if (mono_s() - t0 < bu)
-				bu = mono_s() - t0;
-		}
-		line("baseline request unpack", bu, f.nops, reqbytes, 0);
-		line("api write request checks", best, f.nops, reqbytes, bu);
-	}
-	for (size_t i = 0; i < nreq; i++)
-		msgpack_sbuffer_destroy(&reqs[i]);
-	free(reqs);
+	time_build(k, &f, &s, base_unpack);
+	time_decode_verify(&f, &s, base_unpack);
+	time_requests(&f, 4096);
 	free_all(&s);
 	free(s.cs);
 	free(scratch);

@@ -208,22 +208,12 @@ pages_read(struct store *a, struct pages *ps)
 	vv_destroy(&have);
 }
 
-int
-main(int argc, char **argv)
+/* N from the command line into *narr; -1 to go on, else the exit code. */
+static int
+parse_args(int argc, char **argv, size_t *narr)
 {
-	size_t narr = 100000;
-	char dir[] = "/tmp/arrsb-XXXXXX", pa[64], pb[64], praw[64], end = 0;
-	struct nodekey *ka, *kb;
-	struct store *a, *b;
-	struct fixture fx;
-	struct pages ps;
-	struct usage u0, u1;
-	uint64_t rows, values;
-	double raw_s, raw_rate;
-	uint8_t da[32], db[32];
-	int err = 0;
+	char end = 0;
 
-	check_program("bench");
 	if (argc > 2 ||
 	    (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))) {
 		fprintf(stderr,
@@ -231,61 +221,77 @@ main(int argc, char **argv)
 		return argc == 2 ? 0 : 2;
 	}
 	if (argc == 2) {
-		if (sscanf(argv[1], "%zu%c", &narr, &end) < 1 || narr == 0)
+		if (sscanf(argv[1], "%zu%c", narr, &end) < 1 || *narr == 0)
 			check_die("N must be a positive number, optionally with k or M");
 		if (end == 'k')
-			narr *= 1000;
+			*narr *= 1000;
 		else if (end == 'M')
-			narr *= 1000000;
+			*narr *= 1000000;
 		else if (end != 0)
 			check_die("N must be a positive number, optionally with k or M");
 	}
-	if (mkdtemp(dir) == NULL)
-		check_die("mkdtemp failed");
-	snprintf(pa, sizeof(pa), "%s/a.db", dir);
-	snprintf(pb, sizeof(pb), "%s/b.db", dir);
-	snprintf(praw, sizeof(praw), "%s/raw.db", dir);
-	gen_count(narr, &rows, &values);
-	printf("arrang_store_bench: %zu arrangements, %llu rows, %llu column values\n", narr,
-	       (unsigned long long)rows, (unsigned long long)values);
+	return -1;
+}
 
-	if (getenv("ARRANG_SB_NORAW") == NULL) {
-		usage_now(&u0);
-		if ((raw_s = rawsql_insert(praw, SEED, narr)) < 0)
-			check_die("raw SQLite baseline failed");
-		usage_now(&u1);
-		raw_rate = (double)values / raw_s;
-		printf("%-8s %8.2f s %10.0f val/s  (timed part; the row below includes "
-		       "generation)\n",
-		       "raw", raw_s, raw_rate);
-		usage_print("raw+gen", &u0, &u1, (double)values, 0);
-	} else {
-		raw_rate = 0; /* ARRANG_SB_NORAW: no baseline, e.g. to profile the store alone */
-	}
+/* Phase 1: the raw SQLite baseline into path; its rate, or 0 under ARRANG_SB_NORAW. */
+static double
+phase_raw(const char *path, size_t narr, uint64_t values)
+{
+	struct usage u0, u1;
+	double raw_s, raw_rate;
 
-	fixture_build(&fx, narr);
-	if ((ka = nodekey_generate()) == NULL || (kb = nodekey_generate()) == NULL)
-		check_die("key generation failed");
-	if ((a = store_open(
-	         &(struct store_config){
-	             .path = pa, .key = ka, .organisation = "bench", .is_member = member_all},
-	         &err)) == NULL ||
-	    (b = store_open(
-	         &(struct store_config){
-	             .path = pb, .key = kb, .organisation = "bench", .is_member = member_all},
-	         &err)) == NULL)
+	if (getenv("ARRANG_SB_NORAW") != NULL)
+		return 0; /* no baseline, e.g. to profile the store alone */
+	usage_now(&u0);
+	if ((raw_s = rawsql_insert(path, SEED, narr)) < 0)
+		check_die("raw SQLite baseline failed");
+	usage_now(&u1);
+	raw_rate = (double)values / raw_s;
+	printf("%-8s %8.2f s %10.0f val/s  (timed part; the row below includes "
+	       "generation)\n",
+	       "raw", raw_s, raw_rate);
+	usage_print("raw+gen", &u0, &u1, (double)values, 0);
+	return raw_rate;
+}
+
+static struct store *
+replica_open(const char *path, struct nodekey *key)
+{
+	struct store *st;
+	int err = 0;
+
+	st = store_open(
+	    &(struct store_config){
+	        .path = path, .key = key, .organisation = "bench", .is_member = member_all},
+	    &err);
+	if (st == NULL)
 		check_die("store_open failed");
+	return st;
+}
+
+/* Phase 2: the fixture into replica a in requests of at most REQ_OPS ops. */
+static void
+phase_write(struct store *a, const struct fixture *fx, uint64_t values, double raw_rate)
+{
+	struct usage u0, u1;
 
 	usage_now(&u0);
-	for (size_t i = 0; i < fx.nops; i += REQ_OPS) {
-		size_t n = fx.nops - i < REQ_OPS ? fx.nops - i : REQ_OPS;
+	for (size_t i = 0; i < fx->nops; i += REQ_OPS) {
+		size_t n = fx->nops - i < REQ_OPS ? fx->nops - i : REQ_OPS;
 
-		if ((err = store_write_rows(a, fx.ops + i, fx.rows + i * ARR_ROWID_LEN, n, NULL)) !=
-		    0)
+		if (store_write_rows(a, fx->ops + i, fx->rows + i * ARR_ROWID_LEN, n, NULL) != 0)
 			check_die("store_write_rows failed");
 	}
 	usage_now(&u1);
 	usage_print("write", &u0, &u1, (double)values, raw_rate);
+}
+
+/* Phase 3: replica b applies a's log, read as pages beforehand, in one bulk. */
+static void
+phase_catchup(struct store *a, struct store *b, uint64_t values, double raw_rate)
+{
+	struct usage u0, u1;
+	struct pages ps;
 
 	pages_read(a, &ps);
 	usage_now(&u0);
@@ -302,18 +308,29 @@ main(int argc, char **argv)
 		check_die("bulk end failed");
 	usage_now(&u1);
 	usage_print("catchup", &u0, &u1, (double)values, raw_rate);
+}
+
+/* Both replicas' digests, printed; true when they are equal. */
+static bool
+digests_equal(struct store *a, struct store *b)
+{
+	struct usage u0, u1;
+	uint8_t da[32], db[32];
+	bool equal;
 
 	usage_now(&u0);
 	if (store_digest(a, da) != 0 || store_digest(b, db) != 0)
 		check_die("digest failed");
 	usage_now(&u1);
-	printf("digests %s (two digests: %.2f s)\n", memcmp(da, db, 32) == 0 ? "equal" : "DIFFER",
-	       u1.wall - u0.wall);
+	equal = memcmp(da, db, 32) == 0;
+	printf("digests %s (two digests: %.2f s)\n", equal ? "equal" : "DIFFER", u1.wall - u0.wall);
+	return equal;
+}
 
-	store_destroy(&a);
-	store_destroy(&b);
-	nodekey_destroy(&ka);
-	nodekey_destroy(&kb);
+/* Remove the three databases (with their -wal and -shm files) and dir. */
+static void
+remove_all(const char *dir, const char *pa, const char *pb, const char *praw)
+{
 	for (const char *const *f = (const char *const[]){pa, pb, praw, NULL}; *f != NULL; f++) {
 		char path[80];
 
@@ -324,5 +341,45 @@ main(int argc, char **argv)
 		}
 	}
 	rmdir(dir);
-	return memcmp(da, db, 32) == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t narr = 100000;
+	char dir[] = "/tmp/arrsb-XXXXXX", pa[64], pb[64], praw[64];
+	struct nodekey *ka, *kb;
+	struct store *a, *b;
+	struct fixture fx;
+	uint64_t rows, values;
+	double raw_rate;
+	bool equal;
+	int rc;
+
+	check_program("bench");
+	if ((rc = parse_args(argc, argv, &narr)) >= 0)
+		return rc;
+	if (mkdtemp(dir) == NULL)
+		check_die("mkdtemp failed");
+	snprintf(pa, sizeof(pa), "%s/a.db", dir);
+	snprintf(pb, sizeof(pb), "%s/b.db", dir);
+	snprintf(praw, sizeof(praw), "%s/raw.db", dir);
+	gen_count(narr, &rows, &values);
+	printf("arrang_store_bench: %zu arrangements, %llu rows, %llu column values\n", narr,
+	       (unsigned long long)rows, (unsigned long long)values);
+	raw_rate = phase_raw(praw, narr, values);
+	fixture_build(&fx, narr);
+	if ((ka = nodekey_generate()) == NULL || (kb = nodekey_generate()) == NULL)
+		check_die("key generation failed");
+	a = replica_open(pa, ka);
+	b = replica_open(pb, kb);
+	phase_write(a, &fx, values, raw_rate);
+	phase_catchup(a, b, values, raw_rate);
+	equal = digests_equal(a, b);
+	store_destroy(&a);
+	store_destroy(&b);
+	nodekey_destroy(&ka);
+	nodekey_destroy(&kb);
+	remove_all(dir, pa, pb, praw);
+	return equal ? 0 : 1;
 }

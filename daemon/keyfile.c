@@ -35,6 +35,16 @@ keyfile_msg(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The end of a create or a load: wipe the seed and its text from memory, close fd. */
+static void
+keyfile_release(uint8_t *seed, size_t seedlen, char *text, size_t textlen, int fd)
+{
+	sodium_memzero(seed, seedlen);
+	sodium_memzero(text, textlen);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* fsync the directory holding path, so that the new name survives a crash. */
 static int
 keyfile_sync_dir(const char *path)
@@ -131,10 +141,7 @@ keyfile_create_err(const char *path, struct nodekey **out, char *err, size_t err
 	k = NULL;
 	rc = 0;
 out:
-	sodium_memzero(seed, sizeof(seed));
-	sodium_memzero(text, sizeof(text));
-	if (fd >= 0)
-		close(fd);
+	keyfile_release(seed, sizeof(seed), text, sizeof(text), fd);
 	if (rc != 0 && created)
 		unlink(path); /* never leave a half-written key behind */
 	nodekey_destroy(&k);
@@ -217,10 +224,7 @@ keyfile_load_err(const char *path, struct nodekey **out, char *err, size_t errle
 	}
 	rc = 0;
 out:
-	sodium_memzero(seed, sizeof(seed));
-	sodium_memzero(text, sizeof(text));
-	if (fd >= 0)
-		close(fd);
+	keyfile_release(seed, sizeof(seed), text, sizeof(text), fd);
 	return rc;
 }
 

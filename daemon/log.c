@@ -93,6 +93,38 @@ log_write(const char *buf, size_t len)
 }
 
 /*
+ * Format into line[*len..max) and advance *len. When the text does not fit, set *cut
+ * and leave *len one short of max, for the "..." that says so. -1 on a format error.
+ */
+static int __attribute__((format(printf, 5, 0)))
+log_vappend(char *line, size_t max, size_t *len, bool *cut, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(line + *len, max - *len, fmt, ap);
+
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= max - *len) {
+		*cut = true;
+		*len = max - 1;
+	} else {
+		*len += (size_t)n;
+	}
+	return 0;
+}
+
+static int __attribute__((format(printf, 5, 6)))
+log_append(char *line, size_t max, size_t *len, bool *cut, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = log_vappend(line, max, len, cut, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/*
  * Format one message at priority pri and write it as one line. With with_errno, the
  * description of errnum is appended after ": ". Preserves errno for the caller.
  */
@@ -100,34 +132,15 @@ static void __attribute__((format(printf, 4, 0)))
 log_emit(int pri, bool with_errno, int errnum, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
-	size_t len, max = sizeof(line) - 1; /* room for the newline */
+	size_t len = 0, max = sizeof(line) - 1; /* room for the newline */
 	bool cut = false;
-	int n, saved = errno;
+	int saved = errno;
 
-	n = snprintf(line, max, "<%d>", pri);
-	if (n < 0)
+	if (log_append(line, max, &len, &cut, "<%d>", pri) != 0 ||
+	    log_vappend(line, max, &len, &cut, fmt, ap) != 0)
 		goto out;
-	len = (size_t)n;
-	n = vsnprintf(line + len, max - len, fmt, ap);
-	if (n < 0)
+	if (with_errno && !cut && log_append(line, max, &len, &cut, ": %s", strerror(errnum)) != 0)
 		goto out;
-	if ((size_t)n >= max - len) {
-		cut = true;
-		len = max - 1;
-	} else {
-		len += (size_t)n;
-	}
-	if (with_errno && !cut) {
-		n = snprintf(line + len, max - len, ": %s", strerror(errnum));
-		if (n < 0)
-			goto out;
-		if ((size_t)n >= max - len) {
-			cut = true;
-			len = max - 1;
-		} else {
-			len += (size_t)n;
-		}
-	}
 	if (cut)
 		memcpy(line + len - 3, "...", 3); /* say that the message was cut */
 	line[len] = '\0';
@@ -136,6 +149,14 @@ log_emit(int pri, bool with_errno, int errnum, const char *fmt, va_list ap)
 	log_write(line, len);
 out:
 	errno = saved;
+}
+
+/* Emit fmt at level when the configured level lets it through. */
+static void __attribute__((format(printf, 2, 0)))
+log_level_emit(int level, const char *fmt, va_list ap)
+{
+	if (log_max >= level)
+		log_emit(level, false, 0, fmt, ap);
 }
 
 void
@@ -156,10 +177,8 @@ log_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (log_max < LOG_LVL_WARNING)
-		return;
 	va_start(ap, fmt);
-	log_emit(LOG_LVL_WARNING, false, 0, fmt, ap);
+	log_level_emit(LOG_LVL_WARNING, fmt, ap);
 	va_end(ap);
 }
 
@@ -168,10 +187,8 @@ log_notice(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (log_max < LOG_LVL_NOTICE)
-		return;
 	va_start(ap, fmt);
-	log_emit(LOG_LVL_NOTICE, false, 0, fmt, ap);
+	log_level_emit(LOG_LVL_NOTICE, fmt, ap);
 	va_end(ap);
 }
 
@@ -180,10 +197,8 @@ log_info(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (log_max < LOG_LVL_INFO)
-		return;
 	va_start(ap, fmt);
-	log_emit(LOG_LVL_INFO, false, 0, fmt, ap);
+	log_level_emit(LOG_LVL_INFO, fmt, ap);
 	va_end(ap);
 }
 
@@ -192,10 +207,8 @@ log_debug(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (log_max < LOG_LVL_DEBUG)
-		return;
 	va_start(ap, fmt);
-	log_emit(LOG_LVL_DEBUG, false, 0, fmt, ap);
+	log_level_emit(LOG_LVL_DEBUG, fmt, ap);
 	va_end(ap);
 }
 
@@ -204,10 +217,8 @@ log_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (log_max < LOG_LVL_ERR)
-		return;
 	va_start(ap, fmt);
-	log_emit(LOG_LVL_ERR, false, 0, fmt, ap);
+	log_level_emit(LOG_LVL_ERR, fmt, ap);
 	va_end(ap);
 }
 

@@ -21,67 +21,39 @@
 static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1};
 
 /*
- * A version vector in its canonical form: pairs [bin 32, uint > 0] in strictly
- * increasing origin order, at most ARR_VV_MAX_ENTRIES. Decoded here (not with
- * vv_unpack) so that no msgpack object tree has to be built from untrusted lengths.
+ * One entry of an origin list (rd_origins): with seqs a pair [bin 32, uint > 0], else a
+ * bin 32 alone (*seq is left as it is).
  */
 static int
-rd_vector(struct mpr *c, struct vv **out)
+rd_origin_entry(struct mpr *c, bool seqs, const uint8_t **origin, uint64_t *seq)
 {
-	struct vv *v = NULL;
-	const uint8_t *prev = NULL;
-	size_t n, pair;
+	size_t olen, pair;
 	int rc;
 
-	if ((rc = mpr_array(c, &n)) != 0)
-		goto out;
-	if (n > ARR_VV_MAX_ENTRIES) {
-		rc = ARR_ETOOBIG;
-		goto out;
-	}
-	if ((v = vv_new()) == NULL) {
-		rc = ARR_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *origin;
-		size_t olen;
-		uint64_t seq;
-
+	if (seqs) {
 		if ((rc = mpr_array(c, &pair)) != 0)
-			goto out;
-		if (pair != 2) {
-			rc = ARR_EMALFORMED;
-			goto out;
-		}
-		if ((rc = mpr_bytes(c, MPR_BIN, &origin, &olen)) != 0 ||
-		    (rc = mpr_uint(c, UINT64_MAX, &seq)) != 0)
-			goto out;
-		if (olen != ARR_ORIGIN_LEN || seq == 0) {
-			rc = ARR_EMALFORMED;
-			goto out;
-		}
-		if (prev != NULL && memcmp(prev, origin, ARR_ORIGIN_LEN) >= 0) {
-			rc = ARR_ENONCANON;
-			goto out;
-		}
-		prev = origin;
-		if ((rc = vv_set(v, origin, seq)) != 0)
-			goto out;
+			return rc;
+		if (pair != 2)
+			return ARR_EMALFORMED;
 	}
-	*out = v;
-	v = NULL;
-out:
-	vv_destroy(&v);
-	return rc;
+	if ((rc = mpr_bytes(c, MPR_BIN, origin, &olen)) != 0 ||
+	    (seqs && (rc = mpr_uint(c, UINT64_MAX, seq)) != 0))
+		return rc;
+	if (olen != ARR_ORIGIN_LEN || *seq == 0)
+		return ARR_EMALFORMED;
+	return 0;
 }
 
 /*
- * The origins of PRUNE and GRAFT: an array of bin 32 in strictly increasing order, 1 ..
- * ARR_VV_MAX_ENTRIES of them, kept as a vector whose every seq is 1.
+ * An array of origins in strictly increasing order, at most ARR_VV_MAX_ENTRIES, as a
+ * new vector. With seqs it is a version vector in its canonical form: pairs [bin 32,
+ * uint > 0], possibly none. Without, it is the origins of PRUNE and GRAFT: bin 32 each,
+ * 1 .. ARR_VV_MAX_ENTRIES of them, kept as a vector whose every seq is 1. Decoded here
+ * (not with vv_unpack) so that no msgpack object tree has to be built from untrusted
+ * lengths.
  */
 static int
-rd_origins(struct mpr *c, struct vv **out)
+rd_origins(struct mpr *c, bool seqs, struct vv **out)
 {
 	struct vv *v = NULL;
 	const uint8_t *prev = NULL;
@@ -90,7 +62,7 @@ rd_origins(struct mpr *c, struct vv **out)
 
 	if ((rc = mpr_array(c, &n)) != 0)
 		goto out;
-	if (n == 0) {
+	if (!seqs && n == 0) {
 		rc = ARR_EMALFORMED;
 		goto out;
 	}
@@ -104,20 +76,16 @@ rd_origins(struct mpr *c, struct vv **out)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *origin;
-		size_t olen;
+		uint64_t seq = 1;
 
-		if ((rc = mpr_bytes(c, MPR_BIN, &origin, &olen)) != 0)
+		if ((rc = rd_origin_entry(c, seqs, &origin, &seq)) != 0)
 			goto out;
-		if (olen != ARR_ORIGIN_LEN) {
-			rc = ARR_EMALFORMED;
-			goto out;
-		}
 		if (prev != NULL && memcmp(prev, origin, ARR_ORIGIN_LEN) >= 0) {
 			rc = ARR_ENONCANON;
 			goto out;
 		}
 		prev = origin;
-		if ((rc = vv_set(v, origin, 1)) != 0)
+		if ((rc = vv_set(v, origin, seq)) != 0)
 			goto out;
 	}
 	*out = v;
@@ -188,7 +156,7 @@ rd_hello(struct mpr *c, struct peermsg *m, bool *other_major)
 			return rc;
 		m->ncaps = i + 1;
 	}
-	return rd_vector(c, &m->vector);
+	return rd_origins(c, true, &m->vector);
 }
 
 /* PULL after the type: request id, vector, byte budget. */
@@ -198,7 +166,7 @@ rd_pull(struct mpr *c, struct peermsg *m)
 	int rc;
 
 	if ((rc = mpr_uint(c, UINT64_MAX, &m->req_id)) != 0 ||
-	    (rc = rd_vector(c, &m->vector)) != 0 ||
+	    (rc = rd_origins(c, true, &m->vector)) != 0 ||
 	    (rc = mpr_uint(c, UINT64_MAX, &m->max_bytes)) != 0)
 		return rc;
 	if (m->max_bytes == 0)
@@ -284,7 +252,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 		}
 		break;
 	case PEERMSG_HEARTBEAT:
-		if ((rc = rd_vector(&c, &m->vector)) != 0)
+		if ((rc = rd_origins(&c, true, &m->vector)) != 0)
 			goto out;
 		break;
 	case PEERMSG_ERROR:
@@ -293,7 +261,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 		break;
 	case PEERMSG_PRUNE:
 	case PEERMSG_GRAFT:
-		if ((rc = rd_origins(&c, &m->origins)) != 0)
+		if ((rc = rd_origins(&c, false, &m->origins)) != 0)
 			goto out;
 		break;
 	}

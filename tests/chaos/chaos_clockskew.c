@@ -148,30 +148,14 @@ has_row(struct region *r, size_t i, size_t k)
 	       strcmp(got, acked.vals[k]) == 0;
 }
 
-int
-main(void)
+/* 1. quarantined with ARR_ECLOCK on both others, not applied, not lost */
+static void
+phase_quarantined(struct region *r, struct chaos_tally *t, const char *skewhex)
 {
-	struct chaos_tally *t = chaos_begin("clockskew", 1, 1);
-	struct region *r;
-	const size_t all[] = {0, 1, 2};
-	const char *skewhex;
 	int total, eclock;
 	unsigned long ahead;
-	uint64_t applied, quarantined, retried;
 	double until;
 
-	if (faketime_lib() == NULL) {
-		printf("SKIP: libfaketime is not installed (apt-get install faketime); clock skew "
-		       "not tested\n");
-		return chaos_end();
-	}
-	r = region_new_test("clockskew", 3, 200, 1000);
-	skewhex = r->nodes[SKEW].pubhex;
-	region_start(r, 0);
-	region_start(r, 1);
-	start_skewed(r, SKEW, "+10m");
-
-	/* 1. quarantined with ARR_ECLOCK on both others, not applied, not lost */
 	for (size_t k = 0; k < K; k++)
 		write_row(r, t, SKEW, "ahead");
 	t->faults += K;
@@ -205,8 +189,17 @@ main(void)
 	check_log("node2 (ahead) applied node0's and node1's writes");
 	chaos_count_quarantine(r, 0);
 	chaos_count_quarantine(r, 1);
+}
 
-	/* 2. retried: still too far ahead, then applied once node0 allows 15 minutes */
+/* 2. retried: still too far ahead, then applied once node0 allows 15 minutes */
+static void
+phase_retried(struct region *r, struct chaos_tally *t, const char *skewhex)
+{
+	uint64_t applied, quarantined, retried;
+	int total, eclock;
+	unsigned long ahead;
+	double until;
+
 	retry_all(r, 0, &applied, &quarantined);
 	CHECK(applied == 0 && quarantined == K,
 	      "retry at 5 min drift: applied %llu, quarantined %llu", (unsigned long long)applied,
@@ -241,8 +234,16 @@ main(void)
 	    "rest by the next pull), quarantine empty",
 	    K, (unsigned long long)retried);
 	t->checks += 2;
+}
 
-	/* 3. within drift: node1's clock moves on 6 minutes; the pull applies them */
+/* 3. within drift: node1's clock moves on 6 minutes; the pull applies them */
+static void
+phase_within_drift(struct region *r, struct chaos_tally *t, const char *skewhex)
+{
+	int total, eclock;
+	unsigned long ahead;
+	double until;
+
 	region_stop(r, 1);
 	start_skewed(r, 1, "+6m");
 	until = mono_s() + 20;
@@ -263,8 +264,12 @@ main(void)
 	          "empty",
 	          K);
 	t->checks += 2;
+}
 
-	/* the skewed nodes keep writing; everyone converges */
+/* the skewed nodes keep writing; everyone converges, nothing acknowledged is lost */
+static void
+phase_converge(struct region *r, struct chaos_tally *t, const size_t all[3])
+{
 	write_row(r, t, SKEW, "later");
 	write_row(r, t, 1, "later");
 	write_row(r, t, 0, "later");
@@ -276,6 +281,30 @@ main(void)
 				          k);
 				t->lost++;
 			}
+}
+
+int
+main(void)
+{
+	struct chaos_tally *t = chaos_begin("clockskew", 1, 1);
+	struct region *r;
+	const size_t all[] = {0, 1, 2};
+	const char *skewhex;
+
+	if (faketime_lib() == NULL) {
+		printf("SKIP: libfaketime is not installed (apt-get install faketime); clock skew "
+		       "not tested\n");
+		return chaos_end();
+	}
+	r = region_new_test("clockskew", 3, 200, 1000);
+	skewhex = r->nodes[SKEW].pubhex;
+	region_start(r, 0);
+	region_start(r, 1);
+	start_skewed(r, SKEW, "+10m");
+	phase_quarantined(r, t, skewhex);
+	phase_retried(r, t, skewhex);
+	phase_within_drift(r, t, skewhex);
+	phase_converge(r, t, all);
 	for (size_t i = 0; i < 3; i++)
 		region_stop(r, i);
 	for (size_t i = 0; i < 3; i++) {

@@ -148,17 +148,10 @@ write_own(struct region *r, struct chaos_tally *t, size_t i, int round, int k)
 	t->acked++;
 }
 
-int
-main(void)
+/* Start every node: in its own network namespace in netns mode, on loopback otherwise. */
+static void
+start_nodes(struct region *r)
 {
-	struct chaos_tally *t = chaos_begin("partition", 2, 10);
-	struct region *r = region_new_test("partition", N, 200, 1000);
-	const size_t all[N] = {0, 1, 2, 3};
-	char rows[ROWS][37];
-	unsigned rounds = chaos_iterations();
-
-	acked = chaos_acked();
-	netns_mode = netns_setup();
 	for (size_t i = 0; i < N; i++) {
 		if (netns_mode) {
 			const char *hosts[N];
@@ -179,112 +172,155 @@ main(void)
 			region_start(r, i);
 		}
 	}
+}
+
+/* The two sides of one round's partition. */
+struct sides {
+	size_t left[N], right[N], nl, nr;
+};
+
+/* Cut every link between the sides and wait until they see each other disconnected. */
+static void
+netns_cut(struct region *r, struct chaos_tally *t, const struct sides *sd)
+{
+	double until;
+
+	for (size_t a = 0; a < sd->nl; a++)
+		for (size_t b = 0; b < sd->nr; b++) {
+			link_set(sd->left[a], sd->right[b], false);
+			t->faults++;
+		}
+	until = mono_s() + 15;
+	while (mono_s() < until && (region_peer_state(r, sd->left[0], sd->right[0]) == 1 ||
+	                            region_peer_state(r, sd->right[0], sd->left[0]) == 1))
+		proc_sleep_ms(100);
+	CHECK(region_peer_state(r, sd->left[0], sd->right[0]) != 1,
+	      "the sides still see each other 15 s after the cut");
+	check_log("links cut, the sides see each other disconnected");
+}
+
+/* The cut is real: a row written on the left does not reach the right; digests differ. */
+static void
+netns_check_cut(struct region *r, struct chaos_tally *t, const struct sides *sd)
+{
+	char probe[37], got[64], dl[65], dr[65];
+
+	rng_rowid(probe);
+	CHECK(apiclient_write_text(region_api(r, sd->left[0]), "organisation", probe, "name",
+	                           "probe") == 0,
+	      "probe write");
+	CHECK(chaos_converge(r, sd->left, sd->nl, 20000), "the left side did not converge");
+	CHECK(chaos_converge(r, sd->right, sd->nr, 20000), "the right side did not converge");
+	/* hold the cut: long enough for ZMTP heartbeats to drop connections */
+	proc_sleep_ms(chaos_long() ? (int)rng_range(3000, 15000) : (int)rng_range(500, 2000));
+	CHECK(apiclient_get_text(region_api(r, sd->right[0]), "organisation", probe, "name", got,
+	                         sizeof(got)) == ARR_ENOTFOUND,
+	      "a row crossed the partition");
+	t->checks++;
+	CHECK(apiclient_digest(region_api(r, sd->left[0]), dl) == 0 &&
+	          apiclient_digest(region_api(r, sd->right[0]), dr) == 0,
+	      "digest");
+	CHECK(strcmp(dl, dr) != 0, "the sides agree during the partition");
+	check_log("during the cut: left %.12s..., right %.12s..., probe row absent on the right",
+	          dl, dr);
+}
+
+/* A round with the links between the sides cut, both sides writing at once. */
+static void
+round_netns(struct region *r, struct chaos_tally *t, char rows[ROWS][37], unsigned round,
+            unsigned writes, const struct sides *sd)
+{
+	netns_cut(r, t, sd);
+	/* both sides write at the same time, interleaved, to own and shared cells */
+	for (unsigned w = 0; w < writes; w++)
+		for (size_t i = 0; i < N; i++) {
+			char v[64];
+			snprintf(v, sizeof(v), "%s r%u w%u", r->nodes[i].name, round, w);
+			write_own(r, t, i, (int)round, (int)w);
+			CHECK(apiclient_write_text(region_api(r, i), "organisation",
+			                           rows[rng_range(0, ROWS - 1)], "code", v) == 0,
+			      "contested write");
+		}
+	netns_check_cut(r, t, sd);
+	for (size_t a = 0; a < sd->nl; a++)
+		for (size_t b = 0; b < sd->nr; b++)
+			link_set(sd->left[a], sd->right[b], true);
+}
+
+/* A round without netns: one side frozen at a time, no concurrent writes, but real divergence. */
+static void
+round_frozen(struct region *r, struct chaos_tally *t, unsigned round, unsigned writes,
+             const struct sides *sd)
+{
+	for (size_t b = 0; b < sd->nr; b++)
+		fault_pause(r, sd->right[b]);
+	t->faults++;
+	proc_sleep_ms(1500);
+	for (unsigned w = 0; w < writes; w++)
+		for (size_t a = 0; a < sd->nl; a++)
+			write_own(r, t, sd->left[a], (int)round, (int)w);
+	for (size_t a = 0; a < sd->nl; a++)
+		fault_pause(r, sd->left[a]);
+	for (size_t b = 0; b < sd->nr; b++)
+		fault_resume(r, sd->right[b]);
+	t->faults++;
+	proc_sleep_ms(1500);
+	for (unsigned w = 0; w < writes; w++)
+		for (size_t b = 0; b < sd->nr; b++)
+			write_own(r, t, sd->right[b], (int)round, (int)w);
+	for (size_t a = 0; a < sd->nl; a++)
+		fault_resume(r, sd->left[a]);
+}
+
+/* One round: a random partition, writes on both sides, then one digest after healing. */
+static void
+run_round(struct region *r, struct chaos_tally *t, char rows[ROWS][37], unsigned round,
+          unsigned rounds, const size_t all[N])
+{
+	unsigned mask = rng_range(1, (1u << N) - 2), writes = chaos_long() ? 20 : 4;
+	struct sides sd = {.nl = 0, .nr = 0};
+	double t0;
+
+	for (size_t i = 0; i < N; i++) {
+		if (mask & (1u << i))
+			sd.left[sd.nl++] = i;
+		else
+			sd.right[sd.nr++] = i;
+	}
+	check_log("== round %u/%u: partition {%s%s%s%s} | {%s%s%s%s}", round, rounds,
+	          mask & 1 ? " 0" : "", mask & 2 ? " 1" : "", mask & 4 ? " 2" : "",
+	          mask & 8 ? " 3" : "", mask & 1 ? "" : " 0", mask & 2 ? "" : " 1",
+	          mask & 4 ? "" : " 2", mask & 8 ? "" : " 3");
+	if (netns_mode)
+		round_netns(r, t, rows, round, writes, &sd);
+	else
+		round_frozen(r, t, round, writes, &sd);
+	t0 = mono_s();
+	CHECK(chaos_converge(r, all, N, 60000), "round %u: no single digest 60 s after healing",
+	      round);
+	check_log("healed: one digest on all %d nodes %.2f s after the links came back", N,
+	          mono_s() - t0);
+	chaos_check_crashes(r, all, N);
+	CHECK(t->crashes == 0, "a daemon crashed");
+}
+
+int
+main(void)
+{
+	struct chaos_tally *t = chaos_begin("partition", 2, 10);
+	struct region *r = region_new_test("partition", N, 200, 1000);
+	const size_t all[N] = {0, 1, 2, 3};
+	char rows[ROWS][37];
+	unsigned rounds = chaos_iterations();
+
+	acked = chaos_acked();
+	netns_mode = netns_setup();
+	start_nodes(r);
 	region_write_rows(r, rows, ROWS, "baseline");
 	CHECK(chaos_converge(r, all, N, 20000), "no convergence on the baseline");
 	check_log("baseline converged");
-
-	for (unsigned round = 1; round <= rounds; round++) {
-		unsigned mask = rng_range(1, (1u << N) - 2), writes = chaos_long() ? 20 : 4;
-		size_t left[N], right[N], nl = 0, nr = 0;
-		char probe[37], got[64];
-		double t0;
-
-		for (size_t i = 0; i < N; i++) {
-			if (mask & (1u << i))
-				left[nl++] = i;
-			else
-				right[nr++] = i;
-		}
-		check_log("== round %u/%u: partition {%s%s%s%s} | {%s%s%s%s}", round, rounds,
-		          mask & 1 ? " 0" : "", mask & 2 ? " 1" : "", mask & 4 ? " 2" : "",
-		          mask & 8 ? " 3" : "", mask & 1 ? "" : " 0", mask & 2 ? "" : " 1",
-		          mask & 4 ? "" : " 2", mask & 8 ? "" : " 3");
-		if (netns_mode) {
-			for (size_t a = 0; a < nl; a++)
-				for (size_t b = 0; b < nr; b++) {
-					link_set(left[a], right[b], false);
-					t->faults++;
-				}
-			double until = mono_s() + 15;
-			while (mono_s() < until && (region_peer_state(r, left[0], right[0]) == 1 ||
-			                            region_peer_state(r, right[0], left[0]) == 1))
-				proc_sleep_ms(100);
-			CHECK(region_peer_state(r, left[0], right[0]) != 1,
-			      "the sides still see each other 15 s after the cut");
-			check_log("links cut, the sides see each other disconnected");
-			/* both sides write at the same time, interleaved, to own and shared cells
-			 */
-			for (unsigned w = 0; w < writes; w++)
-				for (size_t i = 0; i < N; i++) {
-					char v[64];
-					snprintf(v, sizeof(v), "%s r%u w%u", r->nodes[i].name,
-					         round, w);
-					write_own(r, t, i, (int)round, (int)w);
-					CHECK(apiclient_write_text(region_api(r, i), "organisation",
-					                           rows[rng_range(0, ROWS - 1)],
-					                           "code", v) == 0,
-					      "contested write");
-				}
-			/* the cut is real: a row written on the left does not reach the right */
-			rng_rowid(probe);
-			CHECK(apiclient_write_text(region_api(r, left[0]), "organisation", probe,
-			                           "name", "probe") == 0,
-			      "probe write");
-			CHECK(chaos_converge(r, left, nl, 20000), "the left side did not converge");
-			CHECK(chaos_converge(r, right, nr, 20000),
-			      "the right side did not converge");
-			/* hold the cut: long enough for ZMTP heartbeats to drop connections */
-			proc_sleep_ms(chaos_long() ? (int)rng_range(3000, 15000)
-			                           : (int)rng_range(500, 2000));
-			CHECK(apiclient_get_text(region_api(r, right[0]), "organisation", probe,
-			                         "name", got, sizeof(got)) == ARR_ENOTFOUND,
-			      "a row crossed the partition");
-			t->checks++;
-			{
-				char dl[65], dr[65];
-				CHECK(apiclient_digest(region_api(r, left[0]), dl) == 0 &&
-				          apiclient_digest(region_api(r, right[0]), dr) == 0,
-				      "digest");
-				CHECK(strcmp(dl, dr) != 0, "the sides agree during the partition");
-				check_log(
-				    "during the cut: left %.12s..., right %.12s..., probe row "
-				    "absent "
-				    "on the right",
-				    dl, dr);
-			}
-			for (size_t a = 0; a < nl; a++)
-				for (size_t b = 0; b < nr; b++)
-					link_set(left[a], right[b], true);
-		} else {
-			/* one side frozen at a time: no concurrent writes, but real divergence */
-			for (size_t b = 0; b < nr; b++)
-				fault_pause(r, right[b]);
-			t->faults++;
-			proc_sleep_ms(1500);
-			for (unsigned w = 0; w < writes; w++)
-				for (size_t a = 0; a < nl; a++)
-					write_own(r, t, left[a], (int)round, (int)w);
-			for (size_t a = 0; a < nl; a++)
-				fault_pause(r, left[a]);
-			for (size_t b = 0; b < nr; b++)
-				fault_resume(r, right[b]);
-			t->faults++;
-			proc_sleep_ms(1500);
-			for (unsigned w = 0; w < writes; w++)
-				for (size_t b = 0; b < nr; b++)
-					write_own(r, t, right[b], (int)round, (int)w);
-			for (size_t a = 0; a < nl; a++)
-				fault_resume(r, left[a]);
-		}
-		t0 = mono_s();
-		CHECK(chaos_converge(r, all, N, 60000),
-		      "round %u: no single digest 60 s after healing", round);
-		check_log("healed: one digest on all %d nodes %.2f s after the links came back", N,
-		          mono_s() - t0);
-		chaos_check_crashes(r, all, N);
-		CHECK(t->crashes == 0, "a daemon crashed");
-	}
-
+	for (unsigned round = 1; round <= rounds; round++)
+		run_round(r, t, rows, round, rounds, all);
 	for (size_t i = 0; i < N; i++) {
 		chaos_check_acked(r, i);
 		chaos_count_quarantine(r, i);

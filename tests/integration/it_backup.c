@@ -59,26 +59,16 @@ copy_file(const char *from, const char *to)
 	CHECK(fclose(out) == 0, "close %s", to);
 }
 
-int
-main(void)
+/* A writes row1, takes a backup to path, writes row2; B receives both. */
+static void
+write_and_back_up(struct region *r, const char *path, const char *row1, const char *row2,
+                  char dig_backup[65])
 {
-	struct region *r = region_new_test("backup", 2, 200, 1000);
-	const size_t both[] = {A, B};
-	char row1[37], row2[37], row3[37], backup[700], db[700], side[720];
-	char dig_backup[65], dig[65], text[64];
 	struct reply rp;
 	const msgpack_object *o, *bytes;
 	struct stat sb;
 	struct req rq;
 	int rc;
-
-	rng_rowid(row1);
-	rng_rowid(row2);
-	rng_rowid(row3);
-	snprintf(backup, sizeof(backup), "%s/backup.db", r->nodes[A].dir);
-	snprintf(db, sizeof(db), "%s/data/arrangd.db", r->nodes[A].dir);
-	region_start(r, A);
-	region_start(r, B);
 
 	CHECK(apiclient_write_text(region_api(r, A), "organisation", row1, "name",
 	                           "before the backup") == 0,
@@ -88,11 +78,11 @@ main(void)
 	      "B did not receive row 1");
 	req_begin(&rq, "backup", 1);
 	req_str(&rq, "path");
-	req_str(&rq, backup);
+	req_str(&rq, path);
 	rc = region_call(r, A, &rq, &rp, &o);
 	req_free(&rq);
 	CHECK(rc == 0, "backup: %s", arrerr_name(rc));
-	CHECK(stat(backup, &sb) == 0 && sb.st_size > 0, "no backup file");
+	CHECK(stat(path, &sb) == 0 && sb.st_size > 0, "no backup file");
 	bytes = obj_get(o, "bytes");
 	CHECK(bytes != NULL && bytes->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
 	          bytes->via.u64 == (uint64_t)sb.st_size,
@@ -108,11 +98,20 @@ main(void)
 	                          "after the backup", 10000),
 	      "B did not receive row 2");
 	check_log("A wrote seq 1, backup, seq 2; B has both");
+}
 
-	/* Restore A while B is down: stop, replace the database, remove the WAL, start. */
+/* Restore A from path while B is down: stop, replace the database, remove the WAL, start. */
+static void
+restore_alone(struct region *r, const char *path, const char *row2, const char *row3,
+              const char *dig_backup)
+{
+	char db[700], side[720], dig[65], text[64];
+	int rc;
+
+	snprintf(db, sizeof(db), "%s/data/arrangd.db", r->nodes[A].dir);
 	region_stop(r, A);
 	region_stop(r, B);
-	copy_file(backup, db);
+	copy_file(path, db);
 	snprintf(side, sizeof(side), "%s-wal", db);
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", db);
@@ -129,8 +128,15 @@ main(void)
 	CHECK(rc == ARR_ESTATE, "a restored node wrote before hearing from a peer: %s",
 	      arrerr_name(rc));
 	check_log("restored A holds the backup's contents and holds writes");
+}
 
-	/* B returns: A pulls its own seq 2 back, then writes seq 3. */
+/* B returns: A pulls its own seq 2 back, then writes seq 3. */
+static void
+rejoin(struct region *r, const char *row2, const char *row3)
+{
+	const size_t both[] = {A, B};
+	int rc = ARR_ESTATE;
+
 	region_start(r, B);
 	CHECK(apiclient_wait_text(region_api(r, A), "organisation", row2, "name",
 	                          "after the backup", 15000),
@@ -151,6 +157,23 @@ main(void)
 	CHECK(apiclient_quarantine_count(region_api(r, A)) == 0, "quarantine on A");
 	CHECK(apiclient_quarantine_count(region_api(r, B)) == 0, "quarantine on B");
 	check_log("A pulled seq 2 back, wrote seq 3; converged, nothing quarantined");
+}
+
+int
+main(void)
+{
+	struct region *r = region_new_test("backup", 2, 200, 1000);
+	char row1[37], row2[37], row3[37], backup[700], dig_backup[65];
+
+	rng_rowid(row1);
+	rng_rowid(row2);
+	rng_rowid(row3);
+	snprintf(backup, sizeof(backup), "%s/backup.db", r->nodes[A].dir);
+	region_start(r, A);
+	region_start(r, B);
+	write_and_back_up(r, backup, row1, row2, dig_backup);
+	restore_alone(r, backup, row2, row3, dig_backup);
+	rejoin(r, row2, row3);
 
 	/* The hold is over for good: after a restart A writes at once, B down or not. */
 	region_stop(r, B);

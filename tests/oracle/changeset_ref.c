@@ -321,6 +321,32 @@ out:
 }
 
 /*
+ * The rules on the input as a whole (PROTOCOL.md), in their order: at most
+ * ARR_CS_MAX_BYTES, then not empty. Then the copy that the change set owns, in *out.
+ */
+static int
+own_input(const uint8_t *buf, size_t len, struct cs_owned **out)
+{
+	struct cs_owned *o;
+
+	if (len > ARR_CS_MAX_BYTES)
+		return ARR_ETOOBIG;
+	if (buf == NULL || len == 0)
+		return ARR_EMALFORMED;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return ARR_ENOMEM;
+	if ((o->raw = malloc(len)) == NULL) {
+		free(o);
+		return ARR_ENOMEM;
+	}
+	memcpy(o->raw, buf, len);
+	o->cs.raw = o->raw;
+	o->cs.rawlen = len;
+	*out = o;
+	return 0;
+}
+
+/*
  * The decoder as it was before the single-pass one: msgpack-c builds the object tree,
  * decode_body() reads it, check_canonical() encodes it again and compares bytes. Kept
  * as the oracle the tests and the fuzz target hold changeset_decode() to.
@@ -336,21 +362,8 @@ changeset_decode_reference(const uint8_t *buf, size_t len, struct changeset **ou
 	*out = NULL;
 	msgpack_unpacked_init(&env);
 	msgpack_unpacked_init(&body);
-	if (len > ARR_CS_MAX_BYTES) {
-		rc = ARR_ETOOBIG;
+	if ((rc = own_input(buf, len, &o)) != 0)
 		goto out;
-	}
-	if (buf == NULL || len == 0) {
-		rc = ARR_EMALFORMED;
-		goto out;
-	}
-	if ((o = calloc(1, sizeof(*o))) == NULL || (o->raw = malloc(len)) == NULL) {
-		rc = ARR_ENOMEM;
-		goto out;
-	}
-	memcpy(o->raw, buf, len);
-	o->cs.raw = o->raw;
-	o->cs.rawlen = len;
 	if ((rc = unpack_one(&env, o->raw, len)) != 0 || (rc = decode_envelope(o, &env.data)) != 0)
 		goto out;
 	if ((rc = unpack_one(&body, o->cs.body, o->cs.bodylen)) != 0)

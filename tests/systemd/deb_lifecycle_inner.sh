@@ -8,11 +8,8 @@
 set -u
 
 v1=$1 v2=$2
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
+# shellcheck source=tests/systemd/common.sh
+. "$(dirname "$0")/common.sh"
 step() { echo "--- $*"; }
 calls=/run/standin/calls
 mark() { mkdir -p /run/standin && : >"$calls"; }
@@ -100,10 +97,9 @@ dpkg_ -P arrangd
 [ -e "$wants" ] || [ -L "$wants" ] && fail "purge left the enablement symlink $wants"
 dpkg -s arrangd >/dev/null 2>&1 && fail "arrangd is still known to dpkg after purge"
 
-if [ "$fails" -ne 0 ]; then
+# on failure: what the stand-in was asked to do, and the daemon's log
+dump_calls() {
 	echo "--- systemctl calls and daemon log" >&2
 	cat "$calls" /run/standin/*.log 2>/dev/null >&2
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "install, configure, upgrade, remove, purge: ok"
+}
+checks_done "install, configure, upgrade, remove, purge: ok" dump_calls

@@ -32,7 +32,7 @@ v1=$(dpkg-deb -f "$deb" Version)
 sed -i "s/^Version: .*/Version: $v1+1/" "$tmp/v2/DEBIAN/control"
 dpkg-deb --root-owner-group -b "$tmp/v2" "$tmp/arrangd_v2.deb" >/dev/null || exit 1
 cp "$deb" "$tmp/arrangd_v1.deb"
-cp "$dir/deb_systemctl_standin.sh" "$dir/deb_lifecycle_inner.sh" "$tmp/"
+cp "$dir/deb_systemctl_standin.sh" "$dir/deb_lifecycle_inner.sh" "$dir/common.sh" "$tmp/"
 mkdir "$tmp/ns"
 
 unshare --mount --net --pid --fork --mount-proc sh -eu -c '
@@ -56,7 +56,7 @@ unshare --mount --net --pid --fork --mount-proc sh -eu -c '
 	rm -f "$r/var/lib/man-db/auto-update"
 	cp "$0/deb_systemctl_standin.sh" "$r/usr/bin/systemctl"
 	chmod 0755 "$r/usr/bin/systemctl"
-	cp "$0/arrangd_v1.deb" "$0/arrangd_v2.deb" "$0/deb_lifecycle_inner.sh" "$r/tmp/"
+	cp "$0/arrangd_v1.deb" "$0/arrangd_v2.deb" "$0/deb_lifecycle_inner.sh" "$0/common.sh" "$r/tmp/"
 	exec chroot "$r" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		sh /tmp/deb_lifecycle_inner.sh /tmp/arrangd_v1.deb /tmp/arrangd_v2.deb
 ' "$tmp" "$tmp/ns"

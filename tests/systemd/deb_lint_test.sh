@@ -11,13 +11,8 @@
 set -u
 
 out=$1 src=$2 unitdir=$3 sysusersdir=$4 tmpfilesdir=$5
-fails=0
-fail() {
-	echo "FAIL: $*" >&2
-	fails=$((fails + 1))
-}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# shellcheck source=tests/systemd/common.sh
+. "$(dirname "$0")/common.sh"
 
 mkdir -p "$out"
 if ! JOBS=${JOBS:-2} nice "$src/scripts/build-deb.sh" "$out" "$src" >"$out/build.log" 2>&1; then
@@ -180,8 +175,4 @@ for s in postinst prerm postrm; do
 	[ -s "$tmp/direct" ] && fail "$(cat "$tmp/direct")"
 done
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails check(s) failed" >&2
-	exit 1
-fi
-echo "package ok"
+checks_done "package ok"

@@ -478,15 +478,12 @@ test_null_hooks(void **state)
 	api_destroy(NULL);
 }
 
+/* Row ids are lower-case text only, as the replica stores them. */
 static void
-test_write_then_read(void **state)
+write_then_read_get(struct fx *fx)
 {
-	struct fx *fx = *state;
 	struct rep *rp;
 
-	write_fixture(fx);
-
-	/* Row ids are lower-case text only, as the replica stores them. */
 	EXPECT(fx->api, ARR_EINVAL, "[s{ssss", 2, "get", 2, "table", "child", "id",
 	       "6F1C2D9E-8A4B-4C3D-9E2F-1A2B3C4D5E6F");
 
@@ -500,8 +497,14 @@ test_write_then_read(void **state)
 	assert_int_equal(cell(rp->res, 0, "birth_year")->via.u64, 2016);
 	assert_int_equal(cell(rp->res, 0, "initials")->type, MSGPACK_OBJECT_NIL);
 	rep_free(rp);
+}
 
-	/* list: ordered by id, where, limit. */
+/* list: ordered by id, where, limit. */
+static void
+write_then_read_list(struct fx *fx)
+{
+	struct rep *rp;
+
 	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "child"));
 	assert_int_equal(rows(rp->res)->via.array.size, 2);
 	assert_str(cell(rp->res, 0, "id"), U2); /* 0a1b... sorts first */
@@ -528,8 +531,14 @@ test_write_then_read(void **state)
 	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "consent"));
 	assert_int_equal(rows(rp->res)->via.array.size, 0);
 	rep_free(rp);
+}
 
-	/* history: every op on the row, attributed. */
+/* history: every op on the row, attributed. */
+static void
+write_then_read_history(struct fx *fx)
+{
+	struct rep *rp;
+
 	rp = ok(call(fx->api, "[s{ssss", 2, "history", 2, "table", "child", "id", U1));
 	char hex[NODEKEY_HEX_LEN + 1];
 	nodekey_hex(fx->fake.origin, hex);
@@ -558,8 +567,14 @@ test_write_then_read(void **state)
 	rep_free(rp);
 	expect_msg(call(fx->api, "[s{ssss", 2, "history", 2, "table", "child", "id", U3),
 	           ARR_ENOTFOUND, "row not found");
+}
 
-	/* digest: 64 hex, and it moves with the data. */
+/* digest: 64 hex, and it moves with the data. */
+static void
+write_then_read_digest(struct fx *fx)
+{
+	struct rep *rp;
+
 	rp = ok(call(fx->api, "[s{", 2, "digest", 0));
 	const msgpack_object *d = field(rp->res, "digest");
 	char d1[65];
@@ -585,8 +600,14 @@ test_write_then_read(void **state)
 	rp = ok(call(fx->api, "[s{", 2, "digest", 0));
 	assert_false(str_eq(field(rp->res, "digest"), d1));
 	rep_free(rp);
+}
 
-	/* query sees the same data. */
+/* query sees the same data. */
+static void
+write_then_read_query(struct fx *fx)
+{
+	struct rep *rp;
+
 	rp = ok(call(fx->api, "[s{ss", 2, "query", 1, "sql",
 	             "SELECT id, ref FROM child WHERE birth_year = 2016"));
 	assert_int_equal(rows(rp->res)->via.array.size, 1);
@@ -595,6 +616,19 @@ test_write_then_read(void **state)
 	rp = ok(call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELECT 1 AS one WHERE 0"));
 	assert_int_equal(rows(rp->res)->via.array.size, 0);
 	rep_free(rp);
+}
+
+static void
+test_write_then_read(void **state)
+{
+	struct fx *fx = *state;
+
+	write_fixture(fx);
+	write_then_read_get(fx);
+	write_then_read_list(fx);
+	write_then_read_history(fx);
+	write_then_read_digest(fx);
+	write_then_read_query(fx);
 }
 
 /*
@@ -794,22 +828,10 @@ test_quarantine(void **state)
 	nodekey_destroy(&k2);
 }
 
-/* The table of malformed requests: each gets its code and the replica stays as it was. */
+/* Bytes and shapes that are not one request. */
 static void
-test_malformed_table(void **state)
+malformed_shape(struct api *a)
 {
-	struct fx *fx = *state;
-	struct api *a = fx->api;
-	struct rep *rp;
-	char d0[65];
-
-	write_fixture(fx);
-	fx->fake.committed = 0;
-	rp = ok(call(a, "[s{", 2, "digest", 0));
-	memcpy(d0, field(rp->res, "digest")->via.str.ptr, 64);
-	d0[64] = '\0';
-	rep_free(rp);
-
 	/* Bytes that are not one request. */
 	EXPECT_RAW(a, ARR_EMALFORMED, "");
 	EXPECT_RAW(a, ARR_EMALFORMED, "GET / HTTP/1.1\r\n\r\n");
@@ -832,6 +854,12 @@ test_malformed_table(void **state)
 	EXPECT(a, ARR_ETYPE, "[s{bn", 2, "get", 1, "table", 5);
 	EXPECT(a, ARR_EINVAL, "[s{snsn", 2, "get", 2, "id", "id");
 	EXPECT(a, ARR_EMALFORMED, "[s{s[[[[[n", 2, "write", 1, "ops", 1, 1, 1, 1, 1);
+}
+
+/* Unknown methods, unknown and missing params. */
+static void
+malformed_params(struct api *a)
+{
 	/* Methods and params. */
 	expect_msg(call(a, "[s{", 2, "frobnicate", 0), ARR_EINVAL, "unknown method 'frobnicate'");
 	expect_msg(call(a, "[s{", 2, "Status", 0), ARR_EINVAL, "unknown method 'Status'");
@@ -847,6 +875,12 @@ test_malformed_table(void **state)
 	EXPECT(a, ARR_EINVAL, "[s{", 2, "query", 0);
 	EXPECT(a, ARR_EINVAL, "[s{", 2, "list", 0);
 	EXPECT(a, ARR_EINVAL, "[s{", 2, "history", 0);
+}
+
+/* Params of the wrong type. */
+static void
+malformed_param_types(struct api *a)
+{
 	/* Param types. */
 	expect_msg(call(a, "[s{sssi", 2, "list", 2, "table", "child", "limit", -1), ARR_ETYPE,
 	           "param 'limit' must be uint");
@@ -860,6 +894,12 @@ test_malformed_table(void **state)
 	EXPECT(a, ARR_ETYPE, "[s{ssst", 2, "get", 2, "table", "child", "id");
 	EXPECT(a, ARR_ETYPE, "[s{ss", 2, "write", 1, "ops", "all of them");
 	EXPECT(a, ARR_ETYPE, "[s{s{", 2, "write", 1, "ops", 0);
+}
+
+/* Unknown tables and columns, bad row ids. */
+static void
+malformed_names(struct api *a)
+{
 	/* Tables, columns, ids. */
 	expect_msg(call(a, "[s{ssss", 2, "get", 2, "table", "foo", "id", U1), ARR_ESCHEMA,
 	           "unknown table 'foo'");
@@ -878,6 +918,12 @@ test_malformed_table(void **state)
 	       "6f1c2d9e8a4b4c3d9e2f1a2b3c4d5e6f");
 	EXPECT(a, ARR_EINVAL, "[s{ssss", 2, "history", 2, "table", "child", "id", SECRET);
 	EXPECT(a, ARR_ENOTFOUND, "[s{ssss", 2, "get", 2, "table", "child", "id", U3);
+}
+
+/* Bad ops in a write. */
+static void
+malformed_ops(struct api *a)
+{
 	/* Ops. */
 	expect_msg(call(a, "[s{s[", 2, "write", 1, "ops", 0), ARR_EINVAL,
 	           "param 'ops' must not be empty");
@@ -917,6 +963,12 @@ test_malformed_table(void **state)
 	EXPECT(a, ARR_EINVAL, "[s{s[[sssu", 2, "write", 1, "ops", 1, 4, "child", U1, "birth_year",
 	       (unsigned long long)UINT64_MAX);
 	EXPECT(a, ARR_EINVAL, "[s{s[[sssi", 2, "write", 1, "ops", 1, 4, "child", U1, "_deleted", 2);
+}
+
+/* Bad ops among good ones. */
+static void
+malformed_ops_mixed(struct api *a)
+{
 	/* One bad op among good ones: nothing is written. */
 	EXPECT(a, ARR_EINVAL, "[s{s[[ssss[ssss", 2, "write", 1, "ops", 2, 4, "child", U1, "ref",
 	       "TD-NEW", 4, "child", U1, "birth_year", SECRET);
@@ -943,31 +995,59 @@ test_malformed_table(void **state)
 	                "kind", "school", 4, "child", U1, "ref", "TD-NEW", 4, "child", U1, "name",
 	                "X"),
 	           ARR_ESCHEMA, "ops[2]: unknown column 'name' in table 'child'");
+}
 
-	/* Oversized ops list. */
-	{
-		msgpack_sbuffer sb;
-		msgpack_packer pk;
+/* An ops list one longer than the limit. */
+static void
+malformed_too_many_ops(struct api *a)
+{
+	struct rep *rp;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
 
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		apimsg_pack_request_head(&pk, "write", 1);
-		apimsg_pack_str(&pk, "ops");
-		msgpack_pack_array(&pk, APIMSG_MAX_OPS + 1);
-		for (int i = 0; i < APIMSG_MAX_OPS + 1; i++) {
-			msgpack_pack_array(&pk, 4);
-			apimsg_pack_str(&pk, "child");
-			apimsg_pack_str(&pk, U1);
-			apimsg_pack_str(&pk, "ref");
-			msgpack_pack_nil(&pk);
-		}
-		assert_true(sb.size <= ARR_MSG_MAX_BYTES);
-		rp = call_raw(a, sb.data, sb.size);
-		assert_int_equal(rp->code, ARR_ETOOBIG);
-		assert_string_equal(rp->msg, "too many ops (max 100000)");
-		rep_free(rp);
-		msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	apimsg_pack_request_head(&pk, "write", 1);
+	apimsg_pack_str(&pk, "ops");
+	msgpack_pack_array(&pk, APIMSG_MAX_OPS + 1);
+	for (int i = 0; i < APIMSG_MAX_OPS + 1; i++) {
+		msgpack_pack_array(&pk, 4);
+		apimsg_pack_str(&pk, "child");
+		apimsg_pack_str(&pk, U1);
+		apimsg_pack_str(&pk, "ref");
+		msgpack_pack_nil(&pk);
 	}
+	assert_true(sb.size <= ARR_MSG_MAX_BYTES);
+	rp = call_raw(a, sb.data, sb.size);
+	assert_int_equal(rp->code, ARR_ETOOBIG);
+	assert_string_equal(rp->msg, "too many ops (max 100000)");
+	rep_free(rp);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The table of malformed requests: each gets its code and the replica stays as it was. */
+static void
+test_malformed_table(void **state)
+{
+	struct fx *fx = *state;
+	struct api *a = fx->api;
+	struct rep *rp;
+	char d0[65];
+
+	write_fixture(fx);
+	fx->fake.committed = 0;
+	rp = ok(call(a, "[s{", 2, "digest", 0));
+	memcpy(d0, field(rp->res, "digest")->via.str.ptr, 64);
+	d0[64] = '\0';
+	rep_free(rp);
+
+	malformed_shape(a);
+	malformed_params(a);
+	malformed_param_types(a);
+	malformed_names(a);
+	malformed_ops(a);
+	malformed_ops_mixed(a);
+	malformed_too_many_ops(a);
 
 	/* Still serving, and nothing changed. */
 	assert_int_equal(fx->fake.committed, 0);
@@ -1037,20 +1117,17 @@ close_all(zmq_msg_t *m, int n)
 		zmq_msg_close(&m[i]);
 }
 
-static void
-test_socket(void **state)
+/* A valid "status" request, as the socket tests send it. */
+static const char status_req[] = "\x92\xa6status\x80";
+
+/* The API on a socket at path: the socket file's type and mode; a second one is refused. */
+static struct api *
+socket_open(struct fx *fx, void *zctx, const char *path)
 {
-	struct fx *fx = *state;
-	void *zctx = zmq_ctx_new();
-	char *path = tu_path(fx->dir, "api.sock"), ep[256];
 	struct api *api, *second;
 	struct stat sb;
-	zmq_msg_t in[32];
-	void *c;
-	int err = 1, n, linger = 0;
-	static const char status[] = "\x92\xa6status\x80";
+	int err = 1;
 
-	assert_non_null(zctx);
 	api = api_open(zctx, path, fx->st, &fx->hooks, &err);
 	assert_int_equal(err, 0);
 	assert_non_null(api);
@@ -1063,10 +1140,27 @@ test_socket(void **state)
 	assert_null(second);
 	assert_int_equal(err, ARR_EEXIST);
 
-	snprintf(ep, sizeof(ep), "ipc://%s", path);
-	c = zmq_socket(zctx, ZMQ_DEALER);
+	return api;
+}
+
+/* A client socket of type connected to ep, not lingering at close. */
+static void *
+socket_client(void *zctx, int type, const char *ep)
+{
+	void *c = zmq_socket(zctx, type);
+	int linger = 0;
+
 	zmq_setsockopt(c, ZMQ_LINGER, &linger, sizeof(linger));
 	assert_int_equal(zmq_connect(c, ep), 0);
+	return c;
+}
+
+/* Frames that hold no request. */
+static void
+socket_garbage(struct api *api, void *c)
+{
+	zmq_msg_t in[32];
+	int n;
 
 	/* Garbage in one frame. */
 	{
@@ -1090,10 +1184,19 @@ test_socket(void **state)
 		assert_int_equal(reply_code(&in[0]), ARR_EMALFORMED);
 		close_all(in, n);
 	}
+}
+
+/* Envelopes: the frames before the request come back; too many frames are refused. */
+static void
+socket_envelopes(struct api *api, void *c)
+{
+	zmq_msg_t in[32];
+	int n;
+
 	/* A multi-frame message: the frames before the request come back first. */
 	{
-		const void *d[] = {"tag-1", "", status};
-		size_t l[] = {5, 0, sizeof(status) - 1};
+		const void *d[] = {"tag-1", "", status_req};
+		size_t l[] = {5, 0, sizeof(status_req) - 1};
 
 		send_frames(c, d, l, 3);
 		n = roundtrip(api, c, in, 32);
@@ -1121,8 +1224,8 @@ test_socket(void **state)
 		size_t l[40];
 
 		for (int i = 0; i < 40; i++) {
-			d[i] = i == 39 ? (const void *)status : "f";
-			l[i] = i == 39 ? sizeof(status) - 1 : 1;
+			d[i] = i == 39 ? (const void *)status_req : "f";
+			l[i] = i == 39 ? sizeof(status_req) - 1 : 1;
 		}
 		send_frames(c, d, l, 40);
 		n = roundtrip(api, c, in, 32);
@@ -1130,10 +1233,19 @@ test_socket(void **state)
 		assert_int_equal(reply_code(&in[0]), ARR_ETOOBIG);
 		close_all(in, n);
 	}
+}
+
+/* A burst of requests, then a plain one. */
+static void
+socket_burst(struct api *api, void *c)
+{
+	zmq_msg_t in[32];
+	int n;
+
 	/* A burst: every request is answered, in order. */
 	{
-		const void *d[] = {status};
-		size_t l[] = {sizeof(status) - 1};
+		const void *d[] = {status_req};
+		size_t l[] = {sizeof(status_req) - 1};
 		const void *g[] = {"nope"};
 		size_t gl[] = {4};
 
@@ -1148,8 +1260,8 @@ test_socket(void **state)
 	}
 	/* Still serving a plain valid request. */
 	{
-		const void *d[] = {status};
-		size_t l[] = {sizeof(status) - 1};
+		const void *d[] = {status_req};
+		size_t l[] = {sizeof(status_req) - 1};
 
 		send_frames(c, d, l, 1);
 		n = roundtrip(api, c, in, 32);
@@ -1157,23 +1269,14 @@ test_socket(void **state)
 		assert_int_equal(reply_code(&in[0]), 0);
 		close_all(in, n);
 	}
-	zmq_close(c);
+}
 
-	/* A REQ client works too (its empty delimiter is echoed). */
-	c = zmq_socket(zctx, ZMQ_REQ);
-	zmq_setsockopt(c, ZMQ_LINGER, &linger, sizeof(linger));
-	assert_int_equal(zmq_connect(c, ep), 0);
-	assert_true(zmq_send(c, status, sizeof(status) - 1, 0) >= 0);
-	n = roundtrip(api, c, in, 32);
-	assert_int_equal(n, 1);
-	assert_int_equal(reply_code(&in[0]), 0);
-	close_all(in, n);
-	zmq_close(c);
-
-	/* Nothing waiting: returns at once. */
-	assert_int_equal(api_on_readable(api), 0);
-	api_destroy(&api);
-	assert_int_equal(access(path, F_OK), -1);
+/* What is at path when the API opens: a stale socket, another file, a path too long. */
+static void
+socket_paths(struct fx *fx, void *zctx, const char *path)
+{
+	struct api *api;
+	int err = 1;
 
 	/* A stale socket file (nobody listening) is replaced. */
 	{
@@ -1211,6 +1314,42 @@ test_socket(void **state)
 		assert_null(api);
 		assert_int_equal(err, ARR_EINVAL);
 	}
+}
+
+static void
+test_socket(void **state)
+{
+	struct fx *fx = *state;
+	void *zctx = zmq_ctx_new();
+	char *path = tu_path(fx->dir, "api.sock"), ep[256];
+	struct api *api;
+	zmq_msg_t in[32];
+	void *c;
+	int n;
+
+	assert_non_null(zctx);
+	api = socket_open(fx, zctx, path);
+	snprintf(ep, sizeof(ep), "ipc://%s", path);
+	c = socket_client(zctx, ZMQ_DEALER, ep);
+	socket_garbage(api, c);
+	socket_envelopes(api, c);
+	socket_burst(api, c);
+	zmq_close(c);
+
+	/* A REQ client works too (its empty delimiter is echoed). */
+	c = socket_client(zctx, ZMQ_REQ, ep);
+	assert_true(zmq_send(c, status_req, sizeof(status_req) - 1, 0) >= 0);
+	n = roundtrip(api, c, in, 32);
+	assert_int_equal(n, 1);
+	assert_int_equal(reply_code(&in[0]), 0);
+	close_all(in, n);
+	zmq_close(c);
+
+	/* Nothing waiting: returns at once. */
+	assert_int_equal(api_on_readable(api), 0);
+	api_destroy(&api);
+	assert_int_equal(access(path, F_OK), -1);
+	socket_paths(fx, zctx, path);
 	free(path);
 	zmq_ctx_term(zctx);
 }

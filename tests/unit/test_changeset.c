@@ -1199,50 +1199,37 @@ build_rich(struct nodekey *k, bool big)
 	return cs;
 }
 
-/*
- * The single-pass decoder against the reference: every byte of a small change set
- * replaced by interesting values, every prefix, and random edits of a rich one's body
- * (rewrapped, so that the body's own bytes are what is wrong).
- */
-static void
-test_differential(void **state)
-{
-	static const uint8_t vals[] = {0x00, 0x01, 0x0f, 0x10, 0x1f, 0x20, 0x7f, 0x80, 0x8f, 0x90,
-	                               0x91, 0x92, 0x94, 0x98, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2,
-	                               0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc,
-	                               0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6,
-	                               0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0,
-	                               0xff, 'a',  '_',  '-',  0x40, 0x41, 0x3f};
-	struct nodekey *k = tu_key(1);
-	struct changeset *ex = build_example(k), *rich = build_rich(k, false), *huge;
-	struct tu_rng rng;
-	size_t codes[8] = {0};
-	uint8_t *buf;
+static const uint8_t diff_vals[] = {
+    0x00, 0x01, 0x0f, 0x10, 0x1f, 0x20, 0x7f, 0x80, 0x8f, 0x90, 0x91, 0x92, 0x94, 0x98, 0x9f,
+    0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc,
+    0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb,
+    0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff, 'a',  '_',  '-',  0x40, 0x41, 0x3f};
 
-	(void)state;
-	buf = malloc(rich->rawlen + 64);
-	assert_non_null(buf);
-	assert_int_equal(expect_same_as_reference(ex->raw, ex->rawlen), 0);
-	assert_int_equal(expect_same_as_reference(rich->raw, rich->rawlen), 0);
-	huge = build_rich(k, true);
-	assert_int_equal(expect_same_as_reference(huge->raw, huge->rawlen), 0);
-	changeset_destroy(&huge);
+/* Every byte of ex replaced by each interesting value, then every prefix; codes counted. */
+static void
+diff_bytes(const struct changeset *ex, uint8_t *buf, size_t codes[8])
+{
 	for (size_t pos = 0; pos < ex->rawlen; pos++) {
-		for (size_t v = 0; v < sizeof(vals); v++) {
+		for (size_t v = 0; v < sizeof(diff_vals); v++) {
 			int rc;
 
 			memcpy(buf, ex->raw, ex->rawlen);
-			buf[pos] = vals[v];
+			buf[pos] = diff_vals[v];
 			rc = expect_same_as_reference(buf, ex->rawlen);
 			codes[-rc < 8 && rc <= 0 ? -rc : 7]++;
 		}
 	}
 	for (size_t len = 0; len < ex->rawlen; len++)
 		expect_same_as_reference(ex->raw, len);
-	/*
-	 * Nesting around msgpack-c's limit (32 open containers) as the body, and as op 0's
-	 * value: the walk and msgpack-c must draw the line at the same depth.
-	 */
+}
+
+/*
+ * Nesting around msgpack-c's limit (32 open containers) as the body, and as op 0's
+ * value: the walk and msgpack-c must draw the line at the same depth.
+ */
+static void
+diff_nesting(void)
+{
 	for (size_t depth = 28; depth <= 36; depth++) {
 		msgpack_sbuffer env;
 		msgpack_packer pk;
@@ -1262,6 +1249,44 @@ test_differential(void **state)
 		sp.value_raw_len = depth + 1;
 		assert_int_equal(decode_spec(&sp), depth + 3 > 32 ? ARR_EMALFORMED : ARR_ETYPE);
 	}
+}
+
+/* Make edits random insertions, deletions or replacements in buf[0..n) (at most max long). */
+static size_t
+diff_mutate(struct tu_rng *rng, uint8_t *buf, size_t n, size_t max, size_t edits)
+{
+	for (size_t e = 0; e < edits; e++) {
+		size_t at = tu_rng_below(rng, n);
+		uint8_t b = tu_rng_below(rng, 2) ? diff_vals[tu_rng_below(rng, sizeof(diff_vals))]
+		                                 : (uint8_t)tu_rng_below(rng, 256);
+
+		switch (tu_rng_below(rng, 4)) {
+		case 0: /* insert */
+			if (n < max) {
+				memmove(buf + at + 1, buf + at, n - at);
+				buf[at] = b;
+				n++;
+			}
+			break;
+		case 1: /* delete */
+			if (n > 1) {
+				memmove(buf + at, buf + at + 1, n - at - 1);
+				n--;
+			}
+			break;
+		default: /* replace */
+			buf[at] = b;
+		}
+	}
+	return n;
+}
+
+/* Random edits of rich's body, rewrapped in an envelope; codes counted. */
+static void
+diff_random(const struct changeset *rich, uint8_t *buf, size_t codes[8])
+{
+	struct tu_rng rng;
+
 	tu_rng_seed(&rng, tu_seed(20250601));
 	for (int iter = 0; iter < 3000; iter++) {
 		msgpack_sbuffer body, env;
@@ -1271,29 +1296,7 @@ test_differential(void **state)
 		int rc;
 
 		memcpy(buf, rich->body, n);
-		for (size_t e = 0; e < edits; e++) {
-			size_t at = tu_rng_below(&rng, n);
-			uint8_t b = tu_rng_below(&rng, 2) ? vals[tu_rng_below(&rng, sizeof(vals))]
-			                                  : (uint8_t)tu_rng_below(&rng, 256);
-
-			switch (tu_rng_below(&rng, 4)) {
-			case 0: /* insert */
-				if (n < rich->bodylen + 32) {
-					memmove(buf + at + 1, buf + at, n - at);
-					buf[at] = b;
-					n++;
-				}
-				break;
-			case 1: /* delete */
-				if (n > 1) {
-					memmove(buf + at, buf + at + 1, n - at - 1);
-					n--;
-				}
-				break;
-			default: /* replace */
-				buf[at] = b;
-			}
-		}
+		n = diff_mutate(&rng, buf, n, rich->bodylen + 32, edits);
 		msgpack_sbuffer_init(&body);
 		msgpack_sbuffer_init(&env);
 		msgpack_packer_init(&pk, &env, msgpack_sbuffer_write);
@@ -1305,6 +1308,32 @@ test_differential(void **state)
 		msgpack_sbuffer_destroy(&env);
 		msgpack_sbuffer_destroy(&body);
 	}
+}
+
+/*
+ * The single-pass decoder against the reference: every byte of a small change set
+ * replaced by interesting values, every prefix, and random edits of a rich one's body
+ * (rewrapped, so that the body's own bytes are what is wrong).
+ */
+static void
+test_differential(void **state)
+{
+	struct nodekey *k = tu_key(1);
+	struct changeset *ex = build_example(k), *rich = build_rich(k, false), *huge;
+	size_t codes[8] = {0};
+	uint8_t *buf;
+
+	(void)state;
+	buf = malloc(rich->rawlen + 64);
+	assert_non_null(buf);
+	assert_int_equal(expect_same_as_reference(ex->raw, ex->rawlen), 0);
+	assert_int_equal(expect_same_as_reference(rich->raw, rich->rawlen), 0);
+	huge = build_rich(k, true);
+	assert_int_equal(expect_same_as_reference(huge->raw, huge->rawlen), 0);
+	changeset_destroy(&huge);
+	diff_bytes(ex, buf, codes);
+	diff_nesting();
+	diff_random(rich, buf, codes);
 	/* the mutations reached acceptance and several refusals */
 	for (int c = 0; c < 8; c++)
 		if (codes[c] > 0)

@@ -179,24 +179,18 @@ test_ack_survives_kill(void **state)
 
 	(void)state;
 	for (int round = 0; round < ROUNDS; round++) {
-		int fds[2], status;
+		int fd, status;
 		struct ack a;
 		pid_t pid;
 		struct store *s;
 
-		assert_int_equal(pipe(fds), 0);
-		fflush(NULL);
-		pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			close(fds[0]);
-			child_main(path, fds[1]);
-		}
-		close(fds[1]);
-		ssize_t n = read(fds[0], &a, sizeof(a));
+		pid = tu_fork_pipe(&fd);
+		if (pid == 0)
+			child_main(path, fd);
+		ssize_t n = read(fd, &a, sizeof(a));
 		kill(pid, SIGKILL);
 		assert_int_equal(waitpid(pid, &status, 0), pid);
-		close(fds[0]);
+		close(fd);
 		assert_int_equal(n, (ssize_t)sizeof(a));
 		assert_string_equal(a.tag, "acked");
 		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "testutil.h"
 
 struct capture {
 	FILE *file;
@@ -196,28 +197,23 @@ test_level_parse(void **state)
 static void
 test_fatal(void **state)
 {
-	int fds[2], status;
+	int fd, status;
 	char buf[256];
 	ssize_t n;
 	size_t len = 0;
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(pipe(fds), 0);
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
+	pid = tu_fork_pipe(&fd);
 	if (pid == 0) {
-		close(fds[0]);
-		dup2(fds[1], STDERR_FILENO);
+		dup2(fd, STDERR_FILENO);
 		log_init(LOG_LVL_ERR - 1);
 		fatal("cannot continue: %s\nreally", "reason");
 	}
-	close(fds[1]);
-	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	buf[len] = '\0';
-	close(fds[0]);
+	close(fd);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 1);

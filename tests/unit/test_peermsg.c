@@ -408,12 +408,35 @@ pk_entry(msgpack_packer *pk, uint8_t fill, uint64_t seq)
 	msgpack_pack_uint64(pk, seq);
 }
 
+/* The start of a HEARTBEAT whose vector holds n entries (packed next). */
 static void
-p_hb_unsorted(msgpack_packer *pk)
+pk_hb_head(msgpack_packer *pk, uint32_t n)
 {
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_uint8(pk, PEERMSG_HEARTBEAT);
-	msgpack_pack_array(pk, 2);
+	msgpack_pack_array(pk, n);
+}
+
+/* A HEARTBEAT of n entries in increasing origin order, each with seq. */
+static void
+pk_hb_sorted(msgpack_packer *pk, uint32_t n, uint64_t seq)
+{
+	pk_hb_head(pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t o[ARR_ORIGIN_LEN] = {0};
+		o[0] = (uint8_t)(i >> 8);
+		o[1] = (uint8_t)i;
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_bin(pk, sizeof(o));
+		msgpack_pack_bin_body(pk, o, sizeof(o));
+		msgpack_pack_uint64(pk, seq);
+	}
+}
+
+static void
+p_hb_unsorted(msgpack_packer *pk)
+{
+	pk_hb_head(pk, 2);
 	pk_entry(pk, 2, 1);
 	pk_entry(pk, 1, 1);
 }
@@ -421,9 +444,7 @@ p_hb_unsorted(msgpack_packer *pk)
 static void
 p_hb_duplicate(msgpack_packer *pk)
 {
-	msgpack_pack_array(pk, 2);
-	msgpack_pack_uint8(pk, PEERMSG_HEARTBEAT);
-	msgpack_pack_array(pk, 2);
+	pk_hb_head(pk, 2);
 	pk_entry(pk, 1, 1);
 	pk_entry(pk, 1, 2);
 }
@@ -431,18 +452,14 @@ p_hb_duplicate(msgpack_packer *pk)
 static void
 p_hb_seq0(msgpack_packer *pk)
 {
-	msgpack_pack_array(pk, 2);
-	msgpack_pack_uint8(pk, PEERMSG_HEARTBEAT);
-	msgpack_pack_array(pk, 1);
+	pk_hb_head(pk, 1);
 	pk_entry(pk, 1, 0);
 }
 
 static void
 p_hb_triple(msgpack_packer *pk)
 {
-	msgpack_pack_array(pk, 2);
-	msgpack_pack_uint8(pk, PEERMSG_HEARTBEAT);
-	msgpack_pack_array(pk, 1);
+	pk_hb_head(pk, 1);
 	msgpack_pack_array(pk, 3);
 	pk_bin(pk, 1, ARR_ORIGIN_LEN);
 	msgpack_pack_uint8(pk, 1);
@@ -452,35 +469,13 @@ p_hb_triple(msgpack_packer *pk)
 static void
 p_hb_too_many(msgpack_packer *pk)
 {
-	msgpack_pack_array(pk, 2);
-	msgpack_pack_uint8(pk, PEERMSG_HEARTBEAT);
-	msgpack_pack_array(pk, ARR_VV_MAX_ENTRIES + 1);
-	for (uint32_t i = 0; i < ARR_VV_MAX_ENTRIES + 1; i++) {
-		uint8_t o[ARR_ORIGIN_LEN] = {0};
-		o[0] = (uint8_t)(i >> 8);
-		o[1] = (uint8_t)i;
-		msgpack_pack_array(pk, 2);
-		msgpack_pack_bin(pk, sizeof(o));
-		msgpack_pack_bin_body(pk, o, sizeof(o));
-		msgpack_pack_uint8(pk, 1);
-	}
+	pk_hb_sorted(pk, ARR_VV_MAX_ENTRIES + 1, 1);
 }
 
 static void
 p_hb_max(msgpack_packer *pk)
 {
-	msgpack_pack_array(pk, 2);
-	msgpack_pack_uint8(pk, PEERMSG_HEARTBEAT);
-	msgpack_pack_array(pk, ARR_VV_MAX_ENTRIES);
-	for (uint32_t i = 0; i < ARR_VV_MAX_ENTRIES; i++) {
-		uint8_t o[ARR_ORIGIN_LEN] = {0};
-		o[0] = (uint8_t)(i >> 8);
-		o[1] = (uint8_t)i;
-		msgpack_pack_array(pk, 2);
-		msgpack_pack_bin(pk, sizeof(o));
-		msgpack_pack_bin_body(pk, o, sizeof(o));
-		msgpack_pack_uint64(pk, UINT64_MAX);
-	}
+	pk_hb_sorted(pk, ARR_VV_MAX_ENTRIES, UINT64_MAX);
 }
 
 static void

@@ -115,3 +115,23 @@ tu_seed(uint64_t fallback)
 
 	return s != NULL && *s != '\0' ? strtoull(s, NULL, 0) : fallback;
 }
+
+pid_t
+tu_fork_pipe(int *fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe(fds) != 0) {
+		fprintf(stderr, "error: cannot create a pipe: %s\n", strerror(errno));
+		abort();
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "error: cannot fork: %s\n", strerror(errno));
+		abort();
+	}
+	close(fds[pid == 0 ? 0 : 1]);
+	*fd = fds[pid == 0 ? 1 : 0];
+	return pid;
+}

@@ -1,13 +1,14 @@
 /*
  * testutil.h: helpers shared by the unit tests: scratch directories that clean up after
- * themselves, deterministic node keys, and a seeded PRNG whose seed is printed so a
- * failing run can be replayed. Test code only.
+ * themselves, deterministic node keys, a seeded PRNG whose seed is printed so a
+ * failing run can be replayed, and a child process with a pipe. Test code only.
  */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "nodekey.h"
 
@@ -32,5 +33,12 @@ uint64_t tu_rng_below(struct tu_rng *r, uint64_t n);
 
 /* Seed for a test run: $ARRANG_SEED when set, otherwise fallback. */
 uint64_t tu_seed(uint64_t fallback);
+
+/*
+ * fork() with a pipe from the child to the parent, stdio flushed first so that nothing
+ * buffered is written twice. Returns 0 in the child, with *fd the pipe's write end, and
+ * the child's pid in the parent, with *fd the read end; the other end is closed.
+ */
+pid_t tu_fork_pipe(int *fd);
 
 #endif

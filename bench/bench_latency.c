@@ -1,0 +1,244 @@
+/*
+ * bench_latency.c: benchmark 3 of arrang_bench, propagation latency along a chain
+ * A-B-C. A writer at A sends one-op writes on an absolute schedule (LAT_RATE per
+ * second); two poller threads, one each at B and C, record when A's seq first shows in
+ * their vector. Per hop: p50, p99 and max, next to A's own write round trip.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "check.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "proc.h"
+
+struct lat_poller {
+	struct region *r;
+	size_t node;
+	const char *origin;
+	uint64_t base; /* A's seq before the run */
+	double *seen;  /* time each seq was first seen, by seq - base - 1 */
+	size_t cap;
+	volatile int *stop;
+	size_t polls;
+	double first, last;
+};
+
+static void *
+lat_poll(void *arg)
+{
+	struct lat_poller *p = arg;
+	struct apiclient *a = bench_api(p->r, p->node);
+	uint64_t last = p->base;
+
+	p->first = mono_s();
+	while (!*p->stop) {
+		uint64_t seq;
+		double t;
+
+		if (apiclient_vector_seq(a, p->origin, &seq) != 0)
+			check_die("status at %s failed", p->r->nodes[p->node].name);
+		t = mono_s();
+		p->polls++;
+		for (uint64_t s = last + 1; s <= seq; s++)
+			if (s - p->base - 1 < p->cap)
+				p->seen[s - p->base - 1] = t;
+		if (seq > last)
+			last = seq;
+		proc_sleep_ms(POLL_GAP_MS);
+	}
+	p->last = mono_s();
+	apiclient_destroy(&a);
+	return NULL;
+}
+
+/* A one-op write of an arrangement's status at A; its seq. */
+static uint64_t
+lat_write(struct apiclient *a, const char *row, size_t k, double *sent, double *acked)
+{
+	static const char *const st[] = {"started", "evaluating"};
+	struct req rq;
+	struct reply rp;
+	uint64_t seq = 0;
+	int rc;
+
+	bench_write_begin(&rq, 1);
+	req_array(&rq, 4);
+	req_str(&rq, "arrangement");
+	req_str(&rq, row);
+	req_str(&rq, "status");
+	req_str(&rq, st[k % 2]);
+	*sent = mono_s();
+	rc = apiclient_call(a, &rq, &rp);
+	*acked = mono_s();
+	if (rc != 0 || obj_uint(obj_get(rp.result, "first_seq"), &seq) != 0)
+		check_die("latency write failed: %d", rc);
+	reply_free(&rp);
+	req_free(&rq);
+	return seq;
+}
+
+/* The arrangement row the writes update: the fixture's first one. */
+static void
+first_arrangement(char row[37])
+{
+	struct gen g;
+	struct gen_row gr;
+
+	gen_init(&g, SEED, 1);
+	while (gen_next(&g, &gr) && strcmp(gr.t->name, "arrangement") != 0)
+		;
+	snprintf(row, 37, "%s", gr.id);
+}
+
+/*
+ * Start the chain (A connects to B, B to C; A and C are not configured to each other)
+ * and make a warm-up write at a that must reach C within 30 s; A's seq of it.
+ */
+static uint64_t
+chain_up(struct region *r, struct apiclient **a, const char *row, const char *hex)
+{
+	bool a_conn[3] = {false, true, false}, b_conn[3] = {false, false, true},
+	     c_conn[3] = {false, false, false};
+	struct apiclient *c;
+	uint64_t base, seq = 0;
+	double s, k1, until;
+
+	region_members(r, 0, NULL, a_conn);
+	region_members(r, 1, NULL, b_conn);
+	region_members(r, 2, NULL, c_conn);
+	for (size_t i = 0; i < 3; i++)
+		region_start(r, i);
+	*a = bench_api(r, 0);
+	base = lat_write(*a, row, 1, &s, &k1);
+	c = bench_api(r, 2);
+	until = mono_s() + 30;
+	while (seq < base && mono_s() < until) {
+		if (apiclient_vector_seq(c, hex, &seq) != 0)
+			check_die("status at C failed");
+		proc_sleep_ms(10);
+	}
+	apiclient_destroy(&c);
+	if (seq < base)
+		check_die("the warm-up write did not reach C within 30 s");
+	return base;
+}
+
+/*
+ * The writes at A on their schedule from t0, for secs or until cap - 16 writes; each one's send
+ * and ack time. Returns how many were made.
+ */
+static size_t
+write_schedule(struct apiclient *a, const char *row, uint64_t base, double t0, double secs,
+               size_t cap, double *sent, double *ack)
+{
+	size_t n;
+
+	for (n = 0; n < cap - 16 && mono_s() - t0 < secs; n++) {
+		double due = t0 + (double)n / LAT_RATE, wait = due - mono_s();
+		uint64_t seq;
+
+		if (wait > 0)
+			proc_sleep_ms(1000 * wait);
+		seq = lat_write(a, row, n, &sent[n], &ack[n]);
+		if (seq != base + 1 + n)
+			check_die("unexpected seq %llu for write %zu", (unsigned long long)seq, n);
+	}
+	return n;
+}
+
+/* Percentiles of the n writes from their send, ack and seen times; tmp holds n. */
+static void
+lat_figures(struct lat_result *L, size_t n, const double *sent, const double *ack, double *tmp,
+            const struct lat_poller *pb, const struct lat_poller *pc)
+{
+	size_t nb = 0, nh1 = 0, nh2 = 0;
+
+	for (size_t k = 0; k < n; k++)
+		tmp[k] = ack[k] - sent[k];
+	bench_percentiles(tmp, n, L->ack);
+	for (size_t k = 0; k < n; k++)
+		if (pb->seen[k] > 0) {
+			tmp[nh1++] = pb->seen[k] - ack[k];
+			nb++;
+		}
+	bench_percentiles(tmp, nh1, L->hop1);
+	for (size_t k = 0; k < n; k++)
+		if (pc->seen[k] > 0 && pb->seen[k] > 0)
+			tmp[nh2++] = pc->seen[k] - pb->seen[k];
+	bench_percentiles(tmp, nh2, L->hop2);
+	nh2 = 0;
+	for (size_t k = 0; k < n; k++)
+		if (pc->seen[k] > 0)
+			tmp[nh2++] = pc->seen[k] - ack[k];
+	bench_percentiles(tmp, nh2, L->e2e);
+	L->seen_b = nb;
+	L->seen_c = nh2;
+	L->poll_b_ms = pb->polls ? 1000 * (pb->last - pb->first) / (double)pb->polls : NAN;
+	L->poll_c_ms = pc->polls ? 1000 * (pc->last - pc->first) / (double)pc->polls : NAN;
+}
+
+void
+bench_latency_run(struct bench *b)
+{
+	struct lat_result *L = &b->lat;
+	struct region *r = bench_region(b, "lt", 3);
+	size_t cap = (size_t)(b->lat_secs * LAT_RATE) + 16, n;
+	double *sent = calloc(cap, sizeof(double)), *ack = calloc(cap, sizeof(double));
+	double *tmp = calloc(cap, sizeof(double)), t0, until;
+	struct lat_poller pb, pc;
+	volatile int stop = 0;
+	pthread_t thb, thc;
+	struct apiclient *a;
+	char row[37], hex[65];
+	uint64_t base;
+
+	if (sent == NULL || ack == NULL || tmp == NULL)
+		check_die("out of memory");
+	snprintf(hex, sizeof(hex), "%s", r->nodes[0].pubhex);
+	first_arrangement(row);
+	base = chain_up(r, &a, row, hex);
+	bench_progress("latency: chain A-B-C up; %d writes/s for %.0f s", LAT_RATE, b->lat_secs);
+	pb = (struct lat_poller){.r = r,
+	                         .node = 1,
+	                         .origin = hex,
+	                         .base = base,
+	                         .seen = calloc(cap, sizeof(double)),
+	                         .cap = cap,
+	                         .stop = &stop};
+	pc = pb;
+	pc.node = 2;
+	pc.seen = calloc(cap, sizeof(double));
+	if (pb.seen == NULL || pc.seen == NULL)
+		check_die("out of memory");
+	pthread_create(&thb, NULL, lat_poll, &pb);
+	pthread_create(&thc, NULL, lat_poll, &pc);
+	proc_sleep_ms(200);
+	t0 = mono_s();
+	n = write_schedule(a, row, base, t0, b->lat_secs, cap, sent, ack);
+	L->secs = mono_s() - t0;
+	L->sent = n;
+	/* give the last ones time to arrive */
+	until = mono_s() + 10;
+	while (mono_s() < until && (n == 0 || pc.seen[n - 1] == 0))
+		proc_sleep_ms(10);
+	stop = 1;
+	pthread_join(thb, NULL);
+	pthread_join(thc, NULL);
+	lat_figures(L, n, sent, ack, tmp, &pb, &pc);
+	L->done = true;
+	bench_progress("latency: %zu writes, A->B p50 %.2f p99 %.2f max %.2f ms; B->C p50 %.2f "
+	               "p99 %.2f max %.2f ms",
+	               n, L->hop1[0], L->hop1[1], L->hop1[2], L->hop2[0], L->hop2[1], L->hop2[2]);
+	apiclient_destroy(&a);
+	free(sent);
+	free(ack);
+	free(tmp);
+	free(pb.seen);
+	free(pc.seen);
+	region_destroy(&r);
+}

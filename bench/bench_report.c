@@ -1,0 +1,352 @@
+/*
+ * bench_report.c: what arrang_bench measured, as a human table on stdout, a JSON
+ * document and a gnuplot data file (bench/README.md, scripts/bench.sh and
+ * bench/throughput.gp read them: their lines, fields and columns stay as they are).
+ * It formats only; the figures are the benchmarks'.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "check.h"
+
+static double
+ratio(double a, double b)
+{
+	return b > 0 ? a / b : NAN;
+}
+
+static const char *
+verdict(bool ok)
+{
+	return ok ? "met" : "MISSED";
+}
+
+/* The source revision under test, as scripts/bench.sh passes it. */
+static const char *
+commit(void)
+{
+	const char *c = getenv("ARRANG_BENCH_COMMIT");
+
+	return c != NULL && *c != '\0' ? c : "unknown";
+}
+
+/* Benchmarks 1 and 2: column values/s per size, against the raw baseline. */
+static void
+table_throughput(const struct bench *b)
+{
+	printf("\n1/2. Throughput (column values/s; baseline = raw SQLite inserts of the "
+	       "same rows)\n");
+	printf("%9s %9s %10s | %11s | %11s %6s | %11s %6s | %s\n", "arrs", "rows", "values",
+	       "raw val/s", "write val/s", "ratio", "catchup v/s", "ratio", "targets >= 0.5");
+	for (size_t i = 0; i < b->nsizes; i++) {
+		const struct size_result *s = &b->sz[i];
+		double raw = s->values / s->raw_s, wr = s->values / s->write_s,
+		       cu = s->values / s->catchup_s;
+
+		printf("%9zu %9llu %10llu | %11.0f | %11.0f %6.3f | %11.0f %6.3f | write %s, "
+		       "catch-up %s%s\n",
+		       s->narr, (unsigned long long)s->rows, (unsigned long long)s->values, raw, wr,
+		       ratio(wr, raw), cu, ratio(cu, raw), verdict(ratio(wr, raw) >= 0.5),
+		       verdict(ratio(cu, raw) >= 0.5), s->equal ? "" : " (DIGESTS DIFFER)");
+	}
+}
+
+/* Under the throughput table: rows/s, CPU seconds and MiB written per size. */
+static void
+table_throughput_costs(const struct bench *b)
+{
+	printf("%9s %9s %10s | %11s | %11s %6s | %11s %6s\n", "", "rows/s:", "", "", "", "", "",
+	       "");
+	for (size_t i = 0; i < b->nsizes; i++) {
+		const struct size_result *s = &b->sz[i];
+		printf("%9zu %9s %10s | %11.0f | %11.0f %6s | %11.0f %6s | catch-up %.1f s "
+		       "(start-up %.2f s), writes %.1f s, raw %.1f s\n",
+		       s->narr, "", "", s->rows / s->raw_s, s->rows / s->write_s, "",
+		       s->rows / s->catchup_s, "", s->catchup_s, s->startup_s, s->write_s,
+		       s->raw_s);
+	}
+	printf("%9s %9s %10s | %11s | %11s %6s | %11s %6s\n", "", "CPU s:", "", "", "", "", "", "");
+	for (size_t i = 0; i < b->nsizes; i++) {
+		const struct size_result *s = &b->sz[i];
+		printf("%9zu %9s %10s | %11.2f | %11.2f %6s | %11.2f %6s | (A serving pages: "
+		       "%.2f s)\n",
+		       s->narr, "", "", s->raw_cpu_s, s->a_cpu_s, "", s->b_cpu_s, "", s->a_serve_s);
+	}
+	printf("%9s %9s %10s | %11s | %11s %6s | %11s %6s\n", "", "MiB disk:", "", "", "", "", "",
+	       "");
+	for (size_t i = 0; i < b->nsizes; i++) {
+		const struct size_result *s = &b->sz[i];
+		printf("%9zu %9s %10s | %11.1f | %11.1f %6.1f | %11.1f %6.1f | (written to "
+		       "storage; ratio to raw)\n",
+		       s->narr, "", "", s->raw_wb / 1048576.0, s->a_wb / 1048576.0,
+		       ratio((double)s->a_wb, (double)s->raw_wb), s->b_wb / 1048576.0,
+		       ratio((double)s->b_wb, (double)s->raw_wb));
+	}
+}
+
+/* Benchmark 3. */
+static void
+table_latency(const struct lat_result *L)
+{
+	printf("\n3. Propagation latency, chain A-B-C, %d writes/s for %.0f s (%zu writes; "
+	       "seen at B %zu, at C %zu)\n",
+	       LAT_RATE, L->secs, L->sent, L->seen_b, L->seen_c);
+	printf("%-22s %8s %8s %8s\n", "ms", "p50", "p99", "max");
+	printf("%-22s %8.2f %8.2f %8.2f   (baseline: local write round trip)\n", "write ack at A",
+	       L->ack[0], L->ack[1], L->ack[2]);
+	printf("%-22s %8.2f %8.2f %8.2f   p99 target < 5 ms: %s\n", "hop A->B", L->hop1[0],
+	       L->hop1[1], L->hop1[2], verdict(L->hop1[1] < 5));
+	printf("%-22s %8.2f %8.2f %8.2f   p99 target < 5 ms: %s\n", "hop B->C", L->hop2[0],
+	       L->hop2[1], L->hop2[2], verdict(L->hop2[1] < 5));
+	printf("%-22s %8.2f %8.2f %8.2f\n", "A ack -> C", L->e2e[0], L->e2e[1], L->e2e[2]);
+	printf("poll interval: B %.3f ms, C %.3f ms (the resolution); p99 hop / ack p99: "
+	       "%.2f, %.2f\n",
+	       L->poll_b_ms, L->poll_c_ms, ratio(L->hop1[1], L->ack[1]),
+	       ratio(L->hop2[1], L->ack[1]));
+}
+
+/* Benchmark 4. */
+static void
+table_convergence(const struct conv_result *c)
+{
+	printf("\n4. Convergence: %zu nodes, %zu configured links, %zu writes per node\n", c->nodes,
+	       c->edges, c->writes_per_node);
+	printf("write phase %.2f s; all logs complete %.3f s after the last write "
+	       "(target < 5 s: %s)%s; digests %s\n",
+	       c->write_phase_s, c->after_last_s, verdict(!c->timed_out && c->after_last_s < 5),
+	       c->timed_out ? " TIMED OUT" : "", c->equal ? "equal" : "DIFFER");
+	printf("redundancy %.2f = received / needed (target <= 3: %s), from the %s\n",
+	       c->redundancy, verdict(c->redundancy <= 3),
+	       c->counted ? "metrics API" : "debug logs");
+	if (c->counted)
+		printf("  metrics API: received %llu, applied %llu, duplicates %llu, needed "
+		       "%llu\n",
+		       (unsigned long long)c->m_received, (unsigned long long)c->m_applied,
+		       (unsigned long long)c->m_duplicates, (unsigned long long)c->needed);
+	printf("  debug logs:  received %llu (push %llu, page %llu), applied %llu, "
+	       "duplicates %llu\n",
+	       (unsigned long long)c->received, (unsigned long long)c->pushed_recv,
+	       (unsigned long long)c->paged_recv, (unsigned long long)c->applied,
+	       (unsigned long long)c->duplicates);
+}
+
+/* Benchmark 5. */
+static void
+table_footprint(const struct foot_result *f)
+{
+	printf("\n5. Footprint: idle node holding %zu arrangements (db %.1f MiB), %.0f s\n",
+	       f->narr, f->db_bytes / 1048576.0, f->secs);
+	printf("%-28s %10s %10s %8s\n", "", "RSS MiB", "peak MiB", "CPU %");
+	printf("%-28s %10.1f %10.1f %8.3f   RSS <= 32 MiB: %s, CPU < 1 %%: %s\n", "arrangd",
+	       f->rss_kib / 1024.0, f->hwm_kib / 1024.0, f->cpu_pct,
+	       verdict(f->rss_kib <= 32 * 1024), verdict(f->cpu_pct < 1));
+	printf("%-28s %10.1f %10s %8s   (after one digest: a full scan)\n", "arrangd",
+	       f->scan_rss_kib / 1024.0, "", "");
+	printf("%-28s %10.1f %10.1f %8.3f\n", "bare sqlite, same db open",
+	       f->sqlite_rss_kib / 1024.0, f->sqlite_hwm_kib / 1024.0, f->sqlite_cpu_pct);
+	printf("%-28s %10.1f %10s %8.3f\n", "sleep(1)", f->sleep_rss_kib / 1024.0, "",
+	       f->sleep_cpu_pct);
+	printf("RSS ratio arrangd / bare sqlite: %.2f\n",
+	       ratio((double)f->rss_kib, (double)f->sqlite_rss_kib));
+}
+
+void
+bench_report_table(const struct bench *b)
+{
+	printf("\narrang_bench %s (seed %llu, arrangd %s)\n", b->quick ? "quick" : "full",
+	       (unsigned long long)SEED, commit());
+	if (b->only[1] || b->only[2]) {
+		table_throughput(b);
+		table_throughput_costs(b);
+	}
+	if (b->lat.done)
+		table_latency(&b->lat);
+	if (b->conv.done)
+		table_convergence(&b->conv);
+	if (b->foot.done)
+		table_footprint(&b->foot);
+	fflush(stdout);
+}
+
+/* JSON numbers: NaN and infinities are not JSON, so they become null. */
+static void
+jnum(FILE *f, const char *key, double v, bool comma)
+{
+	if (isfinite(v))
+		fprintf(f, "\"%s\": %.6g%s", key, v, comma ? ", " : "");
+	else
+		fprintf(f, "\"%s\": null%s", key, comma ? ", " : "");
+}
+
+static void
+jtriple(FILE *f, const char *key, const double v[3], bool comma)
+{
+	fprintf(f, "\"%s\": {", key);
+	jnum(f, "p50_ms", v[0], true);
+	jnum(f, "p99_ms", v[1], true);
+	jnum(f, "max_ms", v[2], false);
+	fprintf(f, "}%s", comma ? ", " : "");
+}
+
+/* One size of benchmarks 1 and 2; first is false for all but the first. */
+static void
+json_size(FILE *f, const struct size_result *s, bool first)
+{
+	double raw = s->values / s->raw_s;
+
+	fprintf(f, "%s\n    {\"arrangements\": %zu, \"rows\": %llu, \"values\": %llu, ",
+	        first ? "" : ",", s->narr, (unsigned long long)s->rows,
+	        (unsigned long long)s->values);
+	jnum(f, "raw_s", s->raw_s, true);
+	jnum(f, "raw_values_per_s", raw, true);
+	jnum(f, "raw_rows_per_s", s->rows / s->raw_s, true);
+	jnum(f, "raw_cpu_s", s->raw_cpu_s, true);
+	fprintf(f, "\"raw_disk_write_bytes\": %lld, ", s->raw_wb);
+	fprintf(f, "\n     \"write\": {\"requests\": %zu, \"changesets\": %llu, ", s->writes,
+	        (unsigned long long)s->changesets);
+	jnum(f, "s", s->write_s, true);
+	jnum(f, "values_per_s", s->values / s->write_s, true);
+	jnum(f, "rows_per_s", s->rows / s->write_s, true);
+	jnum(f, "ratio", s->values / s->write_s / raw, true);
+	jnum(f, "cpu_s", s->a_cpu_s, true);
+	fprintf(f, "\"disk_write_bytes\": %lld, ", s->a_wb);
+	fprintf(f, "\"target\": 0.5, \"met\": %s},",
+	        s->values / s->write_s / raw >= 0.5 ? "true" : "false");
+	fprintf(f, "\n     \"catchup\": {");
+	jnum(f, "s", s->catchup_s, true);
+	jnum(f, "startup_s", s->startup_s, true);
+	jnum(f, "values_per_s", s->values / s->catchup_s, true);
+	jnum(f, "rows_per_s", s->rows / s->catchup_s, true);
+	jnum(f, "ratio", s->values / s->catchup_s / raw, true);
+	jnum(f, "digest_check_s", s->digest_s, true);
+	jnum(f, "cpu_s", s->b_cpu_s, true);
+	jnum(f, "serving_cpu_s", s->a_serve_s, true);
+	fprintf(f, "\"disk_write_bytes\": %lld, ", s->b_wb);
+	fprintf(f, "\"digests_equal\": %s, \"peak_rss_kib\": %ld, ", s->equal ? "true" : "false",
+	        s->b_hwm_kib);
+	fprintf(f, "\"target\": 0.5, \"met\": %s}}",
+	        s->values / s->catchup_s / raw >= 0.5 ? "true" : "false");
+}
+
+/* Benchmark 3. */
+static void
+json_latency(FILE *f, const struct lat_result *L)
+{
+	fprintf(f, "  \"latency\": {\"rate_per_s\": %d, ", LAT_RATE);
+	jnum(f, "seconds", L->secs, true);
+	fprintf(f, "\"writes\": %zu, \"seen_b\": %zu, \"seen_c\": %zu,\n    ", L->sent, L->seen_b,
+	        L->seen_c);
+	jtriple(f, "write_ack", L->ack, true);
+	jtriple(f, "hop_ab", L->hop1, true);
+	fprintf(f, "\n    ");
+	jtriple(f, "hop_bc", L->hop2, true);
+	jtriple(f, "ack_to_c", L->e2e, true);
+	fprintf(f, "\n    ");
+	jnum(f, "poll_interval_b_ms", L->poll_b_ms, true);
+	jnum(f, "poll_interval_c_ms", L->poll_c_ms, true);
+	fprintf(f, "\"target_p99_ms\": 5, \"met\": %s},\n",
+	        L->hop1[1] < 5 && L->hop2[1] < 5 ? "true" : "false");
+}
+
+/* Benchmark 4. */
+static void
+json_convergence(FILE *f, const struct conv_result *c)
+{
+	fprintf(f,
+	        "  \"convergence\": {\"nodes\": %zu, \"links\": %zu, \"graph\": \"%s\", "
+	        "\"writes_per_node\": %zu,\n    ",
+	        c->nodes, c->edges, c->graph, c->writes_per_node);
+	jnum(f, "write_phase_s", c->write_phase_s, true);
+	jnum(f, "converged_after_last_write_s", c->after_last_s, true);
+	fprintf(f, "\"timed_out\": %s, \"digests_equal\": %s,\n    ",
+	        c->timed_out ? "true" : "false", c->equal ? "true" : "false");
+	fprintf(f,
+	        "\"received\": %llu, \"received_push\": %llu, \"received_page\": %llu, "
+	        "\"applied\": %llu, \"duplicates\": %llu, \"needed\": %llu, ",
+	        (unsigned long long)c->received, (unsigned long long)c->pushed_recv,
+	        (unsigned long long)c->paged_recv, (unsigned long long)c->applied,
+	        (unsigned long long)c->duplicates, (unsigned long long)c->needed);
+	fprintf(f,
+	        "\"metrics_counted\": %s, \"metrics_received\": %llu, "
+	        "\"metrics_applied\": %llu, \"metrics_duplicates\": %llu, ",
+	        c->counted ? "true" : "false", (unsigned long long)c->m_received,
+	        (unsigned long long)c->m_applied, (unsigned long long)c->m_duplicates);
+	jnum(f, "redundancy", c->redundancy, true);
+	fprintf(f,
+	        "\n    \"target_converged_s\": 5, \"target_redundancy\": 3, "
+	        "\"met\": %s},\n",
+	        !c->timed_out && c->after_last_s < 5 && c->redundancy <= 3 ? "true" : "false");
+}
+
+/* Benchmark 5. */
+static void
+json_footprint(FILE *f, const struct foot_result *p)
+{
+	fprintf(f, "  \"footprint\": {\"arrangements\": %zu, \"db_bytes\": %llu, ", p->narr,
+	        (unsigned long long)p->db_bytes);
+	jnum(f, "seconds", p->secs, true);
+	fprintf(f, "\"rss_kib\": %ld, \"peak_rss_kib\": %ld, \"rss_after_digest_kib\": %ld, ",
+	        p->rss_kib, p->hwm_kib, p->scan_rss_kib);
+	jnum(f, "cpu_pct", p->cpu_pct, true);
+	fprintf(f, "\n    \"sqlite_rss_kib\": %ld, \"sqlite_peak_rss_kib\": %ld, ",
+	        p->sqlite_rss_kib, p->sqlite_hwm_kib);
+	jnum(f, "sqlite_cpu_pct", p->sqlite_cpu_pct, true);
+	fprintf(f, "\"sleep_rss_kib\": %ld, ", p->sleep_rss_kib);
+	jnum(f, "sleep_cpu_pct", p->sleep_cpu_pct, true);
+	fprintf(f, "\n    \"target_rss_kib\": 32768, \"target_cpu_pct\": 1, \"met\": %s},\n",
+	        p->rss_kib <= 32768 && p->cpu_pct < 1 ? "true" : "false");
+}
+
+void
+bench_report_json(const struct bench *b, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	char when[64];
+	time_t now = time(NULL);
+
+	if (f == NULL)
+		check_die("cannot write %s: %s", path, strerror(errno));
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	fprintf(f,
+	        "{\n  \"bench\": \"arrang_bench\", \"mode\": \"%s\", \"seed\": %llu, "
+	        "\"date\": \"%s\", \"commit\": \"%s\", \"cpus\": %ld,\n",
+	        b->quick ? "quick" : "full", (unsigned long long)SEED, when, commit(),
+	        sysconf(_SC_NPROCESSORS_ONLN));
+	fprintf(f, "  \"throughput\": [");
+	for (size_t i = 0; b->only[1] && i < b->nsizes; i++)
+		json_size(f, &b->sz[i], i == 0);
+	fprintf(f, "\n  ],\n");
+	if (b->lat.done)
+		json_latency(f, &b->lat);
+	if (b->conv.done)
+		json_convergence(f, &b->conv);
+	if (b->foot.done)
+		json_footprint(f, &b->foot);
+	fprintf(f, "  \"end\": true\n}\n");
+	if (fclose(f) != 0)
+		check_die("cannot write %s", path);
+}
+
+/* Columns for gnuplot: arrangements values raw_v/s write_v/s catchup_v/s. */
+void
+bench_report_dat(const struct bench *b, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		check_die("cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "# arrangements values raw_values_per_s write_values_per_s "
+	           "catchup_values_per_s\n");
+	for (size_t i = 0; i < b->nsizes; i++) {
+		const struct size_result *s = &b->sz[i];
+		fprintf(f, "%zu %llu %.0f %.0f %.0f\n", s->narr, (unsigned long long)s->values,
+		        s->values / s->raw_s, s->values / s->write_s, s->values / s->catchup_s);
+	}
+	fclose(f);
+}
