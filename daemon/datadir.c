@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +27,6 @@
 struct datadir_lock {
 	int fd;
 };
-
-static void __attribute__((format(printf, 3, 4)))
-datadir_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* The PID in the lock file, or 0 when it holds none (the holder has not written it yet). */
 static long
@@ -83,31 +70,31 @@ datadir_lock(const char *dir, struct datadir_lock **out, char *err, size_t errle
 
 	*out = NULL;
 	if ((path = malloc(len)) == NULL || (l = malloc(sizeof(*l))) == NULL) {
-		datadir_msg(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	snprintf(path, len, "%s/%s", dir, DATADIR_LOCK_NAME);
 	rc = ARR_EIO;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
-		datadir_msg(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK) {
-			datadir_msg(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
 			goto out;
 		}
 		rc = ARR_ESTATE;
 		if ((pid = datadir_holder(fd)) > 0)
-			datadir_msg(err, errlen, "data directory %s is in use by arrangd pid %ld",
-			            dir, pid);
+			snprintf(err, errlen, "data directory %s is in use by arrangd pid %ld", dir,
+			         pid);
 		else
-			datadir_msg(err, errlen, "data directory %s is in use by another process",
-			            dir);
+			snprintf(err, errlen, "data directory %s is in use by another process",
+			         dir);
 		goto out;
 	}
 	if (datadir_write_pid(fd) != 0) {
-		datadir_msg(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}
 	l->fd = fd;
@@ -161,15 +148,14 @@ datadir_private(const char *dbpath, char *err, size_t errlen)
 	int rc = ARR_ENOMEM, t;
 
 	if (path == NULL) {
-		datadir_msg(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = 0;
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]) && rc == 0; i++) {
 		snprintf(path, len, "%s%s", dbpath, suffix[i]);
 		if ((t = datadir_tighten(path, &old)) < 0) {
-			datadir_msg(err, errlen, "cannot make %s private: %s", path,
-			            strerror(errno));
+			snprintf(err, errlen, "cannot make %s private: %s", path, strerror(errno));
 			rc = ARR_EIO;
 		} else if (t > 0) {
 			log_notice("%s was mode %04o, now %04o (owner only)", path, old,

@@ -18,7 +18,8 @@ struct datadir_lock;
  * Lock dir (it must exist). On success *out (owned; datadir_unlock() releases it) holds
  * the lock and returns 0. ARR_ESTATE when another process holds it: err then says
  * "data directory DIR is in use by arrangd pid N" (or "by another process" when the PID
- * cannot be read); ARR_EIO or ARR_ENOMEM on other errors, with a message in err.
+ * cannot be read); ARR_EIO or ARR_ENOMEM on other errors, with a message in err
+ * (errlen bytes, not NULL).
  */
 int datadir_lock(const char *dir, struct datadir_lock **out, char *err, size_t errlen);
 /* Release the lock (the file stays). Accepts NULL; NULLs *l. */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "proc.h"
 #include "region.h"
 #include "rng.h"
+#include "tmpdir.h"
 
 /*
  * Run argv with stdout and stderr into log; its exit status, or -1 when it still ran
@@ -44,28 +46,13 @@ run_exit(const char *const *argv, const char *log, double timeout_s)
 	return -1;
 }
 
-/* The whole of a small file into buf; "" when it cannot be read. */
-static void
-slurp(const char *path, char *buf, size_t len)
+/* Whether s is exactly one line, newline-terminated. */
+static bool
+one_line(const char *s)
 {
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
+	const char *nl = strchr(s, '\n');
 
-	if (f != NULL) {
-		n = fread(buf, 1, len - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-}
-
-static size_t
-count_lines(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += *s == '\n';
-	return n;
+	return nl != NULL && nl[1] == '\0';
 }
 
 /* Permission bits of path (the check fails when it does not exist). */
@@ -103,16 +90,16 @@ second_refused(struct region *r, const char *data)
 	         (int)nd->pid);
 	snprintf(log, sizeof(log), "%s/second.log", nd->dir);
 	rc = run_exit(daemon, log, 20);
-	slurp(log, text, sizeof(text));
+	tmpdir_read(log, text, sizeof(text));
 	CHECK(rc == 1, "a second daemon on %s: exit %d, want 1; said: %s", data, rc, text);
-	CHECK(strstr(text, want) != NULL && count_lines(text) == 1,
+	CHECK(strstr(text, want) != NULL && one_line(text),
 	      "a second daemon said '%s', want one line with '%s'", text, want);
 	check_log("a second daemon was refused: %s", want);
 
 	snprintf(log, sizeof(log), "%s/init.log", nd->dir);
 	rc = run_exit(init, log, 20);
-	slurp(log, text, sizeof(text));
-	CHECK(rc == 1 && strstr(text, want) != NULL && count_lines(text) == 1,
+	tmpdir_read(log, text, sizeof(text));
+	CHECK(rc == 1 && strstr(text, want) != NULL && one_line(text),
 	      "--init on a directory in use: exit %d, said '%s'", rc, text);
 
 	snprintf(log, sizeof(log), "%s/check.log", nd->dir);
@@ -181,7 +168,7 @@ main(void)
 	region_start(r, 0);
 	expect_mode(data, "arrangd.db", 0600);
 	expect_mode(data, "arrangd.db-wal", 0600);
-	slurp(r->nodes[0].log, text, sizeof(text));
+	tmpdir_read(r->nodes[0].log, text, sizeof(text));
 	CHECK(strstr(text, "arrangd.db was mode 0644, now 0600") != NULL,
 	      "no notice about the replica's mode");
 	region_stop(r, 0);
@@ -196,7 +183,7 @@ main(void)
 	daemon[3] = NULL;
 	snprintf(path, sizeof(path), "%s/key.log", r->nodes[0].dir);
 	rc = run_exit(daemon, path, 20);
-	slurp(path, text, sizeof(text));
+	tmpdir_read(path, text, sizeof(text));
 	CHECK(rc == 1 && strstr(text, "node.key: permissions 0644 are too open") != NULL,
 	      "a key file 0644: exit %d, said '%s'", rc, text);
 	check_log("a key file 0644 was refused: %s", text);

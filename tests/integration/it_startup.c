@@ -14,20 +14,7 @@
 #include "monoclock.h"
 #include "proc.h"
 #include "region.h"
-
-/* The whole of a small file into buf; "" when it cannot be read. */
-static void
-slurp(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f != NULL) {
-		n = fread(buf, 1, len - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-}
+#include "tmpdir.h"
 
 /* Node 1 on node 0's port: refused with one error line naming node 0's daemon. */
 static void
@@ -50,7 +37,7 @@ port_taken(struct region *r)
 		proc_sleep_ms(20);
 	if (mono_s() >= until)
 		proc_kill(pid, &status);
-	slurp(log, text, sizeof(text));
+	tmpdir_read(log, text, sizeof(text));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 	      "a daemon on a port in use did not exit 1; said: %s", text);
 	snprintf(want, sizeof(want),
@@ -81,7 +68,7 @@ show_identity(struct region *r)
 	         nd->name, nd->org, nd->pubhex, nd->port);
 	CHECK(strcmp(out, want) == 0, "--show-identity printed '%s', want '%s'", out, want);
 	snprintf(keypath, sizeof(keypath), "%s/data/node.key", nd->dir);
-	slurp(keypath, seed, sizeof(seed));
+	tmpdir_read(keypath, seed, sizeof(seed));
 	seed[strcspn(seed, "\n")] = '\0';
 	CHECK(strlen(seed) == 64 && strstr(out, seed) == NULL && strstr(out, seed + 32) == NULL,
 	      "--show-identity printed the secret key");
