@@ -62,6 +62,29 @@ cell_time(struct table *t, const msgpack_object *o)
 	table_cell(t, when);
 }
 
+/*
+ * One peer's row. A peer not heard from since the daemon started is "never connected":
+ * its behind and ahead are counted against an empty vector and say nothing, so they are
+ * not shown.
+ */
+static void
+peer_row(struct table *t, const msgpack_object *p)
+{
+	uint64_t seen = 0;
+	bool never = obj_uint(obj_get(p, "last_seen_ms"), &seen) == 0 && seen == 0;
+
+	cell_obj(t, obj_get(p, "name"));
+	cell_obj(t, obj_get(p, "organisation"));
+	cell_obj(t, obj_get(p, "endpoint"));
+	if (never)
+		table_cell(t, "never connected");
+	else
+		cell_obj(t, obj_get(p, "connected"));
+	cell_time(t, obj_get(p, "last_seen_ms"));
+	cell_obj(t, never ? NULL : obj_get(p, "behind"));
+	cell_obj(t, never ? NULL : obj_get(p, "ahead"));
+}
+
 /* The peers array as a table; false when it is not an array of maps. */
 static bool
 peers_table(const msgpack_object *peers, FILE *f)
@@ -79,20 +102,40 @@ peers_table(const msgpack_object *peers, FILE *f)
 	                               "BEHIND", "AHEAD", NULL};
 	     *h != NULL; h++)
 		table_cell(t, *h);
-	for (uint32_t i = 0; i < peers->via.array.size; i++) {
-		const msgpack_object *p = &peers->via.array.ptr[i];
-
-		cell_obj(t, obj_get(p, "name"));
-		cell_obj(t, obj_get(p, "organisation"));
-		cell_obj(t, obj_get(p, "endpoint"));
-		cell_obj(t, obj_get(p, "connected"));
-		cell_time(t, obj_get(p, "last_seen_ms"));
-		cell_obj(t, obj_get(p, "behind"));
-		cell_obj(t, obj_get(p, "ahead"));
-	}
+	for (uint32_t i = 0; i < peers->via.array.size; i++)
+		peer_row(t, &peers->via.array.ptr[i]);
 	ok = table_print(t, f);
 	table_destroy(&t);
 	return ok;
+}
+
+/*
+ * The "writes" row of status: accepted, or why local writes are held and what releases
+ * them (the status reply's writes_held, PROTOCOL.md).
+ */
+static void
+writes_cell(struct table *t, const msgpack_object *held)
+{
+	uint64_t seq = 0;
+	char buf[160];
+
+	if (held == NULL || held->type == MSGPACK_OBJECT_NIL) {
+		table_cell(t, "accepted");
+		return;
+	}
+	if (obj_is_str(obj_get(held, "reason"), "own_changesets") &&
+	    obj_uint(obj_get(held, "until_seq"), &seq) == 0) {
+		snprintf(buf, sizeof(buf),
+		         "held until this node has its own change sets up to seq %" PRIu64
+		         " back from its peers",
+		         seq);
+		table_cell(t, buf);
+	} else if (obj_is_str(obj_get(held, "reason"), "restored")) {
+		table_cell(t, "held until a peer has been heard from (replica restored from a "
+		              "backup)");
+	} else {
+		table_cell(t, "held");
+	}
 }
 
 int
@@ -130,6 +173,8 @@ cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 		table_cell(t, rows[i].label);
 		cell_obj(t, obj_get(rp.result, rows[i].key));
 	}
+	table_cell(t, "writes");
+	writes_cell(t, obj_get(rp.result, "writes_held"));
 	table_cell(t, "database");
 	if (obj_uint(obj_get(rp.result, "db_bytes"), &db) == 0) {
 		snprintf(buf, sizeof(buf), "%" PRIu64 " bytes", db);

@@ -108,6 +108,28 @@ pack_peers(struct api *a, struct apimsg_req *r, struct api_buf *b)
 	return 0;
 }
 
+/*
+ * "writes_held": nil while local writes are accepted; else why they are held and what
+ * releases them (store_writes_held()): a peer's vector showing our own change sets up to
+ * until_seq, which the node pulls back first, or a restored replica that has not heard
+ * from any peer yet (until_seq 0).
+ */
+static void
+pack_writes_held(struct api *a, msgpack_packer *pk)
+{
+	uint64_t need = 0;
+
+	apimsg_pack_str(pk, "writes_held");
+	if (!store_writes_held(a->st, &need)) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	msgpack_pack_map(pk, 2);
+	pack_field_str(pk, "reason", need > 0 ? "own_changesets" : "restored");
+	apimsg_pack_str(pk, "until_seq");
+	msgpack_pack_uint64(pk, need);
+}
+
 static const char *const status_counts[] = {"log", "pending", "quarantined", "db_bytes",
                                             "local_seq"};
 
@@ -127,7 +149,7 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	}
 	if ((rc = pack_peers(a, r, &peers)) != 0)
 		goto out;
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, 12);
 	pack_field_str(pk, "node", a->hooks.node_name);
 	pack_field_str(pk, "organisation", a->hooks.organisation);
 	pack_field_origin(pk, "origin", a->hooks.origin);
@@ -152,6 +174,7 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	api_pack_uints(pk, 5, status_counts,
 	               (const uint64_t[]){s.log_count, s.pending_count, s.quarantine_count,
 	                                  s.db_bytes, s.local_seq});
+	pack_writes_held(a, pk);
 out:
 	vv_destroy(&v);
 	api_buf_release(&peers);

@@ -28,12 +28,15 @@
 #include "api.h"
 #include "arrerr.h"
 #include "config.h"
+#include "datadir.h"
+#include "identity.h"
 #include "monoclock.h"
 #include "keyfile.h"
 #include "log.h"
 #include "members.h"
 #include "nodekey.h"
 #include "peermsg.h"
+#include "portowner.h"
 #include "store.h"
 #include "version.h"
 #include "sync.h"
@@ -47,6 +50,7 @@ struct daemon {
 	struct config *cfg;
 	struct members *members;
 	struct nodekey *key;
+	struct datadir_lock *lock;
 	struct store *st;
 	void *zctx;
 	struct api *api;
@@ -66,11 +70,14 @@ struct daemon {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: arrangd [--config FILE] [--init] [-n] [-d] [--help] [--version]\n"
+	fprintf(f, "usage: arrangd [--config FILE] [--init | --show-identity | -n] [-d] [--help]\n"
+	           "               [--version]\n"
 	           "\n"
 	           "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
 	           "      --init         create the data directory, node key and replica, and\n"
 	           "                     print this node's section for the members file\n"
+	           "      --show-identity\n"
+	           "                     print that section again, from the existing key\n"
 	           "  -n                 check the configuration, members and key, then exit\n"
 	           "  -d, --debug        log debug messages\n"
 	           "  -h, --help         show this help\n"
@@ -151,29 +158,6 @@ out:
 	return rc;
 }
 
-/* Print the members-file section of this node (arrangd --init). */
-static void
-print_member_section(const struct config *cfg, const struct nodekey *key)
-{
-	char hex[NODEKEY_HEX_LEN + 1];
-	const char *host = cfg->listen + strlen("tcp://");
-	const char *colon = strrchr(cfg->listen, ':');
-	size_t hlen = colon != NULL && colon > host ? (size_t)(colon - host) : 0;
-	bool wildcard = hlen == 0 || (hlen == 1 && host[0] == '*') ||
-	                (hlen == 7 && strncmp(host, "0.0.0.0", 7) == 0) ||
-	                (hlen == 4 && strncmp(host, "[::]", 4) == 0);
-
-	nodekey_hex(nodekey_public(key), hex);
-	printf("[%s]\n", cfg->name);
-	printf("organisation = %s\n", cfg->organisation);
-	printf("public_key = %s\n", hex);
-	if (!wildcard)
-		printf("endpoint = %s\n", cfg->listen);
-	else
-		printf("; endpoint = tcp://<address the other members can reach>%s\n",
-		       colon != NULL ? colon : "");
-}
-
 /* arrangd --init: data directory, node key, replica; prints the members section. */
 static int
 do_init(const char *path)
@@ -181,6 +165,7 @@ do_init(const char *path)
 	struct config *cfg = NULL;
 	struct nodekey *key = NULL;
 	struct store *st = NULL;
+	struct datadir_lock *lock = NULL;
 	char *kpath = NULL, *dbpath = NULL;
 	char err[ERRLEN];
 	struct stat sb;
@@ -200,6 +185,10 @@ do_init(const char *path)
 		fprintf(stderr, "error: out of memory\n");
 		goto out;
 	}
+	if (datadir_lock(cfg->data_dir, &lock, err, sizeof(err)) != 0) {
+		fprintf(stderr, "error: %s\n", err);
+		goto out;
+	}
 	if ((e = keyfile_create_err(kpath, &key, err, sizeof(err))) != 0) {
 		if (e == ARR_EEXIST)
 			fprintf(stderr, "error: %s exists: this node is already initialised\n",
@@ -216,10 +205,11 @@ do_init(const char *path)
 		fprintf(stderr, "error: cannot create the replica %s: %s\n", dbpath, arrerr_str(e));
 		goto out;
 	}
-	print_member_section(cfg, key);
+	identity_print(cfg, key, stdout);
 	rc = 0;
 out:
 	store_destroy(&st);
+	datadir_unlock(&lock);
 	nodekey_destroy(&key);
 	free(kpath);
 	free(dbpath);
@@ -504,7 +494,7 @@ loop(struct daemon *d)
 static int
 run(struct daemon *d)
 {
-	char *dbpath = NULL;
+	char *dbpath = NULL, err[ERRLEN];
 	struct sync_settings ss;
 	uint64_t usec = 0;
 	int rc = 1, e;
@@ -518,6 +508,11 @@ run(struct daemon *d)
 	    (d->organisation = strdup(d->cfg->organisation)) == NULL ||
 	    (dbpath = config_db_path(d->cfg)) == NULL) {
 		log_error("out of memory");
+		goto out;
+	}
+	if (datadir_lock(d->cfg->data_dir, &d->lock, err, sizeof(err)) != 0 ||
+	    datadir_private(dbpath, err, sizeof(err)) != 0) {
+		log_error("%s", err);
 		goto out;
 	}
 	if (signals_setup(d) != 0) {
@@ -554,7 +549,10 @@ run(struct daemon *d)
 	}
 	ss = sync_settings_of(d->cfg);
 	if ((d->sync = sync_open(d->zctx, &ss, d->members, d->key, d->st, &e)) == NULL) {
-		log_error("cannot open the peer sockets: %s", arrerr_str(e));
+		if (e == ARR_EEXIST)
+			portowner_log_in_use(d->cfg->listen);
+		else
+			log_error("cannot open the peer sockets: %s", arrerr_str(e));
 		goto out;
 	}
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
@@ -572,6 +570,7 @@ out:
 	api_destroy(&d->api);
 	sync_destroy(&d->sync);
 	store_destroy(&d->st);
+	datadir_unlock(&d->lock);
 	if (d->zctx != NULL)
 		zmq_ctx_term(d->zctx);
 	if (d->sigfd >= 0)
@@ -591,12 +590,16 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"init", no_argument, NULL, 'I'},
-	    {"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"init", no_argument, NULL, 'I'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"show-identity", no_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct daemon d = {.config_path = DEFAULT_CONFIG, .sigfd = -1};
-	bool init = false, check = false;
+	bool init = false, check = false, show = false;
 	int c;
 
 	log_init(LOG_LVL_INFO);
@@ -610,6 +613,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = true;
+			break;
+		case 'S':
+			show = true;
 			break;
 		case 'd':
 			d.debug = true;
@@ -627,10 +633,13 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (init && check)) {
+	if (optind != argc || init + check + show > 1) {
 		usage(stderr);
 		return 2;
 	}
+	umask(DATADIR_UMASK);
+	if (show)
+		return identity_show(d.config_path);
 	if (init)
 		return do_init(d.config_path);
 	if (check)

@@ -17,6 +17,7 @@
  * other sockets belong to sync_zap.c and sync_link.c, messages to sync_recv.c and
  * sync_send.c.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,8 @@ router_open(struct sync *s)
 		return ARR_EIO;
 	}
 	if (zmq_bind(s->router, s->set.listen) != 0) {
+		if (zmq_errno() == EADDRINUSE)
+			return ARR_EEXIST; /* the caller names the port and who holds it */
 		log_warnx("sync: cannot listen on %s: %s", s->set.listen,
 		          zmq_strerror(zmq_errno()));
 		return ARR_EIO;

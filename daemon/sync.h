@@ -36,7 +36,8 @@ struct sync_settings {
  * Bind the ROUTER and the ZAP handler, connect a DEALER to every member with an
  * endpoint. set is copied (its strings too); zctx, members, key and st are borrowed and
  * must outlive the sync (sync_reload() swaps members). NULL on error with *err set
- * (ARR_EIO when a socket cannot be bound, ARR_ECONFIG when this node is not in members,
+ * (ARR_EEXIST, not logged, when the listen port is in use: the caller says so;
+ * ARR_EIO when a socket cannot be bound, ARR_ECONFIG when this node is not in members,
  * ARR_ENOMEM).
  */
 struct sync *sync_open(void *zctx, const struct sync_settings *set, const struct members *members,

@@ -41,3 +41,16 @@ tmpdir_write(const char *path, const char *text)
 	fputs(text, f);
 	CHECK(fclose(f) == 0, "cannot write %s: %s", path, strerror(errno));
 }
+
+void
+tmpdir_read(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, len - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}

@@ -419,7 +419,8 @@ test_status_and_peers(void **state)
 	assert_int_equal(ufield(rp->res, "quarantined"), 0);
 	assert_true(ufield(rp->res, "db_bytes") > 0);
 	assert_int_equal(ufield(rp->res, "local_seq"), 0);
-	assert_int_equal(rp->res->via.map.size, 11);
+	assert_int_equal(field(rp->res, "writes_held")->type, MSGPACK_OBJECT_NIL);
+	assert_int_equal(rp->res->via.map.size, 12);
 	rep_free(rp);
 
 	write_fixture(fx);
@@ -1445,6 +1446,22 @@ test_backup(void **state)
 	free(path);
 }
 
+/* status's writes_held on api: nil when reason is NULL, else {reason, until_seq}. */
+static void
+expect_held(struct api *api, const char *reason, uint64_t until_seq)
+{
+	struct rep *rp = ok(call(api, "[s{", 2, "status", 0));
+	const msgpack_object *h = field(rp->res, "writes_held");
+
+	if (reason == NULL) {
+		assert_int_equal(h->type, MSGPACK_OBJECT_NIL);
+	} else {
+		assert_str(field(h, "reason"), reason);
+		assert_int_equal(ufield(h, "until_seq"), until_seq);
+	}
+	rep_free(rp);
+}
+
 /*
  * The data-integrity bug a restore used to cause: a replica restored from a backup took
  * at its next local write the seq after the backup's, which the region already held
@@ -1482,6 +1499,7 @@ test_restore_holds_writes(void **state)
 	assert_int_equal(need, 0);
 	expect_msg(write_name(api2, "Reusing seq 2"), ARR_ESTATE,
 	           "writes held until a peer has been heard from (replica restored from a backup)");
+	expect_held(api2, "restored", 0);
 
 	/* A peer reports it holds our seq 2: held until seq 2 is back. */
 	store_own_seq_seen(copy, 2);
@@ -1490,6 +1508,7 @@ test_restore_holds_writes(void **state)
 	expect_msg(write_name(api2, "Reusing seq 2"), ARR_ESTATE,
 	           "writes held until this node has its own change sets up to seq 2 back from "
 	           "its peers");
+	expect_held(api2, "own_changesets", 2);
 	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), 1);
 
 	/* The pull brings our own seq 2 back; the next write takes seq 3. */
@@ -1500,6 +1519,7 @@ test_restore_holds_writes(void **state)
 	assert_int_equal(stats.applied, 1);
 	msgpack_sbuffer_destroy(&cs2);
 	assert_false(store_writes_held(copy, NULL));
+	expect_held(api2, NULL, 0);
 	rp = ok(write_name(api2, "After the restore"));
 	assert_int_equal(ufield(rp->res, "first_seq"), 3);
 	rep_free(rp);

@@ -524,20 +524,29 @@ jqcheck --arg p "$T/cwd/rel.db" '.path == $p and .bytes > 0'
 ok "$CTL" metrics
 [ "$(metric arrangd_local_writes_total)" = $((W1 + 2)) ] || fail "metrics: a backup counted as a write"
 
+# restore_from FILE: stop arrangd, replace its replica with FILE, start it, wait for its API.
+restore_from() {
+	kill -TERM "$DPID"
+	wait "$DPID" || fail "arrangd exited with status $? on SIGTERM"
+	DPID=""
+	cp "$1" "$T/data/arrangd.db"
+	rm -f "$T/data/arrangd.db-wal" "$T/data/arrangd.db-shm"
+	"$ARRANGD" --config "$T/node.conf" 2>>"$T/arrangd.log" &
+	DPID=$!
+	for _ in $(seq 100); do
+		"$CTL" --timeout 500 status >/dev/null 2>&1 && return 0
+		kill -0 "$DPID" 2>/dev/null || { fail "arrangd exited after the restore"; cat "$T/arrangd.log" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
 # ---- restore: stop, replace the database, start; the backup's contents come back ----
+ok "$CTL" status
+grep -q '^writes  *accepted$' "$T/out" || fail "status: writes line before a restore"
+ok "$CTL" --json status
+jqcheck '.writes_held == null'
 ok "$CTL" organisation add kind=school name="After Backup" code=M000003
-kill -TERM "$DPID"
-wait "$DPID" || fail "arrangd exited with status $? on SIGTERM"
-DPID=""
-cp "$T/backup/one.db" "$T/data/arrangd.db"
-rm -f "$T/data/arrangd.db-wal" "$T/data/arrangd.db-shm"
-"$ARRANGD" --config "$T/node.conf" 2>>"$T/arrangd.log" &
-DPID=$!
-for _ in $(seq 100); do
-	"$CTL" --timeout 500 status >/dev/null 2>&1 && break
-	kill -0 "$DPID" 2>/dev/null || { fail "arrangd exited after the restore"; cat "$T/arrangd.log" >&2; exit 1; }
-	sleep 0.1
-done
+restore_from "$T/backup/one.db"
 ok "$CTL" digest
 [ "$(cat "$T/out")" = "$BACKUP_DIGEST" ] || fail "restore: digest differs from the backup-time digest"
 ok "$CTL" --json status
@@ -548,6 +557,25 @@ ok "$CTL" query "SELECT count(*) AS n FROM organisation WHERE code = 'M000003'"
 ok "$CTL" --json organisation add kind=school name="After Restore" code=M000004
 ok "$CTL" --json status
 jqcheck --argjson s "$BACKUP_SEQ" '.local_seq == $s + 1'
+
+# ---- a restore in a region with a member never heard from: writes held, and said so ----
+# The other member has no endpoint (it listens on a wildcard address), so nothing connects.
+sed -e "s/^name = .*/name = cli-other/" -e "s/^organisation = .*/organisation = Zorg Anders/" \
+	-e "s#^data_dir = .*#data_dir = $T/other#" -e "s#^api = .*#api = $T/other.sock#" \
+	-e "s#^listen = .*#listen = tcp://0.0.0.0:$(free_port)#" "$T/node.conf" >"$T/other.conf"
+"$ARRANGD" --init --config "$T/other.conf" >>"$T/members.conf"
+ok "$CTL" backup "$T/backup/two.db"
+restore_from "$T/backup/two.db"
+ok "$CTL" status
+grep -q '^writes  *held until a peer has been heard from (replica restored from a backup)$' "$T/out" ||
+	fail "status: no writes-held line after a restore: $(grep '^writes' "$T/out")"
+grep -q '^peers  *0 of 1 connected$' "$T/out" || fail "status: peers line with a member never heard from"
+ok "$CTL" --json status
+jqcheck '.writes_held.reason == "restored" and .writes_held.until_seq == 0'
+ok "$CTL" peers
+golden peers_never_connected
+error 1 "error: writes held until a peer has been heard from (replica restored from a backup) (ARR_ESTATE)" \
+	"$CTL" organisation add kind=school name="Held" code=M000005
 
 # ---- unreachable daemon (exit 3, one line) ----
 error 3 "error: cannot reach arrangd at $T/nope.sock" "$CTL" --socket "$T/nope.sock" status
