@@ -42,8 +42,15 @@ cli_error(const char *fmt, ...)
 int
 cli_fail(const struct cli *cli, int code, const struct reply *rp)
 {
+	if (code == ARR_EACCES && cli->why[0] != '\0') {
+		fprintf(stderr, "error: %s\n", cli->why);
+		return CLI_UNREACHABLE;
+	}
 	if (code == ARR_EUNAVAIL) {
-		fprintf(stderr, "error: cannot reach arrangd at %s\n", cli->socket);
+		const char *why = cli->conn != NULL ? conn_why(cli->conn) : cli->why;
+
+		fprintf(stderr, "error: cannot reach arrangd at %s%s%s\n", cli->socket,
+		        why[0] != '\0' ? ": " : "", why);
 		return CLI_UNREACHABLE;
 	}
 	if (code == ARR_ENOMEM)
@@ -68,7 +75,8 @@ cli_call(struct cli *cli, const struct req *rq, struct reply *rp)
 	if (cli->conn == NULL) {
 		int err;
 
-		cli->conn = conn_open(cli->socket, cli->timeout_ms, &err);
+		cli->conn =
+		    conn_open(cli->socket, cli->timeout_ms, &err, cli->why, sizeof(cli->why));
 		if (cli->conn == NULL)
 			return err;
 	}

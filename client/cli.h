@@ -26,15 +26,16 @@ enum cli_exit {
 	CLI_OK = 0,
 	CLI_ERR = 1,         /* the daemon returned an error, refused change, unknown id */
 	CLI_USAGE = 2,       /* unknown command or option, missing argument, bad value */
-	CLI_UNREACHABLE = 3, /* no answer from arrangd on the socket within the timeout */
+	CLI_UNREACHABLE = 3, /* arrangd not reached: no socket, refused, no permission, timeout */
 };
 
 struct cli {
 	const char *socket; /* API socket path (borrowed: argv, environment or default) */
 	int timeout_ms;
 	bool json;
-	char cmd[64];      /* the command being run, for "see 'arrangctl CMD --help'" */
-	struct conn *conn; /* owned; opened by the first call */
+	char cmd[64];           /* the command being run, for "see 'arrangctl CMD --help'" */
+	struct conn *conn;      /* owned; opened by the first call */
+	char why[CONN_WHY_MAX]; /* why it could not be opened */
 };
 
 /* "error: ..." and "see 'arrangctl CMD --help'" on stderr; returns CLI_USAGE. */

@@ -10,10 +10,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <msgpack.h>
 
 #include "api.h"
+#include "api_conn.h"
 #include "apimsg.h"
 #include "arrlimits.h"
 #include "schema.h"
@@ -22,12 +24,34 @@
 /* A result may not grow past this, so that the reply stays within ARR_MSG_MAX_BYTES. */
 #define API_RESULT_MAX (ARR_MSG_MAX_BYTES - (64u << 10))
 
+/* What the API transport counts, for "metrics" (api_sock.c keeps them). */
+struct api_counters {
+	uint64_t accepted;      /* clients accepted */
+	uint64_t refused;       /* clients refused: api_max_clients were connected */
+	uint64_t accept_errors; /* accept() failures (EMFILE...): the listener pauses */
+	uint64_t requests;      /* requests run */
+	uint64_t gone;          /* requests not run: their client had hung up */
+	uint64_t deferred;      /* wake-ups that ran out of time with requests waiting */
+};
+
 struct api {
-	void *sock;             /* owned; NULL for api_new() */
-	char *path;             /* owned; the socket file we bound, removed on destroy */
 	struct store *st;       /* borrowed */
 	struct api_hooks hooks; /* copied; the pointers in it are borrowed */
 	uint64_t local_writes;  /* committed "write" requests, for "metrics" */
+	/* ---- api_sock.c: the transport; unused by api_new() ---- */
+	int lfd;    /* the listening socket, -1 when none */
+	char *path; /* owned; the socket file we bound */
+	dev_t dev;  /* ... and its identity: removed on destroy only if still ours */
+	ino_t ino;
+	struct api_conn **conns; /* owned; NULL entries are closed, compacted after each poll */
+	size_t nconns, max_conns;
+	size_t npolled;        /* conns[0 .. npolled) were handed to the poll */
+	bool polled_listener;  /* items[0] was the listener */
+	size_t rr;             /* the client whose request runs first next time */
+	bool pending;          /* requests wait that the last wake-up had no time for */
+	uint64_t paused_until; /* the listener is not polled before then (EMFILE) */
+	struct api_conn_pool pool;
+	struct api_counters n;
 };
 
 /* A method: packs one result into pk, or records an error in r and returns its code. */
@@ -64,6 +88,11 @@ void api_pack_uints(msgpack_packer *pk, size_t n, const char *const *keys, const
 
 /* A store error, with its table text (its detail may name values; ours never do). */
 int api_fail_code(struct apimsg_req *r, int rc);
+
+/* ---- api_sock.c ---- */
+
+/* Write the transport's metric families (clients, requests, buffers) to f. */
+void api_sock_metrics(const struct api *a, FILE *f);
 
 /* ---- api_parse.c: request params checked against the schema ---- */
 

@@ -165,6 +165,11 @@ struct store_filter {
 int store_list(struct store *s, const char *table, const struct store_filter *filters,
                size_t nfilters, size_t limit, store_row_fn fn, void *ctx);
 
+/*
+ * A query is also interrupted (ARR_ETIMEOUT) as soon as fn(ctx) returns true, checked
+ * while it runs: the daemon's way to stop on SIGTERM. fn NULL: only the deadline.
+ */
+void store_set_interrupt(struct store *s, bool (*fn)(void *ctx), void *ctx);
 /* A query runs at most this long before it is interrupted with ARR_ETIMEOUT. */
 #define STORE_QUERY_TIME_MS 2000
 

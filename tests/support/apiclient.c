@@ -53,13 +53,14 @@ apiclient_timeout(struct apiclient *c, int timeout_ms)
 int
 apiclient_call(struct apiclient *c, const struct req *rq, struct reply *rp)
 {
+	char why[CONN_WHY_MAX];
 	int rc, err;
 
 	reply_init(rp);
 	if (c->conn != NULL && c->conn_timeout_ms != c->timeout_ms)
 		conn_destroy(&c->conn);
 	if (c->conn == NULL) {
-		c->conn = conn_open(c->path, c->timeout_ms, &err);
+		c->conn = conn_open(c->path, c->timeout_ms, &err, why, sizeof(why));
 		if (c->conn == NULL)
 			return err == ARR_EUNAVAIL ? APICLIENT_ENOREPLY : APICLIENT_EBADREPLY;
 		c->conn_timeout_ms = c->timeout_ms;
