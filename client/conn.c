@@ -42,6 +42,10 @@ reply_free(struct reply *rp)
 	if (rp->unpacked)
 		msgpack_unpacked_destroy(&rp->up);
 	free(rp->buf);
+	for (size_t i = 0; i < rp->npages; i++)
+		reply_free(&rp->pages[i]);
+	free(rp->pages);
+	free(rp->rows);
 	reply_init(rp);
 }
 

@@ -24,6 +24,10 @@ struct reply {
 	const msgpack_object *result; /* ["ok", result]: borrowed from up */
 	int code;                     /* ["error", code, message]: the daemon's ARR_E* code */
 	char message[257];            /* its message, control characters replaced by '?' */
+	/* Later pages of a paged read (cli_list), kept for the merged rows that point into them. */
+	struct reply *pages; /* owned: npages replies */
+	size_t npages;
+	msgpack_object *rows; /* owned: the merged rows (shallow copies) */
 };
 
 void reply_init(struct reply *rp);

@@ -98,7 +98,7 @@ api_fail_code(struct apimsg_req *r, int rc)
 static const char *const p_none[] = {NULL};
 static const char *const p_write[] = {"ops", NULL};
 static const char *const p_row[] = {"table", "id", NULL};
-static const char *const p_list[] = {"table", "where", "limit", NULL};
+static const char *const p_list[] = {"table", "where", "limit", "after", NULL};
 static const char *const p_query[] = {"sql", NULL};
 static const char *const p_qretry[] = {"id", NULL};
 static const char *const p_backup[] = {"path", NULL};
@@ -112,7 +112,7 @@ static const struct method {
     {"peers", p_none, api_methods_peers},
     {"write", p_write, api_write},
     {"get", p_row, api_methods_get},
-    {"list", p_list, api_methods_list},
+    {"list", p_list, api_list},
     {"query", p_query, api_methods_query},
     {"history", p_row, api_methods_history},
     {"digest", p_none, api_methods_digest},

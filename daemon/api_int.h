@@ -21,6 +21,9 @@
 #include "schema.h"
 #include "store.h"
 
+/* A page of "list" ends after the row that takes its rows past this many bytes. */
+#define API_PAGE_BYTES (1u << 20)
+
 /* A result may not grow past this, so that the reply stays within ARR_MSG_MAX_BYTES. */
 #define API_RESULT_MAX (ARR_MSG_MAX_BYTES - (64u << 10))
 
@@ -86,6 +89,13 @@ int api_buf_result(struct apimsg_req *r, struct api_buf *b, int rc, const char *
 /* Pack n key/value pairs keys[i]: vals[i] (the caller packs the map head). */
 void api_pack_uints(msgpack_packer *pk, size_t n, const char *const *keys, const uint64_t *vals);
 
+/*
+ * Pack rs as a map of 2 + extra entries, with t's visible columns ("id" first, no
+ * _deleted) as the column list when there are no rows (t NULL: none).
+ */
+int api_pack_rowset(const struct apimsg_rowset *rs, const struct schema_table *t, uint32_t extra,
+                    msgpack_packer *pk);
+
 /* A store error, with its table text (its detail may name values; ours never do). */
 int api_fail_code(struct apimsg_req *r, int rc);
 
@@ -98,8 +108,12 @@ void api_sock_metrics(const struct api *a, FILE *f);
 
 /* The "table" param. */
 int api_parse_table(struct apimsg_req *r, const struct schema_table **t);
-/* The "id" param as canonical (lower-case) row id text. */
-int api_parse_id(struct apimsg_req *r, char out[ARR_ROWID_STRLEN + 1]);
+/*
+ * The row id param name ("id", "after") as canonical (lower-case) text. present NULL:
+ * the param is required; else *present says whether it was there.
+ */
+int api_parse_id(struct apimsg_req *r, const char *name, bool *present,
+                 char out[ARR_ROWID_STRLEN + 1]);
 /*
  * The "where" map w of "list" into filters (at most one per column, "id" included);
  * f has room for t->ncolumns.
@@ -129,9 +143,11 @@ int api_parse_op(struct apimsg_req *r, size_t i, const msgpack_object *o, struct
 
 /* ---- the methods (PROTOCOL.md, "Local API") ---- */
 
+/* api_list.c: "list", in pages. */
+api_method_fn api_list;
 /* api_methods.c: reads and administration. */
-api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_list,
-    api_methods_query, api_methods_history, api_methods_digest, api_methods_sync, api_methods_qlist,
+api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_query,
+    api_methods_history, api_methods_digest, api_methods_sync, api_methods_qlist,
     api_methods_qretry, api_methods_backup;
 /* api_write.c: "write". */
 api_method_fn api_write;

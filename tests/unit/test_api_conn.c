@@ -314,7 +314,7 @@ test_budget(void **state)
 {
 	struct fx *fx = *state;
 	static const char sql[] = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
-	                          "FROM c WHERE x < 3000000) SELECT count(*) FROM c";
+	                          "FROM c WHERE x < 600000) SELECT count(*) FROM c";
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	int fd[3];

@@ -258,8 +258,16 @@ ok "$CTL" organisation show a0000004
 golden organisation_show
 ok "$CTL" organisation list kind=school
 golden organisation_list_school
-ok "$CTL" child list --limit 2
+expect 0 "$CTL" child list --limit 2
 golden child_list_limit
+[ "$(cat "$T/err")" = "showing 2 of 5; use --all or --after c0000002-0000-4000-8000-000000000002" ] ||
+	fail "list --limit: stderr '$(cat "$T/err")'"
+ok "$CTL" --json child list --after c0000002-0000-4000-8000-000000000002
+SLURP=1 jqcheck 'length == 3 and .[0].ref == "TD-2017-007"'
+ok "$CTL" --json child list --all
+SLURP=1 jqcheck 'length == 5'
+expect 2 "$CTL" child list --all --limit 2
+expect 2 "$CTL" child list --after c0000002
 ok "$CTL" arrangement list
 golden arrangement_list
 ok "$CTL" arrangement list --status started
