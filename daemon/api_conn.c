@@ -325,6 +325,14 @@ api_conn_gone(const struct api_conn *c)
 }
 
 uint64_t
+api_conn_idle_since(const struct api_conn *c)
+{
+	bool empty = c->rs == R_PREAMBLE ? c->hdr_got == 0 : c->rs == R_HEADER && c->hdr_got == 0;
+
+	return empty && api_conn_unsent(c) == 0 ? c->last_io : UINT64_MAX;
+}
+
+uint64_t
 api_conn_deadline(const struct api_conn *c)
 {
 	if (api_conn_unsent(c) > 0)

@@ -13,9 +13,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define API_CONN_FRAME_MS 10000 /* a frame (or the preamble) completes this long after it starts   \
-	                         */
-#define API_CONN_STALL_MS 30000 /* a reply that makes no progress for this long: the client goes   \
+#define API_CONN_FRAME_MS                                                                          \
+	10000 /* a frame (or the preamble) completes this long after it starts                     \
+	       */
+#define API_CONN_STALL_MS                                                                          \
+	30000                   /* a reply that makes no progress for this long: the client goes   \
 	                         */
 #define API_CONN_IDLE_MS 600000 /* a client that sends nothing for this long goes */
 
@@ -72,6 +74,11 @@ size_t api_conn_unsent(const struct api_conn *c);
 bool api_conn_gone(const struct api_conn *c);
 /* Whether the client must close now (closing after a refusal, or a deadline passed). */
 bool api_conn_expired(const struct api_conn *c, struct api_conn_pool *pool, uint64_t now);
+/*
+ * Since when the client has been idle: connected or answered, with no byte of a request
+ * (the preamble aside) received since and nothing to send; UINT64_MAX when it is not.
+ */
+uint64_t api_conn_idle_since(const struct api_conn *c);
 /* When api_conn_expired() next needs asking (monotonic ms). */
 uint64_t api_conn_deadline(const struct api_conn *c);
 

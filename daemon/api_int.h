@@ -30,7 +30,8 @@
 /* What the API transport counts, for "metrics" (api_sock.c keeps them). */
 struct api_counters {
 	uint64_t accepted;      /* clients accepted */
-	uint64_t refused;       /* clients refused: api_max_clients were connected */
+	uint64_t refused;       /* clients refused: api_max_clients were connected and busy */
+	uint64_t evicted;       /* idle clients closed to make room for a new one */
 	uint64_t accept_errors; /* accept() failures (EMFILE...): the listener pauses */
 	uint64_t requests;      /* requests run */
 	uint64_t gone;          /* requests not run: their client had hung up */

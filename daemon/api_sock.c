@@ -2,7 +2,8 @@
  * api_sock.c: the local API's transport (PROTOCOL.md, "Local API"): the listening Unix
  * socket, the clients (api_conn.c) and the rounds in which the daemon's loop serves
  * them. It owns the socket file it bound and removes it only while it is still that
- * file; it caps the clients (more are answered ARR_EBUSY and closed), pauses the
+ * file; it caps the clients (at the cap the one idle the longest makes room; when none
+ * is idle, a new one is answered ARR_EBUSY and closed), pauses the
  * listener when accept() runs out of descriptors, and runs requests for at most
  * API_BUDGET_MS per wake-up, skipping those whose client has hung up. It must not decode
  * a request (api.c does) or block.
@@ -261,6 +262,34 @@ refuse(struct api *a, int fd)
 	close(fd);
 }
 
+/*
+ * Make room for a new client at the cap: close the one idle the longest (nothing
+ * received or waiting to be sent), so that idle connections cannot lock the API out.
+ * False when every client is busy.
+ */
+static bool
+evict_idle(struct api *a)
+{
+	size_t best = a->nconns;
+	uint64_t oldest = UINT64_MAX;
+
+	for (size_t i = 0; i < a->nconns; i++) {
+		uint64_t t = a->conns[i] != NULL ? api_conn_idle_since(a->conns[i]) : UINT64_MAX;
+
+		if (t < oldest) {
+			oldest = t;
+			best = i;
+		}
+	}
+	if (best == a->nconns)
+		return false;
+	a->n.evicted++;
+	api_conn_destroy(&a->conns[best], &a->pool);
+	a->conns[best] = a->conns[--a->nconns];
+	a->conns[a->nconns] = NULL;
+	return true;
+}
+
 /* Accept what the listener has, within the cap; pause it when out of descriptors. */
 static void
 accept_clients(struct api *a, uint64_t now)
@@ -282,7 +311,7 @@ accept_clients(struct api *a, uint64_t now)
 			a->paused_until = now + API_PAUSE_MS;
 			return;
 		}
-		if (a->nconns >= a->max_conns) {
+		if (a->nconns >= a->max_conns && !evict_idle(a)) {
 			refuse(a, fd);
 			continue;
 		}
@@ -413,6 +442,9 @@ api_sock_metrics(const struct api *a, FILE *f)
 	                a->n.accepted);
 	metrics_counter(f, "arrangd_api_clients_refused_total",
 	                "Local API clients refused: api_max_clients were connected.", a->n.refused);
+	metrics_counter(f, "arrangd_api_clients_evicted_total",
+	                "Idle local API clients closed to make room at api_max_clients.",
+	                a->n.evicted);
 	metrics_counter(f, "arrangd_api_accept_errors_total",
 	                "accept() failures on the API socket (out of descriptors...).",
 	                a->n.accept_errors);

@@ -1267,6 +1267,7 @@ test_metrics(void **state)
 	                                    "arrangd_api_clients",
 	                                    "arrangd_api_clients_accepted_total",
 	                                    "arrangd_api_clients_refused_total",
+	                                    "arrangd_api_clients_evicted_total",
 	                                    "arrangd_api_accept_errors_total",
 	                                    "arrangd_api_requests_total",
 	                                    "arrangd_api_requests_gone_total",

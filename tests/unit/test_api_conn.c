@@ -350,26 +350,41 @@ test_budget(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-/* Beyond the cap a client is answered ARR_EBUSY and closed; the others are served. */
+/*
+ * At the cap the client idle the longest makes room; when every client is busy, a new
+ * one is answered ARR_EBUSY and closed, and the others are still served.
+ */
 static void
 test_cap(void **state)
 {
 	struct fx *fx = *state;
-	int fd[5];
+	uint8_t hdr[APIFRAME_HDR];
+	int fd[6];
 
 	for (int i = 0; i < 4; i++)
 		fd[i] = client(fx->path, true);
 	for (int i = 0; i < 5 && fx->api->nconns < 4; i++)
 		pump(fx->api, 10);
 	assert_int_equal(fx->api->nconns, 4);
+	/* All idle: the oldest goes for the fifth, which is served. */
 	fd[4] = client(fx->path, true);
 	send_frame(fd[4], status_req, sizeof(status_req) - 1);
-	assert_int_equal(reply_code(fx->api, fd[4]), ARR_EBUSY);
-	assert_int_equal(reply_code(fx->api, fd[4]), 1);
-	assert_int_equal(fx->api->n.refused, 1);
-	send_frame(fd[0], status_req, sizeof(status_req) - 1);
-	assert_int_equal(reply_code(fx->api, fd[0]), 0);
+	assert_int_equal(reply_code(fx->api, fd[4]), 0);
+	assert_int_equal(fx->api->n.evicted, 1);
+	assert_int_equal(reply_code(fx->api, fd[0]), 1);
+	/* Now every client is busy with half a frame: the sixth is refused. */
+	apiframe_put(hdr, 100);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(send(fd[i], hdr, sizeof(hdr), 0), APIFRAME_HDR);
 	for (int i = 0; i < 5; i++)
+		pump(fx->api, 10);
+	fd[5] = client(fx->path, true);
+	send_frame(fd[5], status_req, sizeof(status_req) - 1);
+	assert_int_equal(reply_code(fx->api, fd[5]), ARR_EBUSY);
+	assert_int_equal(reply_code(fx->api, fd[5]), 1);
+	assert_int_equal(fx->api->n.refused, 1);
+	assert_int_equal(fx->api->n.evicted, 1);
+	for (int i = 0; i < 6; i++)
 		close(fd[i]);
 }
 
