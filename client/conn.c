@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,54 +163,39 @@ wait_for(struct conn *c, short ev, uint64_t deadline)
 	}
 }
 
-/* Send len bytes of p before the deadline. */
+/*
+ * Move len bytes between p and the socket before the deadline: send them (out) or
+ * receive exactly that many.
+ */
 static int
-send_all(struct conn *c, const void *p, size_t len, uint64_t deadline)
+transfer(struct conn *c, bool out, void *p, size_t len, uint64_t deadline)
 {
-	const char *b = p;
+	char *b = p;
 	int rc;
 
 	while (len > 0) {
-		ssize_t w = send(c->fd, b, len, MSG_NOSIGNAL);
+		ssize_t n = out ? send(c->fd, b, len, MSG_NOSIGNAL) : recv(c->fd, b, len, 0);
 
-		if (w > 0) {
-			b += w;
-			len -= (size_t)w;
-		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((rc = wait_for(c, POLLOUT, deadline)) != 0)
+		if (n > 0) {
+			b += n;
+			len -= (size_t)n;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((rc = wait_for(c, out ? POLLOUT : POLLIN, deadline)) != 0)
 				return rc;
-		} else if (w < 0 && errno != EINTR) {
-			snprintf(c->why, sizeof(c->why), "the daemon closed the connection (%s)",
-			         strerror(errno));
+		} else if (n == 0 || errno != EINTR) {
+			snprintf(c->why, sizeof(c->why), "the daemon closed the connection%s%s",
+			         n == 0 ? "" : ": ", n == 0 ? "" : strerror(errno));
 			return ARR_EUNAVAIL;
 		}
 	}
 	return 0;
 }
 
-/* Receive exactly len bytes into p before the deadline. */
+/* Send len bytes of p before the deadline. */
 static int
-recv_all(struct conn *c, void *p, size_t len, uint64_t deadline)
+send_all(struct conn *c, const void *p, size_t len, uint64_t deadline)
 {
-	char *b = p;
-	int rc;
-
-	while (len > 0) {
-		ssize_t r = recv(c->fd, b, len, 0);
-
-		if (r > 0) {
-			b += r;
-			len -= (size_t)r;
-		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((rc = wait_for(c, POLLIN, deadline)) != 0)
-				return rc;
-		} else if (r == 0 || errno != EINTR) {
-			snprintf(c->why, sizeof(c->why), "the daemon closed the connection%s%s",
-			         r == 0 ? "" : ": ", r == 0 ? "" : strerror(errno));
-			return ARR_EUNAVAIL;
-		}
-	}
-	return 0;
+	return transfer(c, true, (void *)(uintptr_t)p, len, deadline);
 }
 
 /* Receive one reply frame into rp->buf. */
@@ -219,7 +205,7 @@ recv_frame(struct conn *c, struct reply *rp, uint64_t deadline)
 	uint8_t hdr[APIFRAME_HDR];
 	int rc;
 
-	if ((rc = recv_all(c, hdr, sizeof(hdr), deadline)) != 0)
+	if ((rc = transfer(c, false, hdr, sizeof(hdr), deadline)) != 0)
 		return rc;
 	rp->len = apiframe_get(hdr);
 	if (rp->len > APIFRAME_MAX) {
@@ -228,7 +214,7 @@ recv_frame(struct conn *c, struct reply *rp, uint64_t deadline)
 	}
 	if ((rp->buf = malloc(rp->len > 0 ? rp->len : 1)) == NULL)
 		return ARR_ENOMEM;
-	return recv_all(c, rp->buf, rp->len, deadline);
+	return transfer(c, false, rp->buf, rp->len, deadline);
 }
 
 /* Check ["ok", result] / ["error", code, message] and fill rp. */

@@ -437,34 +437,35 @@ api_on_poll(struct api *a, const zmq_pollitem_t *items, size_t n)
 void
 api_sock_metrics(const struct api *a, FILE *f)
 {
+	const struct {
+		const char *name, *help;
+		uint64_t value;
+	} counters[] = {
+	    {"arrangd_api_clients_accepted_total", "Local API clients accepted.", a->n.accepted},
+	    {"arrangd_api_clients_evicted_total",
+	     "Idle local API clients closed to make room at api_max_clients.", a->n.evicted},
+	    {"arrangd_api_clients_refused_total",
+	     "Local API clients refused: api_max_clients were connected.", a->n.refused},
+	    {"arrangd_api_accept_errors_total",
+	     "accept() failures on the API socket (out of descriptors...).", a->n.accept_errors},
+	    {"arrangd_api_requests_total", "Local API requests answered.", a->n.requests},
+	    {"arrangd_api_requests_gone_total",
+	     "Local API requests not run because their client had hung up.", a->n.gone},
+	    {"arrangd_api_rounds_deferred_total",
+	     "Wake-ups that ran out of time with API requests still waiting.", a->n.deferred},
+	    {"arrangd_api_recv_refused_total",
+	     "API requests refused because the receive pool was full.", a->pool.refused},
+	    {"arrangd_api_recv_oversize_total",
+	     "API requests refused for announcing more than the frame limit.", a->pool.oversize},
+	    {"arrangd_api_timeouts_total",
+	     "API clients closed for a stalled frame or reply, or for silence.", a->pool.timeouts},
+	    {"arrangd_api_version_errors_total",
+	     "API clients closed for a wrong preamble (API version).", a->pool.versions},
+	};
+
 	metrics_gauge(f, "arrangd_api_clients", "Local API clients connected.", api_clients(a));
-	metrics_counter(f, "arrangd_api_clients_accepted_total", "Local API clients accepted.",
-	                a->n.accepted);
-	metrics_counter(f, "arrangd_api_clients_refused_total",
-	                "Local API clients refused: api_max_clients were connected.", a->n.refused);
-	metrics_counter(f, "arrangd_api_clients_evicted_total",
-	                "Idle local API clients closed to make room at api_max_clients.",
-	                a->n.evicted);
-	metrics_counter(f, "arrangd_api_accept_errors_total",
-	                "accept() failures on the API socket (out of descriptors...).",
-	                a->n.accept_errors);
-	metrics_counter(f, "arrangd_api_requests_total", "Local API requests answered.",
-	                a->n.requests);
-	metrics_counter(f, "arrangd_api_requests_gone_total",
-	                "Local API requests not run because their client had hung up.", a->n.gone);
-	metrics_counter(f, "arrangd_api_rounds_deferred_total",
-	                "Wake-ups that ran out of time with API requests still waiting.",
-	                a->n.deferred);
 	metrics_gauge(f, "arrangd_api_recv_bytes", "Bytes of API requests being received.",
 	              a->pool.used);
-	metrics_counter(f, "arrangd_api_recv_refused_total",
-	                "API requests refused because the receive pool was full.", a->pool.refused);
-	metrics_counter(f, "arrangd_api_recv_oversize_total",
-	                "API requests refused for announcing more than the frame limit.",
-	                a->pool.oversize);
-	metrics_counter(f, "arrangd_api_timeouts_total",
-	                "API clients closed for a stalled frame or reply, or for silence.",
-	                a->pool.timeouts);
-	metrics_counter(f, "arrangd_api_version_errors_total",
-	                "API clients closed for a wrong preamble (API version).", a->pool.versions);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		metrics_counter(f, counters[i].name, counters[i].help, counters[i].value);
 }

@@ -58,34 +58,41 @@ open_api(struct fx *fx, size_t max_clients, int *err)
 	return api_open(fx->path, &lim, fx->st, NULL, err);
 }
 
-static int
-setup(void **state)
+/* The replica the API serves: a fresh store in dir, with key, and no other members. */
+static struct store *
+open_store(const char *dir, const struct nodekey *key)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	char *db;
+	char *db = tu_path(dir, "arrangd.db");
 	int err = 0;
+	struct store *st = store_open(&(struct store_config){.path = db,
+	                                                     .key = key,
+	                                                     .organisation = "Gemeente Testdorp",
+	                                                     .is_member = no_member},
+	                              &err);
 
-	assert_non_null(fx);
-	fx->dir = tu_tmpdir();
-	fx->key = tu_key(1);
-	db = tu_path(fx->dir, "arrangd.db");
-	fx->path = tu_path(fx->dir, "api.sock");
-	struct store_config cfg = {.path = db,
-	                           .key = fx->key,
-	                           .organisation = "Gemeente Testdorp",
-	                           .is_member = no_member};
-	fx->st = store_open(&cfg, &err);
 	free(db);
 	assert_int_equal(err, 0);
-	fx->api = open_api(fx, 4, &err);
-	assert_int_equal(err, 0);
-	assert_non_null(fx->api);
-	*state = fx;
-	return 0;
+	return st;
 }
 
 static int
-teardown(void **state)
+conn_setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	int err = 1;
+
+	assert_non_null(fx);
+	fx->dir = tu_tmpdir();
+	fx->path = tu_path(fx->dir, "api.sock");
+	fx->key = tu_key(1);
+	assert_non_null(fx->st = open_store(fx->dir, fx->key));
+	fx->api = open_api(fx, 4, &err);
+	*state = fx;
+	return fx->api != NULL && err == 0 ? 0 : -1;
+}
+
+static int
+conn_teardown(void **state)
 {
 	struct fx *fx = *state;
 
@@ -433,13 +440,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_frames, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unread_replies, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_cap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_frames, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(test_oversize, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(test_unread_replies, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(test_gone, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(test_budget, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(test_cap, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(test_socket_file, conn_setup, conn_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
