@@ -42,8 +42,15 @@ cli_error(const char *fmt, ...)
 int
 cli_fail(const struct cli *cli, int code, const struct reply *rp)
 {
+	if (code == ARR_EACCES && cli->why[0] != '\0') {
+		fprintf(stderr, "error: %s\n", cli->why);
+		return CLI_UNREACHABLE;
+	}
 	if (code == ARR_EUNAVAIL) {
-		fprintf(stderr, "error: cannot reach arrangd at %s\n", cli->socket);
+		const char *why = cli->conn != NULL ? conn_why(cli->conn) : cli->why;
+
+		fprintf(stderr, "error: cannot reach arrangd at %s%s%s\n", cli->socket,
+		        why[0] != '\0' ? ": " : "", why);
 		return CLI_UNREACHABLE;
 	}
 	if (code == ARR_ENOMEM)
@@ -68,7 +75,8 @@ cli_call(struct cli *cli, const struct req *rq, struct reply *rp)
 	if (cli->conn == NULL) {
 		int err;
 
-		cli->conn = conn_open(cli->socket, cli->timeout_ms, &err);
+		cli->conn =
+		    conn_open(cli->socket, cli->timeout_ms, &err, cli->why, sizeof(cli->why));
 		if (cli->conn == NULL)
 			return err;
 	}
@@ -106,32 +114,110 @@ cli_get(struct cli *cli, const char *table, const char *id, struct reply *rp, st
 }
 
 int
-cli_list(struct cli *cli, const char *table, const struct cli_where *where, size_t n,
-         uint64_t limit, struct reply *rp, struct rowset *rs)
+cli_list_page(struct cli *cli, const struct cli_list_args *la, struct reply *rp, struct rowset *rs,
+              struct cli_page *pg)
 {
+	const msgpack_object *next, *total;
 	struct req rq;
 	int rc;
 
-	req_begin(&rq, "list", 1 + (n > 0) + (limit > 0));
+	req_begin(&rq, "list", 1 + (la->n > 0) + (la->limit > 0) + (la->after != NULL));
 	req_str(&rq, "table");
-	req_str(&rq, table);
-	if (n > 0) {
+	req_str(&rq, la->table);
+	if (la->n > 0) {
 		req_str(&rq, "where");
-		req_map(&rq, (uint32_t)n);
-		for (size_t i = 0; i < n; i++) {
-			req_str(&rq, where[i].column);
-			req_value(&rq, &where[i].value);
+		req_map(&rq, (uint32_t)la->n);
+		for (size_t i = 0; i < la->n; i++) {
+			req_str(&rq, la->where[i].column);
+			req_value(&rq, &la->where[i].value);
 		}
 	}
-	if (limit > 0) {
+	if (la->limit > 0) {
 		req_str(&rq, "limit");
-		req_uint(&rq, limit);
+		req_uint(&rq, la->limit);
+	}
+	if (la->after != NULL) {
+		req_str(&rq, "after");
+		req_str(&rq, la->after);
 	}
 	rc = cli_call(cli, &rq, rp);
 	req_free(&rq);
-	if (rc == 0 && rowset_decode(rp->result, rs) != 0)
-		rc = ARR_EMALFORMED;
-	return rc;
+	if (rc != 0)
+		return rc;
+	next = obj_get(rp->result, "next");
+	total = obj_get(rp->result, "total");
+	pg->next[0] = '\0';
+	if (rowset_decode(rp->result, rs) != 0 || next == NULL ||
+	    (next->type != MSGPACK_OBJECT_NIL && !obj_strcpy(next, pg->next, sizeof(pg->next))) ||
+	    (total != NULL && obj_uint(total, &pg->total) != 0))
+		return ARR_EMALFORMED;
+	return 0;
+}
+
+/* Append the rows of page rs (in page) to the merged rows of rp. */
+static int
+merge_page(struct reply *rp, struct rowset *all, struct reply *page, const struct rowset *rs)
+{
+	struct reply *pages = realloc(rp->pages, (rp->npages + 1) * sizeof(*pages));
+	msgpack_object *rows;
+
+	if (pages == NULL)
+		return ARR_ENOMEM;
+	rp->pages = pages;
+	if ((rows = realloc(rp->rows, (all->nrows + rs->nrows + 1) * sizeof(*rows))) == NULL)
+		return ARR_ENOMEM;
+	if (rp->rows == NULL && all->nrows > 0)
+		memcpy(rows, all->rows, all->nrows * sizeof(*rows));
+	rp->rows = rows;
+	if (rs->nrows > 0)
+		memcpy(rows + all->nrows, rs->rows, rs->nrows * sizeof(*rows));
+	all->rows = rows;
+	all->nrows += rs->nrows;
+	/* The page's buffers now belong to rp. */
+	rp->pages[rp->npages++] = *page;
+	reply_init(page);
+	return 0;
+}
+
+int
+cli_list_from(struct cli *cli, const struct cli_list_args *la, struct reply *rp, struct rowset *rs,
+              struct cli_page *pg)
+{
+	struct cli_list_args next = *la;
+	struct cli_page p = {0};
+	int rc;
+
+	if ((rc = cli_list_page(cli, la, rp, rs, pg)) != 0)
+		return rc;
+	while (pg->next[0] != '\0' && (la->limit == 0 || rs->nrows < la->limit)) {
+		struct reply page;
+		struct rowset prs;
+
+		reply_init(&page);
+		next.after = pg->next;
+		next.limit = la->limit > 0 ? la->limit - rs->nrows : 0;
+		rc = cli_list_page(cli, &next, &page, &prs, &p);
+		if (rc == 0)
+			rc = merge_page(rp, rs, &page, &prs);
+		if (rc != 0) {
+			/* The error's message is the page's: hand it to the caller. */
+			reply_free(rp);
+			*rp = page;
+			return rc;
+		}
+		memcpy(pg->next, p.next, sizeof(pg->next));
+	}
+	return 0;
+}
+
+int
+cli_list(struct cli *cli, const char *table, const struct cli_where *where, size_t n,
+         uint64_t limit, struct reply *rp, struct rowset *rs)
+{
+	struct cli_list_args la = {.table = table, .where = where, .n = n, .limit = limit};
+	struct cli_page pg = {0};
+
+	return cli_list_from(cli, &la, rp, rs, &pg);
 }
 
 int

@@ -26,15 +26,16 @@ enum cli_exit {
 	CLI_OK = 0,
 	CLI_ERR = 1,         /* the daemon returned an error, refused change, unknown id */
 	CLI_USAGE = 2,       /* unknown command or option, missing argument, bad value */
-	CLI_UNREACHABLE = 3, /* no answer from arrangd on the socket within the timeout */
+	CLI_UNREACHABLE = 3, /* arrangd not reached: no socket, refused, no permission, timeout */
 };
 
 struct cli {
 	const char *socket; /* API socket path (borrowed: argv, environment or default) */
 	int timeout_ms;
 	bool json;
-	char cmd[64];      /* the command being run, for "see 'arrangctl CMD --help'" */
-	struct conn *conn; /* owned; opened by the first call */
+	char cmd[64];           /* the command being run, for "see 'arrangctl CMD --help'" */
+	struct conn *conn;      /* owned; opened by the first call */
+	char why[CONN_WHY_MAX]; /* why it could not be opened */
 };
 
 /* "error: ..." and "see 'arrangctl CMD --help'" on stderr; returns CLI_USAGE. */
@@ -59,7 +60,29 @@ struct cli_where {
 /* `get`: the one row of table/id as a rowset. ARR_ENOTFOUND when absent or deleted. */
 int cli_get(struct cli *cli, const char *table, const char *id, struct reply *rp,
             struct rowset *rs);
-/* `list` with equality filters (n may be 0) and a limit (0: none). */
+/* A `list` request: equality filters (n may be 0), limit (0: none), after (NULL: none). */
+struct cli_list_args {
+	const char *table;
+	const struct cli_where *where;
+	size_t n;
+	uint64_t limit;
+	const char *after;
+};
+/* Where a `list` stopped. */
+struct cli_page {
+	char next[ARR_ROWID_STRLEN + 1]; /* the last row when more follow, else "" */
+	uint64_t total;                  /* rows that match (told by the first page) */
+};
+/* One page of `list` (the daemon bounds it in rows and bytes). */
+int cli_list_page(struct cli *cli, const struct cli_list_args *la, struct reply *rp,
+                  struct rowset *rs, struct cli_page *pg);
+/*
+ * Every page of `list` up to la->limit rows (0: all) merged into one rowset (its rows
+ * borrow from rp, which owns every page); pg says where it stopped and the total.
+ */
+int cli_list_from(struct cli *cli, const struct cli_list_args *la, struct reply *rp,
+                  struct rowset *rs, struct cli_page *pg);
+/* cli_list_from() from the first row. */
 int cli_list(struct cli *cli, const char *table, const struct cli_where *where, size_t n,
              uint64_t limit, struct reply *rp, struct rowset *rs);
 /* `write` of n ops (1 … 100000) in one request. */

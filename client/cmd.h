@@ -63,12 +63,18 @@ int tbl_set_checked(struct cli *cli, const struct cmd_call *call, int argc, char
  */
 int tbl_fetch_row(struct cli *cli, const struct cmd_call *call, const char *text,
                   char id[ARR_ROWID_STRLEN + 1], struct reply *rp, struct rowset *rs);
+/* Which rows `list` shows: --limit N (0: all), --after ID (NULL: from the first). */
+struct tbl_range {
+	uint64_t limit;
+	const char *after;
+};
 /*
- * `list`: the rows of t whose fields equal the FIELD=VALUE words (n of them), at most
- * limit (0: all), printed by tbl_print_rows with cols/headers. An exit code.
+ * `list`: the rows of t whose fields equal the FIELD=VALUE words (n of them) within
+ * range, printed by tbl_print_rows with cols/headers; when --limit cut the list,
+ * "showing N of M; use --all or --after ID" on stderr. An exit code.
  */
 int tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size_t n,
-                   uint64_t limit, const char *const *cols, size_t ncols,
+                   const struct tbl_range *range, const char *const *cols, size_t ncols,
                    const char *const *headers);
 /*
  * The words after show/delete/history: exactly one ID, or --help (printed). An exit
@@ -78,8 +84,12 @@ int tbl_id_arg(struct cli *cli, const struct cmd_call *call, int argc, char **ar
 /* tbl_id_arg, then tbl_fetch_row of the ID (rp must be reply_init'ed); the same rules. */
 int tbl_id_row(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a,
                char id[ARR_ROWID_STRLEN + 1], struct reply *rp, struct rowset *rs);
-/* Parse a positive --limit value (NULL: none, 0); an exit code. */
-int tbl_limit(struct cli *cli, const char *text, uint64_t *limit);
+/*
+ * Parse --limit N (positive; NULL: none), --after ID (a full row id; NULL: none) and
+ * --all (NULL: not given; it excludes --limit) into r; an exit code.
+ */
+int tbl_range(struct cli *cli, const char *limit, const char *after, const char *all,
+              struct tbl_range *r);
 /* Print {"id": id} (JSON) or the id alone. */
 int tbl_print_id(const struct cli *cli, const char *id);
 

@@ -281,18 +281,18 @@ static const char *const list_heads[] = {"ID",           "CHILD", "KIND",      "
 int
 cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	struct opt opts[] = {{"status", true, NULL},
-	                     {"school", true, NULL},
-	                     {"municipality", true, NULL},
-	                     {"limit", true, NULL},
+	struct opt opts[] = {{"status", true, NULL},       {"school", true, NULL},
+	                     {"municipality", true, NULL}, {"limit", true, NULL},
+	                     {"after", true, NULL},        {"all", false, NULL},
 	                     {NULL, false, NULL}};
 	struct args a;
 	struct words ws = {0};
-	uint64_t limit = 0;
+	struct tbl_range range;
 	int rc;
 
 	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
-	if (rc != CLI_OK || a.help || (rc = tbl_limit(cli, opts[3].value, &limit)) != CLI_OK)
+	if (rc != CLI_OK || a.help ||
+	    (rc = tbl_range(cli, opts[3].value, opts[4].value, opts[5].value, &range)) != CLI_OK)
 		goto out;
 	if (words_init(&ws, &a, 3) != 0 ||
 	    (opts[0].value != NULL && words_add(&ws, "status", opts[0].value) != 0) ||
@@ -301,7 +301,7 @@ cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc, cha
 		rc = cli_error("out of memory");
 		goto out;
 	}
-	rc = tbl_list_print(cli, call->t, ws.w, ws.n, limit, list_cols,
+	rc = tbl_list_print(cli, call->t, ws.w, ws.n, &range, list_cols,
 	                    sizeof(list_cols) / sizeof(list_cols[0]), list_heads);
 out:
 	words_free(&ws);

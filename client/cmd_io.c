@@ -4,7 +4,8 @@
  * whole file before writing anything (a bad line is reported as FILE:LINE and nothing
  * is written), then sends it in as few `write` requests as the API limits allow. Export
  * prints every visible row of every table in the same format, referenced tables first,
- * so that `export | import` round-trips. Their help is in commands.c.
+ * so that `export | import` round-trips; it reads a page at a time, so its memory does
+ * not grow with the replica. Their help is in commands.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -391,6 +392,32 @@ out:
 	return rc;
 }
 
+/* Print every visible row of t, a page at a time (only one page is held). */
+static int
+export_table(struct cli *cli, const struct schema_table *t)
+{
+	struct cli_list_args la = {.table = t->name};
+	struct cli_page pg = {0};
+	int rc = CLI_OK;
+
+	do {
+		struct reply rp;
+		struct rowset rs;
+		int crc;
+
+		reply_init(&rp);
+		if ((crc = cli_list_page(cli, &la, &rp, &rs, &pg)) != 0)
+			rc = cli_fail(cli, crc, &rp);
+		for (size_t r = 0; rc == CLI_OK && r < rs.nrows; r++)
+			rc = jsonout_print(jsonout_row(&rs, r, t->name, true));
+		reply_free(&rp);
+		la.after = pg.next;
+	} while (rc == CLI_OK && pg.next[0] != '\0');
+	if (rc == CLI_OK && (fflush(stdout) != 0 || ferror(stdout)))
+		rc = cli_error("cannot write the export: %s", strerror(errno));
+	return rc;
+}
+
 int
 cmd_export(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
@@ -408,22 +435,12 @@ cmd_export(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 		}
 	for (size_t i = 0; i < schema_table_count() && rc == CLI_OK; i++) {
 		const struct schema_table *t = schema_table_at(i);
-		struct reply rp;
-		struct rowset rs;
 		bool wanted = a.npos == 0;
-		int crc;
 
 		for (size_t k = 0; k < a.npos; k++)
 			wanted |= strcmp(a.pos[k], t->name) == 0;
-		if (!wanted)
-			continue;
-		reply_init(&rp);
-		crc = cli_list(cli, t->name, NULL, 0, 0, &rp, &rs);
-		if (crc != 0)
-			rc = cli_fail(cli, crc, &rp);
-		for (size_t r = 0; rc == CLI_OK && r < rs.nrows; r++)
-			rc = jsonout_print(jsonout_row(&rs, r, t->name, true));
-		reply_free(&rp);
+		if (wanted)
+			rc = export_table(cli, t);
 	}
 out:
 	args_free(&a);

@@ -6,6 +6,7 @@
  * commands.c.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,16 +171,23 @@ tbl_print_id(const struct cli *cli, const char *id)
 }
 
 int
-tbl_limit(struct cli *cli, const char *text, uint64_t *limit)
+tbl_range(struct cli *cli, const char *limit, const char *after, const char *all,
+          struct tbl_range *r)
 {
+	uint8_t id[ARR_ROWID_LEN];
 	char *end;
 
-	*limit = 0;
-	if (text == NULL)
+	r->limit = 0;
+	r->after = after;
+	if (after != NULL && rowid_parse(after, id) != 0)
+		return cli_usage(cli, "bad --after '%s' (expected a full id)", after);
+	if (limit == NULL)
 		return CLI_OK;
-	*limit = strtoull(text, &end, 10);
-	if (*end != '\0' || *limit == 0 || text[0] == '-')
-		return cli_usage(cli, "bad --limit '%s' (expected a positive integer)", text);
+	if (all != NULL)
+		return cli_usage(cli, "--all and --limit exclude each other");
+	r->limit = strtoull(limit, &end, 10);
+	if (*end != '\0' || r->limit == 0 || limit[0] == '-')
+		return cli_usage(cli, "bad --limit '%s' (expected a positive integer)", limit);
 	return CLI_OK;
 }
 
@@ -408,8 +416,10 @@ out:
 
 int
 tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size_t n,
-               uint64_t limit, const char *const *cols, size_t ncols, const char *const *headers)
+               const struct tbl_range *range, const char *const *cols, size_t ncols,
+               const char *const *headers)
 {
+	struct cli_page pg = {0};
 	struct field *fields = NULL;
 	struct cli_where *where = NULL;
 	struct names *nm = NULL;
@@ -421,7 +431,9 @@ tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size
 	rc = tbl_where(cli, t, words, n, &fields, &where);
 	if (rc != CLI_OK)
 		goto out;
-	rc = cli_list(cli, t->name, where, n, limit, &rp, &rs);
+	struct cli_list_args la = {
+	    .table = t->name, .where = where, .n = n, .limit = range->limit, .after = range->after};
+	rc = cli_list_from(cli, &la, &rp, &rs, &pg);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
 		goto out;
@@ -432,6 +444,9 @@ tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size
 			goto out;
 	}
 	rc = tbl_print_rows(cli, t, &rs, nm, cols, ncols, headers);
+	if (rc == CLI_OK && pg.next[0] != '\0')
+		fprintf(stderr, "showing %zu of %" PRIu64 "; use --all or --after %s\n", rs.nrows,
+		        pg.total, pg.next);
 out:
 	names_destroy(&nm);
 	reply_free(&rp);
@@ -443,15 +458,18 @@ out:
 int
 tbl_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	struct opt opts[] = {{"limit", true, NULL}, {NULL, false, NULL}};
+	struct opt opts[] = {{"limit", true, NULL},
+	                     {"after", true, NULL},
+	                     {"all", false, NULL},
+	                     {NULL, false, NULL}};
 	struct args a;
-	uint64_t limit = 0;
+	struct tbl_range range;
 	int rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
 
 	if (rc == CLI_OK && !a.help)
-		rc = tbl_limit(cli, opts[0].value, &limit);
+		rc = tbl_range(cli, opts[0].value, opts[1].value, opts[2].value, &range);
 	if (rc == CLI_OK && !a.help)
-		rc = tbl_list_print(cli, call->t, a.pos, a.npos, limit, NULL, 0, NULL);
+		rc = tbl_list_print(cli, call->t, a.pos, a.npos, &range, NULL, 0, NULL);
 	args_free(&a);
 	return rc;
 }

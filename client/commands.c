@@ -113,11 +113,12 @@ static const struct cmd cmds[] = {
     {"arrangement", "list", "[--status S] [--school ORG] [--municipality ORG]", "list, filtered",
      cmd_arrangement_list,
      "[--status S] [--school ORG]\n"
-     "         [--municipality ORG] [FIELD=VALUE]... [--limit N]",
+     "         [--municipality ORG] [FIELD=VALUE]... [--limit N | --all] [--after ID]",
      "List arrangements, ordered by id, optionally filtered (filters combine\n"
      "with AND). The table shows the child by its ref, organisations by code\n"
      "and ids shortened to 8 characters; --json prints one JSON object per line\n"
-     "with every field and full ids.\n\n",
+     "with every field and full ids. --limit N shows the first N and says on\n"
+     "stderr how many there are and where to go on (--after ID: after that row).\n\n",
      CMD_FIELDS, "Arrangements"},
     {"arrangement", "show", "ID", "with parties, funding, assignments, evaluations, consents",
      cmd_arrangement_show, NULL,
@@ -141,12 +142,13 @@ static const struct cmd cmds[] = {
      "Change fields of an existing @T row. ID may be abbreviated to a unique\n"
      "prefix of at least 4 characters.\n\n",
      CMD_FIELDS, "Other tables"},
-    {ANY_TABLE, "list", "[FIELD=VALUE]... [--limit N]", "list rows (filters: equality)", tbl_list,
-     NULL,
+    {ANY_TABLE, "list", "[FIELD=VALUE]... [--limit N | --all] [--after ID]",
+     "list rows (filters: equality)", tbl_list, NULL,
      "List the @T rows whose fields equal the given values (all rows without\n"
      "filters), ordered by id. The table shows ids shortened to 8 characters and\n"
      "organisations by their code; --json prints one JSON object per line with\n"
-     "full ids.\n\n",
+     "full ids. --limit N shows the first N and says on stderr how many there are\n"
+     "and where to go on (--after ID: after that row).\n\n",
      CMD_FIELDS, "Other tables"},
     {ANY_TABLE, "show", "ID", "show one row", tbl_show, NULL,
      "Show every field of one @T row (ID may be a unique prefix). --json prints\n"

@@ -1,8 +1,11 @@
 /*
- * api.h: the local API server (PROTOCOL.md, "Local API"): a ROUTER socket on
- * ipc://<path>, mode 0660. Decodes each request strictly, dispatches it to the store or
- * to the sync layer through the hooks below, and always answers: a malformed request
- * gets an error reply, never a crash or a stall. Owns its socket; borrows the store.
+ * api.h: the local API server (PROTOCOL.md, "Local API"): a Unix stream socket at
+ * <path>, mode 0660, carrying length-prefixed frames. Decodes each request strictly,
+ * dispatches it to the store or to the sync layer through the hooks below, and always
+ * answers: a malformed request gets an error reply, never a crash or a stall. Owns its
+ * sockets and every client's buffers, each bounded in bytes; borrows the store. The
+ * daemon's loop polls the descriptors it hands out and calls back; nothing blocks, and
+ * one wake-up runs requests for at most API_BUDGET_MS.
  */
 #ifndef API_H
 #define API_H
@@ -13,8 +16,13 @@
 #include <stdio.h>
 
 #include <msgpack.h>
+#include <zmq.h>
 
 #include "store.h"
+
+#define API_BUDGET_MS       50          /* requests run per wake-up: until this much time passed */
+#define API_MAX_CLIENTS     64          /* default api_max_clients */
+#define API_RECV_POOL_BYTES (64u << 20) /* frames being received, all clients together */
 
 struct api;
 
@@ -44,12 +52,20 @@ struct api_hooks {
 	int (*metrics)(void *ctx, FILE *out);
 };
 
+/* The bounds of the transport. */
+struct api_limits {
+	size_t max_clients; /* connected at once; more are answered ARR_EBUSY and closed */
+	size_t recv_bytes;  /* frames being received, all clients together (at least one frame) */
+};
+
 /*
- * Bind ipc://path (removing a stale socket file first), chmod 0660.
- * zctx is the daemon's ZeroMQ context (borrowed). NULL on error with *err set.
+ * Listen on path (a stale socket file nobody answers on is replaced; a live one or
+ * anything else there is ARR_EEXIST), mode 0660, group "arrangd" when it exists.
+ * lim NULL: the defaults. NULL on error with *err set.
  */
-struct api *api_open(void *zctx, const char *path, struct store *st, const struct api_hooks *hooks,
-                     int *err);
+struct api *api_open(const char *path, const struct api_limits *lim, struct store *st,
+                     const struct api_hooks *hooks, int *err);
+/* Close every client and the listener; remove the socket file if it is still ours. */
 void api_destroy(struct api **a);
 /*
  * An API without a socket, for api_handle() alone (unit tests, fuzzing). st and the
@@ -57,14 +73,25 @@ void api_destroy(struct api **a);
  * memory. api_destroy() releases it.
  */
 struct api *api_new(struct store *st, const struct api_hooks *hooks);
-/* The socket to poll for ZMQ_POLLIN. */
-void *api_socket(struct api *a);
-/* Handle every request waiting on the socket without blocking. */
-int api_on_readable(struct api *a);
+
+/* Upper bound of the items api_poll_fill() fills. */
+size_t api_poll_count(const struct api *a);
+/* Fill items with the descriptors to poll (listener, clients); returns how many. */
+size_t api_poll_fill(struct api *a, zmq_pollitem_t *items, size_t max);
+/*
+ * Handle what the poll reported on the items api_poll_fill() filled: accept, read,
+ * send, and run complete requests for at most API_BUDGET_MS, skipping those whose
+ * client hung up. Must be called after every poll that included them.
+ */
+void api_on_poll(struct api *a, const zmq_pollitem_t *items, size_t n);
+/* Longest the loop may sleep for the API's sake: 0 when requests wait, -1 for no limit. */
+long api_timeout_ms(const struct api *a);
+/* Clients connected now. */
+size_t api_clients(const struct api *a);
 
 /*
  * Handle one request body and pack the full reply (["ok", result] or ["error", code,
- * message]) into pk. Exposed for unit tests and fuzzing; api_on_readable uses it.
+ * message]) into pk. Exposed for unit tests and fuzzing; api_on_poll uses it.
  */
 void api_handle(struct api *a, const uint8_t *req, size_t len, msgpack_packer *pk);
 

@@ -10,24 +10,52 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <msgpack.h>
 
 #include "api.h"
+#include "api_conn.h"
 #include "apimsg.h"
 #include "arrlimits.h"
 #include "schema.h"
 #include "store.h"
 
+/* A page of "list" ends after the row that takes its rows past this many bytes. */
+#define API_PAGE_BYTES (1u << 20)
+
 /* A result may not grow past this, so that the reply stays within ARR_MSG_MAX_BYTES. */
 #define API_RESULT_MAX (ARR_MSG_MAX_BYTES - (64u << 10))
 
+/* What the API transport counts, for "metrics" (api_sock.c keeps them). */
+struct api_counters {
+	uint64_t accepted;      /* clients accepted */
+	uint64_t refused;       /* clients refused: api_max_clients were connected and busy */
+	uint64_t evicted;       /* idle clients closed to make room for a new one */
+	uint64_t accept_errors; /* accept() failures (EMFILE...): the listener pauses */
+	uint64_t requests;      /* requests run */
+	uint64_t gone;          /* requests not run: their client had hung up */
+	uint64_t deferred;      /* wake-ups that ran out of time with requests waiting */
+};
+
 struct api {
-	void *sock;             /* owned; NULL for api_new() */
-	char *path;             /* owned; the socket file we bound, removed on destroy */
 	struct store *st;       /* borrowed */
 	struct api_hooks hooks; /* copied; the pointers in it are borrowed */
 	uint64_t local_writes;  /* committed "write" requests, for "metrics" */
+	/* ---- api_sock.c: the transport; unused by api_new() ---- */
+	int lfd;    /* the listening socket, -1 when none */
+	char *path; /* owned; the socket file we bound */
+	dev_t dev;  /* ... and its identity: removed on destroy only if still ours */
+	ino_t ino;
+	struct api_conn **conns; /* owned; NULL entries are closed, compacted after each poll */
+	size_t nconns, max_conns;
+	size_t npolled;        /* conns[0 .. npolled) were handed to the poll */
+	bool polled_listener;  /* items[0] was the listener */
+	size_t rr;             /* the client whose request runs first next time */
+	bool pending;          /* requests wait that the last wake-up had no time for */
+	uint64_t paused_until; /* the listener is not polled before then (EMFILE) */
+	struct api_conn_pool pool;
+	struct api_counters n;
 };
 
 /* A method: packs one result into pk, or records an error in r and returns its code. */
@@ -62,15 +90,31 @@ int api_buf_result(struct apimsg_req *r, struct api_buf *b, int rc, const char *
 /* Pack n key/value pairs keys[i]: vals[i] (the caller packs the map head). */
 void api_pack_uints(msgpack_packer *pk, size_t n, const char *const *keys, const uint64_t *vals);
 
+/*
+ * Pack rs as a map of 2 + extra entries, with t's visible columns ("id" first, no
+ * _deleted) as the column list when there are no rows (t NULL: none).
+ */
+int api_pack_rowset(const struct apimsg_rowset *rs, const struct schema_table *t, uint32_t extra,
+                    msgpack_packer *pk);
+
 /* A store error, with its table text (its detail may name values; ours never do). */
 int api_fail_code(struct apimsg_req *r, int rc);
+
+/* ---- api_sock.c ---- */
+
+/* Write the transport's metric families (clients, requests, buffers) to f. */
+void api_sock_metrics(const struct api *a, FILE *f);
 
 /* ---- api_parse.c: request params checked against the schema ---- */
 
 /* The "table" param. */
 int api_parse_table(struct apimsg_req *r, const struct schema_table **t);
-/* The "id" param as canonical (lower-case) row id text. */
-int api_parse_id(struct apimsg_req *r, char out[ARR_ROWID_STRLEN + 1]);
+/*
+ * The row id param name ("id", "after") as canonical (lower-case) text. present NULL:
+ * the param is required; else *present says whether it was there.
+ */
+int api_parse_id(struct apimsg_req *r, const char *name, bool *present,
+                 char out[ARR_ROWID_STRLEN + 1]);
 /*
  * The "where" map w of "list" into filters (at most one per column, "id" included);
  * f has room for t->ncolumns.
@@ -103,9 +147,11 @@ int api_parse_op_refused(struct apimsg_req *r, size_t i, const struct store_op *
 
 /* ---- the methods (PROTOCOL.md, "Local API") ---- */
 
+/* api_list.c: "list", in pages. */
+api_method_fn api_list;
 /* api_methods.c: reads and administration. */
-api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_list,
-    api_methods_query, api_methods_history, api_methods_digest, api_methods_sync, api_methods_qlist,
+api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_query,
+    api_methods_history, api_methods_digest, api_methods_sync, api_methods_qlist,
     api_methods_qretry, api_methods_backup;
 /* api_write.c: "write". */
 api_method_fn api_write;

@@ -1,5 +1,5 @@
 /*
- * api_methods.c: the local API's reads ("get", "list", "query", "history") and its
+ * api_methods.c: the local API's reads ("get", "query", "history") and its
  * administration ("status", "peers", "digest", "sync", "quarantine.list",
  * "quarantine.retry", "backup"). Each method checks its params through api_parse.c, asks
  * the store or the sync layer's hooks, and packs one result; it must not touch the
@@ -59,12 +59,9 @@ rows_add(void *ctx, size_t ncols, const char *const *names, const struct value *
 	return c->rc;
 }
 
-/*
- * Pack rs, with t's visible columns ("id" first, no _deleted) as the column list when
- * there are no rows (t NULL: none).
- */
-static int
-pack_rowset(const struct apimsg_rowset *rs, const struct schema_table *t, msgpack_packer *pk)
+int
+api_pack_rowset(const struct apimsg_rowset *rs, const struct schema_table *t, uint32_t extra,
+                msgpack_packer *pk)
 {
 	const char *names[1 + 64];
 	size_t n = 0;
@@ -75,7 +72,7 @@ pack_rowset(const struct apimsg_rowset *rs, const struct schema_table *t, msgpac
 			if (t->columns[i].type != SCHEMA_FLAG)
 				names[n++] = t->columns[i].name;
 	}
-	return apimsg_rowset_pack(rs, pk, n, names);
+	return apimsg_rowset_pack(rs, pk, n, names, extra);
 }
 
 /* The error for a read that stopped: the row callback's, or the store's. */
@@ -205,7 +202,7 @@ rows_result(struct apimsg_req *r, struct rows_ctx *c, int rc, const struct schem
 {
 	if (rc != 0 || c->rc != 0)
 		rc = read_failed(r, c, rc);
-	else if ((rc = pack_rowset(c->rs, t, pk)) != 0)
+	else if ((rc = api_pack_rowset(c->rs, t, 0, pk)) != 0)
 		rc = api_fail_code(r, rc);
 	apimsg_rowset_destroy(&c->rs);
 	return rc;
@@ -220,51 +217,12 @@ api_methods_get(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	struct rows_ctx c = {0};
 	int rc;
 
-	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, id)) != 0)
+	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, "id", NULL, id)) != 0)
 		return rc;
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
 	rc = store_get(a->st, t->name, id, rows_add, &c);
 	return rows_result(r, &c, rc, t, pk);
-}
-
-/* "list": visible rows matching every where equality, ordered by id. */
-int
-api_methods_list(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
-{
-	const struct schema_table *t;
-	const msgpack_object *w = NULL;
-	struct store_filter *f = NULL;
-	struct rows_ctx c = {0};
-	uint64_t limit = 0;
-	size_t nf = 0;
-	bool has_where = false, has_limit = false;
-	int rc;
-
-	if ((rc = api_parse_table(r, &t)) != 0 ||
-	    (rc = apimsg_req_map(r, "where", &has_where, &w)) != 0 ||
-	    (rc = apimsg_req_uint(r, "limit", &has_limit, &limit)) != 0)
-		return rc;
-	if (has_where) {
-		/* "id" and the schema columns but _deleted: at most ncolumns distinct. */
-		if (w->via.map.size > t->ncolumns)
-			return apimsg_req_fail(r, ARR_EINVAL, "where: too many columns");
-		if ((f = calloc(t->ncolumns, sizeof(*f))) == NULL)
-			return api_fail_code(r, ARR_ENOMEM);
-		if ((rc = api_parse_where(r, t, w, f, &nf)) != 0)
-			goto out;
-	}
-	if ((c.rs = apimsg_rowset_new()) == NULL) {
-		rc = api_fail_code(r, ARR_ENOMEM);
-		goto out;
-	}
-	if (limit > SIZE_MAX)
-		limit = SIZE_MAX;
-	rc = store_list(a->st, t->name, f, nf, (size_t)limit, rows_add, &c);
-	rc = rows_result(r, &c, rc, t, pk);
-out:
-	free(f);
-	return rc;
 }
 
 /*
@@ -346,7 +304,7 @@ api_methods_history(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	struct api_buf b;
 	int rc;
 
-	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, id)) != 0)
+	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, "id", NULL, id)) != 0)
 		return rc;
 	api_buf_init(&b);
 	rc = store_history(a->st, t->name, id, history_add, &b);

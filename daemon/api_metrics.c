@@ -1,5 +1,6 @@
 /*
- * api_metrics.c: the local API's "metrics": the API's own counter and the store's sizes,
+ * api_metrics.c: the local API's "metrics": the API's own counters (api_sock.c writes the
+ * transport's) and the store's sizes,
  * then whatever the peer layer writes through the metrics hook, as Prometheus text
  * (written by metrics.c, never by hand here). Counters start at 0 when the daemon does.
  * It must not touch the socket.
@@ -52,6 +53,7 @@ api_metrics(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
 	write_families(f, a, &st);
+	api_sock_metrics(a, f);
 	if (a->hooks.metrics != NULL)
 		rc = a->hooks.metrics(a->hooks.ctx, f);
 	if (fclose(f) != 0 && rc == 0)

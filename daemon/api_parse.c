@@ -134,16 +134,17 @@ api_parse_table(struct apimsg_req *r, const struct schema_table **t)
 }
 
 int
-api_parse_id(struct apimsg_req *r, char out[ARR_ROWID_STRLEN + 1])
+api_parse_id(struct apimsg_req *r, const char *name, bool *present, char out[ARR_ROWID_STRLEN + 1])
 {
 	const char *text;
 	uint8_t id[ARR_ROWID_LEN];
 	int rc;
 
-	if ((rc = apimsg_req_str(r, "id", NULL, &text, NULL)) != 0)
+	if ((rc = apimsg_req_str(r, name, present, &text, NULL)) != 0 ||
+	    (present != NULL && !*present))
 		return rc;
 	if (rowid_parse(text, id) != 0)
-		return apimsg_req_fail(r, ARR_EINVAL, "param 'id' must be a uuid");
+		return apimsg_req_fail(r, ARR_EINVAL, "param '%s' must be a uuid", name);
 	rowid_format(id, out);
 	return 0;
 }

@@ -19,6 +19,7 @@ struct config {
 	char *api;          /* required: filesystem path of the ipc API socket */
 	char *members;      /* required: members file path (relative: to the config's dir) */
 	int log_level;      /* optional log_level = error|warning|notice|info|debug (6 = info) */
+	uint32_t api_max_clients; /* default 64, 1..4096: API clients connected at once */
 	/* [sync] */
 	uint32_t heartbeat_ms;       /* default 1000, 50..60000 */
 	uint64_t max_clock_drift_ms; /* default 300000, 1000..86400000 */

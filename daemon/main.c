@@ -405,6 +405,21 @@ on_signals(struct daemon *d)
 	}
 }
 
+/*
+ * store_set_interrupt(): whether SIGTERM or SIGINT is waiting, so that a long query
+ * stops at once instead of holding up the shutdown. The signal stays pending for the
+ * signalfd.
+ */
+static bool
+stop_pending(void *ctx)
+{
+	sigset_t set;
+
+	(void)ctx;
+	return sigpending(&set) == 0 &&
+	       (sigismember(&set, SIGTERM) == 1 || sigismember(&set, SIGINT) == 1);
+}
+
 /* ---- the daemon ---- */
 
 /*
@@ -435,9 +450,10 @@ loop(struct daemon *d)
 	int rc = 0;
 
 	while (!d->quit) {
-		size_t need = 2 + sync_poll_count(d->sync), n = 0, nsync;
+		size_t need = 1 + api_poll_count(d->api) + sync_poll_count(d->sync), n = 0, napi,
+		       nsync;
 		uint64_t now = mono_ms();
-		long timeout = sync_timeout_ms(d->sync);
+		long timeout = sync_timeout_ms(d->sync), at = api_timeout_ms(d->api);
 
 		if (need > cap) {
 			zmq_pollitem_t *v = realloc(items, need * sizeof(*v));
@@ -450,8 +466,10 @@ loop(struct daemon *d)
 			cap = need;
 		}
 		items[n++] = (zmq_pollitem_t){.fd = d->sigfd, .events = ZMQ_POLLIN};
-		items[n++] = (zmq_pollitem_t){.socket = api_socket(d->api), .events = ZMQ_POLLIN};
-		nsync = sync_poll_fill(d->sync, items + n, cap - n);
+		napi = api_poll_fill(d->api, items + n, cap - n);
+		nsync = sync_poll_fill(d->sync, items + n + napi, cap - n - napi);
+		if (at >= 0 && (timeout < 0 || at < timeout))
+			timeout = at;
 		if (d->watchdog_ms > 0)
 			timeout = d->next_watchdog <= now ? 0
 			          : (long)(d->next_watchdog - now) < timeout
@@ -461,15 +479,16 @@ loop(struct daemon *d)
 			timeout = 0;
 		else if ((long)(d->next_status - now) < timeout)
 			timeout = (long)(d->next_status - now);
-		if (zmq_poll(items, (int)(n + nsync), timeout) < 0) {
+		if (zmq_poll(items, (int)(n + napi + nsync), timeout) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
 			log_error("poll: %s", zmq_strerror(zmq_errno()));
 			rc = -1;
 			break;
 		}
-		if (items[1].revents & ZMQ_POLLIN)
-			api_on_readable(d->api);
+		/* At most API_BUDGET_MS of requests, then signals, peers and the watchdog. */
+		api_on_poll(d->api, items + n, napi);
+		n += napi;
 		sync_on_poll(d->sync, items + n, nsync);
 		/* Signals last: a reload may close DEALERs that are in items. */
 		if (items[0].revents & ZMQ_POLLIN)
@@ -496,6 +515,7 @@ run(struct daemon *d)
 {
 	char *dbpath = NULL, err[ERRLEN];
 	struct sync_settings ss;
+	struct api_limits lim = {0};
 	uint64_t usec = 0;
 	int rc = 1, e;
 
@@ -529,6 +549,7 @@ run(struct daemon *d)
 		log_error("cannot open the replica %s: %s", dbpath, arrerr_str(e));
 		goto out;
 	}
+	store_set_interrupt(d->st, stop_pending, NULL);
 	if ((d->zctx = zmq_ctx_new()) == NULL) {
 		log_error("cannot create the ZeroMQ context: %s", zmq_strerror(zmq_errno()));
 		goto out;
@@ -543,7 +564,8 @@ run(struct daemon *d)
 	                              .member_name = hook_member_name,
 	                              .origin = nodekey_public(d->key),
 	                              .metrics = hook_metrics};
-	if ((d->api = api_open(d->zctx, d->cfg->api, d->st, &d->hooks, &e)) == NULL) {
+	lim.max_clients = d->cfg->api_max_clients;
+	if ((d->api = api_open(d->cfg->api, &lim, d->st, &d->hooks, &e)) == NULL) {
 		log_error("cannot open the local API on %s: %s", d->cfg->api, arrerr_str(e));
 		goto out;
 	}

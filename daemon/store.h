@@ -166,10 +166,22 @@ struct store_filter {
 	const char *column;
 	struct value value; /* equality */
 };
-/* Visible rows of table matching every filter, ordered by id; limit 0 = no limit. */
+/*
+ * Visible rows of table matching every filter, ordered by id, those after the row id
+ * after only (NULL: from the first); limit 0 = no limit. fn returning non-zero stops the
+ * read: a negative code is returned, a positive value means "enough" and gives 0.
+ */
 int store_list(struct store *s, const char *table, const struct store_filter *filters,
-               size_t nfilters, size_t limit, store_row_fn fn, void *ctx);
+               size_t nfilters, const char *after, size_t limit, store_row_fn fn, void *ctx);
+/* How many visible rows of table match every filter. */
+int store_count(struct store *s, const char *table, const struct store_filter *filters,
+                size_t nfilters, uint64_t *count);
 
+/*
+ * A query is also interrupted (ARR_ETIMEOUT) as soon as fn(ctx) returns true, checked
+ * while it runs: the daemon's way to stop on SIGTERM. fn NULL: only the deadline.
+ */
+void store_set_interrupt(struct store *s, bool (*fn)(void *ctx), void *ctx);
 /* A query runs at most this long before it is interrupted with ARR_ETIMEOUT. */
 #define STORE_QUERY_TIME_MS 2000
 

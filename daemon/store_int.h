@@ -93,6 +93,8 @@ struct store {
 	sqlite3 *db;
 	sqlite3 *ro;          /* read-only connection for store_query, lazily */
 	uint64_t ro_deadline; /* monotonic ms after which the running query is interrupted */
+	bool (*ro_interrupt)(void *ctx); /* ... or when this says so (NULL: never) */
+	void *ro_interrupt_ctx;
 	const struct nodekey *key;
 	uint8_t self[ARR_ORIGIN_LEN];
 	int64_t self_oid;

@@ -42,7 +42,15 @@ ro_progress(void *ctx)
 {
 	const struct store *s = ctx;
 
-	return mono_ms() > s->ro_deadline;
+	return mono_ms() > s->ro_deadline ||
+	       (s->ro_interrupt != NULL && s->ro_interrupt(s->ro_interrupt_ctx));
+}
+
+void
+store_set_interrupt(struct store *s, bool (*fn)(void *ctx), void *ctx)
+{
+	s->ro_interrupt = fn;
+	s->ro_interrupt_ctx = ctx;
 }
 
 static int

@@ -64,47 +64,93 @@ store_get(struct store *s, const char *table, const char *id, store_row_fn fn, v
 	return rc == 0 && count == 0 ? ARR_ENOTFOUND : rc;
 }
 
-int
-store_list(struct store *s, const char *table, const struct store_filter *filters, size_t nfilters,
-           size_t limit, store_row_fn fn, void *ctx)
+/*
+ * Prepare the select of table (or its count) with filters, after and limit, binding the
+ * filter values. *tb is the table.
+ */
+static int
+list_prepare(struct store *s, const char *table, const struct store_filter *filters,
+             size_t nfilters, const char *after, size_t limit, bool count,
+             const struct store_table **tb, sqlite3_stmt **st)
 {
-	const struct store_table *tb;
-	sqlite3_stmt *st = NULL;
 	char *sql = NULL;
-	size_t cap = 0, count = 0;
+	size_t cap = 0;
 	FILE *f;
 	int ti, rc, ret = ARR_ENOMEM;
 
+	*st = NULL;
 	if (table == NULL || (ti = store_db_table_index(table)) < 0)
 		return ARR_ESCHEMA;
-	tb = &s->tables[ti];
+	*tb = &s->tables[ti];
 	for (size_t i = 0; i < nfilters; i++)
 		if (filters[i].column == NULL ||
 		    (strcmp(filters[i].column, "id") != 0 &&
-		     schema_column_find(tb->t, filters[i].column) == NULL))
+		     schema_column_find((*tb)->t, filters[i].column) == NULL))
 			return ARR_ESCHEMA;
 	if ((f = open_memstream(&sql, &cap)) == NULL)
 		return ARR_ENOMEM;
-	fputs(tb->select, f);
+	fprintf(f, "%s%s", count ? "SELECT count(*) FROM (" : "", (*tb)->select);
 	for (size_t i = 0; i < nfilters; i++)
 		fprintf(f, " AND \"%s\" IS ?%zu", filters[i].column, i + 1);
-	fputs(" ORDER BY id", f);
-	if (limit > 0)
+	if (after != NULL)
+		fprintf(f, " AND id > ?%zu", nfilters + 1);
+	fputs(count ? ")" : " ORDER BY id", f);
+	if (limit > 0 && !count)
 		fprintf(f, " LIMIT %zu", limit);
 	if (fclose(f) != 0)
 		goto out;
 	ret = ARR_EDB;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
 		goto out;
 	for (size_t i = 0; i < nfilters; i++)
-		if ((rc = store_db_bind_value(st, (int)i + 1, &filters[i].value)) != SQLITE_OK) {
+		if ((rc = store_db_bind_value(*st, (int)i + 1, &filters[i].value)) != SQLITE_OK) {
 			ret = store_db_error(rc);
 			goto out;
 		}
-	ret = rows_emit(s, st, tb, fn, ctx, &count);
+	if (after != NULL &&
+	    sqlite3_bind_text(*st, (int)nfilters + 1, after, -1, SQLITE_STATIC) != SQLITE_OK)
+		goto out;
+	ret = 0;
 out:
-	sqlite3_finalize(st);
+	if (ret != 0) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
 	free(sql);
+	return ret;
+}
+
+int
+store_list(struct store *s, const char *table, const struct store_filter *filters, size_t nfilters,
+           const char *after, size_t limit, store_row_fn fn, void *ctx)
+{
+	const struct store_table *tb;
+	sqlite3_stmt *st = NULL;
+	size_t count = 0;
+	int ret;
+
+	if ((ret = list_prepare(s, table, filters, nfilters, after, limit, false, &tb, &st)) != 0)
+		return ret;
+	ret = rows_emit(s, st, tb, fn, ctx, &count);
+	sqlite3_finalize(st);
+	return ret > 0 ? 0 : ret;
+}
+
+int
+store_count(struct store *s, const char *table, const struct store_filter *filters, size_t nfilters,
+            uint64_t *count)
+{
+	const struct store_table *tb;
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if ((ret = list_prepare(s, table, filters, nfilters, NULL, 0, true, &tb, &st)) != 0)
+		return ret;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*count = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		ret = store_db_error(rc);
+	sqlite3_finalize(st);
 	return ret;
 }
 

@@ -136,11 +136,15 @@ void apimsg_rowset_destroy(struct apimsg_rowset **rs);
 int apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *names,
                       const struct value *values);
 /*
- * Pack the rowset into pk. When no row was added, the columns are names[0..ncols)
- * (may be 0/NULL: an empty column list).
+ * Pack the rowset into pk as a map of 2 + extra entries, "columns" and "rows" first (the
+ * caller packs the extra ones after). When no row was added, the columns are
+ * names[0..ncols) (may be 0/NULL: an empty column list).
  */
 int apimsg_rowset_pack(const struct apimsg_rowset *rs, msgpack_packer *pk, size_t ncols,
-                       const char *const *names);
+                       const char *const *names, uint32_t extra);
+/* Rows added, and the bytes they take packed. */
+size_t apimsg_rowset_rows(const struct apimsg_rowset *rs);
+size_t apimsg_rowset_bytes(const struct apimsg_rowset *rs);
 
 /* ---- replies (decoding, for clients and tests) ---- */
 

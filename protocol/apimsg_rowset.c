@@ -101,11 +101,11 @@ apimsg_rowset_add(struct apimsg_rowset *rs, size_t ncols, const char *const *nam
 
 int
 apimsg_rowset_pack(const struct apimsg_rowset *rs, msgpack_packer *pk, size_t ncols,
-                   const char *const *names)
+                   const char *const *names, uint32_t extra)
 {
 	int rc;
 
-	if (msgpack_pack_map(pk, 2) != 0)
+	if (msgpack_pack_map(pk, 2 + extra) != 0)
 		return ARR_ENOMEM;
 	if ((rc = apimsg_pack_str(pk, "columns")) != 0)
 		return rc;
@@ -120,4 +120,16 @@ apimsg_rowset_pack(const struct apimsg_rowset *rs, msgpack_packer *pk, size_t nc
 	if (msgpack_pack_array(pk, rs->nrows) != 0)
 		return ARR_ENOMEM;
 	return apimsg_pack_raw(pk, rs->rows.data, rs->rows.size);
+}
+
+size_t
+apimsg_rowset_rows(const struct apimsg_rowset *rs)
+{
+	return rs->nrows;
+}
+
+size_t
+apimsg_rowset_bytes(const struct apimsg_rowset *rs)
+{
+	return rs->rows.size;
 }

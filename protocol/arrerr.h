@@ -30,7 +30,9 @@
 	X(ARR_EUNAVAIL, 21, "daemon unreachable")                                                  \
 	X(ARR_ESTATE, 22, "transition not allowed")                                                \
 	X(ARR_EEXIST, 23, "already exists")                                                        \
-	X(ARR_ETIMEOUT, 24, "operation took too long")
+	X(ARR_ETIMEOUT, 24, "operation took too long")                                             \
+	X(ARR_EBUSY, 25, "daemon busy; try again")                                                 \
+	X(ARR_EACCES, 26, "permission denied")
 
 enum arrerr {
 	ARR_OK = 0,

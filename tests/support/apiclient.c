@@ -1,8 +1,10 @@
 /*
  * apiclient.c: see apiclient.h. Owns one struct conn at a time: a call that times out
  * leaves it unusable (a late reply would be taken for the next one), so it is dropped
- * and the next call opens a fresh one; so is a change of timeout. It never sends a
- * request conn_call would not (the bytes go out as given).
+ * and the next call opens a fresh one; so is a change of timeout. A connection the
+ * daemon closed while it sat idle (to make room at its client cap, or after its idle
+ * timeout) is reopened and the call made once more. It never sends a request
+ * conn_call would not (the bytes go out as given).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ struct apiclient {
 	struct conn *conn;
 	int timeout_ms;
 	int conn_timeout_ms; /* the timeout conn was opened with */
+	bool reused;         /* conn has answered a call before */
 };
 
 struct apiclient *
@@ -50,24 +53,43 @@ apiclient_timeout(struct apiclient *c, int timeout_ms)
 	c->timeout_ms = timeout_ms;
 }
 
-int
-apiclient_call(struct apiclient *c, const struct req *rq, struct reply *rp)
+/* One call on c's connection, opened first when there is none. */
+static int
+call_once(struct apiclient *c, const struct req *rq, struct reply *rp)
 {
-	int rc, err;
+	char why[CONN_WHY_MAX];
+	int err;
 
-	reply_init(rp);
 	if (c->conn != NULL && c->conn_timeout_ms != c->timeout_ms)
 		conn_destroy(&c->conn);
 	if (c->conn == NULL) {
-		c->conn = conn_open(c->path, c->timeout_ms, &err);
+		c->conn = conn_open(c->path, c->timeout_ms, &err, why, sizeof(why));
 		if (c->conn == NULL)
-			return err == ARR_EUNAVAIL ? APICLIENT_ENOREPLY : APICLIENT_EBADREPLY;
+			return err;
 		c->conn_timeout_ms = c->timeout_ms;
+		c->reused = false;
 	}
-	rc = conn_call(c->conn, rq, rp);
+	return conn_call(c->conn, rq, rp);
+}
+
+int
+apiclient_call(struct apiclient *c, const struct req *rq, struct reply *rp)
+{
+	bool reused;
+	int rc;
+
+	reply_init(rp);
+	reused = c->conn != NULL && c->reused && c->conn_timeout_ms == c->timeout_ms;
+	rc = call_once(c, rq, rp);
+	if (rc == ARR_EUNAVAIL && reused && strstr(conn_why(c->conn), "closed") != NULL) {
+		conn_destroy(&c->conn);
+		rc = call_once(c, rq, rp);
+	}
+	if (c->conn != NULL)
+		c->reused = true;
 	if (rc == 0 || rp->code != 0)
 		return rc;
-	if (rc == ARR_EUNAVAIL) {
+	if (rc == ARR_EUNAVAIL || rc == ARR_EACCES) {
 		conn_destroy(&c->conn);
 		return APICLIENT_ENOREPLY;
 	}

@@ -3,8 +3,7 @@
  * of PROTOCOL.md is called through api_handle() and its reply decoded: writes show up in
  * get, list, history, digest and query; query refuses to write; a table of malformed
  * requests each gets ["error", code, message] with the expected code, without values in
- * the message and without changing the replica. One test goes through the real socket:
- * garbage and odd envelopes get answers and a valid request after them still does.
+ * the message and without changing the replica. The transport is test_api_conn.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,14 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
-#include <zmq.h>
 
 #include "api.h"
 #include "apimsg.h"
@@ -1060,301 +1056,6 @@ test_malformed_table(void **state)
 	rep_free(rp);
 }
 
-/* ---- the socket ---- */
-
-/* Pump the API until the client has a reply (or 5 s pass); returns frames received. */
-static int
-roundtrip(struct api *api, void *client, zmq_msg_t *out, int max)
-{
-	for (int waited = 0; waited < 5000; waited += 10) {
-		zmq_pollitem_t it = {api_socket(api), 0, ZMQ_POLLIN, 0};
-
-		if (zmq_poll(&it, 1, 10) > 0)
-			assert_int_equal(api_on_readable(api), 0);
-		zmq_msg_init(&out[0]);
-		if (zmq_msg_recv(&out[0], client, ZMQ_DONTWAIT) >= 0) {
-			int n = 1;
-
-			while (zmq_msg_more(&out[n - 1])) {
-				assert_true(n < max);
-				zmq_msg_init(&out[n]);
-				assert_true(zmq_msg_recv(&out[n], client, 0) >= 0);
-				n++;
-			}
-			return n;
-		}
-		zmq_msg_close(&out[0]);
-	}
-	fail_msg("no reply within 5 s");
-	return 0;
-}
-
-/* Send n frames as one message. */
-static void
-send_frames(void *s, const void *const *data, const size_t *len, int n)
-{
-	for (int i = 0; i < n; i++)
-		assert_true(zmq_send(s, data[i], len[i], i + 1 < n ? ZMQ_SNDMORE : 0) >= 0);
-}
-
-/* The reply in the last frame of a message. */
-static int
-reply_code(zmq_msg_t *m)
-{
-	struct apimsg_reply *r = NULL;
-	char err[APIMSG_ERR_MAX];
-	int code;
-
-	assert_int_equal(apimsg_reply_decode(zmq_msg_data(m), zmq_msg_size(m), &r, err), 0);
-	code = apimsg_reply_code(r);
-	apimsg_reply_destroy(&r);
-	return code;
-}
-
-static void
-close_all(zmq_msg_t *m, int n)
-{
-	for (int i = 0; i < n; i++)
-		zmq_msg_close(&m[i]);
-}
-
-/* A valid "status" request, as the socket tests send it. */
-static const char status_req[] = "\x92\xa6status\x80";
-
-/* The API on a socket at path: the socket file's type and mode; a second one is refused. */
-static struct api *
-socket_open(struct fx *fx, void *zctx, const char *path)
-{
-	struct api *api, *second;
-	struct stat sb;
-	int err = 1;
-
-	api = api_open(zctx, path, fx->st, &fx->hooks, &err);
-	assert_int_equal(err, 0);
-	assert_non_null(api);
-	assert_int_equal(lstat(path, &sb), 0);
-	assert_true(S_ISSOCK(sb.st_mode));
-	assert_int_equal(sb.st_mode & 07777, 0660);
-
-	/* A second daemon on the same path is refused while the first answers. */
-	second = api_open(zctx, path, fx->st, NULL, &err);
-	assert_null(second);
-	assert_int_equal(err, ARR_EEXIST);
-
-	return api;
-}
-
-/* A client socket of type connected to ep, not lingering at close. */
-static void *
-socket_client(void *zctx, int type, const char *ep)
-{
-	void *c = zmq_socket(zctx, type);
-	int linger = 0;
-
-	zmq_setsockopt(c, ZMQ_LINGER, &linger, sizeof(linger));
-	assert_int_equal(zmq_connect(c, ep), 0);
-	return c;
-}
-
-/* Frames that hold no request. */
-static void
-socket_garbage(struct api *api, void *c)
-{
-	zmq_msg_t in[32];
-	int n;
-
-	/* Garbage in one frame. */
-	{
-		const void *d[] = {"\xc1\xff garbage"};
-		size_t l[] = {10};
-
-		send_frames(c, d, l, 1);
-		n = roundtrip(api, c, in, 32);
-		assert_int_equal(n, 1);
-		assert_int_equal(reply_code(&in[0]), ARR_EMALFORMED);
-		close_all(in, n);
-	}
-	/* An empty frame. */
-	{
-		const void *d[] = {""};
-		size_t l[] = {0};
-
-		send_frames(c, d, l, 1);
-		n = roundtrip(api, c, in, 32);
-		assert_int_equal(n, 1);
-		assert_int_equal(reply_code(&in[0]), ARR_EMALFORMED);
-		close_all(in, n);
-	}
-}
-
-/* Envelopes: the frames before the request come back; too many frames are refused. */
-static void
-socket_envelopes(struct api *api, void *c)
-{
-	zmq_msg_t in[32];
-	int n;
-
-	/* A multi-frame message: the frames before the request come back first. */
-	{
-		const void *d[] = {"tag-1", "", status_req};
-		size_t l[] = {5, 0, sizeof(status_req) - 1};
-
-		send_frames(c, d, l, 3);
-		n = roundtrip(api, c, in, 32);
-		assert_int_equal(n, 3);
-		assert_int_equal(zmq_msg_size(&in[0]), 5);
-		assert_memory_equal(zmq_msg_data(&in[0]), "tag-1", 5);
-		assert_int_equal(zmq_msg_size(&in[1]), 0);
-		assert_int_equal(reply_code(&in[2]), 0);
-		close_all(in, n);
-	}
-	/* Envelope garbage, request garbage. */
-	{
-		const void *d[] = {"\x00\x01\x02", "\xc1"};
-		size_t l[] = {3, 1};
-
-		send_frames(c, d, l, 2);
-		n = roundtrip(api, c, in, 32);
-		assert_int_equal(n, 2);
-		assert_int_equal(reply_code(&in[1]), ARR_EMALFORMED);
-		close_all(in, n);
-	}
-	/* Too many frames: answered without the envelope. */
-	{
-		const void *d[40];
-		size_t l[40];
-
-		for (int i = 0; i < 40; i++) {
-			d[i] = i == 39 ? (const void *)status_req : "f";
-			l[i] = i == 39 ? sizeof(status_req) - 1 : 1;
-		}
-		send_frames(c, d, l, 40);
-		n = roundtrip(api, c, in, 32);
-		assert_int_equal(n, 1);
-		assert_int_equal(reply_code(&in[0]), ARR_ETOOBIG);
-		close_all(in, n);
-	}
-}
-
-/* A burst of requests, then a plain one. */
-static void
-socket_burst(struct api *api, void *c)
-{
-	zmq_msg_t in[32];
-	int n;
-
-	/* A burst: every request is answered, in order. */
-	{
-		const void *d[] = {status_req};
-		size_t l[] = {sizeof(status_req) - 1};
-		const void *g[] = {"nope"};
-		size_t gl[] = {4};
-
-		for (int i = 0; i < 50; i++)
-			send_frames(c, i % 2 ? d : g, i % 2 ? l : gl, 1);
-		for (int i = 0; i < 50; i++) {
-			n = roundtrip(api, c, in, 32);
-			assert_int_equal(n, 1);
-			assert_int_equal(reply_code(&in[0]), i % 2 ? 0 : ARR_EMALFORMED);
-			close_all(in, n);
-		}
-	}
-	/* Still serving a plain valid request. */
-	{
-		const void *d[] = {status_req};
-		size_t l[] = {sizeof(status_req) - 1};
-
-		send_frames(c, d, l, 1);
-		n = roundtrip(api, c, in, 32);
-		assert_int_equal(n, 1);
-		assert_int_equal(reply_code(&in[0]), 0);
-		close_all(in, n);
-	}
-}
-
-/* What is at path when the API opens: a stale socket, another file, a path too long. */
-static void
-socket_paths(struct fx *fx, void *zctx, const char *path)
-{
-	struct api *api;
-	int err = 1;
-
-	/* A stale socket file (nobody listening) is replaced. */
-	{
-		struct sockaddr_un sun = {.sun_family = AF_UNIX};
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-		assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-		close(fd);
-		assert_int_equal(access(path, F_OK), 0);
-		api = api_open(zctx, path, fx->st, NULL, &err);
-		assert_int_equal(err, 0);
-		assert_non_null(api);
-		api_destroy(&api);
-	}
-	/* Something that is not a socket is left alone. */
-	{
-		FILE *f = fopen(path, "w");
-
-		assert_non_null(f);
-		fclose(f);
-		api = api_open(zctx, path, fx->st, NULL, &err);
-		assert_null(api);
-		assert_int_equal(err, ARR_EEXIST);
-		assert_int_equal(access(path, F_OK), 0);
-		unlink(path);
-	}
-	/* A path too long for a unix socket. */
-	{
-		char longpath[200];
-
-		memset(longpath, 'p', sizeof(longpath) - 1);
-		longpath[sizeof(longpath) - 1] = '\0';
-		api = api_open(zctx, longpath, fx->st, NULL, &err);
-		assert_null(api);
-		assert_int_equal(err, ARR_EINVAL);
-	}
-}
-
-static void
-test_socket(void **state)
-{
-	struct fx *fx = *state;
-	void *zctx = zmq_ctx_new();
-	char *path = tu_path(fx->dir, "api.sock"), ep[256];
-	struct api *api;
-	zmq_msg_t in[32];
-	void *c;
-	int n;
-
-	assert_non_null(zctx);
-	api = socket_open(fx, zctx, path);
-	snprintf(ep, sizeof(ep), "ipc://%s", path);
-	c = socket_client(zctx, ZMQ_DEALER, ep);
-	socket_garbage(api, c);
-	socket_envelopes(api, c);
-	socket_burst(api, c);
-	zmq_close(c);
-
-	/* A REQ client works too (its empty delimiter is echoed). */
-	c = socket_client(zctx, ZMQ_REQ, ep);
-	assert_true(zmq_send(c, status_req, sizeof(status_req) - 1, 0) >= 0);
-	n = roundtrip(api, c, in, 32);
-	assert_int_equal(n, 1);
-	assert_int_equal(reply_code(&in[0]), 0);
-	close_all(in, n);
-	zmq_close(c);
-
-	/* Nothing waiting: returns at once. */
-	assert_int_equal(api_on_readable(api), 0);
-	api_destroy(&api);
-	assert_int_equal(access(path, F_OK), -1);
-	socket_paths(fx, zctx, path);
-	free(path);
-	zmq_ctx_term(zctx);
-}
-
 /* ---- backup ---- */
 
 /* count(*) of sql in the database at path, opened read-only with SQLite directly. */
@@ -1663,6 +1364,19 @@ test_metrics(void **state)
 	                                    "arrangd_data_size_bytes",
 	                                    "arrangd_writes_held",
 	                                    "arrangd_peers_connected",
+	                                    "arrangd_api_clients",
+	                                    "arrangd_api_clients_accepted_total",
+	                                    "arrangd_api_clients_refused_total",
+	                                    "arrangd_api_clients_evicted_total",
+	                                    "arrangd_api_accept_errors_total",
+	                                    "arrangd_api_requests_total",
+	                                    "arrangd_api_requests_gone_total",
+	                                    "arrangd_api_rounds_deferred_total",
+	                                    "arrangd_api_recv_bytes",
+	                                    "arrangd_api_recv_refused_total",
+	                                    "arrangd_api_recv_oversize_total",
+	                                    "arrangd_api_timeouts_total",
+	                                    "arrangd_api_version_errors_total",
 	                                    NULL};
 	struct fx *fx = *state;
 	struct api_hooks hooks = fx->hooks;
@@ -1716,7 +1430,6 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_query_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_table, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_holds_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),

@@ -551,7 +551,7 @@ rowset_rows(const struct apimsg_rowset *rs)
 	size_t off = 0, n;
 
 	pb_init(&b);
-	assert_int_equal(apimsg_rowset_pack(rs, &b.pk, 0, NULL), 0);
+	assert_int_equal(apimsg_rowset_pack(rs, &b.pk, 0, NULL, 0), 0);
 	msgpack_unpacked_init(&up);
 	assert_int_equal(msgpack_unpack_next(&up, b.sb.data, b.sb.size, &off),
 	                 MSGPACK_UNPACK_SUCCESS);
@@ -581,7 +581,7 @@ test_rowset(void **state)
 	assert_int_equal(apimsg_rowset_add(rs, 3, names, vals), 0);
 	assert_int_equal(apimsg_rowset_add(rs, 2, names, vals), ARR_EINVAL);
 	pb_init(&b);
-	assert_int_equal(apimsg_rowset_pack(rs, &b.pk, 0, NULL), 0);
+	assert_int_equal(apimsg_rowset_pack(rs, &b.pk, 0, NULL, 0), 0);
 	msgpack_unpacked_init(&up);
 	assert_int_equal(msgpack_unpack_next(&up, b.sb.data, b.sb.size, &off),
 	                 MSGPACK_UNPACK_SUCCESS);
@@ -600,7 +600,7 @@ test_rowset(void **state)
 	/* No rows: the fallback column names. */
 	rs = apimsg_rowset_new();
 	pb_init(&b);
-	assert_int_equal(apimsg_rowset_pack(rs, &b.pk, 3, names), 0);
+	assert_int_equal(apimsg_rowset_pack(rs, &b.pk, 3, names, 0), 0);
 	msgpack_unpacked_init(&up);
 	off = 0;
 	assert_int_equal(msgpack_unpack_next(&up, b.sb.data, b.sb.size, &off),

@@ -50,27 +50,28 @@ test_write_get_list(void **state)
 
 	/* filters: equality on every filter, ordered by id, limit */
 	struct store_filter fl[] = {{"kind", value_text("school")}};
-	assert_int_equal(store_list(a->s, "organisation", fl, 1, 0, ts_count_rows, &n), 0);
+	assert_int_equal(store_list(a->s, "organisation", fl, 1, NULL, 0, ts_count_rows, &n), 0);
 	assert_int_equal(n, 2);
 	n = 0;
-	assert_int_equal(store_list(a->s, "organisation", fl, 1, 1, ts_count_rows, &n), 0);
+	assert_int_equal(store_list(a->s, "organisation", fl, 1, NULL, 1, ts_count_rows, &n), 0);
 	assert_int_equal(n, 1);
 	n = 0;
 	struct store_filter fl2[] = {{"kind", value_text("school")},
 	                             {"name", value_text("OBS De Lijster")}};
-	assert_int_equal(store_list(a->s, "organisation", fl2, 2, 0, ts_count_rows, &n), 0);
+	assert_int_equal(store_list(a->s, "organisation", fl2, 2, NULL, 0, ts_count_rows, &n), 0);
 	assert_int_equal(n, 1);
 	n = 0;
 	struct store_filter fl3[] = {{"code", value_nil()}};
-	assert_int_equal(store_list(a->s, "organisation", fl3, 1, 0, ts_count_rows, &n), 0);
+	assert_int_equal(store_list(a->s, "organisation", fl3, 1, NULL, 0, ts_count_rows, &n), 0);
 	assert_int_equal(n, 2);
 	n = 0;
-	assert_int_equal(store_list(a->s, "organisation", NULL, 0, 0, ts_count_rows, &n), 0);
+	assert_int_equal(store_list(a->s, "organisation", NULL, 0, NULL, 0, ts_count_rows, &n), 0);
 	assert_int_equal(n, 3);
 	struct store_filter bad[] = {{"nope", value_nil()}};
-	assert_int_equal(store_list(a->s, "organisation", bad, 1, 0, ts_count_rows, &n),
+	assert_int_equal(store_list(a->s, "organisation", bad, 1, NULL, 0, ts_count_rows, &n),
 	                 ARR_ESCHEMA);
-	assert_int_equal(store_list(a->s, "nope", NULL, 0, 0, ts_count_rows, &n), ARR_ESCHEMA);
+	assert_int_equal(store_list(a->s, "nope", NULL, 0, NULL, 0, ts_count_rows, &n),
+	                 ARR_ESCHEMA);
 
 	/* schema validation: nothing of a refused write is committed */
 	char id[37];
@@ -110,7 +111,7 @@ test_delete_hides_row(void **state)
 	assert_int_equal(store_get(a->s, "child", id, ts_row_to_text, &t), 0);
 	assert_int_equal(ts_write1(a, "child", id, "_deleted", value_int(1)), 0);
 	assert_int_equal(store_get(a->s, "child", id, ts_row_to_text, &t), ARR_ENOTFOUND);
-	assert_int_equal(store_list(a->s, "child", NULL, 0, 0, ts_count_rows, &n), 0);
+	assert_int_equal(store_list(a->s, "child", NULL, 0, NULL, 0, ts_count_rows, &n), 0);
 	assert_int_equal(n, 0);
 	ts_pull(a, b, 1 << 20);
 	assert_int_equal(store_get(b->s, "child", id, ts_row_to_text, &t), ARR_ENOTFOUND);
@@ -151,7 +152,7 @@ test_large_write_splits(void **state)
 	assert_int_equal(res.first_seq, res.last_seq);
 	ts_pull(a, b, 64 * 1024);
 	assert_int_equal(ts_seq_of(b, a), res.last_seq);
-	assert_int_equal(store_list(b->s, "child", NULL, 0, 0, ts_count_rows, &n), 0);
+	assert_int_equal(store_list(b->s, "child", NULL, 0, NULL, 0, ts_count_rows, &n), 0);
 	assert_int_equal(n, N / 2);
 	ts_digest(a, da);
 	ts_digest(b, db);

@@ -258,8 +258,16 @@ ok "$CTL" organisation show a0000004
 golden organisation_show
 ok "$CTL" organisation list kind=school
 golden organisation_list_school
-ok "$CTL" child list --limit 2
+expect 0 "$CTL" child list --limit 2
 golden child_list_limit
+[ "$(cat "$T/err")" = "showing 2 of 5; use --all or --after c0000002-0000-4000-8000-000000000002" ] ||
+	fail "list --limit: stderr '$(cat "$T/err")'"
+ok "$CTL" --json child list --after c0000002-0000-4000-8000-000000000002
+SLURP=1 jqcheck 'length == 3 and .[0].ref == "TD-2017-007"'
+ok "$CTL" --json child list --all
+SLURP=1 jqcheck 'length == 5'
+expect 2 "$CTL" child list --all --limit 2
+expect 2 "$CTL" child list --after c0000002
 ok "$CTL" arrangement list
 golden arrangement_list
 ok "$CTL" arrangement list --status started
@@ -465,7 +473,9 @@ arrangd_changesets_received_total arrangd_changesets_applied_total
 arrangd_changesets_duplicate_total arrangd_changesets_quarantined_total
 arrangd_peers_connected arrangd_peer_behind arrangd_peer_ahead arrangd_apply_seconds
 arrangd_peer_unreachable_seconds arrangd_changesets_clock_rejected_total
-arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held'
+arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held
+arrangd_api_clients arrangd_api_clients_accepted_total arrangd_api_clients_refused_total arrangd_api_clients_evicted_total arrangd_api_accept_errors_total arrangd_api_requests_total arrangd_api_requests_gone_total
+arrangd_api_rounds_deferred_total arrangd_api_recv_bytes arrangd_api_recv_refused_total arrangd_api_recv_oversize_total arrangd_api_timeouts_total arrangd_api_version_errors_total'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
 ok "$CTL" metrics
@@ -577,14 +587,33 @@ golden peers_never_connected
 error 1 "error: writes held until a peer has been heard from (replica restored from a backup) (ARR_ESTATE)" \
 	"$CTL" organisation add kind=school name="Held" code=M000005
 
-# ---- unreachable daemon (exit 3, one line) ----
-error 3 "error: cannot reach arrangd at $T/nope.sock" "$CTL" --socket "$T/nope.sock" status
-ARRANGD_SOCKET="$T/nope.sock" error 3 "error: cannot reach arrangd at $T/nope.sock" "$CTL" arrangement list
+# ---- unreachable daemon (exit 3, one line saying which socket and why) ----
+error 3 "error: cannot reach arrangd at $T/nope.sock: no such socket (is arrangd running?)" "$CTL" --socket "$T/nope.sock" status
+ARRANGD_SOCKET="$T/nope.sock" error 3 "error: cannot reach arrangd at $T/nope.sock: no such socket (is arrangd running?)" "$CTL" arrangement list
+# A daemon that does not answer (stopped): the timeout, not a hang.
+kill -STOP "$DPID"
+error 3 "error: cannot reach arrangd at $SOCK: no reply within 500 ms" "$CTL" --timeout 500 digest
+kill -CONT "$DPID"
+# No permission on the socket: said at once, not after the timeout (root connects
+# anyway, so as root the client runs as nobody).
+START=$(date +%s)
+if [ "$(id -u)" != 0 ]; then
+	chmod 0 "$SOCK"
+	error 3 "error: permission denied on $SOCK: add yourself to group arrangd" "$CTL" --timeout 60000 status
+	chmod 0660 "$SOCK"
+else
+	chmod 0755 "$T"
+	error 3 "error: permission denied on $SOCK: add yourself to group arrangd" setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" --socket "$SOCK" --timeout 60000 status
+	chmod 0700 "$T"
+fi
+[ $(($(date +%s) - START)) -lt 10 ] || fail "permission denied took $(($(date +%s) - START)) s"
 kill -TERM "$DPID"
 wait "$DPID" || fail "arrangd exited with status $? on SIGTERM"
 DPID=""
-error 3 "error: cannot reach arrangd at $SOCK" "$CTL" --timeout 500 digest
-error 3 "error: cannot reach arrangd at $SOCK" "$CTL" --timeout 500 arrangement show e0000001
+error 3 "error: cannot reach arrangd at $SOCK: no such socket (is arrangd running?)" "$CTL" --timeout 500 digest
+# A socket file nobody listens on (a daemon that was killed).
+perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $ARGV[0]) or die "$!"' "$SOCK"
+error 3 "error: cannot reach arrangd at $SOCK: connection refused (no daemon is listening)" "$CTL" --timeout 500 arrangement show e0000001
 
 if [ "$failures" -ne 0 ]; then
 	echo "test_cli: $failures of $checks checks failed" >&2
