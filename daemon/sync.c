@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "arrerr.h"
@@ -93,6 +94,7 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 	s->members = members;
 	s->key = key;
 	s->st = st;
+	randombytes_buf(s->zap_seen_key, sizeof(s->zap_seen_key));
 	if (members_find_origin(members, nodekey_public(key)) == NULL) {
 		log_warnx("sync: this node's key is not in the members file");
 		rc = ARR_ECONFIG;
@@ -180,7 +182,7 @@ sync_reload(struct sync *s, const struct sync_settings *set, const struct member
 size_t
 sync_poll_count(const struct sync *s)
 {
-	return 2 + s->npeers;
+	return 2 + 2 * s->npeers; /* ZAP, ROUTER, and per peer its DEALER and monitor */
 }
 
 size_t
@@ -192,12 +194,16 @@ sync_poll_fill(struct sync *s, zmq_pollitem_t *items, size_t max)
 		return 0;
 	items[n++] = (zmq_pollitem_t){.socket = s->zap, .events = ZMQ_POLLIN};
 	items[n++] = (zmq_pollitem_t){.socket = s->router, .events = ZMQ_POLLIN};
-	for (size_t i = 0; i < s->npeers && n < max; i++)
+	for (size_t i = 0; i < s->npeers && n < max; i++) {
 		if (s->peers[i].dealer != NULL)
 			items[n++] = (zmq_pollitem_t){
 			    .socket = s->peers[i].dealer,
 			    .events =
 			        (short)(ZMQ_POLLIN | (s->peers[i].hello_due ? ZMQ_POLLOUT : 0))};
+		if (s->peers[i].mon != NULL && n < max)
+			items[n++] =
+			    (zmq_pollitem_t){.socket = s->peers[i].mon, .events = ZMQ_POLLIN};
+	}
 	return n;
 }
 
@@ -217,10 +223,13 @@ sync_on_poll(struct sync *s, const zmq_pollitem_t *items, size_t n)
 		} else if (items[i].socket == s->router) {
 			sync_recv_router(s);
 		} else {
-			/* a DEALER; peers may have been rebuilt since the poll: look it up */
-			for (size_t k = 0; k < s->npeers; k++)
+			/* a DEALER or a monitor; peers may have changed since the poll */
+			for (size_t k = 0; k < s->npeers; k++) {
 				if (s->peers[k].dealer == items[i].socket)
 					sync_recv_dealer(s, &s->peers[k]);
+				else if (s->peers[k].mon == items[i].socket)
+					sync_dial_on_events(&s->peers[k], mono_ms());
+			}
 		}
 	}
 }
@@ -237,6 +246,8 @@ sync_timeout_ms(const struct sync *s)
 			next = p->ann_at + SYNC_ANNOUNCE_MS;
 		if (p->lag != NULL && p->lag_at + SYNC_LAG_MS < next)
 			next = p->lag_at + SYNC_LAG_MS;
+		if (p->redial_at != 0 && p->redial_at < next)
+			next = p->redial_at;
 	}
 	return next <= now ? 0 : (long)(next - now);
 }
@@ -255,6 +266,7 @@ sync_tick(struct sync *s)
 	}
 	if (s->bulk)
 		sync_recv_bulk_update(s, now);
+	sync_dial_due(s, now);
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;

@@ -5,6 +5,7 @@
  *
  *   sync.c       the loop: open/destroy/reload, poll, timers, our cached vector
  *   sync_link.c  links: sockets, sends, HELLO on our DEALERs, liveness, heartbeats
+ *   sync_dial.c  redialling a DEALER whose handshake was refused: monitor, backoff
  *   sync_peer.c  the peer table and what we know of each peer's vector
  *   sync_zap.c   the ZAP handler (CURVE key -> member)
  *   sync_recv.c  reading the sockets, dispatching messages, applying change sets
@@ -36,7 +37,10 @@
 #define SYNC_LAG_MS        100  /* grace before pulling what an announcement showed us */
 #define SYNC_FED_MS        1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY      "lazy"
-#define SYNC_APPLY_BUCKETS 8 /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_APPLY_BUCKETS 8     /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS   1000  /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS   60000 /* cap of the redial backoff */
+#define SYNC_ZAP_SEEN      32    /* refused keys remembered, so each is logged once */
 
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
@@ -62,6 +66,11 @@ struct peer {
 	char *name;                /* copy of the member name, for logs */
 	char *endpoint;            /* copy; NULL when we do not connect to it */
 	void *dealer;              /* our connection to its ROUTER, or NULL */
+	void *mon;                 /* PAIR receiving the DEALER's monitor events, or NULL */
+	uint64_t redial_at;        /* monotonic ms a new DEALER is due after a refusal, 0: none */
+	uint32_t dial_backoff_ms;  /* backoff of the next redial before jitter (0: the first) */
+	uint64_t dial_refusals;    /* refused handshakes since the link was last up */
+	bool dial_refusal_logged;  /* the refusal of this outage is in the log */
 	struct link out;           /* our DEALER -> its ROUTER */
 	bool hello_due;            /* HELLO could not go out: send when the DEALER can */
 	struct link in;            /* its DEALER -> our ROUTER */
@@ -108,7 +117,11 @@ struct sync {
 	uint64_t req_seq;
 	uint64_t malformed;
 	uint64_t refused;
-	bool bulk; /* store_bulk_begin() is in effect while some peer is paging */
+	uint64_t dial_seq;                /* names the monitor endpoints */
+	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
+	size_t zap_seen_next;
+	uint8_t zap_seen_key[16]; /* random key of those hashes */
+	bool bulk;                /* store_bulk_begin() is in effect while some peer is paging */
 	struct sync_counters count;
 };
 
@@ -136,13 +149,30 @@ void sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen,
 void sync_link_send_hello(struct sync *s, struct peer *p);
 /* Socket options of the ROUTER: the common ones and CURVE as the server. */
 int sync_link_router_opts(const struct sync *s, void *sock);
-/* Open DEALERs that should exist but do not; close one (no-op without). */
+/* Open DEALERs that should exist and are not waiting for a redial; open one; close one. */
 void sync_link_dealers_open(struct sync *s);
+int sync_link_dealer_open(struct sync *s, struct peer *p);
 void sync_link_dealer_close(struct peer *p);
 /* Mark p's links down that were silent for more than 3 heartbeats. */
 void sync_link_expire(const struct sync *s, struct peer *p, uint64_t now);
 /* Heartbeat round: liveness, HELLO retries and a HEARTBEAT on every live link. */
 void sync_link_heartbeat(struct sync *s, uint64_t now);
+
+/* sync_dial.c */
+/* Watch p's new DEALER (before it connects); stop watching (no-op without). */
+int sync_dial_watch(struct sync *s, struct peer *p);
+void sync_dial_unwatch(struct peer *p);
+/* Events on p's monitor: a refused handshake closes the DEALER and schedules a redial. */
+void sync_dial_on_events(struct peer *p, uint64_t now);
+/* p WELCOMEd us: the backoff starts over, the next refusal is logged again. */
+void sync_dial_up(struct peer *p);
+/* Open the DEALERs whose redial is due. */
+void sync_dial_due(struct sync *s, uint64_t now);
+/*
+ * The delay before the next redial: between half and all of the backoff (jitter picks
+ * where), which then doubles up to SYNC_DIAL_MAX_MS.
+ */
+uint32_t sync_dial_next_delay(uint32_t *backoff_ms, uint32_t jitter);
 
 /* sync_peer.c */
 /*

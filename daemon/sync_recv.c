@@ -174,6 +174,7 @@ on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	}
 	if (!p->out.up)
 		log_info("peer %s: outgoing link up", p->name);
+	sync_dial_up(p);
 	p->out.up = true;
 	p->out.refused = false;
 	sync_peer_known_set(p, m->vector);

@@ -5,9 +5,13 @@
  * message on the ROUTER carries the authenticated member. The origin rather than the
  * name is used because it survives a rename of the member in a reloaded members file.
  * It reads the members file it is given and nothing else; it never touches peer state.
+ *
+ * A refused node redials (with backoff), so a refusal is logged the first time a key is
+ * refused and only counted after that; the last SYNC_ZAP_SEEN keys are remembered.
  */
 #include <string.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "arrerr.h"
@@ -79,6 +83,20 @@ reply(struct sync *s, zmq_msg_t *reqid, const char *status, const char *text, co
 	zmq_send(s->zap, "", 0, 0);
 }
 
+/* Whether key was not among the recently refused ones; it is from now on. */
+static bool
+first_refusal(struct sync *s, const uint8_t key[32])
+{
+	uint64_t h;
+
+	crypto_shorthash((unsigned char *)&h, key, 32, s->zap_seen_key);
+	for (size_t i = 0; i < SYNC_ZAP_SEEN; i++)
+		if (s->zap_seen[i] == h)
+			return false;
+	s->zap_seen[s->zap_seen_next++ % SYNC_ZAP_SEEN] = h;
+	return true;
+}
+
 /* Always replies, so the handshake of a refused client fails instead of hanging. */
 void
 sync_zap_on_requests(struct sync *s)
@@ -100,7 +118,10 @@ sync_zap_on_requests(struct sync *s)
 				log_debug("zap: admitted member %s", mb->name);
 			} else {
 				s->refused++;
-				log_info("zap: refused a key that is not a member's");
+				if (first_refusal(s, zmq_msg_data(&f[6])))
+					log_warnx("zap: refused a key that is not a member's "
+					          "(logged once "
+					          "per key)");
 			}
 		}
 		reply(s, nf >= 2 ? &f[1] : NULL, status, text, uid);
