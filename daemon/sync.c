@@ -38,10 +38,48 @@ sync_ours(struct sync *s)
 	return s->ours;
 }
 
+const struct vv *
+sync_held(struct sync *s)
+{
+	const struct vv *v;
+
+	if (s->held != NULL)
+		return s->held;
+	if ((v = sync_ours(s)) == NULL || (s->held = vv_dup(v)) == NULL)
+		return NULL;
+	if (store_quarantine_held(s->st, s->held) != 0)
+		log_warnx("sync: cannot read the quarantine; pulling it again");
+	return s->held;
+}
+
 void
 sync_ours_stale(struct sync *s)
 {
 	vv_destroy(&s->ours);
+	vv_destroy(&s->held);
+}
+
+/*
+ * Retry the quarantined change sets kept for reason: the clock ones at every periodic
+ * pull (real time may have caught up), the membership ones after a reload. What applies
+ * is pushed on like a local commit.
+ */
+static void
+retry_quarantine(struct sync *s, int reason)
+{
+	struct store_apply_stats st;
+	int rc;
+
+	if ((rc = store_quarantine_retry_reason(s->st, reason, &st)) != 0) {
+		log_warnx("sync: cannot retry the quarantine: %s", arrerr_name(rc));
+		return;
+	}
+	if (st.applied == 0)
+		return;
+	log_notice("sync: %zu quarantined change sets applied on retry (%s)", st.applied,
+	           arrerr_name(reason));
+	s->count.applied += st.applied;
+	sync_committed(s);
 }
 
 /* Copy set into s->set, the listen endpoint too. 0 or ARR_ENOMEM (s->set unchanged). */
@@ -138,6 +176,7 @@ sync_destroy(struct sync **sp)
 	if (s->zap != NULL)
 		zmq_close(s->zap);
 	vv_destroy(&s->ours);
+	vv_destroy(&s->held);
 	free((char *)s->set.listen);
 	free(s);
 	*sp = NULL;
@@ -172,6 +211,7 @@ sync_reload(struct sync *s, const struct sync_settings *set, const struct member
 	s->set = *set;
 	s->set.listen = listen;
 	s->members = members;
+	s->retry_members = true; /* at the next tick, when the store has the new members */
 	sync_link_dealers_open(s);
 	s->next_hb = mono_ms();
 	s->next_pull = s->next_hb + s->set.pull_interval_ms;
@@ -267,11 +307,16 @@ sync_tick(struct sync *s)
 	if (s->bulk)
 		sync_recv_bulk_update(s, now);
 	sync_dial_due(s, now);
+	if (s->retry_members) {
+		s->retry_members = false;
+		retry_quarantine(s, ARR_ENOTMEMBER);
+	}
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;
 	}
 	if (now >= s->next_pull) {
+		retry_quarantine(s, ARR_ECLOCK);
 		for (size_t i = 0; i < s->npeers; i++)
 			if (!sync_send_pull_outstanding(s, &s->peers[i], now))
 				sync_send_pull(s, &s->peers[i], LINK_NONE, "periodic");

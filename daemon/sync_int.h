@@ -109,7 +109,9 @@ struct sync {
 	void *zap;
 	struct peer *peers;
 	size_t npeers;
-	struct vv *ours; /* cached copy of the store's vector; NULL when stale */
+	struct vv *ours;    /* cached copy of the store's vector; NULL when stale */
+	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
+	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
 	uint64_t next_hb;
 	uint64_t
 	    started; /* monotonic ms of sync_open(): "unreachable since" for peers never heard */
@@ -127,6 +129,12 @@ struct sync {
 
 /* sync.c: our current vector, cached until the store changes (NULL: out of memory). */
 const struct vv *sync_ours(struct sync *s);
+/*
+ * What we hold: our vector raised by the quarantined change sets that continue it
+ * (store_quarantine_held). Pulls and the lag check use it, so a change set in
+ * quarantine is not fetched again on every heartbeat; our announcements do not.
+ */
+const struct vv *sync_held(struct sync *s);
 void sync_ours_stale(struct sync *s);
 
 /*

@@ -23,22 +23,6 @@
 #define B         1
 #define BACKOFF_S 60.0 /* SYNC_DIAL_MAX_MS */
 
-/* Lines of path that contain needle. */
-static int
-log_lines(const char *path, const char *needle)
-{
-	char line[2048];
-	int n = 0;
-	FILE *f = fopen(path, "r");
-
-	CHECK(f != NULL, "cannot open %s", path);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	fclose(f);
-	return n;
-}
-
 int
 main(void)
 {
@@ -62,9 +46,9 @@ main(void)
 	CHECK(apiclient_get_text(region_api(r, A), "organisation", row_b, "name", got,
 	                         sizeof(got)) == ARR_ENOTFOUND,
 	      "B's row reached A while B was not a member");
-	refusals_b = log_lines(r->nodes[B].log, "handshake refused:");
+	refusals_b = region_log_lines(r, B, "handshake refused:");
 	CHECK(refusals_b == 1, "B logged the refusal %d times, want once", refusals_b);
-	CHECK(log_lines(r->nodes[B].log, "handshake refused again") >= 2,
+	CHECK(region_log_lines(r, B, "handshake refused again") >= 2,
 	      "B did not redial after the refusal (see its log)");
 
 	/* A learns of B (without an endpoint: B dials, A never does) and reloads. */
@@ -80,11 +64,11 @@ main(void)
 	CHECK(apiclient_wait_text(region_api(r, B), "organisation", row_a, "name", "a", 5000),
 	      "A's new row did not reach B");
 	CHECK(region_wait_converged(r, idx, 2, 10000), "A and B did not converge");
-	refusals_b = log_lines(r->nodes[B].log, "handshake refused:");
-	refusals_a = log_lines(r->nodes[A].log, "zap: refused");
+	refusals_b = region_log_lines(r, B, "handshake refused:");
+	refusals_a = region_log_lines(r, A, "zap: refused");
 	CHECK(refusals_b == 1, "B logged the refusal %d times, want once", refusals_b);
 	CHECK(refusals_a == 1, "A logged the refusal %d times, want once", refusals_a);
-	CHECK(log_lines(r->nodes[B].log, "handshake accepted after") == 1,
+	CHECK(region_log_lines(r, B, "handshake accepted after") == 1,
 	      "B did not log its recovery");
 	region_stop(r, A);
 	region_stop(r, B);
