@@ -28,6 +28,7 @@
 #include "api.h"
 #include "arrerr.h"
 #include "config.h"
+#include "fdlimit.h"
 #include "monoclock.h"
 #include "keyfile.h"
 #include "log.h"
@@ -520,6 +521,7 @@ run(struct daemon *d)
 		log_error("out of memory");
 		goto out;
 	}
+	(void)fdlimit_raise(); /* every peer and API connection costs a descriptor */
 	if (signals_setup(d) != 0) {
 		log_warn("cannot set up signal handling");
 		goto out;

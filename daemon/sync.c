@@ -17,6 +17,7 @@
  * other sockets belong to sync_zap.c and sync_link.c, messages to sync_recv.c and
  * sync_send.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,7 @@ static int
 router_open(struct sync *s)
 {
 	int one = 1;
+	size_t len;
 
 	if ((s->router = zmq_socket(s->zctx, ZMQ_ROUTER)) == NULL ||
 	    sync_link_router_opts(s, s->router) != 0 ||
@@ -113,6 +115,9 @@ router_open(struct sync *s)
 		          zmq_strerror(zmq_errno()));
 		return ARR_EIO;
 	}
+	len = sizeof(s->listen_ep);
+	if (zmq_getsockopt(s->router, ZMQ_LAST_ENDPOINT, s->listen_ep, &len) != 0)
+		snprintf(s->listen_ep, sizeof(s->listen_ep), "%s", s->set.listen);
 	return 0;
 }
 
@@ -289,6 +294,8 @@ sync_timeout_ms(const struct sync *s)
 		if (p->redial_at != 0 && p->redial_at < next)
 			next = p->redial_at;
 	}
+	if (s->fds.next_check < next)
+		next = s->fds.next_check;
 	return next <= now ? 0 : (long)(next - now);
 }
 
@@ -307,6 +314,8 @@ sync_tick(struct sync *s)
 	if (s->bulk)
 		sync_recv_bulk_update(s, now);
 	sync_dial_due(s, now);
+	if (now >= s->fds.next_check)
+		sync_fds_check(s, now);
 	if (s->retry_members) {
 		s->retry_members = false;
 		retry_quarantine(s, ARR_ENOTMEMBER);
@@ -365,5 +374,7 @@ sync_stats(const struct sync *s, struct sync_stats *st)
 int
 sync_metrics(struct sync *s, FILE *f)
 {
-	return sync_msg_metrics(s, f);
+	int rc = sync_msg_metrics(s, f);
+
+	return rc != 0 ? rc : sync_fds_metrics(s, f);
 }

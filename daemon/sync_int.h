@@ -6,6 +6,7 @@
  *   sync.c       the loop: open/destroy/reload, poll, timers, our cached vector
  *   sync_link.c  links: sockets, sends, HELLO on our DEALERs, liveness, heartbeats
  *   sync_dial.c  redialling a DEALER whose handshake was refused: monitor, backoff
+ *   sync_fds.c   the peer port under the file-descriptor budget: pause and resume
  *   sync_peer.c  the peer table and what we know of each peer's vector
  *   sync_zap.c   the ZAP handler (CURVE key -> member)
  *   sync_recv.c  reading the sockets, dispatching messages, applying change sets
@@ -41,6 +42,8 @@
 #define SYNC_DIAL_MIN_MS   1000  /* first redial after a refused handshake (before jitter) */
 #define SYNC_DIAL_MAX_MS   60000 /* cap of the redial backoff */
 #define SYNC_ZAP_SEEN      32    /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS  5000  /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS  250   /* how often the descriptor budget is looked at */
 
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
@@ -99,6 +102,18 @@ struct peer {
 	bool paging; /* its pull answered with more to come: we are catching up from it */
 };
 
+/* The peer port's listening state under the descriptor budget (sync_fds.c). */
+struct sync_fds {
+	bool paused;         /* not listening: the budget is nearly spent */
+	bool logged;         /* the pause of this flood is in the log */
+	bool warned;         /* the approach to the limit is in the log */
+	uint64_t pauses;     /* times the listener was paused since start */
+	uint32_t pause_ms;   /* length of the current pause */
+	uint64_t until;      /* monotonic ms the pause lasts at least until */
+	uint64_t resumed_at; /* monotonic ms of the last resume, 0: never */
+	uint64_t next_check; /* monotonic ms of the next look at the budget */
+};
+
 struct sync {
 	void *zctx;
 	struct sync_settings set; /* a copy; set.listen is owned */
@@ -106,6 +121,8 @@ struct sync {
 	const struct nodekey *key;
 	struct store *st;
 	void *router;
+	char listen_ep[256]; /* the endpoint the ROUTER is bound to (ZMQ_LAST_ENDPOINT) */
+	struct sync_fds fds;
 	void *zap;
 	struct peer *peers;
 	size_t npeers;
@@ -123,6 +140,7 @@ struct sync {
 	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
 	size_t zap_seen_next;
 	uint8_t zap_seen_key[16]; /* random key of those hashes */
+	uint64_t zap_logged_at;   /* monotonic ms of the last refusal logged */
 	bool bulk;                /* store_bulk_begin() is in effect while some peer is paging */
 	struct sync_counters count;
 };
@@ -181,6 +199,14 @@ void sync_dial_due(struct sync *s, uint64_t now);
  * where), which then doubles up to SYNC_DIAL_MAX_MS.
  */
 uint32_t sync_dial_next_delay(uint32_t *backoff_ms, uint32_t jitter);
+
+/* sync_fds.c */
+/* Look at the descriptor budget; pause or resume listening on the peer port. */
+void sync_fds_check(struct sync *s, uint64_t now);
+/* The high- and low-water marks of the budget for a limit. */
+void sync_fds_marks(uint64_t limit, uint64_t *high, uint64_t *low);
+/* arrangd_open_fds, arrangd_fd_limit, arrangd_peer_listener_paused_total. 0 or ARR_ENOMEM. */
+int sync_fds_metrics(const struct sync *s, FILE *f);
 
 /* sync_peer.c */
 /*

@@ -132,15 +132,20 @@ sync_link_send_hello(struct sync *s, struct peer *p)
 	p->hello_due = sync_link_send(s, p, LINK_OUT, &m) != 0;
 }
 
-/* Options common to every peer socket. */
+/*
+ * Options common to every peer socket. The handshake interval bounds how long a
+ * connection that has not authenticated holds a descriptor (libzmq's default is 30 s).
+ */
 static int
 sock_common(const struct sync *s, void *sock)
 {
 	int linger = SYNC_LINGER_MS, ivl = (int)s->set.heartbeat_ms, tmo = 3 * ivl;
+	int handshake = SYNC_HANDSHAKE_MS;
 	int64_t maxmsg = ARR_MSG_MAX_BYTES;
 
 	if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof(handshake)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof(tmo)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &tmo, sizeof(tmo)) != 0)

@@ -16,10 +16,12 @@
 
 #include "arrerr.h"
 #include "log.h"
+#include "monoclock.h"
 #include "sync_int.h"
 
 #define SYNC_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define SYNC_ZAP_FRAMES   8 /* most frames of a request we read */
+#define SYNC_ZAP_FRAMES   8     /* most frames of a request we read */
+#define SYNC_ZAP_QUIET_MS 10000 /* at most one refusal line in this */
 
 int
 sync_zap_bind(struct sync *s)
@@ -83,17 +85,24 @@ reply(struct sync *s, zmq_msg_t *reqid, const char *status, const char *text, co
 	zmq_send(s->zap, "", 0, 0);
 }
 
-/* Whether key was not among the recently refused ones; it is from now on. */
+/*
+ * Whether a refusal of key is to be logged: it was not among the recently refused
+ * keys (it is from now on), and no refusal was logged in the last SYNC_ZAP_QUIET_MS
+ * (many new keys, from a flood, make one line).
+ */
 static bool
 first_refusal(struct sync *s, const uint8_t key[32])
 {
-	uint64_t h;
+	uint64_t h, now = mono_ms();
 
 	crypto_shorthash((unsigned char *)&h, key, 32, s->zap_seen_key);
 	for (size_t i = 0; i < SYNC_ZAP_SEEN; i++)
 		if (s->zap_seen[i] == h)
 			return false;
 	s->zap_seen[s->zap_seen_next++ % SYNC_ZAP_SEEN] = h;
+	if (s->zap_logged_at != 0 && now - s->zap_logged_at < SYNC_ZAP_QUIET_MS)
+		return false;
+	s->zap_logged_at = now;
 	return true;
 }
 
