@@ -118,7 +118,7 @@ router_open(struct sync *s)
 	len = sizeof(s->listen_ep);
 	if (zmq_getsockopt(s->router, ZMQ_LAST_ENDPOINT, s->listen_ep, &len) != 0)
 		snprintf(s->listen_ep, sizeof(s->listen_ep), "%s", s->set.listen);
-	return 0;
+	return sync_fds_watch(s);
 }
 
 struct sync *
@@ -178,6 +178,8 @@ sync_destroy(struct sync **sp)
 	free(s->peers);
 	if (s->router != NULL)
 		zmq_close(s->router);
+	if (s->fds.mon != NULL)
+		zmq_close(s->fds.mon);
 	if (s->zap != NULL)
 		zmq_close(s->zap);
 	vv_destroy(&s->ours);
@@ -227,7 +229,7 @@ sync_reload(struct sync *s, const struct sync_settings *set, const struct member
 size_t
 sync_poll_count(const struct sync *s)
 {
-	return 2 + 2 * s->npeers; /* ZAP, ROUTER, and per peer its DEALER and monitor */
+	return 3 + 2 * s->npeers; /* ZAP, ROUTER, its monitor, per peer DEALER and monitor */
 }
 
 size_t
@@ -235,10 +237,12 @@ sync_poll_fill(struct sync *s, zmq_pollitem_t *items, size_t max)
 {
 	size_t n = 0;
 
-	if (max < 2)
+	if (max < 3)
 		return 0;
 	items[n++] = (zmq_pollitem_t){.socket = s->zap, .events = ZMQ_POLLIN};
 	items[n++] = (zmq_pollitem_t){.socket = s->router, .events = ZMQ_POLLIN};
+	if (s->fds.mon != NULL)
+		items[n++] = (zmq_pollitem_t){.socket = s->fds.mon, .events = ZMQ_POLLIN};
 	for (size_t i = 0; i < s->npeers && n < max; i++) {
 		if (s->peers[i].dealer != NULL)
 			items[n++] = (zmq_pollitem_t){
@@ -267,6 +271,8 @@ sync_on_poll(struct sync *s, const zmq_pollitem_t *items, size_t n)
 			sync_zap_on_requests(s);
 		} else if (items[i].socket == s->router) {
 			sync_recv_router(s);
+		} else if (items[i].socket == s->fds.mon) {
+			sync_fds_on_events(s, mono_ms());
 		} else {
 			/* a DEALER or a monitor; peers may have changed since the poll */
 			for (size_t k = 0; k < s->npeers; k++) {

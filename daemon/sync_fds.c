@@ -6,7 +6,9 @@
  * readable, and its I/O thread spins; the next descriptor the daemon needs (an API
  * connection, a DEALER) fails, and some of libzmq's paths assert on that and abort.
  *
- * So the peer layer watches the budget every SYNC_FDS_CHECK_MS: above the high-water
+ * So the peer layer watches the budget every SYNC_FDS_CHECK_MS and whenever the
+ * ROUTER's monitor reports an accepted connection (a flood fills a budget faster than
+ * any timer; the accept events wake the loop at once): above the high-water
  * mark (the limit less a reserve of an eighth, at least SYNC_FDS_RESERVE) it stops
  * listening (zmq_unbind: the listener and the connections it accepted that are still
  * in their handshake go), logs it once, and listens again once the count is below the
@@ -78,6 +80,45 @@ resume_listener(struct sync *s, uint64_t open, uint64_t now)
 	s->fds.paused = false;
 	s->fds.resumed_at = now;
 	log_debug("sync: listening again, %llu file descriptors open", (unsigned long long)open);
+}
+
+#define SYNC_FDS_MON "inproc://arrangd-peer-port"
+
+int
+sync_fds_watch(struct sync *s)
+{
+	int linger = 0;
+
+	if (zmq_socket_monitor(s->router, SYNC_FDS_MON,
+	                       ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED) != 0 ||
+	    (s->fds.mon = zmq_socket(s->zctx, ZMQ_PAIR)) == NULL ||
+	    zmq_setsockopt(s->fds.mon, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_connect(s->fds.mon, SYNC_FDS_MON) != 0) {
+		log_warnx("sync: cannot watch the peer port: %s", zmq_strerror(zmq_errno()));
+		return ARR_EIO;
+	}
+	return 0;
+}
+
+void
+sync_fds_on_events(struct sync *s, uint64_t now)
+{
+	bool any = false;
+
+	for (;;) {
+		zmq_msg_t f;
+
+		zmq_msg_init(&f);
+		if (zmq_msg_recv(&f, s->fds.mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&f);
+			break;
+		}
+		zmq_msg_close(&f);
+		sync_recv_drain(s->fds.mon);
+		any = true;
+	}
+	if (any)
+		sync_fds_check(s, now);
 }
 
 void

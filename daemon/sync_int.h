@@ -112,6 +112,7 @@ struct sync_fds {
 	uint64_t until;      /* monotonic ms the pause lasts at least until */
 	uint64_t resumed_at; /* monotonic ms of the last resume, 0: never */
 	uint64_t next_check; /* monotonic ms of the next look at the budget */
+	void *mon;           /* PAIR receiving the ROUTER's accept events */
 };
 
 struct sync {
@@ -201,6 +202,9 @@ void sync_dial_due(struct sync *s, uint64_t now);
 uint32_t sync_dial_next_delay(uint32_t *backoff_ms, uint32_t jitter);
 
 /* sync_fds.c */
+/* Watch the ROUTER's accepts; on its events look at the budget at once. */
+int sync_fds_watch(struct sync *s);
+void sync_fds_on_events(struct sync *s, uint64_t now);
 /* Look at the descriptor budget; pause or resume listening on the peer port. */
 void sync_fds_check(struct sync *s, uint64_t now);
 /* The high- and low-water marks of the budget for a limit. */
