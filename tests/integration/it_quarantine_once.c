@@ -34,10 +34,10 @@ main(void)
 	double recv_b, sent_a, dup_b;
 	int lines;
 
+	rng_rowid(row);
 	region_members(r, B, ab, NULL);
 	for (size_t i = 0; i < 3; i++)
 		region_start(r, i);
-	rng_rowid(row);
 	CHECK(apiclient_write_text(region_api(r, C), "organisation", row, "name", "c") == 0,
 	      "write on C");
 	CHECK(apiclient_wait_text(region_api(r, A), "organisation", row, "name", "c", 10000),

@@ -465,7 +465,8 @@ arrangd_changesets_received_total arrangd_changesets_applied_total
 arrangd_changesets_duplicate_total arrangd_changesets_quarantined_total
 arrangd_peers_connected arrangd_peer_behind arrangd_peer_ahead arrangd_apply_seconds
 arrangd_peer_unreachable_seconds arrangd_changesets_clock_rejected_total
-arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held'
+arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held
+arrangd_open_fds arrangd_fd_limit arrangd_peer_listener_paused_total'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
 ok "$CTL" metrics
