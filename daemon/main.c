@@ -30,6 +30,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "identity.h"
+#include "fdlimit.h"
 #include "monoclock.h"
 #include "keyfile.h"
 #include "log.h"
@@ -535,6 +536,7 @@ run(struct daemon *d)
 		log_error("%s", err);
 		goto out;
 	}
+	(void)fdlimit_raise(); /* every peer and API connection costs a descriptor */
 	if (signals_setup(d) != 0) {
 		log_warn("cannot set up signal handling");
 		goto out;

@@ -107,7 +107,8 @@ struct store_apply_stats {
 	size_t applied; /* including pending change sets applied as a result */
 	size_t duplicates;
 	size_t pending;
-	size_t quarantined;
+	size_t quarantined;     /* kept in quarantine, whether or not it was there already */
+	size_t quarantined_new; /* of them, the ones that were not in quarantine before */
 };
 
 /*
@@ -262,6 +263,14 @@ int store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx);
  * quarantine (applied, duplicate or pending) or stays with its new reason.
  */
 int store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *stats);
+/* The same for every entry kept for reason (an ARR_E* code); no transaction if none. */
+int store_quarantine_retry_reason(struct store *s, int reason, struct store_apply_stats *stats);
+/*
+ * Raise v by what the quarantine holds of authentic change sets (their signature
+ * checked: kept for membership, schema or clock) where it continues v's seqs: the
+ * change sets a pull need not fetch again, since their copy is kept. 0 or ARR_E*.
+ */
+int store_quarantine_held(struct store *s, struct vv *v);
 
 /* ---- maintenance ---- */
 

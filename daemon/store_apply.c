@@ -291,9 +291,11 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 quarantine:
 	rc = store_quarantine_put(s, raw, len, cs != NULL ? cs->origin : NULL,
 	                          cs != NULL ? cs->h.seq : 0, reason, detail, now);
-	if (rc == 0) {
+	if (rc >= 0) {
 		*out = STORE_QUARANTINED;
 		stats->quarantined++;
+		stats->quarantined_new += (size_t)rc;
+		rc = 0;
 	}
 out:
 	changeset_destroy(&cs);

@@ -31,6 +31,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_Q_DEL] = "DELETE FROM _quarantine WHERE id = ?1",
     [ST_Q_ATTEMPT] = "UPDATE _quarantine SET attempts = attempts + 1 WHERE id = ?1",
     [ST_Q_DEL_HASH] = "DELETE FROM _quarantine WHERE hash = ?1",
+    [ST_Q_HAS] = "SELECT 1 FROM _quarantine WHERE hash = ?1",
 };
 
 /* Prepare the cached statements (store_open). */

@@ -72,6 +72,7 @@ enum {
 	ST_Q_DEL,
 	ST_Q_ATTEMPT,
 	ST_Q_DEL_HASH,
+	ST_Q_HAS,
 	ST__COUNT
 };
 

@@ -3,6 +3,7 @@
  * clearing a copy once it is applied, listing them and retrying them. Whether a retried
  * envelope is accepted is decided by store_apply.c, never here.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,8 @@
 
 /*
  * Keep raw bytes in quarantine with a reason. An identical blob is stored once (keyed
- * by its hash); a new attempt only refreshes the reason.
+ * by its hash); a new attempt only refreshes the reason. 1 when the blob is new to the
+ * quarantine, 0 when it was there, or a negative ARR_E*.
  */
 int
 store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint8_t *origin,
@@ -25,7 +27,15 @@ store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint
 	uint8_t hash[HASH_LEN];
 	int rc;
 
+	bool known;
+
 	crypto_generichash(hash, sizeof(hash), raw, len, NULL, 0);
+	sqlite3_bind_blob(s->st[ST_Q_HAS], 1, hash, sizeof(hash), SQLITE_STATIC);
+	rc = sqlite3_step(s->st[ST_Q_HAS]);
+	known = rc == SQLITE_ROW;
+	sqlite3_reset(s->st[ST_Q_HAS]);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_error(rc);
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 	if (len == 0)
 		sqlite3_bind_zeroblob(st, 2, 0);
@@ -43,7 +53,7 @@ store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint
 	sqlite3_bind_int64(st, 7, (int64_t)now);
 	rc = store_db_run(st);
 	sqlite3_clear_bindings(st);
-	return rc;
+	return rc < 0 ? rc : known ? 0 : 1;
 }
 
 /*
@@ -137,8 +147,9 @@ out:
 	return rc;
 }
 
-int
-store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *stats)
+/* Retry id (>= 0), or every entry (reason 0) or those kept for reason. */
+static int
+retry(struct store *s, int64_t id, int reason, struct store_apply_stats *stats)
 {
 	struct store_apply_stats acc = {0};
 	sqlite3_stmt *st = NULL;
@@ -149,36 +160,44 @@ store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *st
 
 	if (stats != NULL)
 		*stats = acc;
-	if ((ret = store_bulk_flush(s)) < 0 || (ret = store_db_begin(s)) < 0)
-		return ret;
 	if (id >= 0) {
+		if ((ret = store_bulk_flush(s)) < 0 || (ret = store_db_begin(s)) < 0)
+			return ret;
 		ret = retry_one(s, id, now, &acc);
 		goto out;
 	}
-	ret = ARR_EDB;
 	/* by (origin, seq), so a run of quarantined seqs applies without going pending */
-	if (sqlite3_prepare_v2(s->db, "SELECT id FROM _quarantine ORDER BY origin, seq, id", -1,
-	                       &st, NULL) != SQLITE_OK)
-		goto out;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT id FROM _quarantine WHERE ?1 = 0 OR reason = ?1 "
+	                       "ORDER BY origin, seq, id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	sqlite3_bind_int(st, 1, reason);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {
 			size_t c = cap ? 2 * cap : 16;
 			void *p = realloc(ids, c * sizeof(*ids));
 
 			if (p == NULL) {
-				ret = ARR_ENOMEM;
-				goto out;
+				sqlite3_finalize(st);
+				free(ids);
+				return ARR_ENOMEM;
 			}
 			ids = p;
 			cap = c;
 		}
 		ids[n++] = sqlite3_column_int64(st, 0);
 	}
-	if (rc != SQLITE_DONE)
-		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
-	ret = 0;
+	if (rc != SQLITE_DONE || n == 0) {
+		free(ids);
+		return rc != SQLITE_DONE ? store_db_error(rc) : 0;
+	}
+	if ((ret = store_bulk_flush(s)) < 0 || (ret = store_db_begin(s)) < 0) {
+		free(ids);
+		return ret;
+	}
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		/* an earlier one may have taken it along (applied as it became contiguous) */
 		if ((ret = retry_one(s, ids[i], now, &acc)) == ARR_ENOTFOUND)
@@ -196,4 +215,44 @@ out:
 	if (stats != NULL)
 		*stats = acc;
 	return 0;
+}
+
+int
+store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *stats)
+{
+	return retry(s, id, 0, stats);
+}
+
+int
+store_quarantine_retry_reason(struct store *s, int reason, struct store_apply_stats *stats)
+{
+	return retry(s, -1, reason, stats);
+}
+
+int
+store_quarantine_held(struct store *s, struct vv *v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret = ARR_EDB;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT origin, seq FROM _quarantine WHERE length(origin) = ?1 "
+	                       "AND reason IN (?2, ?3, ?4) ORDER BY origin, seq",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int(st, 1, ARR_ORIGIN_LEN);
+	sqlite3_bind_int(st, 2, ARR_ENOTMEMBER);
+	sqlite3_bind_int(st, 3, ARR_ESCHEMA);
+	sqlite3_bind_int(st, 4, ARR_ECLOCK);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *origin = sqlite3_column_blob(st, 0);
+		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 1);
+
+		if (seq == vv_get(v, origin) + 1 && (ret = vv_set(v, origin, seq)) != 0)
+			goto out;
+	}
+	ret = rc == SQLITE_DONE ? 0 : store_db_error(rc);
+out:
+	sqlite3_finalize(st);
+	return ret;
 }

@@ -18,9 +18,11 @@
  * sync_send.c.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "arrerr.h"
@@ -38,10 +40,48 @@ sync_ours(struct sync *s)
 	return s->ours;
 }
 
+const struct vv *
+sync_held(struct sync *s)
+{
+	const struct vv *v;
+
+	if (s->held != NULL)
+		return s->held;
+	if ((v = sync_ours(s)) == NULL || (s->held = vv_dup(v)) == NULL)
+		return NULL;
+	if (store_quarantine_held(s->st, s->held) != 0)
+		log_warnx("sync: cannot read the quarantine; pulling it again");
+	return s->held;
+}
+
 void
 sync_ours_stale(struct sync *s)
 {
 	vv_destroy(&s->ours);
+	vv_destroy(&s->held);
+}
+
+/*
+ * Retry the quarantined change sets kept for reason: the clock ones at every periodic
+ * pull (real time may have caught up), the membership ones after a reload. What applies
+ * is pushed on like a local commit.
+ */
+static void
+retry_quarantine(struct sync *s, int reason)
+{
+	struct store_apply_stats st;
+	int rc;
+
+	if ((rc = store_quarantine_retry_reason(s->st, reason, &st)) != 0) {
+		log_warnx("sync: cannot retry the quarantine: %s", arrerr_name(rc));
+		return;
+	}
+	if (st.applied == 0)
+		return;
+	log_notice("sync: %zu quarantined change sets applied on retry (%s)", st.applied,
+	           arrerr_name(reason));
+	s->count.applied += st.applied;
+	sync_committed(s);
 }
 
 /* Copy set into s->set, the listen endpoint too. 0 or ARR_ENOMEM (s->set unchanged). */
@@ -63,6 +103,7 @@ static int
 router_open(struct sync *s)
 {
 	int one = 1;
+	size_t len;
 
 	if ((s->router = zmq_socket(s->zctx, ZMQ_ROUTER)) == NULL ||
 	    sync_link_router_opts(s, s->router) != 0 ||
@@ -77,7 +118,10 @@ router_open(struct sync *s)
 		          zmq_strerror(zmq_errno()));
 		return ARR_EIO;
 	}
-	return 0;
+	len = sizeof(s->listen_ep);
+	if (zmq_getsockopt(s->router, ZMQ_LAST_ENDPOINT, s->listen_ep, &len) != 0)
+		snprintf(s->listen_ep, sizeof(s->listen_ep), "%s", s->set.listen);
+	return sync_fds_watch(s);
 }
 
 struct sync *
@@ -96,6 +140,7 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 	s->members = members;
 	s->key = key;
 	s->st = st;
+	randombytes_buf(s->zap_seen_key, sizeof(s->zap_seen_key));
 	if (members_find_origin(members, nodekey_public(key)) == NULL) {
 		log_warnx("sync: this node's key is not in the members file");
 		rc = ARR_ECONFIG;
@@ -136,9 +181,12 @@ sync_destroy(struct sync **sp)
 	free(s->peers);
 	if (s->router != NULL)
 		zmq_close(s->router);
+	if (s->fds.mon != NULL)
+		zmq_close(s->fds.mon);
 	if (s->zap != NULL)
 		zmq_close(s->zap);
 	vv_destroy(&s->ours);
+	vv_destroy(&s->held);
 	free((char *)s->set.listen);
 	free(s);
 	*sp = NULL;
@@ -173,6 +221,7 @@ sync_reload(struct sync *s, const struct sync_settings *set, const struct member
 	s->set = *set;
 	s->set.listen = listen;
 	s->members = members;
+	s->retry_members = true; /* at the next tick, when the store has the new members */
 	sync_link_dealers_open(s);
 	s->next_hb = mono_ms();
 	s->next_pull = s->next_hb + s->set.pull_interval_ms;
@@ -183,7 +232,7 @@ sync_reload(struct sync *s, const struct sync_settings *set, const struct member
 size_t
 sync_poll_count(const struct sync *s)
 {
-	return 2 + s->npeers;
+	return 3 + 2 * s->npeers; /* ZAP, ROUTER, its monitor, per peer DEALER and monitor */
 }
 
 size_t
@@ -191,16 +240,22 @@ sync_poll_fill(struct sync *s, zmq_pollitem_t *items, size_t max)
 {
 	size_t n = 0;
 
-	if (max < 2)
+	if (max < 3)
 		return 0;
 	items[n++] = (zmq_pollitem_t){.socket = s->zap, .events = ZMQ_POLLIN};
 	items[n++] = (zmq_pollitem_t){.socket = s->router, .events = ZMQ_POLLIN};
-	for (size_t i = 0; i < s->npeers && n < max; i++)
+	if (s->fds.mon != NULL)
+		items[n++] = (zmq_pollitem_t){.socket = s->fds.mon, .events = ZMQ_POLLIN};
+	for (size_t i = 0; i < s->npeers && n < max; i++) {
 		if (s->peers[i].dealer != NULL)
 			items[n++] = (zmq_pollitem_t){
 			    .socket = s->peers[i].dealer,
 			    .events =
 			        (short)(ZMQ_POLLIN | (s->peers[i].hello_due ? ZMQ_POLLOUT : 0))};
+		if (s->peers[i].mon != NULL && n < max)
+			items[n++] =
+			    (zmq_pollitem_t){.socket = s->peers[i].mon, .events = ZMQ_POLLIN};
+	}
 	return n;
 }
 
@@ -219,11 +274,16 @@ sync_on_poll(struct sync *s, const zmq_pollitem_t *items, size_t n)
 			sync_zap_on_requests(s);
 		} else if (items[i].socket == s->router) {
 			sync_recv_router(s);
+		} else if (items[i].socket == s->fds.mon) {
+			sync_fds_on_events(s, mono_ms());
 		} else {
-			/* a DEALER; peers may have been rebuilt since the poll: look it up */
-			for (size_t k = 0; k < s->npeers; k++)
+			/* a DEALER or a monitor; peers may have changed since the poll */
+			for (size_t k = 0; k < s->npeers; k++) {
 				if (s->peers[k].dealer == items[i].socket)
 					sync_recv_dealer(s, &s->peers[k]);
+				else if (s->peers[k].mon == items[i].socket)
+					sync_dial_on_events(&s->peers[k], mono_ms());
+			}
 		}
 	}
 }
@@ -240,7 +300,11 @@ sync_timeout_ms(const struct sync *s)
 			next = p->ann_at + SYNC_ANNOUNCE_MS;
 		if (p->lag != NULL && p->lag_at + SYNC_LAG_MS < next)
 			next = p->lag_at + SYNC_LAG_MS;
+		if (p->redial_at != 0 && p->redial_at < next)
+			next = p->redial_at;
 	}
+	if (s->fds.next_check < next)
+		next = s->fds.next_check;
 	return next <= now ? 0 : (long)(next - now);
 }
 
@@ -258,11 +322,19 @@ sync_tick(struct sync *s)
 	}
 	if (s->bulk)
 		sync_recv_bulk_update(s, now);
+	sync_dial_due(s, now);
+	if (now >= s->fds.next_check)
+		sync_fds_check(s, now);
+	if (s->retry_members) {
+		s->retry_members = false;
+		retry_quarantine(s, ARR_ENOTMEMBER);
+	}
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;
 	}
 	if (now >= s->next_pull) {
+		retry_quarantine(s, ARR_ECLOCK);
 		for (size_t i = 0; i < s->npeers; i++)
 			if (!sync_send_pull_outstanding(s, &s->peers[i], now))
 				sync_send_pull(s, &s->peers[i], LINK_NONE, "periodic");
@@ -311,5 +383,7 @@ sync_stats(const struct sync *s, struct sync_stats *st)
 int
 sync_metrics(struct sync *s, FILE *f)
 {
-	return sync_msg_metrics(s, f);
+	int rc = sync_msg_metrics(s, f);
+
+	return rc != 0 ? rc : sync_fds_metrics(s, f);
 }

@@ -85,7 +85,8 @@ void sync_stats(const struct sync *s, struct sync_stats *st);
  * The peer layer's metrics in Prometheus text format (families with # HELP and # TYPE):
  * change sets sent, received, applied, duplicate and quarantined since start, peers
  * connected, lag per peer (behind/ahead, labelled with the member name) and the latency
- * of store_apply() per received batch as a histogram. 0, or ARR_ENOMEM.
+ * of store_apply() per received batch as a histogram; file descriptors open, their
+ * limit and the pauses of the peer port (sync_fds.c). 0, or ARR_ENOMEM.
  */
 int sync_metrics(struct sync *s, FILE *out);
 

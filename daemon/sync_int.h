@@ -5,6 +5,8 @@
  *
  *   sync.c       the loop: open/destroy/reload, poll, timers, our cached vector
  *   sync_link.c  links: sockets, sends, HELLO on our DEALERs, liveness, heartbeats
+ *   sync_dial.c  redialling a DEALER whose handshake was refused: monitor, backoff
+ *   sync_fds.c   the peer port under the file-descriptor budget: pause and resume
  *   sync_peer.c  the peer table and what we know of each peer's vector
  *   sync_zap.c   the ZAP handler (CURVE key -> member)
  *   sync_recv.c  reading the sockets, dispatching messages, applying change sets
@@ -36,7 +38,12 @@
 #define SYNC_LAG_MS        100  /* grace before pulling what an announcement showed us */
 #define SYNC_FED_MS        1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY      "lazy"
-#define SYNC_APPLY_BUCKETS 8 /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_APPLY_BUCKETS 8     /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS   1000  /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS   60000 /* cap of the redial backoff */
+#define SYNC_ZAP_SEEN      32    /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS  5000  /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS  250   /* how often the descriptor budget is looked at */
 
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
@@ -62,6 +69,11 @@ struct peer {
 	char *name;                /* copy of the member name, for logs */
 	char *endpoint;            /* copy; NULL when we do not connect to it */
 	void *dealer;              /* our connection to its ROUTER, or NULL */
+	void *mon;                 /* PAIR receiving the DEALER's monitor events, or NULL */
+	uint64_t redial_at;        /* monotonic ms a new DEALER is due after a refusal, 0: none */
+	uint32_t dial_backoff_ms;  /* backoff of the next redial before jitter (0: the first) */
+	uint64_t dial_refusals;    /* refused handshakes since the link was last up */
+	bool dial_refusal_logged;  /* the refusal of this outage is in the log */
 	struct link out;           /* our DEALER -> its ROUTER */
 	bool hello_due;            /* HELLO could not go out: send when the DEALER can */
 	struct link in;            /* its DEALER -> our ROUTER */
@@ -90,6 +102,19 @@ struct peer {
 	bool paging; /* its pull answered with more to come: we are catching up from it */
 };
 
+/* The peer port's listening state under the descriptor budget (sync_fds.c). */
+struct sync_fds {
+	bool paused;         /* not listening: the budget is nearly spent */
+	bool logged;         /* the pause of this flood is in the log */
+	bool warned;         /* the approach to the limit is in the log */
+	uint64_t pauses;     /* times the listener was paused since start */
+	uint32_t pause_ms;   /* length of the current pause */
+	uint64_t until;      /* monotonic ms the pause lasts at least until */
+	uint64_t resumed_at; /* monotonic ms of the last resume, 0: never */
+	uint64_t next_check; /* monotonic ms of the next look at the budget */
+	void *mon;           /* PAIR receiving the ROUTER's accept events */
+};
+
 struct sync {
 	void *zctx;
 	struct sync_settings set; /* a copy; set.listen is owned */
@@ -97,10 +122,14 @@ struct sync {
 	const struct nodekey *key;
 	struct store *st;
 	void *router;
+	char listen_ep[256]; /* the endpoint the ROUTER is bound to (ZMQ_LAST_ENDPOINT) */
+	struct sync_fds fds;
 	void *zap;
 	struct peer *peers;
 	size_t npeers;
-	struct vv *ours; /* cached copy of the store's vector; NULL when stale */
+	struct vv *ours;    /* cached copy of the store's vector; NULL when stale */
+	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
+	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
 	uint64_t next_hb;
 	uint64_t
 	    started; /* monotonic ms of sync_open(): "unreachable since" for peers never heard */
@@ -108,12 +137,23 @@ struct sync {
 	uint64_t req_seq;
 	uint64_t malformed;
 	uint64_t refused;
-	bool bulk; /* store_bulk_begin() is in effect while some peer is paging */
+	uint64_t dial_seq;                /* names the monitor endpoints */
+	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
+	size_t zap_seen_next;
+	uint8_t zap_seen_key[16]; /* random key of those hashes */
+	uint64_t zap_logged_at;   /* monotonic ms of the last refusal logged */
+	bool bulk;                /* store_bulk_begin() is in effect while some peer is paging */
 	struct sync_counters count;
 };
 
 /* sync.c: our current vector, cached until the store changes (NULL: out of memory). */
 const struct vv *sync_ours(struct sync *s);
+/*
+ * What we hold: our vector raised by the quarantined change sets that continue it
+ * (store_quarantine_held). Pulls and the lag check use it, so a change set in
+ * quarantine is not fetched again on every heartbeat; our announcements do not.
+ */
+const struct vv *sync_held(struct sync *s);
 void sync_ours_stale(struct sync *s);
 
 /*
@@ -136,13 +176,41 @@ void sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen,
 void sync_link_send_hello(struct sync *s, struct peer *p);
 /* Socket options of the ROUTER: the common ones and CURVE as the server. */
 int sync_link_router_opts(const struct sync *s, void *sock);
-/* Open DEALERs that should exist but do not; close one (no-op without). */
+/* Open DEALERs that should exist and are not waiting for a redial; open one; close one. */
 void sync_link_dealers_open(struct sync *s);
+int sync_link_dealer_open(struct sync *s, struct peer *p);
 void sync_link_dealer_close(struct peer *p);
 /* Mark p's links down that were silent for more than 3 heartbeats. */
 void sync_link_expire(const struct sync *s, struct peer *p, uint64_t now);
 /* Heartbeat round: liveness, HELLO retries and a HEARTBEAT on every live link. */
 void sync_link_heartbeat(struct sync *s, uint64_t now);
+
+/* sync_dial.c */
+/* Watch p's new DEALER (before it connects); stop watching (no-op without). */
+int sync_dial_watch(struct sync *s, struct peer *p);
+void sync_dial_unwatch(struct peer *p);
+/* Events on p's monitor: a refused handshake closes the DEALER and schedules a redial. */
+void sync_dial_on_events(struct peer *p, uint64_t now);
+/* p WELCOMEd us: the backoff starts over, the next refusal is logged again. */
+void sync_dial_up(struct peer *p);
+/* Open the DEALERs whose redial is due. */
+void sync_dial_due(struct sync *s, uint64_t now);
+/*
+ * The delay before the next redial: between half and all of the backoff (jitter picks
+ * where), which then doubles up to SYNC_DIAL_MAX_MS.
+ */
+uint32_t sync_dial_next_delay(uint32_t *backoff_ms, uint32_t jitter);
+
+/* sync_fds.c */
+/* Watch the ROUTER's accepts; on its events look at the budget at once. */
+int sync_fds_watch(struct sync *s);
+void sync_fds_on_events(struct sync *s, uint64_t now);
+/* Look at the descriptor budget; pause or resume listening on the peer port. */
+void sync_fds_check(struct sync *s, uint64_t now);
+/* The high- and low-water marks of the budget for a limit. */
+void sync_fds_marks(uint64_t limit, uint64_t *high, uint64_t *low);
+/* arrangd_open_fds, arrangd_fd_limit, arrangd_peer_listener_paused_total. 0 or ARR_ENOMEM. */
+int sync_fds_metrics(const struct sync *s, FILE *f);
 
 /* sync_peer.c */
 /*

@@ -137,7 +137,7 @@ sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t 
 {
 	const struct vv *o;
 
-	if (p->lag == NULL && (o = sync_ours(s)) != NULL && vv_missing(v, o) > 0 &&
+	if (p->lag == NULL && (o = sync_held(s)) != NULL && vv_missing(v, o) > 0 &&
 	    (p->lag = vv_dup(v)) != NULL)
 		p->lag_at = now;
 }
@@ -150,7 +150,7 @@ sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t 
 void
 sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 {
-	const struct vv *v = sync_ours(s);
+	const struct vv *v = sync_held(s);
 	struct vv *graft = NULL;
 
 	if (p->lag == NULL || now - p->lag_at < SYNC_LAG_MS)

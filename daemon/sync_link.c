@@ -7,7 +7,9 @@
  * and reads no socket (sync_recv.c).
  *
  * A DEALER's peer is authenticated by the CURVE server key we configured for it; the
- * ROUTER's peers by the ZAP handler (sync_zap.c).
+ * ROUTER's peers by the ZAP handler (sync_zap.c). libzmq redials a DEALER after a
+ * transport failure (SYNC_RECONNECT_MS doubling up to SYNC_RECONNECT_MAX_MS); a refused
+ * handshake is redialled by sync_dial.c, which closes and reopens it through here.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -130,15 +132,20 @@ sync_link_send_hello(struct sync *s, struct peer *p)
 	p->hello_due = sync_link_send(s, p, LINK_OUT, &m) != 0;
 }
 
-/* Options common to every peer socket. */
+/*
+ * Options common to every peer socket. The handshake interval bounds how long a
+ * connection that has not authenticated holds a descriptor (libzmq's default is 30 s).
+ */
 static int
 sock_common(const struct sync *s, void *sock)
 {
 	int linger = SYNC_LINGER_MS, ivl = (int)s->set.heartbeat_ms, tmo = 3 * ivl;
+	int handshake = SYNC_HANDSHAKE_MS;
 	int64_t maxmsg = ARR_MSG_MAX_BYTES;
 
 	if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof(handshake)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof(tmo)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &tmo, sizeof(tmo)) != 0)
@@ -181,9 +188,12 @@ sync_link_router_opts(const struct sync *s, void *sock)
 	return sock_common(s, sock) != 0 || sock_curve(s, sock, NULL) != 0 ? -1 : 0;
 }
 
-/* Open p's DEALER to its endpoint (no-op without one). */
-static int
-dealer_open(struct sync *s, struct peer *p)
+/*
+ * Open p's DEALER to its endpoint (no-op without one), watched by sync_dial.c from
+ * before it connects so no refusal goes unseen.
+ */
+int
+sync_link_dealer_open(struct sync *s, struct peer *p)
 {
 	int ivl = SYNC_RECONNECT_MS, ivl_max = SYNC_RECONNECT_MAX_MS, one = 1;
 	void *d;
@@ -195,14 +205,21 @@ dealer_open(struct sync *s, struct peer *p)
 	if (sock_common(s, d) != 0 || sock_curve(s, d, p->origin) != 0 ||
 	    zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl)) != 0 ||
 	    zmq_setsockopt(d, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max)) != 0 ||
-	    zmq_setsockopt(d, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
-	    zmq_connect(d, p->endpoint) != 0) {
+	    zmq_setsockopt(d, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0) {
 		zmq_close(d);
 		goto fail;
 	}
 	p->dealer = d;
 	memset(&p->out, 0, sizeof(p->out));
-	log_info("peer %s: connecting to %s", p->name, p->endpoint);
+	p->hello_due = false;
+	if (sync_dial_watch(s, p) != 0 || zmq_connect(d, p->endpoint) != 0) {
+		sync_link_dealer_close(p);
+		goto fail;
+	}
+	if (p->dial_refusal_logged)
+		log_debug("peer %s: redialling %s", p->name, p->endpoint);
+	else
+		log_info("peer %s: connecting to %s", p->name, p->endpoint);
 	return 0;
 fail:
 	log_warnx("peer %s: cannot connect to %s: %s", p->name, p->endpoint,
@@ -217,15 +234,18 @@ sync_link_dealer_close(struct peer *p)
 		zmq_close(p->dealer);
 		p->dealer = NULL;
 	}
+	sync_dial_unwatch(p);
 	memset(&p->out, 0, sizeof(p->out));
+	p->hello_due = false;
 }
 
 void
 sync_link_dealers_open(struct sync *s)
 {
 	for (size_t i = 0; i < s->npeers; i++)
-		if (s->peers[i].endpoint != NULL && s->peers[i].dealer == NULL)
-			(void)dealer_open(s, &s->peers[i]);
+		if (s->peers[i].endpoint != NULL && s->peers[i].dealer == NULL &&
+		    s->peers[i].redial_at == 0)
+			(void)sync_link_dealer_open(s, &s->peers[i]);
 }
 
 void

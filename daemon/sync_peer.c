@@ -48,6 +48,8 @@ take_member(struct peer *p, const struct member *mb)
 		log_info("peer %s: endpoint changed", mb->name);
 		sync_link_dealer_close(p);
 	}
+	if (mb->endpoint == NULL || p->endpoint == NULL || strcmp(mb->endpoint, p->endpoint) != 0)
+		p->redial_at = 0; /* a new endpoint is dialled at once */
 	free(p->endpoint);
 	p->endpoint = mb->endpoint != NULL ? strdup(mb->endpoint) : NULL;
 	if (p->name == NULL || (mb->endpoint != NULL && p->endpoint == NULL))

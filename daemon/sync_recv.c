@@ -24,11 +24,13 @@ applied(struct sync *s, struct peer *p, const struct peermsg *m, const struct st
 {
 	s->count.applied += st->applied;
 	s->count.duplicates += st->duplicates;
-	s->count.quarantined += st->quarantined;
-	if (st->applied > 0)
+	s->count.quarantined += st->quarantined_new;
+	if (st->applied > 0 || st->quarantined_new > 0)
 		sync_ours_stale(s);
-	if (st->quarantined > 0)
-		log_warnx("peer %s: %zu change sets quarantined", p->name, st->quarantined);
+	/* quarantine is a state: logged when a change set enters it, not when it comes again */
+	if (st->quarantined_new > 0)
+		log_error("peer %s: %zu change sets quarantined (arrangctl quarantine list)",
+		          p->name, st->quarantined_new);
 	log_debug("peer %s: %s of %zu: %zu applied, %zu duplicates, %zu pending, "
 	          "%zu quarantined",
 	          p->name, peermsg_type_name((int)m->type), m->ncs, st->applied, st->duplicates,
@@ -174,6 +176,7 @@ on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	}
 	if (!p->out.up)
 		log_info("peer %s: outgoing link up", p->name);
+	sync_dial_up(p);
 	p->out.up = true;
 	p->out.refused = false;
 	sync_peer_known_set(p, m->vector);

@@ -52,7 +52,7 @@ pull_with(struct sync *s, struct peer *p, enum link_id l, const struct vv *vecto
 int
 sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why)
 {
-	return pull_with(s, p, l, sync_ours(s), why);
+	return pull_with(s, p, l, sync_held(s), why);
 }
 
 /*
@@ -67,7 +67,7 @@ sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why)
 int
 sync_send_pull_ahead(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *page)
 {
-	const struct vv *cur = sync_ours(s);
+	const struct vv *cur = sync_held(s);
 	struct vv *next;
 	int rc;
 

@@ -5,17 +5,23 @@
  * message on the ROUTER carries the authenticated member. The origin rather than the
  * name is used because it survives a rename of the member in a reloaded members file.
  * It reads the members file it is given and nothing else; it never touches peer state.
+ *
+ * A refused node redials (with backoff), so a refusal is logged the first time a key is
+ * refused and only counted after that; the last SYNC_ZAP_SEEN keys are remembered.
  */
 #include <string.h>
 
+#include <sodium.h>
 #include <zmq.h>
 
 #include "arrerr.h"
 #include "log.h"
+#include "monoclock.h"
 #include "sync_int.h"
 
 #define SYNC_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define SYNC_ZAP_FRAMES   8 /* most frames of a request we read */
+#define SYNC_ZAP_FRAMES   8     /* most frames of a request we read */
+#define SYNC_ZAP_QUIET_MS 10000 /* at most one refusal line in this */
 
 int
 sync_zap_bind(struct sync *s)
@@ -79,6 +85,27 @@ reply(struct sync *s, zmq_msg_t *reqid, const char *status, const char *text, co
 	zmq_send(s->zap, "", 0, 0);
 }
 
+/*
+ * Whether a refusal of key is to be logged: it was not among the recently refused
+ * keys (it is from now on), and no refusal was logged in the last SYNC_ZAP_QUIET_MS
+ * (many new keys, from a flood, make one line).
+ */
+static bool
+first_refusal(struct sync *s, const uint8_t key[32])
+{
+	uint64_t h, now = mono_ms();
+
+	crypto_shorthash((unsigned char *)&h, key, 32, s->zap_seen_key);
+	for (size_t i = 0; i < SYNC_ZAP_SEEN; i++)
+		if (s->zap_seen[i] == h)
+			return false;
+	s->zap_seen[s->zap_seen_next++ % SYNC_ZAP_SEEN] = h;
+	if (s->zap_logged_at != 0 && now - s->zap_logged_at < SYNC_ZAP_QUIET_MS)
+		return false;
+	s->zap_logged_at = now;
+	return true;
+}
+
 /* Always replies, so the handshake of a refused client fails instead of hanging. */
 void
 sync_zap_on_requests(struct sync *s)
@@ -100,7 +127,10 @@ sync_zap_on_requests(struct sync *s)
 				log_debug("zap: admitted member %s", mb->name);
 			} else {
 				s->refused++;
-				log_info("zap: refused a key that is not a member's");
+				if (first_refusal(s, zmq_msg_data(&f[6])))
+					log_warnx("zap: refused a key that is not a member's "
+					          "(logged once "
+					          "per key)");
 			}
 		}
 		reply(s, nf >= 2 ? &f[1] : NULL, status, text, uid);

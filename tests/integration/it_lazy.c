@@ -27,28 +27,7 @@
 static double
 metric(struct region *r, size_t i, const char *name)
 {
-	struct reply rp;
-	const msgpack_object *o, *t;
-	double v = -1;
-	size_t nl = strlen(name);
-
-	CHECK(region_call0(r, i, "metrics", &rp, &o) == 0, "metrics on %s", r->nodes[i].name);
-	t = obj_get(o, "text");
-	CHECK(t != NULL && t->type == MSGPACK_OBJECT_STR, "metrics text");
-	for (const char *p = t->via.str.ptr, *end = p + t->via.str.size; p < end;) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		size_t len = eol != NULL ? (size_t)(eol - p) : (size_t)(end - p);
-		if (len > nl + 1 && memcmp(p, name, nl) == 0 && p[nl] == ' ') {
-			char num[64];
-			size_t k = len - nl - 1 < sizeof(num) - 1 ? len - nl - 1 : sizeof(num) - 1;
-			memcpy(num, p + nl + 1, k);
-			num[k] = '\0';
-			v = strtod(num, NULL);
-		}
-		p += len + 1;
-	}
-	reply_free(&rp);
-	return v;
+	return region_metric(r, i, name);
 }
 
 static double

@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "monoclock.h"
+#include "obj.h"
 #include "proc.h"
 #include "region.h"
 #include "rng.h"
@@ -510,4 +511,46 @@ void
 region_db_path(struct region *r, size_t i, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s/data/arrangd.db", r->nodes[i].dir);
+}
+
+double
+region_metric(struct region *r, size_t i, const char *name)
+{
+	struct reply rp;
+	const msgpack_object *o, *t;
+	double v = -1;
+	size_t nl = strlen(name);
+
+	CHECK(region_call0(r, i, "metrics", &rp, &o) == 0, "metrics on %s", r->nodes[i].name);
+	t = obj_get(o, "text");
+	CHECK(t != NULL && t->type == MSGPACK_OBJECT_STR, "metrics text");
+	for (const char *p = t->via.str.ptr, *end = p + t->via.str.size; p < end;) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t len = eol != NULL ? (size_t)(eol - p) : (size_t)(end - p);
+		if (len > nl + 1 && memcmp(p, name, nl) == 0 && p[nl] == ' ') {
+			char num[64];
+			size_t k = len - nl - 1 < sizeof(num) - 1 ? len - nl - 1 : sizeof(num) - 1;
+			memcpy(num, p + nl + 1, k);
+			num[k] = '\0';
+			v = strtod(num, NULL);
+		}
+		p += len + 1;
+	}
+	reply_free(&rp);
+	return v;
+}
+
+int
+region_log_lines(struct region *r, size_t i, const char *needle)
+{
+	char line[2048];
+	int n = 0;
+	FILE *f = fopen(r->nodes[i].log, "r");
+
+	CHECK(f != NULL, "cannot open %s", r->nodes[i].log);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
 }

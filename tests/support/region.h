@@ -116,4 +116,9 @@ int region_peer_state(struct region *r, size_t i, size_t j);
 /* Path of node i's replica (data_dir/arrangd.db) into out. */
 void region_db_path(struct region *r, size_t i, char *out, size_t outlen);
 
+/* The value of the unlabelled sample name in node i's metrics text; -1 when absent. */
+double region_metric(struct region *r, size_t i, const char *name);
+/* Lines of node i's daemon log that contain needle. */
+int region_log_lines(struct region *r, size_t i, const char *needle);
+
 #endif

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <msgpack.h>
@@ -109,6 +111,7 @@ setup(void **state)
 	f->s->key = keys[1];
 	f->s->members = f->m;
 	f->s->ours = mkvv(5, 0);
+	f->s->held = mkvv(5, 0); /* no store: what the quarantine holds adds nothing */
 	assert_int_equal(sync_peer_build(f->s, f->m, NULL, 0, &f->s->peers, &f->s->npeers), 0);
 	*state = f;
 	return 0;
@@ -564,10 +567,72 @@ test_metrics_text(void **state)
 	s->peers[1].last_rx = 0;                /* never: counted from the start */
 	s->started = mono_ms() - 42500;
 	assert_non_null(out = open_memstream(&text, &len));
-	assert_int_equal(sync_metrics(s, out), 0);
+	assert_int_equal(sync_msg_metrics(s, out), 0);
 	fclose(out);
 	assert_string_equal(text, metrics_want);
 	free(text);
+}
+
+/* The descriptor budget's families follow, with real values. */
+static void
+test_metrics_fds(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit rl;
+	char *text = NULL, want[128];
+	size_t len = 0;
+	FILE *out;
+	int fd = dup(1);
+
+	assert_true(fd >= 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	f->s->fds.pauses = 4;
+	assert_non_null(out = open_memstream(&text, &len));
+	assert_int_equal(sync_metrics(f->s, out), 0);
+	fclose(out);
+	snprintf(want, sizeof(want), "\narrangd_fd_limit %llu\n", (unsigned long long)rl.rlim_cur);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "\narrangd_peer_listener_paused_total 4\n"));
+	/* at least stdin, stdout, stderr, the memstream's nothing, and fd */
+	assert_non_null(strstr(text, "\narrangd_open_fds "));
+	assert_true(strtoull(strstr(text, "\narrangd_open_fds ") + 18, NULL, 10) >= 4);
+	close(fd);
+	free(text);
+}
+
+/* The marks leave a reserve of an eighth of the limit, at least 64, twice. */
+static void
+test_fds_marks(void **state)
+{
+	uint64_t hi, lo;
+
+	(void)state;
+	sync_fds_marks(1024, &hi, &lo);
+	assert_int_equal(hi, 1024 - 128);
+	assert_int_equal(lo, 1024 - 256);
+	sync_fds_marks(256, &hi, &lo);
+	assert_int_equal(hi, 192);
+	assert_int_equal(lo, 128);
+	sync_fds_marks(50, &hi, &lo);
+	assert_int_equal(hi, 0);
+	assert_int_equal(lo, 0);
+}
+
+/* Redial delays: between half and all of a backoff that doubles from 1 s to 60 s. */
+static void
+test_dial_backoff(void **state)
+{
+	uint32_t b = 0, d;
+
+	(void)state;
+	assert_int_equal(sync_dial_next_delay(&b, 0), 500);
+	assert_int_equal(b, 2000);
+	assert_int_equal(sync_dial_next_delay(&b, 0), 1000);
+	assert_int_equal(sync_dial_next_delay(&b, 2000), 4000);
+	for (int i = 0; i < 10; i++)
+		d = sync_dial_next_delay(&b, UINT32_MAX);
+	assert_int_equal(b, 60000);
+	assert_true(d >= 30000 && d <= 60000);
 }
 
 static void
@@ -623,6 +688,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_known_vectors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lazy_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pack_peers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_metrics_fds, setup, teardown),
+	    cmocka_unit_test(test_fds_marks),
+	    cmocka_unit_test(test_dial_backoff),
 	    cmocka_unit_test_setup_teardown(test_metrics_text, setup, teardown),
 	    cmocka_unit_test(test_apply_histogram),
 	    cmocka_unit_test_setup_teardown(test_zap_admit, setup, teardown),
