@@ -72,12 +72,12 @@ usage_print(const char *name, const struct usage *a, const struct usage *b, doub
 	       b->io.syscw - a->io.syscw);
 }
 
-static bool
+static const char *
 member_all(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
 	(void)ctx;
 	(void)origin;
-	return true;
+	return "bench";
 }
 
 /* ---- the fixture as store ops ---- */
@@ -268,11 +268,11 @@ main(int argc, char **argv)
 		check_die("key generation failed");
 	if ((a = store_open(
 	         &(struct store_config){
-	             .path = pa, .key = ka, .organisation = "bench", .is_member = member_all},
+	             .path = pa, .key = ka, .organisation = "bench", .member_org = member_all},
 	         &err)) == NULL ||
 	    (b = store_open(
 	         &(struct store_config){
-	             .path = pb, .key = kb, .organisation = "bench", .is_member = member_all},
+	             .path = pb, .key = kb, .organisation = "bench", .member_org = member_all},
 	         &err)) == NULL)
 		check_die("store_open failed");
 

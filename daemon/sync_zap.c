@@ -12,6 +12,7 @@
 
 #include "arrerr.h"
 #include "log.h"
+#include "monoclock.h"
 #include "sync_int.h"
 
 #define SYNC_ZAP_ENDPOINT "inproc://zeromq.zap.01"
@@ -97,10 +98,13 @@ sync_zap_on_requests(struct sync *s)
 			if (mb != NULL) {
 				status = "200";
 				text = "OK";
-				log_debug("zap: admitted member %s", mb->name);
+				if (logrl_allow(s->rl, mb->name, "zap", mono_ms()))
+					log_debug("zap: admitted member %s", mb->name);
 			} else {
 				s->refused++;
-				log_info("zap: refused a key that is not a member's");
+				/* one budget for all non-members: there are endlessly many keys */
+				if (logrl_allow(s->rl, "(non-member)", "zap", mono_ms()))
+					log_info("zap: refused a key that is not a member's");
 			}
 		}
 		reply(s, nf >= 2 ? &f[1] : NULL, status, text, uid);

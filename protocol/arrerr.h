@@ -30,7 +30,8 @@
 	X(ARR_EUNAVAIL, 21, "daemon unreachable")                                                  \
 	X(ARR_ESTATE, 22, "transition not allowed")                                                \
 	X(ARR_EEXIST, 23, "already exists")                                                        \
-	X(ARR_ETIMEOUT, 24, "operation took too long")
+	X(ARR_ETIMEOUT, 24, "operation took too long")                                             \
+	X(ARR_EAUTHOR, 25, "author_org is not the signer's organisation")
 
 enum arrerr {
 	ARR_OK = 0,
