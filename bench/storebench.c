@@ -72,12 +72,12 @@ usage_print(const char *name, const struct usage *a, const struct usage *b, doub
 	       b->io.syscw - a->io.syscw);
 }
 
-static bool
+static const char *
 member_all(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
 	(void)ctx;
 	(void)origin;
-	return true;
+	return "bench";
 }
 
 /* ---- the fixture as store ops ---- */
@@ -262,7 +262,7 @@ replica_open(const char *path, struct nodekey *key)
 
 	st = store_open(
 	    &(struct store_config){
-	        .path = path, .key = key, .organisation = "bench", .is_member = member_all},
+	        .path = path, .key = key, .organisation = "bench", .member_org = member_all},
 	    &err);
 	if (st == NULL)
 		check_die("store_open failed");

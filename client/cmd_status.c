@@ -131,7 +131,7 @@ writes_cell(struct table *t, const msgpack_object *held)
 		         seq);
 		table_cell(t, buf);
 	} else if (obj_is_str(obj_get(held, "reason"), "restored")) {
-		table_cell(t, "held until a peer has been heard from (replica restored from a "
+		table_cell(t, "held until a peer has answered a pull (replica restored from a "
 		              "backup)");
 	} else {
 		table_cell(t, "held");

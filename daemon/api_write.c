@@ -19,7 +19,7 @@ write_failed(struct api *a, struct apimsg_req *r, int rc)
 {
 	uint64_t need = 0;
 
-	/* Restored from a backup, or a peer has newer change sets of ours. */
+	/* Restored from a backup, or a peer sent newer change sets of ours. */
 	if (rc == ARR_ESTATE && store_writes_held(a->st, &need) && need > 0)
 		return apimsg_req_fail(r, rc,
 		                       "writes held until this node has its own change sets "
@@ -27,7 +27,7 @@ write_failed(struct api *a, struct apimsg_req *r, int rc)
 		                       need);
 	if (rc == ARR_ESTATE && store_writes_held(a->st, NULL))
 		return apimsg_req_fail(r, rc,
-		                       "writes held until a peer has been heard from "
+		                       "writes held until a peer has answered a pull "
 		                       "(replica restored from a backup)");
 	return api_fail_code(r, rc);
 }

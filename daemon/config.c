@@ -55,7 +55,7 @@ static const struct config_key config_keys[] = {
     {"node", "api_max_clients", CK_U32, offsetof(struct config, api_max_clients), 1, 4096, false},
     {"sync", "heartbeat_ms", CK_U32, offsetof(struct config, heartbeat_ms), 50, 60000, false},
     {"sync", "max_clock_drift_ms", CK_U64, offsetof(struct config, max_clock_drift_ms), 1000,
-     86400000, false},
+     3600000, false},
     {"sync", "pull_interval_ms", CK_U32, offsetof(struct config, pull_interval_ms), 100, 3600000,
      false},
     {"sync", "page_bytes", CK_U32, offsetof(struct config, page_bytes), 4096, ARR_MSG_MAX_BYTES / 2,

@@ -22,7 +22,7 @@ struct config {
 	uint32_t api_max_clients; /* default 64, 1..4096: API clients connected at once */
 	/* [sync] */
 	uint32_t heartbeat_ms;       /* default 1000, 50..60000 */
-	uint64_t max_clock_drift_ms; /* default 300000, 1000..86400000 */
+	uint64_t max_clock_drift_ms; /* default ARR_MAX_DRIFT_MS (5000), 1000..3600000 */
 	uint32_t pull_interval_ms;   /* default 30000, 100..3600000 */
 	uint32_t page_bytes;         /* default 4 MiB, 4096..ARR_MSG_MAX_BYTES/2 */
 };

@@ -120,6 +120,12 @@ check_self(const struct config *cfg, const struct members *m, const struct nodek
 		         cfg->members, mb->name, cfg->path, cfg->name);
 		return -1;
 	}
+	/* peers quarantine change sets whose author_org is not the members file's */
+	if (strcmp(mb->organisation, cfg->organisation) != 0) {
+		snprintf(err, errlen, "%s: [%s] has another organisation than %s", cfg->members,
+		         mb->name, cfg->path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -364,7 +370,7 @@ reload(struct daemon *d)
 		log_error("reload refused: out of memory");
 		goto out;
 	}
-	store_set_members(d->st, members_is_member, m);
+	store_set_members(d->st, members_org, m);
 	store_set_max_drift(d->st, cfg->max_clock_drift_ms);
 	if (!d->debug)
 		log_set_level(cfg->log_level);
@@ -544,7 +550,7 @@ run(struct daemon *d)
 	struct store_config sc = {.path = dbpath,
 	                          .key = d->key,
 	                          .organisation = d->organisation,
-	                          .is_member = members_is_member,
+	                          .member_org = members_org,
 	                          .member_ctx = d->members,
 	                          .max_clock_drift_ms = d->cfg->max_clock_drift_ms};
 	if ((d->st = store_open(&sc, &e)) == NULL) {

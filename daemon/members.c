@@ -292,9 +292,11 @@ members_find_name(const struct members *m, const char *name)
 	return NULL;
 }
 
-/* The store's membership test: only members' change sets are applied. */
-bool
-members_is_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+/* The store's membership test: a member's organisation (its change sets' author_org). */
+const char *
+members_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
-	return members_find_origin(ctx, origin) != NULL;
+	const struct member *mb = members_find_origin(ctx, origin);
+
+	return mb != NULL ? mb->organisation : NULL;
 }

@@ -33,7 +33,7 @@ const struct member *members_find_origin(const struct members *m,
 const struct member *members_find_curve(const struct members *m, const uint8_t curve[32]);
 const struct member *members_find_name(const struct members *m, const char *name);
 
-/* A store_member_fn: ctx is a struct members *. */
-bool members_is_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
+/* A store_member_fn: ctx is a struct members *; the member's organisation (borrowed). */
+const char *members_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
 
 #endif

@@ -32,20 +32,24 @@
 
 struct store;
 
-/* Is origin a member of the region? The node's own origin always is. */
-typedef bool (*store_member_fn)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
+/*
+ * The organisation of origin when it is a member of the region, else NULL. A remote
+ * change set is applied only when its author_org is exactly this; the node's own origin
+ * is always a member, of the organisation in store_config.
+ */
+typedef const char *(*store_member_fn)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
 /* Wall-clock milliseconds; tests inject their own. */
 typedef uint64_t (*store_clock_fn)(void *ctx);
 
 struct store_config {
-	const char *path;          /* database file; created with its schema if absent */
-	const struct nodekey *key; /* borrowed, must outlive the store; signs local writes */
-	const char *organisation;  /* author_org of local change sets (borrowed, copied) */
-	store_member_fn is_member; /* NULL: only the node itself is a member */
+	const char *path;           /* database file; created with its schema if absent */
+	const struct nodekey *key;  /* borrowed, must outlive the store; signs local writes */
+	const char *organisation;   /* author_org of local change sets (borrowed, copied) */
+	store_member_fn member_org; /* NULL: only the node itself is a member */
 	void *member_ctx;
 	store_clock_fn clock; /* NULL: hlc_wall_ms */
 	void *clock_ctx;
-	uint64_t max_clock_drift_ms; /* 0: 300000 */
+	uint64_t max_clock_drift_ms; /* 0: ARR_MAX_DRIFT_MS */
 };
 
 /*
@@ -287,18 +291,21 @@ int store_backup(struct store *s, const char *path);
 /* ---- own sequence numbers after a restore ---- */
 
 /*
- * A peer's vector says the region holds this node's own change sets up to seq. While
- * that is ahead of our log (the replica was restored from a backup, or lost its last
- * commits), store_write() refuses with ARR_ESTATE: a new local change set would reuse an
- * (origin, seq) that already names other content, and every other replica would
- * quarantine it. The sync layer pulls our own change sets back, which lifts the hold.
- * A replica restored from store_backup() is held until the first call, even with seq 0
- * (a region without other members calls it once at start).
+ * A new local change set must not reuse an (origin, seq) that already names other
+ * content: every other replica would quarantine it. store_write() refuses with
+ * ARR_ESTATE only on evidence this node can verify, never on a claim:
+ *  - change sets signed by its own key above its log, verified and held pending (a peer
+ *    sent them, the seqs before them have not come yet): held until the gap is filled;
+ *  - a replica restored from store_backup(): held until a peer has answered a pull to
+ *    the end (store_own_heard()), which brings back whatever it has of ours. A region
+ *    without other members calls it once at start.
+ * What a peer's vector says of our own seq is a hint: the sync layer pulls on it, and
+ * only the change sets that come back hold or advance anything.
  */
-void store_own_seq_seen(struct store *s, uint64_t seq);
+void store_own_heard(struct store *s);
 /*
- * Whether store_write() would refuse for the reason above. *need (may be NULL) is the
- * own seq a peer reported, 0 when no peer has been heard from since a restore.
+ * Whether store_write() would refuse for the reasons above. *need (may be NULL) is the
+ * highest own seq held pending, 0 when the hold is the restore's.
  */
 bool store_writes_held(const struct store *s, uint64_t *need);
 

@@ -24,12 +24,14 @@
 
 /*
  * Everything a change set must satisfy before it may be applied or held pending:
- * scope, schema version, signature, membership, schema of every op, clock drift.
+ * scope, schema version, signature, membership and author_org, schema of every op,
+ * clock drift.
  * Returns 0 or the ARR_E* reason, with a short detail (no personal data).
  */
 static int
 validate(struct store *s, const struct changeset *cs, uint64_t now, char *detail, size_t dlen)
 {
+	const char *org;
 	uint64_t ahead;
 
 	if (strcmp(cs->h.scope, ARR_SCOPE_REGION) != 0) {
@@ -44,10 +46,17 @@ validate(struct store *s, const struct changeset *cs, uint64_t now, char *detail
 		snprintf(detail, dlen, "bad signature");
 		return ARR_EBADSIG;
 	}
-	if (memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0 &&
-	    (s->is_member == NULL || !s->is_member(s->member_ctx, cs->origin))) {
+	if (memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) == 0)
+		org = s->org;
+	else if (s->member_org == NULL ||
+	         (org = s->member_org(s->member_ctx, cs->origin)) == NULL) {
 		snprintf(detail, dlen, "origin is not a member");
 		return ARR_ENOTMEMBER;
+	}
+	/* anyone may sign, but only in the name of the organisation the members file gives */
+	if (strcmp(cs->h.author_org, org) != 0) {
+		snprintf(detail, dlen, "author_org is not the signer's organisation");
+		return ARR_EAUTHOR;
 	}
 	for (size_t i = 0; i < cs->nops; i++) {
 		const struct schema_table *t = schema_table_find(cs->ops[i].table);

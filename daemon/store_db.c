@@ -24,6 +24,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PEND_GET] = "SELECT raw FROM _pending WHERE origin = ?1 AND seq = ?2",
     [ST_PEND_INS] = "INSERT INTO _pending(origin, seq, raw, received_ms) VALUES(?1, ?2, ?3, ?4)",
     [ST_PEND_DEL] = "DELETE FROM _pending WHERE origin = ?1 AND seq = ?2",
+    [ST_PEND_MAX] = "SELECT max(seq) FROM _pending WHERE origin = ?1",
     [ST_Q_UPSERT] = "INSERT INTO _quarantine(hash, raw, origin, seq, reason, detail, "
                     "received_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO "
                     "UPDATE SET reason = excluded.reason, detail = excluded.detail",

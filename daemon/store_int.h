@@ -67,6 +67,7 @@ enum {
 	ST_PEND_GET,
 	ST_PEND_INS,
 	ST_PEND_DEL,
+	ST_PEND_MAX,
 	ST_Q_UPSERT,
 	ST_Q_GET,
 	ST_Q_DEL,
@@ -100,15 +101,14 @@ struct store {
 	uint8_t self[ARR_ORIGIN_LEN];
 	int64_t self_oid;
 	char *org;
-	store_member_fn is_member;
+	store_member_fn member_org;
 	void *member_ctx;
 	store_clock_fn clock;
 	void *clock_ctx;
 	uint64_t max_drift;
 	uint64_t clock_rejected; /* change sets refused by the drift check since open */
-	uint64_t own_seen;       /* highest own seq a peer reported (store_own_seq_seen) */
-	bool own_heard;          /* a peer reported our own seq since the store was opened */
-	bool restored; /* _meta says "restored": a backup copy, writes held until own_heard */
+	bool own_heard; /* a peer answered a pull to the end since open (store_own_heard) */
+	bool restored;  /* _meta says "restored": a backup copy, writes held until own_heard */
 	struct hlc hlc;
 	struct vv *vec;                     /* mirror of _vv, reloaded after a rollback */
 	uint8_t (*origins)[ARR_ORIGIN_LEN]; /* mirror of _origin: id i+1 is origins[i] */

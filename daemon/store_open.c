@@ -350,7 +350,7 @@ store_open(const struct store_config *cfg, int *err)
 	memcpy(s->self, nodekey_public(cfg->key), ARR_ORIGIN_LEN);
 	if ((s->org = strdup(cfg->organisation != NULL ? cfg->organisation : "")) == NULL)
 		goto out;
-	s->is_member = cfg->is_member;
+	s->member_org = cfg->member_org;
 	s->member_ctx = cfg->member_ctx;
 	s->clock = cfg->clock;
 	s->clock_ctx = cfg->clock_ctx;
@@ -444,7 +444,7 @@ store_destroy(struct store **sp)
 void
 store_set_members(struct store *s, store_member_fn fn, void *ctx)
 {
-	s->is_member = fn;
+	s->member_org = fn;
 	s->member_ctx = ctx;
 }
 

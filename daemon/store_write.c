@@ -18,10 +18,10 @@
 #define LARGE_WRITE_OPS 10000 /* a write this large takes the large cache (store_bulk.c) */
 
 /*
- * May a local change set take the next own seq? Not while a peer holds a higher one of
- * ours, nor on a restored copy before any peer was heard from (store.h). Once the hold
- * has lifted on a restored copy, its mark is removed so that a restart does not hold
- * again.
+ * May a local change set take the next own seq? Not while a verified change set of ours
+ * above our log is pending, nor on a restored copy before a peer answered a pull
+ * (store.h). Once the hold has lifted on a restored copy, its mark is removed so that a
+ * restart does not hold again.
  */
 static int
 own_seq_check(struct store *s)
@@ -229,17 +229,34 @@ out:
 }
 
 void
-store_own_seq_seen(struct store *s, uint64_t seq)
+store_own_heard(struct store *s)
 {
 	s->own_heard = true;
-	if (seq > s->own_seen)
-		s->own_seen = seq;
+}
+
+/*
+ * The highest seq of our own held pending: signed by our key and verified on receipt
+ * (store_apply.c), so the region does hold it. 0 when there is none.
+ */
+static uint64_t
+own_pending_max(const struct store *s)
+{
+	sqlite3_stmt *st = s->st[ST_PEND_MAX];
+	uint64_t seq = 0;
+
+	sqlite3_bind_int64(st, 1, s->self_oid);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		seq = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return seq;
 }
 
 bool
 store_writes_held(const struct store *s, uint64_t *need)
 {
+	uint64_t pending = own_pending_max(s);
+
 	if (need != NULL)
-		*need = s->own_seen;
-	return (s->restored && !s->own_heard) || vv_get(s->vec, s->self) < s->own_seen;
+		*need = pending;
+	return (s->restored && !s->own_heard) || pending > vv_get(s->vec, s->self);
 }

@@ -84,6 +84,12 @@ retry_quarantine(struct sync *s, int reason)
 	sync_committed(s);
 }
 
+bool
+sync_log_ok(const struct sync *s, const struct peer *p, const char *kind)
+{
+	return logrl_allow(s->rl, p->name, kind, mono_ms());
+}
+
 /* Copy set into s->set, the listen endpoint too. 0 or ARR_ENOMEM (s->set unchanged). */
 static int
 settings_copy(struct sync *s, const struct sync_settings *set)
@@ -137,6 +143,7 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 		goto fail;
 	}
 	s->zctx = zctx;
+	s->rl = logrl_new(NULL, NULL);
 	s->members = members;
 	s->key = key;
 	s->st = st;
@@ -154,7 +161,7 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 	sync_link_dealers_open(s);
 	/* Alone in the region: nobody else can hold change sets of ours. */
 	if (s->npeers == 0)
-		store_own_seq_seen(st, 0);
+		store_own_heard(st);
 	s->started = now;
 	s->next_hb = now; /* first tick at once: HELLOs go out as soon as links connect */
 	s->next_pull = now + s->set.pull_interval_ms;
@@ -187,6 +194,7 @@ sync_destroy(struct sync **sp)
 		zmq_close(s->zap);
 	vv_destroy(&s->ours);
 	vv_destroy(&s->held);
+	logrl_destroy(&s->rl);
 	free((char *)s->set.listen);
 	free(s);
 	*sp = NULL;
@@ -329,6 +337,7 @@ sync_tick(struct sync *s)
 		s->retry_members = false;
 		retry_quarantine(s, ARR_ENOTMEMBER);
 	}
+	logrl_tick(s->rl, now);
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "logrl.h"
 #include "members.h"
 #include "nodekey.h"
 #include "peermsg.h"
@@ -33,7 +34,6 @@
 
 #define SYNC_RID_MAX       256
 #define SYNC_BURST         64   /* messages read from one socket per poll round */
-#define SYNC_WARN_EVERY_MS 1000 /* at most one malformed-message warning per peer */
 #define SYNC_ANNOUNCE_MS   20   /* at most one announcement (HEARTBEAT) per peer in this */
 #define SYNC_LAG_MS        100  /* grace before pulling what an announcement showed us */
 #define SYNC_FED_MS        1000 /* a peer that pushed new change sets this recently feeds us */
@@ -97,7 +97,6 @@ struct peer {
 	uint64_t pull_id;        /* outstanding pull, 0 = none */
 	uint64_t pull_at;        /* monotonic ms it was sent */
 	uint64_t refused_at;     /* monotonic ms of a version refusal (out) */
-	uint64_t last_warn;      /* monotonic ms of the last malformed warning */
 	bool was_connected;
 	bool paging; /* its pull answered with more to come: we are catching up from it */
 };
@@ -144,8 +143,14 @@ struct sync {
 	uint64_t zap_logged_at;   /* monotonic ms of the last refusal logged */
 	bool bulk;                /* store_bulk_begin() is in effect while some peer is paging */
 	struct sync_counters count;
+	struct logrl *rl; /* the limit on lines peers trigger (NULL: out of memory, none) */
 };
 
+/*
+ * sync.c: may a line of kind (a string constant) that p triggered be logged now? Every
+ * log call a peer's messages or connections can repeat asks first (logrl.h).
+ */
+bool sync_log_ok(const struct sync *s, const struct peer *p, const char *kind);
 /* sync.c: our current vector, cached until the store changes (NULL: out of memory). */
 const struct vv *sync_ours(struct sync *s);
 /*

@@ -65,7 +65,8 @@ send_origins(struct sync *s, struct peer *p, enum peermsg_type type, struct vv *
 
 	if (!p->lazy_ok || set == NULL || vv_count(set) == 0)
 		return;
-	if (sync_link_send(s, p, sync_link_pick(s, p, mono_ms()), &m) == 0)
+	if (sync_link_send(s, p, sync_link_pick(s, p, mono_ms()), &m) == 0 &&
+	    sync_log_ok(s, p, "lazy"))
 		log_debug("peer %s: %s of %zu origins", p->name, peermsg_type_name((int)type),
 		          vv_count(set));
 }

@@ -84,8 +84,9 @@ sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peer
 	if (rc != 0) {
 		if (l == LINK_IN && errno == EHOSTUNREACH)
 			p->in.up = false;
-		log_debug("peer %s: %s not sent: %s", p->name, peermsg_type_name((int)m->type),
-		          zmq_strerror(errno));
+		if (sync_log_ok(s, p, "send"))
+			log_debug("peer %s: %s not sent: %s", p->name,
+			          peermsg_type_name((int)m->type), zmq_strerror(errno));
 	}
 	free(buf);
 	return rc;

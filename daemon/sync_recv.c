@@ -28,13 +28,14 @@ applied(struct sync *s, struct peer *p, const struct peermsg *m, const struct st
 	if (st->applied > 0 || st->quarantined_new > 0)
 		sync_ours_stale(s);
 	/* quarantine is a state: logged when a change set enters it, not when it comes again */
-	if (st->quarantined_new > 0)
+	if (st->quarantined_new > 0 && sync_log_ok(s, p, "quarantine"))
 		log_error("peer %s: %zu change sets quarantined (arrangctl quarantine list)",
 		          p->name, st->quarantined_new);
-	log_debug("peer %s: %s of %zu: %zu applied, %zu duplicates, %zu pending, "
-	          "%zu quarantined",
-	          p->name, peermsg_type_name((int)m->type), m->ncs, st->applied, st->duplicates,
-	          st->pending, st->quarantined);
+	if (sync_log_ok(s, p, "apply"))
+		log_debug("peer %s: %s of %zu: %zu applied, %zu duplicates, %zu pending, "
+		          "%zu quarantined",
+		          p->name, peermsg_type_name((int)m->type), m->ncs, st->applied,
+		          st->duplicates, st->pending, st->quarantined);
 }
 
 /* Apply change sets p sent (PAGE or PUSH). Returns the store's stats. */
@@ -50,7 +51,8 @@ apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store
 		return;
 	s->count.received += m->ncs;
 	if ((items = calloc(m->ncs, sizeof(*items))) == NULL) {
-		log_warnx("peer %s: out of memory for %zu change sets", p->name, m->ncs);
+		if (sync_log_ok(s, p, "apply failed"))
+			log_warnx("peer %s: out of memory for %zu change sets", p->name, m->ncs);
 		return;
 	}
 	for (size_t i = 0; i < m->ncs; i++) {
@@ -68,8 +70,9 @@ apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store
 	sync_msg_count_apply(&s->count, mono_s() - t0);
 	free(items);
 	if (rc != 0) {
-		log_error("peer %s: cannot apply %zu change sets: %s", p->name, m->ncs,
-		          arrerr_str(rc));
+		if (sync_log_ok(s, p, "apply failed"))
+			log_error("peer %s: cannot apply %zu change sets: %s", p->name, m->ncs,
+			          arrerr_str(rc));
 		/* in bulk mode the open transaction was rolled back: the vector is lower */
 		sync_ours_stale(s);
 		return;
@@ -114,17 +117,22 @@ static int
 check_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
 {
 	int rc = sync_msg_check_hello(p->origin, m);
+	bool say;
 
+	if (rc != ARR_EVERSION && rc != ARR_ENOTMEMBER)
+		return rc;
+	s->refused++;
+	say = sync_log_ok(s, p, "refused");
 	if (rc == ARR_EVERSION) {
-		log_error("peer %s: refused: it speaks protocol %llu.%llu, we speak %d.%d", p->name,
-		          (unsigned long long)m->major, (unsigned long long)m->minor, PEERMSG_MAJOR,
-		          PEERMSG_MINOR);
-		s->refused++;
+		if (say)
+			log_error("peer %s: refused: it speaks protocol %llu.%llu, we speak %d.%d",
+			          p->name, (unsigned long long)m->major,
+			          (unsigned long long)m->minor, PEERMSG_MAJOR, PEERMSG_MINOR);
 		sync_link_send_error(s, p, l, ARR_EVERSION, "unsupported protocol major version");
-	} else if (rc == ARR_ENOTMEMBER) {
-		log_warnx("peer %s: refused: %s origin is not the authenticated member", p->name,
-		          peermsg_type_name((int)m->type));
-		s->refused++;
+	} else {
+		if (say)
+			log_warnx("peer %s: refused: %s origin is not the authenticated member",
+			          p->name, peermsg_type_name((int)m->type));
 		sync_link_send_error(s, p, l, ARR_ENOTMEMBER,
 		                     "origin does not match the connection's key");
 	}
@@ -145,7 +153,7 @@ on_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m
 		p->in.up = false;
 		return;
 	}
-	if (!p->in.up)
+	if (!p->in.up && sync_log_ok(s, p, "link"))
 		log_info("peer %s: incoming link up", p->name);
 	p->in.up = true;
 	sync_peer_known_set(p, m->vector);
@@ -174,7 +182,7 @@ on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		p->refused_at = now;
 		return;
 	}
-	if (!p->out.up)
+	if (!p->out.up && sync_log_ok(s, p, "link"))
 		log_info("peer %s: outgoing link up", p->name);
 	sync_dial_up(p);
 	p->out.up = true;
@@ -220,6 +228,9 @@ on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m,
 			p->paging = false;
 			sync_recv_bulk_update(s, now);
 		}
+		/* it sent all it has that we lack, ours included: a restore's hold ends */
+		if (!m->more)
+			store_own_heard(s->st);
 	}
 }
 
@@ -240,9 +251,11 @@ on_push(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m,
 static void
 on_error(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
 {
-	if (m->code == ARR_EVERSION)
+	bool say = sync_log_ok(s, p, "error");
+
+	if (say && m->code == ARR_EVERSION)
 		log_error("peer %s: refuses our protocol version", p->name);
-	else
+	else if (say)
 		log_warnx("peer %s: error %s", p->name, arrerr_name(m->code));
 	if (m->code == ARR_ESTATE && l == LINK_OUT) {
 		/* it restarted and does not know us: handshake again */
@@ -293,14 +306,10 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 static void
 on_malformed(struct sync *s, struct peer *p, enum link_id l, size_t len, int rc)
 {
-	uint64_t now = mono_ms();
-
 	s->malformed++;
-	if (now - p->last_warn >= SYNC_WARN_EVERY_MS || p->last_warn == 0) {
+	if (sync_log_ok(s, p, "malformed"))
 		log_warnx("peer %s: dropped a malformed message (%zu bytes): %s", p->name, len,
 		          arrerr_name(rc));
-		p->last_warn = now;
-	}
 	sync_link_send_error(s, p, l, rc, "malformed message");
 }
 
@@ -313,12 +322,6 @@ on_decoded(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	p->last_rx = now;
 	p->last_seen_wall = hlc_wall_ms();
 	(l == LINK_OUT ? &p->out : &p->in)->last_rx = now;
-	/*
-	 * How far the peer has our own change sets: after a restore, the store holds local
-	 * writes until ours have come back (store_own_seq_seen); pulls follow from the vector.
-	 */
-	if (m->vector != NULL)
-		store_own_seq_seen(s->st, vv_get(m->vector, nodekey_public(s->key)));
 	on_message(s, p, l, m);
 }
 
@@ -428,11 +431,13 @@ on_dealer_msg(struct sync *s, struct peer *p, const uint8_t *buf, size_t len)
 		on_malformed(s, p, LINK_OUT, len, rc);
 		return;
 	}
-	if (!p->out.up && m->type != PEERMSG_WELCOME && m->type != PEERMSG_ERROR)
-		log_debug("peer %s: %s before WELCOME ignored", p->name,
-		          peermsg_type_name((int)m->type));
-	else
+	if (!p->out.up && m->type != PEERMSG_WELCOME && m->type != PEERMSG_ERROR) {
+		if (sync_log_ok(s, p, "order"))
+			log_debug("peer %s: %s before WELCOME ignored", p->name,
+			          peermsg_type_name((int)m->type));
+	} else {
 		on_decoded(s, p, LINK_OUT, m);
+	}
 	peermsg_destroy(&m);
 }
 

@@ -45,7 +45,8 @@ pull_with(struct sync *s, struct peer *p, enum link_id l, const struct vv *vecto
 		return 0;
 	p->pull_id = m.req_id;
 	p->pull_at = now;
-	log_debug("peer %s: pull %llu (%s)", p->name, (unsigned long long)m.req_id, why);
+	if (sync_log_ok(s, p, "pull"))
+		log_debug("peer %s: pull %llu (%s)", p->name, (unsigned long long)m.req_id, why);
 	return 1;
 }
 
@@ -256,8 +257,9 @@ sync_send_page(struct sync *s, struct peer *p, enum link_id l, const struct peer
 	sync_peer_known_set(p, m->vector);
 	rc = store_changes_since(s->st, m->vector, max, collect_fn, &c, &page.more);
 	if (rc != 0) {
-		log_warnx("peer %s: cannot read change sets for a page: %s", p->name,
-		          arrerr_name(rc));
+		if (sync_log_ok(s, p, "page"))
+			log_warnx("peer %s: cannot read change sets for a page: %s", p->name,
+			          arrerr_name(rc));
 		sync_link_send_error(s, p, l, rc, "cannot read change sets");
 		goto out;
 	}

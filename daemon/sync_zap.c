@@ -124,7 +124,8 @@ sync_zap_on_requests(struct sync *s)
 			if (mb != NULL) {
 				status = "200";
 				text = "OK";
-				log_debug("zap: admitted member %s", mb->name);
+				if (logrl_allow(s->rl, mb->name, "zap", mono_ms()))
+					log_debug("zap: admitted member %s", mb->name);
 			} else {
 				s->refused++;
 				if (first_refusal(s, zmq_msg_data(&f[6])))

@@ -21,6 +21,6 @@
 #define ARR_FORMAT_VERSION 1          /* change-set body format */
 #define ARR_SCHEMA_VERSION 1          /* data model of DOMAIN.md, first version */
 #define ARR_SCOPE_REGION   "region"
-#define ARR_MAX_DRIFT_MS   300000u /* default max_clock_drift_ms: how far ahead a clock may be */
+#define ARR_MAX_DRIFT_MS   5000u /* default max_clock_drift_ms: how far ahead a clock may be */
 
 #endif

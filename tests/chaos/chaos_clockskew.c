@@ -2,7 +2,7 @@
  * chaos_clockskew.c: part 3 of the fault suite, clock skew. Three daemons in a mesh;
  * node2 runs under libfaketime (LD_PRELOAD, FAKETIME="+10m"), so its CLOCK_REALTIME and
  * therefore its hybrid logical clock run ten minutes ahead. The others keep the default
- * max_clock_drift (5 minutes):
+ * max_clock_drift (ARR_MAX_DRIFT_MS, 5 seconds):
  *
  *  1. node2's change sets are quarantined by node0 and node1 with ARR_ECLOCK, one entry
  *     per change set with node2's origin, and not applied; node0's and node1's writes
@@ -10,9 +10,10 @@
  *  2. retried: quarantine.retry on node0 leaves them quarantined while they are still too
  *     far ahead; after node0's max_clock_drift is raised to 15 minutes (SIGHUP) the same
  *     retry applies every one of them, and node0's quarantine is empty;
- *  3. within drift: node1 restarts with its clock 6 minutes ahead (time has passed, as
- *     far as node1 can tell), and the periodic pull brings node2's change sets in again:
- *     they are applied once, without any retry, and leave node1's quarantine.
+ *  3. within drift: node1 restarts with its clock 598 s ahead, 2 s behind node2's and so
+ *     within the guard (time has passed, as far as node1 can tell), and the periodic
+ *     pull brings node2's change sets in again: they are applied once, without any
+ *     retry, and leave node1's quarantine.
  *
  * At the end all three converge, every acknowledged write is on every node, and every
  * replica passes integrity_check. Without libfaketime the part is skipped with a message
@@ -202,9 +203,10 @@ phase_retried(struct region *r, struct chaos_tally *t, const char *skewhex)
 
 	retry_all(r, 0, &applied, &quarantined);
 	CHECK(applied == 0 && quarantined == K,
-	      "retry at 5 min drift: applied %llu, quarantined %llu", (unsigned long long)applied,
-	      (unsigned long long)quarantined);
-	check_log("node0: quarantine.retry at 5 min drift: 0 applied, %d still quarantined", K);
+	      "retry at the default drift: applied %llu, quarantined %llu",
+	      (unsigned long long)applied, (unsigned long long)quarantined);
+	check_log("node0: quarantine.retry at the default drift: 0 applied, %d still quarantined",
+	          K);
 	region_conf_write(
 	    r, 0, NULL,
 	    "heartbeat_ms = 200\npull_interval_ms = 1000\nmax_clock_drift_ms = 900000\n");
@@ -244,8 +246,9 @@ phase_within_drift(struct region *r, struct chaos_tally *t, const char *skewhex)
 	unsigned long ahead;
 	double until;
 
+	/* 3. within drift: node1's clock moves on to 2 s behind node2's; the pull applies them */
 	region_stop(r, 1);
-	start_skewed(r, 1, "+6m");
+	start_skewed(r, 1, "+598s");
 	until = mono_s() + 20;
 	do {
 		size_t have = 0;
@@ -260,7 +263,7 @@ phase_within_drift(struct region *r, struct chaos_tally *t, const char *skewhex)
 	quarantine_scan(r, 1, skewhex, &total, &eclock, &ahead);
 	CHECK(total == 0, "node1 applied node2's change sets but still lists %d in quarantine",
 	      total);
-	check_log("node1 (now 4 min behind node2): pull applied node2's %d change sets, quarantine "
+	check_log("node1 (now 2 s behind node2): pull applied node2's %d change sets, quarantine "
 	          "empty",
 	          K);
 	t->checks += 2;

@@ -100,15 +100,16 @@ fake_member_name(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 	return memcmp(origin, f->origin, ARR_ORIGIN_LEN) == 0 ? "gemeente-testdorp" : NULL;
 }
 
-static bool
-is_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+/* Key 2 is a member of "SWV PO Testregio" once fx->member2 is set. */
+static const char *
+member_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
 	struct fx *fx = ctx;
 	struct nodekey *k2 = tu_key(2);
 	bool yes = fx->member2 && memcmp(origin, nodekey_public(k2), ARR_ORIGIN_LEN) == 0;
 
 	nodekey_destroy(&k2);
-	return yes;
+	return yes ? "SWV PO Testregio" : NULL;
 }
 
 static int
@@ -126,7 +127,7 @@ setup(void **state)
 	    .path = path,
 	    .key = fx->key,
 	    .organisation = "Gemeente Testdorp",
-	    .is_member = is_member,
+	    .member_org = member_org,
 	    .member_ctx = fx,
 	};
 	fx->st = store_open(&cfg, &err);
@@ -1168,8 +1169,9 @@ expect_held(struct api *api, const char *reason, uint64_t until_seq)
  * at its next local write the seq after the backup's, which the region already held
  * with other content (the node's writes after the backup), so every other replica
  * quarantined the new change set and the node quarantined its own old one. Now a
- * restored replica holds writes until a peer has reported our own seq and the log has
- * caught up to it; an unrestored replica is held likewise when a peer is ahead of it.
+ * restored replica holds writes until a peer has answered a pull, and any replica holds
+ * them while verified change sets of its own above its log are pending; a claim alone
+ * (a vector) holds nothing, the store has no way to hear one.
  */
 static void
 test_restore_holds_writes(void **state)
@@ -1178,8 +1180,7 @@ test_restore_holds_writes(void **state)
 	char *path = tu_path(fx->dir, "backup.db");
 	struct store *copy = NULL;
 	struct api *api2 = NULL;
-	struct store_write_result wr;
-	msgpack_sbuffer cs2;
+	msgpack_sbuffer cs[2];
 	struct store_apply_stats stats;
 	struct store_blob blob;
 	struct rep *rp;
@@ -1188,8 +1189,15 @@ test_restore_holds_writes(void **state)
 
 	write_fixture(fx); /* seq 1 */
 	rep_free(ok(call(fx->api, "[s{ss", 2, "backup", 1, "path", path)));
-	rep_free(ok(write_name(fx->api, "After the backup"))); /* seq 2, not in the backup */
+	rep_free(ok(write_name(fx->api, "After the backup")));   /* seq 2, not in the backup */
+	rep_free(ok(write_name(fx->api, "After the backup 2"))); /* seq 3 */
 	assert_false(store_writes_held(fx->st, NULL));
+	for (int k = 0; k < 2; k++) {
+		msgpack_sbuffer_init(&cs[k]);
+		assert_int_equal(store_changeset_get(fx->st, fx->fake.origin, (uint64_t)k + 2,
+		                                     grab_blob, &cs[k]),
+		                 0);
+	}
 
 	/* "Restore": this node's replica is now the backup. */
 	struct store_config cfg = {
@@ -1199,46 +1207,40 @@ test_restore_holds_writes(void **state)
 	assert_true(store_writes_held(copy, &need));
 	assert_int_equal(need, 0);
 	expect_msg(write_name(api2, "Reusing seq 2"), ARR_ESTATE,
-	           "writes held until a peer has been heard from (replica restored from a backup)");
+	           "writes held until a peer has answered a pull (replica restored from a backup)");
 	expect_held(api2, "restored", 0);
 
-	/* A peer reports it holds our seq 2: held until seq 2 is back. */
-	store_own_seq_seen(copy, 2);
+	/* A peer answered a pull with our seq 3 only: seq 3 is evidence, held until 2 is back. */
+	blob = (struct store_blob){(const uint8_t *)cs[1].data, cs[1].size};
+	assert_int_equal(store_apply(copy, &blob, 1, NULL, &stats), 0);
+	assert_int_equal(stats.pending, 1);
+	store_own_heard(copy);
 	assert_true(store_writes_held(copy, &need));
-	assert_int_equal(need, 2);
+	assert_int_equal(need, 3);
 	expect_msg(write_name(api2, "Reusing seq 2"), ARR_ESTATE,
-	           "writes held until this node has its own change sets up to seq 2 back from "
+	           "writes held until this node has its own change sets up to seq 3 back from "
 	           "its peers");
-	expect_held(api2, "own_changesets", 2);
+	expect_held(api2, "own_changesets", 3);
 	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), 1);
 
-	/* The pull brings our own seq 2 back; the next write takes seq 3. */
-	msgpack_sbuffer_init(&cs2);
-	assert_int_equal(store_changeset_get(fx->st, fx->fake.origin, 2, grab_blob, &cs2), 0);
-	blob = (struct store_blob){(const uint8_t *)cs2.data, cs2.size};
+	/* Our own seq 2 comes back, 3 follows from pending; the next write takes seq 4. */
+	blob = (struct store_blob){(const uint8_t *)cs[0].data, cs[0].size};
 	assert_int_equal(store_apply(copy, &blob, 1, NULL, &stats), 0);
-	assert_int_equal(stats.applied, 1);
-	msgpack_sbuffer_destroy(&cs2);
+	assert_int_equal(stats.applied, 2);
 	assert_false(store_writes_held(copy, NULL));
 	expect_held(api2, NULL, 0);
 	rp = ok(write_name(api2, "After the restore"));
-	assert_int_equal(ufield(rp->res, "first_seq"), 3);
+	assert_int_equal(ufield(rp->res, "first_seq"), 4);
 	rep_free(rp);
 	api_destroy(&api2);
 	store_destroy(&copy);
+	for (int k = 0; k < 2; k++)
+		msgpack_sbuffer_destroy(&cs[k]);
 
 	/* The hold was lifted for good: reopened, the copy writes at once. */
 	assert_non_null(copy = store_open(&cfg, &err));
 	assert_false(store_writes_held(copy, NULL));
 	store_destroy(&copy);
-
-	/* Without a restore too: a peer ahead of our own seq holds writes. */
-	store_own_seq_seen(fx->st, 5);
-	assert_true(store_writes_held(fx->st, &need));
-	assert_int_equal(need, 5);
-	struct store_op op = {
-	    .table = "organisation", .row_id = U3, .column = "name", .value = value_text("x")};
-	assert_int_equal(store_write(fx->st, &op, 1, &wr), ARR_ESTATE);
 	free(path);
 }
 

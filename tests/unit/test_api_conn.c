@@ -42,12 +42,12 @@ struct fx {
 	struct api *api;
 };
 
-static bool
+static const char *
 no_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
 	(void)ctx;
 	(void)origin;
-	return false;
+	return NULL;
 }
 
 static struct api *
@@ -67,7 +67,7 @@ open_store(const char *dir, const struct nodekey *key)
 	struct store *st = store_open(&(struct store_config){.path = db,
 	                                                     .key = key,
 	                                                     .organisation = "Gemeente Testdorp",
-	                                                     .is_member = no_member},
+	                                                     .member_org = no_member},
 	                              &err);
 
 	free(db);

@@ -67,7 +67,7 @@ test_valid_and_defaults(void **state)
 	assert_string_equal(c->members, "/etc/arrangd/members.conf");
 	assert_int_equal(c->log_level, LOG_LVL_INFO);
 	assert_int_equal(c->heartbeat_ms, 1000);
-	assert_int_equal(c->max_clock_drift_ms, 300000);
+	assert_int_equal(c->max_clock_drift_ms, 5000);
 	assert_int_equal(c->pull_interval_ms, 30000);
 	assert_int_equal(c->page_bytes, 4194304);
 	p = config_db_path(c);
@@ -88,7 +88,7 @@ test_all_keys(void **state)
 	struct config *c = expect_ok(NODE "log_level = debug\n"
 	                                  "[sync]\n"
 	                                  "heartbeat_ms = 50\n"
-	                                  "max_clock_drift_ms = 86400000\n"
+	                                  "max_clock_drift_ms = 3600000\n"
 	                                  "pull_interval_ms = 3600000\n"
 	                                  "page_bytes = 4194304\n",
 	                             "t.conf");
@@ -96,7 +96,7 @@ test_all_keys(void **state)
 	(void)state;
 	assert_int_equal(c->log_level, LOG_LVL_DEBUG);
 	assert_int_equal(c->heartbeat_ms, 50);
-	assert_int_equal(c->max_clock_drift_ms, 86400000);
+	assert_int_equal(c->max_clock_drift_ms, 3600000);
 	assert_int_equal(c->pull_interval_ms, 3600000);
 	assert_int_equal(c->page_bytes, 4194304);
 	config_destroy(&c);
@@ -412,9 +412,9 @@ test_integers(void **state)
 		expect_err(text, "t.conf:9: heartbeat_ms must be an integer from 50 to 60000");
 	}
 	expect_err(NODE "[sync]\nmax_clock_drift_ms = 999\n",
-	           "t.conf:9: max_clock_drift_ms must be an integer from 1000 to 86400000");
+	           "t.conf:9: max_clock_drift_ms must be an integer from 1000 to 3600000");
 	expect_err(NODE "[sync]\nmax_clock_drift_ms = 18446744073709551616\n",
-	           "t.conf:9: max_clock_drift_ms must be an integer from 1000 to 86400000");
+	           "t.conf:9: max_clock_drift_ms must be an integer from 1000 to 3600000");
 	expect_err(NODE "[sync]\npull_interval_ms = 99\n",
 	           "t.conf:9: pull_interval_ms must be an integer from 100 to 3600000");
 	snprintf(want, sizeof(want), "t.conf:9: page_bytes must be an integer from 4096 to %u",

@@ -94,15 +94,15 @@ struct sim {
 	size_t conflicts;
 };
 
-static bool
+static const char *
 all_members(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
 	const struct sim *sim = ctx;
 
 	for (int i = 0; i < NREP; i++)
 		if (memcmp(nodekey_public(sim->keys[i]), origin, ARR_ORIGIN_LEN) == 0)
-			return true;
-	return false;
+			return "org";
+	return NULL;
 }
 
 static uint64_t
@@ -144,7 +144,7 @@ sim_open(struct sim *sim)
 		    .path = sim->path[i],
 		    .key = sim->keys[i],
 		    .organisation = "org",
-		    .is_member = all_members,
+		    .member_org = all_members,
 		    .member_ctx = sim,
 		    .clock = sim_clock,
 		    .clock_ctx = &sim->clock[i],

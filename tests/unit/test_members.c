@@ -103,11 +103,12 @@ test_valid(void **state)
 	assert_null(members_find_origin(m, pub[4]));
 	assert_ptr_equal(members_find_curve(m, curve), b);
 	assert_null(members_find_curve(m, pub[2])); /* an Ed25519 key is not a CURVE key */
-	assert_true(members_is_member(m, pub[1]));
-	assert_false(members_is_member(m, pub[4]));
-	assert_false(members_is_member(NULL, pub[1]));
+	assert_string_equal(members_org(m, pub[1]), "Gemeente Testdorp");
+	assert_string_equal(members_org(m, pub[3]), "OBS De Lijster");
+	assert_null(members_org(m, pub[4]));
+	assert_null(members_org(NULL, pub[1]));
 	memset(other, 0, sizeof(other));
-	assert_false(members_is_member(m, other));
+	assert_null(members_org(m, other));
 	members_destroy(&m);
 	assert_null(m);
 	members_destroy(&m);

@@ -1,6 +1,8 @@
 /*
  * test_store_apply.c: remote change sets (daemon/store_apply.c, store_bulk.c): tampering,
- * duplicates and conflicting contents, gaps held pending, and bulk applies that survive a kill.
+ * duplicates and conflicting contents, gaps held pending, bulk applies that survive a kill,
+ * the drift guard (how long a future-dated change set can win; beyond the guard it is
+ * quarantined) and author_org checked against membership.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +18,10 @@
 #include <cmocka.h>
 
 #include "arrerr.h"
+#include "arrlimits.h"
+#include "changeset.h"
+#include "hlc.h"
+#include "rowid.h"
 #include "store.h"
 #include "teststore.h"
 #include "testutil.h"
@@ -347,6 +353,134 @@ test_bulk_apply(void **state)
 	free(bl);
 }
 
+/* Apply origin's newest change set (as stored at origin) to r; its outcome. */
+static enum store_outcome
+ship_last(struct ts_replica *origin, struct ts_replica *r)
+{
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	enum store_outcome o = STORE_APPLIED;
+
+	assert_non_null(bl);
+	ts_envelope(origin, origin, ts_seq_of(origin, origin), bl);
+	assert_int_equal(bl->n, 1);
+	ts_apply_blobs(r, bl, &o, NULL);
+	ts_blobs_free(bl);
+	free(bl);
+	return o;
+}
+
+/* Whether r holds organisation id with name text. */
+static bool
+has_name(struct ts_replica *r, const char *id, const char *text)
+{
+	struct ts_rowtext t = {0};
+	char want[128];
+
+	if (store_get(r->s, "organisation", id, ts_row_to_text, &t) != 0)
+		return false;
+	snprintf(want, sizeof(want), "name='%s';", text);
+	return strstr(t.buf, want) != NULL;
+}
+
+/*
+ * a, whose clock runs ahead by ahead ms, writes a cell; b, honest and offline, writes the
+ * same cell dt ms later (real time); c receives both. Whether a's value wins at c.
+ */
+static bool
+future_wins(struct ts_fixture *f, uint64_t ahead, uint64_t dt)
+{
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	uint64_t base = c->clock + 4 * ARR_MAX_DRIFT_MS; /* a's earlier clocks lie behind */
+	char id[37];
+
+	ts_new_id(id);
+	a->clock = base + ahead;
+	c->clock = base;
+	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("future")), 0);
+	assert_int_equal(ship_last(a, c), STORE_APPLIED);
+	b->clock = c->clock = base + dt;
+	assert_int_equal(ts_write1(b, "organisation", id, "name", value_text("honest")), 0);
+	assert_int_equal(ship_last(b, c), STORE_APPLIED);
+	return has_name(c, id, "future");
+}
+
+/*
+ * A change set stamped just under the drift guard is applied, and its value beats honest
+ * writes made later for as long as it is ahead: the window is printed and is at most the
+ * default guard, which is seconds (an NTP-synced server), not minutes. One stamped beyond
+ * the guard is quarantined with ARR_ECLOCK and its value appears nowhere.
+ */
+static void
+test_future_window(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *c = &f->r[2];
+	uint64_t guard = ARR_MAX_DRIFT_MS, lo = 0, hi = 2 * guard;
+	struct ts_qlast q = {0};
+	char id[37];
+
+	store_set_max_drift(c->s, 0); /* the default */
+	assert_true(future_wins(f, guard - 1, lo));
+	assert_false(future_wins(f, guard - 1, hi));
+	while (hi - lo > 1) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		*(future_wins(f, guard - 1, mid) ? &lo : &hi) = mid;
+	}
+	printf("a change set %llu ms ahead (guard %llu ms) beats honest writes made up to "
+	       "%llu ms after it\n",
+	       (unsigned long long)(guard - 1), (unsigned long long)guard, (unsigned long long)lo);
+	assert_true(lo <= guard);
+	assert_true(lo + 2 >= guard); /* the figure is the guard's, not an accident */
+	assert_true(guard <= 10000);
+
+	/* beyond the guard: quarantined, not applied */
+	ts_new_id(id);
+	a->clock = c->clock + guard + 1;
+	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("too far")), 0);
+	assert_int_equal(ship_last(a, c), STORE_QUARANTINED);
+	assert_int_equal(store_quarantine_list(c->s, ts_q_collect, &q), 0);
+	assert_int_equal(q.reason, ARR_ECLOCK);
+	assert_false(has_name(c, id, "too far"));
+}
+
+/* b signs in the name of another organisation: quarantined ARR_EAUTHOR, never applied. */
+static void
+test_author_org_forged(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *b = &f->r[1], *c = &f->r[2];
+	const char *const orgs[] = {"Someone Else", TS_ORG};
+	const enum store_outcome want[] = {STORE_QUARANTINED, STORE_APPLIED};
+	struct ts_qlast q = {0};
+
+	for (uint64_t k = 0; k < 2; k++) {
+		char id[37];
+		struct cs_op op = {
+		    .table = "organisation", .column = "name", .value = value_text("x")};
+		struct cs_header h = {.seq = 1,
+		                      .hlc = hlc_make(c->clock, 0),
+		                      .author_org = orgs[k],
+		                      .schema_version = ARR_SCHEMA_VERSION,
+		                      .scope = ARR_SCOPE_REGION};
+		struct changeset *cs = NULL;
+		struct store_blob item;
+		enum store_outcome o = STORE_APPLIED;
+
+		ts_new_id(id);
+		assert_int_equal(rowid_parse(id, op.row), 0);
+		assert_int_equal(changeset_build(b->key, &h, &op, 1, &cs), 0);
+		item = (struct store_blob){cs->raw, cs->rawlen};
+		assert_int_equal(store_apply(c->s, &item, 1, &o, NULL), 0);
+		assert_int_equal(o, want[k]);
+		assert_int_equal(has_name(c, id, "x"), want[k] == STORE_APPLIED);
+		changeset_destroy(&cs);
+	}
+	assert_int_equal(store_quarantine_list(c->s, ts_q_collect, &q), 0);
+	assert_int_equal(q.n, 1);
+	assert_int_equal(q.reason, ARR_EAUTHOR);
+}
+
 int
 main(void)
 {
@@ -356,6 +490,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_out_of_order_pending, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_pending_not_relayed, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_apply, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_future_window, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_author_org_forged, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,7 +60,7 @@ test_nonmember_then_retry(void **state)
 
 	/* a joins: retry applies it and it leaves the quarantine */
 	ts_member_add(b, a);
-	store_set_members(b->s, ts_is_member, &b->members);
+	store_set_members(b->s, ts_member_org, &b->members);
 	assert_int_equal(store_quarantine_retry(b->s, q.id, &st), 0);
 	assert_int_equal(st.applied, 1);
 	assert_int_equal(ts_quarantine_count(b), 0);

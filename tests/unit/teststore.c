@@ -17,15 +17,15 @@
 #include "teststore.h"
 #include "testutil.h"
 
-bool
-ts_is_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+const char *
+ts_member_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
 	const struct ts_members *m = ctx;
 
 	for (size_t i = 0; i < m->n; i++)
 		if (memcmp(m->origin[i], origin, ARR_ORIGIN_LEN) == 0)
-			return true;
-	return false;
+			return TS_ORG;
+	return NULL;
 }
 
 static uint64_t
@@ -47,8 +47,8 @@ ts_replica_open(struct ts_replica *r, int *err)
 	struct store_config cfg = {
 	    .path = r->path,
 	    .key = r->key,
-	    .organisation = "Gemeente Testdorp",
-	    .is_member = ts_is_member,
+	    .organisation = TS_ORG,
+	    .member_org = ts_member_org,
 	    .member_ctx = &r->members,
 	    .clock = test_clock,
 	    .clock_ctx = &r->clock,

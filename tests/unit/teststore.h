@@ -38,8 +38,10 @@ struct ts_fixture {
 int ts_setup(void **state);
 int ts_teardown(void **state);
 
-/* store_member_fn over a struct ts_members. */
-bool ts_is_member(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
+/* The organisation of every replica, and so the author_org of their change sets. */
+#define TS_ORG "Gemeente Testdorp"
+/* store_member_fn over a struct ts_members: TS_ORG for a member. */
+const char *ts_member_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
 void ts_member_add(struct ts_replica *r, const struct ts_replica *other);
 /* Open r's store with its key, path, clock and members (drift 60000 ms). */
 struct store *ts_replica_open(struct ts_replica *r, int *err);

@@ -578,14 +578,14 @@ sed -e "s/^name = .*/name = cli-other/" -e "s/^organisation = .*/organisation = 
 ok "$CTL" backup "$T/backup/two.db"
 restore_from "$T/backup/two.db"
 ok "$CTL" status
-grep -q '^writes  *held until a peer has been heard from (replica restored from a backup)$' "$T/out" ||
+grep -q '^writes  *held until a peer has answered a pull (replica restored from a backup)$' "$T/out" ||
 	fail "status: no writes-held line after a restore: $(grep '^writes' "$T/out")"
 grep -q '^peers  *0 of 1 connected$' "$T/out" || fail "status: peers line with a member never heard from"
 ok "$CTL" --json status
 jqcheck '.writes_held.reason == "restored" and .writes_held.until_seq == 0'
 ok "$CTL" peers
 golden peers_never_connected
-error 1 "error: writes held until a peer has been heard from (replica restored from a backup) (ARR_ESTATE)" \
+error 1 "error: writes held until a peer has answered a pull (replica restored from a backup) (ARR_ESTATE)" \
 	"$CTL" organisation add kind=school name="Held" code=M000005
 
 # ---- unreachable daemon (exit 3, one line saying which socket and why) ----
