@@ -32,7 +32,7 @@
 	X(ARR_EEXIST, 23, "already exists")                                                        \
 	X(ARR_ETIMEOUT, 24, "operation took too long")                                             \
 	X(ARR_EBUSY, 25, "daemon busy; try again")                                                 \
-	X(ARR_EACCES, 26, "permission denied")                                                 \
+	X(ARR_EACCES, 26, "permission denied")                                                     \
 	X(ARR_EAUTHOR, 27, "author_org is not the signer's organisation")
 
 enum arrerr {
