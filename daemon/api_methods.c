@@ -251,10 +251,10 @@ out:
 static int
 query_refused(struct apimsg_req *r, int rc, const char *errmsg)
 {
-	/* SQLite's own words ("near \"x\": syntax error"), cut to one line, or the store's
-	 * (a function not allowed, with the list of those allowed) */
+	/* SQLite's own words ("near \"x\": syntax error"), or the store's (a function not
+	 * allowed, and those allowed), cut to one line */
 	if (rc == ARR_EINVAL && errmsg != NULL)
-		return apimsg_req_fail(r, rc, "%.480s", errmsg);
+		return apimsg_req_fail(r, rc, "%.250s", errmsg);
 	/* the statement, or a value or sorted row it builds, passes the store's limits */
 	if (rc == ARR_ETOOBIG)
 		return apimsg_req_fail(r, rc, "%.160s",
