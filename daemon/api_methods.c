@@ -226,18 +226,20 @@ api_methods_get(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 }
 
 /*
- * SQLite's own refusals of a query (rc from store_query()) with their messages; 0 when
+ * The store's refusals of a query (rc from store_query()) with their messages; 0 when
  * rc is none of them.
  */
 static int
 query_refused(struct apimsg_req *r, int rc, const char *errmsg)
 {
-	/* SQLite's own words ("near \"x\": syntax error"), cut to a short line. */
+	/* SQLite's own words ("near \"x\": syntax error"), or the store's (a function not
+	 * allowed, and those allowed), cut to one line */
 	if (rc == ARR_EINVAL && errmsg != NULL)
-		return apimsg_req_fail(r, rc, "%.160s", errmsg);
-	/* SQLite refused to build a value larger than any reply could carry. */
+		return apimsg_req_fail(r, rc, "%.250s", errmsg);
+	/* the statement, or a value or sorted row it builds, passes the store's limits */
 	if (rc == ARR_ETOOBIG)
-		return apimsg_req_fail(r, rc, "result too large; use a limit");
+		return apimsg_req_fail(r, rc, "%.160s",
+		                       errmsg != NULL ? errmsg : "result too large; use a limit");
 	if (rc == ARR_ETIMEOUT)
 		return apimsg_req_fail(r, rc, "query interrupted after %d ms", STORE_QUERY_TIME_MS);
 	return 0;

@@ -193,12 +193,15 @@ void store_set_interrupt(struct store *s, bool (*fn)(void *ctx), void *ctx);
 /*
  * Read-only SQL on a separate connection opened read-only (SQLite enforces it, with
  * query_only and an authorizer that denies writes and ATTACH). Statements that would
- * write fail with ARR_EREADONLY; syntax errors with ARR_EINVAL and *errmsg (static
- * storage until the next call, may be NULL). The daemon has one thread, so a query is
- * bounded: it is interrupted after STORE_QUERY_TIME_MS (ARR_ETIMEOUT), and no string or
- * blob it builds may pass ARR_MSG_MAX_BYTES (ARR_ETOOBIG).
+ * write fail with ARR_EREADONLY; syntax errors and functions outside the allowed list
+ * (PROTOCOL.md, "query") with ARR_EINVAL and *errmsg (static storage until the next
+ * call, may be NULL). The daemon has one thread, so a query is bounded: it is
+ * interrupted after STORE_QUERY_TIME_MS (ARR_ETIMEOUT), and a statement over 64 KiB of
+ * SQL or 2000 operations, or a string, blob or sorted row over 128 KiB, is ARR_ETOOBIG.
  */
 int store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const char **errmsg);
+/* The time later queries may run instead of STORE_QUERY_TIME_MS (0: that again). */
+void store_query_time(struct store *s, uint64_t ms);
 
 struct store_history_entry {
 	uint64_t hlc;

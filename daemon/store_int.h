@@ -97,6 +97,8 @@ struct store {
 	uint64_t ro_deadline; /* monotonic ms after which the running query is interrupted */
 	bool (*ro_interrupt)(void *ctx); /* ... or when this says so (NULL: never) */
 	void *ro_interrupt_ctx;
+	uint64_t ro_time;   /* a query's time in ms (store_query_time); 0: STORE_QUERY_TIME_MS */
+	char ro_denied[64]; /* the first function the running query may not call */
 	const struct nodekey *key;
 	uint8_t self[ARR_ORIGIN_LEN];
 	int64_t self_oid;
@@ -121,7 +123,7 @@ struct store {
 	uint8_t *clocks;       /* one row's cell keys (CLOCK_LEN each), widest table */
 	uint8_t *clkrec;       /* one row's encoded clock record (store_clock_encode), widest */
 	size_t maxcols;
-	char errbuf[256];
+	char errbuf[512];
 	struct store_ckpt *ckpt; /* the checkpoint thread, NULL when SQLite has no threads */
 	int wal_pages;           /* WAL frames after the last commit (from the WAL hook) */
 	int ckpt_hard;           /* the WAL's hard limit in pages (store_ckpt.c) */

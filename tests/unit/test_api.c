@@ -726,12 +726,18 @@ test_query_read_only(void **state)
 	           "param 'sql' must not be empty");
 	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "query", 1, "sql", "SELECT * FROM nosuch");
 	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "query", 1, "sql", "SELECT 1; SELECT 2");
-	/* A result too big for one reply is refused, not sent in pieces or truncated. */
-	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELECT zeroblob(9000000) AS b"),
-	           ARR_ETOOBIG, "result too large; use a limit");
+#define PAD100                                                                                     \
+	"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdef" \
+	"ghijklmnopqr"
+	/* A value over the store's limit, and a result too big for one reply, are refused,
+	 * not sent in pieces or truncated. */
+	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql",
+	                "WITH RECURSIVE g(s) AS (SELECT 'ab' UNION ALL SELECT s || s FROM g) "
+	                "SELECT count(*) FROM g"),
+	           ARR_ETOOBIG, "a string, blob or sorted row over 131072 bytes");
 	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql",
 	                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-	                "WHERE i < 100000) SELECT i, zeroblob(100) AS pad FROM n"),
+	                "WHERE i < 100000) SELECT i, upper(i || '" PAD100 "') AS pad FROM n"),
 	           ARR_ETOOBIG, "result too large; use a limit");
 
 	/* A runaway query is interrupted: the daemon's one thread is never held for long. */
@@ -739,6 +745,14 @@ test_query_read_only(void **state)
 	                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
 	                "SELECT count(*) FROM n"),
 	           ARR_ETIMEOUT, "query interrupted after 2000 ms");
+
+	/* A function outside the allowed list is named in the refusal. */
+	rp = call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELECT replace('a', 'a', 'b')");
+	assert_int_equal(rp->code, ARR_EINVAL);
+	assert_non_null(
+	    strstr(rp->msg, "function replace is not allowed in queries; allowed: abs,"));
+	assert_non_null(strstr(rp->msg, ", upper"));
+	rep_free(rp);
 
 	/* Nothing changed. */
 	rp = ok(call(fx->api, "[s{ss", 2, "list", 1, "table", "child"));
