@@ -179,6 +179,17 @@ test_duplicates_and_conflicts(void **state)
 	tu_rmtree(dir);
 }
 
+/* a writes n change sets on one new row (its id into id); their envelopes into bl. */
+static void
+write_run(struct ts_replica *a, char id[37], int n, struct ts_blobs *bl)
+{
+	ts_new_id(id);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(ts_write1(a, "child", id, "birth_year", value_int(2000 + i)), 0);
+	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
+	assert_int_equal(bl->n, (size_t)n);
+}
+
 static void
 test_out_of_order_pending(void **state)
 {
@@ -190,11 +201,7 @@ test_out_of_order_pending(void **state)
 	struct store_stats ss;
 	char id[37];
 
-	ts_new_id(id);
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(ts_write1(a, "child", id, "birth_year", value_int(2000 + i)), 0);
-	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
-	assert_int_equal(bl->n, 5);
+	write_run(a, id, 5, bl);
 	/* deliver 5, 3, 4, then 1 and 2 */
 	struct store_blob first[] = {
 	    {bl->data[4], bl->len[4]}, {bl->data[2], bl->len[2]}, {bl->data[3], bl->len[3]}};
@@ -246,6 +253,20 @@ deliver(struct ts_replica *r, const struct ts_blobs *bl, size_t from, size_t to,
 	free(items);
 }
 
+/* r holds n change sets pending, of bytes, and dropped so many since open. */
+static void
+pending_is(struct ts_replica *r, uint64_t n, uint64_t dropped, uint64_t bytes)
+{
+	struct store_budget_stats bs;
+	struct store_stats ss;
+
+	assert_int_equal(store_stats(r->s, &ss), 0);
+	assert_int_equal(ss.pending_count, n);
+	assert_int_equal(store_budget_stats(r->s, &bs), 0);
+	assert_int_equal(bs.pending_dropped, dropped);
+	assert_int_equal(bs.pending_bytes, bytes);
+}
+
 /*
  * A gap flood: seqs 2..40 of a come before seq 1. b holds at most 10 seqs past its
  * vector and 5 change sets pending, c 10 seqs and 3.5 change sets' bytes; the rest are
@@ -266,11 +287,7 @@ test_gap_flood_budget(void **state)
 	enum store_outcome o;
 	char id[37];
 
-	ts_new_id(id);
-	for (int i = 0; i < 40; i++)
-		assert_int_equal(ts_write1(a, "child", id, "birth_year", value_int(2000 + i)), 0);
-	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
-	assert_int_equal(bl->n, 40);
+	write_run(a, id, 40, bl);
 	for (size_t i = 1; i < 40; i++)
 		assert_int_equal(bl->len[i], bl->len[0]);
 	store_set_budget(b->s, &bud);
@@ -282,19 +299,11 @@ test_gap_flood_budget(void **state)
 	deliver(b, bl, 1, 40, false, &st);
 	assert_int_equal(st.pending, 5);
 	assert_int_equal(st.dropped, 34);
-	assert_int_equal(store_stats(b->s, &ss), 0);
-	assert_int_equal(ss.pending_count, 5);
-	assert_int_equal(store_budget_stats(b->s, &bs), 0);
-	assert_int_equal(bs.pending_dropped, 34);
-	assert_int_equal(bs.pending_bytes, 5 * bl->len[0]);
+	pending_is(b, 5, 34, 5 * bl->len[0]);
 	/* reversed at c: 40..11 dropped (distance), 10..5 held then evicted by 7..2 */
 	deliver(c, bl, 1, 40, true, &st);
 	assert_int_equal(st.dropped, 30);
-	assert_int_equal(store_stats(c->s, &ss), 0);
-	assert_int_equal(ss.pending_count, 3);
-	assert_int_equal(store_budget_stats(c->s, &bs), 0);
-	assert_int_equal(bs.pending_dropped, 36);
-	assert_int_equal(bs.pending_bytes, 3 * bl->len[0]);
+	pending_is(c, 3, 36, 3 * bl->len[0]);
 	/* a dropped one again: dropped again, not pending */
 	struct store_blob far = {bl->data[30], bl->len[30]};
 	assert_int_equal(store_apply(b->s, &far, 1, &o, &st), 0);
