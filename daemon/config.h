@@ -25,6 +25,14 @@ struct config {
 	uint64_t max_clock_drift_ms; /* default ARR_MAX_DRIFT_MS (5000), 1000..3600000 */
 	uint32_t pull_interval_ms;   /* default 30000, 100..3600000 */
 	uint32_t page_bytes;         /* default 4 MiB, 4096..ARR_MSG_MAX_BYTES/2 */
+	/* [budget]: per origin, defaults ARR_* of arrlimits.h (struct store_budget) */
+	uint64_t pending_max_changesets;    /* 1..10^7 */
+	uint64_t pending_max_bytes;         /* ARR_CS_MAX_BYTES..2^40 */
+	uint64_t pending_max_distance;      /* 1..2^40 seqs past the vector */
+	uint64_t quarantine_max_changesets; /* 1..10^7, per member origin */
+	uint64_t quarantine_max_bytes;      /* ARR_CS_MAX_BYTES + 128..2^40 */
+	uint64_t junk_max_changesets;       /* 1..10^7, all entries without a member origin */
+	uint64_t junk_max_bytes;            /* 65536..2^40 */
 };
 
 /*

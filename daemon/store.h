@@ -14,8 +14,10 @@
  *  - merge is last-writer-wins per cell on (hlc, origin), so the result does not
  *    depend on delivery order, duplication or batching;
  *  - nothing is dropped silently: every change set that is not applied is either a
- *    duplicate, pending (waits for earlier seqs of its origin), or quarantined with a
- *    reason.
+ *    duplicate, pending (waits for earlier seqs of its origin), quarantined with a
+ *    reason, or dropped over a budget and counted (struct store_budget);
+ *  - pending and quarantine are bounded by struct store_budget, so a member that floods
+ *    them costs a bounded amount of disk.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -41,6 +43,27 @@ typedef const char *(*store_member_fn)(void *ctx, const uint8_t origin[ARR_ORIGI
 /* Wall-clock milliseconds; tests inject their own. */
 typedef uint64_t (*store_clock_fn)(void *ctx);
 
+/*
+ * What pending and quarantine may hold (store_budget.c; 0 in a field: the ARR_* default
+ * of arrlimits.h). Pending, per origin: change sets at most pending_distance seqs past
+ * the vector, at most pending_count of them and pending_bytes; over that the highest
+ * seqs are dropped and counted (they are not in the vector, so a later pull fetches
+ * them again). Quarantine, per member origin whose signature verified, and for the
+ * rest together (undecodable, bad signature, not a member: "junk"): at most count
+ * entries and bytes (an entry's kept bytes plus 128); over that the oldest entries are
+ * evicted and counted. Bad signatures and undecodable bytes are kept as a record only
+ * (hash, origin and seq when known, reason, size), without their bytes.
+ */
+struct store_budget {
+	uint64_t pending_count;
+	uint64_t pending_bytes;
+	uint64_t pending_distance;
+	uint64_t quarantine_count;
+	uint64_t quarantine_bytes;
+	uint64_t junk_count;
+	uint64_t junk_bytes;
+};
+
 struct store_config {
 	const char *path;           /* database file; created with its schema if absent */
 	const struct nodekey *key;  /* borrowed, must outlive the store; signs local writes */
@@ -49,7 +72,8 @@ struct store_config {
 	void *member_ctx;
 	store_clock_fn clock; /* NULL: hlc_wall_ms */
 	void *clock_ctx;
-	uint64_t max_clock_drift_ms; /* 0: ARR_MAX_DRIFT_MS */
+	uint64_t max_clock_drift_ms;       /* 0: ARR_MAX_DRIFT_MS */
+	const struct store_budget *budget; /* borrowed, copied; NULL: every default */
 };
 
 /*
@@ -62,6 +86,8 @@ void store_destroy(struct store **s);
 /* Change the membership predicate or drift at runtime (config reload). */
 void store_set_members(struct store *s, store_member_fn fn, void *ctx);
 void store_set_max_drift(struct store *s, uint64_t ms);
+/* Change the budgets (NULL: every default); they apply to what comes next. */
+void store_set_budget(struct store *s, const struct store_budget *b);
 
 /* ---- local writes ---- */
 
@@ -105,6 +131,7 @@ enum store_outcome {
 	STORE_DUPLICATE,   /* already had it, same bytes: nothing changed */
 	STORE_PENDING,     /* valid but seq > vector + 1: kept until the gap fills */
 	STORE_QUARANTINED, /* kept in quarantine with a reason, not applied */
+	STORE_DROPPED, /* past a gap beyond the pending budget: dropped, counted, pulled later */
 };
 
 struct store_apply_stats {
@@ -113,6 +140,7 @@ struct store_apply_stats {
 	size_t pending;
 	size_t quarantined;     /* kept in quarantine, whether or not it was there already */
 	size_t quarantined_new; /* of them, the ones that were not in quarantine before */
+	size_t dropped;         /* past a gap, over the pending budget (STORE_DROPPED) */
 };
 
 /*
@@ -251,6 +279,15 @@ struct store_stats {
 	uint64_t fs_size_bytes;  /* size of that file system */
 };
 int store_stats(struct store *s, struct store_stats *st);
+
+/* What the budgets hold and what they turned away since open (metrics). */
+struct store_budget_stats {
+	uint64_t pending_bytes;      /* bytes of change sets held pending */
+	uint64_t quarantine_bytes;   /* budget bytes of the quarantine (kept bytes + 128 each) */
+	uint64_t pending_dropped;    /* change sets dropped or evicted from pending */
+	uint64_t quarantine_evicted; /* quarantine entries evicted, oldest first */
+};
+int store_budget_stats(struct store *s, struct store_budget_stats *out);
 
 /* ---- quarantine ---- */
 

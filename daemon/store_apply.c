@@ -1,6 +1,7 @@
 /*
  * store_apply.c: remote change sets: verifying an envelope, then applying it, knowing it
- * as a duplicate, holding it pending until its gap fills, or quarantining it; logging
+ * as a duplicate, holding it pending until its gap fills (within the budget of
+ * store_budget.c, else dropping it), or quarantining it; logging
  * and counting an applied change set in the vector; store_apply()'s transaction. It does
  * not merge cells itself (store_merge.c) and holds no local-write logic.
  */
@@ -223,9 +224,9 @@ pending_insert(struct store *s, const struct changeset *cs, int64_t oid, uint64_
 }
 
 /*
- * Verify one envelope and apply it, recognise it as a duplicate, hold it pending or
- * quarantine it. Returns 0 (with *out and the counters updated) or a database error
- * that must abort the caller's transaction.
+ * Verify one envelope and apply it, recognise it as a duplicate, hold it pending (or drop
+ * it over the pending budget) or quarantine it. Returns 0 (with *out and the counters updated) or a
+ * database error that must abort the caller's transaction.
  */
 int
 store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
@@ -291,8 +292,20 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 		         cs->h.seq);
 		goto quarantine;
 	}
-	if (!found && (rc = pending_insert(s, cs, oid, now)) < 0)
-		goto out;
+	if (!found) {
+		bool admit;
+
+		if ((rc = store_budget_pending_admit(s, oid, cs->h.seq, have, cs->rawlen, &admit)) <
+		    0)
+			goto out;
+		if (!admit) {
+			*out = STORE_DROPPED;
+			stats->dropped++;
+			goto out;
+		}
+		if ((rc = pending_insert(s, cs, oid, now)) < 0)
+			goto out;
+	}
 	*out = STORE_PENDING;
 	stats->pending++;
 	rc = 0;

@@ -243,7 +243,8 @@ on_push(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m,
 	sync_lazy_on_push(s, p, m);
 	apply_from(s, p, m, &st);
 	relay(s, &st);
-	if (st.pending > 0 && !sync_send_pull_outstanding(s, p, now))
+	/* a gap, whether its change sets were held or dropped over the pending budget */
+	if (st.pending + st.dropped > 0 && !sync_send_pull_outstanding(s, p, now))
 		sync_send_pull(s, p, l, "gap");
 }
 

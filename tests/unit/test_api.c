@@ -1286,7 +1286,7 @@ failing_metrics(void *ctx, FILE *out)
 static double
 prom_check(const char *text, const char *const *names, const char *want)
 {
-	char declared[32][64];
+	char declared[48][64];
 	size_t ndeclared = 0;
 	double found = -1;
 	const char *p = text;
@@ -1312,7 +1312,7 @@ prom_check(const char *text, const char *const *names, const char *want)
 				known |= strcmp(names[i], name) == 0;
 			if (!known)
 				fail_msg("unknown metric family %s", name);
-			assert_true(ndeclared < 32);
+			assert_true(ndeclared < 48);
 			snprintf(declared[ndeclared++], 64, "%s", name);
 			continue;
 		}
@@ -1379,6 +1379,10 @@ test_metrics(void **state)
 	                                    "arrangd_data_free_bytes",
 	                                    "arrangd_data_size_bytes",
 	                                    "arrangd_writes_held",
+	                                    "arrangd_pending_bytes",
+	                                    "arrangd_quarantine_bytes",
+	                                    "arrangd_pending_dropped_total",
+	                                    "arrangd_quarantine_evicted_total",
 	                                    "arrangd_peers_connected",
 	                                    "arrangd_api_clients",
 	                                    "arrangd_api_clients_accepted_total",
@@ -1407,6 +1411,8 @@ test_metrics(void **state)
 	assert_true(prom_check(text, names, "arrangd_data_free_bytes") >= 0);
 	assert_true(prom_check(text, names, "arrangd_writes_held") == 0);
 	assert_true(prom_check(text, names, "arrangd_changesets_clock_rejected_total") == 0);
+	assert_true(prom_check(text, names, "arrangd_quarantine_evicted_total") == 0);
+	assert_true(prom_check(text, names, "arrangd_pending_bytes") == 0);
 	assert_null(strstr(text, "arrangd_peers_connected")); /* no hook, no sync metrics */
 	free(text);
 

@@ -476,7 +476,9 @@ arrangd_peer_unreachable_seconds arrangd_changesets_clock_rejected_total
 arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held
 arrangd_api_clients arrangd_api_clients_accepted_total arrangd_api_clients_refused_total arrangd_api_clients_evicted_total arrangd_api_accept_errors_total arrangd_api_requests_total arrangd_api_requests_gone_total
 arrangd_api_rounds_deferred_total arrangd_api_recv_bytes arrangd_api_recv_refused_total arrangd_api_recv_oversize_total arrangd_api_timeouts_total arrangd_api_version_errors_total
-arrangd_open_fds arrangd_fd_limit arrangd_peer_listener_paused_total'
+arrangd_open_fds arrangd_fd_limit arrangd_peer_listener_paused_total
+arrangd_pending_bytes arrangd_quarantine_bytes arrangd_pending_dropped_total
+arrangd_quarantine_evicted_total'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
 ok "$CTL" metrics
