@@ -223,13 +223,13 @@ sync_applyq_run(struct sync *s)
 		if (mono_s() - t0 >= SYNC_APPLY_SLICE_MS / 1000.0)
 			break;
 	}
-	dt = mono_s() - t0;
-	if (dt > s->count.round_max)
-		s->count.round_max = dt;
 	if (grew) {
 		sync_send_push_new(s);
 		sync_send_announce_all(s);
 	}
+	dt = mono_s() - t0; /* the relay's reads count: the API waits for them too */
+	if (dt > s->count.round_max)
+		s->count.round_max = dt;
 	if (s->aq->head == NULL) {
 		pull_waiting(s);
 		sync_recv_bulk_update(s, mono_ms());
