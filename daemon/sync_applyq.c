@@ -136,9 +136,9 @@ applied(struct sync *s, struct peer *p, const struct aq_item *it, size_t k,
 		log_error("peer %s: %zu change sets quarantined (arrangctl quarantine list)",
 		          p->name, st->quarantined_new);
 	if (sync_log_ok(s, p, "apply"))
-		log_debug("peer %s: %zu of a %s: %zu applied, %zu duplicates, %zu pending, "
+		log_debug("peer %s: %s of %zu: %zu applied, %zu duplicates, %zu pending, "
 		          "%zu quarantined",
-		          p->name, k, peermsg_type_name((int)it->type), st->applied, st->duplicates,
+		          p->name, peermsg_type_name((int)it->type), k, st->applied, st->duplicates,
 		          st->pending, st->quarantined);
 }
 
