@@ -172,6 +172,13 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	     s->count.duplicates},
 	    {"arrangd_changesets_quarantined_total", "Change sets from peers quarantined.",
 	     s->count.quarantined},
+	    {"arrangd_peer_send_dropped_total",
+	     "Messages to peers not sent because the peer's send queue was full.", s->send_dropped},
+	    {"arrangd_peer_pulls_refused_total",
+	     "PULLs not answered because the pages sent to that peer were still queued.",
+	     s->pulls_refused},
+	    {"arrangd_peer_takeovers_total",
+	     "Peer connections closed because the member connected anew.", s->takeovers},
 	};
 	const struct vv *v = sync_ours(s);
 	struct vv *empty = vv_new();
@@ -185,6 +192,8 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	sync_stats(s, &ss);
 	metrics_gauge(f, "arrangd_peers_connected",
 	              "Other members heard from within three heartbeats.", ss.connected);
+	metrics_gauge(f, "arrangd_peer_send_queued_bytes",
+	              "Bytes queued to peers that libzmq has not taken yet.", sync_sendq_total(s));
 	lag_gauges(s, f, v, empty);
 	unreachable_gauges(s, f, mono_ms());
 	metrics_histogram(f, "arrangd_apply_seconds",
