@@ -540,10 +540,14 @@ write_then_read_history(struct fx *fx)
 	rp = ok(call(fx->api, "[s{ssss", 2, "history", 2, "table", "child", "id", U1));
 	char hex[NODEKEY_HEX_LEN + 1];
 	nodekey_hex(fx->fake.origin, hex);
-	assert_int_equal(rp->res->type, MSGPACK_OBJECT_ARRAY);
-	assert_int_equal(rp->res->via.array.size, 2);
+	const msgpack_object *h = field(rp->res, "entries");
+	assert_int_equal(rp->res->via.map.size, 3);
+	assert_int_equal(ufield(rp->res, "total"), 2);
+	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_NIL);
+	assert_int_equal(h->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(h->via.array.size, 2);
 	for (uint32_t i = 0; i < 2; i++) {
-		const msgpack_object *e = &rp->res->via.array.ptr[i];
+		const msgpack_object *e = &h->via.array.ptr[i];
 
 		assert_int_equal(e->via.map.size, 7);
 		assert_int_equal(ufield(e, "time_ms"), hlc_ms(ufield(e, "hlc")));
@@ -554,7 +558,7 @@ write_then_read_history(struct fx *fx)
 	}
 	bool saw_ref = false;
 	for (uint32_t i = 0; i < 2; i++) {
-		const msgpack_object *e = &rp->res->via.array.ptr[i];
+		const msgpack_object *e = &h->via.array.ptr[i];
 
 		if (str_eq(field(e, "column"), "ref")) {
 			assert_str(field(e, "value"), "TD-2016-001");
@@ -777,7 +781,7 @@ test_quarantine(void **state)
 	char hex[NODEKEY_HEX_LEN + 1];
 
 	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
-	assert_int_equal(rp->res->via.array.size, 0);
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 0);
 	rep_free(rp);
 
 	/* A change set from a non-member, and garbage: both quarantined. */
@@ -790,10 +794,10 @@ test_quarantine(void **state)
 	assert_int_equal(store_apply(fx->st, blobs, 2, NULL, NULL), 0);
 
 	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
-	assert_int_equal(rp->res->via.array.size, 2);
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 2);
 	nodekey_hex(nodekey_public(k2), hex);
-	const msgpack_object *q0 = &rp->res->via.array.ptr[0];
-	const msgpack_object *q1 = &rp->res->via.array.ptr[1];
+	const msgpack_object *q0 = &field(rp->res, "entries")->via.array.ptr[0];
+	const msgpack_object *q1 = &field(rp->res, "entries")->via.array.ptr[1];
 	assert_int_equal(q0->via.map.size, 8);
 	assert_str(field(q0, "origin"), hex);
 	assert_int_equal(ufield(q0, "seq"), 1);
@@ -819,8 +823,8 @@ test_quarantine(void **state)
 	/* Now a member: retrying its id applies it and tells the sync layer. */
 	fx->member2 = true;
 	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
-	uint64_t id = (uint64_t)field(&rp->res->via.array.ptr[0], "id")->via.i64;
-	assert_true(ufield(&rp->res->via.array.ptr[0], "attempts") >= 1);
+	uint64_t id = (uint64_t)field(&field(rp->res, "entries")->via.array.ptr[0], "id")->via.i64;
+	assert_true(ufield(&field(rp->res, "entries")->via.array.ptr[0], "attempts") >= 1);
 	rep_free(rp);
 	rp = ok(call(fx->api, "[s{su", 2, "quarantine.retry", 1, "id", (unsigned long long)id));
 	assert_int_equal(ufield(rp->res, "applied"), 1);
@@ -828,7 +832,7 @@ test_quarantine(void **state)
 	assert_int_equal(fx->fake.applied, 1);
 	rep_free(rp);
 	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
-	assert_int_equal(rp->res->via.array.size, 1);
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 1);
 	rep_free(rp);
 
 	EXPECT(fx->api, ARR_ENOTFOUND, "[s{su", 2, "quarantine.retry", 1, "id", 999ull);

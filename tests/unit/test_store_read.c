@@ -50,13 +50,15 @@ test_history(void **state)
 	         ahex, ahex, bhex, ahex);
 	for (int i = 0; i < 2; i++) {
 		memset(&h, 0, sizeof(h));
-		assert_int_equal(store_history(f->r[i].s, "child", id, ts_hist_collect, &h), 0);
+		assert_int_equal(store_history(f->r[i].s, "child", id, NULL, ts_hist_collect, &h),
+		                 0);
 		assert_int_equal(h.n, 4);
 		assert_string_equal(h.text, want);
 	}
 	char none[37];
 	ts_new_id(none);
-	assert_int_equal(store_history(a->s, "child", none, ts_hist_collect, &h), ARR_ENOTFOUND);
+	assert_int_equal(store_history(a->s, "child", none, NULL, ts_hist_collect, &h),
+	                 ARR_ENOTFOUND);
 }
 
 static void
