@@ -65,8 +65,8 @@ history_pos_parse(const char *text, size_t len, struct store_history_pos *pos)
 	uint64_t op;
 
 	if (len > HISTORY_POS_MAX || strlen(text) != len ||
-	    !history_pos_number(&p, '.', INT64_MAX, &pos->hlc) || strlen(p) < NODEKEY_HEX_LEN + 1 ||
-	    p[NODEKEY_HEX_LEN] != '.')
+	    !history_pos_number(&p, '.', UINT64_MAX, &pos->hlc) ||
+	    strlen(p) < NODEKEY_HEX_LEN + 1 || p[NODEKEY_HEX_LEN] != '.')
 		return false;
 	memcpy(hex, p, NODEKEY_HEX_LEN);
 	hex[NODEKEY_HEX_LEN] = '\0';

@@ -156,9 +156,8 @@ store_count(struct store *s, const char *table, const struct store_filter *filte
 
 /*
  * The change sets that touched row rid of tb, at (hlc, origin, seq) of *after or later
- * (NULL: all), in that order: their log ids with the keys, never their bytes, so that the
- * sort holds keys only. hlc is below 2^63 in every logged change set (the drift check),
- * so SQLite's signed order is the unsigned one.
+ * (NULL: all), in that order: their log ids, never their bytes, so that the sort holds
+ * keys only. The log keeps clocks as store_clock_to_db() gives them, in the same order.
  */
 static int
 history_prepare(struct store *s, const struct store_table *tb, int64_t rid,
@@ -174,7 +173,7 @@ history_prepare(struct store *s, const struct store_table *tb, int64_t rid,
 	sqlite3_bind_int(*st, 1, (int)(tb - s->tables));
 	sqlite3_bind_int64(*st, 2, rid);
 	if (after != NULL) {
-		sqlite3_bind_int64(*st, 3, (int64_t)after->hlc);
+		sqlite3_bind_int64(*st, 3, store_clock_to_db(after->hlc));
 		sqlite3_bind_blob(*st, 4, after->origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(*st, 5, (int64_t)after->seq);
 	}

@@ -633,6 +633,156 @@ test_write_then_read(void **state)
 	write_then_read_query(fx);
 }
 
+/* ---- paged reads: history, quarantine.list ---- */
+
+/* One page of the history of U1 (history) or of quarantine.list, after (NULL: first). */
+static struct rep *
+page_call(struct api *api, bool history, const msgpack_object *after, uint64_t limit)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct rep *rp;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	apimsg_pack_str(&pk, history ? "history" : "quarantine.list");
+	msgpack_pack_map(&pk, (history ? 2 : 0) + (after != NULL) + (limit > 0));
+	if (history) {
+		apimsg_pack_str(&pk, "table");
+		apimsg_pack_str(&pk, "child");
+		apimsg_pack_str(&pk, "id");
+		apimsg_pack_str(&pk, U1);
+	}
+	if (after != NULL) {
+		apimsg_pack_str(&pk, "after");
+		msgpack_pack_object(&pk, *after);
+	}
+	if (limit > 0) {
+		apimsg_pack_str(&pk, "limit");
+		msgpack_pack_uint64(&pk, limit);
+	}
+	rp = call_raw(api, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return rp;
+}
+
+/* Bytes of o packed. */
+static size_t
+packed_size(const msgpack_object *o)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t n;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *o);
+	n = sb.size;
+	msgpack_sbuffer_destroy(&sb);
+	return n;
+}
+
+/*
+ * Every page of history or quarantine.list, each passing its "next" as "after": no page
+ * goes on after the entry that took it past bound, and none but the last ends before.
+ * The entries' keys (seq, or quarantine id) into keys (room for max); their number.
+ */
+static size_t
+walk_pages(struct api *api, bool history, size_t bound, uint64_t *keys, size_t max)
+{
+	struct rep *rp = NULL;
+	msgpack_object next = {.type = MSGPACK_OBJECT_NIL};
+	size_t n = 0, pages = 0;
+	uint64_t total = 0;
+
+	do {
+		struct rep *prev = rp;
+		const msgpack_object *e;
+		size_t bytes = 0;
+
+		rp = ok(page_call(api, history, prev != NULL ? &next : NULL, 0));
+		rep_free(prev);
+		e = field(rp->res, "entries");
+		assert_int_equal(rp->res->via.map.size, pages == 0 ? 3 : 2);
+		if (pages == 0)
+			total = ufield(rp->res, "total");
+		for (uint32_t i = 0; i < e->via.array.size; i++) {
+			const msgpack_object *x = &e->via.array.ptr[i];
+
+			assert_true(bytes < bound);
+			assert_true(n < max);
+			bytes += packed_size(x);
+			keys[n++] = history ? ufield(x, "seq") : (uint64_t)field(x, "id")->via.i64;
+		}
+		next = *field(rp->res, "next");
+		assert_true(next.type == MSGPACK_OBJECT_NIL || bytes >= bound);
+		pages++;
+	} while (next.type != MSGPACK_OBJECT_NIL);
+	rep_free(rp);
+	assert_true(pages > 2);
+	assert_int_equal(total, n);
+	return n;
+}
+
+/*
+ * history and quarantine.list in pages of a small byte bound: every entry exactly once,
+ * in order; limit cuts a page; a bad cursor is refused with a clear message.
+ */
+static void
+test_paged_reads(void **state)
+{
+	struct fx *fx = *state;
+	struct store_blob blob;
+	uint8_t junk[64];
+	uint64_t keys[64];
+	struct rep *rp;
+
+	api_set_page_bytes(fx->api, 1024);
+	for (int i = 0; i < 40; i++) {
+		char ref[100];
+
+		snprintf(ref, sizeof(ref), "TD-%02d-%070d", i, 0);
+		assert_int_equal(store_write(fx->st,
+		                             &(struct store_op){.table = "child",
+		                                                .row_id = U1,
+		                                                .column = "ref",
+		                                                .value = value_text(ref)},
+		                             1, NULL),
+		                 0);
+		memset(junk, i, sizeof(junk));
+		blob = (struct store_blob){junk, sizeof(junk)};
+		assert_int_equal(store_apply(fx->st, &blob, 1, NULL, NULL), 0);
+	}
+	assert_int_equal(walk_pages(fx->api, true, 1024, keys, 64), 40);
+	for (size_t i = 0; i < 40; i++)
+		assert_int_equal(keys[i], i + 1);
+	assert_int_equal(walk_pages(fx->api, false, 1024, keys, 64), 40);
+	for (size_t i = 1; i < 40; i++)
+		assert_true(keys[i] > keys[i - 1]);
+
+	api_set_page_bytes(fx->api, 0);
+	rp = ok(page_call(fx->api, true, NULL, 3));
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 3);
+	assert_int_equal(ufield(rp->res, "total"), 40);
+	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_STR);
+	rep_free(rp);
+	rp = ok(page_call(fx->api, false, NULL, 0));
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 40);
+	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_NIL);
+	rep_free(rp);
+
+	expect_msg(call(fx->api, "[s{ssssss", 2, "history", 3, "table", "child", "id", U1, "after",
+	                "1.2.3.4"),
+	           ARR_EINVAL, "param 'after' must be a history position (the 'next' of a page)");
+	expect_msg(
+	    call(fx->api, "[s{ssssss", 2, "history", 3, "table", "child", "id", U1, "after", ""),
+	    ARR_EINVAL, "param 'after' must be a history position (the 'next' of a page)");
+	EXPECT(fx->api, ARR_ETYPE, "[s{ss", 2, "quarantine.list", 1, "after", "7");
+	EXPECT(fx->api, ARR_EINVAL, "[s{su", 2, "quarantine.list", 1, "after",
+	       (unsigned long long)INT64_MAX + 1);
+}
+
 /*
  * Ops that switch table and row and come back, columns out of schema order: each op
  * lands in its own row and column (the API remembers the previous op's names).
@@ -1449,6 +1599,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_big_write_splits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_query_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paged_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_holds_writes, setup, teardown),
