@@ -261,6 +261,16 @@ api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
 	rc = store_query(a->st, sql, rows_add, &c, &errmsg);
+	if (c.rc == ARR_ETOOBIG) {
+		/* arbitrary SQL has no key to page on: the user adds one (PROTOCOL.md, "query") */
+		refused =
+		    apimsg_req_fail(r, ARR_ETOOBIG,
+		                    "result too large for one reply (%zu rows fit); read it in "
+		                    "parts: ORDER BY id with WHERE id > the last id, and LIMIT",
+		                    apimsg_rowset_rows(c.rs));
+		apimsg_rowset_destroy(&c.rs);
+		return refused;
+	}
 	if (c.rc == 0 && (refused = query_refused(r, rc, errmsg)) != 0) {
 		apimsg_rowset_destroy(&c.rs);
 		return refused;

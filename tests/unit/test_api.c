@@ -889,10 +889,18 @@ test_query_read_only(void **state)
 	                "WITH RECURSIVE g(s) AS (SELECT 'ab' UNION ALL SELECT s || s FROM g) "
 	                "SELECT count(*) FROM g"),
 	           ARR_ETOOBIG, "a string, blob or sorted row over 131072 bytes");
-	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql",
-	                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-	                "WHERE i < 100000) SELECT i, upper(i || '" PAD100 "') AS pad FROM n"),
-	           ARR_ETOOBIG, "result too large; use a limit");
+	/* ... and the refusal says how many rows fit and how to read the rest. */
+	rp = call(fx->api, "[s{ss", 2, "query", 1, "sql",
+	          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	          "WHERE i < 100000) SELECT i, upper(i || '" PAD100 "') AS pad FROM n");
+	unsigned long fit = 0;
+	assert_int_equal(rp->code, ARR_ETOOBIG);
+	assert_int_equal(sscanf(rp->msg, "result too large for one reply (%lu rows fit); ", &fit),
+	                 1);
+	assert_true(fit > 50000 && fit < 100000);
+	assert_non_null(strstr(rp->msg, "read it in parts: ORDER BY id with WHERE id > the last "
+	                                "id, and LIMIT"));
+	rep_free(rp);
 
 	/* A runaway query is interrupted: the daemon's one thread is never held for long. */
 	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql",
