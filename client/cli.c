@@ -160,33 +160,38 @@ list_rowset(const struct reply *rp, const msgpack_object *rows, size_t n, struct
 	return 0;
 }
 
+/* One page of la (all false) or every page up to its limit, as a rowset. */
+static int
+list_read(struct cli *cli, const struct cli_list_args *la, bool all, struct reply *rp,
+          struct rowset *rs, struct cli_page *pg)
+{
+	struct pager_req pr = list_req(la);
+	const msgpack_object *rows = NULL, *page;
+	size_t n = 0;
+	int rc;
+
+	memset(rs, 0, sizeof(*rs));
+	if (all)
+		rc = pager_read(cli, &pr, rp, &rows, &n, pg);
+	else if ((rc = pager_page(cli, &pr, rp, &page, pg)) == 0) {
+		rows = page->via.array.ptr;
+		n = page->via.array.size;
+	}
+	return rc != 0 ? rc : list_rowset(rp, rows, n, rs);
+}
+
 int
 cli_list_page(struct cli *cli, const struct cli_list_args *la, struct reply *rp, struct rowset *rs,
               struct cli_page *pg)
 {
-	struct pager_req pr = list_req(la);
-	const msgpack_object *rows;
-	int rc;
-
-	memset(rs, 0, sizeof(*rs));
-	if ((rc = pager_page(cli, &pr, rp, &rows, pg)) != 0)
-		return rc;
-	return list_rowset(rp, rows->via.array.ptr, rows->via.array.size, rs);
+	return list_read(cli, la, false, rp, rs, pg);
 }
 
 int
 cli_list_from(struct cli *cli, const struct cli_list_args *la, struct reply *rp, struct rowset *rs,
               struct cli_page *pg)
 {
-	struct pager_req pr = list_req(la);
-	const msgpack_object *rows;
-	size_t n;
-	int rc;
-
-	memset(rs, 0, sizeof(*rs));
-	if ((rc = pager_read(cli, &pr, rp, &rows, &n, pg)) != 0)
-		return rc;
-	return list_rowset(rp, rows, n, rs);
+	return list_read(cli, la, true, rp, rs, pg);
 }
 
 int
