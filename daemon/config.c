@@ -61,6 +61,8 @@ static const struct config_key config_keys[] = {
     CONFIG_STR(members, true, CK_PATH),
     {"node", "log_level", CK_LOGLEVEL, offsetof(struct config, log_level), 0, 0, false},
     {"node", "api_max_clients", CK_U32, offsetof(struct config, api_max_clients), 1, 4096, false},
+    {"node", "api_page_bytes", CK_U32, offsetof(struct config, api_page_bytes), 4096, 4u << 20,
+     false},
     {"sync", "heartbeat_ms", CK_U32, offsetof(struct config, heartbeat_ms), 50, 60000, false},
     {"sync", "max_clock_drift_ms", CK_U64, offsetof(struct config, max_clock_drift_ms), 1000,
      3600000, false},
@@ -284,6 +286,7 @@ config_parse(const char *text, const char *name, char *err, size_t errlen)
 	}
 	c->log_level = LOG_LVL_INFO;
 	c->api_max_clients = 64;
+	c->api_page_bytes = 1u << 20;
 	c->heartbeat_ms = 1000;
 	c->max_clock_drift_ms = ARR_MAX_DRIFT_MS;
 	c->pull_interval_ms = 30000;

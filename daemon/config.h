@@ -20,6 +20,7 @@ struct config {
 	char *members;      /* required: members file path (relative: to the config's dir) */
 	int log_level;      /* optional log_level = error|warning|notice|info|debug (6 = info) */
 	uint32_t api_max_clients; /* default 64, 1..4096: API clients connected at once */
+	uint32_t api_page_bytes;  /* default 1 MiB, 4096..4 MiB: bytes of a page of a paged read */
 	/* [sync] */
 	uint32_t heartbeat_ms;       /* default 1000, 50..60000 */
 	uint64_t max_clock_drift_ms; /* default ARR_MAX_DRIFT_MS (5000), 1000..3600000 */

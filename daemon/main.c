@@ -591,6 +591,7 @@ run(struct daemon *d)
 	                              .origin = nodekey_public(d->key),
 	                              .metrics = hook_metrics};
 	lim.max_clients = d->cfg->api_max_clients;
+	lim.page_bytes = d->cfg->api_page_bytes;
 	if ((d->api = api_open(d->cfg->api, &lim, d->st, &d->hooks, &e)) == NULL) {
 		log_error("cannot open the local API on %s: %s", d->cfg->api, arrerr_str(e));
 		goto out;

@@ -235,14 +235,28 @@ struct store_history_entry {
 	uint64_t hlc;
 	const uint8_t *origin; /* ARR_ORIGIN_LEN */
 	uint64_t seq;
+	uint32_t op; /* the op's position in its change set */
 	const char *author_org;
 	const char *column;
 	struct value value;
 };
+/* A place in a row's history: op op of the change set (origin, seq) stamped hlc. */
+struct store_history_pos {
+	uint64_t hlc;
+	uint8_t origin[ARR_ORIGIN_LEN];
+	uint64_t seq;
+	uint32_t op;
+};
 typedef int (*store_history_fn)(void *ctx, const struct store_history_entry *e);
-/* Every op that touched the row, in (hlc, origin, op order). ARR_ENOTFOUND if none. */
-int store_history(struct store *s, const char *table, const char *id, store_history_fn fn,
-                  void *ctx);
+/*
+ * Every op that touched the row in (hlc, origin, seq, op) order, those after *after only
+ * (NULL: from the first). One change set is decoded at a time, so the memory a call
+ * takes does not grow with the history. fn returning non-zero stops the read: a
+ * negative code is returned, a positive value means "enough" and gives 0.
+ * ARR_ENOTFOUND when no op ever touched the row.
+ */
+int store_history(struct store *s, const char *table, const char *id,
+                  const struct store_history_pos *after, store_history_fn fn, void *ctx);
 
 /* Copy of the current version vector; caller destroys. */
 int store_vector(struct store *s, struct vv **out);
@@ -301,7 +315,11 @@ struct store_quarantined {
 	uint64_t attempts;
 };
 typedef int (*store_quarantine_fn)(void *ctx, const struct store_quarantined *q);
-int store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx);
+/*
+ * The entries with an id above after (0: all), by id. fn returning non-zero stops the
+ * read: a negative code is returned, a positive value means "enough" and gives 0.
+ */
+int store_quarantine_list(struct store *s, int64_t after, store_quarantine_fn fn, void *ctx);
 /*
  * Try again to apply quarantined change sets (id < 0: all). Each either leaves the
  * quarantine (applied, duplicate or pending) or stays with its new reason.

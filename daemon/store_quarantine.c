@@ -81,16 +81,17 @@ store_quarantine_clear(struct store *s, const uint8_t *raw, size_t len)
 }
 
 int
-store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx)
+store_quarantine_list(struct store *s, int64_t after, store_quarantine_fn fn, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, ret = ARR_EDB;
 
 	if (sqlite3_prepare_v2(s->db,
 	                       "SELECT id, origin, seq, reason, detail, received_ms, attempts "
-	                       "FROM _quarantine ORDER BY id",
+	                       "FROM _quarantine WHERE id > ?1 ORDER BY id",
 	                       -1, &st, NULL) != SQLITE_OK)
 		goto out;
+	sqlite3_bind_int64(st, 1, after);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const uint8_t *origin = sqlite3_column_bytes(st, 1) == ARR_ORIGIN_LEN
 		                            ? sqlite3_column_blob(st, 1)
@@ -114,7 +115,7 @@ store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx)
 	ret = rc == SQLITE_DONE ? 0 : store_db_error(rc);
 out:
 	sqlite3_finalize(st);
-	return ret;
+	return ret > 0 ? 0 : ret;
 }
 
 /* Retry one quarantined change set inside the caller's transaction. */

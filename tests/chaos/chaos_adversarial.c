@@ -101,7 +101,7 @@ q_count(struct adv *a, const char *reason, const char *origin)
 	int n = 0;
 
 	if (region_call0(a->r, RECV, "quarantine.list", &rp, &o) == 0 &&
-	    o->type == MSGPACK_OBJECT_ARRAY)
+	    (o = obj_get(o, "entries")) != NULL && o->type == MSGPACK_OBJECT_ARRAY)
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
 			const msgpack_object *rs = obj_get(&o->via.array.ptr[k], "reason");
 			const msgpack_object *og = obj_get(&o->via.array.ptr[k], "origin");

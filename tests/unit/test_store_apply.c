@@ -139,7 +139,7 @@ test_duplicates_and_conflicts(void **state)
 	ts_envelope(&twin, &twin, 1, forged);
 	ts_apply_blobs(b, forged, o, &st);
 	assert_int_equal(o[0], STORE_QUARANTINED);
-	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.reason, ARR_ECONFLICT);
 	ts_digest(b, d1);
 	assert_memory_equal(d0, d1, 32);
@@ -538,7 +538,7 @@ test_future_window(void **state)
 	a->clock = c->clock + guard + 1;
 	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("too far")), 0);
 	assert_int_equal(ship_last(a, c), STORE_QUARANTINED);
-	assert_int_equal(store_quarantine_list(c->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(c->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.reason, ARR_ECLOCK);
 	assert_false(has_name(c, id, "too far"));
 }
@@ -575,7 +575,7 @@ test_author_org_forged(void **state)
 		assert_int_equal(has_name(c, id, "x"), want[k] == STORE_APPLIED);
 		changeset_destroy(&cs);
 	}
-	assert_int_equal(store_quarantine_list(c->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(c->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.n, 1);
 	assert_int_equal(q.reason, ARR_EAUTHOR);
 }

@@ -46,7 +46,7 @@ test_nonmember_then_retry(void **state)
 	b->members.n = 0; /* b knows nobody */
 	quarantined_write(a, b, id, &st);
 	assert_int_equal(st.quarantined, 1);
-	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.n, 1);
 	assert_int_equal(q.reason, ARR_ENOTMEMBER);
 	assert_true(q.has_origin);
@@ -55,7 +55,7 @@ test_nonmember_then_retry(void **state)
 	assert_int_equal(store_quarantine_retry(b->s, -1, &st), 0);
 	assert_int_equal(st.quarantined, 1);
 	memset(&q, 0, sizeof(q));
-	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.n, 1);
 	assert_int_equal(q.attempts, 1);
 
@@ -80,7 +80,7 @@ test_clock_drift_then_retry(void **state)
 
 	a->clock = b->clock + 60001; /* b allows 60000 ms */
 	quarantined_write(a, b, id, &st);
-	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.reason, ARR_ECLOCK);
 	struct store_stats ss;
 	assert_int_equal(store_stats(b->s, &ss), 0);
