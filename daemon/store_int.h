@@ -8,7 +8,8 @@
  * _clk; no declared types, so values are stored exactly as merged); _meta (node origin,
  * schema version, store format), _origin (local id <-> 32-byte origin), _log (verbatim
  * envelopes by origin and seq), _vv, _rowlog (row -> log entries, for history),
- * _pending and _quarantine. The LWW clocks of a row's cells are kept in the row itself
+ * _pending, _quarantine and _equiv (proofs of equivocation, store_equiv.c). The LWW clocks of a
+ * row's cells are kept in the row itself
  * (_clk, see store_clock.c), so a merge reads and writes one record per row. Merge rules
  * are specified in PROTOCOL.md, "Merge rules".
  *
@@ -61,6 +62,8 @@ enum {
 	ST_ORIGIN_INS,
 	ST_LOG_INS,
 	ST_LOG_GET,
+	ST_LOG_CHAIN,
+	ST_EQ_FROM,
 	ST_LOG_SINCE,
 	ST_VV_UPSERT,
 	ST_ROWLOG_INS,
@@ -195,6 +198,13 @@ int store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t no
 int store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint8_t *origin,
                          uint64_t seq, int reason, const char *detail, uint64_t now);
 int store_quarantine_clear(struct store *s, const uint8_t *raw, size_t len);
+
+/* ---- store_equiv.c: equivocation proofs, the frozen origins, log chain hashes ---- */
+
+int store_equiv_from(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t *from);
+int store_equiv_chain(struct store *s, int64_t oid, const struct changeset *cs, uint8_t out[32]);
+int store_equiv_conflict(struct store *s, sqlite3_stmt *st, int64_t oid, const struct changeset *cs,
+                         uint64_t now, struct store_apply_stats *stats);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

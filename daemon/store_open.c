@@ -17,14 +17,15 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT  3       /* 3: clocks in the row (_clk); 2: a _clock table */
+#define STORE_FORMAT  4       /* 4: _log.chain, _equiv; 3: clocks in the row (_clk) */
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _origin(id INTEGER PRIMARY KEY, origin BLOB NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS _log(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
-    " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, UNIQUE(origin, seq));"
+    " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, chain BLOB NOT NULL,"
+    " UNIQUE(origin, seq));"
     "CREATE TABLE IF NOT EXISTS _vv(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS _rowlog(tbl INTEGER NOT NULL, rid INTEGER NOT NULL,"
     " log INTEGER NOT NULL, PRIMARY KEY(tbl, rid, log)) WITHOUT ROWID;"
@@ -34,7 +35,9 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS _quarantine(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
     " raw BLOB NOT NULL, origin BLOB, seq INTEGER, reason INTEGER NOT NULL,"
     " detail TEXT NOT NULL, received_ms INTEGER NOT NULL,"
-    " attempts INTEGER NOT NULL DEFAULT 0);";
+    " attempts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS _equiv(origin BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
+    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* a followed by b, malloc'd; NULL when out of memory. */
 static char *
