@@ -192,6 +192,10 @@ api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_method
     api_methods_digest, api_methods_sync, api_methods_qlist, api_methods_qretry, api_methods_backup;
 /* api_write.c: "write". */
 api_method_fn api_write;
+/* api_equiv.c: status's "equivocations" (key and array); the arrangd_equivocations gauge. */
+int api_equiv_pack(struct api *a, msgpack_packer *pk);
+void api_equiv_metrics(const struct api *a, FILE *f);
+
 /* api_metrics.c: "metrics". */
 api_method_fn api_metrics;
 

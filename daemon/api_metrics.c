@@ -37,6 +37,7 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	metrics_gauge(f, "arrangd_writes_held",
 	              "1 while local writes are held after a restore, else 0.",
 	              store_writes_held(a->st, NULL) ? 1 : 0);
+	api_equiv_metrics(a, f);
 }
 
 /* The budgets of pending and quarantine: what they hold and what they turned away. */

@@ -141,6 +141,7 @@ struct store_apply_stats {
 	size_t quarantined;     /* kept in quarantine, whether or not it was there already */
 	size_t quarantined_new; /* of them, the ones that were not in quarantine before */
 	size_t dropped;         /* past a gap, over the pending budget (STORE_DROPPED) */
+	size_t equivocations;   /* new or earlier proofs of equivocation (store_equiv.c) */
 };
 
 /*
@@ -155,6 +156,43 @@ struct store_blob {
 };
 int store_apply(struct store *s, const struct store_blob *items, size_t n,
                 enum store_outcome *outcomes, struct store_apply_stats *stats);
+
+/*
+ * Equivocation (PROTOCOL.md, "Equivocation"): two validly signed, different change sets
+ * for one (origin, seq) prove that the origin forked its log. The store keeps one proof
+ * per origin (the one of the lowest seq, its two envelopes in byte order) and freezes
+ * the origin before that seq: its change sets from that seq on leave the log, the
+ * vector and the merge, and are never applied again. store_apply() finds proofs by
+ * itself (a second content for a logged or pending seq); store_equiv_evidence() takes
+ * two envelopes a peer sent as proof, in its own transaction, and sets *fresh when
+ * they were a new (or lower) proof. Errors: ARR_EINVAL when they prove nothing (not
+ * two valid signatures of one member over different contents of one (origin, seq)),
+ * database errors.
+ */
+struct store_equiv {
+	uint8_t origin[ARR_ORIGIN_LEN];
+	uint64_t seq;         /* change sets of origin from this seq on are masked */
+	const uint8_t *a, *b; /* the two envelopes, a < b in byte order; borrowed */
+	size_t alen, blen;
+	uint64_t found_ms; /* wall-clock ms the proof was stored */
+};
+typedef int (*store_equiv_fn)(void *ctx, const struct store_equiv *e);
+int store_equiv_evidence(struct store *s, const uint8_t *a, size_t alen, const uint8_t *b,
+                         size_t blen, bool *fresh);
+/* Every proof, by origin; a non-zero return of fn stops and is returned. */
+int store_equiv_list(struct store *s, store_equiv_fn fn, void *ctx);
+/*
+ * The chain hash of origin's log at seq (out: 32 bytes; zeros for seq 0):
+ * H(chain(seq - 1) || H(envelope(seq))), H = BLAKE2b-256. ARR_ENOTFOUND when seq is
+ * not in the log.
+ */
+int store_loghash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                  uint8_t out[32]);
+/* H(envelope) of origin's change set seq in the log; ARR_ENOTFOUND when absent. */
+int store_envhash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                  uint8_t out[32]);
+/* The seq origin is frozen before (0: none) or a database error. */
+int store_equiv_frozen(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t *from);
 
 /*
  * Bulk apply, for catch-up: between store_bulk_begin() and store_bulk_end(),

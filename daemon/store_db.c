@@ -15,7 +15,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_ORIGIN_INS] = "INSERT INTO _origin(id, origin) VALUES(?1, ?2)",
-    [ST_LOG_INS] = "INSERT INTO _log(origin, seq, hlc, raw) VALUES(?1, ?2, ?3, ?4)",
+    [ST_LOG_INS] = "INSERT INTO _log(origin, seq, hlc, raw, chain) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_LOG_CHAIN] = "SELECT chain FROM _log WHERE origin = ?1 AND seq = ?2",
+    [ST_EQ_FROM] = "SELECT seq FROM _equiv WHERE origin = ?1",
     [ST_LOG_GET] = "SELECT raw FROM _log WHERE origin = ?1 AND seq = ?2",
     [ST_LOG_SINCE] = "SELECT seq, raw FROM _log WHERE origin = ?1 AND seq > ?2 ORDER BY seq",
     [ST_VV_UPSERT] = "INSERT INTO _vv(origin, seq) VALUES(?1, ?2) "

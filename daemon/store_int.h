@@ -9,8 +9,8 @@
  * schema version, store format), _origin (local id <-> 32-byte origin), _log (verbatim
  * envelopes by origin and seq), _vv, _rowlog (row -> log entries, for history),
  * _pending and _quarantine, and what each origin uses of their budgets (_pending_use,
- * _quarantine_use, kept by triggers in the same transactions). The LWW clocks of a row's cells are
- * kept in the row itself
+ * _quarantine_use, kept by triggers in the same transactions), and _equiv (proofs of
+ * equivocation, store_equiv.c). The LWW clocks of a row's cells are kept in the row itself
  * (_clk, see store_clock.c), so a merge reads and writes one record per row. Merge rules
  * are specified in PROTOCOL.md, "Merge rules".
  *
@@ -64,6 +64,8 @@ enum {
 	ST_ORIGIN_INS,
 	ST_LOG_INS,
 	ST_LOG_GET,
+	ST_LOG_CHAIN,
+	ST_EQ_FROM,
 	ST_LOG_SINCE,
 	ST_VV_UPSERT,
 	ST_ROWLOG_INS,
@@ -216,6 +218,12 @@ int store_budget_pending_admit(struct store *s, int64_t oid, uint64_t seq, uint6
 int store_budget_bucket(struct store *s, const uint8_t *origin, int reason, int64_t *bucket);
 bool store_budget_keeps_bytes(int reason);
 int store_budget_quarantine_trim(struct store *s, int64_t bucket);
+/* ---- store_equiv.c: equivocation proofs, the frozen origins, log chain hashes ---- */
+
+int store_equiv_from(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t *from);
+int store_equiv_chain(struct store *s, int64_t oid, const struct changeset *cs, uint8_t out[32]);
+int store_equiv_conflict(struct store *s, sqlite3_stmt *st, int64_t oid, const struct changeset *cs,
+                         uint64_t now, struct store_apply_stats *stats);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

@@ -17,7 +17,7 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT  4       /* 4: budgets (_pending_use, _quarantine_use); 3: clocks in the row */
+#define STORE_FORMAT  5       /* 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -25,7 +25,8 @@
 static const char schema_sql[] = META_SQL
     "CREATE TABLE IF NOT EXISTS _origin(id INTEGER PRIMARY KEY, origin BLOB NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS _log(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
-    " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, UNIQUE(origin, seq));"
+    " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, chain BLOB NOT NULL,"
+    " UNIQUE(origin, seq));"
     "CREATE TABLE IF NOT EXISTS _vv(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS _rowlog(tbl INTEGER NOT NULL, rid INTEGER NOT NULL,"
     " log INTEGER NOT NULL, PRIMARY KEY(tbl, rid, log)) WITHOUT ROWID;"
@@ -62,7 +63,9 @@ static const char schema_sql[] = META_SQL
     " WHERE bucket = old.bucket;"
     " INSERT INTO _quarantine_use(bucket, n, bytes)"
     " VALUES(new.bucket, 1, length(new.raw) + 128)"
-    " ON CONFLICT(bucket) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes; END;";
+    " ON CONFLICT(bucket) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes; END;"
+    "CREATE TABLE IF NOT EXISTS _equiv(origin BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
+    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* a followed by b, malloc'd; NULL when out of memory. */
 static char *

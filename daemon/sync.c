@@ -351,6 +351,7 @@ sync_tick(struct sync *s)
 	logrl_tick(s->rl, now);
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
+		sync_equiv_tick(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;
 	}
 	if (now >= s->next_pull) {

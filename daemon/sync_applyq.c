@@ -131,6 +131,8 @@ applied(struct sync *s, struct peer *p, const struct aq_item *it, size_t k,
 		sync_ours_stale(s);
 	if (p == NULL)
 		return;
+	if (st->equivocations > 0)
+		sync_equiv_proven(s, p);
 	/* quarantine is a state: logged when a change set enters it, not when it comes again */
 	if (st->quarantined_new > 0 && sync_log_ok(s, p, "quarantine"))
 		log_error("peer %s: %zu change sets quarantined (arrangctl quarantine list)",

@@ -15,6 +15,7 @@
  *   sync_msg.c   HELLO contents and checks, the peers report and the metrics text
  *   sync_sendq.c the bytes queued to each member (zero-copy sends, freed by libzmq)
  *   sync_applyq.c received change sets waiting to be applied, applied in time slices
+ *   sync_equiv.c log digests (LOGSUM), locating a fork (LOGREQ), relaying proofs
  *
  * Everything here runs in the daemon's single thread; nothing blocks.
  */
@@ -43,14 +44,15 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
-#define SYNC_APPLY_BUCKETS  8     /* buckets of the apply latency histogram, +Inf aside */
-#define SYNC_DIAL_MIN_MS    1000  /* first redial after a refused handshake (before jitter) */
-#define SYNC_DIAL_MAX_MS    60000 /* cap of the redial backoff */
-#define SYNC_ZAP_SEEN       32    /* refused keys remembered, so each is logged once */
-#define SYNC_HANDSHAKE_MS   5000  /* a connection must finish CURVE and ZAP within this */
-#define SYNC_FDS_CHECK_MS   250   /* how often the descriptor budget is looked at */
-#define SYNC_SNDHWM         64    /* messages libzmq queues per connection (ZMQ_SNDHWM) */
-#define SYNC_PAGES_MAX      2     /* PAGEs queued to one member before its PULLs are refused */
+#define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_APPLY_BUCKETS  8       /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS    1000    /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS    60000   /* cap of the redial backoff */
+#define SYNC_ZAP_SEEN       32      /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS   5000    /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS   250     /* how often the descriptor budget is looked at */
+#define SYNC_SNDHWM         64      /* messages libzmq queues per connection (ZMQ_SNDHWM) */
+#define SYNC_PAGES_MAX      2       /* PAGEs queued to one member before its PULLs are refused */
 #define SYNC_SENDQ_BYTES    (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
 #define SYNC_APPLY_SLICE_MS 50           /* apply work per loop round (sync_applyq.c) */
 #define SYNC_APPLYQ_BYTES   (32u << 20)  /* received change sets waiting, all peers */
@@ -103,7 +105,10 @@ struct peer {
 	 * Eager/lazy push (PROTOCOL.md, "Push"). All four are sets or maps by origin and
 	 * forgotten on every handshake; NULL means empty.
 	 */
-	bool lazy_ok;            /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	bool lazy_ok;  /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	bool equiv_ok; /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
+	uint8_t eq_origin[ARR_ORIGIN_LEN]; /* the origin its log differs in that we scan */
+	uint64_t eq_next;                  /* the next seq of that scan (LOGREQ), 0: none */
 	struct vv *lazy;         /* origins it PRUNEd: we do not push their change sets to it */
 	struct vv *pruned;       /* origins we PRUNEd at it (GRAFT undoes them) */
 	struct vv *fed;          /* origin -> monotonic ms it last pushed us a new change set */
@@ -301,6 +306,13 @@ void sync_zap_on_requests(struct sync *s);
 /* Whether key (CURVE, 32 bytes) is a member's other than ours; its origin in uid (hex). */
 const struct member *sync_zap_admit(const struct sync *s, const uint8_t key[32],
                                     char uid[NODEKEY_HEX_LEN + 1]);
+
+/* sync_equiv.c (PROTOCOL.md, "Equivocation") */
+/* Heartbeat round: LOGSUM to every connected peer with "equiv". */
+void sync_equiv_tick(struct sync *s, uint64_t now);
+void sync_equiv_on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m);
+/* A change set from p proved an equivocation: log it, relay every proof. */
+void sync_equiv_proven(struct sync *s, struct peer *p);
 
 /* sync_recv.c */
 void sync_recv_router(struct sync *s);

@@ -25,10 +25,11 @@ sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_t
 	m->major = PEERMSG_MAJOR;
 	m->minor = PEERMSG_MINOR;
 	memcpy(m->origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	m->ncaps = 3;
+	m->ncaps = 4;
 	strcpy(m->caps[0], "push");
 	strcpy(m->caps[1], "relay");
 	strcpy(m->caps[2], SYNC_CAP_LAZY);
+	strcpy(m->caps[3], SYNC_CAP_EQUIV);
 	m->vector = (struct vv *)v;
 }
 

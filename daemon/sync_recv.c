@@ -98,6 +98,7 @@ on_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m
 	sync_peer_known_set(p, m->vector);
 	sync_lazy_reset(p);
 	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
+	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
 	if ((v = sync_ours(s)) != NULL) {
 		struct peermsg w;
 		sync_msg_fill_hello(s->key, &w, PEERMSG_WELCOME, v);
@@ -129,6 +130,7 @@ on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	sync_peer_known_set(p, m->vector);
 	sync_lazy_reset(p);
 	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
+	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
 	if (!sync_send_pull_outstanding(s, p, now))
 		sync_send_pull(s, p, l, "connect");
 }
@@ -217,6 +219,11 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		break;
 	case PEERMSG_ERROR:
 		on_error(s, p, l, m);
+		break;
+	case PEERMSG_LOGSUM:
+	case PEERMSG_LOGREQ:
+	case PEERMSG_EVIDENCE:
+		sync_equiv_on_message(s, p, l, m);
 		break;
 	}
 }

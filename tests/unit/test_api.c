@@ -417,7 +417,9 @@ test_status_and_peers(void **state)
 	assert_true(ufield(rp->res, "db_bytes") > 0);
 	assert_int_equal(ufield(rp->res, "local_seq"), 0);
 	assert_int_equal(field(rp->res, "writes_held")->type, MSGPACK_OBJECT_NIL);
-	assert_int_equal(rp->res->via.map.size, 12);
+	assert_int_equal(field(rp->res, "equivocations")->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(field(rp->res, "equivocations")->via.array.size, 0);
+	assert_int_equal(rp->res->via.map.size, 13);
 	rep_free(rp);
 
 	write_fixture(fx);
@@ -1545,6 +1547,7 @@ test_metrics(void **state)
 	                                    "arrangd_quarantine_bytes",
 	                                    "arrangd_pending_dropped_total",
 	                                    "arrangd_quarantine_evicted_total",
+	                                    "arrangd_equivocations",
 	                                    "arrangd_peers_connected",
 	                                    "arrangd_api_clients",
 	                                    "arrangd_api_clients_accepted_total",

@@ -71,7 +71,18 @@ test_other_format_refused(void **state)
 	assert_int_equal(err, ARR_EVERSION);
 
 	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 4 WHERE key = 'store_format'",
+	/* format 4 (no equivocation proofs) too */
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE _meta SET value = 4 WHERE key = 'store_format';"
+	                              "DROP TABLE _equiv",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(ts_replica_open(a, &err));
+	assert_int_equal(err, ARR_EVERSION);
+
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 5 WHERE key = 'store_format'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);

@@ -227,7 +227,7 @@ test_quarantine_flood_budget(void **state)
 		assert_int_equal(store_apply(b->s, &item, 1, NULL, &st), 0);
 		assert_int_equal(st.quarantined_new, 1);
 	}
-	assert_int_equal(store_quarantine_list(b->s, q_tally, &t), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, q_tally, &t), 0);
 	assert_int_equal(t.n, 55);
 	assert_int_equal(t.with_reason, 5); /* the member's entries were not evicted by junk */
 	assert_int_equal(store_budget_stats(b->s, &bs), 0);
@@ -236,7 +236,7 @@ test_quarantine_flood_budget(void **state)
 	assert_int_equal(bs.quarantine_bytes, 5 * (bl->len[0] + 128) + 50 * 128);
 	memset(&t, 0, sizeof(t));
 	t.reason = ARR_EBADSIG;
-	assert_int_equal(store_quarantine_list(b->s, q_tally, &t), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, q_tally, &t), 0);
 	assert_int_equal(t.with_reason, 50);
 
 	/* retrying everything leaves the records alone */
@@ -244,7 +244,7 @@ test_quarantine_flood_budget(void **state)
 	assert_int_equal(st.quarantined, 55);
 	memset(&t, 0, sizeof(t));
 	t.reason = ARR_EBADSIG;
-	assert_int_equal(store_quarantine_list(b->s, q_tally, &t), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, q_tally, &t), 0);
 	assert_int_equal(t.with_reason, 50);
 
 	/* by bytes: room for two kept change sets of a member */
@@ -253,7 +253,7 @@ test_quarantine_flood_budget(void **state)
 	ts_apply_blobs(b, bl, NULL, &st);
 	memset(&t, 0, sizeof(t));
 	t.reason = ARR_ECLOCK;
-	assert_int_equal(store_quarantine_list(b->s, q_tally, &t), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, q_tally, &t), 0);
 	assert_int_equal(t.with_reason, 2);
 
 	/* the clock allows them now: a pull brings back the evicted ones */
