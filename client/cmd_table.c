@@ -137,6 +137,8 @@ tbl_write(struct cli *cli, const struct schema_table *t, const char *id, const s
           size_t n, const struct req_op *extra, size_t nextra)
 {
 	struct req_op *ops = calloc(n + nextra + 1, sizeof(*ops));
+	const char *why;
+	size_t bad;
 	struct reply rp;
 	int rc, ret = CLI_OK;
 
@@ -154,7 +156,9 @@ tbl_write(struct cli *cli, const struct schema_table *t, const char *id, const s
 	}
 	reply_init(&rp);
 	rc = cli_write(cli, ops, n + nextra, &rp);
-	if (rc != 0)
+	if (rc != 0 && cli_refused_op(rc, &rp, &bad, &why))
+		ret = cli_error("%s", why);
+	else if (rc != 0)
 		ret = cli_fail(cli, rc, &rp);
 	reply_free(&rp);
 	free(ops);
