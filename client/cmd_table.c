@@ -336,7 +336,7 @@ out:
 
 /*
  * A column's table header: upper case, '_' as a space, without the suffixes that the
- * cells no longer show ("funder_org_id" holds a code: FUNDER; "held_on": HELD).
+ * cells no longer show ("funder_org_id" shows a name: FUNDER; "held_on": HELD).
  */
 static void
 header(struct strbuf *sb, const char *col)
