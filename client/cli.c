@@ -4,10 +4,12 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arrerr.h"
 #include "cli.h"
+#include "pager.h"
 #include "rowid.h"
 
 int
@@ -125,101 +127,83 @@ cli_get(struct cli *cli, const char *table, const char *id, struct reply *rp, st
 	return rc;
 }
 
+/* pager_req.params of `list`: table and where. */
+static void
+list_params(struct req *rq, const void *ctx)
+{
+	const struct cli_list_args *la = ctx;
+
+	req_str(rq, "table");
+	req_str(rq, la->table);
+	if (la->n == 0)
+		return;
+	req_str(rq, "where");
+	req_map(rq, (uint32_t)la->n);
+	for (size_t i = 0; i < la->n; i++) {
+		req_str(rq, la->where[i].column);
+		req_value(rq, &la->where[i].value);
+	}
+}
+
+/* The paged read of la. */
+static struct pager_req
+list_req(const struct cli_list_args *la)
+{
+	return (struct pager_req){.method = "list",
+	                          .nparams = 1 + (la->n > 0),
+	                          .params = list_params,
+	                          .ctx = la,
+	                          .items = "rows",
+	                          .limit = la->limit,
+	                          .after = la->after};
+}
+
+/* rs: the columns of rp's first page with the n rows at rows, each checked. */
+static int
+list_rowset(const struct reply *rp, const msgpack_object *rows, size_t n, struct rowset *rs)
+{
+	if (rowset_decode(rp->result, rs) != 0)
+		return ARR_EMALFORMED;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].type != MSGPACK_OBJECT_ARRAY || rows[i].via.array.size != rs->ncolumns)
+			return ARR_EMALFORMED;
+	rs->rows = rows;
+	rs->nrows = n;
+	return 0;
+}
+
+/* One page of la (all false) or every page up to its limit, as a rowset. */
+static int
+list_read(struct cli *cli, const struct cli_list_args *la, bool all, struct reply *rp,
+          struct rowset *rs, struct cli_page *pg)
+{
+	struct pager_req pr = list_req(la);
+	const msgpack_object *rows = NULL, *page;
+	size_t n = 0;
+	int rc;
+
+	memset(rs, 0, sizeof(*rs));
+	if (all)
+		rc = pager_read(cli, &pr, rp, &rows, &n, pg);
+	else if ((rc = pager_page(cli, &pr, rp, &page, pg)) == 0) {
+		rows = page->via.array.ptr;
+		n = page->via.array.size;
+	}
+	return rc != 0 ? rc : list_rowset(rp, rows, n, rs);
+}
+
 int
 cli_list_page(struct cli *cli, const struct cli_list_args *la, struct reply *rp, struct rowset *rs,
               struct cli_page *pg)
 {
-	const msgpack_object *next, *total;
-	struct req rq;
-	int rc;
-
-	req_begin(&rq, "list", 1 + (la->n > 0) + (la->limit > 0) + (la->after != NULL));
-	req_str(&rq, "table");
-	req_str(&rq, la->table);
-	if (la->n > 0) {
-		req_str(&rq, "where");
-		req_map(&rq, (uint32_t)la->n);
-		for (size_t i = 0; i < la->n; i++) {
-			req_str(&rq, la->where[i].column);
-			req_value(&rq, &la->where[i].value);
-		}
-	}
-	if (la->limit > 0) {
-		req_str(&rq, "limit");
-		req_uint(&rq, la->limit);
-	}
-	if (la->after != NULL) {
-		req_str(&rq, "after");
-		req_str(&rq, la->after);
-	}
-	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
-	if (rc != 0)
-		return rc;
-	next = obj_get(rp->result, "next");
-	total = obj_get(rp->result, "total");
-	pg->next[0] = '\0';
-	if (rowset_decode(rp->result, rs) != 0 || next == NULL ||
-	    (next->type != MSGPACK_OBJECT_NIL && !obj_strcpy(next, pg->next, sizeof(pg->next))) ||
-	    (total != NULL && obj_uint(total, &pg->total) != 0))
-		return ARR_EMALFORMED;
-	return 0;
-}
-
-/* Append the rows of page rs (in page) to the merged rows of rp. */
-static int
-merge_page(struct reply *rp, struct rowset *all, struct reply *page, const struct rowset *rs)
-{
-	struct reply *pages = realloc(rp->pages, (rp->npages + 1) * sizeof(*pages));
-	msgpack_object *rows;
-
-	if (pages == NULL)
-		return ARR_ENOMEM;
-	rp->pages = pages;
-	if ((rows = realloc(rp->rows, (all->nrows + rs->nrows + 1) * sizeof(*rows))) == NULL)
-		return ARR_ENOMEM;
-	if (rp->rows == NULL && all->nrows > 0)
-		memcpy(rows, all->rows, all->nrows * sizeof(*rows));
-	rp->rows = rows;
-	if (rs->nrows > 0)
-		memcpy(rows + all->nrows, rs->rows, rs->nrows * sizeof(*rows));
-	all->rows = rows;
-	all->nrows += rs->nrows;
-	/* The page's buffers now belong to rp. */
-	rp->pages[rp->npages++] = *page;
-	reply_init(page);
-	return 0;
+	return list_read(cli, la, false, rp, rs, pg);
 }
 
 int
 cli_list_from(struct cli *cli, const struct cli_list_args *la, struct reply *rp, struct rowset *rs,
               struct cli_page *pg)
 {
-	struct cli_list_args next = *la;
-	struct cli_page p = {0};
-	int rc;
-
-	if ((rc = cli_list_page(cli, la, rp, rs, pg)) != 0)
-		return rc;
-	while (pg->next[0] != '\0' && (la->limit == 0 || rs->nrows < la->limit)) {
-		struct reply page;
-		struct rowset prs;
-
-		reply_init(&page);
-		next.after = pg->next;
-		next.limit = la->limit > 0 ? la->limit - rs->nrows : 0;
-		rc = cli_list_page(cli, &next, &page, &prs, &p);
-		if (rc == 0)
-			rc = merge_page(rp, rs, &page, &prs);
-		if (rc != 0) {
-			/* The error's message is the page's: hand it to the caller. */
-			reply_free(rp);
-			*rp = page;
-			return rc;
-		}
-		memcpy(pg->next, p.next, sizeof(pg->next));
-	}
-	return 0;
+	return list_read(cli, la, true, rp, rs, pg);
 }
 
 int

@@ -74,10 +74,12 @@ struct cli_list_args {
 	uint64_t limit;
 	const char *after;
 };
-/* Where a `list` stopped. */
+/* The longest cursor of a paged read (a history position is the longest). */
+#define CLI_CURSOR_MAX 128
+/* Where a paged read (`list`, `history`, `quarantine.list`; pager.h) stopped. */
 struct cli_page {
-	char next[ARR_ROWID_STRLEN + 1]; /* the last row when more follow, else "" */
-	uint64_t total;                  /* rows that match (told by the first page) */
+	char next[CLI_CURSOR_MAX]; /* the cursor of the last entry when more follow, else "" */
+	uint64_t total;            /* entries there are (told by the first page) */
 };
 /* One page of `list` (the daemon bounds it in rows and bytes). */
 int cli_list_page(struct cli *cli, const struct cli_list_args *la, struct reply *rp,

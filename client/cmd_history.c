@@ -1,8 +1,8 @@
 /*
  * cmd_history.c: `arrangctl NOUN history ID` for every table: every change to one row,
  * oldest first, as a table (time, organisation, field, value with labels) or as JSON
- * lines (the daemon's entries with an ISO "time" first). It only reads; its help is in
- * commands.c.
+ * lines (the daemon's entries with an ISO "time" first), every page of it or up to
+ * --limit. It only reads; its help is in commands.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include "jsonout.h"
 #include "names.h"
 #include "out.h"
+#include "pager.h"
 #include "resolve.h"
 
 /* One history entry as JSON: "time" (ISO, from time_ms) first, then the daemon's map. */
@@ -43,7 +44,7 @@ fail:
 
 /* The entries as a table with labels. */
 static int
-print_table(struct cli *cli, const struct schema_table *t, const msgpack_object *h)
+print_table(struct cli *cli, const struct schema_table *t, const msgpack_object *h, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct names *nm;
@@ -62,8 +63,8 @@ print_table(struct cli *cli, const struct schema_table *t, const msgpack_object 
 	table_cell(tab, "ORGANISATION");
 	table_cell(tab, "FIELD");
 	table_cell(tab, "VALUE");
-	for (uint32_t i = 0; i < h->via.array.size; i++) {
-		const msgpack_object *e = &h->via.array.ptr[i];
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *e = &h[i];
 		const msgpack_object *col = obj_get(e, "column"), *org = obj_get(e, "organisation");
 		const msgpack_object *val = obj_get(e, "value");
 		char when[40] = "-", cname[ARR_NAME_MAX + 1] = "";
@@ -93,60 +94,100 @@ out:
 	return rc;
 }
 
-/* Ask for the history of row id; an exit code, CLI_OK with *h an array of maps. */
+struct history_ask {
+	const char *table;
+	const char *id;
+};
+
+/* pager_req.params of `history`: table and id. */
+static void
+history_params(struct req *rq, const void *ctx)
+{
+	const struct history_ask *h = ctx;
+
+	req_str(rq, "table");
+	req_str(rq, h->table);
+	req_str(rq, "id");
+	req_str(rq, h->id);
+}
+
+/*
+ * Ask for the history of row id, every page up to limit entries (0: all) from after
+ * (NULL: the first); an exit code, CLI_OK with *h the n entries, each a map.
+ */
 static int
 fetch(struct cli *cli, const struct cmd_call *call, const char *id, const char *typed,
-      struct reply *rp, const msgpack_object **h)
+      const struct pager_req *range, struct reply *rp, const msgpack_object **h, size_t *n,
+      struct cli_page *pg)
 {
-	struct req rq;
+	struct history_ask ask = {.table = call->t->name, .id = id};
+	struct pager_req pr = *range;
 	int rc;
 
-	req_begin(&rq, "history", 2);
-	req_str(&rq, "table");
-	req_str(&rq, call->t->name);
-	req_str(&rq, "id");
-	req_str(&rq, id);
-	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
+	pr.method = "history";
+	pr.nparams = 2;
+	pr.params = history_params;
+	pr.ctx = &ask;
+	pr.items = "entries";
+	rc = pager_read(cli, &pr, rp, h, n, pg);
 	if (rc == ARR_ENOTFOUND)
 		return cli_error("no %s %s", call->noun, typed);
 	if (rc != 0)
 		return cli_fail(cli, rc, rp);
-	*h = rp->result;
-	if ((*h)->type != MSGPACK_OBJECT_ARRAY)
-		return cli_fail(cli, ARR_EMALFORMED, NULL);
-	for (uint32_t i = 0; i < (*h)->via.array.size; i++)
-		if ((*h)->via.array.ptr[i].type != MSGPACK_OBJECT_MAP)
+	for (size_t i = 0; i < *n; i++)
+		if ((*h)[i].type != MSGPACK_OBJECT_MAP)
 			return cli_fail(cli, ARR_EMALFORMED, NULL);
-	if ((*h)->via.array.size == 0)
-		return cli_error("no %s %s", call->noun, typed);
 	return CLI_OK;
+}
+
+/* The words after the verb: ID, --limit N | --all, --after POSITION. An exit code. */
+static int
+history_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a,
+             struct pager_req *range)
+{
+	struct opt opts[] = {{"limit", true, NULL},
+	                     {"after", true, NULL},
+	                     {"all", false, NULL},
+	                     {NULL, false, NULL}};
+	int rc = commands_args(cli, call, argc, argv, opts, NULL, a);
+
+	if (rc != CLI_OK || a->help)
+		return rc;
+	if (a->npos != 1)
+		return cli_usage(cli, a->npos == 0 ? "missing ID" : "too many arguments");
+	range->after = opts[1].value;
+	if (range->after != NULL && range->after[0] == '\0')
+		return cli_usage(cli, "bad --after '' (expected the position it printed)");
+	return pager_limit(cli, opts[0].value, opts[2].value, &range->limit);
 }
 
 int
 tbl_history(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
+	struct pager_req range = {0};
+	struct cli_page pg = {0};
 	struct args a;
 	char id[ARR_ROWID_STRLEN + 1];
 	const msgpack_object *h = NULL;
 	struct reply rp;
+	size_t n = 0;
 	int rc;
 
 	reply_init(&rp);
-	rc = tbl_id_arg(cli, call, argc, argv, &a);
+	rc = history_args(cli, call, argc, argv, &a, &range);
 	if (rc != CLI_OK || a.help)
 		goto out;
 	rc = resolve_id(cli, call->t->name, call->noun, a.pos[0], id);
 	if (rc == CLI_OK)
-		rc = fetch(cli, call, id, a.pos[0], &rp, &h);
+		rc = fetch(cli, call, id, a.pos[0], &range, &rp, &h, &n, &pg);
 	if (rc != CLI_OK)
 		goto out;
-	if (!cli->json) {
-		rc = print_table(cli, call->t, h);
-		goto out;
-	}
-	for (uint32_t i = 0; i < h->via.array.size && rc == CLI_OK; i++)
-		rc = jsonout_print(entry_json(&h->via.array.ptr[i]));
+	if (!cli->json)
+		rc = print_table(cli, call->t, h, n);
+	for (size_t i = 0; cli->json && i < n && rc == CLI_OK; i++)
+		rc = jsonout_print(entry_json(&h[i]));
+	if (rc == CLI_OK)
+		pager_cut(&pg, n);
 out:
 	reply_free(&rp);
 	args_free(&a);

@@ -1,8 +1,8 @@
 /*
  * cmd_quarantine.c: `arrangctl quarantine list|retry [ID]`: change sets this node
  * received but did not apply (bad signature, clock too far ahead, conflicting content),
- * kept with the reason; retry applies those that have become acceptable. Their help is
- * in commands.c.
+ * kept with the reason, listed page by page; retry applies those that have become
+ * acceptable. Their help is in commands.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "jsonout.h"
 #include "out.h"
+#include "pager.h"
 
 static void
 cell(struct table *t, const msgpack_object *o, size_t max)
@@ -27,6 +28,15 @@ cell(struct table *t, const msgpack_object *o, size_t max)
 		out_text(&sb, o);
 	table_cell(t, strbuf_str(&sb));
 	strbuf_free(&sb);
+}
+
+/* Whether text is a quarantine id: decimal digits only. */
+static bool
+q_id(const char *text)
+{
+	size_t n = strspn(text, "0123456789");
+
+	return n > 0 && n <= 19 && text[n] == '\0';
 }
 
 /* Words after the verb: at most max positional ones; *done when rc is final. */
@@ -45,63 +55,85 @@ q_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv, size
 	return rc;
 }
 
-int
-cmd_quarantine_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+/* The entries as a table. */
+static int
+print_table(const msgpack_object *e, size_t n)
 {
-	struct table *t = NULL;
-	struct reply rp;
-	struct args args;
-	const msgpack_object *a;
-	bool done;
-	int rc;
+	struct table *t = table_new(7);
+	int rc = CLI_OK;
 
-	reply_init(&rp);
-	rc = q_args(cli, call, argc, argv, 0, &args, &done);
-	if (done)
-		goto out;
-	rc = cli_call0(cli, "quarantine.list", &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
-		goto out;
-	}
-	a = rp.result;
-	if (a->type != MSGPACK_OBJECT_ARRAY) {
-		rc = cli_fail(cli, ARR_EMALFORMED, NULL);
-		goto out;
-	}
-	if (cli->json) {
-		for (uint32_t i = 0; i < a->via.array.size && rc == CLI_OK; i++)
-			rc = jsonout_print_value(&a->via.array.ptr[i]);
-		goto out;
-	}
-	t = table_new(7);
-	if (t == NULL) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
+	if (t == NULL)
+		return cli_error("out of memory");
 	for (const char *const *h = (const char *const[]){"ID", "ORIGIN", "SEQ", "REASON", "DETAIL",
 	                                                  "RECEIVED", "ATTEMPTS", NULL};
 	     *h != NULL; h++)
 		table_cell(t, *h);
-	for (uint32_t i = 0; i < a->via.array.size; i++) {
-		const msgpack_object *e = &a->via.array.ptr[i];
+	for (size_t i = 0; i < n; i++) {
 		uint64_t ms;
 		char when[40] = "-";
 
-		cell(t, obj_get(e, "id"), 0);
-		cell(t, obj_get(e, "origin"), 16);
-		cell(t, obj_get(e, "seq"), 0);
-		cell(t, obj_get(e, "reason"), 0);
-		cell(t, obj_get(e, "detail"), 0);
-		if (obj_uint(obj_get(e, "received_ms"), &ms) == 0)
+		cell(t, obj_get(&e[i], "id"), 0);
+		cell(t, obj_get(&e[i], "origin"), 16);
+		cell(t, obj_get(&e[i], "seq"), 0);
+		cell(t, obj_get(&e[i], "reason"), 0);
+		cell(t, obj_get(&e[i], "detail"), 0);
+		if (obj_uint(obj_get(&e[i], "received_ms"), &ms) == 0)
 			out_time(when, ms, false);
 		table_cell(t, when);
-		cell(t, obj_get(e, "attempts"), 0);
+		cell(t, obj_get(&e[i], "attempts"), 0);
 	}
 	if (!table_print(t, stdout))
 		rc = cli_error("out of memory");
-out:
 	table_destroy(&t);
+	return rc;
+}
+
+int
+cmd_quarantine_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	struct opt opts[] = {{"limit", true, NULL},
+	                     {"after", true, NULL},
+	                     {"all", false, NULL},
+	                     {NULL, false, NULL}};
+	struct pager_req pr = {
+	    .method = "quarantine.list", .items = "entries", .uint_cursor = true};
+	struct cli_page pg = {0};
+	const msgpack_object *e = NULL;
+	struct reply rp;
+	struct args args;
+	size_t n = 0;
+	int rc;
+
+	reply_init(&rp);
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &args);
+	if (rc != CLI_OK || args.help)
+		goto out;
+	if (args.npos > 0) {
+		rc = cli_usage(cli, "too many arguments");
+		goto out;
+	}
+	if ((rc = pager_limit(cli, opts[0].value, opts[2].value, &pr.limit)) != CLI_OK)
+		goto out;
+	if ((pr.after = opts[1].value) != NULL && !q_id(pr.after)) {
+		rc = cli_usage(cli, "bad --after '%s' (expected a quarantine id)", pr.after);
+		goto out;
+	}
+	if ((rc = pager_read(cli, &pr, &rp, &e, &n, &pg)) != 0) {
+		rc = cli_fail(cli, rc, &rp);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (e[i].type != MSGPACK_OBJECT_MAP) {
+			rc = cli_fail(cli, ARR_EMALFORMED, NULL);
+			goto out;
+		}
+	if (!cli->json)
+		rc = print_table(e, n);
+	for (size_t i = 0; cli->json && i < n && rc == CLI_OK; i++)
+		rc = jsonout_print_value(&e[i]);
+	if (rc == CLI_OK)
+		pager_cut(&pg, n);
+out:
 	reply_free(&rp);
 	args_free(&args);
 	return rc;
@@ -125,13 +157,11 @@ cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, cha
 		goto out;
 	idtext = a.npos == 1 ? a.pos[0] : NULL;
 	if (idtext != NULL) {
-		char *end;
-
-		id = strtoull(idtext, &end, 10);
-		if (*end != '\0' || idtext[0] == '\0' || idtext[0] == '-') {
+		if (!q_id(idtext)) {
 			rc = cli_usage(cli, "bad quarantine id '%s' (expected a number)", idtext);
 			goto out;
 		}
+		id = strtoull(idtext, NULL, 10);
 	}
 	req_begin(&rq, "quarantine.retry", idtext != NULL);
 	if (idtext != NULL) {

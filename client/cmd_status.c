@@ -138,6 +138,35 @@ writes_cell(struct table *t, const msgpack_object *held)
 	}
 }
 
+/* One "equivocated" row per origin frozen after a proof (the status reply's equivocations). */
+static void
+equiv_rows(struct table *t, const msgpack_object *list)
+{
+	char buf[200];
+
+	if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY || list->via.array.size == 0)
+		return;
+	for (uint32_t i = 0; i < list->via.array.size; i++) {
+		const msgpack_object *e = &list->via.array.ptr[i], *name = obj_get(e, "name");
+		const msgpack_object *origin = obj_get(e, "origin");
+		uint64_t seq = 0;
+
+		(void)obj_uint(obj_get(e, "from_seq"), &seq);
+		snprintf(buf, sizeof(buf), "%.*s: frozen from seq %" PRIu64 " (re-key it)",
+		         (int)(name != NULL && name->type == MSGPACK_OBJECT_STR ? name->via.str.size
+		               : origin != NULL && origin->type == MSGPACK_OBJECT_STR
+		                   ? origin->via.str.size
+		                   : 1),
+		         name != NULL && name->type == MSGPACK_OBJECT_STR ? name->via.str.ptr
+		         : origin != NULL && origin->type == MSGPACK_OBJECT_STR
+		             ? origin->via.str.ptr
+		             : "?",
+		         seq);
+		table_cell(t, "equivocated");
+		table_cell(t, buf);
+	}
+}
+
 int
 cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
@@ -175,6 +204,7 @@ cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	}
 	table_cell(t, "writes");
 	writes_cell(t, obj_get(rp.result, "writes_held"));
+	equiv_rows(t, obj_get(rp.result, "equivocations"));
 	table_cell(t, "database");
 	if (obj_uint(obj_get(rp.result, "db_bytes"), &db) == 0) {
 		snprintf(buf, sizeof(buf), "%" PRIu64 " bytes", db);

@@ -16,6 +16,7 @@
 #include "names.h"
 #include "jsonout.h"
 #include "out.h"
+#include "pager.h"
 #include "resolve.h"
 #include "rowid.h"
 
@@ -179,20 +180,12 @@ tbl_range(struct cli *cli, const char *limit, const char *after, const char *all
           struct tbl_range *r)
 {
 	uint8_t id[ARR_ROWID_LEN];
-	char *end;
 
 	r->limit = 0;
 	r->after = after;
 	if (after != NULL && rowid_parse(after, id) != 0)
 		return cli_usage(cli, "bad --after '%s' (expected a full id)", after);
-	if (limit == NULL)
-		return CLI_OK;
-	if (all != NULL)
-		return cli_usage(cli, "--all and --limit exclude each other");
-	r->limit = strtoull(limit, &end, 10);
-	if (*end != '\0' || r->limit == 0 || limit[0] == '-')
-		return cli_usage(cli, "bad --limit '%s' (expected a positive integer)", limit);
-	return CLI_OK;
+	return pager_limit(cli, limit, all, &r->limit);
 }
 
 int
@@ -448,9 +441,8 @@ tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size
 			goto out;
 	}
 	rc = tbl_print_rows(cli, t, &rs, nm, cols, ncols, headers);
-	if (rc == CLI_OK && pg.next[0] != '\0')
-		fprintf(stderr, "showing %zu of %" PRIu64 "; use --all or --after %s\n", rs.nrows,
-		        pg.total, pg.next);
+	if (rc == CLI_OK)
+		pager_cut(&pg, rs.nrows);
 out:
 	names_destroy(&nm);
 	reply_free(&rp);

@@ -53,12 +53,15 @@ static const struct cmd cmds[] = {
      "sent. The pulls complete in the background; compare `arrangctl digest` across nodes\n"
      "to see convergence. --json prints {\"peers\": N}.\n\n",
      0, "Node"},
-    {"quarantine", "list", "", "change sets received but not applied", cmd_quarantine_list, NULL,
+    {"quarantine", "list", "[--limit N | --all] [--after ID]",
+     "change sets received but not applied", cmd_quarantine_list, NULL,
      "Change sets this node received but did not apply are kept in quarantine with the\n"
-     "reason (an ARR_E* name) and never dropped. `list` shows them: quarantine id, origin\n"
-     "(first 16 hex characters of the public key; full in --json), seq, reason, detail,\n"
-     "when received (UTC) and retry attempts. --json prints one JSON object per change\n"
-     "set per line.\n\n",
+     "reason (an ARR_E* name) and never dropped. `list` shows them by quarantine id:\n"
+     "id, origin (first 16 hex characters of the public key; full in --json), seq,\n"
+     "reason, detail, when received (UTC) and retry attempts, reading every page of the\n"
+     "daemon's answer. --json prints one JSON object per change set per line. --limit N\n"
+     "shows the first N and says on stderr how many there are and where to go on\n"
+     "(--after ID: after that quarantine id).\n\n",
      0, "Node"},
     {"quarantine", "retry", "[ID]", "apply quarantined change sets that have become acceptable",
      cmd_quarantine_retry, NULL,
@@ -128,7 +131,7 @@ static const struct cmd cmds[] = {
      "\"assignments\": [...], \"evaluations\": [...], \"consents\": [...]}.\n\n",
      0, "Arrangements"},
     {"arrangement", "history", "ID", "who changed what, when, from which organisation", tbl_history,
-     NULL, NULL, 0, "Arrangements"},
+     "ID [--limit N | --all] [--after POSITION]", NULL, 0, "Arrangements"},
     {"arrangement", "delete", "ID", "delete (_deleted=1)", tbl_delete, NULL, NULL, 0,
      "Arrangements"},
     {ANY_TABLE, "add", "[--FIELD VALUE]... [FIELD=VALUE]...", "add a row, print its id", tbl_add,
@@ -158,12 +161,15 @@ static const struct cmd cmds[] = {
      "Delete one @T row: writes its hidden _deleted field, which replicates and\n"
      "merges like any other field; the row's history is kept.\n\n",
      0, "Other tables"},
-    {ANY_TABLE, "history", "ID", "who changed what, when", tbl_history, NULL,
+    {ANY_TABLE, "history", "ID", "who changed what, when", tbl_history,
+     "ID [--limit N | --all] [--after POSITION]",
      "Every change to one @T row, oldest first: when (UTC, from the writer's\n"
      "clock), which organisation wrote it, which field and the value. Deleted\n"
      "rows keep their history. --json prints one JSON object per change with\n"
      "\"time\" (ISO-8601), \"time_ms\", \"hlc\", \"origin\", \"seq\",\n"
-     "\"organisation\", \"column\" and \"value\".\n\n",
+     "\"organisation\", \"column\" and \"value\". Every page of the daemon's\n"
+     "answer is read; --limit N shows the first N changes and says on stderr how\n"
+     "many there are and where to go on (--after POSITION, as printed).\n\n",
      0, "Other tables"},
     {"query", NULL, "SQL", "read-only SQL on the local replica", cmd_query, "SQL...",
      "Run one read-only SQL statement on the local replica and print the result as a\n"

@@ -77,6 +77,57 @@ api_buf_result(struct apimsg_req *r, struct api_buf *b, int rc, const char *notf
 }
 
 void
+api_page_init(struct api_page *p, const struct api *a, uint64_t limit, bool count)
+{
+	memset(p, 0, sizeof(*p));
+	api_buf_init(&p->b);
+	p->want = limit > 0 && limit < SIZE_MAX ? (size_t)limit : SIZE_MAX;
+	p->bytes = a->page_bytes > 0 ? a->page_bytes : API_PAGE_BYTES;
+	p->count = count;
+}
+
+msgpack_packer *
+api_page_entry(struct api_page *p, size_t nfields)
+{
+	p->total++;
+	if (p->more || p->b.n >= p->want || p->b.sb.size >= p->bytes) {
+		p->more = true;
+		return NULL;
+	}
+	p->b.n++;
+	msgpack_pack_map(&p->b.pk, nfields);
+	return &p->b.pk;
+}
+
+int
+api_page_stop(const struct api_page *p)
+{
+	return p->count ? 0 : 1;
+}
+
+int
+api_page_result(struct apimsg_req *r, struct api_page *p, int rc, const char *notfound,
+                msgpack_packer *pk)
+{
+	if (rc == ARR_ENOTFOUND && notfound != NULL)
+		rc = apimsg_req_fail(r, rc, "%s", notfound);
+	else if (rc != 0 || (rc = p->b.rc) != 0)
+		rc = api_fail_code(r, rc);
+	if (rc == 0) {
+		msgpack_pack_map(pk, 2 + p->count);
+		apimsg_pack_str(pk, "entries");
+		buf_pack_array(&p->b, pk);
+		if (p->count) {
+			apimsg_pack_str(pk, "total");
+			msgpack_pack_uint64(pk, p->total);
+		}
+		apimsg_pack_str(pk, "next");
+	}
+	api_buf_release(&p->b);
+	return rc;
+}
+
+void
 api_pack_uints(msgpack_packer *pk, size_t n, const char *const *keys, const uint64_t *vals)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -98,6 +149,8 @@ api_fail_code(struct apimsg_req *r, int rc)
 static const char *const p_none[] = {NULL};
 static const char *const p_write[] = {"ops", NULL};
 static const char *const p_row[] = {"table", "id", NULL};
+static const char *const p_history[] = {"table", "id", "limit", "after", NULL};
+static const char *const p_qlist[] = {"limit", "after", NULL};
 static const char *const p_list[] = {"table", "where", "limit", "after", NULL};
 static const char *const p_query[] = {"sql", NULL};
 static const char *const p_qretry[] = {"id", NULL};
@@ -114,10 +167,10 @@ static const struct method {
     {"get", p_row, api_methods_get},
     {"list", p_list, api_list},
     {"query", p_query, api_methods_query},
-    {"history", p_row, api_methods_history},
+    {"history", p_history, api_history},
     {"digest", p_none, api_methods_digest},
     {"sync", p_none, api_methods_sync},
-    {"quarantine.list", p_none, api_methods_qlist},
+    {"quarantine.list", p_qlist, api_methods_qlist},
     {"quarantine.retry", p_qretry, api_methods_qretry},
     {"backup", p_backup, api_methods_backup},
     {"metrics", p_none, api_metrics},
@@ -168,6 +221,12 @@ out:
 	api_buf_release(&res);
 }
 
+void
+api_set_page_bytes(struct api *a, size_t bytes)
+{
+	a->page_bytes = bytes > 0 ? bytes : API_PAGE_BYTES;
+}
+
 /* ---- the socket ---- */
 
 struct api *
@@ -179,6 +238,7 @@ api_new(struct store *st, const struct api_hooks *hooks)
 		return NULL;
 	a->st = st;
 	a->lfd = -1;
+	a->page_bytes = API_PAGE_BYTES;
 	if (hooks != NULL)
 		a->hooks = *hooks;
 	return a;

@@ -56,6 +56,7 @@ struct api_hooks {
 struct api_limits {
 	size_t max_clients; /* connected at once; more are answered ARR_EBUSY and closed */
 	size_t recv_bytes;  /* frames being received, all clients together (at least one frame) */
+	size_t page_bytes;  /* a page of a paged read ends after the entry past it; 0: 1 MiB */
 };
 
 /*
@@ -73,6 +74,8 @@ void api_destroy(struct api **a);
  * memory. api_destroy() releases it.
  */
 struct api *api_new(struct store *st, const struct api_hooks *hooks);
+/* The byte bound of a page of "list", "history" and "quarantine.list" (0: 1 MiB). */
+void api_set_page_bytes(struct api *a, size_t bytes);
 
 /* Upper bound of the items api_poll_fill() fills. */
 size_t api_poll_count(const struct api *a);

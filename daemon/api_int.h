@@ -21,7 +21,10 @@
 #include "schema.h"
 #include "store.h"
 
-/* A page of "list" ends after the row that takes its rows past this many bytes. */
+/*
+ * A page of a paged read ("list", "history", "quarantine.list") ends after the entry that
+ * takes it past this many bytes, unless api_open() was given another bound.
+ */
 #define API_PAGE_BYTES (1u << 20)
 
 /* A result may not grow past this, so that the reply stays within ARR_MSG_MAX_BYTES. */
@@ -41,6 +44,7 @@ struct api_counters {
 struct api {
 	struct store *st;       /* borrowed */
 	struct api_hooks hooks; /* copied; the pointers in it are borrowed */
+	size_t page_bytes;      /* the byte bound of a page of a paged read */
 	uint64_t local_writes;  /* committed "write" requests, for "metrics" */
 	/* ---- api_sock.c: the transport; unused by api_new() ---- */
 	int lfd;    /* the listening socket, -1 when none */
@@ -86,6 +90,38 @@ void api_buf_release(struct api_buf *b);
  */
 int api_buf_result(struct apimsg_req *r, struct api_buf *b, int rc, const char *notfound,
                    msgpack_packer *pk);
+
+/*
+ * A page of entries of "history" or "quarantine.list" being packed: it takes want
+ * entries at most and ends after the one that takes it past a->page_bytes. A first page
+ * goes on through the rest of the read only to count every entry (total).
+ */
+struct api_page {
+	struct api_buf b;
+	size_t want;    /* entries at most */
+	size_t bytes;   /* the page's byte bound */
+	bool count;     /* count every entry (the first page) */
+	bool more;      /* an entry after the page exists */
+	uint64_t total; /* entries seen */
+};
+
+/* An empty page of a's byte bound, of limit entries at most (0: no limit). */
+void api_page_init(struct api_page *p, const struct api *a, uint64_t limit, bool count);
+/*
+ * Count the entry at hand and start it as a map of nfields in the page; NULL when the
+ * page is full, and then api_page_stop() is what the store's callback returns.
+ */
+msgpack_packer *api_page_entry(struct api_page *p, size_t nfields);
+/* 1 (enough: the read stops) or, while counting, 0 (the read goes on). */
+int api_page_stop(const struct api_page *p);
+/*
+ * The end of a paged read into p: the error for rc (the store's) or p's own, notfound as
+ * the message for ARR_ENOTFOUND (NULL: the table text); otherwise the map of "entries",
+ * "total" on a counted page, and the key "next", whose value the caller packs next
+ * (nil unless p->more). Releases p; returns 0 or the error code.
+ */
+int api_page_result(struct apimsg_req *r, struct api_page *p, int rc, const char *notfound,
+                    msgpack_packer *pk);
 
 /* Pack n key/value pairs keys[i]: vals[i] (the caller packs the map head). */
 void api_pack_uints(msgpack_packer *pk, size_t n, const char *const *keys, const uint64_t *vals);
@@ -149,12 +185,17 @@ int api_parse_op_refused(struct apimsg_req *r, size_t i, const struct store_op *
 
 /* api_list.c: "list", in pages. */
 api_method_fn api_list;
+/* api_history.c: "history", in pages. */
+api_method_fn api_history;
 /* api_methods.c: reads and administration. */
 api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_query,
-    api_methods_history, api_methods_digest, api_methods_sync, api_methods_qlist,
-    api_methods_qretry, api_methods_backup;
+    api_methods_digest, api_methods_sync, api_methods_qlist, api_methods_qretry, api_methods_backup;
 /* api_write.c: "write". */
 api_method_fn api_write;
+/* api_equiv.c: status's "equivocations" (key and array); the arrangd_equivocations gauge. */
+int api_equiv_pack(struct api *a, msgpack_packer *pk);
+void api_equiv_metrics(const struct api *a, FILE *f);
+
 /* api_metrics.c: "metrics". */
 api_method_fn api_metrics;
 

@@ -1,7 +1,7 @@
 /*
  * api_list.c: the local API's "list" in pages (PROTOCOL.md, "Local API"): visible rows
  * matching every where equality, ordered by id, from after the row id "after", ending
- * at "limit" rows or after the row that takes the page past API_PAGE_BYTES, whichever
+ * at "limit" rows or after the row that takes the page past a->page_bytes, whichever
  * comes first; "next" names the last row when more follow (keyset paging: a page costs
  * the same wherever it starts), and the first page counts every matching row ("total").
  * It must not touch the socket, and its messages never echo a value.
@@ -15,6 +15,7 @@
 struct page {
 	struct apimsg_rowset *rs;
 	size_t want;                     /* rows at most */
+	size_t bytes;                    /* the page ends after the row past this */
 	bool more;                       /* a row after the page exists */
 	char last[ARR_ROWID_STRLEN + 1]; /* id of the page's last row */
 	int rc;                          /* the rowset's error */
@@ -27,7 +28,7 @@ page_add(void *ctx, size_t ncols, const char *const *names, const struct value *
 	struct page *p = ctx;
 	const struct value *id = &values[0];
 
-	if (apimsg_rowset_rows(p->rs) >= p->want || apimsg_rowset_bytes(p->rs) >= API_PAGE_BYTES) {
+	if (apimsg_rowset_rows(p->rs) >= p->want || apimsg_rowset_bytes(p->rs) >= p->bytes) {
 		p->more = true;
 		return 1;
 	}
@@ -103,6 +104,7 @@ api_list(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((rc = list_params(r, &t, &f, &nf, &limit, &has_after, after)) != 0)
 		goto out;
 	p.want = limit > 0 && limit < SIZE_MAX ? (size_t)limit : SIZE_MAX;
+	p.bytes = a->page_bytes;
 	if ((p.rs = apimsg_rowset_new()) == NULL) {
 		rc = api_fail_code(r, ARR_ENOMEM);
 		goto out;

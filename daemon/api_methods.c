@@ -1,6 +1,6 @@
 /*
- * api_methods.c: the local API's reads ("get", "query", "history") and its
- * administration ("status", "peers", "digest", "sync", "quarantine.list",
+ * api_methods.c: the local API's reads ("get", "query") and its administration
+ * ("status", "peers", "digest", "sync", "quarantine.list" in pages,
  * "quarantine.retry", "backup"). Each method checks its params through api_parse.c, asks
  * the store or the sync layer's hooks, and packs one result; it must not touch the
  * socket, and its messages never echo a value.
@@ -146,7 +146,7 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	}
 	if ((rc = pack_peers(a, r, &peers)) != 0)
 		goto out;
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 13);
 	pack_field_str(pk, "node", a->hooks.node_name);
 	pack_field_str(pk, "organisation", a->hooks.organisation);
 	pack_field_origin(pk, "origin", a->hooks.origin);
@@ -172,6 +172,7 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	               (const uint64_t[]){s.log_count, s.pending_count, s.quarantine_count,
 	                                  s.db_bytes, s.local_seq});
 	pack_writes_held(a, pk);
+	rc = api_equiv_pack(a, pk);
 out:
 	vv_destroy(&v);
 	api_buf_release(&peers);
@@ -261,56 +262,21 @@ api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
 	rc = store_query(a->st, sql, rows_add, &c, &errmsg);
+	if (c.rc == ARR_ETOOBIG) {
+		/* arbitrary SQL has no key to page on: the user adds one (PROTOCOL.md, "query") */
+		refused =
+		    apimsg_req_fail(r, ARR_ETOOBIG,
+		                    "result too large for one reply (%zu rows fit); read it in "
+		                    "parts: ORDER BY id with WHERE id > the last id, and LIMIT",
+		                    apimsg_rowset_rows(c.rs));
+		apimsg_rowset_destroy(&c.rs);
+		return refused;
+	}
 	if (c.rc == 0 && (refused = query_refused(r, rc, errmsg)) != 0) {
 		apimsg_rowset_destroy(&c.rs);
 		return refused;
 	}
 	return rows_result(r, &c, rc, NULL, pk);
-}
-
-/* Start the next entry (a map of nfields) of the array packed into b, counting it. */
-static msgpack_packer *
-entry_start(struct api_buf *b, size_t nfields)
-{
-	b->n++;
-	msgpack_pack_map(&b->pk, nfields);
-	return &b->pk;
-}
-
-static const char *const history_times[] = {"hlc", "time_ms"};
-
-/* store_history_fn: one entry of "history", counted for the array head. */
-static int
-history_add(void *ctx, const struct store_history_entry *e)
-{
-	struct api_buf *b = ctx;
-	msgpack_packer *pk = entry_start(b, 7);
-
-	api_pack_uints(pk, 2, history_times, (const uint64_t[]){e->hlc, hlc_ms(e->hlc)});
-	pack_field_origin(pk, "origin", e->origin);
-	apimsg_pack_str(pk, "seq");
-	msgpack_pack_uint64(pk, e->seq);
-	pack_field_str(pk, "organisation", e->author_org);
-	pack_field_str(pk, "column", e->column);
-	apimsg_pack_str(pk, "value");
-	apimsg_pack_value(pk, &e->value);
-	return b->rc;
-}
-
-/* "history": the ops on one row, oldest first. */
-int
-api_methods_history(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
-{
-	const struct schema_table *t;
-	char id[ARR_ROWID_STRLEN + 1];
-	struct api_buf b;
-	int rc;
-
-	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, "id", NULL, id)) != 0)
-		return rc;
-	api_buf_init(&b);
-	rc = store_history(a->st, t->name, id, history_add, &b);
-	return api_buf_result(r, &b, rc, "row not found", pk);
 }
 
 /* "digest": of all visible replicated content. */
@@ -344,13 +310,21 @@ api_methods_sync(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 
 static const char *const quarantine_times[] = {"received_ms", "attempts"};
 
-/* store_quarantine_fn: one entry of "quarantine.list". */
+struct qlist_page {
+	struct api_page p;
+	int64_t last; /* id of the page's last entry */
+};
+
+/* store_quarantine_fn: one entry of "quarantine.list", or the count past the page. */
 static int
 quarantine_add(void *ctx, const struct store_quarantined *q)
 {
-	struct api_buf *b = ctx;
-	msgpack_packer *pk = entry_start(b, 8);
+	struct qlist_page *ql = ctx;
+	msgpack_packer *pk = api_page_entry(&ql->p, 8);
 
+	if (pk == NULL)
+		return api_page_stop(&ql->p);
+	ql->last = q->id;
 	apimsg_pack_str(pk, "id");
 	msgpack_pack_int64(pk, q->id);
 	pack_field_origin(pk, "origin", q->origin);
@@ -363,19 +337,35 @@ quarantine_add(void *ctx, const struct store_quarantined *q)
 	apimsg_pack_str(pk, "detail");
 	apimsg_pack_str(pk, q->detail != NULL ? q->detail : "");
 	api_pack_uints(pk, 2, quarantine_times, (const uint64_t[]){q->received_ms, q->attempts});
-	return b->rc;
+	return ql->p.b.rc;
 }
 
-/* "quarantine.list": everything held back, with its reason. */
+/*
+ * "quarantine.list": what is held back, with its reason, in pages by id (keyset: "after"
+ * an id, "next" the page's last id when more follow); the first page counts every entry.
+ */
 int
 api_methods_qlist(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
-	struct api_buf b;
+	struct qlist_page ql = {.last = 0};
+	uint64_t limit = 0, after = 0;
+	bool has_limit = false, has_after = false;
 	int rc;
 
-	api_buf_init(&b);
-	rc = store_quarantine_list(a->st, quarantine_add, &b);
-	return api_buf_result(r, &b, rc, NULL, pk);
+	if ((rc = apimsg_req_uint(r, "limit", &has_limit, &limit)) != 0 ||
+	    (rc = apimsg_req_uint(r, "after", &has_after, &after)) != 0)
+		return rc;
+	if (after > INT64_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'after' is out of range");
+	api_page_init(&ql.p, a, limit, !has_after);
+	rc = store_quarantine_list(a->st, (int64_t)after, quarantine_add, &ql);
+	if ((rc = api_page_result(r, &ql.p, rc, NULL, pk)) != 0)
+		return rc;
+	if (ql.p.more)
+		msgpack_pack_int64(pk, ql.last);
+	else
+		msgpack_pack_nil(pk);
+	return 0;
 }
 
 static const char *const retry_counts[] = {"applied", "duplicates", "pending", "quarantined"};

@@ -1,6 +1,6 @@
 /*
  * api_metrics.c: the local API's "metrics": the API's own counters (api_sock.c writes the
- * transport's) and the store's sizes,
+ * transport's), the store's sizes and budgets,
  * then whatever the peer layer writes through the metrics hook, as Prometheus text
  * (written by metrics.c, never by hand here). Counters start at 0 when the daemon does.
  * It must not touch the socket.
@@ -37,22 +37,42 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	metrics_gauge(f, "arrangd_writes_held",
 	              "1 while local writes are held after a restore, else 0.",
 	              store_writes_held(a->st, NULL) ? 1 : 0);
+	api_equiv_metrics(a, f);
+}
+
+/* The budgets of pending and quarantine: what they hold and what they turned away. */
+static void
+budget_families(FILE *f, const struct store_budget_stats *b)
+{
+	metrics_gauge(f, "arrangd_pending_bytes", "Bytes of change sets held pending.",
+	              b->pending_bytes);
+	metrics_gauge(f, "arrangd_quarantine_bytes",
+	              "Bytes the quarantine counts against its budgets (kept bytes + 128 each).",
+	              b->quarantine_bytes);
+	metrics_counter(f, "arrangd_pending_dropped_total",
+	                "Change sets past a gap dropped over the pending budget (pulled again).",
+	                b->pending_dropped);
+	metrics_counter(f, "arrangd_quarantine_evicted_total",
+	                "Quarantine entries evicted, oldest first, over the quarantine budget.",
+	                b->quarantine_evicted);
 }
 
 int
 api_metrics(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	struct store_stats st;
+	struct store_budget_stats bs;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 	int rc;
 
-	if ((rc = store_stats(a->st, &st)) != 0)
+	if ((rc = store_stats(a->st, &st)) != 0 || (rc = store_budget_stats(a->st, &bs)) != 0)
 		return api_fail_code(r, rc);
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
 	write_families(f, a, &st);
+	budget_families(f, &bs);
 	api_sock_metrics(a, f);
 	if (a->hooks.metrics != NULL)
 		rc = a->hooks.metrics(a->hooks.ctx, f);

@@ -133,6 +133,7 @@ api_open(const char *path, const struct api_limits *lim, struct store *st,
 	}
 	a->max_conns = lim != NULL && lim->max_clients > 0 ? lim->max_clients : API_MAX_CLIENTS;
 	a->pool.limit = lim != NULL && lim->recv_bytes > 0 ? lim->recv_bytes : API_RECV_POOL_BYTES;
+	api_set_page_bytes(a, lim != NULL ? lim->page_bytes : 0);
 	if (a->pool.limit < APIFRAME_MAX)
 		a->pool.limit = APIFRAME_MAX;
 	if ((a->conns = calloc(a->max_conns, sizeof(*a->conns))) == NULL) {

@@ -44,6 +44,14 @@ struct config_key {
 		"node", #f, kind, offsetof(struct config, f), 0, 0, k                              \
 	}
 
+/* [budget]: store budgets (struct store_budget); one change set must fit a bytes budget */
+#define BUDGET_COUNT_MAX UINT64_C(10000000)
+#define BUDGET_BYTES_MAX (UINT64_C(1) << 40)
+#define CONFIG_BUDGET(f, min, max)                                                                 \
+	{                                                                                          \
+		"budget", #f, CK_U64, offsetof(struct config, f), min, max, false                  \
+	}
+
 static const struct config_key config_keys[] = {
     CONFIG_STR(name, true, CK_NAME),
     CONFIG_STR(organisation, true, CK_ORG),
@@ -53,6 +61,8 @@ static const struct config_key config_keys[] = {
     CONFIG_STR(members, true, CK_PATH),
     {"node", "log_level", CK_LOGLEVEL, offsetof(struct config, log_level), 0, 0, false},
     {"node", "api_max_clients", CK_U32, offsetof(struct config, api_max_clients), 1, 4096, false},
+    {"node", "api_page_bytes", CK_U32, offsetof(struct config, api_page_bytes), 4096, 4u << 20,
+     false},
     {"sync", "heartbeat_ms", CK_U32, offsetof(struct config, heartbeat_ms), 50, 60000, false},
     {"sync", "max_clock_drift_ms", CK_U64, offsetof(struct config, max_clock_drift_ms), 1000,
      3600000, false},
@@ -60,10 +70,17 @@ static const struct config_key config_keys[] = {
      false},
     {"sync", "page_bytes", CK_U32, offsetof(struct config, page_bytes), 4096, ARR_MSG_MAX_BYTES / 2,
      false},
+    CONFIG_BUDGET(pending_max_changesets, 1, BUDGET_COUNT_MAX),
+    CONFIG_BUDGET(pending_max_bytes, ARR_CS_MAX_BYTES, BUDGET_BYTES_MAX),
+    CONFIG_BUDGET(pending_max_distance, 1, BUDGET_BYTES_MAX),
+    CONFIG_BUDGET(quarantine_max_changesets, 1, BUDGET_COUNT_MAX),
+    CONFIG_BUDGET(quarantine_max_bytes, ARR_CS_MAX_BYTES + 128, BUDGET_BYTES_MAX),
+    CONFIG_BUDGET(junk_max_changesets, 1, BUDGET_COUNT_MAX),
+    CONFIG_BUDGET(junk_max_bytes, 65536, BUDGET_BYTES_MAX),
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-static const char *const config_sections[] = {"node", "sync"};
+static const char *const config_sections[] = {"node", "sync", "budget"};
 #define CONFIG_NSECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
 
 struct config_parse_ctx {
@@ -269,10 +286,18 @@ config_parse(const char *text, const char *name, char *err, size_t errlen)
 	}
 	c->log_level = LOG_LVL_INFO;
 	c->api_max_clients = 64;
+	c->api_page_bytes = 1u << 20;
 	c->heartbeat_ms = 1000;
 	c->max_clock_drift_ms = ARR_MAX_DRIFT_MS;
 	c->pull_interval_ms = 30000;
 	c->page_bytes = 4u << 20;
+	c->pending_max_changesets = ARR_PENDING_MAX_COUNT;
+	c->pending_max_bytes = ARR_PENDING_MAX_BYTES;
+	c->pending_max_distance = ARR_PENDING_MAX_DISTANCE;
+	c->quarantine_max_changesets = ARR_QUARANTINE_MAX_COUNT;
+	c->quarantine_max_bytes = ARR_QUARANTINE_MAX_BYTES;
+	c->junk_max_changesets = ARR_JUNK_MAX_COUNT;
+	c->junk_max_bytes = ARR_JUNK_MAX_BYTES;
 	ctx.c = c;
 	ctx.name = name;
 	if (inifile_parse(text, name, config_on_section, config_on_key, &ctx, err, errlen) != 0)

@@ -20,11 +20,20 @@ struct config {
 	char *members;      /* required: members file path (relative: to the config's dir) */
 	int log_level;      /* optional log_level = error|warning|notice|info|debug (6 = info) */
 	uint32_t api_max_clients; /* default 64, 1..4096: API clients connected at once */
+	uint32_t api_page_bytes;  /* default 1 MiB, 4096..4 MiB: bytes of a page of a paged read */
 	/* [sync] */
 	uint32_t heartbeat_ms;       /* default 1000, 50..60000 */
 	uint64_t max_clock_drift_ms; /* default ARR_MAX_DRIFT_MS (5000), 1000..3600000 */
 	uint32_t pull_interval_ms;   /* default 30000, 100..3600000 */
 	uint32_t page_bytes;         /* default 4 MiB, 4096..ARR_MSG_MAX_BYTES/2 */
+	/* [budget]: per origin, defaults ARR_* of arrlimits.h (struct store_budget) */
+	uint64_t pending_max_changesets;    /* 1..10^7 */
+	uint64_t pending_max_bytes;         /* ARR_CS_MAX_BYTES..2^40 */
+	uint64_t pending_max_distance;      /* 1..2^40 seqs past the vector */
+	uint64_t quarantine_max_changesets; /* 1..10^7, per member origin */
+	uint64_t quarantine_max_bytes;      /* ARR_CS_MAX_BYTES + 128..2^40 */
+	uint64_t junk_max_changesets;       /* 1..10^7, all entries without a member origin */
+	uint64_t junk_max_bytes;            /* 65536..2^40 */
 };
 
 /*

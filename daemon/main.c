@@ -338,6 +338,19 @@ sync_settings_of(const struct config *cfg)
 	                              .page_bytes = cfg->page_bytes};
 }
 
+/* The store's budgets as configured in [budget]. */
+static struct store_budget
+budget_of(const struct config *c)
+{
+	return (struct store_budget){.pending_count = c->pending_max_changesets,
+	                             .pending_bytes = c->pending_max_bytes,
+	                             .pending_distance = c->pending_max_distance,
+	                             .quarantine_count = c->quarantine_max_changesets,
+	                             .quarantine_bytes = c->quarantine_max_bytes,
+	                             .junk_count = c->junk_max_changesets,
+	                             .junk_bytes = c->junk_max_bytes};
+}
+
 /* ---- reload ---- */
 
 /* SIGHUP: new config and members, or keep the old ones with an error in the log. */
@@ -347,6 +360,7 @@ reload(struct daemon *d)
 	struct config *cfg;
 	struct members *m = NULL;
 	struct sync_settings ss;
+	struct store_budget bud;
 	char err[ERRLEN];
 
 	sd_notify(0, "RELOADING=1");
@@ -372,6 +386,8 @@ reload(struct daemon *d)
 	}
 	store_set_members(d->st, members_org, m);
 	store_set_max_drift(d->st, cfg->max_clock_drift_ms);
+	bud = budget_of(cfg);
+	store_set_budget(d->st, &bud);
 	if (!d->debug)
 		log_set_level(cfg->log_level);
 	config_destroy(&d->cfg);
@@ -547,12 +563,14 @@ run(struct daemon *d)
 		log_warn("cannot set up signal handling");
 		goto out;
 	}
+	struct store_budget bud = budget_of(d->cfg);
 	struct store_config sc = {.path = dbpath,
 	                          .key = d->key,
 	                          .organisation = d->organisation,
 	                          .member_org = members_org,
 	                          .member_ctx = d->members,
-	                          .max_clock_drift_ms = d->cfg->max_clock_drift_ms};
+	                          .max_clock_drift_ms = d->cfg->max_clock_drift_ms,
+	                          .budget = &bud};
 	if ((d->st = store_open(&sc, &e)) == NULL) {
 		log_error("cannot open the replica %s: %s", dbpath, arrerr_str(e));
 		goto out;
@@ -573,6 +591,7 @@ run(struct daemon *d)
 	                              .origin = nodekey_public(d->key),
 	                              .metrics = hook_metrics};
 	lim.max_clients = d->cfg->api_max_clients;
+	lim.page_bytes = d->cfg->api_page_bytes;
 	if ((d->api = api_open(d->cfg->api, &lim, d->st, &d->hooks, &e)) == NULL) {
 		log_error("cannot open the local API on %s: %s", d->cfg->api, arrerr_str(e));
 		goto out;

@@ -14,8 +14,10 @@
  *  - merge is last-writer-wins per cell on (hlc, origin), so the result does not
  *    depend on delivery order, duplication or batching;
  *  - nothing is dropped silently: every change set that is not applied is either a
- *    duplicate, pending (waits for earlier seqs of its origin), or quarantined with a
- *    reason.
+ *    duplicate, pending (waits for earlier seqs of its origin), quarantined with a
+ *    reason, or dropped over a budget and counted (struct store_budget);
+ *  - pending and quarantine are bounded by struct store_budget, so a member that floods
+ *    them costs a bounded amount of disk.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -41,6 +43,27 @@ typedef const char *(*store_member_fn)(void *ctx, const uint8_t origin[ARR_ORIGI
 /* Wall-clock milliseconds; tests inject their own. */
 typedef uint64_t (*store_clock_fn)(void *ctx);
 
+/*
+ * What pending and quarantine may hold (store_budget.c; 0 in a field: the ARR_* default
+ * of arrlimits.h). Pending, per origin: change sets at most pending_distance seqs past
+ * the vector, at most pending_count of them and pending_bytes; over that the highest
+ * seqs are dropped and counted (they are not in the vector, so a later pull fetches
+ * them again). Quarantine, per member origin whose signature verified, and for the
+ * rest together (undecodable, bad signature, not a member: "junk"): at most count
+ * entries and bytes (an entry's kept bytes plus 128); over that the oldest entries are
+ * evicted and counted. Bad signatures and undecodable bytes are kept as a record only
+ * (hash, origin and seq when known, reason, size), without their bytes.
+ */
+struct store_budget {
+	uint64_t pending_count;
+	uint64_t pending_bytes;
+	uint64_t pending_distance;
+	uint64_t quarantine_count;
+	uint64_t quarantine_bytes;
+	uint64_t junk_count;
+	uint64_t junk_bytes;
+};
+
 struct store_config {
 	const char *path;           /* database file; created with its schema if absent */
 	const struct nodekey *key;  /* borrowed, must outlive the store; signs local writes */
@@ -49,7 +72,8 @@ struct store_config {
 	void *member_ctx;
 	store_clock_fn clock; /* NULL: hlc_wall_ms */
 	void *clock_ctx;
-	uint64_t max_clock_drift_ms; /* 0: ARR_MAX_DRIFT_MS */
+	uint64_t max_clock_drift_ms;       /* 0: ARR_MAX_DRIFT_MS */
+	const struct store_budget *budget; /* borrowed, copied; NULL: every default */
 	/*
 	 * Local writes skip the domain rules (schema_rules.h): only for unit tests of the
 	 * merge, the digest and the API's plumbing, which write partial rows. arrangd never
@@ -68,6 +92,8 @@ void store_destroy(struct store **s);
 /* Change the membership predicate or drift at runtime (config reload). */
 void store_set_members(struct store *s, store_member_fn fn, void *ctx);
 void store_set_max_drift(struct store *s, uint64_t ms);
+/* Change the budgets (NULL: every default); they apply to what comes next. */
+void store_set_budget(struct store *s, const struct store_budget *b);
 
 /* ---- local writes ---- */
 
@@ -115,6 +141,7 @@ enum store_outcome {
 	STORE_DUPLICATE,   /* already had it, same bytes: nothing changed */
 	STORE_PENDING,     /* valid but seq > vector + 1: kept until the gap fills */
 	STORE_QUARANTINED, /* kept in quarantine with a reason, not applied */
+	STORE_DROPPED, /* past a gap beyond the pending budget: dropped, counted, pulled later */
 };
 
 struct store_apply_stats {
@@ -123,6 +150,8 @@ struct store_apply_stats {
 	size_t pending;
 	size_t quarantined;     /* kept in quarantine, whether or not it was there already */
 	size_t quarantined_new; /* of them, the ones that were not in quarantine before */
+	size_t dropped;         /* past a gap, over the pending budget (STORE_DROPPED) */
+	size_t equivocations;   /* new or earlier proofs of equivocation (store_equiv.c) */
 };
 
 /*
@@ -137,6 +166,43 @@ struct store_blob {
 };
 int store_apply(struct store *s, const struct store_blob *items, size_t n,
                 enum store_outcome *outcomes, struct store_apply_stats *stats);
+
+/*
+ * Equivocation (PROTOCOL.md, "Equivocation"): two validly signed, different change sets
+ * for one (origin, seq) prove that the origin forked its log. The store keeps one proof
+ * per origin (the one of the lowest seq, its two envelopes in byte order) and freezes
+ * the origin before that seq: its change sets from that seq on leave the log, the
+ * vector and the merge, and are never applied again. store_apply() finds proofs by
+ * itself (a second content for a logged or pending seq); store_equiv_evidence() takes
+ * two envelopes a peer sent as proof, in its own transaction, and sets *fresh when
+ * they were a new (or lower) proof. Errors: ARR_EINVAL when they prove nothing (not
+ * two valid signatures of one member over different contents of one (origin, seq)),
+ * database errors.
+ */
+struct store_equiv {
+	uint8_t origin[ARR_ORIGIN_LEN];
+	uint64_t seq;         /* change sets of origin from this seq on are masked */
+	const uint8_t *a, *b; /* the two envelopes, a < b in byte order; borrowed */
+	size_t alen, blen;
+	uint64_t found_ms; /* wall-clock ms the proof was stored */
+};
+typedef int (*store_equiv_fn)(void *ctx, const struct store_equiv *e);
+int store_equiv_evidence(struct store *s, const uint8_t *a, size_t alen, const uint8_t *b,
+                         size_t blen, bool *fresh);
+/* Every proof, by origin; a non-zero return of fn stops and is returned. */
+int store_equiv_list(struct store *s, store_equiv_fn fn, void *ctx);
+/*
+ * The chain hash of origin's log at seq (out: 32 bytes; zeros for seq 0):
+ * H(chain(seq - 1) || H(envelope(seq))), H = BLAKE2b-256. ARR_ENOTFOUND when seq is
+ * not in the log.
+ */
+int store_loghash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                  uint8_t out[32]);
+/* H(envelope) of origin's change set seq in the log; ARR_ENOTFOUND when absent. */
+int store_envhash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                  uint8_t out[32]);
+/* The seq origin is frozen before (0: none) or a database error. */
+int store_equiv_frozen(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t *from);
 
 /*
  * Bulk apply, for catch-up: between store_bulk_begin() and store_bulk_end(),
@@ -217,14 +283,28 @@ struct store_history_entry {
 	uint64_t hlc;
 	const uint8_t *origin; /* ARR_ORIGIN_LEN */
 	uint64_t seq;
+	uint32_t op; /* the op's position in its change set */
 	const char *author_org;
 	const char *column;
 	struct value value;
 };
+/* A place in a row's history: op op of the change set (origin, seq) stamped hlc. */
+struct store_history_pos {
+	uint64_t hlc;
+	uint8_t origin[ARR_ORIGIN_LEN];
+	uint64_t seq;
+	uint32_t op;
+};
 typedef int (*store_history_fn)(void *ctx, const struct store_history_entry *e);
-/* Every op that touched the row, in (hlc, origin, op order). ARR_ENOTFOUND if none. */
-int store_history(struct store *s, const char *table, const char *id, store_history_fn fn,
-                  void *ctx);
+/*
+ * Every op that touched the row in (hlc, origin, seq, op) order, those after *after only
+ * (NULL: from the first). One change set is decoded at a time, so the memory a call
+ * takes does not grow with the history. fn returning non-zero stops the read: a
+ * negative code is returned, a positive value means "enough" and gives 0.
+ * ARR_ENOTFOUND when no op ever touched the row.
+ */
+int store_history(struct store *s, const char *table, const char *id,
+                  const struct store_history_pos *after, store_history_fn fn, void *ctx);
 
 /* Copy of the current version vector; caller destroys. */
 int store_vector(struct store *s, struct vv **out);
@@ -262,6 +342,15 @@ struct store_stats {
 };
 int store_stats(struct store *s, struct store_stats *st);
 
+/* What the budgets hold and what they turned away since open (metrics). */
+struct store_budget_stats {
+	uint64_t pending_bytes;      /* bytes of change sets held pending */
+	uint64_t quarantine_bytes;   /* budget bytes of the quarantine (kept bytes + 128 each) */
+	uint64_t pending_dropped;    /* change sets dropped or evicted from pending */
+	uint64_t quarantine_evicted; /* quarantine entries evicted, oldest first */
+};
+int store_budget_stats(struct store *s, struct store_budget_stats *out);
+
 /* ---- quarantine ---- */
 
 struct store_quarantined {
@@ -274,7 +363,11 @@ struct store_quarantined {
 	uint64_t attempts;
 };
 typedef int (*store_quarantine_fn)(void *ctx, const struct store_quarantined *q);
-int store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx);
+/*
+ * The entries with an id above after (0: all), by id. fn returning non-zero stops the
+ * read: a negative code is returned, a positive value means "enough" and gives 0.
+ */
+int store_quarantine_list(struct store *s, int64_t after, store_quarantine_fn fn, void *ctx);
 /*
  * Try again to apply quarantined change sets (id < 0: all). Each either leaves the
  * quarantine (applied, duplicate or pending) or stays with its new reason.

@@ -1,6 +1,7 @@
 /*
  * store_apply.c: remote change sets: verifying an envelope, then applying it, knowing it
- * as a duplicate, holding it pending until its gap fills, or quarantining it; logging
+ * as a duplicate, holding it pending until its gap fills (within the budget of
+ * store_budget.c, else dropping it), or quarantining it; logging
  * and counting an applied change set in the vector; store_apply()'s transaction. It does
  * not merge cells itself (store_merge.c) and holds no local-write logic.
  */
@@ -99,11 +100,12 @@ blob_equal(sqlite3_stmt *st, const uint8_t *raw, size_t len, bool *found, bool *
 
 /*
  * After (oid, seq) was applied directly, a pending copy of it is obsolete: identical
- * ones are dropped, different ones (an origin that signed two contents for one seq)
- * move to quarantine so nothing is lost.
+ * ones are dropped, a different one (an origin that signed two contents for one seq)
+ * is a proof of equivocation.
  */
 static int
-pending_settle(struct store *s, const struct changeset *cs, int64_t oid, uint64_t now)
+pending_settle(struct store *s, const struct changeset *cs, int64_t oid, uint64_t now,
+               struct store_apply_stats *stats)
 {
 	sqlite3_stmt *st = s->st[ST_PEND_GET];
 	bool found = false, equal = false;
@@ -118,12 +120,6 @@ pending_settle(struct store *s, const struct changeset *cs, int64_t oid, uint64_
 
 		found = true;
 		equal = len == cs->rawlen && memcmp(raw, cs->raw, len) == 0;
-		if (!equal &&
-		    (rc = store_quarantine_put(s, raw, len, cs->origin, cs->h.seq, ARR_ECONFLICT,
-		                               "different content for a pending seq", now)) < 0) {
-			sqlite3_reset(st);
-			return rc;
-		}
 		rc = SQLITE_DONE;
 	}
 	sqlite3_reset(st);
@@ -131,6 +127,9 @@ pending_settle(struct store *s, const struct changeset *cs, int64_t oid, uint64_
 		return store_db_error(rc);
 	if (!found)
 		return 0;
+	/* a different pending copy: a proof (store_equiv.c), which masks cs and the copy */
+	if (!equal)
+		return store_equiv_conflict(s, st, oid, cs, now, stats);
 	st = s->st[ST_PEND_DEL];
 	sqlite3_bind_int64(st, 1, oid);
 	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
@@ -223,9 +222,9 @@ pending_insert(struct store *s, const struct changeset *cs, int64_t oid, uint64_
 }
 
 /*
- * Verify one envelope and apply it, recognise it as a duplicate, hold it pending or
- * quarantine it. Returns 0 (with *out and the counters updated) or a database error
- * that must abort the caller's transaction.
+ * Verify one envelope and apply it, recognise it as a duplicate, hold it pending (or drop
+ * it over the pending budget) or quarantine it. Returns 0 (with *out and the counters updated) or a
+ * database error that must abort the caller's transaction.
  */
 int
 store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
@@ -252,16 +251,24 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 	if ((reason = validate(s, cs, now, detail, sizeof(detail))) < 0)
 		goto quarantine;
 
+	/* an origin proven to equivocate is frozen before the proven seq (store_equiv.c) */
+	if ((rc = store_equiv_from(s, cs->origin, &have)) < 0)
+		goto out;
+	if (have != 0 && cs->h.seq >= have) {
+		*out = STORE_DUPLICATE;
+		stats->duplicates++;
+		goto out;
+	}
 	have = vv_get(s->vec, cs->origin);
 	if (cs->h.seq <= have) {
-		if ((rc = stored_compare(s->st[ST_LOG_GET], store_mirror_origin_find(s, cs->origin),
-		                         cs, &found, &differs)) < 0)
+		oid = store_mirror_origin_find(s, cs->origin);
+		if ((rc = stored_compare(s->st[ST_LOG_GET], oid, cs, &found, &differs)) < 0)
 			goto out;
 		if (differs) {
-			reason = ARR_ECONFLICT;
-			snprintf(detail, sizeof(detail),
-			         "different content for logged seq %" PRIu64, cs->h.seq);
-			goto quarantine;
+			/* two signed contents for one seq: a proof, not a quarantine */
+			rc = store_equiv_conflict(s, s->st[ST_LOG_GET], oid, cs, now, stats);
+			*out = STORE_DUPLICATE;
+			goto out;
 		}
 		if ((rc = store_quarantine_clear(s, cs->raw, cs->rawlen)) < 0)
 			goto out;
@@ -273,7 +280,7 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 		goto out;
 	if (cs->h.seq == have + 1) {
 		if ((rc = store_apply_changeset(s, cs, oid)) < 0 ||
-		    (rc = pending_settle(s, cs, oid, now)) < 0 ||
+		    (rc = pending_settle(s, cs, oid, now, stats)) < 0 ||
 		    (rc = store_quarantine_clear(s, cs->raw, cs->rawlen)) < 0)
 			goto out;
 		hlc_recv(&s->hlc, cs->h.hlc, now);
@@ -286,13 +293,24 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 	if ((rc = stored_compare(s->st[ST_PEND_GET], oid, cs, &found, &differs)) < 0)
 		goto out;
 	if (differs) {
-		reason = ARR_ECONFLICT;
-		snprintf(detail, sizeof(detail), "different content for pending seq %" PRIu64,
-		         cs->h.seq);
-		goto quarantine;
-	}
-	if (!found && (rc = pending_insert(s, cs, oid, now)) < 0)
+		rc = store_equiv_conflict(s, s->st[ST_PEND_GET], oid, cs, now, stats);
+		*out = STORE_DUPLICATE;
 		goto out;
+	}
+	if (!found) {
+		bool admit;
+
+		if ((rc = store_budget_pending_admit(s, oid, cs->h.seq, have, cs->rawlen, &admit)) <
+		    0)
+			goto out;
+		if (!admit) {
+			*out = STORE_DROPPED;
+			stats->dropped++;
+			goto out;
+		}
+		if ((rc = pending_insert(s, cs, oid, now)) < 0)
+			goto out;
+	}
 	*out = STORE_PENDING;
 	stats->pending++;
 	rc = 0;
@@ -316,10 +334,14 @@ int
 store_apply_changeset(struct store *s, const struct changeset *cs, int64_t oid)
 {
 	sqlite3_stmt *st = s->st[ST_LOG_INS];
+	uint8_t chain[32];
 	int64_t log_id;
 	int rc;
 
 	assert(cs->h.seq == vv_get(s->vec, cs->origin) + 1);
+	if ((rc = store_equiv_chain(s, oid, cs, chain)) < 0)
+		return rc;
+	sqlite3_bind_blob(st, 5, chain, sizeof(chain), SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 1, oid);
 	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
 	sqlite3_bind_int64(st, 3, store_clock_to_db(cs->h.hlc));

@@ -15,7 +15,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_ORIGIN_INS] = "INSERT INTO _origin(id, origin) VALUES(?1, ?2)",
-    [ST_LOG_INS] = "INSERT INTO _log(origin, seq, hlc, raw) VALUES(?1, ?2, ?3, ?4)",
+    [ST_LOG_INS] = "INSERT INTO _log(origin, seq, hlc, raw, chain) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_LOG_CHAIN] = "SELECT chain FROM _log WHERE origin = ?1 AND seq = ?2",
+    [ST_EQ_FROM] = "SELECT seq FROM _equiv WHERE origin = ?1",
     [ST_LOG_GET] = "SELECT raw FROM _log WHERE origin = ?1 AND seq = ?2",
     [ST_LOG_SINCE] = "SELECT seq, raw FROM _log WHERE origin = ?1 AND seq > ?2 ORDER BY seq",
     [ST_VV_UPSERT] = "INSERT INTO _vv(origin, seq) VALUES(?1, ?2) "
@@ -25,14 +27,23 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PEND_INS] = "INSERT INTO _pending(origin, seq, raw, received_ms) VALUES(?1, ?2, ?3, ?4)",
     [ST_PEND_DEL] = "DELETE FROM _pending WHERE origin = ?1 AND seq = ?2",
     [ST_PEND_MAX] = "SELECT max(seq) FROM _pending WHERE origin = ?1",
+    [ST_PEND_USE] = "SELECT n, bytes FROM _pending_use WHERE origin = ?1",
+    [ST_PEND_TOP] = "SELECT seq, length(raw) FROM _pending WHERE origin = ?1 "
+                    "ORDER BY seq DESC LIMIT 1",
     [ST_Q_UPSERT] = "INSERT INTO _quarantine(hash, raw, origin, seq, reason, detail, "
-                    "received_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO "
-                    "UPDATE SET reason = excluded.reason, detail = excluded.detail",
+                    "received_ms, bucket, size) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                    "ON CONFLICT(hash) DO UPDATE SET reason = excluded.reason, "
+                    "detail = excluded.detail, bucket = excluded.bucket",
     [ST_Q_GET] = "SELECT raw FROM _quarantine WHERE id = ?1",
     [ST_Q_DEL] = "DELETE FROM _quarantine WHERE id = ?1",
     [ST_Q_ATTEMPT] = "UPDATE _quarantine SET attempts = attempts + 1 WHERE id = ?1",
     [ST_Q_DEL_HASH] = "DELETE FROM _quarantine WHERE hash = ?1",
     [ST_Q_HAS] = "SELECT 1 FROM _quarantine WHERE hash = ?1",
+    [ST_Q_USE] = "SELECT n, bytes FROM _quarantine_use WHERE bucket = ?1",
+    [ST_Q_EVICT] = "DELETE FROM _quarantine WHERE id = "
+                   "(SELECT id FROM _quarantine WHERE bucket = ?1 ORDER BY id LIMIT 1)",
+    [ST_Q_BYTES] = "SELECT (SELECT coalesce(sum(bytes), 0) FROM _pending_use), "
+                   "(SELECT coalesce(sum(bytes), 0) FROM _quarantine_use)",
 };
 
 /* Prepare the cached statements (store_open). */

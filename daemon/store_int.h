@@ -8,7 +8,9 @@
  * _clk; no declared types, so values are stored exactly as merged); _meta (node origin,
  * schema version, store format), _origin (local id <-> 32-byte origin), _log (verbatim
  * envelopes by origin and seq), _vv, _rowlog (row -> log entries, for history),
- * _pending and _quarantine. The LWW clocks of a row's cells are kept in the row itself
+ * _pending and _quarantine, and what each origin uses of their budgets (_pending_use,
+ * _quarantine_use, kept by triggers in the same transactions), and _equiv (proofs of
+ * equivocation, store_equiv.c). The LWW clocks of a row's cells are kept in the row itself
  * (_clk, see store_clock.c), so a merge reads and writes one record per row. Merge rules
  * are specified in PROTOCOL.md, "Merge rules".
  *
@@ -28,7 +30,8 @@
  * Files: store_open.c (open, close, settings), store_db.c (statements, transactions),
  * store_mirror.c (origin ids, vector mirror), store_ckpt.c (WAL checkpoints),
  * store_clock.c (clock records), store_merge.c (LWW merge), store_apply.c (remote change
- * sets, pending), store_quarantine.c, store_bulk.c (bulk mode, large cache, trim),
+ * sets, pending), store_quarantine.c, store_budget.c (budgets of pending and quarantine),
+ * store_bulk.c (bulk mode, large cache, trim),
  * store_write.c (local writes, own-seq hold), store_read.c (get, list, history, vector,
  * change sets, stats), store_query.c (read-only SQL), store_digest.c, store_backup.c.
  */
@@ -61,6 +64,8 @@ enum {
 	ST_ORIGIN_INS,
 	ST_LOG_INS,
 	ST_LOG_GET,
+	ST_LOG_CHAIN,
+	ST_EQ_FROM,
 	ST_LOG_SINCE,
 	ST_VV_UPSERT,
 	ST_ROWLOG_INS,
@@ -68,12 +73,17 @@ enum {
 	ST_PEND_INS,
 	ST_PEND_DEL,
 	ST_PEND_MAX,
+	ST_PEND_USE,
+	ST_PEND_TOP,
 	ST_Q_UPSERT,
 	ST_Q_GET,
 	ST_Q_DEL,
 	ST_Q_ATTEMPT,
 	ST_Q_DEL_HASH,
 	ST_Q_HAS,
+	ST_Q_USE,
+	ST_Q_EVICT,
+	ST_Q_BYTES,
 	ST__COUNT
 };
 
@@ -108,8 +118,11 @@ struct store {
 	store_clock_fn clock;
 	void *clock_ctx;
 	uint64_t max_drift;
-	bool rules;              /* local writes keep the domain rules (store_rules.c) */
-	uint64_t clock_rejected; /* change sets refused by the drift check since open */
+	bool rules;                  /* local writes keep the domain rules (store_rules.c) */
+	uint64_t clock_rejected;     /* change sets refused by the drift check since open */
+	struct store_budget budget;  /* every field set (store_set_budget) */
+	uint64_t pending_dropped;    /* dropped or evicted from pending since open */
+	uint64_t quarantine_evicted; /* evicted from quarantine since open */
 	bool own_heard; /* a peer answered a pull to the end since open (store_own_heard) */
 	bool restored;  /* _meta says "restored": a backup copy, writes held until own_heard */
 	struct hlc hlc;
@@ -205,6 +218,22 @@ int store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t no
 int store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint8_t *origin,
                          uint64_t seq, int reason, const char *detail, uint64_t now);
 int store_quarantine_clear(struct store *s, const uint8_t *raw, size_t len);
+
+/* ---- store_budget.c: budgets of pending and quarantine ---- */
+
+/* Bytes a quarantine entry counts beyond its kept bytes (SQL of store_open.c says so too). */
+#define STORE_Q_ENTRY_BYTES 128
+int store_budget_pending_admit(struct store *s, int64_t oid, uint64_t seq, uint64_t have,
+                               size_t len, bool *admit);
+int store_budget_bucket(struct store *s, const uint8_t *origin, int reason, int64_t *bucket);
+bool store_budget_keeps_bytes(int reason);
+int store_budget_quarantine_trim(struct store *s, int64_t bucket);
+/* ---- store_equiv.c: equivocation proofs, the frozen origins, log chain hashes ---- */
+
+int store_equiv_from(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t *from);
+int store_equiv_chain(struct store *s, int64_t oid, const struct changeset *cs, uint8_t out[32]);
+int store_equiv_conflict(struct store *s, sqlite3_stmt *st, int64_t oid, const struct changeset *cs,
+                         uint64_t now, struct store_apply_stats *stats);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

@@ -17,14 +17,16 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT  3       /* 3: clocks in the row (_clk); 2: a _clock table */
+#define STORE_FORMAT  5       /* 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
-static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+#define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+
+static const char schema_sql[] = META_SQL
     "CREATE TABLE IF NOT EXISTS _origin(id INTEGER PRIMARY KEY, origin BLOB NOT NULL UNIQUE);"
     "CREATE TABLE IF NOT EXISTS _log(id INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
-    " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, UNIQUE(origin, seq));"
+    " seq INTEGER NOT NULL, hlc INTEGER NOT NULL, raw BLOB NOT NULL, chain BLOB NOT NULL,"
+    " UNIQUE(origin, seq));"
     "CREATE TABLE IF NOT EXISTS _vv(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS _rowlog(tbl INTEGER NOT NULL, rid INTEGER NOT NULL,"
     " log INTEGER NOT NULL, PRIMARY KEY(tbl, rid, log)) WITHOUT ROWID;"
@@ -34,7 +36,36 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS _quarantine(id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
     " raw BLOB NOT NULL, origin BLOB, seq INTEGER, reason INTEGER NOT NULL,"
     " detail TEXT NOT NULL, received_ms INTEGER NOT NULL,"
-    " attempts INTEGER NOT NULL DEFAULT 0);";
+    " attempts INTEGER NOT NULL DEFAULT 0, bucket INTEGER NOT NULL, size INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS _quarantine_bucket ON _quarantine(bucket, id);"
+    /* what each origin (each bucket) uses of its budget (store_budget.c) */
+    "CREATE TABLE IF NOT EXISTS _pending_use(origin INTEGER PRIMARY KEY,"
+    " n INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS _quarantine_use(bucket INTEGER PRIMARY KEY,"
+    " n INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS _pending_ins AFTER INSERT ON _pending BEGIN"
+    " INSERT INTO _pending_use(origin, n, bytes) VALUES(new.origin, 1, length(new.raw))"
+    " ON CONFLICT(origin) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes; END;"
+    "CREATE TRIGGER IF NOT EXISTS _pending_del AFTER DELETE ON _pending BEGIN"
+    " UPDATE _pending_use SET n = n - 1, bytes = bytes - length(old.raw)"
+    " WHERE origin = old.origin; END;"
+    /* an entry counts its kept bytes plus STORE_Q_ENTRY_BYTES (128) */
+    "CREATE TRIGGER IF NOT EXISTS _quarantine_ins AFTER INSERT ON _quarantine BEGIN"
+    " INSERT INTO _quarantine_use(bucket, n, bytes)"
+    " VALUES(new.bucket, 1, length(new.raw) + 128)"
+    " ON CONFLICT(bucket) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes; END;"
+    "CREATE TRIGGER IF NOT EXISTS _quarantine_del AFTER DELETE ON _quarantine BEGIN"
+    " UPDATE _quarantine_use SET n = n - 1, bytes = bytes - length(old.raw) - 128"
+    " WHERE bucket = old.bucket; END;"
+    "CREATE TRIGGER IF NOT EXISTS _quarantine_move AFTER UPDATE OF bucket ON _quarantine"
+    " WHEN old.bucket <> new.bucket BEGIN"
+    " UPDATE _quarantine_use SET n = n - 1, bytes = bytes - length(old.raw) - 128"
+    " WHERE bucket = old.bucket;"
+    " INSERT INTO _quarantine_use(bucket, n, bytes)"
+    " VALUES(new.bucket, 1, length(new.raw) + 128)"
+    " ON CONFLICT(bucket) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes; END;"
+    "CREATE TABLE IF NOT EXISTS _equiv(origin BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
+    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* a followed by b, malloc'd; NULL when out of memory. */
 static char *
@@ -218,7 +249,8 @@ identity_check(struct store *s)
 
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return ARR_EDB;
-	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+	/* the rest of the schema once the format is known to be this one */
+	if (sqlite3_exec(s->db, META_SQL, NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
 	if (sqlite3_prepare_v2(s->db, "SELECT value FROM _meta WHERE key = ?1", -1, &st, NULL) !=
 	    SQLITE_OK)
@@ -259,6 +291,8 @@ identity_check(struct store *s)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
 	if (fresh) {
 		if (sqlite3_prepare_v2(s->db,
 		                       "INSERT INTO _meta(key, value) VALUES('origin', ?1), "
@@ -356,6 +390,7 @@ store_open(const struct store_config *cfg, int *err)
 	s->clock_ctx = cfg->clock_ctx;
 	s->rules = !cfg->no_domain_rules;
 	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : ARR_MAX_DRIFT_MS;
+	store_set_budget(s, cfg->budget);
 
 	ret = ARR_EDB;
 	pthread_once(&sqlite_once, sqlite_setup);

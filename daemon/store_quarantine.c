@@ -16,7 +16,9 @@
 
 /*
  * Keep raw bytes in quarantine with a reason. An identical blob is stored once (keyed
- * by its hash); a new attempt only refreshes the reason. 1 when the blob is new to the
+ * by its hash); a new attempt only refreshes the reason. Bytes that can never become
+ * acceptable are kept as a record only, and the oldest entries of the bucket it counts
+ * against are evicted when it passes its budget (store_budget.c). 1 when the blob is new to the
  * quarantine, 0 when it was there, or a negative ARR_E*.
  */
 int
@@ -25,10 +27,12 @@ store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint
 {
 	sqlite3_stmt *st = s->st[ST_Q_UPSERT];
 	uint8_t hash[HASH_LEN];
+	int64_t bucket;
 	int rc;
-
 	bool known;
 
+	if ((rc = store_budget_bucket(s, origin, reason, &bucket)) < 0)
+		return rc;
 	crypto_generichash(hash, sizeof(hash), raw, len, NULL, 0);
 	sqlite3_bind_blob(s->st[ST_Q_HAS], 1, hash, sizeof(hash), SQLITE_STATIC);
 	rc = sqlite3_step(s->st[ST_Q_HAS]);
@@ -37,7 +41,7 @@ store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_db_error(rc);
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
-	if (len == 0)
+	if (len == 0 || !store_budget_keeps_bytes(reason))
 		sqlite3_bind_zeroblob(st, 2, 0);
 	else
 		sqlite3_bind_blob(st, 2, raw, (int)len, SQLITE_STATIC);
@@ -51,8 +55,12 @@ store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint
 	sqlite3_bind_int(st, 5, reason);
 	sqlite3_bind_text(st, 6, detail, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, (int64_t)now);
+	sqlite3_bind_int64(st, 8, bucket);
+	sqlite3_bind_int64(st, 9, (int64_t)len);
 	rc = store_db_run(st);
 	sqlite3_clear_bindings(st);
+	if (rc == 0)
+		rc = store_budget_quarantine_trim(s, bucket);
 	return rc < 0 ? rc : known ? 0 : 1;
 }
 
@@ -73,16 +81,17 @@ store_quarantine_clear(struct store *s, const uint8_t *raw, size_t len)
 }
 
 int
-store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx)
+store_quarantine_list(struct store *s, int64_t after, store_quarantine_fn fn, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, ret = ARR_EDB;
 
 	if (sqlite3_prepare_v2(s->db,
 	                       "SELECT id, origin, seq, reason, detail, received_ms, attempts "
-	                       "FROM _quarantine ORDER BY id",
+	                       "FROM _quarantine WHERE id > ?1 ORDER BY id",
 	                       -1, &st, NULL) != SQLITE_OK)
 		goto out;
+	sqlite3_bind_int64(st, 1, after);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const uint8_t *origin = sqlite3_column_bytes(st, 1) == ARR_ORIGIN_LEN
 		                            ? sqlite3_column_blob(st, 1)
@@ -106,7 +115,7 @@ store_quarantine_list(struct store *s, store_quarantine_fn fn, void *ctx)
 	ret = rc == SQLITE_DONE ? 0 : store_db_error(rc);
 out:
 	sqlite3_finalize(st);
-	return ret;
+	return ret > 0 ? 0 : ret;
 }
 
 /* Retry one quarantined change set inside the caller's transaction. */
@@ -135,7 +144,14 @@ retry_one(struct store *s, int64_t id, uint64_t now, struct store_apply_stats *s
 		return rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
 	st = s->st[ST_Q_ATTEMPT];
 	sqlite3_bind_int64(st, 1, id);
-	if ((rc = store_db_run(st)) < 0 || (rc = store_apply_one(s, raw, len, now, &o, stats)) < 0)
+	if ((rc = store_db_run(st)) < 0)
+		goto out;
+	if (len == 0) {
+		/* a record without bytes (store_budget_keeps_bytes): nothing to try again */
+		stats->quarantined++;
+		goto out;
+	}
+	if ((rc = store_apply_one(s, raw, len, now, &o, stats)) < 0)
 		goto out;
 	if (o != STORE_QUARANTINED) {
 		st = s->st[ST_Q_DEL];

@@ -281,14 +281,112 @@ store_query_time(struct store *s, uint64_t ms)
 	s->ro_time = ms;
 }
 
+/* The code and message of a statement SQLite would not prepare (rc). */
+static int
+prepare_failed(struct store *s, int rc)
+{
+	snprintf(s->errbuf, sizeof(s->errbuf), "%s", sqlite3_errmsg(s->ro));
+	if (s->ro_denied[0] != '\0') {
+		/* SQLite says "not authorized to use function", SQLITE_ERROR */
+		ro_denied_msg(s);
+		return ARR_EINVAL;
+	}
+	switch (rc & 0xff) {
+	case SQLITE_AUTH:
+	case SQLITE_READONLY:
+		return ARR_EREADONLY;
+	case SQLITE_TOOBIG:
+		snprintf(s->errbuf, sizeof(s->errbuf), "statement over %d bytes", QUERY_SQL_MAX);
+		return ARR_ETOOBIG;
+	case SQLITE_NOMEM:
+		/* also what SQLite says of a program over QUERY_OPS_MAX operations */
+		snprintf(s->errbuf, sizeof(s->errbuf),
+		         "statement too complex (over %d operations) or out of memory",
+		         QUERY_OPS_MAX);
+		return ARR_ETOOBIG;
+	default:
+		return ARR_EINVAL;
+	}
+}
+
+/* Prepare sql as exactly one read-only statement into *st. */
+static int
+prepare_one(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	const char *tail = NULL;
+	int rc = sqlite3_prepare_v2(s->ro, sql, -1, st, &tail);
+
+	if (rc != SQLITE_OK)
+		return prepare_failed(s, rc);
+	if (*st == NULL) {
+		snprintf(s->errbuf, sizeof(s->errbuf), "empty statement");
+		return ARR_EINVAL;
+	}
+	while (tail != NULL && (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r'))
+		tail++;
+	if (tail != NULL && *tail != '\0') {
+		snprintf(s->errbuf, sizeof(s->errbuf), "only one statement is allowed");
+		return ARR_EINVAL;
+	}
+	if (!sqlite3_stmt_readonly(*st)) {
+		snprintf(s->errbuf, sizeof(s->errbuf), "statement is not read-only");
+		return ARR_EREADONLY;
+	}
+	return 0;
+}
+
+/* The code and message of a statement that stopped with rc before SQLITE_DONE. */
+static int
+step_failed(struct store *s, int rc)
+{
+	snprintf(s->errbuf, sizeof(s->errbuf), "%s", sqlite3_errmsg(s->ro));
+	switch (rc & 0xff) {
+	case SQLITE_READONLY:
+	case SQLITE_AUTH:
+		return ARR_EREADONLY;
+	case SQLITE_INTERRUPT:
+		snprintf(s->errbuf, sizeof(s->errbuf), "query interrupted after %llu ms",
+		         (unsigned long long)(s->ro_time != 0 ? s->ro_time : STORE_QUERY_TIME_MS));
+		return ARR_ETIMEOUT;
+	case SQLITE_TOOBIG:
+		snprintf(s->errbuf, sizeof(s->errbuf), "a string, blob or sorted row over %d bytes",
+		         QUERY_LENGTH_MAX);
+		return ARR_ETOOBIG;
+	default:
+		return ARR_EINVAL;
+	}
+}
+
+/* Step st to its end, handing every row to fn. */
+static int
+rows_run(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *ctx)
+{
+	int n = sqlite3_column_count(st), rc, ret = ARR_ENOMEM;
+	const char **names = calloc((size_t)n + 1, sizeof(*names));
+	struct value *vals = calloc((size_t)n + 1, sizeof(*vals));
+
+	if (names == NULL || vals == NULL)
+		goto out;
+	for (int i = 0; i < n; i++)
+		names[i] = sqlite3_column_name(st, i);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			vals[i] = store_db_column_value(st, i);
+		if (fn != NULL && (ret = fn(ctx, (size_t)n, names, vals)) != 0)
+			goto out;
+	}
+	ret = rc == SQLITE_DONE ? 0 : step_failed(s, rc);
+out:
+	free(names);
+	free(vals);
+	return ret;
+}
+
 int
 store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const char **errmsg)
 {
 	sqlite3_stmt *st = NULL;
-	const char *tail = NULL;
-	const char **names = NULL;
-	struct value *vals = NULL;
-	int rc, n, ret;
+	int ret;
 
 	if (errmsg != NULL)
 		*errmsg = NULL;
@@ -299,100 +397,10 @@ store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const 
 		return ret;
 	s->ro_deadline = mono_ms() + (s->ro_time != 0 ? s->ro_time : STORE_QUERY_TIME_MS);
 	s->ro_denied[0] = '\0';
-	rc = sqlite3_prepare_v2(s->ro, sql, -1, &st, &tail);
-	if (rc != SQLITE_OK) {
-		snprintf(s->errbuf, sizeof(s->errbuf), "%s", sqlite3_errmsg(s->ro));
-		if (s->ro_denied[0] != '\0') {
-			/* SQLite says "not authorized to use function", SQLITE_ERROR */
-			ro_denied_msg(s);
-			ret = ARR_EINVAL;
-			goto out;
-		}
-		switch (rc & 0xff) {
-		case SQLITE_AUTH:
-		case SQLITE_READONLY:
-			ret = ARR_EREADONLY;
-			break;
-		case SQLITE_TOOBIG:
-			snprintf(s->errbuf, sizeof(s->errbuf), "statement over %d bytes",
-			         QUERY_SQL_MAX);
-			ret = ARR_ETOOBIG;
-			break;
-		case SQLITE_NOMEM:
-			/* also what SQLite says of a program over QUERY_OPS_MAX operations */
-			snprintf(s->errbuf, sizeof(s->errbuf),
-			         "statement too complex (over %d operations) or out of memory",
-			         QUERY_OPS_MAX);
-			ret = ARR_ETOOBIG;
-			break;
-		default:
-			ret = ARR_EINVAL;
-		}
-		goto out;
-	}
-	if (st == NULL) {
-		snprintf(s->errbuf, sizeof(s->errbuf), "empty statement");
-		ret = ARR_EINVAL;
-		goto out;
-	}
-	while (tail != NULL && (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r'))
-		tail++;
-	if (tail != NULL && *tail != '\0') {
-		snprintf(s->errbuf, sizeof(s->errbuf), "only one statement is allowed");
-		ret = ARR_EINVAL;
-		goto out;
-	}
-	if (!sqlite3_stmt_readonly(st)) {
-		snprintf(s->errbuf, sizeof(s->errbuf), "statement is not read-only");
-		ret = ARR_EREADONLY;
-		goto out;
-	}
-	n = sqlite3_column_count(st);
-	ret = ARR_ENOMEM;
-	if ((names = calloc((size_t)n + 1, sizeof(*names))) == NULL ||
-	    (vals = calloc((size_t)n + 1, sizeof(*vals))) == NULL)
-		goto out;
-	for (int i = 0; i < n; i++)
-		names[i] = sqlite3_column_name(st, i);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int r;
-
-		for (int i = 0; i < n; i++)
-			vals[i] = store_db_column_value(st, i);
-		if (fn != NULL && (r = fn(ctx, (size_t)n, names, vals)) != 0) {
-			ret = r;
-			goto out;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		snprintf(s->errbuf, sizeof(s->errbuf), "%s", sqlite3_errmsg(s->ro));
-		switch (rc & 0xff) {
-		case SQLITE_READONLY:
-		case SQLITE_AUTH:
-			ret = ARR_EREADONLY;
-			break;
-		case SQLITE_INTERRUPT:
-			snprintf(s->errbuf, sizeof(s->errbuf), "query interrupted after %llu ms",
-			         (unsigned long long)(s->ro_time != 0 ? s->ro_time
-			                                              : STORE_QUERY_TIME_MS));
-			ret = ARR_ETIMEOUT;
-			break;
-		case SQLITE_TOOBIG:
-			snprintf(s->errbuf, sizeof(s->errbuf),
-			         "a string, blob or sorted row over %d bytes", QUERY_LENGTH_MAX);
-			ret = ARR_ETOOBIG;
-			break;
-		default:
-			ret = ARR_EINVAL;
-		}
-		goto out;
-	}
-	ret = 0;
-out:
+	if ((ret = prepare_one(s, sql, &st)) == 0)
+		ret = rows_run(s, st, fn, ctx);
 	if (errmsg != NULL && s->errbuf[0] != '\0')
 		*errmsg = s->errbuf;
 	sqlite3_finalize(st);
-	free(names);
-	free(vals);
 	return ret;
 }

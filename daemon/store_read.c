@@ -154,36 +154,86 @@ store_count(struct store *s, const char *table, const struct store_filter *filte
 	return ret;
 }
 
-struct hist_item {
-	const struct changeset *cs;
-	size_t op;
-};
-
+/*
+ * The change sets that touched row rid of tb, at (hlc, origin, seq) of *after or later
+ * (NULL: all), in that order: their log ids, never their bytes, so that the sort holds
+ * keys only. The log keeps clocks as store_clock_to_db() gives them, in the same order.
+ */
 static int
-hist_cmp(const void *pa, const void *pb)
+history_prepare(struct store *s, const struct store_table *tb, int64_t rid,
+                const struct store_history_pos *after, sqlite3_stmt **st)
 {
-	const struct hist_item *a = pa, *b = pb;
-	int c;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT l.id FROM _rowlog r JOIN _log l ON l.id = r.log "
+	                       "JOIN _origin o ON o.id = l.origin WHERE r.tbl = ?1 AND r.rid = ?2 "
+	                       "AND (?3 IS NULL OR (l.hlc, o.origin, l.seq) >= (?3, ?4, ?5)) "
+	                       "ORDER BY l.hlc, o.origin, l.seq",
+	                       -1, st, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	sqlite3_bind_int(*st, 1, (int)(tb - s->tables));
+	sqlite3_bind_int64(*st, 2, rid);
+	if (after != NULL) {
+		sqlite3_bind_int64(*st, 3, store_clock_to_db(after->hlc));
+		sqlite3_bind_blob(*st, 4, after->origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(*st, 5, (int64_t)after->seq);
+	}
+	return 0;
+}
 
-	if (a->cs->h.hlc != b->cs->h.hlc)
-		return a->cs->h.hlc < b->cs->h.hlc ? -1 : 1;
-	if ((c = memcmp(a->cs->origin, b->cs->origin, ARR_ORIGIN_LEN)) != 0)
-		return c;
-	if (a->cs->h.seq != b->cs->h.seq)
-		return a->cs->h.seq < b->cs->h.seq ? -1 : 1;
-	return a->op < b->op ? -1 : a->op > b->op;
+/* Whether op i of cs comes at or before the position *after (NULL: nothing does). */
+static bool
+history_seen(const struct changeset *cs, size_t i, const struct store_history_pos *after)
+{
+	return after != NULL && cs->h.hlc == after->hlc &&
+	       memcmp(cs->origin, after->origin, ARR_ORIGIN_LEN) == 0 && cs->h.seq == after->seq &&
+	       i <= after->op;
+}
+
+/* Call fn for the ops of the logged change set log id that name row of tb, after *after. */
+static int
+history_emit(sqlite3_stmt *get, int64_t id, const struct store_table *tb,
+             const uint8_t row[ARR_ROWID_LEN], const struct store_history_pos *after,
+             store_history_fn fn, void *ctx)
+{
+	struct changeset *cs = NULL;
+	int rc, ret = 0;
+
+	sqlite3_bind_int64(get, 1, id);
+	if ((rc = sqlite3_step(get)) != SQLITE_ROW)
+		ret = rc == SQLITE_DONE ? ARR_EDB : store_db_error(rc);
+	else
+		ret = changeset_decode(sqlite3_column_blob(get, 0),
+		                       (size_t)sqlite3_column_bytes(get, 0), &cs);
+	sqlite3_reset(get);
+	for (size_t i = 0; ret == 0 && i < cs->nops; i++) {
+		const struct cs_op *op = &cs->ops[i];
+		struct store_history_entry e = {
+		    .hlc = cs->h.hlc,
+		    .origin = cs->origin,
+		    .seq = cs->h.seq,
+		    .op = (uint32_t)i,
+		    .author_org = cs->h.author_org,
+		    .column = op->column,
+		    .value = op->value,
+		};
+
+		if (memcmp(op->row, row, ARR_ROWID_LEN) != 0 ||
+		    strcmp(op->table, tb->t->name) != 0 || history_seen(cs, i, after))
+			continue;
+		ret = fn(ctx, &e);
+	}
+	changeset_destroy(&cs);
+	return ret;
 }
 
 int
-store_history(struct store *s, const char *table, const char *id, store_history_fn fn, void *ctx)
+store_history(struct store *s, const char *table, const char *id,
+              const struct store_history_pos *after, store_history_fn fn, void *ctx)
 {
 	const struct store_table *tb;
 	uint8_t row[ARR_ROWID_LEN];
 	char text[ARR_ROWID_STRLEN + 1];
-	sqlite3_stmt *st = NULL;
-	struct changeset **css = NULL;
-	struct hist_item *items = NULL;
-	size_t ncs = 0, capcs = 0, nitems = 0, capitems = 0;
+	sqlite3_stmt *st = NULL, *get = NULL;
 	int64_t rid;
 	int rc, ret;
 
@@ -191,80 +241,21 @@ store_history(struct store *s, const char *table, const char *id, store_history_
 		return ret;
 	if ((ret = store_merge_row_find(s, tb, text, &rid)) < 0)
 		return ret;
+	if ((ret = history_prepare(s, tb, rid, after, &st)) != 0)
+		goto out;
 	ret = ARR_EDB;
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT l.raw FROM _rowlog r JOIN _log l ON l.id = r.log "
-	                       "WHERE r.tbl = ?1 AND r.rid = ?2",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT raw FROM _log WHERE id = ?1", -1, &get, NULL) !=
+	    SQLITE_OK)
 		goto out;
-	sqlite3_bind_int(st, 1, (int)(tb - s->tables));
-	sqlite3_bind_int64(st, 2, rid);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct changeset *cs = NULL;
-
-		if (ncs == capcs) {
-			size_t cap = capcs ? 2 * capcs : 8;
-			void *p = realloc(css, cap * sizeof(*css));
-
-			if (p == NULL) {
-				ret = ARR_ENOMEM;
-				goto out;
-			}
-			css = p;
-			capcs = cap;
-		}
-		if ((ret = changeset_decode(sqlite3_column_blob(st, 0),
-		                            (size_t)sqlite3_column_bytes(st, 0), &cs)) < 0)
-			goto out;
-		css[ncs++] = cs;
-		for (size_t i = 0; i < cs->nops; i++) {
-			if (memcmp(cs->ops[i].row, row, ARR_ROWID_LEN) != 0 ||
-			    strcmp(cs->ops[i].table, tb->t->name) != 0)
-				continue;
-			if (nitems == capitems) {
-				size_t cap = capitems ? 2 * capitems : 16;
-				void *p = realloc(items, cap * sizeof(*items));
-
-				if (p == NULL) {
-					ret = ARR_ENOMEM;
-					goto out;
-				}
-				items = p;
-				capitems = cap;
-			}
-			items[nitems++] = (struct hist_item){cs, i};
-		}
-		ret = ARR_EDB;
-	}
-	if (rc != SQLITE_DONE)
-		goto out;
-	if (nitems == 0) {
-		ret = ARR_ENOTFOUND;
-		goto out;
-	}
-	qsort(items, nitems, sizeof(*items), hist_cmp);
 	ret = 0;
-	for (size_t i = 0; i < nitems && ret == 0; i++) {
-		const struct changeset *cs = items[i].cs;
-		const struct cs_op *op = &cs->ops[items[i].op];
-		struct store_history_entry e = {
-		    .hlc = cs->h.hlc,
-		    .origin = cs->origin,
-		    .seq = cs->h.seq,
-		    .author_org = cs->h.author_org,
-		    .column = op->column,
-		    .value = op->value,
-		};
-
-		ret = fn(ctx, &e);
-	}
+	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ret = history_emit(get, sqlite3_column_int64(st, 0), tb, row, after, fn, ctx);
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_db_error(rc);
 out:
+	sqlite3_finalize(get);
 	sqlite3_finalize(st);
-	for (size_t i = 0; i < ncs; i++)
-		changeset_destroy(&css[i]);
-	free(css);
-	free(items);
-	return ret;
+	return ret > 0 ? 0 : ret;
 }
 
 int

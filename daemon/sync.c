@@ -11,6 +11,9 @@
  * on every link, and an announcement (a HEARTBEAT, rate-limited) after every commit or
  * apply so neighbours stop pushing what we already have.
  *
+ * Received change sets are applied a slice per loop round (sync_applyq.c), in
+ * sync_tick(), which is due at once while any wait.
+ *
  * The sync layer never writes to the replica except through store_apply(), never
  * blocks (every send is ZMQ_DONTWAIT), never logs contents of change sets or messages:
  * member names, codes and counts only. This file opens no socket but the ROUTER; the
@@ -154,7 +157,8 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 		goto fail;
 	}
 	/* The ZAP handler must be bound before the ROUTER accepts anyone. */
-	if ((rc = sync_zap_bind(s)) != 0 || (rc = router_open(s)) != 0)
+	if ((rc = sync_applyq_new(s)) != 0 || (rc = sync_zap_bind(s)) != 0 ||
+	    (rc = router_open(s)) != 0)
 		goto fail;
 	if ((rc = sync_peer_build(s, members, NULL, 0, &s->peers, &s->npeers)) != 0)
 		goto fail;
@@ -192,6 +196,7 @@ sync_destroy(struct sync **sp)
 		zmq_close(s->fds.mon);
 	if (s->zap != NULL)
 		zmq_close(s->zap);
+	sync_applyq_destroy(s);
 	vv_destroy(&s->ours);
 	vv_destroy(&s->held);
 	logrl_destroy(&s->rl);
@@ -301,6 +306,9 @@ sync_timeout_ms(const struct sync *s)
 {
 	uint64_t now = mono_ms(), next = s->next_hb < s->next_pull ? s->next_hb : s->next_pull;
 
+	if (sync_applyq_pending(s))
+		return 0;
+
 	for (size_t i = 0; i < s->npeers; i++) {
 		const struct peer *p = &s->peers[i];
 
@@ -319,8 +327,11 @@ sync_timeout_ms(const struct sync *s)
 void
 sync_tick(struct sync *s)
 {
-	uint64_t now = mono_ms();
+	uint64_t now;
 
+	if (sync_applyq_pending(s))
+		sync_applyq_run(s); /* one slice; the API is served before the next */
+	now = mono_ms();
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
 
@@ -340,6 +351,7 @@ sync_tick(struct sync *s)
 	logrl_tick(s->rl, now);
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
+		sync_equiv_tick(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;
 	}
 	if (now >= s->next_pull) {
@@ -394,5 +406,7 @@ sync_metrics(struct sync *s, FILE *f)
 {
 	int rc = sync_msg_metrics(s, f);
 
+	if (rc == 0)
+		sync_applyq_metrics(s, f);
 	return rc != 0 ? rc : sync_fds_metrics(s, f);
 }

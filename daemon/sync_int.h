@@ -13,6 +13,9 @@
  *   sync_send.c  pulls, pushes, pages and announcements
  *   sync_lazy.c  eager/lazy push: PRUNE, GRAFT and the lag check
  *   sync_msg.c   HELLO contents and checks, the peers report and the metrics text
+ *   sync_sendq.c the bytes queued to each member (zero-copy sends, freed by libzmq)
+ *   sync_applyq.c received change sets waiting to be applied, applied in time slices
+ *   sync_equiv.c log digests (LOGSUM), locating a fork (LOGREQ), relaying proofs
  *
  * Everything here runs in the daemon's single thread; nothing blocks.
  */
@@ -32,18 +35,29 @@
 #include "sync.h"
 #include "vv.h"
 
-#define SYNC_RID_MAX       256
-#define SYNC_BURST         64   /* messages read from one socket per poll round */
-#define SYNC_ANNOUNCE_MS   20   /* at most one announcement (HEARTBEAT) per peer in this */
-#define SYNC_LAG_MS        100  /* grace before pulling what an announcement showed us */
-#define SYNC_FED_MS        1000 /* a peer that pushed new change sets this recently feeds us */
-#define SYNC_CAP_LAZY      "lazy"
-#define SYNC_APPLY_BUCKETS 8     /* buckets of the apply latency histogram, +Inf aside */
-#define SYNC_DIAL_MIN_MS   1000  /* first redial after a refused handshake (before jitter) */
-#define SYNC_DIAL_MAX_MS   60000 /* cap of the redial backoff */
-#define SYNC_ZAP_SEEN      32    /* refused keys remembered, so each is logged once */
-#define SYNC_HANDSHAKE_MS  5000  /* a connection must finish CURVE and ZAP within this */
-#define SYNC_FDS_CHECK_MS  250   /* how often the descriptor budget is looked at */
+struct sync_sendq;  /* sync_sendq.c */
+struct sync_applyq; /* sync_applyq.c */
+
+#define SYNC_RID_MAX        256
+#define SYNC_BURST          64   /* messages read from one socket per poll round */
+#define SYNC_ANNOUNCE_MS    20   /* at most one announcement (HEARTBEAT) per peer in this */
+#define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
+#define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
+#define SYNC_CAP_LAZY       "lazy"
+#define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_APPLY_BUCKETS  8       /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS    1000    /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS    60000   /* cap of the redial backoff */
+#define SYNC_ZAP_SEEN       32      /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS   5000    /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS   250     /* how often the descriptor budget is looked at */
+#define SYNC_SNDHWM         64      /* messages libzmq queues per connection (ZMQ_SNDHWM) */
+#define SYNC_PAGES_MAX      2       /* PAGEs queued to one member before its PULLs are refused */
+#define SYNC_SENDQ_BYTES    (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
+#define SYNC_APPLY_SLICE_MS 50           /* apply work per loop round (sync_applyq.c) */
+#define SYNC_APPLYQ_BYTES   (32u << 20)  /* received change sets waiting, all peers */
+#define SYNC_APPLYQ_PEER    (10u << 20)  /* of them, from one peer */
+#define SYNC_APPLY_BATCH    (256u << 10) /* change-set bytes per store_apply() in a slice */
 
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
@@ -53,6 +67,7 @@ struct sync_counters {
 	uint64_t apply_count;                      /* store_apply() calls for received batches */
 	double apply_sum;                          /* their seconds */
 	uint64_t apply_bucket[SYNC_APPLY_BUCKETS]; /* calls within bucket i's bound (cumulative) */
+	double round_max;                          /* longest apply slice, seconds */
 };
 
 /* One direction of connectivity with a peer. */
@@ -79,12 +94,21 @@ struct peer {
 	struct link in;            /* its DEALER -> our ROUTER */
 	uint8_t rid[SYNC_RID_MAX]; /* routing id of its DEALER on our ROUTER */
 	size_t ridlen;
-	struct vv *known; /* what it has, as far as we know (NULL: never told) */
+	int rid_fd;            /* that connection's descriptor (libzmq's)... */
+	bool rid_fd_set;       /* ... when known */
+	char rid_addr[64];     /* its remote address, checked before a takeover closes it */
+	struct sync_sendq *sq; /* bytes queued to it (sync_sendq.c), NULL: none yet */
+	size_t applyq_bytes;   /* bytes of its change sets waiting to be applied */
+	bool pull_more;        /* a page said more: pull when the apply queue drains */
+	struct vv *known;      /* what it has, as far as we know (NULL: never told) */
 	/*
 	 * Eager/lazy push (PROTOCOL.md, "Push"). All four are sets or maps by origin and
 	 * forgotten on every handshake; NULL means empty.
 	 */
-	bool lazy_ok;            /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	bool lazy_ok;  /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	bool equiv_ok; /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
+	uint8_t eq_origin[ARR_ORIGIN_LEN]; /* the origin its log differs in that we scan */
+	uint64_t eq_next;                  /* the next seq of that scan (LOGREQ), 0: none */
 	struct vv *lazy;         /* origins it PRUNEd: we do not push their change sets to it */
 	struct vv *pruned;       /* origins we PRUNEd at it (GRAFT undoes them) */
 	struct vv *fed;          /* origin -> monotonic ms it last pushed us a new change set */
@@ -136,7 +160,11 @@ struct sync {
 	uint64_t req_seq;
 	uint64_t malformed;
 	uint64_t refused;
-	uint64_t dial_seq;                /* names the monitor endpoints */
+	uint64_t send_dropped;  /* messages not sent: a member's send queue was full */
+	uint64_t pulls_refused; /* PULLs not answered: SYNC_PAGES_MAX pages were queued */
+	uint64_t takeovers;     /* connections closed because their member connected anew */
+	struct sync_applyq *aq; /* received change sets waiting to be applied */
+	uint64_t dial_seq;      /* names the monitor endpoints */
 	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
 	size_t zap_seen_next;
 	uint8_t zap_seen_key[16]; /* random key of those hashes */
@@ -190,6 +218,43 @@ void sync_link_expire(const struct sync *s, struct peer *p, uint64_t now);
 /* Heartbeat round: liveness, HELLO retries and a HEARTBEAT on every live link. */
 void sync_link_heartbeat(struct sync *s, uint64_t now);
 
+/*
+ * p connected anew from routing id rid (its HELLO): forget the old routing id and close
+ * its connection, whose queued messages libzmq then frees. fd: the new connection's.
+ */
+void sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd);
+
+/* sync_sendq.c */
+/*
+ * Send buf (taken: freed whatever happens) to p on l, accounted to p until libzmq
+ * releases it; refused (-1, ENOBUFS, counted) past SYNC_SENDQ_BYTES. 0 or -1 (errno).
+ */
+int sync_sendq_send(struct sync *s, struct peer *p, enum link_id l, uint8_t *buf, size_t len,
+                    bool page);
+/* Bytes and PAGEs queued to p and not yet released by libzmq; all peers' bytes. */
+size_t sync_sendq_bytes(const struct peer *p);
+unsigned sync_sendq_pages(const struct peer *p);
+size_t sync_sendq_total(const struct sync *s);
+/* Drop p's hold on its account (messages in flight keep it until released). */
+void sync_sendq_free(struct peer *p);
+
+/* sync_applyq.c */
+int sync_applyq_new(struct sync *s);
+void sync_applyq_destroy(struct sync *s);
+/*
+ * Queue the change sets of m (PAGE or PUSH) from p for the next slices, copied; flags:
+ * own_heard (m was the last page of our pull). 0, or ARR_EFULL (dropped, counted) when
+ * the queue or p's share of it is full, or ARR_ENOMEM.
+ */
+int sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page);
+/* Whether change sets wait; the bytes that wait. */
+bool sync_applyq_pending(const struct sync *s);
+size_t sync_applyq_bytes(const struct sync *s);
+/* Apply what waits for at most SYNC_APPLY_SLICE_MS (at least one batch). */
+void sync_applyq_run(struct sync *s);
+/* arrangd_apply_queue_bytes, _dropped_total, arrangd_apply_round_max_milliseconds. */
+void sync_applyq_metrics(const struct sync *s, FILE *f);
+
 /* sync_dial.c */
 /* Watch p's new DEALER (before it connects); stop watching (no-op without). */
 int sync_dial_watch(struct sync *s, struct peer *p);
@@ -241,6 +306,13 @@ void sync_zap_on_requests(struct sync *s);
 /* Whether key (CURVE, 32 bytes) is a member's other than ours; its origin in uid (hex). */
 const struct member *sync_zap_admit(const struct sync *s, const uint8_t key[32],
                                     char uid[NODEKEY_HEX_LEN + 1]);
+
+/* sync_equiv.c (PROTOCOL.md, "Equivocation") */
+/* Heartbeat round: LOGSUM to every connected peer with "equiv". */
+void sync_equiv_tick(struct sync *s, uint64_t now);
+void sync_equiv_on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m);
+/* A change set from p proved an equivocation: log it, relay every proof. */
+void sync_equiv_proven(struct sync *s, struct peer *p);
 
 /* sync_recv.c */
 void sync_recv_router(struct sync *s);

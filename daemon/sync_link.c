@@ -10,10 +10,15 @@
  * ROUTER's peers by the ZAP handler (sync_zap.c). libzmq redials a DEALER after a
  * transport failure (SYNC_RECONNECT_MS doubling up to SYNC_RECONNECT_MAX_MS); a refused
  * handshake is redialled by sync_dial.c, which closes and reopens it through here.
+ * A member that connects to the ROUTER anew takes over: its old connection is closed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <sodium.h>
 #include <zmq.h>
@@ -50,21 +55,10 @@ sync_link_pick(const struct sync *s, const struct peer *p, uint64_t now)
 	return LINK_NONE;
 }
 
-/* Send one encoded message on a link. ROUTER sends are addressed by rid/ridlen. */
-static int
-send_raw(struct sync *s, void *dealer, const uint8_t *rid, size_t ridlen, const uint8_t *buf,
-         size_t len)
-{
-	if (dealer != NULL)
-		return zmq_send(dealer, buf, len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
-	if (zmq_send(s->router, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-		return -1;
-	return zmq_send(s->router, buf, len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
-}
-
 /*
- * Encode and send m to p on link l. A failed send is not an error for the caller (the
- * next pull repairs it); an unroutable ROUTER peer marks the in-link down.
+ * Encode and send m to p on link l, accounted to p's send queue (sync_sendq.c). A
+ * failed send is not an error for the caller (the next pull repairs it); an unroutable
+ * ROUTER peer marks the in-link down.
  */
 int
 sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
@@ -80,7 +74,7 @@ sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peer
 		          arrerr_name(rc));
 		return rc;
 	}
-	rc = send_raw(s, l == LINK_OUT ? p->dealer : NULL, p->rid, p->ridlen, buf, len);
+	rc = sync_sendq_send(s, p, l, buf, len, m->type == PEERMSG_PAGE);
 	if (rc != 0) {
 		if (l == LINK_IN && errno == EHOSTUNREACH)
 			p->in.up = false;
@@ -88,7 +82,6 @@ sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peer
 			log_debug("peer %s: %s not sent: %s", p->name,
 			          peermsg_type_name((int)m->type), zmq_strerror(errno));
 	}
-	free(buf);
 	return rc;
 }
 
@@ -103,7 +96,9 @@ sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int 
 	snprintf(m.text, sizeof(m.text), "%s", text);
 	if (peermsg_encode(&m, &buf, &len) != 0)
 		return;
-	(void)send_raw(s, NULL, rid, ridlen, buf, len);
+	/* unaccounted: small, and bounded by ZMQ_SNDHWM messages per connection */
+	if (zmq_send(s->router, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+		(void)zmq_send(s->router, buf, len, ZMQ_DONTWAIT);
 	free(buf);
 }
 
@@ -136,16 +131,18 @@ sync_link_send_hello(struct sync *s, struct peer *p)
 /*
  * Options common to every peer socket. The handshake interval bounds how long a
  * connection that has not authenticated holds a descriptor (libzmq's default is 30 s).
+ * The send high-water mark counts messages; the bytes are bounded by sync_sendq.c.
  */
 static int
 sock_common(const struct sync *s, void *sock)
 {
 	int linger = SYNC_LINGER_MS, ivl = (int)s->set.heartbeat_ms, tmo = 3 * ivl;
-	int handshake = SYNC_HANDSHAKE_MS;
+	int handshake = SYNC_HANDSHAKE_MS, hwm = SYNC_SNDHWM;
 	int64_t maxmsg = ARR_MSG_MAX_BYTES;
 
 	if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof(handshake)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof(tmo)) != 0 ||
@@ -299,4 +296,61 @@ sync_link_heartbeat(struct sync *s, uint64_t now)
 		}
 		note_connected(s, p, now);
 	}
+}
+
+/* The remote address of connection fd as text (empty when it is not a connected socket). */
+static void
+fd_addr(int fd, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "";
+	unsigned port = 0;
+
+	out[0] = '\0';
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+	} else {
+		return;
+	}
+	snprintf(out, n, "%s:%u", host, port);
+}
+
+/*
+ * libzmq cannot close one connection of a ROUTER, so the old connection's socket is
+ * shut down under it (libzmq then closes it and frees its pipe, queued messages and
+ * all). The descriptor is libzmq's and may have been closed and reused since the old
+ * HELLO: it is shut down only while it still leads to the same remote address and port,
+ * which no other connection can have while this one exists.
+ */
+void
+sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd)
+{
+	char addr[64];
+
+	if (p->ridlen > 0 && p->rid_fd_set && p->rid_fd != fd) {
+		fd_addr(p->rid_fd, addr, sizeof(addr));
+		if (addr[0] != '\0' && strcmp(addr, p->rid_addr) == 0 &&
+		    shutdown(p->rid_fd, SHUT_RDWR) == 0) {
+			s->takeovers++;
+			if (sync_log_ok(s, p, "takeover"))
+				log_info("peer %s: connected anew; its old connection closed",
+				         p->name);
+		}
+	}
+	memcpy(p->rid, rid, ridlen);
+	p->ridlen = ridlen;
+	p->in.up = false;
+	p->rid_fd = fd;
+	p->rid_fd_set = fd >= 0;
+	if (p->rid_fd_set)
+		fd_addr(fd, p->rid_addr, sizeof(p->rid_addr));
 }

@@ -25,10 +25,11 @@ sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_t
 	m->major = PEERMSG_MAJOR;
 	m->minor = PEERMSG_MINOR;
 	memcpy(m->origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	m->ncaps = 3;
+	m->ncaps = 4;
 	strcpy(m->caps[0], "push");
 	strcpy(m->caps[1], "relay");
 	strcpy(m->caps[2], SYNC_CAP_LAZY);
+	strcpy(m->caps[3], SYNC_CAP_EQUIV);
 	m->vector = (struct vv *)v;
 }
 
@@ -172,6 +173,13 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	     s->count.duplicates},
 	    {"arrangd_changesets_quarantined_total", "Change sets from peers quarantined.",
 	     s->count.quarantined},
+	    {"arrangd_peer_send_dropped_total",
+	     "Messages to peers not sent because the peer's send queue was full.", s->send_dropped},
+	    {"arrangd_peer_pulls_refused_total",
+	     "PULLs not answered because the pages sent to that peer were still queued.",
+	     s->pulls_refused},
+	    {"arrangd_peer_takeovers_total",
+	     "Peer connections closed because the member connected anew.", s->takeovers},
 	};
 	const struct vv *v = sync_ours(s);
 	struct vv *empty = vv_new();
@@ -185,6 +193,8 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	sync_stats(s, &ss);
 	metrics_gauge(f, "arrangd_peers_connected",
 	              "Other members heard from within three heartbeats.", ss.connected);
+	metrics_gauge(f, "arrangd_peer_send_queued_bytes",
+	              "Bytes queued to peers that libzmq has not taken yet.", sync_sendq_total(s));
 	lag_gauges(s, f, v, empty);
 	unreachable_gauges(s, f, mono_ms());
 	metrics_histogram(f, "arrangd_apply_seconds",

@@ -16,6 +16,7 @@ void
 sync_peer_free(struct peer *p)
 {
 	sync_link_dealer_close(p);
+	sync_sendq_free(p);
 	vv_destroy(&p->known);
 	sync_lazy_reset(p);
 	free(p->name);

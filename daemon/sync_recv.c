@@ -3,8 +3,9 @@
  * bursts, never blocking), ties each ROUTER message to the member the ZAP handler
  * authenticated, decodes and checks it, and dispatches it: the handshake (HELLO on the
  * ROUTER, WELCOME on a DEALER), PULL, PAGE, PUSH, HEARTBEAT, PRUNE, GRAFT and ERROR.
- * Applies received change sets through store_apply() (in shared transactions while a
- * peer pages us, the bulk apply) and counts them for the metrics. Malformed input is
+ * Queues received change sets for sync_applyq.c, which applies them through
+ * store_apply() (in shared transactions while a peer pages us: the bulk apply, started
+ * and ended here). Malformed input is
  * counted, answered with ERROR and dropped; a peer's text is never logged.
  */
 #include <stdlib.h>
@@ -17,68 +18,6 @@
 #include "log.h"
 #include "monoclock.h"
 #include "sync_int.h"
-
-/* After a successful apply of m from p: count, mark our vector stale, log. */
-static void
-applied(struct sync *s, struct peer *p, const struct peermsg *m, const struct store_apply_stats *st)
-{
-	s->count.applied += st->applied;
-	s->count.duplicates += st->duplicates;
-	s->count.quarantined += st->quarantined_new;
-	if (st->applied > 0 || st->quarantined_new > 0)
-		sync_ours_stale(s);
-	/* quarantine is a state: logged when a change set enters it, not when it comes again */
-	if (st->quarantined_new > 0 && sync_log_ok(s, p, "quarantine"))
-		log_error("peer %s: %zu change sets quarantined (arrangctl quarantine list)",
-		          p->name, st->quarantined_new);
-	if (sync_log_ok(s, p, "apply"))
-		log_debug("peer %s: %s of %zu: %zu applied, %zu duplicates, %zu pending, "
-		          "%zu quarantined",
-		          p->name, peermsg_type_name((int)m->type), m->ncs, st->applied,
-		          st->duplicates, st->pending, st->quarantined);
-}
-
-/* Apply change sets p sent (PAGE or PUSH). Returns the store's stats. */
-static void
-apply_from(struct sync *s, struct peer *p, const struct peermsg *m, struct store_apply_stats *st)
-{
-	struct store_blob *items;
-	double t0;
-	int rc;
-
-	memset(st, 0, sizeof(*st));
-	if (m->ncs == 0)
-		return;
-	s->count.received += m->ncs;
-	if ((items = calloc(m->ncs, sizeof(*items))) == NULL) {
-		if (sync_log_ok(s, p, "apply failed"))
-			log_warnx("peer %s: out of memory for %zu change sets", p->name, m->ncs);
-		return;
-	}
-	for (size_t i = 0; i < m->ncs; i++) {
-		uint8_t origin[ARR_ORIGIN_LEN];
-		uint64_t seq;
-
-		items[i].data = m->cs[i].data;
-		items[i].len = m->cs[i].len;
-		/* It has them (or claims to): do not push them back to it. */
-		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) == 0)
-			sync_peer_known_add(p, origin, seq);
-	}
-	t0 = mono_s();
-	rc = store_apply(s->st, items, m->ncs, NULL, st);
-	sync_msg_count_apply(&s->count, mono_s() - t0);
-	free(items);
-	if (rc != 0) {
-		if (sync_log_ok(s, p, "apply failed"))
-			log_error("peer %s: cannot apply %zu change sets: %s", p->name, m->ncs,
-			          arrerr_str(rc));
-		/* in bulk mode the open transaction was rolled back: the vector is lower */
-		sync_ours_stale(s);
-		return;
-	}
-	applied(s, p, m, st);
-}
 
 /*
  * Catch-up: while any peer answers our pulls with more pages to come, the store applies
@@ -95,7 +34,7 @@ sync_recv_bulk_update(struct sync *s, uint64_t now)
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
 
-		if (p->paging && !sync_send_pull_outstanding(s, p, now))
+		if (p->paging && !p->pull_more && !sync_send_pull_outstanding(s, p, now))
 			p->paging = false;
 		paging = paging || p->paging;
 	}
@@ -159,6 +98,7 @@ on_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m
 	sync_peer_known_set(p, m->vector);
 	sync_lazy_reset(p);
 	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
+	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
 	if ((v = sync_ours(s)) != NULL) {
 		struct peermsg w;
 		sync_msg_fill_hello(s->key, &w, PEERMSG_WELCOME, v);
@@ -190,61 +130,42 @@ on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	sync_peer_known_set(p, m->vector);
 	sync_lazy_reset(p);
 	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
+	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
 	if (!sync_send_pull_outstanding(s, p, now))
 		sync_send_pull(s, p, l, "connect");
 }
 
-/* Change sets from p were applied: relay them, announce our vector. */
-static void
-relay(struct sync *s, const struct store_apply_stats *st)
-{
-	if (st->applied > 0) {
-		sync_send_push_new(s);
-		sync_send_announce_all(s);
-	}
-}
-
-/* PAGE from p: the answer to our pull (then the next is asked for first) or a stray. */
+/*
+ * PAGE from p: the answer to our pull or a stray; queued for the apply (sync_applyq.c).
+ * The next page is asked for at once only when the queue was empty (the pull's vector
+ * is ours plus this page); otherwise once the queue has drained.
+ */
 static void
 on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m, uint64_t now)
 {
-	struct store_apply_stats st;
 	bool mine = m->req_id != 0 && m->req_id == p->pull_id;
+	bool idle = !sync_applyq_pending(s);
 
-	if (mine) {
-		p->pull_id = 0;
-		/* the next page is read and sent while this one is applied */
-		if (m->more && sync_send_pull_ahead(s, p, l, m) && !p->paging) {
-			p->paging = true;
-			sync_recv_bulk_update(s, now);
-		}
+	if (!mine) {
+		(void)sync_applyq_add(s, p, m, false);
+		return;
 	}
-	apply_from(s, p, m, &st);
-	relay(s, &st);
-	if (mine) {
-		if (m->more && p->pull_id == 0)
-			sync_send_pull(s, p, l, "more");
-		if (!m->more || p->pull_id == 0) {
-			p->paging = false;
-			sync_recv_bulk_update(s, now);
-		}
-		/* it sent all it has that we lack, ours included: a restore's hold ends */
-		if (!m->more)
-			store_own_heard(s->st);
+	p->pull_id = 0;
+	if (sync_applyq_add(s, p, m, !m->more) != 0) {
+		p->pull_more = true; /* asked again once the queue has drained */
+	} else if (m->more && (!idle || !sync_send_pull_ahead(s, p, l, m))) {
+		p->pull_more = true;
 	}
+	p->paging = m->more || p->pull_more;
+	sync_recv_bulk_update(s, now);
 }
 
-/* PUSH from p: prune or note its feed, apply, pull when a gap is left. */
+/* PUSH from p: prune or note its feed, queue for the apply. */
 static void
-on_push(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m, uint64_t now)
+on_push(struct sync *s, struct peer *p, const struct peermsg *m)
 {
-	struct store_apply_stats st;
-
 	sync_lazy_on_push(s, p, m);
-	apply_from(s, p, m, &st);
-	relay(s, &st);
-	if (st.pending > 0 && !sync_send_pull_outstanding(s, p, now))
-		sync_send_pull(s, p, l, "gap");
+	(void)sync_applyq_add(s, p, m, false);
 }
 
 /* ERROR from p. The text comes from the peer: only its code goes to the log. */
@@ -284,7 +205,7 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		on_page(s, p, l, m, now);
 		break;
 	case PEERMSG_PUSH:
-		on_push(s, p, l, m, now);
+		on_push(s, p, m);
 		break;
 	case PEERMSG_HEARTBEAT:
 		sync_peer_known_merge(p, m->vector);
@@ -298,6 +219,11 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		break;
 	case PEERMSG_ERROR:
 		on_error(s, p, l, m);
+		break;
+	case PEERMSG_LOGSUM:
+	case PEERMSG_LOGREQ:
+	case PEERMSG_EVIDENCE:
+		sync_equiv_on_message(s, p, l, m);
 		break;
 	}
 }
@@ -377,10 +303,8 @@ on_router_msg(struct sync *s, const uint8_t *rid, size_t ridlen, zmq_msg_t *msg)
 		return;
 	}
 	if (m->type == PEERMSG_HELLO && !current) {
-		/* a new connection from p (it reconnected or restarted) */
-		memcpy(p->rid, rid, ridlen);
-		p->ridlen = ridlen;
-		p->in.up = false;
+		/* a new connection from p (it reconnected or restarted): the old one goes */
+		sync_link_takeover(s, p, rid, ridlen, zmq_msg_get(msg, ZMQ_SRCFD));
 	} else if (m->type != PEERMSG_HELLO && (!current || !p->in.up)) {
 		sync_link_send_error_rid(s, rid, ridlen, ARR_ESTATE, "send HELLO first");
 		goto out;

@@ -1,9 +1,10 @@
 /*
  * sync_send.c: what the peer layer sends of its own accord or in answer to a PULL:
  * pulls (with our vector, one outstanding per peer, the next page asked for ahead),
- * pages, pushes of new change sets to every connected peer, and announcements of our
- * vector. Reads change sets only through store_changes_since(), copying what the store
- * lends; never applies anything and reads no socket.
+ * pages (a PULL is answered only while fewer than SYNC_PAGES_MAX pages to that member
+ * wait in libzmq, sync_sendq.c), pushes of new change sets to every connected peer,
+ * and announcements of our vector. Reads change sets only through store_changes_since(), copying
+ * what the store lends; never applies anything and reads no socket.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,14 @@ sync_send_page(struct sync *s, struct peer *p, enum link_id l, const struct peer
 	int rc;
 
 	sync_peer_known_set(p, m->vector);
+	if (sync_sendq_pages(p) >= SYNC_PAGES_MAX) {
+		/* it has not read the pages it asked for: an honest puller repeats later */
+		s->pulls_refused++;
+		if (sync_log_ok(s, p, "pull refused"))
+			log_debug("peer %s: pull refused, %u pages still queued to it", p->name,
+			          sync_sendq_pages(p));
+		return;
+	}
 	rc = store_changes_since(s->st, m->vector, max, collect_fn, &c, &page.more);
 	if (rc != 0) {
 		if (sync_log_ok(s, p, "page"))

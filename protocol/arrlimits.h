@@ -23,4 +23,17 @@
 #define ARR_SCOPE_REGION   "region"
 #define ARR_MAX_DRIFT_MS   5000u /* default max_clock_drift_ms: how far ahead a clock may be */
 
+/*
+ * Default budgets of a node's store ([budget] in arrangd.conf, daemon/store_budget.c):
+ * change sets held pending past a gap, per origin, and the quarantine, per member origin
+ * and for entries without an authenticated origin (junk), by count and bytes.
+ */
+#define ARR_PENDING_MAX_COUNT    10000u
+#define ARR_PENDING_MAX_BYTES    (16u << 20)
+#define ARR_PENDING_MAX_DISTANCE 100000u /* seqs past the vector */
+#define ARR_QUARANTINE_MAX_COUNT 1000u
+#define ARR_QUARANTINE_MAX_BYTES (16u << 20)
+#define ARR_JUNK_MAX_COUNT       10000u
+#define ARR_JUNK_MAX_BYTES       (16u << 20)
+
 #endif

@@ -15,10 +15,11 @@
 #include "arrerr.h"
 #include "mpread.h"
 #include "peermsg.h"
+#include "peermsg_int.h"
 #include "utf8.h"
 
 /* Fields after the type, per message type (index = type). */
-static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1};
+static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1, 1, 3, 1};
 
 /*
  * One entry of an origin list (rd_origins): with seqs a pair [bin 32, uint > 0], else a
@@ -211,7 +212,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 	}
 	if ((rc = mpr_array(&c, &n)) != 0 || (rc = mpr_uint(&c, UINT64_MAX, &type)) != 0)
 		goto out;
-	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_GRAFT) {
+	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_EVIDENCE) {
 		rc = ARR_EMALFORMED;
 		goto out;
 	}
@@ -262,6 +263,19 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 	case PEERMSG_PRUNE:
 	case PEERMSG_GRAFT:
 		if ((rc = rd_origins(&c, false, &m->origins)) != 0)
+			goto out;
+		break;
+	case PEERMSG_EVIDENCE:
+		if ((rc = rd_blobs(&c, m)) != 0)
+			goto out;
+		if (m->ncs != 2) {
+			rc = ARR_EMALFORMED;
+			goto out;
+		}
+		break;
+	case PEERMSG_LOGSUM:
+	case PEERMSG_LOGREQ:
+		if ((rc = peermsg_equiv_decode(&c, m)) != 0)
 			goto out;
 		break;
 	}
@@ -350,6 +364,11 @@ check_encodable(const struct peermsg *m)
 		if (m->origins == NULL || vv_count(m->origins) == 0)
 			return ARR_EINVAL;
 		return vv_count(m->origins) > ARR_VV_MAX_ENTRIES ? ARR_ETOOBIG : 0;
+	case PEERMSG_EVIDENCE:
+		return m->ncs != 2 ? ARR_EINVAL : check_blobs(m);
+	case PEERMSG_LOGSUM:
+	case PEERMSG_LOGREQ:
+		return peermsg_equiv_check(m);
 	default:
 		return ARR_EINVAL;
 	}
@@ -423,7 +442,13 @@ peermsg_encode(const struct peermsg *m, uint8_t **out, size_t *outlen)
 			goto out;
 		break;
 	case PEERMSG_PUSH:
+	case PEERMSG_EVIDENCE:
 		if ((rc = pack_blobs(&pk, &sb, m)) != 0)
+			goto out;
+		break;
+	case PEERMSG_LOGSUM:
+	case PEERMSG_LOGREQ:
+		if ((rc = peermsg_equiv_encode(&pk, m)) != 0)
 			goto out;
 		break;
 	case PEERMSG_HEARTBEAT:
@@ -465,8 +490,9 @@ out:
 const char *
 peermsg_type_name(int type)
 {
-	static const char *const names[] = {"?",    "HELLO",     "WELCOME", "PULL",  "PAGE",
-	                                    "PUSH", "HEARTBEAT", "ERROR",   "PRUNE", "GRAFT"};
+	static const char *const names[] = {"?",      "HELLO",     "WELCOME", "PULL",  "PAGE",
+	                                    "PUSH",   "HEARTBEAT", "ERROR",   "PRUNE", "GRAFT",
+	                                    "LOGSUM", "LOGREQ",    "EVIDENCE"};
 
 	return type >= PEERMSG_HELLO && type <= PEERMSG_GRAFT ? names[type] : names[0];
 }

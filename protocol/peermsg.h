@@ -20,7 +20,7 @@
 #include "vv.h"
 
 #define PEERMSG_MAJOR    1
-#define PEERMSG_MINOR    1
+#define PEERMSG_MINOR    2
 #define PEERMSG_MAX_CAPS 16  /* capabilities in HELLO/WELCOME */
 #define PEERMSG_CAP_MAX  32  /* bytes of one capability name */
 #define PEERMSG_TEXT_MAX 256 /* bytes of an ERROR message */
@@ -35,7 +35,14 @@ enum peermsg_type {
 	PEERMSG_ERROR = 7,
 	PEERMSG_PRUNE = 8, /* since 1.1, only to peers with the "lazy" capability */
 	PEERMSG_GRAFT = 9, /* since 1.1, likewise */
+	/* since 1.2, only to peers with the "equiv" capability (PROTOCOL.md, "Equivocation") */
+	PEERMSG_LOGSUM = 10,
+	PEERMSG_LOGREQ = 11,
+	PEERMSG_EVIDENCE = 12,
 };
+
+#define PEERMSG_SUM_LEN    80   /* one LOGSUM record: origin, seq, chain hash, frozen */
+#define PEERMSG_REQ_HASHES 4096 /* envelope hashes in one LOGREQ, at most */
 
 /* One change-set envelope inside a PAGE or PUSH (bytes not owned by the blob). */
 struct peermsg_blob {
@@ -44,10 +51,10 @@ struct peermsg_blob {
 };
 
 /*
- * A peer message. Which fields mean something depends on type (see the comments).
- * For encoding, the caller fills a struct whose pointers are all borrowed. A decoded
- * message is allocated by peermsg_decode() and owns vector and cs (the array, not the
- * bytes it points to); release it with peermsg_destroy().
+ * A peer message (PAGE, PUSH and EVIDENCE carry cs; EVIDENCE exactly two). Which fields mean
+ * something depends on type (see the comments). For encoding, the caller fills a struct whose
+ * pointers are all borrowed. A decoded message is allocated by peermsg_decode() and owns vector and
+ * cs (the array, not the bytes it points to); release it with peermsg_destroy().
  */
 struct peermsg {
 	enum peermsg_type type;
@@ -63,6 +70,11 @@ struct peermsg {
 	bool more;               /* PAGE */
 	struct peermsg_blob *cs; /* PAGE, PUSH: change-set envelopes */
 	size_t ncs;
+	const uint8_t *sums; /* LOGSUM: nsums records of PEERMSG_SUM_LEN bytes (borrowed) */
+	size_t nsums;
+	uint64_t from;         /* LOGREQ: the seq of the first hash; origin in origin */
+	const uint8_t *hashes; /* LOGREQ: nhashes envelope hashes of 32 bytes (borrowed) */
+	size_t nhashes;
 	int code;                        /* ERROR: a negative ARR_E* code */
 	char text[PEERMSG_TEXT_MAX + 1]; /* ERROR: NUL-terminated, valid UTF-8 */
 };

@@ -81,7 +81,8 @@ chaos_count_quarantine(struct region *r, size_t i)
 	struct reply rp;
 	const msgpack_object *o;
 
-	if (region_call0(r, i, "quarantine.list", &rp, &o) == 0 && o->type == MSGPACK_OBJECT_ARRAY)
+	if (region_call0(r, i, "quarantine.list", &rp, &o) == 0 &&
+	    (o = obj_get(o, "entries")) != NULL && o->type == MSGPACK_OBJECT_ARRAY)
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
 			const msgpack_object *reason = obj_get(&o->via.array.ptr[k], "reason");
 			char name[24];

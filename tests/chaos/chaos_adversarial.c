@@ -9,7 +9,8 @@
  * integrity_check and it stops cleanly. (The disk-full case is chaos_diskfull.)
  *
  * it_tampered covers a bit-flipped signature, a few malformed messages and the HELLO
- * rules; the cases here add oversized frames, replays, equivocation, forged origins,
+ * rules; the cases here add oversized frames, replays, equivocation (a proof: the origin
+ * is frozen, PROTOCOL.md "Equivocation"), forged origins,
  * non-members' signatures, unknown tables and columns, undecodable change sets and
  * writes through query.
  */
@@ -101,7 +102,7 @@ q_count(struct adv *a, const char *reason, const char *origin)
 	int n = 0;
 
 	if (region_call0(a->r, RECV, "quarantine.list", &rp, &o) == 0 &&
-	    o->type == MSGPACK_OBJECT_ARRAY)
+	    (o = obj_get(o, "entries")) != NULL && o->type == MSGPACK_OBJECT_ARRAY)
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
 			const msgpack_object *rs = obj_get(&o->via.array.ptr[k], "reason");
 			const msgpack_object *og = obj_get(&o->via.array.ptr[k], "origin");
@@ -255,21 +256,54 @@ c_replay(struct adv *a, char *got, size_t n)
 	       status_u(a, "quarantined") == q0;
 }
 
+/* Entries of node0's status "equivocations" naming origin (hex) from seq 1. */
+static bool
+frozen_from_1(struct adv *a, const char *origin)
+{
+	struct reply rp;
+	const msgpack_object *o, *l;
+	bool hit = false;
+
+	if (region_call0(a->r, RECV, "status", &rp, &o) == 0 &&
+	    (l = obj_get(o, "equivocations")) != NULL && l->type == MSGPACK_OBJECT_ARRAY)
+		for (uint32_t k = 0; !hit && k < l->via.array.size; k++) {
+			const msgpack_object *og = obj_get(&l->via.array.ptr[k], "origin");
+			uint64_t from = 0;
+
+			hit = og != NULL && og->type == MSGPACK_OBJECT_STR &&
+			      og->via.str.size == 64 && memcmp(og->via.str.ptr, origin, 64) == 0 &&
+			      obj_uint(obj_get(&l->via.array.ptr[k], "from_seq"), &from) == 0 &&
+			      from == 1;
+		}
+	reply_free(&rp);
+	return hit;
+}
+
+/*
+ * A second signed content for a logged seq is a proof of equivocation (PROTOCOL.md,
+ * "Equivocation"): the origin is frozen from that seq, so neither content stays.
+ */
 static bool
 c_equivocation(struct adv *a, char *got, size_t n)
 {
 	struct changeset *cs =
 	    build(a, a->signer, 1, "organisation", "name", "Other content", a->row);
+	const char *hex = a->r->nodes[SIGNER].pubhex;
+	bool frozen = false, gone = false;
 	char v[128];
-	bool ok = push_expect_quarantine(a, cs->raw, cs->rawlen, "ARR_ECONFLICT",
-	                                 a->r->nodes[SIGNER].pubhex, NULL, got, n);
 
+	peer_push(a->d, cs->raw, cs->rawlen);
 	changeset_destroy(&cs);
-	/* the first content stays */
-	return ok &&
-	       apiclient_get_text(region_api(a->r, RECV), "organisation", a->row, "name", v,
-	                          sizeof(v)) == 0 &&
-	       strcmp(v, "Genuine") == 0;
+	for (double until = mono_s() + 10; mono_s() < until && !(frozen && gone);
+	     proc_sleep_ms(100)) {
+		frozen = frozen_from_1(a, hex);
+		gone = apiclient_get_text(region_api(a->r, RECV), "organisation", a->row, "name", v,
+		                          sizeof(v)) == ARR_ENOTFOUND;
+	}
+	snprintf(got, n, "%s, %s, quarantine %llu", frozen ? "frozen from seq 1" : "NOT frozen",
+	         gone ? "row masked" : "row STILL THERE",
+	         (unsigned long long)status_u(a, "quarantined"));
+	return frozen && gone && q_count(a, "ARR_ECONFLICT", NULL) == 0;
 }
 
 static bool
@@ -402,7 +436,7 @@ static const struct adv_case cases[] = {
     {"oversized frame (8 MiB + 1 KiB)", "dropped by ZMQ_MAXMSGSIZE", c_oversized},
     {"wrong protocol version", "ERROR ARR_EVERSION", c_version},
     {"replay of an old change set", "duplicate, no-op", c_replay},
-    {"same (origin, seq), other content", "quarantine ARR_ECONFLICT", c_equivocation},
+    {"same (origin, seq), other content", "proof: origin frozen", c_equivocation},
     {"forged origin", "quarantine ARR_EBADSIG", c_forged_origin},
     {"valid signature, non-member", "quarantine ARR_ENOTMEMBER", c_nonmember},
     {"unknown table (member-signed)", "quarantine ARR_ESCHEMA", c_unknown_table},

@@ -73,7 +73,7 @@ quarantine_scan(struct region *r, size_t i, const char *origin, int *total, int 
 	*total = *eclock = 0;
 	*ahead_ms = 0;
 	if (region_call0(r, i, "quarantine.list", &rp, &o) == 0 &&
-	    o->type == MSGPACK_OBJECT_ARRAY) {
+	    (o = obj_get(o, "entries")) != NULL && o->type == MSGPACK_OBJECT_ARRAY) {
 		*total = (int)o->via.array.size;
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
 			const msgpack_object *e = &o->via.array.ptr[k];

@@ -141,7 +141,7 @@ quarantined_as(struct bad *b, const char *reason)
 		bool hit = false;
 
 		if (region_call0(b->r, RECV, "quarantine.list", &rp, &o) == 0 &&
-		    o->type == MSGPACK_OBJECT_ARRAY)
+		    (o = obj_get(o, "entries")) != NULL && o->type == MSGPACK_OBJECT_ARRAY)
 			for (uint32_t k = 0; !hit && k < o->via.array.size; k++) {
 				const msgpack_object *rs = obj_get(&o->via.array.ptr[k], "reason");
 				const msgpack_object *og = obj_get(&o->via.array.ptr[k], "origin");

@@ -38,7 +38,8 @@ history_by(struct region *r, size_t i, const char *row, const char *hex)
 	req_str(&rq, row);
 	rc = region_call(r, i, &rq, &rp, &o);
 	req_free(&rq);
-	if (rc == 0 && o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size > 0) {
+	if (rc == 0 && (o = obj_get(o, "entries")) != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
+	    o->via.array.size > 0) {
 		ok = true;
 		for (uint32_t k = 0; k < o->via.array.size; k++) {
 			const msgpack_object *org = obj_get(&o->via.array.ptr[k], "origin");

@@ -104,7 +104,8 @@ wait_quarantined(struct region *r)
 		const msgpack_object *o, *e;
 
 		if (region_call0(r, RECV, "quarantine.list", &rp, &o) == 0 &&
-		    o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 1) {
+		    (o = obj_get(o, "entries")) != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
+		    o->via.array.size == 1) {
 			e = &o->via.array.ptr[0];
 			CHECK(obj_is_str(obj_get(e, "reason"), "ARR_EBADSIG"),
 			      "quarantine reason is not ARR_EBADSIG");

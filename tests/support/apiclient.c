@@ -6,6 +6,7 @@
  * timeout) is reopened and the call made once more. It never sends a request
  * conn_call would not (the bytes go out as given).
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +182,12 @@ apiclient_quarantine_count(struct apiclient *c)
 	struct reply rp;
 	int rc = apiclient_call0(c, "quarantine.list", &rp);
 
+	uint64_t total = 0;
+
 	if (rc == 0)
-		rc = rp.result->type == MSGPACK_OBJECT_ARRAY ? (int)rp.result->via.array.size
-		                                             : ARR_EMALFORMED;
+		rc = obj_uint(obj_get(rp.result, "total"), &total) == 0 && total <= INT_MAX
+		         ? (int)total
+		         : ARR_EMALFORMED;
 	reply_free(&rp);
 	return rc;
 }

@@ -44,7 +44,7 @@ int apiclient_digest(struct apiclient *c, char out[65]);
 int apiclient_log_count(struct apiclient *c, uint64_t *n);
 /* status.vector[origin] for a 64-hex origin (0 when absent). */
 int apiclient_vector_seq(struct apiclient *c, const char *originhex, uint64_t *seq);
-/* quarantine.list length, or negative. */
+/* Entries in quarantine (the "total" of quarantine.list), or negative. */
 int apiclient_quarantine_count(struct apiclient *c);
 /* Whether status answers with a map that names the node. */
 bool apiclient_status_ok(struct apiclient *c);

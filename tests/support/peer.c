@@ -13,6 +13,7 @@
 
 struct peer {
 	void *zctx, *d;
+	void *mon; /* PAIR receiving the DEALER's disconnect events */
 };
 
 struct nodekey *
@@ -26,8 +27,8 @@ peer_load_key(struct region *r, size_t i)
 	return k;
 }
 
-struct peer *
-peer_open(struct region *r, size_t to, const struct nodekey *as)
+static struct peer *
+open_with(struct region *r, size_t to, const struct nodekey *as, bool stalled)
 {
 	char sec[NODEKEY_Z85_LEN + 1], pub[NODEKEY_Z85_LEN + 1], srv[NODEKEY_Z85_LEN + 1];
 	uint8_t origin[ARR_ORIGIN_LEN];
@@ -46,9 +47,50 @@ peer_open(struct region *r, size_t to, const struct nodekey *as)
 	zmq_setsockopt(p->d, ZMQ_CURVE_SERVERKEY, srv, NODEKEY_Z85_LEN);
 	zmq_setsockopt(p->d, ZMQ_CURVE_PUBLICKEY, pub, NODEKEY_Z85_LEN);
 	zmq_setsockopt(p->d, ZMQ_CURVE_SECRETKEY, sec, NODEKEY_Z85_LEN);
+	if (stalled) {
+		int one = 1, buf = 4096;
+		zmq_setsockopt(p->d, ZMQ_RCVHWM, &one, sizeof(one));
+		zmq_setsockopt(p->d, ZMQ_RCVBUF, &buf, sizeof(buf));
+	}
+	snprintf(ep, sizeof(ep), "inproc://peer-mon-%p", (void *)p);
+	CHECK(zmq_socket_monitor(p->d, ep, ZMQ_EVENT_DISCONNECTED) == 0, "monitor");
+	CHECK((p->mon = zmq_socket(p->zctx, ZMQ_PAIR)) != NULL && zmq_connect(p->mon, ep) == 0,
+	      "monitor socket");
+	zmq_setsockopt(p->mon, ZMQ_LINGER, &linger, sizeof(linger));
 	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", r->nodes[to].port);
 	CHECK(zmq_connect(p->d, ep) == 0, "connect");
 	return p;
+}
+
+struct peer *
+peer_open(struct region *r, size_t to, const struct nodekey *as)
+{
+	return open_with(r, to, as, false);
+}
+
+struct peer *
+peer_open_stalled(struct region *r, size_t to, const struct nodekey *as)
+{
+	return open_with(r, to, as, true);
+}
+
+bool
+peer_wait_closed(struct peer *p, int timeout_ms)
+{
+	double until = mono_s() + timeout_ms / 1000.0;
+
+	while (mono_s() < until) {
+		zmq_pollitem_t it = {.socket = p->mon, .events = ZMQ_POLLIN};
+		zmq_msg_t msg;
+
+		zmq_msg_init(&msg);
+		while (zmq_msg_recv(&msg, p->d, ZMQ_DONTWAIT) >= 0)
+			;
+		zmq_msg_close(&msg);
+		if (zmq_poll(&it, 1, 20) > 0)
+			return true; /* the only event asked for is a disconnect */
+	}
+	return false;
 }
 
 void
@@ -60,6 +102,7 @@ peer_close(struct peer **pp)
 		return;
 	*pp = NULL;
 	zmq_close(p->d);
+	zmq_close(p->mon);
 	zmq_ctx_term(p->zctx);
 	free(p);
 }

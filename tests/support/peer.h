@@ -21,7 +21,17 @@ struct peer;
 struct nodekey *peer_load_key(struct region *r, size_t i);
 /* A CURVE DEALER to node `to`, authenticated with key as (borrowed). */
 struct peer *peer_open(struct region *r, size_t to, const struct nodekey *as);
+/*
+ * The same, but the socket reads ahead at most one message of what peer_expect() has not
+ * taken (ZMQ_RCVHWM 1, a small kernel buffer): a member that does not read its link.
+ */
+struct peer *peer_open_stalled(struct region *r, size_t to, const struct nodekey *as);
 void peer_close(struct peer **p);
+/*
+ * Whether the daemon closed p's connection within timeout_ms. libzmq notices a closed
+ * connection only while it reads, so what arrives meanwhile is read and dropped.
+ */
+bool peer_wait_closed(struct peer *p, int timeout_ms);
 
 void peer_send(struct peer *p, const struct peermsg *m);
 void peer_send_raw(struct peer *p, const void *buf, size_t len);

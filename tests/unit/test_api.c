@@ -418,7 +418,9 @@ test_status_and_peers(void **state)
 	assert_true(ufield(rp->res, "db_bytes") > 0);
 	assert_int_equal(ufield(rp->res, "local_seq"), 0);
 	assert_int_equal(field(rp->res, "writes_held")->type, MSGPACK_OBJECT_NIL);
-	assert_int_equal(rp->res->via.map.size, 12);
+	assert_int_equal(field(rp->res, "equivocations")->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(field(rp->res, "equivocations")->via.array.size, 0);
+	assert_int_equal(rp->res->via.map.size, 13);
 	rep_free(rp);
 
 	write_fixture(fx);
@@ -541,10 +543,14 @@ write_then_read_history(struct fx *fx)
 	rp = ok(call(fx->api, "[s{ssss", 2, "history", 2, "table", "child", "id", U1));
 	char hex[NODEKEY_HEX_LEN + 1];
 	nodekey_hex(fx->fake.origin, hex);
-	assert_int_equal(rp->res->type, MSGPACK_OBJECT_ARRAY);
-	assert_int_equal(rp->res->via.array.size, 2);
+	const msgpack_object *h = field(rp->res, "entries");
+	assert_int_equal(rp->res->via.map.size, 3);
+	assert_int_equal(ufield(rp->res, "total"), 2);
+	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_NIL);
+	assert_int_equal(h->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(h->via.array.size, 2);
 	for (uint32_t i = 0; i < 2; i++) {
-		const msgpack_object *e = &rp->res->via.array.ptr[i];
+		const msgpack_object *e = &h->via.array.ptr[i];
 
 		assert_int_equal(e->via.map.size, 7);
 		assert_int_equal(ufield(e, "time_ms"), hlc_ms(ufield(e, "hlc")));
@@ -555,7 +561,7 @@ write_then_read_history(struct fx *fx)
 	}
 	bool saw_ref = false;
 	for (uint32_t i = 0; i < 2; i++) {
-		const msgpack_object *e = &rp->res->via.array.ptr[i];
+		const msgpack_object *e = &h->via.array.ptr[i];
 
 		if (str_eq(field(e, "column"), "ref")) {
 			assert_str(field(e, "value"), "TD-2016-001");
@@ -628,6 +634,156 @@ test_write_then_read(void **state)
 	write_then_read_history(fx);
 	write_then_read_digest(fx);
 	write_then_read_query(fx);
+}
+
+/* ---- paged reads: history, quarantine.list ---- */
+
+/* One page of the history of U1 (history) or of quarantine.list, after (NULL: first). */
+static struct rep *
+page_call(struct api *api, bool history, const msgpack_object *after, uint64_t limit)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct rep *rp;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	apimsg_pack_str(&pk, history ? "history" : "quarantine.list");
+	msgpack_pack_map(&pk, (history ? 2 : 0) + (after != NULL) + (limit > 0));
+	if (history) {
+		apimsg_pack_str(&pk, "table");
+		apimsg_pack_str(&pk, "child");
+		apimsg_pack_str(&pk, "id");
+		apimsg_pack_str(&pk, U1);
+	}
+	if (after != NULL) {
+		apimsg_pack_str(&pk, "after");
+		msgpack_pack_object(&pk, *after);
+	}
+	if (limit > 0) {
+		apimsg_pack_str(&pk, "limit");
+		msgpack_pack_uint64(&pk, limit);
+	}
+	rp = call_raw(api, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return rp;
+}
+
+/* Bytes of o packed. */
+static size_t
+packed_size(const msgpack_object *o)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t n;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *o);
+	n = sb.size;
+	msgpack_sbuffer_destroy(&sb);
+	return n;
+}
+
+/*
+ * Every page of history or quarantine.list, each passing its "next" as "after": no page
+ * goes on after the entry that took it past bound, and none but the last ends before.
+ * The entries' keys (seq, or quarantine id) into keys (room for max); their number.
+ */
+static size_t
+walk_pages(struct api *api, bool history, size_t bound, uint64_t *keys, size_t max)
+{
+	struct rep *rp = NULL;
+	msgpack_object next = {.type = MSGPACK_OBJECT_NIL};
+	size_t n = 0, pages = 0;
+	uint64_t total = 0;
+
+	do {
+		struct rep *prev = rp;
+		const msgpack_object *e;
+		size_t bytes = 0;
+
+		rp = ok(page_call(api, history, prev != NULL ? &next : NULL, 0));
+		rep_free(prev);
+		e = field(rp->res, "entries");
+		assert_int_equal(rp->res->via.map.size, pages == 0 ? 3 : 2);
+		if (pages == 0)
+			total = ufield(rp->res, "total");
+		for (uint32_t i = 0; i < e->via.array.size; i++) {
+			const msgpack_object *x = &e->via.array.ptr[i];
+
+			assert_true(bytes < bound);
+			assert_true(n < max);
+			bytes += packed_size(x);
+			keys[n++] = history ? ufield(x, "seq") : (uint64_t)field(x, "id")->via.i64;
+		}
+		next = *field(rp->res, "next");
+		assert_true(next.type == MSGPACK_OBJECT_NIL || bytes >= bound);
+		pages++;
+	} while (next.type != MSGPACK_OBJECT_NIL);
+	rep_free(rp);
+	assert_true(pages > 2);
+	assert_int_equal(total, n);
+	return n;
+}
+
+/*
+ * history and quarantine.list in pages of a small byte bound: every entry exactly once,
+ * in order; limit cuts a page; a bad cursor is refused with a clear message.
+ */
+static void
+test_paged_reads(void **state)
+{
+	struct fx *fx = *state;
+	struct store_blob blob;
+	uint8_t junk[64];
+	uint64_t keys[64];
+	struct rep *rp;
+
+	api_set_page_bytes(fx->api, 1024);
+	for (int i = 0; i < 40; i++) {
+		char ref[100];
+
+		snprintf(ref, sizeof(ref), "TD-%02d-%070d", i, 0);
+		assert_int_equal(store_write(fx->st,
+		                             &(struct store_op){.table = "child",
+		                                                .row_id = U1,
+		                                                .column = "ref",
+		                                                .value = value_text(ref)},
+		                             1, NULL),
+		                 0);
+		memset(junk, i, sizeof(junk));
+		blob = (struct store_blob){junk, sizeof(junk)};
+		assert_int_equal(store_apply(fx->st, &blob, 1, NULL, NULL), 0);
+	}
+	assert_int_equal(walk_pages(fx->api, true, 1024, keys, 64), 40);
+	for (size_t i = 0; i < 40; i++)
+		assert_int_equal(keys[i], i + 1);
+	assert_int_equal(walk_pages(fx->api, false, 1024, keys, 64), 40);
+	for (size_t i = 1; i < 40; i++)
+		assert_true(keys[i] > keys[i - 1]);
+
+	api_set_page_bytes(fx->api, 0);
+	rp = ok(page_call(fx->api, true, NULL, 3));
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 3);
+	assert_int_equal(ufield(rp->res, "total"), 40);
+	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_STR);
+	rep_free(rp);
+	rp = ok(page_call(fx->api, false, NULL, 0));
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 40);
+	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_NIL);
+	rep_free(rp);
+
+	expect_msg(call(fx->api, "[s{ssssss", 2, "history", 3, "table", "child", "id", U1, "after",
+	                "1.2.3.4"),
+	           ARR_EINVAL, "param 'after' must be a history position (the 'next' of a page)");
+	expect_msg(
+	    call(fx->api, "[s{ssssss", 2, "history", 3, "table", "child", "id", U1, "after", ""),
+	    ARR_EINVAL, "param 'after' must be a history position (the 'next' of a page)");
+	EXPECT(fx->api, ARR_ETYPE, "[s{ss", 2, "quarantine.list", 1, "after", "7");
+	EXPECT(fx->api, ARR_EINVAL, "[s{su", 2, "quarantine.list", 1, "after",
+	       (unsigned long long)INT64_MAX + 1);
 }
 
 /*
@@ -736,10 +892,18 @@ test_query_read_only(void **state)
 	                "WITH RECURSIVE g(s) AS (SELECT 'ab' UNION ALL SELECT s || s FROM g) "
 	                "SELECT count(*) FROM g"),
 	           ARR_ETOOBIG, "a string, blob or sorted row over 131072 bytes");
-	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql",
-	                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-	                "WHERE i < 100000) SELECT i, upper(i || '" PAD100 "') AS pad FROM n"),
-	           ARR_ETOOBIG, "result too large; use a limit");
+	/* ... and the refusal says how many rows fit and how to read the rest. */
+	rp = call(fx->api, "[s{ss", 2, "query", 1, "sql",
+	          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	          "WHERE i < 100000) SELECT i, upper(i || '" PAD100 "') AS pad FROM n");
+	unsigned long fit = 0;
+	assert_int_equal(rp->code, ARR_ETOOBIG);
+	assert_int_equal(sscanf(rp->msg, "result too large for one reply (%lu rows fit); ", &fit),
+	                 1);
+	assert_true(fit > 50000 && fit < 100000);
+	assert_non_null(strstr(rp->msg, "read it in parts: ORDER BY id with WHERE id > the last "
+	                                "id, and LIMIT"));
+	rep_free(rp);
 
 	/* A runaway query is interrupted: the daemon's one thread is never held for long. */
 	expect_msg(call(fx->api, "[s{ss", 2, "query", 1, "sql",
@@ -778,7 +942,7 @@ test_quarantine(void **state)
 	char hex[NODEKEY_HEX_LEN + 1];
 
 	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
-	assert_int_equal(rp->res->via.array.size, 0);
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 0);
 	rep_free(rp);
 
 	/* A change set from a non-member, and garbage: both quarantined. */
@@ -791,10 +955,10 @@ test_quarantine(void **state)
 	assert_int_equal(store_apply(fx->st, blobs, 2, NULL, NULL), 0);
 
 	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
-	assert_int_equal(rp->res->via.array.size, 2);
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 2);
 	nodekey_hex(nodekey_public(k2), hex);
-	const msgpack_object *q0 = &rp->res->via.array.ptr[0];
-	const msgpack_object *q1 = &rp->res->via.array.ptr[1];
+	const msgpack_object *q0 = &field(rp->res, "entries")->via.array.ptr[0];
+	const msgpack_object *q1 = &field(rp->res, "entries")->via.array.ptr[1];
 	assert_int_equal(q0->via.map.size, 8);
 	assert_str(field(q0, "origin"), hex);
 	assert_int_equal(ufield(q0, "seq"), 1);
@@ -820,8 +984,8 @@ test_quarantine(void **state)
 	/* Now a member: retrying its id applies it and tells the sync layer. */
 	fx->member2 = true;
 	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
-	uint64_t id = (uint64_t)field(&rp->res->via.array.ptr[0], "id")->via.i64;
-	assert_true(ufield(&rp->res->via.array.ptr[0], "attempts") >= 1);
+	uint64_t id = (uint64_t)field(&field(rp->res, "entries")->via.array.ptr[0], "id")->via.i64;
+	assert_true(ufield(&field(rp->res, "entries")->via.array.ptr[0], "attempts") >= 1);
 	rep_free(rp);
 	rp = ok(call(fx->api, "[s{su", 2, "quarantine.retry", 1, "id", (unsigned long long)id));
 	assert_int_equal(ufield(rp->res, "applied"), 1);
@@ -829,7 +993,7 @@ test_quarantine(void **state)
 	assert_int_equal(fx->fake.applied, 1);
 	rep_free(rp);
 	rp = ok(call(fx->api, "[s{", 2, "quarantine.list", 0));
-	assert_int_equal(rp->res->via.array.size, 1);
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 1);
 	rep_free(rp);
 
 	EXPECT(fx->api, ARR_ENOTFOUND, "[s{su", 2, "quarantine.retry", 1, "id", 999ull);
@@ -1291,7 +1455,7 @@ failing_metrics(void *ctx, FILE *out)
 static double
 prom_check(const char *text, const char *const *names, const char *want)
 {
-	char declared[32][64];
+	char declared[48][64];
 	size_t ndeclared = 0;
 	double found = -1;
 	const char *p = text;
@@ -1317,7 +1481,7 @@ prom_check(const char *text, const char *const *names, const char *want)
 				known |= strcmp(names[i], name) == 0;
 			if (!known)
 				fail_msg("unknown metric family %s", name);
-			assert_true(ndeclared < 32);
+			assert_true(ndeclared < 48);
 			snprintf(declared[ndeclared++], 64, "%s", name);
 			continue;
 		}
@@ -1384,6 +1548,11 @@ test_metrics(void **state)
 	                                    "arrangd_data_free_bytes",
 	                                    "arrangd_data_size_bytes",
 	                                    "arrangd_writes_held",
+	                                    "arrangd_pending_bytes",
+	                                    "arrangd_quarantine_bytes",
+	                                    "arrangd_pending_dropped_total",
+	                                    "arrangd_quarantine_evicted_total",
+	                                    "arrangd_equivocations",
 	                                    "arrangd_peers_connected",
 	                                    "arrangd_api_clients",
 	                                    "arrangd_api_clients_accepted_total",
@@ -1412,6 +1581,8 @@ test_metrics(void **state)
 	assert_true(prom_check(text, names, "arrangd_data_free_bytes") >= 0);
 	assert_true(prom_check(text, names, "arrangd_writes_held") == 0);
 	assert_true(prom_check(text, names, "arrangd_changesets_clock_rejected_total") == 0);
+	assert_true(prom_check(text, names, "arrangd_quarantine_evicted_total") == 0);
+	assert_true(prom_check(text, names, "arrangd_pending_bytes") == 0);
 	assert_null(strstr(text, "arrangd_peers_connected")); /* no hook, no sync metrics */
 	free(text);
 
@@ -1450,6 +1621,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_big_write_splits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_query_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paged_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_holds_writes, setup, teardown),

@@ -70,6 +70,13 @@ test_valid_and_defaults(void **state)
 	assert_int_equal(c->max_clock_drift_ms, 5000);
 	assert_int_equal(c->pull_interval_ms, 30000);
 	assert_int_equal(c->page_bytes, 4194304);
+	assert_int_equal(c->pending_max_changesets, 10000);
+	assert_int_equal(c->pending_max_bytes, 16777216);
+	assert_int_equal(c->pending_max_distance, 100000);
+	assert_int_equal(c->quarantine_max_changesets, 1000);
+	assert_int_equal(c->quarantine_max_bytes, 16777216);
+	assert_int_equal(c->junk_max_changesets, 10000);
+	assert_int_equal(c->junk_max_bytes, 16777216);
 	p = config_db_path(c);
 	assert_string_equal(p, "/var/lib/arrangd/arrangd.db");
 	free(p);
@@ -421,6 +428,20 @@ test_integers(void **state)
 	         4194304u);
 	expect_err(NODE "[sync]\npage_bytes = 4194305\n", want);
 	expect_err(NODE "[sync]\npage_bytes = 4095\n", want);
+	expect_err(NODE "[budget]\npending_max_changesets = 0\n",
+	           "t.conf:9: pending_max_changesets must be an integer from 1 to 10000000");
+	expect_err(NODE "[budget]\npending_max_bytes = 1048575\n",
+	           "t.conf:9: pending_max_bytes must be an integer from 1048576 to 1099511627776");
+	expect_err(NODE "[budget]\nquarantine_max_bytes = 1048576\n",
+	           "t.conf:9: quarantine_max_bytes must be an integer from 1048704 to "
+	           "1099511627776");
+	expect_err(NODE "[budget]\njunk_max_bytes = 65535\n",
+	           "t.conf:9: junk_max_bytes must be an integer from 65536 to 1099511627776");
+	c = expect_ok(NODE "[budget]\npending_max_distance = 7\njunk_max_changesets = 10000000\n",
+	              "t.conf");
+	assert_int_equal(c->pending_max_distance, 7);
+	assert_int_equal(c->junk_max_changesets, 10000000);
+	config_destroy(&c);
 	c = expect_ok(NODE "[sync]\nheartbeat_ms = 60000\nmax_clock_drift_ms = 1000\n", "t.conf");
 	assert_int_equal(c->heartbeat_ms, 60000);
 	assert_int_equal(c->max_clock_drift_ms, 1000);

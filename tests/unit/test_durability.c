@@ -162,7 +162,7 @@ check_replica(struct store *s, const struct nodekey *key, const struct ack *a, s
 	assert_int_equal(l->last_seq, vseq);
 	assert_int_equal(store_get(s, "child", a->id, found, &ncols), 0);
 	assert_int_equal(ncols, 4);
-	assert_int_equal(store_history(s, "child", a->id, hist_seq, &hseq), 0);
+	assert_int_equal(store_history(s, "child", a->id, NULL, hist_seq, &hseq), 0);
 	assert_int_equal(hseq, a->seq);
 	vv_destroy(&v);
 	vv_destroy(&empty);

@@ -632,7 +632,7 @@ static void
 p_type10(msgpack_packer *pk)
 {
 	msgpack_pack_array(pk, 2);
-	msgpack_pack_uint8(pk, 10);
+	msgpack_pack_uint8(pk, 13);
 	msgpack_pack_array(pk, 0);
 }
 
@@ -874,7 +874,7 @@ test_encode_refuses(void **state)
 	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
 	vv_destroy(&m.origins);
 	memset(&m, 0, sizeof(m));
-	m.type = (enum peermsg_type)10;
+	m.type = (enum peermsg_type)13;
 	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
 	assert_null(buf);
 	vv_destroy(&v);
@@ -941,6 +941,71 @@ test_cs_peek(void **state)
 	nodekey_destroy(&k);
 }
 
+/* A LOGSUM whose records are given raw: n records of len bytes each (0x01.. origins). */
+static int
+logsum_decode(size_t n, size_t len, bool descending)
+{
+	uint8_t rec[4 * PEERMSG_SUM_LEN] = {0};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct peermsg *d = NULL;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		rec[i * len] = (uint8_t)(descending ? 9 - i : 1 + i);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint8(&pk, PEERMSG_LOGSUM);
+	msgpack_pack_bin(&pk, n * len);
+	msgpack_pack_bin_body(&pk, rec, n * len);
+	rc = peermsg_decode((const uint8_t *)sb.data, sb.size, &d);
+	if (rc == 0)
+		assert_int_equal(d->nsums, n);
+	peermsg_destroy(&d);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+/* LOGSUM, LOGREQ and EVIDENCE (1.2): round trips and what the decoder refuses. */
+static void
+test_equiv_messages(void **state)
+{
+	uint8_t hashes[64], cs1[3] = {1, 2, 3}, cs2[2] = {4, 5};
+	struct peermsg_blob two[2] = {{cs1, 3}, {cs2, 2}};
+	struct peermsg m = {.type = PEERMSG_LOGREQ, .from = 7, .hashes = hashes, .nhashes = 2};
+	struct peermsg *d = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	memset(hashes, 0xab, sizeof(hashes));
+	memset(m.origin, 0x42, sizeof(m.origin));
+	assert_int_equal(peermsg_encode(&m, &buf, &len), 0);
+	assert_int_equal(peermsg_decode(buf, len, &d), 0);
+	assert_int_equal(d->from, 7);
+	assert_int_equal(d->nhashes, 2);
+	assert_memory_equal(d->hashes, hashes, 64);
+	assert_memory_equal(d->origin, m.origin, ARR_ORIGIN_LEN);
+	peermsg_destroy(&d);
+	free(buf);
+	m.from = 0;
+	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
+	m = (struct peermsg){.type = PEERMSG_EVIDENCE, .cs = two, .ncs = 2};
+	assert_int_equal(peermsg_encode(&m, &buf, &len), 0);
+	assert_int_equal(peermsg_decode(buf, len, &d), 0);
+	assert_int_equal(d->ncs, 2);
+	assert_memory_equal(d->cs[1].data, cs2, 2);
+	peermsg_destroy(&d);
+	free(buf);
+	m.ncs = 1;
+	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
+	assert_int_equal(logsum_decode(0, PEERMSG_SUM_LEN, false), 0);
+	assert_int_equal(logsum_decode(3, PEERMSG_SUM_LEN, false), 0);
+	assert_int_equal(logsum_decode(3, PEERMSG_SUM_LEN, true), ARR_ENONCANON);
+	assert_int_equal(logsum_decode(2, PEERMSG_SUM_LEN - 1, false), ARR_EMALFORMED);
+}
+
 int
 main(void)
 {
@@ -955,6 +1020,7 @@ main(void)
 	    cmocka_unit_test(test_encode_refuses),
 	    cmocka_unit_test(test_encode_too_big),
 	    cmocka_unit_test(test_cs_peek),
+	    cmocka_unit_test(test_equiv_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /*
  * test_store_apply.c: remote change sets (daemon/store_apply.c, store_bulk.c): tampering,
- * duplicates and conflicting contents, gaps held pending, bulk applies that survive a kill,
+ * duplicates and conflicting contents, gaps held pending within their budget (a gap
+ * flood is dropped, counted and pulled again), bulk applies that survive a kill,
  * the drift guard (how long a future-dated change set can win; beyond the guard it is
  * quarantined) and author_org checked against membership.
  */
@@ -136,39 +137,19 @@ test_duplicates_and_conflicts(void **state)
 	assert_non_null(twin.s);
 	assert_int_equal(ts_write1(&twin, "child", id, "ref", value_text("forged")), 0);
 	ts_envelope(&twin, &twin, 1, forged);
+	/* a second content for a logged seq is a proof: the origin is frozen (store_equiv.c) */
 	ts_apply_blobs(b, forged, o, &st);
-	assert_int_equal(o[0], STORE_QUARANTINED);
-	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
-	assert_int_equal(q.reason, ARR_ECONFLICT);
+	assert_int_equal(o[0], STORE_DUPLICATE);
+	assert_int_equal(st.equivocations, 1);
+	assert_int_equal(ts_quarantine_count(b), 0);
+	assert_int_equal(ts_seq_of(b, a), 0);
 	ts_digest(b, d1);
-	assert_memory_equal(d0, d1, 32);
-	assert_int_equal(store_quarantine_retry(b->s, -1, &st), 0);
-	assert_int_equal(st.quarantined, 1);
-
-	/* a pending seq with two contents: the second is quarantined */
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("a2")), 0);
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("a3")), 0);
-	assert_int_equal(ts_write1(&twin, "child", id, "ref", value_text("t2")), 0);
-	assert_int_equal(ts_write1(&twin, "child", id, "ref", value_text("t3")), 0);
-	ts_blobs_free(bl);
-	ts_blobs_free(forged);
-	ts_envelope(a, a, 3, bl);
-	ts_envelope(&twin, &twin, 3, forged);
-	ts_apply_blobs(b, bl, o, NULL);
-	assert_int_equal(o[0], STORE_PENDING);
-	ts_apply_blobs(b, bl, o, NULL);
-	assert_int_equal(o[0], STORE_PENDING);
-	ts_apply_blobs(b, forged, o, NULL);
-	assert_int_equal(o[0], STORE_QUARANTINED);
-	ts_pull(a, b, 1 << 20);
-	assert_int_equal(ts_seq_of(b, a), 3);
-	struct ts_rowtext t = {{0}, 0};
-	assert_int_equal(store_get(b->s, "child", id, ts_row_to_text, &t), 0);
-	assert_string_equal(t.buf, "ref='a3';initials=nil;birth_year=nil;");
-	struct store_stats ss;
-	assert_int_equal(store_stats(b->s, &ss), 0);
-	assert_int_equal(ss.pending_count, 0);
-	assert_int_equal(ss.quarantine_count, 2);
+	assert_memory_not_equal(d0, d1, 32);
+	uint64_t from = 0;
+	assert_int_equal(store_equiv_frozen(b->s, nodekey_public(a->key), &from), 0);
+	assert_int_equal(from, 1);
+	(void)q;
+	(void)id;
 
 	ts_blobs_free(bl);
 	ts_blobs_free(forged);
@@ -176,6 +157,17 @@ test_duplicates_and_conflicts(void **state)
 	free(forged);
 	ts_replica_fini(&twin);
 	tu_rmtree(dir);
+}
+
+/* a writes n change sets on one new row (its id into id); their envelopes into bl. */
+static void
+write_run(struct ts_replica *a, char id[37], int n, struct ts_blobs *bl)
+{
+	ts_new_id(id);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(ts_write1(a, "child", id, "birth_year", value_int(2000 + i)), 0);
+	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
+	assert_int_equal(bl->n, (size_t)n);
 }
 
 static void
@@ -189,11 +181,7 @@ test_out_of_order_pending(void **state)
 	struct store_stats ss;
 	char id[37];
 
-	ts_new_id(id);
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(ts_write1(a, "child", id, "birth_year", value_int(2000 + i)), 0);
-	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
-	assert_int_equal(bl->n, 5);
+	write_run(a, id, 5, bl);
 	/* deliver 5, 3, 4, then 1 and 2 */
 	struct store_blob first[] = {
 	    {bl->data[4], bl->len[4]}, {bl->data[2], bl->len[2]}, {bl->data[3], bl->len[3]}};
@@ -225,6 +213,97 @@ test_out_of_order_pending(void **state)
 	assert_int_equal(fromb->n, 5);
 	ts_blobs_free(fromb);
 	free(fromb);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
+/* store_apply() of envelopes [from, to) of bl (in that order, or reversed), one batch. */
+static void
+deliver(struct ts_replica *r, const struct ts_blobs *bl, size_t from, size_t to, bool reversed,
+        struct store_apply_stats *st)
+{
+	struct store_blob *items = calloc(to - from, sizeof(*items));
+
+	for (size_t i = from; i < to; i++) {
+		size_t k = reversed ? to - 1 - (i - from) : i;
+
+		items[i - from] = (struct store_blob){bl->data[k], bl->len[k]};
+	}
+	assert_int_equal(store_apply(r->s, items, to - from, NULL, st), 0);
+	free(items);
+}
+
+/* r holds n change sets pending, of bytes, and dropped so many since open. */
+static void
+pending_is(struct ts_replica *r, uint64_t n, uint64_t dropped, uint64_t bytes)
+{
+	struct store_budget_stats bs;
+	struct store_stats ss;
+
+	assert_int_equal(store_stats(r->s, &ss), 0);
+	assert_int_equal(ss.pending_count, n);
+	assert_int_equal(store_budget_stats(r->s, &bs), 0);
+	assert_int_equal(bs.pending_dropped, dropped);
+	assert_int_equal(bs.pending_bytes, bytes);
+}
+
+/*
+ * A gap flood: seqs 2..40 of a come before seq 1. b holds at most 10 seqs past its
+ * vector and 5 change sets pending, c 10 seqs and 3.5 change sets' bytes; the rest are
+ * dropped (or evicted) and counted, and the lowest seqs are the ones kept whatever the
+ * order they came in. When seq 1 comes, the held ones apply; a pull then fetches the
+ * dropped ones again and both have everything, with pending empty again.
+ */
+static void
+test_gap_flood_budget(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	struct store_budget bud = {.pending_count = 5, .pending_distance = 10};
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	struct store_apply_stats st;
+	struct store_budget_stats bs;
+	struct store_stats ss;
+	enum store_outcome o;
+	char id[37];
+
+	write_run(a, id, 40, bl);
+	for (size_t i = 1; i < 40; i++)
+		assert_int_equal(bl->len[i], bl->len[0]);
+	store_set_budget(b->s, &bud);
+	bud = (struct store_budget){.pending_bytes = 3 * bl->len[0] + bl->len[0] / 2,
+	                            .pending_distance = 10};
+	store_set_budget(c->s, &bud);
+
+	/* in order at b: 2..6 held, 7..40 dropped */
+	deliver(b, bl, 1, 40, false, &st);
+	assert_int_equal(st.pending, 5);
+	assert_int_equal(st.dropped, 34);
+	pending_is(b, 5, 34, 5 * bl->len[0]);
+	/* reversed at c: 40..11 dropped (distance), 10..5 held then evicted by 7..2 */
+	deliver(c, bl, 1, 40, true, &st);
+	assert_int_equal(st.dropped, 30);
+	pending_is(c, 3, 36, 3 * bl->len[0]);
+	/* a dropped one again: dropped again, not pending */
+	struct store_blob far = {bl->data[30], bl->len[30]};
+	assert_int_equal(store_apply(b->s, &far, 1, &o, &st), 0);
+	assert_int_equal(o, STORE_DROPPED);
+
+	/* the gap fills: the held ones apply; a pull fetches the dropped ones again */
+	struct store_blob one = {bl->data[0], bl->len[0]};
+	assert_int_equal(store_apply(b->s, &one, 1, &o, &st), 0);
+	assert_int_equal(o, STORE_APPLIED);
+	assert_int_equal(st.applied, 6);
+	assert_int_equal(store_apply(c->s, &one, 1, &o, &st), 0);
+	assert_int_equal(st.applied, 4);
+	for (struct ts_replica *r = b; r != NULL; r = r == b ? c : NULL) {
+		ts_pull(a, r, 1024);
+		assert_int_equal(ts_seq_of(r, a), 40);
+		assert_int_equal(store_stats(r->s, &ss), 0);
+		assert_int_equal(ss.pending_count, 0);
+		assert_int_equal(store_budget_stats(r->s, &bs), 0);
+		assert_int_equal(bs.pending_bytes, 0);
+	}
 	ts_blobs_free(bl);
 	free(bl);
 }
@@ -439,7 +518,7 @@ test_future_window(void **state)
 	a->clock = c->clock + guard + 1;
 	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("too far")), 0);
 	assert_int_equal(ship_last(a, c), STORE_QUARANTINED);
-	assert_int_equal(store_quarantine_list(c->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(c->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.reason, ARR_ECLOCK);
 	assert_false(has_name(c, id, "too far"));
 }
@@ -476,7 +555,7 @@ test_author_org_forged(void **state)
 		assert_int_equal(has_name(c, id, "x"), want[k] == STORE_APPLIED);
 		changeset_destroy(&cs);
 	}
-	assert_int_equal(store_quarantine_list(c->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(c->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.n, 1);
 	assert_int_equal(q.reason, ARR_EAUTHOR);
 }
@@ -488,6 +567,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_tampering, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicates_and_conflicts, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_order_pending, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_gap_flood_budget, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_pending_not_relayed, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_apply, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_future_window, ts_setup, ts_teardown),

@@ -121,7 +121,7 @@ test_vacuum_keeps_row_links(void **state)
 	sqlite3_close(db);
 	assert_non_null(a->s = ts_replica_open(a, &err));
 
-	assert_int_equal(store_history(a->s, "child", keep, ts_hist_collect, &h), 0);
+	assert_int_equal(store_history(a->s, "child", keep, NULL, ts_hist_collect, &h), 0);
 	assert_int_equal(h.n, 1);
 	ts_pull(b, a, SIZE_MAX);
 	assert_int_equal(store_query(a->s, "SELECT ref FROM child", ts_query_collect, &t, NULL), 0);

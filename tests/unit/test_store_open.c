@@ -38,7 +38,8 @@ test_other_key_refused(void **state)
 
 /*
  * A replica of another store format (here format 1: domain tables keyed by the id text,
- * _clock and _rowlog by the id bytes) is refused with ARR_EVERSION rather than misread.
+ * _clock and _rowlog by the id bytes; and 3, without the budgets' tables) is refused
+ * with ARR_EVERSION rather than misread.
  */
 static void
 test_other_format_refused(void **state)
@@ -58,8 +59,30 @@ test_other_format_refused(void **state)
 	assert_null(ts_replica_open(a, &err));
 	assert_int_equal(err, ARR_EVERSION);
 
+	/* format 3 (no budgets) is refused too, before its tables are touched */
 	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 3 WHERE key = 'store_format'",
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE _meta SET value = 3 WHERE key = 'store_format';"
+	                              "DROP TABLE _quarantine_use; DROP INDEX _quarantine_bucket",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(ts_replica_open(a, &err));
+	assert_int_equal(err, ARR_EVERSION);
+
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	/* format 4 (no equivocation proofs) too */
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE _meta SET value = 4 WHERE key = 'store_format';"
+	                              "DROP TABLE _equiv",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(ts_replica_open(a, &err));
+	assert_int_equal(err, ARR_EVERSION);
+
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 5 WHERE key = 'store_format'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);

@@ -1,6 +1,7 @@
 /*
  * test_store_quarantine.c: the quarantine (daemon/store_quarantine.c): non-members and clock drift
- * are kept with a reason, and a retry or a redelivery applies them once they are acceptable.
+ * are kept with a reason, and a retry or a redelivery applies them once they are acceptable;
+ * a flood stays within the budgets (oldest evicted and counted, junk apart from members).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,7 +46,7 @@ test_nonmember_then_retry(void **state)
 	b->members.n = 0; /* b knows nobody */
 	quarantined_write(a, b, id, &st);
 	assert_int_equal(st.quarantined, 1);
-	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.n, 1);
 	assert_int_equal(q.reason, ARR_ENOTMEMBER);
 	assert_true(q.has_origin);
@@ -54,7 +55,7 @@ test_nonmember_then_retry(void **state)
 	assert_int_equal(store_quarantine_retry(b->s, -1, &st), 0);
 	assert_int_equal(st.quarantined, 1);
 	memset(&q, 0, sizeof(q));
-	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.n, 1);
 	assert_int_equal(q.attempts, 1);
 
@@ -79,7 +80,7 @@ test_clock_drift_then_retry(void **state)
 
 	a->clock = b->clock + 60001; /* b allows 60000 ms */
 	quarantined_write(a, b, id, &st);
-	assert_int_equal(store_quarantine_list(b->s, ts_q_collect, &q), 0);
+	assert_int_equal(store_quarantine_list(b->s, 0, ts_q_collect, &q), 0);
 	assert_int_equal(q.reason, ARR_ECLOCK);
 	struct store_stats ss;
 	assert_int_equal(store_stats(b->s, &ss), 0);
@@ -161,6 +162,108 @@ test_clock_drift_redelivered(void **state)
 	free(two);
 }
 
+/* Entries in b's quarantine with reason (ts_q_collect would keep only the last). */
+struct q_tally {
+	size_t n, with_reason;
+	int reason;
+	int64_t min_id;
+};
+
+static int
+q_tally(void *ctx, const struct store_quarantined *q)
+{
+	struct q_tally *t = ctx;
+
+	if (t->n++ == 0 || q->id < t->min_id)
+		t->min_id = q->id;
+	t->with_reason += q->reason == t->reason;
+	return 0;
+}
+
+/*
+ * A quarantine flood. Junk (bytes that do not decode, and a member's change sets with a
+ * broken signature) counts against one budget of 50 entries: the oldest are evicted and
+ * counted, and they are records of 128 bytes without their bytes. A member's change sets
+ * refused for their clock count against that member's own budget of 5, which the junk
+ * does not touch; its oldest are evicted too, and a pull fetches them again once the
+ * clock allows. A retry of everything leaves the records as they are.
+ */
+static void
+test_quarantine_flood_budget(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct store_budget bud = {.quarantine_count = 5, .junk_count = 50};
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	struct store_apply_stats st;
+	struct store_budget_stats bs;
+	struct q_tally t = {.reason = ARR_ECLOCK};
+	uint8_t junk[300];
+	char id[37];
+
+	store_set_budget(b->s, &bud);
+	a->clock = b->clock + 60001; /* b allows 60000 ms */
+	ts_new_id(id);
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(ts_write1(a, "child", id, "birth_year", value_int(2000 + i)), 0);
+	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
+	ts_apply_blobs(b, bl, NULL, &st);
+	assert_int_equal(st.quarantined, 12);
+	assert_int_equal(ts_quarantine_count(b), 5);
+	assert_int_equal(store_budget_stats(b->s, &bs), 0);
+	assert_int_equal(bs.quarantine_evicted, 7);
+
+	/* 200 pieces of junk and 100 bad signatures: 50 records stay, the newest */
+	for (int i = 0; i < 300; i++) {
+		struct store_blob item = {junk, sizeof(junk)};
+
+		memset(junk, i & 0xff, sizeof(junk));
+		junk[0] = (uint8_t)(i >> 8);
+		if (i >= 200) {
+			memcpy(junk, bl->data[0], bl->len[0]);
+			junk[bl->len[0] - 1 - (size_t)(i - 200) % 64] ^= 1;
+			item.len = bl->len[0];
+		}
+		assert_int_equal(store_apply(b->s, &item, 1, NULL, &st), 0);
+		assert_int_equal(st.quarantined_new, 1);
+	}
+	assert_int_equal(store_quarantine_list(b->s, 0, q_tally, &t), 0);
+	assert_int_equal(t.n, 55);
+	assert_int_equal(t.with_reason, 5); /* the member's entries were not evicted by junk */
+	assert_int_equal(store_budget_stats(b->s, &bs), 0);
+	assert_int_equal(bs.quarantine_evicted, 7 + 250);
+	/* 5 kept change sets and 50 records */
+	assert_int_equal(bs.quarantine_bytes, 5 * (bl->len[0] + 128) + 50 * 128);
+	memset(&t, 0, sizeof(t));
+	t.reason = ARR_EBADSIG;
+	assert_int_equal(store_quarantine_list(b->s, 0, q_tally, &t), 0);
+	assert_int_equal(t.with_reason, 50);
+
+	/* retrying everything leaves the records alone */
+	assert_int_equal(store_quarantine_retry(b->s, -1, &st), 0);
+	assert_int_equal(st.quarantined, 55);
+	memset(&t, 0, sizeof(t));
+	t.reason = ARR_EBADSIG;
+	assert_int_equal(store_quarantine_list(b->s, 0, q_tally, &t), 0);
+	assert_int_equal(t.with_reason, 50);
+
+	/* by bytes: room for two kept change sets of a member */
+	bud.quarantine_bytes = 2 * (bl->len[0] + 128) + 64;
+	store_set_budget(b->s, &bud);
+	ts_apply_blobs(b, bl, NULL, &st);
+	memset(&t, 0, sizeof(t));
+	t.reason = ARR_ECLOCK;
+	assert_int_equal(store_quarantine_list(b->s, 0, q_tally, &t), 0);
+	assert_int_equal(t.with_reason, 2);
+
+	/* the clock allows them now: a pull brings back the evicted ones */
+	b->clock += 10;
+	ts_pull(a, b, 1 << 20);
+	assert_int_equal(ts_seq_of(b, a), 12);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
 int
 main(void)
 {
@@ -168,6 +271,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_nonmember_then_retry, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_drift_then_retry, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_clock_drift_redelivered, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_quarantine_flood_budget, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -267,11 +267,6 @@ test_query_allowed(void **state)
 static void
 test_query_denied(void **state)
 {
-	struct ts_fixture *f = *state;
-	struct ts_replica *a = &f->r[0];
-	struct ts_rowtext t;
-	const char *msg;
-	uint64_t ms;
 	static const struct {
 		const char *sql, *name;
 	} cases[] = {
@@ -289,6 +284,12 @@ test_query_denied(void **state)
 	    {"SELECT load_extension('/tmp/x.so')", "load_extension"},
 	    {"SELECT count(*) FROM child WHERE upper(ref) = char(65)", "char"},
 	};
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	struct ts_rowtext t;
+	const char *msg;
+	uint64_t ms;
+
 	char want[128];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -1,6 +1,6 @@
 /*
- * test_store_read.c: reads (daemon/store_read.c): a row's history in (hlc, origin) order, the
- * version vector, change sets since a vector in pages, and the counters.
+ * test_store_read.c: reads (daemon/store_read.c): a row's history in (hlc, origin) order and
+ * in pages, the version vector, change sets since a vector in pages, and the counters.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,53 @@
 #include "store.h"
 #include "teststore.h"
 #include "testutil.h"
+
+/* A page of history: at most want entries into h, the position of the last in last. */
+struct hist_page {
+	struct ts_hist h;
+	size_t want, got;
+	struct store_history_pos last;
+};
+
+static int
+hist_page_add(void *ctx, const struct store_history_entry *e)
+{
+	struct hist_page *p = ctx;
+
+	if (p->got == p->want)
+		return 1;
+	p->got++;
+	p->last = (struct store_history_pos){.hlc = e->hlc, .seq = e->seq, .op = e->op};
+	memcpy(p->last.origin, e->origin, ARR_ORIGIN_LEN);
+	return ts_hist_collect(&p->h, e);
+}
+
+/*
+ * The history of id read in pages of want entries, each from after the last of the one
+ * before, concatenated: every entry exactly once, in order, whatever the page size (a
+ * page may end inside a change set: the first one has two ops on the row).
+ */
+static void
+history_in_pages(struct store *s, const char *id, size_t want, const char *all, size_t n)
+{
+	struct hist_page p = {.want = want};
+	size_t pages = 0;
+	bool first = true;
+
+	do {
+		struct store_history_pos after = p.last;
+
+		p.got = 0;
+		assert_int_equal(
+		    store_history(s, "child", id, first ? NULL : &after, hist_page_add, &p), 0);
+		first = false;
+		pages++;
+		assert_true(pages <= n + 1);
+	} while (p.got == want);
+	assert_int_equal(p.h.n, n);
+	assert_string_equal(p.h.text, all);
+	assert_int_equal(pages, n / want + 1);
+}
 
 static void
 test_history(void **state)
@@ -50,13 +97,17 @@ test_history(void **state)
 	         ahex, ahex, bhex, ahex);
 	for (int i = 0; i < 2; i++) {
 		memset(&h, 0, sizeof(h));
-		assert_int_equal(store_history(f->r[i].s, "child", id, ts_hist_collect, &h), 0);
+		assert_int_equal(store_history(f->r[i].s, "child", id, NULL, ts_hist_collect, &h),
+		                 0);
 		assert_int_equal(h.n, 4);
 		assert_string_equal(h.text, want);
+		for (size_t k = 1; k <= 5; k++)
+			history_in_pages(f->r[i].s, id, k, want, 4);
 	}
 	char none[37];
 	ts_new_id(none);
-	assert_int_equal(store_history(a->s, "child", none, ts_hist_collect, &h), ARR_ENOTFOUND);
+	assert_int_equal(store_history(a->s, "child", none, NULL, ts_hist_collect, &h),
+	                 ARR_ENOTFOUND);
 }
 
 static void

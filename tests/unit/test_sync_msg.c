@@ -162,10 +162,11 @@ test_hello_round_trip(void **state)
 		assert_int_equal(d->major, PEERMSG_MAJOR);
 		assert_int_equal(d->minor, PEERMSG_MINOR);
 		assert_memory_equal(d->origin, nodekey_public(keys[2]), ARR_ORIGIN_LEN);
-		assert_int_equal(d->ncaps, 3);
+		assert_int_equal(d->ncaps, 4);
 		assert_string_equal(d->caps[0], "push");
 		assert_string_equal(d->caps[1], "relay");
 		assert_string_equal(d->caps[2], SYNC_CAP_LAZY);
+		assert_string_equal(d->caps[3], SYNC_CAP_EQUIV);
 		assert_int_equal(vv_compare(d->vector, v), VV_EQUAL);
 		assert_int_equal(vv_get(d->vector, ox), 7);
 		assert_true(sync_msg_has_cap(d, SYNC_CAP_LAZY));
@@ -508,9 +509,24 @@ static const char metrics_want[] =
     "# HELP arrangd_changesets_quarantined_total Change sets from peers quarantined.\n"
     "# TYPE arrangd_changesets_quarantined_total counter\n"
     "arrangd_changesets_quarantined_total 15\n"
+    "# HELP arrangd_peer_send_dropped_total Messages to peers not sent because the peer's send "
+    "queue was full.\n"
+    "# TYPE arrangd_peer_send_dropped_total counter\n"
+    "arrangd_peer_send_dropped_total 16\n"
+    "# HELP arrangd_peer_pulls_refused_total PULLs not answered because the pages sent to that "
+    "peer were still queued.\n"
+    "# TYPE arrangd_peer_pulls_refused_total counter\n"
+    "arrangd_peer_pulls_refused_total 17\n"
+    "# HELP arrangd_peer_takeovers_total Peer connections closed because the member connected "
+    "anew.\n"
+    "# TYPE arrangd_peer_takeovers_total counter\n"
+    "arrangd_peer_takeovers_total 18\n"
     "# HELP arrangd_peers_connected Other members heard from within three heartbeats.\n"
     "# TYPE arrangd_peers_connected gauge\n"
     "arrangd_peers_connected 1\n"
+    "# HELP arrangd_peer_send_queued_bytes Bytes queued to peers that libzmq has not taken yet.\n"
+    "# TYPE arrangd_peer_send_queued_bytes gauge\n"
+    "arrangd_peer_send_queued_bytes 0\n"
     "# HELP arrangd_peer_behind Change sets this node has that the peer lacks, as far as we "
     "know.\n"
     "# TYPE arrangd_peer_behind gauge\n"
@@ -558,6 +574,9 @@ test_metrics_text(void **state)
 	                                  .quarantined = 15,
 	                                  .apply_count = 3,
 	                                  .apply_sum = 0.0725};
+	s->send_dropped = 16;
+	s->pulls_refused = 17;
+	s->takeovers = 18;
 	memcpy(s->count.apply_bucket, buckets, sizeof(buckets));
 	s->peers[0].known = mkvv(2, 3);
 	s->peers[0].in.up = true;

@@ -160,6 +160,8 @@ data_dir = $T/data
 listen = tcp://127.0.0.1:$PORT
 api = $SOCK
 members = $T/members.conf
+# small pages, so that lists and histories below come in several
+api_page_bytes = 4096
 
 [sync]
 heartbeat_ms = 200
@@ -328,6 +330,28 @@ GOLDEN_SORT=1 golden arrangement_list_after
 ok "$CTL" organisation set a0000004 name="Jeugdhulp Voorbeeld B.V. (Oost)"
 ok "$CTL" organisation history a0000004
 golden organisation_history
+# A history of many pages (api_page_bytes = 4096 above) is read to its end, and --limit
+# says where to go on: --after that position gives the rest, each change once.
+for i in $(seq 40); do
+	"$CTL" organisation set a0000004 name="Jeugdhulp Voorbeeld B.V. (Oost) $i" || fail "set $i"
+done
+ok "$CTL" --json organisation history a0000004
+SLURP=1 jqcheck 'length > 40 and (map(select(.column == "name")) | last | .value) == "Jeugdhulp Voorbeeld B.V. (Oost) 40"'
+HALL=$(wc -l <"$T/out")
+cp "$T/out" "$T/history_all"
+[ "$(grep -c 'Voorbeeld B.V. (Oost) [0-9]' "$T/history_all")" = 40 ] || fail "history: not every change once"
+expect 0 "$CTL" --json organisation history a0000004 --limit 7
+[ "$(wc -l <"$T/out")" = 7 ] || fail "history --limit 7: $(wc -l <"$T/out") lines"
+grep -Eq "^showing 7 of $HALL; use --all or --after [0-9]+\.[0-9a-f]{64}\.[0-9]+\.[0-9]+\$" "$T/err" ||
+	fail "history --limit: stderr '$(cat "$T/err")'"
+POS=$(sed 's/.* --after //' "$T/err")
+cp "$T/out" "$T/history_head"
+ok "$CTL" --json organisation history a0000004 --after "$POS"
+cat "$T/history_head" "$T/out" | cmp -s - "$T/history_all" || fail "history --after: not the rest"
+usage "$CTL" organisation history a0000004 --all --limit 2
+error 1 "error: param 'after' must be a history position (the 'next' of a page) (ARR_EINVAL)" \
+	"$CTL" organisation history a0000004 --after 12
+usage "$CTL" quarantine list --after x
 ok "$CTL" consent delete c5000001
 ok "$CTL" consent list
 golden consent_list_after_delete
@@ -528,9 +552,15 @@ arrangd_changesets_duplicate_total arrangd_changesets_quarantined_total
 arrangd_peers_connected arrangd_peer_behind arrangd_peer_ahead arrangd_apply_seconds
 arrangd_peer_unreachable_seconds arrangd_changesets_clock_rejected_total
 arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held
+arrangd_equivocations
 arrangd_api_clients arrangd_api_clients_accepted_total arrangd_api_clients_refused_total arrangd_api_clients_evicted_total arrangd_api_accept_errors_total arrangd_api_requests_total arrangd_api_requests_gone_total
 arrangd_api_rounds_deferred_total arrangd_api_recv_bytes arrangd_api_recv_refused_total arrangd_api_recv_oversize_total arrangd_api_timeouts_total arrangd_api_version_errors_total
-arrangd_open_fds arrangd_fd_limit arrangd_peer_listener_paused_total'
+arrangd_open_fds arrangd_fd_limit arrangd_peer_listener_paused_total
+arrangd_pending_bytes arrangd_quarantine_bytes arrangd_pending_dropped_total
+arrangd_quarantine_evicted_total
+arrangd_peer_send_queued_bytes arrangd_peer_send_dropped_total arrangd_peer_pulls_refused_total
+arrangd_peer_takeovers_total arrangd_apply_queue_bytes arrangd_apply_queue_dropped_total
+arrangd_apply_round_max_milliseconds'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
 ok "$CTL" metrics

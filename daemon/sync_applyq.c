@@ -1,0 +1,254 @@
+/*
+ * sync_applyq.c: change sets received from peers (PAGE and PUSH) on their way into the
+ * replica. Receiving only queues them (copied, in arrival order); each loop round then
+ * applies what waits for at most SYNC_APPLY_SLICE_MS, in batches of SYNC_APPLY_BATCH
+ * bytes through store_apply(), and leaves the rest for the next round, so the local API
+ * and the heartbeats are served between slices however much arrives. A change set is
+ * never split: one of ARR_CS_MAX_OPS ops may take a slice past its budget by its own
+ * apply time. The queue is bounded in bytes (SYNC_APPLYQ_BYTES, and SYNC_APPLYQ_PEER
+ * from one peer so that a flooding member cannot crowd out the others); what does not
+ * fit is dropped and counted, and repaired like any lost message by a later pull.
+ *
+ * Counts what was applied, relays it (push and announcement) after each slice, pulls
+ * on a gap, and sends the pulls that waited for the queue to drain. Owns the queue and
+ * the apply metrics of a slice; never reads a socket.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "log.h"
+#include "metrics.h"
+#include "monoclock.h"
+#include "sync_int.h"
+
+/* One received message's change sets. */
+struct aq_item {
+	struct aq_item *next;
+	uint8_t from[ARR_ORIGIN_LEN]; /* the peer that sent them */
+	enum peermsg_type type;
+	bool last_page;        /* the last page of our pull: store_own_heard() once applied */
+	size_t n, done;        /* change sets; of them, applied (or failed) so far */
+	size_t bytes;          /* their bytes, as charged to the queue */
+	struct store_blob *cs; /* n, at the start of data, pointing further into it */
+	uint8_t data[];
+};
+
+struct sync_applyq {
+	struct aq_item *head, *tail;
+	size_t bytes;
+	uint64_t dropped; /* change sets dropped because the queue was full */
+};
+
+int
+sync_applyq_new(struct sync *s)
+{
+	return (s->aq = calloc(1, sizeof(*s->aq))) != NULL ? 0 : ARR_ENOMEM;
+}
+
+void
+sync_applyq_destroy(struct sync *s)
+{
+	if (s->aq == NULL)
+		return;
+	while (s->aq->head != NULL) {
+		struct aq_item *it = s->aq->head;
+		s->aq->head = it->next;
+		free(it);
+	}
+	free(s->aq);
+	s->aq = NULL;
+}
+
+bool
+sync_applyq_pending(const struct sync *s)
+{
+	return s->aq != NULL && s->aq->head != NULL;
+}
+
+size_t
+sync_applyq_bytes(const struct sync *s)
+{
+	return s->aq != NULL ? s->aq->bytes : 0;
+}
+
+int
+sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page)
+{
+	struct aq_item *it;
+	size_t bytes = 0, off = 0;
+
+	for (size_t i = 0; i < m->ncs; i++) {
+		uint8_t origin[ARR_ORIGIN_LEN];
+		uint64_t seq;
+
+		bytes += m->cs[i].len;
+		/* It has them (or claims to): do not push them back to it. */
+		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) == 0)
+			sync_peer_known_add(p, origin, seq);
+	}
+	s->count.received += m->ncs;
+	if (m->ncs == 0 && !last_page)
+		return 0;
+	if (s->aq->bytes + bytes > SYNC_APPLYQ_BYTES ||
+	    p->applyq_bytes + bytes > SYNC_APPLYQ_PEER) {
+		s->aq->dropped += m->ncs;
+		return ARR_EFULL;
+	}
+	if ((it = malloc(sizeof(*it) + m->ncs * sizeof(*it->cs) + bytes)) == NULL)
+		return ARR_ENOMEM;
+	*it =
+	    (struct aq_item){.type = m->type, .last_page = last_page, .n = m->ncs, .bytes = bytes};
+	memcpy(it->from, p->origin, ARR_ORIGIN_LEN);
+	/* the blobs first: data[] is aligned for them */
+	it->cs = (struct store_blob *)(void *)it->data;
+	off = m->ncs * sizeof(*it->cs);
+	for (size_t i = 0; i < m->ncs; i++) {
+		memcpy(it->data + off, m->cs[i].data, m->cs[i].len);
+		it->cs[i].data = it->data + off;
+		it->cs[i].len = m->cs[i].len;
+		off += m->cs[i].len;
+	}
+	if (s->aq->tail != NULL)
+		s->aq->tail->next = it;
+	else
+		s->aq->head = it;
+	s->aq->tail = it;
+	s->aq->bytes += bytes;
+	p->applyq_bytes += bytes;
+	return 0;
+}
+
+/* After an apply of k change sets from p (NULL: no longer a member): count and log. */
+static void
+applied(struct sync *s, struct peer *p, const struct aq_item *it, size_t k,
+        const struct store_apply_stats *st)
+{
+	s->count.applied += st->applied;
+	s->count.duplicates += st->duplicates;
+	s->count.quarantined += st->quarantined_new;
+	if (st->applied > 0 || st->quarantined_new > 0)
+		sync_ours_stale(s);
+	if (p == NULL)
+		return;
+	if (st->equivocations > 0)
+		sync_equiv_proven(s, p);
+	/* quarantine is a state: logged when a change set enters it, not when it comes again */
+	if (st->quarantined_new > 0 && sync_log_ok(s, p, "quarantine"))
+		log_error("peer %s: %zu change sets quarantined (arrangctl quarantine list)",
+		          p->name, st->quarantined_new);
+	if (sync_log_ok(s, p, "apply"))
+		log_debug("peer %s: %s of %zu: %zu applied, %zu duplicates, %zu pending, "
+		          "%zu quarantined",
+		          p->name, peermsg_type_name((int)it->type), k, st->applied, st->duplicates,
+		          st->pending, st->quarantined);
+}
+
+/* Apply the next batch of it (at least one change set); 1 when anything was applied. */
+static int
+apply_batch(struct sync *s, struct aq_item *it, uint64_t now)
+{
+	struct peer *p = sync_peer_by_origin(s, it->from);
+	struct store_apply_stats st = {0};
+	size_t k = 0, bytes = 0;
+	double t0 = mono_s();
+	int rc;
+
+	while (it->done + k < it->n &&
+	       (k == 0 || bytes + it->cs[it->done + k].len <= SYNC_APPLY_BATCH))
+		bytes += it->cs[it->done + k++].len;
+	rc = k > 0 ? store_apply(s->st, it->cs + it->done, k, NULL, &st) : 0;
+	if (k > 0)
+		sync_msg_count_apply(&s->count, mono_s() - t0);
+	it->done += k;
+	if (rc != 0) {
+		if (p != NULL && sync_log_ok(s, p, "apply failed"))
+			log_error("peer %s: cannot apply %zu change sets: %s", p->name, k,
+			          arrerr_str(rc));
+		/* in bulk mode the open transaction was rolled back: the vector is lower */
+		sync_ours_stale(s);
+		return 0;
+	}
+	applied(s, p, it, k, &st);
+	/* a gap, whether its change sets were held or dropped over the pending budget */
+	if (p != NULL && st.pending + st.dropped > 0 && !p->pull_more &&
+	    !sync_send_pull_outstanding(s, p, now))
+		sync_send_pull(s, p, LINK_NONE, "gap");
+	return st.applied > 0;
+}
+
+/* The head item is done: unlink and free it. */
+static void
+pop(struct sync *s)
+{
+	struct aq_item *it = s->aq->head;
+	struct peer *p = sync_peer_by_origin(s, it->from);
+
+	/* it sent all it has that we lack, ours included: a restore's hold ends */
+	if (it->last_page)
+		store_own_heard(s->st);
+	s->aq->head = it->next;
+	if (s->aq->head == NULL)
+		s->aq->tail = NULL;
+	s->aq->bytes -= it->bytes;
+	if (p != NULL)
+		p->applyq_bytes -= it->bytes < p->applyq_bytes ? it->bytes : p->applyq_bytes;
+	free(it);
+}
+
+/* The queue drained: send the pulls that waited for it. */
+static void
+pull_waiting(struct sync *s)
+{
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (!p->pull_more)
+			continue;
+		p->pull_more = false;
+		if (sync_send_pull(s, p, LINK_NONE, "more") == 0)
+			p->paging = false;
+	}
+}
+
+void
+sync_applyq_run(struct sync *s)
+{
+	double t0 = mono_s(), dt;
+	uint64_t now = mono_ms();
+	int grew = 0;
+
+	while (s->aq->head != NULL) {
+		struct aq_item *it = s->aq->head;
+
+		grew |= apply_batch(s, it, now);
+		if (it->done >= it->n)
+			pop(s);
+		if (mono_s() - t0 >= SYNC_APPLY_SLICE_MS / 1000.0)
+			break;
+	}
+	if (grew) {
+		sync_send_push_new(s);
+		sync_send_announce_all(s);
+	}
+	dt = mono_s() - t0; /* the relay's reads count: the API waits for them too */
+	if (dt > s->count.round_max)
+		s->count.round_max = dt;
+	if (s->aq->head == NULL) {
+		pull_waiting(s);
+		sync_recv_bulk_update(s, mono_ms());
+	}
+}
+
+void
+sync_applyq_metrics(const struct sync *s, FILE *f)
+{
+	metrics_gauge(f, "arrangd_apply_queue_bytes",
+	              "Bytes of received change sets waiting to be applied.", sync_applyq_bytes(s));
+	metrics_counter(f, "arrangd_apply_queue_dropped_total",
+	                "Received change sets dropped because the apply queue was full.",
+	                s->aq != NULL ? s->aq->dropped : 0);
+	metrics_gauge(f, "arrangd_apply_round_max_milliseconds",
+	              "Longest loop round spent applying received change sets.",
+	              (uint64_t)(s->count.round_max * 1000 + 0.5));
+}
