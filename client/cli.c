@@ -65,6 +65,18 @@ cli_fail(const struct cli *cli, int code, const struct reply *rp)
 	return cli_error("%s", arrerr_str(code));
 }
 
+bool
+cli_refused_op(int code, const struct reply *rp, size_t *op, const char **why)
+{
+	int end = 0;
+
+	if ((code != ARR_EINVAL && code != ARR_ESCHEMA && code != ARR_ESTATE) || rp == NULL ||
+	    rp->code != code || sscanf(rp->message, "ops[%zu]: %n", op, &end) != 1 || end == 0)
+		return false;
+	*why = rp->message + end;
+	return true;
+}
+
 void
 cli_close(struct cli *cli)
 {

@@ -44,6 +44,12 @@ int cli_usage(const struct cli *cli, const char *fmt, ...) __attribute__((format
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Report a failed call (unreachable → CLI_UNREACHABLE, anything else → CLI_ERR). */
 int cli_fail(const struct cli *cli, int code, const struct reply *rp);
+/*
+ * A write refused for one of its ops (ARR_EINVAL, ARR_ESCHEMA or ARR_ESTATE with the
+ * message "ops[N]: why"): true with *op = N and *why the rest of the message (borrowed
+ * from rp). The store words the domain rules so; the caller says which input it was.
+ */
+bool cli_refused_op(int code, const struct reply *rp, size_t *op, const char **why);
 void cli_close(struct cli *cli);
 
 /* Send rq (opening the connection if needed). 0, or a negative ARR_E* code. */

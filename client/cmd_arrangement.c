@@ -1,8 +1,8 @@
 /*
  * cmd_arrangement.c: `arrangctl arrangement ...`: the generic table verbs plus what is
  * special about arrangements: `add` finds or creates the child by its pseudonymous ref
- * and resolves organisations by code; `set` enforces the status lifecycle of DOMAIN.md
- * (locally: replicated merges stay last-writer-wins); `list` has filters by status,
+ * and resolves organisations by code; `set` is the generic one (the store keeps the
+ * status lifecycle of DOMAIN.md and every other rule); `list` has filters by status,
  * school and municipality; `show` gathers the related rows. Their help is in
  * commands.c.
  */
@@ -235,43 +235,6 @@ out:
 	return rc;
 }
 
-/* The status lifecycle of DOMAIN.md, checked against the row's current status. */
-static int
-check_status(struct cli *cli, const struct rowset *cur, const struct field *f, size_t n)
-{
-	const struct schema_column *sc = schema_column_find(schema_table_find(ARR_TABLE), "status");
-	const msgpack_object *o = rowset_cell(cur, 0, rowset_col(cur, "status"));
-	char from[64], allowed[512];
-	size_t len = 0;
-
-	(void)cli;
-	for (size_t i = 0; i < n; i++) {
-		if (f[i].col != sc)
-			continue;
-		if (f[i].value.kind == VALUE_NIL)
-			return cli_error("the status of an arrangement cannot be cleared");
-		if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
-		    !obj_strcpy(o, from, sizeof(from)))
-			return CLI_OK; /* no status yet (imported row): any status may be set */
-		if (strcmp(from, f[i].text) == 0 || schema_status_transition_ok(from, f[i].text))
-			return CLI_OK;
-		allowed[0] = '\0';
-		for (const char *const *p = sc->choices; *p != NULL; p++) {
-			int k;
-
-			if (!schema_status_transition_ok(from, *p))
-				continue;
-			k = snprintf(allowed + len, sizeof(allowed) - len, "%s%s", len ? ", " : "",
-			             *p);
-			if (k > 0 && (size_t)k < sizeof(allowed) - len)
-				len += (size_t)k;
-		}
-		return cli_error("cannot change status from %s to %s (allowed: %s)", from,
-		                 f[i].text, len ? allowed : "none");
-	}
-	return CLI_OK;
-}
-
 static const char *const list_cols[] = {"id",          "child_id",      "kind",
                                         "status",      "school_org_id", "municipality_org_id",
                                         "lead_org_id", "requested_on",  "start_on"};
@@ -417,5 +380,5 @@ out:
 int
 cmd_arrangement_set(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	return tbl_set_checked(cli, call, argc, argv, check_status);
+	return tbl_set(cli, call, argc, argv); /* the store keeps the lifecycle */
 }

@@ -296,6 +296,22 @@ check_duplicates(struct import *im)
 	return CLI_OK;
 }
 
+/* A refused write of the lines from start on: the line of the op refused, if one was. */
+static int
+refused(struct cli *cli, const struct import *im, size_t start, int code, const struct reply *rp)
+{
+	const char *why;
+	size_t op;
+
+	if (!cli_refused_op(code, rp, &op, &why))
+		return cli_fail(cli, code, rp);
+	op += im->lines[start].first_op;
+	for (size_t i = start; i < im->nlines; i++)
+		if (op < im->lines[i].first_op + im->lines[i].nops)
+			return cli_error("%s:%zu: %s", im->file, im->lines[i].lineno, why);
+	return cli_error("%s", why);
+}
+
 /* Send the checked ops, whole lines per request, within the API's limits. */
 static int
 send_all(struct cli *cli, struct import *im, size_t *nwrites)
@@ -325,7 +341,7 @@ send_all(struct cli *cli, struct import *im, size_t *nwrites)
 				        "the rest was not\n",
 				        im->file, im->lines[start - 1].lineno, *nwrites,
 				        *nwrites == 1 ? "" : "s");
-			rc = cli_fail(cli, crc, &rp);
+			rc = refused(cli, im, start, crc, &rp);
 			break;
 		}
 		(*nwrites)++;

@@ -138,6 +138,8 @@ tbl_write(struct cli *cli, const struct schema_table *t, const char *id, const s
           size_t n, const struct req_op *extra, size_t nextra)
 {
 	struct req_op *ops = calloc(n + nextra + 1, sizeof(*ops));
+	const char *why;
+	size_t bad;
 	struct reply rp;
 	int rc, ret = CLI_OK;
 
@@ -155,7 +157,9 @@ tbl_write(struct cli *cli, const struct schema_table *t, const char *id, const s
 	}
 	reply_init(&rp);
 	rc = cli_write(cli, ops, n + nextra, &rp);
-	if (rc != 0)
+	if (rc != 0 && cli_refused_op(rc, &rp, &bad, &why))
+		ret = cli_error("%s", why);
+	else if (rc != 0)
 		ret = cli_fail(cli, rc, &rp);
 	reply_free(&rp);
 	free(ops);
@@ -325,7 +329,7 @@ out:
 
 /*
  * A column's table header: upper case, '_' as a space, without the suffixes that the
- * cells no longer show ("funder_org_id" holds a code: FUNDER; "held_on": HELD).
+ * cells no longer show ("funder_org_id" shows a name: FUNDER; "held_on": HELD).
  */
 static void
 header(struct strbuf *sb, const char *col)

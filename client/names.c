@@ -1,6 +1,7 @@
 /*
  * names.c: an id → label map for organisations (code, name) and children (ref), used
- * only to make human output readable. Sorted arrays with binary search; owns copies of
+ * only to make human output readable: an organisation shows as "Name (code)" in every
+ * table and record, a child as its ref. Sorted arrays with binary search; owns copies of
  * the strings. Never used for --json output.
  */
 #include <stdlib.h>
@@ -158,7 +159,7 @@ names_render(const struct names *nm, struct strbuf *sb, const struct schema_tabl
 		render_id(sb, o, long_form);
 		return;
 	}
-	if (!long_form || lb->name == NULL) {
+	if (lb->name == NULL) { /* a child: its ref; an organisation: its name (code) */
 		out_text_escape(sb, lb->code != NULL ? lb->code : lb->name,
 		                strlen(lb->code != NULL ? lb->code : lb->name));
 		return;

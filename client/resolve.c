@@ -1,5 +1,7 @@
 /*
- * resolve.c: ids from what users type (prefixes, organisation codes, child refs). Uses
+ * resolve.c: ids from what users type (prefixes, and the natural keys people know:
+ * organisation codes, child refs, assignment numbers), for every ID argument and every
+ * reference. Uses
  * `list` with equality filters; a prefix is matched against the ids of `list table`.
  * Messages repeat only what the user typed.
  */
@@ -52,17 +54,66 @@ match_prefix(struct cli *cli, const char *table, const char *text, char out[ARR_
 	return found == 0 ? ARR_ENOTFOUND : found > 1 ? ARR_EEXIST : 0;
 }
 
+/* The natural key people know a row of table by, or NULL. */
+static const char *
+natural_key(const char *table)
+{
+	static const char *const keys[][2] = {
+	    {"organisation", "code"}, {"child", "ref"}, {"care_assignment", "assignment_no"}};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i][0], table) == 0)
+			return keys[i][1];
+	return NULL;
+}
+
+/*
+ * The row of table whose natural key is text into out (*found), none (!*found), or an
+ * exit code with the message printed when two rows have it or the call failed.
+ */
+static int
+by_key(struct cli *cli, const char *table, const char *noun, const char *text,
+       char out[ARR_ROWID_STRLEN + 1], bool *found)
+{
+	const char *key = natural_key(table);
+	struct cli_where w = {key, value_text(text)};
+	struct reply rp;
+	struct rowset rs;
+	int rc, ret = CLI_OK;
+
+	*found = false;
+	if (key == NULL)
+		return CLI_OK;
+	reply_init(&rp);
+	rc = cli_list(cli, table, &w, 1, 2, &rp, &rs);
+	if (rc != 0)
+		ret = cli_fail(cli, rc, &rp);
+	else if (rs.nrows > 1)
+		ret = cli_error("%s %s '%s' is ambiguous; use the id", noun, key, text);
+	else if (rs.nrows == 1 && (!obj_strcpy(rowset_cell(&rs, 0, rowset_col(&rs, "id")), out,
+	                                       ARR_ROWID_STRLEN + 1) ||
+	                           !rowid_valid_text(out)))
+		ret = cli_fail(cli, ARR_EMALFORMED, NULL);
+	else
+		*found = rs.nrows == 1;
+	reply_free(&rp);
+	return ret;
+}
+
 int
 resolve_id(struct cli *cli, const char *table, const char *noun, const char *text,
            char out[ARR_ROWID_STRLEN + 1])
 {
 	struct reply rp;
+	bool found;
 	int rc, callrc = 0, ret = CLI_OK;
 
 	if (rowid_valid_text(text)) {
 		strcpy(out, text);
 		return CLI_OK;
 	}
+	if ((rc = by_key(cli, table, noun, text, out, &found)) != CLI_OK || found)
+		return rc;
 	if (!id_prefix_ok(text))
 		return cli_error("no %s %s", noun, text);
 	reply_init(&rp);
@@ -83,61 +134,27 @@ int
 resolve_ref(struct cli *cli, const char *ref_table, const char *text,
             char out[ARR_ROWID_STRLEN + 1])
 {
-	const char *key = NULL, *what = "id";
+	const char *key = natural_key(ref_table);
 	struct reply rp;
-	struct rowset rs;
-	int rc, ret = CLI_OK;
+	bool found;
+	int rc, callrc = 0, ret = CLI_OK;
 
 	if (rowid_valid_text(text)) {
 		strcpy(out, text);
 		return CLI_OK;
 	}
-	if (strcmp(ref_table, "organisation") == 0) {
-		key = "code";
-		what = "id or code";
-	} else if (strcmp(ref_table, "child") == 0) {
-		key = "ref";
-		what = "id or ref";
-	}
+	if ((rc = by_key(cli, ref_table, ref_table, text, out, &found)) != CLI_OK || found)
+		return rc;
 	reply_init(&rp);
-	if (key != NULL) {
-		struct cli_where w = {key, value_text(text)};
-
-		rc = cli_list(cli, ref_table, &w, 1, 2, &rp, &rs);
-		if (rc != 0) {
-			ret = cli_fail(cli, rc, &rp);
-			goto out;
-		}
-		if (rs.nrows > 1) {
-			ret =
-			    cli_error("%s %s '%s' is ambiguous; use the id", ref_table, key, text);
-			goto out;
-		}
-		if (rs.nrows == 1) {
-			if (!obj_strcpy(rowset_cell(&rs, 0, rowset_col(&rs, "id")), out,
-			                ARR_ROWID_STRLEN + 1) ||
-			    !rowid_valid_text(out))
-				ret = cli_fail(cli, ARR_EMALFORMED, NULL);
-			goto out;
-		}
-	}
-	if (id_prefix_ok(text)) {
-		int callrc = 0;
-
-		rc = match_prefix(cli, ref_table, text, out, &callrc, &rp);
-		if (callrc != 0) {
-			ret = cli_fail(cli, callrc, &rp);
-			goto out;
-		}
-		if (rc == 0)
-			goto out;
-		if (rc == ARR_EEXIST) {
-			ret = cli_error("%s id %s is ambiguous; type more of it", ref_table, text);
-			goto out;
-		}
-	}
-	ret = cli_error("no %s with %s '%s'", ref_table, what, text);
-out:
+	rc = id_prefix_ok(text) ? match_prefix(cli, ref_table, text, out, &callrc, &rp)
+	                        : ARR_ENOTFOUND;
+	if (callrc != 0)
+		ret = cli_fail(cli, callrc, &rp);
+	else if (rc == ARR_EEXIST)
+		ret = cli_error("%s id %s is ambiguous; type more of it", ref_table, text);
+	else if (rc != 0)
+		ret = cli_error("no %s with id%s%s '%s'", ref_table, key != NULL ? " or " : "",
+		                key != NULL ? key : "", text);
 	reply_free(&rp);
 	return ret;
 }

@@ -1,7 +1,8 @@
 /*
  * api_write.c: the local API's "write": every op is decoded (api_parse.c), then the
  * store validates them (store_write_rows(), the one validation of a local write) and
- * commits all of them in one transaction;
+ * commits all of them in one transaction; a domain rule's refusal is passed on as the
+ * store words it ("ops[i]: table.column rule");
  * the sync layer hears of what committed through the committed hook. It must not touch
  * the socket, and its messages never echo a value.
  */
@@ -60,7 +61,9 @@ api_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		    0)
 			goto out;
 	if ((rc = store_write_rows(a->st, sops, &rows[0][0], n, &res)) != 0) {
-		if (rc == ARR_EINVAL || rc == ARR_ESCHEMA)
+		if (res.refusal[0] != '\0')
+			rc = apimsg_req_fail(r, rc, "ops[%zu]: %s", res.bad_op, res.refusal);
+		else if (rc == ARR_EINVAL || rc == ARR_ESCHEMA)
 			rc = api_parse_op_refused(r, res.bad_op, &sops[res.bad_op], rc);
 		else
 			rc = write_failed(a, r, rc);

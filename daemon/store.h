@@ -74,6 +74,12 @@ struct store_config {
 	void *clock_ctx;
 	uint64_t max_clock_drift_ms;       /* 0: ARR_MAX_DRIFT_MS */
 	const struct store_budget *budget; /* borrowed, copied; NULL: every default */
+	/*
+	 * Local writes skip the domain rules (schema_rules.h): only for unit tests of the
+	 * merge, the digest and the API's plumbing, which write partial rows. arrangd never
+	 * sets it.
+	 */
+	bool no_domain_rules;
 };
 
 /*
@@ -102,16 +108,20 @@ struct store_write_result {
 	uint64_t first_seq; /* seqs [first_seq, last_seq] were created */
 	uint64_t last_seq;
 	size_t changesets;
-	size_t bad_op; /* on ARR_ESCHEMA or ARR_EINVAL: the index of the op refused */
+	size_t bad_op; /* on ARR_ESCHEMA, ARR_EINVAL or ARR_ESTATE: the index of the op refused */
+	/* a domain rule refused a row: "table.column rule" (no value); else empty */
+	char refusal[320];
 };
 
 /*
  * One local transaction. This is the one validation of a local write, whatever path it
  * came by: every op's table and column must exist (ARR_ESCHEMA), its value must fit the
  * column and its row id must be valid (ARR_EINVAL); res->bad_op names the first op
- * refused. Callers decode, they do not validate: text values must be valid UTF-8
- * without NUL (the API's decoder checks that), and are not checked again. Then it splits
- * the ops into change sets within the limits, signs them, and commits rows, clocks, log
+ * refused. Then every row it touches, as it is after the write, must keep the domain
+ * rules of schema_rules.h (ARR_EINVAL, or ARR_ESTATE for the status lifecycle), with
+ * res->refusal saying which rule of which column. Callers decode, they do not validate: text values
+ * must be valid UTF-8 without NUL (the API's decoder checks that), and are not checked again. Then
+ * it splits the ops into change sets within the limits, signs them, and commits rows, clocks, log
  * and vector with synchronous=FULL. Returns only once durable. All or nothing.
  */
 int store_write(struct store *s, const struct store_op *ops, size_t nops,

@@ -118,6 +118,7 @@ struct store {
 	store_clock_fn clock;
 	void *clock_ctx;
 	uint64_t max_drift;
+	bool rules;                  /* local writes keep the domain rules (store_rules.c) */
 	uint64_t clock_rejected;     /* change sets refused by the drift check since open */
 	struct store_budget budget;  /* every field set (store_set_budget) */
 	uint64_t pending_dropped;    /* dropped or evicted from pending since open */
@@ -153,6 +154,15 @@ struct cellkey {
 	uint32_t oid;
 	uint64_t seq;
 };
+
+/* ---- store_rules.c: the domain rules of a local write ---- */
+
+/* The status before the write of every arrangement status op (*old[i]; NULL: none). */
+int store_rules_before(struct store *s, const struct store_op *ops, size_t nops, char ***old);
+/* Every row touched by ops, as merged inside the write's transaction; r says why not. */
+int store_rules_check(struct store *s, const struct store_op *ops, size_t nops, char **old,
+                      struct store_write_result *r);
+void store_rules_free(char **old, size_t nops);
 
 /* ---- store_db.c: statements, bindings, transactions ---- */
 

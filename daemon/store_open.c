@@ -388,6 +388,7 @@ store_open(const struct store_config *cfg, int *err)
 	s->member_ctx = cfg->member_ctx;
 	s->clock = cfg->clock;
 	s->clock_ctx = cfg->clock_ctx;
+	s->rules = !cfg->no_domain_rules;
 	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : ARR_MAX_DRIFT_MS;
 	store_set_budget(s, cfg->budget);
 

@@ -333,18 +333,19 @@ chaos_pack_rows(char (*ids)[37], char (*values)[40], size_t n, const char *tag, 
 {
 	req_begin(rq, "write", 1);
 	req_str(rq, "ops");
-	req_array(rq, (uint32_t)(n * 2));
+	req_array(rq, (uint32_t)(n * 3));
 	for (size_t k = 0; k < n; k++) {
-		req_array(rq, 4);
-		req_str(rq, "organisation");
-		req_str(rq, ids[k]);
-		req_str(rq, "name");
-		req_str(rq, values[k]);
-		req_array(rq, 4);
-		req_str(rq, "organisation");
-		req_str(rq, ids[k]);
-		req_str(rq, "code");
-		req_str(rq, tag);
+		/* a whole organisation (the store's rules): name, code and kind */
+		const char *cols[3] = {"name", "code", "kind"};
+		const char *vals[3] = {values[k], tag, "school"};
+
+		for (size_t c = 0; c < 3; c++) {
+			req_array(rq, 4);
+			req_str(rq, "organisation");
+			req_str(rq, ids[k]);
+			req_str(rq, cols[c]);
+			req_str(rq, vals[c]);
+		}
 	}
 }
 

@@ -341,8 +341,8 @@ fill(struct region *r, size_t bytes, size_t value_len)
 
 	CHECK(value != NULL, "malloc");
 	while (done < bytes) {
-		size_t n = (7u << 20) / (value_len + 100);
-		struct req_op *ops = calloc(n, sizeof(*ops));
+		size_t n = (7u << 20) / (value_len + 200);
+		struct req_op *ops = calloc(3 * n, sizeof(*ops));
 		struct reply rp;
 		struct req rq;
 
@@ -351,23 +351,29 @@ fill(struct region *r, size_t bytes, size_t value_len)
 			for (size_t c = 0; c < value_len; c++)
 				value[c] = (char)('a' + rng_next(&st) % 26);
 			value[value_len] = '\0';
-			ops[k] = (struct req_op){.table = "organisation", .column = "name"};
-			rng_rowid(ops[k].id);
-			ops[k].value = (struct value){
+			ops[3 * k] = (struct req_op){.table = "organisation", .column = "name"};
+			rng_rowid(ops[3 * k].id);
+			ops[3 * k].value = (struct value){
 			    .kind = VALUE_TEXT,
 			    .u.b = {.ptr = (const uint8_t *)value, .len = value_len}};
 			/* every op gets its own copy: the value buffer is rewritten */
-			CHECK((ops[k].value.u.b.ptr = (const uint8_t *)strdup(value)) != NULL,
+			CHECK((ops[3 * k].value.u.b.ptr = (const uint8_t *)strdup(value)) != NULL,
 			      "strdup");
+			/* a whole organisation (the store's rules): kind and code too */
+			ops[3 * k + 1] = ops[3 * k + 2] = ops[3 * k];
+			ops[3 * k + 1].column = "kind";
+			ops[3 * k + 1].value = value_text("school");
+			ops[3 * k + 2].column = "code";
+			ops[3 * k + 2].value = value_text("FILL");
 		}
 		req_begin(&rq, "write", 1);
 		req_str(&rq, "ops");
-		req_ops(&rq, ops, n);
+		req_ops(&rq, ops, 3 * n);
 		CHECK(apiclient_call(region_api(r, NODE), &rq, &rp) == 0, "fill write");
 		reply_free(&rp);
 		req_free(&rq);
 		for (size_t k = 0; k < n; k++)
-			free((void *)(uintptr_t)ops[k].value.u.b.ptr);
+			free((void *)(uintptr_t)ops[3 * k].value.u.b.ptr);
 		free(ops);
 		rows += n;
 		done += n * (value_len + 100);

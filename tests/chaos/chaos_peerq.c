@@ -72,12 +72,17 @@ hello(struct q *q, struct peer *d)
 	vv_destroy(&empty);
 }
 
-/* ROWS rows of ROW_TEXT bytes on node0, 100 a write. */
+/*
+ * ROWS rows of ROW_TEXT bytes on node0, 100 a write: whole organisations (the store's
+ * rules want kind and code beside the long name).
+ */
 static void
 fill(struct q *q)
 {
 	static char text[ROW_TEXT + 1];
-	char ids[100][37];
+	const char *cols[3] = {"name", "code", "kind"};
+	const char *vals[3] = {text, "peerq", "school"};
+	char id[37];
 
 	memset(text, 'x', ROW_TEXT);
 	for (size_t done = 0; done < ROWS; done += 100) {
@@ -86,14 +91,15 @@ fill(struct q *q)
 
 		req_begin(&rq, "write", 1);
 		req_str(&rq, "ops");
-		req_array(&rq, 100);
-		for (size_t k = 0; k < 100; k++) {
-			rng_rowid(ids[k]);
+		req_array(&rq, 100 * 3);
+		for (size_t k = 0; k < 100 * 3; k++) {
+			if (k % 3 == 0)
+				rng_rowid(id);
 			req_array(&rq, 4);
 			req_str(&rq, "organisation");
-			req_str(&rq, ids[k]);
-			req_str(&rq, "name");
-			req_str(&rq, text);
+			req_str(&rq, id);
+			req_str(&rq, cols[k % 3]);
+			req_str(&rq, vals[k % 3]);
 		}
 		CHECK(region_call(q->r, RECV, &rq, &rp, NULL) == 0, "fill write");
 		reply_free(&rp);

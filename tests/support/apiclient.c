@@ -7,6 +7,7 @@
  * conn_call would not (the bytes go out as given).
  */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,14 +229,21 @@ apiclient_write_text(struct apiclient *c, const char *table, const char *row, co
 	struct reply rp;
 	int rc;
 
+	/* an organisation must be whole (store_rules.c): kind and code come along */
+	bool org = strcmp(table, "organisation") == 0 && strcmp(column, "kind") != 0;
+	const char *cols[3] = {column, "kind", strcmp(column, "code") == 0 ? "name" : "code"};
+	const char *vals[3] = {text, "school", "T"};
+
 	req_begin(&rq, "write", 1);
 	req_str(&rq, "ops");
-	req_array(&rq, 1);
-	req_array(&rq, 4);
-	req_str(&rq, table);
-	req_str(&rq, row);
-	req_str(&rq, column);
-	req_str(&rq, text);
+	req_array(&rq, org ? 3 : 1);
+	for (size_t i = 0; i < (org ? 3u : 1u); i++) {
+		req_array(&rq, 4);
+		req_str(&rq, table);
+		req_str(&rq, row);
+		req_str(&rq, cols[i]);
+		req_str(&rq, vals[i]);
+	}
 	rc = apiclient_call(c, &rq, &rp);
 	reply_free(&rp);
 	req_free(&rq);

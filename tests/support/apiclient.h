@@ -51,7 +51,10 @@ bool apiclient_status_ok(struct apiclient *c);
 /* "peers" on the member called name: 1 connected, 0 not, -1 no answer or not listed. */
 int apiclient_peer_state(struct apiclient *c, const char *name);
 
-/* Write one text cell: 0 or the API's error code. */
+/*
+ * Write one text cell: 0 or the API's error code. A cell of an organisation comes with
+ * kind "school" and a code "T" (or name "T" for a code) so that the row keeps the rules.
+ */
 int apiclient_write_text(struct apiclient *c, const char *table, const char *row,
                          const char *column, const char *text);
 /* Value of column in row of table as text, into out; 0, ARR_ENOTFOUND, or an error. */

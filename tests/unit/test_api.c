@@ -129,6 +129,7 @@ setup(void **state)
 	    .organisation = "Gemeente Testdorp",
 	    .member_org = member_org,
 	    .member_ctx = fx,
+	    .no_domain_rules = true, /* the plumbing's tests write partial rows */
 	};
 	fx->st = store_open(&cfg, &err);
 	free(path);
@@ -1304,8 +1305,10 @@ test_backup(void **state)
 	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), 1);
 
 	/* The copy opens as this node's replica with the same contents. */
-	struct store_config cfg = {
-	    .path = path, .key = fx->key, .organisation = "Gemeente Testdorp"};
+	struct store_config cfg = {.path = path,
+	                           .key = fx->key,
+	                           .organisation = "Gemeente Testdorp",
+	                           .no_domain_rules = true};
 	assert_non_null(copy = store_open(&cfg, &err));
 	assert_int_equal(store_digest(fx->st, d1), 0);
 	assert_int_equal(store_digest(copy, d2), 0);
@@ -1378,8 +1381,10 @@ test_restore_holds_writes(void **state)
 	}
 
 	/* "Restore": this node's replica is now the backup. */
-	struct store_config cfg = {
-	    .path = path, .key = fx->key, .organisation = "Gemeente Testdorp"};
+	struct store_config cfg = {.path = path,
+	                           .key = fx->key,
+	                           .organisation = "Gemeente Testdorp",
+	                           .no_domain_rules = true};
 	assert_non_null(copy = store_open(&cfg, &err));
 	assert_non_null(api2 = api_new(copy, NULL));
 	assert_true(store_writes_held(copy, &need));

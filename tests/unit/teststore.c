@@ -53,6 +53,7 @@ ts_replica_open(struct ts_replica *r, int *err)
 	    .clock = test_clock,
 	    .clock_ctx = &r->clock,
 	    .max_clock_drift_ms = 60000,
+	    .no_domain_rules = !r->rules,
 	};
 
 	return store_open(&cfg, err);

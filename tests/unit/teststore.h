@@ -26,6 +26,7 @@ struct ts_replica {
 	char *path;
 	uint64_t clock; /* the replica's wall clock, set by the test */
 	struct ts_members members;
+	bool rules; /* local writes keep the domain rules (off: partial rows allowed) */
 };
 
 /* The state of every test: replicas a, b, c (keys 1, 2, 3), each a member of the others. */

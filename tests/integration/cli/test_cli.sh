@@ -411,17 +411,71 @@ ok "$CTL" organisation list code=OK1
 error 1 "" "$CTL" import "$T/no-such-file.jsonl"
 
 # ---- refused status transitions (exit 1, one line, allowed list) ----
-error 1 "error: cannot change status from requested to started (allowed: under_review, withdrawn, rejected)" \
+error 1 "error: arrangement.status cannot change from requested to started (allowed: under_review, withdrawn, rejected)" \
 	"$CTL" arrangement set e0000004 status=started
-error 1 "error: cannot change status from ended to started (allowed: archived)" \
+error 1 "error: arrangement.status cannot change from ended to started (allowed: archived)" \
 	"$CTL" arrangement set e0000005 status=started
-error 1 "error: cannot change status from started to draft (allowed: evaluating, suspended, ended)" \
+error 1 "error: arrangement.status cannot change from started to draft (allowed: evaluating, suspended, ended)" \
 	"$CTL" arrangement set e0000001 status=draft summary=x
 ok "$CTL" arrangement show e0000001 --json
 jqcheck '.arrangement.status == "started" and .arrangement.summary != "x"'
 ok "$CTL" arrangement set e0000005 status=archived
-error 1 "error: cannot change status from archived to ended (allowed: none)" \
+error 1 "error: arrangement.status cannot change from archived to ended (allowed: none)" \
 	"$CTL" arrangement set e0000005 status=ended
+
+# ---- the domain rules of the store, on every write path (exit 1, table.column rule) ----
+# add
+error 1 "error: organisation.code is required" "$CTL" organisation add kind=school name="No code"
+error 1 "error: funding_share.amount_cents must not be negative" \
+	"$CTL" funding add arrangement_id=e0000002 funder_org_id=9901 source=jeugdwet amount_cents=-1
+error 1 "error: funding_share.amount_cents is required" \
+	"$CTL" funding add arrangement_id=e0000002 funder_org_id=9901 source=jeugdwet
+error 1 "error: care_assignment.volume must be at least 1" \
+	"$CTL" assignment add arrangement_id=e0000002 provider_org_id=98000001 product_category=45 \
+	valid_from=2025-10-01 volume=0 unit=hour frequency=week
+error 1 "error: care_assignment.provider_org_id must name an existing organisation of kind provider" \
+	"$CTL" assignment add arrangement_id=e0000002 provider_org_id=9901 product_category=45 \
+	valid_from=2025-10-01 volume=2 unit=hour frequency=week
+error 1 "error: arrangement.school_org_id must name an existing organisation of kind school" \
+	"$CTL" arrangement add --child-ref TD-2016-001 --kind oza --school 9901
+# set
+error 1 "error: arrangement.kind is required" "$CTL" arrangement set e0000001 kind=
+error 1 "error: arrangement.end_on must not be before start_on" \
+	"$CTL" arrangement set e0000001 end_on=2025-08-31
+error 1 "error: care_assignment.valid_to must not be before valid_from" \
+	"$CTL" assignment set JW-2025-0042 valid_to=2025-01-01
+# import: the line of the refused row; nothing written
+ok "$CTL" digest
+BEFORE=$(cat "$T/out")
+cat >"$T/rules.jsonl" <<'EOF2'
+{"table":"organisation","kind":"school","name":"Rule school","code":"RULE1"}
+{"table":"funding_share","arrangement_id":"e0000002-0000-4000-8000-000000000002","funder_org_id":"a0000001-0000-4000-8000-000000000001","source":"jeugdwet","amount_cents":100,"period_from":"2026-01-01","period_to":"2025-01-01"}
+EOF2
+error 1 "error: $T/rules.jsonl:2: funding_share.period_to must not be before period_from" \
+	"$CTL" import "$T/rules.jsonl"
+cat >"$T/rules.jsonl" <<'EOF2'
+{"table":"arrangement","id":"e0000004-0000-4000-8000-000000000004","status":"ended"}
+EOF2
+error 1 "error: $T/rules.jsonl:1: arrangement.status cannot change from requested to ended (allowed: under_review, withdrawn, rejected)" \
+	"$CTL" import "$T/rules.jsonl"
+ok "$CTL" digest
+[ "$(cat "$T/out")" = "$BEFORE" ] || fail "a refused write changed the replica"
+
+# ---- lookup by the keys people know; ambiguity ----
+ok "$CTL" organisation show 9901
+grep -q '^name  *Gemeente Testdorp$' "$T/out" || fail "organisation show CODE"
+ok "$CTL" child show TD-2016-001
+grep -q '^id  *c0000001-0000-4000-8000-000000000001$' "$T/out" || fail "child show REF"
+ok "$CTL" assignment show JW-2025-0042
+grep -q '^id  *d0000001-0000-4000-8000-000000000001$' "$T/out" || fail "assignment show NUMBER"
+ok "$CTL" organisation set PO9901 name="SWV PO Testregio"
+ok "$CTL" organisation history 99XX01
+ok "$CTL" organisation add kind=school name="Dup one" code=DUP1
+ok "$CTL" organisation add kind=school name="Dup two" code=DUP1
+error 1 "error: organisation code 'DUP1' is ambiguous; use the id" "$CTL" organisation show DUP1
+error 1 "error: organisation code 'DUP1' is ambiguous; use the id" \
+	"$CTL" arrangement set e0000004 school_org_id=DUP1
+error 1 "error: no child TD-NOPE" "$CTL" child show TD-NOPE
 
 # ---- unknown ids (exit 1, one line) ----
 error 1 "error: no arrangement 8f3c" "$CTL" arrangement show 8f3c

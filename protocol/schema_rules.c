@@ -1,0 +1,244 @@
+/*
+ * schema_rules.c: the domain rules of a local write as static tables (required fields,
+ * minimums, date order, code lists, organisation kinds) and the checks over one row
+ * and one status change. Owns no state; must not know about SQLite or where a row
+ * came from, and its messages never contain a value of a row.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "schema_rules.h"
+
+/* Fields without which a row means nothing in a case file. */
+static const struct {
+	const char *table;
+	const char *const columns[8];
+} required[] = {
+    {"organisation", {"kind", "name", "code"}},
+    {"child", {"ref"}},
+    {"arrangement", {"child_id", "kind", "status"}},
+    {"arrangement_party", {"arrangement_id", "org_id", "role"}},
+    {"funding_share", {"arrangement_id", "funder_org_id", "source", "amount_cents"}},
+    {"care_assignment",
+     {"arrangement_id", "provider_org_id", "product_category", "valid_from", "volume", "unit",
+      "frequency"}},
+    {"evaluation", {"arrangement_id", "held_on", "outcome"}},
+    {"consent", {"arrangement_id", "given_by", "granted_on"}},
+};
+
+/* Integers with a lower (and upper) bound. */
+static const struct {
+	const char *table, *column;
+	long long min, max;
+	const char *rule;
+} ranges[] = {
+    {"child", "birth_year", 1900, 2100, "must be a year from 1900 to 2100"},
+    {"funding_share", "amount_cents", 0, INT64_MAX, "must not be negative"},
+    {"care_assignment", "volume", 1, INT64_MAX, "must be at least 1"},
+    {"care_assignment", "budget_cents", 0, INT64_MAX, "must not be negative"},
+};
+
+/* Pairs of dates where the first must not come after the second. */
+static const struct {
+	const char *table, *first, *second;
+} date_order[] = {
+    {"arrangement", "requested_on", "decided_on"}, {"arrangement", "start_on", "end_on"},
+    {"arrangement_party", "from_on", "to_on"},     {"funding_share", "period_from", "period_to"},
+    {"care_assignment", "valid_from", "valid_to"}, {"consent", "granted_on", "withdrawn_on"},
+};
+
+/* iJw JZ020 product categories (31-38 are the historic ones of 2015). */
+static const char *const jz020[] = {"31", "32", "33", "34", "35", "36", "37", "38", "40",
+                                    "41", "42", "43", "44", "45", "46", "47", "48", "49",
+                                    "50", "51", "52", "53", "54", "55", NULL};
+
+/* Text columns whose value must come from a code list, or stay short. */
+static const struct {
+	const char *table, *column;
+	const char *const *codes; /* NULL: only the length */
+	size_t max;
+	const char *rule;
+} codes[] = {
+    {"care_assignment", "product_category", jz020, 2,
+     "must be an iJw JZ020 product category (31-38, 40-55)"},
+    {"care_assignment", "product_code", NULL, 5, "must be at most 5 characters"},
+};
+
+/* Reference columns that must name an organisation of one kind. */
+static const struct {
+	const char *table, *column, *kind;
+} org_kinds[] = {
+    {"arrangement", "municipality_org_id", "gemeente"},
+    {"arrangement", "school_org_id", "school"},
+    {"arrangement", "swv_org_id", "swv"},
+    {"care_assignment", "provider_org_id", "provider"},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static int
+refuse(struct schema_refusal *why, const char *column, const char *rule)
+{
+	why->column = column;
+	snprintf(why->rule, sizeof(why->rule), "%s", rule);
+	return ARR_EINVAL;
+}
+
+/* The value of column name in row, or NULL when t has no such column. */
+static const struct value *
+cell(const struct schema_table *t, const struct value *row, const char *name, const char **cname)
+{
+	int i = schema_column_index(t, name);
+
+	if (i < 0)
+		return NULL;
+	*cname = t->columns[i].name;
+	return &row[i];
+}
+
+static bool
+code_listed(const char *const *list, const struct value *v)
+{
+	for (const char *const *p = list; *p != NULL; p++)
+		if (strlen(*p) == v->u.b.len && memcmp(*p, v->u.b.ptr, v->u.b.len) == 0)
+			return true;
+	return false;
+}
+
+static int
+check_required(const struct schema_table *t, const struct value *row, struct schema_refusal *why)
+{
+	const char *cname;
+
+	for (size_t i = 0; i < N(required); i++) {
+		if (strcmp(required[i].table, t->name) != 0)
+			continue;
+		for (size_t k = 0; k < N(required[i].columns) && required[i].columns[k]; k++) {
+			const struct value *v = cell(t, row, required[i].columns[k], &cname);
+
+			if (v != NULL &&
+			    (v->kind == VALUE_NIL || (v->kind == VALUE_TEXT && v->u.b.len == 0)))
+				return refuse(why, cname, "is required");
+		}
+	}
+	return 0;
+}
+
+static int
+check_values(const struct schema_table *t, const struct value *row, struct schema_refusal *why)
+{
+	const struct value *v;
+	const char *cname;
+
+	for (size_t i = 0; i < N(ranges); i++)
+		if (strcmp(ranges[i].table, t->name) == 0 &&
+		    (v = cell(t, row, ranges[i].column, &cname)) != NULL && v->kind == VALUE_INT &&
+		    (v->u.i < ranges[i].min || v->u.i > ranges[i].max))
+			return refuse(why, cname, ranges[i].rule);
+	for (size_t i = 0; i < N(codes); i++)
+		if (strcmp(codes[i].table, t->name) == 0 &&
+		    (v = cell(t, row, codes[i].column, &cname)) != NULL && v->kind == VALUE_TEXT &&
+		    (v->u.b.len > codes[i].max ||
+		     (codes[i].codes != NULL && !code_listed(codes[i].codes, v))))
+			return refuse(why, cname, codes[i].rule);
+	return 0;
+}
+
+static int
+check_dates(const struct schema_table *t, const struct value *row, struct schema_refusal *why)
+{
+	const char *first, *second;
+	char rule[SCHEMA_RULE_MAX];
+
+	for (size_t i = 0; i < N(date_order); i++) {
+		const struct value *a, *b;
+
+		if (strcmp(date_order[i].table, t->name) != 0 ||
+		    (a = cell(t, row, date_order[i].first, &first)) == NULL ||
+		    (b = cell(t, row, date_order[i].second, &second)) == NULL)
+			continue;
+		if (a->kind != VALUE_TEXT || b->kind != VALUE_TEXT || a->u.b.len != b->u.b.len)
+			continue;
+		if (memcmp(a->u.b.ptr, b->u.b.ptr, a->u.b.len) > 0) {
+			snprintf(rule, sizeof(rule), "must not be before %s", first);
+			return refuse(why, second, rule);
+		}
+	}
+	return 0;
+}
+
+int
+schema_rules_row(const struct schema_table *t, const struct value *row, struct schema_refusal *why)
+{
+	int rc;
+
+	if ((rc = check_required(t, row, why)) < 0 || (rc = check_values(t, row, why)) < 0)
+		return rc;
+	return check_dates(t, row, why);
+}
+
+const char *
+schema_rules_org_kind(const struct schema_table *t, const struct schema_column *c)
+{
+	for (size_t i = 0; t != NULL && c != NULL && i < N(org_kinds); i++)
+		if (strcmp(org_kinds[i].table, t->name) == 0 &&
+		    strcmp(org_kinds[i].column, c->name) == 0)
+			return org_kinds[i].kind;
+	return NULL;
+}
+
+bool
+schema_rules_status_reachable(const char *status)
+{
+	const struct schema_column *c =
+	    schema_column_find(schema_table_find("arrangement"), "status");
+	bool seen[32] = {false};
+	size_t n = 0, grew = 1;
+
+	for (n = 0; c->choices[n] != NULL && n < N(seen); n++)
+		seen[n] = strcmp(c->choices[n], "draft") == 0;
+	while (grew) { /* the closure of draft under the lifecycle's edges */
+		grew = 0;
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < n && seen[i]; k++)
+				if (!seen[k] &&
+				    schema_status_transition_ok(c->choices[i], c->choices[k])) {
+					seen[k] = true;
+					grew = 1;
+				}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (seen[i] && status != NULL && strcmp(c->choices[i], status) == 0)
+			return true;
+	return false;
+}
+
+int
+schema_rules_status(const char *from, const char *to, struct schema_refusal *why)
+{
+	const struct schema_column *c =
+	    schema_column_find(schema_table_find("arrangement"), "status");
+	size_t len = 0;
+
+	why->column = "status";
+	if (from == NULL) {
+		if (schema_rules_status_reachable(to))
+			return 0;
+		snprintf(why->rule, sizeof(why->rule), "%s is not reached from draft", to);
+		return ARR_ESTATE;
+	}
+	if (strcmp(from, to) == 0 || schema_status_transition_ok(from, to))
+		return 0;
+	len = (size_t)snprintf(why->rule, sizeof(why->rule),
+	                       "cannot change from %s to %s (allowed: ", from, to);
+	for (const char *const *p = c->choices; *p != NULL && len < sizeof(why->rule); p++)
+		if (schema_status_transition_ok(from, *p))
+			len += (size_t)snprintf(why->rule + len, sizeof(why->rule) - len, "%s%s",
+			                        why->rule[len - 1] == ' ' ? "" : ", ", *p);
+	if (len < sizeof(why->rule))
+		snprintf(why->rule + len, sizeof(why->rule) - len, "%s)",
+		         why->rule[len - 1] == ' ' ? "none" : "");
+	return ARR_ESTATE;
+}

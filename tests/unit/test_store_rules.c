@@ -1,0 +1,367 @@
+/*
+ * test_store_rules.c: the domain rules of a local write (daemon/store_rules.c,
+ * protocol/schema_rules.c), table by table: every rule refuses a new row (add, import)
+ * and a change to an existing row (set), with the refusal naming table, column and rule
+ * and nothing written; the row as a whole is judged after the write; remote change sets
+ * that break the rules are merged all the same.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "arrerr.h"
+#include "schema.h"
+#include "store.h"
+#include "teststore.h"
+#include "testutil.h"
+
+/* The ids of the base region. */
+#define GEM   "a0000001-0000-4000-8000-000000000001"
+#define SWV   "a0000002-0000-4000-8000-000000000002"
+#define SCH   "a0000003-0000-4000-8000-000000000003"
+#define PRV   "a0000004-0000-4000-8000-000000000004"
+#define CHD   "c0000001-0000-4000-8000-000000000001"
+#define ARR   "e0000001-0000-4000-8000-000000000001"
+#define NOROW "9f000000-0000-4000-8000-000000000000"
+
+/* Values for static tables: text (a literal), integer, nil. */
+#define VT(s)                                                                                      \
+	{                                                                                          \
+		.kind = VALUE_TEXT, .u.b = {.ptr = s, .len = sizeof(s) - 1 }                       \
+	}
+#define VI(n)                                                                                      \
+	{                                                                                          \
+		.kind = VALUE_INT, .u.i = (n)                                                      \
+	}
+#define VNIL                                                                                       \
+	{                                                                                          \
+		.kind = VALUE_NIL                                                                  \
+	}
+
+struct col {
+	const char *name;
+	struct value v;
+};
+
+/* A complete, valid row of each table (at most 12 columns). */
+static const struct {
+	const char *table;
+	const char *id;
+	struct col cols[12];
+} rows[] = {
+    {"organisation",
+     GEM,
+     {{"kind", VT("gemeente")}, {"name", VT("Gemeente")}, {"code", VT("9901")}}},
+    {"organisation", SWV, {{"kind", VT("swv")}, {"name", VT("SWV")}, {"code", VT("PO9901")}}},
+    {"organisation", SCH, {{"kind", VT("school")}, {"name", VT("School")}, {"code", VT("99XX01")}}},
+    {"organisation",
+     PRV,
+     {{"kind", VT("provider")}, {"name", VT("Aanbieder")}, {"code", VT("98000001")}}},
+    {"child", CHD, {{"ref", VT("TD-2016-001")}, {"birth_year", VI(2016)}}},
+    {"arrangement",
+     ARR,
+     {{"child_id", VT(CHD)},
+      {"kind", VT("oza")},
+      {"status", VT("started")},
+      {"municipality_org_id", VT(GEM)},
+      {"school_org_id", VT(SCH)},
+      {"swv_org_id", VT(SWV)},
+      {"requested_on", VT("2025-06-01")},
+      {"decided_on", VT("2025-07-01")},
+      {"start_on", VT("2025-09-01")},
+      {"end_on", VT("2026-07-31")}}},
+    {"arrangement_party",
+     "b0000001-0000-4000-8000-000000000001",
+     {{"arrangement_id", VT(ARR)},
+      {"org_id", VT(GEM)},
+      {"role", VT("funder")},
+      {"from_on", VT("2025-09-01")},
+      {"to_on", VT("2026-07-31")}}},
+    {"funding_share",
+     "f0000001-0000-4000-8000-000000000001",
+     {{"arrangement_id", VT(ARR)},
+      {"funder_org_id", VT(GEM)},
+      {"source", VT("jeugdwet")},
+      {"amount_cents", VI(650000)},
+      {"period_from", VT("2025-10-01")},
+      {"period_to", VT("2026-07-31")}}},
+    {"care_assignment",
+     "d0000001-0000-4000-8000-000000000001",
+     {{"arrangement_id", VT(ARR)},
+      {"provider_org_id", VT(PRV)},
+      {"assignment_no", VT("JW-2025-0042")},
+      {"product_category", VT("45")},
+      {"product_code", VT("45A12")},
+      {"valid_from", VT("2025-10-01")},
+      {"valid_to", VT("2026-07-31")},
+      {"volume", VI(6)},
+      {"unit", VT("day_part")},
+      {"frequency", VT("week")},
+      {"budget_cents", VI(650000)}}},
+    {"evaluation",
+     "e5000001-0000-4000-8000-000000000001",
+     {{"arrangement_id", VT(ARR)}, {"held_on", VT("2026-01-20")}, {"outcome", VT("continue")}}},
+    {"consent",
+     "c5000001-0000-4000-8000-000000000001",
+     {{"arrangement_id", VT(ARR)},
+      {"given_by", VT("guardian")},
+      {"granted_on", VT("2025-09-20")},
+      {"withdrawn_on", VT("2026-09-20")}}},
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+/* One rule broken: the column set to v, the refusal expected. */
+static const struct {
+	const char *table, *column;
+	struct value v;
+	int rc;
+	const char *refusal;
+} cases[] = {
+    {"organisation", "kind", VNIL, ARR_EINVAL, "organisation.kind is required"},
+    {"organisation", "name", VNIL, ARR_EINVAL, "organisation.name is required"},
+    {"organisation", "code", VT(""), ARR_EINVAL, "organisation.code is required"},
+    {"child", "ref", VNIL, ARR_EINVAL, "child.ref is required"},
+    {"child", "birth_year", VI(1850), ARR_EINVAL,
+     "child.birth_year must be a year from 1900 to 2100"},
+    {"arrangement", "kind", VNIL, ARR_EINVAL, "arrangement.kind is required"},
+    {"arrangement", "child_id", VNIL, ARR_EINVAL, "arrangement.child_id is required"},
+    {"arrangement", "status", VNIL, ARR_EINVAL, "arrangement.status is required"},
+    {"arrangement", "child_id", VT(NOROW), ARR_EINVAL,
+     "arrangement.child_id must name an existing child"},
+    {"arrangement", "school_org_id", VT(GEM), ARR_EINVAL,
+     "arrangement.school_org_id must name an existing organisation of kind school"},
+    {"arrangement", "municipality_org_id", VT(SCH), ARR_EINVAL,
+     "arrangement.municipality_org_id must name an existing organisation of kind gemeente"},
+    {"arrangement", "swv_org_id", VT(NOROW), ARR_EINVAL,
+     "arrangement.swv_org_id must name an existing organisation of kind swv"},
+    {"arrangement", "end_on", VT("2025-08-31"), ARR_EINVAL,
+     "arrangement.end_on must not be before start_on"},
+    {"arrangement", "decided_on", VT("2025-05-01"), ARR_EINVAL,
+     "arrangement.decided_on must not be before requested_on"},
+    {"arrangement_party", "role", VNIL, ARR_EINVAL, "arrangement_party.role is required"},
+    {"arrangement_party", "to_on", VT("2025-01-01"), ARR_EINVAL,
+     "arrangement_party.to_on must not be before from_on"},
+    {"arrangement_party", "arrangement_id", VT(NOROW), ARR_EINVAL,
+     "arrangement_party.arrangement_id must name an existing arrangement"},
+    {"funding_share", "source", VNIL, ARR_EINVAL, "funding_share.source is required"},
+    {"funding_share", "amount_cents", VNIL, ARR_EINVAL, "funding_share.amount_cents is required"},
+    {"funding_share", "amount_cents", VI(-1), ARR_EINVAL,
+     "funding_share.amount_cents must not be negative"},
+    {"funding_share", "period_to", VT("2025-09-30"), ARR_EINVAL,
+     "funding_share.period_to must not be before period_from"},
+    {"care_assignment", "volume", VI(0), ARR_EINVAL, "care_assignment.volume must be at least 1"},
+    {"care_assignment", "budget_cents", VI(-5), ARR_EINVAL,
+     "care_assignment.budget_cents must not be negative"},
+    {"care_assignment", "unit", VNIL, ARR_EINVAL, "care_assignment.unit is required"},
+    {"care_assignment", "product_category", VT("39"), ARR_EINVAL,
+     "care_assignment.product_category must be an iJw JZ020 product category (31-38, 40-55)"},
+    {"care_assignment", "product_code", VT("45A123"), ARR_EINVAL,
+     "care_assignment.product_code must be at most 5 characters"},
+    {"care_assignment", "valid_to", VT("2025-09-30"), ARR_EINVAL,
+     "care_assignment.valid_to must not be before valid_from"},
+    {"care_assignment", "provider_org_id", VT(SCH), ARR_EINVAL,
+     "care_assignment.provider_org_id must name an existing organisation of kind provider"},
+    {"evaluation", "outcome", VNIL, ARR_EINVAL, "evaluation.outcome is required"},
+    {"consent", "granted_on", VNIL, ARR_EINVAL, "consent.granted_on is required"},
+    {"consent", "withdrawn_on", VT("2025-09-19"), ARR_EINVAL,
+     "consent.withdrawn_on must not be before granted_on"},
+};
+
+/* Write row k (id given), with column set to v when column is not NULL. */
+static int
+write_row(struct ts_replica *r, size_t k, const char *id, const char *column, struct value v,
+          struct store_write_result *res)
+{
+	struct store_op ops[13];
+	size_t n = 0;
+	bool set = false;
+
+	for (size_t c = 0; c < 12 && rows[k].cols[c].name != NULL; c++) {
+		bool this = column != NULL && strcmp(rows[k].cols[c].name, column) == 0;
+
+		ops[n++] =
+		    ts_op(rows[k].table, id, rows[k].cols[c].name, this ? v : rows[k].cols[c].v);
+		set |= this;
+	}
+	if (column != NULL && !set)
+		ops[n++] = ts_op(rows[k].table, id, column, v);
+	return store_write(r->s, ops, n, res);
+}
+
+/* Replica a with the rules on and the base region written. */
+static int
+setup(void **state)
+{
+	struct ts_fixture *f;
+	struct ts_replica *a;
+	int err = 0;
+
+	ts_setup(state);
+	f = *state;
+	a = &f->r[0];
+	store_destroy(&a->s);
+	a->rules = true;
+	a->s = ts_replica_open(a, &err);
+	if (a->s == NULL)
+		return -1;
+	for (size_t k = 0; k < NROWS; k++)
+		if (write_row(a, k, rows[k].id, NULL, value_nil(), NULL) != 0)
+			return -1;
+	return 0;
+}
+
+static size_t
+row_of(const char *table)
+{
+	for (size_t k = 0; k < NROWS; k++)
+		if (strcmp(rows[k].table, table) == 0)
+			return k;
+	fail();
+	return 0;
+}
+
+static void
+row_text(struct ts_replica *r, const char *table, const char *id, struct ts_rowtext *t)
+{
+	memset(t, 0, sizeof(*t));
+	store_get(r->s, table, id, ts_row_to_text, t);
+}
+
+/* Every rule refuses a new row (add, import) and a change to a row (set). */
+static void
+test_rules_table(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t k = row_of(cases[i].table);
+		struct store_write_result res;
+		struct ts_rowtext before, after;
+		char id[ARR_ROWID_STRLEN + 1];
+		struct store_op op = ts_op(cases[i].table, rows[k].id, cases[i].column, cases[i].v);
+
+		ts_new_id(id);
+		assert_int_equal(write_row(a, k, id, cases[i].column, cases[i].v, &res),
+		                 cases[i].rc);
+		assert_string_equal(res.refusal, cases[i].refusal);
+		assert_int_equal(store_get(a->s, cases[i].table, id, NULL, NULL), ARR_ENOTFOUND);
+		/* set: the same value on the existing row is refused; the row is unchanged */
+		row_text(a, cases[i].table, rows[k].id, &before);
+		assert_int_equal(store_write(a->s, &op, 1, &res), cases[i].rc);
+		assert_string_equal(res.refusal, cases[i].refusal);
+		assert_int_equal(res.bad_op, 0);
+		row_text(a, cases[i].table, rows[k].id, &after);
+		assert_string_equal(before.buf, after.buf);
+	}
+}
+
+/* The row after the write counts: two ops that together keep the order are fine. */
+static void
+test_rules_whole_row(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	struct store_write_result res;
+	struct store_op ops[] = {
+	    ts_op("arrangement", ARR, "start_on", value_text("2026-08-01")),
+	    ts_op("arrangement", ARR, "end_on", value_text("2026-12-31")),
+	};
+	char org[ARR_ROWID_STRLEN + 1], arr[ARR_ROWID_STRLEN + 1];
+
+	assert_int_equal(store_write(a->s, ops, 1, &res), ARR_EINVAL);
+	assert_string_equal(res.refusal, "arrangement.end_on must not be before start_on");
+	assert_int_equal(store_write(a->s, ops, 2, &res), 0);
+	assert_string_equal(res.refusal, "");
+	/* a reference to a row created by the same write; the bad op is the one named */
+	ts_new_id(org);
+	ts_new_id(arr);
+	struct store_op add[] = {
+	    ts_op("organisation", org, "kind", value_text("school")),
+	    ts_op("organisation", org, "name", value_text("Tweede school")),
+	    ts_op("organisation", org, "code", value_text("99XX02")),
+	    ts_op("arrangement", arr, "child_id", value_text(CHD)),
+	    ts_op("arrangement", arr, "kind", value_text("other")),
+	    ts_op("arrangement", arr, "status", value_text("draft")),
+	    ts_op("arrangement", arr, "school_org_id", value_text(org)),
+	    ts_op("arrangement", arr, "swv_org_id", value_text(SCH)),
+	};
+	assert_int_equal(store_write(a->s, add, 8, &res), ARR_EINVAL);
+	assert_int_equal(res.bad_op, 7);
+	assert_int_equal(store_write(a->s, add, 7, &res), 0);
+	/* a delete is never refused, though the row breaks a rule by then */
+	assert_int_equal(ts_write1(a, "arrangement", arr, SCHEMA_DELETED, value_int(1)), 0);
+}
+
+/* The lifecycle: a set takes one step; a new row any status reached from draft. */
+static void
+test_rules_status(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	struct store_write_result res;
+	struct store_op op = ts_op("arrangement", ARR, "status", value_text("draft"));
+	size_t k = row_of("arrangement");
+	char id[ARR_ROWID_STRLEN + 1];
+
+	assert_int_equal(store_write(a->s, &op, 1, &res), ARR_ESTATE);
+	assert_string_equal(res.refusal, "arrangement.status cannot change from started to draft "
+	                                 "(allowed: evaluating, suspended, ended)");
+	op.value = value_text("ended");
+	assert_int_equal(store_write(a->s, &op, 1, &res), 0);
+	op.value = value_text("archived");
+	assert_int_equal(store_write(a->s, &op, 1, &res), 0);
+	op.value = value_text("ended");
+	assert_int_equal(store_write(a->s, &op, 1, &res), ARR_ESTATE);
+	assert_string_equal(
+	    res.refusal, "arrangement.status cannot change from archived to ended (allowed: none)");
+	op.value = value_text("archived"); /* the same status again is no change */
+	assert_int_equal(store_write(a->s, &op, 1, &res), 0);
+	static const char *const any[] = {"draft",     "requested",  "under_review", "allocated",
+	                                  "started",   "evaluating", "suspended",    "ended",
+	                                  "withdrawn", "rejected",   "archived"};
+	for (size_t i = 0; i < sizeof(any) / sizeof(any[0]); i++) {
+		ts_new_id(id);
+		assert_int_equal(write_row(a, k, id, "status", value_text(any[i]), &res), 0);
+	}
+	ts_new_id(id);
+	assert_int_equal(write_row(a, k, id, "status", value_text("nope"), &res), ARR_EINVAL);
+}
+
+/* Remote change sets are merged as received, rules or not (LWW must converge). */
+static void
+test_rules_not_for_remote(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct ts_rowtext t;
+	char id[ARR_ROWID_STRLEN + 1];
+
+	ts_new_id(id);
+	/* b writes without the rules: an organisation with only a name */
+	assert_int_equal(ts_write1(b, "organisation", id, "name", value_text("Half")), 0);
+	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("Half")), ARR_EINVAL);
+	ts_pull(b, a, 0);
+	row_text(a, "organisation", id, &t);
+	assert_string_equal(t.buf, "kind=nil;name='Half';code=nil;");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_rules_table, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_whole_row, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_status, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_not_for_remote, setup, ts_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
