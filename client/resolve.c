@@ -100,32 +100,51 @@ by_key(struct cli *cli, const char *table, const char *noun, const char *text,
 	return ret;
 }
 
-int
-resolve_id(struct cli *cli, const char *table, const char *noun, const char *text,
-           char out[ARR_ROWID_STRLEN + 1])
+/*
+ * What text names in table: a whole id, the row's natural key, else a unique id prefix.
+ * CLI_OK with *match 0 when out holds the id; *match ARR_ENOTFOUND or ARR_EEXIST when no
+ * or several ids start with text; *callrc (with rp) when the daemon refused the search.
+ * Any other return was already reported.
+ */
+static int
+lookup(struct cli *cli, const char *table, const char *noun, const char *text,
+       char out[ARR_ROWID_STRLEN + 1], int *match, int *callrc, struct reply *rp)
 {
-	struct reply rp;
 	bool found;
-	int rc, callrc = 0, ret = CLI_OK;
+	int rc;
 
+	*match = 0;
+	*callrc = 0;
 	if (rowid_valid_text(text)) {
 		strcpy(out, text);
 		return CLI_OK;
 	}
 	if ((rc = by_key(cli, table, noun, text, out, &found)) != CLI_OK || found)
 		return rc;
-	if (!id_prefix_ok(text))
-		return cli_error("no %s %s", noun, text);
+	*match =
+	    id_prefix_ok(text) ? match_prefix(cli, table, text, out, callrc, rp) : ARR_ENOTFOUND;
+	return CLI_OK;
+}
+
+int
+resolve_id(struct cli *cli, const char *table, const char *noun, const char *text,
+           char out[ARR_ROWID_STRLEN + 1])
+{
+	struct reply rp;
+	int match, callrc, ret;
+
 	reply_init(&rp);
-	rc = match_prefix(cli, table, text, out, &callrc, &rp);
-	if (callrc != 0)
+	ret = lookup(cli, table, noun, text, out, &match, &callrc, &rp);
+	if (ret != CLI_OK)
+		; /* reported */
+	else if (callrc != 0)
 		ret = cli_fail(cli, callrc, &rp);
-	else if (rc == ARR_ENOTFOUND)
+	else if (match == ARR_ENOTFOUND)
 		ret = cli_error("no %s %s", noun, text);
-	else if (rc == ARR_EEXIST)
+	else if (match == ARR_EEXIST)
 		ret = cli_error("%s id %s is ambiguous; type more of it", noun, text);
-	else if (rc != 0)
-		ret = cli_fail(cli, rc, NULL);
+	else if (match != 0)
+		ret = cli_fail(cli, match, NULL);
 	reply_free(&rp);
 	return ret;
 }
@@ -136,23 +155,17 @@ resolve_ref(struct cli *cli, const char *ref_table, const char *text,
 {
 	const char *key = natural_key(ref_table);
 	struct reply rp;
-	bool found;
-	int rc, callrc = 0, ret = CLI_OK;
+	int match, callrc, ret;
 
-	if (rowid_valid_text(text)) {
-		strcpy(out, text);
-		return CLI_OK;
-	}
-	if ((rc = by_key(cli, ref_table, ref_table, text, out, &found)) != CLI_OK || found)
-		return rc;
 	reply_init(&rp);
-	rc = id_prefix_ok(text) ? match_prefix(cli, ref_table, text, out, &callrc, &rp)
-	                        : ARR_ENOTFOUND;
-	if (callrc != 0)
+	ret = lookup(cli, ref_table, ref_table, text, out, &match, &callrc, &rp);
+	if (ret != CLI_OK)
+		; /* reported */
+	else if (callrc != 0)
 		ret = cli_fail(cli, callrc, &rp);
-	else if (rc == ARR_EEXIST)
+	else if (match == ARR_EEXIST)
 		ret = cli_error("%s id %s is ambiguous; type more of it", ref_table, text);
-	else if (rc != 0)
+	else if (match != 0)
 		ret = cli_error("no %s with id%s%s '%s'", ref_table, key != NULL ? " or " : "",
 		                key != NULL ? key : "", text);
 	reply_free(&rp);

@@ -221,6 +221,27 @@ pending_insert(struct store *s, const struct changeset *cs, int64_t oid, uint64_
 	return store_db_run(st);
 }
 
+/* cs has a seq this node has logged: a duplicate, or with other content a proof. */
+static int
+logged_again(struct store *s, const struct changeset *cs, uint64_t now, enum store_outcome *out,
+             struct store_apply_stats *stats)
+{
+	int64_t oid = store_mirror_origin_find(s, cs->origin);
+	bool found, differs;
+	int rc;
+
+	*out = STORE_DUPLICATE;
+	if ((rc = stored_compare(s->st[ST_LOG_GET], oid, cs, &found, &differs)) < 0)
+		return rc;
+	/* two signed contents for one seq: a proof, not a quarantine */
+	if (differs)
+		return store_equiv_conflict(s, s->st[ST_LOG_GET], oid, cs, now, stats);
+	if ((rc = store_quarantine_clear(s, cs->raw, cs->rawlen)) < 0)
+		return rc;
+	stats->duplicates++;
+	return 0;
+}
+
 /*
  * Verify one envelope and apply it, recognise it as a duplicate, hold it pending (or drop
  * it over the pending budget) or quarantine it. Returns 0 (with *out and the counters updated) or a
@@ -261,19 +282,7 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 	}
 	have = vv_get(s->vec, cs->origin);
 	if (cs->h.seq <= have) {
-		oid = store_mirror_origin_find(s, cs->origin);
-		if ((rc = stored_compare(s->st[ST_LOG_GET], oid, cs, &found, &differs)) < 0)
-			goto out;
-		if (differs) {
-			/* two signed contents for one seq: a proof, not a quarantine */
-			rc = store_equiv_conflict(s, s->st[ST_LOG_GET], oid, cs, now, stats);
-			*out = STORE_DUPLICATE;
-			goto out;
-		}
-		if ((rc = store_quarantine_clear(s, cs->raw, cs->rawlen)) < 0)
-			goto out;
-		*out = STORE_DUPLICATE;
-		stats->duplicates++;
+		rc = logged_again(s, cs, now, out, stats);
 		goto out;
 	}
 	if ((rc = store_mirror_origin_id(s, cs->origin, &oid)) < 0)

@@ -41,6 +41,20 @@ test_other_key_refused(void **state)
  * _clock and _rowlog by the id bytes; and 3, without the budgets' tables) is refused
  * with ARR_EVERSION rather than misread.
  */
+/* The replica after sql (an older layout) is refused with ARR_EVERSION. */
+static void
+format_refused(struct ts_replica *a, const char *sql)
+{
+	sqlite3 *db;
+	int err = 0;
+
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(ts_replica_open(a, &err));
+	assert_int_equal(err, ARR_EVERSION);
+}
+
 static void
 test_other_format_refused(void **state)
 {
@@ -59,27 +73,11 @@ test_other_format_refused(void **state)
 	assert_null(ts_replica_open(a, &err));
 	assert_int_equal(err, ARR_EVERSION);
 
-	/* format 3 (no budgets) is refused too, before its tables are touched */
-	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	                              "UPDATE _meta SET value = 3 WHERE key = 'store_format';"
-	                              "DROP TABLE _quarantine_use; DROP INDEX _quarantine_bucket",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
-	assert_null(ts_replica_open(a, &err));
-	assert_int_equal(err, ARR_EVERSION);
-
-	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	/* format 4 (no equivocation proofs) too */
-	assert_int_equal(sqlite3_exec(db,
-	                              "UPDATE _meta SET value = 4 WHERE key = 'store_format';"
-	                              "DROP TABLE _equiv",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
-	assert_null(ts_replica_open(a, &err));
-	assert_int_equal(err, ARR_EVERSION);
+	/* formats 3 (no budgets) and 4 (no equivocation proofs) are refused too */
+	format_refused(a, "UPDATE _meta SET value = 3 WHERE key = 'store_format';"
+	                  "DROP TABLE _quarantine_use; DROP INDEX _quarantine_bucket");
+	format_refused(a, "UPDATE _meta SET value = 4 WHERE key = 'store_format';"
+	                  "DROP TABLE _equiv");
 
 	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 5 WHERE key = 'store_format'",
