@@ -122,7 +122,8 @@ struct peer {
 	uint64_t pull_at;        /* monotonic ms it was sent */
 	uint64_t refused_at;     /* monotonic ms of a version refusal (out) */
 	bool was_connected;
-	bool paging; /* its pull answered with more to come: we are catching up from it */
+	bool paging; /* its pull answered with more to come, or its last page not yet
+	                applied: we are catching up from it (bulk apply) */
 };
 
 /* The peer port's listening state under the descriptor budget (sync_fds.c). */

@@ -22,8 +22,9 @@
 /*
  * Catch-up: while any peer answers our pulls with more pages to come, the store applies
  * them in shared transactions (store_bulk_begin), so a B-tree page dirtied by many PAGEs
- * is written once. Ends when no peer is paging any more: its last page came, or its
- * pull timed out. A crash loses only the uncommitted tail, which the next pull fetches.
+ * is written once. Ends when no peer is paging any more: its last page came and was
+ * applied (the queue holds none of its change sets), or its pull timed out. A crash
+ * loses only the uncommitted tail, which the next pull fetches.
  */
 void
 sync_recv_bulk_update(struct sync *s, uint64_t now)
@@ -34,7 +35,8 @@ sync_recv_bulk_update(struct sync *s, uint64_t now)
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
 
-		if (p->paging && !p->pull_more && !sync_send_pull_outstanding(s, p, now))
+		if (p->paging && !p->pull_more && p->applyq_bytes == 0 &&
+		    !sync_send_pull_outstanding(s, p, now))
 			p->paging = false;
 		paging = paging || p->paging;
 	}
@@ -156,7 +158,8 @@ on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m,
 	} else if (m->more && (!idle || !sync_send_pull_ahead(s, p, l, m))) {
 		p->pull_more = true;
 	}
-	p->paging = m->more || p->pull_more;
+	/* a catch-up's last page is applied in bulk too: paging ends once it is applied */
+	p->paging = m->more || p->pull_more || (p->paging && p->applyq_bytes > 0);
 	sync_recv_bulk_update(s, now);
 }
 

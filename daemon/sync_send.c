@@ -94,7 +94,8 @@ sync_send_pull_outstanding(const struct sync *s, const struct peer *p, uint64_t 
 	uint64_t hb = s->set.heartbeat_ms;
 	uint64_t timeout = 4 * hb > 1000 ? 4 * hb : 1000;
 
-	return p->pull_id != 0 && now - p->pull_at < timeout;
+	/* sent after the caller read the clock (now < pull_at): just sent, not long ago */
+	return p->pull_id != 0 && (now < p->pull_at || now - p->pull_at < timeout);
 }
 
 static int
