@@ -301,6 +301,8 @@ test_pull_outstanding(void **state)
 	s->set.heartbeat_ms = 100;
 	assert_true(sync_send_pull_outstanding(s, p, 10999));
 	assert_false(sync_send_pull_outstanding(s, p, 11000));
+	/* sent after the caller read its clock: just sent (a wrap here ended bulk catch-up) */
+	assert_true(sync_send_pull_outstanding(s, p, 9995));
 	p->pull_id = 0;
 	assert_false(sync_send_pull_outstanding(s, p, 10001));
 }
