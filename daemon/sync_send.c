@@ -51,9 +51,18 @@ pull_with(struct sync *s, struct peer *p, enum link_id l, const struct vv *vecto
 	return 1;
 }
 
+/*
+ * While received change sets wait in the apply queue our vector lags what we hold: a
+ * pull now would fetch them again. It is deferred until the queue drains
+ * (sync_applyq.c, pull_waiting); 1 then, as if sent.
+ */
 int
 sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why)
 {
+	if (sync_applyq_pending(s)) {
+		p->pull_more = true;
+		return 1;
+	}
 	return pull_with(s, p, l, sync_held(s), why);
 }
 

@@ -307,6 +307,27 @@ test_pull_outstanding(void **state)
 	assert_false(sync_send_pull_outstanding(s, p, 10001));
 }
 
+/* A pull while received change sets wait to be applied would fetch them again: deferred. */
+static void
+test_pull_deferred(void **state)
+{
+	struct fixture *f = *state;
+	struct sync *s = f->s;
+	struct peer *p = &s->peers[0];
+	struct peermsg last = {.type = PEERMSG_PAGE};
+
+	assert_int_equal(sync_applyq_new(s), 0);
+	/* no link is up: a pull cannot be sent */
+	assert_int_equal(sync_send_pull(s, p, LINK_NONE, "test"), 0);
+	assert_false(p->pull_more);
+	assert_int_equal(sync_applyq_add(s, p, &last, true), 0);
+	assert_true(sync_applyq_pending(s));
+	assert_int_equal(sync_send_pull(s, p, LINK_NONE, "test"), 1);
+	assert_true(p->pull_more);
+	assert_int_equal(p->pull_id, 0); /* nothing went out */
+	sync_applyq_destroy(s);
+}
+
 static void
 test_peer_table(void **state)
 {
@@ -705,6 +726,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_link_liveness, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_link_incoming, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pull_outstanding, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pull_deferred, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_peer_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_known_vectors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lazy_state, setup, teardown),
