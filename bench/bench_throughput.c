@@ -32,7 +32,7 @@ send_write(struct apiclient *a, const msgpack_sbuffer *body, size_t nops, struct
 	res->write_s += mono_s() - t;
 	req_free(&rq);
 	if (rc != 0)
-		check_die("write of %zu ops failed: %d", nops, rc);
+		check_die("write of %zu ops failed: %s (%d)", nops, rp.message, rc);
 	if (obj_uint(obj_get(rp.result, "changesets"), &v) == 0)
 		res->changesets += v;
 	reply_free(&rp);

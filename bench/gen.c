@@ -84,7 +84,11 @@ text(struct gen_row *r, const char *s)
 	return value_textn(r->text + r->textlen - n, n);
 }
 
-/* An ISO date between 2022-01-01 and 2026-12-28 from the stream. */
+/*
+ * An ISO date in year_from or the year after, from the stream. Each pair of dates that
+ * must be in order (requested/decided, start/end, from/to, period) takes years that do
+ * not overlap, so every generated row passes the store's rules.
+ */
 static struct value
 date(struct gen *g, struct gen_row *r, int year_from)
 {
@@ -204,11 +208,11 @@ emit_arrangement(struct gen *g, struct gen_row *r)
 	set(r, "municipality_org_id", text(r, org_of_kind(g, 0)));
 	set(r, "school_org_id", text(r, org_of_kind(g, 2)));
 	set(r, "swv_org_id", text(r, org_of_kind(g, 1)));
-	set(r, "requested_on", date(g, r, 2023));
-	set(r, "decided_on", date(g, r, 2023));
+	set(r, "requested_on", date(g, r, 2022));
+	set(r, "decided_on", date(g, r, 2024));
 	set(r, "start_on", date(g, r, 2024));
 	if (ended) {
-		set(r, "end_on", date(g, r, 2025));
+		set(r, "end_on", date(g, r, 2026));
 		set(r, "end_reason", text(r, "doelen bereikt"));
 	}
 	set(r, "next_evaluation_on", date(g, r, 2025));
@@ -227,7 +231,7 @@ emit_party(struct gen *g, struct gen_row *r, bool care)
 	set(r, "role", text(r, care ? "care" : "requester"));
 	set(r, "from_on", date(g, r, 2024));
 	if (pick(g, 4) == 0)
-		set(r, "to_on", date(g, r, 2025));
+		set(r, "to_on", date(g, r, 2026));
 }
 
 static void
@@ -242,7 +246,7 @@ emit_funding(struct gen *g, struct gen_row *r)
 	set(r, "source", text(r, sources[pick(g, NELEM(sources))]));
 	set(r, "amount_cents", value_int(50000 + (int64_t)pick(g, 5000000)));
 	set(r, "period_from", date(g, r, 2024));
-	set(r, "period_to", date(g, r, 2025));
+	set(r, "period_to", date(g, r, 2026));
 }
 
 int
