@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "rowid.h"
+#include "utf8.h"
 
 /* Copy name into buf with '-' as '_'; false when it does not fit. */
 static bool
@@ -216,7 +217,8 @@ parse_int(const char *s, int64_t *out)
 }
 
 int
-field_value(const struct cli *cli, const struct schema_column *c, const char *text, struct field *f)
+field_value(const struct cli *cli, const struct schema_table *t, const struct schema_column *c,
+            const char *text, struct field *f)
 {
 	int64_t i;
 
@@ -227,8 +229,10 @@ field_value(const struct cli *cli, const struct schema_column *c, const char *te
 	if (text[0] == '\0')
 		return 0;
 	if (strlen(text) > ARR_VALUE_MAX)
-		return cli_usage(cli, "value for %s is too long (at most %d bytes)", c->name,
+		return cli_usage(cli, "%s.%s is longer than %d bytes", t->name, c->name,
 		                 ARR_VALUE_MAX);
+	if (!utf8_valid(text, strlen(text)))
+		return cli_usage(cli, "%s.%s is not valid UTF-8 text", t->name, c->name);
 	switch (c->type) {
 	case SCHEMA_INT:
 	case SCHEMA_FLAG:
@@ -295,5 +299,5 @@ field_parse(const struct cli *cli, const struct schema_table *t, const char *wor
 		return cli_usage(cli, "unknown field '%.*s' for %s (fields: %s)", (int)(eq - word),
 		                 word, t->name, list);
 	}
-	return field_value(cli, c, eq + 1, f);
+	return field_value(cli, t, c, eq + 1, f);
 }

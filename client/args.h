@@ -62,9 +62,9 @@ struct field {
  */
 int field_parse(const struct cli *cli, const struct schema_table *t, const char *word,
                 struct field *f);
-/* Typed value for text in column c with the same rules; name is used in messages. */
-int field_value(const struct cli *cli, const struct schema_column *c, const char *text,
-                struct field *f);
+/* Typed value for text in column c of t with the same rules (t names it in messages). */
+int field_value(const struct cli *cli, const struct schema_table *t, const struct schema_column *c,
+                const char *text, struct field *f);
 /* Print "fields: a, b, c" hint material: the column names of t, comma-separated. */
 void field_names(const struct schema_table *t, char *buf, size_t n);
 

@@ -186,8 +186,12 @@ check_line(struct import *im, struct line *ln)
 		}
 		if (!member_value(im, ln, c, m, &v))
 			return false;
-		if ((v.kind == VALUE_TEXT && v.u.b.len > ARR_VALUE_MAX) ||
-		    !schema_value_ok(c, &v)) {
+		if (v.kind == VALUE_TEXT && v.u.b.len > ARR_VALUE_MAX) {
+			bad(im, ln->lineno, "%s.%s is longer than %d bytes", ln->t->name, c->name,
+			    ARR_VALUE_MAX);
+			return false;
+		}
+		if (!schema_value_ok(c, &v)) {
 			bad(im, ln->lineno, "field %s: expected %s", c->name, expected(c));
 			return false;
 		}
@@ -212,6 +216,30 @@ blank(const char *s, size_t n)
 		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
 			return false;
 	return true;
+}
+
+/*
+ * Report a line jsonin_object refused (err): as TABLE.FIELD when the fault is text that
+ * is not valid UTF-8 in a known table's field, else with jsonin's message.
+ */
+static void
+not_utf8(struct import *im, size_t lineno, const char *text, size_t len, const char *err)
+{
+	char key[ARR_NAME_MAX + 1];
+	json_t *o = jsonin_utf8_fault(text, len, key, sizeof(key));
+	json_t *tm = json_object_get(o, "table");
+	const struct schema_table *t =
+	    json_is_string(tm) ? schema_table_find(json_string_value(tm)) : NULL;
+
+	if (o == NULL)
+		bad(im, lineno, "%s", err);
+	else if (key[0] == '\0')
+		bad(im, lineno, "a field name is not valid UTF-8 text");
+	else if (t != NULL && schema_column_find(t, key) != NULL)
+		bad(im, lineno, "%s.%s is not valid UTF-8 text", t->name, key);
+	else
+		bad(im, lineno, "field \"%.64s\" is not valid UTF-8 text", key);
+	json_decref(o);
 }
 
 /* Read every line of f; returns CLI_OK or CLI_ERR (I/O, memory). Invalid lines counted. */
@@ -247,7 +275,7 @@ read_lines(struct import *im, FILE *f)
 		ln->first_op = im->nops;
 		ln->obj = jsonin_object(buf, (size_t)n, err, sizeof(err));
 		if (ln->obj == NULL) {
-			bad(im, lineno, "%s", err);
+			not_utf8(im, lineno, buf, (size_t)n, err);
 			continue;
 		}
 		im->nlines++;

@@ -21,4 +21,13 @@
  */
 json_t *jsonin_object(const char *text, size_t len, char *err, size_t errlen);
 
+/*
+ * For a line jsonin_object refused: when a string in it is not valid UTF-8, the name
+ * of the member whose value holds the first invalid byte (unescaped, at most keylen - 1
+ * bytes; "" when the invalid byte is in a member name) in key, and a new reference to
+ * the line parsed with every invalid byte read as '?', so that the caller can name the
+ * table. NULL when the line has no such string or is invalid for another reason too.
+ */
+json_t *jsonin_utf8_fault(const char *text, size_t len, char *key, size_t keylen);
+
 #endif

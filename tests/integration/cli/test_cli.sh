@@ -410,6 +410,31 @@ ok "$CTL" organisation list code=OK1
 [ "$(wc -l <"$T/out")" = 1 ] || fail "a rejected import wrote its valid lines"
 error 1 "" "$CTL" import "$T/no-such-file.jsonl"
 
+# ---- import and add: a value over ARR_VALUE_MAX, text that is not UTF-8 (exit 1 / 2) ----
+LONG=$(head -c 65537 /dev/zero | tr '\0' x)
+printf '{"table":"child","ref":"%s","initials":"A.B."}\n' "$LONG" >"$T/long.jsonl"
+expect 1 "$CTL" import "$T/long.jsonl"
+[ "$(head -1 "$T/err")" = "error: $T/long.jsonl:1: child.ref is longer than 65536 bytes" ] ||
+	fail "import long value message: $(head -1 "$T/err")"
+printf '{"table":"child","initials":"A.B.","ref":"TD-\377\376"}\n' >"$T/utf8.jsonl"
+printf '{"ref":"TD-\303","table":"child"}\n' >>"$T/utf8.jsonl"
+printf '{"table":"child","r\351f":"x"}\n' >>"$T/utf8.jsonl"
+expect 1 "$CTL" import "$T/utf8.jsonl"
+printf '%s\n' "error: $T/utf8.jsonl:1: child.ref is not valid UTF-8 text" \
+	"error: $T/utf8.jsonl:2: child.ref is not valid UTF-8 text" \
+	"error: $T/utf8.jsonl:3: a field name is not valid UTF-8 text" \
+	"error: $T/utf8.jsonl: 3 invalid lines; nothing was written" >"$T/want"
+cmp -s "$T/want" "$T/err" || { fail "import UTF-8 messages:"; diff "$T/want" "$T/err" >&2 || true; }
+usage "$CTL" child add "ref=$LONG"
+[ "$(head -1 "$T/err")" = "error: child.ref is longer than 65536 bytes" ] ||
+	fail "add long value message: $(head -1 "$T/err")"
+usage "$CTL" child add "ref=TD-$(printf '\377')" initials=A.B.
+[ "$(head -1 "$T/err")" = "error: child.ref is not valid UTF-8 text" ] ||
+	fail "add non-UTF-8 message: $(head -1 "$T/err")"
+usage "$CTL" arrangement set e0000001 "coordinator=$(printf '\300\200')"
+[ "$(head -1 "$T/err")" = "error: arrangement.coordinator is not valid UTF-8 text" ] ||
+	fail "set non-UTF-8 message: $(head -1 "$T/err")"
+
 # ---- refused status transitions (exit 1, one line, allowed list) ----
 error 1 "error: arrangement.status cannot change from requested to started (allowed: under_review, withdrawn, rejected)" \
 	"$CTL" arrangement set e0000004 status=started

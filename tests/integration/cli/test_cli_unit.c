@@ -170,6 +170,33 @@ json_reports_column(void **state)
 	assert_int_equal(strlen(err), 3);
 }
 
+/* Text that is not UTF-8: the member it is in, and the line read with '?' for it. */
+static void
+json_names_bad_utf8(void **state)
+{
+	char err[160], key[65];
+	const char *line = "{\"t\":\"x\",\"r\\u00e9f\" : \"a\\\"\xff\",\"b\":\"\xc3\"}";
+	json_t *o;
+
+	(void)state;
+	assert_null(parse(line, err, sizeof(err)));
+	assert_non_null(strstr(err, "not valid UTF-8 text"));
+	o = jsonin_utf8_fault(line, strlen(line), key, sizeof(key));
+	assert_non_null(o);
+	assert_string_equal(key, "r\xc3\xa9"
+	                         "f");
+	assert_string_equal(json_string_value(json_object_get(o, "b")), "?");
+	assert_string_equal(json_string_value(json_object_get(o, "t")), "x");
+	json_decref(o);
+	o = jsonin_utf8_fault("{\"\xfe\":1}", 7, key, sizeof(key));
+	assert_non_null(o);
+	assert_string_equal(key, "");
+	json_decref(o);
+	/* Valid text, or a line broken for another reason too: none. */
+	assert_null(jsonin_utf8_fault("{\"a\":1", 6, key, sizeof(key)));
+	assert_null(jsonin_utf8_fault("{\"a\":\"\xff\" 1}", 11, key, sizeof(key)));
+}
+
 static char *
 render(const char *s, size_t n)
 {
@@ -399,17 +426,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(json_accepts_scalars),
-	    cmocka_unit_test(json_decodes_escapes),
-	    cmocka_unit_test(json_rejects),
-	    cmocka_unit_test(json_reports_column),
-	    cmocka_unit_test(json_string_escaping),
-	    cmocka_unit_test(json_of_msgpack),
-	    cmocka_unit_test(base64_vectors),
-	    cmocka_unit_test(times_are_utc_iso),
-	    cmocka_unit_test(tables_align),
-	    cmocka_unit_test(field_values),
-	    cmocka_unit_test(options),
+	    cmocka_unit_test(json_accepts_scalars), cmocka_unit_test(json_decodes_escapes),
+	    cmocka_unit_test(json_rejects),         cmocka_unit_test(json_reports_column),
+	    cmocka_unit_test(json_names_bad_utf8),  cmocka_unit_test(json_string_escaping),
+	    cmocka_unit_test(json_of_msgpack),      cmocka_unit_test(base64_vectors),
+	    cmocka_unit_test(times_are_utc_iso),    cmocka_unit_test(tables_align),
+	    cmocka_unit_test(field_values),         cmocka_unit_test(options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
