@@ -63,10 +63,17 @@ int tbl_set_checked(struct cli *cli, const struct cmd_call *call, int argc, char
  */
 int tbl_fetch_row(struct cli *cli, const struct cmd_call *call, const char *text,
                   char id[ARR_ROWID_STRLEN + 1], struct reply *rp, struct rowset *rs);
-/* Which rows `list` shows: --limit N (0: all), --after ID (NULL: from the first). */
+/*
+ * Which rows `list` shows: --limit N (0: all), --after ID (NULL: from the first), and
+ * of the rows the where-filter selects, those keep keeps (NULL: all). With keep the
+ * list is read a page at a time and only kept rows are held; the total is not known,
+ * so a cut list says "showing the first N that match; use --all or --after ID".
+ */
 struct tbl_range {
 	uint64_t limit;
 	const char *after;
+	bool (*keep)(const struct rowset *rs, size_t row, const void *ctx);
+	const void *ctx; /* borrowed, for keep */
 };
 /*
  * `list`: the rows of t whose fields equal the FIELD=VALUE words (n of them) within

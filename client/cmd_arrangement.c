@@ -3,7 +3,8 @@
  * special about arrangements: `add` finds or creates the child by its pseudonymous ref
  * and resolves organisations by code; `set` is the generic one (the store keeps the
  * status lifecycle of DOMAIN.md and every other rule); `list` has filters by status,
- * school and municipality; `show` gathers the related rows. Their help is in
+ * kind, child, school and municipality (the API's equality filters) and by organisation
+ * in any role and dates (arrfilter.c); `show` gathers the related rows. Their help is in
  * commands.c.
  */
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "arrerr.h"
+#include "arrfilter.h"
 #include "cmd.h"
 #include "names.h"
 #include "jsonout.h"
@@ -19,11 +21,14 @@
 
 #define ARR_TABLE "arrangement"
 
-/* Options that name an organisation, and the column each one sets. */
-static const struct {
+/* An option and the column it sets (add) or filters on (list). */
+struct opt_column {
 	const char *opt;
 	const char *column;
-} org_opts[] = {
+};
+
+/* Options that name an organisation, and the column each one sets. */
+static const struct opt_column org_opts[] = {
     {"school", "school_org_id"},
     {"municipality", "municipality_org_id"},
     {"lead", "lead_org_id"},
@@ -241,32 +246,56 @@ static const char *const list_cols[] = {"id",          "child_id",      "kind",
 static const char *const list_heads[] = {"ID",           "CHILD", "KIND",      "STATUS", "SCHOOL",
                                          "MUNICIPALITY", "LEAD",  "REQUESTED", "START"};
 
+/* The equality filters of `list`, in the order of its first options. */
+static const struct opt_column list_eq[] = {
+    {"status", "status"},
+    {"kind", "kind"},
+    {"child", "child_id"},
+    {"school", "school_org_id"},
+    {"municipality", "municipality_org_id"},
+};
+#define LIST_NEQ (sizeof(list_eq) / sizeof(list_eq[0]))
+
 int
 cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	struct opt opts[] = {{"status", true, NULL},       {"school", true, NULL},
-	                     {"municipality", true, NULL}, {"limit", true, NULL},
-	                     {"after", true, NULL},        {"all", false, NULL},
-	                     {NULL, false, NULL}};
+	struct opt opts[] = {
+	    {"status", true, NULL},    {"kind", true, NULL},          {"child", true, NULL},
+	    {"school", true, NULL},    {"municipality", true, NULL},  {"org", true, NULL},
+	    {"active-on", true, NULL}, {"ending-before", true, NULL}, {"limit", true, NULL},
+	    {"after", true, NULL},     {"all", false, NULL},          {NULL, false, NULL}};
 	struct args a;
 	struct words ws = {0};
 	struct tbl_range range;
+	struct arrfilter f = {0};
 	int rc;
 
 	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
 	if (rc != CLI_OK || a.help ||
-	    (rc = tbl_range(cli, opts[3].value, opts[4].value, opts[5].value, &range)) != CLI_OK)
+	    (rc = tbl_range(cli, opts[8].value, opts[9].value, opts[10].value, &range)) != CLI_OK)
 		goto out;
-	if (words_init(&ws, &a, 3) != 0 ||
-	    (opts[0].value != NULL && words_add(&ws, "status", opts[0].value) != 0) ||
-	    (opts[1].value != NULL && words_add(&ws, "school_org_id", opts[1].value) != 0) ||
-	    (opts[2].value != NULL && words_add(&ws, "municipality_org_id", opts[2].value) != 0)) {
+	if (words_init(&ws, &a, LIST_NEQ) != 0) {
 		rc = cli_error("out of memory");
 		goto out;
+	}
+	for (size_t i = 0; i < LIST_NEQ; i++) {
+		if (opts[i].value != NULL &&
+		    words_add(&ws, list_eq[i].column, opts[i].value) != 0) {
+			rc = cli_error("out of memory");
+			goto out;
+		}
+	}
+	rc = arrfilter_init(cli, &f, opts[5].value, opts[6].value, opts[7].value);
+	if (rc != CLI_OK)
+		goto out;
+	if (arrfilter_active(&f)) {
+		range.keep = arrfilter_keep;
+		range.ctx = &f;
 	}
 	rc = tbl_list_print(cli, call->t, ws.w, ws.n, &range, list_cols,
 	                    sizeof(list_cols) / sizeof(list_cols[0]), list_heads);
 out:
+	arrfilter_free(&f);
 	words_free(&ws);
 	args_free(&a);
 	return rc;

@@ -181,7 +181,7 @@ tbl_range(struct cli *cli, const char *limit, const char *after, const char *all
 {
 	uint8_t id[ARR_ROWID_LEN];
 
-	r->limit = 0;
+	memset(r, 0, sizeof(*r));
 	r->after = after;
 	if (after != NULL && rowid_parse(after, id) != 0)
 		return cli_usage(cli, "bad --after '%s' (expected a full id)", after);
@@ -349,65 +349,135 @@ header(struct strbuf *sb, const char *col)
 		strbuf_putc(sb, col[i] == '_' ? ' ' : (char)toupper((unsigned char)col[i]));
 }
 
+/* Rows on their way out: a table (human) or JSON lines printed as they come. */
+struct rows_out {
+	struct cli *cli;
+	const struct schema_table *t;
+	const struct names *nm;
+	const char *const *cols;
+	size_t ncols;
+	const char **allc; /* owned: every column, when cols was NULL */
+	struct table *tab; /* owned; NULL with --json */
+	struct strbuf sb;
+};
+
+/* Start ro: its columns (cols NULL: every column of t) and the header row. */
+static int
+rows_begin(struct rows_out *ro, const char *const *headers)
+{
+	const struct schema_table *t = ro->t;
+
+	ro->sb = (struct strbuf)STRBUF_INIT;
+	if (ro->cli->json)
+		return CLI_OK;
+	if (ro->cols == NULL) {
+		ro->allc = calloc(t->ncolumns + 1, sizeof(*ro->allc));
+		if (ro->allc == NULL)
+			return cli_error("out of memory");
+		ro->allc[ro->ncols++] = "id";
+		for (size_t i = 0; i < t->ncolumns; i++)
+			if (t->columns[i].name[0] != '_')
+				ro->allc[ro->ncols++] = t->columns[i].name;
+		ro->cols = ro->allc;
+	}
+	ro->tab = table_new(ro->ncols);
+	if (ro->tab == NULL)
+		return cli_error("out of memory");
+	for (size_t c = 0; c < ro->ncols; c++) {
+		strbuf_reset(&ro->sb);
+		if (headers != NULL)
+			strbuf_puts(&ro->sb, headers[c]);
+		else
+			header(&ro->sb, ro->cols[c]);
+		table_cell(ro->tab, strbuf_str(&ro->sb));
+	}
+	return CLI_OK;
+}
+
+/* Row r of rs into ro. An exit code. */
+static int
+rows_add(struct rows_out *ro, const struct rowset *rs, size_t r)
+{
+	if (ro->cli->json)
+		return jsonout_print(jsonout_row(rs, r, NULL, false));
+	for (size_t c = 0; c < ro->ncols; c++) {
+		const msgpack_object *o = rowset_cell(rs, r, rowset_col(rs, ro->cols[c]));
+
+		strbuf_reset(&ro->sb);
+		if (o == NULL)
+			strbuf_putc(&ro->sb, '-');
+		else
+			names_render(ro->nm, &ro->sb, ro->t, ro->cols[c], o, false);
+		table_cell(ro->tab, strbuf_str(&ro->sb));
+	}
+	return CLI_OK;
+}
+
+/* Print the table (when rc is CLI_OK) and release ro. An exit code. */
+static int
+rows_end(struct rows_out *ro, int rc)
+{
+	if (rc == CLI_OK && ro->tab != NULL &&
+	    (!strbuf_ok(&ro->sb) || !table_print(ro->tab, stdout)))
+		rc = cli_error("out of memory");
+	table_destroy(&ro->tab);
+	free(ro->allc);
+	strbuf_free(&ro->sb);
+	return rc;
+}
+
 int
 tbl_print_rows(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
                const struct names *nm, const char *const *cols, size_t ncols,
                const char *const *headers)
 {
-	struct strbuf sb = STRBUF_INIT;
-	const char **allc = NULL;
-	struct table *tab = NULL;
+	struct rows_out ro = {.cli = cli, .t = t, .nm = nm, .cols = cols, .ncols = ncols};
+	int rc = rows_begin(&ro, headers);
+
+	for (size_t r = 0; r < rs->nrows && rc == CLI_OK; r++)
+		rc = rows_add(&ro, rs, r);
+	return rows_end(&ro, rc);
+}
+
+/*
+ * The rows of la that range->keep keeps, read a page at a time so that only the kept
+ * rows are held; with --limit N, the first N and, if another follows, where to go on.
+ */
+static int
+list_kept(struct cli *cli, struct cli_list_args *la, const struct tbl_range *range,
+          struct rows_out *ro)
+{
+	char after[CLI_CURSOR_MAX] = "", last[ARR_ROWID_STRLEN + 1] = "";
+	uint64_t shown = 0;
+	bool more = false;
 	int rc = CLI_OK;
 
-	if (cli->json) {
-		for (size_t r = 0; r < rs->nrows && rc == CLI_OK; r++)
-			rc = jsonout_print(jsonout_row(rs, r, NULL, false));
-		goto out;
-	}
-	if (cols == NULL) {
-		allc = calloc(t->ncolumns + 1, sizeof(*allc));
-		if (allc == NULL) {
-			rc = cli_error("out of memory");
-			goto out;
-		}
-		allc[ncols++] = "id";
-		for (size_t i = 0; i < t->ncolumns; i++)
-			if (t->columns[i].name[0] != '_')
-				allc[ncols++] = t->columns[i].name;
-		cols = allc;
-	}
-	tab = table_new(ncols);
-	if (tab == NULL) {
-		rc = cli_error("out of memory");
-		goto out;
-	}
-	for (size_t c = 0; c < ncols; c++) {
-		strbuf_reset(&sb);
-		if (headers != NULL) {
-			strbuf_puts(&sb, headers[c]);
-		} else {
-			header(&sb, cols[c]);
-		}
-		table_cell(tab, strbuf_str(&sb));
-	}
-	for (size_t r = 0; r < rs->nrows; r++) {
-		for (size_t c = 0; c < ncols; c++) {
-			const msgpack_object *o = rowset_cell(rs, r, rowset_col(rs, cols[c]));
+	do {
+		struct cli_page pg = {0};
+		struct reply rp;
+		struct rowset rs;
 
-			strbuf_reset(&sb);
-			if (o == NULL)
-				strbuf_putc(&sb, '-');
-			else
-				names_render(nm, &sb, t, cols[c], o, false);
-			table_cell(tab, strbuf_str(&sb));
+		reply_init(&rp);
+		if ((rc = cli_list_page(cli, la, &rp, &rs, &pg)) != 0)
+			rc = cli_fail(cli, rc, &rp);
+		for (size_t r = 0; rc == CLI_OK && !more && r < rs.nrows; r++) {
+			if (!range->keep(&rs, r, range->ctx))
+				continue;
+			more = range->limit > 0 && shown == range->limit;
+			if (!more && (rc = rows_add(ro, &rs, r)) == CLI_OK &&
+			    !obj_strcpy(rowset_cell(&rs, r, rowset_col(&rs, "id")), last,
+			                sizeof(last)))
+				rc = cli_fail(cli, ARR_EMALFORMED, NULL);
+			shown += !more;
 		}
-	}
-	if (!strbuf_ok(&sb) || !table_print(tab, stdout))
-		rc = cli_error("out of memory");
-out:
-	table_destroy(&tab);
-	free(allc);
-	strbuf_free(&sb);
+		snprintf(after, sizeof(after), "%s", rc == CLI_OK ? pg.next : "");
+		la->after = after;
+		reply_free(&rp);
+	} while (rc == CLI_OK && !more && after[0] != '\0');
+	if (rc == CLI_OK && more)
+		fprintf(stderr,
+		        "showing the first %" PRIu64 " that match; use --all or --after %s\n",
+		        shown, last);
 	return rc;
 }
 
@@ -419,9 +489,10 @@ tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size
 	struct cli_page pg = {0};
 	struct field *fields = NULL;
 	struct cli_where *where = NULL;
+	struct rows_out ro = {.cli = cli, .t = t, .cols = cols, .ncols = ncols};
 	struct names *nm = NULL;
 	struct reply rp;
-	struct rowset rs;
+	struct rowset rs = {0};
 	int rc;
 
 	reply_init(&rp);
@@ -430,18 +501,21 @@ tbl_list_print(struct cli *cli, const struct schema_table *t, char **words, size
 		goto out;
 	struct cli_list_args la = {
 	    .table = t->name, .where = where, .n = n, .limit = range->limit, .after = range->after};
-	rc = cli_list_from(cli, &la, &rp, &rs, &pg);
-	if (rc != 0) {
+	if (range->keep == NULL && (rc = cli_list_from(cli, &la, &rp, &rs, &pg)) != 0) {
 		rc = cli_fail(cli, rc, &rp);
 		goto out;
 	}
-	if (!cli->json) {
-		nm = names_load(cli, &rc);
-		if (nm == NULL)
-			goto out;
+	if (!cli->json && (nm = names_load(cli, &rc)) == NULL)
+		goto out;
+	ro.nm = nm;
+	if ((rc = rows_begin(&ro, headers)) == CLI_OK && range->keep != NULL) {
+		la.limit = 0;
+		rc = list_kept(cli, &la, range, &ro);
 	}
-	rc = tbl_print_rows(cli, t, &rs, nm, cols, ncols, headers);
-	if (rc == CLI_OK)
+	for (size_t r = 0; range->keep == NULL && r < rs.nrows && rc == CLI_OK; r++)
+		rc = rows_add(&ro, &rs, r);
+	rc = rows_end(&ro, rc);
+	if (rc == CLI_OK && range->keep == NULL)
 		pager_cut(&pg, rs.nrows);
 out:
 	names_destroy(&nm);

@@ -113,15 +113,22 @@ static const struct cmd cmds[] = {
      "withdrawn|rejected, ended|rejected|withdrawn → archived); others are refused\n"
      "with exit status 1.\n\n",
      CMD_FIELDS, "Arrangements"},
-    {"arrangement", "list", "[--status S] [--school ORG] [--municipality ORG]", "list, filtered",
-     cmd_arrangement_list,
-     "[--status S] [--school ORG]\n"
-     "         [--municipality ORG] [FIELD=VALUE]... [--limit N | --all] [--after ID]",
+    {"arrangement", "list", "[--status S] [--kind K] [--child REF] [--org ORG] [--active-on D]...",
+     "list, filtered", cmd_arrangement_list,
+     "[--status S] [--kind K] [--child REF]\n"
+     "         [--school ORG] [--municipality ORG] [--org ORG]\n"
+     "         [--active-on DATE] [--ending-before DATE] [FIELD=VALUE]...\n"
+     "         [--limit N | --all] [--after ID]",
      "List arrangements, ordered by id, optionally filtered (filters combine\n"
-     "with AND). The table shows the child by its ref, organisations by code\n"
-     "and ids shortened to 8 characters; --json prints one JSON object per line\n"
-     "with every field and full ids. --limit N shows the first N and says on\n"
-     "stderr how many there are and where to go on (--after ID: after that row).\n\n",
+     "with AND). --child takes a child's ref or id; --school, --municipality and\n"
+     "--org an organisation's code or id. --org keeps rows where it is the lead,\n"
+     "municipality, school or SWV, or a party. --active-on DATE keeps rows that\n"
+     "start on or before DATE and end on or after it (or have no end);\n"
+     "--ending-before DATE rows that end before DATE. The table shows the child\n"
+     "by its ref, organisations by code and ids shortened to 8 characters; --json\n"
+     "prints one JSON object per line with every field and full ids. --limit N\n"
+     "shows the first N and says on stderr where to go on (--after ID: after\n"
+     "that row) and, without --org and the date filters, how many there are.\n\n",
      CMD_FIELDS, "Arrangements"},
     {"arrangement", "show", "ID", "with parties, funding, assignments, evaluations, consents",
      cmd_arrangement_show, NULL,

@@ -278,6 +278,60 @@ ok "$CTL" arrangement list --school 99XX01 --municipality 9901
 golden arrangement_list_school
 ok "$CTL" --json arrangement list --status started
 SLURP=1 jqcheck 'length == 3 and all(.[]; .status == "started") and (.[0].child_id | test("^c0000001-"))'
+
+# ---- arrangement list filters: child, kind, organisation in any role, dates ----
+# listed WANT ARGS...: the 8-character ids that `--json arrangement list ARGS` prints.
+listed() {
+	local want=$1
+	shift
+	ok "$CTL" --json arrangement list "$@"
+	local got
+	got=$(jq -r '.id[0:8]' <"$T/out" | tr '\n' ' ' | sed 's/ $//')
+	[ "$got" = "$want" ] || fail "arrangement list $*: got '$got', want '$want'"
+}
+listed "e0000002" --child TD-2015-014
+listed "e0000002 e0000004" --kind oza
+listed "e0000002" --org 98000001
+listed "e0000001 e0000002 e0000004 e0000005" --org PO9901
+listed "e0000001 e0000002 e0000003 e0000004 e0000005" --org a0000001
+listed "e0000002" --kind oza --org 98000001 --status started
+listed "" --org 98000001 --status requested
+listed "e0000001" --active-on 2025-09-15
+listed "e0000005" --active-on 2025-07-15
+listed "e0000001 e0000002" --active-on 2025-10-01
+listed "" --active-on 2024-08-31
+listed "e0000005" --ending-before 2025-07-16
+listed "" --ending-before 2025-07-15
+listed "e0000001 e0000002" --active-on 2025-10-01 --org PO9901 --status started
+# the date filters against an oracle: jq over every row
+ok "$CTL" --json arrangement list
+cp "$T/out" "$T/all.jsonl"
+for d in 2024-09-01 2025-01-01 2025-07-15 2025-07-16 2025-09-01 2025-10-14 2025-10-15 2030-01-01; do
+	want=$(jq -r --arg d "$d" 'select(.start_on != null and .start_on <= $d and (.end_on == null or .end_on >= $d)) | .id[0:8]' "$T/all.jsonl" | tr '\n' ' ' | sed 's/ $//')
+	listed "$want" --active-on "$d"
+	want=$(jq -r --arg d "$d" 'select(.end_on != null and .end_on < $d) | .id[0:8]' "$T/all.jsonl" | tr '\n' ' ' | sed 's/ $//')
+	listed "$want" --ending-before "$d"
+done
+# a cut list of a client-side filter: where to go on, and nothing said when none is left
+expect 0 "$CTL" arrangement list --org PO9901 --limit 1
+[ "$(tail -n +2 "$T/out" | cut -c1-8)" = e0000001 ] || fail "list --org --limit 1: $(cat "$T/out")"
+[ "$(cat "$T/err")" = "showing the first 1 that match; use --all or --after e0000001-0000-4000-8000-000000000001" ] ||
+	fail "list --org --limit 1: stderr '$(cat "$T/err")'"
+expect 0 "$CTL" arrangement list --org PO9901 --limit 2 --after e0000001-0000-4000-8000-000000000001
+[ "$(tail -n +2 "$T/out" | cut -c1-8 | tr '\n' ' ')" = "e0000002 e0000004 " ] || fail "list --org --after: $(cat "$T/out")"
+[ "$(cat "$T/err")" = "showing the first 2 that match; use --all or --after e0000004-0000-4000-8000-000000000004" ] ||
+	fail "list --org --after: stderr '$(cat "$T/err")'"
+ok "$CTL" arrangement list --org PO9901 --limit 4
+[ "$(wc -l <"$T/out")" = 5 ] || fail "list --org --limit 4: $(cat "$T/out")"
+ok "$CTL" arrangement list --org 98000001 --active-on 2025-10-01
+golden arrangement_list_org
+usage "$CTL" arrangement list --active-on 2025-02-30
+[ "$(head -1 "$T/err")" = "error: bad --active-on '2025-02-30' (expected a date YYYY-MM-DD)" ] ||
+	fail "list --active-on message: $(head -1 "$T/err")"
+usage "$CTL" arrangement list --ending-before 1-1-2025
+usage "$CTL" arrangement list --kind nope
+error 1 "" "$CTL" arrangement list --org NOSUCHORG
+error 1 "" "$CTL" arrangement list --child TD-0000-000
 ok "$CTL" arrangement show e0000002
 golden arrangement_show
 ok "$CTL" --json arrangement show e0000002-0000-4000-8000-000000000002
