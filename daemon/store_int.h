@@ -118,11 +118,12 @@ struct store {
 	store_clock_fn clock;
 	void *clock_ctx;
 	uint64_t max_drift;
-	bool rules;                  /* local writes keep the domain rules (store_rules.c) */
-	uint64_t clock_rejected;     /* change sets refused by the drift check since open */
-	struct store_budget budget;  /* every field set (store_set_budget) */
-	uint64_t pending_dropped;    /* dropped or evicted from pending since open */
-	uint64_t quarantine_evicted; /* evicted from quarantine since open */
+	bool rules; /* local writes keep the domain rules (store_rules.c) */
+	struct store_rules_memo *rules_memo; /* during such a write, told of each row merged */
+	uint64_t clock_rejected;             /* change sets refused by the drift check since open */
+	struct store_budget budget;          /* every field set (store_set_budget) */
+	uint64_t pending_dropped;            /* dropped or evicted from pending since open */
+	uint64_t quarantine_evicted;         /* evicted from quarantine since open */
 	bool own_heard; /* a peer answered a pull to the end since open (store_own_heard) */
 	bool restored;  /* _meta says "restored": a backup copy, writes held until own_heard */
 	struct hlc hlc;
@@ -157,12 +158,22 @@ struct cellkey {
 
 /* ---- store_rules.c: the domain rules of a local write ---- */
 
-/* The status before the write of every arrangement status op (*old[i]; NULL: none). */
-int store_rules_before(struct store *s, const struct store_op *ops, size_t nops, char ***old);
+struct store_rules_memo; /* what the rules remember during one write (store_rules.c) */
+
+/* Start remembering the rows of a local write (s->rules_memo until store_rules_free). */
+int store_rules_before(struct store *s, const struct store_op *ops, size_t nops,
+                       struct store_rules_memo **m);
+/*
+ * The merge of a local write touched row (id its text) of table ti: inserted as new, or
+ * about to change (an arrangement's status is read before its first change).
+ */
+int store_rules_touch(struct store *s, int ti, const uint8_t row[ARR_ROWID_LEN], const char *id,
+                      bool inserted);
 /* Every row touched by ops, as merged inside the write's transaction; r says why not. */
-int store_rules_check(struct store *s, const struct store_op *ops, size_t nops, char **old,
+int store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
                       struct store_write_result *r);
-void store_rules_free(char **old, size_t nops);
+/* Forget the write (*m NULLed, s->rules_memo too); *m may be NULL. */
+void store_rules_free(struct store *s, struct store_rules_memo **m);
 
 /* ---- store_db.c: statements, bindings, transactions ---- */
 

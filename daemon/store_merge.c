@@ -2,7 +2,9 @@
  * store_merge.c: the last-writer-wins merge (PROTOCOL.md, "Merge rules"): the ops of one
  * change set into the domain tables and the row history index, per cell on (hlc,
  * origin, seq). Nothing else: it neither logs nor counts change sets, nor decides
- * whether one may be applied (store_apply.c).
+ * whether one may be applied (store_apply.c). During a local write with the domain
+ * rules, it tells them of each row it inserts as new or is about to change
+ * (store_rules_touch), so that they need not read new rows back.
  */
 #include <assert.h>
 #include <string.h>
@@ -176,6 +178,7 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		int64_t rid = 0;
 		uint64_t mask;
 		size_t j, ncols, len;
+		bool inserted;
 
 		if (tname == NULL || strcmp(tname, first->table) != 0) {
 			tname = first->table;
@@ -195,7 +198,11 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		len = store_clock_encode(s->clocks, ncols, s->clkrec);
 		if ((rc = row_insert(s, tb, id, mask, s->scratch, s->clkrec, len, &rid)) < 0)
 			return rc;
-		if (rc == 0) {
+		inserted = rc == 1;
+		if (s->rules_memo != NULL &&
+		    (rc = store_rules_touch(s, ti, first->row, id, inserted)) < 0)
+			return rc;
+		if (!inserted) {
 			/* the insert just found it: it cannot be missing */
 			if ((rc = store_merge_row_find(s, tb, id, &rid)) < 0)
 				return rc == ARR_ENOTFOUND ? ARR_EDB : rc;

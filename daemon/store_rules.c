@@ -3,9 +3,16 @@
  * judged on the row as it is after the write: store_write_rows() calls it inside the
  * write's transaction once its change sets are merged, so a refusal rolls all of it
  * back. References must name a visible row (and an organisation of the right kind).
- * The status a row had before the write is read first (store_rules_before). Remote
- * change sets never come here: they are merged as received (store_apply.c).
+ * Remote change sets never come here: they are merged as received (store_apply.c).
+ *
+ * What it remembers for the length of one write (struct store_rules_memo): the rows the
+ * merge touched (store_rules_touch), whether each was new and, for an arrangement that
+ * existed, its status before the write; and the rows found visible after the write,
+ * with their kind, so that the thousands of references to one organisation cost one
+ * lookup. A new row whose ops are one run of the write is judged from its ops: it holds
+ * nothing else, so it is not read back.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +22,111 @@
 #include "schema_rules.h"
 #include "store_int.h"
 
-/* Is op i on the same row as op i - 1? Then its row was judged already. */
+#define MEMO_KEY  (4 + ARR_ROWID_STRLEN) /* table index, then row bytes or id text */
+#define MEMO_KIND 24                     /* the longest kind remembered, with its NUL */
+
+struct memo_ent {
+	uint8_t key[MEMO_KEY];
+	bool used;
+	bool fresh;      /* rows: inserted as new by this write */
+	bool again;      /* rows: touched by more than one run of the merge */
+	bool kind_known; /* refs: kind holds the row's kind */
+	char kind[MEMO_KIND];
+	char *old; /* rows: an arrangement's status before the write (owned; NULL: none) */
+};
+
+/* Open addressing, linear probing, a power of two at most half full. */
+struct memo_tab {
+	struct memo_ent *e;
+	size_t cap, n;
+};
+
+struct store_rules_memo {
+	struct memo_tab rows; /* touched by the merge, by (table, row bytes) */
+	struct memo_tab refs; /* visible after the write, by (table, id text) */
+	bool status;          /* the write sets an arrangement's status */
+	int arr;              /* the table index of arrangement */
+};
+
+/* FNV-1a over a key. */
+static size_t
+memo_hash(const uint8_t *k)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < MEMO_KEY; i++)
+		h = (h ^ k[i]) * UINT64_C(1099511628211);
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct memo_ent *
+memo_find(const struct memo_tab *t, const uint8_t *k)
+{
+	if (t->cap == 0)
+		return NULL;
+	for (size_t i = memo_hash(k) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->e[i].used)
+			return NULL;
+		if (memcmp(t->e[i].key, k, MEMO_KEY) == 0)
+			return &t->e[i];
+	}
+}
+
+static int
+memo_grow(struct memo_tab *t)
+{
+	size_t cap = t->cap != 0 ? t->cap * 2 : 1024;
+	struct memo_ent *e = calloc(cap, sizeof(*e));
+
+	if (e == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		size_t k;
+
+		if (!t->e[i].used)
+			continue;
+		for (k = memo_hash(t->e[i].key) & (cap - 1); e[k].used; k = (k + 1) & (cap - 1))
+			;
+		e[k] = t->e[i];
+	}
+	free(t->e);
+	t->e = e;
+	t->cap = cap;
+	return 0;
+}
+
+/* A new entry for k, which is not in t yet (zeroed but for its key); NULL: no memory. */
+static struct memo_ent *
+memo_add(struct memo_tab *t, const uint8_t *k)
+{
+	size_t i;
+
+	if ((t->n + 1) * 2 > t->cap && memo_grow(t) < 0)
+		return NULL;
+	for (i = memo_hash(k) & (t->cap - 1); t->e[i].used; i = (i + 1) & (t->cap - 1))
+		;
+	t->e[i].used = true;
+	memcpy(t->e[i].key, k, MEMO_KEY);
+	t->n++;
+	return &t->e[i];
+}
+
+static void
+memo_key(uint8_t *key, int ti, const void *id, size_t len)
+{
+	uint32_t u = (uint32_t)ti;
+
+	memset(key, 0, MEMO_KEY);
+	memcpy(key, &u, sizeof(u));
+	memcpy(key + 4, id, len);
+}
+
+/* Is op i on the same row as op i - 1? Then it is of the same run. */
 static bool
 same_row(const struct store_op *ops, size_t i)
 {
-	return i > 0 && strcmp(ops[i].table, ops[i - 1].table) == 0 &&
+	return i > 0 &&
+	       (ops[i].table == ops[i - 1].table || strcmp(ops[i].table, ops[i - 1].table) == 0) &&
 	       strcmp(ops[i].row_id, ops[i - 1].row_id) == 0;
 }
 
@@ -46,64 +153,139 @@ is_status_op(const struct store_op *op)
 }
 
 int
-store_rules_before(struct store *s, const struct store_op *ops, size_t nops, char ***old)
+store_rules_before(struct store *s, const struct store_op *ops, size_t nops,
+                   struct store_rules_memo **m)
 {
-	struct store_table *tb = &s->tables[store_db_table_index("arrangement")];
-	int col = schema_column_index(tb->t, "status") + 1;
+	if ((*m = calloc(1, sizeof(**m))) == NULL)
+		return ARR_ENOMEM;
+	(*m)->arr = store_db_table_index("arrangement");
+	for (size_t i = 0; i < nops && !(*m)->status; i++)
+		(*m)->status = is_status_op(&ops[i]);
+	s->rules_memo = *m;
+	return 0;
+}
 
-	*old = NULL;
-	for (size_t i = 0; i < nops; i++) {
-		const unsigned char *text;
+int
+store_rules_touch(struct store *s, int ti, const uint8_t row[ARR_ROWID_LEN], const char *id,
+                  bool inserted)
+{
+	struct store_rules_memo *m = s->rules_memo;
+	struct store_table *tb = &s->tables[ti];
+	uint8_t key[MEMO_KEY];
+	struct memo_ent *e;
+	const unsigned char *text;
+	int ret = 0;
 
-		if (!is_status_op(&ops[i]))
-			continue;
-		if (*old == NULL && (*old = calloc(nops, sizeof(**old))) == NULL)
-			return ARR_ENOMEM;
-		if (row_find(tb, ops[i].row_id) &&
-		    (text = sqlite3_column_text(tb->get, col)) != NULL &&
-		    ((*old)[i] = strdup((const char *)text)) == NULL) {
-			row_done(tb);
-			return ARR_ENOMEM;
-		}
-		row_done(tb);
+	memo_key(key, ti, row, ARR_ROWID_LEN);
+	if ((e = memo_find(&m->rows, key)) != NULL) {
+		e->again = true;
+		return 0;
+	}
+	if ((e = memo_add(&m->rows, key)) == NULL)
+		return ARR_ENOMEM;
+	e->fresh = inserted;
+	if (inserted || !m->status || ti != m->arr)
+		return 0;
+	/* an arrangement that existed, before its first change of this write */
+	if (row_find(tb, id) &&
+	    (text = sqlite3_column_text(tb->get, schema_column_index(tb->t, "status") + 1)) !=
+	        NULL &&
+	    (e->old = strdup((const char *)text)) == NULL)
+		ret = ARR_ENOMEM;
+	row_done(tb);
+	return ret;
+}
+
+void
+store_rules_free(struct store *s, struct store_rules_memo **m)
+{
+	if (*m == NULL)
+		return;
+	for (size_t i = 0; i < (*m)->rows.cap; i++)
+		free((*m)->rows.e[i].old);
+	free((*m)->rows.e);
+	free((*m)->refs.e);
+	free(*m);
+	*m = NULL;
+	s->rules_memo = NULL;
+}
+
+/* Remember that row id (text) of table ti is visible after the write, with its kind. */
+static int
+ref_remember(struct store_rules_memo *m, int ti, const char *id, const struct value *kind)
+{
+	uint8_t key[MEMO_KEY];
+	struct memo_ent *e;
+
+	memo_key(key, ti, id, ARR_ROWID_STRLEN);
+	if (memo_find(&m->refs, key) != NULL)
+		return 0;
+	if ((e = memo_add(&m->refs, key)) == NULL)
+		return ARR_ENOMEM;
+	if (kind != NULL && kind->kind == VALUE_TEXT && kind->u.b.len < MEMO_KIND &&
+	    memchr(kind->u.b.ptr, '\0', kind->u.b.len) == NULL) {
+		memcpy(e->kind, kind->u.b.ptr, kind->u.b.len);
+		e->kind_known = true;
 	}
 	return 0;
 }
 
-void
-store_rules_free(char **old, size_t nops)
+/* The value of a table's kind column in a row of values, or NULL if it has none. */
+static const struct value *
+kind_of(const struct schema_table *t, const struct value *row)
 {
-	for (size_t i = 0; old != NULL && i < nops; i++)
-		free(old[i]);
-	free(old);
+	int k = schema_column_index(t, "kind");
+
+	return k >= 0 ? &row[k] : NULL;
 }
 
-/* Does the reference v of column c name a visible row (an organisation of its kind)? */
-static bool
+/*
+ * Does the reference v of column c name a visible row (an organisation of its kind)?
+ * -1 when memory ran out remembering it.
+ */
+static int
 ref_ok(struct store *s, const struct schema_table *t, const struct schema_column *c,
        const struct value *v)
 {
-	struct store_table *rt = &s->tables[store_db_table_index(c->ref_table)];
+	int ti = store_db_table_index(c->ref_table);
+	struct store_table *rt = &s->tables[ti];
 	const char *kind = schema_rules_org_kind(t, c);
+	uint8_t key[MEMO_KEY];
+	const struct memo_ent *e;
 	char id[ARR_ROWID_STRLEN + 1];
-	bool ok;
+	int k, ok;
 
 	if (v->u.b.len != ARR_ROWID_STRLEN)
-		return false;
+		return 0;
 	memcpy(id, v->u.b.ptr, ARR_ROWID_STRLEN);
 	id[ARR_ROWID_STRLEN] = '\0';
-	ok = row_find(rt, id);
-	if (ok && kind != NULL) {
-		const unsigned char *k =
+	memo_key(key, ti, id, ARR_ROWID_STRLEN);
+	if ((e = memo_find(&s->rules_memo->refs, key)) != NULL && (kind == NULL || e->kind_known))
+		return kind == NULL || strcmp(e->kind, kind) == 0;
+	if (!row_find(rt, id)) {
+		row_done(rt);
+		return 0;
+	}
+	ok = 1;
+	if (kind != NULL) {
+		const unsigned char *kt =
 		    sqlite3_column_text(rt->get, schema_column_index(rt->t, "kind") + 1);
 
-		ok = k != NULL && strcmp((const char *)k, kind) == 0;
+		ok = kt != NULL && strcmp((const char *)kt, kind) == 0;
+	}
+	if ((k = schema_column_index(rt->t, "kind")) >= 0) {
+		struct value kv = store_db_column_value(rt->get, k + 1);
+
+		if (ref_remember(s->rules_memo, ti, id, &kv) < 0)
+			ok = -1;
+	} else if (ref_remember(s->rules_memo, ti, id, NULL) < 0) {
+		ok = -1;
 	}
 	row_done(rt);
 	return ok;
 }
 
-/* The references of a row (values borrowed from its table's get). */
+/* The references of a row (values borrowed from its table's get or the write's ops). */
 static int
 check_refs(struct store *s, const struct schema_table *t, const struct value *row,
            struct schema_refusal *why)
@@ -111,10 +293,13 @@ check_refs(struct store *s, const struct schema_table *t, const struct value *ro
 	for (size_t c = 0; c < t->ncolumns; c++) {
 		const struct schema_column *col = &t->columns[c];
 		const char *kind;
+		int ok;
 
 		if (col->type != SCHEMA_REF || row[c].kind != VALUE_TEXT ||
-		    ref_ok(s, t, col, &row[c]))
+		    (ok = ref_ok(s, t, col, &row[c])) > 0)
 			continue;
+		if (ok < 0)
+			return ARR_ENOMEM;
 		why->column = col->name;
 		kind = schema_rules_org_kind(t, col);
 		if (kind != NULL)
@@ -128,75 +313,155 @@ check_refs(struct store *s, const struct schema_table *t, const struct value *ro
 	return 0;
 }
 
-/* The status of the row against what it was before the write (status ops from i on). */
+/* The status of the row against what it was before the write (the status ops of the run). */
 static int
-check_status(const struct store_op *ops, size_t i, size_t nops, char **old, const char *now,
+check_status(const struct store_op *ops, size_t i, size_t j, const char *old, const char *now,
              struct schema_refusal *why, size_t *bad)
 {
 	int rc;
 
-	for (size_t k = i; k < nops && (k == i || same_row(ops, k)); k++) {
+	for (size_t k = i; k < j; k++) {
 		if (!is_status_op(&ops[k]) || now == NULL)
 			continue;
 		*bad = k;
-		if ((rc = schema_rules_status(old != NULL ? old[k] : NULL, now, why)) < 0)
+		if ((rc = schema_rules_status(old, now, why)) < 0)
 			return rc;
 	}
 	return 0;
 }
 
-/* The op of the run from i that sets column (the first op of the run if none). */
+/* The op of the run [i, j) that sets column (the first op of the run if none). */
 static size_t
-op_of(const struct store_op *ops, size_t i, size_t nops, const char *column)
+op_of(const struct store_op *ops, size_t i, size_t j, const char *column)
 {
-	for (size_t k = i; k < nops && (k == i || same_row(ops, k)); k++)
+	for (size_t k = i; k < j; k++)
 		if (strcmp(ops[k].column, column) == 0)
 			return k;
 	return i;
 }
 
-/* The row of op i, as it is now, against every rule. */
-static int
-check_row(struct store *s, const struct store_op *ops, size_t i, size_t nops, char **old,
-          struct store_write_result *r)
+/*
+ * The values of a new row whose every op is the run [i, j) into s->scratch, as the merge
+ * left it (a later op on a column wins, unset columns are NULL). False if the run
+ * deleted it. Its status, if any, into status (NUL-terminated).
+ */
+static bool
+row_from_ops(struct store *s, const struct schema_table *t, const struct store_op *ops, size_t i,
+             size_t j, char *status, size_t size)
 {
-	struct store_table *tb = &s->tables[store_db_table_index(ops[i].table)];
-	const struct schema_table *t = tb->t;
-	struct schema_refusal why = {NULL, ""};
-	const char *status = NULL;
-	int rc = 0;
+	int col = -1, sc = schema_column_index(t, "status");
+	const struct value *v;
 
+	for (size_t c = 0; c < t->ncolumns; c++)
+		s->scratch[c] = value_nil();
+	for (size_t k = i; k < j; k++) {
+		const struct schema_column *c =
+		    schema_column_findn(t, ops[k].column, strlen(ops[k].column), col);
+
+		col = (int)(c - t->columns); /* validated before (ops_check) */
+		s->scratch[col] = ops[k].value;
+	}
+	v = &s->scratch[t->ncolumns - 1];
+	if (v->kind == VALUE_INT && v->u.i == 1)
+		return false;
+	s->scratch[t->ncolumns - 1] = value_nil();
+	status[0] = '\0';
+	if (sc >= 0 && (v = &s->scratch[sc])->kind == VALUE_TEXT && v->u.b.len < size) {
+		memcpy(status, v->u.b.ptr, v->u.b.len);
+		status[v->u.b.len] = '\0';
+	}
+	return true;
+}
+
+/*
+ * The row of the run [i, j) as it is now into s->scratch: from its ops if it is new and
+ * all of them are this run, else read back (the statement stays on it until row_done).
+ * Sets *status (NULL: none) and *old (the status before the write). False if there is
+ * no visible row.
+ */
+static bool
+row_load(struct store *s, struct store_table *tb, const struct store_op *ops, size_t i, size_t j,
+         char *buf, size_t size, const char **status, const char **old)
+{
+	const struct schema_table *t = tb->t;
+	uint8_t row[ARR_ROWID_LEN], key[MEMO_KEY];
+	const struct memo_ent *e = NULL;
+
+	*status = NULL;
+	*old = NULL;
+	if (rowid_parse(ops[i].row_id, row) == 0) {
+		memo_key(key, (int)(tb - s->tables), row, ARR_ROWID_LEN);
+		e = memo_find(&s->rules_memo->rows, key);
+	}
+	if (e != NULL && e->fresh && !e->again) {
+		if (!row_from_ops(s, t, ops, i, j, buf, size))
+			return false;
+		if (tb - s->tables == s->rules_memo->arr && buf[0] != '\0')
+			*status = buf;
+		return true;
+	}
+	*old = e != NULL ? e->old : NULL;
 	if (!row_find(tb, ops[i].row_id))
-		goto out; /* deleted by this write: no rules for what is gone */
+		return false;
 	for (size_t c = 0; c + 1 < t->ncolumns; c++)
 		s->scratch[c] = store_db_column_value(tb->get, (int)c + 1);
 	s->scratch[t->ncolumns - 1] = value_nil();
+	if (tb - s->tables == s->rules_memo->arr)
+		*status = (const char *)sqlite3_column_text(tb->get,
+		                                            schema_column_index(t, "status") + 1);
+	return true;
+}
+
+/* The row of the run [i, j), as it is now, against every rule. */
+static int
+check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
+          struct store_write_result *r)
+{
+	int ti = store_db_table_index(ops[i].table);
+	struct store_table *tb = &s->tables[ti];
+	const struct schema_table *t = tb->t;
+	struct schema_refusal why = {NULL, ""};
+	const char *status, *old;
+	char buf[64], id[ARR_ROWID_STRLEN + 1];
+	uint8_t row[ARR_ROWID_LEN];
+	int rc = 0;
+
+	if (!row_load(s, tb, ops, i, j, buf, sizeof(buf), &status, &old))
+		goto out; /* deleted by this write: no rules for what is gone */
+	/* the id as stored: what a reference to it must spell */
+	if (rowid_parse(ops[i].row_id, row) == 0) {
+		rowid_format(row, id);
+		if (strcmp(id, ops[i].row_id) == 0 &&
+		    (rc = ref_remember(s->rules_memo, ti, id, kind_of(t, s->scratch))) < 0)
+			goto out;
+	}
 	r->bad_op = i;
 	if ((rc = schema_rules_row(t, s->scratch, &why)) < 0 ||
 	    (rc = check_refs(s, t, s->scratch, &why)) < 0) {
-		r->bad_op = op_of(ops, i, nops, why.column);
+		r->bad_op = op_of(ops, i, j, why.column);
 		goto out;
 	}
-	if (strcmp(t->name, "arrangement") == 0)
-		status = (const char *)sqlite3_column_text(tb->get,
-		                                           schema_column_index(t, "status") + 1);
-	rc = check_status(ops, i, nops, old, status, &why, &r->bad_op);
+	rc = check_status(ops, i, j, old, status, &why, &r->bad_op);
 out:
-	if (rc < 0)
+	if (rc < 0 && rc != ARR_ENOMEM)
 		snprintf(r->refusal, sizeof(r->refusal), "%s.%s %s", t->name, why.column, why.rule);
 	row_done(tb);
 	return rc;
 }
 
 int
-store_rules_check(struct store *s, const struct store_op *ops, size_t nops, char **old,
+store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
                   struct store_write_result *r)
 {
+	size_t j;
 	int rc;
 
-	for (size_t i = 0; i < nops; i++)
-		if (!same_row(ops, i) && (rc = check_row(s, ops, i, nops, old, r)) < 0)
+	for (size_t i = 0; i < nops; i = j) {
+		for (j = i + 1; j < nops && same_row(ops, j); j++)
+			;
+		if ((rc = check_row(s, ops, i, j, r)) < 0)
 			return rc;
+	}
 	r->bad_op = 0;
 	return 0;
 }

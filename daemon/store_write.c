@@ -185,7 +185,7 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
                  struct store_write_result *res)
 {
 	struct cs_op *cops = NULL;
-	char **old = NULL;
+	struct store_rules_memo *memo = NULL;
 	struct store_write_result r = {0};
 	bool intx = false;
 	int ret;
@@ -211,10 +211,10 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 	if ((ret = set_synchronous(s, true)) < 0 || (ret = store_db_begin(s)) < 0)
 		goto out;
 	intx = true;
-	if ((s->rules && (ret = store_rules_before(s, ops, nops, &old)) < 0) ||
+	if ((s->rules && (ret = store_rules_before(s, ops, nops, &memo)) < 0) ||
 	    (ret = write_pipeline(s, cops, nops, &r)) < 0)
 		goto out;
-	if (s->rules && (ret = store_rules_check(s, ops, nops, old, &r)) < 0) {
+	if (s->rules && (ret = store_rules_check(s, ops, nops, &r)) < 0) {
 		if (res != NULL) {
 			res->bad_op = r.bad_op;
 			memcpy(res->refusal, r.refusal, sizeof(r.refusal));
@@ -229,7 +229,7 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 out:
 	if (intx)
 		store_db_rollback(s);
-	store_rules_free(old, nops);
+	store_rules_free(s, &memo);
 	free(cops);
 	if (set_synchronous(s, false) < 0 && ret == 0)
 		ret = ARR_EDB;
