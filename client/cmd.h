@@ -40,13 +40,6 @@ int cmd_arrangement_set(struct cli *cli, const struct cmd_call *call, int argc, 
 int cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 
-/*
- * Checks a `set` must pass before writing: current is the row as `get` returned it,
- * fields what the user asked to change. Returns an exit code (message printed).
- */
-typedef int (*tbl_check_fn)(struct cli *cli, const struct rowset *current,
-                            const struct field *fields, size_t n);
-
 /* The verbs of every table noun (call->noun, call->t); argv holds the words after the verb. */
 int tbl_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int tbl_set(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
@@ -54,9 +47,6 @@ int tbl_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv
 int tbl_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int tbl_delete(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int tbl_history(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
-/* `set` with a check run on the current row before writing (NULL: none). */
-int tbl_set_checked(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
-                    tbl_check_fn check);
 /*
  * The ID argument of show/set/delete: resolved (full id or unique prefix) into id and
  * the current row read into rp/rs. An exit code ("no NOUN ID" when absent, printed).

@@ -267,13 +267,6 @@ tbl_fetch_row(struct cli *cli, const struct cmd_call *call, const char *text,
 int
 tbl_set(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	return tbl_set_checked(cli, call, argc, argv, NULL);
-}
-
-int
-tbl_set_checked(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
-                tbl_check_fn check)
-{
 	const struct schema_table *t = call->t;
 	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
@@ -312,11 +305,6 @@ tbl_set_checked(struct cli *cli, const struct cmd_call *call, int argc, char **a
 	rc = tbl_fields(cli, t, a.pos + 1, a.npos - 1, fields);
 	if (rc != CLI_OK)
 		goto out;
-	if (check != NULL) {
-		rc = check(cli, &rs, fields, a.npos - 1);
-		if (rc != CLI_OK)
-			goto out;
-	}
 	rc = tbl_write(cli, t, id, fields, a.npos - 1, NULL, 0);
 	if (rc == CLI_OK && cli->json)
 		rc = tbl_print_id(cli, id);

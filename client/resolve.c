@@ -135,15 +135,13 @@ resolve_id(struct cli *cli, const char *table, const char *noun, const char *tex
 
 	reply_init(&rp);
 	ret = lookup(cli, table, noun, text, out, &match, &callrc, &rp);
-	if (ret != CLI_OK)
-		; /* reported */
-	else if (callrc != 0)
+	if (ret == CLI_OK && callrc != 0)
 		ret = cli_fail(cli, callrc, &rp);
-	else if (match == ARR_ENOTFOUND)
+	else if (ret == CLI_OK && match == ARR_ENOTFOUND)
 		ret = cli_error("no %s %s", noun, text);
-	else if (match == ARR_EEXIST)
+	else if (ret == CLI_OK && match == ARR_EEXIST)
 		ret = cli_error("%s id %s is ambiguous; type more of it", noun, text);
-	else if (match != 0)
+	else if (ret == CLI_OK && match != 0)
 		ret = cli_fail(cli, match, NULL);
 	reply_free(&rp);
 	return ret;
@@ -159,13 +157,11 @@ resolve_ref(struct cli *cli, const char *ref_table, const char *text,
 
 	reply_init(&rp);
 	ret = lookup(cli, ref_table, ref_table, text, out, &match, &callrc, &rp);
-	if (ret != CLI_OK)
-		; /* reported */
-	else if (callrc != 0)
+	if (ret == CLI_OK && callrc != 0)
 		ret = cli_fail(cli, callrc, &rp);
-	else if (match == ARR_EEXIST)
+	else if (ret == CLI_OK && match == ARR_EEXIST)
 		ret = cli_error("%s id %s is ambiguous; type more of it", ref_table, text);
-	else if (match != 0)
+	else if (ret == CLI_OK && match != 0)
 		ret = cli_error("no %s with id%s%s '%s'", ref_table, key != NULL ? " or " : "",
 		                key != NULL ? key : "", text);
 	reply_free(&rp);
