@@ -10,10 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "arrerr.h"
 #include "changeset.h"
 #include "changeset_int.h"
 #include "mpread.h"
+#include "mpwrite.h"
+#include "policy.h"
 #include "utf8.h"
 
 /* [a-z_][a-z0-9_]*, 1 to ARR_NAME_MAX bytes. 0, ARR_ETOOBIG or bad (the caller's code). */
@@ -68,7 +72,7 @@ changeset_verify(const struct changeset *cs)
 {
 	if (cs == NULL)
 		return ARR_EBADSIG;
-	return nodekey_verify(cs->origin, cs->body, cs->bodylen, cs->sig);
+	return nodekey_verify(cs->origin, cs->hdr, cs->hdrlen, cs->sig);
 }
 
 void
@@ -81,7 +85,33 @@ changeset_destroy(struct changeset **csp)
 	o = (struct cs_owned *)*csp;
 	free(o->strings);
 	free(o->ops);
+	if (o->plain != NULL) {
+		sodium_memzero(o->plain, o->plain_cap);
+		free(o->plain);
+	}
+	policy_free(&o->policy);
 	free(o->raw);
 	free(o);
 	*csp = NULL;
+}
+
+int
+changeset_strip(const struct changeset *cs, uint8_t **out, size_t *outlen)
+{
+	size_t len;
+	uint8_t *p;
+
+	if (cs == NULL || out == NULL || outlen == NULL)
+		return ARR_EINVAL;
+	len = mpw_array_size(CS_ENVELOPE_FIELDS) + mpw_bin_size(cs->hdrlen) +
+	      mpw_bin_size(ARR_SIG_LEN) + 1;
+	if ((*out = p = malloc(len)) == NULL)
+		return ARR_ENOMEM;
+	p = mpw_array(p, CS_ENVELOPE_FIELDS);
+	p = mpw_bin(p, cs->hdr, cs->hdrlen);
+	p = mpw_bin(p, cs->sig, ARR_SIG_LEN);
+	p = mpw_nil(p);
+	assert((size_t)(p - *out) == len);
+	*outlen = len;
+	return 0;
 }

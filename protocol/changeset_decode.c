@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "arrerr.h"
 #include "changeset.h"
 #include "changeset_int.h"
 #include "mpread.h"
+#include "policy.h"
 #include "utf8.h"
 
 /* A str field checked by name_check (names) or text_check (author, scope). */
@@ -92,20 +95,28 @@ rd_value(struct mpr *r, struct value *v)
 	}
 }
 
-/*
- * The body, field by field in the order of decode_body() and with its codes, straight
- * from the bytes. Shortest forms are checked while reading (mpread.h, MPR_CANONICAL), so nothing is
- * encoded again.
- */
+/* nil (*present false) or a bin (*p, *n). */
 static int
-rd_body(struct mpr *r, struct cs_owned *o)
+rd_opt_bin(struct mpr *r, const uint8_t **p, size_t *n, bool *present)
+{
+	if (r->pos < r->len && r->p[r->pos] == 0xc0) {
+		r->pos++;
+		*present = false;
+		return 0;
+	}
+	*present = true;
+	return mpr_bytes(r, MPR_BIN, p, n);
+}
+
+/* The header, field by field, into o->cs. */
+static int
+rd_header(struct mpr *r, struct cs_owned *o)
 {
 	struct changeset *cs = &o->cs;
-	const char *ptab = NULL, *pcol = NULL;
-	size_t ptablen = 0, pcollen = 0;
 	const uint8_t *s;
 	uint64_t u;
-	size_t n, fields, nops;
+	size_t n, fields;
+	bool scoped;
 	int rc;
 
 	if ((rc = mpr_array(r, &fields)) != 0)
@@ -116,7 +127,7 @@ rd_body(struct mpr *r, struct cs_owned *o)
 		return rc;
 	if (u != ARR_FORMAT_VERSION)
 		return ARR_EVERSION;
-	if (fields != BODY_FIELDS)
+	if (fields != CS_HEADER_FIELDS)
 		return ARR_EMALFORMED;
 	if ((rc = mpr_fixbin(r, ARR_ORIGIN_LEN, cs->origin)) != 0 ||
 	    (rc = mpr_uint(r, UINT64_MAX, &cs->h.seq)) != 0)
@@ -130,74 +141,131 @@ rd_body(struct mpr *r, struct cs_owned *o)
 	if ((rc = mpr_uint(r, UINT32_MAX, &u)) != 0)
 		return rc;
 	cs->h.schema_version = (uint32_t)u;
-	if ((rc = rd_str(r, false, ARR_SCOPE_MAX, &s, &n)) != 0)
+	if ((rc = rd_opt_bin(r, &s, &n, &scoped)) != 0)
 		return rc;
-	cs->h.scope = cs_strdup(o, (const char *)s, n);
-	if ((rc = mpr_array(r, &nops)) != 0)
+	if (scoped) {
+		if (n != ARR_SCOPE_LEN)
+			return ARR_EMALFORMED;
+		memcpy(cs->h.scope, s, ARR_SCOPE_LEN);
+		if (changeset_scope_is_region(cs->h.scope))
+			return ARR_ENONCANON; /* the region scope is nil */
+	}
+	if ((rc = mpr_uint(r, CS_POLICY, &u)) != 0)
+		return rc;
+	cs->h.kind = (uint8_t)u;
+	if ((rc = mpr_uint(r, UINT64_MAX, &cs->h.key_id)) != 0 ||
+	    (rc = mpr_uint(r, ARR_CS_MAX_BYTES, &cs->body_len)) != 0 ||
+	    (rc = mpr_fixbin(r, ARR_HASH_LEN, cs->body_hash)) != 0)
+		return rc;
+	/* a key names the sealed body of case data, and only that */
+	if ((cs->h.key_id != 0) != (cs->h.kind == CS_DATA && scoped))
+		return ARR_EMALFORMED;
+	if (cs->h.kind == CS_POLICY && !scoped)
+		return ARR_EMALFORMED;
+	return r->pos == r->len ? 0 : ARR_EMALFORMED;
+}
+
+int
+cs_read_ops(struct cs_owned *o, const uint8_t *buf, size_t len, bool *nc)
+{
+	const char *ptab = NULL, *pcol = NULL;
+	size_t ptablen = 0, pcollen = 0, nops, fields;
+	struct mpr r;
+	int rc;
+
+	mpr_init(&r, buf, len, MPR_CANONICAL);
+	if ((rc = mpr_array(&r, &nops)) != 0)
 		return rc;
 	if (nops > ARR_CS_MAX_OPS)
 		return ARR_ETOOBIG;
 	if (nops == 0)
 		return ARR_EMALFORMED;
+	free(o->ops);
 	if ((o->ops = calloc(nops, sizeof(*o->ops))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < nops; i++) {
 		struct cs_op *d = &o->ops[i];
 
-		if ((rc = mpr_array(r, &fields)) != 0)
+		if ((rc = mpr_array(&r, &fields)) != 0)
 			return rc;
-		if (fields != OP_FIELDS)
+		if (fields != CS_OP_FIELDS)
 			return ARR_EMALFORMED;
-		if ((rc = rd_name(r, o, &ptab, &ptablen, &d->table)) != 0 ||
-		    (rc = mpr_fixbin(r, ARR_ROWID_LEN, d->row)) != 0 ||
-		    (rc = rd_name(r, o, &pcol, &pcollen, &d->column)) != 0 ||
-		    (rc = rd_value(r, &d->value)) != 0)
+		if ((rc = rd_name(&r, o, &ptab, &ptablen, &d->table)) != 0 ||
+		    (rc = mpr_fixbin(&r, ARR_ROWID_LEN, d->row)) != 0 ||
+		    (rc = rd_name(&r, o, &pcol, &pcollen, &d->column)) != 0 ||
+		    (rc = rd_value(&r, &d->value)) != 0)
 			return rc;
-		cs->nops = i + 1;
 	}
-	cs->ops = o->ops;
-	/* Exactly one object fills the bin. */
-	return r->pos == r->len ? 0 : ARR_EMALFORMED;
+	/* Exactly one object fills the body. */
+	if (r.pos != r.len)
+		return ARR_EMALFORMED;
+	*nc = r.nc;
+	o->cs.ops = o->ops;
+	o->cs.nops = nops;
+	return 0;
 }
 
-/* The envelope [bin body, bin 64 sig], as decode_envelope() checks it. */
+/* The envelope [bin header, bin 64 sig, bin body | nil]. */
 static int
 rd_envelope(struct mpr *r, struct cs_owned *o)
 {
-	const uint8_t *body, *sig;
-	size_t n, bodylen, siglen;
+	const uint8_t *hdr, *sig, *body = NULL;
+	size_t n, hdrlen, siglen, bodylen = 0;
+	bool present;
 	int rc;
 
 	if ((rc = mpr_array(r, &n)) != 0)
 		return rc;
-	if (n != 2)
+	if (n != CS_ENVELOPE_FIELDS)
 		return ARR_EMALFORMED;
-	if ((rc = mpr_bytes(r, MPR_BIN, &body, &bodylen)) != 0 ||
-	    (rc = mpr_bytes(r, MPR_BIN, &sig, &siglen)) != 0)
+	if ((rc = mpr_bytes(r, MPR_BIN, &hdr, &hdrlen)) != 0 ||
+	    (rc = mpr_bytes(r, MPR_BIN, &sig, &siglen)) != 0 ||
+	    (rc = rd_opt_bin(r, &body, &bodylen, &present)) != 0)
 		return rc;
-	if (siglen != ARR_SIG_LEN || bodylen == 0)
+	if (siglen != ARR_SIG_LEN || hdrlen == 0 || (present && bodylen == 0))
 		return ARR_EMALFORMED;
 	if (r->pos != r->len)
 		return ARR_EMALFORMED;
-	o->cs.body = body;
-	o->cs.bodylen = bodylen;
+	o->cs.hdr = hdr;
+	o->cs.hdrlen = hdrlen;
 	o->cs.sig = sig;
+	o->cs.body = present ? body : NULL;
+	o->cs.bodylen = bodylen;
 	return 0;
 }
 
+/* The body against the header, then read when it is clear text. */
+static int
+rd_body(struct cs_owned *o, bool *nc)
+{
+	struct changeset *cs = &o->cs;
+	uint8_t hash[ARR_HASH_LEN];
+
+	if (cs->body == NULL)
+		return 0;
+	crypto_generichash(hash, sizeof(hash), cs->body, cs->bodylen, NULL, 0);
+	if (cs->bodylen != cs->body_len || sodium_memcmp(hash, cs->body_hash, sizeof(hash)) != 0)
+		return ARR_EBODYHASH;
+	if (cs->h.kind == CS_POLICY)
+		return policy_decode(cs->body, cs->bodylen, &o->policy, nc);
+	if (changeset_scope_is_region(cs->h.scope))
+		return cs_read_ops(o, cs->body, cs->bodylen, nc);
+	return 0; /* sealed: changeset_open() */
+}
+
 /*
- * The same checks as changeset_decode_reference(), in the same order and with the same
- * codes, in one pass over the bytes: the envelope is walked (cheap: two bins), then the
- * body is read field by field. A failure in the body is reported as ARR_EMALFORMED when
- * the body is not one well-formed object (step 4 comes before the field checks), else
- * with its own code; a head that is not the shortest form is ARR_ENONCANON, reported
- * only when nothing else is wrong (step 7).
+ * One pass over the bytes: the envelope is walked (cheap: three bins), the header read
+ * field by field, the body checked against the header's length and hash and, when clear,
+ * read. A failure inside the header or a clear body is reported as ARR_EMALFORMED when
+ * that part is not one well-formed object, else with its own code; a head that is not
+ * the shortest form is ARR_ENONCANON, reported only when nothing else is wrong.
  */
 int
 changeset_decode(const uint8_t *buf, size_t len, struct changeset **out)
 {
 	struct cs_owned *o = NULL;
-	struct mpr env, body;
+	struct mpr env, hdr;
+	bool bnc = false;
 	int rc;
 
 	assert(out != NULL);
@@ -223,24 +291,34 @@ changeset_decode(const uint8_t *buf, size_t len, struct changeset **out)
 	if ((rc = rd_envelope(&env, o)) != 0)
 		goto out;
 	/*
-	 * Every str of the body takes at least its bytes and a head byte there, and its
-	 * copy its bytes and a NUL: the body length bounds the arena.
+	 * Every str of the header and of a body (also once opened: a plaintext is shorter
+	 * than its ciphertext) takes at least its bytes and a head byte there, and its copy
+	 * its bytes and a NUL: the envelope's length bounds the arena.
 	 */
-	o->strings_cap = o->cs.bodylen;
+	o->strings_cap = len;
 	if ((o->strings = malloc(o->strings_cap)) == NULL) {
 		rc = ARR_ENOMEM;
 		goto out;
 	}
-	mpr_init(&body, o->cs.body, o->cs.bodylen, MPR_CANONICAL);
-	if ((rc = rd_body(&body, o)) != 0) {
-		if (rc != ARR_ENOMEM && changeset_msgpack_check(o->cs.body, o->cs.bodylen) != 0)
+	mpr_init(&hdr, o->cs.hdr, o->cs.hdrlen, MPR_CANONICAL);
+	if ((rc = rd_header(&hdr, o)) != 0) {
+		if (rc != ARR_ENOMEM && changeset_msgpack_check(o->cs.hdr, o->cs.hdrlen) != 0)
 			rc = ARR_EMALFORMED;
 		goto out;
 	}
-	if (env.nc || body.nc) {
+	if ((rc = rd_body(o, &bnc)) != 0) {
+		o->cs.ops = NULL;
+		o->cs.nops = 0;
+		if (rc != ARR_ENOMEM && rc != ARR_EBODYHASH &&
+		    changeset_msgpack_check(o->cs.body, o->cs.bodylen) != 0)
+			rc = ARR_EMALFORMED;
+		goto out;
+	}
+	if (env.nc || hdr.nc || bnc) {
 		rc = ARR_ENONCANON;
 		goto out;
 	}
+	o->cs.policy = o->policy;
 	*out = &o->cs;
 	o = NULL;
 out:

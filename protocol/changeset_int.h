@@ -6,21 +6,26 @@
 #ifndef CHANGESET_INT_H
 #define CHANGESET_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "changeset.h"
 
-#define BODY_FIELDS 8 /* elements of the body array */
-#define OP_FIELDS   4 /* elements of an op array */
+#define CS_ENVELOPE_FIELDS 3  /* [header, sig, body] */
+#define CS_HEADER_FIELDS   11 /* elements of the header array */
+#define CS_OP_FIELDS       4  /* elements of an op array */
 
 /* A decoded change set and the memory behind its pointers. */
 struct cs_owned {
 	struct changeset cs; /* first: changeset_destroy() casts back */
 	uint8_t *raw;
 	struct cs_op *ops;
-	char *strings; /* NUL-terminated copies of names, author and scope */
+	char *strings; /* NUL-terminated copies of names and author */
 	size_t strings_used, strings_cap;
+	uint8_t *plain; /* the opened body of a case data change set (ops point into it) */
+	size_t plain_cap;
+	struct cs_policy *policy; /* the decoded policy body */
 };
 
 /* A NUL-terminated copy of n bytes in the change set's string arena. */
@@ -29,5 +34,23 @@ const char *cs_strdup(struct cs_owned *o, const char *s, size_t n);
 int cs_name_check(const uint8_t *s, size_t n, int bad);
 /* Non-empty valid UTF-8 of at most max bytes: 0, ARR_ETOOBIG, or bad. */
 int cs_text_check(const uint8_t *s, size_t n, size_t max, int bad);
+
+/* Bytes of a sealed body whose clear ops array takes n bytes (nonce, padding, tag). */
+size_t cs_sealed_len(size_t n);
+/* o->plain, large enough for an ops array of n bytes and its padding. */
+int cs_plain_alloc(struct cs_owned *o, size_t n);
+/*
+ * Pad the n bytes of clear ops at plain (plain has room, cs_plain_alloc()) and seal them
+ * under skey into body (cs_sealed_len(n) bytes), bound to cs's origin, seq, scope and
+ * key_id. Draws the nonce from randombytes.
+ */
+int cs_seal(const struct changeset *cs, uint8_t *plain, size_t n, const uint8_t *skey,
+            uint8_t *body);
+/*
+ * Read an ops array of exactly len bytes at buf (strictly, canonical form required) into
+ * o->ops / o->cs.ops with names in the arena; *nc is set when a head was not the
+ * shortest form. 0 or a decode error.
+ */
+int cs_read_ops(struct cs_owned *o, const uint8_t *buf, size_t len, bool *nc);
 
 #endif

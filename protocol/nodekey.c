@@ -248,3 +248,35 @@ nodekey_parse_hex(const char *text, uint8_t origin[ARR_ORIGIN_LEN])
 	memcpy(origin, key, sizeof(key));
 	return 0;
 }
+
+int
+nodekey_seal_to(const uint8_t origin[ARR_ORIGIN_LEN], const uint8_t *msg, size_t len,
+                uint8_t *out)
+{
+	uint8_t x[crypto_scalarmult_curve25519_BYTES];
+
+	if (msg == NULL || out == NULL || nodekey_curve_public_raw(origin, x) != 0)
+		return ARR_EKEY;
+	if (crypto_box_seal(out, msg, len, x) != 0)
+		return ARR_EKEY;
+	return 0;
+}
+
+int
+nodekey_unseal(const struct nodekey *k, const uint8_t *sealed, size_t len, uint8_t *out)
+{
+	uint8_t x[crypto_scalarmult_curve25519_BYTES], *xs = NULL;
+	int rc = ARR_EKEY;
+
+	if (k == NULL || sealed == NULL || out == NULL || len < crypto_box_SEALBYTES)
+		return ARR_EINVAL;
+	if ((xs = sodium_malloc(crypto_scalarmult_curve25519_BYTES)) == NULL)
+		return ARR_ENOMEM;
+	if (crypto_sign_ed25519_sk_to_curve25519(xs, k->sk) != 0 ||
+	    crypto_sign_ed25519_pk_to_curve25519(x, k->pk) != 0)
+		goto out;
+	rc = crypto_box_seal_open(out, sealed, len, x, xs) == 0 ? 0 : ARR_EDECRYPT;
+out:
+	sodium_free(xs);
+	return rc;
+}

@@ -54,4 +54,14 @@ int nodekey_z85_decode(const char *text, uint8_t *out, size_t outlen);
 void nodekey_hex(const uint8_t origin[ARR_ORIGIN_LEN], char out[NODEKEY_HEX_LEN + 1]);
 int nodekey_parse_hex(const char *text, uint8_t origin[ARR_ORIGIN_LEN]);
 
+/*
+ * Seal len bytes of msg to the node whose Ed25519 key is origin (crypto_box_seal to its
+ * X25519 form): out gets len + crypto_box_SEALBYTES bytes. 0 or ARR_EKEY.
+ */
+int nodekey_seal_to(const uint8_t origin[ARR_ORIGIN_LEN], const uint8_t *msg, size_t len,
+                    uint8_t *out);
+/* Open what nodekey_seal_to() sealed to k: len - crypto_box_SEALBYTES bytes into out.
+ * 0, ARR_EDECRYPT (not sealed to k, or altered) or ARR_ENOMEM. */
+int nodekey_unseal(const struct nodekey *k, const uint8_t *sealed, size_t len, uint8_t *out);
+
 #endif

@@ -1,0 +1,146 @@
+/*
+ * changeset_seal.c: the confidentiality of case-scope bodies (PROTOCOL.md, "Sealed
+ * bodies"): scope keys and their ids, padding, XChaCha20-Poly1305 with associated data
+ * that binds a body to its header, and opening a received body. Owns no state; never
+ * sees the store, a node key or the network. Every secret it handles is the caller's.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "arrerr.h"
+#include "bigend.h"
+#include "changeset.h"
+#include "changeset_int.h"
+
+/* "arrangd-body-2" + origin + seq (be64) + scope + key_id (be64) */
+#define AD_TAG     "arrangd-body-2"
+#define AD_TAG_LEN (sizeof(AD_TAG) - 1)
+#define AD_LEN     (AD_TAG_LEN + ARR_ORIGIN_LEN + 8 + ARR_SCOPE_LEN + 8)
+
+static const uint8_t key_id_personal[crypto_generichash_blake2b_PERSONALBYTES] =
+    "arrangd-key-id\0";
+
+bool
+changeset_scope_is_region(const uint8_t scope[ARR_SCOPE_LEN])
+{
+	static const uint8_t zero[ARR_SCOPE_LEN];
+
+	return sodium_memcmp(scope, zero, ARR_SCOPE_LEN) == 0;
+}
+
+uint64_t
+changeset_key_id(const uint8_t skey[ARR_SKEY_LEN])
+{
+	uint8_t h[8];
+	uint64_t id = 0;
+
+	crypto_generichash_blake2b_salt_personal(h, sizeof(h), skey, ARR_SKEY_LEN, NULL, 0, NULL,
+	                                         key_id_personal);
+	for (size_t i = 0; i < sizeof(h); i++)
+		id = id << 8 | h[i];
+	return id == 0 ? 1 : id;
+}
+
+void
+changeset_key_new(uint8_t skey[ARR_SKEY_LEN])
+{
+	crypto_aead_xchacha20poly1305_ietf_keygen(skey);
+}
+
+static size_t
+padded_len(size_t n)
+{
+	return (n / ARR_PAD_BLOCK + 1) * ARR_PAD_BLOCK;
+}
+
+size_t
+cs_sealed_len(size_t n)
+{
+	return ARR_NONCE_LEN + padded_len(n) + ARR_MAC_LEN;
+}
+
+int
+cs_plain_alloc(struct cs_owned *o, size_t n)
+{
+	o->plain_cap = padded_len(n);
+	if ((o->plain = malloc(o->plain_cap)) == NULL)
+		return ARR_ENOMEM;
+	return 0;
+}
+
+/* The associated data: what the body is bound to. */
+static void
+ad_make(const struct changeset *cs, uint8_t ad[AD_LEN])
+{
+	uint8_t *p = ad;
+
+	memcpy(p, AD_TAG, AD_TAG_LEN);
+	p += AD_TAG_LEN;
+	memcpy(p, cs->origin, ARR_ORIGIN_LEN);
+	p = be_put(p + ARR_ORIGIN_LEN, cs->h.seq, 8);
+	memcpy(p, cs->h.scope, ARR_SCOPE_LEN);
+	p = be_put(p + ARR_SCOPE_LEN, cs->h.key_id, 8);
+	assert(p == ad + AD_LEN);
+}
+
+int
+cs_seal(const struct changeset *cs, uint8_t *plain, size_t n, const uint8_t *skey,
+        uint8_t *body)
+{
+	uint8_t ad[AD_LEN];
+	size_t padded = 0;
+	unsigned long long clen = 0;
+
+	if (sodium_pad(&padded, plain, n, ARR_PAD_BLOCK, padded_len(n)) != 0)
+		return ARR_EINVAL;
+	ad_make(cs, ad);
+	randombytes_buf(body, ARR_NONCE_LEN);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(body + ARR_NONCE_LEN, &clen, plain, padded, ad,
+	                                           AD_LEN, NULL, body, skey);
+	assert(clen == padded + ARR_MAC_LEN);
+	return 0;
+}
+
+int
+changeset_open(struct changeset *cs, const uint8_t skey[ARR_SKEY_LEN])
+{
+	struct cs_owned *o = (struct cs_owned *)cs;
+	uint8_t ad[AD_LEN];
+	unsigned long long plen = 0;
+	size_t n = 0, clen;
+	bool nc = false;
+	int rc;
+
+	if (cs == NULL || skey == NULL)
+		return ARR_EINVAL;
+	if (cs->ops != NULL)
+		return 0;
+	if (cs->h.kind != CS_DATA || changeset_scope_is_region(cs->h.scope))
+		return ARR_EINVAL;
+	if (cs->body == NULL)
+		return ARR_ENOTFOUND;
+	if (changeset_key_id(skey) != cs->h.key_id ||
+	    cs->bodylen < ARR_NONCE_LEN + ARR_PAD_BLOCK + ARR_MAC_LEN)
+		return ARR_EDECRYPT;
+	clen = cs->bodylen - ARR_NONCE_LEN;
+	free(o->plain);
+	o->plain_cap = clen - ARR_MAC_LEN;
+	if ((o->plain = malloc(o->plain_cap)) == NULL)
+		return ARR_ENOMEM;
+	ad_make(cs, ad);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(o->plain, &plen, NULL,
+	                                               cs->body + ARR_NONCE_LEN, clen, ad, AD_LEN,
+	                                               cs->body, skey) != 0 ||
+	    sodium_unpad(&n, o->plain, (size_t)plen, ARR_PAD_BLOCK) != 0)
+		return ARR_EDECRYPT;
+	if ((rc = cs_read_ops(o, o->plain, n, &nc)) == 0 && nc)
+		rc = ARR_ENONCANON;
+	if (rc != 0) {
+		cs->ops = NULL;
+		cs->nops = 0;
+	}
+	return rc;
+}

@@ -1,0 +1,92 @@
+/*
+ * policy.h: the body of a policy change set (PROTOCOL.md, "Policy change sets"): who
+ * reads and who writes one case scope. The body is clear text; the scope keys in it
+ * travel only as key slots, each sealed to one member's node key. This module encodes
+ * and decodes bodies and seals and opens slots; deciding what a set of policy change
+ * sets means is the store's (daemon/store_scope.c).
+ *
+ * Body: [op, member(bin32 | nil), roles, cut, grants, key_id, prevs, slots] with
+ *   grants = [[origin(bin32), seq]...]   the GRANT change sets a REVOKE removes
+ *   prevs  = [key_id...]                 the keys a REVOKE or REKEY supersedes
+ *   slots  = [[member(bin32), key_id, sealed(bin80)]...]
+ * Fields an op does not use are nil, 0 or [] (checked).
+ */
+#ifndef POLICY_H
+#define POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arrlimits.h"
+#include "nodekey.h"
+
+enum policy_op {
+	POLICY_CREATE = 1, /* the scope and its first key; the author's organisation owns it */
+	POLICY_GRANT = 2,  /* a party with roles, and the keys it may read with */
+	POLICY_REVOKE = 3, /* removes a party's grants and rotates the key, in one change set */
+	POLICY_REKEY = 4,  /* a new key for the current parties (after concurrent rotations) */
+};
+
+enum policy_role {
+	ROLE_REQUESTER = 1u << 0,
+	ROLE_FUNDER = 1u << 1,
+	ROLE_EDUCATION = 1u << 2,
+	ROLE_CARE = 1u << 3,
+	ROLE_COORDINATION = 1u << 4,
+	ROLE_ADMIN = 1u << 5,
+};
+#define POLICY_ROLES_ALL 0x3fu
+
+#define POLICY_FIELDS 8
+
+struct policy_slot {
+	uint8_t member[ARR_ORIGIN_LEN];
+	uint64_t key_id;
+	uint8_t sealed[ARR_SLOT_LEN];
+};
+
+struct policy_ref {
+	uint8_t origin[ARR_ORIGIN_LEN];
+	uint64_t seq;
+};
+
+struct cs_policy {
+	uint8_t op; /* enum policy_op */
+	bool has_member;
+	uint8_t member[ARR_ORIGIN_LEN]; /* GRANT, REVOKE */
+	uint32_t roles;                 /* GRANT */
+	uint64_t cut;                   /* REVOKE: the member's highest seq the issuer had seen */
+	const struct policy_ref *grants;
+	size_t ngrants; /* REVOKE */
+	uint64_t key_id; /* CREATE, REVOKE, REKEY: the key it introduces */
+	const uint64_t *prevs;
+	size_t nprevs; /* REVOKE, REKEY */
+	const struct policy_slot *slots;
+	size_t nslots;
+};
+
+/* The canonical body of p in a new malloc'd buffer. 0, ARR_EINVAL (p breaks the rules
+ * above), ARR_ETOOBIG or ARR_ENOMEM. */
+int policy_encode(const struct cs_policy *p, uint8_t **out, size_t *outlen);
+
+/*
+ * Strict decode of a body (canonical form, the rules above): a new cs_policy in *out
+ * (free with policy_free()); *nc when a head was not the shortest form.
+ */
+int policy_decode(const uint8_t *buf, size_t len, struct cs_policy **out, bool *nc);
+void policy_free(struct cs_policy **p);
+
+/* A slot: skey (named key_id) sealed to the node key member. 0 or ARR_EKEY. */
+int policy_slot_seal(const uint8_t member[ARR_ORIGIN_LEN], uint64_t key_id,
+                     const uint8_t skey[ARR_SKEY_LEN], struct policy_slot *slot);
+/* Open a slot sealed to k into skey; 0 or ARR_EDECRYPT. */
+int policy_slot_open(const struct nodekey *k, const struct policy_slot *slot,
+                     uint8_t skey[ARR_SKEY_LEN]);
+
+/* "requester,care" for roles into buf; the role bits of a comma list (0: unknown name). */
+void policy_roles_str(uint32_t roles, char *buf, size_t len);
+uint32_t policy_roles_parse(const char *text);
+const char *policy_op_name(uint8_t op);
+
+#endif
