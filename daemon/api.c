@@ -155,6 +155,9 @@ static const char *const p_list[] = {"table", "where", "limit", "after", NULL};
 static const char *const p_query[] = {"sql", NULL};
 static const char *const p_qretry[] = {"id", NULL};
 static const char *const p_backup[] = {"path", NULL};
+static const char *const p_scope[] = {"scope", NULL};
+static const char *const p_grant[] = {"scope", "member", "roles", NULL};
+static const char *const p_revoke[] = {"scope", "member", NULL};
 
 static const struct method {
 	const char *name;
@@ -168,7 +171,10 @@ static const struct method {
     {"list", p_list, api_list},
     {"query", p_query, api_methods_query},
     {"history", p_history, api_history},
-    {"digest", p_none, api_methods_digest},
+    {"digest", p_scope, api_scope_digest},
+    {"scope.show", p_scope, api_scope_show},
+    {"scope.grant", p_grant, api_scope_grant},
+    {"scope.revoke", p_revoke, api_scope_revoke},
     {"sync", p_none, api_methods_sync},
     {"quarantine.list", p_qlist, api_methods_qlist},
     {"quarantine.retry", p_qretry, api_methods_qretry},

@@ -42,6 +42,11 @@ struct api_hooks {
 	const char *organisation;
 	/* Name of a member by origin for "status" vectors; NULL when unknown. */
 	const char *(*member_name)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
+	/* The origin and organisation of the member named name: 0 or ARR_ENOTFOUND. */
+	int (*member_find)(void *ctx, const char *name, uint8_t origin[ARR_ORIGIN_LEN],
+	                   const char **org);
+	/* The organisation of a member by origin; NULL when unknown. */
+	const char *(*member_org)(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
 	/* This node's origin (ARR_ORIGIN_LEN bytes, borrowed) for "status"; NULL: nil. */
 	const uint8_t *origin;
 	/*

@@ -189,11 +189,19 @@ api_method_fn api_list;
 api_method_fn api_history;
 /* api_methods.c: reads and administration. */
 api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_query,
-    api_methods_digest, api_methods_sync, api_methods_qlist, api_methods_qretry, api_methods_backup;
+    api_methods_sync, api_methods_qlist, api_methods_qretry, api_methods_backup;
 /* api_write.c: "write". */
 api_method_fn api_write;
 /* api_equiv.c: status's "equivocations" (key and array); the arrangd_equivocations gauge. */
 int api_equiv_pack(struct api *a, msgpack_packer *pk);
+
+/* ---- api_scope.c ---- */
+int api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
+int api_scope_grant(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
+int api_scope_revoke(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
+int api_scope_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
+/* The "scopes" field of "status" (key and value). */
+int api_scope_status(struct api *a, msgpack_packer *pk);
 void api_equiv_metrics(const struct api *a, FILE *f);
 
 /* api_metrics.c: "metrics". */

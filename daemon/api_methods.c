@@ -146,7 +146,7 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	}
 	if ((rc = pack_peers(a, r, &peers)) != 0)
 		goto out;
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 14);
 	pack_field_str(pk, "node", a->hooks.node_name);
 	pack_field_str(pk, "organisation", a->hooks.organisation);
 	pack_field_origin(pk, "origin", a->hooks.origin);
@@ -172,6 +172,10 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	               (const uint64_t[]){s.log_count, s.pending_count, s.quarantine_count,
 	                                  s.db_bytes, s.local_seq});
 	pack_writes_held(a, pk);
+	if ((rc = api_scope_status(a, pk)) < 0) {
+		rc = api_fail_code(r, rc);
+		goto out;
+	}
 	rc = api_equiv_pack(a, pk);
 out:
 	vv_destroy(&v);
@@ -277,21 +281,6 @@ api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		return refused;
 	}
 	return rows_result(r, &c, rc, NULL, pk);
-}
-
-/* "digest": of all visible replicated content. */
-int
-api_methods_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
-{
-	uint8_t d[32];
-	int rc;
-
-	if ((rc = store_digest(a->st, d)) != 0)
-		return api_fail_code(r, rc);
-	msgpack_pack_map(pk, 1);
-	apimsg_pack_str(pk, "digest");
-	apimsg_pack_hex(pk, d, sizeof(d));
-	return 0;
 }
 
 /* "sync": pull from every connected peer now. */

@@ -28,6 +28,7 @@ enum config_kind {
 	CK_LOGLEVEL, /* error|warning|notice|info|debug */
 	CK_U32,
 	CK_U64,
+	CK_GRANT, /* none|all */
 };
 
 struct config_key {
@@ -70,6 +71,8 @@ static const struct config_key config_keys[] = {
      false},
     {"sync", "page_bytes", CK_U32, offsetof(struct config, page_bytes), 4096, ARR_MSG_MAX_BYTES / 2,
      false},
+    {"scopes", "grant_on_create", CK_GRANT, offsetof(struct config, grant_on_create_all), 0, 0,
+     false},
     CONFIG_BUDGET(pending_max_changesets, 1, BUDGET_COUNT_MAX),
     CONFIG_BUDGET(pending_max_bytes, ARR_CS_MAX_BYTES, BUDGET_BYTES_MAX),
     CONFIG_BUDGET(pending_max_distance, 1, BUDGET_BYTES_MAX),
@@ -80,7 +83,7 @@ static const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-static const char *const config_sections[] = {"node", "sync", "budget"};
+static const char *const config_sections[] = {"node", "sync", "budget", "scopes"};
 #define CONFIG_NSECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
 
 struct config_parse_ctx {
@@ -226,6 +229,13 @@ config_set(struct config_parse_ctx *ctx, const struct config_key *k, const char 
 			return -1;
 		}
 		*(int *)(void *)field = level;
+		return 0;
+	case CK_GRANT:
+		if (strcmp(value, "none") != 0 && strcmp(value, "all") != 0) {
+			snprintf(msg, msglen, "%s must be none or all", k->key);
+			return -1;
+		}
+		*(int *)(void *)field = strcmp(value, "all") == 0;
 		return 0;
 	case CK_U32:
 	case CK_U64:

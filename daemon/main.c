@@ -303,6 +303,27 @@ hook_member_name(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 	return mb != NULL ? mb->name : NULL;
 }
 
+static int
+hook_member_find(void *ctx, const char *name, uint8_t origin[ARR_ORIGIN_LEN], const char **org)
+{
+	struct daemon *d = ctx;
+	const struct member *mb = members_find_name(d->members, name);
+
+	if (mb == NULL)
+		return ARR_ENOTFOUND;
+	memcpy(origin, mb->origin, ARR_ORIGIN_LEN);
+	*org = mb->organisation;
+	return 0;
+}
+
+static const char *
+hook_member_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	struct daemon *d = ctx;
+
+	return members_org(d->members, origin);
+}
+
 /* ---- systemd ---- */
 
 /* Send STATUS= when the one-line summary changed. */
@@ -569,6 +590,8 @@ run(struct daemon *d)
 	                          .organisation = d->organisation,
 	                          .member_org = members_org,
 	                          .member_ctx = d->members,
+	                          .member_at = members_origin_at,
+	                          .grant_on_create_all = d->cfg->grant_on_create_all != 0,
 	                          .max_clock_drift_ms = d->cfg->max_clock_drift_ms,
 	                          .budget = &bud};
 	if ((d->st = store_open(&sc, &e)) == NULL) {
@@ -588,6 +611,8 @@ run(struct daemon *d)
 	                              .node_name = d->node_name,
 	                              .organisation = d->organisation,
 	                              .member_name = hook_member_name,
+	                              .member_find = hook_member_find,
+	                              .member_org = hook_member_org,
 	                              .origin = nodekey_public(d->key),
 	                              .metrics = hook_metrics};
 	lim.max_clients = d->cfg->api_max_clients;

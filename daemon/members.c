@@ -300,3 +300,12 @@ members_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 
 	return mb != NULL ? mb->organisation : NULL;
 }
+
+/* The store's member list: the origin of member i, NULL past the last. */
+const uint8_t *
+members_origin_at(void *ctx, size_t i)
+{
+	const struct member *mb = members_at(ctx, i);
+
+	return mb != NULL ? mb->origin : NULL;
+}

@@ -35,5 +35,7 @@ const struct member *members_find_name(const struct members *m, const char *name
 
 /* A store_member_fn: ctx is a struct members *; the member's organisation (borrowed). */
 const char *members_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
+/* The store's member list (store_config.member_at): ctx is a struct members *. */
+const uint8_t *members_origin_at(void *ctx, size_t i);
 
 #endif

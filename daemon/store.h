@@ -80,6 +80,17 @@ struct store_config {
 	 * sets it.
 	 */
 	bool no_domain_rules;
+	/*
+	 * The region's members, for grant_on_create_all: the origin of member i (borrowed),
+	 * NULL past the last; ctx is member_ctx.
+	 */
+	const uint8_t *(*member_at)(void *ctx, size_t i);
+	/*
+	 * Every scope this node opens is granted at once to every member ([scopes]
+	 * grant_on_create = all): for a region whose members all take part in every
+	 * arrangement, and for tests of replication that read every row on every node.
+	 */
+	bool grant_on_create_all;
 };
 
 /*
@@ -91,6 +102,7 @@ void store_destroy(struct store **s);
 
 /* Change the membership predicate or drift at runtime (config reload). */
 void store_set_members(struct store *s, store_member_fn fn, void *ctx);
+void store_set_member_list(struct store *s, const uint8_t *(*member_at)(void *ctx, size_t i));
 void store_set_max_drift(struct store *s, uint64_t ms);
 /* Change the budgets (NULL: every default); they apply to what comes next. */
 void store_set_budget(struct store *s, const struct store_budget *b);
@@ -133,6 +145,48 @@ int store_write(struct store *s, const struct store_op *ops, size_t nops,
  */
 int store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows, size_t nops,
                      struct store_write_result *res);
+
+/* ---- scopes (store_scope*.c, store_policy.c) ---- */
+
+/*
+ * GRANT member (a node key) roles (policy.h's bits) in scope, with slots for every key
+ * of the scope this node holds, or REVOKE member's grants and rotate the key. Only the
+ * owner or an admin may (ARR_EFORBIDDEN), admin only by the owner; r->refusal says why.
+ * ARR_ENOTFOUND for an unknown scope, or a revoke of a member that is no party.
+ */
+int store_scope_grant(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                      const uint8_t member[ARR_ORIGIN_LEN], uint32_t roles,
+                      struct store_write_result *r);
+int store_scope_revoke(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                       const uint8_t member[ARR_ORIGIN_LEN], struct store_write_result *r);
+
+struct store_scope_info {
+	bool has_owner;
+	uint8_t owner[ARR_ORIGIN_LEN];
+	char owner_org[ARR_ORG_MAX + 1];
+	bool readable;         /* this node holds the current key */
+	uint64_t write_key;    /* the current key's id (0: none) */
+	size_t heads;          /* current keys (more than one until a REKEY settles them) */
+	size_t keys_held;      /* keys of the scope this node holds */
+	size_t sealed;         /* logged change sets of it this node cannot open yet */
+	size_t policy;         /* policy change sets */
+};
+/* One reader of a scope: the owner (roles all) or a member with an active grant. */
+typedef int (*store_scope_reader_fn)(void *ctx, const uint8_t member[ARR_ORIGIN_LEN],
+                                     uint32_t roles, bool owner);
+/* What this node knows of scope; fn (may be NULL) per reader. ARR_ENOTFOUND if unknown. */
+int store_scope_info(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                     struct store_scope_info *info, store_scope_reader_fn fn, void *ctx);
+
+struct store_scope_stats {
+	uint64_t scopes;     /* case scopes this node has seen */
+	uint64_t readable;   /* ... of which it holds a key */
+	uint64_t opaque;     /* ... of which it holds none: it relays them */
+	uint64_t sealed;     /* logged change sets waiting for a key */
+	uint64_t masked;     /* case change sets not merged since open (ops outside the scope,
+	                        or a body its key does not open) */
+};
+int store_scope_stats(struct store *s, struct store_scope_stats *st);
 
 /* ---- remote change sets ---- */
 
@@ -329,6 +383,11 @@ int store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], u
  * the same visible data. One sequential scan per table.
  */
 int store_digest(struct store *s, uint8_t out[32]);
+/* store_digest() over the rows of one scope this node can read (ARR_ENOTPARTY if it
+ * holds no key of it; the zero scope: the region's rows). */
+int store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t out[32]);
+/* The digest of the log (headers only), equal on every node with the same log. */
+int store_log_digest(struct store *s, uint8_t out[32]);
 
 struct store_stats {
 	uint64_t log_count;

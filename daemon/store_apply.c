@@ -23,21 +23,49 @@
  */
 #define BULK_COMMIT_MS 2000
 
+/* Every op names a known table and column and its value fits the column. */
+static int
+validate_ops(const struct changeset *cs, char *detail, size_t dlen)
+{
+	for (size_t i = 0; i < cs->nops; i++) {
+		const struct schema_table *t = schema_table_find(cs->ops[i].table);
+		const struct schema_column *c = schema_column_find(t, cs->ops[i].column);
+
+		if (t == NULL || c == NULL) {
+			snprintf(detail, dlen, "unknown table or column in op %zu", i);
+			return ARR_ESCHEMA;
+		}
+		/* changeset_decode() checked the text of every value */
+		if (!schema_value_fits(c, &cs->ops[i].value)) {
+			snprintf(detail, dlen, "value does not fit its column in op %zu", i);
+			return ARR_ESCHEMA;
+		}
+	}
+	if (!store_scope_ops_fit(cs)) {
+		snprintf(detail, dlen, "op on a table outside the change set's scope");
+		return ARR_ESCOPE;
+	}
+	return 0;
+}
+
 /*
  * Everything a change set must satisfy before it may be applied or held pending:
- * scope, schema version, signature, membership and author_org, schema of every op,
- * clock drift.
+ * a body, schema version, signature over the header (whose body_hash the decoder
+ * checked), membership and author_org, clock drift, and the ops when this node can read
+ * them (a region body; a case body whose key this node holds, which must then open).
+ * A node without the key checks all but the ops: it cannot see them.
  * Returns 0 or the ARR_E* reason, with a short detail (no personal data).
  */
 static int
-validate(struct store *s, const struct changeset *cs, uint64_t now, char *detail, size_t dlen)
+validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size_t dlen)
 {
 	const char *org;
 	uint64_t ahead;
+	int rc;
 
-	if (strcmp(cs->h.scope, ARR_SCOPE_REGION) != 0) {
-		snprintf(detail, dlen, "unknown scope");
-		return ARR_ESCOPE;
+	if (cs->body == NULL) {
+		snprintf(detail, dlen, "change set without its body");
+		return ARR_EMALFORMED;
 	}
 	if (cs->h.schema_version != ARR_SCHEMA_VERSION) {
 		snprintf(detail, dlen, "schema version %" PRIu32, cs->h.schema_version);
@@ -59,20 +87,14 @@ validate(struct store *s, const struct changeset *cs, uint64_t now, char *detail
 		snprintf(detail, dlen, "author_org is not the signer's organisation");
 		return ARR_EAUTHOR;
 	}
-	for (size_t i = 0; i < cs->nops; i++) {
-		const struct schema_table *t = schema_table_find(cs->ops[i].table);
-		const struct schema_column *c = schema_column_find(t, cs->ops[i].column);
-
-		if (t == NULL || c == NULL) {
-			snprintf(detail, dlen, "unknown table or column in op %zu", i);
-			return ARR_ESCHEMA;
-		}
-		/* changeset_decode() checked the text of every value */
-		if (!schema_value_fits(c, &cs->ops[i].value)) {
-			snprintf(detail, dlen, "value does not fit its column in op %zu", i);
-			return ARR_ESCHEMA;
-		}
+	if ((rc = store_scope_open(s, cs)) < 0) {
+		if (rc == ARR_ENOMEM || rc == ARR_EDB || rc == ARR_EFULL || rc == ARR_EIO)
+			return rc;
+		snprintf(detail, dlen, "body does not open with the scope key it names");
+		return ARR_EDECRYPT;
 	}
+	if ((rc = validate_ops(cs, detail, dlen)) < 0)
+		return rc;
 	if ((ahead = hlc_ahead_ms(cs->h.hlc, now)) > s->max_drift) {
 		snprintf(detail, dlen, "clock ahead by %" PRIu64 " ms", ahead);
 		s->clock_rejected++;
@@ -269,8 +291,14 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 		snprintf(detail, sizeof(detail), "undecodable change set");
 		goto quarantine;
 	}
-	if ((reason = validate(s, cs, now, detail, sizeof(detail))) < 0)
+	if ((reason = validate(s, cs, now, detail, sizeof(detail))) < 0) {
+		if (reason == ARR_ENOMEM || reason == ARR_EDB || reason == ARR_EFULL ||
+		    reason == ARR_EIO) {
+			rc = reason;
+			goto out;
+		}
 		goto quarantine;
+	}
 
 	/* an origin proven to equivocate is frozen before the proven seq (store_equiv.c) */
 	if ((rc = store_equiv_from(s, cs->origin, &have)) < 0)
@@ -338,9 +366,12 @@ out:
 	return rc;
 }
 
-/* Log, merge and count one change set whose seq is vector[origin] + 1. */
+/*
+ * Log, merge (or keep sealed, or record as policy: store_scope_apply) and count one
+ * change set whose seq is vector[origin] + 1.
+ */
 int
-store_apply_changeset(struct store *s, const struct changeset *cs, int64_t oid)
+store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 {
 	sqlite3_stmt *st = s->st[ST_LOG_INS];
 	uint8_t chain[32];
@@ -358,7 +389,7 @@ store_apply_changeset(struct store *s, const struct changeset *cs, int64_t oid)
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
 	log_id = sqlite3_last_insert_rowid(s->db);
-	if ((rc = store_merge_changeset(s, cs, oid, log_id)) < 0)
+	if ((rc = store_scope_apply(s, cs, oid, log_id)) < 0)
 		return rc;
 	st = s->st[ST_VV_UPSERT];
 	sqlite3_bind_int64(st, 1, oid);

@@ -132,7 +132,7 @@ digest_cmp(const void *a, const void *b)
  * their number into *n. row is the reusable record buffer.
  */
 static int
-digest_table(struct store *s, const struct store_table *tb, struct digest_buf *row,
+digest_table(struct store *s, const struct store_table *tb, int64_t sc, struct digest_buf *row,
              uint8_t (**hs)[crypto_generichash_BYTES], size_t *cap, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
@@ -140,7 +140,9 @@ digest_table(struct store *s, const struct store_table *tb, struct digest_buf *r
 	int rc, ret;
 
 	*n = 0;
-	if ((sql = sqlite3_mprintf("%s ORDER BY _rid", tb->select)) == NULL)
+	if ((sql = sc < 0 ? sqlite3_mprintf("%s ORDER BY _rid", tb->select)
+	                  : sqlite3_mprintf("%s AND _sc = %lld ORDER BY _rid", tb->select,
+	                                    (long long)sc)) == NULL)
 		return ARR_ENOMEM;
 	rc = sqlite3_prepare_v3(s->db, sql, -1, 0, &st, NULL);
 	sqlite3_free(sql);
@@ -179,8 +181,8 @@ out:
  * table name, the number of visible rows (u64) and their row hashes (BLAKE2b-256 of
  * the row record) in ascending byte order.
  */
-int
-store_digest(struct store *s, uint8_t out[32])
+static int
+digest_run(struct store *s, int64_t sc, uint8_t out[32])
 {
 	crypto_generichash_state h;
 	struct digest_buf hdr = {0}, row = {0};
@@ -193,7 +195,7 @@ store_digest(struct store *s, uint8_t out[32])
 	for (size_t t = 0; t < s->ntables && ret == 0; t++) {
 		const struct store_table *tb = &s->tables[t];
 
-		if ((ret = digest_table(s, tb, &row, &hs, &cap, &n)) < 0)
+		if ((ret = digest_table(s, tb, sc, &row, &hs, &cap, &n)) < 0)
 			break;
 		if (n > 1)
 			qsort(hs, n, sizeof(*hs), digest_cmp);
@@ -217,4 +219,67 @@ store_digest(struct store *s, uint8_t out[32])
 	/* a full scan filled the page cache; give it back rather than keep it (F5) */
 	sqlite3_db_release_memory(s->db);
 	return ret;
+}
+
+int
+store_digest(struct store *s, uint8_t out[32])
+{
+	return digest_run(s, -1, out);
+}
+
+int
+store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t out[32])
+{
+	struct store_scope_info info;
+	int64_t sc;
+	int rc;
+
+	if ((rc = store_scope_local(s, scope, false, &sc)) < 0)
+		return rc;
+	if (sc != 0) {
+		if ((rc = store_scope_info(s, scope, &info, NULL, NULL)) < 0)
+			return rc;
+		if (info.keys_held == 0)
+			return ARR_ENOTPARTY;
+	}
+		return digest_run(s, sc, out);
+}
+
+/*
+ * The log digest (PROTOCOL.md, "Digest"): BLAKE2b-256 over bytes("arrangd-log-1") and,
+ * per origin of the vector in ascending byte order, the origin, its seq (u64) and the
+ * chain hash of that seq, which covers every header of the origin up to it. Every node
+ * can compute it, reader of a scope or not: headers are all it needs.
+ */
+int
+store_log_digest(struct store *s, uint8_t out[32])
+{
+	crypto_generichash_state h;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db,
+	                             "SELECT o.origin, v.seq, l.chain FROM _vv v "
+	                             "JOIN _origin o ON o.id = v.origin "
+	                             "JOIN _log l ON l.origin = v.origin AND l.seq = v.seq "
+	                             "WHERE v.seq > 0 ORDER BY o.origin",
+	                             -1, &st, NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, (const uint8_t *)"arrangd-log-1", 13);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t seq[8];
+
+		be_put(seq, (uint64_t)sqlite3_column_int64(st, 1), sizeof(seq));
+		crypto_generichash_update(&h, sqlite3_column_blob(st, 0),
+		                          (size_t)sqlite3_column_bytes(st, 0));
+		crypto_generichash_update(&h, seq, sizeof(seq));
+		crypto_generichash_update(&h, sqlite3_column_blob(st, 2),
+		                          (size_t)sqlite3_column_bytes(st, 2));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(rc);
+	crypto_generichash_final(&h, out, 32);
+	return 0;
 }

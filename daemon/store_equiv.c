@@ -46,7 +46,7 @@ store_equiv_frozen(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64
 	return store_equiv_from(s, origin, from);
 }
 
-/* The chain hash cs (the next of oid) gets in the log: H(chain(seq - 1) || H(raw)). */
+/* The chain hash cs (the next of oid) gets in the log: H(chain(seq - 1) || H(header)). */
 int
 store_equiv_chain(struct store *s, int64_t oid, const struct changeset *cs, uint8_t out[32])
 {
@@ -68,7 +68,8 @@ store_equiv_chain(struct store *s, int64_t oid, const struct changeset *cs, uint
 	}
 	if (rc != SQLITE_DONE)
 		return store_db_error(rc);
-	crypto_generichash(buf + 32, 32, cs->raw, cs->rawlen, NULL, 0);
+	/* the header (with its body_hash) and signature: a dropped body keeps the chain */
+	crypto_generichash(buf + 32, 32, cs->hdr, cs->hdrlen, NULL, 0);
 	crypto_generichash(out, 32, buf, sizeof(buf), NULL, 0);
 	return 0;
 }
@@ -130,7 +131,7 @@ out:
 /* Merge again, into row id of table tb, the ops of log entry log_id that name the row. */
 static int
 remerge_one(struct store *s, const struct store_table *tb, const uint8_t row[ARR_ROWID_LEN],
-            int64_t oid, int64_t log_id, const uint8_t *raw, size_t len)
+            int64_t sc, int64_t oid, int64_t log_id, const uint8_t *raw, size_t len)
 {
 	struct changeset *cs = NULL, part;
 	struct cs_op *ops = NULL;
@@ -139,6 +140,11 @@ remerge_one(struct store *s, const struct store_table *tb, const uint8_t row[ARR
 
 	if ((rc = changeset_decode(raw, len, &cs)) < 0)
 		return rc == ARR_ENOMEM ? rc : ARR_EDB; /* logged bytes always decode */
+	/* a row of a case scope was merged with its key, which this node keeps */
+	if ((rc = store_scope_open(s, cs)) != 0 || cs->ops == NULL) {
+		rc = rc < 0 ? rc : 0;
+		goto out;
+	}
 	if ((ops = calloc(cs->nops, sizeof(*ops))) == NULL) {
 		rc = ARR_ENOMEM;
 		goto out;
@@ -150,7 +156,7 @@ remerge_one(struct store *s, const struct store_table *tb, const uint8_t row[ARR
 	part = *cs;
 	part.ops = ops;
 	part.nops = k;
-	rc = k == 0 ? 0 : store_merge_changeset(s, &part, oid, log_id);
+	rc = k == 0 ? 0 : store_merge_changeset(s, &part, oid, log_id, sc);
 out:
 	free(ops);
 	changeset_destroy(&cs);
@@ -165,9 +171,11 @@ remerge_row(struct store *s, const struct equiv_row *r)
 	sqlite3_stmt *st = NULL;
 	char sql[160];
 	uint8_t row[ARR_ROWID_LEN];
+	int64_t sc;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE _rid = ?1 RETURNING id", tb->t->name);
+	snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE _rid = ?1 RETURNING id, _sc",
+	         tb->t->name);
 	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
 		return store_db_error(rc);
 	sqlite3_bind_int64(st, 1, r->rid);
@@ -176,6 +184,7 @@ remerge_row(struct store *s, const struct equiv_row *r)
 		sqlite3_finalize(st);
 		return rc == SQLITE_DONE ? 0 : ARR_EDB;
 	}
+	sc = sqlite3_column_int64(st, 1);
 	sqlite3_step(st);
 	sqlite3_finalize(st);
 	if ((rc = sqlite3_prepare_v2(s->db,
@@ -190,11 +199,30 @@ remerge_row(struct store *s, const struct equiv_row *r)
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		if (sqlite3_column_type(st, 2) != SQLITE_BLOB)
 			continue; /* an entry of a masked change set, already gone */
-		rc = remerge_one(s, tb, row, sqlite3_column_int64(st, 0),
+		rc = remerge_one(s, tb, row, sc, sqlite3_column_int64(st, 0),
 		                 sqlite3_column_int64(st, 1), sqlite3_column_blob(st, 2),
 		                 (size_t)sqlite3_column_bytes(st, 2));
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The policy records of oid's log entries from from on. */
+static int
+policy_mask(struct store *s, int64_t oid, uint64_t from)
+{
+	static const char *const tables[] = {"_policy", "_policy_rm", "_policy_prev",
+	                                     "_policy_slot"};
+	char sql[160];
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && rc == 0; i++) {
+		snprintf(sql, sizeof(sql),
+		         "DELETE FROM %s WHERE log IN "
+		         "(SELECT id FROM _log WHERE origin = ?1 AND seq >= ?2)",
+		         tables[i]);
+		rc = exec2(s, sql, oid, from);
+	}
 	return rc;
 }
 
@@ -215,6 +243,11 @@ mask(struct store *s, int64_t oid, uint64_t from)
 	                "DELETE FROM _rowlog WHERE log IN "
 	                "(SELECT id FROM _log WHERE origin = ?1 AND seq >= ?2)",
 	                oid, from)) < 0 ||
+	    (rc = exec2(s,
+	                "DELETE FROM _sealed WHERE log IN "
+	                "(SELECT id FROM _log WHERE origin = ?1 AND seq >= ?2)",
+	                oid, from)) < 0 ||
+	    (rc = policy_mask(s, oid, from)) < 0 ||
 	    (rc = exec2(s, "DELETE FROM _log WHERE origin = ?1 AND seq >= ?2", oid, from)) < 0 ||
 	    (rc = exec2(s, "DELETE FROM _pending WHERE origin = ?1 AND seq >= ?2", oid, from)) <
 	        0 ||

@@ -84,6 +84,18 @@ enum {
 	ST_Q_USE,
 	ST_Q_EVICT,
 	ST_Q_BYTES,
+	ST_SCOPE_GET,
+	ST_SCOPE_INS,
+	ST_SKEY_GET,
+	ST_SKEY_INS,
+	ST_POLICY_INS,
+	ST_POLICY_RM_INS,
+	ST_POLICY_PREV_INS,
+	ST_POLICY_SLOT_INS,
+	ST_SEALED_INS,
+	ST_SEALED_LIST,
+	ST_SEALED_DEL,
+	ST_LOG_BY_ID,
 	ST__COUNT
 };
 
@@ -115,6 +127,8 @@ struct store {
 	char *org;
 	store_member_fn member_org;
 	void *member_ctx;
+	const uint8_t *(*member_at)(void *ctx, size_t i); /* NULL: no list */
+	bool grant_all; /* store_config.grant_on_create_all */
 	store_clock_fn clock;
 	void *clock_ctx;
 	uint64_t max_drift;
@@ -147,6 +161,7 @@ struct store {
 	int cache_kib;           /* the page cache's size now (store_db_cache_set) */
 	bool bulk_tx;            /* a bulk transaction is open */
 	uint64_t bulk_t0;        /* monotonic ms when it began */
+	uint64_t scope_masked;   /* case change sets whose ops were not merged (see store_scope.c) */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -214,13 +229,17 @@ int store_clock_decode(const struct store *s, const uint8_t *rec, size_t len, ui
 
 /* ---- store_merge.c: last-writer-wins merge into the domain tables ---- */
 
-int store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id);
-int store_merge_row_find(struct store *s, const struct store_table *tb, const char *id,
+int store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
+                          int64_t sc);
+int store_merge_row_find(struct store *s, const struct store_table *tb, const char *id, int64_t sc,
                          int64_t *rid);
+/* The rowid of row id in any scope (the lowest local scope id first): 0 or ARR_ENOTFOUND. */
+int store_merge_row_any(struct store *s, const struct store_table *tb, const char *id,
+                        int64_t *rid);
 
 /* ---- store_apply.c: logging and applying change sets ---- */
 
-int store_apply_changeset(struct store *s, const struct changeset *cs, int64_t oid);
+int store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid);
 int store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
                     enum store_outcome *out, struct store_apply_stats *stats);
 
@@ -245,6 +264,101 @@ int store_equiv_from(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint
 int store_equiv_chain(struct store *s, int64_t oid, const struct changeset *cs, uint8_t out[32]);
 int store_equiv_conflict(struct store *s, sqlite3_stmt *st, int64_t oid, const struct changeset *cs,
                          uint64_t now, struct store_apply_stats *stats);
+
+/* ---- store_policy.c: the meaning of a scope's policy set ---- */
+
+struct store_policy_op {
+	int64_t log;
+	uint8_t origin[ARR_ORIGIN_LEN];
+	uint64_t seq;
+	uint8_t op; /* enum policy_op */
+	bool has_member;
+	uint8_t member[ARR_ORIGIN_LEN];
+	uint32_t roles;
+	uint64_t key_id;
+	char author[ARR_ORG_MAX + 1];
+	bool issuer; /* its origin may issue policy in this scope */
+	bool valid;  /* CREATE of the owner, GRANT active, REVOKE/REKEY by an issuer */
+	bool head;   /* a valid rotation whose key no valid rotation supersedes */
+};
+struct store_policy_rm {
+	int64_t log; /* the REVOKE */
+	uint8_t origin[ARR_ORIGIN_LEN];
+	uint64_t seq; /* the GRANT it removes */
+};
+struct store_policy_prev {
+	int64_t log; /* the REVOKE or REKEY */
+	uint64_t key_id;
+};
+struct store_policy_slot {
+	int64_t log;
+	uint64_t key_id;
+	uint8_t member[ARR_ORIGIN_LEN];
+};
+struct store_policy {
+	struct store_policy_op *ops;
+	size_t nops;
+	struct store_policy_rm *rms;
+	size_t nrms;
+	struct store_policy_prev *prevs;
+	size_t nprevs;
+	struct store_policy_slot *slots;
+	size_t nslots;
+	bool has_owner;
+	uint8_t owner[ARR_ORIGIN_LEN];
+	char owner_org[ARR_ORG_MAX + 1];
+	uint64_t write_key; /* 0: none */
+	size_t nheads;
+};
+
+int store_policy_load(struct store *s, int64_t sc, struct store_policy *p);
+void store_policy_free(struct store_policy *p);
+bool store_policy_is_reader(const struct store_policy *p, const uint8_t member[ARR_ORIGIN_LEN]);
+bool store_policy_may_issue(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN]);
+bool store_policy_has_slot(const struct store_policy *p, uint64_t key_id,
+                           const uint8_t member[ARR_ORIGIN_LEN]);
+/* More than one head, a reader without the write key, or a non-reader with it. */
+bool store_policy_needs_rekey(const struct store_policy *p);
+
+/* ---- store_scope.c: scopes, their keys, sealed change sets ---- */
+
+/* The local id of scope (0: the region); with create, a new one if unknown. */
+int store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create,
+                      int64_t *sc);
+/* The key key_id of scope sc that this node holds: 0 or ARR_ENOTFOUND. */
+int store_scope_key(struct store *s, int64_t sc, uint64_t key_id, uint8_t key[ARR_SKEY_LEN]);
+/* Open a logged case data change set when this node holds its key: 0 opened (or not
+ * sealed), 1 no key. */
+int store_scope_open(struct store *s, struct changeset *cs);
+/* After cs was logged as log_id: merge it, record its policy, or wait for its key. */
+int store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id);
+/* Every op names a table of the change set's scope kind (region or case). */
+bool store_scope_ops_fit(const struct changeset *cs);
+/* Does table t belong to case scopes (an arrangement and what hangs off it)? */
+bool store_scope_table_is_case(const struct schema_table *t);
+/* Keep key key_id of scope sc: 1 when new, 0 when held already, or an error. */
+int store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t key[ARR_SKEY_LEN]);
+/* Merge the change sets of sc sealed under key_id, which this node now holds. */
+int store_scope_materialise(struct store *s, int64_t sc, uint64_t key_id,
+                            const uint8_t key[ARR_SKEY_LEN]);
+
+/* ---- store_route.c: the scope of each op of a local write ---- */
+
+/* scopes[i] for ops[i]; on a refusal r->bad_op and r->refusal say why. */
+int store_route(struct store *s, const struct cs_op *ops, size_t nops,
+                uint8_t (*scopes)[ARR_SCOPE_LEN], struct store_write_result *r);
+
+/* ---- store_scope_write.c: policy this node issues ---- */
+
+/* Issue a CREATE for scope (a new key, sealed to this node), inside the caller's
+ * transaction, and the GRANTs store_config.grant_on_create asks for. */
+int store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                       struct store_write_result *r);
+/* The key to write scope under (rekeying first when this node should): ARR_ENOTPARTY
+ * when this node holds no current key. */
+int store_scope_write_key(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                          uint8_t key[ARR_SKEY_LEN], uint64_t *key_id,
+                          struct store_write_result *r);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

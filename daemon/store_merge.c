@@ -64,7 +64,7 @@ bind_row(sqlite3_stmt *st, const struct store_table *tb, uint64_t mask, const st
  * Returns 1 and its rowid when it was inserted, 0 when a row with this id exists.
  */
 static int
-row_insert(struct store *s, const struct store_table *tb, const char *id, uint64_t mask,
+row_insert(struct store *s, const struct store_table *tb, const char *id, int64_t sc, uint64_t mask,
            const struct value *vals, const uint8_t *rec, size_t reclen, int64_t *rid)
 {
 	sqlite3_stmt *st = tb->insert;
@@ -73,6 +73,7 @@ row_insert(struct store *s, const struct store_table *tb, const char *id, uint64
 	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
 	if ((rc = bind_row(st, tb, mask, vals)) == 0) {
 		sqlite3_bind_blob(st, (int)tb->t->ncolumns + 2, rec, (int)reclen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, (int)tb->t->ncolumns + 3, sc);
 		rc = store_db_run(st);
 	}
 	sqlite3_clear_bindings(st);
@@ -84,14 +85,16 @@ row_insert(struct store *s, const struct store_table *tb, const char *id, uint64
 	return 1;
 }
 
-/* The rowid and decoded clocks (into s->clocks) of a row, ARR_ENOTFOUND if none. */
+/* The rowid and decoded clocks (into s->clocks) of a row of scope sc, ARR_ENOTFOUND if none. */
 int
-store_merge_row_find(struct store *s, const struct store_table *tb, const char *id, int64_t *rid)
+store_merge_row_find(struct store *s, const struct store_table *tb, const char *id, int64_t sc,
+                     int64_t *rid)
 {
 	sqlite3_stmt *st = tb->find;
 	int rc;
 
 	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, sc);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*rid = sqlite3_column_int64(st, 0);
@@ -153,7 +156,9 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
 }
 
 /*
- * Merge the ops of a change set whose key is (hlc, oid, seq) into the domain tables.
+ * Merge the ops of a change set whose key is (hlc, oid, seq) into the domain tables, as
+ * rows of scope sc (a cell is (scope, table, row id, column): the same id in two scopes
+ * names two rows).
  * Consecutive ops on one row are merged together. A row is first inserted as if new
  * (every op wins a cell nobody wrote), which is one statement for the rows of a catch-up
  * or an import; if the id exists, its clocks are read, merged and the row updated. Every
@@ -161,7 +166,8 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
  * set).
  */
 int
-store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id)
+store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
+                      int64_t sc)
 {
 	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
 	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
@@ -196,7 +202,7 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		memset(s->clocks, 0, ncols * CLOCK_LEN);
 		mask = merge_row(s, tb, first, j - i, &key);
 		len = store_clock_encode(s->clocks, ncols, s->clkrec);
-		if ((rc = row_insert(s, tb, id, mask, s->scratch, s->clkrec, len, &rid)) < 0)
+		if ((rc = row_insert(s, tb, id, sc, mask, s->scratch, s->clkrec, len, &rid)) < 0)
 			return rc;
 		inserted = rc == 1;
 		if (s->rules_memo != NULL &&
@@ -204,7 +210,7 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 			return rc;
 		if (!inserted) {
 			/* the insert just found it: it cannot be missing */
-			if ((rc = store_merge_row_find(s, tb, id, &rid)) < 0)
+			if ((rc = store_merge_row_find(s, tb, id, sc, &rid)) < 0)
 				return rc == ARR_ENOTFOUND ? ARR_EDB : rc;
 			if ((mask = merge_row(s, tb, first, j - i, &key)) != 0) {
 				len = store_clock_encode(s->clocks, ncols, s->clkrec);
@@ -220,4 +226,29 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		i = j;
 	}
 	return 0;
+}
+
+int
+store_merge_row_any(struct store *s, const struct store_table *tb, const char *id, int64_t *rid)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql;
+	int rc;
+
+	*rid = 0;
+	if ((sql = sqlite3_mprintf("SELECT _rid FROM \"%w\" WHERE id = ?1 ORDER BY _sc LIMIT 1",
+	                           tb->t->name)) == NULL)
+		return ARR_ENOMEM;
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*rid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
 }

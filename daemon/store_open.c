@@ -17,7 +17,7 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT  5       /* 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
+#define STORE_FORMAT  6       /* 6: scopes; 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -65,7 +65,29 @@ static const char schema_sql[] = META_SQL
     " VALUES(new.bucket, 1, length(new.raw) + 128)"
     " ON CONFLICT(bucket) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes; END;"
     "CREATE TABLE IF NOT EXISTS _equiv(origin BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
-    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;";
+    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    /* scopes (store_scope.c): local id 0 is the region scope and has no row */
+    "CREATE TABLE IF NOT EXISTS _scope(id INTEGER PRIMARY KEY, scope BLOB NOT NULL UNIQUE);"
+    /* the scope keys this node holds */
+    "CREATE TABLE IF NOT EXISTS _skey(sc INTEGER NOT NULL, key_id INTEGER NOT NULL,"
+    " key BLOB NOT NULL, PRIMARY KEY(sc, key_id)) WITHOUT ROWID;"
+    /* every policy change set, by log entry; its removed grants, superseded keys, slots */
+    "CREATE TABLE IF NOT EXISTS _policy(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
+    " origin BLOB NOT NULL, seq INTEGER NOT NULL, op INTEGER NOT NULL, member BLOB,"
+    " roles INTEGER NOT NULL, key_id INTEGER NOT NULL, author TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS _policy_sc ON _policy(sc, op);"
+    "CREATE TABLE IF NOT EXISTS _policy_rm(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
+    " origin BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(sc, origin, seq, log))"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS _policy_prev(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
+    " prev INTEGER NOT NULL, PRIMARY KEY(sc, prev, log)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS _policy_slot(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
+    " key_id INTEGER NOT NULL, member BLOB NOT NULL, PRIMARY KEY(sc, key_id, member, log))"
+    " WITHOUT ROWID;"
+    /* data change sets logged but not merged: no key for them yet */
+    "CREATE TABLE IF NOT EXISTS _sealed(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
+    " key_id INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS _sealed_key ON _sealed(sc, key_id);";
 
 /* a followed by b, malloc'd; NULL when out of memory. */
 static char *
@@ -117,11 +139,11 @@ sql_build(sql_build_fn fn, const struct schema_table *t, char **sql)
 static void
 sql_create(FILE *f, const struct schema_table *t, size_t nd)
 {
-	fprintf(f, "CREATE TABLE IF NOT EXISTS \"%s\"(id TEXT NOT NULL UNIQUE", t->name);
+	fprintf(f, "CREATE TABLE IF NOT EXISTS \"%s\"(id TEXT NOT NULL", t->name);
 	for (size_t c = 0; c < nd; c++)
 		fprintf(f, ", \"%s\"", t->columns[c].name);
 	fprintf(f, ", _deleted INTEGER NOT NULL DEFAULT 0, _rid INTEGER PRIMARY KEY, "
-	           "_clk BLOB NOT NULL)");
+	           "_clk BLOB NOT NULL, _sc INTEGER NOT NULL DEFAULT 0, UNIQUE(id, _sc))");
 }
 
 /* SELECT of visible rows */
@@ -142,10 +164,11 @@ sql_insert(FILE *f, const struct schema_table *t, size_t nd)
 	fprintf(f, "INSERT INTO \"%s\"(id", t->name);
 	for (size_t c = 0; c < t->ncolumns; c++)
 		fprintf(f, ", \"%s\"", t->columns[c].name);
-	fprintf(f, ", _clk) VALUES(?1");
+	fprintf(f, ", _clk, _sc) VALUES(?1");
 	for (size_t c = 0; c < t->ncolumns; c++)
 		fprintf(f, ", ?%zu", c + 2);
-	fprintf(f, ", ?%zu) ON CONFLICT(id) DO NOTHING", t->ncolumns + 2);
+	fprintf(f, ", ?%zu, ?%zu) ON CONFLICT(id, _sc) DO NOTHING", t->ncolumns + 2,
+	        t->ncolumns + 3);
 }
 
 /*
@@ -209,7 +232,8 @@ table_prepare(struct store *s, struct store_table *st, const struct schema_table
 		return ARR_ENOMEM;
 	if ((ret = stmt_prepare(s, sql, &st->get)) < 0)
 		return ret;
-	if ((sql = sqlite3_mprintf("SELECT _rid, _clk FROM \"%w\" WHERE id = ?1", t->name)) == NULL)
+	if ((sql = sqlite3_mprintf("SELECT _rid, _clk FROM \"%w\" WHERE id = ?1 AND _sc = ?2",
+	                           t->name)) == NULL)
 		return ARR_ENOMEM;
 	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->find, NULL);
 	sqlite3_free(sql);
@@ -389,6 +413,8 @@ store_open(const struct store_config *cfg, int *err)
 	s->clock = cfg->clock;
 	s->clock_ctx = cfg->clock_ctx;
 	s->rules = !cfg->no_domain_rules;
+	s->member_at = cfg->member_at;
+	s->grant_all = cfg->grant_on_create_all;
 	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : ARR_MAX_DRIFT_MS;
 	store_set_budget(s, cfg->budget);
 
@@ -482,6 +508,12 @@ store_set_members(struct store *s, store_member_fn fn, void *ctx)
 {
 	s->member_org = fn;
 	s->member_ctx = ctx;
+}
+
+void
+store_set_member_list(struct store *s, const uint8_t *(*member_at)(void *ctx, size_t i))
+{
+	s->member_at = member_at;
 }
 
 void

@@ -191,7 +191,7 @@ history_seen(const struct changeset *cs, size_t i, const struct store_history_po
 
 /* Call fn for the ops of the logged change set log id that name row of tb, after *after. */
 static int
-history_emit(sqlite3_stmt *get, int64_t id, const struct store_table *tb,
+history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_table *tb,
              const uint8_t row[ARR_ROWID_LEN], const struct store_history_pos *after,
              store_history_fn fn, void *ctx)
 {
@@ -205,6 +205,9 @@ history_emit(sqlite3_stmt *get, int64_t id, const struct store_table *tb,
 		ret = changeset_decode(sqlite3_column_blob(get, 0),
 		                       (size_t)sqlite3_column_bytes(get, 0), &cs);
 	sqlite3_reset(get);
+	/* the row was merged from this entry, so its key is here */
+	if (ret == 0 && (ret = store_scope_open(s, cs)) > 0)
+		ret = 0;
 	for (size_t i = 0; ret == 0 && i < cs->nops; i++) {
 		const struct cs_op *op = &cs->ops[i];
 		struct store_history_entry e = {
@@ -239,7 +242,7 @@ store_history(struct store *s, const char *table, const char *id,
 
 	if ((ret = lookup(s, table, id, &tb, row, text)) < 0)
 		return ret;
-	if ((ret = store_merge_row_find(s, tb, text, &rid)) < 0)
+	if ((ret = store_merge_row_any(s, tb, text, &rid)) < 0)
 		return ret;
 	if ((ret = history_prepare(s, tb, rid, after, &st)) != 0)
 		goto out;
@@ -249,7 +252,7 @@ store_history(struct store *s, const char *table, const char *id,
 		goto out;
 	ret = 0;
 	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		ret = history_emit(get, sqlite3_column_int64(st, 0), tb, row, after, fn, ctx);
+		ret = history_emit(s, get, sqlite3_column_int64(st, 0), tb, row, after, fn, ctx);
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = store_db_error(rc);
 out:

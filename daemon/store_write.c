@@ -128,7 +128,9 @@ ops_convert(const struct store_op *ops, const uint8_t *rows, size_t nops, struct
  * merged and logged here. Seqs are counted here, so k+1 has its seq before k is applied.
  */
 static int
-write_pipeline(struct store *s, const struct cs_op *cops, size_t nops, struct store_write_result *r)
+write_pipeline(struct store *s, const struct cs_op *cops, size_t nops,
+               const uint8_t scope[ARR_SCOPE_LEN], const uint8_t *key, uint64_t key_id,
+               struct store_write_result *r)
 {
 	struct changeset *cs = NULL; /* built and signed, to apply next */
 	uint64_t seq = vv_get(s->vec, s->self) + 1;
@@ -145,14 +147,16 @@ write_pipeline(struct store *s, const struct cs_op *cops, size_t nops, struct st
 			    .hlc = hlc_send(&s->hlc, store_clock_now(s)),
 			    .author_org = s->org,
 			    .schema_version = ARR_SCHEMA_VERSION,
-			    .scope = ARR_SCOPE_REGION,
+			    .kind = CS_DATA,
+			    .key_id = key_id,
 			};
 
+			memcpy(h.scope, scope, ARR_SCOPE_LEN);
 			if ((n = changeset_fit(&h, cops + i, nops - i)) == 0) {
 				ret = ARR_ETOOBIG;
 				goto out;
 			}
-			if ((ret = changeset_build_unsigned(s->key, &h, cops + i, n, &sg.cs)) < 0)
+			if ((ret = changeset_build_unsigned(s->key, &h, cops + i, n, key, &sg.cs)) < 0)
 				goto out;
 			/* alone (the last or only one), or no thread: sign here */
 			threaded =
@@ -178,6 +182,97 @@ write_pipeline(struct store *s, const struct cs_op *cops, size_t nops, struct st
 out:
 	changeset_destroy(&cs);
 	return ret;
+}
+
+/* An op's place in the write and its scope, for sorting by scope (group_by_scope). */
+struct scoped_op {
+	size_t i;
+	const uint8_t *scope;
+};
+
+static int
+scoped_cmp(const void *a, const void *b)
+{
+	const struct scoped_op *x = a, *y = b;
+	int c = memcmp(x->scope, y->scope, ARR_SCOPE_LEN);
+
+	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/*
+ * The ops grouped by scope into sorted, their scopes into sscopes: by scope id, and in
+ * their own order within a scope (a later op on a cell must stay later).
+ */
+static int
+group_by_scope(const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN], size_t nops,
+               struct cs_op *sorted, uint8_t (*sscopes)[ARR_SCOPE_LEN])
+{
+	struct scoped_op *idx = calloc(nops, sizeof(*idx));
+
+	if (idx == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < nops; i++) {
+		idx[i].i = i;
+		idx[i].scope = scopes[i];
+	}
+	qsort(idx, nops, sizeof(*idx), scoped_cmp);
+	for (size_t k = 0; k < nops; k++) {
+		sorted[k] = cops[idx[k].i];
+		memcpy(sscopes[k], scopes[idx[k].i], ARR_SCOPE_LEN);
+	}
+	free(idx);
+	return 0;
+}
+
+/* Each group of ops of one scope as change sets of that scope, opening new scopes. */
+static int
+write_scopes(struct store *s, const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN],
+             size_t nops, struct store_write_result *r)
+{
+	uint8_t key[ARR_SKEY_LEN];
+	int rc = 0;
+
+	for (size_t i = 0, j; i < nops && rc == 0; i = j) {
+		uint64_t key_id = 0;
+		int64_t sc;
+
+		for (j = i + 1; j < nops && memcmp(scopes[j], scopes[i], ARR_SCOPE_LEN) == 0; j++)
+			;
+		if (!changeset_scope_is_region(scopes[i])) {
+			if ((rc = store_scope_local(s, scopes[i], false, &sc)) == ARR_ENOTFOUND)
+				rc = store_scope_create(s, scopes[i], r);
+			if (rc < 0 || (rc = store_scope_write_key(s, scopes[i], key, &key_id, r)) < 0) {
+				r->bad_op = i;
+				break;
+			}
+		}
+		rc = write_pipeline(s, cops + i, j - i, scopes[i], key_id != 0 ? key : NULL,
+		                    key_id, r);
+	}
+	memset(key, 0, sizeof(key));
+	return rc;
+}
+
+/* Route, group and write the converted ops (store_write_rows, inside its transaction). */
+static int
+write_routed(struct store *s, const struct cs_op *cops, size_t nops, struct store_write_result *r)
+{
+	uint8_t(*scopes)[ARR_SCOPE_LEN] = calloc(nops, ARR_SCOPE_LEN);
+	uint8_t(*sscopes)[ARR_SCOPE_LEN] = calloc(nops, ARR_SCOPE_LEN);
+	struct cs_op *sorted = calloc(nops, sizeof(*sorted));
+	int rc = ARR_ENOMEM;
+
+	if (scopes == NULL || sscopes == NULL || sorted == NULL)
+		goto out;
+	if ((rc = store_route(s, cops, nops, scopes, r)) < 0 ||
+	    (rc = group_by_scope(cops, scopes, nops, sorted, sscopes)) < 0)
+		goto out;
+	rc = write_scopes(s, sorted, sscopes, nops, r);
+out:
+	free(sorted);
+	free(sscopes);
+	free(scopes);
+	return rc;
 }
 
 int
@@ -212,8 +307,15 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		goto out;
 	intx = true;
 	if ((s->rules && (ret = store_rules_before(s, ops, nops, &memo)) < 0) ||
-	    (ret = write_pipeline(s, cops, nops, &r)) < 0)
+	    (ret = write_routed(s, cops, nops, &r)) < 0) {
+		if (res != NULL && (ret == ARR_ENOTPARTY || ret == ARR_EFORBIDDEN ||
+		                    (ret == ARR_EINVAL && r.refusal[0] != '\0') ||
+		                    ret == ARR_ENOTFOUND)) {
+			res->bad_op = r.bad_op;
+			memcpy(res->refusal, r.refusal, sizeof(r.refusal));
+		}
 		goto out;
+	}
 	if (s->rules && (ret = store_rules_check(s, ops, nops, &r)) < 0) {
 		if (res != NULL) {
 			res->bad_op = r.bad_op;

@@ -85,11 +85,10 @@ build(struct adv *a, const struct nodekey *key, uint64_t seq, const char *table,
 	                      .hlc = hlc_make(hlc_wall_ms(), 0),
 	                      /* the signer's own organisation: only that is ever applied */
 	                      .author_org = a->r->nodes[key == a->relay ? RELAY : SIGNER].org,
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .scope = ARR_SCOPE_REGION};
+	                      .schema_version = ARR_SCHEMA_VERSION};
 
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
-	CHECK(changeset_build(key, &h, &op, 1, &cs) == 0, "changeset_build %s.%s", table, column);
+	CHECK(changeset_build(key, &h, &op, 1, NULL, &cs) == 0, "changeset_build %s.%s", table, column);
 	return cs;
 }
 

@@ -99,8 +99,7 @@ signed_cs(struct flood *fl, uint64_t seq, uint64_t wall)
 	struct cs_header h = {.seq = seq,
 	                      .hlc = hlc_make(wall, 0),
 	                      .author_org = fl->r->nodes[PLAYER].org,
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .scope = ARR_SCOPE_REGION};
+	                      .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 	char row[37];
 
@@ -108,7 +107,7 @@ signed_cs(struct flood *fl, uint64_t seq, uint64_t wall)
 	op.value = value_text(text);
 	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
-	CHECK(changeset_build(fl->key, &h, &op, 1, &cs) == 0, "changeset_build");
+	CHECK(changeset_build(fl->key, &h, &op, 1, NULL, &cs) == 0, "changeset_build");
 	return cs;
 }
 

@@ -42,12 +42,11 @@ copy_build(struct region *r, const struct nodekey *k, const char *shared, const 
 	struct cs_header h = {.seq = 1,
 	                      .hlc = hlc_make(hlc_wall_ms(), 0),
 	                      .author_org = r->nodes[EQUIV].org,
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .scope = ARR_SCOPE_REGION};
+	                      .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 
 	CHECK(rowid_parse(shared, ops[0].row) == 0 && rowid_parse(own, ops[1].row) == 0, "rowid");
-	CHECK(changeset_build(k, &h, ops, 2, &cs) == 0, "changeset_build");
+	CHECK(changeset_build(k, &h, ops, 2, NULL, &cs) == 0, "changeset_build");
 	return cs;
 }
 

@@ -118,13 +118,12 @@ push_signed(struct bad *b, uint64_t seq, uint64_t wall, const char *org, char ro
 	struct cs_header h = {.seq = seq,
 	                      .hlc = hlc_make(wall, 0),
 	                      .author_org = org,
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .scope = ARR_SCOPE_REGION};
+	                      .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 
 	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
-	CHECK(changeset_build(b->signer, &h, &op, 1, &cs) == 0, "changeset_build");
+	CHECK(changeset_build(b->signer, &h, &op, 1, NULL, &cs) == 0, "changeset_build");
 	peer_push(b->d, cs->raw, cs->rawlen);
 	changeset_destroy(&cs);
 }

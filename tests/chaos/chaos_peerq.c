@@ -177,8 +177,7 @@ max_changeset(struct q *q, uint64_t seq)
 	struct cs_header h = {.seq = seq,
 	                      .hlc = hlc_make(hlc_wall_ms(), 0),
 	                      .author_org = q->r->nodes[PLAYER].org,
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .scope = ARR_SCOPE_REGION};
+	                      .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 	char row[37];
 
@@ -189,7 +188,7 @@ max_changeset(struct q *q, uint64_t seq)
 		rng_rowid(row);
 		CHECK(rowid_parse(row, ops[k].row) == 0, "rowid");
 	}
-	CHECK(changeset_build(q->player, &h, ops, ARR_CS_MAX_OPS, &cs) == 0, "changeset_build");
+	CHECK(changeset_build(q->player, &h, ops, ARR_CS_MAX_OPS, NULL, &cs) == 0, "changeset_build");
 	return cs;
 }
 

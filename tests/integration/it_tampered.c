@@ -132,8 +132,7 @@ main(void)
 	struct cs_header h = {.seq = 1,
 	                      .hlc = hlc_make(hlc_wall_ms(), 0),
 	                      .author_org = r->nodes[SIGNER].org,
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .scope = ARR_SCOPE_REGION};
+	                      .schema_version = ARR_SCHEMA_VERSION};
 	struct peermsg m;
 	struct peermsg_blob blob;
 	struct vv *empty = vv_new();
@@ -145,7 +144,7 @@ main(void)
 	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
 	op.value = value_text("Original School Name");
-	CHECK(changeset_build(signer, &h, &op, 1, &cs) == 0, "changeset_build");
+	CHECK(changeset_build(signer, &h, &op, 1, NULL, &cs) == 0, "changeset_build");
 	CHECK(changeset_verify(cs) == 0, "the untampered change set verifies");
 	CHECK((tampered = malloc(cs->rawlen)) != NULL, "malloc");
 	memcpy(tampered, cs->raw, cs->rawlen);

@@ -248,9 +248,12 @@ region_conf_write(struct region *r, size_t i, const char *host, const char *sync
 	         "members = members.conf\n"
 	         "\n"
 	         "[sync]\n"
+	         "%s\n"
+	         "[scopes]\n"
 	         "%s",
 	         nd->name, nd->org, host != NULL ? host : "127.0.0.1", nd->port, nd->api,
-	         sync != NULL ? sync : "");
+	         sync != NULL ? sync : "",
+	         r->o.scopes_conf != NULL ? r->o.scopes_conf : "grant_on_create = all\n");
 	tmpdir_write(nd->conf, conf);
 }
 

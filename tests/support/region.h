@@ -36,6 +36,12 @@ struct region_opts {
 	const char *node_name;  /* nodes are <node_name>0, 1, ... (NULL: "node") */
 	const char *org_name;   /* organisations "<org_name> 0", ... (NULL: "Organisation") */
 	const char *sync_conf;  /* the [sync] section's lines (NULL: none) */
+	/*
+	 * The [scopes] section's lines (NULL: "grant_on_create = all", so that every node
+	 * is a party of every scope and reads every row; tests of need-to-know replication
+	 * pass "grant_on_create = none").
+	 */
+	const char *scopes_conf;
 	const char *keep_env;   /* keep the directory when this variable is set (NULL: H_KEEP) */
 	bool self_endpoint;     /* list a node's own endpoint in its members file too */
 	bool verbose;           /* progress lines, and the daemon logs' tails on failure */

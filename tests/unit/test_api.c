@@ -935,8 +935,7 @@ test_quarantine(void **state)
 	struct cs_header h = {.seq = 1,
 	                      .hlc = hlc_make(hlc_wall_ms(), 0),
 	                      .author_org = "SWV PO Testregio",
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .scope = ARR_SCOPE_REGION};
+	                      .schema_version = ARR_SCHEMA_VERSION};
 	struct store_blob blobs[2];
 	struct rep *rp;
 	char hex[NODEKEY_HEX_LEN + 1];
@@ -949,7 +948,7 @@ test_quarantine(void **state)
 	memset(op.row, 0x42, sizeof(op.row));
 	op.row[6] = 0x40;
 	op.row[8] = 0x80;
-	assert_int_equal(changeset_build(k2, &h, &op, 1, &cs), 0);
+	assert_int_equal(changeset_build(k2, &h, &op, 1, NULL, &cs), 0);
 	blobs[0] = (struct store_blob){cs->raw, cs->rawlen};
 	blobs[1] = (struct store_blob){(const uint8_t *)"\x92\xc4\x01x\xc0", 5};
 	assert_int_equal(store_apply(fx->st, blobs, 2, NULL, NULL), 0);

@@ -540,15 +540,14 @@ test_author_org_forged(void **state)
 		struct cs_header h = {.seq = 1,
 		                      .hlc = hlc_make(c->clock, 0),
 		                      .author_org = orgs[k],
-		                      .schema_version = ARR_SCHEMA_VERSION,
-		                      .scope = ARR_SCOPE_REGION};
+		                      .schema_version = ARR_SCHEMA_VERSION};
 		struct changeset *cs = NULL;
 		struct store_blob item;
 		enum store_outcome o = STORE_APPLIED;
 
 		ts_new_id(id);
 		assert_int_equal(rowid_parse(id, op.row), 0);
-		assert_int_equal(changeset_build(b->key, &h, &op, 1, &cs), 0);
+		assert_int_equal(changeset_build(b->key, &h, &op, 1, NULL, &cs), 0);
 		item = (struct store_blob){cs->raw, cs->rawlen};
 		assert_int_equal(store_apply(c->s, &item, 1, &o, NULL), 0);
 		assert_int_equal(o, want[k]);

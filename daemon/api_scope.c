@@ -1,0 +1,246 @@
+/*
+ * api_scope.c: the local API's scope methods (PROTOCOL.md, "Local API"): "scope.show"
+ * (owner, readers and roles, key epochs, what waits for a key), "scope.grant" and
+ * "scope.revoke" (a GRANT or REVOKE this node issues), the "scopes" counts of "status"
+ * and "digest" with its log digest and per-scope digests. A scope is named by the id of
+ * the row that opened it (an arrangement's id). Members are named as in the members
+ * file. It never shows a key, and decides nothing about policy (the store does).
+ */
+#include <string.h>
+
+#include "api_int.h"
+#include "apimsg.h"
+#include "arrerr.h"
+#include "policy.h"
+#include "rowid.h"
+
+/* The "scope" param (a row id) as scope bytes. */
+static int
+parse_scope(struct apimsg_req *r, bool *present, uint8_t scope[ARR_SCOPE_LEN])
+{
+	char id[ARR_ROWID_STRLEN + 1];
+	int rc;
+
+	memset(scope, 0, ARR_SCOPE_LEN);
+	if ((rc = api_parse_id(r, "scope", present, id)) != 0)
+		return rc;
+	if (present != NULL && !*present)
+		return 0;
+	return rowid_parse(id, scope) == 0 ? 0
+	                                   : apimsg_req_fail(r, ARR_EINVAL, "invalid scope id");
+}
+
+/* The "member" param: a member name of the members file, as its origin. */
+static int
+parse_member(struct api *a, struct apimsg_req *r, uint8_t origin[ARR_ORIGIN_LEN])
+{
+	char name[ARR_ORG_MAX + 1];
+	const char *s, *org = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = apimsg_req_str(r, "member", NULL, &s, &len)) != 0)
+		return rc;
+	if (len == 0 || len >= sizeof(name))
+		return apimsg_req_fail(r, ARR_EINVAL, "invalid member name");
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (a->hooks.member_find == NULL ||
+	    a->hooks.member_find(a->hooks.ctx, name, origin, &org) != 0)
+		return apimsg_req_fail(r, ARR_ENOTFOUND, "no member '%s' in the members file", name);
+	return 0;
+}
+
+static void
+pack_member(struct api *a, msgpack_packer *pk, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	const char *name = NULL, *org = NULL;
+
+	if (a->hooks.member_name != NULL)
+		name = a->hooks.member_name(a->hooks.ctx, origin);
+	if (a->hooks.member_org != NULL)
+		org = a->hooks.member_org(a->hooks.ctx, origin);
+	apimsg_pack_str(pk, "origin");
+	apimsg_pack_hex(pk, origin, ARR_ORIGIN_LEN);
+	apimsg_pack_str(pk, "name");
+	if (name != NULL)
+		apimsg_pack_str(pk, name);
+	else
+		msgpack_pack_nil(pk);
+	apimsg_pack_str(pk, "organisation");
+	if (org != NULL)
+		apimsg_pack_str(pk, org);
+	else
+		msgpack_pack_nil(pk);
+}
+
+struct readers {
+	struct api *a;
+	msgpack_packer *pk;
+	size_t n;
+};
+
+static int
+reader_count(void *ctx, const uint8_t member[ARR_ORIGIN_LEN], uint32_t roles, bool owner)
+{
+	struct readers *rd = ctx;
+
+	(void)member;
+	(void)roles;
+	(void)owner;
+	rd->n++;
+	return 0;
+}
+
+static int
+reader_pack(void *ctx, const uint8_t member[ARR_ORIGIN_LEN], uint32_t roles, bool owner)
+{
+	struct readers *rd = ctx;
+	char text[96];
+
+	policy_roles_str(roles, text, sizeof(text));
+	msgpack_pack_map(rd->pk, 5);
+	pack_member(rd->a, rd->pk, member);
+	apimsg_pack_str(rd->pk, "roles");
+	apimsg_pack_str(rd->pk, owner ? "owner" : text);
+	apimsg_pack_str(rd->pk, "owner");
+	if (owner)
+		msgpack_pack_true(rd->pk);
+	else
+		msgpack_pack_false(rd->pk);
+	return 0;
+}
+
+static const char *const info_counts[] = {"key_epochs", "keys_held", "sealed", "policy"};
+
+/* "scope.show": what this node knows of a scope. */
+int
+api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	uint8_t scope[ARR_SCOPE_LEN];
+	struct store_scope_info info;
+	struct readers rd = {a, pk, 0};
+	int rc;
+
+	if ((rc = parse_scope(r, NULL, scope)) != 0)
+		return rc;
+	if ((rc = store_scope_info(a->st, scope, &info, reader_count, &rd)) < 0)
+		return rc == ARR_ENOTFOUND
+		           ? apimsg_req_fail(r, rc, "no such scope on this node")
+		           : api_fail_code(r, rc);
+	msgpack_pack_map(pk, 8);
+	apimsg_pack_str(pk, "owner");
+	msgpack_pack_map(pk, 3);
+	pack_member(a, pk, info.owner);
+	apimsg_pack_str(pk, "owner_organisation");
+	apimsg_pack_str(pk, info.owner_org);
+	apimsg_pack_str(pk, "readable");
+	if (info.readable)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+	apimsg_pack_str(pk, "readers");
+	msgpack_pack_array(pk, rd.n);
+	if ((rc = store_scope_info(a->st, scope, &info, reader_pack, &rd)) < 0)
+		return api_fail_code(r, rc);
+	api_pack_uints(pk, 4, info_counts,
+	               (const uint64_t[]){info.heads, info.keys_held, info.sealed, info.policy});
+	return 0;
+}
+
+static const char *const grant_counts[] = {"first_seq", "last_seq", "changesets"};
+
+/* "scope.grant" / "scope.revoke". */
+static int
+scope_issue(struct api *a, struct apimsg_req *r, msgpack_packer *pk, bool grant)
+{
+	uint8_t scope[ARR_SCOPE_LEN], member[ARR_ORIGIN_LEN];
+	struct store_write_result res = {0};
+	uint32_t roles = 0;
+	int rc;
+
+	if ((rc = parse_scope(r, NULL, scope)) != 0 || (rc = parse_member(a, r, member)) != 0)
+		return rc;
+	if (grant) {
+		const char *s;
+		size_t len;
+		char text[128];
+
+		if ((rc = apimsg_req_str(r, "roles", NULL, &s, &len)) != 0)
+			return rc;
+		if (len >= sizeof(text))
+			return apimsg_req_fail(r, ARR_EINVAL, "invalid roles");
+		memcpy(text, s, len);
+		text[len] = '\0';
+		if ((roles = policy_roles_parse(text)) == 0)
+			return apimsg_req_fail(r, ARR_EINVAL,
+			                       "roles must be a comma list of requester, funder, "
+			                       "education, care, coordination, admin");
+		rc = store_scope_grant(a->st, scope, member, roles, &res);
+	} else {
+		rc = store_scope_revoke(a->st, scope, member, &res);
+	}
+	if (rc < 0)
+		return res.refusal[0] != '\0' ? apimsg_req_fail(r, rc, "%s", res.refusal)
+		                              : api_fail_code(r, rc);
+	if (a->hooks.committed != NULL)
+		a->hooks.committed(a->hooks.ctx, res.first_seq, res.last_seq);
+	msgpack_pack_map(pk, 3);
+	api_pack_uints(pk, 3, grant_counts,
+	               (const uint64_t[]){res.first_seq, res.last_seq, res.changesets});
+	return 0;
+}
+
+int
+api_scope_grant(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	return scope_issue(a, r, pk, true);
+}
+
+int
+api_scope_revoke(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	return scope_issue(a, r, pk, false);
+}
+
+/* "digest": the log's, and of the visible content (or of one scope: param "scope"). */
+int
+api_scope_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	uint8_t d[32], l[32], scope[ARR_SCOPE_LEN];
+	bool present = false;
+	int rc;
+
+	if ((rc = parse_scope(r, &present, scope)) != 0)
+		return rc;
+	rc = present ? store_digest_scope(a->st, scope, d) : store_digest(a->st, d);
+	if (rc == ARR_ENOTPARTY)
+		return apimsg_req_fail(r, rc, "this node holds no key of that scope");
+	if (rc == ARR_ENOTFOUND)
+		return apimsg_req_fail(r, rc, "no such scope on this node");
+	if (rc < 0 || (rc = store_log_digest(a->st, l)) < 0)
+		return api_fail_code(r, rc);
+	msgpack_pack_map(pk, 2);
+	apimsg_pack_str(pk, "digest");
+	apimsg_pack_hex(pk, d, sizeof(d));
+	apimsg_pack_str(pk, "log");
+	apimsg_pack_hex(pk, l, sizeof(l));
+	return 0;
+}
+
+static const char *const scope_counts[] = {"total", "readable", "opaque", "sealed", "masked"};
+
+int
+api_scope_status(struct api *a, msgpack_packer *pk)
+{
+	struct store_scope_stats st;
+	int rc;
+
+	if ((rc = store_scope_stats(a->st, &st)) < 0)
+		return rc;
+	apimsg_pack_str(pk, "scopes");
+	msgpack_pack_map(pk, 5);
+	api_pack_uints(pk, 5, scope_counts,
+	               (const uint64_t[]){st.scopes, st.readable, st.opaque, st.sealed, st.masked});
+	return 0;
+}

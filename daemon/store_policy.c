@@ -1,0 +1,339 @@
+/*
+ * store_policy.c: what the set of a scope's policy change sets means (PROTOCOL.md,
+ * "Scopes"): its owner, who may issue policy, which grants are active, which keys are
+ * current. A pure function of the set: it reads the policy tables store_scope.c keeps
+ * and never the order in which change sets arrived, a clock or a cell value. It issues
+ * nothing and holds no key.
+ *
+ * The rules:
+ *  - the owner is the author of the scope's CREATE (of the lowest (origin, seq) if a
+ *    member signed two);
+ *  - admins are the members of GRANTs with the admin role that the owner issued and no
+ *    REVOKE by the owner removed; the issuers are the owner and the admins;
+ *  - a GRANT by an issuer is active until a REVOKE by an issuer names it (a REVOKE
+ *    of an admin grant counts only from the owner), an observed-remove set: a GRANT a
+ *    REVOKE did not see survives it;
+ *  - the rotations are the owner's CREATE and the issuers' REVOKEs and REKEYs; a
+ *    rotation's key is a head when no rotation names it among its prevs; the write key
+ *    is the head with the lowest key id (the tie-break after concurrent rotations).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "policy.h"
+#include "store_int.h"
+
+static int
+grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	void *q;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap > 0 ? *cap * 2 : 16;
+	if ((q = realloc(*p, c * size)) == NULL)
+		return ARR_ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+void
+store_policy_free(struct store_policy *p)
+{
+	if (p == NULL)
+		return;
+	free(p->ops);
+	free(p->rms);
+	free(p->prevs);
+	free(p->slots);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+load_ops(struct store *s, int64_t sc, struct store_policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db,
+	                             "SELECT log, origin, seq, op, member, roles, key_id, author "
+	                             "FROM _policy WHERE sc = ?1",
+	                             -1, &st, NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_int64(st, 1, sc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_policy_op *o;
+		const char *author = (const char *)sqlite3_column_text(st, 7);
+
+		if (grow((void **)&p->ops, &cap, p->nops, sizeof(*p->ops)) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		o = &p->ops[p->nops++];
+		memset(o, 0, sizeof(*o));
+		o->log = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) == ARR_ORIGIN_LEN)
+			memcpy(o->origin, sqlite3_column_blob(st, 1), ARR_ORIGIN_LEN);
+		o->seq = (uint64_t)sqlite3_column_int64(st, 2);
+		o->op = (uint8_t)sqlite3_column_int(st, 3);
+		o->has_member = sqlite3_column_bytes(st, 4) == ARR_ORIGIN_LEN;
+		if (o->has_member)
+			memcpy(o->member, sqlite3_column_blob(st, 4), ARR_ORIGIN_LEN);
+		o->roles = (uint32_t)sqlite3_column_int64(st, 5);
+		o->key_id = (uint64_t)sqlite3_column_int64(st, 6);
+		snprintf(o->author, sizeof(o->author), "%s", author != NULL ? author : "");
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+static int
+load_links(struct store *s, int64_t sc, struct store_policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, "SELECT log, origin, seq FROM _policy_rm WHERE sc = ?1",
+	                             -1, &st, NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_int64(st, 1, sc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_policy_rm *r;
+
+		if (grow((void **)&p->rms, &cap, p->nrms, sizeof(*p->rms)) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		r = &p->rms[p->nrms++];
+		r->log = sqlite3_column_int64(st, 0);
+		memset(r->origin, 0, ARR_ORIGIN_LEN);
+		if (sqlite3_column_bytes(st, 1) == ARR_ORIGIN_LEN)
+			memcpy(r->origin, sqlite3_column_blob(st, 1), ARR_ORIGIN_LEN);
+		r->seq = (uint64_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(rc);
+	cap = 0;
+	if ((rc = sqlite3_prepare_v2(s->db, "SELECT log, prev FROM _policy_prev WHERE sc = ?1", -1,
+	                             &st, NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_int64(st, 1, sc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (grow((void **)&p->prevs, &cap, p->nprevs, sizeof(*p->prevs)) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		p->prevs[p->nprevs].log = sqlite3_column_int64(st, 0);
+		p->prevs[p->nprevs++].key_id = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+static int
+load_slots(struct store *s, int64_t sc, struct store_policy *p)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db,
+	                             "SELECT log, key_id, member FROM _policy_slot WHERE sc = ?1",
+	                             -1, &st, NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_int64(st, 1, sc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_policy_slot *sl;
+
+		if (grow((void **)&p->slots, &cap, p->nslots, sizeof(*p->slots)) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		sl = &p->slots[p->nslots++];
+		sl->log = sqlite3_column_int64(st, 0);
+		sl->key_id = (uint64_t)sqlite3_column_int64(st, 1);
+		memset(sl->member, 0, ARR_ORIGIN_LEN);
+		if (sqlite3_column_bytes(st, 2) == ARR_ORIGIN_LEN)
+			memcpy(sl->member, sqlite3_column_blob(st, 2), ARR_ORIGIN_LEN);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+static struct store_policy_op *
+op_by_log(struct store_policy *p, int64_t log)
+{
+	for (size_t i = 0; i < p->nops; i++)
+		if (p->ops[i].log == log)
+			return &p->ops[i];
+	return NULL;
+}
+
+static bool
+is_owner(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	return p->has_owner && memcmp(p->owner, origin, ARR_ORIGIN_LEN) == 0;
+}
+
+/* Is grant g removed by a REVOKE whose issuer passes ok()? */
+static bool
+removed(struct store_policy *p, const struct store_policy_op *g, bool owner_only)
+{
+	for (size_t i = 0; i < p->nrms; i++) {
+		const struct store_policy_rm *r = &p->rms[i];
+		const struct store_policy_op *rv;
+
+		if (r->seq != g->seq || memcmp(r->origin, g->origin, ARR_ORIGIN_LEN) != 0 ||
+		    (rv = op_by_log(p, r->log)) == NULL)
+			continue;
+		if (owner_only ? is_owner(p, rv->origin) : rv->issuer)
+			return true;
+	}
+	return false;
+}
+
+/* Owner, then admins, then issuers, active grants, valid rotations and heads. */
+static void
+evaluate(struct store_policy *p)
+{
+	struct store_policy_op *create = NULL;
+
+	for (size_t i = 0; i < p->nops; i++) {
+		struct store_policy_op *o = &p->ops[i];
+
+		if (o->op != POLICY_CREATE)
+			continue;
+		if (create == NULL || memcmp(o->origin, create->origin, ARR_ORIGIN_LEN) < 0 ||
+		    (memcmp(o->origin, create->origin, ARR_ORIGIN_LEN) == 0 && o->seq < create->seq))
+			create = o;
+	}
+	p->has_owner = create != NULL;
+	if (create != NULL) {
+		memcpy(p->owner, create->origin, ARR_ORIGIN_LEN);
+		snprintf(p->owner_org, sizeof(p->owner_org), "%s", create->author);
+		create->valid = true;
+	}
+	for (size_t i = 0; i < p->nops; i++) {
+		struct store_policy_op *o = &p->ops[i];
+
+		o->issuer = is_owner(p, o->origin);
+	}
+	/* admins: owner-issued admin grants the owner did not revoke */
+	for (size_t i = 0; i < p->nops; i++) {
+		struct store_policy_op *g = &p->ops[i];
+
+		if (g->op != POLICY_GRANT || !(g->roles & ROLE_ADMIN) || !is_owner(p, g->origin) ||
+		    removed(p, g, true))
+			continue;
+		for (size_t j = 0; j < p->nops; j++)
+			if (memcmp(p->ops[j].origin, g->member, ARR_ORIGIN_LEN) == 0)
+				p->ops[j].issuer = true;
+	}
+	for (size_t i = 0; i < p->nops; i++) {
+		struct store_policy_op *o = &p->ops[i];
+
+		if (o->op == POLICY_GRANT)
+			o->valid = o->issuer && !removed(p, o, (o->roles & ROLE_ADMIN) != 0);
+		else if (o->op == POLICY_REVOKE || o->op == POLICY_REKEY)
+			o->valid = o->issuer;
+	}
+	p->write_key = 0;
+	p->nheads = 0;
+	for (size_t i = 0; i < p->nops; i++) {
+		struct store_policy_op *o = &p->ops[i];
+		bool head = o->valid && o->op != POLICY_GRANT;
+
+		for (size_t j = 0; head && j < p->nprevs; j++) {
+			const struct store_policy_op *by = op_by_log(p, p->prevs[j].log);
+
+			if (p->prevs[j].key_id == o->key_id && by != NULL && by->valid)
+				head = false;
+		}
+		o->head = head;
+		if (head) {
+			p->nheads++;
+			if (p->write_key == 0 || o->key_id < p->write_key)
+				p->write_key = o->key_id;
+		}
+	}
+}
+
+int
+store_policy_load(struct store *s, int64_t sc, struct store_policy *p)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = load_ops(s, sc, p)) < 0 || (rc = load_links(s, sc, p)) < 0 ||
+	    (rc = load_slots(s, sc, p)) < 0) {
+		store_policy_free(p);
+		return rc;
+	}
+	evaluate(p);
+	return 0;
+}
+
+bool
+store_policy_is_reader(const struct store_policy *p, const uint8_t member[ARR_ORIGIN_LEN])
+{
+	if (is_owner(p, member))
+		return true;
+	for (size_t i = 0; i < p->nops; i++)
+		if (p->ops[i].op == POLICY_GRANT && p->ops[i].valid &&
+		    memcmp(p->ops[i].member, member, ARR_ORIGIN_LEN) == 0)
+			return true;
+	return false;
+}
+
+bool
+store_policy_may_issue(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	if (is_owner(p, origin))
+		return true;
+	for (size_t i = 0; i < p->nops; i++)
+		if (p->ops[i].op == POLICY_GRANT && p->ops[i].valid &&
+		    (p->ops[i].roles & ROLE_ADMIN) && is_owner(p, p->ops[i].origin) &&
+		    memcmp(p->ops[i].member, origin, ARR_ORIGIN_LEN) == 0)
+			return true;
+	return false;
+}
+
+bool
+store_policy_has_slot(const struct store_policy *p, uint64_t key_id,
+                      const uint8_t member[ARR_ORIGIN_LEN])
+{
+	for (size_t i = 0; i < p->nslots; i++)
+		if (p->slots[i].key_id == key_id &&
+		    memcmp(p->slots[i].member, member, ARR_ORIGIN_LEN) == 0)
+			return true;
+	return false;
+}
+
+bool
+store_policy_needs_rekey(const struct store_policy *p)
+{
+	if (p->nheads > 1)
+		return true;
+	if (p->write_key == 0)
+		return false;
+	/* every reader holds the write key, and nobody else was given it */
+	for (size_t i = 0; i < p->nops; i++) {
+		const struct store_policy_op *g = &p->ops[i];
+
+		if (g->op == POLICY_GRANT && g->valid &&
+		    !store_policy_has_slot(p, p->write_key, g->member))
+			return true;
+	}
+	for (size_t i = 0; i < p->nslots; i++)
+		if (p->slots[i].key_id == p->write_key &&
+		    !store_policy_is_reader(p, p->slots[i].member))
+			return true;
+	return false;
+}

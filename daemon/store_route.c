@@ -1,0 +1,232 @@
+/*
+ * store_route.c: which scope each op of a local write belongs to (PROTOCOL.md,
+ * "Scopes"). A row of a region table is in the region scope. A row that exists keeps
+ * its scope: a row never moves. A new arrangement opens a scope whose id is the
+ * arrangement's id; a new row that hangs off an arrangement (arrangement_id) or an
+ * evaluation (evaluation_id) is in that one's scope; a new child is in the scope of the
+ * arrangement of the same write that names it as child_id, or else in a scope of its
+ * own (whose id is the child's). A write can name a scope this node holds only opaque:
+ * that is refused (ARR_ENOTPARTY), as is a reference to a row it cannot resolve.
+ *
+ * It reads the replica and decides; it builds and applies nothing (store_write.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "rowid.h"
+#include "store_int.h"
+
+/* The scope of the readable row id of table t: 0 found (scope set), ARR_ENOTFOUND. */
+static int
+row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
+          uint8_t scope[ARR_SCOPE_LEN])
+{
+	char id[ARR_ROWID_STRLEN + 1], *sql;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rowid_format(row, id);
+	if ((sql = sqlite3_mprintf("SELECT (SELECT scope FROM _scope WHERE id = t._sc), t._sc "
+	                           "FROM \"%w\" t WHERE t.id = ?1 ORDER BY t._sc LIMIT 1",
+	                           table)) == NULL)
+		return ARR_ENOMEM;
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		memset(scope, 0, ARR_SCOPE_LEN);
+		if (sqlite3_column_int64(st, 1) != 0 && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
+			memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
+}
+
+/* Does this node know scope (logged change sets of it) without a readable row? */
+static int
+scope_known(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool *known)
+{
+	int64_t sc;
+	int rc = store_scope_local(s, scope, false, &sc);
+
+	*known = rc == 0;
+	return rc == ARR_ENOTFOUND ? 0 : rc;
+}
+
+/* The op of this write setting column of (table, row), or NULL. */
+static const struct cs_op *
+find_op(const struct cs_op *ops, size_t nops, const char *table, const uint8_t *row,
+        const char *column)
+{
+	for (size_t i = 0; i < nops; i++)
+		if (strcmp(ops[i].column, column) == 0 && strcmp(ops[i].table, table) == 0 &&
+		    (row == NULL || memcmp(ops[i].row, row, ARR_ROWID_LEN) == 0))
+			return &ops[i];
+	return NULL;
+}
+
+/* Does this write name (table, row)? */
+static bool
+find_op_row(const struct cs_op *ops, size_t nops, const char *table, const uint8_t *row)
+{
+	for (size_t i = 0; i < nops; i++)
+		if (memcmp(ops[i].row, row, ARR_ROWID_LEN) == 0 && strcmp(ops[i].table, table) == 0)
+			return true;
+	return false;
+}
+
+/* The row id a reference op holds (a UUID as text): 0 or ARR_EINVAL. */
+static int
+ref_row(const struct cs_op *op, uint8_t row[ARR_ROWID_LEN])
+{
+	char text[ARR_ROWID_STRLEN + 1];
+
+	if (op->value.kind != VALUE_TEXT || op->value.u.b.len != ARR_ROWID_STRLEN)
+		return ARR_EINVAL;
+	memcpy(text, op->value.u.b.ptr, ARR_ROWID_STRLEN);
+	text[ARR_ROWID_STRLEN] = '\0';
+	return rowid_parse(text, row) == 0 ? 0 : ARR_EINVAL;
+}
+
+struct route {
+	struct store *s;
+	const struct cs_op *ops;
+	size_t nops;
+	struct store_write_result *r;
+};
+
+/* The scope of row of table (a parent of a new row): readable, or new in this write. */
+static int
+parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
+             uint8_t scope[ARR_SCOPE_LEN], int depth);
+
+/* The scope of a new row of table t, by the rules at the top of this file. */
+static int
+new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[ARR_ROWID_LEN],
+              uint8_t scope[ARR_SCOPE_LEN], int depth)
+{
+	const struct cs_op *ref;
+	uint8_t parent[ARR_ROWID_LEN];
+
+	if (strcmp(t->name, "arrangement") == 0) {
+		memcpy(scope, row, ARR_SCOPE_LEN);
+		return 0;
+	}
+	if (schema_column_find(t, "arrangement_id") != NULL) {
+		if ((ref = find_op(rt->ops, rt->nops, t->name, row, "arrangement_id")) == NULL ||
+		    ref_row(ref, parent) < 0) {
+			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
+			         "%s.arrangement_id required: a new row belongs to an arrangement",
+			         t->name);
+			return ARR_EINVAL;
+		}
+		return parent_scope(rt, "arrangement", parent, scope, depth + 1);
+	}
+	if (schema_column_find(t, "evaluation_id") != NULL) {
+		if ((ref = find_op(rt->ops, rt->nops, t->name, row, "evaluation_id")) == NULL ||
+		    ref_row(ref, parent) < 0) {
+			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
+			         "%s.evaluation_id required: a new row belongs to an evaluation",
+			         t->name);
+			return ARR_EINVAL;
+		}
+		return parent_scope(rt, "evaluation", parent, scope, depth + 1);
+	}
+	/* a child: the arrangement of this write that names it, else its own scope */
+	for (size_t i = 0; i < rt->nops; i++) {
+		const struct cs_op *o = &rt->ops[i];
+
+		if (strcmp(o->table, "arrangement") == 0 && strcmp(o->column, "child_id") == 0 &&
+		    ref_row(o, parent) == 0 && memcmp(parent, row, ARR_ROWID_LEN) == 0)
+			return parent_scope(rt, "arrangement", o->row, scope, depth + 1);
+	}
+	memcpy(scope, row, ARR_SCOPE_LEN);
+	return 0;
+}
+
+static int
+parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
+             uint8_t scope[ARR_SCOPE_LEN], int depth)
+{
+	const struct schema_table *t = schema_table_find(table);
+	char id[ARR_ROWID_STRLEN + 1];
+	bool known;
+	int rc;
+
+	if (t == NULL || depth > 4)
+		return ARR_EINVAL;
+	if ((rc = row_scope(rt->s, table, row, scope)) != ARR_ENOTFOUND)
+		return rc;
+	/* not readable here: new in this write, or in a scope this node cannot read */
+	if (find_op_row(rt->ops, rt->nops, table, row))
+		return new_row_scope(rt, t, row, scope, depth);
+	rowid_format(row, id);
+	if (strcmp(table, "arrangement") == 0) {
+		if ((rc = scope_known(rt->s, row, &known)) < 0)
+			return rc;
+		if (known) {
+			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
+			         "this organisation is not a party of arrangement %s", id);
+			return ARR_ENOTPARTY;
+		}
+	}
+	snprintf(rt->r->refusal, sizeof(rt->r->refusal), "no %s %s on this node", table, id);
+	return ARR_ENOTFOUND;
+}
+
+/* The scope of the ops on the row of op i (the first op on that row in its run). */
+static int
+route_one(struct route *rt, size_t i, uint8_t scope[ARR_SCOPE_LEN])
+{
+	const struct cs_op *op = &rt->ops[i];
+	const struct schema_table *t = schema_table_find(op->table);
+	char id[ARR_ROWID_STRLEN + 1];
+	bool known;
+	int rc;
+
+	memset(scope, 0, ARR_SCOPE_LEN);
+	if (t == NULL)
+		return ARR_ESCHEMA;
+	if (!store_scope_table_is_case(t))
+		return 0;
+	if ((rc = row_scope(rt->s, t->name, op->row, scope)) != ARR_ENOTFOUND)
+		return rc;
+	if ((rc = new_row_scope(rt, t, op->row, scope, 0)) < 0)
+		return rc;
+	/* a row that opens its own scope: not one this node holds opaque */
+	if (memcmp(scope, op->row, ARR_SCOPE_LEN) != 0)
+		return 0;
+	if ((rc = scope_known(rt->s, scope, &known)) < 0 || !known)
+		return rc;
+	rowid_format(op->row, id);
+	snprintf(rt->r->refusal, sizeof(rt->r->refusal),
+	         "this organisation is not a party of %s %s", t->name, id);
+	return ARR_ENOTPARTY;
+}
+
+int
+store_route(struct store *s, const struct cs_op *ops, size_t nops,
+            uint8_t (*scopes)[ARR_SCOPE_LEN], struct store_write_result *r)
+{
+	struct route rt = {s, ops, nops, r};
+	int rc;
+
+	for (size_t i = 0; i < nops; i++) {
+		r->bad_op = i;
+		if (i > 0 && memcmp(ops[i].row, ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
+		    strcmp(ops[i].table, ops[i - 1].table) == 0) {
+			memcpy(scopes[i], scopes[i - 1], ARR_SCOPE_LEN);
+			continue;
+		}
+		if ((rc = route_one(&rt, i, scopes[i])) < 0)
+			return rc;
+	}
+	r->bad_op = 0;
+	return 0;
+}

@@ -1,0 +1,115 @@
+/*
+ * store_scope_read.c: what this node can tell about scopes (arrangctl scope show,
+ * status, metrics): readers and roles of one scope, its key epochs, and counts over all
+ * scopes. Reads only; never a key's bytes.
+ */
+#include <string.h>
+
+#include "arrerr.h"
+#include "policy.h"
+#include "store_int.h"
+
+static int
+count(struct store *s, const char *sql, int64_t sc, uint64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*n = 0;
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, sc);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_db_error(rc);
+}
+
+/* Each reader of pol to fn: the owner first, then each active grant's member. */
+static int
+emit_readers(const struct store_policy *pol, store_scope_reader_fn fn, void *ctx)
+{
+	int rc;
+
+	if (pol->has_owner && (rc = fn(ctx, pol->owner, POLICY_ROLES_ALL, true)) != 0)
+		return rc;
+	for (size_t i = 0; i < pol->nops; i++) {
+		const struct store_policy_op *g = &pol->ops[i];
+		uint32_t roles = 0;
+		bool first = true;
+
+		if (g->op != POLICY_GRANT || !g->valid ||
+		    (pol->has_owner && memcmp(g->member, pol->owner, ARR_ORIGIN_LEN) == 0))
+			continue;
+		/* one line per member: its roles over all its active grants */
+		for (size_t j = 0; j < pol->nops; j++) {
+			const struct store_policy_op *h = &pol->ops[j];
+
+			if (h->op != POLICY_GRANT || !h->valid ||
+			    memcmp(h->member, g->member, ARR_ORIGIN_LEN) != 0)
+				continue;
+			roles |= h->roles;
+			if (j < i)
+				first = false;
+		}
+		if (first && (rc = fn(ctx, g->member, roles, false)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+store_scope_info(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                 struct store_scope_info *info, store_scope_reader_fn fn, void *ctx)
+{
+	struct store_policy pol;
+	uint64_t n;
+	int64_t sc;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if (changeset_scope_is_region(scope))
+		return ARR_EINVAL;
+	if ((rc = store_scope_local(s, scope, false, &sc)) < 0 ||
+	    (rc = store_policy_load(s, sc, &pol)) < 0)
+		return rc;
+	info->has_owner = pol.has_owner;
+	memcpy(info->owner, pol.owner, ARR_ORIGIN_LEN);
+	memcpy(info->owner_org, pol.owner_org, sizeof(info->owner_org));
+	info->write_key = pol.write_key;
+	info->heads = pol.nheads;
+	info->policy = pol.nops;
+	if ((rc = count(s, "SELECT count(*) FROM _skey WHERE sc = ?1", sc, &n)) < 0)
+		goto out;
+	info->keys_held = (size_t)n;
+	if ((rc = count(s, "SELECT count(*) FROM _sealed WHERE sc = ?1", sc, &n)) < 0)
+		goto out;
+	info->sealed = (size_t)n;
+	if (pol.write_key != 0) {
+		uint8_t key[ARR_SKEY_LEN];
+
+		info->readable = store_scope_key(s, sc, pol.write_key, key) == 0;
+		memset(key, 0, sizeof(key));
+	}
+	if (fn != NULL)
+		rc = emit_readers(&pol, fn, ctx);
+out:
+	store_policy_free(&pol);
+	return rc;
+}
+
+int
+store_scope_stats(struct store *s, struct store_scope_stats *st)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->masked = s->scope_masked;
+	if ((rc = count(s, "SELECT count(*) FROM _scope", 0, &st->scopes)) < 0 ||
+	    (rc = count(s, "SELECT count(DISTINCT sc) FROM _skey", 0, &st->readable)) < 0 ||
+	    (rc = count(s, "SELECT count(*) FROM _sealed", 0, &st->sealed)) < 0)
+		return rc;
+	st->opaque = st->scopes > st->readable ? st->scopes - st->readable : 0;
+	return 0;
+}
