@@ -10,6 +10,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,4 +415,25 @@ changeset_same(const struct changeset *a, const struct changeset *b)
 	       a->h.key_id == b->h.key_id && a->body_len == b->body_len &&
 	       memcmp(a->body_hash, b->body_hash, ARR_HASH_LEN) == 0 && ops_same(a, b) &&
 	       policy_same(a->policy, b->policy);
+}
+
+int
+changeset_ref_compare(const uint8_t *buf, size_t len)
+{
+	struct changeset *a = NULL, *b = NULL;
+	int rc = changeset_decode(buf, len, &a), rrc = changeset_decode_reference(buf, len, &b);
+	bool same = rc == rrc && (rc != 0 || changeset_same(a, b)) && (rc == 0) == (a != NULL);
+
+	/* ARR_ENOMEM is the one code that may differ: the two allocate differently */
+	if (!same && rc != ARR_ENOMEM && rrc != ARR_ENOMEM) {
+		fprintf(stderr, "input of %zu bytes:", len);
+		for (size_t i = 0; i < len && i < 128; i++)
+			fprintf(stderr, " %02x", buf[i]);
+		fprintf(stderr, "\ndecode %s, reference %s%s\n", arrerr_name(rc), arrerr_name(rrc),
+		        rc == rrc ? ", different content" : "");
+		abort();
+	}
+	changeset_destroy(&a);
+	changeset_destroy(&b);
+	return rc;
 }

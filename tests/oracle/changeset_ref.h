@@ -29,6 +29,12 @@ int changeset_decode_reference(const uint8_t *buf, size_t len, struct changeset 
  */
 bool changeset_same(const struct changeset *a, const struct changeset *b);
 
+/*
+ * Decode buf with both decoders and return their code; when they disagree on the code or
+ * the content, print the input and both codes to stderr and abort().
+ */
+int changeset_ref_compare(const uint8_t *buf, size_t len);
+
 /* The canonical header of h by origin for a body of body_len bytes hashing to hash. */
 int changeset_ref_header(msgpack_sbuffer *sb, const uint8_t origin[ARR_ORIGIN_LEN],
                          const struct cs_header *h, uint64_t body_len,
