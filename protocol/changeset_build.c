@@ -326,6 +326,8 @@ build_direct(const struct nodekey *key, const struct cs_header *h, const struct 
 		if ((rc = cs_plain_alloc(o, opslen)) != 0)
 			goto out;
 		write_ops(o->plain, o, ops, nops);
+		/* the associated data binds the origin: set before sealing, not at signing */
+		memcpy(o->cs.origin, nodekey_public(key), ARR_ORIGIN_LEN);
 		if ((rc = cs_seal(&o->cs, o->plain, opslen, skey,
 		                  (uint8_t *)(uintptr_t)o->cs.body)) != 0)
 			goto out;

@@ -1,125 +1,40 @@
 /*
- * changeset_ref.c: the test oracle for changeset_decode(). This is the protocol
- * library's first decoder: msgpack-c unpacks the envelope and the body, each field is
- * checked on the msgpack objects, and canonical form is checked by encoding the result
- * again with msgpack-c's packer and comparing bytes. It is slower, and written
+ * changeset_ref.c: the reference decoder of the test oracle (changeset_ref.h). msgpack-c
+ * unpacks the envelope, the header and a clear body; each field is checked on the
+ * msgpack objects; canonical form is checked by encoding the result again with
+ * msgpack-c's packer (changeset_ref_enc.c) and comparing bytes. It is slower, and written
  * independently of the single-pass decoder, so test_changeset and fuzz_changeset require
- * both to give the same code and the same content for any bytes. Test builds only.
+ * both to give the same code and the same content for any bytes. A policy body's fields
+ * are read by policy_decode() (its rules have one home); its bytes are still re-encoded
+ * here. Test builds only.
  */
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack.h>
+#include <sodium.h>
 
 #include "arrerr.h"
-#include "changeset.h"
 #include "changeset_int.h"
 #include "changeset_ref.h"
+#include "changeset_ref_int.h"
 #include "utf8.h"
 
-/* msgpack_sbuffer_write reports allocation failure as -1; so do the packer calls. */
-
+/* A name from a str object, copied into the arena. */
 static int
-pack_str(msgpack_packer *pk, const void *s, size_t n)
+decode_str(struct cs_owned *o, const msgpack_object *m, bool name, const char **out)
 {
-	return msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, s, n) != 0 ? -1 : 0;
-}
-
-static int
-pack_bin(msgpack_packer *pk, const void *s, size_t n)
-{
-	return msgpack_pack_bin(pk, n) != 0 || msgpack_pack_bin_body(pk, s, n) != 0 ? -1 : 0;
-}
-
-static int
-pack_value(msgpack_packer *pk, const struct value *v)
-{
-	switch (v->kind) {
-	case VALUE_INT:
-		return msgpack_pack_int64(pk, v->u.i);
-	case VALUE_REAL:
-		return msgpack_pack_double(pk, v->u.r);
-	case VALUE_TEXT:
-		return pack_str(pk, v->u.b.ptr, v->u.b.len);
-	case VALUE_BLOB:
-		return pack_bin(pk, v->u.b.ptr, v->u.b.len);
-	case VALUE_NIL:
-	default:
-		return msgpack_pack_nil(pk);
-	}
-}
-
-/* The canonical body: the only byte form of this content. ARR_ENOMEM on failure. */
-static int
-encode_body(msgpack_sbuffer *sb, const uint8_t origin[ARR_ORIGIN_LEN], const struct cs_header *h,
-            const struct cs_op *ops, size_t nops)
-{
-	msgpack_packer pk;
-
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	if (msgpack_pack_array(&pk, BODY_FIELDS) != 0 ||
-	    msgpack_pack_uint64(&pk, ARR_FORMAT_VERSION) != 0 ||
-	    pack_bin(&pk, origin, ARR_ORIGIN_LEN) != 0 || msgpack_pack_uint64(&pk, h->seq) != 0 ||
-	    msgpack_pack_uint64(&pk, h->hlc) != 0 ||
-	    pack_str(&pk, h->author_org, strlen(h->author_org)) != 0 ||
-	    msgpack_pack_uint32(&pk, h->schema_version) != 0 ||
-	    pack_str(&pk, h->scope, strlen(h->scope)) != 0 || msgpack_pack_array(&pk, nops) != 0)
-		return ARR_ENOMEM;
-	for (size_t i = 0; i < nops; i++) {
-		if (msgpack_pack_array(&pk, OP_FIELDS) != 0 ||
-		    pack_str(&pk, ops[i].table, strlen(ops[i].table)) != 0 ||
-		    pack_bin(&pk, ops[i].row, ARR_ROWID_LEN) != 0 ||
-		    pack_str(&pk, ops[i].column, strlen(ops[i].column)) != 0 ||
-		    pack_value(&pk, &ops[i].value) != 0)
-			return ARR_ENOMEM;
-	}
-	return 0;
-}
-
-static int
-encode_envelope(msgpack_sbuffer *sb, const uint8_t *body, size_t bodylen,
-                const uint8_t sig[ARR_SIG_LEN])
-{
-	msgpack_packer pk;
-
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	if (msgpack_pack_array(&pk, 2) != 0 || pack_bin(&pk, body, bodylen) != 0 ||
-	    pack_bin(&pk, sig, ARR_SIG_LEN) != 0)
-		return ARR_ENOMEM;
-	return 0;
-}
-
-/* A name from a str object, interned when it equals the previous one (the usual case). */
-static int
-decode_name(struct cs_owned *o, const msgpack_object *m, const char *prev, const char **out)
-{
+	const uint8_t *s = (const uint8_t *)m->via.str.ptr;
 	int rc;
 
 	if (m->type != MSGPACK_OBJECT_STR)
 		return ARR_ETYPE;
-	if ((rc = cs_name_check((const uint8_t *)m->via.str.ptr, m->via.str.size,
-	                        ARR_EMALFORMED)) != 0)
-		return rc;
-	if (prev != NULL && strlen(prev) == m->via.str.size &&
-	    memcmp(prev, m->via.str.ptr, m->via.str.size) == 0)
-		*out = prev;
-	else
-		*out = cs_strdup(o, m->via.str.ptr, m->via.str.size);
-	return 0;
-}
-
-static int
-decode_text(struct cs_owned *o, const msgpack_object *m, size_t max, const char **out)
-{
-	int rc;
-
-	if (m->type != MSGPACK_OBJECT_STR)
-		return ARR_ETYPE;
-	if ((rc = cs_text_check((const uint8_t *)m->via.str.ptr, m->via.str.size, max,
-	                        ARR_EMALFORMED)) != 0)
+	rc = name ? cs_name_check(s, m->via.str.size, ARR_EMALFORMED)
+	          : cs_text_check(s, m->via.str.size, ARR_ORG_MAX, ARR_EMALFORMED);
+	if (rc != 0)
 		return rc;
 	*out = cs_strdup(o, m->via.str.ptr, m->via.str.size);
 	return 0;
@@ -176,46 +91,25 @@ decode_uint(const msgpack_object *m, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* The body array, field by field, into o->cs. */
+/* A bin object of exactly n bytes into out. */
 static int
-decode_body(struct cs_owned *o, const msgpack_object *b)
+decode_fixbin(const msgpack_object *m, size_t n, uint8_t *out)
 {
-	const msgpack_object *f, *ops;
-	struct changeset *cs = &o->cs;
-	uint64_t u;
+	if (m->type != MSGPACK_OBJECT_BIN)
+		return ARR_ETYPE;
+	if (m->via.bin.size != n)
+		return ARR_EMALFORMED;
+	memcpy(out, m->via.bin.ptr, n);
+	return 0;
+}
+
+/* The ops array of a clear body. */
+static int
+decode_ops(struct cs_owned *o, const msgpack_object *ops)
+{
+	const msgpack_object *f;
 	int rc;
 
-	if (b->type != MSGPACK_OBJECT_ARRAY)
-		return ARR_ETYPE;
-	/* The version comes first so that a later format is reported as such. */
-	if (b->via.array.size < 1)
-		return ARR_EMALFORMED;
-	if ((rc = decode_uint(&b->via.array.ptr[0], UINT64_MAX, &u)) != 0)
-		return rc;
-	if (u != ARR_FORMAT_VERSION)
-		return ARR_EVERSION;
-	if (b->via.array.size != BODY_FIELDS)
-		return ARR_EMALFORMED;
-	f = b->via.array.ptr;
-	if (f[1].type != MSGPACK_OBJECT_BIN)
-		return ARR_ETYPE;
-	if (f[1].via.bin.size != ARR_ORIGIN_LEN)
-		return ARR_EMALFORMED;
-	memcpy(cs->origin, f[1].via.bin.ptr, ARR_ORIGIN_LEN);
-	if ((rc = decode_uint(&f[2], UINT64_MAX, &cs->h.seq)) != 0)
-		return rc;
-	if (cs->h.seq == 0)
-		return ARR_EMALFORMED;
-	if ((rc = decode_uint(&f[3], UINT64_MAX, &cs->h.hlc)) != 0)
-		return rc;
-	if ((rc = decode_text(o, &f[4], ARR_ORG_MAX, &cs->h.author_org)) != 0)
-		return rc;
-	if ((rc = decode_uint(&f[5], UINT32_MAX, &u)) != 0)
-		return rc;
-	cs->h.schema_version = (uint32_t)u;
-	if ((rc = decode_text(o, &f[6], ARR_SCOPE_MAX, &cs->h.scope)) != 0)
-		return rc;
-	ops = &f[7];
 	if (ops->type != MSGPACK_OBJECT_ARRAY)
 		return ARR_ETYPE;
 	if (ops->via.array.size > ARR_CS_MAX_OPS)
@@ -227,52 +121,108 @@ decode_body(struct cs_owned *o, const msgpack_object *b)
 	for (uint32_t i = 0; i < ops->via.array.size; i++) {
 		const msgpack_object *op = &ops->via.array.ptr[i];
 		struct cs_op *d = &o->ops[i];
-		const struct cs_op *prev = i > 0 ? &o->ops[i - 1] : NULL;
 
 		if (op->type != MSGPACK_OBJECT_ARRAY)
 			return ARR_ETYPE;
-		if (op->via.array.size != OP_FIELDS)
+		if (op->via.array.size != CS_OP_FIELDS)
 			return ARR_EMALFORMED;
 		f = op->via.array.ptr;
-		if ((rc = decode_name(o, &f[0], prev ? prev->table : NULL, &d->table)) != 0)
+		if ((rc = decode_str(o, &f[0], true, &d->table)) != 0 ||
+		    (rc = decode_fixbin(&f[1], ARR_ROWID_LEN, d->row)) != 0 ||
+		    (rc = decode_str(o, &f[2], true, &d->column)) != 0 ||
+		    (rc = decode_value(&f[3], &d->value)) != 0)
 			return rc;
-		if (f[1].type != MSGPACK_OBJECT_BIN)
-			return ARR_ETYPE;
-		if (f[1].via.bin.size != ARR_ROWID_LEN)
-			return ARR_EMALFORMED;
-		memcpy(d->row, f[1].via.bin.ptr, ARR_ROWID_LEN);
-		if ((rc = decode_name(o, &f[2], prev ? prev->column : NULL, &d->column)) != 0)
-			return rc;
-		if ((rc = decode_value(&f[3], &d->value)) != 0)
-			return rc;
-		o->cs.nops = i + 1;
 	}
-	cs->ops = o->ops;
+	o->cs.ops = o->ops;
+	o->cs.nops = ops->via.array.size;
 	return 0;
 }
 
-/* The envelope array: [bin body, bin 64 sig]. Sets body and sig inside raw. */
+/* Fields 7-10 of the header and the rules between fields. */
+static int
+decode_header_tail(struct changeset *cs, const msgpack_object *f, bool scoped)
+{
+	uint64_t u;
+	int rc;
+
+	if ((rc = decode_uint(&f[7], CS_POLICY, &u)) != 0)
+		return rc;
+	cs->h.kind = (uint8_t)u;
+	if ((rc = decode_uint(&f[8], UINT64_MAX, &cs->h.key_id)) != 0 ||
+	    (rc = decode_uint(&f[9], ARR_CS_MAX_BYTES, &cs->body_len)) != 0 ||
+	    (rc = decode_fixbin(&f[10], ARR_HASH_LEN, cs->body_hash)) != 0)
+		return rc;
+	if ((cs->h.key_id != 0) != (cs->h.kind == CS_DATA && scoped))
+		return ARR_EMALFORMED;
+	return cs->h.kind == CS_POLICY && !scoped ? ARR_EMALFORMED : 0;
+}
+
+/* The header array, field by field, into o->cs. */
+static int
+decode_header(struct cs_owned *o, const msgpack_object *hd)
+{
+	struct changeset *cs = &o->cs;
+	const msgpack_object *f;
+	uint64_t u;
+	int rc;
+
+	if (hd->type != MSGPACK_OBJECT_ARRAY)
+		return ARR_ETYPE;
+	/* The version comes first so that a later format is reported as such. */
+	if (hd->via.array.size < 1)
+		return ARR_EMALFORMED;
+	f = hd->via.array.ptr;
+	if ((rc = decode_uint(&f[0], UINT64_MAX, &u)) != 0)
+		return rc;
+	if (u != ARR_FORMAT_VERSION)
+		return ARR_EVERSION;
+	if (hd->via.array.size != CS_HEADER_FIELDS)
+		return ARR_EMALFORMED;
+	if ((rc = decode_fixbin(&f[1], ARR_ORIGIN_LEN, cs->origin)) != 0 ||
+	    (rc = decode_uint(&f[2], UINT64_MAX, &cs->h.seq)) != 0)
+		return rc;
+	if (cs->h.seq == 0)
+		return ARR_EMALFORMED;
+	if ((rc = decode_uint(&f[3], UINT64_MAX, &cs->h.hlc)) != 0 ||
+	    (rc = decode_str(o, &f[4], false, &cs->h.author_org)) != 0 ||
+	    (rc = decode_uint(&f[5], UINT32_MAX, &u)) != 0)
+		return rc;
+	cs->h.schema_version = (uint32_t)u;
+	if (f[6].type != MSGPACK_OBJECT_NIL) {
+		if ((rc = decode_fixbin(&f[6], ARR_SCOPE_LEN, cs->h.scope)) != 0)
+			return rc;
+		if (changeset_scope_is_region(cs->h.scope))
+			return ARR_ENONCANON; /* the region scope is nil */
+	}
+	return decode_header_tail(cs, f, f[6].type != MSGPACK_OBJECT_NIL);
+}
+
+/* The envelope array: [bin header, bin 64 sig, bin body | nil], pointing inside raw. */
 static int
 decode_envelope(struct cs_owned *o, const msgpack_object *e)
 {
-	const msgpack_object *b, *s;
+	const msgpack_object *f;
 
 	if (e->type != MSGPACK_OBJECT_ARRAY)
 		return ARR_ETYPE;
-	if (e->via.array.size != 2)
+	if (e->via.array.size != CS_ENVELOPE_FIELDS)
 		return ARR_EMALFORMED;
-	b = &e->via.array.ptr[0];
-	s = &e->via.array.ptr[1];
-	if (b->type != MSGPACK_OBJECT_BIN || s->type != MSGPACK_OBJECT_BIN)
+	f = e->via.array.ptr;
+	if (f[0].type != MSGPACK_OBJECT_BIN || f[1].type != MSGPACK_OBJECT_BIN ||
+	    (f[2].type != MSGPACK_OBJECT_BIN && f[2].type != MSGPACK_OBJECT_NIL))
 		return ARR_ETYPE;
-	if (s->via.bin.size != ARR_SIG_LEN || b->via.bin.size == 0)
+	if (f[1].via.bin.size != ARR_SIG_LEN || f[0].via.bin.size == 0 ||
+	    (f[2].type == MSGPACK_OBJECT_BIN && f[2].via.bin.size == 0))
 		return ARR_EMALFORMED;
-	o->cs.body = (const uint8_t *)b->via.bin.ptr;
-	o->cs.bodylen = b->via.bin.size;
-	o->cs.sig = (const uint8_t *)s->via.bin.ptr;
-	/* msgpack-c references the input buffer for bin: both lie inside raw. */
-	assert(o->cs.body >= o->raw && o->cs.body + o->cs.bodylen <= o->raw + o->cs.rawlen);
-	assert(o->cs.sig >= o->raw && o->cs.sig + ARR_SIG_LEN <= o->raw + o->cs.rawlen);
+	o->cs.hdr = (const uint8_t *)f[0].via.bin.ptr;
+	o->cs.hdrlen = f[0].via.bin.size;
+	o->cs.sig = (const uint8_t *)f[1].via.bin.ptr;
+	if (f[2].type == MSGPACK_OBJECT_BIN) {
+		o->cs.body = (const uint8_t *)f[2].via.bin.ptr;
+		o->cs.bodylen = f[2].via.bin.size;
+	}
+	/* msgpack-c references the input buffer for bin: all lie inside raw. */
+	assert(o->cs.hdr > o->raw && o->cs.sig + ARR_SIG_LEN <= o->raw + o->cs.rawlen);
 	return 0;
 }
 
@@ -295,35 +245,71 @@ unpack_one(msgpack_unpacked *u, const uint8_t *buf, size_t len)
 	}
 }
 
+/* Whether sb holds exactly len bytes equal to p. */
+static bool
+same_bytes(const msgpack_sbuffer *sb, const uint8_t *p, size_t len)
+{
+	return sb->size == len && memcmp(sb->data, p, len) == 0;
+}
+
 /* Re-encode what was decoded; canonical input gives back exactly the same bytes. */
 static int
 check_canonical(const struct changeset *cs)
 {
-	msgpack_sbuffer body, env;
+	msgpack_sbuffer hdr, env, body;
 	int rc;
 
-	msgpack_sbuffer_init(&body);
+	msgpack_sbuffer_init(&hdr);
 	msgpack_sbuffer_init(&env);
-	if ((rc = encode_body(&body, cs->origin, &cs->h, cs->ops, cs->nops)) != 0)
+	msgpack_sbuffer_init(&body);
+	if ((rc = changeset_ref_header(&hdr, cs->origin, &cs->h, cs->body_len, cs->body_hash)) !=
+	        0 ||
+	    (rc = changeset_ref_envelope(&env, cs->hdr, cs->hdrlen, cs->sig, cs->body,
+	                                 cs->bodylen)) != 0)
 		goto out;
-	if (body.size != cs->bodylen || memcmp(body.data, cs->body, body.size) != 0) {
-		rc = ARR_ENONCANON;
+	if (cs->ops != NULL)
+		rc = ref_pack_ops(&body, cs->ops, cs->nops);
+	else if (cs->policy != NULL)
+		rc = policy_encode_reference(cs->policy, &body);
+	if (rc != 0)
 		goto out;
-	}
-	if ((rc = encode_envelope(&env, cs->body, cs->bodylen, cs->sig)) != 0)
-		goto out;
-	if (env.size != cs->rawlen || memcmp(env.data, cs->raw, env.size) != 0)
+	if (!same_bytes(&hdr, cs->hdr, cs->hdrlen) || !same_bytes(&env, cs->raw, cs->rawlen) ||
+	    ((cs->ops != NULL || cs->policy != NULL) && !same_bytes(&body, cs->body, cs->bodylen)))
 		rc = ARR_ENONCANON;
 out:
-	msgpack_sbuffer_destroy(&env);
 	msgpack_sbuffer_destroy(&body);
+	msgpack_sbuffer_destroy(&env);
+	msgpack_sbuffer_destroy(&hdr);
 	return rc;
 }
 
-/*
- * The rules on the input as a whole (PROTOCOL.md), in their order: at most
- * ARR_CS_MAX_BYTES, then not empty. Then the copy that the change set owns, in *out.
- */
+/* The body against the header's length and hash, then read when it is clear text. */
+static int
+decode_body(struct cs_owned *o, msgpack_unpacked *u)
+{
+	struct changeset *cs = &o->cs;
+	uint8_t hash[ARR_HASH_LEN];
+	bool nc = false;
+	int rc;
+
+	if (cs->body == NULL)
+		return 0;
+	crypto_generichash(hash, sizeof(hash), cs->body, cs->bodylen, NULL, 0);
+	if (cs->bodylen != cs->body_len || memcmp(hash, cs->body_hash, sizeof(hash)) != 0)
+		return ARR_EBODYHASH;
+	if (cs->h.kind == CS_DATA && !changeset_scope_is_region(cs->h.scope))
+		return 0; /* sealed */
+	if ((rc = unpack_one(u, cs->body, cs->bodylen)) != 0)
+		return rc;
+	if (cs->h.kind == CS_DATA)
+		return decode_ops(o, &u->data);
+	if ((rc = policy_decode(cs->body, cs->bodylen, &o->policy, &nc)) != 0)
+		return rc;
+	cs->policy = o->policy;
+	return 0;
+}
+
+/* The rules on the input as a whole: at most ARR_CS_MAX_BYTES, then not empty. */
 static int
 own_input(const uint8_t *buf, size_t len, struct cs_owned **out)
 {
@@ -335,7 +321,9 @@ own_input(const uint8_t *buf, size_t len, struct cs_owned **out)
 		return ARR_EMALFORMED;
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return ARR_ENOMEM;
-	if ((o->raw = malloc(len)) == NULL) {
+	o->strings_cap = len; /* every string's bytes are in the input */
+	if ((o->raw = malloc(len)) == NULL || (o->strings = malloc(len)) == NULL) {
+		free(o->raw);
 		free(o);
 		return ARR_ENOMEM;
 	}
@@ -346,47 +334,31 @@ own_input(const uint8_t *buf, size_t len, struct cs_owned **out)
 	return 0;
 }
 
-/*
- * The decoder as it was before the single-pass one: msgpack-c builds the object tree,
- * decode_body() reads it, check_canonical() encodes it again and compares bytes. Kept
- * as the oracle the tests and the fuzz target hold changeset_decode() to.
- */
 int
 changeset_decode_reference(const uint8_t *buf, size_t len, struct changeset **out)
 {
 	struct cs_owned *o = NULL;
-	msgpack_unpacked env, body;
+	msgpack_unpacked env, hdr, body;
 	int rc;
 
 	assert(out != NULL);
 	*out = NULL;
 	msgpack_unpacked_init(&env);
+	msgpack_unpacked_init(&hdr);
 	msgpack_unpacked_init(&body);
 	if ((rc = own_input(buf, len, &o)) != 0)
 		goto out;
-	if ((rc = unpack_one(&env, o->raw, len)) != 0 || (rc = decode_envelope(o, &env.data)) != 0)
-		goto out;
-	if ((rc = unpack_one(&body, o->cs.body, o->cs.bodylen)) != 0)
-		goto out;
-	/* Every string's bytes are in the body, so the body length bounds the arena. */
-	if (body.data.type == MSGPACK_OBJECT_ARRAY && body.data.via.array.size == BODY_FIELDS &&
-	    body.data.via.array.ptr[7].type == MSGPACK_OBJECT_ARRAY)
-		o->strings_cap =
-		    o->cs.bodylen + 2 * (size_t)body.data.via.array.ptr[7].via.array.size + 2;
-	else
-		o->strings_cap = o->cs.bodylen + 2;
-	if ((o->strings = malloc(o->strings_cap)) == NULL) {
-		rc = ARR_ENOMEM;
-		goto out;
-	}
-	if ((rc = decode_body(o, &body.data)) != 0)
-		goto out;
-	if ((rc = check_canonical(&o->cs)) != 0)
+	if ((rc = unpack_one(&env, o->raw, len)) != 0 ||
+	    (rc = decode_envelope(o, &env.data)) != 0 ||
+	    (rc = unpack_one(&hdr, o->cs.hdr, o->cs.hdrlen)) != 0 ||
+	    (rc = decode_header(o, &hdr.data)) != 0 || (rc = decode_body(o, &body)) != 0 ||
+	    (rc = check_canonical(&o->cs)) != 0)
 		goto out;
 	*out = &o->cs;
 	o = NULL;
 out:
 	msgpack_unpacked_destroy(&body);
+	msgpack_unpacked_destroy(&hdr);
 	msgpack_unpacked_destroy(&env);
 	if (o != NULL) {
 		struct changeset *cs = &o->cs;
@@ -396,16 +368,25 @@ out:
 	return rc;
 }
 
-bool
-changeset_same(const struct changeset *a, const struct changeset *b)
+static bool
+policy_same(const struct cs_policy *a, const struct cs_policy *b)
 {
-	if (a->rawlen != b->rawlen || memcmp(a->raw, b->raw, a->rawlen) != 0 ||
-	    a->body - a->raw != b->body - b->raw || a->bodylen != b->bodylen ||
-	    a->sig - a->raw != b->sig - b->raw ||
-	    memcmp(a->origin, b->origin, sizeof(a->origin)) != 0 || a->h.seq != b->h.seq ||
-	    a->h.hlc != b->h.hlc || a->h.schema_version != b->h.schema_version ||
-	    strcmp(a->h.author_org, b->h.author_org) != 0 || strcmp(a->h.scope, b->h.scope) != 0 ||
-	    a->nops != b->nops)
+	if (a == NULL || b == NULL)
+		return a == b;
+	return a->op == b->op && a->has_member == b->has_member &&
+	       memcmp(a->member, b->member, ARR_ORIGIN_LEN) == 0 && a->roles == b->roles &&
+	       a->cut == b->cut && a->key_id == b->key_id && a->ngrants == b->ngrants &&
+	       a->nprevs == b->nprevs && a->nslots == b->nslots &&
+	       (a->ngrants == 0 ||
+	        memcmp(a->grants, b->grants, a->ngrants * sizeof(*a->grants)) == 0) &&
+	       (a->nprevs == 0 || memcmp(a->prevs, b->prevs, a->nprevs * sizeof(*a->prevs)) == 0) &&
+	       (a->nslots == 0 || memcmp(a->slots, b->slots, a->nslots * sizeof(*a->slots)) == 0);
+}
+
+static bool
+ops_same(const struct changeset *a, const struct changeset *b)
+{
+	if ((a->ops == NULL) != (b->ops == NULL) || a->nops != b->nops)
 		return false;
 	for (size_t i = 0; i < a->nops; i++) {
 		const struct cs_op *x = &a->ops[i], *y = &b->ops[i];
@@ -417,4 +398,42 @@ changeset_same(const struct changeset *a, const struct changeset *b)
 			return false;
 	}
 	return true;
+}
+
+bool
+changeset_same(const struct changeset *a, const struct changeset *b)
+{
+	return a->rawlen == b->rawlen && memcmp(a->raw, b->raw, a->rawlen) == 0 &&
+	       a->hdr - a->raw == b->hdr - b->raw && a->hdrlen == b->hdrlen &&
+	       a->sig - a->raw == b->sig - b->raw && (a->body == NULL) == (b->body == NULL) &&
+	       (a->body == NULL || a->body - a->raw == b->body - b->raw) &&
+	       a->bodylen == b->bodylen && memcmp(a->origin, b->origin, ARR_ORIGIN_LEN) == 0 &&
+	       a->h.seq == b->h.seq && a->h.hlc == b->h.hlc &&
+	       a->h.schema_version == b->h.schema_version &&
+	       strcmp(a->h.author_org, b->h.author_org) == 0 &&
+	       memcmp(a->h.scope, b->h.scope, ARR_SCOPE_LEN) == 0 && a->h.kind == b->h.kind &&
+	       a->h.key_id == b->h.key_id && a->body_len == b->body_len &&
+	       memcmp(a->body_hash, b->body_hash, ARR_HASH_LEN) == 0 && ops_same(a, b) &&
+	       policy_same(a->policy, b->policy);
+}
+
+int
+changeset_ref_compare(const uint8_t *buf, size_t len)
+{
+	struct changeset *a = NULL, *b = NULL;
+	int rc = changeset_decode(buf, len, &a), rrc = changeset_decode_reference(buf, len, &b);
+	bool same = rc == rrc && (rc != 0 || changeset_same(a, b)) && (rc == 0) == (a != NULL);
+
+	/* ARR_ENOMEM is the one code that may differ: the two allocate differently */
+	if (!same && rc != ARR_ENOMEM && rrc != ARR_ENOMEM) {
+		fprintf(stderr, "input of %zu bytes:", len);
+		for (size_t i = 0; i < len && i < 128; i++)
+			fprintf(stderr, " %02x", buf[i]);
+		fprintf(stderr, "\ndecode %s, reference %s%s\n", arrerr_name(rc), arrerr_name(rrc),
+		        rc == rrc ? ", different content" : "");
+		abort();
+	}
+	changeset_destroy(&a);
+	changeset_destroy(&b);
+	return rc;
 }

@@ -1,6 +1,8 @@
 /*
- * changeset_ref.h: the reference decoder (changeset_ref.c), the oracle the tests hold
- * changeset_decode() to. Test builds only.
+ * changeset_ref.h: the reference codec of change sets (changeset_ref.c), the oracle the
+ * tests and fuzz targets hold changeset_decode(), changeset_build() and the sealing of
+ * case bodies to. Written with msgpack-c and libsodium directly, independently of the
+ * protocol library's single-pass code. Test builds only.
  */
 #ifndef CHANGESET_REF_H
 #define CHANGESET_REF_H
@@ -9,7 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <msgpack.h>
+
 #include "changeset.h"
+#include "policy.h"
 
 /*
  * The same contract as changeset_decode(): msgpack-c unpack, field checks, then a
@@ -23,5 +28,35 @@ int changeset_decode_reference(const uint8_t *buf, size_t len, struct changeset 
  * bytes: what the two decoders must agree on.
  */
 bool changeset_same(const struct changeset *a, const struct changeset *b);
+
+/*
+ * Decode buf with both decoders and return their code; when they disagree on the code or
+ * the content, print the input and both codes to stderr and abort().
+ */
+int changeset_ref_compare(const uint8_t *buf, size_t len);
+
+/* The canonical header of h by origin for a body of body_len bytes hashing to hash. */
+int changeset_ref_header(msgpack_sbuffer *sb, const uint8_t origin[ARR_ORIGIN_LEN],
+                         const struct cs_header *h, uint64_t body_len,
+                         const uint8_t hash[ARR_HASH_LEN]);
+/* [bin hdr, bin sig, bin body | nil (body NULL)] with msgpack-c's packer. */
+int changeset_ref_envelope(msgpack_sbuffer *sb, const uint8_t *hdr, size_t hdrlen,
+                           const uint8_t sig[ARR_SIG_LEN], const uint8_t *body, size_t bodylen);
+/*
+ * A whole change set by key k with header h (key_id and kind as given, unchecked) around
+ * body (NULL: a stub): header with the body's length and BLAKE2b-256 hash, signed.
+ */
+int changeset_ref_wrap(const struct nodekey *k, const struct cs_header *h, const uint8_t *body,
+                       size_t bodylen, msgpack_sbuffer *out);
+/*
+ * The sealed body of n bytes of clear ops under skey with the given nonce, bound to
+ * origin and h (PROTOCOL.md, "Sealed bodies"): nonce || XChaCha20-Poly1305 of the ops
+ * padded to a multiple of ARR_PAD_BLOCK. *out is malloc'd (*outlen bytes).
+ */
+int changeset_ref_seal(const uint8_t origin[ARR_ORIGIN_LEN], const struct cs_header *h,
+                       const uint8_t *plain, size_t n, const uint8_t skey[ARR_SKEY_LEN],
+                       const uint8_t nonce[ARR_NONCE_LEN], uint8_t **out, size_t *outlen);
+/* The canonical policy body of p with msgpack-c's packer (no rule checked). */
+int policy_encode_reference(const struct cs_policy *p, msgpack_sbuffer *sb);
 
 #endif

@@ -135,3 +135,76 @@ tu_fork_pipe(int *fd)
 	*fd = fds[pid == 0 ? 1 : 0];
 	return pid;
 }
+
+uint8_t *
+tu_unhex(const char *text, size_t *len)
+{
+	uint8_t *out = malloc(strlen(text) / 2 + 1);
+	int hi = -1;
+
+	if (out == NULL)
+		abort();
+	*len = 0;
+	for (const char *p = text; *p != '\0'; p++) {
+		int v;
+
+		if (strncmp(p, "```", 3) == 0) { /* a fence line of the spec */
+			p += strcspn(p, "\n");
+			if (*p == '\0')
+				break;
+			continue;
+		}
+		if (*p == ' ' || *p == '\n')
+			continue;
+		if (*p >= '0' && *p <= '9')
+			v = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			v = *p - 'a' + 10;
+		else {
+			fprintf(stderr, "tu_unhex: bad character '%c'\n", *p);
+			abort();
+		}
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[(*len)++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	if (hi >= 0)
+		abort();
+	return out;
+}
+
+uint8_t *
+tu_spec_hex(const char *name, size_t *len)
+{
+	const char *dir = getenv("ARRANG_SOURCE_DIR");
+	char *path = tu_path(dir != NULL ? dir : ".", "protocol/PROTOCOL.md"), *text = NULL;
+	char *begin_tag = NULL, *end_tag = NULL, *begin, *end;
+	uint8_t *out;
+	size_t n = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "cannot open %s (set ARRANG_SOURCE_DIR)\n", path);
+		abort();
+	}
+	if (getdelim(&text, &n, '\0', f) < 0)
+		abort();
+	fclose(f);
+	if (asprintf(&begin_tag, "<!-- %s-begin -->\n", name) < 0 ||
+	    asprintf(&end_tag, "<!-- %s-end -->", name) < 0)
+		abort();
+	if ((begin = strstr(text, begin_tag)) == NULL || (end = strstr(begin, end_tag)) == NULL) {
+		fprintf(stderr, "%s: no hex dump %s\n", path, name);
+		abort();
+	}
+	*end = '\0';
+	out = tu_unhex(begin + strlen(begin_tag), len);
+	free(begin_tag);
+	free(end_tag);
+	free(text);
+	free(path);
+	return out;
+}

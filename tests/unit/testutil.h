@@ -41,4 +41,15 @@ uint64_t tu_seed(uint64_t fallback);
  */
 pid_t tu_fork_pipe(int *fd);
 
+/*
+ * Hex digits (spaces, newlines and ``` fence lines skipped) into a new malloc'd buffer;
+ * *len bytes. Aborts the test binary on anything else.
+ */
+uint8_t *tu_unhex(const char *text, size_t *len);
+/*
+ * The bytes of the hex dump between "<!-- name-begin -->" and "<!-- name-end -->" in
+ * $ARRANG_SOURCE_DIR/protocol/PROTOCOL.md (malloc'd, *len bytes); aborts when missing.
+ */
+uint8_t *tu_spec_hex(const char *name, size_t *len);
+
 #endif

@@ -1,0 +1,184 @@
+/*
+ * changeset_ref_enc.c: the reference encoders of the test oracle (changeset_ref.h): the
+ * header, the envelope, the ops of a clear body and a policy body written with msgpack-c's
+ * packer, and the sealing of a case body written with libsodium directly. They check no
+ * rule: tests use them to make valid and broken change sets alike, and the reference
+ * decoder re-encodes with them to check canonical form. Test builds only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "arrerr.h"
+#include "changeset_int.h"
+#include "changeset_ref.h"
+#include "changeset_ref_int.h"
+
+/* msgpack_sbuffer_write reports allocation failure as -1; so do the packer calls. */
+
+int
+ref_pack_str(msgpack_packer *pk, const void *s, size_t n)
+{
+	return msgpack_pack_str(pk, n) != 0 || msgpack_pack_str_body(pk, s, n) != 0 ? -1 : 0;
+}
+
+int
+ref_pack_bin(msgpack_packer *pk, const void *s, size_t n)
+{
+	return msgpack_pack_bin(pk, n) != 0 || msgpack_pack_bin_body(pk, s, n) != 0 ? -1 : 0;
+}
+
+static int
+pack_value(msgpack_packer *pk, const struct value *v)
+{
+	switch (v->kind) {
+	case VALUE_INT:
+		return msgpack_pack_int64(pk, v->u.i);
+	case VALUE_REAL:
+		return msgpack_pack_double(pk, v->u.r);
+	case VALUE_TEXT:
+		return ref_pack_str(pk, v->u.b.ptr, v->u.b.len);
+	case VALUE_BLOB:
+		return ref_pack_bin(pk, v->u.b.ptr, v->u.b.len);
+	case VALUE_NIL:
+	default:
+		return msgpack_pack_nil(pk);
+	}
+}
+
+int
+ref_pack_ops(msgpack_sbuffer *sb, const struct cs_op *ops, size_t nops)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	if (msgpack_pack_array(&pk, nops) != 0)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < nops; i++) {
+		if (msgpack_pack_array(&pk, CS_OP_FIELDS) != 0 ||
+		    ref_pack_str(&pk, ops[i].table, strlen(ops[i].table)) != 0 ||
+		    ref_pack_bin(&pk, ops[i].row, ARR_ROWID_LEN) != 0 ||
+		    ref_pack_str(&pk, ops[i].column, strlen(ops[i].column)) != 0 ||
+		    pack_value(&pk, &ops[i].value) != 0)
+			return ARR_ENOMEM;
+	}
+	return 0;
+}
+
+int
+changeset_ref_header(msgpack_sbuffer *sb, const uint8_t origin[ARR_ORIGIN_LEN],
+                     const struct cs_header *h, uint64_t body_len, const uint8_t hash[ARR_HASH_LEN])
+{
+	static const uint8_t zero[ARR_SCOPE_LEN];
+	bool region = memcmp(h->scope, zero, ARR_SCOPE_LEN) == 0;
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	if (msgpack_pack_array(&pk, CS_HEADER_FIELDS) != 0 ||
+	    msgpack_pack_uint64(&pk, ARR_FORMAT_VERSION) != 0 ||
+	    ref_pack_bin(&pk, origin, ARR_ORIGIN_LEN) != 0 ||
+	    msgpack_pack_uint64(&pk, h->seq) != 0 || msgpack_pack_uint64(&pk, h->hlc) != 0 ||
+	    ref_pack_str(&pk, h->author_org, strlen(h->author_org)) != 0 ||
+	    msgpack_pack_uint32(&pk, h->schema_version) != 0 ||
+	    (region ? msgpack_pack_nil(&pk) : ref_pack_bin(&pk, h->scope, ARR_SCOPE_LEN)) != 0 ||
+	    msgpack_pack_uint8(&pk, h->kind) != 0 || msgpack_pack_uint64(&pk, h->key_id) != 0 ||
+	    msgpack_pack_uint64(&pk, body_len) != 0 || ref_pack_bin(&pk, hash, ARR_HASH_LEN) != 0)
+		return ARR_ENOMEM;
+	return 0;
+}
+
+int
+changeset_ref_envelope(msgpack_sbuffer *sb, const uint8_t *hdr, size_t hdrlen,
+                       const uint8_t sig[ARR_SIG_LEN], const uint8_t *body, size_t bodylen)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	if (msgpack_pack_array(&pk, CS_ENVELOPE_FIELDS) != 0 ||
+	    ref_pack_bin(&pk, hdr, hdrlen) != 0 || ref_pack_bin(&pk, sig, ARR_SIG_LEN) != 0 ||
+	    (body == NULL ? msgpack_pack_nil(&pk) : ref_pack_bin(&pk, body, bodylen)) != 0)
+		return ARR_ENOMEM;
+	return 0;
+}
+
+int
+changeset_ref_wrap(const struct nodekey *k, const struct cs_header *h, const uint8_t *body,
+                   size_t bodylen, msgpack_sbuffer *out)
+{
+	uint8_t hash[ARR_HASH_LEN], sig[ARR_SIG_LEN];
+	msgpack_sbuffer hdr;
+	int rc;
+
+	crypto_generichash(hash, sizeof(hash), body, bodylen, NULL, 0);
+	msgpack_sbuffer_init(&hdr);
+	if ((rc = changeset_ref_header(&hdr, nodekey_public(k), h, bodylen, hash)) != 0 ||
+	    (rc = nodekey_sign(k, (const uint8_t *)hdr.data, hdr.size, sig)) != 0)
+		goto out;
+	rc = changeset_ref_envelope(out, (const uint8_t *)hdr.data, hdr.size, sig, body, bodylen);
+out:
+	msgpack_sbuffer_destroy(&hdr);
+	return rc;
+}
+
+int
+changeset_ref_seal(const uint8_t origin[ARR_ORIGIN_LEN], const struct cs_header *h,
+                   const uint8_t *plain, size_t n, const uint8_t skey[ARR_SKEY_LEN],
+                   const uint8_t nonce[ARR_NONCE_LEN], uint8_t **out, size_t *outlen)
+{
+	static const char tag[] = "arrangd-body-2";
+	uint8_t ad[sizeof(tag) - 1 + ARR_ORIGIN_LEN + 8 + ARR_SCOPE_LEN + 8], *p = ad, *padded;
+	size_t plen = (n / ARR_PAD_BLOCK + 1) * ARR_PAD_BLOCK;
+
+	memcpy(p, tag, sizeof(tag) - 1);
+	memcpy(p += sizeof(tag) - 1, origin, ARR_ORIGIN_LEN);
+	p += ARR_ORIGIN_LEN;
+	for (int i = 7; i >= 0; i--)
+		*p++ = (uint8_t)(h->seq >> (8 * i));
+	memcpy(p, h->scope, ARR_SCOPE_LEN);
+	p += ARR_SCOPE_LEN;
+	for (int i = 7; i >= 0; i--)
+		*p++ = (uint8_t)(h->key_id >> (8 * i));
+	/* ISO/IEC 7816-4 padding, written out: 0x80, then zeros to the block */
+	if ((padded = calloc(1, plen)) == NULL ||
+	    (*out = malloc(ARR_NONCE_LEN + plen + 16)) == NULL) {
+		free(padded);
+		return ARR_ENOMEM;
+	}
+	memcpy(padded, plain, n);
+	padded[n] = 0x80;
+	memcpy(*out, nonce, ARR_NONCE_LEN);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(*out + ARR_NONCE_LEN, NULL, padded, plen, ad,
+	                                           sizeof(ad), NULL, nonce, skey);
+	*outlen = ARR_NONCE_LEN + plen + 16;
+	free(padded);
+	return 0;
+}
+
+int
+policy_encode_reference(const struct cs_policy *p, msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+	int bad;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	bad =
+	    msgpack_pack_array(&pk, POLICY_FIELDS) | msgpack_pack_uint8(&pk, p->op) |
+	    (p->has_member ? ref_pack_bin(&pk, p->member, ARR_ORIGIN_LEN) : msgpack_pack_nil(&pk)) |
+	    msgpack_pack_uint32(&pk, p->roles) | msgpack_pack_uint64(&pk, p->cut) |
+	    msgpack_pack_array(&pk, p->ngrants);
+	for (size_t i = 0; i < p->ngrants; i++)
+		bad |= msgpack_pack_array(&pk, 2) |
+		       ref_pack_bin(&pk, p->grants[i].origin, ARR_ORIGIN_LEN) |
+		       msgpack_pack_uint64(&pk, p->grants[i].seq);
+	bad |= msgpack_pack_uint64(&pk, p->key_id) | msgpack_pack_array(&pk, p->nprevs);
+	for (size_t i = 0; i < p->nprevs; i++)
+		bad |= msgpack_pack_uint64(&pk, p->prevs[i]);
+	bad |= msgpack_pack_array(&pk, p->nslots);
+	for (size_t i = 0; i < p->nslots; i++)
+		bad |= msgpack_pack_array(&pk, 3) |
+		       ref_pack_bin(&pk, p->slots[i].member, ARR_ORIGIN_LEN) |
+		       msgpack_pack_uint64(&pk, p->slots[i].key_id) |
+		       ref_pack_bin(&pk, p->slots[i].sealed, ARR_SLOT_LEN);
+	return bad != 0 ? ARR_ENOMEM : 0;
+}

@@ -1,0 +1,19 @@
+/*
+ * changeset_ref_int.h: what the two files of the test oracle share (the packers of
+ * changeset_ref_enc.c that the reference decoder re-encodes with). Test builds only.
+ */
+#ifndef CHANGESET_REF_INT_H
+#define CHANGESET_REF_INT_H
+
+#include <stddef.h>
+
+#include <msgpack.h>
+
+#include "changeset.h"
+
+int ref_pack_str(msgpack_packer *pk, const void *s, size_t n);
+int ref_pack_bin(msgpack_packer *pk, const void *s, size_t n);
+/* The canonical ops array of a clear body. */
+int ref_pack_ops(msgpack_sbuffer *sb, const struct cs_op *ops, size_t nops);
+
+#endif
