@@ -28,6 +28,14 @@ ts_member_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 	return NULL;
 }
 
+const uint8_t *
+ts_member_at(void *ctx, size_t i)
+{
+	const struct ts_members *m = ctx;
+
+	return i < m->n ? m->origin[i] : NULL;
+}
+
 static uint64_t
 test_clock(void *ctx)
 {
@@ -54,6 +62,8 @@ ts_replica_open(struct ts_replica *r, int *err)
 	    .clock_ctx = &r->clock,
 	    .max_clock_drift_ms = 60000,
 	    .no_domain_rules = !r->rules,
+	    .member_at = ts_member_at,
+	    .grant_on_create_all = !r->need_to_know,
 	};
 
 	return store_open(&cfg, err);

@@ -27,6 +27,8 @@ struct ts_replica {
 	uint64_t clock; /* the replica's wall clock, set by the test */
 	struct ts_members members;
 	bool rules; /* local writes keep the domain rules (off: partial rows allowed) */
+	/* scopes it opens are its own (on: every member is granted each, and reads all) */
+	bool need_to_know;
 };
 
 /* The state of every test: replicas a, b, c (keys 1, 2, 3), each a member of the others. */
@@ -44,6 +46,8 @@ int ts_teardown(void **state);
 /* store_member_fn over a struct ts_members: TS_ORG for a member. */
 const char *ts_member_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
 void ts_member_add(struct ts_replica *r, const struct ts_replica *other);
+/* The store's member list over a struct ts_members (store_config.member_at). */
+const uint8_t *ts_member_at(void *ctx, size_t i);
 /* Open r's store with its key, path, clock and members (drift 60000 ms). */
 struct store *ts_replica_open(struct ts_replica *r, int *err);
 void ts_replica_init(struct ts_replica *r, const char *dir, const char *name, uint8_t keyno);
