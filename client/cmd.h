@@ -27,6 +27,9 @@
 int cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_peers(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_scope_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_scope_grant(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_scope_revoke(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_sync(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_query(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_import(struct cli *cli, const struct cmd_call *call, int argc, char **argv);

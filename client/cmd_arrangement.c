@@ -1,6 +1,6 @@
 /*
  * cmd_arrangement.c: `arrangctl arrangement ...`: the generic table verbs plus what is
- * special about arrangements: `add` finds or creates the child by its pseudonymous ref
+ * special about arrangements: `add` creates the arrangement's own child row for a pseudonymous ref
  * and resolves organisations by code; `set` is the generic one (the store keeps the
  * status lifecycle of DOMAIN.md and every other rule); `list` has filters by status,
  * kind, child, school and municipality (the API's equality filters) and by organisation
@@ -156,38 +156,19 @@ add_fields(struct cli *cli, const struct schema_table *t, const struct words *ws
 }
 
 /*
- * The child with ref into child; when there is none, a new id and the op that creates
- * it (*created). An exit code.
+ * A new child row with ref for a new arrangement: its id into child and the op that
+ * creates it. Every arrangement holds its own child row (the same pseudonymous ref):
+ * the child belongs to the arrangement's scope, readable only by its parties, and a
+ * row never moves scope, so a child row of another arrangement is never shared.
  */
-static int
-find_child(struct cli *cli, const char *ref, char child[ARR_ROWID_STRLEN + 1], struct req_op *op,
-           bool *created)
+static void
+new_child(const char *ref, char child[ARR_ROWID_STRLEN + 1], struct req_op *op)
 {
-	struct cli_where w = {"ref", value_text(ref)};
-	struct reply rp;
-	struct rowset rs;
-	int rc;
-
-	reply_init(&rp);
-	rc = cli_list(cli, "child", &w, 1, 2, &rp, &rs);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
-	} else if (rs.nrows > 1) {
-		rc = cli_error("more than one child has ref '%s'; use --child-id", ref);
-	} else if (rs.nrows == 1) {
-		if (!obj_strcpy(rowset_cell(&rs, 0, rowset_col(&rs, "id")), child,
-		                ARR_ROWID_STRLEN + 1))
-			rc = cli_fail(cli, ARR_EMALFORMED, NULL);
-	} else {
-		cli_new_id(child);
-		*created = true;
-		op->table = "child";
-		memcpy(op->id, child, sizeof(op->id));
-		op->column = "ref";
-		op->value = value_text(ref);
-	}
-	reply_free(&rp);
-	return rc;
+	cli_new_id(child);
+	op->table = "child";
+	memcpy(op->id, child, sizeof(op->id));
+	op->column = "ref";
+	op->value = value_text(ref);
 }
 
 int
@@ -215,10 +196,12 @@ cmd_arrangement_add(struct cli *cli, const struct cmd_call *call, int argc, char
 		goto out;
 	}
 	rc = add_fields(cli, t, &ws, fields, child);
-	if (rc == CLI_OK && ref != NULL)
-		rc = find_child(cli, ref, child, &childop, &newchild);
 	if (rc != CLI_OK)
 		goto out;
+	if (ref != NULL) {
+		new_child(ref, child, &childop);
+		newchild = true;
+	}
 	if (ref != NULL) {
 		fields[ws.n].col = schema_column_find(t, "child_id");
 		fields[ws.n].value = value_text(child);

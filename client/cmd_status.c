@@ -266,7 +266,7 @@ out:
 int
 cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	const msgpack_object *d;
+	const msgpack_object *d, *l;
 	struct reply rp;
 	bool done;
 	int rc;
@@ -280,8 +280,12 @@ cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 		rc = cli_fail(cli, ARR_EMALFORMED, NULL);
 		goto out;
 	}
+	l = obj_get(rp.result, "log");
 	if (cli->json)
 		rc = jsonout_print_value(rp.result);
+	else if (l != NULL && l->type == MSGPACK_OBJECT_STR)
+		printf("log      %.*s\ncontent  %.*s\n", (int)l->via.str.size, l->via.str.ptr,
+		       (int)d->via.str.size, d->via.str.ptr);
 	else
 		printf("%.*s\n", (int)d->via.str.size, d->via.str.ptr);
 out:

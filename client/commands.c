@@ -42,12 +42,43 @@ static const struct cmd cmds[] = {
      "behind (change sets we have that it lacks) and ahead (change sets it has that we\n"
      "lack). --json prints one JSON object per peer per line.\n\n",
      0, "Node"},
-    {"digest", NULL, "", "digest of the replica's contents (compare across nodes)", cmd_digest,
-     NULL,
-     "Print the digest of this replica's visible contents (64 hex characters). Replicas\n"
-     "that hold the same data have the same digest, so comparing digests shows\n"
-     "convergence. --json prints {\"digest\": \"...\"}.\n\n",
+    {"digest", NULL, "", "digests of the log and of the readable contents (compare across nodes)",
+     cmd_digest, NULL,
+     "Print two digests (64 hex characters each). \"log\" covers every change set this node\n"
+     "has logged, readable or not: nodes with the same log have the same log digest,\n"
+     "whatever they can read. \"content\" covers the rows this node can read (the region's\n"
+     "and those of the arrangements it is a party of): nodes that read the same scopes\n"
+     "and hold the same data have the same content digest. Converged means equal log\n"
+     "digests everywhere and equal content digests among nodes with the same reads.\n"
+     "--json prints {\"digest\": \"...\", \"log\": \"...\"}.\n\n",
      0, "Node"},
+    {"scope", "show", "ARRANGEMENT", "who may read an arrangement: owner, parties, roles, keys",
+     cmd_scope_show, NULL,
+     "An arrangement and everything that hangs off it (parties, funding, care,\n"
+     "evaluations, consents, its child row) form its scope, readable only by the members\n"
+     "granted access; other nodes relay it encrypted. Show whether this node can read\n"
+     "ARRANGEMENT (a full id, or a unique prefix of one it can read), the readers with\n"
+     "their organisation and roles (the owner first), how many key epochs are current,\n"
+     "how many keys this node holds and how many change sets wait for a key. --json\n"
+     "prints the daemon's answer.\n\n",
+     0, "Scopes"},
+    {"scope", "grant", "ARRANGEMENT --member NAME --roles ROLE[,ROLE...]",
+     "let a member of the region read an arrangement", cmd_scope_grant, NULL,
+     "Issue a GRANT: member NAME (as in the members file) becomes a party of ARRANGEMENT\n"
+     "with ROLEs (requester, funder, education, care, coordination; admin only by the\n"
+     "owner), and receives every key of the scope this node holds, sealed to its node key,\n"
+     "so it can read the history too. Only the owner (the organisation that created the\n"
+     "arrangement) or an admin may grant. The member reads the arrangement as soon as the\n"
+     "GRANT reaches it. --json prints the seqs of the change set issued.\n\n"
+     "Example: arrangctl scope grant 8f3c --member jeugdhulp-b --roles care\n\n",
+     0, "Scopes"},
+    {"scope", "revoke", "ARRANGEMENT --member NAME", "take a member's access to an arrangement away",
+     cmd_scope_revoke, NULL,
+     "Issue a REVOKE: member NAME is no longer a party of ARRANGEMENT, and in the same\n"
+     "change set the scope gets a new key sealed to the remaining parties only, so what is\n"
+     "written from now on is unreadable to NAME. What NAME read before stays with it.\n"
+     "Only the owner or an admin may revoke; an admin only by the owner.\n\n",
+     0, "Scopes"},
     {"sync", NULL, "", "pull from every connected peer now", cmd_sync, NULL,
      "Ask arrangd to pull from every connected peer now, and print how many pulls it\n"
      "sent. The pulls complete in the background; compare `arrangctl digest` across nodes\n"

@@ -92,32 +92,55 @@ misbehave(struct region *r, struct peer *d, const struct nodekey *relay,
 	vv_destroy(&empty);
 }
 
-/* Wait for the one quarantine entry: ARR_EBADSIG with the signer's origin. */
+/*
+ * Wait for n quarantine entries, one of them with reason and, when signer, the signer's
+ * origin (a body that does not match its header is attributed to nobody: any relay
+ * could have altered it).
+ */
 static bool
-wait_quarantined(struct region *r)
+wait_quarantined(struct region *r, size_t n, const char *reason, bool signer)
 {
 	double until = mono_s() + 10;
 	bool found = false;
 
 	while (!found && mono_s() < until) {
 		struct reply rp;
-		const msgpack_object *o, *e;
+		const msgpack_object *o;
 
 		if (region_call0(r, RECV, "quarantine.list", &rp, &o) == 0 &&
 		    (o = obj_get(o, "entries")) != NULL && o->type == MSGPACK_OBJECT_ARRAY &&
-		    o->via.array.size == 1) {
-			e = &o->via.array.ptr[0];
-			CHECK(obj_is_str(obj_get(e, "reason"), "ARR_EBADSIG"),
-			      "quarantine reason is not ARR_EBADSIG");
-			CHECK(obj_is_str(obj_get(e, "origin"), r->nodes[SIGNER].pubhex),
-			      "quarantined origin is not the signer");
-			found = true;
+		    o->via.array.size == n) {
+			for (size_t i = 0; i < n; i++) {
+				const msgpack_object *e = &o->via.array.ptr[i];
+
+				if (obj_is_str(obj_get(e, "reason"), reason)) {
+					CHECK(!signer || obj_is_str(obj_get(e, "origin"),
+					                            r->nodes[SIGNER].pubhex),
+					      "quarantined origin is not the signer");
+					found = true;
+				}
+			}
+			CHECK(found, "no quarantine entry with %s", reason);
 		}
 		reply_free(&rp);
 		if (!found)
 			proc_sleep_ms(100);
 	}
 	return found;
+}
+
+/* Relay the n bytes at buf to node0 in a PUSH over d. */
+static void
+push(struct peer *d, const uint8_t *buf, size_t n)
+{
+	struct peermsg m;
+	struct peermsg_blob blob = {.data = buf, .len = n};
+
+	memset(&m, 0, sizeof(m));
+	m.type = PEERMSG_PUSH;
+	m.cs = &blob;
+	m.ncs = 1;
+	peer_send(d, &m);
 }
 
 int
@@ -134,7 +157,6 @@ main(void)
 	                      .author_org = r->nodes[SIGNER].org,
 	                      .schema_version = ARR_SCHEMA_VERSION};
 	struct peermsg m;
-	struct peermsg_blob blob;
 	struct vv *empty = vv_new();
 	struct peer *d;
 
@@ -169,30 +191,35 @@ main(void)
 	check_log("handshake as %s done", r->nodes[RELAY].name);
 	misbehave(r, d, relay, signer);
 
-	memset(&m, 0, sizeof(m));
-	m.type = PEERMSG_PUSH;
-	blob.data = tampered;
-	blob.len = cs->rawlen;
-	m.cs = &blob;
-	m.ncs = 1;
-	peer_send(d, &m);
-	check_log("relayed the tampered change set");
+	push(d, tampered, cs->rawlen);
+	check_log("relayed the change set with a body byte flipped");
 
-	/* It shows up in quarantine with ARR_EBADSIG and the signer's origin. */
-	CHECK(wait_quarantined(r), "the tampered change set is not in quarantine");
+	/* The body no longer matches the signed header's body_hash. */
+	CHECK(wait_quarantined(r, 1, "ARR_EBODYHASH", false), "the altered body is not in quarantine");
 	CHECK(apiclient_get_text(region_api(r, RECV), "organisation", row, "name", got,
 	                         sizeof(got)) == ARR_ENOTFOUND,
 	      "the tampered change set was applied");
+	check_log("quarantined with ARR_EBODYHASH, not applied");
+
+	/* A header byte flipped (in author_org): the signature fails. */
+	memcpy(tampered, cs->raw, cs->rawlen);
+	p = NULL;
+	for (size_t k = (size_t)(cs->hdr - cs->raw); p == NULL && k + 1 < cs->rawlen; k++)
+		if (memcmp(tampered + k, r->nodes[SIGNER].org, strlen(r->nodes[SIGNER].org)) == 0)
+			p = tampered + k;
+	CHECK(p != NULL && p < tampered + (cs->hdr - cs->raw) + cs->hdrlen,
+	      "author_org not found in the header");
+	p[0] ^= 0x01;
+	push(d, tampered, cs->rawlen);
+	CHECK(wait_quarantined(r, 2, "ARR_EBADSIG", true), "the altered header is not in quarantine");
 	check_log("quarantined with ARR_EBADSIG, not applied");
 
 	/* The genuine bytes, relayed the same way, are applied. */
-	blob.data = cs->raw;
-	blob.len = cs->rawlen;
-	peer_send(d, &m);
+	push(d, cs->raw, cs->rawlen);
 	CHECK(apiclient_wait_text(region_api(r, RECV), "organisation", row, "name",
 	                          "Original School Name", 10000),
 	      "the genuine change set was not applied");
-	CHECK(apiclient_quarantine_count(region_api(r, RECV)) == 1, "quarantine changed");
+	CHECK(apiclient_quarantine_count(region_api(r, RECV)) == 2, "quarantine changed");
 	CHECK(apiclient_status_ok(region_api(r, RECV)), "status");
 
 	peer_close(&d);

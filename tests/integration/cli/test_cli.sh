@@ -232,7 +232,7 @@ golden peers
 ok "$CTL" --json peers
 [ -s "$T/out" ] && fail "peers --json of a one-node region is not empty"
 ok "$CTL" digest
-grep -Eq '^[0-9a-f]{64}$' "$T/out" || fail "digest format"
+grep -Eq '^log +[0-9a-f]{64}$' "$T/out" && grep -Eq '^content +[0-9a-f]{64}$' "$T/out" || fail "digest format"
 EMPTY_DIGEST=$(cat "$T/out")
 ok "$CTL" --json digest
 jqcheck --arg d "$EMPTY_DIGEST" '.digest | test("^[0-9a-f]{64}$")'
@@ -349,7 +349,9 @@ SLURP=1 jqcheck 'length == 4 and .[0].code == "98000001" and .[0].kind == "provi
 ok "$CTL" arrangement add --child-ref TD-2016-001 --kind oza --status requested \
 	--school 99XX01 --municipality 9901 --swv PO9901 --lead a0000002 \
 	--coordinator "M. de Vries" --requested-on 2025-11-20 --summary "Tweede arrangement"
-[ "$(wc -l <"$T/out")" = 1 ] || fail "add for an existing child ref printed more than the id"
+# every arrangement holds its own child row (its scope's): a second one for a ref too
+[ "$(wc -l <"$T/out")" = 2 ] && grep -q '^created child .* for ref TD-2016-001$' "$T/out" ||
+	fail "add for an existing child ref did not create the arrangement's own child row"
 NEW=$(head -1 "$T/out")
 name_id NEWARR "$NEW"
 ok "$CTL" arrangement add --child-ref TD-2019-099 --kind support_team
@@ -359,7 +361,7 @@ name_id NEWARR2 "$NEW2"
 name_id NEWCHILD "$CHILD2"
 golden arrangement_add_new_child
 ok "$CTL" --json arrangement add --child-ref TD-2019-099 --kind other
-jqcheck --arg c "$CHILD2" '.child_created == false and .child_id == $c and (.id | test("^[0-9a-f-]{36}$"))'
+jqcheck --arg c "$CHILD2" '.child_created == true and .child_id != $c and (.id | test("^[0-9a-f-]{36}$"))'
 ok "$CTL" arrangement set "$NEW" status=under_review decided_on=2025-12-01
 [ -s "$T/out" ] && fail "set printed something"
 ok "$CTL" arrangement set "${NEW:0:6}" status=allocated start_on=2026-01-05
@@ -543,8 +545,10 @@ ok "$CTL" digest
 # ---- lookup by the keys people know; ambiguity ----
 ok "$CTL" organisation show 9901
 grep -q '^name  *Gemeente Testdorp$' "$T/out" || fail "organisation show CODE"
-ok "$CTL" child show TD-2016-001
-grep -q '^id  *c0000001-0000-4000-8000-000000000001$' "$T/out" || fail "child show REF"
+# TD-2016-001 has two arrangements now, so two child rows (one per scope)
+error 1 "error: child ref 'TD-2016-001' is ambiguous; use the id" "$CTL" child show TD-2016-001
+ok "$CTL" child show TD-2017-007
+grep -q "^ref  *TD-2017-007$" "$T/out" || fail "child show REF"
 ok "$CTL" assignment show JW-2025-0042
 grep -q '^id  *d0000001-0000-4000-8000-000000000001$' "$T/out" || fail "assignment show NUMBER"
 ok "$CTL" organisation set PO9901 name="SWV PO Testregio"
