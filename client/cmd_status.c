@@ -138,6 +138,25 @@ writes_cell(struct table *t, const msgpack_object *held)
 	}
 }
 
+/* "arrangements": how many case scopes this node reads and how many it relays opaque. */
+static void
+scopes_cell(struct table *t, const msgpack_object *o)
+{
+	uint64_t readable = 0, opaque = 0, sealed = 0;
+	char buf[160];
+
+	if (o == NULL || obj_uint(obj_get(o, "readable"), &readable) != 0 ||
+	    obj_uint(obj_get(o, "opaque"), &opaque) != 0 ||
+	    obj_uint(obj_get(o, "sealed"), &sealed) != 0)
+		return;
+	table_cell(t, "scopes");
+	snprintf(buf, sizeof(buf),
+	         "%" PRIu64 " readable, %" PRIu64 " held opaque (not a party; relayed)"
+	         ", %" PRIu64 " change set%s waiting for a key",
+	         readable, opaque, sealed, sealed == 1 ? "" : "s");
+	table_cell(t, buf);
+}
+
 /* One "equivocated" row per origin frozen after a proof (the status reply's equivocations). */
 static void
 equiv_rows(struct table *t, const msgpack_object *list)
@@ -205,6 +224,7 @@ cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	table_cell(t, "writes");
 	writes_cell(t, obj_get(rp.result, "writes_held"));
 	equiv_rows(t, obj_get(rp.result, "equivocations"));
+	scopes_cell(t, obj_get(rp.result, "scopes"));
 	table_cell(t, "database");
 	if (obj_uint(obj_get(rp.result, "db_bytes"), &db) == 0) {
 		snprintf(buf, sizeof(buf), "%" PRIu64 " bytes", db);

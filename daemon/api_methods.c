@@ -227,6 +227,10 @@ api_methods_get(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
 	rc = store_get(a->st, t->name, id, rows_add, &c);
+	if (rc == ARR_ENOTFOUND && api_scope_unreadable(a, r, t->name, id, &rc)) {
+		apimsg_rowset_destroy(&c.rs);
+		return rc;
+	}
 	return rows_result(r, &c, rc, t, pk);
 }
 

@@ -244,3 +244,25 @@ api_scope_status(struct api *a, msgpack_packer *pk)
 	               (const uint64_t[]){st.scopes, st.readable, st.opaque, st.sealed, st.masked});
 	return 0;
 }
+
+bool
+api_scope_unreadable(struct api *a, struct apimsg_req *r, const char *table, const char *id,
+                     int *rc)
+{
+	uint8_t scope[ARR_SCOPE_LEN];
+	struct store_scope_info info;
+
+	/* an arrangement's (or a child's own) scope has the row's id */
+	if ((strcmp(table, "arrangement") != 0 && strcmp(table, "child") != 0) ||
+	    rowid_parse(id, scope) != 0 || store_scope_info(a->st, scope, &info, NULL, NULL) != 0)
+		return false;
+	if (info.keys_held > 0)
+		*rc = apimsg_req_fail(r, ARR_ENOTPARTY,
+		                      "%s %s is waiting for the key of its current epoch", table, id);
+	else
+		*rc = apimsg_req_fail(r, ARR_ENOTPARTY,
+		                      "this organisation is not a party of %s %s (this node relays "
+		                      "it encrypted)",
+		                      table, id);
+	return true;
+}
