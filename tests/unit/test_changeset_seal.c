@@ -368,6 +368,7 @@ test_plaintext_strict(void **state)
 	         "0123456789abcdef\xa1y\x01",
 	         ARR_EMALFORMED),
 	    CASE("\x91" OP0 "\x80", ARR_ETYPE),
+	    CASE("\x91" OP0 "\x81", ARR_EMALFORMED), /* a map cut short: not one object */
 	    CASE("\x91" OP0, ARR_EMALFORMED),
 	    CASE("\x91" OP0 "\x01\xc0", ARR_EMALFORMED),
 	    CASE("\x90", ARR_EMALFORMED),
