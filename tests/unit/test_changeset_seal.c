@@ -28,7 +28,6 @@
 #include "changeset_ref_int.h"
 #include "hlc.h"
 #include "policy.h"
-#include "rowid.h"
 #include "testutil.h"
 
 /* ---- a deterministic randombytes, switched on for the worked example only ---- */
@@ -87,37 +86,20 @@ static const uint8_t scope_a[ARR_SCOPE_LEN] = {0xa3, 0xc1, 0xe7, 0xd2, 0x4b, 0x5
 static struct cs_header
 case_header(uint64_t seq, const uint8_t skey[ARR_SKEY_LEN])
 {
-	struct cs_header h = {.seq = seq,
-	                      .hlc = hlc_make(1764000000000ull, 1),
-	                      .author_org = "Gemeente Testdorp",
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .kind = CS_DATA,
-	                      .key_id = changeset_key_id(skey)};
+	struct cs_header h = tu_cs_header(seq, 1);
 
 	memcpy(h.scope, scope_a, ARR_SCOPE_LEN);
+	h.key_id = changeset_key_id(skey);
 	return h;
-}
-
-static struct cs_op
-op(const char *table, const char *column, struct value v)
-{
-	struct cs_op o;
-
-	memset(&o, 0, sizeof(o));
-	o.table = table;
-	o.column = column;
-	assert_int_equal(rowid_parse(ROW, o.row), 0);
-	o.value = v;
-	return o;
 }
 
 static struct changeset *
 build_case(struct nodekey *k, uint64_t seq, const uint8_t skey[ARR_SKEY_LEN], const char *text)
 {
 	struct cs_header h = case_header(seq, skey);
-	struct cs_op ops[3] = {op("arrangement", "status", value_text("draft")),
-	                       op("arrangement", "hours_per_week", value_int(4)),
-	                       op("arrangement", "summary", value_text(text))};
+	struct cs_op ops[3] = {tu_cs_op("arrangement", ROW, "status", value_text("draft")),
+	                       tu_cs_op("arrangement", ROW, "hours_per_week", value_int(4)),
+	                       tu_cs_op("arrangement", ROW, "summary", value_text(text))};
 	struct changeset *cs = NULL;
 
 	assert_int_equal(changeset_build(k, &h, ops, 3, skey, &cs), 0);
@@ -201,7 +183,7 @@ test_open_refuses(void **state)
 	uint8_t skey[ARR_SKEY_LEN], other[ARR_SKEY_LEN], *stub = NULL, junk[100] = {0};
 	struct changeset *cs, *st = NULL, *region = NULL;
 	struct cs_header h;
-	struct cs_op o = op("organisation", "code", value_int(1));
+	struct cs_op o = tu_cs_op("organisation", ROW, "code", value_int(1));
 	size_t stublen = 0;
 
 	(void)state;
@@ -320,7 +302,7 @@ test_padding(void **state)
 	memset(text, 'p', sizeof(text));
 	for (size_t len = 0; len < sizeof(text); len += 7) {
 		struct cs_header h = case_header(1, skey);
-		struct cs_op o = op("arrangement", "summary", value_textn(text, len));
+		struct cs_op o = tu_cs_op("arrangement", ROW, "summary", value_textn(text, len));
 		struct changeset *a = NULL, *b = NULL;
 		msgpack_sbuffer plain;
 
@@ -472,8 +454,8 @@ ex2_skey(uint8_t skey[ARR_SKEY_LEN])
 static void
 ex2_ops(struct cs_op ops[2])
 {
-	ops[0] = op("arrangement", "status", value_text("draft"));
-	ops[1] = op("arrangement", "hours_per_week", value_int(4));
+	ops[0] = tu_cs_op("arrangement", ROW, "status", value_text("draft"));
+	ops[1] = tu_cs_op("arrangement", ROW, "hours_per_week", value_int(4));
 }
 
 /* Node 1's second change set: two ops in the scope, sealed with nonce draw 0. */
