@@ -911,11 +911,8 @@ test_cs_peek(void **state)
 {
 	struct nodekey *k = tu_key(3);
 	struct cs_op op;
-	struct cs_header h = {.seq = 42,
-	                      .hlc = 123456,
-	                      .author_org = "Org",
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .scope = ARR_SCOPE_REGION};
+	struct cs_header h = {
+	    .seq = 42, .hlc = 123456, .author_org = "Org", .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 	uint8_t origin[ARR_ORIGIN_LEN];
 	uint64_t seq = 0;
@@ -926,7 +923,7 @@ test_cs_peek(void **state)
 	op.column = "name";
 	memset(op.row, 0x11, sizeof(op.row));
 	op.value = value_text("x");
-	assert_int_equal(changeset_build(k, &h, &op, 1, &cs), 0);
+	assert_int_equal(changeset_build(k, &h, &op, 1, NULL, &cs), 0);
 	assert_int_equal(peermsg_cs_peek(cs->raw, cs->rawlen, origin, &seq), 0);
 	assert_int_equal(seq, 42);
 	assert_memory_equal(origin, nodekey_public(k), ARR_ORIGIN_LEN);
