@@ -1,9 +1,12 @@
 /*
  * codec.c: micro-benchmark of the protocol codec (arrang_codec_bench): change-set build,
  * decode and verify, and the checks of an API "write" request, on change sets shaped like
- * arrang_bench's fixture (gen.h: ~4096 ops, ~240 KB each). Each figure is printed next to
- * a baseline measured in the same run on the same bytes (memcpy, and msgpack-c's plain
- * msgpack_unpack_next), as a ratio, so that runs on different machines compare.
+ * arrang_bench's fixture (gen.h: ~4096 ops, ~240 KB each), in the region scope (clear
+ * bodies) and in a case scope (bodies sealed with XChaCha20-Poly1305: build includes the
+ * sealing, decode is followed by opening). Each figure is printed next to a baseline
+ * measured in the same run on the same bytes (memcpy, and msgpack-c's plain
+ * msgpack_unpack_next of the region change sets), as a ratio, so that runs on different
+ * machines compare, and per change set.
  *
  * Built against an older tree with -DCODEC_BENCH_OLD it times the request checks the way
  * daemon/api.c made them before (copy each str, look it up, parse and format the id);
@@ -82,21 +85,23 @@ struct sets {
 	size_t bytes;
 };
 
+/* The change sets' scope: the region (skey NULL) or a case scope sealed under skey. */
 static void
-build_all(struct nodekey *k, const struct fixture *f, struct sets *s)
+build_all(struct nodekey *k, const struct fixture *f, const uint8_t *skey, struct sets *s)
 {
-	struct cs_header h = {.seq = 1,
-	                      .hlc = 1,
-	                      .author_org = "Gemeente Testdorp",
-	                      .schema_version = 1,
-	                      .scope = "region"};
+	struct cs_header h = {
+	    .seq = 1, .hlc = 1, .author_org = "Gemeente Testdorp", .schema_version = 1};
 
+	if (skey != NULL) {
+		memset(h.scope, 0x5c, ARR_SCOPE_LEN);
+		h.key_id = changeset_key_id(skey);
+	}
 	s->n = 0;
 	s->bytes = 0;
 	for (size_t i = 0; i < f->nops;) {
 		size_t n = changeset_fit(&h, f->ops + i, f->nops - i);
 
-		if (n == 0 || changeset_build(k, &h, f->ops + i, n, &s->cs[s->n]) != 0)
+		if (n == 0 || changeset_build(k, &h, f->ops + i, n, skey, &s->cs[s->n]) != 0)
 			die("build failed");
 		s->bytes += s->cs[s->n]->rawlen;
 		s->n++;
@@ -113,14 +118,23 @@ free_all(struct sets *s)
 		changeset_destroy(&s->cs[i]);
 }
 
+/* A figure per op and per change set (ncs of them; 0: not shown), against base. */
 static void
-line(const char *what, double secs, size_t items, size_t bytes, double base)
+line_cs(const char *what, double secs, size_t items, size_t ncs, size_t bytes, double base)
 {
-	printf("%-28s %9.1f ns/op %9.1f MB/s", what, secs * 1e9 / (double)items,
+	printf("%-34s %9.1f ns/op %9.1f MB/s", what, secs * 1e9 / (double)items,
 	       (double)bytes / secs / 1e6);
+	if (ncs > 0)
+		printf(" %9.1f us/cs", secs * 1e6 / (double)ncs);
 	if (base > 0)
 		printf("   %6.2fx baseline", secs / base);
 	printf("\n");
+}
+
+static void
+line(const char *what, double secs, size_t items, size_t bytes, double base)
+{
+	line_cs(what, secs, items, 0, bytes, base);
 }
 
 /* An API "write" request of ops [from, from + n) in their text form. */
@@ -260,20 +274,33 @@ time_baselines(const struct sets *s, uint8_t *scratch, double *base_memcpy, doub
 	}
 }
 
-/* changeset_build (signing included), then the signature alone. */
-static void
-time_build(struct nodekey *k, const struct fixture *f, struct sets *s, double base)
+/* changeset_build (signing, and sealing under skey, included), best of REPEAT. */
+static double
+time_build_all(struct nodekey *k, const struct fixture *f, const uint8_t *skey, struct sets *s)
 {
 	double best = 1e9, t0;
 
 	for (int rep = 0; rep < REPEAT; rep++) {
 		free_all(s);
 		t0 = mono_s();
-		build_all(k, f, s);
+		build_all(k, f, skey, s);
 		if (mono_s() - t0 < best)
 			best = mono_s() - t0;
 	}
-	line("changeset_build (+sign)", best, f->nops, s->bytes, base);
+	return best;
+}
+
+/* changeset_build in the region and in a case scope, then the signature alone. */
+static void
+time_build(struct nodekey *k, const struct fixture *f, const uint8_t *skey, struct sets *s,
+           struct sets *cs, double base)
+{
+	double best, t0;
+
+	best = time_build_all(k, f, NULL, s);
+	line_cs("changeset_build (+sign)", best, f->nops, s->n, s->bytes, base);
+	best = time_build_all(k, f, skey, cs);
+	line_cs("changeset_build case (+seal, sign)", best, f->nops, cs->n, cs->bytes, base);
 	/* the signature alone, to show what build costs besides it */
 	best = 1e9;
 	for (int rep = 0; rep < REPEAT; rep++) {
@@ -281,16 +308,16 @@ time_build(struct nodekey *k, const struct fixture *f, struct sets *s, double ba
 
 		t0 = mono_s();
 		for (size_t i = 0; i < s->n; i++)
-			nodekey_sign(k, s->cs[i]->body, s->cs[i]->bodylen, sig);
+			nodekey_sign(k, s->cs[i]->hdr, s->cs[i]->hdrlen, sig);
 		if (mono_s() - t0 < best)
 			best = mono_s() - t0;
 	}
-	line("  of which nodekey_sign", best, f->nops, s->bytes, base);
+	line_cs("  of which nodekey_sign", best, f->nops, s->n, s->bytes, base);
 }
 
-/* changeset_decode, then changeset_verify separately. */
-static void
-time_decode_verify(const struct fixture *f, const struct sets *s, double base)
+/* changeset_decode of every change set, and changeset_open under skey when not NULL. */
+static double
+time_decode_all(const struct sets *s, const uint8_t *skey)
 {
 	double best = 1e9, t0;
 
@@ -301,12 +328,27 @@ time_decode_verify(const struct fixture *f, const struct sets *s, double base)
 
 			if (changeset_decode(s->cs[i]->raw, s->cs[i]->rawlen, &cs) != 0)
 				die("decode failed");
+			if (skey != NULL && changeset_open(cs, skey) != 0)
+				die("open failed");
 			changeset_destroy(&cs);
 		}
 		if (mono_s() - t0 < best)
 			best = mono_s() - t0;
 	}
-	line("changeset_decode", best, f->nops, s->bytes, base);
+	return best;
+}
+
+/* changeset_decode (region), decode and open (case), then changeset_verify separately. */
+static void
+time_decode_verify(const struct fixture *f, const uint8_t *skey, const struct sets *s,
+                   const struct sets *cs, double base)
+{
+	double best, t0;
+
+	best = time_decode_all(s, NULL);
+	line_cs("changeset_decode", best, f->nops, s->n, s->bytes, base);
+	best = time_decode_all(cs, skey);
+	line_cs("changeset_decode+open case", best, f->nops, cs->n, cs->bytes, base);
 	best = 1e9;
 	for (int rep = 0; rep < REPEAT; rep++) {
 		t0 = mono_s();
@@ -316,7 +358,7 @@ time_decode_verify(const struct fixture *f, const struct sets *s, double base)
 		if (mono_s() - t0 < best)
 			best = mono_s() - t0;
 	}
-	line("changeset_verify", best, f->nops, s->bytes, base);
+	line_cs("changeset_verify", best, f->nops, s->n, s->bytes, base);
 }
 
 /* Best of REPEAT runs of msgpack-c's unpack of the nreq request buffers. */
@@ -386,7 +428,8 @@ main(int argc, char **argv)
 	size_t narr = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 4000;
 	struct nodekey *k = nodekey_generate();
 	struct fixture f;
-	struct sets s;
+	struct sets s, cs;
+	uint8_t skey[ARR_SKEY_LEN];
 	double base_memcpy, base_unpack;
 	uint8_t *scratch;
 
@@ -402,9 +445,12 @@ main(int argc, char **argv)
 		die("no key");
 	fixture_make(&f, narr);
 	s.cs = calloc(f.nops / 1000 + 16, sizeof(*s.cs));
-	if (s.cs == NULL)
+	cs.cs = calloc(f.nops / 1000 + 16, sizeof(*cs.cs));
+	if (s.cs == NULL || cs.cs == NULL)
 		die("out of memory");
-	build_all(k, &f, &s);
+	changeset_key_new(skey);
+	build_all(k, &f, NULL, &s);
+	cs.n = 0;
 	printf("fixture: %zu arrangements, %zu rows, %zu ops, %zu change sets, %zu bytes"
 #ifdef CODEC_BENCH_OLD
 	       " (old api path)"
@@ -417,10 +463,12 @@ main(int argc, char **argv)
 	time_baselines(&s, scratch, &base_memcpy, &base_unpack);
 	line("baseline memcpy", base_memcpy, f.nops, s.bytes, 0);
 	line("baseline msgpack_unpack", base_unpack, f.nops, s.bytes, 0);
-	time_build(k, &f, &s, base_unpack);
-	time_decode_verify(&f, &s, base_unpack);
+	time_build(k, &f, skey, &s, &cs, base_unpack);
+	time_decode_verify(&f, skey, &s, &cs, base_unpack);
 	time_requests(&f, 4096);
+	free_all(&cs);
 	free_all(&s);
+	free(cs.cs);
 	free(s.cs);
 	free(scratch);
 	free(f.ops);

@@ -138,6 +138,9 @@ changeset_open(struct changeset *cs, const uint8_t skey[ARR_SKEY_LEN])
 		return ARR_EDECRYPT;
 	if ((rc = cs_read_ops(o, o->plain, n, &nc)) == 0 && nc)
 		rc = ARR_ENONCANON;
+	/* the codes of a clear body (changeset_decode): malformed when not one object */
+	if (rc != 0 && rc != ARR_ENOMEM && changeset_msgpack_check(o->plain, n) != 0)
+		rc = ARR_EMALFORMED;
 	if (rc != 0) {
 		cs->ops = NULL;
 		cs->nops = 0;

@@ -507,11 +507,11 @@ peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], u
 	uint64_t format;
 	int rc;
 
-	/* envelope [body bin, sig bin]; body [format, origin, seq, ...] */
+	/* envelope [header bin, sig bin, body bin | nil]; header [format, origin, seq, ...] */
 	mpr_init(&c, cs, len, MPR_LAX);
 	if ((rc = mpr_array(&c, &items)) != 0)
 		return rc;
-	if (items != 2)
+	if (items != 3)
 		return ARR_EMALFORMED;
 	if ((rc = mpr_bytes(&c, MPR_BIN, &p, &n)) != 0)
 		return rc;

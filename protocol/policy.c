@@ -137,9 +137,10 @@ rd_array(struct mpr *r, size_t max, size_t want, size_t *n)
 
 	if ((rc = mpr_array(r, n)) != 0)
 		return rc;
-	if (*n > max)
-		return ARR_ETOOBIG;
-	return want != SIZE_MAX && *n != want ? ARR_EMALFORMED : 0;
+	/* a fixed shape of another count is malformed, as in the change-set header */
+	if (want != SIZE_MAX)
+		return *n != want ? ARR_EMALFORMED : 0;
+	return *n > max ? ARR_ETOOBIG : 0;
 }
 
 static int
@@ -316,8 +317,10 @@ policy_roles_str(uint32_t roles, char *buf, size_t len)
 		if (!(roles & (1u << i)))
 			continue;
 		n = snprintf(buf + used, len - used, "%s%s", used > 0 ? "," : "", role_names[i]);
-		if (n < 0 || (size_t)n >= len - used)
+		if (n < 0 || (size_t)n >= len - used) {
+			buf[used] = '\0'; /* whole names only */
 			return;
+		}
 		used += (size_t)n;
 	}
 }

@@ -26,7 +26,6 @@
 #include "changeset_ref.h"
 #include "changeset_ref_int.h"
 #include "hlc.h"
-#include "rowid.h"
 #include "testutil.h"
 
 #define EXAMPLE_ROW "5f0c6b1e-8a3d-4c2b-9e71-2d4a6c8b0f13"
@@ -36,42 +35,16 @@
 static const uint8_t case_scope[ARR_SCOPE_LEN + 1] = {0x5c, 1,  2,  3,  4,  5,  6,  7, 8,
                                                       9,    10, 11, 12, 13, 14, 15, 16};
 
-static struct cs_header
-header(uint64_t seq)
-{
-	struct cs_header h = {
-	    .seq = seq,
-	    .hlc = EXAMPLE_HLC,
-	    .author_org = "Gemeente Testdorp",
-	    .schema_version = ARR_SCHEMA_VERSION,
-	};
-
-	return h;
-}
-
-static struct cs_op
-op(const char *table, const char *row, const char *column, struct value v)
-{
-	struct cs_op o;
-
-	memset(&o, 0, sizeof(o));
-	o.table = table;
-	o.column = column;
-	assert_int_equal(rowid_parse(row, o.row), 0);
-	o.value = v;
-	return o;
-}
-
 /* The first worked example of PROTOCOL.md: a region change set. */
 static struct changeset *
 build_example(struct nodekey *k)
 {
-	struct cs_header h = header(1);
+	struct cs_header h = tu_cs_header(1, 0);
 	struct cs_op ops[2];
 	struct changeset *cs = NULL;
 
-	ops[0] = op("organisation", EXAMPLE_ROW, "kind", value_text("gemeente"));
-	ops[1] = op("organisation", EXAMPLE_ROW, "code", value_text("9901"));
+	ops[0] = tu_cs_op("organisation", EXAMPLE_ROW, "kind", value_text("gemeente"));
+	ops[1] = tu_cs_op("organisation", EXAMPLE_ROW, "code", value_text("9901"));
 	assert_int_equal(changeset_build(k, &h, ops, 2, NULL, &cs), 0);
 	return cs;
 }
@@ -87,8 +60,9 @@ static void
 test_build_then_sign(void **state)
 {
 	struct nodekey *k = tu_key(1), *other = tu_key(2);
-	struct cs_header h = header(1);
-	struct cs_op ops[1] = {op("organisation", EXAMPLE_ROW, "name", value_text("Gemeente"))};
+	struct cs_header h = tu_cs_header(1, 0);
+	struct cs_op ops[1] = {
+	    tu_cs_op("organisation", EXAMPLE_ROW, "name", value_text("Gemeente"))};
 	struct changeset *signed_cs = NULL, *cs = NULL;
 	uint8_t zero[ARR_SIG_LEN] = {0};
 
@@ -116,7 +90,7 @@ test_roundtrip(void **state)
 	struct nodekey *k = tu_key(3);
 	static const uint8_t blob[] = {0x00, 0xff, 0x10};
 	char *big = malloc(ARR_VALUE_MAX), author[ARR_ORG_MAX + 1], name[ARR_NAME_MAX + 1];
-	struct cs_header h = header(UINT64_MAX);
+	struct cs_header h = tu_cs_header(UINT64_MAX, 0);
 	struct cs_op ops[16];
 	struct changeset *cs = NULL, *back = NULL;
 	uint8_t *copy;
@@ -131,21 +105,22 @@ test_roundtrip(void **state)
 	h.author_org = author;
 	h.hlc = UINT64_MAX;
 	h.schema_version = UINT32_MAX;
-	ops[n++] = op("child", EXAMPLE_ROW, "ref", value_text("TD-2016-001"));
-	ops[n++] = op("child", EXAMPLE_ROW, "_deleted", value_int(0));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_nil());
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_int(INT64_MIN));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_int(INT64_MAX));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_int(-33));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_real(-0.0));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_real(-HUGE_VAL));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_real(0.1));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_text("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_text(""));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_blob(blob, sizeof(blob)));
-	ops[n++] = op("x", EXAMPLE_ROW, "a", value_blob(NULL, 0));
-	ops[n++] = op(name, EXAMPLE_ROW, name, value_textn(big, ARR_VALUE_MAX));
-	ops[n++] = op("y_9", EXAMPLE_ROW, "_", value_blob(big, ARR_VALUE_MAX));
+	ops[n++] = tu_cs_op("child", EXAMPLE_ROW, "ref", value_text("TD-2016-001"));
+	ops[n++] = tu_cs_op("child", EXAMPLE_ROW, "_deleted", value_int(0));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_nil());
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_int(INT64_MIN));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_int(INT64_MAX));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_int(-33));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_real(-0.0));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_real(-HUGE_VAL));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_real(0.1));
+	ops[n++] =
+	    tu_cs_op("x", EXAMPLE_ROW, "a", value_text("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_text(""));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_blob(blob, sizeof(blob)));
+	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_blob(NULL, 0));
+	ops[n++] = tu_cs_op(name, EXAMPLE_ROW, name, value_textn(big, ARR_VALUE_MAX));
+	ops[n++] = tu_cs_op("y_9", EXAMPLE_ROW, "_", value_blob(big, ARR_VALUE_MAX));
 	assert_int_equal(changeset_build(k, &h, ops, n, NULL, &cs), 0);
 	assert_int_equal(changeset_verify(cs), 0);
 	copy = malloc(cs->rawlen);
@@ -285,7 +260,7 @@ static void
 test_build_refuses(void **state)
 {
 	struct nodekey *k = tu_key(1);
-	struct cs_header h = header(1);
+	struct cs_header h = tu_cs_header(1, 0);
 	static struct cs_op ops[ARR_CS_MAX_OPS + 1];
 	struct changeset *cs = NULL;
 	uint8_t skey[ARR_SKEY_LEN] = {1};
@@ -295,7 +270,7 @@ test_build_refuses(void **state)
 	memset(longs, 'a', sizeof(longs));
 	longs[sizeof(longs) - 1] = '\0';
 	for (size_t i = 0; i <= ARR_CS_MAX_OPS; i++)
-		ops[i] = op("organisation", EXAMPLE_ROW, "code", value_int(1));
+		ops[i] = tu_cs_op("organisation", EXAMPLE_ROW, "code", value_int(1));
 	assert_int_equal(changeset_build(k, &h, ops, ARR_CS_MAX_OPS + 1, NULL, &cs), ARR_ETOOBIG);
 	assert_int_equal(changeset_build(k, &h, ops, 0, NULL, &cs), ARR_EINVAL);
 	assert_int_equal(changeset_build(NULL, &h, ops, 1, NULL, &cs), ARR_EINVAL);
@@ -312,14 +287,14 @@ test_build_refuses(void **state)
 	changeset_destroy(&cs);
 	h.kind = CS_POLICY;
 	assert_int_equal(changeset_build(k, &h, ops, 1, skey, &cs), ARR_EINVAL);
-	h = header(0);
+	h = tu_cs_header(0, 0);
 	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
-	h = header(1);
+	h = tu_cs_header(1, 0);
 	h.author_org = longs + sizeof(longs) - 1 - (ARR_ORG_MAX + 1);
 	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_ETOOBIG);
 	h.author_org = "\xc3";
 	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
-	h = header(1);
+	h = tu_cs_header(1, 0);
 	ops[0].table = longs + sizeof(longs) - 1 - (ARR_NAME_MAX + 1);
 	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_ETOOBIG);
 	ops[0].table = "Organisation";
@@ -434,7 +409,7 @@ test_fit_split(void **state)
 	uint8_t skey[ARR_SKEY_LEN];
 	struct tu_rng r;
 	uint64_t seed = tu_seed(10000);
-	struct cs_header h = header(1), hc = header(1);
+	struct cs_header h = tu_cs_header(1, 0), hc = tu_cs_header(1, 0);
 
 	(void)state;
 	printf("seed %llu\n", (unsigned long long)seed);
@@ -444,7 +419,7 @@ test_fit_split(void **state)
 	memcpy(hc.scope, case_scope, ARR_SCOPE_LEN);
 	hc.key_id = changeset_key_id(skey);
 	for (size_t i = 0; i < N; i++) {
-		ops[i] = op("arrangement", EXAMPLE_ROW, "summary", value_int((int64_t)i));
+		ops[i] = tu_cs_op("arrangement", EXAMPLE_ROW, "summary", value_int((int64_t)i));
 		ops[i].row[15] = (uint8_t)i;
 	}
 	assert_int_equal(changeset_fit(&h, ops, N), ARR_CS_MAX_OPS);

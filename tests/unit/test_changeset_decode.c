@@ -27,7 +27,6 @@
 #include "changeset_ref.h"
 #include "changeset_ref_int.h"
 #include "hlc.h"
-#include "rowid.h"
 #include "testutil.h"
 
 #define EXAMPLE_ROW "5f0c6b1e-8a3d-4c2b-9e71-2d4a6c8b0f13"
@@ -36,19 +35,6 @@
 /* one byte more than a scope, for a scope one byte too long */
 static const uint8_t case_scope[ARR_SCOPE_LEN + 1] = {0x5c, 1,  2,  3,  4,  5,  6,  7, 8,
                                                       9,    10, 11, 12, 13, 14, 15, 16};
-
-static struct cs_header
-header(uint64_t seq)
-{
-	struct cs_header h = {
-	    .seq = seq,
-	    .hlc = EXAMPLE_HLC,
-	    .author_org = "Gemeente Testdorp",
-	    .schema_version = ARR_SCHEMA_VERSION,
-	};
-
-	return h;
-}
 
 #define expect_same_as_reference changeset_ref_compare
 
@@ -283,7 +269,7 @@ test_craft_matches_build(void **state)
 {
 	struct nodekey *k = tu_key(1);
 	struct spec s = spec_ok(3);
-	struct cs_header h = header(1);
+	struct cs_header h = tu_cs_header(1, 0);
 	struct cs_op ops[3];
 	struct changeset *cs = NULL;
 	msgpack_sbuffer env;

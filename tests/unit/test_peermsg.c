@@ -911,10 +911,8 @@ test_cs_peek(void **state)
 {
 	struct nodekey *k = tu_key(3);
 	struct cs_op op;
-	struct cs_header h = {.seq = 42,
-	                      .hlc = 123456,
-	                      .author_org = "Org",
-	                      .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_header h = {
+	    .seq = 42, .hlc = 123456, .author_org = "Org", .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 	uint8_t origin[ARR_ORIGIN_LEN];
 	uint64_t seq = 0;

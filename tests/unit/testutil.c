@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hlc.h"
+#include "rowid.h"
 #include "testutil.h"
 
 char *
@@ -85,6 +87,33 @@ tu_key(uint8_t n)
 	if ((k = nodekey_from_seed(seed)) == NULL)
 		abort();
 	return k;
+}
+
+struct cs_header
+tu_cs_header(uint64_t seq, uint16_t counter)
+{
+	struct cs_header h = {
+	    .seq = seq,
+	    .hlc = hlc_make(1764000000000ull, counter),
+	    .author_org = "Gemeente Testdorp",
+	    .schema_version = ARR_SCHEMA_VERSION,
+	};
+
+	return h;
+}
+
+struct cs_op
+tu_cs_op(const char *table, const char *row, const char *column, struct value v)
+{
+	struct cs_op o;
+
+	memset(&o, 0, sizeof(o));
+	o.table = table;
+	o.column = column;
+	if (rowid_parse(row, o.row) != 0)
+		abort();
+	o.value = v;
+	return o;
 }
 
 void

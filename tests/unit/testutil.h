@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "changeset.h"
 #include "nodekey.h"
 
 /* mkdtemp under $TMPDIR (or /tmp); the path is malloc'd. Aborts the test on failure. */
@@ -21,6 +22,14 @@ char *tu_path(const char *dir, const char *name);
 
 /* Deterministic key: seed bytes all equal to n. */
 struct nodekey *tu_key(uint8_t n);
+
+/*
+ * The header of PROTOCOL.md's examples: seq, hlc 1 764 000 000 000 ms with counter,
+ * author "Gemeente Testdorp", schema version 1, the region scope, data, no key.
+ */
+struct cs_header tu_cs_header(uint64_t seq, uint16_t counter);
+/* An op on the row whose text form is row; aborts when row is not a row id. */
+struct cs_op tu_cs_op(const char *table, const char *row, const char *column, struct value v);
 
 /* xorshift64* PRNG: small, fast, reproducible across platforms. */
 struct tu_rng {
