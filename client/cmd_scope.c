@@ -56,16 +56,16 @@ print_show(const char *id, const msgpack_object *res)
 	(void)obj_uint(obj_get(res, "sealed"), &sealed);
 	printf("scope of arrangement %s\n", id);
 	printf("readable here: %s\n",
-	       rd != NULL && rd->type == MSGPACK_OBJECT_BOOLEAN && rd->via.boolean
-	           ? "yes"
-	           : held > 0 ? "no (waiting for the current key)" : "no: this node is not a party");
+	       rd != NULL && rd->type == MSGPACK_OBJECT_BOOLEAN && rd->via.boolean ? "yes"
+	       : held > 0 ? "no (waiting for the current key)"
+	                  : "no: this node is not a party");
 	printf("key epochs: %" PRIu64 " current, %" PRIu64 " held here; %" PRIu64
 	       " change set%s waiting for a key\n",
 	       epochs, held, sealed, sealed == 1 ? "" : "s");
 	if ((t = table_new(4)) == NULL)
 		return cli_error("out of memory");
-	for (const char *const *h = (const char *const[]){"MEMBER", "ORGANISATION", "ROLES",
-	                                                  "ORIGIN", NULL};
+	for (const char *const *h =
+	         (const char *const[]){"MEMBER", "ORGANISATION", "ROLES", "ORIGIN", NULL};
 	     *h != NULL; h++)
 		table_cell(t, *h);
 	for (uint32_t i = 0; i < readers->via.array.size; i++) {
@@ -91,8 +91,8 @@ print_show(const char *id, const msgpack_object *res)
 
 /* One scope call: ID and the options opts (value NULL when absent) as params. */
 static int
-scope_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
-           const char *method, struct opt *opts, bool grant)
+scope_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv, const char *method,
+           struct opt *opts, bool grant)
 {
 	char id[ARR_ROWID_STRLEN + 1];
 	struct args a = {0};

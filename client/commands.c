@@ -72,8 +72,8 @@ static const struct cmd cmds[] = {
      "GRANT reaches it. --json prints the seqs of the change set issued.\n\n"
      "Example: arrangctl scope grant 8f3c --member jeugdhulp-b --roles care\n\n",
      0, "Scopes"},
-    {"scope", "revoke", "ARRANGEMENT --member NAME", "take a member's access to an arrangement away",
-     cmd_scope_revoke, NULL,
+    {"scope", "revoke", "ARRANGEMENT --member NAME",
+     "take a member's access to an arrangement away", cmd_scope_revoke, NULL,
      "Issue a REVOKE: member NAME is no longer a party of ARRANGEMENT, and in the same\n"
      "change set the scope gets a new key sealed to the remaining parties only, so what is\n"
      "written from now on is unreadable to NAME. What NAME read before stays with it.\n"

@@ -26,8 +26,7 @@ parse_scope(struct apimsg_req *r, bool *present, uint8_t scope[ARR_SCOPE_LEN])
 		return rc;
 	if (present != NULL && !*present)
 		return 0;
-	return rowid_parse(id, scope) == 0 ? 0
-	                                   : apimsg_req_fail(r, ARR_EINVAL, "invalid scope id");
+	return rowid_parse(id, scope) == 0 ? 0 : apimsg_req_fail(r, ARR_EINVAL, "invalid scope id");
 }
 
 /* The "member" param: a member name of the members file, as its origin. */
@@ -47,7 +46,8 @@ parse_member(struct api *a, struct apimsg_req *r, uint8_t origin[ARR_ORIGIN_LEN]
 	name[len] = '\0';
 	if (a->hooks.member_find == NULL ||
 	    a->hooks.member_find(a->hooks.ctx, name, origin, &org) != 0)
-		return apimsg_req_fail(r, ARR_ENOTFOUND, "no member '%s' in the members file", name);
+		return apimsg_req_fail(r, ARR_ENOTFOUND, "no member '%s' in the members file",
+		                       name);
 	return 0;
 }
 
@@ -125,9 +125,8 @@ api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((rc = parse_scope(r, NULL, scope)) != 0)
 		return rc;
 	if ((rc = store_scope_info(a->st, scope, &info, reader_count, &rd)) < 0)
-		return rc == ARR_ENOTFOUND
-		           ? apimsg_req_fail(r, rc, "no such scope on this node")
-		           : api_fail_code(r, rc);
+		return rc == ARR_ENOTFOUND ? apimsg_req_fail(r, rc, "no such scope on this node")
+		                           : api_fail_code(r, rc);
 	msgpack_pack_map(pk, 8);
 	apimsg_pack_str(pk, "owner");
 	msgpack_pack_map(pk, 3);
@@ -257,8 +256,9 @@ api_scope_unreadable(struct api *a, struct apimsg_req *r, const char *table, con
 	    rowid_parse(id, scope) != 0 || store_scope_info(a->st, scope, &info, NULL, NULL) != 0)
 		return false;
 	if (info.keys_held > 0)
-		*rc = apimsg_req_fail(r, ARR_ENOTPARTY,
-		                      "%s %s is waiting for the key of its current epoch", table, id);
+		*rc =
+		    apimsg_req_fail(r, ARR_ENOTPARTY,
+		                    "%s %s is waiting for the key of its current epoch", table, id);
 	else
 		*rc = apimsg_req_fail(r, ARR_ENOTPARTY,
 		                      "this organisation is not a party of %s %s (this node relays "

@@ -164,12 +164,12 @@ struct store_scope_info {
 	bool has_owner;
 	uint8_t owner[ARR_ORIGIN_LEN];
 	char owner_org[ARR_ORG_MAX + 1];
-	bool readable;         /* this node holds the current key */
-	uint64_t write_key;    /* the current key's id (0: none) */
-	size_t heads;          /* current keys (more than one until a REKEY settles them) */
-	size_t keys_held;      /* keys of the scope this node holds */
-	size_t sealed;         /* logged change sets of it this node cannot open yet */
-	size_t policy;         /* policy change sets */
+	bool readable;      /* this node holds the current key */
+	uint64_t write_key; /* the current key's id (0: none) */
+	size_t heads;       /* current keys (more than one until a REKEY settles them) */
+	size_t keys_held;   /* keys of the scope this node holds */
+	size_t sealed;      /* logged change sets of it this node cannot open yet */
+	size_t policy;      /* policy change sets */
 };
 /* One reader of a scope: the owner (roles all) or a member with an active grant. */
 typedef int (*store_scope_reader_fn)(void *ctx, const uint8_t member[ARR_ORIGIN_LEN],
@@ -179,12 +179,12 @@ int store_scope_info(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                      struct store_scope_info *info, store_scope_reader_fn fn, void *ctx);
 
 struct store_scope_stats {
-	uint64_t scopes;     /* case scopes this node has seen */
-	uint64_t readable;   /* ... of which it holds a key */
-	uint64_t opaque;     /* ... of which it holds none: it relays them */
-	uint64_t sealed;     /* logged change sets waiting for a key */
-	uint64_t masked;     /* case change sets not merged since open (ops outside the scope,
-	                        or a body its key does not open) */
+	uint64_t scopes;   /* case scopes this node has seen */
+	uint64_t readable; /* ... of which it holds a key */
+	uint64_t opaque;   /* ... of which it holds none: it relays them */
+	uint64_t sealed;   /* logged change sets waiting for a key */
+	uint64_t masked;   /* case change sets not merged since open (ops outside the scope,
+	                      or a body its key does not open) */
 };
 int store_scope_stats(struct store *s, struct store_scope_stats *st);
 

@@ -242,7 +242,7 @@ store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t 
 		if (info.keys_held == 0)
 			return ARR_ENOTPARTY;
 	}
-		return digest_run(s, sc, out);
+	return digest_run(s, sc, out);
 }
 
 /*

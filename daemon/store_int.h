@@ -128,7 +128,7 @@ struct store {
 	store_member_fn member_org;
 	void *member_ctx;
 	const uint8_t *(*member_at)(void *ctx, size_t i); /* NULL: no list */
-	bool grant_all; /* store_config.grant_on_create_all */
+	bool grant_all;                                   /* store_config.grant_on_create_all */
 	store_clock_fn clock;
 	void *clock_ctx;
 	uint64_t max_drift;
@@ -161,7 +161,7 @@ struct store {
 	int cache_kib;           /* the page cache's size now (store_db_cache_set) */
 	bool bulk_tx;            /* a bulk transaction is open */
 	uint64_t bulk_t0;        /* monotonic ms when it began */
-	uint64_t scope_masked;   /* case change sets whose ops were not merged (see store_scope.c) */
+	uint64_t scope_masked; /* case change sets whose ops were not merged (see store_scope.c) */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -337,7 +337,8 @@ bool store_scope_ops_fit(const struct changeset *cs);
 /* Does table t belong to case scopes (an arrangement and what hangs off it)? */
 bool store_scope_table_is_case(const struct schema_table *t);
 /* Keep key key_id of scope sc: 1 when new, 0 when held already, or an error. */
-int store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t key[ARR_SKEY_LEN]);
+int store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id,
+                        const uint8_t key[ARR_SKEY_LEN]);
 /* Merge the change sets of sc sealed under key_id, which this node now holds. */
 int store_scope_materialise(struct store *s, int64_t sc, uint64_t key_id,
                             const uint8_t key[ARR_SKEY_LEN]);

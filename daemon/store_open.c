@@ -17,7 +17,7 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT  6       /* 6: scopes; 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
+#define STORE_FORMAT  6 /* 6: scopes; 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"

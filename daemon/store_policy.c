@@ -211,7 +211,8 @@ evaluate(struct store_policy *p)
 		if (o->op != POLICY_CREATE)
 			continue;
 		if (create == NULL || memcmp(o->origin, create->origin, ARR_ORIGIN_LEN) < 0 ||
-		    (memcmp(o->origin, create->origin, ARR_ORIGIN_LEN) == 0 && o->seq < create->seq))
+		    (memcmp(o->origin, create->origin, ARR_ORIGIN_LEN) == 0 &&
+		     o->seq < create->seq))
 			create = o;
 	}
 	p->has_owner = create != NULL;

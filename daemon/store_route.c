@@ -39,7 +39,8 @@ row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		memset(scope, 0, ARR_SCOPE_LEN);
-		if (sqlite3_column_int64(st, 1) != 0 && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
+		if (sqlite3_column_int64(st, 1) != 0 &&
+		    sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
 			memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
 	}
 	sqlite3_finalize(st);
@@ -102,9 +103,8 @@ struct route {
 };
 
 /* The scope of row of table (a parent of a new row): readable, or new in this write. */
-static int
-parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
-             uint8_t scope[ARR_SCOPE_LEN], int depth);
+static int parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
+                        uint8_t scope[ARR_SCOPE_LEN], int depth);
 
 /* The scope of a new row of table t, by the rules at the top of this file. */
 static int
@@ -211,8 +211,8 @@ route_one(struct route *rt, size_t i, uint8_t scope[ARR_SCOPE_LEN])
 }
 
 int
-store_route(struct store *s, const struct cs_op *ops, size_t nops,
-            uint8_t (*scopes)[ARR_SCOPE_LEN], struct store_write_result *r)
+store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*scopes)[ARR_SCOPE_LEN],
+            struct store_write_result *r)
 {
 	struct route rt = {s, ops, nops, r};
 	int rc;

@@ -222,8 +222,8 @@ materialise_one(struct store *s, int64_t log_id, int64_t sc, const uint8_t key[A
 	sqlite3_bind_int64(st, 1, log_id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		oid = sqlite3_column_int64(st, 0);
-		rc = changeset_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-		                      &cs);
+		rc = changeset_decode(sqlite3_column_blob(st, 1),
+		                      (size_t)sqlite3_column_bytes(st, 1), &cs);
 		if (rc < 0 && rc != ARR_ENOMEM)
 			rc = ARR_EDB; /* logged bytes always decode */
 	} else {

@@ -60,8 +60,8 @@ emit_readers(const struct store_policy *pol, store_scope_reader_fn fn, void *ctx
 }
 
 int
-store_scope_info(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
-                 struct store_scope_info *info, store_scope_reader_fn fn, void *ctx)
+store_scope_info(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], struct store_scope_info *info,
+                 store_scope_reader_fn fn, void *ctx)
 {
 	struct store_policy pol;
 	uint64_t n;

@@ -132,8 +132,11 @@ store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 	for (size_t i = 0; rc == 0 && s->grant_all && s->member_at != NULL; i++) {
 		const uint8_t *m = s->member_at(s->member_ctx, i);
 		struct policy_slot gs;
-		struct cs_policy g = {.op = POLICY_GRANT, .has_member = true,
-		                      .roles = GRANT_DEFAULT_ROLES, .slots = &gs, .nslots = 1};
+		struct cs_policy g = {.op = POLICY_GRANT,
+		                      .has_member = true,
+		                      .roles = GRANT_DEFAULT_ROLES,
+		                      .slots = &gs,
+		                      .nslots = 1};
 
 		if (m == NULL)
 			break;
@@ -227,8 +230,8 @@ policy_for_issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *s
 }
 
 static int
-grant_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const uint8_t member[ARR_ORIGIN_LEN],
-             uint32_t roles, struct store_write_result *r)
+grant_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+             const uint8_t member[ARR_ORIGIN_LEN], uint32_t roles, struct store_write_result *r)
 {
 	struct cs_policy p = {.op = POLICY_GRANT, .has_member = true, .roles = roles};
 	struct policy_slot *slots = NULL;
@@ -238,7 +241,8 @@ grant_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const uint8_t 
 
 	if ((rc = policy_for_issue(s, scope, &sc, &pol, r)) < 0)
 		return rc;
-	if ((roles & ROLE_ADMIN) && !(pol.has_owner && memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) == 0)) {
+	if ((roles & ROLE_ADMIN) &&
+	    !(pol.has_owner && memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) == 0)) {
 		snprintf(r->refusal, sizeof(r->refusal), "only the scope's owner may grant admin");
 		rc = ARR_EFORBIDDEN;
 		goto out;
@@ -277,10 +281,12 @@ revoke_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 	for (size_t i = 0; i < pol.nops && p.ngrants < ARR_POLICY_MAX_IDS; i++) {
 		const struct store_policy_op *g = &pol.ops[i];
 
-		if (g->op != POLICY_GRANT || !g->valid || memcmp(g->member, member, ARR_ORIGIN_LEN) != 0)
+		if (g->op != POLICY_GRANT || !g->valid ||
+		    memcmp(g->member, member, ARR_ORIGIN_LEN) != 0)
 			continue;
 		if ((g->roles & ROLE_ADMIN) && memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) != 0) {
-			snprintf(r->refusal, sizeof(r->refusal), "only the scope's owner may revoke an admin");
+			snprintf(r->refusal, sizeof(r->refusal),
+			         "only the scope's owner may revoke an admin");
 			rc = ARR_EFORBIDDEN;
 			goto out;
 		}
@@ -315,7 +321,8 @@ in_tx(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const uint8_t member[
 	memset(r, 0, sizeof(*r));
 	if (changeset_scope_is_region(scope))
 		return ARR_EINVAL;
-	if ((rc = store_bulk_flush(s)) < 0 || (rc = store_writes_held(s, NULL) ? ARR_ESTATE : 0) < 0)
+	if ((rc = store_bulk_flush(s)) < 0 ||
+	    (rc = store_writes_held(s, NULL) ? ARR_ESTATE : 0) < 0)
 		return rc;
 	if ((rc = store_db_begin(s)) < 0)
 		return rc;

@@ -156,7 +156,8 @@ write_pipeline(struct store *s, const struct cs_op *cops, size_t nops,
 				ret = ARR_ETOOBIG;
 				goto out;
 			}
-			if ((ret = changeset_build_unsigned(s->key, &h, cops + i, n, key, &sg.cs)) < 0)
+			if ((ret = changeset_build_unsigned(s->key, &h, cops + i, n, key, &sg.cs)) <
+			    0)
 				goto out;
 			/* alone (the last or only one), or no thread: sign here */
 			threaded =
@@ -241,13 +242,14 @@ write_scopes(struct store *s, const struct cs_op *cops, uint8_t (*scopes)[ARR_SC
 		if (!changeset_scope_is_region(scopes[i])) {
 			if ((rc = store_scope_local(s, scopes[i], false, &sc)) == ARR_ENOTFOUND)
 				rc = store_scope_create(s, scopes[i], r);
-			if (rc < 0 || (rc = store_scope_write_key(s, scopes[i], key, &key_id, r)) < 0) {
+			if (rc < 0 ||
+			    (rc = store_scope_write_key(s, scopes[i], key, &key_id, r)) < 0) {
 				r->bad_op = i;
 				break;
 			}
 		}
-		rc = write_pipeline(s, cops + i, j - i, scopes[i], key_id != 0 ? key : NULL,
-		                    key_id, r);
+		rc = write_pipeline(s, cops + i, j - i, scopes[i], key_id != 0 ? key : NULL, key_id,
+		                    r);
 	}
 	memset(key, 0, sizeof(key));
 	return rc;
@@ -308,9 +310,9 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 	intx = true;
 	if ((s->rules && (ret = store_rules_before(s, ops, nops, &memo)) < 0) ||
 	    (ret = write_routed(s, cops, nops, &r)) < 0) {
-		if (res != NULL && (ret == ARR_ENOTPARTY || ret == ARR_EFORBIDDEN ||
-		                    (ret == ARR_EINVAL && r.refusal[0] != '\0') ||
-		                    ret == ARR_ENOTFOUND)) {
+		if (res != NULL &&
+		    (ret == ARR_ENOTPARTY || ret == ARR_EFORBIDDEN ||
+		     (ret == ARR_EINVAL && r.refusal[0] != '\0') || ret == ARR_ENOTFOUND)) {
 			res->bad_op = r.bad_op;
 			memcpy(res->refusal, r.refusal, sizeof(r.refusal));
 		}

@@ -33,7 +33,7 @@
 	X(ARR_ETIMEOUT, 24, "operation took too long")                                             \
 	X(ARR_EBUSY, 25, "daemon busy; try again")                                                 \
 	X(ARR_EACCES, 26, "permission denied")                                                     \
-	X(ARR_EAUTHOR, 27, "author_org is not the signer's organisation")                         \
+	X(ARR_EAUTHOR, 27, "author_org is not the signer's organisation")                          \
 	X(ARR_EBODYHASH, 28, "body does not match the header's body_hash")                         \
 	X(ARR_EDECRYPT, 29, "body cannot be decrypted with the scope key it names")                \
 	X(ARR_EFORBIDDEN, 30, "not allowed by the scope's policy")                                 \

@@ -6,29 +6,29 @@
 #ifndef ARRANG_LIMITS_H
 #define ARRANG_LIMITS_H
 
-#define ARR_ORIGIN_LEN     32         /* Ed25519 public key */
-#define ARR_SIG_LEN        64         /* Ed25519 signature */
-#define ARR_ROWID_LEN      16         /* random (version 4) UUID, binary */
-#define ARR_ROWID_STRLEN   36         /* its lower-case text form, without NUL */
-#define ARR_CS_MAX_OPS     4096       /* ops in one change set */
-#define ARR_CS_MAX_BYTES   (1u << 20) /* encoded change set, envelope included */
-#define ARR_MSG_MAX_BYTES  (8u << 20) /* any one peer or API message */
-#define ARR_NAME_MAX       64         /* table or column name, bytes */
-#define ARR_ORG_MAX        128        /* author organisation, bytes */
-#define ARR_SCOPE_LEN      16         /* scope id, binary (all zero: the region scope) */
-#define ARR_HASH_LEN       32         /* BLAKE2b-256 body hash */
-#define ARR_SKEY_LEN       32         /* XChaCha20-Poly1305 scope key */
-#define ARR_NONCE_LEN      24         /* XChaCha20-Poly1305 nonce */
-#define ARR_MAC_LEN        16         /* Poly1305 tag */
-#define ARR_PAD_BLOCK      256        /* case bodies are padded to a multiple of this */
-#define ARR_SLOT_LEN       (ARR_SKEY_LEN + 48) /* a scope key sealed to a node key */
-#define ARR_POLICY_MAX_SLOTS 1024      /* key slots in one policy change set */
-#define ARR_POLICY_MAX_IDS   256       /* grants or key ids one policy op names */
-#define ARR_VALUE_MAX      65536      /* text or blob value, bytes */
-#define ARR_VV_MAX_ENTRIES 4096       /* origins in one version vector */
-#define ARR_FORMAT_VERSION 2          /* change-set header and body format */
-#define ARR_SCHEMA_VERSION 1          /* data model of DOMAIN.md, first version */
-#define ARR_MAX_DRIFT_MS   5000u /* default max_clock_drift_ms: how far ahead a clock may be */
+#define ARR_ORIGIN_LEN       32                  /* Ed25519 public key */
+#define ARR_SIG_LEN          64                  /* Ed25519 signature */
+#define ARR_ROWID_LEN        16                  /* random (version 4) UUID, binary */
+#define ARR_ROWID_STRLEN     36                  /* its lower-case text form, without NUL */
+#define ARR_CS_MAX_OPS       4096                /* ops in one change set */
+#define ARR_CS_MAX_BYTES     (1u << 20)          /* encoded change set, envelope included */
+#define ARR_MSG_MAX_BYTES    (8u << 20)          /* any one peer or API message */
+#define ARR_NAME_MAX         64                  /* table or column name, bytes */
+#define ARR_ORG_MAX          128                 /* author organisation, bytes */
+#define ARR_SCOPE_LEN        16                  /* scope id, binary (all zero: the region scope) */
+#define ARR_HASH_LEN         32                  /* BLAKE2b-256 body hash */
+#define ARR_SKEY_LEN         32                  /* XChaCha20-Poly1305 scope key */
+#define ARR_NONCE_LEN        24                  /* XChaCha20-Poly1305 nonce */
+#define ARR_MAC_LEN          16                  /* Poly1305 tag */
+#define ARR_PAD_BLOCK        256                 /* case bodies are padded to a multiple of this */
+#define ARR_SLOT_LEN         (ARR_SKEY_LEN + 48) /* a scope key sealed to a node key */
+#define ARR_POLICY_MAX_SLOTS 1024                /* key slots in one policy change set */
+#define ARR_POLICY_MAX_IDS   256                 /* grants or key ids one policy op names */
+#define ARR_VALUE_MAX        65536               /* text or blob value, bytes */
+#define ARR_VV_MAX_ENTRIES   4096                /* origins in one version vector */
+#define ARR_FORMAT_VERSION   2                   /* change-set header and body format */
+#define ARR_SCHEMA_VERSION   1                   /* data model of DOMAIN.md, first version */
+#define ARR_MAX_DRIFT_MS     5000u /* default max_clock_drift_ms: how far ahead a clock may be */
 
 /*
  * Default budgets of a node's store ([budget] in arrangd.conf, daemon/store_budget.c):

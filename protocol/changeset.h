@@ -43,7 +43,7 @@ struct cs_header {
 	uint32_t schema_version;
 	uint8_t scope[ARR_SCOPE_LEN]; /* all zero: the region scope */
 	uint8_t kind;                 /* enum cs_kind */
-	uint64_t key_id;              /* case data: the scope key the body is sealed under; else 0 */
+	uint64_t key_id; /* case data: the scope key the body is sealed under; else 0 */
 };
 
 struct cs_policy;
@@ -57,12 +57,12 @@ struct cs_policy;
 struct changeset {
 	uint8_t origin[ARR_ORIGIN_LEN];
 	struct cs_header h;
-	uint64_t body_len;                 /* as signed in the header */
-	uint8_t body_hash[ARR_HASH_LEN];   /* as signed in the header */
+	uint64_t body_len;               /* as signed in the header */
+	uint8_t body_hash[ARR_HASH_LEN]; /* as signed in the header */
 	const struct cs_op *ops;
 	size_t nops;
-	const struct cs_policy *policy;    /* kind CS_POLICY with its body; else NULL */
-	const uint8_t *raw; /* the whole envelope, as received or built */
+	const struct cs_policy *policy; /* kind CS_POLICY with its body; else NULL */
+	const uint8_t *raw;             /* the whole envelope, as received or built */
 	size_t rawlen;
 	const uint8_t *hdr; /* the signed header bytes inside raw */
 	size_t hdrlen;

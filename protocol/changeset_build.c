@@ -20,7 +20,6 @@
 #include "changeset_int.h"
 #include "utf8.h"
 
-
 static size_t
 value_size(const struct value *v)
 {
@@ -69,8 +68,8 @@ body_size(const struct cs_header *h, size_t n)
 static size_t
 envelope_size(size_t hdrlen, size_t bodylen)
 {
-	return mpw_array_size(CS_ENVELOPE_FIELDS) + mpw_bin_size(hdrlen) + mpw_bin_size(ARR_SIG_LEN) +
-	       mpw_bin_size(bodylen);
+	return mpw_array_size(CS_ENVELOPE_FIELDS) + mpw_bin_size(hdrlen) +
+	       mpw_bin_size(ARR_SIG_LEN) + mpw_bin_size(bodylen);
 }
 
 /*
@@ -89,7 +88,8 @@ changeset_fit(const struct cs_header *h, const struct cs_op *ops, size_t nops)
 	for (n = 0; n < nops && n < ARR_CS_MAX_OPS; n++) {
 		size_t next = opsbytes + op_size(&ops[n]);
 
-		if (envelope_size(hdr, body_size(h, next + mpw_array_size(n + 1))) > ARR_CS_MAX_BYTES)
+		if (envelope_size(hdr, body_size(h, next + mpw_array_size(n + 1))) >
+		    ARR_CS_MAX_BYTES)
 			break;
 		opsbytes = next;
 	}
@@ -179,7 +179,6 @@ w_value(uint8_t *p, const struct value *v, const uint8_t **bytes)
 		return p + 1;
 	}
 }
-
 
 /* Bytes the string arena of a built change set needs: names (at most) and author. */
 static size_t
@@ -273,8 +272,7 @@ envelope_alloc(struct cs_owned *o, size_t hdrlen, size_t bodylen)
 
 /* The header written into its place and signed (or a zero signature). */
 static int
-envelope_finish(struct cs_owned *o, const struct nodekey *key, const struct cs_header *h,
-                bool sign)
+envelope_finish(struct cs_owned *o, const struct nodekey *key, const struct cs_header *h, bool sign)
 {
 	uint8_t *hdr = (uint8_t *)(uintptr_t)o->cs.hdr, *sig = (uint8_t *)(uintptr_t)o->cs.sig;
 	uint8_t *end;
@@ -360,14 +358,16 @@ build(const struct nodekey *key, const struct cs_header *h, const struct cs_op *
 		return ARR_EINVAL;
 	if ((rc = build_check(h, ops, nops)) != 0)
 		return rc;
-	if (changeset_scope_is_region(h->scope) ? skey != NULL || h->key_id != 0
-	                                        : skey == NULL || changeset_key_id(skey) != h->key_id)
+	if (changeset_scope_is_region(h->scope)
+	        ? skey != NULL || h->key_id != 0
+	        : skey == NULL || changeset_key_id(skey) != h->key_id)
 		return ARR_EINVAL;
 	/* Refuse an oversized change set before allocating for it. */
 	opslen = mpw_array_size(nops);
 	for (size_t i = 0; i < nops; i++)
 		opslen += op_size(&ops[i]);
-	if (envelope_size(header_size(h, ARR_CS_MAX_BYTES), body_size(h, opslen)) > ARR_CS_MAX_BYTES)
+	if (envelope_size(header_size(h, ARR_CS_MAX_BYTES), body_size(h, opslen)) >
+	    ARR_CS_MAX_BYTES)
 		return ARR_ETOOBIG;
 	/*
 	 * The struct is made from the inputs, not by decoding the bytes again (that cost 9 %

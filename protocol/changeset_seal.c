@@ -20,8 +20,7 @@
 #define AD_TAG_LEN (sizeof(AD_TAG) - 1)
 #define AD_LEN     (AD_TAG_LEN + ARR_ORIGIN_LEN + 8 + ARR_SCOPE_LEN + 8)
 
-static const uint8_t key_id_personal[crypto_generichash_blake2b_PERSONALBYTES] =
-    "arrangd-key-id\0";
+static const uint8_t key_id_personal[crypto_generichash_blake2b_PERSONALBYTES] = "arrangd-key-id\0";
 
 bool
 changeset_scope_is_region(const uint8_t scope[ARR_SCOPE_LEN])
@@ -87,8 +86,7 @@ ad_make(const struct changeset *cs, uint8_t ad[AD_LEN])
 }
 
 int
-cs_seal(const struct changeset *cs, uint8_t *plain, size_t n, const uint8_t *skey,
-        uint8_t *body)
+cs_seal(const struct changeset *cs, uint8_t *plain, size_t n, const uint8_t *skey, uint8_t *body)
 {
 	uint8_t ad[AD_LEN];
 	size_t padded = 0;

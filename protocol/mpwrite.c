@@ -44,7 +44,6 @@ mpw_array_size(size_t n)
 	return n < 16 ? 1 : n <= UINT16_MAX ? 3 : 5;
 }
 
-
 uint8_t *
 mpw_uint(uint8_t *p, uint64_t u)
 {

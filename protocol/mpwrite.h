@@ -10,8 +10,8 @@
 /* Bytes of the shortest encoding. */
 size_t mpw_uint_size(uint64_t u);
 size_t mpw_int_size(int64_t i);
-size_t mpw_str_size(size_t n); /* head and n bytes */
-size_t mpw_bin_size(size_t n); /* head and n bytes */
+size_t mpw_str_size(size_t n);   /* head and n bytes */
+size_t mpw_bin_size(size_t n);   /* head and n bytes */
 size_t mpw_array_size(size_t n); /* head only */
 
 /* Writers: each returns the position after what it wrote. */

@@ -250,8 +250,7 @@ nodekey_parse_hex(const char *text, uint8_t origin[ARR_ORIGIN_LEN])
 }
 
 int
-nodekey_seal_to(const uint8_t origin[ARR_ORIGIN_LEN], const uint8_t *msg, size_t len,
-                uint8_t *out)
+nodekey_seal_to(const uint8_t origin[ARR_ORIGIN_LEN], const uint8_t *msg, size_t len, uint8_t *out)
 {
 	uint8_t x[crypto_scalarmult_curve25519_BYTES];
 

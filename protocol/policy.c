@@ -74,7 +74,8 @@ encoded_size(const struct cs_policy *p)
 	           mpw_array_size(p->nprevs) + mpw_array_size(p->nslots);
 
 	for (size_t i = 0; i < p->ngrants; i++)
-		n += mpw_array_size(2) + mpw_bin_size(ARR_ORIGIN_LEN) + mpw_uint_size(p->grants[i].seq);
+		n += mpw_array_size(2) + mpw_bin_size(ARR_ORIGIN_LEN) +
+		     mpw_uint_size(p->grants[i].seq);
 	for (size_t i = 0; i < p->nprevs; i++)
 		n += mpw_uint_size(p->prevs[i]);
 	for (size_t i = 0; i < p->nslots; i++)

@@ -58,7 +58,7 @@ struct cs_policy {
 	uint32_t roles;                 /* GRANT */
 	uint64_t cut;                   /* REVOKE: the member's highest seq the issuer had seen */
 	const struct policy_ref *grants;
-	size_t ngrants; /* REVOKE */
+	size_t ngrants;  /* REVOKE */
 	uint64_t key_id; /* CREATE, REVOKE, REKEY: the key it introduces */
 	const uint64_t *prevs;
 	size_t nprevs; /* REVOKE, REKEY */

@@ -195,7 +195,8 @@ main(void)
 	check_log("relayed the change set with a body byte flipped");
 
 	/* The body no longer matches the signed header's body_hash. */
-	CHECK(wait_quarantined(r, 1, "ARR_EBODYHASH", false), "the altered body is not in quarantine");
+	CHECK(wait_quarantined(r, 1, "ARR_EBODYHASH", false),
+	      "the altered body is not in quarantine");
 	CHECK(apiclient_get_text(region_api(r, RECV), "organisation", row, "name", got,
 	                         sizeof(got)) == ARR_ENOTFOUND,
 	      "the tampered change set was applied");
@@ -211,7 +212,8 @@ main(void)
 	      "author_org not found in the header");
 	p[0] ^= 0x01;
 	push(d, tampered, cs->rawlen);
-	CHECK(wait_quarantined(r, 2, "ARR_EBADSIG", true), "the altered header is not in quarantine");
+	CHECK(wait_quarantined(r, 2, "ARR_EBADSIG", true),
+	      "the altered header is not in quarantine");
 	check_log("quarantined with ARR_EBADSIG, not applied");
 
 	/* The genuine bytes, relayed the same way, are applied. */

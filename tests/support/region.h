@@ -31,11 +31,11 @@ struct region_node {
 };
 
 struct region_opts {
-	const char *tag;        /* in the directory name */
-	const char *bin;        /* the arrangd binary (NULL: ARRANGD_BIN) */
-	const char *node_name;  /* nodes are <node_name>0, 1, ... (NULL: "node") */
-	const char *org_name;   /* organisations "<org_name> 0", ... (NULL: "Organisation") */
-	const char *sync_conf;  /* the [sync] section's lines (NULL: none) */
+	const char *tag;       /* in the directory name */
+	const char *bin;       /* the arrangd binary (NULL: ARRANGD_BIN) */
+	const char *node_name; /* nodes are <node_name>0, 1, ... (NULL: "node") */
+	const char *org_name;  /* organisations "<org_name> 0", ... (NULL: "Organisation") */
+	const char *sync_conf; /* the [sync] section's lines (NULL: none) */
 	/*
 	 * The [scopes] section's lines (NULL: "grant_on_create = all", so that every node
 	 * is a party of every scope and reads every row; tests of need-to-know replication
