@@ -45,7 +45,9 @@ static int
 print_show(const char *id, const msgpack_object *res)
 {
 	const msgpack_object *readers = obj_get(res, "readers"), *owner = obj_get(res, "owner");
-	const msgpack_object *rd = obj_get(res, "readable");
+	const msgpack_object *rd = obj_get(res, "readable"), *party = obj_get(res, "party");
+	bool is_party =
+	    party != NULL && party->type == MSGPACK_OBJECT_BOOLEAN && party->via.boolean;
 	struct table *t;
 	uint64_t epochs = 0, held = 0, sealed = 0;
 

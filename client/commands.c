@@ -256,6 +256,10 @@ static const struct noun {
      "Change sets this node received but did not apply are kept in quarantine with the\n"
      "reason (an ARR_E* name) and never dropped.",
      false, false, " (list or retry)"},
+    {"scope", NULL,
+     "An arrangement and what hangs off it are readable only by its parties; the other\n"
+     "nodes relay them encrypted. A scope is named by its arrangement.",
+     false, false, " (show, grant or revoke)"},
     {"arrangement", "arrangement",
      "Education–youth-care arrangements (onderwijs-jeugdhulparrangementen).", false, false, NULL},
     {"organisation", "organisation", "Rows of the @T table.", true, false, NULL},

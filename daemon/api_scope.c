@@ -78,6 +78,7 @@ struct readers {
 	struct api *a;
 	msgpack_packer *pk;
 	size_t n;
+	bool self; /* this node is among them */
 };
 
 static int
@@ -85,10 +86,11 @@ reader_count(void *ctx, const uint8_t member[ARR_ORIGIN_LEN], uint32_t roles, bo
 {
 	struct readers *rd = ctx;
 
-	(void)member;
 	(void)roles;
 	(void)owner;
 	rd->n++;
+	if (rd->a->hooks.origin != NULL && memcmp(member, rd->a->hooks.origin, ARR_ORIGIN_LEN) == 0)
+		rd->self = true;
 	return 0;
 }
 
@@ -119,7 +121,7 @@ api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	uint8_t scope[ARR_SCOPE_LEN];
 	struct store_scope_info info;
-	struct readers rd = {a, pk, 0};
+	struct readers rd = {a, pk, 0, false};
 	int rc;
 
 	if ((rc = parse_scope(r, NULL, scope)) != 0)
@@ -127,7 +129,12 @@ api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((rc = store_scope_info(a->st, scope, &info, reader_count, &rd)) < 0)
 		return rc == ARR_ENOTFOUND ? apimsg_req_fail(r, rc, "no such scope on this node")
 		                           : api_fail_code(r, rc);
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 9);
+	apimsg_pack_str(pk, "party");
+	if (rd.self)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
 	apimsg_pack_str(pk, "owner");
 	msgpack_pack_map(pk, 3);
 	pack_member(a, pk, info.owner);

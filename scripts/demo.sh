@@ -1,30 +1,33 @@
 #!/bin/bash
-# demo.sh: a local region of three arrangd nodes on loopback, driven with arrangctl.
+# demo.sh: a local region of four arrangd nodes on loopback, driven with arrangctl.
 #
 # usage: scripts/demo.sh BUILD_DIR        (`make demo` runs it with the build directory)
 #
-# Brings up gemeente-testdorp, swv-testregio and jeugdhulp-voorbeeld (the fixture region
-# of DOMAIN.md) in a temporary directory; registers an arrangement at the school
-# partnership, changes its status and adds a funding share at the municipality, stops
-# the care provider's node, makes changes while it is down, restarts it, and shows that
-# all three replicas hold the same arrangement, the same history and the same digest.
-# Exits non-zero if they do not converge within DEMO_TIMEOUT seconds (default 60).
-# Stops every process it started; the logs stay in the printed directory (DEMO_CLEAN=1
-# removes it on success).
+# Brings up gemeente-testdorp, swv-testregio, jeugdhulp-voorbeeld and obs-de-lijster
+# (the fixture region of DOMAIN.md) in a temporary directory. The care provider's node
+# reaches the region only through the school's node (its members file lists no other
+# endpoint, and no other node dials it), so the school relays everything it sends and
+# receives. The school partnership registers an arrangement and makes the municipality
+# and the care provider parties; the school is not a party: it relays the arrangement
+# encrypted and cannot read it. The municipality changes the arrangement, the care
+# provider goes offline and catches up through the school, and all nodes converge
+# (equal log digests everywhere; equal content digests among the parties). Then the
+# school is granted, reads the arrangement, is revoked, and a later change is unreadable
+# to it again.
+# Exits non-zero if a step fails or nodes do not converge within DEMO_TIMEOUT seconds
+# (default 60). Stops every process it started; the logs stay in the printed directory
+# (DEMO_CLEAN=1 removes it on success).
 set -eu
 
 BUILD=${1:?usage: demo.sh BUILD_DIR}
 ARRANGD="$BUILD/daemon/arrangd"
 CTL="$BUILD/client/arrangctl"
 TIMEOUT=${DEMO_TIMEOUT:-60}
-NODES=(gemeente-testdorp swv-testregio jeugdhulp-voorbeeld)
+NODES=(gemeente-testdorp swv-testregio jeugdhulp-voorbeeld obs-de-lijster)
+PARTIES=(gemeente-testdorp swv-testregio jeugdhulp-voorbeeld)
 declare -A ORG=([gemeente-testdorp]="Gemeente Testdorp" [swv-testregio]="SWV PO Testregio"
-	[jeugdhulp-voorbeeld]="Jeugdhulp Voorbeeld B.V.")
+	[jeugdhulp-voorbeeld]="Jeugdhulp Voorbeeld B.V." [obs-de-lijster]="OBS De Lijster")
 declare -A PID=()
-
-for f in "$ARRANGD" "$CTL"; do
-	[ -x "$f" ] || { echo "demo: $f not found; build first (make build)" >&2; exit 2; }
-done
 command -v ss >/dev/null || { echo "demo: needs ss (iproute2)" >&2; exit 2; }
 
 D=$(mktemp -d /tmp/arrangd-demo.XXXXXX)
@@ -84,27 +87,48 @@ start_node() {
 	exit 1
 }
 
-# wait_converged NODE...: until the digests of the running nodes agree (and sync-now
-# nudges them), or fail after TIMEOUT seconds.
+
+# digest_of NODE log|content: that line of `arrangctl digest`.
+digest_of() {
+	ctl "$1" --timeout 2000 digest 2>/dev/null | awk -v k="$2" '$1 == k {print $2}'
+}
+
+# wait_converged NODE... [--readers NODE...]: until every node named has the same log
+# digest and the nodes after --readers (which read the same arrangements) also the same
+# content digest. Nudges with sync; fails after TIMEOUT seconds.
 wait_converged() {
-	local start=$SECONDS d first same
+	local start=$SECONDS n d same first firstc readers=0 all=() parties=()
+	for n in "$@"; do
+		if [ "$n" = --readers ]; then
+			readers=1
+			continue
+		fi
+		all+=("$n")
+		[ "$readers" = 1 ] && parties+=("$n")
+	done
 	while :; do
 		same=1
 		first=""
-		for n in "$@"; do
-			d=$(ctl "$n" --timeout 2000 digest 2>/dev/null || echo "unreachable-$n")
+		firstc=""
+		for n in "${all[@]}"; do
+			d=$(digest_of "$n" log || true)
 			[ -z "$first" ] && first=$d
-			[ "$d" = "$first" ] || same=0
+			{ [ -n "$d" ] && [ "$d" = "$first" ]; } || same=0
+		done
+		for n in "${parties[@]}"; do
+			d=$(digest_of "$n" content || true)
+			[ -z "$firstc" ] && firstc=$d
+			[ "$d" = "$firstc" ] || same=0
 		done
 		[ "$same" = 1 ] && return 0
 		if [ $((SECONDS - start)) -ge "$TIMEOUT" ]; then
-			echo "demo: replicas did not converge within ${TIMEOUT}s:" >&2
-			for n in "$@"; do
-				echo "  $n: $(ctl "$n" --timeout 2000 digest 2>&1)" >&2
+			echo "demo: nodes did not converge within ${TIMEOUT}s:" >&2
+			for n in "${all[@]}"; do
+				echo "  $n: $(ctl "$n" --timeout 2000 digest 2>&1 | tr '\n' ' ')" >&2
 			done
 			exit 1
 		fi
-		for n in "$@"; do ctl "$n" --timeout 2000 sync >/dev/null 2>&1 || true; done
+		for n in "${all[@]}"; do ctl "$n" --timeout 2000 sync >/dev/null 2>&1 || true; done
 		sleep 0.3
 	done
 }
@@ -122,8 +146,7 @@ wait_for() {
 	done
 }
 
-say "a region of three nodes in $D"
-: >"$D/members.conf"
+say "a region of four nodes in $D"
 for n in "${NODES[@]}"; do
 	mkdir -p "$D/$n"
 	port=$(free_port)
@@ -134,43 +157,75 @@ organisation = ${ORG[$n]}
 data_dir = $D/$n/data
 listen = tcp://127.0.0.1:$port
 api = $D/$n/api.sock
-members = $D/members.conf
+members = $D/$n/members.conf
 
 [sync]
 heartbeat_ms = 250
 EOF
-	"$ARRANGD" --init --config "$D/$n/arrangd.conf" >>"$D/members.conf"
-	echo >>"$D/members.conf"
+	"$ARRANGD" --init --config "$D/$n/arrangd.conf" >"$D/$n/member.txt"
 	echo "    $n (${ORG[$n]}) on tcp://127.0.0.1:$port"
 done
-echo "    members file (the same for every node):"
-sed 's/^./      &/' "$D/members.conf"
+# Every node knows every member. jeugdhulp-voorbeeld dials only the school, and nobody
+# else dials jeugdhulp-voorbeeld: the school's node is on the path of all it exchanges.
+for n in "${NODES[@]}"; do
+	: >"$D/$n/members.conf"
+	for m in "${NODES[@]}"; do
+		if { [ "$n" = jeugdhulp-voorbeeld ] && [ "$m" != obs-de-lijster ]; } ||
+			{ [ "$n" != jeugdhulp-voorbeeld ] && [ "$m" = jeugdhulp-voorbeeld ]; }; then
+			grep -v '^endpoint' "$D/$m/member.txt" >>"$D/$n/members.conf"
+		else
+			cat "$D/$m/member.txt" >>"$D/$n/members.conf"
+		fi
+		echo >>"$D/$n/members.conf"
+	done
+done
+echo "    members file of jeugdhulp-voorbeeld (an endpoint for the school only):"
+sed 's/^./      &/' "$D/jeugdhulp-voorbeeld/members.conf"
 for n in "${NODES[@]}"; do start_node "$n"; done
-ctl gemeente-testdorp peers
+ctl jeugdhulp-voorbeeld peers
 
-say "each organisation registers itself; the SWV also registers the school"
+say "each organisation registers itself (the region scope: every member reads it)"
 ctl gemeente-testdorp organisation add kind=gemeente name="Gemeente Testdorp" code=9901 >/dev/null
 ctl swv-testregio organisation add kind=swv name="SWV PO Testregio" code=PO9901 >/dev/null
-ctl swv-testregio organisation add kind=school name="OBS De Lijster" code=99XX01 >/dev/null
+ctl obs-de-lijster organisation add kind=school name="OBS De Lijster" code=99XX01 >/dev/null
 ctl jeugdhulp-voorbeeld organisation add kind=provider name="Jeugdhulp Voorbeeld B.V." \
 	code=98000001 >/dev/null
-wait_converged "${NODES[@]}"
+wait_converged --readers "${NODES[@]}"
 ctl swv-testregio organisation list
 
 say "swv-testregio registers an arrangement (child TD-2016-001, oza, requested)"
 ID=$(ctl swv-testregio arrangement add --child-ref TD-2016-001 --kind oza --status requested \
 	--school 99XX01 --municipality 9901 --swv PO9901 --lead PO9901 \
 	--requested-on 2025-11-20 --summary "Onderwijs-zorgarrangement, deels op school" | head -1)
-echo "    arrangement $ID"
+echo "    arrangement $ID (its own encrypted scope, owned by swv-testregio)"
 
-say "gemeente-testdorp receives it, moves it to under_review and adds its funding share"
+say "swv-testregio makes the municipality and the care provider parties (GRANT)"
+ctl swv-testregio scope grant "$ID" --member gemeente-testdorp --roles funder,requester
+ctl swv-testregio scope grant "$ID" --member jeugdhulp-voorbeeld --roles care
+ctl swv-testregio scope show "$ID"
+
+say "gemeente-testdorp reads it, moves it to under_review and adds its funding share"
 wait_for gemeente-testdorp arrangement show "$ID"
 ctl gemeente-testdorp arrangement set "$ID" status=under_review
 ctl gemeente-testdorp funding add --arrangement-id "$ID" --funder-org-id 9901 \
 	--source jeugdwet --amount-cents 650000 --period-from 2026-01-05 --period-to 2026-07-31 \
 	>/dev/null
-wait_converged "${NODES[@]}"
+wait_converged obs-de-lijster --readers "${PARTIES[@]}"
 ctl gemeente-testdorp arrangement list
+
+say "obs-de-lijster relays the arrangement but cannot read it"
+if ctl obs-de-lijster arrangement show "$ID" 2>"$D/school.err"; then
+	echo "demo: obs-de-lijster reads an arrangement it is not a party of" >&2
+	exit 1
+fi
+sed 's/^/    /' "$D/school.err"
+ctl obs-de-lijster status | grep -E '^(log|scopes) '
+ctl obs-de-lijster scope show "$ID" | head -2
+if grep -rqa "deels op school" "$D/obs-de-lijster/data"; then
+	echo "demo: the arrangement's summary is in clear in the school's data directory" >&2
+	exit 1
+fi
+echo "    its summary appears nowhere in the school's database or WAL"
 
 say "jeugdhulp-voorbeeld goes offline"
 stop_node jeugdhulp-voorbeeld
@@ -184,13 +239,13 @@ ctl swv-testregio funding add --arrangement-id "$ID" --funder-org-id PO9901 \
 ctl swv-testregio assignment add --arrangement-id "$ID" --provider-org-id 98000001 \
 	--assignment-no JW-2026-0001 --product-category 45 --product-code 45A12 \
 	--valid-from 2026-01-05 --volume 6 --unit day_part --frequency week >/dev/null
-wait_converged gemeente-testdorp swv-testregio
+wait_converged obs-de-lijster --readers gemeente-testdorp swv-testregio
 echo "    gemeente-testdorp and swv-testregio agree; jeugdhulp-voorbeeld is behind"
 
-say "jeugdhulp-voorbeeld comes back and catches up"
+say "jeugdhulp-voorbeeld comes back and catches up through the school"
 start_node jeugdhulp-voorbeeld
-wait_converged "${NODES[@]}"
-echo "    converged"
+wait_converged obs-de-lijster --readers "${PARTIES[@]}"
+echo "    converged: equal log digests on all four nodes, equal contents among the parties"
 
 say "the arrangement as jeugdhulp-voorbeeld sees it"
 ctl jeugdhulp-voorbeeld arrangement show "$ID"
@@ -199,36 +254,68 @@ say "its history (who changed what, when, from which organisation)"
 ctl jeugdhulp-voorbeeld arrangement history "$ID"
 
 say "side by side"
-for n in "${NODES[@]}"; do
+for n in "${PARTIES[@]}"; do
 	ctl "$n" arrangement show "$ID" >"$D/$n/show.txt"
 	ctl "$n" arrangement history "$ID" >"$D/$n/history.txt"
 	ctl "$n" digest >"$D/$n/digest.txt"
 done
-fmt='%-20s  %-12s  %-7s  %-11s  %-11s  %s\n'
+ctl obs-de-lijster digest >"$D/obs-de-lijster/digest.txt"
+fmt='%-20s  %-12s  %-7s  %-11s  %-11s  %-16s  %s\n'
 # shellcheck disable=SC2059
-printf "$fmt" NODE STATUS FUNDING ASSIGNMENTS HISTORY DIGEST
+printf "$fmt" NODE STATUS FUNDING ASSIGNMENTS HISTORY LOG CONTENT
 for n in "${NODES[@]}"; do
-	js=$(ctl "$n" --json arrangement show "$ID")
+	if [ "$n" = obs-de-lijster ]; then
+		st="(not a party)" fu=- as=- hi=-
+	else
+		js=$(ctl "$n" --json arrangement show "$ID")
+		st=$(printf '%s' "$js" | grep -o '"status":"[a-z_]*"' | head -1 | cut -d'"' -f4)
+		fu=$(printf '%s' "$js" | grep -o '"funder_org_id"' | wc -l)
+		as=$(printf '%s' "$js" | grep -o '"provider_org_id"' | wc -l)
+		hi="$(($(wc -l <"$D/$n/history.txt") - 1)) changes"
+	fi
 	# shellcheck disable=SC2059
-	printf "$fmt" "$n" \
-		"$(printf '%s' "$js" | grep -o '"status":"[a-z_]*"' | head -1 | cut -d'"' -f4)" \
-		"$(printf '%s' "$js" | grep -o '"funder_org_id"' | wc -l)" \
-		"$(printf '%s' "$js" | grep -o '"provider_org_id"' | wc -l)" \
-		"$(($(wc -l <"$D/$n/history.txt") - 1)) changes" \
-		"$(cat "$D/$n/digest.txt")"
+	printf "$fmt" "$n" "$st" "$fu" "$as" "$hi" \
+		"$(awk '$1 == "log" {print substr($2, 1, 16)}' "$D/$n/digest.txt")" \
+		"$(awk '$1 == "content" {print substr($2, 1, 16)}' "$D/$n/digest.txt")"
 done
 
 fail=0
-for n in "${NODES[@]:1}"; do
+for n in "${PARTIES[@]:1}"; do
 	for what in show history digest; do
-		if ! cmp -s "$D/${NODES[0]}/$what.txt" "$D/$n/$what.txt"; then
-			echo "demo: $what differs between ${NODES[0]} and $n:" >&2
-			diff "$D/${NODES[0]}/$what.txt" "$D/$n/$what.txt" >&2 || true
+		if ! cmp -s "$D/${PARTIES[0]}/$what.txt" "$D/$n/$what.txt"; then
+			echo "demo: $what differs between ${PARTIES[0]} and $n:" >&2
+			diff "$D/${PARTIES[0]}/$what.txt" "$D/$n/$what.txt" >&2 || true
 			fail=1
 		fi
 	done
 done
+if [ "$(awk '$1 == "log"' "$D/obs-de-lijster/digest.txt")" != \
+	"$(awk '$1 == "log"' "$D/${PARTIES[0]}/digest.txt")" ]; then
+	echo "demo: the school's log differs from the parties'" >&2
+	fail=1
+fi
 [ "$fail" = 0 ] || exit 1
 echo
-echo "all three replicas hold the same arrangement, the same history and the same digest"
+echo "the parties hold the same arrangement, history and digests; the school the same log"
+
+say "the SWV grants the school (education): it reads the arrangement"
+ctl swv-testregio scope grant "$ID" --member obs-de-lijster --roles education
+wait_for obs-de-lijster arrangement show "$ID"
+ctl obs-de-lijster arrangement show "$ID" | grep -E '^(status|summary) '
+
+say "the SWV revokes the school; then the gemeente changes the summary"
+ctl swv-testregio scope revoke "$ID" --member obs-de-lijster
+wait_converged obs-de-lijster --readers "${PARTIES[@]}"
+ctl gemeente-testdorp arrangement set "$ID" summary="Na herindicatie: 4 dagdelen per week"
+wait_converged obs-de-lijster --readers "${PARTIES[@]}"
+now=$(ctl obs-de-lijster arrangement show "$ID" | grep '^summary ')
+echo "    the school still shows what it read while it was a party: $now"
+case "$now" in
+*herindicatie*)
+	echo "demo: the revoked school reads a change made after its revoke" >&2
+	exit 1
+	;;
+esac
+ctl obs-de-lijster scope show "$ID" | head -3
+echo "    the change after the revoke is sealed under a key the school never received"
 ok=1
