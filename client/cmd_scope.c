@@ -57,10 +57,15 @@ print_show(const char *id, const msgpack_object *res)
 	(void)obj_uint(obj_get(res, "keys_held"), &held);
 	(void)obj_uint(obj_get(res, "sealed"), &sealed);
 	printf("scope of arrangement %s\n", id);
-	printf("readable here: %s\n",
-	       rd != NULL && rd->type == MSGPACK_OBJECT_BOOLEAN && rd->via.boolean ? "yes"
-	       : held > 0 ? "no (waiting for the current key)"
-	                  : "no: this node is not a party");
+	if (rd != NULL && rd->type == MSGPACK_OBJECT_BOOLEAN && rd->via.boolean)
+		printf("readable here: yes\n");
+	else if (is_party)
+		printf("readable here: not yet (a party, waiting for the current key)\n");
+	else if (held > 0)
+		printf(
+		    "readable here: no: no longer a party (holds keys of earlier epochs only)\n");
+	else
+		printf("readable here: no: this node is not a party\n");
 	printf("key epochs: %" PRIu64 " current, %" PRIu64 " held here; %" PRIu64
 	       " change set%s waiting for a key\n",
 	       epochs, held, sealed, sealed == 1 ? "" : "s");
