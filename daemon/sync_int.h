@@ -44,23 +44,25 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
-#define SYNC_CAP_EQUIV      "equiv"      /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
-#define SYNC_CAP_HEARTBEAT  "heartbeat=" /* + the sender's heartbeat_ms in decimal */
-#define SYNC_HB_MIN_MS      50           /* the range of heartbeat_ms (config.c) */
-#define SYNC_HB_MAX_MS      60000
-#define SYNC_APPLY_BUCKETS  8     /* buckets of the apply latency histogram, +Inf aside */
-#define SYNC_DIAL_MIN_MS    1000  /* first redial after a refused handshake (before jitter) */
-#define SYNC_DIAL_MAX_MS    60000 /* cap of the redial backoff */
-#define SYNC_ZAP_SEEN       32    /* refused keys remembered, so each is logged once */
-#define SYNC_HANDSHAKE_MS   5000  /* a connection must finish CURVE and ZAP within this */
-#define SYNC_FDS_CHECK_MS   250   /* how often the descriptor budget is looked at */
-#define SYNC_SNDHWM         64    /* messages libzmq queues per connection (ZMQ_SNDHWM) */
-#define SYNC_PAGES_MAX      2     /* PAGEs queued to one member before its PULLs are refused */
+#define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_APPLY_BUCKETS  8       /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS    1000    /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS    60000   /* cap of the redial backoff */
+#define SYNC_ZAP_SEEN       32      /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS   5000    /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS   250     /* how often the descriptor budget is looked at */
+#define SYNC_SNDHWM         64      /* messages libzmq queues per connection (ZMQ_SNDHWM) */
+#define SYNC_PAGES_MAX      2       /* PAGEs queued to one member before its PULLs are refused */
 #define SYNC_SENDQ_BYTES    (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
 #define SYNC_APPLY_SLICE_MS 50           /* apply work per loop round (sync_applyq.c) */
 #define SYNC_APPLYQ_BYTES   (32u << 20)  /* received change sets waiting, all peers */
 #define SYNC_APPLYQ_PEER    (10u << 20)  /* of them, from one peer */
 #define SYNC_APPLY_BATCH    (256u << 10) /* change-set bytes per store_apply() in a slice */
+
+/* HELLO/WELCOME announce the sender's heartbeat_ms (PROTOCOL.md, "Links"). */
+#define SYNC_CAP_HEARTBEAT "heartbeat=" /* + heartbeat_ms in decimal */
+#define SYNC_HB_MIN_MS     50           /* the range of heartbeat_ms (config.c) */
+#define SYNC_HB_MAX_MS     60000
 
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
