@@ -8,7 +8,7 @@ DEB_BUILD ?= build-deb
 CHAOS_BUILD ?= build-chaos
 CHAOS_ITERATIONS ?=
 
-.PHONY: all deps build check demo fuzz clean format deb bench bench-quick chaos soak
+.PHONY: all deps build check demo fuzz clean format deb bench bench-quick chaos soak protodoc
 
 all: build
 
@@ -69,6 +69,13 @@ bench: deps
 
 bench-quick: deps
 	./scripts/bench.sh quick
+
+# Regenerate the schema section of protocol/PROTOCOL.md from protocol/schema.c; the unit
+# test test_proto_doc fails while they differ (and checks the error table against arrerr.h).
+protodoc:
+	cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DARRANG_WERROR=ON -DARRANG_SANITIZE=ON
+	cmake --build $(CHECK_BUILD) -j $(JOBS) --target test_proto_doc
+	ARRANG_SOURCE_DIR=$(CURDIR) $(CHECK_BUILD)/tests/test_proto_doc --write
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -59,6 +59,11 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_APPLYQ_PEER    (10u << 20)  /* of them, from one peer */
 #define SYNC_APPLY_BATCH    (256u << 10) /* change-set bytes per store_apply() in a slice */
 
+/* HELLO/WELCOME announce the sender's heartbeat_ms (PROTOCOL.md, "Links"). */
+#define SYNC_CAP_HEARTBEAT "heartbeat=" /* + heartbeat_ms in decimal */
+#define SYNC_HB_MIN_MS     50           /* the range of heartbeat_ms (config.c) */
+#define SYNC_HB_MAX_MS     60000
+
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
 	uint64_t sent;     /* in PUSH and PAGE messages that left */
@@ -72,9 +77,10 @@ struct sync_counters {
 
 /* One direction of connectivity with a peer. */
 struct link {
-	bool up;          /* handshake done: WELCOME received (out), HELLO received (in) */
-	bool refused;     /* the peer speaks another major version (out) */
-	uint64_t last_rx; /* monotonic ms of the last message on this link */
+	bool up;             /* handshake done: WELCOME received (out), HELLO received (in) */
+	bool refused;        /* the peer speaks another major version (out) */
+	uint64_t last_rx;    /* monotonic ms of the last message on this link */
+	uint32_t peer_hb_ms; /* the heartbeat_ms its last HELLO/WELCOME announced, 0: none */
 };
 
 enum link_id { LINK_NONE = 0, LINK_OUT, LINK_IN };
@@ -192,9 +198,10 @@ void sync_ours_stale(struct sync *s);
 
 /*
  * sync_link.c. A link is alive when its handshake is done and it was heard from within
- * 3 heartbeats; a peer is connected when one of its links is alive (the incoming one
- * only with a routing id).
+ * 3 heartbeats of the slower side (ours or the one the peer announced); a peer is
+ * connected when one of its links is alive (the incoming one only with a routing id).
  */
+uint64_t sync_link_silence_ms(const struct sync *s, const struct link *l);
 bool sync_link_alive(const struct sync *s, const struct link *l, uint64_t now);
 bool sync_link_connected(const struct sync *s, const struct peer *p, uint64_t now);
 /* The link for an unsolicited message: our DEALER if it is up, else its; or LINK_NONE. */
@@ -296,6 +303,11 @@ void sync_peer_free(struct peer *p);
 struct peer *sync_peer_by_origin(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN]);
 /* Record that p has (origin, seq): it sent it to us, or we just sent it. */
 void sync_peer_known_add(struct peer *p, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq);
+/*
+ * p's HELLO or WELCOME m was accepted on link l: what we know of its vector, its
+ * capabilities and its heartbeat start over from m.
+ */
+void sync_peer_handshake(struct peer *p, struct link *l, const struct peermsg *m);
 /* Replace what we know of p's vector with what it just told us. */
 void sync_peer_known_set(struct peer *p, const struct vv *v);
 /* Raise what we know of p's vector by what it announced; never lowered. */
@@ -354,13 +366,18 @@ void sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint
 void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
 
 /* sync_msg.c */
-/* A HELLO or WELCOME from us, borrowing v. */
+/* A HELLO or WELCOME from us, borrowing v; it announces our heartbeat_ms. */
 void sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_type type,
-                         const struct vv *v);
+                         const struct vv *v, uint32_t heartbeat_ms);
 /* A HELLO or WELCOME from the member origin: 0, ARR_EVERSION or ARR_ENOTMEMBER. */
 int sync_msg_check_hello(const uint8_t origin[ARR_ORIGIN_LEN], const struct peermsg *m);
 /* Whether a HELLO or WELCOME lists capability cap. */
 bool sync_msg_has_cap(const struct peermsg *m, const char *cap);
+/*
+ * The heartbeat_ms a HELLO or WELCOME announces ("heartbeat=N", N in SYNC_HB_MIN_MS ...
+ * SYNC_HB_MAX_MS, decimal without leading zeros); 0 when it announces none or a bad one.
+ */
+uint32_t sync_msg_heartbeat(const struct peermsg *m);
 /* One store_apply() of received change sets took dt seconds: count it in c's histogram. */
 void sync_msg_count_apply(struct sync_counters *c, double dt);
 /* The bodies of sync_pack_peers() and sync_metrics(). */

@@ -10,7 +10,8 @@
  * ROUTER's peers by the ZAP handler (sync_zap.c). libzmq redials a DEALER after a
  * transport failure (SYNC_RECONNECT_MS doubling up to SYNC_RECONNECT_MAX_MS); a refused
  * handshake is redialled by sync_dial.c, which closes and reopens it through here.
- * A member that connects to the ROUTER anew takes over: its old connection is closed.
+ * A member that connects to the ROUTER anew takes over once its HELLO is accepted: its
+ * old connection is closed. A refused HELLO never gets this far (sync_recv.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,10 +33,26 @@
 #define SYNC_RECONNECT_MS     100
 #define SYNC_RECONNECT_MAX_MS 5000
 
+/*
+ * Each side sends HEARTBEAT at its own heartbeat_ms, so a link is judged by the slower
+ * of the two: a node with 200 ms must not declare silent a peer that speaks every 2 s,
+ * and a peer that announced a fast interval is still given our own. A peer that
+ * announced none (an older node) is judged by ours alone.
+ */
+uint64_t
+sync_link_silence_ms(const struct sync *s, const struct link *l)
+{
+	uint64_t hb = s->set.heartbeat_ms;
+
+	if (l->peer_hb_ms > hb)
+		hb = l->peer_hb_ms;
+	return 3 * hb;
+}
+
 bool
 sync_link_alive(const struct sync *s, const struct link *l, uint64_t now)
 {
-	return l->up && now - l->last_rx <= 3 * (uint64_t)s->set.heartbeat_ms;
+	return l->up && now - l->last_rx <= sync_link_silence_ms(s, l);
 }
 
 bool
@@ -124,7 +141,7 @@ sync_link_send_hello(struct sync *s, struct peer *p)
 
 	if (v == NULL || p->dealer == NULL)
 		return;
-	sync_msg_fill_hello(s->key, &m, PEERMSG_HELLO, v);
+	sync_msg_fill_hello(s->key, &m, PEERMSG_HELLO, v, s->set.heartbeat_ms);
 	p->hello_due = sync_link_send(s, p, LINK_OUT, &m) != 0;
 }
 
@@ -256,7 +273,8 @@ sync_link_expire(const struct sync *s, struct peer *p, uint64_t now)
 	}
 	if (p->in.up && !sync_link_alive(s, &p->in, now)) {
 		p->in.up = false;
-		log_info("peer %s: incoming link down", p->name);
+		log_info("peer %s: incoming link down (silent for %llu ms)", p->name,
+		         (unsigned long long)(now - p->in.last_rx));
 	}
 }
 

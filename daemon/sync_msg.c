@@ -6,6 +6,7 @@
  * format), with the buckets of the apply latency histogram. It reads peer state and
  * changes it not; of the counters it updates only the histogram.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "arrerr.h"
@@ -18,18 +19,20 @@ static const double apply_le[SYNC_APPLY_BUCKETS] = {0.001, 0.005, 0.01, 0.05, 0.
 
 void
 sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_type type,
-                    const struct vv *v)
+                    const struct vv *v, uint32_t heartbeat_ms)
 {
 	memset(m, 0, sizeof(*m));
 	m->type = type;
 	m->major = PEERMSG_MAJOR;
 	m->minor = PEERMSG_MINOR;
 	memcpy(m->origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	m->ncaps = 4;
+	m->ncaps = 5;
 	strcpy(m->caps[0], "push");
 	strcpy(m->caps[1], "relay");
 	strcpy(m->caps[2], SYNC_CAP_LAZY);
 	strcpy(m->caps[3], SYNC_CAP_EQUIV);
+	snprintf(m->caps[4], sizeof(m->caps[4]), "%s%u", SYNC_CAP_HEARTBEAT,
+	         (unsigned)heartbeat_ms);
 	m->vector = (struct vv *)v;
 }
 
@@ -50,6 +53,32 @@ sync_msg_has_cap(const struct peermsg *m, const char *cap)
 		if (strcmp(m->caps[i], cap) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * A peer judges our silence by this announcement (PROTOCOL.md, "Links"), so a value it
+ * cannot have been configured with is ignored rather than clamped.
+ */
+uint32_t
+sync_msg_heartbeat(const struct peermsg *m)
+{
+	const size_t plen = strlen(SYNC_CAP_HEARTBEAT);
+
+	for (size_t i = 0; i < m->ncaps; i++) {
+		const char *c = m->caps[i], *d = c + plen;
+		uint32_t v = 0;
+		size_t n = 0;
+
+		if (strncmp(c, SYNC_CAP_HEARTBEAT, plen) != 0)
+			continue;
+		while (n < 6 && d[n] >= '0' && d[n] <= '9')
+			v = v * 10 + (uint32_t)(d[n++] - '0');
+		if (n == 0 || n > 5 || d[n] != '\0' || d[0] == '0' || v < SYNC_HB_MIN_MS ||
+		    v > SYNC_HB_MAX_MS)
+			return 0;
+		return v;
+	}
+	return 0;
 }
 
 static int

@@ -106,6 +106,16 @@ sync_peer_known_add(struct peer *p, const uint8_t origin[ARR_ORIGIN_LEN], uint64
 }
 
 void
+sync_peer_handshake(struct peer *p, struct link *l, const struct peermsg *m)
+{
+	sync_peer_known_set(p, m->vector);
+	sync_lazy_reset(p);
+	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
+	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
+	l->peer_hb_ms = sync_msg_heartbeat(m);
+}
+
+void
 sync_peer_known_set(struct peer *p, const struct vv *v)
 {
 	struct vv *d = vv_dup(v);

@@ -53,9 +53,24 @@ sync_recv_bulk_update(struct sync *s, uint64_t now)
 	}
 }
 
-/* Check a HELLO or WELCOME: version and origin; refuse it with ERROR. 0 when acceptable. */
+/* ERROR code to p on link l, or to routing id rid when it is not p's link (yet). */
+static void
+refuse(struct sync *s, struct peer *p, enum link_id l, const uint8_t *rid, size_t ridlen, int code,
+       const char *text)
+{
+	if (rid != NULL)
+		sync_link_send_error_rid(s, rid, ridlen, code, text);
+	else
+		sync_link_send_error(s, p, l, code, text);
+}
+
+/*
+ * Check a HELLO or WELCOME: version and origin; refuse it with ERROR on link l, or to
+ * rid (not NULL: a HELLO on a connection that is not p's link yet). 0 when acceptable.
+ */
 static int
-check_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
+check_hello(struct sync *s, struct peer *p, enum link_id l, const uint8_t *rid, size_t ridlen,
+            const struct peermsg *m)
 {
 	int rc = sync_msg_check_hello(p->origin, m);
 	bool say;
@@ -69,13 +84,13 @@ check_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg
 			log_error("peer %s: refused: it speaks protocol %llu.%llu, we speak %d.%d",
 			          p->name, (unsigned long long)m->major,
 			          (unsigned long long)m->minor, PEERMSG_MAJOR, PEERMSG_MINOR);
-		sync_link_send_error(s, p, l, ARR_EVERSION, "unsupported protocol major version");
+		refuse(s, p, l, rid, ridlen, ARR_EVERSION, "unsupported protocol major version");
 	} else {
 		if (say)
 			log_warnx("peer %s: refused: %s origin is not the authenticated member",
 			          p->name, peermsg_type_name((int)m->type));
-		sync_link_send_error(s, p, l, ARR_ENOTMEMBER,
-		                     "origin does not match the connection's key");
+		refuse(s, p, l, rid, ridlen, ARR_ENOTMEMBER,
+		       "origin does not match the connection's key");
 	}
 	return rc;
 }
@@ -90,20 +105,17 @@ on_hello(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m
 		sync_link_send_error(s, p, l, ARR_ESTATE, "HELLO is sent by the connecting side");
 		return;
 	}
-	if (check_hello(s, p, l, m) != 0) {
+	if (check_hello(s, p, l, NULL, 0, m) != 0) {
 		p->in.up = false;
 		return;
 	}
 	if (!p->in.up && sync_log_ok(s, p, "link"))
 		log_info("peer %s: incoming link up", p->name);
 	p->in.up = true;
-	sync_peer_known_set(p, m->vector);
-	sync_lazy_reset(p);
-	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
-	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
+	sync_peer_handshake(p, &p->in, m);
 	if ((v = sync_ours(s)) != NULL) {
 		struct peermsg w;
-		sync_msg_fill_hello(s->key, &w, PEERMSG_WELCOME, v);
+		sync_msg_fill_hello(s->key, &w, PEERMSG_WELCOME, v, s->set.heartbeat_ms);
 		(void)sync_link_send(s, p, l, &w);
 		if (vv_missing(m->vector, v) > 0)
 			sync_send_pull(s, p, l, "hello");
@@ -118,7 +130,7 @@ on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		sync_link_send_error(s, p, l, ARR_ESTATE, "WELCOME answers HELLO");
 		return;
 	}
-	if (check_hello(s, p, l, m) != 0) {
+	if (check_hello(s, p, l, NULL, 0, m) != 0) {
 		p->out.up = false;
 		p->out.refused = true;
 		p->refused_at = now;
@@ -129,10 +141,7 @@ on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	sync_dial_up(p);
 	p->out.up = true;
 	p->out.refused = false;
-	sync_peer_known_set(p, m->vector);
-	sync_lazy_reset(p);
-	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
-	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
+	sync_peer_handshake(p, &p->out, m);
 	if (!sync_send_pull_outstanding(s, p, now))
 		sync_send_pull(s, p, l, "connect");
 }
@@ -306,7 +315,12 @@ on_router_msg(struct sync *s, const uint8_t *rid, size_t ridlen, zmq_msg_t *msg)
 		return;
 	}
 	if (m->type == PEERMSG_HELLO && !current) {
-		/* a new connection from p (it reconnected or restarted): the old one goes */
+		/*
+		 * A new connection from p (it reconnected or restarted) takes over from the
+		 * old one only with a HELLO we accept: a refused one leaves the live link be.
+		 */
+		if (check_hello(s, p, LINK_IN, rid, ridlen, m) != 0)
+			goto out;
 		sync_link_takeover(s, p, rid, ridlen, zmq_msg_get(msg, ZMQ_SRCFD));
 	} else if (m->type != PEERMSG_HELLO && (!current || !p->in.up)) {
 		sync_link_send_error_rid(s, rid, ridlen, ARR_ESTATE, "send HELLO first");

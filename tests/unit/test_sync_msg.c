@@ -156,17 +156,19 @@ test_hello_round_trip(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		struct peermsg m, *d;
 
-		sync_msg_fill_hello(keys[2], &m, (enum peermsg_type)types[i], v);
+		sync_msg_fill_hello(keys[2], &m, (enum peermsg_type)types[i], v, 2000);
 		d = round_trip(&m);
 		assert_int_equal(d->type, types[i]);
 		assert_int_equal(d->major, PEERMSG_MAJOR);
 		assert_int_equal(d->minor, PEERMSG_MINOR);
 		assert_memory_equal(d->origin, nodekey_public(keys[2]), ARR_ORIGIN_LEN);
-		assert_int_equal(d->ncaps, 4);
+		assert_int_equal(d->ncaps, 5);
 		assert_string_equal(d->caps[0], "push");
 		assert_string_equal(d->caps[1], "relay");
 		assert_string_equal(d->caps[2], SYNC_CAP_LAZY);
 		assert_string_equal(d->caps[3], SYNC_CAP_EQUIV);
+		assert_string_equal(d->caps[4], "heartbeat=2000");
+		assert_int_equal(sync_msg_heartbeat(d), 2000);
 		assert_int_equal(vv_compare(d->vector, v), VV_EQUAL);
 		assert_int_equal(vv_get(d->vector, ox), 7);
 		assert_true(sync_msg_has_cap(d, SYNC_CAP_LAZY));
@@ -186,7 +188,7 @@ test_hello_rejections(void **state)
 	struct peermsg m, *d;
 
 	(void)state;
-	sync_msg_fill_hello(keys[2], &m, PEERMSG_HELLO, v);
+	sync_msg_fill_hello(keys[2], &m, PEERMSG_HELLO, v, 200);
 	d = round_trip(&m);
 	/* a HELLO whose origin is not the authenticated member's */
 	assert_int_equal(sync_msg_check_hello(nodekey_public(keys[3]), d), ARR_ENOTMEMBER);
@@ -242,6 +244,60 @@ test_link_liveness(void **state)
 	assert_false(p->out.up);
 	assert_false(sync_link_connected(s, p, t0 + 5 * HB_MS + 1));
 	assert_int_equal(sync_link_pick(s, p, t0 + 5 * HB_MS + 1), LINK_NONE);
+}
+
+/* A link is judged by the slower of our heartbeat and the one the peer announced. */
+static void
+test_link_peer_heartbeat(void **state)
+{
+	struct fixture *f = *state;
+	struct sync *s = f->s;
+	struct peer *p = &s->peers[0];
+	uint64_t t0 = 100000, slow = 10 * HB_MS;
+
+	p->out.up = true;
+	p->out.last_rx = t0;
+	/* a peer that speaks ten times slower is alive for three of its heartbeats */
+	p->out.peer_hb_ms = (uint32_t)slow;
+	assert_int_equal(sync_link_silence_ms(s, &p->out), 3 * slow);
+	assert_true(sync_link_alive(s, &p->out, t0 + 3 * slow));
+	assert_false(sync_link_alive(s, &p->out, t0 + 3 * slow + 1));
+	sync_link_expire(s, p, t0 + 3 * HB_MS + 1);
+	assert_true(p->out.up);
+	/* a faster one is given our own three heartbeats, not fewer */
+	p->out.peer_hb_ms = HB_MS / 2;
+	assert_int_equal(sync_link_silence_ms(s, &p->out), 3 * HB_MS);
+	assert_true(sync_link_alive(s, &p->out, t0 + 3 * HB_MS));
+	assert_false(sync_link_alive(s, &p->out, t0 + 3 * HB_MS + 1));
+}
+
+/* The heartbeat capability: only a plain decimal within the configurable range counts. */
+static void
+test_hello_heartbeat_cap(void **state)
+{
+	static const struct {
+		const char *cap;
+		uint32_t want;
+	} cases[] = {
+	    {"heartbeat=50", 50},     {"heartbeat=60000", 60000}, {"heartbeat=1000", 1000},
+	    {"heartbeat=49", 0},      {"heartbeat=60001", 0},     {"heartbeat=", 0},
+	    {"heartbeat=0200", 0},    {"heartbeat=200ms", 0},     {"heartbeat=-200", 0},
+	    {"heartbeat=999999", 0},  {"heartbeat= 200", 0},      {"heartbeats=200", 0},
+	    {"heartbeat=1000000", 0},
+	};
+	struct peermsg m;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(sync_msg_heartbeat(&m), 0);
+	m.ncaps = 2;
+	strcpy(m.caps[0], "push");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(m.caps[1], sizeof(m.caps[1]), "%s", cases[i].cap);
+		if (sync_msg_heartbeat(&m) != cases[i].want)
+			fail_msg("%s: %u, expected %u", cases[i].cap, sync_msg_heartbeat(&m),
+			         cases[i].want);
+	}
 }
 
 static void
@@ -725,6 +781,8 @@ main(void)
 	    cmocka_unit_test(test_hello_rejections),
 	    cmocka_unit_test_setup_teardown(test_link_liveness, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_link_incoming, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_link_peer_heartbeat, setup, teardown),
+	    cmocka_unit_test(test_hello_heartbeat_cap),
 	    cmocka_unit_test_setup_teardown(test_pull_outstanding, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pull_deferred, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_peer_table, setup, teardown),
