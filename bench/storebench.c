@@ -17,6 +17,7 @@
  * usage: arrang_store_bench [N[k|M]]   (default 100k); ARRANG_SB_NORAW=1 skips the baseline
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -78,6 +79,13 @@ member_all(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 	(void)ctx;
 	(void)origin;
 	return "bench";
+}
+
+/* The member list of a replica (store_config.member_at): the other replica. */
+static const uint8_t *
+member_other(void *ctx, size_t i)
+{
+	return i == 0 ? ctx : NULL;
 }
 
 /* ---- the fixture as store ops ---- */
@@ -254,15 +262,24 @@ phase_raw(const char *path, size_t narr, uint64_t values)
 	return raw_rate;
 }
 
+/*
+ * A replica that grants every scope it opens to other (so that B reads all of A's
+ * arrangements, as a party would: every arrangement is in its own encrypted scope).
+ */
 static struct store *
-replica_open(const char *path, struct nodekey *key)
+replica_open(const char *path, struct nodekey *key, const struct nodekey *other)
 {
 	struct store *st;
 	int err = 0;
 
 	st = store_open(
-	    &(struct store_config){
-	        .path = path, .key = key, .organisation = "bench", .member_org = member_all},
+	    &(struct store_config){.path = path,
+	                           .key = key,
+	                           .organisation = "bench",
+	                           .member_org = member_all,
+	                           .member_ctx = (void *)(uintptr_t)nodekey_public(other),
+	                           .member_at = member_other,
+	                           .grant_on_create_all = true},
 	    &err);
 	if (st == NULL)
 		check_die("store_open failed");
@@ -371,8 +388,8 @@ main(int argc, char **argv)
 	fixture_build(&fx, narr);
 	if ((ka = nodekey_generate()) == NULL || (kb = nodekey_generate()) == NULL)
 		check_die("key generation failed");
-	a = replica_open(pa, ka);
-	b = replica_open(pb, kb);
+	a = replica_open(pa, ka, kb);
+	b = replica_open(pb, kb, ka);
 	phase_write(a, &fx, values, raw_rate);
 	phase_catchup(a, b, values, raw_rate);
 	equal = digests_equal(a, b);

@@ -351,10 +351,10 @@ int store_route(struct store *s, const struct cs_op *ops, size_t nops,
 
 /* ---- store_scope_write.c: policy this node issues ---- */
 
-/* Issue a CREATE for scope (a new key, sealed to this node), inside the caller's
- * transaction, and the GRANTs store_config.grant_on_create asks for. */
+/* Issue a CREATE for scope (a new key, sealed to this node; into key and key_id),
+ * inside the caller's transaction, and the GRANTs store_config.grant_on_create asks for. */
 int store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
-                       struct store_write_result *r);
+                       uint8_t key[ARR_SKEY_LEN], uint64_t *key_id, struct store_write_result *r);
 /* The key to write scope under (rekeying first when this node should): ARR_ENOTPARTY
  * when this node holds no current key. */
 int store_scope_write_key(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],

@@ -11,6 +11,7 @@
  * It reads the replica and decides; it builds and applies nothing (store_write.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arrerr.h"
@@ -60,26 +61,47 @@ scope_known(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool *known)
 	return rc == ARR_ENOTFOUND ? 0 : rc;
 }
 
-/* The op of this write setting column of (table, row), or NULL. */
-static const struct cs_op *
-find_op(const struct cs_op *ops, size_t nops, const char *table, const uint8_t *row,
-        const char *column)
+/*
+ * The write's ops indexed by (row, table), and its arrangements by child: routing looks
+ * ops up by row for every new row, and a linear scan made an import of n rows cost n^2.
+ */
+struct opref {
+	const struct cs_op *op;
+	uint8_t key[ARR_ROWID_LEN]; /* the row, or for by_child the child_id's row */
+};
+
+static int
+opref_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < nops; i++)
-		if (strcmp(ops[i].column, column) == 0 && strcmp(ops[i].table, table) == 0 &&
-		    (row == NULL || memcmp(ops[i].row, row, ARR_ROWID_LEN) == 0))
-			return &ops[i];
-	return NULL;
+	const struct opref *x = a, *y = b;
+	int c = memcmp(x->key, y->key, ARR_ROWID_LEN);
+
+	if (c == 0)
+		c = strcmp(x->op->table, y->op->table);
+	return c != 0 ? c : (x->op > y->op) - (x->op < y->op);
 }
 
-/* Does this write name (table, row)? */
-static bool
-find_op_row(const struct cs_op *ops, size_t nops, const char *table, const uint8_t *row)
+/* The first entry of idx (n, sorted) with key row and (table NULL: any) table, or NULL. */
+static const struct opref *
+opref_find(const struct opref *idx, size_t n, const uint8_t *row, const char *table)
 {
-	for (size_t i = 0; i < nops; i++)
-		if (memcmp(ops[i].row, row, ARR_ROWID_LEN) == 0 && strcmp(ops[i].table, table) == 0)
-			return true;
-	return false;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(idx[mid].key, row, ARR_ROWID_LEN);
+
+		if (c == 0 && table != NULL)
+			c = strcmp(idx[mid].op->table, table);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == n || memcmp(idx[lo].key, row, ARR_ROWID_LEN) != 0 ||
+	    (table != NULL && strcmp(idx[lo].op->table, table) != 0))
+		return NULL;
+	return &idx[lo];
 }
 
 /* The row id a reference op holds (a UUID as text): 0 or ARR_EINVAL. */
@@ -100,7 +122,45 @@ struct route {
 	const struct cs_op *ops;
 	size_t nops;
 	struct store_write_result *r;
+	struct opref *by_row;   /* every op by (row, table) */
+	struct opref *by_child; /* the arrangement ops setting child_id, by that child */
+	size_t nchild;
 };
+
+/* The op of this write setting column of (table, row), or NULL. */
+static const struct cs_op *
+find_op(const struct route *rt, const char *table, const uint8_t *row, const char *column)
+{
+	const struct opref *e = opref_find(rt->by_row, rt->nops, row, table);
+
+	for (; e != NULL && e < rt->by_row + rt->nops && memcmp(e->key, row, ARR_ROWID_LEN) == 0 &&
+	       strcmp(e->op->table, table) == 0;
+	     e++)
+		if (strcmp(e->op->column, column) == 0)
+			return e->op;
+	return NULL;
+}
+
+/* Build the indexes of rt (0 or ARR_ENOMEM). */
+static int
+route_index(struct route *rt)
+{
+	if ((rt->by_row = calloc(rt->nops + 1, sizeof(*rt->by_row))) == NULL ||
+	    (rt->by_child = calloc(rt->nops + 1, sizeof(*rt->by_child))) == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < rt->nops; i++) {
+		const struct cs_op *o = &rt->ops[i];
+
+		rt->by_row[i].op = o;
+		memcpy(rt->by_row[i].key, o->row, ARR_ROWID_LEN);
+		if (strcmp(o->table, "arrangement") == 0 && strcmp(o->column, "child_id") == 0 &&
+		    ref_row(o, rt->by_child[rt->nchild].key) == 0)
+			rt->by_child[rt->nchild++].op = o;
+	}
+	qsort(rt->by_row, rt->nops, sizeof(*rt->by_row), opref_cmp);
+	qsort(rt->by_child, rt->nchild, sizeof(*rt->by_child), opref_cmp);
+	return 0;
+}
 
 /* The scope of row of table (a parent of a new row): readable, or new in this write. */
 static int parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
@@ -112,6 +172,7 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
               uint8_t scope[ARR_SCOPE_LEN], int depth)
 {
 	const struct cs_op *ref;
+	const struct opref *e;
 	uint8_t parent[ARR_ROWID_LEN];
 
 	if (strcmp(t->name, "arrangement") == 0) {
@@ -119,7 +180,7 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
 		return 0;
 	}
 	if (schema_column_find(t, "arrangement_id") != NULL) {
-		if ((ref = find_op(rt->ops, rt->nops, t->name, row, "arrangement_id")) == NULL ||
+		if ((ref = find_op(rt, t->name, row, "arrangement_id")) == NULL ||
 		    ref_row(ref, parent) < 0) {
 			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 			         "%s.arrangement_id required: a new row belongs to an arrangement",
@@ -129,7 +190,7 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
 		return parent_scope(rt, "arrangement", parent, scope, depth + 1);
 	}
 	if (schema_column_find(t, "evaluation_id") != NULL) {
-		if ((ref = find_op(rt->ops, rt->nops, t->name, row, "evaluation_id")) == NULL ||
+		if ((ref = find_op(rt, t->name, row, "evaluation_id")) == NULL ||
 		    ref_row(ref, parent) < 0) {
 			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 			         "%s.evaluation_id required: a new row belongs to an evaluation",
@@ -139,13 +200,8 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
 		return parent_scope(rt, "evaluation", parent, scope, depth + 1);
 	}
 	/* a child: the arrangement of this write that names it, else its own scope */
-	for (size_t i = 0; i < rt->nops; i++) {
-		const struct cs_op *o = &rt->ops[i];
-
-		if (strcmp(o->table, "arrangement") == 0 && strcmp(o->column, "child_id") == 0 &&
-		    ref_row(o, parent) == 0 && memcmp(parent, row, ARR_ROWID_LEN) == 0)
-			return parent_scope(rt, "arrangement", o->row, scope, depth + 1);
-	}
+	if ((e = opref_find(rt->by_child, rt->nchild, row, NULL)) != NULL)
+		return parent_scope(rt, "arrangement", e->op->row, scope, depth + 1);
 	memcpy(scope, row, ARR_SCOPE_LEN);
 	return 0;
 }
@@ -164,7 +220,7 @@ parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LE
 	if ((rc = row_scope(rt->s, table, row, scope)) != ARR_ENOTFOUND)
 		return rc;
 	/* not readable here: new in this write, or in a scope this node cannot read */
-	if (find_op_row(rt->ops, rt->nops, table, row))
+	if (opref_find(rt->by_row, rt->nops, row, table) != NULL)
 		return new_row_scope(rt, t, row, scope, depth);
 	rowid_format(row, id);
 	if (strcmp(table, "arrangement") == 0) {
@@ -214,9 +270,11 @@ int
 store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*scopes)[ARR_SCOPE_LEN],
             struct store_write_result *r)
 {
-	struct route rt = {s, ops, nops, r};
+	struct route rt = {.s = s, .ops = ops, .nops = nops, .r = r};
 	int rc;
 
+	if ((rc = route_index(&rt)) < 0)
+		goto out;
 	for (size_t i = 0; i < nops; i++) {
 		r->bad_op = i;
 		if (i > 0 && memcmp(ops[i].row, ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
@@ -225,8 +283,11 @@ store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*sco
 			continue;
 		}
 		if ((rc = route_one(&rt, i, scopes[i])) < 0)
-			return rc;
+			goto out;
 	}
 	r->bad_op = 0;
-	return 0;
+out:
+	free(rt.by_child);
+	free(rt.by_row);
+	return rc;
 }

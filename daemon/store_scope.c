@@ -265,20 +265,23 @@ static int
 take_keys(struct store *s, const struct changeset *cs, int64_t sc)
 {
 	const struct cs_policy *p = cs->policy;
-	uint8_t *key = sodium_malloc(ARR_SKEY_LEN);
+	uint8_t key[ARR_SKEY_LEN];
 	int rc = 0;
 
-	if (key == NULL)
-		return ARR_ENOMEM;
 	for (size_t i = 0; i < p->nslots && rc >= 0; i++) {
-		if (memcmp(p->slots[i].member, s->self, ARR_ORIGIN_LEN) != 0 ||
-		    policy_slot_open(s->key, &p->slots[i], key) != 0 ||
+		if (memcmp(p->slots[i].member, s->self, ARR_ORIGIN_LEN) != 0)
+			continue;
+		/* a key held already (this node's own CREATE or rotation): nothing to open */
+		if ((rc = store_scope_key(s, sc, p->slots[i].key_id, key)) != ARR_ENOTFOUND)
+			continue;
+		rc = 0;
+		if (policy_slot_open(s->key, &p->slots[i], key) != 0 ||
 		    changeset_key_id(key) != p->slots[i].key_id)
 			continue;
 		if ((rc = store_scope_key_put(s, sc, p->slots[i].key_id, key)) == 1)
 			rc = store_scope_materialise(s, sc, p->slots[i].key_id, key);
 	}
-	sodium_free(key);
+	sodium_memzero(key, sizeof(key));
 	return rc < 0 ? rc : 0;
 }
 

@@ -83,11 +83,12 @@ rotate(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct store_p
 	uint8_t(*who)[ARR_ORIGIN_LEN] = NULL;
 	struct policy_slot *slots = NULL;
 	uint64_t *prevs = NULL;
-	uint8_t *key = sodium_malloc(ARR_SKEY_LEN);
+	uint8_t key[ARR_SKEY_LEN];
 	size_t n, np = 0;
+	int64_t sc;
 	int rc = ARR_ENOMEM;
 
-	if (key == NULL || (who = calloc(ARR_POLICY_MAX_SLOTS, sizeof(*who))) == NULL ||
+	if ((who = calloc(ARR_POLICY_MAX_SLOTS, sizeof(*who))) == NULL ||
 	    (prevs = calloc(pol->nheads + 1, sizeof(*prevs))) == NULL)
 		goto out;
 	n = readers(pol, skip, who, ARR_POLICY_MAX_SLOTS);
@@ -105,9 +106,13 @@ rotate(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct store_p
 	p->nprevs = np;
 	p->slots = slots;
 	p->nslots = n;
+	/* kept before it is issued, so that its own slot need not be opened again */
+	if ((rc = store_scope_local(s, scope, true, &sc)) < 0 ||
+	    (rc = store_scope_key_put(s, sc, p->key_id, key)) < 0)
+		goto out;
 	rc = issue(s, scope, p, r);
 out:
-	sodium_free(key);
+	sodium_memzero(key, sizeof(key));
 	free(slots);
 	free(prevs);
 	free(who);
@@ -115,21 +120,23 @@ out:
 }
 
 int
-store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
-                   struct store_write_result *r)
+store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t key[ARR_SKEY_LEN],
+                   uint64_t *key_id, struct store_write_result *r)
 {
 	struct policy_slot slot;
 	struct cs_policy p = {.op = POLICY_CREATE, .slots = &slot, .nslots = 1};
-	uint8_t *key = sodium_malloc(ARR_SKEY_LEN);
+	int64_t sc;
 	int rc;
 
-	if (key == NULL)
-		return ARR_ENOMEM;
 	changeset_key_new(key);
-	p.key_id = changeset_key_id(key);
-	if ((rc = policy_slot_seal(s->self, p.key_id, key, &slot)) == 0)
-		rc = issue(s, scope, &p, r);
-	for (size_t i = 0; rc == 0 && s->grant_all && s->member_at != NULL; i++) {
+	*key_id = p.key_id = changeset_key_id(key);
+	/* kept before the CREATE is applied, so that its own slot need not be opened */
+	if ((rc = policy_slot_seal(s->self, p.key_id, key, &slot)) < 0 ||
+	    (rc = store_scope_local(s, scope, true, &sc)) < 0 ||
+	    (rc = store_scope_key_put(s, sc, p.key_id, key)) < 0 ||
+	    (rc = issue(s, scope, &p, r)) < 0)
+		return rc;
+	for (size_t i = 0; s->grant_all && s->member_at != NULL; i++) {
 		const uint8_t *m = s->member_at(s->member_ctx, i);
 		struct policy_slot gs;
 		struct cs_policy g = {.op = POLICY_GRANT,
@@ -143,11 +150,11 @@ store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 		if (memcmp(m, s->self, ARR_ORIGIN_LEN) == 0)
 			continue;
 		memcpy(g.member, m, ARR_ORIGIN_LEN);
-		if ((rc = policy_slot_seal(m, p.key_id, key, &gs)) == 0)
-			rc = issue(s, scope, &g, r);
+		if ((rc = policy_slot_seal(m, p.key_id, key, &gs)) < 0 ||
+		    (rc = issue(s, scope, &g, r)) < 0)
+			return rc;
 	}
-	sodium_free(key);
-	return rc;
+	return 0;
 }
 
 int

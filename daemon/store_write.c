@@ -240,10 +240,12 @@ write_scopes(struct store *s, const struct cs_op *cops, uint8_t (*scopes)[ARR_SC
 		for (j = i + 1; j < nops && memcmp(scopes[j], scopes[i], ARR_SCOPE_LEN) == 0; j++)
 			;
 		if (!changeset_scope_is_region(scopes[i])) {
+			/* a scope this write opens is written under the key its CREATE made */
 			if ((rc = store_scope_local(s, scopes[i], false, &sc)) == ARR_ENOTFOUND)
-				rc = store_scope_create(s, scopes[i], r);
-			if (rc < 0 ||
-			    (rc = store_scope_write_key(s, scopes[i], key, &key_id, r)) < 0) {
+				rc = store_scope_create(s, scopes[i], key, &key_id, r);
+			else if (rc == 0)
+				rc = store_scope_write_key(s, scopes[i], key, &key_id, r);
+			if (rc < 0) {
 				r->bad_op = i;
 				break;
 			}

@@ -15,8 +15,12 @@
 
 struct nodekey {
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-	uint8_t *sk; /* crypto_sign_SECRETKEYBYTES, sodium_malloc'd */
+	uint8_t *sk; /* crypto_sign_SECRETKEYBYTES, then the X25519 secret; sodium_malloc'd */
+	uint8_t xpk[crypto_scalarmult_curve25519_BYTES]; /* the X25519 public key */
 };
+
+#define NODEKEY_SECRET_BYTES (crypto_sign_SECRETKEYBYTES + crypto_scalarmult_curve25519_BYTES)
+#define XSK(k)               ((k)->sk + crypto_sign_SECRETKEYBYTES)
 
 /* sodium_init() is itself thread-safe and idempotent; 0 once it has succeeded. */
 static int
@@ -35,7 +39,7 @@ nodekey_alloc(void)
 		return NULL;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	if ((k->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL) {
+	if ((k->sk = sodium_malloc(NODEKEY_SECRET_BYTES)) == NULL) {
 		free(k);
 		return NULL;
 	}
@@ -63,7 +67,10 @@ nodekey_from_seed(const uint8_t seed[NODEKEY_SEED_LEN])
 
 	if (seed == NULL || (k = nodekey_alloc()) == NULL)
 		return NULL;
-	if (crypto_sign_seed_keypair(k->pk, k->sk, seed) != 0) {
+	/* the X25519 pair too, once: every key slot this node opens needs it */
+	if (crypto_sign_seed_keypair(k->pk, k->sk, seed) != 0 ||
+	    crypto_sign_ed25519_sk_to_curve25519(XSK(k), k->sk) != 0 ||
+	    crypto_sign_ed25519_pk_to_curve25519(k->xpk, k->pk) != 0) {
 		nodekey_destroy(&k);
 		return NULL;
 	}
@@ -78,7 +85,7 @@ nodekey_destroy(struct nodekey **kp)
 
 	if (kp == NULL || (k = *kp) == NULL)
 		return;
-	sodium_memzero(k->sk, crypto_sign_SECRETKEYBYTES);
+	sodium_memzero(k->sk, NODEKEY_SECRET_BYTES);
 	sodium_free(k->sk);
 	free(k);
 	*kp = NULL;
@@ -264,18 +271,7 @@ nodekey_seal_to(const uint8_t origin[ARR_ORIGIN_LEN], const uint8_t *msg, size_t
 int
 nodekey_unseal(const struct nodekey *k, const uint8_t *sealed, size_t len, uint8_t *out)
 {
-	uint8_t x[crypto_scalarmult_curve25519_BYTES], *xs = NULL;
-	int rc = ARR_EKEY;
-
 	if (k == NULL || sealed == NULL || out == NULL || len < crypto_box_SEALBYTES)
 		return ARR_EINVAL;
-	if ((xs = sodium_malloc(crypto_scalarmult_curve25519_BYTES)) == NULL)
-		return ARR_ENOMEM;
-	if (crypto_sign_ed25519_sk_to_curve25519(xs, k->sk) != 0 ||
-	    crypto_sign_ed25519_pk_to_curve25519(x, k->pk) != 0)
-		goto out;
-	rc = crypto_box_seal_open(out, sealed, len, x, xs) == 0 ? 0 : ARR_EDECRYPT;
-out:
-	sodium_free(xs);
-	return rc;
+	return crypto_box_seal_open(out, sealed, len, k->xpk, XSK(k)) == 0 ? 0 : ARR_EDECRYPT;
 }
