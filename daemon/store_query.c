@@ -81,8 +81,13 @@ ro_authorize(void *ctx, int action, const char *a, const char *b, const char *db
 	(void)trigger;
 	switch (action) {
 	case SQLITE_READ:
-		/* a row's clock record is the replica's bookkeeping: it reads as NULL */
-		return b != NULL && strcmp(b, "_clk") == 0 ? SQLITE_IGNORE : SQLITE_OK;
+		/*
+		 * A row's clock record is the replica's bookkeeping: it reads as NULL. So does
+		 * every scope key: a key never leaves the daemon, not even to the local API.
+		 */
+		if (b != NULL && strcmp(b, "_clk") == 0)
+			return SQLITE_IGNORE;
+		return a != NULL && strcmp(a, "_skey") == 0 ? SQLITE_IGNORE : SQLITE_OK;
 	case SQLITE_SELECT:
 	case SQLITE_RECURSIVE:
 		return SQLITE_OK;

@@ -287,6 +287,28 @@ main(void)
 	      "node1 does not say it is not a party");
 	check_log("node2 reads the arrangement; node1 relays it: %s", "ARR_ENOTPARTY");
 
+	/* no key leaves the daemon, not even through the local API's query */
+	{
+		struct req rq;
+		struct reply rp;
+		const msgpack_object *o, *rows;
+
+		req_begin(&rq, "query", 1);
+		req_str(&rq, "sql");
+		req_str(&rq, "SELECT count(*), count(key), count(key_id) FROM _skey");
+		CHECK(region_call(r, PARTY, &rq, &rp, &o) == 0, "query _skey: %s", rp.message);
+		rows = obj_get(o, "rows");
+		CHECK(rows != NULL && rows->type == MSGPACK_OBJECT_ARRAY &&
+		          rows->via.array.size == 1,
+		      "query _skey: no row");
+		o = &rows->via.array.ptr[0];
+		CHECK(o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 3 &&
+		          o->via.array.ptr[0].via.u64 >= 1 && o->via.array.ptr[1].via.u64 == 0,
+		      "a scope key reads as something through the API's query");
+		req_free(&rq);
+		reply_free(&rp);
+	}
+
 	/* 2. no clear byte of it on the relay, in its database, WAL or a backup */
 	snprintf(path, sizeof(path), "%s/data/backup-relay.db", r->nodes[RELAY].dir);
 	CHECK(call_str(r, RELAY, "backup", (const char *const[]){"path", path}, 2, msg,
