@@ -160,6 +160,14 @@ int store_scope_grant(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 int store_scope_revoke(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                        const uint8_t member[ARR_ORIGIN_LEN], struct store_write_result *r);
 
+/*
+ * After remote change sets were applied: for each scope whose policy grew and that this
+ * node owns, rekey when the policy set calls for it and hand keys to parties that lack
+ * them (PROTOCOL.md, "Scopes"), in one transaction. res says which change sets were
+ * issued (none: res->changesets 0). The sync layer calls it after every applied batch.
+ */
+int store_scope_heal(struct store *s, struct store_write_result *res);
+
 struct store_scope_info {
 	bool has_owner;
 	uint8_t owner[ARR_ORIGIN_LEN];

@@ -55,6 +55,7 @@
 #define CLOCK_LEN       20   /* one cell's key: hlc, local origin id, seq */
 #define CLOCK_GROUP_LEN 28   /* in a stored clock record: a key and its column mask */
 #define CACHE_KIB       8192 /* page cache of the main connection (F5: RSS <= 32 MiB) */
+#define STORE_DIRTY_MAX 256  /* scopes remembered for store_scope_heal() */
 
 /* Cached statements of the main connection, by job (SQL in store_db.c). */
 enum {
@@ -162,6 +163,9 @@ struct store {
 	bool bulk_tx;            /* a bulk transaction is open */
 	uint64_t bulk_t0;        /* monotonic ms when it began */
 	uint64_t scope_masked; /* case change sets whose ops were not merged (see store_scope.c) */
+	int64_t dirty[STORE_DIRTY_MAX]; /* scopes whose policy grew (store_scope_heal.c) */
+	size_t ndirty;
+	uint64_t dirty_dropped; /* over STORE_DIRTY_MAX, forgotten */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -360,6 +364,14 @@ int store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 int store_scope_write_key(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                           uint8_t key[ARR_SKEY_LEN], uint64_t *key_id,
                           struct store_write_result *r);
+
+/* ---- store_scope_heal.c: the owner's repairs after remote policy ---- */
+
+/* Remember that the policy of local scope sc grew. */
+void store_scope_dirty(struct store *s, int64_t sc);
+/* store_scope_write.c: the owner's repairs of one scope in the caller's transaction. */
+int store_scope_heal_one(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t sc,
+                         struct store_write_result *r);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

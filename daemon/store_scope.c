@@ -297,6 +297,8 @@ store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t lo
 	if (cs->h.kind == CS_POLICY) {
 		if ((rc = record_policy(s, cs, sc, log_id)) < 0)
 			return rc;
+		if (memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0)
+			store_scope_dirty(s, sc);
 		return take_keys(s, cs, sc);
 	}
 	if (sc == 0)

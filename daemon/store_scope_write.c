@@ -169,7 +169,9 @@ store_scope_write_key(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 		return rc == ARR_ENOTFOUND ? ARR_ENOTPARTY : rc;
 	if ((rc = store_policy_load(s, sc, &pol)) < 0)
 		return rc;
-	if (store_policy_needs_rekey(&pol) && store_policy_may_issue(&pol, s->self)) {
+	/* only the owner rekeys: two issuers rekeying at once would never settle */
+	if (store_policy_needs_rekey(&pol) && pol.has_owner &&
+	    memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) == 0) {
 		struct cs_policy p = {.op = POLICY_REKEY};
 
 		rc = rotate(s, scope, &pol, &p, NULL, r);
@@ -356,4 +358,85 @@ store_scope_revoke(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                    const uint8_t member[ARR_ORIGIN_LEN], struct store_write_result *r)
 {
 	return in_tx(s, scope, member, 0, false, r);
+}
+
+/* Does member lack a slot for any key of sc this node holds? */
+static int
+lacks_keys(struct store *s, int64_t sc, const struct store_policy *pol,
+           const uint8_t member[ARR_ORIGIN_LEN], bool *lacks)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*lacks = false;
+	if ((rc = sqlite3_prepare_v2(s->db, "SELECT key_id FROM _skey WHERE sc = ?1", -1, &st,
+	                             NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_int64(st, 1, sc);
+	while (!*lacks && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		*lacks = !store_policy_has_slot(pol, (uint64_t)sqlite3_column_int64(st, 0), member);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+/* A GRANT with every key this node holds to each reader of pol that lacks one. */
+static int
+regrant_missing(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t sc,
+                const struct store_policy *pol, struct store_write_result *r)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < pol->nops && rc == 0; i++) {
+		const struct store_policy_op *g = &pol->ops[i];
+		uint32_t roles = 0;
+		bool lacks, first = true;
+
+		if (g->op != POLICY_GRANT || !g->valid)
+			continue;
+		for (size_t j = 0; j < pol->nops; j++)
+			if (pol->ops[j].op == POLICY_GRANT && pol->ops[j].valid &&
+			    memcmp(pol->ops[j].member, g->member, ARR_ORIGIN_LEN) == 0) {
+				roles |= pol->ops[j].roles;
+				first = first && j >= i;
+			}
+		if (!first || memcmp(g->member, s->self, ARR_ORIGIN_LEN) == 0 ||
+		    (rc = lacks_keys(s, sc, pol, g->member, &lacks)) < 0 || !lacks)
+			continue;
+		rc = grant_locked(s, scope, g->member, roles, r);
+	}
+	return rc;
+}
+
+/*
+ * What the owner of scope does when the policy set calls for it (store_scope_heal.c),
+ * inside the caller's transaction: a REKEY when there is more than one current key, a
+ * reader without it or a non-reader with it; then a GRANT with every key it holds to
+ * each reader that lacks a slot for one of them (a party granted concurrently with a
+ * rotation got only the keys its granter had). Only the owner heals, so that two
+ * issuers never rekey against each other; anything else is a no-op.
+ */
+int
+store_scope_heal_one(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t sc,
+                     struct store_write_result *r)
+{
+	struct store_policy pol;
+	int rc;
+
+	if ((rc = store_policy_load(s, sc, &pol)) < 0)
+		return rc;
+	if (!pol.has_owner || memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) != 0)
+		goto out;
+	if (store_policy_needs_rekey(&pol)) {
+		struct cs_policy p = {.op = POLICY_REKEY};
+
+		if ((rc = rotate(s, scope, &pol, &p, NULL, r)) < 0)
+			goto out;
+		store_policy_free(&pol);
+		if ((rc = store_policy_load(s, sc, &pol)) < 0)
+			return rc;
+	}
+	rc = regrant_missing(s, scope, sc, &pol, r);
+out:
+	store_policy_free(&pol);
+	return rc;
 }

@@ -144,6 +144,22 @@ applied(struct sync *s, struct peer *p, const struct aq_item *it, size_t k,
 		          st->pending, st->quarantined);
 }
 
+/*
+ * The owner's repairs of scopes whose policy grew in what was applied (store.h,
+ * store_scope_heal): change sets it issues are pushed like local writes.
+ */
+static void
+heal(struct sync *s)
+{
+	struct store_write_result r;
+	int rc = store_scope_heal(s->st, &r);
+
+	if (rc < 0)
+		log_warnx("cannot repair scope policy: %s", arrerr_str(rc));
+	else if (r.changesets > 0)
+		sync_committed(s);
+}
+
 /* Apply the next batch of it (at least one change set); 1 when anything was applied. */
 static int
 apply_batch(struct sync *s, struct aq_item *it, uint64_t now)
@@ -170,6 +186,7 @@ apply_batch(struct sync *s, struct aq_item *it, uint64_t now)
 		return 0;
 	}
 	applied(s, p, it, k, &st);
+	heal(s);
 	/* a gap, whether its change sets were held or dropped over the pending budget */
 	if (p != NULL && st.pending + st.dropped > 0 && !p->pull_more &&
 	    !sync_send_pull_outstanding(s, p, now))
