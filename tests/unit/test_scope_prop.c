@@ -1,0 +1,546 @@
+/*
+ * test_scope_prop.c: property test of need-to-know scopes (PROTOCOL.md, "Scopes"): the
+ * meaning of a scope's policy and its data is the same at every replica, whatever the
+ * order, duplication and partitioning of the deliveries.
+ *
+ * Each run starts 4 to 6 replicas (all members, none granting on create). Two of them
+ * open an arrangement each (its scope). Random steps follow: a data write by a random
+ * replica (refused with ARR_ENOTPARTY unless it reads the scope), a GRANT (sometimes of
+ * the admin role, by the owner) or a REVOKE by a random issuer of its own view (refused
+ * otherwise), and deliveries of random picks of every change set ever made (shuffled,
+ * duplicated, some held back) to random replicas, while one replica at a time may be
+ * cut off. Then everything is delivered everywhere, the owners repair what the policy
+ * asks (store_scope_heal), and again, until nothing new is made. At quiescence:
+ *  - equal vectors and log digests everywhere, nothing quarantined;
+ *  - per scope, the same readers (with roles) and the same write key at every replica;
+ *  - every reader holds the write key, reads the arrangement, and its summary is the one
+ *    an oracle computes from the writes alone (the greatest (hlc, origin, seq) of every
+ *    write the test made, taken from the clear headers), and the readers' scope digests
+ *    are equal; a replica never granted reads nothing of the scope.
+ *
+ * ARRANG_SEED sets the base seed (run i uses base + i), ARRANG_RUNS the number of runs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "arrerr.h"
+#include "changeset.h"
+#include "policy.h"
+#include "rowid.h"
+#include "store.h"
+#include "testutil.h"
+
+#define MAXREP       6
+#define NSCOPE       2
+#define STEPS        40
+#define MAX_POOL     512
+#define MAX_WRITES   64
+#define DEFAULT_SEED UINT64_C(20261206)
+#define DEFAULT_RUNS 500
+
+static uint64_t current_seed;
+
+const char *__asan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+	return "quarantine_size_mb=32";
+}
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr,                                                            \
+			        "failing seed: %llu (replay with ARRANG_SEED=%llu "                \
+			        "ARRANG_RUNS=1)\n",                                                \
+			        (unsigned long long)current_seed,                                  \
+			        (unsigned long long)current_seed);                                 \
+			fail_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                          \
+		}                                                                                  \
+	} while (0)
+
+struct envelope {
+	uint8_t *data;
+	size_t len;
+};
+
+/* A data write the test made: the oracle's input. */
+struct write {
+	int scope;
+	uint64_t hlc;
+	const uint8_t *origin;
+	uint64_t seq;
+	char value[32];
+};
+
+struct sim {
+	char *dir;
+	int n;
+	struct nodekey *keys[MAXREP];
+	struct store *s[MAXREP];
+	char *path[MAXREP];
+	uint64_t clock[MAXREP];
+	uint64_t collected[MAXREP]; /* own seqs already in the pool */
+	int cut;                    /* the replica cut off now, or -1 */
+	struct tu_rng rng;
+	struct envelope pool[MAX_POOL];
+	size_t npool;
+	char arr[NSCOPE][ARR_ROWID_STRLEN + 1];
+	uint8_t scope[NSCOPE][ARR_SCOPE_LEN];
+	int owner[NSCOPE];
+	bool granted[NSCOPE][MAXREP]; /* ever granted (or the owner) */
+	struct write writes[MAX_WRITES];
+	size_t nwrites;
+};
+
+static const char *
+members(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	const struct sim *sim = ctx;
+
+	for (int i = 0; i < sim->n; i++)
+		if (memcmp(nodekey_public(sim->keys[i]), origin, ARR_ORIGIN_LEN) == 0)
+			return "org";
+	return NULL;
+}
+
+static const uint8_t *
+member_at(void *ctx, size_t i)
+{
+	const struct sim *sim = ctx;
+
+	return (int)i < sim->n ? nodekey_public(sim->keys[i]) : NULL;
+}
+
+static uint64_t
+sim_clock(void *ctx)
+{
+	return *(uint64_t *)ctx;
+}
+
+static void
+remove_files(const char *path)
+{
+	char buf[4096];
+
+	unlink(path);
+	snprintf(buf, sizeof(buf), "%s-wal", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-shm", path);
+	unlink(buf);
+}
+
+static void
+sim_open(struct sim *sim)
+{
+	sim->n = 4 + (int)tu_rng_below(&sim->rng, MAXREP - 3);
+	sim->cut = -1;
+	for (int i = 0; i < sim->n; i++) {
+		struct store_config cfg = {
+		    .path = sim->path[i],
+		    .key = sim->keys[i],
+		    .organisation = "org",
+		    .member_org = members,
+		    .member_ctx = sim,
+		    .member_at = member_at,
+		    .clock = sim_clock,
+		    .clock_ctx = &sim->clock[i],
+		    .no_domain_rules = true, /* partial arrangement rows: the scopes are on trial */
+		};
+		int err = 0;
+
+		remove_files(sim->path[i]);
+		sim->clock[i] = UINT64_C(1750000000000);
+		sim->collected[i] = 0;
+		sim->s[i] = store_open(&cfg, &err);
+		CHECK(sim->s[i] != NULL && err == 0);
+	}
+}
+
+static void
+sim_close(struct sim *sim)
+{
+	for (int i = 0; i < sim->n; i++) {
+		store_destroy(&sim->s[i]);
+		remove_files(sim->path[i]);
+	}
+	for (size_t i = 0; i < sim->npool; i++)
+		free(sim->pool[i].data);
+	sim->npool = 0;
+	sim->nwrites = 0;
+	memset(sim->granted, 0, sizeof(sim->granted));
+}
+
+static int
+pool_add(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const uint8_t *data,
+         size_t len)
+{
+	struct sim *sim = ctx;
+	struct envelope *e;
+
+	(void)origin;
+	(void)seq;
+	CHECK(sim->npool < MAX_POOL);
+	e = &sim->pool[sim->npool++];
+	e->data = malloc(len);
+	CHECK(e->data != NULL);
+	memcpy(e->data, data, len);
+	e->len = len;
+	return 0;
+}
+
+/* Replica i's own change sets not yet in the pool, into it; the last one's header. */
+static uint64_t
+collect(struct sim *sim, int i, struct changeset **last)
+{
+	const uint8_t *self = nodekey_public(sim->keys[i]);
+	struct vv *v = NULL;
+	uint64_t top, n = 0;
+
+	CHECK(store_vector(sim->s[i], &v) == 0);
+	top = vv_get(v, self);
+	vv_destroy(&v);
+	for (uint64_t seq = sim->collected[i] + 1; seq <= top; seq++, n++)
+		CHECK(store_changeset_get(sim->s[i], self, seq, pool_add, sim) == 0);
+	sim->collected[i] = top;
+	if (last != NULL && n > 0) {
+		const struct envelope *e = &sim->pool[sim->npool - 1];
+
+		CHECK(changeset_decode(e->data, e->len, last) == 0);
+	}
+	return n;
+}
+
+/* Deliver a random pick of the pool (shuffled, with duplicates) to replica i. */
+static void
+deliver(struct sim *sim, int i, size_t k)
+{
+	struct store_blob items[64];
+
+	if (i == sim->cut || sim->npool == 0)
+		return;
+	if (k > 64)
+		k = 64;
+	for (size_t j = 0; j < k; j++) {
+		const struct envelope *e = &sim->pool[tu_rng_below(&sim->rng, sim->npool)];
+
+		items[j] = (struct store_blob){e->data, e->len};
+	}
+	CHECK(store_apply(sim->s[i], items, k, NULL, NULL) == 0);
+}
+
+/* Everything in the pool, in order, to replica i (the anti-entropy of the end). */
+static void
+deliver_all(struct sim *sim, int i)
+{
+	for (size_t j = 0; j < sim->npool; j++) {
+		struct store_blob b = {sim->pool[j].data, sim->pool[j].len};
+
+		CHECK(store_apply(sim->s[i], &b, 1, NULL, NULL) == 0);
+	}
+}
+
+static void
+open_scope(struct sim *sim, int k)
+{
+	struct tu_rng *r = &sim->rng;
+	int w = (int)tu_rng_below(r, (uint64_t)sim->n);
+	uint8_t b[ARR_ROWID_LEN];
+	struct store_op op;
+
+	for (size_t i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)tu_rng_next(r);
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	rowid_format(b, sim->arr[k]);
+	memcpy(sim->scope[k], b, ARR_SCOPE_LEN);
+	sim->owner[k] = w;
+	sim->granted[k][w] = true;
+	op = (struct store_op){.table = "arrangement", .column = "kind", .value = value_text("oza")};
+	memcpy(op.row_id, sim->arr[k], sizeof(op.row_id));
+	CHECK(store_write(sim->s[w], &op, 1, NULL) == 0);
+	collect(sim, w, NULL);
+}
+
+/* A data write by a random replica: only a reader in its own view may. */
+static void
+step_write(struct sim *sim)
+{
+	struct tu_rng *r = &sim->rng;
+	int w = (int)tu_rng_below(r, (uint64_t)sim->n), k = (int)tu_rng_below(r, NSCOPE);
+	struct store_write_result res;
+	struct changeset *cs = NULL;
+	struct write *wr;
+	struct store_op op;
+	int rc;
+
+	CHECK(sim->nwrites < MAX_WRITES);
+	wr = &sim->writes[sim->nwrites];
+	snprintf(wr->value, sizeof(wr->value), "v%zu-by-%d", sim->nwrites, w);
+	op = (struct store_op){
+	    .table = "arrangement", .column = "summary", .value = value_text(wr->value)};
+	memcpy(op.row_id, sim->arr[k], sizeof(op.row_id));
+	sim->clock[w] += tu_rng_below(r, 3);
+	rc = store_write(sim->s[w], &op, 1, &res);
+	CHECK(rc == 0 || rc == ARR_ENOTPARTY);
+	if (rc != 0)
+		return;
+	collect(sim, w, &cs);
+	CHECK(cs != NULL && cs->h.kind == CS_DATA);
+	wr->scope = k;
+	wr->hlc = cs->h.hlc;
+	wr->origin = nodekey_public(sim->keys[w]);
+	wr->seq = cs->h.seq;
+	sim->nwrites++;
+	changeset_destroy(&cs);
+}
+
+/* A GRANT or REVOKE by a random replica of a random member: refused unless it may. */
+static void
+step_policy(struct sim *sim)
+{
+	struct tu_rng *r = &sim->rng;
+	int w = (int)tu_rng_below(r, (uint64_t)sim->n), m = (int)tu_rng_below(r, (uint64_t)sim->n);
+	int k = (int)tu_rng_below(r, NSCOPE), rc;
+	const uint8_t *member = nodekey_public(sim->keys[m]);
+
+	if (tu_rng_below(r, 3) > 0) {
+		uint32_t roles = tu_rng_below(r, 4) == 0 ? ROLE_ADMIN | ROLE_CARE : ROLE_CARE;
+
+		rc = store_scope_grant(sim->s[w], sim->scope[k], member, roles, NULL);
+		CHECK(rc == 0 || rc == ARR_EFORBIDDEN || rc == ARR_ENOTFOUND);
+		if (rc == 0)
+			sim->granted[k][m] = true;
+	} else {
+		rc = store_scope_revoke(sim->s[w], sim->scope[k], member, NULL);
+		CHECK(rc == 0 || rc == ARR_EFORBIDDEN || rc == ARR_ENOTFOUND);
+	}
+	collect(sim, w, NULL);
+}
+
+/* Deliver everything everywhere and let the owners repair, until nothing new is made. */
+static void
+quiesce(struct sim *sim)
+{
+	int rounds = 0;
+	uint64_t made;
+
+	sim->cut = -1;
+	do {
+		made = 0;
+		CHECK(rounds++ < 8);
+		for (int i = 0; i < sim->n; i++)
+			deliver_all(sim, i);
+		for (int i = 0; i < sim->n; i++) {
+			CHECK(store_scope_heal(sim->s[i], NULL) == 0);
+			made += collect(sim, i, NULL);
+		}
+	} while (made > 0);
+	for (int i = 0; i < sim->n; i++)
+		deliver_all(sim, i);
+}
+
+/* The readers of a scope as text, in a canonical order (store_scope_info's callback). */
+struct readers {
+	char text[MAXREP][80];
+	int n;
+};
+
+static int
+reader_add(void *ctx, const uint8_t member[ARR_ORIGIN_LEN], uint32_t roles, bool owner)
+{
+	struct readers *rd = ctx;
+
+	CHECK(rd->n < MAXREP);
+	snprintf(rd->text[rd->n++], sizeof(rd->text[0]), "%02x%02x%02x%02x/%u/%d", member[0],
+	         member[1], member[2], member[3], roles, owner);
+	return 0;
+}
+
+static int
+cmp_text(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int
+summary_of(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+{
+	char *out = ctx;
+
+	for (size_t c = 0; c < ncols; c++)
+		if (strcmp(names[c], "summary") == 0 && values[c].kind == VALUE_TEXT)
+			snprintf(out, 32, "%.*s", (int)values[c].u.b.len,
+			         (const char *)values[c].u.b.ptr);
+	return 0;
+}
+
+/* The oracle: the summary of scope k is the write with the greatest (hlc, origin, seq). */
+static const char *
+oracle(const struct sim *sim, int k)
+{
+	const struct write *best = NULL;
+
+	for (size_t i = 0; i < sim->nwrites; i++) {
+		const struct write *w = &sim->writes[i];
+		int c;
+
+		if (w->scope != k)
+			continue;
+		c = best == NULL ? 1
+		    : w->hlc != best->hlc
+		        ? (w->hlc > best->hlc ? 1 : -1)
+		        : memcmp(w->origin, best->origin, ARR_ORIGIN_LEN);
+		if (c > 0 || (c == 0 && w->seq > best->seq))
+			best = w;
+	}
+	return best != NULL ? best->value : "";
+}
+
+static void
+check_scope(struct sim *sim, int k)
+{
+	struct readers first = {0};
+	struct store_scope_info i0;
+	uint8_t d0[32];
+	bool have_d0 = false;
+
+	for (int i = 0; i < sim->n; i++) {
+		struct readers rd = {0};
+		struct store_scope_info info;
+		char got[32] = "";
+		uint8_t d[32];
+		bool reader = false;
+
+		CHECK(store_scope_info(sim->s[i], sim->scope[k], &info, reader_add, &rd) == 0);
+		qsort(rd.text, (size_t)rd.n, sizeof(rd.text[0]), cmp_text);
+		if (i == 0) {
+			first = rd;
+			i0 = info;
+		}
+		CHECK(rd.n == first.n && memcmp(rd.text, first.text, sizeof(rd.text)) == 0);
+		CHECK(info.write_key == i0.write_key && info.write_key != 0);
+		for (int j = 0; j < rd.n; j++) {
+			char mine[80];
+			const uint8_t *o = nodekey_public(sim->keys[i]);
+
+			snprintf(mine, sizeof(mine), "%02x%02x%02x%02x/", o[0], o[1], o[2], o[3]);
+			reader = reader || strncmp(rd.text[j], mine, strlen(mine)) == 0;
+		}
+		if (reader) {
+			CHECK(info.readable && info.sealed == 0);
+			CHECK(store_get(sim->s[i], "arrangement", sim->arr[k], summary_of, got) == 0);
+			CHECK(strcmp(got, oracle(sim, k)) == 0);
+			CHECK(store_digest_scope(sim->s[i], sim->scope[k], d) == 0);
+			CHECK(!have_d0 || memcmp(d, d0, 32) == 0);
+			memcpy(d0, d, 32);
+			have_d0 = true;
+		} else if (!sim->granted[k][i]) {
+			if (getenv("SP_DEBUG"))
+				fprintf(stderr, "scope %d replica %d owner %d readable %d keys %zu readers %d\n", k, i, sim->owner[k], info.readable, info.keys_held, rd.n);
+			CHECK(!info.readable && info.keys_held == 0);
+			CHECK(store_get(sim->s[i], "arrangement", sim->arr[k], summary_of, got) ==
+			      ARR_ENOTFOUND);
+		}
+	}
+	CHECK(have_d0); /* the owner always reads */
+}
+
+static void
+check_quiescent(struct sim *sim)
+{
+	uint8_t l0[32], l[32];
+	struct store_stats st;
+
+	CHECK(store_log_digest(sim->s[0], l0) == 0);
+	for (int i = 0; i < sim->n; i++) {
+		CHECK(store_log_digest(sim->s[i], l) == 0);
+		CHECK(memcmp(l, l0, 32) == 0);
+		CHECK(store_stats(sim->s[i], &st) == 0);
+		CHECK(st.quarantine_count == 0 && st.pending_count == 0);
+	}
+	for (int k = 0; k < NSCOPE; k++)
+		check_scope(sim, k);
+}
+
+static void
+run_one(struct sim *sim)
+{
+	struct tu_rng *r = &sim->rng;
+
+	sim_open(sim);
+	for (int k = 0; k < NSCOPE; k++)
+		open_scope(sim, k);
+	for (int step = 0; step < STEPS; step++) {
+		uint64_t what = tu_rng_below(r, 10);
+
+		if (what < 3)
+			step_write(sim);
+		else if (what < 5)
+			step_policy(sim);
+		else if (what == 5)
+			sim->cut = tu_rng_below(r, 2) ? (int)tu_rng_below(r, (uint64_t)sim->n) : -1;
+		else
+			deliver(sim, (int)tu_rng_below(r, (uint64_t)sim->n),
+			        1 + tu_rng_below(r, sim->npool + 1));
+		if (tu_rng_below(r, 4) == 0) /* an owner repairs between steps too */
+			for (int i = 0; i < sim->n; i++) {
+				CHECK(store_scope_heal(sim->s[i], NULL) == 0);
+				collect(sim, i, NULL);
+			}
+	}
+	quiesce(sim);
+	check_quiescent(sim);
+	sim_close(sim);
+}
+
+static void
+test_scope_property(void **state)
+{
+	struct sim *sim = calloc(1, sizeof(*sim));
+	const char *env = getenv("ARRANG_RUNS");
+	uint64_t base = tu_seed(DEFAULT_SEED);
+	long runs = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : DEFAULT_RUNS;
+
+	(void)state;
+	assert_non_null(sim);
+	if (access("/dev/shm", W_OK) == 0)
+		setenv("TMPDIR", "/dev/shm", 0);
+	sim->dir = tu_tmpdir();
+	for (int i = 0; i < MAXREP; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "r%d.db", i);
+		sim->keys[i] = tu_key((uint8_t)(40 + i));
+		sim->path[i] = tu_path(sim->dir, name);
+	}
+	for (long run = 0; run < runs; run++) {
+		current_seed = base + (uint64_t)run;
+		tu_rng_seed(&sim->rng, current_seed);
+		run_one(sim);
+	}
+	printf("scope property: %ld runs from seed %llu\n", runs, (unsigned long long)base);
+	for (int i = 0; i < MAXREP; i++) {
+		nodekey_destroy(&sim->keys[i]);
+		free(sim->path[i]);
+	}
+	rmdir(sim->dir);
+	free(sim->dir);
+	free(sim);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_scope_property)};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
