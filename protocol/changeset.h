@@ -126,6 +126,13 @@ int changeset_open(struct changeset *cs, const uint8_t skey[ARR_SKEY_LEN]);
  * read big-endian, 1 when that is 0 (0 means "no key").
  */
 uint64_t changeset_key_id(const uint8_t skey[ARR_SKEY_LEN]);
+/*
+ * The id of the case scope a CREATE by origin at seq opens: BLAKE2b-128 with
+ * personalisation "arrangd-scope-id" of origin || seq (8 bytes big-endian). Only that
+ * CREATE can open it, so no member can claim a scope another opened.
+ */
+void changeset_scope_id(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                        uint8_t out[ARR_SCOPE_LEN]);
 /* A new random scope key. */
 void changeset_key_new(uint8_t skey[ARR_SKEY_LEN]);
 

@@ -30,6 +30,22 @@ changeset_scope_is_region(const uint8_t scope[ARR_SCOPE_LEN])
 	return sodium_memcmp(scope, zero, ARR_SCOPE_LEN) == 0;
 }
 
+static const uint8_t scope_id_personal[crypto_generichash_blake2b_PERSONALBYTES] =
+    "arrangd-scope-id";
+
+void
+changeset_scope_id(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, uint8_t out[ARR_SCOPE_LEN])
+{
+	uint8_t in[ARR_ORIGIN_LEN + 8];
+
+	memcpy(in, origin, ARR_ORIGIN_LEN);
+	be_put(in + ARR_ORIGIN_LEN, seq, 8);
+	crypto_generichash_blake2b_salt_personal(out, ARR_SCOPE_LEN, in, sizeof(in), NULL, 0, NULL,
+	                                         scope_id_personal);
+	if (changeset_scope_is_region(out))
+		out[ARR_SCOPE_LEN - 1] = 1; /* never the region's; 2^-128 */
+}
+
 uint64_t
 changeset_key_id(const uint8_t skey[ARR_SKEY_LEN])
 {
