@@ -46,6 +46,7 @@
 
 #include "changeset.h"
 #include "hlc.h"
+#include "nodekey.h"
 #include "schema.h"
 #include "store.h"
 #include "value.h"
@@ -114,6 +115,16 @@ struct store_table {
 
 struct store_ckpt; /* the checkpoint thread (store_ckpt.c) */
 
+struct policy_slot;
+
+#define STORE_SHARED_MAX 256 /* pairwise keys cached (store_scope_shared) */
+
+/* The key this node shares with one peer (nodekey_shared), as store_scope.c caches it. */
+struct store_shared {
+	uint8_t peer[ARR_ORIGIN_LEN];
+	uint8_t key[NODEKEY_SHARED_LEN];
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3 *ro;          /* read-only connection for store_query, lazily */
@@ -166,6 +177,10 @@ struct store {
 	int64_t dirty[STORE_DIRTY_MAX]; /* scopes whose policy grew (store_scope_heal.c) */
 	size_t ndirty;
 	uint64_t dirty_dropped; /* over STORE_DIRTY_MAX, forgotten */
+	struct store_shared shared[STORE_SHARED_MAX]; /* a ring; wiped on destroy */
+	size_t nshared;                               /* entries of shared in use */
+	size_t shared_next;      /* the entry the next new peer takes (the oldest when full) */
+	uint64_t shared_evicted; /* pairwise keys evicted from shared since open */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -343,6 +358,15 @@ bool store_scope_table_is_case(const struct schema_table *t);
 /* Keep key key_id of scope sc: 1 when new, 0 when held already, or an error. */
 int store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id,
                         const uint8_t key[ARR_SKEY_LEN]);
+/* The key this node shares with peer (nodekey_shared; peer may be this node), from a
+ * bounded cache: one X25519 per peer while it stays cached. Caller wipes out. */
+int store_scope_shared(struct store *s, const uint8_t peer[ARR_ORIGIN_LEN],
+                       uint8_t out[NODEKEY_SHARED_LEN]);
+/* A key slot from this node to member (policy_slot_seal under the shared key). */
+int store_scope_slot_seal(struct store *s, const uint8_t member[ARR_ORIGIN_LEN], uint64_t key_id,
+                          const uint8_t key[ARR_SKEY_LEN], struct policy_slot *slot);
+/* Wipe the cache of shared keys (store_destroy). */
+void store_scope_shared_wipe(struct store *s);
 /* Merge the change sets of sc sealed under key_id, which this node now holds. */
 int store_scope_materialise(struct store *s, int64_t sc, uint64_t key_id,
                             const uint8_t key[ARR_SKEY_LEN]);

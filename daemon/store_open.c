@@ -499,6 +499,7 @@ store_destroy(struct store **sp)
 	vv_destroy(&s->vec);
 	free(s->origins);
 	free(s->org);
+	store_scope_shared_wipe(s);
 	free(s);
 	*sp = NULL;
 }

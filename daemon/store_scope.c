@@ -260,12 +260,64 @@ store_scope_materialise(struct store *s, int64_t sc, uint64_t key_id,
 	return rc;
 }
 
-/* The slots of a policy change set sealed to this node: keep each key, merge what waited. */
+int
+store_scope_shared(struct store *s, const uint8_t peer[ARR_ORIGIN_LEN],
+                   uint8_t out[NODEKEY_SHARED_LEN])
+{
+	struct store_shared *e;
+	int rc;
+
+	for (size_t i = 0; i < s->nshared; i++)
+		if (memcmp(s->shared[i].peer, peer, ARR_ORIGIN_LEN) == 0) {
+			memcpy(out, s->shared[i].key, NODEKEY_SHARED_LEN);
+			return 0;
+		}
+	if ((rc = nodekey_shared(s->key, peer, out)) != 0)
+		return rc;
+	e = &s->shared[s->shared_next];
+	if (s->nshared < STORE_SHARED_MAX)
+		s->nshared++;
+	else
+		s->shared_evicted++;
+	s->shared_next = (s->shared_next + 1) % STORE_SHARED_MAX;
+	memcpy(e->peer, peer, ARR_ORIGIN_LEN);
+	memcpy(e->key, out, NODEKEY_SHARED_LEN);
+	return 0;
+}
+
+int
+store_scope_slot_seal(struct store *s, const uint8_t member[ARR_ORIGIN_LEN], uint64_t key_id,
+                      const uint8_t key[ARR_SKEY_LEN], struct policy_slot *slot)
+{
+	uint8_t shared[NODEKEY_SHARED_LEN];
+	int rc;
+
+	if ((rc = store_scope_shared(s, member, shared)) == 0)
+		rc = policy_slot_seal(shared, member, key_id, key, slot);
+	sodium_memzero(shared, sizeof(shared));
+	return rc;
+}
+
+void
+store_scope_shared_wipe(struct store *s)
+{
+	sodium_memzero(s->shared, sizeof(s->shared));
+	s->nshared = 0;
+	s->shared_next = 0;
+}
+
+/*
+ * The slots of a policy change set for this node: keep each key, merge what waited. A
+ * slot is boxed under the key this node shares with the change set's origin, its issuer
+ * (authenticated by the signature); this node's own change sets use its key with itself.
+ */
 static int
 take_keys(struct store *s, const struct changeset *cs, int64_t sc)
 {
 	const struct cs_policy *p = cs->policy;
 	uint8_t key[ARR_SKEY_LEN];
+	uint8_t shared[NODEKEY_SHARED_LEN];
+	bool have_shared = false;
 	int rc = 0;
 
 	for (size_t i = 0; i < p->nslots && rc >= 0; i++) {
@@ -275,13 +327,17 @@ take_keys(struct store *s, const struct changeset *cs, int64_t sc)
 		if ((rc = store_scope_key(s, sc, p->slots[i].key_id, key)) != ARR_ENOTFOUND)
 			continue;
 		rc = 0;
-		if (policy_slot_open(s->key, &p->slots[i], key) != 0 ||
+		if (!have_shared && store_scope_shared(s, cs->origin, shared) != 0)
+			break; /* not an X25519 key: no slot from this origin opens */
+		have_shared = true;
+		if (policy_slot_open(shared, &p->slots[i], key) != 0 ||
 		    changeset_key_id(key) != p->slots[i].key_id)
 			continue;
 		if ((rc = store_scope_key_put(s, sc, p->slots[i].key_id, key)) == 1)
 			rc = store_scope_materialise(s, sc, p->slots[i].key_id, key);
 	}
 	sodium_memzero(key, sizeof(key));
+	sodium_memzero(shared, sizeof(shared));
 	return rc < 0 ? rc : 0;
 }
 

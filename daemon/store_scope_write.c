@@ -100,7 +100,7 @@ rotate(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct store_p
 		if (pol->ops[i].head)
 			prevs[np++] = pol->ops[i].key_id;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = policy_slot_seal(who[i], p->key_id, key, &slots[i])) < 0)
+		if ((rc = store_scope_slot_seal(s, who[i], p->key_id, key, &slots[i])) < 0)
 			goto out;
 	p->prevs = prevs;
 	p->nprevs = np;
@@ -131,7 +131,7 @@ store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t 
 	changeset_key_new(key);
 	*key_id = p.key_id = changeset_key_id(key);
 	/* kept before the CREATE is applied, so that its own slot need not be opened */
-	if ((rc = policy_slot_seal(s->self, p.key_id, key, &slot)) < 0 ||
+	if ((rc = store_scope_slot_seal(s, s->self, p.key_id, key, &slot)) < 0 ||
 	    (rc = store_scope_local(s, scope, true, &sc)) < 0 ||
 	    (rc = store_scope_key_put(s, sc, p.key_id, key)) < 0 ||
 	    (rc = issue(s, scope, &p, r)) < 0)
@@ -150,7 +150,7 @@ store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t 
 		if (memcmp(m, s->self, ARR_ORIGIN_LEN) == 0)
 			continue;
 		memcpy(g.member, m, ARR_ORIGIN_LEN);
-		if ((rc = policy_slot_seal(m, p.key_id, key, &gs)) < 0 ||
+		if ((rc = store_scope_slot_seal(s, m, p.key_id, key, &gs)) < 0 ||
 		    (rc = issue(s, scope, &g, r)) < 0)
 			return rc;
 	}
@@ -203,8 +203,8 @@ grant_slots(struct store *s, int64_t sc, const uint8_t member[ARR_ORIGIN_LEN],
 	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 1) != ARR_SKEY_LEN)
 			continue;
-		if (policy_slot_seal(member, (uint64_t)sqlite3_column_int64(st, 0),
-		                     sqlite3_column_blob(st, 1), &slots[*n]) != 0) {
+		if (store_scope_slot_seal(s, member, (uint64_t)sqlite3_column_int64(st, 0),
+		                          sqlite3_column_blob(st, 1), &slots[*n]) != 0) {
 			rc = ARR_EKEY;
 			break;
 		}

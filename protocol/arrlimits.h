@@ -21,7 +21,7 @@
 #define ARR_NONCE_LEN        24                  /* XChaCha20-Poly1305 nonce */
 #define ARR_MAC_LEN          16                  /* Poly1305 tag */
 #define ARR_PAD_BLOCK        256                 /* case bodies are padded to a multiple of this */
-#define ARR_SLOT_LEN         (ARR_SKEY_LEN + 48) /* a scope key sealed to a node key */
+#define ARR_SLOT_LEN         (ARR_SKEY_LEN + 40) /* nonce (24), boxed scope key, tag (16) */
 #define ARR_POLICY_MAX_SLOTS 1024                /* key slots in one policy change set */
 #define ARR_POLICY_MAX_IDS   256                 /* grants or key ids one policy op names */
 #define ARR_VALUE_MAX        65536               /* text or blob value, bytes */

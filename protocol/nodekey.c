@@ -257,21 +257,20 @@ nodekey_parse_hex(const char *text, uint8_t origin[ARR_ORIGIN_LEN])
 }
 
 int
-nodekey_seal_to(const uint8_t origin[ARR_ORIGIN_LEN], const uint8_t *msg, size_t len, uint8_t *out)
+nodekey_shared(const struct nodekey *k, const uint8_t peer[ARR_ORIGIN_LEN],
+               uint8_t out[NODEKEY_SHARED_LEN])
 {
 	uint8_t x[crypto_scalarmult_curve25519_BYTES];
+	int rc = ARR_EKEY;
 
-	if (msg == NULL || out == NULL || nodekey_curve_public_raw(origin, x) != 0)
-		return ARR_EKEY;
-	if (crypto_box_seal(out, msg, len, x) != 0)
-		return ARR_EKEY;
-	return 0;
-}
-
-int
-nodekey_unseal(const struct nodekey *k, const uint8_t *sealed, size_t len, uint8_t *out)
-{
-	if (k == NULL || sealed == NULL || out == NULL || len < crypto_box_SEALBYTES)
+	if (k == NULL || peer == NULL || out == NULL)
 		return ARR_EINVAL;
-	return crypto_box_seal_open(out, sealed, len, k->xpk, XSK(k)) == 0 ? 0 : ARR_EDECRYPT;
+	if (nodekey_curve_public_raw(peer, x) != 0)
+		goto out;
+	if (crypto_box_beforenm(out, x, XSK(k)) != 0)
+		goto out;
+	rc = 0;
+out:
+	sodium_memzero(x, sizeof(x));
+	return rc;
 }

@@ -17,6 +17,7 @@
 #define NODEKEY_SECRET_LEN 64
 #define NODEKEY_HEX_LEN    (2 * ARR_ORIGIN_LEN) /* text form of a public key */
 #define NODEKEY_Z85_LEN    40                   /* CURVE key in Z85, without NUL */
+#define NODEKEY_SHARED_LEN 32                   /* a pairwise static key (nodekey_shared) */
 
 struct nodekey;
 
@@ -55,13 +56,12 @@ void nodekey_hex(const uint8_t origin[ARR_ORIGIN_LEN], char out[NODEKEY_HEX_LEN 
 int nodekey_parse_hex(const char *text, uint8_t origin[ARR_ORIGIN_LEN]);
 
 /*
- * Seal len bytes of msg to the node whose Ed25519 key is origin (crypto_box_seal to its
- * X25519 form): out gets len + crypto_box_SEALBYTES bytes. 0 or ARR_EKEY.
+ * The static key this node shares with the node whose Ed25519 key is peer:
+ * crypto_box_beforenm of peer's X25519 form and this node's X25519 secret (one
+ * scalar multiplication). Both nodes of a pair compute the same 32 bytes; peer may be
+ * k's own key. The caller wipes out. 0, ARR_EINVAL or ARR_EKEY (peer is not a key).
  */
-int nodekey_seal_to(const uint8_t origin[ARR_ORIGIN_LEN], const uint8_t *msg, size_t len,
-                    uint8_t *out);
-/* Open what nodekey_seal_to() sealed to k: len - crypto_box_SEALBYTES bytes into out.
- * 0, ARR_EDECRYPT (not sealed to k, or altered) or ARR_ENOMEM. */
-int nodekey_unseal(const struct nodekey *k, const uint8_t *sealed, size_t len, uint8_t *out);
+int nodekey_shared(const struct nodekey *k, const uint8_t peer[ARR_ORIGIN_LEN],
+                   uint8_t out[NODEKEY_SHARED_LEN]);
 
 #endif

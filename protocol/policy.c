@@ -20,6 +20,10 @@ static const char *const role_names[] = {"requester", "funder",       "education
                                          "care",      "coordination", "admin"};
 #define NROLES (sizeof(role_names) / sizeof(role_names[0]))
 
+static_assert(ARR_SLOT_LEN == crypto_box_NONCEBYTES + ARR_SKEY_LEN + crypto_box_MACBYTES,
+              "a key slot is nonce || crypto_box_easy_afternm(scope key)");
+static_assert(NODEKEY_SHARED_LEN == crypto_box_BEFORENMBYTES, "a pairwise key is a box key");
+
 /* The per-op rules of policy.h: which fields an op uses and which must be empty. */
 static int
 policy_check(const struct cs_policy *p)
@@ -284,24 +288,33 @@ policy_free(struct cs_policy **pp)
 }
 
 int
-policy_slot_seal(const uint8_t member[ARR_ORIGIN_LEN], uint64_t key_id,
-                 const uint8_t skey[ARR_SKEY_LEN], struct policy_slot *slot)
+policy_slot_seal(const uint8_t shared[NODEKEY_SHARED_LEN], const uint8_t member[ARR_ORIGIN_LEN],
+                 uint64_t key_id, const uint8_t skey[ARR_SKEY_LEN], struct policy_slot *slot)
 {
+	uint8_t *nonce = slot->sealed;
+
 	memcpy(slot->member, member, ARR_ORIGIN_LEN);
 	slot->key_id = key_id;
-	return nodekey_seal_to(member, skey, ARR_SKEY_LEN, slot->sealed);
+	randombytes_buf(nonce, crypto_box_NONCEBYTES);
+	if (crypto_box_easy_afternm(slot->sealed + crypto_box_NONCEBYTES, skey, ARR_SKEY_LEN, nonce,
+	                            shared) != 0)
+		return ARR_EKEY;
+	return 0;
 }
 
 int
-policy_slot_open(const struct nodekey *k, const struct policy_slot *slot,
+policy_slot_open(const uint8_t shared[NODEKEY_SHARED_LEN], const struct policy_slot *slot,
                  uint8_t skey[ARR_SKEY_LEN])
 {
-	int rc;
+	const uint8_t *nonce = slot->sealed;
 
-	if (memcmp(slot->member, nodekey_public(k), ARR_ORIGIN_LEN) != 0)
+	if (crypto_box_open_easy_afternm(skey, slot->sealed + crypto_box_NONCEBYTES,
+	                                 ARR_SLOT_LEN - crypto_box_NONCEBYTES, nonce,
+	                                 shared) != 0) {
+		sodium_memzero(skey, ARR_SKEY_LEN);
 		return ARR_EDECRYPT;
-	rc = nodekey_unseal(k, slot->sealed, ARR_SLOT_LEN, skey);
-	return rc == 0 ? 0 : ARR_EDECRYPT;
+	}
+	return 0;
 }
 
 void

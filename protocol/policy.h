@@ -1,14 +1,14 @@
 /*
  * policy.h: the body of a policy change set (PROTOCOL.md, "Policy change sets"): who
  * reads and who writes one case scope. The body is clear text; the scope keys in it
- * travel only as key slots, each sealed to one member's node key. This module encodes
- * and decodes bodies and seals and opens slots; deciding what a set of policy change
- * sets means is the store's (daemon/store_scope.c).
+ * travel only as key slots, each boxed under the key the issuer shares with one member.
+ * This module encodes and decodes bodies and seals and opens slots; deciding what a set of policy
+ * change sets means is the store's (daemon/store_scope.c).
  *
  * Body: [op, member(bin32 | nil), roles, cut, grants, key_id, prevs, slots] with
  *   grants = [[origin(bin32), seq]...]   the GRANT change sets a REVOKE removes
  *   prevs  = [key_id...]                 the keys a REVOKE or REKEY supersedes
- *   slots  = [[member(bin32), key_id, sealed(bin80)]...]
+ *   slots  = [[member(bin32), key_id, sealed(bin72)]...]
  * Fields an op does not use are nil, 0 or [] (checked).
  */
 #ifndef POLICY_H
@@ -77,11 +77,16 @@ int policy_encode(const struct cs_policy *p, uint8_t **out, size_t *outlen);
 int policy_decode(const uint8_t *buf, size_t len, struct cs_policy **out, bool *nc);
 void policy_free(struct cs_policy **p);
 
-/* A slot: skey (named key_id) sealed to the node key member. 0 or ARR_EKEY. */
-int policy_slot_seal(const uint8_t member[ARR_ORIGIN_LEN], uint64_t key_id,
-                     const uint8_t skey[ARR_SKEY_LEN], struct policy_slot *slot);
-/* Open a slot sealed to k into skey; 0 or ARR_EDECRYPT. */
-int policy_slot_open(const struct nodekey *k, const struct policy_slot *slot,
+/*
+ * A slot from issuer I to member: nonce(24) || crypto_box_easy_afternm(skey) under
+ * shared = nodekey_shared(I, member), which equals nodekey_shared(member, I). The nonce
+ * is random. 0 or ARR_EKEY.
+ */
+int policy_slot_seal(const uint8_t shared[NODEKEY_SHARED_LEN], const uint8_t member[ARR_ORIGIN_LEN],
+                     uint64_t key_id, const uint8_t skey[ARR_SKEY_LEN], struct policy_slot *slot);
+/* Open a slot under the key shared with its issuer into skey; 0 or ARR_EDECRYPT (another
+ * pair's slot, or altered). The caller checks that slot->member is the receiver. */
+int policy_slot_open(const uint8_t shared[NODEKEY_SHARED_LEN], const struct policy_slot *slot,
                      uint8_t skey[ARR_SKEY_LEN]);
 
 /* "requester,care" for roles into buf; the role bits of a comma list (0: unknown name). */

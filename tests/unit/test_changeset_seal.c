@@ -6,7 +6,7 @@
  * multiples of 256 plus nonce and tag; two seals of the same ops differ; the plaintext
  * is read as strictly as a clear body. And "Worked example 2" of PROTOCOL.md: a case data
  * change set and a GRANT with one key slot, byte for byte, under a deterministic
- * randombytes so that the nonce and the slot's ephemeral key are fixed.
+ * randombytes so that the body's nonce and the slot's nonce are fixed.
  */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
@@ -424,24 +424,23 @@ static const char ex2_grant_hex[] = "93 c4 79 9b 02 c4 20 8a 88 e3 dd 74 09 f1 9
                                     "74 88 01 b4 0f 6f 5c 03 cf 01 9a b6 97 e8 00 00\n"
                                     "02 b1 47 65 6d 65 65 6e 74 65 20 54 65 73 74 64\n"
                                     "6f 72 70 01 c4 10 a3 c1 e7 d2 4b 5f 4e 8a 9c 0d\n"
-                                    "1f 2e 3d 4c 5b 6a 01 00 cc a8 c4 20 c7 7c a0 e8\n"
-                                    "6a 93 91 50 d6 41 7a 99 c0 64 b8 2f da af f6 a7\n"
-                                    "cc 63 e5 11 13 79 0e ec b3 43 27 c2 c4 40 0a 08\n"
-                                    "10 b1 67 5d 2e 60 5f 46 68 c5 c7 5b 26 ae 20 6a\n"
-                                    "4a 4d 18 69 8f 72 e3 70 7a f9 22 2e 0f 25 bd 37\n"
-                                    "60 0f 5f 2e 7b e8 12 0d 64 14 31 dd 5b 1f 6a 37\n"
-                                    "1b 08 ba 92 8b d9 f3 16 f6 1e e3 00 02 08 c4 a8\n"
+                                    "1f 2e 3d 4c 5b 6a 01 00 cc a0 c4 20 9e ea 37 61\n"
+                                    "55 f9 53 2c 51 e2 cb fd ab c5 bf fc a9 ba 69 2a\n"
+                                    "93 bd 9d bf 18 50 75 ef 4e b4 50 28 c4 40 63 3d\n"
+                                    "07 63 92 b6 5a 42 4c 77 b1 43 d8 85 1e a3 16 1b\n"
+                                    "d3 1c a8 af 4d 11 9c 41 50 14 93 88 07 a4 5b a1\n"
+                                    "27 df e1 9e 32 66 ac 57 7b 7e da 4d 58 e8 5c 0d\n"
+                                    "8a e7 4d 69 8f 08 62 5d de 0b 8c b5 83 0f c4 a0\n"
                                     "98 02 c4 20 81 39 77 0e a8 7d 17 5f 56 a3 54 66\n"
                                     "c3 4c 7e cc cb 8d 8a 91 b4 ee 37 a2 5d f6 0f 5b\n"
                                     "8f c9 b3 94 0c 00 90 00 90 91 93 c4 20 81 39 77\n"
                                     "0e a8 7d 17 5f 56 a3 54 66 c3 4c 7e cc cb 8d 8a\n"
                                     "91 b4 ee 37 a2 5d f6 0f 5b 8f c9 b3 94 cf 98 81\n"
-                                    "2c 41 0e d4 ca 2a c4 50 b2 ee c8 3f 90 ec 2d 80\n"
-                                    "35 d5 0b 7f 68 e8 77 e8 6f 3f 47 6f ee c3 05 38\n"
-                                    "c3 5c d1 fa ba 02 0f 52 43 e9 95 a8 2c e5 bc 2c\n"
-                                    "73 8a c1 82 43 66 18 83 d9 a0 93 64 a1 18 75 8b\n"
-                                    "dd b7 32 84 c2 85 27 b3 6c 22 ba c7 aa 26 c6 f2\n"
-                                    "85 24 7a d3 06 bc b1 36\n";
+                                    "2c 41 0e d4 ca 2a c4 48 e6 b7 fb 1f 5e 02 5a bc\n"
+                                    "bb 32 bc 22 8b 37 3f cb 8a 69 5c 9a a3 23 72 cd\n"
+                                    "da 26 1e dd 1c d1 a1 c8 85 e9 91 d5 8c e7 9d 21\n"
+                                    "56 9d b2 bd 89 9e 6d d2 fa 58 e1 8a 46 73 6f e1\n"
+                                    "ac a9 a7 30 70 a9 16 cb c3 5e e4 d0 02 19 d0 0f\n";
 
 /* The example's scope key: the bytes 0x00 to 0x1f. */
 static void
@@ -482,7 +481,7 @@ ex2_data(struct nodekey *a)
 static struct changeset *
 ex2_grant(struct nodekey *a, struct nodekey *b)
 {
-	uint8_t skey[ARR_SKEY_LEN];
+	uint8_t skey[ARR_SKEY_LEN], shared[NODEKEY_SHARED_LEN];
 	struct cs_header h;
 	struct policy_slot slot;
 	struct cs_policy p = {.op = POLICY_GRANT,
@@ -498,7 +497,8 @@ ex2_grant(struct nodekey *a, struct nodekey *b)
 	memcpy(p.member, nodekey_public(b), ARR_ORIGIN_LEN);
 	det_on = true;
 	det_calls = 1;
-	assert_int_equal(policy_slot_seal(p.member, h.key_id, skey, &slot), 0);
+	assert_int_equal(nodekey_shared(a, p.member, shared), 0);
+	assert_int_equal(policy_slot_seal(shared, p.member, h.key_id, skey, &slot), 0);
 	det_on = false;
 	assert_int_equal(det_calls, 2);
 	assert_int_equal(changeset_build_policy(a, &h, &p, &cs), 0);
@@ -532,6 +532,7 @@ test_example2_bytes(void **state)
 	struct nodekey *a = tu_key(1), *b = tu_key(2);
 	struct changeset *data = ex2_data(a), *grant = ex2_grant(a, b), *back = NULL;
 	uint8_t skey[ARR_SKEY_LEN], got[ARR_SKEY_LEN], nonce[ARR_NONCE_LEN], *ref = NULL;
+	uint8_t shared[NODEKEY_SHARED_LEN];
 	struct cs_op ops[2];
 	msgpack_sbuffer plain;
 	size_t reflen = 0;
@@ -556,9 +557,13 @@ test_example2_bytes(void **state)
 	assert_int_equal(changeset_decode(grant->raw, grant->rawlen, &back), 0);
 	assert_int_equal(changeset_verify(back), 0);
 	assert_non_null(back->policy);
-	assert_int_equal(policy_slot_open(b, &back->policy->slots[0], got), 0);
+	assert_int_equal(nodekey_shared(b, back->origin, shared), 0);
+	assert_int_equal(policy_slot_open(shared, &back->policy->slots[0], got), 0);
 	assert_memory_equal(got, skey, ARR_SKEY_LEN);
-	assert_int_equal(policy_slot_open(a, &back->policy->slots[0], got), ARR_EDECRYPT);
+	det_draw(1, nonce, sizeof(nonce));
+	assert_memory_equal(back->policy->slots[0].sealed, nonce, ARR_NONCE_LEN);
+	assert_int_equal(nodekey_shared(a, back->origin, shared), 0);
+	assert_int_equal(policy_slot_open(shared, &back->policy->slots[0], got), ARR_EDECRYPT);
 	free(ref);
 	msgpack_sbuffer_destroy(&plain);
 	changeset_destroy(&back);

@@ -218,6 +218,31 @@ test_curve(void **state)
 	nodekey_destroy(&k);
 }
 
+/* Both nodes of a pair compute the same shared key, another pair a different one; a
+ * peer key that is no curve point is refused. */
+static void
+test_shared(void **state)
+{
+	struct nodekey *a = tu_key(1), *b = tu_key(2), *c = tu_key(3);
+	uint8_t ab[NODEKEY_SHARED_LEN], ba[NODEKEY_SHARED_LEN], ac[NODEKEY_SHARED_LEN];
+	uint8_t aa[NODEKEY_SHARED_LEN], bad[ARR_ORIGIN_LEN];
+
+	(void)state;
+	assert_int_equal(nodekey_shared(a, nodekey_public(b), ab), 0);
+	assert_int_equal(nodekey_shared(b, nodekey_public(a), ba), 0);
+	assert_memory_equal(ab, ba, NODEKEY_SHARED_LEN);
+	assert_int_equal(nodekey_shared(a, nodekey_public(c), ac), 0);
+	assert_memory_not_equal(ab, ac, NODEKEY_SHARED_LEN);
+	assert_int_equal(nodekey_shared(a, nodekey_public(a), aa), 0);
+	assert_memory_not_equal(ab, aa, NODEKEY_SHARED_LEN);
+	memset(bad, 0xff, sizeof(bad));
+	assert_int_equal(nodekey_shared(a, bad, ab), ARR_EKEY);
+	assert_int_equal(nodekey_shared(NULL, nodekey_public(b), ab), ARR_EINVAL);
+	nodekey_destroy(&c);
+	nodekey_destroy(&b);
+	nodekey_destroy(&a);
+}
+
 int
 main(void)
 {
@@ -225,7 +250,7 @@ main(void)
 	    cmocka_unit_test(test_rfc8032),  cmocka_unit_test(test_sign_verify),
 	    cmocka_unit_test(test_generate), cmocka_unit_test(test_hex),
 	    cmocka_unit_test(test_z85),      cmocka_unit_test(test_z85_vector_pairs),
-	    cmocka_unit_test(test_curve),
+	    cmocka_unit_test(test_curve),    cmocka_unit_test(test_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

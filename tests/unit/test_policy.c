@@ -348,33 +348,46 @@ test_malformed(void **state)
 	assert_int_equal(policy_encode(NULL, &buf, &len), ARR_EINVAL);
 }
 
-/* A slot opens with its member's node key only, and not once altered. */
+/*
+ * A slot from A to B opens under the key B shares with A, not under a key another pair
+ * shares (a wrong member, or A with itself), and not once altered; each nonce is fresh.
+ */
 static void
 test_slots(void **state)
 {
 	struct fixture *f = *state;
+	struct nodekey *c = tu_key(3);
 	uint8_t skey[ARR_SKEY_LEN], got[ARR_SKEY_LEN];
-	struct policy_slot s, moved;
-	uint8_t not_a_point[ARR_ORIGIN_LEN];
+	uint8_t ab[NODEKEY_SHARED_LEN], ba[NODEKEY_SHARED_LEN], other[NODEKEY_SHARED_LEN];
+	struct policy_slot s, s2, moved;
 
 	changeset_key_new(skey);
-	assert_int_equal(policy_slot_seal(nodekey_public(f->a), K1, skey, &s), 0);
-	assert_memory_equal(s.member, nodekey_public(f->a), ARR_ORIGIN_LEN);
+	assert_int_equal(nodekey_shared(f->a, nodekey_public(f->b), ab), 0);
+	assert_int_equal(nodekey_shared(f->b, nodekey_public(f->a), ba), 0);
+	assert_int_equal(policy_slot_seal(ab, nodekey_public(f->b), K1, skey, &s), 0);
+	assert_memory_equal(s.member, nodekey_public(f->b), ARR_ORIGIN_LEN);
 	assert_true(s.key_id == K1);
 	assert_null(memmem(s.sealed, ARR_SLOT_LEN, skey, 8));
-	assert_int_equal(policy_slot_open(f->a, &s, got), 0);
+	assert_int_equal(policy_slot_open(ba, &s, got), 0);
 	assert_memory_equal(got, skey, ARR_SKEY_LEN);
-	assert_int_equal(policy_slot_open(f->b, &s, got), ARR_EDECRYPT);
-	moved = s; /* A's sealed key relabelled as B's */
-	memcpy(moved.member, nodekey_public(f->b), ARR_ORIGIN_LEN);
-	assert_int_equal(policy_slot_open(f->b, &moved, got), ARR_EDECRYPT);
+	assert_int_equal(policy_slot_seal(ab, nodekey_public(f->b), K1, skey, &s2), 0);
+	assert_memory_not_equal(s.sealed, s2.sealed, ARR_NONCE_LEN);
+	/* C, a wrong member, shares a different key with A; so does A with itself */
+	assert_int_equal(nodekey_shared(c, nodekey_public(f->a), other), 0);
+	assert_int_equal(policy_slot_open(other, &s, got), ARR_EDECRYPT);
+	assert_int_equal(nodekey_shared(f->a, nodekey_public(f->a), other), 0);
+	assert_int_equal(policy_slot_open(other, &s, got), ARR_EDECRYPT);
+	assert_int_equal(nodekey_shared(c, nodekey_public(f->b), other), 0);
+	assert_int_equal(policy_slot_open(other, &s, got), ARR_EDECRYPT);
 	for (size_t i = 0; i < ARR_SLOT_LEN; i += 7) {
 		moved = s;
 		moved.sealed[i] ^= 0x20;
-		assert_int_equal(policy_slot_open(f->a, &moved, got), ARR_EDECRYPT);
+		assert_int_equal(policy_slot_open(ba, &moved, got), ARR_EDECRYPT);
 	}
-	memset(not_a_point, 0xff, sizeof(not_a_point));
-	assert_int_equal(policy_slot_seal(not_a_point, K1, skey, &s), ARR_EKEY);
+	moved = s;
+	moved.sealed[ARR_SLOT_LEN - 1] ^= 0x01;
+	assert_int_equal(policy_slot_open(ba, &moved, got), ARR_EDECRYPT);
+	nodekey_destroy(&c);
 }
 
 static void
