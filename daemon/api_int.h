@@ -200,12 +200,9 @@ int api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
 int api_scope_grant(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
 int api_scope_revoke(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
 int api_scope_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
-/*
- * After a "get" of table/id found nothing: when the row's scope is one this node holds
- * opaque, fail r with ARR_ENOTPARTY saying so (*rc) and return true.
- */
-bool api_scope_unreadable(struct api *a, struct apimsg_req *r, const char *table, const char *id,
-                          int *rc);
+/* Fail r with ARR_ENOTFOUND for table/id that is not here, saying how many scopes this
+ * node relays without reading them (one of them may hold it). */
+int api_scope_not_readable(struct api *a, struct apimsg_req *r, const char *table, const char *id);
 /* The "scopes" field of "status" (key and value). */
 int api_scope_status(struct api *a, msgpack_packer *pk);
 void api_equiv_metrics(const struct api *a, FILE *f);

@@ -227,9 +227,9 @@ api_methods_get(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
 	rc = store_get(a->st, t->name, id, rows_add, &c);
-	if (rc == ARR_ENOTFOUND && api_scope_unreadable(a, r, t->name, id, &rc)) {
+	if (rc == ARR_ENOTFOUND && strcmp(t->name, "arrangement") == 0) {
 		apimsg_rowset_destroy(&c.rs);
-		return rc;
+		return api_scope_not_readable(a, r, t->name, id);
 	}
 	return rows_result(r, &c, rc, t, pk);
 }

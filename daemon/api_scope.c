@@ -6,6 +6,7 @@
  * the row that opened it (an arrangement's id). Members are named as in the members
  * file. It never shows a key, and decides nothing about policy (the store does).
  */
+#include <inttypes.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -14,9 +15,12 @@
 #include "policy.h"
 #include "rowid.h"
 
-/* The "scope" param (a row id) as scope bytes. */
+/*
+ * The "scope" param: the id of an arrangement this node can read (or could: a revoked
+ * party keeps its rows), as the id of its scope.
+ */
 static int
-parse_scope(struct apimsg_req *r, bool *present, uint8_t scope[ARR_SCOPE_LEN])
+parse_scope(struct api *a, struct apimsg_req *r, bool *present, uint8_t scope[ARR_SCOPE_LEN])
 {
 	char id[ARR_ROWID_STRLEN + 1];
 	int rc;
@@ -26,7 +30,9 @@ parse_scope(struct apimsg_req *r, bool *present, uint8_t scope[ARR_SCOPE_LEN])
 		return rc;
 	if (present != NULL && !*present)
 		return 0;
-	return rowid_parse(id, scope) == 0 ? 0 : apimsg_req_fail(r, ARR_EINVAL, "invalid scope id");
+	if ((rc = store_scope_of(a->st, "arrangement", id, scope)) == ARR_ENOTFOUND)
+		return api_scope_not_readable(a, r, "arrangement", id);
+	return rc < 0 ? api_fail_code(r, rc) : 0;
 }
 
 /* The "member" param: a member name of the members file, as its origin. */
@@ -124,7 +130,7 @@ api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	struct readers rd = {a, pk, 0, false};
 	int rc;
 
-	if ((rc = parse_scope(r, NULL, scope)) != 0)
+	if ((rc = parse_scope(a, r, NULL, scope)) != 0)
 		return rc;
 	if ((rc = store_scope_info(a->st, scope, &info, reader_count, &rd)) < 0)
 		return rc == ARR_ENOTFOUND ? apimsg_req_fail(r, rc, "no such scope on this node")
@@ -165,7 +171,7 @@ scope_issue(struct api *a, struct apimsg_req *r, msgpack_packer *pk, bool grant)
 	uint32_t roles = 0;
 	int rc;
 
-	if ((rc = parse_scope(r, NULL, scope)) != 0 || (rc = parse_member(a, r, member)) != 0)
+	if ((rc = parse_scope(a, r, NULL, scope)) != 0 || (rc = parse_member(a, r, member)) != 0)
 		return rc;
 	if (grant) {
 		const char *s;
@@ -217,7 +223,7 @@ api_scope_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	bool present = false;
 	int rc;
 
-	if ((rc = parse_scope(r, &present, scope)) != 0)
+	if ((rc = parse_scope(a, r, &present, scope)) != 0)
 		return rc;
 	rc = present ? store_digest_scope(a->st, scope, d) : store_digest(a->st, d);
 	if (rc == ARR_ENOTPARTY)
@@ -251,25 +257,16 @@ api_scope_status(struct api *a, msgpack_packer *pk)
 	return 0;
 }
 
-bool
-api_scope_unreadable(struct api *a, struct apimsg_req *r, const char *table, const char *id,
-                     int *rc)
+int
+api_scope_not_readable(struct api *a, struct apimsg_req *r, const char *table, const char *id)
 {
-	uint8_t scope[ARR_SCOPE_LEN];
-	struct store_scope_info info;
+	struct store_scope_stats st;
 
-	/* an arrangement's (or a child's own) scope has the row's id */
-	if ((strcmp(table, "arrangement") != 0 && strcmp(table, "child") != 0) ||
-	    rowid_parse(id, scope) != 0 || store_scope_info(a->st, scope, &info, NULL, NULL) != 0)
-		return false;
-	if (info.keys_held > 0)
-		*rc =
-		    apimsg_req_fail(r, ARR_ENOTPARTY,
-		                    "%s %s is waiting for the key of its current epoch", table, id);
-	else
-		*rc = apimsg_req_fail(r, ARR_ENOTPARTY,
-		                      "this organisation is not a party of %s %s (this node relays "
-		                      "it encrypted)",
-		                      table, id);
-	return true;
+	/* which arrangement an opaque scope holds is not known here: it says so */
+	if (store_scope_stats(a->st, &st) == 0 && st.opaque > 0)
+		return apimsg_req_fail(r, ARR_ENOTFOUND,
+		                       "no %s %s readable on this node (it relays %" PRIu64
+		                       " arrangement%s it is not a party of, unread)",
+		                       table, id, st.opaque, st.opaque == 1 ? "" : "s");
+	return apimsg_req_fail(r, ARR_ENOTFOUND, "no %s %s", table, id);
 }

@@ -186,6 +186,11 @@ typedef int (*store_scope_reader_fn)(void *ctx, const uint8_t member[ARR_ORIGIN_
 int store_scope_info(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                      struct store_scope_info *info, store_scope_reader_fn fn, void *ctx);
 
+/* The case scope of row id of table, as merged here: 0, or ARR_ENOTFOUND (no such row
+ * here, in a case scope: this node cannot read it, or it does not exist). */
+int store_scope_of(struct store *s, const char *table, const char *id,
+                   uint8_t scope[ARR_SCOPE_LEN]);
+
 struct store_scope_stats {
 	uint64_t scopes;   /* case scopes this node has seen */
 	uint64_t readable; /* ... of which it holds a key */

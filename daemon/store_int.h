@@ -176,7 +176,7 @@ struct store {
 	uint64_t scope_masked; /* case change sets whose ops were not merged (see store_scope.c) */
 	int64_t dirty[STORE_DIRTY_MAX]; /* scopes whose policy grew (store_scope_heal.c) */
 	size_t ndirty;
-	uint64_t dirty_dropped; /* over STORE_DIRTY_MAX, forgotten */
+	uint64_t dirty_dropped;                       /* over STORE_DIRTY_MAX, forgotten */
 	struct store_shared shared[STORE_SHARED_MAX]; /* a ring; wiped on destroy */
 	size_t nshared;                               /* entries of shared in use */
 	size_t shared_next;      /* the entry the next new peer takes (the oldest when full) */
@@ -379,10 +379,13 @@ int store_route(struct store *s, const struct cs_op *ops, size_t nops,
 
 /* ---- store_scope_write.c: policy this node issues ---- */
 
-/* Issue a CREATE for scope (a new key, sealed to this node; into key and key_id),
- * inside the caller's transaction, and the GRANTs store_config.grant_on_create asks for. */
-int store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
-                       uint8_t key[ARR_SKEY_LEN], uint64_t *key_id, struct store_write_result *r);
+/*
+ * Issue a CREATE for a new scope (its id into scope: changeset_scope_id() of this node and
+ * the CREATE's seq; a new key, sealed to this node, into key and key_id), inside the
+ * caller's transaction, and the GRANTs store_config.grant_on_create asks for.
+ */
+int store_scope_create(struct store *s, uint8_t scope[ARR_SCOPE_LEN], uint8_t key[ARR_SKEY_LEN],
+                       uint64_t *key_id, struct store_write_result *r);
 /* The key to write scope under (rekeying first when this node should): ARR_ENOTPARTY
  * when this node holds no current key. */
 int store_scope_write_key(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],

@@ -6,8 +6,8 @@
  * nothing and holds no key.
  *
  * The rules:
- *  - the owner is the author of the scope's CREATE (of the lowest (origin, seq) if a
- *    member signed two);
+ *  - the owner is the author of the scope's CREATE: the one whose origin and seq the
+ *    scope id is the hash of (changeset_scope_id), so no other member can claim it;
  *  - admins are the members of GRANTs with the admin role that the owner issued and no
  *    REVOKE by the owner removed; the issuers are the owner and the admins;
  *  - a GRANT by an issuer is active until a REVOKE by an issuer names it (a REVOKE
@@ -201,14 +201,19 @@ removed(struct store_policy *p, const struct store_policy_op *g, bool owner_only
 
 /* Owner, then admins, then issuers, active grants, valid rotations and heads. */
 static void
-evaluate(struct store_policy *p)
+evaluate(struct store_policy *p, const uint8_t scope[ARR_SCOPE_LEN])
 {
 	struct store_policy_op *create = NULL;
 
 	for (size_t i = 0; i < p->nops; i++) {
 		struct store_policy_op *o = &p->ops[i];
+		uint8_t id[ARR_SCOPE_LEN];
 
 		if (o->op != POLICY_CREATE)
+			continue;
+		/* only the CREATE the scope id names opens it: no member can claim a scope */
+		changeset_scope_id(o->origin, o->seq, id);
+		if (memcmp(id, scope, ARR_SCOPE_LEN) != 0)
 			continue;
 		if (create == NULL || memcmp(o->origin, create->origin, ARR_ORIGIN_LEN) < 0 ||
 		    (memcmp(o->origin, create->origin, ARR_ORIGIN_LEN) == 0 &&
@@ -266,18 +271,41 @@ evaluate(struct store_policy *p)
 	}
 }
 
+/* The scope id of local scope sc. */
+static int
+load_scope(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, "SELECT scope FROM _scope WHERE id = ?1", -1, &st,
+	                             NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_int64(st, 1, sc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
+		memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = ARR_ENOTFOUND;
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
+}
+
 int
 store_policy_load(struct store *s, int64_t sc, struct store_policy *p)
 {
+	uint8_t scope[ARR_SCOPE_LEN];
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((rc = load_ops(s, sc, p)) < 0 || (rc = load_links(s, sc, p)) < 0 ||
-	    (rc = load_slots(s, sc, p)) < 0) {
+	if ((rc = load_scope(s, sc, scope)) < 0 || (rc = load_ops(s, sc, p)) < 0 ||
+	    (rc = load_links(s, sc, p)) < 0 || (rc = load_slots(s, sc, p)) < 0) {
 		store_policy_free(p);
 		return rc;
 	}
-	evaluate(p);
+	evaluate(p, scope);
 	return 0;
 }
 

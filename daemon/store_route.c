@@ -5,8 +5,9 @@
  * arrangement's id; a new row that hangs off an arrangement (arrangement_id) or an
  * evaluation (evaluation_id) is in that one's scope; a new child is in the scope of the
  * arrangement of the same write that names it as child_id, or else in a scope of its
- * own (whose id is the child's). A write can name a scope this node holds only opaque:
- * that is refused (ARR_ENOTPARTY), as is a reference to a row it cannot resolve.
+ * own. A scope this write opens is named here by its opening row's id; its CREATE gives
+ * it its real id (changeset_scope_id). A reference to a row this node cannot read (not
+ * there, or in a scope it holds opaque) is refused (ARR_ENOTFOUND).
  *
  * It reads the replica and decides; it builds and applies nothing (store_write.c).
  */
@@ -48,17 +49,6 @@ row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
-}
-
-/* Does this node know scope (logged change sets of it) without a readable row? */
-static int
-scope_known(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool *known)
-{
-	int64_t sc;
-	int rc = store_scope_local(s, scope, false, &sc);
-
-	*known = rc == 0;
-	return rc == ARR_ENOTFOUND ? 0 : rc;
 }
 
 /*
@@ -212,7 +202,6 @@ parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LE
 {
 	const struct schema_table *t = schema_table_find(table);
 	char id[ARR_ROWID_STRLEN + 1];
-	bool known;
 	int rc;
 
 	if (t == NULL || depth > 4)
@@ -223,27 +212,23 @@ parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LE
 	if (opref_find(rt->by_row, rt->nops, row, table) != NULL)
 		return new_row_scope(rt, t, row, scope, depth);
 	rowid_format(row, id);
-	if (strcmp(table, "arrangement") == 0) {
-		if ((rc = scope_known(rt->s, row, &known)) < 0)
-			return rc;
-		if (known) {
-			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
-			         "this organisation is not a party of arrangement %s", id);
-			return ARR_ENOTPARTY;
-		}
-	}
-	snprintf(rt->r->refusal, sizeof(rt->r->refusal), "no %s %s on this node", table, id);
+	snprintf(rt->r->refusal, sizeof(rt->r->refusal),
+	         "no %s %s readable on this node (it relays the arrangements it is not a "
+	         "party of without reading them)",
+	         table, id);
 	return ARR_ENOTFOUND;
 }
 
-/* The scope of the ops on the row of op i (the first op on that row in its run). */
+/*
+ * The scope of the ops on the row of op i (the first op on that row in its run): the
+ * row's, or for a row that opens a scope, its own id as the name of the scope this write
+ * opens (the CREATE gives the scope its real id, store_write.c).
+ */
 static int
 route_one(struct route *rt, size_t i, uint8_t scope[ARR_SCOPE_LEN])
 {
 	const struct cs_op *op = &rt->ops[i];
 	const struct schema_table *t = schema_table_find(op->table);
-	char id[ARR_ROWID_STRLEN + 1];
-	bool known;
 	int rc;
 
 	memset(scope, 0, ARR_SCOPE_LEN);
@@ -253,17 +238,7 @@ route_one(struct route *rt, size_t i, uint8_t scope[ARR_SCOPE_LEN])
 		return 0;
 	if ((rc = row_scope(rt->s, t->name, op->row, scope)) != ARR_ENOTFOUND)
 		return rc;
-	if ((rc = new_row_scope(rt, t, op->row, scope, 0)) < 0)
-		return rc;
-	/* a row that opens its own scope: not one this node holds opaque */
-	if (memcmp(scope, op->row, ARR_SCOPE_LEN) != 0)
-		return 0;
-	if ((rc = scope_known(rt->s, scope, &known)) < 0 || !known)
-		return rc;
-	rowid_format(op->row, id);
-	snprintf(rt->r->refusal, sizeof(rt->r->refusal),
-	         "this organisation is not a party of %s %s", t->name, id);
-	return ARR_ENOTPARTY;
+	return new_row_scope(rt, t, op->row, scope, 0);
 }
 
 int

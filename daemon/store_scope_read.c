@@ -113,3 +113,34 @@ store_scope_stats(struct store *s, struct store_scope_stats *st)
 	st->opaque = st->scopes > st->readable ? st->scopes - st->readable : 0;
 	return 0;
 }
+
+int
+store_scope_of(struct store *s, const char *table, const char *id, uint8_t scope[ARR_SCOPE_LEN])
+{
+	const struct schema_table *t = schema_table_find(table);
+	sqlite3_stmt *st = NULL;
+	char *sql;
+	int rc;
+
+	memset(scope, 0, ARR_SCOPE_LEN);
+	if (t == NULL)
+		return ARR_ESCHEMA;
+	if ((sql = sqlite3_mprintf("SELECT s.scope FROM \"%w\" t JOIN _scope s ON s.id = t._sc "
+	                           "WHERE t.id = ?1 ORDER BY t._sc LIMIT 1",
+	                           t->name)) == NULL)
+		return ARR_ENOMEM;
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
+		memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = ARR_ENOTFOUND;
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
+}

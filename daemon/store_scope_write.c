@@ -120,7 +120,7 @@ out:
 }
 
 int
-store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t key[ARR_SKEY_LEN],
+store_scope_create(struct store *s, uint8_t scope[ARR_SCOPE_LEN], uint8_t key[ARR_SKEY_LEN],
                    uint64_t *key_id, struct store_write_result *r)
 {
 	struct policy_slot slot;
@@ -128,6 +128,8 @@ store_scope_create(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t 
 	int64_t sc;
 	int rc;
 
+	/* the id only this CREATE can open: of its origin and seq (issue() takes that seq) */
+	changeset_scope_id(s->self, vv_get(s->vec, s->self) + 1, scope);
 	changeset_key_new(key);
 	*key_id = p.key_id = changeset_key_id(key);
 	/* kept before the CREATE is applied, so that its own slot need not be opened */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "arrerr.h"
 #include "monoclock.h"
 #include "rowid.h"
@@ -225,12 +227,16 @@ group_by_scope(const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN], size_
 	return 0;
 }
 
-/* Each group of ops of one scope as change sets of that scope, opening new scopes. */
+/*
+ * Each group of ops of one scope as change sets of that scope. A group whose scope is not
+ * known here is a scope this write opens (store_route.c named it by its opening row): its
+ * CREATE gives it its real id and key.
+ */
 static int
 write_scopes(struct store *s, const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN],
              size_t nops, struct store_write_result *r)
 {
-	uint8_t key[ARR_SKEY_LEN];
+	uint8_t key[ARR_SKEY_LEN], scope[ARR_SCOPE_LEN];
 	int rc = 0;
 
 	for (size_t i = 0, j; i < nops && rc == 0; i = j) {
@@ -239,21 +245,20 @@ write_scopes(struct store *s, const struct cs_op *cops, uint8_t (*scopes)[ARR_SC
 
 		for (j = i + 1; j < nops && memcmp(scopes[j], scopes[i], ARR_SCOPE_LEN) == 0; j++)
 			;
-		if (!changeset_scope_is_region(scopes[i])) {
-			/* a scope this write opens is written under the key its CREATE made */
-			if ((rc = store_scope_local(s, scopes[i], false, &sc)) == ARR_ENOTFOUND)
-				rc = store_scope_create(s, scopes[i], key, &key_id, r);
+		memcpy(scope, scopes[i], ARR_SCOPE_LEN);
+		if (!changeset_scope_is_region(scope)) {
+			if ((rc = store_scope_local(s, scope, false, &sc)) == ARR_ENOTFOUND)
+				rc = store_scope_create(s, scope, key, &key_id, r);
 			else if (rc == 0)
-				rc = store_scope_write_key(s, scopes[i], key, &key_id, r);
+				rc = store_scope_write_key(s, scope, key, &key_id, r);
 			if (rc < 0) {
 				r->bad_op = i;
 				break;
 			}
 		}
-		rc = write_pipeline(s, cops + i, j - i, scopes[i], key_id != 0 ? key : NULL, key_id,
-		                    r);
+		rc = write_pipeline(s, cops + i, j - i, scope, key_id != 0 ? key : NULL, key_id, r);
 	}
-	memset(key, 0, sizeof(key));
+	sodium_memzero(key, sizeof(key));
 	return rc;
 }
 
