@@ -202,6 +202,75 @@ test_grant_materialises(void **state)
 	scope_digest_equal(a, b, x.scope);
 }
 
+/* The scope keys r's database holds, read with SQLite directly (as an attacker would). */
+static size_t
+db_keys(struct ts_replica *r, uint8_t keys[][ARR_SKEY_LEN], size_t max)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	assert_int_equal(sqlite3_open_v2(r->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT key FROM _skey", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < max) {
+		assert_int_equal(sqlite3_column_bytes(st, 0), ARR_SKEY_LEN);
+		memcpy(keys[n++], sqlite3_column_blob(st, 0), ARR_SKEY_LEN);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * Every scope key r's own material gives: the keys its database holds, and every key slot
+ * in any policy change set of its log that its node key opens (whether or not the store
+ * took that key). A revoked replica must find none that opens a later change set.
+ */
+static size_t
+keys_of(struct ts_replica *r, uint8_t keys[][ARR_SKEY_LEN], size_t max)
+{
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	size_t n = db_keys(r, keys, max);
+
+	assert_int_equal(store_changes_since(r->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
+	for (size_t i = 0; i < bl->n; i++) {
+		struct changeset *cs = NULL;
+
+		assert_int_equal(changeset_decode(bl->data[i], bl->len[i], &cs), 0);
+		for (size_t k = 0; cs->policy != NULL && k < cs->policy->nslots && n < max; k++)
+			if (policy_slot_open(r->key, &cs->policy->slots[k], keys[n]) == 0)
+				n++;
+		changeset_destroy(&cs);
+	}
+	ts_blobs_free(bl);
+	free(bl);
+	return n;
+}
+
+/* r's data change set w wrote into arrangement x's scope, as origin logged it: no key of
+ * the revoked replica opens it. */
+static void
+sealed_to(struct ts_replica *revoked, struct ts_replica *origin, const struct store_write_result *w,
+          const struct arr *x, uint64_t key_id)
+{
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	struct changeset *cs = NULL;
+	uint8_t keys[16][ARR_SKEY_LEN];
+	uint64_t seq = ts_data_seq(origin, origin, w, x->id);
+	size_t n = keys_of(revoked, keys, 16);
+
+	assert_true(n >= 1); /* it did hold the key of its grant */
+	ts_envelope(origin, origin, seq, bl);
+	assert_int_equal(changeset_decode(bl->data[0], bl->len[0], &cs), 0);
+	assert_int_equal(cs->h.key_id, key_id);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(changeset_open(cs, keys[i]), ARR_EDECRYPT);
+	assert_null(cs->ops);
+	changeset_destroy(&cs);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
 /* (3) A REVOKE rotates the key: what a writes afterwards stays sealed at b. */
 static void
 test_revoke_seals_later_writes(void **state)
@@ -209,6 +278,7 @@ test_revoke_seals_later_writes(void **state)
 	struct ts_fixture *f = *state;
 	struct ts_replica *a = &f->r[0], *b = &f->r[1];
 	struct store_scope_info ia, ib;
+	struct store_write_result w;
 	struct ts_rowtext t;
 	struct arr x;
 
@@ -219,9 +289,14 @@ test_revoke_seals_later_writes(void **state)
 	arr_text(b, &x, &t);
 	assert_non_null(strstr(t.buf, "status='draft'"));
 
-	assert_int_equal(store_scope_revoke(a->s, x.scope, nodekey_public(b->key), NULL), 0);
+	info_of(a, x.scope, &ia);
+	const uint64_t before = ia.write_key;
+	assert_int_equal(store_scope_revoke(a->s, x.scope, nodekey_public(b->key), &w), 0);
+	assert_int_equal(w.changesets, 1); /* removes and rotates in one change set */
 	a->clock += 10;
-	assert_int_equal(set_status(a, &x, "started", NULL), 0);
+	assert_int_equal(set_status(a, &x, "started", &w), 0);
+	/* the REVOKE's key went to exactly the remaining readers: no REKEY was needed */
+	assert_int_equal(w.changesets, 1);
 	ts_pull(a, b, 1 << 20);
 	assert_int_equal(ts_seq_of(b, a), ts_seq_of(a, a));
 	arr_text(b, &x, &t);
@@ -234,7 +309,9 @@ test_revoke_seals_later_writes(void **state)
 	assert_false(ib.readable);
 	assert_true(ib.write_key != 0);
 	assert_int_equal(ib.write_key, ia.write_key); /* b knows which key, not the key */
+	assert_true(ia.write_key != before);
 	assert_true(ib.sealed >= 1);
+	sealed_to(b, a, &w, &x, ia.write_key);
 	/* b cannot write into it any more */
 	assert_int_equal(set_status(b, &x, "ended", NULL), ARR_ENOTPARTY);
 	/* a revoke of a member that is no party */
@@ -440,25 +517,6 @@ test_write_without_key_refused(void **state)
 
 /* ---- (6) concurrent rotations and the REKEY ---- */
 
-/* The scope keys r's database holds, read with SQLite directly (as an attacker would). */
-static size_t
-keys_of(struct ts_replica *r, uint8_t keys[][ARR_SKEY_LEN], size_t max)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-
-	assert_int_equal(sqlite3_open_v2(r->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT key FROM _skey", -1, &st, NULL), SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW && n < max) {
-		assert_int_equal(sqlite3_column_bytes(st, 0), ARR_SKEY_LEN);
-		memcpy(keys[n++], sqlite3_column_blob(st, 0), ARR_SKEY_LEN);
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
-
 static void
 sync_all(struct ts_fixture *f)
 {
@@ -482,7 +540,6 @@ test_concurrent_revokes_rekey(void **state)
 	struct store_scope_info ia, ib, ic;
 	struct store_write_result w;
 	struct readers ra;
-	uint8_t keys[8][ARR_SKEY_LEN];
 	struct arr x;
 
 	arr_create(a, &x);
@@ -525,23 +582,8 @@ test_concurrent_revokes_rekey(void **state)
 	assert_non_null(strstr(t.buf, "status='ended'"));
 	arr_text(c, &x, &t);
 	assert_null(strstr(t.buf, "status='ended'"));
-
-	/* the change set a wrote under the new key, opened with each key c holds */
-	struct ts_blobs *bl = calloc(1, sizeof(*bl));
-	struct changeset *cs = NULL;
-	uint64_t seq = ts_data_seq(c, a, &w, x.id);
-	size_t n = keys_of(c, keys, 8);
-
-	assert_true(n >= 1); /* c held the first key */
-	ts_envelope(c, a, seq, bl);
-	assert_int_equal(changeset_decode(bl->data[0], bl->len[0], &cs), 0);
-	assert_int_equal(cs->h.key_id, ia.write_key);
-	for (size_t i = 0; i < n; i++)
-		assert_int_equal(changeset_open(cs, keys[i]), ARR_EDECRYPT);
-	assert_null(cs->ops);
-	changeset_destroy(&cs);
-	ts_blobs_free(bl);
-	free(bl);
+	/* the change set a wrote under the new key: no key of c's material opens it */
+	sealed_to(c, a, &w, &x, ia.write_key);
 }
 
 int
