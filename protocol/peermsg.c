@@ -500,7 +500,7 @@ peermsg_type_name(int type)
 int
 peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], uint64_t *seq)
 {
-	struct mpr c, body;
+	struct mpr c, hdr;
 	const uint8_t *p, *o;
 	size_t n, olen;
 	size_t items;
@@ -515,14 +515,14 @@ peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], u
 		return ARR_EMALFORMED;
 	if ((rc = mpr_bytes(&c, MPR_BIN, &p, &n)) != 0)
 		return rc;
-	mpr_init(&body, p, n, MPR_LAX);
-	if ((rc = mpr_array(&body, &items)) != 0)
+	mpr_init(&hdr, p, n, MPR_LAX);
+	if ((rc = mpr_array(&hdr, &items)) != 0)
 		return rc;
 	if (items < 3)
 		return ARR_EMALFORMED;
-	if ((rc = mpr_uint(&body, UINT64_MAX, &format)) != 0 ||
-	    (rc = mpr_bytes(&body, MPR_BIN, &o, &olen)) != 0 ||
-	    (rc = mpr_uint(&body, UINT64_MAX, seq)) != 0)
+	if ((rc = mpr_uint(&hdr, UINT64_MAX, &format)) != 0 ||
+	    (rc = mpr_bytes(&hdr, MPR_BIN, &o, &olen)) != 0 ||
+	    (rc = mpr_uint(&hdr, UINT64_MAX, seq)) != 0)
 		return rc;
 	if (olen != ARR_ORIGIN_LEN || *seq == 0)
 		return ARR_EMALFORMED;

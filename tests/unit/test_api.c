@@ -25,6 +25,7 @@
 #include "hlc.h"
 #include "log.h"
 #include "nodekey.h"
+#include "rowid.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -378,6 +379,9 @@ cell(const msgpack_object *rowset, uint32_t i, const char *name)
 	return &rows(rowset)->via.array.ptr[i].via.array.ptr[c];
 }
 
+/* The change sets of write_fixture(): 2 CREATEs, 2 case data, 1 region data. */
+#define FIXTURE_SEQS 5
+
 /* Write two children and an organisation; returns nothing, checks the reply. */
 static void
 write_fixture(struct fx *fx)
@@ -388,15 +392,32 @@ write_fixture(struct fx *fx)
 	                         "child", U2, "birth_year", 2017, 4, "organisation", U3, "kind",
 	                         "gemeente", 4, "organisation", U3, "name", "Gemeente Testdorp"));
 
+	/*
+	 * Each child opens its own case scope with a CREATE (no other member to grant);
+	 * then one data change set per scope and one for the organisation (region).
+	 */
 	assert_int_equal(ufield(rp->res, "first_seq"), 1);
-	assert_int_equal(ufield(rp->res, "last_seq"), 1);
-	assert_int_equal(ufield(rp->res, "changesets"), 1);
+	assert_int_equal(ufield(rp->res, "last_seq"), FIXTURE_SEQS);
+	assert_int_equal(ufield(rp->res, "changesets"), FIXTURE_SEQS);
 	assert_int_equal(fx->fake.committed, 1);
-	assert_true(fx->fake.first == 1 && fx->fake.last == 1);
+	assert_true(fx->fake.first == 1 && fx->fake.last == FIXTURE_SEQS);
 	rep_free(rp);
 }
 
 /* ---- tests ---- */
+
+/* status's "scopes": total and readable case scopes, none opaque, sealed or masked. */
+static void
+scopes_are(const msgpack_object *status, uint64_t total, uint64_t readable)
+{
+	const msgpack_object *sc = field(status, "scopes");
+
+	assert_int_equal(ufield(sc, "total"), total);
+	assert_int_equal(ufield(sc, "readable"), readable);
+	assert_int_equal(ufield(sc, "opaque"), 0);
+	assert_int_equal(ufield(sc, "sealed"), 0);
+	assert_int_equal(ufield(sc, "masked"), 0);
+}
 
 static void
 test_status_and_peers(void **state)
@@ -420,7 +441,8 @@ test_status_and_peers(void **state)
 	assert_int_equal(field(rp->res, "writes_held")->type, MSGPACK_OBJECT_NIL);
 	assert_int_equal(field(rp->res, "equivocations")->type, MSGPACK_OBJECT_ARRAY);
 	assert_int_equal(field(rp->res, "equivocations")->via.array.size, 0);
-	assert_int_equal(rp->res->via.map.size, 13);
+	scopes_are(rp->res, 0, 0);
+	assert_int_equal(rp->res->via.map.size, 14);
 	rep_free(rp);
 
 	write_fixture(fx);
@@ -429,9 +451,10 @@ test_status_and_peers(void **state)
 	assert_int_equal(v->via.array.size, 1);
 	assert_str(field(&v->via.array.ptr[0], "origin"), hex);
 	assert_str(field(&v->via.array.ptr[0], "name"), "gemeente-testdorp");
-	assert_int_equal(ufield(&v->via.array.ptr[0], "seq"), 1);
-	assert_int_equal(ufield(rp->res, "log"), 1);
-	assert_int_equal(ufield(rp->res, "local_seq"), 1);
+	assert_int_equal(ufield(&v->via.array.ptr[0], "seq"), FIXTURE_SEQS);
+	assert_int_equal(ufield(rp->res, "log"), FIXTURE_SEQS);
+	assert_int_equal(ufield(rp->res, "local_seq"), FIXTURE_SEQS);
+	scopes_are(rp->res, 2, 2);
 	rep_free(rp);
 
 	rp = ok(call(fx->api, "[s{", 2, "peers", 0));
@@ -535,6 +558,31 @@ write_then_read_list(struct fx *fx)
 }
 
 /* history: every op on the row, attributed. */
+/* store_blob_fn: the envelope into a struct changeset ** (decoded). */
+static int
+decode_blob(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const uint8_t *data,
+            size_t len)
+{
+	(void)origin;
+	(void)seq;
+	return changeset_decode(data, len, ctx);
+}
+
+/* Is this node's change set seq a data change set of the case scope whose id is row? */
+static bool
+is_data_of(struct fx *fx, uint64_t seq, const char *row)
+{
+	struct changeset *cs = NULL;
+	uint8_t scope[ARR_SCOPE_LEN];
+	bool yes;
+
+	assert_int_equal(rowid_parse(row, scope), 0);
+	assert_int_equal(store_changeset_get(fx->st, fx->fake.origin, seq, decode_blob, &cs), 0);
+	yes = cs->h.kind == CS_DATA && memcmp(cs->h.scope, scope, ARR_SCOPE_LEN) == 0;
+	changeset_destroy(&cs);
+	return yes;
+}
+
 static void
 write_then_read_history(struct fx *fx)
 {
@@ -549,6 +597,10 @@ write_then_read_history(struct fx *fx)
 	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_NIL);
 	assert_int_equal(h->type, MSGPACK_OBJECT_ARRAY);
 	assert_int_equal(h->via.array.size, 2);
+	/* both ops came in U1's data change set, after the two CREATEs */
+	uint64_t seq = ufield(&h->via.array.ptr[0], "seq");
+	assert_true(seq > 2 && seq <= FIXTURE_SEQS);
+	assert_true(is_data_of(fx, seq, U1));
 	for (uint32_t i = 0; i < 2; i++) {
 		const msgpack_object *e = &h->via.array.ptr[i];
 
@@ -556,7 +608,7 @@ write_then_read_history(struct fx *fx)
 		assert_int_equal(ufield(e, "time_ms"), hlc_ms(ufield(e, "hlc")));
 		assert_true(ufield(e, "time_ms") > 1600000000000ull);
 		assert_str(field(e, "origin"), hex);
-		assert_int_equal(ufield(e, "seq"), 1);
+		assert_int_equal(ufield(e, "seq"), seq);
 		assert_str(field(e, "organisation"), "Gemeente Testdorp");
 	}
 	bool saw_ref = false;
@@ -594,7 +646,8 @@ write_then_read_digest(struct fx *fx)
 	/* Delete is a write of _deleted; get then says not found, list skips it. */
 	rp =
 	    ok(call(fx->api, "[s{s[[sssi", 2, "write", 1, "ops", 1, 4, "child", U2, "_deleted", 1));
-	assert_int_equal(ufield(rp->res, "first_seq"), 2);
+	assert_int_equal(ufield(rp->res, "first_seq"), FIXTURE_SEQS + 1); /* U2's scope exists */
+	assert_int_equal(ufield(rp->res, "changesets"), 1);
 	assert_int_equal(fx->fake.committed, 2);
 	rep_free(rp);
 	expect_msg(call(fx->api, "[s{ssss", 2, "get", 2, "table", "child", "id", U2), ARR_ENOTFOUND,
@@ -758,8 +811,8 @@ test_paged_reads(void **state)
 		assert_int_equal(store_apply(fx->st, &blob, 1, NULL, NULL), 0);
 	}
 	assert_int_equal(walk_pages(fx->api, true, 1024, keys, 64), 40);
-	for (size_t i = 0; i < 40; i++)
-		assert_int_equal(keys[i], i + 1);
+	for (size_t i = 0; i < 40; i++) /* seq 1 is the CREATE of U1's scope */
+		assert_int_equal(keys[i], i + 2);
 	assert_int_equal(walk_pages(fx->api, false, 1024, keys, 64), 40);
 	for (size_t i = 1; i < 40; i++)
 		assert_true(keys[i] > keys[i - 1]);
@@ -832,10 +885,10 @@ test_big_write_splits(void **state)
 
 		snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012zx", i);
 		msgpack_pack_array(&pk, 4);
-		apimsg_pack_str(&pk, "child");
+		apimsg_pack_str(&pk, "organisation"); /* region rows: no scope to open */
 		apimsg_pack_str(&pk, id);
-		apimsg_pack_str(&pk, "birth_year");
-		msgpack_pack_int64(&pk, 2010 + (int64_t)(i % 8));
+		apimsg_pack_str(&pk, "name");
+		apimsg_pack_str(&pk, "Org");
 	}
 	rp = ok(call_raw(fx->api, sb.data, sb.size));
 	assert_int_equal(ufield(rp->res, "first_seq"), 1);
@@ -845,7 +898,8 @@ test_big_write_splits(void **state)
 	rep_free(rp);
 	msgpack_sbuffer_destroy(&sb);
 
-	rp = ok(call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELECT count(*) AS n FROM child"));
+	rp = ok(
+	    call(fx->api, "[s{ss", 2, "query", 1, "sql", "SELECT count(*) AS n FROM organisation"));
 	assert_int_equal(cell(rp->res, 0, "n")->via.u64, n);
 	rep_free(rp);
 }
@@ -931,7 +985,8 @@ test_quarantine(void **state)
 	struct fx *fx = *state;
 	struct nodekey *k2 = tu_key(2);
 	struct changeset *cs = NULL;
-	struct cs_op op = {.table = "child", .column = "ref", .value = value_text("TD-9")};
+	/* a region change set (test change sets are built in the region scope) */
+	struct cs_op op = {.table = "organisation", .column = "name", .value = value_text("SWV 9")};
 	struct cs_header h = {.seq = 1,
 	                      .hlc = hlc_make(hlc_wall_ms(), 0),
 	                      .author_org = "SWV PO Testregio",
@@ -1231,7 +1286,7 @@ test_malformed_table(void **state)
 	assert_true(str_eq(field(rp->res, "digest"), d0));
 	rep_free(rp);
 	rp = ok(call(a, "[s{", 2, "status", 0));
-	assert_int_equal(ufield(rp->res, "local_seq"), 1);
+	assert_int_equal(ufield(rp->res, "local_seq"), FIXTURE_SEQS);
 	rep_free(rp);
 }
 
@@ -1301,7 +1356,7 @@ test_backup(void **state)
 	rep_free(rp);
 	assert_int_equal(db_count(path, "SELECT count(*) FROM child"), 2);
 	assert_int_equal(db_count(path, "SELECT count(*) FROM organisation"), 1);
-	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), 1);
+	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), FIXTURE_SEQS);
 
 	/* The copy opens as this node's replica with the same contents. */
 	struct store_config cfg = {.path = path,
@@ -1367,14 +1422,16 @@ test_restore_holds_writes(void **state)
 	uint64_t need = 1;
 	int err = 0;
 
-	write_fixture(fx); /* seq 1 */
+	const uint64_t s2 = FIXTURE_SEQS + 1, s3 = FIXTURE_SEQS + 2;
+
+	write_fixture(fx); /* seqs 1 .. FIXTURE_SEQS */
 	rep_free(ok(call(fx->api, "[s{ss", 2, "backup", 1, "path", path)));
-	rep_free(ok(write_name(fx->api, "After the backup")));   /* seq 2, not in the backup */
-	rep_free(ok(write_name(fx->api, "After the backup 2"))); /* seq 3 */
+	rep_free(ok(write_name(fx->api, "After the backup")));   /* seq s2, not in the backup */
+	rep_free(ok(write_name(fx->api, "After the backup 2"))); /* seq s3 */
 	assert_false(store_writes_held(fx->st, NULL));
 	for (int k = 0; k < 2; k++) {
 		msgpack_sbuffer_init(&cs[k]);
-		assert_int_equal(store_changeset_get(fx->st, fx->fake.origin, (uint64_t)k + 2,
+		assert_int_equal(store_changeset_get(fx->st, fx->fake.origin, s2 + (uint64_t)k,
 		                                     grab_blob, &cs[k]),
 		                 0);
 	}
@@ -1392,27 +1449,30 @@ test_restore_holds_writes(void **state)
 	           "writes held until a peer has answered a pull (replica restored from a backup)");
 	expect_held(api2, "restored", 0);
 
-	/* A peer answered a pull with our seq 3 only: seq 3 is evidence, held until 2 is back. */
+	/* A peer answered a pull with our s3 only: s3 is evidence, held until s2 is back. */
 	blob = (struct store_blob){(const uint8_t *)cs[1].data, cs[1].size};
 	assert_int_equal(store_apply(copy, &blob, 1, NULL, &stats), 0);
 	assert_int_equal(stats.pending, 1);
 	store_own_heard(copy);
 	assert_true(store_writes_held(copy, &need));
-	assert_int_equal(need, 3);
-	expect_msg(write_name(api2, "Reusing seq 2"), ARR_ESTATE,
-	           "writes held until this node has its own change sets up to seq 3 back from "
-	           "its peers");
-	expect_held(api2, "own_changesets", 3);
-	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), 1);
+	assert_int_equal(need, s3);
+	char held[128];
+	snprintf(held, sizeof(held),
+	         "writes held until this node has its own change sets up to seq %llu back from "
+	         "its peers",
+	         (unsigned long long)s3);
+	expect_msg(write_name(api2, "Reusing seq 2"), ARR_ESTATE, held);
+	expect_held(api2, "own_changesets", s3);
+	assert_int_equal(db_count(path, "SELECT count(*) FROM _log"), FIXTURE_SEQS);
 
-	/* Our own seq 2 comes back, 3 follows from pending; the next write takes seq 4. */
+	/* Our own s2 comes back, s3 follows from pending; the next write takes the seq after. */
 	blob = (struct store_blob){(const uint8_t *)cs[0].data, cs[0].size};
 	assert_int_equal(store_apply(copy, &blob, 1, NULL, &stats), 0);
 	assert_int_equal(stats.applied, 2);
 	assert_false(store_writes_held(copy, NULL));
 	expect_held(api2, NULL, 0);
 	rp = ok(write_name(api2, "After the restore"));
-	assert_int_equal(ufield(rp->res, "first_seq"), 4);
+	assert_int_equal(ufield(rp->res, "first_seq"), s3 + 1);
 	rep_free(rp);
 	api_destroy(&api2);
 	store_destroy(&copy);
@@ -1591,7 +1651,7 @@ test_metrics(void **state)
 	       "y");
 	text = metrics_text(fx->api);
 	assert_true(prom_check(text, names, "arrangd_local_writes_total") == 2);
-	assert_true(prom_check(text, names, "arrangd_log_changesets") == 2);
+	assert_true(prom_check(text, names, "arrangd_log_changesets") == FIXTURE_SEQS + 1);
 	assert_true(prom_check(text, names, "arrangd_quarantine_size") == 0);
 	assert_true(prom_check(text, names, "arrangd_pending_size") == 0);
 	free(text);

@@ -10,7 +10,16 @@
  * exchange rounds that deliver random picks of all change sets ever made (so in random
  * order, duplicated, some dropped and delivered later) in random batch sizes, or pull
  * pages from a random peer (relay). A final anti-entropy exchange follows; then every
- * replica must have the same digest, the same vector, and nothing pending or quarantined.
+ * replica must have the same digest, the same vector, the same log digest, and nothing
+ * pending, quarantined or sealed.
+ *
+ * Children are case rows: every replica grants each scope it opens to all the others
+ * (grant_on_create_all), so every replica reads every row. A write that opens scopes
+ * makes a CREATE and a GRANT per other replica before its data; all of them go into the
+ * pool. The shared children are created by replica 0 and pulled by all before the random
+ * steps: two replicas never open the same scope (row ids are random, so in a region only
+ * the row's creator opens its scope), and every update of a shared child goes into a
+ * scope its writer reads.
  *
  * ARRANG_SEED sets the base seed (run i uses base + i), ARRANG_RUNS the number of runs.
  */
@@ -35,7 +44,7 @@
 #define DEFAULT_SEED UINT64_C(20250901)
 #define DEFAULT_RUNS 1000
 #define NSHARED      4
-#define MAX_POOL     256
+#define MAX_POOL     1024
 #define MAX_WRITES   4096
 
 static uint64_t current_seed;
@@ -105,6 +114,15 @@ all_members(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 	return NULL;
 }
 
+/* The region's members for grant_on_create_all: replica i's key. */
+static const uint8_t *
+member_at(void *ctx, size_t i)
+{
+	const struct sim *sim = ctx;
+
+	return i < NREP ? nodekey_public(sim->keys[i]) : NULL;
+}
+
 static uint64_t
 sim_clock(void *ctx)
 {
@@ -149,6 +167,8 @@ sim_open(struct sim *sim)
 		    .clock = sim_clock,
 		    .clock_ctx = &sim->clock[i],
 		    .no_domain_rules = true, /* random partial rows: the merge is on trial */
+		    .member_at = member_at,
+		    .grant_on_create_all = true,
 		};
 		int err = 0;
 
@@ -229,6 +249,23 @@ random_value(struct tu_rng *r, int table, int col)
 	return value_text(refs[tu_rng_below(r, 4)]);
 }
 
+/*
+ * store_write() of ops at replica w: its change sets (CREATEs and GRANTs of the scopes it
+ * opens, then the data) take the seqs after w's last, and all go into the pool.
+ */
+static void
+sim_commit(struct sim *sim, int w, const struct store_op *ops, size_t n,
+           struct store_write_result *res)
+{
+	CHECK(store_write(sim->s[w], ops, n, res) == 0);
+	CHECK(res->first_seq == sim->made[w] + 1 &&
+	      res->last_seq - res->first_seq + 1 == res->changesets);
+	sim->made[w] = res->last_seq;
+	for (uint64_t seq = res->first_seq; seq <= res->last_seq; seq++)
+		CHECK(store_changeset_get(sim->s[w], nodekey_public(sim->keys[w]), seq, pool_add,
+		                          sim) == 0);
+}
+
 /* One local write of 1..4 ops at replica w. */
 static void
 sim_write(struct sim *sim, int w)
@@ -271,15 +308,11 @@ sim_write(struct sim *sim, int w)
 		ops[i].value = random_value(r, tab[i], col[i]);
 	}
 	CHECK(store_vector(sim->s[w], &seen) == 0);
-	CHECK(store_write(sim->s[w], ops, n, &res) == 0);
-	CHECK(res.changesets == 1 && res.first_seq == sim->made[w] + 1);
-	sim->made[w] = res.last_seq;
+	sim_commit(sim, w, ops, n, &res);
 	for (size_t i = 0; i < n; i++)
 		if (row[i] >= 0)
 			note_write(sim, seen, tab[i], row[i], col[i], w, res.last_seq);
 	vv_destroy(&seen);
-	CHECK(store_changeset_get(sim->s[w], nodekey_public(sim->keys[w]), res.last_seq, pool_add,
-	                          sim) == 0);
 }
 
 /* Deliver random picks of the pool (duplicates, drops, any order) in random batches. */
@@ -358,13 +391,31 @@ sim_pull(struct sim *sim, int from, int to, size_t max_bytes, int maxpages)
 	return changed;
 }
 
+/* Replica 0 creates the shared children (a scope each); every other replica pulls them. */
+static void
+sim_shared_children(struct sim *sim)
+{
+	struct store_op ops[NSHARED];
+	struct store_write_result res;
+
+	for (int i = 0; i < NSHARED; i++) {
+		ops[i] = (struct store_op){
+		    .table = "child", .column = "ref", .value = value_text(refs[i])};
+		memcpy(ops[i].row_id, sim->child[i], sizeof(ops[i].row_id));
+	}
+	sim_commit(sim, 0, ops, NSHARED, &res);
+	CHECK(res.changesets == NSHARED * (1 + NREP)); /* CREATE, GRANTs, data per scope */
+	for (int to = 1; to < NREP; to++)
+		(void)sim_pull(sim, 0, to, SIZE_MAX, 0);
+}
+
 /* One seeded run; returns whether it had a conflicting cell. */
 static bool
 sim_run(struct sim *sim, uint64_t seed)
 {
 	struct tu_rng *r = &sim->rng;
 	size_t steps;
-	uint8_t d0[32];
+	uint8_t d0[32], l0[32];
 	struct vv *v0 = NULL;
 	bool conflicted;
 
@@ -375,6 +426,7 @@ sim_run(struct sim *sim, uint64_t seed)
 		rng_id(r, sim->org[i]);
 	}
 	sim_open(sim);
+	sim_shared_children(sim);
 	steps = 10 + tu_rng_below(r, 30);
 	for (size_t i = 0; i < steps; i++) {
 		uint64_t what = tu_rng_below(r, 10);
@@ -401,11 +453,15 @@ sim_run(struct sim *sim, uint64_t seed)
 			break;
 	}
 	for (int i = 0; i < NREP; i++) {
-		uint8_t d[32];
+		uint8_t d[32], l[32];
 		struct vv *v = NULL;
 		struct store_stats st;
+		struct store_scope_stats sc;
 
 		CHECK(store_digest(sim->s[i], d) == 0);
+		CHECK(store_log_digest(sim->s[i], l) == 0);
+		CHECK(store_scope_stats(sim->s[i], &sc) == 0);
+		CHECK(sc.opaque == 0 && sc.sealed == 0 && sc.masked == 0 && sc.scopes >= NSHARED);
 		CHECK(store_vector(sim->s[i], &v) == 0);
 		CHECK(store_stats(sim->s[i], &st) == 0);
 		CHECK(st.pending_count == 0 && st.quarantine_count == 0);
@@ -413,10 +469,12 @@ sim_run(struct sim *sim, uint64_t seed)
 			CHECK(vv_get(v, nodekey_public(sim->keys[o])) == sim->made[o]);
 		if (i == 0) {
 			memcpy(d0, d, 32);
+			memcpy(l0, l, 32);
 			v0 = v;
 			continue;
 		}
 		CHECK(memcmp(d, d0, 32) == 0);
+		CHECK(memcmp(l, l0, 32) == 0);
 		CHECK(vv_compare(v, v0) == VV_EQUAL);
 		vv_destroy(&v);
 	}

@@ -934,6 +934,15 @@ test_cs_peek(void **state)
 		free(copy);
 	}
 	assert_true(peermsg_cs_peek((const uint8_t *)"\x92\x01\x02", 3, origin, &seq) < 0);
+	/* a header-only stub (its body dropped) is still read */
+	uint8_t *stub = NULL;
+	size_t stublen = 0;
+	seq = 0;
+	assert_int_equal(changeset_strip(cs, &stub, &stublen), 0);
+	assert_true(stublen < cs->rawlen);
+	assert_int_equal(peermsg_cs_peek(stub, stublen, origin, &seq), 0);
+	assert_int_equal(seq, 42);
+	free(stub);
 	changeset_destroy(&cs);
 	nodekey_destroy(&k);
 }

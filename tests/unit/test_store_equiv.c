@@ -20,7 +20,10 @@
 
 #define T0 UINT64_C(1764000000000)
 
-/* The scenario's envelopes: a's seq 1, c's seq 1, and the two copies of a's seq 2. */
+/*
+ * The scenario's envelopes: a's seq 1, c's seq 1, and the two copies of a's seq 2. The rows
+ * are organisations (region scope), so each write is exactly one change set, one seq.
+ */
 struct equiv_case {
 	struct ts_blobs *a1, *c1, *x, *y;
 	char r1[37], r2[37], r3[37];
@@ -42,10 +45,10 @@ case_build(struct ts_fixture *f, struct equiv_case *k)
 	ts_new_id(k->r2);
 	ts_new_id(k->r3);
 	a->clock = T0;
-	assert_int_equal(ts_write1(a, "child", k->r1, "ref", value_text("a1")), 0);
+	assert_int_equal(ts_write1(a, "organisation", k->r1, "name", value_text("a1")), 0);
 	ts_envelope(a, a, 1, k->a1);
 	c->clock = T0 + 1;
-	assert_int_equal(ts_write1(c, "child", k->r1, "ref", value_text("c1")), 0);
+	assert_int_equal(ts_write1(c, "organisation", k->r1, "name", value_text("c1")), 0);
 	ts_envelope(c, c, 1, k->c1);
 	/* the same key on a second database: seq 1 as a has it, then another seq 2 */
 	k->dir = tu_tmpdir();
@@ -56,11 +59,12 @@ case_build(struct ts_fixture *f, struct equiv_case *k)
 	assert_non_null(k->twin.s = ts_replica_open(&k->twin, &err));
 	ts_apply_blobs(&k->twin, k->a1, NULL, NULL);
 	a->clock = T0 + 2;
-	assert_int_equal(ts_write1(a, "child", k->r1, "ref", value_text("X")), 0);
-	assert_int_equal(ts_write1(a, "child", k->r2, "ref", value_text("onlyX")), 0);
+	assert_int_equal(ts_write1(a, "organisation", k->r1, "name", value_text("X")), 0);
+	assert_int_equal(ts_write1(a, "organisation", k->r2, "name", value_text("onlyX")), 0);
 	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, k->x, NULL), 0);
-	assert_int_equal(ts_write1(&k->twin, "child", k->r1, "ref", value_text("Y")), 0);
-	assert_int_equal(ts_write1(&k->twin, "child", k->r3, "ref", value_text("onlyY")), 0);
+	assert_int_equal(ts_write1(&k->twin, "organisation", k->r1, "name", value_text("Y")), 0);
+	assert_int_equal(ts_write1(&k->twin, "organisation", k->r3, "name", value_text("onlyY")),
+	                 0);
 	ts_envelope(&k->twin, &k->twin, 2, k->y);
 	ts_envelope(&k->twin, &k->twin, 3, k->y);
 }
@@ -114,7 +118,7 @@ static void
 row_is(struct ts_replica *r, const char *id, const char *want)
 {
 	struct ts_rowtext t = {{0}, 0};
-	int rc = store_get(r->s, "child", id, ts_row_to_text, &t);
+	int rc = store_get(r->s, "organisation", id, ts_row_to_text, &t);
 
 	if (want == NULL) {
 		assert_int_equal(rc, ARR_ENOTFOUND);
@@ -142,7 +146,7 @@ test_order_does_not_matter(void **state)
 	ts_apply_blobs(b, k.c1, NULL, NULL);
 	ts_apply_blobs(b, k.x, NULL, &st);
 	assert_int_equal(st.applied, 2);
-	row_is(b, k.r1, "ref='X';initials=nil;birth_year=nil;");
+	row_is(b, k.r1, "kind=nil;name='X';code=nil;");
 	ts_apply_blobs(b, k.y, NULL, &st);
 	assert_int_equal(st.equivocations, 1);
 
@@ -187,7 +191,7 @@ test_order_does_not_matter(void **state)
 	struct ts_replica *all[] = {b, c, &d};
 	for (size_t i = 0; i < 3; i++) {
 		check_masked(all[i], a);
-		row_is(all[i], k.r1, "ref='c1';initials=nil;birth_year=nil;");
+		row_is(all[i], k.r1, "kind=nil;name='c1';code=nil;");
 		row_is(all[i], k.r2, NULL);
 		row_is(all[i], k.r3, NULL);
 	}

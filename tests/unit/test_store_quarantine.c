@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -17,7 +18,10 @@
 #include "teststore.h"
 #include "testutil.h"
 
-/* a writes one row (its id into id); its change set 1, delivered to b, is quarantined. */
+/*
+ * a writes one row (its id into id); its change set 1, delivered to b, is quarantined.
+ * The rows of this file are organisations (region scope): one write is one change set.
+ */
 static void
 quarantined_write(struct ts_replica *a, struct ts_replica *b, char id[37],
                   struct store_apply_stats *st)
@@ -26,7 +30,7 @@ quarantined_write(struct ts_replica *a, struct ts_replica *b, char id[37],
 	enum store_outcome o;
 
 	ts_new_id(id);
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("x")), 0);
+	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("x")), 0);
 	ts_envelope(a, a, 1, bl);
 	ts_apply_blobs(b, bl, &o, st);
 	assert_int_equal(o, STORE_QUARANTINED);
@@ -97,11 +101,11 @@ test_clock_drift_then_retry(void **state)
 	/* b's clock moved past a's timestamp: its next write sorts after it */
 	char id2[37];
 	ts_new_id(id2);
-	assert_int_equal(ts_write1(b, "child", id, "ref", value_text("later")), 0);
+	assert_int_equal(ts_write1(b, "organisation", id, "name", value_text("later")), 0);
 	ts_pull(b, a, 1 << 20);
 	struct ts_rowtext t = {{0}, 0};
-	assert_int_equal(store_get(a->s, "child", id, ts_row_to_text, &t), 0);
-	assert_string_equal(t.buf, "ref='later';initials=nil;birth_year=nil;");
+	assert_int_equal(store_get(a->s, "organisation", id, ts_row_to_text, &t), 0);
+	assert_string_equal(t.buf, "kind=nil;name='later';code=nil;");
 }
 
 /*
@@ -122,9 +126,9 @@ test_clock_drift_redelivered(void **state)
 
 	a->clock = b->clock + 60001; /* b allows 60000 ms */
 	ts_new_id(id);
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("x")), 0);
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("y")), 0);
-	assert_int_equal(ts_write1(a, "child", id, "ref", value_text("z")), 0);
+	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("x")), 0);
+	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("y")), 0);
+	assert_int_equal(ts_write1(a, "organisation", id, "name", value_text("z")), 0);
 	for (uint64_t seq = 1; seq <= 3; seq++)
 		ts_envelope(a, a, seq, bl);
 	ts_apply_blobs(b, bl, o, &st);
@@ -204,14 +208,24 @@ test_quarantine_flood_budget(void **state)
 	store_set_budget(b->s, &bud);
 	a->clock = b->clock + 60001; /* b allows 60000 ms */
 	ts_new_id(id);
-	for (int i = 0; i < 12; i++)
-		assert_int_equal(ts_write1(a, "child", id, "birth_year", value_int(2000 + i)), 0);
+	for (int i = 0; i < 12; i++) {
+		char code[16];
+
+		snprintf(code, sizeof(code), "C%d", 2000 + i); /* all of one length */
+		assert_int_equal(ts_write1(a, "organisation", id, "code", value_text(code)), 0);
+	}
 	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
 	ts_apply_blobs(b, bl, NULL, &st);
 	assert_int_equal(st.quarantined, 12);
 	assert_int_equal(ts_quarantine_count(b), 5);
 	assert_int_equal(store_budget_stats(b->s, &bs), 0);
 	assert_int_equal(bs.quarantine_evicted, 7);
+
+	/* where the signature lies in the envelope (the body follows it) */
+	struct changeset *cs = NULL;
+	assert_int_equal(changeset_decode(bl->data[0], bl->len[0], &cs), 0);
+	size_t sig_at = (size_t)(cs->sig - cs->raw);
+	changeset_destroy(&cs);
 
 	/* 200 pieces of junk and 100 bad signatures: 50 records stay, the newest */
 	for (int i = 0; i < 300; i++) {
@@ -221,7 +235,7 @@ test_quarantine_flood_budget(void **state)
 		junk[0] = (uint8_t)(i >> 8);
 		if (i >= 200) {
 			memcpy(junk, bl->data[0], bl->len[0]);
-			junk[bl->len[0] - 1 - (size_t)(i - 200) % 64] ^= 1;
+			junk[sig_at + (size_t)(i - 200) % ARR_SIG_LEN] ^= 1;
 			item.len = bl->len[0];
 		}
 		assert_int_equal(store_apply(b->s, &item, 1, NULL, &st), 0);

@@ -148,8 +148,6 @@ static const struct {
     {"arrangement_party", "role", VNIL, ARR_EINVAL, "arrangement_party.role is required"},
     {"arrangement_party", "to_on", VT("2025-01-01"), ARR_EINVAL,
      "arrangement_party.to_on must not be before from_on"},
-    {"arrangement_party", "arrangement_id", VT(NOROW), ARR_EINVAL,
-     "arrangement_party.arrangement_id must name an existing arrangement"},
     {"funding_share", "source", VNIL, ARR_EINVAL, "funding_share.source is required"},
     {"funding_share", "amount_cents", VNIL, ARR_EINVAL, "funding_share.amount_cents is required"},
     {"funding_share", "amount_cents", VI(-1), ARR_EINVAL,
@@ -263,6 +261,37 @@ test_rules_table(void **state)
 	}
 }
 
+/*
+ * A new row that names no arrangement this node has cannot be put in a scope: the write
+ * is refused while it is routed, before the rules (ARR_ENOTFOUND). An existing row keeps
+ * its scope, so changing its reference to no arrangement is the rule's refusal.
+ */
+static void
+test_rules_unknown_parent(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	size_t k = row_of("arrangement_party");
+	struct store_write_result res;
+	struct ts_rowtext before, after;
+	char id[ARR_ROWID_STRLEN + 1];
+	struct store_op op =
+	    ts_op("arrangement_party", rows[k].id, "arrangement_id", value_text(NOROW));
+
+	ts_new_id(id);
+	assert_int_equal(write_row(a, k, id, "arrangement_id", value_text(NOROW), &res),
+	                 ARR_ENOTFOUND);
+	assert_string_equal(res.refusal, "no arrangement " NOROW " on this node");
+	assert_int_equal(res.bad_op, 0);
+	assert_int_equal(store_get(a->s, "arrangement_party", id, NULL, NULL), ARR_ENOTFOUND);
+	row_text(a, "arrangement_party", rows[k].id, &before);
+	assert_int_equal(store_write(a->s, &op, 1, &res), ARR_EINVAL);
+	assert_string_equal(res.refusal,
+	                    "arrangement_party.arrangement_id must name an existing arrangement");
+	row_text(a, "arrangement_party", rows[k].id, &after);
+	assert_string_equal(before.buf, after.buf);
+}
+
 /* The row after the write counts: two ops that together keep the order are fine. */
 static void
 test_rules_whole_row(void **state)
@@ -358,6 +387,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_rules_table, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_unknown_parent, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_whole_row, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_status, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_not_for_remote, setup, ts_teardown),

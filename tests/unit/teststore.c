@@ -296,6 +296,32 @@ ts_envelope(struct ts_replica *r, const struct ts_replica *origin, uint64_t seq,
 }
 
 uint64_t
+ts_data_seq(struct ts_replica *r, const struct ts_replica *origin,
+            const struct store_write_result *w, const char *scope_id)
+{
+	uint8_t scope[ARR_SCOPE_LEN] = {0};
+	uint64_t found = 0;
+
+	if (scope_id != NULL)
+		assert_int_equal(rowid_parse(scope_id, scope), 0);
+	for (uint64_t seq = w->first_seq; seq <= w->last_seq && found == 0; seq++) {
+		struct ts_blobs *b = calloc(1, sizeof(*b));
+		struct changeset *cs = NULL;
+
+		ts_envelope(r, origin, seq, b);
+		assert_int_equal(b->n, 1);
+		assert_int_equal(changeset_decode(b->data[0], b->len[0], &cs), 0);
+		if (cs->h.kind == CS_DATA && memcmp(cs->h.scope, scope, ARR_SCOPE_LEN) == 0)
+			found = seq;
+		changeset_destroy(&cs);
+		ts_blobs_free(b);
+		free(b);
+	}
+	assert_true(found != 0);
+	return found;
+}
+
+uint64_t
 ts_quarantine_count(struct ts_replica *r)
 {
 	struct store_stats st;

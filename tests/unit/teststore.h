@@ -96,6 +96,13 @@ uint64_t ts_seq_of(struct ts_replica *r, const struct ts_replica *origin);
 void ts_envelope(struct ts_replica *r, const struct ts_replica *origin, uint64_t seq,
                  struct ts_blobs *b);
 uint64_t ts_quarantine_count(struct ts_replica *r);
+/*
+ * The seq of origin's data change set (kind data) in the scope whose id is the row id
+ * scope_id (text; NULL: the region) among seqs [w->first_seq, w->last_seq] of one write,
+ * read from r's log; the first one if there are several. Fails the test if none.
+ */
+uint64_t ts_data_seq(struct ts_replica *r, const struct ts_replica *origin,
+                     const struct store_write_result *w, const char *scope_id);
 
 /* The last quarantine entry listed (store_quarantine_fn ts_q_collect) and their number. */
 struct ts_qlast {
