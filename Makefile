@@ -48,7 +48,7 @@ soak: deps
 	cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DARRANG_WERROR=ON -DARRANG_SANITIZE=ON
 	cmake --build $(CHECK_BUILD) -j $(JOBS)
 	cd $(CHECK_BUILD) && ARRANG_SOAK=1 ARRANG_RUNS=$(SOAK_RUNS) \
-		ctest --output-on-failure -R '^test_(convergence|store_query)$$'
+		ctest --output-on-failure -R '^test_(convergence|scope_prop|store_query)$$'
 	$(MAKE) chaos
 
 # Run every libFuzzer target for FUZZ_SECONDS each, starting from the seed corpus.

@@ -62,7 +62,9 @@ readers(const struct store_policy *pol, const uint8_t *skip, uint8_t (*out)[ARR_
 			m = pol->ops[i].member;
 		else
 			m = NULL;
-		if (m == NULL || (skip != NULL && memcmp(m, skip, ARR_ORIGIN_LEN) == 0))
+		/* the owner always reads: a REVOKE naming it still seals the new key to it */
+		if (m == NULL || (skip != NULL && memcmp(m, skip, ARR_ORIGIN_LEN) == 0 &&
+		                  !(pol->has_owner && memcmp(m, pol->owner, ARR_ORIGIN_LEN) == 0)))
 			continue;
 		for (size_t j = 0; j < n && !dup; j++)
 			dup = memcmp(out[j], m, ARR_ORIGIN_LEN) == 0;
@@ -252,6 +254,11 @@ grant_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 
 	if ((rc = policy_for_issue(s, scope, &sc, &pol, r)) < 0)
 		return rc;
+	if (pol.has_owner && memcmp(pol.owner, member, ARR_ORIGIN_LEN) == 0) {
+		snprintf(r->refusal, sizeof(r->refusal), "the scope's owner reads it already");
+		rc = ARR_EEXIST;
+		goto out;
+	}
 	if ((roles & ROLE_ADMIN) &&
 	    !(pol.has_owner && memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) == 0)) {
 		snprintf(r->refusal, sizeof(r->refusal), "only the scope's owner may grant admin");
@@ -285,6 +292,11 @@ revoke_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 
 	if ((rc = policy_for_issue(s, scope, &sc, &pol, r)) < 0)
 		return rc;
+	if (pol.has_owner && memcmp(pol.owner, member, ARR_ORIGIN_LEN) == 0) {
+		snprintf(r->refusal, sizeof(r->refusal), "the scope's owner cannot be revoked");
+		rc = ARR_EFORBIDDEN;
+		goto out;
+	}
 	if ((refs = calloc(ARR_POLICY_MAX_IDS, sizeof(*refs))) == NULL) {
 		rc = ARR_ENOMEM;
 		goto out;

@@ -252,7 +252,16 @@ write_scopes(struct store *s, const struct cs_op *cops, uint8_t (*scopes)[ARR_SC
 			else if (rc == 0)
 				rc = store_scope_write_key(s, scope, key, &key_id, r);
 			if (rc < 0) {
+				char id[ARR_ROWID_STRLEN + 1];
+
 				r->bad_op = i;
+				rowid_format(cops[i].row, id);
+				if (rc == ARR_ENOTPARTY)
+					snprintf(r->refusal, sizeof(r->refusal),
+					         "this organisation is not a party of the scope of "
+					         "%s %s "
+					         "(it holds no current key of it)",
+					         cops[i].table, id);
 				break;
 			}
 		}

@@ -42,7 +42,7 @@
 
 #define NREP         4
 #define DEFAULT_SEED UINT64_C(20250901)
-#define DEFAULT_RUNS 1000
+#define DEFAULT_RUNS 400
 #define NSHARED      4
 #define MAX_POOL     1024
 #define MAX_WRITES   4096

@@ -85,8 +85,9 @@ test_digest_exchange(void **state)
 	/* concurrent writes of one cell: the higher (hlc, origin) wins everywhere */
 	a->clock += 100;
 	b->clock += 100;
-	assert_int_equal(ts_write1(a, "child", shared, "ref", value_text("from a")), 0);
-	assert_int_equal(ts_write1(b, "child", shared, "ref", value_text("from b")), 0);
+	/* (a region row: two nodes that open the same case row unseen make two rows) */
+	assert_int_equal(ts_write1(a, "organisation", shared, "name", value_text("from a")), 0);
+	assert_int_equal(ts_write1(b, "organisation", shared, "name", value_text("from b")), 0);
 	ts_digest(a, da);
 	ts_digest(b, db);
 	assert_memory_not_equal(da, db, 32);
@@ -107,10 +108,10 @@ test_digest_exchange(void **state)
 
 	/* key (hlc, origin): equal clocks, so the larger origin's value wins */
 	struct ts_rowtext t = {{0}, 0};
-	assert_int_equal(store_get(c->s, "child", shared, ts_row_to_text, &t), 0);
+	assert_int_equal(store_get(c->s, "organisation", shared, ts_row_to_text, &t), 0);
 	bool a_wins = memcmp(nodekey_public(a->key), nodekey_public(b->key), ARR_ORIGIN_LEN) > 0;
-	assert_string_equal(t.buf, a_wins ? "ref='from a';initials=nil;birth_year=nil;"
-	                                  : "ref='from b';initials=nil;birth_year=nil;");
+	assert_string_equal(t.buf, a_wins ? "kind=nil;name='from a';code=nil;"
+	                                  : "kind=nil;name='from b';code=nil;");
 
 	/* deleting restores the old digest: deleted rows are not content */
 	extra_row_deleted(a, "x", db);

@@ -94,11 +94,11 @@ test_vacuum_keeps_row_links(void **state)
 
 	ts_new_id(gap);
 	ts_new_id(keep);
-	assert_int_equal(ts_write1(a, "child", gap, "ref", value_text("gap")), 0);
+	assert_int_equal(ts_write1(a, "organisation", gap, "name", value_text("gap")), 0);
 	/* b writes keep's ref first, with an older clock: it must lose after the VACUUM */
 	b->clock = a->clock - 1000;
-	assert_int_equal(ts_write1(b, "child", keep, "ref", value_text("older")), 0);
-	assert_int_equal(ts_write1(a, "child", keep, "ref", value_text("newer")), 0);
+	assert_int_equal(ts_write1(b, "organisation", keep, "name", value_text("older")), 0);
+	assert_int_equal(ts_write1(a, "organisation", keep, "name", value_text("newer")), 0);
 
 	store_destroy(&a->s);
 	assert_int_equal(sqlite3_open(a->path, &db), SQLITE_OK);
@@ -116,16 +116,17 @@ test_vacuum_keeps_row_links(void **state)
 			fail_msg("table %s does not declare its rowid", schema_table_at(i)->name);
 		sqlite3_finalize(st);
 	}
-	snprintf(sql, sizeof(sql), "DELETE FROM child WHERE id = '%s'; VACUUM", gap);
+	snprintf(sql, sizeof(sql), "DELETE FROM organisation WHERE id = '%s'; VACUUM", gap);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_non_null(a->s = ts_replica_open(a, &err));
 
-	assert_int_equal(store_history(a->s, "child", keep, NULL, ts_hist_collect, &h), 0);
+	assert_int_equal(store_history(a->s, "organisation", keep, NULL, ts_hist_collect, &h), 0);
 	assert_int_equal(h.n, 1);
 	ts_pull(b, a, SIZE_MAX);
-	assert_int_equal(store_query(a->s, "SELECT ref FROM child", ts_query_collect, &t, NULL), 0);
-	assert_string_equal(t.buf, "ref='newer';");
+	assert_int_equal(
+	    store_query(a->s, "SELECT name FROM organisation", ts_query_collect, &t, NULL), 0);
+	assert_string_equal(t.buf, "name='newer';");
 }
 
 int

@@ -65,7 +65,6 @@ arr_create(struct ts_replica *r, struct arr *a)
 
 	ts_new_id(a->id);
 	ts_new_id(a->child);
-	assert_int_equal(rowid_parse(a->id, a->scope), 0);
 	struct store_op ops[] = {
 	    ts_op("child", a->child, "ref", value_text("TD-SCOPE-1")),
 	    ts_op("arrangement", a->id, "child_id", value_text(a->child)),
@@ -75,6 +74,14 @@ arr_create(struct ts_replica *r, struct arr *a)
 	assert_int_equal(store_write(r->s, ops, 4, &w), 0);
 	/* a CREATE and the data; nothing granted to anyone */
 	assert_int_equal(w.changesets, 2);
+	/* the scope's id is the hash of its CREATE's origin and seq, the first of the write */
+	assert_int_equal(store_scope_of(r->s, "arrangement", a->id, a->scope), 0);
+	{
+		uint8_t want[ARR_SCOPE_LEN];
+
+		changeset_scope_id(nodekey_public(r->key), w.first_seq, want);
+		assert_memory_equal(a->scope, want, ARR_SCOPE_LEN);
+	}
 }
 
 /* r writes status into the arrangement; its write result into w (may be NULL). */
@@ -237,9 +244,16 @@ keys_of(struct ts_replica *r, uint8_t keys[][ARR_SKEY_LEN], size_t max)
 		struct changeset *cs = NULL;
 
 		assert_int_equal(changeset_decode(bl->data[i], bl->len[i], &cs), 0);
-		for (size_t k = 0; cs->policy != NULL && k < cs->policy->nslots && n < max; k++)
-			if (policy_slot_open(r->key, &cs->policy->slots[k], keys[n]) == 0)
+		for (size_t k = 0; cs->policy != NULL && k < cs->policy->nslots && n < max; k++) {
+			uint8_t shared[32];
+
+			/* a slot is boxed under the key its issuer (the origin) shares with r */
+			if (memcmp(cs->policy->slots[k].member, nodekey_public(r->key),
+			           ARR_ORIGIN_LEN) == 0 &&
+			    nodekey_shared(r->key, cs->origin, shared) == 0 &&
+			    policy_slot_open(shared, &cs->policy->slots[k], keys[n]) == 0)
 				n++;
+		}
 		changeset_destroy(&cs);
 	}
 	ts_blobs_free(bl);
@@ -481,9 +495,11 @@ test_order_independent(void **state)
 }
 
 /*
- * (5) b writes into a scope it holds only opaque: refused with ARR_ENOTPARTY and the
- * arrangement named, whether it changes the arrangement or adds a row under it; nothing
- * is logged.
+ * (5) b writes into a scope it holds only opaque: a row under the arrangement is refused
+ * (ARR_ENOTFOUND: b cannot even tell which arrangement a scope it relays holds) with the
+ * arrangement named; a write of the arrangement's own id opens a new row in a scope of
+ * b's own, which never touches a's arrangement; b cannot grant itself in. Once revoked,
+ * a party that still has the row is refused with ARR_ENOTPARTY.
  */
 static void
 test_write_without_key_refused(void **state)
@@ -494,25 +510,40 @@ test_write_without_key_refused(void **state)
 	char want[160], party[ARR_ROWID_STRLEN + 1];
 	struct arr x;
 
+	struct ts_rowtext t = {{0}, 0};
+
 	arr_create(a, &x);
 	ts_pull(a, b, 1 << 20);
-	snprintf(want, sizeof(want), "this organisation is not a party of arrangement %s", x.id);
-	memset(&w, 0, sizeof(w));
-	assert_int_equal(set_status(b, &x, "withdrawn", &w), ARR_ENOTPARTY);
-	assert_string_equal(w.refusal, want);
+	snprintf(want, sizeof(want),
+	         "no arrangement %s readable on this node (it relays the arrangements it is not a "
+	         "party of without reading them)",
+	         x.id);
 	ts_new_id(party);
 	struct store_op ops[] = {
 	    ts_op("arrangement_party", party, "arrangement_id", value_text(x.id)),
 	    ts_op("arrangement_party", party, "role", value_text("care")),
 	};
 	memset(&w, 0, sizeof(w));
-	assert_int_equal(store_write(b->s, ops, 2, &w), ARR_ENOTPARTY);
+	assert_int_equal(store_write(b->s, ops, 2, &w), ARR_ENOTFOUND);
 	assert_string_equal(w.refusal, want);
 	assert_int_equal(ts_seq_of(b, b), 0);
 	/* nor can b grant itself in */
 	assert_int_equal(store_scope_grant(b->s, x.scope, nodekey_public(b->key), ROLE_CARE, &w),
 	                 ARR_EFORBIDDEN);
 	assert_int_equal(ts_seq_of(b, b), 0);
+	/* the id of a's arrangement written at b: a row of b's own scope, not a's */
+	assert_int_equal(set_status(b, &x, "withdrawn", &w), 0);
+	ts_pull(b, a, 1 << 20);
+	assert_int_equal(store_get(a->s, "arrangement", x.id, ts_row_to_text, &t), 0);
+	assert_null(strstr(t.buf, "withdrawn"));
+	/* revoked, with the row still here: refused as not a party */
+	assert_int_equal(
+	    store_scope_grant(a->s, x.scope, nodekey_public(f->r[2].key), ROLE_CARE, NULL), 0);
+	ts_pull(a, &f->r[2], 1 << 20);
+	assert_int_equal(store_scope_revoke(a->s, x.scope, nodekey_public(f->r[2].key), NULL), 0);
+	ts_pull(a, &f->r[2], 1 << 20);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(set_status(&f->r[2], &x, "withdrawn", &w), ARR_ENOTPARTY);
 }
 
 /* ---- (6) concurrent rotations and the REKEY ---- */
