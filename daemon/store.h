@@ -369,12 +369,32 @@ typedef int (*store_quarantine_fn)(void *ctx, const struct store_quarantined *q)
  */
 int store_quarantine_list(struct store *s, int64_t after, store_quarantine_fn fn, void *ctx);
 /*
- * Try again to apply quarantined change sets (id < 0: all). Each either leaves the
- * quarantine (applied, duplicate or pending) or stays with its new reason.
+ * Try again to apply quarantined change sets (id < 0: all, every step of
+ * store_quarantine_retry_step() in one call). Each either leaves the quarantine
+ * (applied, duplicate or pending) or stays with its new reason.
  */
 int store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *stats);
-/* The same for every entry kept for reason (an ARR_E* code); no transaction if none. */
+/* The same for every entry kept for reason (an ARR_E* code), in one call. */
 int store_quarantine_retry_reason(struct store *s, int reason, struct store_apply_stats *stats);
+/*
+ * A retry of many entries, one step at a time: a run retries each entry present when it
+ * starts once, by id. A step takes the entries with an id above after (0: the run
+ * starts) and at most until (0 when the run starts: the highest id then; the step sets
+ * it), in one transaction, until budget_ms have passed (at least one entry; 0: no bound).
+ * It sets after to the last id it tried, or to 0 when the run is over; the caller passes
+ * q back unchanged for the next step. Entries that arrive during the run wait for the
+ * next one. An entry retried out of seq order goes pending and is applied with its
+ * predecessor, like any change set that arrives early.
+ */
+struct store_qretry {
+	int reason;         /* in: 0 every entry, else only those kept for this ARR_E* code */
+	uint64_t budget_ms; /* in: time a step may take (0: no bound) */
+	int64_t after;      /* in/out: the cursor of the run; 0 at its start and at its end */
+	int64_t until;      /* in/out: the highest id of the run (0: set by the first step) */
+	uint64_t tried;     /* out: entries this step tried */
+	struct store_apply_stats stats; /* out: what came of them */
+};
+int store_quarantine_retry_step(struct store *s, struct store_qretry *q);
 /*
  * Raise v by what the quarantine holds of authentic change sets (their signature
  * checked: kept for membership, schema or clock) where it continues v's seqs: the
