@@ -30,6 +30,9 @@ store_set_budget(struct store *s, const struct store_budget *b)
 	    in->quarantine_bytes ? in->quarantine_bytes : ARR_QUARANTINE_MAX_BYTES;
 	out->junk_count = in->junk_count ? in->junk_count : ARR_JUNK_MAX_COUNT;
 	out->junk_bytes = in->junk_bytes ? in->junk_bytes : ARR_JUNK_MAX_BYTES;
+	if (s->budget.log_bytes != (in->log_bytes ? in->log_bytes : ARR_ORIGIN_MAX_LOG_BYTES))
+		store_quota_reset(s);
+	out->log_bytes = in->log_bytes ? in->log_bytes : ARR_ORIGIN_MAX_LOG_BYTES;
 }
 
 /* Entries and bytes used by key in a one-row statement (ST_PEND_USE, ST_Q_USE). */

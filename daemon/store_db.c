@@ -41,6 +41,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_Q_HAS] = "SELECT 1 FROM _quarantine WHERE hash = ?1",
     [ST_Q_NEXT] = "SELECT id FROM _quarantine WHERE id > ?1 AND id <= ?2 "
                   "AND (?3 = 0 OR reason = ?3) ORDER BY id LIMIT ?4",
+    [ST_LOG_USE] = "SELECT bytes FROM _log_use WHERE origin = ?1",
     [ST_Q_MAXID] = "SELECT coalesce(max(id), 0) FROM _quarantine",
     [ST_Q_USE] = "SELECT n, bytes FROM _quarantine_use WHERE bucket = ?1",
     [ST_Q_EVICT] = "DELETE FROM _quarantine WHERE id = "

@@ -47,13 +47,20 @@ const struct vv *
 sync_held(struct sync *s)
 {
 	const struct vv *v;
+	uint64_t gen;
 
-	if (s->held != NULL)
+	store_quota_refused(s->st, &gen);
+	if (s->held != NULL && gen == s->held_gen)
 		return s->held;
+	vv_destroy(&s->held);
+	s->held_gen = gen;
 	if ((v = sync_ours(s)) == NULL || (s->held = vv_dup(v)) == NULL)
 		return NULL;
 	if (store_quarantine_held(s->st, s->held) != 0)
 		log_warnx("sync: cannot read the quarantine; pulling it again");
+	/* origins over their log quota: pulls go past what was refused (store_quota.c) */
+	if (store_quota_held(s->st, s->held) != 0)
+		log_warnx("sync: out of memory; pulling refused change sets again");
 	return s->held;
 }
 

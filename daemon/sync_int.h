@@ -153,6 +153,7 @@ struct sync {
 	size_t npeers;
 	struct vv *ours;    /* cached copy of the store's vector; NULL when stale */
 	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
+	uint64_t held_gen;  /* store_quota_refused()'s generation when held was made */
 	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
 	uint64_t next_hb;
 	uint64_t
@@ -184,8 +185,10 @@ bool sync_log_ok(const struct sync *s, const struct peer *p, const char *kind);
 const struct vv *sync_ours(struct sync *s);
 /*
  * What we hold: our vector raised by the quarantined change sets that continue it
- * (store_quarantine_held). Pulls and the lag check use it, so a change set in
- * quarantine is not fetched again on every heartbeat; our announcements do not.
+ * (store_quarantine_held), and for origins over their log quota to the highest seq
+ * refused (store_quota_held). Pulls and the lag check use it, so a change set in
+ * quarantine or refused is not fetched again on every heartbeat; our announcements do
+ * not.
  */
 const struct vv *sync_held(struct sync *s);
 void sync_ours_stale(struct sync *s);
