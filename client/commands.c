@@ -32,7 +32,8 @@ struct cmd {
 static const struct cmd cmds[] = {
     {"status", NULL, "", "node, organisation, peers, quarantine, database size", cmd_status, NULL,
      "Show this node: member name, organisation, origin (public key), version, its\n"
-     "latest local change set, log and pending counts, quarantined change sets, database\n"
+     "latest local change set, log and pending counts, quarantined change sets, origins\n"
+     "proven to equivocate or over their log quota (origin_max_log_bytes), database\n"
      "size, and per peer whether it is connected and how many change sets it is behind\n"
      "(lacks from us) or ahead (has that we lack). --json prints the daemon's status map.\n\n",
      0, "Node"},

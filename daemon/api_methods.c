@@ -146,7 +146,7 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	}
 	if ((rc = pack_peers(a, r, &peers)) != 0)
 		goto out;
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 14);
 	pack_field_str(pk, "node", a->hooks.node_name);
 	pack_field_str(pk, "organisation", a->hooks.organisation);
 	pack_field_origin(pk, "origin", a->hooks.origin);
@@ -172,7 +172,8 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	               (const uint64_t[]){s.log_count, s.pending_count, s.quarantine_count,
 	                                  s.db_bytes, s.local_seq});
 	pack_writes_held(a, pk);
-	rc = api_equiv_pack(a, pk);
+	if ((rc = api_equiv_pack(a, pk)) == 0)
+		rc = api_quota_pack(a, pk);
 out:
 	vv_destroy(&v);
 	api_buf_release(&peers);
