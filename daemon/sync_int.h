@@ -109,14 +109,16 @@ struct peer {
 	bool equiv_ok; /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
 	uint8_t eq_origin[ARR_ORIGIN_LEN]; /* the origin its log differs in that we scan */
 	uint64_t eq_next;                  /* the next seq of that scan (LOGREQ), 0: none */
-	struct vv *lazy;         /* origins it PRUNEd: we do not push their change sets to it */
-	struct vv *pruned;       /* origins we PRUNEd at it (GRAFT undoes them) */
-	struct vv *fed;          /* origin -> monotonic ms it last pushed us a new change set */
-	struct vv *lag;          /* what it announced that we lacked, or NULL */
-	uint64_t lag_at;         /* monotonic ms lag was taken */
-	uint64_t ann_at;         /* monotonic ms of our last announcement to it */
-	bool ann_due;            /* an announcement waits for the rate limit */
-	uint64_t last_rx;        /* monotonic ms, 0 = never */
+	uint32_t eq_tokens; /* LOGREQs and EVIDENCEs of its we may still answer (sync_equiv.c) */
+	uint64_t eq_at;     /* monotonic ms the tokens were last topped up */
+	struct vv *lazy;    /* origins it PRUNEd: we do not push their change sets to it */
+	struct vv *pruned;  /* origins we PRUNEd at it (GRAFT undoes them) */
+	struct vv *fed;     /* origin -> monotonic ms it last pushed us a new change set */
+	struct vv *lag;     /* what it announced that we lacked, or NULL */
+	uint64_t lag_at;    /* monotonic ms lag was taken */
+	uint64_t ann_at;    /* monotonic ms of our last announcement to it */
+	bool ann_due;       /* an announcement waits for the rate limit */
+	uint64_t last_rx;   /* monotonic ms, 0 = never */
 	uint64_t last_seen_wall; /* wall-clock ms, 0 = never */
 	uint64_t pull_id;        /* outstanding pull, 0 = none */
 	uint64_t pull_at;        /* monotonic ms it was sent */
@@ -165,6 +167,7 @@ struct sync {
 	uint64_t send_dropped;  /* messages not sent: a member's send queue was full */
 	uint64_t pulls_refused; /* PULLs not answered: SYNC_PAGES_MAX pages were queued */
 	uint64_t takeovers;     /* connections closed because their member connected anew */
+	uint64_t equiv_dropped; /* LOGREQs and EVIDENCEs over a peer's budget, not handled */
 	struct sync_applyq *aq; /* received change sets waiting to be applied */
 	uint64_t dial_seq;      /* names the monitor endpoints */
 	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
