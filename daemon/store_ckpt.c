@@ -36,10 +36,13 @@ struct store_ckpt {
 	pthread_cond_t cv;
 	pthread_t thread;
 	sqlite3 *db;
-	int soft;         /* CKPT_SOFT_BYTES in pages; constant while the thread runs */
-	int wal_pages;    /* mu: WAL frames after the loop's last commit */
-	uint64_t commits; /* mu: commits so far */
-	bool stop;        /* mu: store_destroy wants the thread to end */
+	int soft;            /* CKPT_SOFT_BYTES in pages; constant while the thread runs */
+	int wal_pages;       /* mu: WAL frames after the loop's last commit */
+	uint64_t commits;    /* mu: commits so far */
+	bool stop;           /* mu: store_destroy wants the thread to end */
+	bool running;        /* mu: the thread is inside a checkpoint */
+	bool held;           /* mu: the loop checkpoints at the hard limit: start none */
+	pthread_cond_t done; /* signalled when running turns false */
 };
 
 /*
@@ -88,11 +91,15 @@ ckpt_main(void *arg)
 			if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0)
 				break; /* timed out */
 		}
+		/* the loop checkpoints itself at the hard limit (store_ckpt_wal_limit) */
+		while (!c->stop && c->held)
+			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->stop)
 			break;
 		commits = c->commits;
 		pages = c->wal_pages;
 		c->wal_pages = 0;
+		c->running = true;
 		pthread_mutex_unlock(&c->mu);
 
 		if (commits != done) {
@@ -109,6 +116,8 @@ ckpt_main(void *arg)
 			                              NULL) == SQLITE_OK;
 		}
 		pthread_mutex_lock(&c->mu);
+		c->running = false;
+		pthread_cond_broadcast(&c->done);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -142,16 +151,35 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 /*
  * The WAL passed the hard limit: checkpoint here, blocking, so it cannot grow without
  * bound. RESTART waits (busy timeout) for readers, and the next commit writes the WAL
- * from its start again. SQLITE_BUSY means the thread is checkpointing right now, which
- * is progress too.
+ * from its start again. It cannot run while the thread checkpoints (SQLite answers
+ * SQLITE_BUSY at once to a second checkpointer), and under a flood of commits the thread
+ * nearly always does, never catching up (a PASSIVE checkpoint never restarts the WAL):
+ * the WAL grew to 259 MiB in test_store_ckpt. So the loop holds the thread off, waits for
+ * the checkpoint it is in (tens of ms at most), and runs its own.
  */
 void
 store_ckpt_wal_limit(struct store *s)
 {
+	struct store_ckpt *c = s->ckpt;
+
 	if (s->wal_pages < s->ckpt_hard)
 		return;
+	if (c != NULL) {
+		pthread_mutex_lock(&c->mu);
+		c->held = true;
+		while (c->running)
+			pthread_cond_wait(&c->done, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+	}
 	(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
 	s->wal_pages = 0;
+	if (c != NULL) {
+		pthread_mutex_lock(&c->mu);
+		c->held = false;
+		c->wal_pages = 0;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
 }
 
 /* Read one integer pragma of a connection; -1 on error. */
@@ -200,6 +228,11 @@ store_ckpt_start(struct store *s, const char *path)
 	pthread_condattr_destroy(&ca);
 	if (!cv)
 		goto out;
+	if (pthread_cond_init(&c->done, NULL) != 0) {
+		pthread_cond_destroy(&c->cv);
+		cv = false;
+		goto out;
+	}
 	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	        SQLITE_OK ||
 	    sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-256", NULL, NULL,
@@ -221,8 +254,10 @@ store_ckpt_start(struct store *s, const char *path)
 out:
 	if (c != NULL) {
 		sqlite3_close(c->db);
-		if (cv)
+		if (cv) {
 			pthread_cond_destroy(&c->cv);
+			pthread_cond_destroy(&c->done);
+		}
 		if (mu)
 			pthread_mutex_destroy(&c->mu);
 		free(c);
@@ -245,6 +280,7 @@ store_ckpt_stop(struct store *s)
 	pthread_join(c->thread, NULL);
 	sqlite3_close(c->db);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->done);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 	s->ckpt = NULL;
