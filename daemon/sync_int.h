@@ -42,6 +42,7 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_BURST          64   /* messages read from one socket per poll round */
 #define SYNC_ANNOUNCE_MS    20   /* at most one announcement (HEARTBEAT) per peer in this */
 #define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
+#define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
 #define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
@@ -157,6 +158,8 @@ struct sync {
 	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
 	uint64_t held_gen;  /* store_quota_refused()'s generation when held was made */
 	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
+	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
+	bool qr_members_on, qr_clock_on;          /* ... while they go on */
 	uint64_t next_hb;
 	uint64_t
 	    started; /* monotonic ms of sync_open(): "unreachable since" for peers never heard */
