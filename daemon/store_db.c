@@ -180,6 +180,27 @@ store_db_rollback(struct store *s)
 	(void)store_mirror_load(s);
 }
 
+/*
+ * Bind key to ?1 of the one-row statement st, run it and read its first n integer columns
+ * into out (zeros when no row comes). 0 or a database error.
+ */
+int
+store_db_row_ints(sqlite3_stmt *st, int64_t key, size_t n, int64_t *out)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = 0;
+	sqlite3_bind_int64(st, 1, key);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = sqlite3_column_int64(st, (int)i);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
 int
 store_db_commit(struct store *s)
 {

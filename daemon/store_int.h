@@ -189,6 +189,7 @@ int store_db_error(int rc);
 int store_db_prepare(struct store *s);
 void store_db_finalize(struct store *s);
 int store_db_run(sqlite3_stmt *st);
+int store_db_row_ints(sqlite3_stmt *st, int64_t key, size_t n, int64_t *out);
 int store_db_bind_value(sqlite3_stmt *st, int idx, const struct value *v);
 struct value store_db_column_value(sqlite3_stmt *st, int i);
 int store_db_table_index(const char *name);

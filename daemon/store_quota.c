@@ -41,17 +41,11 @@ find(struct store *s, int64_t oid)
 static int
 used(struct store *s, int64_t oid, uint64_t *bytes)
 {
-	sqlite3_stmt *st = s->st[ST_LOG_USE];
-	int rc;
+	int64_t v;
+	int rc = store_db_row_ints(s->st[ST_LOG_USE], oid, 1, &v);
 
-	*bytes = 0;
-	sqlite3_bind_int64(st, 1, oid);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*bytes = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+	*bytes = (uint64_t)v;
+	return rc;
 }
 
 /* Remember that oid was refused seq; ARR_ENOMEM only when a new record cannot be made. */

@@ -47,9 +47,10 @@ const struct vv *
 sync_held(struct sync *s)
 {
 	const struct vv *v;
-	uint64_t gen;
+	uint64_t gen = 0;
 
-	store_quota_refused(s->st, &gen);
+	if (s->st != NULL)
+		store_quota_refused(s->st, &gen);
 	if (s->held != NULL && gen == s->held_gen)
 		return s->held;
 	vv_destroy(&s->held);

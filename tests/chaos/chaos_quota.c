@@ -50,11 +50,7 @@ struct run {
 static void
 probe(struct run *u)
 {
-	double t0 = mono_s(), ms;
-
-	CHECK(apiclient_status_ok(region_api(u->r, QUOTA)), "node0 status failed");
-	ms = (mono_s() - t0) * 1000;
-	u->status_max = ms > u->status_max ? ms : u->status_max;
+	chaos_status_probe(u->r, QUOTA, &u->status_max);
 }
 
 /* node i's vector entry for node2. */
