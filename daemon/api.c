@@ -153,7 +153,7 @@ static const char *const p_history[] = {"table", "id", "limit", "after", NULL};
 static const char *const p_qlist[] = {"limit", "after", NULL};
 static const char *const p_list[] = {"table", "where", "limit", "after", NULL};
 static const char *const p_query[] = {"sql", NULL};
-static const char *const p_qretry[] = {"id", NULL};
+static const char *const p_qretry[] = {"id", "after", "until", NULL};
 static const char *const p_backup[] = {"path", NULL};
 
 static const struct method {

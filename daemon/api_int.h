@@ -196,6 +196,10 @@ api_method_fn api_write;
 int api_equiv_pack(struct api *a, msgpack_packer *pk);
 void api_equiv_metrics(const struct api *a, FILE *f);
 
+/* api_quota.c: status's "over_quota" (key and array); the quota's metric families. */
+int api_quota_pack(struct api *a, msgpack_packer *pk);
+void api_quota_metrics(const struct api *a, FILE *f);
+
 /* api_metrics.c: "metrics". */
 api_method_fn api_metrics;
 

@@ -64,6 +64,19 @@ static const char schema_sql[] = META_SQL
     " INSERT INTO _quarantine_use(bucket, n, bytes)"
     " VALUES(new.bucket, 1, length(new.raw) + 128)"
     " ON CONFLICT(bucket) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes; END;"
+    /*
+     * bytes of log each origin holds (store_quota.c), kept by triggers; a replica made
+     * before the table existed gets it filled once, in the transaction that creates it
+     */
+    "CREATE TABLE IF NOT EXISTS _log_use(origin INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);"
+    "INSERT INTO _log_use(origin, bytes) SELECT origin, sum(length(raw)) FROM _log"
+    " WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_log_use_ins')"
+    " GROUP BY origin;"
+    "CREATE TRIGGER IF NOT EXISTS _log_use_ins AFTER INSERT ON _log BEGIN"
+    " INSERT INTO _log_use(origin, bytes) VALUES(new.origin, length(new.raw))"
+    " ON CONFLICT(origin) DO UPDATE SET bytes = bytes + excluded.bytes; END;"
+    "CREATE TRIGGER IF NOT EXISTS _log_use_del AFTER DELETE ON _log BEGIN"
+    " UPDATE _log_use SET bytes = bytes - length(old.raw) WHERE origin = old.origin; END;"
     "CREATE TABLE IF NOT EXISTS _equiv(origin BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
     " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;";
 
@@ -472,6 +485,7 @@ store_destroy(struct store **sp)
 	sqlite3_close(s->db);
 	vv_destroy(&s->vec);
 	free(s->origins);
+	free(s->over);
 	free(s->org);
 	free(s);
 	*sp = NULL;
