@@ -139,34 +139,35 @@ out:
 	return rc;
 }
 
-int
-cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+static const char *const retry_keys[] = {"applied", "duplicates", "pending", "quarantined",
+                                         "tried"};
+#define RETRY_NKEYS (sizeof(retry_keys) / sizeof(retry_keys[0]))
+
+/*
+ * One request of a retry: of id (idtext), or the step after *after up to *until (0: the
+ * first step). Adds its counts to v and sets *after and *until for the next step
+ * (*after 0: done).
+ */
+static int
+retry_step(struct cli *cli, const char *idtext, uint64_t *after, uint64_t *until,
+           uint64_t v[RETRY_NKEYS])
 {
-	static const char *const keys[] = {"applied", "duplicates", "pending", "quarantined"};
-	const char *idtext;
+	const msgpack_object *next;
 	struct reply rp;
-	struct args a;
 	struct req rq;
-	uint64_t id = 0, v[4];
-	bool done;
+	uint64_t n;
 	int rc;
 
 	reply_init(&rp);
-	rc = q_args(cli, call, argc, argv, 1, &a, &done);
-	if (done)
-		goto out;
-	idtext = a.npos == 1 ? a.pos[0] : NULL;
-	if (idtext != NULL) {
-		if (!q_id(idtext)) {
-			rc = cli_usage(cli, "bad quarantine id '%s' (expected a number)", idtext);
-			goto out;
-		}
-		id = strtoull(idtext, NULL, 10);
-	}
-	req_begin(&rq, "quarantine.retry", idtext != NULL);
+	req_begin(&rq, "quarantine.retry", idtext != NULL ? 1 : *after != 0 ? 2 : 0);
 	if (idtext != NULL) {
 		req_str(&rq, "id");
-		req_uint(&rq, id);
+		req_uint(&rq, strtoull(idtext, NULL, 10));
+	} else if (*after != 0) {
+		req_str(&rq, "after");
+		req_uint(&rq, *after);
+		req_str(&rq, "until");
+		req_uint(&rq, *until);
 	}
 	rc = cli_call(cli, &rq, &rp);
 	req_free(&rq);
@@ -178,20 +179,67 @@ cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, cha
 		rc = cli_fail(cli, rc, &rp);
 		goto out;
 	}
-	for (size_t i = 0; i < 4; i++)
-		if (obj_uint(obj_get(rp.result, keys[i]), &v[i]) != 0) {
+	for (size_t i = 0; i < RETRY_NKEYS; i++) {
+		if (obj_uint(obj_get(rp.result, retry_keys[i]), &n) != 0) {
 			rc = cli_fail(cli, ARR_EMALFORMED, NULL);
 			goto out;
 		}
-	if (cli->json) {
-		rc = jsonout_print_value(rp.result);
-	} else {
-		printf("applied %" PRIu64 ", duplicates %" PRIu64 ", pending %" PRIu64
-		       ", still quarantined %" PRIu64 "\n",
-		       v[0], v[1], v[2], v[3]);
+		v[i] += n;
 	}
+	*after = 0;
+	next = obj_get(rp.result, "next");
+	if (idtext == NULL && next != NULL && next->type != MSGPACK_OBJECT_NIL &&
+	    (obj_uint(next, after) != 0 || *after == 0 ||
+	     obj_uint(obj_get(rp.result, "until"), until) != 0))
+		rc = cli_fail(cli, ARR_EMALFORMED, NULL);
 out:
 	reply_free(&rp);
+	return rc;
+}
+
+/*
+ * `quarantine retry [ID]`: every entry is retried in steps of a bounded time that the
+ * daemon pages with a cursor, so it answers other clients between them; the counts are
+ * summed over the steps.
+ */
+int
+cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	const char *idtext;
+	uint64_t v[RETRY_NKEYS] = {0}, after = 0, until = 0;
+	struct args a;
+	bool done;
+	int rc;
+
+	rc = q_args(cli, call, argc, argv, 1, &a, &done);
+	if (done)
+		goto out;
+	idtext = a.npos == 1 ? a.pos[0] : NULL;
+	if (idtext != NULL && !q_id(idtext)) {
+		rc = cli_usage(cli, "bad quarantine id '%s' (expected a number)", idtext);
+		goto out;
+	}
+	do {
+		if ((rc = retry_step(cli, idtext, &after, &until, v)) != 0)
+			goto out;
+	} while (after != 0);
+	if (cli->json) {
+		json_t *j = json_object();
+
+		for (size_t i = 0; j != NULL && i < RETRY_NKEYS; i++) {
+			if (json_object_set_new(j, retry_keys[i], json_integer((json_int_t)v[i])) !=
+			    0) {
+				json_decref(j);
+				j = NULL;
+			}
+		}
+		rc = jsonout_print(j);
+	} else {
+		printf("applied %" PRIu64 ", duplicates %" PRIu64 ", pending %" PRIu64
+		       ", still quarantined %" PRIu64 " (%" PRIu64 " tried)\n",
+		       v[0], v[1], v[2], v[3], v[4]);
+	}
+out:
 	args_free(&a);
 	return rc;
 }

@@ -186,6 +186,38 @@ equiv_rows(struct table *t, const msgpack_object *list)
 	}
 }
 
+/*
+ * One "over quota" row per origin whose change sets are refused over its log quota (the
+ * status reply's over_quota): its name (or origin), its log and the quota, the refusals.
+ */
+static void
+quota_rows(struct table *t, const msgpack_object *list)
+{
+	char buf[240];
+
+	if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	for (uint32_t i = 0; i < list->via.array.size; i++) {
+		const msgpack_object *e = &list->via.array.ptr[i], *name = obj_get(e, "name");
+		uint64_t bytes = 0, quota = 0, refused = 0;
+
+		if (name == NULL || name->type != MSGPACK_OBJECT_STR)
+			name = obj_get(e, "origin");
+		(void)obj_uint(obj_get(e, "bytes"), &bytes);
+		(void)obj_uint(obj_get(e, "quota"), &quota);
+		(void)obj_uint(obj_get(e, "refused"), &refused);
+		snprintf(buf, sizeof(buf),
+		         "%.*s: %" PRIu64 " of %" PRIu64 " bytes of log, %" PRIu64
+		         " change sets refused (raise origin_max_log_bytes)",
+		         name != NULL && name->type == MSGPACK_OBJECT_STR ? (int)name->via.str.size
+		                                                          : 1,
+		         name != NULL && name->type == MSGPACK_OBJECT_STR ? name->via.str.ptr : "?",
+		         bytes, quota, refused);
+		table_cell(t, "over quota");
+		table_cell(t, buf);
+	}
+}
+
 int
 cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
@@ -225,6 +257,7 @@ cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	writes_cell(t, obj_get(rp.result, "writes_held"));
 	equiv_rows(t, obj_get(rp.result, "equivocations"));
 	scopes_cell(t, obj_get(rp.result, "scopes"));
+	quota_rows(t, obj_get(rp.result, "over_quota"));
 	table_cell(t, "database");
 	if (obj_uint(obj_get(rp.result, "db_bytes"), &db) == 0) {
 		snprintf(buf, sizeof(buf), "%" PRIu64 " bytes", db);

@@ -32,7 +32,8 @@ struct cmd {
 static const struct cmd cmds[] = {
     {"status", NULL, "", "node, organisation, peers, quarantine, database size", cmd_status, NULL,
      "Show this node: member name, organisation, origin (public key), version, its\n"
-     "latest local change set, log and pending counts, quarantined change sets, database\n"
+     "latest local change set, log and pending counts, quarantined change sets, origins\n"
+     "proven to equivocate or over their log quota (origin_max_log_bytes), database\n"
      "size, and per peer whether it is connected and how many change sets it is behind\n"
      "(lacks from us) or ahead (has that we lack). --json prints the daemon's status map.\n\n",
      0, "Node"},
@@ -98,7 +99,9 @@ static const struct cmd cmds[] = {
      cmd_quarantine_retry, NULL,
      "Try to apply every quarantined change set, or only ID, and print how many were\n"
      "applied, were duplicates, wait for earlier change sets (pending) or stay\n"
-     "quarantined. --json prints the daemon's counts as one JSON object.\n\n",
+     "quarantined, and how many were tried. A retry of all goes in steps of about 40 ms\n"
+     "(the daemon answers others between them); each entry present at the start is tried\n"
+     "once. --json prints the counts summed over the steps as one JSON object.\n\n",
      0, "Node"},
     {"backup", NULL, "FILE", "online backup of the replica to a new file", cmd_backup, NULL,
      "Ask arrangd to write an online backup of the replica to FILE, a new SQLite database\n"

@@ -207,6 +207,10 @@ int api_scope_not_readable(struct api *a, struct apimsg_req *r, const char *tabl
 int api_scope_status(struct api *a, msgpack_packer *pk);
 void api_equiv_metrics(const struct api *a, FILE *f);
 
+/* api_quota.c: status's "over_quota" (key and array); the quota's metric families. */
+int api_quota_pack(struct api *a, msgpack_packer *pk);
+void api_quota_metrics(const struct api *a, FILE *f);
+
 /* api_metrics.c: "metrics". */
 api_method_fn api_metrics;
 

@@ -146,7 +146,7 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	}
 	if ((rc = pack_peers(a, r, &peers)) != 0)
 		goto out;
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, 15);
 	pack_field_str(pk, "node", a->hooks.node_name);
 	pack_field_str(pk, "organisation", a->hooks.organisation);
 	pack_field_origin(pk, "origin", a->hooks.origin);
@@ -176,7 +176,8 @@ api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		rc = api_fail_code(r, rc);
 		goto out;
 	}
-	rc = api_equiv_pack(a, pk);
+	if ((rc = api_equiv_pack(a, pk)) == 0)
+		rc = api_quota_pack(a, pk);
 out:
 	vv_destroy(&v);
 	api_buf_release(&peers);
@@ -361,31 +362,81 @@ api_methods_qlist(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return 0;
 }
 
-static const char *const retry_counts[] = {"applied", "duplicates", "pending", "quarantined"};
+static const char *const retry_counts[] = {"applied", "duplicates", "pending", "quarantined",
+                                           "tried"};
 
-/* "quarantine.retry": one id or all; what got applied is pushed on by the sync layer. */
+/* A retry of many entries takes this long at most per request (store_qretry). */
+#define QRETRY_STEP_MS 40
+
+/* The "after" and "until" params of a step of "quarantine.retry" into q. */
+static int
+qretry_cursor(struct apimsg_req *r, struct store_qretry *q, bool *given)
+{
+	uint64_t after = 0, until = 0;
+	bool has_after = false, has_until = false;
+	int rc;
+
+	if ((rc = apimsg_req_uint(r, "after", &has_after, &after)) != 0 ||
+	    (rc = apimsg_req_uint(r, "until", &has_until, &until)) != 0)
+		return rc;
+	if (after > INT64_MAX || until > INT64_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param '%s' is out of range",
+		                       after > INT64_MAX ? "after" : "until");
+	if (has_after != has_until || (has_after && (after == 0 || until < after)))
+		return apimsg_req_fail(r, ARR_EINVAL,
+		                       "params 'after' and 'until' go together, as the last step "
+		                       "returned them");
+	q->after = (int64_t)after;
+	q->until = (int64_t)until;
+	*given = has_after;
+	return 0;
+}
+
+/*
+ * "quarantine.retry": one id, or one step of a retry of every entry (PROTOCOL.md): the
+ * entries after "after" up to "until", for QRETRY_STEP_MS at most, so that the loop
+ * answers other clients between steps; "next" is the cursor of the next step (nil: done).
+ * What got applied is pushed on by the sync layer.
+ */
 int
 api_methods_qretry(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
-	struct store_apply_stats s = {0};
+	struct store_qretry q = {.budget_ms = QRETRY_STEP_MS};
 	uint64_t id = 0;
-	bool has_id = false;
+	bool has_id = false, has_cursor = false;
 	int rc;
 
-	if ((rc = apimsg_req_uint(r, "id", &has_id, &id)) != 0)
+	if ((rc = apimsg_req_uint(r, "id", &has_id, &id)) != 0 ||
+	    (rc = qretry_cursor(r, &q, &has_cursor)) != 0)
 		return rc;
 	if (has_id && id > INT64_MAX)
 		return apimsg_req_fail(r, ARR_EINVAL, "param 'id' is out of range");
-	if ((rc = store_quarantine_retry(a->st, has_id ? (int64_t)id : -1, &s)) != 0) {
+	if (has_id && has_cursor)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'id' takes no 'after' or 'until'");
+	if (has_id) {
+		rc = store_quarantine_retry(a->st, (int64_t)id, &q.stats);
+		q.tried = rc == 0;
+	} else {
+		rc = store_quarantine_retry_step(a->st, &q);
+	}
+	if (rc != 0) {
 		if (rc == ARR_ENOTFOUND)
 			return apimsg_req_fail(r, rc, "no quarantine entry with that id");
 		return api_fail_code(r, rc);
 	}
-	if (s.applied > 0 && a->hooks.applied != NULL)
+	if (q.stats.applied > 0 && a->hooks.applied != NULL)
 		a->hooks.applied(a->hooks.ctx);
-	msgpack_pack_map(pk, 4);
-	api_pack_uints(pk, 4, retry_counts,
-	               (const uint64_t[]){s.applied, s.duplicates, s.pending, s.quarantined});
+	msgpack_pack_map(pk, 7);
+	api_pack_uints(pk, 5, retry_counts,
+	               (const uint64_t[]){q.stats.applied, q.stats.duplicates, q.stats.pending,
+	                                  q.stats.quarantined, q.tried});
+	apimsg_pack_str(pk, "next");
+	if (q.after != 0)
+		msgpack_pack_int64(pk, q.after);
+	else
+		msgpack_pack_nil(pk);
+	apimsg_pack_str(pk, "until");
+	msgpack_pack_int64(pk, q.until);
 	return 0;
 }
 

@@ -38,6 +38,7 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	              "1 while local writes are held after a restore, else 0.",
 	              store_writes_held(a->st, NULL) ? 1 : 0);
 	api_equiv_metrics(a, f);
+	api_quota_metrics(a, f);
 }
 
 /* The budgets of pending and quarantine: what they hold and what they turned away. */

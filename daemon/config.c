@@ -80,6 +80,7 @@ static const struct config_key config_keys[] = {
     CONFIG_BUDGET(quarantine_max_bytes, ARR_CS_MAX_BYTES + 128, BUDGET_BYTES_MAX),
     CONFIG_BUDGET(junk_max_changesets, 1, BUDGET_COUNT_MAX),
     CONFIG_BUDGET(junk_max_bytes, 65536, BUDGET_BYTES_MAX),
+    CONFIG_BUDGET(origin_max_log_bytes, ARR_CS_MAX_BYTES, BUDGET_BYTES_MAX),
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -308,6 +309,7 @@ config_parse(const char *text, const char *name, char *err, size_t errlen)
 	c->quarantine_max_bytes = ARR_QUARANTINE_MAX_BYTES;
 	c->junk_max_changesets = ARR_JUNK_MAX_COUNT;
 	c->junk_max_bytes = ARR_JUNK_MAX_BYTES;
+	c->origin_max_log_bytes = ARR_ORIGIN_MAX_LOG_BYTES;
 	ctx.c = c;
 	ctx.name = name;
 	if (inifile_parse(text, name, config_on_section, config_on_key, &ctx, err, errlen) != 0)

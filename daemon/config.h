@@ -34,6 +34,7 @@ struct config {
 	uint64_t quarantine_max_bytes;      /* ARR_CS_MAX_BYTES + 128..2^40 */
 	uint64_t junk_max_changesets;       /* 1..10^7, all entries without a member origin */
 	uint64_t junk_max_bytes;            /* 65536..2^40 */
+	uint64_t origin_max_log_bytes;      /* ARR_CS_MAX_BYTES..2^40: log one origin may hold */
 	/* [scopes] */
 	int grant_on_create_all; /* grant_on_create = none (0, default) | all (1) */
 };

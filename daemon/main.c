@@ -369,7 +369,8 @@ budget_of(const struct config *c)
 	                             .quarantine_count = c->quarantine_max_changesets,
 	                             .quarantine_bytes = c->quarantine_max_bytes,
 	                             .junk_count = c->junk_max_changesets,
-	                             .junk_bytes = c->junk_max_bytes};
+	                             .junk_bytes = c->junk_max_bytes,
+	                             .log_bytes = c->origin_max_log_bytes};
 }
 
 /* ---- reload ---- */

@@ -62,6 +62,7 @@ struct store_budget {
 	uint64_t quarantine_bytes;
 	uint64_t junk_count;
 	uint64_t junk_bytes;
+	uint64_t log_bytes; /* the quota: bytes of log one origin other than ours may hold */
 };
 
 struct store_config {
@@ -209,6 +210,7 @@ enum store_outcome {
 	STORE_PENDING,     /* valid but seq > vector + 1: kept until the gap fills */
 	STORE_QUARANTINED, /* kept in quarantine with a reason, not applied */
 	STORE_DROPPED, /* past a gap beyond the pending budget: dropped, counted, pulled later */
+	STORE_REFUSED, /* its origin is over its log quota: not kept, pulled again once raised */
 };
 
 struct store_apply_stats {
@@ -218,6 +220,7 @@ struct store_apply_stats {
 	size_t quarantined;     /* kept in quarantine, whether or not it was there already */
 	size_t quarantined_new; /* of them, the ones that were not in quarantine before */
 	size_t dropped;         /* past a gap, over the pending budget (STORE_DROPPED) */
+	size_t refused;         /* its origin over its log quota (STORE_REFUSED) */
 	size_t equivocations;   /* new or earlier proofs of equivocation (store_equiv.c) */
 };
 
@@ -423,6 +426,34 @@ struct store_budget_stats {
 };
 int store_budget_stats(struct store *s, struct store_budget_stats *out);
 
+/* ---- the log quota of each origin (store_quota.c) ---- */
+
+/*
+ * An origin over its log quota (the budget's log_bytes): its change sets are refused,
+ * neither logged nor held, until the quota changes (store_set_budget()); the peers keep
+ * them and a pull after that fetches them again. Our own origin has no quota.
+ */
+struct store_quota_origin {
+	const uint8_t *origin; /* ARR_ORIGIN_LEN */
+	uint64_t bytes;        /* log bytes it holds here */
+	uint64_t quota;        /* the quota it is over */
+	uint64_t refused;      /* change sets refused since it went over */
+};
+typedef int (*store_quota_fn)(void *ctx, const struct store_quota_origin *q);
+/* Every origin over its quota; fn returning non-zero stops (a negative code is returned). */
+int store_quota_list(struct store *s, store_quota_fn fn, void *ctx);
+/*
+ * Change sets refused over a quota since open; *gen (gen may be NULL) changes whenever
+ * what store_quota_held() would raise changes.
+ */
+uint64_t store_quota_refused(const struct store *s, uint64_t *gen);
+/*
+ * Raise v, for each origin over its quota, to the highest seq refused of it: a pull
+ * with v asks for what comes after, so it goes on to the other origins instead of
+ * fetching the refused ones again. 0 or ARR_ENOMEM.
+ */
+int store_quota_held(struct store *s, struct vv *v);
+
 /* ---- quarantine ---- */
 
 struct store_quarantined {
@@ -441,12 +472,32 @@ typedef int (*store_quarantine_fn)(void *ctx, const struct store_quarantined *q)
  */
 int store_quarantine_list(struct store *s, int64_t after, store_quarantine_fn fn, void *ctx);
 /*
- * Try again to apply quarantined change sets (id < 0: all). Each either leaves the
- * quarantine (applied, duplicate or pending) or stays with its new reason.
+ * Try again to apply quarantined change sets (id < 0: all, every step of
+ * store_quarantine_retry_step() in one call). Each either leaves the quarantine
+ * (applied, duplicate or pending) or stays with its new reason.
  */
 int store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *stats);
-/* The same for every entry kept for reason (an ARR_E* code); no transaction if none. */
+/* The same for every entry kept for reason (an ARR_E* code), in one call. */
 int store_quarantine_retry_reason(struct store *s, int reason, struct store_apply_stats *stats);
+/*
+ * A retry of many entries, one step at a time: a run retries each entry present when it
+ * starts once, by id. A step takes the entries with an id above after (0: the run
+ * starts) and at most until (0 when the run starts: the highest id then; the step sets
+ * it), in one transaction, until budget_ms have passed (at least one entry; 0: no bound).
+ * It sets after to the last id it tried, or to 0 when the run is over; the caller passes
+ * q back unchanged for the next step. Entries that arrive during the run wait for the
+ * next one. An entry retried out of seq order goes pending and is applied with its
+ * predecessor, like any change set that arrives early.
+ */
+struct store_qretry {
+	int reason;         /* in: 0 every entry, else only those kept for this ARR_E* code */
+	uint64_t budget_ms; /* in: time a step may take (0: no bound) */
+	int64_t after;      /* in/out: the cursor of the run; 0 at its start and at its end */
+	int64_t until;      /* in/out: the highest id of the run (0: set by the first step) */
+	uint64_t tried;     /* out: entries this step tried */
+	struct store_apply_stats stats; /* out: what came of them */
+};
+int store_quarantine_retry_step(struct store *s, struct store_qretry *q);
 /*
  * Raise v by what the quarantine holds of authentic change sets (their signature
  * checked: kept for membership, schema or clock) where it continues v's seqs: the

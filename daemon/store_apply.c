@@ -165,6 +165,7 @@ pending_drain(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], int64_t oid
 {
 	sqlite3_stmt *get = s->st[ST_PEND_GET], *del = s->st[ST_PEND_DEL];
 	struct changeset *cs = NULL;
+	bool admit;
 	int rc;
 
 	for (;;) {
@@ -180,6 +181,11 @@ pending_drain(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], int64_t oid
 		}
 		raw = sqlite3_column_blob(get, 0);
 		len = (size_t)sqlite3_column_bytes(get, 0);
+		/* its origin went over its log quota: it waits (store_quota.c) */
+		if ((rc = store_quota_admit(s, oid, next, len, &admit)) < 0 || !admit) {
+			sqlite3_reset(get);
+			return rc < 0 ? rc : 0;
+		}
 		rc = changeset_decode(raw, len, &cs);
 		if (rc < 0 && rc != ARR_ENOMEM) {
 			/* cannot happen for bytes we verified; keep them, leave the gap */
@@ -275,7 +281,7 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 {
 	struct changeset *cs = NULL;
 	char detail[DETAIL_MAX];
-	bool found, differs;
+	bool found, differs, admit;
 	int64_t oid;
 	uint64_t have;
 	int rc, reason;
@@ -315,6 +321,14 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 	}
 	if ((rc = store_mirror_origin_id(s, cs->origin, &oid)) < 0)
 		goto out;
+	/* an origin over its log quota: refused, not held (store_quota.c) */
+	if ((rc = store_quota_admit(s, oid, cs->h.seq, cs->rawlen, &admit)) < 0)
+		goto out;
+	if (!admit) {
+		*out = STORE_REFUSED;
+		stats->refused++;
+		goto out;
+	}
 	if (cs->h.seq == have + 1) {
 		if ((rc = store_apply_changeset(s, cs, oid)) < 0 ||
 		    (rc = pending_settle(s, cs, oid, now, stats)) < 0 ||
@@ -335,8 +349,6 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 		goto out;
 	}
 	if (!found) {
-		bool admit;
-
 		if ((rc = store_budget_pending_admit(s, oid, cs->h.seq, have, cs->rawlen, &admit)) <
 		    0)
 			goto out;

@@ -30,23 +30,21 @@ store_set_budget(struct store *s, const struct store_budget *b)
 	    in->quarantine_bytes ? in->quarantine_bytes : ARR_QUARANTINE_MAX_BYTES;
 	out->junk_count = in->junk_count ? in->junk_count : ARR_JUNK_MAX_COUNT;
 	out->junk_bytes = in->junk_bytes ? in->junk_bytes : ARR_JUNK_MAX_BYTES;
+	if (s->budget.log_bytes != (in->log_bytes ? in->log_bytes : ARR_ORIGIN_MAX_LOG_BYTES))
+		store_quota_reset(s);
+	out->log_bytes = in->log_bytes ? in->log_bytes : ARR_ORIGIN_MAX_LOG_BYTES;
 }
 
 /* Entries and bytes used by key in a one-row statement (ST_PEND_USE, ST_Q_USE). */
 static int
 usage(sqlite3_stmt *st, int64_t key, uint64_t *n, uint64_t *bytes)
 {
-	int rc;
+	int64_t v[2];
+	int rc = store_db_row_ints(st, key, 2, v);
 
-	*n = *bytes = 0;
-	sqlite3_bind_int64(st, 1, key);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*n = (uint64_t)sqlite3_column_int64(st, 0);
-		*bytes = (uint64_t)sqlite3_column_int64(st, 1);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+	*n = (uint64_t)v[0];
+	*bytes = (uint64_t)v[1];
+	return rc;
 }
 
 /* The highest seq oid holds pending and its size; *found false when none. */

@@ -39,6 +39,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_Q_ATTEMPT] = "UPDATE _quarantine SET attempts = attempts + 1 WHERE id = ?1",
     [ST_Q_DEL_HASH] = "DELETE FROM _quarantine WHERE hash = ?1",
     [ST_Q_HAS] = "SELECT 1 FROM _quarantine WHERE hash = ?1",
+    [ST_Q_NEXT] = "SELECT id FROM _quarantine WHERE id > ?1 AND id <= ?2 "
+                  "AND (?3 = 0 OR reason = ?3) ORDER BY id LIMIT ?4",
+    [ST_LOG_USE] = "SELECT bytes FROM _log_use WHERE origin = ?1",
+    [ST_Q_MAXID] = "SELECT coalesce(max(id), 0) FROM _quarantine",
     [ST_Q_USE] = "SELECT n, bytes FROM _quarantine_use WHERE bucket = ?1",
     [ST_Q_EVICT] = "DELETE FROM _quarantine WHERE id = "
                    "(SELECT id FROM _quarantine WHERE bucket = ?1 ORDER BY id LIMIT 1)",
@@ -189,6 +193,27 @@ store_db_rollback(struct store *s)
 		(void)store_db_run(s->st[ST_ROLLBACK]);
 	s->bulk_tx = false;
 	(void)store_mirror_load(s);
+}
+
+/*
+ * Bind key to ?1 of the one-row statement st, run it and read its first n integer columns
+ * into out (zeros when no row comes). 0 or a database error.
+ */
+int
+store_db_row_ints(sqlite3_stmt *st, int64_t key, size_t n, int64_t *out)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = 0;
+	sqlite3_bind_int64(st, 1, key);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = sqlite3_column_int64(st, (int)i);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
 int

@@ -83,6 +83,9 @@ enum {
 	ST_Q_ATTEMPT,
 	ST_Q_DEL_HASH,
 	ST_Q_HAS,
+	ST_Q_NEXT,
+	ST_LOG_USE,
+	ST_Q_MAXID,
 	ST_Q_USE,
 	ST_Q_EVICT,
 	ST_Q_BYTES,
@@ -113,7 +116,8 @@ struct store_table {
 	sqlite3_stmt *find;   /* SELECT _rid, _clk ... WHERE id = ?1 (deleted rows too) */
 };
 
-struct store_ckpt; /* the checkpoint thread (store_ckpt.c) */
+struct store_ckpt;       /* the checkpoint thread (store_ckpt.c) */
+struct store_quota_over; /* an origin over its log quota (store_quota.c) */
 
 struct policy_slot;
 
@@ -150,8 +154,12 @@ struct store {
 	struct store_budget budget;          /* every field set (store_set_budget) */
 	uint64_t pending_dropped;            /* dropped or evicted from pending since open */
 	uint64_t quarantine_evicted;         /* evicted from quarantine since open */
-	bool own_heard; /* a peer answered a pull to the end since open (store_own_heard) */
-	bool restored;  /* _meta says "restored": a backup copy, writes held until own_heard */
+	struct store_quota_over *over;       /* origins over their log quota (store_quota.c) */
+	size_t nover, over_cap;
+	uint64_t quota_refused; /* change sets refused over a quota since open */
+	uint64_t quota_gen;     /* changes with what store_quota_held() raises */
+	bool own_heard;         /* a peer answered a pull to the end since open (store_own_heard) */
+	bool restored; /* _meta says "restored": a backup copy, writes held until own_heard */
 	struct hlc hlc;
 	struct vv *vec;                     /* mirror of _vv, reloaded after a rollback */
 	uint8_t (*origins)[ARR_ORIGIN_LEN]; /* mirror of _origin: id i+1 is origins[i] */
@@ -215,6 +223,7 @@ int store_db_error(int rc);
 int store_db_prepare(struct store *s);
 void store_db_finalize(struct store *s);
 int store_db_run(sqlite3_stmt *st);
+int store_db_row_ints(sqlite3_stmt *st, int64_t key, size_t n, int64_t *out);
 int store_db_bind_value(sqlite3_stmt *st, int idx, const struct value *v);
 struct value store_db_column_value(sqlite3_stmt *st, int i);
 int store_db_table_index(const char *name);
@@ -277,6 +286,11 @@ int store_budget_pending_admit(struct store *s, int64_t oid, uint64_t seq, uint6
 int store_budget_bucket(struct store *s, const uint8_t *origin, int reason, int64_t *bucket);
 bool store_budget_keeps_bytes(int reason);
 int store_budget_quarantine_trim(struct store *s, int64_t bucket);
+/* ---- store_quota.c: the log quota of each origin ---- */
+
+int store_quota_admit(struct store *s, int64_t oid, uint64_t seq, size_t len, bool *admit);
+void store_quota_reset(struct store *s);
+
 /* ---- store_equiv.c: equivocation proofs, the frozen origins, log chain hashes ---- */
 
 int store_equiv_from(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t *from);

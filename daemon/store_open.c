@@ -64,9 +64,24 @@ static const char schema_sql[] = META_SQL
     " INSERT INTO _quarantine_use(bucket, n, bytes)"
     " VALUES(new.bucket, 1, length(new.raw) + 128)"
     " ON CONFLICT(bucket) DO UPDATE SET n = n + 1, bytes = bytes + excluded.bytes; END;"
+    /*
+     * bytes of log each origin holds (store_quota.c), kept by triggers; a replica made
+     * before the table existed gets it filled once, in the transaction that creates it
+     */
+    "CREATE TABLE IF NOT EXISTS _log_use(origin INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);"
+    "INSERT INTO _log_use(origin, bytes) SELECT origin, sum(length(raw)) FROM _log"
+    " WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = '_log_use_ins')"
+    " GROUP BY origin;"
+    "CREATE TRIGGER IF NOT EXISTS _log_use_ins AFTER INSERT ON _log BEGIN"
+    " INSERT INTO _log_use(origin, bytes) VALUES(new.origin, length(new.raw))"
+    " ON CONFLICT(origin) DO UPDATE SET bytes = bytes + excluded.bytes; END;"
+    "CREATE TRIGGER IF NOT EXISTS _log_use_del AFTER DELETE ON _log BEGIN"
+    " UPDATE _log_use SET bytes = bytes - length(old.raw) WHERE origin = old.origin; END;"
     "CREATE TABLE IF NOT EXISTS _equiv(origin BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
-    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;"
-    /* scopes (store_scope.c): local id 0 is the region scope and has no row */
+    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Scopes (store_scope.c): local id 0 is the region scope and has no row. */
+static const char scope_sql[] =
     "CREATE TABLE IF NOT EXISTS _scope(id INTEGER PRIMARY KEY, scope BLOB NOT NULL UNIQUE);"
     /* the scope keys this node holds */
     "CREATE TABLE IF NOT EXISTS _skey(sc INTEGER NOT NULL, key_id INTEGER NOT NULL,"
@@ -315,7 +330,8 @@ identity_check(struct store *s)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, scope_sql, NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
 	if (fresh) {
 		if (sqlite3_prepare_v2(s->db,
@@ -498,6 +514,7 @@ store_destroy(struct store **sp)
 	sqlite3_close(s->db);
 	vv_destroy(&s->vec);
 	free(s->origins);
+	free(s->over);
 	free(s->org);
 	store_scope_shared_wipe(s);
 	free(s);

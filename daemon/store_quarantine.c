@@ -1,7 +1,8 @@
 /*
  * store_quarantine.c: the quarantine: keeping refused envelopes with their reason,
- * clearing a copy once it is applied, listing them and retrying them. Whether a retried
- * envelope is accepted is decided by store_apply.c, never here.
+ * clearing a copy once it is applied, listing them and retrying them, in steps of bounded
+ * time so that a retry of a large quarantine never holds up the daemon's loop for long.
+ * Whether a retried envelope is accepted is decided by store_apply.c, never here.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,9 +11,12 @@
 #include <sodium.h>
 
 #include "arrerr.h"
+#include "monoclock.h"
 #include "store_int.h"
 
 #define HASH_LEN 32
+/* Entries a step reads ahead at a time (it checks the clock after each entry). */
+#define STEP_IDS 64
 
 /*
  * Keep raw bytes in quarantine with a reason. An identical blob is stored once (keyed
@@ -163,66 +167,18 @@ out:
 	return rc;
 }
 
-/* Retry id (>= 0), or every entry (reason 0) or those kept for reason. */
+/* Retry the one entry id, in its own transaction. */
 static int
-retry(struct store *s, int64_t id, int reason, struct store_apply_stats *stats)
+retry_id(struct store *s, int64_t id, struct store_apply_stats *stats)
 {
 	struct store_apply_stats acc = {0};
-	sqlite3_stmt *st = NULL;
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	uint64_t now = store_clock_now(s);
-	int rc, ret;
+	int ret;
 
 	if (stats != NULL)
 		*stats = acc;
-	if (id >= 0) {
-		if ((ret = store_bulk_flush(s)) < 0 || (ret = store_db_begin(s)) < 0)
-			return ret;
-		ret = retry_one(s, id, now, &acc);
-		goto out;
-	}
-	/* by (origin, seq), so a run of quarantined seqs applies without going pending */
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT id FROM _quarantine WHERE ?1 = 0 OR reason = ?1 "
-	                       "ORDER BY origin, seq, id",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ARR_EDB;
-	sqlite3_bind_int(st, 1, reason);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t c = cap ? 2 * cap : 16;
-			void *p = realloc(ids, c * sizeof(*ids));
-
-			if (p == NULL) {
-				sqlite3_finalize(st);
-				free(ids);
-				return ARR_ENOMEM;
-			}
-			ids = p;
-			cap = c;
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE || n == 0) {
-		free(ids);
-		return rc != SQLITE_DONE ? store_db_error(rc) : 0;
-	}
-	if ((ret = store_bulk_flush(s)) < 0 || (ret = store_db_begin(s)) < 0) {
-		free(ids);
+	if ((ret = store_bulk_flush(s)) < 0 || (ret = store_db_begin(s)) < 0)
 		return ret;
-	}
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		/* an earlier one may have taken it along (applied as it became contiguous) */
-		if ((ret = retry_one(s, ids[i], now, &acc)) == ARR_ENOTFOUND)
-			ret = 0;
-	}
-out:
-	sqlite3_finalize(st);
-	free(ids);
-	if (ret < 0) {
+	if ((ret = retry_one(s, id, store_clock_now(s), &acc)) < 0) {
 		store_db_rollback(s);
 		return ret;
 	}
@@ -233,16 +189,143 @@ out:
 	return 0;
 }
 
+/* Add the counters of b to a. */
+static void
+stats_add(struct store_apply_stats *a, const struct store_apply_stats *b)
+{
+	a->applied += b->applied;
+	a->duplicates += b->duplicates;
+	a->pending += b->pending;
+	a->quarantined += b->quarantined;
+	a->quarantined_new += b->quarantined_new;
+	a->dropped += b->dropped;
+	a->equivocations += b->equivocations;
+}
+
+/*
+ * The ids of the next entries of q's run after id after (at most n of them) into ids;
+ * *got says how many. The ids up to q->until only, of q->reason's entries (0: all).
+ */
+static int
+step_ids(struct store *s, const struct store_qretry *q, int64_t after, int64_t *ids, size_t n,
+         size_t *got)
+{
+	sqlite3_stmt *st = s->st[ST_Q_NEXT];
+	int rc;
+
+	*got = 0;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, q->until);
+	sqlite3_bind_int(st, 3, q->reason);
+	sqlite3_bind_int64(st, 4, (int64_t)n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids[(*got)++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+/* q->until for a run that starts: the highest id now, so entries that come later wait. */
+static int
+step_until(struct store *s, struct store_qretry *q)
+{
+	sqlite3_stmt *st = s->st[ST_Q_MAXID];
+	int rc;
+
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		q->until = sqlite3_column_int64(st, 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+/*
+ * The entries of one step, in the caller's transaction: by id, STEP_IDS at a time, until
+ * the run is over or q->budget_ms have passed since t0 (one entry at least).
+ */
+static int
+step_run(struct store *s, struct store_qretry *q, uint64_t t0, struct store_apply_stats *acc)
+{
+	int64_t ids[STEP_IDS];
+	uint64_t now = store_clock_now(s);
+	size_t got;
+	int rc;
+
+	for (;;) {
+		if ((rc = step_ids(s, q, q->after, ids, STEP_IDS, &got)) < 0)
+			return rc;
+		if (got == 0) {
+			q->after = 0; /* the run is over */
+			return 0;
+		}
+		for (size_t i = 0; i < got; i++) {
+			/* an earlier one may have taken it along (applied as it became contiguous)
+			 */
+			if ((rc = retry_one(s, ids[i], now, acc)) < 0 && rc != ARR_ENOTFOUND)
+				return rc;
+			q->after = ids[i];
+			q->tried++;
+			if (q->budget_ms > 0 && mono_ms() - t0 >= q->budget_ms)
+				return 0;
+		}
+	}
+}
+
+int
+store_quarantine_retry_step(struct store *s, struct store_qretry *q)
+{
+	struct store_apply_stats acc = {0};
+	uint64_t t0 = mono_ms();
+	int ret;
+
+	q->stats = acc;
+	q->tried = 0;
+	if (q->after < 0 || q->until < 0)
+		return ARR_EINVAL;
+	if (q->until == 0 && (ret = step_until(s, q)) < 0)
+		return ret;
+	if ((ret = store_bulk_flush(s)) < 0 || (ret = store_db_begin(s)) < 0)
+		return ret;
+	if ((ret = step_run(s, q, t0, &acc)) < 0) {
+		store_db_rollback(s);
+		return ret;
+	}
+	if ((ret = store_db_commit(s)) < 0)
+		return ret;
+	q->stats = acc;
+	return 0;
+}
+
+/* Every step of a run of reason (0: all), without a time bound. */
+static int
+retry_all(struct store *s, int reason, struct store_apply_stats *stats)
+{
+	struct store_apply_stats acc = {0};
+	struct store_qretry q = {.reason = reason};
+	int ret;
+
+	if (stats != NULL)
+		*stats = acc;
+	do {
+		if ((ret = store_quarantine_retry_step(s, &q)) < 0)
+			return ret;
+		stats_add(&acc, &q.stats);
+	} while (q.after != 0);
+	if (stats != NULL)
+		*stats = acc;
+	return 0;
+}
+
 int
 store_quarantine_retry(struct store *s, int64_t id, struct store_apply_stats *stats)
 {
-	return retry(s, id, 0, stats);
+	return id >= 0 ? retry_id(s, id, stats) : retry_all(s, 0, stats);
 }
 
 int
 store_quarantine_retry_reason(struct store *s, int reason, struct store_apply_stats *stats)
 {
-	return retry(s, -1, reason, stats);
+	return retry_all(s, reason, stats);
 }
 
 int

@@ -47,13 +47,21 @@ const struct vv *
 sync_held(struct sync *s)
 {
 	const struct vv *v;
+	uint64_t gen = 0;
 
-	if (s->held != NULL)
+	if (s->st != NULL)
+		store_quota_refused(s->st, &gen);
+	if (s->held != NULL && gen == s->held_gen)
 		return s->held;
+	vv_destroy(&s->held);
+	s->held_gen = gen;
 	if ((v = sync_ours(s)) == NULL || (s->held = vv_dup(v)) == NULL)
 		return NULL;
 	if (store_quarantine_held(s->st, s->held) != 0)
 		log_warnx("sync: cannot read the quarantine; pulling it again");
+	/* origins over their log quota: pulls go past what was refused (store_quota.c) */
+	if (store_quota_held(s->st, s->held) != 0)
+		log_warnx("sync: out of memory; pulling refused change sets again");
 	return s->held;
 }
 
@@ -65,26 +73,35 @@ sync_ours_stale(struct sync *s)
 }
 
 /*
- * Retry the quarantined change sets kept for reason: the clock ones at every periodic
- * pull (real time may have caught up), the membership ones after a reload. What applies
- * is pushed on like a local commit.
+ * One step of a retry of the quarantined change sets kept for q's reason: the clock ones
+ * at every periodic pull (real time may have caught up), the membership ones after a
+ * reload. A step takes SYNC_QRETRY_MS at most, so a large quarantine is retried over
+ * several ticks with the API and the peers served in between. What applies is pushed on
+ * like a local commit. Returns whether the run goes on.
  */
-static void
-retry_quarantine(struct sync *s, int reason)
+static bool
+retry_quarantine(struct sync *s, struct store_qretry *q)
 {
-	struct store_apply_stats st;
 	int rc;
 
-	if ((rc = store_quarantine_retry_reason(s->st, reason, &st)) != 0) {
+	if ((rc = store_quarantine_retry_step(s->st, q)) != 0) {
 		log_warnx("sync: cannot retry the quarantine: %s", arrerr_name(rc));
-		return;
+		return false;
 	}
-	if (st.applied == 0)
-		return;
-	log_notice("sync: %zu quarantined change sets applied on retry (%s)", st.applied,
-	           arrerr_name(reason));
-	s->count.applied += st.applied;
-	sync_committed(s);
+	if (q->stats.applied > 0) {
+		log_notice("sync: %zu quarantined change sets applied on retry (%s)",
+		           q->stats.applied, arrerr_name(q->reason));
+		s->count.applied += q->stats.applied;
+		sync_committed(s);
+	}
+	return q->after != 0;
+}
+
+/* A new run of the retry of reason into q. */
+static void
+retry_start(struct store_qretry *q, int reason)
+{
+	*q = (struct store_qretry){.reason = reason, .budget_ms = SYNC_QRETRY_MS};
 }
 
 bool
@@ -306,7 +323,8 @@ sync_timeout_ms(const struct sync *s)
 {
 	uint64_t now = mono_ms(), next = s->next_hb < s->next_pull ? s->next_hb : s->next_pull;
 
-	if (sync_applyq_pending(s))
+	/* applies waiting, or a retry of the quarantine going on: the next slice at once */
+	if (sync_applyq_pending(s) || s->qr_members_on || s->qr_clock_on)
 		return 0;
 
 	for (size_t i = 0; i < s->npeers; i++) {
@@ -346,16 +364,24 @@ sync_tick(struct sync *s)
 		sync_fds_check(s, now);
 	if (s->retry_members) {
 		s->retry_members = false;
-		retry_quarantine(s, ARR_ENOTMEMBER);
+		retry_start(&s->qr_members, ARR_ENOTMEMBER);
+		s->qr_members_on = true;
 	}
+	if (s->qr_members_on)
+		s->qr_members_on = retry_quarantine(s, &s->qr_members);
 	logrl_tick(s->rl, now);
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
 		sync_equiv_tick(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;
 	}
+	if (now >= s->next_pull && !s->qr_clock_on) {
+		retry_start(&s->qr_clock, ARR_ECLOCK);
+		s->qr_clock_on = true;
+	}
+	if (s->qr_clock_on)
+		s->qr_clock_on = retry_quarantine(s, &s->qr_clock);
 	if (now >= s->next_pull) {
-		retry_quarantine(s, ARR_ECLOCK);
 		for (size_t i = 0; i < s->npeers; i++)
 			if (!sync_send_pull_outstanding(s, &s->peers[i], now))
 				sync_send_pull(s, &s->peers[i], LINK_NONE, "periodic");

@@ -133,6 +133,10 @@ applied(struct sync *s, struct peer *p, const struct aq_item *it, size_t k,
 		return;
 	if (st->equivocations > 0)
 		sync_equiv_proven(s, p);
+	if (st->refused > 0 && sync_log_ok(s, p, "quota"))
+		log_warnx("peer %s: %zu change sets refused, their origin is over its log quota "
+		          "(arrangctl status)",
+		          p->name, st->refused);
 	/* quarantine is a state: logged when a change set enters it, not when it comes again */
 	if (st->quarantined_new > 0 && sync_log_ok(s, p, "quarantine"))
 		log_error("peer %s: %zu change sets quarantined (arrangctl quarantine list)",

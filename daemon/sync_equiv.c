@@ -17,6 +17,10 @@
 #include "monoclock.h"
 #include "sync_int.h"
 
+/* LOGREQs and EVIDENCEs a peer may have handled: per heartbeat, and at once (equiv_budget) */
+#define EQUIV_PER_HB 2
+#define EQUIV_BURST  4
+
 /* store_equiv_fn: a frozen origin joins the set of origins a LOGSUM lists. */
 static int
 add_origin(void *ctx, const struct store_equiv *e)
@@ -236,10 +240,49 @@ on_evidence(struct sync *s, struct peer *p, const struct peermsg *m)
 	}
 }
 
+/*
+ * May p's LOGREQ or EVIDENCE be handled now? An answer costs up to PEERMSG_REQ_HASHES
+ * envelopes read and hashed (or two signatures checked), a request costs its sender
+ * nothing, and an honest peer sends at most one LOGREQ per LOGSUM, that is per heartbeat
+ * and link. So each peer gets EQUIV_PER_HB a heartbeat, EQUIV_BURST at once; what
+ * comes over that is dropped, counted and logged (rate-limited): the sender's next scan
+ * asks again.
+ */
+static bool
+equiv_budget(struct sync *s, struct peer *p)
+{
+	uint64_t now = mono_ms(), every = s->set.heartbeat_ms / EQUIV_PER_HB;
+
+	if (every == 0)
+		every = 1;
+	if (p->eq_at == 0 || now < p->eq_at) {
+		p->eq_tokens = EQUIV_BURST;
+		p->eq_at = now;
+	} else if (now - p->eq_at >= every) {
+		uint64_t add = (now - p->eq_at) / every;
+
+		p->eq_tokens =
+		    add >= EQUIV_BURST - p->eq_tokens ? EQUIV_BURST : p->eq_tokens + (uint32_t)add;
+		p->eq_at += add * every;
+	}
+	if (p->eq_tokens > 0) {
+		p->eq_tokens--;
+		return true;
+	}
+	s->equiv_dropped++;
+	if (sync_log_ok(s, p, "equiv dropped"))
+		log_warnx("peer %s: LOGREQ or EVIDENCE dropped: more than %d a heartbeat", p->name,
+		          EQUIV_PER_HB);
+	return false;
+}
+
 void
 sync_equiv_on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m)
 {
 	bool asked = false;
+
+	if ((m->type == PEERMSG_LOGREQ || m->type == PEERMSG_EVIDENCE) && !equiv_budget(s, p))
+		return;
 
 	switch (m->type) {
 	case PEERMSG_LOGSUM:

@@ -42,6 +42,7 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_BURST          64   /* messages read from one socket per poll round */
 #define SYNC_ANNOUNCE_MS    20   /* at most one announcement (HEARTBEAT) per peer in this */
 #define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
+#define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
 #define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
@@ -115,14 +116,16 @@ struct peer {
 	bool equiv_ok; /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
 	uint8_t eq_origin[ARR_ORIGIN_LEN]; /* the origin its log differs in that we scan */
 	uint64_t eq_next;                  /* the next seq of that scan (LOGREQ), 0: none */
-	struct vv *lazy;         /* origins it PRUNEd: we do not push their change sets to it */
-	struct vv *pruned;       /* origins we PRUNEd at it (GRAFT undoes them) */
-	struct vv *fed;          /* origin -> monotonic ms it last pushed us a new change set */
-	struct vv *lag;          /* what it announced that we lacked, or NULL */
-	uint64_t lag_at;         /* monotonic ms lag was taken */
-	uint64_t ann_at;         /* monotonic ms of our last announcement to it */
-	bool ann_due;            /* an announcement waits for the rate limit */
-	uint64_t last_rx;        /* monotonic ms, 0 = never */
+	uint32_t eq_tokens; /* LOGREQs and EVIDENCEs of its we may still answer (sync_equiv.c) */
+	uint64_t eq_at;     /* monotonic ms the tokens were last topped up */
+	struct vv *lazy;    /* origins it PRUNEd: we do not push their change sets to it */
+	struct vv *pruned;  /* origins we PRUNEd at it (GRAFT undoes them) */
+	struct vv *fed;     /* origin -> monotonic ms it last pushed us a new change set */
+	struct vv *lag;     /* what it announced that we lacked, or NULL */
+	uint64_t lag_at;    /* monotonic ms lag was taken */
+	uint64_t ann_at;    /* monotonic ms of our last announcement to it */
+	bool ann_due;       /* an announcement waits for the rate limit */
+	uint64_t last_rx;   /* monotonic ms, 0 = never */
 	uint64_t last_seen_wall; /* wall-clock ms, 0 = never */
 	uint64_t pull_id;        /* outstanding pull, 0 = none */
 	uint64_t pull_at;        /* monotonic ms it was sent */
@@ -159,7 +162,10 @@ struct sync {
 	size_t npeers;
 	struct vv *ours;    /* cached copy of the store's vector; NULL when stale */
 	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
+	uint64_t held_gen;  /* store_quota_refused()'s generation when held was made */
 	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
+	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
+	bool qr_members_on, qr_clock_on;          /* ... while they go on */
 	uint64_t next_hb;
 	uint64_t
 	    started; /* monotonic ms of sync_open(): "unreachable since" for peers never heard */
@@ -170,6 +176,7 @@ struct sync {
 	uint64_t send_dropped;  /* messages not sent: a member's send queue was full */
 	uint64_t pulls_refused; /* PULLs not answered: SYNC_PAGES_MAX pages were queued */
 	uint64_t takeovers;     /* connections closed because their member connected anew */
+	uint64_t equiv_dropped; /* LOGREQs and EVIDENCEs over a peer's budget, not handled */
 	struct sync_applyq *aq; /* received change sets waiting to be applied */
 	uint64_t dial_seq;      /* names the monitor endpoints */
 	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
@@ -190,8 +197,10 @@ bool sync_log_ok(const struct sync *s, const struct peer *p, const char *kind);
 const struct vv *sync_ours(struct sync *s);
 /*
  * What we hold: our vector raised by the quarantined change sets that continue it
- * (store_quarantine_held). Pulls and the lag check use it, so a change set in
- * quarantine is not fetched again on every heartbeat; our announcements do not.
+ * (store_quarantine_held), and for origins over their log quota to the highest seq
+ * refused (store_quota_held). Pulls and the lag check use it, so a change set in
+ * quarantine or refused is not fetched again on every heartbeat; our announcements do
+ * not.
  */
 const struct vv *sync_held(struct sync *s);
 void sync_ours_stale(struct sync *s);

@@ -209,6 +209,9 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	     s->pulls_refused},
 	    {"arrangd_peer_takeovers_total",
 	     "Peer connections closed because the member connected anew.", s->takeovers},
+	    {"arrangd_peer_equiv_dropped_total",
+	     "LOGREQs and EVIDENCEs from peers dropped over the per-peer budget.",
+	     s->equiv_dropped},
 	};
 	const struct vv *v = sync_ours(s);
 	struct vv *empty = vv_new();

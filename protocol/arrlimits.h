@@ -42,5 +42,7 @@
 #define ARR_QUARANTINE_MAX_BYTES (16u << 20)
 #define ARR_JUNK_MAX_COUNT       10000u
 #define ARR_JUNK_MAX_BYTES       (16u << 20)
+/* bytes of log one origin other than the node's own may hold on a node (its quota) */
+#define ARR_ORIGIN_MAX_LOG_BYTES (UINT64_C(4) << 30)
 
 #endif

@@ -372,3 +372,14 @@ chaos_check_acked(struct region *r, size_t i)
 	}
 	tally.checks++;
 }
+
+void
+chaos_status_probe(struct region *r, size_t i, double *max_ms)
+{
+	double t0 = mono_s(), ms;
+
+	CHECK(apiclient_status_ok(region_api(r, i)), "%s: status failed", r->nodes[i].name);
+	ms = (mono_s() - t0) * 1000;
+	if (ms > *max_ms)
+		*max_ms = ms;
+}

@@ -88,6 +88,9 @@ size_t chaos_db_rows_present(struct region *r, size_t i, const char *table, cons
  */
 size_t chaos_log_fold(struct region *r, size_t i);
 
+/* Time one `status` call on node i (it must answer); raise *max_ms to it. */
+void chaos_status_probe(struct region *r, size_t i, double *max_ms);
+
 /* Whether the digests of nodes idx agree within timeout_ms; on failure, count divergence. */
 bool chaos_converge(struct region *r, const size_t *idx, size_t k, int timeout_ms);
 

@@ -3,13 +3,18 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <zmq.h>
 
+#include "arrlimits.h"
 #include "check.h"
 #include "keyfile.h"
 #include "monoclock.h"
 #include "peer.h"
+#include "rng.h"
+#include "rowid.h"
+#include "vv.h"
 
 struct peer {
 	void *zctx, *d;
@@ -159,4 +164,45 @@ peer_expect(struct peer *p, enum peermsg_type want, int *code, int timeout_ms)
 			return true;
 	}
 	return false;
+}
+
+void
+peer_hello(struct peer *p, const struct nodekey *as)
+{
+	struct vv *empty = vv_new();
+	struct peermsg m = {
+	    .type = PEERMSG_HELLO, .major = PEERMSG_MAJOR, .minor = PEERMSG_MINOR, .vector = empty};
+	bool welcomed = false;
+
+	CHECK(empty != NULL, "out of memory");
+	memcpy(m.origin, nodekey_public(as), ARR_ORIGIN_LEN);
+	for (int k = 0; k < 20 && !welcomed; k++) {
+		peer_send(p, &m);
+		welcomed = peer_expect(p, PEERMSG_WELCOME, NULL, 1000);
+	}
+	CHECK(welcomed, "no WELCOME for the HELLO");
+	vv_destroy(&empty);
+}
+
+struct changeset *
+peer_changeset(const struct nodekey *key, const char *org, uint64_t seq, uint64_t hlc,
+               size_t value_len)
+{
+	struct cs_op op = {.table = "organisation", .column = "name"};
+	struct cs_header h = {.seq = seq,
+	                      .hlc = hlc,
+	                      .author_org = org,
+	                      .schema_version = ARR_SCHEMA_VERSION};
+	struct changeset *cs = NULL;
+	char *text = malloc(value_len + 1), row[37];
+
+	CHECK(text != NULL, "out of memory");
+	memset(text, 'x', value_len);
+	text[value_len] = '\0';
+	op.value = value_text(text);
+	rng_rowid(row);
+	CHECK(rowid_parse(row, op.row) == 0, "rowid");
+	CHECK(changeset_build(key, &h, &op, 1, NULL, &cs) == 0, "changeset_build");
+	free(text);
+	return cs;
 }

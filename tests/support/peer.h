@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "changeset.h"
 #include "nodekey.h"
 #include "peermsg.h"
 #include "region.h"
@@ -42,5 +43,16 @@ void peer_push(struct peer *p, const uint8_t *cs, size_t len);
  * ERROR's code goes to *code (may be NULL). True when it came within timeout_ms.
  */
 bool peer_expect(struct peer *p, enum peermsg_type want, int *code, int timeout_ms);
+/*
+ * HELLO as as (the key p was opened with), with an empty vector, until a WELCOME comes
+ * (20 tries of a second); the test fails without one.
+ */
+void peer_hello(struct peer *p, const struct nodekey *as);
+/*
+ * A change set signed by key in the name of org: seq, stamped hlc, one op setting an
+ * organisation's name on a new random row to value_len bytes of 'x'. Owned by the caller.
+ */
+struct changeset *peer_changeset(const struct nodekey *key, const char *org, uint64_t seq,
+                                 uint64_t hlc, size_t value_len);
 
 #endif

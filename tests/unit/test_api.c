@@ -442,7 +442,9 @@ test_status_and_peers(void **state)
 	assert_int_equal(field(rp->res, "equivocations")->type, MSGPACK_OBJECT_ARRAY);
 	assert_int_equal(field(rp->res, "equivocations")->via.array.size, 0);
 	scopes_are(rp->res, 0, 0);
-	assert_int_equal(rp->res->via.map.size, 14);
+	assert_int_equal(field(rp->res, "over_quota")->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(field(rp->res, "over_quota")->via.array.size, 0);
+	assert_int_equal(rp->res->via.map.size, 15);
 	rep_free(rp);
 
 	write_fixture(fx);
@@ -1613,6 +1615,8 @@ test_metrics(void **state)
 	                                    "arrangd_pending_dropped_total",
 	                                    "arrangd_quarantine_evicted_total",
 	                                    "arrangd_equivocations",
+	                                    "arrangd_quota_refused_total",
+	                                    "arrangd_origin_over_quota_bytes",
 	                                    "arrangd_peers_connected",
 	                                    "arrangd_api_clients",
 	                                    "arrangd_api_clients_accepted_total",

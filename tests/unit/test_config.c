@@ -77,6 +77,7 @@ test_valid_and_defaults(void **state)
 	assert_int_equal(c->quarantine_max_bytes, 16777216);
 	assert_int_equal(c->junk_max_changesets, 10000);
 	assert_int_equal(c->junk_max_bytes, 16777216);
+	assert_int_equal(c->origin_max_log_bytes, UINT64_C(4294967296));
 	p = config_db_path(c);
 	assert_string_equal(p, "/var/lib/arrangd/arrangd.db");
 	free(p);
@@ -437,6 +438,9 @@ test_integers(void **state)
 	           "1099511627776");
 	expect_err(NODE "[budget]\njunk_max_bytes = 65535\n",
 	           "t.conf:9: junk_max_bytes must be an integer from 65536 to 1099511627776");
+	expect_err(NODE "[budget]\norigin_max_log_bytes = 1048575\n",
+	           "t.conf:9: origin_max_log_bytes must be an integer from 1048576 to "
+	           "1099511627776");
 	c = expect_ok(NODE "[budget]\npending_max_distance = 7\njunk_max_changesets = 10000000\n",
 	              "t.conf");
 	assert_int_equal(c->pending_max_distance, 7);

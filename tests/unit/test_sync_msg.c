@@ -600,6 +600,10 @@ static const char metrics_want[] =
     "anew.\n"
     "# TYPE arrangd_peer_takeovers_total counter\n"
     "arrangd_peer_takeovers_total 18\n"
+    "# HELP arrangd_peer_equiv_dropped_total LOGREQs and EVIDENCEs from peers dropped over the "
+    "per-peer budget.\n"
+    "# TYPE arrangd_peer_equiv_dropped_total counter\n"
+    "arrangd_peer_equiv_dropped_total 19\n"
     "# HELP arrangd_peers_connected Other members heard from within three heartbeats.\n"
     "# TYPE arrangd_peers_connected gauge\n"
     "arrangd_peers_connected 1\n"
@@ -656,6 +660,7 @@ test_metrics_text(void **state)
 	s->send_dropped = 16;
 	s->pulls_refused = 17;
 	s->takeovers = 18;
+	s->equiv_dropped = 19;
 	memcpy(s->count.apply_bucket, buckets, sizeof(buckets));
 	s->peers[0].known = mkvv(2, 3);
 	s->peers[0].in.up = true;

@@ -1,0 +1,89 @@
+/*
+ * test_store_ckpt.c: the WAL stays bounded (daemon/store_ckpt.c) while many small
+ * transactions commit back to back, as a flood of junk from a peer makes them (each a
+ * quarantine entry: a few pages of 16 KiB written to the WAL): the size of the WAL file
+ * is sampled after every commit and its maximum printed; it must stay within the hard
+ * limit (64 MiB) plus one transaction's pages. The checkpoint thread runs meanwhile, as
+ * in the daemon, and used to hold the checkpoint lock whenever the loop's blocking
+ * checkpoint at the hard limit tried to run, so the WAL grew past it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "monoclock.h"
+#include "store.h"
+#include "teststore.h"
+#include "testutil.h"
+
+#define WAL_HARD   (64.0 * 1048576)
+#define WAL_SLACK  (16.0 * 1048576) /* commits during the checkpoint at the limit */
+#define FLOOD_SECS 8.0
+
+static double
+wal_bytes(const struct ts_replica *r)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s-wal", r->path);
+	return stat(path, &st) == 0 ? (double)st.st_size : 0;
+}
+
+static void
+test_wal_bounded_in_a_flood(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *b = &f->r[1];
+	uint8_t junk[1500];
+	double max = 0, t0 = mono_s(), slowest = 0;
+	unsigned long n = 0;
+
+	/* room for every entry, so that each commit inserts (and none only evicts) */
+	store_set_budget(
+	    b->s, &(struct store_budget){.junk_count = 10000000, .junk_bytes = UINT64_C(1) << 40});
+	while (mono_s() - t0 < FLOOD_SECS) {
+		struct store_blob item = {junk, sizeof(junk)};
+		struct store_apply_stats st;
+		double w, c0 = mono_s();
+
+		memset(junk, 0xc1, sizeof(junk));
+		memcpy(junk + 1, &n, sizeof(n));
+		assert_int_equal(store_apply(b->s, &item, 1, NULL, &st), 0);
+		assert_int_equal(st.quarantined_new, 1);
+		slowest = mono_s() - c0 > slowest ? mono_s() - c0 : slowest;
+		n++;
+		if ((w = wal_bytes(b)) > max)
+			max = w;
+	}
+	printf("# %lu commits in %.0f s: WAL at most %.1f MiB (hard limit %.0f MiB); slowest "
+	       "commit %.0f ms\n",
+	       n, FLOOD_SECS, max / 1048576, WAL_HARD / 1048576, slowest * 1000);
+	assert_true(max <= WAL_HARD + WAL_SLACK);
+}
+
+int
+main(void)
+{
+	static char here[4096];
+
+	/*
+	 * On a disk, not in /dev/shm (ts_setup's choice when TMPDIR is unset): there a
+	 * checkpoint's fsync costs nothing and the thread always keeps up.
+	 */
+	if (getenv("TMPDIR") == NULL && getcwd(here, sizeof(here)) != NULL)
+		setenv("TMPDIR", here, 1);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_wal_bounded_in_a_flood, ts_setup, ts_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
