@@ -5,7 +5,8 @@
  * arrangement whose summary holds a canary (a unique string) and grants node2.
  *
  *  1. node2 reads the arrangement (its grant arrived after the data: materialised
- *     without any operator step), node1 relays it but reads nothing (ARR_ENOTPARTY),
+ *     without any operator step), node1 relays it but reads nothing (not even which
+ *     arrangement it is: a get answers ARR_ENOTFOUND),
  *     log digests are equal on all three, content digests equal between the parties.
  *  2. The canary appears in no file under node1's data directory (database, WAL,
  *     backups: a backup is taken on node1 first), nor in any node's log; and it does
@@ -294,7 +295,7 @@ main(void)
 
 	/* 1. the grant reaches node2 after the data: it reads the arrangement then */
 	CHECK(wait_converged(r, 20000, false), "the log did not converge through the relay");
-	CHECK(summary(r, PARTY, arr, v, sizeof(v)) == ARR_ENOTPARTY,
+	CHECK(summary(r, PARTY, arr, v, sizeof(v)) == ARR_ENOTFOUND,
 	      "node2 reads before its grant");
 	CHECK(call_str(r, OWNER, "scope.grant",
 	               (const char *const[]){"scope", arr, "member", r->nodes[PARTY].name, "roles",

@@ -189,10 +189,8 @@ peer_changeset(const struct nodekey *key, const char *org, uint64_t seq, uint64_
                size_t value_len)
 {
 	struct cs_op op = {.table = "organisation", .column = "name"};
-	struct cs_header h = {.seq = seq,
-	                      .hlc = hlc,
-	                      .author_org = org,
-	                      .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_header h = {
+	    .seq = seq, .hlc = hlc, .author_org = org, .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 	char *text = malloc(value_len + 1), row[37];
 

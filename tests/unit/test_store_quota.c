@@ -34,7 +34,7 @@ write_rows(struct ts_replica *a, int n, struct ts_blobs *bl)
 	text[sizeof(text) - 1] = '\0';
 	for (int i = 0; i < n; i++) {
 		ts_new_id(id);
-		assert_int_equal(ts_write1(a, "child", id, "ref", value_text(text)), 0);
+		assert_int_equal(ts_write1(a, "organisation", id, "name", value_text(text)), 0);
 	}
 	assert_int_equal(store_changes_since(a->s, NULL, SIZE_MAX, ts_collect, bl, NULL), 0);
 }
@@ -96,7 +96,7 @@ test_quota_stops_one_origin(void **state)
 	assert_int_equal(ts_seq_of(b, c), 3);
 	for (int i = 0; i < 5; i++) {
 		ts_new_id(id);
-		assert_int_equal(ts_write1(b, "child", id, "ref", value_text("own")), 0);
+		assert_int_equal(ts_write1(b, "organisation", id, "name", value_text("own")), 0);
 	}
 
 	/* pulls go past what was refused */

@@ -281,7 +281,10 @@ test_rules_unknown_parent(void **state)
 	ts_new_id(id);
 	assert_int_equal(write_row(a, k, id, "arrangement_id", value_text(NOROW), &res),
 	                 ARR_ENOTFOUND);
-	assert_string_equal(res.refusal, "no arrangement " NOROW " on this node");
+	assert_string_equal(res.refusal,
+	                    "no arrangement " NOROW " readable on this node (it relays "
+	                    "the arrangements it is not a party of without reading "
+	                    "them)");
 	assert_int_equal(res.bad_op, 0);
 	assert_int_equal(store_get(a->s, "arrangement_party", id, NULL, NULL), ARR_ENOTFOUND);
 	row_text(a, "arrangement_party", rows[k].id, &before);
