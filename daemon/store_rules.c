@@ -301,6 +301,7 @@ check_refs(struct store *s, const struct schema_table *t, const struct value *ro
 		if (ok < 0)
 			return ARR_ENOMEM;
 		why->column = col->name;
+		why->value = &row[c];
 		kind = schema_rules_org_kind(t, col);
 		if (kind != NULL)
 			snprintf(why->rule, sizeof(why->rule),
@@ -311,6 +312,70 @@ check_refs(struct store *s, const struct schema_table *t, const struct value *ro
 		return ARR_EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * The arrangement_id of row id of table (NUL-terminated, into arr); false when there
+ * is no such visible row or it names none.
+ */
+static bool
+arrangement_of(struct store *s, const char *table, const struct value *id,
+               char arr[ARR_ROWID_STRLEN + 1])
+{
+	struct store_table *tb = &s->tables[store_db_table_index(table)];
+	char key[ARR_ROWID_STRLEN + 1];
+	const unsigned char *text;
+	bool ok = false;
+
+	if (id->kind != VALUE_TEXT || id->u.b.len != ARR_ROWID_STRLEN)
+		return false;
+	memcpy(key, id->u.b.ptr, ARR_ROWID_STRLEN);
+	key[ARR_ROWID_STRLEN] = '\0';
+	if (row_find(tb, key) &&
+	    (text = sqlite3_column_text(tb->get, schema_column_index(tb->t, "arrangement_id") +
+	                                             1)) != NULL &&
+	    strlen((const char *)text) == ARR_ROWID_STRLEN) {
+		memcpy(arr, text, ARR_ROWID_STRLEN + 1);
+		ok = true;
+	}
+	row_done(tb);
+	return ok;
+}
+
+/*
+ * One child, one plan: what an evaluation records for a goal is about a goal of the
+ * arrangement that evaluation belongs to (both references exist by now).
+ */
+static int
+check_plan(struct store *s, const struct schema_table *t, const struct value *row,
+           struct schema_refusal *why)
+{
+	char goal_arr[ARR_ROWID_STRLEN + 1], eval_arr[ARR_ROWID_STRLEN + 1];
+	int g = schema_column_index(t, "goal_id"), e = schema_column_index(t, "evaluation_id");
+
+	if (strcmp(t->name, "goal_evaluation") != 0 || g < 0 || e < 0)
+		return 0;
+	if (!arrangement_of(s, "goal", &row[g], goal_arr) ||
+	    !arrangement_of(s, "evaluation", &row[e], eval_arr) || strcmp(goal_arr, eval_arr) == 0)
+		return 0;
+	why->column = t->columns[g].name;
+	why->value = &row[g];
+	snprintf(why->rule, sizeof(why->rule),
+	         "must name a goal of the arrangement of its evaluation_id");
+	return ARR_EINVAL;
+}
+
+/* The refusal as the writer reads it: "table.column=value rule" (value shortened). */
+static void
+store_rules_word(char *buf, size_t size, const struct schema_table *t,
+                 const struct schema_refusal *why)
+{
+	char q[SCHEMA_QUOTE_MAX];
+
+	if (why->value != NULL)
+		schema_rules_quote(why->value, q, sizeof(q));
+	snprintf(buf, size, "%s.%s%s%s %s", t->name, why->column, why->value != NULL ? "=" : "",
+	         why->value != NULL ? q : "", why->rule);
 }
 
 /* The status of the row against what it was before the write (the status ops of the run). */
@@ -420,7 +485,7 @@ check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
 	int ti = store_db_table_index(ops[i].table);
 	struct store_table *tb = &s->tables[ti];
 	const struct schema_table *t = tb->t;
-	struct schema_refusal why = {NULL, ""};
+	struct schema_refusal why = {NULL, NULL, ""};
 	const char *status, *old;
 	char buf[64], id[ARR_ROWID_STRLEN + 1];
 	uint8_t row[ARR_ROWID_LEN];
@@ -437,14 +502,15 @@ check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
 	}
 	r->bad_op = i;
 	if ((rc = schema_rules_row(t, s->scratch, &why)) < 0 ||
-	    (rc = check_refs(s, t, s->scratch, &why)) < 0) {
+	    (rc = check_refs(s, t, s->scratch, &why)) < 0 ||
+	    (rc = check_plan(s, t, s->scratch, &why)) < 0) {
 		r->bad_op = op_of(ops, i, j, why.column);
 		goto out;
 	}
 	rc = check_status(ops, i, j, old, status, &why, &r->bad_op);
 out:
 	if (rc < 0 && rc != ARR_ENOMEM)
-		snprintf(r->refusal, sizeof(r->refusal), "%s.%s %s", t->name, why.column, why.rule);
+		store_rules_word(r->refusal, sizeof(r->refusal), t, &why);
 	row_done(tb);
 	return rc;
 }
