@@ -39,6 +39,7 @@ int cmd_arrangement_add(struct cli *cli, const struct cmd_call *call, int argc, 
 int cmd_arrangement_set(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_search(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_goal_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 
 /* The verbs of every table noun (call->noun, call->t); argv holds the words after the verb. */

@@ -194,6 +194,19 @@ static const struct cmd cmds[] = {
      "answer is read; --limit N shows the first N changes and says on stderr how\n"
      "many there are and where to go on (--after POSITION, as printed).\n\n",
      0, "Other tables"},
+    {"search", NULL, "TEXT...", "find arrangements by child ref, organisation, coordinator",
+     cmd_search, "TEXT... [--limit N]",
+     "Find the arrangements on this replica whose child reference, coordinator, or\n"
+     "organisations (lead, municipality, school, SWV or a party: name or code) hold\n"
+     "every word of TEXT as the start of a word; case and accents do not count, and a\n"
+     "reference such as TD-2016-001 is found as typed. Best matches come first; the\n"
+     "first 20 are shown, or N with --limit N (at most 1000), and when there are more,\n"
+     "stderr says so. The table shows the child by its ref and organisations by code;\n"
+     "--json prints one JSON object per arrangement per line with every field.\n"
+     "Nothing found: a note on stderr, exit status 0. The index is kept by arrangd\n"
+     "from the rows as they change, local or replicated.\n\n"
+     "Example: arrangctl search TD-2016-001 lijster\n\n",
+     0, "Data"},
     {"query", NULL, "SQL", "read-only SQL on the local replica", cmd_query, "SQL...",
      "Run one read-only SQL statement on the local replica and print the result as a\n"
      "table (column names as returned, values as stored: full ids, no labels). Several\n"

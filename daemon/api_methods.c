@@ -279,6 +279,40 @@ api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return rows_result(r, &c, rc, NULL, pk);
 }
 
+/*
+ * "search": the visible arrangements whose child ref, coordinator or organisations
+ * hold every word of text (store_search()), best match first, as a rowset of the
+ * arrangement table. text is 1 to API_SEARCH_TEXT_MAX bytes; limit 1 to
+ * API_SEARCH_MAX (default API_SEARCH_DEFAULT).
+ */
+int
+api_methods_search(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const char *text;
+	uint64_t limit = API_SEARCH_DEFAULT;
+	struct rows_ctx c = {0};
+	size_t len;
+	int rc;
+
+	if ((rc = apimsg_req_str(r, "text", NULL, &text, &len)) != 0 ||
+	    (rc = apimsg_req_uint(r, "limit", &(bool){false}, &limit)) != 0)
+		return rc;
+	if (len == 0 || len > API_SEARCH_TEXT_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'text' must be 1 to %d bytes",
+		                       API_SEARCH_TEXT_MAX);
+	if (limit == 0 || limit > API_SEARCH_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'limit' must be 1 to %d",
+		                       API_SEARCH_MAX);
+	if ((c.rs = apimsg_rowset_new()) == NULL)
+		return api_fail_code(r, ARR_ENOMEM);
+	rc = store_search(a->st, text, (size_t)limit, rows_add, &c);
+	if (rc == ARR_EINVAL && c.rc == 0) {
+		apimsg_rowset_destroy(&c.rs);
+		return apimsg_req_fail(r, rc, "param 'text' has no letter or digit to search for");
+	}
+	return rows_result(r, &c, rc, schema_table_find("arrangement"), pk);
+}
+
 /* "digest": of all visible replicated content. */
 int
 api_methods_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk)

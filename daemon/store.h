@@ -254,6 +254,13 @@ struct store_filter {
  */
 int store_list(struct store *s, const char *table, const struct store_filter *filters,
                size_t nfilters, const char *after, size_t limit, store_row_fn fn, void *ctx);
+/*
+ * The visible arrangements whose child ref, coordinator, or organisations (lead,
+ * municipality, school, SWV, parties: name or code) hold every word of text as the
+ * start of a word (case and diacritics ignored), best match first, at most limit
+ * (0: all), each as store_get gives it. ARR_EINVAL when text has no word.
+ */
+int store_search(struct store *s, const char *text, size_t limit, store_row_fn fn, void *ctx);
 /* How many visible rows of table match every filter. */
 int store_count(struct store *s, const char *table, const struct store_filter *filters,
                 size_t nfilters, uint64_t *count);

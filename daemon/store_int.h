@@ -175,6 +175,13 @@ int store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
 /* Forget the write (*m NULLed, s->rules_memo too); *m may be NULL. */
 void store_rules_free(struct store *s, struct store_rules_memo **m);
 
+/* ---- store_search.c: the full-text index of arrangements ---- */
+
+/* Create the index and its triggers if needed; rebuild it when missing or of old. */
+int store_search_open(struct store *s);
+/* Rebuild the documents of the arrangements noted as changed since the last flush. */
+int store_search_flush(struct store *s);
+
 /* ---- store_db.c: statements, bindings, transactions ---- */
 
 int store_db_error(int rc);

@@ -17,7 +17,7 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT  5       /* 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
+#define STORE_FORMAT  6 /* 6: _search; 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -417,7 +417,7 @@ store_open(const struct store_config *cfg, int *err)
 		goto out;
 	if ((ret = tables_prepare(s)) < 0)
 		goto out;
-	if ((ret = store_db_prepare(s)) < 0)
+	if ((ret = store_db_prepare(s)) < 0 || (ret = store_search_open(s)) < 0)
 		goto out;
 	if ((ret = store_mirror_load(s)) < 0 || (ret = hlc_load(s)) < 0 ||
 	    (ret = restored_load(s)) < 0)

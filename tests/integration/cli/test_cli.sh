@@ -581,6 +581,29 @@ error 1 "error: goal_evaluation.goal_id=\"$GOAL_X\" must name a goal of the arra
 	"$CTL" goal_evaluation add evaluation_id=e5000001 goal_id="$GOAL_X" outcome=progress
 ok "$CTL" goal delete "$GOAL_X"
 
+# ---- search: child ref, organisation name or code, coordinator (the store's index) ----
+ok "$CTL" search TD-2016-001 lijster
+GOLDEN_SORT=1 golden search
+ok "$CTL" --json search "de VRIES"
+SLURP=1 jqcheck 'length >= 1 and all(.[]; .coordinator == "M. de Vries")'
+ok "$CTL" --json search Voorbeeld
+SLURP=1 jqcheck 'map(.id) | index("e0000002-0000-4000-8000-000000000002") != null'
+ok "$CTL" organisation set 98000001 name="Jeugdhulp Anders B.V."
+ok "$CTL" --json search Voorbeeld
+[ -s "$T/out" ] && fail "search found an organisation's old name"
+ok "$CTL" --json search Anders
+SLURP=1 jqcheck 'map(.id) | index("e0000002-0000-4000-8000-000000000002") != null'
+ok "$CTL" organisation set 98000001 name="Jeugdhulp Voorbeeld B.V."
+expect 0 "$CTL" search zzzznothing
+[ "$(cat "$T/err")" = "no arrangement matches 'zzzznothing'" ] || fail "search without a match: $(cat "$T/err")"
+expect 0 "$CTL" search --limit 1 9901
+[ "$(wc -l <"$T/out")" = 2 ] || fail "search --limit 1 printed $(wc -l <"$T/out") lines"
+[ "$(cat "$T/err")" = "showing the best 1 matches; use --limit N for more" ] ||
+	fail "search --limit 1: $(cat "$T/err")"
+usage "$CTL" search
+usage "$CTL" search --limit 0 x
+error 1 "error: param 'text' has no letter or digit to search for (ARR_EINVAL)" "$CTL" search " - "
+
 # ---- lookup by the keys people know; ambiguity ----
 ok "$CTL" organisation show 9901
 grep -q '^name  *Gemeente Testdorp$' "$T/out" || fail "organisation show CODE"
