@@ -322,9 +322,13 @@ static const struct {
 
 #define NREL (sizeof(related) / sizeof(related[0]))
 
-/* One related table: a titled human table without the arrangement_id column. */
+/*
+ * One related table: a titled human table without the arrangement_id column, values
+ * that break a rule marked (fl).
+ */
 static int
-show_related(struct cli *cli, size_t k, const struct rowset *rs, const struct names *nm)
+show_related(struct cli *cli, size_t k, const struct rowset *rs, const struct names *nm,
+             const struct flags *fl)
 {
 	const struct schema_table *t = schema_table_find(related[k].table);
 	const char *cols[32];
@@ -340,7 +344,7 @@ show_related(struct cli *cli, size_t k, const struct rowset *rs, const struct na
 		if (t->columns[i].name[0] != '_' &&
 		    strcmp(t->columns[i].name, "arrangement_id") != 0)
 			cols[n++] = t->columns[i].name;
-	return tbl_print_rows(cli, t, rs, nm, cols, n, NULL);
+	return tbl_print_rows_flagged(cli, t, rs, nm, cols, n, NULL, fl);
 }
 
 /* `show --json`: {"arrangement": {...}, "parties": [...], ...}; NULL when out of memory. */
@@ -378,6 +382,7 @@ cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, cha
 	struct reply rp, rel[NREL];
 	struct rowset rs, relrs[NREL];
 	struct plan_evals pe = {0};
+	struct flags fl = {0}, *relfl[NREL] = {NULL};
 	int rc;
 
 	reply_init(&rp);
@@ -402,14 +407,20 @@ cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, cha
 		goto out;
 	}
 	nm = names_load(cli, &rc);
-	if (nm == NULL)
+	if (nm == NULL || (rc = flags_load(cli, t->name, id, &fl)) != CLI_OK)
 		goto out;
-	rc = tbl_print_record(cli, t, &rs, nm);
-	for (size_t k = 0; k < REL_GOALS && rc == CLI_OK; k++)
-		rc = show_related(cli, k, &relrs[k], nm);
+	for (size_t k = 0; k < NREL && rc == CLI_OK; k++)
+		rc = flags_load_rows(cli, related[k].table, &relrs[k], &relfl[k]);
 	if (rc == CLI_OK)
-		rc = plan_print(&relrs[REL_GOALS], &relrs[REL_EVALS], &pe, nm);
+		rc = tbl_print_record(cli, t, &rs, nm, &fl);
+	for (size_t k = 0; k < REL_GOALS && rc == CLI_OK; k++)
+		rc = show_related(cli, k, &relrs[k], nm, relfl[k]);
+	if (rc == CLI_OK)
+		rc = plan_print(&relrs[REL_GOALS], &relrs[REL_EVALS], &pe, nm, relfl[REL_GOALS]);
 out:
+	for (size_t k = 0; k < NREL; k++)
+		flags_free_rows(&relfl[k], relrs[k].nrows);
+	flags_free(&fl);
 	plan_evals_free(&pe);
 	names_destroy(&nm);
 	for (size_t k = 0; k < NREL; k++)

@@ -119,10 +119,10 @@ latest_outcome(const char *id, const struct rowset *evals, const struct plan_eva
 	}
 }
 
-/* Cell c of goal row r through names (o NULL: "-"). */
+/* Cell c of goal row r through names (o NULL: "-"), marked when it breaks a rule of fl. */
 static void
 goal_cell(struct table *tab, struct strbuf *sb, const struct names *nm, const struct rowset *goals,
-          size_t r, const char *col)
+          size_t r, const char *col, const struct flags *fl)
 {
 	const msgpack_object *o = rowset_cell(goals, r, rowset_col(goals, col));
 
@@ -131,12 +131,15 @@ goal_cell(struct table *tab, struct strbuf *sb, const struct names *nm, const st
 		strbuf_putc(sb, '-');
 	else
 		names_render(nm, sb, schema_table_find("goal"), col, o, true);
+	if (fl != NULL && flags_has(&fl[r], col))
+		strbuf_puts(sb, FLAGS_MARK);
 	table_cell(tab, strbuf_str(sb));
 }
 
 /* The table of the plan from its lines, in order. An exit code. */
 static int
-print_lines(const struct rowset *goals, const struct goal_line *lines, const struct names *nm)
+print_lines(const struct rowset *goals, const struct goal_line *lines, const struct names *nm,
+            const struct flags *fl)
 {
 	static const char *const heads[] = {"#",      "GOAL",   "ORGANISATION",
 	                                    "TARGET", "STATUS", "LATEST OUTCOME"};
@@ -151,11 +154,11 @@ print_lines(const struct rowset *goals, const struct goal_line *lines, const str
 	for (size_t i = 0; i < goals->nrows; i++) {
 		size_t r = lines[i].row;
 
-		goal_cell(tab, &sb, nm, goals, r, "ordinal");
-		goal_cell(tab, &sb, nm, goals, r, "description");
-		goal_cell(tab, &sb, nm, goals, r, "org_id");
-		goal_cell(tab, &sb, nm, goals, r, "target_on");
-		goal_cell(tab, &sb, nm, goals, r, "status");
+		goal_cell(tab, &sb, nm, goals, r, "ordinal", fl);
+		goal_cell(tab, &sb, nm, goals, r, "description", fl);
+		goal_cell(tab, &sb, nm, goals, r, "org_id", fl);
+		goal_cell(tab, &sb, nm, goals, r, "target_on", fl);
+		goal_cell(tab, &sb, nm, goals, r, "status", fl);
 		strbuf_reset(&sb);
 		if (lines[i].outcome[0] == '\0')
 			strbuf_putc(&sb, '-');
@@ -165,6 +168,8 @@ print_lines(const struct rowset *goals, const struct goal_line *lines, const str
 	}
 	if (!strbuf_ok(&sb) || !table_print(tab, stdout))
 		rc = cli_error("out of memory");
+	for (size_t r = 0; rc == CLI_OK && fl != NULL && r < goals->nrows; r++)
+		flags_print(&fl[r], NULL);
 	table_destroy(&tab);
 	strbuf_free(&sb);
 	return rc;
@@ -172,7 +177,7 @@ print_lines(const struct rowset *goals, const struct goal_line *lines, const str
 
 int
 plan_print(const struct rowset *goals, const struct rowset *evals, const struct plan_evals *pe,
-           const struct names *nm)
+           const struct names *nm, const struct flags *fl)
 {
 	struct goal_line *lines;
 	int idc = rowset_col(goals, "id"), oc = rowset_col(goals, "ordinal"), rc;
@@ -199,7 +204,7 @@ plan_print(const struct rowset *goals, const struct rowset *evals, const struct 
 			latest_outcome(id, evals, pe, &lines[r]);
 	}
 	qsort(lines, goals->nrows, sizeof(*lines), line_cmp);
-	rc = print_lines(goals, lines, nm);
+	rc = print_lines(goals, lines, nm, fl);
 	free(lines);
 	return rc;
 }

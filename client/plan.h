@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "flags.h"
 #include "names.h"
 #include "obj.h"
 
@@ -30,9 +31,10 @@ json_t *plan_evals_json(const struct plan_evals *pe);
 /*
  * The plan as a titled human table: the goals (borrowed rowset) by ordinal, with
  * organisation "Name (code)", target date, status and the latest outcome with the date
- * of its evaluation ("progress (2026-01-20)"), from evals and pe. An exit code.
+ * of its evaluation ("progress (2026-01-20)"), from evals and pe; values that break a
+ * rule (fl[r] for goal row r; fl may be NULL) marked, with footnotes. An exit code.
  */
 int plan_print(const struct rowset *goals, const struct rowset *evals, const struct plan_evals *pe,
-               const struct names *nm);
+               const struct names *nm, const struct flags *fl);
 
 #endif

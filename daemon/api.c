@@ -169,6 +169,7 @@ static const struct method {
     {"list", p_list, api_list},
     {"query", p_query, api_methods_query},
     {"search", p_search, api_methods_search},
+    {"check", p_row, api_methods_check},
     {"history", p_history, api_history},
     {"digest", p_none, api_methods_digest},
     {"sync", p_none, api_methods_sync},

@@ -11,6 +11,9 @@
  * with their kind, so that the thousands of references to one organisation cost one
  * lookup. A new row whose ops are one run of the write is judged from its ops: it holds
  * nothing else, so it is not read back.
+ *
+ * store_rules_judge() judges one stored row by the same checks without writing: what
+ * `show` flags in rows that came from peers, which merge without these rules.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -285,12 +288,16 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 	return ok;
 }
 
-/* The references of a row (values borrowed from its table's get or the write's ops). */
+/*
+ * The references of a row (values borrowed from its table's get or the write's ops),
+ * from column *from on: the first refused into *why (ARR_EINVAL, *from past it), or 0
+ * when none is.
+ */
 static int
-check_refs(struct store *s, const struct schema_table *t, const struct value *row,
-           struct schema_refusal *why)
+check_refs_from(struct store *s, const struct schema_table *t, const struct value *row,
+                size_t *from, struct schema_refusal *why)
 {
-	for (size_t c = 0; c < t->ncolumns; c++) {
+	for (size_t c = *from; c < t->ncolumns; c++) {
 		const struct schema_column *col = &t->columns[c];
 		const char *kind;
 		int ok;
@@ -309,9 +316,20 @@ check_refs(struct store *s, const struct schema_table *t, const struct value *ro
 		else
 			snprintf(why->rule, sizeof(why->rule), "must name an existing %s",
 			         col->ref_table);
+		*from = c + 1;
 		return ARR_EINVAL;
 	}
+	*from = t->ncolumns;
 	return 0;
+}
+
+static int
+check_refs(struct store *s, const struct schema_table *t, const struct value *row,
+           struct schema_refusal *why)
+{
+	size_t from = 0;
+
+	return check_refs_from(s, t, row, &from, why);
 }
 
 /*
@@ -530,4 +548,62 @@ store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
 	}
 	r->bad_op = 0;
 	return 0;
+}
+
+/*
+ * Every rule of a row as it is, whatever wrote it: the checks of a local write (but the
+ * lifecycle, which judges a change, not a row) into why[], at most max. How many, or a
+ * negative code.
+ */
+static int
+judge_all(struct store *s, const struct schema_table *t, const struct value *row,
+          struct schema_refusal *why, size_t max)
+{
+	size_t n = schema_rules_row_all(t, row, why, max), from = 0;
+	int rc = 0;
+
+	while (n < max && (rc = check_refs_from(s, t, row, &from, &why[n])) == ARR_EINVAL)
+		n++;
+	if (rc < 0 && rc != ARR_EINVAL)
+		return rc;
+	if (n < max && check_plan(s, t, row, &why[n]) == ARR_EINVAL)
+		n++;
+	return (int)n;
+}
+
+int
+store_rules_judge(struct store *s, const char *table, const char *id, struct store_judgement *j)
+{
+	int ti = table != NULL ? store_db_table_index(table) : -1, rc;
+	struct schema_refusal why[STORE_JUDGE_MAX];
+	struct store_rules_memo *m;
+	struct store_table *tb;
+
+	j->n = 0;
+	if (ti < 0)
+		return ARR_ESCHEMA;
+	tb = &s->tables[ti];
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return ARR_ENOMEM;
+	m->arr = store_db_table_index("arrangement");
+	s->rules_memo = m; /* only for the references found: nothing is written */
+	if (!row_find(tb, id)) {
+		rc = ARR_ENOTFOUND;
+		goto out;
+	}
+	for (size_t c = 0; c + 1 < tb->t->ncolumns; c++)
+		s->scratch[c] = store_db_column_value(tb->get, (int)c + 1);
+	s->scratch[tb->t->ncolumns - 1] = value_nil();
+	if ((rc = judge_all(s, tb->t, s->scratch, why, STORE_JUDGE_MAX)) < 0)
+		goto out;
+	for (size_t i = 0; i < (size_t)rc; i++) {
+		j->v[i].column = why[i].column;
+		store_rules_word(j->v[i].message, sizeof(j->v[i].message), tb->t, &why[i]);
+	}
+	j->n = (size_t)rc;
+	rc = 0;
+out:
+	row_done(tb);
+	store_rules_free(s, &m);
+	return rc;
 }

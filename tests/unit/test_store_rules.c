@@ -386,6 +386,48 @@ test_rules_not_for_remote(void **state)
 	assert_string_equal(t.buf, "kind=nil;name='Half';code=nil;");
 }
 
+/* A row that came from a peer is judged by the same rules, every broken one named. */
+static void
+test_rules_judge(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct store_judgement j;
+	char id[ARR_ROWID_STRLEN + 1];
+
+	/* the base rows keep every rule */
+	for (size_t k = 0; k < NROWS; k++) {
+		assert_int_equal(store_rules_judge(a->s, rows[k].table, rows[k].id, &j), 0);
+		assert_int_equal(j.n, 0);
+	}
+	/* b (without the rules) writes a share that breaks three rules; a merges it */
+	ts_pull(a, b, 0);
+	ts_new_id(id);
+	struct store_op ops[] = {
+	    ts_op("funding_share", id, "arrangement_id", value_text(ARR)),
+	    ts_op("funding_share", id, "funder_org_id", value_text(NOROW)),
+	    ts_op("funding_share", id, "amount_cents", value_int(-250)),
+	    ts_op("funding_share", id, "period_from", value_text("2026-01-01")),
+	    ts_op("funding_share", id, "period_to", value_text("2025-01-01")),
+	};
+	assert_int_equal(store_write(b->s, ops, 5, NULL), 0);
+	ts_pull(b, a, 0);
+	assert_int_equal(store_rules_judge(a->s, "funding_share", id, &j), 0);
+	assert_int_equal(j.n, 4);
+	assert_string_equal(j.v[0].column, "source");
+	assert_string_equal(j.v[0].message, "funding_share.source is required");
+	assert_string_equal(j.v[1].message, "funding_share.amount_cents=-250 must not be negative");
+	assert_string_equal(j.v[2].message, "funding_share.period_to=\"2025-01-01\" must not be "
+	                                    "before period_from=\"2026-01-01\"");
+	assert_string_equal(j.v[3].column, "funder_org_id");
+	assert_string_equal(j.v[3].message, "funding_share.funder_org_id=\"" NOROW
+	                                    "\" must name an existing organisation");
+	/* the row is unchanged and judging wrote nothing */
+	assert_int_equal(store_write(a->s, &ops[2], 1, NULL), ARR_EINVAL);
+	assert_int_equal(store_rules_judge(a->s, "funding_share", NOROW, &j), ARR_ENOTFOUND);
+	assert_int_equal(store_rules_judge(a->s, "nope", id, &j), ARR_ESCHEMA);
+}
+
 /* A goal's evaluation is about a goal of the arrangement the evaluation belongs to. */
 static void
 test_rules_plan(void **state)
@@ -484,6 +526,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rules_whole_row, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_status, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_not_for_remote, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_judge, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_plan, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_quote, setup, ts_teardown),
 	};

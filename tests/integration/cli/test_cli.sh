@@ -581,6 +581,24 @@ error 1 "error: goal_evaluation.goal_id=\"$GOAL_X\" must name a goal of the arra
 	"$CTL" goal_evaluation add evaluation_id=e5000001 goal_id="$GOAL_X" outcome=progress
 ok "$CTL" goal delete "$GOAL_X"
 
+# ---- values that break a rule are shown flagged, not hidden ----
+# A row keeps a reference to an organisation deleted since (a delete is never refused);
+# rows from peers, which merge without the local rules, are flagged the same way
+# (test_store_rules: test_rules_judge).
+ok "$CTL" organisation add kind=school name="Flag school" code=FLAG1
+FLAGORG=$(cat "$T/out")
+ok "$CTL" arrangement set e0000004 school_org_id=FLAG1
+ok "$CTL" organisation delete FLAG1
+ok "$CTL" arrangement show e0000004
+grep -q "^school_org_id  *$FLAGORG !$" "$T/out" || fail "show: no flag on a value that breaks a rule"
+grep -qx "! arrangement.school_org_id=\"$FLAGORG\" must name an existing organisation of kind school" "$T/out" ||
+	fail "show: no footnote naming the rule: $(grep '^!' "$T/out")"
+ok "$CTL" --json arrangement show e0000004
+jqcheck --arg o "$FLAGORG" '.arrangement.school_org_id == $o'
+ok "$CTL" arrangement set e0000004 school_org_id=99XX01
+ok "$CTL" arrangement show e0000004
+grep -q '!' "$T/out" && fail "show: a flag after the value was put right"
+
 # ---- search: child ref, organisation name or code, coordinator (the store's index) ----
 ok "$CTL" search TD-2016-001 lijster
 GOLDEN_SORT=1 golden search
