@@ -279,6 +279,8 @@ struct store_judgement {
  */
 int store_rules_judge(struct store *s, const char *table, const char *id,
                       struct store_judgement *j);
+/* Times the rows noted for the search index ran over their bound (a full rebuild). */
+uint64_t store_search_overflows(const struct store *s);
 /* How many visible rows of table match every filter. */
 int store_count(struct store *s, const char *table, const struct store_filter *filters,
                 size_t nfilters, uint64_t *count);

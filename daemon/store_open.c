@@ -448,8 +448,10 @@ store_destroy(struct store **sp)
 
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
-	if (s->db != NULL) {
+	if (s->db != NULL)
 		(void)store_bulk_flush(s);
+	store_search_close(s);
+	if (s->db != NULL) {
 		store_ckpt_stop(s);
 		/* everything into the database file; closing the last connection drops the WAL */
 		(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,

@@ -4,13 +4,17 @@
  * coordinator, and the names and codes of its lead, municipality, school, SWV and every
  * party. The index is this node's alone: it is never replicated, never in a digest.
  *
- * Keeping it in step: triggers on the domain tables note each arrangement, child or
- * organisation whose searchable fields change (_search_dirty), inside the transaction
- * that changes them, whether a local write or a merged change set; before a search
- * answers, the noted rows' documents are rebuilt (store_search_flush). On open, an
- * index of another SEARCH_FORMAT, or none, is rebuilt from the tables. It must not
- * touch the domain tables, and reads them only to build documents.
+ * Keeping it in step: SQLite's update hook tells this module of every row of
+ * arrangement, arrangement_party, child and organisation that a statement changes,
+ * whether a local write or a merged change set; the rows are noted in memory (at most
+ * SEARCH_NOTES_MAX: past that, the whole index is rebuilt, and counted) and, before a
+ * search answers and when the store closes, the documents they touch are rebuilt
+ * (store_search_flush). The flush records the last log entry it has seen; an index
+ * that is missing, of another SEARCH_FORMAT, or behind the log when the store opens
+ * (a crash before a flush) is rebuilt from the tables. No trigger: a trigger costs
+ * every write, the hook a hash insert. It must not change the domain tables.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,88 +24,74 @@
 
 /* The documents' layout; a new one rebuilds the index on open. */
 #define SEARCH_FORMAT 1
+/* Rows noted between flushes, at most (16 bytes each); past it the index is rebuilt. */
+#define SEARCH_NOTES_MAX 65536
 
-/* _search_dirty.kind: what changed */
-#define KIND_ARR   "0"
-#define KIND_CHILD "1"
-#define KIND_ORG   "2"
+/* What a note is about: the tables whose rows make a document. */
+enum kind { K_ARR, K_PARTY, K_CHILD, K_ORG, K_NONE };
 
-/* note(KIND, ID): remember a changed row */
-#define NOTE(kind, id) " INSERT OR IGNORE INTO _search_dirty(kind, id) VALUES(" kind ", " id ");"
+struct note {
+	int64_t rid;
+	int32_t kind; /* K_NONE: a free slot */
+};
+
+/* The rows changed since the last flush: open addressing on a fixed table. */
+struct store_search {
+	struct note *v; /* 2 * SEARCH_NOTES_MAX slots */
+	size_t n;
+	bool all;           /* too many noted, or out of date: rebuild everything */
+	uint64_t overflows; /* times the notes ran over SEARCH_NOTES_MAX */
+	sqlite3_stmt *note; /* INSERT into temp._search_note */
+};
+
+#define SLOTS (2 * SEARCH_NOTES_MAX)
 
 static const char search_sql[] =
     "CREATE VIRTUAL TABLE IF NOT EXISTS _search USING fts5(body,"
     " tokenize = 'unicode61 remove_diacritics 2');"
-    "CREATE TABLE IF NOT EXISTS _search_dirty(kind INTEGER NOT NULL, id TEXT NOT NULL,"
-    " PRIMARY KEY(kind, id)) WITHOUT ROWID;"
+    /* which arrangement each party was last put in (to rebuild it when the party moves) */
+    "CREATE TABLE IF NOT EXISTS _search_party_of(party INTEGER PRIMARY KEY,"
+    " arrangement_id);"
     /* a document gathers an arrangement's parties */
     "CREATE INDEX IF NOT EXISTS _search_party ON arrangement_party(arrangement_id);"
-    "CREATE TRIGGER IF NOT EXISTS _search_arr_ins AFTER INSERT ON arrangement BEGIN" NOTE(
-        KIND_ARR,
-        "new.id") " END;"
-                  "CREATE TRIGGER IF NOT EXISTS _search_arr_upd AFTER UPDATE ON arrangement"
-                  " WHEN old.child_id IS NOT new.child_id OR old.coordinator IS NOT new.coordinator"
-                  " OR old.lead_org_id IS NOT new.lead_org_id"
-                  " OR old.municipality_org_id IS NOT new.municipality_org_id"
-                  " OR old.school_org_id IS NOT new.school_org_id OR old.swv_org_id IS NOT "
-                  "new.swv_org_id"
-                  " OR old._deleted IS NOT new._deleted BEGIN" NOTE(
-                      KIND_ARR,
-                      "new.id") " END;"
-                                "CREATE TRIGGER IF NOT EXISTS _search_party_ins AFTER INSERT ON "
-                                "arrangement_party"
-                                " WHEN new.arrangement_id IS NOT NULL BEGIN" NOTE(
-                                    KIND_ARR,
-                                    "new.arrangement_id") " END;"
-                                                          "CREATE TRIGGER IF NOT EXISTS "
-                                                          "_search_party_upd AFTER UPDATE ON "
-                                                          "arrangement_party"
-                                                          " WHEN old.arrangement_id IS NOT "
-                                                          "new.arrangement_id OR old.org_id IS NOT "
-                                                          "new.org_id"
-                                                          " OR old._deleted IS NOT new._deleted "
-                                                          "BEGIN"
-                                                          " INSERT OR IGNORE INTO "
-                                                          "_search_dirty(kind, id) SELECT " KIND_ARR
-                                                          ", x FROM"
-                                                          " (SELECT old.arrangement_id AS x UNION "
-                                                          "SELECT new.arrangement_id) WHERE x IS "
-                                                          "NOT NULL;"
-                                                          " END;"
-                                                          "CREATE TRIGGER IF NOT EXISTS "
-                                                          "_search_child_ins AFTER INSERT ON child "
-                                                          "BEGIN" NOTE(
-                                                              KIND_CHILD,
-                                                              "new.id") " END;"
-                                                                        "CREATE TRIGGER IF NOT "
-                                                                        "EXISTS _search_child_upd "
-                                                                        "AFTER UPDATE ON child"
-                                                                        " WHEN old.ref IS NOT "
-                                                                        "new.ref OR old._deleted "
-                                                                        "IS NOT new._deleted "
-                                                                        "BEGIN" NOTE(
-                                                                            KIND_CHILD,
-                                                                            "new.id") " END;"
-                                                                                      "CREATE "
-                                                                                      "TRIGGER IF "
-                                                                                      "NOT EXISTS "
-                                                                                      "_search_org_"
-                                                                                      "ins AFTER "
-                                                                                      "INSERT ON "
-                                                                                      "organisation"
-                                                                                      " BEGIN" NOTE(
-                                                                                          KIND_ORG,
-                                                                                          "new.id") " END;"
-                                                                                                    "CREATE TRIGGER IF NOT EXISTS _search_org_upd AFTER UPDATE ON organisation"
-                                                                                                    " WHEN old.name IS NOT new.name OR old.code IS NOT new.code"
-                                                                                                    " OR old._deleted IS NOT new._deleted BEGIN" NOTE(
-                                                                                                        KIND_ORG,
-                                                                                                        "new.id") " END;";
+    "CREATE TEMP TABLE IF NOT EXISTS _search_note(kind INTEGER NOT NULL, rid INTEGER NOT NULL,"
+    " PRIMARY KEY(kind, rid)) WITHOUT ROWID;"
+    "CREATE TEMP TABLE IF NOT EXISTS _search_todo(rid INTEGER PRIMARY KEY);";
 
-/* Every arrangement noted again: the whole index is rebuilt by the next flush. */
-static const char rebuild_sql[] = "DELETE FROM _search;"
-                                  "INSERT OR IGNORE INTO _search_dirty(kind, id)"
-                                  " SELECT " KIND_ARR ", id FROM arrangement WHERE _deleted <> 1;";
+/* The organisations (and children) noted, as sets of ids. */
+#define NOTED(k, t)                                                                                \
+	"(SELECT x.id FROM " t " x JOIN _search_note n ON n.kind = " #k " AND n.rid = x._rid)"
+#define ORGS_NOTED NOTED(3, "organisation")
+
+/* Which arrangements' documents a flush rebuilds: those the notes touch. */
+static const char todo_sql[] =
+    "INSERT OR IGNORE INTO _search_todo SELECT rid FROM _search_note WHERE kind = 0;"
+    "INSERT OR IGNORE INTO _search_todo SELECT a._rid FROM arrangement a"
+    " WHERE a.child_id IN " NOTED(
+        2, "child") " OR a.lead_org_id IN " ORGS_NOTED " OR a.municipality_org_id IN " ORGS_NOTED
+                    " OR a.school_org_id IN " ORGS_NOTED " OR a.swv_org_id IN " ORGS_NOTED ";"
+                    "INSERT OR IGNORE INTO _search_todo SELECT a._rid FROM arrangement_party p"
+                    " JOIN arrangement a ON a.id = p.arrangement_id WHERE p.org_id IN " ORGS_NOTED
+                    ";"
+                    /* a party noted: the arrangement it was in, and the one it is in now */
+                    "INSERT OR IGNORE INTO _search_todo SELECT a._rid FROM _search_note n"
+                    " JOIN _search_party_of m ON m.party = n.rid JOIN arrangement a ON a.id = "
+                    "m.arrangement_id"
+                    " WHERE n.kind = 1;"
+                    "INSERT OR REPLACE INTO _search_party_of(party, arrangement_id) SELECT p._rid,"
+                    " p.arrangement_id FROM arrangement_party p JOIN _search_note n ON n.kind = 1"
+                    " AND n.rid = p._rid;"
+                    "INSERT OR IGNORE INTO _search_todo SELECT a._rid FROM _search_note n"
+                    " JOIN arrangement_party p ON p._rid = n.rid JOIN arrangement a ON a.id = "
+                    "p.arrangement_id"
+                    " WHERE n.kind = 1;";
+
+/* Every arrangement to rebuild, and every party's arrangement remembered. */
+static const char all_sql[] =
+    "DELETE FROM _search; DELETE FROM _search_party_of;"
+    "INSERT INTO _search_party_of(party, arrangement_id) SELECT _rid, arrangement_id"
+    " FROM arrangement_party;"
+    "INSERT OR IGNORE INTO _search_todo SELECT _rid FROM arrangement;";
 
 /* The organisations of arrangement a, by role and as parties. */
 #define ORGS_OF_A                                                                                  \
@@ -110,30 +100,70 @@ static const char rebuild_sql[] = "DELETE FROM _search;"
 	" UNION ALL SELECT p.org_id FROM arrangement_party p"                                      \
 	" WHERE p.arrangement_id = a.id AND p._deleted <> 1"
 
-/* Noted children and organisations note the arrangements that show them. */
-static const char spread_sql[] =
-    "INSERT OR IGNORE INTO _search_dirty(kind, id) SELECT " KIND_ARR ", a.id FROM arrangement a"
-    " WHERE a.child_id IN (SELECT id FROM _search_dirty WHERE kind = " KIND_CHILD ")"
-    " OR a.lead_org_id IN (SELECT id FROM _search_dirty WHERE kind = " KIND_ORG ")"
-    " OR a.municipality_org_id IN (SELECT id FROM _search_dirty WHERE kind = " KIND_ORG ")"
-    " OR a.school_org_id IN (SELECT id FROM _search_dirty WHERE kind = " KIND_ORG ")"
-    " OR a.swv_org_id IN (SELECT id FROM _search_dirty WHERE kind = " KIND_ORG ");"
-    "INSERT OR IGNORE INTO _search_dirty(kind, id) SELECT " KIND_ARR ", p.arrangement_id"
-    " FROM arrangement_party p WHERE p.arrangement_id IS NOT NULL"
-    " AND p.org_id IN (SELECT id FROM _search_dirty WHERE kind = " KIND_ORG ");";
-
-/* The noted arrangements' documents rebuilt (the rowid is the arrangement's _rid). */
-static const char flush_sql[] =
-    "DELETE FROM _search WHERE rowid IN (SELECT a._rid FROM _search_dirty d"
-    " JOIN arrangement a ON a.id = d.id WHERE d.kind = " KIND_ARR ");"
+/* The documents of the arrangements to rebuild (the rowid is the arrangement's _rid). */
+static const char rebuild_sql[] =
+    "DELETE FROM _search WHERE rowid IN (SELECT rid FROM _search_todo);"
     "INSERT INTO _search(rowid, body) SELECT a._rid,"
     " coalesce((SELECT c.ref FROM child c WHERE c.id = a.child_id AND c._deleted <> 1), '')"
     " || ' ' || coalesce(a.coordinator, '') || ' ' ||"
     " coalesce((SELECT group_concat(coalesce(o.name, '') || ' ' || coalesce(o.code, ''), ' ')"
     " FROM organisation o WHERE o._deleted <> 1 AND o.id IN (" ORGS_OF_A ")), '')"
-    " FROM _search_dirty d JOIN arrangement a ON a.id = d.id"
-    " WHERE d.kind = " KIND_ARR " AND a._deleted <> 1;"
-    "DELETE FROM _search_dirty;";
+    " FROM _search_todo t JOIN arrangement a ON a._rid = t.rid WHERE a._deleted <> 1;"
+    "DELETE FROM _search_todo; DELETE FROM _search_note;"
+    "INSERT OR REPLACE INTO _meta(key, value)"
+    " VALUES('search_log', (SELECT coalesce(max(id), 0) FROM _log));";
+
+static enum kind
+kind_of(const char *table)
+{
+	/* most changes are to the store's own tables, whose names begin with '_' */
+	if (table[0] == '_')
+		return K_NONE;
+	if (strcmp(table, "arrangement") == 0)
+		return K_ARR;
+	if (strcmp(table, "arrangement_party") == 0)
+		return K_PARTY;
+	if (strcmp(table, "child") == 0)
+		return K_CHILD;
+	if (strcmp(table, "organisation") == 0)
+		return K_ORG;
+	return K_NONE;
+}
+
+/* sqlite3_update_hook: a row of table changed (inserted, updated or deleted). */
+static void
+on_change(void *ctx, int op, const char *db, const char *table, sqlite3_int64 rid)
+{
+	struct store_search *ss = ctx;
+	enum kind k = kind_of(table);
+	size_t i;
+
+	(void)op;
+	(void)db;
+	if (k == K_NONE || ss->all)
+		return;
+	for (i = ((uint64_t)rid * UINT64_C(0x9e3779b97f4a7c15) + (uint64_t)k) >> 47 & (SLOTS - 1);
+	     ss->v[i].kind != K_NONE; i = (i + 1) & (SLOTS - 1))
+		if (ss->v[i].rid == rid && ss->v[i].kind == (int32_t)k)
+			return;
+	if (ss->n == SEARCH_NOTES_MAX) {
+		ss->all = true;
+		ss->overflows++;
+		return;
+	}
+	ss->v[i].rid = rid;
+	ss->v[i].kind = (int32_t)k;
+	ss->n++;
+}
+
+static void
+notes_clear(struct store_search *ss)
+{
+	for (size_t i = 0; i < SLOTS; i++)
+		ss->v[i].kind = K_NONE;
+	ss->n = 0;
+	ss->all = false;
+}
 
 /* Run sql inside the open transaction or one of its own. */
 static int
@@ -152,61 +182,137 @@ run_tx(struct store *s, const char *sql)
 	return own ? store_db_commit(s) : 0;
 }
 
-/* The format the index was built in, or 0. */
-static int
-format_of(struct store *s)
+/* The integer _meta value of key, or -1. */
+static int64_t
+meta_int(struct store *s, const char *key)
 {
 	sqlite3_stmt *st = NULL;
-	int v = 0;
+	int64_t v = -1;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM _meta WHERE key = 'search_format'", -1,
-	                       &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM _meta WHERE key = ?1", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+	}
 	sqlite3_finalize(st);
 	return v;
+}
+
+/* Is the index as the tables and the log say it must be? */
+static bool
+up_to_date(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t last = -1;
+
+	if (meta_int(s, "search_format") != SEARCH_FORMAT)
+		return false;
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM _log", -1, &st, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return last >= 0 && meta_int(s, "search_log") == last;
 }
 
 int
 store_search_open(struct store *s)
 {
-	char sql[sizeof(rebuild_sql) + 128];
+	struct store_search *ss;
+	char sql[128];
 	int rc;
 
+	if ((ss = s->search = calloc(1, sizeof(*ss))) == NULL ||
+	    (ss->v = calloc(SLOTS, sizeof(*ss->v))) == NULL)
+		return ARR_ENOMEM;
+	notes_clear(ss);
 	if ((rc = run_tx(s, search_sql)) < 0)
 		return rc;
-	if (format_of(s) != SEARCH_FORMAT) {
+	if (sqlite3_prepare_v3(s->db,
+	                       "INSERT OR IGNORE INTO _search_note(kind, rid) VALUES(?1, ?2)", -1,
+	                       SQLITE_PREPARE_PERSISTENT, &ss->note, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	sqlite3_update_hook(s->db, on_change, ss);
+	if (!up_to_date(s)) {
+		ss->all = true;
 		snprintf(sql, sizeof(sql),
-		         "%sINSERT OR REPLACE INTO _meta(key, value) VALUES('search_format', %d);",
-		         rebuild_sql, SEARCH_FORMAT);
+		         "INSERT OR REPLACE INTO _meta(key, value) VALUES('search_format', %d);",
+		         SEARCH_FORMAT);
 		if ((rc = run_tx(s, sql)) < 0)
 			return rc;
 	}
 	return store_search_flush(s);
 }
 
+void
+store_search_close(struct store *s)
+{
+	if (s->search == NULL)
+		return;
+	if (s->db != NULL) {
+		(void)store_search_flush(s);
+		sqlite3_update_hook(s->db, NULL, NULL);
+	}
+	sqlite3_finalize(s->search->note);
+	free(s->search->v);
+	free(s->search);
+	s->search = NULL;
+}
+
+uint64_t
+store_search_overflows(const struct store *s)
+{
+	return s->search != NULL ? s->search->overflows : 0;
+}
+
+/* The notes into temp._search_note (in the flush's transaction). */
+static int
+notes_store(struct store *s)
+{
+	struct store_search *ss = s->search;
+
+	for (size_t i = 0; i < SLOTS && !ss->all; i++) {
+		if (ss->v[i].kind == K_NONE)
+			continue;
+		sqlite3_bind_int(ss->note, 1, ss->v[i].kind);
+		sqlite3_bind_int64(ss->note, 2, ss->v[i].rid);
+		if (store_db_run(ss->note) < 0)
+			return ARR_EDB;
+	}
+	return 0;
+}
+
 int
 store_search_flush(struct store *s)
 {
-	sqlite3_stmt *st = NULL;
-	int kinds = 0, rc;
+	struct store_search *ss = s->search;
+	bool own, all;
+	int rc;
 
-	/* children and organisations noted: one scan finds who shows them */
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT EXISTS(SELECT 1 FROM _search_dirty WHERE kind > " KIND_ARR
-	                       "), EXISTS(SELECT 1 FROM _search_dirty)",
-	                       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return ARR_EDB;
-	}
-	kinds = sqlite3_column_int(st, 0) * 2 + sqlite3_column_int(st, 1);
-	sqlite3_finalize(st);
-	if (kinds == 0)
+	if (ss == NULL || (ss->n == 0 && !ss->all))
 		return 0;
-	if (kinds >= 2 && (rc = run_tx(s, spread_sql)) < 0)
+	/* what a bulk apply holds open is committed first: the flush must not roll back */
+	if ((rc = store_bulk_flush(s)) < 0)
 		return rc;
-	return run_tx(s, flush_sql);
+	own = sqlite3_get_autocommit(s->db) != 0;
+	if (own && (rc = store_db_begin(s)) < 0)
+		return rc;
+	all = ss->all;
+	rc = notes_store(s);
+	if (rc == 0 && sqlite3_exec(s->db, all ? all_sql : todo_sql, NULL, NULL, NULL) != SQLITE_OK)
+		rc = ARR_EDB;
+	if (rc == 0 && sqlite3_exec(s->db, rebuild_sql, NULL, NULL, NULL) != SQLITE_OK)
+		rc = ARR_EDB;
+	if (rc < 0) {
+		if (own)
+			store_db_rollback(s);
+		return rc;
+	}
+	if (own && (rc = store_db_commit(s)) < 0)
+		return rc;
+	notes_clear(ss);
+	return 0;
 }
 
 /*

@@ -2,7 +2,8 @@
  * test_store_search.c: the full-text index of arrangements (daemon/store_search.c)
  * against an oracle: a generated region (seeded by ARRANG_SEED) is written to replica
  * a, then changed (organisations renamed and deleted, children given other refs,
- * coordinators and leads changed, parties and arrangements deleted); after each round
+ * coordinators and leads changed, parties moved and deleted, arrangements deleted);
+ * after each round
  * every query's answer must be the set the oracle finds by scanning its own copy of
  * the region, on a and on replica b that only merged a's change sets. Also: words are
  * prefixes, case and diacritics do not count, a ref is found as typed, the index is
@@ -31,7 +32,7 @@
 #define NARR     90
 #define NPARTY   3 /* parties per arrangement, at most */
 #define NQUERY   60
-#define NROUNDS  4
+#define NROUNDS  6
 #define TEXT_MAX 48
 
 static const char *const words[] = {"Lijster",  "Regenboog",    "Zonnebloem", "Jeugdhulp",
@@ -309,6 +310,27 @@ check_queries(struct ts_replica *r, struct region *g, const char *where, int rou
 	g->rng = saved;
 }
 
+/* A party of arrangement k moves to another arrangement with a free place. */
+static void
+move_party(struct ts_replica *r, struct region *g, int k)
+{
+	struct arr *from = &g->arr[k], *to = &g->arr[pick(g, NARR)];
+	int p = pick(g, NPARTY), q;
+
+	if (to == from || from->parties[p].org < 0 || from->parties[p].deleted)
+		return;
+	for (q = 0; q < NPARTY && to->parties[q].org >= 0; q++)
+		;
+	if (q == NPARTY)
+		return;
+	to->parties[q] = from->parties[p];
+	from->parties[p].org = -1;
+	ts_new_id(from->parties[p].id);
+	assert_int_equal(ts_write1(r, "arrangement_party", to->parties[q].id, "arrangement_id",
+	                           value_text(to->id)),
+	                 0);
+}
+
 /* One round of changes to the region, written to r as local writes. */
 static void
 region_change(struct ts_replica *r, struct region *g)
@@ -339,7 +361,10 @@ region_change(struct ts_replica *r, struct region *g)
 
 		if (a->deleted)
 			continue;
-		switch (pick(g, 4)) {
+		switch (pick(g, 5)) {
+		case 4:
+			move_party(r, g, k);
+			break;
 		case 0:
 			a->deleted = true;
 			assert_int_equal(
@@ -445,7 +470,7 @@ test_search_rebuilt(void **state)
 	store_destroy(&a->s);
 	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-	                              "DELETE FROM _search; DELETE FROM _search_dirty;"
+	                              "DELETE FROM _search;"
 	                              "DELETE FROM _meta WHERE key = 'search_format'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
@@ -455,6 +480,61 @@ test_search_rebuilt(void **state)
 	assert_int_equal(store_search(a->s, "HR-2017-042", 0, found_add, &fd), 0);
 	assert_int_equal(fd.n, 1);
 	assert_string_equal(fd.ids[0], arr);
+	/*
+	 * Behind the log (a crash between a write and the next flush): a change the index
+	 * never saw, with a log entry after the one the index has, is there after the open.
+	 */
+	store_destroy(&a->s);
+	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE child SET ref = 'HR-2017-043';"
+	                              "UPDATE _meta SET value = value - 1 WHERE key = 'search_log'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	a->s = ts_replica_open(a, &err);
+	assert_non_null(a->s);
+	fd.n = 0;
+	assert_int_equal(store_search(a->s, "HR-2017-043", 0, found_add, &fd), 0);
+	assert_int_equal(fd.n, 1);
+	/* and a replica whose index is up to date is not rebuilt: the same answers */
+	store_destroy(&a->s);
+	a->s = ts_replica_open(a, &err);
+	assert_non_null(a->s);
+	fd.n = 0;
+	assert_int_equal(store_search(a->s, "HR-2017-042", 0, found_add, &fd), 0);
+	assert_int_equal(fd.n, 0);
+}
+
+/* More changed rows than the notes hold: counted, and the whole index is rebuilt. */
+static void
+test_search_overflow(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	enum { N = 70000 };
+	struct store_op *ops = calloc(N + 2, sizeof(*ops));
+	char(*ids)[ARR_ROWID_STRLEN + 1] = calloc(N + 2, sizeof(*ids));
+	struct found fd = {.n = 0};
+
+	assert_non_null(ops);
+	assert_non_null(ids);
+	for (size_t i = 0; i < N; i++) {
+		ts_new_id(ids[i]);
+		ops[i] = ts_op("organisation", ids[i], "code", value_text("OVF"));
+	}
+	ts_new_id(ids[N]);
+	ts_new_id(ids[N + 1]);
+	ops[N] = ts_op("child", ids[N], "ref", value_text("OV-2018-001"));
+	ops[N + 1] = ts_op("arrangement", ids[N + 1], "child_id", value_text(ids[N]));
+	assert_int_equal(store_search_overflows(a->s), 0);
+	write_ops(a, ops, N + 2);
+	assert_int_equal(store_search_overflows(a->s), 1);
+	assert_int_equal(store_search(a->s, "OV-2018-001", 0, found_add, &fd), 0);
+	assert_int_equal(fd.n, 1);
+	assert_string_equal(fd.ids[0], ids[N + 1]);
+	free(ops);
+	free(ids);
 }
 
 int
@@ -464,6 +544,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_search_oracle, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_search_words, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_search_rebuilt, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_search_overflow, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
