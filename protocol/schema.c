@@ -96,7 +96,10 @@ static const struct schema_column funding_cols[] = {REF("arrangement_id", "arran
                                                     DATE("period_from"),
                                                     DATE("period_to"),
                                                     DELETED};
-/* toewijzing (iJw JW301) */
+/*
+ * toewijzing (iJw JW301): product_category, end_reason and change_reason hold iJw codes
+ * (JZ020, JZ588, JZ002; schema_rules.c has the lists and their meanings)
+ */
 static const struct schema_column assignment_cols[] = {REF("arrangement_id", "arrangement"),
                                                        REF("provider_org_id", "organisation"),
                                                        TEXT("assignment_no"),
@@ -108,6 +111,8 @@ static const struct schema_column assignment_cols[] = {REF("arrangement_id", "ar
                                                        ENUM("unit", units),
                                                        ENUM("frequency", frequencies),
                                                        INT("budget_cents"),
+                                                       TEXT("end_reason"),
+                                                       TEXT("change_reason"),
                                                        DELETED};
 /* evaluatie */
 static const struct schema_column evaluation_cols[] = {REF("arrangement_id", "arrangement"),

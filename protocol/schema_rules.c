@@ -53,21 +53,88 @@ static const struct {
     {"care_assignment", "valid_from", "valid_to"}, {"consent", "granted_on", "withdrawn_on"},
 };
 
-/* iJw JZ020 product categories (31-38 are the historic ones of 2015). */
-static const char *const jz020[] = {"31", "32", "33", "34", "35", "36", "37", "38", "40",
-                                    "41", "42", "43", "44", "45", "46", "47", "48", "49",
-                                    "50", "51", "52", "53", "54", "55", NULL};
+/* An iJw code and what it means (DOMAIN.md, "iJw 3.2 code lists"). */
+struct ijw_code {
+	const char *code, *meaning;
+};
+
+/* JZ020 product categories (31-38 are the historic ones of 2015). */
+static const struct ijw_code jz020[] = {
+    {"31", "2015 category (historic)"},
+    {"32", "2015 category (historic)"},
+    {"33", "2015 category (historic)"},
+    {"34", "2015 category (historic)"},
+    {"35", "2015 category (historic)"},
+    {"36", "2015 category (historic)"},
+    {"37", "2015 category (historic)"},
+    {"38", "2015 category (historic)"},
+    {"40", "persoonlijke verzorging"},
+    {"41", "dagbehandeling"},
+    {"42", "vervoerdiensten"},
+    {"43", "verblijf incl. behandeling"},
+    {"44", "verblijf excl. behandeling"},
+    {"45", "jeugdhulp ambulant"},
+    {"46", "crisis"},
+    {"47", "jeugdreclassering"},
+    {"48", "jeugdbescherming"},
+    {"49", "preventief justitieel kader"},
+    {"50", "maatwerkarrangementen"},
+    {"51", "generalistische basis-ggz"},
+    {"52", "specialistische ggz"},
+    {"53", "kindergeneeskunde"},
+    {"54", "jeugd-ggz"},
+    {"55", "landelijk ingekochte zorg"},
+    {NULL, NULL},
+};
+
+/* JZ588 reasons care ended. */
+static const struct ijw_code jz588[] = {
+    {"02", "death"},
+    {"20", "temporarily ended"},
+    {"31", "ended as planned"},
+    {"32", "ended early, by the client"},
+    {"33", "ended early, by the provider"},
+    {"34", "ended early, by agreement"},
+    {"35", "ended early, external circumstances"},
+    {"36", "initiated by the municipality"},
+    {"37", "after a change request"},
+    {"38", "moved to another provider"},
+    {"39", "moved to another domain"},
+    {NULL, NULL},
+};
+
+/* JZ002 reasons an assignment changed (01 is retired). */
+static const struct ijw_code jz002[] = {
+    {"02", "client died"},
+    {"03", "contract change"},
+    {"04", "reassessment: extended"},
+    {"05", "reassessment: shortened"},
+    {"06", "moved to another domain"},
+    {"07", "moved to another municipality"},
+    {"08", "change of delivery form (pgb)"},
+    {"09", "moved to another provider"},
+    {"10", "new funding scheme"},
+    {"11", "municipal merger"},
+    {"12", "initiated by the provider"},
+    {"13", "withdrawn (sent in error)"},
+    {"14", "administrative correction"},
+    {NULL, NULL},
+};
 
 /* Text columns whose value must come from a code list, or stay short. */
 static const struct {
 	const char *table, *column;
-	const char *const *codes; /* NULL: only the length */
+	const struct ijw_code *codes; /* NULL: only the length */
 	size_t max;
 	const char *rule;
 } codes[] = {
     {"care_assignment", "product_category", jz020, 2,
      "must be an iJw JZ020 product category (31-38, 40-55)"},
     {"care_assignment", "product_code", NULL, 5, "must be at most 5 characters"},
+    {"care_assignment", "end_reason", jz588, 2,
+     "must be an iJw JZ588 reason care ended (02, 20, 31-39)"},
+    {"care_assignment", "change_reason", jz002, 2,
+     "must be an iJw JZ002 reason an assignment changed (02-14)"},
     {"goal", "description", NULL, 200, "must be at most 200 bytes (short; no diagnosis)"},
 };
 
@@ -115,12 +182,26 @@ cell(const struct schema_table *t, const struct value *row, const char *name, co
 }
 
 static bool
-code_listed(const char *const *list, const struct value *v)
+code_listed(const struct ijw_code *list, const struct value *v)
 {
-	for (const char *const *p = list; *p != NULL; p++)
-		if (strlen(*p) == v->u.b.len && memcmp(*p, v->u.b.ptr, v->u.b.len) == 0)
+	for (const struct ijw_code *p = list; p->code != NULL; p++)
+		if (strlen(p->code) == v->u.b.len && memcmp(p->code, v->u.b.ptr, v->u.b.len) == 0)
 			return true;
 	return false;
+}
+
+const char *
+schema_rules_code_meaning(const struct schema_table *t, const char *column, const char *code)
+{
+	for (size_t i = 0; t != NULL && column != NULL && code != NULL && i < N(codes); i++) {
+		if (codes[i].codes == NULL || strcmp(codes[i].table, t->name) != 0 ||
+		    strcmp(codes[i].column, column) != 0)
+			continue;
+		for (const struct ijw_code *p = codes[i].codes; p->code != NULL; p++)
+			if (strcmp(p->code, code) == 0)
+				return p->meaning;
+	}
+	return NULL;
 }
 
 /* Each check returns true when the judge has heard enough. */

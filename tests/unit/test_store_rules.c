@@ -52,11 +52,11 @@ struct col {
 	struct value v;
 };
 
-/* A complete, valid row of each table (at most 12 columns). */
+/* A complete, valid row of each table (at most 14 columns). */
 static const struct {
 	const char *table;
 	const char *id;
-	struct col cols[12];
+	struct col cols[14];
 } rows[] = {
     {"organisation",
      GEM,
@@ -106,7 +106,9 @@ static const struct {
       {"volume", VI(6)},
       {"unit", VT("day_part")},
       {"frequency", VT("week")},
-      {"budget_cents", VI(650000)}}},
+      {"budget_cents", VI(650000)},
+      {"end_reason", VT("31")},
+      {"change_reason", VT("04")}}},
     {"evaluation",
      EVAL,
      {{"arrangement_id", VT(ARR)}, {"held_on", VT("2026-01-20")}, {"outcome", VT("continue")}}},
@@ -183,6 +185,11 @@ static const struct {
      "40-55)"},
     {"care_assignment", "product_code", VT("45A123"), ARR_EINVAL,
      "care_assignment.product_code=\"45A123\" must be at most 5 characters"},
+    {"care_assignment", "end_reason", VT("30"), ARR_EINVAL,
+     "care_assignment.end_reason=\"30\" must be an iJw JZ588 reason care ended (02, 20, 31-39)"},
+    {"care_assignment", "change_reason", VT("01"), ARR_EINVAL,
+     "care_assignment.change_reason=\"01\" must be an iJw JZ002 reason an assignment changed "
+     "(02-14)"},
     {"care_assignment", "valid_to", VT("2025-09-30"), ARR_EINVAL,
      "care_assignment.valid_to=\"2025-09-30\" must not be before valid_from=\"2025-10-01\""},
     {"care_assignment", "provider_org_id", VT(SCH), ARR_EINVAL,
@@ -211,11 +218,11 @@ static int
 write_row(struct ts_replica *r, size_t k, const char *id, const char *column, struct value v,
           struct store_write_result *res)
 {
-	struct store_op ops[13];
+	struct store_op ops[15];
 	size_t n = 0;
 	bool set = false;
 
-	for (size_t c = 0; c < 12 && rows[k].cols[c].name != NULL; c++) {
+	for (size_t c = 0; c < 14 && rows[k].cols[c].name != NULL; c++) {
 		bool this = column != NULL && strcmp(rows[k].cols[c].name, column) == 0;
 
 		ops[n++] =
@@ -518,6 +525,23 @@ test_rules_quote(void **state)
 	free(long_text);
 }
 
+/* The iJw codes a care assignment holds, and what each means. */
+static void
+test_rules_code_meaning(void **state)
+{
+	const struct schema_table *ca = schema_table_find("care_assignment");
+
+	(void)state;
+	assert_string_equal(schema_rules_code_meaning(ca, "product_category", "45"),
+	                    "jeugdhulp ambulant");
+	assert_string_equal(schema_rules_code_meaning(ca, "end_reason", "31"), "ended as planned");
+	assert_string_equal(schema_rules_code_meaning(ca, "change_reason", "09"),
+	                    "moved to another provider");
+	assert_null(schema_rules_code_meaning(ca, "change_reason", "01")); /* retired */
+	assert_null(schema_rules_code_meaning(ca, "product_code", "45A12"));
+	assert_null(schema_rules_code_meaning(schema_table_find("goal"), "status", "open"));
+}
+
 int
 main(void)
 {
@@ -529,6 +553,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rules_judge, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_plan, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_quote, setup, ts_teardown),
+	    cmocka_unit_test(test_rules_code_meaning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

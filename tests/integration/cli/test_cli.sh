@@ -340,6 +340,14 @@ ok "$CTL" funding list arrangement_id=e0000002
 golden funding_list
 ok "$CTL" assignment show d000
 golden assignment_show
+# iJw codes: the code stored, its meaning shown; codes outside the lists refused
+ok "$CTL" assignment set JW-2025-0042 change_reason=04
+ok "$CTL" assignment show JW-2025-0042
+grep -q '^change_reason  *04 (reassessment: extended)$' "$T/out" || fail "assignment show: no meaning of change_reason"
+ok "$CTL" --json assignment show JW-2025-0042
+jqcheck '.change_reason == "04" and .product_category == "45"'
+error 1 'error: care_assignment.end_reason="99" must be an iJw JZ588 reason care ended (02, 20, 31-39)' \
+	"$CTL" assignment set JW-2025-0042 end_reason=99
 ok "$CTL" query "SELECT status, count(*) AS n FROM arrangement GROUP BY status ORDER BY status"
 golden query
 ok "$CTL" --json query SELECT kind, code FROM organisation ORDER BY code
