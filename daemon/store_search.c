@@ -52,11 +52,13 @@ static const char search_sql[] =
     /* which arrangement each party was last put in (to rebuild it when the party moves) */
     "CREATE TABLE IF NOT EXISTS _search_party_of(party INTEGER PRIMARY KEY,"
     " arrangement_id);"
-    /* a document gathers an arrangement's parties */
-    "CREATE INDEX IF NOT EXISTS _search_party ON arrangement_party(arrangement_id);"
+    /* no index on arrangement_party(arrangement_id): it would cost every write */
     "CREATE TEMP TABLE IF NOT EXISTS _search_note(kind INTEGER NOT NULL, rid INTEGER NOT NULL,"
     " PRIMARY KEY(kind, rid)) WITHOUT ROWID;"
-    "CREATE TEMP TABLE IF NOT EXISTS _search_todo(rid INTEGER PRIMARY KEY);";
+    "CREATE TEMP TABLE IF NOT EXISTS _search_todo(rid INTEGER PRIMARY KEY);"
+    /* the organisations of each arrangement to rebuild, by role and as parties */
+    "CREATE TEMP TABLE IF NOT EXISTS _search_orgs(arrangement_id TEXT NOT NULL,"
+    " org_id TEXT NOT NULL, PRIMARY KEY(arrangement_id, org_id)) WITHOUT ROWID;";
 
 /* The organisations (and children) noted, as sets of ids. */
 #define NOTED(k, t)                                                                                \
@@ -93,23 +95,32 @@ static const char all_sql[] =
     " FROM arrangement_party;"
     "INSERT OR IGNORE INTO _search_todo SELECT _rid FROM arrangement;";
 
-/* The organisations of arrangement a, by role and as parties. */
-#define ORGS_OF_A                                                                                  \
-	"SELECT a.lead_org_id UNION ALL SELECT a.municipality_org_id"                              \
-	" UNION ALL SELECT a.school_org_id UNION ALL SELECT a.swv_org_id"                          \
-	" UNION ALL SELECT p.org_id FROM arrangement_party p"                                      \
-	" WHERE p.arrangement_id = a.id AND p._deleted <> 1"
-
-/* The documents of the arrangements to rebuild (the rowid is the arrangement's _rid). */
+/*
+ * The documents of the arrangements to rebuild (the rowid is the arrangement's _rid):
+ * their organisations gathered first, with one pass over the parties.
+ */
 static const char rebuild_sql[] =
+    "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.lead_org_id FROM _search_todo t"
+    " JOIN arrangement a ON a._rid = t.rid WHERE a.lead_org_id IS NOT NULL;"
+    "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.municipality_org_id FROM _search_todo t"
+    " JOIN arrangement a ON a._rid = t.rid WHERE a.municipality_org_id IS NOT NULL;"
+    "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.school_org_id FROM _search_todo t"
+    " JOIN arrangement a ON a._rid = t.rid WHERE a.school_org_id IS NOT NULL;"
+    "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.swv_org_id FROM _search_todo t"
+    " JOIN arrangement a ON a._rid = t.rid WHERE a.swv_org_id IS NOT NULL;"
+    "INSERT OR IGNORE INTO _search_orgs SELECT p.arrangement_id, p.org_id"
+    " FROM arrangement_party p WHERE p._deleted <> 1 AND p.org_id IS NOT NULL"
+    " AND p.arrangement_id IN (SELECT a.id FROM _search_todo t"
+    " JOIN arrangement a ON a._rid = t.rid);"
     "DELETE FROM _search WHERE rowid IN (SELECT rid FROM _search_todo);"
     "INSERT INTO _search(rowid, body) SELECT a._rid,"
-    " coalesce((SELECT c.ref FROM child c WHERE c.id = a.child_id AND c._deleted <> 1), '')"
-    " || ' ' || coalesce(a.coordinator, '') || ' ' ||"
-    " coalesce((SELECT group_concat(coalesce(o.name, '') || ' ' || coalesce(o.code, ''), ' ')"
-    " FROM organisation o WHERE o._deleted <> 1 AND o.id IN (" ORGS_OF_A ")), '')"
+    " coalesce((SELECT c.ref FROM child c WHERE c.id = a.child_id AND c._deleted <> 1),"
+    " '') || ' ' || coalesce(a.coordinator, '') || ' ' ||"
+    " coalesce((SELECT group_concat(coalesce(o.name, '') || ' ' || coalesce(o.code, ''),"
+    " ' ') FROM _search_orgs g JOIN organisation o ON o.id = g.org_id"
+    " WHERE g.arrangement_id = a.id AND o._deleted <> 1), '')"
     " FROM _search_todo t JOIN arrangement a ON a._rid = t.rid WHERE a._deleted <> 1;"
-    "DELETE FROM _search_todo; DELETE FROM _search_note;"
+    "DELETE FROM _search_orgs; DELETE FROM _search_todo; DELETE FROM _search_note;"
     "INSERT OR REPLACE INTO _meta(key, value)"
     " VALUES('search_log', (SELECT coalesce(max(id), 0) FROM _log));";
 
