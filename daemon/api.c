@@ -155,6 +155,7 @@ static const char *const p_list[] = {"table", "where", "limit", "after", NULL};
 static const char *const p_query[] = {"sql", NULL};
 static const char *const p_qretry[] = {"id", "after", "until", NULL};
 static const char *const p_backup[] = {"path", NULL};
+static const char *const p_search[] = {"text", "limit", NULL};
 
 static const struct method {
 	const char *name;
@@ -167,6 +168,8 @@ static const struct method {
     {"get", p_row, api_methods_get},
     {"list", p_list, api_list},
     {"query", p_query, api_methods_query},
+    {"search", p_search, api_methods_search},
+    {"check", p_row, api_methods_check},
     {"history", p_history, api_history},
     {"digest", p_none, api_methods_digest},
     {"sync", p_none, api_methods_sync},
