@@ -11,6 +11,7 @@
 #include "args.h"
 #include "cli.h"
 #include "commands.h"
+#include "flags.h"
 #include "names.h"
 #include "schema.h"
 
@@ -42,6 +43,8 @@ int cmd_arrangement_add(struct cli *cli, const struct cmd_call *call, int argc, 
 int cmd_arrangement_set(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_search(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_goal_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 
 /* The verbs of every table noun (call->noun, call->t); argv holds the words after the verb. */
 int tbl_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
@@ -113,9 +116,19 @@ int tbl_write(struct cli *cli, const struct schema_table *t, const char *id,
 int tbl_print_rows(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
                    const struct names *nm, const char *const *cols, size_t ncols,
                    const char *const *headers);
-/* One row as "field  value" lines (full ids, organisations as "Name (code)") or JSON. */
+/*
+ * tbl_print_rows with the values that break a rule marked (flags[r] for row r; NULL:
+ * none) and a footnote per rule, led by the row's short id, after the table.
+ */
+int tbl_print_rows_flagged(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
+                           const struct names *nm, const char *const *cols, size_t ncols,
+                           const char *const *headers, const struct flags *flags);
+/*
+ * One row as "field  value" lines (full ids, organisations as "Name (code)") or JSON;
+ * values that break a rule of fl (may be NULL) marked, with a footnote per rule.
+ */
 int tbl_print_record(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
-                     const struct names *nm);
+                     const struct names *nm, const struct flags *fl);
 /* Help text describing t's fields and their types, for --help of table commands. */
 void tbl_help_fields(const struct schema_table *t);
 

@@ -4,7 +4,8 @@
  * and resolves organisations by code; `set` is the generic one (the store keeps the
  * status lifecycle of DOMAIN.md and every other rule); `list` has filters by status,
  * kind, child, school and municipality (the API's equality filters) and by organisation
- * in any role and dates (arrfilter.c); `show` gathers the related rows. Their help is in
+ * in any role and dates (arrfilter.c); `show` gathers the related rows and prints the
+ * plan (plan.c). Their help is in
  * commands.c.
  */
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "names.h"
 #include "jsonout.h"
 #include "out.h"
+#include "plan.h"
 #include "resolve.h"
 
 #define ARR_TABLE "arrangement"
@@ -295,13 +297,21 @@ static const struct {
     {"care_assignment", "Care assignments", "assignments"},
     {"evaluation", "Evaluations", "evaluations"},
     {"consent", "Consents", "consents"},
+    {"goal", "Plan", "goals"}, /* printed by plan.c, after the evaluations */
 };
+
+#define REL_EVALS 3 /* the index of evaluation in related */
+#define REL_GOALS 5 /* the index of goal in related */
 
 #define NREL (sizeof(related) / sizeof(related[0]))
 
-/* One related table: a titled human table without the arrangement_id column. */
+/*
+ * One related table: a titled human table without the arrangement_id column, values
+ * that break a rule marked (fl).
+ */
 static int
-show_related(struct cli *cli, size_t k, const struct rowset *rs, const struct names *nm)
+show_related(struct cli *cli, size_t k, const struct rowset *rs, const struct names *nm,
+             const struct flags *fl)
 {
 	const struct schema_table *t = schema_table_find(related[k].table);
 	const char *cols[32];
@@ -317,17 +327,18 @@ show_related(struct cli *cli, size_t k, const struct rowset *rs, const struct na
 		if (t->columns[i].name[0] != '_' &&
 		    strcmp(t->columns[i].name, "arrangement_id") != 0)
 			cols[n++] = t->columns[i].name;
-	return tbl_print_rows(cli, t, rs, nm, cols, n, NULL);
+	return tbl_print_rows_flagged(cli, t, rs, nm, cols, n, NULL, fl);
 }
 
 /* `show --json`: {"arrangement": {...}, "parties": [...], ...}; NULL when out of memory. */
 static json_t *
-show_json(const struct rowset *rs, const struct rowset relrs[NREL])
+show_json(const struct rowset *rs, const struct rowset relrs[NREL], const struct plan_evals *pe)
 {
 	json_t *j = json_object();
 
 	if (j == NULL ||
-	    json_object_set_new(j, "arrangement", jsonout_row(rs, 0, NULL, false)) != 0)
+	    json_object_set_new(j, "arrangement", jsonout_row(rs, 0, NULL, false)) != 0 ||
+	    json_object_set_new(j, "goal_evaluations", plan_evals_json(pe)) != 0)
 		goto fail;
 	for (size_t k = 0; k < NREL; k++) {
 		json_t *a = json_array();
@@ -353,6 +364,8 @@ cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, cha
 	char id[ARR_ROWID_STRLEN + 1];
 	struct reply rp, rel[NREL];
 	struct rowset rs, relrs[NREL];
+	struct plan_evals pe = {0};
+	struct flags fl = {0}, *relfl[NREL] = {NULL};
 	int rc;
 
 	reply_init(&rp);
@@ -370,17 +383,28 @@ cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, cha
 			goto out;
 		}
 	}
+	if ((rc = plan_evals_load(cli, &relrs[REL_EVALS], &pe)) != CLI_OK)
+		goto out;
 	if (cli->json) {
-		rc = jsonout_print(show_json(&rs, relrs));
+		rc = jsonout_print(show_json(&rs, relrs, &pe));
 		goto out;
 	}
 	nm = names_load(cli, &rc);
-	if (nm == NULL)
+	if (nm == NULL || (rc = flags_load(cli, t->name, id, &fl)) != CLI_OK)
 		goto out;
-	rc = tbl_print_record(cli, t, &rs, nm);
 	for (size_t k = 0; k < NREL && rc == CLI_OK; k++)
-		rc = show_related(cli, k, &relrs[k], nm);
+		rc = flags_load_rows(cli, related[k].table, &relrs[k], &relfl[k]);
+	if (rc == CLI_OK)
+		rc = tbl_print_record(cli, t, &rs, nm, &fl);
+	for (size_t k = 0; k < REL_GOALS && rc == CLI_OK; k++)
+		rc = show_related(cli, k, &relrs[k], nm, relfl[k]);
+	if (rc == CLI_OK)
+		rc = plan_print(&relrs[REL_GOALS], &relrs[REL_EVALS], &pe, nm, relfl[REL_GOALS]);
 out:
+	for (size_t k = 0; k < NREL; k++)
+		flags_free_rows(&relfl[k], relrs[k].nrows);
+	flags_free(&fl);
+	plan_evals_free(&pe);
 	names_destroy(&nm);
 	for (size_t k = 0; k < NREL; k++)
 		reply_free(&rel[k]);

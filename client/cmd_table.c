@@ -2,8 +2,8 @@
  * cmd_table.c: the generic commands for every table of the data model (add, set, list,
  * show, delete; history is cmd_history.c's), driven by schema.h: field names, types and
  * choices come from the schema, so a new column needs no CLI change. Values are
- * validated here before anything is sent; the daemon validates again. Their help is in
- * commands.c.
+ * validated here before anything is sent; the daemon validates again. `show` marks the
+ * values of a row that break a rule (flags.c). Their help is in commands.c.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -13,6 +13,7 @@
 
 #include "arrerr.h"
 #include "cmd.h"
+#include "flags.h"
 #include "names.h"
 #include "jsonout.h"
 #include "out.h"
@@ -344,8 +345,9 @@ struct rows_out {
 	const struct names *nm;
 	const char *const *cols;
 	size_t ncols;
-	const char **allc; /* owned: every column, when cols was NULL */
-	struct table *tab; /* owned; NULL with --json */
+	const char **allc;         /* owned: every column, when cols was NULL */
+	const struct flags *flags; /* the rules each row of rs breaks, or NULL */
+	struct table *tab;         /* owned; NULL with --json */
 	struct strbuf sb;
 };
 
@@ -396,6 +398,8 @@ rows_add(struct rows_out *ro, const struct rowset *rs, size_t r)
 			strbuf_putc(&ro->sb, '-');
 		else
 			names_render(ro->nm, &ro->sb, ro->t, ro->cols[c], o, false);
+		if (ro->flags != NULL && flags_has(&ro->flags[r], ro->cols[c]))
+			strbuf_puts(&ro->sb, FLAGS_MARK);
 		table_cell(ro->tab, strbuf_str(&ro->sb));
 	}
 	return CLI_OK;
@@ -415,16 +419,35 @@ rows_end(struct rows_out *ro, int rc)
 }
 
 int
-tbl_print_rows(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
-               const struct names *nm, const char *const *cols, size_t ncols,
-               const char *const *headers)
+tbl_print_rows_flagged(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
+                       const struct names *nm, const char *const *cols, size_t ncols,
+                       const char *const *headers, const struct flags *flags)
 {
-	struct rows_out ro = {.cli = cli, .t = t, .nm = nm, .cols = cols, .ncols = ncols};
+	struct rows_out ro = {
+	    .cli = cli, .t = t, .nm = nm, .cols = cols, .ncols = ncols, .flags = flags};
 	int rc = rows_begin(&ro, headers);
 
 	for (size_t r = 0; r < rs->nrows && rc == CLI_OK; r++)
 		rc = rows_add(&ro, rs, r);
-	return rows_end(&ro, rc);
+	rc = rows_end(&ro, rc);
+	for (size_t r = 0; flags != NULL && !cli->json && rc == CLI_OK && r < rs->nrows; r++) {
+		char id[ARR_ROWID_STRLEN + 1];
+
+		if (flags[r].n > 0 &&
+		    obj_strcpy(rowset_cell(rs, r, rowset_col(rs, "id")), id, sizeof(id))) {
+			id[NAMES_SHORT_ID] = '\0';
+			flags_print(&flags[r], id);
+		}
+	}
+	return rc;
+}
+
+int
+tbl_print_rows(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
+               const struct names *nm, const char *const *cols, size_t ncols,
+               const char *const *headers)
+{
+	return tbl_print_rows_flagged(cli, t, rs, nm, cols, ncols, headers, NULL);
 }
 
 /*
@@ -534,7 +557,7 @@ tbl_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 
 int
 tbl_print_record(struct cli *cli, const struct schema_table *t, const struct rowset *rs,
-                 const struct names *nm)
+                 const struct names *nm, const struct flags *fl)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct table *tab;
@@ -558,11 +581,15 @@ tbl_print_record(struct cli *cli, const struct schema_table *t, const struct row
 			if (!obj_strcpy(name, col, sizeof(col)))
 				col[0] = '\0';
 			names_render(nm, &sb, t, col, rowset_cell(rs, 0, (int)c), true);
+			if (flags_has(fl, col))
+				strbuf_puts(&sb, FLAGS_MARK);
 		}
 		table_cell(tab, strbuf_str(&sb));
 	}
 	if (!strbuf_ok(&sb) || !table_print(tab, stdout))
 		rc = cli_error("out of memory");
+	else
+		flags_print(fl, NULL);
 	table_destroy(&tab);
 	strbuf_free(&sb);
 	return rc;
@@ -573,6 +600,7 @@ tbl_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	struct args a;
 	struct names *nm = NULL;
+	struct flags fl = {0};
 	char id[ARR_ROWID_STRLEN + 1];
 	struct reply rp;
 	struct rowset rs;
@@ -584,11 +612,12 @@ tbl_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 		goto out;
 	if (!cli->json) {
 		nm = names_load(cli, &rc);
-		if (nm == NULL)
+		if (nm == NULL || (rc = flags_load(cli, call->t->name, id, &fl)) != CLI_OK)
 			goto out;
 	}
-	rc = tbl_print_record(cli, call->t, &rs, nm);
+	rc = tbl_print_record(cli, call->t, &rs, nm, &fl);
 out:
+	flags_free(&fl);
 	names_destroy(&nm);
 	reply_free(&rp);
 	args_free(&a);

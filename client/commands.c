@@ -164,17 +164,33 @@ static const struct cmd cmds[] = {
      "shows the first N and says on stderr where to go on (--after ID: after\n"
      "that row) and, without --org and the date filters, how many there are.\n\n",
      CMD_FIELDS, "Arrangements"},
-    {"arrangement", "show", "ID", "with parties, funding, assignments, evaluations, consents",
+    {"arrangement", "show", "ID", "with parties, funding, assignments, evaluations, plan",
      cmd_arrangement_show, NULL,
      "Show one arrangement (ID may be a unique prefix) with its parties, funding\n"
-     "shares, care assignments, evaluations and consents. --json prints one JSON\n"
-     "object: {\"arrangement\": {...}, \"parties\": [...], \"funding\": [...],\n"
-     "\"assignments\": [...], \"evaluations\": [...], \"consents\": [...]}.\n\n",
+     "shares, care assignments, evaluations and consents, then its plan: the goals\n"
+     "in order (ordinal) with the organisation that works on each (by name), target\n"
+     "date, status and the outcome its latest evaluation recorded. --json prints one\n"
+     "JSON object: {\"arrangement\": {...}, \"parties\": [...], \"funding\": [...],\n"
+     "\"assignments\": [...], \"evaluations\": [...], \"consents\": [...],\n"
+     "\"goals\": [...], \"goal_evaluations\": [...]}.\n\n",
      0, "Arrangements"},
     {"arrangement", "history", "ID", "who changed what, when, from which organisation", tbl_history,
      "ID [--limit N | --all] [--after POSITION]", NULL, 0, "Arrangements"},
     {"arrangement", "delete", "ID", "delete (_deleted=1)", tbl_delete, NULL, NULL, 0,
      "Arrangements"},
+    {"goal", "add", "arrangement_id=ID description=TEXT org_id=ORG [FIELD=VALUE]...",
+     "add a goal to an arrangement's plan, print its id", cmd_goal_add,
+     "arrangement_id=ID description=TEXT org_id=ORG\n"
+     "         [target_on=DATE] [status=S] [ordinal=N] [--FIELD VALUE]...",
+     "Add a goal to the plan of an arrangement (\"één kind, één plan\") and print its\n"
+     "new id. ID is an arrangement id or a unique prefix; ORG, the organisation that\n"
+     "works on the goal, an id, prefix or code. The goal is open unless status= is given,\n"
+     "and comes after the arrangement's last goal unless ordinal= is given. Keep the\n"
+     "description short and free of diagnoses (at most 200 bytes). `arrangement show`\n"
+     "prints the plan in order with each goal's latest outcome; record an outcome with\n"
+     "`arrangctl goal_evaluation add evaluation_id=EV goal_id=GOAL outcome=O [note=TEXT]`\n"
+     "(the evaluation and the goal must belong to the same arrangement).\n\n",
+     CMD_FIELDS, "Plan"},
     {ANY_TABLE, "add", "[--FIELD VALUE]... [FIELD=VALUE]...", "add a row, print its id", tbl_add,
      NULL,
      "Add a @T row with a new random id and print the id. Fields may be given as\n"
@@ -212,6 +228,19 @@ static const struct cmd cmds[] = {
      "answer is read; --limit N shows the first N changes and says on stderr how\n"
      "many there are and where to go on (--after POSITION, as printed).\n\n",
      0, "Other tables"},
+    {"search", NULL, "TEXT...", "find arrangements by child ref, organisation, coordinator",
+     cmd_search, "TEXT... [--limit N]",
+     "Find the arrangements on this replica whose child reference, coordinator, or\n"
+     "organisations (lead, municipality, school, SWV or a party: name or code) hold\n"
+     "every word of TEXT as the start of a word; case and accents do not count, and a\n"
+     "reference such as TD-2016-001 is found as typed. Best matches come first; the\n"
+     "first 20 are shown, or N with --limit N (at most 1000), and when there are more,\n"
+     "stderr says so. The table shows the child by its ref and organisations by code;\n"
+     "--json prints one JSON object per arrangement per line with every field.\n"
+     "Nothing found: a note on stderr, exit status 0. The index is kept by arrangd\n"
+     "from the rows as they change, local or replicated.\n\n"
+     "Example: arrangctl search TD-2016-001 lijster\n\n",
+     0, "Data"},
     {"query", NULL, "SQL", "read-only SQL on the local replica", cmd_query, "SQL...",
      "Run one read-only SQL statement on the local replica and print the result as a\n"
      "table (column names as returned, values as stored: full ids, no labels). Several\n"
@@ -275,6 +304,12 @@ static const struct noun {
     {"care_assignment", "care_assignment", "Rows of the @T table.", true, true, NULL},
     {"evaluation", "evaluation", "Rows of the @T table.", true, false, NULL},
     {"consent", "consent", "Rows of the @T table.", true, false, NULL},
+    {"goal", "goal",
+     "Goals of an arrangement's plan (één kind, één plan), in the plan's order (ordinal);\n"
+     "`goal list arrangement_id=ID` lists one plan, `arrangement show` prints it.",
+     true, false, NULL},
+    {"goal_evaluation", "goal_evaluation",
+     "What an evaluation recorded for one goal of the same arrangement's plan.", true, false, NULL},
 };
 
 #define NNOUNS (sizeof(nouns) / sizeof(nouns[0]))

@@ -1,7 +1,8 @@
 /*
  * names.c: an id → label map for organisations (code, name) and children (ref), used
  * only to make human output readable: an organisation shows as "Name (code)" in every
- * table and record, a child as its ref. Sorted arrays with binary search; owns copies of
+ * table and record, a child as its ref, an iJw code with its meaning ("45 (jeugdhulp
+ * ambulant)"). Sorted arrays with binary search; owns copies of
  * the strings. Never used for --json output.
  */
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "names.h"
 #include "out.h"
+#include "schema_rules.h"
 
 struct label {
 	char *id;
@@ -132,6 +134,22 @@ render_id(struct strbuf *sb, const msgpack_object *o, bool long_form)
 		out_text(sb, o);
 }
 
+/* After an iJw code (product_category, end_reason, change_reason): " (its meaning)". */
+static void
+render_meaning(struct strbuf *sb, const struct schema_table *t, const char *colname,
+               const msgpack_object *o)
+{
+	char code[8];
+	const char *meaning;
+
+	if (t == NULL || o->via.str.size >= sizeof(code))
+		return;
+	memcpy(code, o->via.str.ptr, o->via.str.size);
+	code[o->via.str.size] = '\0';
+	if ((meaning = schema_rules_code_meaning(t, colname, code)) != NULL)
+		strbuf_printf(sb, " (%s)", meaning);
+}
+
 void
 names_render(const struct names *nm, struct strbuf *sb, const struct schema_table *t,
              const char *colname, const msgpack_object *o, bool long_form)
@@ -149,6 +167,7 @@ names_render(const struct names *nm, struct strbuf *sb, const struct schema_tabl
 	}
 	if (c == NULL || c->type != SCHEMA_REF) {
 		out_text(sb, o);
+		render_meaning(sb, t, colname, o);
 		return;
 	}
 	if (nm != NULL && strcmp(c->ref_table, "organisation") == 0)

@@ -158,6 +158,7 @@ static const char *const p_backup[] = {"path", NULL};
 static const char *const p_scope[] = {"scope", NULL};
 static const char *const p_grant[] = {"scope", "member", "roles", NULL};
 static const char *const p_revoke[] = {"scope", "member", NULL};
+static const char *const p_search[] = {"text", "limit", NULL};
 
 static const struct method {
 	const char *name;
@@ -170,6 +171,8 @@ static const struct method {
     {"get", p_row, api_methods_get},
     {"list", p_list, api_list},
     {"query", p_query, api_methods_query},
+    {"search", p_search, api_methods_search},
+    {"check", p_row, api_methods_check},
     {"history", p_history, api_history},
     {"digest", p_scope, api_scope_digest},
     {"scope.show", p_scope, api_scope_show},

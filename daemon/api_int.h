@@ -188,8 +188,14 @@ api_method_fn api_list;
 /* api_history.c: "history", in pages. */
 api_method_fn api_history;
 /* api_methods.c: reads and administration. */
+/* "search": the longest text, the most rows, and the rows when no limit is given. */
+#define API_SEARCH_TEXT_MAX 256
+#define API_SEARCH_MAX      1000
+#define API_SEARCH_DEFAULT  100
+
 api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_query,
-    api_methods_sync, api_methods_qlist, api_methods_qretry, api_methods_backup;
+    api_methods_search, api_methods_check, api_methods_sync, api_methods_qlist, api_methods_qretry,
+    api_methods_backup;
 /* api_write.c: "write". */
 api_method_fn api_write;
 /* api_equiv.c: status's "equivocations" (key and array); the arrangd_equivocations gauge. */

@@ -288,6 +288,77 @@ api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return rows_result(r, &c, rc, NULL, pk);
 }
 
+/*
+ * "check": the domain rules one visible row breaks (store_rules_judge()): rows that came
+ * from peers merge without them. {"refusals": [{"column", "message"}...]}, empty when
+ * the row keeps every rule; the messages show values shortened, as a write's refusal.
+ */
+int
+api_methods_check(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const struct schema_table *t;
+	char id[ARR_ROWID_STRLEN + 1];
+	struct store_judgement *j;
+	int rc;
+
+	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, "id", NULL, id)) != 0)
+		return rc;
+	if ((j = malloc(sizeof(*j))) == NULL)
+		return api_fail_code(r, ARR_ENOMEM);
+	if ((rc = store_rules_judge(a->st, t->name, id, j)) != 0) {
+		rc = rc == ARR_ENOTFOUND ? apimsg_req_fail(r, rc, "row not found")
+		                         : api_fail_code(r, rc);
+		goto out;
+	}
+	msgpack_pack_map(pk, 1);
+	apimsg_pack_str(pk, "refusals");
+	msgpack_pack_array(pk, (uint32_t)j->n);
+	for (size_t i = 0; i < j->n; i++) {
+		msgpack_pack_map(pk, 2);
+		apimsg_pack_str(pk, "column");
+		apimsg_pack_str(pk, j->v[i].column);
+		apimsg_pack_str(pk, "message");
+		apimsg_pack_str(pk, j->v[i].message);
+	}
+out:
+	free(j);
+	return rc;
+}
+
+/*
+ * "search": the visible arrangements whose child ref, coordinator or organisations
+ * hold every word of text (store_search()), best match first, as a rowset of the
+ * arrangement table. text is 1 to API_SEARCH_TEXT_MAX bytes; limit 1 to
+ * API_SEARCH_MAX (default API_SEARCH_DEFAULT).
+ */
+int
+api_methods_search(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	const char *text;
+	uint64_t limit = API_SEARCH_DEFAULT;
+	struct rows_ctx c = {0};
+	size_t len;
+	int rc;
+
+	if ((rc = apimsg_req_str(r, "text", NULL, &text, &len)) != 0 ||
+	    (rc = apimsg_req_uint(r, "limit", &(bool){false}, &limit)) != 0)
+		return rc;
+	if (len == 0 || len > API_SEARCH_TEXT_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'text' must be 1 to %d bytes",
+		                       API_SEARCH_TEXT_MAX);
+	if (limit == 0 || limit > API_SEARCH_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'limit' must be 1 to %d",
+		                       API_SEARCH_MAX);
+	if ((c.rs = apimsg_rowset_new()) == NULL)
+		return api_fail_code(r, ARR_ENOMEM);
+	rc = store_search(a->st, text, (size_t)limit, rows_add, &c);
+	if (rc == ARR_EINVAL && c.rc == 0) {
+		apimsg_rowset_destroy(&c.rs);
+		return apimsg_req_fail(r, rc, "param 'text' has no letter or digit to search for");
+	}
+	return rows_result(r, &c, rc, schema_table_find("arrangement"), pk);
+}
+
 /* "sync": pull from every connected peer now. */
 int
 api_methods_sync(struct api *a, struct apimsg_req *r, msgpack_packer *pk)

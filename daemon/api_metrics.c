@@ -37,6 +37,10 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	metrics_gauge(f, "arrangd_writes_held",
 	              "1 while local writes are held after a restore, else 0.",
 	              store_writes_held(a->st, NULL) ? 1 : 0);
+	metrics_counter(f, "arrangd_search_notes_overflow_total",
+	                "Times the rows noted for the search index ran over their bound "
+	                "(the whole index was rebuilt).",
+	                store_search_overflows(a->st));
 	api_equiv_metrics(a, f);
 	api_quota_metrics(a, f);
 }

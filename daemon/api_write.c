@@ -4,7 +4,8 @@
  * commits all of them in one transaction; a domain rule's refusal is passed on as the
  * store words it ("ops[i]: table.column rule");
  * the sync layer hears of what committed through the committed hook. It must not touch
- * the socket, and its messages never echo a value.
+ * the socket; only a domain rule's refusal shows a value (shortened, to the writer; the
+ * log has the method and error code only).
  */
 #include <inttypes.h>
 #include <stdlib.h>

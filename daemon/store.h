@@ -324,6 +324,33 @@ struct store_filter {
  */
 int store_list(struct store *s, const char *table, const struct store_filter *filters,
                size_t nfilters, const char *after, size_t limit, store_row_fn fn, void *ctx);
+/*
+ * The visible arrangements whose child ref, coordinator, or organisations (lead,
+ * municipality, school, SWV, parties: name or code) hold every word of text as the
+ * start of a word (case and diacritics ignored), best match first, at most limit
+ * (0: all), each as store_get gives it. ARR_EINVAL when text has no word.
+ */
+int store_search(struct store *s, const char *text, size_t limit, store_row_fn fn, void *ctx);
+/* The rules a stored row breaks (store_rules_judge), each as a local write's refusal. */
+#define STORE_JUDGE_MAX 16
+struct store_judgement {
+	size_t n;
+	struct {
+		const char *column; /* a schema name (static) */
+		char message[320];  /* "table.column=VALUE rule", the value shortened */
+	} v[STORE_JUDGE_MAX];
+};
+/*
+ * Judge the visible row id of table by the domain rules of a local write (required
+ * fields, ranges, code lists, date order, references; not the status lifecycle, which
+ * judges a change): every rule it breaks into *j, at most STORE_JUDGE_MAX. Replicated
+ * rows merge without these rules, so a row may break them. Reads only.
+ * ARR_ENOTFOUND when there is no such visible row; ARR_ESCHEMA for an unknown table.
+ */
+int store_rules_judge(struct store *s, const char *table, const char *id,
+                      struct store_judgement *j);
+/* Times the rows noted for the search index ran over their bound (a full rebuild). */
+uint64_t store_search_overflows(const struct store *s);
 /* How many visible rows of table match every filter. */
 int store_count(struct store *s, const char *table, const struct store_filter *filters,
                 size_t nfilters, uint64_t *count);

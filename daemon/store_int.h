@@ -150,6 +150,7 @@ struct store {
 	uint64_t max_drift;
 	bool rules; /* local writes keep the domain rules (store_rules.c) */
 	struct store_rules_memo *rules_memo; /* during such a write, told of each row merged */
+	struct store_search *search;         /* rows changed since the index's last flush */
 	uint64_t clock_rejected;             /* change sets refused by the drift check since open */
 	struct store_budget budget;          /* every field set (store_set_budget) */
 	uint64_t pending_dropped;            /* dropped or evicted from pending since open */
@@ -216,6 +217,21 @@ int store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
                       struct store_write_result *r);
 /* Forget the write (*m NULLed, s->rules_memo too); *m may be NULL. */
 void store_rules_free(struct store *s, struct store_rules_memo **m);
+
+/* ---- store_search.c: the full-text index of arrangements ---- */
+
+/*
+ * Create the index if needed, start noting changed rows (s->search), and rebuild it
+ * when missing, of another format or behind the log.
+ */
+int store_search_open(struct store *s);
+/*
+ * Rebuild the documents of the arrangements the rows noted since the last flush touch,
+ * in a transaction of its own (an open bulk transaction is committed first).
+ */
+int store_search_flush(struct store *s);
+/* Flush, stop noting, free s->search; s->search may be NULL. */
+void store_search_close(struct store *s);
 
 /* ---- store_db.c: statements, bindings, transactions ---- */
 

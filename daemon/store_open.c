@@ -17,7 +17,7 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT  6 /* 6: scopes; 5: _log.chain, _equiv; 4: budgets; 3: clocks in the row */
+#define STORE_FORMAT  7 /* 7: scopes; 6: _search; 5: _log.chain, _equiv; 4: budgets; 3: clocks */
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -459,7 +459,7 @@ store_open(const struct store_config *cfg, int *err)
 		goto out;
 	if ((ret = tables_prepare(s)) < 0)
 		goto out;
-	if ((ret = store_db_prepare(s)) < 0)
+	if ((ret = store_db_prepare(s)) < 0 || (ret = store_search_open(s)) < 0)
 		goto out;
 	if ((ret = store_mirror_load(s)) < 0 || (ret = hlc_load(s)) < 0 ||
 	    (ret = restored_load(s)) < 0)
@@ -490,8 +490,10 @@ store_destroy(struct store **sp)
 
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
-	if (s->db != NULL) {
+	if (s->db != NULL)
 		(void)store_bulk_flush(s);
+	store_search_close(s);
+	if (s->db != NULL) {
 		store_ckpt_stop(s);
 		/* everything into the database file; closing the last connection drops the WAL */
 		(void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,

@@ -11,6 +11,9 @@
  * with their kind, so that the thousands of references to one organisation cost one
  * lookup. A new row whose ops are one run of the write is judged from its ops: it holds
  * nothing else, so it is not read back.
+ *
+ * store_rules_judge() judges one stored row by the same checks without writing: what
+ * `show` flags in rows that came from peers, which merge without these rules.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -285,12 +288,16 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 	return ok;
 }
 
-/* The references of a row (values borrowed from its table's get or the write's ops). */
+/*
+ * The references of a row (values borrowed from its table's get or the write's ops),
+ * from column *from on: the first refused into *why (ARR_EINVAL, *from past it), or 0
+ * when none is.
+ */
 static int
-check_refs(struct store *s, const struct schema_table *t, const struct value *row,
-           struct schema_refusal *why)
+check_refs_from(struct store *s, const struct schema_table *t, const struct value *row,
+                size_t *from, struct schema_refusal *why)
 {
-	for (size_t c = 0; c < t->ncolumns; c++) {
+	for (size_t c = *from; c < t->ncolumns; c++) {
 		const struct schema_column *col = &t->columns[c];
 		const char *kind;
 		int ok;
@@ -301,6 +308,7 @@ check_refs(struct store *s, const struct schema_table *t, const struct value *ro
 		if (ok < 0)
 			return ARR_ENOMEM;
 		why->column = col->name;
+		why->value = &row[c];
 		kind = schema_rules_org_kind(t, col);
 		if (kind != NULL)
 			snprintf(why->rule, sizeof(why->rule),
@@ -308,9 +316,84 @@ check_refs(struct store *s, const struct schema_table *t, const struct value *ro
 		else
 			snprintf(why->rule, sizeof(why->rule), "must name an existing %s",
 			         col->ref_table);
+		*from = c + 1;
 		return ARR_EINVAL;
 	}
+	*from = t->ncolumns;
 	return 0;
+}
+
+static int
+check_refs(struct store *s, const struct schema_table *t, const struct value *row,
+           struct schema_refusal *why)
+{
+	size_t from = 0;
+
+	return check_refs_from(s, t, row, &from, why);
+}
+
+/*
+ * The arrangement_id of row id of table (NUL-terminated, into arr); false when there
+ * is no such visible row or it names none.
+ */
+static bool
+arrangement_of(struct store *s, const char *table, const struct value *id,
+               char arr[ARR_ROWID_STRLEN + 1])
+{
+	struct store_table *tb = &s->tables[store_db_table_index(table)];
+	char key[ARR_ROWID_STRLEN + 1];
+	const unsigned char *text;
+	bool ok = false;
+
+	if (id->kind != VALUE_TEXT || id->u.b.len != ARR_ROWID_STRLEN)
+		return false;
+	memcpy(key, id->u.b.ptr, ARR_ROWID_STRLEN);
+	key[ARR_ROWID_STRLEN] = '\0';
+	if (row_find(tb, key) &&
+	    (text = sqlite3_column_text(tb->get, schema_column_index(tb->t, "arrangement_id") +
+	                                             1)) != NULL &&
+	    strlen((const char *)text) == ARR_ROWID_STRLEN) {
+		memcpy(arr, text, ARR_ROWID_STRLEN + 1);
+		ok = true;
+	}
+	row_done(tb);
+	return ok;
+}
+
+/*
+ * One child, one plan: what an evaluation records for a goal is about a goal of the
+ * arrangement that evaluation belongs to (both references exist by now).
+ */
+static int
+check_plan(struct store *s, const struct schema_table *t, const struct value *row,
+           struct schema_refusal *why)
+{
+	char goal_arr[ARR_ROWID_STRLEN + 1], eval_arr[ARR_ROWID_STRLEN + 1];
+	int g = schema_column_index(t, "goal_id"), e = schema_column_index(t, "evaluation_id");
+
+	if (strcmp(t->name, "goal_evaluation") != 0 || g < 0 || e < 0)
+		return 0;
+	if (!arrangement_of(s, "goal", &row[g], goal_arr) ||
+	    !arrangement_of(s, "evaluation", &row[e], eval_arr) || strcmp(goal_arr, eval_arr) == 0)
+		return 0;
+	why->column = t->columns[g].name;
+	why->value = &row[g];
+	snprintf(why->rule, sizeof(why->rule),
+	         "must name a goal of the arrangement of its evaluation_id");
+	return ARR_EINVAL;
+}
+
+/* The refusal as the writer reads it: "table.column=value rule" (value shortened). */
+static void
+store_rules_word(char *buf, size_t size, const struct schema_table *t,
+                 const struct schema_refusal *why)
+{
+	char q[SCHEMA_QUOTE_MAX];
+
+	if (why->value != NULL)
+		schema_rules_quote(why->value, q, sizeof(q));
+	snprintf(buf, size, "%s.%s%s%s %s", t->name, why->column, why->value != NULL ? "=" : "",
+	         why->value != NULL ? q : "", why->rule);
 }
 
 /* The status of the row against what it was before the write (the status ops of the run). */
@@ -420,7 +503,7 @@ check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
 	int ti = store_db_table_index(ops[i].table);
 	struct store_table *tb = &s->tables[ti];
 	const struct schema_table *t = tb->t;
-	struct schema_refusal why = {NULL, ""};
+	struct schema_refusal why = {NULL, NULL, ""};
 	const char *status, *old;
 	char buf[64], id[ARR_ROWID_STRLEN + 1];
 	uint8_t row[ARR_ROWID_LEN];
@@ -437,14 +520,15 @@ check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
 	}
 	r->bad_op = i;
 	if ((rc = schema_rules_row(t, s->scratch, &why)) < 0 ||
-	    (rc = check_refs(s, t, s->scratch, &why)) < 0) {
+	    (rc = check_refs(s, t, s->scratch, &why)) < 0 ||
+	    (rc = check_plan(s, t, s->scratch, &why)) < 0) {
 		r->bad_op = op_of(ops, i, j, why.column);
 		goto out;
 	}
 	rc = check_status(ops, i, j, old, status, &why, &r->bad_op);
 out:
 	if (rc < 0 && rc != ARR_ENOMEM)
-		snprintf(r->refusal, sizeof(r->refusal), "%s.%s %s", t->name, why.column, why.rule);
+		store_rules_word(r->refusal, sizeof(r->refusal), t, &why);
 	row_done(tb);
 	return rc;
 }
@@ -464,4 +548,62 @@ store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
 	}
 	r->bad_op = 0;
 	return 0;
+}
+
+/*
+ * Every rule of a row as it is, whatever wrote it: the checks of a local write (but the
+ * lifecycle, which judges a change, not a row) into why[], at most max. How many, or a
+ * negative code.
+ */
+static int
+judge_all(struct store *s, const struct schema_table *t, const struct value *row,
+          struct schema_refusal *why, size_t max)
+{
+	size_t n = schema_rules_row_all(t, row, why, max), from = 0;
+	int rc = 0;
+
+	while (n < max && (rc = check_refs_from(s, t, row, &from, &why[n])) == ARR_EINVAL)
+		n++;
+	if (rc < 0 && rc != ARR_EINVAL)
+		return rc;
+	if (n < max && check_plan(s, t, row, &why[n]) == ARR_EINVAL)
+		n++;
+	return (int)n;
+}
+
+int
+store_rules_judge(struct store *s, const char *table, const char *id, struct store_judgement *j)
+{
+	int ti = table != NULL ? store_db_table_index(table) : -1, rc;
+	struct schema_refusal why[STORE_JUDGE_MAX];
+	struct store_rules_memo *m;
+	struct store_table *tb;
+
+	j->n = 0;
+	if (ti < 0)
+		return ARR_ESCHEMA;
+	tb = &s->tables[ti];
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return ARR_ENOMEM;
+	m->arr = store_db_table_index("arrangement");
+	s->rules_memo = m; /* only for the references found: nothing is written */
+	if (!row_find(tb, id)) {
+		rc = ARR_ENOTFOUND;
+		goto out;
+	}
+	for (size_t c = 0; c + 1 < tb->t->ncolumns; c++)
+		s->scratch[c] = store_db_column_value(tb->get, (int)c + 1);
+	s->scratch[tb->t->ncolumns - 1] = value_nil();
+	if ((rc = judge_all(s, tb->t, s->scratch, why, STORE_JUDGE_MAX)) < 0)
+		goto out;
+	for (size_t i = 0; i < (size_t)rc; i++) {
+		j->v[i].column = why[i].column;
+		store_rules_word(j->v[i].message, sizeof(j->v[i].message), tb->t, &why[i]);
+	}
+	j->n = (size_t)rc;
+	rc = 0;
+out:
+	row_done(tb);
+	store_rules_free(s, &m);
+	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * schema.c: the data model of DOMAIN.md as static tables, and the arrangement status
- * lifecycle. Changing a table here changes the schema version (arrlimits.h).
+ * lifecycle. Changing a table here changes the schema version (arrlimits.h) once a
+ * region holds data (goal and goal_evaluation joined version 1 before any did).
  * Owns no state; must not know about SQLite.
  */
 #include <stdint.h>
@@ -25,6 +26,8 @@ static const char *const frequencies[] = {"day", "week", "month", "total", NULL}
 static const char *const outcomes[] = {"continue", "adjust", "stop", NULL};
 static const char *const given_by[] = {"guardian", "child", "both", NULL};
 static const char *const age_bands[] = {"<12", "12-15", "16+", NULL};
+static const char *const goal_statuses[] = {"open", "achieved", "adjusted", "stopped", NULL};
+static const char *const goal_outcomes[] = {"achieved", "progress", "no_progress", "stopped", NULL};
 
 #define TEXT(n)                                                                                    \
 	{                                                                                          \
@@ -93,7 +96,10 @@ static const struct schema_column funding_cols[] = {REF("arrangement_id", "arran
                                                     DATE("period_from"),
                                                     DATE("period_to"),
                                                     DELETED};
-/* toewijzing (iJw JW301) */
+/*
+ * toewijzing (iJw JW301): product_category, end_reason and change_reason hold iJw codes
+ * (JZ020, JZ588, JZ002; schema_rules.c has the lists and their meanings)
+ */
 static const struct schema_column assignment_cols[] = {REF("arrangement_id", "arrangement"),
                                                        REF("provider_org_id", "organisation"),
                                                        TEXT("assignment_no"),
@@ -105,6 +111,8 @@ static const struct schema_column assignment_cols[] = {REF("arrangement_id", "ar
                                                        ENUM("unit", units),
                                                        ENUM("frequency", frequencies),
                                                        INT("budget_cents"),
+                                                       TEXT("end_reason"),
+                                                       TEXT("change_reason"),
                                                        DELETED};
 /* evaluatie */
 static const struct schema_column evaluation_cols[] = {REF("arrangement_id", "arrangement"),
@@ -119,11 +127,35 @@ static const struct schema_column consent_cols[] = {REF("arrangement_id", "arran
                                                     DATE("withdrawn_on"),
                                                     DELETED};
 
+/*
+ * doel ("één kind, één plan"): a goal of an arrangement's plan, in the plan's order
+ * (ordinal), with the organisation that works on it. Hangs off an arrangement: goal
+ * and goal_evaluation belong to the arrangement that goal.arrangement_id and
+ * evaluation.arrangement_id name (the scope work will mark this with a flag).
+ */
+static const struct schema_column goal_cols[] = {REF("arrangement_id", "arrangement"),
+                                                 TEXT("description"),
+                                                 REF("org_id", "organisation"),
+                                                 DATE("target_on"),
+                                                 ENUM("status", goal_statuses),
+                                                 INT("ordinal"),
+                                                 DELETED};
+/* what an evaluation recorded for one goal; hangs off an arrangement (see goal) */
+static const struct schema_column goal_eval_cols[] = {
+    REF("evaluation_id", "evaluation"), REF("goal_id", "goal"), ENUM("outcome", goal_outcomes),
+    TEXT("note"), DELETED};
+
 static const struct schema_table tables[] = {
-    TABLE("organisation", organisation_cols), TABLE("child", child_cols),
-    TABLE("arrangement", arrangement_cols),   TABLE("arrangement_party", party_cols),
-    TABLE("funding_share", funding_cols),     TABLE("care_assignment", assignment_cols),
-    TABLE("evaluation", evaluation_cols),     TABLE("consent", consent_cols),
+    TABLE("organisation", organisation_cols),
+    TABLE("child", child_cols),
+    TABLE("arrangement", arrangement_cols),
+    TABLE("arrangement_party", party_cols),
+    TABLE("funding_share", funding_cols),
+    TABLE("care_assignment", assignment_cols),
+    TABLE("evaluation", evaluation_cols),
+    TABLE("consent", consent_cols),
+    TABLE("goal", goal_cols),
+    TABLE("goal_evaluation", goal_eval_cols),
 };
 
 size_t

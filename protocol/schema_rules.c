@@ -2,7 +2,7 @@
  * schema_rules.c: the domain rules of a local write as static tables (required fields,
  * minimums, date order, code lists, organisation kinds) and the checks over one row
  * and one status change. Owns no state; must not know about SQLite or where a row
- * came from, and its messages never contain a value of a row.
+ * came from. Its messages show a value only shortened and escaped (schema_rules_quote).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 
 #include "arrerr.h"
 #include "schema_rules.h"
+#include "utf8.h"
 
 /* Fields without which a row means nothing in a case file. */
 static const struct {
@@ -26,6 +27,8 @@ static const struct {
       "frequency"}},
     {"evaluation", {"arrangement_id", "held_on", "outcome"}},
     {"consent", {"arrangement_id", "given_by", "granted_on"}},
+    {"goal", {"arrangement_id", "description", "org_id", "status", "ordinal"}},
+    {"goal_evaluation", {"evaluation_id", "goal_id", "outcome"}},
 };
 
 /* Integers with a lower (and upper) bound. */
@@ -38,6 +41,7 @@ static const struct {
     {"funding_share", "amount_cents", 0, INT64_MAX, "must not be negative"},
     {"care_assignment", "volume", 1, INT64_MAX, "must be at least 1"},
     {"care_assignment", "budget_cents", 0, INT64_MAX, "must not be negative"},
+    {"goal", "ordinal", 1, INT64_MAX, "must be at least 1"},
 };
 
 /* Pairs of dates where the first must not come after the second. */
@@ -49,21 +53,89 @@ static const struct {
     {"care_assignment", "valid_from", "valid_to"}, {"consent", "granted_on", "withdrawn_on"},
 };
 
-/* iJw JZ020 product categories (31-38 are the historic ones of 2015). */
-static const char *const jz020[] = {"31", "32", "33", "34", "35", "36", "37", "38", "40",
-                                    "41", "42", "43", "44", "45", "46", "47", "48", "49",
-                                    "50", "51", "52", "53", "54", "55", NULL};
+/* An iJw code and what it means (DOMAIN.md, "iJw 3.2 code lists"). */
+struct ijw_code {
+	const char *code, *meaning;
+};
+
+/* JZ020 product categories (31-38 are the historic ones of 2015). */
+static const struct ijw_code jz020[] = {
+    {"31", "2015 category (historic)"},
+    {"32", "2015 category (historic)"},
+    {"33", "2015 category (historic)"},
+    {"34", "2015 category (historic)"},
+    {"35", "2015 category (historic)"},
+    {"36", "2015 category (historic)"},
+    {"37", "2015 category (historic)"},
+    {"38", "2015 category (historic)"},
+    {"40", "persoonlijke verzorging"},
+    {"41", "dagbehandeling"},
+    {"42", "vervoerdiensten"},
+    {"43", "verblijf incl. behandeling"},
+    {"44", "verblijf excl. behandeling"},
+    {"45", "jeugdhulp ambulant"},
+    {"46", "crisis"},
+    {"47", "jeugdreclassering"},
+    {"48", "jeugdbescherming"},
+    {"49", "preventief justitieel kader"},
+    {"50", "maatwerkarrangementen"},
+    {"51", "generalistische basis-ggz"},
+    {"52", "specialistische ggz"},
+    {"53", "kindergeneeskunde"},
+    {"54", "jeugd-ggz"},
+    {"55", "landelijk ingekochte zorg"},
+    {NULL, NULL},
+};
+
+/* JZ588 reasons care ended. */
+static const struct ijw_code jz588[] = {
+    {"02", "death"},
+    {"20", "temporarily ended"},
+    {"31", "ended as planned"},
+    {"32", "ended early, by the client"},
+    {"33", "ended early, by the provider"},
+    {"34", "ended early, by agreement"},
+    {"35", "ended early, external circumstances"},
+    {"36", "initiated by the municipality"},
+    {"37", "after a change request"},
+    {"38", "moved to another provider"},
+    {"39", "moved to another domain"},
+    {NULL, NULL},
+};
+
+/* JZ002 reasons an assignment changed (01 is retired). */
+static const struct ijw_code jz002[] = {
+    {"02", "client died"},
+    {"03", "contract change"},
+    {"04", "reassessment: extended"},
+    {"05", "reassessment: shortened"},
+    {"06", "moved to another domain"},
+    {"07", "moved to another municipality"},
+    {"08", "change of delivery form (pgb)"},
+    {"09", "moved to another provider"},
+    {"10", "new funding scheme"},
+    {"11", "municipal merger"},
+    {"12", "initiated by the provider"},
+    {"13", "withdrawn (sent in error)"},
+    {"14", "administrative correction"},
+    {NULL, NULL},
+};
 
 /* Text columns whose value must come from a code list, or stay short. */
 static const struct {
 	const char *table, *column;
-	const char *const *codes; /* NULL: only the length */
+	const struct ijw_code *codes; /* NULL: only the length */
 	size_t max;
 	const char *rule;
 } codes[] = {
     {"care_assignment", "product_category", jz020, 2,
      "must be an iJw JZ020 product category (31-38, 40-55)"},
     {"care_assignment", "product_code", NULL, 5, "must be at most 5 characters"},
+    {"care_assignment", "end_reason", jz588, 2,
+     "must be an iJw JZ588 reason care ended (02, 20, 31-39)"},
+    {"care_assignment", "change_reason", jz002, 2,
+     "must be an iJw JZ002 reason an assignment changed (02-14)"},
+    {"goal", "description", NULL, 200, "must be at most 200 bytes (short; no diagnosis)"},
 };
 
 /* Reference columns that must name an organisation of one kind. */
@@ -78,12 +150,23 @@ static const struct {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static int
-refuse(struct schema_refusal *why, const char *column, const char *rule)
+/* The refusals of one row: up to max of them into why[]. */
+struct judge {
+	struct schema_refusal *why;
+	size_t n, max;
+};
+
+/* Note a refusal; true when the judge has heard enough (stop judging). */
+static bool
+refuse(struct judge *j, const char *column, const struct value *v, const char *rule)
 {
-	why->column = column;
-	snprintf(why->rule, sizeof(why->rule), "%s", rule);
-	return ARR_EINVAL;
+	if (j->n < j->max) {
+		j->why[j->n].column = column;
+		j->why[j->n].value = v;
+		snprintf(j->why[j->n].rule, sizeof(j->why[j->n].rule), "%s", rule);
+		j->n++;
+	}
+	return j->n >= j->max;
 }
 
 /* The value of column name in row, or NULL when t has no such column. */
@@ -99,16 +182,31 @@ cell(const struct schema_table *t, const struct value *row, const char *name, co
 }
 
 static bool
-code_listed(const char *const *list, const struct value *v)
+code_listed(const struct ijw_code *list, const struct value *v)
 {
-	for (const char *const *p = list; *p != NULL; p++)
-		if (strlen(*p) == v->u.b.len && memcmp(*p, v->u.b.ptr, v->u.b.len) == 0)
+	for (const struct ijw_code *p = list; p->code != NULL; p++)
+		if (strlen(p->code) == v->u.b.len && memcmp(p->code, v->u.b.ptr, v->u.b.len) == 0)
 			return true;
 	return false;
 }
 
-static int
-check_required(const struct schema_table *t, const struct value *row, struct schema_refusal *why)
+const char *
+schema_rules_code_meaning(const struct schema_table *t, const char *column, const char *code)
+{
+	for (size_t i = 0; t != NULL && column != NULL && code != NULL && i < N(codes); i++) {
+		if (codes[i].codes == NULL || strcmp(codes[i].table, t->name) != 0 ||
+		    strcmp(codes[i].column, column) != 0)
+			continue;
+		for (const struct ijw_code *p = codes[i].codes; p->code != NULL; p++)
+			if (strcmp(p->code, code) == 0)
+				return p->meaning;
+	}
+	return NULL;
+}
+
+/* Each check returns true when the judge has heard enough. */
+static bool
+check_required(const struct schema_table *t, const struct value *row, struct judge *j)
 {
 	const char *cname;
 
@@ -119,15 +217,16 @@ check_required(const struct schema_table *t, const struct value *row, struct sch
 			const struct value *v = cell(t, row, required[i].columns[k], &cname);
 
 			if (v != NULL &&
-			    (v->kind == VALUE_NIL || (v->kind == VALUE_TEXT && v->u.b.len == 0)))
-				return refuse(why, cname, "is required");
+			    (v->kind == VALUE_NIL || (v->kind == VALUE_TEXT && v->u.b.len == 0)) &&
+			    refuse(j, cname, NULL, "is required"))
+				return true;
 		}
 	}
-	return 0;
+	return false;
 }
 
-static int
-check_values(const struct schema_table *t, const struct value *row, struct schema_refusal *why)
+static bool
+check_values(const struct schema_table *t, const struct value *row, struct judge *j)
 {
 	const struct value *v;
 	const char *cname;
@@ -135,22 +234,24 @@ check_values(const struct schema_table *t, const struct value *row, struct schem
 	for (size_t i = 0; i < N(ranges); i++)
 		if (strcmp(ranges[i].table, t->name) == 0 &&
 		    (v = cell(t, row, ranges[i].column, &cname)) != NULL && v->kind == VALUE_INT &&
-		    (v->u.i < ranges[i].min || v->u.i > ranges[i].max))
-			return refuse(why, cname, ranges[i].rule);
+		    (v->u.i < ranges[i].min || v->u.i > ranges[i].max) &&
+		    refuse(j, cname, v, ranges[i].rule))
+			return true;
 	for (size_t i = 0; i < N(codes); i++)
 		if (strcmp(codes[i].table, t->name) == 0 &&
 		    (v = cell(t, row, codes[i].column, &cname)) != NULL && v->kind == VALUE_TEXT &&
 		    (v->u.b.len > codes[i].max ||
-		     (codes[i].codes != NULL && !code_listed(codes[i].codes, v))))
-			return refuse(why, cname, codes[i].rule);
-	return 0;
+		     (codes[i].codes != NULL && !code_listed(codes[i].codes, v))) &&
+		    refuse(j, cname, v, codes[i].rule))
+			return true;
+	return false;
 }
 
-static int
-check_dates(const struct schema_table *t, const struct value *row, struct schema_refusal *why)
+static bool
+check_dates(const struct schema_table *t, const struct value *row, struct judge *j)
 {
 	const char *first, *second;
-	char rule[SCHEMA_RULE_MAX];
+	char rule[SCHEMA_RULE_MAX], q[SCHEMA_QUOTE_MAX];
 
 	for (size_t i = 0; i < N(date_order); i++) {
 		const struct value *a, *b;
@@ -162,21 +263,97 @@ check_dates(const struct schema_table *t, const struct value *row, struct schema
 		if (a->kind != VALUE_TEXT || b->kind != VALUE_TEXT || a->u.b.len != b->u.b.len)
 			continue;
 		if (memcmp(a->u.b.ptr, b->u.b.ptr, a->u.b.len) > 0) {
-			snprintf(rule, sizeof(rule), "must not be before %s", first);
-			return refuse(why, second, rule);
+			schema_rules_quote(a, q, sizeof(q));
+			snprintf(rule, sizeof(rule), "must not be before %s=%s", first, q);
+			if (refuse(j, second, b, rule))
+				return true;
 		}
 	}
-	return 0;
+	return false;
+}
+
+/* Every check of a row, until the judge has heard enough. */
+static void
+judge_row(const struct schema_table *t, const struct value *row, struct judge *j)
+{
+	if (!check_required(t, row, j) && !check_values(t, row, j))
+		check_dates(t, row, j);
 }
 
 int
 schema_rules_row(const struct schema_table *t, const struct value *row, struct schema_refusal *why)
 {
-	int rc;
+	struct judge j = {why, 0, 1};
 
-	if ((rc = check_required(t, row, why)) < 0 || (rc = check_values(t, row, why)) < 0)
-		return rc;
-	return check_dates(t, row, why);
+	judge_row(t, row, &j);
+	return j.n > 0 ? ARR_EINVAL : 0;
+}
+
+size_t
+schema_rules_row_all(const struct schema_table *t, const struct value *row,
+                     struct schema_refusal *why, size_t max)
+{
+	struct judge j = {why, 0, max};
+
+	if (max > 0)
+		judge_row(t, row, &j);
+	return j.n;
+}
+
+/* Byte c of text as a refusal shows it, into e (at least 8 bytes); its length. */
+static size_t
+quote_byte(unsigned char c, char *e)
+{
+	if (c == '"' || c == '\\')
+		return (size_t)snprintf(e, 8, "\\%c", c);
+	if (c == '\n')
+		return (size_t)snprintf(e, 8, "\\n");
+	if (c == '\t')
+		return (size_t)snprintf(e, 8, "\\t");
+	if (c < 0x20 || c == 0x7f)
+		return (size_t)snprintf(e, 8, "\\u%04x", c);
+	if (c >= 0x80)
+		return (size_t)snprintf(e, 8, "\\x%02x", c);
+	e[0] = (char)c;
+	return 1;
+}
+
+void
+schema_rules_quote(const struct value *v, char *buf, size_t size)
+{
+	const unsigned char *p;
+	size_t len = 0, i = 0, n;
+	bool utf8;
+
+	if (v == NULL || (v->kind != VALUE_TEXT && v->kind != VALUE_INT)) {
+		snprintf(buf, size, "null");
+		return;
+	}
+	if (v->kind == VALUE_INT) {
+		snprintf(buf, size, "%lld", (long long)v->u.i);
+		return;
+	}
+	p = (const unsigned char *)v->u.b.ptr;
+	n = v->u.b.len;
+	utf8 = utf8_valid(p, n);
+	buf[len++] = '"';
+	for (size_t chars = 0; i < n && chars < SCHEMA_QUOTE_CHARS; chars++) {
+		char e[8];
+		size_t k, step = 1;
+
+		if (utf8 && p[i] >= 0x80) { /* a whole character, as it is */
+			k = step = utf8_decode(p + i, n - i, NULL);
+			memcpy(e, p + i, k);
+		} else {
+			k = quote_byte(p[i], e);
+		}
+		if (len + k + 5 > size) /* the closing quote, "..." and the NUL */
+			break;
+		memcpy(buf + len, e, k);
+		len += k;
+		i += step;
+	}
+	snprintf(buf + len, size - len, "\"%s", i < n ? "..." : "");
 }
 
 const char *
@@ -223,6 +400,7 @@ schema_rules_status(const char *from, const char *to, struct schema_refusal *why
 	size_t len = 0;
 
 	why->column = "status";
+	why->value = NULL; /* the rule names the statuses */
 	if (from == NULL) {
 		if (schema_rules_status_reachable(to))
 			return 0;

@@ -679,6 +679,42 @@ write_then_read_query(struct fx *fx)
 	rep_free(rp);
 }
 
+/* search: a rowset of arrangements; check: the rules a stored row breaks. */
+static void
+write_then_read_search_check(struct fx *fx)
+{
+	struct rep *rp;
+	const msgpack_object *r;
+	char big[300];
+
+	rp = ok(call(fx->api, "[s{ss", 2, "search", 1, "text", "TD-2016"));
+	assert_int_equal(rows(rp->res)->via.array.size, 0);
+	assert_int_equal(col_index(rp->res, "id"), 0);
+	assert_true(col_index(rp->res, "coordinator") > 0);
+	rep_free(rp);
+	expect_msg(call(fx->api, "[s{ss", 2, "search", 1, "text", " - "), ARR_EINVAL,
+	           "param 'text' has no letter or digit to search for");
+	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "search", 1, "text", "");
+	EXPECT(fx->api, ARR_EINVAL, "[s{sssi", 2, "search", 2, "text", "x", "limit", 0);
+	EXPECT(fx->api, ARR_EINVAL, "[s{sssi", 2, "search", 2, "text", "x", "limit", 1001);
+	memset(big, 'a', 257);
+	big[257] = '\0';
+	EXPECT(fx->api, ARR_EINVAL, "[s{ss", 2, "search", 1, "text", big);
+
+	/* the fixture wrote an organisation without the rules: it has no code */
+	rp = ok(call(fx->api, "[s{ssss", 2, "check", 2, "table", "organisation", "id", U3));
+	r = field(rp->res, "refusals");
+	assert_int_equal(r->via.array.size, 1);
+	assert_str(field(&r->via.array.ptr[0], "column"), "code");
+	assert_str(field(&r->via.array.ptr[0], "message"), "organisation.code is required");
+	rep_free(rp);
+	rp = ok(call(fx->api, "[s{ssss", 2, "check", 2, "table", "child", "id", U1));
+	assert_int_equal(field(rp->res, "refusals")->via.array.size, 0);
+	rep_free(rp);
+	EXPECT(fx->api, ARR_ENOTFOUND, "[s{ssss", 2, "check", 2, "table", "child", "id", U3);
+	EXPECT(fx->api, ARR_EINVAL, "[s{ssss", 2, "check", 2, "table", "child", "id", "nope");
+}
+
 static void
 test_write_then_read(void **state)
 {
@@ -690,6 +726,7 @@ test_write_then_read(void **state)
 	write_then_read_history(fx);
 	write_then_read_digest(fx);
 	write_then_read_query(fx);
+	write_then_read_search_check(fx);
 }
 
 /* ---- paged reads: history, quarantine.list ---- */
@@ -1610,6 +1647,7 @@ test_metrics(void **state)
 	                                    "arrangd_data_free_bytes",
 	                                    "arrangd_data_size_bytes",
 	                                    "arrangd_writes_held",
+	                                    "arrangd_search_notes_overflow_total",
 	                                    "arrangd_pending_bytes",
 	                                    "arrangd_quarantine_bytes",
 	                                    "arrangd_pending_dropped_total",

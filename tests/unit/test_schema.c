@@ -32,12 +32,13 @@ test_tables(void **state)
 {
 	static const char *const names[] = {"organisation",      "child",         "arrangement",
 	                                    "arrangement_party", "funding_share", "care_assignment",
-	                                    "evaluation",        "consent"};
+	                                    "evaluation",        "consent",       "goal",
+	                                    "goal_evaluation"};
 
 	(void)state;
-	assert_int_equal(schema_table_count(), 8);
-	assert_null(schema_table_at(8));
-	for (size_t i = 0; i < 8; i++) {
+	assert_int_equal(schema_table_count(), 10);
+	assert_null(schema_table_at(10));
+	for (size_t i = 0; i < 10; i++) {
 		const struct schema_table *t = schema_table_find(names[i]);
 
 		assert_non_null(t);

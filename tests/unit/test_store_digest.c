@@ -277,11 +277,11 @@ test_digest_known_answer(void **state)
 
 	digest_hex(a, hex);
 	assert_string_equal(hex,
-	                    "59c6dca7956f2286e70b4aff74e8ab2f55fdf9f031aaf4c20eb3c4d6e4b0203f");
+	                    "1d452c3e7d5fd57438d45dcb9c54640b470a9c587c3e928222d6a793139e5d88");
 	assert_int_equal(store_write(a->s, ops, sizeof(ops) / sizeof(ops[0]), NULL), 0);
 	digest_hex(a, hex);
 	assert_string_equal(hex,
-	                    "e527c3803b44bfee3e298e8fb719bd38bbf68fccebb1f8c9f2cd8b3cfe144dd8");
+	                    "4cb6df51af83b896505defdce1164bb4657caac83bcbfdad1b2611eef68a40b0");
 }
 
 int

@@ -78,12 +78,14 @@ test_other_format_refused(void **state)
 	                  "DROP TABLE _quarantine_use; DROP INDEX _quarantine_bucket");
 	format_refused(a, "UPDATE _meta SET value = 4 WHERE key = 'store_format';"
 	                  "DROP TABLE _equiv");
+	/* format 5 (no search index) and 6 (no scopes) too */
 	format_refused(a, "UPDATE _meta SET value = 5 WHERE key = 'store_format';"
+	                  "DROP TABLE _search");
+	format_refused(a, "UPDATE _meta SET value = 6 WHERE key = 'store_format';"
 	                  "DROP TABLE _sealed");
 
 	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	/* format 5 (no scopes) is refused too */
-	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 6 WHERE key = 'store_format'",
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 7 WHERE key = 'store_format'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);

@@ -17,6 +17,7 @@
 
 #include "arrerr.h"
 #include "schema.h"
+#include "schema_rules.h"
 #include "store.h"
 #include "teststore.h"
 #include "testutil.h"
@@ -28,6 +29,8 @@
 #define PRV   "a0000004-0000-4000-8000-000000000004"
 #define CHD   "c0000001-0000-4000-8000-000000000001"
 #define ARR   "e0000001-0000-4000-8000-000000000001"
+#define EVAL  "e5000001-0000-4000-8000-000000000001"
+#define GOAL  "60000001-0000-4000-8000-000000000001"
 #define NOROW "9f000000-0000-4000-8000-000000000000"
 
 /* Values for static tables: text (a literal), integer, nil. */
@@ -49,11 +52,11 @@ struct col {
 	struct value v;
 };
 
-/* A complete, valid row of each table (at most 12 columns). */
+/* A complete, valid row of each table (at most 14 columns). */
 static const struct {
 	const char *table;
 	const char *id;
-	struct col cols[12];
+	struct col cols[14];
 } rows[] = {
     {"organisation",
      GEM,
@@ -103,9 +106,11 @@ static const struct {
       {"volume", VI(6)},
       {"unit", VT("day_part")},
       {"frequency", VT("week")},
-      {"budget_cents", VI(650000)}}},
+      {"budget_cents", VI(650000)},
+      {"end_reason", VT("31")},
+      {"change_reason", VT("04")}}},
     {"evaluation",
-     "e5000001-0000-4000-8000-000000000001",
+     EVAL,
      {{"arrangement_id", VT(ARR)}, {"held_on", VT("2026-01-20")}, {"outcome", VT("continue")}}},
     {"consent",
      "c5000001-0000-4000-8000-000000000001",
@@ -113,6 +118,20 @@ static const struct {
       {"given_by", VT("guardian")},
       {"granted_on", VT("2025-09-20")},
       {"withdrawn_on", VT("2026-09-20")}}},
+    {"goal",
+     GOAL,
+     {{"arrangement_id", VT(ARR)},
+      {"description", VT("Naar school zonder uitval")},
+      {"org_id", VT(PRV)},
+      {"target_on", VT("2026-03-01")},
+      {"status", VT("open")},
+      {"ordinal", VI(1)}}},
+    {"goal_evaluation",
+     "e6000001-0000-4000-8000-000000000001",
+     {{"evaluation_id", VT(EVAL)},
+      {"goal_id", VT(GOAL)},
+      {"outcome", VT("progress")},
+      {"note", VT("Twee dagen per week")}}},
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -129,47 +148,69 @@ static const struct {
     {"organisation", "code", VT(""), ARR_EINVAL, "organisation.code is required"},
     {"child", "ref", VNIL, ARR_EINVAL, "child.ref is required"},
     {"child", "birth_year", VI(1850), ARR_EINVAL,
-     "child.birth_year must be a year from 1900 to 2100"},
+     "child.birth_year=1850 must be a year from 1900 to 2100"},
     {"arrangement", "kind", VNIL, ARR_EINVAL, "arrangement.kind is required"},
     {"arrangement", "child_id", VNIL, ARR_EINVAL, "arrangement.child_id is required"},
     {"arrangement", "status", VNIL, ARR_EINVAL, "arrangement.status is required"},
     {"arrangement", "child_id", VT(NOROW), ARR_EINVAL,
-     "arrangement.child_id must name an existing child"},
+     "arrangement.child_id=\"" NOROW "\" must name an existing child"},
     {"arrangement", "school_org_id", VT(GEM), ARR_EINVAL,
-     "arrangement.school_org_id must name an existing organisation of kind school"},
+     "arrangement.school_org_id=\"" GEM "\" must name an existing organisation of kind school"},
     {"arrangement", "municipality_org_id", VT(SCH), ARR_EINVAL,
-     "arrangement.municipality_org_id must name an existing organisation of kind gemeente"},
+     "arrangement.municipality_org_id=\"" SCH
+     "\" must name an existing organisation of kind gemeente"},
     {"arrangement", "swv_org_id", VT(NOROW), ARR_EINVAL,
-     "arrangement.swv_org_id must name an existing organisation of kind swv"},
+     "arrangement.swv_org_id=\"" NOROW "\" must name an existing organisation of kind swv"},
     {"arrangement", "end_on", VT("2025-08-31"), ARR_EINVAL,
-     "arrangement.end_on must not be before start_on"},
+     "arrangement.end_on=\"2025-08-31\" must not be before start_on=\"2025-09-01\""},
     {"arrangement", "decided_on", VT("2025-05-01"), ARR_EINVAL,
-     "arrangement.decided_on must not be before requested_on"},
+     "arrangement.decided_on=\"2025-05-01\" must not be before requested_on=\"2025-06-01\""},
     {"arrangement_party", "role", VNIL, ARR_EINVAL, "arrangement_party.role is required"},
     {"arrangement_party", "to_on", VT("2025-01-01"), ARR_EINVAL,
-     "arrangement_party.to_on must not be before from_on"},
+     "arrangement_party.to_on=\"2025-01-01\" must not be before from_on=\"2025-09-01\""},
+    {"arrangement_party", "arrangement_id", VT(NOROW), ARR_EINVAL,
+     "arrangement_party.arrangement_id=\"" NOROW "\" must name an existing arrangement"},
     {"funding_share", "source", VNIL, ARR_EINVAL, "funding_share.source is required"},
     {"funding_share", "amount_cents", VNIL, ARR_EINVAL, "funding_share.amount_cents is required"},
     {"funding_share", "amount_cents", VI(-1), ARR_EINVAL,
-     "funding_share.amount_cents must not be negative"},
+     "funding_share.amount_cents=-1 must not be negative"},
     {"funding_share", "period_to", VT("2025-09-30"), ARR_EINVAL,
-     "funding_share.period_to must not be before period_from"},
-    {"care_assignment", "volume", VI(0), ARR_EINVAL, "care_assignment.volume must be at least 1"},
+     "funding_share.period_to=\"2025-09-30\" must not be before period_from=\"2025-10-01\""},
+    {"care_assignment", "volume", VI(0), ARR_EINVAL, "care_assignment.volume=0 must be at least 1"},
     {"care_assignment", "budget_cents", VI(-5), ARR_EINVAL,
-     "care_assignment.budget_cents must not be negative"},
+     "care_assignment.budget_cents=-5 must not be negative"},
     {"care_assignment", "unit", VNIL, ARR_EINVAL, "care_assignment.unit is required"},
     {"care_assignment", "product_category", VT("39"), ARR_EINVAL,
-     "care_assignment.product_category must be an iJw JZ020 product category (31-38, 40-55)"},
+     "care_assignment.product_category=\"39\" must be an iJw JZ020 product category (31-38, "
+     "40-55)"},
     {"care_assignment", "product_code", VT("45A123"), ARR_EINVAL,
-     "care_assignment.product_code must be at most 5 characters"},
+     "care_assignment.product_code=\"45A123\" must be at most 5 characters"},
+    {"care_assignment", "end_reason", VT("30"), ARR_EINVAL,
+     "care_assignment.end_reason=\"30\" must be an iJw JZ588 reason care ended (02, 20, 31-39)"},
+    {"care_assignment", "change_reason", VT("01"), ARR_EINVAL,
+     "care_assignment.change_reason=\"01\" must be an iJw JZ002 reason an assignment changed "
+     "(02-14)"},
     {"care_assignment", "valid_to", VT("2025-09-30"), ARR_EINVAL,
-     "care_assignment.valid_to must not be before valid_from"},
+     "care_assignment.valid_to=\"2025-09-30\" must not be before valid_from=\"2025-10-01\""},
     {"care_assignment", "provider_org_id", VT(SCH), ARR_EINVAL,
-     "care_assignment.provider_org_id must name an existing organisation of kind provider"},
+     "care_assignment.provider_org_id=\"" SCH
+     "\" must name an existing organisation of kind provider"},
     {"evaluation", "outcome", VNIL, ARR_EINVAL, "evaluation.outcome is required"},
     {"consent", "granted_on", VNIL, ARR_EINVAL, "consent.granted_on is required"},
     {"consent", "withdrawn_on", VT("2025-09-19"), ARR_EINVAL,
-     "consent.withdrawn_on must not be before granted_on"},
+     "consent.withdrawn_on=\"2025-09-19\" must not be before granted_on=\"2025-09-20\""},
+    {"goal", "description", VNIL, ARR_EINVAL, "goal.description is required"},
+    {"goal", "org_id", VNIL, ARR_EINVAL, "goal.org_id is required"},
+    {"goal", "ordinal", VI(0), ARR_EINVAL, "goal.ordinal=0 must be at least 1"},
+    {"goal", "status", VNIL, ARR_EINVAL, "goal.status is required"},
+    {"goal", "org_id", VT(NOROW), ARR_EINVAL,
+     "goal.org_id=\"" NOROW "\" must name an existing organisation"},
+    {"goal", "arrangement_id", VT(NOROW), ARR_EINVAL,
+     "goal.arrangement_id=\"" NOROW "\" must name an existing arrangement"},
+    {"goal_evaluation", "outcome", VNIL, ARR_EINVAL, "goal_evaluation.outcome is required"},
+    {"goal_evaluation", "goal_id", VNIL, ARR_EINVAL, "goal_evaluation.goal_id is required"},
+    {"goal_evaluation", "evaluation_id", VT(NOROW), ARR_EINVAL,
+     "goal_evaluation.evaluation_id=\"" NOROW "\" must name an existing evaluation"},
 };
 
 /* Write row k (id given), with column set to v when column is not NULL. */
@@ -177,11 +218,11 @@ static int
 write_row(struct ts_replica *r, size_t k, const char *id, const char *column, struct value v,
           struct store_write_result *res)
 {
-	struct store_op ops[13];
+	struct store_op ops[15];
 	size_t n = 0;
 	bool set = false;
 
-	for (size_t c = 0; c < 12 && rows[k].cols[c].name != NULL; c++) {
+	for (size_t c = 0; c < 14 && rows[k].cols[c].name != NULL; c++) {
 		bool this = column != NULL && strcmp(rows[k].cols[c].name, column) == 0;
 
 		ops[n++] =
@@ -309,7 +350,8 @@ test_rules_whole_row(void **state)
 	char org[ARR_ROWID_STRLEN + 1], arr[ARR_ROWID_STRLEN + 1];
 
 	assert_int_equal(store_write(a->s, ops, 1, &res), ARR_EINVAL);
-	assert_string_equal(res.refusal, "arrangement.end_on must not be before start_on");
+	assert_string_equal(res.refusal, "arrangement.end_on=\"2026-07-31\" must not be before "
+	                                 "start_on=\"2026-08-01\"");
 	assert_int_equal(store_write(a->s, ops, 2, &res), 0);
 	assert_string_equal(res.refusal, "");
 	/* a reference to a row created by the same write; the bad op is the one named */
@@ -385,6 +427,155 @@ test_rules_not_for_remote(void **state)
 	assert_string_equal(t.buf, "kind=nil;name='Half';code=nil;");
 }
 
+/* A row that came from a peer is judged by the same rules, every broken one named. */
+static void
+test_rules_judge(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct store_judgement j;
+	char id[ARR_ROWID_STRLEN + 1];
+
+	/* the base rows keep every rule */
+	for (size_t k = 0; k < NROWS; k++) {
+		assert_int_equal(store_rules_judge(a->s, rows[k].table, rows[k].id, &j), 0);
+		assert_int_equal(j.n, 0);
+	}
+	/* b (without the rules) writes a share that breaks three rules; a merges it */
+	ts_pull(a, b, 0);
+	ts_new_id(id);
+	struct store_op ops[] = {
+	    ts_op("funding_share", id, "arrangement_id", value_text(ARR)),
+	    ts_op("funding_share", id, "funder_org_id", value_text(NOROW)),
+	    ts_op("funding_share", id, "amount_cents", value_int(-250)),
+	    ts_op("funding_share", id, "period_from", value_text("2026-01-01")),
+	    ts_op("funding_share", id, "period_to", value_text("2025-01-01")),
+	};
+	assert_int_equal(store_write(b->s, ops, 5, NULL), 0);
+	ts_pull(b, a, 0);
+	assert_int_equal(store_rules_judge(a->s, "funding_share", id, &j), 0);
+	assert_int_equal(j.n, 4);
+	assert_string_equal(j.v[0].column, "source");
+	assert_string_equal(j.v[0].message, "funding_share.source is required");
+	assert_string_equal(j.v[1].message, "funding_share.amount_cents=-250 must not be negative");
+	assert_string_equal(j.v[2].message, "funding_share.period_to=\"2025-01-01\" must not be "
+	                                    "before period_from=\"2026-01-01\"");
+	assert_string_equal(j.v[3].column, "funder_org_id");
+	assert_string_equal(j.v[3].message, "funding_share.funder_org_id=\"" NOROW
+	                                    "\" must name an existing organisation");
+	/* the row is unchanged and judging wrote nothing */
+	assert_int_equal(store_write(a->s, &ops[2], 1, NULL), ARR_EINVAL);
+	assert_int_equal(store_rules_judge(a->s, "funding_share", NOROW, &j), ARR_ENOTFOUND);
+	assert_int_equal(store_rules_judge(a->s, "nope", id, &j), ARR_ESCHEMA);
+}
+
+/* A goal's evaluation is about a goal of the arrangement the evaluation belongs to. */
+static void
+test_rules_plan(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	struct store_write_result res;
+	char arr2[ARR_ROWID_STRLEN + 1], ev2[ARR_ROWID_STRLEN + 1], ge[ARR_ROWID_STRLEN + 1];
+	char want[SCHEMA_RULE_MAX + 64];
+
+	ts_new_id(arr2);
+	ts_new_id(ev2);
+	ts_new_id(ge);
+	assert_int_equal(write_row(a, row_of("arrangement"), arr2, NULL, value_nil(), NULL), 0);
+	struct store_op ops[] = {
+	    ts_op("evaluation", ev2, "arrangement_id", value_text(arr2)),
+	    ts_op("evaluation", ev2, "held_on", value_text("2026-02-01")),
+	    ts_op("evaluation", ev2, "outcome", value_text("adjust")),
+	    ts_op("goal_evaluation", ge, "evaluation_id", value_text(ev2)),
+	    ts_op("goal_evaluation", ge, "goal_id", value_text(GOAL)),
+	    ts_op("goal_evaluation", ge, "outcome", value_text("achieved")),
+	};
+	assert_int_equal(store_write(a->s, ops, 6, &res), ARR_EINVAL);
+	snprintf(want, sizeof(want),
+	         "goal_evaluation.goal_id=\"%s\" must name a goal of the arrangement of its "
+	         "evaluation_id",
+	         GOAL);
+	assert_string_equal(res.refusal, want);
+	assert_int_equal(res.bad_op, 4);
+	assert_int_equal(store_get(a->s, "evaluation", ev2, NULL, NULL), ARR_ENOTFOUND);
+	/* the same with the evaluation of the goal's own arrangement is kept */
+	ops[3].value = value_text(EVAL);
+	assert_int_equal(store_write(a->s, ops, 6, &res), 0);
+	/*
+	 * Rows are judged as they are written: moving the goal itself is a write of the
+	 * goal, whose own rules hold; its evaluations are judged when they are written.
+	 */
+	struct store_op mv = ts_op("goal", GOAL, "arrangement_id", value_text(arr2));
+	assert_int_equal(store_write(a->s, &mv, 1, &res), 0);
+}
+
+/* A refusal shows a value shortened and escaped, never all of a long field. */
+static void
+test_rules_quote(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	struct store_write_result res;
+	char q[SCHEMA_QUOTE_MAX];
+	size_t big = 65537;
+	char *long_text = malloc(big + 1);
+	struct value v;
+
+	assert_non_null(long_text);
+	memset(long_text, 'x', big);
+	long_text[big] = '\0';
+	v = value_text(long_text);
+	schema_rules_quote(&v, q, sizeof(q));
+	assert_string_equal(q, "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"...");
+	v = value_text("a\"b\\c\nd\te\x01");
+	schema_rules_quote(&v, q, sizeof(q));
+	assert_string_equal(q, "\"a\\\"b\\\\c\\nd\\te\\u0001\"");
+	v = value_text("Zoë"); /* UTF-8 stays as it is */
+	schema_rules_quote(&v, q, sizeof(q));
+	assert_string_equal(q, "\"Zoë\"");
+	v = value_textn("\xff\xfe", 2); /* bytes that are not UTF-8 are escaped */
+	schema_rules_quote(&v, q, sizeof(q));
+	assert_string_equal(q, "\"\\xff\\xfe\"");
+	v = value_int(-42);
+	schema_rules_quote(&v, q, sizeof(q));
+	assert_string_equal(q, "-42");
+	/* 40 characters of 6 escaped bytes each do not fit: cut earlier, still marked */
+	memset(long_text, '\x02', 100);
+	long_text[100] = '\0';
+	v = value_text(long_text);
+	schema_rules_quote(&v, q, sizeof(q));
+	assert_true(strlen(q) < SCHEMA_QUOTE_MAX);
+	assert_string_equal(q + strlen(q) - 4, "\"...");
+	/* a whole write: the refusal holds the start of the value only */
+	memset(long_text, 'y', 4000);
+	long_text[4000] = '\0';
+	struct store_op op = ts_op("care_assignment", rows[row_of("care_assignment")].id,
+	                           "product_code", value_text(long_text));
+	assert_int_equal(store_write(a->s, &op, 1, &res), ARR_EINVAL);
+	assert_string_equal(res.refusal,
+	                    "care_assignment.product_code=\"yyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+	                    "yyyyyyyyyyyy\"... must be at most 5 characters");
+	free(long_text);
+}
+
+/* The iJw codes a care assignment holds, and what each means. */
+static void
+test_rules_code_meaning(void **state)
+{
+	const struct schema_table *ca = schema_table_find("care_assignment");
+
+	(void)state;
+	assert_string_equal(schema_rules_code_meaning(ca, "product_category", "45"),
+	                    "jeugdhulp ambulant");
+	assert_string_equal(schema_rules_code_meaning(ca, "end_reason", "31"), "ended as planned");
+	assert_string_equal(schema_rules_code_meaning(ca, "change_reason", "09"),
+	                    "moved to another provider");
+	assert_null(schema_rules_code_meaning(ca, "change_reason", "01")); /* retired */
+	assert_null(schema_rules_code_meaning(ca, "product_code", "45A12"));
+	assert_null(schema_rules_code_meaning(schema_table_find("goal"), "status", "open"));
+}
+
 int
 main(void)
 {
@@ -394,6 +585,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rules_whole_row, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_status, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_not_for_remote, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_judge, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_plan, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_quote, setup, ts_teardown),
+	    cmocka_unit_test(test_rules_code_meaning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

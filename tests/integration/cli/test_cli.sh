@@ -340,6 +340,14 @@ ok "$CTL" funding list arrangement_id=e0000002
 golden funding_list
 ok "$CTL" assignment show d000
 golden assignment_show
+# iJw codes: the code stored, its meaning shown; codes outside the lists refused
+ok "$CTL" assignment set JW-2025-0042 change_reason=04
+ok "$CTL" assignment show JW-2025-0042
+grep -q '^change_reason  *04 (reassessment: extended)$' "$T/out" || fail "assignment show: no meaning of change_reason"
+ok "$CTL" --json assignment show JW-2025-0042
+jqcheck '.change_reason == "04" and .product_category == "45"'
+error 1 'error: care_assignment.end_reason="99" must be an iJw JZ588 reason care ended (02, 20, 31-39)' \
+	"$CTL" assignment set JW-2025-0042 end_reason=99
 ok "$CTL" query "SELECT status, count(*) AS n FROM arrangement GROUP BY status ORDER BY status"
 golden query
 ok "$CTL" --json query SELECT kind, code FROM organisation ORDER BY code
@@ -504,26 +512,26 @@ ok "$CTL" arrangement set e0000005 status=archived
 error 1 "error: arrangement.status cannot change from archived to ended (allowed: none)" \
 	"$CTL" arrangement set e0000005 status=ended
 
-# ---- the domain rules of the store, on every write path (exit 1, table.column rule) ----
+# ---- the domain rules of the store, on every write path (exit 1, table.column=VALUE rule) ----
 # add
 error 1 "error: organisation.code is required" "$CTL" organisation add kind=school name="No code"
-error 1 "error: funding_share.amount_cents must not be negative" \
+error 1 "error: funding_share.amount_cents=-1 must not be negative" \
 	"$CTL" funding add arrangement_id=e0000002 funder_org_id=9901 source=jeugdwet amount_cents=-1
 error 1 "error: funding_share.amount_cents is required" \
 	"$CTL" funding add arrangement_id=e0000002 funder_org_id=9901 source=jeugdwet
-error 1 "error: care_assignment.volume must be at least 1" \
+error 1 "error: care_assignment.volume=0 must be at least 1" \
 	"$CTL" assignment add arrangement_id=e0000002 provider_org_id=98000001 product_category=45 \
 	valid_from=2025-10-01 volume=0 unit=hour frequency=week
-error 1 "error: care_assignment.provider_org_id must name an existing organisation of kind provider" \
+error 1 "error: care_assignment.provider_org_id=\"a0000001-0000-4000-8000-000000000001\" must name an existing organisation of kind provider" \
 	"$CTL" assignment add arrangement_id=e0000002 provider_org_id=9901 product_category=45 \
 	valid_from=2025-10-01 volume=2 unit=hour frequency=week
-error 1 "error: arrangement.school_org_id must name an existing organisation of kind school" \
+error 1 "error: arrangement.school_org_id=\"a0000001-0000-4000-8000-000000000001\" must name an existing organisation of kind school" \
 	"$CTL" arrangement add --child-ref TD-2016-001 --kind oza --school 9901
 # set
 error 1 "error: arrangement.kind is required" "$CTL" arrangement set e0000001 kind=
-error 1 "error: arrangement.end_on must not be before start_on" \
+error 1 "error: arrangement.end_on=\"2025-08-31\" must not be before start_on=\"2025-09-01\"" \
 	"$CTL" arrangement set e0000001 end_on=2025-08-31
-error 1 "error: care_assignment.valid_to must not be before valid_from" \
+error 1 "error: care_assignment.valid_to=\"2025-01-01\" must not be before valid_from=\"2025-10-01\"" \
 	"$CTL" assignment set JW-2025-0042 valid_to=2025-01-01
 # import: the line of the refused row; nothing written
 ok "$CTL" digest
@@ -532,7 +540,7 @@ cat >"$T/rules.jsonl" <<'EOF2'
 {"table":"organisation","kind":"school","name":"Rule school","code":"RULE1"}
 {"table":"funding_share","arrangement_id":"e0000002-0000-4000-8000-000000000002","funder_org_id":"a0000001-0000-4000-8000-000000000001","source":"jeugdwet","amount_cents":100,"period_from":"2026-01-01","period_to":"2025-01-01"}
 EOF2
-error 1 "error: $T/rules.jsonl:2: funding_share.period_to must not be before period_from" \
+error 1 "error: $T/rules.jsonl:2: funding_share.period_to=\"2025-01-01\" must not be before period_from=\"2026-01-01\"" \
 	"$CTL" import "$T/rules.jsonl"
 cat >"$T/rules.jsonl" <<'EOF2'
 {"table":"arrangement","id":"e0000004-0000-4000-8000-000000000004","status":"ended"}
@@ -541,6 +549,88 @@ error 1 "error: $T/rules.jsonl:1: arrangement.status cannot change from requeste
 	"$CTL" import "$T/rules.jsonl"
 ok "$CTL" digest
 [ "$(cat "$T/out")" = "$BEFORE" ] || fail "a refused write changed the replica"
+
+# ---- the plan (één kind, één plan): goals in order, each with its latest outcome ----
+ok "$CTL" goal add arrangement_id=e0000002 description="Weer hele dagen naar school" \
+	org_id=99XX01 target_on=2026-06-30 ordinal=2
+GOAL_A=$(cat "$T/out")
+name_id GOALA "$GOAL_A"
+ok "$CTL" goal add --arrangement-id e0000002 --description "Rustig in de klas" --org-id 98000001 \
+	ordinal=1
+GOAL_B=$(cat "$T/out")
+name_id GOALB "$GOAL_B"
+ok "$CTL" --json goal add arrangement_id=e0000002 description="Zelf naar school fietsen" \
+	org_id=9901
+GOAL_C=$(jq -r .id "$T/out")
+name_id GOALC "$GOAL_C"
+ok "$CTL" --json goal show "$GOAL_C"
+jqcheck '.ordinal == 3 and .status == "open" and .org_id == "a0000001-0000-4000-8000-000000000001"'
+ok "$CTL" goal_evaluation add evaluation_id=e5000001 goal_id="$GOAL_A" outcome=progress
+ok "$CTL" goal_evaluation add evaluation_id=e5000001 goal_id="$GOAL_B" outcome=achieved \
+	note="Gaat goed"
+EV2=e5000002-0000-4000-8000-000000000002 # a fixed id: the evaluations are listed by id
+echo '{"table":"evaluation","id":"'$EV2'","arrangement_id":"e0000002-0000-4000-8000-000000000002","held_on":"2026-03-01","outcome":"adjust"}' >"$T/eval2.jsonl"
+ok "$CTL" import "$T/eval2.jsonl"
+ok "$CTL" goal_evaluation add evaluation_id="$EV2" goal_id="$GOAL_A" outcome=achieved
+ok "$CTL" goal set "$GOAL_A" status=achieved
+ok "$CTL" arrangement show e0000002
+golden arrangement_show_plan
+ok "$CTL" --json arrangement show e0000002
+jqcheck '(.goals | length) == 3 and (.goal_evaluations | length) == 3 and (.goals | map(.ordinal) | sort) == [1,2,3]'
+ok "$CTL" --json goal list arrangement_id=e0000002
+SLURP=1 jqcheck 'length == 3 and all(.[]; .arrangement_id == "e0000002-0000-4000-8000-000000000002")'
+# the plan's rules: required fields, allowed values, a goal of the evaluation's arrangement
+usage "$CTL" goal add description="Zonder arrangement" org_id=9901
+error 1 "error: goal.ordinal=0 must be at least 1" \
+	"$CTL" goal add arrangement_id=e0000002 description="Nul" org_id=9901 ordinal=0
+error 1 "error: goal.org_id is required" "$CTL" goal add arrangement_id=e0000002 description="Wie?"
+usage "$CTL" goal set "$GOAL_A" status=gehaald
+ok "$CTL" goal add arrangement_id=e0000001 description="Ander plan" org_id=99XX01
+GOAL_X=$(cat "$T/out")
+error 1 "error: goal_evaluation.goal_id=\"$GOAL_X\" must name a goal of the arrangement of its evaluation_id" \
+	"$CTL" goal_evaluation add evaluation_id=e5000001 goal_id="$GOAL_X" outcome=progress
+ok "$CTL" goal delete "$GOAL_X"
+
+# ---- values that break a rule are shown flagged, not hidden ----
+# A row keeps a reference to an organisation deleted since (a delete is never refused);
+# rows from peers, which merge without the local rules, are flagged the same way
+# (test_store_rules: test_rules_judge).
+ok "$CTL" organisation add kind=school name="Flag school" code=FLAG1
+FLAGORG=$(cat "$T/out")
+ok "$CTL" arrangement set e0000004 school_org_id=FLAG1
+ok "$CTL" organisation delete FLAG1
+ok "$CTL" arrangement show e0000004
+grep -q "^school_org_id  *$FLAGORG !$" "$T/out" || fail "show: no flag on a value that breaks a rule"
+grep -qx "! arrangement.school_org_id=\"$FLAGORG\" must name an existing organisation of kind school" "$T/out" ||
+	fail "show: no footnote naming the rule: $(grep '^!' "$T/out")"
+ok "$CTL" --json arrangement show e0000004
+jqcheck --arg o "$FLAGORG" '.arrangement.school_org_id == $o'
+ok "$CTL" arrangement set e0000004 school_org_id=99XX01
+ok "$CTL" arrangement show e0000004
+grep -q '!' "$T/out" && fail "show: a flag after the value was put right"
+
+# ---- search: child ref, organisation name or code, coordinator (the store's index) ----
+ok "$CTL" search TD-2016-001 lijster
+GOLDEN_SORT=1 golden search
+ok "$CTL" --json search "de VRIES"
+SLURP=1 jqcheck 'length >= 1 and all(.[]; .coordinator == "M. de Vries")'
+ok "$CTL" --json search Voorbeeld
+SLURP=1 jqcheck 'map(.id) | index("e0000002-0000-4000-8000-000000000002") != null'
+ok "$CTL" organisation set 98000001 name="Jeugdhulp Anders B.V."
+ok "$CTL" --json search Voorbeeld
+[ -s "$T/out" ] && fail "search found an organisation's old name"
+ok "$CTL" --json search Anders
+SLURP=1 jqcheck 'map(.id) | index("e0000002-0000-4000-8000-000000000002") != null'
+ok "$CTL" organisation set 98000001 name="Jeugdhulp Voorbeeld B.V."
+expect 0 "$CTL" search zzzznothing
+[ "$(cat "$T/err")" = "no arrangement matches 'zzzznothing'" ] || fail "search without a match: $(cat "$T/err")"
+expect 0 "$CTL" search --limit 1 9901
+[ "$(wc -l <"$T/out")" = 2 ] || fail "search --limit 1 printed $(wc -l <"$T/out") lines"
+[ "$(cat "$T/err")" = "showing the best 1 matches; use --limit N for more" ] ||
+	fail "search --limit 1: $(cat "$T/err")"
+usage "$CTL" search
+usage "$CTL" search --limit 0 x
+error 1 "error: param 'text' has no letter or digit to search for (ARR_EINVAL)" "$CTL" search " - "
 
 # ---- lookup by the keys people know; ambiguity ----
 ok "$CTL" organisation show 9901
@@ -635,7 +725,8 @@ arrangd_changesets_duplicate_total arrangd_changesets_quarantined_total
 arrangd_peers_connected arrangd_peer_behind arrangd_peer_ahead arrangd_apply_seconds
 arrangd_peer_unreachable_seconds arrangd_changesets_clock_rejected_total
 arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held
-arrangd_equivocations arrangd_quota_refused_total arrangd_origin_over_quota_bytes
+arrangd_search_notes_overflow_total arrangd_equivocations arrangd_quota_refused_total
+arrangd_origin_over_quota_bytes
 arrangd_api_clients arrangd_api_clients_accepted_total arrangd_api_clients_refused_total arrangd_api_clients_evicted_total arrangd_api_accept_errors_total arrangd_api_requests_total arrangd_api_requests_gone_total
 arrangd_api_rounds_deferred_total arrangd_api_recv_bytes arrangd_api_recv_refused_total arrangd_api_recv_oversize_total arrangd_api_timeouts_total arrangd_api_version_errors_total
 arrangd_open_fds arrangd_fd_limit arrangd_peer_listener_paused_total
