@@ -48,6 +48,7 @@ static const char *const stmt_sql[ST__COUNT] = {
                    "(SELECT id FROM _quarantine WHERE bucket = ?1 ORDER BY id LIMIT 1)",
     [ST_SCOPE_GET] = "SELECT id FROM _scope WHERE scope = ?1",
     [ST_SCOPE_INS] = "INSERT INTO _scope(scope) VALUES(?1)",
+    [ST_SCOPE_BYID] = "SELECT scope FROM _scope WHERE id = ?1",
     [ST_SKEY_GET] = "SELECT key FROM _skey WHERE sc = ?1 AND key_id = ?2",
     [ST_SKEY_INS] = "INSERT OR IGNORE INTO _skey(sc, key_id, key) VALUES(?1, ?2, ?3)",
     [ST_POLICY_INS] = "INSERT INTO _policy(log, sc, origin, seq, op, member, roles, key_id, "

@@ -91,6 +91,7 @@ enum {
 	ST_Q_BYTES,
 	ST_SCOPE_GET,
 	ST_SCOPE_INS,
+	ST_SCOPE_BYID,
 	ST_SKEY_GET,
 	ST_SKEY_INS,
 	ST_POLICY_INS,
@@ -374,6 +375,8 @@ bool store_policy_needs_rekey(const struct store_policy *p);
 /* The local id of scope (0: the region); with create, a new one if unknown. */
 int store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create,
                       int64_t *sc);
+/* The id of local scope sc: 0 or ARR_ENOTFOUND. */
+int store_scope_bytes(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN]);
 /* The key key_id of scope sc that this node holds: 0 or ARR_ENOTFOUND. */
 int store_scope_key(struct store *s, int64_t sc, uint64_t key_id, uint8_t key[ARR_SKEY_LEN]);
 /* Open a logged case data change set when this node holds its key: 0 opened (or not

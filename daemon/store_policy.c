@@ -271,28 +271,6 @@ evaluate(struct store_policy *p, const uint8_t scope[ARR_SCOPE_LEN])
 	}
 }
 
-/* The scope id of local scope sc. */
-static int
-load_scope(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN])
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if ((rc = sqlite3_prepare_v2(s->db, "SELECT scope FROM _scope WHERE id = ?1", -1, &st,
-	                             NULL)) != SQLITE_OK)
-		return store_db_error(rc);
-	sqlite3_bind_int64(st, 1, sc);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
-		memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		rc = ARR_ENOTFOUND;
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
-}
-
 int
 store_policy_load(struct store *s, int64_t sc, struct store_policy *p)
 {
@@ -300,7 +278,7 @@ store_policy_load(struct store *s, int64_t sc, struct store_policy *p)
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((rc = load_scope(s, sc, scope)) < 0 || (rc = load_ops(s, sc, p)) < 0 ||
+	if ((rc = store_scope_bytes(s, sc, scope)) < 0 || (rc = load_ops(s, sc, p)) < 0 ||
 	    (rc = load_links(s, sc, p)) < 0 || (rc = load_slots(s, sc, p)) < 0) {
 		store_policy_free(p);
 		return rc;

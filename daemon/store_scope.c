@@ -69,6 +69,24 @@ store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool crea
 }
 
 int
+store_scope_bytes(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN])
+{
+	sqlite3_stmt *st = s->st[ST_SCOPE_BYID];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, sc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
+		memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = ARR_ENOTFOUND;
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
+}
+
+int
 store_scope_key(struct store *s, int64_t sc, uint64_t key_id, uint8_t key[ARR_SKEY_LEN])
 {
 	sqlite3_stmt *st = s->st[ST_SKEY_GET];

@@ -46,28 +46,6 @@ store_scope_dirty(struct store *s, int64_t sc)
 	s->dirty[s->ndirty++] = sc;
 }
 
-/* The scope id of local scope sc into scope. */
-static int
-scope_of(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN])
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if ((rc = sqlite3_prepare_v2(s->db, "SELECT scope FROM _scope WHERE id = ?1", -1, &st,
-	                             NULL)) != SQLITE_OK)
-		return store_db_error(rc);
-	sqlite3_bind_int64(st, 1, sc);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
-		memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		rc = ARR_ENOTFOUND;
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
-}
-
 int
 store_scope_heal(struct store *s, struct store_write_result *res)
 {
@@ -87,7 +65,7 @@ store_scope_heal(struct store *s, struct store_write_result *res)
 	if ((rc = store_db_begin(s)) < 0)
 		return rc;
 	for (size_t i = 0; i < s->ndirty && rc == 0; i++)
-		if ((rc = scope_of(s, s->dirty[i], scope)) == 0)
+		if ((rc = store_scope_bytes(s, s->dirty[i], scope)) == 0)
 			rc = store_scope_heal_one(s, scope, s->dirty[i], &r);
 		else if (rc == ARR_ENOTFOUND)
 			rc = 0;
