@@ -21,6 +21,8 @@
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "changeset_ref.h"
+#include "hlc.h"
 #include "policy.h"
 #include "rowid.h"
 #include "store.h"
@@ -617,6 +619,61 @@ test_concurrent_revokes_rekey(void **state)
 	sealed_to(c, a, &w, &x, ia.write_key);
 }
 
+/*
+ * (7) A member signs a body that the key its header names does not open (a ciphertext
+ * sealed under another key, re-wrapped under the scope's current key id): a party, which
+ * holds that key, quarantines it with ARR_EDECRYPT and goes on applying; a node without
+ * the key could not tell and logs it (it only relays).
+ */
+static void
+test_body_not_opening_quarantined(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	uint8_t other[ARR_SKEY_LEN];
+	struct store_scope_info info;
+	struct ts_qlast q = {0};
+	struct changeset *cs = NULL;
+	struct cs_op op = {.table = "arrangement", .column = "summary", .value = value_text("x")};
+	struct cs_header h = {.seq = 1, .author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
+	msgpack_sbuffer env;
+	struct store_blob item;
+	enum store_outcome out = STORE_APPLIED;
+	struct ts_rowtext t = {{0}, 0};
+	struct arr x;
+
+	arr_create(a, &x);
+	assert_int_equal(store_scope_grant(a->s, x.scope, nodekey_public(b->key), ROLE_CARE, NULL),
+	                 0);
+	ts_pull(a, b, 1 << 20);
+	info_of(b, x.scope, &info);
+	assert_true(info.readable);
+	/* c seals under a key of its own, then names the scope's key in a re-signed header */
+	changeset_key_new(other);
+	h.hlc = hlc_make(c->clock, 0);
+	memcpy(h.scope, x.scope, ARR_SCOPE_LEN);
+	h.key_id = changeset_key_id(other);
+	assert_int_equal(rowid_parse(x.id, op.row), 0);
+	assert_int_equal(changeset_build(c->key, &h, &op, 1, other, &cs), 0);
+	h.key_id = info.write_key;
+	msgpack_sbuffer_init(&env);
+	assert_int_equal(changeset_ref_wrap(c->key, &h, cs->body, cs->bodylen, &env), 0);
+	item = (struct store_blob){(const uint8_t *)env.data, env.size};
+	assert_int_equal(store_apply(b->s, &item, 1, &out, NULL), 0);
+	assert_int_equal(out, STORE_QUARANTINED);
+	assert_int_equal(store_quarantine_list(b->s, 0, ts_q_collect, &q), 0);
+	assert_int_equal(q.n, 1);
+	assert_int_equal(q.reason, ARR_EDECRYPT);
+	/* b goes on: a's next write arrives and is read */
+	a->clock += 10;
+	assert_int_equal(set_status(a, &x, "requested", NULL), 0);
+	ts_pull(a, b, 1 << 20);
+	assert_int_equal(store_get(b->s, "arrangement", x.id, ts_row_to_text, &t), 0);
+	assert_non_null(strstr(t.buf, "requested"));
+	msgpack_sbuffer_destroy(&env);
+	changeset_destroy(&cs);
+}
+
 int
 main(void)
 {
@@ -627,6 +684,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_order_independent, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_write_without_key_refused, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_revokes_rekey, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_body_not_opening_quarantined, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
