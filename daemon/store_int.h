@@ -354,6 +354,7 @@ struct store_policy {
 	size_t nprevs;
 	struct store_policy_slot *slots;
 	size_t nslots;
+	uint64_t *superseded; /* nprevs key ids, sorted (evaluate) */
 	bool has_owner;
 	uint8_t owner[ARR_ORIGIN_LEN];
 	char owner_org[ARR_ORG_MAX + 1];

@@ -50,6 +50,7 @@ store_policy_free(struct store_policy *p)
 	free(p->rms);
 	free(p->prevs);
 	free(p->slots);
+	free(p->superseded);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -167,13 +168,74 @@ load_slots(struct store *s, int64_t sc, struct store_policy *p)
 	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
-static struct store_policy_op *
-op_by_log(struct store_policy *p, int64_t log)
+/*
+ * The tables are kept sorted (store_policy_load) so that every lookup is a binary
+ * search: a member can log any number of policy change sets for a scope (they mean
+ * nothing unless an issuer signed them), and the owner's next write must not pay for
+ * them quadratically.
+ */
+static int
+cmp_log(const void *a, const void *b)
 {
-	for (size_t i = 0; i < p->nops; i++)
-		if (p->ops[i].log == log)
-			return &p->ops[i];
-	return NULL;
+	const struct store_policy_op *x = a, *y = b;
+
+	return (x->log > y->log) - (x->log < y->log);
+}
+
+static int
+cmp_rm(const void *a, const void *b)
+{
+	const struct store_policy_rm *x = a, *y = b;
+	int c = memcmp(x->origin, y->origin, ARR_ORIGIN_LEN);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int
+cmp_slot(const void *a, const void *b)
+{
+	const struct store_policy_slot *x = a, *y = b;
+
+	if (x->key_id != y->key_id)
+		return x->key_id > y->key_id ? 1 : -1;
+	return memcmp(x->member, y->member, ARR_ORIGIN_LEN);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static struct store_policy_op *
+op_by_log(const struct store_policy *p, int64_t log)
+{
+	struct store_policy_op key = {.log = log};
+
+	if (p->nops == 0)
+		return NULL;
+	return bsearch(&key, p->ops, p->nops, sizeof(*p->ops), cmp_log);
+}
+
+/* The first rm of p naming (origin, seq), or NULL; the others follow it. */
+static const struct store_policy_rm *
+first_rm(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq)
+{
+	size_t lo = 0, hi = p->nrms;
+	struct store_policy_rm key = {.seq = seq};
+
+	memcpy(key.origin, origin, ARR_ORIGIN_LEN);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_rm(&p->rms[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nrms && cmp_rm(&p->rms[lo], &key) == 0 ? &p->rms[lo] : NULL;
 }
 
 static bool
@@ -186,14 +248,14 @@ is_owner(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN])
 static bool
 removed(struct store_policy *p, const struct store_policy_op *g, bool owner_only)
 {
-	for (size_t i = 0; i < p->nrms; i++) {
-		const struct store_policy_rm *r = &p->rms[i];
-		const struct store_policy_op *rv;
+	const struct store_policy_rm *r = first_rm(p, g->origin, g->seq);
 
-		if (r->seq != g->seq || memcmp(r->origin, g->origin, ARR_ORIGIN_LEN) != 0 ||
-		    (rv = op_by_log(p, r->log)) == NULL)
-			continue;
-		if (owner_only ? is_owner(p, rv->origin) : rv->issuer)
+	for (; r != NULL && r < p->rms + p->nrms && r->seq == g->seq &&
+	       memcmp(r->origin, g->origin, ARR_ORIGIN_LEN) == 0;
+	     r++) {
+		const struct store_policy_op *rv = op_by_log(p, r->log);
+
+		if (rv != NULL && (owner_only ? is_owner(p, rv->origin) : rv->issuer))
 			return true;
 	}
 	return false;
@@ -252,16 +314,23 @@ evaluate(struct store_policy *p, const uint8_t scope[ARR_SCOPE_LEN])
 	}
 	p->write_key = 0;
 	p->nheads = 0;
+	/* the keys valid rotations supersede, sorted (in place of the prevs' key ids) */
+	for (size_t j = 0; j < p->nprevs; j++) {
+		const struct store_policy_op *by = op_by_log(p, p->prevs[j].log);
+
+		if (by == NULL || !by->valid)
+			p->prevs[j].key_id = 0; /* no key has id 0 */
+	}
+	for (size_t j = 0; j < p->nprevs; j++)
+		p->superseded[j] = p->prevs[j].key_id;
+	if (p->nprevs > 0)
+		qsort(p->superseded, p->nprevs, sizeof(*p->superseded), cmp_u64);
 	for (size_t i = 0; i < p->nops; i++) {
 		struct store_policy_op *o = &p->ops[i];
-		bool head = o->valid && o->op != POLICY_GRANT;
+		bool head = o->valid && o->op != POLICY_GRANT &&
+		            (p->nprevs == 0 || bsearch(&o->key_id, p->superseded, p->nprevs,
+		                                       sizeof(*p->superseded), cmp_u64) == NULL);
 
-		for (size_t j = 0; head && j < p->nprevs; j++) {
-			const struct store_policy_op *by = op_by_log(p, p->prevs[j].log);
-
-			if (p->prevs[j].key_id == o->key_id && by != NULL && by->valid)
-				head = false;
-		}
 		o->head = head;
 		if (head) {
 			p->nheads++;
@@ -283,6 +352,16 @@ store_policy_load(struct store *s, int64_t sc, struct store_policy *p)
 		store_policy_free(p);
 		return rc;
 	}
+	if (p->nprevs > 0 && (p->superseded = calloc(p->nprevs, sizeof(*p->superseded))) == NULL) {
+		store_policy_free(p);
+		return ARR_ENOMEM;
+	}
+	if (p->nops > 0)
+		qsort(p->ops, p->nops, sizeof(*p->ops), cmp_log);
+	if (p->nrms > 0)
+		qsort(p->rms, p->nrms, sizeof(*p->rms), cmp_rm);
+	if (p->nslots > 0)
+		qsort(p->slots, p->nslots, sizeof(*p->slots), cmp_slot);
 	evaluate(p, scope);
 	return 0;
 }
@@ -316,11 +395,11 @@ bool
 store_policy_has_slot(const struct store_policy *p, uint64_t key_id,
                       const uint8_t member[ARR_ORIGIN_LEN])
 {
-	for (size_t i = 0; i < p->nslots; i++)
-		if (p->slots[i].key_id == key_id &&
-		    memcmp(p->slots[i].member, member, ARR_ORIGIN_LEN) == 0)
-			return true;
-	return false;
+	struct store_policy_slot key = {.key_id = key_id};
+
+	memcpy(key.member, member, ARR_ORIGIN_LEN);
+	return p->nslots > 0 &&
+	       bsearch(&key, p->slots, p->nslots, sizeof(*p->slots), cmp_slot) != NULL;
 }
 
 bool
@@ -338,9 +417,19 @@ store_policy_needs_rekey(const struct store_policy *p)
 		    !store_policy_has_slot(p, p->write_key, g->member))
 			return true;
 	}
-	for (size_t i = 0; i < p->nslots; i++)
-		if (p->slots[i].key_id == p->write_key &&
-		    !store_policy_is_reader(p, p->slots[i].member))
+	/*
+	 * slots of the write key an issuer handed out (a slot in a change set of a member
+	 * that may not issue policy means nothing: only its author and the slot's member could
+	 * know that key, and it is not the write key unless an issuer made it so)
+	 */
+	for (size_t i = 0; i < p->nslots; i++) {
+		const struct store_policy_op *by;
+
+		if (p->slots[i].key_id != p->write_key ||
+		    (by = op_by_log(p, p->slots[i].log)) == NULL || !by->issuer)
+			continue;
+		if (!store_policy_is_reader(p, p->slots[i].member))
 			return true;
+	}
 	return false;
 }

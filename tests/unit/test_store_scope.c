@@ -674,6 +674,53 @@ test_body_not_opening_quarantined(void **state)
 	changeset_destroy(&cs);
 }
 
+/*
+ * (8) Policy signed by a member that may not issue it is logged and relayed but means
+ * nothing, in any number: 2,000 GRANTs of the admin role that c signs for itself into a's
+ * scope leave the readers, the write key and who may issue as they were.
+ */
+static void
+test_policy_of_non_issuer_ignored(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *c = &f->r[2];
+	struct store_scope_info before, after;
+	struct readers rb = {0}, ra = {0};
+	struct arr x;
+	enum { NJUNK = 2000 };
+	struct store_blob *items = calloc(NJUNK, sizeof(*items));
+	struct changeset **cs = calloc(NJUNK, sizeof(*cs));
+
+	arr_create(a, &x);
+	assert_int_equal(store_scope_info(a->s, x.scope, &before, reader_collect, &rb), 0);
+	for (size_t i = 0; i < NJUNK; i++) {
+		struct cs_policy p = {.op = POLICY_GRANT, .has_member = true, .roles = ROLE_ADMIN};
+		struct cs_header h = {.seq = i + 1,
+		                      .hlc = hlc_make(c->clock, (uint16_t)i),
+		                      .author_org = TS_ORG,
+		                      .schema_version = ARR_SCHEMA_VERSION};
+
+		memcpy(p.member, nodekey_public(c->key), ARR_ORIGIN_LEN);
+		memcpy(h.scope, x.scope, ARR_SCOPE_LEN);
+		assert_int_equal(changeset_build_policy(c->key, &h, &p, &cs[i]), 0);
+		items[i] = (struct store_blob){cs[i]->raw, cs[i]->rawlen};
+	}
+	assert_int_equal(store_apply(a->s, items, NJUNK, NULL, NULL), 0);
+	assert_int_equal(ts_seq_of(a, c), NJUNK); /* logged and counted */
+	assert_int_equal(store_scope_info(a->s, x.scope, &after, reader_collect, &ra), 0);
+	assert_int_equal(after.write_key, before.write_key);
+	assert_int_equal(after.policy, before.policy + NJUNK);
+	assert_int_equal(ra.n, rb.n);
+	assert_int_equal(store_scope_grant(c->s, x.scope, nodekey_public(c->key), ROLE_CARE, NULL),
+	                 ARR_ENOTFOUND); /* c never saw the scope */
+	/* a, the owner, still writes into it at once */
+	assert_int_equal(set_status(a, &x, "requested", NULL), 0);
+	for (size_t i = 0; i < NJUNK; i++)
+		changeset_destroy(&cs[i]);
+	free(cs);
+	free(items);
+}
+
 int
 main(void)
 {
@@ -685,6 +732,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_write_without_key_refused, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_revokes_rekey, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_body_not_opening_quarantined, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_of_non_issuer_ignored, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
