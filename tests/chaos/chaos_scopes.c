@@ -3,15 +3,17 @@
  * PROTOCOL.md "Scopes"). Five daemons in a full mesh with grant_on_create = none: node0
  * opens NARR arrangements (each its own scope, node0 its owner) and grants nodes 1..3
  * "care", node1 "admin,care" on the first, so that an admin issues policy too. Each round
- * splits the region in two with node0 and node1 on opposite sides and freezes one side at
- * a time (SIGSTOP/SIGCONT, as chaos_partition's fallback); on each side readers write the
- * arrangements' summary, and on the first arrangement one issuer REVOKEs a party while
- * the other GRANTs a node; the owner also revokes or grants on another arrangement; a
- * node on the second side may be killed (SIGKILL) and restarted. After healing: one log
- * digest on every node, the owner shows the last acknowledged summary of each
- * arrangement; then the owner writes a final summary and every reader (scope.show on the
- * owner) has one scope digest and shows it, no revoked node does, nothing is quarantined
- * and no daemon crashed. Test code only.
+ * splits the region in two, node0 and node1 apart: the admin's side is killed (SIGKILL)
+ * while the owner's side writes summaries and issues policy; then the owner's side is
+ * frozen (SIGSTOP) and the admin's side restarts knowing nothing of it (checked), writes
+ * and issues its own policy; then the owner's side resumes. On the first arrangement one
+ * issuer REVOKEs a party while the other GRANTs a node (sometimes the party just
+ * revoked); the owner also revokes or grants on another arrangement. After healing: one
+ * log digest on every node and the owner shows the last acknowledged summary of each
+ * arrangement; then the owner writes a final summary, and every reader (scope.show on the
+ * owner, as the grants and revokes make them) has one scope digest, lists the same
+ * readers and shows it, no other node does; nothing is quarantined, no daemon crashed.
+ * Test code only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,24 +44,6 @@ took(double s)
 {
 	if (s > converge_max)
 		converge_max = s;
-}
-
-/* A call with string params (k1, v1, k2, v2, ...) to node i: 0 or the ARR_E* code. */
-static int
-call_str(size_t i, const char *method, const char *const *kv, size_t n, char *msg, size_t msglen)
-{
-	struct req rq;
-	struct reply rp;
-	int rc;
-
-	req_begin(&rq, method, (uint32_t)(n / 2));
-	for (size_t k = 0; k < n; k++)
-		req_str(&rq, kv[k]);
-	rc = region_call(r, i, &rq, &rp, NULL);
-	req_free(&rq);
-	snprintf(msg, msglen, "%s", rp.message);
-	reply_free(&rp);
-	return rc;
 }
 
 /* The "log" and the content "digest" (of scope id, or all when NULL) on node i; 0 or code. */
@@ -118,13 +102,24 @@ open_arrangement(size_t k, const char child[37])
 static void
 policy(size_t issuer, size_t k, size_t member, const char *roles)
 {
-	char msg[300];
-	const char *kv[6] = {"scope", arr[k], "member", r->nodes[member].name, "roles", roles};
-	int rc = call_str(issuer, roles != NULL ? "scope.grant" : "scope.revoke", kv,
-	                  roles != NULL ? 6 : 4, msg, sizeof(msg));
+	struct req rq;
+	struct reply rp;
+	int rc;
 
+	req_begin(&rq, roles != NULL ? "scope.grant" : "scope.revoke", roles != NULL ? 3 : 2);
+	req_str(&rq, "scope");
+	req_str(&rq, arr[k]);
+	req_str(&rq, "member");
+	req_str(&rq, r->nodes[member].name);
+	if (roles != NULL) {
+		req_str(&rq, "roles");
+		req_str(&rq, roles);
+	}
+	rc = region_call(r, issuer, &rq, &rp, NULL);
+	req_free(&rq);
 	CHECK(rc == 0, "%s of %s on arrangement %zu by %s: %s", roles ? "grant" : "revoke",
-	      r->nodes[member].name, k, r->nodes[issuer].name, msg);
+	      r->nodes[member].name, k, r->nodes[issuer].name, rp.message);
+	reply_free(&rp);
 	check_log("%s: %s %s on arrangement %zu", r->nodes[issuer].name,
 	          roles ? "grants" : "revokes", r->nodes[member].name, k);
 	busy[k][member] = true;
@@ -483,7 +478,7 @@ main(void)
 	unsigned rounds;
 	double t0;
 
-	t = chaos_begin("scopes", 2, 10);
+	t = chaos_begin("scopes", 4, 20);
 	rounds = chaos_iterations();
 	r = region_new(&(struct region_opts){.tag = "chaosscopes",
 	                                     .sync_conf = "heartbeat_ms = 200\n"
