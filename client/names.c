@@ -134,7 +134,7 @@ render_id(struct strbuf *sb, const msgpack_object *o, bool long_form)
 		out_text(sb, o);
 }
 
-/* After an iJw code (product_category, end_reason, change_reason): " (its meaning)". */
+/* After an iJw code (schema_rules_code_meaning() knows which): " (its meaning)". */
 static void
 render_meaning(struct strbuf *sb, const struct schema_table *t, const char *colname,
                const msgpack_object *o)

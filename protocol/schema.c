@@ -21,8 +21,9 @@ static const char *const roles[] = {"requester", "funder",       "education",
                                     "care",      "coordination", NULL};
 static const char *const sources[] = {"jeugdwet", "swv_arrangement", "swv_tlv", "lumpsum", "wlz",
                                       "zvw",      "subsidy",         NULL};
-static const char *const units[] = {"minute", "hour", "day_part", "day", "piece", "euro", NULL};
-static const char *const frequencies[] = {"day", "week", "month", "total", NULL};
+/* iJw WJ756 units and WJ757 frequencies (schema_rules.c has their meanings) */
+static const char *const units[] = {"01", "04", "14", "16", "82", "83", "84", NULL};
+static const char *const frequencies[] = {"1", "2", "4", "6", NULL};
 static const char *const outcomes[] = {"continue", "adjust", "stop", NULL};
 static const char *const given_by[] = {"guardian", "child", "both", NULL};
 static const char *const age_bands[] = {"<12", "12-15", "16+", NULL};
@@ -98,7 +99,9 @@ static const struct schema_column funding_cols[] = {REF("arrangement_id", "arran
                                                     DELETED};
 /*
  * toewijzing (iJw JW301): product_category, end_reason and change_reason hold iJw codes
- * (JZ020, JZ588, JZ002; schema_rules.c has the lists and their meanings)
+ * (JZ020, JZ588, JZ002; schema_rules.c has the lists and their meanings); unit and
+ * frequency are enums of iJw codes (WJ756, WJ757), e.g. 5 day parts a week: volume 5,
+ * unit 16, frequency 2
  */
 static const struct schema_column assignment_cols[] = {REF("arrangement_id", "arrangement"),
                                                        REF("provider_org_id", "organisation"),

@@ -121,6 +121,31 @@ static const struct ijw_code jz002[] = {
     {NULL, NULL},
 };
 
+/* WJ756 units of a volume (01-16 time, 82-84 output, money, effort). */
+static const struct ijw_code wj756[] = {
+    {"01", "minute"},          {"04", "hour"},  {"14", "etmaal (24 h)"},   {"16", "dagdeel (4 h)"},
+    {"82", "pieces (output)"}, {"83", "euros"}, {"84", "pieces (effort)"}, {NULL, NULL},
+};
+
+/* WJ757 frequencies: the period a volume is counted over. */
+static const struct ijw_code wj757[] = {
+    {"1", "per day"},   {"2", "per week"},
+    {"4", "per month"}, {"6", "total within the assignment's validity"},
+    {NULL, NULL},
+};
+
+/*
+ * Enum columns whose choices (schema.c) are the codes of an iJw list: the schema
+ * refuses any other value, so these lists only give the meanings.
+ */
+static const struct {
+	const char *table, *column;
+	const struct ijw_code *codes;
+} enum_codes[] = {
+    {"care_assignment", "unit", wj756},
+    {"care_assignment", "frequency", wj757},
+};
+
 /* Text columns whose value must come from a code list, or stay short. */
 static const struct {
 	const char *table, *column;
@@ -190,17 +215,28 @@ code_listed(const struct ijw_code *list, const struct value *v)
 	return false;
 }
 
+/* The meaning of code in list, or NULL. */
+static const char *
+list_meaning(const struct ijw_code *list, const char *code)
+{
+	for (const struct ijw_code *p = list; p != NULL && p->code != NULL; p++)
+		if (strcmp(p->code, code) == 0)
+			return p->meaning;
+	return NULL;
+}
+
 const char *
 schema_rules_code_meaning(const struct schema_table *t, const char *column, const char *code)
 {
-	for (size_t i = 0; t != NULL && column != NULL && code != NULL && i < N(codes); i++) {
-		if (codes[i].codes == NULL || strcmp(codes[i].table, t->name) != 0 ||
-		    strcmp(codes[i].column, column) != 0)
-			continue;
-		for (const struct ijw_code *p = codes[i].codes; p->code != NULL; p++)
-			if (strcmp(p->code, code) == 0)
-				return p->meaning;
-	}
+	if (t == NULL || column == NULL || code == NULL)
+		return NULL;
+	for (size_t i = 0; i < N(codes); i++)
+		if (strcmp(codes[i].table, t->name) == 0 && strcmp(codes[i].column, column) == 0)
+			return list_meaning(codes[i].codes, code);
+	for (size_t i = 0; i < N(enum_codes); i++)
+		if (strcmp(enum_codes[i].table, t->name) == 0 &&
+		    strcmp(enum_codes[i].column, column) == 0)
+			return list_meaning(enum_codes[i].codes, code);
 	return NULL;
 }
 

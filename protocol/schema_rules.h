@@ -52,7 +52,8 @@ size_t schema_rules_row_all(const struct schema_table *t, const struct value *ro
 void schema_rules_quote(const struct value *v, char *buf, size_t size);
 /*
  * What the code in column of t means when the column holds codes of an iJw list
- * (product_category: JZ020, end_reason: JZ588, change_reason: JZ002), or NULL.
+ * (product_category: JZ020, end_reason: JZ588, change_reason: JZ002, unit: WJ756,
+ * frequency: WJ757), or NULL.
  */
 const char *schema_rules_code_meaning(const struct schema_table *t, const char *column,
                                       const char *code);

@@ -238,7 +238,7 @@ ctl swv-testregio funding add --arrangement-id "$ID" --funder-org-id PO9901 \
 	--source swv_arrangement --amount-cents 450000 --period-from 2026-01-05 >/dev/null
 ctl swv-testregio assignment add --arrangement-id "$ID" --provider-org-id 98000001 \
 	--assignment-no JW-2026-0001 --product-category 45 --product-code 45A12 \
-	--valid-from 2026-01-05 --volume 6 --unit day_part --frequency week >/dev/null
+	--valid-from 2026-01-05 --volume 6 --unit 16 --frequency 2 >/dev/null
 wait_converged obs-de-lijster --readers gemeente-testdorp swv-testregio
 echo "    gemeente-testdorp and swv-testregio agree; jeugdhulp-voorbeeld is behind"
 

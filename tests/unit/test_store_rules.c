@@ -104,8 +104,8 @@ static const struct {
       {"valid_from", VT("2025-10-01")},
       {"valid_to", VT("2026-07-31")},
       {"volume", VI(6)},
-      {"unit", VT("day_part")},
-      {"frequency", VT("week")},
+      {"unit", VT("16")},
+      {"frequency", VT("2")},
       {"budget_cents", VI(650000)},
       {"end_reason", VT("31")},
       {"change_reason", VT("04")}}},
@@ -575,6 +575,45 @@ test_rules_code_meaning(void **state)
 	assert_null(schema_rules_code_meaning(schema_table_find("goal"), "status", "open"));
 }
 
+/*
+ * unit (WJ756) and frequency (WJ757) are enums of iJw codes: every choice has a meaning,
+ * and the words they held before are no choice ("5 day parts a week": 5, 16, 2).
+ */
+static void
+test_rules_enum_codes(void **state)
+{
+	static const char *const old_words[] = {"minute", "hour", "day_part", "day",  "piece",
+	                                        "euro",   "week", "month",    "total"};
+	static const struct {
+		const char *column;
+		size_t n;
+	} lists[] = {{"unit", 7}, {"frequency", 4}};
+	const struct schema_table *ca = schema_table_find("care_assignment");
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		const struct schema_column *c = schema_column_find(ca, lists[i].column);
+		size_t n = 0;
+
+		assert_int_equal(c->type, SCHEMA_ENUM);
+		for (const char *const *p = c->choices; *p != NULL; p++, n++)
+			assert_non_null(schema_rules_code_meaning(ca, lists[i].column, *p));
+		assert_int_equal(n, lists[i].n);
+		for (size_t k = 0; k < sizeof(old_words) / sizeof(old_words[0]); k++) {
+			struct value v = value_text(old_words[k]);
+
+			assert_false(schema_value_ok(c, &v));
+		}
+	}
+	assert_string_equal(schema_rules_code_meaning(ca, "unit", "16"), "dagdeel (4 h)");
+	assert_string_equal(schema_rules_code_meaning(ca, "unit", "83"), "euros");
+	assert_string_equal(schema_rules_code_meaning(ca, "frequency", "2"), "per week");
+	assert_string_equal(schema_rules_code_meaning(ca, "frequency", "6"),
+	                    "total within the assignment's validity");
+	assert_null(schema_rules_code_meaning(ca, "unit", "02"));
+	assert_null(schema_rules_code_meaning(ca, "frequency", "3"));
+}
+
 int
 main(void)
 {
@@ -588,6 +627,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rules_plan, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_quote, setup, ts_teardown),
 	    cmocka_unit_test(test_rules_code_meaning),
+	    cmocka_unit_test(test_rules_enum_codes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

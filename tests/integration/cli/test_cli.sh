@@ -335,7 +335,7 @@ error 1 "" "$CTL" arrangement list --child TD-0000-000
 ok "$CTL" arrangement show e0000002
 golden arrangement_show
 ok "$CTL" --json arrangement show e0000002-0000-4000-8000-000000000002
-jqcheck '.arrangement.kind == "oza" and (.parties | length) == 5 and (.funding | map(.amount_cents) | add) == 1100000 and .assignments[0].volume == 6 and .assignments[0].unit == "day_part" and .evaluations[0].outcome == "continue" and .consents[0].age_band == "<12"'
+jqcheck '.arrangement.kind == "oza" and (.parties | length) == 5 and (.funding | map(.amount_cents) | add) == 1100000 and .assignments[0].volume == 6 and .assignments[0].unit == "16" and .assignments[0].frequency == "2" and .evaluations[0].outcome == "continue" and .consents[0].age_band == "<12"'
 ok "$CTL" funding list arrangement_id=e0000002
 golden funding_list
 ok "$CTL" assignment show d000
@@ -344,6 +344,12 @@ golden assignment_show
 ok "$CTL" assignment set JW-2025-0042 change_reason=04
 ok "$CTL" assignment show JW-2025-0042
 grep -q '^change_reason  *04 (reassessment: extended)$' "$T/out" || fail "assignment show: no meaning of change_reason"
+grep -q '^unit  *16 (dagdeel (4 h))$' "$T/out" || fail "assignment show: no meaning of unit"
+grep -q '^frequency  *2 (per week)$' "$T/out" || fail "assignment show: no meaning of frequency"
+usage "$CTL" assignment set JW-2025-0042 unit=day_part
+[ "$(head -1 "$T/err")" = "error: bad value for unit: 'day_part' (expected one of: 01, 04, 14, 16, 82, 83, 84)" ] ||
+	fail "assignment set unit=day_part: $(head -1 "$T/err")"
+usage "$CTL" assignment set JW-2025-0042 frequency=week
 ok "$CTL" --json assignment show JW-2025-0042
 jqcheck '.change_reason == "04" and .product_category == "45"'
 error 1 'error: care_assignment.end_reason="99" must be an iJw JZ588 reason care ended (02, 20, 31-39)' \
@@ -521,10 +527,10 @@ error 1 "error: funding_share.amount_cents is required" \
 	"$CTL" funding add arrangement_id=e0000002 funder_org_id=9901 source=jeugdwet
 error 1 "error: care_assignment.volume=0 must be at least 1" \
 	"$CTL" assignment add arrangement_id=e0000002 provider_org_id=98000001 product_category=45 \
-	valid_from=2025-10-01 volume=0 unit=hour frequency=week
+	valid_from=2025-10-01 volume=0 unit=04 frequency=2
 error 1 "error: care_assignment.provider_org_id=\"a0000001-0000-4000-8000-000000000001\" must name an existing organisation of kind provider" \
 	"$CTL" assignment add arrangement_id=e0000002 provider_org_id=9901 product_category=45 \
-	valid_from=2025-10-01 volume=2 unit=hour frequency=week
+	valid_from=2025-10-01 volume=2 unit=04 frequency=2
 error 1 "error: arrangement.school_org_id=\"a0000001-0000-4000-8000-000000000001\" must name an existing organisation of kind school" \
 	"$CTL" arrangement add --child-ref TD-2016-001 --kind oza --school 9901
 # set
