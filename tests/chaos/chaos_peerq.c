@@ -263,7 +263,7 @@ c_burst(struct q *q, char *got, size_t n)
 	free(cs);
 	/* a change set is applied whole: one of ARR_CS_MAX_OPS ops may hold a round longer */
 	slowest = region_metric(q->r, RECV, "arrangd_apply_round_max_milliseconds");
-	return slowest >= 0 && b.status_max_ms < STATUS_BOUND_MS + slowest &&
+	return slowest >= 0 && b.status_max_ms < STATUS_BOUND_MS + 2 * slowest &&
 	       b.replicated_ms >= 0 && b.replicated_ms < REPLICATE_BOUND_MS && b.applied >= 1;
 }
 
