@@ -92,6 +92,7 @@ enum {
 	ST_SCOPE_GET,
 	ST_SCOPE_INS,
 	ST_SCOPE_BYID,
+	ST_POLICY_OWNS,
 	ST_SKEY_GET,
 	ST_SKEY_INS,
 	ST_POLICY_INS,
@@ -115,6 +116,7 @@ struct store_table {
 	sqlite3_stmt *update; /* existing row by rowid: the columns selected by a mask, clocks */
 	sqlite3_stmt *get;    /* select ... AND id = ?1 */
 	sqlite3_stmt *find;   /* SELECT _rid, _clk ... WHERE id = ?1 (deleted rows too) */
+	sqlite3_stmt *scope;  /* the scope id and local scope of the row with id ?1 */
 };
 
 struct store_ckpt;       /* the checkpoint thread (store_ckpt.c) */

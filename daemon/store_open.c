@@ -252,6 +252,15 @@ table_prepare(struct store *s, struct store_table *st, const struct schema_table
 		return ARR_ENOMEM;
 	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->find, NULL);
 	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return ARR_EDB;
+	/* routing asks it for every row a local write names (store_route.c) */
+	if ((sql = sqlite3_mprintf("SELECT (SELECT scope FROM _scope WHERE id = t._sc), t._sc "
+	                           "FROM \"%w\" t WHERE t.id = ?1 ORDER BY t._sc LIMIT 1",
+	                           t->name)) == NULL)
+		return ARR_ENOMEM;
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->scope, NULL);
+	sqlite3_free(sql);
 	return rc == SQLITE_OK ? 0 : ARR_EDB;
 }
 
@@ -505,6 +514,7 @@ store_destroy(struct store **sp)
 		sqlite3_finalize(s->tables[i].update);
 		sqlite3_finalize(s->tables[i].get);
 		sqlite3_finalize(s->tables[i].find);
+		sqlite3_finalize(s->tables[i].scope);
 		free(s->tables[i].select);
 		free(s->tables[i].names);
 	}

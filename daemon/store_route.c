@@ -24,19 +24,15 @@ static int
 row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
           uint8_t scope[ARR_SCOPE_LEN])
 {
-	char id[ARR_ROWID_STRLEN + 1], *sql;
-	sqlite3_stmt *st = NULL;
+	int ti = store_db_table_index(table);
+	char id[ARR_ROWID_STRLEN + 1];
+	sqlite3_stmt *st;
 	int rc;
 
+	if (ti < 0)
+		return ARR_ESCHEMA;
+	st = s->tables[ti].scope;
 	rowid_format(row, id);
-	if ((sql = sqlite3_mprintf("SELECT (SELECT scope FROM _scope WHERE id = t._sc), t._sc "
-	                           "FROM \"%w\" t WHERE t.id = ?1 ORDER BY t._sc LIMIT 1",
-	                           table)) == NULL)
-		return ARR_ENOMEM;
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	sqlite3_free(sql);
-	if (rc != SQLITE_OK)
-		return store_db_error(rc);
 	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -45,7 +41,7 @@ row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
 		    sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
 			memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);

@@ -16,17 +16,13 @@
 static bool
 owns(struct store *s, int64_t sc)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s->st[ST_POLICY_OWNS];
 	bool yes;
 
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT 1 FROM _policy WHERE sc = ?1 AND op = 1 AND origin = ?2", -1,
-	                       &st, NULL) != SQLITE_OK)
-		return true; /* look at it in store_scope_heal() then */
 	sqlite3_bind_int64(st, 1, sc);
 	sqlite3_bind_blob(st, 2, s->self, ARR_ORIGIN_LEN, SQLITE_STATIC);
 	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return yes;
 }
 
