@@ -218,6 +218,26 @@ store_db_row_ints(sqlite3_stmt *st, int64_t key, size_t n, int64_t *out)
 	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
+/*
+ * Run the bound one-row statement st and copy its column col into out when it holds
+ * exactly len bytes. 0, ARR_ENOTFOUND (no row, or a value of another length) or a
+ * database error. st is reset.
+ */
+int
+store_db_blob(sqlite3_stmt *st, int col, void *out, size_t len)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW && (size_t)sqlite3_column_bytes(st, col) == len)
+		memcpy(out, sqlite3_column_blob(st, col), len);
+	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = ARR_ENOTFOUND;
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
+}
+
 int
 store_db_commit(struct store *s)
 {

@@ -243,6 +243,7 @@ int store_db_prepare(struct store *s);
 void store_db_finalize(struct store *s);
 int store_db_run(sqlite3_stmt *st);
 int store_db_row_ints(sqlite3_stmt *st, int64_t key, size_t n, int64_t *out);
+int store_db_blob(sqlite3_stmt *st, int col, void *out, size_t len);
 int store_db_bind_value(sqlite3_stmt *st, int idx, const struct value *v);
 struct value store_db_column_value(sqlite3_stmt *st, int i);
 int store_db_table_index(const char *name);
@@ -378,6 +379,12 @@ bool store_policy_needs_rekey(const struct store_policy *p);
 /* The local id of scope (0: the region); with create, a new one if unknown. */
 int store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create,
                       int64_t *sc);
+/*
+ * The scope of the row id of table as merged here (all zero for the region's; its local
+ * id into *sc, 0 for the region, unless sc is NULL): 0, ARR_ENOTFOUND or ARR_ESCHEMA.
+ */
+int store_scope_row(struct store *s, const char *table, const char *id,
+                    uint8_t scope[ARR_SCOPE_LEN], int64_t *sc);
 /* The id of local scope sc: 0 or ARR_ENOTFOUND. */
 int store_scope_bytes(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN]);
 /* The key key_id of scope sc that this node holds: 0 or ARR_ENOTFOUND. */

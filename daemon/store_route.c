@@ -24,27 +24,10 @@ static int
 row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
           uint8_t scope[ARR_SCOPE_LEN])
 {
-	int ti = store_db_table_index(table);
 	char id[ARR_ROWID_STRLEN + 1];
-	sqlite3_stmt *st;
-	int rc;
 
-	if (ti < 0)
-		return ARR_ESCHEMA;
-	st = s->tables[ti].scope;
 	rowid_format(row, id);
-	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		memset(scope, 0, ARR_SCOPE_LEN);
-		if (sqlite3_column_int64(st, 1) != 0 &&
-		    sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
-			memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
+	return store_scope_row(s, table, id, scope, NULL);
 }
 
 /*

@@ -72,37 +72,19 @@ int
 store_scope_bytes(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN])
 {
 	sqlite3_stmt *st = s->st[ST_SCOPE_BYID];
-	int rc;
 
 	sqlite3_bind_int64(st, 1, sc);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
-		memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		rc = ARR_ENOTFOUND;
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
+	return store_db_blob(st, 0, scope, ARR_SCOPE_LEN);
 }
 
 int
 store_scope_key(struct store *s, int64_t sc, uint64_t key_id, uint8_t key[ARR_SKEY_LEN])
 {
 	sqlite3_stmt *st = s->st[ST_SKEY_GET];
-	int rc;
 
 	sqlite3_bind_int64(st, 1, sc);
 	sqlite3_bind_int64(st, 2, (int64_t)key_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ARR_SKEY_LEN)
-		memcpy(key, sqlite3_column_blob(st, 0), ARR_SKEY_LEN);
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		rc = ARR_ENOTFOUND;
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
+	return store_db_blob(st, 0, key, ARR_SKEY_LEN);
 }
 
 /* Keep key key_id of scope sc; 1 when it was new. */

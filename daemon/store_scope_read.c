@@ -115,32 +115,37 @@ store_scope_stats(struct store *s, struct store_scope_stats *st)
 }
 
 int
-store_scope_of(struct store *s, const char *table, const char *id, uint8_t scope[ARR_SCOPE_LEN])
+store_scope_row(struct store *s, const char *table, const char *id, uint8_t scope[ARR_SCOPE_LEN],
+                int64_t *sc)
 {
-	const struct schema_table *t = schema_table_find(table);
-	sqlite3_stmt *st = NULL;
-	char *sql;
+	int ti = store_db_table_index(table);
+	int64_t local = 0;
+	sqlite3_stmt *st;
 	int rc;
 
 	memset(scope, 0, ARR_SCOPE_LEN);
-	if (t == NULL)
+	if (ti < 0)
 		return ARR_ESCHEMA;
-	if ((sql = sqlite3_mprintf("SELECT s.scope FROM \"%w\" t JOIN _scope s ON s.id = t._sc "
-	                           "WHERE t.id = ?1 ORDER BY t._sc LIMIT 1",
-	                           t->name)) == NULL)
-		return ARR_ENOMEM;
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	sqlite3_free(sql);
-	if (rc != SQLITE_OK)
-		return store_db_error(rc);
+	st = s->tables[ti].scope;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
+	if (rc == SQLITE_ROW && (local = sqlite3_column_int64(st, 1)) != 0 &&
+	    sqlite3_column_bytes(st, 0) == ARR_SCOPE_LEN)
 		memcpy(scope, sqlite3_column_blob(st, 0), ARR_SCOPE_LEN);
-	else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		rc = ARR_ENOTFOUND;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	if (sc != NULL)
+		*sc = local;
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == ARR_ENOTFOUND ? rc : store_db_error(rc);
+	return rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
+}
+
+int
+store_scope_of(struct store *s, const char *table, const char *id, uint8_t scope[ARR_SCOPE_LEN])
+{
+	int64_t sc = 0;
+	int rc = store_scope_row(s, table, id, scope, &sc);
+
+	/* a row of the region scope is in no case scope */
+	return rc == 0 && sc == 0 ? ARR_ENOTFOUND : rc;
 }
