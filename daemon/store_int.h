@@ -367,6 +367,7 @@ struct store_policy {
 
 int store_policy_load(struct store *s, int64_t sc, struct store_policy *p);
 void store_policy_free(struct store_policy *p);
+bool store_policy_is_owner(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN]);
 bool store_policy_is_reader(const struct store_policy *p, const uint8_t member[ARR_ORIGIN_LEN]);
 bool store_policy_may_issue(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN]);
 bool store_policy_has_slot(const struct store_policy *p, uint64_t key_id,

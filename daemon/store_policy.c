@@ -238,8 +238,8 @@ first_rm(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN], uin
 	return lo < p->nrms && cmp_rm(&p->rms[lo], &key) == 0 ? &p->rms[lo] : NULL;
 }
 
-static bool
-is_owner(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN])
+bool
+store_policy_is_owner(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN])
 {
 	return p->has_owner && memcmp(p->owner, origin, ARR_ORIGIN_LEN) == 0;
 }
@@ -255,7 +255,7 @@ removed(struct store_policy *p, const struct store_policy_op *g, bool owner_only
 	     r++) {
 		const struct store_policy_op *rv = op_by_log(p, r->log);
 
-		if (rv != NULL && (owner_only ? is_owner(p, rv->origin) : rv->issuer))
+		if (rv != NULL && (owner_only ? store_policy_is_owner(p, rv->origin) : rv->issuer))
 			return true;
 	}
 	return false;
@@ -291,14 +291,14 @@ evaluate(struct store_policy *p, const uint8_t scope[ARR_SCOPE_LEN])
 	for (size_t i = 0; i < p->nops; i++) {
 		struct store_policy_op *o = &p->ops[i];
 
-		o->issuer = is_owner(p, o->origin);
+		o->issuer = store_policy_is_owner(p, o->origin);
 	}
 	/* admins: owner-issued admin grants the owner did not revoke */
 	for (size_t i = 0; i < p->nops; i++) {
 		struct store_policy_op *g = &p->ops[i];
 
-		if (g->op != POLICY_GRANT || !(g->roles & ROLE_ADMIN) || !is_owner(p, g->origin) ||
-		    removed(p, g, true))
+		if (g->op != POLICY_GRANT || !(g->roles & ROLE_ADMIN) ||
+		    !store_policy_is_owner(p, g->origin) || removed(p, g, true))
 			continue;
 		for (size_t j = 0; j < p->nops; j++)
 			if (memcmp(p->ops[j].origin, g->member, ARR_ORIGIN_LEN) == 0)
@@ -369,7 +369,7 @@ store_policy_load(struct store *s, int64_t sc, struct store_policy *p)
 bool
 store_policy_is_reader(const struct store_policy *p, const uint8_t member[ARR_ORIGIN_LEN])
 {
-	if (is_owner(p, member))
+	if (store_policy_is_owner(p, member))
 		return true;
 	for (size_t i = 0; i < p->nops; i++)
 		if (p->ops[i].op == POLICY_GRANT && p->ops[i].valid &&
@@ -381,11 +381,11 @@ store_policy_is_reader(const struct store_policy *p, const uint8_t member[ARR_OR
 bool
 store_policy_may_issue(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN])
 {
-	if (is_owner(p, origin))
+	if (store_policy_is_owner(p, origin))
 		return true;
 	for (size_t i = 0; i < p->nops; i++)
 		if (p->ops[i].op == POLICY_GRANT && p->ops[i].valid &&
-		    (p->ops[i].roles & ROLE_ADMIN) && is_owner(p, p->ops[i].origin) &&
+		    (p->ops[i].roles & ROLE_ADMIN) && store_policy_is_owner(p, p->ops[i].origin) &&
 		    memcmp(p->ops[i].member, origin, ARR_ORIGIN_LEN) == 0)
 			return true;
 	return false;

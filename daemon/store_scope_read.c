@@ -39,8 +39,7 @@ emit_readers(const struct store_policy *pol, store_scope_reader_fn fn, void *ctx
 		uint32_t roles = 0;
 		bool first = true;
 
-		if (g->op != POLICY_GRANT || !g->valid ||
-		    (pol->has_owner && memcmp(g->member, pol->owner, ARR_ORIGIN_LEN) == 0))
+		if (g->op != POLICY_GRANT || !g->valid || store_policy_is_owner(pol, g->member))
 			continue;
 		/* one line per member: its roles over all its active grants */
 		for (size_t j = 0; j < pol->nops; j++) {

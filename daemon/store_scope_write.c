@@ -64,7 +64,7 @@ readers(const struct store_policy *pol, const uint8_t *skip, uint8_t (*out)[ARR_
 			m = NULL;
 		/* the owner always reads: a REVOKE naming it still seals the new key to it */
 		if (m == NULL || (skip != NULL && memcmp(m, skip, ARR_ORIGIN_LEN) == 0 &&
-		                  !(pol->has_owner && memcmp(m, pol->owner, ARR_ORIGIN_LEN) == 0)))
+		                  !store_policy_is_owner(pol, m)))
 			continue;
 		for (size_t j = 0; j < n && !dup; j++)
 			dup = memcmp(out[j], m, ARR_ORIGIN_LEN) == 0;
@@ -174,8 +174,7 @@ store_scope_write_key(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 	if ((rc = store_policy_load(s, sc, &pol)) < 0)
 		return rc;
 	/* only the owner rekeys: two issuers rekeying at once would never settle */
-	if (store_policy_needs_rekey(&pol) && pol.has_owner &&
-	    memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) == 0) {
+	if (store_policy_needs_rekey(&pol) && store_policy_is_owner(&pol, s->self)) {
 		struct cs_policy p = {.op = POLICY_REKEY};
 
 		rc = rotate(s, scope, &pol, &p, NULL, r);
@@ -254,13 +253,12 @@ grant_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 
 	if ((rc = policy_for_issue(s, scope, &sc, &pol, r)) < 0)
 		return rc;
-	if (pol.has_owner && memcmp(pol.owner, member, ARR_ORIGIN_LEN) == 0) {
+	if (store_policy_is_owner(&pol, member)) {
 		snprintf(r->refusal, sizeof(r->refusal), "the scope's owner reads it already");
 		rc = ARR_EEXIST;
 		goto out;
 	}
-	if ((roles & ROLE_ADMIN) &&
-	    !(pol.has_owner && memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) == 0)) {
+	if ((roles & ROLE_ADMIN) && !store_policy_is_owner(&pol, s->self)) {
 		snprintf(r->refusal, sizeof(r->refusal), "only the scope's owner may grant admin");
 		rc = ARR_EFORBIDDEN;
 		goto out;
@@ -292,7 +290,7 @@ revoke_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 
 	if ((rc = policy_for_issue(s, scope, &sc, &pol, r)) < 0)
 		return rc;
-	if (pol.has_owner && memcmp(pol.owner, member, ARR_ORIGIN_LEN) == 0) {
+	if (store_policy_is_owner(&pol, member)) {
 		snprintf(r->refusal, sizeof(r->refusal), "the scope's owner cannot be revoked");
 		rc = ARR_EFORBIDDEN;
 		goto out;
@@ -307,7 +305,7 @@ revoke_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 		if (g->op != POLICY_GRANT || !g->valid ||
 		    memcmp(g->member, member, ARR_ORIGIN_LEN) != 0)
 			continue;
-		if ((g->roles & ROLE_ADMIN) && memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) != 0) {
+		if ((g->roles & ROLE_ADMIN) && !store_policy_is_owner(&pol, s->self)) {
 			snprintf(r->refusal, sizeof(r->refusal),
 			         "only the scope's owner may revoke an admin");
 			rc = ARR_EFORBIDDEN;
@@ -438,7 +436,7 @@ store_scope_heal_one(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_
 
 	if ((rc = store_policy_load(s, sc, &pol)) < 0)
 		return rc;
-	if (!pol.has_owner || memcmp(pol.owner, s->self, ARR_ORIGIN_LEN) != 0)
+	if (!store_policy_is_owner(&pol, s->self))
 		goto out;
 	if (store_policy_needs_rekey(&pol)) {
 		struct cs_policy p = {.op = POLICY_REKEY};
