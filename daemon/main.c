@@ -35,6 +35,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "members.h"
+#include "nodeinit.h"
 #include "nodekey.h"
 #include "peermsg.h"
 #include "portowner.h"
@@ -165,61 +166,13 @@ out:
 	return rc;
 }
 
-/* arrangd --init: data directory, node key, replica; prints the members section. */
+/* arrangd --init (nodeinit.c) with the configuration at path. */
 static int
 do_init(const char *path)
 {
-	struct config *cfg = NULL;
-	struct nodekey *key = NULL;
-	struct store *st = NULL;
-	struct datadir_lock *lock = NULL;
-	char *kpath = NULL, *dbpath = NULL;
-	char err[ERRLEN];
-	struct stat sb;
-	int rc = 1, e;
+	struct config *cfg = load_config(path);
+	int rc = cfg != NULL ? nodeinit_run(cfg) : 1;
 
-	if ((cfg = load_config(path)) == NULL)
-		goto out;
-	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "error: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
-		goto out;
-	}
-	if (stat(cfg->data_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, "error: %s is not a directory\n", cfg->data_dir);
-		goto out;
-	}
-	if ((kpath = config_key_path(cfg)) == NULL || (dbpath = config_db_path(cfg)) == NULL) {
-		fprintf(stderr, "error: out of memory\n");
-		goto out;
-	}
-	if (datadir_lock(cfg->data_dir, &lock, err, sizeof(err)) != 0) {
-		fprintf(stderr, "error: %s\n", err);
-		goto out;
-	}
-	if ((e = keyfile_create_err(kpath, &key, err, sizeof(err))) != 0) {
-		if (e == ARR_EEXIST)
-			fprintf(stderr, "error: %s exists: this node is already initialised\n",
-			        kpath);
-		else
-			fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	struct store_config sc = {.path = dbpath,
-	                          .key = key,
-	                          .organisation = cfg->organisation,
-	                          .max_clock_drift_ms = cfg->max_clock_drift_ms};
-	if ((st = store_open(&sc, &e)) == NULL) {
-		fprintf(stderr, "error: cannot create the replica %s: %s\n", dbpath, arrerr_str(e));
-		goto out;
-	}
-	identity_print(cfg, key, stdout);
-	rc = 0;
-out:
-	store_destroy(&st);
-	datadir_unlock(&lock);
-	nodekey_destroy(&key);
-	free(kpath);
-	free(dbpath);
 	config_destroy(&cfg);
 	return rc;
 }
