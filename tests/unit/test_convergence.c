@@ -47,8 +47,6 @@
 #define MAX_POOL     1024
 #define MAX_WRITES   4096
 
-static uint64_t current_seed;
-
 /*
  * Under AddressSanitizer: thousands of short-lived replicas churn through memory, and
  * recycling the default 256 MiB free quarantine doubles the run time. A smaller one
@@ -60,18 +58,6 @@ __asan_default_options(void)
 {
 	return "quarantine_size_mb=32";
 }
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr,                                                            \
-			        "failing seed: %llu (replay with ARRANG_SEED=%llu "                \
-			        "ARRANG_RUNS=1)\n",                                                \
-			        (unsigned long long)current_seed,                                  \
-			        (unsigned long long)current_seed);                                 \
-			fail_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                          \
-		}                                                                                  \
-	} while (0)
 
 struct envelope {
 	uint8_t *data;
@@ -175,7 +161,7 @@ sim_open(struct sim *sim)
 		sim_remove_files(sim->path[i]);
 		sim->clock[i] = UINT64_C(1750000000000);
 		sim->s[i] = store_open(&cfg, &err);
-		CHECK(sim->s[i] != NULL && err == 0);
+		TU_CHECK(sim->s[i] != NULL && err == 0);
 	}
 }
 
@@ -203,7 +189,7 @@ pool_add(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const ui
 
 	(void)origin;
 	(void)seq;
-	CHECK(sim->npool < MAX_POOL);
+	TU_CHECK(sim->npool < MAX_POOL);
 	e = &sim->pool[sim->npool++];
 	e->data = malloc(len);
 	memcpy(e->data, data, len);
@@ -226,7 +212,7 @@ note_write(struct sim *sim, const struct vv *seen, int table, int row, int col, 
 			conflict = true;
 	}
 	sim->conflicts += conflict;
-	CHECK(sim->nwrites < MAX_WRITES);
+	TU_CHECK(sim->nwrites < MAX_WRITES);
 	sim->writes[sim->nwrites++] = (struct cellwrite){table, row, col, writer, seq};
 }
 
@@ -257,13 +243,13 @@ static void
 sim_commit(struct sim *sim, int w, const struct store_op *ops, size_t n,
            struct store_write_result *res)
 {
-	CHECK(store_write(sim->s[w], ops, n, res) == 0);
-	CHECK(res->first_seq == sim->made[w] + 1 &&
-	      res->last_seq - res->first_seq + 1 == res->changesets);
+	TU_CHECK(store_write(sim->s[w], ops, n, res) == 0);
+	TU_CHECK(res->first_seq == sim->made[w] + 1 &&
+	         res->last_seq - res->first_seq + 1 == res->changesets);
 	sim->made[w] = res->last_seq;
 	for (uint64_t seq = res->first_seq; seq <= res->last_seq; seq++)
-		CHECK(store_changeset_get(sim->s[w], nodekey_public(sim->keys[w]), seq, pool_add,
-		                          sim) == 0);
+		TU_CHECK(store_changeset_get(sim->s[w], nodekey_public(sim->keys[w]), seq, pool_add,
+		                             sim) == 0);
 }
 
 /* One local write of 1..4 ops at replica w. */
@@ -307,7 +293,7 @@ sim_write(struct sim *sim, int w)
 		ops[i].column = tab[i] == 0 ? child_cols[col[i]] : org_cols[col[i]];
 		ops[i].value = random_value(r, tab[i], col[i]);
 	}
-	CHECK(store_vector(sim->s[w], &seen) == 0);
+	TU_CHECK(store_vector(sim->s[w], &seen) == 0);
 	sim_commit(sim, w, ops, n, &res);
 	for (size_t i = 0; i < n; i++)
 		if (row[i] >= 0)
@@ -337,8 +323,8 @@ sim_deliver(struct sim *sim, int to)
 
 		if (b > n - done)
 			b = n - done;
-		CHECK(store_apply(sim->s[to], items + done, b, NULL, &st) == 0);
-		CHECK(st.quarantined == 0);
+		TU_CHECK(store_apply(sim->s[to], items + done, b, NULL, &st) == 0);
+		TU_CHECK(st.quarantined == 0);
 		done += b;
 	}
 }
@@ -357,7 +343,7 @@ page_add(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const ui
 
 	(void)origin;
 	(void)seq;
-	CHECK(p->n < MAX_POOL);
+	TU_CHECK(p->n < MAX_POOL);
 	p->copies[p->n] = malloc(len);
 	memcpy(p->copies[p->n], data, len);
 	p->items[p->n] = (struct store_blob){p->copies[p->n], len};
@@ -377,12 +363,12 @@ sim_pull(struct sim *sim, int from, int to, size_t max_bytes, int maxpages)
 		struct store_apply_stats st;
 
 		p.n = 0;
-		CHECK(store_vector(sim->s[to], &v) == 0);
-		CHECK(store_changes_since(sim->s[from], v, max_bytes, page_add, &p, &more) == 0);
+		TU_CHECK(store_vector(sim->s[to], &v) == 0);
+		TU_CHECK(store_changes_since(sim->s[from], v, max_bytes, page_add, &p, &more) == 0);
 		vv_destroy(&v);
 		if (p.n > 0) {
-			CHECK(store_apply(sim->s[to], p.items, p.n, NULL, &st) == 0);
-			CHECK(st.quarantined == 0);
+			TU_CHECK(store_apply(sim->s[to], p.items, p.n, NULL, &st) == 0);
+			TU_CHECK(st.quarantined == 0);
 			changed |= st.applied > 0;
 		}
 		for (size_t i = 0; i < p.n; i++)
@@ -404,7 +390,7 @@ sim_shared_children(struct sim *sim)
 		memcpy(ops[i].row_id, sim->child[i], sizeof(ops[i].row_id));
 	}
 	sim_commit(sim, 0, ops, NSHARED, &res);
-	CHECK(res.changesets == NSHARED * (1 + NREP)); /* CREATE, GRANTs, data per scope */
+	TU_CHECK(res.changesets == NSHARED * (1 + NREP)); /* CREATE, GRANTs, data per scope */
 	for (int to = 1; to < NREP; to++)
 		(void)sim_pull(sim, 0, to, SIZE_MAX, 0);
 }
@@ -419,7 +405,7 @@ sim_run(struct sim *sim, uint64_t seed)
 	struct vv *v0 = NULL;
 	bool conflicted;
 
-	current_seed = seed;
+	tu_current_seed = seed;
 	tu_rng_seed(r, seed);
 	for (int i = 0; i < NSHARED; i++) {
 		rng_id(r, sim->child[i]);
@@ -443,7 +429,7 @@ sim_run(struct sim *sim, uint64_t seed)
 	for (int pass = 0;; pass++) {
 		bool changed = false;
 
-		CHECK(pass < 4);
+		TU_CHECK(pass < 4);
 		for (int from = 0; from < NREP; from++)
 			for (int to = 0; to < NREP; to++)
 				if (from != to)
@@ -458,24 +444,25 @@ sim_run(struct sim *sim, uint64_t seed)
 		struct store_stats st;
 		struct store_scope_stats sc;
 
-		CHECK(store_digest(sim->s[i], d) == 0);
-		CHECK(store_log_digest(sim->s[i], l) == 0);
-		CHECK(store_scope_stats(sim->s[i], &sc) == 0);
-		CHECK(sc.opaque == 0 && sc.sealed == 0 && sc.masked == 0 && sc.scopes >= NSHARED);
-		CHECK(store_vector(sim->s[i], &v) == 0);
-		CHECK(store_stats(sim->s[i], &st) == 0);
-		CHECK(st.pending_count == 0 && st.quarantine_count == 0);
+		TU_CHECK(store_digest(sim->s[i], d) == 0);
+		TU_CHECK(store_log_digest(sim->s[i], l) == 0);
+		TU_CHECK(store_scope_stats(sim->s[i], &sc) == 0);
+		TU_CHECK(sc.opaque == 0 && sc.sealed == 0 && sc.masked == 0 &&
+		         sc.scopes >= NSHARED);
+		TU_CHECK(store_vector(sim->s[i], &v) == 0);
+		TU_CHECK(store_stats(sim->s[i], &st) == 0);
+		TU_CHECK(st.pending_count == 0 && st.quarantine_count == 0);
 		for (int o = 0; o < NREP; o++)
-			CHECK(vv_get(v, nodekey_public(sim->keys[o])) == sim->made[o]);
+			TU_CHECK(vv_get(v, nodekey_public(sim->keys[o])) == sim->made[o]);
 		if (i == 0) {
 			memcpy(d0, d, 32);
 			memcpy(l0, l, 32);
 			v0 = v;
 			continue;
 		}
-		CHECK(memcmp(d, d0, 32) == 0);
-		CHECK(memcmp(l, l0, 32) == 0);
-		CHECK(vv_compare(v, v0) == VV_EQUAL);
+		TU_CHECK(memcmp(d, d0, 32) == 0);
+		TU_CHECK(memcmp(l, l0, 32) == 0);
+		TU_CHECK(vv_compare(v, v0) == VV_EQUAL);
 		vv_destroy(&v);
 	}
 	vv_destroy(&v0);

@@ -46,7 +46,6 @@
 #define DEFAULT_SEED UINT64_C(20261206)
 #define DEFAULT_RUNS 500
 
-static uint64_t current_seed;
 static uint64_t healed; /* change sets the owners' repairs made, over all runs */
 
 const char *__asan_default_options(void);
@@ -55,18 +54,6 @@ __asan_default_options(void)
 {
 	return "quarantine_size_mb=32";
 }
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr,                                                            \
-			        "failing seed: %llu (replay with ARRANG_SEED=%llu "                \
-			        "ARRANG_RUNS=1)\n",                                                \
-			        (unsigned long long)current_seed,                                  \
-			        (unsigned long long)current_seed);                                 \
-			fail_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                          \
-		}                                                                                  \
-	} while (0)
 
 struct envelope {
 	uint8_t *data;
@@ -163,7 +150,7 @@ sim_open(struct sim *sim)
 		sim->clock[i] = UINT64_C(1750000000000);
 		sim->collected[i] = 0;
 		sim->s[i] = store_open(&cfg, &err);
-		CHECK(sim->s[i] != NULL && err == 0);
+		TU_CHECK(sim->s[i] != NULL && err == 0);
 	}
 }
 
@@ -191,10 +178,10 @@ pool_add(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const ui
 
 	(void)origin;
 	(void)seq;
-	CHECK(sim->npool < MAX_POOL);
+	TU_CHECK(sim->npool < MAX_POOL);
 	e = &sim->pool[sim->npool++];
 	e->data = malloc(len);
-	CHECK(e->data != NULL);
+	TU_CHECK(e->data != NULL);
 	memcpy(e->data, data, len);
 	e->len = len;
 	return 0;
@@ -208,16 +195,16 @@ collect(struct sim *sim, int i, struct changeset **last)
 	struct vv *v = NULL;
 	uint64_t top, n = 0;
 
-	CHECK(store_vector(sim->s[i], &v) == 0);
+	TU_CHECK(store_vector(sim->s[i], &v) == 0);
 	top = vv_get(v, self);
 	vv_destroy(&v);
 	for (uint64_t seq = sim->collected[i] + 1; seq <= top; seq++, n++)
-		CHECK(store_changeset_get(sim->s[i], self, seq, pool_add, sim) == 0);
+		TU_CHECK(store_changeset_get(sim->s[i], self, seq, pool_add, sim) == 0);
 	sim->collected[i] = top;
 	if (last != NULL && n > 0) {
 		const struct envelope *e = &sim->pool[sim->npool - 1];
 
-		CHECK(changeset_decode(e->data, e->len, last) == 0);
+		TU_CHECK(changeset_decode(e->data, e->len, last) == 0);
 	}
 	return n;
 }
@@ -237,7 +224,7 @@ deliver(struct sim *sim, int i, size_t k)
 
 		items[j] = (struct store_blob){e->data, e->len};
 	}
-	CHECK(store_apply(sim->s[i], items, k, NULL, NULL) == 0);
+	TU_CHECK(store_apply(sim->s[i], items, k, NULL, NULL) == 0);
 }
 
 /* Everything in the pool, in order, to replica i (the anti-entropy of the end). */
@@ -247,7 +234,7 @@ deliver_all(struct sim *sim, int i)
 	for (size_t j = 0; j < sim->npool; j++) {
 		struct store_blob b = {sim->pool[j].data, sim->pool[j].len};
 
-		CHECK(store_apply(sim->s[i], &b, 1, NULL, NULL) == 0);
+		TU_CHECK(store_apply(sim->s[i], &b, 1, NULL, NULL) == 0);
 	}
 }
 
@@ -269,8 +256,8 @@ open_scope(struct sim *sim, int k)
 	op =
 	    (struct store_op){.table = "arrangement", .column = "kind", .value = value_text("oza")};
 	memcpy(op.row_id, sim->arr[k], sizeof(op.row_id));
-	CHECK(store_write(sim->s[w], &op, 1, NULL) == 0);
-	CHECK(store_scope_of(sim->s[w], "arrangement", sim->arr[k], sim->scope[k]) == 0);
+	TU_CHECK(store_write(sim->s[w], &op, 1, NULL) == 0);
+	TU_CHECK(store_scope_of(sim->s[w], "arrangement", sim->arr[k], sim->scope[k]) == 0);
 	collect(sim, w, NULL);
 }
 
@@ -290,8 +277,8 @@ step_write(struct sim *sim)
 	/* a client writes to an arrangement its node has (a blind write would open another) */
 	if (store_scope_of(sim->s[w], "arrangement", sim->arr[k], scope) != 0)
 		return;
-	CHECK(memcmp(scope, sim->scope[k], ARR_SCOPE_LEN) == 0);
-	CHECK(sim->nwrites < MAX_WRITES);
+	TU_CHECK(memcmp(scope, sim->scope[k], ARR_SCOPE_LEN) == 0);
+	TU_CHECK(sim->nwrites < MAX_WRITES);
 	wr = &sim->writes[sim->nwrites];
 	snprintf(wr->value, sizeof(wr->value), "v%zu-by-%d", sim->nwrites, w);
 	op = (struct store_op){
@@ -299,12 +286,12 @@ step_write(struct sim *sim)
 	memcpy(op.row_id, sim->arr[k], sizeof(op.row_id));
 	sim->clock[w] += tu_rng_below(r, 3);
 	rc = store_write(sim->s[w], &op, 1, &res);
-	CHECK(rc == 0 || rc == ARR_ENOTPARTY);
+	TU_CHECK(rc == 0 || rc == ARR_ENOTPARTY);
 	if (rc != 0)
 		return;
 	collect(sim, w, &cs);
-	CHECK(cs != NULL && cs->h.kind == CS_DATA &&
-	      memcmp(cs->h.scope, sim->scope[k], ARR_SCOPE_LEN) == 0);
+	TU_CHECK(cs != NULL && cs->h.kind == CS_DATA &&
+	         memcmp(cs->h.scope, sim->scope[k], ARR_SCOPE_LEN) == 0);
 	wr->scope = k;
 	wr->hlc = cs->h.hlc;
 	wr->origin = nodekey_public(sim->keys[w]);
@@ -342,7 +329,8 @@ step_policy(struct sim *sim)
 		uint32_t roles = tu_rng_below(r, 2) == 0 ? ROLE_ADMIN | ROLE_CARE : ROLE_CARE;
 
 		rc = store_scope_grant(sim->s[w], sim->scope[k], member, roles, NULL);
-		CHECK(rc == 0 || rc == ARR_EFORBIDDEN || rc == ARR_ENOTFOUND || rc == ARR_EEXIST);
+		TU_CHECK(rc == 0 || rc == ARR_EFORBIDDEN || rc == ARR_ENOTFOUND ||
+		         rc == ARR_EEXIST);
 		if (rc == 0)
 			sim->granted[k][m] = true;
 		if (rc == 0 && (roles & ROLE_ADMIN)) {
@@ -353,7 +341,7 @@ step_policy(struct sim *sim)
 		}
 	} else {
 		rc = store_scope_revoke(sim->s[w], sim->scope[k], member, NULL);
-		CHECK(rc == 0 || rc == ARR_EFORBIDDEN || rc == ARR_ENOTFOUND);
+		TU_CHECK(rc == 0 || rc == ARR_EFORBIDDEN || rc == ARR_ENOTFOUND);
 	}
 	collect(sim, w, NULL);
 }
@@ -368,13 +356,13 @@ quiesce(struct sim *sim)
 	sim->cut = -1;
 	do {
 		made = 0;
-		CHECK(rounds++ < 8);
+		TU_CHECK(rounds++ < 8);
 		for (int i = 0; i < sim->n; i++)
 			deliver_all(sim, i);
 		for (int i = 0; i < sim->n; i++) {
 			struct store_write_result hr;
 
-			CHECK(store_scope_heal(sim->s[i], &hr) == 0);
+			TU_CHECK(store_scope_heal(sim->s[i], &hr) == 0);
 			healed += hr.changesets;
 			made += collect(sim, i, NULL);
 		}
@@ -394,7 +382,7 @@ reader_add(void *ctx, const uint8_t member[ARR_ORIGIN_LEN], uint32_t roles, bool
 {
 	struct readers *rd = ctx;
 
-	CHECK(rd->n < MAXREP);
+	TU_CHECK(rd->n < MAXREP);
 	snprintf(rd->text[rd->n++], sizeof(rd->text[0]), "%02x%02x%02x%02x/%u/%d", member[0],
 	         member[1], member[2], member[3], roles, owner);
 	return 0;
@@ -454,14 +442,14 @@ check_scope(struct sim *sim, int k)
 		uint8_t d[32];
 		bool reader = false;
 
-		CHECK(store_scope_info(sim->s[i], sim->scope[k], &info, reader_add, &rd) == 0);
+		TU_CHECK(store_scope_info(sim->s[i], sim->scope[k], &info, reader_add, &rd) == 0);
 		qsort(rd.text, (size_t)rd.n, sizeof(rd.text[0]), cmp_text);
 		if (i == 0) {
 			first = rd;
 			i0 = info;
 		}
-		CHECK(rd.n == first.n && memcmp(rd.text, first.text, sizeof(rd.text)) == 0);
-		CHECK(info.write_key == i0.write_key && info.write_key != 0);
+		TU_CHECK(rd.n == first.n && memcmp(rd.text, first.text, sizeof(rd.text)) == 0);
+		TU_CHECK(info.write_key == i0.write_key && info.write_key != 0);
 		for (int j = 0; j < rd.n; j++) {
 			char mine[80];
 			const uint8_t *o = nodekey_public(sim->keys[i]);
@@ -470,21 +458,21 @@ check_scope(struct sim *sim, int k)
 			reader = reader || strncmp(rd.text[j], mine, strlen(mine)) == 0;
 		}
 		if (reader) {
-			CHECK(info.readable && info.sealed == 0);
-			CHECK(store_get(sim->s[i], "arrangement", sim->arr[k], summary_of, got) ==
-			      0);
-			CHECK(strcmp(got, oracle(sim, k)) == 0);
-			CHECK(store_digest_scope(sim->s[i], sim->scope[k], d) == 0);
-			CHECK(!have_d0 || memcmp(d, d0, 32) == 0);
+			TU_CHECK(info.readable && info.sealed == 0);
+			TU_CHECK(
+			    store_get(sim->s[i], "arrangement", sim->arr[k], summary_of, got) == 0);
+			TU_CHECK(strcmp(got, oracle(sim, k)) == 0);
+			TU_CHECK(store_digest_scope(sim->s[i], sim->scope[k], d) == 0);
+			TU_CHECK(!have_d0 || memcmp(d, d0, 32) == 0);
 			memcpy(d0, d, 32);
 			have_d0 = true;
 		} else if (!sim->granted[k][i]) {
-			CHECK(!info.readable && info.keys_held == 0);
-			CHECK(store_get(sim->s[i], "arrangement", sim->arr[k], summary_of, got) ==
-			      ARR_ENOTFOUND);
+			TU_CHECK(!info.readable && info.keys_held == 0);
+			TU_CHECK(store_get(sim->s[i], "arrangement", sim->arr[k], summary_of,
+			                   got) == ARR_ENOTFOUND);
 		}
 	}
-	CHECK(have_d0); /* the owner always reads */
+	TU_CHECK(have_d0); /* the owner always reads */
 }
 
 static void
@@ -493,12 +481,12 @@ check_quiescent(struct sim *sim)
 	uint8_t l0[32], l[32];
 	struct store_stats st;
 
-	CHECK(store_log_digest(sim->s[0], l0) == 0);
+	TU_CHECK(store_log_digest(sim->s[0], l0) == 0);
 	for (int i = 0; i < sim->n; i++) {
-		CHECK(store_log_digest(sim->s[i], l) == 0);
-		CHECK(memcmp(l, l0, 32) == 0);
-		CHECK(store_stats(sim->s[i], &st) == 0);
-		CHECK(st.quarantine_count == 0 && st.pending_count == 0);
+		TU_CHECK(store_log_digest(sim->s[i], l) == 0);
+		TU_CHECK(memcmp(l, l0, 32) == 0);
+		TU_CHECK(store_stats(sim->s[i], &st) == 0);
+		TU_CHECK(st.quarantine_count == 0 && st.pending_count == 0);
 	}
 	for (int k = 0; k < NSCOPE; k++)
 		check_scope(sim, k);
@@ -528,7 +516,7 @@ run_one(struct sim *sim)
 			for (int i = 0; i < sim->n; i++) {
 				struct store_write_result hr;
 
-				CHECK(store_scope_heal(sim->s[i], &hr) == 0);
+				TU_CHECK(store_scope_heal(sim->s[i], &hr) == 0);
 				healed += hr.changesets;
 				collect(sim, i, NULL);
 			}
@@ -559,8 +547,8 @@ test_scope_property(void **state)
 		sim->path[i] = tu_path(sim->dir, name);
 	}
 	for (long run = 0; run < runs; run++) {
-		current_seed = base + (uint64_t)run;
-		tu_rng_seed(&sim->rng, current_seed);
+		tu_current_seed = base + (uint64_t)run;
+		tu_rng_seed(&sim->rng, tu_current_seed);
 		run_one(sim);
 	}
 	printf(
@@ -568,7 +556,7 @@ test_scope_property(void **state)
 	    runs, (unsigned long long)base, (unsigned long long)healed);
 	/* the schedules must make concurrent policy that needs repairing, or they test little */
 	if (runs >= 100)
-		CHECK(healed > 0);
+		TU_CHECK(healed > 0);
 	for (int i = 0; i < MAXREP; i++) {
 		nodekey_destroy(&sim->keys[i]);
 		free(sim->path[i]);

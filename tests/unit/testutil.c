@@ -137,6 +137,8 @@ tu_rng_below(struct tu_rng *r, uint64_t n)
 	return tu_rng_next(r) % n;
 }
 
+uint64_t tu_current_seed;
+
 uint64_t
 tu_seed(uint64_t fallback)
 {

@@ -44,6 +44,24 @@ uint64_t tu_rng_below(struct tu_rng *r, uint64_t n);
 uint64_t tu_seed(uint64_t fallback);
 
 /*
+ * The seed of the run in progress of a seeded property test, and its check: on failure
+ * the seed and how to replay it are printed before cmocka fails the test (the includer
+ * includes cmocka.h).
+ */
+extern uint64_t tu_current_seed;
+#define TU_CHECK(cond)                                                                             \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr,                                                            \
+			        "failing seed: %llu (replay with ARRANG_SEED=%llu "                \
+			        "ARRANG_RUNS=1)\n",                                                \
+			        (unsigned long long)tu_current_seed,                               \
+			        (unsigned long long)tu_current_seed);                              \
+			fail_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                          \
+		}                                                                                  \
+	} while (0)
+
+/*
  * fork() with a pipe from the child to the parent, stdio flushed first so that nothing
  * buffered is written twice. Returns 0 in the child, with *fd the pipe's write end, and
  * the child's pid in the parent, with *fd the read end; the other end is closed.
