@@ -677,13 +677,25 @@ test_body_not_opening_quarantined(void **state)
 /*
  * (8) Policy signed by a member that may not issue it is logged and relayed but means
  * nothing, in any number: 2,000 GRANTs of the admin role that c signs for itself into a's
- * scope leave the readers, the write key and who may issue as they were.
+ * scope, and a CREATE of c's own for a's scope id, leave the owner, the readers, the
+ * write key and who may issue as they were.
  */
 static void
 test_policy_of_non_issuer_ignored(void **state)
 {
 	struct ts_fixture *f = *state;
 	struct ts_replica *a = &f->r[0], *c = &f->r[2];
+
+	/*
+	 * The owner is the replica whose origin sorts highest and the claimer the lowest:
+	 * a rule that let the lowest CREATE win would hand c the scope.
+	 */
+	for (int i = 0; i < 3; i++) {
+		if (memcmp(nodekey_public(f->r[i].key), nodekey_public(a->key), ARR_ORIGIN_LEN) > 0)
+			a = &f->r[i];
+		if (memcmp(nodekey_public(f->r[i].key), nodekey_public(c->key), ARR_ORIGIN_LEN) < 0)
+			c = &f->r[i];
+	}
 	struct store_scope_info before, after;
 	struct readers rb = {0}, ra = {0};
 	struct arr x;
@@ -707,9 +719,33 @@ test_policy_of_non_issuer_ignored(void **state)
 	}
 	assert_int_equal(store_apply(a->s, items, NJUNK, NULL, NULL), 0);
 	assert_int_equal(ts_seq_of(a, c), NJUNK); /* logged and counted */
+	/* nor can c claim the scope with a CREATE of its own for its id */
+	{
+		uint8_t key[ARR_SKEY_LEN], shared[32];
+		struct policy_slot slot;
+		struct cs_policy p = {.op = POLICY_CREATE, .slots = &slot, .nslots = 1};
+		struct cs_header h = {.seq = NJUNK + 1,
+		                      .hlc = hlc_make(c->clock, 0xffff),
+		                      .author_org = TS_ORG,
+		                      .schema_version = ARR_SCHEMA_VERSION};
+		struct changeset *claim = NULL;
+		struct store_blob it;
+
+		changeset_key_new(key);
+		p.key_id = changeset_key_id(key);
+		assert_int_equal(nodekey_shared(c->key, nodekey_public(c->key), shared), 0);
+		assert_int_equal(
+		    policy_slot_seal(shared, nodekey_public(c->key), p.key_id, key, &slot), 0);
+		memcpy(h.scope, x.scope, ARR_SCOPE_LEN);
+		assert_int_equal(changeset_build_policy(c->key, &h, &p, &claim), 0);
+		it = (struct store_blob){claim->raw, claim->rawlen};
+		assert_int_equal(store_apply(a->s, &it, 1, NULL, NULL), 0);
+		changeset_destroy(&claim);
+	}
 	assert_int_equal(store_scope_info(a->s, x.scope, &after, reader_collect, &ra), 0);
 	assert_int_equal(after.write_key, before.write_key);
-	assert_int_equal(after.policy, before.policy + NJUNK);
+	assert_memory_equal(after.owner, nodekey_public(a->key), ARR_ORIGIN_LEN);
+	assert_int_equal(after.policy, before.policy + NJUNK + 1);
 	assert_int_equal(ra.n, rb.n);
 	assert_int_equal(store_scope_grant(c->s, x.scope, nodekey_public(c->key), ROLE_CARE, NULL),
 	                 ARR_ENOTFOUND); /* c never saw the scope */
