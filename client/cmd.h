@@ -36,6 +36,8 @@ int cmd_query(struct cli *cli, const struct cmd_call *call, int argc, char **arg
 int cmd_import(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_export(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_quarantine_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_denied_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_denied_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_backup(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_metrics(struct cli *cli, const struct cmd_call *call, int argc, char **argv);

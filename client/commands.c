@@ -103,6 +103,23 @@ static const struct cmd cmds[] = {
      "(the daemon answers others between them); each entry present at the start is tried\n"
      "once. --json prints the counts summed over the steps as one JSON object.\n\n",
      0, "Node"},
+    {"denied", "list", "[--limit N | --all] [--after ID]",
+     "change sets whose ops are masked by write authorisation", cmd_denied_list, NULL,
+     "Change sets of a scope this node reads whose author lacked the role the role matrix\n"
+     "asks for a table or column they wrote (PROTOCOL.md, \"Write authorisation\"). They\n"
+     "are logged, relayed and counted like any other, but their ops are masked: every\n"
+     "party of the scope judges them the same way. `list` shows them by id: the node and\n"
+     "organisation that signed, its seq, the rule broken and the table and column of the\n"
+     "first op that broke it (never a value). --json prints one JSON object per change set\n"
+     "per line. --limit N shows the first N (--after ID: after that id). Usually there is\n"
+     "nothing to do: a denied change set is evidence (see arrangd(8)).\n\n",
+     0, "Node"},
+    {"denied", "show", "ID", "one denied change set and the rule it broke", cmd_denied_show, NULL,
+     "Show denied change set ID (from `denied list`): node, organisation, origin, seq,\n"
+     "clock, scope, the rule broken, the op that broke it (table, column, its position and\n"
+     "the change set's number of ops) and who may write that column. --json prints one\n"
+     "JSON object.\n\n",
+     0, "Node"},
     {"backup", NULL, "FILE", "online backup of the replica to a new file", cmd_backup, NULL,
      "Ask arrangd to write an online backup of the replica to FILE, a new SQLite database\n"
      "(SQLite's backup API: consistent while writes and sync go on). FILE must not exist;\n"
@@ -288,6 +305,10 @@ static const struct noun {
      "Change sets this node received but did not apply are kept in quarantine with the\n"
      "reason (an ARR_E* name) and never dropped.",
      false, false, " (list or retry)"},
+    {"denied", NULL,
+     "Change sets whose ops are masked because write authorisation denied them, with\n"
+     "the rule they broke.",
+     false, false, " (list or show)"},
     {"scope", NULL,
      "An arrangement and what hangs off it are readable only by its parties; the other\n"
      "nodes relay them encrypted. A scope is named by its arrangement.",

@@ -159,6 +159,7 @@ static const char *const p_scope[] = {"scope", NULL};
 static const char *const p_grant[] = {"scope", "member", "roles", NULL};
 static const char *const p_revoke[] = {"scope", "member", NULL};
 static const char *const p_search[] = {"text", "limit", NULL};
+static const char *const p_dshow[] = {"id", NULL};
 
 static const struct method {
 	const char *name;
@@ -181,6 +182,8 @@ static const struct method {
     {"sync", p_none, api_methods_sync},
     {"quarantine.list", p_qlist, api_methods_qlist},
     {"quarantine.retry", p_qretry, api_methods_qretry},
+    {"denied.list", p_qlist, api_denied_list},
+    {"denied.show", p_dshow, api_denied_show},
     {"backup", p_backup, api_methods_backup},
     {"metrics", p_none, api_metrics},
 };

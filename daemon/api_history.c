@@ -22,6 +22,7 @@
 struct history_page {
 	struct api_page p;
 	struct store_history_pos last; /* of the page's last entry */
+	const struct api *a;           /* for the names of nodes */
 };
 
 /* pos as text into out. */
@@ -108,7 +109,8 @@ static int
 history_add(void *ctx, const struct store_history_entry *e)
 {
 	struct history_page *h = ctx;
-	msgpack_packer *pk = api_page_entry(&h->p, 7);
+	msgpack_packer *pk = api_page_entry(&h->p, 9);
+	const char *name;
 
 	if (pk == NULL)
 		return api_page_stop(&h->p);
@@ -119,10 +121,23 @@ history_add(void *ctx, const struct store_history_entry *e)
 	msgpack_pack_uint64(pk, e->seq);
 	apimsg_pack_str(pk, "organisation");
 	apimsg_pack_str(pk, e->author_org != NULL ? e->author_org : "");
+	apimsg_pack_str(pk, "node");
+	name = h->a->hooks.member_name != NULL ? h->a->hooks.member_name(h->a->hooks.ctx, e->origin)
+	                                       : NULL;
+	if (name != NULL)
+		apimsg_pack_str(pk, name);
+	else
+		msgpack_pack_nil(pk);
 	apimsg_pack_str(pk, "column");
 	apimsg_pack_str(pk, e->column);
 	apimsg_pack_str(pk, "value");
 	apimsg_pack_value(pk, &e->value);
+	/* false: the change set is denied (write authorisation) and this op is masked */
+	apimsg_pack_str(pk, "authorised");
+	if (e->authorised)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
 	h->last = (struct store_history_pos){.hlc = e->hlc, .seq = e->seq, .op = e->op};
 	memcpy(h->last.origin, e->origin, ARR_ORIGIN_LEN);
 	return h->p.b.rc;
@@ -141,6 +156,7 @@ api_history(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 
 	if ((rc = history_params(r, &t, id, &limit, &has_after, &after)) != 0)
 		return rc;
+	h.a = a;
 	api_page_init(&h.p, a, limit, !has_after);
 	rc = store_history(a->st, t->name, id, has_after ? &after : NULL, history_add, &h);
 	if ((rc = api_page_result(r, &h.p, rc, "row not found", pk)) != 0)

@@ -217,6 +217,10 @@ void api_equiv_metrics(const struct api *a, FILE *f);
 int api_quota_pack(struct api *a, msgpack_packer *pk);
 void api_quota_metrics(const struct api *a, FILE *f);
 
+/* api_denied.c: "denied.list", "denied.show"; the denied change sets' metric families. */
+api_method_fn api_denied_list, api_denied_show;
+void api_denied_metrics(const struct api *a, FILE *f);
+
 /* api_metrics.c: "metrics". */
 api_method_fn api_metrics;
 

@@ -384,6 +384,7 @@ struct store_history_entry {
 	const char *author_org;
 	const char *column;
 	struct value value;
+	bool authorised; /* false: the change set is denied, its op masked (write authorisation) */
 };
 /* A place in a row's history: op op of the change set (origin, seq) stamped hlc. */
 struct store_history_pos {
@@ -452,6 +453,36 @@ struct store_budget_stats {
 	uint64_t quarantine_evicted; /* quarantine entries evicted, oldest first */
 };
 int store_budget_stats(struct store *s, struct store_budget_stats *out);
+
+/* ---- denied change sets (store_denied.c, PROTOCOL.md "Write authorisation") ---- */
+
+/*
+ * A change set whose ops are masked because the verdict denied them: it is logged,
+ * relayed and counted in the vector like any other. Only the scope's readers can judge
+ * (the ops are sealed to others), so they alone list it.
+ */
+struct store_denied {
+	int64_t id;            /* its place in the log (the order of listing) */
+	const uint8_t *origin; /* ARR_ORIGIN_LEN */
+	uint64_t seq;
+	uint64_t hlc;
+	const uint8_t *scope; /* ARR_SCOPE_LEN */
+	const char *author_org;
+	const char *rule; /* the role-matrix rule broken (rolematrix.c) */
+	const char *table, *column; /* of the op that broke it */
+	uint32_t op;                /* that op's position in its change set */
+	uint32_t nops;
+	uint32_t schema_version; /* whose role matrix judged it */
+};
+typedef int (*store_denied_fn)(void *ctx, const struct store_denied *d);
+/*
+ * The denied change sets with an id above after, in id order, at most limit (0: all);
+ * fn returning non-zero stops (a negative code is returned).
+ */
+int store_denied_list(struct store *s, int64_t after, size_t limit, store_denied_fn fn,
+                      void *ctx);
+/* Change sets listed as denied now, and those newly denied since open (metrics). */
+int store_denied_count(struct store *s, uint64_t *now, uint64_t *since_open);
 
 /* ---- the log quota of each origin (store_quota.c) ---- */
 

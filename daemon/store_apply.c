@@ -387,7 +387,7 @@ store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 {
 	sqlite3_stmt *st = s->st[ST_LOG_INS];
 	uint8_t chain[32];
-	int64_t log_id;
+	int64_t log_id, sc;
 	int rc;
 
 	assert(cs->h.seq == vv_get(s->vec, cs->origin) + 1);
@@ -401,7 +401,12 @@ store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
 	log_id = sqlite3_last_insert_rowid(s->db);
-	if ((rc = store_scope_apply(s, cs, oid, log_id)) < 0)
+	if ((cs->h.kind == CS_POLICY && (rc = store_verdict_policy_before(s, cs->h.scope)) < 0) ||
+	    (rc = store_scope_apply(s, cs, oid, log_id)) < 0)
+		return rc;
+	/* a scope's policy grew: the verdicts it changes are judged again */
+	if (cs->h.kind == CS_POLICY && (rc = store_scope_local(s, cs->h.scope, false, &sc)) == 0 &&
+	    (rc = store_verdict_policy_grew(s, sc)) < 0)
 		return rc;
 	st = s->st[ST_VV_UPSERT];
 	sqlite3_bind_int64(st, 1, oid);

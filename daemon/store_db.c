@@ -195,6 +195,7 @@ store_db_rollback(struct store *s)
 		(void)store_db_run(s->st[ST_ROLLBACK]);
 	s->bulk_tx = false;
 	(void)store_mirror_load(s);
+	store_verdict_forget(s); /* its cache may hold a policy the rollback undid */
 }
 
 /*

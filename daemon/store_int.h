@@ -193,6 +193,7 @@ struct store {
 	size_t nshared;                               /* entries of shared in use */
 	size_t shared_next;      /* the entry the next new peer takes (the oldest when full) */
 	uint64_t shared_evicted; /* pairwise keys evicted from shared since open */
+	struct store_verdicts *verdicts; /* write authorisation (store_verdict.c) */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -443,6 +444,63 @@ void store_scope_dirty(struct store *s, int64_t sc);
 /* store_scope_write.c: the owner's repairs of one scope in the caller's transaction. */
 int store_scope_heal_one(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t sc,
                          struct store_write_result *r);
+
+/* ---- store_verdict.c: write authorisation, denied change sets ---- */
+
+struct rolematrix_rule;
+
+/* The header fields a verdict reads (borrowed). */
+struct store_verdict_hdr {
+	const uint8_t *origin; /* ARR_ORIGIN_LEN bytes */
+	uint64_t seq;
+	const char *author_org;
+	uint32_t schema_version;
+};
+
+/* A verdict: allowed (rule NULL, name NULL), or the rule op number op broke. */
+struct store_verdict {
+	const struct rolematrix_rule *rule; /* NULL also when no rule names the write */
+	const char *name;                   /* the broken rule's name; NULL: allowed */
+	size_t op;
+};
+
+int store_verdict_open(struct store *s);
+void store_verdict_close(struct store *s);
+/* Drop every compiled policy (after a rollback). */
+void store_verdict_forget(struct store *s);
+/* Change sets newly denied since open. */
+uint64_t store_verdict_denied_count(const struct store *s);
+/*
+ * The verdict on ops[0..nops) of one change set (or part) of local scope sc by h: a pure
+ * function of h, sc, the ops and the set of sc's policy change sets, looked up in a cache
+ * per (scope, policy epoch). 0 or a database error.
+ */
+int store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t sc,
+                        const struct cs_op *ops, size_t nops, struct store_verdict *v);
+/*
+ * store_verdict_judge() for a logged change set about to be merged, with the verdict
+ * recorded: 1 when it is denied (listed in _denied), 0 when allowed.
+ */
+int store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t oid,
+                        int64_t log_id, int64_t sc, const struct cs_op *ops, size_t nops);
+/* Remember what scope's policy means before a policy change set of it is recorded. */
+int store_verdict_policy_before(struct store *s, const uint8_t scope[ARR_SCOPE_LEN]);
+/*
+ * The policy of local scope sc grew (since store_verdict_policy_before): the verdicts it changes are recomputed and the cells
+ * they touch fall back to their last authorised values (store_verdict_redo.c).
+ */
+int store_verdict_policy_grew(struct store *s, int64_t sc);
+/* Whether log entry log_id is denied (*denied). */
+int store_verdict_is_denied(struct store *s, int64_t log_id, bool *denied);
+
+/* ---- store_verdict_redo.c: recomputing verdicts and cells after policy grew ---- */
+
+/*
+ * Re-judge the merged change sets of scope sc by the members in members[0..n) (all of
+ * sc's when all) and recompute the rows of those whose verdict changed.
+ */
+int store_verdict_redo(struct store *s, int64_t sc, const uint8_t (*members)[ARR_ORIGIN_LEN],
+                       size_t n, bool all);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

@@ -156,6 +156,39 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
 }
 
 /*
+ * A denied change set in the history of the rows it named that exist (its ops merge
+ * nothing): so a row's history shows who tried to write it, flagged as not authorised.
+ */
+static int
+denied_history(struct store *s, const struct changeset *cs, int64_t log_id, int64_t sc)
+{
+	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
+	int rc = 0;
+
+	sqlite3_bind_int64(rowlog, 3, log_id);
+	for (size_t i = 0; i < cs->nops && rc == 0; i++) {
+		int ti = store_db_table_index(cs->ops[i].table);
+		char id[ARR_ROWID_STRLEN + 1];
+		int64_t rid;
+
+		if (ti < 0 || (i > 0 && memcmp(cs->ops[i].row, cs->ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
+		               strcmp(cs->ops[i].table, cs->ops[i - 1].table) == 0))
+			continue;
+		rowid_format(cs->ops[i].row, id);
+		if ((rc = store_merge_row_find(s, &s->tables[ti], id, sc, &rid)) == ARR_ENOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc == 0) {
+			sqlite3_bind_int(rowlog, 1, ti);
+			sqlite3_bind_int64(rowlog, 2, rid);
+			rc = store_db_run(rowlog);
+		}
+	}
+	return rc;
+}
+
+/*
  * Merge the ops of a change set whose key is (hlc, oid, seq) into the domain tables, as
  * rows of scope sc (a cell is (scope, table, row id, column): the same id in two scopes
  * names two rows).
@@ -171,11 +204,16 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 {
 	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
 	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
+	struct store_verdict_hdr h = {cs->origin, cs->h.seq, cs->h.author_org,
+	                              cs->h.schema_version};
 	const char *tname = NULL;
 	int ti = -1;
 	size_t i = 0;
 	int rc;
 
+	/* write authorisation (store_verdict.c): a denied change set's ops are masked */
+	if ((rc = store_verdict_admit(s, &h, oid, log_id, sc, cs->ops, cs->nops)) != 0)
+		return rc < 0 ? rc : denied_history(s, cs, log_id, sc);
 	sqlite3_bind_int64(rowlog, 3, log_id);
 	while (i < cs->nops) {
 		const struct cs_op *first = &cs->ops[i];

@@ -468,7 +468,8 @@ store_open(const struct store_config *cfg, int *err)
 		goto out;
 	if ((ret = tables_prepare(s)) < 0)
 		goto out;
-	if ((ret = store_db_prepare(s)) < 0 || (ret = store_search_open(s)) < 0)
+	if ((ret = store_db_prepare(s)) < 0 || (ret = store_search_open(s)) < 0 ||
+	    (ret = store_verdict_open(s)) < 0)
 		goto out;
 	if ((ret = store_mirror_load(s)) < 0 || (ret = hlc_load(s)) < 0 ||
 	    (ret = restored_load(s)) < 0)
@@ -502,6 +503,7 @@ store_destroy(struct store **sp)
 	if (s->db != NULL)
 		(void)store_bulk_flush(s);
 	store_search_close(s);
+	store_verdict_close(s);
 	if (s->db != NULL) {
 		store_ckpt_stop(s);
 		/* everything into the database file; closing the last connection drops the WAL */

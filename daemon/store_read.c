@@ -196,6 +196,7 @@ history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_
              store_history_fn fn, void *ctx)
 {
 	struct changeset *cs = NULL;
+	bool denied = false;
 	int rc, ret = 0;
 
 	sqlite3_bind_int64(get, 1, id);
@@ -208,6 +209,8 @@ history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_
 	/* the row was merged from this entry, so its key is here */
 	if (ret == 0 && (ret = store_scope_open(s, cs)) > 0)
 		ret = 0;
+	if (ret == 0)
+		ret = store_verdict_is_denied(s, id, &denied);
 	for (size_t i = 0; ret == 0 && i < cs->nops; i++) {
 		const struct cs_op *op = &cs->ops[i];
 		struct store_history_entry e = {
@@ -218,6 +221,7 @@ history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_
 		    .author_org = cs->h.author_org,
 		    .column = op->column,
 		    .value = op->value,
+		    .authorised = !denied,
 		};
 
 		if (memcmp(op->row, row, ARR_ROWID_LEN) != 0 ||

@@ -15,6 +15,7 @@
 #include "arrerr.h"
 #include "monoclock.h"
 #include "rowid.h"
+#include "rolematrix.h"
 #include "store_int.h"
 
 #define LARGE_WRITE_OPS 10000 /* a write this large takes the large cache (store_bulk.c) */
@@ -228,6 +229,36 @@ group_by_scope(const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN], size_
 }
 
 /*
+ * The local view's verdict on a write of ops to scope (store_verdict.c): a write it
+ * denies is refused with ARR_EFORBIDDEN and the rule, before anything is built, so
+ * nothing is committed; r->bad_op is the op's index in ops.
+ */
+static int
+write_allowed(struct store *s, const struct cs_op *ops, size_t nops,
+              const uint8_t scope[ARR_SCOPE_LEN], struct store_write_result *r)
+{
+	struct store_verdict_hdr h = {s->self, vv_get(s->vec, s->self) + 1, s->org,
+	                              ARR_SCHEMA_VERSION};
+	struct store_verdict v;
+	char id[ARR_ROWID_STRLEN + 1], who[64] = "nobody";
+	int64_t sc = 0;
+	int rc;
+
+	if (!changeset_scope_is_region(scope) && (rc = store_scope_local(s, scope, false, &sc)) < 0)
+		return rc;
+	if ((rc = store_verdict_judge(s, &h, sc, ops, nops, &v)) < 0 || v.name == NULL)
+		return rc;
+	if (v.rule != NULL)
+		rolematrix_who_str(v.rule, who, sizeof(who));
+	rowid_format(ops[v.op].row, id);
+	r->bad_op = v.op;
+	snprintf(r->refusal, sizeof(r->refusal),
+	         "rule %s: %s may write %s.%s, and this organisation does not hold it here (row %s)",
+	         v.name, who, ops[v.op].table, ops[v.op].column, id);
+	return ARR_EFORBIDDEN;
+}
+
+/*
  * Each group of ops of one scope as change sets of that scope. A group whose scope is not
  * known here is a scope this write opens (store_route.c named it by its opening row): its
  * CREATE gives it its real id and key.
@@ -264,6 +295,12 @@ write_scopes(struct store *s, const struct cs_op *cops, uint8_t (*scopes)[ARR_SC
 					         cops[i].table, id);
 				break;
 			}
+		}
+		if (rc == 0)
+			rc = write_allowed(s, cops + i, j - i, scope, r);
+		if (rc < 0) {
+			r->bad_op += i;
+			break;
 		}
 		rc = write_pipeline(s, cops + i, j - i, scope, key_id != 0 ? key : NULL, key_id, r);
 	}

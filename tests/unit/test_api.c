@@ -607,7 +607,9 @@ write_then_read_history(struct fx *fx)
 	for (uint32_t i = 0; i < 2; i++) {
 		const msgpack_object *e = &h->via.array.ptr[i];
 
-		assert_int_equal(e->via.map.size, 7);
+		assert_int_equal(e->via.map.size, 9);
+		assert_int_equal(field(e, "authorised")->type, MSGPACK_OBJECT_BOOLEAN);
+		assert_true(field(e, "authorised")->via.boolean);
 		assert_int_equal(ufield(e, "time_ms"), hlc_ms(ufield(e, "hlc")));
 		assert_true(ufield(e, "time_ms") > 1600000000000ull);
 		assert_str(field(e, "origin"), hex);

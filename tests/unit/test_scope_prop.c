@@ -86,6 +86,7 @@ struct sim {
 	int owner[NSCOPE];
 	bool granted[NSCOPE][MAXREP]; /* ever granted (or the owner) */
 	bool admin[NSCOPE][MAXREP];   /* ever granted the admin role */
+	bool revoked[NSCOPE][MAXREP]; /* ever revoked (by any replica) */
 	struct write writes[MAX_WRITES];
 	size_t nwrites;
 };
@@ -167,6 +168,7 @@ sim_close(struct sim *sim)
 	sim->nwrites = 0;
 	memset(sim->granted, 0, sizeof(sim->granted));
 	memset(sim->admin, 0, sizeof(sim->admin));
+	memset(sim->revoked, 0, sizeof(sim->revoked));
 }
 
 static int
@@ -286,7 +288,8 @@ step_write(struct sim *sim)
 	memcpy(op.row_id, sim->arr[k], sizeof(op.row_id));
 	sim->clock[w] += tu_rng_below(r, 3);
 	rc = store_write(sim->s[w], &op, 1, &res);
-	TU_CHECK(rc == 0 || rc == ARR_ENOTPARTY);
+	/* ARR_EFORBIDDEN: its view holds a REVOKE of it whose new key it still has */
+	TU_CHECK(rc == 0 || rc == ARR_ENOTPARTY || rc == ARR_EFORBIDDEN);
 	if (rc != 0)
 		return;
 	collect(sim, w, &cs);
@@ -342,6 +345,8 @@ step_policy(struct sim *sim)
 	} else {
 		rc = store_scope_revoke(sim->s[w], sim->scope[k], member, NULL);
 		TU_CHECK(rc == 0 || rc == ARR_EFORBIDDEN || rc == ARR_ENOTFOUND);
+		if (rc == 0)
+			sim->revoked[k][m] = true;
 	}
 	collect(sim, w, NULL);
 }
@@ -406,9 +411,53 @@ summary_of(void *ctx, size_t ncols, const char *const *names, const struct value
 	return 0;
 }
 
-/* The oracle: the summary of scope k is the write with the greatest (hlc, origin, seq). */
+/*
+ * The denied change sets of a replica, as text: equal at every reader of a scope. A
+ * write denied must be by a member some replica revoked (summary is any party's to write).
+ */
+struct denied {
+	const struct sim *sim;
+	int k;
+	char text[4096];
+	size_t len;
+};
+
+static int
+denied_add(void *ctx, const struct store_denied *d)
+{
+	struct denied *dn = ctx;
+	bool was_revoked = false;
+
+	if (memcmp(d->scope, dn->sim->scope[dn->k], ARR_SCOPE_LEN) != 0)
+		return 0;
+	for (int i = 0; i < dn->sim->n; i++)
+		if (memcmp(nodekey_public(dn->sim->keys[i]), d->origin, ARR_ORIGIN_LEN) == 0)
+			was_revoked = dn->sim->revoked[dn->k][i];
+	TU_CHECK(was_revoked && strcmp(d->rule, "arrangement-details") == 0);
+	dn->len += (size_t)snprintf(dn->text + dn->len, sizeof(dn->text) - dn->len,
+	                            "%02x%02x%02x%02x/%llu ", d->origin[0], d->origin[1],
+	                            d->origin[2], d->origin[3], (unsigned long long)d->seq);
+	TU_CHECK(dn->len < sizeof(dn->text));
+	return 0;
+}
+
+/* Whether the write w is in the denied list dn. */
+static bool
+is_denied(const struct denied *dn, const struct write *w)
+{
+	char key[48];
+
+	snprintf(key, sizeof(key), "%02x%02x%02x%02x/%llu ", w->origin[0], w->origin[1],
+	         w->origin[2], w->origin[3], (unsigned long long)w->seq);
+	return strstr(dn->text, key) != NULL;
+}
+
+/*
+ * The oracle: the summary of scope k is the write with the greatest (hlc, origin, seq)
+ * of those not denied.
+ */
 static const char *
-oracle(const struct sim *sim, int k)
+oracle(const struct sim *sim, int k, const struct denied *dn)
 {
 	const struct write *best = NULL;
 
@@ -416,7 +465,7 @@ oracle(const struct sim *sim, int k)
 		const struct write *w = &sim->writes[i];
 		int c;
 
-		if (w->scope != k)
+		if (w->scope != k || is_denied(dn, w))
 			continue;
 		c = best == NULL          ? 1
 		    : w->hlc != best->hlc ? (w->hlc > best->hlc ? 1 : -1)
@@ -432,6 +481,7 @@ check_scope(struct sim *sim, int k)
 {
 	struct readers first = {0};
 	struct store_scope_info i0;
+	struct denied dn0 = {sim, k, "", 0};
 	uint8_t d0[32];
 	bool have_d0 = false;
 
@@ -458,10 +508,15 @@ check_scope(struct sim *sim, int k)
 			reader = reader || strncmp(rd.text[j], mine, strlen(mine)) == 0;
 		}
 		if (reader) {
+			struct denied dn = {sim, k, "", 0};
+
 			TU_CHECK(info.readable && info.sealed == 0);
+			TU_CHECK(store_denied_list(sim->s[i], 0, 0, denied_add, &dn) == 0);
+			TU_CHECK(!have_d0 || strcmp(dn.text, dn0.text) == 0);
+			dn0 = dn;
 			TU_CHECK(
 			    store_get(sim->s[i], "arrangement", sim->arr[k], summary_of, got) == 0);
-			TU_CHECK(strcmp(got, oracle(sim, k)) == 0);
+			TU_CHECK(strcmp(got, oracle(sim, k, &dn)) == 0);
 			TU_CHECK(store_digest_scope(sim->s[i], sim->scope[k], d) == 0);
 			TU_CHECK(!have_d0 || memcmp(d, d0, 32) == 0);
 			memcpy(d0, d, 32);

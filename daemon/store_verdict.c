@@ -1,0 +1,568 @@
+/*
+ * store_verdict.c: write authorisation (PROTOCOL.md, "Write authorisation"): the verdict
+ * on the ops of one change set (or one part of it) in one scope, and the list of denied
+ * change sets (_denied). The verdict is a pure function of the header fields it is given
+ * (origin, seq, author_org, schema_version), the scope, the ops and the *set* of the
+ * scope's policy change sets, through the role matrix of the change set's own schema
+ * version (protocol/rolematrix.c): never of a cell value, a clock or the order in which
+ * anything arrived. What the policy set means is compiled once per (scope, policy epoch)
+ * into a sorted table of grants, so a verdict is a look-up.
+ *
+ * It must not walk a change set: its callers (store_merge.c, store_write.c) hand it the
+ * header fields and one scope's ops. It neither merges cells nor recomputes them
+ * (store_verdict_redo.c does, when a scope's policy grows).
+ *
+ * A grant counts for the change sets of its member up to a limit: none while no REVOKE
+ * removes it; when REVOKEs an issuer may make remove it, the lowest of their cuts (a
+ * REVOKE naming another member than the grant's removes it outright). A seq cannot be
+ * back-dated, so a revoked member's change sets above the cut are denied wherever and
+ * whenever they are judged, on the revoked node too.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "policy.h"
+#include "rolematrix.h"
+#include "store_int.h"
+
+#define VERDICT_CACHE 64 /* scopes whose compiled policy is kept (round robin) */
+
+/* One grant as the verdict reads it: roles for the member's seqs up to upto. */
+struct vgrant {
+	uint8_t member[ARR_ORIGIN_LEN];
+	uint32_t roles;
+	uint64_t upto;
+};
+
+/* The compiled policy of one scope at one epoch (count and highest log id of its set). */
+struct vpolicy {
+	int64_t sc; /* 0: the entry is free */
+	int64_t n, maxlog;
+	bool has_owner;
+	uint8_t owner[ARR_ORIGIN_LEN];
+	struct vgrant *g; /* sorted by member, roles, upto */
+	size_t ng;
+};
+
+struct store_verdicts {
+	struct vpolicy e[VERDICT_CACHE];
+	size_t next;
+	struct vpolicy before; /* a scope's policy before the change set being applied */
+	sqlite3_stmt *epoch, *slog, *put, *del, *get;
+	uint64_t denied;   /* change sets newly denied since open */
+	uint64_t compiles; /* policies compiled since open */
+};
+
+static const char verdict_sql[] =
+    /* every case-scope data change set merged or denied, by scope and origin */
+    "CREATE TABLE IF NOT EXISTS _scope_log(sc INTEGER NOT NULL, origin INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL, log INTEGER NOT NULL, PRIMARY KEY(sc, origin, seq))"
+    " WITHOUT ROWID;"
+    /* the change sets whose ops are masked, with the rule they broke */
+    "CREATE TABLE IF NOT EXISTS _denied(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
+    " origin INTEGER NOT NULL, seq INTEGER NOT NULL, rule TEXT NOT NULL,"
+    " op INTEGER NOT NULL);";
+
+static int
+prep(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK
+	           ? 0
+	           : ARR_EDB;
+}
+
+int
+store_verdict_open(struct store *s)
+{
+	struct store_verdicts *v;
+	char *err = NULL;
+	int rc;
+
+	if ((v = s->verdicts = calloc(1, sizeof(*v))) == NULL)
+		return ARR_ENOMEM;
+	if (sqlite3_exec(s->db, verdict_sql, NULL, NULL, &err) != SQLITE_OK) {
+		snprintf(s->errbuf, sizeof(s->errbuf), "%s", err != NULL ? err : "?");
+		sqlite3_free(err);
+		return ARR_EDB;
+	}
+	if ((rc = prep(s, "SELECT count(*), coalesce(max(log), 0) FROM _policy WHERE sc = ?1",
+	               &v->epoch)) < 0 ||
+	    (rc = prep(s,
+	               "INSERT OR IGNORE INTO _scope_log(sc, origin, seq, log) "
+	               "VALUES(?1, ?2, ?3, ?4)",
+	               &v->slog)) < 0 ||
+	    (rc = prep(s,
+	               "INSERT OR IGNORE INTO _denied(log, sc, origin, seq, rule, op) "
+	               "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	               &v->put)) < 0 ||
+	    (rc = prep(s, "DELETE FROM _denied WHERE log = ?1", &v->del)) < 0 ||
+	    (rc = prep(s, "SELECT 1 FROM _denied WHERE log = ?1", &v->get)) < 0)
+		return rc;
+	return 0;
+}
+
+void
+store_verdict_close(struct store *s)
+{
+	struct store_verdicts *v = s->verdicts;
+
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < VERDICT_CACHE; i++)
+		free(v->e[i].g);
+	free(v->before.g);
+	sqlite3_finalize(v->epoch);
+	sqlite3_finalize(v->slog);
+	sqlite3_finalize(v->put);
+	sqlite3_finalize(v->del);
+	sqlite3_finalize(v->get);
+	free(v);
+	s->verdicts = NULL;
+}
+
+void
+store_verdict_forget(struct store *s)
+{
+	for (size_t i = 0; s->verdicts != NULL && i < VERDICT_CACHE; i++)
+		s->verdicts->e[i].sc = 0;
+}
+
+uint64_t
+store_verdict_denied_count(const struct store *s)
+{
+	return s->verdicts != NULL ? s->verdicts->denied : 0;
+}
+
+static int
+cmp_grant(const void *a, const void *b)
+{
+	const struct vgrant *x = a, *y = b;
+	int c = memcmp(x->member, y->member, ARR_ORIGIN_LEN);
+
+	if (c != 0)
+		return c;
+	if (x->roles != y->roles)
+		return x->roles > y->roles ? 1 : -1;
+	return (x->upto > y->upto) - (x->upto < y->upto);
+}
+
+/* The cut of the logged REVOKE log_id (its body, decoded again: revokes are rare). */
+static int
+cut_of(struct store *s, int64_t log_id, uint64_t *cut)
+{
+	sqlite3_stmt *st = s->st[ST_LOG_BY_ID];
+	struct changeset *cs = NULL;
+	int rc;
+
+	*cut = 0;
+	sqlite3_bind_int64(st, 1, log_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = changeset_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+		                      &cs);
+		if (rc == 0 && cs->policy != NULL)
+			*cut = cs->policy->cut;
+		else if (rc != ARR_ENOMEM)
+			rc = ARR_EDB; /* logged bytes always decode */
+	} else {
+		rc = rc == SQLITE_DONE ? ARR_EDB : store_db_error(rc);
+	}
+	sqlite3_reset(st);
+	changeset_destroy(&cs);
+	return rc;
+}
+
+static const struct store_policy_op *
+op_at(const struct store_policy *p, int64_t log)
+{
+	size_t lo = 0, hi = p->nops;
+
+	while (lo < hi) { /* p->ops are sorted by log (store_policy_load) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->ops[mid].log < log)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < p->nops && p->ops[lo].log == log ? &p->ops[lo] : NULL;
+}
+
+/* The first of p's rms (sorted by origin, seq) that names grant g. */
+static size_t
+rm_first(const struct store_policy *p, const struct store_policy_op *g)
+{
+	size_t lo = 0, hi = p->nrms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(p->rms[mid].origin, g->origin, ARR_ORIGIN_LEN);
+
+		if (c < 0 || (c == 0 && p->rms[mid].seq < g->seq))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The limit of grant g: the lowest cut of the REVOKEs that may remove it (an issuer's;
+ * the owner's for an admin grant), UINT64_MAX when none does.
+ */
+static int
+grant_upto(struct store *s, const struct store_policy *p, const struct store_policy_op *g,
+           uint64_t *upto)
+{
+	*upto = UINT64_MAX;
+	for (size_t i = rm_first(p, g); i < p->nrms && p->rms[i].seq == g->seq &&
+	                                memcmp(p->rms[i].origin, g->origin, ARR_ORIGIN_LEN) == 0;
+	     i++) {
+		const struct store_policy_op *rv = op_at(p, p->rms[i].log);
+		uint64_t cut = 0;
+		int rc;
+
+		if (rv == NULL || rv->op != POLICY_REVOKE ||
+		    !((g->roles & ROLE_ADMIN) ? store_policy_is_owner(p, rv->origin) : rv->issuer))
+			continue;
+		if (rv->has_member && memcmp(rv->member, g->member, ARR_ORIGIN_LEN) == 0 &&
+		    (rc = cut_of(s, rv->log, &cut)) < 0)
+			return rc;
+		if (cut < *upto)
+			*upto = cut;
+	}
+	return 0;
+}
+
+/* Compile the policy set of sc into e (whose grants it replaces). */
+static int
+compile(struct store *s, int64_t sc, struct vpolicy *e)
+{
+	struct store_policy p;
+	struct vgrant *g = NULL;
+	size_t ng = 0;
+	int rc;
+
+	if ((rc = store_policy_load(s, sc, &p)) < 0)
+		return rc;
+	if (p.nops > 0 && (g = calloc(p.nops, sizeof(*g))) == NULL) {
+		rc = ARR_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < p.nops; i++) {
+		const struct store_policy_op *o = &p.ops[i];
+
+		/* a GRANT by a member that may not issue policy grants nothing */
+		if (o->op != POLICY_GRANT || !o->issuer || !o->has_member)
+			continue;
+		memcpy(g[ng].member, o->member, ARR_ORIGIN_LEN);
+		g[ng].roles = o->roles;
+		if ((rc = grant_upto(s, &p, o, &g[ng].upto)) < 0)
+			goto out;
+		ng++;
+	}
+	if (ng > 0)
+		qsort(g, ng, sizeof(*g), cmp_grant);
+	free(e->g);
+	e->g = g;
+	g = NULL;
+	e->ng = ng;
+	e->sc = sc;
+	e->has_owner = p.has_owner;
+	memcpy(e->owner, p.owner, ARR_ORIGIN_LEN);
+	s->verdicts->compiles++;
+out:
+	free(g);
+	store_policy_free(&p);
+	return rc;
+}
+
+static int
+epoch_of(struct store *s, int64_t sc, int64_t *n, int64_t *maxlog)
+{
+	sqlite3_stmt *st = s->verdicts->epoch;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, sc);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		*maxlog = sqlite3_column_int64(st, 1);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+static struct vpolicy *
+cached(struct store_verdicts *v, int64_t sc)
+{
+	for (size_t i = 0; i < VERDICT_CACHE; i++)
+		if (v->e[i].sc == sc)
+			return &v->e[i];
+	return NULL;
+}
+
+/* The compiled policy of sc at its current epoch, from the cache or compiled into it. */
+static int
+lookup(struct store *s, int64_t sc, const struct vpolicy **out)
+{
+	struct store_verdicts *v = s->verdicts;
+	struct vpolicy *e;
+	int64_t n, maxlog;
+	int rc;
+
+	if ((rc = epoch_of(s, sc, &n, &maxlog)) < 0)
+		return rc;
+	if ((e = cached(v, sc)) == NULL) {
+		e = &v->e[v->next];
+		v->next = (v->next + 1) % VERDICT_CACHE;
+		e->sc = 0;
+	} else if (e->n == n && e->maxlog == maxlog) {
+		*out = e;
+		return 0;
+	}
+	if ((rc = compile(s, sc, e)) < 0) {
+		e->sc = 0;
+		return rc;
+	}
+	e->n = n;
+	e->maxlog = maxlog;
+	*out = e;
+	return 0;
+}
+
+/* The roles of origin's change set seq under e; *party when any grant covers it. */
+static uint32_t
+roles_of(const struct vpolicy *e, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, bool *party)
+{
+	size_t lo = 0, hi = e->ng;
+	uint32_t roles = 0;
+
+	*party = false;
+	if (e->has_owner && memcmp(e->owner, origin, ARR_ORIGIN_LEN) == 0) {
+		*party = true;
+		return POLICY_ROLES_ALL; /* the organisation that opened the scope */
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp(e->g[mid].member, origin, ARR_ORIGIN_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < e->ng && memcmp(e->g[lo].member, origin, ARR_ORIGIN_LEN) == 0; lo++)
+		if (seq <= e->g[lo].upto) {
+			roles |= e->g[lo].roles;
+			*party = true;
+		}
+	return roles;
+}
+
+/* Whether a writer with roles (a party or not) passes rule r in scope sc. */
+static bool
+passes(const struct rolematrix_rule *r, int64_t sc, uint32_t roles, bool party)
+{
+	switch (r->who) {
+	case RM_MEMBER:
+		return sc == 0;
+	case RM_PARTY:
+		return sc != 0 && party;
+	case RM_OWNER_ADMIN:
+		return sc != 0 && (roles & ROLE_ADMIN) != 0;
+	case RM_ROLE:
+		return sc != 0 && (roles & r->role) != 0;
+	}
+	return false;
+}
+
+/* The verdict itself: pure, on the compiled policy e (NULL for the region scope). */
+static void
+judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
+      const struct cs_op *ops, size_t nops, struct store_verdict *v)
+{
+	bool party = false;
+	uint32_t roles = e != NULL ? roles_of(e, h->origin, h->seq, &party) : 0;
+
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < nops; i++) {
+		const struct rolematrix_rule *r =
+		    rolematrix_rule(h->schema_version, ops[i].table, ops[i].column);
+
+		if (r == NULL || !passes(r, sc, roles, party)) {
+			v->rule = r;
+			v->name = r != NULL ? r->name : "no-rule";
+			v->op = i;
+			return;
+		}
+	}
+}
+
+int
+store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t sc,
+                    const struct cs_op *ops, size_t nops, struct store_verdict *v)
+{
+	const struct vpolicy *e = NULL;
+	int rc;
+
+	if (sc != 0 && (rc = lookup(s, sc, &e)) < 0)
+		return rc;
+	judge(e, h, sc, ops, nops, v);
+	return 0;
+}
+
+int
+store_verdict_is_denied(struct store *s, int64_t log_id, bool *denied)
+{
+	sqlite3_stmt *st = s->verdicts->get;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, log_id);
+	rc = sqlite3_step(st);
+	*denied = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+int
+store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t oid,
+                    int64_t log_id, int64_t sc, const struct cs_op *ops, size_t nops)
+{
+	struct store_verdicts *vs = s->verdicts;
+	struct store_verdict v;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = store_verdict_judge(s, h, sc, ops, nops, &v)) < 0)
+		return rc;
+	if (sc != 0) {
+		st = vs->slog;
+		sqlite3_bind_int64(st, 1, sc);
+		sqlite3_bind_int64(st, 2, oid);
+		sqlite3_bind_int64(st, 3, (int64_t)h->seq);
+		sqlite3_bind_int64(st, 4, log_id);
+		if ((rc = store_db_run(st)) < 0)
+			return rc;
+	}
+	if (v.name == NULL) {
+		st = vs->del;
+		sqlite3_bind_int64(st, 1, log_id);
+		return store_db_run(st);
+	}
+	st = vs->put;
+	sqlite3_bind_int64(st, 1, log_id);
+	sqlite3_bind_int64(st, 2, sc);
+	sqlite3_bind_int64(st, 3, oid);
+	sqlite3_bind_int64(st, 4, (int64_t)h->seq);
+	sqlite3_bind_text(st, 5, v.name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)v.op);
+	if ((rc = store_db_run(st)) < 0)
+		return rc;
+	vs->denied += (uint64_t)sqlite3_changes(s->db);
+	return 1;
+}
+
+/* Whether member's grants differ between a and b (both sorted). */
+static bool
+member_differs(const struct vpolicy *a, const struct vpolicy *b,
+               const uint8_t member[ARR_ORIGIN_LEN])
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->ng && memcmp(a->g[i].member, member, ARR_ORIGIN_LEN) < 0)
+		i++;
+	while (j < b->ng && memcmp(b->g[j].member, member, ARR_ORIGIN_LEN) < 0)
+		j++;
+	for (;;) {
+		bool ai = i < a->ng && memcmp(a->g[i].member, member, ARR_ORIGIN_LEN) == 0;
+		bool bj = j < b->ng && memcmp(b->g[j].member, member, ARR_ORIGIN_LEN) == 0;
+
+		if (!ai || !bj)
+			return ai != bj;
+		if (cmp_grant(&a->g[i++], &b->g[j++]) != 0)
+			return true;
+	}
+}
+
+/* The members whose grants differ between old and now, into *out (malloc'd). */
+static int
+changed_members(const struct vpolicy *old, const struct vpolicy *now,
+                uint8_t (**out)[ARR_ORIGIN_LEN], size_t *n)
+{
+	size_t cap = old->ng + now->ng;
+
+	*n = 0;
+	if (cap == 0)
+		return 0;
+	if ((*out = calloc(cap, ARR_ORIGIN_LEN)) == NULL)
+		return ARR_ENOMEM;
+	for (size_t k = 0; k < cap; k++) {
+		const uint8_t *m = k < old->ng ? old->g[k].member : now->g[k - old->ng].member;
+
+		if ((*n > 0 && memcmp((*out)[*n - 1], m, ARR_ORIGIN_LEN) == 0) ||
+		    !member_differs(old, now, m))
+			continue;
+		/* old's and now's are each sorted: skip one already taken */
+		bool seen = false;
+
+		for (size_t q = 0; q < *n && !seen; q++)
+			seen = memcmp((*out)[q], m, ARR_ORIGIN_LEN) == 0;
+		if (!seen)
+			memcpy((*out)[(*n)++], m, ARR_ORIGIN_LEN);
+	}
+	return 0;
+}
+
+int
+store_verdict_policy_before(struct store *s, const uint8_t scope[ARR_SCOPE_LEN])
+{
+	struct vpolicy *b = &s->verdicts->before;
+	const struct vpolicy *e;
+	int64_t sc;
+	int rc;
+
+	b->sc = 0;
+	if (changeset_scope_is_region(scope) ||
+	    (rc = store_scope_local(s, scope, false, &sc)) == ARR_ENOTFOUND)
+		return 0; /* a scope new here: every verdict of it is judged again */
+	if (rc < 0 || (rc = lookup(s, sc, &e)) < 0)
+		return rc;
+	free(b->g);
+	*b = *e;
+	b->g = NULL;
+	b->sc = 0;
+	if (e->ng > 0 && (b->g = malloc(e->ng * sizeof(*b->g))) == NULL)
+		return ARR_ENOMEM;
+	if (e->ng > 0)
+		memcpy(b->g, e->g, e->ng * sizeof(*b->g));
+	b->sc = sc;
+	return 0;
+}
+
+int
+store_verdict_policy_grew(struct store *s, int64_t sc)
+{
+	struct vpolicy *old = &s->verdicts->before;
+	const struct vpolicy *now;
+	uint8_t(*members)[ARR_ORIGIN_LEN] = NULL;
+	size_t n = 0;
+	bool all;
+	int rc;
+
+	if (sc == 0)
+		return 0;
+	if ((rc = lookup(s, sc, &now)) < 0)
+		goto out;
+	/* judged by the policy before (store_verdict_policy_before), or unknown: all again */
+	all = old->sc != sc || old->has_owner != now->has_owner ||
+	      (old->has_owner && memcmp(old->owner, now->owner, ARR_ORIGIN_LEN) != 0);
+	if (!all && (rc = changed_members(old, now, &members, &n)) < 0)
+		goto out;
+	if (all || n > 0)
+		rc = store_verdict_redo(s, sc, (const uint8_t(*)[ARR_ORIGIN_LEN])members, n, all);
+out:
+	old->sc = 0;
+	free(members);
+	return rc;
+}

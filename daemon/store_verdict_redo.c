@@ -1,0 +1,283 @@
+/*
+ * store_verdict_redo.c: what follows when a case scope's policy grows (PROTOCOL.md,
+ * "Write authorisation"): the merged change sets of the members whose grants changed
+ * are judged again, and each row that a change set whose verdict flipped touches is
+ * recomputed from the logged change sets of that row: cleared, then every one of them
+ * merged again through the verdict, so its cells fall back to (or take up) the last
+ * authorised values. A row no authorised op wrote is removed. The last-writer-wins merge
+ * does not depend on order, so neither does the result.
+ *
+ * It reads logged change sets (decoding and opening them as store_scope.c does) and
+ * never decides a verdict itself (store_verdict.c) nor merges a cell (store_merge.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "rowid.h"
+#include "store_int.h"
+
+/* A row to recompute: its table and id (and rowid, once found). */
+struct rowref {
+	int ti;
+	uint8_t row[ARR_ROWID_LEN];
+	int64_t rid;
+};
+
+struct ids {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static int
+ids_add(struct ids *a, int64_t id)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap > 0 ? a->cap * 2 : 32;
+		int64_t *q = realloc(a->v, cap * sizeof(*q));
+
+		if (q == NULL)
+			return ARR_ENOMEM;
+		a->v = q;
+		a->cap = cap;
+	}
+	a->v[a->n++] = id;
+	return 0;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+cmp_row(const void *a, const void *b)
+{
+	const struct rowref *x = a, *y = b;
+
+	if (x->ti != y->ti)
+		return x->ti > y->ti ? 1 : -1;
+	return memcmp(x->row, y->row, ARR_ROWID_LEN);
+}
+
+/* Run a statement of text sql with ?1 and ?2 bound; 0 or a database error. */
+static int
+run2(struct store *s, const char *sql, int64_t a, int64_t b, struct ids *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (out != NULL && ids_add(out, sqlite3_column_int64(st, 0)) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
+/*
+ * The logged change set log_id, opened: 0, or 1 when this node cannot read it (no key:
+ * it was never merged), or an error. *oid is its origin's local id.
+ */
+static int
+load(struct store *s, int64_t log_id, struct changeset **cs, int64_t *oid)
+{
+	sqlite3_stmt *st = s->st[ST_LOG_BY_ID];
+	int rc;
+
+	*cs = NULL;
+	sqlite3_bind_int64(st, 1, log_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*oid = sqlite3_column_int64(st, 0);
+		rc = changeset_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+		                      cs);
+		if (rc < 0 && rc != ARR_ENOMEM)
+			rc = ARR_EDB; /* logged bytes always decode */
+	} else {
+		rc = rc == SQLITE_DONE ? ARR_EDB : store_db_error(rc);
+	}
+	sqlite3_reset(st);
+	if (rc == 0 && (rc = store_scope_open(s, *cs)) != 0)
+		rc = rc < 0 ? 1 : rc; /* a body its key does not open was never merged */
+	if (rc != 0)
+		changeset_destroy(cs);
+	return rc;
+}
+
+/* The rows of cs's ops onto rows (growing it). */
+static int
+rows_add(const struct changeset *cs, struct rowref **rows, size_t *n, size_t *cap)
+{
+	for (size_t i = 0; i < cs->nops; i++) {
+		if (*n == *cap) {
+			size_t c = *cap > 0 ? *cap * 2 : 32;
+			struct rowref *q = realloc(*rows, c * sizeof(*q));
+
+			if (q == NULL)
+				return ARR_ENOMEM;
+			*rows = q;
+			*cap = c;
+		}
+		(*rows)[*n].ti = store_db_table_index(cs->ops[i].table);
+		memcpy((*rows)[*n].row, cs->ops[i].row, ARR_ROWID_LEN);
+		(*rows)[(*n)++].rid = 0;
+	}
+	return 0;
+}
+
+/* Judge log_id again; *flipped when its verdict is no longer the recorded one. */
+static int
+rejudge(struct store *s, int64_t sc, int64_t log_id, struct rowref **rows, size_t *n,
+        size_t *cap, bool *flipped)
+{
+	struct changeset *cs = NULL;
+	struct store_verdict v;
+	bool denied;
+	int64_t oid;
+	int rc;
+
+	*flipped = false;
+	if ((rc = load(s, log_id, &cs, &oid)) != 0)
+		return rc < 0 ? rc : 0;
+	struct store_verdict_hdr h = {cs->origin, cs->h.seq, cs->h.author_org,
+	                              cs->h.schema_version};
+
+	if ((rc = store_verdict_judge(s, &h, sc, cs->ops, cs->nops, &v)) == 0 &&
+	    (rc = store_verdict_is_denied(s, log_id, &denied)) == 0 && denied != (v.name != NULL)) {
+		*flipped = true;
+		rc = rows_add(cs, rows, n, cap);
+	}
+	changeset_destroy(&cs);
+	return rc;
+}
+
+/* Clear row r (found in sc) to no cell taken, and gather the change sets that wrote it. */
+static int
+row_clear(struct store *s, struct rowref *r, int64_t sc, struct ids *logs)
+{
+	const struct store_table *tb = &s->tables[r->ti];
+	char id[ARR_ROWID_STRLEN + 1], *sql;
+	int rc;
+
+	rowid_format(r->row, id);
+	if ((rc = store_merge_row_find(s, tb, id, sc, &r->rid)) < 0)
+		return rc == ARR_ENOTFOUND ? 0 : rc;
+	if ((rc = run2(s, "SELECT log FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid,
+	               logs)) < 0 ||
+	    (rc = run2(s, "DELETE FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid,
+	               NULL)) < 0)
+		return rc;
+	/* every column nil, not deleted, no clock: the first op merged again takes it */
+	sqlite3_str *q = sqlite3_str_new(s->db);
+
+	sqlite3_str_appendf(q, "UPDATE \"%w\" SET _deleted = 0, _clk = x''", tb->t->name);
+	for (size_t c = 0; c + 1 < tb->t->ncolumns; c++)
+		sqlite3_str_appendf(q, ", \"%w\" = NULL", tb->t->columns[c].name);
+	sqlite3_str_appendf(q, " WHERE _rid = ?1 AND ?2 = ?2");
+	if ((sql = sqlite3_str_finish(q)) == NULL)
+		return ARR_ENOMEM;
+	rc = run2(s, sql, r->rid, 0, NULL);
+	sqlite3_free(sql);
+	return rc;
+}
+
+/* Remove row r when merging again gave it no cell (no authorised op wrote it). */
+static int
+row_drop_empty(struct store *s, const struct rowref *r)
+{
+	const struct store_table *tb = &s->tables[r->ti];
+	char *sql;
+	int rc;
+
+	if (r->rid == 0)
+		return 0;
+	if ((sql = sqlite3_mprintf("DELETE FROM \"%w\" WHERE _rid = ?1 AND length(_clk) = ?2",
+	                           tb->t->name)) == NULL)
+		return ARR_ENOMEM;
+	rc = run2(s, sql, r->rid, 0, NULL);
+	sqlite3_free(sql);
+	if (rc == 0 && sqlite3_changes(s->db) > 0)
+		rc = run2(s, "DELETE FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid, NULL);
+	return rc;
+}
+
+/* Merge the logged change sets logs (sorted, repeats skipped) of sc again. */
+static int
+remerge(struct store *s, int64_t sc, const struct ids *logs)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < logs->n && rc == 0; i++) {
+		struct changeset *cs = NULL;
+		int64_t oid;
+
+		if (i > 0 && logs->v[i] == logs->v[i - 1])
+			continue;
+		if ((rc = load(s, logs->v[i], &cs, &oid)) != 0) {
+			rc = rc < 0 ? rc : 0;
+			continue;
+		}
+		rc = store_merge_changeset(s, cs, oid, logs->v[i], sc);
+		changeset_destroy(&cs);
+	}
+	return rc;
+}
+
+/* The logged change sets of scope sc by member (all of sc's when member is NULL). */
+static int
+scope_logs(struct store *s, int64_t sc, const uint8_t *member, struct ids *out)
+{
+	int64_t oid;
+
+	if (member == NULL)
+		return run2(s, "SELECT log FROM _scope_log WHERE sc = ?1 AND ?2 = ?2", sc, 0, out);
+	if ((oid = store_mirror_origin_find(s, member)) <= 0)
+		return 0;
+	return run2(s, "SELECT log FROM _scope_log WHERE sc = ?1 AND origin = ?2", sc, oid, out);
+}
+
+int
+store_verdict_redo(struct store *s, int64_t sc, const uint8_t (*members)[ARR_ORIGIN_LEN],
+                   size_t n, bool all)
+{
+	struct ids cand = {0}, logs = {0};
+	struct rowref *rows = NULL;
+	size_t nrows = 0, cap = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < (all ? 1 : n) && rc == 0; i++)
+		rc = scope_logs(s, sc, all ? NULL : members[i], &cand);
+	for (size_t i = 0; i < cand.n && rc == 0; i++) {
+		bool flipped;
+
+		if ((rc = rejudge(s, sc, cand.v[i], &rows, &nrows, &cap, &flipped)) == 0 &&
+		    flipped)
+			rc = ids_add(&logs, cand.v[i]);
+	}
+	if (rc < 0 || logs.n == 0)
+		goto out;
+	qsort(rows, nrows, sizeof(*rows), cmp_row);
+	for (size_t i = 0; i < nrows && rc == 0; i++)
+		if (rows[i].ti >= 0 && (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0))
+			rc = row_clear(s, &rows[i], sc, &logs);
+	if (rc == 0) {
+		qsort(logs.v, logs.n, sizeof(*logs.v), cmp_i64);
+		rc = remerge(s, sc, &logs);
+	}
+	for (size_t i = 0; i < nrows && rc == 0; i++)
+		if (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0)
+			rc = row_drop_empty(s, &rows[i]);
+out:
+	free(rows);
+	free(cand.v);
+	free(logs.v);
+	return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * rolematrix.c: the role matrix of each schema version (PROTOCOL.md, "Write
+ * authorisation"): which roles may write which tables and columns of a case scope. It is
+ * data and a look-up; it must not decide anything about a change set (the store's
+ * verdict does) nor know about policy change sets beyond the role bits.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "arrlimits.h"
+#include "policy.h"
+#include "rolematrix.h"
+
+/*
+ * Schema version 1. A table's column rules come before its catch-all (columns NULL).
+ * The lifecycle of an arrangement (status, dates, lead, coordinator, deletion) is the
+ * owner's and its admins'; the parties are the policy's (a party is added by a GRANT,
+ * whose row the owner or an admin writes); money is the funder's, care the care
+ * provider's; what is recorded together (evaluations, consents, the plan) any party's.
+ */
+static const struct rolematrix_rule v1[] = {
+    {"organisation", NULL, RM_MEMBER, 0, "region-reference"},
+    {"arrangement",
+     "status,requested_on,decided_on,start_on,end_on,next_evaluation_on,lead_org_id,"
+     "coordinator,end_reason,_deleted",
+     RM_OWNER_ADMIN, 0, "arrangement-lifecycle"},
+    {"arrangement", NULL, RM_PARTY, 0, "arrangement-details"},
+    {"child", NULL, RM_PARTY, 0, "child"},
+    {"arrangement_party", NULL, RM_OWNER_ADMIN, 0, "parties"},
+    {"funding_share", NULL, RM_ROLE, ROLE_FUNDER, "funding"},
+    {"care_assignment", NULL, RM_ROLE, ROLE_CARE, "care-assignment"},
+    {"evaluation", NULL, RM_PARTY, 0, "evaluation"},
+    {"consent", NULL, RM_PARTY, 0, "consent"},
+    {"goal", NULL, RM_PARTY, 0, "plan"},
+    {"goal_evaluation", NULL, RM_PARTY, 0, "plan"},
+};
+
+#define NRULES(a) (sizeof(a) / sizeof((a)[0]))
+
+bool
+rolematrix_known(uint32_t schema_version)
+{
+	return schema_version == 1;
+}
+
+/* Whether column is an item of the comma list. */
+static bool
+listed(const char *list, const char *column)
+{
+	size_t n = strlen(column);
+
+	for (const char *p = list; *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		if (len == n && memcmp(p, column, n) == 0)
+			return true;
+		p += len + (e != NULL);
+	}
+	return false;
+}
+
+const struct rolematrix_rule *
+rolematrix_rule(uint32_t schema_version, const char *table, const char *column)
+{
+	if (!rolematrix_known(schema_version) || table == NULL || column == NULL)
+		return NULL;
+	for (size_t i = 0; i < NRULES(v1); i++) {
+		const struct rolematrix_rule *r = &v1[i];
+
+		if (strcmp(r->table, table) == 0 && (r->columns == NULL || listed(r->columns, column)))
+			return r;
+	}
+	return NULL;
+}
+
+const struct rolematrix_rule *
+rolematrix_at(uint32_t schema_version, size_t i)
+{
+	return rolematrix_known(schema_version) && i < NRULES(v1) ? &v1[i] : NULL;
+}
+
+void
+rolematrix_who_str(const struct rolematrix_rule *r, char *buf, size_t len)
+{
+	char roles[96];
+
+	switch (r->who) {
+	case RM_MEMBER:
+		snprintf(buf, len, "any member");
+		break;
+	case RM_PARTY:
+		snprintf(buf, len, "any party");
+		break;
+	case RM_OWNER_ADMIN:
+		snprintf(buf, len, "owner or admin");
+		break;
+	case RM_ROLE:
+		policy_roles_str(r->role, roles, sizeof(roles));
+		snprintf(buf, len, "owner or the %s role", roles);
+		break;
+	}
+}
