@@ -40,8 +40,8 @@ d_id(const char *text)
 	return n > 0 && n <= 18 && text[n] == '\0' && strtoull(text, NULL, 10) > 0;
 }
 
-static const char *const heads[] = {"ID",   "NODE",  "ORGANISATION", "SEQ", "RULE",
-                                    "TABLE", "COLUMN", NULL};
+static const char *const heads[] = {"ID",   "NODE",  "ORGANISATION", "SEQ",
+                                    "RULE", "TABLE", "COLUMN",       NULL};
 static const char *const keys[] = {"id", "node", "organisation", "seq", "rule", "table", "column"};
 
 /* The entries as a table. */
@@ -90,7 +90,8 @@ cmd_denied_list(struct cli *cli, const struct cmd_call *call, int argc, char **a
 	if ((rc = pager_limit(cli, opts[0].value, opts[2].value, &pr.limit)) != CLI_OK)
 		goto out;
 	if ((pr.after = opts[1].value) != NULL && !d_id(pr.after)) {
-		rc = cli_usage(cli, "bad --after '%s' (expected a denied change set's id)", pr.after);
+		rc = cli_usage(cli, "bad --after '%s' (expected a denied change set's id)",
+		               pr.after);
 		goto out;
 	}
 	if ((rc = pager_read(cli, &pr, &rp, &e, &n, &pg)) != 0) {
@@ -114,9 +115,9 @@ out:
 	return rc;
 }
 
-static const char *const show_keys[] = {
-    "id",    "node",   "organisation", "origin", "seq",       "hlc", "scope",
-    "rule",  "table",  "column",       "op",     "ops",       "may_write", "schema_version"};
+static const char *const show_keys[] = {"id",  "node",  "organisation", "origin",        "seq",
+                                        "hlc", "scope", "rule",         "table",         "column",
+                                        "op",  "ops",   "may_write",    "schema_version"};
 
 /* One entry as "key: value" lines. */
 static void
@@ -150,8 +151,9 @@ cmd_denied_show(struct cli *cli, const struct cmd_call *call, int argc, char **a
 	if (rc != CLI_OK || args.help)
 		goto out;
 	if (args.npos != 1 || !d_id(args.pos[0])) {
-		rc = cli_usage(cli, args.npos != 1 ? "expected one denied change set id"
-		                                    : "bad id '%s' (expected a number from denied list)",
+		rc = cli_usage(cli,
+		               args.npos != 1 ? "expected one denied change set id"
+		                              : "bad id '%s' (expected a number from denied list)",
 		               args.npos == 1 ? args.pos[0] : "");
 		goto out;
 	}

@@ -16,8 +16,8 @@
 struct denied_page {
 	struct api_page p;
 	const struct api *a;
-	int64_t last;  /* id of the page's last entry */
-	int64_t want;  /* denied.show: the id asked for (0: a list) */
+	int64_t last; /* id of the page's last entry */
+	int64_t want; /* denied.show: the id asked for (0: a list) */
 	bool found;
 };
 
@@ -56,9 +56,9 @@ denied_add(void *ctx, const struct store_denied *d)
 		rule = rolematrix_rule(d->schema_version, d->table, d->column);
 	if (rule != NULL)
 		rolematrix_who_str(rule, who, sizeof(who));
-	api_pack_uints(pk, 6, denied_nums,
-	               (const uint64_t[]){(uint64_t)d->id, d->seq, d->hlc, d->op, d->nops,
-	                                  d->schema_version});
+	api_pack_uints(
+	    pk, 6, denied_nums,
+	    (const uint64_t[]){(uint64_t)d->id, d->seq, d->hlc, d->op, d->nops, d->schema_version});
 	apimsg_pack_str(pk, "origin");
 	apimsg_pack_hex(pk, d->origin, ARR_ORIGIN_LEN);
 	pack_str_or_nil(pk, "node", name);

@@ -468,7 +468,7 @@ struct store_denied {
 	uint64_t hlc;
 	const uint8_t *scope; /* ARR_SCOPE_LEN */
 	const char *author_org;
-	const char *rule; /* the role-matrix rule broken (rolematrix.c) */
+	const char *rule;           /* the role-matrix rule broken (rolematrix.c) */
 	const char *table, *column; /* of the op that broke it */
 	uint32_t op;                /* that op's position in its change set */
 	uint32_t nops;
@@ -479,8 +479,7 @@ typedef int (*store_denied_fn)(void *ctx, const struct store_denied *d);
  * The denied change sets with an id above after, in id order, at most limit (0: all);
  * fn returning non-zero stops (a negative code is returned).
  */
-int store_denied_list(struct store *s, int64_t after, size_t limit, store_denied_fn fn,
-                      void *ctx);
+int store_denied_list(struct store *s, int64_t after, size_t limit, store_denied_fn fn, void *ctx);
 /* Change sets listed as denied now, and those newly denied since open (metrics). */
 int store_denied_count(struct store *s, uint64_t *now, uint64_t *since_open);
 

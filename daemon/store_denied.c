@@ -10,7 +10,7 @@
 #include "store_int.h"
 
 #define DENIED_SQL                                                                                 \
-	"SELECT d.log, d.rule, d.op, l.raw, sc.scope FROM _denied d JOIN _log l ON l.id = d.log " \
+	"SELECT d.log, d.rule, d.op, l.raw, sc.scope FROM _denied d JOIN _log l ON l.id = d.log "  \
 	"JOIN _scope sc ON sc.id = d.sc "
 
 /* One row of a DENIED_SQL statement to fn. */

@@ -486,8 +486,9 @@ int store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int6
 /* Remember what scope's policy means before a policy change set of it is recorded. */
 int store_verdict_policy_before(struct store *s, const uint8_t scope[ARR_SCOPE_LEN]);
 /*
- * The policy of local scope sc grew (since store_verdict_policy_before): the verdicts it changes are recomputed and the cells
- * they touch fall back to their last authorised values (store_verdict_redo.c).
+ * The policy of local scope sc grew (since store_verdict_policy_before): the verdicts it changes
+ * are recomputed and the cells they touch fall back to their last authorised values
+ * (store_verdict_redo.c).
  */
 int store_verdict_policy_grew(struct store *s, int64_t sc);
 /* Whether log entry log_id is denied (*denied). */

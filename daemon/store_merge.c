@@ -171,8 +171,9 @@ denied_history(struct store *s, const struct changeset *cs, int64_t log_id, int6
 		char id[ARR_ROWID_STRLEN + 1];
 		int64_t rid;
 
-		if (ti < 0 || (i > 0 && memcmp(cs->ops[i].row, cs->ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
-		               strcmp(cs->ops[i].table, cs->ops[i - 1].table) == 0))
+		if (ti < 0 ||
+		    (i > 0 && memcmp(cs->ops[i].row, cs->ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
+		     strcmp(cs->ops[i].table, cs->ops[i - 1].table) == 0))
 			continue;
 		rowid_format(cs->ops[i].row, id);
 		if ((rc = store_merge_row_find(s, &s->tables[ti], id, sc, &rid)) == ARR_ENOTFOUND) {

@@ -159,8 +159,8 @@ cut_of(struct store *s, int64_t log_id, uint64_t *cut)
 	*cut = 0;
 	sqlite3_bind_int64(st, 1, log_id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = changeset_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-		                      &cs);
+		rc = changeset_decode(sqlite3_column_blob(st, 1),
+		                      (size_t)sqlite3_column_bytes(st, 1), &cs);
 		if (rc == 0 && cs->policy != NULL)
 			*cut = cs->policy->cut;
 		else if (rc != ARR_ENOMEM)
@@ -426,8 +426,8 @@ store_verdict_is_denied(struct store *s, int64_t log_id, bool *denied)
 }
 
 int
-store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t oid,
-                    int64_t log_id, int64_t sc, const struct cs_op *ops, size_t nops)
+store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t oid, int64_t log_id,
+                    int64_t sc, const struct cs_op *ops, size_t nops)
 {
 	struct store_verdicts *vs = s->verdicts;
 	struct store_verdict v;

@@ -97,8 +97,8 @@ load(struct store *s, int64_t log_id, struct changeset **cs, int64_t *oid)
 	sqlite3_bind_int64(st, 1, log_id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*oid = sqlite3_column_int64(st, 0);
-		rc = changeset_decode(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-		                      cs);
+		rc = changeset_decode(sqlite3_column_blob(st, 1),
+		                      (size_t)sqlite3_column_bytes(st, 1), cs);
 		if (rc < 0 && rc != ARR_ENOMEM)
 			rc = ARR_EDB; /* logged bytes always decode */
 	} else {
@@ -135,8 +135,8 @@ rows_add(const struct changeset *cs, struct rowref **rows, size_t *n, size_t *ca
 
 /* Judge log_id again; *flipped when its verdict is no longer the recorded one. */
 static int
-rejudge(struct store *s, int64_t sc, int64_t log_id, struct rowref **rows, size_t *n,
-        size_t *cap, bool *flipped)
+rejudge(struct store *s, int64_t sc, int64_t log_id, struct rowref **rows, size_t *n, size_t *cap,
+        bool *flipped)
 {
 	struct changeset *cs = NULL;
 	struct store_verdict v;
@@ -172,8 +172,8 @@ row_clear(struct store *s, struct rowref *r, int64_t sc, struct ids *logs)
 		return rc == ARR_ENOTFOUND ? 0 : rc;
 	if ((rc = run2(s, "SELECT log FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid,
 	               logs)) < 0 ||
-	    (rc = run2(s, "DELETE FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid,
-	               NULL)) < 0)
+	    (rc = run2(s, "DELETE FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid, NULL)) <
+	        0)
 		return rc;
 	/* every column nil, not deleted, no clock: the first op merged again takes it */
 	sqlite3_str *q = sqlite3_str_new(s->db);
@@ -205,7 +205,8 @@ row_drop_empty(struct store *s, const struct rowref *r)
 	rc = run2(s, sql, r->rid, 0, NULL);
 	sqlite3_free(sql);
 	if (rc == 0 && sqlite3_changes(s->db) > 0)
-		rc = run2(s, "DELETE FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid, NULL);
+		rc =
+		    run2(s, "DELETE FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid, NULL);
 	return rc;
 }
 
@@ -245,8 +246,8 @@ scope_logs(struct store *s, int64_t sc, const uint8_t *member, struct ids *out)
 }
 
 int
-store_verdict_redo(struct store *s, int64_t sc, const uint8_t (*members)[ARR_ORIGIN_LEN],
-                   size_t n, bool all)
+store_verdict_redo(struct store *s, int64_t sc, const uint8_t (*members)[ARR_ORIGIN_LEN], size_t n,
+                   bool all)
 {
 	struct ids cand = {0}, logs = {0};
 	struct rowref *rows = NULL;
@@ -258,8 +259,7 @@ store_verdict_redo(struct store *s, int64_t sc, const uint8_t (*members)[ARR_ORI
 	for (size_t i = 0; i < cand.n && rc == 0; i++) {
 		bool flipped;
 
-		if ((rc = rejudge(s, sc, cand.v[i], &rows, &nrows, &cap, &flipped)) == 0 &&
-		    flipped)
+		if ((rc = rejudge(s, sc, cand.v[i], &rows, &nrows, &cap, &flipped)) == 0 && flipped)
 			rc = ids_add(&logs, cand.v[i]);
 	}
 	if (rc < 0 || logs.n == 0)

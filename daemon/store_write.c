@@ -252,9 +252,10 @@ write_allowed(struct store *s, const struct cs_op *ops, size_t nops,
 		rolematrix_who_str(v.rule, who, sizeof(who));
 	rowid_format(ops[v.op].row, id);
 	r->bad_op = v.op;
-	snprintf(r->refusal, sizeof(r->refusal),
-	         "rule %s: %s may write %s.%s, and this organisation does not hold it here (row %s)",
-	         v.name, who, ops[v.op].table, ops[v.op].column, id);
+	snprintf(
+	    r->refusal, sizeof(r->refusal),
+	    "rule %s: %s may write %s.%s, and this organisation does not hold it here (row %s)",
+	    v.name, who, ops[v.op].table, ops[v.op].column, id);
 	return ARR_EFORBIDDEN;
 }
 

@@ -68,7 +68,8 @@ rolematrix_rule(uint32_t schema_version, const char *table, const char *column)
 	for (size_t i = 0; i < NRULES(v1); i++) {
 		const struct rolematrix_rule *r = &v1[i];
 
-		if (strcmp(r->table, table) == 0 && (r->columns == NULL || listed(r->columns, column)))
+		if (strcmp(r->table, table) == 0 &&
+		    (r->columns == NULL || listed(r->columns, column)))
 			return r;
 	}
 	return NULL;

@@ -1657,6 +1657,8 @@ test_metrics(void **state)
 	                                    "arrangd_equivocations",
 	                                    "arrangd_quota_refused_total",
 	                                    "arrangd_origin_over_quota_bytes",
+	                                    "arrangd_denied_changesets",
+	                                    "arrangd_denied_total",
 	                                    "arrangd_peers_connected",
 	                                    "arrangd_api_clients",
 	                                    "arrangd_api_clients_accepted_total",

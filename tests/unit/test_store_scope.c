@@ -188,9 +188,9 @@ test_grant_materialises(void **state)
 	ts_pull(a, b, 1 << 20);
 	assert_int_equal(rows_of(b, "arrangement"), 0);
 	/* admin: the status is the owner's or an admin's to write (the role matrix) */
-	assert_int_equal(store_scope_grant(a->s, x.scope, nodekey_public(b->key),
-	                                   ROLE_CARE | ROLE_ADMIN, &w),
-	                 0);
+	assert_int_equal(
+	    store_scope_grant(a->s, x.scope, nodekey_public(b->key), ROLE_CARE | ROLE_ADMIN, &w),
+	    0);
 	assert_int_equal(w.changesets, 1);
 	ts_pull(a, b, 1 << 20);
 	assert_int_equal(rows_of(b, "arrangement"), 1);

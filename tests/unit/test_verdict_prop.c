@@ -67,10 +67,12 @@ struct cell {
 	int row;  /* index into the run's row ids */
 };
 static const struct cell cells[] = {
-    {"arrangement", "summary", 0, 0},       {"arrangement", "status", -1, 0},
+    {"arrangement", "summary", 0, 0},
+    {"arrangement", "status", -1, 0},
     {"funding_share", "amount_cents", ROLE_FUNDER, 1},
     {"funding_share", "amount_cents", ROLE_FUNDER, 2},
-    {"care_assignment", "volume", ROLE_CARE, 3}, {"evaluation", "summary", 0, 4},
+    {"care_assignment", "volume", ROLE_CARE, 3},
+    {"evaluation", "summary", 0, 4},
 };
 #define NCELLS (sizeof(cells) / sizeof(cells[0]))
 #define NROWS  5
@@ -264,8 +266,8 @@ static void
 sim_grant(struct sim *sim, int m)
 {
 	uint32_t roles = random_roles(sim);
-	int rc = store_scope_grant(sim->s[0], sim->scope, nodekey_public(sim->keys[m]), roles,
-	                           NULL);
+	int rc =
+	    store_scope_grant(sim->s[0], sim->scope, nodekey_public(sim->keys[m]), roles, NULL);
 
 	TU_CHECK(rc == 0 || rc == ARR_EEXIST);
 	if (rc == 0) {
@@ -302,8 +304,10 @@ write_data(struct sim *sim, int m)
 	struct cs_op ops[3];
 	struct changeset *cs = NULL;
 	char text[3][24];
-	struct cs_header h = {.author_org = "org", .schema_version = ARR_SCHEMA_VERSION,
-	                      .kind = CS_DATA, .key_id = sim->key_id};
+	struct cs_header h = {.author_org = "org",
+	                      .schema_version = ARR_SCHEMA_VERSION,
+	                      .kind = CS_DATA,
+	                      .key_id = sim->key_id};
 
 	TU_CHECK(sim->ndata < MAX_DATA);
 	d = &sim->data[sim->ndata];
@@ -395,11 +399,11 @@ oracle_cell(const struct sim *sim, int c, char *out, size_t len)
 
 			if (x->row != cells[c].row || strcmp(x->column, cells[c].column) != 0)
 				continue;
-			cmp = best == NULL        ? 1
-			      : d->hlc != best->hlc ? (d->hlc > best->hlc ? 1 : -1)
-			                            : memcmp(nodekey_public(sim->keys[d->m]),
-			                                     nodekey_public(sim->keys[best->m]),
-			                                     ARR_ORIGIN_LEN);
+			cmp = best == NULL ? 1
+			      : d->hlc != best->hlc
+			          ? (d->hlc > best->hlc ? 1 : -1)
+			          : memcmp(nodekey_public(sim->keys[d->m]),
+			                   nodekey_public(sim->keys[best->m]), ARR_ORIGIN_LEN);
 			if (cmp > 0 || (cmp == 0 && d->seq >= best->seq)) {
 				best = d;
 				v = d->ops[i].v;
@@ -491,9 +495,9 @@ check(struct sim *sim)
 	for (size_t k = 0; k < sim->ndata; k++)
 		if (!authorised(sim, &sim->data[k]) && ++n_denied > 0 &&
 		    (!authorised_by(sim, &sim->data[k], false) || ++n_cut > 0))
-			od.len += (size_t)snprintf(od.text + od.len, sizeof(od.text) - od.len,
-			                           "%d/%llu ", sim->data[k].m,
-			                           (unsigned long long)sim->data[k].seq);
+			od.len +=
+			    (size_t)snprintf(od.text + od.len, sizeof(od.text) - od.len, "%d/%llu ",
+			                     sim->data[k].m, (unsigned long long)sim->data[k].seq);
 	canon(od.text, want, sizeof(want));
 	for (int i = 0; i < sim->n; i++) {
 		struct denied dn = {sim, "", 0};
@@ -513,8 +517,8 @@ check(struct sim *sim)
 			               &g);
 			TU_CHECK(rc == 0 || (rc == ARR_ENOTFOUND && o[0] == '\0'));
 			if (strcmp(g.text, o) != 0)
-				fprintf(stderr, "replica %d %s.%s: %s, oracle %s\n", i, cells[c].table,
-				        cells[c].column, g.text, o);
+				fprintf(stderr, "replica %d %s.%s: %s, oracle %s\n", i,
+				        cells[c].table, cells[c].column, g.text, o);
 			TU_CHECK(strcmp(g.text, o) == 0);
 		}
 	}
