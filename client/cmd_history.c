@@ -54,19 +54,21 @@ print_table(struct cli *cli, const struct schema_table *t, const msgpack_object 
 	nm = names_load(cli, &rc);
 	if (nm == NULL)
 		return rc;
-	tab = table_new(4);
+	tab = table_new(5);
 	if (tab == NULL) {
 		rc = cli_error("out of memory");
 		goto out;
 	}
 	table_cell(tab, "TIME");
 	table_cell(tab, "ORGANISATION");
+	table_cell(tab, "NODE");
 	table_cell(tab, "FIELD");
 	table_cell(tab, "VALUE");
 	for (size_t i = 0; i < n; i++) {
 		const msgpack_object *e = &h[i];
 		const msgpack_object *col = obj_get(e, "column"), *org = obj_get(e, "organisation");
-		const msgpack_object *val = obj_get(e, "value");
+		const msgpack_object *val = obj_get(e, "value"), *node = obj_get(e, "node");
+		const msgpack_object *auth = obj_get(e, "authorised");
 		char when[40] = "-", cname[ARR_NAME_MAX + 1] = "";
 		uint64_t ms;
 
@@ -77,12 +79,21 @@ print_table(struct cli *cli, const struct schema_table *t, const msgpack_object 
 		if (org != NULL)
 			out_text(&sb, org);
 		table_cell(tab, strbuf_str(&sb));
+		strbuf_reset(&sb);
+		if (node != NULL && node->type == MSGPACK_OBJECT_STR)
+			out_text(&sb, node);
+		else
+			strbuf_putc(&sb, '-');
+		table_cell(tab, strbuf_str(&sb));
 		if (!obj_strcpy(col, cname, sizeof(cname)))
 			strcpy(cname, "?");
 		table_cell(tab, cname);
 		strbuf_reset(&sb);
 		if (val != NULL)
 			names_render(nm, &sb, t, cname, val, false);
+		/* a denied change set's op: shown, never merged (write authorisation) */
+		if (auth != NULL && auth->type == MSGPACK_OBJECT_BOOLEAN && !auth->via.boolean)
+			strbuf_puts(&sb, "  (denied: not authorised)");
 		table_cell(tab, strbuf_str(&sb));
 	}
 	if (!strbuf_ok(&sb) || !table_print(tab, stdout))

@@ -16,7 +16,12 @@
 #include "policy.h"
 #include "store_int.h"
 
-#define GRANT_DEFAULT_ROLES (POLICY_ROLES_ALL & ~ROLE_ADMIN)
+/*
+ * grant_on_create = all: every role, admin included, so that in a region whose members
+ * all take part in every arrangement each may write what the role matrix gives the owner
+ * and its admins (status, dates, lead, parties): write authorisation, PROTOCOL.md.
+ */
+#define GRANT_DEFAULT_ROLES POLICY_ROLES_ALL
 
 /* Sign, log and apply policy p of scope as the next own change set. */
 static int

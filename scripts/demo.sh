@@ -200,7 +200,8 @@ ID=$(ctl swv-testregio arrangement add --child-ref TD-2016-001 --kind oza --stat
 echo "    arrangement $ID (its own encrypted scope, owned by swv-testregio)"
 
 say "swv-testregio makes the municipality and the care provider parties (GRANT)"
-ctl swv-testregio scope grant "$ID" --member gemeente-testdorp --roles funder,requester
+# admin: the status and dates are the owner's and its admins' to write (the role matrix)
+ctl swv-testregio scope grant "$ID" --member gemeente-testdorp --roles funder,requester,admin
 ctl swv-testregio scope grant "$ID" --member jeugdhulp-voorbeeld --roles care
 ctl swv-testregio scope show "$ID"
 
