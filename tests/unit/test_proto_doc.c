@@ -7,10 +7,12 @@
  *   meaning and a receiver's duty written by hand (not empty);
  *   <!-- schema-begin --> ... <!-- schema-end -->: exactly what schema_doc_render()
  *   makes of protocol/schema.c (tables, columns, types, allowed values, their order,
- *   and the arrangement status lifecycle).
+ *   and the arrangement status lifecycle);
+ *   <!-- roles-begin --> ... <!-- roles-end -->: exactly what roles_doc_render() makes
+ *   of the role matrix of the current schema version (protocol/rolematrix.c).
  *
- * Run with --write (`make protodoc`) it rewrites the schema section from schema.c
- * instead of testing; the error table's prose is the editor's. ARRANG_SOURCE_DIR names
+ * Run with --write (`make protodoc`) it rewrites the schema and roles sections from the
+ * C tables instead of testing; the error table's prose is the editor's. ARRANG_SOURCE_DIR names
  * the source tree (CTest sets it). Test code only: it writes nothing without --write.
  */
 #include <setjmp.h>
@@ -24,6 +26,7 @@
 #include <cmocka.h>
 
 #include "arrerr.h"
+#include "rolematrix.h"
 #include "schema.h"
 #include "testutil.h"
 
@@ -31,6 +34,8 @@
 #define ERR_END      "<!-- errors-end -->"
 #define SCHEMA_BEGIN "<!-- schema-begin -->\n"
 #define SCHEMA_END   "<!-- schema-end -->"
+#define ROLES_BEGIN  "<!-- roles-begin -->\n"
+#define ROLES_END    "<!-- roles-end -->"
 
 /* The path of PROTOCOL.md in the source tree, malloc'd. */
 static char *
@@ -179,6 +184,45 @@ schema_doc_render(void)
 	return buf;
 }
 
+/* The role matrix section of PROTOCOL.md as rolematrix.c defines it; malloc'd. */
+static char *
+roles_doc_render(void)
+{
+	const struct rolematrix_rule *r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	fprintf(f,
+	        "Schema version %d.\n\n| table | columns | who may write | rule |\n"
+	        "|---|---|---|---|\n",
+	        ARR_SCHEMA_VERSION);
+	for (size_t i = 0; (r = rolematrix_at(ARR_SCHEMA_VERSION, i)) != NULL; i++) {
+		char who[64];
+
+		rolematrix_who_str(r, who, sizeof(who));
+		fprintf(f, "| `%s` | ", r->table);
+		if (r->columns == NULL) {
+			fputs(i > 0 && strcmp(rolematrix_at(ARR_SCHEMA_VERSION, i - 1)->table,
+			                      r->table) == 0
+			          ? "the others"
+			          : "all",
+			      f);
+		} else {
+			for (const char *p = r->columns; *p != '\0';) {
+				size_t n = strcspn(p, ",");
+
+				fprintf(f, "%s`%.*s`", p == r->columns ? "" : ", ", (int)n, p);
+				p += n + (p[n] == ',');
+			}
+		}
+		fprintf(f, " | %s | `%s` |\n", who, r->name);
+	}
+	fclose(f);
+	return buf;
+}
+
 /* The expected first three cells of code's row: "| -N | `NAME` | text |". */
 static void
 error_row_head(char *out, size_t n, int num, const char *name, const char *text)
@@ -254,31 +298,45 @@ test_error_table(void **state)
 	free(text);
 }
 
-/* The schema section is what schema.c renders to. */
+/* The section between begin and end of PROTOCOL.md is want (from source). */
 static void
-test_schema_section(void **state)
+section_is(const char *begin, const char *end, char *want, const char *source)
 {
-	char *text = spec_read(), *want = schema_doc_render();
+	char *text = spec_read();
 	const char *sec;
 	size_t len;
 
-	(void)state;
 	assert_non_null(text);
-	sec = section(text, SCHEMA_BEGIN, SCHEMA_END, &len);
+	sec = section(text, begin, end, &len);
 	if (sec == NULL)
-		fail_msg("PROTOCOL.md has no schema section (%s)", SCHEMA_END);
+		fail_msg("PROTOCOL.md has no section %s", end);
 	if (len != strlen(want) || memcmp(sec, want, len) != 0) {
 		size_t i = 0;
 
 		while (i < len && want[i] != '\0' && sec[i] == want[i])
 			i++;
-		fail_msg("the schema section of PROTOCOL.md differs from protocol/schema.c at "
-		         "byte %zu (\"%.40s\" where schema.c gives \"%.40s\"); regenerate it "
-		         "with `make protodoc`",
-		         i, sec + i, want + i);
+		fail_msg("the section %s of PROTOCOL.md differs from %s at byte %zu (\"%.40s\" "
+		         "where the code gives \"%.40s\"); regenerate it with `make protodoc`",
+		         end, source, i, sec + i, want + i);
 	}
 	free(want);
 	free(text);
+}
+
+/* The schema section is what schema.c renders to. */
+static void
+test_schema_section(void **state)
+{
+	(void)state;
+	section_is(SCHEMA_BEGIN, SCHEMA_END, schema_doc_render(), "protocol/schema.c");
+}
+
+/* The role matrix section is what rolematrix.c renders to. */
+static void
+test_roles_section(void **state)
+{
+	(void)state;
+	section_is(ROLES_BEGIN, ROLES_END, roles_doc_render(), "protocol/rolematrix.c");
 }
 
 /* The renderer itself: order, types and values come from schema.c, not from a copy. */
@@ -310,18 +368,18 @@ test_schema_render(void **state)
 	free(doc);
 }
 
-/* --write: replace the schema section of PROTOCOL.md with schema.c's; 0 or 1. */
+/* --write: replace the section begin..end of PROTOCOL.md with want; 0 or 1. */
 static int
-write_schema(void)
+write_section(const char *begin, const char *end, char *want)
 {
-	char *text = spec_read(), *want = schema_doc_render(), *path = spec_path();
+	char *text = spec_read(), *path = spec_path();
 	const char *sec;
 	size_t len;
 	FILE *f = NULL;
 	int rc = 1;
 
-	if (text == NULL || (sec = section(text, SCHEMA_BEGIN, SCHEMA_END, &len)) == NULL) {
-		fprintf(stderr, "error: no schema section in %s\n", path);
+	if (text == NULL || (sec = section(text, begin, end, &len)) == NULL) {
+		fprintf(stderr, "error: no section %s in %s\n", end, path);
 		goto out;
 	}
 	if ((f = fopen(path, "wb")) == NULL ||
@@ -330,7 +388,7 @@ write_schema(void)
 		fprintf(stderr, "error: cannot write %s\n", path);
 		goto out;
 	}
-	printf("%s: schema section regenerated from protocol/schema.c\n", path);
+	printf("%s: section %s regenerated\n", path, end);
 	rc = 0;
 out:
 	if (f != NULL && fclose(f) != 0)
@@ -348,9 +406,11 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_error_table),
 	    cmocka_unit_test(test_schema_section),
 	    cmocka_unit_test(test_schema_render),
+	    cmocka_unit_test(test_roles_section),
 	};
 
 	if (argc == 2 && strcmp(argv[1], "--write") == 0)
-		return write_schema();
+		return write_section(SCHEMA_BEGIN, SCHEMA_END, schema_doc_render()) ||
+		       write_section(ROLES_BEGIN, ROLES_END, roles_doc_render());
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
