@@ -27,7 +27,8 @@
 #include "rolematrix.h"
 #include "store_int.h"
 
-#define VERDICT_CACHE 64 /* scopes whose compiled policy is kept (round robin) */
+#define VERDICT_CACHE 64  /* scopes whose compiled policy is kept (round robin) */
+#define OWNER_CACHE   256 /* scopes whose owner is kept (round robin; an owner never changes) */
 
 /* One grant as the verdict reads it: roles for the member's seqs up to upto. */
 struct vgrant {
@@ -50,7 +51,13 @@ struct store_verdicts {
 	struct vpolicy e[VERDICT_CACHE];
 	size_t next;
 	struct vpolicy before; /* a scope's policy before the change set being applied */
-	sqlite3_stmt *epoch, *slog, *put, *del, *get;
+	bool before_unjudged;  /* ... when nothing of that scope had been judged yet */
+	struct {
+		int64_t sc; /* 0: free */
+		uint8_t owner[ARR_ORIGIN_LEN];
+	} owners[OWNER_CACHE];
+	size_t owners_next;
+	sqlite3_stmt *epoch, *slog, *put, *del, *get, *owner, *judged;
 	uint64_t denied;   /* change sets newly denied since open */
 	uint64_t compiles; /* policies compiled since open */
 };
@@ -98,7 +105,12 @@ store_verdict_open(struct store *s)
 	               "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	               &v->put)) < 0 ||
 	    (rc = prep(s, "DELETE FROM _denied WHERE log = ?1", &v->del)) < 0 ||
-	    (rc = prep(s, "SELECT 1 FROM _denied WHERE log = ?1", &v->get)) < 0)
+	    (rc = prep(s, "SELECT 1 FROM _denied WHERE log = ?1", &v->get)) < 0 ||
+	    (rc = prep(s,
+	               "SELECT p.origin, p.seq, s.scope FROM _policy p JOIN _scope s "
+	               "ON s.id = p.sc WHERE p.sc = ?1 AND p.op = 1",
+	               &v->owner)) < 0 ||
+	    (rc = prep(s, "SELECT 1 FROM _scope_log WHERE sc = ?1 LIMIT 1", &v->judged)) < 0)
 		return rc;
 	return 0;
 }
@@ -118,6 +130,8 @@ store_verdict_close(struct store *s)
 	sqlite3_finalize(v->put);
 	sqlite3_finalize(v->del);
 	sqlite3_finalize(v->get);
+	sqlite3_finalize(v->owner);
+	sqlite3_finalize(v->judged);
 	free(v);
 	s->verdicts = NULL;
 }
@@ -127,6 +141,8 @@ store_verdict_forget(struct store *s)
 {
 	for (size_t i = 0; s->verdicts != NULL && i < VERDICT_CACHE; i++)
 		s->verdicts->e[i].sc = 0;
+	for (size_t i = 0; s->verdicts != NULL && i < OWNER_CACHE; i++)
+		s->verdicts->owners[i].sc = 0;
 }
 
 uint64_t
@@ -399,14 +415,66 @@ judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
 	}
 }
 
+/*
+ * The owner of sc into owner (*has: whether its CREATE is here): the origin of the
+ * CREATE the scope id names (store_policy.c's rule 1). Kept once found: it never changes.
+ */
+static int
+owner_of(struct store *s, int64_t sc, uint8_t owner[ARR_ORIGIN_LEN], bool *has)
+{
+	struct store_verdicts *v = s->verdicts;
+	sqlite3_stmt *st = v->owner;
+	int rc;
+
+	*has = false;
+	for (size_t i = 0; i < OWNER_CACHE; i++)
+		if (v->owners[i].sc == sc) {
+			memcpy(owner, v->owners[i].owner, ARR_ORIGIN_LEN);
+			*has = true;
+			return 0;
+		}
+	sqlite3_bind_int64(st, 1, sc);
+	while (!*has && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint8_t id[ARR_SCOPE_LEN];
+
+		if (sqlite3_column_bytes(st, 0) != ARR_ORIGIN_LEN ||
+		    sqlite3_column_bytes(st, 2) != ARR_SCOPE_LEN)
+			continue;
+		changeset_scope_id(sqlite3_column_blob(st, 0),
+		                   (uint64_t)sqlite3_column_int64(st, 1), id);
+		if (memcmp(id, sqlite3_column_blob(st, 2), ARR_SCOPE_LEN) != 0)
+			continue;
+		memcpy(owner, sqlite3_column_blob(st, 0), ARR_ORIGIN_LEN);
+		*has = true;
+	}
+	sqlite3_reset(st);
+	if (!*has)
+		return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+	v->owners[v->owners_next].sc = sc;
+	memcpy(v->owners[v->owners_next].owner, owner, ARR_ORIGIN_LEN);
+	v->owners_next = (v->owners_next + 1) % OWNER_CACHE;
+	return 0;
+}
+
 int
 store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t sc,
                     const struct cs_op *ops, size_t nops, struct store_verdict *v)
 {
+	struct vpolicy own = {.has_owner = true};
 	const struct vpolicy *e = NULL;
+	bool has;
 	int rc;
 
-	if (sc != 0 && (rc = lookup(s, sc, &e)) < 0)
+	if (sc == 0) {
+		judge(NULL, h, sc, ops, nops, v);
+		return 0;
+	}
+	/* the owner holds every role whatever else the policy says: no policy to compile */
+	if ((rc = owner_of(s, sc, own.owner, &has)) < 0)
+		return rc;
+	if (has && memcmp(own.owner, h->origin, ARR_ORIGIN_LEN) == 0)
+		e = &own;
+	else if ((rc = lookup(s, sc, &e)) < 0)
 		return rc;
 	judge(e, h, sc, ops, nops, v);
 	return 0;
@@ -514,19 +582,45 @@ changed_members(const struct vpolicy *old, const struct vpolicy *now,
 	return 0;
 }
 
+/* Whether any change set of sc was judged here (*judged). */
+static int
+judged_any(struct store *s, int64_t sc, bool *judged)
+{
+	sqlite3_stmt *st = s->verdicts->judged;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, sc);
+	rc = sqlite3_step(st);
+	*judged = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
 int
 store_verdict_policy_before(struct store *s, const uint8_t scope[ARR_SCOPE_LEN])
 {
 	struct vpolicy *b = &s->verdicts->before;
 	const struct vpolicy *e;
+	bool judged;
 	int64_t sc;
 	int rc;
 
 	b->sc = 0;
-	if (changeset_scope_is_region(scope) ||
-	    (rc = store_scope_local(s, scope, false, &sc)) == ARR_ENOTFOUND)
-		return 0; /* a scope new here: every verdict of it is judged again */
-	if (rc < 0 || (rc = lookup(s, sc, &e)) < 0)
+	s->verdicts->before_unjudged = false;
+	if (changeset_scope_is_region(scope))
+		return 0;
+	if ((rc = store_scope_local(s, scope, false, &sc)) == ARR_ENOTFOUND) {
+		s->verdicts->before_unjudged = true; /* a scope new here: nothing judged yet */
+		return 0;
+	}
+	if (rc < 0 || (rc = judged_any(s, sc, &judged)) < 0)
+		return rc;
+	/* nothing judged yet (a catch-up: policy first): what is judged later sees it all */
+	if (!judged) {
+		s->verdicts->before_unjudged = true;
+		return 0;
+	}
+	if ((rc = lookup(s, sc, &e)) < 0)
 		return rc;
 	free(b->g);
 	*b = *e;
@@ -552,6 +646,11 @@ store_verdict_policy_grew(struct store *s, int64_t sc)
 
 	if (sc == 0)
 		return 0;
+	/* judged after the policy was recorded (materialised with its keys), or not at all */
+	if (s->verdicts->before_unjudged) {
+		s->verdicts->before_unjudged = false;
+		return 0;
+	}
 	if ((rc = lookup(s, sc, &now)) < 0)
 		goto out;
 	/* judged by the policy before (store_verdict_policy_before), or unknown: all again */
