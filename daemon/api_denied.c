@@ -46,7 +46,7 @@ denied_add(void *ctx, const struct store_denied *d)
 
 	if (dp->want != 0 && d->id != dp->want)
 		return 1;
-	if ((pk = api_page_entry(&dp->p, 14)) == NULL)
+	if ((pk = api_page_entry(&dp->p, 15)) == NULL)
 		return api_page_stop(&dp->p);
 	dp->last = d->id;
 	dp->found = true;
