@@ -36,6 +36,18 @@ int cmd_query(struct cli *cli, const struct cmd_call *call, int argc, char **arg
 int cmd_import(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_export(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_quarantine_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+/*
+ * cmd_idlist.c: a `list` verb of a read paged by id (method, e.g. "quarantine.list"):
+ * options, pages, and the entries printed by print (a table) or as JSON lines; what names
+ * the id in a usage error. Whether text is such an id; one table cell of an entry's value
+ * (max > 0: strings cut to max bytes).
+ */
+struct table;
+int cmd_idlist(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
+               const char *method, const char *what,
+               int (*print)(const msgpack_object *e, size_t n));
+bool cmd_idlist_id(const char *text);
+void cmd_idlist_cell(struct table *t, const msgpack_object *o, size_t max);
 int cmd_denied_list(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_denied_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, char **argv);

@@ -127,6 +127,36 @@ api_page_result(struct apimsg_req *r, struct api_page *p, int rc, const char *no
 	return rc;
 }
 
+int
+api_page_by_id(struct api *a, struct apimsg_req *r, struct api_page *p, int64_t *after)
+{
+	uint64_t limit = 0, from = 0;
+	bool has_limit = false, has_after = false;
+	int rc;
+
+	if ((rc = apimsg_req_uint(r, "limit", &has_limit, &limit)) != 0 ||
+	    (rc = apimsg_req_uint(r, "after", &has_after, &from)) != 0)
+		return rc;
+	if (from > INT64_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'after' is out of range");
+	*after = (int64_t)from;
+	api_page_init(p, a, limit, !has_after);
+	return 0;
+}
+
+int
+api_page_by_id_end(struct apimsg_req *r, struct api_page *p, int rc, int64_t last,
+                   msgpack_packer *pk)
+{
+	if ((rc = api_page_result(r, p, rc, NULL, pk)) != 0)
+		return rc;
+	if (p->more)
+		msgpack_pack_int64(pk, last);
+	else
+		msgpack_pack_nil(pk);
+	return 0;
+}
+
 void
 api_pack_uints(msgpack_packer *pk, size_t n, const char *const *keys, const uint64_t *vals)
 {

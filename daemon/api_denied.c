@@ -79,24 +79,13 @@ int
 api_denied_list(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	struct denied_page dp = {.a = a};
-	uint64_t limit = 0, after = 0;
-	bool has_limit = false, has_after = false;
+	int64_t after;
 	int rc;
 
-	if ((rc = apimsg_req_uint(r, "limit", &has_limit, &limit)) != 0 ||
-	    (rc = apimsg_req_uint(r, "after", &has_after, &after)) != 0)
+	if ((rc = api_page_by_id(a, r, &dp.p, &after)) != 0)
 		return rc;
-	if (after > INT64_MAX)
-		return apimsg_req_fail(r, ARR_EINVAL, "param 'after' is out of range");
-	api_page_init(&dp.p, a, limit, !has_after);
-	rc = store_denied_list(a->st, (int64_t)after, 0, denied_add, &dp);
-	if ((rc = api_page_result(r, &dp.p, rc, NULL, pk)) != 0)
-		return rc;
-	if (dp.p.more)
-		msgpack_pack_int64(pk, dp.last);
-	else
-		msgpack_pack_nil(pk);
-	return 0;
+	rc = store_denied_list(a->st, after, 0, denied_add, &dp);
+	return api_page_by_id_end(r, &dp.p, rc, dp.last, pk);
 }
 
 /* "denied.show": one denied change set by its id. */

@@ -123,6 +123,15 @@ int api_page_stop(const struct api_page *p);
 int api_page_result(struct apimsg_req *r, struct api_page *p, int rc, const char *notfound,
                     msgpack_packer *pk);
 
+/*
+ * A read paged by id ("quarantine.list", "denied.list"): its params "limit" and "after"
+ * (an id) into *after and a page p of limit entries, counted when "after" is absent;
+ * 0 or the error replied. Its end: api_page_result() and "next", last when more follow.
+ */
+int api_page_by_id(struct api *a, struct apimsg_req *r, struct api_page *p, int64_t *after);
+int api_page_by_id_end(struct apimsg_req *r, struct api_page *p, int rc, int64_t last,
+                       msgpack_packer *pk);
+
 /* Pack n key/value pairs keys[i]: vals[i] (the caller packs the map head). */
 void api_pack_uints(msgpack_packer *pk, size_t n, const char *const *keys, const uint64_t *vals);
 

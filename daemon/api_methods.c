@@ -413,24 +413,13 @@ int
 api_methods_qlist(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	struct qlist_page ql = {.last = 0};
-	uint64_t limit = 0, after = 0;
-	bool has_limit = false, has_after = false;
+	int64_t after;
 	int rc;
 
-	if ((rc = apimsg_req_uint(r, "limit", &has_limit, &limit)) != 0 ||
-	    (rc = apimsg_req_uint(r, "after", &has_after, &after)) != 0)
+	if ((rc = api_page_by_id(a, r, &ql.p, &after)) != 0)
 		return rc;
-	if (after > INT64_MAX)
-		return apimsg_req_fail(r, ARR_EINVAL, "param 'after' is out of range");
-	api_page_init(&ql.p, a, limit, !has_after);
-	rc = store_quarantine_list(a->st, (int64_t)after, quarantine_add, &ql);
-	if ((rc = api_page_result(r, &ql.p, rc, NULL, pk)) != 0)
-		return rc;
-	if (ql.p.more)
-		msgpack_pack_int64(pk, ql.last);
-	else
-		msgpack_pack_nil(pk);
-	return 0;
+	rc = store_quarantine_list(a->st, after, quarantine_add, &ql);
+	return api_page_by_id_end(r, &ql.p, rc, ql.last, pk);
 }
 
 static const char *const retry_counts[] = {"applied", "duplicates", "pending", "quarantined",

@@ -480,17 +480,23 @@ store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t 
 	return 0;
 }
 
+/* Whether the one-row statement st with key bound to ?1 gives a row (*found). */
+static int
+exists(sqlite3_stmt *st, int64_t key, bool *found)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, key);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
+}
+
 int
 store_verdict_is_denied(struct store *s, int64_t log_id, bool *denied)
 {
-	sqlite3_stmt *st = s->verdicts->get;
-	int rc;
-
-	sqlite3_bind_int64(st, 1, log_id);
-	rc = sqlite3_step(st);
-	*denied = rc == SQLITE_ROW;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
+	return exists(s->verdicts->get, log_id, denied);
 }
 
 int
@@ -582,20 +588,6 @@ changed_members(const struct vpolicy *old, const struct vpolicy *now,
 	return 0;
 }
 
-/* Whether any change set of sc was judged here (*judged). */
-static int
-judged_any(struct store *s, int64_t sc, bool *judged)
-{
-	sqlite3_stmt *st = s->verdicts->judged;
-	int rc;
-
-	sqlite3_bind_int64(st, 1, sc);
-	rc = sqlite3_step(st);
-	*judged = rc == SQLITE_ROW;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
-}
-
 int
 store_verdict_policy_before(struct store *s, const uint8_t scope[ARR_SCOPE_LEN])
 {
@@ -613,7 +605,7 @@ store_verdict_policy_before(struct store *s, const uint8_t scope[ARR_SCOPE_LEN])
 		s->verdicts->before_unjudged = true; /* a scope new here: nothing judged yet */
 		return 0;
 	}
-	if (rc < 0 || (rc = judged_any(s, sc, &judged)) < 0)
+	if (rc < 0 || (rc = exists(s->verdicts->judged, sc, &judged)) < 0)
 		return rc;
 	/* nothing judged yet (a catch-up: policy first): what is judged later sees it all */
 	if (!judged) {

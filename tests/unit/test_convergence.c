@@ -129,18 +129,6 @@ rng_id(struct tu_rng *r, char out[ARR_ROWID_STRLEN + 1])
 }
 
 static void
-sim_remove_files(const char *path)
-{
-	char buf[4096];
-
-	unlink(path);
-	snprintf(buf, sizeof(buf), "%s-wal", path);
-	unlink(buf);
-	snprintf(buf, sizeof(buf), "%s-shm", path);
-	unlink(buf);
-}
-
-static void
 sim_open(struct sim *sim)
 {
 	for (int i = 0; i < NREP; i++) {
@@ -158,7 +146,7 @@ sim_open(struct sim *sim)
 		};
 		int err = 0;
 
-		sim_remove_files(sim->path[i]);
+		tu_remove_db(sim->path[i]);
 		sim->clock[i] = UINT64_C(1750000000000);
 		sim->s[i] = store_open(&cfg, &err);
 		TU_CHECK(sim->s[i] != NULL && err == 0);
@@ -170,7 +158,7 @@ sim_close(struct sim *sim)
 {
 	for (int i = 0; i < NREP; i++) {
 		store_destroy(&sim->s[i]);
-		sim_remove_files(sim->path[i]);
+		tu_remove_db(sim->path[i]);
 	}
 	for (size_t i = 0; i < sim->npool; i++)
 		free(sim->pool[i].data);
@@ -475,15 +463,12 @@ static void
 test_convergence(void **state)
 {
 	struct sim *sim = calloc(1, sizeof(*sim));
-	const char *env = getenv("ARRANG_RUNS");
 	uint64_t base = tu_seed(DEFAULT_SEED);
-	long runs = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : DEFAULT_RUNS;
+	long runs = tu_runs(DEFAULT_RUNS);
 	long conflicted = 0;
 	struct timespec t0, t1;
 
 	(void)state;
-	if (access("/dev/shm", W_OK) == 0)
-		setenv("TMPDIR", "/dev/shm", 0);
 	sim->dir = tu_tmpdir();
 	for (int i = 0; i < NREP; i++) {
 		char name[16];

@@ -117,18 +117,6 @@ sim_clock(void *ctx)
 }
 
 static void
-remove_files(const char *path)
-{
-	char buf[4096];
-
-	unlink(path);
-	snprintf(buf, sizeof(buf), "%s-wal", path);
-	unlink(buf);
-	snprintf(buf, sizeof(buf), "%s-shm", path);
-	unlink(buf);
-}
-
-static void
 sim_open(struct sim *sim)
 {
 	sim->n = 4 + (int)tu_rng_below(&sim->rng, MAXREP - 3);
@@ -147,7 +135,7 @@ sim_open(struct sim *sim)
 		};
 		int err = 0;
 
-		remove_files(sim->path[i]);
+		tu_remove_db(sim->path[i]);
 		sim->clock[i] = UINT64_C(1750000000000);
 		sim->collected[i] = 0;
 		sim->s[i] = store_open(&cfg, &err);
@@ -160,7 +148,7 @@ sim_close(struct sim *sim)
 {
 	for (int i = 0; i < sim->n; i++) {
 		store_destroy(&sim->s[i]);
-		remove_files(sim->path[i]);
+		tu_remove_db(sim->path[i]);
 	}
 	for (size_t i = 0; i < sim->npool; i++)
 		free(sim->pool[i].data);
@@ -585,14 +573,11 @@ static void
 test_scope_property(void **state)
 {
 	struct sim *sim = calloc(1, sizeof(*sim));
-	const char *env = getenv("ARRANG_RUNS");
 	uint64_t base = tu_seed(DEFAULT_SEED);
-	long runs = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : DEFAULT_RUNS;
+	long runs = tu_runs(DEFAULT_RUNS);
 
 	(void)state;
 	assert_non_null(sim);
-	if (access("/dev/shm", W_OK) == 0)
-		setenv("TMPDIR", "/dev/shm", 0);
 	sim->dir = tu_tmpdir();
 	for (int i = 0; i < MAXREP; i++) {
 		char name[32];

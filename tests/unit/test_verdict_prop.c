@@ -138,18 +138,6 @@ sim_clock(void *ctx)
 }
 
 static void
-remove_files(const char *path)
-{
-	char buf[4096];
-
-	unlink(path);
-	snprintf(buf, sizeof(buf), "%s-wal", path);
-	unlink(buf);
-	snprintf(buf, sizeof(buf), "%s-shm", path);
-	unlink(buf);
-}
-
-static void
 pool_put(struct sim *sim, const uint8_t *data, size_t len)
 {
 	TU_CHECK(sim->npool < MAX_POOL);
@@ -542,7 +530,7 @@ sim_open(struct sim *sim)
 		};
 		int err = 0;
 
-		remove_files(sim->path[i]);
+		tu_remove_db(sim->path[i]);
 		sim->seq[i] = 0;
 		TU_CHECK((sim->s[i] = store_open(&cfg, &err)) != NULL && err == 0);
 	}
@@ -554,7 +542,7 @@ sim_close(struct sim *sim)
 {
 	for (int i = 0; i < sim->n; i++) {
 		store_destroy(&sim->s[i]);
-		remove_files(sim->path[i]);
+		tu_remove_db(sim->path[i]);
 	}
 	for (size_t i = 0; i < sim->npool; i++)
 		free(sim->pool[i].data);
@@ -595,14 +583,11 @@ static void
 test_verdict_property(void **state)
 {
 	struct sim *sim = calloc(1, sizeof(*sim));
-	const char *env = getenv("ARRANG_RUNS");
 	uint64_t base = tu_seed(DEFAULT_SEED);
-	long runs = env != NULL && *env != '\0' ? strtol(env, NULL, 10) : DEFAULT_RUNS;
+	long runs = tu_runs(DEFAULT_RUNS);
 
 	(void)state;
 	assert_non_null(sim);
-	if (access("/dev/shm", W_OK) == 0)
-		setenv("TMPDIR", "/dev/shm", 0);
 	sim->dir = tu_tmpdir();
 	for (int i = 0; i < MAXREP; i++) {
 		char name[32];

@@ -147,6 +147,28 @@ tu_seed(uint64_t fallback)
 	return s != NULL && *s != '\0' ? strtoull(s, NULL, 0) : fallback;
 }
 
+long
+tu_runs(long fallback)
+{
+	const char *s = getenv("ARRANG_RUNS");
+
+	if (access("/dev/shm", W_OK) == 0)
+		setenv("TMPDIR", "/dev/shm", 0);
+	return s != NULL && *s != '\0' ? strtol(s, NULL, 10) : fallback;
+}
+
+void
+tu_remove_db(const char *path)
+{
+	char buf[4096];
+
+	unlink(path);
+	snprintf(buf, sizeof(buf), "%s-wal", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-shm", path);
+	unlink(buf);
+}
+
 pid_t
 tu_fork_pipe(int *fd)
 {

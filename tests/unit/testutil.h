@@ -42,6 +42,13 @@ uint64_t tu_rng_below(struct tu_rng *r, uint64_t n);
 
 /* Seed for a test run: $ARRANG_SEED when set, otherwise fallback. */
 uint64_t tu_seed(uint64_t fallback);
+/*
+ * Runs of a seeded property test: $ARRANG_RUNS when set, otherwise fallback. Its scratch
+ * files go to /dev/shm when that can be written (TMPDIR, unless set).
+ */
+long tu_runs(long fallback);
+/* Remove a database file and its -wal and -shm files. */
+void tu_remove_db(const char *path);
 
 /*
  * The seed of the run in progress of a seeded property test, and its check: on failure
