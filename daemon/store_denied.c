@@ -9,8 +9,10 @@
 #include "arrerr.h"
 #include "store_int.h"
 
+/* Entries the log still holds (an equivocator's change sets leave it: store_equiv.c). */
+#define DENIED_LIVE "JOIN _log l ON l.id = d.log AND l.origin = d.origin AND l.seq = d.seq "
 #define DENIED_SQL                                                                                 \
-	"SELECT d.log, d.rule, d.op, l.raw, sc.scope FROM _denied d JOIN _log l ON l.id = d.log "  \
+	"SELECT d.log, d.rule, d.op, l.raw, sc.scope FROM _denied d " DENIED_LIVE                  \
 	"JOIN _scope sc ON sc.id = d.sc "
 
 /* One row of a DENIED_SQL statement to fn. */
@@ -84,7 +86,8 @@ store_denied_count(struct store *s, uint64_t *now, uint64_t *since_open)
 
 	*since_open = store_verdict_denied_count(s);
 	*now = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM _denied", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM _denied d " DENIED_LIVE, -1, &st,
+	                       NULL) != SQLITE_OK)
 		return ARR_EDB;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*now = (uint64_t)sqlite3_column_int64(st, 0);

@@ -62,6 +62,13 @@ struct store_verdicts {
 	uint64_t compiles; /* policies compiled since open */
 };
 
+/*
+ * An entry of _denied or _scope_log counts while the log holds what it names: an
+ * equivocating origin's change sets leave the log (store_equiv.c), and their log ids
+ * may be taken again.
+ */
+#define DENIED_LIVE "JOIN _log l ON l.id = d.log AND l.origin = d.origin AND l.seq = d.seq"
+
 static const char verdict_sql[] =
     /* every case-scope data change set merged or denied, by scope and origin */
     "CREATE TABLE IF NOT EXISTS _scope_log(sc INTEGER NOT NULL, origin INTEGER NOT NULL,"
@@ -97,15 +104,16 @@ store_verdict_open(struct store *s)
 	if ((rc = prep(s, "SELECT count(*), coalesce(max(log), 0) FROM _policy WHERE sc = ?1",
 	               &v->epoch)) < 0 ||
 	    (rc = prep(s,
-	               "INSERT OR IGNORE INTO _scope_log(sc, origin, seq, log) "
+	               "INSERT OR REPLACE INTO _scope_log(sc, origin, seq, log) "
 	               "VALUES(?1, ?2, ?3, ?4)",
 	               &v->slog)) < 0 ||
 	    (rc = prep(s,
-	               "INSERT OR IGNORE INTO _denied(log, sc, origin, seq, rule, op) "
+	               "INSERT OR REPLACE INTO _denied(log, sc, origin, seq, rule, op) "
 	               "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	               &v->put)) < 0 ||
 	    (rc = prep(s, "DELETE FROM _denied WHERE log = ?1", &v->del)) < 0 ||
-	    (rc = prep(s, "SELECT 1 FROM _denied WHERE log = ?1", &v->get)) < 0 ||
+	    (rc = prep(s, "SELECT 1 FROM _denied d " DENIED_LIVE " WHERE d.log = ?1", &v->get)) <
+	        0 ||
 	    (rc = prep(s,
 	               "SELECT p.origin, p.seq, s.scope FROM _policy p JOIN _scope s "
 	               "ON s.id = p.sc WHERE p.sc = ?1 AND p.op = 1",
@@ -506,6 +514,7 @@ store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t 
 	struct store_verdicts *vs = s->verdicts;
 	struct store_verdict v;
 	sqlite3_stmt *st;
+	bool was;
 	int rc;
 
 	if ((rc = store_verdict_judge(s, h, sc, ops, nops, &v)) < 0)
@@ -524,6 +533,8 @@ store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t 
 		sqlite3_bind_int64(st, 1, log_id);
 		return store_db_run(st);
 	}
+	if ((rc = exists(vs->get, log_id, &was)) < 0 || was)
+		return rc < 0 ? rc : 1; /* judged again (store_verdict_redo.c): listed already */
 	st = vs->put;
 	sqlite3_bind_int64(st, 1, log_id);
 	sqlite3_bind_int64(st, 2, sc);
@@ -533,7 +544,7 @@ store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t 
 	sqlite3_bind_int64(st, 6, (int64_t)v.op);
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
-	vs->denied += (uint64_t)sqlite3_changes(s->db);
+	vs->denied++;
 	return 1;
 }
 

@@ -232,6 +232,11 @@ remerge(struct store *s, int64_t sc, const struct ids *logs)
 	return rc;
 }
 
+/* Entries of _scope_log the log still holds (an equivocator's leave it: store_equiv.c). */
+#define SCOPE_LOGS                                                                                 \
+	"SELECT g.log FROM _scope_log g JOIN _log l ON l.id = g.log AND l.origin = g.origin "      \
+	"AND l.seq = g.seq "
+
 /* The logged change sets of scope sc by member (all of sc's when member is NULL). */
 static int
 scope_logs(struct store *s, int64_t sc, const uint8_t *member, struct ids *out)
@@ -239,10 +244,10 @@ scope_logs(struct store *s, int64_t sc, const uint8_t *member, struct ids *out)
 	int64_t oid;
 
 	if (member == NULL)
-		return run2(s, "SELECT log FROM _scope_log WHERE sc = ?1 AND ?2 = ?2", sc, 0, out);
+		return run2(s, SCOPE_LOGS "WHERE g.sc = ?1 AND ?2 = ?2", sc, 0, out);
 	if ((oid = store_mirror_origin_find(s, member)) <= 0)
 		return 0;
-	return run2(s, "SELECT log FROM _scope_log WHERE sc = ?1 AND origin = ?2", sc, oid, out);
+	return run2(s, SCOPE_LOGS "WHERE g.sc = ?1 AND g.origin = ?2", sc, oid, out);
 }
 
 int
