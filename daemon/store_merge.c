@@ -7,6 +7,7 @@
  * (store_rules_touch), so that they need not read new rows back.
  */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arrerr.h"
@@ -163,22 +164,23 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
  * (every op wins a cell nobody wrote), which is one statement for the rows of a catch-up
  * or an import; if the id exists, its clocks are read, merged and the row updated. Every
  * op, winning or not, puts the row in the history index (one entry per row and change
- * set).
+ * set). Ops of a newer schema that this one lacks are left out and kept
+ * (store_unknown.c).
  */
-int
-store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
-                      int64_t sc)
+static int
+merge_ops(struct store *s, const struct cs_op *ops, size_t nops, const struct cellkey *kp,
+          int64_t log_id, int64_t sc)
 {
 	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
-	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
+	struct cellkey key = *kp;
 	const char *tname = NULL;
 	int ti = -1;
 	size_t i = 0;
 	int rc;
 
 	sqlite3_bind_int64(rowlog, 3, log_id);
-	while (i < cs->nops) {
-		const struct cs_op *first = &cs->ops[i];
+	while (i < nops) {
+		const struct cs_op *first = &ops[i];
 		const struct store_table *tb;
 		char id[ARR_ROWID_STRLEN + 1];
 		int64_t rid = 0;
@@ -193,9 +195,9 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		assert(ti >= 0); /* validated before */
 		tb = &s->tables[ti];
 		ncols = tb->t->ncolumns;
-		for (j = i + 1; j < cs->nops; j++)
-			if (memcmp(cs->ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
-			    strcmp(cs->ops[j].table, tname) != 0)
+		for (j = i + 1; j < nops; j++)
+			if (memcmp(ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(ops[j].table, tname) != 0)
 				break;
 		rowid_format(first->row, id);
 
@@ -226,6 +228,22 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		i = j;
 	}
 	return 0;
+}
+
+int
+store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
+                      int64_t sc)
+{
+	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
+	struct cs_op *known = NULL;
+	size_t n;
+	int rc;
+
+	if ((rc = store_unknown_split(s, cs->ops, cs->nops, log_id, sc, &known, &n)) < 0)
+		return rc;
+	rc = merge_ops(s, known != NULL ? known : cs->ops, n, &key, log_id, sc);
+	free(known);
+	return rc;
 }
 
 int
