@@ -85,15 +85,12 @@ digest_bytes(struct digest_buf *b, const void *p, size_t n)
 
 /*
  * Whether column c of tb (c >= 1 in tb->names) is hashed at schema version v: a column
- * v knew, and whose definition has not grown since (an enum with newer values: a node
- * of version v keeps the ops holding them unapplied, so that cell may differ).
+ * v knew. (A newer enum value is merged as text by every version: store_unknown.c.)
  */
 static bool
 digest_column(const struct store_table *tb, size_t c, unsigned v)
 {
-	const struct schema_column *col = &tb->t->columns[c - 1];
-
-	return col->since <= v && col->changed <= v;
+	return tb->t->columns[c - 1].since <= v;
 }
 
 /*

@@ -19,11 +19,17 @@
 /* What an old node can do with one op. */
 enum op_fit {
 	OP_KNOWN, /* apply it */
-	OP_NEWER, /* a table, column or enum value this schema lacks: keep it */
+	OP_ENUM,  /* a newer enum value of a known column: applied as the text it is */
+	OP_NEWER, /* a table or column this schema lacks: keep it */
 	OP_BAD,   /* a value of the wrong type for a known column */
 };
 
-/* How op fits this node's schema (values of unknown enum values are text). */
+/*
+ * How op fits this node's schema. A newer enum value merges into its known cell as
+ * text, like any value: the cell then holds what every node holds, the merge order
+ * stays that of the region and digests agree; this node shows the value but its
+ * local writes cannot set it.
+ */
 static enum op_fit
 op_fit(const struct cs_op *op)
 {
@@ -36,7 +42,7 @@ op_fit(const struct cs_op *op)
 	if (schema_value_fits(c, &op->value))
 		return OP_KNOWN;
 	if (c->type == SCHEMA_ENUM && op->value.kind == VALUE_TEXT)
-		return OP_NEWER;
+		return OP_ENUM;
 	return OP_BAD;
 }
 
@@ -48,7 +54,7 @@ store_unknown_check(uint32_t schema_version, const struct cs_op *ops, size_t nop
 		enum op_fit f = op_fit(&ops[i]);
 
 		/* only a newer schema may name what this one lacks; never a retype */
-		if (f == OP_BAD || (f == OP_NEWER && schema_version <= ARR_SCHEMA_VERSION)) {
+		if (f == OP_BAD || (f != OP_KNOWN && schema_version <= ARR_SCHEMA_VERSION)) {
 			snprintf(detail, dlen,
 			         f == OP_BAD ? "value does not fit its column in op %zu"
 			                     : "unknown table, column or enum value in op %zu",
@@ -170,7 +176,7 @@ store_unknown_split(struct store *s, const struct cs_op *ops, size_t nops, int64
 	*known = NULL;
 	*nknown = nops;
 	for (size_t i = 0; i < nops; i++)
-		if (op_fit(&ops[i]) != OP_KNOWN) {
+		if (op_fit(&ops[i]) == OP_NEWER) {
 			n++;
 			bytes += op_bytes(&ops[i]);
 		}
@@ -179,7 +185,7 @@ store_unknown_split(struct store *s, const struct cs_op *ops, size_t nops, int64
 	if (n < nops && (*known = calloc(nops - n, sizeof(**known))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < nops; i++)
-		if (op_fit(&ops[i]) == OP_KNOWN)
+		if (op_fit(&ops[i]) != OP_NEWER)
 			(*known)[k++] = ops[i];
 	*nknown = k;
 	if ((rc = keep(s, log_id, sc, n, bytes)) < 0) {

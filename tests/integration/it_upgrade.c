@@ -68,6 +68,15 @@ converged(struct region *r, const size_t *idx, size_t k, unsigned v, int timeout
 			return true;
 		proc_sleep_ms(100);
 	} while (mono_s() < until);
+	for (size_t j = 0; j < k; j++) {
+		char d[65] = "";
+		uint64_t n = 0;
+
+		(void)apiclient_log_count(region_api(r, idx[j]), &n);
+		(void)digest_at(r, idx[j], v, d);
+		fprintf(stderr, "node %zu: %llu logged, digest of %u %s, %d quarantined\n", idx[j],
+		        (unsigned long long)n, v, d, apiclient_quarantine_count(region_api(r, idx[j])));
+	}
 	return false;
 }
 
@@ -150,6 +159,9 @@ test_rolling(void)
 	for (size_t i = 0; i < NODES; i++)
 		region_start(r, i);
 	rng_rowid(shared);
+	CHECK(apiclient_write_text(region_api(r, 0), "organisation", shared, "name", "shared") == 0,
+	      "write of the shared row");
+	CHECK(converged(r, all, NODES, 1, 30000), "the shared row did not spread");
 	write_round(r, next, 0, shared);
 	CHECK(converged(r, all, NODES, 1, 30000), "the region at N did not converge");
 	for (size_t k = 0; k < NODES; k++) {
