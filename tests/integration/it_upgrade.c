@@ -75,7 +75,8 @@ converged(struct region *r, const size_t *idx, size_t k, unsigned v, int timeout
 		(void)apiclient_log_count(region_api(r, idx[j]), &n);
 		(void)digest_at(r, idx[j], v, d);
 		fprintf(stderr, "node %zu: %llu logged, digest of %u %s, %d quarantined\n", idx[j],
-		        (unsigned long long)n, v, d, apiclient_quarantine_count(region_api(r, idx[j])));
+		        (unsigned long long)n, v, d,
+		        apiclient_quarantine_count(region_api(r, idx[j])));
 	}
 	return false;
 }
