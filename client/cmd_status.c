@@ -83,6 +83,8 @@ peer_row(struct table *t, const msgpack_object *p)
 	cell_time(t, obj_get(p, "last_seen_ms"));
 	cell_obj(t, never ? NULL : obj_get(p, "behind"));
 	cell_obj(t, never ? NULL : obj_get(p, "ahead"));
+	cell_obj(t, obj_get(p, "software"));
+	cell_obj(t, obj_get(p, "schema"));
 }
 
 /* The peers array as a table; false when it is not an array of maps. */
@@ -94,12 +96,12 @@ peers_table(const msgpack_object *peers, FILE *f)
 
 	if (peers == NULL || peers->type != MSGPACK_OBJECT_ARRAY)
 		return false;
-	t = table_new(7);
+	t = table_new(9);
 	if (t == NULL)
 		return false;
 	for (const char *const *h =
 	         (const char *const[]){"NAME", "ORGANISATION", "ENDPOINT", "CONNECTED", "LAST SEEN",
-	                               "BEHIND", "AHEAD", NULL};
+	                               "BEHIND", "AHEAD", "SOFTWARE", "SCHEMA", NULL};
 	     *h != NULL; h++)
 		table_cell(t, *h);
 	for (uint32_t i = 0; i < peers->via.array.size; i++)
@@ -218,15 +220,64 @@ quota_rows(struct table *t, const msgpack_object *list)
 	}
 }
 
+/*
+ * The "upgrade" rows of a rolling upgrade: a warning when a peer announced a newer
+ * schema than this node's (this node is then the oldest of the region it has seen), and
+ * when it keeps ops of a newer schema it cannot apply until it is upgraded.
+ */
+static void
+schema_rows(struct table *t, const msgpack_object *status, const msgpack_object *peers)
+{
+	const msgpack_object *kept = obj_get(status, "schema_kept");
+	uint64_t own = 0, newest = 0, n = 0, bytes = 0, over = 0;
+	char buf[240];
+
+	if (obj_uint(obj_get(status, "schema_version"), &own) != 0)
+		return;
+	for (uint32_t i = 0;
+	     peers != NULL && peers->type == MSGPACK_OBJECT_ARRAY && i < peers->via.array.size;
+	     i++) {
+		uint64_t v = 0;
+
+		if (obj_uint(obj_get(&peers->via.array.ptr[i], "schema"), &v) == 0 && v > newest)
+			newest = v;
+	}
+	if (newest > own) {
+		snprintf(buf, sizeof(buf),
+		         "this node runs schema version %" PRIu64 ", the oldest seen in the region "
+		         "(newest: %" PRIu64 "): upgrade it",
+		         own, newest);
+		table_cell(t, "upgrade");
+		table_cell(t, buf);
+	}
+	(void)obj_uint(obj_get(kept, "changesets"), &n);
+	(void)obj_uint(obj_get(kept, "bytes"), &bytes);
+	(void)obj_uint(obj_get(kept, "overflow"), &over);
+	if (n > 0 || over > 0) {
+		snprintf(buf, sizeof(buf),
+		         "%" PRIu64 " change sets hold ops of a newer schema (%" PRIu64
+		         " bytes%s) that this node applies once it is upgraded",
+		         n + over, bytes, over > 0 ? ", some past the bound: kept in the log" : "");
+		table_cell(t, "kept ops");
+		table_cell(t, buf);
+	}
+}
+
 int
 cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	static const struct {
 		const char *key, *label;
 	} rows[] = {
-	    {"node", "node"},       {"organisation", "organisation"}, {"origin", "origin"},
-	    {"version", "version"}, {"local_seq", "local seq"},       {"log", "log"},
-	    {"pending", "pending"}, {"quarantined", "quarantined"},
+	    {"node", "node"},
+	    {"organisation", "organisation"},
+	    {"origin", "origin"},
+	    {"version", "version"},
+	    {"schema_version", "schema"},
+	    {"local_seq", "local seq"},
+	    {"log", "log"},
+	    {"pending", "pending"},
+	    {"quarantined", "quarantined"},
 	};
 	const msgpack_object *peers;
 	struct reply rp;
@@ -258,6 +309,7 @@ cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	equiv_rows(t, obj_get(rp.result, "equivocations"));
 	scopes_cell(t, obj_get(rp.result, "scopes"));
 	quota_rows(t, obj_get(rp.result, "over_quota"));
+	schema_rows(t, rp.result, obj_get(rp.result, "peers"));
 	table_cell(t, "database");
 	if (obj_uint(obj_get(rp.result, "db_bytes"), &db) == 0) {
 		snprintf(buf, sizeof(buf), "%" PRIu64 " bytes", db);

@@ -557,6 +557,15 @@ int store_backup(struct store *s, const char *path);
  * backup to pre-upgrade-<v>.db beside it) and refuses a newer one (ARR_EVERSION).
  */
 int store_upgrade_check(const char *path, unsigned *v);
+/*
+ * Change sets this node logged and relayed with ops of a newer schema it keeps unmerged
+ * until it is upgraded (store_unknown.c): how many are noted, the bytes of those ops,
+ * and how many were past the bound (their ops kept in the log only).
+ */
+struct store_unknown_stats {
+	uint64_t changesets, bytes, overflow;
+};
+int store_unknown_stats(struct store *s, struct store_unknown_stats *out);
 /* Call line once per change a migration from version from makes (for arrangd -n). */
 void store_upgrade_describe(unsigned from, void (*line)(void *ctx, const char *text), void *ctx);
 

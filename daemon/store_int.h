@@ -408,11 +408,6 @@ int store_unknown_check(uint32_t schema_version, const struct cs_op *ops, size_t
  */
 int store_unknown_split(struct store *s, const struct cs_op *ops, size_t nops, int64_t log_id,
                         int64_t sc, struct cs_op **known, size_t *nknown);
-/* What _unknown notes, and the change sets past its bounds (kept in the log only). */
-struct store_unknown_stats {
-	uint64_t changesets, bytes, overflow;
-};
-int store_unknown_stats(struct store *s, struct store_unknown_stats *out);
 /*
  * Merge again every change set noted in _unknown (every one of the log newer than
  * schema version from after an overflow), in the caller's transaction; *n counts them.

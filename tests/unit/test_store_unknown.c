@@ -1,0 +1,146 @@
+/*
+ * test_store_unknown.c: change sets of a newer schema at an older node (store_unknown.c,
+ * PROTOCOL.md "Schema evolution"). Ops on an unknown table or column are kept, not
+ * quarantined, while the known ops of the same change set apply at once and the change
+ * set is logged and counted in the vector; a newer enum value merges as its text; the
+ * same ops at this node's own schema version are ARR_ESCHEMA, and so is a retype.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "arrerr.h"
+#include "changeset.h"
+#include "hlc.h"
+#include "rowid.h"
+#include "teststore.h"
+
+/* Build a change set of b at schema version v with ops (table, column, value) on row id. */
+static struct changeset *
+build(struct ts_replica *b, uint64_t seq, uint32_t v, const char *id, const char *const (*ops)[2],
+      const struct value *vals, size_t n)
+{
+	struct cs_op op[8];
+	struct cs_header h = {
+	    .seq = seq, .hlc = hlc_make(b->clock, 0), .author_org = TS_ORG, .schema_version = v};
+	struct changeset *cs = NULL;
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		op[i] = (struct cs_op){.table = ops[i][0], .column = ops[i][1], .value = vals[i]};
+		assert_int_equal(rowid_parse(id, op[i].row), 0);
+	}
+	assert_int_equal(changeset_build(b->key, &h, op, n, NULL, &cs), 0);
+	return cs;
+}
+
+/* Apply one envelope at r; its outcome. */
+static enum store_outcome
+apply1(struct ts_replica *r, const struct changeset *cs)
+{
+	struct store_blob item = {cs->raw, cs->rawlen};
+	enum store_outcome o = STORE_DROPPED;
+
+	assert_int_equal(store_apply(r->s, &item, 1, &o, NULL), 0);
+	return o;
+}
+
+static const char *const newer_ops[][2] = {
+    {"organisation", "name"},   /* known: applies */
+    {"organisation", "kvk_no"}, /* unknown column: kept */
+    {"organisation", "kind"},   /* unknown enum value: merged as text */
+    {"school_year", "label"},   /* unknown table: kept */
+};
+
+static void
+test_newer_kept_not_quarantined(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *b = &f->r[1], *c = &f->r[2];
+	const struct value vals[] = {value_text("Kinderopvang Zon"), value_text("12345678"),
+	                             value_text("childcare"), value_text("2026/27")};
+	struct store_unknown_stats u;
+	struct ts_rowtext t = {0};
+	struct changeset *cs;
+	struct store_stats st;
+	char id[37];
+
+	ts_new_id(id);
+	cs = build(b, 1, ARR_SCHEMA_VERSION + 1, id, newer_ops, vals, 4);
+	assert_int_equal(apply1(c, cs), STORE_APPLIED);
+	changeset_destroy(&cs);
+	/* logged and counted, nothing quarantined */
+	assert_int_equal(store_stats(c->s, &st), 0);
+	assert_int_equal(st.quarantine_count, 0);
+	assert_int_equal(st.log_count, 1);
+	/* the known ops applied at once, the newer enum value as its text */
+	assert_int_equal(store_get(c->s, "organisation", id, ts_row_to_text, &t), 0);
+	assert_non_null(strstr(t.buf, "name='Kinderopvang Zon';"));
+	assert_non_null(strstr(t.buf, "kind='childcare';"));
+	assert_null(strstr(t.buf, "12345678"));
+	/* the change set holding the unknown column and table is noted, with their bytes */
+	assert_int_equal(store_unknown_stats(c->s, &u), 0);
+	assert_int_equal(u.changesets, 1);
+	assert_true(u.bytes >= strlen("12345678") + strlen("2026/27"));
+	assert_int_equal(u.overflow, 0);
+}
+
+static void
+test_same_version_unknown_quarantined(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *b = &f->r[1], *c = &f->r[2];
+	const struct value vals[] = {value_text("x"), value_text("12345678")};
+	struct store_unknown_stats u;
+	struct store_stats st;
+	struct changeset *cs;
+	char id[37];
+
+	ts_new_id(id);
+	/* a change set of this very version that names a column it lacks is malformed */
+	cs = build(b, 1, ARR_SCHEMA_VERSION, id, newer_ops, vals, 2);
+	assert_int_equal(apply1(c, cs), STORE_QUARANTINED);
+	changeset_destroy(&cs);
+	assert_int_equal(store_stats(c->s, &st), 0);
+	assert_int_equal(st.quarantine_count, 1);
+	assert_int_equal(st.log_count, 0);
+	assert_int_equal(store_unknown_stats(c->s, &u), 0);
+	assert_int_equal(u.changesets, 0);
+}
+
+static void
+test_newer_retype_quarantined(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *b = &f->r[1], *c = &f->r[2];
+	const char *const ops[][2] = {{"organisation", "name"}};
+	const struct value vals[] = {value_int(7)}; /* text column: never retyped */
+	struct store_stats st;
+	struct changeset *cs;
+	char id[37];
+
+	ts_new_id(id);
+	cs = build(b, 1, ARR_SCHEMA_VERSION + 1, id, ops, vals, 1);
+	assert_int_equal(apply1(c, cs), STORE_QUARANTINED);
+	changeset_destroy(&cs);
+	assert_int_equal(store_stats(c->s, &st), 0);
+	assert_int_equal(st.quarantine_count, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_newer_kept_not_quarantined, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_same_version_unknown_quarantined, ts_setup,
+	                                    ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_retype_quarantined, ts_setup, ts_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
