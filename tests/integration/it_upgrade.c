@@ -103,16 +103,18 @@ write_ops(struct region *r, size_t i, const char *const (*ops)[4], size_t n)
 }
 
 /*
- * One round of writes at every running node: an organisation each, and the shared row
+ * One round of writes at every node but down: an organisation each, and the shared row
  * renamed by all (so old and new writes meet in one row); an upgraded node also sets the
  * new column and kind on its row and the shared one, and adds a school year.
  */
 static void
-write_round(struct region *r, const bool *next, int round, const char *shared)
+write_round(struct region *r, const bool *next, int round, const char *shared, size_t down)
 {
 	for (size_t i = 0; i < NODES; i++) {
 		char row[37], sy[37], name[64];
 
+		if (i == down)
+			continue;
 		rng_rowid(row);
 		snprintf(name, sizeof(name), "org %d.%zu", round, i);
 		if (!next[i]) {
@@ -146,6 +148,51 @@ check_no_quarantine(struct region *r, const size_t *idx, size_t k, const char *w
 		      "node %zu quarantined something %s", idx[j], when);
 }
 
+/* Node i's status: its schema version, the change sets it keeps, the newest peer schema. */
+static void
+schema_status(struct region *r, size_t i, uint64_t *own, uint64_t *kept, uint64_t *newest)
+{
+	struct reply rp;
+	const msgpack_object *o, *peers;
+
+	*own = *kept = *newest = 0;
+	CHECK(region_call0(r, i, "status", &rp, &o) == 0, "status of node %zu", i);
+	CHECK(obj_uint(obj_get(o, "schema_version"), own) == 0 &&
+	          obj_uint(obj_get(obj_get(o, "schema_kept"), "changesets"), kept) == 0,
+	      "status of node %zu without its schema", i);
+	peers = obj_get(o, "peers");
+	for (uint32_t j = 0; peers != NULL && j < peers->via.array.size; j++) {
+		uint64_t v = 0;
+
+		if (obj_uint(obj_get(&peers->via.array.ptr[j], "schema"), &v) == 0 && v > *newest)
+			*newest = v;
+	}
+	reply_free(&rp);
+}
+
+/*
+ * In a mixed region a node still at N shows schema 1, a peer at 2 and change sets it
+ * keeps for later (every round wrote the new column); an upgraded one shows 2 and keeps
+ * nothing.
+ */
+static void
+check_schema_status(struct region *r, const bool *next)
+{
+	for (size_t i = 0; i < NODES; i++) {
+		uint64_t own, kept, newest;
+
+		schema_status(r, i, &own, &kept, &newest);
+		if (next[i])
+			CHECK(own == 2 && kept == 0, "upgraded node %zu: schema %llu, %llu kept", i,
+			      (unsigned long long)own, (unsigned long long)kept);
+		else
+			CHECK(own == 1 && kept > 0 && newest == 2,
+			      "node %zu at N: schema %llu, %llu kept, newest peer %llu", i,
+			      (unsigned long long)own, (unsigned long long)kept,
+			      (unsigned long long)newest);
+	}
+}
+
 static void
 test_rolling(void)
 {
@@ -163,18 +210,21 @@ test_rolling(void)
 	CHECK(apiclient_write_text(region_api(r, 0), "organisation", shared, "name", "shared") == 0,
 	      "write of the shared row");
 	CHECK(converged(r, all, NODES, 1, 30000), "the shared row did not spread");
-	write_round(r, next, 0, shared);
+	write_round(r, next, 0, shared, NODES);
 	CHECK(converged(r, all, NODES, 1, 30000), "the region at N did not converge");
 	for (size_t k = 0; k < NODES; k++) {
+		/* the others keep writing while k is down for its upgrade */
 		region_stop(r, k);
+		write_round(r, next, 10 * (int)k + 1, shared, k);
 		r->o.bin = ARRANGD_NEXT_BIN;
 		region_start(r, k);
 		r->o.bin = ARRANGD_BIN_N;
 		next[k] = true;
-		write_round(r, next, (int)k + 1, shared);
+		write_round(r, next, 10 * (int)k + 2, shared, NODES);
 		CHECK(converged(r, all, NODES, 1, 30000),
 		      "no convergence (digest of N) after upgrading node %zu", k);
 		check_no_quarantine(r, all, NODES, "during the rolling upgrade");
+		check_schema_status(r, next);
 	}
 	r->o.bin = ARRANGD_NEXT_BIN;
 	region_start(r, FRESH);
@@ -269,6 +319,18 @@ test_migration(void)
 	CHECK(apiclient_write_text(region_api(r, 0), "organisation", row, "name", "at N") == 0,
 	      "write at N");
 	region_stop(r, 0);
+
+	/* arrangd -n of the new binary says what a start would migrate, and changes nothing */
+	const char *const check[] = {ARRANGD_NEXT_BIN, "-n", "--config", r->nodes[0].conf, NULL};
+	char out[4096];
+
+	CHECK(proc_capture(check, out, sizeof(out), r->nodes[0].log) == 0, "arrangd -n failed");
+	CHECK(strstr(out, "from version 1 to 2") != NULL &&
+	          strstr(out, "add table school_year") != NULL &&
+	          strstr(out, "add column organisation.kvk_no") != NULL &&
+	          strstr(out, "new values of organisation.kind") != NULL,
+	      "arrangd -n did not describe the migration: %s", out);
+	CHECK(access(bak, F_OK) != 0, "arrangd -n made a backup");
 
 	/* killed inside the migration transaction: the old database, whole */
 	r->o.bin = ARRANGD_NEXT_BIN;
