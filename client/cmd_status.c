@@ -4,13 +4,16 @@
  * JSON. Their help is in commands.c.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arrerr.h"
 #include "cmd.h"
 #include "jsonout.h"
 #include "out.h"
+#include "req.h"
 
 /*
  * The start of each command here: no arguments, then one call without params whose
@@ -368,17 +371,52 @@ out:
 	return rc;
 }
 
+/*
+ * The digest request: with --schema N, the content digest as schema version N defines
+ * it (PROTOCOL.md, "Digest"), which nodes of N and newer compute alike. An exit code.
+ */
+static int
+digest_call(struct cli *cli, const char *schema, struct reply *rp)
+{
+	struct req rq;
+	uint64_t v = 0;
+	char *end;
+	int rc;
+
+	if (schema != NULL) {
+		v = strtoull(schema, &end, 10);
+		if (*end != '\0' || v == 0 || schema[0] == '-' || v > UINT32_MAX)
+			return cli_usage(cli, "bad --schema '%s' (expected a schema version)",
+			                 schema);
+	}
+	req_begin(&rq, "digest", schema != NULL ? 1 : 0);
+	if (schema != NULL) {
+		req_str(&rq, "schema");
+		req_uint(&rq, v);
+	}
+	rc = cli_call(cli, &rq, rp);
+	req_free(&rq);
+	return rc != 0 ? cli_fail(cli, rc, rp) : CLI_OK;
+}
+
 int
 cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
+	struct opt opts[] = {{"schema", true, NULL}, {NULL, false, NULL}};
 	const msgpack_object *d, *l;
 	struct reply rp;
-	bool done;
+	struct args a;
 	int rc;
 
 	reply_init(&rp);
-	rc = ask(cli, call, argc, argv, "digest", -1, &rp, &done);
-	if (done)
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help)
+		goto out;
+	if (a.npos != 0) {
+		rc = cli_usage(cli, "digest takes no arguments");
+		goto out;
+	}
+	if ((rc = digest_call(cli, opts[0].value, &rp)) != CLI_OK)
 		goto out;
 	d = obj_get(rp.result, "digest");
 	if (d == NULL || d->type != MSGPACK_OBJECT_STR) {
@@ -394,6 +432,7 @@ cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	else
 		printf("%.*s\n", (int)d->via.str.size, d->via.str.ptr);
 out:
+	args_free(&a);
 	reply_free(&rp);
 	return rc;
 }

@@ -234,6 +234,16 @@ ok "$CTL" --json peers
 ok "$CTL" digest
 grep -Eq '^log +[0-9a-f]{64}$' "$T/out" && grep -Eq '^content +[0-9a-f]{64}$' "$T/out" || fail "digest format"
 EMPTY_DIGEST=$(cat "$T/out")
+# the digest of this node's own schema version is the default one
+ok "$CTL" digest --schema 1
+[ "$(cat "$T/out")" = "$EMPTY_DIGEST" ] || fail "digest --schema 1 differs from digest"
+usage "$CTL" digest --schema 0
+usage "$CTL" digest --schema x
+usage "$CTL" digest extra
+expect 1 "$CTL" digest --schema 99
+grep -q '^error: this node knows schema versions 1 to 1' "$T/err" || fail "digest --schema 99 message"
+ok "$CTL" --json status
+jqcheck '.schema_version == 1 and .schema_kept.changesets == 0 and .schema_kept.overflow == 0'
 ok "$CTL" --json digest
 jqcheck --arg d "$EMPTY_DIGEST" '.digest | test("^[0-9a-f]{64}$")'
 ok "$CTL" sync
