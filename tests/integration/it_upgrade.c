@@ -301,12 +301,24 @@ start_to_exit(struct region *r, const char *const *env)
 	return status;
 }
 
+/* Node 0 holds the row written at N, named "at N". */
+static void
+check_row(struct region *r, const char *row, const char *what)
+{
+	char text[64];
+
+	CHECK(apiclient_get_text(region_api(r, 0), "organisation", row, "name", text,
+	                         sizeof(text)) == 0 &&
+	          strcmp(text, "at N") == 0,
+	      "%s lost the row", what);
+}
+
 static void
 test_migration(void)
 {
 	struct region *r = region_new_test("it_upgrade_mig", 1, 100, 500);
 	const char *const kill_env[] = {"ARRANGD_TEST_UPGRADE_KILL=1", NULL};
-	char db[512], bak[600], row[37], text[64];
+	char db[512], bak[600], row[37];
 	char *before, *after;
 	size_t lb, la;
 	int version, status;
@@ -343,10 +355,7 @@ test_migration(void)
 
 	/* a plain start migrates, in full */
 	region_start(r, 0);
-	CHECK(apiclient_get_text(region_api(r, 0), "organisation", row, "name", text,
-	                         sizeof(text)) == 0 &&
-	          strcmp(text, "at N") == 0,
-	      "the migrated replica lost the row");
+	check_row(r, row, "the migrated replica");
 	CHECK(apiclient_write_text(region_api(r, 0), "organisation", row, "kvk_no", "87654321") ==
 	          0,
 	      "write of the new column");
@@ -369,10 +378,7 @@ test_migration(void)
 	/* the backup restores: the old binary runs on it with the data of before */
 	CHECK(rename(bak, db) == 0, "restore %s", bak);
 	region_start(r, 0);
-	CHECK(apiclient_get_text(region_api(r, 0), "organisation", row, "name", text,
-	                         sizeof(text)) == 0 &&
-	          strcmp(text, "at N") == 0,
-	      "the restored backup lost the row");
+	check_row(r, row, "the restored backup");
 	region_stop(r, 0);
 	region_destroy(&r);
 }
