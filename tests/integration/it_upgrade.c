@@ -81,7 +81,7 @@ converged(struct region *r, const size_t *idx, size_t k, unsigned v, int timeout
 	return false;
 }
 
-/* Write ops (table, row, column, value as text) in one write at node i. */
+/* Write ops (table, row, column, value: text, or "#N" for the integer N) in one write at i. */
 static void
 write_ops(struct region *r, size_t i, const char *const (*ops)[4], size_t n)
 {
@@ -94,8 +94,12 @@ write_ops(struct region *r, size_t i, const char *const (*ops)[4], size_t n)
 	req_array(&rq, n);
 	for (size_t k = 0; k < n; k++) {
 		req_array(&rq, 4);
-		for (size_t f = 0; f < 4; f++)
+		for (size_t f = 0; f < 3; f++)
 			req_str(&rq, ops[k][f]);
+		if (ops[k][3][0] == '#')
+			req_uint(&rq, strtoull(ops[k][3] + 1, NULL, 10));
+		else
+			req_str(&rq, ops[k][3]);
 	}
 	CHECK(region_call(r, i, &rq, &rp, &o) == 0, "write at node %zu", i);
 	reply_free(&rp);
@@ -146,6 +150,31 @@ check_no_quarantine(struct region *r, const size_t *idx, size_t k, const char *w
 	for (size_t j = 0; j < k; j++)
 		CHECK(apiclient_quarantine_count(region_api(r, idx[j])) == 0,
 		      "node %zu quarantined something %s", idx[j], when);
+}
+
+/*
+ * With node 0 at N+1 and the others at N: node 0 writes the new column of a row, then
+ * node 1 deletes the row, later. Nodes 1 to 3 keep the new cell's op and hold the
+ * delete's clock in _deleted, which is the last column at N and the one after kvk_no at
+ * N+1: the migration must move that clock, or the kept op, older than the delete,
+ * loses to it when merged again and the row (undeleted later) lacks kvk_no.
+ */
+static void
+delete_over_kept(struct region *r, char row[37])
+{
+	const size_t all[] = {0, 1, 2, 3};
+
+	rng_rowid(row);
+	const char *const create[][4] = {{"organisation", row, "kind", "school"},
+	                                 {"organisation", row, "name", "to be deleted"},
+	                                 {"organisation", row, "code", "D"},
+	                                 {"organisation", row, "kvk_no", "kept before the delete"}};
+	const char *const del[][4] = {{"organisation", row, "_deleted", "#1"}};
+
+	write_ops(r, 0, create, 4);
+	CHECK(converged(r, all, NODES, 1, 30000), "the row to delete did not spread");
+	write_ops(r, 1, del, 1);
+	CHECK(converged(r, all, NODES, 1, 30000), "the delete did not spread");
 }
 
 /* Node i's status: its schema version, the change sets it keeps, the newest peer schema. */
@@ -199,7 +228,7 @@ test_rolling(void)
 	struct region *r = region_new_test("it_upgrade", NODES + 1, 100, 500);
 	const size_t all[] = {0, 1, 2, 3}, five[] = {0, 1, 2, 3, FRESH};
 	bool next[NODES] = {false};
-	char shared[37], db[512], d[65], dn[65], v[64], vn[64];
+	char shared[37], deleted[37], db[512], d[65], dn[65], v[64], vn[64];
 
 	/* the fifth node starts later, fresh, at N+1: drop the database --init made */
 	region_db_path(r, FRESH, db, sizeof(db));
@@ -225,7 +254,14 @@ test_rolling(void)
 		      "no convergence (digest of N) after upgrading node %zu", k);
 		check_no_quarantine(r, all, NODES, "during the rolling upgrade");
 		check_schema_status(r, next);
+		if (k == 0)
+			delete_over_kept(r, deleted);
 	}
+	/* undeleted: the kept kvk_no of the row must show as on the fresh node */
+	const char *const undelete[][4] = {{"organisation", deleted, "_deleted", "#0"}};
+
+	write_ops(r, 3, undelete, 1);
+	CHECK(converged(r, all, NODES, 2, 30000), "no convergence after the undelete");
 	r->o.bin = ARRANGD_NEXT_BIN;
 	region_start(r, FRESH);
 	CHECK(converged(r, five, NODES + 1, 2, 30000),
