@@ -208,9 +208,20 @@ static void
 check_schema_status(struct region *r, const bool *next)
 {
 	for (size_t i = 0; i < NODES; i++) {
+		const char *const ctl[] = {ARRANGCTL_BIN, "--socket", r->nodes[i].api, "status",
+		                           NULL};
 		uint64_t own, kept, newest;
+		char out[8192];
+		bool warns;
 
 		schema_status(r, i, &own, &kept, &newest);
+		/* what arrangctl status makes of it: the two warnings at N, none at N+1 */
+		CHECK(proc_capture(ctl, out, sizeof(out), r->nodes[i].log) == 0,
+		      "arrangctl status of node %zu", i);
+		warns = strstr(out, "the oldest seen in the region") != NULL &&
+		        strstr(out, "that this node applies once it is upgraded") != NULL;
+		CHECK(warns == !next[i], "arrangctl status of node %zu (%s): %s", i,
+		      next[i] ? "upgraded" : "at N", out);
 		if (next[i])
 			CHECK(own == 2 && kept == 0, "upgraded node %zu: schema %llu, %llu kept", i,
 			      (unsigned long long)own, (unsigned long long)kept);
