@@ -566,6 +566,8 @@ struct store_unknown_stats {
 	uint64_t changesets, bytes, overflow;
 };
 int store_unknown_stats(struct store *s, struct store_unknown_stats *out);
+/* The bounds of what is noted (0: the defaults, 100,000 change sets and 64 MiB). */
+void store_set_unknown_bounds(struct store *s, uint64_t changesets, uint64_t bytes);
 /* Call line once per change a migration from version from makes (for arrangd -n). */
 void store_upgrade_describe(unsigned from, void (*line)(void *ctx, const char *text), void *ctx);
 

@@ -164,6 +164,8 @@ struct store {
 	uint64_t quota_gen;     /* changes with what store_quota_held() raises */
 	bool own_heard;         /* a peer answered a pull to the end since open (store_own_heard) */
 	unsigned schema_from;   /* the schema version the replica had when opened */
+	uint64_t unknown_max_count; /* bounds of _unknown (store_unknown.c) */
+	uint64_t unknown_max_bytes;
 	bool restored; /* _meta says "restored": a backup copy, writes held until own_heard */
 	struct hlc hlc;
 	struct vv *vec;                     /* mirror of _vv, reloaded after a rollback */

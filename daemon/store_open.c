@@ -453,6 +453,7 @@ store_open(const struct store_config *cfg, int *err)
 	s->grant_all = cfg->grant_on_create_all;
 	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : ARR_MAX_DRIFT_MS;
 	store_set_budget(s, cfg->budget);
+	store_set_unknown_bounds(s, 0, 0);
 
 	ret = ARR_EDB;
 	pthread_once(&sqlite_once, sqlite_setup);

@@ -147,7 +147,7 @@ keep(struct store *s, int64_t log_id, int64_t sc, size_t n, size_t bytes)
 
 	if ((rc = store_unknown_stats(s, &u)) < 0)
 		return rc;
-	if (u.changesets >= STORE_UNKNOWN_MAX_COUNT || u.bytes + bytes > STORE_UNKNOWN_MAX_BYTES)
+	if (u.changesets >= s->unknown_max_count || u.bytes + bytes > s->unknown_max_bytes)
 		return meta_add(s, "unknown_overflow", 1);
 	if ((rc =
 	         sqlite3_prepare_v2(s->db,
@@ -164,6 +164,13 @@ keep(struct store *s, int64_t log_id, int64_t sc, size_t n, size_t bytes)
 		rc = meta_add(s, "unknown_bytes", (int64_t)bytes);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+void
+store_set_unknown_bounds(struct store *s, uint64_t changesets, uint64_t bytes)
+{
+	s->unknown_max_count = changesets != 0 ? changesets : STORE_UNKNOWN_MAX_COUNT;
+	s->unknown_max_bytes = bytes != 0 ? bytes : STORE_UNKNOWN_MAX_BYTES;
 }
 
 int
@@ -197,15 +204,16 @@ store_unknown_split(struct store *s, const struct cs_op *ops, size_t nops, int64
 
 /*
  * Merge log entry log_id of local origin oid again, if it is a data change set newer
- * than version from that this node can read. Ops this schema still lacks are kept anew
- * by the merge (store_unknown_split); known ops merge with their original keys, and an
- * op that was applied the first time merges to the same cell again, which changes
- * nothing: a cell's key only moves up.
+ * than version from that this node can read and merged (not sealed, masked or frozen). Ops this
+ * schema still lacks are kept anew by the merge (store_unknown_split); known ops merge with their
+ * original keys, and an op that was applied the first time merges to the same cell again, which
+ * changes nothing: a cell's key only moves up.
  */
 static int
 remerge(struct store *s, int64_t log_id, int64_t oid, const uint8_t *raw, size_t len, unsigned from)
 {
 	struct changeset *cs = NULL;
+	uint64_t frozen;
 	int64_t sc;
 	int rc;
 
@@ -215,6 +223,10 @@ remerge(struct store *s, int64_t log_id, int64_t oid, const uint8_t *raw, size_t
 		rc = 0;
 		goto out;
 	}
+	/* what was never merged stays so: an origin frozen by a proof (store_equiv.c) */
+	if ((rc = store_equiv_from(s, cs->origin, &frozen)) < 0 ||
+	    (frozen != 0 && cs->h.seq >= frozen))
+		goto out;
 	if ((rc = store_scope_local(s, cs->h.scope, false, &sc)) < 0)
 		goto out;
 	/* a case body without its key is sealed: it merges whole when the key comes */
@@ -222,7 +234,10 @@ remerge(struct store *s, int64_t log_id, int64_t oid, const uint8_t *raw, size_t
 		rc = rc < 0 ? rc : 0;
 		goto out;
 	}
-	rc = cs->ops == NULL ? 0 : store_merge_changeset(s, cs, oid, log_id, sc);
+	/* ... and ops outside the change set's scope are masked (store_scope.c) */
+	rc = cs->ops == NULL || !store_scope_ops_fit(cs)
+	         ? 0
+	         : store_merge_changeset(s, cs, oid, log_id, sc);
 out:
 	changeset_destroy(&cs);
 	return rc;
@@ -239,6 +254,11 @@ store_unknown_replay(struct store *s, unsigned from, size_t *n)
 	*n = 0;
 	if ((rc = store_unknown_stats(s, &u)) < 0)
 		return rc;
+#ifdef ARR_TEST_SCHEMA_NEXT
+	/* the test seam of the upgrade tests: replay as after an overflow */
+	if (getenv("ARRANGD_TEST_UPGRADE_FULL_LOG") != NULL)
+		u.overflow = 1;
+#endif
 	if ((rc = sqlite3_exec(s->db,
 	                       "CREATE TEMP TABLE _replay AS SELECT log FROM _unknown;"
 	                       "DELETE FROM _unknown; DELETE FROM _meta WHERE key IN "

@@ -3,7 +3,8 @@
  * PROTOCOL.md "Schema evolution"). Ops on an unknown table or column are kept, not
  * quarantined, while the known ops of the same change set apply at once and the change
  * set is logged and counted in the vector; a newer enum value merges as its text; the
- * same ops at this node's own schema version are ARR_ESCHEMA, and so is a retype.
+ * same ops at this node's own schema version are ARR_ESCHEMA, and so is a retype; past
+ * the bound of what is noted, an overflow is counted and nothing else changes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +145,37 @@ test_newer_retype_quarantined(void **state)
 	assert_int_equal(n, 0);
 }
 
+/*
+ * Past the bound of _unknown a newer change set is still applied, logged and not
+ * quarantined; it is counted as an overflow (its ops stay in the log).
+ */
+static void
+test_bound_overflow(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *b = &f->r[1], *c = &f->r[2];
+	const struct value vals[] = {value_text("x"), value_text("12345678")};
+	struct store_unknown_stats u;
+	uint64_t q, n;
+
+	store_set_unknown_bounds(c->s, 1, 0);
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		struct changeset *cs;
+		char id[37];
+
+		ts_new_id(id);
+		cs = build(b, seq, ARR_SCHEMA_VERSION + 1, id, newer_ops, vals, 2);
+		assert_int_equal(apply1(c, cs), STORE_APPLIED);
+		changeset_destroy(&cs);
+	}
+	counts(c, &q, &n);
+	assert_int_equal(q, 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_unknown_stats(c->s, &u), 0);
+	assert_int_equal(u.changesets, 1);
+	assert_int_equal(u.overflow, 2);
+}
+
 int
 main(void)
 {
@@ -152,6 +184,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_same_version_unknown_quarantined, ts_setup,
 	                                    ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_retype_quarantined, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_bound_overflow, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
