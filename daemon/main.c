@@ -39,6 +39,7 @@
 #include "nodekey.h"
 #include "peermsg.h"
 #include "portowner.h"
+#include "schemacheck.h"
 #include "store.h"
 #include "version.h"
 #include "sync.h"
@@ -177,50 +178,6 @@ do_init(const char *path)
 	return rc;
 }
 
-static void
-print_line(void *ctx, const char *text)
-{
-	printf("%s  %s\n", (const char *)ctx, text);
-}
-
-/*
- * Whether the replica at dbpath can be opened by this binary's schema: 0 (the same
- * version, or none yet), 1 with a message when it is newer (no downgrade). With show,
- * also say what a start would migrate.
- */
-static int
-schema_check(const char *dbpath, bool show)
-{
-	unsigned v = 0;
-	int e = store_upgrade_check(dbpath, &v);
-
-	if (e < 0 && e != ARR_ENOTFOUND) {
-		log_error("cannot read the schema version of %s: %s", dbpath, arrerr_str(e));
-		return 1;
-	}
-	if (v > ARR_SCHEMA_VERSION) {
-		log_error("the replica %s has schema version %u, newer than this arrangd's %u: a "
-		          "downgrade is refused; run the newer arrangd, or restore "
-		          "pre-upgrade-%u.db from the data directory",
-		          dbpath, v, ARR_SCHEMA_VERSION, ARR_SCHEMA_VERSION);
-		return 1;
-	}
-	if (show && v != 0 && v < ARR_SCHEMA_VERSION) {
-		printf("schema: a start migrates the replica from version %u to %u, after a "
-		       "backup to pre-upgrade-%u.db:\n",
-		       v, ARR_SCHEMA_VERSION, v);
-		store_upgrade_describe(v, print_line, "");
-		printf("  merge the kept ops of newer change sets\n");
-	} else if (show && v != 0) {
-		printf("schema: version %u, nothing to migrate\n", v);
-	} else if (!show && v != 0 && v < ARR_SCHEMA_VERSION) {
-		log_info("migrating the replica from schema version %u to %u (backup first: "
-		         "pre-upgrade-%u.db)",
-		         v, ARR_SCHEMA_VERSION, v);
-	}
-	return 0;
-}
-
 /* arrangd -n: configuration, members and key check; what a start would migrate. */
 static int
 do_check(const char *path)
@@ -233,7 +190,7 @@ do_check(const char *path)
 
 	if ((cfg = load_config(path)) == NULL || load_identity(cfg, &m, &key) != 0)
 		goto out;
-	if ((dbpath = config_db_path(cfg)) == NULL || schema_check(dbpath, true) != 0)
+	if ((dbpath = config_db_path(cfg)) == NULL || schemacheck_run(dbpath, true) != 0)
 		goto out;
 	printf("configuration OK\n");
 	rc = 0;
@@ -581,7 +538,7 @@ run(struct daemon *d)
 		log_error("%s", err);
 		goto out;
 	}
-	if (schema_check(dbpath, false) != 0)
+	if (schemacheck_run(dbpath, false) != 0)
 		goto out;
 	(void)fdlimit_raise(); /* every peer and API connection costs a descriptor */
 	if (signals_setup(d) != 0) {
