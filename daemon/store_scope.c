@@ -35,7 +35,8 @@ store_scope_ops_fit(const struct changeset *cs)
 		const struct schema_table *t = schema_table_find(cs->ops[i].table);
 
 		/* a table of a newer schema: kept unmerged here (store_unknown.c) */
-		if (t != NULL && store_scope_table_is_case(t) == region)
+		if (t == NULL ? cs->h.schema_version <= ARR_SCHEMA_VERSION
+		              : store_scope_table_is_case(t) == region)
 			return false;
 	}
 	return true;
