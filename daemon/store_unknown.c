@@ -65,6 +65,19 @@ store_unknown_check(uint32_t schema_version, const struct cs_op *ops, size_t nop
 	return 0;
 }
 
+/*
+ * Whether op names a table or column this schema lacks. The merge asks it of every op,
+ * so it only looks the names up: the values were checked before (store_unknown_check),
+ * and checking them again cost a tenth of a catch-up's CPU time.
+ */
+static bool
+op_newer(const struct cs_op *op)
+{
+	const struct schema_table *t = schema_table_find(op->table);
+
+	return t == NULL || schema_column_find(t, op->column) == NULL;
+}
+
 /* The bytes an op stands for in the budget: its names and value. */
 static size_t
 op_bytes(const struct cs_op *op)
@@ -183,7 +196,7 @@ store_unknown_split(struct store *s, const struct cs_op *ops, size_t nops, int64
 	*known = NULL;
 	*nknown = nops;
 	for (size_t i = 0; i < nops; i++)
-		if (op_fit(&ops[i]) == OP_NEWER) {
+		if (op_newer(&ops[i])) {
 			n++;
 			bytes += op_bytes(&ops[i]);
 		}
@@ -192,7 +205,7 @@ store_unknown_split(struct store *s, const struct cs_op *ops, size_t nops, int64
 	if (n < nops && (*known = calloc(nops - n, sizeof(**known))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < nops; i++)
-		if (op_fit(&ops[i]) != OP_NEWER)
+		if (!op_newer(&ops[i]))
 			(*known)[k++] = ops[i];
 	*nknown = k;
 	if ((rc = keep(s, log_id, sc, n, bytes)) < 0) {
