@@ -111,39 +111,35 @@ meta_add(struct store *s, const char *key, int64_t v)
 	return rc;
 }
 
-/* Read the integer _meta value of key into *v (0 when absent). */
-static int
-meta_get(struct store *s, const char *key, int64_t *v)
+int
+store_unknown_stats(struct store *s, struct store_unknown_stats *out)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	*v = 0;
-	if ((rc = sqlite3_prepare_v2(s->db, "SELECT value FROM _meta WHERE key = ?1", -1, &st,
-	                             NULL)) != SQLITE_OK)
-		return store_db_error(rc);
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
-}
-
-int
-store_unknown_stats(struct store *s, struct store_unknown_stats *out)
-{
-	int64_t n, bytes, over;
-	int rc;
-
 	memset(out, 0, sizeof(*out));
-	if ((rc = meta_get(s, "unknown_n", &n)) < 0 ||
-	    (rc = meta_get(s, "unknown_bytes", &bytes)) < 0 ||
-	    (rc = meta_get(s, "unknown_overflow", &over)) < 0)
-		return rc;
-	out->changesets = n > 0 ? (uint64_t)n : 0;
-	out->bytes = bytes > 0 ? (uint64_t)bytes : 0;
-	out->overflow = over > 0 ? (uint64_t)over : 0;
-	return 0;
+	/* one statement: status and metrics ask for it on the loop's thread */
+	if ((rc = sqlite3_prepare_v2(s->db,
+	                             "SELECT key, value FROM _meta WHERE key IN ('unknown_n', "
+	                             "'unknown_bytes', 'unknown_overflow')",
+	                             -1, &st, NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		int64_t v = sqlite3_column_int64(st, 1);
+		uint64_t u = v > 0 ? (uint64_t)v : 0;
+
+		if (k == NULL)
+			continue;
+		if (strcmp(k, "unknown_n") == 0)
+			out->changesets = u;
+		else if (strcmp(k, "unknown_bytes") == 0)
+			out->bytes = u;
+		else
+			out->overflow = u;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
 /*
