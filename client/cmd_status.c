@@ -4,13 +4,16 @@
  * JSON. Their help is in commands.c.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arrerr.h"
 #include "cmd.h"
 #include "jsonout.h"
 #include "out.h"
+#include "req.h"
 
 /*
  * The start of each command here: no arguments, then one call without params whose
@@ -83,6 +86,8 @@ peer_row(struct table *t, const msgpack_object *p)
 	cell_time(t, obj_get(p, "last_seen_ms"));
 	cell_obj(t, never ? NULL : obj_get(p, "behind"));
 	cell_obj(t, never ? NULL : obj_get(p, "ahead"));
+	cell_obj(t, obj_get(p, "software"));
+	cell_obj(t, obj_get(p, "schema"));
 }
 
 /* The peers array as a table; false when it is not an array of maps. */
@@ -94,12 +99,12 @@ peers_table(const msgpack_object *peers, FILE *f)
 
 	if (peers == NULL || peers->type != MSGPACK_OBJECT_ARRAY)
 		return false;
-	t = table_new(7);
+	t = table_new(9);
 	if (t == NULL)
 		return false;
 	for (const char *const *h =
 	         (const char *const[]){"NAME", "ORGANISATION", "ENDPOINT", "CONNECTED", "LAST SEEN",
-	                               "BEHIND", "AHEAD", NULL};
+	                               "BEHIND", "AHEAD", "SOFTWARE", "SCHEMA", NULL};
 	     *h != NULL; h++)
 		table_cell(t, *h);
 	for (uint32_t i = 0; i < peers->via.array.size; i++)
@@ -218,15 +223,64 @@ quota_rows(struct table *t, const msgpack_object *list)
 	}
 }
 
+/*
+ * The "upgrade" rows of a rolling upgrade: a warning when a peer announced a newer
+ * schema than this node's (this node is then the oldest of the region it has seen), and
+ * when it keeps ops of a newer schema it cannot apply until it is upgraded.
+ */
+static void
+schema_rows(struct table *t, const msgpack_object *status, const msgpack_object *peers)
+{
+	const msgpack_object *kept = obj_get(status, "schema_kept");
+	uint64_t own = 0, newest = 0, n = 0, bytes = 0, over = 0;
+	char buf[240];
+
+	if (obj_uint(obj_get(status, "schema_version"), &own) != 0)
+		return;
+	for (uint32_t i = 0;
+	     peers != NULL && peers->type == MSGPACK_OBJECT_ARRAY && i < peers->via.array.size;
+	     i++) {
+		uint64_t v = 0;
+
+		if (obj_uint(obj_get(&peers->via.array.ptr[i], "schema"), &v) == 0 && v > newest)
+			newest = v;
+	}
+	if (newest > own) {
+		snprintf(buf, sizeof(buf),
+		         "this node runs schema version %" PRIu64 ", the oldest seen in the region "
+		         "(newest: %" PRIu64 "): upgrade it",
+		         own, newest);
+		table_cell(t, "upgrade");
+		table_cell(t, buf);
+	}
+	(void)obj_uint(obj_get(kept, "changesets"), &n);
+	(void)obj_uint(obj_get(kept, "bytes"), &bytes);
+	(void)obj_uint(obj_get(kept, "overflow"), &over);
+	if (n > 0 || over > 0) {
+		snprintf(buf, sizeof(buf),
+		         "%" PRIu64 " change sets hold ops of a newer schema (%" PRIu64
+		         " bytes%s) that this node applies once it is upgraded",
+		         n + over, bytes, over > 0 ? ", some past the bound: kept in the log" : "");
+		table_cell(t, "kept ops");
+		table_cell(t, buf);
+	}
+}
+
 int
 cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
 	static const struct {
 		const char *key, *label;
 	} rows[] = {
-	    {"node", "node"},       {"organisation", "organisation"}, {"origin", "origin"},
-	    {"version", "version"}, {"local_seq", "local seq"},       {"log", "log"},
-	    {"pending", "pending"}, {"quarantined", "quarantined"},
+	    {"node", "node"},
+	    {"organisation", "organisation"},
+	    {"origin", "origin"},
+	    {"version", "version"},
+	    {"schema_version", "schema"},
+	    {"local_seq", "local seq"},
+	    {"log", "log"},
+	    {"pending", "pending"},
+	    {"quarantined", "quarantined"},
 	};
 	const msgpack_object *peers;
 	struct reply rp;
@@ -258,6 +312,7 @@ cmd_status(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	equiv_rows(t, obj_get(rp.result, "equivocations"));
 	scopes_cell(t, obj_get(rp.result, "scopes"));
 	quota_rows(t, obj_get(rp.result, "over_quota"));
+	schema_rows(t, rp.result, obj_get(rp.result, "peers"));
 	table_cell(t, "database");
 	if (obj_uint(obj_get(rp.result, "db_bytes"), &db) == 0) {
 		snprintf(buf, sizeof(buf), "%" PRIu64 " bytes", db);
@@ -316,17 +371,52 @@ out:
 	return rc;
 }
 
+/*
+ * The digest request: with --schema N, the content digest as schema version N defines
+ * it (PROTOCOL.md, "Digest"), which nodes of N and newer compute alike. An exit code.
+ */
+static int
+digest_call(struct cli *cli, const char *schema, struct reply *rp)
+{
+	struct req rq;
+	uint64_t v = 0;
+	char *end;
+	int rc;
+
+	if (schema != NULL) {
+		v = strtoull(schema, &end, 10);
+		if (*end != '\0' || v == 0 || schema[0] == '-' || v > UINT32_MAX)
+			return cli_usage(cli, "bad --schema '%s' (expected a schema version)",
+			                 schema);
+	}
+	req_begin(&rq, "digest", schema != NULL ? 1 : 0);
+	if (schema != NULL) {
+		req_str(&rq, "schema");
+		req_uint(&rq, v);
+	}
+	rc = cli_call(cli, &rq, rp);
+	req_free(&rq);
+	return rc != 0 ? cli_fail(cli, rc, rp) : CLI_OK;
+}
+
 int
 cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
+	struct opt opts[] = {{"schema", true, NULL}, {NULL, false, NULL}};
 	const msgpack_object *d, *l;
 	struct reply rp;
-	bool done;
+	struct args a;
 	int rc;
 
 	reply_init(&rp);
-	rc = ask(cli, call, argc, argv, "digest", -1, &rp, &done);
-	if (done)
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help)
+		goto out;
+	if (a.npos != 0) {
+		rc = cli_usage(cli, "digest takes no arguments");
+		goto out;
+	}
+	if ((rc = digest_call(cli, opts[0].value, &rp)) != CLI_OK)
 		goto out;
 	d = obj_get(rp.result, "digest");
 	if (d == NULL || d->type != MSGPACK_OBJECT_STR) {
@@ -342,6 +432,7 @@ cmd_digest(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	else
 		printf("%.*s\n", (int)d->via.str.size, d->via.str.ptr);
 out:
+	args_free(&a);
 	reply_free(&rp);
 	return rc;
 }

@@ -43,14 +43,16 @@ static const struct cmd cmds[] = {
      "behind (change sets we have that it lacks) and ahead (change sets it has that we\n"
      "lack). --json prints one JSON object per peer per line.\n\n",
      0, "Node"},
-    {"digest", NULL, "", "digests of the log and of the readable contents (compare across nodes)",
-     cmd_digest, NULL,
+    {"digest", NULL, "[--schema N]",
+     "digests of the log and of the readable contents (compare across nodes)", cmd_digest, NULL,
      "Print two digests (64 hex characters each). \"log\" covers every change set this node\n"
      "has logged, readable or not: nodes with the same log have the same log digest,\n"
      "whatever they can read. \"content\" covers the rows this node can read (the region's\n"
      "and those of the arrangements it is a party of): nodes that read the same scopes\n"
      "and hold the same data have the same content digest. Converged means equal log\n"
      "digests everywhere and equal content digests among nodes with the same reads.\n"
+     "In a region of mixed schema versions (a rolling upgrade), compare the content\n"
+     "digest of the oldest version: --schema N hashes what version N knows.\n"
      "--json prints {\"digest\": \"...\", \"log\": \"...\"}.\n\n",
      0, "Node"},
     {"scope", "show", "ARRANGEMENT", "who may read an arrangement: owner, parties, roles, keys",

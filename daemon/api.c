@@ -188,6 +188,7 @@ static const char *const p_backup[] = {"path", NULL};
 static const char *const p_scope[] = {"scope", NULL};
 static const char *const p_grant[] = {"scope", "member", "roles", NULL};
 static const char *const p_revoke[] = {"scope", "member", NULL};
+static const char *const p_digest[] = {"scope", "schema", NULL};
 static const char *const p_search[] = {"text", "limit", NULL};
 static const char *const p_dshow[] = {"id", NULL};
 
@@ -205,7 +206,7 @@ static const struct method {
     {"search", p_search, api_methods_search},
     {"check", p_row, api_methods_check},
     {"history", p_history, api_history},
-    {"digest", p_scope, api_scope_digest},
+    {"digest", p_digest, api_scope_digest},
     {"scope.show", p_scope, api_scope_show},
     {"scope.grant", p_grant, api_scope_grant},
     {"scope.revoke", p_revoke, api_scope_revoke},

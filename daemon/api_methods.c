@@ -135,23 +135,32 @@ int
 api_methods_status(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	struct store_stats s;
+	struct store_unknown_stats u;
 	struct vv *v = NULL;
 	struct api_buf peers;
 	int rc;
 
 	api_buf_init(&peers);
-	if ((rc = store_stats(a->st, &s)) != 0 || (rc = store_vector(a->st, &v)) != 0) {
+	if ((rc = store_stats(a->st, &s)) != 0 || (rc = store_vector(a->st, &v)) != 0 ||
+	    (rc = store_unknown_stats(a->st, &u)) != 0) {
 		rc = api_fail_code(r, rc);
 		goto out;
 	}
 	if ((rc = pack_peers(a, r, &peers)) != 0)
 		goto out;
-	msgpack_pack_map(pk, 15);
+	msgpack_pack_map(pk, 17);
 	pack_field_str(pk, "node", a->hooks.node_name);
 	pack_field_str(pk, "organisation", a->hooks.organisation);
 	pack_field_origin(pk, "origin", a->hooks.origin);
 	apimsg_pack_str(pk, "version");
 	apimsg_pack_str(pk, ARRANG_VERSION);
+	/* rolling upgrades: this node's schema, and the newer ops it keeps unmerged */
+	apimsg_pack_str(pk, "schema_version");
+	msgpack_pack_uint64(pk, ARR_SCHEMA_VERSION);
+	apimsg_pack_str(pk, "schema_kept");
+	msgpack_pack_map(pk, 3);
+	api_pack_uints(pk, 3, (const char *const[]){"changesets", "bytes", "overflow"},
+	               (const uint64_t[]){u.changesets, u.bytes, u.overflow});
 	apimsg_pack_str(pk, "vector");
 	msgpack_pack_array(pk, vv_count(v));
 	for (size_t i = 0; i < vv_count(v); i++) {

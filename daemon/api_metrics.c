@@ -47,6 +47,21 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 }
 
 /* The budgets of pending and quarantine: what they hold and what they turned away. */
+/* Ops of a newer schema kept until this node is upgraded (store_unknown.c). */
+static void
+unknown_families(FILE *f, const struct store_unknown_stats *u)
+{
+	metrics_gauge(f, "arrangd_schema_kept_changesets",
+	              "Change sets with ops of a newer schema kept unmerged until an upgrade.",
+	              u->changesets);
+	metrics_gauge(f, "arrangd_schema_kept_bytes", "Bytes of the ops of a newer schema kept.",
+	              u->bytes);
+	metrics_counter(f, "arrangd_schema_kept_overflow_total",
+	                "Change sets with newer ops past the bound of the kept table (their ops "
+	                "stay in the log; an upgrade merges the whole log again).",
+	                u->overflow);
+}
+
 static void
 budget_families(FILE *f, const struct store_budget_stats *b)
 {
@@ -68,16 +83,19 @@ api_metrics(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	struct store_stats st;
 	struct store_budget_stats bs;
+	struct store_unknown_stats us;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 	int rc;
 
-	if ((rc = store_stats(a->st, &st)) != 0 || (rc = store_budget_stats(a->st, &bs)) != 0)
+	if ((rc = store_stats(a->st, &st)) != 0 || (rc = store_budget_stats(a->st, &bs)) != 0 ||
+	    (rc = store_unknown_stats(a->st, &us)) != 0)
 		return api_fail_code(r, rc);
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
 	write_families(f, a, &st);
+	unknown_families(f, &us);
 	budget_families(f, &bs);
 	api_sock_metrics(a, f);
 	if (a->hooks.metrics != NULL)

@@ -215,17 +215,27 @@ api_scope_revoke(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return scope_issue(a, r, pk, false);
 }
 
-/* "digest": the log's, and of the visible content (or of one scope: param "scope"). */
+/*
+ * "digest": the log's, and of the visible content (or of one scope: param "scope"), as
+ * this node's schema version defines it or an older one (param "schema").
+ */
 int
 api_scope_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	uint8_t d[32], l[32], scope[ARR_SCOPE_LEN];
-	bool present = false;
+	bool present = false, vset = false;
+	uint64_t v = ARR_SCHEMA_VERSION;
 	int rc;
 
-	if ((rc = parse_scope(a, r, &present, scope)) != 0)
+	if ((rc = parse_scope(a, r, &present, scope)) != 0 ||
+	    (rc = apimsg_req_uint(r, "schema", &vset, &v)) != 0)
 		return rc;
-	rc = present ? store_digest_scope(a->st, scope, d) : store_digest(a->st, d);
+	if (vset && (v == 0 || v > ARR_SCHEMA_VERSION || present))
+		return apimsg_req_fail(r, ARR_EINVAL,
+		                       present ? "schema and scope cannot be combined"
+		                               : "this node knows schema versions 1 to %u",
+		                       ARR_SCHEMA_VERSION);
+	rc = present ? store_digest_scope(a->st, scope, d) : store_digest_at(a->st, (unsigned)v, d);
 	if (rc == ARR_ENOTPARTY)
 		return apimsg_req_fail(r, rc, "this node holds no key of that scope");
 	if (rc == ARR_ENOTFOUND)

@@ -39,6 +39,7 @@
 #include "nodekey.h"
 #include "peermsg.h"
 #include "portowner.h"
+#include "schemacheck.h"
 #include "store.h"
 #include "version.h"
 #include "sync.h"
@@ -177,20 +178,24 @@ do_init(const char *path)
 	return rc;
 }
 
-/* arrangd -n: configuration, members and key check. */
+/* arrangd -n: configuration, members and key check; what a start would migrate. */
 static int
 do_check(const char *path)
 {
 	struct config *cfg = NULL;
 	struct members *m = NULL;
 	struct nodekey *key = NULL;
+	char *dbpath = NULL;
 	int rc = 1;
 
 	if ((cfg = load_config(path)) == NULL || load_identity(cfg, &m, &key) != 0)
 		goto out;
+	if ((dbpath = config_db_path(cfg)) == NULL || schemacheck_run(dbpath, true) != 0)
+		goto out;
 	printf("configuration OK\n");
 	rc = 0;
 out:
+	free(dbpath);
 	nodekey_destroy(&key);
 	members_destroy(&m);
 	config_destroy(&cfg);
@@ -533,6 +538,8 @@ run(struct daemon *d)
 		log_error("%s", err);
 		goto out;
 	}
+	if (schemacheck_run(dbpath, false) != 0)
+		goto out;
 	(void)fdlimit_raise(); /* every peer and API connection costs a descriptor */
 	if (signals_setup(d) != 0) {
 		log_warn("cannot set up signal handling");

@@ -427,6 +427,11 @@ int store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], u
  * the same visible data. One sequential scan per table.
  */
 int store_digest(struct store *s, uint8_t out[32]);
+/*
+ * store_digest() as schema version v (1 .. this node's) defines it, which nodes of any
+ * version from v up compute alike (PROTOCOL.md, "Digest"); ARR_EINVAL for another v.
+ */
+int store_digest_at(struct store *s, unsigned v, uint8_t out[32]);
 /* store_digest() over the rows of one scope this node can read (ARR_ENOTPARTY if it
  * holds no key of it; the zero scope: the region's rows). */
 int store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t out[32]);
@@ -573,6 +578,28 @@ int store_quarantine_held(struct store *s, struct vv *v);
  * (store_own_seq_seen()).
  */
 int store_backup(struct store *s, const char *path);
+
+/* ---- schema upgrades (store_upgrade.c) ---- */
+
+/*
+ * The schema version of the replica at path, read-only, into *v: 0, ARR_ENOTFOUND (no
+ * replica yet) or a database error. store_open() migrates an older replica (after a
+ * backup to pre-upgrade-<v>.db beside it) and refuses a newer one (ARR_EVERSION).
+ */
+int store_upgrade_check(const char *path, unsigned *v);
+/*
+ * Change sets this node logged and relayed with ops of a newer schema it keeps unmerged
+ * until it is upgraded (store_unknown.c): how many are noted, the bytes of those ops,
+ * and how many were past the bound (their ops kept in the log only).
+ */
+struct store_unknown_stats {
+	uint64_t changesets, bytes, overflow;
+};
+int store_unknown_stats(struct store *s, struct store_unknown_stats *out);
+/* The bounds of what is noted (0: the defaults, 100,000 change sets and 64 MiB). */
+void store_set_unknown_bounds(struct store *s, uint64_t changesets, uint64_t bytes);
+/* Call line once per change a migration from version from makes (for arrangd -n). */
+void store_upgrade_describe(unsigned from, void (*line)(void *ctx, const char *text), void *ctx);
 
 /* ---- own sequence numbers after a restore ---- */
 

@@ -1,7 +1,8 @@
 /*
  * store_digest.c: the digest of all visible replicated content (PROTOCOL.md, "Digest").
  * It only reads the domain tables; it must not depend on storage order or on anything
- * local to this replica (rowids, clocks).
+ * local to this replica (rowids, clocks). A digest is of a schema version (this node's
+ * or an older one), so that nodes of different versions can compare what both know.
  */
 #include <assert.h>
 #include <stdbool.h>
@@ -83,42 +84,63 @@ digest_bytes(struct digest_buf *b, const void *p, size_t n)
 }
 
 /*
- * The record of the current row of st (id, then the columns of tb->names): 'T', the
- * table name, 'R', the id's kind and bytes, then per column its name, kind and value
- * (int: 8 bytes big-endian two's complement; real: the IEEE 754 bits big-endian; text
- * and blob: length-prefixed bytes; nil: nothing).
+ * Whether column c of tb (c >= 1 in tb->names) is hashed at schema version v: a column
+ * v knew. (A newer enum value is merged as text by every version: store_unknown.c.)
  */
-static void
-digest_row(struct digest_buf *b, const struct store_table *tb, sqlite3_stmt *st)
+static bool
+digest_column(const struct store_table *tb, size_t c, unsigned v)
 {
+	return tb->t->columns[c - 1].since <= v;
+}
+
+/*
+ * The record of the current row of st (id, then the columns of tb->names hashed at
+ * version v): 'T', the table name, 'R', the id's kind and bytes, then per column its
+ * name, kind and value (int: 8 bytes big-endian two's complement; real: the IEEE 754
+ * bits big-endian; text and blob: length-prefixed bytes; nil: nothing). Returns false,
+ * for a row to leave out, when all those columns are nil: a node of version v has no
+ * such row when only newer columns were written.
+ */
+static bool
+digest_row(struct digest_buf *b, const struct store_table *tb, sqlite3_stmt *st, unsigned v)
+{
+	bool any = false;
+
 	b->len = 0;
 	digest_put(b, "T", 1);
 	digest_bytes(b, tb->t->name, strlen(tb->t->name));
 	digest_put(b, "R", 1);
 	for (size_t c = 0; c < tb->nnames; c++) {
-		struct value v = store_db_column_value(st, (int)c);
-		uint8_t kind = (uint8_t)v.kind;
+		struct value val;
+		uint8_t kind;
 		uint64_t bits;
 
-		if (c > 0)
+		if (c > 0 && !digest_column(tb, c, v))
+			continue;
+		val = store_db_column_value(st, (int)c);
+		kind = (uint8_t)val.kind;
+		if (c > 0) {
 			digest_bytes(b, tb->names[c], strlen(tb->names[c]));
+			any |= val.kind != VALUE_NIL;
+		}
 		digest_put(b, &kind, 1);
-		switch (v.kind) {
+		switch (val.kind) {
 		case VALUE_INT:
-			digest_u64(b, (uint64_t)v.u.i);
+			digest_u64(b, (uint64_t)val.u.i);
 			break;
 		case VALUE_REAL:
-			memcpy(&bits, &v.u.r, sizeof(bits));
+			memcpy(&bits, &val.u.r, sizeof(bits));
 			digest_u64(b, bits);
 			break;
 		case VALUE_TEXT:
 		case VALUE_BLOB:
-			digest_bytes(b, v.u.b.ptr, v.u.b.len);
+			digest_bytes(b, val.u.b.ptr, val.u.b.len);
 			break;
 		case VALUE_NIL:
 			break;
 		}
 	}
+	return any;
 }
 
 static int
@@ -132,8 +154,9 @@ digest_cmp(const void *a, const void *b)
  * their number into *n. row is the reusable record buffer.
  */
 static int
-digest_table(struct store *s, const struct store_table *tb, int64_t sc, struct digest_buf *row,
-             uint8_t (**hs)[crypto_generichash_BYTES], size_t *cap, size_t *n)
+digest_table(struct store *s, const struct store_table *tb, int64_t sc, unsigned v,
+             struct digest_buf *row, uint8_t (**hs)[crypto_generichash_BYTES], size_t *cap,
+             size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	char *sql;
@@ -162,7 +185,8 @@ digest_table(struct store *s, const struct store_table *tb, int64_t sc, struct d
 			*hs = p;
 			*cap = ncap;
 		}
-		digest_row(row, tb, st);
+		if (!digest_row(row, tb, st, v))
+			continue;
 		if (row->oom) {
 			ret = ARR_ENOMEM;
 			goto out;
@@ -177,12 +201,13 @@ out:
 }
 
 /*
- * BLAKE2b-256 over bytes("arrangd-digest-2"), then per table in schema order: 'T', the
- * table name, the number of visible rows (u64) and their row hashes (BLAKE2b-256 of
- * the row record) in ascending byte order.
+ * BLAKE2b-256 over bytes("arrangd-digest-2"), then per table of version v in schema
+ * order: 'T', the table name, the number of visible rows with a value in a column of
+ * version v (u64) and their row hashes (BLAKE2b-256 of the row record) in ascending
+ * byte order.
  */
 static int
-digest_run(struct store *s, int64_t sc, uint8_t out[32])
+digest_run(struct store *s, int64_t sc, unsigned v, uint8_t out[32])
 {
 	crypto_generichash_state h;
 	struct digest_buf hdr = {0}, row = {0};
@@ -195,7 +220,9 @@ digest_run(struct store *s, int64_t sc, uint8_t out[32])
 	for (size_t t = 0; t < s->ntables && ret == 0; t++) {
 		const struct store_table *tb = &s->tables[t];
 
-		if ((ret = digest_table(s, tb, sc, &row, &hs, &cap, &n)) < 0)
+		if (tb->t->since > v)
+			continue;
+		if ((ret = digest_table(s, tb, sc, v, &row, &hs, &cap, &n)) < 0)
 			break;
 		if (n > 1)
 			qsort(hs, n, sizeof(*hs), digest_cmp);
@@ -224,7 +251,15 @@ digest_run(struct store *s, int64_t sc, uint8_t out[32])
 int
 store_digest(struct store *s, uint8_t out[32])
 {
-	return digest_run(s, -1, out);
+	return digest_run(s, -1, ARR_SCHEMA_VERSION, out);
+}
+
+int
+store_digest_at(struct store *s, unsigned v, uint8_t out[32])
+{
+	if (v == 0 || v > ARR_SCHEMA_VERSION)
+		return ARR_EINVAL;
+	return digest_run(s, -1, v, out);
 }
 
 int
@@ -242,7 +277,7 @@ store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t 
 		if (info.keys_held == 0)
 			return ARR_ENOTPARTY;
 	}
-	return digest_run(s, sc, out);
+	return digest_run(s, sc, ARR_SCHEMA_VERSION, out);
 }
 
 /*

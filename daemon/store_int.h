@@ -163,6 +163,9 @@ struct store {
 	uint64_t quota_refused; /* change sets refused over a quota since open */
 	uint64_t quota_gen;     /* changes with what store_quota_held() raises */
 	bool own_heard;         /* a peer answered a pull to the end since open (store_own_heard) */
+	unsigned schema_from;   /* the schema version the replica had when opened */
+	uint64_t unknown_max_count; /* bounds of _unknown (store_unknown.c) */
+	uint64_t unknown_max_bytes;
 	bool restored; /* _meta says "restored": a backup copy, writes held until own_heard */
 	struct hlc hlc;
 	struct vv *vec;                     /* mirror of _vv, reloaded after a rollback */
@@ -375,6 +378,44 @@ bool store_policy_has_slot(const struct store_policy *p, uint64_t key_id,
                            const uint8_t member[ARR_ORIGIN_LEN]);
 /* More than one head, a reader without the write key, or a non-reader with it. */
 bool store_policy_needs_rekey(const struct store_policy *p);
+
+/* ---- store_upgrade.c: the replica moved to this binary's schema version ---- */
+
+/* The schema version _meta of db holds (0 and 0 when it has none). */
+int store_upgrade_stored(sqlite3 *db, unsigned *v);
+/*
+ * Back up the replica at dbpath to pre-upgrade-<from>.db beside it, then open the
+ * migration transaction and add the columns version from lacked. The new tables are
+ * created by store_open.c inside it; store_upgrade_finish() completes it.
+ */
+int store_upgrade_begin(struct store *s, const char *dbpath, unsigned from);
+/* Merge again the change sets kept for later (*n of them), set the version, commit. */
+int store_upgrade_finish(struct store *s, unsigned from, size_t *n);
+
+/* ---- store_unknown.c: ops of a newer schema, kept until this node knows them ---- */
+
+#define STORE_UNKNOWN_MAX_COUNT 100000u     /* logged change sets noted in _unknown */
+#define STORE_UNKNOWN_MAX_BYTES (64u << 20) /* bytes of the ops they hold */
+
+/*
+ * Whether the ops of a change set of schema_version may be applied or kept: a value of
+ * the wrong type for a known column, or an unknown table, column or enum value in a
+ * change set of this schema version or older, is ARR_ESCHEMA with a short detail.
+ */
+int store_unknown_check(uint32_t schema_version, const struct cs_op *ops, size_t nops, char *detail,
+                        size_t dlen);
+/*
+ * Split the ops of log entry log_id (scope sc) into those this schema knows and those
+ * it keeps for later. *nknown is how many are known; *known is NULL when they all are
+ * (use ops) or none is, else a malloc'd array the caller frees.
+ */
+int store_unknown_split(struct store *s, const struct cs_op *ops, size_t nops, int64_t log_id,
+                        int64_t sc, struct cs_op **known, size_t *nknown);
+/*
+ * Merge again every change set noted in _unknown (every one of the log newer than
+ * schema version from after an overflow), in the caller's transaction; *n counts them.
+ */
+int store_unknown_replay(struct store *s, unsigned from, size_t *n);
 
 /* ---- store_scope.c: scopes, their keys, sealed change sets ---- */
 

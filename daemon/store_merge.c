@@ -7,6 +7,7 @@
  * (store_rules_touch), so that they need not read new rows back.
  */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arrerr.h"
@@ -197,27 +198,23 @@ denied_history(struct store *s, const struct changeset *cs, int64_t log_id, int6
  * (every op wins a cell nobody wrote), which is one statement for the rows of a catch-up
  * or an import; if the id exists, its clocks are read, merged and the row updated. Every
  * op, winning or not, puts the row in the history index (one entry per row and change
- * set).
+ * set). Ops of a newer schema that this one lacks are left out and kept
+ * (store_unknown.c).
  */
-int
-store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
-                      int64_t sc)
+static int
+merge_ops(struct store *s, const struct cs_op *ops, size_t nops, const struct cellkey *kp,
+          int64_t log_id, int64_t sc)
 {
 	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
-	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
-	struct store_verdict_hdr h = {cs->origin, cs->h.seq, cs->h.author_org,
-	                              cs->h.schema_version};
+	struct cellkey key = *kp;
 	const char *tname = NULL;
 	int ti = -1;
 	size_t i = 0;
 	int rc;
 
-	/* write authorisation (store_verdict.c): a denied change set's ops are masked */
-	if ((rc = store_verdict_admit(s, &h, oid, log_id, sc, cs->ops, cs->nops)) != 0)
-		return rc < 0 ? rc : denied_history(s, cs, log_id, sc);
 	sqlite3_bind_int64(rowlog, 3, log_id);
-	while (i < cs->nops) {
-		const struct cs_op *first = &cs->ops[i];
+	while (i < nops) {
+		const struct cs_op *first = &ops[i];
 		const struct store_table *tb;
 		char id[ARR_ROWID_STRLEN + 1];
 		int64_t rid = 0;
@@ -232,9 +229,9 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		assert(ti >= 0); /* validated before */
 		tb = &s->tables[ti];
 		ncols = tb->t->ncolumns;
-		for (j = i + 1; j < cs->nops; j++)
-			if (memcmp(cs->ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
-			    strcmp(cs->ops[j].table, tname) != 0)
+		for (j = i + 1; j < nops; j++)
+			if (memcmp(ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(ops[j].table, tname) != 0)
 				break;
 		rowid_format(first->row, id);
 
@@ -265,6 +262,27 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		i = j;
 	}
 	return 0;
+}
+
+int
+store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
+                      int64_t sc)
+{
+	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
+	struct store_verdict_hdr h = {cs->origin, cs->h.seq, cs->h.author_org,
+	                              cs->h.schema_version};
+	struct cs_op *known = NULL;
+	size_t n;
+	int rc;
+
+	/* write authorisation (store_verdict.c): a denied change set's ops are masked */
+	if ((rc = store_verdict_admit(s, &h, oid, log_id, sc, cs->ops, cs->nops)) != 0)
+		return rc < 0 ? rc : denied_history(s, cs, log_id, sc);
+	if ((rc = store_unknown_split(s, cs->ops, cs->nops, log_id, sc, &known, &n)) < 0)
+		return rc;
+	rc = merge_ops(s, known != NULL ? known : cs->ops, n, &key, log_id, sc);
+	free(known);
+	return rc;
 }
 
 int

@@ -78,7 +78,10 @@ static const char schema_sql[] = META_SQL
     "CREATE TRIGGER IF NOT EXISTS _log_use_del AFTER DELETE ON _log BEGIN"
     " UPDATE _log_use SET bytes = bytes - length(old.raw) WHERE origin = old.origin; END;"
     "CREATE TABLE IF NOT EXISTS _equiv(origin BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
-    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;";
+    " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    /* logged change sets with ops of a newer schema, not merged yet (store_unknown.c) */
+    "CREATE TABLE IF NOT EXISTS _unknown(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, bytes INTEGER NOT NULL);";
 
 /* Scopes (store_scope.c): local id 0 is the region scope and has no row. */
 static const char scope_sql[] =
@@ -286,7 +289,8 @@ tables_prepare(struct store *s)
 
 /*
  * Create the metadata schema if needed and check the node identity: a replica belongs
- * to the key that created it (ARR_EKEY otherwise) and to one schema version.
+ * to the key that created it (ARR_EKEY otherwise), and has this schema version or an
+ * older one (into s->schema_from).
  */
 static int
 identity_check(struct store *s)
@@ -317,12 +321,18 @@ identity_check(struct store *s)
 	} else {
 		goto out;
 	}
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, "schema_version", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (!fresh && (rc != SQLITE_ROW || sqlite3_column_int64(st, 0) != ARR_SCHEMA_VERSION)) {
-		ret = rc == SQLITE_ROW ? ARR_EVERSION : ARR_EDB;
-		goto out;
+	/* an older schema is migrated (store_upgrade.c), a newer one refused: no downgrade */
+	s->schema_from = ARR_SCHEMA_VERSION;
+	if (!fresh) {
+		if ((ret = store_upgrade_stored(s->db, &s->schema_from)) < 0)
+			goto out;
+		ret = ARR_EDB;
+		if (s->schema_from == 0)
+			goto out;
+		if (s->schema_from > ARR_SCHEMA_VERSION) {
+			ret = ARR_EVERSION;
+			goto out;
+		}
 	}
 	/*
 	 * The layout of the tables changes with STORE_FORMAT (2: rowid domain tables,
@@ -422,6 +432,7 @@ struct store *
 store_open(const struct store_config *cfg, int *err)
 {
 	struct store *s = NULL;
+	size_t replayed = 0;
 	int ret = ARR_ENOMEM;
 
 	assert(cfg != NULL && cfg->path != NULL && cfg->key != NULL);
@@ -442,6 +453,7 @@ store_open(const struct store_config *cfg, int *err)
 	s->grant_all = cfg->grant_on_create_all;
 	s->max_drift = cfg->max_clock_drift_ms ? cfg->max_clock_drift_ms : ARR_MAX_DRIFT_MS;
 	store_set_budget(s, cfg->budget);
+	store_set_unknown_bounds(s, 0, 0);
 
 	ret = ARR_EDB;
 	pthread_once(&sqlite_once, sqlite_setup);
@@ -466,6 +478,10 @@ store_open(const struct store_config *cfg, int *err)
 	if ((ret = store_db_cache_set(s, CACHE_KIB)) < 0 || (ret = identity_check(s)) < 0 ||
 	    (ret = store_ckpt_start(s, cfg->path)) < 0)
 		goto out;
+	/* an upgrade: backup, then one transaction from here to store_upgrade_finish() */
+	if (s->schema_from < ARR_SCHEMA_VERSION &&
+	    (ret = store_upgrade_begin(s, cfg->path, s->schema_from)) < 0)
+		goto out;
 	if ((ret = tables_prepare(s)) < 0)
 		goto out;
 	if ((ret = store_db_prepare(s)) < 0 || (ret = store_search_open(s)) < 0 ||
@@ -473,6 +489,9 @@ store_open(const struct store_config *cfg, int *err)
 		goto out;
 	if ((ret = store_mirror_load(s)) < 0 || (ret = hlc_load(s)) < 0 ||
 	    (ret = restored_load(s)) < 0)
+		goto out;
+	if (s->schema_from < ARR_SCHEMA_VERSION &&
+	    (ret = store_upgrade_finish(s, s->schema_from, &replayed)) < 0)
 		goto out;
 	if ((s->self_oid = store_mirror_origin_find(s, s->self)) == 0) {
 		if ((ret = store_db_begin(s)) < 0)

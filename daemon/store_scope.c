@@ -34,7 +34,9 @@ store_scope_ops_fit(const struct changeset *cs)
 	for (size_t i = 0; i < cs->nops; i++) {
 		const struct schema_table *t = schema_table_find(cs->ops[i].table);
 
-		if (t == NULL || store_scope_table_is_case(t) == region)
+		/* a table of a newer schema: kept unmerged here (store_unknown.c) */
+		if (t == NULL ? cs->h.schema_version <= ARR_SCHEMA_VERSION
+		              : store_scope_table_is_case(t) == region)
 			return false;
 	}
 	return true;

@@ -62,6 +62,8 @@ struct sync_applyq; /* sync_applyq.c */
 
 /* HELLO/WELCOME announce the sender's heartbeat_ms (PROTOCOL.md, "Links"). */
 #define SYNC_CAP_HEARTBEAT "heartbeat=" /* + heartbeat_ms in decimal */
+#define SYNC_CAP_SOFTWARE  "software="  /* + the sender's version (ARRANG_VERSION) */
+#define SYNC_CAP_SCHEMA    "schema="    /* + the sender's schema version in decimal */
 #define SYNC_HB_MIN_MS     50           /* the range of heartbeat_ms (config.c) */
 #define SYNC_HB_MAX_MS     60000
 
@@ -114,8 +116,10 @@ struct peer {
 	 */
 	bool lazy_ok;  /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
 	bool equiv_ok; /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
-	uint8_t eq_origin[ARR_ORIGIN_LEN]; /* the origin its log differs in that we scan */
-	uint64_t eq_next;                  /* the next seq of that scan (LOGREQ), 0: none */
+	char software[PEERMSG_CAP_MAX + 1]; /* its announced software version, "" unknown */
+	unsigned schema;                    /* its announced schema version, 0 unknown */
+	uint8_t eq_origin[ARR_ORIGIN_LEN];  /* the origin its log differs in that we scan */
+	uint64_t eq_next;                   /* the next seq of that scan (LOGREQ), 0: none */
 	uint32_t eq_tokens; /* LOGREQs and EVIDENCEs of its we may still answer (sync_equiv.c) */
 	uint64_t eq_at;     /* monotonic ms the tokens were last topped up */
 	struct vv *lazy;    /* origins it PRUNEd: we do not push their change sets to it */
@@ -387,6 +391,10 @@ bool sync_msg_has_cap(const struct peermsg *m, const char *cap);
  * SYNC_HB_MAX_MS, decimal without leading zeros); 0 when it announces none or a bad one.
  */
 uint32_t sync_msg_heartbeat(const struct peermsg *m);
+/* The text after the first capability beginning with prefix, or NULL. */
+const char *sync_msg_cap_value(const struct peermsg *m, const char *prefix);
+/* The schema version a HELLO or WELCOME announces, 0 if none or malformed. */
+unsigned sync_msg_schema(const struct peermsg *m);
 /* One store_apply() of received change sets took dt seconds: count it in c's histogram. */
 void sync_msg_count_apply(struct sync_counters *c, double dt);
 /* The bodies of sync_pack_peers() and sync_metrics(). */

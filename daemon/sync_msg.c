@@ -1,9 +1,9 @@
 /*
  * sync_msg.c: the peer layer's own messages and reports, built and read without any
- * socket: the contents of our HELLO and WELCOME (version, origin, capabilities, vector)
- * and the checks a peer's must pass, the "peers" array of the local API, and the peer
- * layer's metrics in Prometheus text (written through metrics.c, the one writer of that
- * format), with the buckets of the apply latency histogram. It reads peer state and
+ * socket: the contents of our HELLO and WELCOME (version, origin, capabilities with the
+ * software and schema versions, vector) and the checks a peer's must pass, the "peers" array of the
+ * local API, and the peer layer's metrics in Prometheus text (written through metrics.c, the one
+ * writer of that format), with the buckets of the apply latency histogram. It reads peer state and
  * changes it not; of the counters it updates only the histogram.
  */
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "monoclock.h"
 #include "sync_int.h"
+#include "version.h"
 
 /* Upper bounds (seconds) of the apply latency histogram's buckets, +Inf aside. */
 static const double apply_le[SYNC_APPLY_BUCKETS] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5};
@@ -26,13 +27,16 @@ sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_t
 	m->major = PEERMSG_MAJOR;
 	m->minor = PEERMSG_MINOR;
 	memcpy(m->origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	m->ncaps = 5;
+	m->ncaps = 7;
 	strcpy(m->caps[0], "push");
 	strcpy(m->caps[1], "relay");
 	strcpy(m->caps[2], SYNC_CAP_LAZY);
 	strcpy(m->caps[3], SYNC_CAP_EQUIV);
 	snprintf(m->caps[4], sizeof(m->caps[4]), "%s%u", SYNC_CAP_HEARTBEAT,
 	         (unsigned)heartbeat_ms);
+	/* what the peer shows in "peers" and metrics, and status compares (rolling upgrades) */
+	snprintf(m->caps[5], sizeof(m->caps[5]), "%s%s", SYNC_CAP_SOFTWARE, ARRANG_VERSION);
+	snprintf(m->caps[6], sizeof(m->caps[6]), "%s%u", SYNC_CAP_SCHEMA, ARR_SCHEMA_VERSION);
 	m->vector = (struct vv *)v;
 }
 
@@ -81,6 +85,31 @@ sync_msg_heartbeat(const struct peermsg *m)
 	return 0;
 }
 
+const char *
+sync_msg_cap_value(const struct peermsg *m, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	for (size_t i = 0; i < m->ncaps; i++)
+		if (strncmp(m->caps[i], prefix, plen) == 0)
+			return m->caps[i] + plen;
+	return NULL;
+}
+
+unsigned
+sync_msg_schema(const struct peermsg *m)
+{
+	const char *d = sync_msg_cap_value(m, SYNC_CAP_SCHEMA);
+	unsigned v = 0;
+	size_t n = 0;
+
+	if (d == NULL)
+		return 0;
+	while (n < 9 && d[n] >= '0' && d[n] <= '9')
+		v = v * 10 + (unsigned)(d[n++] - '0');
+	return n == 0 || d[n] != '\0' || d[0] == '0' ? 0 : v;
+}
+
 static int
 pack_str(msgpack_packer *pk, const char *str)
 {
@@ -98,7 +127,7 @@ pack_peer(const struct sync *s, msgpack_packer *pk, const struct peer *p, const 
 	char hex[NODEKEY_HEX_LEN + 1];
 
 	nodekey_hex(p->origin, hex);
-	if (msgpack_pack_map(pk, 8) != 0 || pack_str(pk, "name") != 0 ||
+	if (msgpack_pack_map(pk, 10) != 0 || pack_str(pk, "name") != 0 ||
 	    pack_str(pk, p->name) != 0 || pack_str(pk, "organisation") != 0 ||
 	    pack_str(pk, mb != NULL ? mb->organisation : "") != 0 || pack_str(pk, "origin") != 0 ||
 	    pack_str(pk, hex) != 0 || pack_str(pk, "endpoint") != 0 ||
@@ -108,7 +137,11 @@ pack_peer(const struct sync *s, msgpack_packer *pk, const struct peer *p, const 
 	        0 ||
 	    pack_str(pk, "last_seen_ms") != 0 || msgpack_pack_uint64(pk, p->last_seen_wall) != 0 ||
 	    pack_str(pk, "behind") != 0 || msgpack_pack_uint64(pk, vv_missing(v, k)) != 0 ||
-	    pack_str(pk, "ahead") != 0 || msgpack_pack_uint64(pk, vv_missing(k, v)) != 0)
+	    pack_str(pk, "ahead") != 0 || msgpack_pack_uint64(pk, vv_missing(k, v)) != 0 ||
+	    pack_str(pk, "software") != 0 ||
+	    (p->software[0] != '\0' ? pack_str(pk, p->software) : msgpack_pack_nil(pk)) != 0 ||
+	    pack_str(pk, "schema") != 0 ||
+	    (p->schema != 0 ? msgpack_pack_uint64(pk, p->schema) : msgpack_pack_nil(pk)) != 0)
 		return ARR_ENOMEM;
 	return 0;
 }
@@ -167,6 +200,19 @@ lag_gauges(const struct sync *s, FILE *f, const struct vv *v, const struct vv *e
 		metrics_sample_label(f, "arrangd_peer_ahead", "peer", p->name,
 		                     vv_missing(p->known != NULL ? p->known : empty, v));
 	}
+}
+
+/* Per peer, the schema version its handshake announced (0: none yet). */
+static void
+schema_gauges(const struct sync *s, FILE *f)
+{
+	metrics_gauge(f, "arrangd_schema_version", "The schema version this node runs.",
+	              ARR_SCHEMA_VERSION);
+	metrics_family(f, "arrangd_peer_schema_version", "gauge",
+	               "The schema version the peer announced (0: not heard yet).");
+	for (size_t i = 0; i < s->npeers; i++)
+		metrics_sample_label(f, "arrangd_peer_schema_version", "peer", s->peers[i].name,
+		                     s->peers[i].schema);
 }
 
 /* Per peer, whole seconds since it was last heard from (since this daemon started if never). */
@@ -229,6 +275,7 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	              "Bytes queued to peers that libzmq has not taken yet.", sync_sendq_total(s));
 	lag_gauges(s, f, v, empty);
 	unreachable_gauges(s, f, mono_ms());
+	schema_gauges(s, f);
 	metrics_histogram(f, "arrangd_apply_seconds",
 	                  "Time to verify and apply one batch of change sets from a peer.",
 	                  apply_le, s->count.apply_bucket, SYNC_APPLY_BUCKETS, s->count.apply_count,

@@ -5,6 +5,7 @@
  * of members that stay. Opens no socket and sends nothing: a peer's DEALER is only
  * closed here when its member left or its endpoint changed.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,12 @@ sync_peer_handshake(struct peer *p, struct link *l, const struct peermsg *m)
 	sync_lazy_reset(p);
 	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
 	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
+	/* another schema version is no reason to refuse: PROTOCOL.md, "Schema evolution" */
+	p->schema = sync_msg_schema(m);
+	snprintf(p->software, sizeof(p->software), "%s",
+	         sync_msg_cap_value(m, SYNC_CAP_SOFTWARE) != NULL
+	             ? sync_msg_cap_value(m, SYNC_CAP_SOFTWARE)
+	             : "");
 	l->peer_hb_ms = sync_msg_heartbeat(m);
 }
 

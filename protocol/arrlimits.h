@@ -27,8 +27,12 @@
 #define ARR_VALUE_MAX        65536               /* text or blob value, bytes */
 #define ARR_VV_MAX_ENTRIES   4096                /* origins in one version vector */
 #define ARR_FORMAT_VERSION   2                   /* change-set header and body format */
-#define ARR_SCHEMA_VERSION   1                   /* data model of DOMAIN.md, first version */
-#define ARR_MAX_DRIFT_MS     5000u /* default max_clock_drift_ms: how far ahead a clock may be */
+#ifdef ARR_TEST_SCHEMA_NEXT
+#define ARR_SCHEMA_VERSION 2 /* the test-only next version (protocol/schema.c) */
+#else
+#define ARR_SCHEMA_VERSION 1 /* data model of DOMAIN.md, first version */
+#endif
+#define ARR_MAX_DRIFT_MS 5000u /* default max_clock_drift_ms: how far ahead a clock may be */
 
 /*
  * Default budgets of a node's store ([budget] in arrangd.conf, daemon/store_budget.c):

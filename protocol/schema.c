@@ -1,8 +1,10 @@
 /*
  * schema.c: the data model of DOMAIN.md as static tables, and the arrangement status
  * lifecycle. Changing a table here changes the schema version (arrlimits.h) once a
- * region holds data (goal and goal_evaluation joined version 1 before any did).
- * Owns no state; must not know about SQLite.
+ * region holds data (goal and goal_evaluation joined version 1 before any did), and
+ * only additively (schema.h). ARR_TEST_SCHEMA_NEXT builds the test-only next version
+ * (an extra column, table and enum value) for the upgrade tests; the real binaries never
+ * define it. Owns no state; must not know about SQLite.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,7 +13,13 @@
 #include "schema.h"
 #include "utf8.h"
 
+#ifdef ARR_TEST_SCHEMA_NEXT
+static const char *const org_kinds[] = {"gemeente", "swv", "school", "provider", "childcare", NULL};
+#define ORG_KIND_CHANGED 2
+#else
 static const char *const org_kinds[] = {"gemeente", "swv", "school", "provider", NULL};
+#define ORG_KIND_CHANGED 1
+#endif
 static const char *const arr_kinds[] = {"care_at_school", "oza",   "support_team",
                                         "home_sitter",    "other", NULL};
 static const char *const statuses[] = {"draft",     "requested",  "under_review", "allocated",
@@ -32,36 +40,42 @@ static const char *const goal_outcomes[] = {"achieved", "progress", "no_progress
 
 #define TEXT(n)                                                                                    \
 	{                                                                                          \
-		n, SCHEMA_TEXT, NULL, NULL                                                         \
+		n, SCHEMA_TEXT, NULL, NULL, 1, 1                                                   \
 	}
 #define INT(n)                                                                                     \
 	{                                                                                          \
-		n, SCHEMA_INT, NULL, NULL                                                          \
+		n, SCHEMA_INT, NULL, NULL, 1, 1                                                    \
 	}
 #define DATE(n)                                                                                    \
 	{                                                                                          \
-		n, SCHEMA_DATE, NULL, NULL                                                         \
+		n, SCHEMA_DATE, NULL, NULL, 1, 1                                                   \
 	}
 #define ENUM(n, c)                                                                                 \
 	{                                                                                          \
-		n, SCHEMA_ENUM, c, NULL                                                            \
+		n, SCHEMA_ENUM, c, NULL, 1, 1                                                      \
 	}
 #define REF(n, t)                                                                                  \
 	{                                                                                          \
-		n, SCHEMA_REF, NULL, t                                                             \
+		n, SCHEMA_REF, NULL, t, 1, 1                                                       \
 	}
 #define DELETED                                                                                    \
 	{                                                                                          \
-		SCHEMA_DELETED, SCHEMA_FLAG, NULL, NULL                                            \
+		SCHEMA_DELETED, SCHEMA_FLAG, NULL, NULL, 1, 1                                      \
 	}
 #define TABLE(n, c)                                                                                \
 	{                                                                                          \
-		n, c, sizeof(c) / sizeof(c[0])                                                     \
+		n, c, sizeof(c) / sizeof(c[0]), 1                                                  \
 	}
 
 /* organisatie */
-static const struct schema_column organisation_cols[] = {ENUM("kind", org_kinds), TEXT("name"),
-                                                         TEXT("code"), DELETED};
+static const struct schema_column organisation_cols[] = {
+    {"kind", SCHEMA_ENUM, org_kinds, NULL, 1, ORG_KIND_CHANGED},
+    TEXT("name"),
+    TEXT("code"),
+#ifdef ARR_TEST_SCHEMA_NEXT
+    {"kvk_no", SCHEMA_TEXT, NULL, NULL, 2, 2},
+#endif
+    DELETED};
 /* jeugdige: pseudonymous reference, initials and birth year only; never a BSN or name */
 static const struct schema_column child_cols[] = {TEXT("ref"), TEXT("initials"), INT("birth_year"),
                                                   DELETED};
@@ -148,6 +162,14 @@ static const struct schema_column goal_eval_cols[] = {
     REF("evaluation_id", "evaluation"), REF("goal_id", "goal"), ENUM("outcome", goal_outcomes),
     TEXT("note"), DELETED};
 
+#ifdef ARR_TEST_SCHEMA_NEXT
+/* test-only, version 2: a region table */
+static const struct schema_column school_year_cols[] = {
+    {"label", SCHEMA_TEXT, NULL, NULL, 2, 2},
+    {"start_on", SCHEMA_DATE, NULL, NULL, 2, 2},
+    {SCHEMA_DELETED, SCHEMA_FLAG, NULL, NULL, 2, 2}};
+#endif
+
 static const struct schema_table tables[] = {
     TABLE("organisation", organisation_cols),
     TABLE("child", child_cols),
@@ -159,6 +181,9 @@ static const struct schema_table tables[] = {
     TABLE("consent", consent_cols),
     TABLE("goal", goal_cols),
     TABLE("goal_evaluation", goal_eval_cols),
+#ifdef ARR_TEST_SCHEMA_NEXT
+    {"school_year", school_year_cols, sizeof(school_year_cols) / sizeof(school_year_cols[0]), 2},
+#endif
 };
 
 size_t
@@ -234,6 +259,19 @@ schema_column_findn(const struct schema_table *t, const char *name, size_t n, in
 		return &t->columns[hint + 1];
 	i = column_indexn(t, name, n);
 	return i < 0 ? NULL : &t->columns[i];
+}
+
+size_t
+schema_table_columns_at(const struct schema_table *t, unsigned v)
+{
+	size_t n = 0;
+
+	if (t == NULL || t->since > v)
+		return 0;
+	/* columns are added in version order before _deleted, which every version has */
+	while (n + 1 < t->ncolumns && t->columns[n].since <= v)
+		n++;
+	return n + 1;
 }
 
 static bool

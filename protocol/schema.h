@@ -1,8 +1,16 @@
 /*
- * schema.h: the replicated data model of DOMAIN.md (schema version 1), as data.
- * The replica creates its tables from it; the store refuses ops for tables or columns
- * not in it; the API and the CLI validate local writes against the column types.
- * Every table also has "id" (row id, primary key) and the hidden "_deleted" column.
+ * schema.h: the replicated data model of DOMAIN.md (schema version ARR_SCHEMA_VERSION),
+ * as data. The replica creates its tables from it; the store keeps ops for tables,
+ * columns or enum values not in it when their change set comes from a newer schema
+ * (store_unknown.c) and refuses them otherwise; the API and the CLI validate local
+ * writes against the column types. Every table also has "id" (row id, primary key) and
+ * the hidden "_deleted" column.
+ *
+ * Evolution is additive (PROTOCOL.md, "Schema evolution"): a version may add tables (at
+ * the end of the list), columns (at the end of a table, before _deleted) and enum values,
+ * and never renames, retypes or removes. Each table and column says in which version it
+ * appeared (since) and in which its definition last grew (changed: an enum that gained
+ * values), so a node can tell what an older version knew.
  */
 #ifndef SCHEMA_H
 #define SCHEMA_H
@@ -28,12 +36,15 @@ struct schema_column {
 	enum schema_type type;
 	const char *const *choices; /* SCHEMA_ENUM: NULL-terminated list */
 	const char *ref_table;      /* SCHEMA_REF: the referenced table */
+	unsigned since;             /* the schema version that added it */
+	unsigned changed;           /* the last version that added enum values (>= since) */
 };
 
 struct schema_table {
 	const char *name;
 	const struct schema_column *columns; /* replicated columns, _deleted last */
 	size_t ncolumns;
+	unsigned since; /* the schema version that added it */
 };
 
 size_t schema_table_count(void);
@@ -52,6 +63,9 @@ const struct schema_column *schema_column_findn(const struct schema_table *t, co
                                                 size_t n, int hint);
 /* Index of the column in t->columns, or -1. */
 int schema_column_index(const struct schema_table *t, const char *name);
+
+/* Columns of t that schema version v knows (_deleted included), 0 if v lacks t. */
+size_t schema_table_columns_at(const struct schema_table *t, unsigned v);
 
 /* Whether v fits the column's type (nil always fits). Text values must be valid UTF-8. */
 bool schema_value_ok(const struct schema_column *c, const struct value *v);

@@ -162,14 +162,21 @@ schema_doc_render(void)
 	for (size_t i = 0; i < schema_table_count(); i++) {
 		const struct schema_table *t = schema_table_at(i);
 
-		fprintf(f,
-		        "%s#### %zu. `%s`\n\n| # | column | type | values besides nil |\n"
-		        "|---|---|---|---|\n",
-		        i == 0 ? "" : "\n", i + 1, t->name);
+		fprintf(f, "%s#### %zu. `%s`", i == 0 ? "" : "\n", i + 1, t->name);
+		/* what a schema version added (PROTOCOL.md, "Schema evolution") */
+		if (t->since > 1)
+			fprintf(f, " (schema version %u)", t->since);
+		fputs("\n\n| # | column | type | values besides nil |\n|---|---|---|---|\n", f);
 		for (size_t j = 0; j < t->ncolumns; j++) {
-			fprintf(f, "| %zu | `%s` | %s | ", j, t->columns[j].name,
-			        type_name(t->columns[j].type));
-			render_values(f, &t->columns[j]);
+			const struct schema_column *c = &t->columns[j];
+
+			fprintf(f, "| %zu | `%s`", j, c->name);
+			if (c->since > t->since)
+				fprintf(f, " (schema version %u)", c->since);
+			fprintf(f, " | %s | ", type_name(c->type));
+			render_values(f, c);
+			if (c->changed > c->since)
+				fprintf(f, " (values added in schema version %u)", c->changed);
 			fputs(" |\n", f);
 		}
 	}

@@ -28,6 +28,7 @@
 #include "peermsg.h"
 #include "sync_int.h"
 #include "testutil.h"
+#include "version.h"
 #include "vv.h"
 
 #define HB_MS 1000
@@ -162,13 +163,16 @@ test_hello_round_trip(void **state)
 		assert_int_equal(d->major, PEERMSG_MAJOR);
 		assert_int_equal(d->minor, PEERMSG_MINOR);
 		assert_memory_equal(d->origin, nodekey_public(keys[2]), ARR_ORIGIN_LEN);
-		assert_int_equal(d->ncaps, 5);
+		assert_int_equal(d->ncaps, 7);
 		assert_string_equal(d->caps[0], "push");
 		assert_string_equal(d->caps[1], "relay");
 		assert_string_equal(d->caps[2], SYNC_CAP_LAZY);
 		assert_string_equal(d->caps[3], SYNC_CAP_EQUIV);
 		assert_string_equal(d->caps[4], "heartbeat=2000");
 		assert_int_equal(sync_msg_heartbeat(d), 2000);
+		/* the versions a mixed region shows in peers and metrics */
+		assert_string_equal(sync_msg_cap_value(d, SYNC_CAP_SOFTWARE), ARRANG_VERSION);
+		assert_int_equal(sync_msg_schema(d), ARR_SCHEMA_VERSION);
 		assert_int_equal(vv_compare(d->vector, v), VV_EQUAL);
 		assert_int_equal(vv_get(d->vector, ox), 7);
 		assert_true(sync_msg_has_cap(d, SYNC_CAP_LAZY));
@@ -542,6 +546,8 @@ test_pack_peers(void **state)
 	s->peers[0].out.up = true;
 	s->peers[0].out.last_rx = mono_ms();
 	s->peers[0].last_seen_wall = 1700000000123ULL;
+	snprintf(s->peers[0].software, sizeof(s->peers[0].software), "9.8.7");
+	s->peers[0].schema = 3;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	assert_int_equal(sync_pack_peers(s, &pk), 0);
@@ -551,7 +557,7 @@ test_pack_peers(void **state)
 	assert_int_equal(u.data.via.array.size, 2);
 	b = &u.data.via.array.ptr[0];
 	c = &u.data.via.array.ptr[1];
-	assert_int_equal(b->via.map.size, 8);
+	assert_int_equal(b->via.map.size, 10);
 	assert_str(entry(b, 0, "name"), "node-b");
 	assert_str(entry(b, 1, "organisation"), "Org B");
 	assert_str(entry(b, 2, "origin"), hex[2]);
@@ -561,6 +567,10 @@ test_pack_peers(void **state)
 	assert_uint(entry(b, 5, "last_seen_ms"), 1700000000123ULL);
 	assert_uint(entry(b, 6, "behind"), 3); /* x 5 - 2 */
 	assert_uint(entry(b, 7, "ahead"), 3);  /* y 3 - 0 */
+	assert_str(entry(b, 8, "software"), "9.8.7");
+	assert_uint(entry(b, 9, "schema"), 3);
+	assert_int_equal(entry(c, 8, "software")->type, MSGPACK_OBJECT_NIL);
+	assert_int_equal(entry(c, 9, "schema")->type, MSGPACK_OBJECT_NIL);
 	assert_str(entry(c, 0, "name"), "node-c");
 	assert_int_equal(entry(c, 3, "endpoint")->type, MSGPACK_OBJECT_NIL);
 	assert_false(entry(c, 4, "connected")->via.boolean);
@@ -625,6 +635,14 @@ static const char metrics_want[] =
     "# TYPE arrangd_peer_unreachable_seconds gauge\n"
     "arrangd_peer_unreachable_seconds{peer=\"node-b\"} 7\n"
     "arrangd_peer_unreachable_seconds{peer=\"node-c\"} 42\n"
+    "# HELP arrangd_schema_version The schema version this node runs.\n"
+    "# TYPE arrangd_schema_version gauge\n"
+    "arrangd_schema_version 1\n"
+    "# HELP arrangd_peer_schema_version The schema version the peer announced (0: not heard "
+    "yet).\n"
+    "# TYPE arrangd_peer_schema_version gauge\n"
+    "arrangd_peer_schema_version{peer=\"node-b\"} 0\n"
+    "arrangd_peer_schema_version{peer=\"node-c\"} 0\n"
     "# HELP arrangd_apply_seconds Time to verify and apply one batch of change sets from a "
     "peer.\n"
     "# TYPE arrangd_apply_seconds histogram\n"

@@ -234,6 +234,16 @@ ok "$CTL" --json peers
 ok "$CTL" digest
 grep -Eq '^log +[0-9a-f]{64}$' "$T/out" && grep -Eq '^content +[0-9a-f]{64}$' "$T/out" || fail "digest format"
 EMPTY_DIGEST=$(cat "$T/out")
+# the digest of this node's own schema version is the default one
+ok "$CTL" digest --schema 1
+[ "$(cat "$T/out")" = "$EMPTY_DIGEST" ] || fail "digest --schema 1 differs from digest"
+usage "$CTL" digest --schema 0
+usage "$CTL" digest --schema x
+usage "$CTL" digest extra
+expect 1 "$CTL" digest --schema 99
+grep -q '^error: this node knows schema versions 1 to 1' "$T/err" || fail "digest --schema 99 message"
+ok "$CTL" --json status
+jqcheck '.schema_version == 1 and .schema_kept.changesets == 0 and .schema_kept.overflow == 0'
 ok "$CTL" --json digest
 jqcheck --arg d "$EMPTY_DIGEST" '.digest | test("^[0-9a-f]{64}$")'
 ok "$CTL" sync
@@ -733,6 +743,8 @@ arrangd_peer_unreachable_seconds arrangd_changesets_clock_rejected_total
 arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held
 arrangd_search_notes_overflow_total arrangd_equivocations arrangd_quota_refused_total
 arrangd_origin_over_quota_bytes arrangd_denied_changesets arrangd_denied_total
+arrangd_schema_kept_changesets arrangd_schema_kept_bytes arrangd_schema_kept_overflow_total
+arrangd_schema_version arrangd_peer_schema_version
 arrangd_api_clients arrangd_api_clients_accepted_total arrangd_api_clients_refused_total arrangd_api_clients_evicted_total arrangd_api_accept_errors_total arrangd_api_requests_total arrangd_api_requests_gone_total
 arrangd_api_rounds_deferred_total arrangd_api_recv_bytes arrangd_api_recv_refused_total arrangd_api_recv_oversize_total arrangd_api_timeouts_total arrangd_api_version_errors_total
 arrangd_open_fds arrangd_fd_limit arrangd_peer_listener_paused_total
