@@ -401,19 +401,35 @@ passes(const struct rolematrix_rule *r, int64_t sc, uint32_t roles, bool party)
 	return false;
 }
 
-/* The verdict itself: pure, on the compiled policy e (NULL for the region scope). */
+/* Whether this node's schema has table (a newer schema's ops on others are kept). */
+static bool
+known_here(const char *table)
+{
+	return schema_table_find(table) != NULL;
+}
+
+/*
+ * The verdict itself: pure, on the compiled policy e (NULL for the region scope). A
+ * change set of a newer schema is judged by this node's matrix, whose rules a newer one
+ * keeps; its ops on tables this node lacks are kept unapplied (store_unknown.c) and
+ * judged with the rest when this node upgrades and merges it again.
+ */
 static void
 judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
       const struct cs_op *ops, size_t nops, struct store_verdict *v)
 {
 	bool party = false;
 	uint32_t roles = e != NULL ? roles_of(e, h->origin, h->seq, &party) : 0;
+	bool newer = h->schema_version > ARR_SCHEMA_VERSION;
 
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < nops; i++) {
 		const struct rolematrix_rule *r =
-		    rolematrix_rule(h->schema_version, ops[i].table, ops[i].column);
+		    rolematrix_rule(newer ? ARR_SCHEMA_VERSION : h->schema_version, ops[i].table,
+		                    ops[i].column);
 
+		if (r == NULL && newer && !known_here(ops[i].table))
+			continue; /* kept for this node's upgrade, which judges it whole */
 		if (r == NULL || !passes(r, sc, roles, party)) {
 			v->rule = r;
 			v->name = r != NULL ? r->name : "no-rule";
