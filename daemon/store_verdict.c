@@ -424,9 +424,8 @@ judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
 
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < nops; i++) {
-		const struct rolematrix_rule *r =
-		    rolematrix_rule(newer ? ARR_SCHEMA_VERSION : h->schema_version, ops[i].table,
-		                    ops[i].column);
+		const struct rolematrix_rule *r = rolematrix_rule(
+		    newer ? ARR_SCHEMA_VERSION : h->schema_version, ops[i].table, ops[i].column);
 
 		if (r == NULL && newer && !known_here(ops[i].table))
 			continue; /* kept for this node's upgrade, which judges it whole */
