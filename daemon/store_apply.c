@@ -23,37 +23,26 @@
  */
 #define BULK_COMMIT_MS 2000
 
-/* Every op names a known table and column and its value fits the column. */
+/* Every readable part's ops fit the schema and the part's scope. */
 static int
 validate_ops(const struct changeset *cs, char *detail, size_t dlen)
 {
-	for (size_t i = 0; i < cs->nops; i++) {
-		const struct schema_table *t = schema_table_find(cs->ops[i].table);
-		const struct schema_column *c = schema_column_find(t, cs->ops[i].column);
+	for (size_t i = 0; i < cs->nparts; i++) {
+		int rc = store_scope_ops_valid(&cs->parts[i], detail, dlen);
 
-		if (t == NULL || c == NULL) {
-			snprintf(detail, dlen, "unknown table or column in op %zu", i);
-			return ARR_ESCHEMA;
-		}
-		/* changeset_decode() checked the text of every value */
-		if (!schema_value_fits(c, &cs->ops[i].value)) {
-			snprintf(detail, dlen, "value does not fit its column in op %zu", i);
-			return ARR_ESCHEMA;
-		}
-	}
-	if (!store_scope_ops_fit(cs)) {
-		snprintf(detail, dlen, "op on a table outside the change set's scope");
-		return ARR_ESCOPE;
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
 
 /*
  * Everything a change set must satisfy before it may be applied or held pending:
- * a body, schema version, signature over the header (whose body_hash the decoder
- * checked), membership and author_org, clock drift, and the ops when this node can read
- * them (a region body; a case body whose key this node holds, which must then open).
- * A node without the key checks all but the ops: it cannot see them.
+ * every part's body, schema version, signature over the header (whose body hashes the
+ * decoder checked), membership and author_org, clock drift, and the ops of each part this
+ * node can read (a region body; a case body whose key this node holds, which must then
+ * open). A node without a part's key checks all but its ops: it cannot see them (a part it
+ * opens later is checked then, and masked when it does not fit: store_scope.c).
  * Returns 0 or the ARR_E* reason, with a short detail (no personal data).
  */
 static int
@@ -63,10 +52,11 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 	uint64_t ahead;
 	int rc;
 
-	if (cs->body == NULL) {
-		snprintf(detail, dlen, "change set without its body");
-		return ARR_EMALFORMED;
-	}
+	for (size_t i = 0; i < cs->nparts; i++)
+		if (cs->parts[i].body == NULL) {
+			snprintf(detail, dlen, "change set without the body of part %zu", i);
+			return ARR_EMALFORMED;
+		}
 	if (cs->h.schema_version != ARR_SCHEMA_VERSION) {
 		snprintf(detail, dlen, "schema version %" PRIu32, cs->h.schema_version);
 		return ARR_EVERSION;

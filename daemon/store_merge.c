@@ -166,8 +166,8 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
  * set).
  */
 int
-store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
-                      int64_t sc)
+store_merge_part(struct store *s, const struct changeset *cs, const struct cs_op *ops, size_t nops,
+                 int64_t oid, int64_t log_id, int64_t sc)
 {
 	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
 	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
@@ -177,8 +177,8 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 	int rc;
 
 	sqlite3_bind_int64(rowlog, 3, log_id);
-	while (i < cs->nops) {
-		const struct cs_op *first = &cs->ops[i];
+	while (i < nops) {
+		const struct cs_op *first = &ops[i];
 		const struct store_table *tb;
 		char id[ARR_ROWID_STRLEN + 1];
 		int64_t rid = 0;
@@ -193,9 +193,9 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		assert(ti >= 0); /* validated before */
 		tb = &s->tables[ti];
 		ncols = tb->t->ncolumns;
-		for (j = i + 1; j < cs->nops; j++)
-			if (memcmp(cs->ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
-			    strcmp(cs->ops[j].table, tname) != 0)
+		for (j = i + 1; j < nops; j++)
+			if (memcmp(ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(ops[j].table, tname) != 0)
 				break;
 		rowid_format(first->row, id);
 

@@ -208,23 +208,25 @@ history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_
 	/* the row was merged from this entry, so its key is here */
 	if (ret == 0 && (ret = store_scope_open(s, cs)) > 0)
 		ret = 0;
-	for (size_t i = 0; ret == 0 && i < cs->nops; i++) {
-		const struct cs_op *op = &cs->ops[i];
-		struct store_history_entry e = {
-		    .hlc = cs->h.hlc,
-		    .origin = cs->origin,
-		    .seq = cs->h.seq,
-		    .op = (uint32_t)i,
-		    .author_org = cs->h.author_org,
-		    .column = op->column,
-		    .value = op->value,
-		};
+	/* ops are numbered across the parts, in header order */
+	for (size_t k = 0, n = 0; ret == 0 && k < cs->nparts; n += cs->parts[k++].nops)
+		for (size_t i = 0; ret == 0 && i < cs->parts[k].nops; i++) {
+			const struct cs_op *op = &cs->parts[k].ops[i];
+			struct store_history_entry e = {
+			    .hlc = cs->h.hlc,
+			    .origin = cs->origin,
+			    .seq = cs->h.seq,
+			    .op = (uint32_t)(n + i),
+			    .author_org = cs->h.author_org,
+			    .column = op->column,
+			    .value = op->value,
+			};
 
-		if (memcmp(op->row, row, ARR_ROWID_LEN) != 0 ||
-		    strcmp(op->table, tb->t->name) != 0 || history_seen(cs, i, after))
-			continue;
-		ret = fn(ctx, &e);
-	}
+			if (memcmp(op->row, row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(op->table, tb->t->name) != 0 || history_seen(cs, n + i, after))
+				continue;
+			ret = fn(ctx, &e);
+		}
 	changeset_destroy(&cs);
 	return ret;
 }

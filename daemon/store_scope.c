@@ -9,6 +9,7 @@
  * It does not issue policy (store_scope_write.c) nor decide what the policy set means
  * (store_policy.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,17 +28,41 @@ store_scope_table_is_case(const struct schema_table *t)
 }
 
 bool
-store_scope_ops_fit(const struct changeset *cs)
+store_scope_ops_fit(const struct cs_part *part)
 {
-	bool region = changeset_scope_is_region(cs->h.scope);
+	bool region = changeset_scope_is_region(part->scope);
 
-	for (size_t i = 0; i < cs->nops; i++) {
-		const struct schema_table *t = schema_table_find(cs->ops[i].table);
+	for (size_t i = 0; i < part->nops; i++) {
+		const struct schema_table *t = schema_table_find(part->ops[i].table);
 
 		if (t == NULL || store_scope_table_is_case(t) == region)
 			return false;
 	}
 	return true;
+}
+
+int
+store_scope_ops_valid(const struct cs_part *part, char *detail, size_t dlen)
+{
+	for (size_t i = 0; i < part->nops; i++) {
+		const struct schema_table *t = schema_table_find(part->ops[i].table);
+		const struct schema_column *c = schema_column_find(t, part->ops[i].column);
+
+		if (t == NULL || c == NULL) {
+			snprintf(detail, dlen, "unknown table or column in op %zu", i);
+			return ARR_ESCHEMA;
+		}
+		/* changeset_decode() checked the text of every value */
+		if (!schema_value_fits(c, &part->ops[i].value)) {
+			snprintf(detail, dlen, "value does not fit its column in op %zu", i);
+			return ARR_ESCHEMA;
+		}
+	}
+	if (!store_scope_ops_fit(part)) {
+		snprintf(detail, dlen, "op on a table outside the part's scope");
+		return ARR_ESCOPE;
+	}
+	return 0;
 }
 
 int
@@ -102,47 +127,70 @@ store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t 
 	return sqlite3_changes(s->db) > 0;
 }
 
-int
-store_scope_open(struct store *s, struct changeset *cs)
+/* Open case data part i when this node holds its key: 0 opened (or not sealed), 1 no key. */
+static int
+open_part(struct store *s, struct changeset *cs, size_t i)
 {
+	const struct cs_part *part = &cs->parts[i];
 	uint8_t key[ARR_SKEY_LEN];
 	int64_t sc;
 	int rc;
 
-	if (cs->ops != NULL || cs->h.kind != CS_DATA || changeset_scope_is_region(cs->h.scope))
+	if (part->ops != NULL || part->kind != CS_DATA || changeset_scope_is_region(part->scope))
 		return 0;
-	if ((rc = store_scope_local(s, cs->h.scope, false, &sc)) < 0)
+	if ((rc = store_scope_local(s, part->scope, false, &sc)) < 0)
 		return rc == ARR_ENOTFOUND ? 1 : rc;
-	if ((rc = store_scope_key(s, sc, cs->h.key_id, key)) < 0)
+	if ((rc = store_scope_key(s, sc, part->key_id, key)) < 0)
 		return rc == ARR_ENOTFOUND ? 1 : rc;
-	rc = changeset_open(cs, key);
+	rc = changeset_open(cs, i, key);
 	sodium_memzero(key, sizeof(key));
 	return rc;
 }
 
-/* The policy change set cs (log entry log_id) into the policy tables. */
-static int
-record_policy(struct store *s, const struct changeset *cs, int64_t sc, int64_t log_id)
+int
+store_scope_open(struct store *s, struct changeset *cs)
 {
-	const struct cs_policy *p = cs->policy;
+	int rc, ret = 0;
+
+	for (size_t i = 0; i < cs->nparts; i++) {
+		if ((rc = open_part(s, cs, i)) < 0)
+			return rc;
+		ret |= rc;
+	}
+	return ret;
+}
+
+/* One row of _policy: part i of cs, entry n (0 the op itself, 1.. a CREATE's parties). */
+static int
+policy_row(struct store *s, const struct changeset *cs, size_t i, int n, int64_t sc, int64_t log_id,
+           uint8_t op, const uint8_t *member, uint32_t roles, uint64_t key_id)
+{
 	sqlite3_stmt *st = s->st[ST_POLICY_INS];
-	int rc;
 
 	sqlite3_bind_int64(st, 1, log_id);
 	sqlite3_bind_int64(st, 2, sc);
 	sqlite3_bind_blob(st, 3, cs->origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)cs->h.seq);
-	sqlite3_bind_int(st, 5, p->op);
-	if (p->has_member)
-		sqlite3_bind_blob(st, 6, p->member, ARR_ORIGIN_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, op);
+	if (member != NULL)
+		sqlite3_bind_blob(st, 6, member, ARR_ORIGIN_LEN, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 6);
-	sqlite3_bind_int64(st, 7, p->roles);
-	sqlite3_bind_int64(st, 8, (int64_t)p->key_id);
+	sqlite3_bind_int64(st, 7, roles);
+	sqlite3_bind_int64(st, 8, (int64_t)key_id);
 	sqlite3_bind_text(st, 9, cs->h.author_org, -1, SQLITE_STATIC);
-	if ((rc = store_db_run(st)) < 0)
-		return rc;
-	st = s->st[ST_POLICY_RM_INS];
+	sqlite3_bind_int64(st, 10, (int64_t)i);
+	sqlite3_bind_int(st, 11, n);
+	return store_db_run(st);
+}
+
+/* The removed grants, superseded keys and slots of policy p (log entry log_id). */
+static int
+record_links(struct store *s, const struct cs_policy *p, int64_t sc, int64_t log_id)
+{
+	sqlite3_stmt *st = s->st[ST_POLICY_RM_INS];
+	int rc;
+
 	for (size_t i = 0; i < p->ngrants; i++) {
 		sqlite3_bind_int64(st, 1, log_id);
 		sqlite3_bind_int64(st, 2, sc);
@@ -171,18 +219,39 @@ record_policy(struct store *s, const struct changeset *cs, int64_t sc, int64_t l
 	return 0;
 }
 
-/* Merge an opened change set of scope sc, or count it masked when its ops do not fit. */
+/* Policy part i of cs (log entry log_id) into the policy tables; a CREATE's parties as GRANTs. */
 static int
-merge_opened(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id, int64_t sc)
+record_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc, int64_t log_id)
 {
-	if (!store_scope_ops_fit(cs)) {
+	const struct cs_policy *p = cs->parts[i].policy;
+	int rc;
+
+	if ((rc = policy_row(s, cs, i, 0, sc, log_id, p->op, p->has_member ? p->member : NULL,
+	                     p->roles, p->key_id)) < 0)
+		return rc;
+	for (size_t k = 0; k < p->nparties; k++)
+		if ((rc = policy_row(s, cs, i, (int)k + 1, sc, log_id, POLICY_GRANT,
+		                     p->parties[k].member, p->parties[k].roles, 0)) < 0)
+			return rc;
+	return record_links(s, p, sc, log_id);
+}
+
+/* Merge opened part i of scope sc, or count it masked when its ops do not fit. */
+static int
+merge_opened(struct store *s, const struct changeset *cs, size_t i, int64_t oid, int64_t log_id,
+             int64_t sc)
+{
+	const struct cs_part *part = &cs->parts[i];
+	char detail[96];
+
+	if (store_scope_ops_valid(part, detail, sizeof(detail)) < 0) {
 		s->scope_masked++;
 		return 0;
 	}
-	return store_merge_changeset(s, cs, oid, log_id, sc);
+	return store_merge_part(s, cs, part->ops, part->nops, oid, log_id, sc);
 }
 
-/* The log ids of the sealed change sets of sc under key_id (malloc'd). */
+/* The (log id, part) of the sealed parts of sc under key_id (malloc'd, two per entry). */
 static int
 sealed_list(struct store *s, int64_t sc, uint64_t key_id, int64_t **ids, size_t *n)
 {
@@ -196,7 +265,7 @@ sealed_list(struct store *s, int64_t sc, uint64_t key_id, int64_t **ids, size_t 
 	sqlite3_bind_int64(st, 2, (int64_t)key_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
-			int64_t *q = realloc(*ids, (cap = cap ? cap * 2 : 64) * sizeof(*q));
+			int64_t *q = realloc(*ids, (cap = cap ? cap * 2 : 64) * 2 * sizeof(*q));
 
 			if (q == NULL) {
 				rc = SQLITE_NOMEM;
@@ -204,15 +273,17 @@ sealed_list(struct store *s, int64_t sc, uint64_t key_id, int64_t **ids, size_t 
 			}
 			*ids = q;
 		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		(*ids)[2 * *n] = sqlite3_column_int64(st, 0);
+		(*ids)[2 * (*n)++ + 1] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
-/* Merge one sealed log entry with key, and forget that it was sealed. */
+/* Merge one sealed part of a log entry with key, and forget that it was sealed. */
 static int
-materialise_one(struct store *s, int64_t log_id, int64_t sc, const uint8_t key[ARR_SKEY_LEN])
+materialise_one(struct store *s, int64_t log_id, int64_t part, int64_t sc,
+                const uint8_t key[ARR_SKEY_LEN])
 {
 	sqlite3_stmt *st = s->st[ST_LOG_BY_ID];
 	struct changeset *cs = NULL;
@@ -232,13 +303,18 @@ materialise_one(struct store *s, int64_t log_id, int64_t sc, const uint8_t key[A
 	sqlite3_reset(st);
 	if (rc < 0)
 		goto out;
+	if (part < 0 || (size_t)part >= cs->nparts) {
+		rc = ARR_EDB; /* _sealed names a part the entry has */
+		goto out;
+	}
 	/* a body its own key does not open: logged and counted, never merged */
-	if (changeset_open(cs, key) != 0)
+	if (changeset_open(cs, (size_t)part, key) != 0)
 		s->scope_masked++;
-	else if ((rc = merge_opened(s, cs, oid, log_id, sc)) < 0)
+	else if ((rc = merge_opened(s, cs, (size_t)part, oid, log_id, sc)) < 0)
 		goto out;
 	st = s->st[ST_SEALED_DEL];
 	sqlite3_bind_int64(st, 1, log_id);
+	sqlite3_bind_int64(st, 2, part);
 	rc = store_db_run(st);
 out:
 	changeset_destroy(&cs);
@@ -255,7 +331,7 @@ store_scope_materialise(struct store *s, int64_t sc, uint64_t key_id,
 
 	if ((rc = sealed_list(s, sc, key_id, &ids, &n)) == 0)
 		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = materialise_one(s, ids[i], sc, key);
+			rc = materialise_one(s, ids[2 * i], ids[2 * i + 1], sc, key);
 	free(ids);
 	return rc;
 }
@@ -307,67 +383,87 @@ store_scope_shared_wipe(struct store *s)
 }
 
 /*
- * The slots of a policy change set for this node: keep each key, merge what waited. A
- * slot is boxed under the key this node shares with the change set's origin, its issuer
+ * The slots of policy part i for this node: keep each key, merge what waited. A slot is
+ * boxed under the key this node shares with the change set's origin, its issuer
  * (authenticated by the signature); this node's own change sets use its key with itself.
  */
 static int
-take_keys(struct store *s, const struct changeset *cs, int64_t sc)
+take_keys(struct store *s, const struct changeset *cs, size_t i, int64_t sc)
 {
-	const struct cs_policy *p = cs->policy;
+	const struct cs_policy *p = cs->parts[i].policy;
 	uint8_t key[ARR_SKEY_LEN];
 	uint8_t shared[NODEKEY_SHARED_LEN];
 	bool have_shared = false;
 	int rc = 0;
 
-	for (size_t i = 0; i < p->nslots && rc >= 0; i++) {
-		if (memcmp(p->slots[i].member, s->self, ARR_ORIGIN_LEN) != 0)
+	for (size_t k = 0; k < p->nslots && rc >= 0; k++) {
+		const struct policy_slot *slot = &p->slots[k];
+
+		if (memcmp(slot->member, s->self, ARR_ORIGIN_LEN) != 0)
 			continue;
 		/* a key held already (this node's own CREATE or rotation): nothing to open */
-		if ((rc = store_scope_key(s, sc, p->slots[i].key_id, key)) != ARR_ENOTFOUND)
+		if ((rc = store_scope_key(s, sc, slot->key_id, key)) != ARR_ENOTFOUND)
 			continue;
 		rc = 0;
 		if (!have_shared && store_scope_shared(s, cs->origin, shared) != 0)
 			break; /* not an X25519 key: no slot from this origin opens */
 		have_shared = true;
-		if (policy_slot_open(shared, &p->slots[i], key) != 0 ||
-		    changeset_key_id(key) != p->slots[i].key_id)
+		if (policy_slot_open(shared, slot, key) != 0 ||
+		    changeset_key_id(key) != slot->key_id)
 			continue;
-		if ((rc = store_scope_key_put(s, sc, p->slots[i].key_id, key)) == 1)
-			rc = store_scope_materialise(s, sc, p->slots[i].key_id, key);
+		if ((rc = store_scope_key_put(s, sc, slot->key_id, key)) == 1)
+			rc = store_scope_materialise(s, sc, slot->key_id, key);
 	}
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(shared, sizeof(shared));
 	return rc < 0 ? rc : 0;
 }
 
-int
-store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
+/* Part i of cs (logged as log_id): merged, recorded as policy, or kept sealed. */
+static int
+apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t log_id)
 {
+	const struct cs_part *part = &cs->parts[i];
 	sqlite3_stmt *st;
 	int64_t sc;
 	int rc;
 
-	if ((rc = store_scope_local(s, cs->h.scope, true, &sc)) < 0)
+	if ((rc = store_scope_local(s, part->scope, true, &sc)) < 0)
 		return rc;
-	if (cs->h.kind == CS_POLICY) {
-		if ((rc = record_policy(s, cs, sc, log_id)) < 0)
+	if (part->kind == CS_POLICY) {
+		if ((rc = record_policy(s, cs, i, sc, log_id)) < 0)
 			return rc;
 		if (memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0)
 			store_scope_dirty(s, sc);
-		return take_keys(s, cs, sc);
+		return take_keys(s, cs, i, sc);
 	}
 	if (sc == 0)
-		return store_merge_changeset(s, cs, oid, log_id, 0);
-	if ((rc = store_scope_open(s, cs)) < 0) {
+		return store_merge_part(s, cs, part->ops, part->nops, oid, log_id, 0);
+	if ((rc = open_part(s, cs, i)) < 0) {
 		s->scope_masked++; /* validated at receipt; a key learnt since does not open it */
 		return 0;
 	}
 	if (rc == 0)
-		return merge_opened(s, cs, oid, log_id, sc);
+		return merge_opened(s, cs, i, oid, log_id, sc);
 	st = s->st[ST_SEALED_INS];
 	sqlite3_bind_int64(st, 1, log_id);
 	sqlite3_bind_int64(st, 2, sc);
-	sqlite3_bind_int64(st, 3, (int64_t)cs->h.key_id);
+	sqlite3_bind_int64(st, 3, (int64_t)part->key_id);
+	sqlite3_bind_int64(st, 4, (int64_t)i);
 	return store_db_run(st);
+}
+
+/*
+ * In header order: a CREATE part comes before the data part of its scope, so the data
+ * part finds the key the CREATE gave this node (or waits sealed for one).
+ */
+int
+store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
+{
+	int rc;
+
+	for (size_t i = 0; i < cs->nparts; i++)
+		if ((rc = apply_part(s, cs, i, oid, log_id)) < 0)
+			return rc;
+	return 0;
 }

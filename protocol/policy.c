@@ -24,6 +24,32 @@ static_assert(ARR_SLOT_LEN == crypto_box_NONCEBYTES + ARR_SKEY_LEN + crypto_box_
               "a key slot is nonce || crypto_box_easy_afternm(scope key)");
 static_assert(NODEKEY_SHARED_LEN == crypto_box_BEFORENMBYTES, "a pairwise key is a box key");
 
+/* Has p a slot for member? */
+static bool
+has_slot(const struct cs_policy *p, const uint8_t member[ARR_ORIGIN_LEN])
+{
+	for (size_t i = 0; i < p->nslots; i++)
+		if (memcmp(p->slots[i].member, member, ARR_ORIGIN_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* A CREATE's parties: roles given, each member once and with a slot for the key. */
+static int
+parties_check(const struct cs_policy *p)
+{
+	for (size_t i = 0; i < p->nparties; i++) {
+		const struct policy_party *q = &p->parties[i];
+
+		if (q->roles == 0 || (q->roles & ~POLICY_ROLES_ALL) || !has_slot(p, q->member))
+			return ARR_EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(p->parties[j].member, q->member, ARR_ORIGIN_LEN) == 0)
+				return ARR_EINVAL;
+	}
+	return 0;
+}
+
 /* The per-op rules of policy.h: which fields an op uses and which must be empty. */
 static int
 policy_check(const struct cs_policy *p)
@@ -32,7 +58,8 @@ policy_check(const struct cs_policy *p)
 	bool grants = p->ngrants > 0, key = p->key_id != 0, prevs = p->nprevs > 0;
 
 	if (p->roles & ~POLICY_ROLES_ALL || p->nslots > ARR_POLICY_MAX_SLOTS ||
-	    p->ngrants > ARR_POLICY_MAX_IDS || p->nprevs > ARR_POLICY_MAX_IDS)
+	    p->ngrants > ARR_POLICY_MAX_IDS || p->nprevs > ARR_POLICY_MAX_IDS ||
+	    p->nparties > ARR_POLICY_MAX_IDS || (p->nparties > 0 && p->op != POLICY_CREATE))
 		return ARR_EINVAL;
 	switch (p->op) {
 	case POLICY_CREATE:
@@ -66,16 +93,17 @@ policy_check(const struct cs_policy *p)
 	for (size_t i = 0; i < p->nprevs; i++)
 		if (p->prevs[i] == 0)
 			return ARR_EINVAL;
-	return 0;
+	return parties_check(p);
 }
 
-static size_t
-encoded_size(const struct cs_policy *p)
+size_t
+policy_encoded_size(const struct cs_policy *p)
 {
 	size_t n = mpw_array_size(POLICY_FIELDS) + mpw_uint_size(p->op) +
 	           (p->has_member ? mpw_bin_size(ARR_ORIGIN_LEN) : 1) + mpw_uint_size(p->roles) +
 	           mpw_uint_size(p->cut) + mpw_array_size(p->ngrants) + mpw_uint_size(p->key_id) +
-	           mpw_array_size(p->nprevs) + mpw_array_size(p->nslots);
+	           mpw_array_size(p->nprevs) + mpw_array_size(p->nslots) +
+	           mpw_array_size(p->nparties);
 
 	for (size_t i = 0; i < p->ngrants; i++)
 		n += mpw_array_size(2) + mpw_bin_size(ARR_ORIGIN_LEN) +
@@ -85,6 +113,9 @@ encoded_size(const struct cs_policy *p)
 	for (size_t i = 0; i < p->nslots; i++)
 		n += mpw_array_size(3) + mpw_bin_size(ARR_ORIGIN_LEN) +
 		     mpw_uint_size(p->slots[i].key_id) + mpw_bin_size(ARR_SLOT_LEN);
+	for (size_t i = 0; i < p->nparties; i++)
+		n += mpw_array_size(2) + mpw_bin_size(ARR_ORIGIN_LEN) +
+		     mpw_uint_size(p->parties[i].roles);
 	return n;
 }
 
@@ -101,7 +132,7 @@ policy_encode(const struct cs_policy *p, uint8_t **out, size_t *outlen)
 		return ARR_EINVAL;
 	if ((rc = policy_check(p)) != 0)
 		return rc;
-	n = encoded_size(p);
+	n = policy_encoded_size(p);
 	if (n > ARR_CS_MAX_BYTES)
 		return ARR_ETOOBIG;
 	if ((buf = malloc(n)) == NULL)
@@ -127,6 +158,12 @@ policy_encode(const struct cs_policy *p, uint8_t **out, size_t *outlen)
 		w = mpw_bin(w, p->slots[i].member, ARR_ORIGIN_LEN);
 		w = mpw_uint(w, p->slots[i].key_id);
 		w = mpw_bin(w, p->slots[i].sealed, ARR_SLOT_LEN);
+	}
+	w = mpw_array(w, p->nparties);
+	for (size_t i = 0; i < p->nparties; i++) {
+		w = mpw_array(w, 2);
+		w = mpw_bin(w, p->parties[i].member, ARR_ORIGIN_LEN);
+		w = mpw_uint(w, p->parties[i].roles);
 	}
 	assert((size_t)(w - buf) == n);
 	*out = buf;
@@ -220,6 +257,32 @@ rd_slots(struct mpr *r, struct cs_policy *p)
 }
 
 static int
+rd_parties(struct mpr *r, struct cs_policy *p)
+{
+	struct policy_party *q;
+	uint64_t roles;
+	size_t n, two;
+	int rc;
+
+	if ((rc = rd_array(r, ARR_POLICY_MAX_IDS, SIZE_MAX, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return 0;
+	if ((q = calloc(n, sizeof(*q))) == NULL)
+		return ARR_ENOMEM;
+	p->parties = q;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = rd_array(r, 2, 2, &two)) != 0 ||
+		    (rc = mpr_fixbin(r, ARR_ORIGIN_LEN, q[i].member)) != 0 ||
+		    (rc = mpr_uint(r, UINT32_MAX, &roles)) != 0)
+			return rc;
+		q[i].roles = (uint32_t)roles;
+		p->nparties = i + 1;
+	}
+	return 0;
+}
+
+static int
 rd_policy(struct mpr *r, struct cs_policy *p)
 {
 	uint64_t u;
@@ -242,7 +305,7 @@ rd_policy(struct mpr *r, struct cs_policy *p)
 	p->roles = (uint32_t)u;
 	if ((rc = mpr_uint(r, UINT64_MAX, &p->cut)) != 0 || (rc = rd_grants(r, p)) != 0 ||
 	    (rc = mpr_uint(r, UINT64_MAX, &p->key_id)) != 0 || (rc = rd_prevs(r, p)) != 0 ||
-	    (rc = rd_slots(r, p)) != 0)
+	    (rc = rd_slots(r, p)) != 0 || (rc = rd_parties(r, p)) != 0)
 		return rc;
 	if (r->pos != r->len)
 		return ARR_EMALFORMED;
@@ -283,6 +346,7 @@ policy_free(struct cs_policy **pp)
 	free((void *)(uintptr_t)p->grants);
 	free((void *)(uintptr_t)p->prevs);
 	free((void *)(uintptr_t)p->slots);
+	free((void *)(uintptr_t)p->parties);
 	free(p);
 	*pp = NULL;
 }
