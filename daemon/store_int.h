@@ -402,10 +402,8 @@ int store_scope_key(struct store *s, int64_t sc, uint64_t key_id, uint8_t key[AR
 int store_scope_open(struct store *s, struct changeset *cs);
 /* After cs was logged as log_id: per part, merge it, record its policy, or wait for its key. */
 int store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id);
-/* Every op of part names a table of the part's scope kind (region or case). */
-bool store_scope_ops_fit(const struct cs_part *part);
-/* The ops of part fit the schema and its scope: 0, or ARR_ESCHEMA / ARR_ESCOPE with a
- * short detail (no personal data). */
+/* The ops of part fit the schema, and name tables of the part's scope kind (region or
+ * case): 0, or ARR_ESCHEMA / ARR_ESCOPE with a short detail (no personal data). */
 int store_scope_ops_valid(const struct cs_part *part, char *detail, size_t dlen);
 /* Does table t belong to case scopes (an arrangement and what hangs off it)? */
 bool store_scope_table_is_case(const struct schema_table *t);

@@ -27,46 +27,49 @@ store_scope_table_is_case(const struct schema_table *t)
 	       schema_column_find(t, "evaluation_id") != NULL;
 }
 
-bool
-store_scope_ops_fit(const struct cs_part *part)
-{
-	bool region = changeset_scope_is_region(part->scope);
-
-	for (size_t i = 0; i < part->nops; i++) {
-		const struct schema_table *t = schema_table_find(part->ops[i].table);
-
-		if (t == NULL || store_scope_table_is_case(t) == region)
-			return false;
-	}
-	return true;
-}
-
+/*
+ * One pass: a table is looked up (and whether it is a case table decided) once per run
+ * of ops on it; the decoder interns a name equal to the previous op's, so a run shares
+ * one pointer. A schema error anywhere is reported before a scope error.
+ */
 int
 store_scope_ops_valid(const struct cs_part *part, char *detail, size_t dlen)
 {
-	for (size_t i = 0; i < part->nops; i++) {
-		const struct schema_table *t = schema_table_find(part->ops[i].table);
-		const struct schema_column *c = schema_column_find(t, part->ops[i].column);
+	bool region = changeset_scope_is_region(part->scope), misplaced = false, is_case = false;
+	const struct schema_table *t = NULL;
+	const char *tname = NULL;
 
-		if (t == NULL || c == NULL) {
+	for (size_t i = 0; i < part->nops; i++) {
+		const struct cs_op *op = &part->ops[i];
+		const struct schema_column *c;
+
+		if (op->table != tname || t == NULL) {
+			tname = op->table;
+			if ((t = schema_table_find(tname)) != NULL)
+				is_case = store_scope_table_is_case(t);
+		}
+		if (t == NULL || (c = schema_column_find(t, op->column)) == NULL) {
 			snprintf(detail, dlen, "unknown table or column in op %zu", i);
 			return ARR_ESCHEMA;
 		}
 		/* changeset_decode() checked the text of every value */
-		if (!schema_value_fits(c, &part->ops[i].value)) {
+		if (!schema_value_fits(c, &op->value)) {
 			snprintf(detail, dlen, "value does not fit its column in op %zu", i);
 			return ARR_ESCHEMA;
 		}
+		misplaced = misplaced || is_case == region;
 	}
-	if (!store_scope_ops_fit(part)) {
+	if (misplaced) {
 		snprintf(detail, dlen, "op on a table outside the part's scope");
 		return ARR_ESCOPE;
 	}
 	return 0;
 }
 
-int
-store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, int64_t *sc)
+/* store_scope_local(); *created says whether the scope was new (made here). */
+static int
+scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, int64_t *sc,
+            bool *created)
 {
 	sqlite3_stmt *st = s->st[ST_SCOPE_GET];
 	int rc;
@@ -90,7 +93,16 @@ store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool crea
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
 	*sc = sqlite3_last_insert_rowid(s->db);
+	*created = true;
 	return 0;
+}
+
+int
+store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, int64_t *sc)
+{
+	bool created = false;
+
+	return scope_local(s, scope, create, sc, &created);
 }
 
 int
@@ -147,12 +159,22 @@ open_part(struct store *s, struct changeset *cs, size_t i)
 	return rc;
 }
 
+/*
+ * A data part right after the CREATE of its scope is not looked up: its key comes with
+ * that CREATE (store_scope_apply() opens it then).
+ */
 int
 store_scope_open(struct store *s, struct changeset *cs)
 {
 	int rc, ret = 0;
 
 	for (size_t i = 0; i < cs->nparts; i++) {
+		if (i > 0 &&
+		    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i - 1], i - 1) &&
+		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) == 0) {
+			ret |= cs->parts[i].ops == NULL;
+			continue;
+		}
 		if ((rc = open_part(s, cs, i)) < 0)
 			return rc;
 		ret |= rc;
@@ -383,12 +405,25 @@ store_scope_shared_wipe(struct store *s)
 }
 
 /*
+ * What applying one change set knows of the scope of the part being applied: its local id,
+ * whether this change set made it (a scope new here holds no key, waits for nothing and is
+ * not this node's to repair), and the key of it a CREATE's slot just gave this node.
+ */
+struct apply_ctx {
+	int64_t sc;
+	bool fresh;
+	bool have_key;
+	uint64_t key_id;
+	uint8_t key[ARR_SKEY_LEN];
+};
+
+/*
  * The slots of policy part i for this node: keep each key, merge what waited. A slot is
  * boxed under the key this node shares with the change set's origin, its issuer
  * (authenticated by the signature); this node's own change sets use its key with itself.
  */
 static int
-take_keys(struct store *s, const struct changeset *cs, size_t i, int64_t sc)
+take_keys(struct store *s, const struct changeset *cs, size_t i, struct apply_ctx *ax)
 {
 	const struct cs_policy *p = cs->parts[i].policy;
 	uint8_t key[ARR_SKEY_LEN];
@@ -402,7 +437,8 @@ take_keys(struct store *s, const struct changeset *cs, size_t i, int64_t sc)
 		if (memcmp(slot->member, s->self, ARR_ORIGIN_LEN) != 0)
 			continue;
 		/* a key held already (this node's own CREATE or rotation): nothing to open */
-		if ((rc = store_scope_key(s, sc, slot->key_id, key)) != ARR_ENOTFOUND)
+		if (!ax->fresh &&
+		    (rc = store_scope_key(s, ax->sc, slot->key_id, key)) != ARR_ENOTFOUND)
 			continue;
 		rc = 0;
 		if (!have_shared && store_scope_shared(s, cs->origin, shared) != 0)
@@ -411,43 +447,63 @@ take_keys(struct store *s, const struct changeset *cs, size_t i, int64_t sc)
 		if (policy_slot_open(shared, slot, key) != 0 ||
 		    changeset_key_id(key) != slot->key_id)
 			continue;
-		if ((rc = store_scope_key_put(s, sc, slot->key_id, key)) == 1)
-			rc = store_scope_materialise(s, sc, slot->key_id, key);
+		if ((rc = store_scope_key_put(s, ax->sc, slot->key_id, key)) == 1 && !ax->fresh)
+			rc = store_scope_materialise(s, ax->sc, slot->key_id, key);
+		ax->have_key = true;
+		ax->key_id = slot->key_id;
+		memcpy(ax->key, key, ARR_SKEY_LEN);
 	}
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(shared, sizeof(shared));
 	return rc < 0 ? rc : 0;
 }
 
-/* Part i of cs (logged as log_id): merged, recorded as policy, or kept sealed. */
+/*
+ * Open case data part i: with the key a CREATE of this change set just gave, without
+ * looking up a scope that is new here (no key), else as store_scope_open() does.
+ */
 static int
-apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t log_id)
+open_in_apply(struct store *s, struct changeset *cs, size_t i, const struct apply_ctx *ax)
+{
+	const struct cs_part *part = &cs->parts[i];
+
+	if (part->ops != NULL)
+		return 0;
+	if (ax->have_key && ax->key_id == part->key_id)
+		return changeset_open(cs, i, ax->key);
+	if (ax->fresh)
+		return 1;
+	return open_part(s, cs, i);
+}
+
+/* Part i of cs (logged as log_id) in scope ax: merged, recorded as policy, or kept sealed. */
+static int
+apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t log_id,
+           struct apply_ctx *ax)
 {
 	const struct cs_part *part = &cs->parts[i];
 	sqlite3_stmt *st;
-	int64_t sc;
 	int rc;
 
-	if ((rc = store_scope_local(s, part->scope, true, &sc)) < 0)
-		return rc;
 	if (part->kind == CS_POLICY) {
-		if ((rc = record_policy(s, cs, i, sc, log_id)) < 0)
+		if ((rc = record_policy(s, cs, i, ax->sc, log_id)) < 0)
 			return rc;
-		if (memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0)
-			store_scope_dirty(s, sc);
-		return take_keys(s, cs, i, sc);
+		/* a scope new here is not this node's: it has nothing to repair */
+		if (!ax->fresh && memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0)
+			store_scope_dirty(s, ax->sc);
+		return take_keys(s, cs, i, ax);
 	}
-	if (sc == 0)
+	if (ax->sc == 0)
 		return store_merge_part(s, cs, part->ops, part->nops, oid, log_id, 0);
-	if ((rc = open_part(s, cs, i)) < 0) {
+	if ((rc = open_in_apply(s, cs, i, ax)) < 0) {
 		s->scope_masked++; /* validated at receipt; a key learnt since does not open it */
 		return 0;
 	}
 	if (rc == 0)
-		return merge_opened(s, cs, i, oid, log_id, sc);
+		return merge_opened(s, cs, i, oid, log_id, ax->sc);
 	st = s->st[ST_SEALED_INS];
 	sqlite3_bind_int64(st, 1, log_id);
-	sqlite3_bind_int64(st, 2, sc);
+	sqlite3_bind_int64(st, 2, ax->sc);
 	sqlite3_bind_int64(st, 3, (int64_t)part->key_id);
 	sqlite3_bind_int64(st, 4, (int64_t)i);
 	return store_db_run(st);
@@ -455,15 +511,24 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 
 /*
  * In header order: a CREATE part comes before the data part of its scope, so the data
- * part finds the key the CREATE gave this node (or waits sealed for one).
+ * part finds the key the CREATE gave this node (or waits sealed for one). Consecutive
+ * parts of one scope (a CREATE and its data) share the lookup of the scope and the key.
  */
 int
 store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
 {
-	int rc;
+	struct apply_ctx ax = {0};
+	int rc = 0;
 
-	for (size_t i = 0; i < cs->nparts; i++)
-		if ((rc = apply_part(s, cs, i, oid, log_id)) < 0)
-			return rc;
-	return 0;
+	for (size_t i = 0; i < cs->nparts && rc >= 0; i++) {
+		if (i == 0 ||
+		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) != 0) {
+			sodium_memzero(&ax, sizeof(ax));
+			if ((rc = scope_local(s, cs->parts[i].scope, true, &ax.sc, &ax.fresh)) < 0)
+				break;
+		}
+		rc = apply_part(s, cs, i, oid, log_id, &ax);
+	}
+	sodium_memzero(&ax, sizeof(ax));
+	return rc < 0 ? rc : 0;
 }
