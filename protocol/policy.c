@@ -185,24 +185,45 @@ rd_array(struct mpr *r, size_t max, size_t want, size_t *n)
 	return *n > max ? ARR_ETOOBIG : 0;
 }
 
+/*
+ * The head of a list of at most max entries and room for them: *out (n entries of size
+ * bytes, zeroed; NULL when the list is empty).
+ */
+static int
+rd_list(struct mpr *r, size_t max, size_t size, void **out, size_t *n)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = rd_array(r, max, SIZE_MAX, n)) != 0 || *n == 0)
+		return rc;
+	return (*out = calloc(*n, size)) == NULL ? ARR_ENOMEM : 0;
+}
+
+/* One [bin 32, uint <= max] pair of a list: grants and parties. */
+static int
+rd_pair(struct mpr *r, uint8_t key[ARR_ORIGIN_LEN], uint64_t max, uint64_t *u)
+{
+	size_t two;
+	int rc;
+
+	if ((rc = rd_array(r, 2, 2, &two)) != 0 || (rc = mpr_fixbin(r, ARR_ORIGIN_LEN, key)) != 0)
+		return rc;
+	return mpr_uint(r, max, u);
+}
+
 static int
 rd_grants(struct mpr *r, struct cs_policy *p)
 {
 	struct policy_ref *g;
-	size_t n, two;
+	size_t n;
 	int rc;
 
-	if ((rc = rd_array(r, ARR_POLICY_MAX_IDS, SIZE_MAX, &n)) != 0)
+	if ((rc = rd_list(r, ARR_POLICY_MAX_IDS, sizeof(*g), (void **)&g, &n)) != 0 || n == 0)
 		return rc;
-	if (n == 0)
-		return 0;
-	if ((g = calloc(n, sizeof(*g))) == NULL)
-		return ARR_ENOMEM;
 	p->grants = g;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = rd_array(r, 2, 2, &two)) != 0 ||
-		    (rc = mpr_fixbin(r, ARR_ORIGIN_LEN, g[i].origin)) != 0 ||
-		    (rc = mpr_uint(r, UINT64_MAX, &g[i].seq)) != 0)
+		if ((rc = rd_pair(r, g[i].origin, UINT64_MAX, &g[i].seq)) != 0)
 			return rc;
 		p->ngrants = i + 1;
 	}
@@ -216,12 +237,8 @@ rd_prevs(struct mpr *r, struct cs_policy *p)
 	size_t n;
 	int rc;
 
-	if ((rc = rd_array(r, ARR_POLICY_MAX_IDS, SIZE_MAX, &n)) != 0)
+	if ((rc = rd_list(r, ARR_POLICY_MAX_IDS, sizeof(*v), (void **)&v, &n)) != 0 || n == 0)
 		return rc;
-	if (n == 0)
-		return 0;
-	if ((v = calloc(n, sizeof(*v))) == NULL)
-		return ARR_ENOMEM;
 	p->prevs = v;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = mpr_uint(r, UINT64_MAX, &v[i])) != 0)
@@ -238,12 +255,8 @@ rd_slots(struct mpr *r, struct cs_policy *p)
 	size_t n, three;
 	int rc;
 
-	if ((rc = rd_array(r, ARR_POLICY_MAX_SLOTS, SIZE_MAX, &n)) != 0)
+	if ((rc = rd_list(r, ARR_POLICY_MAX_SLOTS, sizeof(*s), (void **)&s, &n)) != 0 || n == 0)
 		return rc;
-	if (n == 0)
-		return 0;
-	if ((s = calloc(n, sizeof(*s))) == NULL)
-		return ARR_ENOMEM;
 	p->slots = s;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = rd_array(r, 3, 3, &three)) != 0 ||
@@ -261,20 +274,14 @@ rd_parties(struct mpr *r, struct cs_policy *p)
 {
 	struct policy_party *q;
 	uint64_t roles;
-	size_t n, two;
+	size_t n;
 	int rc;
 
-	if ((rc = rd_array(r, ARR_POLICY_MAX_IDS, SIZE_MAX, &n)) != 0)
+	if ((rc = rd_list(r, ARR_POLICY_MAX_IDS, sizeof(*q), (void **)&q, &n)) != 0 || n == 0)
 		return rc;
-	if (n == 0)
-		return 0;
-	if ((q = calloc(n, sizeof(*q))) == NULL)
-		return ARR_ENOMEM;
 	p->parties = q;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = rd_array(r, 2, 2, &two)) != 0 ||
-		    (rc = mpr_fixbin(r, ARR_ORIGIN_LEN, q[i].member)) != 0 ||
-		    (rc = mpr_uint(r, UINT32_MAX, &roles)) != 0)
+		if ((rc = rd_pair(r, q[i].member, UINT32_MAX, &roles)) != 0)
 			return rc;
 		q[i].roles = (uint32_t)roles;
 		p->nparties = i + 1;
