@@ -77,7 +77,7 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 		snprintf(detail, dlen, "author_org is not the signer's organisation");
 		return ARR_EAUTHOR;
 	}
-	if ((rc = store_scope_open(s, cs)) < 0) {
+	if ((rc = store_scope_open_received(s, cs)) < 0) {
 		if (rc == ARR_ENOMEM || rc == ARR_EDB || rc == ARR_EFULL || rc == ARR_EIO)
 			return rc;
 		snprintf(detail, dlen, "body does not open with the scope key it names");

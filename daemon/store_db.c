@@ -47,7 +47,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_Q_EVICT] = "DELETE FROM _quarantine WHERE id = "
                    "(SELECT id FROM _quarantine WHERE bucket = ?1 ORDER BY id LIMIT 1)",
     [ST_SCOPE_GET] = "SELECT id FROM _scope WHERE scope = ?1",
-    [ST_SCOPE_INS] = "INSERT INTO _scope(scope) VALUES(?1)",
+    [ST_SCOPE_INS] = "INSERT OR IGNORE INTO _scope(scope) VALUES(?1)",
     [ST_SCOPE_BYID] = "SELECT scope FROM _scope WHERE id = ?1",
     [ST_POLICY_OWNS] = "SELECT 1 FROM _policy WHERE sc = ?1 AND op = 1 AND origin = ?2",
     [ST_SKEY_GET] = "SELECT key FROM _skey WHERE sc = ?1 AND key_id = ?2",

@@ -390,6 +390,8 @@ int store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool 
  */
 int store_scope_row(struct store *s, const char *table, const char *id,
                     uint8_t scope[ARR_SCOPE_LEN], int64_t *sc);
+/* store_scope_local(create) for a scope that is almost surely new (this node's CREATE). */
+int store_scope_new(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc);
 /* The id of local scope sc: 0 or ARR_ENOTFOUND. */
 int store_scope_bytes(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN]);
 /* The key key_id of scope sc that this node holds: 0 or ARR_ENOTFOUND. */
@@ -400,6 +402,9 @@ int store_scope_key(struct store *s, int64_t sc, uint64_t key_id, uint8_t key[AR
  * open with its key.
  */
 int store_scope_open(struct store *s, struct changeset *cs);
+/* store_scope_open() of a change set not yet applied: a data part right after the CREATE of
+ * its scope is left for store_scope_apply() (its key comes with that CREATE): 1. */
+int store_scope_open_received(struct store *s, struct changeset *cs);
 /* After cs was logged as log_id: per part, merge it, record its policy, or wait for its key. */
 int store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id);
 /* The ops of part fit the schema, and name tables of the part's scope kind (region or

@@ -66,10 +66,30 @@ store_scope_ops_valid(const struct cs_part *part, char *detail, size_t dlen)
 	return 0;
 }
 
-/* store_scope_local(); *created says whether the scope was new (made here). */
+/* Insert scope unless it is known: *sc its new local id, or 0 when it was known. */
 static int
-scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, int64_t *sc,
-            bool *created)
+scope_insert(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc)
+{
+	sqlite3_stmt *st = s->st[ST_SCOPE_INS];
+	int rc;
+
+	*sc = 0;
+	sqlite3_bind_blob(st, 1, scope, ARR_SCOPE_LEN, SQLITE_STATIC);
+	if ((rc = store_db_run(st)) < 0)
+		return rc;
+	if (sqlite3_changes(s->db) > 0)
+		*sc = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/*
+ * store_scope_local(); *created says whether the scope was new (made here). With
+ * likely_new (the scope of a CREATE: nobody can name it before its CREATE is out), the
+ * insert is tried first, which saves the lookup that would miss.
+ */
+static int
+scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, bool likely_new,
+            int64_t *sc, bool *created)
 {
 	sqlite3_stmt *st = s->st[ST_SCOPE_GET];
 	int rc;
@@ -77,6 +97,12 @@ scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, in
 	*sc = 0;
 	if (changeset_scope_is_region(scope))
 		return 0;
+	if (create && likely_new) {
+		if ((rc = scope_insert(s, scope, sc)) < 0 || *sc != 0) {
+			*created = rc == 0;
+			return rc;
+		}
+	}
 	sqlite3_bind_blob(st, 1, scope, ARR_SCOPE_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -88,13 +114,10 @@ scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, in
 		return store_db_error(rc);
 	if (!create)
 		return ARR_ENOTFOUND;
-	st = s->st[ST_SCOPE_INS];
-	sqlite3_bind_blob(st, 1, scope, ARR_SCOPE_LEN, SQLITE_STATIC);
-	if ((rc = store_db_run(st)) < 0)
+	if ((rc = scope_insert(s, scope, sc)) < 0)
 		return rc;
-	*sc = sqlite3_last_insert_rowid(s->db);
 	*created = true;
-	return 0;
+	return *sc != 0 ? 0 : ARR_EDB; /* looked up as unknown just now */
 }
 
 int
@@ -102,7 +125,15 @@ store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool crea
 {
 	bool created = false;
 
-	return scope_local(s, scope, create, sc, &created);
+	return scope_local(s, scope, create, false, sc, &created);
+}
+
+int
+store_scope_new(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc)
+{
+	bool created = false;
+
+	return scope_local(s, scope, true, true, sc, &created);
 }
 
 int
@@ -159,17 +190,14 @@ open_part(struct store *s, struct changeset *cs, size_t i)
 	return rc;
 }
 
-/*
- * A data part right after the CREATE of its scope is not looked up: its key comes with
- * that CREATE (store_scope_apply() opens it then).
- */
-int
-store_scope_open(struct store *s, struct changeset *cs)
+/* Open the parts; with skip_created, not a data part right after its scope's CREATE. */
+static int
+open_parts(struct store *s, struct changeset *cs, bool skip_created)
 {
 	int rc, ret = 0;
 
 	for (size_t i = 0; i < cs->nparts; i++) {
-		if (i > 0 &&
+		if (skip_created && i > 0 &&
 		    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i - 1], i - 1) &&
 		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) == 0) {
 			ret |= cs->parts[i].ops == NULL;
@@ -180,6 +208,22 @@ store_scope_open(struct store *s, struct changeset *cs)
 		ret |= rc;
 	}
 	return ret;
+}
+
+int
+store_scope_open(struct store *s, struct changeset *cs)
+{
+	return open_parts(s, cs, false);
+}
+
+/*
+ * Before a change set is applied, a data part right after the CREATE of its scope is not
+ * looked up: its key comes with that CREATE, and store_scope_apply() opens it then.
+ */
+int
+store_scope_open_received(struct store *s, struct changeset *cs)
+{
+	return open_parts(s, cs, true);
 }
 
 /* One row of _policy: part i of cs, entry n (0 the op itself, 1.. a CREATE's parties). */
@@ -524,7 +568,11 @@ store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t lo
 		if (i == 0 ||
 		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) != 0) {
 			sodium_memzero(&ax, sizeof(ax));
-			if ((rc = scope_local(s, cs->parts[i].scope, true, &ax.sc, &ax.fresh)) < 0)
+			bool creates =
+			    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i], i);
+
+			if ((rc = scope_local(s, cs->parts[i].scope, true, creates, &ax.sc,
+			                      &ax.fresh)) < 0)
 				break;
 		}
 		rc = apply_part(s, cs, i, oid, log_id, &ax);

@@ -174,7 +174,7 @@ store_scope_create_part(struct store *s, uint64_t seq, size_t part, uint8_t scop
 	p->nslots = np + 1;
 	p->parties = parties;
 	p->nparties = np;
-	if ((rc = store_scope_local(s, scope, true, &sc)) < 0)
+	if ((rc = store_scope_new(s, scope, &sc)) < 0)
 		return rc;
 	rc = store_scope_key_put(s, sc, p->key_id, key);
 	return rc < 0 ? rc : 0;
