@@ -91,17 +91,21 @@ build_all(struct nodekey *k, const struct fixture *f, const uint8_t *skey, struc
 {
 	struct cs_header h = {
 	    .seq = 1, .hlc = 1, .author_org = "Gemeente Testdorp", .schema_version = 1};
+	struct cs_part_in in = {.kind = CS_DATA, .skey = skey};
 
-	if (skey != NULL) {
-		memset(h.scope, 0x5c, ARR_SCOPE_LEN);
-		h.key_id = changeset_key_id(skey);
-	}
+	if (skey != NULL)
+		memset(in.scope, 0x5c, ARR_SCOPE_LEN);
 	s->n = 0;
 	s->bytes = 0;
 	for (size_t i = 0; i < f->nops;) {
-		size_t n = changeset_fit(&h, f->ops + i, f->nops - i);
+		struct cs_budget b;
+		size_t n;
 
-		if (n == 0 || changeset_build(k, &h, f->ops + i, n, skey, &s->cs[s->n]) != 0)
+		changeset_budget_init(&b, &h);
+		n = changeset_fit(&b, in.scope, f->ops + i, f->nops - i);
+		in.ops = f->ops + i;
+		in.nops = n;
+		if (n == 0 || changeset_build(k, &h, &in, 1, &s->cs[s->n]) != 0)
 			die("build failed");
 		s->bytes += s->cs[s->n]->rawlen;
 		s->n++;
@@ -263,8 +267,9 @@ time_baselines(const struct sets *s, uint8_t *scratch, double *base_memcpy, doub
 			msgpack_unpacked_init(&body);
 			if (msgpack_unpack_next(&env, (const char *)s->cs[i]->raw, s->cs[i]->rawlen,
 			                        &off) != MSGPACK_UNPACK_SUCCESS ||
-			    msgpack_unpack_next(&body, (const char *)s->cs[i]->body,
-			                        s->cs[i]->bodylen, &boff) != MSGPACK_UNPACK_SUCCESS)
+			    msgpack_unpack_next(&body, (const char *)s->cs[i]->parts[0].body,
+			                        s->cs[i]->parts[0].bodylen,
+			                        &boff) != MSGPACK_UNPACK_SUCCESS)
 				die("unpack failed");
 			msgpack_unpacked_destroy(&body);
 			msgpack_unpacked_destroy(&env);
@@ -328,7 +333,7 @@ time_decode_all(const struct sets *s, const uint8_t *skey)
 
 			if (changeset_decode(s->cs[i]->raw, s->cs[i]->rawlen, &cs) != 0)
 				die("decode failed");
-			if (skey != NULL && changeset_open(cs, skey) != 0)
+			if (skey != NULL && changeset_open(cs, 0, skey) != 0)
 				die("open failed");
 			changeset_destroy(&cs);
 		}

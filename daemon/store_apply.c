@@ -12,6 +12,7 @@
 
 #include "arrerr.h"
 #include "monoclock.h"
+#include "policy.h"
 #include "store_int.h"
 
 #define DETAIL_MAX 96
@@ -24,29 +25,28 @@
 #define BULK_COMMIT_MS 2000
 
 /*
- * Every op names a known table and column and its value fits the column, or comes from
- * a newer schema and is kept (store_unknown.c); the ops fit the change set's scope.
+ * Every readable part's ops name known tables and columns with values that fit them, or
+ * come from a newer schema and are kept (store_unknown.c), and fit the part's scope.
  */
 static int
 validate_ops(const struct changeset *cs, char *detail, size_t dlen)
 {
-	int rc;
+	for (size_t i = 0; i < cs->nparts; i++) {
+		int rc = store_scope_ops_valid(&cs->parts[i], cs->h.schema_version, detail, dlen);
 
-	if ((rc = store_unknown_check(cs->h.schema_version, cs->ops, cs->nops, detail, dlen)) < 0)
-		return rc;
-	if (!store_scope_ops_fit(cs)) {
-		snprintf(detail, dlen, "op on a table outside the change set's scope");
-		return ARR_ESCOPE;
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
 
 /*
  * Everything a change set must satisfy before it may be applied or held pending:
- * a body, signature over the header (whose body_hash the decoder checked), membership and
- * author_org, clock drift, and the ops when this node can read them (a region body; a case body
- * whose key this node holds, which must then open). A node without the key checks all but the ops:
- * it cannot see them. Returns 0 or the ARR_E* reason, with a short detail (no personal data).
+ * every part's body, signature over the header (whose body hashes the decoder checked),
+ * membership and author_org, clock drift, and the ops of each part this node can read (a region body; a case body whose key this node holds, which must then
+ * open). A node without a part's key checks all but its ops: it cannot see them (a part it
+ * opens later is checked then, and masked when it does not fit: store_scope.c).
+ * Returns 0 or the ARR_E* reason, with a short detail (no personal data).
  */
 static int
 validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size_t dlen)
@@ -55,10 +55,12 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 	uint64_t ahead;
 	int rc;
 
-	if (cs->body == NULL) {
-		snprintf(detail, dlen, "change set without its body");
-		return ARR_EMALFORMED;
-	}
+	for (size_t i = 0; i < cs->nparts; i++)
+		if (cs->parts[i].body == NULL) {
+			snprintf(detail, dlen, "change set without the body of part %zu", i);
+			return ARR_EMALFORMED;
+		}
+	/* a newer schema version is accepted: what it adds is kept (store_unknown.c) */
 	if (changeset_verify(cs) != 0) {
 		snprintf(detail, dlen, "bad signature");
 		return ARR_EBADSIG;
@@ -75,7 +77,7 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 		snprintf(detail, dlen, "author_org is not the signer's organisation");
 		return ARR_EAUTHOR;
 	}
-	if ((rc = store_scope_open(s, cs)) < 0) {
+	if ((rc = store_scope_open_received(s, cs)) < 0) {
 		if (rc == ARR_ENOMEM || rc == ARR_EDB || rc == ARR_EFULL || rc == ARR_EIO)
 			return rc;
 		snprintf(detail, dlen, "body does not open with the scope key it names");
@@ -367,6 +369,45 @@ out:
 }
 
 /*
+ * Merge, keep sealed or record as policy the parts of logged change set cs
+ * (store_scope_apply), and judge again the verdicts a grown policy changes: around the
+ * one policy part that is not a CREATE (a CREATE opens a scope nothing was judged in),
+ * by what that part changed; with several, every verdict of each scope they govern.
+ */
+static int
+policy_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
+{
+	const struct cs_part *one = NULL;
+	size_t n = 0;
+	int64_t sc;
+	int rc;
+
+	for (size_t i = 0; i < cs->nparts; i++)
+		if (cs->parts[i].kind == CS_POLICY &&
+		    (cs->parts[i].policy == NULL || cs->parts[i].policy->op != POLICY_CREATE)) {
+			one = &cs->parts[i];
+			n++;
+		}
+	if (n == 1 && (rc = store_verdict_policy_before(s, one->scope)) < 0)
+		return rc;
+	if ((rc = store_scope_apply(s, cs, oid, log_id)) < 0 || n == 0)
+		return rc;
+	/* a scope's policy grew: the verdicts it changes are judged again */
+	for (size_t i = 0; i < cs->nparts; i++) {
+		const struct cs_part *p = &cs->parts[i];
+
+		if (p->kind != CS_POLICY || (p->policy != NULL && p->policy->op == POLICY_CREATE))
+			continue;
+		if ((rc = store_scope_local(s, p->scope, false, &sc)) == ARR_ENOTFOUND)
+			continue;
+		if (rc < 0 || (rc = n == 1 ? store_verdict_policy_grew(s, sc)
+		                           : store_verdict_policy_all(s, sc)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
  * Log, merge (or keep sealed, or record as policy: store_scope_apply) and count one
  * change set whose seq is vector[origin] + 1.
  */
@@ -375,7 +416,7 @@ store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 {
 	sqlite3_stmt *st = s->st[ST_LOG_INS];
 	uint8_t chain[32];
-	int64_t log_id, sc;
+	int64_t log_id;
 	int rc;
 
 	assert(cs->h.seq == vv_get(s->vec, cs->origin) + 1);
@@ -389,12 +430,7 @@ store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
 	log_id = sqlite3_last_insert_rowid(s->db);
-	if ((cs->h.kind == CS_POLICY && (rc = store_verdict_policy_before(s, cs->h.scope)) < 0) ||
-	    (rc = store_scope_apply(s, cs, oid, log_id)) < 0)
-		return rc;
-	/* a scope's policy grew: the verdicts it changes are judged again */
-	if (cs->h.kind == CS_POLICY && (rc = store_scope_local(s, cs->h.scope, false, &sc)) == 0 &&
-	    (rc = store_verdict_policy_grew(s, sc)) < 0)
+	if ((rc = policy_apply(s, cs, oid, log_id)) < 0)
 		return rc;
 	st = s->st[ST_VV_UPSERT];
 	sqlite3_bind_int64(st, 1, oid);

@@ -37,14 +37,21 @@ emit(struct store *s, sqlite3_stmt *st, store_denied_fn fn, void *ctx)
 	d.hlc = cs->h.hlc;
 	d.author_org = cs->h.author_org;
 	d.schema_version = cs->h.schema_version;
-	d.nops = (uint32_t)cs->nops;
-	if (d.op < cs->nops) {
-		d.table = cs->ops[d.op].table;
-		d.column = cs->ops[d.op].column;
-	}
 	if (d.scope == NULL || d.rule == NULL) {
 		rc = ARR_EDB;
 		goto out;
+	}
+	/* the denied part is the data part of its scope; op counts within it */
+	for (size_t i = 0; i < cs->nparts; i++) {
+		const struct cs_part *p = &cs->parts[i];
+
+		if (p->kind != CS_DATA || memcmp(p->scope, d.scope, ARR_SCOPE_LEN) != 0)
+			continue;
+		d.nops = (uint32_t)p->nops;
+		if (d.op < p->nops && p->ops != NULL) {
+			d.table = p->ops[d.op].table;
+			d.column = p->ops[d.op].column;
+		}
 	}
 	rc = fn(ctx, &d);
 out:

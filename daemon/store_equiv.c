@@ -133,30 +133,28 @@ static int
 remerge_one(struct store *s, const struct store_table *tb, const uint8_t row[ARR_ROWID_LEN],
             int64_t sc, int64_t oid, int64_t log_id, const uint8_t *raw, size_t len)
 {
-	struct changeset *cs = NULL, part;
+	struct changeset *cs = NULL;
 	struct cs_op *ops = NULL;
-	size_t k = 0;
+	size_t k = 0, nops = 0;
 	int rc;
 
 	if ((rc = changeset_decode(raw, len, &cs)) < 0)
 		return rc == ARR_ENOMEM ? rc : ARR_EDB; /* logged bytes always decode */
 	/* a row of a case scope was merged with its key, which this node keeps */
-	if ((rc = store_scope_open(s, cs)) != 0 || cs->ops == NULL) {
-		rc = rc < 0 ? rc : 0;
+	if ((rc = store_scope_open(s, cs)) < 0)
 		goto out;
-	}
-	if ((ops = calloc(cs->nops, sizeof(*ops))) == NULL) {
+	for (size_t p = 0; p < cs->nparts; p++)
+		nops += cs->parts[p].nops;
+	if ((ops = calloc(nops + 1, sizeof(*ops))) == NULL) {
 		rc = ARR_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < cs->nops; i++)
-		if (strcmp(cs->ops[i].table, tb->t->name) == 0 &&
-		    memcmp(cs->ops[i].row, row, ARR_ROWID_LEN) == 0)
-			ops[k++] = cs->ops[i];
-	part = *cs;
-	part.ops = ops;
-	part.nops = k;
-	rc = k == 0 ? 0 : store_merge_changeset(s, &part, oid, log_id, sc);
+	for (size_t p = 0; p < cs->nparts; p++)
+		for (size_t i = 0; i < cs->parts[p].nops; i++)
+			if (strcmp(cs->parts[p].ops[i].table, tb->t->name) == 0 &&
+			    memcmp(cs->parts[p].ops[i].row, row, ARR_ROWID_LEN) == 0)
+				ops[k++] = cs->parts[p].ops[i];
+	rc = k == 0 ? 0 : store_merge_part(s, cs, ops, k, oid, log_id, sc);
 out:
 	free(ops);
 	changeset_destroy(&cs);

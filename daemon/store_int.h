@@ -123,6 +123,8 @@ struct store_ckpt;       /* the checkpoint thread (store_ckpt.c) */
 struct store_quota_over; /* an origin over its log quota (store_quota.c) */
 
 struct policy_slot;
+struct policy_party;
+struct cs_policy;
 
 #define STORE_SHARED_MAX 256 /* pairwise keys cached (store_scope_shared) */
 
@@ -281,8 +283,9 @@ int store_clock_decode(const struct store *s, const uint8_t *rec, size_t len, ui
 
 /* ---- store_merge.c: last-writer-wins merge into the domain tables ---- */
 
-int store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
-                          int64_t sc);
+/* Merge ops (of a part of cs, logged as log_id) into the rows of local scope sc. */
+int store_merge_part(struct store *s, const struct changeset *cs, const struct cs_op *ops,
+                     size_t nops, int64_t oid, int64_t log_id, int64_t sc);
 int store_merge_row_find(struct store *s, const struct store_table *tb, const char *id, int64_t sc,
                          int64_t *rid);
 /* The rowid of row id in any scope (the lowest local scope id first): 0 or ARR_ENOTFOUND. */
@@ -326,9 +329,10 @@ int store_equiv_conflict(struct store *s, sqlite3_stmt *st, int64_t oid, const s
 
 struct store_policy_op {
 	int64_t log;
+	int part; /* its index in the change set */
 	uint8_t origin[ARR_ORIGIN_LEN];
 	uint64_t seq;
-	uint8_t op; /* enum policy_op */
+	uint8_t op; /* enum policy_op; a CREATE's parties are GRANTs of its log and part */
 	bool has_member;
 	uint8_t member[ARR_ORIGIN_LEN];
 	uint32_t roles;
@@ -428,17 +432,27 @@ int store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool 
  */
 int store_scope_row(struct store *s, const char *table, const char *id,
                     uint8_t scope[ARR_SCOPE_LEN], int64_t *sc);
+/* store_scope_local(create) for a scope that is almost surely new (this node's CREATE). */
+int store_scope_new(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc);
 /* The id of local scope sc: 0 or ARR_ENOTFOUND. */
 int store_scope_bytes(struct store *s, int64_t sc, uint8_t scope[ARR_SCOPE_LEN]);
 /* The key key_id of scope sc that this node holds: 0 or ARR_ENOTFOUND. */
 int store_scope_key(struct store *s, int64_t sc, uint64_t key_id, uint8_t key[ARR_SKEY_LEN]);
-/* Open a logged case data change set when this node holds its key: 0 opened (or not
- * sealed), 1 no key. */
+/*
+ * Open the case data parts of a logged change set whose keys this node holds: 0 all
+ * opened (or none sealed), 1 some have no key here, or the error of a part that does not
+ * open with its key.
+ */
 int store_scope_open(struct store *s, struct changeset *cs);
-/* After cs was logged as log_id: merge it, record its policy, or wait for its key. */
+/* store_scope_open() of a change set not yet applied: a data part right after the CREATE of
+ * its scope is left for store_scope_apply() (its key comes with that CREATE): 1. */
+int store_scope_open_received(struct store *s, struct changeset *cs);
+/* After cs was logged as log_id: per part, merge it, record its policy, or wait for its key. */
 int store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id);
-/* Every op names a table of the change set's scope kind (region or case). */
-bool store_scope_ops_fit(const struct changeset *cs);
+/* The ops of part fit the schema, and name tables of the part's scope kind (region or
+ * case): 0, or ARR_ESCHEMA / ARR_ESCOPE with a short detail (no personal data). */
+int store_scope_ops_valid(const struct cs_part *part, uint32_t schema_version, char *detail,
+                          size_t dlen);
 /* Does table t belong to case scopes (an arrangement and what hangs off it)? */
 bool store_scope_table_is_case(const struct schema_table *t);
 /* Keep key key_id of scope sc: 1 when new, 0 when held already, or an error. */
@@ -465,18 +479,39 @@ int store_route(struct store *s, const struct cs_op *ops, size_t nops,
 
 /* ---- store_scope_write.c: policy this node issues ---- */
 
+/* Slots (and parties + 1) a CREATE of this node takes: itself and grant_on_create's. */
+size_t store_scope_create_max(struct store *s);
 /*
- * Issue a CREATE for a new scope (its id into scope: changeset_scope_id() of this node and
- * the CREATE's seq; a new key, sealed to this node, into key and key_id), inside the
- * caller's transaction, and the GRANTs store_config.grant_on_create asks for.
+ * The CREATE of a new scope as part `part` of this node's change set at seq (inside the
+ * caller's transaction): its id into scope (changeset_scope_id()), a new key into key
+ * (kept in _skey), the body into p with its slots and parties in the caller's arrays of
+ * store_scope_create_max() entries: a slot for this node, and a party with a slot for
+ * each member store_config.grant_on_create asks for.
  */
-int store_scope_create(struct store *s, uint8_t scope[ARR_SCOPE_LEN], uint8_t key[ARR_SKEY_LEN],
-                       uint64_t *key_id, struct store_write_result *r);
+int store_scope_create_part(struct store *s, uint64_t seq, size_t part,
+                            uint8_t scope[ARR_SCOPE_LEN], uint8_t key[ARR_SKEY_LEN],
+                            struct cs_policy *p, struct policy_slot *slots,
+                            struct policy_party *parties);
 /* The key to write scope under (rekeying first when this node should): ARR_ENOTPARTY
  * when this node holds no current key. */
 int store_scope_write_key(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                           uint8_t key[ARR_SKEY_LEN], uint64_t *key_id,
                           struct store_write_result *r);
+
+/* ---- store_pack.c: the change sets of a local write ---- */
+
+/* A run of a local write's ops of one scope, and what writing into that scope takes. */
+struct store_group {
+	const struct cs_op *ops;
+	size_t nops, done;            /* done: ops already packed into a change set */
+	uint8_t scope[ARR_SCOPE_LEN]; /* a new scope's routing name, then its real id */
+	bool fresh;                   /* a scope the write opens (its CREATE not yet packed) */
+	uint8_t key[ARR_SKEY_LEN];    /* a case scope's write key */
+};
+
+/* Pack the groups (keys set) into change sets, one part per scope; sign, log, apply each. */
+int store_pack_write(struct store *s, struct store_group *g, size_t ng,
+                     struct store_write_result *r);
 
 /* ---- store_scope_heal.c: the owner's repairs after remote policy ---- */
 
@@ -532,8 +567,13 @@ int store_verdict_policy_before(struct store *s, const uint8_t scope[ARR_SCOPE_L
  * (store_verdict_redo.c).
  */
 int store_verdict_policy_grew(struct store *s, int64_t sc);
+/*
+ * The policy of local scope sc grew by a change set with policy parts of several scopes:
+ * every verdict of sc is judged again (when any was judged).
+ */
+int store_verdict_policy_all(struct store *s, int64_t sc);
 /* Whether log entry log_id is denied (*denied). */
-int store_verdict_is_denied(struct store *s, int64_t log_id, bool *denied);
+int store_verdict_is_denied(struct store *s, int64_t log_id, int64_t sc, bool *denied);
 
 /* ---- store_verdict_redo.c: recomputing verdicts and cells after policy grew ---- */
 

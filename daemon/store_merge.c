@@ -161,22 +161,21 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
  * nothing): so a row's history shows who tried to write it, flagged as not authorised.
  */
 static int
-denied_history(struct store *s, const struct changeset *cs, int64_t log_id, int64_t sc)
+denied_history(struct store *s, const struct cs_op *ops, size_t nops, int64_t log_id, int64_t sc)
 {
 	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
 	int rc = 0;
 
 	sqlite3_bind_int64(rowlog, 3, log_id);
-	for (size_t i = 0; i < cs->nops && rc == 0; i++) {
-		int ti = store_db_table_index(cs->ops[i].table);
+	for (size_t i = 0; i < nops && rc == 0; i++) {
+		int ti = store_db_table_index(ops[i].table);
 		char id[ARR_ROWID_STRLEN + 1];
 		int64_t rid;
 
-		if (ti < 0 ||
-		    (i > 0 && memcmp(cs->ops[i].row, cs->ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
-		     strcmp(cs->ops[i].table, cs->ops[i - 1].table) == 0))
+		if (ti < 0 || (i > 0 && memcmp(ops[i].row, ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
+		               strcmp(ops[i].table, ops[i - 1].table) == 0))
 			continue;
-		rowid_format(cs->ops[i].row, id);
+		rowid_format(ops[i].row, id);
 		if ((rc = store_merge_row_find(s, &s->tables[ti], id, sc, &rid)) == ARR_ENOTFOUND) {
 			rc = 0;
 			continue;
@@ -265,8 +264,8 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, const struct ce
 }
 
 int
-store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id,
-                      int64_t sc)
+store_merge_part(struct store *s, const struct changeset *cs, const struct cs_op *ops, size_t nops,
+                 int64_t oid, int64_t log_id, int64_t sc)
 {
 	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
 	struct store_verdict_hdr h = {cs->origin, cs->h.seq, cs->h.author_org,
@@ -275,12 +274,12 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 	size_t n;
 	int rc;
 
-	/* write authorisation (store_verdict.c): a denied change set's ops are masked */
-	if ((rc = store_verdict_admit(s, &h, oid, log_id, sc, cs->ops, cs->nops)) != 0)
-		return rc < 0 ? rc : denied_history(s, cs, log_id, sc);
-	if ((rc = store_unknown_split(s, cs->ops, cs->nops, log_id, sc, &known, &n)) < 0)
+	/* write authorisation (store_verdict.c): a denied part's ops are masked */
+	if ((rc = store_verdict_admit(s, &h, oid, log_id, sc, ops, nops)) != 0)
+		return rc < 0 ? rc : denied_history(s, ops, nops, log_id, sc);
+	if ((rc = store_unknown_split(s, ops, nops, log_id, sc, &known, &n)) < 0)
 		return rc;
-	rc = merge_ops(s, known != NULL ? known : cs->ops, n, &key, log_id, sc);
+	rc = merge_ops(s, known != NULL ? known : ops, n, &key, log_id, sc);
 	free(known);
 	return rc;
 }

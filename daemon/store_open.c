@@ -17,7 +17,8 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT  7 /* 7: scopes; 6: _search; 5: _log.chain, _equiv; 4: budgets; 3: clocks */
+#define STORE_FORMAT                                                                               \
+	8 /* 8: parts; 7: scopes; 6: _search; 5: _log.chain, _equiv; 4: budgets; 3: clocks */
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -89,10 +90,14 @@ static const char scope_sql[] =
     /* the scope keys this node holds */
     "CREATE TABLE IF NOT EXISTS _skey(sc INTEGER NOT NULL, key_id INTEGER NOT NULL,"
     " key BLOB NOT NULL, PRIMARY KEY(sc, key_id)) WITHOUT ROWID;"
-    /* every policy change set, by log entry; its removed grants, superseded keys, slots */
-    "CREATE TABLE IF NOT EXISTS _policy(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
-    " origin BLOB NOT NULL, seq INTEGER NOT NULL, op INTEGER NOT NULL, member BLOB,"
-    " roles INTEGER NOT NULL, key_id INTEGER NOT NULL, author TEXT NOT NULL);"
+    /*
+     * every policy part, by log entry and part (n 0; a CREATE's parties as GRANTs, n 1..);
+     * its removed grants, superseded keys, slots
+     */
+    "CREATE TABLE IF NOT EXISTS _policy(log INTEGER NOT NULL, part INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, sc INTEGER NOT NULL, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
+    " op INTEGER NOT NULL, member BLOB, roles INTEGER NOT NULL, key_id INTEGER NOT NULL,"
+    " author TEXT NOT NULL, PRIMARY KEY(log, part, n)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS _policy_sc ON _policy(sc, op);"
     "CREATE TABLE IF NOT EXISTS _policy_rm(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
     " origin BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(sc, origin, seq, log))"
@@ -102,9 +107,9 @@ static const char scope_sql[] =
     "CREATE TABLE IF NOT EXISTS _policy_slot(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
     " key_id INTEGER NOT NULL, member BLOB NOT NULL, PRIMARY KEY(sc, key_id, member, log))"
     " WITHOUT ROWID;"
-    /* data change sets logged but not merged: no key for them yet */
-    "CREATE TABLE IF NOT EXISTS _sealed(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
-    " key_id INTEGER NOT NULL);"
+    /* case data parts logged but not merged: no key for them yet */
+    "CREATE TABLE IF NOT EXISTS _sealed(log INTEGER NOT NULL, part INTEGER NOT NULL,"
+    " sc INTEGER NOT NULL, key_id INTEGER NOT NULL, PRIMARY KEY(log, part)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS _sealed_key ON _sealed(sc, key_id);";
 
 /* a followed by b, malloc'd; NULL when out of memory. */

@@ -6,13 +6,15 @@
  * nothing and holds no key.
  *
  * The rules:
- *  - the owner is the author of the scope's CREATE: the one whose origin and seq the
- *    scope id is the hash of (changeset_scope_id), so no other member can claim it;
+ *  - the owner is the author of the scope's CREATE: the one whose origin, seq and part
+ *    index the scope id is the hash of (changeset_scope_id), so no other member can
+ *    claim it;
  *  - admins are the members of GRANTs with the admin role that the owner issued and no
  *    REVOKE by the owner removed; the issuers are the owner and the admins;
- *  - a GRANT by an issuer is active until a REVOKE by an issuer names it (a REVOKE
- *    of an admin grant counts only from the owner), an observed-remove set: a GRANT a
- *    REVOKE did not see survives it;
+ *  - a GRANT by an issuer (a GRANT part, or a party a CREATE names) is active until a
+ *    REVOKE by an issuer of its member names its change set (a REVOKE of an admin grant
+ *    counts only from the owner), an observed-remove set: a GRANT a REVOKE did not see
+ *    survives it;
  *  - the rotations are the owner's CREATE and the issuers' REVOKEs and REKEYs; a
  *    rotation's key is a head when no rotation names it among its prevs; the write key
  *    is the head with the lowest key id (the tie-break after concurrent rotations).
@@ -62,8 +64,8 @@ load_ops(struct store *s, int64_t sc, struct store_policy *p)
 	int rc;
 
 	if ((rc = sqlite3_prepare_v2(s->db,
-	                             "SELECT log, origin, seq, op, member, roles, key_id, author "
-	                             "FROM _policy WHERE sc = ?1",
+	                             "SELECT log, origin, seq, op, member, roles, key_id, author, "
+	                             "part FROM _policy WHERE sc = ?1",
 	                             -1, &st, NULL)) != SQLITE_OK)
 		return store_db_error(rc);
 	sqlite3_bind_int64(st, 1, sc);
@@ -88,6 +90,7 @@ load_ops(struct store *s, int64_t sc, struct store_policy *p)
 		o->roles = (uint32_t)sqlite3_column_int64(st, 5);
 		o->key_id = (uint64_t)sqlite3_column_int64(st, 6);
 		snprintf(o->author, sizeof(o->author), "%s", author != NULL ? author : "");
+		o->part = sqlite3_column_int(st, 8);
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
@@ -209,6 +212,21 @@ cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* By log entry; a CREATE and its parties share one: the op, then the member, order them. */
+static int
+cmp_entry(const void *a, const void *b)
+{
+	const struct store_policy_op *x = a, *y = b;
+	int c = cmp_log(a, b);
+
+	if (c != 0)
+		return c;
+	if (x->op != y->op)
+		return (x->op > y->op) - (x->op < y->op);
+	return memcmp(x->member, y->member, ARR_ORIGIN_LEN);
+}
+
+/* The op of log entry log: a REVOKE or REKEY (one per scope and entry), or NULL. */
 static struct store_policy_op *
 op_by_log(const struct store_policy *p, int64_t log)
 {
@@ -255,7 +273,10 @@ removed(struct store_policy *p, const struct store_policy_op *g, bool owner_only
 	     r++) {
 		const struct store_policy_op *rv = op_by_log(p, r->log);
 
-		if (rv != NULL && (owner_only ? store_policy_is_owner(p, rv->origin) : rv->issuer))
+		/* a REVOKE removes its member's grants only (a CREATE grants several parties) */
+		if (rv != NULL && rv->op == POLICY_REVOKE && rv->has_member &&
+		    memcmp(rv->member, g->member, ARR_ORIGIN_LEN) == 0 &&
+		    (owner_only ? store_policy_is_owner(p, rv->origin) : rv->issuer))
 			return true;
 	}
 	return false;
@@ -274,7 +295,7 @@ evaluate(struct store_policy *p, const uint8_t scope[ARR_SCOPE_LEN])
 		if (o->op != POLICY_CREATE)
 			continue;
 		/* only the CREATE the scope id names opens it: no member can claim a scope */
-		changeset_scope_id(o->origin, o->seq, id);
+		changeset_scope_id(o->origin, o->seq, (size_t)o->part, id);
 		if (memcmp(id, scope, ARR_SCOPE_LEN) != 0)
 			continue;
 		if (create == NULL || memcmp(o->origin, create->origin, ARR_ORIGIN_LEN) < 0 ||
@@ -357,7 +378,7 @@ store_policy_load(struct store *s, int64_t sc, struct store_policy *p)
 		return ARR_ENOMEM;
 	}
 	if (p->nops > 0)
-		qsort(p->ops, p->nops, sizeof(*p->ops), cmp_log);
+		qsort(p->ops, p->nops, sizeof(*p->ops), cmp_entry);
 	if (p->nrms > 0)
 		qsort(p->rms, p->nrms, sizeof(*p->rms), cmp_rm);
 	if (p->nslots > 0)

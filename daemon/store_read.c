@@ -189,6 +189,20 @@ history_seen(const struct changeset *cs, size_t i, const struct store_history_po
 	       i <= after->op;
 }
 
+/* Whether the part of log entry id took effect (*authorised: write authorisation). */
+static int
+part_denied(struct store *s, int64_t id, const struct cs_part *part, bool *authorised)
+{
+	int64_t sc;
+	bool denied = false;
+	int rc;
+
+	if ((rc = store_scope_local(s, part->scope, false, &sc)) == 0)
+		rc = store_verdict_is_denied(s, id, sc, &denied);
+	*authorised = !denied;
+	return rc == ARR_ENOTFOUND ? 0 : rc;
+}
+
 /* Call fn for the ops of the logged change set log id that name row of tb, after *after. */
 static int
 history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_table *tb,
@@ -196,7 +210,6 @@ history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_
              store_history_fn fn, void *ctx)
 {
 	struct changeset *cs = NULL;
-	bool denied = false;
 	int rc, ret = 0;
 
 	sqlite3_bind_int64(get, 1, id);
@@ -209,26 +222,27 @@ history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_
 	/* the row was merged from this entry, so its key is here */
 	if (ret == 0 && (ret = store_scope_open(s, cs)) > 0)
 		ret = 0;
-	if (ret == 0)
-		ret = store_verdict_is_denied(s, id, &denied);
-	for (size_t i = 0; ret == 0 && i < cs->nops; i++) {
-		const struct cs_op *op = &cs->ops[i];
-		struct store_history_entry e = {
-		    .hlc = cs->h.hlc,
-		    .origin = cs->origin,
-		    .seq = cs->h.seq,
-		    .op = (uint32_t)i,
-		    .author_org = cs->h.author_org,
-		    .column = op->column,
-		    .value = op->value,
-		    .authorised = !denied,
-		};
+	/* ops are numbered across the parts, in header order */
+	for (size_t k = 0, n = 0; ret == 0 && k < cs->nparts; n += cs->parts[k++].nops)
+		for (size_t i = 0; ret == 0 && i < cs->parts[k].nops; i++) {
+			const struct cs_op *op = &cs->parts[k].ops[i];
+			struct store_history_entry e = {
+			    .hlc = cs->h.hlc,
+			    .origin = cs->origin,
+			    .seq = cs->h.seq,
+			    .op = (uint32_t)(n + i),
+			    .author_org = cs->h.author_org,
+			    .column = op->column,
+			    .value = op->value,
+			    .authorised = true,
+			};
 
-		if (memcmp(op->row, row, ARR_ROWID_LEN) != 0 ||
-		    strcmp(op->table, tb->t->name) != 0 || history_seen(cs, i, after))
-			continue;
-		ret = fn(ctx, &e);
-	}
+			if (memcmp(op->row, row, ARR_ROWID_LEN) != 0 ||
+			    strcmp(op->table, tb->t->name) != 0 || history_seen(cs, n + i, after))
+				continue;
+			if ((ret = part_denied(s, id, &cs->parts[k], &e.authorised)) == 0)
+				ret = fn(ctx, &e);
+		}
 	changeset_destroy(&cs);
 	return ret;
 }

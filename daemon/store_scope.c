@@ -9,6 +9,7 @@
  * It does not issue policy (store_scope_write.c) nor decide what the policy set means
  * (store_policy.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,24 +27,64 @@ store_scope_table_is_case(const struct schema_table *t)
 	       schema_column_find(t, "evaluation_id") != NULL;
 }
 
-bool
-store_scope_ops_fit(const struct changeset *cs)
+/*
+ * The schema first (store_unknown_check: a newer schema may name what this one lacks),
+ * then the scope, looking a table up once per run of ops on it (the decoder interns a
+ * name equal to the previous op's, so a run shares one pointer).
+ */
+int
+store_scope_ops_valid(const struct cs_part *part, uint32_t schema_version, char *detail,
+                      size_t dlen)
 {
-	bool region = changeset_scope_is_region(cs->h.scope);
+	bool region = changeset_scope_is_region(part->scope), misplaced = false, is_case = false;
+	const struct schema_table *t = NULL;
+	const char *tname = NULL;
+	int rc;
 
-	for (size_t i = 0; i < cs->nops; i++) {
-		const struct schema_table *t = schema_table_find(cs->ops[i].table);
+	if ((rc = store_unknown_check(schema_version, part->ops, part->nops, detail, dlen)) < 0)
+		return rc;
+	for (size_t i = 0; i < part->nops; i++) {
+		const struct cs_op *op = &part->ops[i];
 
-		/* a table of a newer schema: kept unmerged here (store_unknown.c) */
-		if (t == NULL ? cs->h.schema_version <= ARR_SCHEMA_VERSION
-		              : store_scope_table_is_case(t) == region)
-			return false;
+		if (op->table != tname) {
+			tname = op->table;
+			if ((t = schema_table_find(tname)) != NULL)
+				is_case = store_scope_table_is_case(t);
+		}
+		/* a table of a newer schema (store_unknown_check allowed it): kept unmerged */
+		misplaced = misplaced || (t != NULL && is_case == region);
 	}
-	return true;
+	if (misplaced) {
+		snprintf(detail, dlen, "op on a table outside the part's scope");
+		return ARR_ESCOPE;
+	}
+	return 0;
 }
 
-int
-store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, int64_t *sc)
+/* Insert scope unless it is known: *sc its new local id, or 0 when it was known. */
+static int
+scope_insert(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc)
+{
+	sqlite3_stmt *st = s->st[ST_SCOPE_INS];
+	int rc;
+
+	*sc = 0;
+	sqlite3_bind_blob(st, 1, scope, ARR_SCOPE_LEN, SQLITE_STATIC);
+	if ((rc = store_db_run(st)) < 0)
+		return rc;
+	if (sqlite3_changes(s->db) > 0)
+		*sc = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/*
+ * store_scope_local(); *created says whether the scope was new (made here). With
+ * likely_new (the scope of a CREATE: nobody can name it before its CREATE is out), the
+ * insert is tried first, which saves the lookup that would miss.
+ */
+static int
+scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, bool likely_new,
+            int64_t *sc, bool *created)
 {
 	sqlite3_stmt *st = s->st[ST_SCOPE_GET];
 	int rc;
@@ -51,6 +92,12 @@ store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool crea
 	*sc = 0;
 	if (changeset_scope_is_region(scope))
 		return 0;
+	if (create && likely_new) {
+		if ((rc = scope_insert(s, scope, sc)) < 0 || *sc != 0) {
+			*created = rc == 0;
+			return rc;
+		}
+	}
 	sqlite3_bind_blob(st, 1, scope, ARR_SCOPE_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -62,12 +109,26 @@ store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool crea
 		return store_db_error(rc);
 	if (!create)
 		return ARR_ENOTFOUND;
-	st = s->st[ST_SCOPE_INS];
-	sqlite3_bind_blob(st, 1, scope, ARR_SCOPE_LEN, SQLITE_STATIC);
-	if ((rc = store_db_run(st)) < 0)
+	if ((rc = scope_insert(s, scope, sc)) < 0)
 		return rc;
-	*sc = sqlite3_last_insert_rowid(s->db);
-	return 0;
+	*created = true;
+	return *sc != 0 ? 0 : ARR_EDB; /* looked up as unknown just now */
+}
+
+int
+store_scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, int64_t *sc)
+{
+	bool created = false;
+
+	return scope_local(s, scope, create, false, sc, &created);
+}
+
+int
+store_scope_new(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc)
+{
+	bool created = false;
+
+	return scope_local(s, scope, true, true, sc, &created);
 }
 
 int
@@ -104,47 +165,93 @@ store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t 
 	return sqlite3_changes(s->db) > 0;
 }
 
-int
-store_scope_open(struct store *s, struct changeset *cs)
+/* Open case data part i when this node holds its key: 0 opened (or not sealed), 1 no key. */
+static int
+open_part(struct store *s, struct changeset *cs, size_t i)
 {
+	const struct cs_part *part = &cs->parts[i];
 	uint8_t key[ARR_SKEY_LEN];
 	int64_t sc;
 	int rc;
 
-	if (cs->ops != NULL || cs->h.kind != CS_DATA || changeset_scope_is_region(cs->h.scope))
+	if (part->ops != NULL || part->kind != CS_DATA || changeset_scope_is_region(part->scope))
 		return 0;
-	if ((rc = store_scope_local(s, cs->h.scope, false, &sc)) < 0)
+	if ((rc = store_scope_local(s, part->scope, false, &sc)) < 0)
 		return rc == ARR_ENOTFOUND ? 1 : rc;
-	if ((rc = store_scope_key(s, sc, cs->h.key_id, key)) < 0)
+	if ((rc = store_scope_key(s, sc, part->key_id, key)) < 0)
 		return rc == ARR_ENOTFOUND ? 1 : rc;
-	rc = changeset_open(cs, key);
+	rc = changeset_open(cs, i, key);
 	sodium_memzero(key, sizeof(key));
 	return rc;
 }
 
-/* The policy change set cs (log entry log_id) into the policy tables. */
+/* Open the parts; with skip_created, not a data part right after its scope's CREATE. */
 static int
-record_policy(struct store *s, const struct changeset *cs, int64_t sc, int64_t log_id)
+open_parts(struct store *s, struct changeset *cs, bool skip_created)
 {
-	const struct cs_policy *p = cs->policy;
+	int rc, ret = 0;
+
+	for (size_t i = 0; i < cs->nparts; i++) {
+		if (skip_created && i > 0 &&
+		    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i - 1], i - 1) &&
+		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) == 0) {
+			ret |= cs->parts[i].ops == NULL;
+			continue;
+		}
+		if ((rc = open_part(s, cs, i)) < 0)
+			return rc;
+		ret |= rc;
+	}
+	return ret;
+}
+
+int
+store_scope_open(struct store *s, struct changeset *cs)
+{
+	return open_parts(s, cs, false);
+}
+
+/*
+ * Before a change set is applied, a data part right after the CREATE of its scope is not
+ * looked up: its key comes with that CREATE, and store_scope_apply() opens it then.
+ */
+int
+store_scope_open_received(struct store *s, struct changeset *cs)
+{
+	return open_parts(s, cs, true);
+}
+
+/* One row of _policy: part i of cs, entry n (0 the op itself, 1.. a CREATE's parties). */
+static int
+policy_row(struct store *s, const struct changeset *cs, size_t i, int n, int64_t sc, int64_t log_id,
+           uint8_t op, const uint8_t *member, uint32_t roles, uint64_t key_id)
+{
 	sqlite3_stmt *st = s->st[ST_POLICY_INS];
-	int rc;
 
 	sqlite3_bind_int64(st, 1, log_id);
 	sqlite3_bind_int64(st, 2, sc);
 	sqlite3_bind_blob(st, 3, cs->origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)cs->h.seq);
-	sqlite3_bind_int(st, 5, p->op);
-	if (p->has_member)
-		sqlite3_bind_blob(st, 6, p->member, ARR_ORIGIN_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, op);
+	if (member != NULL)
+		sqlite3_bind_blob(st, 6, member, ARR_ORIGIN_LEN, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 6);
-	sqlite3_bind_int64(st, 7, p->roles);
-	sqlite3_bind_int64(st, 8, (int64_t)p->key_id);
+	sqlite3_bind_int64(st, 7, roles);
+	sqlite3_bind_int64(st, 8, (int64_t)key_id);
 	sqlite3_bind_text(st, 9, cs->h.author_org, -1, SQLITE_STATIC);
-	if ((rc = store_db_run(st)) < 0)
-		return rc;
-	st = s->st[ST_POLICY_RM_INS];
+	sqlite3_bind_int64(st, 10, (int64_t)i);
+	sqlite3_bind_int(st, 11, n);
+	return store_db_run(st);
+}
+
+/* The removed grants, superseded keys and slots of policy p (log entry log_id). */
+static int
+record_links(struct store *s, const struct cs_policy *p, int64_t sc, int64_t log_id)
+{
+	sqlite3_stmt *st = s->st[ST_POLICY_RM_INS];
+	int rc;
+
 	for (size_t i = 0; i < p->ngrants; i++) {
 		sqlite3_bind_int64(st, 1, log_id);
 		sqlite3_bind_int64(st, 2, sc);
@@ -173,18 +280,39 @@ record_policy(struct store *s, const struct changeset *cs, int64_t sc, int64_t l
 	return 0;
 }
 
-/* Merge an opened change set of scope sc, or count it masked when its ops do not fit. */
+/* Policy part i of cs (log entry log_id) into the policy tables; a CREATE's parties as GRANTs. */
 static int
-merge_opened(struct store *s, const struct changeset *cs, int64_t oid, int64_t log_id, int64_t sc)
+record_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc, int64_t log_id)
 {
-	if (!store_scope_ops_fit(cs)) {
+	const struct cs_policy *p = cs->parts[i].policy;
+	int rc;
+
+	if ((rc = policy_row(s, cs, i, 0, sc, log_id, p->op, p->has_member ? p->member : NULL,
+	                     p->roles, p->key_id)) < 0)
+		return rc;
+	for (size_t k = 0; k < p->nparties; k++)
+		if ((rc = policy_row(s, cs, i, (int)k + 1, sc, log_id, POLICY_GRANT,
+		                     p->parties[k].member, p->parties[k].roles, 0)) < 0)
+			return rc;
+	return record_links(s, p, sc, log_id);
+}
+
+/* Merge opened part i of scope sc, or count it masked when its ops do not fit. */
+static int
+merge_opened(struct store *s, const struct changeset *cs, size_t i, int64_t oid, int64_t log_id,
+             int64_t sc)
+{
+	const struct cs_part *part = &cs->parts[i];
+	char detail[96];
+
+	if (store_scope_ops_valid(part, cs->h.schema_version, detail, sizeof(detail)) < 0) {
 		s->scope_masked++;
 		return 0;
 	}
-	return store_merge_changeset(s, cs, oid, log_id, sc);
+	return store_merge_part(s, cs, part->ops, part->nops, oid, log_id, sc);
 }
 
-/* The log ids of the sealed change sets of sc under key_id (malloc'd). */
+/* The (log id, part) of the sealed parts of sc under key_id (malloc'd, two per entry). */
 static int
 sealed_list(struct store *s, int64_t sc, uint64_t key_id, int64_t **ids, size_t *n)
 {
@@ -198,7 +326,7 @@ sealed_list(struct store *s, int64_t sc, uint64_t key_id, int64_t **ids, size_t 
 	sqlite3_bind_int64(st, 2, (int64_t)key_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
-			int64_t *q = realloc(*ids, (cap = cap ? cap * 2 : 64) * sizeof(*q));
+			int64_t *q = realloc(*ids, (cap = cap ? cap * 2 : 64) * 2 * sizeof(*q));
 
 			if (q == NULL) {
 				rc = SQLITE_NOMEM;
@@ -206,15 +334,17 @@ sealed_list(struct store *s, int64_t sc, uint64_t key_id, int64_t **ids, size_t 
 			}
 			*ids = q;
 		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		(*ids)[2 * *n] = sqlite3_column_int64(st, 0);
+		(*ids)[2 * (*n)++ + 1] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
-/* Merge one sealed log entry with key, and forget that it was sealed. */
+/* Merge one sealed part of a log entry with key, and forget that it was sealed. */
 static int
-materialise_one(struct store *s, int64_t log_id, int64_t sc, const uint8_t key[ARR_SKEY_LEN])
+materialise_one(struct store *s, int64_t log_id, int64_t part, int64_t sc,
+                const uint8_t key[ARR_SKEY_LEN])
 {
 	sqlite3_stmt *st = s->st[ST_LOG_BY_ID];
 	struct changeset *cs = NULL;
@@ -234,13 +364,18 @@ materialise_one(struct store *s, int64_t log_id, int64_t sc, const uint8_t key[A
 	sqlite3_reset(st);
 	if (rc < 0)
 		goto out;
+	if (part < 0 || (size_t)part >= cs->nparts) {
+		rc = ARR_EDB; /* _sealed names a part the entry has */
+		goto out;
+	}
 	/* a body its own key does not open: logged and counted, never merged */
-	if (changeset_open(cs, key) != 0)
+	if (changeset_open(cs, (size_t)part, key) != 0)
 		s->scope_masked++;
-	else if ((rc = merge_opened(s, cs, oid, log_id, sc)) < 0)
+	else if ((rc = merge_opened(s, cs, (size_t)part, oid, log_id, sc)) < 0)
 		goto out;
 	st = s->st[ST_SEALED_DEL];
 	sqlite3_bind_int64(st, 1, log_id);
+	sqlite3_bind_int64(st, 2, part);
 	rc = store_db_run(st);
 out:
 	changeset_destroy(&cs);
@@ -257,7 +392,7 @@ store_scope_materialise(struct store *s, int64_t sc, uint64_t key_id,
 
 	if ((rc = sealed_list(s, sc, key_id, &ids, &n)) == 0)
 		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = materialise_one(s, ids[i], sc, key);
+			rc = materialise_one(s, ids[2 * i], ids[2 * i + 1], sc, key);
 	free(ids);
 	return rc;
 }
@@ -309,67 +444,134 @@ store_scope_shared_wipe(struct store *s)
 }
 
 /*
- * The slots of a policy change set for this node: keep each key, merge what waited. A
- * slot is boxed under the key this node shares with the change set's origin, its issuer
+ * What applying one change set knows of the scope of the part being applied: its local id,
+ * whether this change set made it (a scope new here holds no key, waits for nothing and is
+ * not this node's to repair), and the key of it a CREATE's slot just gave this node.
+ */
+struct apply_ctx {
+	int64_t sc;
+	bool fresh;
+	bool have_key;
+	uint64_t key_id;
+	uint8_t key[ARR_SKEY_LEN];
+};
+
+/*
+ * The slots of policy part i for this node: keep each key, merge what waited. A slot is
+ * boxed under the key this node shares with the change set's origin, its issuer
  * (authenticated by the signature); this node's own change sets use its key with itself.
  */
 static int
-take_keys(struct store *s, const struct changeset *cs, int64_t sc)
+take_keys(struct store *s, const struct changeset *cs, size_t i, struct apply_ctx *ax)
 {
-	const struct cs_policy *p = cs->policy;
+	const struct cs_policy *p = cs->parts[i].policy;
 	uint8_t key[ARR_SKEY_LEN];
 	uint8_t shared[NODEKEY_SHARED_LEN];
 	bool have_shared = false;
 	int rc = 0;
 
-	for (size_t i = 0; i < p->nslots && rc >= 0; i++) {
-		if (memcmp(p->slots[i].member, s->self, ARR_ORIGIN_LEN) != 0)
+	for (size_t k = 0; k < p->nslots && rc >= 0; k++) {
+		const struct policy_slot *slot = &p->slots[k];
+
+		if (memcmp(slot->member, s->self, ARR_ORIGIN_LEN) != 0)
 			continue;
 		/* a key held already (this node's own CREATE or rotation): nothing to open */
-		if ((rc = store_scope_key(s, sc, p->slots[i].key_id, key)) != ARR_ENOTFOUND)
+		if (!ax->fresh &&
+		    (rc = store_scope_key(s, ax->sc, slot->key_id, key)) != ARR_ENOTFOUND)
 			continue;
 		rc = 0;
 		if (!have_shared && store_scope_shared(s, cs->origin, shared) != 0)
 			break; /* not an X25519 key: no slot from this origin opens */
 		have_shared = true;
-		if (policy_slot_open(shared, &p->slots[i], key) != 0 ||
-		    changeset_key_id(key) != p->slots[i].key_id)
+		if (policy_slot_open(shared, slot, key) != 0 ||
+		    changeset_key_id(key) != slot->key_id)
 			continue;
-		if ((rc = store_scope_key_put(s, sc, p->slots[i].key_id, key)) == 1)
-			rc = store_scope_materialise(s, sc, p->slots[i].key_id, key);
+		if ((rc = store_scope_key_put(s, ax->sc, slot->key_id, key)) == 1 && !ax->fresh)
+			rc = store_scope_materialise(s, ax->sc, slot->key_id, key);
+		ax->have_key = true;
+		ax->key_id = slot->key_id;
+		memcpy(ax->key, key, ARR_SKEY_LEN);
 	}
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(shared, sizeof(shared));
 	return rc < 0 ? rc : 0;
 }
 
-int
-store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
+/*
+ * Open case data part i: with the key a CREATE of this change set just gave, without
+ * looking up a scope that is new here (no key), else as store_scope_open() does.
+ */
+static int
+open_in_apply(struct store *s, struct changeset *cs, size_t i, const struct apply_ctx *ax)
 {
+	const struct cs_part *part = &cs->parts[i];
+
+	if (part->ops != NULL)
+		return 0;
+	if (ax->have_key && ax->key_id == part->key_id)
+		return changeset_open(cs, i, ax->key);
+	if (ax->fresh)
+		return 1;
+	return open_part(s, cs, i);
+}
+
+/* Part i of cs (logged as log_id) in scope ax: merged, recorded as policy, or kept sealed. */
+static int
+apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t log_id,
+           struct apply_ctx *ax)
+{
+	const struct cs_part *part = &cs->parts[i];
 	sqlite3_stmt *st;
-	int64_t sc;
 	int rc;
 
-	if ((rc = store_scope_local(s, cs->h.scope, true, &sc)) < 0)
-		return rc;
-	if (cs->h.kind == CS_POLICY) {
-		if ((rc = record_policy(s, cs, sc, log_id)) < 0)
+	if (part->kind == CS_POLICY) {
+		if ((rc = record_policy(s, cs, i, ax->sc, log_id)) < 0)
 			return rc;
-		if (memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0)
-			store_scope_dirty(s, sc);
-		return take_keys(s, cs, sc);
+		/* a scope new here is not this node's: it has nothing to repair */
+		if (!ax->fresh && memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0)
+			store_scope_dirty(s, ax->sc);
+		return take_keys(s, cs, i, ax);
 	}
-	if (sc == 0)
-		return store_merge_changeset(s, cs, oid, log_id, 0);
-	if ((rc = store_scope_open(s, cs)) < 0) {
+	if (ax->sc == 0)
+		return store_merge_part(s, cs, part->ops, part->nops, oid, log_id, 0);
+	if ((rc = open_in_apply(s, cs, i, ax)) < 0) {
 		s->scope_masked++; /* validated at receipt; a key learnt since does not open it */
 		return 0;
 	}
 	if (rc == 0)
-		return merge_opened(s, cs, oid, log_id, sc);
+		return merge_opened(s, cs, i, oid, log_id, ax->sc);
 	st = s->st[ST_SEALED_INS];
 	sqlite3_bind_int64(st, 1, log_id);
-	sqlite3_bind_int64(st, 2, sc);
-	sqlite3_bind_int64(st, 3, (int64_t)cs->h.key_id);
+	sqlite3_bind_int64(st, 2, ax->sc);
+	sqlite3_bind_int64(st, 3, (int64_t)part->key_id);
+	sqlite3_bind_int64(st, 4, (int64_t)i);
 	return store_db_run(st);
+}
+
+/*
+ * In header order: a CREATE part comes before the data part of its scope, so the data
+ * part finds the key the CREATE gave this node (or waits sealed for one). Consecutive
+ * parts of one scope (a CREATE and its data) share the lookup of the scope and the key.
+ */
+int
+store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
+{
+	struct apply_ctx ax = {0};
+	int rc = 0;
+
+	for (size_t i = 0; i < cs->nparts && rc >= 0; i++) {
+		if (i == 0 ||
+		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) != 0) {
+			sodium_memzero(&ax, sizeof(ax));
+			bool creates =
+			    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i], i);
+
+			if ((rc = scope_local(s, cs->parts[i].scope, true, creates, &ax.sc,
+			                      &ax.fresh)) < 0)
+				break;
+		}
+		rc = apply_part(s, cs, i, oid, log_id, &ax);
+	}
+	sodium_memzero(&ax, sizeof(ax));
+	return rc < 0 ? rc : 0;
 }

@@ -35,10 +35,11 @@ issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct cs_polic
 	    .author_org = s->org,
 	    .schema_version = ARR_SCHEMA_VERSION,
 	};
+	struct cs_part_in part = {.kind = CS_POLICY, .policy = p};
 	int rc;
 
-	memcpy(h.scope, scope, ARR_SCOPE_LEN);
-	if ((rc = changeset_build_policy(s->key, &h, p, &cs)) < 0)
+	memcpy(part.scope, scope, ARR_SCOPE_LEN);
+	if ((rc = changeset_build(s->key, &h, &part, 1, &cs)) < 0)
 		return rc;
 	rc = store_apply_changeset(s, cs, s->self_oid);
 	if (rc == 0 && r != NULL) {
@@ -126,44 +127,62 @@ out:
 	return rc;
 }
 
-int
-store_scope_create(struct store *s, uint8_t scope[ARR_SCOPE_LEN], uint8_t key[ARR_SKEY_LEN],
-                   uint64_t *key_id, struct store_write_result *r)
+size_t
+store_scope_create_max(struct store *s)
 {
-	struct policy_slot slot;
-	struct cs_policy p = {.op = POLICY_CREATE, .slots = &slot, .nslots = 1};
+	size_t n = 1;
+
+	for (size_t i = 0; s->grant_all && s->member_at != NULL; i++) {
+		if (s->member_at(s->member_ctx, i) == NULL)
+			break;
+		n++;
+	}
+	return n < ARR_POLICY_MAX_IDS ? n : ARR_POLICY_MAX_IDS;
+}
+
+/*
+ * The id of the new scope is the one only this CREATE can open (changeset_scope_id of its
+ * origin, seq and part). The key is kept before the CREATE is applied, so that its own
+ * slot need not be opened; the parties store_config.grant_on_create asks for are granted
+ * in the CREATE itself, each with a slot (no GRANT change sets follow).
+ */
+int
+store_scope_create_part(struct store *s, uint64_t seq, size_t part, uint8_t scope[ARR_SCOPE_LEN],
+                        uint8_t key[ARR_SKEY_LEN], struct cs_policy *p, struct policy_slot *slots,
+                        struct policy_party *parties)
+{
+	size_t max = store_scope_create_max(s), np = 0;
 	int64_t sc;
 	int rc;
 
-	/* the id only this CREATE can open: of its origin and seq (issue() takes that seq) */
-	changeset_scope_id(s->self, vv_get(s->vec, s->self) + 1, scope);
+	changeset_scope_id(s->self, seq, part, scope);
 	changeset_key_new(key);
-	*key_id = p.key_id = changeset_key_id(key);
-	/* kept before the CREATE is applied, so that its own slot need not be opened */
-	if ((rc = store_scope_slot_seal(s, s->self, p.key_id, key, &slot)) < 0 ||
-	    (rc = store_scope_local(s, scope, true, &sc)) < 0 ||
-	    (rc = store_scope_key_put(s, sc, p.key_id, key)) < 0 ||
-	    (rc = issue(s, scope, &p, r)) < 0)
+	memset(p, 0, sizeof(*p));
+	p->op = POLICY_CREATE;
+	p->key_id = changeset_key_id(key);
+	if ((rc = store_scope_slot_seal(s, s->self, p->key_id, key, &slots[0])) < 0)
 		return rc;
-	for (size_t i = 0; s->grant_all && s->member_at != NULL; i++) {
+	for (size_t i = 0; s->grant_all && s->member_at != NULL && np + 1 < max; i++) {
 		const uint8_t *m = s->member_at(s->member_ctx, i);
-		struct policy_slot gs;
-		struct cs_policy g = {.op = POLICY_GRANT,
-		                      .has_member = true,
-		                      .roles = GRANT_DEFAULT_ROLES,
-		                      .slots = &gs,
-		                      .nslots = 1};
 
 		if (m == NULL)
 			break;
 		if (memcmp(m, s->self, ARR_ORIGIN_LEN) == 0)
 			continue;
-		memcpy(g.member, m, ARR_ORIGIN_LEN);
-		if ((rc = store_scope_slot_seal(s, m, p.key_id, key, &gs)) < 0 ||
-		    (rc = issue(s, scope, &g, r)) < 0)
+		memcpy(parties[np].member, m, ARR_ORIGIN_LEN);
+		parties[np].roles = GRANT_DEFAULT_ROLES;
+		if ((rc = store_scope_slot_seal(s, m, p->key_id, key, &slots[np + 1])) < 0)
 			return rc;
+		np++;
 	}
-	return 0;
+	p->slots = slots;
+	p->nslots = np + 1;
+	p->parties = parties;
+	p->nparties = np;
+	if ((rc = store_scope_new(s, scope, &sc)) < 0)
+		return rc;
+	rc = store_scope_key_put(s, sc, p->key_id, key);
+	return rc < 0 ? rc : 0;
 }
 
 int

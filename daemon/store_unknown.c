@@ -222,13 +222,14 @@ static int
 remerge(struct store *s, int64_t log_id, int64_t oid, const uint8_t *raw, size_t len, unsigned from)
 {
 	struct changeset *cs = NULL;
+	char detail[96];
 	uint64_t frozen;
 	int64_t sc;
 	int rc;
 
 	if ((rc = changeset_decode(raw, len, &cs)) < 0)
 		return rc == ARR_ENOMEM ? rc : ARR_EDB; /* logged bytes always decode */
-	if (cs->h.kind != CS_DATA || cs->h.schema_version <= from) {
+	if (cs->h.schema_version <= from) {
 		rc = 0;
 		goto out;
 	}
@@ -236,17 +237,20 @@ remerge(struct store *s, int64_t log_id, int64_t oid, const uint8_t *raw, size_t
 	if ((rc = store_equiv_from(s, cs->origin, &frozen)) < 0 ||
 	    (frozen != 0 && cs->h.seq >= frozen))
 		goto out;
-	if ((rc = store_scope_local(s, cs->h.scope, false, &sc)) < 0)
-		goto out;
 	/* a case body without its key is sealed: it merges whole when the key comes */
-	if (sc != 0 && (rc = store_scope_open(s, cs)) != 0) {
-		rc = rc < 0 ? rc : 0;
+	if ((rc = store_scope_open(s, cs)) < 0)
 		goto out;
+	rc = 0;
+	for (size_t i = 0; i < cs->nparts && rc == 0; i++) {
+		const struct cs_part *p = &cs->parts[i];
+
+		/* ... and ops outside the part's scope are masked (store_scope.c) */
+		if (p->kind != CS_DATA || p->ops == NULL ||
+		    store_scope_ops_valid(p, cs->h.schema_version, detail, sizeof(detail)) < 0)
+			continue;
+		if ((rc = store_scope_local(s, p->scope, false, &sc)) == 0)
+			rc = store_merge_part(s, cs, p->ops, p->nops, oid, log_id, sc);
 	}
-	/* ... and ops outside the change set's scope are masked (store_scope.c) */
-	rc = cs->ops == NULL || !store_scope_ops_fit(cs)
-	         ? 0
-	         : store_merge_changeset(s, cs, oid, log_id, sc);
 out:
 	changeset_destroy(&cs);
 	return rc;

@@ -74,10 +74,10 @@ static const char verdict_sql[] =
     "CREATE TABLE IF NOT EXISTS _scope_log(sc INTEGER NOT NULL, origin INTEGER NOT NULL,"
     " seq INTEGER NOT NULL, log INTEGER NOT NULL, PRIMARY KEY(sc, origin, seq))"
     " WITHOUT ROWID;"
-    /* the change sets whose ops are masked, with the rule they broke */
-    "CREATE TABLE IF NOT EXISTS _denied(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
+    /* the parts (one per scope and change set) whose ops are masked, with the rule broken */
+    "CREATE TABLE IF NOT EXISTS _denied(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
     " origin INTEGER NOT NULL, seq INTEGER NOT NULL, rule TEXT NOT NULL,"
-    " op INTEGER NOT NULL);";
+    " op INTEGER NOT NULL, PRIMARY KEY(log, sc)) WITHOUT ROWID;";
 
 static int
 prep(struct store *s, const char *sql, sqlite3_stmt **st)
@@ -111,11 +111,12 @@ store_verdict_open(struct store *s)
 	               "INSERT OR REPLACE INTO _denied(log, sc, origin, seq, rule, op) "
 	               "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	               &v->put)) < 0 ||
-	    (rc = prep(s, "DELETE FROM _denied WHERE log = ?1", &v->del)) < 0 ||
-	    (rc = prep(s, "SELECT 1 FROM _denied d " DENIED_LIVE " WHERE d.log = ?1", &v->get)) <
+	    (rc = prep(s, "DELETE FROM _denied WHERE log = ?1 AND sc = ?2", &v->del)) < 0 ||
+	    (rc = prep(s, "SELECT 1 FROM _denied d " DENIED_LIVE " WHERE d.log = ?1 AND d.sc = ?2",
+	               &v->get)) <
 	        0 ||
 	    (rc = prep(s,
-	               "SELECT p.origin, p.seq, s.scope FROM _policy p JOIN _scope s "
+	               "SELECT p.origin, p.seq, s.scope, p.part FROM _policy p JOIN _scope s "
 	               "ON s.id = p.sc WHERE p.sc = ?1 AND p.op = 1",
 	               &v->owner)) < 0 ||
 	    (rc = prep(s, "SELECT 1 FROM _scope_log WHERE sc = ?1 LIMIT 1", &v->judged)) < 0)
@@ -172,9 +173,9 @@ cmp_grant(const void *a, const void *b)
 	return (x->upto > y->upto) - (x->upto < y->upto);
 }
 
-/* The cut of the logged REVOKE log_id (its body, decoded again: revokes are rare). */
+/* The cut of the REVOKE of part of log_id (its body, decoded again: revokes are rare). */
 static int
-cut_of(struct store *s, int64_t log_id, uint64_t *cut)
+cut_of(struct store *s, int64_t log_id, int part, uint64_t *cut)
 {
 	sqlite3_stmt *st = s->st[ST_LOG_BY_ID];
 	struct changeset *cs = NULL;
@@ -185,8 +186,9 @@ cut_of(struct store *s, int64_t log_id, uint64_t *cut)
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = changeset_decode(sqlite3_column_blob(st, 1),
 		                      (size_t)sqlite3_column_bytes(st, 1), &cs);
-		if (rc == 0 && cs->policy != NULL)
-			*cut = cs->policy->cut;
+		if (rc == 0 && part >= 0 && (size_t)part < cs->nparts &&
+		    cs->parts[part].policy != NULL)
+			*cut = cs->parts[part].policy->cut;
 		else if (rc != ARR_ENOMEM)
 			rc = ARR_EDB; /* logged bytes always decode */
 	} else {
@@ -251,7 +253,7 @@ grant_upto(struct store *s, const struct store_policy *p, const struct store_pol
 		    !((g->roles & ROLE_ADMIN) ? store_policy_is_owner(p, rv->origin) : rv->issuer))
 			continue;
 		if (rv->has_member && memcmp(rv->member, g->member, ARR_ORIGIN_LEN) == 0 &&
-		    (rc = cut_of(s, rv->log, &cut)) < 0)
+		    (rc = cut_of(s, rv->log, rv->part, &cut)) < 0)
 			return rc;
 		if (cut < *upto)
 			*upto = cut;
@@ -463,8 +465,8 @@ owner_of(struct store *s, int64_t sc, uint8_t owner[ARR_ORIGIN_LEN], bool *has)
 		if (sqlite3_column_bytes(st, 0) != ARR_ORIGIN_LEN ||
 		    sqlite3_column_bytes(st, 2) != ARR_SCOPE_LEN)
 			continue;
-		changeset_scope_id(sqlite3_column_blob(st, 0),
-		                   (uint64_t)sqlite3_column_int64(st, 1), id);
+		changeset_scope_id(sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+		                   (size_t)sqlite3_column_int64(st, 3), id);
 		if (memcmp(id, sqlite3_column_blob(st, 2), ARR_SCOPE_LEN) != 0)
 			continue;
 		memcpy(owner, sqlite3_column_blob(st, 0), ARR_ORIGIN_LEN);
@@ -503,23 +505,38 @@ store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t 
 	return 0;
 }
 
-/* Whether the one-row statement st with key bound to ?1 gives a row (*found). */
+/* Whether the one-row statement st, its parameters bound, gives a row (*found). */
 static int
-exists(sqlite3_stmt *st, int64_t key, bool *found)
+found_row(sqlite3_stmt *st, bool *found)
 {
-	int rc;
+	int rc = sqlite3_step(st);
 
-	sqlite3_bind_int64(st, 1, key);
-	rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
-int
-store_verdict_is_denied(struct store *s, int64_t log_id, bool *denied)
+/* found_row() with key bound to ?1. */
+static int
+exists(sqlite3_stmt *st, int64_t key, bool *found)
 {
-	return exists(s->verdicts->get, log_id, denied);
+	sqlite3_bind_int64(st, 1, key);
+	return found_row(st, found);
+}
+
+/* found_row() with key bound to ?1 and key2 to ?2. */
+static int
+exists2(sqlite3_stmt *st, int64_t key, int64_t key2, bool *found)
+{
+	sqlite3_bind_int64(st, 1, key);
+	sqlite3_bind_int64(st, 2, key2);
+	return found_row(st, found);
+}
+
+int
+store_verdict_is_denied(struct store *s, int64_t log_id, int64_t sc, bool *denied)
+{
+	return exists2(s->verdicts->get, log_id, sc, denied);
 }
 
 int
@@ -546,9 +563,10 @@ store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t 
 	if (v.name == NULL) {
 		st = vs->del;
 		sqlite3_bind_int64(st, 1, log_id);
+		sqlite3_bind_int64(st, 2, sc);
 		return store_db_run(st);
 	}
-	if ((rc = exists(vs->get, log_id, &was)) < 0 || was)
+	if ((rc = exists2(vs->get, log_id, sc, &was)) < 0 || was)
 		return rc < 0 ? rc : 1; /* judged again (store_verdict_redo.c): listed already */
 	st = vs->put;
 	sqlite3_bind_int64(st, 1, log_id);
@@ -682,4 +700,16 @@ out:
 	old->sc = 0;
 	free(members);
 	return rc;
+}
+
+int
+store_verdict_policy_all(struct store *s, int64_t sc)
+{
+	bool judged;
+	int rc;
+
+	s->verdicts->before.sc = 0;
+	if ((rc = exists(s->verdicts->judged, sc, &judged)) < 0 || !judged)
+		return rc;
+	return store_verdict_redo(s, sc, NULL, 0, true);
 }

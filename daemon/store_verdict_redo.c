@@ -84,16 +84,22 @@ run2(struct store *s, const char *sql, int64_t a, int64_t b, struct ids *out)
 }
 
 /*
- * The logged change set log_id, opened: 0, or 1 when this node cannot read it (no key:
- * it was never merged), or an error. *oid is its origin's local id.
+ * The logged change set log_id, opened, and its data part in scope sc (*part): 0, or 1
+ * when this node cannot read that part (no key: it was never merged) or the change set
+ * has none, or an error. *oid is its origin's local id.
  */
 static int
-load(struct store *s, int64_t log_id, struct changeset **cs, int64_t *oid)
+load(struct store *s, int64_t log_id, int64_t sc, struct changeset **cs, int64_t *oid,
+     const struct cs_part **part)
 {
 	sqlite3_stmt *st = s->st[ST_LOG_BY_ID];
+	uint8_t scope[ARR_SCOPE_LEN];
 	int rc;
 
 	*cs = NULL;
+	*part = NULL;
+	if ((rc = store_scope_bytes(s, sc, scope)) < 0)
+		return rc;
 	sqlite3_bind_int64(st, 1, log_id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*oid = sqlite3_column_int64(st, 0);
@@ -105,16 +111,25 @@ load(struct store *s, int64_t log_id, struct changeset **cs, int64_t *oid)
 		rc = rc == SQLITE_DONE ? ARR_EDB : store_db_error(rc);
 	}
 	sqlite3_reset(st);
-	if (rc == 0 && (rc = store_scope_open(s, *cs)) != 0)
-		rc = rc < 0 ? 1 : rc; /* a body its key does not open was never merged */
+	if (rc == 0 && (rc = store_scope_open(s, *cs)) < 0)
+		rc = 1; /* a body its key does not open was never merged */
+	for (size_t i = 0; rc == 0 && *part == NULL && i < (*cs)->nparts; i++) {
+		const struct cs_part *p = &(*cs)->parts[i];
+
+		if (p->kind == CS_DATA && p->ops != NULL &&
+		    memcmp(p->scope, scope, ARR_SCOPE_LEN) == 0)
+			*part = p;
+	}
+	if (rc == 0 && *part == NULL)
+		rc = 1;
 	if (rc != 0)
 		changeset_destroy(cs);
 	return rc;
 }
 
-/* The rows of cs's ops onto rows (growing it). */
+/* The rows of part's ops onto rows (growing it). */
 static int
-rows_add(const struct changeset *cs, struct rowref **rows, size_t *n, size_t *cap)
+rows_add(const struct cs_part *cs, struct rowref **rows, size_t *n, size_t *cap)
 {
 	for (size_t i = 0; i < cs->nops; i++) {
 		if (*n == *cap) {
@@ -139,21 +154,23 @@ rejudge(struct store *s, int64_t sc, int64_t log_id, struct rowref **rows, size_
         bool *flipped)
 {
 	struct changeset *cs = NULL;
+	const struct cs_part *part;
 	struct store_verdict v;
 	bool denied;
 	int64_t oid;
 	int rc;
 
 	*flipped = false;
-	if ((rc = load(s, log_id, &cs, &oid)) != 0)
+	if ((rc = load(s, log_id, sc, &cs, &oid, &part)) != 0)
 		return rc < 0 ? rc : 0;
 	struct store_verdict_hdr h = {cs->origin, cs->h.seq, cs->h.author_org,
 	                              cs->h.schema_version};
 
-	if ((rc = store_verdict_judge(s, &h, sc, cs->ops, cs->nops, &v)) == 0 &&
-	    (rc = store_verdict_is_denied(s, log_id, &denied)) == 0 && denied != (v.name != NULL)) {
+	if ((rc = store_verdict_judge(s, &h, sc, part->ops, part->nops, &v)) == 0 &&
+	    (rc = store_verdict_is_denied(s, log_id, sc, &denied)) == 0 &&
+	    denied != (v.name != NULL)) {
 		*flipped = true;
-		rc = rows_add(cs, rows, n, cap);
+		rc = rows_add(part, rows, n, cap);
 	}
 	changeset_destroy(&cs);
 	return rc;
@@ -218,15 +235,16 @@ remerge(struct store *s, int64_t sc, const struct ids *logs)
 
 	for (size_t i = 0; i < logs->n && rc == 0; i++) {
 		struct changeset *cs = NULL;
+		const struct cs_part *part;
 		int64_t oid;
 
 		if (i > 0 && logs->v[i] == logs->v[i - 1])
 			continue;
-		if ((rc = load(s, logs->v[i], &cs, &oid)) != 0) {
+		if ((rc = load(s, logs->v[i], sc, &cs, &oid, &part)) != 0) {
 			rc = rc < 0 ? rc : 0;
 			continue;
 		}
-		rc = store_merge_changeset(s, cs, oid, logs->v[i], sc);
+		rc = store_merge_part(s, cs, part->ops, part->nops, oid, logs->v[i], sc);
 		changeset_destroy(&cs);
 	}
 	return rc;

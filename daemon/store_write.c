@@ -1,11 +1,10 @@
 /*
- * store_write.c: local writes: validating ops, splitting them into change sets, signing
- * them (the next one on a thread while the current one is applied) and committing them
- * durably; and the hold on own seqs after a restore. Remote change sets are not its
+ * store_write.c: local writes: validating ops, routing and grouping them by scope, the
+ * keys of those scopes, and committing them durably (store_pack.c packs the groups into
+ * change sets); and the hold on own seqs after a restore. Remote change sets are not its
  * business (store_apply.c).
  */
 #include <assert.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,23 +53,6 @@ store_write(struct store *s, const struct store_op *ops, size_t nops,
             struct store_write_result *res)
 {
 	return store_write_rows(s, ops, NULL, nops, res);
-}
-
-/* Signing a local change set on a thread (store_write_rows). */
-struct signer {
-	pthread_t thread;
-	const struct nodekey *key;
-	struct changeset *cs;
-	int rc;
-};
-
-static void *
-sign_main(void *arg)
-{
-	struct signer *sg = arg;
-
-	sg->rc = changeset_sign(sg->cs, sg->key);
-	return NULL;
 }
 
 /*
@@ -122,70 +104,6 @@ ops_convert(const struct store_op *ops, const uint8_t *rows, size_t nops, struct
 			return ARR_EINVAL;
 	}
 	return 0;
-}
-
-/*
- * Build, sign and apply the change sets of cops inside the caller's transaction.
- * A pipeline of two: change set k+1 is built and signed on a thread (signing hashes the
- * body twice, the largest CPU cost of a write outside SQLite) while change set k is
- * merged and logged here. Seqs are counted here, so k+1 has its seq before k is applied.
- */
-static int
-write_pipeline(struct store *s, const struct cs_op *cops, size_t nops,
-               const uint8_t scope[ARR_SCOPE_LEN], const uint8_t *key, uint64_t key_id,
-               struct store_write_result *r)
-{
-	struct changeset *cs = NULL; /* built and signed, to apply next */
-	uint64_t seq = vv_get(s->vec, s->self) + 1;
-	int ret = 0;
-
-	for (size_t i = 0; i < nops || cs != NULL;) {
-		struct signer sg = {.key = s->key, .rc = 0};
-		bool threaded = false;
-		size_t n = 0;
-
-		if (i < nops) {
-			struct cs_header h = {
-			    .seq = seq,
-			    .hlc = hlc_send(&s->hlc, store_clock_now(s)),
-			    .author_org = s->org,
-			    .schema_version = ARR_SCHEMA_VERSION,
-			    .kind = CS_DATA,
-			    .key_id = key_id,
-			};
-
-			memcpy(h.scope, scope, ARR_SCOPE_LEN);
-			if ((n = changeset_fit(&h, cops + i, nops - i)) == 0) {
-				ret = ARR_ETOOBIG;
-				goto out;
-			}
-			if ((ret = changeset_build_unsigned(s->key, &h, cops + i, n, key, &sg.cs)) <
-			    0)
-				goto out;
-			/* alone (the last or only one), or no thread: sign here */
-			threaded =
-			    cs != NULL && pthread_create(&sg.thread, NULL, sign_main, &sg) == 0;
-			if (!threaded)
-				sg.rc = changeset_sign(sg.cs, s->key);
-		}
-		if (cs != NULL) {
-			ret = store_apply_changeset(s, cs, s->self_oid);
-			if (r->changesets++ == 0)
-				r->first_seq = cs->h.seq;
-			r->last_seq = cs->h.seq;
-			changeset_destroy(&cs);
-		}
-		if (threaded)
-			pthread_join(sg.thread, NULL);
-		cs = sg.cs;
-		if (ret < 0 || (ret = sg.rc) < 0)
-			goto out;
-		seq++;
-		i += n;
-	}
-out:
-	changeset_destroy(&cs);
-	return ret;
 }
 
 /* An op's place in the write and its scope, for sorting by scope (group_by_scope). */
@@ -260,53 +178,66 @@ write_allowed(struct store *s, const struct cs_op *ops, size_t nops,
 }
 
 /*
- * Each group of ops of one scope as change sets of that scope. A group whose scope is not
- * known here is a scope this write opens (store_route.c named it by its opening row): its
- * CREATE gives it its real id and key.
+ * Each group's key: the write key of a case scope this node reads (rekeying first when it
+ * should, store_scope_write_key(): that issues a change set, so before any is packed), or
+ * for a scope this write opens (store_route.c named it by its opening row) none yet.
  */
 static int
-write_scopes(struct store *s, const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN],
-             size_t nops, struct store_write_result *r)
+groups_key(struct store *s, struct store_group *g, size_t ng, struct store_write_result *r)
 {
-	uint8_t key[ARR_SKEY_LEN], scope[ARR_SCOPE_LEN];
-	int rc = 0;
-
-	for (size_t i = 0, j; i < nops && rc == 0; i = j) {
+	for (size_t k = 0; k < ng; k++) {
 		uint64_t key_id = 0;
 		int64_t sc;
+		int rc;
 
-		for (j = i + 1; j < nops && memcmp(scopes[j], scopes[i], ARR_SCOPE_LEN) == 0; j++)
-			;
-		memcpy(scope, scopes[i], ARR_SCOPE_LEN);
-		if (!changeset_scope_is_region(scope)) {
-			if ((rc = store_scope_local(s, scope, false, &sc)) == ARR_ENOTFOUND)
-				rc = store_scope_create(s, scope, key, &key_id, r);
-			else if (rc == 0)
-				rc = store_scope_write_key(s, scope, key, &key_id, r);
-			if (rc < 0) {
-				char id[ARR_ROWID_STRLEN + 1];
-
-				r->bad_op = i;
-				rowid_format(cops[i].row, id);
-				if (rc == ARR_ENOTPARTY)
-					snprintf(r->refusal, sizeof(r->refusal),
-					         "this organisation is not a party of the scope of "
-					         "%s %s "
-					         "(it holds no current key of it)",
-					         cops[i].table, id);
-				break;
-			}
+		if (changeset_scope_is_region(g[k].scope))
+			continue;
+		if ((rc = store_scope_local(s, g[k].scope, false, &sc)) == ARR_ENOTFOUND) {
+			g[k].fresh = true;
+			continue;
 		}
 		if (rc == 0)
-			rc = write_allowed(s, cops + i, j - i, scope, r);
-		if (rc < 0) {
-			r->bad_op += i;
-			break;
+			rc = store_scope_write_key(s, g[k].scope, g[k].key, &key_id, r);
+		if (rc == 0 && (rc = write_allowed(s, g[k].ops, g[k].nops, g[k].scope, r)) < 0) {
+			r->bad_op += (size_t)(g[k].ops - g[0].ops);
+			return rc;
 		}
-		rc = write_pipeline(s, cops + i, j - i, scope, key_id != 0 ? key : NULL, key_id, r);
+		if (rc < 0) {
+			char id[ARR_ROWID_STRLEN + 1];
+
+			r->bad_op = (size_t)(g[k].ops - g[0].ops);
+			rowid_format(g[k].ops[0].row, id);
+			if (rc == ARR_ENOTPARTY)
+				snprintf(r->refusal, sizeof(r->refusal),
+				         "this organisation is not a party of the scope of %s %s "
+				         "(it holds no current key of it)",
+				         g[k].ops[0].table, id);
+			return rc;
+		}
 	}
-	sodium_memzero(key, sizeof(key));
-	return rc;
+	return 0;
+}
+
+/* The groups of the sorted ops (one per scope) into *out (malloc'd, *ng entries). */
+static int
+groups_make(const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN], size_t nops,
+            struct store_group **out, size_t *ng)
+{
+	struct store_group *g;
+	size_t n = 0;
+
+	if ((g = calloc(nops, sizeof(*g))) == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0, j; i < nops; i = j, n++) {
+		for (j = i + 1; j < nops && memcmp(scopes[j], scopes[i], ARR_SCOPE_LEN) == 0; j++)
+			;
+		g[n].ops = cops + i;
+		g[n].nops = j - i;
+		memcpy(g[n].scope, scopes[i], ARR_SCOPE_LEN);
+	}
+	*out = g;
+	*ng = n;
+	return 0;
 }
 
 /* Route, group and write the converted ops (store_write_rows, inside its transaction). */
@@ -316,15 +247,22 @@ write_routed(struct store *s, const struct cs_op *cops, size_t nops, struct stor
 	uint8_t(*scopes)[ARR_SCOPE_LEN] = calloc(nops, ARR_SCOPE_LEN);
 	uint8_t(*sscopes)[ARR_SCOPE_LEN] = calloc(nops, ARR_SCOPE_LEN);
 	struct cs_op *sorted = calloc(nops, sizeof(*sorted));
+	struct store_group *g = NULL;
+	size_t ng = 0;
 	int rc = ARR_ENOMEM;
 
 	if (scopes == NULL || sscopes == NULL || sorted == NULL)
 		goto out;
 	if ((rc = store_route(s, cops, nops, scopes, r)) < 0 ||
-	    (rc = group_by_scope(cops, scopes, nops, sorted, sscopes)) < 0)
+	    (rc = group_by_scope(cops, scopes, nops, sorted, sscopes)) < 0 ||
+	    (rc = groups_make(sorted, sscopes, nops, &g, &ng)) < 0)
 		goto out;
-	rc = write_scopes(s, sorted, sscopes, nops, r);
+	if ((rc = groups_key(s, g, ng, r)) == 0)
+		rc = store_pack_write(s, g, ng, r);
 out:
+	if (g != NULL)
+		sodium_memzero(g, ng * sizeof(*g));
+	free(g);
 	free(sorted);
 	free(sscopes);
 	free(scopes);

@@ -10,7 +10,8 @@
 #define ARR_SIG_LEN          64                  /* Ed25519 signature */
 #define ARR_ROWID_LEN        16                  /* random (version 4) UUID, binary */
 #define ARR_ROWID_STRLEN     36                  /* its lower-case text form, without NUL */
-#define ARR_CS_MAX_OPS       4096                /* ops in one change set */
+#define ARR_CS_MAX_OPS       4096                /* ops in one change set, all parts */
+#define ARR_CS_MAX_PARTS     256                 /* parts (scopes) in one change set */
 #define ARR_CS_MAX_BYTES     (1u << 20)          /* encoded change set, envelope included */
 #define ARR_MSG_MAX_BYTES    (8u << 20)          /* any one peer or API message */
 #define ARR_NAME_MAX         64                  /* table or column name, bytes */

@@ -46,50 +46,97 @@ op_size(const struct cs_op *op)
 	       value_size(&op->value);
 }
 
-/* The header's encoded size for a body of body_len bytes. */
+/* Bytes of the body of a data part in scope whose ops array takes n bytes in clear. */
 static size_t
-header_size(const struct cs_header *h, uint64_t body_len)
+body_size(const uint8_t scope[ARR_SCOPE_LEN], size_t n)
+{
+	return changeset_scope_is_region(scope) ? n : cs_sealed_len(n);
+}
+
+/* A part's entry in the header, with a body of bodylen bytes. */
+static size_t
+part_entry_size(const uint8_t scope[ARR_SCOPE_LEN], uint64_t key_id, size_t bodylen)
+{
+	return mpw_array_size(CS_PART_FIELDS) +
+	       (changeset_scope_is_region(scope) ? 1 : mpw_bin_size(ARR_SCOPE_LEN)) + 1 +
+	       mpw_uint_size(key_id) + mpw_uint_size(bodylen) + mpw_bin_size(ARR_HASH_LEN);
+}
+
+/* The header without its parts' entries (the parts array's head included). */
+static size_t
+header_fixed_size(const struct cs_header *h, size_t nparts)
 {
 	return mpw_array_size(CS_HEADER_FIELDS) + mpw_uint_size(ARR_FORMAT_VERSION) +
 	       mpw_bin_size(ARR_ORIGIN_LEN) + mpw_uint_size(h->seq) + mpw_uint_size(h->hlc) +
 	       mpw_str_size(strlen(h->author_org)) + mpw_uint_size(h->schema_version) +
-	       (changeset_scope_is_region(h->scope) ? 1 : mpw_bin_size(ARR_SCOPE_LEN)) +
-	       mpw_uint_size(h->kind) + mpw_uint_size(h->key_id) + mpw_uint_size(body_len) +
-	       mpw_bin_size(ARR_HASH_LEN);
+	       mpw_array_size(nparts);
 }
 
-/* Bytes of the body of a data change set whose ops array takes n bytes in clear. */
+/* The envelope of a header of hdrlen bytes and bodies of bodies bytes (heads included). */
 static size_t
-body_size(const struct cs_header *h, size_t n)
-{
-	return changeset_scope_is_region(h->scope) ? n : cs_sealed_len(n);
-}
-
-static size_t
-envelope_size(size_t hdrlen, size_t bodylen)
+envelope_size(size_t hdrlen, size_t nparts, size_t bodies)
 {
 	return mpw_array_size(CS_ENVELOPE_FIELDS) + mpw_bin_size(hdrlen) +
-	       mpw_bin_size(ARR_SIG_LEN) + mpw_bin_size(bodylen);
+	       mpw_bin_size(ARR_SIG_LEN) + mpw_array_size(nparts) + bodies;
+}
+
+size_t
+changeset_ops_bytes(const struct cs_op *ops, size_t n)
+{
+	size_t bytes = mpw_array_size(n);
+
+	for (size_t i = 0; i < n; i++)
+		bytes += op_size(&ops[i]);
+	return bytes;
+}
+
+/* Counted at their largest: a key id of 8 bytes, heads of 5 bytes, 3-byte array heads. */
+void
+changeset_budget_init(struct cs_budget *b, const struct cs_header *h)
+{
+	b->bytes = header_fixed_size(h, ARR_CS_MAX_PARTS) + 5 + 1 + mpw_bin_size(ARR_SIG_LEN) +
+	           mpw_array_size(ARR_CS_MAX_PARTS) + 5;
+	b->ops = 0;
+	b->parts = 0;
+}
+
+size_t
+changeset_part_bytes(const uint8_t scope[ARR_SCOPE_LEN], uint8_t kind, size_t bodylen)
+{
+	size_t body = kind == CS_DATA ? body_size(scope, bodylen) : bodylen;
+
+	return part_entry_size(scope, UINT64_MAX, ARR_CS_MAX_BYTES) + mpw_bin_size(body);
+}
+
+bool
+changeset_budget_take(struct cs_budget *b, size_t bytes, size_t nops)
+{
+	if (b->parts >= ARR_CS_MAX_PARTS || nops > ARR_CS_MAX_OPS - b->ops ||
+	    bytes > ARR_CS_MAX_BYTES - b->bytes)
+		return false;
+	b->bytes += bytes;
+	b->ops += nops;
+	b->parts++;
+	return true;
 }
 
 /*
- * Largest prefix within both limits. The envelope size only grows with the number of
- * ops, so the first op that does not fit ends the prefix. The header is counted at its
- * largest (a body_len of five bytes covers every body within ARR_CS_MAX_BYTES).
+ * Largest prefix within the limits. The part's size only grows with the number of ops,
+ * so the first op that does not fit ends the prefix.
  */
 size_t
-changeset_fit(const struct cs_header *h, const struct cs_op *ops, size_t nops)
+changeset_fit(const struct cs_budget *b, const uint8_t scope[ARR_SCOPE_LEN],
+              const struct cs_op *ops, size_t nops)
 {
-	size_t hdr, opsbytes = 0, n;
+	size_t opsbytes = 0, n;
 
-	if (h == NULL || h->author_org == NULL || ops == NULL)
+	if (b == NULL || ops == NULL || b->parts >= ARR_CS_MAX_PARTS)
 		return 0;
-	hdr = header_size(h, ARR_CS_MAX_BYTES);
-	for (n = 0; n < nops && n < ARR_CS_MAX_OPS; n++) {
+	for (n = 0; n < nops && n < ARR_CS_MAX_OPS - b->ops; n++) {
 		size_t next = opsbytes + op_size(&ops[n]);
 
-		if (envelope_size(hdr, body_size(h, next + mpw_array_size(n + 1))) >
-		    ARR_CS_MAX_BYTES)
+		if (changeset_part_bytes(scope, CS_DATA, next + mpw_array_size(n + 1)) >
+		    ARR_CS_MAX_BYTES - b->bytes)
 			break;
 		opsbytes = next;
 	}
@@ -120,21 +167,16 @@ value_check(const struct value *v)
 	return ARR_EINVAL;
 }
 
-/* Everything changeset_decode() would refuse, refused before encoding. */
+/* The ops of a data part as changeset_decode() would take them. */
 static int
-build_check(const struct cs_header *h, const struct cs_op *ops, size_t nops)
+ops_check(const struct cs_op *ops, size_t nops)
 {
 	int rc;
 
-	if (h->author_org == NULL || h->seq == 0 || h->kind != CS_DATA)
-		return ARR_EINVAL;
 	if (nops == 0 || ops == NULL)
 		return ARR_EINVAL;
 	if (nops > ARR_CS_MAX_OPS)
 		return ARR_ETOOBIG;
-	if ((rc = cs_text_check((const uint8_t *)h->author_org, strlen(h->author_org), ARR_ORG_MAX,
-	                        ARR_EINVAL)) != 0)
-		return rc;
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].table == NULL || ops[i].column == NULL)
 			return ARR_EINVAL;
@@ -146,6 +188,41 @@ build_check(const struct cs_header *h, const struct cs_op *ops, size_t nops)
 			return rc;
 	}
 	return 0;
+}
+
+/* One part's inputs: a data part's ops and key, a policy part's scope and body. */
+static int
+part_in_check(const struct cs_part_in *p)
+{
+	bool region = changeset_scope_is_region(p->scope);
+
+	if (p->kind == CS_POLICY)
+		return region || p->policy == NULL || p->skey != NULL ? ARR_EINVAL : 0;
+	if (p->kind != CS_DATA || (region ? p->skey != NULL : p->skey == NULL))
+		return ARR_EINVAL;
+	return ops_check(p->ops, p->nops);
+}
+
+/* Everything changeset_decode() would refuse of the header and the parts' inputs. */
+static int
+build_check(const struct cs_header *h, const struct cs_part_in *parts, size_t nparts)
+{
+	size_t nops = 0;
+	int rc;
+
+	if (h->author_org == NULL || h->seq == 0 || parts == NULL || nparts == 0)
+		return ARR_EINVAL;
+	if (nparts > ARR_CS_MAX_PARTS)
+		return ARR_ETOOBIG;
+	if ((rc = cs_text_check((const uint8_t *)h->author_org, strlen(h->author_org), ARR_ORG_MAX,
+	                        ARR_EINVAL)) != 0)
+		return rc;
+	for (size_t i = 0; i < nparts; i++) {
+		if ((rc = part_in_check(&parts[i])) != 0)
+			return rc;
+		nops += parts[i].kind == CS_DATA ? parts[i].nops : 0;
+	}
+	return nops > ARR_CS_MAX_OPS ? ARR_ETOOBIG : 0;
 }
 
 /* A value; text and blob bytes are then at *bytes (inside the buffer). */
@@ -182,28 +259,28 @@ w_value(uint8_t *p, const struct value *v, const uint8_t **bytes)
 
 /* Bytes the string arena of a built change set needs: names (at most) and author. */
 static size_t
-arena_size(const struct cs_header *h, const struct cs_op *ops, size_t nops)
+arena_size(const struct cs_header *h, const struct cs_part_in *parts, size_t nparts)
 {
 	size_t n = strlen(h->author_org) + 1;
 
-	for (size_t i = 0; i < nops; i++)
-		n += strlen(ops[i].table) + 1 + strlen(ops[i].column) + 1;
+	for (size_t k = 0; k < nparts; k++)
+		for (size_t i = 0; parts[k].kind == CS_DATA && i < parts[k].nops; i++)
+			n += strlen(parts[k].ops[i].table) + 1 + strlen(parts[k].ops[i].column) + 1;
 	return n;
 }
 
 /*
- * The ops array into p, and o->ops as changeset_decode() would give it for those bytes:
- * names copied into the arena (interned when equal to the previous op's, as the decoder
- * does), values pointing at their bytes in p. Returns the end of what was written.
+ * The ops array into p, and d (nops entries) as changeset_decode() would give it for those
+ * bytes: names copied into the arena (interned when equal to the previous op's, as the
+ * decoder does), values pointing at their bytes in p. Returns the end of what was written.
  */
 static uint8_t *
-write_ops(uint8_t *p, struct cs_owned *o, const struct cs_op *ops, size_t nops)
+write_ops(uint8_t *p, struct cs_owned *o, struct cs_op *d, const struct cs_op *ops, size_t nops)
 {
 	p = mpw_array(p, nops);
 	for (size_t i = 0; i < nops; i++) {
 		const struct cs_op *in = &ops[i];
-		struct cs_op *d = &o->ops[i];
-		const struct cs_op *prev = i > 0 ? &o->ops[i - 1] : NULL;
+		const struct cs_op *prev = i > 0 ? &d[i - 1] : NULL;
 		size_t tn = strlen(in->table), cn = strlen(in->column);
 		const uint8_t *bytes = NULL;
 
@@ -212,48 +289,56 @@ write_ops(uint8_t *p, struct cs_owned *o, const struct cs_op *ops, size_t nops)
 		p = mpw_bin(p, in->row, ARR_ROWID_LEN);
 		p = mpw_str(p, in->column, cn);
 		p = w_value(p, &in->value, &bytes);
-		d->table = prev != NULL && strcmp(prev->table, in->table) == 0
-		               ? prev->table
-		               : cs_strdup(o, in->table, tn);
-		d->column = prev != NULL && strcmp(prev->column, in->column) == 0
-		                ? prev->column
-		                : cs_strdup(o, in->column, cn);
-		memcpy(d->row, in->row, ARR_ROWID_LEN);
-		d->value = in->value;
+		d[i].table = prev != NULL && strcmp(prev->table, in->table) == 0
+		                 ? prev->table
+		                 : cs_strdup(o, in->table, tn);
+		d[i].column = prev != NULL && strcmp(prev->column, in->column) == 0
+		                  ? prev->column
+		                  : cs_strdup(o, in->column, cn);
+		memcpy(d[i].row, in->row, ARR_ROWID_LEN);
+		d[i].value = in->value;
 		if (in->value.kind == VALUE_TEXT || in->value.kind == VALUE_BLOB)
-			d->value.u.b.ptr = bytes;
+			d[i].value.u.b.ptr = bytes;
 	}
 	return p;
 }
 
-/* The header of the change set with body bytes into p; its end. */
+/* The header of cs (its parts' hashes set) into p; its end. */
 static uint8_t *
-write_header(uint8_t *p, const uint8_t *origin, const struct cs_header *h, const uint8_t *body,
-             size_t bodylen, uint8_t hash[ARR_HASH_LEN])
+write_header(uint8_t *p, const struct changeset *cs)
 {
-	crypto_generichash(hash, ARR_HASH_LEN, body, bodylen, NULL, 0);
+	const struct cs_header *h = &cs->h;
+
 	p = mpw_array(p, CS_HEADER_FIELDS);
 	p = mpw_uint(p, ARR_FORMAT_VERSION);
-	p = mpw_bin(p, origin, ARR_ORIGIN_LEN);
+	p = mpw_bin(p, cs->origin, ARR_ORIGIN_LEN);
 	p = mpw_uint(p, h->seq);
 	p = mpw_uint(p, h->hlc);
 	p = mpw_str(p, h->author_org, strlen(h->author_org));
 	p = mpw_uint(p, h->schema_version);
-	p = changeset_scope_is_region(h->scope) ? mpw_nil(p) : mpw_bin(p, h->scope, ARR_SCOPE_LEN);
-	p = mpw_uint(p, h->kind);
-	p = mpw_uint(p, h->key_id);
-	p = mpw_uint(p, bodylen);
-	return mpw_bin(p, hash, ARR_HASH_LEN);
+	p = mpw_array(p, cs->nparts);
+	for (size_t i = 0; i < cs->nparts; i++) {
+		const struct cs_part *q = &cs->parts[i];
+
+		p = mpw_array(p, CS_PART_FIELDS);
+		p = changeset_scope_is_region(q->scope) ? mpw_nil(p)
+		                                        : mpw_bin(p, q->scope, ARR_SCOPE_LEN);
+		p = mpw_uint(p, q->kind);
+		p = mpw_uint(p, q->key_id);
+		p = mpw_uint(p, q->body_len);
+		p = mpw_bin(p, q->body_hash, ARR_HASH_LEN);
+	}
+	return p;
 }
 
 /*
- * Lay out the envelope of a header of hdrlen bytes and a body of bodylen bytes in a new
- * buffer of its exact size: o->raw, with o->cs.raw/rawlen/hdr/sig/body set.
+ * Lay out the envelope of a header of hdrlen bytes and the parts' bodies (o->parts[i]
+ * .bodylen each) in a new buffer of its exact size envlen: o->raw, with o->cs.raw/rawlen/
+ * hdr/sig and each part's body set.
  */
 static int
-envelope_alloc(struct cs_owned *o, size_t hdrlen, size_t bodylen)
+envelope_alloc(struct cs_owned *o, size_t hdrlen, size_t envlen)
 {
-	size_t envlen = envelope_size(hdrlen, bodylen);
 	uint8_t *p;
 
 	if ((o->raw = malloc(envlen)) == NULL)
@@ -262,26 +347,33 @@ envelope_alloc(struct cs_owned *o, size_t hdrlen, size_t bodylen)
 	o->cs.hdr = p = mpw_binhdr(p, hdrlen);
 	o->cs.hdrlen = hdrlen;
 	o->cs.sig = p = mpw_binhdr(p + hdrlen, ARR_SIG_LEN);
-	o->cs.body = p = mpw_binhdr(p + ARR_SIG_LEN, bodylen);
-	o->cs.bodylen = bodylen;
-	assert((size_t)(p + bodylen - o->raw) == envlen);
+	p = mpw_array(p + ARR_SIG_LEN, o->cs.nparts);
+	for (size_t i = 0; i < o->cs.nparts; i++) {
+		o->parts[i].body = p = mpw_binhdr(p, o->parts[i].bodylen);
+		p += o->parts[i].bodylen;
+	}
+	assert((size_t)(p - o->raw) == envlen);
 	o->cs.raw = o->raw;
 	o->cs.rawlen = envlen;
 	return 0;
 }
 
-/* The header written into its place and signed (or a zero signature). */
+/* The bodies hashed, the header written into its place and signed (or a zero signature). */
 static int
-envelope_finish(struct cs_owned *o, const struct nodekey *key, const struct cs_header *h, bool sign)
+envelope_finish(struct cs_owned *o, const struct nodekey *key, bool sign)
 {
 	uint8_t *hdr = (uint8_t *)(uintptr_t)o->cs.hdr, *sig = (uint8_t *)(uintptr_t)o->cs.sig;
 	uint8_t *end;
 
-	memcpy(o->cs.origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	end = write_header(hdr, o->cs.origin, h, o->cs.body, o->cs.bodylen, o->cs.body_hash);
+	for (size_t i = 0; i < o->cs.nparts; i++) {
+		struct cs_part *q = &o->parts[i];
+
+		crypto_generichash(q->body_hash, ARR_HASH_LEN, q->body, q->bodylen, NULL, 0);
+		q->body_len = q->bodylen;
+	}
+	end = write_header(hdr, &o->cs);
 	assert((size_t)(end - hdr) == o->cs.hdrlen);
 	(void)end;
-	o->cs.body_len = o->cs.bodylen;
 	if (!sign) {
 		memset(sig, 0, ARR_SIG_LEN);
 		return 0;
@@ -290,53 +382,152 @@ envelope_finish(struct cs_owned *o, const struct nodekey *key, const struct cs_h
 }
 
 /*
- * The envelope of the checked ops (opslen bytes as an ops array), encoded, sealed when
- * in a case scope, and signed straight into one buffer of its exact size, and the owned
- * struct changeset_decode() and changeset_open() would give for those bytes.
+ * Each part's body and its size (o->parts[i].bodylen): a data part's clear ops array
+ * size in opslen[i], a policy part's encoded body in pbody[i] (malloc'd).
  */
 static int
-build_direct(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops,
-             size_t nops, size_t opslen, const uint8_t *skey, bool sign, struct changeset **out)
+bodies_plan(struct cs_owned *o, const struct cs_part_in *parts, size_t *opslen, uint8_t **pbody)
 {
-	bool region = changeset_scope_is_region(h->scope);
-	size_t bodylen = body_size(h, opslen);
-	struct cs_owned *o;
 	int rc;
 
-	if ((o = calloc(1, sizeof(*o))) == NULL)
+	for (size_t i = 0; i < o->cs.nparts; i++) {
+		const struct cs_part_in *in = &parts[i];
+		struct cs_part *q = &o->parts[i];
+
+		memcpy(q->scope, in->scope, ARR_SCOPE_LEN);
+		q->kind = in->kind;
+		if (in->kind == CS_POLICY) {
+			if ((rc = policy_encode(in->policy, &pbody[i], &q->bodylen)) != 0)
+				return rc;
+			continue;
+		}
+		opslen[i] = changeset_ops_bytes(in->ops, in->nops);
+		q->bodylen = body_size(in->scope, opslen[i]);
+		q->key_id = in->skey != NULL ? changeset_key_id(in->skey) : 0;
+	}
+	return 0;
+}
+
+/* Part i's body written (sealed, for case data) in its place, its struct as decoded. */
+static int
+body_write(struct cs_owned *o, size_t i, const struct cs_part_in *in, size_t opslen,
+           const uint8_t *pbody)
+{
+	struct cs_part *q = &o->parts[i];
+	struct cs_part_owned *w = &o->own[i];
+	uint8_t *body = (uint8_t *)(uintptr_t)q->body;
+	bool nc = false;
+	int rc;
+
+	if (in->kind == CS_POLICY) {
+		memcpy(body, pbody, q->bodylen);
+		if ((rc = policy_decode(body, q->bodylen, &w->policy, &nc)) != 0)
+			return rc;
+		q->policy = w->policy;
+		/* a CREATE names the scope its part's id gives (changeset_scope_id) */
+		return (q->policy->op == POLICY_CREATE) ==
+		               changeset_part_creates(o->cs.origin, o->cs.h.seq, q, i)
+		           ? 0
+		           : ARR_EINVAL;
+	}
+	if ((w->ops = calloc(in->nops, sizeof(*w->ops))) == NULL)
 		return ARR_ENOMEM;
-	o->strings_cap = arena_size(h, ops, nops);
-	if ((o->ops = calloc(nops, sizeof(*o->ops))) == NULL ||
-	    (o->strings = malloc(o->strings_cap)) == NULL) {
+	if (changeset_scope_is_region(q->scope)) {
+		uint8_t *end = write_ops(body, o, w->ops, in->ops, in->nops);
+
+		assert((size_t)(end - body) == q->bodylen); /* changeset_ops_bytes() is exact */
+		(void)end;
+	} else {
+		if ((rc = cs_plain_alloc(w, opslen)) != 0)
+			return rc;
+		write_ops(w->plain, o, w->ops, in->ops, in->nops);
+		if ((rc = cs_seal(&o->cs, i, w->plain, opslen, in->skey, body)) != 0)
+			return rc;
+	}
+	q->ops = w->ops;
+	q->nops = in->nops;
+	o->nopened += in->nops;
+	return 0;
+}
+
+/* The header's size, and the envelope's in *envlen, for the planned bodies. */
+static size_t
+sizes(const struct cs_owned *o, size_t *envlen)
+{
+	size_t hdrlen = header_fixed_size(&o->cs.h, o->cs.nparts), bodies = 0;
+
+	for (size_t i = 0; i < o->cs.nparts; i++) {
+		const struct cs_part *q = &o->parts[i];
+
+		hdrlen += part_entry_size(q->scope, q->key_id, q->bodylen);
+		bodies += mpw_bin_size(q->bodylen);
+	}
+	*envlen = envelope_size(hdrlen, o->cs.nparts, bodies);
+	return hdrlen;
+}
+
+/*
+ * The envelope of the checked parts, encoded, sealed and signed straight into one buffer
+ * of its exact size, and the owned struct changeset_decode() and changeset_open() would
+ * give for those bytes. The struct is made from the inputs, not by decoding the bytes
+ * again (that cost 9 % of a local write), and the bytes are written once, in place
+ * (msgpack-c's growing buffers and the copy of a body into the envelope showed in
+ * profiles). test_changeset checks that decoding the bytes gives back the same struct.
+ */
+static int
+build(const struct nodekey *key, const struct cs_header *h, const struct cs_part_in *parts,
+      size_t nparts, bool sign, struct changeset **out)
+{
+	struct cs_owned *o = NULL;
+	uint8_t **pbody = NULL;
+	size_t *opslen = NULL, hdrlen, envlen;
+	int rc;
+
+	assert(out != NULL);
+	*out = NULL;
+	if (key == NULL || h == NULL)
+		return ARR_EINVAL;
+	if ((rc = build_check(h, parts, nparts)) != 0)
+		return rc;
+	if ((o = calloc(1, sizeof(*o))) == NULL || (rc = cs_parts_alloc(o, nparts)) != 0 ||
+	    (opslen = calloc(nparts, sizeof(*opslen))) == NULL ||
+	    (pbody = calloc(nparts, sizeof(*pbody))) == NULL) {
 		rc = ARR_ENOMEM;
 		goto out;
 	}
-	if ((rc = envelope_alloc(o, header_size(h, bodylen), bodylen)) != 0)
-		goto out;
+	memcpy(o->cs.origin, nodekey_public(key), ARR_ORIGIN_LEN);
 	o->cs.h = *h;
-	o->cs.h.author_org = cs_strdup(o, h->author_org, strlen(h->author_org));
-	if (region) {
-		uint8_t *end = write_ops((uint8_t *)(uintptr_t)o->cs.body, o, ops, nops);
-
-		assert((size_t)(end - o->cs.body) == bodylen); /* changeset_fit() must be exact */
-		(void)end;
-	} else {
-		if ((rc = cs_plain_alloc(o, opslen)) != 0)
-			goto out;
-		write_ops(o->plain, o, ops, nops);
-		/* the associated data binds the origin: set before sealing, not at signing */
-		memcpy(o->cs.origin, nodekey_public(key), ARR_ORIGIN_LEN);
-		if ((rc = cs_seal(&o->cs, o->plain, opslen, skey,
-		                  (uint8_t *)(uintptr_t)o->cs.body)) != 0)
-			goto out;
+	if ((rc = bodies_plan(o, parts, opslen, pbody)) != 0)
+		goto out;
+	if ((rc = changeset_parts_check(o->cs.origin, h->seq, o->parts, nparts)) != 0) {
+		rc = ARR_EINVAL;
+		goto out;
 	}
-	o->cs.ops = o->ops;
-	o->cs.nops = nops;
-	if ((rc = envelope_finish(o, key, h, sign)) != 0)
+	/* Refuse an oversized change set before allocating for it. */
+	hdrlen = sizes(o, &envlen);
+	if (envlen > ARR_CS_MAX_BYTES) {
+		rc = ARR_ETOOBIG;
+		goto out;
+	}
+	o->strings_cap = arena_size(h, parts, nparts);
+	if ((o->strings = malloc(o->strings_cap)) == NULL) {
+		rc = ARR_ENOMEM;
+		goto out;
+	}
+	o->cs.h.author_org = cs_strdup(o, h->author_org, strlen(h->author_org));
+	if ((rc = envelope_alloc(o, hdrlen, envlen)) != 0)
+		goto out;
+	for (size_t i = 0; i < nparts && rc == 0; i++)
+		rc = body_write(o, i, &parts[i], opslen[i], pbody[i]);
+	if (rc != 0 || (rc = envelope_finish(o, key, sign)) != 0)
 		goto out;
 	*out = &o->cs;
 	o = NULL;
 out:
+	for (size_t i = 0; pbody != NULL && i < nparts; i++)
+		free(pbody[i]);
+	free(pbody);
+	free(opslen);
 	if (o != NULL) {
 		struct changeset *cs = &o->cs;
 
@@ -345,53 +536,27 @@ out:
 	return rc;
 }
 
-static int
-build(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops, size_t nops,
-      const uint8_t *skey, bool sign, struct changeset **out)
-{
-	size_t opslen;
-	int rc;
-
-	assert(out != NULL);
-	*out = NULL;
-	if (key == NULL || h == NULL)
-		return ARR_EINVAL;
-	if ((rc = build_check(h, ops, nops)) != 0)
-		return rc;
-	if (changeset_scope_is_region(h->scope)
-	        ? skey != NULL || h->key_id != 0
-	        : skey == NULL || changeset_key_id(skey) != h->key_id)
-		return ARR_EINVAL;
-	/* Refuse an oversized change set before allocating for it. */
-	opslen = mpw_array_size(nops);
-	for (size_t i = 0; i < nops; i++)
-		opslen += op_size(&ops[i]);
-	if (envelope_size(header_size(h, ARR_CS_MAX_BYTES), body_size(h, opslen)) >
-	    ARR_CS_MAX_BYTES)
-		return ARR_ETOOBIG;
-	/*
-	 * The struct is made from the inputs, not by decoding the bytes again (that cost 9 %
-	 * of a local write), and the bytes are written once, in place (msgpack-c's growing
-	 * buffers and the copy of the body into the envelope showed in profiles).
-	 * test_changeset checks that decoding the bytes gives back the same struct and that
-	 * they are what msgpack-c's packer writes.
-	 */
-	return build_direct(key, h, ops, nops, opslen, skey, sign, out);
-}
-
 int
-changeset_build(const struct nodekey *key, const struct cs_header *h, const struct cs_op *ops,
-                size_t nops, const uint8_t *skey, struct changeset **out)
+changeset_build(const struct nodekey *key, const struct cs_header *h,
+                const struct cs_part_in *parts, size_t nparts, struct changeset **out)
 {
-	return build(key, h, ops, nops, skey, true, out);
+	return build(key, h, parts, nparts, true, out);
 }
 
 int
 changeset_build_unsigned(const struct nodekey *key, const struct cs_header *h,
-                         const struct cs_op *ops, size_t nops, const uint8_t *skey,
-                         struct changeset **out)
+                         const struct cs_part_in *parts, size_t nparts, struct changeset **out)
 {
-	return build(key, h, ops, nops, skey, false, out);
+	return build(key, h, parts, nparts, false, out);
+}
+
+int
+changeset_build_region(const struct nodekey *key, const struct cs_header *h,
+                       const struct cs_op *ops, size_t nops, struct changeset **out)
+{
+	struct cs_part_in part = {.kind = CS_DATA, .ops = ops, .nops = nops};
+
+	return build(key, h, &part, 1, true, out);
 }
 
 int
@@ -402,55 +567,4 @@ changeset_sign(struct changeset *cs, const struct nodekey *key)
 		return ARR_EINVAL;
 	/* the signature lies in the envelope the change set owns (envelope_alloc) */
 	return nodekey_sign(key, cs->hdr, cs->hdrlen, (uint8_t *)(uintptr_t)cs->sig);
-}
-
-/*
- * A policy change set: the body policy_encode() gives for p, in an envelope signed by
- * key, then decoded (policy change sets are few; decoding them again keeps one reader of
- * policy bodies).
- */
-int
-changeset_build_policy(const struct nodekey *key, const struct cs_header *h,
-                       const struct cs_policy *p, struct changeset **out)
-{
-	struct cs_owned *o = NULL;
-	struct cs_header hh;
-	uint8_t *body = NULL;
-	size_t bodylen = 0;
-	int rc;
-
-	assert(out != NULL);
-	*out = NULL;
-	if (key == NULL || h == NULL || p == NULL || h->author_org == NULL || h->seq == 0 ||
-	    changeset_scope_is_region(h->scope) ||
-	    cs_text_check((const uint8_t *)h->author_org, strlen(h->author_org), ARR_ORG_MAX,
-	                  ARR_EINVAL) != 0)
-		return ARR_EINVAL;
-	hh = *h;
-	hh.kind = CS_POLICY;
-	hh.key_id = 0;
-	if ((rc = policy_encode(p, &body, &bodylen)) != 0)
-		return rc;
-	if (envelope_size(header_size(&hh, bodylen), bodylen) > ARR_CS_MAX_BYTES) {
-		rc = ARR_ETOOBIG;
-		goto out;
-	}
-	if ((o = calloc(1, sizeof(*o))) == NULL) {
-		rc = ARR_ENOMEM;
-		goto out;
-	}
-	if ((rc = envelope_alloc(o, header_size(&hh, bodylen), bodylen)) != 0)
-		goto out;
-	memcpy((uint8_t *)(uintptr_t)o->cs.body, body, bodylen);
-	if ((rc = envelope_finish(o, key, &hh, true)) != 0)
-		goto out;
-	rc = changeset_decode(o->cs.raw, o->cs.rawlen, out);
-out:
-	if (o != NULL) {
-		struct changeset *cs = &o->cs;
-
-		changeset_destroy(&cs);
-	}
-	free(body);
-	return rc;
 }

@@ -108,7 +108,39 @@ rd_opt_bin(struct mpr *r, const uint8_t **p, size_t *n, bool *present)
 	return mpr_bytes(r, MPR_BIN, p, n);
 }
 
-/* The header, field by field, into o->cs. */
+/* One part entry of the header: [scope | nil, kind, key_id, body_len, body_hash]. */
+static int
+rd_part(struct mpr *r, struct cs_part *p)
+{
+	const uint8_t *s;
+	uint64_t u;
+	size_t n, fields;
+	bool scoped;
+	int rc;
+
+	if ((rc = mpr_array(r, &fields)) != 0)
+		return rc;
+	if (fields != CS_PART_FIELDS)
+		return ARR_EMALFORMED;
+	if ((rc = rd_opt_bin(r, &s, &n, &scoped)) != 0)
+		return rc;
+	if (scoped) {
+		if (n != ARR_SCOPE_LEN)
+			return ARR_EMALFORMED;
+		memcpy(p->scope, s, ARR_SCOPE_LEN);
+		if (changeset_scope_is_region(p->scope))
+			return ARR_ENONCANON; /* the region scope is nil */
+	}
+	if ((rc = mpr_uint(r, CS_POLICY, &u)) != 0)
+		return rc;
+	p->kind = (uint8_t)u;
+	if ((rc = mpr_uint(r, UINT64_MAX, &p->key_id)) != 0 ||
+	    (rc = mpr_uint(r, ARR_CS_MAX_BYTES, &p->body_len)) != 0)
+		return rc;
+	return mpr_fixbin(r, ARR_HASH_LEN, p->body_hash);
+}
+
+/* The header, field by field, into o->cs; its parts into o->parts. */
 static int
 rd_header(struct mpr *r, struct cs_owned *o)
 {
@@ -116,7 +148,6 @@ rd_header(struct mpr *r, struct cs_owned *o)
 	const uint8_t *s;
 	uint64_t u;
 	size_t n, fields;
-	bool scoped;
 	int rc;
 
 	if ((rc = mpr_array(r, &fields)) != 0)
@@ -141,50 +172,43 @@ rd_header(struct mpr *r, struct cs_owned *o)
 	if ((rc = mpr_uint(r, UINT32_MAX, &u)) != 0)
 		return rc;
 	cs->h.schema_version = (uint32_t)u;
-	if ((rc = rd_opt_bin(r, &s, &n, &scoped)) != 0)
+	if ((rc = mpr_array(r, &n)) != 0)
 		return rc;
-	if (scoped) {
-		if (n != ARR_SCOPE_LEN)
-			return ARR_EMALFORMED;
-		memcpy(cs->h.scope, s, ARR_SCOPE_LEN);
-		if (changeset_scope_is_region(cs->h.scope))
-			return ARR_ENONCANON; /* the region scope is nil */
-	}
-	if ((rc = mpr_uint(r, CS_POLICY, &u)) != 0)
-		return rc;
-	cs->h.kind = (uint8_t)u;
-	if ((rc = mpr_uint(r, UINT64_MAX, &cs->h.key_id)) != 0 ||
-	    (rc = mpr_uint(r, ARR_CS_MAX_BYTES, &cs->body_len)) != 0 ||
-	    (rc = mpr_fixbin(r, ARR_HASH_LEN, cs->body_hash)) != 0)
-		return rc;
-	/* a key names the sealed body of case data, and only that */
-	if ((cs->h.key_id != 0) != (cs->h.kind == CS_DATA && scoped))
+	if (n > ARR_CS_MAX_PARTS)
+		return ARR_ETOOBIG;
+	if (n == 0)
 		return ARR_EMALFORMED;
-	if (cs->h.kind == CS_POLICY && !scoped)
+	if ((rc = cs_parts_alloc(o, n)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = rd_part(r, &o->parts[i])) != 0)
+			return rc;
+	if (r->pos != r->len)
 		return ARR_EMALFORMED;
-	return r->pos == r->len ? 0 : ARR_EMALFORMED;
+	return changeset_parts_check(cs->origin, cs->h.seq, o->parts, n);
 }
 
 int
-cs_read_ops(struct cs_owned *o, const uint8_t *buf, size_t len, bool *nc)
+cs_read_ops(struct cs_owned *o, size_t pi, const uint8_t *buf, size_t len, bool *nc)
 {
 	const char *ptab = NULL, *pcol = NULL;
 	size_t ptablen = 0, pcollen = 0, nops, fields;
+	struct cs_part_owned *own = &o->own[pi];
 	struct mpr r;
 	int rc;
 
 	mpr_init(&r, buf, len, MPR_CANONICAL);
 	if ((rc = mpr_array(&r, &nops)) != 0)
 		return rc;
-	if (nops > ARR_CS_MAX_OPS)
+	if (nops > ARR_CS_MAX_OPS - o->nopened)
 		return ARR_ETOOBIG;
 	if (nops == 0)
 		return ARR_EMALFORMED;
-	free(o->ops);
-	if ((o->ops = calloc(nops, sizeof(*o->ops))) == NULL)
+	free(own->ops);
+	if ((own->ops = calloc(nops, sizeof(*own->ops))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < nops; i++) {
-		struct cs_op *d = &o->ops[i];
+		struct cs_op *d = &own->ops[i];
 
 		if ((rc = mpr_array(&r, &fields)) != 0)
 			return rc;
@@ -199,19 +223,19 @@ cs_read_ops(struct cs_owned *o, const uint8_t *buf, size_t len, bool *nc)
 	/* Exactly one object fills the body. */
 	if (r.pos != r.len)
 		return ARR_EMALFORMED;
-	*nc = r.nc;
-	o->cs.ops = o->ops;
-	o->cs.nops = nops;
+	*nc = *nc || r.nc;
+	o->parts[pi].ops = own->ops;
+	o->parts[pi].nops = nops;
+	o->nopened += nops;
 	return 0;
 }
 
-/* The envelope [bin header, bin 64 sig, bin body | nil]. */
+/* The envelope [bin header, bin 64 sig, bodies], up to the bodies' array head (*nbodies). */
 static int
-rd_envelope(struct mpr *r, struct cs_owned *o)
+rd_envelope(struct mpr *r, struct cs_owned *o, size_t *nbodies)
 {
-	const uint8_t *hdr, *sig, *body = NULL;
-	size_t n, hdrlen, siglen, bodylen = 0;
-	bool present;
+	const uint8_t *hdr, *sig;
+	size_t n, hdrlen, siglen;
 	int rc;
 
 	if ((rc = mpr_array(r, &n)) != 0)
@@ -219,52 +243,79 @@ rd_envelope(struct mpr *r, struct cs_owned *o)
 	if (n != CS_ENVELOPE_FIELDS)
 		return ARR_EMALFORMED;
 	if ((rc = mpr_bytes(r, MPR_BIN, &hdr, &hdrlen)) != 0 ||
-	    (rc = mpr_bytes(r, MPR_BIN, &sig, &siglen)) != 0 ||
-	    (rc = rd_opt_bin(r, &body, &bodylen, &present)) != 0)
+	    (rc = mpr_bytes(r, MPR_BIN, &sig, &siglen)) != 0 || (rc = mpr_array(r, nbodies)) != 0)
 		return rc;
-	if (siglen != ARR_SIG_LEN || hdrlen == 0 || (present && bodylen == 0))
-		return ARR_EMALFORMED;
-	if (r->pos != r->len)
+	if (siglen != ARR_SIG_LEN || hdrlen == 0)
 		return ARR_EMALFORMED;
 	o->cs.hdr = hdr;
 	o->cs.hdrlen = hdrlen;
 	o->cs.sig = sig;
-	o->cs.body = present ? body : NULL;
-	o->cs.bodylen = bodylen;
 	return 0;
 }
 
-/* The body against the header, then read when it is clear text. */
+/* The bodies, one per part (bin | nil), into the parts; then nothing may follow. */
 static int
-rd_body(struct cs_owned *o, bool *nc)
+rd_bodies(struct mpr *r, struct cs_owned *o, size_t nbodies)
 {
-	struct changeset *cs = &o->cs;
-	uint8_t hash[ARR_HASH_LEN];
+	int rc;
 
-	if (cs->body == NULL)
+	if (nbodies != o->cs.nparts)
+		return ARR_EMALFORMED;
+	for (size_t i = 0; i < nbodies; i++) {
+		struct cs_part *p = &o->parts[i];
+		bool present;
+
+		if ((rc = rd_opt_bin(r, &p->body, &p->bodylen, &present)) != 0)
+			return rc;
+		if (!present)
+			p->body = NULL;
+		else if (p->bodylen == 0)
+			return ARR_EMALFORMED;
+	}
+	return r->pos == r->len ? 0 : ARR_EMALFORMED;
+}
+
+/* Body i against its part, then read when it is clear text. */
+static int
+rd_body(struct cs_owned *o, size_t i, bool *nc)
+{
+	struct cs_part *p = &o->parts[i];
+	uint8_t hash[ARR_HASH_LEN];
+	int rc;
+
+	if (p->body == NULL)
 		return 0;
-	crypto_generichash(hash, sizeof(hash), cs->body, cs->bodylen, NULL, 0);
-	if (cs->bodylen != cs->body_len || sodium_memcmp(hash, cs->body_hash, sizeof(hash)) != 0)
+	crypto_generichash(hash, sizeof(hash), p->body, p->bodylen, NULL, 0);
+	if (p->bodylen != p->body_len || sodium_memcmp(hash, p->body_hash, sizeof(hash)) != 0)
 		return ARR_EBODYHASH;
-	if (cs->h.kind == CS_POLICY)
-		return policy_decode(cs->body, cs->bodylen, &o->policy, nc);
-	if (changeset_scope_is_region(cs->h.scope))
-		return cs_read_ops(o, cs->body, cs->bodylen, nc);
+	if (p->kind == CS_POLICY) {
+		if ((rc = policy_decode(p->body, p->bodylen, &o->own[i].policy, nc)) != 0)
+			return rc;
+		p->policy = o->own[i].policy;
+		/* a CREATE opens the scope its own id names, and only a CREATE names it */
+		if ((p->policy->op == POLICY_CREATE) !=
+		    changeset_part_creates(o->cs.origin, o->cs.h.seq, p, i))
+			return ARR_EMALFORMED;
+		return 0;
+	}
+	if (changeset_scope_is_region(p->scope))
+		return cs_read_ops(o, i, p->body, p->bodylen, nc);
 	return 0; /* sealed: changeset_open() */
 }
 
 /*
- * One pass over the bytes: the envelope is walked (cheap: three bins), the header read
- * field by field, the body checked against the header's length and hash and, when clear,
- * read. A failure inside the header or a clear body is reported as ARR_EMALFORMED when
- * that part is not one well-formed object, else with its own code; a head that is not
- * the shortest form is ARR_ENONCANON, reported only when nothing else is wrong.
+ * One pass over the bytes: the envelope is walked (cheap: bins), the header read
+ * field by field with its part rules, each body checked against its part's length and
+ * hash and, when clear, read. A failure inside the header or a clear body is reported as
+ * ARR_EMALFORMED when that part is not one well-formed object, else with its own code; a head that
+ * is not the shortest form is ARR_ENONCANON, reported only when nothing else is wrong.
  */
 int
 changeset_decode(const uint8_t *buf, size_t len, struct changeset **out)
 {
 	struct cs_owned *o = NULL;
 	struct mpr env, hdr;
+	size_t nbodies = 0;
 	bool bnc = false;
 	int rc;
 
@@ -288,7 +339,7 @@ changeset_decode(const uint8_t *buf, size_t len, struct changeset **out)
 	if ((rc = changeset_msgpack_check(o->raw, len)) != 0)
 		goto out;
 	mpr_init(&env, o->raw, len, MPR_CANONICAL);
-	if ((rc = rd_envelope(&env, o)) != 0)
+	if ((rc = rd_envelope(&env, o, &nbodies)) != 0)
 		goto out;
 	/*
 	 * Every str of the header and of a body (also once opened: a plaintext is shorter
@@ -306,19 +357,19 @@ changeset_decode(const uint8_t *buf, size_t len, struct changeset **out)
 			rc = ARR_EMALFORMED;
 		goto out;
 	}
-	if ((rc = rd_body(o, &bnc)) != 0) {
-		o->cs.ops = NULL;
-		o->cs.nops = 0;
-		if (rc != ARR_ENOMEM && rc != ARR_EBODYHASH &&
-		    changeset_msgpack_check(o->cs.body, o->cs.bodylen) != 0)
-			rc = ARR_EMALFORMED;
+	if ((rc = rd_bodies(&env, o, nbodies)) != 0)
 		goto out;
-	}
+	for (size_t i = 0; i < o->cs.nparts; i++)
+		if ((rc = rd_body(o, i, &bnc)) != 0) {
+			if (rc != ARR_ENOMEM && rc != ARR_EBODYHASH &&
+			    changeset_msgpack_check(o->parts[i].body, o->parts[i].bodylen) != 0)
+				rc = ARR_EMALFORMED;
+			goto out;
+		}
 	if (env.nc || hdr.nc || bnc) {
 		rc = ARR_ENONCANON;
 		goto out;
 	}
-	o->cs.policy = o->policy;
 	*out = &o->cs;
 	o = NULL;
 out:

@@ -12,21 +12,32 @@
 
 #include "changeset.h"
 
-#define CS_ENVELOPE_FIELDS 3  /* [header, sig, body] */
-#define CS_HEADER_FIELDS   11 /* elements of the header array */
-#define CS_OP_FIELDS       4  /* elements of an op array */
+#define CS_ENVELOPE_FIELDS 3 /* [header, sig, bodies] */
+#define CS_HEADER_FIELDS   7 /* elements of the header array */
+#define CS_PART_FIELDS     5 /* elements of a part entry of the header */
+#define CS_OP_FIELDS       4 /* elements of an op array */
+
+/* The memory behind one part's pointers. */
+struct cs_part_owned {
+	struct cs_op *ops;
+	uint8_t *plain; /* the opened body of a case data part (ops point into it) */
+	size_t plain_cap;
+	struct cs_policy *policy; /* the decoded policy body */
+};
 
 /* A decoded change set and the memory behind its pointers. */
 struct cs_owned {
 	struct changeset cs; /* first: changeset_destroy() casts back */
 	uint8_t *raw;
-	struct cs_op *ops;
-	char *strings; /* NUL-terminated copies of names and author */
+	struct cs_part *parts;
+	struct cs_part_owned *own; /* nparts */
+	size_t nopened;            /* ops of the parts read so far (ARR_CS_MAX_OPS overall) */
+	char *strings;             /* NUL-terminated copies of names and author */
 	size_t strings_used, strings_cap;
-	uint8_t *plain; /* the opened body of a case data change set (ops point into it) */
-	size_t plain_cap;
-	struct cs_policy *policy; /* the decoded policy body */
 };
+
+/* o->parts and o->own for n parts (zeroed), cs.parts/nparts set. 0 or ARR_ENOMEM. */
+int cs_parts_alloc(struct cs_owned *o, size_t n);
 
 /* A NUL-terminated copy of n bytes in the change set's string arena. */
 const char *cs_strdup(struct cs_owned *o, const char *s, size_t n);
@@ -37,20 +48,20 @@ int cs_text_check(const uint8_t *s, size_t n, size_t max, int bad);
 
 /* Bytes of a sealed body whose clear ops array takes n bytes (nonce, padding, tag). */
 size_t cs_sealed_len(size_t n);
-/* o->plain, large enough for an ops array of n bytes and its padding. */
-int cs_plain_alloc(struct cs_owned *o, size_t n);
+/* own->plain, large enough for an ops array of n bytes and its padding. */
+int cs_plain_alloc(struct cs_part_owned *own, size_t n);
 /*
  * Pad the n bytes of clear ops at plain (plain has room, cs_plain_alloc()) and seal them
- * under skey into body (cs_sealed_len(n) bytes), bound to cs's origin, seq, scope and
- * key_id. Draws the nonce from randombytes.
+ * under skey into body (cs_sealed_len(n) bytes), bound to cs's origin and seq, the part's
+ * index i, scope and key_id. Draws the nonce from randombytes.
  */
-int cs_seal(const struct changeset *cs, uint8_t *plain, size_t n, const uint8_t *skey,
+int cs_seal(const struct changeset *cs, size_t i, uint8_t *plain, size_t n, const uint8_t *skey,
             uint8_t *body);
 /*
  * Read an ops array of exactly len bytes at buf (strictly, canonical form required) into
- * o->ops / o->cs.ops with names in the arena; *nc is set when a head was not the
- * shortest form. 0 or a decode error.
+ * part i's ops with names in the arena; *nc is set when a head was not the shortest
+ * form. The ops of all parts read count against ARR_CS_MAX_OPS. 0 or a decode error.
  */
-int cs_read_ops(struct cs_owned *o, const uint8_t *buf, size_t len, bool *nc);
+int cs_read_ops(struct cs_owned *o, size_t i, const uint8_t *buf, size_t len, bool *nc);
 
 #endif

@@ -15,31 +15,35 @@
 #include "changeset.h"
 #include "changeset_int.h"
 
-/* "arrangd-body-2" + origin + seq (be64) + scope + key_id (be64) */
+/* "arrangd-body-2" + origin + seq (be64) + part index (be16) + scope + key_id (be64) */
 #define AD_TAG     "arrangd-body-2"
 #define AD_TAG_LEN (sizeof(AD_TAG) - 1)
-#define AD_LEN     (AD_TAG_LEN + ARR_ORIGIN_LEN + 8 + ARR_SCOPE_LEN + 8)
+#define AD_LEN     (AD_TAG_LEN + ARR_ORIGIN_LEN + 8 + 2 + ARR_SCOPE_LEN + 8)
 
 static const uint8_t key_id_personal[crypto_generichash_blake2b_PERSONALBYTES] = "arrangd-key-id\0";
 
 bool
 changeset_scope_is_region(const uint8_t scope[ARR_SCOPE_LEN])
 {
-	static const uint8_t zero[ARR_SCOPE_LEN];
+	uint8_t any = 0;
 
-	return sodium_memcmp(scope, zero, ARR_SCOPE_LEN) == 0;
+	/* a scope id is public: no constant-time compare is needed (and it showed in profiles) */
+	for (size_t i = 0; i < ARR_SCOPE_LEN; i++)
+		any |= scope[i];
+	return any == 0;
 }
 
 static const uint8_t scope_id_personal[crypto_generichash_blake2b_PERSONALBYTES] =
     "arrangd-scope-id";
 
 void
-changeset_scope_id(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, uint8_t out[ARR_SCOPE_LEN])
+changeset_scope_id(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, size_t part,
+                   uint8_t out[ARR_SCOPE_LEN])
 {
-	uint8_t in[ARR_ORIGIN_LEN + 8];
+	uint8_t in[ARR_ORIGIN_LEN + 8 + 2];
 
 	memcpy(in, origin, ARR_ORIGIN_LEN);
-	be_put(in + ARR_ORIGIN_LEN, seq, 8);
+	be_put(be_put(in + ARR_ORIGIN_LEN, seq, 8), part, 2);
 	crypto_generichash_blake2b_salt_personal(out, ARR_SCOPE_LEN, in, sizeof(in), NULL, 0, NULL,
 	                                         scope_id_personal);
 	if (changeset_scope_is_region(out))
@@ -78,31 +82,34 @@ cs_sealed_len(size_t n)
 }
 
 int
-cs_plain_alloc(struct cs_owned *o, size_t n)
+cs_plain_alloc(struct cs_part_owned *own, size_t n)
 {
-	o->plain_cap = padded_len(n);
-	if ((o->plain = malloc(o->plain_cap)) == NULL)
+	own->plain_cap = padded_len(n);
+	if ((own->plain = malloc(own->plain_cap)) == NULL)
 		return ARR_ENOMEM;
 	return 0;
 }
 
-/* The associated data: what the body is bound to. */
+/* The associated data of part i: what its body is bound to. */
 static void
-ad_make(const struct changeset *cs, uint8_t ad[AD_LEN])
+ad_make(const struct changeset *cs, size_t i, uint8_t ad[AD_LEN])
 {
+	const struct cs_part *part = &cs->parts[i];
 	uint8_t *p = ad;
 
 	memcpy(p, AD_TAG, AD_TAG_LEN);
 	p += AD_TAG_LEN;
 	memcpy(p, cs->origin, ARR_ORIGIN_LEN);
 	p = be_put(p + ARR_ORIGIN_LEN, cs->h.seq, 8);
-	memcpy(p, cs->h.scope, ARR_SCOPE_LEN);
-	p = be_put(p + ARR_SCOPE_LEN, cs->h.key_id, 8);
+	p = be_put(p, i, 2);
+	memcpy(p, part->scope, ARR_SCOPE_LEN);
+	p = be_put(p + ARR_SCOPE_LEN, part->key_id, 8);
 	assert(p == ad + AD_LEN);
 }
 
 int
-cs_seal(const struct changeset *cs, uint8_t *plain, size_t n, const uint8_t *skey, uint8_t *body)
+cs_seal(const struct changeset *cs, size_t i, uint8_t *plain, size_t n, const uint8_t *skey,
+        uint8_t *body)
 {
 	uint8_t ad[AD_LEN];
 	size_t padded = 0;
@@ -110,7 +117,7 @@ cs_seal(const struct changeset *cs, uint8_t *plain, size_t n, const uint8_t *ske
 
 	if (sodium_pad(&padded, plain, n, ARR_PAD_BLOCK, padded_len(n)) != 0)
 		return ARR_EINVAL;
-	ad_make(cs, ad);
+	ad_make(cs, i, ad);
 	randombytes_buf(body, ARR_NONCE_LEN);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(body + ARR_NONCE_LEN, &clen, plain, padded, ad,
 	                                           AD_LEN, NULL, body, skey);
@@ -119,45 +126,56 @@ cs_seal(const struct changeset *cs, uint8_t *plain, size_t n, const uint8_t *ske
 }
 
 int
-changeset_open(struct changeset *cs, const uint8_t skey[ARR_SKEY_LEN])
+changeset_open(struct changeset *cs, size_t i, const uint8_t skey[ARR_SKEY_LEN])
 {
 	struct cs_owned *o = (struct cs_owned *)cs;
+	struct cs_part *part;
+	struct cs_part_owned *own;
 	uint8_t ad[AD_LEN];
 	unsigned long long plen = 0;
-	size_t n = 0, clen;
+	size_t n = 0, clen, used;
 	bool nc = false;
 	int rc;
 
-	if (cs == NULL || skey == NULL)
+	if (cs == NULL || skey == NULL || i >= cs->nparts)
 		return ARR_EINVAL;
-	if (cs->ops != NULL)
+	part = &o->parts[i];
+	own = &o->own[i];
+	if (part->ops != NULL)
 		return 0;
-	if (cs->h.kind != CS_DATA || changeset_scope_is_region(cs->h.scope))
+	if (part->kind != CS_DATA || changeset_scope_is_region(part->scope))
 		return ARR_EINVAL;
-	if (cs->body == NULL)
+	if (part->body == NULL)
 		return ARR_ENOTFOUND;
-	if (changeset_key_id(skey) != cs->h.key_id ||
-	    cs->bodylen < ARR_NONCE_LEN + ARR_PAD_BLOCK + ARR_MAC_LEN)
+	if (changeset_key_id(skey) != part->key_id ||
+	    part->bodylen < ARR_NONCE_LEN + ARR_PAD_BLOCK + ARR_MAC_LEN)
 		return ARR_EDECRYPT;
-	clen = cs->bodylen - ARR_NONCE_LEN;
-	free(o->plain);
-	o->plain_cap = clen - ARR_MAC_LEN;
-	if ((o->plain = malloc(o->plain_cap)) == NULL)
+	clen = part->bodylen - ARR_NONCE_LEN;
+	if (own->plain != NULL) {
+		sodium_memzero(own->plain, own->plain_cap);
+		free(own->plain);
+	}
+	own->plain_cap = clen - ARR_MAC_LEN;
+	if ((own->plain = malloc(own->plain_cap)) == NULL)
 		return ARR_ENOMEM;
-	ad_make(cs, ad);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(o->plain, &plen, NULL,
-	                                               cs->body + ARR_NONCE_LEN, clen, ad, AD_LEN,
-	                                               cs->body, skey) != 0 ||
-	    sodium_unpad(&n, o->plain, (size_t)plen, ARR_PAD_BLOCK) != 0)
+	ad_make(cs, i, ad);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(own->plain, &plen, NULL,
+	                                               part->body + ARR_NONCE_LEN, clen, ad, AD_LEN,
+	                                               part->body, skey) != 0 ||
+	    sodium_unpad(&n, own->plain, (size_t)plen, ARR_PAD_BLOCK) != 0)
 		return ARR_EDECRYPT;
-	if ((rc = cs_read_ops(o, o->plain, n, &nc)) == 0 && nc)
+	used = o->strings_used; /* a failed read gives its names back to the arena */
+	if ((rc = cs_read_ops(o, i, own->plain, n, &nc)) == 0 && nc)
 		rc = ARR_ENONCANON;
 	/* the codes of a clear body (changeset_decode): malformed when not one object */
-	if (rc != 0 && rc != ARR_ENOMEM && changeset_msgpack_check(o->plain, n) != 0)
+	if (rc != 0 && rc != ARR_ENOMEM && changeset_msgpack_check(own->plain, n) != 0)
 		rc = ARR_EMALFORMED;
 	if (rc != 0) {
-		cs->ops = NULL;
-		cs->nops = 0;
+		if (part->ops != NULL)
+			o->nopened -= part->nops;
+		part->ops = NULL;
+		part->nops = 0;
+		o->strings_used = used;
 	}
 	return rc;
 }

@@ -24,6 +24,32 @@ static_assert(ARR_SLOT_LEN == crypto_box_NONCEBYTES + ARR_SKEY_LEN + crypto_box_
               "a key slot is nonce || crypto_box_easy_afternm(scope key)");
 static_assert(NODEKEY_SHARED_LEN == crypto_box_BEFORENMBYTES, "a pairwise key is a box key");
 
+/* Has p a slot for member? */
+static bool
+has_slot(const struct cs_policy *p, const uint8_t member[ARR_ORIGIN_LEN])
+{
+	for (size_t i = 0; i < p->nslots; i++)
+		if (memcmp(p->slots[i].member, member, ARR_ORIGIN_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* A CREATE's parties: roles given, each member once and with a slot for the key. */
+static int
+parties_check(const struct cs_policy *p)
+{
+	for (size_t i = 0; i < p->nparties; i++) {
+		const struct policy_party *q = &p->parties[i];
+
+		if (q->roles == 0 || (q->roles & ~POLICY_ROLES_ALL) || !has_slot(p, q->member))
+			return ARR_EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(p->parties[j].member, q->member, ARR_ORIGIN_LEN) == 0)
+				return ARR_EINVAL;
+	}
+	return 0;
+}
+
 /* The per-op rules of policy.h: which fields an op uses and which must be empty. */
 static int
 policy_check(const struct cs_policy *p)
@@ -32,7 +58,8 @@ policy_check(const struct cs_policy *p)
 	bool grants = p->ngrants > 0, key = p->key_id != 0, prevs = p->nprevs > 0;
 
 	if (p->roles & ~POLICY_ROLES_ALL || p->nslots > ARR_POLICY_MAX_SLOTS ||
-	    p->ngrants > ARR_POLICY_MAX_IDS || p->nprevs > ARR_POLICY_MAX_IDS)
+	    p->ngrants > ARR_POLICY_MAX_IDS || p->nprevs > ARR_POLICY_MAX_IDS ||
+	    p->nparties > ARR_POLICY_MAX_IDS || (p->nparties > 0 && p->op != POLICY_CREATE))
 		return ARR_EINVAL;
 	switch (p->op) {
 	case POLICY_CREATE:
@@ -66,16 +93,17 @@ policy_check(const struct cs_policy *p)
 	for (size_t i = 0; i < p->nprevs; i++)
 		if (p->prevs[i] == 0)
 			return ARR_EINVAL;
-	return 0;
+	return parties_check(p);
 }
 
-static size_t
-encoded_size(const struct cs_policy *p)
+size_t
+policy_encoded_size(const struct cs_policy *p)
 {
 	size_t n = mpw_array_size(POLICY_FIELDS) + mpw_uint_size(p->op) +
 	           (p->has_member ? mpw_bin_size(ARR_ORIGIN_LEN) : 1) + mpw_uint_size(p->roles) +
 	           mpw_uint_size(p->cut) + mpw_array_size(p->ngrants) + mpw_uint_size(p->key_id) +
-	           mpw_array_size(p->nprevs) + mpw_array_size(p->nslots);
+	           mpw_array_size(p->nprevs) + mpw_array_size(p->nslots) +
+	           mpw_array_size(p->nparties);
 
 	for (size_t i = 0; i < p->ngrants; i++)
 		n += mpw_array_size(2) + mpw_bin_size(ARR_ORIGIN_LEN) +
@@ -85,6 +113,9 @@ encoded_size(const struct cs_policy *p)
 	for (size_t i = 0; i < p->nslots; i++)
 		n += mpw_array_size(3) + mpw_bin_size(ARR_ORIGIN_LEN) +
 		     mpw_uint_size(p->slots[i].key_id) + mpw_bin_size(ARR_SLOT_LEN);
+	for (size_t i = 0; i < p->nparties; i++)
+		n += mpw_array_size(2) + mpw_bin_size(ARR_ORIGIN_LEN) +
+		     mpw_uint_size(p->parties[i].roles);
 	return n;
 }
 
@@ -101,7 +132,7 @@ policy_encode(const struct cs_policy *p, uint8_t **out, size_t *outlen)
 		return ARR_EINVAL;
 	if ((rc = policy_check(p)) != 0)
 		return rc;
-	n = encoded_size(p);
+	n = policy_encoded_size(p);
 	if (n > ARR_CS_MAX_BYTES)
 		return ARR_ETOOBIG;
 	if ((buf = malloc(n)) == NULL)
@@ -128,6 +159,12 @@ policy_encode(const struct cs_policy *p, uint8_t **out, size_t *outlen)
 		w = mpw_uint(w, p->slots[i].key_id);
 		w = mpw_bin(w, p->slots[i].sealed, ARR_SLOT_LEN);
 	}
+	w = mpw_array(w, p->nparties);
+	for (size_t i = 0; i < p->nparties; i++) {
+		w = mpw_array(w, 2);
+		w = mpw_bin(w, p->parties[i].member, ARR_ORIGIN_LEN);
+		w = mpw_uint(w, p->parties[i].roles);
+	}
 	assert((size_t)(w - buf) == n);
 	*out = buf;
 	*outlen = n;
@@ -148,24 +185,45 @@ rd_array(struct mpr *r, size_t max, size_t want, size_t *n)
 	return *n > max ? ARR_ETOOBIG : 0;
 }
 
+/*
+ * The head of a list of at most max entries and room for them: *out (n entries of size
+ * bytes, zeroed; NULL when the list is empty).
+ */
+static int
+rd_list(struct mpr *r, size_t max, size_t size, void **out, size_t *n)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = rd_array(r, max, SIZE_MAX, n)) != 0 || *n == 0)
+		return rc;
+	return (*out = calloc(*n, size)) == NULL ? ARR_ENOMEM : 0;
+}
+
+/* One [bin 32, uint <= max] pair of a list: grants and parties. */
+static int
+rd_pair(struct mpr *r, uint8_t key[ARR_ORIGIN_LEN], uint64_t max, uint64_t *u)
+{
+	size_t two;
+	int rc;
+
+	if ((rc = rd_array(r, 2, 2, &two)) != 0 || (rc = mpr_fixbin(r, ARR_ORIGIN_LEN, key)) != 0)
+		return rc;
+	return mpr_uint(r, max, u);
+}
+
 static int
 rd_grants(struct mpr *r, struct cs_policy *p)
 {
 	struct policy_ref *g;
-	size_t n, two;
+	size_t n;
 	int rc;
 
-	if ((rc = rd_array(r, ARR_POLICY_MAX_IDS, SIZE_MAX, &n)) != 0)
+	if ((rc = rd_list(r, ARR_POLICY_MAX_IDS, sizeof(*g), (void **)&g, &n)) != 0 || n == 0)
 		return rc;
-	if (n == 0)
-		return 0;
-	if ((g = calloc(n, sizeof(*g))) == NULL)
-		return ARR_ENOMEM;
 	p->grants = g;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = rd_array(r, 2, 2, &two)) != 0 ||
-		    (rc = mpr_fixbin(r, ARR_ORIGIN_LEN, g[i].origin)) != 0 ||
-		    (rc = mpr_uint(r, UINT64_MAX, &g[i].seq)) != 0)
+		if ((rc = rd_pair(r, g[i].origin, UINT64_MAX, &g[i].seq)) != 0)
 			return rc;
 		p->ngrants = i + 1;
 	}
@@ -179,12 +237,8 @@ rd_prevs(struct mpr *r, struct cs_policy *p)
 	size_t n;
 	int rc;
 
-	if ((rc = rd_array(r, ARR_POLICY_MAX_IDS, SIZE_MAX, &n)) != 0)
+	if ((rc = rd_list(r, ARR_POLICY_MAX_IDS, sizeof(*v), (void **)&v, &n)) != 0 || n == 0)
 		return rc;
-	if (n == 0)
-		return 0;
-	if ((v = calloc(n, sizeof(*v))) == NULL)
-		return ARR_ENOMEM;
 	p->prevs = v;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = mpr_uint(r, UINT64_MAX, &v[i])) != 0)
@@ -201,12 +255,8 @@ rd_slots(struct mpr *r, struct cs_policy *p)
 	size_t n, three;
 	int rc;
 
-	if ((rc = rd_array(r, ARR_POLICY_MAX_SLOTS, SIZE_MAX, &n)) != 0)
+	if ((rc = rd_list(r, ARR_POLICY_MAX_SLOTS, sizeof(*s), (void **)&s, &n)) != 0 || n == 0)
 		return rc;
-	if (n == 0)
-		return 0;
-	if ((s = calloc(n, sizeof(*s))) == NULL)
-		return ARR_ENOMEM;
 	p->slots = s;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = rd_array(r, 3, 3, &three)) != 0 ||
@@ -215,6 +265,26 @@ rd_slots(struct mpr *r, struct cs_policy *p)
 		    (rc = mpr_fixbin(r, ARR_SLOT_LEN, s[i].sealed)) != 0)
 			return rc;
 		p->nslots = i + 1;
+	}
+	return 0;
+}
+
+static int
+rd_parties(struct mpr *r, struct cs_policy *p)
+{
+	struct policy_party *q;
+	uint64_t roles;
+	size_t n;
+	int rc;
+
+	if ((rc = rd_list(r, ARR_POLICY_MAX_IDS, sizeof(*q), (void **)&q, &n)) != 0 || n == 0)
+		return rc;
+	p->parties = q;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = rd_pair(r, q[i].member, UINT32_MAX, &roles)) != 0)
+			return rc;
+		q[i].roles = (uint32_t)roles;
+		p->nparties = i + 1;
 	}
 	return 0;
 }
@@ -242,7 +312,7 @@ rd_policy(struct mpr *r, struct cs_policy *p)
 	p->roles = (uint32_t)u;
 	if ((rc = mpr_uint(r, UINT64_MAX, &p->cut)) != 0 || (rc = rd_grants(r, p)) != 0 ||
 	    (rc = mpr_uint(r, UINT64_MAX, &p->key_id)) != 0 || (rc = rd_prevs(r, p)) != 0 ||
-	    (rc = rd_slots(r, p)) != 0)
+	    (rc = rd_slots(r, p)) != 0 || (rc = rd_parties(r, p)) != 0)
 		return rc;
 	if (r->pos != r->len)
 		return ARR_EMALFORMED;
@@ -283,6 +353,7 @@ policy_free(struct cs_policy **pp)
 	free((void *)(uintptr_t)p->grants);
 	free((void *)(uintptr_t)p->prevs);
 	free((void *)(uintptr_t)p->slots);
+	free((void *)(uintptr_t)p->parties);
 	free(p);
 	*pp = NULL;
 }

@@ -5,10 +5,13 @@
  * This module encodes and decodes bodies and seals and opens slots; deciding what a set of policy
  * change sets means is the store's (daemon/store_scope.c).
  *
- * Body: [op, member(bin32 | nil), roles, cut, grants, key_id, prevs, slots] with
- *   grants = [[origin(bin32), seq]...]   the GRANT change sets a REVOKE removes
- *   prevs  = [key_id...]                 the keys a REVOKE or REKEY supersedes
- *   slots  = [[member(bin32), key_id, sealed(bin72)]...]
+ * Body: [op, member(bin32 | nil), roles, cut, grants, key_id, prevs, slots, parties] with
+ *   grants  = [[origin(bin32), seq]...]   the change sets whose grants of member a REVOKE
+ *                                         removes (a GRANT, or a CREATE naming member)
+ *   prevs   = [key_id...]                 the keys a REVOKE or REKEY supersedes
+ *   slots   = [[member(bin32), key_id, sealed(bin72)]...]
+ *   parties = [[member(bin32), roles]...] a CREATE's first parties, each granted as a
+ *                                         GRANT would be; each has a slot for its key
  * Fields an op does not use are nil, 0 or [] (checked).
  */
 #ifndef POLICY_H
@@ -38,7 +41,7 @@ enum policy_role {
 };
 #define POLICY_ROLES_ALL 0x3fu
 
-#define POLICY_FIELDS 8
+#define POLICY_FIELDS 9
 
 struct policy_slot {
 	uint8_t member[ARR_ORIGIN_LEN];
@@ -49,6 +52,11 @@ struct policy_slot {
 struct policy_ref {
 	uint8_t origin[ARR_ORIGIN_LEN];
 	uint64_t seq;
+};
+
+struct policy_party {
+	uint8_t member[ARR_ORIGIN_LEN];
+	uint32_t roles;
 };
 
 struct cs_policy {
@@ -64,12 +72,16 @@ struct cs_policy {
 	size_t nprevs; /* REVOKE, REKEY */
 	const struct policy_slot *slots;
 	size_t nslots;
+	const struct policy_party *parties;
+	size_t nparties; /* CREATE */
 };
 
 /* The canonical body of p in a new malloc'd buffer. 0, ARR_EINVAL (p breaks the rules
  * above), ARR_ETOOBIG or ARR_ENOMEM. */
 int policy_encode(const struct cs_policy *p, uint8_t **out, size_t *outlen);
 
+/* The bytes policy_encode() writes for p (p unchecked: also for planning a size). */
+size_t policy_encoded_size(const struct cs_policy *p);
 /*
  * Strict decode of a body (canonical form, the rules above): a new cs_policy in *out
  * (free with policy_free()); *nc when a head was not the shortest form.

@@ -88,7 +88,7 @@ build(struct adv *a, const struct nodekey *key, uint64_t seq, const char *table,
 	                      .schema_version = ARR_SCHEMA_VERSION};
 
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
-	CHECK(changeset_build(key, &h, &op, 1, NULL, &cs) == 0, "changeset_build %s.%s", table,
+	CHECK(changeset_build_region(key, &h, &op, 1, &cs) == 0, "changeset_build %s.%s", table,
 	      column);
 	return cs;
 }

@@ -110,14 +110,13 @@ forge(const struct nodekey *k, size_t m, uint64_t seq, const char *table, const 
 	struct cs_header h = {.seq = seq,
 	                      .hlc = hlc_make(hlc_wall_ms(), 0),
 	                      .author_org = r->nodes[m].org,
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .kind = CS_DATA,
-	                      .key_id = key_id};
+	                      .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_part_in in = {.kind = CS_DATA, .ops = &op, .nops = 1, .skey = skey};
 	struct changeset *cs = NULL;
 
-	memcpy(h.scope, scope, ARR_SCOPE_LEN);
+	memcpy(in.scope, scope, ARR_SCOPE_LEN);
 	CHECK(rowid_parse(id, op.row) == 0, "rowid");
-	CHECK(changeset_build(k, &h, &op, 1, skey, &cs) == 0, "changeset_build");
+	CHECK(changeset_build(k, &h, &in, 1, &cs) == 0, "changeset_build");
 	return cs;
 }
 
@@ -129,10 +128,11 @@ forge_policy(const struct nodekey *k, size_t m, uint64_t seq, const struct cs_po
 	                      .hlc = hlc_make(hlc_wall_ms(), 0),
 	                      .author_org = r->nodes[m].org,
 	                      .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_part_in in = {.kind = CS_POLICY, .policy = p};
 	struct changeset *cs = NULL;
 
-	memcpy(h.scope, scope, ARR_SCOPE_LEN);
-	CHECK(changeset_build_policy(k, &h, p, &cs) == 0, "changeset_build_policy");
+	memcpy(in.scope, scope, ARR_SCOPE_LEN);
+	CHECK(changeset_build(k, &h, &in, 1, &cs) == 0, "changeset_build");
 	return cs;
 }
 

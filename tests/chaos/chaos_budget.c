@@ -102,7 +102,7 @@ signed_cs(struct flood *fl, uint64_t seq, uint64_t wall)
 	op.value = value_text(text);
 	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
-	CHECK(changeset_build(fl->key, &h, &op, 1, NULL, &cs) == 0, "changeset_build");
+	CHECK(changeset_build_region(fl->key, &h, &op, 1, &cs) == 0, "changeset_build");
 	return cs;
 }
 

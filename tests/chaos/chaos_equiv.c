@@ -46,7 +46,7 @@ copy_build(struct region *r, const struct nodekey *k, const char *shared, const 
 	struct changeset *cs = NULL;
 
 	CHECK(rowid_parse(shared, ops[0].row) == 0 && rowid_parse(own, ops[1].row) == 0, "rowid");
-	CHECK(changeset_build(k, &h, ops, 2, NULL, &cs) == 0, "changeset_build");
+	CHECK(changeset_build_region(k, &h, ops, 2, &cs) == 0, "changeset_build");
 	return cs;
 }
 

@@ -123,7 +123,7 @@ push_signed(struct bad *b, uint64_t seq, uint64_t wall, const char *org, char ro
 
 	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
-	CHECK(changeset_build(b->signer, &h, &op, 1, NULL, &cs) == 0, "changeset_build");
+	CHECK(changeset_build_region(b->signer, &h, &op, 1, &cs) == 0, "changeset_build");
 	peer_push(b->d, cs->raw, cs->rawlen);
 	changeset_destroy(&cs);
 }

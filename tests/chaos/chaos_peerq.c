@@ -188,7 +188,7 @@ max_changeset(struct q *q, uint64_t seq)
 		rng_rowid(row);
 		CHECK(rowid_parse(row, ops[k].row) == 0, "rowid");
 	}
-	CHECK(changeset_build(q->player, &h, ops, ARR_CS_MAX_OPS, NULL, &cs) == 0,
+	CHECK(changeset_build_region(q->player, &h, ops, ARR_CS_MAX_OPS, &cs) == 0,
 	      "changeset_build");
 	return cs;
 }

@@ -87,7 +87,7 @@ populate(void)
 		memset(op.row, (int)seq, sizeof(op.row));
 		op.row[6] = 0x40;
 		op.row[8] = 0x80;
-		CHECK(changeset_build(member, &h, &op, 1, NULL, &cs) == 0);
+		CHECK(changeset_build_region(member, &h, &op, 1, &cs) == 0);
 		b = (struct store_blob){cs->raw, cs->rawlen};
 		CHECK(store_apply(st, &b, 1, NULL, NULL) == 0);
 		changeset_destroy(&cs);

@@ -198,7 +198,7 @@ keys_opening_last(struct region *r, size_t i, const uint8_t scope[ARR_SCOPE_LEN]
 	                       &cs) == 0,
 	      "decode");
 	sqlite3_finalize(st);
-	CHECK(cs->h.kind == CS_DATA && memcmp(cs->h.scope, scope, ARR_SCOPE_LEN) == 0,
+	CHECK(changeset_part_find(cs, CS_DATA, scope) != NULL,
 	      "the last change set of node0 is not the data of the scope");
 	CHECK(sqlite3_prepare_v2(db,
 	                         "SELECT k.key FROM _skey k JOIN _scope s ON s.id = k.sc "
@@ -211,9 +211,12 @@ keys_opening_last(struct region *r, size_t i, const uint8_t scope[ARR_SCOPE_LEN]
 
 		(*nkeys)++;
 		CHECK(changeset_decode(cs->raw, cs->rawlen, &copy) == 0, "decode");
-		if (sqlite3_column_bytes(st, 0) == ARR_SKEY_LEN &&
-		    changeset_open(copy, sqlite3_column_blob(st, 0)) == 0)
-			opened++;
+		for (size_t pi = 0; pi < copy->nparts; pi++)
+			if (sqlite3_column_bytes(st, 0) == ARR_SKEY_LEN &&
+			    copy->parts[pi].kind == CS_DATA &&
+			    memcmp(copy->parts[pi].scope, scope, ARR_SCOPE_LEN) == 0 &&
+			    changeset_open(copy, pi, sqlite3_column_blob(st, 0)) == 0)
+				opened++;
 		changeset_destroy(&copy);
 	}
 	sqlite3_finalize(st);

@@ -166,7 +166,7 @@ main(void)
 	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
 	op.value = value_text("Original School Name");
-	CHECK(changeset_build(signer, &h, &op, 1, NULL, &cs) == 0, "changeset_build");
+	CHECK(changeset_build_region(signer, &h, &op, 1, &cs) == 0, "changeset_build");
 	CHECK(changeset_verify(cs) == 0, "the untampered change set verifies");
 	CHECK((tampered = malloc(cs->rawlen)) != NULL, "malloc");
 	memcpy(tampered, cs->raw, cs->rawlen);

@@ -1,6 +1,6 @@
 /*
  * changeset_ref.c: the reference decoder of the test oracle (changeset_ref.h). msgpack-c
- * unpacks the envelope, the header and a clear body; each field is checked on the
+ * unpacks the envelope, the header with its parts and each clear body; each field is checked on the
  * msgpack objects; canonical form is checked by encoding the result again with
  * msgpack-c's packer (changeset_ref_enc.c) and comparing bytes. It is slower, and written
  * independently of the single-pass decoder, so test_changeset and fuzz_changeset require
@@ -103,24 +103,25 @@ decode_fixbin(const msgpack_object *m, size_t n, uint8_t *out)
 	return 0;
 }
 
-/* The ops array of a clear body. */
+/* The ops array of a clear body of part pi; the ops of all parts count against the limit. */
 static int
-decode_ops(struct cs_owned *o, const msgpack_object *ops)
+decode_ops(struct cs_owned *o, size_t pi, const msgpack_object *ops)
 {
 	const msgpack_object *f;
+	struct cs_part_owned *w = &o->own[pi];
 	int rc;
 
 	if (ops->type != MSGPACK_OBJECT_ARRAY)
 		return ARR_ETYPE;
-	if (ops->via.array.size > ARR_CS_MAX_OPS)
+	if (ops->via.array.size > ARR_CS_MAX_OPS - o->nopened)
 		return ARR_ETOOBIG;
 	if (ops->via.array.size == 0)
 		return ARR_EMALFORMED;
-	if ((o->ops = calloc(ops->via.array.size, sizeof(*o->ops))) == NULL)
+	if ((w->ops = calloc(ops->via.array.size, sizeof(*w->ops))) == NULL)
 		return ARR_ENOMEM;
 	for (uint32_t i = 0; i < ops->via.array.size; i++) {
 		const msgpack_object *op = &ops->via.array.ptr[i];
-		struct cs_op *d = &o->ops[i];
+		struct cs_op *d = &w->ops[i];
 
 		if (op->type != MSGPACK_OBJECT_ARRAY)
 			return ARR_ETYPE;
@@ -133,28 +134,87 @@ decode_ops(struct cs_owned *o, const msgpack_object *ops)
 		    (rc = decode_value(&f[3], &d->value)) != 0)
 			return rc;
 	}
-	o->cs.ops = o->ops;
-	o->cs.nops = ops->via.array.size;
+	o->parts[pi].ops = w->ops;
+	o->parts[pi].nops = ops->via.array.size;
+	o->nopened += ops->via.array.size;
 	return 0;
 }
 
-/* Fields 7-10 of the header and the rules between fields. */
+/* One part entry of the header: [scope | nil, kind, key_id, body_len, body_hash]. */
 static int
-decode_header_tail(struct changeset *cs, const msgpack_object *f, bool scoped)
+decode_part(const msgpack_object *e, struct cs_part *p)
 {
+	const msgpack_object *f;
 	uint64_t u;
 	int rc;
 
-	if ((rc = decode_uint(&f[7], CS_POLICY, &u)) != 0)
-		return rc;
-	cs->h.kind = (uint8_t)u;
-	if ((rc = decode_uint(&f[8], UINT64_MAX, &cs->h.key_id)) != 0 ||
-	    (rc = decode_uint(&f[9], ARR_CS_MAX_BYTES, &cs->body_len)) != 0 ||
-	    (rc = decode_fixbin(&f[10], ARR_HASH_LEN, cs->body_hash)) != 0)
-		return rc;
-	if ((cs->h.key_id != 0) != (cs->h.kind == CS_DATA && scoped))
+	if (e->type != MSGPACK_OBJECT_ARRAY)
+		return ARR_ETYPE;
+	if (e->via.array.size != CS_PART_FIELDS)
 		return ARR_EMALFORMED;
-	return cs->h.kind == CS_POLICY && !scoped ? ARR_EMALFORMED : 0;
+	f = e->via.array.ptr;
+	if (f[0].type != MSGPACK_OBJECT_NIL) {
+		if ((rc = decode_fixbin(&f[0], ARR_SCOPE_LEN, p->scope)) != 0)
+			return rc;
+		if (changeset_scope_is_region(p->scope))
+			return ARR_ENONCANON; /* the region scope is nil */
+	}
+	if ((rc = decode_uint(&f[1], CS_POLICY, &u)) != 0)
+		return rc;
+	p->kind = (uint8_t)u;
+	if ((rc = decode_uint(&f[2], UINT64_MAX, &p->key_id)) != 0 ||
+	    (rc = decode_uint(&f[3], ARR_CS_MAX_BYTES, &p->body_len)) != 0)
+		return rc;
+	return decode_fixbin(&f[4], ARR_HASH_LEN, p->body_hash);
+}
+
+/*
+ * The part rules, written out again: a key exactly on case data, policy in a case scope,
+ * a scope named once, but for the data part right after the CREATE of its scope (a
+ * policy part whose scope is the id of its origin, seq and index).
+ */
+static int
+parts_rules(const struct changeset *cs)
+{
+	for (size_t i = 0; i < cs->nparts; i++) {
+		const struct cs_part *p = &cs->parts[i];
+		bool region = changeset_scope_is_region(p->scope);
+
+		if ((p->key_id != 0) != (p->kind == CS_DATA && !region) ||
+		    (p->kind == CS_POLICY && region))
+			return ARR_EMALFORMED;
+		for (size_t j = 0; j < i; j++) {
+			uint8_t id[ARR_SCOPE_LEN];
+
+			if (memcmp(cs->parts[j].scope, p->scope, ARR_SCOPE_LEN) != 0)
+				continue;
+			changeset_scope_id(cs->origin, cs->h.seq, j, id);
+			if (j + 1 != i || p->kind != CS_DATA || cs->parts[j].kind != CS_POLICY ||
+			    memcmp(id, p->scope, ARR_SCOPE_LEN) != 0)
+				return ARR_EMALFORMED;
+		}
+	}
+	return 0;
+}
+
+/* The parts array of the header into o->parts. */
+static int
+decode_parts(struct cs_owned *o, const msgpack_object *a)
+{
+	int rc;
+
+	if (a->type != MSGPACK_OBJECT_ARRAY)
+		return ARR_ETYPE;
+	if (a->via.array.size > ARR_CS_MAX_PARTS)
+		return ARR_ETOOBIG;
+	if (a->via.array.size == 0)
+		return ARR_EMALFORMED;
+	if (cs_parts_alloc(o, a->via.array.size) != 0)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < a->via.array.size; i++)
+		if ((rc = decode_part(&a->via.array.ptr[i], &o->parts[i])) != 0)
+			return rc;
+	return parts_rules(&o->cs);
 }
 
 /* The header array, field by field, into o->cs. */
@@ -188,18 +248,12 @@ decode_header(struct cs_owned *o, const msgpack_object *hd)
 	    (rc = decode_uint(&f[5], UINT32_MAX, &u)) != 0)
 		return rc;
 	cs->h.schema_version = (uint32_t)u;
-	if (f[6].type != MSGPACK_OBJECT_NIL) {
-		if ((rc = decode_fixbin(&f[6], ARR_SCOPE_LEN, cs->h.scope)) != 0)
-			return rc;
-		if (changeset_scope_is_region(cs->h.scope))
-			return ARR_ENONCANON; /* the region scope is nil */
-	}
-	return decode_header_tail(cs, f, f[6].type != MSGPACK_OBJECT_NIL);
+	return decode_parts(o, &f[6]);
 }
 
-/* The envelope array: [bin header, bin 64 sig, bin body | nil], pointing inside raw. */
+/* The envelope array: [bin header, bin 64 sig, [bin | nil...]], pointing inside raw. */
 static int
-decode_envelope(struct cs_owned *o, const msgpack_object *e)
+decode_envelope(struct cs_owned *o, const msgpack_object *e, const msgpack_object **bodies)
 {
 	const msgpack_object *f;
 
@@ -209,20 +263,37 @@ decode_envelope(struct cs_owned *o, const msgpack_object *e)
 		return ARR_EMALFORMED;
 	f = e->via.array.ptr;
 	if (f[0].type != MSGPACK_OBJECT_BIN || f[1].type != MSGPACK_OBJECT_BIN ||
-	    (f[2].type != MSGPACK_OBJECT_BIN && f[2].type != MSGPACK_OBJECT_NIL))
+	    f[2].type != MSGPACK_OBJECT_ARRAY)
 		return ARR_ETYPE;
-	if (f[1].via.bin.size != ARR_SIG_LEN || f[0].via.bin.size == 0 ||
-	    (f[2].type == MSGPACK_OBJECT_BIN && f[2].via.bin.size == 0))
+	if (f[1].via.bin.size != ARR_SIG_LEN || f[0].via.bin.size == 0)
 		return ARR_EMALFORMED;
 	o->cs.hdr = (const uint8_t *)f[0].via.bin.ptr;
 	o->cs.hdrlen = f[0].via.bin.size;
 	o->cs.sig = (const uint8_t *)f[1].via.bin.ptr;
-	if (f[2].type == MSGPACK_OBJECT_BIN) {
-		o->cs.body = (const uint8_t *)f[2].via.bin.ptr;
-		o->cs.bodylen = f[2].via.bin.size;
-	}
+	*bodies = &f[2];
 	/* msgpack-c references the input buffer for bin: all lie inside raw. */
 	assert(o->cs.hdr > o->raw && o->cs.sig + ARR_SIG_LEN <= o->raw + o->cs.rawlen);
+	return 0;
+}
+
+/* The bodies array against the parts: one bin (not empty) or nil each. */
+static int
+decode_bodies(struct cs_owned *o, const msgpack_object *b)
+{
+	if (b->via.array.size != o->cs.nparts)
+		return ARR_EMALFORMED;
+	for (size_t i = 0; i < o->cs.nparts; i++) {
+		const msgpack_object *m = &b->via.array.ptr[i];
+
+		if (m->type == MSGPACK_OBJECT_NIL)
+			continue;
+		if (m->type != MSGPACK_OBJECT_BIN)
+			return ARR_ETYPE;
+		if (m->via.bin.size == 0)
+			return ARR_EMALFORMED;
+		o->parts[i].body = (const uint8_t *)m->via.bin.ptr;
+		o->parts[i].bodylen = m->via.bin.size;
+	}
 	return 0;
 }
 
@@ -252,61 +323,83 @@ same_bytes(const msgpack_sbuffer *sb, const uint8_t *p, size_t len)
 	return sb->size == len && memcmp(sb->data, p, len) == 0;
 }
 
+/* Re-encode the readable bodies; canonical ones give back exactly the same bytes. */
+static int
+check_bodies(const struct changeset *cs)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < cs->nparts && rc == 0; i++) {
+		const struct cs_part *p = &cs->parts[i];
+		msgpack_sbuffer body;
+
+		msgpack_sbuffer_init(&body);
+		if (p->ops != NULL)
+			rc = ref_pack_ops(&body, p->ops, p->nops);
+		else if (p->policy != NULL)
+			rc = policy_encode_reference(p->policy, &body);
+		if (rc == 0 && (p->ops != NULL || p->policy != NULL) &&
+		    !same_bytes(&body, p->body, p->bodylen))
+			rc = ARR_ENONCANON;
+		msgpack_sbuffer_destroy(&body);
+	}
+	return rc;
+}
+
 /* Re-encode what was decoded; canonical input gives back exactly the same bytes. */
 static int
 check_canonical(const struct changeset *cs)
 {
-	msgpack_sbuffer hdr, env, body;
+	msgpack_sbuffer hdr, env;
 	int rc;
 
 	msgpack_sbuffer_init(&hdr);
 	msgpack_sbuffer_init(&env);
-	msgpack_sbuffer_init(&body);
-	if ((rc = changeset_ref_header(&hdr, cs->origin, &cs->h, cs->body_len, cs->body_hash)) !=
-	        0 ||
-	    (rc = changeset_ref_envelope(&env, cs->hdr, cs->hdrlen, cs->sig, cs->body,
-	                                 cs->bodylen)) != 0)
+	if ((rc = changeset_ref_header(&hdr, cs->origin, &cs->h, cs->parts, cs->nparts)) != 0 ||
+	    (rc = changeset_ref_envelope(&env, cs->hdr, cs->hdrlen, cs->sig, cs->parts,
+	                                 cs->nparts)) != 0 ||
+	    (rc = check_bodies(cs)) != 0)
 		goto out;
-	if (cs->ops != NULL)
-		rc = ref_pack_ops(&body, cs->ops, cs->nops);
-	else if (cs->policy != NULL)
-		rc = policy_encode_reference(cs->policy, &body);
-	if (rc != 0)
-		goto out;
-	if (!same_bytes(&hdr, cs->hdr, cs->hdrlen) || !same_bytes(&env, cs->raw, cs->rawlen) ||
-	    ((cs->ops != NULL || cs->policy != NULL) && !same_bytes(&body, cs->body, cs->bodylen)))
+	if (!same_bytes(&hdr, cs->hdr, cs->hdrlen) || !same_bytes(&env, cs->raw, cs->rawlen))
 		rc = ARR_ENONCANON;
 out:
-	msgpack_sbuffer_destroy(&body);
 	msgpack_sbuffer_destroy(&env);
 	msgpack_sbuffer_destroy(&hdr);
 	return rc;
 }
 
-/* The body against the header's length and hash, then read when it is clear text. */
+/* Body i against its part's length and hash, then read when it is clear text. */
 static int
-decode_body(struct cs_owned *o, msgpack_unpacked *u)
+decode_body(struct cs_owned *o, size_t i)
 {
 	struct changeset *cs = &o->cs;
-	uint8_t hash[ARR_HASH_LEN];
+	struct cs_part *p = &o->parts[i];
+	uint8_t hash[ARR_HASH_LEN], id[ARR_SCOPE_LEN];
+	msgpack_unpacked u;
 	bool nc = false;
 	int rc;
 
-	if (cs->body == NULL)
+	if (p->body == NULL)
 		return 0;
-	crypto_generichash(hash, sizeof(hash), cs->body, cs->bodylen, NULL, 0);
-	if (cs->bodylen != cs->body_len || memcmp(hash, cs->body_hash, sizeof(hash)) != 0)
+	crypto_generichash(hash, sizeof(hash), p->body, p->bodylen, NULL, 0);
+	if (p->bodylen != p->body_len || memcmp(hash, p->body_hash, sizeof(hash)) != 0)
 		return ARR_EBODYHASH;
-	if (cs->h.kind == CS_DATA && !changeset_scope_is_region(cs->h.scope))
+	if (p->kind == CS_DATA && !changeset_scope_is_region(p->scope))
 		return 0; /* sealed */
-	if ((rc = unpack_one(u, cs->body, cs->bodylen)) != 0)
-		return rc;
-	if (cs->h.kind == CS_DATA)
-		return decode_ops(o, &u->data);
-	if ((rc = policy_decode(cs->body, cs->bodylen, &o->policy, &nc)) != 0)
-		return rc;
-	cs->policy = o->policy;
-	return 0;
+	msgpack_unpacked_init(&u);
+	if ((rc = unpack_one(&u, p->body, p->bodylen)) == 0) {
+		if (p->kind == CS_DATA)
+			rc = decode_ops(o, i, &u.data);
+		else if ((rc = policy_decode(p->body, p->bodylen, &o->own[i].policy, &nc)) == 0) {
+			p->policy = o->own[i].policy;
+			changeset_scope_id(cs->origin, cs->h.seq, i, id);
+			if ((p->policy->op == POLICY_CREATE) !=
+			    (memcmp(id, p->scope, ARR_SCOPE_LEN) == 0))
+				rc = ARR_EMALFORMED;
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
 }
 
 /* The rules on the input as a whole: at most ARR_CS_MAX_BYTES, then not empty. */
@@ -338,26 +431,29 @@ int
 changeset_decode_reference(const uint8_t *buf, size_t len, struct changeset **out)
 {
 	struct cs_owned *o = NULL;
-	msgpack_unpacked env, hdr, body;
+	const msgpack_object *bodies = NULL;
+	msgpack_unpacked env, hdr;
 	int rc;
 
 	assert(out != NULL);
 	*out = NULL;
 	msgpack_unpacked_init(&env);
 	msgpack_unpacked_init(&hdr);
-	msgpack_unpacked_init(&body);
 	if ((rc = own_input(buf, len, &o)) != 0)
 		goto out;
 	if ((rc = unpack_one(&env, o->raw, len)) != 0 ||
-	    (rc = decode_envelope(o, &env.data)) != 0 ||
+	    (rc = decode_envelope(o, &env.data, &bodies)) != 0 ||
 	    (rc = unpack_one(&hdr, o->cs.hdr, o->cs.hdrlen)) != 0 ||
-	    (rc = decode_header(o, &hdr.data)) != 0 || (rc = decode_body(o, &body)) != 0 ||
-	    (rc = check_canonical(&o->cs)) != 0)
+	    (rc = decode_header(o, &hdr.data)) != 0 || (rc = decode_bodies(o, bodies)) != 0)
+		goto out;
+	for (size_t i = 0; i < o->cs.nparts; i++)
+		if ((rc = decode_body(o, i)) != 0)
+			goto out;
+	if ((rc = check_canonical(&o->cs)) != 0)
 		goto out;
 	*out = &o->cs;
 	o = NULL;
 out:
-	msgpack_unpacked_destroy(&body);
 	msgpack_unpacked_destroy(&hdr);
 	msgpack_unpacked_destroy(&env);
 	if (o != NULL) {
@@ -376,15 +472,17 @@ policy_same(const struct cs_policy *a, const struct cs_policy *b)
 	return a->op == b->op && a->has_member == b->has_member &&
 	       memcmp(a->member, b->member, ARR_ORIGIN_LEN) == 0 && a->roles == b->roles &&
 	       a->cut == b->cut && a->key_id == b->key_id && a->ngrants == b->ngrants &&
-	       a->nprevs == b->nprevs && a->nslots == b->nslots &&
+	       a->nprevs == b->nprevs && a->nslots == b->nslots && a->nparties == b->nparties &&
 	       (a->ngrants == 0 ||
 	        memcmp(a->grants, b->grants, a->ngrants * sizeof(*a->grants)) == 0) &&
 	       (a->nprevs == 0 || memcmp(a->prevs, b->prevs, a->nprevs * sizeof(*a->prevs)) == 0) &&
-	       (a->nslots == 0 || memcmp(a->slots, b->slots, a->nslots * sizeof(*a->slots)) == 0);
+	       (a->nslots == 0 || memcmp(a->slots, b->slots, a->nslots * sizeof(*a->slots)) == 0) &&
+	       (a->nparties == 0 ||
+	        memcmp(a->parties, b->parties, a->nparties * sizeof(*a->parties)) == 0);
 }
 
 static bool
-ops_same(const struct changeset *a, const struct changeset *b)
+ops_same(const struct cs_part *a, const struct cs_part *b)
 {
 	if ((a->ops == NULL) != (b->ops == NULL) || a->nops != b->nops)
 		return false;
@@ -400,21 +498,34 @@ ops_same(const struct changeset *a, const struct changeset *b)
 	return true;
 }
 
+/* Part i of a and of b: the same entry, body at the same place, same readable content. */
+static bool
+part_same(const struct changeset *a, const struct changeset *b, size_t i)
+{
+	const struct cs_part *x = &a->parts[i], *y = &b->parts[i];
+
+	return (x->body == NULL) == (y->body == NULL) &&
+	       (x->body == NULL || x->body - a->raw == y->body - b->raw) &&
+	       x->bodylen == y->bodylen && memcmp(x->scope, y->scope, ARR_SCOPE_LEN) == 0 &&
+	       x->kind == y->kind && x->key_id == y->key_id && x->body_len == y->body_len &&
+	       memcmp(x->body_hash, y->body_hash, ARR_HASH_LEN) == 0 && ops_same(x, y) &&
+	       policy_same(x->policy, y->policy);
+}
+
 bool
 changeset_same(const struct changeset *a, const struct changeset *b)
 {
-	return a->rawlen == b->rawlen && memcmp(a->raw, b->raw, a->rawlen) == 0 &&
-	       a->hdr - a->raw == b->hdr - b->raw && a->hdrlen == b->hdrlen &&
-	       a->sig - a->raw == b->sig - b->raw && (a->body == NULL) == (b->body == NULL) &&
-	       (a->body == NULL || a->body - a->raw == b->body - b->raw) &&
-	       a->bodylen == b->bodylen && memcmp(a->origin, b->origin, ARR_ORIGIN_LEN) == 0 &&
-	       a->h.seq == b->h.seq && a->h.hlc == b->h.hlc &&
-	       a->h.schema_version == b->h.schema_version &&
-	       strcmp(a->h.author_org, b->h.author_org) == 0 &&
-	       memcmp(a->h.scope, b->h.scope, ARR_SCOPE_LEN) == 0 && a->h.kind == b->h.kind &&
-	       a->h.key_id == b->h.key_id && a->body_len == b->body_len &&
-	       memcmp(a->body_hash, b->body_hash, ARR_HASH_LEN) == 0 && ops_same(a, b) &&
-	       policy_same(a->policy, b->policy);
+	if (!(a->rawlen == b->rawlen && memcmp(a->raw, b->raw, a->rawlen) == 0 &&
+	      a->hdr - a->raw == b->hdr - b->raw && a->hdrlen == b->hdrlen &&
+	      a->sig - a->raw == b->sig - b->raw &&
+	      memcmp(a->origin, b->origin, ARR_ORIGIN_LEN) == 0 && a->h.seq == b->h.seq &&
+	      a->h.hlc == b->h.hlc && a->h.schema_version == b->h.schema_version &&
+	      strcmp(a->h.author_org, b->h.author_org) == 0 && a->nparts == b->nparts))
+		return false;
+	for (size_t i = 0; i < a->nparts; i++)
+		if (!part_same(a, b, i))
+			return false;
+	return true;
 }
 
 int

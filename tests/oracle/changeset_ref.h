@@ -35,26 +35,29 @@ bool changeset_same(const struct changeset *a, const struct changeset *b);
  */
 int changeset_ref_compare(const uint8_t *buf, size_t len);
 
-/* The canonical header of h by origin for a body of body_len bytes hashing to hash. */
+/* The canonical header of h by origin with the parts' entries (scope, kind, key_id, body_len,
+ * body_hash as given). */
 int changeset_ref_header(msgpack_sbuffer *sb, const uint8_t origin[ARR_ORIGIN_LEN],
-                         const struct cs_header *h, uint64_t body_len,
-                         const uint8_t hash[ARR_HASH_LEN]);
-/* [bin hdr, bin sig, bin body | nil (body NULL)] with msgpack-c's packer. */
+                         const struct cs_header *h, const struct cs_part *parts, size_t nparts);
+/* [bin hdr, bin sig, [bin body | nil (body NULL)...]] with msgpack-c's packer. */
 int changeset_ref_envelope(msgpack_sbuffer *sb, const uint8_t *hdr, size_t hdrlen,
-                           const uint8_t sig[ARR_SIG_LEN], const uint8_t *body, size_t bodylen);
+                           const uint8_t sig[ARR_SIG_LEN], const struct cs_part *parts,
+                           size_t nparts);
 /*
- * A whole change set by key k with header h (key_id and kind as given, unchecked) around
- * body (NULL: a stub): header with the body's length and BLAKE2b-256 hash, signed.
+ * A whole change set by key k with header h around the parts (scope, kind and key_id as
+ * given, unchecked; body NULL: dropped): each part's body_len and body_hash are those of
+ * its body (of an empty body when dropped), and the header is signed.
  */
-int changeset_ref_wrap(const struct nodekey *k, const struct cs_header *h, const uint8_t *body,
-                       size_t bodylen, msgpack_sbuffer *out);
+int changeset_ref_wrap(const struct nodekey *k, const struct cs_header *h,
+                       const struct cs_part *parts, size_t nparts, msgpack_sbuffer *out);
 /*
  * The sealed body of n bytes of clear ops under skey with the given nonce, bound to
- * origin and h (PROTOCOL.md, "Sealed bodies"): nonce || XChaCha20-Poly1305 of the ops
- * padded to a multiple of ARR_PAD_BLOCK. *out is malloc'd (*outlen bytes).
+ * origin, seq, the part index, scope and key_id (PROTOCOL.md, "Sealed bodies"): nonce ||
+ * XChaCha20-Poly1305 of the ops padded to a multiple of ARR_PAD_BLOCK. *out is malloc'd.
  */
-int changeset_ref_seal(const uint8_t origin[ARR_ORIGIN_LEN], const struct cs_header *h,
-                       const uint8_t *plain, size_t n, const uint8_t skey[ARR_SKEY_LEN],
+int changeset_ref_seal(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, size_t part,
+                       const uint8_t scope[ARR_SCOPE_LEN], uint64_t key_id, const uint8_t *plain,
+                       size_t n, const uint8_t skey[ARR_SKEY_LEN],
                        const uint8_t nonce[ARR_NONCE_LEN], uint8_t **out, size_t *outlen);
 /* The canonical policy body of p with msgpack-c's packer (no rule checked). */
 int policy_encode_reference(const struct cs_policy *p, msgpack_sbuffer *sb);

@@ -68,10 +68,9 @@ ref_pack_ops(msgpack_sbuffer *sb, const struct cs_op *ops, size_t nops)
 
 int
 changeset_ref_header(msgpack_sbuffer *sb, const uint8_t origin[ARR_ORIGIN_LEN],
-                     const struct cs_header *h, uint64_t body_len, const uint8_t hash[ARR_HASH_LEN])
+                     const struct cs_header *h, const struct cs_part *parts, size_t nparts)
 {
 	static const uint8_t zero[ARR_SCOPE_LEN];
-	bool region = memcmp(h->scope, zero, ARR_SCOPE_LEN) == 0;
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
@@ -81,64 +80,92 @@ changeset_ref_header(msgpack_sbuffer *sb, const uint8_t origin[ARR_ORIGIN_LEN],
 	    msgpack_pack_uint64(&pk, h->seq) != 0 || msgpack_pack_uint64(&pk, h->hlc) != 0 ||
 	    ref_pack_str(&pk, h->author_org, strlen(h->author_org)) != 0 ||
 	    msgpack_pack_uint32(&pk, h->schema_version) != 0 ||
-	    (region ? msgpack_pack_nil(&pk) : ref_pack_bin(&pk, h->scope, ARR_SCOPE_LEN)) != 0 ||
-	    msgpack_pack_uint8(&pk, h->kind) != 0 || msgpack_pack_uint64(&pk, h->key_id) != 0 ||
-	    msgpack_pack_uint64(&pk, body_len) != 0 || ref_pack_bin(&pk, hash, ARR_HASH_LEN) != 0)
+	    msgpack_pack_array(&pk, nparts) != 0)
 		return ARR_ENOMEM;
+	for (size_t i = 0; i < nparts; i++) {
+		const struct cs_part *p = &parts[i];
+		bool region = memcmp(p->scope, zero, ARR_SCOPE_LEN) == 0;
+
+		if (msgpack_pack_array(&pk, CS_PART_FIELDS) != 0 ||
+		    (region ? msgpack_pack_nil(&pk) : ref_pack_bin(&pk, p->scope, ARR_SCOPE_LEN)) !=
+		        0 ||
+		    msgpack_pack_uint8(&pk, p->kind) != 0 ||
+		    msgpack_pack_uint64(&pk, p->key_id) != 0 ||
+		    msgpack_pack_uint64(&pk, p->body_len) != 0 ||
+		    ref_pack_bin(&pk, p->body_hash, ARR_HASH_LEN) != 0)
+			return ARR_ENOMEM;
+	}
 	return 0;
 }
 
 int
 changeset_ref_envelope(msgpack_sbuffer *sb, const uint8_t *hdr, size_t hdrlen,
-                       const uint8_t sig[ARR_SIG_LEN], const uint8_t *body, size_t bodylen)
+                       const uint8_t sig[ARR_SIG_LEN], const struct cs_part *parts, size_t nparts)
 {
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	if (msgpack_pack_array(&pk, CS_ENVELOPE_FIELDS) != 0 ||
 	    ref_pack_bin(&pk, hdr, hdrlen) != 0 || ref_pack_bin(&pk, sig, ARR_SIG_LEN) != 0 ||
-	    (body == NULL ? msgpack_pack_nil(&pk) : ref_pack_bin(&pk, body, bodylen)) != 0)
+	    msgpack_pack_array(&pk, nparts) != 0)
 		return ARR_ENOMEM;
+	for (size_t i = 0; i < nparts; i++)
+		if ((parts[i].body == NULL
+		         ? msgpack_pack_nil(&pk)
+		         : ref_pack_bin(&pk, parts[i].body, parts[i].bodylen)) != 0)
+			return ARR_ENOMEM;
 	return 0;
 }
 
 int
-changeset_ref_wrap(const struct nodekey *k, const struct cs_header *h, const uint8_t *body,
-                   size_t bodylen, msgpack_sbuffer *out)
+changeset_ref_wrap(const struct nodekey *k, const struct cs_header *h, const struct cs_part *parts,
+                   size_t nparts, msgpack_sbuffer *out)
 {
-	uint8_t hash[ARR_HASH_LEN], sig[ARR_SIG_LEN];
+	uint8_t sig[ARR_SIG_LEN];
+	struct cs_part *ps = calloc(nparts + 1, sizeof(*ps));
 	msgpack_sbuffer hdr;
-	int rc;
+	int rc = ARR_ENOMEM;
 
-	crypto_generichash(hash, sizeof(hash), body, bodylen, NULL, 0);
 	msgpack_sbuffer_init(&hdr);
-	if ((rc = changeset_ref_header(&hdr, nodekey_public(k), h, bodylen, hash)) != 0 ||
+	if (ps == NULL)
+		goto out;
+	for (size_t i = 0; i < nparts; i++) {
+		ps[i] = parts[i];
+		ps[i].body_len = parts[i].bodylen;
+		crypto_generichash(ps[i].body_hash, ARR_HASH_LEN, parts[i].body, parts[i].bodylen,
+		                   NULL, 0);
+	}
+	if ((rc = changeset_ref_header(&hdr, nodekey_public(k), h, ps, nparts)) != 0 ||
 	    (rc = nodekey_sign(k, (const uint8_t *)hdr.data, hdr.size, sig)) != 0)
 		goto out;
-	rc = changeset_ref_envelope(out, (const uint8_t *)hdr.data, hdr.size, sig, body, bodylen);
+	rc = changeset_ref_envelope(out, (const uint8_t *)hdr.data, hdr.size, sig, ps, nparts);
 out:
+	free(ps);
 	msgpack_sbuffer_destroy(&hdr);
 	return rc;
 }
 
 int
-changeset_ref_seal(const uint8_t origin[ARR_ORIGIN_LEN], const struct cs_header *h,
-                   const uint8_t *plain, size_t n, const uint8_t skey[ARR_SKEY_LEN],
-                   const uint8_t nonce[ARR_NONCE_LEN], uint8_t **out, size_t *outlen)
+changeset_ref_seal(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, size_t part,
+                   const uint8_t scope[ARR_SCOPE_LEN], uint64_t key_id, const uint8_t *plain,
+                   size_t n, const uint8_t skey[ARR_SKEY_LEN], const uint8_t nonce[ARR_NONCE_LEN],
+                   uint8_t **out, size_t *outlen)
 {
 	static const char tag[] = "arrangd-body-2";
-	uint8_t ad[sizeof(tag) - 1 + ARR_ORIGIN_LEN + 8 + ARR_SCOPE_LEN + 8], *p = ad, *padded;
+	uint8_t ad[sizeof(tag) - 1 + ARR_ORIGIN_LEN + 8 + 2 + ARR_SCOPE_LEN + 8], *p = ad, *padded;
 	size_t plen = (n / ARR_PAD_BLOCK + 1) * ARR_PAD_BLOCK;
 
 	memcpy(p, tag, sizeof(tag) - 1);
 	memcpy(p += sizeof(tag) - 1, origin, ARR_ORIGIN_LEN);
 	p += ARR_ORIGIN_LEN;
 	for (int i = 7; i >= 0; i--)
-		*p++ = (uint8_t)(h->seq >> (8 * i));
-	memcpy(p, h->scope, ARR_SCOPE_LEN);
+		*p++ = (uint8_t)(seq >> (8 * i));
+	*p++ = (uint8_t)(part >> 8);
+	*p++ = (uint8_t)part;
+	memcpy(p, scope, ARR_SCOPE_LEN);
 	p += ARR_SCOPE_LEN;
 	for (int i = 7; i >= 0; i--)
-		*p++ = (uint8_t)(h->key_id >> (8 * i));
+		*p++ = (uint8_t)(key_id >> (8 * i));
 	/* ISO/IEC 7816-4 padding, written out: 0x80, then zeros to the block */
 	if ((padded = calloc(1, plen)) == NULL ||
 	    (*out = malloc(ARR_NONCE_LEN + plen + 16)) == NULL) {
@@ -180,5 +207,10 @@ policy_encode_reference(const struct cs_policy *p, msgpack_sbuffer *sb)
 		       ref_pack_bin(&pk, p->slots[i].member, ARR_ORIGIN_LEN) |
 		       msgpack_pack_uint64(&pk, p->slots[i].key_id) |
 		       ref_pack_bin(&pk, p->slots[i].sealed, ARR_SLOT_LEN);
+	bad |= msgpack_pack_array(&pk, p->nparties);
+	for (size_t i = 0; i < p->nparties; i++)
+		bad |= msgpack_pack_array(&pk, 2) |
+		       ref_pack_bin(&pk, p->parties[i].member, ARR_ORIGIN_LEN) |
+		       msgpack_pack_uint32(&pk, p->parties[i].roles);
 	return bad != 0 ? ARR_ENOMEM : 0;
 }

@@ -200,7 +200,7 @@ peer_changeset(const struct nodekey *key, const char *org, uint64_t seq, uint64_
 	op.value = value_text(text);
 	rng_rowid(row);
 	CHECK(rowid_parse(row, op.row) == 0, "rowid");
-	CHECK(changeset_build(key, &h, &op, 1, NULL, &cs) == 0, "changeset_build");
+	CHECK(changeset_build_region(key, &h, &op, 1, &cs) == 0, "changeset_build");
 	free(text);
 	return cs;
 }

@@ -193,7 +193,7 @@ fill(struct fx *fx)
 			                      .author_org = "SWV PO Testregio",
 			                      .schema_version = ARR_SCHEMA_VERSION};
 
-			assert_int_equal(changeset_build(fx->k2, &h, &op, 1, NULL, &cs[i]), 0);
+			assert_int_equal(changeset_build_region(fx->k2, &h, &op, 1, &cs[i]), 0);
 			items[i] = (struct store_blob){cs[i]->raw, cs[i]->rawlen};
 		} else {
 			memset(junk[i], 0xc1, sizeof(junk[i])); /* 0xc1: never msgpack */

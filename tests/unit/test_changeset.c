@@ -2,10 +2,11 @@
  * test_changeset.c: building change sets of wire format 2: decode(build(x)) == x, the
  * struct changeset_build() makes equal to what decoding its bytes gives, signing apart,
  * every single-bit flip caught by the signature or the body hash, truncation at every
- * length, header-only stubs (changeset_strip), refusals, exact splitting (changeset_fit)
- * in region and case scopes, the first worked example of PROTOCOL.md byte for byte, and
- * the decoder against the reference decoder on mutations of a built change set.
- * Decoding field by field: test_changeset_decode.c; sealed bodies: test_changeset_seal.c.
+ * length, header-only stubs (changeset_strip), refusals (also of the part rules), splitting
+ * and packing within the limits (changeset_fit, the budget) in region and case scopes, the first
+ * worked example of PROTOCOL.md byte for byte, and the decoder against the reference decoder on
+ * mutations of a built change set. Decoding field by field: test_changeset_decode.c; sealed bodies:
+ * test_changeset_seal.c.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -45,7 +46,7 @@ build_example(struct nodekey *k)
 
 	ops[0] = tu_cs_op("organisation", EXAMPLE_ROW, "kind", value_text("gemeente"));
 	ops[1] = tu_cs_op("organisation", EXAMPLE_ROW, "code", value_text("9901"));
-	assert_int_equal(changeset_build(k, &h, ops, 2, NULL, &cs), 0);
+	assert_int_equal(changeset_build_region(k, &h, ops, 2, &cs), 0);
 	return cs;
 }
 
@@ -67,8 +68,12 @@ test_build_then_sign(void **state)
 	uint8_t zero[ARR_SIG_LEN] = {0};
 
 	(void)state;
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &signed_cs), 0);
-	assert_int_equal(changeset_build_unsigned(k, &h, ops, 1, NULL, &cs), 0);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &signed_cs), 0);
+	{
+		struct cs_part_in part = {.kind = CS_DATA, .ops = ops, .nops = 1};
+
+		assert_int_equal(changeset_build_unsigned(k, &h, &part, 1, &cs), 0);
+	}
 	assert_int_equal(cs->rawlen, signed_cs->rawlen);
 	assert_memory_equal(cs->sig, zero, ARR_SIG_LEN);
 	assert_int_equal(changeset_verify(cs), ARR_EBADSIG);
@@ -121,7 +126,7 @@ test_roundtrip(void **state)
 	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_blob(NULL, 0));
 	ops[n++] = tu_cs_op(name, EXAMPLE_ROW, name, value_textn(big, ARR_VALUE_MAX));
 	ops[n++] = tu_cs_op("y_9", EXAMPLE_ROW, "_", value_blob(big, ARR_VALUE_MAX));
-	assert_int_equal(changeset_build(k, &h, ops, n, NULL, &cs), 0);
+	assert_int_equal(changeset_build_region(k, &h, ops, n, &cs), 0);
 	assert_int_equal(changeset_verify(cs), 0);
 	copy = malloc(cs->rawlen);
 	memcpy(copy, cs->raw, cs->rawlen);
@@ -132,22 +137,26 @@ test_roundtrip(void **state)
 	assert_true(changeset_same(cs, back));
 	assert_memory_equal(back->origin, nodekey_public(k), ARR_ORIGIN_LEN);
 	assert_true(back->h.seq == UINT64_MAX && back->h.hlc == UINT64_MAX);
-	assert_true(back->h.schema_version == UINT32_MAX && back->h.kind == CS_DATA);
-	assert_true(back->h.key_id == 0 && changeset_scope_is_region(back->h.scope));
+	assert_true(back->h.schema_version == UINT32_MAX && back->nparts == 1);
+	assert_true(back->parts[0].kind == CS_DATA && back->parts[0].key_id == 0 &&
+	            changeset_scope_is_region(back->parts[0].scope));
 	assert_string_equal(back->h.author_org, author);
 	assert_ptr_not_equal(cs->h.author_org, author); /* owned, not borrowed */
-	assert_int_equal(back->body_len, back->bodylen);
-	assert_null(back->policy);
-	assert_int_equal(back->nops, n);
+	assert_int_equal(back->parts[0].body_len, back->parts[0].bodylen);
+	assert_null(back->parts[0].policy);
+	assert_int_equal(back->parts[0].nops, n);
 	for (size_t i = 0; i < n; i++) {
-		assert_string_equal(back->ops[i].table, ops[i].table);
-		assert_string_equal(back->ops[i].column, ops[i].column);
-		assert_memory_equal(back->ops[i].row, ops[i].row, ARR_ROWID_LEN);
-		assert_int_equal(value_cmp(&back->ops[i].value, &ops[i].value), 0);
+		const struct cs_op *b = &back->parts[0].ops[i];
+
+		assert_string_equal(b->table, ops[i].table);
+		assert_string_equal(b->column, ops[i].column);
+		assert_memory_equal(b->row, ops[i].row, ARR_ROWID_LEN);
+		assert_int_equal(value_cmp(&b->value, &ops[i].value), 0);
 		if (ops[i].value.kind == VALUE_TEXT || ops[i].value.kind == VALUE_BLOB)
-			assert_ptr_not_equal(cs->ops[i].value.u.b.ptr, ops[i].value.u.b.ptr);
+			assert_ptr_not_equal(cs->parts[0].ops[i].value.u.b.ptr,
+			                     ops[i].value.u.b.ptr);
 	}
-	assert_true(signbit(back->ops[6].value.u.r));
+	assert_true(signbit(back->parts[0].ops[6].value.u.r));
 	changeset_destroy(&back);
 	changeset_destroy(&cs);
 	assert_null(cs);
@@ -219,7 +228,10 @@ test_truncation(void **state)
 	nodekey_destroy(&k);
 }
 
-/* changeset_strip: the same header and signature with a nil body; stripping twice is stable. */
+/*
+ * changeset_strip: the same header and signature with every body nil; stripping twice is
+ * stable.
+ */
 static void
 test_strip(void **state)
 {
@@ -232,18 +244,23 @@ test_strip(void **state)
 	(void)state;
 	assert_int_equal(changeset_strip(ex, &stub, &stublen), 0);
 	msgpack_sbuffer_init(&want);
-	assert_int_equal(changeset_ref_envelope(&want, ex->hdr, ex->hdrlen, ex->sig, NULL, 0), 0);
+	{
+		struct cs_part none[1] = {{.body = NULL}};
+
+		assert_int_equal(
+		    changeset_ref_envelope(&want, ex->hdr, ex->hdrlen, ex->sig, none, 1), 0);
+	}
 	assert_int_equal(stublen, want.size);
 	assert_memory_equal(stub, want.data, want.size);
 	assert_int_equal(expect_same_as_reference(stub, stublen), 0);
 	assert_int_equal(changeset_decode(stub, stublen, &st), 0);
 	assert_int_equal(changeset_verify(st), 0);
-	assert_null(st->body);
-	assert_null(st->ops);
+	assert_null(st->parts[0].body);
+	assert_null(st->parts[0].ops);
 	assert_int_equal(st->hdrlen, ex->hdrlen);
 	assert_memory_equal(st->hdr, ex->hdr, ex->hdrlen);
-	assert_int_equal(st->body_len, ex->bodylen);
-	assert_memory_equal(st->body_hash, ex->body_hash, ARR_HASH_LEN);
+	assert_int_equal(st->parts[0].body_len, ex->parts[0].bodylen);
+	assert_memory_equal(st->parts[0].body_hash, ex->parts[0].body_hash, ARR_HASH_LEN);
 	assert_int_equal(changeset_strip(st, &again, &againlen), 0);
 	assert_int_equal(againlen, stublen);
 	assert_memory_equal(again, stub, stublen);
@@ -262,6 +279,8 @@ test_build_refuses(void **state)
 	struct nodekey *k = tu_key(1);
 	struct cs_header h = tu_cs_header(1, 0);
 	static struct cs_op ops[ARR_CS_MAX_OPS + 1];
+	static struct cs_part_in parts[ARR_CS_MAX_PARTS + 1];
+	struct cs_part_in in = {.kind = CS_DATA, .ops = ops, .nops = 1};
 	struct changeset *cs = NULL;
 	uint8_t skey[ARR_SKEY_LEN] = {1};
 	char longs[ARR_VALUE_MAX + 2];
@@ -271,41 +290,63 @@ test_build_refuses(void **state)
 	longs[sizeof(longs) - 1] = '\0';
 	for (size_t i = 0; i <= ARR_CS_MAX_OPS; i++)
 		ops[i] = tu_cs_op("organisation", EXAMPLE_ROW, "code", value_int(1));
-	assert_int_equal(changeset_build(k, &h, ops, ARR_CS_MAX_OPS + 1, NULL, &cs), ARR_ETOOBIG);
-	assert_int_equal(changeset_build(k, &h, ops, 0, NULL, &cs), ARR_EINVAL);
-	assert_int_equal(changeset_build(NULL, &h, ops, 1, NULL, &cs), ARR_EINVAL);
-	assert_int_equal(changeset_build(k, NULL, ops, 1, NULL, &cs), ARR_EINVAL);
-	/* the region takes no key; a case scope takes the key its key_id names */
-	assert_int_equal(changeset_build(k, &h, ops, 1, skey, &cs), ARR_EINVAL);
-	h.key_id = 1;
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
-	memcpy(h.scope, case_scope, ARR_SCOPE_LEN);
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
-	assert_int_equal(changeset_build(k, &h, ops, 1, skey, &cs), ARR_EINVAL);
-	h.key_id = changeset_key_id(skey);
-	assert_int_equal(changeset_build(k, &h, ops, 1, skey, &cs), 0);
+	assert_int_equal(changeset_build_region(k, &h, ops, ARR_CS_MAX_OPS + 1, &cs), ARR_ETOOBIG);
+	assert_int_equal(changeset_build_region(k, &h, ops, 0, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build_region(NULL, &h, ops, 1, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build_region(k, NULL, ops, 1, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build(k, &h, &in, 0, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build(k, &h, NULL, 1, &cs), ARR_EINVAL);
+	/* the region takes no key; a case scope takes one */
+	in.skey = skey;
+	assert_int_equal(changeset_build(k, &h, &in, 1, &cs), ARR_EINVAL);
+	memcpy(in.scope, case_scope, ARR_SCOPE_LEN);
+	in.skey = NULL;
+	assert_int_equal(changeset_build(k, &h, &in, 1, &cs), ARR_EINVAL);
+	in.skey = skey;
+	assert_int_equal(changeset_build(k, &h, &in, 1, &cs), 0);
+	assert_int_equal(cs->parts[0].key_id, changeset_key_id(skey));
 	changeset_destroy(&cs);
-	h.kind = CS_POLICY;
-	assert_int_equal(changeset_build(k, &h, ops, 1, skey, &cs), ARR_EINVAL);
+	/* a policy part needs a body and a case scope; a data part no body of policy */
+	in.kind = CS_POLICY;
+	assert_int_equal(changeset_build(k, &h, &in, 1, &cs), ARR_EINVAL);
+	in.kind = 2;
+	assert_int_equal(changeset_build(k, &h, &in, 1, &cs), ARR_EINVAL);
+	/* parts: at most ARR_CS_MAX_PARTS, one per scope, ops at most ARR_CS_MAX_OPS overall */
+	for (size_t i = 0; i <= ARR_CS_MAX_PARTS; i++) {
+		parts[i] =
+		    (struct cs_part_in){.kind = CS_DATA, .ops = ops, .nops = 1, .skey = skey};
+		memcpy(parts[i].scope, case_scope, ARR_SCOPE_LEN);
+		parts[i].scope[1] = (uint8_t)i;
+		parts[i].scope[2] = (uint8_t)(i >> 8);
+	}
+	assert_int_equal(changeset_build(k, &h, parts, ARR_CS_MAX_PARTS + 1, &cs), ARR_ETOOBIG);
+	assert_int_equal(changeset_build(k, &h, parts, ARR_CS_MAX_PARTS, &cs), 0);
+	assert_int_equal(cs->nparts, ARR_CS_MAX_PARTS);
+	changeset_destroy(&cs);
+	parts[1].scope[1] = 0;
+	assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_EINVAL);
+	parts[1].scope[1] = 1;
+	parts[0].nops = ARR_CS_MAX_OPS;
+	assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_ETOOBIG);
 	h = tu_cs_header(0, 0);
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_EINVAL);
 	h = tu_cs_header(1, 0);
 	h.author_org = longs + sizeof(longs) - 1 - (ARR_ORG_MAX + 1);
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_ETOOBIG);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_ETOOBIG);
 	h.author_org = "\xc3";
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_EINVAL);
 	h = tu_cs_header(1, 0);
 	ops[0].table = longs + sizeof(longs) - 1 - (ARR_NAME_MAX + 1);
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_ETOOBIG);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_ETOOBIG);
 	ops[0].table = "Organisation";
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_EINVAL);
 	ops[0].table = "organisation";
 	ops[0].value = value_real(NAN);
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_EINVAL);
 	ops[0].value = value_textn("a\0b", 3);
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_EINVAL);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_EINVAL);
 	ops[0].value = value_blob(longs, ARR_VALUE_MAX + 1);
-	assert_int_equal(changeset_build(k, &h, ops, 1, NULL, &cs), ARR_ETOOBIG);
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_ETOOBIG);
 	assert_null(cs);
 	nodekey_destroy(&k);
 }
@@ -318,50 +359,69 @@ binhdr(size_t n)
 }
 
 /*
- * Envelope size of ops[0..n) under h by the oracle's encoders and PROTOCOL.md's
- * arithmetic: the clear ops, sealed (nonce, padding to 256, tag) in a case scope.
+ * Envelope size of one data part of ops[0..n) in scope (key key_id) by the oracle's
+ * encoders and PROTOCOL.md's arithmetic: the clear ops, sealed (nonce, padding to 256,
+ * tag) in a case scope.
  */
 static size_t
-crafted_size(struct nodekey *k, const struct cs_header *h, const struct cs_op *ops, size_t n)
+crafted_size(struct nodekey *k, const struct cs_header *h, const uint8_t *scope, uint64_t key_id,
+             const struct cs_op *ops, size_t n)
 {
-	static const uint8_t hash[ARR_HASH_LEN];
 	msgpack_sbuffer sb, hdr;
+	struct cs_part part = {.kind = CS_DATA, .key_id = key_id};
 	size_t body, hlen;
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_sbuffer_init(&hdr);
 	assert_int_equal(ref_pack_ops(&sb, ops, n), 0);
-	body = changeset_scope_is_region(h->scope) ? sb.size : 24 + (sb.size / 256 + 1) * 256 + 16;
-	assert_int_equal(changeset_ref_header(&hdr, nodekey_public(k), h, body, hash), 0);
+	memcpy(part.scope, scope, ARR_SCOPE_LEN);
+	body = changeset_scope_is_region(scope) ? sb.size : 24 + (sb.size / 256 + 1) * 256 + 16;
+	part.body_len = body;
+	assert_int_equal(changeset_ref_header(&hdr, nodekey_public(k), h, &part, 1), 0);
 	hlen = hdr.size;
 	msgpack_sbuffer_destroy(&hdr);
 	msgpack_sbuffer_destroy(&sb);
-	return 1 + binhdr(hlen) + hlen + 2 + ARR_SIG_LEN + binhdr(body) + body;
+	return 1 + binhdr(hlen) + hlen + 2 + ARR_SIG_LEN + 1 + binhdr(body) + body;
 }
 
 /*
- * Split ops with changeset_fit() under h: every piece builds within the limits, its size
- * is what the independent encoder predicts, and one more op would not have fitted.
+ * Split ops with changeset_fit() into one-part change sets of scope: every piece builds
+ * within the limits, its size is what the independent encoder predicts (never more than
+ * the budget counted), and one more op would not have fitted in what the budget allows.
  */
 static size_t
-split_all(struct nodekey *k, struct cs_header h, const uint8_t *skey, struct cs_op *ops,
-          size_t nops)
+split_all(struct nodekey *k, struct cs_header h, const uint8_t *scope, const uint8_t *skey,
+          struct cs_op *ops, size_t nops)
 {
 	size_t done = 0, pieces = 0;
+	uint64_t key_id = skey != NULL ? changeset_key_id(skey) : 0;
 
 	while (done < nops) {
-		size_t n = changeset_fit(&h, ops + done, nops - done);
-		struct changeset *cs = NULL, *more = NULL;
+		struct cs_budget b;
+		size_t n, bytes;
+		struct changeset *cs = NULL;
+		struct cs_part_in in = {.kind = CS_DATA, .ops = ops + done, .skey = skey};
 
+		changeset_budget_init(&b, &h);
+		n = changeset_fit(&b, scope, ops + done, nops - done);
 		assert_true(n >= 1 && n <= ARR_CS_MAX_OPS);
-		assert_int_equal(changeset_build(k, &h, ops + done, n, skey, &cs), 0);
+		in.nops = n;
+		memcpy(in.scope, scope, ARR_SCOPE_LEN);
+		assert_int_equal(changeset_build(k, &h, &in, 1, &cs), 0);
 		assert_true(cs->rawlen <= ARR_CS_MAX_BYTES);
-		assert_int_equal(cs->nops, n);
-		assert_int_equal(cs->rawlen, crafted_size(k, &h, ops + done, n));
+		assert_int_equal(cs->parts[0].nops, n);
+		assert_int_equal(cs->rawlen, crafted_size(k, &h, scope, key_id, ops + done, n));
+		bytes = changeset_part_bytes(scope, CS_DATA, changeset_ops_bytes(ops + done, n));
+		assert_true(b.bytes + bytes >= cs->rawlen); /* the budget is an upper bound */
+		assert_true(changeset_budget_take(&b, bytes, n));
 		if (done + n < nops && n < ARR_CS_MAX_OPS) {
-			assert_true(crafted_size(k, &h, ops + done, n + 1) > ARR_CS_MAX_BYTES);
-			assert_int_equal(changeset_build(k, &h, ops + done, n + 1, skey, &more),
-			                 ARR_ETOOBIG);
+			changeset_budget_init(&b, &h);
+			bytes = changeset_part_bytes(scope, CS_DATA,
+			                             changeset_ops_bytes(ops + done, n + 1));
+			assert_false(changeset_budget_take(&b, bytes, n + 1));
+			/* and the bound is tight: within a few bytes of the real size */
+			assert_true(crafted_size(k, &h, scope, key_id, ops + done, n + 1) + 64 >
+			            ARR_CS_MAX_BYTES);
 		}
 		changeset_destroy(&cs);
 		done += n;
@@ -398,39 +458,50 @@ random_values(struct tu_rng *r, struct cs_op *ops, size_t n, const char *text)
 	}
 }
 
-/* changeset_fit is exact in the region and in a case scope: 10,000 ops by count and by bytes. */
+/*
+ * changeset_fit in the region and in a case scope: 10,000 ops by count and by bytes; a
+ * budget counts parts, ops and bytes over the parts of one change set.
+ */
 static void
 test_fit_split(void **state)
 {
 	enum { N = 10000 };
+	static const uint8_t region[ARR_SCOPE_LEN];
 	struct nodekey *k = tu_key(5);
 	struct cs_op *ops = calloc(N, sizeof(*ops));
 	char *text = malloc(ARR_VALUE_MAX);
 	uint8_t skey[ARR_SKEY_LEN];
 	struct tu_rng r;
 	uint64_t seed = tu_seed(10000);
-	struct cs_header h = tu_cs_header(1, 0), hc = tu_cs_header(1, 0);
+	struct cs_header h = tu_cs_header(1, 0);
+	struct cs_budget b;
 
 	(void)state;
 	printf("seed %llu\n", (unsigned long long)seed);
 	tu_rng_seed(&r, seed);
 	memset(text, 'T', ARR_VALUE_MAX);
 	changeset_key_new(skey);
-	memcpy(hc.scope, case_scope, ARR_SCOPE_LEN);
-	hc.key_id = changeset_key_id(skey);
 	for (size_t i = 0; i < N; i++) {
 		ops[i] = tu_cs_op("arrangement", EXAMPLE_ROW, "summary", value_int((int64_t)i));
 		ops[i].row[15] = (uint8_t)i;
 	}
-	assert_int_equal(changeset_fit(&h, ops, N), ARR_CS_MAX_OPS);
-	assert_int_equal(changeset_fit(&hc, ops, N), ARR_CS_MAX_OPS);
-	assert_int_equal(changeset_fit(&h, ops, 5), 5);
-	assert_int_equal(changeset_fit(&h, ops, 0), 0);
-	assert_int_equal(split_all(k, h, NULL, ops, N), 3); /* 4096 + 4096 + 1808 */
-	assert_int_equal(split_all(k, hc, skey, ops, N), 3);
+	changeset_budget_init(&b, &h);
+	assert_int_equal(changeset_fit(&b, region, ops, N), ARR_CS_MAX_OPS);
+	assert_int_equal(changeset_fit(&b, case_scope, ops, N), ARR_CS_MAX_OPS);
+	assert_int_equal(changeset_fit(&b, region, ops, 5), 5);
+	assert_int_equal(changeset_fit(&b, region, ops, 0), 0);
+	/* the budget is shared by the parts: ops, and parts */
+	assert_true(changeset_budget_take(&b, 100, ARR_CS_MAX_OPS - 10));
+	assert_int_equal(changeset_fit(&b, case_scope, ops, N), 10);
+	for (size_t i = 1; i < ARR_CS_MAX_PARTS; i++)
+		assert_true(changeset_budget_take(&b, 100, 0));
+	assert_false(changeset_budget_take(&b, 100, 0));
+	assert_int_equal(changeset_fit(&b, case_scope, ops, N), 0);
+	assert_int_equal(split_all(k, h, region, NULL, ops, N), 3); /* 4096 + 4096 + 1808 */
+	assert_int_equal(split_all(k, h, case_scope, skey, ops, N), 3);
 	random_values(&r, ops, N, text);
-	assert_true(split_all(k, h, NULL, ops, N) > 3);
-	assert_true(split_all(k, hc, skey, ops, N) > 3);
+	assert_true(split_all(k, h, region, NULL, ops, N) > 3);
+	assert_true(split_all(k, h, case_scope, skey, ops, N) > 3);
 	free(text);
 	free(ops);
 	nodekey_destroy(&k);
@@ -456,8 +527,8 @@ test_worked_example(void **state)
 	want = tu_spec_hex("example-hex", &wantlen);
 	if (wantlen != cs->rawlen || memcmp(want, cs->raw, wantlen) != 0) {
 		printf("header at %zu (%zu bytes), body at %zu (%zu bytes); envelope:\n",
-		       (size_t)(cs->hdr - cs->raw), cs->hdrlen, (size_t)(cs->body - cs->raw),
-		       cs->bodylen);
+		       (size_t)(cs->hdr - cs->raw), cs->hdrlen,
+		       (size_t)(cs->parts[0].body - cs->raw), cs->parts[0].bodylen);
 		print_hex(cs->raw, cs->rawlen);
 		fail_msg("the worked example in PROTOCOL.md differs from the code");
 	}
@@ -502,9 +573,10 @@ diff_random(struct nodekey *k, const struct changeset *ex, size_t codes[32])
 	tu_rng_seed(&rng, seed);
 	for (int iter = 0; iter < 3000; iter++) {
 		msgpack_sbuffer env;
-		size_t n = ex->bodylen, edits = 1 + tu_rng_below(&rng, 3);
+		size_t n = ex->parts[0].bodylen, edits = 1 + tu_rng_below(&rng, 3);
+		struct cs_part part = ex->parts[0];
 
-		memcpy(buf, ex->body, n);
+		memcpy(buf, ex->parts[0].body, n);
 		for (size_t e = 0; e < edits; e++) {
 			size_t at = tu_rng_below(&rng, n);
 			uint8_t b = tu_rng_below(&rng, 2)
@@ -523,7 +595,9 @@ diff_random(struct nodekey *k, const struct changeset *ex, size_t codes[32])
 			}
 		}
 		msgpack_sbuffer_init(&env);
-		assert_int_equal(changeset_ref_wrap(k, &ex->h, buf, n, &env), 0);
+		part.body = buf;
+		part.bodylen = n;
+		assert_int_equal(changeset_ref_wrap(k, &ex->h, &part, 1, &env), 0);
 		codes[-expect_same_as_reference((const uint8_t *)env.data, env.size) & 31]++;
 		msgpack_sbuffer_destroy(&env);
 	}

@@ -1,9 +1,9 @@
 /*
  * test_changeset_decode.c: decoding change sets of wire format 2 (changeset_decode.c
  * against the reference decoder of tests/oracle): every element count, field type, size
- * and limit of the envelope, header and a clear ops body with its error code, the rules
- * between header fields (scope, kind, key_id), body length and hash, header-only stubs,
- * values, non-canonical heads and hostile shapes.
+ * and limit of the envelope, header, part entries and a clear ops body with its error code,
+ * the rules between a part's fields (scope, kind, key_id), bodies one per part, body
+ * length and hash, header-only stubs, values, non-canonical heads and hostile shapes.
  *
  * Hand-made envelopes come from craft(), an independent encoder written directly with
  * msgpack-c's packer, so the tests do not trust changeset_build.c's encoder or sizes.
@@ -45,8 +45,10 @@ struct spec {
 	size_t env_fields; /* 3 */
 	size_t sig_len;    /* 64 */
 	bool nil_body, env_trailing, hdr_bin32, sig_bin16;
-	/* header */
-	size_t hdr_fields; /* 11 */
+	int bodies_delta; /* entries of the bodies array past the parts' count */
+	/* header; fields 6 .. 10 name the fields of the one part entry */
+	size_t hdr_fields;  /* 7 */
+	size_t part_fields; /* 5 */
 	uint64_t version, seq, schema, kind, key_id;
 	size_t origin_len, hash_len;
 	const char *author;
@@ -75,7 +77,8 @@ spec_ok(size_t nops)
 	memset(&s, 0, sizeof(s));
 	s.env_fields = 3;
 	s.sig_len = ARR_SIG_LEN;
-	s.hdr_fields = 11;
+	s.hdr_fields = 7;
+	s.part_fields = 5;
 	s.version = ARR_FORMAT_VERSION;
 	s.seq = 1;
 	s.schema = ARR_SCHEMA_VERSION;
@@ -126,19 +129,56 @@ craft_ops(const struct spec *s, msgpack_sbuffer *sb)
 		raw(sb, "\xc0", 1);
 }
 
+/* The one part entry: header fields 6 .. 10 of the spec. */
+static void
+craft_part(const struct spec *s, msgpack_packer *pk, msgpack_sbuffer *sb, const uint8_t *body,
+           size_t bodylen)
+{
+	uint8_t hash[ARR_HASH_LEN + 1] = {0};
+
+	crypto_generichash(hash, ARR_HASH_LEN, body, bodylen, NULL, 0);
+	hash[0] ^= s->bad_hash ? 1 : 0;
+	msgpack_pack_array(pk, s->part_fields);
+	for (size_t f = 6; f < 6 + s->part_fields; f++) {
+		if (f == s->field_at) {
+			raw(sb, s->field_raw, s->field_raw_len);
+			continue;
+		}
+		switch (f) {
+		case 6:
+			if (s->scope == NULL)
+				msgpack_pack_nil(pk);
+			else
+				msgpack_pack_bin_with_body(pk, s->scope, s->scope_len);
+			break;
+		case 7:
+			msgpack_pack_uint64(pk, s->kind);
+			break;
+		case 8:
+			msgpack_pack_uint64(pk, s->key_id);
+			break;
+		case 9:
+			msgpack_pack_uint64(pk, (uint64_t)((int64_t)bodylen + s->body_len_delta));
+			break;
+		case 10:
+			msgpack_pack_bin_with_body(pk, hash, s->hash_len);
+			break;
+		default:
+			msgpack_pack_nil(pk);
+		}
+	}
+}
+
 static void
 craft_header(const struct spec *s, const uint8_t *origin, const uint8_t *body, size_t bodylen,
              msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
-	uint8_t hash[ARR_HASH_LEN + 1] = {0};
 
-	crypto_generichash(hash, ARR_HASH_LEN, body, bodylen, NULL, 0);
-	hash[0] ^= s->bad_hash ? 1 : 0;
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, s->hdr_fields);
 	for (size_t f = 0; f < s->hdr_fields; f++) {
-		if (f == s->field_at) {
+		if (f == s->field_at && f < 6) { /* 6 .. 10: the part entry's (craft_part) */
 			raw(sb, s->field_raw, s->field_raw_len);
 			continue;
 		}
@@ -162,22 +202,8 @@ craft_header(const struct spec *s, const uint8_t *origin, const uint8_t *body, s
 			msgpack_pack_uint64(&pk, s->schema);
 			break;
 		case 6:
-			if (s->scope == NULL)
-				msgpack_pack_nil(&pk);
-			else
-				msgpack_pack_bin_with_body(&pk, s->scope, s->scope_len);
-			break;
-		case 7:
-			msgpack_pack_uint64(&pk, s->kind);
-			break;
-		case 8:
-			msgpack_pack_uint64(&pk, s->key_id);
-			break;
-		case 9:
-			msgpack_pack_uint64(&pk, (uint64_t)((int64_t)bodylen + s->body_len_delta));
-			break;
-		case 10:
-			msgpack_pack_bin_with_body(&pk, hash, s->hash_len);
+			msgpack_pack_array(&pk, 1);
+			craft_part(s, &pk, sb, body, bodylen);
 			break;
 		default:
 			msgpack_pack_nil(&pk);
@@ -227,10 +253,12 @@ craft(const struct spec *s, struct nodekey *k, msgpack_sbuffer *out)
 	} else {
 		msgpack_pack_bin_with_body(&pk, sig, s->sig_len);
 	}
-	if (s->nil_body)
-		msgpack_pack_nil(&pk);
-	else
-		msgpack_pack_bin_with_body(&pk, body.data, body.size);
+	msgpack_pack_array(&pk, (size_t)(1 + s->bodies_delta));
+	for (int x = 0; x < 1 + s->bodies_delta; x++)
+		if (s->nil_body || x > 0)
+			msgpack_pack_nil(&pk);
+		else
+			msgpack_pack_bin_with_body(&pk, body.data, body.size);
 	for (size_t x = 3; x < s->env_fields; x++)
 		msgpack_pack_nil(&pk);
 	if (s->env_trailing)
@@ -283,7 +311,7 @@ test_craft_matches_build(void **state)
 		ops[i].value = value_int(i);
 	}
 	craft(&s, k, &env);
-	assert_int_equal(changeset_build(k, &h, ops, 3, NULL, &cs), 0);
+	assert_int_equal(changeset_build_region(k, &h, ops, 3, &cs), 0);
 	assert_int_equal(cs->rawlen, env.size);
 	assert_memory_equal(cs->raw, env.data, env.size);
 	assert_int_equal(expect_same_as_reference(cs->raw, cs->rawlen), 0);
@@ -306,11 +334,16 @@ test_shape(void **state)
 	s.env_fields = 4;
 	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
 	s = spec_ok(2);
-	s.hdr_fields = 10;
+	s.hdr_fields = 6;
 	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
-	s.hdr_fields = 12;
+	s.hdr_fields = 8;
 	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
 	s.hdr_fields = 0;
+	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
+	s = spec_ok(2);
+	s.part_fields = 4;
+	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
+	s.part_fields = 6;
 	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
 	s = spec_ok(2);
 	s.op_fields = 3;
@@ -364,7 +397,8 @@ test_header_fields(void **state)
 			FIELD(s, f, "\xc4\x01x"); /* a bin for anything else */
 		assert_int_equal(decode_spec(&s), ARR_ETYPE);
 		FIELD(s, f, "\x90"); /* an empty array */
-		assert_int_equal(decode_spec(&s), ARR_ETYPE);
+		if (decode_spec(&s) != ARR_ETYPE)
+			fail_msg("field %zu", f);
 	}
 	s = spec_ok(1);
 	FIELD(s, 2, "\xff"); /* seq -1 */
@@ -450,10 +484,11 @@ test_body_hash(void **state)
 	s.bad_hash = true;
 	craft(&s, k, &env);
 	assert_int_equal(changeset_decode((const uint8_t *)env.data, env.size, &cs), 0);
-	assert_null(cs->ops);
-	assert_null(cs->body);
-	assert_int_equal(cs->nops, 0);
-	assert_int_equal(cs->bodylen, 0);
+	assert_int_equal(cs->nparts, 1);
+	assert_null(cs->parts[0].ops);
+	assert_null(cs->parts[0].body);
+	assert_int_equal(cs->parts[0].nops, 0);
+	assert_int_equal(cs->parts[0].bodylen, 0);
 	assert_int_equal(changeset_verify(cs), 0);
 	changeset_destroy(&cs);
 	msgpack_sbuffer_destroy(&env);
@@ -644,6 +679,24 @@ test_limits_decode(void **state)
 	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
 }
 
+/* The bodies array has exactly one entry per part (a dropped body is nil, not absent). */
+static void
+test_bodies_count(void **state)
+{
+	struct spec sp;
+
+	(void)state;
+	sp = spec_ok(1);
+	assert_int_equal(decode_spec(&sp), 0);
+	sp.bodies_delta = 1;
+	assert_int_equal(decode_spec(&sp), ARR_EMALFORMED);
+	sp.bodies_delta = -1;
+	assert_int_equal(decode_spec(&sp), ARR_EMALFORMED);
+	sp.nil_body = true;
+	sp.bodies_delta = 1;
+	assert_int_equal(decode_spec(&sp), ARR_EMALFORMED);
+}
+
 int
 main(void)
 {
@@ -656,6 +709,7 @@ main(void)
 	    cmocka_unit_test(test_noncanon),
 	    cmocka_unit_test(test_hostile),
 	    cmocka_unit_test(test_limits_decode),
+	    cmocka_unit_test(test_bodies_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,11 +2,13 @@
  * test_changeset_seal.c: the sealed bodies of case-scope change sets (changeset_seal.c):
  * opening with the right scope key gives the ops; a wrong key, an altered ciphertext
  * byte, a ciphertext moved under another header (re-signed by its origin with the other
- * body's hash) and an altered key_id do not open (ARR_EDECRYPT); bodies are padded to
+ * body's hash), to another part of the same change set, and an altered key_id do not open
+ * (ARR_EDECRYPT); bodies are padded to
  * multiples of 256 plus nonce and tag; two seals of the same ops differ; the plaintext
- * is read as strictly as a clear body. And "Worked example 2" of PROTOCOL.md: a case data
- * change set and a GRANT with one key slot, byte for byte, under a deterministic
- * randombytes so that the body's nonce and the slot's nonce are fixed.
+ * is read as strictly as a clear body. And "Worked example 2" of PROTOCOL.md: a new
+ * arrangement in one change set, a CREATE part with its first party and two key slots and
+ * the sealed data part, byte for byte, under a deterministic randombytes so that the
+ * slots' nonces and the body's nonce are fixed.
  */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
@@ -84,31 +86,38 @@ static const uint8_t scope_a[ARR_SCOPE_LEN] = {0xa3, 0xc1, 0xe7, 0xd2, 0x4b, 0x5
                                                0x9c, 0x0d, 0x1f, 0x2e, 0x3d, 0x4c, 0x5b, 0x6a};
 
 static struct cs_header
-case_header(uint64_t seq, const uint8_t skey[ARR_SKEY_LEN])
+case_header(uint64_t seq)
 {
-	struct cs_header h = tu_cs_header(seq, 1);
+	return tu_cs_header(seq, 1);
+}
 
-	memcpy(h.scope, scope_a, ARR_SCOPE_LEN);
-	h.key_id = changeset_key_id(skey);
-	return h;
+/* A case data part of scope_a of ops under skey. */
+static struct cs_part_in
+case_part(const uint8_t skey[ARR_SKEY_LEN], const struct cs_op *ops, size_t n)
+{
+	struct cs_part_in in = {.kind = CS_DATA, .ops = ops, .nops = n, .skey = skey};
+
+	memcpy(in.scope, scope_a, ARR_SCOPE_LEN);
+	return in;
 }
 
 static struct changeset *
 build_case(struct nodekey *k, uint64_t seq, const uint8_t skey[ARR_SKEY_LEN], const char *text)
 {
-	struct cs_header h = case_header(seq, skey);
+	struct cs_header h = case_header(seq);
 	struct cs_op ops[3] = {tu_cs_op("arrangement", ROW, "status", value_text("draft")),
 	                       tu_cs_op("arrangement", ROW, "hours_per_week", value_int(4)),
 	                       tu_cs_op("arrangement", ROW, "summary", value_text(text))};
+	struct cs_part_in in = case_part(skey, ops, 3);
 	struct changeset *cs = NULL;
 
-	assert_int_equal(changeset_build(k, &h, ops, 3, skey, &cs), 0);
+	assert_int_equal(changeset_build(k, &h, &in, 1, &cs), 0);
 	return cs;
 }
 
-/* Decode bytes (both decoders agree), then open with skey; the code of the open. */
+/* Decode bytes (both decoders agree), then open part i with skey; the code of the open. */
 static int
-decode_open(const uint8_t *buf, size_t len, const uint8_t skey[ARR_SKEY_LEN])
+decode_open_part(const uint8_t *buf, size_t len, size_t i, const uint8_t skey[ARR_SKEY_LEN])
 {
 	struct changeset *cs = NULL;
 	int rc;
@@ -116,27 +125,46 @@ decode_open(const uint8_t *buf, size_t len, const uint8_t skey[ARR_SKEY_LEN])
 	assert_int_equal(changeset_ref_compare(buf, len), 0);
 	assert_int_equal(changeset_decode(buf, len, &cs), 0);
 	assert_int_equal(changeset_verify(cs), 0);
-	assert_null(cs->ops);
-	rc = changeset_open(cs, skey);
+	assert_null(cs->parts[i].ops);
+	rc = changeset_open(cs, i, skey);
 	if (rc != 0)
-		assert_null(cs->ops);
+		assert_null(cs->parts[i].ops);
 	changeset_destroy(&cs);
 	return rc;
 }
 
-/* cs's header fields with other values around body, re-signed by k; decode, then open. */
 static int
-rewrap_open(struct nodekey *k, const struct cs_header *h, const uint8_t *body, size_t len,
-            const uint8_t skey[ARR_SKEY_LEN])
+decode_open(const uint8_t *buf, size_t len, const uint8_t skey[ARR_SKEY_LEN])
 {
+	return decode_open_part(buf, len, 0, skey);
+}
+
+/*
+ * A one-part change set of header h, a case data part of scope and key_id around body,
+ * signed by k; decode, then open.
+ */
+static int
+rewrap_open(struct nodekey *k, const struct cs_header *h, const uint8_t *scope, uint64_t key_id,
+            const uint8_t *body, size_t len, const uint8_t skey[ARR_SKEY_LEN])
+{
+	struct cs_part part = {.kind = CS_DATA, .key_id = key_id, .body = body, .bodylen = len};
 	msgpack_sbuffer env;
 	int rc;
 
+	memcpy(part.scope, scope, ARR_SCOPE_LEN);
 	msgpack_sbuffer_init(&env);
-	assert_int_equal(changeset_ref_wrap(k, h, body, len, &env), 0);
+	assert_int_equal(changeset_ref_wrap(k, h, &part, 1, &env), 0);
 	rc = decode_open((const uint8_t *)env.data, env.size, skey);
 	msgpack_sbuffer_destroy(&env);
 	return rc;
+}
+
+/* rewrap_open() with cs's part 0 (its scope and key_id) around body. */
+static int
+rewrap_as(struct nodekey *k, const struct changeset *cs, const uint8_t *body, size_t len,
+          const uint8_t skey[ARR_SKEY_LEN])
+{
+	return rewrap_open(k, &cs->h, cs->parts[0].scope, cs->parts[0].key_id, body, len, skey);
 }
 
 /* ---- tests ---- */
@@ -156,16 +184,16 @@ test_open(void **state)
 	assert_int_equal(decode_open(cs->raw, cs->rawlen, skey), 0);
 	assert_int_equal(changeset_decode(cs->raw, cs->rawlen, &back), 0);
 	assert_int_equal(changeset_decode_reference(cs->raw, cs->rawlen, &ref), 0);
-	assert_int_equal(changeset_open(back, skey), 0);
-	assert_int_equal(changeset_open(back, skey), 0); /* already open */
-	assert_int_equal(changeset_open(ref, skey), 0);
+	assert_int_equal(changeset_open(back, 0, skey), 0);
+	assert_int_equal(changeset_open(back, 0, skey), 0); /* already open */
+	assert_int_equal(changeset_open(ref, 0, skey), 0);
 	assert_true(changeset_same(cs, back));
 	assert_true(changeset_same(ref, back));
-	assert_int_equal(back->nops, 3);
-	assert_string_equal(back->ops[2].column, "summary");
-	assert_int_equal(back->ops[2].value.u.b.len, strlen("Ondersteuning in de klas"));
-	assert_memory_equal(back->ops[2].value.u.b.ptr, "Ondersteuning in de klas",
-	                    back->ops[2].value.u.b.len);
+	assert_int_equal(back->parts[0].nops, 3);
+	assert_string_equal(back->parts[0].ops[2].column, "summary");
+	assert_int_equal(back->parts[0].ops[2].value.u.b.len, strlen("Ondersteuning in de klas"));
+	assert_memory_equal(back->parts[0].ops[2].value.u.b.ptr, "Ondersteuning in de klas",
+	                    back->parts[0].ops[2].value.u.b.len);
 	/* the clear text is nowhere in the bytes */
 	assert_null(memmem(cs->raw, cs->rawlen, "Ondersteuning", 13));
 	assert_null(memmem(cs->raw, cs->rawlen, "hours_per_week", 14));
@@ -193,18 +221,18 @@ test_open_refuses(void **state)
 	assert_int_equal(decode_open(cs->raw, cs->rawlen, other), ARR_EDECRYPT);
 	assert_int_equal(changeset_strip(cs, &stub, &stublen), 0);
 	assert_int_equal(changeset_decode(stub, stublen, &st), 0);
-	assert_int_equal(changeset_open(st, skey), ARR_ENOTFOUND);
-	assert_int_equal(changeset_open(st, NULL), ARR_EINVAL);
-	assert_int_equal(changeset_open(NULL, skey), ARR_EINVAL);
-	h = case_header(1, skey);
-	memset(h.scope, 0, ARR_SCOPE_LEN);
-	h.key_id = 0;
-	assert_int_equal(changeset_build(k, &h, &o, 1, NULL, &region), 0);
-	region->ops = NULL; /* as if unread: still not a sealed body */
-	assert_int_equal(changeset_open(region, skey), ARR_EINVAL);
+	assert_int_equal(changeset_open(st, 0, skey), ARR_ENOTFOUND);
+	assert_int_equal(changeset_open(st, 0, NULL), ARR_EINVAL);
+	assert_int_equal(changeset_open(st, 1, skey), ARR_EINVAL); /* no such part */
+	assert_int_equal(changeset_open(NULL, 0, skey), ARR_EINVAL);
+	h = case_header(1);
+	assert_int_equal(changeset_build_region(k, &h, &o, 1, &region), 0);
+	((struct cs_part *)(uintptr_t)region->parts)->ops = NULL;      /* as if unread */
+	assert_int_equal(changeset_open(region, 0, skey), ARR_EINVAL); /* still not sealed */
 	/* any bytes shorter than nonce, one block and tag decode (not read) and do not open */
-	h = case_header(1, skey);
-	assert_int_equal(rewrap_open(k, &h, junk, sizeof(junk), skey), ARR_EDECRYPT);
+	assert_int_equal(
+	    rewrap_open(k, &h, scope_a, changeset_key_id(skey), junk, sizeof(junk), skey),
+	    ARR_EDECRYPT);
 	changeset_destroy(&region);
 	changeset_destroy(&st);
 	free(stub);
@@ -226,19 +254,21 @@ test_altered_byte(void **state)
 	(void)state;
 	changeset_key_new(skey);
 	cs = build_case(k, 1, skey, "x");
-	body = malloc(cs->bodylen);
-	for (size_t i = 0; i < cs->bodylen; i++) {
+	const struct cs_part *p0 = &cs->parts[0];
+
+	body = malloc(p0->bodylen);
+	for (size_t i = 0; i < p0->bodylen; i++) {
 		uint8_t *raw = malloc(cs->rawlen);
 
-		memcpy(body, cs->body, cs->bodylen);
+		memcpy(body, p0->body, p0->bodylen);
 		body[i] ^= (uint8_t)(1u << (i % 8));
-		assert_int_equal(rewrap_open(k, &cs->h, body, cs->bodylen, skey), ARR_EDECRYPT);
+		assert_int_equal(rewrap_as(k, cs, body, p0->bodylen, skey), ARR_EDECRYPT);
 		memcpy(raw, cs->raw, cs->rawlen);
-		raw[cs->body - cs->raw + i] ^= 1;
+		raw[p0->body - cs->raw + i] ^= 1;
 		assert_int_equal(changeset_decode(raw, cs->rawlen, &bad), ARR_EBODYHASH);
 		free(raw);
 	}
-	assert_int_equal(rewrap_open(k, &cs->h, cs->body, cs->bodylen, skey), 0);
+	assert_int_equal(rewrap_as(k, cs, p0->body, p0->bodylen, skey), 0);
 	free(body);
 	changeset_destroy(&cs);
 	nodekey_destroy(&k);
@@ -246,38 +276,62 @@ test_altered_byte(void **state)
 
 /*
  * A ciphertext moved under another header, re-signed by the same origin with the moved
- * body's hash: another seq, scope, origin or key_id. None opens.
+ * body's hash: another seq, scope, origin or key_id, or another part of the same change
+ * set (the part index is bound too). None opens.
  */
 static void
 test_moved_body(void **state)
 {
 	struct nodekey *k = tu_key(1), *k2 = tu_key(2);
-	uint8_t skey[ARR_SKEY_LEN], skey2[ARR_SKEY_LEN];
+	uint8_t skey[ARR_SKEY_LEN], skey2[ARR_SKEY_LEN], scope[ARR_SCOPE_LEN];
 	struct changeset *one, *two;
-	struct cs_header h;
+	const struct cs_part *p;
 
 	(void)state;
 	changeset_key_new(skey);
 	changeset_key_new(skey2);
 	one = build_case(k, 1, skey, "one");
 	two = build_case(k, 2, skey, "two");
+	p = &one->parts[0];
 	/* seq 2's body under seq 1's header */
-	assert_int_equal(rewrap_open(k, &one->h, two->body, two->bodylen, skey), ARR_EDECRYPT);
+	assert_int_equal(rewrap_as(k, one, two->parts[0].body, two->parts[0].bodylen, skey),
+	                 ARR_EDECRYPT);
 	/* into another scope with the same key */
-	h = one->h;
-	h.scope[0] ^= 1;
-	assert_int_equal(rewrap_open(k, &h, one->body, one->bodylen, skey), ARR_EDECRYPT);
+	memcpy(scope, p->scope, ARR_SCOPE_LEN);
+	scope[0] ^= 1;
+	assert_int_equal(rewrap_open(k, &one->h, scope, p->key_id, p->body, p->bodylen, skey),
+	                 ARR_EDECRYPT);
 	/* signed by another origin */
-	assert_int_equal(rewrap_open(k2, &one->h, one->body, one->bodylen, skey), ARR_EDECRYPT);
+	assert_int_equal(rewrap_as(k2, one, p->body, p->bodylen, skey), ARR_EDECRYPT);
 	/* key_id altered: the named key is not the sealing key, whichever is tried */
-	h = one->h;
-	h.key_id = changeset_key_id(skey2);
-	assert_int_equal(rewrap_open(k, &h, one->body, one->bodylen, skey), ARR_EDECRYPT);
-	assert_int_equal(rewrap_open(k, &h, one->body, one->bodylen, skey2), ARR_EDECRYPT);
-	h.key_id = one->h.key_id ^ 1;
-	assert_int_equal(rewrap_open(k, &h, one->body, one->bodylen, skey), ARR_EDECRYPT);
+	assert_int_equal(
+	    rewrap_open(k, &one->h, p->scope, changeset_key_id(skey2), p->body, p->bodylen, skey),
+	    ARR_EDECRYPT);
+	assert_int_equal(
+	    rewrap_open(k, &one->h, p->scope, changeset_key_id(skey2), p->body, p->bodylen, skey2),
+	    ARR_EDECRYPT);
+	assert_int_equal(
+	    rewrap_open(k, &one->h, p->scope, p->key_id ^ 1, p->body, p->bodylen, skey),
+	    ARR_EDECRYPT);
+	/* to another part of the same change set: everything else equal, index 1 for 0 */
+	{
+		struct cs_op o = tu_cs_op("organisation", ROW, "code", value_int(1));
+		struct changeset *reg = NULL;
+		struct cs_part parts[2];
+		msgpack_sbuffer env;
+
+		assert_int_equal(changeset_build_region(k, &one->h, &o, 1, &reg), 0);
+		parts[0] = reg->parts[0];
+		parts[1] = *p;
+		msgpack_sbuffer_init(&env);
+		assert_int_equal(changeset_ref_wrap(k, &one->h, parts, 2, &env), 0);
+		assert_int_equal(decode_open_part((const uint8_t *)env.data, env.size, 1, skey),
+		                 ARR_EDECRYPT);
+		msgpack_sbuffer_destroy(&env);
+		changeset_destroy(&reg);
+	}
 	/* unchanged, the same wrapping opens: the refusals are the moves' */
-	assert_int_equal(rewrap_open(k, &one->h, one->body, one->bodylen, skey), 0);
+	assert_int_equal(rewrap_as(k, one, p->body, p->bodylen, skey), 0);
 	changeset_destroy(&two);
 	changeset_destroy(&one);
 	nodekey_destroy(&k2);
@@ -301,26 +355,31 @@ test_padding(void **state)
 	changeset_key_new(skey);
 	memset(text, 'p', sizeof(text));
 	for (size_t len = 0; len < sizeof(text); len += 7) {
-		struct cs_header h = case_header(1, skey);
+		struct cs_header h = case_header(1);
 		struct cs_op o = tu_cs_op("arrangement", ROW, "summary", value_textn(text, len));
+		struct cs_part_in in = case_part(skey, &o, 1);
 		struct changeset *a = NULL, *b = NULL;
+		const struct cs_part *pa, *pb;
 		msgpack_sbuffer plain;
 
 		msgpack_sbuffer_init(&plain);
 		assert_int_equal(ref_pack_ops(&plain, &o, 1), 0);
-		assert_int_equal(changeset_build(k, &h, &o, 1, skey, &a), 0);
-		assert_int_equal(changeset_build(k, &h, &o, 1, skey, &b), 0);
-		assert_int_equal(a->bodylen, 24 + 256 * (plain.size / 256 + 1) + 16);
-		assert_int_equal(a->bodylen % 256, 40);
-		seen[a->bodylen / 256]++;
-		assert_int_equal(a->bodylen, b->bodylen);
-		assert_memory_not_equal(a->body, b->body, ARR_NONCE_LEN);
-		assert_memory_not_equal(a->body + 24, b->body + 24, a->bodylen - 24);
-		assert_int_equal(changeset_ref_seal(a->origin, &a->h, (const uint8_t *)plain.data,
-		                                    plain.size, skey, a->body, &ref, &reflen),
+		assert_int_equal(changeset_build(k, &h, &in, 1, &a), 0);
+		assert_int_equal(changeset_build(k, &h, &in, 1, &b), 0);
+		pa = &a->parts[0];
+		pb = &b->parts[0];
+		assert_int_equal(pa->bodylen, 24 + 256 * (plain.size / 256 + 1) + 16);
+		assert_int_equal(pa->bodylen % 256, 40);
+		seen[pa->bodylen / 256]++;
+		assert_int_equal(pa->bodylen, pb->bodylen);
+		assert_memory_not_equal(pa->body, pb->body, ARR_NONCE_LEN);
+		assert_memory_not_equal(pa->body + 24, pb->body + 24, pa->bodylen - 24);
+		assert_int_equal(changeset_ref_seal(a->origin, a->h.seq, 0, pa->scope, pa->key_id,
+		                                    (const uint8_t *)plain.data, plain.size, skey,
+		                                    pa->body, &ref, &reflen),
 		                 0);
-		assert_int_equal(reflen, a->bodylen);
-		assert_memory_equal(ref, a->body, reflen);
+		assert_int_equal(reflen, pa->bodylen);
+		assert_memory_equal(ref, pa->body, reflen);
 		free(ref);
 		changeset_destroy(&a);
 		changeset_destroy(&b);
@@ -365,13 +424,14 @@ test_plaintext_strict(void **state)
 	(void)state;
 	changeset_key_new(skey);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct cs_header h = case_header(1, skey);
+		struct cs_header h = case_header(1);
+		uint64_t key_id = changeset_key_id(skey);
 
-		assert_int_equal(changeset_ref_seal(nodekey_public(k), &h,
+		assert_int_equal(changeset_ref_seal(nodekey_public(k), h.seq, 0, scope_a, key_id,
 		                                    (const uint8_t *)cases[i].b, cases[i].n, skey,
 		                                    nonce, &body, &bodylen),
 		                 0);
-		if (rewrap_open(k, &h, body, bodylen, skey) != cases[i].rc)
+		if (rewrap_open(k, &h, scope_a, key_id, body, bodylen, skey) != cases[i].rc)
 			fail_msg("case %zu: not %s", i, arrerr_name(cases[i].rc));
 		free(body);
 	}
@@ -387,60 +447,60 @@ static const char ex2_ops_hex[] = "92 94 ab 61 72 72 61 6e 67 65 6d 65 6e 74 c4 
                                   "72 72 61 6e 67 65 6d 65 6e 74 c4 10 5f 0c 6b 1e\n"
                                   "8a 3d 4c 2b 9e 71 2d 4a 6c 8b 0f 13 ae 68 6f 75\n"
                                   "72 73 5f 70 65 72 5f 77 65 65 6b 04\n";
-static const char ex2_data_hex[] = "93 c4 82 9b 02 c4 20 8a 88 e3 dd 74 09 f1 95 fd\n"
-                                   "52 db 2d 3c ba 5d 72 ca 67 09 bf 1d 94 12 1b f3\n"
-                                   "74 88 01 b4 0f 6f 5c 02 cf 01 9a b6 97 e8 00 00\n"
-                                   "01 b1 47 65 6d 65 65 6e 74 65 20 54 65 73 74 64\n"
-                                   "6f 72 70 01 c4 10 a3 c1 e7 d2 4b 5f 4e 8a 9c 0d\n"
-                                   "1f 2e 3d 4c 5b 6a 00 cf 98 81 2c 41 0e d4 ca 2a\n"
-                                   "cd 01 28 c4 20 8d 8c 06 6b 2a 41 82 5f ae cb a2\n"
-                                   "d7 85 79 48 a9 15 28 ef dd f6 37 7f 8b 6f ce ec\n"
-                                   "6b 58 9f d9 d3 c4 40 69 0f 00 48 e4 93 b7 74 52\n"
-                                   "3b 62 07 67 3c 42 b9 9a de 55 b5 44 36 e4 03 81\n"
-                                   "08 e9 8d f8 0b 3d 45 b8 a6 3d 75 24 83 b5 c5 c4\n"
-                                   "39 10 ba ca b2 b9 66 0b ee cd e4 25 3d ad ab f8\n"
-                                   "2d d1 d4 10 cb 1d 03 c5 01 28 4e b9 30 36 e7 1a\n"
-                                   "fe 39 83 07 2b bd 9e e2 48 61 67 c2 e1 9f 7d d8\n"
-                                   "8b 43 e4 43 69 2f 01 81 01 7e d6 e5 ae ab 96 72\n"
-                                   "df a8 73 a4 5a 51 3c 36 47 2c cf a4 2a 6d c3 c2\n"
-                                   "a7 26 13 3d 86 ef 03 ea 8b 38 86 18 b8 0d e6 1d\n"
-                                   "30 2f 81 80 6f 5a c9 c5 67 da b1 eb 83 ef 6f 25\n"
-                                   "12 c0 e9 e3 83 f8 ef b7 80 59 5b 6a 5c 8d 4d b6\n"
-                                   "56 f8 d2 2a b6 1f 3d 4c 04 49 d5 d6 0e 5f 5a e0\n"
-                                   "8a 4f d9 73 6e 28 24 d6 f0 9c 7b 01 58 4f c7 44\n"
-                                   "b5 d0 ce b2 d3 29 0b 55 ad 9d a7 14 de f5 12 56\n"
-                                   "fe 1f d9 dd 6e 67 37 de 6e 58 2b 34 24 05 27 9a\n"
-                                   "bf b2 2d b9 1d a6 53 ff 95 ea f8 d3 32 4a 77 26\n"
-                                   "2f 8d a7 00 2e a2 e1 23 d7 a4 36 a7 b6 51 82 70\n"
-                                   "81 9d 4c 3b e6 d0 e1 d6 1b 72 03 5d 30 d5 03 89\n"
-                                   "10 06 47 0e b9 29 f4 08 d2 6b ff 94 9c 71 8e 16\n"
-                                   "6e e5 15 8c 17 dd 41 ea d3 41 25 2c ec b9 77 5b\n"
-                                   "9d f0 11 8a 8e 74 3c 68 d8 c4 61 d4 b5 4c fb b2\n"
-                                   "9b db da 7b c3 97 28 a1 19 36 7f 95 64 e9 50 70\n"
-                                   "29 9e ea e7 dc 34 a3 88 b8 6c 71 3f a0 80 14 3a\n"
-                                   "eb 0f\n";
-static const char ex2_grant_hex[] = "93 c4 79 9b 02 c4 20 8a 88 e3 dd 74 09 f1 95 fd\n"
-                                    "52 db 2d 3c ba 5d 72 ca 67 09 bf 1d 94 12 1b f3\n"
-                                    "74 88 01 b4 0f 6f 5c 03 cf 01 9a b6 97 e8 00 00\n"
-                                    "02 b1 47 65 6d 65 65 6e 74 65 20 54 65 73 74 64\n"
-                                    "6f 72 70 01 c4 10 a3 c1 e7 d2 4b 5f 4e 8a 9c 0d\n"
-                                    "1f 2e 3d 4c 5b 6a 01 00 cc a0 c4 20 9e ea 37 61\n"
-                                    "55 f9 53 2c 51 e2 cb fd ab c5 bf fc a9 ba 69 2a\n"
-                                    "93 bd 9d bf 18 50 75 ef 4e b4 50 28 c4 40 63 3d\n"
-                                    "07 63 92 b6 5a 42 4c 77 b1 43 d8 85 1e a3 16 1b\n"
-                                    "d3 1c a8 af 4d 11 9c 41 50 14 93 88 07 a4 5b a1\n"
-                                    "27 df e1 9e 32 66 ac 57 7b 7e da 4d 58 e8 5c 0d\n"
-                                    "8a e7 4d 69 8f 08 62 5d de 0b 8c b5 83 0f c4 a0\n"
-                                    "98 02 c4 20 81 39 77 0e a8 7d 17 5f 56 a3 54 66\n"
-                                    "c3 4c 7e cc cb 8d 8a 91 b4 ee 37 a2 5d f6 0f 5b\n"
-                                    "8f c9 b3 94 0c 00 90 00 90 91 93 c4 20 81 39 77\n"
-                                    "0e a8 7d 17 5f 56 a3 54 66 c3 4c 7e cc cb 8d 8a\n"
-                                    "91 b4 ee 37 a2 5d f6 0f 5b 8f c9 b3 94 cf 98 81\n"
-                                    "2c 41 0e d4 ca 2a c4 48 e6 b7 fb 1f 5e 02 5a bc\n"
-                                    "bb 32 bc 22 8b 37 3f cb 8a 69 5c 9a a3 23 72 cd\n"
-                                    "da 26 1e dd 1c d1 a1 c8 85 e9 91 d5 8c e7 9d 21\n"
-                                    "56 9d b2 bd 89 9e 6d d2 fa 58 e1 8a 46 73 6f e1\n"
-                                    "ac a9 a7 30 70 a9 16 cb c3 5e e4 d0 02 19 d0 0f\n";
+static const char ex2_cs_hex[] = "93 c4 be 97 02 c4 20 8a 88 e3 dd 74 09 f1 95 fd\n"
+                                 "52 db 2d 3c ba 5d 72 ca 67 09 bf 1d 94 12 1b f3\n"
+                                 "74 88 01 b4 0f 6f 5c 02 cf 01 9a b6 97 e8 00 00\n"
+                                 "01 b1 47 65 6d 65 65 6e 74 65 20 54 65 73 74 64\n"
+                                 "6f 72 70 01 92 95 c4 10 8e ae f3 b7 a2 3e 07 f5\n"
+                                 "4d 04 31 db c0 8f 3c d3 01 00 cd 01 22 c4 20 7a\n"
+                                 "1a 1b 60 6f a3 11 fa 80 f8 db 7b ce 66 20 3a cc\n"
+                                 "ee 67 fb 0e e8 ff 6a 4f d9 77 56 61 93 da 82 95\n"
+                                 "c4 10 8e ae f3 b7 a2 3e 07 f5 4d 04 31 db c0 8f\n"
+                                 "3c d3 00 cf 98 81 2c 41 0e d4 ca 2a cd 01 28 c4\n"
+                                 "20 10 83 1a fe 37 c5 99 b3 59 a4 4a a0 28 9b 64\n"
+                                 "f4 3b ee b8 69 15 48 79 4d 75 98 28 3a 34 bc 7c\n"
+                                 "e6 c4 40 f4 57 0a 5d 3f 90 57 a6 d0 f2 a2 db 51\n"
+                                 "59 05 40 d6 fc 23 fd 76 6f 2d 46 78 68 c4 50 3c\n"
+                                 "1f cf 3d ea 13 1e 04 ba 64 1d d9 f9 ab bc 03 77\n"
+                                 "88 e5 d4 21 ba 55 f3 d9 ab ee 2b 29 98 72 cf f0\n"
+                                 "d2 aa 01 92 c5 01 22 99 01 c0 00 00 90 cf 98 81\n"
+                                 "2c 41 0e d4 ca 2a 90 92 93 c4 20 8a 88 e3 dd 74\n"
+                                 "09 f1 95 fd 52 db 2d 3c ba 5d 72 ca 67 09 bf 1d\n"
+                                 "94 12 1b f3 74 88 01 b4 0f 6f 5c cf 98 81 2c 41\n"
+                                 "0e d4 ca 2a c4 48 4e b9 30 36 e7 1a fe 39 83 07\n"
+                                 "2b bd 9e e2 48 61 67 c2 e1 9f 7d d8 8b 43 e3 27\n"
+                                 "95 a4 8f 2d aa 47 bb 1f 6f 78 3d 67 37 65 c6 43\n"
+                                 "ad 40 38 4a f7 e5 b0 80 42 c3 ff 02 21 26 0e f8\n"
+                                 "d1 1a 1c bd c0 7d ca f4 48 cb 22 a7 b3 80 93 c4\n"
+                                 "20 81 39 77 0e a8 7d 17 5f 56 a3 54 66 c3 4c 7e\n"
+                                 "cc cb 8d 8a 91 b4 ee 37 a2 5d f6 0f 5b 8f c9 b3\n"
+                                 "94 cf 98 81 2c 41 0e d4 ca 2a c4 48 e6 b7 fb 1f\n"
+                                 "5e 02 5a bc bb 32 bc 22 8b 37 3f cb 8a 69 5c 9a\n"
+                                 "a3 23 72 cd da 26 1e dd 1c d1 a1 c8 85 e9 91 d5\n"
+                                 "8c e7 9d 21 56 9d b2 bd 89 9e 6d d2 fa 58 e1 8a\n"
+                                 "46 73 6f e1 ac a9 a7 30 70 a9 16 cb c3 5e e4 d0\n"
+                                 "02 19 d0 0f 91 92 c4 20 81 39 77 0e a8 7d 17 5f\n"
+                                 "56 a3 54 66 c3 4c 7e cc cb 8d 8a 91 b4 ee 37 a2\n"
+                                 "5d f6 0f 5b 8f c9 b3 94 0c c5 01 28 56 fc 82 0d\n"
+                                 "c7 b2 4e e0 61 a6 10 d8 93 9e c1 fb 7c 40 de 1a\n"
+                                 "fe b0 64 17 32 0b 30 7f 36 d5 9d 92 a3 9a 31 16\n"
+                                 "7b 53 e0 f5 18 c2 8b 10 60 ef 7f f7 f0 58 85 bf\n"
+                                 "8a 9f 1e c8 4b cc 09 0e f3 1f 97 0f 37 1c 3c 6f\n"
+                                 "49 2d 28 c9 cf bd 62 ef f9 8e 30 b4 2c 93 4b 65\n"
+                                 "d3 2b 50 c7 2d 7a 32 0b c7 dc d5 10 12 5a 2d 31\n"
+                                 "37 05 d4 37 ae f6 a3 44 77 dd 15 ab d9 89 b2 41\n"
+                                 "be 3b ae 6c a4 be c4 5e e9 a9 44 a4 b1 5f 22 44\n"
+                                 "7d ee 50 38 4f b3 da ed 92 f7 11 76 e7 a7 ef b4\n"
+                                 "12 49 44 1c 35 2a 7f ba 37 d3 e0 29 2a 59 31 4e\n"
+                                 "86 c7 62 27 9d 36 09 33 c3 6b f8 be 57 0e 3f 61\n"
+                                 "67 ec 2a e2 56 db ca a9 a3 92 0d 12 29 ff 6a f6\n"
+                                 "0e a5 96 77 3a 06 63 99 9a 0c 3f c2 72 10 a5 ac\n"
+                                 "b4 11 63 6b 60 56 0f 52 74 d3 32 f0 37 60 25 35\n"
+                                 "fa 90 9e 65 13 48 74 75 ab cb c3 4d b8 8b 1f 8f\n"
+                                 "f3 28 a8 8c cc be ca 79 b5 5c e3 58 01 79 d2 37\n"
+                                 "64 a2 4f b1 c0 0a 29 bb 2d 6b 91 30 11 a5 ae b1\n"
+                                 "8a 6c 52 ec 4d 03 3b ee 6e 32 c3 68 0b 35 e6 94\n"
+                                 "ff 8d 2e 02\n";
 
 /* The example's scope key: the bytes 0x00 to 0x1f. */
 static void
@@ -457,51 +517,42 @@ ex2_ops(struct cs_op ops[2])
 	ops[1] = tu_cs_op("arrangement", ROW, "hours_per_week", value_int(4));
 }
 
-/* Node 1's second change set: two ops in the scope, sealed with nonce draw 0. */
+/*
+ * Node 1's second change set: a new arrangement. Part 0 is the CREATE of its scope (the id
+ * of node 1, seq 2, part 0) with the scope key in a slot for node 1 (draw 0) and one for
+ * node 2 (draw 1), node 2 its first party (education and care); part 1 the two ops in
+ * that scope, sealed with the nonce of draw 2.
+ */
 static struct changeset *
-ex2_data(struct nodekey *a)
-{
-	uint8_t skey[ARR_SKEY_LEN];
-	struct cs_header h;
-	struct cs_op ops[2];
-	struct changeset *cs = NULL;
-
-	ex2_skey(skey);
-	h = case_header(2, skey);
-	ex2_ops(ops);
-	det_on = true;
-	det_calls = 0;
-	assert_int_equal(changeset_build(a, &h, ops, 2, skey, &cs), 0);
-	det_on = false;
-	assert_int_equal(det_calls, 1);
-	return cs;
-}
-
-/* Node 1's third: GRANT education and care to node 2, the key in one slot (draw 1). */
-static struct changeset *
-ex2_grant(struct nodekey *a, struct nodekey *b)
+ex2_build(struct nodekey *a, struct nodekey *b)
 {
 	uint8_t skey[ARR_SKEY_LEN], shared[NODEKEY_SHARED_LEN];
-	struct cs_header h;
-	struct policy_slot slot;
-	struct cs_policy p = {.op = POLICY_GRANT,
-	                      .has_member = true,
-	                      .roles = ROLE_EDUCATION | ROLE_CARE,
-	                      .slots = &slot,
-	                      .nslots = 1};
+	struct cs_header h = case_header(2);
+	struct policy_slot slots[2];
+	struct policy_party party = {.roles = ROLE_EDUCATION | ROLE_CARE};
+	struct cs_policy p = {
+	    .op = POLICY_CREATE, .slots = slots, .nslots = 2, .parties = &party, .nparties = 1};
+	struct cs_op ops[2];
+	struct cs_part_in in[2] = {{.kind = CS_POLICY, .policy = &p},
+	                           {.kind = CS_DATA, .ops = ops, .nops = 2}};
 	struct changeset *cs = NULL;
 
 	ex2_skey(skey);
-	h = case_header(3, skey);
-	h.hlc = hlc_make(1764000000000ull, 2);
-	memcpy(p.member, nodekey_public(b), ARR_ORIGIN_LEN);
+	ex2_ops(ops);
+	p.key_id = changeset_key_id(skey);
+	memcpy(party.member, nodekey_public(b), ARR_ORIGIN_LEN);
+	changeset_scope_id(nodekey_public(a), h.seq, 0, in[0].scope);
+	memcpy(in[1].scope, in[0].scope, ARR_SCOPE_LEN);
+	in[1].skey = skey;
 	det_on = true;
-	det_calls = 1;
-	assert_int_equal(nodekey_shared(a, p.member, shared), 0);
-	assert_int_equal(policy_slot_seal(shared, p.member, h.key_id, skey, &slot), 0);
+	det_calls = 0;
+	assert_int_equal(nodekey_shared(a, nodekey_public(a), shared), 0);
+	assert_int_equal(policy_slot_seal(shared, nodekey_public(a), p.key_id, skey, &slots[0]), 0);
+	assert_int_equal(nodekey_shared(a, nodekey_public(b), shared), 0);
+	assert_int_equal(policy_slot_seal(shared, nodekey_public(b), p.key_id, skey, &slots[1]), 0);
+	assert_int_equal(changeset_build(a, &h, in, 2, &cs), 0);
 	det_on = false;
-	assert_int_equal(det_calls, 2);
-	assert_int_equal(changeset_build_policy(a, &h, &p, &cs), 0);
+	assert_int_equal(det_calls, 3);
 	return cs;
 }
 
@@ -522,17 +573,20 @@ ex2_expect(const char *what, const char *want, const uint8_t *got, size_t gotlen
 }
 
 /*
- * The example built under the deterministic stream gives the test's bytes; its body is the
- * reference sealing of the clear ops with the stream's first 24 bytes as nonce; the data
- * opens with the scope key, and node 2's slot opens with node 2's key and not node 1's.
+ * The example built under the deterministic stream gives the test's bytes; part 1's body
+ * is the reference sealing of the clear ops (bound to part index 1) with draw 2 as nonce;
+ * both decoders read it the same; part 1 opens with the scope key, and node 2's slot opens
+ * with node 2's key and not node 1's.
  */
 static void
 test_example2_bytes(void **state)
 {
 	struct nodekey *a = tu_key(1), *b = tu_key(2);
-	struct changeset *data = ex2_data(a), *grant = ex2_grant(a, b), *back = NULL;
+	struct changeset *cs = ex2_build(a, b), *back = NULL;
 	uint8_t skey[ARR_SKEY_LEN], got[ARR_SKEY_LEN], nonce[ARR_NONCE_LEN], *ref = NULL;
-	uint8_t shared[NODEKEY_SHARED_LEN];
+	uint8_t shared[NODEKEY_SHARED_LEN], id[ARR_SCOPE_LEN];
+	const struct cs_part *data = &cs->parts[1];
+	const struct cs_policy *p;
 	struct cs_op ops[2];
 	msgpack_sbuffer plain;
 	size_t reflen = 0;
@@ -543,32 +597,38 @@ test_example2_bytes(void **state)
 	msgpack_sbuffer_init(&plain);
 	assert_int_equal(ref_pack_ops(&plain, ops, 2), 0);
 	ex2_expect("clear ops", ex2_ops_hex, (const uint8_t *)plain.data, plain.size);
-	ex2_expect("data change set", ex2_data_hex, data->raw, data->rawlen);
-	ex2_expect("grant change set", ex2_grant_hex, grant->raw, grant->rawlen);
-	det_draw(0, nonce, sizeof(nonce));
+	ex2_expect("change set", ex2_cs_hex, cs->raw, cs->rawlen);
+	changeset_scope_id(nodekey_public(a), 2, 0, id);
+	assert_memory_equal(data->scope, id, ARR_SCOPE_LEN);
+	det_draw(2, nonce, sizeof(nonce));
 	assert_memory_equal(data->body, nonce, ARR_NONCE_LEN);
-	assert_int_equal(changeset_ref_seal(data->origin, &data->h, (const uint8_t *)plain.data,
-	                                    plain.size, skey, nonce, &ref, &reflen),
+	assert_int_equal(changeset_ref_seal(cs->origin, cs->h.seq, 1, data->scope, data->key_id,
+	                                    (const uint8_t *)plain.data, plain.size, skey, nonce,
+	                                    &ref, &reflen),
 	                 0);
 	assert_int_equal(reflen, data->bodylen);
 	assert_memory_equal(ref, data->body, reflen);
-	assert_int_equal(decode_open(data->raw, data->rawlen, skey), 0);
-	assert_int_equal(changeset_ref_compare(grant->raw, grant->rawlen), 0);
-	assert_int_equal(changeset_decode(grant->raw, grant->rawlen, &back), 0);
+	assert_int_equal(decode_open_part(cs->raw, cs->rawlen, 1, skey), 0);
+	assert_int_equal(changeset_decode(cs->raw, cs->rawlen, &back), 0);
 	assert_int_equal(changeset_verify(back), 0);
-	assert_non_null(back->policy);
+	p = back->parts[0].policy;
+	assert_non_null(p);
+	assert_int_equal(p->op, POLICY_CREATE);
+	assert_int_equal(p->nparties, 1);
+	assert_memory_equal(p->parties[0].member, nodekey_public(b), ARR_ORIGIN_LEN);
 	assert_int_equal(nodekey_shared(b, back->origin, shared), 0);
-	assert_int_equal(policy_slot_open(shared, &back->policy->slots[0], got), 0);
+	assert_int_equal(policy_slot_open(shared, &p->slots[1], got), 0);
 	assert_memory_equal(got, skey, ARR_SKEY_LEN);
 	det_draw(1, nonce, sizeof(nonce));
-	assert_memory_equal(back->policy->slots[0].sealed, nonce, ARR_NONCE_LEN);
+	assert_memory_equal(p->slots[1].sealed, nonce, ARR_NONCE_LEN);
+	assert_int_equal(policy_slot_open(shared, &p->slots[0], got), ARR_EDECRYPT);
 	assert_int_equal(nodekey_shared(a, back->origin, shared), 0);
-	assert_int_equal(policy_slot_open(shared, &back->policy->slots[0], got), ARR_EDECRYPT);
+	assert_int_equal(policy_slot_open(shared, &p->slots[1], got), ARR_EDECRYPT);
+	assert_int_equal(policy_slot_open(shared, &p->slots[0], got), 0);
 	free(ref);
 	msgpack_sbuffer_destroy(&plain);
 	changeset_destroy(&back);
-	changeset_destroy(&grant);
-	changeset_destroy(&data);
+	changeset_destroy(&cs);
 	nodekey_destroy(&b);
 	nodekey_destroy(&a);
 }
@@ -579,8 +639,7 @@ test_example2_spec(void **state)
 {
 	static const struct {
 		const char *name, *hex;
-	} dumps[] = {
-	    {"ex2-ops", ex2_ops_hex}, {"ex2-data", ex2_data_hex}, {"ex2-grant", ex2_grant_hex}};
+	} dumps[] = {{"ex2-ops", ex2_ops_hex}, {"ex2-cs", ex2_cs_hex}};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {

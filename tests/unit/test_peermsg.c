@@ -923,7 +923,7 @@ test_cs_peek(void **state)
 	op.column = "name";
 	memset(op.row, 0x11, sizeof(op.row));
 	op.value = value_text("x");
-	assert_int_equal(changeset_build(k, &h, &op, 1, NULL, &cs), 0);
+	assert_int_equal(changeset_build_region(k, &h, &op, 1, &cs), 0);
 	assert_int_equal(peermsg_cs_peek(cs->raw, cs->rawlen, origin, &seq), 0);
 	assert_int_equal(seq, 42);
 	assert_memory_equal(origin, nodekey_public(k), ARR_ORIGIN_LEN);

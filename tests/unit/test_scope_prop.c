@@ -281,8 +281,7 @@ step_write(struct sim *sim)
 	if (rc != 0)
 		return;
 	collect(sim, w, &cs);
-	TU_CHECK(cs != NULL && cs->h.kind == CS_DATA &&
-	         memcmp(cs->h.scope, sim->scope[k], ARR_SCOPE_LEN) == 0);
+	TU_CHECK(cs != NULL && changeset_part_find(cs, CS_DATA, sim->scope[k]) != NULL);
 	wr->scope = k;
 	wr->hlc = cs->h.hlc;
 	wr->origin = nodekey_public(sim->keys[w]);

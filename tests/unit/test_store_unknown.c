@@ -36,7 +36,7 @@ build(struct ts_replica *b, uint64_t seq, uint32_t v, const char *id, const char
 		op[i] = (struct cs_op){.table = ops[i][0], .column = ops[i][1], .value = vals[i]};
 		assert_int_equal(rowid_parse(id, op[i].row), 0);
 	}
-	assert_int_equal(changeset_build(b->key, &h, op, n, NULL, &cs), 0);
+	assert_int_equal(changeset_build_region(b->key, &h, op, n, &cs), 0);
 	return cs;
 }
 

@@ -179,6 +179,17 @@ scope_key(struct ts_replica *r, uint8_t key[ARR_SKEY_LEN], uint64_t *key_id)
 	sqlite3_close(db);
 }
 
+/* A change set of one case data part: op in scope, sealed under skey. */
+static int
+build_case(const struct nodekey *k, const struct cs_header *h, const uint8_t scope[ARR_SCOPE_LEN],
+           const struct cs_op *op, const uint8_t *skey, struct changeset **out)
+{
+	struct cs_part_in in = {.kind = CS_DATA, .ops = op, .nops = 1, .skey = skey};
+
+	memcpy(in.scope, scope, ARR_SCOPE_LEN);
+	return changeset_build(k, h, &in, 1, out);
+}
+
 /* Apply one envelope at r; its outcome. */
 static enum store_outcome
 apply1(struct ts_replica *r, const struct changeset *cs)
@@ -284,8 +295,7 @@ test_forged_non_party(void **state)
 	    .table = "arrangement", .column = "summary", .value = value_text("forged")};
 	struct cs_header h = {.seq = ts_seq_of(c, c) + 1,
 	                      .author_org = TS_ORG,
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .kind = CS_DATA};
+	                      .schema_version = ARR_SCHEMA_VERSION};
 	struct denied dn;
 	struct hist hi = {0, 0};
 	char s[32];
@@ -298,11 +308,9 @@ test_forged_non_party(void **state)
 	assert_int_equal(write1(a, "arrangement", x.id, "summary", value_text("real"), NULL), 0);
 	ts_pull(a, b, 1 << 20);
 	scope_key(a, key, &key_id);
-	h.key_id = key_id;
 	h.hlc = (a->clock + 100) << 16;
-	memcpy(h.scope, x.scope, ARR_SCOPE_LEN);
 	assert_int_equal(rowid_parse(x.id, op.row), 0);
-	assert_int_equal(changeset_build(c->key, &h, &op, 1, key, &cs), 0);
+	assert_int_equal(build_case(c->key, &h, x.scope, &op, key, &cs), 0);
 	for (int i = 0; i < 2; i++) {
 		struct ts_replica *r = &f->r[i];
 
@@ -330,9 +338,11 @@ forge_policy(struct ts_fixture *f, struct ts_replica *r, const uint8_t scope[ARR
 	    .seq = ts_seq_of(r, r) + 1, .author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 
+	struct cs_part_in in = {.kind = CS_POLICY, .policy = p};
+
 	h.hlc = (r->clock + 1) << 16;
-	memcpy(h.scope, scope, ARR_SCOPE_LEN);
-	assert_int_equal(changeset_build_policy(r->key, &h, p, &cs), 0);
+	memcpy(in.scope, scope, ARR_SCOPE_LEN);
+	assert_int_equal(changeset_build(r->key, &h, &in, 1, &cs), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(apply1(&f->r[i], cs), STORE_APPLIED);
 	changeset_destroy(&cs);
@@ -350,12 +360,11 @@ test_self_grant_and_revoke_owner(void **state)
 	struct cs_policy rv = {.op = POLICY_REVOKE, .has_member = true, .cut = 0, .key_id = 7};
 	struct cs_op op = {
 	    .table = "arrangement", .column = "status", .value = value_text("started")};
-	struct cs_header h = {
-	    .author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION, .kind = CS_DATA};
+	struct cs_header h = {.author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
 	struct changeset *cs = NULL;
 	uint8_t key[ARR_SKEY_LEN];
 	struct policy_ref named;
-	uint64_t prev;
+	uint64_t prev, key_id;
 	struct denied dn;
 	char s[32];
 	struct arr x;
@@ -373,12 +382,11 @@ test_self_grant_and_revoke_owner(void **state)
 	assert_int_equal(write1(b, "arrangement", x.id, "status", value_text("started"), &w),
 	                 ARR_EFORBIDDEN);
 	/* a modified b sends the write anyway: masked everywhere */
-	scope_key(a, key, &h.key_id);
+	scope_key(a, key, &key_id);
 	h.seq = ts_seq_of(b, b) + 1;
 	h.hlc = (a->clock + 10) << 16;
-	memcpy(h.scope, x.scope, ARR_SCOPE_LEN);
 	assert_int_equal(rowid_parse(x.id, op.row), 0);
-	assert_int_equal(changeset_build(b->key, &h, &op, 1, key, &cs), 0);
+	assert_int_equal(build_case(b->key, &h, x.scope, &op, key, &cs), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(apply1(&f->r[i], cs), STORE_APPLIED);
 	changeset_destroy(&cs);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "arrerr.h"
+#include "changeset.h"
 #include "store.h"
 #include "teststore.h"
 #include "testutil.h"
@@ -144,7 +145,8 @@ test_large_write_splits(void **state)
 		               i % 2 ? value_int((int64_t)i) : value_text("TD-2016-001"));
 	}
 	assert_int_equal(store_write(a->s, ops, N, &res), 0);
-	assert_true(res.changesets >= 3);
+	/* 5,000 new scopes, a CREATE and a data part each: at most 128 to a change set */
+	assert_true(res.changesets >= (N / 2 + ARR_CS_MAX_PARTS / 2 - 1) / (ARR_CS_MAX_PARTS / 2));
 	assert_int_equal(res.first_seq, 1);
 	assert_int_equal(res.last_seq, res.changesets);
 	assert_int_equal(ts_seq_of(a, a), res.changesets);
@@ -160,6 +162,73 @@ test_large_write_splits(void **state)
 	free(ops);
 }
 
+/* The parts of each of a's change sets from first to last: at most max bytes each. */
+static size_t
+parts_of(struct ts_replica *a, uint64_t first, uint64_t last)
+{
+	size_t parts = 0;
+
+	for (uint64_t seq = first; seq <= last; seq++) {
+		struct ts_blobs *bl = calloc(1, sizeof(*bl));
+		struct changeset *cs = NULL;
+
+		ts_envelope(a, a, seq, bl);
+		assert_int_equal(bl->n, 1);
+		assert_true(bl->len[0] <= ARR_CS_MAX_BYTES);
+		assert_int_equal(changeset_decode(bl->data[0], bl->len[0], &cs), 0);
+		parts += cs->nparts;
+		changeset_destroy(&cs);
+		ts_blobs_free(bl);
+		free(bl);
+	}
+	return parts;
+}
+
+/*
+ * Packing by bytes: 40 new children of 60 kB each fill change sets by size (not by parts),
+ * and one new child written 40 times over (2.4 MB) is split: its CREATE and a first data
+ * part, then data parts of its scope alone. Every row arrives whole at b.
+ */
+static void
+test_pack_by_bytes(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	enum { N = 40, BIG = 60000 };
+	struct store_op ops[N];
+	struct store_write_result res;
+	struct ts_rowtext t;
+	char *big = malloc(BIG + 1), ids[N][37], one[37];
+	size_t n = 0;
+
+	memset(big, 'x', BIG);
+	big[BIG] = '\0';
+	for (size_t i = 0; i < N; i++) {
+		ts_new_id(ids[i]);
+		ops[i] = ts_op("child", ids[i], "ref", value_text(big));
+	}
+	assert_int_equal(store_write(a->s, ops, N, &res), 0);
+	/* about 16 children to a change set of at most 1 MiB */
+	assert_true(res.changesets >= 3 && res.changesets < N);
+	assert_int_equal(parts_of(a, res.first_seq, res.last_seq), 2 * N);
+	ts_new_id(one);
+	for (size_t i = 0; i < N; i++)
+		ops[i] = ts_op("child", one, "ref", value_text(big));
+	big[0] = 'y'; /* the last op wins */
+	ops[N - 1] = ts_op("child", one, "ref", value_text(big));
+	assert_int_equal(store_write(a->s, ops, N, &res), 0);
+	assert_true(res.changesets >= 3);
+	/* a CREATE and a data part, then one data part per change set */
+	assert_int_equal(parts_of(a, res.first_seq, res.last_seq), 1 + res.changesets);
+	ts_pull(a, b, 1 << 20);
+	assert_int_equal(store_list(b->s, "child", NULL, 0, NULL, 0, ts_count_rows, &n), 0);
+	assert_int_equal(n, N + 1);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_get(b->s, "child", one, ts_row_to_text, &t), 0);
+	assert_non_null(strstr(t.buf, "ref='yxxx"));
+	free(big);
+}
+
 int
 main(void)
 {
@@ -167,6 +236,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_write_get_list, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_hides_row, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_large_write_splits, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_pack_by_bytes, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -292,10 +292,8 @@ write_data(struct sim *sim, int m)
 	struct cs_op ops[3];
 	struct changeset *cs = NULL;
 	char text[3][24];
-	struct cs_header h = {.author_org = "org",
-	                      .schema_version = ARR_SCHEMA_VERSION,
-	                      .kind = CS_DATA,
-	                      .key_id = sim->key_id};
+	struct cs_header h = {.author_org = "org", .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_part_in in = {.kind = CS_DATA, .skey = sim->skey};
 
 	TU_CHECK(sim->ndata < MAX_DATA);
 	d = &sim->data[sim->ndata];
@@ -323,8 +321,10 @@ write_data(struct sim *sim, int m)
 	}
 	h.seq = d->seq;
 	h.hlc = d->hlc;
-	memcpy(h.scope, sim->scope, ARR_SCOPE_LEN);
-	TU_CHECK(changeset_build(sim->keys[m], &h, ops, (size_t)d->nops, sim->skey, &cs) == 0);
+	memcpy(in.scope, sim->scope, ARR_SCOPE_LEN);
+	in.ops = ops;
+	in.nops = (size_t)d->nops;
+	TU_CHECK(changeset_build(sim->keys[m], &h, &in, 1, &cs) == 0);
 	pool_put(sim, cs->raw, cs->rawlen);
 	changeset_destroy(&cs);
 	sim->ndata++;

@@ -312,7 +312,7 @@ ts_data_seq(struct ts_replica *r, const struct ts_replica *origin,
 		ts_envelope(r, origin, seq, b);
 		assert_int_equal(b->n, 1);
 		assert_int_equal(changeset_decode(b->data[0], b->len[0], &cs), 0);
-		if (cs->h.kind == CS_DATA && memcmp(cs->h.scope, scope, ARR_SCOPE_LEN) == 0)
+		if (changeset_part_find(cs, CS_DATA, scope) != NULL)
 			found = seq;
 		changeset_destroy(&cs);
 		ts_blobs_free(b);
