@@ -43,10 +43,11 @@ validate_ops(const struct changeset *cs, char *detail, size_t dlen)
 /*
  * Everything a change set must satisfy before it may be applied or held pending:
  * every part's body, signature over the header (whose body hashes the decoder checked),
- * membership and author_org, clock drift, and the ops of each part this node can read (a region body; a case body whose key this node holds, which must then
- * open). A node without a part's key checks all but its ops: it cannot see them (a part it
- * opens later is checked then, and masked when it does not fit: store_scope.c).
- * Returns 0 or the ARR_E* reason, with a short detail (no personal data).
+ * membership and author_org, clock drift, and the ops of each part this node can read (a region
+ * body; a case body whose key this node holds, which must then open). A node without a part's key
+ * checks all but its ops: it cannot see them (a part it opens later is checked then, and masked
+ * when it does not fit: store_scope.c). Returns 0 or the ARR_E* reason, with a short detail (no
+ * personal data).
  */
 static int
 validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size_t dlen)

@@ -113,8 +113,7 @@ store_verdict_open(struct store *s)
 	               &v->put)) < 0 ||
 	    (rc = prep(s, "DELETE FROM _denied WHERE log = ?1 AND sc = ?2", &v->del)) < 0 ||
 	    (rc = prep(s, "SELECT 1 FROM _denied d " DENIED_LIVE " WHERE d.log = ?1 AND d.sc = ?2",
-	               &v->get)) <
-	        0 ||
+	               &v->get)) < 0 ||
 	    (rc = prep(s,
 	               "SELECT p.origin, p.seq, s.scope, p.part FROM _policy p JOIN _scope s "
 	               "ON s.id = p.sc WHERE p.sc = ?1 AND p.op = 1",
@@ -465,7 +464,8 @@ owner_of(struct store *s, int64_t sc, uint8_t owner[ARR_ORIGIN_LEN], bool *has)
 		if (sqlite3_column_bytes(st, 0) != ARR_ORIGIN_LEN ||
 		    sqlite3_column_bytes(st, 2) != ARR_SCOPE_LEN)
 			continue;
-		changeset_scope_id(sqlite3_column_blob(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+		changeset_scope_id(sqlite3_column_blob(st, 0),
+		                   (uint64_t)sqlite3_column_int64(st, 1),
 		                   (size_t)sqlite3_column_int64(st, 3), id);
 		if (memcmp(id, sqlite3_column_blob(st, 2), ARR_SCOPE_LEN) != 0)
 			continue;

@@ -293,9 +293,8 @@ test_forged_non_party(void **state)
 	struct changeset *cs = NULL;
 	struct cs_op op = {
 	    .table = "arrangement", .column = "summary", .value = value_text("forged")};
-	struct cs_header h = {.seq = ts_seq_of(c, c) + 1,
-	                      .author_org = TS_ORG,
-	                      .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_header h = {
+	    .seq = ts_seq_of(c, c) + 1, .author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
 	struct denied dn;
 	struct hist hi = {0, 0};
 	char s[32];
