@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "api_int.h"
@@ -159,6 +160,7 @@ static const char *const p_scope[] = {"scope", NULL};
 static const char *const p_grant[] = {"scope", "member", "roles", NULL};
 static const char *const p_revoke[] = {"scope", "member", NULL};
 static const char *const p_search[] = {"text", "limit", NULL};
+static const char *const p_alist[] = {"arrangement", "since", "limit", "after", NULL};
 
 static const struct method {
 	const char *name;
@@ -183,6 +185,8 @@ static const struct method {
     {"quarantine.retry", p_qretry, api_methods_qretry},
     {"backup", p_backup, api_methods_backup},
     {"metrics", p_none, api_metrics},
+    {"access.list", p_alist, api_access_list},
+    {"access.verify", p_none, api_access_verify},
 };
 
 void
@@ -248,6 +252,8 @@ api_new(struct store *st, const struct api_hooks *hooks)
 	a->st = st;
 	a->lfd = -1;
 	a->page_bytes = API_PAGE_BYTES;
+	a->caller = getuid();
+	a->user_uid = (uid_t)-1;
 	if (hooks != NULL)
 		a->hooks = *hooks;
 	return a;

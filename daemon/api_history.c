@@ -142,7 +142,9 @@ api_history(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((rc = history_params(r, &t, id, &limit, &has_after, &after)) != 0)
 		return rc;
 	api_page_init(&h.p, a, limit, !has_after);
-	rc = store_history(a->st, t->name, id, has_after ? &after : NULL, history_add, &h);
+	if ((rc = api_access_begin(a)) == 0 && (rc = api_access_history(a, t->name, id)) == 0)
+		rc = store_history(a->st, t->name, id, has_after ? &after : NULL, history_add, &h);
+	rc = api_access_end(a, rc);
 	if ((rc = api_page_result(r, &h.p, rc, "row not found", pk)) != 0)
 		return rc;
 	if (h.p.more) {

@@ -343,8 +343,10 @@ run_one(struct api *a, size_t i, const uint8_t *body, size_t len, int refused)
 		apimsg_pack_error(&pk, refused, "request too large (max 8388608 bytes)");
 	else if (refused != 0)
 		apimsg_pack_error(&pk, refused, "too many large requests in flight; try again");
-	else
+	else {
+		a->caller = api_conn_uid(c); /* the access log's "who" */
 		api_handle(a, body, len, &pk);
+	}
 	a->n.requests++;
 	api_conn_request_done(c, &a->pool);
 	if (sb.data == NULL || api_conn_reply(c, sb.data, sb.size) != 0) {
