@@ -160,6 +160,8 @@ static const char *const p_scope[] = {"scope", NULL};
 static const char *const p_grant[] = {"scope", "member", "roles", NULL};
 static const char *const p_revoke[] = {"scope", "member", NULL};
 static const char *const p_search[] = {"text", "limit", NULL};
+static const char *const p_export[] = {"child", NULL};
+static const char *const p_due[] = {"by", NULL};
 static const char *const p_alist[] = {"arrangement", "since", "limit", "after", NULL};
 
 static const struct method {
@@ -187,6 +189,8 @@ static const struct method {
     {"metrics", p_none, api_metrics},
     {"access.list", p_alist, api_access_list},
     {"access.verify", p_none, api_access_verify},
+    {"export", p_export, api_export},
+    {"retention.due", p_due, api_retention_due},
 };
 
 void
@@ -254,6 +258,7 @@ api_new(struct store *st, const struct api_hooks *hooks)
 	a->page_bytes = API_PAGE_BYTES;
 	a->caller = getuid();
 	a->user_uid = (uid_t)-1;
+	a->retention = (struct store_retention_years)STORE_RETENTION_DEFAULTS;
 	if (hooks != NULL)
 		a->hooks = *hooks;
 	return a;

@@ -91,6 +91,10 @@ void api_set_access(struct api *a, struct store_access *acc, uint32_t keep_days)
 /* Prune the access log when due (at most hourly); now_ms wall clock, mono monotonic. */
 void api_access_tick(struct api *a, int64_t now_ms, uint64_t mono);
 
+struct store_retention_years;
+/* The retention periods "retention.due" counts with (copied). */
+void api_set_retention(struct api *a, const struct store_retention_years *y);
+
 /* Upper bound of the items api_poll_fill() fills. */
 size_t api_poll_count(const struct api *a);
 /* Fill items with the descriptors to poll (listener, clients); returns how many. */

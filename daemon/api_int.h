@@ -21,6 +21,7 @@
 #include "schema.h"
 #include "store.h"
 #include "store_access.h"
+#include "store_retention.h"
 
 /*
  * A page of a paged read ("list", "history", "quarantine.list") ends after the entry that
@@ -54,6 +55,7 @@ struct api {
 	uid_t caller;                /* the uid of the client whose request runs */
 	uid_t user_uid;              /* the uid user names */
 	char user[64];
+	struct store_retention_years retention; /* api_retention.c's periods */
 	/* ---- api_sock.c: the transport; unused by api_new() ---- */
 	int lfd;    /* the listening socket, -1 when none */
 	char *path; /* owned; the socket file we bound */
@@ -223,6 +225,10 @@ int api_access_row(struct api *a, const char *action, const char *table, size_t 
 /* Note a read of the history of row id of table (its arrangement looked up). */
 int api_access_history(struct api *a, const char *table, const char *id);
 api_method_fn api_access_list, api_access_verify;
+/* api_retention.c: "retention.due". */
+api_method_fn api_retention_due;
+/* api_export.c: "export", everything about one child. */
+api_method_fn api_export;
 
 /* ---- api_scope.c ---- */
 int api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk);

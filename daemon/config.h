@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store_retention.h"
+
 /*
  * [retention]: years each kind of organisation keeps a case (store_retention.c says
  * from when). provider: Jeugdwet art. 7.3.8 (20 years); the others are this project's

@@ -41,6 +41,7 @@
 #include "portowner.h"
 #include "store.h"
 #include "store_access.h"
+#include "store_retention.h"
 #include "version.h"
 #include "sync.h"
 
@@ -597,6 +598,10 @@ run(struct daemon *d)
 	if ((d->access = open_access(d->cfg, d->organisation)) == NULL)
 		goto out;
 	api_set_access(d->api, d->access, d->cfg->access_keep_days);
+	api_set_retention(d->api,
+	                  &(struct store_retention_years){
+	                      d->cfg->retention.provider_years, d->cfg->retention.school_years,
+	                      d->cfg->retention.swv_years, d->cfg->retention.gemeente_years});
 	ss = sync_settings_of(d->cfg);
 	if ((d->sync = sync_open(d->zctx, &ss, d->members, d->key, d->st, &e)) == NULL) {
 		if (e == ARR_EEXIST)
