@@ -162,7 +162,7 @@ api_access_tick(struct api *a, int64_t now_ms, uint64_t mono)
 
 /* ---- the methods ---- */
 
-static const char *const access_keys[] = {"seq",    "at_ms", "uid", "user",        "org",
+static const char *const access_keys[] = {"seq",    "at_ms", "uid", "user",        "organisation",
                                           "action", "table", "row", "arrangement", "fields"};
 
 struct access_page {

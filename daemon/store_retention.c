@@ -122,6 +122,8 @@ struct ret_ids {
 	const char *table[RET_HANGING_MAX];
 	char id[RET_HANGING_MAX][ARR_ROWID_STRLEN + 1];
 	size_t n;
+	char org[RET_HANGING_MAX][ARR_ROWID_STRLEN + 1]; /* organisations they name */
+	size_t norg;
 	bool over; /* more rows than RET_HANGING_MAX: the newest change may be missed */
 };
 
@@ -132,11 +134,11 @@ ret_hanging(void *ctx, size_t ncols, const char *const *names, const struct valu
 	struct ret_ctx *c = ctx;
 
 	for (size_t i = 0; i < ncols; i++) {
-		if (strcmp(names[i], "org_id") == 0 || strcmp(names[i], "provider_org_id") == 0) {
-			char id[ARR_ROWID_STRLEN + 1] = "";
-
-			ret_text(&values[i], id, sizeof(id));
-			ret_org(c, id);
+		/* looked up after the read: a nested read would reuse the values' memory */
+		if ((strcmp(names[i], "org_id") == 0 || strcmp(names[i], "provider_org_id") == 0) &&
+		    c->ids->norg < RET_HANGING_MAX) {
+			c->ids->org[c->ids->norg][0] = '\0';
+			ret_text(&values[i], c->ids->org[c->ids->norg++], sizeof(c->ids->org[0]));
 		} else if (strcmp(names[i], "valid_to") == 0) {
 			char to[11] = "";
 
@@ -188,6 +190,7 @@ ret_study(struct ret_ctx *c, struct ret_arr *a, struct ret_ids *ids)
 	c->cur = a;
 	c->ids = ids;
 	ids->n = 0;
+	ids->norg = 0;
 	ids->over = false;
 	for (size_t i = 0; i < 4; i++)
 		ret_org(c, a->orgs[i]);
@@ -197,6 +200,8 @@ ret_study(struct ret_ctx *c, struct ret_arr *a, struct ret_ids *ids)
 		c->table = schema_table_at(k)->name;
 		rc = store_list(c->s, c->table, &f, 1, NULL, 0, ret_hanging, c);
 	}
+	for (size_t i = 0; i < ids->norg && rc == 0; i++)
+		ret_org(c, ids->org[i]);
 	c->table = "arrangement";
 	if (rc == 0 &&
 	    (rc = store_history(c->s, "arrangement", a->id, NULL, ret_hist, c)) == ARR_ENOTFOUND)
