@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -21,10 +22,37 @@
 #define ACCESS_PRUNE_EVERY_MS (3600u * 1000u)
 
 void
-api_set_access(struct api *a, struct store_access *acc, uint32_t keep_days)
+api_set_access(struct api *a, struct store_access *acc, uint32_t keep_days, uint32_t commit_ms)
 {
+	if (a->access != NULL && a->access != acc)
+		api_access_flush(a, true);
 	a->access = acc;
 	a->access_keep_days = keep_days;
+	a->access_commit_ms = commit_ms;
+}
+
+void
+api_access_flush(struct api *a, bool force)
+{
+	int rc;
+
+	if (a->access == NULL || (!force && api_access_due_ms(a) != 0))
+		return;
+	if ((rc = store_access_commit(a->access)) != 0)
+		log_warnx("access log: cannot commit the notes of reads: %s", arrerr_str(rc));
+}
+
+long
+api_access_due_ms(const struct api *a)
+{
+	int64_t since, left;
+	struct timespec ts;
+
+	if (a->access == NULL || !store_access_uncommitted(a->access, &since))
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	left = since + a->access_commit_ms - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return left <= 0 ? 0 : (long)left;
 }
 
 /* The name of the caller's uid, looked up once per uid. */
@@ -56,6 +84,9 @@ api_access_end(struct api *a, int rc)
 {
 	int erc = a->access != NULL ? store_access_end(a->access, rc == 0) : 0;
 
+	/* strict: the notes are on disk before the reply is packed */
+	if (erc == 0 && rc == 0 && a->access != NULL && a->access_commit_ms == 0)
+		erc = store_access_commit(a->access);
 	if (erc != 0)
 		log_warnx("access log: cannot record a read: %s", arrerr_str(erc));
 	return rc != 0 ? rc : erc;

@@ -51,6 +51,7 @@ struct api {
 	/* ---- api_access.c: the access log ---- */
 	struct store_access *access; /* borrowed; NULL: reads are not logged */
 	uint32_t access_keep_days;   /* its retention, 0: forever */
+	uint32_t access_commit_ms;   /* notes wait at most this for their commit; 0: none */
 	uint64_t access_next_prune;  /* monotonic ms of the next pruning */
 	uid_t caller;                /* the uid of the client whose request runs */
 	uid_t user_uid;              /* the uid user names */
@@ -222,6 +223,10 @@ int api_access_note(struct api *a, const char *action, const char *table, const 
 /* Note one row handed out (its id, its arrangement, its column names); not organisation. */
 int api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
                    const char *const *names, const struct value *values);
+/* Commit the access log's notes when they have waited access_commit_ms (or force). */
+void api_access_flush(struct api *a, bool force);
+/* ms until the notes must be committed, or -1 when none wait. */
+long api_access_due_ms(const struct api *a);
 /* Note a read of the history of row id of table (its arrangement looked up). */
 int api_access_history(struct api *a, const char *table, const char *id);
 api_method_fn api_access_list, api_access_verify;

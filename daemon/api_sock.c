@@ -226,6 +226,9 @@ api_timeout_ms(const struct api *a)
 	}
 	if (a->lfd >= 0 && a->paused_until > now && a->paused_until < next)
 		next = a->paused_until;
+	long acc = api_access_due_ms(a); /* the access log's notes wait for their commit */
+	if (acc >= 0 && now + (uint64_t)acc < next)
+		next = now + (uint64_t)acc;
 	if (next == UINT64_MAX)
 		return -1;
 	return next <= now ? 0 : (long)(next - now);
@@ -432,6 +435,7 @@ api_on_poll(struct api *a, const zmq_pollitem_t *items, size_t n)
 	a->npolled = 0;
 	a->polled_listener = false;
 	run_requests(a, now);
+	api_access_flush(a, false);
 	sweep(a, mono_ms());
 	if (listener)
 		accept_clients(a, now);

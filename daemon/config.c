@@ -312,6 +312,7 @@ config_parse(const char *text, const char *name, char *err, size_t errlen)
 	c->api_page_bytes = 1u << 20;
 	c->heartbeat_ms = 1000;
 	c->access_keep_days = CONFIG_ACCESS_KEEP_DAYS;
+	c->access_commit_ms = CONFIG_ACCESS_COMMIT_MS;
 	c->retention = (struct config_retention)CONFIG_RETENTION_DEFAULTS;
 	c->max_clock_drift_ms = ARR_MAX_DRIFT_MS;
 	c->pull_interval_ms = 30000;

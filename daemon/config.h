@@ -28,6 +28,8 @@ struct config_retention {
 	}
 /* [access_log] keep_days default: five years (NEN 7513 leaves the period to the organisation) */
 #define CONFIG_ACCESS_KEEP_DAYS 1827
+/* [access_log] commit_ms default: notes of reads wait at most this long for their commit */
+#define CONFIG_ACCESS_COMMIT_MS 50
 
 struct config {
 	char *path; /* the file it was read from */
@@ -59,6 +61,7 @@ struct config {
 	int grant_on_create_all; /* grant_on_create = none (0, default) | all (1) */
 	/* [access_log] */
 	uint32_t access_keep_days; /* 0..36500 days, 0: keep forever; default 1827 */
+	uint32_t access_commit_ms; /* 0..1000, 0: commit each read's notes before its reply */
 	/* [retention] */
 	struct config_retention retention; /* 1..100 years each */
 };

@@ -597,7 +597,7 @@ run(struct daemon *d)
 	}
 	if ((d->access = open_access(d->cfg, d->organisation)) == NULL)
 		goto out;
-	api_set_access(d->api, d->access, d->cfg->access_keep_days);
+	api_set_access(d->api, d->access, d->cfg->access_keep_days, d->cfg->access_commit_ms);
 	api_set_retention(d->api,
 	                  &(struct store_retention_years){
 	                      d->cfg->retention.provider_years, d->cfg->retention.school_years,

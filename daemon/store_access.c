@@ -25,19 +25,22 @@ struct store_access {
 	sqlite3 *db;
 	char *org;
 	sqlite3_stmt *ins;
+	sqlite3_stmt *sp[3];                /* SAVEPOINT, RELEASE, ROLLBACK TO: a read's group */
 	int64_t last_seq;                   /* the newest entry's seq (or the anchor's) */
 	uint8_t last_hash[ACCESS_HASH_LEN]; /* ... and its hash */
-	bool in_batch;
+	bool in_batch;                      /* a read's savepoint is open */
+	bool outer;       /* the group transaction is open (notes not yet committed) */
+	int64_t outer_ms; /* ... since then */
 };
 
 static const char access_schema[] =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
+    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192;"
     "CREATE TABLE IF NOT EXISTS entry(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
     " uid INTEGER NOT NULL, user TEXT NOT NULL, org TEXT NOT NULL, action TEXT NOT NULL,"
     " tbl TEXT, row TEXT, arrangement TEXT, fields TEXT, prev BLOB NOT NULL,"
     " hash BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS entry_arr ON entry(arrangement, seq);"
-    "CREATE INDEX IF NOT EXISTS entry_at ON entry(at);"
     "CREATE TRIGGER IF NOT EXISTS entry_append_only BEFORE UPDATE ON entry"
     " BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;"
     "CREATE TABLE IF NOT EXISTS anchor(id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -153,6 +156,11 @@ store_access_open(const char *path, const char *org, int *err)
 	                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 	                       -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) != SQLITE_OK)
 		goto fail;
+	static const char *const sp[3] = {"SAVEPOINT rd", "RELEASE rd", "ROLLBACK TO rd"};
+	for (size_t i = 0; i < 3; i++)
+		if (sqlite3_prepare_v3(a->db, sp[i], -1, SQLITE_PREPARE_PERSISTENT, &a->sp[i],
+		                       NULL) != SQLITE_OK)
+			goto fail;
 	if ((rc = access_load_head(a)) != 0)
 		goto fail;
 	return a;
@@ -170,19 +178,49 @@ store_access_destroy(struct store_access **ap)
 
 	if (a == NULL)
 		return;
+	(void)store_access_commit(a);
 	sqlite3_finalize(a->ins);
+	for (size_t i = 0; i < 3; i++)
+		sqlite3_finalize(a->sp[i]);
 	sqlite3_close(a->db);
 	free(a->org);
 	free(a);
 	*ap = NULL;
 }
 
+/* Run a statement without results once; its result code. */
+static int
+access_step(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Open the group transaction when none is. */
+static int
+access_outer(struct store_access *a)
+{
+	int rc;
+
+	if (a->outer)
+		return 0;
+	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return access_dberr(rc);
+	a->outer = true;
+	a->outer_ms = access_now_ms();
+	return 0;
+}
+
 int
 store_access_begin(struct store_access *a)
 {
-	int rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	int rc;
 
-	if (rc != SQLITE_OK)
+	if ((rc = access_outer(a)) != 0)
+		return rc;
+	if ((rc = access_step(a->sp[0])) != SQLITE_DONE)
 		return access_dberr(rc);
 	a->in_batch = true;
 	return 0;
@@ -196,14 +234,36 @@ store_access_end(struct store_access *a, bool ok)
 	if (!a->in_batch)
 		return 0;
 	a->in_batch = false;
-	rc = sqlite3_exec(a->db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-	if (ok && rc == SQLITE_OK)
+	if (ok && (rc = access_step(a->sp[1])) == SQLITE_DONE)
 		return 0;
-	if (ok)
-		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	if ((rc = access_step(a->sp[2])) == SQLITE_DONE)
+		rc = access_step(a->sp[1]);
 	/* What was rolled back never happened: the head is what the file holds. */
 	(void)access_load_head(a);
-	return ok ? access_dberr(rc) : 0;
+	return ok ? ARR_EDB : rc == SQLITE_DONE ? 0 : access_dberr(rc);
+}
+
+int
+store_access_commit(struct store_access *a)
+{
+	int rc;
+
+	if (!a->outer)
+		return 0;
+	a->outer = false;
+	if ((rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
+		return 0;
+	(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	(void)access_load_head(a);
+	return access_dberr(rc);
+}
+
+bool
+store_access_uncommitted(const struct store_access *a, int64_t *since_ms)
+{
+	if (since_ms != NULL)
+		*since_ms = a->outer_ms;
+	return a->outer;
 }
 
 /* Bind text or NULL. */
@@ -277,6 +337,7 @@ store_access_list(struct store_access *a, int64_t after, int64_t since_ms, const
 	size_t n = 0;
 	int rc, ret = 0;
 
+	/* notes not yet committed are this connection's: they show too */
 	if (sqlite3_prepare_v2(a->db,
 	                       "SELECT " ACCESS_COLS " FROM entry WHERE seq > ?1 AND at >= ?2"
 	                       " AND (?3 IS NULL OR arrangement = ?3) ORDER BY seq",
@@ -416,7 +477,8 @@ store_access_prune(struct store_access *a, int64_t before_ms, uint64_t *pruned)
 	int rc;
 
 	*pruned = 0;
-	if ((rc = access_cut(a, before_ms, &cut, hash)) != 0 || cut == 0)
+	if ((rc = store_access_commit(a)) != 0 ||
+	    (rc = access_cut(a, before_ms, &cut, hash)) != 0 || cut == 0)
 		return rc;
 	if ((rc = store_access_begin(a)) != 0)
 		return rc;
@@ -445,5 +507,7 @@ out:
 	if (rc != 0)
 		*pruned = 0;
 	int erc = store_access_end(a, rc == 0);
+	if (erc == 0)
+		erc = store_access_commit(a);
 	return rc != 0 ? rc : erc;
 }

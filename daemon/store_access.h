@@ -32,11 +32,17 @@ struct store_access *store_access_open(const char *path, const char *org, int *e
 void store_access_destroy(struct store_access **a);
 
 /*
- * Group the appends that follow into one transaction (one read of many rows), until
- * store_access_end(); end with ok false rolls them back.
+ * Group the appends of one read (a savepoint) until store_access_end(); end with ok
+ * false takes them back. Reads are grouped in turn into one transaction, open until
+ * store_access_commit() (a commit costs a few pages of WAL; a note, microseconds):
+ * the caller commits before the data leaves, or within its own bound of time.
  */
 int store_access_begin(struct store_access *a);
 int store_access_end(struct store_access *a, bool ok);
+/* Commit the notes made since the last commit (none: 0). */
+int store_access_commit(struct store_access *a);
+/* Are notes waiting for a commit, and since when (ms since the epoch)? */
+bool store_access_uncommitted(const struct store_access *a, int64_t *since_ms);
 /* Append e (seq and at_ms are assigned; org is the log's). */
 int store_access_append(struct store_access *a, const struct store_access_entry *e);
 

@@ -64,7 +64,7 @@ setup(void **state)
 	f->hooks = (struct api_hooks){.organisation = "Gemeente Testdorp"};
 	f->api = api_new(f->st, &f->hooks);
 	assert_non_null(f->api);
-	api_set_access(f->api, f->acc, 0);
+	api_set_access(f->api, f->acc, 0, 0); /* strict: each read's notes committed */
 	tu_current_seed = tu_seed(23);
 	tu_rng_seed(&f->rng, tu_current_seed);
 	*state = f;

@@ -229,6 +229,44 @@ test_batch_rollback(void **state)
 	assert_true(v.ok);
 }
 
+/* Entries another connection sees in the file (what a crash would leave). */
+static int
+on_disk(const struct fx *f)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM entry", -1, &st, NULL),
+	                 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Reads grouped: their notes reach the file at the commit, all together. */
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	int64_t since = 0;
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_access_begin(f->a), 0);
+		append_n(f->a, 2);
+		assert_int_equal(store_access_end(f->a, true), 0);
+	}
+	assert_true(store_access_uncommitted(f->a, &since));
+	assert_true(since > 0);
+	assert_int_equal(on_disk(f), 0);
+	assert_int_equal(store_access_commit(f->a), 0);
+	assert_false(store_access_uncommitted(f->a, NULL));
+	assert_int_equal(on_disk(f), 6);
+}
+
 int
 main(void)
 {
@@ -240,6 +278,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_reordered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prune_keeps_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_rollback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
