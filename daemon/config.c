@@ -88,6 +88,7 @@ static const struct config_key config_keys[] = {
     CONFIG_BUDGET(junk_max_bytes, 65536, BUDGET_BYTES_MAX),
     CONFIG_BUDGET(origin_max_log_bytes, ARR_CS_MAX_BYTES, BUDGET_BYTES_MAX),
     {"access_log", "keep_days", CK_U32, offsetof(struct config, access_keep_days), 0, 36500, false},
+    {"access_log", "commit_ms", CK_U32, offsetof(struct config, access_commit_ms), 0, 1000, false},
     CONFIG_RETENTION(provider_years),
     CONFIG_RETENTION(school_years),
     CONFIG_RETENTION(swv_years),
