@@ -276,6 +276,7 @@ api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		return apimsg_req_fail(r, ARR_EINVAL, "param 'sql' must not be empty");
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
+	c.table = store_query_tables(a->st); /* filled as the statement is prepared */
 	if ((rc = api_access_begin(a)) == 0)
 		rc = api_access_end(a, store_query(a->st, sql, rows_add, &c, &errmsg));
 	if (c.rc == ARR_ETOOBIG) {

@@ -264,6 +264,8 @@ test_read_kinds(void **state)
 	assert_true(str_is(field(&e[0], "row"), arr));
 	assert_non_null(strstr(field(&e[0], "fields")->via.str.ptr, "summary"));
 	assert_true(str_is(field(&e[2], "row"), cons));
+	/* a query names the tables its statement reads, as SQLite's authorizer saw them */
+	assert_true(str_is(field(&e[4], "table"), "consent"));
 	rep_free(lg);
 	/* ids and names only: the summary's text is in the replica, never in the log */
 	assert_true(file_holds(f->dir, "arrangd.db", CANARY) ||
