@@ -59,6 +59,10 @@ int cmd_arrangement_list(struct cli *cli, const struct cmd_call *call, int argc,
 int cmd_arrangement_show(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_search(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_goal_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_access_log(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_retention_due(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+/* cmd_export.c: the subject-access export of the child REF to out (NULL, "-": stdout). */
+int cmd_export_child(struct cli *cli, const char *ref, const char *out);
 
 /* The verbs of every table noun (call->noun, call->t); argv holds the words after the verb. */
 int tbl_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);

@@ -465,13 +465,19 @@ export_table(struct cli *cli, const struct schema_table *t)
 int
 cmd_export(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
-	struct opt opts[] = {{NULL, false, NULL}};
+	struct opt opts[] = {{"child", true, NULL}, {"out", true, NULL}, {NULL, false, NULL}};
 	struct args a;
 	int rc;
 
 	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
+	if (opts[0].value != NULL || opts[1].value != NULL) { /* the subject-access export */
+		rc = opts[0].value == NULL || a.npos > 0
+		         ? cli_usage(cli, "--out goes with --child REF, and no TABLE")
+		         : cmd_export_child(cli, opts[0].value, opts[1].value);
+		goto out;
+	}
 	for (size_t i = 0; i < a.npos; i++)
 		if (schema_table_find(a.pos[i]) == NULL) {
 			rc = cli_usage(cli, "unknown table '%s'", a.pos[i]);

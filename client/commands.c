@@ -282,13 +282,49 @@ static const struct cmd cmds[] = {
      "atomic; if one fails, the earlier ones stay written and the message says so).\n"
      "Prints the number of rows and field values written.\n\n",
      0, "Data"},
-    {"export", NULL, "[TABLE]...", "print rows as JSON lines", cmd_export, NULL,
-     "Print every visible (not deleted) row of every table, or of the named tables, as\n"
+    {"export", NULL, "[TABLE]... | --child REF [--out FILE]",
+     "print rows as JSON lines; or everything about one child", cmd_export, NULL,
+     "With --child REF: the subject-access export (AVG art. 15 and 20): everything this\n"
+     "node holds about the child with that ref (its rows in every case scope, each of its\n"
+     "arrangements and every row hanging off them, consents included, the history of\n"
+     "those rows with the organisation and node of each change, and the access log's\n"
+     "entries for those arrangements) as one JSON document, to FILE (created new, mode\n"
+     "0600) or standard output. The format is described in docs/export.md. The export\n"
+     "itself is recorded in the access log.\n\n"
+     "Without --child: print every visible (not deleted) row of every table, or of the named "
+     "tables, as\n"
      "JSON lines in the format `arrangctl import` reads: {\"table\": T, \"id\": ID, FIELD:\n"
      "value...} with null fields left out. Tables come in dependency order\n"
      "(organisation, child, arrangement, then the rest), so `arrangctl export >\n"
      "rows.jsonl` and `arrangctl import rows.jsonl` on another replica round-trip. The\n"
      "output is JSON with or without --json.\n\n",
+     0, "Data"},
+    {"access-log", NULL, "[--arrangement ID] [--since T] | verify",
+     "who read which case data, when (NEN 7513)", cmd_access_log, NULL,
+     "Every read of case data through the API (show, list, history, search, query,\n"
+     "export) is recorded in this node's access log: the reader's Unix user (the API\n"
+     "socket's peer credentials), this node's organisation, the time, the action, the\n"
+     "table, row and arrangement ids and the names of the fields read - never a value.\n"
+     "Without arguments: every entry, oldest first; --arrangement ID those of one\n"
+     "arrangement, --since T (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC) those from T on.\n"
+     "--json prints one JSON object per entry per line.\n\n"
+     "`access-log verify` checks the log's hash chain (BLAKE2b, each entry over the one\n"
+     "before) and prints the head hash; a modified, deleted or reordered entry is\n"
+     "reported as \"error: access log entry N ...\" with exit status 1. Record the head\n"
+     "hash elsewhere from time to time: the chain then also shows entries removed from\n"
+     "its end.\n\n"
+     "Example: arrangctl access-log --arrangement 0b3f...-... --since 2026-01-01\n\n",
+     0, "Data"},
+    {"retention", "due", "[--by DATE]", "when each case's retention period ends", cmd_retention_due,
+     NULL,
+     "For every arrangement and every kind of organisation involved in it (provider,\n"
+     "school, swv, gemeente), the date its retention period ends ([retention] in\n"
+     "arrangd.conf, see arrangd(8)) and the rule that started it: the arrangement's\n"
+     "end_on (or a care assignment's later valid_to), the day its status became ended,\n"
+     "archived, withdrawn or rejected, or, for a provider, the dossier's last change\n"
+     "(Jeugdwet art. 7.3.8). A running arrangement has no date for the kinds counted\n"
+     "from its end. DUE is yes when the date is today or past (or DATE with --by).\n"
+     "Nothing is erased or shredded: this only lists.\n\n",
      0, "Data"},
 };
 
@@ -311,6 +347,9 @@ static const struct noun {
      "Change sets whose ops are masked because write authorisation denied them, with\n"
      "the rule they broke.",
      false, false, " (list or show)"},
+    {"retention", NULL,
+     "Retention periods of the case data this node holds (DOMAIN.md; arrangd(8)).", false, false,
+     " (due)"},
     {"scope", NULL,
      "An arrangement and what hangs off it are readable only by its parties; the other\n"
      "nodes relay them encrypted. A scope is named by its arrangement.",

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "api_int.h"
@@ -191,6 +192,9 @@ static const char *const p_revoke[] = {"scope", "member", NULL};
 static const char *const p_digest[] = {"scope", "schema", NULL};
 static const char *const p_search[] = {"text", "limit", NULL};
 static const char *const p_dshow[] = {"id", NULL};
+static const char *const p_export[] = {"child", NULL};
+static const char *const p_due[] = {"by", NULL};
+static const char *const p_alist[] = {"arrangement", "since", "limit", "after", NULL};
 
 static const struct method {
 	const char *name;
@@ -217,6 +221,10 @@ static const struct method {
     {"denied.show", p_dshow, api_denied_show},
     {"backup", p_backup, api_methods_backup},
     {"metrics", p_none, api_metrics},
+    {"access.list", p_alist, api_access_list},
+    {"access.verify", p_none, api_access_verify},
+    {"export", p_export, api_export},
+    {"retention.due", p_due, api_retention_due},
 };
 
 void
@@ -282,6 +290,9 @@ api_new(struct store *st, const struct api_hooks *hooks)
 	a->st = st;
 	a->lfd = -1;
 	a->page_bytes = API_PAGE_BYTES;
+	a->caller = getuid();
+	a->user_uid = (uid_t)-1;
+	a->retention = (struct store_retention_years)STORE_RETENTION_DEFAULTS;
 	if (hooks != NULL)
 		a->hooks = *hooks;
 	return a;

@@ -82,6 +82,21 @@ struct api *api_new(struct store *st, const struct api_hooks *hooks);
 /* The byte bound of a page of "list", "history" and "quarantine.list" (0: 1 MiB). */
 void api_set_page_bytes(struct api *a, size_t bytes);
 
+struct store_access;
+/*
+ * Log every read of case data into acc (borrowed; NULL: none), pruned of entries older
+ * than keep_days (0: never) by api_access_tick(). The notes of reads are committed in
+ * groups, at most commit_ms after the first (0: each read's before its reply).
+ */
+void api_set_access(struct api *a, struct store_access *acc, uint32_t keep_days,
+                    uint32_t commit_ms);
+/* Prune the access log when due (at most hourly); now_ms wall clock, mono monotonic. */
+void api_access_tick(struct api *a, int64_t now_ms, uint64_t mono);
+
+struct store_retention_years;
+/* The retention periods "retention.due" counts with (copied). */
+void api_set_retention(struct api *a, const struct store_retention_years *y);
+
 /* Upper bound of the items api_poll_fill() fills. */
 size_t api_poll_count(const struct api *a);
 /* Fill items with the descriptors to poll (listener, clients); returns how many. */

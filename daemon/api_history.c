@@ -158,7 +158,9 @@ api_history(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		return rc;
 	h.a = a;
 	api_page_init(&h.p, a, limit, !has_after);
-	rc = store_history(a->st, t->name, id, has_after ? &after : NULL, history_add, &h);
+	if ((rc = api_access_begin(a)) == 0 && (rc = api_access_history(a, t->name, id)) == 0)
+		rc = store_history(a->st, t->name, id, has_after ? &after : NULL, history_add, &h);
+	rc = api_access_end(a, rc);
 	if ((rc = api_page_result(r, &h.p, rc, "row not found", pk)) != 0)
 		return rc;
 	if (h.p.more) {

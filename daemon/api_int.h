@@ -20,6 +20,8 @@
 #include "arrlimits.h"
 #include "schema.h"
 #include "store.h"
+#include "store_access.h"
+#include "store_retention.h"
 
 /*
  * A page of a paged read ("list", "history", "quarantine.list") ends after the entry that
@@ -46,6 +48,15 @@ struct api {
 	struct api_hooks hooks; /* copied; the pointers in it are borrowed */
 	size_t page_bytes;      /* the byte bound of a page of a paged read */
 	uint64_t local_writes;  /* committed "write" requests, for "metrics" */
+	/* ---- api_access.c: the access log ---- */
+	struct store_access *access; /* borrowed; NULL: reads are not logged */
+	uint32_t access_keep_days;   /* its retention, 0: forever */
+	uint32_t access_commit_ms;   /* notes wait at most this for their commit; 0: none */
+	uint64_t access_next_prune;  /* monotonic ms of the next pruning */
+	uid_t caller;                /* the uid of the client whose request runs */
+	uid_t user_uid;              /* the uid user names */
+	char user[64];
+	struct store_retention_years retention; /* api_retention.c's periods */
 	/* ---- api_sock.c: the transport; unused by api_new() ---- */
 	int lfd;    /* the listening socket, -1 when none */
 	char *path; /* owned; the socket file we bound */
@@ -209,6 +220,29 @@ api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_method
 api_method_fn api_write;
 /* api_equiv.c: status's "equivocations" (key and array); the arrangd_equivocations gauge. */
 int api_equiv_pack(struct api *a, msgpack_packer *pk);
+
+/* ---- api_access.c: notes of case rows read, and the log's methods ---- */
+/* Group the notes of one read; end commits them when rc is 0 (else drops them) and
+ * returns rc, or the log's error: then the read must fail. */
+int api_access_begin(struct api *a);
+int api_access_end(struct api *a, int rc);
+/* Note one read by the caller (a no-op without a log). */
+int api_access_note(struct api *a, const char *action, const char *table, const char *row,
+                    const char *arrangement, const char *fields);
+/* Note one row handed out (its id, its arrangement, its column names); not organisation. */
+int api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
+                   const char *const *names, const struct value *values);
+/* Commit the access log's notes when they have waited access_commit_ms (or force). */
+void api_access_flush(struct api *a, bool force);
+/* ms until the notes must be committed, or -1 when none wait. */
+long api_access_due_ms(const struct api *a);
+/* Note a read of the history of row id of table (its arrangement looked up). */
+int api_access_history(struct api *a, const char *table, const char *id);
+api_method_fn api_access_list, api_access_verify;
+/* api_retention.c: "retention.due". */
+api_method_fn api_retention_due;
+/* api_export.c: "export", everything about one child. */
+api_method_fn api_export;
 
 /* ---- api_scope.c ---- */
 int api_scope_show(struct api *a, struct apimsg_req *r, msgpack_packer *pk);

@@ -19,6 +19,8 @@ struct page {
 	bool more;                       /* a row after the page exists */
 	char last[ARR_ROWID_STRLEN + 1]; /* id of the page's last row */
 	int rc;                          /* the rowset's error */
+	struct api *a;                   /* for the access log's notes */
+	const char *table;
 };
 
 /* store_row_fn: add the row, or stop (1) once the page is full: then more rows exist. */
@@ -32,7 +34,8 @@ page_add(void *ctx, size_t ncols, const char *const *names, const struct value *
 		p->more = true;
 		return 1;
 	}
-	if ((p->rc = apimsg_rowset_add(p->rs, ncols, names, values)) != 0)
+	if ((p->rc = apimsg_rowset_add(p->rs, ncols, names, values)) != 0 ||
+	    (p->rc = api_access_row(p->a, "list", p->table, ncols, names, values)) != 0)
 		return p->rc;
 	if (id->kind == VALUE_TEXT && id->u.b.len == ARR_ROWID_STRLEN) {
 		memcpy(p->last, id->u.b.ptr, ARR_ROWID_STRLEN);
@@ -109,9 +112,13 @@ api_list(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		rc = api_fail_code(r, ARR_ENOMEM);
 		goto out;
 	}
+	p.a = a;
+	p.table = t->name;
 	/* One row more than wanted tells whether another page follows. */
-	rc = store_list(a->st, t->name, f, nf, has_after ? after : NULL,
-	                p.want < SIZE_MAX ? p.want + 1 : 0, page_add, &p);
+	if ((rc = api_access_begin(a)) == 0)
+		rc =
+		    api_access_end(a, store_list(a->st, t->name, f, nf, has_after ? after : NULL,
+		                                 p.want < SIZE_MAX ? p.want + 1 : 0, page_add, &p));
 	if (rc == 0 && p.rc == 0 && !has_after)
 		rc = store_count(a->st, t->name, f, nf, &total);
 	if (rc != 0 || p.rc != 0)

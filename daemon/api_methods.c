@@ -47,6 +47,9 @@ pack_field_origin(msgpack_packer *pk, const char *key, const uint8_t *origin)
 struct rows_ctx {
 	struct apimsg_rowset *rs;
 	int rc;
+	struct api *a;      /* the access log's: NULL, no notes */
+	const char *action; /* the read, for its notes */
+	const char *table;  /* the table the rows are of, NULL: unknown (query) */
 };
 
 /* store_row_fn: add the row to the rowset; an error stops the read. */
@@ -55,7 +58,8 @@ rows_add(void *ctx, size_t ncols, const char *const *names, const struct value *
 {
 	struct rows_ctx *c = ctx;
 
-	c->rc = apimsg_rowset_add(c->rs, ncols, names, values);
+	if ((c->rc = apimsg_rowset_add(c->rs, ncols, names, values)) == 0 && c->a != NULL)
+		c->rc = api_access_row(c->a, c->action, c->table, ncols, names, values);
 	return c->rc;
 }
 
@@ -229,14 +233,16 @@ api_methods_get(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	const struct schema_table *t;
 	char id[ARR_ROWID_STRLEN + 1];
-	struct rows_ctx c = {0};
+	struct rows_ctx c = {.a = a, .action = "get"};
 	int rc;
 
 	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, "id", NULL, id)) != 0)
 		return rc;
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
-	rc = store_get(a->st, t->name, id, rows_add, &c);
+	c.table = t->name;
+	if ((rc = api_access_begin(a)) == 0)
+		rc = api_access_end(a, store_get(a->st, t->name, id, rows_add, &c));
 	if (rc == ARR_ENOTFOUND && strcmp(t->name, "arrangement") == 0) {
 		apimsg_rowset_destroy(&c.rs);
 		return api_scope_not_readable(a, r, t->name, id);
@@ -269,7 +275,7 @@ int
 api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	const char *sql, *errmsg = NULL;
-	struct rows_ctx c = {0};
+	struct rows_ctx c = {.a = a, .action = "query"};
 	size_t len;
 	int rc, refused;
 
@@ -279,7 +285,9 @@ api_methods_query(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		return apimsg_req_fail(r, ARR_EINVAL, "param 'sql' must not be empty");
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
-	rc = store_query(a->st, sql, rows_add, &c, &errmsg);
+	c.table = store_query_tables(a->st); /* filled as the statement is prepared */
+	if ((rc = api_access_begin(a)) == 0)
+		rc = api_access_end(a, store_query(a->st, sql, rows_add, &c, &errmsg));
 	if (c.rc == ARR_ETOOBIG) {
 		/* arbitrary SQL has no key to page on: the user adds one (PROTOCOL.md, "query") */
 		refused =
@@ -345,7 +353,7 @@ api_methods_search(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	const char *text;
 	uint64_t limit = API_SEARCH_DEFAULT;
-	struct rows_ctx c = {0};
+	struct rows_ctx c = {.a = a, .action = "search", .table = "arrangement"};
 	size_t len;
 	int rc;
 
@@ -360,7 +368,8 @@ api_methods_search(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		                       API_SEARCH_MAX);
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);
-	rc = store_search(a->st, text, (size_t)limit, rows_add, &c);
+	if ((rc = api_access_begin(a)) == 0)
+		rc = api_access_end(a, store_search(a->st, text, (size_t)limit, rows_add, &c));
 	if (rc == ARR_EINVAL && c.rc == 0) {
 		apimsg_rowset_destroy(&c.rs);
 		return apimsg_req_fail(r, rc, "param 'text' has no letter or digit to search for");

@@ -226,6 +226,9 @@ api_timeout_ms(const struct api *a)
 	}
 	if (a->lfd >= 0 && a->paused_until > now && a->paused_until < next)
 		next = a->paused_until;
+	long acc = api_access_due_ms(a); /* the access log's notes wait for their commit */
+	if (acc >= 0 && now + (uint64_t)acc < next)
+		next = now + (uint64_t)acc;
 	if (next == UINT64_MAX)
 		return -1;
 	return next <= now ? 0 : (long)(next - now);
@@ -343,8 +346,10 @@ run_one(struct api *a, size_t i, const uint8_t *body, size_t len, int refused)
 		apimsg_pack_error(&pk, refused, "request too large (max 8388608 bytes)");
 	else if (refused != 0)
 		apimsg_pack_error(&pk, refused, "too many large requests in flight; try again");
-	else
+	else {
+		a->caller = api_conn_uid(c); /* the access log's "who" */
 		api_handle(a, body, len, &pk);
+	}
 	a->n.requests++;
 	api_conn_request_done(c, &a->pool);
 	if (sb.data == NULL || api_conn_reply(c, sb.data, sb.size) != 0) {
@@ -430,6 +435,7 @@ api_on_poll(struct api *a, const zmq_pollitem_t *items, size_t n)
 	a->npolled = 0;
 	a->polled_listener = false;
 	run_requests(a, now);
+	api_access_flush(a, false);
 	sweep(a, mono_ms());
 	if (listener)
 		accept_clients(a, now);

@@ -53,6 +53,12 @@ struct config_key {
 		"budget", #f, CK_U64, offsetof(struct config, f), min, max, false                  \
 	}
 
+/* [retention]: years a kind of organisation keeps a case after its rule's start date */
+#define CONFIG_RETENTION(f)                                                                        \
+	{                                                                                          \
+		"retention", #f, CK_U32, offsetof(struct config, retention.f), 1, 100, false       \
+	}
+
 static const struct config_key config_keys[] = {
     CONFIG_STR(name, true, CK_NAME),
     CONFIG_STR(organisation, true, CK_ORG),
@@ -81,10 +87,17 @@ static const struct config_key config_keys[] = {
     CONFIG_BUDGET(junk_max_changesets, 1, BUDGET_COUNT_MAX),
     CONFIG_BUDGET(junk_max_bytes, 65536, BUDGET_BYTES_MAX),
     CONFIG_BUDGET(origin_max_log_bytes, ARR_CS_MAX_BYTES, BUDGET_BYTES_MAX),
+    {"access_log", "keep_days", CK_U32, offsetof(struct config, access_keep_days), 0, 36500, false},
+    {"access_log", "commit_ms", CK_U32, offsetof(struct config, access_commit_ms), 0, 1000, false},
+    CONFIG_RETENTION(provider_years),
+    CONFIG_RETENTION(school_years),
+    CONFIG_RETENTION(swv_years),
+    CONFIG_RETENTION(gemeente_years),
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-static const char *const config_sections[] = {"node", "sync", "budget", "scopes"};
+static const char *const config_sections[] = {"node",   "sync",       "budget",
+                                              "scopes", "access_log", "retention"};
 #define CONFIG_NSECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
 
 struct config_parse_ctx {
@@ -299,6 +312,9 @@ config_parse(const char *text, const char *name, char *err, size_t errlen)
 	c->api_max_clients = 64;
 	c->api_page_bytes = 1u << 20;
 	c->heartbeat_ms = 1000;
+	c->access_keep_days = CONFIG_ACCESS_KEEP_DAYS;
+	c->access_commit_ms = CONFIG_ACCESS_COMMIT_MS;
+	c->retention = (struct config_retention)CONFIG_RETENTION_DEFAULTS;
 	c->max_clock_drift_ms = ARR_MAX_DRIFT_MS;
 	c->pull_interval_ms = 30000;
 	c->page_bytes = 4u << 20;
@@ -370,6 +386,12 @@ char *
 config_db_path(const struct config *c)
 {
 	return config_data_path(c, "arrangd.db");
+}
+
+char *
+config_access_path(const struct config *c)
+{
+	return config_data_path(c, "access.db");
 }
 
 char *

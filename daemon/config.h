@@ -9,6 +9,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store_retention.h"
+
+/*
+ * [retention]: years each kind of organisation keeps a case (store_retention.c says
+ * from when). provider: Jeugdwet art. 7.3.8 (20 years); the others are this project's
+ * defaults, which the operator must confirm (docs/operations.md, "Retention").
+ */
+struct config_retention {
+	uint32_t provider_years;
+	uint32_t school_years;
+	uint32_t swv_years;
+	uint32_t gemeente_years;
+};
+#define CONFIG_RETENTION_DEFAULTS                                                                  \
+	{                                                                                          \
+		20, 2, 5, 20                                                                       \
+	}
+/* [access_log] keep_days default: five years (NEN 7513 leaves the period to the organisation) */
+#define CONFIG_ACCESS_KEEP_DAYS 1827
+/* [access_log] commit_ms default: notes of reads wait at most this long for their commit */
+#define CONFIG_ACCESS_COMMIT_MS 50
+
 struct config {
 	char *path; /* the file it was read from */
 	/* [node] */
@@ -37,6 +59,11 @@ struct config {
 	uint64_t origin_max_log_bytes;      /* ARR_CS_MAX_BYTES..2^40: log one origin may hold */
 	/* [scopes] */
 	int grant_on_create_all; /* grant_on_create = none (0, default) | all (1) */
+	/* [access_log] */
+	uint32_t access_keep_days; /* 0..36500 days, 0: keep forever; default 1827 */
+	uint32_t access_commit_ms; /* 0..1000, 0: commit each read's notes before its reply */
+	/* [retention] */
+	struct config_retention retention; /* 1..100 years each */
 };
 
 /*
@@ -51,5 +78,6 @@ void config_destroy(struct config **c);
 /* Paths derived from data_dir, malloc'd. */
 char *config_db_path(const struct config *c);
 char *config_key_path(const struct config *c);
+char *config_access_path(const struct config *c); /* the access log, access.db */
 
 #endif

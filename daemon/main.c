@@ -41,6 +41,8 @@
 #include "portowner.h"
 #include "schemacheck.h"
 #include "store.h"
+#include "store_access.h"
+#include "store_retention.h"
 #include "version.h"
 #include "sync.h"
 
@@ -55,6 +57,7 @@ struct daemon {
 	struct nodekey *key;
 	struct datadir_lock *lock;
 	struct store *st;
+	struct store_access *access; /* the access log (access.db) */
 	void *zctx;
 	struct api *api;
 	struct sync *sync;
@@ -505,12 +508,29 @@ loop(struct daemon *d)
 		}
 		if (d->next_status <= now) {
 			store_trim(d->st);
+			api_access_tick(d->api, (int64_t)time(NULL) * 1000, now);
 			update_status(d);
 			d->next_status = now + STATUS_EVERY_MS;
 		}
 	}
 	free(items);
 	return rc;
+}
+
+/* The access log in the data directory, private like the replica; NULL logged. */
+static struct store_access *
+open_access(const struct config *cfg, const char *org)
+{
+	struct store_access *acc = NULL;
+	char *path = config_access_path(cfg), err[ERRLEN];
+	int e = ARR_ENOMEM;
+
+	if (path != NULL && datadir_private(path, err, sizeof(err)) != 0)
+		log_error("%s", err);
+	else if (path == NULL || (acc = store_access_open(path, org, &e)) == NULL)
+		log_error("cannot open the access log: %s", arrerr_str(e));
+	free(path);
+	return acc;
 }
 
 static int
@@ -582,6 +602,13 @@ run(struct daemon *d)
 		log_error("cannot open the local API on %s: %s", d->cfg->api, arrerr_str(e));
 		goto out;
 	}
+	if ((d->access = open_access(d->cfg, d->organisation)) == NULL)
+		goto out;
+	api_set_access(d->api, d->access, d->cfg->access_keep_days, d->cfg->access_commit_ms);
+	api_set_retention(d->api,
+	                  &(struct store_retention_years){
+	                      d->cfg->retention.provider_years, d->cfg->retention.school_years,
+	                      d->cfg->retention.swv_years, d->cfg->retention.gemeente_years});
 	ss = sync_settings_of(d->cfg);
 	if ((d->sync = sync_open(d->zctx, &ss, d->members, d->key, d->st, &e)) == NULL) {
 		if (e == ARR_EEXIST)
@@ -603,6 +630,7 @@ run(struct daemon *d)
 	sd_notify(0, "STOPPING=1");
 out:
 	api_destroy(&d->api);
+	store_access_destroy(&d->access);
 	sync_destroy(&d->sync);
 	store_destroy(&d->st);
 	datadir_unlock(&d->lock);

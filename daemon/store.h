@@ -375,6 +375,12 @@ void store_set_interrupt(struct store *s, bool (*fn)(void *ctx), void *ctx);
 int store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const char **errmsg);
 /* The time later queries may run instead of STORE_QUERY_TIME_MS (0: that again). */
 void store_query_time(struct store *s, uint64_t ms);
+/*
+ * The schema tables the running (or last) query reads, comma-separated, as its
+ * statement was prepared (for the access log; "..." ends a list that did not fit). The
+ * buffer is the store's: its contents change with each query.
+ */
+const char *store_query_tables(const struct store *s);
 
 struct store_history_entry {
 	uint64_t hlc;

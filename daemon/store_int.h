@@ -140,8 +140,9 @@ struct store {
 	uint64_t ro_deadline; /* monotonic ms after which the running query is interrupted */
 	bool (*ro_interrupt)(void *ctx); /* ... or when this says so (NULL: never) */
 	void *ro_interrupt_ctx;
-	uint64_t ro_time;   /* a query's time in ms (store_query_time); 0: STORE_QUERY_TIME_MS */
-	char ro_denied[64]; /* the first function the running query may not call */
+	uint64_t ro_time;    /* a query's time in ms (store_query_time); 0: STORE_QUERY_TIME_MS */
+	char ro_denied[64];  /* the first function the running query may not call */
+	char ro_tables[256]; /* the schema tables the running query reads, comma-separated */
 	const struct nodekey *key;
 	uint8_t self[ARR_ORIGIN_LEN];
 	int64_t self_oid;

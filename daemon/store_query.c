@@ -70,6 +70,27 @@ ro_allowed(const char *name)
  * Authorizer of the query connection: reading only; no writes, ATTACH or PRAGMA, and
  * only the functions of allowed[]. The first function refused is kept for the message.
  */
+/* Add table a to the tables the query reads, when it is one of the schema's, once. */
+static void
+ro_note_table(struct store *s, const char *a)
+{
+	size_t len = strlen(s->ro_tables), n;
+	const char *p = s->ro_tables;
+
+	if (a == NULL || schema_table_find(a) == NULL)
+		return;
+	n = strlen(a);
+	for (; *p != '\0'; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) /* each name */
+		if (strncmp(p, a, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return;
+	if (len + 1 + n + 4 >= sizeof(s->ro_tables)) { /* room is kept for ",..." */
+		if (len < 3 || strcmp(s->ro_tables + len - 3, "...") != 0)
+			snprintf(s->ro_tables + len, sizeof(s->ro_tables) - len, ",...");
+		return;
+	}
+	snprintf(s->ro_tables + len, sizeof(s->ro_tables) - len, "%s%s", len > 0 ? "," : "", a);
+}
+
 static int
 ro_authorize(void *ctx, int action, const char *a, const char *b, const char *db,
              const char *trigger)
@@ -81,6 +102,7 @@ ro_authorize(void *ctx, int action, const char *a, const char *b, const char *db
 	(void)trigger;
 	switch (action) {
 	case SQLITE_READ:
+		ro_note_table(s, a);
 		/*
 		 * A row's clock record is the replica's bookkeeping: it reads as NULL. So does
 		 * every scope key: a key never leaves the daemon, not even to the local API.
@@ -100,6 +122,12 @@ ro_authorize(void *ctx, int action, const char *a, const char *b, const char *db
 	default:
 		return SQLITE_DENY;
 	}
+}
+
+const char *
+store_query_tables(const struct store *s)
+{
+	return s->ro_tables;
 }
 
 /*
@@ -402,6 +430,7 @@ store_query(struct store *s, const char *sql, store_row_fn fn, void *ctx, const 
 		return ret;
 	s->ro_deadline = mono_ms() + (s->ro_time != 0 ? s->ro_time : STORE_QUERY_TIME_MS);
 	s->ro_denied[0] = '\0';
+	s->ro_tables[0] = '\0';
 	if ((ret = prepare_one(s, sql, &st)) == 0)
 		ret = rows_run(s, st, fn, ctx);
 	if (errmsg != NULL && s->errbuf[0] != '\0')

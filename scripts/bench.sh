@@ -13,7 +13,7 @@ out=bench/results
 cd "$(dirname "$0")/.."
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARRANG_SANITIZE=OFF \
 	-DARRANG_FUZZ=OFF -DARRANG_BENCH=ON >/dev/null
-cmake --build "$build" -j "$jobs" --target arrangd arrang_bench >/dev/null
+cmake --build "$build" -j "$jobs" --target arrangd arrang_bench arrang_access_bench >/dev/null
 mkdir -p "$out"
 # the revision under test, with a mark when the work tree differs from it
 ARRANG_BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -23,10 +23,12 @@ case "$mode" in
 quick)
 	"$build/bench/arrang_bench" --quick --json "$out/quick.json" --dat "$out/quick.dat" |
 		tee "$out/quick.txt"
+	"$build/bench/arrang_access_bench" 1000 1000 | tee -a "$out/quick.txt"
 	;;
 full)
 	"$build/bench/arrang_bench" --json "$out/latest.json" --dat "$out/throughput.dat" |
 		tee "$out/latest.txt"
+	"$build/bench/arrang_access_bench" | tee -a "$out/latest.txt"
 	if command -v gnuplot >/dev/null 2>&1; then
 		gnuplot -e "datafile='$out/throughput.dat'; outfile='$out/throughput.png'" \
 			bench/throughput.gp

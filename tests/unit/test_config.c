@@ -446,6 +446,16 @@ test_integers(void **state)
 	assert_int_equal(c->pending_max_distance, 7);
 	assert_int_equal(c->junk_max_changesets, 10000000);
 	config_destroy(&c);
+	expect_err(NODE "[access_log]\ncommit_ms = 1001\n",
+	           "t.conf:9: commit_ms must be an integer from 0 to 1000");
+	expect_err(NODE "[retention]\nschool_years = 0\n",
+	           "t.conf:9: school_years must be an integer from 1 to 100");
+	c = expect_ok(NODE "[access_log]\nkeep_days = 0\n[retention]\nswv_years = 7\n", "t.conf");
+	assert_int_equal(c->access_keep_days, 0);
+	assert_int_equal(c->access_commit_ms, 50);
+	assert_int_equal(c->retention.swv_years, 7);
+	assert_int_equal(c->retention.provider_years, 20);
+	config_destroy(&c);
 	c = expect_ok(NODE "[sync]\nheartbeat_ms = 60000\nmax_clock_drift_ms = 1000\n", "t.conf");
 	assert_int_equal(c->heartbeat_ms, 60000);
 	assert_int_equal(c->max_clock_drift_ms, 1000);
@@ -575,6 +585,9 @@ test_shipped_example(void **state)
 	assert_int_equal(c->max_clock_drift_ms, defaults->max_clock_drift_ms);
 	assert_int_equal(c->pull_interval_ms, defaults->pull_interval_ms);
 	assert_int_equal(c->page_bytes, defaults->page_bytes);
+	assert_int_equal(c->access_keep_days, defaults->access_keep_days);
+	assert_int_equal(c->access_commit_ms, defaults->access_commit_ms);
+	assert_memory_equal(&c->retention, &defaults->retention, sizeof(c->retention));
 	config_destroy(&defaults);
 
 	m = members_load(mpath, err, sizeof(err));

@@ -68,7 +68,7 @@ ok() {
 usage() {
 	expect 2 "$@"
 	if [ "$(wc -l <"$T/err")" != 2 ] || ! head -1 "$T/err" | grep -q '^error: ' ||
-		! sed -n 2p "$T/err" | grep -Eq "^see 'arrangctl( [a-z_]+)* --help'$"; then
+		! sed -n 2p "$T/err" | grep -Eq "^see 'arrangctl( [a-z_-]+)* --help'$"; then
 		fail "usage message of: ${*#"$CTL"}"
 		sed 's/^/    /' "$T/err" >&2
 	fi
@@ -867,6 +867,35 @@ error 1 "error: writes held until a peer has answered a pull (replica restored f
 # ---- unreachable daemon (exit 3, one line saying which socket and why) ----
 error 3 "error: cannot reach arrangd at $T/nope.sock: no such socket (is arrangd running?)" "$CTL" --socket "$T/nope.sock" status
 ARRANGD_SOCKET="$T/nope.sock" error 3 "error: cannot reach arrangd at $T/nope.sock: no such socket (is arrangd running?)" "$CTL" arrangement list
+# The access log: the reads above were recorded (ids and field names), the chain verifies.
+ok "$CTL" --json access-log
+[ "$(jq -r 'select(.action == "get" and .table == "arrangement") | .user' "$T/out" | head -1)" = "$(id -un)" ] ||
+	fail "access-log: no get of an arrangement by $(id -un)"
+jq -r 'select(.fields != null and (.fields | test("summary"))) | .seq' "$T/out" | grep -q . ||
+	fail "access-log: no entry names the field summary"
+ok "$CTL" access-log verify
+grep -q '^access log intact: [0-9]* entries checked, head [0-9a-f]\{64\}$' "$T/out" ||
+	fail "access-log verify: $(cat "$T/out")"
+usage "$CTL" access-log --since yesterday
+usage "$CTL" access-log check
+# The subject-access export: only that child's rows, to a new file, mode 0600.
+expect 0 "$CTL" export --child TD-2016-001 --out "$T/subject.json"
+[ "$(jq -r '.format' "$T/subject.json")" = arrangd-export/1 ] || fail "export: format"
+[ "$(jq '[.rows[] | select(.table == "child")] | length' "$T/subject.json")" -ge 1 ] &&
+	[ "$(jq '[.rows[] | select(.table == "child" and .row.ref != "TD-2016-001")] | length' "$T/subject.json")" = 0 ] ||
+	fail "export: child rows"
+[ "$(jq '[.access_log[] | select(.action == "export")] | length' "$T/subject.json")" -ge 1 ] ||
+	fail "export: not in its own access log"
+[ "$(stat -c %a "$T/subject.json")" = 600 ] || fail "export: mode $(stat -c %a "$T/subject.json")"
+error 1 "error: cannot create $T/subject.json: File exists" "$CTL" export --child TD-2016-001 --out "$T/subject.json"
+error 1 "error: no child with that ref on this node (ARR_ENOTFOUND)" "$CTL" export --child NO-SUCH-REF
+usage "$CTL" export --out "$T/x.json"
+# Retention: due dates listed, nothing erased.
+ok "$CTL" --json retention due --by 2100-01-01
+jq -r 'select(.due == true and (.due_on | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))) | .due_on' "$T/out" | grep -q . ||
+	fail "retention due: nothing due by 2100"
+usage "$CTL" retention due extra
+
 # A daemon that does not answer (stopped): the timeout, not a hang.
 kill -STOP "$DPID"
 error 3 "error: cannot reach arrangd at $SOCK: no reply within 500 ms" "$CTL" --timeout 500 digest

@@ -1,0 +1,81 @@
+/*
+ * cmd_retention.c: `arrangctl retention due [--by DATE]`: the due dates of the
+ * retention periods the daemon computes ("retention.due"), one line per arrangement and
+ * kind of organisation, with the rule that started the period and whether it has ended
+ * (by today, or by DATE). It lists only: nothing is erased (docs/operations.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "arrerr.h"
+#include "cmd.h"
+#include "jsonout.h"
+#include "obj.h"
+#include "req.h"
+
+/* Print one item as a table line; counts the due ones. */
+static void
+retention_print(const msgpack_object *it, size_t *ndue)
+{
+	static const char *const keys[] = {"due_on", "kind", "arrangement", "from_on", "rule"};
+	char v[5][96];
+	const msgpack_object *due = obj_get(it, "due");
+	bool is_due = due != NULL && due->type == MSGPACK_OBJECT_BOOLEAN && due->via.boolean;
+
+	for (size_t i = 0; i < 5; i++)
+		if (!obj_strcpy(obj_get(it, keys[i]), v[i], sizeof(v[i])))
+			snprintf(v[i], sizeof(v[i]), "-");
+	*ndue += is_due;
+	printf("%-10s %-4s %-9s %-36s %-10s %s\n", v[0], is_due ? "yes" : "no", v[1], v[2], v[3],
+	       v[4]);
+}
+
+int
+cmd_retention_due(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	struct opt opts[] = {{"by", true, NULL}, {NULL, false, NULL}};
+	struct reply rp;
+	struct req rq;
+	struct args a;
+	size_t ndue = 0;
+	int rc;
+
+	reply_init(&rp);
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help)
+		goto out;
+	if (a.npos > 0) {
+		rc = cli_usage(cli, "unexpected argument '%s'", a.pos[0]);
+		goto out;
+	}
+	req_begin(&rq, "retention.due", opts[0].value != NULL);
+	if (opts[0].value != NULL) {
+		req_str(&rq, "by");
+		req_str(&rq, opts[0].value);
+	}
+	rc = cli_call(cli, &rq, &rp);
+	req_free(&rq);
+	if (rc != 0) {
+		rc = cli_fail(cli, rc, &rp);
+		goto out;
+	}
+	if (rp.result == NULL || rp.result->type != MSGPACK_OBJECT_ARRAY) {
+		rc = cli_error("malformed reply from arrangd");
+		goto out;
+	}
+	if (!cli->json)
+		printf("%-10s %-4s %-9s %-36s %-10s %s\n", "DUE ON", "DUE", "KIND", "ARRANGEMENT",
+		       "FROM", "RULE");
+	for (uint32_t i = 0; i < rp.result->via.array.size && rc == CLI_OK; i++)
+		if (cli->json)
+			rc = jsonout_print_value(&rp.result->via.array.ptr[i]);
+		else
+			retention_print(&rp.result->via.array.ptr[i], &ndue);
+	if (rc == CLI_OK && !cli->json)
+		fprintf(stderr, "%zu due of %u; nothing is erased by this command\n", ndue,
+		        rp.result->via.array.size);
+out:
+	reply_free(&rp);
+	args_free(&a);
+	return rc;
+}

@@ -1,0 +1,297 @@
+/*
+ * api_access.c: the local API's side of the access log (store_access.h): the notes the
+ * read methods make of the case rows they hand out (who: the peer credentials of the
+ * client's socket; what: table, row and arrangement ids and column names), the methods
+ * "access.list" and "access.verify", and the log's own retention. A read whose note
+ * cannot be written is refused: no case data leaves unrecorded. It must not record a
+ * value of a row, and it must not touch the socket.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "api_int.h"
+#include "arrerr.h"
+#include "log.h"
+
+#define ACCESS_FIELDS_MAX     1024
+#define ACCESS_PRUNE_EVERY_MS (3600u * 1000u)
+
+void
+api_set_access(struct api *a, struct store_access *acc, uint32_t keep_days, uint32_t commit_ms)
+{
+	if (a->access != NULL && a->access != acc)
+		api_access_flush(a, true);
+	a->access = acc;
+	a->access_keep_days = keep_days;
+	a->access_commit_ms = commit_ms;
+}
+
+void
+api_access_flush(struct api *a, bool force)
+{
+	int rc;
+
+	if (a->access == NULL || (!force && api_access_due_ms(a) != 0))
+		return;
+	if ((rc = store_access_commit(a->access)) != 0)
+		log_warnx("access log: cannot commit the notes of reads: %s", arrerr_str(rc));
+}
+
+long
+api_access_due_ms(const struct api *a)
+{
+	int64_t since, left;
+	struct timespec ts;
+
+	if (a->access == NULL || !store_access_uncommitted(a->access, &since))
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	left = since + a->access_commit_ms - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	return left <= 0 ? 0 : (long)left;
+}
+
+/* The name of the caller's uid, looked up once per uid. */
+static const char *
+access_user(struct api *a)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	if (a->user[0] != '\0' && a->user_uid == a->caller)
+		return a->user;
+	a->user_uid = a->caller;
+	if (a->caller != (uid_t)-1 && getpwuid_r(a->caller, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL && strlen(res->pw_name) < sizeof(a->user))
+		snprintf(a->user, sizeof(a->user), "%s", res->pw_name);
+	else
+		snprintf(a->user, sizeof(a->user), "uid:%ld", (long)a->caller);
+	return a->user;
+}
+
+int
+api_access_begin(struct api *a)
+{
+	return a->access != NULL ? store_access_begin(a->access) : 0;
+}
+
+int
+api_access_end(struct api *a, int rc)
+{
+	int erc = a->access != NULL ? store_access_end(a->access, rc == 0) : 0;
+
+	/* strict: the notes are on disk before the reply is packed */
+	if (erc == 0 && rc == 0 && a->access != NULL && a->access_commit_ms == 0)
+		erc = store_access_commit(a->access);
+	if (erc != 0)
+		log_warnx("access log: cannot record a read: %s", arrerr_str(erc));
+	return rc != 0 ? rc : erc;
+}
+
+int
+api_access_note(struct api *a, const char *action, const char *table, const char *row,
+                const char *arrangement, const char *fields)
+{
+	struct store_access_entry e = {.uid = a->caller == (uid_t)-1 ? -1 : (int64_t)a->caller,
+	                               .action = action,
+	                               .table = table,
+	                               .row = row,
+	                               .arrangement = arrangement,
+	                               .fields = fields};
+
+	if (a->access == NULL)
+		return 0;
+	e.user = access_user(a);
+	return store_access_append(a->access, &e);
+}
+
+/* The text of a row id value into out, or NULL when it is none. */
+static const char *
+access_id(const struct value *v, char out[ARR_ROWID_STRLEN + 1])
+{
+	if (v->kind != VALUE_TEXT || v->u.b.len != ARR_ROWID_STRLEN)
+		return NULL;
+	memcpy(out, v->u.b.ptr, ARR_ROWID_STRLEN);
+	out[ARR_ROWID_STRLEN] = '\0';
+	return out;
+}
+
+int
+api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
+               const char *const *names, const struct value *values)
+{
+	char fields[ACCESS_FIELDS_MAX], row[ARR_ROWID_STRLEN + 1], arr[ARR_ROWID_STRLEN + 1];
+	const char *rowp = NULL, *arrp = NULL;
+	size_t len = 0;
+
+	if (a->access == NULL || (table != NULL && strcmp(table, "organisation") == 0))
+		return 0;
+	fields[0] = '\0';
+	for (size_t i = 0; i < ncols; i++) {
+		int n = snprintf(fields + len, sizeof(fields) - len, "%s%s", i > 0 ? "," : "",
+		                 names[i]);
+		if (n < 0 || (size_t)n >= sizeof(fields) - len)
+			break;
+		len += (size_t)n;
+		if (strcmp(names[i], "id") == 0)
+			rowp = access_id(&values[i], row);
+		else if (strcmp(names[i], "arrangement_id") == 0)
+			arrp = access_id(&values[i], arr);
+	}
+	if (table != NULL && strcmp(table, "arrangement") == 0)
+		arrp = rowp;
+	return api_access_note(a, action, table, rowp, arrp, fields);
+}
+
+/* store_row_fn: the arrangement a row hangs off (the row itself for an arrangement). */
+static int
+access_arr_of(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+{
+	char *out = ctx;
+
+	for (size_t i = 0; i < ncols; i++)
+		if (strcmp(names[i], "arrangement_id") == 0)
+			(void)access_id(&values[i], out);
+	return 0;
+}
+
+int
+api_access_history(struct api *a, const char *table, const char *id)
+{
+	char arr[ARR_ROWID_STRLEN + 1] = "";
+
+	if (a->access == NULL || strcmp(table, "organisation") == 0)
+		return 0;
+	if (strcmp(table, "arrangement") == 0)
+		snprintf(arr, sizeof(arr), "%s", id);
+	else
+		(void)store_get(a->st, table, id, access_arr_of, arr); /* deleted: none known */
+	return api_access_note(a, "history", table, id, arr[0] != '\0' ? arr : NULL, "history");
+}
+
+void
+api_access_tick(struct api *a, int64_t now_ms, uint64_t mono)
+{
+	uint64_t pruned = 0;
+	int rc;
+
+	if (a->access == NULL || a->access_keep_days == 0 || mono < a->access_next_prune)
+		return;
+	a->access_next_prune = mono + ACCESS_PRUNE_EVERY_MS;
+	rc = store_access_prune(a->access, now_ms - (int64_t)a->access_keep_days * 86400000,
+	                        &pruned);
+	if (rc != 0)
+		log_warnx("access log: cannot prune: %s", arrerr_str(rc));
+	else if (pruned > 0)
+		log_info("access log: pruned %llu entries older than %u days",
+		         (unsigned long long)pruned, a->access_keep_days);
+}
+
+/* ---- the methods ---- */
+
+static const char *const access_keys[] = {"seq",    "at_ms", "uid", "user",        "organisation",
+                                          "action", "table", "row", "arrangement", "fields"};
+
+struct access_page {
+	struct api_page p;
+	int64_t last; /* seq of the page's last entry */
+};
+
+/* store_access_fn: one entry into the page. */
+static int
+access_add(void *ctx, const struct store_access_entry *e)
+{
+	struct access_page *ap = ctx;
+	struct api_page *p = &ap->p;
+	const char *s[] = {e->user, e->org, e->action, e->table, e->row, e->arrangement, e->fields};
+	msgpack_packer *pk = api_page_entry(p, 10);
+
+	if (pk == NULL)
+		return api_page_stop(p);
+	apimsg_pack_str(pk, access_keys[0]);
+	msgpack_pack_int64(pk, e->seq);
+	apimsg_pack_str(pk, access_keys[1]);
+	msgpack_pack_int64(pk, e->at_ms);
+	apimsg_pack_str(pk, access_keys[2]);
+	msgpack_pack_int64(pk, e->uid);
+	for (size_t i = 0; i < 7; i++) {
+		apimsg_pack_str(pk, access_keys[3 + i]);
+		if (s[i] != NULL)
+			apimsg_pack_str(pk, s[i]);
+		else
+			msgpack_pack_nil(pk);
+	}
+	ap->last = e->seq;
+	return 0;
+}
+
+/* "access.list": entries in pages, after "after", since "since" (ms), of "arrangement". */
+int
+api_access_list(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct access_page p = {0};
+	uint64_t limit = 0, after = 0, since = 0;
+	bool has_after = false, has_arr = false;
+	const char *arr = NULL;
+	char arrbuf[ARR_ROWID_STRLEN + 1];
+	size_t len = 0;
+	int rc;
+
+	if (a->access == NULL)
+		return apimsg_req_fail(r, ARR_ENOTFOUND, "this node keeps no access log");
+	if ((rc = apimsg_req_uint(r, "limit", &(bool){false}, &limit)) != 0 ||
+	    (rc = apimsg_req_uint(r, "after", &has_after, &after)) != 0 ||
+	    (rc = apimsg_req_uint(r, "since", &(bool){false}, &since)) != 0 ||
+	    (rc = apimsg_req_str(r, "arrangement", &has_arr, &arr, &len)) != 0)
+		return rc;
+	if (has_arr && (rc = api_parse_id(r, "arrangement", NULL, arrbuf)) != 0)
+		return rc;
+	if (after > INT64_MAX || since > INT64_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'after' or 'since' out of range");
+	api_page_init(&p.p, a, limit, !has_after);
+	rc = store_access_list(a->access, (int64_t)after, (int64_t)since, has_arr ? arrbuf : NULL,
+	                       0, access_add, &p);
+	bool more = p.p.more;
+	if ((rc = api_page_result(r, &p.p, rc, NULL, pk)) != 0)
+		return rc;
+	if (more)
+		msgpack_pack_int64(pk, p.last);
+	else
+		msgpack_pack_nil(pk);
+	return 0;
+}
+
+/* "access.verify": the chain checked from its anchor to its head. */
+int
+api_access_verify(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct store_access_verdict v;
+	char head[2 * 32 + 1];
+	int rc;
+
+	if (a->access == NULL)
+		return apimsg_req_fail(r, ARR_ENOTFOUND, "this node keeps no access log");
+	if ((rc = store_access_verify(a->access, &v)) != 0)
+		return api_fail_code(r, rc);
+	sodium_bin2hex(head, sizeof(head), v.head, sizeof(v.head));
+	msgpack_pack_map(pk, v.ok ? 4 : 6);
+	apimsg_pack_str(pk, "ok");
+	v.ok ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	apimsg_pack_str(pk, "checked");
+	msgpack_pack_uint64(pk, v.checked);
+	apimsg_pack_str(pk, "pruned_to");
+	msgpack_pack_int64(pk, v.pruned_to);
+	apimsg_pack_str(pk, "head");
+	apimsg_pack_str(pk, head);
+	if (!v.ok) {
+		apimsg_pack_str(pk, "bad_seq");
+		msgpack_pack_int64(pk, v.bad_seq);
+		apimsg_pack_str(pk, "reason");
+		apimsg_pack_str(pk, v.reason);
+	}
+	return 0;
+}

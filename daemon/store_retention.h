@@ -1,0 +1,50 @@
+/*
+ * store_retention.h: when each organisation involved in an arrangement may no longer
+ * keep it (DOMAIN.md, docs/operations.md "Retention"), computed from the replica's data.
+ * It computes and lists; it erases nothing.
+ */
+#ifndef STORE_RETENTION_H
+#define STORE_RETENTION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* Years each kind of organisation keeps a case, counted from its rule's start date. */
+struct store_retention_years {
+	uint32_t provider; /* Jeugdwet art. 7.3.8: from the dossier's last change */
+	uint32_t school;   /* from the end of the arrangement */
+	uint32_t swv;      /* from the end of the arrangement */
+	uint32_t gemeente; /* from the end of the arrangement */
+};
+/* provider 20 (the law), school 2, swv 5, gemeente 20 (to be confirmed: operations.md) */
+#define STORE_RETENTION_DEFAULTS                                                                   \
+	{                                                                                          \
+		20, 2, 5, 20                                                                       \
+	}
+
+/* One due date: an organisation kind's, for one arrangement. Strings borrowed. */
+struct store_retention_item {
+	const char *arrangement; /* its id */
+	const char *kind;        /* provider, school, swv, gemeente */
+	const char *rule;        /* what started the period, e.g. "end_on", "status ended" */
+	char from_on[11];        /* YYYY-MM-DD the period starts */
+	char due_on[11];         /* YYYY-MM-DD it ends */
+	bool due;                /* due_on is today or past */
+};
+
+typedef int (*store_retention_fn)(void *ctx, const struct store_retention_item *it);
+/*
+ * For every visible arrangement and every kind of organisation involved in it (lead,
+ * municipality, school, SWV, parties, care providers), the date its period ends, when
+ * one can be computed (an arrangement still running has none for the kinds counted
+ * from its end). today is "YYYY-MM-DD". fn returning non-zero stops.
+ */
+int store_retention_due(struct store *s, const struct store_retention_years *y, const char *today,
+                        store_retention_fn fn, void *ctx);
+
+/* "YYYY-MM-DD" plus years (29 February onto 28 February); -1 when date is not a date. */
+int store_retention_add_years(const char *date, uint32_t years, char out[11]);
+
+#endif

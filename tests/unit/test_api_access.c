@@ -1,0 +1,520 @@
+/*
+ * test_api_access.c: the access log as the API writes it (daemon/api_access.c), the
+ * subject-access export (daemon/api_export.c) and the retention due dates
+ * (daemon/api_retention.c, daemon/store_retention.c), through api_handle(): each read
+ * kind of case data leaves one note per row with ids and field names and no value; the
+ * export of a child on a generated region (ARRANG_SEED) holds exactly that child's rows,
+ * checked against the generator's own record; due dates follow their rules.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+
+#include "api.h"
+#include "apimsg.h"
+#include "arrerr.h"
+#include "store.h"
+#include "store_access.h"
+#include "store_retention.h"
+#include "testutil.h"
+
+#define CANARY "canary-7f3e-summary-text"
+
+struct fx {
+	char *dir;
+	struct nodekey *key;
+	struct store *st;
+	struct store_access *acc;
+	struct api *api;
+	struct api_hooks hooks;
+	struct tu_rng rng;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char *path;
+	int err = 0;
+
+	assert_non_null(f);
+	f->dir = tu_tmpdir();
+	f->key = tu_key(1);
+	path = tu_path(f->dir, "arrangd.db");
+	struct store_config cfg = {.path = path,
+	                           .key = f->key,
+	                           .organisation = "Gemeente Testdorp",
+	                           .no_domain_rules = true};
+	f->st = store_open(&cfg, &err);
+	free(path);
+	assert_non_null(f->st);
+	path = tu_path(f->dir, "access.db");
+	f->acc = store_access_open(path, "Gemeente Testdorp", &err);
+	free(path);
+	assert_non_null(f->acc);
+	f->hooks = (struct api_hooks){.organisation = "Gemeente Testdorp"};
+	f->api = api_new(f->st, &f->hooks);
+	assert_non_null(f->api);
+	api_set_access(f->api, f->acc, 0, 0); /* strict: each read's notes committed */
+	tu_current_seed = tu_seed(23);
+	tu_rng_seed(&f->rng, tu_current_seed);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	api_destroy(&f->api);
+	store_access_destroy(&f->acc);
+	store_destroy(&f->st);
+	nodekey_destroy(&f->key);
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* ---- requests: [method, {key: value...}], values text ("#N": the unsigned N) ---- */
+
+struct rep {
+	msgpack_sbuffer sb;
+	struct apimsg_reply *r;
+	const msgpack_object *res;
+	int code;
+};
+
+static struct rep *
+call(struct api *api, const char *method, int npairs, ...)
+{
+	struct rep *rp = calloc(1, sizeof(*rp));
+	msgpack_sbuffer req;
+	msgpack_packer pk;
+	char err[APIMSG_ERR_MAX];
+	va_list ap;
+
+	assert_non_null(rp);
+	msgpack_sbuffer_init(&req);
+	msgpack_packer_init(&pk, &req, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	apimsg_pack_str(&pk, method);
+	msgpack_pack_map(&pk, (size_t)npairs);
+	va_start(ap, npairs);
+	for (int i = 0; i < npairs; i++) {
+		const char *k = va_arg(ap, const char *), *v = va_arg(ap, const char *);
+
+		apimsg_pack_str(&pk, k);
+		if (v[0] == '#')
+			msgpack_pack_uint64(&pk, strtoull(v + 1, NULL, 10));
+		else
+			apimsg_pack_str(&pk, v);
+	}
+	va_end(ap);
+	msgpack_sbuffer_init(&rp->sb);
+	msgpack_packer_init(&pk, &rp->sb, msgpack_sbuffer_write);
+	api_handle(api, (const uint8_t *)req.data, req.size, &pk);
+	msgpack_sbuffer_destroy(&req);
+	if (apimsg_reply_decode((const uint8_t *)rp->sb.data, rp->sb.size, &rp->r, err) != 0)
+		fail_msg("reply does not decode: %s", err);
+	rp->code = apimsg_reply_code(rp->r);
+	rp->res = apimsg_reply_result(rp->r);
+	return rp;
+}
+
+static void
+rep_free(struct rep *rp)
+{
+	apimsg_reply_destroy(&rp->r);
+	msgpack_sbuffer_destroy(&rp->sb);
+	free(rp);
+}
+
+static const msgpack_object *
+field(const msgpack_object *m, const char *k)
+{
+	assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *key = &m->via.map.ptr[i].key;
+
+		if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == strlen(k) &&
+		    memcmp(key->via.str.ptr, k, key->via.str.size) == 0)
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+static bool
+str_is(const msgpack_object *o, const char *s)
+{
+	return o != NULL && o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
+	       memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+/* ---- data ---- */
+
+static void
+new_id(struct fx *f, char out[ARR_ROWID_STRLEN + 1])
+{
+	uint64_t a = tu_rng_next(&f->rng), b = tu_rng_next(&f->rng);
+
+	snprintf(out, ARR_ROWID_STRLEN + 1, "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(a >> 32),
+	         (unsigned)(a & 0xffff), (unsigned)((a >> 16) & 0xfff), (unsigned)(b & 0xfff),
+	         (unsigned long long)(b >> 16) & 0xffffffffffffULL);
+}
+
+static struct store_op
+op(const char *table, const char *id, const char *column, struct value v)
+{
+	struct store_op o = {.table = table, .column = column, .value = v};
+
+	memcpy(o.row_id, id, ARR_ROWID_STRLEN + 1);
+	return o;
+}
+
+static void
+write_ops(struct fx *f, const struct store_op *ops, size_t n)
+{
+	struct store_write_result w;
+
+	assert_int_equal(store_write(f->st, ops, n, &w), 0);
+}
+
+/* Entries of the access log now: into *n, the reply kept in *rp (caller frees). */
+static const msgpack_object *
+log_entries(struct fx *f, struct rep **rp, uint32_t *n)
+{
+	*rp = call(f->api, "access.list", 0);
+	assert_int_equal((*rp)->code, 0);
+	const msgpack_object *es = field((*rp)->res, "entries");
+	assert_non_null(es);
+	*n = es->via.array.size;
+	return es->via.array.ptr;
+}
+
+/* Does the file at dir/name hold the bytes of s? */
+static bool
+file_holds(const char *dir, const char *name, const char *s)
+{
+	char *path = tu_path(dir, name);
+	FILE *fp = fopen(path, "rb");
+	char buf[1 << 16];
+	size_t n, len = strlen(s), keep = 0;
+	bool found = false;
+
+	free(path);
+	if (fp == NULL)
+		return false;
+	while (!found && (n = fread(buf + keep, 1, sizeof(buf) - keep, fp)) > 0) {
+		n += keep;
+		found = memmem(buf, n, s, len) != NULL;
+		keep = n >= len ? len - 1 : n;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(fp);
+	return found;
+}
+
+/* Each read kind notes the rows it hands out: ids, field names, no value. */
+static void
+test_read_kinds(void **state)
+{
+	struct fx *f = *state;
+	char child[37], arr[37], cons[37], org[37];
+	struct rep *rp, *lg;
+	uint32_t n = 0;
+	const msgpack_object *e;
+
+	new_id(f, child);
+	new_id(f, arr);
+	new_id(f, cons);
+	new_id(f, org);
+	struct store_op ops[] = {op("child", child, "ref", value_text("TD-2016-001")),
+	                         op("organisation", org, "kind", value_text("school")),
+	                         op("arrangement", arr, "child_id", value_text(child)),
+	                         op("arrangement", arr, "summary", value_text(CANARY)),
+	                         op("arrangement", arr, "school_org_id", value_text(org)),
+	                         op("consent", cons, "arrangement_id", value_text(arr)),
+	                         op("consent", cons, "purpose", value_text("plan"))};
+	write_ops(f, ops, sizeof(ops) / sizeof(ops[0]));
+	static const char *const kinds[] = {"get", "list", "history", "search", "query"};
+	rep_free(call(f->api, "get", 2, "table", "arrangement", "id", arr));
+	rep_free(call(f->api, "list", 1, "table", "consent"));
+	rep_free(call(f->api, "history", 2, "table", "consent", "id", cons));
+	rep_free(call(f->api, "search", 1, "text", "TD-2016-001"));
+	rep_free(call(f->api, "query", 1, "sql", "SELECT id, arrangement_id FROM consent"));
+	rep_free(call(f->api, "get", 2, "table", "organisation", "id", org)); /* not case data */
+	e = log_entries(f, &lg, &n);
+	assert_int_equal(n, 5);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_true(str_is(field(&e[i], "action"), kinds[i]));
+		assert_true(str_is(field(&e[i], "arrangement"), arr));
+		assert_true(str_is(field(&e[i], "organisation"), "Gemeente Testdorp"));
+		assert_true(field(&e[i], "user")->via.str.size > 0);
+	}
+	assert_true(str_is(field(&e[0], "row"), arr));
+	assert_non_null(strstr(field(&e[0], "fields")->via.str.ptr, "summary"));
+	assert_true(str_is(field(&e[2], "row"), cons));
+	/* a query names the tables its statement reads, as SQLite's authorizer saw them */
+	assert_true(str_is(field(&e[4], "table"), "consent"));
+	rep_free(lg);
+	/* ids and names only: the summary's text is in the replica, never in the log */
+	assert_true(file_holds(f->dir, "arrangd.db", CANARY) ||
+	            file_holds(f->dir, "arrangd.db-wal", CANARY));
+	assert_false(file_holds(f->dir, "access.db", CANARY) ||
+	             file_holds(f->dir, "access.db-wal", CANARY));
+	rp = call(f->api, "access.verify", 0);
+	assert_int_equal(rp->code, 0);
+	assert_true(field(rp->res, "ok")->via.boolean);
+	assert_int_equal(field(rp->res, "checked")->via.u64, 5);
+	rep_free(rp);
+	/* filtered by arrangement: all five; by another: none */
+	rp = call(f->api, "access.list", 1, "arrangement", cons);
+	assert_int_equal(field(rp->res, "entries")->via.array.size, 0);
+	rep_free(rp);
+}
+
+/* ---- the export against the generator's record ---- */
+
+#define GEN_CHILDREN 6
+#define GEN_ROWS_MAX 512
+
+/* What the generator wrote for one child ref: every (table, id). */
+struct oracle {
+	char ref[32];
+	size_t n;
+	const char *table[GEN_ROWS_MAX];
+	char id[GEN_ROWS_MAX][ARR_ROWID_STRLEN + 1];
+};
+
+static void
+oracle_add(struct oracle *o, const char *table, const char *id)
+{
+	assert_true(o->n < GEN_ROWS_MAX);
+	o->table[o->n] = table;
+	memcpy(o->id[o->n], id, ARR_ROWID_STRLEN + 1);
+	o->n++;
+}
+
+/* A row of table naming ref in ref_col, with one more column, recorded; its id into id. */
+static void
+gen_row(struct fx *f, struct oracle *o, struct store_op *ops, size_t *n, const char *table,
+        const char *ref_col, const char *ref, const char *col, struct value v, char id[37])
+{
+	new_id(f, id);
+	ops[(*n)++] = op(table, id, ref_col, value_text(ref));
+	ops[(*n)++] = op(table, id, col, v);
+	oracle_add(o, table, id);
+}
+
+/* One arrangement of child cid with a random set of rows hanging off it. */
+static void
+gen_arrangement(struct fx *f, struct oracle *o, const char *cid, const char *org)
+{
+	struct store_op ops[128];
+	char arr[37], ids[40][37];
+	size_t n = 0, k = 0;
+
+	new_id(f, arr);
+	ops[n++] = op("arrangement", arr, "child_id", value_text(cid));
+	ops[n++] = op("arrangement", arr, "school_org_id", value_text(org));
+	oracle_add(o, "arrangement", arr);
+	for (uint64_t i = tu_rng_below(&f->rng, 3); i > 0; i--)
+		gen_row(f, o, ops, &n, "consent", "arrangement_id", arr, "purpose",
+		        value_text("plan"), ids[k++]);
+	for (uint64_t i = tu_rng_below(&f->rng, 3); i > 0; i--)
+		gen_row(f, o, ops, &n, "goal", "arrangement_id", arr, "description",
+		        value_text("reading"), ids[k++]);
+	for (uint64_t i = tu_rng_below(&f->rng, 3); i > 0; i--) {
+		char *ev = ids[k++];
+
+		gen_row(f, o, ops, &n, "evaluation", "arrangement_id", arr, "outcome",
+		        value_text("continue"), ev);
+		if (tu_rng_below(&f->rng, 2) == 0)
+			gen_row(f, o, ops, &n, "goal_evaluation", "evaluation_id", ev, "note",
+			        value_text("ok"), ids[k++]);
+	}
+	for (uint64_t i = tu_rng_below(&f->rng, 2); i > 0; i--)
+		gen_row(f, o, ops, &n, "care_assignment", "arrangement_id", arr, "product_code",
+		        value_text("45A01"), ids[k++]);
+	for (uint64_t i = tu_rng_below(&f->rng, 2); i > 0; i--)
+		gen_row(f, o, ops, &n, "arrangement_party", "arrangement_id", arr, "role",
+		        value_text("care"), ids[k++]);
+	write_ops(f, ops, n);
+}
+
+/* The region: children with one or two child rows each, and their arrangements. */
+static void
+gen_region(struct fx *f, struct oracle *o, size_t nchildren)
+{
+	char org[37];
+
+	new_id(f, org);
+	struct store_op oo = op("organisation", org, "kind", value_text("school"));
+	write_ops(f, &oo, 1);
+	for (size_t c = 0; c < nchildren; c++) {
+		snprintf(o[c].ref, sizeof(o[c].ref), "GEN-%zu", c);
+		for (uint64_t r = 1 + tu_rng_below(&f->rng, 2); r > 0; r--) {
+			char cid[37];
+
+			new_id(f, cid);
+			struct store_op co = op("child", cid, "ref", value_text(o[c].ref));
+			write_ops(f, &co, 1);
+			oracle_add(&o[c], "child", cid);
+			for (uint64_t a = tu_rng_below(&f->rng, 3); a > 0; a--)
+				gen_arrangement(f, &o[c], cid, org);
+		}
+	}
+}
+
+/* Is (table, id) among the oracle's rows? */
+static bool
+oracle_has(const struct oracle *o, const char *table, const msgpack_object *id)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if ((table == NULL || strcmp(table, o->table[i]) == 0) && str_is(id, o->id[i]))
+			return true;
+	return false;
+}
+
+/* The export of o->ref holds exactly o's rows, with history and its own log entries. */
+static void
+check_export(struct fx *f, const struct oracle *o)
+{
+	struct rep *rp = call(f->api, "export", 1, "child", o->ref);
+	const msgpack_object *rows, *hist, *log;
+	size_t with_arr = 0;
+
+	TU_CHECK(rp->code == 0);
+	rows = field(rp->res, "rows");
+	hist = field(rp->res, "history");
+	log = field(rp->res, "access_log");
+	TU_CHECK(rows->via.array.size == o->n);
+	for (uint32_t i = 0; i < rows->via.array.size; i++) {
+		const msgpack_object *r = &rows->via.array.ptr[i], *t = field(r, "table");
+		char table[32] = "";
+
+		TU_CHECK(t != NULL && t->via.str.size < sizeof(table));
+		memcpy(table, t->via.str.ptr, t->via.str.size);
+		TU_CHECK(oracle_has(o, table, field(field(r, "row"), "id")));
+	}
+	/* every row was written here: each has a history naming its author */
+	TU_CHECK(hist->via.array.size >= o->n);
+	for (uint32_t i = 0; i < hist->via.array.size; i++)
+		TU_CHECK(
+		    str_is(field(&hist->via.array.ptr[i], "organisation"), "Gemeente Testdorp"));
+	/* the export's own notes: one per row that names its arrangement */
+	for (size_t i = 0; i < o->n; i++)
+		with_arr += strcmp(o->table[i], "child") != 0 &&
+		            strcmp(o->table[i], "goal_evaluation") != 0;
+	TU_CHECK(log->via.array.size == with_arr);
+	for (uint32_t i = 0; i < log->via.array.size; i++) {
+		TU_CHECK(str_is(field(&log->via.array.ptr[i], "action"), "export"));
+		TU_CHECK(
+		    oracle_has(o, "arrangement", field(&log->via.array.ptr[i], "arrangement")));
+	}
+	rep_free(rp);
+}
+
+static void
+test_export_oracle(void **state)
+{
+	struct fx *f = *state;
+	struct oracle *o = calloc(GEN_CHILDREN, sizeof(*o));
+	struct rep *rp;
+
+	assert_non_null(o);
+	gen_region(f, o, GEN_CHILDREN);
+	for (size_t c = 0; c < GEN_CHILDREN; c++)
+		check_export(f, &o[c]);
+	rp = call(f->api, "export", 1, "child", "NO-SUCH-REF");
+	assert_int_equal(rp->code, ARR_ENOTFOUND);
+	rep_free(rp);
+	free(o);
+}
+
+/* ---- retention ---- */
+
+/* The item of arrangement arr and kind in a retention.due reply, or NULL. */
+static const msgpack_object *
+due_item(const msgpack_object *res, const char *arr, const char *kind)
+{
+	for (uint32_t i = 0; i < res->via.array.size; i++) {
+		const msgpack_object *it = &res->via.array.ptr[i];
+
+		if (str_is(field(it, "arrangement"), arr) && str_is(field(it, "kind"), kind))
+			return it;
+	}
+	return NULL;
+}
+
+static void
+test_retention_due(void **state)
+{
+	struct fx *f = *state;
+	char school[37], prov[37], ended[37], running[37], withdrawn[37], party[37];
+	const msgpack_object *it;
+	struct rep *rp;
+
+	new_id(f, school);
+	new_id(f, prov);
+	new_id(f, ended);
+	new_id(f, running);
+	new_id(f, withdrawn);
+	new_id(f, party);
+	struct store_op ops[] = {
+	    op("organisation", school, "kind", value_text("school")),
+	    op("organisation", prov, "kind", value_text("provider")),
+	    op("arrangement", ended, "school_org_id", value_text(school)),
+	    op("arrangement", ended, "end_on", value_text("2020-02-29")),
+	    op("arrangement_party", party, "arrangement_id", value_text(ended)),
+	    op("arrangement_party", party, "org_id", value_text(prov)),
+	    op("arrangement", running, "school_org_id", value_text(school)),
+	    op("arrangement", running, "status", value_text("started")),
+	    op("arrangement", withdrawn, "school_org_id", value_text(school)),
+	    op("arrangement", withdrawn, "status", value_text("withdrawn")),
+	};
+	write_ops(f, ops, sizeof(ops) / sizeof(ops[0]));
+	rp = call(f->api, "retention.due", 1, "by", "2022-02-28");
+	assert_int_equal(rp->code, 0);
+	/* school: 2 years from end_on, 29 February onto 28 February */
+	assert_non_null(it = due_item(rp->res, ended, "school"));
+	assert_true(str_is(field(it, "due_on"), "2022-02-28"));
+	assert_true(str_is(field(it, "rule"), "end_on"));
+	assert_true(field(it, "due")->via.boolean);
+	/* provider (a party): 20 years from the dossier's last change, i.e. this year */
+	assert_non_null(it = due_item(rp->res, ended, "provider"));
+	assert_non_null(strstr(field(it, "rule")->via.str.ptr, "7.3.8"));
+	assert_false(field(it, "due")->via.boolean);
+	/* running: no date for the school; withdrawn: from the day of the status */
+	assert_null(due_item(rp->res, running, "school"));
+	assert_non_null(it = due_item(rp->res, withdrawn, "school"));
+	assert_true(str_is(field(it, "rule"), "status withdrawn"));
+	assert_false(field(it, "due")->via.boolean);
+	/* no kind that is not involved */
+	assert_null(due_item(rp->res, ended, "gemeente"));
+	rep_free(rp);
+	rp = call(f->api, "retention.due", 1, "by", "2022-13-01");
+	assert_int_equal(rp->code, ARR_EINVAL);
+	rep_free(rp);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_read_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_oracle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_due, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,284 @@
+/*
+ * test_store_access.c: the access log (daemon/store_access.c): entries chain, survive a
+ * reopen, filter by arrangement and time; verification names a modified, deleted or
+ * moved entry; pruning keeps what is left verifiable; a rolled-back batch leaves none.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "store_access.h"
+#include "testutil.h"
+
+#define ARR_A "11111111-1111-4111-8111-111111111111"
+#define ARR_B "22222222-2222-4222-8222-222222222222"
+
+struct fx {
+	char *dir;
+	char *path;
+	struct store_access *a;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int err = 0;
+
+	assert_non_null(f);
+	f->dir = tu_tmpdir();
+	f->path = tu_path(f->dir, "access.db");
+	f->a = store_access_open(f->path, "Gemeente Testdorp", &err);
+	assert_non_null(f->a);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_access_destroy(&f->a);
+	assert_null(f->a);
+	free(f->path);
+	tu_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Append n entries alternating between arrangements A and B. */
+static void
+append_n(struct store_access *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct store_access_entry e = {.uid = 1000,
+		                               .user = "alice",
+		                               .action = "get",
+		                               .table = "arrangement",
+		                               .row = i % 2 == 0 ? ARR_A : ARR_B,
+		                               .arrangement = i % 2 == 0 ? ARR_A : ARR_B,
+		                               .fields = "id,status"};
+		assert_int_equal(store_access_append(a, &e), 0);
+	}
+}
+
+struct seen {
+	int n;
+	int64_t seqs[64];
+	char org[64];
+};
+
+static int
+collect(void *ctx, const struct store_access_entry *e)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 64)
+		s->seqs[s->n] = e->seq;
+	s->n++;
+	snprintf(s->org, sizeof(s->org), "%s", e->org);
+	return 0;
+}
+
+/* Run sql on the log's file behind its back, as someone tampering with it would. */
+static void
+tamper(const struct fx *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+verify_fails_at(struct fx *f, int64_t seq, const char *reason)
+{
+	struct store_access_verdict v;
+
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_false(v.ok);
+	assert_int_equal(v.bad_seq, seq);
+	assert_non_null(strstr(v.reason, reason));
+}
+
+static void
+test_append_list_reopen(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_verdict v;
+	struct seen s = {0};
+	int err = 0;
+
+	append_n(f->a, 5);
+	store_access_destroy(&f->a);
+	f->a = store_access_open(f->path, "Gemeente Testdorp", &err);
+	assert_non_null(f->a);
+	append_n(f->a, 1); /* seq 6, chained to the 5th across the reopen */
+	assert_int_equal(store_access_list(f->a, 0, 0, ARR_A, 0, collect, &s), 0);
+	assert_int_equal(s.n, 4); /* 1, 3, 5 and 6 */
+	assert_int_equal(s.seqs[0], 1);
+	assert_int_equal(s.seqs[3], 6);
+	assert_string_equal(s.org, "Gemeente Testdorp");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_access_list(f->a, 4, 0, NULL, 0, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	memset(&s, 0, sizeof(s));
+	/* since: far in the future, none */
+	assert_int_equal(store_access_list(f->a, 0, INT64_C(1) << 50, NULL, 0, collect, &s), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.checked, 6);
+}
+
+static void
+test_modified(void **state)
+{
+	struct fx *f = *state;
+
+	append_n(f->a, 5);
+	/* the trigger refuses an update; a tamperer drops it first */
+	tamper(f, "DROP TRIGGER entry_append_only; UPDATE entry SET user = 'bob' WHERE seq = 3");
+	verify_fails_at(f, 3, "modified");
+}
+
+static void
+test_deleted(void **state)
+{
+	struct fx *f = *state;
+
+	append_n(f->a, 5);
+	tamper(f, "DELETE FROM entry WHERE seq = 2");
+	verify_fails_at(f, 2, "deleted");
+}
+
+static void
+test_deleted_last(void **state)
+{
+	struct fx *f = *state;
+
+	append_n(f->a, 5);
+	tamper(f, "DELETE FROM entry WHERE seq = 5");
+	verify_fails_at(f, 5, "deleted");
+}
+
+static void
+test_reordered(void **state)
+{
+	struct fx *f = *state;
+
+	append_n(f->a, 5);
+	/* swap entries 2 and 3 whole, renumbered so that the seqs stay contiguous */
+	tamper(f,
+	       "DROP TRIGGER entry_append_only;"
+	       "UPDATE entry SET seq = 100 WHERE seq = 2; UPDATE entry SET seq = 2 WHERE seq = 3;"
+	       "UPDATE entry SET seq = 3 WHERE seq = 100");
+	verify_fails_at(f, 2, "");
+}
+
+static void
+test_prune_keeps_chain(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_verdict v;
+	struct seen s = {0};
+	uint64_t pruned = 0;
+
+	append_n(f->a, 4);
+	/* everything so far is older than a cut in the future */
+	assert_int_equal(store_access_prune(f->a, INT64_C(1) << 50, &pruned), 0);
+	assert_int_equal(pruned, 4);
+	append_n(f->a, 2);
+	assert_int_equal(store_access_list(f->a, 0, 0, NULL, 0, collect, &s), 0);
+	assert_int_equal(s.n, 3); /* the prune entry (5) and the two after it */
+	assert_int_equal(s.seqs[0], 5);
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.pruned_to, 4);
+	/* the anchor pins the chain: removing the first kept entry shows */
+	tamper(f, "DELETE FROM entry WHERE seq = 5");
+	verify_fails_at(f, 5, "deleted");
+}
+
+static void
+test_batch_rollback(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_verdict v;
+	struct seen s = {0};
+
+	append_n(f->a, 1);
+	assert_int_equal(store_access_begin(f->a), 0);
+	append_n(f->a, 3);
+	assert_int_equal(store_access_end(f->a, false), 0);
+	append_n(f->a, 1);
+	assert_int_equal(store_access_list(f->a, 0, 0, NULL, 0, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.seqs[1], 2);
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_true(v.ok);
+}
+
+/* Entries another connection sees in the file (what a crash would leave). */
+static int
+on_disk(const struct fx *f)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM entry", -1, &st, NULL),
+	                 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Reads grouped: their notes reach the file at the commit, all together. */
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	int64_t since = 0;
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_access_begin(f->a), 0);
+		append_n(f->a, 2);
+		assert_int_equal(store_access_end(f->a, true), 0);
+	}
+	assert_true(store_access_uncommitted(f->a, &since));
+	assert_true(since > 0);
+	assert_int_equal(on_disk(f), 0);
+	assert_int_equal(store_access_commit(f->a), 0);
+	assert_false(store_access_uncommitted(f->a, NULL));
+	assert_int_equal(on_disk(f), 6);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_append_list_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_modified, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deleted_last, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reordered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prune_keeps_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch_rollback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
