@@ -30,7 +30,7 @@
  * Files: store_open.c (open, close, settings), store_db.c (statements, transactions),
  * store_mirror.c (origin ids, vector mirror), store_ckpt.c (WAL checkpoints),
  * store_clock.c (clock records), store_merge.c (LWW merge), store_apply.c (remote change
- * sets, pending), store_quarantine.c, store_budget.c (budgets of pending and quarantine),
+ * sets, pending), store_applyjob.c (a change set merged in slices), store_quarantine.c, store_budget.c (budgets of pending and quarantine),
  * store_bulk.c (bulk mode, large cache, trim),
  * store_write.c (local writes, own-seq hold), store_read.c (get, list, history, vector,
  * change sets, stats), store_query.c (read-only SQL), store_digest.c, store_backup.c.
@@ -185,6 +185,17 @@ struct store {
 	int cache_kib;           /* the page cache's size now (store_db_cache_set) */
 	bool bulk_tx;            /* a bulk transaction is open */
 	uint64_t bulk_t0;        /* monotonic ms when it began */
+	struct store_slice {     /* a change set parked half-merged (store_applyjob.c) */
+		uint64_t deadline;   /* until when store_apply_sliced() may merge; 0: no limit */
+		uint64_t until_ms;   /* the deadline of the merge running now (store_merge.c) */
+		size_t from, at;     /* the op the next merge starts at; where one stopped */
+		int64_t log_id, sc;  /* the parked change set's log row and scope */
+		struct changeset *cs; /* parked, owned; NULL: none */
+		int64_t oid;
+		uint64_t now;
+		struct store_apply_stats done; /* finished since store_apply_resume() */
+		int rc;                        /* a settle's error, for store_apply_resume() */
+	} slice;
 	uint64_t scope_masked; /* case change sets whose ops were not merged (see store_scope.c) */
 	int64_t dirty[STORE_DIRTY_MAX]; /* scopes whose policy grew (store_scope_heal.c) */
 	size_t ndirty;
@@ -288,6 +299,17 @@ int store_merge_row_any(struct store *s, const struct store_table *tb, const cha
 /* ---- store_apply.c: logging and applying change sets ---- */
 
 int store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid);
+int store_apply_count(struct store *s, const struct changeset *cs, int64_t oid);
+int store_apply_next(struct store *s, const struct changeset *cs, int64_t oid, uint64_t now,
+                     struct store_apply_stats *stats);
+int store_apply_begin(struct store *s);
+int store_apply_end(struct store *s);
+
+/* ---- store_applyjob.c: a change set merged over several calls ---- */
+
+#define STORE_MERGE_MORE 1 /* store_merge_changeset() stopped at slice.until_ms */
+int store_applyjob_park(struct store *s, struct changeset **cs, int64_t oid, uint64_t now);
+void store_applyjob_drop(struct store *s);
 int store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
                     enum store_outcome *out, struct store_apply_stats *stats);
 

@@ -4,12 +4,14 @@
  * origin, seq). Nothing else: it neither logs nor counts change sets, nor decides
  * whether one may be applied (store_apply.c). During a local write with the domain
  * rules, it tells them of each row it inserts as new or is about to change
- * (store_rules_touch), so that they need not read new rows back.
+ * (store_rules_touch), so that they need not read new rows back. In a sliced apply it
+ * stops between rows at the slice's deadline and says where (store_applyjob.c).
  */
 #include <assert.h>
 #include <string.h>
 
 #include "arrerr.h"
+#include "monoclock.h"
 #include "rowid.h"
 #include "store_int.h"
 
@@ -173,9 +175,10 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
 	const char *tname = NULL;
 	int ti = -1;
-	size_t i = 0;
+	size_t i = s->slice.from; /* 0 unless a parked merge resumes (store_applyjob.c) */
 	int rc;
 
+	s->slice.from = 0;
 	sqlite3_bind_int64(rowlog, 3, log_id);
 	while (i < cs->nops) {
 		const struct cs_op *first = &cs->ops[i];
@@ -224,6 +227,13 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		if ((rc = store_db_run(rowlog)) < 0)
 			return rc;
 		i = j;
+		/* a sliced apply's deadline, checked per row: the rest is merged later */
+		if (s->slice.until_ms != 0 && i < cs->nops && mono_ms() >= s->slice.until_ms) {
+			s->slice.at = i;
+			s->slice.log_id = log_id;
+			s->slice.sc = sc;
+			return STORE_MERGE_MORE;
+		}
 	}
 	return 0;
 }
