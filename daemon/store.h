@@ -253,8 +253,8 @@ int store_apply(struct store *s, const struct store_blob *items, size_t n,
  * never the vector entry; callers that read rows call store_apply_settle() first.
  * Both return 0 or a database error (then the open transaction was rolled back).
  */
-int store_apply_sliced(struct store *s, const struct store_blob *items, size_t n,
-                       uint64_t until_ms, size_t *used, struct store_apply_stats *stats);
+int store_apply_sliced(struct store *s, const struct store_blob *items, size_t n, uint64_t until_ms,
+                       size_t *used, struct store_apply_stats *stats);
 bool store_apply_busy(const struct store *s);
 int store_apply_resume(struct store *s, uint64_t until_ms, struct store_apply_stats *stats);
 /* Finish a parked change set now; its stats and any error wait for store_apply_resume(). */

@@ -480,8 +480,8 @@ store_apply_end(struct store *s)
  * deadline (then the transaction stays open); *used counts those finished.
  */
 static int
-apply_items(struct store *s, const struct store_blob *items, size_t n,
-            enum store_outcome *outcomes, size_t *used, struct store_apply_stats *stats)
+apply_items(struct store *s, const struct store_blob *items, size_t n, enum store_outcome *outcomes,
+            size_t *used, struct store_apply_stats *stats)
 {
 	struct store_apply_stats st = {0};
 	uint64_t now;

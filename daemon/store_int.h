@@ -30,10 +30,11 @@
  * Files: store_open.c (open, close, settings), store_db.c (statements, transactions),
  * store_mirror.c (origin ids, vector mirror), store_ckpt.c (WAL checkpoints),
  * store_clock.c (clock records), store_merge.c (LWW merge), store_apply.c (remote change
- * sets, pending), store_applyjob.c (a change set merged in slices), store_quarantine.c, store_budget.c (budgets of pending and quarantine),
- * store_bulk.c (bulk mode, large cache, trim),
- * store_write.c (local writes, own-seq hold), store_read.c (get, list, history, vector,
- * change sets, stats), store_query.c (read-only SQL), store_digest.c, store_backup.c.
+ * sets, pending), store_applyjob.c (a change set merged in slices), store_quarantine.c,
+ * store_budget.c (budgets of pending and quarantine), store_bulk.c (bulk mode, large
+ * cache, trim), store_write.c (local writes, own-seq hold), store_read.c (get, list,
+ * history, vector, change sets, stats), store_query.c (read-only SQL), store_digest.c,
+ * store_backup.c.
  */
 #ifndef STORE_INT_H
 #define STORE_INT_H
@@ -186,10 +187,10 @@ struct store {
 	bool bulk_tx;            /* a bulk transaction is open */
 	uint64_t bulk_t0;        /* monotonic ms when it began */
 	struct store_slice {     /* a change set parked half-merged (store_applyjob.c) */
-		uint64_t deadline;   /* until when store_apply_sliced() may merge; 0: no limit */
-		uint64_t until_ms;   /* the deadline of the merge running now (store_merge.c) */
-		size_t from, at;     /* the op the next merge starts at; where one stopped */
-		int64_t log_id, sc;  /* the parked change set's log row and scope */
+		uint64_t deadline;    /* until when store_apply_sliced() may merge; 0: no limit */
+		uint64_t until_ms;    /* the deadline of the merge running now (store_merge.c) */
+		size_t from, at;      /* the op the next merge starts at; where one stopped */
+		int64_t log_id, sc;   /* the parked change set's log row and scope */
 		struct changeset *cs; /* parked, owned; NULL: none */
 		int64_t oid;
 		uint64_t now;

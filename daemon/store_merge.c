@@ -227,8 +227,11 @@ store_merge_changeset(struct store *s, const struct changeset *cs, int64_t oid, 
 		if ((rc = store_db_run(rowlog)) < 0)
 			return rc;
 		i = j;
-		/* a sliced apply's deadline, checked per row: the rest is merged later */
-		if (s->slice.until_ms != 0 && i < cs->nops && mono_ms() >= s->slice.until_ms) {
+		/*
+		 * a sliced apply's deadline, checked per row: the rest is merged later, and
+		 * after the last row the commit is left to the next call too
+		 */
+		if (s->slice.until_ms != 0 && mono_ms() >= s->slice.until_ms) {
 			s->slice.at = i;
 			s->slice.log_id = log_id;
 			s->slice.sc = sc;

@@ -11,7 +11,8 @@
  * from one peer so that a flooding member cannot crowd out the others); what does not
  * fit is dropped and counted, and repaired like any lost message by a later pull.
  *
- * Counts what was applied, relays it (push and announcement) after each slice, pulls
+ * Counts what was applied, relays it (push and announcement) in the round after each
+ * slice (a round of its own: a relay of change sets of 1 MiB costs as much as a slice), pulls
  * on a gap, and sends the pulls that waited for the queue to drain. Owns the queue and
  * the apply metrics of a slice; never reads a socket.
  */
@@ -41,6 +42,7 @@ struct sync_applyq {
 	size_t bytes;
 	uint64_t dropped; /* change sets dropped because the queue was full */
 	bool parked;      /* the head's next change set is parked half-merged in the store */
+	bool relay;       /* change sets were applied: push and announce them next round */
 	uint64_t slices;  /* rounds that ended with a change set parked */
 };
 
@@ -67,7 +69,7 @@ sync_applyq_destroy(struct sync *s)
 bool
 sync_applyq_pending(const struct sync *s)
 {
-	return s->aq != NULL && s->aq->head != NULL;
+	return s->aq != NULL && (s->aq->head != NULL || s->aq->relay);
 }
 
 size_t
@@ -208,7 +210,9 @@ apply_batch(struct sync *s, struct aq_item *it, uint64_t now, uint64_t until_ms)
 		return 0;
 	}
 	applied(s, p, it, used, &st);
-	heal(s);
+	/* not while one is parked: a repair commits, so it would finish that one at once */
+	if (!s->aq->parked)
+		heal(s);
 	/* a gap, whether its change sets were held or dropped over the pending budget */
 	if (p != NULL && st.pending + st.dropped > 0 && !p->pull_more &&
 	    !sync_send_pull_outstanding(s, p, now))
@@ -255,25 +259,28 @@ sync_applyq_run(struct sync *s)
 {
 	double t0 = mono_s(), dt;
 	uint64_t now = mono_ms();
-	int grew = 0;
 
-	while (s->aq->head != NULL) {
-		struct aq_item *it = s->aq->head;
-
-		grew |= apply_batch(s, it, now, now + SYNC_APPLY_SLICE_MS);
-		if (it->done >= it->n)
-			pop(s);
-		if (mono_s() - t0 >= SYNC_APPLY_SLICE_MS / 1000.0)
-			break;
-	}
-	if (grew) {
+	if (s->aq->relay) {
+		/* what the last round applied goes on to the peers, in a round of its own */
+		s->aq->relay = false;
 		sync_send_push_new(s);
 		sync_send_announce_all(s);
+	} else {
+		while (s->aq->head != NULL) {
+			struct aq_item *it = s->aq->head;
+
+			s->aq->relay |= apply_batch(s, it, now, now + SYNC_APPLY_SLICE_MS) > 0;
+			if (it->done >= it->n)
+				pop(s);
+			/* parked: its deadline, in whole ms, passed */
+			if (s->aq->parked || mono_s() - t0 >= SYNC_APPLY_SLICE_MS / 1000.0)
+				break;
+		}
 	}
 	dt = mono_s() - t0; /* the relay's reads count: the API waits for them too */
 	if (dt > s->count.round_max)
 		s->count.round_max = dt;
-	if (s->aq->head == NULL) {
+	if (s->aq->head == NULL && !s->aq->relay) {
 		pull_waiting(s);
 		sync_recv_bulk_update(s, mono_ms());
 	}

@@ -54,9 +54,8 @@ committed_rows(struct ts_replica *r)
 	struct ts_rowtext t = {0};
 	const char *err = NULL;
 
-	assert_int_equal(store_query(r->s, "SELECT count(*) FROM organisation", ts_query_collect,
-	                             &t, &err),
-	                 0);
+	assert_int_equal(
+	    store_query(r->s, "SELECT count(*) FROM organisation", ts_query_collect, &t, &err), 0);
 	return (size_t)strtoull(strchr(t.buf, '=') + 1, NULL, 10);
 }
 
@@ -94,8 +93,7 @@ test_sliced(void **state)
 		assert_int_equal(committed_rows(b), 0);
 	}
 	assert_int_equal(rc, 0);
-	printf("one change set of %d ops: %zu slices of %d ms\n", ARR_CS_MAX_OPS, calls,
-	       SLICE_MS);
+	printf("one change set of %d ops: %zu slices of %d ms\n", ARR_CS_MAX_OPS, calls, SLICE_MS);
 	assert_true(calls >= 3); /* in one piece it would be 1 */
 	assert_false(store_apply_busy(b->s));
 	assert_int_equal(st.applied, 1);
