@@ -437,7 +437,7 @@ store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
 	log_id = sqlite3_last_insert_rowid(s->db);
-	if ((rc = store_scope_apply(s, cs, oid, log_id)) != 0)
+	if ((rc = store_scope_apply(s, cs, oid, log_id)) < 0 || rc == STORE_MERGE_MORE)
 		return rc;
 	return store_apply_count(s, cs, oid);
 }

@@ -1,18 +1,19 @@
 /*
  * sync_applyq.c: change sets received from peers (PAGE and PUSH) on their way into the
  * replica. Receiving only queues them (copied, in arrival order); each loop round then
- * applies what waits for at most SYNC_APPLY_SLICE_MS, in batches of SYNC_APPLY_BATCH
- * bytes through store_apply(), and leaves the rest for the next round, so the local API
- * and the heartbeats are served between slices however much arrives. A change set whose
- * merge is still running when the slice ends is parked half-merged in the store's open
- * transaction (store_apply_sliced) and goes on in the next round, so one of
- * ARR_CS_MAX_OPS ops takes several rounds, not one long one; it still commits whole. The
- * queue is bounded in bytes (SYNC_APPLYQ_BYTES, and SYNC_APPLYQ_PEER
- * from one peer so that a flooding member cannot crowd out the others); what does not
- * fit is dropped and counted, and repaired like any lost message by a later pull.
+ * applies what waits until SYNC_APPLY_SLICE_MS have passed, in batches of
+ * SYNC_APPLY_BATCH bytes through store_apply_sliced(), and leaves the rest for the next
+ * round, so the local API and the heartbeats are served between slices however much
+ * arrives. A change set whose merge is still running at the end of the slice is parked
+ * half-merged in the store's open transaction and goes on in the next round, so one of
+ * ARR_CS_MAX_OPS ops takes several short rounds, not one long one; it still commits
+ * whole (store_applyjob.c). The queue is bounded in bytes (SYNC_APPLYQ_BYTES, and
+ * SYNC_APPLYQ_PEER from one peer so that a flooding member cannot crowd out the
+ * others); what does not fit is dropped and counted, and repaired like any lost message
+ * by a later pull.
  *
- * Counts what was applied, relays it (push and announcement) in the round after each
- * slice (a round of its own: a relay of change sets of 1 MiB costs as much as a slice), pulls
+ * Counts what was applied, relays it (push and announcement) in the round after its
+ * slice (a round of its own: relaying 1 MiB change sets costs as much as a slice), pulls
  * on a gap, and sends the pulls that waited for the queue to drain. Owns the queue and
  * the apply metrics of a slice; never reads a socket.
  */
@@ -197,7 +198,8 @@ apply_batch(struct sync *s, struct aq_item *it, uint64_t now, uint64_t until_ms)
 			bytes += it->cs[it->done + k++].len;
 		rc = store_apply_sliced(s->st, it->cs + it->done, k, until_ms, &used, &st);
 	}
-	sync_msg_count_apply(&s->count, mono_s() - t0);
+	if (k > 0)
+		sync_msg_count_apply(&s->count, mono_s() - t0);
 	s->aq->parked = rc == 0 && store_apply_busy(s->st);
 	s->aq->slices += s->aq->parked;
 	it->done += rc == 0 ? used : k;
