@@ -94,8 +94,19 @@ sync_equiv_tick(struct sync *s, uint64_t now)
 struct evidence_to {
 	struct sync *s;
 	struct peer *p;
-	const uint8_t *origin; /* only this origin's proof; NULL: all */
+	const uint8_t *origin;          /* only this origin's proof; NULL: all */
+	const struct peermsg *unlisted; /* only proofs of origins this LOGSUM lacks */
 };
+
+/* Whether LOGSUM m has a record of origin. */
+static bool
+sums_list(const struct peermsg *m, const uint8_t *origin)
+{
+	for (size_t i = 0; i < m->nsums; i++)
+		if (memcmp(m->sums + i * PEERMSG_SUM_LEN, origin, ARR_ORIGIN_LEN) == 0)
+			return true;
+	return false;
+}
 
 static int
 evidence_send(void *ctx, const struct store_equiv *e)
@@ -106,6 +117,8 @@ evidence_send(void *ctx, const struct store_equiv *e)
 	uint64_t now = mono_ms();
 
 	if (to->origin != NULL && memcmp(to->origin, e->origin, ARR_ORIGIN_LEN) != 0)
+		return 0;
+	if (to->unlisted != NULL && sums_list(to->unlisted, e->origin))
 		return 0;
 	for (size_t i = 0; i < to->s->npeers; i++) {
 		struct peer *p = &to->s->peers[i];
@@ -121,7 +134,7 @@ evidence_send(void *ctx, const struct store_equiv *e)
 static void
 proofs_relay(struct sync *s)
 {
-	struct evidence_to to = {s, NULL, NULL};
+	struct evidence_to to = {s, NULL, NULL, NULL};
 
 	sync_ours_stale(s);
 	(void)store_equiv_list(s->st, evidence_send, &to);
@@ -173,7 +186,7 @@ on_sum(struct sync *s, struct peer *p, enum link_id l, const uint8_t *r, bool as
 	if (store_equiv_frozen(s->st, r, &from) < 0)
 		return asked;
 	if (from != 0 && (theirs == 0 || theirs > from)) {
-		struct evidence_to to = {s, p, r};
+		struct evidence_to to = {s, p, r, NULL};
 
 		(void)store_equiv_list(s->st, evidence_send, &to);
 		return asked;
@@ -201,10 +214,23 @@ logreq_answer(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, con
 	return 0;
 }
 
+/*
+ * The proofs of origins LOGSUM m from p has no record of: p never held a change set of
+ * the origin (it connected after the proof had masked them everywhere else), so no pull
+ * or LOGREQ would ever bring it the proof. on_sum() sends those it lists.
+ */
+static void
+unlisted_send(struct sync *s, struct peer *p, const struct peermsg *m)
+{
+	struct evidence_to to = {s, p, NULL, m};
+
+	(void)store_equiv_list(s->st, evidence_send, &to);
+}
+
 static void
 on_logreq(struct sync *s, struct peer *p, const struct peermsg *m)
 {
-	struct evidence_to to = {s, p, NULL};
+	struct evidence_to to = {s, p, NULL, NULL};
 	uint8_t h[32];
 
 	for (size_t i = 0; i < m->nhashes; i++) {
@@ -288,6 +314,7 @@ sync_equiv_on_message(struct sync *s, struct peer *p, enum link_id l, const stru
 	case PEERMSG_LOGSUM:
 		for (size_t i = 0; i < m->nsums; i++)
 			asked = on_sum(s, p, l, m->sums + i * PEERMSG_SUM_LEN, asked);
+		unlisted_send(s, p, m);
 		break;
 	case PEERMSG_LOGREQ:
 		on_logreq(s, p, m);
