@@ -238,6 +238,29 @@ int store_apply(struct store *s, const struct store_blob *items, size_t n,
                 enum store_outcome *outcomes, struct store_apply_stats *stats);
 
 /*
+ * Sliced apply, for the event loop (store_applyjob.c): like store_apply(), but a change
+ * set whose merge is still running at until_ms (monotonic ms) is parked half-merged in
+ * the open transaction and the call returns, so that the caller can serve others in
+ * between. *used counts the items before it, finished; the parked one is not counted.
+ * store_apply_busy() says whether one is parked; store_apply_resume() merges on until
+ * until_ms and returns 1 while it is still parked, else 0 with the stats of what was
+ * finished since the last call (or the error that rolled it back).
+ *
+ * A parked change set is applied whole or not at all: its log row, cells and vector
+ * entry commit together. Until it finishes nothing commits: store_apply(), every local
+ * write, retry and backup (all through store_bulk_flush) and store_apply_settle() finish
+ * it first, without a deadline. Reads between slices see the cells merged so far,
+ * never the vector entry; callers that read rows call store_apply_settle() first.
+ * Both return 0 or a database error (then the open transaction was rolled back).
+ */
+int store_apply_sliced(struct store *s, const struct store_blob *items, size_t n, uint64_t until_ms,
+                       size_t *used, struct store_apply_stats *stats);
+bool store_apply_busy(const struct store *s);
+int store_apply_resume(struct store *s, uint64_t until_ms, struct store_apply_stats *stats);
+/* Finish a parked change set now; its stats and any error wait for store_apply_resume(). */
+void store_apply_settle(struct store *s);
+
+/*
  * Equivocation (PROTOCOL.md, "Equivocation"): two validly signed, different change sets
  * for one (origin, seq) prove that the origin forked its log. The store keeps one proof
  * per origin (the one of the lowest seq, its two envelopes in byte order) and freezes

@@ -261,6 +261,16 @@ logged_again(struct store *s, const struct changeset *cs, uint64_t now, enum sto
 	return 0;
 }
 
+/* Whether cs has a policy part. */
+static bool
+has_policy(const struct changeset *cs)
+{
+	for (size_t i = 0; i < cs->nparts; i++)
+		if (cs->parts[i].kind == CS_POLICY)
+			return true;
+	return false;
+}
+
 /*
  * Verify one envelope and apply it, recognise it as a duplicate, hold it pending (or drop
  * it over the pending budget) or quarantine it. Returns 0 (with *out and the counters updated) or a
@@ -321,14 +331,19 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 		goto out;
 	}
 	if (cs->h.seq == have + 1) {
-		if ((rc = store_apply_changeset(s, cs, oid)) < 0 ||
-		    (rc = pending_settle(s, cs, oid, now, stats)) < 0 ||
-		    (rc = store_quarantine_clear(s, cs->raw, cs->rawlen)) < 0)
-			goto out;
-		hlc_recv(&s->hlc, cs->h.hlc, now);
-		stats->applied++;
 		*out = STORE_APPLIED;
-		rc = pending_drain(s, cs->origin, oid, now, &stats->applied);
+		/*
+		 * a sliced apply's merge may stop at its deadline (store_applyjob.c); one with a
+		 * policy part is merged whole: its keys and verdicts are not carried over calls
+		 */
+		if (!has_policy(cs))
+			s->slice.until_ms = s->slice.deadline;
+		rc = store_apply_changeset(s, cs, oid);
+		s->slice.until_ms = 0;
+		if (rc == STORE_MERGE_MORE)
+			rc = store_applyjob_park(s, &cs, oid, now);
+		else if (rc == 0)
+			rc = store_apply_next(s, cs, oid, now, stats);
 		goto out;
 	}
 	/* a gap: hold it until the earlier seqs arrive */
@@ -409,8 +424,42 @@ policy_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
 }
 
 /*
+ * What follows the apply of cs, logged and counted: a pending copy settled, a quarantined
+ * copy cleared, the clock, and the pending change sets it made contiguous (applied
+ * without a deadline).
+ */
+int
+store_apply_next(struct store *s, const struct changeset *cs, int64_t oid, uint64_t now,
+                 struct store_apply_stats *stats)
+{
+	int rc;
+
+	if ((rc = pending_settle(s, cs, oid, now, stats)) < 0 ||
+	    (rc = store_quarantine_clear(s, cs->raw, cs->rawlen)) < 0)
+		return rc;
+	hlc_recv(&s->hlc, cs->h.hlc, now);
+	stats->applied++;
+	return pending_drain(s, cs->origin, oid, now, &stats->applied);
+}
+
+/* Count a logged and merged change set in the vector, stored and in memory. */
+int
+store_apply_count(struct store *s, const struct changeset *cs, int64_t oid)
+{
+	sqlite3_stmt *st = s->st[ST_VV_UPSERT];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
+	if ((rc = store_db_run(st)) < 0)
+		return rc;
+	return vv_set(s->vec, cs->origin, cs->h.seq);
+}
+
+/*
  * Log, merge (or keep sealed, or record as policy: store_scope_apply) and count one
- * change set whose seq is vector[origin] + 1.
+ * change set whose seq is vector[origin] + 1. STORE_MERGE_MORE when the merge stopped
+ * at slice.until_ms: then it is logged, partly merged and not counted.
  */
 int
 store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
@@ -431,64 +480,115 @@ store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
 	log_id = sqlite3_last_insert_rowid(s->db);
-	if ((rc = policy_apply(s, cs, oid, log_id)) < 0)
+	if ((rc = policy_apply(s, cs, oid, log_id)) < 0 || rc == STORE_MERGE_MORE)
 		return rc;
-	st = s->st[ST_VV_UPSERT];
-	sqlite3_bind_int64(st, 1, oid);
-	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
-	if ((rc = store_db_run(st)) < 0)
+	return store_apply_count(s, cs, oid);
+}
+
+/* Open store_apply()'s transaction, unless the bulk one is open. */
+int
+store_apply_begin(struct store *s)
+{
+	int rc;
+
+	if (s->bulk_tx)
+		return 0;
+	if ((rc = store_db_begin(s)) < 0)
 		return rc;
-	return vv_set(s->vec, cs->origin, cs->h.seq);
+	if (s->bulk) {
+		s->bulk_tx = true;
+		s->bulk_t0 = mono_ms();
+	}
+	return 0;
+}
+
+/* Commit store_apply()'s transaction, or the bulk one once it is BULK_COMMIT_MS old. */
+int
+store_apply_end(struct store *s)
+{
+	bool bulk = s->bulk_tx;
+	int rc;
+
+	if (s->bulk_tx && mono_ms() - s->bulk_t0 < BULK_COMMIT_MS)
+		return 0;
+	s->bulk_tx = false;
+	if ((rc = store_db_commit(s)) < 0)
+		return rc;
+	/* the replica grew: so may the cache */
+	return bulk ? store_bulk_cache_grow(s) : 0;
+}
+
+/*
+ * The items in order, in one transaction, until one is parked half-merged at the slice's
+ * deadline (then the transaction stays open); *used counts those finished.
+ */
+static int
+apply_items(struct store *s, const struct store_blob *items, size_t n, enum store_outcome *outcomes,
+            size_t *used, struct store_apply_stats *stats)
+{
+	struct store_apply_stats st = {0};
+	uint64_t now;
+	int rc;
+
+	*used = 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].data == NULL && items[i].len != 0)
+			return ARR_EINVAL;
+	now = store_clock_now(s);
+	if ((rc = store_apply_begin(s)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && s->slice.cs == NULL; i++) {
+		enum store_outcome o = STORE_QUARANTINED;
+
+		if ((rc = store_apply_one(
+		         s, items[i].data != NULL ? items[i].data : (const uint8_t *)"",
+		         items[i].len, now, &o, &st)) < 0) {
+			store_applyjob_drop(s);
+			store_db_rollback(s);
+			return rc;
+		}
+		if (outcomes != NULL)
+			outcomes[i] = o;
+		*used += s->slice.cs == NULL;
+	}
+	if (s->slice.cs == NULL && (rc = store_apply_end(s)) < 0)
+		return rc;
+	if (stats != NULL)
+		*stats = st;
+	return 0;
 }
 
 int
 store_apply(struct store *s, const struct store_blob *items, size_t n, enum store_outcome *outcomes,
             struct store_apply_stats *stats)
 {
-	struct store_apply_stats st = {0};
-	uint64_t now;
-	int rc;
+	size_t used;
 
 	assert(s != NULL && (items != NULL || n == 0));
 	if (stats != NULL)
-		*stats = st;
+		*stats = (struct store_apply_stats){0};
 	if (n == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (items[i].data == NULL && items[i].len != 0)
-			return ARR_EINVAL;
-	now = store_clock_now(s);
-	if (!s->bulk_tx) {
-		if ((rc = store_db_begin(s)) < 0)
-			return rc;
-		if (s->bulk) {
-			s->bulk_tx = true;
-			s->bulk_t0 = mono_ms();
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		enum store_outcome o = STORE_QUARANTINED;
+	/* a parked change set first: its transaction is the one this call would open */
+	store_apply_settle(s);
+	return apply_items(s, items, n, outcomes, &used, stats);
+}
 
-		if ((rc = store_apply_one(
-		         s, items[i].data != NULL ? items[i].data : (const uint8_t *)"",
-		         items[i].len, now, &o, &st)) < 0) {
-			store_db_rollback(s);
-			return rc;
-		}
-		if (outcomes != NULL)
-			outcomes[i] = o;
-	}
-	if (!s->bulk_tx || mono_ms() - s->bulk_t0 >= BULK_COMMIT_MS) {
-		bool bulk = s->bulk_tx;
+int
+store_apply_sliced(struct store *s, const struct store_blob *items, size_t n, uint64_t until_ms,
+                   size_t *used, struct store_apply_stats *stats)
+{
+	int rc;
 
-		s->bulk_tx = false;
-		if ((rc = store_db_commit(s)) < 0)
-			return rc;
-		/* the replica grew: so may the cache */
-		if (bulk && (rc = store_bulk_cache_grow(s)) < 0)
-			return rc;
-	}
+	assert(s != NULL && (items != NULL || n == 0) && used != NULL);
+	*used = 0;
 	if (stats != NULL)
-		*stats = st;
-	return 0;
+		*stats = (struct store_apply_stats){0};
+	if (n == 0)
+		return 0;
+	store_apply_settle(s);
+	s->slice.deadline = until_ms;
+	rc = apply_items(s, items, n, NULL, used, stats);
+	s->slice.deadline = 0;
+	return rc;
 }

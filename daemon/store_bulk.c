@@ -23,6 +23,8 @@
 int
 store_bulk_flush(struct store *s)
 {
+	/* a change set parked half-merged is finished first: never committed in part */
+	store_apply_settle(s);
 	if (!s->bulk_tx)
 		return 0;
 	s->bulk_tx = false;

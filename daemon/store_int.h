@@ -30,10 +30,11 @@
  * Files: store_open.c (open, close, settings), store_db.c (statements, transactions),
  * store_mirror.c (origin ids, vector mirror), store_ckpt.c (WAL checkpoints),
  * store_clock.c (clock records), store_merge.c (LWW merge), store_apply.c (remote change
- * sets, pending), store_quarantine.c, store_budget.c (budgets of pending and quarantine),
- * store_bulk.c (bulk mode, large cache, trim),
- * store_write.c (local writes, own-seq hold), store_read.c (get, list, history, vector,
- * change sets, stats), store_query.c (read-only SQL), store_digest.c, store_backup.c.
+ * sets, pending), store_applyjob.c (a change set merged in slices), store_quarantine.c,
+ * store_budget.c (budgets of pending and quarantine), store_bulk.c (bulk mode, large
+ * cache, trim), store_write.c (local writes, own-seq hold), store_read.c (get, list,
+ * history, vector, change sets, stats), store_query.c (read-only SQL), store_digest.c,
+ * store_backup.c.
  */
 #ifndef STORE_INT_H
 #define STORE_INT_H
@@ -191,6 +192,21 @@ struct store {
 	int cache_kib;           /* the page cache's size now (store_db_cache_set) */
 	bool bulk_tx;            /* a bulk transaction is open */
 	uint64_t bulk_t0;        /* monotonic ms when it began */
+	struct store_slice {     /* a change set parked half-merged (store_applyjob.c) */
+		uint64_t deadline; /* until when store_apply_sliced() may merge; 0: no limit */
+		uint64_t until_ms; /* the deadline of the merge running now (store_merge.c) */
+		size_t part;       /* the part the merge goes on with */
+		const struct cs_op *ops; /* that part's ops being merged; NULL: from its start */
+		size_t nops, at;         /* how many; the op the merge goes on at */
+		struct cs_op *known;     /* ops is this copy (store_unknown_split), owned */
+		int64_t log_id, sc;      /* the parked change set's log row; the part's scope */
+		bool fresh;              /* that scope is new here (store_scope_apply) */
+		struct changeset *cs;    /* parked, owned; NULL: none */
+		int64_t oid;
+		uint64_t now;
+		struct store_apply_stats done; /* finished since store_apply_resume() */
+		int rc;                        /* a settle's error, for store_apply_resume() */
+	} slice;
 	uint64_t scope_masked; /* case change sets whose ops were not merged (see store_scope.c) */
 	int64_t dirty[STORE_DIRTY_MAX]; /* scopes whose policy grew (store_scope_heal.c) */
 	size_t ndirty;
@@ -287,6 +303,9 @@ int store_clock_decode(const struct store *s, const uint8_t *rec, size_t len, ui
 /* Merge ops (of a part of cs, logged as log_id) into the rows of local scope sc. */
 int store_merge_part(struct store *s, const struct changeset *cs, const struct cs_op *ops,
                      size_t nops, int64_t oid, int64_t log_id, int64_t sc);
+/* Merge on the part a sliced apply parked inside (slice.ops from slice.at): 0, or
+ * STORE_MERGE_MORE when it stopped at slice.until_ms again. */
+int store_merge_resume(struct store *s, const struct changeset *cs, int64_t oid);
 int store_merge_row_find(struct store *s, const struct store_table *tb, const char *id, int64_t sc,
                          int64_t *rid);
 /* The rowid of row id in any scope (the lowest local scope id first): 0 or ARR_ENOTFOUND. */
@@ -296,6 +315,17 @@ int store_merge_row_any(struct store *s, const struct store_table *tb, const cha
 /* ---- store_apply.c: logging and applying change sets ---- */
 
 int store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid);
+int store_apply_count(struct store *s, const struct changeset *cs, int64_t oid);
+int store_apply_next(struct store *s, const struct changeset *cs, int64_t oid, uint64_t now,
+                     struct store_apply_stats *stats);
+int store_apply_begin(struct store *s);
+int store_apply_end(struct store *s);
+
+/* ---- store_applyjob.c: a change set merged over several calls ---- */
+
+#define STORE_MERGE_MORE 1 /* a merge stopped at slice.until_ms (store_merge.c) */
+int store_applyjob_park(struct store *s, struct changeset **cs, int64_t oid, uint64_t now);
+void store_applyjob_drop(struct store *s);
 int store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
                     enum store_outcome *out, struct store_apply_stats *stats);
 
@@ -450,6 +480,10 @@ int store_scope_open(struct store *s, struct changeset *cs);
 int store_scope_open_received(struct store *s, struct changeset *cs);
 /* After cs was logged as log_id: per part, merge it, record its policy, or wait for its key. */
 int store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id);
+/* Of a change set without policy parts parked by a sliced apply: the parts from
+ * slice.part on (that one inside, when slice.ops is set). 0, or STORE_MERGE_MORE when it
+ * stopped at slice.until_ms again (slice says where). */
+int store_scope_resume(struct store *s, struct changeset *cs, int64_t oid);
 /* The ops of part fit the schema, and name tables of the part's scope kind (region or
  * case): 0, or ARR_ESCHEMA / ARR_ESCOPE with a short detail (no personal data). */
 int store_scope_ops_valid(const struct cs_part *part, uint32_t schema_version, char *detail,

@@ -4,13 +4,15 @@
  * origin, seq). Nothing else: it neither logs nor counts change sets, nor decides
  * whether one may be applied (store_apply.c). During a local write with the domain
  * rules, it tells them of each row it inserts as new or is about to change
- * (store_rules_touch), so that they need not read new rows back.
+ * (store_rules_touch), so that they need not read new rows back. In a sliced apply it
+ * stops between rows at the slice's deadline and says where (store_applyjob.c).
  */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arrerr.h"
+#include "monoclock.h"
 #include "rowid.h"
 #include "store_int.h"
 
@@ -201,14 +203,14 @@ denied_history(struct store *s, const struct cs_op *ops, size_t nops, int64_t lo
  * (store_unknown.c).
  */
 static int
-merge_ops(struct store *s, const struct cs_op *ops, size_t nops, const struct cellkey *kp,
-          int64_t log_id, int64_t sc)
+merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
+          const struct cellkey *kp, int64_t log_id, int64_t sc)
 {
 	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
 	struct cellkey key = *kp;
 	const char *tname = NULL;
 	int ti = -1;
-	size_t i = 0;
+	size_t i = from; /* 0 unless a parked merge resumes (store_applyjob.c) */
 	int rc;
 
 	sqlite3_bind_int64(rowlog, 3, log_id);
@@ -259,6 +261,18 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, const struct ce
 		if ((rc = store_db_run(rowlog)) < 0)
 			return rc;
 		i = j;
+		/*
+		 * a sliced apply's deadline, checked per row: the rest is merged later, and
+		 * after the last row the commit is left to the next call too
+		 */
+		if (s->slice.until_ms != 0 && mono_ms() >= s->slice.until_ms) {
+			s->slice.ops = ops;
+			s->slice.nops = nops;
+			s->slice.at = i;
+			s->slice.log_id = log_id;
+			s->slice.sc = sc;
+			return STORE_MERGE_MORE;
+		}
 	}
 	return 0;
 }
@@ -279,8 +293,27 @@ store_merge_part(struct store *s, const struct changeset *cs, const struct cs_op
 		return rc < 0 ? rc : denied_history(s, ops, nops, log_id, sc);
 	if ((rc = store_unknown_split(s, ops, nops, log_id, sc, &known, &n)) < 0)
 		return rc;
-	rc = merge_ops(s, known != NULL ? known : ops, n, &key, log_id, sc);
-	free(known);
+	rc = merge_ops(s, known != NULL ? known : ops, n, 0, &key, log_id, sc);
+	if (rc == STORE_MERGE_MORE)
+		s->slice.known = known; /* the ops it stopped in (store_merge_resume) */
+	else
+		free(known);
+	return rc;
+}
+
+int
+store_merge_resume(struct store *s, const struct changeset *cs, int64_t oid)
+{
+	struct store_slice *j = &s->slice;
+	struct cellkey key = {cs->h.hlc, (uint32_t)oid, cs->h.seq};
+	int rc;
+
+	assert(j->ops != NULL);
+	if ((rc = merge_ops(s, j->ops, j->nops, j->at, &key, j->log_id, j->sc)) == STORE_MERGE_MORE)
+		return rc;
+	free(j->known);
+	j->known = NULL;
+	j->ops = NULL;
 	return rc;
 }
 

@@ -9,6 +9,7 @@
  * It does not issue policy (store_scope_write.c) nor decide what the policy set means
  * (store_policy.c).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sodium.h>
 
 #include "arrerr.h"
+#include "monoclock.h"
 #include "policy.h"
 #include "store_int.h"
 
@@ -549,6 +551,60 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 }
 
 /*
+ * Whether a sliced apply's deadline (slice.until_ms) passed after part i of cs: then the
+ * parts from i + 1 on wait in slice (store_applyjob.c), with the scope of part i.
+ */
+static bool
+park_after(struct store *s, const struct changeset *cs, size_t i, int64_t log_id,
+           const struct apply_ctx *ax)
+{
+	if (s->slice.until_ms == 0 || i + 1 >= cs->nparts || mono_ms() < s->slice.until_ms)
+		return false;
+	s->slice.part = i + 1;
+	s->slice.ops = NULL;
+	s->slice.log_id = log_id;
+	s->slice.sc = ax->sc;
+	s->slice.fresh = ax->fresh;
+	return true;
+}
+
+/*
+ * The parts of cs from i on, in scope ax for part i when given (a resume), else looked
+ * up. STORE_MERGE_MORE when a sliced apply's deadline parked it: inside a part
+ * (store_merge.c said where) or between parts.
+ */
+static int
+apply_parts(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t log_id,
+            struct apply_ctx *ax, bool have_ax)
+{
+	int rc = 0;
+
+	for (; i < cs->nparts; i++) {
+		if (!have_ax ||
+		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) != 0) {
+			sodium_memzero(ax, sizeof(*ax));
+			bool creates =
+			    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i], i);
+
+			if ((rc = scope_local(s, cs->parts[i].scope, true, creates, &ax->sc,
+			                      &ax->fresh)) < 0)
+				return rc;
+		}
+		have_ax = true;
+		if ((rc = apply_part(s, cs, i, oid, log_id, ax)) < 0)
+			return rc;
+		if (s->slice.until_ms != 0 && s->slice.ops != NULL) {
+			s->slice.part = i; /* stopped inside part i */
+			s->slice.fresh = ax->fresh;
+			return STORE_MERGE_MORE;
+		}
+		if (park_after(s, cs, i, log_id, ax))
+			return STORE_MERGE_MORE;
+	}
+	return 0;
+}
+
+/*
  * In header order: a CREATE part comes before the data part of its scope, so the data
  * part finds the key the CREATE gave this node (or waits sealed for one). Consecutive
  * parts of one scope (a CREATE and its data) share the lookup of the scope and the key.
@@ -557,21 +613,29 @@ int
 store_scope_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
 {
 	struct apply_ctx ax = {0};
-	int rc = 0;
+	int rc;
 
-	for (size_t i = 0; i < cs->nparts && rc >= 0; i++) {
-		if (i == 0 ||
-		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) != 0) {
-			sodium_memzero(&ax, sizeof(ax));
-			bool creates =
-			    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i], i);
-
-			if ((rc = scope_local(s, cs->parts[i].scope, true, creates, &ax.sc,
-			                      &ax.fresh)) < 0)
-				break;
-		}
-		rc = apply_part(s, cs, i, oid, log_id, &ax);
-	}
+	rc = apply_parts(s, cs, 0, oid, log_id, &ax, false);
 	sodium_memzero(&ax, sizeof(ax));
-	return rc < 0 ? rc : 0;
+	return rc;
+}
+
+int
+store_scope_resume(struct store *s, struct changeset *cs, int64_t oid)
+{
+	struct store_slice *j = &s->slice;
+	struct apply_ctx ax = {.sc = j->sc, .fresh = j->fresh};
+	size_t i = j->part;
+	int rc;
+
+	assert(i < cs->nparts);
+	if (j->ops != NULL) {
+		if ((rc = store_merge_resume(s, cs, oid)) != 0)
+			return rc;
+		if (park_after(s, cs, i, j->log_id, &ax))
+			return STORE_MERGE_MORE;
+		i++;
+	}
+	/* ax is the scope of part i - 1: a policy part's key is never carried over */
+	return apply_parts(s, cs, i, oid, j->log_id, &ax, i > 0);
 }

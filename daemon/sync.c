@@ -84,6 +84,9 @@ retry_quarantine(struct sync *s, struct store_qretry *q)
 {
 	int rc;
 
+	/* a step would finish a change set parked half-merged at once: it waits for it */
+	if (store_apply_busy(s->st))
+		return true;
 	if ((rc = store_quarantine_retry_step(s->st, q)) != 0) {
 		log_warnx("sync: cannot retry the quarantine: %s", arrerr_name(rc));
 		return false;

@@ -1,15 +1,19 @@
 /*
  * sync_applyq.c: change sets received from peers (PAGE and PUSH) on their way into the
  * replica. Receiving only queues them (copied, in arrival order); each loop round then
- * applies what waits for at most SYNC_APPLY_SLICE_MS, in batches of SYNC_APPLY_BATCH
- * bytes through store_apply(), and leaves the rest for the next round, so the local API
- * and the heartbeats are served between slices however much arrives. A change set is
- * never split: one of ARR_CS_MAX_OPS ops may take a slice past its budget by its own
- * apply time. The queue is bounded in bytes (SYNC_APPLYQ_BYTES, and SYNC_APPLYQ_PEER
- * from one peer so that a flooding member cannot crowd out the others); what does not
- * fit is dropped and counted, and repaired like any lost message by a later pull.
+ * applies what waits until SYNC_APPLY_SLICE_MS have passed, in batches of
+ * SYNC_APPLY_BATCH bytes through store_apply_sliced(), and leaves the rest for the next
+ * round, so the local API and the heartbeats are served between slices however much
+ * arrives. A change set whose merge is still running at the end of the slice is parked
+ * half-merged in the store's open transaction and goes on in the next round, so one of
+ * ARR_CS_MAX_OPS ops takes several short rounds, not one long one; it still commits
+ * whole (store_applyjob.c). The queue is bounded in bytes (SYNC_APPLYQ_BYTES, and
+ * SYNC_APPLYQ_PEER from one peer so that a flooding member cannot crowd out the
+ * others); what does not fit is dropped and counted, and repaired like any lost message
+ * by a later pull.
  *
- * Counts what was applied, relays it (push and announcement) after each slice, pulls
+ * Counts what was applied, relays it (push and announcement) in the round after its
+ * slice (a round of its own: relaying 1 MiB change sets costs as much as a slice), pulls
  * on a gap, and sends the pulls that waited for the queue to drain. Owns the queue and
  * the apply metrics of a slice; never reads a socket.
  */
@@ -38,6 +42,9 @@ struct sync_applyq {
 	struct aq_item *head, *tail;
 	size_t bytes;
 	uint64_t dropped; /* change sets dropped because the queue was full */
+	bool parked;      /* the head's next change set is parked half-merged in the store */
+	bool relay;       /* change sets were applied: push and announce them next round */
+	uint64_t slices;  /* rounds that ended with a change set parked */
 };
 
 int
@@ -63,7 +70,7 @@ sync_applyq_destroy(struct sync *s)
 bool
 sync_applyq_pending(const struct sync *s)
 {
-	return s->aq != NULL && s->aq->head != NULL;
+	return s->aq != NULL && (s->aq->head != NULL || s->aq->relay);
 }
 
 size_t
@@ -164,33 +171,50 @@ heal(struct sync *s)
 		sync_committed(s);
 }
 
-/* Apply the next batch of it (at least one change set); 1 when anything was applied. */
+/*
+ * Apply the next batch of it (at least one change set) until until_ms, or go on with its
+ * change set parked at an earlier deadline; 1 when anything was applied.
+ */
 static int
-apply_batch(struct sync *s, struct aq_item *it, uint64_t now)
+apply_batch(struct sync *s, struct aq_item *it, uint64_t now, uint64_t until_ms)
 {
 	struct peer *p = sync_peer_by_origin(s, it->from);
 	struct store_apply_stats st = {0};
-	size_t k = 0, bytes = 0;
+	size_t k = 0, used = 0, bytes = 0;
 	double t0 = mono_s();
 	int rc;
 
-	while (it->done + k < it->n &&
-	       (k == 0 || bytes + it->cs[it->done + k].len <= SYNC_APPLY_BATCH))
-		bytes += it->cs[it->done + k++].len;
-	rc = k > 0 ? store_apply(s->st, it->cs + it->done, k, NULL, &st) : 0;
+	if (s->aq->parked) {
+		/* 0 also when a local write finished it meanwhile: the stats waited */
+		if ((rc = store_apply_resume(s->st, until_ms, &st)) == 1) {
+			sync_msg_count_apply(&s->count, mono_s() - t0);
+			s->aq->slices++;
+			return 0;
+		}
+		k = used = 1;
+	} else {
+		while (it->done + k < it->n &&
+		       (k == 0 || bytes + it->cs[it->done + k].len <= SYNC_APPLY_BATCH))
+			bytes += it->cs[it->done + k++].len;
+		rc = store_apply_sliced(s->st, it->cs + it->done, k, until_ms, &used, &st);
+	}
 	if (k > 0)
 		sync_msg_count_apply(&s->count, mono_s() - t0);
-	it->done += k;
+	s->aq->parked = rc == 0 && store_apply_busy(s->st);
+	s->aq->slices += s->aq->parked;
+	it->done += rc == 0 ? used : k;
 	if (rc != 0) {
 		if (p != NULL && sync_log_ok(s, p, "apply failed"))
 			log_error("peer %s: cannot apply %zu change sets: %s", p->name, k,
 			          arrerr_str(rc));
-		/* in bulk mode the open transaction was rolled back: the vector is lower */
+		/* the open transaction was rolled back: the vector is lower */
 		sync_ours_stale(s);
 		return 0;
 	}
-	applied(s, p, it, k, &st);
-	heal(s);
+	applied(s, p, it, used, &st);
+	/* not while one is parked: a repair commits, so it would finish that one at once */
+	if (!s->aq->parked)
+		heal(s);
 	/* a gap, whether its change sets were held or dropped over the pending budget */
 	if (p != NULL && st.pending + st.dropped > 0 && !p->pull_more &&
 	    !sync_send_pull_outstanding(s, p, now))
@@ -237,25 +261,28 @@ sync_applyq_run(struct sync *s)
 {
 	double t0 = mono_s(), dt;
 	uint64_t now = mono_ms();
-	int grew = 0;
 
-	while (s->aq->head != NULL) {
-		struct aq_item *it = s->aq->head;
-
-		grew |= apply_batch(s, it, now);
-		if (it->done >= it->n)
-			pop(s);
-		if (mono_s() - t0 >= SYNC_APPLY_SLICE_MS / 1000.0)
-			break;
-	}
-	if (grew) {
+	if (s->aq->relay) {
+		/* what the last round applied goes on to the peers, in a round of its own */
+		s->aq->relay = false;
 		sync_send_push_new(s);
 		sync_send_announce_all(s);
+	} else {
+		while (s->aq->head != NULL) {
+			struct aq_item *it = s->aq->head;
+
+			s->aq->relay |= apply_batch(s, it, now, now + SYNC_APPLY_SLICE_MS) > 0;
+			if (it->done >= it->n)
+				pop(s);
+			/* parked: its deadline, in whole ms, passed */
+			if (s->aq->parked || mono_s() - t0 >= SYNC_APPLY_SLICE_MS / 1000.0)
+				break;
+		}
 	}
 	dt = mono_s() - t0; /* the relay's reads count: the API waits for them too */
 	if (dt > s->count.round_max)
 		s->count.round_max = dt;
-	if (s->aq->head == NULL) {
+	if (s->aq->head == NULL && !s->aq->relay) {
 		pull_waiting(s);
 		sync_recv_bulk_update(s, mono_ms());
 	}
@@ -272,4 +299,7 @@ sync_applyq_metrics(const struct sync *s, FILE *f)
 	metrics_gauge(f, "arrangd_apply_round_max_milliseconds",
 	              "Longest loop round spent applying received change sets.",
 	              (uint64_t)(s->count.round_max * 1000 + 0.5));
+	metrics_counter(f, "arrangd_apply_slices_parked_total",
+	                "Apply rounds that ended inside a change set, to go on in the next.",
+	                s->aq != NULL ? s->aq->slices : 0);
 }

@@ -55,7 +55,7 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_SNDHWM         64      /* messages libzmq queues per connection (ZMQ_SNDHWM) */
 #define SYNC_PAGES_MAX      2       /* PAGEs queued to one member before its PULLs are refused */
 #define SYNC_SENDQ_BYTES    (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
-#define SYNC_APPLY_SLICE_MS 50           /* apply work per loop round (sync_applyq.c) */
+#define SYNC_APPLY_SLICE_MS 25           /* apply work per loop round (sync_applyq.c) */
 #define SYNC_APPLYQ_BYTES   (32u << 20)  /* received change sets waiting, all peers */
 #define SYNC_APPLYQ_PEER    (10u << 20)  /* of them, from one peer */
 #define SYNC_APPLY_BATCH    (256u << 10) /* change-set bytes per store_apply() in a slice */

@@ -14,11 +14,12 @@
  *    stays queued to node1;
  *  - burst: node1 pushes change sets of ARR_CS_MAX_OPS ops as fast as its link takes
  *    them while a second API client asks node0 for status every 20 ms: every answer
- *    comes within STATUS_BOUND_MS plus twice the longest apply round (one such change
- *    set is applied whole, 180 to 330 ms under ASan here; a status may wait for a round
- *    and for the page of a pull node2 sends meanwhile), and a row written on node2
- * meanwhile reaches node0 within REPLICATE_BOUND_MS. Change sets applied, dropped from the full
- * apply queue (repaired by pulls in a real region) and the longest apply round are printed.
+ *    comes within STATUS_BOUND_MS, with no allowance (one such change set takes 180 to
+ *    330 ms to apply under ASan here, but it is merged in slices of 25 ms with the API
+ *    served in between), and a row written on node2 meanwhile reaches node0 within
+ *    REPLICATE_BOUND_MS. Change sets applied, dropped from the full apply queue
+ *    (repaired by pulls in a real region), the longest apply round and the rounds that
+ *    ended inside a change set are printed.
  *
  * node0 keeps serving and its replica passes integrity_check.
  */
@@ -251,20 +252,19 @@ c_burst(struct q *q, char *got, size_t n)
 	                           "honest") == 0,
 	      "write on node2");
 	watch(q, row, count, t0, &b);
+	slowest = region_metric(q->r, RECV, "arrangd_apply_round_max_milliseconds");
 	snprintf(got, n,
 	         "%zu x %zu KiB: status max %.0f ms; node2's row after %.0f ms; %llu applied, "
-	         "%.0f dropped; longest apply round %.0f ms",
+	         "%.0f dropped; longest apply round %.0f ms, %.0f rounds parked in one",
 	         count, cs[0]->rawlen / 1024, b.status_max_ms, b.replicated_ms,
 	         (unsigned long long)b.applied,
-	         region_metric(q->r, RECV, "arrangd_apply_queue_dropped_total"),
-	         region_metric(q->r, RECV, "arrangd_apply_round_max_milliseconds"));
+	         region_metric(q->r, RECV, "arrangd_apply_queue_dropped_total"), slowest,
+	         region_metric(q->r, RECV, "arrangd_apply_slices_parked_total"));
 	for (k = 0; k < count; k++)
 		changeset_destroy(&cs[k]);
 	free(cs);
-	/* a change set is applied whole: one of ARR_CS_MAX_OPS ops may hold a round longer */
-	slowest = region_metric(q->r, RECV, "arrangd_apply_round_max_milliseconds");
-	return slowest >= 0 && b.status_max_ms < STATUS_BOUND_MS + 2 * slowest &&
-	       b.replicated_ms >= 0 && b.replicated_ms < REPLICATE_BOUND_MS && b.applied >= 1;
+	return slowest >= 0 && b.status_max_ms <= STATUS_BOUND_MS && b.replicated_ms >= 0 &&
+	       b.replicated_ms < REPLICATE_BOUND_MS && b.applied >= 1;
 }
 
 struct q_case {
