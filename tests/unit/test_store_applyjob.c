@@ -3,7 +3,8 @@
  * (daemon/store_applyjob.c, store.h store_apply_sliced): it is parked at the first
  * deadline and merged over several calls, not in one; while parked nothing of it is
  * committed or counted in the vector; a local write or another apply finishes it first;
- * a process killed while it is parked keeps nothing of it.
+ * a process killed while it is parked keeps nothing of it. A change set of several parts
+ * is parked inside and between its parts and ends as one applied whole would.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -17,8 +18,11 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "arrlimits.h"
+#include "changeset.h"
+#include "rowid.h"
 #include "monoclock.h"
 #include "store.h"
 #include "teststore.h"
@@ -210,6 +214,96 @@ test_killed_parked(void **state)
 	free(bl);
 }
 
+/*
+ * a forges seq 1 of two parts: a region part of ARR_CS_MAX_OPS - 1 ops and a case data
+ * part sealed under a key no replica holds. Raw bytes into b->data[0].
+ */
+static void
+two_parts(struct ts_replica *a, struct ts_blobs *b)
+{
+	size_t n = ARR_CS_MAX_OPS - 1;
+	struct cs_op *ops = calloc(n + 1, sizeof(*ops));
+	struct cs_header h = {.seq = 1,
+	                      .hlc = (a->clock + 1) << 16,
+	                      .author_org = TS_ORG,
+	                      .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_part_in in[2] = {{.kind = CS_DATA, .ops = ops, .nops = n},
+	                           {.kind = CS_DATA, .ops = ops + n, .nops = 1}};
+	uint8_t skey[ARR_SKEY_LEN];
+	struct changeset *cs = NULL;
+	char id[ARR_ROWID_STRLEN + 1];
+
+	assert_non_null(ops);
+	for (size_t k = 0; k <= n; k++) {
+		ts_new_id(id);
+		ops[k] = (struct cs_op){.table = k < n ? "organisation" : "arrangement",
+		                        .column = k < n ? "name" : "summary",
+		                        .value = value_text("Stichting Parts")};
+		assert_int_equal(rowid_parse(id, ops[k].row), 0);
+	}
+	randombytes_buf(skey, sizeof(skey));
+	randombytes_buf(in[1].scope, ARR_SCOPE_LEN);
+	in[1].scope[0] = 0x5c; /* not all zero: a case scope */
+	in[1].skey = skey;
+	assert_int_equal(changeset_build(a->key, &h, in, 2, &cs), 0);
+	assert_int_equal(cs->nparts, 2);
+	b->data[0] = malloc(cs->rawlen);
+	assert_non_null(b->data[0]);
+	memcpy(b->data[0], cs->raw, cs->rawlen);
+	b->len[0] = cs->rawlen;
+	b->n = 1;
+	changeset_destroy(&cs);
+	free(ops);
+}
+
+/* Sliced at b, whole at c: the same rows, log and sealed part, and never committed in part. */
+static void
+test_parts_sliced(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	struct store_apply_stats st = {0};
+	struct store_scope_stats sb, sc;
+	struct store_blob item;
+	uint8_t db[32], dc[32];
+	size_t calls = 1;
+	int rc;
+
+	assert_non_null(bl);
+	two_parts(a, bl);
+	park(b, bl);
+	while ((rc = store_apply_resume(b->s, mono_ms() + SLICE_MS, &st)) == 1) {
+		calls++;
+		assert_int_equal(ts_seq_of(b, a), 0);
+		assert_int_equal(committed_rows(b), 0);
+	}
+	assert_int_equal(rc, 0);
+	printf("one change set of two parts: %zu slices of %d ms\n", calls, SLICE_MS);
+	assert_true(calls >= 3);
+	assert_int_equal(st.applied, 1);
+	assert_int_equal(ts_seq_of(b, a), 1);
+	assert_int_equal(committed_rows(b), ARR_CS_MAX_OPS - 1);
+
+	item = (struct store_blob){bl->data[0], bl->len[0]};
+	assert_int_equal(store_apply(c->s, &item, 1, NULL, &st), 0);
+	assert_int_equal(st.applied, 1);
+	assert_int_equal(committed_rows(c), ARR_CS_MAX_OPS - 1);
+	assert_int_equal(store_scope_stats(b->s, &sb), 0);
+	assert_int_equal(store_scope_stats(c->s, &sc), 0);
+	assert_int_equal(sb.sealed, 1);
+	assert_int_equal(sc.sealed, 1);
+	assert_int_equal(sb.scopes, sc.scopes);
+	assert_int_equal(store_log_digest(b->s, db), 0);
+	assert_int_equal(store_log_digest(c->s, dc), 0);
+	assert_memory_equal(db, dc, 32);
+	ts_digest(b, db);
+	ts_digest(c, dc);
+	assert_memory_equal(db, dc, 32);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
 int
 main(void)
 {
@@ -217,6 +311,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_sliced, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_settled, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_killed_parked, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_parts_sliced, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
