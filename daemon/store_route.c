@@ -36,8 +36,8 @@ row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
  */
 struct opref {
 	const struct cs_op *op;
-	uint8_t key[ARR_ROWID_LEN]; /* the row, or for by_child the child_id's row */
-	int looked;                 /* by_row, first of a run: 0, or the lookup's result + 1 */
+	uint8_t key[ARR_ROWID_LEN];   /* the row, or for by_child the child_id's row */
+	int looked;                   /* by_row, first of a run: 0, or the lookup's result + 1 */
 	uint8_t scope[ARR_SCOPE_LEN]; /* ... and the scope it found */
 };
 
