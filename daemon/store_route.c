@@ -36,7 +36,9 @@ row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
  */
 struct opref {
 	const struct cs_op *op;
-	uint8_t key[ARR_ROWID_LEN]; /* the row, or for by_child the child_id's row */
+	uint8_t key[ARR_ROWID_LEN];   /* the row, or for by_child the child_id's row */
+	int looked;                   /* by_row, first of a run: 0, or the lookup's result + 1 */
+	uint8_t scope[ARR_SCOPE_LEN]; /* ... and the scope it found */
 };
 
 static int
@@ -51,8 +53,8 @@ opref_cmp(const void *a, const void *b)
 }
 
 /* The first entry of idx (n, sorted) with key row and (table NULL: any) table, or NULL. */
-static const struct opref *
-opref_find(const struct opref *idx, size_t n, const uint8_t *row, const char *table)
+static struct opref *
+opref_find(struct opref *idx, size_t n, const uint8_t *row, const char *table)
 {
 	size_t lo = 0, hi = n;
 
@@ -95,6 +97,30 @@ struct route {
 	struct opref *by_child; /* the arrangement ops setting child_id, by that child */
 	size_t nchild;
 };
+
+/*
+ * The scope of the readable row of table, as row_scope() says, asked of the replica once
+ * per row of this write: a row of the write is looked up for itself and again as the
+ * parent of the rows that hang off it.
+ */
+static int
+route_row_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
+                uint8_t scope[ARR_SCOPE_LEN])
+{
+	struct opref *e = opref_find(rt->by_row, rt->nops, row, table);
+	int rc;
+
+	if (e != NULL && e->looked != 0) {
+		memcpy(scope, e->scope, ARR_SCOPE_LEN);
+		return e->looked - 1;
+	}
+	rc = row_scope(rt->s, table, row, scope);
+	if (e != NULL && (rc == 0 || rc == ARR_ENOTFOUND)) {
+		e->looked = rc + 1;
+		memcpy(e->scope, scope, ARR_SCOPE_LEN);
+	}
+	return rc;
+}
 
 /* The op of this write setting column of (table, row), or NULL. */
 static const struct cs_op *
@@ -185,7 +211,7 @@ parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LE
 
 	if (t == NULL || depth > 4)
 		return ARR_EINVAL;
-	if ((rc = row_scope(rt->s, table, row, scope)) != ARR_ENOTFOUND)
+	if ((rc = route_row_scope(rt, table, row, scope)) != ARR_ENOTFOUND)
 		return rc;
 	/* not readable here: new in this write, or in a scope this node cannot read */
 	if (opref_find(rt->by_row, rt->nops, row, table) != NULL)
@@ -215,7 +241,7 @@ route_one(struct route *rt, size_t i, uint8_t scope[ARR_SCOPE_LEN])
 		return ARR_ESCHEMA;
 	if (!store_scope_table_is_case(t))
 		return 0;
-	if ((rc = row_scope(rt->s, t->name, op->row, scope)) != ARR_ENOTFOUND)
+	if ((rc = route_row_scope(rt, t->name, op->row, scope)) != ARR_ENOTFOUND)
 		return rc;
 	return new_row_scope(rt, t, op->row, scope, 0);
 }

@@ -6,7 +6,8 @@
  * key so later change sets stay sealed to the revoked replica; the policy's meaning does
  * not depend on the order change sets arrive in; a write into a scope this node cannot
  * read is refused with the arrangement named; concurrent rotations settle with a REKEY
- * that reaches every reader and no revoked member.
+ * that reaches every reader and no revoked member; one write that touches an existing
+ * arrangement and creates another puts every new row in the scope of its own arrangement.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -791,6 +792,61 @@ test_policy_of_non_issuer_ignored(void **state)
 	free(items);
 }
 
+/* The scope of the row id of table at r (asserted readable). */
+static void
+scope_of(struct ts_replica *r, const char *table, const char *id, uint8_t scope[ARR_SCOPE_LEN])
+{
+	assert_int_equal(store_scope_of(r->s, table, id, scope), 0);
+}
+
+/*
+ * (9) One write that changes an existing arrangement, adds a party to it, and creates a
+ * second arrangement with its child, party and funding share: every new row lands in the
+ * scope of the arrangement it hangs off, whether that one existed or is new in the write
+ * (store_route.c looks each row up once and reuses the answer for the rows under it).
+ */
+static void
+test_route_one_write(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	struct arr x;
+	struct store_write_result w;
+	char p1[ARR_ROWID_STRLEN + 1], p2[ARR_ROWID_STRLEN + 1], y[ARR_ROWID_STRLEN + 1],
+	    c[ARR_ROWID_STRLEN + 1], fs[ARR_ROWID_STRLEN + 1];
+	uint8_t sx[ARR_SCOPE_LEN], sy[ARR_SCOPE_LEN], got[ARR_SCOPE_LEN];
+
+	arr_create(a, &x);
+	ts_new_id(p1);
+	ts_new_id(p2);
+	ts_new_id(y);
+	ts_new_id(c);
+	ts_new_id(fs);
+	struct store_op ops[] = {
+	    ts_op("arrangement", x.id, "kind", value_text("other")),
+	    ts_op("arrangement_party", p1, "arrangement_id", value_text(x.id)),
+	    ts_op("arrangement_party", p2, "arrangement_id", value_text(y)),
+	    ts_op("funding_share", fs, "arrangement_id", value_text(y)),
+	    ts_op("child", c, "ref", value_text("TD-SCOPE-2")),
+	    ts_op("arrangement", y, "child_id", value_text(c)),
+	    ts_op("arrangement", y, "kind", value_text("oza")),
+	    ts_op("arrangement", y, "status", value_text("draft")),
+	};
+	assert_int_equal(store_write(a->s, ops, sizeof(ops) / sizeof(ops[0]), &w), 0);
+	scope_of(a, "arrangement", x.id, sx);
+	assert_memory_equal(sx, x.scope, ARR_SCOPE_LEN);
+	scope_of(a, "arrangement_party", p1, got);
+	assert_memory_equal(got, sx, ARR_SCOPE_LEN);
+	scope_of(a, "arrangement", y, sy);
+	assert_memory_not_equal(sy, sx, ARR_SCOPE_LEN);
+	scope_of(a, "arrangement_party", p2, got);
+	assert_memory_equal(got, sy, ARR_SCOPE_LEN);
+	scope_of(a, "funding_share", fs, got);
+	assert_memory_equal(got, sy, ARR_SCOPE_LEN);
+	scope_of(a, "child", c, got);
+	assert_memory_equal(got, sy, ARR_SCOPE_LEN);
+}
+
 int
 main(void)
 {
@@ -803,6 +859,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_concurrent_revokes_rekey, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_body_not_opening_quarantined, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_policy_of_non_issuer_ignored, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_route_one_write, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
