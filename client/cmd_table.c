@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "flags.h"
 #include "names.h"
+#include "orgrow.h"
 #include "jsonout.h"
 #include "out.h"
 #include "pager.h"
@@ -228,8 +229,13 @@ tbl_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 		rc = cli_usage(cli, "nothing to add: give at least one FIELD=VALUE");
 		goto out;
 	}
-	cli_new_id(id);
-	rc = tbl_write(cli, t, id, fields, a.npos, NULL, 0);
+	/* this node's own organisation row has its derived id (orgrow.c) */
+	if (strcmp(t->name, "organisation") == 0)
+		rc = orgrow_new_id(cli, fields, a.npos, id);
+	else
+		cli_new_id(id);
+	if (rc == CLI_OK)
+		rc = tbl_write(cli, t, id, fields, a.npos, NULL, 0);
 	if (rc == CLI_OK)
 		rc = tbl_print_id(cli, id);
 out:

@@ -13,13 +13,14 @@
 #define DENIED_LIVE "JOIN _log l ON l.id = d.log AND l.origin = d.origin AND l.seq = d.seq "
 #define DENIED_SQL                                                                                 \
 	"SELECT d.log, d.rule, d.op, l.raw, sc.scope FROM _denied d " DENIED_LIVE                  \
-	"JOIN _scope sc ON sc.id = d.sc "
+	"LEFT JOIN _scope sc ON sc.id = d.sc "
 
 /* One row of a DENIED_SQL statement to fn. */
 static int
 emit(struct store *s, sqlite3_stmt *st, store_denied_fn fn, void *ctx)
 {
 	struct changeset *cs = NULL;
+	static const uint8_t region[ARR_SCOPE_LEN]; /* the region's scope id: all zero */
 	struct store_denied d = {0};
 	int rc;
 
@@ -32,6 +33,8 @@ emit(struct store *s, sqlite3_stmt *st, store_denied_fn fn, void *ctx)
 	d.rule = (const char *)sqlite3_column_text(st, 1);
 	d.op = (uint32_t)sqlite3_column_int64(st, 2);
 	d.scope = sqlite3_column_bytes(st, 4) == ARR_SCOPE_LEN ? sqlite3_column_blob(st, 4) : NULL;
+	if (d.scope == NULL && sqlite3_column_type(st, 4) == SQLITE_NULL)
+		d.scope = region; /* a region change set (the organisation-row rule) */
 	d.origin = cs->origin;
 	d.seq = cs->h.seq;
 	d.hlc = cs->h.hlc;

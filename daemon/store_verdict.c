@@ -410,7 +410,8 @@ known_here(const char *table)
 }
 
 /*
- * The verdict itself: pure, on the compiled policy e (NULL for the region scope). A
+ * The verdict itself: pure, on the compiled policy e (NULL for the region scope) and
+ * the op itself (a rule's own condition reads its row id, value and author_org). A
  * change set of a newer schema is judged by this node's matrix, whose rules a newer one
  * keeps; its ops on tables this node lacks are kept unapplied (store_unknown.c) and
  * judged with the rest when this node upgrades and merges it again.
@@ -430,7 +431,9 @@ judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
 
 		if (r == NULL && newer && !known_here(ops[i].table))
 			continue; /* kept for this node's upgrade, which judges it whole */
-		if (r == NULL || !passes(r, sc, roles, party)) {
+		if (r == NULL || !passes(r, sc, roles, party) ||
+		    !rolematrix_own_ok(r, ops[i].row, &ops[i].value, h->author_org,
+		                       (roles & ROLE_ADMIN) != 0)) {
 			v->rule = r;
 			v->name = r != NULL ? r->name : "no-rule";
 			v->op = i;

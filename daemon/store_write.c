@@ -13,6 +13,7 @@
 
 #include "arrerr.h"
 #include "monoclock.h"
+#include "orgid.h"
 #include "rowid.h"
 #include "rolematrix.h"
 #include "store_int.h"
@@ -170,6 +171,24 @@ write_allowed(struct store *s, const struct cs_op *ops, size_t nops,
 		rolematrix_who_str(v.rule, who, sizeof(who));
 	rowid_format(ops[v.op].row, id);
 	r->bad_op = v.op;
+	if (v.rule != NULL && v.rule->own != RM_OWN_NONE) {
+		char own[ARR_ROWID_STRLEN + 1];
+		uint8_t oid[ARR_ROWID_LEN];
+
+		orgid_derive(s->org, oid);
+		rowid_format(oid, own);
+		if (v.rule->own == RM_OWN_ROW)
+			snprintf(r->refusal, sizeof(r->refusal),
+			         "rule %s: row %s is another member organisation's; this "
+			         "organisation's own row is %s",
+			         v.name, id, own);
+		else
+			snprintf(r->refusal, sizeof(r->refusal),
+			         "rule %s: a funder that is not an admin names only itself "
+			         "(%s.%s must be %s)",
+			         v.name, ops[v.op].table, ops[v.op].column, own);
+		return ARR_EFORBIDDEN;
+	}
 	snprintf(
 	    r->refusal, sizeof(r->refusal),
 	    "rule %s: %s may write %s.%s, and this organisation does not hold it here (row %s)",
@@ -190,8 +209,14 @@ groups_key(struct store *s, struct store_group *g, size_t ng, struct store_write
 		int64_t sc;
 		int rc;
 
-		if (changeset_scope_is_region(g[k].scope))
+		/* the region's rows: a member's own organisation row is that member's alone */
+		if (changeset_scope_is_region(g[k].scope)) {
+			if ((rc = write_allowed(s, g[k].ops, g[k].nops, g[k].scope, r)) < 0) {
+				r->bad_op += (size_t)(g[k].ops - g[0].ops);
+				return rc;
+			}
 			continue;
+		}
 		if ((rc = store_scope_local(s, g[k].scope, false, &sc)) == ARR_ENOTFOUND) {
 			g[k].fresh = true;
 			continue;

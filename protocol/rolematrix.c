@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "arrlimits.h"
+#include "orgid.h"
 #include "policy.h"
 #include "rolematrix.h"
+#include "rowid.h"
 
 /*
  * Schema version 1. A table's column rules come before its catch-all (columns NULL).
@@ -17,25 +19,28 @@
  * owner's and its admins'; the parties are the policy's (a party is added by a GRANT,
  * whose row the owner or an admin writes); money is the funder's, care the care
  * provider's; what is recorded together (evaluations, consents, the plan) any party's.
+ * A member organisation's own row (its derived id) is that organisation's alone; a
+ * funder that is not an admin names only itself as a share's funder.
  */
 static const struct rolematrix_rule v1[] = {
-    {"organisation", NULL, RM_MEMBER, 0, "region-reference"},
+    {"organisation", NULL, RM_MEMBER, 0, "organisation-row", RM_OWN_ROW},
     {"arrangement",
      "status,requested_on,decided_on,start_on,end_on,next_evaluation_on,lead_org_id,"
      "coordinator,end_reason,_deleted",
-     RM_OWNER_ADMIN, 0, "arrangement-lifecycle"},
-    {"arrangement", NULL, RM_PARTY, 0, "arrangement-details"},
-    {"child", NULL, RM_PARTY, 0, "child"},
-    {"arrangement_party", NULL, RM_OWNER_ADMIN, 0, "parties"},
-    {"funding_share", NULL, RM_ROLE, ROLE_FUNDER, "funding"},
-    {"care_assignment", NULL, RM_ROLE, ROLE_CARE, "care-assignment"},
-    {"evaluation", NULL, RM_PARTY, 0, "evaluation"},
-    {"consent", NULL, RM_PARTY, 0, "consent"},
-    {"goal", NULL, RM_PARTY, 0, "plan"},
-    {"goal_evaluation", NULL, RM_PARTY, 0, "plan"},
+     RM_OWNER_ADMIN, 0, "arrangement-lifecycle", RM_OWN_NONE},
+    {"arrangement", NULL, RM_PARTY, 0, "arrangement-details", RM_OWN_NONE},
+    {"child", NULL, RM_PARTY, 0, "child", RM_OWN_NONE},
+    {"arrangement_party", NULL, RM_OWNER_ADMIN, 0, "parties", RM_OWN_NONE},
+    {"funding_share", "funder_org_id", RM_ROLE, ROLE_FUNDER, "funding-own-funder", RM_OWN_VALUE},
+    {"funding_share", NULL, RM_ROLE, ROLE_FUNDER, "funding", RM_OWN_NONE},
+    {"care_assignment", NULL, RM_ROLE, ROLE_CARE, "care-assignment", RM_OWN_NONE},
+    {"evaluation", NULL, RM_PARTY, 0, "evaluation", RM_OWN_NONE},
+    {"consent", NULL, RM_PARTY, 0, "consent", RM_OWN_NONE},
+    {"goal", NULL, RM_PARTY, 0, "plan", RM_OWN_NONE},
+    {"goal_evaluation", NULL, RM_PARTY, 0, "plan", RM_OWN_NONE},
 #ifdef ARR_TEST_SCHEMA_NEXT
     /* test-only version 2 adds a region table (schema.c); a rule is added, never changed */
-    {"school_year", NULL, RM_MEMBER, 0, "region-reference"},
+    {"school_year", NULL, RM_MEMBER, 0, "region-reference", RM_OWN_NONE},
 #endif
 };
 
@@ -97,7 +102,9 @@ rolematrix_who_str(const struct rolematrix_rule *r, char *buf, size_t len)
 
 	switch (r->who) {
 	case RM_MEMBER:
-		snprintf(buf, len, "any member");
+		snprintf(buf, len,
+		         r->own == RM_OWN_ROW ? "any member; its own row: that member only"
+		                              : "any member");
 		break;
 	case RM_PARTY:
 		snprintf(buf, len, "any party");
@@ -107,7 +114,29 @@ rolematrix_who_str(const struct rolematrix_rule *r, char *buf, size_t len)
 		break;
 	case RM_ROLE:
 		policy_roles_str(r->role, roles, sizeof(roles));
-		snprintf(buf, len, "owner or the %s role", roles);
+		snprintf(buf, len, "owner or the %s role%s", roles,
+		         r->own == RM_OWN_VALUE ? ", naming itself unless admin" : "");
 		break;
 	}
+}
+
+bool
+rolematrix_own_ok(const struct rolematrix_rule *r, const uint8_t *row, const struct value *value,
+                  const char *author_org, bool admin)
+{
+	uint8_t id[ARR_ROWID_LEN];
+
+	switch (r->own) {
+	case RM_OWN_NONE:
+		break;
+	case RM_OWN_ROW:
+		return !orgid_is_derived(row) || orgid_is_of(row, author_org);
+	case RM_OWN_VALUE:
+		/* a reference is its row id as text; nil (clearing it) names nobody else */
+		return admin || value->kind == VALUE_NIL ||
+		       (value->kind == VALUE_TEXT &&
+		        rowid_parsen(value->u.b.ptr, value->u.b.len, id) == 0 &&
+		        orgid_is_of(id, author_org));
+	}
+	return true;
 }

@@ -10,7 +10,10 @@
  *  - a validly signed change set of a member that is not a party (made with the scope's
  *    key, as a modified node could) is logged, counted and masked, listed as denied, and
  *    in the row's history as not authorised;
- *  - a member granting itself roles, and a non-owner revoking the owner, change nothing.
+ *  - a member granting itself roles, and a non-owner revoking the owner, change nothing;
+ *  - a member organisation's own row (its derived id, orgid.h) is written by that
+ *    organisation only, and a funder that is not an admin names only itself as a share's
+ *    funder: refused locally naming the rule, denied on every replica when forged.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +28,7 @@
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "orgid.h"
 #include "policy.h"
 #include "rowid.h"
 #include "store.h"
@@ -424,6 +428,139 @@ test_self_grant_and_revoke_owner(void **state)
 	}
 }
 
+/* org's derived row id as text. */
+static void
+org_id(const char *org, char out[ARR_ROWID_STRLEN + 1])
+{
+	uint8_t id[ARR_ROWID_LEN];
+
+	orgid_derive(org, id);
+	rowid_format(id, out);
+}
+
+/* Apply cs at a and b: logged and counted, its one op masked, listed with rule. */
+static void
+denied_at(struct ts_replica *a, struct ts_replica *b, struct ts_replica *origin,
+          const struct changeset *cs, const char *rule)
+{
+	struct ts_replica *at[2] = {a, b};
+	struct denied dn;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(apply1(at[i], cs), STORE_APPLIED);
+		assert_int_equal(ts_seq_of(at[i], origin), cs->h.seq);
+		denied_of(at[i], origin, &dn);
+		assert_int_equal(dn.n, 1);
+		assert_non_null(strstr(dn.text, rule));
+	}
+}
+
+/*
+ * Rule organisation-row: a member writes its own row (the id derived from its
+ * organisation) and reference rows (random ids), never another member organisation's:
+ * refused locally naming the rule and the expected id; forged, denied on every replica.
+ */
+static void
+test_own_organisation_row(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	char own[ARR_ROWID_STRLEN + 1], other[ARR_ROWID_STRLEN + 1], ref[ARR_ROWID_STRLEN + 1];
+	struct store_write_result w;
+	struct changeset *cs = NULL;
+	struct cs_op op = {.table = "organisation", .column = "name", .value = value_text("taken")};
+	struct cs_header h = {
+	    .seq = ts_seq_of(c, c) + 1, .author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_part_in in = {.kind = CS_DATA, .ops = &op, .nops = 1};
+	uint64_t before = ts_seq_of(a, a);
+
+	org_id(TS_ORG, own);
+	org_id("Kindcentrum Elders", other);
+	ts_new_id(ref);
+	assert_int_equal(write1(a, "organisation", own, "name", value_text("mine"), NULL), 0);
+	assert_int_equal(write1(a, "organisation", ref, "name", value_text("ref"), NULL), 0);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(write1(a, "organisation", other, "name", value_text("taken"), &w),
+	                 ARR_EFORBIDDEN);
+	assert_non_null(strstr(w.refusal, "rule organisation-row"));
+	assert_non_null(strstr(w.refusal, own)); /* names the id to use */
+	assert_int_equal(ts_seq_of(a, a), before + 2);
+	assert_int_equal(store_get(a->s, "organisation", other, NULL, NULL), ARR_ENOTFOUND);
+	/* forged by c, validly signed, on the wire: masked at a and b */
+	h.hlc = (a->clock + 100) << 16;
+	assert_int_equal(rowid_parse(other, op.row), 0);
+	assert_int_equal(changeset_build(c->key, &h, &in, 1, &cs), 0);
+	denied_at(a, b, c, cs, "organisation-row");
+	assert_int_equal(store_get(a->s, "organisation", other, NULL, NULL), ARR_ENOTFOUND);
+	assert_int_equal(store_get(b->s, "organisation", other, NULL, NULL), ARR_ENOTFOUND);
+	changeset_destroy(&cs);
+}
+
+/* A new funding share fs of arrangement arr naming funder, written at r. */
+static int
+share(struct ts_replica *r, const char *fs, const char *arr, const char *funder,
+      struct store_write_result *w)
+{
+	struct store_op ops[2] = {ts_op("funding_share", fs, "arrangement_id", value_text(arr)),
+	                          ts_op("funding_share", fs, "funder_org_id", value_text(funder))};
+
+	return store_write(r->s, ops, 2, w);
+}
+
+/*
+ * Rule funding-own-funder: a party with the funder role names only its own organisation
+ * as a share's funder; the owner names any. Forged otherwise, denied on every replica.
+ */
+static void
+test_funder_names_itself(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	char own[ARR_ROWID_STRLEN + 1], other[ARR_ROWID_STRLEN + 1], fs[ARR_ROWID_STRLEN + 1],
+	    fs2[ARR_ROWID_STRLEN + 1];
+	struct store_write_result w;
+	struct changeset *cs = NULL;
+	uint8_t key[ARR_SKEY_LEN];
+	uint64_t key_id;
+	struct cs_op op = {.table = "funding_share", .column = "funder_org_id"};
+	struct cs_header h = {.author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
+	struct arr x;
+
+	org_id(TS_ORG, own);
+	org_id("Gemeente Elders", other);
+	arr_create(a, &x);
+	assert_int_equal(
+	    store_scope_grant(a->s, x.scope, nodekey_public(b->key), ROLE_FUNDER, NULL), 0);
+	assert_int_equal(store_scope_grant(a->s, x.scope, nodekey_public(c->key), ROLE_CARE, NULL),
+	                 0);
+	ts_pull(a, b, 1 << 20);
+	ts_pull(a, c, 1 << 20);
+	ts_new_id(fs);
+	ts_new_id(fs2);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(share(b, fs, x.id, other, &w), ARR_EFORBIDDEN);
+	assert_non_null(strstr(w.refusal, "rule funding-own-funder"));
+	assert_non_null(strstr(w.refusal, own));
+	assert_int_equal(w.bad_op, 1);
+	assert_int_equal(store_get(b->s, "funding_share", fs, NULL, NULL), ARR_ENOTFOUND);
+	assert_int_equal(share(b, fs, x.id, own, NULL), 0);
+	assert_int_equal(write1(b, "funding_share", fs, "amount_cents", value_int(100), NULL), 0);
+	assert_int_equal(share(a, fs2, x.id, other, NULL), 0); /* the owner names any funder */
+	ts_pull(b, a, 1 << 20);
+	ts_pull(a, c, 1 << 20);
+	assert_int_equal(store_get(c->s, "funding_share", fs, NULL, NULL), 0);
+	assert_int_equal(store_get(c->s, "funding_share", fs2, NULL, NULL), 0);
+	/* b, forging on the wire, names another funder: masked at a and c */
+	scope_key(a, key, &key_id);
+	h.seq = ts_seq_of(b, b) + 1;
+	h.hlc = (a->clock + 100) << 16;
+	op.value = value_text(other);
+	assert_int_equal(rowid_parse(fs, op.row), 0);
+	assert_int_equal(build_case(b->key, &h, x.scope, &op, key, &cs), 0);
+	denied_at(a, c, b, cs, "funding-own-funder");
+	changeset_destroy(&cs);
+}
+
 int
 main(void)
 {
@@ -432,6 +569,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_revoke_race, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_non_party, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_self_grant_and_revoke_owner, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_own_organisation_row, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_funder_names_itself, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

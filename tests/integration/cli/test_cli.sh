@@ -607,6 +607,12 @@ error 1 "error: goal_evaluation.goal_id=\"$GOAL_X\" must name a goal of the arra
 	"$CTL" goal_evaluation add evaluation_id=e5000001 goal_id="$GOAL_X" outcome=progress
 ok "$CTL" goal delete "$GOAL_X"
 
+# ---- this node's own organisation row has its derived id (version 8), others a random one ----
+ok "$CTL" organisation add kind=gemeente name="Gemeente Testdorp" code=OWN1
+case "$(cat "$T/out")" in ????????-????-8???-*) ;; *) fail "own organisation: not its derived id" ;; esac
+ok "$CTL" organisation add kind=school name="Other school" code=OTH1
+case "$(cat "$T/out")" in ????????-????-4???-*) ;; *) fail "other organisation: not a random id" ;; esac
+
 # ---- values that break a rule are shown flagged, not hidden ----
 # A row keeps a reference to an organisation deleted since (a delete is never refused);
 # rows from peers, which merge without the local rules, are flagged the same way
