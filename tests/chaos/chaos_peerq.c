@@ -47,14 +47,17 @@
 #define RSS_BOUND_MIB   64
 #define STATUS_BOUND_MS 100
 /*
- * On a machine running more than one runnable task per core (ctest -j beside other
- * work), the wait for a core is not the daemon's: the bound doubles there, and the run
- * says so. That the apply is cut into rounds at all is asserted separately (rounds
- * parked > 0) and by test_store_applyjob, which counts the slices.
+ * status is asked every 20 ms during the burst. 95 % of the answers must come within
+ * STATUS_BOUND_MS (an apply in one piece, 300 ms a change set, fails that), and every
+ * one within STATUS_STALL_MS: on 2 cores shared with another test (ctest -j2), a single
+ * answer can wait for a core longer than the daemon's own round took. That the apply is
+ * cut into rounds at all is asserted too (rounds parked > 0), and test_store_applyjob
+ * counts the slices.
  */
-#define STATUS_BOUND_LOADED_MS 200
-#define REPLICATE_BOUND_MS     5000
-#define OP_TEXT                200 /* value bytes of a burst op: ARR_CS_MAX_OPS of them fit 1 MiB */
+#define STATUS_STALL_MS    250
+#define STATUS_SAMPLES     4096
+#define REPLICATE_BOUND_MS 5000
+#define OP_TEXT            200 /* value bytes of a burst op: ARR_CS_MAX_OPS of them fit 1 MiB */
 
 struct q {
 	struct region *r;
@@ -202,27 +205,31 @@ max_changeset(struct q *q, uint64_t seq)
 	return cs;
 }
 
-/* The 1-minute load average per online core (0 when unknown). */
-static double
-load_per_core(void)
-{
-	double l = 0;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	if (f != NULL) {
-		if (fscanf(f, "%lf", &l) != 1)
-			l = 0;
-		fclose(f);
-	}
-	return n > 0 ? l / (double)n : 0;
-}
-
 /* What the burst saw. */
 struct burst {
 	double status_max_ms, replicated_ms;
 	uint64_t applied;
+	double ms[STATUS_SAMPLES]; /* each status answer's time */
+	size_t nms;
 };
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The 95th percentile of b's status answers (sorts them); -1 without any. */
+static double
+status_p95(struct burst *b)
+{
+	if (b->nms == 0)
+		return -1;
+	qsort(b->ms, b->nms, sizeof(b->ms[0]), cmp_double);
+	return b->ms[(b->nms * 95) / 100];
+}
 
 /* Status from a second client every 20 ms until node0 applied n or 60 s passed. */
 static void
@@ -240,6 +247,8 @@ watch(struct q *q, const char *row, size_t n, double t0, struct burst *b)
 		dt = (mono_s() - s0) * 1000;
 		if (dt > b->status_max_ms)
 			b->status_max_ms = dt;
+		if (b->nms < STATUS_SAMPLES)
+			b->ms[b->nms++] = dt;
 		if (b->replicated_ms < 0 &&
 		    apiclient_get_text(region_api(q->r, RECV), "organisation", row, "name", v,
 		                       sizeof(v)) == 0)
@@ -260,9 +269,9 @@ c_burst(struct q *q, char *got, size_t n)
 {
 	size_t k, count = chaos_long() ? 280 : 24;
 	struct changeset **cs = calloc(count, sizeof(*cs));
-	struct burst b = {0};
+	static struct burst b;
 	char row[37];
-	double t0, slowest, load, parked, bound;
+	double t0, slowest, parked, p95;
 
 	CHECK(cs != NULL, "out of memory");
 	for (k = 0; k < count; k++)
@@ -275,22 +284,23 @@ c_burst(struct q *q, char *got, size_t n)
 	CHECK(apiclient_write_text(region_api(q->r, HONEST), "organisation", row, "name",
 	                           "honest") == 0,
 	      "write on node2");
+	memset(&b, 0, sizeof(b));
 	watch(q, row, count, t0, &b);
-	load = load_per_core();
-	bound = load > 1.0 ? STATUS_BOUND_LOADED_MS : STATUS_BOUND_MS;
+	p95 = status_p95(&b);
 	slowest = region_metric(q->r, RECV, "arrangd_apply_round_max_milliseconds");
 	parked = region_metric(q->r, RECV, "arrangd_apply_slices_parked_total");
 	snprintf(got, n,
-	         "%zu x %zu KiB: status max %.0f ms (bound %.0f, load %.1f a core); node2's row "
+	         "%zu x %zu KiB: status p95 %.0f ms, max %.0f ms of %zu; node2's row "
 	         "after %.0f ms; %llu applied, %.0f dropped; longest apply round %.0f ms, %.0f "
 	         "rounds parked in one",
-	         count, cs[0]->rawlen / 1024, b.status_max_ms, bound, load, b.replicated_ms,
+	         count, cs[0]->rawlen / 1024, p95, b.status_max_ms, b.nms, b.replicated_ms,
 	         (unsigned long long)b.applied,
 	         region_metric(q->r, RECV, "arrangd_apply_queue_dropped_total"), slowest, parked);
 	for (k = 0; k < count; k++)
 		changeset_destroy(&cs[k]);
 	free(cs);
-	return slowest >= 0 && parked > 0 && b.status_max_ms <= bound && b.replicated_ms >= 0 &&
+	return slowest >= 0 && parked > 0 && p95 >= 0 && p95 <= STATUS_BOUND_MS &&
+	       b.status_max_ms <= STATUS_STALL_MS && b.replicated_ms >= 0 &&
 	       b.replicated_ms < REPLICATE_BOUND_MS && b.applied >= 1;
 }
 
@@ -303,7 +313,7 @@ struct q_case {
 static const struct q_case cases[] = {
     {"unread PULLs from zero", "2 pages queued, RSS bound", c_unread_pulls},
     {"takeover HELLO", "old connection closed", c_takeover},
-    {"max-size change-set burst", "status < 100 ms (200 when loaded), sliced", c_burst},
+    {"max-size change-set burst", "status p95 < 100 ms, max < 250, sliced", c_burst},
 };
 
 int
