@@ -223,26 +223,30 @@ history_emit(struct store *s, sqlite3_stmt *get, int64_t id, const struct store_
 	if (ret == 0 && (ret = store_scope_open(s, cs)) > 0)
 		ret = 0;
 	/* ops are numbered across the parts, in header order */
-	for (size_t k = 0, n = 0; ret == 0 && k < cs->nparts; n += cs->parts[k++].nops)
+	for (size_t k = 0, n = 0; ret == 0 && k < cs->nparts; n += cs->parts[k++].nops) {
+		bool judged = false, authorised = true; /* once a part: one verdict for its ops */
+
 		for (size_t i = 0; ret == 0 && i < cs->parts[k].nops; i++) {
 			const struct cs_op *op = &cs->parts[k].ops[i];
-			struct store_history_entry e = {
-			    .hlc = cs->h.hlc,
-			    .origin = cs->origin,
-			    .seq = cs->h.seq,
-			    .op = (uint32_t)(n + i),
-			    .author_org = cs->h.author_org,
-			    .column = op->column,
-			    .value = op->value,
-			    .authorised = true,
-			};
 
 			if (memcmp(op->row, row, ARR_ROWID_LEN) != 0 ||
 			    strcmp(op->table, tb->t->name) != 0 || history_seen(cs, n + i, after))
 				continue;
-			if ((ret = part_denied(s, id, &cs->parts[k], &e.authorised)) == 0)
-				ret = fn(ctx, &e);
+			if (!judged && (ret = part_denied(s, id, &cs->parts[k], &authorised)) != 0)
+				break;
+			judged = true;
+			ret = fn(ctx, &(struct store_history_entry){
+			                  .hlc = cs->h.hlc,
+			                  .origin = cs->origin,
+			                  .seq = cs->h.seq,
+			                  .op = (uint32_t)(n + i),
+			                  .author_org = cs->h.author_org,
+			                  .column = op->column,
+			                  .value = op->value,
+			                  .authorised = authorised,
+			              });
 		}
+	}
 	changeset_destroy(&cs);
 	return ret;
 }
