@@ -384,6 +384,13 @@ out:
 	return rc;
 }
 
+/* A policy part that changes an existing scope's policy (a CREATE opens a new one). */
+static bool
+grows_policy(const struct cs_part *p)
+{
+	return p->kind == CS_POLICY && (p->policy == NULL || p->policy->op != POLICY_CREATE);
+}
+
 /*
  * Merge, keep sealed or record as policy the parts of logged change set cs
  * (store_scope_apply), and judge again the verdicts a grown policy changes: around the
@@ -399,8 +406,7 @@ policy_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
 	int rc;
 
 	for (size_t i = 0; i < cs->nparts; i++)
-		if (cs->parts[i].kind == CS_POLICY &&
-		    (cs->parts[i].policy == NULL || cs->parts[i].policy->op != POLICY_CREATE)) {
+		if (grows_policy(&cs->parts[i])) {
 			one = &cs->parts[i];
 			n++;
 		}
@@ -412,7 +418,7 @@ policy_apply(struct store *s, struct changeset *cs, int64_t oid, int64_t log_id)
 	for (size_t i = 0; i < cs->nparts; i++) {
 		const struct cs_part *p = &cs->parts[i];
 
-		if (p->kind != CS_POLICY || (p->policy != NULL && p->policy->op == POLICY_CREATE))
+		if (!grows_policy(p))
 			continue;
 		if ((rc = store_scope_local(s, p->scope, false, &sc)) == ARR_ENOTFOUND)
 			continue;
