@@ -161,6 +161,38 @@ int store_scope_grant(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 int store_scope_revoke(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                        const uint8_t member[ARR_ORIGIN_LEN], struct store_write_result *r);
 
+/* ---- erasure (store_erase*.c; PROTOCOL.md, "Erasure") ---- */
+
+struct policy_ref;
+
+#define STORE_GONE_SHREDDED 1 /* this node's keys and clear rows dropped (a local shred) */
+#define STORE_GONE_ERASED   2 /* erased for everyone by its owner's ERASE (stronger) */
+
+/*
+ * ERASE scope: only its owner may (ARR_EFORBIDDEN); the scope's keys, bodies, rows and
+ * history go here at once, in the change set's transaction, and everywhere it arrives.
+ * Terminal. ARR_ENOTFOUND for an unknown scope, ARR_EEXIST when it is erased already.
+ */
+int store_scope_erase(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                      struct store_write_result *r);
+/*
+ * REDACT the data bodies in scope of the change sets refs[0..n) (origin, seq): the
+ * owner may name any, another node only its own. Their cells are merged again without
+ * them. ARR_EFORBIDDEN, ARR_ENOTFOUND (unknown scope), ARR_EINVAL (n 0 or too many).
+ */
+int store_scope_redact(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                       const struct policy_ref *refs, size_t n, struct store_write_result *r);
+
+struct store_erase_stats {
+	uint64_t erased;     /* scopes erased since open */
+	uint64_t redacted;   /* REDACTs applied since open */
+	uint64_t stripped;   /* change sets logged without some body since open */
+	uint64_t stubs_held; /* stubs quarantined: no erasure of them known yet */
+	uint64_t ignored;    /* ERASE or REDACT by someone who may not, since open */
+	uint64_t gone;       /* scopes erased or shredded here, in all */
+};
+void store_erase_stats(struct store *s, struct store_erase_stats *out);
+
 /*
  * After remote change sets were applied: for each scope whose policy grew and that this
  * node owns, rekey when the policy set calls for it and hand keys to parties that lack

@@ -56,11 +56,6 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 	uint64_t ahead;
 	int rc;
 
-	for (size_t i = 0; i < cs->nparts; i++)
-		if (cs->parts[i].body == NULL) {
-			snprintf(detail, dlen, "change set without the body of part %zu", i);
-			return ARR_EMALFORMED;
-		}
 	/* a newer schema version is accepted: what it adds is kept (store_unknown.c) */
 	if (changeset_verify(cs) != 0) {
 		snprintf(detail, dlen, "bad signature");
@@ -78,6 +73,9 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 		snprintf(detail, dlen, "author_org is not the signer's organisation");
 		return ARR_EAUTHOR;
 	}
+	/* a stub only of a scope erased here, or a body redacted here (store_erase.c) */
+	if ((rc = store_erase_stubs_ok(s, cs, detail, dlen)) < 0)
+		return rc;
 	if ((rc = store_scope_open_received(s, cs)) < 0) {
 		if (rc == ARR_ENOMEM || rc == ARR_EDB || rc == ARR_EFULL || rc == ARR_EIO)
 			return rc;
@@ -94,17 +92,30 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 	return 0;
 }
 
-/* Compare a stored blob of a one-row statement with bytes; *found says if a row came. */
+/*
+ * Are stored bytes raw the change set cs? The same signed header and signature (the
+ * envelope's bytes up to the bodies): a copy whose bodies were dropped (a stub, after an
+ * erasure) is the same change set, since the header fixes every body's hash.
+ */
+static bool
+same_signed(const uint8_t *raw, size_t len, const struct changeset *cs)
+{
+	size_t head = (size_t)(cs->sig + ARR_SIG_LEN - cs->raw);
+
+	return raw != NULL && len >= head && memcmp(raw, cs->raw, head) == 0;
+}
+
+/* Compare a stored blob of a one-row statement with cs; *found says if a row came. */
 static int
-blob_equal(sqlite3_stmt *st, const uint8_t *raw, size_t len, bool *found, bool *equal)
+blob_equal(sqlite3_stmt *st, const struct changeset *cs, bool *found, bool *equal)
 {
 	int rc = sqlite3_step(st);
 
 	*found = *equal = false;
 	if (rc == SQLITE_ROW) {
 		*found = true;
-		*equal = (size_t)sqlite3_column_bytes(st, 0) == len &&
-		         (len == 0 || memcmp(sqlite3_column_blob(st, 0), raw, len) == 0);
+		*equal = same_signed(sqlite3_column_blob(st, 0),
+		                     (size_t)sqlite3_column_bytes(st, 0), cs);
 		rc = SQLITE_DONE;
 	}
 	sqlite3_reset(st);
@@ -132,7 +143,7 @@ pending_settle(struct store *s, const struct changeset *cs, int64_t oid, uint64_
 		const uint8_t *raw = sqlite3_column_blob(st, 0);
 
 		found = true;
-		equal = len == cs->rawlen && memcmp(raw, cs->raw, len) == 0;
+		equal = same_signed(raw, len, cs);
 		rc = SQLITE_DONE;
 	}
 	sqlite3_reset(st);
@@ -222,7 +233,7 @@ stored_compare(sqlite3_stmt *st, int64_t oid, const struct changeset *cs, bool *
 
 	sqlite3_bind_int64(st, 1, oid);
 	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
-	rc = blob_equal(st, cs->raw, cs->rawlen, found, &equal);
+	rc = blob_equal(st, cs, found, &equal);
 	*differs = rc == 0 && *found && !equal;
 	return rc;
 }
@@ -306,6 +317,9 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 		}
 		goto quarantine;
 	}
+	/* an ERASE by the scope's owner is proven by itself: it wins at once, in any order */
+	if ((rc = store_erase_received(s, cs)) < 0)
+		goto out;
 
 	/* an origin proven to equivocate is frozen before the proven seq (store_equiv.c) */
 	if ((rc = store_equiv_from(s, cs->origin, &have)) < 0)
@@ -471,7 +485,8 @@ int
 store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 {
 	sqlite3_stmt *st = s->st[ST_LOG_INS];
-	uint8_t chain[32];
+	uint8_t chain[32], *kept = NULL;
+	size_t keptlen = 0;
 	int64_t log_id;
 	int rc;
 
@@ -482,7 +497,13 @@ store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 	sqlite3_bind_int64(st, 1, oid);
 	sqlite3_bind_int64(st, 2, (int64_t)cs->h.seq);
 	sqlite3_bind_int64(st, 3, store_clock_to_db(cs->h.hlc));
-	sqlite3_bind_blob(st, 4, cs->raw, (int)cs->rawlen, SQLITE_STATIC);
+	/* the bodies of an erased scope or redacted here are not kept (store_erase.c) */
+	if ((rc = store_erase_filter(s, cs, &kept, &keptlen)) < 0)
+		return rc;
+	if (kept != NULL)
+		sqlite3_bind_blob(st, 4, kept, (int)keptlen, free);
+	else
+		sqlite3_bind_blob(st, 4, cs->raw, (int)cs->rawlen, SQLITE_STATIC);
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
 	log_id = sqlite3_last_insert_rowid(s->db);
@@ -559,6 +580,7 @@ apply_items(struct store *s, const struct store_blob *items, size_t n, enum stor
 	}
 	if (s->slice.cs == NULL && (rc = store_apply_end(s)) < 0)
 		return rc;
+	store_erase_settle(s); /* after an erasure committed: the WAL cut */
 	if (stats != NULL)
 		*stats = st;
 	return 0;

@@ -216,6 +216,7 @@ struct store {
 	size_t shared_next;      /* the entry the next new peer takes (the oldest when full) */
 	uint64_t shared_evicted; /* pairwise keys evicted from shared since open */
 	struct store_verdicts *verdicts; /* write authorisation (store_verdict.c) */
+	struct store_erase *erase;       /* erasure (store_erase.c) */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -618,6 +619,59 @@ int store_verdict_is_denied(struct store *s, int64_t log_id, int64_t sc, bool *d
  */
 int store_verdict_redo(struct store *s, int64_t sc, const uint8_t (*members)[ARR_ORIGIN_LEN],
                        size_t n, bool all);
+/*
+ * A REDACT: the rows that the data parts in sc of log entries drop[0..n) wrote are
+ * merged again from the change sets that wrote them, after strip() dropped those bodies.
+ */
+int store_verdict_redo_without(struct store *s, int64_t sc, const int64_t *drop, size_t n,
+                               int (*strip)(struct store *s, int64_t sc, int64_t log_id));
+
+/* ---- store_erase.c, store_erase_scope.c, store_erase_ledger.c: erasure ---- */
+
+struct store_erase {
+	sqlite3_stmt *state;    /* how a scope is gone */
+	sqlite3_stmt *redacted; /* is (sc, origin, seq) redacted */
+	bool any;               /* anything erased, shredded or redacted: the apply path looks */
+	bool ckpt_due;          /* an erasure committed: checkpoint and truncate the WAL */
+	char *ledger;           /* the erasure ledger's path (malloc'd); NULL: none */
+	bool replaying;         /* the ledger is being replayed: nothing appended to it */
+	uint64_t replayed;      /* scopes the ledger gave back at open */
+	uint64_t erased, redacted_n, stripped, stubs_held, ignored, shredded;
+};
+
+int store_erase_open(struct store *s);
+void store_erase_close(struct store *s);
+/* How local scope sc is gone here: 0 (live), STORE_GONE_ERASED, STORE_GONE_SHREDDED. */
+int store_erase_state(struct store *s, int64_t sc);
+/* Is the body of part i of cs dropped here (an erased scope, a redacted body)? 1 or 0. */
+int store_erase_drops(struct store *s, const struct changeset *cs, size_t i);
+/* cs's envelope with the bodies drop[i] says left out (nil): malloc'd *out. */
+int store_erase_envelope(const struct changeset *cs, const bool *drop, uint8_t **out,
+                         size_t *outlen);
+/* cs's envelope without the bodies this node drops, or *out NULL when it keeps them all. */
+int store_erase_filter(struct store *s, const struct changeset *cs, uint8_t **out, size_t *outlen);
+/* Every stub part of cs has a reason here: 0, else ARR_ESCOPE with a detail. */
+int store_erase_stubs_ok(struct store *s, const struct changeset *cs, char *detail, size_t dlen);
+/* Erase local scope sc (its id scope) in the caller's transaction; ledger first. */
+int store_erase_scope(struct store *s, int64_t sc, const uint8_t scope[ARR_SCOPE_LEN]);
+/* ERASE or REDACT part i of cs in scope sc, applied (or ignored when not allowed). */
+int store_erase_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc);
+/* The ERASE parts of a verified change set applied at once, before it is in order. */
+int store_erase_received(struct store *s, const struct changeset *cs);
+/* After a commit that erased: checkpoint and truncate the WAL (outside a transaction). */
+void store_erase_settle(struct store *s);
+/*
+ * Shred local scope sc here alone (its id scope) in the caller's transaction: this
+ * node's keys, clear rows and history go; ciphertext stays logged and relayed.
+ */
+int store_shred_scope(struct store *s, int64_t sc, const uint8_t scope[ARR_SCOPE_LEN]);
+/* Append scope, how, to the ledger and fsync it (no ledger: nothing). */
+int store_erase_ledger_add(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int how);
+/* At open: what the ledger lists and the replica does not, done again. */
+int store_erase_ledger_replay(struct store *s, const char *dbpath);
+/* Issue policy p of scope as this node's next change set (store_scope_write.c). */
+int store_scope_issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                      const struct cs_policy *p, struct store_write_result *r);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

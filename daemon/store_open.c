@@ -477,7 +477,9 @@ store_open(const struct store_config *cfg, int *err)
 	                 "PRAGMA page_size=" PAGE_SIZE_STR "; "
 	                 "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; "
 	                 "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF; "
-	                 "PRAGMA temp_store=MEMORY",
+	                 "PRAGMA temp_store=MEMORY; "
+	                 /* what is deleted is overwritten: an erasure leaves no bytes behind */
+	                 "PRAGMA secure_delete=ON",
 	                 NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
 	if ((ret = store_db_cache_set(s, CACHE_KIB)) < 0 || (ret = identity_check(s)) < 0 ||
@@ -490,13 +492,16 @@ store_open(const struct store_config *cfg, int *err)
 	if ((ret = tables_prepare(s)) < 0)
 		goto out;
 	if ((ret = store_db_prepare(s)) < 0 || (ret = store_search_open(s)) < 0 ||
-	    (ret = store_verdict_open(s)) < 0)
+	    (ret = store_verdict_open(s)) < 0 || (ret = store_erase_open(s)) < 0)
 		goto out;
 	if ((ret = store_mirror_load(s)) < 0 || (ret = hlc_load(s)) < 0 ||
 	    (ret = restored_load(s)) < 0)
 		goto out;
 	if (s->schema_from < ARR_SCHEMA_VERSION &&
 	    (ret = store_upgrade_finish(s, s->schema_from, &replayed)) < 0)
+		goto out;
+	/* erasures the replica lost (a crash, a restored backup) are done before serving */
+	if ((ret = store_erase_ledger_replay(s, cfg->path)) < 0)
 		goto out;
 	if ((s->self_oid = store_mirror_origin_find(s, s->self)) == 0) {
 		if ((ret = store_db_begin(s)) < 0)
@@ -528,6 +533,7 @@ store_destroy(struct store **sp)
 		(void)store_bulk_flush(s);
 	store_search_close(s);
 	store_verdict_close(s);
+	store_erase_close(s);
 	if (s->db != NULL) {
 		store_ckpt_stop(s);
 		/* everything into the database file; closing the last connection drops the WAL */

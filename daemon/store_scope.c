@@ -178,6 +178,8 @@ open_part(struct store *s, struct changeset *cs, size_t i)
 
 	if (part->ops != NULL || part->kind != CS_DATA || changeset_scope_is_region(part->scope))
 		return 0;
+	if (part->body == NULL)
+		return 1; /* dropped (erased or redacted): nothing to open, ever */
 	if ((rc = store_scope_local(s, part->scope, false, &sc)) < 0)
 		return rc == ARR_ENOTFOUND ? 1 : rc;
 	if ((rc = store_scope_key(s, sc, part->key_id, key)) < 0)
@@ -524,11 +526,21 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 {
 	const struct cs_part *part = &cs->parts[i];
 	sqlite3_stmt *st;
-	int rc;
+	int rc, gone;
 
+	/* erasure (store_erase*.c): ERASE and REDACT, and parts of a scope gone here */
+	if (part->policy != NULL &&
+	    (part->policy->op == POLICY_ERASE || part->policy->op == POLICY_REDACT))
+		return store_erase_policy(s, cs, i, ax->sc);
+	if ((gone = store_erase_state(s, ax->sc)) < 0 || (rc = store_erase_drops(s, cs, i)) < 0)
+		return gone < 0 ? gone : rc;
+	if (rc > 0 || part->body == NULL || (gone != 0 && part->kind == CS_DATA))
+		return 0; /* logged header-only or as ciphertext, never read here again */
 	if (part->kind == CS_POLICY) {
 		if ((rc = record_policy(s, cs, i, ax->sc, log_id)) < 0)
 			return rc;
+		if (gone != 0)
+			return 0; /* shredded: the policy is kept for the record, no key taken */
 		/* a scope new here is not this node's: it has nothing to repair */
 		if (!ax->fresh && memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0)
 			store_scope_dirty(s, ax->sc);

@@ -476,3 +476,10 @@ out:
 	store_policy_free(&pol);
 	return rc;
 }
+
+int
+store_scope_issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct cs_policy *p,
+                  struct store_write_result *r)
+{
+	return issue(s, scope, p, r);
+}

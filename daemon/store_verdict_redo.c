@@ -304,3 +304,47 @@ out:
 	free(logs.v);
 	return rc;
 }
+
+int
+store_verdict_redo_without(struct store *s, int64_t sc, const int64_t *drop, size_t n,
+                           int (*strip)(struct store *s, int64_t sc, int64_t log_id))
+{
+	struct ids logs = {0};
+	struct rowref *rows = NULL;
+	size_t nrows = 0, cap = 0;
+	int rc = 0;
+
+	/* the rows the bodies wrote, read before they go */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct changeset *cs = NULL;
+		const struct cs_part *part;
+		int64_t oid;
+
+		if ((rc = load(s, drop[i], sc, &cs, &oid, &part)) != 0) {
+			rc = rc < 0 ? rc : 0;
+			continue;
+		}
+		rc = rows_add(part, &rows, &nrows, &cap);
+		changeset_destroy(&cs);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = strip(s, sc, drop[i]);
+	if (rc < 0 || nrows == 0)
+		goto out;
+	/* each row again from what wrote it: a dropped body no longer loads */
+	qsort(rows, nrows, sizeof(*rows), cmp_row);
+	for (size_t i = 0; i < nrows && rc == 0; i++)
+		if (rows[i].ti >= 0 && (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0))
+			rc = row_clear(s, &rows[i], sc, &logs);
+	if (rc == 0) {
+		qsort(logs.v, logs.n, sizeof(*logs.v), cmp_i64);
+		rc = remerge(s, sc, &logs);
+	}
+	for (size_t i = 0; i < nrows && rc == 0; i++)
+		if (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0)
+			rc = row_drop_empty(s, &rows[i]);
+out:
+	free(rows);
+	free(logs.v);
+	return rc;
+}

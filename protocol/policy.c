@@ -81,6 +81,16 @@ policy_check(const struct cs_policy *p)
 		if (member || roles || cut || grants || !key || !prevs || p->nslots == 0)
 			return ARR_EINVAL;
 		break;
+	case POLICY_ERASE:
+		/* grants names the CREATE, cut its part index: nothing else, no key */
+		if (member || roles || p->ngrants != 1 || p->cut >= ARR_CS_MAX_PARTS || key ||
+		    prevs || p->nslots > 0)
+			return ARR_EINVAL;
+		break;
+	case POLICY_REDACT:
+		if (member || roles || cut || !grants || key || prevs || p->nslots > 0)
+			return ARR_EINVAL;
+		break;
 	default:
 		return ARR_EINVAL;
 	}
@@ -297,7 +307,7 @@ rd_policy(struct mpr *r, struct cs_policy *p)
 	int rc;
 
 	if ((rc = rd_array(r, POLICY_FIELDS, POLICY_FIELDS, &n)) != 0 ||
-	    (rc = mpr_uint(r, POLICY_REKEY, &u)) != 0)
+	    (rc = mpr_uint(r, POLICY_OP_MAX, &u)) != 0)
 		return rc;
 	p->op = (uint8_t)u;
 	if (r->pos < r->len && r->p[r->pos] == 0xc0) {
@@ -437,7 +447,8 @@ policy_roles_parse(const char *text)
 const char *
 policy_op_name(uint8_t op)
 {
-	static const char *const names[] = {"?", "create", "grant", "revoke", "rekey"};
+	static const char *const names[] = {"?",     "create", "grant", "revoke",
+	                                    "rekey", "erase",  "redact"};
 
-	return op <= POLICY_REKEY ? names[op] : "?";
+	return op <= POLICY_OP_MAX ? names[op] : "?";
 }

@@ -12,7 +12,10 @@
  *   slots   = [[member(bin32), key_id, sealed(bin72)]...]
  *   parties = [[member(bin32), roles]...] a CREATE's first parties, each granted as a
  *                                         GRANT would be; each has a slot for its key
- * Fields an op does not use are nil, 0 or [] (checked).
+ * Fields an op does not use are nil, 0 or [] (checked). ERASE names the CREATE of its
+ * scope, so that any node can see from the body alone that its issuer is the owner:
+ * grants = [[owner, CREATE's seq]] and cut = the CREATE's part index. REDACT lists in
+ * grants the change sets whose data bodies in the scope it drops.
  */
 #ifndef POLICY_H
 #define POLICY_H
@@ -29,7 +32,10 @@ enum policy_op {
 	POLICY_GRANT = 2,  /* a party with roles, and the keys it may read with */
 	POLICY_REVOKE = 3, /* removes a party's grants and rotates the key, in one change set */
 	POLICY_REKEY = 4,  /* a new key for the current parties (after concurrent rotations) */
+	POLICY_ERASE = 5,  /* the scope erased everywhere: keys, bodies, rows (terminal) */
+	POLICY_REDACT = 6, /* the data bodies of the named change sets in the scope dropped */
 };
+#define POLICY_OP_MAX POLICY_REDACT
 
 enum policy_role {
 	ROLE_REQUESTER = 1u << 0,
@@ -66,7 +72,7 @@ struct cs_policy {
 	uint32_t roles;                 /* GRANT */
 	uint64_t cut;                   /* REVOKE: the member's highest seq the issuer had seen */
 	const struct policy_ref *grants;
-	size_t ngrants;  /* REVOKE */
+	size_t ngrants;  /* REVOKE; ERASE: its scope's CREATE; REDACT: the change sets */
 	uint64_t key_id; /* CREATE, REVOKE, REKEY: the key it introduces */
 	const uint64_t *prevs;
 	size_t nprevs; /* REVOKE, REKEY */

@@ -91,6 +91,10 @@ fixture(struct fixture *f, uint8_t op)
 		slot(&f->slots[0], f->a, K2);
 		f->p.nslots = 1;
 		break;
+	case POLICY_ERASE:  /* names the CREATE (a, 5), its part index in cut */
+	case POLICY_REDACT: /* names (a, 5) */
+		f->p.ngrants = 1;
+		break;
 	default:
 		f->p.key_id = K3;
 		f->p.nprevs = 2;
@@ -300,8 +304,52 @@ test_rules(void **state)
 	assert_int_equal(broken, 4 * 15 - 1 - 2 - 2 - 3 - 3);
 	/* an op past the last is out of range for the decoder */
 	fixture(f, POLICY_GRANT);
-	f->p.op = POLICY_REKEY + 1;
+	f->p.op = POLICY_OP_MAX + 1;
 	assert_int_equal(decode_ref(&f->p, &nc), ARR_ETOOBIG);
+}
+
+/* ERASE names one CREATE and nothing else; REDACT names change sets and nothing else. */
+static void
+test_erase_redact(void **state)
+{
+	struct fixture *f = *state;
+	struct cs_policy *back = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+	bool nc;
+
+	fixture(f, POLICY_ERASE);
+	f->p.ngrants = 1;
+	f->p.cut = 3;
+	assert_int_equal(policy_encode(&f->p, &buf, &len), 0);
+	assert_int_equal(policy_decode(buf, len, &back, &nc), 0);
+	assert_int_equal(back->op, POLICY_ERASE);
+	assert_int_equal(back->ngrants, 1);
+	assert_int_equal(back->grants[0].seq, 5);
+	assert_int_equal(back->cut, 3);
+	assert_string_equal(policy_op_name(back->op), "erase");
+	policy_free(&back);
+	free(buf);
+	f->p.ngrants = 2; /* one CREATE only */
+	assert_int_equal(policy_encode(&f->p, &buf, &len), ARR_EINVAL);
+	assert_int_equal(decode_ref(&f->p, &nc), ARR_EMALFORMED);
+	f->p.ngrants = 1;
+	f->p.cut = ARR_CS_MAX_PARTS; /* no such part index */
+	assert_int_equal(decode_ref(&f->p, &nc), ARR_EMALFORMED);
+	f->p.cut = 0;
+	f->p.nslots = 1; /* an ERASE hands out no key */
+	assert_int_equal(decode_ref(&f->p, &nc), ARR_EMALFORMED);
+
+	fixture(f, POLICY_REDACT);
+	f->p.ngrants = 0;
+	assert_int_equal(decode_ref(&f->p, &nc), ARR_EMALFORMED); /* names nothing */
+	f->p.ngrants = 2;
+	assert_int_equal(decode_ref(&f->p, &nc), 0);
+	f->p.key_id = 7;
+	assert_int_equal(decode_ref(&f->p, &nc), ARR_EMALFORMED);
+	f->p.key_id = 0;
+	f->p.cut = 1;
+	assert_int_equal(decode_ref(&f->p, &nc), ARR_EMALFORMED);
 }
 
 /* Limits: slots and ids past their maximum; a body above ARR_CS_MAX_BYTES. */
@@ -507,6 +555,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
 	    cmocka_unit_test(test_roles),
+	    cmocka_unit_test_setup_teardown(test_erase_redact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changeset_policy, setup, teardown),
 	};
 
