@@ -167,6 +167,56 @@ cmd_scope_grant(struct cli *cli, const struct cmd_call *call, int argc, char **a
 	return scope_call(cli, call, argc, argv, "scope.grant", opts, true);
 }
 
+/*
+ * `scope erase ARRANGEMENT --yes`: the owner's ERASE, final; without --yes nothing is
+ * sent and the command says what it would do.
+ */
+int
+cmd_scope_erase(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	struct opt opts[] = {{"yes", false, NULL}, {NULL, false, NULL}};
+	char id[ARR_ROWID_STRLEN + 1];
+	struct args a = {0};
+	struct reply rp;
+	struct req rq;
+	int rc;
+
+	reply_init(&rp);
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help)
+		goto out;
+	if (a.npos != 1) {
+		rc = cli_usage(cli, a.npos == 0 ? "missing ARRANGEMENT" : "too many arguments");
+		goto out;
+	}
+	if ((rc = scope_id(cli, a.pos[0], id)) != CLI_OK)
+		goto out;
+	if (opts[0].value == NULL) {
+		rc =
+		    cli_usage(cli, "erasing arrangement %s is final for every node: add --yes", id);
+		goto out;
+	}
+	req_begin(&rq, "scope.erase", 2);
+	req_str(&rq, "scope");
+	req_str(&rq, id);
+	req_str(&rq, "confirm");
+	req_str(&rq, "yes");
+	rc = cli_call(cli, &rq, &rp);
+	req_free(&rq);
+	if (rc != 0) {
+		rc = cli_fail(cli, rc, &rp);
+		goto out;
+	}
+	if (cli->json)
+		rc = jsonout_print_value(rp.result);
+	else
+		printf("erased arrangement %s\n", id);
+out:
+	reply_free(&rp);
+	args_free(&a);
+	return rc;
+}
+
 int
 cmd_scope_revoke(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {

@@ -82,6 +82,15 @@ static const struct cmd cmds[] = {
      "written from now on is unreadable to NAME. What NAME read before stays with it.\n"
      "Only the owner or an admin may revoke; an admin only by the owner.\n\n",
      0, "Scopes"},
+    {"scope", "erase", "ARRANGEMENT --yes", "erase an arrangement for every node (final)",
+     cmd_scope_erase, NULL,
+     "Issue an ERASE: on this node at once, and on every node it reaches, the scope's keys,\n"
+     "rows, history and bodies (key slots included) are dropped; only the signed headers\n"
+     "stay, so the logs still converge. Later writes into it are kept header-only. Only\n"
+     "the owner (the organisation that created the arrangement) may erase. It cannot be\n"
+     "undone: without --yes nothing is sent.\n\n"
+     "Example: arrangctl scope erase 8f3c --yes\n\n",
+     0, "Scopes"},
     {"sync", NULL, "", "pull from every connected peer now", cmd_sync, NULL,
      "Ask arrangd to pull from every connected peer now, and print how many pulls it\n"
      "sent. The pulls complete in the background; compare `arrangctl digest` across nodes\n"

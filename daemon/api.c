@@ -189,6 +189,7 @@ static const char *const p_backup[] = {"path", NULL};
 static const char *const p_scope[] = {"scope", NULL};
 static const char *const p_grant[] = {"scope", "member", "roles", NULL};
 static const char *const p_revoke[] = {"scope", "member", NULL};
+static const char *const p_erase[] = {"scope", "confirm", NULL};
 static const char *const p_digest[] = {"scope", "schema", NULL};
 static const char *const p_search[] = {"text", "limit", NULL};
 static const char *const p_dshow[] = {"id", NULL};
@@ -220,6 +221,7 @@ static const struct method {
     {"scope.show", p_scope, api_scope_show, false},
     {"scope.grant", p_grant, api_scope_grant, false},
     {"scope.revoke", p_revoke, api_scope_revoke, false},
+    {"scope.erase", p_erase, api_scope_erase, false},
     {"sync", p_none, api_methods_sync, false},
     {"quarantine.list", p_qlist, api_methods_qlist, false},
     {"quarantine.retry", p_qretry, api_methods_qretry, false},

@@ -216,6 +216,37 @@ api_scope_revoke(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 }
 
 /*
+ * "scope.erase": the ERASE of an arrangement's scope by its owner (this node), terminal;
+ * param "confirm" must be "yes", so that no client erases by a slip.
+ */
+int
+api_scope_erase(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	uint8_t scope[ARR_SCOPE_LEN];
+	struct store_write_result res = {0};
+	bool present = false;
+	const char *confirm = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = parse_scope(a, r, NULL, scope)) != 0 ||
+	    (rc = apimsg_req_str(r, "confirm", &present, &confirm, &len)) != 0)
+		return rc;
+	if (!present || len != 3 || memcmp(confirm, "yes", 3) != 0)
+		return apimsg_req_fail(r, ARR_EINVAL,
+		                       "erasure is final: confirm it (confirm \"yes\")");
+	if ((rc = store_scope_erase(a->st, scope, &res)) < 0)
+		return res.refusal[0] != '\0' ? apimsg_req_fail(r, rc, "%s", res.refusal)
+		                              : api_fail_code(r, rc);
+	if (a->hooks.committed != NULL)
+		a->hooks.committed(a->hooks.ctx, res.first_seq, res.last_seq);
+	msgpack_pack_map(pk, 3);
+	api_pack_uints(pk, 3, grant_counts,
+	               (const uint64_t[]){res.first_seq, res.last_seq, res.changesets});
+	return 0;
+}
+
+/*
  * "digest": the log's, and of the visible content (or of one scope: param "scope"), as
  * this node's schema version defines it or an older one (param "schema").
  */
