@@ -40,7 +40,7 @@ chaos: deps
 	cmake --build $(CHAOS_BUILD) -j $(JOBS)
 	CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) ./tests/chaos/run.sh $(CHAOS_BUILD)
 
-# The seeded property and fault tests at soak length: the convergence, scope and verdict
+# The seeded property and fault tests at soak length: the convergence, scope, verdict and erase
 # property tests over SOAK_RUNS seeded runs, the query-shape fuzzer at its soak count (ARRANG_SOAK), then the
 # long fault and adversary suite (make chaos). ARRANG_SEED=s replays a run.
 SOAK_RUNS ?= 20000
@@ -48,7 +48,7 @@ soak: deps
 	cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DARRANG_WERROR=ON -DARRANG_SANITIZE=ON
 	cmake --build $(CHECK_BUILD) -j $(JOBS)
 	cd $(CHECK_BUILD) && ARRANG_SOAK=1 ARRANG_RUNS=$(SOAK_RUNS) \
-		ctest --output-on-failure -R '^test_(convergence|scope_prop|verdict_prop|store_query)$$'
+		ctest --output-on-failure -R '^test_(convergence|scope_prop|verdict_prop|erase_prop|store_query)$$'
 	$(MAKE) chaos
 
 # Run every libFuzzer target for FUZZ_SECONDS each, starting from the seed corpus.

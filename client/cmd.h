@@ -32,6 +32,7 @@ int cmd_scope_show(struct cli *cli, const struct cmd_call *call, int argc, char 
 int cmd_scope_grant(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_scope_revoke(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_scope_erase(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_scope_shred(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_sync(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_query(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_import(struct cli *cli, const struct cmd_call *call, int argc, char **argv);

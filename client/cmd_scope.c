@@ -168,11 +168,11 @@ cmd_scope_grant(struct cli *cli, const struct cmd_call *call, int argc, char **a
 }
 
 /*
- * `scope erase ARRANGEMENT --yes`: the owner's ERASE, final; without --yes nothing is
- * sent and the command says what it would do.
+ * `scope erase|shred ARRANGEMENT --yes`: the owner's ERASE, or this node's shred, both
+ * final; without --yes nothing is sent.
  */
-int
-cmd_scope_erase(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+static int
+scope_end(struct cli *cli, const struct cmd_call *call, int argc, char **argv, bool erase)
 {
 	struct opt opts[] = {{"yes", false, NULL}, {NULL, false, NULL}};
 	char id[ARR_ROWID_STRLEN + 1];
@@ -192,11 +192,11 @@ cmd_scope_erase(struct cli *cli, const struct cmd_call *call, int argc, char **a
 	if ((rc = scope_id(cli, a.pos[0], id)) != CLI_OK)
 		goto out;
 	if (opts[0].value == NULL) {
-		rc =
-		    cli_usage(cli, "erasing arrangement %s is final for every node: add --yes", id);
+		rc = cli_usage(cli, "%s arrangement %s is final: add --yes",
+		               erase ? "erasing" : "shredding", id);
 		goto out;
 	}
-	req_begin(&rq, "scope.erase", 2);
+	req_begin(&rq, erase ? "scope.erase" : "scope.shred", 2);
 	req_str(&rq, "scope");
 	req_str(&rq, id);
 	req_str(&rq, "confirm");
@@ -210,11 +210,24 @@ cmd_scope_erase(struct cli *cli, const struct cmd_call *call, int argc, char **a
 	if (cli->json)
 		rc = jsonout_print_value(rp.result);
 	else
-		printf("erased arrangement %s\n", id);
+		printf("%s arrangement %s\n", erase ? "erased" : "shredded this node's copy of",
+		       id);
 out:
 	reply_free(&rp);
 	args_free(&a);
 	return rc;
+}
+
+int
+cmd_scope_erase(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	return scope_end(cli, call, argc, argv, true);
+}
+
+int
+cmd_scope_shred(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	return scope_end(cli, call, argc, argv, false);
 }
 
 int

@@ -91,6 +91,14 @@ static const struct cmd cmds[] = {
      "undone: without --yes nothing is sent.\n\n"
      "Example: arrangctl scope erase 8f3c --yes\n\n",
      0, "Scopes"},
+    {"scope", "shred", "ARRANGEMENT --yes",
+     "drop this node's copy of an arrangement (final, local)", cmd_scope_shred, NULL,
+     "Leave a case without erasing it for everyone (this organisation's retention period\n"
+     "ended, or its part did): this node's keys for the scope, the rows they opened and\n"
+     "their history are dropped; the encrypted change sets stay and are relayed to the\n"
+     "other parties, and this node never reads the scope again, not even if granted\n"
+     "anew. The other parties' copies are untouched. Without --yes nothing happens.\n\n",
+     0, "Scopes"},
     {"sync", NULL, "", "pull from every connected peer now", cmd_sync, NULL,
      "Ask arrangd to pull from every connected peer now, and print how many pulls it\n"
      "sent. The pulls complete in the background; compare `arrangctl digest` across nodes\n"
@@ -362,7 +370,7 @@ static const struct noun {
     {"scope", NULL,
      "An arrangement and what hangs off it are readable only by its parties; the other\n"
      "nodes relay them encrypted. A scope is named by its arrangement.",
-     false, false, " (show, grant or revoke)"},
+     false, false, " (show, grant, revoke, erase or shred)"},
     {"arrangement", "arrangement",
      "Education–youth-care arrangements (onderwijs-jeugdhulparrangementen).", false, false, NULL},
     {"organisation", "organisation", "Rows of the @T table.", true, false, NULL},

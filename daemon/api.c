@@ -222,6 +222,7 @@ static const struct method {
     {"scope.grant", p_grant, api_scope_grant, false},
     {"scope.revoke", p_revoke, api_scope_revoke, false},
     {"scope.erase", p_erase, api_scope_erase, false},
+    {"scope.shred", p_erase, api_scope_shred, false},
     {"sync", p_none, api_methods_sync, false},
     {"quarantine.list", p_qlist, api_methods_qlist, false},
     {"quarantine.retry", p_qretry, api_methods_qretry, false},

@@ -216,11 +216,11 @@ api_scope_revoke(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 }
 
 /*
- * "scope.erase": the ERASE of an arrangement's scope by its owner (this node), terminal;
- * param "confirm" must be "yes", so that no client erases by a slip.
+ * "scope.erase" (the owner's ERASE, for every node) and "scope.shred" (this node's copy
+ * only), both final: param "confirm" must be "yes", so that no client erases by a slip.
  */
-int
-api_scope_erase(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+static int
+scope_end(struct api *a, struct apimsg_req *r, msgpack_packer *pk, bool erase)
 {
 	uint8_t scope[ARR_SCOPE_LEN];
 	struct store_write_result res = {0};
@@ -234,16 +234,29 @@ api_scope_erase(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		return rc;
 	if (!present || len != 3 || memcmp(confirm, "yes", 3) != 0)
 		return apimsg_req_fail(r, ARR_EINVAL,
-		                       "erasure is final: confirm it (confirm \"yes\")");
-	if ((rc = store_scope_erase(a->st, scope, &res)) < 0)
+		                       "this is final: confirm it (confirm \"yes\")");
+	rc = erase ? store_scope_erase(a->st, scope, &res) : store_scope_shred(a->st, scope, &res);
+	if (rc < 0)
 		return res.refusal[0] != '\0' ? apimsg_req_fail(r, rc, "%s", res.refusal)
 		                              : api_fail_code(r, rc);
-	if (a->hooks.committed != NULL)
+	if (a->hooks.committed != NULL && res.changesets > 0)
 		a->hooks.committed(a->hooks.ctx, res.first_seq, res.last_seq);
 	msgpack_pack_map(pk, 3);
 	api_pack_uints(pk, 3, grant_counts,
 	               (const uint64_t[]){res.first_seq, res.last_seq, res.changesets});
 	return 0;
+}
+
+int
+api_scope_erase(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	return scope_end(a, r, pk, true);
+}
+
+int
+api_scope_shred(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	return scope_end(a, r, pk, false);
 }
 
 /*

@@ -183,6 +183,15 @@ int store_scope_erase(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 int store_scope_redact(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                        const struct policy_ref *refs, size_t n, struct store_write_result *r);
 
+/*
+ * Shred scope here alone (leaving a case without erasing it for everyone): this node's
+ * keys, its clear rows and their history go, recorded in the ledger; the ciphertext
+ * stays logged and relayed, and no key of the scope is taken again. Any party may.
+ * ARR_ENOTFOUND (unknown scope), ARR_EEXIST (gone here already).
+ */
+int store_scope_shred(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
+                      struct store_write_result *r);
+
 struct store_erase_stats {
 	uint64_t erased;     /* scopes erased since open */
 	uint64_t redacted;   /* REDACTs applied since open */

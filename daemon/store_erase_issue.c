@@ -3,8 +3,8 @@
  * (PROTOCOL.md, "Erasure"): who may is checked here as every node will judge it (ERASE:
  * the owner; REDACT: the owner, or the author of each named change set), then the change
  * set is signed, logged and applied in its own transaction, and the WAL is cut after
- * the commit. Applying is store_erase_scope.c's; building and signing
- * store_scope_write.c's.
+ * the commit; and the local shred, which issues nothing. Applying is store_erase_scope.c's;
+ * building and signing store_scope_write.c's.
  */
 #include <stdio.h>
 #include <string.h>
@@ -75,10 +75,12 @@ redact_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t sc,
 	return store_scope_issue(s, scope, &p, r);
 }
 
+enum request { ERASE, REDACT, SHRED };
+
 /* One request in its own transaction; the WAL cut after an erasure committed. */
 static int
-in_tx(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct policy_ref *refs, size_t n,
-      struct store_write_result *r)
+in_tx(struct store *s, enum request what, const uint8_t scope[ARR_SCOPE_LEN],
+      const struct policy_ref *refs, size_t n, struct store_write_result *r)
 {
 	struct store_write_result tmp;
 	int64_t sc;
@@ -96,7 +98,9 @@ in_tx(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct policy_r
 		snprintf(r->refusal, sizeof(r->refusal), "no such scope on this node");
 		return rc;
 	}
-	if ((rc = store_erase_state(s, sc)) != 0) {
+	/* the owner may still erase for everyone what it shredded here */
+	if ((rc = store_erase_state(s, sc)) < 0 || rc == STORE_GONE_ERASED ||
+	    (rc != 0 && what != ERASE)) {
 		if (rc > 0)
 			snprintf(r->refusal, sizeof(r->refusal), "the scope is %s here already",
 			         rc == STORE_GONE_ERASED ? "erased" : "shredded");
@@ -104,7 +108,10 @@ in_tx(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct policy_r
 	}
 	if ((rc = store_db_begin(s)) < 0)
 		return rc;
-	rc = refs == NULL ? erase_locked(s, scope, sc, r) : redact_locked(s, scope, sc, refs, n, r);
+	/* a shred issues nothing: it is this node's alone (PROTOCOL.md, "Local shred") */
+	rc = what == ERASE    ? erase_locked(s, scope, sc, r)
+	     : what == REDACT ? redact_locked(s, scope, sc, refs, n, r)
+	                      : store_shred_scope(s, sc, scope);
 	if (rc < 0) {
 		store_db_rollback(s);
 		return rc;
@@ -118,7 +125,13 @@ in_tx(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct policy_r
 int
 store_scope_erase(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], struct store_write_result *r)
 {
-	return in_tx(s, scope, NULL, 0, r);
+	return in_tx(s, ERASE, scope, NULL, 0, r);
+}
+
+int
+store_scope_shred(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], struct store_write_result *r)
+{
+	return in_tx(s, SHRED, scope, NULL, 0, r);
 }
 
 int
@@ -127,5 +140,5 @@ store_scope_redact(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 {
 	if (refs == NULL || n == 0 || n > ARR_POLICY_MAX_IDS)
 		return ARR_EINVAL;
-	return in_tx(s, scope, refs, n, r);
+	return in_tx(s, REDACT, scope, refs, n, r);
 }

@@ -27,6 +27,7 @@ static const char *const by_scope[] = {
     "DELETE FROM _unknown WHERE sc = ?1",     "DELETE FROM _policy WHERE sc = ?1",
     "DELETE FROM _policy_rm WHERE sc = ?1",   "DELETE FROM _policy_prev WHERE sc = ?1",
     "DELETE FROM _policy_slot WHERE sc = ?1", "DELETE FROM _redacted WHERE sc = ?1",
+    "DELETE FROM _erase_part WHERE sc = ?1",
 };
 #define BY_SCOPE_ALL   (sizeof(by_scope) / sizeof(by_scope[0]))
 #define BY_SCOPE_KEYED 5 /* the first five */
@@ -36,7 +37,8 @@ static const char *const by_scope[] = {
 	"SELECT log FROM _scope_log WHERE sc = ?1 UNION SELECT log FROM _policy WHERE sc = ?1 "    \
 	"UNION SELECT log FROM _sealed WHERE sc = ?1 UNION SELECT log FROM _unknown WHERE sc = "   \
 	"?1 "                                                                                      \
-	"UNION SELECT log FROM _denied WHERE sc = ?1"
+	"UNION SELECT log FROM _denied WHERE sc = ?1 UNION SELECT log FROM _erase_part WHERE sc "  \
+	"= ?1"
 
 /* Run sql with ?1 = a and, when it has one, ?2 = the blob b of n bytes. */
 static int
@@ -431,9 +433,21 @@ out:
 }
 
 int
-store_erase_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc)
+store_erase_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc,
+                   int64_t log_id)
 {
 	const struct cs_policy *q = cs->parts[i].policy;
+	char *sql;
+	int rc;
+
+	/* recorded, so that an erasure finds its body (a REDACT's names change sets) */
+	if ((sql = sqlite3_mprintf("INSERT OR IGNORE INTO _erase_part(sc, log) VALUES(%lld, ?1)",
+	                           (long long)sc)) == NULL)
+		return ARR_ENOMEM;
+	rc = run(s, sql, log_id, NULL, 0);
+	sqlite3_free(sql);
+	if (rc < 0)
+		return rc;
 
 	if (q->op == POLICY_REDACT)
 		return redact(s, cs, i, sc);

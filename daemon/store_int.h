@@ -655,7 +655,8 @@ int store_erase_stubs_ok(struct store *s, const struct changeset *cs, char *deta
 /* Erase local scope sc (its id scope) in the caller's transaction; ledger first. */
 int store_erase_scope(struct store *s, int64_t sc, const uint8_t scope[ARR_SCOPE_LEN]);
 /* ERASE or REDACT part i of cs in scope sc, applied (or ignored when not allowed). */
-int store_erase_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc);
+int store_erase_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc,
+                       int64_t log_id);
 /* The ERASE parts of a verified change set applied at once, before it is in order. */
 int store_erase_received(struct store *s, const struct changeset *cs);
 /* After a commit that erased: checkpoint and truncate the WAL (outside a transaction). */

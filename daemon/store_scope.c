@@ -531,7 +531,7 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 	/* erasure (store_erase*.c): ERASE and REDACT, and parts of a scope gone here */
 	if (part->policy != NULL &&
 	    (part->policy->op == POLICY_ERASE || part->policy->op == POLICY_REDACT))
-		return store_erase_policy(s, cs, i, ax->sc);
+		return store_erase_policy(s, cs, i, ax->sc, log_id);
 	if ((gone = store_erase_state(s, ax->sc)) < 0 || (rc = store_erase_drops(s, cs, i)) < 0)
 		return gone < 0 ? gone : rc;
 	if (rc > 0 || part->body == NULL || (gone != 0 && part->kind == CS_DATA))

@@ -33,6 +33,7 @@
 #include "region.h"
 #include "req.h"
 #include "rng.h"
+#include "scan.h"
 #include "rowid.h"
 
 enum { OWNER, RELAY, PARTY, N };
@@ -50,26 +51,6 @@ write_ops(struct region *r, size_t i, const struct req_op *ops, size_t n)
 	req_ops(&rq, ops, n);
 	rc = region_call(r, i, &rq, &rp, NULL);
 	req_free(&rq);
-	reply_free(&rp);
-	return rc;
-}
-
-/* A call with string params (k1, v1, k2, v2, ...) to node i: 0 or the ARR_E* code. */
-static int
-call_str(struct region *r, size_t i, const char *method, const char *const *kv, size_t n, char *msg,
-         size_t msglen)
-{
-	struct req rq;
-	struct reply rp;
-	int rc;
-
-	req_begin(&rq, method, (uint32_t)(n / 2));
-	for (size_t k = 0; k < n; k++)
-		req_str(&rq, kv[k]);
-	rc = region_call(r, i, &rq, &rp, NULL);
-	req_free(&rq);
-	if (msg != NULL)
-		snprintf(msg, msglen, "%s", rp.message);
 	reply_free(&rp);
 	return rc;
 }
@@ -107,59 +88,6 @@ wait_converged(struct region *r, int timeout_ms, bool content)
 		proc_sleep_ms(100);
 	} while (mono_s() < until);
 	return false;
-}
-
-/* Does the file at path hold needle? */
-static bool
-file_holds(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n = strlen(needle), len = 0;
-	char *buf = NULL;
-	bool found = false;
-
-	if (f == NULL)
-		return false;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = (size_t)ftell(f)) > 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(len)) != NULL &&
-	    fread(buf, 1, len, f) == len)
-		found = memmem(buf, len, needle, n) != NULL;
-	free(buf);
-	fclose(f);
-	return found;
-}
-
-/* Files under dir (recursively) that hold needle; counts the files looked at in *seen. */
-static int
-dir_holds(const char *dir, const char *needle, int *seen)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int hits = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		char path[1200];
-		struct stat st;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (stat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			hits += dir_holds(path, needle, seen);
-		} else if (S_ISREG(st.st_mode)) {
-			(*seen)++;
-			if (file_holds(path, needle)) {
-				check_log("canary found in %s", path);
-				hits++;
-			}
-		}
-	}
-	closedir(d);
-	return hits;
 }
 
 /* The text of arrangement id's summary on node i into v; the ARR_E* code or 0. */
@@ -300,10 +228,10 @@ main(void)
 	CHECK(wait_converged(r, 20000, false), "the log did not converge through the relay");
 	CHECK(summary(r, PARTY, arr, v, sizeof(v)) == ARR_ENOTFOUND,
 	      "node2 reads before its grant");
-	CHECK(call_str(r, OWNER, "scope.grant",
-	               (const char *const[]){"scope", arr, "member", r->nodes[PARTY].name, "roles",
-	                                     "care"},
-	               6, msg, sizeof(msg)) == 0,
+	CHECK(region_call_str(r, OWNER, "scope.grant",
+	                      (const char *const[]){"scope", arr, "member", r->nodes[PARTY].name,
+	                                            "roles", "care"},
+	                      6, msg, sizeof(msg)) == 0,
 	      "grant node2: %s", msg);
 	CHECK(
 	    apiclient_wait_text(region_api(r, PARTY), "arrangement", arr, "summary", canary, 20000),
@@ -336,23 +264,25 @@ main(void)
 
 	/* 2. no clear byte of it on the relay, in its database, WAL or a backup */
 	snprintf(path, sizeof(path), "%s/data/backup-relay.db", r->nodes[RELAY].dir);
-	CHECK(call_str(r, RELAY, "backup", (const char *const[]){"path", path}, 2, msg,
-	               sizeof(msg)) == 0,
+	CHECK(region_call_str(r, RELAY, "backup", (const char *const[]){"path", path}, 2, msg,
+	                      sizeof(msg)) == 0,
 	      "backup on node1: %s", msg);
 	snprintf(path, sizeof(path), "%s/data", r->nodes[RELAY].dir);
-	CHECK(dir_holds(path, canary, &seen) == 0, "the canary is in node1's data directory");
+	CHECK(scan_dir_holds(path, canary, &seen) == 0, "the canary is in node1's data directory");
 	CHECK(seen >= 3, "only %d files under node1's data directory", seen);
 	for (size_t i = 0; i < N; i++)
-		CHECK(!file_holds(r->nodes[i].log, canary), "the canary is in node%zu's log", i);
+		CHECK(!scan_file_holds(r->nodes[i].log, canary), "the canary is in node%zu's log",
+		      i);
 	seen = 0;
 	snprintf(path, sizeof(path), "%s/data", r->nodes[OWNER].dir);
-	CHECK(dir_holds(path, canary, &seen) > 0, "the scan does not find the canary on node0");
+	CHECK(scan_dir_holds(path, canary, &seen) > 0,
+	      "the scan does not find the canary on node0");
 	check_log("canary absent from node1's %d files and every log, present on node0", seen);
 
 	/* 3. revoked: later writes are unreadable to node2, with any key it holds */
-	CHECK(call_str(r, OWNER, "scope.revoke",
-	               (const char *const[]){"scope", arr, "member", r->nodes[PARTY].name}, 4, msg,
-	               sizeof(msg)) == 0,
+	CHECK(region_call_str(r, OWNER, "scope.revoke",
+	                      (const char *const[]){"scope", arr, "member", r->nodes[PARTY].name},
+	                      4, msg, sizeof(msg)) == 0,
 	      "revoke node2: %s", msg);
 	CHECK(apiclient_write_text(region_api(r, OWNER), "arrangement", arr, "summary", canary2) ==
 	          0,

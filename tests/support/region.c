@@ -557,3 +557,22 @@ region_log_lines(struct region *r, size_t i, const char *needle)
 	fclose(f);
 	return n;
 }
+
+int
+region_call_str(struct region *r, size_t i, const char *method, const char *const *kv, size_t n,
+                char *msg, size_t msglen)
+{
+	struct req rq;
+	struct reply rp;
+	int rc;
+
+	req_begin(&rq, method, (uint32_t)(n / 2));
+	for (size_t k = 0; k < n; k++)
+		req_str(&rq, kv[k]);
+	rc = region_call(r, i, &rq, &rp, NULL);
+	req_free(&rq);
+	if (msg != NULL)
+		snprintf(msg, msglen, "%s", rp.message);
+	reply_free(&rp);
+	return rc;
+}

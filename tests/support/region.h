@@ -106,6 +106,12 @@ struct apiclient *region_api(struct region *r, size_t i);
  */
 int region_call(struct region *r, size_t i, const struct req *rq, struct reply *rp,
                 const msgpack_object **result);
+/*
+ * A request whose params are strings (kv: name, value, name, value, ...; n strings) to
+ * node i: 0 or the ARR_E* code; the reply's message into msg (may be NULL).
+ */
+int region_call_str(struct region *r, size_t i, const char *method, const char *const *kv, size_t n,
+                    char *msg, size_t msglen);
 /* A request without params ("status", "peers", ...). */
 int region_call0(struct region *r, size_t i, const char *method, struct reply *rp,
                  const msgpack_object **result);

@@ -409,6 +409,43 @@ test_crash_mid_erase_completed(void **state)
 	assert_int_equal(store_scope_erase(a->s, x.scope, NULL), ARR_EEXIST);
 }
 
+/* A local shred: b drops its keys and rows, relays the ciphertext, and reads no more. */
+static void
+test_shred_local(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	char ledger[1024];
+	struct arr x;
+
+	arr_create(a, b, &x);
+	sync_to(a, b);
+	assert_int_equal(rows_of(b, "child"), 1);
+	assert_int_equal(store_scope_shred(b->s, x.scope, NULL), 0);
+	assert_int_equal(store_scope_shred(b->s, x.scope, NULL), ARR_EEXIST);
+	assert_int_equal(rows_of(b, "child"), 0);
+	assert_int_equal(db_count(b, "SELECT count(*) FROM _skey"), 0);
+	assert_int_equal(db_count(b, "SELECT count(*) FROM _rowlog"), 0);
+	assert_false(replica_has(b, CANARY));
+	/* the other parties' copies are untouched; b still relays the ciphertext */
+	assert_int_equal(rows_of(a, "child"), 1);
+	sync_to(b, c);
+	assert_int_equal(ts_seq_of(c, a), ts_seq_of(a, a));
+	assert_true(bodies_in(c, x.scope) > 0);
+	/* granted anew: b takes no key and reads nothing */
+	assert_int_equal(store_scope_grant(a->s, x.scope, nodekey_public(b->key), ROLE_CARE, NULL),
+	                 0);
+	sync_to(a, b);
+	assert_int_equal(db_count(b, "SELECT count(*) FROM _skey"), 0);
+	assert_int_equal(rows_of(b, "child"), 0);
+	snprintf(ledger, sizeof(ledger), "%s-erasures", b->path);
+	assert_true(file_has(ledger, "shred "));
+	/* the owner still erases it for everyone, b included */
+	assert_int_equal(store_scope_erase(a->s, x.scope, NULL), 0);
+	sync_to(a, b);
+	assert_int_equal(bodies_in(b, x.scope), 0);
+}
+
 int
 main(void)
 {
@@ -419,6 +456,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_redact, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_restored_backup_erased_again, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_mid_erase_completed, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_shred_local, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
