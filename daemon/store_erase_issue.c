@@ -54,6 +54,19 @@ erase_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t sc,
 	return store_scope_issue(s, scope, &p, r);
 }
 
+int
+store_erase_reissue(struct store *s, int64_t sc, const uint8_t scope[ARR_SCOPE_LEN])
+{
+	struct store_write_result r = {0};
+	uint64_t seq, part;
+	int rc;
+
+	/* a restored copy holds its writes back: its ERASE is in the peers' logs already */
+	if (store_writes_held(s, NULL) || (rc = own_create(s, sc, &seq, &part)) == ARR_EFORBIDDEN)
+		return 1;
+	return rc < 0 ? rc : erase_locked(s, scope, sc, &r);
+}
+
 /* A REDACT of refs in scope sc: this node's own change sets, or any when it owns sc. */
 static int
 redact_locked(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t sc,

@@ -5,7 +5,8 @@
  * transaction that erases commits, and the file is read at every open: what it lists
  * and the replica does not know as gone (a crash before the commit, or a backup from
  * before the erasure restored over the replica) is done again before anything is
- * served. It holds scope ids only, never content or keys, and it is never rewritten.
+ * served; an ERASE of this node's own scope that a crash lost is issued again. It holds scope ids
+ * only, never content or keys, and it is never rewritten.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,8 +98,12 @@ replay_one(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int how, size_t 
 	    (rc = store_erase_state(s, sc)) < 0 || rc >= how)
 		return rc < 0 ? rc : 0;
 	(*done)++;
-	return how == STORE_GONE_ERASED ? store_erase_scope(s, sc, scope)
-	                                : store_shred_scope(s, sc, scope);
+	if (how == STORE_GONE_SHREDDED)
+		return store_shred_scope(s, sc, scope);
+	/* its owner's ERASE lost in a crash goes out after all, so the others erase too */
+	if ((rc = store_erase_reissue(s, sc, scope)) <= 0)
+		return rc;
+	return store_erase_scope(s, sc, scope);
 }
 
 /* Every line of the ledger f, in one transaction. */

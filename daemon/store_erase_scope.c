@@ -8,6 +8,7 @@
  * redacted and the rows they wrote merged again without them. It keeps the record of
  * what is gone (store_erase.c, the ledger) and logs no content.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,11 @@ store_erase_scope(struct store *s, int64_t sc, const uint8_t scope[ARR_SCOPE_LEN
 	if ((rc = drop_records(s, sc, BY_SCOPE_ALL)) < 0 ||
 	    (rc = mark_gone(s, sc, STORE_GONE_ERASED)) < 0)
 		return rc;
+#ifdef ARR_TEST_SCHEMA_NEXT
+	/* the test seam of it_erase_kill (arrangd_next only): die before the commit */
+	if (getenv("ARRANGD_TEST_ERASE_KILL") != NULL && !s->erase->replaying)
+		raise(SIGKILL);
+#endif
 	s->erase->erased++;
 	s->erase->ckpt_due = true;
 	return 0;

@@ -659,6 +659,11 @@ int store_erase_policy(struct store *s, const struct changeset *cs, size_t i, in
                        int64_t log_id);
 /* The ERASE parts of a verified change set applied at once, before it is in order. */
 int store_erase_received(struct store *s, const struct changeset *cs);
+/*
+ * The ledger's erasure of local scope sc, whose change set a crash lost: issued again
+ * when this node owns sc and may write (0), else 1 (the caller erases it locally).
+ */
+int store_erase_reissue(struct store *s, int64_t sc, const uint8_t scope[ARR_SCOPE_LEN]);
 /* After a commit that erased: checkpoint and truncate the WAL (outside a transaction). */
 void store_erase_settle(struct store *s);
 /*

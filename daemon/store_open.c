@@ -500,9 +500,6 @@ store_open(const struct store_config *cfg, int *err)
 	if (s->schema_from < ARR_SCHEMA_VERSION &&
 	    (ret = store_upgrade_finish(s, s->schema_from, &replayed)) < 0)
 		goto out;
-	/* erasures the replica lost (a crash, a restored backup) are done before serving */
-	if ((ret = store_erase_ledger_replay(s, cfg->path)) < 0)
-		goto out;
 	if ((s->self_oid = store_mirror_origin_find(s, s->self)) == 0) {
 		if ((ret = store_db_begin(s)) < 0)
 			goto out;
@@ -513,6 +510,9 @@ store_open(const struct store_config *cfg, int *err)
 		if ((ret = store_db_commit(s)) < 0)
 			goto out;
 	}
+	/* erasures the replica lost (a crash, a restored backup) are done before serving */
+	if ((ret = store_erase_ledger_replay(s, cfg->path)) < 0)
+		goto out;
 	ret = 0;
 out:
 	if (ret < 0)

@@ -120,29 +120,7 @@ main(void)
 		region_start(r, i);
 	snprintf(canary, sizeof(canary), "canary%016llx",
 	         (unsigned long long)rng_range(0, UINT32_MAX) << 20 ^ rng_range(0, UINT32_MAX));
-	rng_rowid(arr);
-	rng_rowid(child);
-	{
-		struct req_op ops[] = {
-		    {.table = "child", .column = "ref", .value = value_text("TD-2016-001")},
-		    {.table = "arrangement", .column = "child_id", .value = value_text(child)},
-		    {.table = "arrangement", .column = "kind", .value = value_text("oza")},
-		    {.table = "arrangement", .column = "status", .value = value_text("draft")},
-		    {.table = "arrangement", .column = "summary", .value = value_text(canary)},
-		};
-		struct req rq;
-		struct reply rp;
-
-		memcpy(ops[0].id, child, sizeof(ops[0].id));
-		for (size_t k = 1; k < 5; k++)
-			memcpy(ops[k].id, arr, sizeof(ops[k].id));
-		req_begin(&rq, "write", 1);
-		req_str(&rq, "ops");
-		req_ops(&rq, ops, 5);
-		CHECK(region_call(r, 0, &rq, &rp, NULL) == 0, "write on node0: %s", rp.message);
-		req_free(&rq);
-		reply_free(&rp);
-	}
+	CHECK(region_write_case(r, 0, arr, child, canary) == 0, "write on node0");
 	for (size_t i = 1; i < N; i++)
 		CHECK(apiclient_wait_text(region_api(r, i), "arrangement", arr, "summary", canary,
 		                          20000),

@@ -38,23 +38,6 @@
 
 enum { OWNER, RELAY, PARTY, N };
 
-/* A write of ops to node i: 0 or the daemon's ARR_E* code. */
-static int
-write_ops(struct region *r, size_t i, const struct req_op *ops, size_t n)
-{
-	struct req rq;
-	struct reply rp;
-	int rc;
-
-	req_begin(&rq, "write", 1);
-	req_str(&rq, "ops");
-	req_ops(&rq, ops, n);
-	rc = region_call(r, i, &rq, &rp, NULL);
-	req_free(&rq);
-	reply_free(&rp);
-	return rc;
-}
-
 /* The "log" and "digest" of node i's "digest" reply. */
 static void
 digests(struct region *r, size_t i, char log[65], char content[65])
@@ -207,22 +190,8 @@ main(void)
 	         (unsigned long long)rng_range(0, UINT32_MAX) << 20 ^ rng_range(0, UINT32_MAX));
 	snprintf(canary2, sizeof(canary2), "CANARY2-%016llx",
 	         (unsigned long long)rng_range(0, UINT32_MAX) << 20 ^ rng_range(0, UINT32_MAX));
-	rng_rowid(arr);
-	rng_rowid(child);
-	{
-		struct req_op ops[] = {
-		    {.table = "child", .column = "ref", .value = value_text("TD-2016-001")},
-		    {.table = "arrangement", .column = "child_id", .value = value_text(child)},
-		    {.table = "arrangement", .column = "kind", .value = value_text("oza")},
-		    {.table = "arrangement", .column = "status", .value = value_text("draft")},
-		    {.table = "arrangement", .column = "summary", .value = value_text(canary)},
-		};
-
-		memcpy(ops[0].id, child, sizeof(ops[0].id));
-		for (size_t k = 1; k < 5; k++)
-			memcpy(ops[k].id, arr, sizeof(ops[k].id));
-		CHECK(write_ops(r, OWNER, ops, 5) == 0, "write the arrangement on node0");
-	}
+	CHECK(region_write_case(r, OWNER, arr, child, canary) == 0,
+	      "write the arrangement on node0");
 
 	/* 1. the grant reaches node2 after the data: it reads the arrangement then */
 	CHECK(wait_converged(r, 20000, false), "the log did not converge through the relay");

@@ -576,3 +576,32 @@ region_call_str(struct region *r, size_t i, const char *method, const char *cons
 	reply_free(&rp);
 	return rc;
 }
+
+int
+region_write_case(struct region *r, size_t i, char arr[37], char child[37], const char *summary)
+{
+	struct req rq;
+	struct reply rp;
+	int rc;
+
+	rng_rowid(arr); /* before the ops: a text value takes its length when made */
+	rng_rowid(child);
+	struct req_op ops[] = {
+	    {.table = "child", .column = "ref", .value = value_text("TD-2016-001")},
+	    {.table = "arrangement", .column = "child_id", .value = value_text(child)},
+	    {.table = "arrangement", .column = "kind", .value = value_text("oza")},
+	    {.table = "arrangement", .column = "status", .value = value_text("draft")},
+	    {.table = "arrangement", .column = "summary", .value = value_text(summary)},
+	};
+
+	memcpy(ops[0].id, child, sizeof(ops[0].id));
+	for (size_t k = 1; k < 5; k++)
+		memcpy(ops[k].id, arr, sizeof(ops[k].id));
+	req_begin(&rq, "write", 1);
+	req_str(&rq, "ops");
+	req_ops(&rq, ops, 5);
+	rc = region_call(r, i, &rq, &rp, NULL);
+	req_free(&rq);
+	reply_free(&rp);
+	return rc;
+}

@@ -112,6 +112,12 @@ int region_call(struct region *r, size_t i, const struct req *rq, struct reply *
  */
 int region_call_str(struct region *r, size_t i, const char *method, const char *const *kv, size_t n,
                     char *msg, size_t msglen);
+/*
+ * A new arrangement arr (a draft, kind oza) with a new child row, its summary text, by
+ * node i (fresh row ids into arr and child): 0 or the ARR_E* code.
+ */
+int region_write_case(struct region *r, size_t i, char arr[37], char child[37],
+                      const char *summary);
 /* A request without params ("status", "peers", ...). */
 int region_call0(struct region *r, size_t i, const char *method, struct reply *rp,
                  const msgpack_object **result);
