@@ -63,6 +63,7 @@ int cmd_search(struct cli *cli, const struct cmd_call *call, int argc, char **ar
 int cmd_goal_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_access_log(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_retention_due(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_retention_apply(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 /* cmd_export.c: the subject-access export of the child REF to out (NULL, "-": stdout). */
 int cmd_export_child(struct cli *cli, const char *ref, const char *out);
 

@@ -2,7 +2,9 @@
  * cmd_retention.c: `arrangctl retention due [--by DATE]`: the due dates of the
  * retention periods the daemon computes ("retention.due"), one line per arrangement and
  * kind of organisation, with the rule that started the period and whether it has ended
- * (by today, or by DATE). It lists only: nothing is erased (docs/operations.md).
+ * (by today, or by DATE). It lists only: nothing is erased (docs/operations.md). And
+ * `arrangctl retention apply [--yes]` ("retention.apply"): what is due today for this
+ * node, shredded here or erased for everyone; without --yes it says what it would do.
  */
 #include <stdio.h>
 #include <string.h>
@@ -73,6 +75,71 @@ cmd_retention_due(struct cli *cli, const struct cmd_call *call, int argc, char *
 			retention_print(&rp.result->via.array.ptr[i], &ndue);
 	if (rc == CLI_OK && !cli->json)
 		fprintf(stderr, "%zu due of %u; nothing is erased by this command\n", ndue,
+		        rp.result->via.array.size);
+out:
+	reply_free(&rp);
+	args_free(&a);
+	return rc;
+}
+
+/* One arrangement acted on (or to act on), as a table line. */
+static void
+apply_print(const msgpack_object *it, bool yes)
+{
+	char id[64] = "-", action[16] = "-";
+	const msgpack_object *code = obj_get(it, "code");
+	int64_t rc =
+	    code != NULL && code->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? code->via.i64 : 0;
+
+	(void)obj_strcpy(obj_get(it, "arrangement"), id, sizeof(id));
+	(void)obj_strcpy(obj_get(it, "action"), action, sizeof(action));
+	if (rc < 0)
+		printf("%-6s %-36s failed: %s\n", action, id, arrerr_str((int)rc));
+	else
+		printf("%-6s %-36s %s\n", action, id, yes ? "done" : "to do");
+}
+
+int
+cmd_retention_apply(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	struct opt opts[] = {{"yes", false, NULL}, {NULL, false, NULL}};
+	bool yes;
+	struct reply rp;
+	struct req rq;
+	struct args a;
+	int rc;
+
+	reply_init(&rp);
+	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	if (rc != CLI_OK || a.help)
+		goto out;
+	if (a.npos > 0) {
+		rc = cli_usage(cli, "unexpected argument '%s'", a.pos[0]);
+		goto out;
+	}
+	yes = opts[0].value != NULL;
+	req_begin(&rq, "retention.apply", yes);
+	if (yes) {
+		req_str(&rq, "confirm");
+		req_str(&rq, "yes");
+	}
+	rc = cli_call(cli, &rq, &rp);
+	req_free(&rq);
+	if (rc != 0) {
+		rc = cli_fail(cli, rc, &rp);
+		goto out;
+	}
+	if (rp.result == NULL || rp.result->type != MSGPACK_OBJECT_ARRAY) {
+		rc = cli_error("malformed reply from arrangd");
+		goto out;
+	}
+	for (uint32_t i = 0; i < rp.result->via.array.size && rc == CLI_OK; i++)
+		if (cli->json)
+			rc = jsonout_print_value(&rp.result->via.array.ptr[i]);
+		else
+			apply_print(&rp.result->via.array.ptr[i], yes);
+	if (rc == CLI_OK && !cli->json && !yes)
+		fprintf(stderr, "%u to act on; nothing done: add --yes to do it\n",
 		        rp.result->via.array.size);
 out:
 	reply_free(&rp);

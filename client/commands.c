@@ -343,6 +343,15 @@ static const struct cmd cmds[] = {
      "from its end. DUE is yes when the date is today or past (or DATE with --by).\n"
      "Nothing is erased or shredded: this only lists.\n\n",
      0, "Data"},
+    {"retention", "apply", "[--yes]", "act on the retention periods due today", cmd_retention_apply,
+     NULL,
+     "Act on what `retention due` lists as due today, and on nothing else: an\n"
+     "arrangement whose period for this node's own kind of organisation (its\n"
+     "organisation row) has ended has this node's copy shredded (`scope shred`); one this\n"
+     "node owns whose periods have ended for every kind of organisation involved is\n"
+     "erased for everyone (`scope erase`). Without --yes nothing is done: it prints what\n"
+     "it would do. Both are final.\n\n",
+     0, "Data"},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -366,7 +375,7 @@ static const struct noun {
      false, false, " (list or show)"},
     {"retention", NULL,
      "Retention periods of the case data this node holds (DOMAIN.md; arrangd(8)).", false, false,
-     " (due)"},
+     " (due or apply)"},
     {"scope", NULL,
      "An arrangement and what hangs off it are readable only by its parties; the other\n"
      "nodes relay them encrypted. A scope is named by its arrangement.",

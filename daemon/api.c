@@ -195,6 +195,7 @@ static const char *const p_search[] = {"text", "limit", NULL};
 static const char *const p_dshow[] = {"id", NULL};
 static const char *const p_export[] = {"child", NULL};
 static const char *const p_due[] = {"by", NULL};
+static const char *const p_apply[] = {"confirm", NULL};
 static const char *const p_alist[] = {"arrangement", "since", "limit", "after", NULL};
 
 /*
@@ -234,6 +235,7 @@ static const struct method {
     {"access.verify", p_none, api_access_verify, false},
     {"export", p_export, api_export, false},
     {"retention.due", p_due, api_retention_due, false},
+    {"retention.apply", p_apply, api_retention_apply, false},
 };
 
 void

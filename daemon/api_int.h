@@ -250,6 +250,7 @@ int api_scope_grant(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
 int api_scope_revoke(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
 int api_scope_erase(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
 int api_scope_shred(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
+int api_retention_apply(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
 int api_scope_digest(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
 /* Fail r with ARR_ENOTFOUND for table/id that is not here, saying how many scopes this
  * node relays without reading them (one of them may hold it). */

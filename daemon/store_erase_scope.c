@@ -19,19 +19,20 @@
 #include "store_int.h"
 
 /*
- * The records of a scope by its local id (?1): what its keys opened (both a shred and
- * an erasure drop these), then its policy (an erasure only: a shredding node relays).
+ * The records of a scope by its local id (?1): its keys and denied list (both a shred
+ * and an erasure drop these), then what points to its logged bodies and its policy (an
+ * erasure only: a shredding node keeps relaying, and may meet the ERASE later).
  */
 static const char *const by_scope[] = {
-    "DELETE FROM _skey WHERE sc = ?1",        "DELETE FROM _sealed WHERE sc = ?1",
-    "DELETE FROM _denied WHERE sc = ?1",      "DELETE FROM _scope_log WHERE sc = ?1",
+    "DELETE FROM _skey WHERE sc = ?1",        "DELETE FROM _denied WHERE sc = ?1",
+    "DELETE FROM _sealed WHERE sc = ?1",      "DELETE FROM _scope_log WHERE sc = ?1",
     "DELETE FROM _unknown WHERE sc = ?1",     "DELETE FROM _policy WHERE sc = ?1",
     "DELETE FROM _policy_rm WHERE sc = ?1",   "DELETE FROM _policy_prev WHERE sc = ?1",
     "DELETE FROM _policy_slot WHERE sc = ?1", "DELETE FROM _redacted WHERE sc = ?1",
     "DELETE FROM _erase_part WHERE sc = ?1",
 };
 #define BY_SCOPE_ALL   (sizeof(by_scope) / sizeof(by_scope[0]))
-#define BY_SCOPE_KEYED 5 /* the first five */
+#define BY_SCOPE_KEYED 2 /* the first two; the rest still point an erasure to the bodies */
 
 /* The log entries with a part in scope ?1 that this node recorded. */
 #define SCOPE_LOG_IDS                                                                              \

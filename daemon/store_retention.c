@@ -277,12 +277,15 @@ ret_emit(const struct ret_arr *a, const struct store_retention_years *y, const c
 	char end_from[11] = "", change_from[11] = "";
 	const char *end_rule = NULL;
 	bool ended = ret_end(a, end_from, &end_rule);
-	int rc = 0;
+	int rc = 0, involved = 0;
 
+	for (int k = 0; k < K_N; k++)
+		involved += a->kinds[k];
 	if (a->last_change_ms > 0)
 		ret_date(a->last_change_ms, change_from);
 	for (int k = 0; k < K_N && rc == 0; k++) {
-		struct store_retention_item it = {.arrangement = a->id, .kind = kind_names[k]};
+		struct store_retention_item it = {
+		    .arrangement = a->id, .kind = kind_names[k], .involved = involved};
 		const char *from = k == K_PROVIDER ? change_from : end_from;
 
 		if (!a->kinds[k] || (k != K_PROVIDER && !ended) || from[0] == '\0')

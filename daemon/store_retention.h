@@ -1,7 +1,7 @@
 /*
  * store_retention.h: when each organisation involved in an arrangement may no longer
  * keep it (DOMAIN.md, docs/operations.md "Retention"), computed from the replica's data.
- * It computes and lists; it erases nothing.
+ * It computes and lists; acting on the list is store_retention_act.c's.
  */
 #ifndef STORE_RETENTION_H
 #define STORE_RETENTION_H
@@ -32,6 +32,7 @@ struct store_retention_item {
 	char from_on[11];        /* YYYY-MM-DD the period starts */
 	char due_on[11];         /* YYYY-MM-DD it ends */
 	bool due;                /* due_on is today or past */
+	int involved;            /* kinds of organisation involved in the arrangement */
 };
 
 typedef int (*store_retention_fn)(void *ctx, const struct store_retention_item *it);
@@ -43,6 +44,24 @@ typedef int (*store_retention_fn)(void *ctx, const struct store_retention_item *
  */
 int store_retention_due(struct store *s, const struct store_retention_years *y, const char *today,
                         store_retention_fn fn, void *ctx);
+
+/* What acting on the due dates does to one arrangement (store_retention_act.c). */
+enum store_retention_action {
+	STORE_RETENTION_SHRED = 1, /* this node's period ended: its copy is shredded */
+	STORE_RETENTION_ERASE = 2, /* owned here and every kind's period ended: erased */
+};
+/* One arrangement acted on (or, without act, to act on); rc its outcome (0 or ARR_E*). */
+typedef int (*store_retention_act_fn)(void *ctx, const char *arrangement,
+                                      enum store_retention_action what, int rc);
+/*
+ * Act on the due dates of today: for each arrangement whose period for this node's own
+ * kind of organisation (its organisation row, by its derived id) is due, shred this
+ * node's copy, or erase it for everyone where this node owns it and the periods of every
+ * kind involved are due. Without act, only tell fn what it would do. ARR_ENOTFOUND when
+ * this node's organisation has no row (or no kind) to tell its period by.
+ */
+int store_retention_act(struct store *s, const struct store_retention_years *y, const char *today,
+                        bool act, store_retention_act_fn fn, void *ctx);
 
 /* "YYYY-MM-DD" plus years (29 February onto 28 February); -1 when date is not a date. */
 int store_retention_add_years(const char *date, uint32_t years, char out[11]);

@@ -534,8 +534,8 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 		return store_erase_policy(s, cs, i, ax->sc, log_id);
 	if ((gone = store_erase_state(s, ax->sc)) < 0 || (rc = store_erase_drops(s, cs, i)) < 0)
 		return gone < 0 ? gone : rc;
-	if (rc > 0 || part->body == NULL || (gone != 0 && part->kind == CS_DATA))
-		return 0; /* logged header-only or as ciphertext, never read here again */
+	if (rc > 0 || part->body == NULL)
+		return 0; /* logged header-only, never read here again */
 	if (part->kind == CS_POLICY) {
 		if ((rc = record_policy(s, cs, i, ax->sc, log_id)) < 0)
 			return rc;
@@ -548,11 +548,12 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 	}
 	if (ax->sc == 0)
 		return store_merge_part(s, cs, part->ops, part->nops, oid, log_id, 0);
-	if ((rc = open_in_apply(s, cs, i, ax)) < 0) {
+	/* shredded here: kept sealed and never opened (an erasure still finds it) */
+	if (gone == 0 && (rc = open_in_apply(s, cs, i, ax)) < 0) {
 		s->scope_masked++; /* validated at receipt; a key learnt since does not open it */
 		return 0;
 	}
-	if (rc == 0)
+	if (gone == 0 && rc == 0)
 		return merge_opened(s, cs, i, oid, log_id, ax->sc);
 	st = s->st[ST_SEALED_INS];
 	sqlite3_bind_int64(st, 1, log_id);

@@ -19,9 +19,11 @@
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "orgid.h"
 #include "policy.h"
 #include "rowid.h"
 #include "store.h"
+#include "store_retention.h"
 #include "teststore.h"
 #include "testutil.h"
 
@@ -446,6 +448,74 @@ test_shred_local(void **state)
 	assert_int_equal(bodies_in(b, x.scope), 0);
 }
 
+struct acted {
+	int shred, erase, failed;
+};
+
+static int
+acted_add(void *ctx, const char *arrangement, enum store_retention_action what, int rc)
+{
+	struct acted *a = ctx;
+
+	(void)arrangement;
+	a->shred += what == STORE_RETENTION_SHRED;
+	a->erase += what == STORE_RETENTION_ERASE;
+	a->failed += rc < 0;
+	return 0;
+}
+
+/*
+ * retention apply: only what is due, for this node's kind: the party shreds its copy,
+ * the owner (every kind involved due) erases it for everyone.
+ */
+static void
+test_retention_act(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	const struct store_retention_years y = STORE_RETENTION_DEFAULTS;
+	struct store_erase_stats st;
+	struct acted n = {0};
+	uint8_t oid[ARR_ROWID_LEN];
+	char org[ARR_ROWID_STRLEN + 1];
+	struct arr x;
+
+	/* before this node's organisation has a row, it cannot tell its period */
+	assert_int_equal(store_retention_act(a->s, &y, "2030-01-01", false, acted_add, &n),
+	                 ARR_ENOTFOUND);
+	orgid_derive(TS_ORG, oid);
+	rowid_format(oid, org);
+	assert_int_equal(ts_write1(a, "organisation", org, "kind", value_text("gemeente")), 0);
+	arr_create(a, b, &x);
+	struct store_op ops[] = {
+	    ts_op("arrangement", x.id, "municipality_org_id", value_text(org)),
+	    ts_op("arrangement", x.id, "end_on", value_text("2001-01-01")),
+	    ts_op("arrangement", x.id, "status", value_text("ended")),
+	};
+	assert_int_equal(store_write(a->s, ops, 3, NULL), 0);
+	sync_to(a, b);
+	/* not due yet (gemeente: 20 years from 2001-01-01): nothing to do */
+	assert_int_equal(store_retention_act(b->s, &y, "2020-12-31", true, acted_add, &n), 0);
+	assert_int_equal(n.shred + n.erase, 0);
+	/* due: the party is told, then shreds with confirmation; the owner's copy stays */
+	assert_int_equal(store_retention_act(b->s, &y, "2021-01-01", false, acted_add, &n), 0);
+	assert_int_equal(n.shred, 1);
+	assert_int_equal(rows_of(b, "child"), 1);
+	assert_int_equal(store_retention_act(b->s, &y, "2021-01-01", true, acted_add, &n), 0);
+	assert_int_equal(n.shred, 2);
+	assert_int_equal(n.failed, 0);
+	assert_int_equal(rows_of(b, "child"), 0);
+	assert_int_equal(rows_of(a, "child"), 1);
+	/* the owner, every kind's period due: erased for everyone */
+	assert_int_equal(store_retention_act(a->s, &y, "2021-01-01", true, acted_add, &n), 0);
+	assert_int_equal(n.erase, 1);
+	assert_int_equal(rows_of(a, "child"), 0);
+	sync_to(a, b);
+	store_erase_stats(b->s, &st);
+	assert_int_equal(bodies_in(b, x.scope), 0);
+	assert_int_equal(st.gone, 1);
+}
+
 int
 main(void)
 {
@@ -457,6 +527,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_restored_backup_erased_again, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_mid_erase_completed, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_shred_local, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_act, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
