@@ -442,9 +442,30 @@ judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
 	}
 }
 
+/* Keep owner as sc's in the round robin of owners, unless it is kept already. */
+static void
+owner_keep(struct store_verdicts *v, int64_t sc, const uint8_t owner[ARR_ORIGIN_LEN])
+{
+	for (size_t i = 0; i < OWNER_CACHE; i++)
+		if (v->owners[i].sc == sc)
+			return;
+	v->owners[v->owners_next].sc = sc;
+	memcpy(v->owners[v->owners_next].owner, owner, ARR_ORIGIN_LEN);
+	v->owners_next = (v->owners_next + 1) % OWNER_CACHE;
+}
+
+void
+store_verdict_owner_seen(struct store *s, int64_t sc, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	if (s->verdicts != NULL && sc != 0)
+		owner_keep(s->verdicts, sc, origin);
+}
+
 /*
  * The owner of sc into owner (*has: whether its CREATE is here): the origin of the
  * CREATE the scope id names (store_policy.c's rule 1). Kept once found: it never changes.
+ * The apply of that CREATE names it first (store_verdict_owner_seen), so the data part
+ * that follows it in a change set finds it kept.
  */
 static int
 owner_of(struct store *s, int64_t sc, uint8_t owner[ARR_ORIGIN_LEN], bool *has)
@@ -478,9 +499,7 @@ owner_of(struct store *s, int64_t sc, uint8_t owner[ARR_ORIGIN_LEN], bool *has)
 	sqlite3_reset(st);
 	if (!*has)
 		return rc == SQLITE_DONE ? 0 : store_db_error(rc);
-	v->owners[v->owners_next].sc = sc;
-	memcpy(v->owners[v->owners_next].owner, owner, ARR_ORIGIN_LEN);
-	v->owners_next = (v->owners_next + 1) % OWNER_CACHE;
+	owner_keep(v, sc, owner);
 	return 0;
 }
 
