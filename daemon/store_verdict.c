@@ -442,13 +442,14 @@ judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
 	}
 }
 
-/* Keep owner as sc's in the round robin of owners, unless it is kept already. */
+/*
+ * Keep owner as sc's in the round robin of owners. Not looked for first: a scope's owner
+ * never changes (a rollback empties the cache), so a second entry for sc is only a slot
+ * spent, and the look-up cost a daemon's catch-up as much as the merge's own loop.
+ */
 static void
 owner_keep(struct store_verdicts *v, int64_t sc, const uint8_t owner[ARR_ORIGIN_LEN])
 {
-	for (size_t i = 0; i < OWNER_CACHE; i++)
-		if (v->owners[i].sc == sc)
-			return;
 	v->owners[v->owners_next].sc = sc;
 	memcpy(v->owners[v->owners_next].owner, owner, ARR_ORIGIN_LEN);
 	v->owners_next = (v->owners_next + 1) % OWNER_CACHE;
