@@ -52,17 +52,14 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_POLICY_OWNS] = "SELECT 1 FROM _policy WHERE sc = ?1 AND op = 1 AND origin = ?2",
     [ST_SKEY_GET] = "SELECT key FROM _skey WHERE sc = ?1 AND key_id = ?2",
     [ST_SKEY_INS] = "INSERT OR IGNORE INTO _skey(sc, key_id, key) VALUES(?1, ?2, ?3)",
-    [ST_POLICY_INS] = "INSERT INTO _policy(log, sc, origin, seq, op, member, roles, key_id, "
-                      "author, part, n) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [ST_POLICY_RM_INS] = "INSERT OR IGNORE INTO _policy_rm(log, sc, origin, seq) "
-                         "VALUES(?1, ?2, ?3, ?4)",
-    [ST_POLICY_PREV_INS] = "INSERT OR IGNORE INTO _policy_prev(log, sc, prev) VALUES(?1, ?2, ?3)",
-    [ST_POLICY_SLOT_INS] = "INSERT OR IGNORE INTO _policy_slot(log, sc, key_id, member) "
-                           "VALUES(?1, ?2, ?3, ?4)",
+    [ST_POLICY_INS] = "INSERT INTO _policy(sc, log, part, origin, seq, op, author, body) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_POLICY_LOAD] = "SELECT log, part, origin, seq, author, body FROM _policy WHERE sc = ?1",
     [ST_SEALED_INS] = "INSERT INTO _sealed(log, sc, key_id, part) VALUES(?1, ?2, ?3, ?4)",
     [ST_SEALED_LIST] = "SELECT log, part FROM _sealed WHERE sc = ?1 AND key_id = ?2 "
                        "ORDER BY log, part",
-    [ST_SEALED_DEL] = "DELETE FROM _sealed WHERE log = ?1 AND part = ?2",
+    [ST_SEALED_DEL] = "DELETE FROM _sealed WHERE sc = ?1 AND key_id = ?2 AND log = ?3 "
+                      "AND part = ?4",
     [ST_LOG_BY_ID] = "SELECT origin, raw FROM _log WHERE id = ?1",
     [ST_Q_BYTES] = "SELECT (SELECT coalesce(sum(bytes), 0) FROM _pending_use), "
                    "(SELECT coalesce(sum(bytes), 0) FROM _quarantine_use)",

@@ -205,23 +205,17 @@ remerge_row(struct store *s, const struct equiv_row *r)
 	return rc;
 }
 
-/* The policy records of oid's log entries from from on. */
+/*
+ * The policy records of oid's log entries from from on (_policy is keyed by scope: a scan,
+ * once per proven equivocation).
+ */
 static int
 policy_mask(struct store *s, int64_t oid, uint64_t from)
 {
-	static const char *const tables[] = {"_policy", "_policy_rm", "_policy_prev",
-	                                     "_policy_slot"};
-	char sql[160];
-	int rc = 0;
-
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && rc == 0; i++) {
-		snprintf(sql, sizeof(sql),
-		         "DELETE FROM %s WHERE log IN "
-		         "(SELECT id FROM _log WHERE origin = ?1 AND seq >= ?2)",
-		         tables[i]);
-		rc = exec2(s, sql, oid, from);
-	}
-	return rc;
+	return exec2(s,
+	             "DELETE FROM _policy WHERE log IN "
+	             "(SELECT id FROM _log WHERE origin = ?1 AND seq >= ?2)",
+	             oid, from);
 }
 
 /*

@@ -21,7 +21,7 @@ own_create(struct store *s, int64_t sc, uint64_t *seq, uint64_t *part)
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT seq, part FROM _policy WHERE sc = ?1 AND op = 1 AND n = 0"
+	                       "SELECT seq, part FROM _policy WHERE sc = ?1 AND op = 1"
 	                       " AND origin = ?2",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return ARR_EDB;

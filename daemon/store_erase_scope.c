@@ -19,20 +19,18 @@
 #include "store_int.h"
 
 /*
- * The records of a scope by its local id (?1): its keys and denied list (both a shred
- * and an erasure drop these), then what points to its logged bodies and its policy (an
- * erasure only: a shredding node keeps relaying, and may meet the ERASE later).
+ * The records of a scope by its local id (?1) beside its keys, sealed list and policy
+ * (store_scope.c drops those): its denied list first (both a shred and an erasure drop
+ * it), then what points to its logged bodies (an erasure only: a shredding node keeps
+ * relaying, and may meet the ERASE later).
  */
 static const char *const by_scope[] = {
-    "DELETE FROM _skey WHERE sc = ?1",        "DELETE FROM _denied WHERE sc = ?1",
-    "DELETE FROM _sealed WHERE sc = ?1",      "DELETE FROM _scope_log WHERE sc = ?1",
-    "DELETE FROM _unknown WHERE sc = ?1",     "DELETE FROM _policy WHERE sc = ?1",
-    "DELETE FROM _policy_rm WHERE sc = ?1",   "DELETE FROM _policy_prev WHERE sc = ?1",
-    "DELETE FROM _policy_slot WHERE sc = ?1", "DELETE FROM _redacted WHERE sc = ?1",
+    "DELETE FROM _denied WHERE sc = ?1",     "DELETE FROM _scope_log WHERE sc = ?1",
+    "DELETE FROM _unknown WHERE sc = ?1",    "DELETE FROM _redacted WHERE sc = ?1",
     "DELETE FROM _erase_part WHERE sc = ?1",
 };
 #define BY_SCOPE_ALL   (sizeof(by_scope) / sizeof(by_scope[0]))
-#define BY_SCOPE_KEYED 2 /* the first two; the rest still point an erasure to the bodies */
+#define BY_SCOPE_KEYED 1 /* the first; the rest still point an erasure to the bodies */
 
 /* The log entries with a part in scope ?1 that this node recorded. */
 #define SCOPE_LOG_IDS                                                                              \
@@ -59,12 +57,15 @@ run(struct store *s, const char *sql, int64_t a, const void *b, int n)
 	return rc;
 }
 
-/* Run the first n of by_scope for sc. */
+/* Drop sc's keys and the first n of by_scope; with more than the keyed ones, its sealed
+ * list and policy too. */
 static int
 drop_records(struct store *s, int64_t sc, size_t n)
 {
-	int rc = 0;
+	int rc = store_scope_drop_keys(s, sc);
 
+	if (rc == 0 && n > BY_SCOPE_KEYED && (rc = store_scope_drop_sealed(s, sc)) == 0)
+		rc = store_scope_drop_policy(s, sc);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = run(s, by_scope[i], sc, NULL, 0);
 	return rc;

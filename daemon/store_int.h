@@ -97,9 +97,7 @@ enum {
 	ST_SKEY_GET,
 	ST_SKEY_INS,
 	ST_POLICY_INS,
-	ST_POLICY_RM_INS,
-	ST_POLICY_PREV_INS,
-	ST_POLICY_SLOT_INS,
+	ST_POLICY_LOAD,
 	ST_SEALED_INS,
 	ST_SEALED_LIST,
 	ST_SEALED_DEL,
@@ -491,6 +489,14 @@ int store_scope_ops_valid(const struct cs_part *part, uint32_t schema_version, c
                           size_t dlen);
 /* Does table t belong to case scopes (an arrangement and what hangs off it)? */
 bool store_scope_table_is_case(const struct schema_table *t);
+/*
+ * A scope's entries, one table each, gone (erasure, in the caller's transaction): the
+ * keys this node holds (_skey), its policy parts (_policy: their bodies with the key
+ * slots), its parts waiting sealed for a key (_sealed). 0 or an error.
+ */
+int store_scope_drop_keys(struct store *s, int64_t sc);
+int store_scope_drop_policy(struct store *s, int64_t sc);
+int store_scope_drop_sealed(struct store *s, int64_t sc);
 /* Keep key key_id of scope sc: 1 when new, 0 when held already, or an error. */
 int store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id,
                         const uint8_t key[ARR_SKEY_LEN]);
@@ -579,6 +585,11 @@ struct store_verdict {
 int store_verdict_open(struct store *s);
 void store_verdict_close(struct store *s);
 /* Drop every compiled policy (after a rollback). */
+/*
+ * The apply of the CREATE that scope sc's id names (changeset_part_creates): origin owns
+ * sc, which the verdict keeps rather than look it up again for the data part that follows.
+ */
+void store_verdict_owner_seen(struct store *s, int64_t sc, const uint8_t origin[ARR_ORIGIN_LEN]);
 void store_verdict_forget(struct store *s);
 /* Change sets newly denied since open. */
 uint64_t store_verdict_denied_count(const struct store *s);

@@ -291,7 +291,13 @@ store_merge_part(struct store *s, const struct changeset *cs, const struct cs_op
 	/* write authorisation (store_verdict.c): a denied part's ops are masked */
 	if ((rc = store_verdict_admit(s, &h, oid, log_id, sc, ops, nops)) != 0)
 		return rc < 0 ? rc : denied_history(s, ops, nops, log_id, sc);
-	if ((rc = store_unknown_split(s, ops, nops, log_id, sc, &known, &n)) < 0)
+	/*
+	 * ops of this schema or an older one name only what this schema has (their check,
+	 * store_unknown_check, refused the rest): only a newer one's are split
+	 */
+	n = nops;
+	if (cs->h.schema_version > ARR_SCHEMA_VERSION &&
+	    (rc = store_unknown_split(s, ops, nops, log_id, sc, &known, &n)) < 0)
 		return rc;
 	rc = merge_ops(s, known != NULL ? known : ops, n, 0, &key, log_id, sc);
 	if (rc == STORE_MERGE_MORE)

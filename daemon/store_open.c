@@ -17,8 +17,8 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define STORE_FORMAT                                                                               \
-	8 /* 8: parts; 7: scopes; 6: _search; 5: _log.chain, _equiv; 4: budgets; 3: clocks */
+/* 9: a _policy row per part; 8: parts; 7: scopes; 6: _search; 5: _equiv; 4: budgets */
+#define STORE_FORMAT  9
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -91,26 +91,18 @@ static const char scope_sql[] =
     "CREATE TABLE IF NOT EXISTS _skey(sc INTEGER NOT NULL, key_id INTEGER NOT NULL,"
     " key BLOB NOT NULL, PRIMARY KEY(sc, key_id)) WITHOUT ROWID;"
     /*
-     * every policy part, by log entry and part (n 0; a CREATE's parties as GRANTs, n 1..);
-     * its removed grants, superseded keys, slots
+     * every policy part: one row, keyed by its scope first, so that a catch-up's new
+     * scopes append at the right edge and a scope's policy is one range; what the body
+     * says beyond the op (a CREATE's parties, removed grants, superseded keys, slots) is
+     * read from its clear body, kept here (store_policy.c)
      */
-    "CREATE TABLE IF NOT EXISTS _policy(log INTEGER NOT NULL, part INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, sc INTEGER NOT NULL, origin BLOB NOT NULL, seq INTEGER NOT NULL,"
-    " op INTEGER NOT NULL, member BLOB, roles INTEGER NOT NULL, key_id INTEGER NOT NULL,"
-    " author TEXT NOT NULL, PRIMARY KEY(log, part, n)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS _policy_sc ON _policy(sc, op);"
-    "CREATE TABLE IF NOT EXISTS _policy_rm(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
-    " origin BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(sc, origin, seq, log))"
-    " WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS _policy_prev(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
-    " prev INTEGER NOT NULL, PRIMARY KEY(sc, prev, log)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS _policy_slot(log INTEGER NOT NULL, sc INTEGER NOT NULL,"
-    " key_id INTEGER NOT NULL, member BLOB NOT NULL, PRIMARY KEY(sc, key_id, member, log))"
-    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS _policy(sc INTEGER NOT NULL, log INTEGER NOT NULL,"
+    " part INTEGER NOT NULL, origin BLOB NOT NULL, seq INTEGER NOT NULL, op INTEGER NOT NULL,"
+    " author TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY(sc, log, part)) WITHOUT ROWID;"
     /* case data parts logged but not merged: no key for them yet */
-    "CREATE TABLE IF NOT EXISTS _sealed(log INTEGER NOT NULL, part INTEGER NOT NULL,"
-    " sc INTEGER NOT NULL, key_id INTEGER NOT NULL, PRIMARY KEY(log, part)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS _sealed_key ON _sealed(sc, key_id);";
+    "CREATE TABLE IF NOT EXISTS _sealed(sc INTEGER NOT NULL, key_id INTEGER NOT NULL,"
+    " log INTEGER NOT NULL, part INTEGER NOT NULL, PRIMARY KEY(sc, key_id, log, part))"
+    " WITHOUT ROWID;";
 
 /* a followed by b, malloc'd; NULL when out of memory. */
 static char *

@@ -1,9 +1,9 @@
 /*
  * store_policy.c: what the set of a scope's policy change sets means (PROTOCOL.md,
  * "Scopes"): its owner, who may issue policy, which grants are active, which keys are
- * current. A pure function of the set: it reads the policy tables store_scope.c keeps
- * and never the order in which change sets arrived, a clock or a cell value. It issues
- * nothing and holds no key.
+ * current. A pure function of the set: it reads the policy parts store_scope.c keeps
+ * (one _policy row each, with its body) and never the order in which change sets arrived, a clock
+ * or a cell value. It issues nothing and holds no key.
  *
  * The rules:
  *  - the owner is the author of the scope's CREATE: the one whose origin, seq and part
@@ -56,119 +56,117 @@ store_policy_free(struct store_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int
-load_ops(struct store *s, int64_t sc, struct store_policy *p)
+/* The growable arrays of p, with their capacities, while they are loaded. */
+struct loading {
+	struct store_policy *p;
+	size_t cap_ops, cap_rms, cap_prevs, cap_slots;
+};
+
+/* A new op of p for part part of log entry log (origin, seq, author): zeroed but for those. */
+static struct store_policy_op *
+op_new(struct loading *l, const struct store_policy_op *part)
 {
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int rc;
+	struct store_policy *p = l->p;
+	struct store_policy_op *o;
 
-	if ((rc = sqlite3_prepare_v2(s->db,
-	                             "SELECT log, origin, seq, op, member, roles, key_id, author, "
-	                             "part FROM _policy WHERE sc = ?1",
-	                             -1, &st, NULL)) != SQLITE_OK)
-		return store_db_error(rc);
-	sqlite3_bind_int64(st, 1, sc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_policy_op *o;
-		const char *author = (const char *)sqlite3_column_text(st, 7);
-
-		if (grow((void **)&p->ops, &cap, p->nops, sizeof(*p->ops)) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		o = &p->ops[p->nops++];
-		memset(o, 0, sizeof(*o));
-		o->log = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) == ARR_ORIGIN_LEN)
-			memcpy(o->origin, sqlite3_column_blob(st, 1), ARR_ORIGIN_LEN);
-		o->seq = (uint64_t)sqlite3_column_int64(st, 2);
-		o->op = (uint8_t)sqlite3_column_int(st, 3);
-		o->has_member = sqlite3_column_bytes(st, 4) == ARR_ORIGIN_LEN;
-		if (o->has_member)
-			memcpy(o->member, sqlite3_column_blob(st, 4), ARR_ORIGIN_LEN);
-		o->roles = (uint32_t)sqlite3_column_int64(st, 5);
-		o->key_id = (uint64_t)sqlite3_column_int64(st, 6);
-		snprintf(o->author, sizeof(o->author), "%s", author != NULL ? author : "");
-		o->part = sqlite3_column_int(st, 8);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+	if (grow((void **)&p->ops, &l->cap_ops, p->nops, sizeof(*p->ops)) < 0)
+		return NULL;
+	o = &p->ops[p->nops++];
+	*o = *part;
+	return o;
 }
 
+/*
+ * The entries of one policy body into p: the op itself, a CREATE's parties as GRANTs of
+ * its log entry and part, the grants a REVOKE removes, the keys a rotation supersedes and
+ * every slot (what the tables of store format 8 held, a row each).
+ */
 static int
-load_links(struct store *s, int64_t sc, struct store_policy *p)
+load_body(struct loading *l, const struct store_policy_op *part, const struct cs_policy *b)
 {
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
-	int rc;
+	struct store_policy *p = l->p;
+	struct store_policy_op *o;
 
-	if ((rc = sqlite3_prepare_v2(s->db, "SELECT log, origin, seq FROM _policy_rm WHERE sc = ?1",
-	                             -1, &st, NULL)) != SQLITE_OK)
-		return store_db_error(rc);
-	sqlite3_bind_int64(st, 1, sc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_policy_rm *r;
-
-		if (grow((void **)&p->rms, &cap, p->nrms, sizeof(*p->rms)) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		r = &p->rms[p->nrms++];
-		r->log = sqlite3_column_int64(st, 0);
-		memset(r->origin, 0, ARR_ORIGIN_LEN);
-		if (sqlite3_column_bytes(st, 1) == ARR_ORIGIN_LEN)
-			memcpy(r->origin, sqlite3_column_blob(st, 1), ARR_ORIGIN_LEN);
-		r->seq = (uint64_t)sqlite3_column_int64(st, 2);
+	if ((o = op_new(l, part)) == NULL)
+		return ARR_ENOMEM;
+	o->op = b->op;
+	o->has_member = b->has_member;
+	if (b->has_member)
+		memcpy(o->member, b->member, ARR_ORIGIN_LEN);
+	o->roles = b->roles;
+	o->key_id = b->key_id;
+	for (size_t k = 0; k < b->nparties; k++) {
+		if ((o = op_new(l, part)) == NULL)
+			return ARR_ENOMEM;
+		o->op = POLICY_GRANT;
+		o->has_member = true;
+		memcpy(o->member, b->parties[k].member, ARR_ORIGIN_LEN);
+		o->roles = b->parties[k].roles;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return store_db_error(rc);
-	cap = 0;
-	if ((rc = sqlite3_prepare_v2(s->db, "SELECT log, prev FROM _policy_prev WHERE sc = ?1", -1,
-	                             &st, NULL)) != SQLITE_OK)
-		return store_db_error(rc);
-	sqlite3_bind_int64(st, 1, sc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (grow((void **)&p->prevs, &cap, p->nprevs, sizeof(*p->prevs)) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		p->prevs[p->nprevs].log = sqlite3_column_int64(st, 0);
-		p->prevs[p->nprevs++].key_id = (uint64_t)sqlite3_column_int64(st, 1);
+	for (size_t k = 0; k < b->ngrants; k++) {
+		if (grow((void **)&p->rms, &l->cap_rms, p->nrms, sizeof(*p->rms)) < 0)
+			return ARR_ENOMEM;
+		p->rms[p->nrms].log = part->log;
+		memcpy(p->rms[p->nrms].origin, b->grants[k].origin, ARR_ORIGIN_LEN);
+		p->rms[p->nrms++].seq = b->grants[k].seq;
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+	for (size_t k = 0; k < b->nprevs; k++) {
+		if (grow((void **)&p->prevs, &l->cap_prevs, p->nprevs, sizeof(*p->prevs)) < 0)
+			return ARR_ENOMEM;
+		p->prevs[p->nprevs].log = part->log;
+		p->prevs[p->nprevs++].key_id = b->prevs[k];
+	}
+	for (size_t k = 0; k < b->nslots; k++) {
+		if (grow((void **)&p->slots, &l->cap_slots, p->nslots, sizeof(*p->slots)) < 0)
+			return ARR_ENOMEM;
+		p->slots[p->nslots].log = part->log;
+		p->slots[p->nslots].key_id = b->slots[k].key_id;
+		memcpy(p->slots[p->nslots++].member, b->slots[k].member, ARR_ORIGIN_LEN);
+	}
+	return 0;
 }
 
+/* One row of _policy (st) decoded into p. Its body was decoded strictly at receipt. */
 static int
-load_slots(struct store *s, int64_t sc, struct store_policy *p)
+load_row(sqlite3_stmt *st, struct loading *l)
 {
-	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
+	struct store_policy_op part = {0};
+	const char *author = (const char *)sqlite3_column_text(st, 4);
+	struct cs_policy *b = NULL;
+	bool nc;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(s->db,
-	                             "SELECT log, key_id, member FROM _policy_slot WHERE sc = ?1",
-	                             -1, &st, NULL)) != SQLITE_OK)
-		return store_db_error(rc);
-	sqlite3_bind_int64(st, 1, sc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_policy_slot *sl;
+	part.log = sqlite3_column_int64(st, 0);
+	part.part = sqlite3_column_int(st, 1);
+	if (sqlite3_column_bytes(st, 2) == ARR_ORIGIN_LEN)
+		memcpy(part.origin, sqlite3_column_blob(st, 2), ARR_ORIGIN_LEN);
+	part.seq = (uint64_t)sqlite3_column_int64(st, 3);
+	snprintf(part.author, sizeof(part.author), "%s", author != NULL ? author : "");
+	rc =
+	    policy_decode(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5), &b, &nc);
+	if (rc == 0)
+		rc = load_body(l, &part, b);
+	else if (rc != ARR_ENOMEM)
+		rc = ARR_EDB; /* kept bodies always decode */
+	policy_free(&b);
+	return rc;
+}
 
-		if (grow((void **)&p->slots, &cap, p->nslots, sizeof(*p->slots)) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		sl = &p->slots[p->nslots++];
-		sl->log = sqlite3_column_int64(st, 0);
-		sl->key_id = (uint64_t)sqlite3_column_int64(st, 1);
-		memset(sl->member, 0, ARR_ORIGIN_LEN);
-		if (sqlite3_column_bytes(st, 2) == ARR_ORIGIN_LEN)
-			memcpy(sl->member, sqlite3_column_blob(st, 2), ARR_ORIGIN_LEN);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
+/* Every policy part of scope sc: one row each (store_open.c), its body decoded. */
+static int
+load_parts(struct store *s, int64_t sc, struct store_policy *p)
+{
+	sqlite3_stmt *st = s->st[ST_POLICY_LOAD];
+	struct loading l = {.p = p};
+	int rc = SQLITE_DONE, ret = 0;
+
+	sqlite3_bind_int64(st, 1, sc);
+	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ret = load_row(st, &l);
+	sqlite3_reset(st);
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_db_error(rc);
+	return ret;
 }
 
 /*
@@ -368,8 +366,7 @@ store_policy_load(struct store *s, int64_t sc, struct store_policy *p)
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((rc = store_scope_bytes(s, sc, scope)) < 0 || (rc = load_ops(s, sc, p)) < 0 ||
-	    (rc = load_links(s, sc, p)) < 0 || (rc = load_slots(s, sc, p)) < 0) {
+	if ((rc = store_scope_bytes(s, sc, scope)) < 0 || (rc = load_parts(s, sc, p)) < 0) {
 		store_policy_free(p);
 		return rc;
 	}

@@ -76,9 +76,20 @@ store_quarantine_put(struct store *s, const uint8_t *raw, size_t len, const uint
 int
 store_quarantine_clear(struct store *s, const uint8_t *raw, size_t len)
 {
-	sqlite3_stmt *st = s->st[ST_Q_DEL_HASH];
+	sqlite3_stmt *st = s->st[ST_Q_MAXID];
 	uint8_t hash[HASH_LEN];
+	int64_t top = 0;
+	int rc;
 
+	/* an empty quarantine (the rule): no hash of a change set of up to 4 MiB to look for */
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		top = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_db_error(rc);
+	if (top == 0)
+		return 0;
+	st = s->st[ST_Q_DEL_HASH];
 	crypto_generichash(hash, sizeof(hash), raw, len, NULL, 0);
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 	return store_db_run(st);

@@ -136,6 +136,56 @@ find_op(const struct route *rt, const char *table, const uint8_t *row, const cha
 	return NULL;
 }
 
+/* A run of consecutive ops of the write on one (row, table): its first op and length. */
+struct oprun {
+	struct opref first;
+	size_t n;
+};
+
+static int
+oprun_cmp(const void *a, const void *b)
+{
+	return opref_cmp(&((const struct oprun *)a)->first, &((const struct oprun *)b)->first);
+}
+
+/*
+ * rt->by_row: the ops sorted by (row, table, place in the write). A write names a row's
+ * columns one after another, so the runs of ops on one (row, table) are sorted, a few
+ * times fewer entries than its ops (sorting the ops was a sixth of an import's work);
+ * runs of one (row, table) that do not touch keep their order, so the result is the same.
+ */
+static int
+by_row_sort(struct route *rt)
+{
+	struct oprun *runs = calloc(rt->nops + 1, sizeof(*runs));
+	size_t nruns = 0, k = 0;
+
+	if (runs == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < rt->nops; i++) {
+		const struct cs_op *o = &rt->ops[i];
+		struct oprun *r = nruns > 0 ? &runs[nruns - 1] : NULL;
+
+		if (r != NULL && memcmp(r->first.key, o->row, ARR_ROWID_LEN) == 0 &&
+		    (r->first.op->table == o->table || strcmp(r->first.op->table, o->table) == 0)) {
+			r->n++;
+			continue;
+		}
+		r = &runs[nruns++];
+		r->first.op = o;
+		memcpy(r->first.key, o->row, ARR_ROWID_LEN);
+		r->n = 1;
+	}
+	qsort(runs, nruns, sizeof(*runs), oprun_cmp);
+	for (size_t r = 0; r < nruns; r++)
+		for (size_t j = 0; j < runs[r].n; j++, k++) {
+			rt->by_row[k].op = runs[r].first.op + j;
+			memcpy(rt->by_row[k].key, runs[r].first.key, ARR_ROWID_LEN);
+		}
+	free(runs);
+	return 0;
+}
+
 /* Build the indexes of rt (0 or ARR_ENOMEM). */
 static int
 route_index(struct route *rt)
@@ -146,15 +196,12 @@ route_index(struct route *rt)
 	for (size_t i = 0; i < rt->nops; i++) {
 		const struct cs_op *o = &rt->ops[i];
 
-		rt->by_row[i].op = o;
-		memcpy(rt->by_row[i].key, o->row, ARR_ROWID_LEN);
 		if (strcmp(o->table, "arrangement") == 0 && strcmp(o->column, "child_id") == 0 &&
 		    ref_row(o, rt->by_child[rt->nchild].key) == 0)
 			rt->by_child[rt->nchild++].op = o;
 	}
-	qsort(rt->by_row, rt->nops, sizeof(*rt->by_row), opref_cmp);
 	qsort(rt->by_child, rt->nchild, sizeof(*rt->by_child), opref_cmp);
-	return 0;
+	return by_row_sort(rt);
 }
 
 /* The scope of row of table (a parent of a new row): readable, or new in this write. */

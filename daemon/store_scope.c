@@ -1,10 +1,12 @@
 /*
  * store_scope.c: scopes in the replica (PROTOCOL.md, "Scopes"): the local ids of scope
- * ids, the scope keys this node holds, the policy tables store_policy.c reads, and what
- * happens to a logged change set of a case scope: merged when this node holds its key,
- * else kept sealed in the log (_sealed) and merged the moment a policy change set brings
- * the key. A node that is not a party never sees a clear byte of a case scope: it logs
- * the envelope as received and writes nothing else about it but ids.
+ * ids, the scope keys this node holds, the policy parts store_policy.c reads (a _policy
+ * row each, with its clear body), and what happens to a logged change set of a case
+ * scope: merged when this node holds its key, else kept sealed in the log (_sealed) and
+ * merged the moment a policy change set brings the key. A node that is not a party never
+ * sees a clear byte of a case scope: it logs the envelope as received and writes nothing
+ * else about it but ids. Each of its tables has one function that drops a scope's
+ * entries (erasure calls them).
  *
  * It does not issue policy (store_scope_write.c) nor decide what the policy set means
  * (store_policy.c).
@@ -167,6 +169,42 @@ store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t 
 	return sqlite3_changes(s->db) > 0;
 }
 
+/*
+ * The entries of scope sc in one table, by sc (every one of these tables is keyed by its
+ * scope first). Erasure calls them, in its own transaction; rare, so not cached.
+ */
+static int
+drop(struct store *s, const char *sql, int64_t sc)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_int64(st, 1, sc);
+	rc = store_db_run(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_scope_drop_keys(struct store *s, int64_t sc)
+{
+	return drop(s, "DELETE FROM _skey WHERE sc = ?1", sc);
+}
+
+int
+store_scope_drop_policy(struct store *s, int64_t sc)
+{
+	return drop(s, "DELETE FROM _policy WHERE sc = ?1", sc);
+}
+
+int
+store_scope_drop_sealed(struct store *s, int64_t sc)
+{
+	return drop(s, "DELETE FROM _sealed WHERE sc = ?1", sc);
+}
+
 /* Open case data part i when this node holds its key: 0 opened (or not sealed), 1 no key. */
 static int
 open_part(struct store *s, struct changeset *cs, size_t i)
@@ -225,91 +263,44 @@ store_scope_open_received(struct store *s, struct changeset *cs)
 	return open_parts(s, cs, true);
 }
 
-/* One row of _policy: part i of cs, entry n (0 the op itself, 1.. a CREATE's parties). */
-static int
-policy_row(struct store *s, const struct changeset *cs, size_t i, int n, int64_t sc, int64_t log_id,
-           uint8_t op, const uint8_t *member, uint32_t roles, uint64_t key_id)
-{
-	sqlite3_stmt *st = s->st[ST_POLICY_INS];
-
-	sqlite3_bind_int64(st, 1, log_id);
-	sqlite3_bind_int64(st, 2, sc);
-	sqlite3_bind_blob(st, 3, cs->origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)cs->h.seq);
-	sqlite3_bind_int(st, 5, op);
-	if (member != NULL)
-		sqlite3_bind_blob(st, 6, member, ARR_ORIGIN_LEN, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 6);
-	sqlite3_bind_int64(st, 7, roles);
-	sqlite3_bind_int64(st, 8, (int64_t)key_id);
-	sqlite3_bind_text(st, 9, cs->h.author_org, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, (int64_t)i);
-	sqlite3_bind_int(st, 11, n);
-	return store_db_run(st);
-}
-
-/* The removed grants, superseded keys and slots of policy p (log entry log_id). */
-static int
-record_links(struct store *s, const struct cs_policy *p, int64_t sc, int64_t log_id)
-{
-	sqlite3_stmt *st = s->st[ST_POLICY_RM_INS];
-	int rc;
-
-	for (size_t i = 0; i < p->ngrants; i++) {
-		sqlite3_bind_int64(st, 1, log_id);
-		sqlite3_bind_int64(st, 2, sc);
-		sqlite3_bind_blob(st, 3, p->grants[i].origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)p->grants[i].seq);
-		if ((rc = store_db_run(st)) < 0)
-			return rc;
-	}
-	st = s->st[ST_POLICY_PREV_INS];
-	for (size_t i = 0; i < p->nprevs; i++) {
-		sqlite3_bind_int64(st, 1, log_id);
-		sqlite3_bind_int64(st, 2, sc);
-		sqlite3_bind_int64(st, 3, (int64_t)p->prevs[i]);
-		if ((rc = store_db_run(st)) < 0)
-			return rc;
-	}
-	st = s->st[ST_POLICY_SLOT_INS];
-	for (size_t i = 0; i < p->nslots; i++) {
-		sqlite3_bind_int64(st, 1, log_id);
-		sqlite3_bind_int64(st, 2, sc);
-		sqlite3_bind_int64(st, 3, (int64_t)p->slots[i].key_id);
-		sqlite3_bind_blob(st, 4, p->slots[i].member, ARR_ORIGIN_LEN, SQLITE_STATIC);
-		if ((rc = store_db_run(st)) < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Policy part i of cs (log entry log_id) into the policy tables; a CREATE's parties as GRANTs. */
+/*
+ * Policy part i of cs (log entry log_id) into _policy: one row, with its clear body, which
+ * store_policy.c reads for a CREATE's parties, the removed grants, superseded keys and
+ * slots (a row per party and slot cost a catch-up more than the rest of the policy part).
+ */
 static int
 record_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc, int64_t log_id)
 {
-	const struct cs_policy *p = cs->parts[i].policy;
-	int rc;
+	const struct cs_part *part = &cs->parts[i];
+	sqlite3_stmt *st = s->st[ST_POLICY_INS];
 
-	if ((rc = policy_row(s, cs, i, 0, sc, log_id, p->op, p->has_member ? p->member : NULL,
-	                     p->roles, p->key_id)) < 0)
-		return rc;
-	for (size_t k = 0; k < p->nparties; k++)
-		if ((rc = policy_row(s, cs, i, (int)k + 1, sc, log_id, POLICY_GRANT,
-		                     p->parties[k].member, p->parties[k].roles, 0)) < 0)
-			return rc;
-	return record_links(s, p, sc, log_id);
+	if (part->body == NULL || part->bodylen == 0)
+		return ARR_EINVAL; /* a policy part is applied with its body (validate) */
+	sqlite3_bind_int64(st, 1, sc);
+	sqlite3_bind_int64(st, 2, log_id);
+	sqlite3_bind_int64(st, 3, (int64_t)i);
+	sqlite3_bind_blob(st, 4, cs->origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)cs->h.seq);
+	sqlite3_bind_int(st, 6, part->policy->op);
+	sqlite3_bind_text(st, 7, cs->h.author_org, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, part->body, (int)part->bodylen, SQLITE_STATIC);
+	return store_db_run(st);
 }
 
-/* Merge opened part i of scope sc, or count it masked when its ops do not fit. */
+/*
+ * Merge opened part i of scope sc, or count it masked when its ops do not fit. With
+ * checked, they were checked already: opened at receipt (store_apply.c's validate) or
+ * built by this node from a validated local write.
+ */
 static int
 merge_opened(struct store *s, const struct changeset *cs, size_t i, int64_t oid, int64_t log_id,
-             int64_t sc)
+             int64_t sc, bool checked)
 {
 	const struct cs_part *part = &cs->parts[i];
 	char detail[96];
 
-	if (store_scope_ops_valid(part, cs->h.schema_version, detail, sizeof(detail)) < 0) {
+	if (!checked &&
+	    store_scope_ops_valid(part, cs->h.schema_version, detail, sizeof(detail)) < 0) {
 		s->scope_masked++;
 		return 0;
 	}
@@ -345,9 +336,9 @@ sealed_list(struct store *s, int64_t sc, uint64_t key_id, int64_t **ids, size_t 
 	return rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
-/* Merge one sealed part of a log entry with key, and forget that it was sealed. */
+/* Merge one sealed part of a log entry with key key_id, and forget that it was sealed. */
 static int
-materialise_one(struct store *s, int64_t log_id, int64_t part, int64_t sc,
+materialise_one(struct store *s, int64_t log_id, int64_t part, int64_t sc, uint64_t key_id,
                 const uint8_t key[ARR_SKEY_LEN])
 {
 	sqlite3_stmt *st = s->st[ST_LOG_BY_ID];
@@ -375,11 +366,13 @@ materialise_one(struct store *s, int64_t log_id, int64_t part, int64_t sc,
 	/* a body its own key does not open: logged and counted, never merged */
 	if (changeset_open(cs, (size_t)part, key) != 0)
 		s->scope_masked++;
-	else if ((rc = merge_opened(s, cs, (size_t)part, oid, log_id, sc)) < 0)
+	else if ((rc = merge_opened(s, cs, (size_t)part, oid, log_id, sc, false)) < 0)
 		goto out;
 	st = s->st[ST_SEALED_DEL];
-	sqlite3_bind_int64(st, 1, log_id);
-	sqlite3_bind_int64(st, 2, part);
+	sqlite3_bind_int64(st, 1, sc);
+	sqlite3_bind_int64(st, 2, (int64_t)key_id);
+	sqlite3_bind_int64(st, 3, log_id);
+	sqlite3_bind_int64(st, 4, part);
 	rc = store_db_run(st);
 out:
 	changeset_destroy(&cs);
@@ -396,7 +389,7 @@ store_scope_materialise(struct store *s, int64_t sc, uint64_t key_id,
 
 	if ((rc = sealed_list(s, sc, key_id, &ids, &n)) == 0)
 		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = materialise_one(s, ids[2 * i], ids[2 * i + 1], sc, key);
+			rc = materialise_one(s, ids[2 * i], ids[2 * i + 1], sc, key_id, key);
 	free(ids);
 	return rc;
 }
@@ -526,6 +519,7 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 {
 	const struct cs_part *part = &cs->parts[i];
 	sqlite3_stmt *st;
+	bool checked;
 	int rc, gone;
 
 	/* erasure (store_erase*.c): ERASE and REDACT, and parts of a scope gone here */
@@ -539,6 +533,9 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 	if (part->kind == CS_POLICY) {
 		if ((rc = record_policy(s, cs, i, ax->sc, log_id)) < 0)
 			return rc;
+		if (part->policy->op == POLICY_CREATE &&
+		    changeset_part_creates(cs->origin, cs->h.seq, part, i))
+			store_verdict_owner_seen(s, ax->sc, cs->origin);
 		if (gone != 0)
 			return 0; /* shredded: the policy is kept for the record, no key taken */
 		/* a scope new here is not this node's: it has nothing to repair */
@@ -548,13 +545,15 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 	}
 	if (ax->sc == 0)
 		return store_merge_part(s, cs, part->ops, part->nops, oid, log_id, 0);
+	/* a part open before the apply was checked then; one opened now is checked here */
+	checked = part->ops != NULL;
 	/* shredded here: kept sealed and never opened (an erasure still finds it) */
 	if (gone == 0 && (rc = open_in_apply(s, cs, i, ax)) < 0) {
 		s->scope_masked++; /* validated at receipt; a key learnt since does not open it */
 		return 0;
 	}
 	if (gone == 0 && rc == 0)
-		return merge_opened(s, cs, i, oid, log_id, ax->sc);
+		return merge_opened(s, cs, i, oid, log_id, ax->sc, checked);
 	st = s->st[ST_SEALED_INS];
 	sqlite3_bind_int64(st, 1, log_id);
 	sqlite3_bind_int64(st, 2, ax->sc);
@@ -596,8 +595,13 @@ apply_parts(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_
 		if (!have_ax ||
 		    memcmp(cs->parts[i].scope, cs->parts[i - 1].scope, ARR_SCOPE_LEN) != 0) {
 			sodium_memzero(ax, sizeof(*ax));
+			/*
+			 * a CREATE's scope is new here, unless this node issued it: its own
+			 * CREATE found the scope made (store_scope_create_part)
+			 */
 			bool creates =
-			    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i], i);
+			    changeset_part_creates(cs->origin, cs->h.seq, &cs->parts[i], i) &&
+			    memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) != 0;
 
 			if ((rc = scope_local(s, cs->parts[i].scope, true, creates, &ax->sc,
 			                      &ax->fresh)) < 0)

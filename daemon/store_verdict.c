@@ -443,8 +443,30 @@ judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
 }
 
 /*
+ * Keep owner as sc's in the round robin of owners. Not looked for first: a scope's owner
+ * never changes (a rollback empties the cache), so a second entry for sc is only a slot
+ * spent, and the look-up cost a daemon's catch-up as much as the merge's own loop.
+ */
+static void
+owner_keep(struct store_verdicts *v, int64_t sc, const uint8_t owner[ARR_ORIGIN_LEN])
+{
+	v->owners[v->owners_next].sc = sc;
+	memcpy(v->owners[v->owners_next].owner, owner, ARR_ORIGIN_LEN);
+	v->owners_next = (v->owners_next + 1) % OWNER_CACHE;
+}
+
+void
+store_verdict_owner_seen(struct store *s, int64_t sc, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	if (s->verdicts != NULL && sc != 0)
+		owner_keep(s->verdicts, sc, origin);
+}
+
+/*
  * The owner of sc into owner (*has: whether its CREATE is here): the origin of the
  * CREATE the scope id names (store_policy.c's rule 1). Kept once found: it never changes.
+ * The apply of that CREATE names it first (store_verdict_owner_seen), so the data part
+ * that follows it in a change set finds it kept.
  */
 static int
 owner_of(struct store *s, int64_t sc, uint8_t owner[ARR_ORIGIN_LEN], bool *has)
@@ -478,9 +500,7 @@ owner_of(struct store *s, int64_t sc, uint8_t owner[ARR_ORIGIN_LEN], bool *has)
 	sqlite3_reset(st);
 	if (!*has)
 		return rc == SQLITE_DONE ? 0 : store_db_error(rc);
-	v->owners[v->owners_next].sc = sc;
-	memcpy(v->owners[v->owners_next].owner, owner, ARR_ORIGIN_LEN);
-	v->owners_next = (v->owners_next + 1) % OWNER_CACHE;
+	owner_keep(v, sc, owner);
 	return 0;
 }
 

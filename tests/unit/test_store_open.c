@@ -85,9 +85,11 @@ test_other_format_refused(void **state)
 	                  "DROP TABLE _sealed");
 	/* format 7 (policy and sealed records per change set, not per part) too */
 	format_refused(a, "UPDATE _meta SET value = 7 WHERE key = 'store_format'");
+	/* format 8 (a row per party and per slot, not one per policy part) too */
+	format_refused(a, "UPDATE _meta SET value = 8 WHERE key = 'store_format'");
 
 	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 8 WHERE key = 'store_format'",
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 9 WHERE key = 'store_format'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);

@@ -229,6 +229,51 @@ test_pack_by_bytes(void **state)
 	free(big);
 }
 
+/*
+ * A write whose rows come interleaved (a row's ops in two places, two arrangements'
+ * ops in turns, a share of the first between them): each row lands in its own
+ * arrangement's scope, and of two ops on one cell the later in the write wins, as when
+ * every row's ops come together (store_route.c and store_write.c sort runs of ops).
+ */
+static void
+test_interleaved_rows(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	char x[37], y[37], share[37];
+	uint8_t sx[ARR_SCOPE_LEN], sy[ARR_SCOPE_LEN], ss[ARR_SCOPE_LEN];
+	struct store_write_result res;
+	struct ts_rowtext t = {{0}, 0};
+
+	ts_new_id(x);
+	ts_new_id(y);
+	ts_new_id(share);
+	struct store_op ops[] = {
+	    ts_op("arrangement", x, "kind", value_text("oza")),
+	    ts_op("arrangement", y, "kind", value_text("oza")),
+	    ts_op("arrangement", x, "status", value_text("draft")),
+	    ts_op("funding_share", share, "arrangement_id", value_text(x)),
+	    ts_op("arrangement", y, "status", value_text("draft")),
+	    ts_op("arrangement", x, "status", value_text("requested")),
+	    ts_op("funding_share", share, "amount_cents", value_int(4000)),
+	};
+	assert_int_equal(store_write(a->s, ops, 7, &res), 0);
+	assert_int_equal(res.changesets, 1);
+	assert_int_equal(store_scope_of(a->s, "arrangement", x, sx), 0);
+	assert_int_equal(store_scope_of(a->s, "arrangement", y, sy), 0);
+	assert_int_equal(store_scope_of(a->s, "funding_share", share, ss), 0);
+	assert_memory_not_equal(sx, sy, ARR_SCOPE_LEN);
+	assert_memory_equal(sx, ss, ARR_SCOPE_LEN);
+	assert_int_equal(store_get(a->s, "arrangement", x, ts_row_to_text, &t), 0);
+	assert_non_null(strstr(t.buf, "status='requested'"));
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_get(a->s, "arrangement", y, ts_row_to_text, &t), 0);
+	assert_non_null(strstr(t.buf, "status='draft'"));
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(store_get(a->s, "funding_share", share, ts_row_to_text, &t), 0);
+	assert_non_null(strstr(t.buf, "amount_cents=4000"));
+}
+
 int
 main(void)
 {
@@ -237,6 +282,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_delete_hides_row, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_large_write_splits, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_pack_by_bytes, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_interleaved_rows, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
