@@ -17,8 +17,7 @@
 #include "mpwrite.h"
 #include "utf8.h"
 
-static const uint8_t region_personal[crypto_generichash_blake2b_PERSONALBYTES] =
-    "arrangd-region\0";
+static const uint8_t region_personal[crypto_generichash_blake2b_PERSONALBYTES] = "arrangd-region\0";
 
 static const char *const kind_names[] = {"gemeente", "swv", "school", "provider"};
 static const char *const op_names[] = {"genesis", "add", "remove", "rotate", "endpoint"};
@@ -54,8 +53,8 @@ fields_of(const struct cs_member *m)
 {
 	return (m->has_key ? F_KEY : 0) | (m->has_new_key ? F_NEWKEY : 0) |
 	       (m->organisation[0] ? F_ORG : 0) | (m->kind ? F_KIND : 0) |
-	       (m->roles ? F_ROLES : 0) | (m->endpoint[0] ? F_ENDPOINT : 0) |
-	       (m->cut ? F_CUT : 0) | (m->has_region ? F_REGION : 0) | (m->name[0] ? F_NAME : 0) |
+	       (m->roles ? F_ROLES : 0) | (m->endpoint[0] ? F_ENDPOINT : 0) | (m->cut ? F_CUT : 0) |
+	       (m->has_region ? F_REGION : 0) | (m->name[0] ? F_NAME : 0) |
 	       (m->has_invite ? F_INVITE : 0);
 }
 
@@ -76,8 +75,8 @@ member_check(const struct cs_member *m)
 	if (m == NULL || m->op < MEMBER_GENESIS || m->op > MEMBER_ENDPOINT)
 		return ARR_EINVAL;
 	f = fields_of(m);
-	if ((f & ~op_fields[m->op].allowed) || (f & op_fields[m->op].required) !=
-	                                           op_fields[m->op].required)
+	if ((f & ~op_fields[m->op].allowed) ||
+	    (f & op_fields[m->op].required) != op_fields[m->op].required)
 		return ARR_EINVAL;
 	if (m->kind > MEMBER_KIND_MAX || (m->roles & ~MEMBER_ROLES_ALL))
 		return ARR_EINVAL;
@@ -252,8 +251,7 @@ member_free(struct cs_member **m)
 }
 
 void
-member_region_id(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
-                 uint8_t out[MEMBER_REGION_LEN])
+member_region_id(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, uint8_t out[MEMBER_REGION_LEN])
 {
 	uint8_t in[ARR_ORIGIN_LEN + 8];
 
