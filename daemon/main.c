@@ -35,6 +35,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "members.h"
+#include "store_member.h"
 #include "nodeinit.h"
 #include "nodekey.h"
 #include "peermsg.h"
@@ -277,6 +278,20 @@ hook_member_find(void *ctx, const char *name, uint8_t origin[ARR_ORIGIN_LEN], co
 	return 0;
 }
 
+/* The members file as the seed of the replicated member list (store_member.h). */
+static int
+seed_members(struct store *st, const struct members *m)
+{
+	struct member_rec *seed = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = members_seed(m, &seed, &n)) == 0)
+		rc = store_member_seed(st, seed, n);
+	free(seed);
+	return rc;
+}
+
 static const char *
 hook_member_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
@@ -368,6 +383,8 @@ reload(struct daemon *d)
 		goto out;
 	}
 	store_set_members(d->st, members_org, m);
+	if (seed_members(d->st, m) != 0)
+		log_warnx("reload: the members file could not seed the member list");
 	store_set_max_drift(d->st, cfg->max_clock_drift_ms);
 	bud = budget_of(cfg);
 	store_set_budget(d->st, &bud);
@@ -580,6 +597,10 @@ run(struct daemon *d)
 		goto out;
 	}
 	store_set_interrupt(d->st, stop_pending, NULL);
+	if (seed_members(d->st, d->members) != 0) {
+		log_error("cannot seed the member list from the members file");
+		goto out;
+	}
 	if ((d->zctx = zmq_ctx_new()) == NULL) {
 		log_error("cannot create the ZeroMQ context: %s", zmq_strerror(zmq_errno()));
 		goto out;

@@ -14,6 +14,7 @@
 #include "arrerr.h"
 #include "confval.h"
 #include "inifile.h"
+#include "member_fold.h"
 #include "members.h"
 #include "nodekey.h"
 
@@ -30,6 +31,8 @@ struct members_seen {
 	int organisation; /* line where set; 0: not yet */
 	int public_key;
 	int endpoint;
+	int kind;
+	int roles;
 };
 
 struct members_parse_ctx {
@@ -161,6 +164,10 @@ members_on_key(void *user, const char *section, const char *key, const char *val
 		where = &seen->public_key;
 	else if (strcmp(key, "endpoint") == 0)
 		where = &seen->endpoint;
+	else if (strcmp(key, "kind") == 0)
+		where = &seen->kind;
+	else if (strcmp(key, "roles") == 0)
+		where = &seen->roles;
 	else {
 		snprintf(msg, msglen, "unknown key '%s' in section [%s]", key, section);
 		return -1;
@@ -183,6 +190,19 @@ members_on_key(void *user, const char *section, const char *key, const char *val
 	} else if (where == &seen->public_key) {
 		if (members_set_key(ctx, mb, value, msg, msglen) != 0)
 			return -1;
+	} else if (where == &seen->kind) {
+		if ((mb->kind = member_kind_parse(value)) == 0) {
+			snprintf(msg, msglen,
+			         "invalid kind '%s' (expected gemeente, swv, school or provider)",
+			         value);
+			return -1;
+		}
+	} else if (where == &seen->roles) {
+		if ((mb->roles = member_roles_parse(value)) == UINT32_MAX) {
+			snprintf(msg, msglen, "invalid roles '%s' (expected registrar or nothing)",
+			         value);
+			return -1;
+		}
 	} else {
 		if (!confval_endpoint_ok(value)) {
 			snprintf(msg, msglen, "invalid endpoint '%s' (expected tcp://HOST:PORT)",
@@ -308,4 +328,29 @@ members_origin_at(void *ctx, size_t i)
 	const struct member *mb = members_at(ctx, i);
 
 	return mb != NULL ? mb->origin : NULL;
+}
+
+int
+members_seed(const struct members *m, struct member_rec **out, size_t *n)
+{
+	struct member_rec *v;
+
+	*out = NULL;
+	*n = 0;
+	if (m == NULL || m->n == 0)
+		return 0;
+	if ((v = calloc(m->n, sizeof(*v))) == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < m->n; i++) {
+		memcpy(v[i].key, m->v[i].origin, ARR_ORIGIN_LEN);
+		snprintf(v[i].organisation, sizeof(v[i].organisation), "%s", m->v[i].organisation);
+		snprintf(v[i].endpoint, sizeof(v[i].endpoint), "%s",
+		         m->v[i].endpoint != NULL ? m->v[i].endpoint : "");
+		v[i].kind = m->v[i].kind;
+		v[i].roles = m->v[i].roles;
+		v[i].seeded = true;
+	}
+	*out = v;
+	*n = m->n;
+	return 0;
 }

@@ -1,6 +1,8 @@
 /*
  * members.h: the members file: the region's list of trusted nodes, one INI section per
- * member ([name] with organisation, public_key, optional endpoint). The same file can be
+ * member ([name] with organisation, public_key, optional endpoint, kind and roles). It is the
+ * seed of the replicated member list (store_member.h): members change sets add, remove and
+ * rotate are folded over it. The same file can be
  * handed to every node; a node finds itself by its public key. Errors name file:line.
  */
 #ifndef MEMBERS_H
@@ -18,7 +20,11 @@ struct member {
 	uint8_t origin[ARR_ORIGIN_LEN]; /* Ed25519 public key */
 	uint8_t curve[32];              /* the X25519 key CURVE sees (derived) */
 	char *endpoint;                 /* NULL when the node does not connect to it */
+	uint8_t kind;                   /* enum member_kind (kind = ...); 0: not given */
+	uint32_t roles;                 /* enum member_role (roles = registrar); 0: none */
 };
+
+struct member_rec;
 
 struct members;
 
@@ -37,5 +43,10 @@ const struct member *members_find_name(const struct members *m, const char *name
 const char *members_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN]);
 /* The store's member list (store_config.member_at): ctx is a struct members *. */
 const uint8_t *members_origin_at(void *ctx, size_t i);
+/*
+ * The members as the seed of the replicated member list (store_member_seed): a new array of
+ * *n records in *out (free()), none when m is NULL. 0 or ARR_ENOMEM.
+ */
+int members_seed(const struct members *m, struct member_rec **out, size_t *n);
 
 #endif
