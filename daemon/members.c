@@ -354,3 +354,60 @@ members_seed(const struct members *m, struct member_rec **out, size_t *n)
 	*n = m->n;
 	return 0;
 }
+
+/* Fill mb from the folded record r, named as file names it or "m-" and its key's head. */
+static int
+members_from_rec(struct member *mb, const struct member_rec *r, const struct members *file)
+{
+	const struct member *named = members_find_origin(file, r->key);
+	char hex[NODEKEY_HEX_LEN + 1], name[16];
+
+	memset(mb, 0, sizeof(*mb));
+	memcpy(mb->origin, r->key, ARR_ORIGIN_LEN);
+	if (nodekey_curve_public_raw(mb->origin, mb->curve) != 0)
+		return ARR_EINVAL;
+	nodekey_hex(r->key, hex);
+	snprintf(name, sizeof(name), "m-%.12s", hex);
+	mb->name = strdup(named != NULL ? named->name : name);
+	mb->organisation = strdup(r->organisation);
+	mb->endpoint = r->endpoint[0] != '\0' ? strdup(r->endpoint) : NULL;
+	mb->kind = r->kind;
+	mb->roles = r->roles;
+	if (mb->name == NULL || mb->organisation == NULL ||
+	    (r->endpoint[0] != '\0' && mb->endpoint == NULL))
+		return ARR_ENOMEM;
+	return 0;
+}
+
+int
+members_live(const struct members *file, const struct member_rec *v, size_t n,
+             struct members **out)
+{
+	struct members *m = calloc(1, sizeof(*m));
+	int rc = 0;
+
+	*out = NULL;
+	if (m == NULL || (n > 0 && (m->v = calloc(n, sizeof(*m->v))) == NULL)) {
+		free(m);
+		return ARR_ENOMEM;
+	}
+	for (size_t i = 0; i < n && m->n < MEMBERS_MAX; i++) {
+		struct member *mb = &m->v[m->n];
+
+		if (v[i].removed)
+			continue;
+		if ((rc = members_from_rec(mb, &v[i], file)) == ARR_ENOMEM)
+			break;
+		/* a key that is no point, or whose CURVE key another holds, is not admitted */
+		if (rc != 0 || members_find_curve(m, mb->curve) != NULL) {
+			members_free_member(mb);
+			rc = 0;
+			continue;
+		}
+		m->n++;
+	}
+	if (rc != 0)
+		members_destroy(&m);
+	*out = m;
+	return rc;
+}

@@ -48,5 +48,13 @@ const uint8_t *members_origin_at(void *ctx, size_t i);
  * *n records in *out (free()), none when m is NULL. 0 or ARR_ENOMEM.
  */
 int members_seed(const struct members *m, struct member_rec **out, size_t *n);
+/*
+ * The replicated member list as the peer layer follows it: a new members of the records of
+ * v[0..n) (the folded list, store_member_at()) that are not removed, named as file names
+ * their key or "m-" and the first 12 hex digits of it. Keys that are no Ed25519 point or
+ * whose CURVE key an earlier record has are left out. 0 or ARR_ENOMEM.
+ */
+int members_live(const struct members *file, const struct member_rec *v, size_t n,
+                 struct members **out);
 
 #endif

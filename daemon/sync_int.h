@@ -155,7 +155,13 @@ struct sync_fds {
 struct sync {
 	void *zctx;
 	struct sync_settings set; /* a copy; set.listen is owned */
-	const struct members *members;
+	const struct members *members; /* whom we admit and dial: live, or file without a store */
+	const struct members *file;    /* the members file (borrowed): the seed and the names */
+	struct members *live;          /* the replicated list as last followed (sync_members.c) */
+	uint64_t member_gen;           /* store_member_gen() when live was built */
+	uint8_t self_curve[32];        /* our own CURVE key, never admitted */
+	uint64_t zap_refused;          /* connections ZAP refused (of s->refused) */
+	uint64_t members_closed;       /* peers dropped because their member left the list */
 	const struct nodekey *key;
 	struct store *st;
 	void *router;
@@ -244,6 +250,8 @@ void sync_link_heartbeat(struct sync *s, uint64_t now);
  * its connection, whose queued messages libzmq then frees. fd: the new connection's.
  */
 void sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd);
+/* Shut down p's connection to our ROUTER (the same checks as a takeover); whether it was. */
+bool sync_link_close_in(struct peer *p);
 
 /* sync_sendq.c */
 /*
@@ -325,6 +333,21 @@ void sync_peer_handshake(struct peer *p, struct link *l, const struct peermsg *m
 void sync_peer_known_set(struct peer *p, const struct vv *v);
 /* Raise what we know of p's vector by what it announced; never lowered. */
 void sync_peer_known_merge(struct peer *p, const struct vv *v);
+
+/* sync_members.c */
+/*
+ * Follow the replicated member list: when store_member_gen() moved (or force), build the
+ * list anew, rebuild the peer table (a member that left loses its DEALER and its
+ * connection to our ROUTER), and when a member joined, retry the change sets quarantined
+ * as not a member's. Call only where no struct peer pointer is held. 0 or ARR_ENOMEM.
+ */
+int sync_members_follow(struct sync *s, bool force);
+/* Whether the list moved since it was last followed. */
+bool sync_members_due(const struct sync *s);
+/* Why key (CURVE) is not admitted: "removed from the region", "rotated", "not a member". */
+const char *sync_members_why(const struct sync *s, const uint8_t curve[32]);
+/* arrangd_members, arrangd_members_removed, arrangd_peer_connections_refused_total, ... */
+void sync_members_metrics(const struct sync *s, FILE *f);
 
 /* sync_zap.c: bind the ZAP handler; answer the requests waiting on it. */
 int sync_zap_bind(struct sync *s);

@@ -349,20 +349,29 @@ fd_addr(int fd, char *out, size_t n)
  * HELLO: it is shut down only while it still leads to the same remote address and port,
  * which no other connection can have while this one exists.
  */
-void
-sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd)
+bool
+sync_link_close_in(struct peer *p)
 {
 	char addr[64];
 
-	if (p->ridlen > 0 && p->rid_fd_set && p->rid_fd != fd) {
-		fd_addr(p->rid_fd, addr, sizeof(addr));
-		if (addr[0] != '\0' && strcmp(addr, p->rid_addr) == 0 &&
-		    shutdown(p->rid_fd, SHUT_RDWR) == 0) {
-			s->takeovers++;
-			if (sync_log_ok(s, p, "takeover"))
-				log_info("peer %s: connected anew; its old connection closed",
-				         p->name);
-		}
+	if (p->ridlen == 0 || !p->rid_fd_set)
+		return false;
+	fd_addr(p->rid_fd, addr, sizeof(addr));
+	if (addr[0] == '\0' || strcmp(addr, p->rid_addr) != 0 ||
+	    shutdown(p->rid_fd, SHUT_RDWR) != 0)
+		return false;
+	p->rid_fd_set = false;
+	p->in.up = false;
+	return true;
+}
+
+void
+sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd)
+{
+	if (p->ridlen > 0 && p->rid_fd_set && p->rid_fd != fd && sync_link_close_in(p)) {
+		s->takeovers++;
+		if (sync_log_ok(s, p, "takeover"))
+			log_info("peer %s: connected anew; its old connection closed", p->name);
 	}
 	memcpy(p->rid, rid, ridlen);
 	p->ridlen = ridlen;
