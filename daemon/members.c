@@ -380,8 +380,7 @@ members_from_rec(struct member *mb, const struct member_rec *r, const struct mem
 }
 
 int
-members_live(const struct members *file, const struct member_rec *v, size_t n,
-             struct members **out)
+members_live(const struct members *file, const struct member_rec *v, size_t n, struct members **out)
 {
 	struct members *m = calloc(1, sizeof(*m));
 	int rc = 0;

@@ -154,7 +154,7 @@ struct sync_fds {
 
 struct sync {
 	void *zctx;
-	struct sync_settings set; /* a copy; set.listen is owned */
+	struct sync_settings set;      /* a copy; set.listen is owned */
 	const struct members *members; /* whom we admit and dial: live, or file without a store */
 	const struct members *file;    /* the members file (borrowed): the seed and the names */
 	struct members *live;          /* the replicated list as last followed (sync_members.c) */

@@ -1,10 +1,10 @@
 /*
  * sync_zap.c: the ZAP handler (ZeroMQ RFC 27) of the peer ROUTER. Owns the ZAP socket.
  * It admits a CURVE client only if its key belongs to a member other than this node (the
- * replicated member list, followed live by sync_members.c), and hands the member's origin (hex) to ZeroMQ as the connection's User-Id, so every
- * message on the ROUTER carries the authenticated member. The origin rather than the
- * name is used because it survives a rename of the member in a reloaded members file.
- * It reads that list and nothing else; it never touches peer state.
+ * replicated member list, followed live by sync_members.c), and hands the member's origin (hex) to
+ * ZeroMQ as the connection's User-Id, so every message on the ROUTER carries the authenticated
+ * member. The origin rather than the name is used because it survives a rename of the member in a
+ * reloaded members file. It reads that list and nothing else; it never touches peer state.
  *
  * A refused node redials (with backoff), so a refusal is logged the first time a key is
  * refused and only counted after that; the last SYNC_ZAP_SEEN keys are remembered.
