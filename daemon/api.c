@@ -195,6 +195,11 @@ static const char *const p_dshow[] = {"id", NULL};
 static const char *const p_export[] = {"child", NULL};
 static const char *const p_due[] = {"by", NULL};
 static const char *const p_alist[] = {"arrangement", "since", "limit", "after", NULL};
+static const char *const p_mshow[] = {"member", NULL};
+static const char *const p_madd[] = {"key", "organisation", "kind", "roles", "endpoint", NULL};
+static const char *const p_mremove[] = {"member", "cut", NULL};
+static const char *const p_mrotate[] = {"member", "new_key", "cut", NULL};
+static const char *const p_mendpoint[] = {"member", "endpoint", NULL};
 
 /*
  * lively: answered while a large change set is parked half-merged (store.h,
@@ -231,6 +236,12 @@ static const struct method {
     {"access.verify", p_none, api_access_verify, false},
     {"export", p_export, api_export, false},
     {"retention.due", p_due, api_retention_due, false},
+    {"member.list", p_none, api_member_list, true},
+    {"member.show", p_mshow, api_member_show, true},
+    {"member.add", p_madd, api_member_add, false},
+    {"member.remove", p_mremove, api_member_remove, false},
+    {"member.rotate_key", p_mrotate, api_member_rotate, false},
+    {"member.endpoint", p_mendpoint, api_member_endpoint, false},
 };
 
 void

@@ -355,19 +355,27 @@ members_seed(const struct members *m, struct member_rec **out, size_t *n)
 	return 0;
 }
 
+void
+members_default_name(const uint8_t key[ARR_ORIGIN_LEN], char out[MEMBERS_NAME_DEFAULT])
+{
+	char hex[NODEKEY_HEX_LEN + 1];
+
+	nodekey_hex(key, hex);
+	snprintf(out, MEMBERS_NAME_DEFAULT, "m-%.12s", hex);
+}
+
 /* Fill mb from the folded record r, named as file names it or "m-" and its key's head. */
 static int
 members_from_rec(struct member *mb, const struct member_rec *r, const struct members *file)
 {
 	const struct member *named = members_find_origin(file, r->key);
-	char hex[NODEKEY_HEX_LEN + 1], name[16];
+	char name[MEMBERS_NAME_DEFAULT];
 
 	memset(mb, 0, sizeof(*mb));
 	memcpy(mb->origin, r->key, ARR_ORIGIN_LEN);
 	if (nodekey_curve_public_raw(mb->origin, mb->curve) != 0)
 		return ARR_EINVAL;
-	nodekey_hex(r->key, hex);
-	snprintf(name, sizeof(name), "m-%.12s", hex);
+	members_default_name(r->key, name);
 	mb->name = strdup(named != NULL ? named->name : name);
 	mb->organisation = strdup(r->organisation);
 	mb->endpoint = r->endpoint[0] != '\0' ? strdup(r->endpoint) : NULL;

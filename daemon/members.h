@@ -54,6 +54,9 @@ int members_seed(const struct members *m, struct member_rec **out, size_t *n);
  * their key or "m-" and the first 12 hex digits of it. Keys that are no Ed25519 point or
  * whose CURVE key an earlier record has are left out. 0 or ARR_ENOMEM.
  */
+/* The name of a member the members file does not name: "m-" and 12 hex digits of its key. */
+#define MEMBERS_NAME_DEFAULT 16
+void members_default_name(const uint8_t key[ARR_ORIGIN_LEN], char out[MEMBERS_NAME_DEFAULT]);
 int members_live(const struct members *file, const struct member_rec *v, size_t n,
                  struct members **out);
 

@@ -344,7 +344,8 @@ void sync_peer_known_merge(struct peer *p, const struct vv *v);
 int sync_members_follow(struct sync *s, bool force);
 /* Whether the list moved since it was last followed. */
 bool sync_members_due(const struct sync *s);
-/* Why key (CURVE) is not admitted: "removed from the region", "rotated", "not a member". */
+/* Why key (CURVE) is not admitted: removed, rotated away, ours, or SYNC_WHY_NOT_MEMBER. */
+#define SYNC_WHY_NOT_MEMBER "it is not a member's"
 const char *sync_members_why(const struct sync *s, const uint8_t curve[32]);
 /* arrangd_members, arrangd_members_removed, arrangd_peer_connections_refused_total, ... */
 void sync_members_metrics(const struct sync *s, FILE *f);

@@ -132,7 +132,7 @@ sync_members_why(const struct sync *s, const uint8_t curve[32])
 	}
 	if (memcmp(curve, s->self_curve, sizeof(c)) == 0)
 		return "it is this node's own key";
-	return "it is not a member's";
+	return SYNC_WHY_NOT_MEMBER;
 }
 
 void

@@ -87,11 +87,11 @@ reply(struct sync *s, zmq_msg_t *reqid, const char *status, const char *text, co
 
 /*
  * Whether a refusal of key is to be logged: it was not among the recently refused
- * keys (it is from now on), and no refusal was logged in the last SYNC_ZAP_QUIET_MS
- * (many new keys, from a flood, make one line).
+ * keys (it is from now on), and it is a known key (removed or rotated away) or no refusal
+ * was logged in the last SYNC_ZAP_QUIET_MS (many new keys, from a flood, make one line).
  */
 static bool
-first_refusal(struct sync *s, const uint8_t key[32])
+first_refusal(struct sync *s, const uint8_t key[32], bool known)
 {
 	uint64_t h, now = mono_ms();
 
@@ -100,6 +100,8 @@ first_refusal(struct sync *s, const uint8_t key[32])
 		if (s->zap_seen[i] == h)
 			return false;
 	s->zap_seen[s->zap_seen_next++ % SYNC_ZAP_SEEN] = h;
+	if (known)
+		return true; /* a removed member: a few keys, each worth its line */
 	if (s->zap_logged_at != 0 && now - s->zap_logged_at < SYNC_ZAP_QUIET_MS)
 		return false;
 	s->zap_logged_at = now;
@@ -127,12 +129,15 @@ sync_zap_on_requests(struct sync *s)
 				if (logrl_allow(s->rl, mb->name, "zap", mono_ms()))
 					log_debug("zap: admitted member %s", mb->name);
 			} else {
+				const char *why = sync_members_why(s, zmq_msg_data(&f[6]));
+
 				s->refused++;
 				s->zap_refused++;
-				if (first_refusal(s, zmq_msg_data(&f[6])))
+				if (first_refusal(s, zmq_msg_data(&f[6]),
+				                  strcmp(why, SYNC_WHY_NOT_MEMBER) != 0))
 					log_warnx("zap: refused a connection: %s (logged once "
 					          "per key)",
-					          sync_members_why(s, zmq_msg_data(&f[6])));
+					          why);
 			}
 		}
 		reply(s, nf >= 2 ? &f[1] : NULL, status, text, uid);
