@@ -150,11 +150,115 @@ test_membership_replicated(void **state)
 	nodekey_destroy(&x);
 }
 
+/* m signed by r: must apply. */
+static void
+issue_ok(struct ts_replica *r, const struct cs_member *m)
+{
+	const char *why = NULL;
+	uint64_t seq = 0;
+
+	assert_int_equal(store_member_issue(r->s, m, &seq, &why), 0);
+	assert_true(seq > 0);
+}
+
+static struct cs_member
+endpoint_of(const uint8_t *key, const char *ep)
+{
+	struct cs_member m = {.op = MEMBER_ENDPOINT, .has_key = true};
+
+	memcpy(m.key, key, ARR_ORIGIN_LEN);
+	strcpy(m.endpoint, ep);
+	return m;
+}
+
+static struct cs_member
+add_of(const uint8_t *key, const char *org, uint8_t kind)
+{
+	struct cs_member m = {.op = MEMBER_ADD, .has_key = true, .kind = kind};
+
+	memcpy(m.key, key, ARR_ORIGIN_LEN);
+	strcpy(m.organisation, org);
+	return m;
+}
+
+/* The folded lists of two replicas are the same, record by record. */
+static void
+assert_same_list(struct ts_replica *x, struct ts_replica *y)
+{
+	assert_int_equal(store_member_count(x->s), store_member_count(y->s));
+	for (size_t i = 0; i < store_member_count(x->s); i++) {
+		const struct member_rec *p = store_member_at(x->s, i);
+		const struct member_rec *q = store_member_find(y->s, p->key);
+
+		assert_non_null(q);
+		assert_string_equal(p->organisation, q->organisation);
+		assert_string_equal(p->endpoint, q->endpoint);
+		assert_int_equal(p->kind, q->kind);
+		assert_int_equal(p->roles, q->roles);
+		assert_int_equal(p->removed, q->removed);
+		assert_int_equal(p->cut, q->cut);
+	}
+}
+
+/*
+ * Two registrars change the list during a partition: both set c's endpoint, both add the
+ * same key under other organisations, one removes c while the other rotates its key. After
+ * the partition heals, in either order, every replica folds the same list.
+ */
+static void
+test_concurrent_registrars(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	struct nodekey *x = tu_key(9), *n = tu_key(10);
+	const uint8_t *xk = nodekey_public(x), *ck = nodekey_public(c->key);
+	struct member_rec seeds[3] = {seed_of(a, true), seed_of(b, true), seed_of(c, false)};
+	struct cs_member m;
+	uint8_t da[32], db[32], dc[32];
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_member_seed(f->r[i].s, seeds, 3), 0);
+	/* the partition: a and b do not hear from each other */
+	m = endpoint_of(ck, "tcp://c.example:7400");
+	issue_ok(a, &m);
+	m = endpoint_of(ck, "tcp://c.example:7401");
+	issue_ok(b, &m);
+	m = add_of(xk, ZORG, MEMBER_KIND_PROVIDER);
+	issue_ok(a, &m);
+	m = add_of(xk, "Other BV", MEMBER_KIND_SCHOOL);
+	issue_ok(b, &m);
+	m = (struct cs_member){.op = MEMBER_REMOVE, .has_key = true};
+	memcpy(m.key, ck, ARR_ORIGIN_LEN);
+	issue_ok(a, &m);
+	m = (struct cs_member){.op = MEMBER_ROTATE, .has_key = true, .has_new_key = true};
+	memcpy(m.key, ck, ARR_ORIGIN_LEN);
+	memcpy(m.new_key, nodekey_public(n), ARR_ORIGIN_LEN);
+	issue_ok(b, &m);
+	/* healed, in opposite orders: c hears b first, a hears b, b hears a */
+	ts_pull(b, c, 1 << 20);
+	ts_pull(a, c, 1 << 20);
+	ts_pull(b, a, 1 << 20);
+	ts_pull(a, b, 1 << 20);
+	assert_same_list(a, b);
+	assert_same_list(a, c);
+	assert_same_list(c, b);
+	assert_non_null(store_member_find(a->s, xk));
+	assert_true(store_member_find(a->s, ck)->removed);
+	ts_digest(a, da);
+	ts_digest(b, db);
+	ts_digest(c, dc);
+	assert_memory_equal(da, db, 32);
+	assert_memory_equal(da, dc, 32);
+	nodekey_destroy(&x);
+	nodekey_destroy(&n);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_membership_replicated, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_registrars, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
