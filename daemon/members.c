@@ -266,6 +266,11 @@ members_load(const char *path, char *err, size_t errlen)
 	struct members *m;
 	char *text;
 
+	if (path == NULL) { /* no members file: the replicated list alone */
+		if ((m = calloc(1, sizeof(*m))) == NULL)
+			snprintf(err, errlen, "out of memory");
+		return m;
+	}
 	if ((text = inifile_read(path, err, errlen)) == NULL)
 		return NULL;
 	m = members_parse(text, path, err, errlen);

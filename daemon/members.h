@@ -28,6 +28,7 @@ struct member_rec;
 
 struct members;
 
+/* The members file at path; path NULL: no file, an empty list. NULL with err on error. */
 struct members *members_load(const char *path, char *err, size_t errlen);
 struct members *members_parse(const char *text, const char *name, char *err, size_t errlen);
 void members_destroy(struct members **m);
