@@ -56,6 +56,7 @@ int cmd_member_add(struct cli *cli, const struct cmd_call *call, int argc, char 
 int cmd_member_remove(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_member_rotate(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_member_endpoint(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
+int cmd_member_invite(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_quarantine_retry(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_backup(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
 int cmd_metrics(struct cli *cli, const struct cmd_call *call, int argc, char **argv);

@@ -1,6 +1,7 @@
 /*
- * cmd_member.c: `arrangctl member list|show|add|remove|rotate-key|endpoint`: the region's
- * member list as this node folds it, and the member change sets this node signs (the daemon
+ * cmd_member.c: `arrangctl member list|show|add|remove|rotate-key|endpoint|invite`: the
+ * region's member list as this node folds it, the member change sets and invitations this
+ * node signs (the daemon
  * refuses them with a reason when the list does not let this node make them). A member is
  * named by its members-file name, its m- name or its public key in hex. Their help is in
  * commands.c; nothing here decides who may change the list.
@@ -93,6 +94,25 @@ print_done(const char *done, const char *member, const msgpack_object *res)
 	           : 0ULL);
 }
 
+/* The token alone on stdout (for a script to pass on); its id and expiry on stderr. */
+static int
+print_token(const msgpack_object *res)
+{
+	const msgpack_object *tok = obj_get(res, "token"), *id = obj_get(res, "id"),
+	                     *exp = obj_get(res, "expires");
+
+	if (tok == NULL || tok->type != MSGPACK_OBJECT_STR || id == NULL ||
+	    id->type != MSGPACK_OBJECT_STR || exp == NULL ||
+	    exp->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return cli_fail(NULL, ARR_EMALFORMED, NULL);
+	printf("%.*s\n", (int)tok->via.str.size, tok->via.str.ptr);
+	fprintf(stderr,
+	        "invitation %.*s, valid once until %llu (unix time); hand the token over "
+	        "a channel only the invitee reads\n",
+	        (int)id->via.str.size, id->via.str.ptr, (unsigned long long)exp->via.u64);
+	return CLI_OK;
+}
+
 /*
  * One call: method with the member (the one positional word, when npos_want is 1) and the
  * options given (their names with '-' read as '_'), printed by how.
@@ -150,6 +170,8 @@ member_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
 		rc = print_list(rp.result);
 	else if (strcmp(method, "member.show") == 0)
 		print_one(rp.result);
+	else if (strcmp(method, "member.invite") == 0)
+		rc = print_token(rp.result);
 	else
 		print_done(done, npos_want ? a.pos[0] : NULL, rp.result);
 out:
@@ -208,4 +230,14 @@ cmd_member_endpoint(struct cli *cli, const struct cmd_call *call, int argc, char
 
 	return member_call(cli, call, argc, argv, "member.endpoint", opts, 1,
 	                   "changed the endpoint of");
+}
+
+int
+cmd_member_invite(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
+{
+	struct opt opts[] = {{"organisation", true, NULL}, {"kind", true, NULL},
+	                     {"registrar", false, NULL},   {"expires", true, NULL},
+	                     {"endpoint", true, NULL},     {NULL, false, NULL}};
+
+	return member_call(cli, call, argc, argv, "member.invite", opts, 0, NULL);
 }

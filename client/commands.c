@@ -165,6 +165,16 @@ static const struct cmd cmds[] = {
      "with --registrar, dialled at the endpoint when one is given. Every node admits it as\n"
      "soon as the change set reaches it. Only a registrar may add.\n\n",
      0, "Region"},
+    {"member", "invite",
+     "--organisation ORG --kind KIND [--registrar] [--expires 7d] [--endpoint tcp://HOST:PORT]",
+     "print an invitation token for a new member (registrars only)", cmd_member_invite, NULL,
+     "Sign an invitation: the node that runs `arrangd --init --join TOKEN` with it becomes a\n"
+     "member for organisation ORG of KIND (a registrar with --registrar) when it first\n"
+     "connects to this node, which then signs its ADD. The token (one line on stdout) holds\n"
+     "the region id, this node's key and endpoint (--endpoint, else its member record's), a\n"
+     "one-time secret and the expiry (--expires: 60s to 90d, as 30m, 12h or 7d; default 7d).\n"
+     "It is valid once. Hand it over a channel only the invitee reads.\n\n",
+     0, "Region"},
     {"member", "remove", "MEMBER [--cut SEQ]", "take a member out of the region (registrars only)",
      cmd_member_remove, NULL,
      "Sign a REMOVE: MEMBER's connections are closed on every node and its change sets above\n"

@@ -200,6 +200,8 @@ static const char *const p_madd[] = {"key", "organisation", "kind", "roles", "en
 static const char *const p_mremove[] = {"member", "cut", NULL};
 static const char *const p_mrotate[] = {"member", "new_key", "cut", NULL};
 static const char *const p_mendpoint[] = {"member", "endpoint", NULL};
+static const char *const p_minvite[] = {"organisation", "kind",     "roles",
+                                        "expires",      "endpoint", NULL};
 
 /*
  * lively: answered while a large change set is parked half-merged (store.h,
@@ -242,6 +244,7 @@ static const struct method {
     {"member.remove", p_mremove, api_member_remove, false},
     {"member.rotate_key", p_mrotate, api_member_rotate, false},
     {"member.endpoint", p_mendpoint, api_member_endpoint, false},
+    {"member.invite", p_minvite, api_member_invite, false},
 };
 
 void

@@ -3,11 +3,16 @@
  * sets"): "member.list" and "member.show" read the list this node folds; "member.add",
  * "member.remove", "member.rotate_key" and "member.endpoint" have this node sign a member
  * change set (store_member_issue), which the store refuses with a reason when the list does
- * not let this node make it. It names a member by its name in the members file, by the
- * "m-" name of one the file does not list, or by its public key (hex). It keeps no state
- * and logs no member's data; the peer layer follows the list by itself.
+ * not let this node make it; "member.invite" has it sign an invitation token
+ * (store_member_invite), returned once and never logged. It names a member by its name in the
+ * members file, by the "m-" name of one the file does not list, or by its public key (hex). It
+ * keeps no state and logs no member's data; the peer layer follows the list by itself.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "api_int.h"
 #include "apimsg.h"
@@ -15,6 +20,7 @@
 #include "members.h"
 #include "nodekey.h"
 #include "store_member.h"
+#include "store_member_invite.h"
 
 /* The name of a member for the API: the members file's, else its "m-" name. */
 static const char *
@@ -311,4 +317,66 @@ api_member_endpoint(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((rc = text_param(r, "endpoint", true, m.endpoint, sizeof(m.endpoint))) != 0)
 		return rc;
 	return issue(a, r, &m, pk);
+}
+
+/* "7d", "12h", "30m", "600s" or plain seconds, 60 s to 90 days, into *s; -1 when not one. */
+static int
+duration_parse(const char *text, uint64_t *s)
+{
+	char *end = NULL;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	v = strtoull(text, &end, 10);
+	if (*end != '\0') {
+		if (end[1] != '\0')
+			return -1;
+		mult = *end == 'd'   ? 86400
+		       : *end == 'h' ? 3600
+		       : *end == 'm' ? 60
+		       : *end == 's' ? 1
+		                     : 0;
+	}
+	if (mult == 0 || v > 90ULL * 86400 || v * mult < 60 || v * mult > 90ULL * 86400)
+		return -1;
+	*s = v * mult;
+	return 0;
+}
+
+/* "member.invite": organisation, kind, roles?, expires? (default 7d), endpoint?. */
+int
+api_member_invite(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	static const char *const nums[] = {"expires"};
+	struct store_invite_grant g = {.ttl_s = 7 * 86400};
+	struct cs_member m = {.op = MEMBER_ADD};
+	char expires[16], tok[INVITE_TOKEN_MAX];
+	uint8_t id[MEMBER_INVITE_LEN];
+	const char *why = NULL;
+	uint64_t now = (uint64_t)time(NULL);
+	int rc;
+
+	if ((rc = add_params(r, &m)) != 0 ||
+	    (rc = text_param(r, "expires", true, expires, sizeof(expires))) != 0)
+		return rc;
+	if (expires[0] != '\0' && duration_parse(expires, &g.ttl_s) != 0)
+		return apimsg_req_fail(r, ARR_EINVAL,
+		                       "expires must be a duration from 60s to 90d (7d, 12h, 30m)");
+	memcpy(g.organisation, m.organisation, sizeof(g.organisation));
+	memcpy(g.endpoint, m.endpoint, sizeof(g.endpoint));
+	g.kind = m.kind;
+	g.roles = m.roles;
+	if ((rc = store_member_invite(a->st, &g, now, tok, sizeof(tok), id, &why)) < 0)
+		return why != NULL ? apimsg_req_fail(r, rc, "refused: %s", why)
+		                   : api_fail_code(r, rc);
+	msgpack_pack_map(pk, 3);
+	apimsg_pack_str(pk, "token");
+	apimsg_pack_str(pk, tok);
+	apimsg_pack_str(pk, "id");
+	apimsg_pack_hex(pk, id, sizeof(id));
+	api_pack_uints(pk, 1, nums, (const uint64_t[]){now + g.ttl_s});
+	sodium_memzero(tok, sizeof(tok));
+	return 0;
 }
