@@ -37,6 +37,7 @@
 #include "members.h"
 #include "store_member.h"
 #include "nodeinit.h"
+#include "nodejoin.h"
 #include "nodekey.h"
 #include "peermsg.h"
 #include "portowner.h"
@@ -55,6 +56,7 @@ struct daemon {
 	const char *config_path;
 	struct config *cfg;
 	struct members *members;
+	struct members *inviter; /* while joining by invitation (nodejoin.c), else NULL */
 	struct nodekey *key;
 	struct datadir_lock *lock;
 	struct store *st;
@@ -86,6 +88,8 @@ usage(FILE *f)
 	           "      --init --new-region NAME --kind KIND [--endpoint E]\n"
 	           "                     also found a region: sign its genesis, this node its\n"
 	           "                     first registrar, and record [region] id in the config\n"
+	           "      --init --join TOKEN [--endpoint E]\n"
+	           "                     join a region by invitation at the first start\n"
 	           "      --show-identity\n"
 	           "                     print that section again, from the existing key\n"
 	           "  -n                 check the configuration, members and key, then exit\n"
@@ -481,7 +485,8 @@ run(struct daemon *d)
 	struct sync_settings ss;
 	struct api_limits lim = {0};
 	uint64_t usec = 0;
-	int rc = 1, e;
+	struct nodejoin join;
+	int rc = 1, e, joining = 0;
 
 	if ((d->cfg = load_config(d->config_path)) == NULL)
 		goto out;
@@ -526,7 +531,10 @@ run(struct daemon *d)
 		log_error("cannot fold the member list from the region and the members file");
 		goto out;
 	}
-	if (identity_check_list(d->cfg, d->members, d->st, d->key, err, sizeof(err)) != 0) {
+	if ((joining = nodejoin_prepare(d->cfg, d->key, d->st, &d->inviter, &join)) < 0)
+		goto out;
+	if (!joining &&
+	    identity_check_list(d->cfg, d->members, d->st, d->key, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -560,13 +568,17 @@ run(struct daemon *d)
 	                      d->cfg->retention.provider_years, d->cfg->retention.school_years,
 	                      d->cfg->retention.swv_years, d->cfg->retention.gemeente_years});
 	ss = sync_settings_of(d->cfg);
-	if ((d->sync = sync_open(d->zctx, &ss, d->members, d->key, d->st, &e)) == NULL) {
+	ss.joining = joining != 0;
+	if ((d->sync = sync_open(d->zctx, &ss, joining ? d->inviter : d->members, d->key, d->st,
+	                         &e)) == NULL) {
 		if (e == ARR_EEXIST)
 			portowner_log_in_use(d->cfg->listen);
 		else
 			log_error("cannot open the peer sockets: %s", arrerr_str(e));
 		goto out;
 	}
+	if (joining)
+		sync_set_join(d->sync, join.issuer, join.id, join.proof, join.endpoint, join.path);
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
 		d->watchdog_ms = usec / 2000;
 		d->next_watchdog = mono_ms();
@@ -590,6 +602,7 @@ out:
 		close(d->sigfd);
 	nodekey_destroy(&d->key);
 	members_destroy(&d->members);
+	members_destroy(&d->inviter);
 	config_destroy(&d->cfg);
 	free(d->node_name);
 	free(d->organisation);

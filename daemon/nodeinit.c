@@ -2,7 +2,8 @@
  * nodeinit.c: `arrangd --init`: the data directory (private, locked while it works), a
  * new node key, an empty replica for it, and either the node's section for the members file
  * on stdout or, with --new-region, a new region: its GENESIS signed as this node's first
- * change set and the region id recorded in the configuration file. It runs once per node,
+ * change set and the region id recorded in the configuration file, or, with --join, the
+ * invitation kept for the first start (nodejoin.c). It runs once per node,
  * before the daemon ever starts; it does not run the daemon or touch the network.
  */
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -20,6 +22,7 @@
 #include "keyfile.h"
 #include "member.h"
 #include "nodeinit.h"
+#include "nodejoin.h"
 #include "nodekey.h"
 #include "store.h"
 #include "store_member.h"
@@ -38,18 +41,24 @@ nodeinit_wanted(int argc, char **argv)
 static void
 nodeinit_usage(FILE *f)
 {
-	fprintf(f, "usage: arrangd [--config FILE] --init\n"
-	           "       arrangd [--config FILE] --init --new-region NAME --kind KIND\n"
-	           "               [--endpoint tcp://HOST:PORT]\n");
+	fprintf(
+	    f, "usage: arrangd [--config FILE] --init\n"
+	       "       arrangd [--config FILE] --init --new-region NAME --kind KIND\n"
+	       "               [--endpoint tcp://HOST:PORT]\n"
+	       "       arrangd [--config FILE] --init --join TOKEN [--endpoint tcp://HOST:PORT]\n");
 }
 
 int
 nodeinit_main(int argc, char **argv, const char *default_config)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},     {"init", no_argument, NULL, 'I'},
-	    {"new-region", required_argument, NULL, 'R'}, {"kind", required_argument, NULL, 'K'},
-	    {"endpoint", required_argument, NULL, 'E'},   {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"init", no_argument, NULL, 'I'},
+	    {"new-region", required_argument, NULL, 'R'},
+	    {"kind", required_argument, NULL, 'K'},
+	    {"endpoint", required_argument, NULL, 'E'},
+	    {"join", required_argument, NULL, 'J'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct nodeinit_opts o = {0};
 	const char *path = default_config;
@@ -73,12 +82,17 @@ nodeinit_main(int argc, char **argv, const char *default_config)
 		case 'E':
 			o.endpoint = optarg;
 			break;
+		case 'J':
+			o.join = optarg;
+			break;
 		default:
 			nodeinit_usage(stderr);
 			return 2;
 		}
 	}
-	if (optind != argc || (o.new_region == NULL && (o.kind != NULL || o.endpoint != NULL))) {
+	if (optind != argc || (o.new_region != NULL && o.join != NULL) ||
+	    (o.new_region == NULL && o.kind != NULL) ||
+	    (o.new_region == NULL && o.join == NULL && o.endpoint != NULL)) {
 		nodeinit_usage(stderr);
 		return 2;
 	}
@@ -129,7 +143,7 @@ genesis_body(const struct config *cfg, const struct nodeinit_opts *o, const stru
 
 /* Append the region id to the configuration file as [region] id: 0, or -1 after an error. */
 static int
-record_region(const struct config *cfg, const uint8_t region[MEMBER_REGION_LEN])
+record_region(const struct config *cfg, const uint8_t region[MEMBER_REGION_LEN], const char *what)
 {
 	char hex[2 * MEMBER_REGION_LEN + 1];
 	FILE *f = fopen(cfg->path, "a");
@@ -150,8 +164,7 @@ record_region(const struct config *cfg, const uint8_t region[MEMBER_REGION_LEN])
 	else
 		rc = 0;
 	if (rc == 0)
-		printf("region %s (%s) founded; %s names it as [region] id\n", hex,
-		       "genesis signed by this node", cfg->path);
+		printf("region %s %s; %s names it as [region] id\n", hex, what, cfg->path);
 	return rc;
 }
 
@@ -173,7 +186,44 @@ found_region(const struct config *cfg, const struct nodeinit_opts *o, const stru
 		        why != NULL ? why : arrerr_str(e));
 		return -1;
 	}
-	return record_region(cfg, g.region);
+	return record_region(cfg, g.region, "founded (genesis signed by this node)");
+}
+
+/* The token of --join, checked: 0, or -1 after an error. */
+static int
+join_token(const struct nodeinit_opts *o, struct invite *iv)
+{
+	const char *why = NULL;
+	int e;
+
+	if ((e = invite_decode(o->join, iv)) != 0) {
+		fprintf(stderr, "error: the invitation token is not valid (%s)\n", arrerr_str(e));
+		return -1;
+	}
+	if (invite_check(iv, iv->region, (uint64_t)time(NULL), &why) != 0) {
+		fprintf(stderr, "error: %s\n", why);
+		return -1;
+	}
+	if (o->endpoint != NULL && strlen(o->endpoint) > MEMBER_ENDPOINT_MAX) {
+		fprintf(stderr, "error: the endpoint is too long\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Keep the token for the first start and record its region: 0, or -1 after an error. */
+static int
+join_region(const struct config *cfg, const struct nodeinit_opts *o, const struct invite *iv)
+{
+	const char *ep = o->endpoint != NULL      ? o->endpoint
+	                 : identity_dialable(cfg) ? cfg->listen
+	                                          : "";
+
+	if (nodejoin_write(cfg, o->join, ep) != 0 ||
+	    record_region(cfg, iv->region, "joined by invitation") != 0)
+		return -1;
+	printf("start arrangd: it sends its JOIN to the inviting node at %s\n", iv->endpoint);
+	return 0;
 }
 
 /* Create the data directory and lock it; 0, or -1 after an error. */
@@ -206,12 +256,15 @@ nodeinit_run(const struct config *cfg, const struct nodeinit_opts *o)
 	struct datadir_lock *lock = NULL;
 	char *kpath = NULL, *dbpath = NULL;
 	char err[NODEINIT_ERRLEN];
+	struct invite iv;
 	int rc = 1, e;
 
-	if (o->new_region != NULL && cfg->has_region) {
+	if ((o->new_region != NULL || o->join != NULL) && cfg->has_region) {
 		fprintf(stderr, "error: %s names a region already ([region] id)\n", cfg->path);
 		goto out;
 	}
+	if (o->join != NULL && join_token(o, &iv) != 0)
+		goto out;
 	if ((kpath = config_key_path(cfg)) == NULL || (dbpath = config_db_path(cfg)) == NULL) {
 		fprintf(stderr, "error: out of memory\n");
 		goto out;
@@ -235,6 +288,7 @@ nodeinit_run(const struct config *cfg, const struct nodeinit_opts *o)
 		goto out;
 	}
 	if (o->new_region != NULL ? found_region(cfg, o, key, st) != 0
+	    : o->join != NULL     ? join_region(cfg, o, &iv) != 0
 	                          : (identity_print(cfg, key, stdout), 0) != 0)
 		goto out;
 	rc = 0;
@@ -244,5 +298,6 @@ out:
 	nodekey_destroy(&key);
 	free(kpath);
 	free(dbpath);
+	sodium_memzero(&iv, sizeof(iv));
 	return rc;
 }

@@ -13,12 +13,14 @@ struct nodeinit_opts {
 	const char *new_region; /* --new-region NAME: found a region, NULL: not */
 	const char *kind;       /* --kind: this node's member kind in the genesis */
 	const char *endpoint;   /* --endpoint: where members dial it (default: listen) */
+	const char *join;       /* --join TOKEN: join by invitation, NULL: not */
 };
 
 /* Is --init among argv[1..argc)? Then main() hands the command line to nodeinit_main(). */
 bool nodeinit_wanted(int argc, char **argv);
 /*
- * arrangd --init [--config FILE] [--new-region NAME --kind KIND [--endpoint E]]: parse the
+ * arrangd --init [--config FILE] [--new-region NAME --kind KIND | --join TOKEN]
+ * [--endpoint E]: parse the
  * command line and run nodeinit_run(). Exit status: 0, 1 after an error on stderr, or 2
  * after a usage message.
  */
@@ -27,8 +29,10 @@ int nodeinit_main(int argc, char **argv, const char *default_config);
  * Create cfg's data directory, node key and replica. Without a new region, print the
  * node's section for the members file. With one, sign its GENESIS as this node's first
  * change set (this node its first registrar) and record the region id in cfg's file as
- * [region] id. Refuses a node that is initialised already or already names a region. Exit
- * status: 0, or 1 after an error message on stderr.
+ * [region] id. With a token, check it, record its region and keep it (with this node's
+ * endpoint) in the data directory's file "join" for the first start. Refuses a node that is
+ * initialised already or already names a region. Exit status: 0, or 1 after an error message on
+ * stderr.
  */
 int nodeinit_run(const struct config *cfg, const struct nodeinit_opts *o);
 

@@ -148,7 +148,11 @@ find(struct store *s, const uint8_t id[MEMBER_INVITE_LEN], uint8_t kept[32], uin
 	sqlite3_bind_blob(st, 1, id, MEMBER_INVITE_LEN, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
-	} else if ((rc = store_db_blob(st, 0, kept, 32)) == 0) {
+	} else if (sqlite3_column_bytes(st, 0) != 32) {
+		rc = ARR_ENOTFOUND;
+	} else {
+		memcpy(kept, sqlite3_column_blob(st, 0), 32);
+		rc = 0;
 		*expires = (uint64_t)sqlite3_column_int64(st, 1);
 		add->kind = (uint8_t)sqlite3_column_int64(st, 2);
 		add->roles = (uint32_t)sqlite3_column_int64(st, 3);

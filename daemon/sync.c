@@ -182,7 +182,7 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 	/* the members file and the replicated list: whom we admit and dial */
 	if ((rc = sync_members_follow(s, true)) != 0)
 		goto fail;
-	if (members_find_origin(s->members, nodekey_public(key)) == NULL) {
+	if (!set->joining && members_find_origin(s->members, nodekey_public(key)) == NULL) {
 		log_warnx("sync: this node's key is not in the region's member list");
 		rc = ARR_ECONFIG;
 		goto fail;
@@ -437,6 +437,7 @@ sync_metrics(struct sync *s, FILE *f)
 	if (rc == 0) {
 		sync_applyq_metrics(s, f);
 		sync_members_metrics(s, f);
+		sync_join_metrics(s, f);
 	}
 	return rc != 0 ? rc : sync_fds_metrics(s, f);
 }

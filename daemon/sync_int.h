@@ -152,8 +152,35 @@ struct sync_fds {
 	void *mon;           /* PAIR receiving the ROUTER's accept events */
 };
 
+/* Joining by invitation (sync_join.c): the joiner's pending JOIN, the inviter's limits. */
+#define SYNC_JOIN_SRC       64    /* sources (addresses) whose join admissions are counted */
+#define SYNC_JOIN_PER_MIN   10    /* join admissions per source a minute, at most */
+#define SYNC_JOIN_SEEN      64    /* keys whose JOIN was answered, remembered for a minute */
+#define SYNC_JOIN_WINDOW_MS 60000 /* the window of both */
+struct sync_join_src {
+	uint64_t h;     /* short hash of the source address */
+	uint64_t since; /* monotonic ms the window started */
+	uint32_t n;     /* admissions in it */
+};
+struct sync_join {
+	/* the joiner's side: set by sync_set_join() */
+	bool pending; /* a JOIN is to be sent to the inviter (until JOINED) */
+	bool refused; /* the inviter refused it: nothing more is sent */
+	uint8_t issuer[ARR_ORIGIN_LEN];
+	uint8_t id[16];
+	uint8_t proof[32];
+	char endpoint[256];
+	char done_path[512]; /* removed when the JOIN was accepted */
+	/* the inviter's side */
+	struct sync_join_src src[SYNC_JOIN_SRC];
+	uint64_t seen[SYNC_JOIN_SEEN], seen_at[SYNC_JOIN_SEEN];
+	size_t seen_next;
+	uint64_t admitted, limited, ignored, accepted, refusals;
+};
+
 struct sync {
 	void *zctx;
+	struct sync_join join;
 	struct sync_settings set;      /* a copy; set.listen is owned */
 	const struct members *members; /* whom we admit and dial: live, or file without a store */
 	const struct members *file;    /* the members file (borrowed): the seed and the names */
@@ -252,6 +279,23 @@ void sync_link_heartbeat(struct sync *s, uint64_t now);
 void sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd);
 /* Shut down p's connection to our ROUTER (the same checks as a takeover); whether it was. */
 bool sync_link_close_in(struct peer *p);
+
+/* sync_join.c */
+/*
+ * ZAP: a key that is no member's may enter the join state (one JOIN, one JOINED) when this
+ * node has open invitations and the source addr (addrlen bytes) is within its limit; uid
+ * then names the connection "J" and the CURVE key in hex. Whether it may.
+ */
+bool sync_join_admit(struct sync *s, const uint8_t curve[32], const void *addr, size_t addrlen,
+                     char *uid, size_t uidlen);
+/* A message on the ROUTER from a connection in the join state (uid from the ZAP handler). */
+void sync_join_on_router(struct sync *s, const uint8_t *rid, size_t ridlen, const char *uid,
+                         const void *buf, size_t len);
+/* The joiner: p's DEALER is up; send the JOIN instead of HELLO when p is the inviter. */
+bool sync_join_send(struct sync *s, struct peer *p);
+/* The joiner: JOINED from p on our DEALER. */
+void sync_join_on_joined(struct sync *s, struct peer *p, const struct peermsg *m);
+void sync_join_metrics(const struct sync *s, FILE *f);
 
 /* sync_sendq.c */
 /*

@@ -139,7 +139,7 @@ sync_link_send_hello(struct sync *s, struct peer *p)
 	struct peermsg m;
 	const struct vv *v = sync_ours(s);
 
-	if (v == NULL || p->dealer == NULL)
+	if (v == NULL || p->dealer == NULL || sync_join_send(s, p))
 		return;
 	sync_msg_fill_hello(s->key, &m, PEERMSG_HELLO, v, s->set.heartbeat_ms);
 	p->hello_due = sync_link_send(s, p, LINK_OUT, &m) != 0;

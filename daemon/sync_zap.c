@@ -6,6 +6,9 @@
  * member. The origin rather than the name is used because it survives a rename of the member in a
  * reloaded members file. It reads that list and nothing else; it never touches peer state.
  *
+ * A key that is no member's may be let into the join state instead (sync_join.c), named
+ * "J" and its CURVE key in the User-Id.
+ *
  * A refused node redials (with backoff), so a refusal is logged the first time a key is
  * refused and only counted after that; the last SYNC_ZAP_SEEN keys are remembered.
  */
@@ -116,7 +119,7 @@ sync_zap_on_requests(struct sync *s)
 		zmq_msg_t f[SYNC_ZAP_FRAMES];
 		size_t nf = read_request(s, f);
 		const char *status = "400", *text = "not a member";
-		char uid[NODEKEY_HEX_LEN + 1] = "";
+		char uid[NODEKEY_HEX_LEN + 2] = "";
 
 		if (nf == 0)
 			return;
@@ -128,6 +131,12 @@ sync_zap_on_requests(struct sync *s)
 				text = "OK";
 				if (logrl_allow(s->rl, mb->name, "zap", mono_ms()))
 					log_debug("zap: admitted member %s", mb->name);
+			} else if (strcmp(sync_members_why(s, zmq_msg_data(&f[6])),
+			                  SYNC_WHY_NOT_MEMBER) == 0 &&
+			           sync_join_admit(s, zmq_msg_data(&f[6]), zmq_msg_data(&f[3]),
+			                           zmq_msg_size(&f[3]), uid, sizeof(uid))) {
+				status = "200";
+				text = "OK";
 			} else {
 				const char *why = sync_members_why(s, zmq_msg_data(&f[6]));
 
