@@ -172,7 +172,7 @@ static const struct cmd cmds[] = {
      "member for organisation ORG of KIND (a registrar with --registrar) when it first\n"
      "connects to this node, which then signs its ADD. The token (one line on stdout) holds\n"
      "the region id, this node's key and endpoint (--endpoint, else its member record's), a\n"
-     "one-time secret and the expiry (--expires: 60s to 90d, as 30m, 12h or 7d; default 7d).\n"
+     "one-time secret and the expiry (--expires: 1s to 90d, as 30m, 12h or 7d; default 7d).\n"
      "It is valid once. Hand it over a channel only the invitee reads.\n\n",
      0, "Region"},
     {"member", "remove", "MEMBER [--cut SEQ]", "take a member out of the region (registrars only)",

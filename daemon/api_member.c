@@ -319,7 +319,7 @@ api_member_endpoint(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return issue(a, r, &m, pk);
 }
 
-/* "7d", "12h", "30m", "600s" or plain seconds, 60 s to 90 days, into *s; -1 when not one. */
+/* "7d", "12h", "30m", "600s" or plain seconds, 1 s to 90 days, into *s; -1 when not one. */
 static int
 duration_parse(const char *text, uint64_t *s)
 {
@@ -339,7 +339,7 @@ duration_parse(const char *text, uint64_t *s)
 		       : *end == 's' ? 1
 		                     : 0;
 	}
-	if (mult == 0 || v > 90ULL * 86400 || v * mult < 60 || v * mult > 90ULL * 86400)
+	if (mult == 0 || v > 90ULL * 86400 || v * mult < 1 || v * mult > 90ULL * 86400)
 		return -1;
 	*s = v * mult;
 	return 0;
@@ -363,7 +363,7 @@ api_member_invite(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		return rc;
 	if (expires[0] != '\0' && duration_parse(expires, &g.ttl_s) != 0)
 		return apimsg_req_fail(r, ARR_EINVAL,
-		                       "expires must be a duration from 60s to 90d (7d, 12h, 30m)");
+		                       "expires must be a duration from 1s to 90d (7d, 12h, 30m)");
 	memcpy(g.organisation, m.organisation, sizeof(g.organisation));
 	memcpy(g.endpoint, m.endpoint, sizeof(g.endpoint));
 	g.kind = m.kind;

@@ -283,8 +283,8 @@ bool sync_link_close_in(struct peer *p);
 /* sync_join.c */
 /*
  * ZAP: a key that is no member's may enter the join state (one JOIN, one JOINED) when this
- * node has open invitations and the source addr (addrlen bytes) is within its limit; uid
- * then names the connection "J" and the CURVE key in hex. Whether it may.
+ * node is a registrar of a founded region and the source addr (addrlen bytes) is within its limit;
+ * uid then names the connection "J" and the CURVE key in hex. Whether it may.
  */
 bool sync_join_admit(struct sync *s, const uint8_t curve[32], const void *addr, size_t addrlen,
                      char *uid, size_t uidlen);

@@ -1,11 +1,12 @@
 /*
  * sync_join.c: joining a region by invitation (PROTOCOL.md, "Invitations"), both sides.
- * The inviter's ZAP handler lets a key that is no member's into the join state while this
- * node has open invitations, at most SYNC_JOIN_PER_MIN times a minute per source address;
- * such a connection may send one JOIN of at most PEERMSG_JOIN_MAX bytes and gets one
- * JOINED; nothing else it sends is processed (counted). The store decides the JOIN
- * (store_member_redeem); this file only carries it. The joiner sends its JOIN instead of
- * HELLO to the inviter and, once accepted, reconnects as a member. Never logs a secret.
+ * The inviter's ZAP handler lets a key that is no member's into the join state when this
+ * node is a registrar of a founded region (it may have issued invitations), at most
+ * SYNC_JOIN_PER_MIN times a minute per source address; such a connection may send one JOIN of at
+ * most PEERMSG_JOIN_MAX bytes and gets one JOINED; nothing else it sends is processed (counted).
+ * The store decides the JOIN (store_member_redeem); this file only carries it. The joiner sends its
+ * JOIN instead of HELLO to the inviter and, once accepted, reconnects as a member. Never logs a
+ * secret.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monoclock.h"
+#include "store_member.h"
 #include "store_member_invite.h"
 #include "sync_int.h"
 
@@ -74,9 +76,12 @@ bool
 sync_join_admit(struct sync *s, const uint8_t curve[32], const void *addr, size_t addrlen,
                 char *uid, size_t uidlen)
 {
-	if (s->st == NULL || uidlen < 2 + 64 ||
-	    store_member_invites_open(s->st, (uint64_t)time(NULL)) == 0)
-		return false;
+	const struct member_rec *self;
+
+	if (s->st == NULL || uidlen < 2 + 64 || !store_member_region(s->st, NULL, NULL) ||
+	    (self = store_member_find(s->st, nodekey_public(s->key))) == NULL || self->removed ||
+	    !(self->roles & MEMBER_ROLE_REGISTRAR))
+		return false; /* only a registrar of a founded region issues invitations */
 	if (!source_ok(&s->join, short_hash(s, addr, addrlen), mono_ms())) {
 		s->join.limited++;
 		return false;
