@@ -256,6 +256,9 @@ enum link_id sync_link_pick(const struct sync *s, const struct peer *p, uint64_t
 int sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m);
 void sync_link_send_error(struct sync *s, struct peer *p, enum link_id l, int code,
                           const char *text);
+/* ERROR or JOINED (type) to whoever sent on the ROUTER with routing id rid. */
+void sync_link_send_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int type, int code,
+                        const char *text);
 /* ERROR to whoever sent on the ROUTER with routing id rid (maybe not a known peer). */
 void sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int code,
                               const char *text);

@@ -106,20 +106,11 @@ answered(struct sync *s, uint64_t h, uint64_t now)
 	return false;
 }
 
-/* JOINED (code, text) to routing id rid; unaccounted like an ERROR to an unknown sender. */
+/* JOINED (code, text) to routing id rid. */
 static void
 reply(struct sync *s, const uint8_t *rid, size_t ridlen, int code, const char *text)
 {
-	struct peermsg m = {.type = PEERMSG_JOINED, .code = code};
-	uint8_t *buf;
-	size_t len;
-
-	snprintf(m.text, sizeof(m.text), "%s", text);
-	if (peermsg_encode(&m, &buf, &len) != 0)
-		return;
-	if (zmq_send(s->router, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-		(void)zmq_send(s->router, buf, len, ZMQ_DONTWAIT);
-	free(buf);
+	sync_link_send_rid(s, rid, ridlen, PEERMSG_JOINED, code, text);
 }
 
 /* Decide m, a JOIN on a connection authenticated with CURVE key curve. */

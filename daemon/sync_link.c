@@ -103,10 +103,10 @@ sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peer
 }
 
 void
-sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int code,
-                         const char *text)
+sync_link_send_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int type, int code,
+                   const char *text)
 {
-	struct peermsg m = {.type = PEERMSG_ERROR, .code = code};
+	struct peermsg m = {.type = (enum peermsg_type)type, .code = code};
 	uint8_t *buf;
 	size_t len;
 
@@ -117,6 +117,13 @@ sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int 
 	if (zmq_send(s->router, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
 		(void)zmq_send(s->router, buf, len, ZMQ_DONTWAIT);
 	free(buf);
+}
+
+void
+sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int code,
+                         const char *text)
+{
+	sync_link_send_rid(s, rid, ridlen, PEERMSG_ERROR, code, text);
 }
 
 void

@@ -30,16 +30,6 @@
 #define LAST    7
 #define EVIL    8
 
-static bool
-wait_metric(struct region *r, size_t i, const char *name, double want, int ms)
-{
-	uint64_t until = mono_ms() + (uint64_t)ms;
-
-	while (region_metric(r, i, name) != want && mono_ms() < until)
-		proc_sleep_ms(100);
-	return region_metric(r, i, name) == want;
-}
-
 /* Node j joins by an invitation of node 0 and starts; it is a member on node 0. */
 static void
 join(struct region *r, size_t j)
@@ -73,17 +63,6 @@ change(struct region *r, const char *method, size_t j, size_t k)
 	return rc;
 }
 
-/* Whether node i's log has a line with needle within ms. */
-static bool
-wait_log(struct region *r, size_t i, const char *needle, int ms)
-{
-	uint64_t until = mono_ms() + (uint64_t)ms;
-
-	while (region_log_lines(r, i, needle) == 0 && mono_ms() < until)
-		proc_sleep_ms(100);
-	return region_log_lines(r, i, needle) > 0;
-}
-
 /*
  * Node EVIL tries tok: refused at --init (init_why), or, started delay_ms after it, by the
  * inviter (inviter_why), which counts and logs it and tells the joiner.
@@ -104,10 +83,12 @@ refused(struct region *r, const char *tok, const char *init_why, const char *inv
 	CHECK(rc == 0, "--init --join refused a token the inviter must judge: %s", out);
 	proc_sleep_ms(delay_ms);
 	region_start(r, EVIL);
-	CHECK(wait_metric(r, 0, "arrangd_join_refused_total", before + 1, 10000),
+	CHECK(regionjoin_wait_metric(r, 0, "arrangd_join_refused_total", before + 1, 10000),
 	      "the inviter did not refuse the JOIN (%s)", inviter_why);
-	CHECK(wait_log(r, 0, inviter_why, 5000), "the inviter did not log '%s'", inviter_why);
-	CHECK(wait_log(r, EVIL, inviter_why, 5000), "the joiner was not told '%s'", inviter_why);
+	CHECK(regionjoin_wait_log(r, 0, inviter_why, 5000), "the inviter did not log '%s'",
+	      inviter_why);
+	CHECK(regionjoin_wait_log(r, EVIL, inviter_why, 5000), "the joiner was not told '%s'",
+	      inviter_why);
 	region_stop(r, EVIL);
 }
 
@@ -143,7 +124,8 @@ main(void)
 	for (size_t j = 1; j <= 3; j++)
 		join(r, j);
 	for (size_t i = 0; i <= 3; i++)
-		CHECK(wait_metric(r, i, "arrangd_members", 4, 15000), "node %zu: not 4 members", i);
+		CHECK(regionjoin_wait_metric(r, i, "arrangd_members", 4, 15000),
+		      "node %zu: not 4 members", i);
 	for (size_t i = 0; i <= 3; i++) {
 		rng_rowid(rows[i]);
 		CHECK(apiclient_write_text(region_api(r, i), "organisation", rows[i], "name",
@@ -156,20 +138,22 @@ main(void)
 	region_start(r, 4);
 	join(r, 5);
 	for (size_t i = 0; i <= 5; i++)
-		CHECK(wait_metric(r, i, "arrangd_members", 6, 15000), "node %zu: not 6 members", i);
+		CHECK(regionjoin_wait_metric(r, i, "arrangd_members", 6, 15000),
+		      "node %zu: not 6 members", i);
 	adversaries(r, tok);
 	/* 6 shrink to 5; node 2's key is replaced */
 	CHECK(change(r, "member.remove", GONE, N) == 0, "node 0 could not remove node 3");
 	CHECK(change(r, "member.rotate_key", ROTATED, NEWKEY) == 0, "node 0 could not rotate");
 	for (size_t k = 0; k < 4; k++)
-		CHECK(wait_metric(r, rest[k], "arrangd_members", 5, 15000),
+		CHECK(regionjoin_wait_metric(r, rest[k], "arrangd_members", 5, 15000),
 		      "node %zu: not 5 members", rest[k]);
-	CHECK(wait_log(r, 0, "it was removed from the region", 15000),
+	CHECK(regionjoin_wait_log(r, 0, "it was removed from the region", 15000),
 	      "node 0 did not refuse the removed member's redial with its reason");
-	CHECK(wait_log(r, 0, "its key was rotated out of the region", 15000),
+	CHECK(regionjoin_wait_log(r, 0, "its key was rotated out of the region", 15000),
 	      "node 0 did not refuse the rotated-away key's redial with its reason");
 	join(r, LAST);
-	CHECK(wait_metric(r, LAST, "arrangd_members", 6, 15000), "the last joiner: not 6 members");
+	CHECK(regionjoin_wait_metric(r, LAST, "arrangd_members", 6, 15000),
+	      "the last joiner: not 6 members");
 	CHECK(region_wait_converged(r, rest, 5, 20000), "the region did not converge");
 	for (size_t i = GONE - 1; i <= GONE; i++) {
 		CHECK(apiclient_get_text(region_api(r, LAST), "organisation", rows[i], "name", got,

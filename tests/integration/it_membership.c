@@ -19,6 +19,7 @@
 #include "obj.h"
 #include "proc.h"
 #include "region.h"
+#include "regionjoin.h"
 #include "req.h"
 #include "rng.h"
 #include "tmpdir.h"
@@ -114,16 +115,6 @@ state_of(struct region *r, size_t i, size_t j, char *out, size_t len)
 	reply_free(&rp);
 }
 
-static bool
-wait_metric(struct region *r, size_t i, const char *name, double want, int ms)
-{
-	uint64_t until = mono_ms() + (uint64_t)ms;
-
-	while (region_metric(r, i, name) != want && mono_ms() < until)
-		proc_sleep_ms(100);
-	return region_metric(r, i, name) == want;
-}
-
 /* Phase 1: node 4 is refused until node 0 adds it; then it syncs both ways. */
 static void
 grow(struct region *r, char (*rows)[37])
@@ -139,7 +130,7 @@ grow(struct region *r, char (*rows)[37])
 	      "a non-registrar's add was not refused with its reason (%s)", why);
 	CHECK(add(r, 0, JOINER, why, sizeof(why)) == 0, "node 0's add failed: %s", why);
 	for (size_t i = 0; i < N; i++)
-		CHECK(wait_metric(r, i, "arrangd_members", N, 15000),
+		CHECK(regionjoin_wait_metric(r, i, "arrangd_members", N, 15000),
 		      "node %zu does not count %d members", i, N);
 	CHECK(apiclient_wait_text(region_api(r, 2), "organisation", rows[JOINER], "name",
 	                          r->nodes[JOINER].name, 15000),
@@ -159,7 +150,7 @@ shrink(struct region *r, char (*rows)[37])
 
 	CHECK(remove_member(r, 0, GONE) == 0, "node 0 could not remove node 3");
 	for (size_t k = 0; k < 4; k++) {
-		CHECK(wait_metric(r, rest[k], "arrangd_members", N - 1, 10000),
+		CHECK(regionjoin_wait_metric(r, rest[k], "arrangd_members", N - 1, 10000),
 		      "node %zu still counts node 3", rest[k]);
 		state_of(r, rest[k], GONE, state, sizeof(state));
 		CHECK(strcmp(state, "removed") == 0, "node %zu shows node 3 as '%s'", rest[k],

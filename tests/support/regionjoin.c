@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "monoclock.h"
 #include "obj.h"
 #include "proc.h"
 #include "regionjoin.h"
@@ -107,4 +108,24 @@ regionjoin_init(struct region *r, size_t j, const char *tok, char *out, size_t l
 	if ((rc = proc_capture(init, out, len, nd->log)) == 0)
 		read_key(r, j);
 	return rc;
+}
+
+bool
+regionjoin_wait_metric(struct region *r, size_t i, const char *name, double want, int ms)
+{
+	uint64_t until = mono_ms() + (uint64_t)ms;
+
+	while (region_metric(r, i, name) != want && mono_ms() < until)
+		proc_sleep_ms(100);
+	return region_metric(r, i, name) == want;
+}
+
+bool
+regionjoin_wait_log(struct region *r, size_t i, const char *needle, int ms)
+{
+	uint64_t until = mono_ms() + (uint64_t)ms;
+
+	while (region_log_lines(r, i, needle) == 0 && mono_ms() < until)
+		proc_sleep_ms(100);
+	return region_log_lines(r, i, needle) > 0;
 }

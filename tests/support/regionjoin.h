@@ -7,6 +7,7 @@
 #ifndef REGIONJOIN_H
 #define REGIONJOIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "region.h"
@@ -31,5 +32,10 @@ int regionjoin_invite(struct region *r, size_t i, size_t j, const char *kind, co
  * On success its new public key is read back into r.
  */
 int regionjoin_init(struct region *r, size_t j, const char *tok, char *out, size_t len);
+
+/* Whether node i's metric name reaches want within ms. */
+bool regionjoin_wait_metric(struct region *r, size_t i, const char *name, double want, int ms);
+/* Whether node i's log has a line with needle within ms. */
+bool regionjoin_wait_log(struct region *r, size_t i, const char *needle, int ms);
 
 #endif
