@@ -7,6 +7,7 @@
  * nothing quarantined, equal digests. Refused, each with its reason and nothing else
  * disturbed (node 8 tries): a token used twice, an expired one (at --init and at the
  * inviter), a forged one, a non-registrar's invitation, and the removed member redialling.
+ * Strangers in the join state get one answer, are not heard beyond it, and are limited.
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "invite.h"
 #include "monoclock.h"
 #include "obj.h"
+#include "peer.h"
 #include "proc.h"
 #include "region.h"
 #include "regionjoin.h"
@@ -112,6 +114,61 @@ adversaries(struct region *r, const char *used_tok)
 	      "a non-registrar's invitation was not refused with its reason (%s)", tok);
 }
 
+/* A new key's connection to node 0 (in the join state). */
+static struct peer *
+stranger(struct region *r, struct nodekey **k)
+{
+	*k = nodekey_generate();
+	CHECK(*k != NULL, "nodekey_generate");
+	return peer_open(r, 0, *k);
+}
+
+/*
+ * The join state on node 0: one message a key is answered (only a JOIN is processed), a
+ * second one and one over PEERMSG_JOIN_MAX bytes are not (counted), and more than 10 new
+ * keys a minute from one address are refused (counted).
+ */
+static void
+join_state(struct region *r)
+{
+	struct vv *v = vv_new();
+	struct peermsg hb = {.type = PEERMSG_HEARTBEAT, .vector = v};
+	double ignored = region_metric(r, 0, "arrangd_join_ignored_total");
+	double limited = region_metric(r, 0, "arrangd_join_limited_total");
+	uint8_t big[PEERMSG_JOIN_MAX + 64];
+	struct nodekey *k = NULL;
+	struct peer *p = stranger(r, &k);
+	int code = 0;
+
+	peer_send(p, &hb);
+	CHECK(peer_expect(p, PEERMSG_JOINED, &code, 5000) && code == ARR_ESTATE,
+	      "a stranger's HEARTBEAT was not answered 'only a JOIN' (%d)", code);
+	peer_send(p, &hb);
+	CHECK(!peer_expect(p, PEERMSG_JOINED, NULL, 1000), "a second message was answered");
+	CHECK(regionjoin_wait_metric(r, 0, "arrangd_join_ignored_total", ignored + 2, 5000),
+	      "the join state's messages were not counted");
+	peer_close(&p);
+	nodekey_destroy(&k);
+	p = stranger(r, &k);
+	memset(big, 0x91, sizeof(big));
+	peer_send_raw(p, big, sizeof(big));
+	CHECK(regionjoin_wait_metric(r, 0, "arrangd_join_ignored_total", ignored + 3, 5000) &&
+	          !peer_expect(p, PEERMSG_JOINED, NULL, 300),
+	      "a JOIN over the bound was processed");
+	peer_close(&p);
+	nodekey_destroy(&k);
+	for (int i = 0; i < 12; i++) {
+		p = stranger(r, &k);
+		peer_send(p, &hb);
+		(void)peer_expect(p, PEERMSG_JOINED, NULL, 300);
+		peer_close(&p);
+		nodekey_destroy(&k);
+	}
+	CHECK(region_metric(r, 0, "arrangd_join_limited_total") >= limited + 1,
+	      "more than 10 strangers a minute from one address were let in");
+	vv_destroy(&v);
+}
+
 int
 main(void)
 {
@@ -163,6 +220,8 @@ main(void)
 	}
 	CHECK(apiclient_quarantine_count(region_api(r, LAST)) == 0,
 	      "the last joiner quarantined part of the history");
+	join_state(r);
+	CHECK(region_wait_converged(r, rest, 5, 10000), "the join state disturbed the region");
 	for (size_t i = 0; i < N; i++)
 		if (i != NEWKEY && i != EVIL)
 			region_stop(r, i);
