@@ -161,6 +161,56 @@ static const struct cmd cmds[] = {
      "       /var/lib/node_exporter/textfile/arrangd.prom\n\n"
      "--json prints {\"text\": \"...\"}.\n\n",
      0, "Node"},
+    {"member", "list", "", "the region's members: organisation, kind, roles, state, endpoint",
+     cmd_member_list, NULL,
+     "The region's member list as this node folds it: the members file (the seed) with the\n"
+     "member change sets over it (PROTOCOL.md, \"Member change sets\"). One line per member,\n"
+     "removed and rotated-away keys too (their state says so): name (the members file's, or\n"
+     "m- and the head of its key), organisation, kind, roles, state, endpoint and public key.\n"
+     "--json prints the daemon's answer.\n\n",
+     0, "Region"},
+    {"member", "show", "MEMBER", "one member of the region", cmd_member_show, NULL,
+     "Show MEMBER (a name, an m- name or a public key in hex): its record, who added it and\n"
+     "at which seq, and when removed or rotated the cut (its highest seq that stays valid)\n"
+     "and its new key. --json prints one JSON object.\n\n",
+     0, "Region"},
+    {"member", "add",
+     "--key HEX --organisation ORG --kind KIND [--registrar] [--endpoint tcp://HOST:PORT]",
+     "admit a node to the region (registrars only)", cmd_member_add, NULL,
+     "Sign an ADD: the node with public key HEX (`arrangd --show-key` on it) becomes a\n"
+     "member for organisation ORG of KIND (gemeente, swv, school or provider), a registrar\n"
+     "with --registrar, dialled at the endpoint when one is given. Every node admits it as\n"
+     "soon as the change set reaches it. Only a registrar may add.\n\n",
+     0, "Region"},
+    {"member", "invite",
+     "--organisation ORG --kind KIND [--registrar] [--expires 7d] [--endpoint tcp://HOST:PORT]",
+     "print an invitation token for a new member (registrars only)", cmd_member_invite, NULL,
+     "Sign an invitation: the node that runs `arrangd --init --join TOKEN` with it becomes a\n"
+     "member for organisation ORG of KIND (a registrar with --registrar) when it first\n"
+     "connects to this node, which then signs its ADD. The token (one line on stdout) holds\n"
+     "the region id, this node's key and endpoint (--endpoint, else its member record's), a\n"
+     "one-time secret and the expiry (--expires: 1s to 90d, as 30m, 12h or 7d; default 7d).\n"
+     "It is valid once. Hand it over a channel only the invitee reads.\n\n",
+     0, "Region"},
+    {"member", "remove", "MEMBER [--cut SEQ]", "take a member out of the region (registrars only)",
+     cmd_member_remove, NULL,
+     "Sign a REMOVE: MEMBER's connections are closed on every node and its change sets above\n"
+     "the cut are refused; those up to it stay valid everywhere, on nodes that join later\n"
+     "too. The cut is the highest seq of MEMBER's this node holds unless --cut says.\n\n",
+     0, "Region"},
+    {"member", "rotate-key", "MEMBER --new-key HEX [--cut SEQ]",
+     "replace a member's node key (the member itself, or a registrar when the key is lost)",
+     cmd_member_rotate, NULL,
+     "Sign a ROTATE: MEMBER's record moves to the key HEX (made with `arrangd --init` on the\n"
+     "node); the old key's change sets up to the cut stay valid, later ones are refused. Run\n"
+     "on the member itself before it switches keys, or on a registrar's node when the old\n"
+     "key is lost or leaked (then give --cut: the last seq known good).\n\n",
+     0, "Region"},
+    {"member", "endpoint", "MEMBER [--endpoint tcp://HOST:PORT]",
+     "change where a member is dialled", cmd_member_endpoint, NULL,
+     "Sign an ENDPOINT change: every node dials MEMBER at the new endpoint (none: it is no\n"
+     "longer dialled and connects itself). The member itself or a registrar may.\n\n",
+     0, "Region"},
     {"arrangement", "add", "--child-ref REF --kind KIND [OPTIONS]", "register one, print its id",
      cmd_arrangement_add,
      "--child-ref REF --kind KIND [--status draft|requested]\n"
@@ -373,6 +423,10 @@ static const struct noun {
      "Change sets whose ops are masked because write authorisation denied them, with\n"
      "the rule they broke.",
      false, false, " (list or show)"},
+    {"member", NULL,
+     "The region's members: the members file's seed with the signed member change sets\n"
+     "every node folds over it.",
+     false, false, " (list, show, add, remove, rotate-key or endpoint)"},
     {"retention", NULL,
      "Retention periods of the case data this node holds (DOMAIN.md; arrangd(8)).", false, false,
      " (due or apply)"},

@@ -197,6 +197,13 @@ static const char *const p_export[] = {"child", NULL};
 static const char *const p_due[] = {"by", NULL};
 static const char *const p_apply[] = {"confirm", NULL};
 static const char *const p_alist[] = {"arrangement", "since", "limit", "after", NULL};
+static const char *const p_mshow[] = {"member", NULL};
+static const char *const p_madd[] = {"key", "organisation", "kind", "roles", "endpoint", NULL};
+static const char *const p_mremove[] = {"member", "cut", NULL};
+static const char *const p_mrotate[] = {"member", "new_key", "cut", NULL};
+static const char *const p_mendpoint[] = {"member", "endpoint", NULL};
+static const char *const p_minvite[] = {"organisation", "kind",     "roles",
+                                        "expires",      "endpoint", NULL};
 
 /*
  * lively: answered while a large change set is parked half-merged (store.h,
@@ -236,6 +243,13 @@ static const struct method {
     {"export", p_export, api_export, false},
     {"retention.due", p_due, api_retention_due, false},
     {"retention.apply", p_apply, api_retention_apply, false},
+    {"member.list", p_none, api_member_list, true},
+    {"member.show", p_mshow, api_member_show, true},
+    {"member.add", p_madd, api_member_add, false},
+    {"member.remove", p_mremove, api_member_remove, false},
+    {"member.rotate_key", p_mrotate, api_member_rotate, false},
+    {"member.endpoint", p_mendpoint, api_member_endpoint, false},
+    {"member.invite", p_minvite, api_member_invite, false},
 };
 
 void

@@ -267,6 +267,14 @@ void api_quota_metrics(const struct api *a, FILE *f);
 api_method_fn api_denied_list, api_denied_show;
 void api_denied_metrics(const struct api *a, FILE *f);
 
+/*
+ * api_member.c: "member.list", "member.show" (the folded member list), "member.add",
+ * "member.remove", "member.rotate_key", "member.endpoint" (member change sets this node signs),
+ * "member.invite" (an invitation token this node signs).
+ */
+api_method_fn api_member_list, api_member_show, api_member_add, api_member_remove,
+    api_member_rotate, api_member_endpoint, api_member_invite;
+
 /* api_metrics.c: "metrics". */
 api_method_fn api_metrics;
 

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include <sodium.h>
+
 #include "arrlimits.h"
 #include "config.h"
 #include "confval.h"
@@ -28,7 +30,8 @@ enum config_kind {
 	CK_LOGLEVEL, /* error|warning|notice|info|debug */
 	CK_U32,
 	CK_U64,
-	CK_GRANT, /* none|all */
+	CK_GRANT,  /* none|all */
+	CK_REGION, /* 32 hex digits: a region id */
 };
 
 struct config_key {
@@ -65,7 +68,8 @@ static const struct config_key config_keys[] = {
     CONFIG_STR(data_dir, true, CK_DIR),
     CONFIG_STR(listen, true, CK_ENDPOINT),
     CONFIG_STR(api, true, CK_API),
-    CONFIG_STR(members, true, CK_PATH),
+    CONFIG_STR(members, false, CK_PATH),
+    {"region", "id", CK_REGION, offsetof(struct config, region), 0, 0, false},
     {"node", "log_level", CK_LOGLEVEL, offsetof(struct config, log_level), 0, 0, false},
     {"node", "api_max_clients", CK_U32, offsetof(struct config, api_max_clients), 1, 4096, false},
     {"node", "api_page_bytes", CK_U32, offsetof(struct config, api_page_bytes), 4096, 4u << 20,
@@ -96,8 +100,8 @@ static const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-static const char *const config_sections[] = {"node",   "sync",       "budget",
-                                              "scopes", "access_log", "retention"};
+static const char *const config_sections[] = {"node",       "sync",      "budget", "scopes",
+                                              "access_log", "retention", "region"};
 #define CONFIG_NSECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
 
 struct config_parse_ctx {
@@ -244,6 +248,19 @@ config_set(struct config_parse_ctx *ctx, const struct config_key *k, const char 
 		}
 		*(int *)(void *)field = level;
 		return 0;
+	case CK_REGION: {
+		struct config *c = ctx->c;
+
+		if (strlen(value) != 2 * CONFIG_REGION_LEN ||
+		    sodium_hex2bin(c->region, CONFIG_REGION_LEN, value, strlen(value), NULL, NULL,
+		                   NULL) != 0) {
+			snprintf(msg, msglen, "%s must be %d hex digits (a region id)", k->key,
+			         2 * CONFIG_REGION_LEN);
+			return -1;
+		}
+		c->has_region = true;
+		return 0;
+	}
 	case CK_GRANT:
 		if (strcmp(value, "none") != 0 && strcmp(value, "all") != 0) {
 			snprintf(msg, msglen, "%s must be none or all", k->key);

@@ -6,6 +6,7 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,8 @@ struct config_retention {
 /* [access_log] commit_ms default: notes of reads wait at most this long for their commit */
 #define CONFIG_ACCESS_COMMIT_MS 50
 
+#define CONFIG_REGION_LEN 16 /* MEMBER_REGION_LEN */
+
 struct config {
 	char *path; /* the file it was read from */
 	/* [node] */
@@ -39,10 +42,13 @@ struct config {
 	char *data_dir;     /* required: replica (arrangd.db) and key (node.key) */
 	char *listen;       /* required: tcp://host:port peer endpoint */
 	char *api;          /* required: filesystem path of the ipc API socket */
-	char *members;      /* required: members file path (relative: to the config's dir) */
+	char *members;      /* optional: members file, the seed (relative: to the config's dir) */
 	int log_level;      /* optional log_level = error|warning|notice|info|debug (6 = info) */
 	uint32_t api_max_clients; /* default 64, 1..4096: API clients connected at once */
 	uint32_t api_page_bytes;  /* default 1 MiB, 4096..4 MiB: bytes of a page of a paged read */
+	/* [region] id: the trusted region, whose GENESIS founds the member list */
+	bool has_region;
+	uint8_t region[CONFIG_REGION_LEN];
 	/* [sync] */
 	uint32_t heartbeat_ms;       /* default 1000, 50..60000 */
 	uint64_t max_clock_drift_ms; /* default ARR_MAX_DRIFT_MS (5000), 1000..3600000 */

@@ -35,7 +35,9 @@
 #include "keyfile.h"
 #include "log.h"
 #include "members.h"
+#include "store_member.h"
 #include "nodeinit.h"
+#include "nodejoin.h"
 #include "nodekey.h"
 #include "peermsg.h"
 #include "portowner.h"
@@ -54,6 +56,7 @@ struct daemon {
 	const char *config_path;
 	struct config *cfg;
 	struct members *members;
+	struct members *inviter; /* while joining by invitation (nodejoin.c), else NULL */
 	struct nodekey *key;
 	struct datadir_lock *lock;
 	struct store *st;
@@ -82,6 +85,11 @@ usage(FILE *f)
 	           "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
 	           "      --init         create the data directory, node key and replica, and\n"
 	           "                     print this node's section for the members file\n"
+	           "      --init --new-region NAME --kind KIND [--endpoint E]\n"
+	           "                     also found a region: sign its genesis, this node its\n"
+	           "                     first registrar, and record [region] id in the config\n"
+	           "      --init --join TOKEN [--endpoint E]\n"
+	           "                     join a region by invitation at the first start\n"
 	           "      --show-identity\n"
 	           "                     print that section again, from the existing key\n"
 	           "  -n                 check the configuration, members and key, then exit\n"
@@ -102,85 +110,6 @@ load_config(const char *path)
 	return c;
 }
 
-/*
- * Check that key's public half is in members under the configured name. 0, or -1 with
- * a message in err.
- */
-static int
-check_self(const struct config *cfg, const struct members *m, const struct nodekey *key, char *err,
-           size_t errlen)
-{
-	const struct member *mb = members_find_origin(m, nodekey_public(key));
-	char hex[NODEKEY_HEX_LEN + 1];
-
-	nodekey_hex(nodekey_public(key), hex);
-	if (mb == NULL) {
-		snprintf(err, errlen, "%s: this node's public key %s is not in the members file",
-		         cfg->members, hex);
-		return -1;
-	}
-	if (strcmp(mb->name, cfg->name) != 0) {
-		snprintf(err, errlen,
-		         "%s: this node's public key is listed as [%s], but %s names the node %s",
-		         cfg->members, mb->name, cfg->path, cfg->name);
-		return -1;
-	}
-	/* peers quarantine change sets whose author_org is not the members file's */
-	if (strcmp(mb->organisation, cfg->organisation) != 0) {
-		snprintf(err, errlen, "%s: [%s] has another organisation than %s", cfg->members,
-		         mb->name, cfg->path);
-		return -1;
-	}
-	return 0;
-}
-
-/* Load members and key for cfg and check them. 0, or -1 after printing the error. */
-static int
-load_identity(const struct config *cfg, struct members **mout, struct nodekey **kout)
-{
-	char err[ERRLEN];
-	char *kpath = config_key_path(cfg);
-	int rc = -1;
-
-	*mout = NULL;
-	*kout = NULL;
-	if (kpath == NULL) {
-		fprintf(stderr, "error: out of memory\n");
-		goto out;
-	}
-	if ((*mout = members_load(cfg->members, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	if (keyfile_load_err(kpath, kout, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	if (check_self(cfg, *mout, *kout, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0) {
-		members_destroy(mout);
-		nodekey_destroy(kout);
-	}
-	free(kpath);
-	return rc;
-}
-
-/* arrangd --init (nodeinit.c) with the configuration at path. */
-static int
-do_init(const char *path)
-{
-	struct config *cfg = load_config(path);
-	int rc = cfg != NULL ? nodeinit_run(cfg) : 1;
-
-	config_destroy(&cfg);
-	return rc;
-}
-
 /* arrangd -n: configuration, members and key check; what a start would migrate. */
 static int
 do_check(const char *path)
@@ -191,7 +120,7 @@ do_check(const char *path)
 	char *dbpath = NULL;
 	int rc = 1;
 
-	if ((cfg = load_config(path)) == NULL || load_identity(cfg, &m, &key) != 0)
+	if ((cfg = load_config(path)) == NULL || identity_load(cfg, &m, &key) != 0)
 		goto out;
 	if ((dbpath = config_db_path(cfg)) == NULL || schemacheck_run(dbpath, true) != 0)
 		goto out;
@@ -277,6 +206,20 @@ hook_member_find(void *ctx, const char *name, uint8_t origin[ARR_ORIGIN_LEN], co
 	return 0;
 }
 
+/* The members file as the seed of the replicated member list (store_member.h). */
+static int
+seed_members(struct store *st, const struct members *m)
+{
+	struct member_rec *seed = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = members_seed(m, &seed, &n)) == 0)
+		rc = store_member_seed(st, seed, n);
+	free(seed);
+	return rc;
+}
+
 static const char *
 hook_member_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
 {
@@ -355,7 +298,7 @@ reload(struct daemon *d)
 		log_error("reload refused, keeping the running configuration: %s", err);
 		goto out;
 	}
-	if (check_self(cfg, m, d->key, err, sizeof(err)) != 0) {
+	if (identity_check_file(cfg, m, d->key, err, sizeof(err)) != 0) {
 		log_error("reload refused, keeping the running configuration: %s", err);
 		goto out;
 	}
@@ -368,6 +311,8 @@ reload(struct daemon *d)
 		goto out;
 	}
 	store_set_members(d->st, members_org, m);
+	if (seed_members(d->st, m) != 0)
+		log_warnx("reload: the members file could not seed the member list");
 	store_set_max_drift(d->st, cfg->max_clock_drift_ms);
 	bud = budget_of(cfg);
 	store_set_budget(d->st, &bud);
@@ -540,12 +485,13 @@ run(struct daemon *d)
 	struct sync_settings ss;
 	struct api_limits lim = {0};
 	uint64_t usec = 0;
-	int rc = 1, e;
+	struct nodejoin join;
+	int rc = 1, e, joining = 0;
 
 	if ((d->cfg = load_config(d->config_path)) == NULL)
 		goto out;
 	log_set_level(d->debug ? LOG_LVL_DEBUG : d->cfg->log_level);
-	if (load_identity(d->cfg, &d->members, &d->key) != 0)
+	if (identity_load(d->cfg, &d->members, &d->key) != 0)
 		goto out;
 	if ((d->node_name = strdup(d->cfg->name)) == NULL ||
 	    (d->organisation = strdup(d->cfg->organisation)) == NULL ||
@@ -580,6 +526,18 @@ run(struct daemon *d)
 		goto out;
 	}
 	store_set_interrupt(d->st, stop_pending, NULL);
+	if ((d->cfg->has_region && store_member_set_region(d->st, d->cfg->region) != 0) ||
+	    seed_members(d->st, d->members) != 0) {
+		log_error("cannot fold the member list from the region and the members file");
+		goto out;
+	}
+	if ((joining = nodejoin_prepare(d->cfg, d->key, d->st, &d->inviter, &join)) < 0)
+		goto out;
+	if (!joining &&
+	    identity_check_list(d->cfg, d->members, d->st, d->key, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	if ((d->zctx = zmq_ctx_new()) == NULL) {
 		log_error("cannot create the ZeroMQ context: %s", zmq_strerror(zmq_errno()));
 		goto out;
@@ -610,13 +568,17 @@ run(struct daemon *d)
 	                      d->cfg->retention.provider_years, d->cfg->retention.school_years,
 	                      d->cfg->retention.swv_years, d->cfg->retention.gemeente_years});
 	ss = sync_settings_of(d->cfg);
-	if ((d->sync = sync_open(d->zctx, &ss, d->members, d->key, d->st, &e)) == NULL) {
+	ss.joining = joining != 0;
+	if ((d->sync = sync_open(d->zctx, &ss, joining ? d->inviter : d->members, d->key, d->st,
+	                         &e)) == NULL) {
 		if (e == ARR_EEXIST)
 			portowner_log_in_use(d->cfg->listen);
 		else
 			log_error("cannot open the peer sockets: %s", arrerr_str(e));
 		goto out;
 	}
+	if (joining)
+		sync_set_join(d->sync, join.issuer, join.id, join.proof, join.endpoint, join.path);
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000) {
 		d->watchdog_ms = usec / 2000;
 		d->next_watchdog = mono_ms();
@@ -640,6 +602,7 @@ out:
 		close(d->sigfd);
 	nodekey_destroy(&d->key);
 	members_destroy(&d->members);
+	members_destroy(&d->inviter);
 	config_destroy(&d->cfg);
 	free(d->node_name);
 	free(d->organisation);
@@ -653,26 +616,21 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"init", no_argument, NULL, 'I'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"show-identity", no_argument, NULL, 'S'},
-	    {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},  {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+	    {"show-identity", no_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
 	};
 	struct daemon d = {.config_path = DEFAULT_CONFIG, .sigfd = -1};
-	bool init = false, check = false, show = false;
+	bool check = false, show = false;
 	int c;
 
 	log_init(LOG_LVL_INFO);
+	if (nodeinit_wanted(argc, argv))
+		return nodeinit_main(argc, argv, DEFAULT_CONFIG);
 	while ((c = getopt_long(argc, argv, "c:dnhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
-			break;
-		case 'I':
-			init = true;
 			break;
 		case 'n':
 			check = true;
@@ -696,15 +654,13 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || init + check + show > 1) {
+	if (optind != argc || check + show > 1) {
 		usage(stderr);
 		return 2;
 	}
 	umask(DATADIR_UMASK);
 	if (show)
 		return identity_show(d.config_path);
-	if (init)
-		return do_init(d.config_path);
 	if (check)
 		return do_check(d.config_path);
 	return run(&d);

@@ -14,6 +14,7 @@
 #include "arrerr.h"
 #include "confval.h"
 #include "inifile.h"
+#include "member_fold.h"
 #include "members.h"
 #include "nodekey.h"
 
@@ -30,6 +31,8 @@ struct members_seen {
 	int organisation; /* line where set; 0: not yet */
 	int public_key;
 	int endpoint;
+	int kind;
+	int roles;
 };
 
 struct members_parse_ctx {
@@ -161,6 +164,10 @@ members_on_key(void *user, const char *section, const char *key, const char *val
 		where = &seen->public_key;
 	else if (strcmp(key, "endpoint") == 0)
 		where = &seen->endpoint;
+	else if (strcmp(key, "kind") == 0)
+		where = &seen->kind;
+	else if (strcmp(key, "roles") == 0)
+		where = &seen->roles;
 	else {
 		snprintf(msg, msglen, "unknown key '%s' in section [%s]", key, section);
 		return -1;
@@ -183,6 +190,19 @@ members_on_key(void *user, const char *section, const char *key, const char *val
 	} else if (where == &seen->public_key) {
 		if (members_set_key(ctx, mb, value, msg, msglen) != 0)
 			return -1;
+	} else if (where == &seen->kind) {
+		if ((mb->kind = member_kind_parse(value)) == 0) {
+			snprintf(msg, msglen,
+			         "invalid kind '%s' (expected gemeente, swv, school or provider)",
+			         value);
+			return -1;
+		}
+	} else if (where == &seen->roles) {
+		if ((mb->roles = member_roles_parse(value)) == UINT32_MAX) {
+			snprintf(msg, msglen, "invalid roles '%s' (expected registrar or nothing)",
+			         value);
+			return -1;
+		}
 	} else {
 		if (!confval_endpoint_ok(value)) {
 			snprintf(msg, msglen, "invalid endpoint '%s' (expected tcp://HOST:PORT)",
@@ -246,6 +266,11 @@ members_load(const char *path, char *err, size_t errlen)
 	struct members *m;
 	char *text;
 
+	if (path == NULL) { /* no members file: the replicated list alone */
+		if ((m = calloc(1, sizeof(*m))) == NULL)
+			snprintf(err, errlen, "out of memory");
+		return m;
+	}
 	if ((text = inifile_read(path, err, errlen)) == NULL)
 		return NULL;
 	m = members_parse(text, path, err, errlen);
@@ -308,4 +333,93 @@ members_origin_at(void *ctx, size_t i)
 	const struct member *mb = members_at(ctx, i);
 
 	return mb != NULL ? mb->origin : NULL;
+}
+
+int
+members_seed(const struct members *m, struct member_rec **out, size_t *n)
+{
+	struct member_rec *v;
+
+	*out = NULL;
+	*n = 0;
+	if (m == NULL || m->n == 0)
+		return 0;
+	if ((v = calloc(m->n, sizeof(*v))) == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < m->n; i++) {
+		memcpy(v[i].key, m->v[i].origin, ARR_ORIGIN_LEN);
+		snprintf(v[i].organisation, sizeof(v[i].organisation), "%s", m->v[i].organisation);
+		snprintf(v[i].endpoint, sizeof(v[i].endpoint), "%s",
+		         m->v[i].endpoint != NULL ? m->v[i].endpoint : "");
+		v[i].kind = m->v[i].kind;
+		v[i].roles = m->v[i].roles;
+		v[i].seeded = true;
+	}
+	*out = v;
+	*n = m->n;
+	return 0;
+}
+
+void
+members_default_name(const uint8_t key[ARR_ORIGIN_LEN], char out[MEMBERS_NAME_DEFAULT])
+{
+	char hex[NODEKEY_HEX_LEN + 1];
+
+	nodekey_hex(key, hex);
+	snprintf(out, MEMBERS_NAME_DEFAULT, "m-%.12s", hex);
+}
+
+/* Fill mb from the folded record r, named as file names it or "m-" and its key's head. */
+static int
+members_from_rec(struct member *mb, const struct member_rec *r, const struct members *file)
+{
+	const struct member *named = members_find_origin(file, r->key);
+	char name[MEMBERS_NAME_DEFAULT];
+
+	memset(mb, 0, sizeof(*mb));
+	memcpy(mb->origin, r->key, ARR_ORIGIN_LEN);
+	if (nodekey_curve_public_raw(mb->origin, mb->curve) != 0)
+		return ARR_EINVAL;
+	members_default_name(r->key, name);
+	mb->name = strdup(named != NULL ? named->name : name);
+	mb->organisation = strdup(r->organisation);
+	mb->endpoint = r->endpoint[0] != '\0' ? strdup(r->endpoint) : NULL;
+	mb->kind = r->kind;
+	mb->roles = r->roles;
+	if (mb->name == NULL || mb->organisation == NULL ||
+	    (r->endpoint[0] != '\0' && mb->endpoint == NULL))
+		return ARR_ENOMEM;
+	return 0;
+}
+
+int
+members_live(const struct members *file, const struct member_rec *v, size_t n, struct members **out)
+{
+	struct members *m = calloc(1, sizeof(*m));
+	int rc = 0;
+
+	*out = NULL;
+	if (m == NULL || (n > 0 && (m->v = calloc(n, sizeof(*m->v))) == NULL)) {
+		free(m);
+		return ARR_ENOMEM;
+	}
+	for (size_t i = 0; i < n && m->n < MEMBERS_MAX; i++) {
+		struct member *mb = &m->v[m->n];
+
+		if (v[i].removed)
+			continue;
+		if ((rc = members_from_rec(mb, &v[i], file)) == ARR_ENOMEM)
+			break;
+		/* a key that is no point, or whose CURVE key another holds, is not admitted */
+		if (rc != 0 || members_find_curve(m, mb->curve) != NULL) {
+			members_free_member(mb);
+			rc = 0;
+			continue;
+		}
+		m->n++;
+	}
+	if (rc != 0)
+		members_destroy(&m);
+	*out = m;
+	return rc;
 }

@@ -14,6 +14,7 @@
 #include "monoclock.h"
 #include "policy.h"
 #include "store_int.h"
+#include "store_member.h"
 
 #define DETAIL_MAX 96
 /*
@@ -52,7 +53,6 @@ validate_ops(const struct changeset *cs, char *detail, size_t dlen)
 static int
 validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size_t dlen)
 {
-	const char *org;
 	uint64_t ahead;
 	int rc;
 
@@ -61,18 +61,9 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 		snprintf(detail, dlen, "bad signature");
 		return ARR_EBADSIG;
 	}
-	if (memcmp(cs->origin, s->self, ARR_ORIGIN_LEN) == 0)
-		org = s->org;
-	else if (s->member_org == NULL ||
-	         (org = s->member_org(s->member_ctx, cs->origin)) == NULL) {
-		snprintf(detail, dlen, "origin is not a member");
-		return ARR_ENOTMEMBER;
-	}
-	/* anyone may sign, but only in the name of the organisation the members file gives */
-	if (strcmp(cs->h.author_org, org) != 0) {
-		snprintf(detail, dlen, "author_org is not the signer's organisation");
-		return ARR_EAUTHOR;
-	}
+	/* a member at that seq, signing in the name of its record's organisation */
+	if ((rc = store_member_admit(s, cs, detail, dlen)) < 0)
+		return rc;
 	/* a stub only of a scope erased here, or a body redacted here (store_erase.c) */
 	if ((rc = store_erase_stubs_ok(s, cs, detail, dlen)) < 0)
 		return rc;
@@ -507,6 +498,12 @@ store_apply_changeset(struct store *s, struct changeset *cs, int64_t oid)
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
 	log_id = sqlite3_last_insert_rowid(s->db);
+	/* a member change set changes the member list, nothing else */
+	if (cs->parts[0].kind == CS_MEMBER) {
+		if ((rc = store_apply_count(s, cs, oid)) < 0)
+			return rc;
+		return store_member_logged(s, cs, log_id);
+	}
 	if ((rc = policy_apply(s, cs, oid, log_id)) < 0 || rc == STORE_MERGE_MORE)
 		return rc;
 	return store_apply_count(s, cs, oid);

@@ -257,6 +257,14 @@ out:
 	return rc;
 }
 
+int
+store_equiv_cut(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t from)
+{
+	int64_t oid = store_mirror_origin_find(s, origin);
+
+	return oid == 0 ? 0 : mask(s, oid, from);
+}
+
 /*
  * Record the proof (a, b) of (origin, seq) unless one of a lower or equal seq is kept,
  * and apply the rule. *fresh says whether it was recorded.

@@ -148,6 +148,7 @@ struct store {
 	char *org;
 	store_member_fn member_org;
 	void *member_ctx;
+	struct store_mship *mship; /* the replicated membership (store_member.c) */
 	const uint8_t *(*member_at)(void *ctx, size_t i); /* NULL: no list */
 	bool grant_all;                                   /* store_config.grant_on_create_all */
 	store_clock_fn clock;
@@ -351,6 +352,12 @@ void store_quota_reset(struct store *s);
 /* ---- store_equiv.c: equivocation proofs, the frozen origins, log chain hashes ---- */
 
 int store_equiv_from(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t *from);
+/*
+ * A removed member's change sets from seq from on leave the log, history, pending set and
+ * vector, and the rows they touched are merged again (the rule of an equivocation, without a
+ * proof): store_member.c's cut.
+ */
+int store_equiv_cut(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t from);
 int store_equiv_chain(struct store *s, int64_t oid, const struct changeset *cs, uint8_t out[32]);
 int store_equiv_conflict(struct store *s, sqlite3_stmt *st, int64_t oid, const struct changeset *cs,
                          uint64_t now, struct store_apply_stats *stats);

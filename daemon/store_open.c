@@ -16,6 +16,7 @@
 
 #include "arrerr.h"
 #include "store_int.h"
+#include "store_member.h"
 
 /* 9: a _policy row per part; 8: parts; 7: scopes; 6: _search; 5: _equiv; 4: budgets */
 #define STORE_FORMAT  9
@@ -81,6 +82,12 @@ static const char schema_sql[] = META_SQL
     "CREATE TABLE IF NOT EXISTS _equiv(origin BLOB PRIMARY KEY, seq INTEGER NOT NULL,"
     " a BLOB NOT NULL, b BLOB NOT NULL, found_ms INTEGER NOT NULL) WITHOUT ROWID;"
     /* logged change sets with ops of a newer schema, not merged yet (store_unknown.c) */
+    /* the log entries that are member change sets (store_member.c) */
+    "CREATE TABLE IF NOT EXISTS _member(log INTEGER PRIMARY KEY);"
+    /* invitations this node issued (store_member_invite.c): never the secret itself */
+    "CREATE TABLE IF NOT EXISTS _invite(id BLOB PRIMARY KEY, kept BLOB NOT NULL,"
+    " expires INTEGER NOT NULL, kind INTEGER NOT NULL, roles INTEGER NOT NULL,"
+    " organisation TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _unknown(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
     " n INTEGER NOT NULL, bytes INTEGER NOT NULL);";
 
@@ -487,7 +494,7 @@ store_open(const struct store_config *cfg, int *err)
 	    (ret = store_verdict_open(s)) < 0 || (ret = store_erase_open(s)) < 0)
 		goto out;
 	if ((ret = store_mirror_load(s)) < 0 || (ret = hlc_load(s)) < 0 ||
-	    (ret = restored_load(s)) < 0)
+	    (ret = restored_load(s)) < 0 || (ret = store_member_open(s)) < 0)
 		goto out;
 	if (s->schema_from < ARR_SCHEMA_VERSION &&
 	    (ret = store_upgrade_finish(s, s->schema_from, &replayed)) < 0)
@@ -526,6 +533,7 @@ store_destroy(struct store **sp)
 	store_search_close(s);
 	store_verdict_close(s);
 	store_erase_close(s);
+	store_member_close(s);
 	if (s->db != NULL) {
 		store_ckpt_stop(s);
 		/* everything into the database file; closing the last connection drops the WAL */

@@ -167,12 +167,11 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 	}
 	s->zctx = zctx;
 	s->rl = logrl_new(NULL, NULL);
-	s->members = members;
+	s->file = members;
 	s->key = key;
 	s->st = st;
 	randombytes_buf(s->zap_seen_key, sizeof(s->zap_seen_key));
-	if (members_find_origin(members, nodekey_public(key)) == NULL) {
-		log_warnx("sync: this node's key is not in the members file");
+	if (nodekey_curve_public_raw(nodekey_public(key), s->self_curve) != 0) {
 		rc = ARR_ECONFIG;
 		goto fail;
 	}
@@ -180,9 +179,14 @@ sync_open(void *zctx, const struct sync_settings *set, const struct members *mem
 	if ((rc = sync_applyq_new(s)) != 0 || (rc = sync_zap_bind(s)) != 0 ||
 	    (rc = router_open(s)) != 0)
 		goto fail;
-	if ((rc = sync_peer_build(s, members, NULL, 0, &s->peers, &s->npeers)) != 0)
+	/* the members file and the replicated list: whom we admit and dial */
+	if ((rc = sync_members_follow(s, true)) != 0)
 		goto fail;
-	sync_link_dealers_open(s);
+	if (!set->joining && members_find_origin(s->members, nodekey_public(key)) == NULL) {
+		log_warnx("sync: this node's key is not in the region's member list");
+		rc = ARR_ECONFIG;
+		goto fail;
+	}
 	/* Alone in the region: nobody else can hold change sets of ours. */
 	if (s->npeers == 0)
 		store_own_heard(st);
@@ -210,6 +214,7 @@ sync_destroy(struct sync **sp)
 	for (size_t i = 0; i < s->npeers; i++)
 		sync_peer_free(&s->peers[i]);
 	free(s->peers);
+	members_destroy(&s->live);
 	if (s->router != NULL)
 		zmq_close(s->router);
 	if (s->fds.mon != NULL)
@@ -228,34 +233,25 @@ sync_destroy(struct sync **sp)
 int
 sync_reload(struct sync *s, const struct sync_settings *set, const struct members *members)
 {
-	struct peer *v = NULL;
+	const struct members *file = s->file;
 	char *listen = strdup(set->listen);
-	size_t n = 0;
 	int rc;
 
 	if (listen == NULL)
 		return ARR_ENOMEM;
-	if ((rc = sync_peer_build(s, members, s->peers, s->npeers, &v, &n)) != 0) {
+	s->file = members;
+	/* peers of members that left lose their connections (sync_members.c) */
+	if ((rc = sync_members_follow(s, true)) != 0) {
+		s->file = file;
 		free(listen);
 		return rc;
 	}
-	/* What was not taken over belongs to members that left. */
-	for (size_t i = 0; i < s->npeers; i++) {
-		if (s->peers[i].name != NULL)
-			log_info("peer %s: no longer a member", s->peers[i].name);
-		sync_peer_free(&s->peers[i]);
-	}
-	free(s->peers);
-	s->peers = v;
-	s->npeers = n;
 	if (strcmp(set->listen, s->set.listen) != 0)
 		log_warnx("sync: a new listen endpoint takes effect after a restart");
 	free((char *)s->set.listen);
 	s->set = *set;
 	s->set.listen = listen;
-	s->members = members;
 	s->retry_members = true; /* at the next tick, when the store has the new members */
-	sync_link_dealers_open(s);
 	s->next_hb = mono_ms();
 	s->next_pull = s->next_hb + s->set.pull_interval_ms;
 	log_info("sync: reloaded, %zu other members", s->npeers);
@@ -327,7 +323,7 @@ sync_timeout_ms(const struct sync *s)
 	uint64_t now = mono_ms(), next = s->next_hb < s->next_pull ? s->next_hb : s->next_pull;
 
 	/* applies waiting, or a retry of the quarantine going on: the next slice at once */
-	if (sync_applyq_pending(s) || s->qr_members_on || s->qr_clock_on)
+	if (sync_applyq_pending(s) || s->qr_members_on || s->qr_clock_on || sync_members_due(s))
 		return 0;
 
 	for (size_t i = 0; i < s->npeers; i++) {
@@ -352,6 +348,9 @@ sync_tick(struct sync *s)
 
 	if (sync_applyq_pending(s))
 		sync_applyq_run(s); /* one slice; the API is served before the next */
+	/* a member change set applied (here or by the API): admit and dial the new list */
+	if (sync_members_due(s) && sync_members_follow(s, false) != 0)
+		log_warnx("sync: out of memory; the member list is followed later");
 	now = mono_ms();
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
@@ -435,7 +434,10 @@ sync_metrics(struct sync *s, FILE *f)
 {
 	int rc = sync_msg_metrics(s, f);
 
-	if (rc == 0)
+	if (rc == 0) {
 		sync_applyq_metrics(s, f);
+		sync_members_metrics(s, f);
+		sync_join_metrics(s, f);
+	}
 	return rc != 0 ? rc : sync_fds_metrics(s, f);
 }

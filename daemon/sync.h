@@ -30,6 +30,7 @@ struct sync_settings {
 	uint32_t heartbeat_ms;     /* HEARTBEAT interval; links die after 3 silent ones */
 	uint32_t pull_interval_ms; /* periodic pulls, and HELLO retries after a refusal */
 	uint32_t page_bytes;       /* max_bytes of our PULLs and size of our PUSHes */
+	bool joining;              /* joining by invitation: not a member yet (sync_set_join) */
 };
 
 /*
@@ -37,13 +38,20 @@ struct sync_settings {
  * endpoint. set is copied (its strings too); zctx, members, key and st are borrowed and
  * must outlive the sync (sync_reload() swaps members). NULL on error with *err set
  * (ARR_EEXIST, not logged, when the listen port is in use: the caller says so;
- * ARR_EIO when a socket cannot be bound, ARR_ECONFIG when this node is not in members,
- * ARR_ENOMEM).
+ * ARR_EIO when a socket cannot be bound, ARR_ECONFIG when this node is not in members and not
+ * joining, ARR_ENOMEM).
  */
 struct sync *sync_open(void *zctx, const struct sync_settings *set, const struct members *members,
                        const struct nodekey *key, struct store *st, int *err);
 /* Close every socket (LINGER is short). Accepts NULL; NULLs *s. */
 void sync_destroy(struct sync **s);
+/*
+ * This node joins by invitation: send the inviter (issuer, a peer of the members passed to
+ * sync_open()) a JOIN for invitation id with proof and this node's endpoint instead of
+ * HELLO; when it is accepted, remove done_path and handshake as a member.
+ */
+void sync_set_join(struct sync *s, const uint8_t issuer[32], const uint8_t id[16],
+                   const uint8_t proof[32], const char *endpoint, const char *done_path);
 
 /*
  * Take new settings (copied) and a new members file (borrowed from now on; the old one

@@ -152,10 +152,43 @@ struct sync_fds {
 	void *mon;           /* PAIR receiving the ROUTER's accept events */
 };
 
+/* Joining by invitation (sync_join.c): the joiner's pending JOIN, the inviter's limits. */
+#define SYNC_JOIN_SRC       64    /* sources (addresses) whose join admissions are counted */
+#define SYNC_JOIN_PER_MIN   10    /* join admissions per source a minute, at most */
+#define SYNC_JOIN_SEEN      64    /* keys whose JOIN was answered, remembered for a minute */
+#define SYNC_JOIN_WINDOW_MS 60000 /* the window of both */
+struct sync_join_src {
+	uint64_t h;     /* short hash of the source address */
+	uint64_t since; /* monotonic ms the window started */
+	uint32_t n;     /* admissions in it */
+};
+struct sync_join {
+	/* the joiner's side: set by sync_set_join() */
+	bool pending; /* a JOIN is to be sent to the inviter (until JOINED) */
+	bool refused; /* the inviter refused it: nothing more is sent */
+	uint8_t issuer[ARR_ORIGIN_LEN];
+	uint8_t id[16];
+	uint8_t proof[32];
+	char endpoint[256];
+	char done_path[512]; /* removed when the JOIN was accepted */
+	/* the inviter's side */
+	struct sync_join_src src[SYNC_JOIN_SRC];
+	uint64_t seen[SYNC_JOIN_SEEN], seen_at[SYNC_JOIN_SEEN];
+	size_t seen_next;
+	uint64_t admitted, limited, ignored, accepted, refusals;
+};
+
 struct sync {
 	void *zctx;
-	struct sync_settings set; /* a copy; set.listen is owned */
-	const struct members *members;
+	struct sync_join join;
+	struct sync_settings set;      /* a copy; set.listen is owned */
+	const struct members *members; /* whom we admit and dial: live, or file without a store */
+	const struct members *file;    /* the members file (borrowed): the seed and the names */
+	struct members *live;          /* the replicated list as last followed (sync_members.c) */
+	uint64_t member_gen;           /* store_member_gen() when live was built */
+	uint8_t self_curve[32];        /* our own CURVE key, never admitted */
+	uint64_t zap_refused;          /* connections ZAP refused (of s->refused) */
+	uint64_t members_closed;       /* peers dropped because their member left the list */
 	const struct nodekey *key;
 	struct store *st;
 	void *router;
@@ -223,6 +256,9 @@ enum link_id sync_link_pick(const struct sync *s, const struct peer *p, uint64_t
 int sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m);
 void sync_link_send_error(struct sync *s, struct peer *p, enum link_id l, int code,
                           const char *text);
+/* ERROR or JOINED (type) to whoever sent on the ROUTER with routing id rid. */
+void sync_link_send_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int type, int code,
+                        const char *text);
 /* ERROR to whoever sent on the ROUTER with routing id rid (maybe not a known peer). */
 void sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int code,
                               const char *text);
@@ -244,6 +280,25 @@ void sync_link_heartbeat(struct sync *s, uint64_t now);
  * its connection, whose queued messages libzmq then frees. fd: the new connection's.
  */
 void sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd);
+/* Shut down p's connection to our ROUTER (the same checks as a takeover); whether it was. */
+bool sync_link_close_in(struct peer *p);
+
+/* sync_join.c */
+/*
+ * ZAP: a key that is no member's may enter the join state (one JOIN, one JOINED) when this
+ * node is a registrar of a founded region and the source addr (addrlen bytes) is within its limit;
+ * uid then names the connection "J" and the CURVE key in hex. Whether it may.
+ */
+bool sync_join_admit(struct sync *s, const uint8_t curve[32], const void *addr, size_t addrlen,
+                     char *uid, size_t uidlen);
+/* A message on the ROUTER from a connection in the join state (uid from the ZAP handler). */
+void sync_join_on_router(struct sync *s, const uint8_t *rid, size_t ridlen, const char *uid,
+                         const void *buf, size_t len);
+/* The joiner: p's DEALER is up; send the JOIN instead of HELLO when p is the inviter. */
+bool sync_join_send(struct sync *s, struct peer *p);
+/* The joiner: JOINED from p on our DEALER. */
+void sync_join_on_joined(struct sync *s, struct peer *p, const struct peermsg *m);
+void sync_join_metrics(const struct sync *s, FILE *f);
 
 /* sync_sendq.c */
 /*
@@ -325,6 +380,22 @@ void sync_peer_handshake(struct peer *p, struct link *l, const struct peermsg *m
 void sync_peer_known_set(struct peer *p, const struct vv *v);
 /* Raise what we know of p's vector by what it announced; never lowered. */
 void sync_peer_known_merge(struct peer *p, const struct vv *v);
+
+/* sync_members.c */
+/*
+ * Follow the replicated member list: when store_member_gen() moved (or force), build the
+ * list anew, rebuild the peer table (a member that left loses its DEALER and its
+ * connection to our ROUTER), and when a member joined, retry the change sets quarantined
+ * as not a member's. Call only where no struct peer pointer is held. 0 or ARR_ENOMEM.
+ */
+int sync_members_follow(struct sync *s, bool force);
+/* Whether the list moved since it was last followed. */
+bool sync_members_due(const struct sync *s);
+/* Why key (CURVE) is not admitted: removed, rotated away, ours, or SYNC_WHY_NOT_MEMBER. */
+#define SYNC_WHY_NOT_MEMBER "it is not a member's"
+const char *sync_members_why(const struct sync *s, const uint8_t curve[32]);
+/* arrangd_members, arrangd_members_removed, arrangd_peer_connections_refused_total, ... */
+void sync_members_metrics(const struct sync *s, FILE *f);
 
 /* sync_zap.c: bind the ZAP handler; answer the requests waiting on it. */
 int sync_zap_bind(struct sync *s);

@@ -103,10 +103,10 @@ sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peer
 }
 
 void
-sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int code,
-                         const char *text)
+sync_link_send_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int type, int code,
+                   const char *text)
 {
-	struct peermsg m = {.type = PEERMSG_ERROR, .code = code};
+	struct peermsg m = {.type = (enum peermsg_type)type, .code = code};
 	uint8_t *buf;
 	size_t len;
 
@@ -117,6 +117,13 @@ sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int 
 	if (zmq_send(s->router, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
 		(void)zmq_send(s->router, buf, len, ZMQ_DONTWAIT);
 	free(buf);
+}
+
+void
+sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen, int code,
+                         const char *text)
+{
+	sync_link_send_rid(s, rid, ridlen, PEERMSG_ERROR, code, text);
 }
 
 void
@@ -139,7 +146,7 @@ sync_link_send_hello(struct sync *s, struct peer *p)
 	struct peermsg m;
 	const struct vv *v = sync_ours(s);
 
-	if (v == NULL || p->dealer == NULL)
+	if (v == NULL || p->dealer == NULL || sync_join_send(s, p))
 		return;
 	sync_msg_fill_hello(s->key, &m, PEERMSG_HELLO, v, s->set.heartbeat_ms);
 	p->hello_due = sync_link_send(s, p, LINK_OUT, &m) != 0;
@@ -349,20 +356,29 @@ fd_addr(int fd, char *out, size_t n)
  * HELLO: it is shut down only while it still leads to the same remote address and port,
  * which no other connection can have while this one exists.
  */
-void
-sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd)
+bool
+sync_link_close_in(struct peer *p)
 {
 	char addr[64];
 
-	if (p->ridlen > 0 && p->rid_fd_set && p->rid_fd != fd) {
-		fd_addr(p->rid_fd, addr, sizeof(addr));
-		if (addr[0] != '\0' && strcmp(addr, p->rid_addr) == 0 &&
-		    shutdown(p->rid_fd, SHUT_RDWR) == 0) {
-			s->takeovers++;
-			if (sync_log_ok(s, p, "takeover"))
-				log_info("peer %s: connected anew; its old connection closed",
-				         p->name);
-		}
+	if (p->ridlen == 0 || !p->rid_fd_set)
+		return false;
+	fd_addr(p->rid_fd, addr, sizeof(addr));
+	if (addr[0] == '\0' || strcmp(addr, p->rid_addr) != 0 ||
+	    shutdown(p->rid_fd, SHUT_RDWR) != 0)
+		return false;
+	p->rid_fd_set = false;
+	p->in.up = false;
+	return true;
+}
+
+void
+sync_link_takeover(struct sync *s, struct peer *p, const uint8_t *rid, size_t ridlen, int fd)
+{
+	if (p->ridlen > 0 && p->rid_fd_set && p->rid_fd != fd && sync_link_close_in(p)) {
+		s->takeovers++;
+		if (sync_log_ok(s, p, "takeover"))
+			log_info("peer %s: connected anew; its old connection closed", p->name);
 	}
 	memcpy(p->rid, rid, ridlen);
 	p->ridlen = ridlen;

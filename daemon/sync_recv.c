@@ -237,6 +237,12 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	case PEERMSG_EVIDENCE:
 		sync_equiv_on_message(s, p, l, m);
 		break;
+	case PEERMSG_JOINED:
+		if (l == LINK_OUT)
+			sync_join_on_joined(s, p, m);
+		break;
+	case PEERMSG_JOIN:
+		break; /* only a connection in the join state sends one (sync_join.c) */
 	}
 }
 
@@ -294,6 +300,10 @@ on_router_msg(struct sync *s, const uint8_t *rid, size_t ridlen, zmq_msg_t *msg)
 	bool current;
 	int rc;
 
+	if (uid != NULL && uid[0] == 'J') {
+		sync_join_on_router(s, rid, ridlen, uid, zmq_msg_data(msg), zmq_msg_size(msg));
+		return;
+	}
 	if (uid == NULL || nodekey_parse_hex(uid, origin) != 0 ||
 	    (p = sync_peer_by_origin(s, origin)) == NULL) {
 		/* authenticated under a members file that has since changed */
@@ -372,7 +382,8 @@ on_dealer_msg(struct sync *s, struct peer *p, const uint8_t *buf, size_t len)
 		on_malformed(s, p, LINK_OUT, len, rc);
 		return;
 	}
-	if (!p->out.up && m->type != PEERMSG_WELCOME && m->type != PEERMSG_ERROR) {
+	if (!p->out.up && m->type != PEERMSG_WELCOME && m->type != PEERMSG_ERROR &&
+	    m->type != PEERMSG_JOINED) {
 		if (sync_log_ok(s, p, "order"))
 			log_debug("peer %s: %s before WELCOME ignored", p->name,
 			          peermsg_type_name((int)m->type));

@@ -1,10 +1,13 @@
 /*
  * sync_zap.c: the ZAP handler (ZeroMQ RFC 27) of the peer ROUTER. Owns the ZAP socket.
- * It admits a CURVE client only if its key belongs to a member other than this node,
- * and hands the member's origin (hex) to ZeroMQ as the connection's User-Id, so every
- * message on the ROUTER carries the authenticated member. The origin rather than the
- * name is used because it survives a rename of the member in a reloaded members file.
- * It reads the members file it is given and nothing else; it never touches peer state.
+ * It admits a CURVE client only if its key belongs to a member other than this node (the
+ * replicated member list, followed live by sync_members.c), and hands the member's origin (hex) to
+ * ZeroMQ as the connection's User-Id, so every message on the ROUTER carries the authenticated
+ * member. The origin rather than the name is used because it survives a rename of the member in a
+ * reloaded members file. It reads that list and nothing else; it never touches peer state.
+ *
+ * A key that is no member's may be let into the join state instead (sync_join.c), named
+ * "J" and its CURVE key in the User-Id.
  *
  * A refused node redials (with backoff), so a refusal is logged the first time a key is
  * refused and only counted after that; the last SYNC_ZAP_SEEN keys are remembered.
@@ -87,11 +90,11 @@ reply(struct sync *s, zmq_msg_t *reqid, const char *status, const char *text, co
 
 /*
  * Whether a refusal of key is to be logged: it was not among the recently refused
- * keys (it is from now on), and no refusal was logged in the last SYNC_ZAP_QUIET_MS
- * (many new keys, from a flood, make one line).
+ * keys (it is from now on), and it is a known key (removed or rotated away) or no refusal
+ * was logged in the last SYNC_ZAP_QUIET_MS (many new keys, from a flood, make one line).
  */
 static bool
-first_refusal(struct sync *s, const uint8_t key[32])
+first_refusal(struct sync *s, const uint8_t key[32], bool known)
 {
 	uint64_t h, now = mono_ms();
 
@@ -100,6 +103,8 @@ first_refusal(struct sync *s, const uint8_t key[32])
 		if (s->zap_seen[i] == h)
 			return false;
 	s->zap_seen[s->zap_seen_next++ % SYNC_ZAP_SEEN] = h;
+	if (known)
+		return true; /* a removed member: a few keys, each worth its line */
 	if (s->zap_logged_at != 0 && now - s->zap_logged_at < SYNC_ZAP_QUIET_MS)
 		return false;
 	s->zap_logged_at = now;
@@ -114,7 +119,7 @@ sync_zap_on_requests(struct sync *s)
 		zmq_msg_t f[SYNC_ZAP_FRAMES];
 		size_t nf = read_request(s, f);
 		const char *status = "400", *text = "not a member";
-		char uid[NODEKEY_HEX_LEN + 1] = "";
+		char uid[NODEKEY_HEX_LEN + 2] = "";
 
 		if (nf == 0)
 			return;
@@ -126,12 +131,22 @@ sync_zap_on_requests(struct sync *s)
 				text = "OK";
 				if (logrl_allow(s->rl, mb->name, "zap", mono_ms()))
 					log_debug("zap: admitted member %s", mb->name);
+			} else if (strcmp(sync_members_why(s, zmq_msg_data(&f[6])),
+			                  SYNC_WHY_NOT_MEMBER) == 0 &&
+			           sync_join_admit(s, zmq_msg_data(&f[6]), zmq_msg_data(&f[3]),
+			                           zmq_msg_size(&f[3]), uid, sizeof(uid))) {
+				status = "200";
+				text = "OK";
 			} else {
+				const char *why = sync_members_why(s, zmq_msg_data(&f[6]));
+
 				s->refused++;
-				if (first_refusal(s, zmq_msg_data(&f[6])))
-					log_warnx("zap: refused a key that is not a member's "
-					          "(logged once "
-					          "per key)");
+				s->zap_refused++;
+				if (first_refusal(s, zmq_msg_data(&f[6]),
+				                  strcmp(why, SYNC_WHY_NOT_MEMBER) != 0))
+					log_warnx("zap: refused a connection: %s (logged once "
+					          "per key)",
+					          why);
 			}
 		}
 		reply(s, nf >= 2 ? &f[1] : NULL, status, text, uid);

@@ -17,6 +17,7 @@
 #include "changeset_int.h"
 #include "mpread.h"
 #include "mpwrite.h"
+#include "member.h"
 #include "policy.h"
 #include "utf8.h"
 
@@ -109,7 +110,9 @@ changeset_parts_check(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
 		bool region = changeset_scope_is_region(p->scope);
 
 		/* a key names the sealed body of case data, and only that */
-		if (p->kind > CS_POLICY || (p->key_id != 0) != (p->kind == CS_DATA && !region))
+		if (p->kind > CS_MEMBER || (p->key_id != 0) != (p->kind == CS_DATA && !region))
+			return ARR_EMALFORMED;
+		if (p->kind == CS_MEMBER && (!region || nparts != 1))
 			return ARR_EMALFORMED;
 		if (p->kind == CS_POLICY && region)
 			return ARR_EMALFORMED;
@@ -157,6 +160,7 @@ changeset_destroy(struct changeset **csp)
 			free(w->plain);
 		}
 		policy_free(&w->policy);
+		member_free(&w->member);
 	}
 	free(o->own);
 	free(o->parts);

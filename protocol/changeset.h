@@ -11,7 +11,8 @@
  * part's body travels in bodies at the part's index and can be dropped later without
  * breaking the signature (nil). A data body is the ops array [[table, row_id(bin16), column,
  * value]...]: clear text in the region scope (scope nil), XChaCha20-Poly1305 under the scope
- * key key_id in a case scope (changeset_seal.c). A policy body is clear text (policy.h).
+ * key key_id in a case scope (changeset_seal.c). A policy body is clear text (policy.h), so is
+ * a member body (member.h), whose part is in the region scope and the change set's only part.
  * Decoders accept only canonical encodings and the part rules of changeset_parts_check().
  */
 #ifndef CHANGESET_H
@@ -28,6 +29,7 @@
 enum cs_kind {
 	CS_DATA = 0,   /* ops on rows */
 	CS_POLICY = 1, /* who reads and writes a case scope (policy.h) */
+	CS_MEMBER = 2, /* who is a member of the region (member.h) */
 };
 
 struct cs_op {
@@ -46,6 +48,7 @@ struct cs_header {
 };
 
 struct cs_policy;
+struct cs_member;
 
 /*
  * One part of a decoded change set: its entry in the signed header and its body. ops is
@@ -61,6 +64,7 @@ struct cs_part {
 	const struct cs_op *ops;
 	size_t nops;
 	const struct cs_policy *policy; /* kind CS_POLICY with its body; else NULL */
+	const struct cs_member *member; /* kind CS_MEMBER with its body; else NULL */
 	const uint8_t *body;            /* inside raw; NULL when the body was dropped */
 	size_t bodylen;
 };
@@ -73,6 +77,7 @@ struct cs_part_in {
 	size_t nops;
 	const uint8_t *skey;            /* case data: the scope key (ARR_SKEY_LEN); else NULL */
 	const struct cs_policy *policy; /* policy: the body */
+	const struct cs_member *member; /* member: the body (region scope, the only part) */
 };
 
 /*
@@ -122,7 +127,8 @@ int changeset_build_region(const struct nodekey *key, const struct cs_header *h,
  * (PROTOCOL.md, "Parts"): a policy part names a case scope; a case data part names a key,
  * nothing else does; a policy part whose scope is changeset_scope_id(origin, seq, its
  * index) is a CREATE (and a CREATE body must name that scope); no two parts name the same
- * scope, except that a data part may follow the CREATE of its scope immediately.
+ * scope, except that a data part may follow the CREATE of its scope immediately; a member part
+ * is in the region scope and the only part of its change set.
  * 0 or ARR_EMALFORMED.
  */
 int changeset_parts_check(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,

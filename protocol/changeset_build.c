@@ -15,6 +15,7 @@
 #include "arrerr.h"
 #include "bigend.h"
 #include "mpwrite.h"
+#include "member.h"
 #include "policy.h"
 #include "changeset.h"
 #include "changeset_int.h"
@@ -198,6 +199,8 @@ part_in_check(const struct cs_part_in *p)
 
 	if (p->kind == CS_POLICY)
 		return region || p->policy == NULL || p->skey != NULL ? ARR_EINVAL : 0;
+	if (p->kind == CS_MEMBER)
+		return !region || p->member == NULL || p->skey != NULL ? ARR_EINVAL : 0;
 	if (p->kind != CS_DATA || (region ? p->skey != NULL : p->skey == NULL))
 		return ARR_EINVAL;
 	return ops_check(p->ops, p->nops);
@@ -220,6 +223,8 @@ build_check(const struct cs_header *h, const struct cs_part_in *parts, size_t np
 	for (size_t i = 0; i < nparts; i++) {
 		if ((rc = part_in_check(&parts[i])) != 0)
 			return rc;
+		if (parts[i].kind == CS_MEMBER && nparts != 1)
+			return ARR_EINVAL; /* a member part is its change set's only part */
 		nops += parts[i].kind == CS_DATA ? parts[i].nops : 0;
 	}
 	return nops > ARR_CS_MAX_OPS ? ARR_ETOOBIG : 0;
@@ -401,6 +406,11 @@ bodies_plan(struct cs_owned *o, const struct cs_part_in *parts, size_t *opslen, 
 				return rc;
 			continue;
 		}
+		if (in->kind == CS_MEMBER) {
+			if ((rc = member_encode(in->member, &pbody[i], &q->bodylen)) != 0)
+				return rc;
+			continue;
+		}
 		opslen[i] = changeset_ops_bytes(in->ops, in->nops);
 		q->bodylen = body_size(in->scope, opslen[i]);
 		q->key_id = in->skey != NULL ? changeset_key_id(in->skey) : 0;
@@ -419,6 +429,13 @@ body_write(struct cs_owned *o, size_t i, const struct cs_part_in *in, size_t ops
 	bool nc = false;
 	int rc;
 
+	if (in->kind == CS_MEMBER) {
+		memcpy(body, pbody, q->bodylen);
+		if ((rc = member_decode(body, q->bodylen, &w->member, &nc)) != 0)
+			return rc;
+		q->member = w->member;
+		return 0;
+	}
 	if (in->kind == CS_POLICY) {
 		memcpy(body, pbody, q->bodylen);
 		if ((rc = policy_decode(body, q->bodylen, &w->policy, &nc)) != 0)

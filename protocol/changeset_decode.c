@@ -17,6 +17,7 @@
 #include "changeset.h"
 #include "changeset_int.h"
 #include "mpread.h"
+#include "member.h"
 #include "policy.h"
 #include "utf8.h"
 
@@ -131,7 +132,7 @@ rd_part(struct mpr *r, struct cs_part *p)
 		if (changeset_scope_is_region(p->scope))
 			return ARR_ENONCANON; /* the region scope is nil */
 	}
-	if ((rc = mpr_uint(r, CS_POLICY, &u)) != 0)
+	if ((rc = mpr_uint(r, CS_MEMBER, &u)) != 0)
 		return rc;
 	p->kind = (uint8_t)u;
 	if ((rc = mpr_uint(r, UINT64_MAX, &p->key_id)) != 0 ||
@@ -288,6 +289,12 @@ rd_body(struct cs_owned *o, size_t i, bool *nc)
 	crypto_generichash(hash, sizeof(hash), p->body, p->bodylen, NULL, 0);
 	if (p->bodylen != p->body_len || sodium_memcmp(hash, p->body_hash, sizeof(hash)) != 0)
 		return ARR_EBODYHASH;
+	if (p->kind == CS_MEMBER) {
+		if ((rc = member_decode(p->body, p->bodylen, &o->own[i].member, nc)) != 0)
+			return rc;
+		p->member = o->own[i].member;
+		return 0;
+	}
 	if (p->kind == CS_POLICY) {
 		if ((rc = policy_decode(p->body, p->bodylen, &o->own[i].policy, nc)) != 0)
 			return rc;

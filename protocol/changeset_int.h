@@ -23,6 +23,7 @@ struct cs_part_owned {
 	uint8_t *plain; /* the opened body of a case data part (ops point into it) */
 	size_t plain_cap;
 	struct cs_policy *policy; /* the decoded policy body */
+	struct cs_member *member; /* the decoded member body */
 };
 
 /* A decoded change set and the memory behind its pointers. */

@@ -19,7 +19,7 @@
 #include "utf8.h"
 
 /* Fields after the type, per message type (index = type). */
-static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1, 1, 3, 1};
+static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1, 1, 3, 1, 4, 2};
 
 /*
  * One entry of an origin list (rd_origins): with seqs a pair [bin 32, uint > 0], else a
@@ -212,7 +212,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 	}
 	if ((rc = mpr_array(&c, &n)) != 0 || (rc = mpr_uint(&c, UINT64_MAX, &type)) != 0)
 		goto out;
-	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_EVIDENCE) {
+	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_JOINED) {
 		rc = ARR_EMALFORMED;
 		goto out;
 	}
@@ -276,6 +276,11 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 	case PEERMSG_LOGSUM:
 	case PEERMSG_LOGREQ:
 		if ((rc = peermsg_equiv_decode(&c, m)) != 0)
+			goto out;
+		break;
+	case PEERMSG_JOIN:
+	case PEERMSG_JOINED:
+		if ((rc = peermsg_join_decode(&c, m)) != 0)
 			goto out;
 		break;
 	}
@@ -369,6 +374,9 @@ check_encodable(const struct peermsg *m)
 	case PEERMSG_LOGSUM:
 	case PEERMSG_LOGREQ:
 		return peermsg_equiv_check(m);
+	case PEERMSG_JOIN:
+	case PEERMSG_JOINED:
+		return peermsg_join_check(m);
 	default:
 		return ARR_EINVAL;
 	}
@@ -451,6 +459,11 @@ peermsg_encode(const struct peermsg *m, uint8_t **out, size_t *outlen)
 		if ((rc = peermsg_equiv_encode(&pk, m)) != 0)
 			goto out;
 		break;
+	case PEERMSG_JOIN:
+	case PEERMSG_JOINED:
+		if ((rc = peermsg_join_encode(&pk, m)) != 0)
+			goto out;
+		break;
 	case PEERMSG_HEARTBEAT:
 		if ((rc = vv_pack(m->vector, &pk)) != 0)
 			goto out;
@@ -490,11 +503,11 @@ out:
 const char *
 peermsg_type_name(int type)
 {
-	static const char *const names[] = {"?",      "HELLO",     "WELCOME", "PULL",  "PAGE",
-	                                    "PUSH",   "HEARTBEAT", "ERROR",   "PRUNE", "GRAFT",
-	                                    "LOGSUM", "LOGREQ",    "EVIDENCE"};
+	static const char *const names[] = {"?",      "HELLO",     "WELCOME",  "PULL",  "PAGE",
+	                                    "PUSH",   "HEARTBEAT", "ERROR",    "PRUNE", "GRAFT",
+	                                    "LOGSUM", "LOGREQ",    "EVIDENCE", "JOIN",  "JOINED"};
 
-	return type >= PEERMSG_HELLO && type <= PEERMSG_GRAFT ? names[type] : names[0];
+	return type >= PEERMSG_HELLO && type <= PEERMSG_JOINED ? names[type] : names[0];
 }
 
 int

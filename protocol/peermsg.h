@@ -1,5 +1,5 @@
 /*
- * peermsg.h: the nine peer messages of PROTOCOL.md ("Peer messages"): strict encoding
+ * peermsg.h: the peer messages of PROTOCOL.md ("Peer messages"): strict encoding
  * and decoding, nothing else. It knows no sockets and no store; the sync layer
  * (daemon/sync.c) decides what to do with a message.
  *
@@ -20,7 +20,7 @@
 #include "vv.h"
 
 #define PEERMSG_MAJOR    1
-#define PEERMSG_MINOR    2
+#define PEERMSG_MINOR    3
 #define PEERMSG_MAX_CAPS 16  /* capabilities in HELLO/WELCOME */
 #define PEERMSG_CAP_MAX  32  /* bytes of one capability name */
 #define PEERMSG_TEXT_MAX 256 /* bytes of an ERROR message */
@@ -39,7 +39,11 @@ enum peermsg_type {
 	PEERMSG_LOGSUM = 10,
 	PEERMSG_LOGREQ = 11,
 	PEERMSG_EVIDENCE = 12,
+	/* since 1.3: a joiner's first and only message to its inviter, and the answer */
+	PEERMSG_JOIN = 13,
+	PEERMSG_JOINED = 14,
 };
+#define PEERMSG_JOIN_MAX 512 /* bytes of a JOIN: the bound of the join state */
 
 #define PEERMSG_SUM_LEN    80   /* one LOGSUM record: origin, seq, chain hash, frozen */
 #define PEERMSG_REQ_HASHES 4096 /* envelope hashes in one LOGREQ, at most */
@@ -75,8 +79,11 @@ struct peermsg {
 	uint64_t from;         /* LOGREQ: the seq of the first hash; origin in origin */
 	const uint8_t *hashes; /* LOGREQ: nhashes envelope hashes of 32 bytes (borrowed) */
 	size_t nhashes;
-	int code;                        /* ERROR: a negative ARR_E* code */
-	char text[PEERMSG_TEXT_MAX + 1]; /* ERROR: NUL-terminated, valid UTF-8 */
+	int code;                        /* ERROR: a negative ARR_E* code; JOINED: 0 or one */
+	char text[PEERMSG_TEXT_MAX + 1]; /* ERROR, JOINED: NUL-terminated, valid UTF-8 */
+	uint8_t invite[16];              /* JOIN: the invitation id; the joiner's key in origin */
+	uint8_t proof[32];               /* JOIN: the proof of the invitation's secret */
+	char endpoint[256];              /* JOIN: where members dial the joiner ("": nowhere) */
 };
 
 /*

@@ -20,6 +20,7 @@
 #include "arrerr.h"
 #include "changeset_int.h"
 #include "changeset_ref.h"
+#include "member.h"
 #include "changeset_ref_int.h"
 #include "utf8.h"
 
@@ -159,7 +160,7 @@ decode_part(const msgpack_object *e, struct cs_part *p)
 		if (changeset_scope_is_region(p->scope))
 			return ARR_ENONCANON; /* the region scope is nil */
 	}
-	if ((rc = decode_uint(&f[1], CS_POLICY, &u)) != 0)
+	if ((rc = decode_uint(&f[1], CS_MEMBER, &u)) != 0)
 		return rc;
 	p->kind = (uint8_t)u;
 	if ((rc = decode_uint(&f[2], UINT64_MAX, &p->key_id)) != 0 ||
@@ -181,7 +182,8 @@ parts_rules(const struct changeset *cs)
 		bool region = changeset_scope_is_region(p->scope);
 
 		if ((p->key_id != 0) != (p->kind == CS_DATA && !region) ||
-		    (p->kind == CS_POLICY && region))
+		    (p->kind == CS_POLICY && region) ||
+		    (p->kind == CS_MEMBER && (!region || cs->nparts != 1)))
 			return ARR_EMALFORMED;
 		for (size_t j = 0; j < i; j++) {
 			uint8_t id[ARR_SCOPE_LEN];
@@ -390,7 +392,10 @@ decode_body(struct cs_owned *o, size_t i)
 	if ((rc = unpack_one(&u, p->body, p->bodylen)) == 0) {
 		if (p->kind == CS_DATA)
 			rc = decode_ops(o, i, &u.data);
-		else if ((rc = policy_decode(p->body, p->bodylen, &o->own[i].policy, &nc)) == 0) {
+		else if (p->kind == CS_MEMBER) {
+			if ((rc = member_decode(p->body, p->bodylen, &o->own[i].member, &nc)) == 0)
+				p->member = o->own[i].member;
+		} else if ((rc = policy_decode(p->body, p->bodylen, &o->own[i].policy, &nc)) == 0) {
 			p->policy = o->own[i].policy;
 			changeset_scope_id(cs->origin, cs->h.seq, i, id);
 			if ((p->policy->op == POLICY_CREATE) !=
@@ -509,7 +514,8 @@ part_same(const struct changeset *a, const struct changeset *b, size_t i)
 	       x->bodylen == y->bodylen && memcmp(x->scope, y->scope, ARR_SCOPE_LEN) == 0 &&
 	       x->kind == y->kind && x->key_id == y->key_id && x->body_len == y->body_len &&
 	       memcmp(x->body_hash, y->body_hash, ARR_HASH_LEN) == 0 && ops_same(x, y) &&
-	       policy_same(x->policy, y->policy);
+	       policy_same(x->policy, y->policy) && (x->member == NULL) == (y->member == NULL) &&
+	       (x->member == NULL || memcmp(x->member, y->member, sizeof(*x->member)) == 0);
 }
 
 bool

@@ -155,7 +155,7 @@ peer_expect(struct peer *p, enum peermsg_type want, int *code, int timeout_ms)
 		CHECK(zmq_msg_recv(&msg, p->d, 0) >= 0, "recv");
 		CHECK(peermsg_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &m) == 0,
 		      "the daemon sent a malformed message");
-		if (m->type == PEERMSG_ERROR && code != NULL)
+		if ((m->type == PEERMSG_ERROR || m->type == PEERMSG_JOINED) && code != NULL)
 			*code = m->code;
 		hit = m->type == want;
 		peermsg_destroy(&m);

@@ -40,7 +40,7 @@ void peer_send_raw(struct peer *p, const void *buf, size_t len);
 void peer_push(struct peer *p, const uint8_t *cs, size_t len);
 /*
  * Wait for a message of type want (PEERMSG_ERROR: an ERROR); others are skipped. An
- * ERROR's code goes to *code (may be NULL). True when it came within timeout_ms.
+ * ERROR's or a JOINED's code goes to *code (may be NULL). True when it came within timeout_ms.
  */
 bool peer_expect(struct peer *p, enum peermsg_type want, int *code, int timeout_ms);
 /*

@@ -434,10 +434,12 @@ test_header_fields(void **state)
 	assert_int_equal(decode_spec(&s), ARR_ENONCANON);
 	s.key_id = 0;
 	assert_int_equal(decode_spec(&s), ARR_ENONCANON);
-	/* kind: 0 or 1 */
+	/* kind: 0, 1 or 2 (a member part, whose body this data body is not) */
 	s = spec_ok(1);
-	s.kind = 2;
+	s.kind = 3;
 	assert_int_equal(decode_spec(&s), ARR_ETOOBIG);
+	s.kind = 2;
+	assert_int_equal(decode_spec(&s), ARR_EMALFORMED);
 	/* key_id: non-zero exactly for case data */
 	s = spec_ok(1);
 	s.key_id = 1;

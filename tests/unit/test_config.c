@@ -182,14 +182,41 @@ test_missing(void **state)
 	expect_err("; nothing\n[sync]\n", "t.conf: missing required key 'name' in [node]");
 	expect_err(NODE_HEAD NODE_NAME NODE_ORG NODE_DIR NODE_API NODE_MEM,
 	           "t.conf: missing required key 'listen' in [node]");
-	expect_err(NODE_HEAD NODE_NAME NODE_ORG NODE_DIR NODE_LSN NODE_API,
-	           "t.conf: missing required key 'members' in [node]");
 	expect_err(NODE_HEAD NODE_NAME NODE_DIR NODE_LSN NODE_API NODE_MEM,
 	           "t.conf: missing required key 'organisation' in [node]");
 	expect_err(NODE_HEAD NODE_NAME NODE_ORG NODE_LSN NODE_API NODE_MEM,
 	           "t.conf: missing required key 'data_dir' in [node]");
 	expect_err(NODE_HEAD NODE_NAME NODE_ORG NODE_DIR NODE_LSN NODE_MEM,
 	           "t.conf: missing required key 'api' in [node]");
+}
+
+/* members is optional; [region] id is 32 hex digits, kept as 16 bytes. */
+static void
+test_region(void **state)
+{
+	char err[256];
+	struct config *c;
+
+	(void)state;
+	c = config_parse(NODE_HEAD NODE_NAME NODE_ORG NODE_DIR NODE_LSN NODE_API
+	                 "[region]\nid = 00112233445566778899AABBCCDDEEFF\n",
+	                 "t.conf", err, sizeof(err));
+	assert_non_null(c);
+	assert_null(c->members);
+	assert_true(c->has_region);
+	assert_int_equal(c->region[0], 0x00);
+	assert_int_equal(c->region[15], 0xff);
+	config_destroy(&c);
+	c = config_parse(NODE_HEAD NODE_NAME NODE_ORG NODE_DIR NODE_LSN NODE_API NODE_MEM, "t.conf",
+	                 err, sizeof(err));
+	assert_non_null(c);
+	assert_false(c->has_region);
+	config_destroy(&c);
+	expect_err(NODE "[region]\nid = 0011\n",
+	           "t.conf:9: id must be 32 hex digits (a region id)");
+	expect_err(NODE "[region]\nid = 00112233445566778899aabbccddeefg\n",
+	           "t.conf:9: id must be 32 hex digits (a region id)");
+	expect_err(NODE "[region]\nname = x\n", "t.conf:9: unknown key 'name' in section [region]");
 }
 
 static void
@@ -631,6 +658,7 @@ main(void)
 	    cmocka_unit_test(test_log_level),
 	    cmocka_unit_test(test_load_files),
 	    cmocka_unit_test(test_shipped_example),
+	    cmocka_unit_test(test_region),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

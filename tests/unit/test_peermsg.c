@@ -244,7 +244,9 @@ test_type_confusion(void **state)
 			    (t <= PEERMSG_WELCOME && u >= PEERMSG_HELLO && u <= PEERMSG_WELCOME) ||
 			    (t >= PEERMSG_PRUNE && u >= PEERMSG_PRUNE && u <= PEERMSG_GRAFT) ||
 			    /* origins (bin 32 each) are also valid change-set blobs */
-			    (t >= PEERMSG_PRUNE && u == PEERMSG_PUSH);
+			    (t >= PEERMSG_PRUNE && u == PEERMSG_PUSH) ||
+			    /* an ERROR's [code, text] is also a refusing JOINED */
+			    (t == PEERMSG_ERROR && u == PEERMSG_JOINED);
 			if (same)
 				continue;
 			buf[1] = (uint8_t)u;
@@ -874,7 +876,7 @@ test_encode_refuses(void **state)
 	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
 	vv_destroy(&m.origins);
 	memset(&m, 0, sizeof(m));
-	m.type = (enum peermsg_type)13;
+	m.type = (enum peermsg_type)15;
 	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
 	assert_null(buf);
 	vv_destroy(&v);
@@ -1012,6 +1014,50 @@ test_equiv_messages(void **state)
 	assert_int_equal(logsum_decode(2, PEERMSG_SUM_LEN - 1, false), ARR_EMALFORMED);
 }
 
+/* JOIN and JOINED round-trip; a JOIN fits PEERMSG_JOIN_MAX; a JOINED code > 0 is refused. */
+static void
+test_join_messages(void **state)
+{
+	struct peermsg m = {.type = PEERMSG_JOIN}, *d = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+
+	(void)state;
+	memset(m.invite, 7, sizeof(m.invite));
+	memset(m.origin, 8, sizeof(m.origin));
+	memset(m.proof, 9, sizeof(m.proof));
+	memset(m.endpoint, 'e', sizeof(m.endpoint) - 1);
+	assert_int_equal(peermsg_encode(&m, &buf, &len), 0);
+	assert_true(len <= PEERMSG_JOIN_MAX);
+	assert_int_equal(peermsg_decode(buf, len, &d), 0);
+	assert_int_equal(d->type, PEERMSG_JOIN);
+	assert_memory_equal(d->invite, m.invite, sizeof(m.invite));
+	assert_memory_equal(d->origin, m.origin, sizeof(m.origin));
+	assert_memory_equal(d->proof, m.proof, sizeof(m.proof));
+	assert_string_equal(d->endpoint, m.endpoint);
+	peermsg_destroy(&d);
+	/* a proof one byte short: malformed */
+	assert_true(peermsg_decode(buf, len - 1, &d) < 0);
+	free(buf);
+	memset(&m, 0, sizeof(m));
+	m.type = PEERMSG_JOINED;
+	strcpy(m.text, "admitted");
+	assert_int_equal(peermsg_encode(&m, &buf, &len), 0);
+	assert_int_equal(peermsg_decode(buf, len, &d), 0);
+	assert_int_equal(d->code, 0);
+	assert_string_equal(d->text, "admitted");
+	peermsg_destroy(&d);
+	free(buf);
+	m.code = 1;
+	assert_int_equal(peermsg_encode(&m, &buf, &len), ARR_EINVAL);
+	m.code = ARR_EFORBIDDEN;
+	assert_int_equal(peermsg_encode(&m, &buf, &len), 0);
+	assert_int_equal(peermsg_decode(buf, len, &d), 0);
+	assert_int_equal(d->code, ARR_EFORBIDDEN);
+	peermsg_destroy(&d);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -1027,6 +1073,7 @@ main(void)
 	    cmocka_unit_test(test_encode_too_big),
 	    cmocka_unit_test(test_cs_peek),
 	    cmocka_unit_test(test_equiv_messages),
+	    cmocka_unit_test(test_join_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -757,7 +757,8 @@ arrangd_open_fds arrangd_fd_limit arrangd_peer_listener_paused_total
 arrangd_pending_bytes arrangd_quarantine_bytes arrangd_pending_dropped_total
 arrangd_quarantine_evicted_total
 arrangd_peer_send_queued_bytes arrangd_peer_send_dropped_total arrangd_peer_pulls_refused_total
-arrangd_peer_takeovers_total arrangd_peer_equiv_dropped_total arrangd_apply_queue_bytes arrangd_apply_queue_dropped_total
+arrangd_peer_takeovers_total arrangd_peer_equiv_dropped_total arrangd_apply_queue_bytes arrangd_apply_queue_dropped_total arrangd_members arrangd_members_removed arrangd_member_changesets_total arrangd_peer_connections_refused_total arrangd_peer_members_dropped_total
+arrangd_join_admitted_total arrangd_join_limited_total arrangd_join_ignored_total arrangd_join_accepted_total arrangd_join_refused_total
 arrangd_apply_round_max_milliseconds arrangd_apply_slices_parked_total'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }

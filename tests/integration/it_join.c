@@ -1,0 +1,230 @@
+/*
+ * it_join.c: a region that grows by invitations, on real daemons, with no file edited by
+ * hand. Node 0 founds it (--new-region); nodes 1-3 and then 4-5 join with tokens from
+ * node 0's `member invite` and `--init --join` (4 grow to 6). Node 0 removes node 3 (6 to 5)
+ * and rotates node 2's key to a key made by `arrangd --init` (node 6's; rotate-key). Node 7
+ * joins last and holds the whole history: rows node 3 and node 2's old key wrote before,
+ * nothing quarantined, equal digests. Refused, each with its reason and nothing else
+ * disturbed (node 8 tries): a token used twice, an expired one (at --init and at the
+ * inviter), a forged one, a non-registrar's invitation, and the removed member redialling.
+ * Strangers in the join state get one answer, are not heard beyond it, and are limited.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "apiclient.h"
+#include "arrerr.h"
+#include "check.h"
+#include "invite.h"
+#include "monoclock.h"
+#include "obj.h"
+#include "peer.h"
+#include "proc.h"
+#include "region.h"
+#include "regionjoin.h"
+#include "req.h"
+#include "rng.h"
+
+#define N       9
+#define GONE    3
+#define ROTATED 2
+#define NEWKEY  6
+#define LAST    7
+#define EVIL    8
+
+/* Node j joins by an invitation of node 0 and starts; it is a member on node 0. */
+static void
+join(struct region *r, size_t j)
+{
+	char tok[INVITE_TOKEN_MAX], out[1024];
+
+	CHECK(regionjoin_invite(r, 0, j, "provider", "7d", tok, sizeof(tok)) == 0,
+	      "node 0 could not invite node %zu: %s", j, tok);
+	CHECK(regionjoin_init(r, j, tok, out, sizeof(out)) == 0, "--join on node %zu: %s", j, out);
+	region_start(r, j);
+}
+
+/* member.<method> on node 0 of node j's key (remove, or rotate_key to node k's key). */
+static int
+change(struct region *r, const char *method, size_t j, size_t k)
+{
+	struct reply rp;
+	struct req rq;
+	int rc;
+
+	req_begin(&rq, method, k < N ? 2 : 1);
+	req_str(&rq, "member");
+	req_str(&rq, r->nodes[j].pubhex);
+	if (k < N) {
+		req_str(&rq, "new_key");
+		req_str(&rq, r->nodes[k].pubhex);
+	}
+	rc = region_call(r, 0, &rq, &rp, NULL);
+	req_free(&rq);
+	reply_free(&rp);
+	return rc;
+}
+
+/*
+ * Node EVIL tries tok: refused at --init (init_why), or, started delay_ms after it, by the
+ * inviter (inviter_why), which counts and logs it and tells the joiner.
+ */
+static void
+refused(struct region *r, const char *tok, const char *init_why, const char *inviter_why,
+        int delay_ms)
+{
+	char out[1024];
+	double before = region_metric(r, 0, "arrangd_join_refused_total");
+	int rc = regionjoin_init(r, EVIL, tok, out, sizeof(out));
+
+	if (init_why != NULL) {
+		CHECK(rc != 0 && region_log_lines(r, EVIL, init_why) >= 1,
+		      "--init --join took a bad token (no '%s')", init_why);
+		return;
+	}
+	CHECK(rc == 0, "--init --join refused a token the inviter must judge: %s", out);
+	proc_sleep_ms(delay_ms);
+	region_start(r, EVIL);
+	CHECK(regionjoin_wait_metric(r, 0, "arrangd_join_refused_total", before + 1, 10000),
+	      "the inviter did not refuse the JOIN (%s)", inviter_why);
+	CHECK(regionjoin_wait_log(r, 0, inviter_why, 5000), "the inviter did not log '%s'",
+	      inviter_why);
+	CHECK(regionjoin_wait_log(r, EVIL, inviter_why, 5000), "the joiner was not told '%s'",
+	      inviter_why);
+	region_stop(r, EVIL);
+}
+
+/* The adversarial cases, between the growth and the removal. */
+static void
+adversaries(struct region *r, const char *used_tok)
+{
+	char tok[INVITE_TOKEN_MAX];
+
+	refused(r, used_tok, NULL, "the invitation was used already", 0);
+	CHECK(regionjoin_invite(r, 0, EVIL, "school", "1s", tok, sizeof(tok)) == 0, "invite");
+	proc_sleep_ms(1100);
+	refused(r, tok, "the invitation has expired", NULL, 0);
+	CHECK(regionjoin_invite(r, 0, EVIL, "school", "3s", tok, sizeof(tok)) == 0, "invite");
+	refused(r, tok, NULL, "the invitation has expired", 3100); /* expires before the JOIN */
+	CHECK(regionjoin_invite(r, 0, EVIL, "school", "7d", tok, sizeof(tok)) == 0, "invite");
+	tok[40] = tok[40] == 'A' ? 'B' : 'A'; /* a byte of the signed part changed */
+	refused(r, tok, "the invitation token is not valid", NULL, 0);
+	CHECK(regionjoin_invite(r, 1, EVIL, "school", "7d", tok, sizeof(tok)) == ARR_EFORBIDDEN &&
+	          strstr(tok, "this node is not a registrar") != NULL,
+	      "a non-registrar's invitation was not refused with its reason (%s)", tok);
+}
+
+/* A new key's connection to node 0 (in the join state). */
+static struct peer *
+stranger(struct region *r, struct nodekey **k)
+{
+	*k = nodekey_generate();
+	CHECK(*k != NULL, "nodekey_generate");
+	return peer_open(r, 0, *k);
+}
+
+/*
+ * The join state on node 0: one message a key is answered (only a JOIN is processed), a
+ * second one and one over PEERMSG_JOIN_MAX bytes are not (counted), and more than 10 new
+ * keys a minute from one address are refused (counted).
+ */
+static void
+join_state(struct region *r)
+{
+	struct vv *v = vv_new();
+	struct peermsg hb = {.type = PEERMSG_HEARTBEAT, .vector = v};
+	double ignored = region_metric(r, 0, "arrangd_join_ignored_total");
+	double limited = region_metric(r, 0, "arrangd_join_limited_total");
+	uint8_t big[PEERMSG_JOIN_MAX + 64];
+	struct nodekey *k = NULL;
+	struct peer *p = stranger(r, &k);
+	int code = 0;
+
+	peer_send(p, &hb);
+	CHECK(peer_expect(p, PEERMSG_JOINED, &code, 5000) && code == ARR_ESTATE,
+	      "a stranger's HEARTBEAT was not answered 'only a JOIN' (%d)", code);
+	peer_send(p, &hb);
+	CHECK(!peer_expect(p, PEERMSG_JOINED, NULL, 1000), "a second message was answered");
+	CHECK(regionjoin_wait_metric(r, 0, "arrangd_join_ignored_total", ignored + 2, 5000),
+	      "the join state's messages were not counted");
+	peer_close(&p);
+	nodekey_destroy(&k);
+	p = stranger(r, &k);
+	memset(big, 0x91, sizeof(big));
+	peer_send_raw(p, big, sizeof(big));
+	CHECK(regionjoin_wait_metric(r, 0, "arrangd_join_ignored_total", ignored + 3, 5000) &&
+	          !peer_expect(p, PEERMSG_JOINED, NULL, 300),
+	      "a JOIN over the bound was processed");
+	peer_close(&p);
+	nodekey_destroy(&k);
+	for (int i = 0; i < 12; i++) {
+		p = stranger(r, &k);
+		peer_send(p, &hb);
+		(void)peer_expect(p, PEERMSG_JOINED, NULL, 300);
+		peer_close(&p);
+		nodekey_destroy(&k);
+	}
+	CHECK(region_metric(r, 0, "arrangd_join_limited_total") >= limited + 1,
+	      "more than 10 strangers a minute from one address were let in");
+	vv_destroy(&v);
+}
+
+int
+main(void)
+{
+	struct region *r = region_new_test("join", N, 200, 500);
+	const size_t rest[] = {0, 1, 4, 5, LAST};
+	char sec[256], rows[N][37], got[64], tok[INVITE_TOKEN_MAX], out[1024];
+
+	regionjoin_found(r, 0, "Regio Join", sec, sizeof(sec));
+	region_start(r, 0);
+	for (size_t j = 1; j <= 3; j++)
+		join(r, j);
+	for (size_t i = 0; i <= 3; i++)
+		CHECK(regionjoin_wait_metric(r, i, "arrangd_members", 4, 15000),
+		      "node %zu: not 4 members", i);
+	for (size_t i = 0; i <= 3; i++) {
+		rng_rowid(rows[i]);
+		CHECK(apiclient_write_text(region_api(r, i), "organisation", rows[i], "name",
+		                           r->nodes[i].name) == 0,
+		      "write on node %zu", i);
+	}
+	/* 4 grow to 6; node 4's token is kept to be used twice */
+	CHECK(regionjoin_invite(r, 0, 4, "provider", "7d", tok, sizeof(tok)) == 0, "invite 4");
+	CHECK(regionjoin_init(r, 4, tok, out, sizeof(out)) == 0, "--join on node 4: %s", out);
+	region_start(r, 4);
+	join(r, 5);
+	for (size_t i = 0; i <= 5; i++)
+		CHECK(regionjoin_wait_metric(r, i, "arrangd_members", 6, 15000),
+		      "node %zu: not 6 members", i);
+	adversaries(r, tok);
+	/* 6 shrink to 5; node 2's key is replaced */
+	CHECK(change(r, "member.remove", GONE, N) == 0, "node 0 could not remove node 3");
+	CHECK(change(r, "member.rotate_key", ROTATED, NEWKEY) == 0, "node 0 could not rotate");
+	for (size_t k = 0; k < 4; k++)
+		CHECK(regionjoin_wait_metric(r, rest[k], "arrangd_members", 5, 15000),
+		      "node %zu: not 5 members", rest[k]);
+	CHECK(regionjoin_wait_log(r, 0, "it was removed from the region", 15000),
+	      "node 0 did not refuse the removed member's redial with its reason");
+	CHECK(regionjoin_wait_log(r, 0, "its key was rotated out of the region", 15000),
+	      "node 0 did not refuse the rotated-away key's redial with its reason");
+	join(r, LAST);
+	CHECK(regionjoin_wait_metric(r, LAST, "arrangd_members", 6, 15000),
+	      "the last joiner: not 6 members");
+	CHECK(region_wait_converged(r, rest, 5, 20000), "the region did not converge");
+	for (size_t i = GONE - 1; i <= GONE; i++) {
+		CHECK(apiclient_get_text(region_api(r, LAST), "organisation", rows[i], "name", got,
+		                         sizeof(got)) == 0 &&
+		          strcmp(got, r->nodes[i].name) == 0,
+		      "node %zu's row from before is not on the last joiner", i);
+	}
+	CHECK(apiclient_quarantine_count(region_api(r, LAST)) == 0,
+	      "the last joiner quarantined part of the history");
+	join_state(r);
+	CHECK(region_wait_converged(r, rest, 5, 10000), "the join state disturbed the region");
+	for (size_t i = 0; i < N; i++)
+		if (i != NEWKEY && i != EVIL)
+			region_stop(r, i);
+	printf("PASS: it_join (%.1f s)\n", check_elapsed());
+	return 0;
+}
