@@ -68,8 +68,6 @@ export_row(void *ctx, size_t ncols, const char *const *names, const struct value
 
 	if (!export_remember(x, &values[0]))
 		return x->rc = ARR_ETOOBIG;
-	if ((x->rc = api_access_row(x->a, "export", x->table, ncols, names, values)) != 0)
-		return x->rc;
 	x->rows.n++;
 	msgpack_pack_map(pk, 2);
 	apimsg_pack_str(pk, "table");
@@ -80,7 +78,10 @@ export_row(void *ctx, size_t ncols, const char *const *names, const struct value
 		apimsg_pack_str(pk, names[i]);
 		apimsg_pack_value(pk, &values[i]);
 	}
-	return x->rows.rc;
+	if (x->rows.rc != 0)
+		return x->rows.rc;
+	/* last: the note may read other rows (api_access_row), which changes values */
+	return x->rc = api_access_row(x->a, "export", x->table, ncols, names, values);
 }
 
 /* The rows of table whose column equals id (text). */

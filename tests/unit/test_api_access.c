@@ -2,7 +2,8 @@
  * test_api_access.c: the access log as the API writes it (daemon/api_access.c), the
  * subject-access export (daemon/api_export.c) and the retention due dates
  * (daemon/api_retention.c, daemon/store_retention.c), through api_handle(): each read
- * kind of case data leaves one note per row with ids and field names and no value; the
+ * kind of case data leaves one note per row with ids and field names and no value, and
+ * with the row's arrangement also for rows that only name it through others; the
  * export of a child on a generated region (ARRANG_SEED) holds exactly that child's rows,
  * checked against the generator's own record; due dates follow their rules.
  */
@@ -283,6 +284,50 @@ test_read_kinds(void **state)
 	rep_free(rp);
 }
 
+/*
+ * Rows that name no arrangement themselves are noted with theirs: a child with the
+ * arrangement of its scope that names it, a goal evaluation with its evaluation's (or
+ * its goal's), by every read kind that hands them out.
+ */
+static void
+test_arrangement_of_links(void **state)
+{
+	struct fx *f = *state;
+	char child[37], arr[37], ev[37], goal[37], ge[37], ge2[37];
+	struct rep *lg;
+	uint32_t n = 0;
+	const msgpack_object *e;
+
+	new_id(f, child);
+	new_id(f, arr);
+	new_id(f, ev);
+	new_id(f, goal);
+	new_id(f, ge);
+	new_id(f, ge2);
+	struct store_op ops[] = {op("child", child, "ref", value_text("TD-2016-001")),
+	                         op("arrangement", arr, "child_id", value_text(child)),
+	                         op("evaluation", ev, "arrangement_id", value_text(arr)),
+	                         op("goal", goal, "arrangement_id", value_text(arr)),
+	                         op("goal_evaluation", ge, "evaluation_id", value_text(ev)),
+	                         op("goal_evaluation", ge, "goal_id", value_text(goal)),
+	                         op("goal_evaluation", ge2, "evaluation_id", value_text(ev))};
+	write_ops(f, ops, 4);
+	write_ops(f, ops + 4, 3); /* a goal evaluation finds its scope through those rows */
+	rep_free(call(f->api, "get", 2, "table", "child", "id", child));
+	rep_free(call(f->api, "list", 1, "table", "child"));
+	rep_free(call(f->api, "history", 2, "table", "child", "id", child));
+	rep_free(call(f->api, "get", 2, "table", "goal_evaluation", "id", ge));
+	rep_free(call(f->api, "list", 1, "table", "goal_evaluation")); /* ge and ge2 */
+	rep_free(call(f->api, "history", 2, "table", "goal_evaluation", "id", ge2));
+	e = log_entries(f, &lg, &n);
+	assert_int_equal(n, 7);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_true(str_is(field(&e[i], "table"), i < 3 ? "child" : "goal_evaluation"));
+		assert_true(str_is(field(&e[i], "arrangement"), arr));
+	}
+	rep_free(lg);
+}
+
 /* ---- the export against the generator's record ---- */
 
 #define GEN_CHILDREN 6
@@ -292,6 +337,7 @@ test_read_kinds(void **state)
 struct oracle {
 	char ref[32];
 	size_t n;
+	size_t linked; /* child rows some arrangement names */
 	const char *table[GEN_ROWS_MAX];
 	char id[GEN_ROWS_MAX][ARR_ROWID_STRLEN + 1];
 };
@@ -370,7 +416,9 @@ gen_region(struct fx *f, struct oracle *o, size_t nchildren)
 			struct store_op co = op("child", cid, "ref", value_text(o[c].ref));
 			write_ops(f, &co, 1);
 			oracle_add(&o[c], "child", cid);
-			for (uint64_t a = tu_rng_below(&f->rng, 3); a > 0; a--)
+			uint64_t a = tu_rng_below(&f->rng, 3);
+			o[c].linked += a > 0;
+			for (; a > 0; a--)
 				gen_arrangement(f, &o[c], cid, org);
 		}
 	}
@@ -392,7 +440,7 @@ check_export(struct fx *f, const struct oracle *o)
 {
 	struct rep *rp = call(f->api, "export", 1, "child", o->ref);
 	const msgpack_object *rows, *hist, *log;
-	size_t with_arr = 0;
+	size_t children = 0;
 
 	TU_CHECK(rp->code == 0);
 	rows = field(rp->res, "rows");
@@ -412,11 +460,11 @@ check_export(struct fx *f, const struct oracle *o)
 	for (uint32_t i = 0; i < hist->via.array.size; i++)
 		TU_CHECK(
 		    str_is(field(&hist->via.array.ptr[i], "organisation"), "Gemeente Testdorp"));
-	/* the export's own notes: one per row that names its arrangement */
+	/* the export's own notes: one per row with an arrangement (a child's and a goal
+	 * evaluation's found through the rows that link them): all but unlinked children */
 	for (size_t i = 0; i < o->n; i++)
-		with_arr += strcmp(o->table[i], "child") != 0 &&
-		            strcmp(o->table[i], "goal_evaluation") != 0;
-	TU_CHECK(log->via.array.size == with_arr);
+		children += strcmp(o->table[i], "child") == 0;
+	TU_CHECK(log->via.array.size == o->n - children + o->linked);
 	for (uint32_t i = 0; i < log->via.array.size; i++) {
 		TU_CHECK(str_is(field(&log->via.array.ptr[i], "action"), "export"));
 		TU_CHECK(
@@ -513,6 +561,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_read_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_arrangement_of_links, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_oracle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_due, setup, teardown),
 	};
