@@ -17,6 +17,7 @@
 #include "api_int.h"
 #include "arrerr.h"
 #include "log.h"
+#include "metrics.h"
 
 #define ACCESS_FIELDS_MAX     1024
 #define ACCESS_PRUNE_EVERY_MS (3600u * 1000u)
@@ -40,6 +41,17 @@ api_access_flush(struct api *a, bool force)
 		return;
 	if ((rc = store_access_commit(a->access)) != 0)
 		log_warnx("access log: cannot commit the notes of reads: %s", arrerr_str(rc));
+}
+
+void
+api_access_metrics(const struct api *a, FILE *f)
+{
+	if (a->access == NULL)
+		return;
+	metrics_counter(f, "arrangd_access_notes_overflow_total",
+	                "Times the access log's notes in memory ran over their bound (those of "
+	                "earlier reads were written before their group commit).",
+	                store_access_overflows(a->access));
 }
 
 long

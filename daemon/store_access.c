@@ -20,17 +20,31 @@
 
 #define ACCESS_HASH_LEN 32
 #define ACCESS_BUSY_MS  2000
+/* Bytes of notes held for the next write: about 4,000 reads of one row each. */
+#define ACCESS_PENDING_BYTES (1u << 20)
+
+/* A note made but not yet written: the entry, its strings after it, and its hash. */
+struct access_note {
+	struct store_access_entry e;
+	uint8_t prev[ACCESS_HASH_LEN], hash[ACCESS_HASH_LEN];
+	size_t size; /* bytes of this allocation */
+};
 
 struct store_access {
 	sqlite3 *db;
 	char *org;
 	sqlite3_stmt *ins;
-	sqlite3_stmt *sp[3];                /* SAVEPOINT, RELEASE, ROLLBACK TO: a read's group */
 	int64_t last_seq;                   /* the newest entry's seq (or the anchor's) */
 	uint8_t last_hash[ACCESS_HASH_LEN]; /* ... and its hash */
-	bool in_batch;                      /* a read's savepoint is open */
-	bool outer;       /* the group transaction is open (notes not yet committed) */
-	int64_t outer_ms; /* ... since then */
+	/* notes not yet written, in seq order, bounded by ACCESS_PENDING_BYTES */
+	struct access_note **pending;
+	size_t npending, cap, pending_bytes;
+	int64_t pending_ms; /* when the first of them was made */
+	uint64_t overflows; /* writes forced early by a full buffer */
+	bool in_batch;      /* a read's notes are being made (store_access_begin) */
+	size_t mark;        /* ... the pending notes before it */
+	int64_t mark_seq;   /* ... and the head then */
+	uint8_t mark_hash[ACCESS_HASH_LEN];
 };
 
 static const char access_schema[] =
@@ -156,11 +170,6 @@ store_access_open(const char *path, const char *org, int *err)
 	                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 	                       -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) != SQLITE_OK)
 		goto fail;
-	static const char *const sp[3] = {"SAVEPOINT rd", "RELEASE rd", "ROLLBACK TO rd"};
-	for (size_t i = 0; i < 3; i++)
-		if (sqlite3_prepare_v3(a->db, sp[i], -1, SQLITE_PREPARE_PERSISTENT, &a->sp[i],
-		                       NULL) != SQLITE_OK)
-			goto fail;
 	if ((rc = access_load_head(a)) != 0)
 		goto fail;
 	return a;
@@ -179,91 +188,14 @@ store_access_destroy(struct store_access **ap)
 	if (a == NULL)
 		return;
 	(void)store_access_commit(a);
+	for (size_t i = 0; i < a->npending; i++)
+		free(a->pending[i]); /* a commit that failed: they are lost, as on a crash */
+	free(a->pending);
 	sqlite3_finalize(a->ins);
-	for (size_t i = 0; i < 3; i++)
-		sqlite3_finalize(a->sp[i]);
 	sqlite3_close(a->db);
 	free(a->org);
 	free(a);
 	*ap = NULL;
-}
-
-/* Run a statement without results once; its result code. */
-static int
-access_step(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc;
-}
-
-/* Open the group transaction when none is. */
-static int
-access_outer(struct store_access *a)
-{
-	int rc;
-
-	if (a->outer)
-		return 0;
-	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
-		return access_dberr(rc);
-	a->outer = true;
-	a->outer_ms = access_now_ms();
-	return 0;
-}
-
-int
-store_access_begin(struct store_access *a)
-{
-	int rc;
-
-	if ((rc = access_outer(a)) != 0)
-		return rc;
-	if ((rc = access_step(a->sp[0])) != SQLITE_DONE)
-		return access_dberr(rc);
-	a->in_batch = true;
-	return 0;
-}
-
-int
-store_access_end(struct store_access *a, bool ok)
-{
-	int rc;
-
-	if (!a->in_batch)
-		return 0;
-	a->in_batch = false;
-	if (ok && (rc = access_step(a->sp[1])) == SQLITE_DONE)
-		return 0;
-	if ((rc = access_step(a->sp[2])) == SQLITE_DONE)
-		rc = access_step(a->sp[1]);
-	/* What was rolled back never happened: the head is what the file holds. */
-	(void)access_load_head(a);
-	return ok ? ARR_EDB : rc == SQLITE_DONE ? 0 : access_dberr(rc);
-}
-
-int
-store_access_commit(struct store_access *a)
-{
-	int rc;
-
-	if (!a->outer)
-		return 0;
-	a->outer = false;
-	if ((rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
-		return 0;
-	(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-	(void)access_load_head(a);
-	return access_dberr(rc);
-}
-
-bool
-store_access_uncommitted(const struct store_access *a, int64_t *since_ms)
-{
-	if (since_ms != NULL)
-		*since_ms = a->outer_ms;
-	return a->outer;
 }
 
 /* Bind text or NULL. */
@@ -276,39 +208,189 @@ access_bind(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+/* Insert note n (prepared statement, the caller's transaction). */
+static int
+access_insert(struct store_access *a, const struct access_note *n)
+{
+	const struct store_access_entry *e = &n->e;
+	int rc;
+
+	sqlite3_bind_int64(a->ins, 1, e->seq);
+	sqlite3_bind_int64(a->ins, 2, e->at_ms);
+	sqlite3_bind_int64(a->ins, 3, e->uid);
+	access_bind(a->ins, 4, e->user);
+	access_bind(a->ins, 5, a->org);
+	access_bind(a->ins, 6, e->action);
+	access_bind(a->ins, 7, e->table);
+	access_bind(a->ins, 8, e->row);
+	access_bind(a->ins, 9, e->arrangement);
+	access_bind(a->ins, 10, e->fields);
+	sqlite3_bind_blob(a->ins, 11, n->prev, ACCESS_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(a->ins, 12, n->hash, ACCESS_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(a->ins);
+	sqlite3_reset(a->ins);
+	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
+}
+
+/*
+ * Write the first n pending notes in one transaction and drop them from the buffer.
+ * On an error nothing is written and they stay, to be written by the next commit.
+ */
+static int
+access_write(struct store_access *a, size_t n)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		return access_dberr(rc);
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = access_insert(a, a->pending[i]);
+	if (rc == 0 && (rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+		rc = access_dberr(rc);
+	if (rc != 0) {
+		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		a->pending_bytes -= a->pending[i]->size;
+		free(a->pending[i]);
+	}
+	memmove(a->pending, a->pending + n, (a->npending - n) * sizeof(*a->pending));
+	a->npending -= n;
+	a->mark = a->mark >= n ? a->mark - n : 0;
+	a->pending_ms = access_now_ms();
+	return 0;
+}
+
+int
+store_access_begin(struct store_access *a)
+{
+	a->in_batch = true;
+	a->mark = a->npending;
+	a->mark_seq = a->last_seq;
+	memcpy(a->mark_hash, a->last_hash, ACCESS_HASH_LEN);
+	return 0;
+}
+
+int
+store_access_end(struct store_access *a, bool ok)
+{
+	if (!a->in_batch)
+		return 0;
+	a->in_batch = false;
+	if (ok)
+		return 0;
+	/* What is taken back never happened: the head is what it was before the read. */
+	for (size_t i = a->mark; i < a->npending; i++) {
+		a->pending_bytes -= a->pending[i]->size;
+		free(a->pending[i]);
+	}
+	a->npending = a->mark;
+	a->last_seq = a->mark_seq;
+	memcpy(a->last_hash, a->mark_hash, ACCESS_HASH_LEN);
+	return 0;
+}
+
+int
+store_access_commit(struct store_access *a)
+{
+	/* a read in progress keeps its notes until it ends (store_access_end may drop them) */
+	return access_write(a, a->in_batch ? a->mark : a->npending);
+}
+
+bool
+store_access_uncommitted(const struct store_access *a, int64_t *since_ms)
+{
+	if (since_ms != NULL)
+		*since_ms = a->pending_ms;
+	return a->npending > 0;
+}
+
+uint64_t
+store_access_overflows(const struct store_access *a)
+{
+	return a->overflows;
+}
+
+/* Copy s after the note at *p (NULL stays NULL). */
+static const char *
+access_copy(char **p, const char *s)
+{
+	char *d = *p;
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+/* Room for one more note of size bytes: the notes before the read written when full. */
+static int
+access_room(struct store_access *a, size_t size)
+{
+	int rc;
+
+	if (a->pending_bytes + size > ACCESS_PENDING_BYTES &&
+	    (a->in_batch ? a->mark : a->npending) > 0) {
+		a->overflows++;
+		if ((rc = store_access_commit(a)) != 0)
+			return rc;
+	}
+	if (a->npending == a->cap) {
+		size_t cap = a->cap > 0 ? 2 * a->cap : 64;
+		struct access_note **q = realloc(a->pending, cap * sizeof(*q));
+
+		if (q == NULL)
+			return ARR_ENOMEM;
+		a->pending = q;
+		a->cap = cap;
+	}
+	return 0;
+}
+
 int
 store_access_append(struct store_access *a, const struct store_access_entry *in)
 {
-	struct store_access_entry e = *in;
-	uint8_t h[ACCESS_HASH_LEN];
+	const char *s[] = {in->user, in->action, in->table, in->row, in->arrangement, in->fields};
+	size_t size = sizeof(struct access_note);
+	struct access_note *n;
+	char *p;
 	int rc;
 
-	e.seq = a->last_seq + 1;
-	e.at_ms = access_now_ms();
-	e.org = a->org;
-	if (e.user == NULL || e.action == NULL)
+	if (in->user == NULL || in->action == NULL)
 		return ARR_EINVAL;
-	access_hash(a->last_hash, &e, h);
-	sqlite3_bind_int64(a->ins, 1, e.seq);
-	sqlite3_bind_int64(a->ins, 2, e.at_ms);
-	sqlite3_bind_int64(a->ins, 3, e.uid);
-	access_bind(a->ins, 4, e.user);
-	access_bind(a->ins, 5, e.org);
-	access_bind(a->ins, 6, e.action);
-	access_bind(a->ins, 7, e.table);
-	access_bind(a->ins, 8, e.row);
-	access_bind(a->ins, 9, e.arrangement);
-	access_bind(a->ins, 10, e.fields);
-	sqlite3_bind_blob(a->ins, 11, a->last_hash, ACCESS_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(a->ins, 12, h, ACCESS_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(a->ins);
-	sqlite3_reset(a->ins);
-	sqlite3_clear_bindings(a->ins);
-	if (rc != SQLITE_DONE)
-		return access_dberr(rc);
-	a->last_seq = e.seq;
-	memcpy(a->last_hash, h, ACCESS_HASH_LEN);
-	return 0;
+	for (size_t i = 0; i < 6; i++)
+		size += s[i] != NULL ? strlen(s[i]) + 1 : 0;
+	if ((rc = access_room(a, size)) != 0)
+		return rc;
+	if ((n = malloc(size)) == NULL)
+		return ARR_ENOMEM;
+	p = (char *)(n + 1);
+	n->size = size;
+	n->e = (struct store_access_entry){
+	    .seq = a->last_seq + 1, .at_ms = access_now_ms(), .uid = in->uid, .org = a->org};
+	n->e.user = access_copy(&p, in->user);
+	n->e.action = access_copy(&p, in->action);
+	n->e.table = access_copy(&p, in->table);
+	n->e.row = access_copy(&p, in->row);
+	n->e.arrangement = access_copy(&p, in->arrangement);
+	n->e.fields = access_copy(&p, in->fields);
+	memcpy(n->prev, a->last_hash, ACCESS_HASH_LEN);
+	access_hash(a->last_hash, &n->e, n->hash);
+	if (a->npending == 0)
+		a->pending_ms = n->e.at_ms;
+	a->pending[a->npending++] = n;
+	a->pending_bytes += size;
+	a->last_seq = n->e.seq;
+	memcpy(a->last_hash, n->hash, ACCESS_HASH_LEN);
+	/* a note outside a read is written at once */
+	return a->in_batch ? 0 : store_access_commit(a);
 }
 
 /* The entry of the current row of st (columns as in access_cols) into e. */
@@ -337,7 +419,9 @@ store_access_list(struct store_access *a, int64_t after, int64_t since_ms, const
 	size_t n = 0;
 	int rc, ret = 0;
 
-	/* notes not yet committed are this connection's: they show too */
+	/* notes not yet written show too: write them first */
+	if ((rc = store_access_commit(a)) != 0)
+		return rc;
 	if (sqlite3_prepare_v2(a->db,
 	                       "SELECT " ACCESS_COLS " FROM entry WHERE seq > ?1 AND at >= ?2"
 	                       " AND (?3 IS NULL OR arrangement = ?3) ORDER BY seq",
@@ -422,7 +506,7 @@ store_access_verify(struct store_access *a, struct store_access_verdict *v)
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	if ((rc = access_anchor(a, &seq, v->head)) != 0)
+	if ((rc = store_access_commit(a)) != 0 || (rc = access_anchor(a, &seq, v->head)) != 0)
 		return rc;
 	v->pruned_to = seq;
 	v->ok = true;
@@ -473,6 +557,7 @@ store_access_prune(struct store_access *a, int64_t before_ms, uint64_t *pruned)
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t hash[ACCESS_HASH_LEN];
+	char fields[48];
 	int64_t cut;
 	int rc;
 
@@ -480,34 +565,47 @@ store_access_prune(struct store_access *a, int64_t before_ms, uint64_t *pruned)
 	if ((rc = store_access_commit(a)) != 0 ||
 	    (rc = access_cut(a, before_ms, &cut, hash)) != 0 || cut == 0)
 		return rc;
-	if ((rc = store_access_begin(a)) != 0)
-		return rc;
+	snprintf(fields, sizeof(fields), "pruned_to=%lld", (long long)cut);
+	struct store_access_entry e = {
+	    .uid = -1, .user = "arrangd", .action = "prune", .fields = fields};
+	/* the anchor, the cut and the note of it in one transaction */
+	(void)store_access_begin(a);
+	if ((rc = store_access_append(a, &e)) != 0)
+		goto out;
 	rc = ARR_EDB;
+	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
 	if (sqlite3_prepare_v2(a->db,
 	                       "INSERT INTO anchor(id, seq, hash, pruned) VALUES(1, ?1, ?2, ?3)"
 	                       " ON CONFLICT(id) DO UPDATE SET seq = ?1, hash = ?2,"
 	                       " pruned = ?3",
 	                       -1, &st, NULL) != SQLITE_OK)
-		goto out;
+		goto rollback;
 	sqlite3_bind_int64(st, 1, cut);
 	sqlite3_bind_blob(st, 2, hash, ACCESS_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, cut);
 	if (sqlite3_step(st) != SQLITE_DONE ||
 	    sqlite3_exec(a->db, "DELETE FROM entry WHERE seq <= (SELECT seq FROM anchor)", NULL,
 	                 NULL, NULL) != SQLITE_OK)
-		goto out;
+		goto rollback;
 	*pruned = (uint64_t)sqlite3_changes(a->db);
-	char fields[48];
-	snprintf(fields, sizeof(fields), "pruned_to=%lld", (long long)cut);
-	struct store_access_entry e = {
-	    .uid = -1, .user = "arrangd", .action = "prune", .fields = fields};
-	rc = store_access_append(a, &e);
+	if ((rc = access_insert(a, a->pending[a->npending - 1])) != 0 ||
+	    sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = rc != 0 ? rc : ARR_EDB;
+		goto rollback;
+	}
+	/* written: the note leaves the buffer */
+	a->npending--;
+	a->pending_bytes -= a->pending[a->npending]->size;
+	free(a->pending[a->npending]);
+	a->in_batch = false;
+	rc = 0;
+	goto out;
+rollback:
+	(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	*pruned = 0;
 out:
 	sqlite3_finalize(st);
-	if (rc != 0)
-		*pruned = 0;
-	int erc = store_access_end(a, rc == 0);
-	if (erc == 0)
-		erc = store_access_commit(a);
-	return rc != 0 ? rc : erc;
+	(void)store_access_end(a, rc == 0);
+	return rc;
 }

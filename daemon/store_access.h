@@ -32,17 +32,21 @@ struct store_access *store_access_open(const char *path, const char *org, int *e
 void store_access_destroy(struct store_access **a);
 
 /*
- * Group the appends of one read (a savepoint) until store_access_end(); end with ok
- * false takes them back. Reads are grouped in turn into one transaction, open until
- * store_access_commit() (a commit costs a few pages of WAL; a note, microseconds):
- * the caller commits before the data leaves, or within its own bound of time.
+ * Group the appends of one read until store_access_end(); end with ok false takes them
+ * back. A read's notes are held in memory (bounded in bytes: when full, the notes of the
+ * reads before are written at once, and store_access_overflows() counts it), hash chain
+ * included, and written all together in one transaction by store_access_commit(): the
+ * caller commits before the data leaves, or within its own bound of time. A note
+ * appended outside a read is written at once.
  */
 int store_access_begin(struct store_access *a);
 int store_access_end(struct store_access *a, bool ok);
-/* Commit the notes made since the last commit (none: 0). */
+/* Write the notes made since the last commit (none: 0); on an error they are kept. */
 int store_access_commit(struct store_access *a);
 /* Are notes waiting for a commit, and since when (ms since the epoch)? */
 bool store_access_uncommitted(const struct store_access *a, int64_t *since_ms);
+/* How often a full buffer had the notes written before their commit. */
+uint64_t store_access_overflows(const struct store_access *a);
 /* Append e (seq and at_ms are assigned; org is the log's). */
 int store_access_append(struct store_access *a, const struct store_access_entry *e);
 

@@ -267,6 +267,46 @@ test_group_commit(void **state)
 	assert_int_equal(on_disk(f), 6);
 }
 
+/*
+ * Notes in memory are bounded in bytes: past the bound the notes of earlier reads are
+ * written before their commit, counted; the read in progress keeps its own until it
+ * ends, and the chain verifies across the early write.
+ */
+static void
+test_buffer_bound(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_verdict v;
+	char fields[1001];
+	int reads = 0;
+
+	memset(fields, 'f', sizeof(fields) - 1);
+	fields[sizeof(fields) - 1] = '\0';
+	struct store_access_entry e = {
+	    .uid = 1000, .user = "alice", .action = "list", .table = "consent", .fields = fields};
+	while (store_access_overflows(f->a) == 0 && reads < 4000) {
+		assert_int_equal(store_access_begin(f->a), 0);
+		assert_int_equal(store_access_append(f->a, &e), 0);
+		assert_int_equal(store_access_end(f->a, true), 0);
+		reads++;
+	}
+	assert_int_equal(store_access_overflows(f->a), 1);
+	assert_true(reads > 800 && reads < 1100); /* about 1 MiB of notes of 1 KiB and more */
+	assert_int_equal(on_disk(f), reads - 1);  /* all but the read that overflowed */
+	assert_true(store_access_uncommitted(f->a, NULL));
+	assert_int_equal(store_access_commit(f->a), 0);
+	assert_int_equal(on_disk(f), reads);
+	/* a commit during a read leaves its notes, which its end may still take back */
+	assert_int_equal(store_access_begin(f->a), 0);
+	assert_int_equal(store_access_append(f->a, &e), 0);
+	assert_int_equal(store_access_commit(f->a), 0);
+	assert_int_equal(on_disk(f), reads);
+	assert_int_equal(store_access_end(f->a, false), 0);
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.checked, reads);
+}
+
 int
 main(void)
 {
@@ -279,6 +319,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_prune_keeps_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_buffer_bound, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
