@@ -216,14 +216,18 @@ api_access_row(struct api *a, const char *action, const char *table, size_t ncol
 
 	if (a->access == NULL || (table != NULL && strcmp(table, "organisation") == 0))
 		return 0;
-	fields[0] = '\0';
+	/* the names joined by commas, as many as fit */
 	for (size_t i = 0; i < ncols; i++) {
-		int n = snprintf(fields + len, sizeof(fields) - len, "%s%s", i > 0 ? "," : "",
-		                 names[i]);
-		if (n < 0 || (size_t)n >= sizeof(fields) - len)
+		size_t n = strlen(names[i]);
+
+		if (len + (i > 0) + n >= sizeof(fields))
 			break;
-		len += (size_t)n;
+		if (i > 0)
+			fields[len++] = ',';
+		memcpy(fields + len, names[i], n);
+		len += n;
 	}
+	fields[len] = '\0';
 	access_ids_of(&ids, ncols, names, values);
 	access_arrangement(a, table, &ids);
 	return api_access_note(a, action, table, ids.rowp, ids.arrp, fields);

@@ -3,9 +3,12 @@
  * of the replica: it is this organisation's own accountability and never replicated,
  * backed up with the replica, digested or reshaped by the replica's schema versions;
  * and a read of the replica need not take the replica's write lock to record itself.
- * Each entry's hash is BLAKE2b-256 over the previous entry's hash and the entry's own
- * fields, so verification names the first entry that was changed, removed or moved.
- * It must not hold a value of a row: only ids, table and column names.
+ * A read's notes are compact binary records appended to one buffer in memory (no
+ * allocation, formatting or SQLite per note); a group commit stores them as one row, a
+ * batch: the packed records, their seq range, and a BLAKE2b-256 hash over the hash of
+ * the batch before and the whole batch, so verification names the first batch that was
+ * changed, removed or moved. It must not hold a value of a row: only ids, table and
+ * column names.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,45 +23,46 @@
 
 #define ACCESS_HASH_LEN 32
 #define ACCESS_BUSY_MS  2000
-/* Bytes of notes held for the next write: about 4,000 reads of one row each. */
+/* The format of access.db (PRAGMA user_version): 2, entries packed in batches. */
+#define ACCESS_FORMAT 2
+/* Bytes of notes held for the next write: about 6,000 reads of one row each. */
 #define ACCESS_PENDING_BYTES (1u << 20)
-
-/* A note made but not yet written: the entry, its strings after it, and its hash. */
-struct access_note {
-	struct store_access_entry e;
-	uint8_t prev[ACCESS_HASH_LEN], hash[ACCESS_HASH_LEN];
-	size_t size; /* bytes of this allocation */
-};
+/* A note's strings: user, action, table, row, arrangement, fields. */
+#define ACCESS_NSTR 6
+/* Longest string of a note, in bytes (the API's fields are at most 1 KiB). */
+#define ACCESS_STR_MAX 4096
+/* A record: u32 its length, i64 at_ms, i64 uid, then per string u16 length and bytes. */
+#define ACCESS_REC_HEAD (4 + 8 + 8)
+#define ACCESS_ABSENT   0xffffu
 
 struct store_access {
 	sqlite3 *db;
 	char *org;
 	sqlite3_stmt *ins;
-	int64_t last_seq;                   /* the newest entry's seq (or the anchor's) */
-	uint8_t last_hash[ACCESS_HASH_LEN]; /* ... and its hash */
-	/* notes not yet written, in seq order, bounded by ACCESS_PENDING_BYTES */
-	struct access_note **pending;
-	size_t npending, cap, pending_bytes;
+	int64_t last_seq;                   /* the newest written entry's seq (or the anchor's) */
+	uint8_t last_hash[ACCESS_HASH_LEN]; /* ... the hash of its batch */
+	/* records not yet written, in seq order, bounded by ACCESS_PENDING_BYTES */
+	uint8_t *buf;
+	size_t len, cap, count;
 	int64_t pending_ms; /* when the first of them was made */
 	uint64_t overflows; /* writes forced early by a full buffer */
 	bool in_batch;      /* a read's notes are being made (store_access_begin) */
-	size_t mark;        /* ... the pending notes before it */
-	int64_t mark_seq;   /* ... and the head then */
-	uint8_t mark_hash[ACCESS_HASH_LEN];
+	size_t mark_len;    /* ... the bytes and records pending before it */
+	size_t mark_count;
 };
 
 static const char access_schema[] =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
-    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192;"
-    "CREATE TABLE IF NOT EXISTS entry(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
-    " uid INTEGER NOT NULL, user TEXT NOT NULL, org TEXT NOT NULL, action TEXT NOT NULL,"
-    " tbl TEXT, row TEXT, arrangement TEXT, fields TEXT, prev BLOB NOT NULL,"
-    " hash BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS entry_arr ON entry(arrangement, seq);"
-    "CREATE TRIGGER IF NOT EXISTS entry_append_only BEFORE UPDATE ON entry"
+    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192;";
+static const char access_tables[] =
+    "CREATE TABLE batch(last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL,"
+    " first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, org TEXT NOT NULL,"
+    " entries BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TRIGGER batch_append_only BEFORE UPDATE ON batch"
     " BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;"
-    "CREATE TABLE IF NOT EXISTS anchor(id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " seq INTEGER NOT NULL, hash BLOB NOT NULL, pruned INTEGER NOT NULL);";
+    "CREATE TABLE anchor(id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL, hash BLOB NOT NULL, pruned INTEGER NOT NULL);"
+    "PRAGMA user_version = 2;";
 
 static int
 access_dberr(int rc)
@@ -75,57 +79,53 @@ access_now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* Hash one string field: its length (all ones for absent) and its bytes. */
 static void
-access_hash_str(crypto_generichash_state *h, const char *s)
+access_put_le(uint8_t *p, uint64_t v, size_t n)
 {
-	uint32_t n = s != NULL ? (uint32_t)strlen(s) : UINT32_MAX;
-	uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
-
-	crypto_generichash_update(h, le, sizeof(le));
-	if (s != NULL)
-		crypto_generichash_update(h, (const uint8_t *)s, n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void
-access_hash_int(crypto_generichash_state *h, int64_t v)
+static uint64_t
+access_get_le(const uint8_t *p, size_t n)
 {
-	uint8_t le[8];
-	uint64_t u = (uint64_t)v;
+	uint64_t v = 0;
 
-	for (int i = 0; i < 8; i++)
-		le[i] = (uint8_t)(u >> (8 * i));
-	crypto_generichash_update(h, le, sizeof(le));
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
 }
 
-/* The hash of entry e chained to prev. */
+/*
+ * The hash of a batch chained to prev: over prev, its seq range, times, organisation
+ * and packed records. Every field a row of batch holds is in it.
+ */
 static void
-access_hash(const uint8_t prev[ACCESS_HASH_LEN], const struct store_access_entry *e,
-            uint8_t out[ACCESS_HASH_LEN])
+access_hash(const uint8_t prev[ACCESS_HASH_LEN], const int64_t meta[4], const char *org,
+            const uint8_t *recs, size_t len, uint8_t out[ACCESS_HASH_LEN])
 {
 	crypto_generichash_state h;
+	uint8_t le[4 * 8 + 4];
+	size_t olen = strlen(org);
 
+	for (size_t i = 0; i < 4; i++)
+		access_put_le(le + 8 * i, (uint64_t)meta[i], 8);
+	access_put_le(le + 32, olen, 4);
 	crypto_generichash_init(&h, NULL, 0, ACCESS_HASH_LEN);
 	crypto_generichash_update(&h, prev, ACCESS_HASH_LEN);
-	access_hash_int(&h, e->seq);
-	access_hash_int(&h, e->at_ms);
-	access_hash_int(&h, e->uid);
-	access_hash_str(&h, e->user);
-	access_hash_str(&h, e->org);
-	access_hash_str(&h, e->action);
-	access_hash_str(&h, e->table);
-	access_hash_str(&h, e->row);
-	access_hash_str(&h, e->arrangement);
-	access_hash_str(&h, e->fields);
+	crypto_generichash_update(&h, le, sizeof(le));
+	crypto_generichash_update(&h, (const uint8_t *)org, olen);
+	crypto_generichash_update(&h, recs, len);
 	crypto_generichash_final(&h, out, ACCESS_HASH_LEN);
 }
 
-/* Load the chain's head: the newest entry, or the anchor, or nothing (zero hash). */
+/* Load the chain's head: the newest batch, or the anchor, or nothing (zero hash). */
 static int
 access_load_head(struct store_access *a)
 {
-	static const char *const q[] = {"SELECT seq, hash FROM entry ORDER BY seq DESC LIMIT 1",
-	                                "SELECT seq, hash FROM anchor WHERE id = 1"};
+	static const char *const q[] = {
+	    "SELECT last_seq, hash FROM batch ORDER BY last_seq DESC LIMIT 1",
+	    "SELECT seq, hash FROM anchor WHERE id = 1"};
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
 
@@ -148,14 +148,40 @@ access_load_head(struct store_access *a)
 	return rc < 0 ? rc : 0;
 }
 
+/* The file's format: a new file gets the tables; another format is refused. */
+static int
+access_format(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t version = -1, tables = -1;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT (SELECT user_version FROM pragma_user_version),"
+	                       " (SELECT count(*) FROM sqlite_master)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		version = sqlite3_column_int64(st, 0);
+		tables = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (version == ACCESS_FORMAT)
+		return 0;
+	if (version != 0 || tables != 0)
+		return version < 0 ? ARR_EDB : ARR_EVERSION;
+	return sqlite3_exec(db, access_tables, NULL, NULL, NULL) == SQLITE_OK ? 0 : ARR_EDB;
+}
+
 struct store_access *
 store_access_open(const char *path, const char *org, int *err)
 {
 	struct store_access *a = calloc(1, sizeof(*a));
 	int rc = ARR_ENOMEM;
 
-	if (a == NULL || (a->org = strdup(org != NULL ? org : "")) == NULL)
+	if (a == NULL || (a->org = strdup(org != NULL ? org : "")) == NULL ||
+	    (a->buf = malloc(ACCESS_PENDING_BYTES)) == NULL)
 		goto fail;
+	a->cap = ACCESS_PENDING_BYTES;
 	rc = ARR_EDB;
 	if (sodium_init() < 0 ||
 	    sqlite3_open_v2(path, &a->db,
@@ -163,11 +189,14 @@ store_access_open(const char *path, const char *org, int *err)
 	                    NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(a->db, ACCESS_BUSY_MS);
-	if (sqlite3_exec(a->db, access_schema, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(a->db,
-	                       "INSERT INTO entry(seq, at, uid, user, org, action, tbl, row,"
-	                       " arrangement, fields, prev, hash)"
-	                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+	if (sqlite3_exec(a->db, access_schema, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if ((rc = access_format(a->db)) != 0)
+		goto fail;
+	rc = ARR_EDB;
+	if (sqlite3_prepare_v3(a->db,
+	                       "INSERT INTO batch(last_seq, first_seq, first_at, last_at, org,"
+	                       " entries, hash) VALUES(?,?,?,?,?,?,?)",
 	                       -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) != SQLITE_OK)
 		goto fail;
 	if ((rc = access_load_head(a)) != 0)
@@ -187,10 +216,9 @@ store_access_destroy(struct store_access **ap)
 
 	if (a == NULL)
 		return;
-	(void)store_access_commit(a);
-	for (size_t i = 0; i < a->npending; i++)
-		free(a->pending[i]); /* a commit that failed: they are lost, as on a crash */
-	free(a->pending);
+	if (a->db != NULL)
+		(void)store_access_commit(a); /* one that fails loses them, as a crash would */
+	free(a->buf);
 	sqlite3_finalize(a->ins);
 	sqlite3_close(a->db);
 	free(a->org);
@@ -198,70 +226,92 @@ store_access_destroy(struct store_access **ap)
 	*ap = NULL;
 }
 
-/* Bind text or NULL. */
+/* A batch about to be written: the first count pending records (len bytes). */
+struct access_batch {
+	size_t len, count;
+	int64_t meta[4]; /* first seq, last seq, earliest at, latest at */
+	uint8_t hash[ACCESS_HASH_LEN];
+};
+
+/* Fill in b for the first len bytes of pending records: range, times and chain hash. */
 static void
-access_bind(sqlite3_stmt *st, int i, const char *s)
+access_seal(const struct store_access *a, size_t len, struct access_batch *b)
 {
-	if (s != NULL)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	size_t count = 0;
+
+	for (size_t off = 0; off < len; count++) {
+		int64_t at = (int64_t)access_get_le(a->buf + off + 4, 8);
+
+		lo = at < lo ? at : lo;
+		hi = at > hi ? at : hi;
+		off += (size_t)access_get_le(a->buf + off, 4);
+	}
+	b->len = len;
+	b->count = count;
+	b->meta[0] = a->last_seq + 1;
+	b->meta[1] = a->last_seq + (int64_t)count;
+	b->meta[2] = lo;
+	b->meta[3] = hi;
+	access_hash(a->last_hash, b->meta, a->org, a->buf, len, b->hash);
 }
 
-/* Insert note n (prepared statement, the caller's transaction). */
+/* Insert batch b (prepared statement, the caller's transaction). */
 static int
-access_insert(struct store_access *a, const struct access_note *n)
+access_insert(struct store_access *a, const struct access_batch *b)
 {
-	const struct store_access_entry *e = &n->e;
 	int rc;
 
-	sqlite3_bind_int64(a->ins, 1, e->seq);
-	sqlite3_bind_int64(a->ins, 2, e->at_ms);
-	sqlite3_bind_int64(a->ins, 3, e->uid);
-	access_bind(a->ins, 4, e->user);
-	access_bind(a->ins, 5, a->org);
-	access_bind(a->ins, 6, e->action);
-	access_bind(a->ins, 7, e->table);
-	access_bind(a->ins, 8, e->row);
-	access_bind(a->ins, 9, e->arrangement);
-	access_bind(a->ins, 10, e->fields);
-	sqlite3_bind_blob(a->ins, 11, n->prev, ACCESS_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(a->ins, 12, n->hash, ACCESS_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(a->ins, 1, b->meta[1]);
+	sqlite3_bind_int64(a->ins, 2, b->meta[0]);
+	sqlite3_bind_int64(a->ins, 3, b->meta[2]);
+	sqlite3_bind_int64(a->ins, 4, b->meta[3]);
+	sqlite3_bind_text(a->ins, 5, a->org, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(a->ins, 6, a->buf, (int)b->len, SQLITE_STATIC);
+	sqlite3_bind_blob(a->ins, 7, b->hash, ACCESS_HASH_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(a->ins);
 	sqlite3_reset(a->ins);
+	sqlite3_clear_bindings(a->ins);
 	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
 }
 
+/* Batch b is in the file: it leaves the buffer and becomes the chain's head. */
+static void
+access_written(struct store_access *a, const struct access_batch *b)
+{
+	memmove(a->buf, a->buf + b->len, a->len - b->len);
+	a->len -= b->len;
+	a->count -= b->count;
+	a->mark_len = a->mark_len >= b->len ? a->mark_len - b->len : 0;
+	a->mark_count = a->mark_count >= b->count ? a->mark_count - b->count : 0;
+	a->last_seq = b->meta[1];
+	memcpy(a->last_hash, b->hash, ACCESS_HASH_LEN);
+	a->pending_ms = access_now_ms();
+}
+
 /*
- * Write the first n pending notes in one transaction and drop them from the buffer.
- * On an error nothing is written and they stay, to be written by the next commit.
+ * Write the first len bytes of pending records as one batch in one transaction. On an
+ * error nothing is written and they stay, to be written by the next commit.
  */
 static int
-access_write(struct store_access *a, size_t n)
+access_write(struct store_access *a, size_t len)
 {
+	struct access_batch b;
 	int rc;
 
-	if (n == 0)
+	if (len == 0)
 		return 0;
+	access_seal(a, len, &b);
 	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
 		return access_dberr(rc);
-	rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = access_insert(a, a->pending[i]);
+	rc = access_insert(a, &b);
 	if (rc == 0 && (rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
 		rc = access_dberr(rc);
 	if (rc != 0) {
 		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
 	}
-	for (size_t i = 0; i < n; i++) {
-		a->pending_bytes -= a->pending[i]->size;
-		free(a->pending[i]);
-	}
-	memmove(a->pending, a->pending + n, (a->npending - n) * sizeof(*a->pending));
-	a->npending -= n;
-	a->mark = a->mark >= n ? a->mark - n : 0;
-	a->pending_ms = access_now_ms();
+	access_written(a, &b);
 	return 0;
 }
 
@@ -269,9 +319,8 @@ int
 store_access_begin(struct store_access *a)
 {
 	a->in_batch = true;
-	a->mark = a->npending;
-	a->mark_seq = a->last_seq;
-	memcpy(a->mark_hash, a->last_hash, ACCESS_HASH_LEN);
+	a->mark_len = a->len;
+	a->mark_count = a->count;
 	return 0;
 }
 
@@ -281,16 +330,10 @@ store_access_end(struct store_access *a, bool ok)
 	if (!a->in_batch)
 		return 0;
 	a->in_batch = false;
-	if (ok)
-		return 0;
-	/* What is taken back never happened: the head is what it was before the read. */
-	for (size_t i = a->mark; i < a->npending; i++) {
-		a->pending_bytes -= a->pending[i]->size;
-		free(a->pending[i]);
+	if (!ok) { /* what is taken back never happened */
+		a->len = a->mark_len;
+		a->count = a->mark_count;
 	}
-	a->npending = a->mark;
-	a->last_seq = a->mark_seq;
-	memcpy(a->last_hash, a->mark_hash, ACCESS_HASH_LEN);
 	return 0;
 }
 
@@ -298,7 +341,7 @@ int
 store_access_commit(struct store_access *a)
 {
 	/* a read in progress keeps its notes until it ends (store_access_end may drop them) */
-	return access_write(a, a->in_batch ? a->mark : a->npending);
+	return access_write(a, a->in_batch ? a->mark_len : a->len);
 }
 
 bool
@@ -306,7 +349,7 @@ store_access_uncommitted(const struct store_access *a, int64_t *since_ms)
 {
 	if (since_ms != NULL)
 		*since_ms = a->pending_ms;
-	return a->npending > 0;
+	return a->count > 0;
 }
 
 uint64_t
@@ -315,40 +358,24 @@ store_access_overflows(const struct store_access *a)
 	return a->overflows;
 }
 
-/* Copy s after the note at *p (NULL stays NULL). */
-static const char *
-access_copy(char **p, const char *s)
-{
-	char *d = *p;
-	size_t n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s) + 1;
-	memcpy(d, s, n);
-	*p += n;
-	return d;
-}
-
-/* Room for one more note of size bytes: the notes before the read written when full. */
+/* Room for one more record of size bytes: the notes before the read written when full. */
 static int
 access_room(struct store_access *a, size_t size)
 {
 	int rc;
 
-	if (a->pending_bytes + size > ACCESS_PENDING_BYTES &&
-	    (a->in_batch ? a->mark : a->npending) > 0) {
+	if (a->len + size > ACCESS_PENDING_BYTES && (a->in_batch ? a->mark_len : a->len) > 0) {
 		a->overflows++;
 		if ((rc = store_access_commit(a)) != 0)
 			return rc;
 	}
-	if (a->npending == a->cap) {
-		size_t cap = a->cap > 0 ? 2 * a->cap : 64;
-		struct access_note **q = realloc(a->pending, cap * sizeof(*q));
+	if (a->len + size > a->cap) { /* one read's own notes past the bound */
+		size_t cap = 2 * (a->len + size);
+		uint8_t *q = realloc(a->buf, cap);
 
 		if (q == NULL)
 			return ARR_ENOMEM;
-		a->pending = q;
+		a->buf = q;
 		a->cap = cap;
 	}
 	return 0;
@@ -357,88 +384,172 @@ access_room(struct store_access *a, size_t size)
 int
 store_access_append(struct store_access *a, const struct store_access_entry *in)
 {
-	const char *s[] = {in->user, in->action, in->table, in->row, in->arrangement, in->fields};
-	size_t size = sizeof(struct access_note);
-	struct access_note *n;
-	char *p;
+	const char *s[ACCESS_NSTR] = {in->user, in->action,      in->table,
+	                              in->row,  in->arrangement, in->fields};
+	size_t n[ACCESS_NSTR], size = ACCESS_REC_HEAD + 2 * ACCESS_NSTR;
+	uint8_t *p;
 	int rc;
 
 	if (in->user == NULL || in->action == NULL)
 		return ARR_EINVAL;
-	for (size_t i = 0; i < 6; i++)
-		size += s[i] != NULL ? strlen(s[i]) + 1 : 0;
+	for (size_t i = 0; i < ACCESS_NSTR; i++) {
+		n[i] = s[i] != NULL ? strlen(s[i]) : 0;
+		if (n[i] > ACCESS_STR_MAX)
+			return ARR_EINVAL;
+		size += n[i];
+	}
 	if ((rc = access_room(a, size)) != 0)
 		return rc;
-	if ((n = malloc(size)) == NULL)
-		return ARR_ENOMEM;
-	p = (char *)(n + 1);
-	n->size = size;
-	n->e = (struct store_access_entry){
-	    .seq = a->last_seq + 1, .at_ms = access_now_ms(), .uid = in->uid, .org = a->org};
-	n->e.user = access_copy(&p, in->user);
-	n->e.action = access_copy(&p, in->action);
-	n->e.table = access_copy(&p, in->table);
-	n->e.row = access_copy(&p, in->row);
-	n->e.arrangement = access_copy(&p, in->arrangement);
-	n->e.fields = access_copy(&p, in->fields);
-	memcpy(n->prev, a->last_hash, ACCESS_HASH_LEN);
-	access_hash(a->last_hash, &n->e, n->hash);
-	if (a->npending == 0)
-		a->pending_ms = n->e.at_ms;
-	a->pending[a->npending++] = n;
-	a->pending_bytes += size;
-	a->last_seq = n->e.seq;
-	memcpy(a->last_hash, n->hash, ACCESS_HASH_LEN);
+	p = a->buf + a->len;
+	int64_t at = access_now_ms();
+	access_put_le(p, size, 4);
+	access_put_le(p + 4, (uint64_t)at, 8);
+	access_put_le(p + 12, (uint64_t)in->uid, 8);
+	p += ACCESS_REC_HEAD;
+	for (size_t i = 0; i < ACCESS_NSTR; i++) {
+		access_put_le(p, s[i] != NULL ? n[i] : ACCESS_ABSENT, 2);
+		memcpy(p + 2, s[i] != NULL ? s[i] : "", n[i]);
+		p += 2 + n[i];
+	}
+	if (a->count == 0)
+		a->pending_ms = at;
+	a->len += size;
+	a->count++;
 	/* a note outside a read is written at once */
 	return a->in_batch ? 0 : store_access_commit(a);
 }
 
-/* The entry of the current row of st (columns as in access_cols) into e. */
-#define ACCESS_COLS "seq, at, uid, user, org, action, tbl, row, arrangement, fields, prev, hash"
-static void
-access_row(sqlite3_stmt *st, struct store_access_entry *e)
+/* Strings of one decoded record, each NUL-terminated. */
+struct access_text {
+	char s[ACCESS_NSTR][ACCESS_STR_MAX + 1];
+};
+
+/*
+ * Decode the record at *off of recs (len bytes) into e (strings in t) and move *off past
+ * it; false when it is cut short or malformed.
+ */
+static bool
+access_decode(const uint8_t *recs, size_t len, size_t *off, struct store_access_entry *e,
+              struct access_text *t)
 {
-	e->seq = sqlite3_column_int64(st, 0);
-	e->at_ms = sqlite3_column_int64(st, 1);
-	e->uid = sqlite3_column_int64(st, 2);
-	e->user = (const char *)sqlite3_column_text(st, 3);
-	e->org = (const char *)sqlite3_column_text(st, 4);
-	e->action = (const char *)sqlite3_column_text(st, 5);
-	e->table = (const char *)sqlite3_column_text(st, 6);
-	e->row = (const char *)sqlite3_column_text(st, 7);
-	e->arrangement = (const char *)sqlite3_column_text(st, 8);
-	e->fields = (const char *)sqlite3_column_text(st, 9);
+	const char **out[ACCESS_NSTR] = {&e->user, &e->action,      &e->table,
+	                                 &e->row,  &e->arrangement, &e->fields};
+	size_t o = *off, size, p;
+
+	if (len - o < ACCESS_REC_HEAD || (size = (size_t)access_get_le(recs + o, 4)) > len - o ||
+	    size < ACCESS_REC_HEAD + 2 * ACCESS_NSTR)
+		return false;
+	e->at_ms = (int64_t)access_get_le(recs + o + 4, 8);
+	e->uid = (int64_t)access_get_le(recs + o + 12, 8);
+	p = o + ACCESS_REC_HEAD;
+	for (size_t i = 0; i < ACCESS_NSTR; i++) {
+		if (o + size - p < 2)
+			return false;
+		size_t n = (size_t)access_get_le(recs + p, 2);
+		bool absent = n == ACCESS_ABSENT;
+
+		n = absent ? 0 : n;
+		if (n > ACCESS_STR_MAX || o + size - p - 2 < n)
+			return false;
+		memcpy(t->s[i], recs + p + 2, n);
+		t->s[i][n] = '\0';
+		*out[i] = absent ? NULL : t->s[i];
+		p += 2 + n;
+	}
+	*off = o + size;
+	return p == o + size && e->user != NULL && e->action != NULL;
+}
+
+/* A walk over the stored batches: the row in hand and its records. */
+struct access_walk {
+	sqlite3_stmt *st;
+	int64_t first, last; /* the batch's seq range */
+	const uint8_t *recs;
+	size_t len;
+	struct access_text *t;
+};
+
+#define ACCESS_BATCH_COLS "first_seq, last_seq, first_at, last_at, org, entries, hash"
+
+/* Step w to the next batch: SQLITE_ROW, SQLITE_DONE or an error. */
+static int
+access_step(struct access_walk *w)
+{
+	int rc = sqlite3_step(w->st);
+
+	if (rc != SQLITE_ROW)
+		return rc;
+	w->first = sqlite3_column_int64(w->st, 0);
+	w->last = sqlite3_column_int64(w->st, 1);
+	w->recs = sqlite3_column_blob(w->st, 5);
+	w->len = (size_t)sqlite3_column_bytes(w->st, 5);
+	if (w->recs == NULL)
+		w->len = 0;
+	return rc;
+}
+
+/* Prepare a walk over the batches by sql (ordered by seq); the caller ends it. */
+static int
+access_walk_begin(struct store_access *a, struct access_walk *w, const char *sql)
+{
+	memset(w, 0, sizeof(*w));
+	if ((w->t = malloc(sizeof(*w->t))) == NULL)
+		return ARR_ENOMEM;
+	return sqlite3_prepare_v2(a->db, sql, -1, &w->st, NULL) == SQLITE_OK ? 0 : ARR_EDB;
+}
+
+static void
+access_walk_end(struct access_walk *w)
+{
+	sqlite3_finalize(w->st);
+	free(w->t);
+}
+
+/* Hand fn the entries of the walk's batch that pass the filter; stops as fn says. */
+static int
+access_list_batch(struct access_walk *w, int64_t after, int64_t since_ms, const char *arr,
+                  size_t limit, size_t *n, store_access_fn fn, void *ctx)
+{
+	struct store_access_entry e = {.org = (const char *)sqlite3_column_text(w->st, 4)};
+	size_t off = 0;
+	int ret;
+
+	for (e.seq = w->first; e.seq <= w->last && (limit == 0 || *n < limit); e.seq++) {
+		if (!access_decode(w->recs, w->len, &off, &e, w->t))
+			return ARR_EMALFORMED;
+		if (e.seq <= after || e.at_ms < since_ms ||
+		    (arr != NULL && (e.arrangement == NULL || strcmp(e.arrangement, arr) != 0)))
+			continue;
+		(*n)++;
+		if ((ret = fn(ctx, &e)) != 0)
+			return ret;
+	}
+	return 0;
 }
 
 int
 store_access_list(struct store_access *a, int64_t after, int64_t since_ms, const char *arrangement,
                   size_t limit, store_access_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = NULL;
-	struct store_access_entry e;
+	struct access_walk w;
 	size_t n = 0;
 	int rc, ret = 0;
 
 	/* notes not yet written show too: write them first */
 	if ((rc = store_access_commit(a)) != 0)
 		return rc;
-	if (sqlite3_prepare_v2(a->db,
-	                       "SELECT " ACCESS_COLS " FROM entry WHERE seq > ?1 AND at >= ?2"
-	                       " AND (?3 IS NULL OR arrangement = ?3) ORDER BY seq",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ARR_EDB;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, since_ms);
-	access_bind(st, 3, arrangement);
-	while ((limit == 0 || n < limit) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		access_row(st, &e);
-		n++;
-		if ((ret = fn(ctx, &e)) != 0)
-			break;
-	}
+	if ((ret = access_walk_begin(a, &w,
+	                             "SELECT " ACCESS_BATCH_COLS " FROM batch WHERE last_seq > ?1"
+	                             " AND last_at >= ?2 ORDER BY last_seq")) != 0)
+		goto out;
+	sqlite3_bind_int64(w.st, 1, after);
+	sqlite3_bind_int64(w.st, 2, since_ms);
+	while (ret == 0 && (limit == 0 || n < limit) && (rc = access_step(&w)) == SQLITE_ROW)
+		ret = access_list_batch(&w, after, since_ms, arrangement, limit, &n, fn, ctx);
 	if (ret == 0 && (limit == 0 || n < limit) && rc != SQLITE_DONE)
 		ret = access_dberr(rc);
-	sqlite3_finalize(st);
+out:
+	access_walk_end(&w);
 	return ret < 0 ? ret : 0;
 }
 
@@ -464,44 +575,63 @@ access_anchor(struct store_access *a, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN
 	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
 }
 
-/* Judge one stored entry against the running chain (seq, hash); false: v says why. */
-static bool
-access_check(sqlite3_stmt *st, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN],
-             struct store_access_verdict *v)
+/* The number of well-formed records in w's batch, or -1 when one is malformed. */
+static int64_t
+access_count(struct access_walk *w)
 {
 	struct store_access_entry e;
-	uint8_t h[ACCESS_HASH_LEN], self[ACCESS_HASH_LEN];
-	const void *prev = sqlite3_column_blob(st, 10), *stored = sqlite3_column_blob(st, 11);
-	bool shaped = sqlite3_column_bytes(st, 10) == ACCESS_HASH_LEN &&
-	              sqlite3_column_bytes(st, 11) == ACCESS_HASH_LEN;
+	size_t off = 0;
+	int64_t n = 0;
 
-	access_row(st, &e);
-	v->checked++;
-	if (e.seq != *seq + 1) {
+	while (off < w->len) {
+		if (!access_decode(w->recs, w->len, &off, &e, w->t))
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/* Judge the walk's batch against the running chain (seq, hash); false: v says why. */
+static bool
+access_check(struct access_walk *w, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN],
+             struct store_access_verdict *v)
+{
+	int64_t meta[4] = {w->first, w->last, sqlite3_column_int64(w->st, 2),
+	                   sqlite3_column_int64(w->st, 3)};
+	const char *org = (const char *)sqlite3_column_text(w->st, 4);
+	const void *stored = sqlite3_column_blob(w->st, 6);
+	uint8_t h[ACCESS_HASH_LEN];
+
+	v->bad_seq = w->first;
+	v->bad_last = w->last;
+	if (w->first != *seq + 1) {
 		v->bad_seq = *seq + 1;
-		v->reason = e.seq > *seq + 1 ? "deleted" : "reordered";
+		v->reason = w->first > *seq + 1 ? "deleted" : "reordered";
 		return false;
 	}
-	access_hash(hash, &e, h);
-	if (shaped && sodium_memcmp(h, stored, ACCESS_HASH_LEN) == 0) {
-		*seq = e.seq;
-		memcpy(hash, h, ACCESS_HASH_LEN);
-		return true;
+	access_hash(hash, meta, org != NULL ? org : "", w->recs, w->len, h);
+	if (stored == NULL || sqlite3_column_bytes(w->st, 6) != ACCESS_HASH_LEN ||
+	    sodium_memcmp(h, stored, ACCESS_HASH_LEN) != 0) {
+		v->reason = w->first == w->last
+		                ? "modified or reordered"
+		                : "modified or reordered (this entry or a later one of its batch)";
+		return false;
 	}
-	v->bad_seq = e.seq;
-	/* Consistent with its own stored link: the link to the entry before was cut. */
-	if (shaped)
-		access_hash(prev, &e, self);
-	v->reason = shaped && sodium_memcmp(self, stored, ACCESS_HASH_LEN) == 0
-	                ? "does not follow the entry before it (an entry was removed or moved)"
-	                : "modified or reordered";
-	return false;
+	/* a batch that hashes right but holds another count was written wrong */
+	if (access_count(w) != w->last - w->first + 1) {
+		v->reason = "malformed";
+		return false;
+	}
+	v->checked += (uint64_t)(w->last - w->first + 1);
+	*seq = w->last;
+	memcpy(hash, h, ACCESS_HASH_LEN);
+	return true;
 }
 
 int
 store_access_verify(struct store_access *a, struct store_access_verdict *v)
 {
-	sqlite3_stmt *st = NULL;
+	struct access_walk w;
 	int64_t seq;
 	int rc;
 
@@ -510,26 +640,27 @@ store_access_verify(struct store_access *a, struct store_access_verdict *v)
 		return rc;
 	v->pruned_to = seq;
 	v->ok = true;
-	if (sqlite3_prepare_v2(a->db, "SELECT " ACCESS_COLS " FROM entry ORDER BY seq", -1, &st,
-	                       NULL) != SQLITE_OK)
-		return ARR_EDB;
-	while (v->ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		v->ok = access_check(st, &seq, v->head, v);
-	if (v->ok && rc != SQLITE_DONE)
-		rc = access_dberr(rc);
-	else
-		rc = 0;
-	/* The newest entry itself removed: the head the daemon holds is ahead of the file. */
+	if ((rc = access_walk_begin(
+	         a, &w, "SELECT " ACCESS_BATCH_COLS " FROM batch ORDER BY last_seq")) != 0)
+		goto out;
+	while (v->ok && (rc = access_step(&w)) == SQLITE_ROW)
+		v->ok = access_check(&w, &seq, v->head, v);
+	rc = v->ok && rc != SQLITE_DONE ? access_dberr(rc) : 0;
+	/* The newest batch itself removed: the head the daemon holds is ahead of the file. */
 	if (rc == 0 && v->ok && seq < a->last_seq) {
 		v->ok = false;
 		v->bad_seq = seq + 1;
+		v->bad_last = a->last_seq;
 		v->reason = "deleted";
 	}
-	sqlite3_finalize(st);
+	if (v->ok)
+		v->bad_seq = v->bad_last = 0;
+out:
+	access_walk_end(&w);
 	return rc;
 }
 
-/* The seq and hash of the newest entry older than before_ms (0 when none). */
+/* The last seq and hash of the newest batch wholly older than before_ms (0: none). */
 static int
 access_cut(struct store_access *a, int64_t before_ms, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
 {
@@ -538,7 +669,8 @@ access_cut(struct store_access *a, int64_t before_ms, int64_t *seq, uint8_t hash
 
 	*seq = 0;
 	if (sqlite3_prepare_v2(a->db,
-	                       "SELECT seq, hash FROM entry WHERE at < ? ORDER BY seq DESC LIMIT 1",
+	                       "SELECT last_seq, hash FROM batch WHERE last_at < ?"
+	                       " ORDER BY last_seq DESC LIMIT 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return ARR_EDB;
 	sqlite3_bind_int64(st, 1, before_ms);
@@ -552,10 +684,44 @@ access_cut(struct store_access *a, int64_t before_ms, int64_t *seq, uint8_t hash
 	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
 }
 
+/* Move the anchor to (cut, hash) and drop the batches up to it; count what went. */
+static int
+access_drop(struct store_access *a, int64_t cut, const uint8_t hash[ACCESS_HASH_LEN],
+            uint64_t *pruned)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = ARR_EDB;
+
+	if (sqlite3_prepare_v2(a->db,
+	                       "INSERT INTO anchor(id, seq, hash, pruned) VALUES(1, ?1, ?2, ?1)"
+	                       " ON CONFLICT(id) DO UPDATE SET seq = ?1, hash = ?2, pruned = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, cut);
+	sqlite3_bind_blob(st, 2, hash, ACCESS_HASH_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	/* the entries that go: the anchor's seq less the seq the kept chain started at */
+	if (sqlite3_prepare_v2(a->db,
+	                       "DELETE FROM batch WHERE last_seq <= ?1"
+	                       " RETURNING last_seq - first_seq + 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, cut);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*pruned += (uint64_t)sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_DONE ? 0 : access_dberr(rc);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 store_access_prune(struct store_access *a, int64_t before_ms, uint64_t *pruned)
 {
-	sqlite3_stmt *st = NULL;
+	struct access_batch b;
 	uint8_t hash[ACCESS_HASH_LEN];
 	char fields[48];
 	int64_t cut;
@@ -572,40 +738,21 @@ store_access_prune(struct store_access *a, int64_t before_ms, uint64_t *pruned)
 	(void)store_access_begin(a);
 	if ((rc = store_access_append(a, &e)) != 0)
 		goto out;
-	rc = ARR_EDB;
-	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	access_seal(a, a->len, &b);
+	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = ARR_EDB;
 		goto out;
-	if (sqlite3_prepare_v2(a->db,
-	                       "INSERT INTO anchor(id, seq, hash, pruned) VALUES(1, ?1, ?2, ?3)"
-	                       " ON CONFLICT(id) DO UPDATE SET seq = ?1, hash = ?2,"
-	                       " pruned = ?3",
-	                       -1, &st, NULL) != SQLITE_OK)
-		goto rollback;
-	sqlite3_bind_int64(st, 1, cut);
-	sqlite3_bind_blob(st, 2, hash, ACCESS_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, cut);
-	if (sqlite3_step(st) != SQLITE_DONE ||
-	    sqlite3_exec(a->db, "DELETE FROM entry WHERE seq <= (SELECT seq FROM anchor)", NULL,
-	                 NULL, NULL) != SQLITE_OK)
-		goto rollback;
-	*pruned = (uint64_t)sqlite3_changes(a->db);
-	if ((rc = access_insert(a, a->pending[a->npending - 1])) != 0 ||
-	    sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = rc != 0 ? rc : ARR_EDB;
-		goto rollback;
 	}
-	/* written: the note leaves the buffer */
-	a->npending--;
-	a->pending_bytes -= a->pending[a->npending]->size;
-	free(a->pending[a->npending]);
+	if ((rc = access_drop(a, cut, hash, pruned)) != 0 || (rc = access_insert(a, &b)) != 0 ||
+	    (rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		rc = rc > 0 ? access_dberr(rc) : rc;
+		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		*pruned = 0;
+		goto out;
+	}
+	access_written(a, &b); /* the note leaves the buffer */
 	a->in_batch = false;
-	rc = 0;
-	goto out;
-rollback:
-	(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-	*pruned = 0;
 out:
-	sqlite3_finalize(st);
 	(void)store_access_end(a, rc == 0);
 	return rc;
 }

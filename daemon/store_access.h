@@ -1,8 +1,9 @@
 /*
  * store_access.h: the access log (NEN 7513): who read which case data through the local
  * API, kept in its own append-only database file next to the replica (access.db), each
- * entry chained to the one before by a BLAKE2b hash so that a changed, deleted or
- * reordered entry shows. It holds ids and column names only, never a value.
+ * group commit's entries stored as one batch chained to the batch before by a BLAKE2b
+ * hash, so that a changed, deleted or reordered entry or batch shows. It holds ids and column names
+ * only, never a value.
  */
 #ifndef STORE_ACCESS_H
 #define STORE_ACCESS_H
@@ -64,6 +65,7 @@ struct store_access_verdict {
 	bool ok;
 	uint64_t checked;   /* entries whose hash was checked */
 	int64_t bad_seq;    /* the first entry at fault (for "deleted": the first missing) */
+	int64_t bad_last;   /* ... the last entry of its batch (the hash covers a batch) */
 	const char *reason; /* static text: "modified or reordered", "deleted", ... */
 	int64_t pruned_to;  /* entries up to this seq were pruned by retention (0: none) */
 	uint8_t head[32];   /* hash of the last entry: record it elsewhere to pin the log */
