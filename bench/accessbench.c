@@ -118,6 +118,41 @@ measure(const char *name, struct api *a, struct store_access *acc, const msgpack
 	       t[2][ROUNDS / 2] / t[0][ROUNDS / 2]);
 }
 
+/*
+ * The log's own share: a read's note alone (begin, append of a row like the bench's,
+ * end) and then the group's commit, per note; median of ROUNDS rounds of n notes.
+ */
+static void
+measure_notes(struct store_access *acc, size_t n)
+{
+	struct store_access_entry e = {.uid = 1000,
+	                               .user = "alice",
+	                               .action = "get",
+	                               .table = "arrangement",
+	                               .row = "00000001-0000-4000-8000-000000000001",
+	                               .arrangement = "00000001-0000-4000-8000-000000000001",
+	                               .fields = "id,status,kind,coordinator,summary"};
+	double note[ROUNDS], commit[ROUNDS];
+
+	for (int r = 0; r < ROUNDS; r++) {
+		double t0 = now_s(), t1;
+
+		for (size_t i = 0; i < n; i++)
+			if (store_access_begin(acc) != 0 || store_access_append(acc, &e) != 0 ||
+			    store_access_end(acc, true) != 0)
+				die("cannot note a read");
+		t1 = now_s();
+		if (store_access_commit(acc) != 0)
+			die("cannot commit the access log");
+		note[r] = (t1 - t0) / (double)n;
+		commit[r] = (now_s() - t1) / (double)n;
+	}
+	qsort(note, ROUNDS, sizeof(double), cmp_double);
+	qsort(commit, ROUNDS, sizeof(double), cmp_double);
+	printf("%-28s %9.3f us a note, %6.3f us its share of the commit (%zu a commit)\n",
+	       "the log alone", note[ROUNDS / 2] * 1e6, commit[ROUNDS / 2] * 1e6, n);
+}
+
 /* N arrangements with a few fields each, in writes of 200. */
 static char (*fill(struct store *st, size_t n))[37]
 {
@@ -183,6 +218,7 @@ main(int argc, char **argv)
 	       "strict/off");
 	measure("get (1 row, 1 entry)", a, acc, gets, nreq, reads);
 	measure("list (50 rows, 50 entries)", a, acc, &list, 1, reads / 10 + 1);
+	measure_notes(acc, reads);
 	for (size_t i = 0; i < nreq; i++)
 		msgpack_sbuffer_destroy(&gets[i]);
 	msgpack_sbuffer_destroy(&list);

@@ -20,6 +20,7 @@
 
 #include "arrerr.h"
 #include "store_access.h"
+#include "store_access_rec.h"
 
 #define ACCESS_HASH_LEN 32
 #define ACCESS_BUSY_MS  2000
@@ -27,14 +28,8 @@
 #define ACCESS_FORMAT 2
 /* Bytes of notes held for the next write: about 6,000 reads of one row each. */
 #define ACCESS_PENDING_BYTES (1u << 20)
-/* A note's strings: user, action, table, row, arrangement, fields. */
-#define ACCESS_NSTR 6
-/* Longest string of a note, in bytes (the API's fields are at most 1 KiB). */
-#define ACCESS_STR_MAX 4096
-/* A record: u32 its length, i64 at_ms, i64 uid, then per string u16 length and bytes. */
-#define ACCESS_REC_HEAD (4 + 8 + 8)
-#define ACCESS_ABSENT   0xffffu
-
+/* Spare room past the records: one record written out in full (access_unref). */
+#define ACCESS_SLACK (32u << 10)
 struct store_access {
 	sqlite3 *db;
 	char *org;
@@ -49,6 +44,7 @@ struct store_access {
 	bool in_batch;      /* a read's notes are being made (store_access_begin) */
 	size_t mark_len;    /* ... the bytes and records pending before it */
 	size_t mark_count;
+	struct store_access_rec_ctx enc; /* the last record's strings, to refer back to */
 };
 
 static const char access_schema[] =
@@ -179,9 +175,9 @@ store_access_open(const char *path, const char *org, int *err)
 	int rc = ARR_ENOMEM;
 
 	if (a == NULL || (a->org = strdup(org != NULL ? org : "")) == NULL ||
-	    (a->buf = malloc(ACCESS_PENDING_BYTES)) == NULL)
+	    (a->buf = malloc(ACCESS_PENDING_BYTES + ACCESS_SLACK)) == NULL)
 		goto fail;
-	a->cap = ACCESS_PENDING_BYTES;
+	a->cap = ACCESS_PENDING_BYTES + ACCESS_SLACK;
 	rc = ARR_EDB;
 	if (sodium_init() < 0 ||
 	    sqlite3_open_v2(path, &a->db,
@@ -275,10 +271,42 @@ access_insert(struct store_access *a, const struct access_batch *b)
 	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
 }
 
+/*
+ * The record at cut (the first after a batch) written out in full, so that the next
+ * batch does not refer to one before it: its strings resolved by reading the records
+ * up to it. Rare: only when a batch is cut in the middle of a read.
+ */
+static void
+access_unref(struct store_access *a, size_t cut)
+{
+	struct store_access_rec_ctx dec = {.valid = false}, full = {.valid = false};
+	struct store_access_rec r;
+	uint8_t
+	    rec[20 + 2 * STORE_ACCESS_REC_NSTR + STORE_ACCESS_REC_NSTR * STORE_ACCESS_REC_STR_MAX];
+	size_t off = 0, size = 0, old;
+
+	while (off < cut)
+		if (!store_access_rec_get(&dec, a->buf, a->len, &off, &r))
+			return; /* cannot be: they were written here */
+	if (!store_access_rec_get(&dec, a->buf, a->len, &off, &r))
+		return;
+	old = off - cut;
+	if (store_access_rec_plan(&full, &r, &size) != 0 || size > sizeof(rec))
+		return; /* cannot be: it was planned once */
+	store_access_rec_put(&full, rec, size, &r);
+	memmove(a->buf + cut + size, a->buf + off, a->len - off);
+	memcpy(a->buf + cut, rec, size);
+	a->len = a->len - old + size;
+}
+
 /* Batch b is in the file: it leaves the buffer and becomes the chain's head. */
 static void
 access_written(struct store_access *a, const struct access_batch *b)
 {
+	if (a->len > b->len)
+		access_unref(a, b->len);
+	else
+		a->enc.valid = false;
 	memmove(a->buf, a->buf + b->len, a->len - b->len);
 	a->len -= b->len;
 	a->count -= b->count;
@@ -333,6 +361,7 @@ store_access_end(struct store_access *a, bool ok)
 	if (!ok) { /* what is taken back never happened */
 		a->len = a->mark_len;
 		a->count = a->mark_count;
+		a->enc.valid = false;
 	}
 	return 0;
 }
@@ -358,19 +387,24 @@ store_access_overflows(const struct store_access *a)
 	return a->overflows;
 }
 
-/* Room for one more record of size bytes: the notes before the read written when full. */
+/*
+ * Room for one more record r of *size bytes: the notes before the read written when
+ * full (then r is planned again: what it referred to may have left). The buffer keeps
+ * ACCESS_SLACK spare for access_unref.
+ */
 static int
-access_room(struct store_access *a, size_t size)
+access_room(struct store_access *a, struct store_access_rec *r, size_t *size)
 {
 	int rc;
 
-	if (a->len + size > ACCESS_PENDING_BYTES && (a->in_batch ? a->mark_len : a->len) > 0) {
+	if (a->len + *size > ACCESS_PENDING_BYTES && (a->in_batch ? a->mark_len : a->len) > 0) {
 		a->overflows++;
-		if ((rc = store_access_commit(a)) != 0)
+		if ((rc = store_access_commit(a)) != 0 ||
+		    (rc = store_access_rec_plan(&a->enc, r, size)) != 0)
 			return rc;
 	}
-	if (a->len + size > a->cap) { /* one read's own notes past the bound */
-		size_t cap = 2 * (a->len + size);
+	if (a->len + *size + ACCESS_SLACK > a->cap) { /* one read's own notes past the bound */
+		size_t cap = 2 * (a->len + *size + ACCESS_SLACK);
 		uint8_t *q = realloc(a->buf, cap);
 
 		if (q == NULL)
@@ -384,80 +418,45 @@ access_room(struct store_access *a, size_t size)
 int
 store_access_append(struct store_access *a, const struct store_access_entry *in)
 {
-	const char *s[ACCESS_NSTR] = {in->user, in->action,      in->table,
-	                              in->row,  in->arrangement, in->fields};
-	size_t n[ACCESS_NSTR], size = ACCESS_REC_HEAD + 2 * ACCESS_NSTR;
-	uint8_t *p;
+	struct store_access_rec r = {
+	    .uid = in->uid,
+	    .s = {in->user, in->action, in->table, in->row, in->arrangement, in->fields}};
+	size_t size;
 	int rc;
 
 	if (in->user == NULL || in->action == NULL)
 		return ARR_EINVAL;
-	for (size_t i = 0; i < ACCESS_NSTR; i++) {
-		n[i] = s[i] != NULL ? strlen(s[i]) : 0;
-		if (n[i] > ACCESS_STR_MAX)
-			return ARR_EINVAL;
-		size += n[i];
-	}
-	if ((rc = access_room(a, size)) != 0)
+	if ((rc = store_access_rec_plan(&a->enc, &r, &size)) != 0 ||
+	    (rc = access_room(a, &r, &size)) != 0)
 		return rc;
-	p = a->buf + a->len;
-	int64_t at = access_now_ms();
-	access_put_le(p, size, 4);
-	access_put_le(p + 4, (uint64_t)at, 8);
-	access_put_le(p + 12, (uint64_t)in->uid, 8);
-	p += ACCESS_REC_HEAD;
-	for (size_t i = 0; i < ACCESS_NSTR; i++) {
-		access_put_le(p, s[i] != NULL ? n[i] : ACCESS_ABSENT, 2);
-		memcpy(p + 2, s[i] != NULL ? s[i] : "", n[i]);
-		p += 2 + n[i];
-	}
+	r.at_ms = access_now_ms();
+	store_access_rec_put(&a->enc, a->buf + a->len, size, &r);
 	if (a->count == 0)
-		a->pending_ms = at;
+		a->pending_ms = r.at_ms;
 	a->len += size;
 	a->count++;
 	/* a note outside a read is written at once */
 	return a->in_batch ? 0 : store_access_commit(a);
 }
 
-/* Strings of one decoded record, each NUL-terminated. */
-struct access_text {
-	char s[ACCESS_NSTR][ACCESS_STR_MAX + 1];
-};
-
-/*
- * Decode the record at *off of recs (len bytes) into e (strings in t) and move *off past
- * it; false when it is cut short or malformed.
- */
+/* Decode the record at *off of the walk's batch into e (strings in c). */
 static bool
-access_decode(const uint8_t *recs, size_t len, size_t *off, struct store_access_entry *e,
-              struct access_text *t)
+access_decode(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len, size_t *off,
+              struct store_access_entry *e)
 {
-	const char **out[ACCESS_NSTR] = {&e->user, &e->action,      &e->table,
-	                                 &e->row,  &e->arrangement, &e->fields};
-	size_t o = *off, size, p;
+	struct store_access_rec r;
 
-	if (len - o < ACCESS_REC_HEAD || (size = (size_t)access_get_le(recs + o, 4)) > len - o ||
-	    size < ACCESS_REC_HEAD + 2 * ACCESS_NSTR)
+	if (!store_access_rec_get(c, recs, len, off, &r))
 		return false;
-	e->at_ms = (int64_t)access_get_le(recs + o + 4, 8);
-	e->uid = (int64_t)access_get_le(recs + o + 12, 8);
-	p = o + ACCESS_REC_HEAD;
-	for (size_t i = 0; i < ACCESS_NSTR; i++) {
-		if (o + size - p < 2)
-			return false;
-		size_t n = (size_t)access_get_le(recs + p, 2);
-		bool absent = n == ACCESS_ABSENT;
-
-		n = absent ? 0 : n;
-		if (n > ACCESS_STR_MAX || o + size - p - 2 < n)
-			return false;
-		memcpy(t->s[i], recs + p + 2, n);
-		t->s[i][n] = '\0';
-		*out[i] = absent ? NULL : t->s[i];
-		p += 2 + n;
-	}
-	*off = o + size;
-	return p == o + size && e->user != NULL && e->action != NULL;
+	e->at_ms = r.at_ms;
+	e->uid = r.uid;
+	e->user = r.s[0];
+	e->action = r.s[1];
+	e->table = r.s[2];
+	e->row = r.s[3];
+	e->arrangement = r.s[4];
+	e->fields = r.s[5];
+	return true;
 }
 
 /* A walk over the stored batches: the row in hand and its records. */
@@ -466,7 +465,7 @@ struct access_walk {
 	int64_t first, last; /* the batch's seq range */
 	const uint8_t *recs;
 	size_t len;
-	struct access_text *t;
+	struct store_access_rec_ctx *t; /* the batch's record before */
 };
 
 #define ACCESS_BATCH_COLS "first_seq, last_seq, first_at, last_at, org, entries, hash"
@@ -485,6 +484,7 @@ access_step(struct access_walk *w)
 	w->len = (size_t)sqlite3_column_bytes(w->st, 5);
 	if (w->recs == NULL)
 		w->len = 0;
+	w->t->valid = false; /* a batch's first record refers to none */
 	return rc;
 }
 
@@ -515,7 +515,7 @@ access_list_batch(struct access_walk *w, int64_t after, int64_t since_ms, const 
 	int ret;
 
 	for (e.seq = w->first; e.seq <= w->last && (limit == 0 || *n < limit); e.seq++) {
-		if (!access_decode(w->recs, w->len, &off, &e, w->t))
+		if (!access_decode(w->t, w->recs, w->len, &off, &e))
 			return ARR_EMALFORMED;
 		if (e.seq <= after || e.at_ms < since_ms ||
 		    (arr != NULL && (e.arrangement == NULL || strcmp(e.arrangement, arr) != 0)))
@@ -584,7 +584,7 @@ access_count(struct access_walk *w)
 	int64_t n = 0;
 
 	while (off < w->len) {
-		if (!access_decode(w->recs, w->len, &off, &e, w->t))
+		if (!access_decode(w->t, w->recs, w->len, &off, &e))
 			return -1;
 		n++;
 	}
