@@ -22,7 +22,7 @@
 #include "store_access.h"
 #include "store_access_rec.h"
 
-#define ACCESS_HASH_LEN 32
+#define ACCESS_HASH_LEN STORE_ACCESS_REC_HASH
 #define ACCESS_BUSY_MS  2000
 /* The format of access.db (PRAGMA user_version): 2, entries packed in batches. */
 #define ACCESS_FORMAT 2
@@ -75,73 +75,52 @@ access_now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static void
-access_put_le(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-access_get_le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /*
- * The hash of a batch chained to prev: over prev, its seq range, times, organisation
- * and packed records. Every field a row of batch holds is in it.
+ * A seq and hash by sql (a row of two columns; ?1 bound to arg): 1 when a row was
+ * found, 0 (seq 0, zero hash) when none, or an error.
  */
-static void
-access_hash(const uint8_t prev[ACCESS_HASH_LEN], const int64_t meta[4], const char *org,
-            const uint8_t *recs, size_t len, uint8_t out[ACCESS_HASH_LEN])
+static int
+access_seq_hash(struct store_access *a, const char *sql, int64_t arg, int64_t *seq,
+                uint8_t hash[ACCESS_HASH_LEN])
 {
-	crypto_generichash_state h;
-	uint8_t le[4 * 8 + 4];
-	size_t olen = strlen(org);
+	sqlite3_stmt *st = NULL;
+	int rc;
 
-	for (size_t i = 0; i < 4; i++)
-		access_put_le(le + 8 * i, (uint64_t)meta[i], 8);
-	access_put_le(le + 32, olen, 4);
-	crypto_generichash_init(&h, NULL, 0, ACCESS_HASH_LEN);
-	crypto_generichash_update(&h, prev, ACCESS_HASH_LEN);
-	crypto_generichash_update(&h, le, sizeof(le));
-	crypto_generichash_update(&h, (const uint8_t *)org, olen);
-	crypto_generichash_update(&h, recs, len);
-	crypto_generichash_final(&h, out, ACCESS_HASH_LEN);
+	*seq = 0;
+	memset(hash, 0, ACCESS_HASH_LEN);
+	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == ACCESS_HASH_LEN) {
+		*seq = sqlite3_column_int64(st, 0);
+		memcpy(hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : access_dberr(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Start of the chain: the anchor's seq and hash, or 0 and the zero hash. */
+static int
+access_anchor(struct store_access *a, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
+{
+	int rc = access_seq_hash(a, "SELECT seq, hash FROM anchor WHERE id = 1", 0, seq, hash);
+
+	return rc < 0 ? rc : 0;
 }
 
 /* Load the chain's head: the newest batch, or the anchor, or nothing (zero hash). */
 static int
 access_load_head(struct store_access *a)
 {
-	static const char *const q[] = {
-	    "SELECT last_seq, hash FROM batch ORDER BY last_seq DESC LIMIT 1",
-	    "SELECT seq, hash FROM anchor WHERE id = 1"};
-	sqlite3_stmt *st = NULL;
-	int rc = 0;
+	int rc =
+	    access_seq_hash(a, "SELECT last_seq, hash FROM batch ORDER BY last_seq DESC LIMIT 1", 0,
+	                    &a->last_seq, a->last_hash);
 
-	a->last_seq = 0;
-	memset(a->last_hash, 0, sizeof(a->last_hash));
-	for (size_t i = 0; i < 2 && rc == 0; i++) {
-		if (sqlite3_prepare_v2(a->db, q[i], -1, &st, NULL) != SQLITE_OK)
-			return ARR_EDB;
-		int s = sqlite3_step(st);
-		if (s == SQLITE_ROW && sqlite3_column_bytes(st, 1) == ACCESS_HASH_LEN) {
-			a->last_seq = sqlite3_column_int64(st, 0);
-			memcpy(a->last_hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
-			rc = 1;
-		} else if (s != SQLITE_DONE && s != SQLITE_ROW) {
-			rc = access_dberr(s);
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	return rc < 0 ? rc : 0;
+	return rc != 0 ? (rc < 0 ? rc : 0) : access_anchor(a, &a->last_seq, a->last_hash);
 }
 
 /* The file's format: a new file gets the tables; another format is refused. */
@@ -233,23 +212,13 @@ struct access_batch {
 static void
 access_seal(const struct store_access *a, size_t len, struct access_batch *b)
 {
-	int64_t lo = INT64_MAX, hi = INT64_MIN;
-	size_t count = 0;
+	size_t count = store_access_rec_span(a->buf, len, &b->meta[2], &b->meta[3]);
 
-	for (size_t off = 0; off < len; count++) {
-		int64_t at = (int64_t)access_get_le(a->buf + off + 4, 8);
-
-		lo = at < lo ? at : lo;
-		hi = at > hi ? at : hi;
-		off += (size_t)access_get_le(a->buf + off, 4);
-	}
 	b->len = len;
 	b->count = count;
 	b->meta[0] = a->last_seq + 1;
 	b->meta[1] = a->last_seq + (int64_t)count;
-	b->meta[2] = lo;
-	b->meta[3] = hi;
-	access_hash(a->last_hash, b->meta, a->org, a->buf, len, b->hash);
+	store_access_rec_hash(a->last_hash, b->meta, a->org, a->buf, len, b->hash);
 }
 
 /* Insert batch b (prepared statement, the caller's transaction). */
@@ -553,28 +522,6 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
-/* Start of the chain: the anchor's seq and hash, or 0 and the zero hash. */
-static int
-access_anchor(struct store_access *a, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	*seq = 0;
-	memset(hash, 0, ACCESS_HASH_LEN);
-	if (sqlite3_prepare_v2(a->db, "SELECT seq, hash FROM anchor WHERE id = 1", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return ARR_EDB;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == ACCESS_HASH_LEN) {
-		*seq = sqlite3_column_int64(st, 0);
-		memcpy(hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
-}
-
 /* The number of well-formed records in w's batch, or -1 when one is malformed. */
 static int64_t
 access_count(struct access_walk *w)
@@ -609,7 +556,7 @@ access_check(struct access_walk *w, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN],
 		v->reason = w->first > *seq + 1 ? "deleted" : "reordered";
 		return false;
 	}
-	access_hash(hash, meta, org != NULL ? org : "", w->recs, w->len, h);
+	store_access_rec_hash(hash, meta, org != NULL ? org : "", w->recs, w->len, h);
 	if (stored == NULL || sqlite3_column_bytes(w->st, 6) != ACCESS_HASH_LEN ||
 	    sodium_memcmp(h, stored, ACCESS_HASH_LEN) != 0) {
 		v->reason = w->first == w->last
@@ -664,24 +611,12 @@ out:
 static int
 access_cut(struct store_access *a, int64_t before_ms, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc = access_seq_hash(a,
+	                         "SELECT last_seq, hash FROM batch WHERE last_at < ?1"
+	                         " ORDER BY last_seq DESC LIMIT 1",
+	                         before_ms, seq, hash);
 
-	*seq = 0;
-	if (sqlite3_prepare_v2(a->db,
-	                       "SELECT last_seq, hash FROM batch WHERE last_at < ?"
-	                       " ORDER BY last_seq DESC LIMIT 1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ARR_EDB;
-	sqlite3_bind_int64(st, 1, before_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == ACCESS_HASH_LEN) {
-		*seq = sqlite3_column_int64(st, 0);
-		memcpy(hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
+	return rc < 0 ? rc : 0;
 }
 
 /* Move the anchor to (cut, hash) and drop the batches up to it; count what went. */

@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "arrerr.h"
 #include "store_access_rec.h"
 
@@ -149,4 +151,41 @@ store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t
 	*off = o + size;
 	c->valid = true;
 	return left == 0 && r->s[0] != NULL && r->s[1] != NULL;
+}
+
+size_t
+store_access_rec_span(const uint8_t *recs, size_t len, int64_t *lo, int64_t *hi)
+{
+	size_t count = 0;
+
+	*lo = INT64_MAX;
+	*hi = INT64_MIN;
+	for (size_t off = 0; off + REC_HEAD <= len; count++) {
+		int64_t at = (int64_t)rec_get_le(recs + off + 4, 8);
+
+		*lo = at < *lo ? at : *lo;
+		*hi = at > *hi ? at : *hi;
+		off += (size_t)rec_get_le(recs + off, 4);
+	}
+	return count;
+}
+
+void
+store_access_rec_hash(const uint8_t prev[STORE_ACCESS_REC_HASH], const int64_t meta[4],
+                      const char *org, const uint8_t *recs, size_t len,
+                      uint8_t out[STORE_ACCESS_REC_HASH])
+{
+	crypto_generichash_state h;
+	uint8_t le[4 * 8 + 4];
+	size_t olen = strlen(org);
+
+	for (size_t i = 0; i < 4; i++)
+		rec_put_le(le + 8 * i, (uint64_t)meta[i], 8);
+	rec_put_le(le + 32, olen, 4);
+	crypto_generichash_init(&h, NULL, 0, STORE_ACCESS_REC_HASH);
+	crypto_generichash_update(&h, prev, STORE_ACCESS_REC_HASH);
+	crypto_generichash_update(&h, le, sizeof(le));
+	crypto_generichash_update(&h, (const uint8_t *)org, olen);
+	crypto_generichash_update(&h, recs, len);
+	crypto_generichash_final(&h, out, STORE_ACCESS_REC_HASH);
 }

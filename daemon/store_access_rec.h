@@ -4,7 +4,8 @@
  * i64 uid, then six strings (user, action, table, row, arrangement, fields), each a u16
  * length and its bytes, or a u16 code: absent, the same as the record before's (within
  * one batch), or (arrangement only) the same as this record's row. All little-endian.
- * It knows nothing of SQLite, hashes or the buffer's bounds.
+ * And the hash that chains a batch to the one before. It knows nothing of SQLite or of
+ * the buffer's bounds.
  */
 #ifndef STORE_ACCESS_REC_H
 #define STORE_ACCESS_REC_H
@@ -14,6 +15,7 @@
 #include <stdint.h>
 
 #define STORE_ACCESS_REC_NSTR    6
+#define STORE_ACCESS_REC_HASH    32
 #define STORE_ACCESS_REC_STR_MAX 4096
 
 /* The strings of the record before, which a record may refer to. */
@@ -48,5 +50,16 @@ void store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t siz
  */
 bool store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len,
                           size_t *off, struct store_access_rec *r);
+
+/* The number of records in recs (len bytes, well formed), their earliest and latest at. */
+size_t store_access_rec_span(const uint8_t *recs, size_t len, int64_t *lo, int64_t *hi);
+
+/*
+ * The hash of a batch chained to prev: BLAKE2b-256 over prev, meta (first seq, last
+ * seq, earliest at, latest at), org and the packed records: all a stored batch holds.
+ */
+void store_access_rec_hash(const uint8_t prev[STORE_ACCESS_REC_HASH], const int64_t meta[4],
+                           const char *org, const uint8_t *recs, size_t len,
+                           uint8_t out[STORE_ACCESS_REC_HASH]);
 
 #endif
