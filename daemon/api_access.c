@@ -370,7 +370,7 @@ api_access_verify(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((rc = store_access_verify(a->access, &v)) != 0)
 		return api_fail_code(r, rc);
 	sodium_bin2hex(head, sizeof(head), v.head, sizeof(v.head));
-	msgpack_pack_map(pk, v.ok ? 4 : 6);
+	msgpack_pack_map(pk, v.ok ? 4 : 7);
 	apimsg_pack_str(pk, "ok");
 	v.ok ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	apimsg_pack_str(pk, "checked");
@@ -382,6 +382,8 @@ api_access_verify(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if (!v.ok) {
 		apimsg_pack_str(pk, "bad_seq");
 		msgpack_pack_int64(pk, v.bad_seq);
+		apimsg_pack_str(pk, "bad_last");
+		msgpack_pack_int64(pk, v.bad_last);
 		apimsg_pack_str(pk, "reason");
 		apimsg_pack_str(pk, v.reason);
 	}

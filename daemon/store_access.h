@@ -68,7 +68,7 @@ struct store_access_verdict {
 	int64_t bad_last;   /* ... the last entry of its batch (the hash covers a batch) */
 	const char *reason; /* static text: "modified or reordered", "deleted", ... */
 	int64_t pruned_to;  /* entries up to this seq were pruned by retention (0: none) */
-	uint8_t head[32];   /* hash of the last entry: record it elsewhere to pin the log */
+	uint8_t head[32];   /* hash of the last batch: record it elsewhere to pin the log */
 };
 int store_access_verify(struct store_access *a, struct store_access_verdict *v);
 
