@@ -30,6 +30,7 @@
 #define ACCESS_PENDING_BYTES (1u << 20)
 /* Spare room past the records: one record written out in full (access_unref). */
 #define ACCESS_SLACK (32u << 10)
+
 struct store_access {
 	sqlite3 *db;
 	char *org;

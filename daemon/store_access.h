@@ -34,11 +34,11 @@ void store_access_destroy(struct store_access **a);
 
 /*
  * Group the appends of one read until store_access_end(); end with ok false takes them
- * back. A read's notes are held in memory (bounded in bytes: when full, the notes of the
- * reads before are written at once, and store_access_overflows() counts it), hash chain
- * included, and written all together in one transaction by store_access_commit(): the
- * caller commits before the data leaves, or within its own bound of time. A note
- * appended outside a read is written at once.
+ * back. A read's notes are packed records in memory (bounded in bytes: when full, the
+ * notes of the reads before are written at once, and store_access_overflows() counts
+ * it), written by store_access_commit() in one transaction as one batch, hashed then:
+ * the caller commits before the data leaves, or within its own bound of time. A note
+ * appended outside a read is written at once, as a batch of its own.
  */
 int store_access_begin(struct store_access *a);
 int store_access_end(struct store_access *a, bool ok);
