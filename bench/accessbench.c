@@ -7,15 +7,22 @@
  * it prints the median time per read with the log off and on, and their ratio.
  * Usage: arrang_access_bench [N arrangements, default 2000] [reads per round, default 2000].
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
+#include <zmq.h>
 
 #include "api.h"
+#include "apiframe.h"
 #include "apimsg.h"
 #include "nodekey.h"
 #include "store.h"
@@ -59,9 +66,59 @@ request(msgpack_sbuffer *sb, const char *method, const char *key, const char *va
 		msgpack_pack_uint64(&pk, n);
 }
 
+/* Where the reads go: the API's dispatch in process, or its socket (fd >= 0). */
+struct target {
+	struct api *a;
+	int fd;       /* a client's connection to a's socket, -1: in process */
+	uint8_t *buf; /* the reply being received */
+	size_t cap;
+};
+
+/* Let the daemon's side run: poll its descriptors for up to ms and handle them. */
+static void
+pump(struct api *a, int ms)
+{
+	zmq_pollitem_t items[64];
+	size_t n = api_poll_fill(a, items, 64);
+
+	if (zmq_poll(items, (int)n, ms) < 0)
+		die("poll failed");
+	api_on_poll(a, items, n);
+}
+
+/* Send req as a frame and receive the whole reply into t->buf; its body's length. */
+static size_t
+sock_read(struct target *t, const msgpack_sbuffer *req)
+{
+	uint8_t hdr[APIFRAME_HDR];
+	size_t got = 0, want = APIFRAME_HDR;
+
+	apiframe_put(hdr, req->size);
+	if (send(t->fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+	    send(t->fd, req->data, req->size, 0) != (ssize_t)req->size)
+		die("cannot send a request");
+	while (got < want) {
+		ssize_t n = recv(t->fd, t->buf + got, want - got, 0);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			die("the API closed the connection");
+		if (n < 0) {
+			pump(t->a, 10);
+			continue;
+		}
+		if ((got += (size_t)n) == APIFRAME_HDR && want == APIFRAME_HDR) {
+			want += apiframe_get(t->buf);
+			if (want > t->cap && (t->buf = realloc(t->buf, t->cap = want)) == NULL)
+				die("out of memory");
+		}
+	}
+	memmove(t->buf, t->buf + APIFRAME_HDR, want - APIFRAME_HDR);
+	return want - APIFRAME_HDR;
+}
+
 /* Seconds per read of reads requests from reqs (cycled). */
 static double
-round_of(struct api *a, const msgpack_sbuffer *reqs, size_t nreq, size_t reads)
+round_of(struct target *t, const msgpack_sbuffer *reqs, size_t nreq, size_t reads)
 {
 	msgpack_sbuffer out;
 	msgpack_packer pk;
@@ -70,9 +127,20 @@ round_of(struct api *a, const msgpack_sbuffer *reqs, size_t nreq, size_t reads)
 	msgpack_sbuffer_init(&out);
 	msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
 	for (size_t i = 0; i < reads; i++) {
+		const uint8_t *body = (const uint8_t *)out.data;
+		size_t len;
+
 		out.size = 0;
-		api_handle(a, (const uint8_t *)reqs[i % nreq].data, reqs[i % nreq].size, &pk);
-		if (out.size < 4 || memcmp(out.data + 1, "\xa2ok", 3) != 0)
+		if (t->fd < 0) {
+			api_handle(t->a, (const uint8_t *)reqs[i % nreq].data, reqs[i % nreq].size,
+			           &pk);
+			body = (const uint8_t *)out.data;
+			len = out.size;
+		} else {
+			len = sock_read(t, &reqs[i % nreq]);
+			body = t->buf;
+		}
+		if (len < 4 || memcmp(body + 1, "\xa2ok", 3) != 0)
 			die("a read failed");
 	}
 	msgpack_sbuffer_destroy(&out);
@@ -89,11 +157,12 @@ cmp_double(const void *a, const void *b)
 
 /*
  * Alternate ROUNDS rounds off, on (grouped commits, the default 50 ms; the daemon's loop
- * commits at the end of each API round, here after each round of reads) and strict (a
- * commit per read); print the medians and the ratios to off.
+ * commits at the end of each API round, here after each round of reads, and that commit
+ * is timed with the round) and strict (a commit per read); print the medians and the
+ * ratios to off.
  */
 static void
-measure(const char *name, struct api *a, struct store_access *acc, const msgpack_sbuffer *reqs,
+measure(const char *name, struct target *tg, struct store_access *acc, const msgpack_sbuffer *reqs,
         size_t nreq, size_t reads)
 {
 	double t[3][ROUNDS];
@@ -101,16 +170,81 @@ measure(const char *name, struct api *a, struct store_access *acc, const msgpack
 
 	for (int r = 0; r < ROUNDS; r++)
 		for (int m = 0; m < 3; m++) {
-			api_set_access(a, m == 0 ? NULL : acc, 0, commit_ms[m]);
-			t[m][r] = round_of(a, reqs, nreq, reads);
+			double t0 = now_s();
+
+			api_set_access(tg->a, m == 0 ? NULL : acc, 0, commit_ms[m]);
+			round_of(tg, reqs, nreq, reads);
+			/* the group's commit is part of what the reads cost */
 			if (m == 1 && store_access_commit(acc) != 0)
 				die("cannot commit the access log");
+			t[m][r] = (now_s() - t0) / (double)reads;
 		}
 	for (int m = 0; m < 3; m++)
 		qsort(t[m], ROUNDS, sizeof(double), cmp_double);
 	printf("%-28s %9.1f %9.1f %9.1f %8.3f %8.3f\n", name, t[0][ROUNDS / 2] * 1e6,
 	       t[1][ROUNDS / 2] * 1e6, t[2][ROUNDS / 2] * 1e6, t[1][ROUNDS / 2] / t[0][ROUNDS / 2],
 	       t[2][ROUNDS / 2] / t[0][ROUNDS / 2]);
+}
+
+/*
+ * The log's own share: a read's note alone (begin, append of a row like the bench's,
+ * end) and then the group's commit, per note; median of ROUNDS rounds of n notes.
+ */
+static void
+measure_notes(struct store_access *acc, size_t n)
+{
+	struct store_access_entry e = {.uid = 1000,
+	                               .user = "alice",
+	                               .action = "get",
+	                               .table = "arrangement",
+	                               .row = "00000001-0000-4000-8000-000000000001",
+	                               .arrangement = "00000001-0000-4000-8000-000000000001",
+	                               .fields = "id,status,kind,coordinator,summary"};
+	double note[ROUNDS], commit[ROUNDS];
+
+	for (int r = 0; r < ROUNDS; r++) {
+		double t0 = now_s(), t1;
+
+		for (size_t i = 0; i < n; i++)
+			if (store_access_begin(acc) != 0 || store_access_append(acc, &e) != 0 ||
+			    store_access_end(acc, true) != 0)
+				die("cannot note a read");
+		t1 = now_s();
+		if (store_access_commit(acc) != 0)
+			die("cannot commit the access log");
+		note[r] = (t1 - t0) / (double)n;
+		commit[r] = (now_s() - t1) / (double)n;
+	}
+	qsort(note, ROUNDS, sizeof(double), cmp_double);
+	qsort(commit, ROUNDS, sizeof(double), cmp_double);
+	printf("%-28s %9.3f us a note, %6.3f us its share of the commit (%zu a commit)\n",
+	       "the log alone", note[ROUNDS / 2] * 1e6, commit[ROUNDS / 2] * 1e6, n);
+}
+
+/* A client of the API socket at path, as arrangctl connects: the preamble sent. */
+static int
+sock_client(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
+	    send(fd, APIFRAME_PREAMBLE, APIFRAME_HDR, 0) != APIFRAME_HDR)
+		die("cannot connect to the API socket");
+	return fd;
+}
+
+/* The reads of both kinds against t, under title. */
+static void
+measure_all(const char *title, struct target *t, struct store_access *acc,
+            const msgpack_sbuffer *gets, size_t nreq, const msgpack_sbuffer *list, size_t reads)
+{
+	printf("%s\n%-28s %9s %9s %9s %8s %8s\n", title, "read", "off (us)", "on (us)", "strict",
+	       "on/off", "strict/off");
+	measure("get (1 row, 1 entry)", t, acc, gets, nreq, reads);
+	measure("list (50 rows, 50 entries)", t, acc, list, 1, reads / 10 + 1);
 }
 
 /* N arrangements with a few fields each, in writes of 200. */
@@ -174,10 +308,21 @@ main(int argc, char **argv)
 	request(&list, "list", "limit", NULL, 50);
 	printf("access log cost per API read (%zu arrangements, %zu reads x %d rounds, median)\n",
 	       n, reads, ROUNDS);
-	printf("%-28s %9s %9s %9s %8s %8s\n", "read", "off (us)", "on (us)", "strict", "on/off",
-	       "strict/off");
-	measure("get (1 row, 1 entry)", a, acc, gets, nreq, reads);
-	measure("list (50 rows, 50 entries)", a, acc, &list, 1, reads / 10 + 1);
+	struct target in = {.a = a, .fd = -1};
+	measure_all("in process (api_handle, no socket): the measure of the target", &in, acc, gets,
+	            nreq, &list, reads);
+	measure_notes(acc, reads);
+	char spath[64];
+	snprintf(spath, sizeof(spath), "%s/api.sock", dir);
+	struct target sk = {.a = api_open(spath, NULL, st, NULL, &err), .cap = 1u << 16};
+	if (sk.a == NULL || (sk.buf = malloc(sk.cap)) == NULL)
+		die("cannot open the API socket");
+	sk.fd = sock_client(spath);
+	measure_all("over the API socket (a round trip a read, as arrangctl makes it)", &sk, acc,
+	            gets, nreq, &list, reads);
+	close(sk.fd);
+	free(sk.buf);
+	api_destroy(&sk.a);
 	for (size_t i = 0; i < nreq; i++)
 		msgpack_sbuffer_destroy(&gets[i]);
 	msgpack_sbuffer_destroy(&list);

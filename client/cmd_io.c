@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "jsonin.h"
 #include "jsonout.h"
+#include "orgrow.h"
 #include "out.h"
 #include "rowid.h"
 
@@ -149,7 +150,13 @@ check_head(struct import *im, struct line *ln, json_t *tm, json_t *idm)
 		return false;
 	}
 	if (idm == NULL) {
-		cli_new_id(ln->id);
+		json_t *funder = json_object_get(ln->obj, "funder_org_id");
+
+		/* a share's id is bound to its funder (orgrow.c), any other row's random */
+		if (strcmp(ln->t->name, "funding_share") == 0 && json_is_string(funder))
+			orgrow_share_id(NULL, 0, json_string_value(funder), ln->id);
+		else
+			cli_new_id(ln->id);
 		return true;
 	}
 	if (!json_is_string(idm) || !rowid_valid_text(json_string_value(idm))) {

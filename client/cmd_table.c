@@ -229,9 +229,11 @@ tbl_add(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 		rc = cli_usage(cli, "nothing to add: give at least one FIELD=VALUE");
 		goto out;
 	}
-	/* this node's own organisation row has its derived id (orgrow.c) */
+	/* this node's own organisation row has its derived id, a share one bound to its funder */
 	if (strcmp(t->name, "organisation") == 0)
 		rc = orgrow_new_id(cli, fields, a.npos, id);
+	else if (strcmp(t->name, "funding_share") == 0)
+		orgrow_share_id(fields, a.npos, NULL, id);
 	else
 		cli_new_id(id);
 	if (rc == CLI_OK)

@@ -1,6 +1,7 @@
 /*
- * orgrow.c: the id of a new organisation row (orgrow.h). It reads the node's
- * organisation from "status" and the name the user gave; it must not write anything.
+ * orgrow.c: the ids of new organisation and funding-share rows (orgrow.h). It reads the
+ * node's organisation from "status", the name and the funder the user gave; it must not
+ * write anything.
  */
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "orgid.h"
 #include "orgrow.h"
 #include "rowid.h"
+#include "shareid.h"
 
 int
 orgrow_new_id(struct cli *cli, const struct field *fields, size_t n, char id[ARR_ROWID_STRLEN + 1])
@@ -41,4 +43,26 @@ orgrow_new_id(struct cli *cli, const struct field *fields, size_t n, char id[ARR
 out:
 	reply_free(&rp);
 	return rc;
+}
+
+void
+orgrow_share_id(const struct field *fields, size_t n, const char *funder,
+                char id[ARR_ROWID_STRLEN + 1])
+{
+	uint8_t f[ARR_ROWID_LEN], b[ARR_ROWID_LEN];
+	const char *text = funder;
+	size_t len = funder != NULL ? strlen(funder) : 0;
+
+	for (size_t i = 0; fields != NULL && i < n; i++)
+		if (strcmp(fields[i].col->name, "funder_org_id") == 0 &&
+		    fields[i].value.kind == VALUE_TEXT) {
+			text = (const char *)fields[i].value.u.b.ptr;
+			len = fields[i].value.u.b.len;
+		}
+	if (text == NULL || rowid_parsen(text, len, f) != 0) {
+		cli_new_id(id);
+		return;
+	}
+	shareid_new(f, b);
+	rowid_format(b, id);
 }

@@ -193,7 +193,8 @@ static const char *const p_erase[] = {"scope", "confirm", NULL};
 static const char *const p_digest[] = {"scope", "schema", NULL};
 static const char *const p_search[] = {"text", "limit", NULL};
 static const char *const p_dshow[] = {"id", NULL};
-static const char *const p_export[] = {"child", NULL};
+static const char *const p_export[] = {"child", "part",   "item", "walk", "hlc",
+                                       "seq",   "origin", "op",   NULL};
 static const char *const p_due[] = {"by", NULL};
 static const char *const p_apply[] = {"confirm", NULL};
 static const char *const p_alist[] = {"arrangement", "since", "limit", "after", NULL};

@@ -17,6 +17,7 @@
 #include "api_int.h"
 #include "arrerr.h"
 #include "log.h"
+#include "metrics.h"
 
 #define ACCESS_FIELDS_MAX     1024
 #define ACCESS_PRUNE_EVERY_MS (3600u * 1000u)
@@ -40,6 +41,17 @@ api_access_flush(struct api *a, bool force)
 		return;
 	if ((rc = store_access_commit(a->access)) != 0)
 		log_warnx("access log: cannot commit the notes of reads: %s", arrerr_str(rc));
+}
+
+void
+api_access_metrics(const struct api *a, FILE *f)
+{
+	if (a->access == NULL)
+		return;
+	metrics_counter(f, "arrangd_access_notes_overflow_total",
+	                "Times the access log's notes in memory ran over their bound (those of "
+	                "earlier reads were written before their group commit).",
+	                store_access_overflows(a->access));
 }
 
 long
@@ -120,57 +132,137 @@ access_id(const struct value *v, char out[ARR_ROWID_STRLEN + 1])
 	return out;
 }
 
+/* store_row_fn: the row's id into ctx (ARR_ROWID_STRLEN + 1 bytes); one row is enough. */
+static int
+access_id_of(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+{
+	for (size_t i = 0; i < ncols; i++)
+		if (strcmp(names[i], "id") == 0)
+			(void)access_id(&values[i], ctx);
+	return 1;
+}
+
+/* store_row_fn: the arrangement a row names (arrangement_id) into ctx. */
+static int
+access_arr_of(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+{
+	for (size_t i = 0; i < ncols; i++)
+		if (strcmp(names[i], "arrangement_id") == 0)
+			(void)access_id(&values[i], ctx);
+	return 0;
+}
+
+/* The ids a row's note needs: its own, its arrangement's, and the links to find that. */
+struct access_ids {
+	char row[ARR_ROWID_STRLEN + 1], arr[ARR_ROWID_STRLEN + 1];
+	char eval[ARR_ROWID_STRLEN + 1], goal[ARR_ROWID_STRLEN + 1];
+	const char *rowp, *arrp, *evalp, *goalp;
+};
+
+/* Take the id columns of a row into ids. */
+static void
+access_ids_of(struct access_ids *ids, size_t ncols, const char *const *names,
+              const struct value *values)
+{
+	for (size_t i = 0; i < ncols; i++)
+		if (strcmp(names[i], "id") == 0)
+			ids->rowp = access_id(&values[i], ids->row);
+		else if (strcmp(names[i], "arrangement_id") == 0)
+			ids->arrp = access_id(&values[i], ids->arr);
+		else if (strcmp(names[i], "evaluation_id") == 0)
+			ids->evalp = access_id(&values[i], ids->eval);
+		else if (strcmp(names[i], "goal_id") == 0)
+			ids->goalp = access_id(&values[i], ids->goal);
+}
+
+/*
+ * The arrangement of a row of table (ids->arrp): the row itself for an arrangement, else
+ * the one it names; a child's is the arrangement that names it (a child row is in one
+ * case scope, which holds one arrangement), a goal evaluation's that of its evaluation
+ * (or else its goal). The look-ups read other tables than table, with their own
+ * statements, so they may run inside a read of table; they change the store's current
+ * row, so the caller must be done with it.
+ */
+static void
+access_arrangement(struct api *a, const char *table, struct access_ids *ids)
+{
+	if (table == NULL || ids->arrp != NULL)
+		return;
+	ids->arr[0] = '\0';
+	if (strcmp(table, "arrangement") == 0) {
+		ids->arrp = ids->rowp;
+		return;
+	}
+	if (strcmp(table, "child") == 0 && ids->rowp != NULL) {
+		struct store_filter f = {.column = "child_id", .value = value_text(ids->rowp)};
+
+		(void)store_list(a->st, "arrangement", &f, 1, NULL, 1, access_id_of, ids->arr);
+	} else if (strcmp(table, "goal_evaluation") == 0) {
+		if (ids->evalp != NULL)
+			(void)store_get(a->st, "evaluation", ids->evalp, access_arr_of, ids->arr);
+		if (ids->arr[0] == '\0' && ids->goalp != NULL)
+			(void)store_get(a->st, "goal", ids->goalp, access_arr_of, ids->arr);
+	}
+	ids->arrp = ids->arr[0] != '\0' ? ids->arr : NULL;
+}
+
 int
 api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
                const char *const *names, const struct value *values)
 {
-	char fields[ACCESS_FIELDS_MAX], row[ARR_ROWID_STRLEN + 1], arr[ARR_ROWID_STRLEN + 1];
-	const char *rowp = NULL, *arrp = NULL;
+	char fields[ACCESS_FIELDS_MAX];
+	struct access_ids ids = {.rowp = NULL};
 	size_t len = 0;
 
 	if (a->access == NULL || (table != NULL && strcmp(table, "organisation") == 0))
 		return 0;
-	fields[0] = '\0';
+	/* the names joined by commas, as many as fit */
 	for (size_t i = 0; i < ncols; i++) {
-		int n = snprintf(fields + len, sizeof(fields) - len, "%s%s", i > 0 ? "," : "",
-		                 names[i]);
-		if (n < 0 || (size_t)n >= sizeof(fields) - len)
+		size_t n = strlen(names[i]);
+
+		if (len + (i > 0) + n >= sizeof(fields))
 			break;
-		len += (size_t)n;
-		if (strcmp(names[i], "id") == 0)
-			rowp = access_id(&values[i], row);
-		else if (strcmp(names[i], "arrangement_id") == 0)
-			arrp = access_id(&values[i], arr);
+		if (i > 0)
+			fields[len++] = ',';
+		memcpy(fields + len, names[i], n);
+		len += n;
 	}
-	if (table != NULL && strcmp(table, "arrangement") == 0)
-		arrp = rowp;
-	return api_access_note(a, action, table, rowp, arrp, fields);
+	fields[len] = '\0';
+	access_ids_of(&ids, ncols, names, values);
+	access_arrangement(a, table, &ids);
+	return api_access_note(a, action, table, ids.rowp, ids.arrp, fields);
 }
 
-/* store_row_fn: the arrangement a row hangs off (the row itself for an arrangement). */
-static int
-access_arr_of(void *ctx, size_t ncols, const char *const *names, const struct value *values)
-{
-	char *out = ctx;
+/* What api_access_history notes of a row: its table and ids. */
+struct access_hist {
+	struct api *a;
+	const char *table;
+	struct access_ids ids;
+};
 
-	for (size_t i = 0; i < ncols; i++)
-		if (strcmp(names[i], "arrangement_id") == 0)
-			(void)access_id(&values[i], out);
+/* store_row_fn: the ids of the row whose history is read, and its arrangement. */
+static int
+access_hist_row(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+{
+	struct access_hist *h = ctx;
+
+	access_ids_of(&h->ids, ncols, names, values);
+	access_arrangement(h->a, h->table, &h->ids);
 	return 0;
 }
 
 int
 api_access_history(struct api *a, const char *table, const char *id)
 {
-	char arr[ARR_ROWID_STRLEN + 1] = "";
+	struct access_hist h = {.a = a, .table = table};
 
 	if (a->access == NULL || strcmp(table, "organisation") == 0)
 		return 0;
 	if (strcmp(table, "arrangement") == 0)
-		snprintf(arr, sizeof(arr), "%s", id);
+		h.ids.arrp = id;
 	else
-		(void)store_get(a->st, table, id, access_arr_of, arr); /* deleted: none known */
-	return api_access_note(a, "history", table, id, arr[0] != '\0' ? arr : NULL, "history");
+		(void)store_get(a->st, table, id, access_hist_row, &h); /* deleted: none known */
+	return api_access_note(a, "history", table, id, h.ids.arrp, "history");
 }
 
 void
@@ -278,7 +370,7 @@ api_access_verify(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if ((rc = store_access_verify(a->access, &v)) != 0)
 		return api_fail_code(r, rc);
 	sodium_bin2hex(head, sizeof(head), v.head, sizeof(v.head));
-	msgpack_pack_map(pk, v.ok ? 4 : 6);
+	msgpack_pack_map(pk, v.ok ? 4 : 7);
 	apimsg_pack_str(pk, "ok");
 	v.ok ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	apimsg_pack_str(pk, "checked");
@@ -290,6 +382,8 @@ api_access_verify(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if (!v.ok) {
 		apimsg_pack_str(pk, "bad_seq");
 		msgpack_pack_int64(pk, v.bad_seq);
+		apimsg_pack_str(pk, "bad_last");
+		msgpack_pack_int64(pk, v.bad_last);
 		apimsg_pack_str(pk, "reason");
 		apimsg_pack_str(pk, v.reason);
 	}

@@ -233,6 +233,8 @@ int api_access_note(struct api *a, const char *action, const char *table, const 
 int api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
                    const char *const *names, const struct value *values);
 /* Commit the access log's notes when they have waited access_commit_ms (or force). */
+/* The access log's metrics: notes waiting to be written, early writes of a full buffer. */
+void api_access_metrics(const struct api *a, FILE *f);
 void api_access_flush(struct api *a, bool force);
 /* ms until the notes must be committed, or -1 when none wait. */
 long api_access_due_ms(const struct api *a);

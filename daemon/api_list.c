@@ -34,14 +34,14 @@ page_add(void *ctx, size_t ncols, const char *const *names, const struct value *
 		p->more = true;
 		return 1;
 	}
-	if ((p->rc = apimsg_rowset_add(p->rs, ncols, names, values)) != 0 ||
-	    (p->rc = api_access_row(p->a, "list", p->table, ncols, names, values)) != 0)
+	if ((p->rc = apimsg_rowset_add(p->rs, ncols, names, values)) != 0)
 		return p->rc;
 	if (id->kind == VALUE_TEXT && id->u.b.len == ARR_ROWID_STRLEN) {
 		memcpy(p->last, id->u.b.ptr, ARR_ROWID_STRLEN);
 		p->last[ARR_ROWID_STRLEN] = '\0';
 	}
-	return 0;
+	/* last: the note may read other rows (api_access_row), which changes values */
+	return p->rc = api_access_row(p->a, "list", p->table, ncols, names, values);
 }
 
 /* The page into pk: the rowset, "next" and, on the first page, "total". */

@@ -3,9 +3,12 @@
  * of the replica: it is this organisation's own accountability and never replicated,
  * backed up with the replica, digested or reshaped by the replica's schema versions;
  * and a read of the replica need not take the replica's write lock to record itself.
- * Each entry's hash is BLAKE2b-256 over the previous entry's hash and the entry's own
- * fields, so verification names the first entry that was changed, removed or moved.
- * It must not hold a value of a row: only ids, table and column names.
+ * A read's notes are compact binary records appended to one buffer in memory (no
+ * allocation, formatting or SQLite per note); a group commit stores them as one row, a
+ * batch: the packed records, their seq range, and a BLAKE2b-256 hash over the hash of
+ * the batch before and the whole batch, so verification names the first batch that was
+ * changed, removed or moved. It must not hold a value of a row: only ids, table and
+ * column names.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,34 +20,46 @@
 
 #include "arrerr.h"
 #include "store_access.h"
+#include "store_access_rec.h"
 
-#define ACCESS_HASH_LEN 32
+#define ACCESS_HASH_LEN STORE_ACCESS_REC_HASH
 #define ACCESS_BUSY_MS  2000
+/* The format of access.db (PRAGMA user_version): 2, entries packed in batches. */
+#define ACCESS_FORMAT 2
+/* Bytes of notes held for the next write: about 6,000 reads of one row each. */
+#define ACCESS_PENDING_BYTES (1u << 20)
+/* Spare room past the records: one record written out in full (access_unref). */
+#define ACCESS_SLACK (32u << 10)
 
 struct store_access {
 	sqlite3 *db;
 	char *org;
 	sqlite3_stmt *ins;
-	sqlite3_stmt *sp[3];                /* SAVEPOINT, RELEASE, ROLLBACK TO: a read's group */
-	int64_t last_seq;                   /* the newest entry's seq (or the anchor's) */
-	uint8_t last_hash[ACCESS_HASH_LEN]; /* ... and its hash */
-	bool in_batch;                      /* a read's savepoint is open */
-	bool outer;       /* the group transaction is open (notes not yet committed) */
-	int64_t outer_ms; /* ... since then */
+	int64_t last_seq;                   /* the newest written entry's seq (or the anchor's) */
+	uint8_t last_hash[ACCESS_HASH_LEN]; /* ... the hash of its batch */
+	/* records not yet written, in seq order, bounded by ACCESS_PENDING_BYTES */
+	uint8_t *buf;
+	size_t len, cap, count;
+	int64_t pending_ms; /* when the first of them was made */
+	uint64_t overflows; /* writes forced early by a full buffer */
+	bool in_batch;      /* a read's notes are being made (store_access_begin) */
+	size_t mark_len;    /* ... the bytes and records pending before it */
+	size_t mark_count;
+	struct store_access_rec_ctx enc; /* the last record's strings, to refer back to */
 };
 
 static const char access_schema[] =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
-    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192;"
-    "CREATE TABLE IF NOT EXISTS entry(seq INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
-    " uid INTEGER NOT NULL, user TEXT NOT NULL, org TEXT NOT NULL, action TEXT NOT NULL,"
-    " tbl TEXT, row TEXT, arrangement TEXT, fields TEXT, prev BLOB NOT NULL,"
-    " hash BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS entry_arr ON entry(arrangement, seq);"
-    "CREATE TRIGGER IF NOT EXISTS entry_append_only BEFORE UPDATE ON entry"
+    "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8192;";
+static const char access_tables[] =
+    "CREATE TABLE batch(last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL,"
+    " first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, org TEXT NOT NULL,"
+    " entries BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TRIGGER batch_append_only BEFORE UPDATE ON batch"
     " BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;"
-    "CREATE TABLE IF NOT EXISTS anchor(id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " seq INTEGER NOT NULL, hash BLOB NOT NULL, pruned INTEGER NOT NULL);";
+    "CREATE TABLE anchor(id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL, hash BLOB NOT NULL, pruned INTEGER NOT NULL);"
+    "PRAGMA user_version = 2;";
 
 static int
 access_dberr(int rc)
@@ -61,77 +76,76 @@ access_now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* Hash one string field: its length (all ones for absent) and its bytes. */
-static void
-access_hash_str(crypto_generichash_state *h, const char *s)
+/*
+ * A seq and hash by sql (a row of two columns; ?1 bound to arg): 1 when a row was
+ * found, 0 (seq 0, zero hash) when none, or an error.
+ */
+static int
+access_seq_hash(struct store_access *a, const char *sql, int64_t arg, int64_t *seq,
+                uint8_t hash[ACCESS_HASH_LEN])
 {
-	uint32_t n = s != NULL ? (uint32_t)strlen(s) : UINT32_MAX;
-	uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+	sqlite3_stmt *st = NULL;
+	int rc;
 
-	crypto_generichash_update(h, le, sizeof(le));
-	if (s != NULL)
-		crypto_generichash_update(h, (const uint8_t *)s, n);
+	*seq = 0;
+	memset(hash, 0, ACCESS_HASH_LEN);
+	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == ACCESS_HASH_LEN) {
+		*seq = sqlite3_column_int64(st, 0);
+		memcpy(hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : access_dberr(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
-static void
-access_hash_int(crypto_generichash_state *h, int64_t v)
+/* Start of the chain: the anchor's seq and hash, or 0 and the zero hash. */
+static int
+access_anchor(struct store_access *a, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
 {
-	uint8_t le[8];
-	uint64_t u = (uint64_t)v;
+	int rc = access_seq_hash(a, "SELECT seq, hash FROM anchor WHERE id = 1", 0, seq, hash);
 
-	for (int i = 0; i < 8; i++)
-		le[i] = (uint8_t)(u >> (8 * i));
-	crypto_generichash_update(h, le, sizeof(le));
+	return rc < 0 ? rc : 0;
 }
 
-/* The hash of entry e chained to prev. */
-static void
-access_hash(const uint8_t prev[ACCESS_HASH_LEN], const struct store_access_entry *e,
-            uint8_t out[ACCESS_HASH_LEN])
-{
-	crypto_generichash_state h;
-
-	crypto_generichash_init(&h, NULL, 0, ACCESS_HASH_LEN);
-	crypto_generichash_update(&h, prev, ACCESS_HASH_LEN);
-	access_hash_int(&h, e->seq);
-	access_hash_int(&h, e->at_ms);
-	access_hash_int(&h, e->uid);
-	access_hash_str(&h, e->user);
-	access_hash_str(&h, e->org);
-	access_hash_str(&h, e->action);
-	access_hash_str(&h, e->table);
-	access_hash_str(&h, e->row);
-	access_hash_str(&h, e->arrangement);
-	access_hash_str(&h, e->fields);
-	crypto_generichash_final(&h, out, ACCESS_HASH_LEN);
-}
-
-/* Load the chain's head: the newest entry, or the anchor, or nothing (zero hash). */
+/* Load the chain's head: the newest batch, or the anchor, or nothing (zero hash). */
 static int
 access_load_head(struct store_access *a)
 {
-	static const char *const q[] = {"SELECT seq, hash FROM entry ORDER BY seq DESC LIMIT 1",
-	                                "SELECT seq, hash FROM anchor WHERE id = 1"};
-	sqlite3_stmt *st = NULL;
-	int rc = 0;
+	int rc =
+	    access_seq_hash(a, "SELECT last_seq, hash FROM batch ORDER BY last_seq DESC LIMIT 1", 0,
+	                    &a->last_seq, a->last_hash);
 
-	a->last_seq = 0;
-	memset(a->last_hash, 0, sizeof(a->last_hash));
-	for (size_t i = 0; i < 2 && rc == 0; i++) {
-		if (sqlite3_prepare_v2(a->db, q[i], -1, &st, NULL) != SQLITE_OK)
-			return ARR_EDB;
-		int s = sqlite3_step(st);
-		if (s == SQLITE_ROW && sqlite3_column_bytes(st, 1) == ACCESS_HASH_LEN) {
-			a->last_seq = sqlite3_column_int64(st, 0);
-			memcpy(a->last_hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
-			rc = 1;
-		} else if (s != SQLITE_DONE && s != SQLITE_ROW) {
-			rc = access_dberr(s);
-		}
-		sqlite3_finalize(st);
-		st = NULL;
+	return rc != 0 ? (rc < 0 ? rc : 0) : access_anchor(a, &a->last_seq, a->last_hash);
+}
+
+/* The file's format: a new file gets the tables; another format is refused. */
+static int
+access_format(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t version = -1, tables = -1;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT (SELECT user_version FROM pragma_user_version),"
+	                       " (SELECT count(*) FROM sqlite_master)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		version = sqlite3_column_int64(st, 0);
+		tables = sqlite3_column_int64(st, 1);
 	}
-	return rc < 0 ? rc : 0;
+	sqlite3_finalize(st);
+	if (version == ACCESS_FORMAT)
+		return 0;
+	if (version != 0 || tables != 0)
+		return version < 0 ? ARR_EDB : ARR_EVERSION;
+	return sqlite3_exec(db, access_tables, NULL, NULL, NULL) == SQLITE_OK ? 0 : ARR_EDB;
 }
 
 struct store_access *
@@ -140,8 +154,10 @@ store_access_open(const char *path, const char *org, int *err)
 	struct store_access *a = calloc(1, sizeof(*a));
 	int rc = ARR_ENOMEM;
 
-	if (a == NULL || (a->org = strdup(org != NULL ? org : "")) == NULL)
+	if (a == NULL || (a->org = strdup(org != NULL ? org : "")) == NULL ||
+	    (a->buf = malloc(ACCESS_PENDING_BYTES + ACCESS_SLACK)) == NULL)
 		goto fail;
+	a->cap = ACCESS_PENDING_BYTES + ACCESS_SLACK;
 	rc = ARR_EDB;
 	if (sodium_init() < 0 ||
 	    sqlite3_open_v2(path, &a->db,
@@ -149,18 +165,16 @@ store_access_open(const char *path, const char *org, int *err)
 	                    NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(a->db, ACCESS_BUSY_MS);
-	if (sqlite3_exec(a->db, access_schema, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(a->db,
-	                       "INSERT INTO entry(seq, at, uid, user, org, action, tbl, row,"
-	                       " arrangement, fields, prev, hash)"
-	                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+	if (sqlite3_exec(a->db, access_schema, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if ((rc = access_format(a->db)) != 0)
+		goto fail;
+	rc = ARR_EDB;
+	if (sqlite3_prepare_v3(a->db,
+	                       "INSERT INTO batch(last_seq, first_seq, first_at, last_at, org,"
+	                       " entries, hash) VALUES(?,?,?,?,?,?,?)",
 	                       -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) != SQLITE_OK)
 		goto fail;
-	static const char *const sp[3] = {"SAVEPOINT rd", "RELEASE rd", "ROLLBACK TO rd"};
-	for (size_t i = 0; i < 3; i++)
-		if (sqlite3_prepare_v3(a->db, sp[i], -1, SQLITE_PREPARE_PERSISTENT, &a->sp[i],
-		                       NULL) != SQLITE_OK)
-			goto fail;
 	if ((rc = access_load_head(a)) != 0)
 		goto fail;
 	return a;
@@ -178,301 +192,474 @@ store_access_destroy(struct store_access **ap)
 
 	if (a == NULL)
 		return;
-	(void)store_access_commit(a);
+	if (a->db != NULL)
+		(void)store_access_commit(a); /* one that fails loses them, as a crash would */
+	free(a->buf);
 	sqlite3_finalize(a->ins);
-	for (size_t i = 0; i < 3; i++)
-		sqlite3_finalize(a->sp[i]);
 	sqlite3_close(a->db);
 	free(a->org);
 	free(a);
 	*ap = NULL;
 }
 
-/* Run a statement without results once; its result code. */
-static int
-access_step(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
+/* A batch about to be written: the first count pending records (len bytes). */
+struct access_batch {
+	size_t len, count;
+	int64_t meta[4]; /* first seq, last seq, earliest at, latest at */
+	uint8_t hash[ACCESS_HASH_LEN];
+};
 
-	sqlite3_reset(st);
-	return rc;
+/* Fill in b for the first len bytes of pending records: range, times and chain hash. */
+static void
+access_seal(const struct store_access *a, size_t len, struct access_batch *b)
+{
+	size_t count = store_access_rec_span(a->buf, len, &b->meta[2], &b->meta[3]);
+
+	b->len = len;
+	b->count = count;
+	b->meta[0] = a->last_seq + 1;
+	b->meta[1] = a->last_seq + (int64_t)count;
+	store_access_rec_hash(a->last_hash, b->meta, a->org, a->buf, len, b->hash);
 }
 
-/* Open the group transaction when none is. */
+/* Insert batch b (prepared statement, the caller's transaction). */
 static int
-access_outer(struct store_access *a)
+access_insert(struct store_access *a, const struct access_batch *b)
 {
 	int rc;
 
-	if (a->outer)
+	sqlite3_bind_int64(a->ins, 1, b->meta[1]);
+	sqlite3_bind_int64(a->ins, 2, b->meta[0]);
+	sqlite3_bind_int64(a->ins, 3, b->meta[2]);
+	sqlite3_bind_int64(a->ins, 4, b->meta[3]);
+	sqlite3_bind_text(a->ins, 5, a->org, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(a->ins, 6, a->buf, (int)b->len, SQLITE_STATIC);
+	sqlite3_bind_blob(a->ins, 7, b->hash, ACCESS_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(a->ins);
+	sqlite3_reset(a->ins);
+	sqlite3_clear_bindings(a->ins);
+	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
+}
+
+/*
+ * The record at cut (the first after a batch) written out in full, so that the next
+ * batch does not refer to one before it: its strings resolved by reading the records
+ * up to it. Rare: only when a batch is cut in the middle of a read.
+ */
+static void
+access_unref(struct store_access *a, size_t cut)
+{
+	struct store_access_rec_ctx dec = {.valid = false}, full = {.valid = false};
+	struct store_access_rec r;
+	uint8_t
+	    rec[20 + 2 * STORE_ACCESS_REC_NSTR + STORE_ACCESS_REC_NSTR * STORE_ACCESS_REC_STR_MAX];
+	size_t off = 0, size = 0, old;
+
+	while (off < cut)
+		if (!store_access_rec_get(&dec, a->buf, a->len, &off, &r))
+			return; /* cannot be: they were written here */
+	if (!store_access_rec_get(&dec, a->buf, a->len, &off, &r))
+		return;
+	old = off - cut;
+	if (store_access_rec_plan(&full, &r, &size) != 0 || size > sizeof(rec))
+		return; /* cannot be: it was planned once */
+	store_access_rec_put(&full, rec, size, &r);
+	memmove(a->buf + cut + size, a->buf + off, a->len - off);
+	memcpy(a->buf + cut, rec, size);
+	a->len = a->len - old + size;
+}
+
+/* Batch b is in the file: it leaves the buffer and becomes the chain's head. */
+static void
+access_written(struct store_access *a, const struct access_batch *b)
+{
+	if (a->len > b->len)
+		access_unref(a, b->len);
+	else
+		a->enc.valid = false;
+	memmove(a->buf, a->buf + b->len, a->len - b->len);
+	a->len -= b->len;
+	a->count -= b->count;
+	a->mark_len = a->mark_len >= b->len ? a->mark_len - b->len : 0;
+	a->mark_count = a->mark_count >= b->count ? a->mark_count - b->count : 0;
+	a->last_seq = b->meta[1];
+	memcpy(a->last_hash, b->hash, ACCESS_HASH_LEN);
+	a->pending_ms = access_now_ms();
+}
+
+/*
+ * Write the first len bytes of pending records as one batch in one transaction. On an
+ * error nothing is written and they stay, to be written by the next commit.
+ */
+static int
+access_write(struct store_access *a, size_t len)
+{
+	struct access_batch b;
+	int rc;
+
+	if (len == 0)
 		return 0;
+	access_seal(a, len, &b);
 	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
 		return access_dberr(rc);
-	a->outer = true;
-	a->outer_ms = access_now_ms();
+	rc = access_insert(a, &b);
+	if (rc == 0 && (rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+		rc = access_dberr(rc);
+	if (rc != 0) {
+		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	access_written(a, &b);
 	return 0;
 }
 
 int
 store_access_begin(struct store_access *a)
 {
-	int rc;
-
-	if ((rc = access_outer(a)) != 0)
-		return rc;
-	if ((rc = access_step(a->sp[0])) != SQLITE_DONE)
-		return access_dberr(rc);
 	a->in_batch = true;
+	a->mark_len = a->len;
+	a->mark_count = a->count;
 	return 0;
 }
 
 int
 store_access_end(struct store_access *a, bool ok)
 {
-	int rc;
-
 	if (!a->in_batch)
 		return 0;
 	a->in_batch = false;
-	if (ok && (rc = access_step(a->sp[1])) == SQLITE_DONE)
-		return 0;
-	if ((rc = access_step(a->sp[2])) == SQLITE_DONE)
-		rc = access_step(a->sp[1]);
-	/* What was rolled back never happened: the head is what the file holds. */
-	(void)access_load_head(a);
-	return ok ? ARR_EDB : rc == SQLITE_DONE ? 0 : access_dberr(rc);
+	if (!ok) { /* what is taken back never happened */
+		a->len = a->mark_len;
+		a->count = a->mark_count;
+		a->enc.valid = false;
+	}
+	return 0;
 }
 
 int
 store_access_commit(struct store_access *a)
 {
-	int rc;
-
-	if (!a->outer)
-		return 0;
-	a->outer = false;
-	if ((rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
-		return 0;
-	(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-	(void)access_load_head(a);
-	return access_dberr(rc);
+	/* a read in progress keeps its notes until it ends (store_access_end may drop them) */
+	return access_write(a, a->in_batch ? a->mark_len : a->len);
 }
 
 bool
 store_access_uncommitted(const struct store_access *a, int64_t *since_ms)
 {
 	if (since_ms != NULL)
-		*since_ms = a->outer_ms;
-	return a->outer;
+		*since_ms = a->pending_ms;
+	return a->count > 0;
 }
 
-/* Bind text or NULL. */
-static void
-access_bind(sqlite3_stmt *st, int i, const char *s)
+uint64_t
+store_access_overflows(const struct store_access *a)
 {
-	if (s != NULL)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
+	return a->overflows;
+}
+
+/*
+ * Room for one more record r of *size bytes: the notes before the read written when
+ * full (then r is planned again: what it referred to may have left). The buffer keeps
+ * ACCESS_SLACK spare for access_unref.
+ */
+static int
+access_room(struct store_access *a, struct store_access_rec *r, size_t *size)
+{
+	int rc;
+
+	if (a->len + *size > ACCESS_PENDING_BYTES && (a->in_batch ? a->mark_len : a->len) > 0) {
+		a->overflows++;
+		if ((rc = store_access_commit(a)) != 0 ||
+		    (rc = store_access_rec_plan(&a->enc, r, size)) != 0)
+			return rc;
+	}
+	if (a->len + *size + ACCESS_SLACK > a->cap) { /* one read's own notes past the bound */
+		size_t cap = 2 * (a->len + *size + ACCESS_SLACK);
+		uint8_t *q = realloc(a->buf, cap);
+
+		if (q == NULL)
+			return ARR_ENOMEM;
+		a->buf = q;
+		a->cap = cap;
+	}
+	return 0;
 }
 
 int
 store_access_append(struct store_access *a, const struct store_access_entry *in)
 {
-	struct store_access_entry e = *in;
-	uint8_t h[ACCESS_HASH_LEN];
+	struct store_access_rec r = {
+	    .uid = in->uid,
+	    .s = {in->user, in->action, in->table, in->row, in->arrangement, in->fields}};
+	size_t size;
 	int rc;
 
-	e.seq = a->last_seq + 1;
-	e.at_ms = access_now_ms();
-	e.org = a->org;
-	if (e.user == NULL || e.action == NULL)
+	if (in->user == NULL || in->action == NULL)
 		return ARR_EINVAL;
-	access_hash(a->last_hash, &e, h);
-	sqlite3_bind_int64(a->ins, 1, e.seq);
-	sqlite3_bind_int64(a->ins, 2, e.at_ms);
-	sqlite3_bind_int64(a->ins, 3, e.uid);
-	access_bind(a->ins, 4, e.user);
-	access_bind(a->ins, 5, e.org);
-	access_bind(a->ins, 6, e.action);
-	access_bind(a->ins, 7, e.table);
-	access_bind(a->ins, 8, e.row);
-	access_bind(a->ins, 9, e.arrangement);
-	access_bind(a->ins, 10, e.fields);
-	sqlite3_bind_blob(a->ins, 11, a->last_hash, ACCESS_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(a->ins, 12, h, ACCESS_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(a->ins);
-	sqlite3_reset(a->ins);
-	sqlite3_clear_bindings(a->ins);
-	if (rc != SQLITE_DONE)
-		return access_dberr(rc);
-	a->last_seq = e.seq;
-	memcpy(a->last_hash, h, ACCESS_HASH_LEN);
-	return 0;
+	if ((rc = store_access_rec_plan(&a->enc, &r, &size)) != 0 ||
+	    (rc = access_room(a, &r, &size)) != 0)
+		return rc;
+	r.at_ms = access_now_ms();
+	store_access_rec_put(&a->enc, a->buf + a->len, size, &r);
+	if (a->count == 0)
+		a->pending_ms = r.at_ms;
+	a->len += size;
+	a->count++;
+	/* a note outside a read is written at once */
+	return a->in_batch ? 0 : store_access_commit(a);
 }
 
-/* The entry of the current row of st (columns as in access_cols) into e. */
-#define ACCESS_COLS "seq, at, uid, user, org, action, tbl, row, arrangement, fields, prev, hash"
-static void
-access_row(sqlite3_stmt *st, struct store_access_entry *e)
+/* Decode the record at *off of the walk's batch into e (strings in c). */
+static bool
+access_decode(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len, size_t *off,
+              struct store_access_entry *e)
 {
-	e->seq = sqlite3_column_int64(st, 0);
-	e->at_ms = sqlite3_column_int64(st, 1);
-	e->uid = sqlite3_column_int64(st, 2);
-	e->user = (const char *)sqlite3_column_text(st, 3);
-	e->org = (const char *)sqlite3_column_text(st, 4);
-	e->action = (const char *)sqlite3_column_text(st, 5);
-	e->table = (const char *)sqlite3_column_text(st, 6);
-	e->row = (const char *)sqlite3_column_text(st, 7);
-	e->arrangement = (const char *)sqlite3_column_text(st, 8);
-	e->fields = (const char *)sqlite3_column_text(st, 9);
+	struct store_access_rec r;
+
+	if (!store_access_rec_get(c, recs, len, off, &r))
+		return false;
+	e->at_ms = r.at_ms;
+	e->uid = r.uid;
+	e->user = r.s[0];
+	e->action = r.s[1];
+	e->table = r.s[2];
+	e->row = r.s[3];
+	e->arrangement = r.s[4];
+	e->fields = r.s[5];
+	return true;
+}
+
+/* A walk over the stored batches: the row in hand and its records. */
+struct access_walk {
+	sqlite3_stmt *st;
+	int64_t first, last; /* the batch's seq range */
+	const uint8_t *recs;
+	size_t len;
+	struct store_access_rec_ctx *t; /* the batch's record before */
+};
+
+#define ACCESS_BATCH_COLS "first_seq, last_seq, first_at, last_at, org, entries, hash"
+
+/* Step w to the next batch: SQLITE_ROW, SQLITE_DONE or an error. */
+static int
+access_step(struct access_walk *w)
+{
+	int rc = sqlite3_step(w->st);
+
+	if (rc != SQLITE_ROW)
+		return rc;
+	w->first = sqlite3_column_int64(w->st, 0);
+	w->last = sqlite3_column_int64(w->st, 1);
+	w->recs = sqlite3_column_blob(w->st, 5);
+	w->len = (size_t)sqlite3_column_bytes(w->st, 5);
+	if (w->recs == NULL)
+		w->len = 0;
+	w->t->valid = false; /* a batch's first record refers to none */
+	return rc;
+}
+
+/* Prepare a walk over the batches by sql (ordered by seq); the caller ends it. */
+static int
+access_walk_begin(struct store_access *a, struct access_walk *w, const char *sql)
+{
+	memset(w, 0, sizeof(*w));
+	if ((w->t = malloc(sizeof(*w->t))) == NULL)
+		return ARR_ENOMEM;
+	return sqlite3_prepare_v2(a->db, sql, -1, &w->st, NULL) == SQLITE_OK ? 0 : ARR_EDB;
+}
+
+static void
+access_walk_end(struct access_walk *w)
+{
+	sqlite3_finalize(w->st);
+	free(w->t);
+}
+
+/* Hand fn the entries of the walk's batch that pass the filter; stops as fn says. */
+static int
+access_list_batch(struct access_walk *w, int64_t after, int64_t since_ms, const char *arr,
+                  size_t limit, size_t *n, store_access_fn fn, void *ctx)
+{
+	struct store_access_entry e = {.org = (const char *)sqlite3_column_text(w->st, 4)};
+	size_t off = 0;
+	int ret;
+
+	for (e.seq = w->first; e.seq <= w->last && (limit == 0 || *n < limit); e.seq++) {
+		if (!access_decode(w->t, w->recs, w->len, &off, &e))
+			return ARR_EMALFORMED;
+		if (e.seq <= after || e.at_ms < since_ms ||
+		    (arr != NULL && (e.arrangement == NULL || strcmp(e.arrangement, arr) != 0)))
+			continue;
+		(*n)++;
+		if ((ret = fn(ctx, &e)) != 0)
+			return ret;
+	}
+	return 0;
 }
 
 int
 store_access_list(struct store_access *a, int64_t after, int64_t since_ms, const char *arrangement,
                   size_t limit, store_access_fn fn, void *ctx)
 {
-	sqlite3_stmt *st = NULL;
-	struct store_access_entry e;
+	struct access_walk w;
 	size_t n = 0;
 	int rc, ret = 0;
 
-	/* notes not yet committed are this connection's: they show too */
-	if (sqlite3_prepare_v2(a->db,
-	                       "SELECT " ACCESS_COLS " FROM entry WHERE seq > ?1 AND at >= ?2"
-	                       " AND (?3 IS NULL OR arrangement = ?3) ORDER BY seq",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ARR_EDB;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, since_ms);
-	access_bind(st, 3, arrangement);
-	while ((limit == 0 || n < limit) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		access_row(st, &e);
-		n++;
-		if ((ret = fn(ctx, &e)) != 0)
-			break;
-	}
+	/* notes not yet written show too: write them first */
+	if ((rc = store_access_commit(a)) != 0)
+		return rc;
+	if ((ret = access_walk_begin(a, &w,
+	                             "SELECT " ACCESS_BATCH_COLS " FROM batch WHERE last_seq > ?1"
+	                             " AND last_at >= ?2 ORDER BY last_seq")) != 0)
+		goto out;
+	sqlite3_bind_int64(w.st, 1, after);
+	sqlite3_bind_int64(w.st, 2, since_ms);
+	while (ret == 0 && (limit == 0 || n < limit) && (rc = access_step(&w)) == SQLITE_ROW)
+		ret = access_list_batch(&w, after, since_ms, arrangement, limit, &n, fn, ctx);
 	if (ret == 0 && (limit == 0 || n < limit) && rc != SQLITE_DONE)
 		ret = access_dberr(rc);
-	sqlite3_finalize(st);
+out:
+	access_walk_end(&w);
 	return ret < 0 ? ret : 0;
 }
 
-/* Start of the chain: the anchor's seq and hash, or 0 and the zero hash. */
-static int
-access_anchor(struct store_access *a, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	*seq = 0;
-	memset(hash, 0, ACCESS_HASH_LEN);
-	if (sqlite3_prepare_v2(a->db, "SELECT seq, hash FROM anchor WHERE id = 1", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return ARR_EDB;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == ACCESS_HASH_LEN) {
-		*seq = sqlite3_column_int64(st, 0);
-		memcpy(hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
-		rc = SQLITE_DONE;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
-}
-
-/* Judge one stored entry against the running chain (seq, hash); false: v says why. */
-static bool
-access_check(sqlite3_stmt *st, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN],
-             struct store_access_verdict *v)
+/* The number of well-formed records in w's batch, or -1 when one is malformed. */
+static int64_t
+access_count(struct access_walk *w)
 {
 	struct store_access_entry e;
-	uint8_t h[ACCESS_HASH_LEN], self[ACCESS_HASH_LEN];
-	const void *prev = sqlite3_column_blob(st, 10), *stored = sqlite3_column_blob(st, 11);
-	bool shaped = sqlite3_column_bytes(st, 10) == ACCESS_HASH_LEN &&
-	              sqlite3_column_bytes(st, 11) == ACCESS_HASH_LEN;
+	size_t off = 0;
+	int64_t n = 0;
 
-	access_row(st, &e);
-	v->checked++;
-	if (e.seq != *seq + 1) {
+	while (off < w->len) {
+		if (!access_decode(w->t, w->recs, w->len, &off, &e))
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/* Judge the walk's batch against the running chain (seq, hash); false: v says why. */
+static bool
+access_check(struct access_walk *w, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN],
+             struct store_access_verdict *v)
+{
+	int64_t meta[4] = {w->first, w->last, sqlite3_column_int64(w->st, 2),
+	                   sqlite3_column_int64(w->st, 3)};
+	const char *org = (const char *)sqlite3_column_text(w->st, 4);
+	const void *stored = sqlite3_column_blob(w->st, 6);
+	uint8_t h[ACCESS_HASH_LEN];
+
+	v->bad_seq = w->first;
+	v->bad_last = w->last;
+	if (w->first != *seq + 1) {
 		v->bad_seq = *seq + 1;
-		v->reason = e.seq > *seq + 1 ? "deleted" : "reordered";
+		v->reason = w->first > *seq + 1 ? "deleted" : "reordered";
 		return false;
 	}
-	access_hash(hash, &e, h);
-	if (shaped && sodium_memcmp(h, stored, ACCESS_HASH_LEN) == 0) {
-		*seq = e.seq;
-		memcpy(hash, h, ACCESS_HASH_LEN);
-		return true;
+	store_access_rec_hash(hash, meta, org != NULL ? org : "", w->recs, w->len, h);
+	if (stored == NULL || sqlite3_column_bytes(w->st, 6) != ACCESS_HASH_LEN ||
+	    sodium_memcmp(h, stored, ACCESS_HASH_LEN) != 0) {
+		v->reason = w->first == w->last
+		                ? "modified or reordered"
+		                : "modified or reordered (this entry or a later one of its batch)";
+		return false;
 	}
-	v->bad_seq = e.seq;
-	/* Consistent with its own stored link: the link to the entry before was cut. */
-	if (shaped)
-		access_hash(prev, &e, self);
-	v->reason = shaped && sodium_memcmp(self, stored, ACCESS_HASH_LEN) == 0
-	                ? "does not follow the entry before it (an entry was removed or moved)"
-	                : "modified or reordered";
-	return false;
+	/* a batch that hashes right but holds another count was written wrong */
+	if (access_count(w) != w->last - w->first + 1) {
+		v->reason = "malformed";
+		return false;
+	}
+	v->checked += (uint64_t)(w->last - w->first + 1);
+	*seq = w->last;
+	memcpy(hash, h, ACCESS_HASH_LEN);
+	return true;
 }
 
 int
 store_access_verify(struct store_access *a, struct store_access_verdict *v)
 {
-	sqlite3_stmt *st = NULL;
+	struct access_walk w;
 	int64_t seq;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	if ((rc = access_anchor(a, &seq, v->head)) != 0)
+	if ((rc = store_access_commit(a)) != 0 || (rc = access_anchor(a, &seq, v->head)) != 0)
 		return rc;
 	v->pruned_to = seq;
 	v->ok = true;
-	if (sqlite3_prepare_v2(a->db, "SELECT " ACCESS_COLS " FROM entry ORDER BY seq", -1, &st,
-	                       NULL) != SQLITE_OK)
-		return ARR_EDB;
-	while (v->ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		v->ok = access_check(st, &seq, v->head, v);
-	if (v->ok && rc != SQLITE_DONE)
-		rc = access_dberr(rc);
-	else
-		rc = 0;
-	/* The newest entry itself removed: the head the daemon holds is ahead of the file. */
+	if ((rc = access_walk_begin(
+	         a, &w, "SELECT " ACCESS_BATCH_COLS " FROM batch ORDER BY last_seq")) != 0)
+		goto out;
+	while (v->ok && (rc = access_step(&w)) == SQLITE_ROW)
+		v->ok = access_check(&w, &seq, v->head, v);
+	rc = v->ok && rc != SQLITE_DONE ? access_dberr(rc) : 0;
+	/* The newest batch itself removed: the head the daemon holds is ahead of the file. */
 	if (rc == 0 && v->ok && seq < a->last_seq) {
 		v->ok = false;
 		v->bad_seq = seq + 1;
+		v->bad_last = a->last_seq;
 		v->reason = "deleted";
 	}
-	sqlite3_finalize(st);
+	if (v->ok)
+		v->bad_seq = v->bad_last = 0;
+out:
+	access_walk_end(&w);
 	return rc;
 }
 
-/* The seq and hash of the newest entry older than before_ms (0 when none). */
+/* The last seq and hash of the newest batch wholly older than before_ms (0: none). */
 static int
 access_cut(struct store_access *a, int64_t before_ms, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc = access_seq_hash(a,
+	                         "SELECT last_seq, hash FROM batch WHERE last_at < ?1"
+	                         " ORDER BY last_seq DESC LIMIT 1",
+	                         before_ms, seq, hash);
 
-	*seq = 0;
+	return rc < 0 ? rc : 0;
+}
+
+/* Move the anchor to (cut, hash) and drop the batches up to it; count what went. */
+static int
+access_drop(struct store_access *a, int64_t cut, const uint8_t hash[ACCESS_HASH_LEN],
+            uint64_t *pruned)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = ARR_EDB;
+
 	if (sqlite3_prepare_v2(a->db,
-	                       "SELECT seq, hash FROM entry WHERE at < ? ORDER BY seq DESC LIMIT 1",
+	                       "INSERT INTO anchor(id, seq, hash, pruned) VALUES(1, ?1, ?2, ?1)"
+	                       " ON CONFLICT(id) DO UPDATE SET seq = ?1, hash = ?2, pruned = ?1",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return ARR_EDB;
-	sqlite3_bind_int64(st, 1, before_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == ACCESS_HASH_LEN) {
-		*seq = sqlite3_column_int64(st, 0);
-		memcpy(hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
-		rc = SQLITE_DONE;
-	}
+		goto out;
+	sqlite3_bind_int64(st, 1, cut);
+	sqlite3_bind_blob(st, 2, hash, ACCESS_HASH_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
+	st = NULL;
+	/* the entries that go: the anchor's seq less the seq the kept chain started at */
+	if (sqlite3_prepare_v2(a->db,
+	                       "DELETE FROM batch WHERE last_seq <= ?1"
+	                       " RETURNING last_seq - first_seq + 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, cut);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*pruned += (uint64_t)sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_DONE ? 0 : access_dberr(rc);
+out:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int
 store_access_prune(struct store_access *a, int64_t before_ms, uint64_t *pruned)
 {
-	sqlite3_stmt *st = NULL;
+	struct access_batch b;
 	uint8_t hash[ACCESS_HASH_LEN];
+	char fields[48];
 	int64_t cut;
 	int rc;
 
@@ -480,34 +667,28 @@ store_access_prune(struct store_access *a, int64_t before_ms, uint64_t *pruned)
 	if ((rc = store_access_commit(a)) != 0 ||
 	    (rc = access_cut(a, before_ms, &cut, hash)) != 0 || cut == 0)
 		return rc;
-	if ((rc = store_access_begin(a)) != 0)
-		return rc;
-	rc = ARR_EDB;
-	if (sqlite3_prepare_v2(a->db,
-	                       "INSERT INTO anchor(id, seq, hash, pruned) VALUES(1, ?1, ?2, ?3)"
-	                       " ON CONFLICT(id) DO UPDATE SET seq = ?1, hash = ?2,"
-	                       " pruned = ?3",
-	                       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(st, 1, cut);
-	sqlite3_bind_blob(st, 2, hash, ACCESS_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, cut);
-	if (sqlite3_step(st) != SQLITE_DONE ||
-	    sqlite3_exec(a->db, "DELETE FROM entry WHERE seq <= (SELECT seq FROM anchor)", NULL,
-	                 NULL, NULL) != SQLITE_OK)
-		goto out;
-	*pruned = (uint64_t)sqlite3_changes(a->db);
-	char fields[48];
 	snprintf(fields, sizeof(fields), "pruned_to=%lld", (long long)cut);
 	struct store_access_entry e = {
 	    .uid = -1, .user = "arrangd", .action = "prune", .fields = fields};
-	rc = store_access_append(a, &e);
-out:
-	sqlite3_finalize(st);
-	if (rc != 0)
+	/* the anchor, the cut and the note of it in one transaction */
+	(void)store_access_begin(a);
+	if ((rc = store_access_append(a, &e)) != 0)
+		goto out;
+	access_seal(a, a->len, &b);
+	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = ARR_EDB;
+		goto out;
+	}
+	if ((rc = access_drop(a, cut, hash, pruned)) != 0 || (rc = access_insert(a, &b)) != 0 ||
+	    (rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		rc = rc > 0 ? access_dberr(rc) : rc;
+		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 		*pruned = 0;
-	int erc = store_access_end(a, rc == 0);
-	if (erc == 0)
-		erc = store_access_commit(a);
-	return rc != 0 ? rc : erc;
+		goto out;
+	}
+	access_written(a, &b); /* the note leaves the buffer */
+	a->in_batch = false;
+out:
+	(void)store_access_end(a, rc == 0);
+	return rc;
 }

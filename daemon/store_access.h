@@ -1,8 +1,9 @@
 /*
  * store_access.h: the access log (NEN 7513): who read which case data through the local
  * API, kept in its own append-only database file next to the replica (access.db), each
- * entry chained to the one before by a BLAKE2b hash so that a changed, deleted or
- * reordered entry shows. It holds ids and column names only, never a value.
+ * group commit's entries stored as one batch chained to the batch before by a BLAKE2b
+ * hash, so that a changed, deleted or reordered entry or batch shows. It holds ids and column names
+ * only, never a value.
  */
 #ifndef STORE_ACCESS_H
 #define STORE_ACCESS_H
@@ -32,17 +33,21 @@ struct store_access *store_access_open(const char *path, const char *org, int *e
 void store_access_destroy(struct store_access **a);
 
 /*
- * Group the appends of one read (a savepoint) until store_access_end(); end with ok
- * false takes them back. Reads are grouped in turn into one transaction, open until
- * store_access_commit() (a commit costs a few pages of WAL; a note, microseconds):
- * the caller commits before the data leaves, or within its own bound of time.
+ * Group the appends of one read until store_access_end(); end with ok false takes them
+ * back. A read's notes are packed records in memory (bounded in bytes: when full, the
+ * notes of the reads before are written at once, and store_access_overflows() counts
+ * it), written by store_access_commit() in one transaction as one batch, hashed then:
+ * the caller commits before the data leaves, or within its own bound of time. A note
+ * appended outside a read is written at once, as a batch of its own.
  */
 int store_access_begin(struct store_access *a);
 int store_access_end(struct store_access *a, bool ok);
-/* Commit the notes made since the last commit (none: 0). */
+/* Write the notes made since the last commit (none: 0); on an error they are kept. */
 int store_access_commit(struct store_access *a);
 /* Are notes waiting for a commit, and since when (ms since the epoch)? */
 bool store_access_uncommitted(const struct store_access *a, int64_t *since_ms);
+/* How often a full buffer had the notes written before their commit. */
+uint64_t store_access_overflows(const struct store_access *a);
 /* Append e (seq and at_ms are assigned; org is the log's). */
 int store_access_append(struct store_access *a, const struct store_access_entry *e);
 
@@ -60,9 +65,10 @@ struct store_access_verdict {
 	bool ok;
 	uint64_t checked;   /* entries whose hash was checked */
 	int64_t bad_seq;    /* the first entry at fault (for "deleted": the first missing) */
+	int64_t bad_last;   /* ... the last entry of its batch (the hash covers a batch) */
 	const char *reason; /* static text: "modified or reordered", "deleted", ... */
 	int64_t pruned_to;  /* entries up to this seq were pruned by retention (0: none) */
-	uint8_t head[32];   /* hash of the last entry: record it elsewhere to pin the log */
+	uint8_t head[32];   /* hash of the last batch: record it elsewhere to pin the log */
 };
 int store_access_verify(struct store_access *a, struct store_access_verdict *v);
 

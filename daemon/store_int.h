@@ -587,6 +587,7 @@ struct store_verdict {
 	const struct rolematrix_rule *rule; /* NULL also when no rule names the write */
 	const char *name;                   /* the broken rule's name; NULL: allowed */
 	size_t op;
+	bool own; /* name is one of the rule's own conditions (rolematrix.h), not its who */
 };
 
 int store_verdict_open(struct store *s);
@@ -607,6 +608,13 @@ uint64_t store_verdict_denied_count(const struct store *s);
  */
 int store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t sc,
                         const struct cs_op *ops, size_t nops, struct store_verdict *v);
+/*
+ * store_verdict_judge() of a local write (store_write.c), with the local rule too that a
+ * reference row takes no member organisation's name (the members file, which the verdict
+ * on a logged change set never reads).
+ */
+int store_verdict_judge_local(struct store *s, const struct store_verdict_hdr *h, int64_t sc,
+                              const struct cs_op *ops, size_t nops, struct store_verdict *v);
 /*
  * store_verdict_judge() for a logged change set about to be merged, with the verdict
  * recorded: 1 when it is denied (listed in _denied), 0 when allowed.

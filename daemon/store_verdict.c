@@ -410,32 +410,58 @@ known_here(const char *table)
 }
 
 /*
+ * Whether the len bytes at org name a member organisation (rolematrix_writer's
+ * is_member_org): the organisation of a node of the members file. Only a local write asks
+ * (a local rule, PROTOCOL.md "Write authorisation"): the members file is configuration, so
+ * a verdict on a logged change set never reads it.
+ */
+static bool
+member_org(void *ctx, const char *org, size_t len)
+{
+	const struct store *s = ctx;
+	const uint8_t *m;
+
+	for (size_t i = 0; s->member_at != NULL && s->member_org != NULL &&
+	                   (m = s->member_at(s->member_ctx, i)) != NULL;
+	     i++) {
+		const char *o = s->member_org(s->member_ctx, m);
+
+		if (o != NULL && strlen(o) == len && memcmp(o, org, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
  * The verdict itself: pure, on the compiled policy e (NULL for the region scope) and
- * the op itself (a rule's own condition reads its row id, value and author_org). A
- * change set of a newer schema is judged by this node's matrix, whose rules a newer one
- * keeps; its ops on tables this node lacks are kept unapplied (store_unknown.c) and
- * judged with the rest when this node upgrades and merges it again.
+ * the op itself (a rule's own conditions read its row id, value and author_org; for a
+ * local write the members file too). A change set of a newer schema is judged by this node's
+ * matrix, whose rules a newer one keeps; its ops on tables this node lacks are kept unapplied
+ * (store_unknown.c) and judged with the rest when this node upgrades and merges it again.
  */
 static void
-judge(const struct vpolicy *e, const struct store_verdict_hdr *h, int64_t sc,
-      const struct cs_op *ops, size_t nops, struct store_verdict *v)
+judge(struct store *s, bool local, const struct vpolicy *e, const struct store_verdict_hdr *h,
+      int64_t sc, const struct cs_op *ops, size_t nops, struct store_verdict *v)
 {
 	bool party = false;
 	uint32_t roles = e != NULL ? roles_of(e, h->origin, h->seq, &party) : 0;
 	bool newer = h->schema_version > ARR_SCHEMA_VERSION;
+	struct rolematrix_writer w = {h->author_org, (roles & ROLE_ADMIN) != 0,
+	                              local ? member_org : NULL, s};
 
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < nops; i++) {
 		const struct rolematrix_rule *r = rolematrix_rule(
 		    newer ? ARR_SCHEMA_VERSION : h->schema_version, ops[i].table, ops[i].column);
+		const char *fail = NULL;
 
 		if (r == NULL && newer && !known_here(ops[i].table))
 			continue; /* kept for this node's upgrade, which judges it whole */
 		if (r == NULL || !passes(r, sc, roles, party) ||
-		    !rolematrix_own_ok(r, ops[i].row, &ops[i].value, h->author_org,
-		                       (roles & ROLE_ADMIN) != 0)) {
+		    (fail = rolematrix_own_fail(r, ops[i].row, &ops[i].value, &w)) != NULL) {
 			v->rule = r;
-			v->name = r != NULL ? r->name : "no-rule";
+			v->name = fail != NULL ? fail : r != NULL ? r->name : "no-rule";
+			v->own = fail != NULL;
 			v->op = i;
 			return;
 		}
@@ -504,9 +530,10 @@ owner_of(struct store *s, int64_t sc, uint8_t owner[ARR_ORIGIN_LEN], bool *has)
 	return 0;
 }
 
-int
-store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t sc,
-                    const struct cs_op *ops, size_t nops, struct store_verdict *v)
+/* store_verdict_judge(), with the local rules when local. */
+static int
+verdict(struct store *s, bool local, const struct store_verdict_hdr *h, int64_t sc,
+        const struct cs_op *ops, size_t nops, struct store_verdict *v)
 {
 	struct vpolicy own = {.has_owner = true};
 	const struct vpolicy *e = NULL;
@@ -514,7 +541,7 @@ store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t 
 	int rc;
 
 	if (sc == 0) {
-		judge(NULL, h, sc, ops, nops, v);
+		judge(s, local, NULL, h, sc, ops, nops, v);
 		return 0;
 	}
 	/* the owner holds every role whatever else the policy says: no policy to compile */
@@ -524,8 +551,22 @@ store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t 
 		e = &own;
 	else if ((rc = lookup(s, sc, &e)) < 0)
 		return rc;
-	judge(e, h, sc, ops, nops, v);
+	judge(s, local, e, h, sc, ops, nops, v);
 	return 0;
+}
+
+int
+store_verdict_judge(struct store *s, const struct store_verdict_hdr *h, int64_t sc,
+                    const struct cs_op *ops, size_t nops, struct store_verdict *v)
+{
+	return verdict(s, false, h, sc, ops, nops, v);
+}
+
+int
+store_verdict_judge_local(struct store *s, const struct store_verdict_hdr *h, int64_t sc,
+                          const struct cs_op *ops, size_t nops, struct store_verdict *v)
+{
+	return verdict(s, true, h, sc, ops, nops, v);
 }
 
 /* Whether the one-row statement st, its parameters bound, gives a row (*found). */

@@ -159,6 +159,42 @@ group_by_scope(const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN], size_
 	return 0;
 }
 
+/* The refusal of a write that broke own condition v->name (rolematrix.h) into r. */
+static void
+own_refusal(struct store *s, const struct cs_op *op, const struct store_verdict *v,
+            struct store_write_result *r)
+{
+	char own[ARR_ROWID_STRLEN + 1], id[ARR_ROWID_STRLEN + 1], want[ARR_ROWID_STRLEN + 1];
+	uint8_t b[ARR_ROWID_LEN];
+
+	orgid_derive(s->org, b);
+	rowid_format(b, own);
+	rowid_format(op->row, id);
+	if (strcmp(v->name, "organisation-row") == 0) {
+		snprintf(r->refusal, sizeof(r->refusal),
+		         "rule %s: row %s is another member organisation's; this "
+		         "organisation's own row is %s",
+		         v->name, id, own);
+	} else if (strcmp(v->name, "organisation-name") == 0) {
+		orgid_derive_n((const char *)op->value.u.b.ptr, op->value.u.b.len, b);
+		rowid_format(b, want);
+		snprintf(r->refusal, sizeof(r->refusal),
+		         "rule %s: a member organisation's name, and a derived row's, is written "
+		         "only to the row derived from it (%s, not %s)",
+		         v->name, want, id);
+	} else if (strcmp(v->name, "funding-own-share") == 0) {
+		snprintf(r->refusal, sizeof(r->refusal),
+		         "rule %s: a funder that is not an admin writes only its own shares, "
+		         "whose ids are bound to %s (row %s is not one)",
+		         v->name, own, id);
+	} else {
+		snprintf(r->refusal, sizeof(r->refusal),
+		         "rule %s: a funder that is not an admin names only itself "
+		         "(%s.%s must be %s)",
+		         v->name, op->table, op->column, own);
+	}
+}
+
 /*
  * The local view's verdict on a write of ops to scope (store_verdict.c): a write it
  * denies is refused with ARR_EFORBIDDEN and the rule, before anything is built, so
@@ -177,30 +213,16 @@ write_allowed(struct store *s, const struct cs_op *ops, size_t nops,
 
 	if (!changeset_scope_is_region(scope) && (rc = store_scope_local(s, scope, false, &sc)) < 0)
 		return rc;
-	if ((rc = store_verdict_judge(s, &h, sc, ops, nops, &v)) < 0 || v.name == NULL)
+	if ((rc = store_verdict_judge_local(s, &h, sc, ops, nops, &v)) < 0 || v.name == NULL)
 		return rc;
+	r->bad_op = v.op;
+	if (v.own) {
+		own_refusal(s, &ops[v.op], &v, r);
+		return ARR_EFORBIDDEN;
+	}
 	if (v.rule != NULL)
 		rolematrix_who_str(v.rule, who, sizeof(who));
 	rowid_format(ops[v.op].row, id);
-	r->bad_op = v.op;
-	if (v.rule != NULL && v.rule->own != RM_OWN_NONE) {
-		char own[ARR_ROWID_STRLEN + 1];
-		uint8_t oid[ARR_ROWID_LEN];
-
-		orgid_derive(s->org, oid);
-		rowid_format(oid, own);
-		if (v.rule->own == RM_OWN_ROW)
-			snprintf(r->refusal, sizeof(r->refusal),
-			         "rule %s: row %s is another member organisation's; this "
-			         "organisation's own row is %s",
-			         v.name, id, own);
-		else
-			snprintf(r->refusal, sizeof(r->refusal),
-			         "rule %s: a funder that is not an admin names only itself "
-			         "(%s.%s must be %s)",
-			         v.name, ops[v.op].table, ops[v.op].column, own);
-		return ARR_EFORBIDDEN;
-	}
 	snprintf(
 	    r->refusal, sizeof(r->refusal),
 	    "rule %s: %s may write %s.%s, and this organisation does not hold it here (row %s)",

@@ -13,11 +13,17 @@
 void
 orgid_derive(const char *org, uint8_t id[ARR_ROWID_LEN])
 {
+	orgid_derive_n(org, strlen(org), id);
+}
+
+void
+orgid_derive_n(const char *org, size_t len, uint8_t id[ARR_ROWID_LEN])
+{
 	static const unsigned char personal[crypto_generichash_blake2b_PERSONALBYTES] =
 	    ORGID_PERSONAL;
 
-	crypto_generichash_blake2b_salt_personal(id, ARR_ROWID_LEN, (const unsigned char *)org,
-	                                         strlen(org), NULL, 0, NULL, personal);
+	crypto_generichash_blake2b_salt_personal(id, ARR_ROWID_LEN, (const unsigned char *)org, len,
+	                                         NULL, 0, NULL, personal);
 	id[6] = (uint8_t)((id[6] & 0x0f) | 0x80); /* version 8: custom */
 	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80); /* variant 10 */
 }

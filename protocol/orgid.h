@@ -8,6 +8,7 @@
 #define ORGID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arrlimits.h"
@@ -18,6 +19,8 @@
  * derived id never equals a random (version 4) row id.
  */
 void orgid_derive(const char *org, uint8_t id[ARR_ROWID_LEN]);
+/* orgid_derive() of the len bytes at org (a text value, not NUL-terminated). */
+void orgid_derive_n(const char *org, size_t len, uint8_t id[ARR_ROWID_LEN]);
 /* Whether id has the form of a derived id (version 8): a member organisation's row. */
 bool orgid_is_derived(const uint8_t id[ARR_ROWID_LEN]);
 /* Whether id is org's derived id. */

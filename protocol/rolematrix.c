@@ -12,6 +12,7 @@
 #include "policy.h"
 #include "rolematrix.h"
 #include "rowid.h"
+#include "shareid.h"
 
 /*
  * Schema version 1. A table's column rules come before its catch-all (columns NULL).
@@ -19,11 +20,16 @@
  * owner's and its admins'; the parties are the policy's (a party is added by a GRANT,
  * whose row the owner or an admin writes); money is the funder's, care the care
  * provider's; what is recorded together (evaluations, consents, the plan) any party's.
- * A member organisation's own row (its derived id) is that organisation's alone; a
- * funder that is not an admin names only itself as a share's funder.
+ * A member organisation's own row (its derived id) is that organisation's alone, and a
+ * member organisation's name lives only there; a funder that is not an admin writes only
+ * its own shares (their ids bound to it) and names only itself as their funder.
+ *
+ * Rules of a version that exists are never changed or removed, only added to (for the
+ * tables and columns a new version adds): test_rolematrix pins every rule of version 1.
  */
 static const struct rolematrix_rule v1[] = {
-    {"organisation", NULL, RM_MEMBER, 0, "organisation-row", RM_OWN_ROW},
+    {"organisation", "name", RM_MEMBER, 0, "organisation", RM_OWN_ROW | RM_OWN_NAME},
+    {"organisation", NULL, RM_MEMBER, 0, "organisation", RM_OWN_ROW},
     {"arrangement",
      "status,requested_on,decided_on,start_on,end_on,next_evaluation_on,lead_org_id,"
      "coordinator,end_reason,_deleted",
@@ -31,8 +37,9 @@ static const struct rolematrix_rule v1[] = {
     {"arrangement", NULL, RM_PARTY, 0, "arrangement-details", RM_OWN_NONE},
     {"child", NULL, RM_PARTY, 0, "child", RM_OWN_NONE},
     {"arrangement_party", NULL, RM_OWNER_ADMIN, 0, "parties", RM_OWN_NONE},
-    {"funding_share", "funder_org_id", RM_ROLE, ROLE_FUNDER, "funding-own-funder", RM_OWN_VALUE},
-    {"funding_share", NULL, RM_ROLE, ROLE_FUNDER, "funding", RM_OWN_NONE},
+    {"funding_share", "funder_org_id", RM_ROLE, ROLE_FUNDER, "funding",
+     RM_OWN_VALUE | RM_OWN_SHARE},
+    {"funding_share", NULL, RM_ROLE, ROLE_FUNDER, "funding", RM_OWN_SHARE},
     {"care_assignment", NULL, RM_ROLE, ROLE_CARE, "care-assignment", RM_OWN_NONE},
     {"evaluation", NULL, RM_PARTY, 0, "evaluation", RM_OWN_NONE},
     {"consent", NULL, RM_PARTY, 0, "consent", RM_OWN_NONE},
@@ -102,9 +109,7 @@ rolematrix_who_str(const struct rolematrix_rule *r, char *buf, size_t len)
 
 	switch (r->who) {
 	case RM_MEMBER:
-		snprintf(buf, len,
-		         r->own == RM_OWN_ROW ? "any member; its own row: that member only"
-		                              : "any member");
+		snprintf(buf, len, "any member");
 		break;
 	case RM_PARTY:
 		snprintf(buf, len, "any party");
@@ -114,29 +119,87 @@ rolematrix_who_str(const struct rolematrix_rule *r, char *buf, size_t len)
 		break;
 	case RM_ROLE:
 		policy_roles_str(r->role, roles, sizeof(roles));
-		snprintf(buf, len, "owner or the %s role%s", roles,
-		         r->own == RM_OWN_VALUE ? ", naming itself unless admin" : "");
+		snprintf(buf, len, "owner or the %s role", roles);
 		break;
 	}
 }
 
-bool
-rolematrix_own_ok(const struct rolematrix_rule *r, const uint8_t *row, const struct value *value,
-                  const char *author_org, bool admin)
+const char *
+rolematrix_own_name(unsigned c)
+{
+	switch (c) {
+	case RM_OWN_ROW:
+		return "organisation-row";
+	case RM_OWN_NAME:
+		return "organisation-name";
+	case RM_OWN_VALUE:
+		return "funding-own-funder";
+	case RM_OWN_SHARE:
+		return "funding-own-share";
+	}
+	return NULL;
+}
+
+/*
+ * RM_OWN_NAME: a name value written to row. Its own derived id takes it; a derived id
+ * takes no other (a rename is a new row); a random id (a reference row) takes any name
+ * but the writer's own organisation's and a member organisation's.
+ */
+static bool
+name_ok(const uint8_t *row, const struct value *value, const struct rolematrix_writer *w)
 {
 	uint8_t id[ARR_ROWID_LEN];
+	const char *p;
+	size_t n;
 
-	switch (r->own) {
-	case RM_OWN_NONE:
-		break;
+	if (value->kind != VALUE_TEXT)
+		return true; /* nil names nobody (the schema refuses another type) */
+	p = (const char *)value->u.b.ptr;
+	n = value->u.b.len;
+	orgid_derive_n(p, n, id);
+	if (memcmp(id, row, ARR_ROWID_LEN) == 0)
+		return true;
+	if (orgid_is_derived(row))
+		return false;
+	if (w->author_org != NULL && strlen(w->author_org) == n && memcmp(w->author_org, p, n) == 0)
+		return false;
+	return w->is_member_org == NULL || !w->is_member_org(w->ctx, p, n);
+}
+
+/* Whether op (row, value) by w passes own condition bit c. */
+static bool
+own_ok(unsigned c, const uint8_t *row, const struct value *value, const struct rolematrix_writer *w)
+{
+	uint8_t id[ARR_ROWID_LEN], own[ARR_ROWID_LEN];
+
+	switch (c) {
 	case RM_OWN_ROW:
-		return !orgid_is_derived(row) || orgid_is_of(row, author_org);
+		return !orgid_is_derived(row) || orgid_is_of(row, w->author_org);
+	case RM_OWN_NAME:
+		return name_ok(row, value, w);
 	case RM_OWN_VALUE:
 		/* a reference is its row id as text; nil (clearing it) names nobody else */
-		return admin || value->kind == VALUE_NIL ||
+		return w->admin || value->kind == VALUE_NIL ||
 		       (value->kind == VALUE_TEXT &&
 		        rowid_parsen(value->u.b.ptr, value->u.b.len, id) == 0 &&
-		        orgid_is_of(id, author_org));
+		        orgid_is_of(id, w->author_org));
+	case RM_OWN_SHARE:
+		if (w->admin)
+			return true;
+		if (w->author_org == NULL)
+			return false;
+		orgid_derive(w->author_org, own);
+		return shareid_is_of(row, own);
 	}
 	return true;
+}
+
+const char *
+rolematrix_own_fail(const struct rolematrix_rule *r, const uint8_t *row, const struct value *value,
+                    const struct rolematrix_writer *w)
+{
+	for (unsigned c = RM_OWN_ROW; c <= RM_OWN_SHARE; c <<= 1)
+		if ((r->own & c) != 0 && !own_ok(c, row, value, w))
+			return rolematrix_own_name(c);
+	return NULL;
 }

@@ -22,15 +22,36 @@ enum rolematrix_who {
 };
 
 /*
- * What a rule asks beyond who: nothing; or (RM_OWN_ROW) that a member organisation's row
- * (a derived id, orgid.h) be written only by that organisation; or (RM_OWN_VALUE) that
- * the op's value name the writer's own organisation (its derived id) unless the writer
- * is the owner or an admin. Both read only the op and the header's author_org.
+ * What a rule asks beyond who, as bits, each a condition with its own name (what a denied
+ * change set reports when the op fails it). All read only the op (its row id and value)
+ * and the writer: its author_org, whether it holds admin, and whether a name is a member
+ * organisation's.
+ *  - RM_OWN_ROW "organisation-row": a derived organisation row id (orgid.h) is the
+ *    writer's own.
+ *  - RM_OWN_NAME "organisation-name": a derived row takes only the name it derives from
+ *    (a rename is a new row), and the writer's own organisation's name goes only there;
+ *    a random id (a reference row) takes any other name, or, where is_member_org is
+ *    given (a local write), any that is no member organisation's.
+ *  - RM_OWN_VALUE "funding-own-funder": the value is the writer's own derived id (or nil)
+ *    unless the writer holds admin.
+ *  - RM_OWN_SHARE "funding-own-share": the row is a share id (shareid.h) of the writer's
+ *    own derived id unless the writer holds admin.
  */
 enum rolematrix_own {
 	RM_OWN_NONE = 0,
 	RM_OWN_ROW = 1,
-	RM_OWN_VALUE = 2,
+	RM_OWN_NAME = 2,
+	RM_OWN_VALUE = 4,
+	RM_OWN_SHARE = 8,
+};
+
+/* The writer as a rule's own conditions read it. */
+struct rolematrix_writer {
+	const char *author_org; /* the change set's */
+	bool admin;             /* holds admin in the scope (the owner does) */
+	/* whether the len bytes at org name a member organisation; NULL: not asked */
+	bool (*is_member_org)(void *ctx, const char *org, size_t len);
+	void *ctx;
 };
 
 struct rolematrix_rule {
@@ -39,7 +60,7 @@ struct rolematrix_rule {
 	enum rolematrix_who who;
 	uint32_t role;    /* RM_ROLE: enum policy_role bit */
 	const char *name; /* the rule's name, as denied change sets report it */
-	enum rolematrix_own own;
+	unsigned own;     /* enum rolematrix_own bits */
 };
 
 /* Whether this build has the matrix of schema_version. */
@@ -55,10 +76,12 @@ const struct rolematrix_rule *rolematrix_at(uint32_t schema_version, size_t i);
 /* "owner or admin", "funder role", ... for a rule (static text into buf). */
 void rolematrix_who_str(const struct rolematrix_rule *r, char *buf, size_t len);
 /*
- * Whether an op of row row with value value, written by author_org holding roles (admin
- * or not), passes r's own condition (RM_OWN_*); true for a rule without one.
+ * The name of the first of r's own conditions (RM_OWN_*) that an op of row row with value
+ * value, by writer w, fails; NULL when it passes them all (or r has none).
  */
-bool rolematrix_own_ok(const struct rolematrix_rule *r, const uint8_t *row,
-                       const struct value *value, const char *author_org, bool admin);
+const char *rolematrix_own_fail(const struct rolematrix_rule *r, const uint8_t *row,
+                                const struct value *value, const struct rolematrix_writer *w);
+/* The name of own condition bit c ("organisation-row", ...), NULL for another. */
+const char *rolematrix_own_name(unsigned c);
 
 #endif

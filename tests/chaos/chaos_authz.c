@@ -9,6 +9,8 @@
  *  - node3 (no party) writes the arrangement's summary: masked on every node;
  *  - node3 floods unauthorised writes (funding shares, status) at node1;
  *  - node4 (a party with "care") grants itself admin and funder, then writes the status;
+ *  - node4, made a funder by the owner, changes a share bound to the owner's
+ *    organisation (denied: funding-own-share) and one bound to its own (authorised);
  *  - node3 issues a REVOKE of the owner.
  * Expected on nodes 0..2, within the time limit: every forged change set is logged and
  * counted (the vectors hold node3's and node4's seqs), the denied lists hold exactly
@@ -28,9 +30,11 @@
 #include "chaos.h"
 #include "hlc.h"
 #include "nodekey.h"
+#include "orgid.h"
 #include "peer.h"
 #include "policy.h"
 #include "rowid.h"
+#include "shareid.h"
 #include "vv.h"
 
 #define N       5
@@ -57,7 +61,7 @@ write_text(size_t i, const char *table, const char *id, const char *column, cons
 }
 
 static void
-grant(size_t member)
+grant(size_t member, const char *roles)
 {
 	struct req rq;
 	struct reply rp;
@@ -69,7 +73,7 @@ grant(size_t member)
 	req_str(&rq, "member");
 	req_str(&rq, r->nodes[member].name);
 	req_str(&rq, "roles");
-	req_str(&rq, "care");
+	req_str(&rq, roles);
 	rc = region_call(r, OWNER, &rq, &rp, NULL);
 	CHECK(rc == 0, "grant %s: %s", r->nodes[member].name, rp.message);
 	req_free(&rq);
@@ -278,9 +282,9 @@ setup(void)
 	rng_rowid(arr);
 	rng_rowid(child);
 	open_arrangement(child);
-	grant(1);
-	grant(2);
-	grant(INSIDE);
+	grant(1, "care");
+	grant(2, "care");
+	grant(INSIDE, "care");
 	for (size_t i = 0; i < 3; i++)
 		wait_value(i, "summary", "real");
 	read_scope_key();
@@ -362,6 +366,27 @@ main(void)
 	for (size_t i = 0; i < 3; i++)
 		wait_value(i, "status", "draft");
 	check_log("a party granting itself admin: its status write denied everywhere");
+
+	/* made a funder by the owner, it changes another funder's share, then its own */
+	grant(INSIDE, "care,funder");
+	{
+		uint8_t funder[ARR_ROWID_LEN], id[ARR_ROWID_LEN];
+
+		orgid_derive(r->nodes[OWNER].org, funder);
+		shareid_new(funder, id);
+		rowid_format(id, fs);
+		push(INSIDE,
+		     forge(k4, INSIDE, ++seq4, "funding_share", fs, "amount_cents", value_int(1)));
+		orgid_derive(r->nodes[INSIDE].org, funder);
+		shareid_new(funder, id);
+		rowid_format(id, fs);
+		push(INSIDE,
+		     forge(k4, INSIDE, ++seq4, "funding_share", fs, "amount_cents", value_int(2)));
+	}
+	wait_seq(INSIDE, seq4);
+	total++;
+	check_denied(INSIDE, "funding-own-share", 1, total);
+	check_log("a funder changing another funder's share: denied everywhere, its own not");
 
 	/* a member that is no party revokes the owner */
 	{

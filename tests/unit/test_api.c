@@ -390,7 +390,7 @@ write_fixture(struct fx *fx)
 	                         "ops", 6, 4, "child", U1, "ref", "TD-2016-001", 4, "child", U1,
 	                         "birth_year", 2016, 4, "child", U2, "ref", "TD-2017-002", 4,
 	                         "child", U2, "birth_year", 2017, 4, "organisation", U3, "kind",
-	                         "gemeente", 4, "organisation", U3, "name", "Gemeente Testdorp"));
+	                         "gemeente", 4, "organisation", U3, "name", "Gemeente Elders"));
 
 	/*
 	 * One change set: each child opens its own case scope with a CREATE part (no other

@@ -2,7 +2,8 @@
  * test_api_access.c: the access log as the API writes it (daemon/api_access.c), the
  * subject-access export (daemon/api_export.c) and the retention due dates
  * (daemon/api_retention.c, daemon/store_retention.c), through api_handle(): each read
- * kind of case data leaves one note per row with ids and field names and no value; the
+ * kind of case data leaves one note per row with ids and field names and no value, and
+ * with the row's arrangement also for rows that only name it through others; the
  * export of a child on a generated region (ARRANG_SEED) holds exactly that child's rows,
  * checked against the generator's own record; due dates follow their rules.
  */
@@ -94,14 +95,15 @@ struct rep {
 	int code;
 };
 
+/* [method, {keys[i]: vals[i]...}] answered; a value "#N" is the unsigned N. */
 static struct rep *
-call(struct api *api, const char *method, int npairs, ...)
+call_kv(struct api *api, const char *method, int npairs, const char *const *keys,
+        const char *const *vals)
 {
 	struct rep *rp = calloc(1, sizeof(*rp));
 	msgpack_sbuffer req;
 	msgpack_packer pk;
 	char err[APIMSG_ERR_MAX];
-	va_list ap;
 
 	assert_non_null(rp);
 	msgpack_sbuffer_init(&req);
@@ -109,17 +111,13 @@ call(struct api *api, const char *method, int npairs, ...)
 	msgpack_pack_array(&pk, 2);
 	apimsg_pack_str(&pk, method);
 	msgpack_pack_map(&pk, (size_t)npairs);
-	va_start(ap, npairs);
 	for (int i = 0; i < npairs; i++) {
-		const char *k = va_arg(ap, const char *), *v = va_arg(ap, const char *);
-
-		apimsg_pack_str(&pk, k);
-		if (v[0] == '#')
-			msgpack_pack_uint64(&pk, strtoull(v + 1, NULL, 10));
+		apimsg_pack_str(&pk, keys[i]);
+		if (vals[i][0] == '#')
+			msgpack_pack_uint64(&pk, strtoull(vals[i] + 1, NULL, 10));
 		else
-			apimsg_pack_str(&pk, v);
+			apimsg_pack_str(&pk, vals[i]);
 	}
-	va_end(ap);
 	msgpack_sbuffer_init(&rp->sb);
 	msgpack_packer_init(&pk, &rp->sb, msgpack_sbuffer_write);
 	api_handle(api, (const uint8_t *)req.data, req.size, &pk);
@@ -129,6 +127,24 @@ call(struct api *api, const char *method, int npairs, ...)
 	rp->code = apimsg_reply_code(rp->r);
 	rp->res = apimsg_reply_result(rp->r);
 	return rp;
+}
+
+#define CALL_PAIRS_MAX 16
+
+static struct rep *
+call(struct api *api, const char *method, int npairs, ...)
+{
+	const char *keys[CALL_PAIRS_MAX], *vals[CALL_PAIRS_MAX];
+	va_list ap;
+
+	assert_true(npairs <= CALL_PAIRS_MAX);
+	va_start(ap, npairs);
+	for (int i = 0; i < npairs; i++) {
+		keys[i] = va_arg(ap, const char *);
+		vals[i] = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	return call_kv(api, method, npairs, keys, vals);
 }
 
 static void
@@ -283,6 +299,50 @@ test_read_kinds(void **state)
 	rep_free(rp);
 }
 
+/*
+ * Rows that name no arrangement themselves are noted with theirs: a child with the
+ * arrangement of its scope that names it, a goal evaluation with its evaluation's (or
+ * its goal's), by every read kind that hands them out.
+ */
+static void
+test_arrangement_of_links(void **state)
+{
+	struct fx *f = *state;
+	char child[37], arr[37], ev[37], goal[37], ge[37], ge2[37];
+	struct rep *lg;
+	uint32_t n = 0;
+	const msgpack_object *e;
+
+	new_id(f, child);
+	new_id(f, arr);
+	new_id(f, ev);
+	new_id(f, goal);
+	new_id(f, ge);
+	new_id(f, ge2);
+	struct store_op ops[] = {op("child", child, "ref", value_text("TD-2016-001")),
+	                         op("arrangement", arr, "child_id", value_text(child)),
+	                         op("evaluation", ev, "arrangement_id", value_text(arr)),
+	                         op("goal", goal, "arrangement_id", value_text(arr)),
+	                         op("goal_evaluation", ge, "evaluation_id", value_text(ev)),
+	                         op("goal_evaluation", ge, "goal_id", value_text(goal)),
+	                         op("goal_evaluation", ge2, "evaluation_id", value_text(ev))};
+	write_ops(f, ops, 4);
+	write_ops(f, ops + 4, 3); /* a goal evaluation finds its scope through those rows */
+	rep_free(call(f->api, "get", 2, "table", "child", "id", child));
+	rep_free(call(f->api, "list", 1, "table", "child"));
+	rep_free(call(f->api, "history", 2, "table", "child", "id", child));
+	rep_free(call(f->api, "get", 2, "table", "goal_evaluation", "id", ge));
+	rep_free(call(f->api, "list", 1, "table", "goal_evaluation")); /* ge and ge2 */
+	rep_free(call(f->api, "history", 2, "table", "goal_evaluation", "id", ge2));
+	e = log_entries(f, &lg, &n);
+	assert_int_equal(n, 7);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_true(str_is(field(&e[i], "table"), i < 3 ? "child" : "goal_evaluation"));
+		assert_true(str_is(field(&e[i], "arrangement"), arr));
+	}
+	rep_free(lg);
+}
+
 /* ---- the export against the generator's record ---- */
 
 #define GEN_CHILDREN 6
@@ -292,6 +352,7 @@ test_read_kinds(void **state)
 struct oracle {
 	char ref[32];
 	size_t n;
+	size_t linked; /* child rows some arrangement names */
 	const char *table[GEN_ROWS_MAX];
 	char id[GEN_ROWS_MAX][ARR_ROWID_STRLEN + 1];
 };
@@ -370,7 +431,9 @@ gen_region(struct fx *f, struct oracle *o, size_t nchildren)
 			struct store_op co = op("child", cid, "ref", value_text(o[c].ref));
 			write_ops(f, &co, 1);
 			oracle_add(&o[c], "child", cid);
-			for (uint64_t a = tu_rng_below(&f->rng, 3); a > 0; a--)
+			uint64_t a = tu_rng_below(&f->rng, 3);
+			o[c].linked += a > 0;
+			for (; a > 0; a--)
 				gen_arrangement(f, &o[c], cid, org);
 		}
 	}
@@ -386,42 +449,139 @@ oracle_has(const struct oracle *o, const char *table, const msgpack_object *id)
 	return false;
 }
 
-/* The export of o->ref holds exactly o's rows, with history and its own log entries. */
+/* What the pages of one export held. */
+struct export_seen {
+	size_t pages, n[3]; /* rows, history entries, access-log entries */
+};
+
+/* The next page of the export of ref after the page rp (NULL: the first). */
+static struct rep *
+export_next(struct fx *f, const char *ref, const struct rep *rp)
+{
+	const char *keys[CALL_PAIRS_MAX] = {"child"}, *vals[CALL_PAIRS_MAX] = {ref};
+	char text[CALL_PAIRS_MAX][96];
+	const msgpack_object *next = rp != NULL ? field(rp->res, "next") : NULL;
+	int n = 1;
+
+	for (uint32_t i = 0; next != NULL && i < next->via.map.size; i++, n++) {
+		const msgpack_object *k = &next->via.map.ptr[i].key, *v = &next->via.map.ptr[i].val;
+
+		TU_CHECK(n < CALL_PAIRS_MAX && k->via.str.size < 16);
+		snprintf(text[n], 16, "%.*s", (int)k->via.str.size, k->via.str.ptr);
+		keys[n] = text[n];
+		vals[n] = text[n] + 16;
+		if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			snprintf(text[n] + 16, 80, "#%llu", (unsigned long long)v->via.u64);
+		else
+			snprintf(text[n] + 16, 80, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+	}
+	return call_kv(f->api, "export", n, keys, vals);
+}
+
+/* Check one export page's items against o, counting them into seen. */
+static void
+check_page(const struct oracle *o, const msgpack_object *res, struct export_seen *seen)
+{
+	static const char *const parts[] = {"rows", "history", "access_log"};
+	const msgpack_object *items = field(res, "items"), *part = field(res, "part");
+	int p = -1;
+
+	for (int i = 0; i < 3; i++)
+		if (str_is(part, parts[i]))
+			p = i;
+	TU_CHECK(p >= 0 && str_is(field(res, "format"), "arrangd-export/1"));
+	seen->n[p] += items->via.array.size;
+	for (uint32_t i = 0; i < items->via.array.size; i++) {
+		const msgpack_object *it = &items->via.array.ptr[i];
+		char table[32] = "";
+
+		if (p == 0) {
+			const msgpack_object *t = field(it, "table");
+
+			TU_CHECK(t != NULL && t->via.str.size < sizeof(table));
+			memcpy(table, t->via.str.ptr, t->via.str.size);
+			TU_CHECK(oracle_has(o, table, field(field(it, "row"), "id")));
+		} else if (p == 1) {
+			TU_CHECK(str_is(field(it, "organisation"), "Gemeente Testdorp"));
+		} else {
+			TU_CHECK(str_is(field(it, "action"), "export"));
+			TU_CHECK(oracle_has(o, "arrangement", field(it, "arrangement")));
+		}
+	}
+}
+
+/* Every page of the export of o->ref with pages of page_bytes, checked and counted. */
+static void
+export_all(struct fx *f, const struct oracle *o, size_t page_bytes, struct export_seen *seen)
+{
+	struct rep *rp = NULL, *prev = NULL;
+
+	memset(seen, 0, sizeof(*seen));
+	api_set_page_bytes(f->api, page_bytes);
+	do {
+		rp = export_next(f, o->ref, prev);
+		if (prev != NULL)
+			rep_free(prev);
+		TU_CHECK(rp->code == 0);
+		seen->pages++;
+		check_page(o, rp->res, seen);
+		prev = rp;
+	} while (field(rp->res, "next")->type != MSGPACK_OBJECT_NIL);
+	rep_free(rp);
+	api_set_page_bytes(f->api, 0);
+}
+
+/*
+ * The export of o->ref holds exactly o's rows, with history and its own log entries,
+ * the same in pages of one byte (an item each, so far past any reply's limit in pages)
+ * as in pages of the default size.
+ */
 static void
 check_export(struct fx *f, const struct oracle *o)
 {
-	struct rep *rp = call(f->api, "export", 1, "child", o->ref);
-	const msgpack_object *rows, *hist, *log;
-	size_t with_arr = 0;
+	struct export_seen big, small;
+	size_t children = 0, notes;
 
-	TU_CHECK(rp->code == 0);
-	rows = field(rp->res, "rows");
-	hist = field(rp->res, "history");
-	log = field(rp->res, "access_log");
-	TU_CHECK(rows->via.array.size == o->n);
-	for (uint32_t i = 0; i < rows->via.array.size; i++) {
-		const msgpack_object *r = &rows->via.array.ptr[i], *t = field(r, "table");
-		char table[32] = "";
-
-		TU_CHECK(t != NULL && t->via.str.size < sizeof(table));
-		memcpy(table, t->via.str.ptr, t->via.str.size);
-		TU_CHECK(oracle_has(o, table, field(field(r, "row"), "id")));
-	}
+	export_all(f, o, 0, &big);
+	TU_CHECK(big.n[0] == o->n);
 	/* every row was written here: each has a history naming its author */
-	TU_CHECK(hist->via.array.size >= o->n);
-	for (uint32_t i = 0; i < hist->via.array.size; i++)
-		TU_CHECK(
-		    str_is(field(&hist->via.array.ptr[i], "organisation"), "Gemeente Testdorp"));
-	/* the export's own notes: one per row that names its arrangement */
+	TU_CHECK(big.n[1] >= o->n);
+	/* the export's own notes: one per row with an arrangement (a child's and a goal
+	 * evaluation's found through the rows that link them): all but unlinked children */
 	for (size_t i = 0; i < o->n; i++)
-		with_arr += strcmp(o->table[i], "child") != 0 &&
-		            strcmp(o->table[i], "goal_evaluation") != 0;
-	TU_CHECK(log->via.array.size == with_arr);
-	for (uint32_t i = 0; i < log->via.array.size; i++) {
-		TU_CHECK(str_is(field(&log->via.array.ptr[i], "action"), "export"));
-		TU_CHECK(
-		    oracle_has(o, "arrangement", field(&log->via.array.ptr[i], "arrangement")));
-	}
+		children += strcmp(o->table[i], "child") == 0;
+	notes = o->n - children + o->linked;
+	TU_CHECK(big.n[2] == notes);
+	export_all(f, o, 1, &small);
+	TU_CHECK(small.n[0] == big.n[0] && small.n[1] == big.n[1]);
+	TU_CHECK(small.n[2] == 2 * notes); /* the first export's notes, then its own */
+	TU_CHECK(small.pages >= small.n[0] + small.n[1] + small.n[2]);
+}
+
+/* A page after the child's rows changed is refused: the export is run again. */
+static void
+test_export_changed(void **state)
+{
+	struct fx *f = *state;
+	struct oracle o = {.ref = "TD-2016-001"};
+	char child[37], arr[37], cons[37];
+	struct rep *rp, *next;
+
+	new_id(f, child);
+	new_id(f, arr);
+	new_id(f, cons);
+	struct store_op ops[] = {op("child", child, "ref", value_text("TD-2016-001")),
+	                         op("arrangement", arr, "child_id", value_text(child)),
+	                         op("consent", cons, "arrangement_id", value_text(arr))};
+	write_ops(f, ops, 2);
+	api_set_page_bytes(f->api, 1);
+	rp = export_next(f, o.ref, NULL);
+	assert_int_equal(rp->code, 0);
+	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_MAP);
+	write_ops(f, ops + 2, 1);
+	next = export_next(f, o.ref, rp);
+	assert_int_equal(next->code, ARR_ECONFLICT);
+	rep_free(next);
 	rep_free(rp);
 }
 
@@ -513,7 +673,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_read_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_arrangement_of_links, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_oracle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_changed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_due, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,8 +202,8 @@ roles_doc_render(void)
 
 	assert_non_null(f);
 	fprintf(f,
-	        "Schema version %d.\n\n| table | columns | who may write | rule |\n"
-	        "|---|---|---|---|\n",
+	        "Schema version %d.\n\n| table | columns | who may write | rule | and the op's own "
+	        "conditions |\n|---|---|---|---|---|\n",
 	        ARR_SCHEMA_VERSION);
 	for (size_t i = 0; (r = rolematrix_at(ARR_SCHEMA_VERSION, i)) != NULL; i++) {
 		char who[64];
@@ -224,7 +224,11 @@ roles_doc_render(void)
 				p += n + (p[n] == ',');
 			}
 		}
-		fprintf(f, " | %s | `%s` |\n", who, r->name);
+		fprintf(f, " | %s | `%s` | ", who, r->name);
+		for (unsigned b = 1, n = 0; b != 0; b <<= 1)
+			if ((r->own & b) != 0)
+				fprintf(f, "%s`%s`", n++ > 0 ? ", " : "", rolematrix_own_name(b));
+		fputs(r->own == 0 ? "— |\n" : " |\n", f);
 	}
 	fclose(f);
 	return buf;

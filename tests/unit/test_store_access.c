@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "arrerr.h"
 #include "store_access.h"
 #include "testutil.h"
 
@@ -100,6 +101,39 @@ tamper(const struct fx *f, const char *sql)
 	sqlite3_close(db);
 }
 
+/* Flip byte off of the records of the batch that ends at last_seq, behind the log's back. */
+static void
+tamper_byte(const struct fx *f, int64_t last_seq, int off)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	uint8_t buf[4096];
+	int n = 0;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT entries FROM batch WHERE last_seq = ?", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(st, 1, last_seq);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_bytes(st, 0);
+	assert_true(n > off && n <= (int)sizeof(buf));
+	memcpy(buf, sqlite3_column_blob(st, 0), (size_t)n);
+	sqlite3_finalize(st);
+	buf[off] ^= 0x01;
+	/* the trigger refuses an update; a tamperer drops it first */
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER batch_append_only", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "UPDATE batch SET entries = ? WHERE last_seq = ?",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_blob(st, 1, buf, n, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, last_seq);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void
 verify_fails_at(struct fx *f, int64_t seq, const char *reason)
 {
@@ -147,8 +181,7 @@ test_modified(void **state)
 	struct fx *f = *state;
 
 	append_n(f->a, 5);
-	/* the trigger refuses an update; a tamperer drops it first */
-	tamper(f, "DROP TRIGGER entry_append_only; UPDATE entry SET user = 'bob' WHERE seq = 3");
+	tamper_byte(f, 3, 25); /* a byte of the user name of entry 3 */
 	verify_fails_at(f, 3, "modified");
 }
 
@@ -158,7 +191,7 @@ test_deleted(void **state)
 	struct fx *f = *state;
 
 	append_n(f->a, 5);
-	tamper(f, "DELETE FROM entry WHERE seq = 2");
+	tamper(f, "DELETE FROM batch WHERE last_seq = 2");
 	verify_fails_at(f, 2, "deleted");
 }
 
@@ -168,7 +201,7 @@ test_deleted_last(void **state)
 	struct fx *f = *state;
 
 	append_n(f->a, 5);
-	tamper(f, "DELETE FROM entry WHERE seq = 5");
+	tamper(f, "DELETE FROM batch WHERE last_seq = 5");
 	verify_fails_at(f, 5, "deleted");
 }
 
@@ -179,10 +212,10 @@ test_reordered(void **state)
 
 	append_n(f->a, 5);
 	/* swap entries 2 and 3 whole, renumbered so that the seqs stay contiguous */
-	tamper(f,
-	       "DROP TRIGGER entry_append_only;"
-	       "UPDATE entry SET seq = 100 WHERE seq = 2; UPDATE entry SET seq = 2 WHERE seq = 3;"
-	       "UPDATE entry SET seq = 3 WHERE seq = 100");
+	tamper(f, "DROP TRIGGER batch_append_only;"
+	          "UPDATE batch SET last_seq = 100, first_seq = 100 WHERE last_seq = 2;"
+	          "UPDATE batch SET last_seq = 2, first_seq = 2 WHERE last_seq = 3;"
+	          "UPDATE batch SET last_seq = 3, first_seq = 3 WHERE last_seq = 100");
 	verify_fails_at(f, 2, "");
 }
 
@@ -206,7 +239,7 @@ test_prune_keeps_chain(void **state)
 	assert_true(v.ok);
 	assert_int_equal(v.pruned_to, 4);
 	/* the anchor pins the chain: removing the first kept entry shows */
-	tamper(f, "DELETE FROM entry WHERE seq = 5");
+	tamper(f, "DELETE FROM batch WHERE last_seq = 5");
 	verify_fails_at(f, 5, "deleted");
 }
 
@@ -229,22 +262,28 @@ test_batch_rollback(void **state)
 	assert_true(v.ok);
 }
 
-/* Entries another connection sees in the file (what a crash would leave). */
+/* The number sql (one integer) counts in the file, as another connection sees it. */
 static int
-on_disk(const struct fx *f)
+count_in(const struct fx *f, const char *sql)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	int n = -1;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM entry", -1, &st, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+/* Entries in the file (what a crash would leave). */
+static int
+on_disk(const struct fx *f)
+{
+	return count_in(f, "SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM batch");
 }
 
 /* Reads grouped: their notes reach the file at the commit, all together. */
@@ -265,6 +304,119 @@ test_group_commit(void **state)
 	assert_int_equal(store_access_commit(f->a), 0);
 	assert_false(store_access_uncommitted(f->a, NULL));
 	assert_int_equal(on_disk(f), 6);
+	/* one row for the group; an entry changed inside it names the batch */
+	assert_int_equal(count_in(f, "SELECT count(*) FROM batch"), 1);
+	tamper_byte(f, 6, 200); /* a byte past the first entry */
+	verify_fails_at(f, 1, "of its batch");
+	struct store_access_verdict v;
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_int_equal(v.bad_last, 6);
+}
+
+/* store_access_fn: every entry is one of append_n's, read back whole. */
+static int
+check_whole(void *ctx, const struct store_access_entry *e)
+{
+	int *n = ctx;
+
+	assert_string_equal(e->user, "alice");
+	assert_string_equal(e->action, "get");
+	assert_string_equal(e->fields, "id,status");
+	assert_non_null(e->row);
+	assert_string_equal(e->row, e->arrangement);
+	(*n)++;
+	return 0;
+}
+
+/*
+ * A note that repeats the strings of the one before refers back to it; when a commit
+ * cuts a batch in the middle of a read, the next batch still reads on its own.
+ */
+static void
+test_cut_in_read(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_verdict v;
+	int n = 0;
+
+	assert_int_equal(store_access_begin(f->a), 0);
+	append_n(f->a, 2);
+	assert_int_equal(store_access_end(f->a, true), 0);
+	assert_int_equal(store_access_begin(f->a), 0);
+	append_n(f->a, 1);
+	assert_int_equal(store_access_commit(f->a), 0); /* the first read's notes only */
+	assert_int_equal(on_disk(f), 2);
+	append_n(f->a, 2);
+	assert_int_equal(store_access_end(f->a, true), 0);
+	assert_int_equal(store_access_commit(f->a), 0);
+	assert_int_equal(count_in(f, "SELECT count(*) FROM batch"), 2);
+	assert_int_equal(store_access_list(f->a, 0, 0, NULL, 0, check_whole, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.checked, 5);
+}
+
+/* A file of another format is refused, not read as this one or rewritten. */
+static void
+test_other_format(void **state)
+{
+	struct fx *f = *state;
+	char *old = tu_path(f->dir, "old.db");
+	struct store_access *a;
+	sqlite3 *db = NULL;
+	int err = 0;
+
+	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "CREATE TABLE entry(seq INTEGER PRIMARY KEY)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	a = store_access_open(old, "Gemeente Testdorp", &err);
+	assert_null(a);
+	assert_int_equal(err, ARR_EVERSION);
+	free(old);
+}
+
+/*
+ * Notes in memory are bounded in bytes: past the bound the notes of earlier reads are
+ * written before their commit, counted; the read in progress keeps its own until it
+ * ends, and the chain verifies across the early write.
+ */
+static void
+test_buffer_bound(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_verdict v;
+	char fields[1001];
+	int reads = 0;
+
+	memset(fields, 'f', sizeof(fields) - 1);
+	fields[sizeof(fields) - 1] = '\0';
+	struct store_access_entry e = {
+	    .uid = 1000, .user = "alice", .action = "list", .table = "consent", .fields = fields};
+	while (store_access_overflows(f->a) == 0 && reads < 4000) {
+		fields[reads % 1000] ^= 0x20; /* unlike the read before: written out in full */
+		assert_int_equal(store_access_begin(f->a), 0);
+		assert_int_equal(store_access_append(f->a, &e), 0);
+		assert_int_equal(store_access_end(f->a, true), 0);
+		reads++;
+	}
+	assert_int_equal(store_access_overflows(f->a), 1);
+	assert_true(reads > 800 && reads < 1100); /* about 1 MiB of notes of 1 KiB and more */
+	assert_int_equal(on_disk(f), reads - 1);  /* all but the read that overflowed */
+	assert_true(store_access_uncommitted(f->a, NULL));
+	assert_int_equal(store_access_commit(f->a), 0);
+	assert_int_equal(on_disk(f), reads);
+	/* a commit during a read leaves its notes, which its end may still take back */
+	assert_int_equal(store_access_begin(f->a), 0);
+	assert_int_equal(store_access_append(f->a, &e), 0);
+	assert_int_equal(store_access_commit(f->a), 0);
+	assert_int_equal(on_disk(f), reads);
+	assert_int_equal(store_access_end(f->a, false), 0);
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.checked, reads);
 }
 
 int
@@ -279,6 +431,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_prune_keeps_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_buffer_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_format, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cut_in_read, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,10 @@
  *    in the row's history as not authorised;
  *  - a member granting itself roles, and a non-owner revoking the owner, change nothing;
  *  - a member organisation's own row (its derived id, orgid.h) is written by that
- *    organisation only, and a funder that is not an admin names only itself as a share's
- *    funder: refused locally naming the rule, denied on every replica when forged.
+ *    organisation only, and its name (or any member organisation's) lives only there;
+ *    a funder that is not an admin writes only its own shares (ids bound to it,
+ *    shareid.h) and names only itself as their funder: refused locally naming the rule,
+ *    denied on every replica when forged.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,7 @@
 #include "orgid.h"
 #include "policy.h"
 #include "rowid.h"
+#include "shareid.h"
 #include "store.h"
 #include "teststore.h"
 #include "testutil.h"
@@ -477,7 +480,7 @@ test_own_organisation_row(void **state)
 	org_id(TS_ORG, own);
 	org_id("Kindcentrum Elders", other);
 	ts_new_id(ref);
-	assert_int_equal(write1(a, "organisation", own, "name", value_text("mine"), NULL), 0);
+	assert_int_equal(write1(a, "organisation", own, "name", value_text(TS_ORG), NULL), 0);
 	assert_int_equal(write1(a, "organisation", ref, "name", value_text("ref"), NULL), 0);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(write1(a, "organisation", other, "name", value_text("taken"), &w),
@@ -496,6 +499,91 @@ test_own_organisation_row(void **state)
 	changeset_destroy(&cs);
 }
 
+/* The members of a replica plus one node of organisation "Zorg Anders" (key 9s). */
+static const uint8_t other_node[ARR_ORIGIN_LEN] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
+
+static const char *
+with_other_org(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	return memcmp(origin, other_node, ARR_ORIGIN_LEN) == 0 ? "Zorg Anders"
+	                                                       : ts_member_org(ctx, origin);
+}
+
+static const uint8_t *
+with_other_at(void *ctx, size_t i)
+{
+	const struct ts_members *m = ctx;
+
+	return i < m->n ? m->origin[i] : i == m->n ? other_node : NULL;
+}
+
+/*
+ * Rule organisation-name: the writer's own organisation's name is written only to its
+ * derived row, and a derived row takes only its own name; a reference row (random id)
+ * takes any other name, but for a local write none of the members file's organisations.
+ * Refused locally naming the rule and the row to use; forged, denied on every replica
+ * (but for the local rule, which a logged change set is never judged by).
+ */
+static void
+test_organisation_names(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	char own[ARR_ROWID_STRLEN + 1], zorg[ARR_ROWID_STRLEN + 1], ref[ARR_ROWID_STRLEN + 1];
+	struct store_write_result w;
+	struct changeset *cs = NULL;
+	struct cs_op op = {.table = "organisation", .column = "name", .value = value_text(TS_ORG)};
+	struct cs_header h = {
+	    .seq = ts_seq_of(c, c) + 1, .author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_part_in in = {.kind = CS_DATA, .ops = &op, .nops = 1};
+	const char *refused[][2] = {{TS_ORG, "organisation-name"},        /* own, random id */
+	                            {"Zorg Anders", "organisation-name"}, /* a member's */
+	                            {NULL, NULL}};
+
+	store_set_members(a->s, with_other_org, &a->members);
+	store_set_member_list(a->s, with_other_at);
+	org_id(TS_ORG, own);
+	org_id("Zorg Anders", zorg);
+	for (int i = 0; refused[i][0] != NULL; i++) {
+		ts_new_id(ref);
+		memset(&w, 0, sizeof(w));
+		assert_int_equal(
+		    write1(a, "organisation", ref, "name", value_text(refused[i][0]), &w),
+		    ARR_EFORBIDDEN);
+		assert_non_null(strstr(w.refusal, refused[i][1]));
+		assert_non_null(strstr(w.refusal, i == 0 ? own : zorg)); /* names the row to use */
+		assert_int_equal(store_get(a->s, "organisation", ref, NULL, NULL), ARR_ENOTFOUND);
+	}
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(write1(a, "organisation", zorg, "name", value_text("Zorg Anders"), &w),
+	                 ARR_EFORBIDDEN);
+	assert_non_null(strstr(w.refusal, "rule organisation-row"));
+	assert_int_equal(write1(a, "organisation", own, "name", value_text("Renamed"), &w),
+	                 ARR_EFORBIDDEN); /* a rename is a new row */
+	assert_non_null(strstr(w.refusal, "rule organisation-name"));
+	assert_int_equal(write1(a, "organisation", own, "name", value_text(TS_ORG), NULL), 0);
+	ts_new_id(ref);
+	assert_int_equal(write1(a, "organisation", ref, "name", value_text("Sportclub"), NULL), 0);
+	/* c, forging on the wire, names its own organisation on a random id: masked */
+	ts_new_id(ref);
+	h.hlc = (a->clock + 100) << 16;
+	assert_int_equal(rowid_parse(ref, op.row), 0);
+	assert_int_equal(changeset_build(c->key, &h, &in, 1, &cs), 0);
+	denied_at(a, b, c, cs, "organisation-name");
+	assert_int_equal(store_get(a->s, "organisation", ref, NULL, NULL), ARR_ENOTFOUND);
+	assert_int_equal(store_get(b->s, "organisation", ref, NULL, NULL), ARR_ENOTFOUND);
+	changeset_destroy(&cs);
+	/* another member's name on a reference row is a local rule only (the members file) */
+	ts_new_id(ref);
+	h.seq++;
+	op.value = value_text("Zorg Anders");
+	assert_int_equal(rowid_parse(ref, op.row), 0);
+	assert_int_equal(changeset_build(c->key, &h, &in, 1, &cs), 0);
+	assert_int_equal(apply1(a, cs), STORE_APPLIED);
+	assert_int_equal(store_get(a->s, "organisation", ref, NULL, NULL), 0);
+	changeset_destroy(&cs);
+}
+
 /* A new funding share fs of arrangement arr naming funder, written at r. */
 static int
 share(struct ts_replica *r, const char *fs, const char *arr, const char *funder,
@@ -507,9 +595,21 @@ share(struct ts_replica *r, const char *fs, const char *arr, const char *funder,
 	return store_write(r->s, ops, 2, w);
 }
 
+/* A new share id of org's funder row, as text. */
+static void
+share_id(const char *org, char out[ARR_ROWID_STRLEN + 1])
+{
+	uint8_t funder[ARR_ROWID_LEN], id[ARR_ROWID_LEN];
+
+	orgid_derive(org, funder);
+	shareid_new(funder, id);
+	rowid_format(id, out);
+}
+
 /*
- * Rule funding-own-funder: a party with the funder role names only its own organisation
- * as a share's funder; the owner names any. Forged otherwise, denied on every replica.
+ * Rules funding-own-funder and funding-own-share: a party with the funder role writes
+ * only shares whose ids are bound to its own organisation, naming only itself as their
+ * funder; the owner writes any. Forged otherwise, denied on every replica.
  */
 static void
 test_funder_names_itself(void **state)
@@ -517,7 +617,7 @@ test_funder_names_itself(void **state)
 	struct ts_fixture *f = *state;
 	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
 	char own[ARR_ROWID_STRLEN + 1], other[ARR_ROWID_STRLEN + 1], fs[ARR_ROWID_STRLEN + 1],
-	    fs2[ARR_ROWID_STRLEN + 1];
+	    fs2[ARR_ROWID_STRLEN + 1], fs3[ARR_ROWID_STRLEN + 1];
 	struct store_write_result w;
 	struct changeset *cs = NULL;
 	uint8_t key[ARR_SKEY_LEN];
@@ -535,8 +635,9 @@ test_funder_names_itself(void **state)
 	                 0);
 	ts_pull(a, b, 1 << 20);
 	ts_pull(a, c, 1 << 20);
-	ts_new_id(fs);
+	share_id(TS_ORG, fs);
 	ts_new_id(fs2);
+	share_id("Gemeente Elders", fs3);
 	memset(&w, 0, sizeof(w));
 	assert_int_equal(share(b, fs, x.id, other, &w), ARR_EFORBIDDEN);
 	assert_non_null(strstr(w.refusal, "rule funding-own-funder"));
@@ -545,7 +646,18 @@ test_funder_names_itself(void **state)
 	assert_int_equal(store_get(b->s, "funding_share", fs, NULL, NULL), ARR_ENOTFOUND);
 	assert_int_equal(share(b, fs, x.id, own, NULL), 0);
 	assert_int_equal(write1(b, "funding_share", fs, "amount_cents", value_int(100), NULL), 0);
-	assert_int_equal(share(a, fs2, x.id, other, NULL), 0); /* the owner names any funder */
+	assert_int_equal(share(a, fs2, x.id, other, NULL), 0); /* the owner writes any share */
+	assert_int_equal(share(a, fs3, x.id, other, NULL), 0);
+	ts_pull(a, b, 1 << 20);
+	/* another funder's share, random or bound to it: not b's to change */
+	for (int i = 0; i < 2; i++) {
+		memset(&w, 0, sizeof(w));
+		assert_int_equal(write1(b, "funding_share", i == 0 ? fs2 : fs3, "amount_cents",
+		                        value_int(1), &w),
+		                 ARR_EFORBIDDEN);
+		assert_non_null(strstr(w.refusal, "rule funding-own-share"));
+		assert_non_null(strstr(w.refusal, own));
+	}
 	ts_pull(b, a, 1 << 20);
 	ts_pull(a, c, 1 << 20);
 	assert_int_equal(store_get(c->s, "funding_share", fs, NULL, NULL), 0);
@@ -559,6 +671,21 @@ test_funder_names_itself(void **state)
 	assert_int_equal(build_case(b->key, &h, x.scope, &op, key, &cs), 0);
 	denied_at(a, c, b, cs, "funding-own-funder");
 	changeset_destroy(&cs);
+	/* ... and changes the owner's share of another funder: masked too */
+	h.seq++;
+	op.column = "amount_cents";
+	op.value = value_int(1);
+	assert_int_equal(rowid_parse(fs2, op.row), 0);
+	assert_int_equal(build_case(b->key, &h, x.scope, &op, key, &cs), 0);
+	for (int i = 0; i < 2; i++) {
+		struct ts_replica *at = i == 0 ? a : c;
+		struct denied dn;
+
+		assert_int_equal(apply1(at, cs), STORE_APPLIED);
+		denied_of(at, b, &dn);
+		assert_non_null(strstr(dn.text, "funding-own-share"));
+	}
+	changeset_destroy(&cs);
 }
 
 int
@@ -570,6 +697,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_forged_non_party, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_self_grant_and_revoke_owner, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_own_organisation_row, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_organisation_names, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_funder_names_itself, setup, ts_teardown),
 	};
 

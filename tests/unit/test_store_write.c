@@ -33,7 +33,7 @@ test_write_get_list(void **state)
 	ts_new_id(org3);
 	struct store_op ops[] = {
 	    ts_op("organisation", org1, "kind", value_text("gemeente")),
-	    ts_op("organisation", org1, "name", value_text("Gemeente Testdorp")),
+	    ts_op("organisation", org1, "name", value_text("Gemeente Elders")),
 	    ts_op("organisation", org1, "code", value_text("9901")),
 	    ts_op("organisation", org2, "kind", value_text("school")),
 	    ts_op("organisation", org2, "name", value_text("OBS De Lijster")),
@@ -47,7 +47,7 @@ test_write_get_list(void **state)
 
 	assert_int_equal(store_get(a->s, "organisation", org1, ts_row_to_text, &t), 0);
 	assert_int_equal(t.rows, 1);
-	assert_string_equal(t.buf, "kind='gemeente';name='Gemeente Testdorp';code='9901';");
+	assert_string_equal(t.buf, "kind='gemeente';name='Gemeente Elders';code='9901';");
 
 	/* filters: equality on every filter, ordered by id, limit */
 	struct store_filter fl[] = {{"kind", value_text("school")}};

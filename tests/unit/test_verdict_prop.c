@@ -9,11 +9,12 @@
  * others' data change sets are made by the test itself and signed with their keys (so a
  * write the local view would refuse still reaches the wire, as from a node with another
  * view or a modified client): 1 to 3 ops each on a few shared rows of arrangement
- * (summary: any party; status: owner or admin), funding_share (funder), care_assignment
- * (care) and evaluation (any party), some unauthorised. Replica 0 revokes and grants
- * again at random, its REVOKE's cut being what it has seen of the member then. Random
- * picks of every change set, shuffled and duplicated, go to random replicas between the
- * steps; at the end everything goes everywhere.
+ * (summary: any party; status: owner or admin), funding_share (funder: a share whose id
+ * is bound to the writers' organisation; another funder's share: admins only),
+ * care_assignment (care) and evaluation (any party), some unauthorised. Replica 0 revokes and
+ * grants again at random, its REVOKE's cut being what it has seen of the member then. Random picks
+ * of every change set, shuffled and duplicated, go to random replicas between the steps; at the end
+ * everything goes everywhere.
  *
  * The oracle knows only what the test did: a grant of member m (roles, its place in
  * replica 0's order) counts for m's seqs up to the lowest cut of the REVOKEs of m
@@ -37,8 +38,10 @@
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "orgid.h"
 #include "policy.h"
 #include "rowid.h"
+#include "shareid.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -69,8 +72,8 @@ struct cell {
 static const struct cell cells[] = {
     {"arrangement", "summary", 0, 0},
     {"arrangement", "status", -1, 0},
-    {"funding_share", "amount_cents", ROLE_FUNDER, 1},
-    {"funding_share", "amount_cents", ROLE_FUNDER, 2},
+    {"funding_share", "amount_cents", ROLE_FUNDER, 1}, /* a share of the writers' own */
+    {"funding_share", "amount_cents", -1, 2},          /* another funder's: admins only */
     {"care_assignment", "volume", ROLE_CARE, 3},
     {"evaluation", "summary", 0, 4},
 };
@@ -228,6 +231,14 @@ open_scope(struct sim *sim)
 			b[i] = (uint8_t)tu_rng_next(&sim->rng);
 		b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 		b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+		rowid_format(b, sim->rows[r]);
+	}
+	/* the two shares: one bound to the writers' organisation, one to another's */
+	for (int r = 1; r <= 2; r++) {
+		uint8_t funder[ARR_ROWID_LEN];
+
+		orgid_derive(r == 1 ? "org" : "other org", funder);
+		shareid_from(funder, b, b); /* the tail: the first 8 random bytes */
 		rowid_format(b, sim->rows[r]);
 	}
 	memcpy(sim->arr, sim->rows[0], sizeof(sim->arr));

@@ -265,7 +265,7 @@ golden import
 ok "$CTL" organisation list
 golden organisation_list
 ok "$CTL" --json organisation list
-SLURP=1 jqcheck 'length == 4 and .[0].id == "a0000001-0000-4000-8000-000000000001" and .[0].code == "9901" and .[3].kind == "provider"'
+SLURP=1 jqcheck 'length == 4 and .[0].id == "5e5c8ca5-48a9-8e90-9578-4dcea6a9f95a" and .[0].code == "9901" and .[3].kind == "provider"'
 ok "$CTL" organisation show a0000004
 golden organisation_show
 ok "$CTL" organisation list kind=school
@@ -303,7 +303,7 @@ listed "e0000002" --child TD-2015-014
 listed "e0000002 e0000004" --kind oza
 listed "e0000002" --org 98000001
 listed "e0000001 e0000002 e0000004 e0000005" --org PO9901
-listed "e0000001 e0000002 e0000003 e0000004 e0000005" --org a0000001
+listed "e0000001 e0000002 e0000003 e0000004 e0000005" --org 5e5c8ca5
 listed "e0000002" --kind oza --org 98000001 --status started
 listed "" --org 98000001 --status requested
 listed "e0000001" --active-on 2025-09-15
@@ -393,6 +393,8 @@ ok "$CTL" --json arrangement set "$NEW" status=started
 jqcheck --arg id "$NEW" '.id == $id'
 ok "$CTL" funding add --arrangement-id "$NEW" --funder-org-id 9901 --source jeugdwet \
 	amount_cents=300000 period_from=2026-01-05
+# a share's id is bound to its funder (version 8), so only that funder (or an admin) writes it
+case "$(cat "$T/out")" in ????????-????-8???-[89ab]*) ;; *) fail "funding add: not a share id bound to its funder" ;; esac
 name_id NEWFUND "$(cat "$T/out")"
 ok "$CTL" party add arrangement_id="${NEW:0:8}" org_id=98000001 role=care
 name_id NEWPARTY "$(cat "$T/out")"
@@ -538,10 +540,10 @@ error 1 "error: funding_share.amount_cents is required" \
 error 1 "error: care_assignment.volume=0 must be at least 1" \
 	"$CTL" assignment add arrangement_id=e0000002 provider_org_id=98000001 product_category=45 \
 	valid_from=2025-10-01 volume=0 unit=04 frequency=2
-error 1 "error: care_assignment.provider_org_id=\"a0000001-0000-4000-8000-000000000001\" must name an existing organisation of kind provider" \
+error 1 "error: care_assignment.provider_org_id=\"5e5c8ca5-48a9-8e90-9578-4dcea6a9f95a\" must name an existing organisation of kind provider" \
 	"$CTL" assignment add arrangement_id=e0000002 provider_org_id=9901 product_category=45 \
 	valid_from=2025-10-01 volume=2 unit=04 frequency=2
-error 1 "error: arrangement.school_org_id=\"a0000001-0000-4000-8000-000000000001\" must name an existing organisation of kind school" \
+error 1 "error: arrangement.school_org_id=\"5e5c8ca5-48a9-8e90-9578-4dcea6a9f95a\" must name an existing organisation of kind school" \
 	"$CTL" arrangement add --child-ref TD-2016-001 --kind oza --school 9901
 # set
 error 1 "error: arrangement.kind is required" "$CTL" arrangement set e0000001 kind=
@@ -554,7 +556,7 @@ ok "$CTL" digest
 BEFORE=$(cat "$T/out")
 cat >"$T/rules.jsonl" <<'EOF2'
 {"table":"organisation","kind":"school","name":"Rule school","code":"RULE1"}
-{"table":"funding_share","arrangement_id":"e0000002-0000-4000-8000-000000000002","funder_org_id":"a0000001-0000-4000-8000-000000000001","source":"jeugdwet","amount_cents":100,"period_from":"2026-01-01","period_to":"2025-01-01"}
+{"table":"funding_share","arrangement_id":"e0000002-0000-4000-8000-000000000002","funder_org_id":"5e5c8ca5-48a9-8e90-9578-4dcea6a9f95a","source":"jeugdwet","amount_cents":100,"period_from":"2026-01-01","period_to":"2025-01-01"}
 EOF2
 error 1 "error: $T/rules.jsonl:2: funding_share.period_to=\"2025-01-01\" must not be before period_from=\"2026-01-01\"" \
 	"$CTL" import "$T/rules.jsonl"
@@ -580,7 +582,7 @@ ok "$CTL" --json goal add arrangement_id=e0000002 description="Zelf naar school 
 GOAL_C=$(jq -r .id "$T/out")
 name_id GOALC "$GOAL_C"
 ok "$CTL" --json goal show "$GOAL_C"
-jqcheck '.ordinal == 3 and .status == "open" and .org_id == "a0000001-0000-4000-8000-000000000001"'
+jqcheck '.ordinal == 3 and .status == "open" and .org_id == "5e5c8ca5-48a9-8e90-9578-4dcea6a9f95a"'
 ok "$CTL" goal_evaluation add evaluation_id=e5000001 goal_id="$GOAL_A" outcome=progress
 ok "$CTL" goal_evaluation add evaluation_id=e5000001 goal_id="$GOAL_B" outcome=achieved \
 	note="Gaat goed"
@@ -608,8 +610,13 @@ error 1 "error: goal_evaluation.goal_id=\"$GOAL_X\" must name a goal of the arra
 ok "$CTL" goal delete "$GOAL_X"
 
 # ---- this node's own organisation row has its derived id (version 8), others a random one ----
-ok "$CTL" organisation add kind=gemeente name="Gemeente Testdorp" code=OWN1
-case "$(cat "$T/out")" in ????????-????-8???-*) ;; *) fail "own organisation: not its derived id" ;; esac
+ok "$CTL" organisation add kind=gemeente name="Gemeente Testdorp" code=9901
+[ "$(cat "$T/out")" = 5e5c8ca5-48a9-8e90-9578-4dcea6a9f95a ] || fail "own organisation: not its derived id"
+# ... and under no other id: a member organisation's name lives on its derived row only
+printf '%s\n' '{"table":"organisation","id":"a0000009-0000-4000-8000-000000000009","kind":"gemeente","name":"Gemeente Testdorp","code":"X1"}' >"$T/claim.jsonl"
+expect 1 "$CTL" import "$T/claim.jsonl"
+grep -q 'rule organisation-name: .*5e5c8ca5-48a9-8e90-9578-4dcea6a9f95a' "$T/err" ||
+	fail "import of the own organisation under a random id: $(cat "$T/err")"
 ok "$CTL" organisation add kind=school name="Other school" code=OTH1
 case "$(cat "$T/out")" in ????????-????-4???-*) ;; *) fail "other organisation: not a random id" ;; esac
 
@@ -747,7 +754,7 @@ arrangd_changesets_duplicate_total arrangd_changesets_quarantined_total
 arrangd_peers_connected arrangd_peer_behind arrangd_peer_ahead arrangd_apply_seconds
 arrangd_peer_unreachable_seconds arrangd_changesets_clock_rejected_total
 arrangd_data_free_bytes arrangd_data_size_bytes arrangd_writes_held
-arrangd_search_notes_overflow_total arrangd_equivocations arrangd_quota_refused_total
+arrangd_search_notes_overflow_total arrangd_access_notes_overflow_total arrangd_equivocations arrangd_quota_refused_total
 arrangd_origin_over_quota_bytes arrangd_denied_changesets arrangd_denied_total
 arrangd_schema_kept_changesets arrangd_schema_kept_bytes arrangd_schema_kept_overflow_total
 arrangd_schema_version arrangd_peer_schema_version

@@ -1,0 +1,191 @@
+/*
+ * store_access_rec.c: the packed record of an access-log note (store_access_rec.h):
+ * planning it against the record before (a string the same as before is a two-byte
+ * code), writing it, and reading it back. It must not allocate: a note is written in
+ * the read's own path, and the log's cost per read is meant to stay a few percent.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "arrerr.h"
+#include "store_access_rec.h"
+
+#define REC_HEAD   (4 + 8 + 8)
+#define REC_ABSENT 0xffffu /* the string is absent */
+#define REC_SAME   0xfffeu /* the same as the record before's */
+#define REC_ROW    0xfffdu /* (arrangement) the same as this record's row */
+#define REC_ROW_I  3
+#define REC_ARR_I  4
+
+static void
+rec_put_le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+rec_get_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* Is string i of r the same as the record before's? */
+static bool
+rec_same(const struct store_access_rec_ctx *c, const struct store_access_rec *r, size_t i)
+{
+	if (!c->valid || (r->s[i] == NULL) != c->absent[i])
+		return false;
+	return r->s[i] == NULL || (c->len[i] == r->n[i] && memcmp(c->s[i], r->s[i], r->n[i]) == 0);
+}
+
+int
+store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_rec *r,
+                      size_t *size)
+{
+	size_t sz = REC_HEAD + 2 * STORE_ACCESS_REC_NSTR;
+
+	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
+		r->n[i] = r->s[i] != NULL ? strlen(r->s[i]) : 0;
+		if (r->n[i] > STORE_ACCESS_REC_STR_MAX)
+			return ARR_EINVAL;
+		if (rec_same(c, r, i))
+			r->code[i] = REC_SAME;
+		else if (r->s[i] == NULL)
+			r->code[i] = REC_ABSENT;
+		else if (i == REC_ARR_I && r->s[REC_ROW_I] != NULL && r->n[i] == r->n[REC_ROW_I] &&
+		         memcmp(r->s[i], r->s[REC_ROW_I], r->n[i]) == 0)
+			r->code[i] = REC_ROW;
+		else
+			r->code[i] = (uint16_t)r->n[i];
+		sz += r->code[i] == r->n[i] ? r->n[i] : 0;
+	}
+	*size = sz;
+	return 0;
+}
+
+void
+store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
+                     const struct store_access_rec *r)
+{
+	rec_put_le(p, size, 4);
+	rec_put_le(p + 4, (uint64_t)r->at_ms, 8);
+	rec_put_le(p + 12, (uint64_t)r->uid, 8);
+	p += REC_HEAD;
+	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
+		rec_put_le(p, r->code[i], 2);
+		p += 2;
+		if (r->code[i] == REC_SAME)
+			continue;
+		c->absent[i] = r->s[i] == NULL;
+		c->len[i] = (uint16_t)r->n[i];
+		if (r->s[i] != NULL)
+			memcpy(c->s[i], r->s[i], r->n[i]);
+		if (r->code[i] == r->n[i]) {
+			memcpy(p, r->s[i], r->n[i]);
+			p += r->n[i];
+		}
+	}
+	c->valid = true;
+}
+
+/* String i of the record at p (left bytes) into c: its code's meaning; false: malformed. */
+static bool
+rec_get_str(struct store_access_rec_ctx *c, size_t i, const uint8_t **p, size_t *left)
+{
+	size_t code;
+
+	if (*left < 2)
+		return false;
+	code = (size_t)rec_get_le(*p, 2);
+	*p += 2;
+	*left -= 2;
+	if (code == REC_SAME)
+		return c->valid;
+	c->absent[i] = code == REC_ABSENT;
+	c->len[i] = 0;
+	if (code == REC_ABSENT)
+		return true;
+	if (code == REC_ROW) {
+		if (i != REC_ARR_I || c->absent[REC_ROW_I])
+			return false;
+		code = c->len[REC_ROW_I];
+		memcpy(c->s[i], c->s[REC_ROW_I], code);
+	} else {
+		if (code > STORE_ACCESS_REC_STR_MAX || code > *left)
+			return false;
+		memcpy(c->s[i], *p, code);
+		*p += code;
+		*left -= code;
+	}
+	c->len[i] = (uint16_t)code;
+	c->s[i][code] = '\0';
+	return true;
+}
+
+bool
+store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len, size_t *off,
+                     struct store_access_rec *r)
+{
+	size_t o = *off, size, left;
+	const uint8_t *p;
+
+	if (o > len || len - o < REC_HEAD || (size = (size_t)rec_get_le(recs + o, 4)) > len - o ||
+	    size < REC_HEAD)
+		return false;
+	r->at_ms = (int64_t)rec_get_le(recs + o + 4, 8);
+	r->uid = (int64_t)rec_get_le(recs + o + 12, 8);
+	p = recs + o + REC_HEAD;
+	left = size - REC_HEAD;
+	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
+		if (!rec_get_str(c, i, &p, &left))
+			return false;
+		r->s[i] = c->absent[i] ? NULL : c->s[i];
+		r->n[i] = c->len[i];
+	}
+	*off = o + size;
+	c->valid = true;
+	return left == 0 && r->s[0] != NULL && r->s[1] != NULL;
+}
+
+size_t
+store_access_rec_span(const uint8_t *recs, size_t len, int64_t *lo, int64_t *hi)
+{
+	size_t count = 0;
+
+	*lo = INT64_MAX;
+	*hi = INT64_MIN;
+	for (size_t off = 0; off + REC_HEAD <= len; count++) {
+		int64_t at = (int64_t)rec_get_le(recs + off + 4, 8);
+
+		*lo = at < *lo ? at : *lo;
+		*hi = at > *hi ? at : *hi;
+		off += (size_t)rec_get_le(recs + off, 4);
+	}
+	return count;
+}
+
+void
+store_access_rec_hash(const uint8_t prev[STORE_ACCESS_REC_HASH], const int64_t meta[4],
+                      const char *org, const uint8_t *recs, size_t len,
+                      uint8_t out[STORE_ACCESS_REC_HASH])
+{
+	crypto_generichash_state h;
+	uint8_t le[4 * 8 + 4];
+	size_t olen = strlen(org);
+
+	for (size_t i = 0; i < 4; i++)
+		rec_put_le(le + 8 * i, (uint64_t)meta[i], 8);
+	rec_put_le(le + 32, olen, 4);
+	crypto_generichash_init(&h, NULL, 0, STORE_ACCESS_REC_HASH);
+	crypto_generichash_update(&h, prev, STORE_ACCESS_REC_HASH);
+	crypto_generichash_update(&h, le, sizeof(le));
+	crypto_generichash_update(&h, (const uint8_t *)org, olen);
+	crypto_generichash_update(&h, recs, len);
+	crypto_generichash_final(&h, out, STORE_ACCESS_REC_HASH);
+}

@@ -1,0 +1,65 @@
+/*
+ * store_access_rec.h: the record of one access-log note as it is packed in a batch of
+ * access.db (format 2), and the codec for it. A record is: u32 its length, i64 at_ms,
+ * i64 uid, then six strings (user, action, table, row, arrangement, fields), each a u16
+ * length and its bytes, or a u16 code: absent, the same as the record before's (within
+ * one batch), or (arrangement only) the same as this record's row. All little-endian.
+ * And the hash that chains a batch to the one before. It knows nothing of SQLite or of
+ * the buffer's bounds.
+ */
+#ifndef STORE_ACCESS_REC_H
+#define STORE_ACCESS_REC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ACCESS_REC_NSTR    6
+#define STORE_ACCESS_REC_HASH    32
+#define STORE_ACCESS_REC_STR_MAX 4096
+
+/* The strings of the record before, which a record may refer to. */
+struct store_access_rec_ctx {
+	bool valid; /* false: no record before (a batch's first), nothing to refer to */
+	bool absent[STORE_ACCESS_REC_NSTR];
+	uint16_t len[STORE_ACCESS_REC_NSTR];
+	char s[STORE_ACCESS_REC_NSTR][STORE_ACCESS_REC_STR_MAX + 1];
+};
+
+/* One note: its time, uid and strings (NULL: absent), with their lengths. */
+struct store_access_rec {
+	int64_t at_ms, uid;
+	const char *s[STORE_ACCESS_REC_NSTR];
+	size_t n[STORE_ACCESS_REC_NSTR];
+	uint16_t code[STORE_ACCESS_REC_NSTR]; /* set by store_access_rec_plan */
+};
+
+/*
+ * Plan r against c (the record before it): which strings refer back, and its size in
+ * bytes into *size. ARR_EINVAL when a string is longer than STORE_ACCESS_REC_STR_MAX.
+ */
+int store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_rec *r,
+                          size_t *size);
+/* Write planned r (size bytes) at p; c becomes its strings. */
+void store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
+                          const struct store_access_rec *r);
+/*
+ * Read the record at *off of recs (len bytes) into r (strings NUL-terminated in c, which
+ * holds the record before's) and move *off past it; false when it is cut short,
+ * malformed, or refers to a record before that is not there.
+ */
+bool store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len,
+                          size_t *off, struct store_access_rec *r);
+
+/* The number of records in recs (len bytes, well formed), their earliest and latest at. */
+size_t store_access_rec_span(const uint8_t *recs, size_t len, int64_t *lo, int64_t *hi);
+
+/*
+ * The hash of a batch chained to prev: BLAKE2b-256 over prev, meta (first seq, last
+ * seq, earliest at, latest at), org and the packed records: all a stored batch holds.
+ */
+void store_access_rec_hash(const uint8_t prev[STORE_ACCESS_REC_HASH], const int64_t meta[4],
+                           const char *org, const uint8_t *recs, size_t len,
+                           uint8_t out[STORE_ACCESS_REC_HASH]);
+
+#endif
