@@ -26,6 +26,7 @@
 #include "policy.h"
 #include "rolematrix.h"
 #include "store_int.h"
+#include "store_member.h"
 
 #define VERDICT_CACHE 64  /* scopes whose compiled policy is kept (round robin) */
 #define OWNER_CACHE   256 /* scopes whose owner is kept (round robin; an owner never changes) */
@@ -411,9 +412,11 @@ known_here(const char *table)
 
 /*
  * Whether the len bytes at org name a member organisation (rolematrix_writer's
- * is_member_org): the organisation of a node of the members file. Only a local write asks
- * (a local rule, PROTOCOL.md "Write authorisation"): the members file is configuration, so
- * a verdict on a logged change set never reads it.
+ * is_member_org): the organisation of a member on the list this node folds now
+ * (store_member.c: the members file's seed and the member change sets; removed ones left
+ * out) or of a node store_config.member_at names. Only a local write asks (a local rule,
+ * PROTOCOL.md "Write authorisation"): the list grows as members join, so a verdict on a
+ * logged change set never reads it.
  */
 static bool
 member_org(void *ctx, const char *org, size_t len)
@@ -421,6 +424,13 @@ member_org(void *ctx, const char *org, size_t len)
 	const struct store *s = ctx;
 	const uint8_t *m;
 
+	for (size_t i = 0; i < store_member_count(s); i++) {
+		const struct member_rec *r = store_member_at(s, i);
+
+		if (!r->removed && strlen(r->organisation) == len &&
+		    memcmp(r->organisation, org, len) == 0)
+			return true;
+	}
 	for (size_t i = 0; s->member_at != NULL && s->member_org != NULL &&
 	                   (m = s->member_at(s->member_ctx, i)) != NULL;
 	     i++) {

@@ -106,6 +106,17 @@ test_membership_replicated(void **state)
 	issue(c, MEMBER_ADD, xk, 0, ARR_EFORBIDDEN, "issuer not a member at that seq");
 	issue(a, MEMBER_ADD, xk, 0, 0, NULL);
 	assert_non_null(store_member_find(a->s, xk));
+	/* a member by change set, not in any file: its name is refused on a reference row */
+	{
+		char ref[ARR_ROWID_STRLEN + 1];
+		struct store_op op;
+		struct store_write_result w = {0};
+
+		ts_new_id(ref);
+		op = ts_op("organisation", ref, "name", value_text(ZORG));
+		assert_int_equal(store_write(a->s, &op, 1, &w), ARR_EFORBIDDEN);
+		assert_non_null(strstr(w.refusal, "organisation-name"));
+	}
 	assert_int_equal(store_member_kind(a->s, xk), MEMBER_KIND_PROVIDER);
 	/* the ADD reaches b: the quarantined change set applies on retry */
 	ts_pull(a, b, 1 << 20);
