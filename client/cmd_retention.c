@@ -2,7 +2,8 @@
  * cmd_retention.c: `arrangctl retention due [--by DATE]`: the due dates of the
  * retention periods the daemon computes ("retention.due"), one line per arrangement and
  * kind of organisation, with the rule that started the period and whether it has ended
- * (by today, or by DATE). It lists only: nothing is erased (docs/operations.md). And
+ * (by today, or by DATE), and, with [retention] act = auto, the day the daemon will act
+ * on it. It lists only: nothing is erased (docs/operations.md). And
  * `arrangctl retention apply [--yes]` ("retention.apply"): what is due today for this
  * node, shredded here or erased for everyone; without --yes it says what it would do.
  */
@@ -19,17 +20,18 @@
 static void
 retention_print(const msgpack_object *it, size_t *ndue)
 {
-	static const char *const keys[] = {"due_on", "kind", "arrangement", "from_on", "rule"};
-	char v[5][96];
+	static const char *const keys[] = {"due_on",  "kind", "arrangement",
+	                                   "from_on", "rule", "acts_on"};
+	char v[6][96];
 	const msgpack_object *due = obj_get(it, "due");
 	bool is_due = due != NULL && due->type == MSGPACK_OBJECT_BOOLEAN && due->via.boolean;
 
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < 6; i++)
 		if (!obj_strcpy(obj_get(it, keys[i]), v[i], sizeof(v[i])))
 			snprintf(v[i], sizeof(v[i]), "-");
 	*ndue += is_due;
-	printf("%-10s %-4s %-9s %-36s %-10s %s\n", v[0], is_due ? "yes" : "no", v[1], v[2], v[3],
-	       v[4]);
+	printf("%-10s %-4s %-10s %-9s %-36s %-10s %s\n", v[0], is_due ? "yes" : "no", v[5], v[1],
+	       v[2], v[3], v[4]);
 }
 
 int
@@ -66,8 +68,8 @@ cmd_retention_due(struct cli *cli, const struct cmd_call *call, int argc, char *
 		goto out;
 	}
 	if (!cli->json)
-		printf("%-10s %-4s %-9s %-36s %-10s %s\n", "DUE ON", "DUE", "KIND", "ARRANGEMENT",
-		       "FROM", "RULE");
+		printf("%-10s %-4s %-10s %-9s %-36s %-10s %s\n", "DUE ON", "DUE", "ACTS ON", "KIND",
+		       "ARRANGEMENT", "FROM", "RULE");
 	for (uint32_t i = 0; i < rp.result->via.array.size && rc == CLI_OK; i++)
 		if (cli->json)
 			rc = jsonout_print_value(&rp.result->via.array.ptr[i]);

@@ -96,6 +96,13 @@ void api_access_tick(struct api *a, int64_t now_ms, uint64_t mono);
 struct store_retention_years;
 /* The retention periods "retention.due" counts with (copied). */
 void api_set_retention(struct api *a, const struct store_retention_years *y);
+/* [retention] act = auto (on) and its notice_days. */
+void api_set_retention_auto(struct api *a, bool on, uint32_t notice_days);
+/*
+ * With act = auto, act on what has been due for notice_days, at start and then hourly
+ * (sooner while more is waiting than one tick acts on); mono is monotonic ms.
+ */
+void api_retention_tick(struct api *a, uint64_t mono);
 
 /* Upper bound of the items api_poll_fill() fills. */
 size_t api_poll_count(const struct api *a);

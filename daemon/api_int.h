@@ -56,7 +56,10 @@ struct api {
 	uid_t caller;                /* the uid of the client whose request runs */
 	uid_t user_uid;              /* the uid user names */
 	char user[64];
-	struct store_retention_years retention; /* api_retention.c's periods */
+	struct store_retention_years retention;     /* api_retention.c's periods */
+	struct store_retention_auto retention_auto; /* [retention] act = auto, notice_days */
+	uint64_t retention_next;                    /* monotonic ms of the next auto act */
+	uint64_t retention_acted[2];                /* auto acts: shred, erase */
 	/* ---- api_sock.c: the transport; unused by api_new() ---- */
 	int lfd;    /* the listening socket, -1 when none */
 	char *path; /* owned; the socket file we bound */
@@ -243,6 +246,8 @@ int api_access_history(struct api *a, const char *table, const char *id);
 api_method_fn api_access_list, api_access_verify;
 /* api_retention.c: "retention.due". */
 api_method_fn api_retention_due;
+/* api_retention.c: the counters of the acts of act = auto, for "metrics". */
+void api_retention_metrics(const struct api *a, FILE *f);
 /* api_export.c: "export", everything about one child. */
 api_method_fn api_export;
 

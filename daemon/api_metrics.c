@@ -98,6 +98,7 @@ api_metrics(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	write_families(f, a, &st);
 	unknown_families(f, &us);
 	budget_families(f, &bs);
+	api_retention_metrics(a, f);
 	api_sock_metrics(a, f);
 	if (a->hooks.metrics != NULL)
 		rc = a->hooks.metrics(a->hooks.ctx, f);

@@ -32,6 +32,7 @@ enum config_kind {
 	CK_U64,
 	CK_GRANT,  /* none|all */
 	CK_REGION, /* 32 hex digits: a region id */
+	CK_ACT,    /* manual|auto */
 };
 
 struct config_key {
@@ -97,6 +98,9 @@ static const struct config_key config_keys[] = {
     CONFIG_RETENTION(school_years),
     CONFIG_RETENTION(swv_years),
     CONFIG_RETENTION(gemeente_years),
+    {"retention", "act", CK_ACT, offsetof(struct config, retention.act_auto), 0, 0, false},
+    {"retention", "notice_days", CK_U32, offsetof(struct config, retention.notice_days), 1, 365,
+     false},
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -267,6 +271,13 @@ config_set(struct config_parse_ctx *ctx, const struct config_key *k, const char 
 			return -1;
 		}
 		*(int *)(void *)field = strcmp(value, "all") == 0;
+		return 0;
+	case CK_ACT:
+		if (strcmp(value, "manual") != 0 && strcmp(value, "auto") != 0) {
+			snprintf(msg, msglen, "%s must be manual or auto", k->key);
+			return -1;
+		}
+		*(int *)(void *)field = strcmp(value, "auto") == 0;
 		return 0;
 	case CK_U32:
 	case CK_U64:

@@ -22,10 +22,12 @@ struct config_retention {
 	uint32_t school_years;
 	uint32_t swv_years;
 	uint32_t gemeente_years;
+	int act_auto;         /* act = manual (0) | auto (1) */
+	uint32_t notice_days; /* auto: days an item is listed as due before it is acted on */
 };
 #define CONFIG_RETENTION_DEFAULTS                                                                  \
 	{                                                                                          \
-		20, 2, 5, 20                                                                       \
+		20, 2, 5, 20, 0, 30                                                                \
 	}
 /* [access_log] keep_days default: five years (NEN 7513 leaves the period to the organisation) */
 #define CONFIG_ACCESS_KEEP_DAYS 1827

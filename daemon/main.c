@@ -454,6 +454,7 @@ loop(struct daemon *d)
 		if (d->next_status <= now) {
 			store_trim(d->st);
 			api_access_tick(d->api, (int64_t)time(NULL) * 1000, now);
+			api_retention_tick(d->api, now);
 			update_status(d);
 			d->next_status = now + STATUS_EVERY_MS;
 		}
@@ -567,6 +568,8 @@ run(struct daemon *d)
 	                  &(struct store_retention_years){
 	                      d->cfg->retention.provider_years, d->cfg->retention.school_years,
 	                      d->cfg->retention.swv_years, d->cfg->retention.gemeente_years});
+	api_set_retention_auto(d->api, d->cfg->retention.act_auto != 0,
+	                       d->cfg->retention.notice_days);
 	ss = sync_settings_of(d->cfg);
 	ss.joining = joining != 0;
 	if ((d->sync = sync_open(d->zctx, &ss, joining ? d->inviter : d->members, d->key, d->st,

@@ -23,7 +23,8 @@ static const char erase_sql[] =
     /* change sets whose data body in scope sc a REDACT dropped (logged here or not yet) */
     "CREATE TABLE IF NOT EXISTS _redacted(sc INTEGER NOT NULL, origin BLOB NOT NULL,"
     " seq INTEGER NOT NULL, PRIMARY KEY(sc, origin, seq)) WITHOUT ROWID;"
-    /* the logged ERASE and REDACT parts of each scope (their bodies go with an erasure) */
+    /* the logged ERASE and REDACT parts of each scope, and its data parts that never
+       opened (their bodies go with an erasure) */
     "CREATE TABLE IF NOT EXISTS _erase_part(sc INTEGER NOT NULL, log INTEGER NOT NULL,"
     " PRIMARY KEY(sc, log)) WITHOUT ROWID;"
     /* a log entry made header-only keeps its origin's log bytes right (store_quota.c) */

@@ -441,20 +441,28 @@ out:
 }
 
 int
-store_erase_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc,
-                   int64_t log_id)
+store_erase_note(struct store *s, int64_t sc, int64_t log_id)
 {
-	const struct cs_policy *q = cs->parts[i].policy;
 	char *sql;
 	int rc;
 
-	/* recorded, so that an erasure finds its body (a REDACT's names change sets) */
 	if ((sql = sqlite3_mprintf("INSERT OR IGNORE INTO _erase_part(sc, log) VALUES(%lld, ?1)",
 	                           (long long)sc)) == NULL)
 		return ARR_ENOMEM;
 	rc = run(s, sql, log_id, NULL, 0);
 	sqlite3_free(sql);
-	if (rc < 0)
+	return rc;
+}
+
+int
+store_erase_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc,
+                   int64_t log_id)
+{
+	const struct cs_policy *q = cs->parts[i].policy;
+	int rc;
+
+	/* recorded, so that an erasure finds its body (a REDACT's names change sets) */
+	if ((rc = store_erase_note(s, sc, log_id)) < 0)
 		return rc;
 
 	if (q->op == POLICY_REDACT)

@@ -680,6 +680,11 @@ int store_erase_filter(struct store *s, const struct changeset *cs, uint8_t **ou
 int store_erase_stubs_ok(struct store *s, const struct changeset *cs, char *detail, size_t dlen);
 /* Erase local scope sc (its id scope) in the caller's transaction; ledger first. */
 int store_erase_scope(struct store *s, int64_t sc, const uint8_t scope[ARR_SCOPE_LEN]);
+/*
+ * Record that log entry log_id has a part in scope sc that no other table names (an
+ * ERASE or REDACT, a data part that never opened), so that an erasure strips its body.
+ */
+int store_erase_note(struct store *s, int64_t sc, int64_t log_id);
 /* ERASE or REDACT part i of cs in scope sc, applied (or ignored when not allowed). */
 int store_erase_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc,
                        int64_t log_id);

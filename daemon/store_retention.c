@@ -232,6 +232,29 @@ store_retention_add_years(const char *date, uint32_t years, char out[11])
 	return 0;
 }
 
+int
+store_retention_add_days(const char *date, int days, char out[11])
+{
+	struct tm tm = {0};
+	char check[11];
+	time_t t;
+
+	if (store_retention_add_years(date, 0, check) != 0 || strcmp(check, date) != 0 ||
+	    sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	/* a day the month does not have (2021-02-30) comes back as another date */
+	if ((t = timegm(&tm)) == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(check, sizeof(check), "%Y-%m-%d", &tm) != 10 || strcmp(check, date) != 0)
+		return -1;
+	t += (time_t)days * 86400;
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+		return -1;
+	strftime(out, 11, "%Y-%m-%d", &tm);
+	return 0;
+}
+
 /* ms since the epoch as a UTC date. */
 static void
 ret_date(uint64_t ms, char out[11])

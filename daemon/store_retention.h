@@ -52,6 +52,7 @@ enum store_retention_action {
 };
 /* One arrangement acted on (or, without act, to act on); rc its outcome (0 or ARR_E*). */
 typedef int (*store_retention_act_fn)(void *ctx, const char *arrangement,
+                                      const uint8_t scope[ARR_SCOPE_LEN],
                                       enum store_retention_action what, int rc);
 /*
  * Act on the due dates of today: for each arrangement whose period for this node's own
@@ -62,6 +63,24 @@ typedef int (*store_retention_act_fn)(void *ctx, const char *arrangement,
  */
 int store_retention_act(struct store *s, const struct store_retention_years *y, const char *today,
                         bool act, store_retention_act_fn fn, void *ctx);
+
+/*
+ * [retention] act = auto: store_retention_act() done by the daemon itself, but only on
+ * what has been listed as due for notice_days (an item due on D is acted on from D +
+ * notice_days), at most max arrangements a call. Off (act = manual): nothing, ever.
+ */
+struct store_retention_auto {
+	bool on;
+	uint32_t notice_days; /* 1..365 */
+	size_t max;           /* arrangements acted on a call */
+};
+/* The number acted on (or ARR_E*); fn as for store_retention_act(). */
+int store_retention_auto(struct store *s, const struct store_retention_years *y, const char *today,
+                         const struct store_retention_auto *au, store_retention_act_fn fn,
+                         void *ctx);
+
+/* "YYYY-MM-DD" moved by days (negative: back); -1 when date is not a date. */
+int store_retention_add_days(const char *date, int days, char out[11]);
 
 /* "YYYY-MM-DD" plus years (29 February onto 28 February); -1 when date is not a date. */
 int store_retention_add_years(const char *date, uint32_t years, char out[11]);

@@ -7,6 +7,7 @@
  * decides from the list and the scope's owner only; the erasure and the shred are
  * store_erase_issue.c's, each in its own transaction.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,9 +92,13 @@ decide(struct store *s, const struct act *x, uint8_t scope[ARR_SCOPE_LEN],
 	return 0;
 }
 
-int
-store_retention_act(struct store *s, const struct store_retention_years *y, const char *today,
-                    bool act, store_retention_act_fn fn, void *ctx)
+/*
+ * store_retention_act() stopping after max arrangements; *n of them. Acting is one
+ * transaction each (store_erase_issue.c), so max bounds the work of a call.
+ */
+static int
+act_on(struct store *s, const struct store_retention_years *y, const char *today, bool act,
+       size_t max, store_retention_act_fn fn, void *ctx, size_t *n)
 {
 	struct acts a = {0};
 	uint8_t id[ARR_ROWID_LEN], scope[ARR_SCOPE_LEN];
@@ -106,21 +111,51 @@ store_retention_act(struct store *s, const struct store_retention_years *y, cons
 		return rc < 0 ? rc : ARR_ENOTFOUND;
 	if ((rc = store_retention_due(s, y, today, fold, &a)) < 0 || (rc = a.rc) < 0)
 		goto out;
-	for (size_t i = 0; i < a.n && rc == 0; i++) {
+	*n = 0;
+	for (size_t i = 0; i < a.n && rc == 0 && *n < max; i++) {
 		enum store_retention_action what = STORE_RETENTION_SHRED;
 		int done = 0;
 
 		if (!a.v[i].own_due)
 			continue;
+		memset(scope, 0, sizeof(scope));
 		if ((done = decide(s, &a.v[i], scope, &what)) == 0 && act)
 			done = what == STORE_RETENTION_ERASE ? store_scope_erase(s, scope, NULL)
 			                                     : store_scope_shred(s, scope, NULL);
+		(*n)++;
 		if (done == ARR_ENOMEM || done == ARR_EDB || done == ARR_EIO || done == ARR_EFULL)
 			rc = done;
 		else if (fn != NULL)
-			rc = fn(ctx, a.v[i].id, what, done);
+			rc = fn(ctx, a.v[i].id, scope, what, done);
 	}
 out:
 	free(a.v);
 	return rc;
+}
+
+int
+store_retention_act(struct store *s, const struct store_retention_years *y, const char *today,
+                    bool act, store_retention_act_fn fn, void *ctx)
+{
+	size_t n;
+
+	return act_on(s, y, today, act, SIZE_MAX, fn, ctx, &n);
+}
+
+int
+store_retention_auto(struct store *s, const struct store_retention_years *y, const char *today,
+                     const struct store_retention_auto *au, store_retention_act_fn fn, void *ctx)
+{
+	char cutoff[11];
+	size_t n = 0;
+	int rc;
+
+	if (!au->on || au->max == 0)
+		return 0;
+	/* due on cutoff or before: listed as due for notice_days by today */
+	if (store_retention_add_days(today, -(int)au->notice_days, cutoff) != 0)
+		return ARR_EINVAL;
+	if ((rc = act_on(s, y, cutoff, true, au->max, fn, ctx, &n)) < 0)
+		return rc;
+	return (int)n;
 }

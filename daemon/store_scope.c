@@ -550,7 +550,8 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 	/* shredded here: kept sealed and never opened (an erasure still finds it) */
 	if (gone == 0 && (rc = open_in_apply(s, cs, i, ax)) < 0) {
 		s->scope_masked++; /* validated at receipt; a key learnt since does not open it */
-		return 0;
+		/* never merged, but its body is the scope's: an erasure must find it */
+		return rc == ARR_ENOMEM || rc == ARR_EDB ? rc : store_erase_note(s, ax->sc, log_id);
 	}
 	if (gone == 0 && rc == 0)
 		return merge_opened(s, cs, i, oid, log_id, ax->sc, checked);

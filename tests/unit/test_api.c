@@ -1661,6 +1661,7 @@ test_metrics(void **state)
 	                                    "arrangd_quarantine_bytes",
 	                                    "arrangd_pending_dropped_total",
 	                                    "arrangd_quarantine_evicted_total",
+	                                    "arrangd_retention_acted_total",
 	                                    "arrangd_equivocations",
 	                                    "arrangd_quota_refused_total",
 	                                    "arrangd_origin_over_quota_bytes",
@@ -1695,6 +1696,9 @@ test_metrics(void **state)
 	assert_true(prom_check(text, names, "arrangd_writes_held") == 0);
 	assert_true(prom_check(text, names, "arrangd_changesets_clock_rejected_total") == 0);
 	assert_true(prom_check(text, names, "arrangd_quarantine_evicted_total") == 0);
+	/* act = manual (the default): nothing acted on by a timer */
+	assert_non_null(strstr(text, "arrangd_retention_acted_total{action=\"shred\"} 0\n"));
+	assert_non_null(strstr(text, "arrangd_retention_acted_total{action=\"erase\"} 0\n"));
 	assert_true(prom_check(text, names, "arrangd_pending_bytes") == 0);
 	assert_null(strstr(text, "arrangd_peers_connected")); /* no hook, no sync metrics */
 	free(text);

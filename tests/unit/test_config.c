@@ -482,6 +482,22 @@ test_integers(void **state)
 	assert_int_equal(c->access_commit_ms, 50);
 	assert_int_equal(c->retention.swv_years, 7);
 	assert_int_equal(c->retention.provider_years, 20);
+	assert_int_equal(c->retention.act_auto, 0); /* manual unless asked */
+	assert_int_equal(c->retention.notice_days, 30);
+	config_destroy(&c);
+	expect_err(NODE "[retention]\nact = automatic\n", "t.conf:9: act must be manual or auto");
+	expect_err(NODE "[retention]\nact = Auto\n", "t.conf:9: act must be manual or auto");
+	expect_err(NODE "[retention]\nnotice_days = 0\n",
+	           "t.conf:9: notice_days must be an integer from 1 to 365");
+	expect_err(NODE "[retention]\nnotice_days = 366\n",
+	           "t.conf:9: notice_days must be an integer from 1 to 365");
+	c = expect_ok(NODE "[retention]\nact = auto\nnotice_days = 365\n", "t.conf");
+	assert_int_equal(c->retention.act_auto, 1);
+	assert_int_equal(c->retention.notice_days, 365);
+	config_destroy(&c);
+	c = expect_ok(NODE "[retention]\nact = manual\nnotice_days = 1\n", "t.conf");
+	assert_int_equal(c->retention.act_auto, 0);
+	assert_int_equal(c->retention.notice_days, 1);
 	config_destroy(&c);
 	c = expect_ok(NODE "[sync]\nheartbeat_ms = 60000\nmax_clock_drift_ms = 1000\n", "t.conf");
 	assert_int_equal(c->heartbeat_ms, 60000);

@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <msgpack.h>
 #include <sqlite3.h>
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "changeset_ref.h"
 #include "orgid.h"
 #include "policy.h"
 #include "rowid.h"
@@ -448,16 +450,104 @@ test_shred_local(void **state)
 	assert_int_equal(bodies_in(b, x.scope), 0);
 }
 
+/*
+ * a's change set at seq as its author could have signed it with every case data body in
+ * scope altered (a byte of the tag): it verifies, but the scope's key does not open it.
+ * Onto out.
+ */
+static void
+bad_body_to(struct ts_replica *a, uint64_t seq, const uint8_t scope[ARR_SCOPE_LEN],
+            struct ts_blobs *out)
+{
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	struct changeset *cs = NULL;
+	struct cs_part parts[ARR_CS_MAX_PARTS];
+	uint8_t *bodies[ARR_CS_MAX_PARTS] = {0};
+	msgpack_sbuffer env;
+
+	ts_envelope(a, a, seq, bl);
+	assert_int_equal(bl->n, 1);
+	assert_int_equal(changeset_decode(bl->data[0], bl->len[0], &cs), 0);
+	for (size_t p = 0; p < cs->nparts; p++) {
+		parts[p] = cs->parts[p];
+		if (parts[p].kind != CS_DATA || memcmp(parts[p].scope, scope, ARR_SCOPE_LEN) != 0)
+			continue;
+		bodies[p] = malloc(parts[p].bodylen);
+		assert_non_null(bodies[p]);
+		memcpy(bodies[p], parts[p].body, parts[p].bodylen);
+		bodies[p][parts[p].bodylen - 1] ^= 0x40; /* the tag */
+		parts[p].body = bodies[p];
+		parts[p].ops = NULL;
+		parts[p].nops = 0;
+	}
+	msgpack_sbuffer_init(&env);
+	assert_int_equal(changeset_ref_wrap(a->key, &cs->h, parts, cs->nparts, &env), 0);
+	assert_int_equal(
+	    ts_collect(out, nodekey_public(a->key), seq, (const uint8_t *)env.data, env.size), 0);
+	msgpack_sbuffer_destroy(&env);
+	for (size_t p = 0; p < cs->nparts; p++)
+		free(bodies[p]);
+	changeset_destroy(&cs);
+	ts_blobs_free(bl);
+	free(bl);
+}
+
+/*
+ * A data part that verified (b had no key yet), waited for its gap to fill, and then did
+ * not open with the key the gap brought: masked, and in no other record of the scope.
+ * The erasure still strips its body.
+ */
+static void
+test_unopened_part_erased(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct ts_blobs *in = calloc(1, sizeof(*in));
+	struct store_scope_stats st;
+	enum store_outcome out[16];
+	uint64_t grant, upd;
+	struct arr x;
+
+	arr_create(a, NULL, &x);
+	assert_int_equal(
+	    store_scope_grant(a->s, x.scope, nodekey_public(b->key), ROLE_CARE | ROLE_ADMIN, NULL),
+	    0);
+	grant = ts_seq_of(a, a);
+	assert_int_equal(ts_write1(a, "arrangement", x.id, "end_on", value_text("2001-01-01")), 0);
+	upd = ts_seq_of(a, a);
+	assert_true(upd == grant + 1 && upd < 16);
+	/* b: what came before, the altered update (held pending), then the grant */
+	for (uint64_t seq = 1; seq < grant; seq++)
+		ts_envelope(a, a, seq, in);
+	bad_body_to(a, upd, x.scope, in);
+	ts_envelope(a, a, grant, in);
+	ts_apply_blobs(b, in, out, NULL);
+	assert_int_equal(ts_seq_of(b, a), upd);
+	assert_int_equal(store_scope_stats(b->s, &st), 0);
+	assert_int_equal(st.masked, 1);
+	assert_int_equal(rows_of(b, "arrangement"), 1);
+	assert_true(bodies_in(b, x.scope) > 0);
+	assert_int_equal(store_scope_erase(a->s, x.scope, NULL), 0);
+	sync_to(a, b);
+	assert_int_equal(ts_seq_of(b, a), ts_seq_of(a, a));
+	assert_int_equal(rows_of(b, "arrangement"), 0);
+	assert_int_equal(bodies_in(b, x.scope), 0);
+	ts_blobs_free(in);
+	free(in);
+}
+
 struct acted {
 	int shred, erase, failed;
 };
 
 static int
-acted_add(void *ctx, const char *arrangement, enum store_retention_action what, int rc)
+acted_add(void *ctx, const char *arrangement, const uint8_t scope[ARR_SCOPE_LEN],
+          enum store_retention_action what, int rc)
 {
 	struct acted *a = ctx;
 
 	(void)arrangement;
+	(void)scope;
 	a->shred += what == STORE_RETENTION_SHRED;
 	a->erase += what == STORE_RETENTION_ERASE;
 	a->failed += rc < 0;
@@ -516,6 +606,50 @@ test_retention_act(void **state)
 	assert_int_equal(st.gone, 1);
 }
 
+/*
+ * act = auto: only what has been listed as due for notice_days is acted on; act =
+ * manual never acts.
+ */
+static void
+test_retention_auto(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	const struct store_retention_years y = STORE_RETENTION_DEFAULTS;
+	struct store_retention_auto au = {.on = false, .notice_days = 30, .max = 8};
+	struct acted n = {0};
+	uint8_t oid[ARR_ROWID_LEN];
+	char org[ARR_ROWID_STRLEN + 1], d[11];
+	struct arr x;
+
+	orgid_derive(TS_ORG, oid);
+	rowid_format(oid, org);
+	assert_int_equal(ts_write1(a, "organisation", org, "kind", value_text("gemeente")), 0);
+	arr_create(a, b, &x);
+	struct store_op ops[] = {
+	    ts_op("arrangement", x.id, "municipality_org_id", value_text(org)),
+	    ts_op("arrangement", x.id, "end_on", value_text("2001-01-01")),
+	};
+	assert_int_equal(store_write(a->s, ops, 2, NULL), 0);
+	sync_to(a, b);
+	/* due on 2021-01-01; manual: never, however long ago */
+	assert_int_equal(store_retention_auto(b->s, &y, "2090-01-01", &au, acted_add, &n), 0);
+	au.on = true;
+	/* listed as due for 29 days: not yet */
+	assert_int_equal(store_retention_auto(b->s, &y, "2021-01-30", &au, acted_add, &n), 0);
+	assert_int_equal(n.shred + n.erase, 0);
+	assert_int_equal(rows_of(b, "child"), 1);
+	/* for 30 days: shredded here, once */
+	assert_int_equal(store_retention_auto(b->s, &y, "2021-01-31", &au, acted_add, &n), 1);
+	assert_int_equal(n.shred, 1);
+	assert_int_equal(n.failed, 0);
+	assert_int_equal(rows_of(b, "child"), 0);
+	assert_int_equal(rows_of(a, "child"), 1);
+	assert_int_equal(store_retention_add_days("2021-03-01", -1, d), 0);
+	assert_string_equal(d, "2021-02-28");
+	assert_int_equal(store_retention_add_days("2021-02-30", 1, d), -1);
+}
+
 int
 main(void)
 {
@@ -527,7 +661,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_restored_backup_erased_again, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_mid_erase_completed, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_shred_local, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_unopened_part_erased, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_act, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_auto, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
