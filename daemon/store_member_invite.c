@@ -14,6 +14,9 @@
 #include "store_member.h"
 #include "store_member_invite.h"
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
 /* One statement with blob ?1 and ints ?2.. : run it. */
 static int
 exec_sql(struct store *s, const char *sql, const uint8_t *blob, size_t blen, int64_t a)
@@ -65,7 +68,11 @@ store_member_invites_open(struct store *s, uint64_t now)
 	return n;
 }
 
-/* Keep iv as an open invitation (after pruning what expired or was used). */
+/*
+ * Keep iv as an open invitation, after pruning what expired and the used ones beyond the
+ * STORE_INVITE_MAX that expire last (a used one is kept until it expires, so that its token is
+ * refused as used rather than as unknown; the table holds at most twice the bound).
+ */
 static int
 keep(struct store *s, const struct invite *iv, uint64_t now, const char **why)
 {
@@ -73,8 +80,12 @@ keep(struct store *s, const struct invite *iv, uint64_t now, const char **why)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = exec_sql(s, "DELETE FROM _invite WHERE used = 1 OR expires <= ?2", NULL, 0,
-	                   (int64_t)now)) < 0)
+	if ((rc =
+	         exec_sql(s,
+	                  "DELETE FROM _invite WHERE expires <= ?2 OR (used = 1 AND id NOT IN "
+	                  "(SELECT id FROM _invite WHERE used = 1 ORDER BY expires DESC LIMIT " STR(
+	                      STORE_INVITE_MAX) "))",
+	                  NULL, 0, (int64_t)now)) < 0)
 		return rc;
 	if (store_member_invites_open(s, now) >= STORE_INVITE_MAX) {
 		*why = "too many open invitations";

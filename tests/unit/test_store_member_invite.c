@@ -114,6 +114,9 @@ test_invite_redeem(void **state)
 	j = join_of(&iv, iv.secret, nodekey_public(y));
 	redeem(a, &j, NOW + 2, ARR_EFORBIDDEN, "the invitation was used already");
 	assert_int_equal(store_member_invites_open(a->s, NOW), 0);
+	/* issuing the next invitation keeps the used one until it expires: still "used" */
+	assert_int_equal(store_member_invite(a->s, &g, NOW + 3, tok, sizeof(tok), id, &why), 0);
+	redeem(a, &j, NOW + 4, ARR_EFORBIDDEN, "the invitation was used already");
 	nodekey_destroy(&x);
 	nodekey_destroy(&y);
 }
