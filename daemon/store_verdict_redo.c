@@ -268,6 +268,30 @@ scope_logs(struct store *s, int64_t sc, const uint8_t *member, struct ids *out)
 	return run2(s, SCOPE_LOGS "WHERE g.sc = ?1 AND g.origin = ?2", sc, oid, out);
 }
 
+/*
+ * Rows (nrows of them, each once or more) built again in scope sc: each is cleared (the
+ * change sets that wrote it join logs), then logs are merged again in log order and rows
+ * left with no value are dropped. 0 or an error.
+ */
+static int
+rebuild_rows(struct store *s, int64_t sc, struct rowref *rows, size_t nrows, struct ids *logs)
+{
+	int rc = 0;
+
+	qsort(rows, nrows, sizeof(*rows), cmp_row);
+	for (size_t i = 0; i < nrows && rc == 0; i++)
+		if (rows[i].ti >= 0 && (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0))
+			rc = row_clear(s, &rows[i], sc, logs);
+	if (rc == 0) {
+		qsort(logs->v, logs->n, sizeof(*logs->v), cmp_i64);
+		rc = remerge(s, sc, logs);
+	}
+	for (size_t i = 0; i < nrows && rc == 0; i++)
+		if (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0)
+			rc = row_drop_empty(s, &rows[i]);
+	return rc;
+}
+
 int
 store_verdict_redo(struct store *s, int64_t sc, const uint8_t (*members)[ARR_ORIGIN_LEN], size_t n,
                    bool all)
@@ -287,17 +311,7 @@ store_verdict_redo(struct store *s, int64_t sc, const uint8_t (*members)[ARR_ORI
 	}
 	if (rc < 0 || logs.n == 0)
 		goto out;
-	qsort(rows, nrows, sizeof(*rows), cmp_row);
-	for (size_t i = 0; i < nrows && rc == 0; i++)
-		if (rows[i].ti >= 0 && (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0))
-			rc = row_clear(s, &rows[i], sc, &logs);
-	if (rc == 0) {
-		qsort(logs.v, logs.n, sizeof(*logs.v), cmp_i64);
-		rc = remerge(s, sc, &logs);
-	}
-	for (size_t i = 0; i < nrows && rc == 0; i++)
-		if (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0)
-			rc = row_drop_empty(s, &rows[i]);
+	rc = rebuild_rows(s, sc, rows, nrows, &logs);
 out:
 	free(rows);
 	free(cand.v);
@@ -332,17 +346,7 @@ store_verdict_redo_without(struct store *s, int64_t sc, const int64_t *drop, siz
 	if (rc < 0 || nrows == 0)
 		goto out;
 	/* each row again from what wrote it: a dropped body no longer loads */
-	qsort(rows, nrows, sizeof(*rows), cmp_row);
-	for (size_t i = 0; i < nrows && rc == 0; i++)
-		if (rows[i].ti >= 0 && (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0))
-			rc = row_clear(s, &rows[i], sc, &logs);
-	if (rc == 0) {
-		qsort(logs.v, logs.n, sizeof(*logs.v), cmp_i64);
-		rc = remerge(s, sc, &logs);
-	}
-	for (size_t i = 0; i < nrows && rc == 0; i++)
-		if (i == 0 || cmp_row(&rows[i], &rows[i - 1]) != 0)
-			rc = row_drop_empty(s, &rows[i]);
+	rc = rebuild_rows(s, sc, rows, nrows, &logs);
 out:
 	free(rows);
 	free(logs.v);
