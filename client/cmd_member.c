@@ -237,7 +237,8 @@ cmd_member_invite(struct cli *cli, const struct cmd_call *call, int argc, char *
 {
 	struct opt opts[] = {{"organisation", true, NULL}, {"kind", true, NULL},
 	                     {"registrar", false, NULL},   {"expires", true, NULL},
-	                     {"endpoint", true, NULL},     {NULL, false, NULL}};
+	                     {"endpoint", true, NULL},     {"replaces", true, NULL},
+	                     {NULL, false, NULL}};
 
 	return member_call(cli, call, argc, argv, "member.invite", opts, 0, NULL);
 }

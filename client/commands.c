@@ -183,14 +183,21 @@ static const struct cmd cmds[] = {
      "soon as the change set reaches it. Only a registrar may add.\n\n",
      0, "Region"},
     {"member", "invite",
-     "--organisation ORG --kind KIND [--registrar] [--expires 7d] [--endpoint tcp://HOST:PORT]",
-     "print an invitation token for a new member (registrars only)", cmd_member_invite, NULL,
+     "--organisation ORG --kind KIND [--registrar] [--expires 7d] [--endpoint tcp://HOST:PORT]\n"
+     "       | --replaces MEMBER [--expires 7d] [--endpoint tcp://HOST:PORT]",
+     "print an invitation token for a new member or a lost key's replacement (registrars only)",
+     cmd_member_invite, NULL,
      "Sign an invitation: the node that runs `arrangd --init --join TOKEN` with it becomes a\n"
      "member for organisation ORG of KIND (a registrar with --registrar) when it first\n"
      "connects to this node, which then signs its ADD. The token (one line on stdout) holds\n"
      "the region id, this node's key and endpoint (--endpoint, else its member record's), a\n"
      "one-time secret and the expiry (--expires: 1s to 90d, as 30m, 12h or 7d; default 7d).\n"
-     "It is valid once. Hand it over a channel only the invitee reads.\n\n",
+     "It is valid once. Hand it over a channel only the invitee reads.\n\n"
+     "With --replaces MEMBER (a name, an m- name or a public key in hex) the token replaces\n"
+     "MEMBER's lost key: the node that joins with it takes MEMBER's record (organisation,\n"
+     "kind and roles are MEMBER's; give none of them), as this node signs a ROTATE of it to\n"
+     "the new node's key, cut at the highest seq of the old key this node holds. The old\n"
+     "key's connections are closed and its later change sets refused on every node.\n\n",
      0, "Region"},
     {"member", "remove", "MEMBER [--cut SEQ]", "take a member out of the region (registrars only)",
      cmd_member_remove, NULL,

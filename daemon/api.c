@@ -203,8 +203,8 @@ static const char *const p_madd[] = {"key", "organisation", "kind", "roles", "en
 static const char *const p_mremove[] = {"member", "cut", NULL};
 static const char *const p_mrotate[] = {"member", "new_key", "cut", NULL};
 static const char *const p_mendpoint[] = {"member", "endpoint", NULL};
-static const char *const p_minvite[] = {"organisation", "kind",     "roles",
-                                        "expires",      "endpoint", NULL};
+static const char *const p_minvite[] = {"organisation", "kind",     "roles", "expires",
+                                        "endpoint",     "replaces", NULL};
 
 /*
  * lively: answered while a large change set is parked half-merged (store.h,

@@ -4,7 +4,8 @@
  * "member.remove", "member.rotate_key" and "member.endpoint" have this node sign a member
  * change set (store_member_issue), which the store refuses with a reason when the list does
  * not let this node make it; "member.invite" has it sign an invitation token
- * (store_member_invite), returned once and never logged. It names a member by its name in the
+ * (store_member_invite) for a new member or for the replacement of a member's lost key,
+ * returned once and never logged. It names a member by its name in the
  * members file, by the "m-" name of one the file does not list, or by its public key (hex). It
  * keeps no state and logs no member's data; the peer layer follows the list by itself.
  */
@@ -345,29 +346,74 @@ duration_parse(const char *text, uint64_t *s)
 	return 0;
 }
 
-/* "member.invite": organisation, kind, roles?, expires? (default 7d), endpoint?. */
+/* Whether the text param name is given (an error when it is not text). */
+static int
+given(struct apimsg_req *r, const char *name, bool *present)
+{
+	const char *text = NULL;
+	size_t len = 0;
+
+	return apimsg_req_str(r, name, present, &text, &len);
+}
+
+/*
+ * The grant of an invitation: organisation, kind, roles? and endpoint?; or, with replaces (a
+ * member), the member's record and endpoint? only.
+ */
+static int
+invite_params(struct api *a, struct apimsg_req *r, struct store_invite_grant *g)
+{
+	struct cs_member m = {.op = MEMBER_ADD};
+	const struct member_rec *rec;
+	bool present = false;
+	int rc;
+
+	if ((rc = given(r, "replaces", &present)) != 0)
+		return rc;
+	if (!present) {
+		if ((rc = add_params(r, &m)) != 0)
+			return rc;
+		memcpy(g->organisation, m.organisation, sizeof(g->organisation));
+		g->kind = m.kind;
+		g->roles = m.roles;
+	} else {
+		if ((rc = given(r, "organisation", &present)) != 0 ||
+		    (!present && (rc = given(r, "kind", &present)) != 0) ||
+		    (!present && (rc = given(r, "roles", &present)) != 0))
+			return rc;
+		if (present)
+			return apimsg_req_fail(r, ARR_EINVAL,
+			                       "an invitation that replaces a member keeps its "
+			                       "organisation, kind and roles: give none of them");
+		if ((rc = parse_member(a, r, "replaces", &rec)) != 0)
+			return rc;
+		g->has_replaces = true;
+		memcpy(g->replaces, rec->key, ARR_ORIGIN_LEN);
+	}
+	return text_param(r, "endpoint", true, g->endpoint, sizeof(g->endpoint));
+}
+
+/*
+ * "member.invite": organisation, kind, roles?, expires? (default 7d), endpoint?; or replaces
+ * (a member whose lost key the joiner replaces), expires?, endpoint?.
+ */
 int
 api_member_invite(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	static const char *const nums[] = {"expires"};
 	struct store_invite_grant g = {.ttl_s = 7 * 86400};
-	struct cs_member m = {.op = MEMBER_ADD};
 	char expires[16], tok[INVITE_TOKEN_MAX];
 	uint8_t id[MEMBER_INVITE_LEN];
 	const char *why = NULL;
 	uint64_t now = (uint64_t)time(NULL);
 	int rc;
 
-	if ((rc = add_params(r, &m)) != 0 ||
+	if ((rc = invite_params(a, r, &g)) != 0 ||
 	    (rc = text_param(r, "expires", true, expires, sizeof(expires))) != 0)
 		return rc;
 	if (expires[0] != '\0' && duration_parse(expires, &g.ttl_s) != 0)
 		return apimsg_req_fail(r, ARR_EINVAL,
 		                       "expires must be a duration from 1s to 90d (7d, 12h, 30m)");
-	memcpy(g.organisation, m.organisation, sizeof(g.organisation));
-	memcpy(g.endpoint, m.endpoint, sizeof(g.endpoint));
-	g.kind = m.kind;
-	g.roles = m.roles;
 	if ((rc = store_member_invite(a->st, &g, now, tok, sizeof(tok), id, &why)) < 0)
 		return why != NULL ? apimsg_req_fail(r, rc, "refused: %s", why)
 		                   : api_fail_code(r, rc);

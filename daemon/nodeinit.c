@@ -3,7 +3,8 @@
  * new node key, an empty replica for it, and either the node's section for the members file
  * on stdout or, with --new-region, a new region: its GENESIS signed as this node's first
  * change set and the region id recorded in the configuration file, or, with --join, the
- * invitation kept for the first start (nodejoin.c). It runs once per node,
+ * invitation (for a new member or a lost key's replacement) kept for the first start
+ * (nodejoin.c). It runs once per node,
  * before the daemon ever starts; it does not run the daemon or touch the network.
  */
 #include <errno.h>
@@ -189,9 +190,13 @@ found_region(const struct config *cfg, const struct nodeinit_opts *o, const stru
 	return record_region(cfg, g.region, "founded (genesis signed by this node)");
 }
 
-/* The token of --join, checked: 0, or -1 after an error. */
+/*
+ * The token of --join, checked: 0, or -1 after an error. The node must be configured for the
+ * invitation's organisation, which its member record will carry (a replacement: the replaced
+ * member's).
+ */
 static int
-join_token(const struct nodeinit_opts *o, struct invite *iv)
+join_token(const struct config *cfg, const struct nodeinit_opts *o, struct invite *iv)
 {
 	const char *why = NULL;
 	int e;
@@ -208,6 +213,13 @@ join_token(const struct nodeinit_opts *o, struct invite *iv)
 		fprintf(stderr, "error: the endpoint is too long\n");
 		return -1;
 	}
+	if (strcmp(iv->organisation, cfg->organisation) != 0) {
+		fprintf(stderr,
+		        "error: the invitation is for organisation '%s', %s names '%s'; set "
+		        "organisation in the configuration to the invitation's\n",
+		        iv->organisation, cfg->path, cfg->organisation);
+		return -1;
+	}
 	return 0;
 }
 
@@ -222,6 +234,13 @@ join_region(const struct config *cfg, const struct nodeinit_opts *o, const struc
 	if (nodejoin_write(cfg, o->join, ep) != 0 ||
 	    record_region(cfg, iv->region, "joined by invitation") != 0)
 		return -1;
+	if (iv->has_replaces) {
+		char hex[NODEKEY_HEX_LEN + 1];
+
+		nodekey_hex(iv->replaces, hex);
+		printf("this node replaces the lost key %s of the member for %s\n", hex,
+		       iv->organisation);
+	}
 	printf("start arrangd: it sends its JOIN to the inviting node at %s\n", iv->endpoint);
 	return 0;
 }
@@ -263,7 +282,7 @@ nodeinit_run(const struct config *cfg, const struct nodeinit_opts *o)
 		fprintf(stderr, "error: %s names a region already ([region] id)\n", cfg->path);
 		goto out;
 	}
-	if (o->join != NULL && join_token(o, &iv) != 0)
+	if (o->join != NULL && join_token(cfg, o, &iv) != 0)
 		goto out;
 	if ((kpath = config_key_path(cfg)) == NULL || (dbpath = config_db_path(cfg)) == NULL) {
 		fprintf(stderr, "error: out of memory\n");

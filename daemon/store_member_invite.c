@@ -1,9 +1,10 @@
 /*
  * store_member_invite.c: invitations (store_member_invite.h). Issuing one needs this node
  * to be a registrar of a founded region; the token is signed with the node key and only the
- * hash of its secret is kept in _invite. Redeeming one checks the joiner's proof against
- * that hash and has this node sign the ADD (store_member_issue). It opens no socket and
- * never logs or returns a secret.
+ * hash of its secret is kept in _invitation. Redeeming one checks the joiner's proof against
+ * that hash and has this node sign the ADD, or for an invitation that replaces a member's
+ * lost key the ROTATE (store_member_issue). It opens no socket and never logs or returns a
+ * secret.
  */
 #include <string.h>
 
@@ -58,8 +59,8 @@ store_member_invites_open(struct store *s, uint64_t now)
 	size_t n = 0;
 
 	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT count(*) FROM _invite WHERE used = 0 AND expires > ?1", -1,
-	                       &st, NULL) != SQLITE_OK)
+	                       "SELECT count(*) FROM _invitation WHERE used = 0 AND expires > ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	sqlite3_bind_int64(st, 1, (int64_t)now);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -80,12 +81,12 @@ keep(struct store *s, const struct invite *iv, uint64_t now, const char **why)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc =
-	         exec_sql(s,
-	                  "DELETE FROM _invite WHERE expires <= ?2 OR (used = 1 AND id NOT IN "
-	                  "(SELECT id FROM _invite WHERE used = 1 ORDER BY expires DESC LIMIT " STR(
-	                      STORE_INVITE_MAX) "))",
-	                  NULL, 0, (int64_t)now)) < 0)
+	if ((rc = exec_sql(
+	         s,
+	         "DELETE FROM _invitation WHERE expires <= ?2 OR (used = 1 AND id NOT IN "
+	         "(SELECT id FROM _invitation WHERE used = 1 ORDER BY expires DESC LIMIT " STR(
+	             STORE_INVITE_MAX) "))",
+	         NULL, 0, (int64_t)now)) < 0)
 		return rc;
 	if (store_member_invites_open(s, now) >= STORE_INVITE_MAX) {
 		*why = "too many open invitations";
@@ -93,12 +94,14 @@ keep(struct store *s, const struct invite *iv, uint64_t now, const char **why)
 	}
 	invite_secret_hash(iv->secret, kept);
 	if ((rc = sqlite3_prepare_v2(s->db,
-	                             "INSERT INTO _invite(id, kept, expires, kind, roles, "
-	                             "organisation) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	                             "INSERT INTO _invitation(id, kept, expires, kind, roles, "
+	                             "organisation, replaces) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	                             -1, &st, NULL)) != SQLITE_OK)
 		return store_db_error(rc);
 	sqlite3_bind_blob(st, 1, iv->id, MEMBER_INVITE_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, kept, sizeof(kept), SQLITE_STATIC);
+	if (iv->has_replaces)
+		sqlite3_bind_blob(st, 7, iv->replaces, ARR_ORIGIN_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)iv->expires);
 	sqlite3_bind_int64(st, 4, iv->kind);
 	sqlite3_bind_int64(st, 5, iv->roles);
@@ -107,6 +110,32 @@ keep(struct store *s, const struct invite *iv, uint64_t now, const char **why)
 	sqlite3_finalize(st);
 	sodium_memzero(kept, sizeof(kept));
 	return rc;
+}
+
+/*
+ * The member whose lost key an invitation replaces: in the list, not removed, not this node;
+ * its organisation, kind and roles into iv. 0, or -1 with why.
+ */
+static int
+replaced(struct store *s, const uint8_t key[ARR_ORIGIN_LEN], struct invite *iv, const char **why)
+{
+	const struct member_rec *r = store_member_find(s, key);
+
+	if (r == NULL)
+		*why = "the member to replace is not in the region's list";
+	else if (r->removed)
+		*why = "the member to replace was removed or rotated away";
+	else if (memcmp(key, s->self, ARR_ORIGIN_LEN) == 0)
+		*why = "this node cannot replace its own key (use rotate-key)";
+	else {
+		iv->has_replaces = true;
+		memcpy(iv->replaces, key, ARR_ORIGIN_LEN);
+		iv->kind = r->kind;
+		iv->roles = r->roles;
+		memcpy(iv->organisation, r->organisation, sizeof(iv->organisation));
+		return 0;
+	}
+	return -1;
 }
 
 int
@@ -124,14 +153,18 @@ store_member_invite(struct store *s, const struct store_invite_grant *g, uint64_
 		*why = "this node has no endpoint for the joiner to dial (give one)";
 		return ARR_EFORBIDDEN;
 	}
+	if (g->has_replaces && replaced(s, g->replaces, &iv, why) != 0)
+		return ARR_EFORBIDDEN;
+	if (!g->has_replaces) {
+		iv.kind = g->kind;
+		iv.roles = g->roles;
+		memcpy(iv.organisation, g->organisation, sizeof(iv.organisation));
+	}
 	(void)store_member_region(s, iv.region, NULL);
 	memcpy(iv.issuer, s->self, ARR_ORIGIN_LEN);
 	randombytes_buf(iv.id, sizeof(iv.id));
 	randombytes_buf(iv.secret, sizeof(iv.secret));
 	iv.expires = now + g->ttl_s;
-	iv.kind = g->kind;
-	iv.roles = g->roles;
-	memcpy(iv.organisation, g->organisation, sizeof(iv.organisation));
 	memcpy(iv.endpoint, g->endpoint[0] != '\0' ? g->endpoint : self->endpoint,
 	       sizeof(iv.endpoint));
 	if ((rc = invite_encode(&iv, s->key, tok, toklen)) == 0 &&
@@ -143,93 +176,148 @@ store_member_invite(struct store *s, const struct store_invite_grant *g, uint64_
 	return rc;
 }
 
-/* The kept invitation id: its hash, expiry, grant and use. ARR_ENOTFOUND when none. */
+/* An invitation as this node kept it. */
+struct kept_invite {
+	uint8_t kept[32]; /* what checks the proof */
+	uint64_t expires;
+	bool used;
+	bool has_replaces;
+	uint8_t replaces[ARR_ORIGIN_LEN];
+};
+
+/* The kept invitation id into k and its grant into add. ARR_ENOTFOUND when none. */
 static int
-find(struct store *s, const uint8_t id[MEMBER_INVITE_LEN], uint8_t kept[32], uint64_t *expires,
-     struct cs_member *add, bool *used)
+find(struct store *s, const uint8_t id[MEMBER_INVITE_LEN], struct kept_invite *k,
+     struct cs_member *add)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if ((rc = sqlite3_prepare_v2(s->db,
-	                             "SELECT kept, expires, kind, roles, organisation, used "
-	                             "FROM _invite WHERE id = ?1",
+	                             "SELECT kept, expires, kind, roles, organisation, used, "
+	                             "replaces FROM _invitation WHERE id = ?1",
 	                             -1, &st, NULL)) != SQLITE_OK)
 		return store_db_error(rc);
 	sqlite3_bind_blob(st, 1, id, MEMBER_INVITE_LEN, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
-	} else if (sqlite3_column_bytes(st, 0) != 32) {
+	} else if (sqlite3_column_bytes(st, 0) != sizeof(k->kept) ||
+	           (sqlite3_column_type(st, 6) != SQLITE_NULL &&
+	            sqlite3_column_bytes(st, 6) != ARR_ORIGIN_LEN)) {
 		rc = ARR_ENOTFOUND;
 	} else {
-		memcpy(kept, sqlite3_column_blob(st, 0), 32);
+		memcpy(k->kept, sqlite3_column_blob(st, 0), sizeof(k->kept));
 		rc = 0;
-		*expires = (uint64_t)sqlite3_column_int64(st, 1);
+		k->expires = (uint64_t)sqlite3_column_int64(st, 1);
 		add->kind = (uint8_t)sqlite3_column_int64(st, 2);
 		add->roles = (uint32_t)sqlite3_column_int64(st, 3);
 		snprintf(add->organisation, sizeof(add->organisation), "%s",
 		         (const char *)sqlite3_column_text(st, 4));
-		*used = sqlite3_column_int64(st, 5) != 0;
+		k->used = sqlite3_column_int64(st, 5) != 0;
+		if ((k->has_replaces = sqlite3_column_type(st, 6) != SQLITE_NULL))
+			memcpy(k->replaces, sqlite3_column_blob(st, 6), ARR_ORIGIN_LEN);
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
-/* The checks of a JOIN against the kept invitation; the ADD it earns into add. */
-static int
-check_join(struct store *s, const struct store_join *j, uint64_t now, struct cs_member *add,
-           const char **why)
+/* The change a JOIN of a replacing invitation earns: the member's record to j's key. */
+static void
+rotate_of(struct store *s, const struct kept_invite *k, const struct store_join *j,
+          struct cs_member *m)
 {
-	uint8_t kept[32];
-	uint64_t expires = 0;
-	bool used = false;
+	memset(m, 0, sizeof(*m));
+	m->op = MEMBER_ROTATE;
+	m->has_key = m->has_new_key = true;
+	memcpy(m->key, k->replaces, ARR_ORIGIN_LEN);
+	memcpy(m->new_key, j->key, ARR_ORIGIN_LEN);
+	m->cut = vv_get(s->vec, k->replaces); /* what the old key signed up to now stays valid */
+}
+
+/*
+ * The checks of a JOIN against the kept invitation; the change it earns into m (an ADD, or
+ * a ROTATE when it replaces a member; *k says which).
+ */
+static int
+check_join(struct store *s, const struct store_join *j, uint64_t now, struct kept_invite *k,
+           struct cs_member *m, const char **why)
+{
 	int rc;
 
-	memset(add, 0, sizeof(*add));
-	if ((rc = find(s, j->id, kept, &expires, add, &used)) == ARR_ENOTFOUND)
+	memset(m, 0, sizeof(*m));
+	memset(k, 0, sizeof(*k));
+	if ((rc = find(s, j->id, k, m)) == ARR_ENOTFOUND)
 		*why = "no such invitation from this node (used and pruned, or never issued)";
 	else if (rc < 0)
 		return rc;
-	else if (used)
+	else if (k->used)
 		*why = "the invitation was used already";
-	else if (now >= expires)
+	else if (now >= k->expires)
 		*why = "the invitation has expired";
-	else if (!invite_proof_ok(kept, j->key, j->id, j->proof))
+	else if (!invite_proof_ok(k->kept, j->key, j->id, j->proof))
 		*why = "the proof of the invitation's secret is wrong";
 	else if (self_registrar(s, why) == NULL)
 		; /* why set: the issuer is no registrar (any more) */
 	else if (store_member_find(s, j->key) != NULL)
 		*why = "the key is known to the region already (keys are not reused)";
-	sodium_memzero(kept, sizeof(kept));
 	if (*why != NULL)
 		return ARR_EFORBIDDEN;
-	add->op = MEMBER_ADD;
-	add->has_key = add->has_invite = true;
-	memcpy(add->key, j->key, ARR_ORIGIN_LEN);
-	memcpy(add->invite, j->id, MEMBER_INVITE_LEN);
-	memcpy(add->endpoint, j->endpoint, sizeof(add->endpoint));
-	return member_check(add) == 0
-	           ? 0
-	           : ((*why = "the JOIN's endpoint is not valid"), ARR_EFORBIDDEN);
+	if (k->has_replaces) {
+		rotate_of(s, k, j, m);
+		return 0;
+	}
+	m->op = MEMBER_ADD;
+	m->has_key = m->has_invite = true;
+	memcpy(m->key, j->key, ARR_ORIGIN_LEN);
+	memcpy(m->invite, j->id, MEMBER_INVITE_LEN);
+	memcpy(m->endpoint, j->endpoint, sizeof(m->endpoint));
+	return member_check(m) == 0 ? 0
+	                            : ((*why = "the JOIN's endpoint is not valid"), ARR_EFORBIDDEN);
+}
+
+/*
+ * After the ROTATE of a replacing invitation: the record's endpoint becomes the JOIN's, as an
+ * ADD's would be (the replacement may listen elsewhere). A failure leaves the ROTATE standing
+ * and is only logged by the caller's counters: a registrar can set it with member.endpoint.
+ */
+static void
+move_endpoint(struct store *s, const struct store_join *j)
+{
+	const struct member_rec *r = store_member_find(s, j->key);
+	struct cs_member e = {.op = MEMBER_ENDPOINT, .has_key = true};
+	const char *why = NULL;
+	uint64_t seq = 0;
+
+	if (r == NULL || strcmp(r->endpoint, j->endpoint) == 0)
+		return;
+	memcpy(e.key, j->key, ARR_ORIGIN_LEN);
+	memcpy(e.endpoint, j->endpoint, sizeof(e.endpoint));
+	if (member_check(&e) == 0)
+		(void)store_member_issue(s, &e, &seq, &why);
 }
 
 int
 store_member_redeem(struct store *s, const struct store_join *j, uint64_t now, uint64_t *seq,
                     const char **why)
 {
-	struct cs_member add;
+	struct kept_invite k;
+	struct cs_member m;
 	int rc;
 
 	*why = NULL;
 	*seq = 0;
-	if ((rc = check_join(s, j, now, &add, why)) != 0)
+	rc = check_join(s, j, now, &k, &m, why);
+	sodium_memzero(k.kept, sizeof(k.kept));
+	if (rc != 0)
 		return rc;
-	/* used first, so that a failure of the ADD cannot leave it open for another try */
-	if ((rc = exec_sql(s, "UPDATE _invite SET used = 1 WHERE id = ?1 AND ?2 = ?2", j->id,
+	/* used first, so that a failure of the change cannot leave it open for another try */
+	if ((rc = exec_sql(s, "UPDATE _invitation SET used = 1 WHERE id = ?1 AND ?2 = ?2", j->id,
 	                   MEMBER_INVITE_LEN, 0)) < 0)
 		return rc;
-	if ((rc = store_member_issue(s, &add, seq, why)) != 0)
-		(void)exec_sql(s, "UPDATE _invite SET used = 0 WHERE id = ?1 AND ?2 = ?2", j->id,
-		               MEMBER_INVITE_LEN, 0);
+	if ((rc = store_member_issue(s, &m, seq, why)) != 0)
+		(void)exec_sql(s, "UPDATE _invitation SET used = 0 WHERE id = ?1 AND ?2 = ?2",
+		               j->id, MEMBER_INVITE_LEN, 0);
+	else if (k.has_replaces)
+		move_endpoint(s, j);
 	return rc;
 }

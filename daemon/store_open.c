@@ -84,10 +84,15 @@ static const char schema_sql[] = META_SQL
     /* logged change sets with ops of a newer schema, not merged yet (store_unknown.c) */
     /* the log entries that are member change sets (store_member.c) */
     "CREATE TABLE IF NOT EXISTS _member(log INTEGER PRIMARY KEY);"
-    /* invitations this node issued (store_member_invite.c): never the secret itself */
-    "CREATE TABLE IF NOT EXISTS _invite(id BLOB PRIMARY KEY, kept BLOB NOT NULL,"
-    " expires INTEGER NOT NULL, kind INTEGER NOT NULL, roles INTEGER NOT NULL,"
-    " organisation TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    /*
+     * invitations this node issued (store_member_invite.c): never the secret itself;
+     * _invite, of an earlier release, kept a hash as sensitive as the token: dropped
+     */
+    "DROP TABLE IF EXISTS _invite;"
+    "CREATE TABLE IF NOT EXISTS _invitation(id BLOB PRIMARY KEY, kept BLOB NOT NULL,"
+    " replaces BLOB, expires INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    " roles INTEGER NOT NULL, organisation TEXT NOT NULL,"
+    " used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _unknown(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
     " n INTEGER NOT NULL, bytes INTEGER NOT NULL);";
 

@@ -144,7 +144,7 @@ on_join(struct sync *s, const uint8_t *rid, size_t ridlen, const uint8_t curve[3
 		return;
 	}
 	s->join.accepted++;
-	log_notice("join: invitation %s... redeemed; the new member is ADD %llu", idhex,
+	log_notice("join: invitation %s... redeemed by this node's change set %llu", idhex,
 	           (unsigned long long)seq);
 	(void)sync_members_follow(s, true); /* admit its member connection at once */
 	sync_committed(s);
@@ -228,7 +228,7 @@ sync_join_metrics(const struct sync *s, FILE *f)
 	                "a JOIN).",
 	                s->join.ignored);
 	metrics_counter(f, "arrangd_join_accepted_total",
-	                "JOINs accepted: an invitation redeemed and its ADD signed.",
+	                "JOINs accepted: an invitation redeemed and its ADD (or ROTATE) signed.",
 	                s->join.accepted);
 	metrics_counter(f, "arrangd_join_refused_total",
 	                "JOINs refused (used, expired, wrong proof, not a registrar, ...).",

@@ -16,7 +16,7 @@ static const uint8_t invite_domain[16] = "arrangd-invite\0";
 /* bytes of the signed part without its two texts */
 #define INVITE_FIXED                                                                               \
 	(1 + MEMBER_REGION_LEN + ARR_ORIGIN_LEN + MEMBER_INVITE_LEN + INVITE_SECRET_LEN + 8 + 1 +  \
-	 4 + 1 + 1)
+	 4 + ARR_ORIGIN_LEN + 1 + 1)
 #define INVITE_RAW_MAX (INVITE_FIXED + ARR_ORG_MAX + MEMBER_ENDPOINT_MAX + ARR_SIG_LEN)
 
 /* The signed message: the domain, then the token's bytes before the signature. */
@@ -48,6 +48,11 @@ invite_layout(const struct invite *iv, uint8_t *raw)
 	*p++ = iv->kind;
 	be_put(p, iv->roles, 4);
 	p += 4;
+	if (iv->has_replaces)
+		memcpy(p, iv->replaces, ARR_ORIGIN_LEN);
+	else
+		memset(p, 0, ARR_ORIGIN_LEN);
+	p += ARR_ORIGIN_LEN;
 	*p++ = (uint8_t)olen;
 	memcpy(p, iv->organisation, olen);
 	p += olen;
@@ -57,16 +62,20 @@ invite_layout(const struct invite *iv, uint8_t *raw)
 	return (size_t)(p - raw);
 }
 
-/* The fields' ranges, as member_check() has them for an ADD. */
+/* The fields' ranges, as member_check() has them for an ADD; replaces a valid key. */
 static bool
 invite_fields_ok(const struct invite *iv)
 {
 	size_t olen = strnlen(iv->organisation, sizeof(iv->organisation));
 	size_t elen = strnlen(iv->endpoint, sizeof(iv->endpoint));
+	uint8_t curve[32];
 
-	return olen >= 1 && olen <= ARR_ORG_MAX && elen <= MEMBER_ENDPOINT_MAX && iv->kind >= 1 &&
-	       iv->kind <= MEMBER_KIND_MAX && (iv->roles & ~MEMBER_ROLES_ALL) == 0 &&
-	       iv->expires != 0;
+	if (iv->has_replaces && (nodekey_curve_public_raw(iv->replaces, curve) != 0 ||
+	                         memcmp(iv->replaces, iv->issuer, ARR_ORIGIN_LEN) == 0))
+		return false;
+	return olen >= 1 && olen <= ARR_ORG_MAX && elen <= MEMBER_ENDPOINT_MAX &&
+	       (iv->kind >= 1 || iv->has_replaces) && iv->kind <= MEMBER_KIND_MAX &&
+	       (iv->roles & ~MEMBER_ROLES_ALL) == 0 && iv->expires != 0;
 }
 
 int
@@ -126,6 +135,9 @@ invite_parse(const uint8_t *raw, size_t len, struct invite *iv)
 	iv->kind = *p++;
 	iv->roles = (uint32_t)be_get(p, 4);
 	p += 4;
+	memcpy(iv->replaces, p, ARR_ORIGIN_LEN);
+	iv->has_replaces = !sodium_is_zero(p, ARR_ORIGIN_LEN);
+	p += ARR_ORIGIN_LEN;
 	if (!invite_text(&p, end, iv->organisation, ARR_ORG_MAX) ||
 	    !invite_text(&p, end, iv->endpoint, MEMBER_ENDPOINT_MAX) || p != end ||
 	    !invite_fields_ok(iv))

@@ -6,8 +6,10 @@
  *
  * Token: URL-safe base64 without padding (libsodium) of
  *   version(1) region(16) issuer(32) invite_id(16) secret(32) expires(8, BE unix seconds)
- *   kind(1) roles(4, BE) org_len(1) organisation endpoint_len(1) endpoint sig(64)
- * where sig is the issuer's Ed25519 signature of "arrangd-invite\0\0" || everything before it.
+ *   kind(1) roles(4, BE) replaces(32) org_len(1) organisation endpoint_len(1) endpoint sig(64)
+ * where sig is the issuer's Ed25519 signature of "arrangd-invite\0\0" || everything before it
+ * and replaces is the key of the member whose lost key the joiner replaces (all zero: none,
+ * the joiner is a new member).
  */
 #ifndef INVITE_H
 #define INVITE_H
@@ -20,7 +22,7 @@
 #include "member.h"
 #include "nodekey.h"
 
-#define INVITE_VERSION    1
+#define INVITE_VERSION    2 /* 2 adds replaces; a token of 1 is refused */
 #define INVITE_SECRET_LEN 32
 #define INVITE_PROOF_LEN  32
 /* the longest token's text, NUL included */
@@ -32,9 +34,11 @@ struct invite {
 	uint8_t issuer[ARR_ORIGIN_LEN];
 	uint8_t id[MEMBER_INVITE_LEN];
 	uint8_t secret[INVITE_SECRET_LEN];
-	uint64_t expires; /* unix seconds */
-	uint8_t kind;     /* enum member_kind */
-	uint32_t roles;   /* enum member_role */
+	uint64_t expires;  /* unix seconds */
+	uint8_t kind;      /* enum member_kind */
+	uint32_t roles;    /* enum member_role */
+	bool has_replaces; /* the joiner takes the place of the member with key replaces */
+	uint8_t replaces[ARR_ORIGIN_LEN];
 	char organisation[ARR_ORG_MAX + 1];
 	char endpoint[MEMBER_ENDPOINT_MAX + 1]; /* the issuer's, which the joiner dials */
 };

@@ -2,11 +2,15 @@
  * it_join.c: a region that grows by invitations, on real daemons, with no file edited by
  * hand. Node 0 founds it (--new-region); nodes 1-3 and then 4-5 join with tokens from
  * node 0's `member invite` and `--init --join` (4 grow to 6). Node 0 removes node 3 (6 to 5)
- * and rotates node 2's key to a key made by `arrangd --init` (node 6's; rotate-key). Node 7
+ * and node 2's key is replaced as if lost: node 0's `member invite --replaces` token and
+ * `--init --join` on a new machine (node 6, configured for node 2's organisation) make node 0
+ * sign a ROTATE of node 2's record to node 6's new key; node 6 catches up and writes. Node 7
  * joins last and holds the whole history: rows node 3 and node 2's old key wrote before,
  * nothing quarantined, equal digests. Refused, each with its reason and nothing else
- * disturbed (node 8 tries): a token used twice, an expired one (at --init and at the
- * inviter), a forged one, a non-registrar's invitation, and the removed member redialling.
+ * disturbed (node 8 tries): a token for another organisation than the node's (at --init), a
+ * token used twice, an expired one (at --init and at the
+ * inviter), a forged one, a non-registrar's invitation, a replacement token used twice or
+ * for a removed member, and the removed member and the replaced key redialling.
  * Strangers in the join state get one answer, are not heard beyond it, and are limited.
  */
 #include <stdio.h>
@@ -44,25 +48,69 @@ join(struct region *r, size_t j)
 	region_start(r, j);
 }
 
-/* member.<method> on node 0 of node j's key (remove, or rotate_key to node k's key). */
+/* member.remove on node 0 of node j's key. */
 static int
-change(struct region *r, const char *method, size_t j, size_t k)
+remove_member(struct region *r, size_t j)
 {
 	struct reply rp;
 	struct req rq;
 	int rc;
 
-	req_begin(&rq, method, k < N ? 2 : 1);
+	req_begin(&rq, "member.remove", 1);
 	req_str(&rq, "member");
 	req_str(&rq, r->nodes[j].pubhex);
-	if (k < N) {
-		req_str(&rq, "new_key");
-		req_str(&rq, r->nodes[k].pubhex);
-	}
 	rc = region_call(r, 0, &rq, &rp, NULL);
 	req_free(&rq);
 	reply_free(&rp);
 	return rc;
+}
+
+/*
+ * Node ROTATED's key is lost: node NEWKEY, a new machine configured for its organisation,
+ * joins with a token of node 0 that replaces it, catches up (node ROTATED's row rows[ROTATED]
+ * is there) and writes a row that reaches node 0. The token is kept in tok.
+ */
+static void
+replace_lost_key(struct region *r, char (*rows)[37], char *tok, size_t len)
+{
+	char out[1024], got[64];
+	double refused = region_metric(r, 0, "arrangd_join_refused_total");
+
+	CHECK(regionjoin_invite_replaces(r, 0, r->nodes[GONE].pubhex, "7d", tok, len) ==
+	              ARR_EFORBIDDEN &&
+	          strstr(tok, "the member to replace was removed or rotated away") != NULL,
+	      "a replacement of a removed member was not refused with its reason (%s)", tok);
+	CHECK(regionjoin_invite_replaces(r, 0, "m-nosuchmember", "7d", tok, len) == ARR_ENOTFOUND &&
+	          strstr(tok, "no member named") != NULL,
+	      "a replacement of no member was not refused with its reason (%s)", tok);
+	rng_rowid(rows[NEWKEY]);
+	CHECK(regionjoin_invite_replaces(r, 0, r->nodes[ROTATED].pubhex, "7d", tok, len) == 0,
+	      "node 0 could not invite a replacement of node %d: %s", ROTATED, tok);
+	snprintf(r->nodes[NEWKEY].org, sizeof(r->nodes[NEWKEY].org), "%s", r->nodes[ROTATED].org);
+	region_conf_write(r, NEWKEY, NULL, r->o.sync_conf);
+	CHECK(regionjoin_init(r, NEWKEY, tok, out, sizeof(out)) == 0 &&
+	          strstr(out, "this node replaces the lost key") != NULL,
+	      "--join of the replacement: %s", out);
+	region_start(r, NEWKEY);
+	CHECK(regionjoin_wait_metric(r, NEWKEY, "arrangd_members", 5, 15000),
+	      "the replacement did not catch up with the member list");
+	CHECK(region_metric(r, 0, "arrangd_join_refused_total") == refused,
+	      "the replacement's JOIN was refused");
+	CHECK(apiclient_write_text(region_api(r, NEWKEY), "organisation", rows[NEWKEY], "name",
+	                           "replacement") == 0,
+	      "the replacement could not write");
+	for (int t = 0; t < 150; t++) {
+		if (apiclient_get_text(region_api(r, 0), "organisation", rows[NEWKEY], "name", got,
+		                       sizeof(got)) == 0 &&
+		    strcmp(got, "replacement") == 0)
+			break;
+		proc_sleep_ms(100);
+	}
+	CHECK(strcmp(got, "replacement") == 0, "the replacement's write did not reach node 0");
+	CHECK(apiclient_get_text(region_api(r, NEWKEY), "organisation", rows[ROTATED], "name", got,
+	                         sizeof(got)) == 0 &&
+	          strcmp(got, r->nodes[ROTATED].name) == 0,
+	      "the replacement does not hold the old key's row");
 }
 
 /*
@@ -94,13 +142,33 @@ refused(struct region *r, const char *tok, const char *init_why, const char *inv
 	region_stop(r, EVIL);
 }
 
+/*
+ * Node EVIL's config for organisation org: --init --join refuses a token for another
+ * organisation, so to reach the inviter with a token it takes the token's.
+ */
+static void
+evil_as(struct region *r, const char *org)
+{
+	char keep[sizeof(r->nodes[EVIL].org)];
+
+	snprintf(keep, sizeof(keep), "%s", org);
+	snprintf(r->nodes[EVIL].org, sizeof(r->nodes[EVIL].org), "%s", keep);
+	region_conf_write(r, EVIL, NULL, r->o.sync_conf);
+}
+
 /* The adversarial cases, between the growth and the removal. */
 static void
 adversaries(struct region *r, const char *used_tok)
 {
-	char tok[INVITE_TOKEN_MAX];
+	char tok[INVITE_TOKEN_MAX], own[sizeof(r->nodes[EVIL].org)];
 
+	snprintf(own, sizeof(own), "%s", r->nodes[EVIL].org);
+	CHECK(regionjoin_init(r, EVIL, used_tok, tok, sizeof(tok)) != 0 &&
+	          region_log_lines(r, EVIL, "the invitation is for organisation") >= 1,
+	      "--init --join took a token for another organisation");
+	evil_as(r, r->nodes[4].org);
 	refused(r, used_tok, NULL, "the invitation was used already", 0);
+	evil_as(r, own);
 	CHECK(regionjoin_invite(r, 0, EVIL, "school", "1s", tok, sizeof(tok)) == 0, "invite");
 	proc_sleep_ms(1100);
 	refused(r, tok, "the invitation has expired", NULL, 0);
@@ -114,13 +182,16 @@ adversaries(struct region *r, const char *used_tok)
 	      "a non-registrar's invitation was not refused with its reason (%s)", tok);
 }
 
-/* A new key's connection to node 0 (in the join state). */
+/*
+ * A new key's connection to node 0 (in the join state), from 127.0.0.2: the joins of the
+ * nodes (from 127.0.0.1) do not count towards its address's limit.
+ */
 static struct peer *
 stranger(struct region *r, struct nodekey **k)
 {
 	*k = nodekey_generate();
 	CHECK(*k != NULL, "nodekey_generate");
-	return peer_open(r, 0, *k);
+	return peer_open_from(r, 0, *k, "127.0.0.2");
 }
 
 /*
@@ -173,7 +244,7 @@ int
 main(void)
 {
 	struct region *r = region_new_test("join", N, 200, 500);
-	const size_t rest[] = {0, 1, 4, 5, LAST};
+	const size_t rest[] = {0, 1, 4, 5, NEWKEY, LAST};
 	char sec[256], rows[N][37], got[64], tok[INVITE_TOKEN_MAX], out[1024];
 
 	regionjoin_found(r, 0, "Regio Join", sec, sizeof(sec));
@@ -198,12 +269,14 @@ main(void)
 		CHECK(regionjoin_wait_metric(r, i, "arrangd_members", 6, 15000),
 		      "node %zu: not 6 members", i);
 	adversaries(r, tok);
-	/* 6 shrink to 5; node 2's key is replaced */
-	CHECK(change(r, "member.remove", GONE, N) == 0, "node 0 could not remove node 3");
-	CHECK(change(r, "member.rotate_key", ROTATED, NEWKEY) == 0, "node 0 could not rotate");
+	/* 6 shrink to 5; node 2's key is replaced as if lost */
+	CHECK(remove_member(r, GONE) == 0, "node 0 could not remove node 3");
+	replace_lost_key(r, rows, tok, sizeof(tok));
 	for (size_t k = 0; k < 4; k++)
 		CHECK(regionjoin_wait_metric(r, rest[k], "arrangd_members", 5, 15000),
 		      "node %zu: not 5 members", rest[k]);
+	evil_as(r, r->nodes[ROTATED].org);
+	refused(r, tok, NULL, "the invitation was used already", 0);
 	CHECK(regionjoin_wait_log(r, 0, "it was removed from the region", 15000),
 	      "node 0 did not refuse the removed member's redial with its reason");
 	CHECK(regionjoin_wait_log(r, 0, "its key was rotated out of the region", 15000),
@@ -211,7 +284,7 @@ main(void)
 	join(r, LAST);
 	CHECK(regionjoin_wait_metric(r, LAST, "arrangd_members", 6, 15000),
 	      "the last joiner: not 6 members");
-	CHECK(region_wait_converged(r, rest, 5, 20000), "the region did not converge");
+	CHECK(region_wait_converged(r, rest, 6, 20000), "the region did not converge");
 	for (size_t i = GONE - 1; i <= GONE; i++) {
 		CHECK(apiclient_get_text(region_api(r, LAST), "organisation", rows[i], "name", got,
 		                         sizeof(got)) == 0 &&
@@ -221,9 +294,9 @@ main(void)
 	CHECK(apiclient_quarantine_count(region_api(r, LAST)) == 0,
 	      "the last joiner quarantined part of the history");
 	join_state(r);
-	CHECK(region_wait_converged(r, rest, 5, 10000), "the join state disturbed the region");
+	CHECK(region_wait_converged(r, rest, 6, 10000), "the join state disturbed the region");
 	for (size_t i = 0; i < N; i++)
-		if (i != NEWKEY && i != EVIL)
+		if (i != EVIL)
 			region_stop(r, i);
 	printf("PASS: it_join (%.1f s)\n", check_elapsed());
 	return 0;

@@ -33,12 +33,12 @@ peer_load_key(struct region *r, size_t i)
 }
 
 static struct peer *
-open_with(struct region *r, size_t to, const struct nodekey *as, bool stalled)
+open_with(struct region *r, size_t to, const struct nodekey *as, bool stalled, const char *src)
 {
 	char sec[NODEKEY_Z85_LEN + 1], pub[NODEKEY_Z85_LEN + 1], srv[NODEKEY_Z85_LEN + 1];
 	uint8_t origin[ARR_ORIGIN_LEN];
 	struct peer *p = calloc(1, sizeof(*p));
-	char ep[64];
+	char ep[96];
 	int linger = 0;
 
 	CHECK(p != NULL && (p->zctx = zmq_ctx_new()) != NULL, "zmq_ctx_new");
@@ -62,7 +62,10 @@ open_with(struct region *r, size_t to, const struct nodekey *as, bool stalled)
 	CHECK((p->mon = zmq_socket(p->zctx, ZMQ_PAIR)) != NULL && zmq_connect(p->mon, ep) == 0,
 	      "monitor socket");
 	zmq_setsockopt(p->mon, ZMQ_LINGER, &linger, sizeof(linger));
-	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", r->nodes[to].port);
+	if (src != NULL)
+		snprintf(ep, sizeof(ep), "tcp://%s:0;127.0.0.1:%d", src, r->nodes[to].port);
+	else
+		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", r->nodes[to].port);
 	CHECK(zmq_connect(p->d, ep) == 0, "connect");
 	return p;
 }
@@ -70,13 +73,19 @@ open_with(struct region *r, size_t to, const struct nodekey *as, bool stalled)
 struct peer *
 peer_open(struct region *r, size_t to, const struct nodekey *as)
 {
-	return open_with(r, to, as, false);
+	return open_with(r, to, as, false, NULL);
+}
+
+struct peer *
+peer_open_from(struct region *r, size_t to, const struct nodekey *as, const char *src)
+{
+	return open_with(r, to, as, false, src);
 }
 
 struct peer *
 peer_open_stalled(struct region *r, size_t to, const struct nodekey *as)
 {
-	return open_with(r, to, as, true);
+	return open_with(r, to, as, true, NULL);
 }
 
 bool

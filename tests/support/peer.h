@@ -22,6 +22,8 @@ struct peer;
 struct nodekey *peer_load_key(struct region *r, size_t i);
 /* A CURVE DEALER to node `to`, authenticated with key as (borrowed). */
 struct peer *peer_open(struct region *r, size_t to, const struct nodekey *as);
+/* The same from source address src (another loopback address such as 127.0.0.2). */
+struct peer *peer_open_from(struct region *r, size_t to, const struct nodekey *as, const char *src);
 /*
  * The same, but the socket reads ahead at most one message of what peer_expect() has not
  * taken (ZMQ_RCVHWM 1, a small kernel buffer): a member that does not read its link.

@@ -146,7 +146,7 @@ region_new(const struct region_opts *o, size_t n)
 struct region *
 region_new_test(const char *test, size_t n, int heartbeat_ms, int pull_ms)
 {
-	char sync[128];
+	static char sync[128]; /* r->o.sync_conf keeps it for region_conf_write() */
 
 	snprintf(sync, sizeof(sync), "heartbeat_ms = %d\npull_interval_ms = %d\n", heartbeat_ms,
 	         pull_ms);

@@ -71,14 +71,29 @@ regionjoin_found(struct region *r, size_t i, const char *name, char *sec, size_t
 	read_key(r, i);
 }
 
+/* rq (member.invite) on node i: the token, or the refusal, into tok. The call's code. */
+static int
+invite_call(struct region *r, size_t i, struct req *rq, char *tok, size_t len)
+{
+	const msgpack_object *o, *t;
+	struct reply rp;
+	int rc;
+
+	rc = region_call(r, i, rq, &rp, &o);
+	if (rc == 0 && (t = obj_get(o, "token")) != NULL && t->type == MSGPACK_OBJECT_STR)
+		snprintf(tok, len, "%.*s", (int)t->via.str.size, t->via.str.ptr);
+	else
+		snprintf(tok, len, "%s", rp.message);
+	req_free(rq);
+	reply_free(&rp);
+	return rc;
+}
+
 int
 regionjoin_invite(struct region *r, size_t i, size_t j, const char *kind, const char *expires,
                   char *tok, size_t len)
 {
-	const msgpack_object *o, *t;
-	struct reply rp;
 	struct req rq;
-	int rc;
 
 	req_begin(&rq, "member.invite", 3);
 	req_str(&rq, "organisation");
@@ -87,14 +102,21 @@ regionjoin_invite(struct region *r, size_t i, size_t j, const char *kind, const 
 	req_str(&rq, kind);
 	req_str(&rq, "expires");
 	req_str(&rq, expires);
-	rc = region_call(r, i, &rq, &rp, &o);
-	if (rc == 0 && (t = obj_get(o, "token")) != NULL && t->type == MSGPACK_OBJECT_STR)
-		snprintf(tok, len, "%.*s", (int)t->via.str.size, t->via.str.ptr);
-	else
-		snprintf(tok, len, "%s", rp.message);
-	req_free(&rq);
-	reply_free(&rp);
-	return rc;
+	return invite_call(r, i, &rq, tok, len);
+}
+
+int
+regionjoin_invite_replaces(struct region *r, size_t i, const char *member, const char *expires,
+                           char *tok, size_t len)
+{
+	struct req rq;
+
+	req_begin(&rq, "member.invite", 2);
+	req_str(&rq, "replaces");
+	req_str(&rq, member);
+	req_str(&rq, "expires");
+	req_str(&rq, expires);
+	return invite_call(r, i, &rq, tok, len);
 }
 
 int

@@ -28,6 +28,12 @@ void regionjoin_found(struct region *r, size_t i, const char *name, char *sec, s
 int regionjoin_invite(struct region *r, size_t i, size_t j, const char *kind, const char *expires,
                       char *tok, size_t len);
 /*
+ * member.invite on node i that replaces member (a name or key, as the API takes it), valid
+ * for expires: the token, or the refusal, into tok. The call's code.
+ */
+int regionjoin_invite_replaces(struct region *r, size_t i, const char *member, const char *expires,
+                               char *tok, size_t len);
+/*
  * Node j (reset first) runs --init --join tok; its output (stdout) into out. Its exit status.
  * On success its new public key is read back into r.
  */

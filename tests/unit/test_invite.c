@@ -162,13 +162,59 @@ test_proof(void **state)
 	assert_false(invite_proof_ok(kept, joiner, id, proof));
 }
 
+/*
+ * A token that replaces a member round-trips with the member's key; one that would replace
+ * its issuer, or names a key that is none, is not made; a token of version 1 is refused.
+ */
+static void
+test_replaces(void **state)
+{
+	struct nodekey *k = key_of(1), *m = key_of(3);
+	struct invite iv, got;
+	char tok[INVITE_TOKEN_MAX];
+	uint8_t raw[INVITE_TOKEN_MAX];
+	size_t len;
+
+	(void)state;
+	invite_fill(&iv, k);
+	iv.has_replaces = true;
+	memcpy(iv.replaces, nodekey_public(m), ARR_ORIGIN_LEN);
+	assert_int_equal(invite_encode(&iv, k, tok, sizeof(tok)), 0);
+	assert_int_equal(invite_decode(tok, &got), 0);
+	assert_true(got.has_replaces);
+	assert_memory_equal(got.replaces, nodekey_public(m), ARR_ORIGIN_LEN);
+	assert_memory_equal(&got, &iv, sizeof(iv));
+	/* without replaces the field is zero and decodes as none */
+	invite_fill(&iv, k);
+	assert_int_equal(invite_encode(&iv, k, tok, sizeof(tok)), 0);
+	assert_int_equal(invite_decode(tok, &got), 0);
+	assert_false(got.has_replaces);
+	/* the issuer itself, or bytes that are no key */
+	iv.has_replaces = true;
+	memcpy(iv.replaces, nodekey_public(k), ARR_ORIGIN_LEN);
+	assert_int_equal(invite_encode(&iv, k, tok, sizeof(tok)), ARR_EINVAL);
+	memset(iv.replaces, 0xff, ARR_ORIGIN_LEN);
+	assert_int_equal(invite_encode(&iv, k, tok, sizeof(tok)), ARR_EINVAL);
+	/* version 1 */
+	invite_fill(&iv, k);
+	assert_int_equal(invite_encode(&iv, k, tok, sizeof(tok)), 0);
+	assert_int_equal(sodium_base642bin(raw, sizeof(raw), tok, strlen(tok), NULL, &len, NULL,
+	                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	                 0);
+	raw[0] = 1;
+	sodium_bin2base64(tok, sizeof(tok), raw, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	assert_int_equal(invite_decode(tok, &got), ARR_EVERSION);
+	nodekey_destroy(&k);
+	nodekey_destroy(&m);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),    cmocka_unit_test(test_tampered),
 	    cmocka_unit_test(test_wrong_signer), cmocka_unit_test(test_expired_and_region),
-	    cmocka_unit_test(test_proof),
+	    cmocka_unit_test(test_proof),        cmocka_unit_test(test_replaces),
 	};
 
 	if (sodium_init() < 0)

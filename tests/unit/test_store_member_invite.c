@@ -3,6 +3,7 @@
  * registrar of a founded region issues a token; a JOIN is refused for an unknown invitation,
  * a wrong proof (another key's), after expiry, when used twice, and by a node that is no
  * registrar; the accepted one signs an ADD with the invitation's grant and the JOIN's key.
+ * An invitation that replaces a member's lost key is redeemed as a ROTATE of its record.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,12 +148,133 @@ test_not_registrar(void **state)
 	assert_string_equal(why, "this node is not a registrar");
 }
 
+/* a adds b's key as a provider member; b holds the region and the list. */
+static void
+add_b(struct ts_replica *a, struct ts_replica *b)
+{
+	struct cs_member add = {.op = MEMBER_ADD, .has_key = true, .kind = MEMBER_KIND_PROVIDER};
+	uint8_t region[MEMBER_REGION_LEN];
+	const char *why = NULL;
+	uint64_t seq;
+
+	memcpy(add.key, nodekey_public(b->key), ARR_ORIGIN_LEN);
+	strcpy(add.organisation, TS_ORG);
+	strcpy(add.endpoint, "tcp://b.example:7400");
+	assert_int_equal(store_member_issue(a->s, &add, &seq, &why), 0);
+	assert_true(store_member_region(a->s, region, NULL));
+	assert_int_equal(store_member_set_region(b->s, region), 0);
+	ts_pull(a, b, 1 << 20);
+}
+
+/*
+ * An invitation that replaces b's lost key: refused for a non-member and for this node's own
+ * key; the token names b and shows its grant; redeemed as a ROTATE of b's record to the
+ * joiner's key, cut at the highest seq of b's that a holds, with the JOIN's endpoint; b's
+ * later change sets are no longer valid; used twice and expired refused like any invitation.
+ */
+static void
+test_invite_replaces(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct store_invite_grant g = {.ttl_s = 3600, .has_replaces = true};
+	struct nodekey *x = tu_key(9), *y = tu_key(10);
+	char tok[INVITE_TOKEN_MAX], id1[ARR_ROWID_STRLEN + 1];
+	uint8_t id[MEMBER_INVITE_LEN];
+	const struct member_rec *old, *rec;
+	struct invite iv;
+	struct store_join j;
+	const char *why = NULL;
+	uint64_t bseq;
+
+	found(a);
+	memcpy(g.replaces, nodekey_public(x), ARR_ORIGIN_LEN);
+	assert_int_equal(store_member_invite(a->s, &g, NOW, tok, sizeof(tok), id, &why),
+	                 ARR_EFORBIDDEN);
+	assert_string_equal(why, "the member to replace is not in the region's list");
+	memcpy(g.replaces, nodekey_public(a->key), ARR_ORIGIN_LEN);
+	assert_int_equal(store_member_invite(a->s, &g, NOW, tok, sizeof(tok), id, &why),
+	                 ARR_EFORBIDDEN);
+	assert_string_equal(why, "this node cannot replace its own key (use rotate-key)");
+	add_b(a, b);
+	ts_new_id(id1);
+	assert_int_equal(ts_write1(b, "organisation", id1, "name", value_text("B")), 0);
+	ts_pull(b, a, 1 << 20);
+	bseq = ts_seq_of(a, b);
+	assert_true(bseq >= 1);
+	memcpy(g.replaces, nodekey_public(b->key), ARR_ORIGIN_LEN);
+	assert_int_equal(store_member_invite(a->s, &g, NOW, tok, sizeof(tok), id, &why), 0);
+	assert_int_equal(invite_decode(tok, &iv), 0);
+	assert_true(iv.has_replaces);
+	assert_memory_equal(iv.replaces, nodekey_public(b->key), ARR_ORIGIN_LEN);
+	assert_string_equal(iv.organisation, TS_ORG);
+	assert_int_equal(iv.kind, MEMBER_KIND_PROVIDER);
+	/* expired; then redeemed: b's record now has x's key */
+	j = join_of(&iv, iv.secret, nodekey_public(x));
+	strcpy(j.endpoint, "tcp://x.example:7401");
+	redeem(a, &j, iv.expires, ARR_EFORBIDDEN, "the invitation has expired");
+	redeem(a, &j, NOW + 1, 0, NULL);
+	assert_non_null(old = store_member_find(a->s, nodekey_public(b->key)));
+	assert_true(old->rotated);
+	assert_int_equal(old->cut, bseq);
+	assert_memory_equal(old->new_key, nodekey_public(x), ARR_ORIGIN_LEN);
+	assert_non_null(rec = store_member_find(a->s, nodekey_public(x)));
+	assert_false(rec->removed);
+	assert_string_equal(rec->organisation, TS_ORG);
+	assert_int_equal(rec->kind, MEMBER_KIND_PROVIDER);
+	assert_string_equal(rec->endpoint, "tcp://x.example:7401");
+	/* b's key is cut: its next change set is no longer a member's */
+	assert_int_equal(ts_write1(b, "organisation", id1, "name", value_text("B2")), 0);
+	ts_pull(b, a, 1 << 20);
+	assert_int_equal(ts_seq_of(a, b), bseq);
+	/* used twice (by another key); a replacement of the rotated-away key refused */
+	j = join_of(&iv, iv.secret, nodekey_public(y));
+	redeem(a, &j, NOW + 2, ARR_EFORBIDDEN, "the invitation was used already");
+	memcpy(g.replaces, nodekey_public(b->key), ARR_ORIGIN_LEN);
+	assert_int_equal(store_member_invite(a->s, &g, NOW + 3, tok, sizeof(tok), id, &why),
+	                 ARR_EFORBIDDEN);
+	assert_string_equal(why, "the member to replace was removed or rotated away");
+	nodekey_destroy(&x);
+	nodekey_destroy(&y);
+}
+
+/* A replacement whose member was removed between the invitation and the JOIN is refused. */
+static void
+test_replaces_removed(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct store_invite_grant g = {.ttl_s = 3600, .has_replaces = true};
+	struct cs_member rm = {.op = MEMBER_REMOVE, .has_key = true};
+	struct nodekey *x = tu_key(9);
+	char tok[INVITE_TOKEN_MAX];
+	uint8_t id[MEMBER_INVITE_LEN];
+	struct invite iv;
+	struct store_join j;
+	const char *why = NULL;
+	uint64_t seq;
+
+	found(a);
+	add_b(a, b);
+	memcpy(g.replaces, nodekey_public(b->key), ARR_ORIGIN_LEN);
+	assert_int_equal(store_member_invite(a->s, &g, NOW, tok, sizeof(tok), id, &why), 0);
+	assert_int_equal(invite_decode(tok, &iv), 0);
+	memcpy(rm.key, nodekey_public(b->key), ARR_ORIGIN_LEN);
+	assert_int_equal(store_member_issue(a->s, &rm, &seq, &why), 0);
+	j = join_of(&iv, iv.secret, nodekey_public(x));
+	redeem(a, &j, NOW + 1, ARR_EFORBIDDEN, "member already removed");
+	assert_null(store_member_find(a->s, nodekey_public(x)));
+	nodekey_destroy(&x);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_invite_redeem, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_not_registrar, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_invite_replaces, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_replaces_removed, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
