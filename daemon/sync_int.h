@@ -171,6 +171,9 @@ struct sync_join {
 	uint8_t proof[32];
 	char endpoint[256];
 	char done_path[512]; /* removed when the JOIN was accepted */
+	/* the inviter alone (the list sync_open() was given, borrowed): followed while the
+	 * store has no member list yet, through reloads too (sync_members.c) */
+	const struct members *inviter;
 	/* the inviter's side */
 	struct sync_join_src src[SYNC_JOIN_SRC];
 	uint64_t seen[SYNC_JOIN_SEEN], seen_at[SYNC_JOIN_SEEN];

@@ -5,8 +5,9 @@
  * SYNC_JOIN_PER_MIN times a minute per source address; such a connection may send one JOIN of at
  * most PEERMSG_JOIN_MAX bytes and gets one JOINED; nothing else it sends is processed (counted).
  * The store decides the JOIN (store_member_redeem); this file only carries it. The joiner sends its
- * JOIN instead of HELLO to the inviter and, once accepted, reconnects as a member. Never logs a
- * secret.
+ * JOIN instead of HELLO to the inviter and, once accepted, reconnects as a member; until its
+ * store holds the region's member list it follows the inviter alone, also across a reload
+ * (sync_members.c). Never logs a secret.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,7 @@ sync_set_join(struct sync *s, const uint8_t issuer[32], const uint8_t id[16],
 
 	j->pending = true;
 	j->refused = false;
+	j->inviter = s->file; /* sync_open()'s list: the inviter alone */
 	memcpy(j->issuer, issuer, sizeof(j->issuer));
 	memcpy(j->id, id, sizeof(j->id));
 	memcpy(j->proof, proof, sizeof(j->proof));

@@ -76,18 +76,23 @@ take_list(struct sync *s, struct members *list)
 	return 0;
 }
 
-/* The list to follow: the store's, or the members file's while the store has none. */
+/*
+ * The list to follow: the store's; while the store has none, the inviter alone when this node
+ * joins by invitation (a reload's members file must not drop the link to it before the
+ * region's list has arrived), else the members file's.
+ */
 static int
 build(const struct sync *s, struct members **list)
 {
+	const struct members *seedfile = s->join.inviter != NULL ? s->join.inviter : s->file;
 	struct member_rec *seed = NULL;
 	size_t n = store_member_count(s->st);
 	int rc;
 
 	if (n > 0)
 		return members_live(s->file, store_member_at(s->st, 0), n, list);
-	if ((rc = members_seed(s->file, &seed, &n)) == 0)
-		rc = members_live(s->file, seed, n, list);
+	if ((rc = members_seed(seedfile, &seed, &n)) == 0)
+		rc = members_live(seedfile, seed, n, list);
 	free(seed);
 	return rc;
 }

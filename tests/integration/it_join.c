@@ -1,7 +1,8 @@
 /*
  * it_join.c: a region that grows by invitations, on real daemons, with no file edited by
  * hand. Node 0 founds it (--new-region); nodes 1-3 and then 4-5 join with tokens from
- * node 0's `member invite` and `--init --join` (4 grow to 6). Node 0 removes node 3 (6 to 5)
+ * node 0's `member invite` and `--init --join` (4 grow to 6); node 5 while node 0 is down,
+ * with a SIGHUP before it is accepted. Node 0 removes node 3 (6 to 5)
  * and node 2's key is replaced as if lost: node 0's `member invite --replaces` token and
  * `--init --join` on a new machine (node 6, configured for node 2's organisation) make node 0
  * sign a ROTATE of node 2's record to node 6's new key; node 6 catches up and writes. Node 7
@@ -13,12 +14,14 @@
  * for a removed member, and the removed member and the replaced key redialling.
  * Strangers in the join state get one answer, are not heard beyond it, and are limited.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "apiclient.h"
 #include "arrerr.h"
 #include "check.h"
+#include "fault.h"
 #include "invite.h"
 #include "monoclock.h"
 #include "obj.h"
@@ -46,6 +49,28 @@ join(struct region *r, size_t j)
 	      "node 0 could not invite node %zu: %s", j, tok);
 	CHECK(regionjoin_init(r, j, tok, out, sizeof(out)) == 0, "--join on node %zu: %s", j, out);
 	region_start(r, j);
+}
+
+/*
+ * Node j joins while node 0, the inviter, is down, and is sent SIGHUP before it is accepted:
+ * the reload keeps its link to the inviter, and once node 0 is back the join completes.
+ */
+static void
+join_through_reload(struct region *r, size_t j)
+{
+	char tok[INVITE_TOKEN_MAX], out[1024];
+
+	CHECK(regionjoin_invite(r, 0, j, "provider", "7d", tok, sizeof(tok)) == 0,
+	      "node 0 could not invite node %zu: %s", j, tok);
+	CHECK(regionjoin_init(r, j, tok, out, sizeof(out)) == 0, "--join on node %zu: %s", j, out);
+	region_stop(r, 0);
+	region_start(r, j);
+	CHECK(regionjoin_wait_log(r, j, "dialling the inviter", 5000), "node %zu: no join", j);
+	fault_signal(r, j, SIGHUP);
+	CHECK(regionjoin_wait_log(r, j, "reloaded", 5000), "node %zu did not reload", j);
+	region_start(r, 0);
+	CHECK(regionjoin_wait_log(r, j, "join: admitted to the region", 15000),
+	      "node %zu: the join did not complete after a reload", j);
 }
 
 /* member.remove on node 0 of node j's key. */
@@ -264,7 +289,7 @@ main(void)
 	CHECK(regionjoin_invite(r, 0, 4, "provider", "7d", tok, sizeof(tok)) == 0, "invite 4");
 	CHECK(regionjoin_init(r, 4, tok, out, sizeof(out)) == 0, "--join on node 4: %s", out);
 	region_start(r, 4);
-	join(r, 5);
+	join_through_reload(r, 5);
 	for (size_t i = 0; i <= 5; i++)
 		CHECK(regionjoin_wait_metric(r, i, "arrangd_members", 6, 15000),
 		      "node %zu: not 6 members", i);
