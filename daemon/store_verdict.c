@@ -444,8 +444,10 @@ member_org(void *ctx, const char *org, size_t len)
 
 /*
  * The verdict itself: pure, on the compiled policy e (NULL for the region scope) and
- * the op itself (a rule's own conditions read its row id, value and author_org; for a
- * local write the members file too). A change set of a newer schema is judged by this node's
+ * the op itself (a rule's own conditions read its row id, value and author_org, and the kind
+ * of the signer's membership record, which its ADD fixed before any of its change sets
+ * applies and a ROTATE keeps, so every replica reads the same; for a local write the
+ * members file too). A change set of a newer schema is judged by this node's
  * matrix, whose rules a newer one keeps; its ops on tables this node lacks are kept unapplied
  * (store_unknown.c) and judged with the rest when this node upgrades and merges it again.
  */
@@ -456,8 +458,10 @@ judge(struct store *s, bool local, const struct vpolicy *e, const struct store_v
 	bool party = false;
 	uint32_t roles = e != NULL ? roles_of(e, h->origin, h->seq, &party) : 0;
 	bool newer = h->schema_version > ARR_SCHEMA_VERSION;
+	uint8_t kind = store_member_kind(s, h->origin);
 	struct rolematrix_writer w = {h->author_org, (roles & ROLE_ADMIN) != 0,
-	                              local ? member_org : NULL, s};
+	                              local ? member_org : NULL, s,
+	                              kind != 0 ? member_kind_name(kind) : NULL};
 
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < nops; i++) {

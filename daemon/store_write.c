@@ -17,6 +17,7 @@
 #include "rowid.h"
 #include "rolematrix.h"
 #include "store_int.h"
+#include "store_member.h"
 
 #define LARGE_WRITE_OPS 10000 /* a write this large takes the large cache (store_bulk.c) */
 
@@ -182,6 +183,13 @@ own_refusal(struct store *s, const struct cs_op *op, const struct store_verdict 
 		         "rule %s: a member organisation's name, and a derived row's, is written "
 		         "only to the row derived from it (%s, not %s)",
 		         v->name, want, id);
+	} else if (strcmp(v->name, "organisation-kind") == 0) {
+		uint8_t k = store_member_kind(s, s->self);
+
+		snprintf(r->refusal, sizeof(r->refusal),
+		         "rule %s: this organisation's own row (%s) carries the kind of its "
+		         "membership record, %s",
+		         v->name, own, k != 0 ? member_kind_name(k) : "?");
 	} else if (strcmp(v->name, "funding-own-share") == 0) {
 		snprintf(r->refusal, sizeof(r->refusal),
 		         "rule %s: a funder that is not an admin writes only its own shares, "

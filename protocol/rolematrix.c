@@ -21,7 +21,8 @@
  * whose row the owner or an admin writes); money is the funder's, care the care
  * provider's; what is recorded together (evaluations, consents, the plan) any party's.
  * A member organisation's own row (its derived id) is that organisation's alone, and a
- * member organisation's name lives only there; a funder that is not an admin writes only
+ * member organisation's name lives only there, with the kind of its membership record; a
+ * funder that is not an admin writes only
  * its own shares (their ids bound to it) and names only itself as their funder.
  *
  * Rules of a version that exists are never changed or removed, only added to (for the
@@ -29,6 +30,8 @@
  */
 static const struct rolematrix_rule v1[] = {
     {"organisation", "name", RM_MEMBER, 0, "organisation", RM_OWN_ROW | RM_OWN_NAME},
+    /* added to version 1 with the replicated member list, whose record gives the kind */
+    {"organisation", "kind", RM_MEMBER, 0, "organisation", RM_OWN_ROW | RM_OWN_KIND},
     {"organisation", NULL, RM_MEMBER, 0, "organisation", RM_OWN_ROW},
     {"arrangement",
      "status,requested_on,decided_on,start_on,end_on,next_evaluation_on,lead_org_id,"
@@ -136,8 +139,24 @@ rolematrix_own_name(unsigned c)
 		return "funding-own-funder";
 	case RM_OWN_SHARE:
 		return "funding-own-share";
+	case RM_OWN_KIND:
+		return "organisation-kind";
 	}
 	return NULL;
+}
+
+/*
+ * RM_OWN_KIND: a kind value written to row. On the writer's own derived row it must be the
+ * kind of the writer's membership record (nil included: the row carries the kind); any
+ * other row, or a writer whose record has no kind, is not bound by it.
+ */
+static bool
+kind_ok(const uint8_t *row, const struct value *value, const struct rolematrix_writer *w)
+{
+	if (w->kind == NULL || w->author_org == NULL || !orgid_is_of(row, w->author_org))
+		return true;
+	return value->kind == VALUE_TEXT && value->u.b.len == strlen(w->kind) &&
+	       memcmp(value->u.b.ptr, w->kind, value->u.b.len) == 0;
 }
 
 /*
@@ -190,6 +209,8 @@ own_ok(unsigned c, const uint8_t *row, const struct value *value, const struct r
 			return false;
 		orgid_derive(w->author_org, own);
 		return shareid_is_of(row, own);
+	case RM_OWN_KIND:
+		return kind_ok(row, value, w);
 	}
 	return true;
 }
@@ -198,7 +219,7 @@ const char *
 rolematrix_own_fail(const struct rolematrix_rule *r, const uint8_t *row, const struct value *value,
                     const struct rolematrix_writer *w)
 {
-	for (unsigned c = RM_OWN_ROW; c <= RM_OWN_SHARE; c <<= 1)
+	for (unsigned c = RM_OWN_ROW; c <= RM_OWN_KIND; c <<= 1)
 		if ((r->own & c) != 0 && !own_ok(c, row, value, w))
 			return rolematrix_own_name(c);
 	return NULL;

@@ -36,6 +36,8 @@ enum rolematrix_who {
  *    unless the writer holds admin.
  *  - RM_OWN_SHARE "funding-own-share": the row is a share id (shareid.h) of the writer's
  *    own derived id unless the writer holds admin.
+ *  - RM_OWN_KIND "organisation-kind": the writer's own derived row takes as kind only the
+ *    kind of the writer's membership record (when that record has one).
  */
 enum rolematrix_own {
 	RM_OWN_NONE = 0,
@@ -43,6 +45,7 @@ enum rolematrix_own {
 	RM_OWN_NAME = 2,
 	RM_OWN_VALUE = 4,
 	RM_OWN_SHARE = 8,
+	RM_OWN_KIND = 16,
 };
 
 /* The writer as a rule's own conditions read it. */
@@ -52,6 +55,8 @@ struct rolematrix_writer {
 	/* whether the len bytes at org name a member organisation; NULL: not asked */
 	bool (*is_member_org)(void *ctx, const char *org, size_t len);
 	void *ctx;
+	/* the kind (member_kind_name()) of the signer's membership record; NULL: not known */
+	const char *kind;
 };
 
 struct rolematrix_rule {

@@ -35,6 +35,7 @@
 #include "rowid.h"
 #include "shareid.h"
 #include "store.h"
+#include "store_member.h"
 #include "teststore.h"
 #include "testutil.h"
 
@@ -584,6 +585,86 @@ test_organisation_names(void **state)
 	changeset_destroy(&cs);
 }
 
+/* a founds a region as a gemeente and adds c as a school; b and c fold a's list. */
+static void
+found_kinds(struct ts_replica *a, struct ts_replica *b, struct ts_replica *c)
+{
+	struct cs_member m = {.op = MEMBER_GENESIS,
+	                      .has_key = true,
+	                      .has_region = true,
+	                      .kind = MEMBER_KIND_GEMEENTE,
+	                      .roles = MEMBER_ROLE_REGISTRAR};
+	const char *why = NULL;
+	uint64_t seq;
+
+	memcpy(m.key, nodekey_public(a->key), ARR_ORIGIN_LEN);
+	strcpy(m.organisation, TS_ORG);
+	strcpy(m.name, "Regio");
+	member_region_id(m.key, ts_seq_of(a, a) + 1, m.region);
+	assert_int_equal(store_member_set_region(a->s, m.region), 0);
+	assert_int_equal(store_member_issue(a->s, &m, &seq, &why), 0);
+	assert_int_equal(store_member_set_region(b->s, m.region), 0);
+	assert_int_equal(store_member_set_region(c->s, m.region), 0);
+	m = (struct cs_member){.op = MEMBER_ADD, .has_key = true, .kind = MEMBER_KIND_SCHOOL};
+	memcpy(m.key, nodekey_public(c->key), ARR_ORIGIN_LEN);
+	strcpy(m.organisation, TS_ORG);
+	assert_int_equal(store_member_issue(a->s, &m, &seq, &why), 0);
+	ts_pull(a, b, 1 << 20);
+	ts_pull(a, c, 1 << 20);
+	assert_int_equal(store_member_kind(b->s, nodekey_public(c->key)), MEMBER_KIND_SCHOOL);
+}
+
+/*
+ * Rule organisation-kind: a member's own row (the id derived from its organisation) carries
+ * the kind of its membership record. Another kind is refused locally naming the rule and the
+ * kind to write; forged, denied on every replica; the right kind, and any kind on a
+ * reference row, accepted.
+ */
+static void
+test_organisation_kind(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	char own[ARR_ROWID_STRLEN + 1], ref[ARR_ROWID_STRLEN + 1];
+	struct store_write_result w;
+	struct changeset *cs = NULL;
+	struct cs_op op = {
+	    .table = "organisation", .column = "kind", .value = value_text("gemeente")};
+	struct cs_header h = {.author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
+	struct cs_part_in in = {.kind = CS_DATA, .ops = &op, .nops = 1};
+	struct denied dn;
+
+	found_kinds(a, b, c);
+	org_id(TS_ORG, own);
+	ts_new_id(ref);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(write1(a, "organisation", own, "kind", value_text("school"), &w),
+	                 ARR_EFORBIDDEN);
+	assert_non_null(strstr(w.refusal, "rule organisation-kind"));
+	assert_non_null(strstr(w.refusal, "gemeente")); /* names the kind to write */
+	assert_int_equal(write1(a, "organisation", own, "kind", value_nil(), &w), ARR_EFORBIDDEN);
+	assert_int_equal(store_get(a->s, "organisation", own, NULL, NULL), ARR_ENOTFOUND);
+	assert_int_equal(write1(a, "organisation", own, "kind", value_text("gemeente"), NULL), 0);
+	assert_int_equal(write1(a, "organisation", ref, "kind", value_text("school"), NULL), 0);
+	/* c, a school, signs its own row as a gemeente: denied at a and b */
+	h.seq = ts_seq_of(c, c) + 1;
+	h.hlc = (a->clock + 100) << 16;
+	assert_int_equal(rowid_parse(own, op.row), 0);
+	assert_int_equal(changeset_build(c->key, &h, &in, 1, &cs), 0);
+	denied_at(a, b, c, cs, "organisation-kind");
+	changeset_destroy(&cs);
+	/* as a school: applied, nothing more denied */
+	h.seq++;
+	h.hlc++;
+	op.value = value_text("school");
+	assert_int_equal(changeset_build(c->key, &h, &in, 1, &cs), 0);
+	assert_int_equal(apply1(b, cs), STORE_APPLIED);
+	denied_of(b, c, &dn);
+	assert_int_equal(dn.n, 1);
+	assert_int_equal(ts_seq_of(b, c), h.seq);
+	changeset_destroy(&cs);
+}
+
 /* A new funding share fs of arrangement arr naming funder, written at r. */
 static int
 share(struct ts_replica *r, const char *fs, const char *arr, const char *funder,
@@ -698,6 +779,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_self_grant_and_revoke_owner, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_own_organisation_row, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_organisation_names, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_organisation_kind, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_funder_names_itself, setup, ts_teardown),
 	};
 
