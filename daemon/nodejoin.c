@@ -1,7 +1,8 @@
 /*
  * nodejoin.c: joining by invitation on the joiner's side (nodejoin.h): the join file (the
  * token and this node's endpoint, private to the daemon's user) and, at start, the inviter
- * as the one peer to dial and the proof of the token's secret for this node's key. It
+ * as the one peer to dial and the proof of the token's secret (a signature by the key pair
+ * derived from it) for this node's key and endpoint. It
  * sends nothing (sync_join.c does) and never logs the token or its secret.
  */
 #include <errno.h>
@@ -112,8 +113,9 @@ nodejoin_prepare(const struct config *cfg, const struct nodekey *key, struct sto
 	}
 	memcpy(j->issuer, iv.issuer, sizeof(j->issuer));
 	memcpy(j->id, iv.id, sizeof(j->id));
-	invite_proof(iv.secret, nodekey_public(key), iv.id, j->proof);
 	memcpy(j->endpoint, ep, strlen(ep) + 1); /* checked: at most MEMBER_ENDPOINT_MAX */
+	/* the proof signs the region, the invitation, this node's key and its endpoint */
+	(void)invite_prove(iv.secret, iv.region, iv.id, nodekey_public(key), j->endpoint, j->proof);
 	*bootstrap = inviter(&iv);
 	sodium_memzero(&iv, sizeof(iv));
 	if (*bootstrap == NULL)

@@ -19,7 +19,7 @@ struct store;
 struct nodejoin {
 	uint8_t issuer[ARR_ORIGIN_LEN];
 	uint8_t id[MEMBER_INVITE_LEN];
-	uint8_t proof[INVITE_PROOF_LEN];        /* of the token's secret, for this node's key */
+	uint8_t proof[INVITE_PROOF_LEN];        /* of the token's secret: invite_prove() */
 	char endpoint[MEMBER_ENDPOINT_MAX + 1]; /* this node's, for the ADD ("" none) */
 	char path[512];                         /* the file, removed once the JOIN is accepted */
 };

@@ -1,10 +1,11 @@
 /*
  * store_member_invite.c: invitations (store_member_invite.h). Issuing one needs this node
  * to be a registrar of a founded region; the token is signed with the node key and only the
- * hash of its secret is kept in _invitation. Redeeming one checks the joiner's proof against
- * that hash and has this node sign the ADD, or for an invitation that replaces a member's
- * lost key the ROTATE (store_member_issue). It opens no socket and never logs or returns a
- * secret.
+ * public key of the pair derived from its secret is kept in _invitation, which verifies
+ * proofs but cannot make one. Redeeming one checks the joiner's proof, a signature over the
+ * region, the invitation, the joiner's key and endpoint, and has this node sign the ADD, or for an
+ * invitation that replaces a member's lost key the ROTATE (store_member_issue). It opens no socket
+ * and never logs or returns a secret.
  */
 #include <string.h>
 
@@ -77,7 +78,7 @@ store_member_invites_open(struct store *s, uint64_t now)
 static int
 keep(struct store *s, const struct invite *iv, uint64_t now, const char **why)
 {
-	uint8_t kept[32];
+	uint8_t verify[INVITE_VERIFY_LEN];
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -92,14 +93,14 @@ keep(struct store *s, const struct invite *iv, uint64_t now, const char **why)
 		*why = "too many open invitations";
 		return ARR_EFORBIDDEN;
 	}
-	invite_secret_hash(iv->secret, kept);
+	invite_verify_key(iv->secret, verify);
 	if ((rc = sqlite3_prepare_v2(s->db,
-	                             "INSERT INTO _invitation(id, kept, expires, kind, roles, "
+	                             "INSERT INTO _invitation(id, verify, expires, kind, roles, "
 	                             "organisation, replaces) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	                             -1, &st, NULL)) != SQLITE_OK)
 		return store_db_error(rc);
 	sqlite3_bind_blob(st, 1, iv->id, MEMBER_INVITE_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, kept, sizeof(kept), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, verify, sizeof(verify), SQLITE_STATIC);
 	if (iv->has_replaces)
 		sqlite3_bind_blob(st, 7, iv->replaces, ARR_ORIGIN_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)iv->expires);
@@ -108,7 +109,6 @@ keep(struct store *s, const struct invite *iv, uint64_t now, const char **why)
 	sqlite3_bind_text(st, 6, iv->organisation, -1, SQLITE_STATIC);
 	rc = store_db_run(st);
 	sqlite3_finalize(st);
-	sodium_memzero(kept, sizeof(kept));
 	return rc;
 }
 
@@ -178,7 +178,7 @@ store_member_invite(struct store *s, const struct store_invite_grant *g, uint64_
 
 /* An invitation as this node kept it. */
 struct kept_invite {
-	uint8_t kept[32]; /* what checks the proof */
+	uint8_t verify[INVITE_VERIFY_LEN]; /* the invitation key's public half */
 	uint64_t expires;
 	bool used;
 	bool has_replaces;
@@ -194,19 +194,19 @@ find(struct store *s, const uint8_t id[MEMBER_INVITE_LEN], struct kept_invite *k
 	int rc;
 
 	if ((rc = sqlite3_prepare_v2(s->db,
-	                             "SELECT kept, expires, kind, roles, organisation, used, "
+	                             "SELECT verify, expires, kind, roles, organisation, used, "
 	                             "replaces FROM _invitation WHERE id = ?1",
 	                             -1, &st, NULL)) != SQLITE_OK)
 		return store_db_error(rc);
 	sqlite3_bind_blob(st, 1, id, MEMBER_INVITE_LEN, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE ? ARR_ENOTFOUND : store_db_error(rc);
-	} else if (sqlite3_column_bytes(st, 0) != sizeof(k->kept) ||
+	} else if (sqlite3_column_bytes(st, 0) != sizeof(k->verify) ||
 	           (sqlite3_column_type(st, 6) != SQLITE_NULL &&
 	            sqlite3_column_bytes(st, 6) != ARR_ORIGIN_LEN)) {
 		rc = ARR_ENOTFOUND;
 	} else {
-		memcpy(k->kept, sqlite3_column_blob(st, 0), sizeof(k->kept));
+		memcpy(k->verify, sqlite3_column_blob(st, 0), sizeof(k->verify));
 		rc = 0;
 		k->expires = (uint64_t)sqlite3_column_int64(st, 1);
 		add->kind = (uint8_t)sqlite3_column_int64(st, 2);
@@ -242,6 +242,7 @@ static int
 check_join(struct store *s, const struct store_join *j, uint64_t now, struct kept_invite *k,
            struct cs_member *m, const char **why)
 {
+	uint8_t region[MEMBER_REGION_LEN];
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -254,7 +255,8 @@ check_join(struct store *s, const struct store_join *j, uint64_t now, struct kep
 		*why = "the invitation was used already";
 	else if (now >= k->expires)
 		*why = "the invitation has expired";
-	else if (!invite_proof_ok(k->kept, j->key, j->id, j->proof))
+	else if (!store_member_region(s, region, NULL) ||
+	         !invite_proof_ok(k->verify, region, j->id, j->key, j->endpoint, j->proof))
 		*why = "the proof of the invitation's secret is wrong";
 	else if (self_registrar(s, why) == NULL)
 		; /* why set: the issuer is no registrar (any more) */
@@ -306,9 +308,7 @@ store_member_redeem(struct store *s, const struct store_join *j, uint64_t now, u
 
 	*why = NULL;
 	*seq = 0;
-	rc = check_join(s, j, now, &k, &m, why);
-	sodium_memzero(k.kept, sizeof(k.kept));
-	if (rc != 0)
+	if ((rc = check_join(s, j, now, &k, &m, why)) != 0)
 		return rc;
 	/* used first, so that a failure of the change cannot leave it open for another try */
 	if ((rc = exec_sql(s, "UPDATE _invitation SET used = 1 WHERE id = ?1 AND ?2 = ?2", j->id,

@@ -85,11 +85,12 @@ static const char schema_sql[] = META_SQL
     /* the log entries that are member change sets (store_member.c) */
     "CREATE TABLE IF NOT EXISTS _member(log INTEGER PRIMARY KEY);"
     /*
-     * invitations this node issued (store_member_invite.c): never the secret itself;
-     * _invite, of an earlier release, kept a hash as sensitive as the token: dropped
+     * invitations this node issued (store_member_invite.c): the public key of the pair
+     * derived from the secret, never the secret; _invite, of an earlier release, kept a
+     * hash as sensitive as the token: dropped
      */
     "DROP TABLE IF EXISTS _invite;"
-    "CREATE TABLE IF NOT EXISTS _invitation(id BLOB PRIMARY KEY, kept BLOB NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS _invitation(id BLOB PRIMARY KEY, verify BLOB NOT NULL,"
     " replaces BLOB, expires INTEGER NOT NULL, kind INTEGER NOT NULL,"
     " roles INTEGER NOT NULL, organisation TEXT NOT NULL,"
     " used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"

@@ -51,7 +51,7 @@ void sync_destroy(struct sync **s);
  * HELLO; when it is accepted, remove done_path and handshake as a member.
  */
 void sync_set_join(struct sync *s, const uint8_t issuer[32], const uint8_t id[16],
-                   const uint8_t proof[32], const char *endpoint, const char *done_path);
+                   const uint8_t proof[64], const char *endpoint, const char *done_path);
 
 /*
  * Take new settings (copied) and a new members file (borrowed from now on; the old one

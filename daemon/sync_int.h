@@ -168,7 +168,7 @@ struct sync_join {
 	bool refused; /* the inviter refused it: nothing more is sent */
 	uint8_t issuer[ARR_ORIGIN_LEN];
 	uint8_t id[16];
-	uint8_t proof[32];
+	uint8_t proof[64]; /* a signature by the invitation's key (invite_prove) */
 	char endpoint[256];
 	char done_path[512]; /* removed when the JOIN was accepted */
 	/* the inviter alone (the list sync_open() was given, borrowed): followed while the

@@ -27,7 +27,7 @@
 
 void
 sync_set_join(struct sync *s, const uint8_t issuer[32], const uint8_t id[16],
-              const uint8_t proof[32], const char *endpoint, const char *done_path)
+              const uint8_t proof[64], const char *endpoint, const char *done_path)
 {
 	struct sync_join *j = &s->join;
 
@@ -159,6 +159,7 @@ sync_join_on_router(struct sync *s, const uint8_t *rid, size_t ridlen, const cha
 {
 	struct peermsg *m = NULL;
 	uint8_t curve[32];
+	int rc;
 
 	if (strlen(uid) != 1 + 64 ||
 	    sodium_hex2bin(curve, sizeof(curve), uid + 1, 64, NULL, NULL, NULL) != 0 ||
@@ -166,7 +167,13 @@ sync_join_on_router(struct sync *s, const uint8_t *rid, size_t ridlen, const cha
 		s->join.ignored++;
 		return;
 	}
-	if (peermsg_decode(buf, len, &m) != 0 || m->type != PEERMSG_JOIN) {
+	if ((rc = peermsg_decode(buf, len, &m)) == ARR_EVERSION) {
+		s->join.refusals++;
+		reply(
+		    s, rid, ridlen, ARR_EVERSION,
+		    "a JOIN of protocol 1.3 (its proof is no longer accepted): upgrade the joining "
+		    "node and ask for a new invitation");
+	} else if (rc != 0 || m->type != PEERMSG_JOIN) {
 		s->join.ignored++;
 		reply(s, rid, ridlen, ARR_ESTATE, "only a JOIN is answered before admission");
 	} else {

@@ -1,7 +1,8 @@
 /*
  * invite.c: invitation tokens (invite.h): a fixed binary layout, signed with the issuer's
- * node key and written as URL-safe base64 by libsodium; proofs of the secret by libsodium's
- * keyed BLAKE2b. No I/O and no clock: the caller passes the time.
+ * node key and written as URL-safe base64 by libsodium; proofs of the secret by an Ed25519 key
+ * pair derived from it (libsodium's crypto_kdf, a BLAKE2b KDF, and crypto_sign). No I/O and no
+ * clock: the caller passes the time.
  */
 #include <string.h>
 
@@ -18,6 +19,45 @@ static const uint8_t invite_domain[16] = "arrangd-invite\0";
 	(1 + MEMBER_REGION_LEN + ARR_ORIGIN_LEN + MEMBER_INVITE_LEN + INVITE_SECRET_LEN + 8 + 1 +  \
 	 4 + ARR_ORIGIN_LEN + 1 + 1)
 #define INVITE_RAW_MAX (INVITE_FIXED + ARR_ORG_MAX + MEMBER_ENDPOINT_MAX + ARR_SIG_LEN)
+
+static const uint8_t invite_join_domain[16] = "arrangd-join\0\0\0";
+#define INVITE_KDF_CONTEXT "arrinvit" /* crypto_kdf_CONTEXTBYTES (8) */
+#define INVITE_JOIN_MSG_MAX                                                                        \
+	(sizeof(invite_join_domain) + MEMBER_REGION_LEN + MEMBER_INVITE_LEN + ARR_ORIGIN_LEN + 1 + \
+	 MEMBER_ENDPOINT_MAX)
+
+/* The invitation's Ed25519 key pair, from its secret (the seed too, for the caller to wipe). */
+static void
+invite_keypair(const uint8_t secret[INVITE_SECRET_LEN], uint8_t seed[crypto_sign_SEEDBYTES],
+               uint8_t pk[INVITE_VERIFY_LEN], uint8_t sk[crypto_sign_SECRETKEYBYTES])
+{
+	(void)crypto_kdf_derive_from_key(seed, crypto_sign_SEEDBYTES, 1, INVITE_KDF_CONTEXT,
+	                                 secret);
+	(void)crypto_sign_seed_keypair(pk, sk, seed);
+}
+
+/* The message a JOIN's proof signs into msg (INVITE_JOIN_MSG_MAX); its length, 0 when bad. */
+static size_t
+invite_join_msg(const uint8_t region[MEMBER_REGION_LEN], const uint8_t id[MEMBER_INVITE_LEN],
+                const uint8_t joiner[ARR_ORIGIN_LEN], const char *endpoint, uint8_t *msg)
+{
+	size_t elen = strnlen(endpoint, MEMBER_ENDPOINT_MAX + 1);
+	uint8_t *p = msg;
+
+	if (elen > MEMBER_ENDPOINT_MAX)
+		return 0;
+	memcpy(p, invite_join_domain, sizeof(invite_join_domain));
+	p += sizeof(invite_join_domain);
+	memcpy(p, region, MEMBER_REGION_LEN);
+	p += MEMBER_REGION_LEN;
+	memcpy(p, id, MEMBER_INVITE_LEN);
+	p += MEMBER_INVITE_LEN;
+	memcpy(p, joiner, ARR_ORIGIN_LEN);
+	p += ARR_ORIGIN_LEN;
+	*p++ = (uint8_t)elen;
+	memcpy(p, endpoint, elen);
+	return (size_t)(p - msg) + elen;
+}
 
 /* The signed message: the domain, then the token's bytes before the signature. */
 static void
@@ -193,44 +233,40 @@ invite_check(const struct invite *iv, const uint8_t region[MEMBER_REGION_LEN], u
 }
 
 void
-invite_secret_hash(const uint8_t secret[INVITE_SECRET_LEN], uint8_t out[32])
+invite_verify_key(const uint8_t secret[INVITE_SECRET_LEN], uint8_t out[INVITE_VERIFY_LEN])
 {
-	crypto_generichash(out, 32, secret, INVITE_SECRET_LEN, NULL, 0);
+	uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES];
+
+	invite_keypair(secret, seed, out, sk);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
 }
 
-/* The proof keyed by the kept hash. */
-static void
-invite_mac(const uint8_t kept[32], const uint8_t joiner[ARR_ORIGIN_LEN],
-           const uint8_t id[MEMBER_INVITE_LEN], uint8_t out[INVITE_PROOF_LEN])
+int
+invite_prove(const uint8_t secret[INVITE_SECRET_LEN], const uint8_t region[MEMBER_REGION_LEN],
+             const uint8_t id[MEMBER_INVITE_LEN], const uint8_t joiner[ARR_ORIGIN_LEN],
+             const char *endpoint, uint8_t out[INVITE_PROOF_LEN])
 {
-	crypto_generichash_state st;
+	uint8_t seed[crypto_sign_SEEDBYTES], sk[crypto_sign_SECRETKEYBYTES], pk[INVITE_VERIFY_LEN];
+	uint8_t msg[INVITE_JOIN_MSG_MAX];
+	size_t len;
 
-	crypto_generichash_init(&st, kept, 32, INVITE_PROOF_LEN);
-	crypto_generichash_update(&st, joiner, ARR_ORIGIN_LEN);
-	crypto_generichash_update(&st, id, MEMBER_INVITE_LEN);
-	crypto_generichash_final(&st, out, INVITE_PROOF_LEN);
-}
-
-void
-invite_proof(const uint8_t secret[INVITE_SECRET_LEN], const uint8_t joiner[ARR_ORIGIN_LEN],
-             const uint8_t id[MEMBER_INVITE_LEN], uint8_t out[INVITE_PROOF_LEN])
-{
-	uint8_t kept[32];
-
-	invite_secret_hash(secret, kept);
-	invite_mac(kept, joiner, id, out);
-	sodium_memzero(kept, sizeof(kept));
+	if ((len = invite_join_msg(region, id, joiner, endpoint, msg)) == 0)
+		return ARR_EINVAL;
+	invite_keypair(secret, seed, pk, sk);
+	crypto_sign_detached(out, NULL, msg, len, sk);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	return 0;
 }
 
 bool
-invite_proof_ok(const uint8_t kept[32], const uint8_t joiner[ARR_ORIGIN_LEN],
-                const uint8_t id[MEMBER_INVITE_LEN], const uint8_t proof[INVITE_PROOF_LEN])
+invite_proof_ok(const uint8_t verify[INVITE_VERIFY_LEN], const uint8_t region[MEMBER_REGION_LEN],
+                const uint8_t id[MEMBER_INVITE_LEN], const uint8_t joiner[ARR_ORIGIN_LEN],
+                const char *endpoint, const uint8_t proof[INVITE_PROOF_LEN])
 {
-	uint8_t want[INVITE_PROOF_LEN];
-	bool ok;
+	uint8_t msg[INVITE_JOIN_MSG_MAX];
+	size_t len = invite_join_msg(region, id, joiner, endpoint, msg);
 
-	invite_mac(kept, joiner, id, want);
-	ok = sodium_memcmp(want, proof, INVITE_PROOF_LEN) == 0;
-	sodium_memzero(want, sizeof(want));
-	return ok;
+	return len != 0 && crypto_sign_verify_detached(proof, msg, len, verify) == 0;
 }

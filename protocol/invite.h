@@ -1,7 +1,8 @@
 /*
  * invite.h: the invitation token a registrar hands to a new member (PROTOCOL.md,
  * "Invitation tokens"): who is invited into which region, by whom, until when, signed by the
- * issuing registrar, and the secret whose proof admits the joiner once. This module encodes,
+ * issuing registrar, and the secret whose proof (a signature by a key pair derived from it)
+ * admits the joiner once. This module encodes,
  * decodes, verifies and proves; storing, redeeming and refusing invitations is the daemon's.
  *
  * Token: URL-safe base64 without padding (libsodium) of
@@ -24,7 +25,8 @@
 
 #define INVITE_VERSION    2 /* 2 adds replaces; a token of 1 is refused */
 #define INVITE_SECRET_LEN 32
-#define INVITE_PROOF_LEN  32
+#define INVITE_PROOF_LEN  64 /* an Ed25519 signature */
+#define INVITE_VERIFY_LEN 32 /* an Ed25519 public key */
 /* the longest token's text, NUL included */
 #define INVITE_TOKEN_MAX 1024
 
@@ -60,18 +62,25 @@ int invite_decode(const char *token, struct invite *out);
  */
 int invite_check(const struct invite *iv, const uint8_t region[MEMBER_REGION_LEN], uint64_t now,
                  const char **why);
-/* What the issuer keeps of the secret: BLAKE2b-256 of it (the secret itself is not kept). */
-void invite_secret_hash(const uint8_t secret[INVITE_SECRET_LEN], uint8_t out[32]);
 /*
- * The joiner's proof of the secret: BLAKE2b-256 keyed by invite_secret_hash(secret) over
- * joiner key || invite id, so it binds the joiner's key and the issuer checks it with what
- * it kept. The kept hash is as sensitive as the token until the invitation is used or
- * expires.
+ * What the issuer keeps of the secret: the public half of the invitation's key pair, an
+ * Ed25519 key pair whose seed is crypto_kdf (BLAKE2b) subkey 1 of the secret with context
+ * "arrinvit". It verifies proofs and cannot make one, so it is not as sensitive as the token.
  */
-void invite_proof(const uint8_t secret[INVITE_SECRET_LEN], const uint8_t joiner[ARR_ORIGIN_LEN],
-                  const uint8_t id[MEMBER_INVITE_LEN], uint8_t out[INVITE_PROOF_LEN]);
-/* Does proof prove the secret whose hash the issuer kept? Constant time. */
-bool invite_proof_ok(const uint8_t kept[32], const uint8_t joiner[ARR_ORIGIN_LEN],
-                     const uint8_t id[MEMBER_INVITE_LEN], const uint8_t proof[INVITE_PROOF_LEN]);
+void invite_verify_key(const uint8_t secret[INVITE_SECRET_LEN], uint8_t out[INVITE_VERIFY_LEN]);
+/*
+ * The joiner's proof of the secret: the invitation key's Ed25519 signature of
+ * "arrangd-join\0\0\0\0" || region || invite id || joiner key || endpoint length (1 byte) ||
+ * endpoint, so it binds the region, the invitation, the joiner's key and its endpoint (at
+ * most MEMBER_ENDPOINT_MAX bytes). 0, or ARR_EINVAL (endpoint too long).
+ */
+int invite_prove(const uint8_t secret[INVITE_SECRET_LEN], const uint8_t region[MEMBER_REGION_LEN],
+                 const uint8_t id[MEMBER_INVITE_LEN], const uint8_t joiner[ARR_ORIGIN_LEN],
+                 const char *endpoint, uint8_t out[INVITE_PROOF_LEN]);
+/* Is proof that signature under the kept verify key? */
+bool invite_proof_ok(const uint8_t verify[INVITE_VERIFY_LEN],
+                     const uint8_t region[MEMBER_REGION_LEN], const uint8_t id[MEMBER_INVITE_LEN],
+                     const uint8_t joiner[ARR_ORIGIN_LEN], const char *endpoint,
+                     const uint8_t proof[INVITE_PROOF_LEN]);
 
 #endif

@@ -20,7 +20,7 @@
 #include "vv.h"
 
 #define PEERMSG_MAJOR    1
-#define PEERMSG_MINOR    3
+#define PEERMSG_MINOR    4
 #define PEERMSG_MAX_CAPS 16  /* capabilities in HELLO/WELCOME */
 #define PEERMSG_CAP_MAX  32  /* bytes of one capability name */
 #define PEERMSG_TEXT_MAX 256 /* bytes of an ERROR message */
@@ -82,7 +82,7 @@ struct peermsg {
 	int code;                        /* ERROR: a negative ARR_E* code; JOINED: 0 or one */
 	char text[PEERMSG_TEXT_MAX + 1]; /* ERROR, JOINED: NUL-terminated, valid UTF-8 */
 	uint8_t invite[16];              /* JOIN: the invitation id; the joiner's key in origin */
-	uint8_t proof[32];               /* JOIN: the proof of the invitation's secret */
+	uint8_t proof[64];               /* JOIN: the proof of the invitation's secret (1.4) */
 	char endpoint[256];              /* JOIN: where members dial the joiner ("": nowhere) */
 };
 

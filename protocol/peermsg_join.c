@@ -1,7 +1,8 @@
 /*
  * peermsg_join.c: the bodies of JOIN and JOINED (PROTOCOL.md, "Invitations"), strict both
  * ways. JOIN: invitation id (bin 16), the joiner's key (bin 32), its endpoint (str, at most
- * 255 bytes, may be empty), the proof of the invitation's secret (bin 32). JOINED: a code
+ * 255 bytes, may be empty), the proof of the invitation's secret (bin 64, a signature since
+ * 1.4; the 32 bytes of 1.3 decode as ARR_EVERSION). JOINED: a code
  * (0, or a negative ARR_E* code) and a text. Must not touch sockets, the store or logs.
  */
 #include <string.h>
@@ -25,9 +26,13 @@ bin_exact(struct mpr *c, size_t n, uint8_t *out)
 	return 0;
 }
 
+#define PEERMSG_JOIN_PROOF_13 32 /* bytes of a JOIN's proof in protocol 1.3 */
+
 int
 peermsg_join_decode(struct mpr *c, struct peermsg *m)
 {
+	const uint8_t *p;
+	size_t len;
 	int64_t code;
 	int rc;
 
@@ -36,7 +41,14 @@ peermsg_join_decode(struct mpr *c, struct peermsg *m)
 		    (rc = bin_exact(c, ARR_ORIGIN_LEN, m->origin)) != 0 ||
 		    (rc = mpr_text(c, sizeof(m->endpoint) - 1, m->endpoint)) != 0)
 			return rc;
-		return bin_exact(c, sizeof(m->proof), m->proof);
+		if ((rc = mpr_bytes(c, MPR_BIN, &p, &len)) != 0)
+			return rc;
+		if (len == PEERMSG_JOIN_PROOF_13)
+			return ARR_EVERSION; /* 1.3's proof, a MAC: that joiner is told so */
+		if (len != sizeof(m->proof))
+			return ARR_EMALFORMED;
+		memcpy(m->proof, p, len);
+		return 0;
 	}
 	if ((rc = mpr_int(c, &code)) != 0)
 		return rc;

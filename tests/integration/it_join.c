@@ -12,10 +12,12 @@
  * token used twice, an expired one (at --init and at the
  * inviter), a forged one, a non-registrar's invitation, a replacement token used twice or
  * for a removed member, and the removed member and the replaced key redialling.
- * Strangers in the join state get one answer, are not heard beyond it, and are limited.
+ * Strangers in the join state get one answer, are not heard beyond it, and are limited; a
+ * JOIN of protocol 1.3 is told so.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apiclient.h"
@@ -219,6 +221,32 @@ stranger(struct region *r, struct nodekey **k)
 	return peer_open_from(r, 0, *k, "127.0.0.2");
 }
 
+/* A JOIN of protocol 1.3 (a 32-byte proof) is answered ARR_EVERSION and counted refused. */
+static void
+old_join(struct region *r)
+{
+	struct peermsg m = {.type = PEERMSG_JOIN};
+	double refused = region_metric(r, 0, "arrangd_join_refused_total");
+	struct nodekey *k = NULL;
+	struct peer *p = stranger(r, &k);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int code = 0;
+
+	memcpy(m.origin, nodekey_public(k), ARR_ORIGIN_LEN);
+	CHECK(peermsg_encode(&m, &buf, &len) == 0 && buf[len - 65] == sizeof(m.proof),
+	      "encode a JOIN");
+	buf[len - 65] = 32; /* the proof's bin head: 1.3's length */
+	peer_send_raw(p, buf, len - 32);
+	CHECK(peer_expect(p, PEERMSG_JOINED, &code, 5000) && code == ARR_EVERSION,
+	      "a JOIN of 1.3 was not answered ARR_EVERSION (%d)", code);
+	CHECK(regionjoin_wait_metric(r, 0, "arrangd_join_refused_total", refused + 1, 5000),
+	      "the JOIN of 1.3 was not counted refused");
+	free(buf);
+	peer_close(&p);
+	nodekey_destroy(&k);
+}
+
 /*
  * The join state on node 0: one message a key is answered (only a JOIN is processed), a
  * second one and one over PEERMSG_JOIN_MAX bytes are not (counted), and more than 10 new
@@ -253,6 +281,7 @@ join_state(struct region *r)
 	      "a JOIN over the bound was processed");
 	peer_close(&p);
 	nodekey_destroy(&k);
+	old_join(r);
 	for (int i = 0; i < 12; i++) {
 		p = stranger(r, &k);
 		peer_send(p, &hb);

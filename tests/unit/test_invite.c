@@ -1,7 +1,8 @@
 /*
  * test_invite.c: invitation tokens (protocol/invite.c): a token round-trips; every altered
  * byte, a token signed by another key than the issuer it names, an expired one, one for
- * another region and a proof for another key or invitation are refused.
+ * another region, and a tampered proof, one by another token's key and one replayed for
+ * another joiner key are refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,29 +138,61 @@ test_expired_and_region(void **state)
 	nodekey_destroy(&k);
 }
 
-/* The proof binds the secret, the joiner's key and the invitation id. */
+/*
+ * The proof is a signature by the key pair derived from the secret; the issuer keeps only
+ * the public key. It binds the region, the invitation, the joiner's key and its endpoint:
+ * a tampered proof, one made with another token's secret, one replayed for another joiner
+ * key (or endpoint, invitation, region) are refused.
+ */
 static void
 test_proof(void **state)
 {
-	uint8_t secret[INVITE_SECRET_LEN], kept[32], joiner[ARR_ORIGIN_LEN], id[MEMBER_INVITE_LEN];
-	uint8_t proof[INVITE_PROOF_LEN];
+	uint8_t secret[INVITE_SECRET_LEN], other[INVITE_SECRET_LEN], verify[INVITE_VERIFY_LEN];
+	uint8_t region[MEMBER_REGION_LEN], joiner[ARR_ORIGIN_LEN], id[MEMBER_INVITE_LEN];
+	uint8_t proof[INVITE_PROOF_LEN], p2[INVITE_PROOF_LEN], v2[INVITE_VERIFY_LEN];
+	const char *ep = "tcp://school.example:7400";
+	char long_ep[MEMBER_ENDPOINT_MAX + 2];
 
 	(void)state;
 	memset(secret, 0x33, sizeof(secret));
+	memset(other, 0x34, sizeof(other));
+	memset(region, 0x11, sizeof(region));
 	memset(joiner, 0x44, sizeof(joiner));
 	memset(id, 0x22, sizeof(id));
-	invite_secret_hash(secret, kept);
-	invite_proof(secret, joiner, id, proof);
-	assert_true(invite_proof_ok(kept, joiner, id, proof));
+	invite_verify_key(secret, verify);
+	invite_verify_key(other, v2);
+	assert_memory_not_equal(verify, v2, sizeof(v2));
+	assert_memory_not_equal(verify, secret, sizeof(verify)); /* not the secret itself */
+	assert_int_equal(invite_prove(secret, region, id, joiner, ep, proof), 0);
+	assert_true(invite_proof_ok(verify, region, id, joiner, ep, proof));
+	/* every bit of the proof */
+	for (size_t i = 0; i < sizeof(proof) * 8; i++) {
+		proof[i / 8] ^= (uint8_t)(1u << (i % 8));
+		assert_false(invite_proof_ok(verify, region, id, joiner, ep, proof));
+		proof[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+	/* another token's key: its own proof does not pass this one's key, nor this one its */
+	assert_int_equal(invite_prove(other, region, id, joiner, ep, p2), 0);
+	assert_false(invite_proof_ok(verify, region, id, joiner, ep, p2));
+	assert_false(invite_proof_ok(v2, region, id, joiner, ep, proof));
+	/* replayed for another joiner key, endpoint, invitation or region */
 	joiner[0] ^= 1;
-	assert_false(invite_proof_ok(kept, joiner, id, proof));
+	assert_false(invite_proof_ok(verify, region, id, joiner, ep, proof));
 	joiner[0] ^= 1;
+	assert_false(invite_proof_ok(verify, region, id, joiner, "tcp://evil.example:7400", proof));
+	assert_false(invite_proof_ok(verify, region, id, joiner, "", proof));
 	id[15] ^= 1;
-	assert_false(invite_proof_ok(kept, joiner, id, proof));
+	assert_false(invite_proof_ok(verify, region, id, joiner, ep, proof));
 	id[15] ^= 1;
-	secret[0] ^= 1;
-	invite_proof(secret, joiner, id, proof);
-	assert_false(invite_proof_ok(kept, joiner, id, proof));
+	region[0] ^= 1;
+	assert_false(invite_proof_ok(verify, region, id, joiner, ep, proof));
+	region[0] ^= 1;
+	assert_true(invite_proof_ok(verify, region, id, joiner, ep, proof));
+	/* an endpoint over the bound is not signed */
+	memset(long_ep, 'e', sizeof(long_ep) - 1);
+	long_ep[sizeof(long_ep) - 1] = '\0';
+	assert_int_equal(invite_prove(secret, region, id, joiner, long_ep, p2), ARR_EINVAL);
+	assert_false(invite_proof_ok(verify, region, id, joiner, long_ep, proof));
 }
 
 /*

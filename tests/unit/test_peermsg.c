@@ -1014,7 +1014,10 @@ test_equiv_messages(void **state)
 	assert_int_equal(logsum_decode(2, PEERMSG_SUM_LEN - 1, false), ARR_EMALFORMED);
 }
 
-/* JOIN and JOINED round-trip; a JOIN fits PEERMSG_JOIN_MAX; a JOINED code > 0 is refused. */
+/*
+ * JOIN and JOINED round-trip; a JOIN fits PEERMSG_JOIN_MAX; a JOIN of 1.3 (a 32-byte proof) is
+ * told apart; a JOINED code > 0 is refused.
+ */
 static void
 test_join_messages(void **state)
 {
@@ -1038,6 +1041,14 @@ test_join_messages(void **state)
 	peermsg_destroy(&d);
 	/* a proof one byte short: malformed */
 	assert_true(peermsg_decode(buf, len - 1, &d) < 0);
+	/* the proof's head is bin 8 of 64; 1.3's of 32 is ARR_EVERSION, 63 malformed */
+	assert_int_equal(buf[len - 66], 0xc4);
+	assert_int_equal(buf[len - 65], 64);
+	buf[len - 65] = 32;
+	assert_int_equal(peermsg_decode(buf, len - 32, &d), ARR_EVERSION);
+	assert_null(d);
+	buf[len - 65] = 63;
+	assert_int_equal(peermsg_decode(buf, len - 1, &d), ARR_EMALFORMED);
 	free(buf);
 	memset(&m, 0, sizeof(m));
 	m.type = PEERMSG_JOINED;

@@ -42,17 +42,25 @@ found(struct ts_replica *a)
 	assert_int_equal(seq, 1);
 }
 
-/* A JOIN of key for iv with the proof of secret. */
+/* A JOIN of key at endpoint ep for iv with the proof of secret. */
 static struct store_join
-join_of(const struct invite *iv, const uint8_t secret[INVITE_SECRET_LEN], const uint8_t *key)
+join_at(const struct invite *iv, const uint8_t secret[INVITE_SECRET_LEN], const uint8_t *key,
+        const char *ep)
 {
 	struct store_join j = {0};
 
 	memcpy(j.id, iv->id, sizeof(j.id));
 	memcpy(j.key, key, ARR_ORIGIN_LEN);
-	strcpy(j.endpoint, "tcp://x.example:7400");
-	invite_proof(secret, key, iv->id, j.proof);
+	strcpy(j.endpoint, ep);
+	assert_int_equal(invite_prove(secret, iv->region, iv->id, key, j.endpoint, j.proof), 0);
 	return j;
+}
+
+/* The same at tcp://x.example:7400. */
+static struct store_join
+join_of(const struct invite *iv, const uint8_t secret[INVITE_SECRET_LEN], const uint8_t *key)
+{
+	return join_at(iv, secret, key, "tcp://x.example:7400");
 }
 
 static void
@@ -99,6 +107,13 @@ test_invite_redeem(void **state)
 	       "no such invitation from this node (used and pruned, or never issued)");
 	j = join_of(&iv, iv.secret, nodekey_public(y));
 	memcpy(j.key, nodekey_public(x), ARR_ORIGIN_LEN);
+	redeem(a, &j, NOW, ARR_EFORBIDDEN, "the proof of the invitation's secret is wrong");
+	j = join_of(&iv, iv.secret, nodekey_public(x));
+	strcpy(j.endpoint, "tcp://evil.example:7400"); /* replayed for another endpoint */
+	redeem(a, &j, NOW, ARR_EFORBIDDEN, "the proof of the invitation's secret is wrong");
+	iv.secret[0] ^= 1; /* another token's secret */
+	j = join_of(&iv, iv.secret, nodekey_public(x));
+	iv.secret[0] ^= 1;
 	redeem(a, &j, NOW, ARR_EFORBIDDEN, "the proof of the invitation's secret is wrong");
 	j = join_of(&iv, iv.secret, nodekey_public(x));
 	redeem(a, &j, iv.expires, ARR_EFORBIDDEN, "the invitation has expired");
@@ -210,8 +225,7 @@ test_invite_replaces(void **state)
 	assert_string_equal(iv.organisation, TS_ORG);
 	assert_int_equal(iv.kind, MEMBER_KIND_PROVIDER);
 	/* expired; then redeemed: b's record now has x's key */
-	j = join_of(&iv, iv.secret, nodekey_public(x));
-	strcpy(j.endpoint, "tcp://x.example:7401");
+	j = join_at(&iv, iv.secret, nodekey_public(x), "tcp://x.example:7401");
 	redeem(a, &j, iv.expires, ARR_EFORBIDDEN, "the invitation has expired");
 	redeem(a, &j, NOW + 1, 0, NULL);
 	assert_non_null(old = store_member_find(a->s, nodekey_public(b->key)));
