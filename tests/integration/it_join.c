@@ -41,15 +41,22 @@
 #define LAST    7
 #define EVIL    8
 
-/* Node j joins by an invitation of node 0 and starts; it is a member on node 0. */
+/* Node j is invited by node 0 and runs --init --join (not started). */
 static void
-join(struct region *r, size_t j)
+invited(struct region *r, size_t j)
 {
 	char tok[INVITE_TOKEN_MAX], out[1024];
 
 	CHECK(regionjoin_invite(r, 0, j, "provider", "7d", tok, sizeof(tok)) == 0,
 	      "node 0 could not invite node %zu: %s", j, tok);
 	CHECK(regionjoin_init(r, j, tok, out, sizeof(out)) == 0, "--join on node %zu: %s", j, out);
+}
+
+/* Node j joins by an invitation of node 0 and starts; it is a member on node 0. */
+static void
+join(struct region *r, size_t j)
+{
+	invited(r, j);
 	region_start(r, j);
 }
 
@@ -60,11 +67,7 @@ join(struct region *r, size_t j)
 static void
 join_through_reload(struct region *r, size_t j)
 {
-	char tok[INVITE_TOKEN_MAX], out[1024];
-
-	CHECK(regionjoin_invite(r, 0, j, "provider", "7d", tok, sizeof(tok)) == 0,
-	      "node 0 could not invite node %zu: %s", j, tok);
-	CHECK(regionjoin_init(r, j, tok, out, sizeof(out)) == 0, "--join on node %zu: %s", j, out);
+	invited(r, j);
 	region_stop(r, 0);
 	region_start(r, j);
 	CHECK(regionjoin_wait_log(r, j, "dialling the inviter", 5000), "node %zu: no join", j);
