@@ -24,8 +24,13 @@
 
 #define ACCESS_HASH_LEN STORE_ACCESS_REC_HASH
 #define ACCESS_BUSY_MS  2000
-/* The format of access.db (PRAGMA user_version): 2, entries packed in batches. */
-#define ACCESS_FORMAT 2
+/*
+ * The format of access.db (PRAGMA user_version): 3, entries packed in batches, a record
+ * noting one row or several (store_access_rec.h). Format 2 (records of one row each) is
+ * read as it is and marked 3 at open, as its records are format 3's too.
+ */
+#define ACCESS_FORMAT  3
+#define ACCESS_FORMAT2 2
 /* Bytes of notes held for the next write: about 6,000 reads of one row each. */
 #define ACCESS_PENDING_BYTES (1u << 20)
 /* Spare room past the records: one record written out in full (access_unref). */
@@ -59,7 +64,7 @@ static const char access_tables[] =
     " BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;"
     "CREATE TABLE anchor(id INTEGER PRIMARY KEY CHECK (id = 1),"
     " seq INTEGER NOT NULL, hash BLOB NOT NULL, pruned INTEGER NOT NULL);"
-    "PRAGMA user_version = 2;";
+    "PRAGMA user_version = 3;";
 
 static int
 access_dberr(int rc)
@@ -143,6 +148,10 @@ access_format(sqlite3 *db)
 	sqlite3_finalize(st);
 	if (version == ACCESS_FORMAT)
 		return 0;
+	if (version == ACCESS_FORMAT2)
+		return sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK
+		           ? 0
+		           : ARR_EDB;
 	if (version != 0 || tables != 0)
 		return version < 0 ? ARR_EDB : ARR_EVERSION;
 	return sqlite3_exec(db, access_tables, NULL, NULL, NULL) == SQLITE_OK ? 0 : ARR_EDB;
@@ -390,6 +399,7 @@ store_access_append(struct store_access *a, const struct store_access_entry *in)
 {
 	struct store_access_rec r = {
 	    .uid = in->uid,
+	    .rows = in->rows,
 	    .s = {in->user, in->action, in->table, in->row, in->arrangement, in->fields}};
 	size_t size;
 	int rc;
@@ -404,29 +414,34 @@ store_access_append(struct store_access *a, const struct store_access_entry *in)
 	if (a->count == 0)
 		a->pending_ms = r.at_ms;
 	a->len += size;
-	a->count++;
+	a->count += in->rows > 1 ? in->rows : 1;
 	/* a note outside a read is written at once */
 	return a->in_batch ? 0 : store_access_commit(a);
 }
 
-/* Decode the record at *off of the walk's batch into e (strings in c). */
-static bool
-access_decode(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len, size_t *off,
-              struct store_access_entry *e)
+/* Entry i of record r into e (its ids copied into ids when r notes several rows). */
+static void
+access_entry_of(const struct store_access_rec *r, size_t i, struct store_access_entry *e,
+                char ids[2][STORE_ACCESS_ID_LEN + 1])
 {
-	struct store_access_rec r;
-
-	if (!store_access_rec_get(c, recs, len, off, &r))
-		return false;
-	e->at_ms = r.at_ms;
-	e->uid = r.uid;
-	e->user = r.s[0];
-	e->action = r.s[1];
-	e->table = r.s[2];
-	e->row = r.s[3];
-	e->arrangement = r.s[4];
-	e->fields = r.s[5];
-	return true;
+	e->at_ms = r->at_ms;
+	e->uid = r->uid;
+	e->user = r->s[0];
+	e->action = r->s[1];
+	e->table = r->s[2];
+	e->row = r->s[3];
+	e->arrangement = r->s[4];
+	e->fields = r->s[5];
+	if (r->rows <= 1)
+		return;
+	for (size_t k = 0; k < 2; k++) {
+		if (r->s[3 + k] == NULL)
+			continue;
+		memcpy(ids[k], r->s[3 + k] + i * STORE_ACCESS_ID_LEN, STORE_ACCESS_ID_LEN);
+		ids[k][STORE_ACCESS_ID_LEN] = '\0';
+	}
+	e->row = ids[0];
+	e->arrangement = r->s[4] != NULL ? ids[1] : NULL;
 }
 
 /* A walk over the stored batches: the row in hand and its records. */
@@ -475,24 +490,38 @@ access_walk_end(struct access_walk *w)
 	free(w->t);
 }
 
+/* Does e pass the filter: after seq after, at or after since_ms, of arrangement arr? */
+static bool
+access_passes(const struct store_access_entry *e, int64_t after, int64_t since_ms, const char *arr)
+{
+	return e->seq > after && e->at_ms >= since_ms &&
+	       (arr == NULL || (e->arrangement != NULL && strcmp(e->arrangement, arr) == 0));
+}
+
 /* Hand fn the entries of the walk's batch that pass the filter; stops as fn says. */
 static int
 access_list_batch(struct access_walk *w, int64_t after, int64_t since_ms, const char *arr,
                   size_t limit, size_t *n, store_access_fn fn, void *ctx)
 {
 	struct store_access_entry e = {.org = (const char *)sqlite3_column_text(w->st, 4)};
+	struct store_access_rec r;
+	char ids[2][STORE_ACCESS_ID_LEN + 1];
 	size_t off = 0;
 	int ret;
 
-	for (e.seq = w->first; e.seq <= w->last && (limit == 0 || *n < limit); e.seq++) {
-		if (!access_decode(w->t, w->recs, w->len, &off, &e))
+	e.seq = w->first;
+	while (e.seq <= w->last && (limit == 0 || *n < limit)) {
+		if (!store_access_rec_get(w->t, w->recs, w->len, &off, &r))
 			return ARR_EMALFORMED;
-		if (e.seq <= after || e.at_ms < since_ms ||
-		    (arr != NULL && (e.arrangement == NULL || strcmp(e.arrangement, arr) != 0)))
-			continue;
-		(*n)++;
-		if ((ret = fn(ctx, &e)) != 0)
-			return ret;
+		for (size_t i = 0; i < (r.rows > 1 ? r.rows : 1) && (limit == 0 || *n < limit);
+		     i++, e.seq++) {
+			access_entry_of(&r, i, &e, ids);
+			if (!access_passes(&e, after, since_ms, arr))
+				continue;
+			(*n)++;
+			if ((ret = fn(ctx, &e)) != 0)
+				return ret;
+		}
 	}
 	return 0;
 }
@@ -523,18 +552,18 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
-/* The number of well-formed records in w's batch, or -1 when one is malformed. */
+/* The entries of the well-formed records in w's batch, or -1 when one is malformed. */
 static int64_t
 access_count(struct access_walk *w)
 {
-	struct store_access_entry e;
+	struct store_access_rec r;
 	size_t off = 0;
 	int64_t n = 0;
 
 	while (off < w->len) {
-		if (!access_decode(w->t, w->recs, w->len, &off, &e))
+		if (!store_access_rec_get(w->t, w->recs, w->len, &off, &r))
 			return -1;
-		n++;
+		n += r.rows > 1 ? (int64_t)r.rows : 1;
 	}
 	return n;
 }

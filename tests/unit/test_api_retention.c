@@ -5,7 +5,7 @@
  * before, at most 8 a tick, a full tick bringing the next one forward and the others
  * waiting their hour; each act counted in arrangd_retention_acted_total; with act =
  * manual nothing is acted on, however long ago it fell due, while "retention.due"
- * lists it.
+ * lists it. And the due dates "retention.due" lists follow their rules.
  */
 #define _GNU_SOURCE /* timegm */
 #include <stdarg.h>
@@ -24,6 +24,7 @@
 #include "api.h"
 #include "api_int.h"
 #include "apimsg.h"
+#include "arrerr.h"
 #include "orgid.h"
 #include "rowid.h"
 #include "store.h"
@@ -144,48 +145,38 @@ acted(struct fx *f, const char *action)
 	return n;
 }
 
-/* What "retention.due" by day lists of arr for the gemeente: due, and its acts_on. */
-struct due_of {
-	bool listed, due;
-	char acts_on[11]; /* "" when none */
+static bool
+str_is(const msgpack_object *o, const char *s)
+{
+	return o != NULL && o->type == MSGPACK_OBJECT_STR && o->via.str.size == strlen(s) &&
+	       memcmp(o->via.str.ptr, s, o->via.str.size) == 0;
+}
+
+static const msgpack_object *
+field(const msgpack_object *m, const char *k)
+{
+	assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
+	for (uint32_t i = 0; i < m->via.map.size; i++)
+		if (str_is(&m->via.map.ptr[i].key, k))
+			return &m->via.map.ptr[i].val;
+	return NULL;
+}
+
+/* A reply of "retention.due" (its result borrows out). */
+struct due_rep {
+	msgpack_sbuffer out;
+	struct apimsg_reply *r;
+	const msgpack_object *res; /* the array of items, NULL on an error */
+	int code;
 };
 
-static bool
-key_is(const msgpack_object *k, const char *s)
-{
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(s) &&
-	       memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
-}
-
-/* The item of one arrangement (a map) into d. */
+/* "retention.due" by day into rp (due_rep_free it). */
 static void
-due_item(const msgpack_object *it, const char *arr, struct due_of *d)
+due_reply(struct fx *f, const char *day, struct due_rep *rp)
 {
-	struct due_of x = {.listed = true};
-	bool mine = false;
-
-	for (uint32_t j = 0; j < it->via.map.size; j++) {
-		const msgpack_object *k = &it->via.map.ptr[j].key, *v = &it->via.map.ptr[j].val;
-
-		if (key_is(k, "arrangement"))
-			mine = key_is(v, arr);
-		else if (key_is(k, "due"))
-			x.due = v->via.boolean;
-		else if (key_is(k, "acts_on") && v->via.str.size == 10)
-			memcpy(x.acts_on, v->via.str.ptr, 10);
-	}
-	if (mine)
-		*d = x;
-}
-
-static struct due_of
-due_by(struct fx *f, const char *day, const char *arr)
-{
-	msgpack_sbuffer req, out;
+	msgpack_sbuffer req;
 	msgpack_packer pk;
-	struct apimsg_reply *rp = NULL;
 	char err[APIMSG_ERR_MAX];
-	struct due_of d = {.listed = false};
 
 	msgpack_sbuffer_init(&req);
 	msgpack_packer_init(&pk, &req, msgpack_sbuffer_write);
@@ -194,18 +185,110 @@ due_by(struct fx *f, const char *day, const char *arr)
 	msgpack_pack_map(&pk, 1);
 	apimsg_pack_str(&pk, "by");
 	apimsg_pack_str(&pk, day);
-	msgpack_sbuffer_init(&out);
-	msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
+	msgpack_sbuffer_init(&rp->out);
+	msgpack_packer_init(&pk, &rp->out, msgpack_sbuffer_write);
 	api_handle(f->api, (const uint8_t *)req.data, req.size, &pk);
-	assert_int_equal(apimsg_reply_decode((const uint8_t *)out.data, out.size, &rp, err), 0);
-	assert_int_equal(apimsg_reply_code(rp), 0);
-	const msgpack_object *res = apimsg_reply_result(rp);
-	assert_int_equal(res->type, MSGPACK_OBJECT_ARRAY);
-	for (uint32_t i = 0; i < res->via.array.size; i++)
-		due_item(&res->via.array.ptr[i], arr, &d);
-	apimsg_reply_destroy(&rp);
-	msgpack_sbuffer_destroy(&out);
 	msgpack_sbuffer_destroy(&req);
+	assert_int_equal(
+	    apimsg_reply_decode((const uint8_t *)rp->out.data, rp->out.size, &rp->r, err), 0);
+	rp->code = apimsg_reply_code(rp->r);
+	rp->res = rp->code == 0 ? apimsg_reply_result(rp->r) : NULL;
+}
+
+static void
+due_rep_free(struct due_rep *rp)
+{
+	apimsg_reply_destroy(&rp->r);
+	msgpack_sbuffer_destroy(&rp->out);
+}
+
+/* The item of arrangement arr and kind in a retention.due reply, or NULL. */
+static const msgpack_object *
+due_item(const msgpack_object *res, const char *arr, const char *kind)
+{
+	for (uint32_t i = 0; i < res->via.array.size; i++) {
+		const msgpack_object *it = &res->via.array.ptr[i];
+
+		if (str_is(field(it, "arrangement"), arr) && str_is(field(it, "kind"), kind))
+			return it;
+	}
+	return NULL;
+}
+
+/* Due dates follow their rules, per kind of organisation involved. */
+static void
+test_retention_due(void **state)
+{
+	struct fx *f = *state;
+	char school[37], prov[37], ended[37], running[37], withdrawn[37], party[37];
+	const msgpack_object *it, *res;
+	struct due_rep rp;
+
+	ts_new_id(school);
+	ts_new_id(prov);
+	ts_new_id(ended);
+	ts_new_id(running);
+	ts_new_id(withdrawn);
+	ts_new_id(party);
+	struct store_op ops[] = {
+	    ts_op("organisation", school, "kind", value_text("school")),
+	    ts_op("organisation", prov, "kind", value_text("provider")),
+	    ts_op("arrangement", ended, "school_org_id", value_text(school)),
+	    ts_op("arrangement", ended, "end_on", value_text("2020-02-29")),
+	    ts_op("arrangement_party", party, "arrangement_id", value_text(ended)),
+	    ts_op("arrangement_party", party, "org_id", value_text(prov)),
+	    ts_op("arrangement", running, "school_org_id", value_text(school)),
+	    ts_op("arrangement", running, "status", value_text("started")),
+	    ts_op("arrangement", withdrawn, "school_org_id", value_text(school)),
+	    ts_op("arrangement", withdrawn, "status", value_text("withdrawn")),
+	};
+	assert_int_equal(store_write(f->r->s, ops, sizeof(ops) / sizeof(ops[0]), NULL), 0);
+	due_reply(f, "2022-02-28", &rp);
+	assert_non_null(res = rp.res);
+	/* school: 2 years from end_on, 29 February onto 28 February */
+	assert_non_null(it = due_item(res, ended, "school"));
+	assert_true(str_is(field(it, "due_on"), "2022-02-28"));
+	assert_true(str_is(field(it, "rule"), "end_on"));
+	assert_true(field(it, "due")->via.boolean);
+	/* provider (a party): 20 years from the dossier's last change, i.e. this year */
+	assert_non_null(it = due_item(res, ended, "provider"));
+	assert_non_null(strstr(field(it, "rule")->via.str.ptr, "7.3.8"));
+	assert_false(field(it, "due")->via.boolean);
+	/* running: no date for the school; withdrawn: from the day of the status */
+	assert_null(due_item(res, running, "school"));
+	assert_non_null(it = due_item(res, withdrawn, "school"));
+	assert_true(str_is(field(it, "rule"), "status withdrawn"));
+	assert_false(field(it, "due")->via.boolean);
+	/* no kind that is not involved */
+	assert_null(due_item(res, ended, "gemeente"));
+	due_rep_free(&rp);
+	due_reply(f, "2022-13-01", &rp);
+	assert_int_equal(rp.code, ARR_EINVAL);
+	due_rep_free(&rp);
+}
+
+/* What "retention.due" by day lists of arr for the gemeente: due, and its acts_on. */
+struct due_of {
+	bool listed, due;
+	char acts_on[11]; /* "" when none */
+};
+
+static struct due_of
+due_by(struct fx *f, const char *day, const char *arr)
+{
+	const msgpack_object *it, *v;
+	struct due_rep rp;
+	struct due_of d = {.listed = false};
+
+	due_reply(f, day, &rp);
+	assert_non_null(rp.res);
+	if ((it = due_item(rp.res, arr, "gemeente")) != NULL) {
+		d.listed = true;
+		d.due = field(it, "due")->via.boolean;
+		if ((v = field(it, "acts_on")) != NULL && v->via.str.size == 10)
+			memcpy(d.acts_on, v->via.str.ptr, 10);
+	}
+	due_rep_free(&rp);
 	return d;
 }
 
@@ -273,6 +356,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_retention_due, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tick_manual, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tick_auto, setup, teardown),
 	};
