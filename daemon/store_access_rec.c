@@ -37,13 +37,28 @@ rec_get_le(const uint8_t *p, size_t n)
 	return v;
 }
 
-/* Is string i of r the same as the record before's? */
+/* Is string i of r the same as the record before's? Then r->n[i] is its length. */
 static bool
-rec_same(const struct store_access_rec_ctx *c, const struct store_access_rec *r, size_t i)
+rec_same(const struct store_access_rec_ctx *c, struct store_access_rec *r, size_t i)
 {
 	if (!c->valid || (r->s[i] == NULL) != c->absent[i])
 		return false;
-	return r->s[i] == NULL || (c->len[i] == r->n[i] && memcmp(c->s[i], r->s[i], r->n[i]) == 0);
+	if (r->s[i] != NULL && strcmp(c->s[i], r->s[i]) != 0)
+		return false;
+	r->n[i] = c->len[i];
+	return true;
+}
+
+/* Is string i of r (the arrangement) the same as its row? Then r->n[i] is its length. */
+static bool
+rec_as_row(struct store_access_rec *r, size_t i)
+{
+	const char *row = r->s[REC_ROW_I];
+
+	if (i != REC_ARR_I || row == NULL || (r->s[i] != row && strcmp(r->s[i], row) != 0))
+		return false;
+	r->n[i] = r->n[REC_ROW_I];
+	return true;
 }
 
 /* Do r's row and arrangement hold its rows' ids (a record of one row: anything)? */
@@ -64,20 +79,21 @@ store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_
 {
 	size_t sz = REC_HEAD + 2 * STORE_ACCESS_REC_NSTR;
 
+	/* a string the same as before, absent, or the row is not measured */
 	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
-		r->n[i] = r->s[i] != NULL ? strlen(r->s[i]) : 0;
-		if (r->n[i] > STORE_ACCESS_REC_STR_MAX)
-			return ARR_EINVAL;
-		if (rec_same(c, r, i))
+		if (rec_same(c, r, i)) {
 			r->code[i] = REC_SAME;
-		else if (r->s[i] == NULL)
+		} else if (r->s[i] == NULL) {
+			r->n[i] = 0;
 			r->code[i] = REC_ABSENT;
-		else if (i == REC_ARR_I && r->s[REC_ROW_I] != NULL && r->n[i] == r->n[REC_ROW_I] &&
-		         memcmp(r->s[i], r->s[REC_ROW_I], r->n[i]) == 0)
+		} else if (rec_as_row(r, i)) {
 			r->code[i] = REC_ROW;
-		else
+		} else {
+			if ((r->n[i] = strlen(r->s[i])) > STORE_ACCESS_REC_STR_MAX)
+				return ARR_EINVAL;
 			r->code[i] = (uint16_t)r->n[i];
-		sz += r->code[i] == r->n[i] ? r->n[i] : 0;
+			sz += r->n[i];
+		}
 	}
 	if (!rec_rows_ok(r))
 		return ARR_EINVAL;
