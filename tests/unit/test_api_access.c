@@ -660,16 +660,19 @@ test_rows_one_note(void **state)
 	rep_free(call(f->api, "list", 1, "table", "arrangement"));
 	rep_free(call(f->api, "query", 1, "sql", "SELECT id, status FROM arrangement ORDER BY id"));
 	/* a query's names die with it: the next one's, even at the same place, are its own */
-	const char *names[2] = {"id", "status"};
+	const char *names[2] = {"id", "status"}, *other[2] = {"id", "summary"};
 	const struct value v[2] = {value_text(arr[0]), value_text("draft")};
 	for (int q = 0; q < 2; q++) {
 		names[1] = q == 0 ? "status" : "kind";
 		assert_int_equal(api_access_begin(f->api), 0);
 		assert_int_equal(api_access_row(f->api, "query", "arrangement", 2, names, v), 0);
+		if (q == 1) /* other columns in the same read: a note of their own */
+			assert_int_equal(
+			    api_access_row(f->api, "query", "arrangement", 2, other, v), 0);
 		assert_int_equal(api_access_end(f->api, 0), 0);
 	}
 	const msgpack_object *e = log_entries(f, &lg, &n);
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 9);
 	for (uint32_t i = 0; i < n; i++) {
 		assert_true(str_is(field(&e[i], "action"), i < 3 ? "list" : "query"));
 		assert_true(str_is(field(&e[i], "row"), arr[i < 6 ? i % 3 : 0]));
@@ -680,8 +683,9 @@ test_rows_one_note(void **state)
 	assert_true(str_is(field(&e[5], "fields"), "id,status"));
 	assert_true(str_is(field(&e[6], "fields"), "id,status"));
 	assert_true(str_is(field(&e[7], "fields"), "id,kind"));
+	assert_true(str_is(field(&e[8], "fields"), "id,summary"));
 	rep_free(lg);
-	assert_int_equal(records_in(f), 4);
+	assert_int_equal(records_in(f), 5);
 }
 
 int
