@@ -118,6 +118,7 @@ store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
 		c->len[i] = (uint16_t)r->n[i];
 		if (r->s[i] != NULL)
 			memcpy(c->s[i], r->s[i], r->n[i]);
+		c->s[i][r->n[i]] = '\0'; /* rec_same compares it as a string */
 		if (r->code[i] == r->n[i]) {
 			memcpy(p, r->s[i], r->n[i]);
 			p += r->n[i];

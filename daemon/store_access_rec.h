@@ -25,7 +25,7 @@
 #define STORE_ACCESS_ID_LEN   36
 #define STORE_ACCESS_REC_ROWS (STORE_ACCESS_REC_STR_MAX / STORE_ACCESS_ID_LEN)
 
-/* The strings of the record before, which a record may refer to. */
+/* The strings of the record before (each NUL-terminated), which a record may refer to. */
 struct store_access_rec_ctx {
 	bool valid; /* false: no record before (a batch's first), nothing to refer to */
 	bool absent[STORE_ACCESS_REC_NSTR];

@@ -521,6 +521,38 @@ test_rows_record(void **state)
 	verify_fails_at(f, 1, "modified");
 }
 
+/*
+ * A record is told from the one before by its whole strings: three rows, then the first
+ * of them alone, then the three again (the record before's longer row held in memory
+ * must not pass for the same), each listed as it was read.
+ */
+static void
+test_rows_after_shorter(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_entry e = {.uid = 1000,
+	                               .user = "alice",
+	                               .action = "list",
+	                               .table = "consent",
+	                               .row = ROW_1 ROW_2 ROW_3,
+	                               .fields = "id",
+	                               .rows = 3};
+	static const char *const rows[] = {ROW_1, ROW_2, ROW_3, ROW_1, ROW_1, ROW_2, ROW_3};
+	struct listed l;
+
+	assert_int_equal(store_access_begin(f->a), 0);
+	for (int i = 0; i < 3; i++) {
+		e.rows = i == 1 ? 1 : 3;
+		e.row = i == 1 ? ROW_1 : ROW_1 ROW_2 ROW_3;
+		assert_int_equal(store_access_append(f->a, &e), 0);
+	}
+	assert_int_equal(store_access_end(f->a, true), 0);
+	list_rows(f, 0, NULL, 0, &l);
+	assert_int_equal(l.n, 7);
+	for (int i = 0; i < 7; i++)
+		assert_string_equal(l.row[i], rows[i]);
+}
+
 /* A note of several rows whose ids do not match their count is refused, and not kept. */
 static void
 test_rows_refused(void **state)
@@ -587,6 +619,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_other_format, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cut_in_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rows_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rows_after_shorter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rows_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_format2_taken, setup, teardown),
 	};
