@@ -256,7 +256,10 @@ int api_access_end(struct api *a, int rc);
 /* Note one read by the caller (a no-op without a log). */
 int api_access_note(struct api *a, const char *action, const char *table, const char *row,
                     const char *arrangement, const char *fields);
-/* Note one row handed out (its id, its arrangement, its column names); not organisation. */
+/*
+ * Note one row handed out (its id, its arrangement, its column names); not organisation.
+ * The rows of one read of one table go into one note, written by api_access_end().
+ */
 int api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
                    const char *const *names, const struct value *values);
 /* Commit the access log's notes when they have waited access_commit_ms (or force). */
