@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <msgpack.h>
 #include <zmq.h>
@@ -100,9 +101,11 @@ void api_set_retention(struct api *a, const struct store_retention_years *y);
 void api_set_retention_auto(struct api *a, bool on, uint32_t notice_days);
 /*
  * With act = auto, act on what has been due for notice_days, at start and then hourly
- * (sooner while more is waiting than one tick acts on); mono is monotonic ms.
+ * (sooner while more is waiting than one tick acts on); mono is monotonic ms. The _at
+ * form takes the wall clock (now, seconds since the epoch) from the caller.
  */
 void api_retention_tick(struct api *a, uint64_t mono);
+void api_retention_tick_at(struct api *a, uint64_t mono, time_t now);
 
 /* Upper bound of the items api_poll_fill() fills. */
 size_t api_poll_count(const struct api *a);

@@ -2,9 +2,11 @@
  * api_access.c: the local API's side of the access log (store_access.h): the notes the
  * read methods make of the case rows they hand out (who: the peer credentials of the
  * client's socket; what: table, row and arrangement ids and column names), the methods
- * "access.list" and "access.verify", and the log's own retention. A read whose note
- * cannot be written is refused: no case data leaves unrecorded. It must not record a
- * value of a row, and it must not touch the socket.
+ * "access.list" and "access.verify", and the log's own retention. The rows of one read
+ * of one table make one note naming each row (listed as an entry a row); a statement's
+ * columns are joined and scanned for ids once, not per row; a row costs no allocation.
+ * A read whose note cannot be written is refused: no case data leaves unrecorded. It
+ * must not record a value of a row, and it must not touch the socket.
  */
 #include <pwd.h>
 #include <stdio.h>
@@ -19,7 +21,6 @@
 #include "log.h"
 #include "metrics.h"
 
-#define ACCESS_FIELDS_MAX     1024
 #define ACCESS_PRUNE_EVERY_MS (3600u * 1000u)
 
 void
@@ -85,17 +86,62 @@ access_user(struct api *a)
 	return a->user;
 }
 
+/* The arrangements of a group's rows: none known, each the row itself, their own ids. */
+enum { ACCESS_ARR_NONE, ACCESS_ARR_ROW, ACCESS_ARR_OWN };
+
+_Static_assert(STORE_ACCESS_ID_LEN == ARR_ROWID_STRLEN, "a row id is what the log keeps");
+
 int
 api_access_begin(struct api *a)
 {
+	a->access_group.rows = 0;
 	return a->access != NULL ? store_access_begin(a->access) : 0;
+}
+
+/* Append e by the caller (its user and uid filled in). */
+static int
+access_append(struct api *a, struct store_access_entry *e)
+{
+	e->uid = a->caller == (uid_t)-1 ? -1 : (int64_t)a->caller;
+	e->user = access_user(a);
+	return store_access_append(a->access, e);
+}
+
+/* Write the note being made of the read's rows, if any, as one record. */
+static int
+access_group_flush(struct api *a)
+{
+	struct api_access_group *g = &a->access_group;
+	struct store_access_entry e = {.action = g->action,
+	                               .table = g->table,
+	                               .row = g->ids[0],
+	                               .arrangement = g->arr == ACCESS_ARR_NONE  ? NULL
+	                                              : g->arr == ACCESS_ARR_ROW ? g->ids[0]
+	                                                                         : g->ids[1],
+	                               .fields = a->access_cols.fields,
+	                               .rows = g->rows};
+
+	if (g->rows == 0)
+		return 0;
+	g->rows = 0;
+	return access_append(a, &e);
 }
 
 int
 api_access_end(struct api *a, int rc)
 {
-	int erc = a->access != NULL ? store_access_end(a->access, rc == 0) : 0;
+	int erc = 0;
 
+	if (a->access != NULL && rc == 0)
+		erc = access_group_flush(a);
+	a->access_group.rows = 0;
+	if (a->access_cols.transient)
+		a->access_cols.names = NULL; /* a query's names die with its statement */
+	if (a->access != NULL) {
+		int end = store_access_end(a->access, rc == 0 && erc == 0);
+
+		erc = erc != 0 ? erc : end;
+	}
 	/* strict: the notes are on disk before the reply is packed */
 	if (erc == 0 && rc == 0 && a->access != NULL && a->access_commit_ms == 0)
 		erc = store_access_commit(a->access);
@@ -108,17 +154,18 @@ int
 api_access_note(struct api *a, const char *action, const char *table, const char *row,
                 const char *arrangement, const char *fields)
 {
-	struct store_access_entry e = {.uid = a->caller == (uid_t)-1 ? -1 : (int64_t)a->caller,
-	                               .action = action,
+	struct store_access_entry e = {.action = action,
 	                               .table = table,
 	                               .row = row,
 	                               .arrangement = arrangement,
 	                               .fields = fields};
+	int rc;
 
 	if (a->access == NULL)
 		return 0;
-	e.user = access_user(a);
-	return store_access_append(a->access, &e);
+	if ((rc = access_group_flush(a)) != 0) /* the notes stay in the order of the reads */
+		return rc;
+	return access_append(a, &e);
 }
 
 /* The text of a row id value into out, or NULL when it is none. */
@@ -159,20 +206,66 @@ struct access_ids {
 	const char *rowp, *arrp, *evalp, *goalp;
 };
 
+static const char *const access_id_cols[4] = {"id", "arrangement_id", "evaluation_id", "goal_id"};
+
+/*
+ * The columns of a statement, as a->access_cols: joined and scanned for the id columns
+ * once, then kept while the store hands the same names (a table's are the store's for
+ * its life; a query's, transient, only for its read).
+ */
+static const struct api_access_cols *
+access_cols_of(struct api *a, const char *action, size_t ncols, const char *const *names)
+{
+	struct api_access_cols *c = &a->access_cols;
+	size_t len = 0;
+
+	if (c->names == names && c->ncols == ncols)
+		return c;
+	c->names = names;
+	c->ncols = ncols;
+	c->transient = strcmp(action, "query") == 0;
+	for (size_t k = 0; k < 4; k++)
+		c->at[k] = -1;
+	for (size_t i = 0; i < ncols; i++) {
+		size_t n = strlen(names[i]);
+
+		for (size_t k = 0; k < 4; k++)
+			if (c->at[k] < 0 && strcmp(names[i], access_id_cols[k]) == 0)
+				c->at[k] = (int)i;
+		if (len + (i > 0) + n >= sizeof(c->fields))
+			continue; /* as many as fit */
+		if (i > 0)
+			c->fields[len++] = ',';
+		memcpy(c->fields + len, names[i], n);
+		len += n;
+	}
+	c->fields[len] = '\0';
+	return c;
+}
+
+/* Take the id columns of a row (where c says they are) into ids. */
+static void
+access_ids_at(struct access_ids *ids, const struct api_access_cols *c, const struct value *values)
+{
+	char *out[4] = {ids->row, ids->arr, ids->eval, ids->goal};
+	const char **p[4] = {&ids->rowp, &ids->arrp, &ids->evalp, &ids->goalp};
+
+	for (size_t k = 0; k < 4; k++)
+		*p[k] = c->at[k] >= 0 ? access_id(&values[c->at[k]], out[k]) : NULL;
+}
+
 /* Take the id columns of a row into ids. */
 static void
 access_ids_of(struct access_ids *ids, size_t ncols, const char *const *names,
               const struct value *values)
 {
+	char *out[4] = {ids->row, ids->arr, ids->eval, ids->goal};
+	const char **p[4] = {&ids->rowp, &ids->arrp, &ids->evalp, &ids->goalp};
+
 	for (size_t i = 0; i < ncols; i++)
-		if (strcmp(names[i], "id") == 0)
-			ids->rowp = access_id(&values[i], ids->row);
-		else if (strcmp(names[i], "arrangement_id") == 0)
-			ids->arrp = access_id(&values[i], ids->arr);
-		else if (strcmp(names[i], "evaluation_id") == 0)
-			ids->evalp = access_id(&values[i], ids->eval);
-		else if (strcmp(names[i], "goal_id") == 0)
-			ids->goalp = access_id(&values[i], ids->goal);
+		for (size_t k = 0; k < 4; k++)
+			if (strcmp(names[i], access_id_cols[k]) == 0)
+				*p[k] = access_id(&values[i], out[k]);
 }
 
 /*
@@ -206,31 +299,57 @@ access_arrangement(struct api *a, const char *table, struct access_ids *ids)
 	ids->arrp = ids->arr[0] != '\0' ? ids->arr : NULL;
 }
 
+/*
+ * Add a row (its ids, its arrangement's by kind arr) to the read's note: a note of other
+ * rows (another action, table or kind of arrangement, or full) is written first.
+ */
+static int
+access_group_add(struct api *a, const char *action, const char *table, int arr,
+                 const struct access_ids *ids)
+{
+	struct api_access_group *g = &a->access_group;
+	int rc;
+
+	if (g->rows > 0 &&
+	    (g->action != action || g->table != table || g->arr != arr ||
+	     g->rows == STORE_ACCESS_REC_ROWS) &&
+	    (rc = access_group_flush(a)) != 0)
+		return rc;
+	g->action = action;
+	g->table = table;
+	g->arr = arr;
+	memcpy(g->ids[0] + g->rows * ARR_ROWID_STRLEN, ids->rowp, ARR_ROWID_STRLEN);
+	if (arr == ACCESS_ARR_OWN)
+		memcpy(g->ids[1] + g->rows * ARR_ROWID_STRLEN, ids->arrp, ARR_ROWID_STRLEN);
+	g->rows++;
+	g->ids[0][g->rows * ARR_ROWID_STRLEN] = '\0';
+	g->ids[1][g->rows * ARR_ROWID_STRLEN] = '\0';
+	return 0;
+}
+
 int
 api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
                const char *const *names, const struct value *values)
 {
-	char fields[ACCESS_FIELDS_MAX];
-	struct access_ids ids = {.rowp = NULL};
-	size_t len = 0;
+	const struct api_access_cols *c;
+	struct access_ids ids;
+	int arr, rc;
 
 	if (a->access == NULL || (table != NULL && strcmp(table, "organisation") == 0))
 		return 0;
-	/* the names joined by commas, as many as fit */
-	for (size_t i = 0; i < ncols; i++) {
-		size_t n = strlen(names[i]);
-
-		if (len + (i > 0) + n >= sizeof(fields))
-			break;
-		if (i > 0)
-			fields[len++] = ',';
-		memcpy(fields + len, names[i], n);
-		len += n;
-	}
-	fields[len] = '\0';
-	access_ids_of(&ids, ncols, names, values);
+	/* the note being made names the columns kept: other columns, another note */
+	if ((a->access_cols.names != names || a->access_cols.ncols != ncols) &&
+	    (rc = access_group_flush(a)) != 0)
+		return rc;
+	c = access_cols_of(a, action, ncols, names);
+	access_ids_at(&ids, c, values);
 	access_arrangement(a, table, &ids);
-	return api_access_note(a, action, table, ids.rowp, ids.arrp, fields);
+	if (ids.rowp == NULL) /* a row without an id (a query's): a note of its own */
+		return api_access_note(a, action, table, NULL, ids.arrp, c->fields);
+	arr = ids.arrp == NULL       ? ACCESS_ARR_NONE
+	      : ids.arrp == ids.rowp ? ACCESS_ARR_ROW
+	                             : ACCESS_ARR_OWN;
+	return access_group_add(a, action, table, arr, &ids);
 }
 
 /* What api_access_history notes of a row: its table and ids. */

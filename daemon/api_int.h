@@ -43,6 +43,28 @@ struct api_counters {
 	uint64_t deferred;      /* wake-ups that ran out of time with requests waiting */
 };
 
+/*
+ * api_access.c: what the notes of one read need, kept so that a row costs no joining,
+ * scanning or allocation: the columns of the statement last noted (their names joined,
+ * where the ids are), and the note being made of the rows of one read of one table,
+ * written as one record (store_access_rec.h) when the read ends, the table, columns or
+ * kind of arrangement change, or it is full.
+ */
+#define API_ACCESS_FIELDS_MAX 1024
+struct api_access_cols {
+	const char *const *names; /* the statement's, as the store hands them; NULL: none */
+	size_t ncols;
+	bool transient; /* names die with their read (a query's): not kept past it */
+	int at[4];      /* the columns id, arrangement_id, evaluation_id, goal_id; -1: none */
+	char fields[API_ACCESS_FIELDS_MAX]; /* the names joined by commas, as many as fit */
+};
+struct api_access_group {
+	const char *action, *table; /* borrowed for the read */
+	size_t rows;                /* rows in ids[0], 0: no note being made */
+	int arr;                    /* ACCESS_ARR_*: whose ids the arrangements are */
+	char ids[2][STORE_ACCESS_REC_ROWS * STORE_ACCESS_ID_LEN + 1]; /* rows, arrangements */
+};
+
 struct api {
 	struct store *st;       /* borrowed */
 	struct api_hooks hooks; /* copied; the pointers in it are borrowed */
@@ -56,6 +78,8 @@ struct api {
 	uid_t caller;                /* the uid of the client whose request runs */
 	uid_t user_uid;              /* the uid user names */
 	char user[64];
+	struct api_access_cols access_cols;
+	struct api_access_group access_group;
 	struct store_retention_years retention;     /* api_retention.c's periods */
 	struct store_retention_auto retention_auto; /* [retention] act = auto, notice_days */
 	uint64_t retention_next;                    /* monotonic ms of the next auto act */
@@ -232,7 +256,10 @@ int api_access_end(struct api *a, int rc);
 /* Note one read by the caller (a no-op without a log). */
 int api_access_note(struct api *a, const char *action, const char *table, const char *row,
                     const char *arrangement, const char *fields);
-/* Note one row handed out (its id, its arrangement, its column names); not organisation. */
+/*
+ * Note one row handed out (its id, its arrangement, its column names); not organisation.
+ * The rows of one read of one table go into one note, written by api_access_end().
+ */
 int api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
                    const char *const *names, const struct value *values);
 /* Commit the access log's notes when they have waited access_commit_ms (or force). */

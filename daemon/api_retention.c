@@ -69,15 +69,21 @@ retention_add(void *ctx, const struct store_retention_item *it)
 	return b->rc;
 }
 
+/* The day of t as YYYY-MM-DD (UTC) into day. */
+static void
+day_utc(time_t t, char day[11])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(day, 11, "%Y-%m-%d", &tm);
+}
+
 /* Today as YYYY-MM-DD (UTC) into today. */
 static void
 today_utc(char today[11])
 {
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(today, 11, "%Y-%m-%d", &tm);
+	day_utc(time(NULL), today);
 }
 
 int
@@ -180,12 +186,18 @@ auto_acted(void *ctx, const char *arrangement, const uint8_t scope[ARR_SCOPE_LEN
 void
 api_retention_tick(struct api *a, uint64_t mono)
 {
+	api_retention_tick_at(a, mono, time(NULL));
+}
+
+void
+api_retention_tick_at(struct api *a, uint64_t mono, time_t now)
+{
 	char today[11];
 	int n;
 
 	if (!a->retention_auto.on || mono < a->retention_next)
 		return;
-	today_utc(today);
+	day_utc(now, today);
 	n = store_retention_auto(a->st, &a->retention, today, &a->retention_auto, auto_acted, a);
 	if (n < 0 && n != ARR_ENOTFOUND)
 		log_warnx("retention: cannot act: %s", arrerr_str(n));

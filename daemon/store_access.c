@@ -7,8 +7,8 @@
  * allocation, formatting or SQLite per note); a group commit stores them as one row, a
  * batch: the packed records, their seq range, and a BLAKE2b-256 hash over the hash of
  * the batch before and the whole batch, so verification names the first batch that was
- * changed, removed or moved. It must not hold a value of a row: only ids, table and
- * column names.
+ * changed, removed or moved; reading them back is store_access_read.c's. It must not
+ * hold a value of a row: only ids, table and column names.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,33 +20,21 @@
 
 #include "arrerr.h"
 #include "store_access.h"
+#include "store_access_int.h"
 #include "store_access_rec.h"
 
-#define ACCESS_HASH_LEN STORE_ACCESS_REC_HASH
-#define ACCESS_BUSY_MS  2000
-/* The format of access.db (PRAGMA user_version): 2, entries packed in batches. */
-#define ACCESS_FORMAT 2
+#define ACCESS_BUSY_MS 2000
+/*
+ * The format of access.db (PRAGMA user_version): 3, entries packed in batches, a record
+ * noting one row or several (store_access_rec.h). Format 2 (records of one row each) is
+ * read as it is and marked 3 at open, as its records are format 3's too.
+ */
+#define ACCESS_FORMAT  3
+#define ACCESS_FORMAT2 2
 /* Bytes of notes held for the next write: about 6,000 reads of one row each. */
 #define ACCESS_PENDING_BYTES (1u << 20)
 /* Spare room past the records: one record written out in full (access_unref). */
 #define ACCESS_SLACK (32u << 10)
-
-struct store_access {
-	sqlite3 *db;
-	char *org;
-	sqlite3_stmt *ins;
-	int64_t last_seq;                   /* the newest written entry's seq (or the anchor's) */
-	uint8_t last_hash[ACCESS_HASH_LEN]; /* ... the hash of its batch */
-	/* records not yet written, in seq order, bounded by ACCESS_PENDING_BYTES */
-	uint8_t *buf;
-	size_t len, cap, count;
-	int64_t pending_ms; /* when the first of them was made */
-	uint64_t overflows; /* writes forced early by a full buffer */
-	bool in_batch;      /* a read's notes are being made (store_access_begin) */
-	size_t mark_len;    /* ... the bytes and records pending before it */
-	size_t mark_count;
-	struct store_access_rec_ctx enc; /* the last record's strings, to refer back to */
-};
 
 static const char access_schema[] =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;"
@@ -59,10 +47,10 @@ static const char access_tables[] =
     " BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;"
     "CREATE TABLE anchor(id INTEGER PRIMARY KEY CHECK (id = 1),"
     " seq INTEGER NOT NULL, hash BLOB NOT NULL, pruned INTEGER NOT NULL);"
-    "PRAGMA user_version = 2;";
+    "PRAGMA user_version = 3;";
 
-static int
-access_dberr(int rc)
+int
+store_access_dberr(int rc)
 {
 	return rc == SQLITE_FULL ? ARR_EFULL : rc == SQLITE_IOERR ? ARR_EIO : ARR_EDB;
 }
@@ -98,15 +86,14 @@ access_seq_hash(struct store_access *a, const char *sql, int64_t arg, int64_t *s
 		memcpy(hash, sqlite3_column_blob(st, 1), ACCESS_HASH_LEN);
 		rc = 1;
 	} else {
-		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : access_dberr(rc);
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_access_dberr(rc);
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
-/* Start of the chain: the anchor's seq and hash, or 0 and the zero hash. */
-static int
-access_anchor(struct store_access *a, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
+int
+store_access_anchor(struct store_access *a, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN])
 {
 	int rc = access_seq_hash(a, "SELECT seq, hash FROM anchor WHERE id = 1", 0, seq, hash);
 
@@ -121,7 +108,7 @@ access_load_head(struct store_access *a)
 	    access_seq_hash(a, "SELECT last_seq, hash FROM batch ORDER BY last_seq DESC LIMIT 1", 0,
 	                    &a->last_seq, a->last_hash);
 
-	return rc != 0 ? (rc < 0 ? rc : 0) : access_anchor(a, &a->last_seq, a->last_hash);
+	return rc != 0 ? (rc < 0 ? rc : 0) : store_access_anchor(a, &a->last_seq, a->last_hash);
 }
 
 /* The file's format: a new file gets the tables; another format is refused. */
@@ -143,6 +130,10 @@ access_format(sqlite3 *db)
 	sqlite3_finalize(st);
 	if (version == ACCESS_FORMAT)
 		return 0;
+	if (version == ACCESS_FORMAT2)
+		return sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK
+		           ? 0
+		           : ARR_EDB;
 	if (version != 0 || tables != 0)
 		return version < 0 ? ARR_EDB : ARR_EVERSION;
 	return sqlite3_exec(db, access_tables, NULL, NULL, NULL) == SQLITE_OK ? 0 : ARR_EDB;
@@ -173,7 +164,11 @@ store_access_open(const char *path, const char *org, int *err)
 	if (sqlite3_prepare_v3(a->db,
 	                       "INSERT INTO batch(last_seq, first_seq, first_at, last_at, org,"
 	                       " entries, hash) VALUES(?,?,?,?,?,?,?)",
-	                       -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) != SQLITE_OK)
+	                       -1, SQLITE_PREPARE_PERSISTENT, &a->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(a->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &a->begin,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(a->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &a->commit, NULL) !=
+	        SQLITE_OK)
 		goto fail;
 	if ((rc = access_load_head(a)) != 0)
 		goto fail;
@@ -196,6 +191,8 @@ store_access_destroy(struct store_access **ap)
 		(void)store_access_commit(a); /* one that fails loses them, as a crash would */
 	free(a->buf);
 	sqlite3_finalize(a->ins);
+	sqlite3_finalize(a->begin);
+	sqlite3_finalize(a->commit);
 	sqlite3_close(a->db);
 	free(a->org);
 	free(a);
@@ -238,7 +235,7 @@ access_insert(struct store_access *a, const struct access_batch *b)
 	rc = sqlite3_step(a->ins);
 	sqlite3_reset(a->ins);
 	sqlite3_clear_bindings(a->ins);
-	return rc == SQLITE_DONE ? 0 : access_dberr(rc);
+	return rc == SQLITE_DONE ? 0 : store_access_dberr(rc);
 }
 
 /*
@@ -287,6 +284,16 @@ access_written(struct store_access *a, const struct access_batch *b)
 	a->pending_ms = access_now_ms();
 }
 
+/* Run a prepared statement that returns no row (BEGIN, COMMIT): 0 or ARR_E*. */
+static int
+access_run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_access_dberr(rc);
+}
+
 /*
  * Write the first len bytes of pending records as one batch in one transaction. On an
  * error nothing is written and they stay, to be written by the next commit.
@@ -300,11 +307,10 @@ access_write(struct store_access *a, size_t len)
 	if (len == 0)
 		return 0;
 	access_seal(a, len, &b);
-	if ((rc = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
-		return access_dberr(rc);
-	rc = access_insert(a, &b);
-	if (rc == 0 && (rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
-		rc = access_dberr(rc);
+	if ((rc = access_run(a->begin)) != 0)
+		return rc;
+	if ((rc = access_insert(a, &b)) == 0)
+		rc = access_run(a->commit);
 	if (rc != 0) {
 		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
@@ -390,6 +396,7 @@ store_access_append(struct store_access *a, const struct store_access_entry *in)
 {
 	struct store_access_rec r = {
 	    .uid = in->uid,
+	    .rows = in->rows,
 	    .s = {in->user, in->action, in->table, in->row, in->arrangement, in->fields}};
 	size_t size;
 	int rc;
@@ -404,208 +411,9 @@ store_access_append(struct store_access *a, const struct store_access_entry *in)
 	if (a->count == 0)
 		a->pending_ms = r.at_ms;
 	a->len += size;
-	a->count++;
+	a->count += in->rows > 1 ? in->rows : 1;
 	/* a note outside a read is written at once */
 	return a->in_batch ? 0 : store_access_commit(a);
-}
-
-/* Decode the record at *off of the walk's batch into e (strings in c). */
-static bool
-access_decode(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len, size_t *off,
-              struct store_access_entry *e)
-{
-	struct store_access_rec r;
-
-	if (!store_access_rec_get(c, recs, len, off, &r))
-		return false;
-	e->at_ms = r.at_ms;
-	e->uid = r.uid;
-	e->user = r.s[0];
-	e->action = r.s[1];
-	e->table = r.s[2];
-	e->row = r.s[3];
-	e->arrangement = r.s[4];
-	e->fields = r.s[5];
-	return true;
-}
-
-/* A walk over the stored batches: the row in hand and its records. */
-struct access_walk {
-	sqlite3_stmt *st;
-	int64_t first, last; /* the batch's seq range */
-	const uint8_t *recs;
-	size_t len;
-	struct store_access_rec_ctx *t; /* the batch's record before */
-};
-
-#define ACCESS_BATCH_COLS "first_seq, last_seq, first_at, last_at, org, entries, hash"
-
-/* Step w to the next batch: SQLITE_ROW, SQLITE_DONE or an error. */
-static int
-access_step(struct access_walk *w)
-{
-	int rc = sqlite3_step(w->st);
-
-	if (rc != SQLITE_ROW)
-		return rc;
-	w->first = sqlite3_column_int64(w->st, 0);
-	w->last = sqlite3_column_int64(w->st, 1);
-	w->recs = sqlite3_column_blob(w->st, 5);
-	w->len = (size_t)sqlite3_column_bytes(w->st, 5);
-	if (w->recs == NULL)
-		w->len = 0;
-	w->t->valid = false; /* a batch's first record refers to none */
-	return rc;
-}
-
-/* Prepare a walk over the batches by sql (ordered by seq); the caller ends it. */
-static int
-access_walk_begin(struct store_access *a, struct access_walk *w, const char *sql)
-{
-	memset(w, 0, sizeof(*w));
-	if ((w->t = malloc(sizeof(*w->t))) == NULL)
-		return ARR_ENOMEM;
-	return sqlite3_prepare_v2(a->db, sql, -1, &w->st, NULL) == SQLITE_OK ? 0 : ARR_EDB;
-}
-
-static void
-access_walk_end(struct access_walk *w)
-{
-	sqlite3_finalize(w->st);
-	free(w->t);
-}
-
-/* Hand fn the entries of the walk's batch that pass the filter; stops as fn says. */
-static int
-access_list_batch(struct access_walk *w, int64_t after, int64_t since_ms, const char *arr,
-                  size_t limit, size_t *n, store_access_fn fn, void *ctx)
-{
-	struct store_access_entry e = {.org = (const char *)sqlite3_column_text(w->st, 4)};
-	size_t off = 0;
-	int ret;
-
-	for (e.seq = w->first; e.seq <= w->last && (limit == 0 || *n < limit); e.seq++) {
-		if (!access_decode(w->t, w->recs, w->len, &off, &e))
-			return ARR_EMALFORMED;
-		if (e.seq <= after || e.at_ms < since_ms ||
-		    (arr != NULL && (e.arrangement == NULL || strcmp(e.arrangement, arr) != 0)))
-			continue;
-		(*n)++;
-		if ((ret = fn(ctx, &e)) != 0)
-			return ret;
-	}
-	return 0;
-}
-
-int
-store_access_list(struct store_access *a, int64_t after, int64_t since_ms, const char *arrangement,
-                  size_t limit, store_access_fn fn, void *ctx)
-{
-	struct access_walk w;
-	size_t n = 0;
-	int rc, ret = 0;
-
-	/* notes not yet written show too: write them first */
-	if ((rc = store_access_commit(a)) != 0)
-		return rc;
-	if ((ret = access_walk_begin(a, &w,
-	                             "SELECT " ACCESS_BATCH_COLS " FROM batch WHERE last_seq > ?1"
-	                             " AND last_at >= ?2 ORDER BY last_seq")) != 0)
-		goto out;
-	sqlite3_bind_int64(w.st, 1, after);
-	sqlite3_bind_int64(w.st, 2, since_ms);
-	while (ret == 0 && (limit == 0 || n < limit) && (rc = access_step(&w)) == SQLITE_ROW)
-		ret = access_list_batch(&w, after, since_ms, arrangement, limit, &n, fn, ctx);
-	if (ret == 0 && (limit == 0 || n < limit) && rc != SQLITE_DONE)
-		ret = access_dberr(rc);
-out:
-	access_walk_end(&w);
-	return ret < 0 ? ret : 0;
-}
-
-/* The number of well-formed records in w's batch, or -1 when one is malformed. */
-static int64_t
-access_count(struct access_walk *w)
-{
-	struct store_access_entry e;
-	size_t off = 0;
-	int64_t n = 0;
-
-	while (off < w->len) {
-		if (!access_decode(w->t, w->recs, w->len, &off, &e))
-			return -1;
-		n++;
-	}
-	return n;
-}
-
-/* Judge the walk's batch against the running chain (seq, hash); false: v says why. */
-static bool
-access_check(struct access_walk *w, int64_t *seq, uint8_t hash[ACCESS_HASH_LEN],
-             struct store_access_verdict *v)
-{
-	int64_t meta[4] = {w->first, w->last, sqlite3_column_int64(w->st, 2),
-	                   sqlite3_column_int64(w->st, 3)};
-	const char *org = (const char *)sqlite3_column_text(w->st, 4);
-	const void *stored = sqlite3_column_blob(w->st, 6);
-	uint8_t h[ACCESS_HASH_LEN];
-
-	v->bad_seq = w->first;
-	v->bad_last = w->last;
-	if (w->first != *seq + 1) {
-		v->bad_seq = *seq + 1;
-		v->reason = w->first > *seq + 1 ? "deleted" : "reordered";
-		return false;
-	}
-	store_access_rec_hash(hash, meta, org != NULL ? org : "", w->recs, w->len, h);
-	if (stored == NULL || sqlite3_column_bytes(w->st, 6) != ACCESS_HASH_LEN ||
-	    sodium_memcmp(h, stored, ACCESS_HASH_LEN) != 0) {
-		v->reason = w->first == w->last
-		                ? "modified or reordered"
-		                : "modified or reordered (this entry or a later one of its batch)";
-		return false;
-	}
-	/* a batch that hashes right but holds another count was written wrong */
-	if (access_count(w) != w->last - w->first + 1) {
-		v->reason = "malformed";
-		return false;
-	}
-	v->checked += (uint64_t)(w->last - w->first + 1);
-	*seq = w->last;
-	memcpy(hash, h, ACCESS_HASH_LEN);
-	return true;
-}
-
-int
-store_access_verify(struct store_access *a, struct store_access_verdict *v)
-{
-	struct access_walk w;
-	int64_t seq;
-	int rc;
-
-	memset(v, 0, sizeof(*v));
-	if ((rc = store_access_commit(a)) != 0 || (rc = access_anchor(a, &seq, v->head)) != 0)
-		return rc;
-	v->pruned_to = seq;
-	v->ok = true;
-	if ((rc = access_walk_begin(
-	         a, &w, "SELECT " ACCESS_BATCH_COLS " FROM batch ORDER BY last_seq")) != 0)
-		goto out;
-	while (v->ok && (rc = access_step(&w)) == SQLITE_ROW)
-		v->ok = access_check(&w, &seq, v->head, v);
-	rc = v->ok && rc != SQLITE_DONE ? access_dberr(rc) : 0;
-	/* The newest batch itself removed: the head the daemon holds is ahead of the file. */
-	if (rc == 0 && v->ok && seq < a->last_seq) {
-		v->ok = false;
-		v->bad_seq = seq + 1;
-		v->bad_last = a->last_seq;
-		v->reason = "deleted";
-	}
-	if (v->ok)
-		v->bad_seq = v->bad_last = 0;
-out:
-	access_walk_end(&w);
-	return rc;
 }
 
 /* The last seq and hash of the newest batch wholly older than before_ms (0: none). */
@@ -648,7 +456,7 @@ access_drop(struct store_access *a, int64_t cut, const uint8_t hash[ACCESS_HASH_
 	sqlite3_bind_int64(st, 1, cut);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*pruned += (uint64_t)sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_DONE ? 0 : access_dberr(rc);
+	rc = rc == SQLITE_DONE ? 0 : store_access_dberr(rc);
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -681,7 +489,7 @@ store_access_prune(struct store_access *a, int64_t before_ms, uint64_t *pruned)
 	}
 	if ((rc = access_drop(a, cut, hash, pruned)) != 0 || (rc = access_insert(a, &b)) != 0 ||
 	    (rc = sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
-		rc = rc > 0 ? access_dberr(rc) : rc;
+		rc = rc > 0 ? store_access_dberr(rc) : rc;
 		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 		*pruned = 0;
 		goto out;

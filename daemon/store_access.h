@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store_access_rec.h"
+
 struct store_access;
 
 /* One entry; strings borrowed for the duration of a callback; NULL when absent. */
@@ -26,6 +28,13 @@ struct store_access_entry {
 	const char *row;         /* the row id read, when one */
 	const char *arrangement; /* the arrangement it hangs off, when known */
 	const char *fields;      /* the column names read, comma-separated */
+	/*
+	 * To append only: 0 or 1, the note of one row; k > 1 (at most
+	 * STORE_ACCESS_REC_ROWS), the note of k rows of one read, row holding their k ids
+	 * back to back and arrangement k ids or NULL: stored as one record, listed and
+	 * counted as k entries, each of one row.
+	 */
+	size_t rows;
 };
 
 /* The log at path (created when absent) kept by organisation org. NULL with *err. */

@@ -11,12 +11,14 @@
 #include "arrerr.h"
 #include "store_access_rec.h"
 
-#define REC_HEAD   (4 + 8 + 8)
-#define REC_ABSENT 0xffffu /* the string is absent */
-#define REC_SAME   0xfffeu /* the same as the record before's */
-#define REC_ROW    0xfffdu /* (arrangement) the same as this record's row */
-#define REC_ROW_I  3
-#define REC_ARR_I  4
+#define REC_HEAD       (4 + 8 + 8)
+#define REC_ABSENT     0xffffu /* the string is absent */
+#define REC_SAME       0xfffeu /* the same as the record before's */
+#define REC_ROW        0xfffdu /* (arrangement) the same as this record's row */
+#define REC_ROW_I      3
+#define REC_ARR_I      4
+#define REC_SIZE       0xffffffu /* the length's bits of a record's first word */
+#define REC_ROWS_SHIFT 24        /* ... and the rows less one above them */
 
 static void
 rec_put_le(uint8_t *p, uint64_t v, size_t n)
@@ -35,13 +37,40 @@ rec_get_le(const uint8_t *p, size_t n)
 	return v;
 }
 
-/* Is string i of r the same as the record before's? */
+/* Is string i of r the same as the record before's? Then r->n[i] is its length. */
 static bool
-rec_same(const struct store_access_rec_ctx *c, const struct store_access_rec *r, size_t i)
+rec_same(const struct store_access_rec_ctx *c, struct store_access_rec *r, size_t i)
 {
 	if (!c->valid || (r->s[i] == NULL) != c->absent[i])
 		return false;
-	return r->s[i] == NULL || (c->len[i] == r->n[i] && memcmp(c->s[i], r->s[i], r->n[i]) == 0);
+	if (r->s[i] != NULL && strcmp(c->s[i], r->s[i]) != 0)
+		return false;
+	r->n[i] = c->len[i];
+	return true;
+}
+
+/* Is string i of r (the arrangement) the same as its row? Then r->n[i] is its length. */
+static bool
+rec_as_row(struct store_access_rec *r, size_t i)
+{
+	const char *row = r->s[REC_ROW_I];
+
+	if (i != REC_ARR_I || row == NULL || (r->s[i] != row && strcmp(r->s[i], row) != 0))
+		return false;
+	r->n[i] = r->n[REC_ROW_I];
+	return true;
+}
+
+/* Do r's row and arrangement hold its rows' ids (a record of one row: anything)? */
+static bool
+rec_rows_ok(const struct store_access_rec *r)
+{
+	size_t want = r->rows * STORE_ACCESS_ID_LEN;
+
+	if (r->rows <= 1)
+		return true;
+	return r->rows <= STORE_ACCESS_REC_ROWS && r->s[REC_ROW_I] != NULL &&
+	       r->n[REC_ROW_I] == want && (r->s[REC_ARR_I] == NULL || r->n[REC_ARR_I] == want);
 }
 
 int
@@ -50,21 +79,24 @@ store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_
 {
 	size_t sz = REC_HEAD + 2 * STORE_ACCESS_REC_NSTR;
 
+	/* a string the same as before, absent, or the row is not measured */
 	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
-		r->n[i] = r->s[i] != NULL ? strlen(r->s[i]) : 0;
-		if (r->n[i] > STORE_ACCESS_REC_STR_MAX)
-			return ARR_EINVAL;
-		if (rec_same(c, r, i))
+		if (rec_same(c, r, i)) {
 			r->code[i] = REC_SAME;
-		else if (r->s[i] == NULL)
+		} else if (r->s[i] == NULL) {
+			r->n[i] = 0;
 			r->code[i] = REC_ABSENT;
-		else if (i == REC_ARR_I && r->s[REC_ROW_I] != NULL && r->n[i] == r->n[REC_ROW_I] &&
-		         memcmp(r->s[i], r->s[REC_ROW_I], r->n[i]) == 0)
+		} else if (rec_as_row(r, i)) {
 			r->code[i] = REC_ROW;
-		else
+		} else {
+			if ((r->n[i] = strlen(r->s[i])) > STORE_ACCESS_REC_STR_MAX)
+				return ARR_EINVAL;
 			r->code[i] = (uint16_t)r->n[i];
-		sz += r->code[i] == r->n[i] ? r->n[i] : 0;
+			sz += r->n[i];
+		}
 	}
+	if (!rec_rows_ok(r))
+		return ARR_EINVAL;
 	*size = sz;
 	return 0;
 }
@@ -73,7 +105,7 @@ void
 store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
                      const struct store_access_rec *r)
 {
-	rec_put_le(p, size, 4);
+	rec_put_le(p, size | (r->rows > 1 ? (r->rows - 1) << REC_ROWS_SHIFT : 0), 4);
 	rec_put_le(p + 4, (uint64_t)r->at_ms, 8);
 	rec_put_le(p + 12, (uint64_t)r->uid, 8);
 	p += REC_HEAD;
@@ -86,6 +118,7 @@ store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
 		c->len[i] = (uint16_t)r->n[i];
 		if (r->s[i] != NULL)
 			memcpy(c->s[i], r->s[i], r->n[i]);
+		c->s[i][r->n[i]] = '\0'; /* rec_same compares it as a string */
 		if (r->code[i] == r->n[i]) {
 			memcpy(p, r->s[i], r->n[i]);
 			p += r->n[i];
@@ -132,12 +165,15 @@ bool
 store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len, size_t *off,
                      struct store_access_rec *r)
 {
-	size_t o = *off, size, left;
+	size_t o = *off, size, left, word;
 	const uint8_t *p;
 
-	if (o > len || len - o < REC_HEAD || (size = (size_t)rec_get_le(recs + o, 4)) > len - o ||
-	    size < REC_HEAD)
+	if (o > len || len - o < REC_HEAD)
 		return false;
+	word = (size_t)rec_get_le(recs + o, 4);
+	if ((size = word & REC_SIZE) > len - o || size < REC_HEAD)
+		return false;
+	r->rows = (word >> REC_ROWS_SHIFT) + 1;
 	r->at_ms = (int64_t)rec_get_le(recs + o + 4, 8);
 	r->uid = (int64_t)rec_get_le(recs + o + 12, 8);
 	p = recs + o + REC_HEAD;
@@ -150,7 +186,7 @@ store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t
 	}
 	*off = o + size;
 	c->valid = true;
-	return left == 0 && r->s[0] != NULL && r->s[1] != NULL;
+	return left == 0 && r->s[0] != NULL && r->s[1] != NULL && rec_rows_ok(r);
 }
 
 size_t
@@ -160,12 +196,16 @@ store_access_rec_span(const uint8_t *recs, size_t len, int64_t *lo, int64_t *hi)
 
 	*lo = INT64_MAX;
 	*hi = INT64_MIN;
-	for (size_t off = 0; off + REC_HEAD <= len; count++) {
+	for (size_t off = 0; off + REC_HEAD <= len;) {
 		int64_t at = (int64_t)rec_get_le(recs + off + 4, 8);
+		size_t word = (size_t)rec_get_le(recs + off, 4);
 
+		if ((word & REC_SIZE) < REC_HEAD)
+			break; /* cannot be: they were written well formed */
 		*lo = at < *lo ? at : *lo;
 		*hi = at > *hi ? at : *hi;
-		off += (size_t)rec_get_le(recs + off, 4);
+		count += (word >> REC_ROWS_SHIFT) + 1;
+		off += word & REC_SIZE;
 	}
 	return count;
 }

@@ -1,9 +1,13 @@
 /*
  * store_access_rec.h: the record of one access-log note as it is packed in a batch of
- * access.db (format 2), and the codec for it. A record is: u32 its length, i64 at_ms,
- * i64 uid, then six strings (user, action, table, row, arrangement, fields), each a u16
- * length and its bytes, or a u16 code: absent, the same as the record before's (within
- * one batch), or (arrangement only) the same as this record's row. All little-endian.
+ * access.db (format 3), and the codec for it. A record is: u32 its length (low 24 bits)
+ * and the number of rows it notes less one (high 8 bits), i64 at_ms, i64 uid, then six
+ * strings (user, action, table, row, arrangement, fields), each a u16 length and its
+ * bytes, or a u16 code: absent, the same as the record before's (within one batch), or
+ * (arrangement only) the same as this record's row. All little-endian. A record of one
+ * row is format 2's; a record of k > 1 rows (one read's, of one table and fields) holds
+ * k row ids of STORE_ACCESS_ID_LEN bytes back to back, and k arrangement ids or none,
+ * and stands for k entries.
  * And the hash that chains a batch to the one before. It knows nothing of SQLite or of
  * the buffer's bounds.
  */
@@ -17,8 +21,11 @@
 #define STORE_ACCESS_REC_NSTR    6
 #define STORE_ACCESS_REC_HASH    32
 #define STORE_ACCESS_REC_STR_MAX 4096
+/* The length of a row or arrangement id, and the most rows one record notes. */
+#define STORE_ACCESS_ID_LEN   36
+#define STORE_ACCESS_REC_ROWS (STORE_ACCESS_REC_STR_MAX / STORE_ACCESS_ID_LEN)
 
-/* The strings of the record before, which a record may refer to. */
+/* The strings of the record before (each NUL-terminated), which a record may refer to. */
 struct store_access_rec_ctx {
 	bool valid; /* false: no record before (a batch's first), nothing to refer to */
 	bool absent[STORE_ACCESS_REC_NSTR];
@@ -26,9 +33,10 @@ struct store_access_rec_ctx {
 	char s[STORE_ACCESS_REC_NSTR][STORE_ACCESS_REC_STR_MAX + 1];
 };
 
-/* One note: its time, uid and strings (NULL: absent), with their lengths. */
+/* One note: its time, uid, rows and strings (NULL: absent), with their lengths. */
 struct store_access_rec {
 	int64_t at_ms, uid;
+	size_t rows; /* 0 or 1: one entry; k > 1: row (and arrangement) hold k ids */
 	const char *s[STORE_ACCESS_REC_NSTR];
 	size_t n[STORE_ACCESS_REC_NSTR];
 	uint16_t code[STORE_ACCESS_REC_NSTR]; /* set by store_access_rec_plan */
@@ -36,7 +44,8 @@ struct store_access_rec {
 
 /*
  * Plan r against c (the record before it): which strings refer back, and its size in
- * bytes into *size. ARR_EINVAL when a string is longer than STORE_ACCESS_REC_STR_MAX.
+ * bytes into *size. ARR_EINVAL when a string is longer than STORE_ACCESS_REC_STR_MAX,
+ * or r's rows do not match its row and arrangement.
  */
 int store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_rec *r,
                           size_t *size);
@@ -51,7 +60,7 @@ void store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t siz
 bool store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len,
                           size_t *off, struct store_access_rec *r);
 
-/* The number of records in recs (len bytes, well formed), their earliest and latest at. */
+/* The entries in recs (len bytes, well formed: a record of k rows is k), earliest and latest at. */
 size_t store_access_rec_span(const uint8_t *recs, size_t len, int64_t *lo, int64_t *hi);
 
 /*

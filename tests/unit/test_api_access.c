@@ -1,11 +1,11 @@
 /*
- * test_api_access.c: the access log as the API writes it (daemon/api_access.c), the
- * subject-access export (daemon/api_export.c) and the retention due dates
- * (daemon/api_retention.c, daemon/store_retention.c), through api_handle(): each read
- * kind of case data leaves one note per row with ids and field names and no value, and
- * with the row's arrangement also for rows that only name it through others; the
- * export of a child on a generated region (ARRANG_SEED) holds exactly that child's rows,
- * checked against the generator's own record; due dates follow their rules.
+ * test_api_access.c: the access log as the API writes it (daemon/api_access.c) and the
+ * subject-access export (daemon/api_export.c), through api_handle(): each read kind of
+ * case data leaves an entry per row with ids and field names and no value (one record a
+ * read of a table, its columns the statement's own), with the row's arrangement also
+ * for rows that only name it through others; the export of a child on a generated
+ * region (ARRANG_SEED) holds exactly that child's rows, checked against the
+ * generator's own record. The retention due dates: test_api_retention.c.
  */
 #define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
@@ -19,13 +19,14 @@
 #include <cmocka.h>
 
 #include <msgpack.h>
+#include <sqlite3.h>
 
 #include "api.h"
+#include "api_int.h"
 #include "apimsg.h"
 #include "arrerr.h"
 #include "store.h"
 #include "store_access.h"
-#include "store_retention.h"
 #include "testutil.h"
 
 #define CANARY "canary-7f3e-summary-text"
@@ -602,70 +603,89 @@ test_export_oracle(void **state)
 	free(o);
 }
 
-/* ---- retention ---- */
-
-/* The item of arrangement arr and kind in a retention.due reply, or NULL. */
-static const msgpack_object *
-due_item(const msgpack_object *res, const char *arr, const char *kind)
+/* The records (store_access_rec.h) in the log's file: one a read of a table's rows. */
+static int
+records_in(struct fx *f)
 {
-	for (uint32_t i = 0; i < res->via.array.size; i++) {
-		const msgpack_object *it = &res->via.array.ptr[i];
+	char *path = tu_path(f->dir, "access.db");
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct store_access_rec_ctx *c = calloc(1, sizeof(*c));
+	struct store_access_rec r;
+	int n = 0;
 
-		if (str_is(field(it, "arrangement"), arr) && str_is(field(it, "kind"), kind))
-			return it;
+	assert_non_null(c);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT entries FROM batch", -1, &st, NULL), 0);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t off = 0, len = (size_t)sqlite3_column_bytes(st, 0);
+
+		c->valid = false;
+		while (off < len &&
+		       store_access_rec_get(c, sqlite3_column_blob(st, 0), len, &off, &r))
+			n++;
+		assert_int_equal(off, len);
 	}
-	return NULL;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(c);
+	free(path);
+	return n;
 }
 
+static int
+cmp_id(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+/*
+ * A read of several rows is one record, listed as an entry a row with its own id; each
+ * statement's entries name its own columns, also where the one before had as many.
+ */
 static void
-test_retention_due(void **state)
+test_rows_one_note(void **state)
 {
 	struct fx *f = *state;
-	char school[37], prov[37], ended[37], running[37], withdrawn[37], party[37];
-	const msgpack_object *it;
-	struct rep *rp;
+	char arr[3][37];
+	struct rep *lg;
+	uint32_t n = 0;
 
-	new_id(f, school);
-	new_id(f, prov);
-	new_id(f, ended);
-	new_id(f, running);
-	new_id(f, withdrawn);
-	new_id(f, party);
-	struct store_op ops[] = {
-	    op("organisation", school, "kind", value_text("school")),
-	    op("organisation", prov, "kind", value_text("provider")),
-	    op("arrangement", ended, "school_org_id", value_text(school)),
-	    op("arrangement", ended, "end_on", value_text("2020-02-29")),
-	    op("arrangement_party", party, "arrangement_id", value_text(ended)),
-	    op("arrangement_party", party, "org_id", value_text(prov)),
-	    op("arrangement", running, "school_org_id", value_text(school)),
-	    op("arrangement", running, "status", value_text("started")),
-	    op("arrangement", withdrawn, "school_org_id", value_text(school)),
-	    op("arrangement", withdrawn, "status", value_text("withdrawn")),
-	};
-	write_ops(f, ops, sizeof(ops) / sizeof(ops[0]));
-	rp = call(f->api, "retention.due", 1, "by", "2022-02-28");
-	assert_int_equal(rp->code, 0);
-	/* school: 2 years from end_on, 29 February onto 28 February */
-	assert_non_null(it = due_item(rp->res, ended, "school"));
-	assert_true(str_is(field(it, "due_on"), "2022-02-28"));
-	assert_true(str_is(field(it, "rule"), "end_on"));
-	assert_true(field(it, "due")->via.boolean);
-	/* provider (a party): 20 years from the dossier's last change, i.e. this year */
-	assert_non_null(it = due_item(rp->res, ended, "provider"));
-	assert_non_null(strstr(field(it, "rule")->via.str.ptr, "7.3.8"));
-	assert_false(field(it, "due")->via.boolean);
-	/* running: no date for the school; withdrawn: from the day of the status */
-	assert_null(due_item(rp->res, running, "school"));
-	assert_non_null(it = due_item(rp->res, withdrawn, "school"));
-	assert_true(str_is(field(it, "rule"), "status withdrawn"));
-	assert_false(field(it, "due")->via.boolean);
-	/* no kind that is not involved */
-	assert_null(due_item(rp->res, ended, "gemeente"));
-	rep_free(rp);
-	rp = call(f->api, "retention.due", 1, "by", "2022-13-01");
-	assert_int_equal(rp->code, ARR_EINVAL);
-	rep_free(rp);
+	for (int i = 0; i < 3; i++) {
+		new_id(f, arr[i]);
+		struct store_op o = op("arrangement", arr[i], "status", value_text("draft"));
+		write_ops(f, &o, 1);
+	}
+	qsort(arr, 3, sizeof(arr[0]), cmp_id); /* "list" hands them out by id */
+	rep_free(call(f->api, "list", 1, "table", "arrangement"));
+	rep_free(call(f->api, "query", 1, "sql", "SELECT id, status FROM arrangement ORDER BY id"));
+	/* a query's names die with it: the next one's, even at the same place, are its own */
+	const char *names[2] = {"id", "status"}, *other[2] = {"id", "summary"};
+	const struct value v[2] = {value_text(arr[0]), value_text("draft")};
+	for (int q = 0; q < 2; q++) {
+		names[1] = q == 0 ? "status" : "kind";
+		assert_int_equal(api_access_begin(f->api), 0);
+		assert_int_equal(api_access_row(f->api, "query", "arrangement", 2, names, v), 0);
+		if (q == 1) /* other columns in the same read: a note of their own */
+			assert_int_equal(
+			    api_access_row(f->api, "query", "arrangement", 2, other, v), 0);
+		assert_int_equal(api_access_end(f->api, 0), 0);
+	}
+	const msgpack_object *e = log_entries(f, &lg, &n);
+	assert_int_equal(n, 9);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_true(str_is(field(&e[i], "action"), i < 3 ? "list" : "query"));
+		assert_true(str_is(field(&e[i], "row"), arr[i < 6 ? i % 3 : 0]));
+		assert_true(str_is(field(&e[i], "arrangement"), arr[i < 6 ? i % 3 : 0]));
+		assert_int_equal(field(&e[i], "seq")->via.i64, i + 1);
+	}
+	assert_non_null(strstr(field(&e[0], "fields")->via.str.ptr, "status,"));
+	assert_true(str_is(field(&e[5], "fields"), "id,status"));
+	assert_true(str_is(field(&e[6], "fields"), "id,status"));
+	assert_true(str_is(field(&e[7], "fields"), "id,kind"));
+	assert_true(str_is(field(&e[8], "fields"), "id,summary"));
+	rep_free(lg);
+	assert_int_equal(records_in(f), 5);
 }
 
 int
@@ -674,9 +694,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_read_kinds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_arrangement_of_links, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rows_one_note, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_oracle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_changed, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_retention_due, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

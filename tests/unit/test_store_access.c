@@ -419,6 +419,190 @@ test_buffer_bound(void **state)
 	assert_int_equal(v.checked, reads);
 }
 
+#define ROW_1 "a0000001-0000-4000-8000-000000000001"
+#define ROW_2 "a0000002-0000-4000-8000-000000000002"
+#define ROW_3 "a0000003-0000-4000-8000-000000000003"
+
+/* What a listing handed out, entry by entry: seq, row and arrangement ("-": none). */
+struct listed {
+	int n;
+	int64_t seq[16];
+	char row[16][40], arr[16][40];
+};
+
+static int
+collect_rows(void *ctx, const struct store_access_entry *e)
+{
+	struct listed *l = ctx;
+
+	assert_true(l->n < 16);
+	l->seq[l->n] = e->seq;
+	snprintf(l->row[l->n], sizeof(l->row[0]), "%s", e->row != NULL ? e->row : "-");
+	snprintf(l->arr[l->n], sizeof(l->arr[0]), "%s",
+	         e->arrangement != NULL ? e->arrangement : "-");
+	l->n++;
+	return 0;
+}
+
+/* The entries after seq after, of arrangement arr (NULL: any), at most limit, into l. */
+static void
+list_rows(struct fx *f, int64_t after, const char *arr, size_t limit, struct listed *l)
+{
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_access_list(f->a, after, 0, arr, limit, collect_rows, l), 0);
+}
+
+/* Append the note of one read of three rows, and one of two rows of no known arrangement. */
+static void
+append_rows(struct store_access *a)
+{
+	struct store_access_entry e = {.uid = 1000,
+	                               .user = "alice",
+	                               .action = "list",
+	                               .table = "consent",
+	                               .row = ROW_1 ROW_2 ROW_3,
+	                               .arrangement = ARR_A ARR_B ARR_A,
+	                               .fields = "id,arrangement_id,purpose",
+	                               .rows = 3};
+
+	assert_int_equal(store_access_append(a, &e), 0);
+	e.row = ROW_3 ROW_1;
+	e.arrangement = NULL;
+	e.rows = 2;
+	assert_int_equal(store_access_append(a, &e), 0);
+}
+
+/*
+ * A note of several rows is one record, listed as an entry a row, each with its own seq,
+ * row and arrangement: filtered, paged (also within the record) and verified as such.
+ */
+static void
+test_rows_record(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_verdict v;
+	struct listed l;
+	int err = 0;
+
+	append_rows(f->a);
+	assert_int_equal(count_in(f, "SELECT count(*) FROM batch"), 2);
+	assert_int_equal(on_disk(f), 5);
+	list_rows(f, 0, NULL, 0, &l);
+	assert_int_equal(l.n, 5);
+	static const char *const rows[] = {ROW_1, ROW_2, ROW_3, ROW_3, ROW_1};
+	static const char *const arrs[] = {ARR_A, ARR_B, ARR_A, "-", "-"};
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(l.seq[i], i + 1);
+		assert_string_equal(l.row[i], rows[i]);
+		assert_string_equal(l.arr[i], arrs[i]);
+	}
+	list_rows(f, 0, ARR_B, 0, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.seq[0], 2);
+	assert_string_equal(l.row[0], ROW_2);
+	list_rows(f, 1, NULL, 2, &l); /* a page that starts and ends inside the record */
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.seq[0], 2);
+	assert_string_equal(l.row[1], ROW_3);
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.checked, 5);
+	store_access_destroy(&f->a);
+	f->a = store_access_open(f->path, "Gemeente Testdorp", &err);
+	assert_non_null(f->a);
+	append_n(f->a, 1); /* seq 6: the seqs go on after the rows of the records */
+	list_rows(f, 5, NULL, 0, &l);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.seq[0], 6);
+	assert_string_equal(l.row[0], ARR_A);
+	/* a byte of the second row's id in the first record: past the head (20 bytes), three
+	 * strings with their codes (user, action, table) and the row's code and first id */
+	tamper_byte(f, 3, 20 + (2 + 5) + (2 + 4) + (2 + 7) + 2 + 36 + 3);
+	verify_fails_at(f, 1, "modified");
+}
+
+/*
+ * A record is told from the one before by its whole strings: three rows, then the first
+ * of them alone, then the three again (the record before's longer row held in memory
+ * must not pass for the same), each listed as it was read.
+ */
+static void
+test_rows_after_shorter(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_entry e = {.uid = 1000,
+	                               .user = "alice",
+	                               .action = "list",
+	                               .table = "consent",
+	                               .row = ROW_1 ROW_2 ROW_3,
+	                               .fields = "id",
+	                               .rows = 3};
+	static const char *const rows[] = {ROW_1, ROW_2, ROW_3, ROW_1, ROW_1, ROW_2, ROW_3};
+	struct listed l;
+
+	assert_int_equal(store_access_begin(f->a), 0);
+	for (int i = 0; i < 3; i++) {
+		e.rows = i == 1 ? 1 : 3;
+		e.row = i == 1 ? ROW_1 : ROW_1 ROW_2 ROW_3;
+		assert_int_equal(store_access_append(f->a, &e), 0);
+	}
+	assert_int_equal(store_access_end(f->a, true), 0);
+	list_rows(f, 0, NULL, 0, &l);
+	assert_int_equal(l.n, 7);
+	for (int i = 0; i < 7; i++)
+		assert_string_equal(l.row[i], rows[i]);
+}
+
+/* A note of several rows whose ids do not match their count is refused, and not kept. */
+static void
+test_rows_refused(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_entry e = {.uid = 1000,
+	                               .user = "alice",
+	                               .action = "list",
+	                               .table = "consent",
+	                               .row = ROW_1 ROW_2,
+	                               .arrangement = ARR_A,
+	                               .fields = "id",
+	                               .rows = 2};
+
+	assert_int_equal(store_access_append(f->a, &e), ARR_EINVAL); /* one arrangement */
+	e.arrangement = ARR_A ARR_B;
+	e.row = ROW_1;
+	assert_int_equal(store_access_append(f->a, &e), ARR_EINVAL); /* one row */
+	e.row = NULL;
+	assert_int_equal(store_access_append(f->a, &e), ARR_EINVAL); /* none */
+	e.rows = STORE_ACCESS_REC_ROWS + 1;
+	assert_int_equal(store_access_append(f->a, &e), ARR_EINVAL); /* too many */
+	assert_int_equal(on_disk(f), 0);
+	assert_false(store_access_uncommitted(f->a, NULL));
+}
+
+/* A file of format 2 (a record a row) is read as it is and marked 3; format 4 refused. */
+static void
+test_format2_taken(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_verdict v;
+	int err = 0;
+
+	append_n(f->a, 3);
+	store_access_destroy(&f->a);
+	tamper(f, "PRAGMA user_version = 2");
+	f->a = store_access_open(f->path, "Gemeente Testdorp", &err);
+	assert_non_null(f->a);
+	assert_int_equal(count_in(f, "SELECT user_version FROM pragma_user_version"), 3);
+	append_rows(f->a);
+	assert_int_equal(store_access_verify(f->a, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.checked, 8);
+	store_access_destroy(&f->a);
+	tamper(f, "PRAGMA user_version = 4");
+	assert_null(store_access_open(f->path, "Gemeente Testdorp", &err));
+	assert_int_equal(err, ARR_EVERSION);
+}
+
 int
 main(void)
 {
@@ -434,6 +618,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_buffer_bound, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_format, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cut_in_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rows_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rows_after_shorter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rows_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_format2_taken, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
