@@ -72,6 +72,8 @@ enum {
 	ST_LOG_SINCE,
 	ST_VV_UPSERT,
 	ST_ROWLOG_INS,
+	ST_ROWLOG_INS2, /* two history entries of one log id (store_merge.c's batches) */
+	ST_ROWLOG_INS4, /* ... four */
 	ST_PEND_GET,
 	ST_PEND_INS,
 	ST_PEND_DEL,
