@@ -198,7 +198,8 @@ store_db_rollback(struct store *s)
 		(void)store_db_run(s->st[ST_ROLLBACK]);
 	s->bulk_tx = false;
 	(void)store_mirror_load(s);
-	store_verdict_forget(s); /* its cache may hold a policy the rollback undid */
+	store_verdict_forget(s);    /* its cache may hold a policy the rollback undid */
+	store_scope_memo_forget(s); /* ... and the memo scopes and keys it undid */
 }
 
 /*
