@@ -19,6 +19,7 @@
 #define MEMO_SLOTS 1024 /* per index; a power of two */
 
 struct store_scope_memo {
+	bool held; /* an entry was put since the last wipe: else forgetting costs nothing */
 	struct {
 		uint8_t scope[ARR_SCOPE_LEN];
 		int64_t sc; /* 0: free */
@@ -72,6 +73,7 @@ store_scope_memo_put_sc(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int
 		return;
 	memcpy(m->by_scope[i].scope, scope, ARR_SCOPE_LEN);
 	m->by_scope[i].sc = sc;
+	m->held = true;
 }
 
 bool
@@ -98,12 +100,13 @@ store_scope_memo_put_key(struct store *s, int64_t sc, uint64_t key_id,
 	m->by_sc[i].sc = sc;
 	m->by_sc[i].key_id = key_id;
 	memcpy(m->by_sc[i].key, key, ARR_SKEY_LEN);
+	m->held = true;
 }
 
 void
 store_scope_memo_forget(struct store *s)
 {
-	if (s->scope_memo != NULL)
+	if (s->scope_memo != NULL && s->scope_memo->held)
 		sodium_memzero(s->scope_memo, sizeof(*s->scope_memo));
 }
 
