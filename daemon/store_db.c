@@ -23,6 +23,11 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_VV_UPSERT] = "INSERT INTO _vv(origin, seq) VALUES(?1, ?2) "
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
     [ST_ROWLOG_INS] = "INSERT OR IGNORE INTO _rowlog(tbl, rid, log) VALUES(?1, ?2, ?3)",
+    /* ?1 the log id, then (tbl, rid) pairs */
+    [ST_ROWLOG_INS2] = "INSERT OR IGNORE INTO _rowlog(tbl, rid, log) VALUES(?2, ?3, ?1), "
+                       "(?4, ?5, ?1)",
+    [ST_ROWLOG_INS4] = "INSERT OR IGNORE INTO _rowlog(tbl, rid, log) VALUES(?2, ?3, ?1), "
+                       "(?4, ?5, ?1), (?6, ?7, ?1), (?8, ?9, ?1)",
     [ST_PEND_GET] = "SELECT raw FROM _pending WHERE origin = ?1 AND seq = ?2",
     [ST_PEND_INS] = "INSERT INTO _pending(origin, seq, raw, received_ms) VALUES(?1, ?2, ?3, ?4)",
     [ST_PEND_DEL] = "DELETE FROM _pending WHERE origin = ?1 AND seq = ?2",
@@ -193,7 +198,8 @@ store_db_rollback(struct store *s)
 		(void)store_db_run(s->st[ST_ROLLBACK]);
 	s->bulk_tx = false;
 	(void)store_mirror_load(s);
-	store_verdict_forget(s); /* its cache may hold a policy the rollback undid */
+	store_verdict_forget(s);    /* its cache may hold a policy the rollback undid */
+	store_scope_memo_forget(s); /* ... and the memo scopes and keys it undid */
 }
 
 /*

@@ -72,6 +72,8 @@ enum {
 	ST_LOG_SINCE,
 	ST_VV_UPSERT,
 	ST_ROWLOG_INS,
+	ST_ROWLOG_INS2, /* two history entries of one log id (store_merge.c's batches) */
+	ST_ROWLOG_INS4, /* ... four */
 	ST_PEND_GET,
 	ST_PEND_INS,
 	ST_PEND_DEL,
@@ -214,8 +216,9 @@ struct store {
 	size_t nshared;                               /* entries of shared in use */
 	size_t shared_next;      /* the entry the next new peer takes (the oldest when full) */
 	uint64_t shared_evicted; /* pairwise keys evicted from shared since open */
-	struct store_verdicts *verdicts; /* write authorisation (store_verdict.c) */
-	struct store_erase *erase;       /* erasure (store_erase.c) */
+	struct store_scope_memo *scope_memo; /* scopes and keys just made (store_scope_memo.c) */
+	struct store_verdicts *verdicts;     /* write authorisation (store_verdict.c) */
+	struct store_erase *erase;           /* erasure (store_erase.c) */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -516,6 +519,21 @@ int store_scope_slot_seal(struct store *s, const uint8_t member[ARR_ORIGIN_LEN],
                           const uint8_t key[ARR_SKEY_LEN], struct policy_slot *slot);
 /* Wipe the cache of shared keys (store_destroy). */
 void store_scope_shared_wipe(struct store *s);
+
+/*
+ * store_scope_memo.c: the scopes (scope id -> local id) and keys (local id, key id ->
+ * key) this process just inserted; a look-up that misses asks the database. Forgotten on
+ * rollback, when a scope's keys are dropped, and on close (store_scope_memo_free).
+ */
+struct store_scope_memo;
+bool store_scope_memo_sc(const struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc);
+void store_scope_memo_put_sc(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t sc);
+bool store_scope_memo_key(const struct store *s, int64_t sc, uint64_t key_id,
+                          uint8_t key[ARR_SKEY_LEN]);
+void store_scope_memo_put_key(struct store *s, int64_t sc, uint64_t key_id,
+                              const uint8_t key[ARR_SKEY_LEN]);
+void store_scope_memo_forget(struct store *s);
+void store_scope_memo_free(struct store *s);
 /* Merge the change sets of sc sealed under key_id, which this node now holds. */
 int store_scope_materialise(struct store *s, int64_t sc, uint64_t key_id,
                             const uint8_t key[ARR_SKEY_LEN]);

@@ -142,12 +142,17 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
           const struct cellkey *key)
 {
 	uint64_t mask = 0;
+	int ci = -1;
 
 	for (size_t k = 0; k < n; k++) {
-		int ci = schema_column_index(tb->t, ops[k].column);
+		const char *name = ops[k].column;
+		/* ops name a row's columns in schema order: the one after the last is tried first
+		 */
+		const struct schema_column *c = schema_column_findn(tb->t, name, strlen(name), ci);
 		struct cellkey old;
 
-		assert(ci >= 0); /* validated before */
+		assert(c != NULL); /* validated before */
+		ci = (int)(c - tb->t->columns);
 		old = store_clock_get(s->clocks, (size_t)ci);
 		if (key_wins(s, key, &old)) {
 			store_clock_put(s->clocks, (size_t)ci, key);
@@ -159,16 +164,71 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
 }
 
 /*
+ * History entries (one per row and change set) of one log id, written in batches: a
+ * statement per row cost a catch-up as much as a third of its row inserts. Flushed
+ * before the merge of a part returns, so _rowlog is complete whenever anything reads it.
+ */
+#define ROWLOG_BATCH 4
+
+struct rowlog_batch {
+	int64_t log_id;
+	size_t n;
+	struct {
+		int ti;
+		int64_t rid;
+	} e[ROWLOG_BATCH];
+};
+
+/* Write the entries of b, in statements of four, two and one, and empty it. */
+static int
+rowlog_flush(struct store *s, struct rowlog_batch *b)
+{
+	size_t at = 0;
+	int rc = 0;
+
+	while (at < b->n && rc == 0) {
+		size_t k = b->n - at >= 4 ? 4 : b->n - at >= 2 ? 2 : 1;
+		sqlite3_stmt *st = s->st[k == 4   ? ST_ROWLOG_INS4
+		                         : k == 2 ? ST_ROWLOG_INS2
+		                                  : ST_ROWLOG_INS];
+
+		if (k == 1) {
+			sqlite3_bind_int(st, 1, b->e[at].ti);
+			sqlite3_bind_int64(st, 2, b->e[at].rid);
+			sqlite3_bind_int64(st, 3, b->log_id);
+		} else {
+			sqlite3_bind_int64(st, 1, b->log_id);
+			for (size_t i = 0; i < k; i++) {
+				sqlite3_bind_int(st, (int)(2 * i + 2), b->e[at + i].ti);
+				sqlite3_bind_int64(st, (int)(2 * i + 3), b->e[at + i].rid);
+			}
+		}
+		rc = store_db_run(st);
+		at += k;
+	}
+	b->n = 0;
+	return rc;
+}
+
+/* Add the history entry of row rid of table ti to b, writing b when it is full. */
+static int
+rowlog_add(struct store *s, struct rowlog_batch *b, int ti, int64_t rid)
+{
+	b->e[b->n].ti = ti;
+	b->e[b->n].rid = rid;
+	return ++b->n == ROWLOG_BATCH ? rowlog_flush(s, b) : 0;
+}
+
+/*
  * A denied change set in the history of the rows it named that exist (its ops merge
  * nothing): so a row's history shows who tried to write it, flagged as not authorised.
  */
 static int
 denied_history(struct store *s, const struct cs_op *ops, size_t nops, int64_t log_id, int64_t sc)
 {
-	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
+	struct rowlog_batch b = {.log_id = log_id};
 	int rc = 0;
 
-	sqlite3_bind_int64(rowlog, 3, log_id);
 	for (size_t i = 0; i < nops && rc == 0; i++) {
 		int ti = store_db_table_index(ops[i].table);
 		char id[ARR_ROWID_STRLEN + 1];
@@ -182,13 +242,10 @@ denied_history(struct store *s, const struct cs_op *ops, size_t nops, int64_t lo
 			rc = 0;
 			continue;
 		}
-		if (rc == 0) {
-			sqlite3_bind_int(rowlog, 1, ti);
-			sqlite3_bind_int64(rowlog, 2, rid);
-			rc = store_db_run(rowlog);
-		}
+		if (rc == 0)
+			rc = rowlog_add(s, &b, ti, rid);
 	}
-	return rc;
+	return rc < 0 ? rc : rowlog_flush(s, &b);
 }
 
 /*
@@ -206,14 +263,13 @@ static int
 merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
           const struct cellkey *kp, int64_t log_id, int64_t sc)
 {
-	sqlite3_stmt *rowlog = s->st[ST_ROWLOG_INS];
+	struct rowlog_batch b = {.log_id = log_id};
 	struct cellkey key = *kp;
 	const char *tname = NULL;
 	int ti = -1;
 	size_t i = from; /* 0 unless a parked merge resumes (store_applyjob.c) */
 	int rc;
 
-	sqlite3_bind_int64(rowlog, 3, log_id);
 	while (i < nops) {
 		const struct cs_op *first = &ops[i];
 		const struct store_table *tb;
@@ -256,9 +312,7 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 					return rc;
 			}
 		}
-		sqlite3_bind_int(rowlog, 1, ti);
-		sqlite3_bind_int64(rowlog, 2, rid);
-		if ((rc = store_db_run(rowlog)) < 0)
+		if ((rc = rowlog_add(s, &b, ti, rid)) < 0)
 			return rc;
 		i = j;
 		/*
@@ -266,6 +320,8 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		 * after the last row the commit is left to the next call too
 		 */
 		if (s->slice.until_ms != 0 && mono_ms() >= s->slice.until_ms) {
+			if ((rc = rowlog_flush(s, &b)) < 0)
+				return rc;
 			s->slice.ops = ops;
 			s->slice.nops = nops;
 			s->slice.at = i;
@@ -274,7 +330,7 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 			return STORE_MERGE_MORE;
 		}
 	}
-	return 0;
+	return rowlog_flush(s, &b);
 }
 
 int

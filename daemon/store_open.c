@@ -567,6 +567,7 @@ store_destroy(struct store **sp)
 	free(s->over);
 	free(s->org);
 	store_scope_shared_wipe(s);
+	store_scope_memo_free(s);
 	free(s);
 	*sp = NULL;
 }

@@ -87,6 +87,25 @@ create_bytes(struct pack *pk)
 	return changeset_part_bytes(scope, CS_POLICY, policy_encoded_size(&p));
 }
 
+/*
+ * Whether the left ops of g (from g->done) fit the budget b whole, and the bytes of their
+ * part (*bytes): what changeset_fit() would find op by op, with the ops sized once (a
+ * group is one arrangement's rows, and nearly always fits).
+ */
+static bool
+fits_whole(const struct cs_budget *b, const struct store_group *g, size_t left, size_t *bytes)
+{
+	size_t all;
+
+	if (left > ARR_CS_MAX_OPS - b->ops)
+		return false;
+	all = changeset_part_bytes(g->scope, CS_DATA, changeset_ops_bytes(g->ops + g->done, left));
+	if (all > ARR_CS_MAX_BYTES - b->bytes)
+		return false;
+	*bytes = all;
+	return true;
+}
+
 /* Add a data part of n ops of g (from g->done) under g's scope and key. */
 static void
 add_data(struct pack *pk, struct store_group *g, size_t n, size_t bytes)
@@ -137,7 +156,7 @@ pack_group(struct pack *pk, struct store_group *g)
 	int rc;
 
 	while (g->done < g->nops) {
-		size_t left = g->nops - g->done, n, bytes;
+		size_t left = g->nops - g->done, n, bytes = 0;
 		struct cs_budget b = pk->b;
 		bool create = g->fresh;
 
@@ -145,6 +164,8 @@ pack_group(struct pack *pk, struct store_group *g)
 			n = 0;
 		else if (b.parts >= ARR_CS_MAX_PARTS)
 			n = 0;
+		else if (fits_whole(&b, g, left, &bytes))
+			n = left;
 		else
 			n = changeset_fit(&b, g->scope, g->ops + g->done, left);
 		if (n < left && pk->nparts > 0) {
@@ -154,8 +175,9 @@ pack_group(struct pack *pk, struct store_group *g)
 		}
 		if (n == 0)
 			return ARR_ETOOBIG; /* one op alone does not fit a change set */
-		bytes = changeset_part_bytes(g->scope, CS_DATA,
-		                             changeset_ops_bytes(g->ops + g->done, n));
+		if (bytes == 0 || n < left)
+			bytes = changeset_part_bytes(g->scope, CS_DATA,
+			                             changeset_ops_bytes(g->ops + g->done, n));
 		if (create && (rc = add_create(pk, g)) < 0)
 			return rc;
 		add_data(pk, g, n, bytes);

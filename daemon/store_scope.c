@@ -76,8 +76,10 @@ scope_insert(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc)
 	sqlite3_bind_blob(st, 1, scope, ARR_SCOPE_LEN, SQLITE_STATIC);
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
-	if (sqlite3_changes(s->db) > 0)
+	if (sqlite3_changes(s->db) > 0) {
 		*sc = sqlite3_last_insert_rowid(s->db);
+		store_scope_memo_put_sc(s, scope, *sc);
+	}
 	return 0;
 }
 
@@ -102,6 +104,9 @@ scope_local(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], bool create, bo
 			return rc;
 		}
 	}
+	/* a scope this process just made (a local write's own apply finds its CREATE's) */
+	if (store_scope_memo_sc(s, scope, sc))
+		return 0;
 	sqlite3_bind_blob(st, 1, scope, ARR_SCOPE_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -149,6 +154,8 @@ store_scope_key(struct store *s, int64_t sc, uint64_t key_id, uint8_t key[ARR_SK
 {
 	sqlite3_stmt *st = s->st[ST_SKEY_GET];
 
+	if (store_scope_memo_key(s, sc, key_id, key))
+		return 0;
 	sqlite3_bind_int64(st, 1, sc);
 	sqlite3_bind_int64(st, 2, (int64_t)key_id);
 	return store_db_blob(st, 0, key, ARR_SKEY_LEN);
@@ -166,7 +173,10 @@ store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t 
 	sqlite3_bind_blob(st, 3, key, ARR_SKEY_LEN, SQLITE_STATIC);
 	if ((rc = store_db_run(st)) < 0)
 		return rc;
-	return sqlite3_changes(s->db) > 0;
+	if (sqlite3_changes(s->db) == 0)
+		return 0; /* held already: the memo keeps only what this process inserted */
+	store_scope_memo_put_key(s, sc, key_id, key);
+	return 1;
 }
 
 /*
@@ -190,6 +200,7 @@ drop(struct store *s, const char *sql, int64_t sc)
 int
 store_scope_drop_keys(struct store *s, int64_t sc)
 {
+	store_scope_memo_forget(s);
 	return drop(s, "DELETE FROM _skey WHERE sc = ?1", sc);
 }
 

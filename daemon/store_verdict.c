@@ -28,8 +28,9 @@
 #include "store_int.h"
 #include "store_member.h"
 
-#define VERDICT_CACHE 64  /* scopes whose compiled policy is kept (round robin) */
-#define OWNER_CACHE   256 /* scopes whose owner is kept (round robin; an owner never changes) */
+#define VERDICT_CACHE 64   /* scopes whose compiled policy is kept (round robin) */
+#define RULE_CACHE    1024 /* (version, table, column) whose rule is kept (by a hash) */
+#define OWNER_CACHE   256  /* scopes whose owner is kept (round robin; an owner never changes) */
 
 /* One grant as the verdict reads it: roles for the member's seqs up to upto. */
 struct vgrant {
@@ -48,8 +49,17 @@ struct vpolicy {
 	size_t ng;
 };
 
+/* The rule of the role matrix for one (version, table, column), as rolematrix_rule gives it. */
+struct rule_memo {
+	bool set;
+	uint32_t version;
+	char table[ARR_NAME_MAX + 1], column[ARR_NAME_MAX + 1];
+	const struct rolematrix_rule *rule; /* NULL: none */
+};
+
 struct store_verdicts {
 	struct vpolicy e[VERDICT_CACHE];
+	struct rule_memo rules[RULE_CACHE];
 	size_t next;
 	struct vpolicy before; /* a scope's policy before the change set being applied */
 	bool before_unjudged;  /* ... when nothing of that scope had been judged yet */
@@ -59,6 +69,7 @@ struct store_verdicts {
 	} owners[OWNER_CACHE];
 	size_t owners_next;
 	sqlite3_stmt *epoch, *slog, *put, *del, *get, *owner, *judged;
+	bool any_denied;   /* _denied may have a row: else nothing needs deleting from it */
 	uint64_t denied;   /* change sets newly denied since open */
 	uint64_t compiles; /* policies compiled since open */
 };
@@ -86,6 +97,21 @@ prep(struct store *s, const char *sql, sqlite3_stmt **st)
 	return sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK
 	           ? 0
 	           : ARR_EDB;
+}
+
+/* Whether _denied has any row (*any). */
+static int
+any_denied(struct store *s, bool *any)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM _denied LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	rc = sqlite3_step(st);
+	*any = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_db_error(rc);
 }
 
 int
@@ -121,7 +147,7 @@ store_verdict_open(struct store *s)
 	               &v->owner)) < 0 ||
 	    (rc = prep(s, "SELECT 1 FROM _scope_log WHERE sc = ?1 LIMIT 1", &v->judged)) < 0)
 		return rc;
-	return 0;
+	return any_denied(s, &v->any_denied);
 }
 
 void
@@ -451,6 +477,37 @@ member_org(void *ctx, const char *org, size_t len)
  * matrix, whose rules a newer one keeps; its ops on tables this node lacks are kept unapplied
  * (store_unknown.c) and judged with the rest when this node upgrades and merges it again.
  */
+/*
+ * rolematrix_rule(version, table, column), remembered: a verdict asks it of every op, and
+ * walking the matrix's lists cost a catch-up more than the rest of the verdict. The matrix
+ * is fixed, so a remembered rule is the rule.
+ */
+static const struct rolematrix_rule *
+rule_of(struct store_verdicts *vs, uint32_t version, const char *table, const char *column)
+{
+	uint32_t h = 2166136261u ^ version;
+	size_t lt, lc;
+	struct rule_memo *m;
+
+	for (lt = 0; table[lt] != '\0'; lt++)
+		h = (h ^ (uint8_t)table[lt]) * 16777619u;
+	h = (h ^ '.') * 16777619u;
+	for (lc = 0; column[lc] != '\0'; lc++)
+		h = (h ^ (uint8_t)column[lc]) * 16777619u;
+	m = &vs->rules[h % RULE_CACHE];
+	if (m->set && m->version == version && strcmp(m->table, table) == 0 &&
+	    strcmp(m->column, column) == 0)
+		return m->rule;
+	if (lt > ARR_NAME_MAX || lc > ARR_NAME_MAX)
+		return rolematrix_rule(version, table, column);
+	m->rule = rolematrix_rule(version, table, column);
+	m->version = version;
+	memcpy(m->table, table, lt + 1);
+	memcpy(m->column, column, lc + 1);
+	m->set = true;
+	return m->rule;
+}
+
 static void
 judge(struct store *s, bool local, const struct vpolicy *e, const struct store_verdict_hdr *h,
       int64_t sc, const struct cs_op *ops, size_t nops, struct store_verdict *v)
@@ -465,8 +522,11 @@ judge(struct store *s, bool local, const struct vpolicy *e, const struct store_v
 
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < nops; i++) {
-		const struct rolematrix_rule *r = rolematrix_rule(
-		    newer ? ARR_SCHEMA_VERSION : h->schema_version, ops[i].table, ops[i].column);
+		const struct rolematrix_rule *r =
+		    ops[i].table == NULL || ops[i].column == NULL
+		        ? NULL
+		        : rule_of(s->verdicts, newer ? ARR_SCHEMA_VERSION : h->schema_version,
+		                  ops[i].table, ops[i].column);
 		const char *fail = NULL;
 
 		if (r == NULL && newer && !known_here(ops[i].table))
@@ -639,6 +699,12 @@ store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t 
 			return rc;
 	}
 	if (v.name == NULL) {
+		/*
+		 * admitted: listed no more (judged again, or a log id an equivocation freed);
+		 * with _denied empty there is nothing to delete, and no statement is run
+		 */
+		if (!vs->any_denied)
+			return 0;
 		st = vs->del;
 		sqlite3_bind_int64(st, 1, log_id);
 		sqlite3_bind_int64(st, 2, sc);
@@ -646,6 +712,7 @@ store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t 
 	}
 	if ((rc = exists2(vs->get, log_id, sc, &was)) < 0 || was)
 		return rc < 0 ? rc : 1; /* judged again (store_verdict_redo.c): listed already */
+	vs->any_denied = true;          /* before the insert: a failed one may have left a row */
 	st = vs->put;
 	sqlite3_bind_int64(st, 1, log_id);
 	sqlite3_bind_int64(st, 2, sc);

@@ -1,6 +1,7 @@
 /*
  * test_store_merge.c: per-row clock records and row links (daemon/store_clock.c, store_merge.c):
- * the record's size and its checks, and rowids that survive a VACUUM.
+ * the record's size and its checks, rowids that survive a VACUUM, and a history entry for
+ * every row a change set names.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,12 +130,78 @@ test_vacuum_keeps_row_links(void **state)
 	assert_string_equal(t.buf, "name='newer';");
 }
 
+/* The entries of _rowlog in the replica at path. */
+static int
+rowlog_count(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int n;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM _rowlog", -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A row's history has one entry per change set that named it, however many rows the
+ * change set's part holds: the merge writes them in batches of four, two and one, at the
+ * writer and at a replica that applies its log. Every count from 1 to 9 rows is tried
+ * (every mix of batches), then each row is written again (a second entry each).
+ */
+static void
+test_history_of_every_row(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	char ids[9][37];
+	struct store_op ops[9];
+	int total = 0;
+
+	for (size_t n = 1; n <= 9; n++) {
+		for (size_t i = 0; i < n; i++) {
+			ts_new_id(ids[i]);
+			ops[i] = ts_op("organisation", ids[i], "name", value_text("org"));
+		}
+		assert_int_equal(store_write(a->s, ops, n, NULL), 0);
+		total += (int)n;
+		for (size_t i = 0; i < n; i++)
+			ops[i] = ts_op("organisation", ids[i], "name", value_text("org 2"));
+		assert_int_equal(store_write(a->s, ops, n, NULL), 0);
+		total += (int)n;
+		for (size_t i = 0; i < n; i++) {
+			struct ts_hist h = {{0}, 0, 0};
+
+			assert_int_equal(
+			    store_history(a->s, "organisation", ids[i], NULL, ts_hist_collect, &h),
+			    0);
+			assert_int_equal(h.n, 2);
+		}
+	}
+	assert_int_equal(rowlog_count(a->path), total);
+	ts_pull(a, b, SIZE_MAX);
+	for (size_t i = 0; i < 9; i++) {
+		struct ts_hist h = {{0}, 0, 0};
+
+		assert_int_equal(
+		    store_history(b->s, "organisation", ids[i], NULL, ts_hist_collect, &h), 0);
+		assert_int_equal(h.n, 2);
+	}
+	assert_int_equal(rowlog_count(b->path), total);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_clock_record, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_vacuum_keeps_row_links, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_history_of_every_row, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

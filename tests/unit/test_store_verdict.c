@@ -38,6 +38,7 @@
 #include "store_member.h"
 #include "teststore.h"
 #include "testutil.h"
+#include "vv.h"
 
 static int
 setup(void **state)
@@ -207,6 +208,55 @@ apply1(struct ts_replica *r, const struct changeset *cs)
 
 	assert_int_equal(store_apply(r->s, &b, 1, &o, NULL), 0);
 	return o;
+}
+
+/*
+ * b's write reaches c before the GRANT that makes b a party: denied at c. c restarts, and
+ * the GRANT then admits it: c lists it as denied no more and shows b's value. (A node
+ * whose denied list is empty skips clearing it; the restart must find it not empty.)
+ */
+static void
+test_denied_then_granted_after_restart(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	struct ts_blobs *bl = calloc(1, sizeof(*bl));
+	struct denied dn;
+	struct vv *v = NULL;
+	bool more = true;
+	char s[32];
+	struct arr x;
+	int err = 0;
+
+	assert_non_null(bl);
+	arr_create(a, &x);
+	assert_int_equal(store_scope_grant(a->s, x.scope, nodekey_public(c->key), ROLE_CARE, NULL),
+	                 0);
+	ts_pull(a, c, 1 << 20);
+	assert_int_equal(store_scope_grant(a->s, x.scope, nodekey_public(b->key), ROLE_CARE, NULL),
+	                 0);
+	ts_pull(a, b, 1 << 20);
+	b->clock = a->clock + 10;
+	assert_int_equal(write1(b, "arrangement", x.id, "summary", value_text("b-1"), NULL), 0);
+	/* only b's change sets go to c: it claims a's whole log */
+	assert_int_equal(store_vector(c->s, &v), 0);
+	assert_int_equal(vv_set(v, nodekey_public(a->key), UINT64_MAX / 2), 0);
+	assert_int_equal(store_changes_since(b->s, v, SIZE_MAX, ts_collect, bl, &more), 0);
+	vv_destroy(&v);
+	assert_true(bl->n > 0);
+	ts_apply_blobs(c, bl, NULL, NULL);
+	ts_blobs_free(bl);
+	free(bl);
+	denied_of(c, b, &dn);
+	assert_non_null(strstr(dn.text, "arrangement-details"));
+
+	store_destroy(&c->s);
+	assert_non_null(c->s = ts_replica_open(c, &err));
+	ts_pull(a, c, 1 << 20); /* the GRANT: b's write is judged again, and admitted */
+	denied_of(c, b, &dn);
+	assert_string_equal(dn.text, "");
+	summary(c, &x, s);
+	assert_string_equal(s, "b-1");
 }
 
 /* The revoke race, with c merging b's offline writes before the REVOKE reaches it. */
@@ -775,6 +825,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_local_write_refused, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_revoke_race, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_denied_then_granted_after_restart, setup,
+	                                    ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_forged_non_party, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_self_grant_and_revoke_owner, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_own_organisation_row, setup, ts_teardown),
