@@ -491,20 +491,25 @@ int store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], u
                         store_blob_fn fn, void *ctx);
 
 /*
- * Digest of all visible replicated content (PROTOCOL.md, "Digest"): a BLAKE2b-256 hash
- * per visible row, sorted per table, hashed with the tables' names and row counts. It
- * does not depend on storage order, so two replicas have equal digests iff they hold
- * the same visible data. One sequential scan per table.
+ * Digest of all visible replicated content (PROTOCOL.md, "Digest"): a homomorphic
+ * multiset hash of the visible rows (LtHash16), kept up to date as rows are written, so
+ * this is one hash of 2 KiB at any size. It does not depend on storage order, so two
+ * replicas have equal digests iff they hold the same visible data.
  */
 int store_digest(struct store *s, uint8_t out[32]);
+/* store_digest() computed from scratch by a scan of every table (tests, checks). */
+int store_digest_full(struct store *s, uint8_t out[32]);
 /*
  * store_digest() as schema version v (1 .. this node's) defines it, which nodes of any
  * version from v up compute alike (PROTOCOL.md, "Digest"); ARR_EINVAL for another v.
+ * An older version's is computed by a scan.
  */
 int store_digest_at(struct store *s, unsigned v, uint8_t out[32]);
 /* store_digest() over the rows of one scope this node can read (ARR_ENOTPARTY if it
- * holds no key of it; the zero scope: the region's rows). */
+ * holds no key of it; the zero scope: the region's rows), by a scan. */
 int store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t out[32]);
+/* Commits refused because rows changed after the digest's state was written (a bug). */
+uint64_t store_digest_refused(const struct store *s);
 /* The digest of the log (headers only), equal on every node with the same log. */
 int store_log_digest(struct store *s, uint8_t out[32]);
 
