@@ -645,14 +645,23 @@ int store_quarantine_held(struct store *s, struct vv *v);
 /* ---- maintenance ---- */
 
 /*
- * Online backup to path (SQLite backup API), consistent while writes continue. The
- * copy is made in steps of a few hundred pages, but in one call: the daemon's loop waits
- * for it (about a second per few hundred MB on local disks). path is opened as a
+ * Online backup to path (SQLite backup API), consistent while writes continue, in one
+ * call (about a second per few hundred MB on local disks). path is opened as a
  * database, so the caller makes sure it is new or empty. The copy is marked as a backup:
  * a store opened on it after a restore holds local writes until it has heard from a peer
  * (store_own_seq_seen()).
  */
 int store_backup(struct store *s, const char *path);
+/*
+ * The same in steps, so that a loop can turn between them: begin (*out owned by the
+ * caller), then step until it returns 1 (done) or an error; each step copies for about
+ * budget_ms and commits what is open first. Writes between steps reach the copy.
+ * store_backup_abort() frees a job, done or not (NULL-safe; the file stays).
+ */
+struct store_backup_job;
+int store_backup_begin(struct store *s, const char *path, struct store_backup_job **out);
+int store_backup_step(struct store *s, struct store_backup_job *j, unsigned budget_ms);
+void store_backup_abort(struct store_backup_job **j);
 
 /* ---- schema upgrades (store_upgrade.c) ---- */
 
