@@ -10,7 +10,9 @@
  *   4. convergence time and redundancy of 12 nodes with 3 configured peers each:
  *      bench_converge.c;
  *   5. footprint of an idle node (RSS, CPU) against an idle bare-SQLite process:
- *      bench_footprint.c.
+ *      bench_footprint.c;
+ *   6. the event loop's worst stall while a digest, an export and a backup run, at the
+ *      footprint's size or ARRANG_BENCH_STALL (e.g. 1M): bench_stall.c.
  * It prints a human table on stdout, progress on stderr, and writes a JSON document and
  * a gnuplot data file of throughput against size (bench_report.c). bench/README.md
  * describes the methods. This file reads the options, runs the benchmarks asked for,
@@ -114,7 +116,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	        "usage: arrang_bench [--quick] [--sizes 10k,100k,1M] [--only 1,3,4,5]\n"
+	        "usage: arrang_bench [--quick] [--sizes 10k,100k,1M] [--only 1,3,4,5,6]\n"
 	        "                    [--json FILE] [--dat FILE] [--arrangd PATH]\n"
 	        "  --quick   10k arrangements, 5 s latency, 10 s footprint of the 10k node,\n"
 	        "            200 writes per node for convergence (under 2 minutes)\n"
@@ -194,9 +196,28 @@ settle(struct bench *b, const char *sizes, const char *only)
 	b->conv_writes = b->quick ? 200 : 1000;
 	if (getenv("ARRANG_BENCH_CONV_WRITES") != NULL)
 		b->conv_writes = (size_t)strtoul(getenv("ARRANG_BENCH_CONV_WRITES"), NULL, 10);
-	for (int i = 1; i <= 5; i++)
+	for (int i = 1; i <= 6; i++)
 		b->only[i] = only == NULL || strchr(only, '0' + i) != NULL;
 	b->only[1] = b->only[2] = b->only[1] || b->only[2];
+	b->stall_narr = b->foot_narr;
+	if (getenv("ARRANG_BENCH_STALL") != NULL) {
+		char *end;
+		unsigned long n = strtoul(getenv("ARRANG_BENCH_STALL"), &end, 10);
+
+		b->stall_narr = n * (*end == 'M' ? 1000000 : *end == 'k' ? 1000 : 1);
+	}
+	if (b->only[6] && !b->only[1]) {
+		/* the stall is measured on the caught-up node of that size */
+		b->only[1] = b->only[2] = true;
+		b->nsizes = 0;
+	}
+	if (b->only[6]) {
+		bool have = false;
+		for (size_t i = 0; i < b->nsizes; i++)
+			have |= b->sizes[i] == b->stall_narr;
+		if (!have && b->nsizes < MAX_SIZES)
+			b->sizes[b->nsizes++] = b->stall_narr;
+	}
 	if (b->only[5] && !b->only[1]) {
 		/* the footprint node is the caught-up node of that size */
 		b->only[1] = b->only[2] = true;

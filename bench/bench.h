@@ -86,6 +86,18 @@ struct foot_result {
 	uint64_t db_bytes;
 };
 
+/* Benchmark 6: the worst stall of the event loop while each operation runs. */
+#define STALL_OPS 4 /* idle, digest, export, backup */
+struct stall_result {
+	bool done;
+	size_t narr;
+	double op_ms[STALL_OPS];    /* how long each took */
+	double stall_ms[STALL_OPS]; /* the longest gap between status replies during it */
+	size_t export_pages;
+	size_t polls;
+	uint64_t failed;
+};
+
 /* One run: its options (set by bench.c) and what each benchmark measured. */
 struct bench {
 	const char *arrangd;
@@ -93,10 +105,11 @@ struct bench {
 	size_t sizes[MAX_SIZES];
 	size_t nsizes;
 	size_t foot_narr;
+	size_t stall_narr;
 	double lat_secs;
 	double foot_secs;
 	size_t conv_writes;
-	bool only[6];
+	bool only[7];
 	const char *json;
 	const char *dat;
 	char sync_conf[512]; /* extra [sync] lines for every node (ARRANG_BENCH_SYNC) */
@@ -104,6 +117,7 @@ struct bench {
 	struct lat_result lat;
 	struct conv_result conv;
 	struct foot_result foot;
+	struct stall_result stall;
 };
 
 /* bench.c: progress on stderr, with the seconds since the run started. */
@@ -129,6 +143,10 @@ void bench_throughput_run(struct bench *b, struct size_result *res);
 void bench_footprint_run(struct bench *b, struct region *r, size_t i);
 /* The bare-SQLite baseline process ("arrang_bench --hold-db PATH"); returns only on failure. */
 int bench_footprint_hold_db(const char *db);
+
+/* bench_stall.c: benchmark 6 on node i of r, which holds the fixture. */
+void bench_stall_run(struct bench *b, struct region *r, size_t i);
+extern const char *const bench_stall_names[STALL_OPS];
 
 /* bench_latency.c: benchmark 3. */
 void bench_latency_run(struct bench *b);

@@ -156,6 +156,19 @@ table_footprint(const struct foot_result *f)
 	       ratio((double)f->rss_kib, (double)f->sqlite_rss_kib));
 }
 
+static void
+table_stall(const struct stall_result *s)
+{
+	printf("\n6. Event-loop stall: node holding %zu arrangements, \"peers\" in a loop (%zu "
+	       "replies, %llu failed)\n",
+	       s->narr, s->polls, (unsigned long long)s->failed);
+	printf("%-10s %12s %14s\n", "operation", "took ms", "worst gap ms");
+	for (int k = 0; k < STALL_OPS; k++)
+		printf("%-10s %12.1f %14.1f   target <= 10 ms: %s%s\n", bench_stall_names[k],
+		       s->op_ms[k], s->stall_ms[k], verdict(s->stall_ms[k] <= 10.0),
+		       k == 2 ? " (every page)" : "");
+}
+
 void
 bench_report_table(const struct bench *b)
 {
@@ -171,6 +184,8 @@ bench_report_table(const struct bench *b)
 		table_convergence(&b->conv);
 	if (b->foot.done)
 		table_footprint(&b->foot);
+	if (b->stall.done)
+		table_stall(&b->stall);
 	fflush(stdout);
 }
 

@@ -194,6 +194,10 @@ bench_throughput_run(struct bench *b, struct size_result *res)
 	               res->a_serve_s);
 	if (b->only[5] && res->narr == b->foot_narr)
 		bench_footprint_run(b, r, 1);
+	if (b->only[6] && res->narr == b->stall_narr) {
+		b->stall.narr = res->narr;
+		bench_stall_run(b, r, 1);
+	}
 	region_stop(r, 1);
 	region_stop(r, 0);
 	region_destroy(&r);

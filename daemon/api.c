@@ -281,7 +281,12 @@ api_handle(struct api *a, const uint8_t *req, size_t len, msgpack_packer *pk)
 		goto out;
 	if (!m->lively)
 		store_apply_settle(a->st);
-	if ((rc = m->fn(a, r, &res.pk)) != 0)
+	if ((rc = m->fn(a, r, &res.pk)) == 0 && a->again) {
+		apimsg_req_destroy(&r); /* not answered yet: the request runs again */
+		api_buf_release(&res);
+		return;
+	}
+	if (rc != 0)
 		goto out;
 	if (res.rc != 0)
 		rc = apimsg_req_fail(r, res.rc, "%s",

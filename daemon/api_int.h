@@ -76,7 +76,18 @@ struct api {
 	uint32_t access_commit_ms;   /* notes wait at most this for their commit; 0: none */
 	uint64_t access_next_prune;  /* monotonic ms of the next pruning */
 	uid_t caller;                /* the uid of the client whose request runs */
-	uid_t user_uid;              /* the uid user names */
+	/*
+	 * A request answered over several rounds (a "backup" in steps): the method sets
+	 * again instead of packing a result, and the same request runs once more next round;
+	 * cur is the client whose request runs (NULL: api_handle() without a socket, where a
+	 * method finishes in one call)
+	 */
+	const struct api_conn *cur;
+	bool again;
+	struct store_backup_job *backup;   /* the backup running, owned; NULL: none */
+	const struct api_conn *backup_for; /* the client that asked for it */
+	char *backup_path;                 /* its file, removed if it fails (owned) */
+	uid_t user_uid;                    /* the uid user names */
 	char user[64];
 	struct api_access_cols access_cols;
 	struct api_access_group access_group;
@@ -243,6 +254,8 @@ api_method_fn api_history;
 api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_query,
     api_methods_search, api_methods_check, api_methods_sync, api_methods_qlist, api_methods_qretry,
     api_methods_backup;
+/* Stop the backup running and remove its file (its client went away); NULL-safe. */
+void api_methods_backup_abort(struct api *a);
 /* api_write.c: "write". */
 api_method_fn api_write;
 /* api_equiv.c: status's "equivocations" (key and array); the arrangd_equivocations gauge. */

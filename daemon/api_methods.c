@@ -518,21 +518,81 @@ api_methods_qretry(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return 0;
 }
 
+#define API_BACKUP_STEP_MS 4 /* copying per round of the loop */
+
+void
+api_methods_backup_abort(struct api *a)
+{
+	store_backup_abort(&a->backup);
+	if (a->backup_path != NULL) {
+		(void)unlink(a->backup_path);
+		free(a->backup_path);
+		a->backup_path = NULL;
+	}
+	a->backup_for = NULL;
+}
+
+/* The copy at path is complete: its size as the result. */
+static int
+backup_done(struct apimsg_req *r, msgpack_packer *pk, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return apimsg_req_fail(r, ARR_EIO, "cannot stat the backup file: %s",
+		                       strerror(errno));
+	log_info("api: backup written (%jd bytes)", (intmax_t)sb.st_size);
+	msgpack_pack_map(pk, 1);
+	apimsg_pack_str(pk, "bytes");
+	msgpack_pack_uint64(pk, (uint64_t)sb.st_size);
+	return 0;
+}
+
+/* One more step of the backup this client waits for; done, failed or again. */
+static int
+backup_next(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	int rc = store_backup_step(a->st, a->backup, API_BACKUP_STEP_MS);
+	char *path;
+
+	if (rc == 0) {
+		a->again = true;
+		return 0;
+	}
+	path = a->backup_path;
+	a->backup_path = NULL;
+	store_backup_abort(&a->backup);
+	a->backup_for = NULL;
+	if (rc < 0) {
+		(void)unlink(path);
+		rc = api_fail_code(r, rc);
+	} else {
+		rc = backup_done(r, pk, path);
+	}
+	free(path);
+	return rc;
+}
+
 /*
  * "backup": an online copy of the replica into a new file. The path must be absolute
  * (the daemon's working directory means nothing to a client) and must not exist: the
  * file is created exclusively before the store copies into it, so nothing is ever
  * overwritten, not even by a file that appears meanwhile. A failed copy is removed.
- * The store copies in one call (store.h): a large replica holds up the loop meanwhile.
+ * The copy is made a few milliseconds per round of the loop (store_backup_step), which
+ * answers everything else in between; the client waits for the reply as before. One
+ * backup at a time: another client's is refused with ARR_EBUSY meanwhile.
  */
 int
 api_methods_backup(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	const char *path;
-	struct stat sb;
 	size_t len;
 	int fd, rc;
 
+	if (a->backup != NULL && a->cur != NULL && a->backup_for == a->cur)
+		return backup_next(a, r, pk);
+	if (a->backup != NULL)
+		return apimsg_req_fail(r, ARR_EBUSY, "a backup is running; try again later");
 	if ((rc = apimsg_req_str(r, "path", NULL, &path, &len)) != 0)
 		return rc;
 	if (len == 0 || path[0] != '/')
@@ -545,16 +605,22 @@ api_methods_backup(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		                       strerror(errno));
 	}
 	close(fd);
-	if ((rc = store_backup(a->st, path)) != 0) {
+	if (a->cur == NULL) { /* no socket: in one call */
+		if ((rc = store_backup(a->st, path)) != 0) {
+			unlink(path);
+			return api_fail_code(r, rc);
+		}
+		return backup_done(r, pk, path);
+	}
+	if ((a->backup_path = strdup(path)) == NULL) {
 		unlink(path);
+		return api_fail_code(r, ARR_ENOMEM);
+	}
+	if ((rc = store_backup_begin(a->st, path, &a->backup)) < 0) {
+		api_methods_backup_abort(a);
 		return api_fail_code(r, rc);
 	}
-	if (stat(path, &sb) != 0)
-		return apimsg_req_fail(r, ARR_EIO, "cannot stat the backup file: %s",
-		                       strerror(errno));
-	log_info("api: backup written (%jd bytes)", (intmax_t)sb.st_size);
-	msgpack_pack_map(pk, 1);
-	apimsg_pack_str(pk, "bytes");
-	msgpack_pack_uint64(pk, (uint64_t)sb.st_size);
+	a->backup_for = a->cur;
+	a->again = true;
 	return 0;
 }

@@ -158,6 +158,7 @@ api_destroy(struct api **ap)
 
 	if (ap == NULL || (a = *ap) == NULL)
 		return;
+	api_methods_backup_abort(a);
 	for (size_t i = 0; i < a->nconns; i++)
 		api_conn_destroy(&a->conns[i], &a->pool);
 	free(a->conns);
@@ -238,6 +239,8 @@ api_timeout_ms(const struct api *a)
 static void
 drop(struct api *a, size_t i)
 {
+	if (a->backup != NULL && a->backup_for == a->conns[i])
+		api_methods_backup_abort(a); /* nobody waits for it */
 	api_conn_destroy(&a->conns[i], &a->pool);
 	a->paused_until = 0; /* a descriptor is free again */
 }
@@ -348,7 +351,16 @@ run_one(struct api *a, size_t i, const uint8_t *body, size_t len, int refused)
 		apimsg_pack_error(&pk, refused, "too many large requests in flight; try again");
 	else {
 		a->caller = api_conn_uid(c); /* the access log's "who" */
+		a->cur = c;
 		api_handle(a, body, len, &pk);
+		a->cur = NULL;
+		if (a->again) {
+			/* not answered yet: the next round runs it again, at once */
+			a->again = false;
+			a->pending = true;
+			msgpack_sbuffer_destroy(&sb);
+			return;
+		}
 	}
 	a->n.requests++;
 	api_conn_request_done(c, &a->pool);

@@ -491,20 +491,25 @@ int store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], u
                         store_blob_fn fn, void *ctx);
 
 /*
- * Digest of all visible replicated content (PROTOCOL.md, "Digest"): a BLAKE2b-256 hash
- * per visible row, sorted per table, hashed with the tables' names and row counts. It
- * does not depend on storage order, so two replicas have equal digests iff they hold
- * the same visible data. One sequential scan per table.
+ * Digest of all visible replicated content (PROTOCOL.md, "Digest"): a homomorphic
+ * multiset hash of the visible rows (LtHash16), kept up to date as rows are written, so
+ * this is one hash of 2 KiB at any size. It does not depend on storage order, so two
+ * replicas have equal digests iff they hold the same visible data.
  */
 int store_digest(struct store *s, uint8_t out[32]);
+/* store_digest() computed from scratch by a scan of every table (tests, checks). */
+int store_digest_full(struct store *s, uint8_t out[32]);
 /*
  * store_digest() as schema version v (1 .. this node's) defines it, which nodes of any
  * version from v up compute alike (PROTOCOL.md, "Digest"); ARR_EINVAL for another v.
+ * An older version's is computed by a scan.
  */
 int store_digest_at(struct store *s, unsigned v, uint8_t out[32]);
 /* store_digest() over the rows of one scope this node can read (ARR_ENOTPARTY if it
- * holds no key of it; the zero scope: the region's rows). */
+ * holds no key of it; the zero scope: the region's rows), by a scan. */
 int store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t out[32]);
+/* Commits refused because rows changed after the digest's state was written (a bug). */
+uint64_t store_digest_refused(const struct store *s);
 /* The digest of the log (headers only), equal on every node with the same log. */
 int store_log_digest(struct store *s, uint8_t out[32]);
 
@@ -640,14 +645,23 @@ int store_quarantine_held(struct store *s, struct vv *v);
 /* ---- maintenance ---- */
 
 /*
- * Online backup to path (SQLite backup API), consistent while writes continue. The
- * copy is made in steps of a few hundred pages, but in one call: the daemon's loop waits
- * for it (about a second per few hundred MB on local disks). path is opened as a
+ * Online backup to path (SQLite backup API), consistent while writes continue, in one
+ * call (about a second per few hundred MB on local disks). path is opened as a
  * database, so the caller makes sure it is new or empty. The copy is marked as a backup:
  * a store opened on it after a restore holds local writes until it has heard from a peer
  * (store_own_seq_seen()).
  */
 int store_backup(struct store *s, const char *path);
+/*
+ * The same in steps, so that a loop can turn between them: begin (*out owned by the
+ * caller), then step until it returns 1 (done) or an error; each step copies for about
+ * budget_ms and commits what is open first. Writes between steps reach the copy.
+ * store_backup_abort() frees a job, done or not (NULL-safe; the file stays).
+ */
+struct store_backup_job;
+int store_backup_begin(struct store *s, const char *path, struct store_backup_job **out);
+int store_backup_step(struct store *s, struct store_backup_job *j, unsigned budget_ms);
+void store_backup_abort(struct store_backup_job **j);
 
 /* ---- schema upgrades (store_upgrade.c) ---- */
 

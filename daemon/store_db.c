@@ -246,8 +246,10 @@ store_db_blob(sqlite3_stmt *st, int col, void *out, size_t len)
 int
 store_db_commit(struct store *s)
 {
-	int rc = store_db_run(s->st[ST_COMMIT]);
+	int rc;
 
+	if ((rc = store_digest_flush(s)) == 0)
+		rc = store_db_run(s->st[ST_COMMIT]);
 	if (rc < 0) {
 		store_db_rollback(s);
 		return rc;

@@ -1,8 +1,10 @@
 /*
- * store_digest.c: the digest of all visible replicated content (PROTOCOL.md, "Digest").
- * It only reads the domain tables; it must not depend on storage order or on anything
- * local to this replica (rowids, clocks). A digest is of a schema version (this node's
- * or an older one), so that nodes of different versions can compare what both know.
+ * store_digest.c: the digest of all visible replicated content (PROTOCOL.md, "Digest"):
+ * the row record, a row's element of the multiset hash (LtHash16) and the digest of a
+ * state, and the digests computed by a scan (one scope, an older schema version, the
+ * state from scratch). The state kept up to date as rows are written is
+ * store_digest_inc.c's. It only reads the domain tables; it must not depend on storage
+ * order or on anything local to this replica (rowids, clocks, scopes' local ids).
  */
 #include <assert.h>
 #include <stdbool.h>
@@ -16,29 +18,22 @@
 #include "store_int.h"
 
 /*
- * Digest (PROTOCOL.md, "Digest"). The rows of a table are read in storage (rowid)
- * order, which is a sequential scan; reading them in id order walked the random-UUID
- * index and fetched every row at random (3.3 s at 450k rows, on the loop's thread).
- * Storage order differs between replicas, so each row is encoded into one record and
- * hashed on its own, and the row hashes of a table are sorted before they enter the
- * final hash. Sorting rather than adding the row hashes mod 2^256 (a multiset hash
- * without the sort) keeps the digest exactly as collision-resistant as BLAKE2b: an
- * additive hash over 256 bits falls to Wagner's generalised birthday attack (about
- * 2^32 work with 2^16 chosen rows), and any node member can write chosen rows. The
- * price is 32 bytes of memory per row of the largest table while the digest runs.
+ * Why a homomorphic multiset hash (PROTOCOL.md, "Digest"): the digest is a function of
+ * the set of visible rows, whatever order a replica stores them in. Sorting the row
+ * hashes (version 2) made it exactly as collision-resistant as BLAKE2b but needed a full
+ * scan per digest (16 s at 1M arrangements, on the loop's thread). LtHash16 (Lewi et al.
+ * 2019; 1024 lanes of 16 bits, each row's element 2 KiB of ChaCha20 keystream keyed by
+ * the BLAKE2b of its record) can be added to and subtracted from as rows change, so the
+ * state is kept in step with every write (store_digest_inc.c) and a digest is one hash
+ * of 2 KiB. Adding 256-bit row hashes instead would fall to Wagner's generalised
+ * birthday attack (about 2^32 work with 2^16 chosen rows, and any member writes chosen
+ * rows); finding a collision of LtHash16 at 1024 lanes is a short-vector problem in a
+ * lattice of dimension 1024, estimated above 200 bits of security by its authors.
  */
-#define DIGEST_TAG "arrangd-digest-2"
-
-/* One record being encoded; oom once a growth failed (later puts do nothing). */
-struct digest_buf {
-	uint8_t *p;
-	size_t len;
-	size_t cap;
-	bool oom;
-};
+#define DIGEST_TAG "arrangd-digest-3"
 
 static void
-digest_put(struct digest_buf *b, const void *p, size_t n)
+digest_put(struct store_digest_rec *b, const void *p, size_t n)
 {
 	if (b->oom || n == 0)
 		return;
@@ -60,7 +55,7 @@ digest_put(struct digest_buf *b, const void *p, size_t n)
 }
 
 static void
-digest_u32(struct digest_buf *b, size_t n)
+digest_u32(struct store_digest_rec *b, size_t n)
 {
 	uint8_t v[4];
 
@@ -69,7 +64,7 @@ digest_u32(struct digest_buf *b, size_t n)
 }
 
 static void
-digest_u64(struct digest_buf *b, uint64_t n)
+digest_u64(struct store_digest_rec *b, uint64_t n)
 {
 	uint8_t v[8];
 
@@ -77,7 +72,7 @@ digest_u64(struct digest_buf *b, uint64_t n)
 }
 
 static void
-digest_bytes(struct digest_buf *b, const void *p, size_t n)
+digest_bytes(struct store_digest_rec *b, const void *p, size_t n)
 {
 	digest_u32(b, n);
 	digest_put(b, p, n);
@@ -93,16 +88,48 @@ digest_column(const struct store_table *tb, size_t c, unsigned v)
 	return tb->t->columns[c - 1].since <= v;
 }
 
-/*
- * The record of the current row of st (id, then the columns of tb->names hashed at
- * version v): 'T', the table name, 'R', the id's kind and bytes, then per column its
- * name, kind and value (int: 8 bytes big-endian two's complement; real: the IEEE 754
- * bits big-endian; text and blob: length-prefixed bytes; nil: nothing). Returns false,
- * for a row to leave out, when all those columns are nil: a node of version v has no
- * such row when only newer columns were written.
- */
+/* One value: its kind byte, then its bytes (int and real 8 bytes big-endian). */
 static bool
-digest_row(struct digest_buf *b, const struct store_table *tb, sqlite3_stmt *st, unsigned v)
+digest_value(struct store_digest_rec *b, sqlite3_value *val)
+{
+	uint8_t kind = 0;
+	double r;
+	uint64_t bits;
+
+	switch (val != NULL ? sqlite3_value_type(val) : SQLITE_NULL) {
+	case SQLITE_INTEGER:
+		kind = VALUE_INT;
+		digest_put(b, &kind, 1);
+		digest_u64(b, (uint64_t)sqlite3_value_int64(val));
+		break;
+	case SQLITE_FLOAT:
+		kind = VALUE_REAL;
+		r = sqlite3_value_double(val);
+		memcpy(&bits, &r, sizeof(bits));
+		digest_put(b, &kind, 1);
+		digest_u64(b, bits);
+		break;
+	case SQLITE_TEXT:
+		kind = VALUE_TEXT;
+		digest_put(b, &kind, 1);
+		digest_bytes(b, sqlite3_value_text(val), (size_t)sqlite3_value_bytes(val));
+		break;
+	case SQLITE_BLOB:
+		kind = VALUE_BLOB;
+		digest_put(b, &kind, 1);
+		digest_bytes(b, sqlite3_value_blob(val), (size_t)sqlite3_value_bytes(val));
+		break;
+	default:
+		kind = VALUE_NIL;
+		digest_put(b, &kind, 1);
+		break;
+	}
+	return kind != VALUE_NIL;
+}
+
+bool
+store_digest_record(struct store_digest_rec *b, const struct store_table *tb,
+                    sqlite3_value *const *vals, unsigned v)
 {
 	bool any = false;
 
@@ -110,59 +137,89 @@ digest_row(struct digest_buf *b, const struct store_table *tb, sqlite3_stmt *st,
 	digest_put(b, "T", 1);
 	digest_bytes(b, tb->t->name, strlen(tb->t->name));
 	digest_put(b, "R", 1);
-	for (size_t c = 0; c < tb->nnames; c++) {
-		struct value val;
-		uint8_t kind;
-		uint64_t bits;
-
-		if (c > 0 && !digest_column(tb, c, v))
+	(void)digest_value(b, vals[0]);
+	for (size_t c = 1; c < tb->nnames; c++) {
+		if (!digest_column(tb, c, v))
 			continue;
-		val = store_db_column_value(st, (int)c);
-		kind = (uint8_t)val.kind;
-		if (c > 0) {
-			digest_bytes(b, tb->names[c], strlen(tb->names[c]));
-			any |= val.kind != VALUE_NIL;
-		}
-		digest_put(b, &kind, 1);
-		switch (val.kind) {
-		case VALUE_INT:
-			digest_u64(b, (uint64_t)val.u.i);
-			break;
-		case VALUE_REAL:
-			memcpy(&bits, &val.u.r, sizeof(bits));
-			digest_u64(b, bits);
-			break;
-		case VALUE_TEXT:
-		case VALUE_BLOB:
-			digest_bytes(b, val.u.b.ptr, val.u.b.len);
-			break;
-		case VALUE_NIL:
-			break;
-		}
+		digest_bytes(b, tb->names[c], strlen(tb->names[c]));
+		any |= digest_value(b, vals[c]);
 	}
 	return any;
 }
 
-static int
-digest_cmp(const void *a, const void *b)
+void
+store_digest_element(const uint8_t *rec, size_t len, bool sub, uint16_t lanes[STORE_DIGEST_LANES])
 {
-	return memcmp(a, b, crypto_generichash_BYTES);
+	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+	uint8_t key[crypto_stream_chacha20_KEYBYTES];
+	uint8_t ks[2 * STORE_DIGEST_LANES];
+
+	crypto_generichash(key, sizeof(key), rec, len, NULL, 0);
+	crypto_stream_chacha20(ks, sizeof(ks), nonce, key);
+	if (sub) {
+		for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
+			lanes[i] -= (uint16_t)(ks[2 * i] | ks[2 * i + 1] << 8);
+	} else {
+		for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
+			lanes[i] += (uint16_t)(ks[2 * i] | ks[2 * i + 1] << 8);
+	}
+}
+
+void
+store_digest_lanes_add(uint16_t a[STORE_DIGEST_LANES], const uint16_t b[STORE_DIGEST_LANES])
+{
+	for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
+		a[i] += b[i];
+}
+
+void
+store_digest_lanes_pack(const uint16_t lanes[STORE_DIGEST_LANES],
+                        uint8_t out[2 * STORE_DIGEST_LANES])
+{
+	for (size_t i = 0; i < STORE_DIGEST_LANES; i++) {
+		out[2 * i] = (uint8_t)(lanes[i] & 0xff);
+		out[2 * i + 1] = (uint8_t)(lanes[i] >> 8);
+	}
+}
+
+void
+store_digest_lanes_unpack(const uint8_t in[2 * STORE_DIGEST_LANES],
+                          uint16_t lanes[STORE_DIGEST_LANES])
+{
+	for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
+		lanes[i] = (uint16_t)(in[2 * i] | in[2 * i + 1] << 8);
+}
+
+void
+store_digest_final(const uint16_t lanes[STORE_DIGEST_LANES], uint8_t out[32])
+{
+	crypto_generichash_state h;
+	uint8_t st[2 * STORE_DIGEST_LANES];
+	uint8_t tag[4 + sizeof(DIGEST_TAG) - 1]; /* bytes(tag) */
+
+	be_put(tag, sizeof(DIGEST_TAG) - 1, 4);
+	memcpy(tag + 4, DIGEST_TAG, sizeof(DIGEST_TAG) - 1);
+	store_digest_lanes_pack(lanes, st);
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, tag, sizeof(tag));
+	crypto_generichash_update(&h, st, sizeof(st));
+	crypto_generichash_final(&h, out, 32);
 }
 
 /*
- * The row hashes of the visible rows of tb into *hs (grown as needed, capacity *cap),
- * their number into *n. row is the reusable record buffer.
+ * Add the elements of the visible rows of tb (of local scope sc, or all when sc < 0)
+ * at schema version v into lanes, in storage (rowid) order: a sequential scan.
  */
 static int
 digest_table(struct store *s, const struct store_table *tb, int64_t sc, unsigned v,
-             struct digest_buf *row, uint8_t (**hs)[crypto_generichash_BYTES], size_t *cap,
-             size_t *n)
+             struct store_digest_rec *row, uint16_t lanes[STORE_DIGEST_LANES])
 {
+	sqlite3_value *vals[64];
 	sqlite3_stmt *st = NULL;
 	char *sql;
 	int rc, ret;
 
-	*n = 0;
+	assert(tb->nnames <= sizeof(vals) / sizeof(vals[0]));
 	if ((sql = sc < 0 ? sqlite3_mprintf("%s ORDER BY _rid", tb->select)
 	                  : sqlite3_mprintf("%s AND _sc = %lld ORDER BY _rid", tb->select,
 	                                    (long long)sc)) == NULL)
@@ -174,25 +231,15 @@ digest_table(struct store *s, const struct store_table *tb, int64_t sc, unsigned
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == *cap) {
-			size_t ncap = *cap > 0 ? *cap * 2 : 4096;
-			void *p = reallocarray(*hs, ncap, sizeof(**hs));
-
-			if (p == NULL) {
-				ret = ARR_ENOMEM;
-				goto out;
-			}
-			*hs = p;
-			*cap = ncap;
-		}
-		if (!digest_row(row, tb, st, v))
+		for (size_t c = 0; c < tb->nnames; c++)
+			vals[c] = sqlite3_column_value(st, (int)c);
+		if (!store_digest_record(row, tb, vals, v))
 			continue;
 		if (row->oom) {
 			ret = ARR_ENOMEM;
 			goto out;
 		}
-		crypto_generichash((*hs)[(*n)++], crypto_generichash_BYTES, row->p, row->len, NULL,
-		                   0);
+		store_digest_element(row->p, row->len, false, lanes);
 	}
 	ret = rc == SQLITE_DONE ? 0 : store_db_error(rc);
 out:
@@ -200,71 +247,62 @@ out:
 	return ret;
 }
 
-/*
- * BLAKE2b-256 over bytes("arrangd-digest-2"), then per table of version v in schema
- * order: 'T', the table name, the number of visible rows with a value in a column of
- * version v (u64) and their row hashes (BLAKE2b-256 of the row record) in ascending
- * byte order.
- */
+/* The state of the visible rows of local scope sc (all: sc < 0) at version v, by a scan. */
 static int
-digest_run(struct store *s, int64_t sc, unsigned v, uint8_t out[32])
+digest_scan(struct store *s, int64_t sc, unsigned v, uint16_t lanes[STORE_DIGEST_LANES])
 {
-	crypto_generichash_state h;
-	struct digest_buf hdr = {0}, row = {0};
-	uint8_t(*hs)[crypto_generichash_BYTES] = NULL;
-	size_t cap = 0, n = 0;
+	struct store_digest_rec row = {0};
 	int ret = 0;
 
-	crypto_generichash_init(&h, NULL, 0, 32);
-	digest_bytes(&hdr, DIGEST_TAG, strlen(DIGEST_TAG));
-	for (size_t t = 0; t < s->ntables && ret == 0; t++) {
-		const struct store_table *tb = &s->tables[t];
-
-		if (tb->t->since > v)
-			continue;
-		if ((ret = digest_table(s, tb, sc, v, &row, &hs, &cap, &n)) < 0)
-			break;
-		if (n > 1)
-			qsort(hs, n, sizeof(*hs), digest_cmp);
-		digest_put(&hdr, "T", 1);
-		digest_bytes(&hdr, tb->t->name, strlen(tb->t->name));
-		digest_u64(&hdr, n);
-		if (hdr.oom) {
-			ret = ARR_ENOMEM;
-			break;
-		}
-		crypto_generichash_update(&h, hdr.p, hdr.len);
-		hdr.len = 0;
-		if (n > 0)
-			crypto_generichash_update(&h, (const uint8_t *)hs, n * sizeof(*hs));
-	}
-	if (ret == 0)
-		crypto_generichash_final(&h, out, 32);
-	free(hs);
+	memset(lanes, 0, STORE_DIGEST_LANES * sizeof(*lanes));
+	for (size_t t = 0; t < s->ntables && ret == 0; t++)
+		if (s->tables[t].t->since <= v)
+			ret = digest_table(s, &s->tables[t], sc, v, &row, lanes);
 	free(row.p);
-	free(hdr.p);
 	/* a full scan filled the page cache; give it back rather than keep it (F5) */
-	sqlite3_db_release_memory(s->db);
+	if (sc < 0)
+		sqlite3_db_release_memory(s->db);
 	return ret;
 }
 
 int
-store_digest(struct store *s, uint8_t out[32])
+store_digest_scan(struct store *s, unsigned v, uint16_t lanes[STORE_DIGEST_LANES])
 {
-	return digest_run(s, -1, ARR_SCHEMA_VERSION, out);
+	if (v == 0 || v > ARR_SCHEMA_VERSION)
+		return ARR_EINVAL;
+	return digest_scan(s, -1, v, lanes);
+}
+
+int
+store_digest_full(struct store *s, uint8_t out[32])
+{
+	uint16_t lanes[STORE_DIGEST_LANES];
+	int rc;
+
+	if ((rc = store_digest_scan(s, ARR_SCHEMA_VERSION, lanes)) < 0)
+		return rc;
+	store_digest_final(lanes, out);
+	return 0;
 }
 
 int
 store_digest_at(struct store *s, unsigned v, uint8_t out[32])
 {
-	if (v == 0 || v > ARR_SCHEMA_VERSION)
-		return ARR_EINVAL;
-	return digest_run(s, -1, v, out);
+	uint16_t lanes[STORE_DIGEST_LANES];
+	int rc;
+
+	if (v == ARR_SCHEMA_VERSION)
+		return store_digest(s, out);
+	if ((rc = store_digest_scan(s, v, lanes)) < 0)
+		return rc;
+	store_digest_final(lanes, out);
+	return 0;
 }
 
 int
 store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t out[32])
 {
+	uint16_t lanes[STORE_DIGEST_LANES];
 	struct store_scope_info info;
 	int64_t sc;
 	int rc;
@@ -277,14 +315,18 @@ store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t 
 		if (info.keys_held == 0)
 			return ARR_ENOTPARTY;
 	}
-	return digest_run(s, sc, ARR_SCHEMA_VERSION, out);
+	if ((rc = digest_scan(s, sc, ARR_SCHEMA_VERSION, lanes)) < 0)
+		return rc;
+	store_digest_final(lanes, out);
+	return 0;
 }
 
 /*
  * The log digest (PROTOCOL.md, "Digest"): BLAKE2b-256 over bytes("arrangd-log-1") and,
  * per origin of the vector in ascending byte order, the origin, its seq (u64) and the
  * chain hash of that seq, which covers every header of the origin up to it. Every node
- * can compute it, reader of a scope or not: headers are all it needs.
+ * can compute it, reader of a scope or not: headers are all it needs. One row per
+ * origin, not per change set: it costs what the vector does.
  */
 int
 store_log_digest(struct store *s, uint8_t out[32])

@@ -159,6 +159,7 @@ struct store {
 	bool rules; /* local writes keep the domain rules (store_rules.c) */
 	struct store_rules_memo *rules_memo; /* during such a write, told of each row merged */
 	struct store_search *search;         /* rows changed since the index's last flush */
+	struct store_digest_inc *digest;     /* the content digest's state (store_digest_inc.c) */
 	uint64_t clock_rejected;             /* change sets refused by the drift check since open */
 	struct store_budget budget;          /* every field set (store_set_budget) */
 	uint64_t pending_dropped;            /* dropped or evicted from pending since open */
@@ -246,6 +247,54 @@ int store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
                       struct store_write_result *r);
 /* Forget the write (*m NULLed, s->rules_memo too); *m may be NULL. */
 void store_rules_free(struct store *s, struct store_rules_memo **m);
+
+/* ---- store_digest.c, store_digest_inc.c: the content digest ---- */
+
+#define STORE_DIGEST_LANES 1024 /* LtHash16: lanes of 16 bits (PROTOCOL.md, "Digest") */
+
+/* A row record being encoded; oom once a growth failed (later puts do nothing). */
+struct store_digest_rec {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+/*
+ * The row record (PROTOCOL.md, "Digest") of a row of tb with values vals (in tb->names
+ * order) at schema version v into b. False, for a row left out, when all its columns
+ * of v are nil.
+ */
+bool store_digest_record(struct store_digest_rec *b, const struct store_table *tb,
+                         sqlite3_value *const *vals, unsigned v);
+/* Add (or subtract: sub) the element of the row record rec into lanes. */
+void store_digest_element(const uint8_t *rec, size_t len, bool sub,
+                          uint16_t lanes[STORE_DIGEST_LANES]);
+/* a += b, lane by lane modulo 2^16. */
+void store_digest_lanes_add(uint16_t a[STORE_DIGEST_LANES], const uint16_t b[STORE_DIGEST_LANES]);
+/* The state as 2048 bytes (each lane little-endian), and back. */
+void store_digest_lanes_pack(const uint16_t lanes[STORE_DIGEST_LANES],
+                             uint8_t out[2 * STORE_DIGEST_LANES]);
+void store_digest_lanes_unpack(const uint8_t in[2 * STORE_DIGEST_LANES],
+                               uint16_t lanes[STORE_DIGEST_LANES]);
+/* The digest of a state. */
+void store_digest_final(const uint16_t lanes[STORE_DIGEST_LANES], uint8_t out[32]);
+/* The state of all visible rows at schema version v, by a scan of every table. */
+int store_digest_scan(struct store *s, unsigned v, uint16_t lanes[STORE_DIGEST_LANES]);
+/*
+ * Load the stored state and hook the main connection (s->digest); a state missing or
+ * of another definition or schema version is to be built by store_digest_ready().
+ */
+int store_digest_open(struct store *s);
+/* Build the state from scratch if store_digest_open() found none valid (own transaction). */
+int store_digest_ready(struct store *s);
+/*
+ * Write the state with the rows changed since the last flush to _digest, inside the
+ * open transaction; store_db_commit() calls it before every commit.
+ */
+int store_digest_flush(struct store *s);
+/* Unhook and free s->digest; NULL-safe. */
+void store_digest_close(struct store *s);
 
 /* ---- store_search.c: the full-text index of arrangements ---- */
 

@@ -95,7 +95,10 @@ static const char schema_sql[] = META_SQL
     " roles INTEGER NOT NULL, organisation TEXT NOT NULL,"
     " used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _unknown(log INTEGER PRIMARY KEY, sc INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, bytes INTEGER NOT NULL);";
+    " n INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+    /* the content digest's state (store_digest_inc.c): one row, 2 KiB */
+    "CREATE TABLE IF NOT EXISTS _digest(k INTEGER PRIMARY KEY, def INTEGER NOT NULL,"
+    " schema INTEGER NOT NULL, st BLOB NOT NULL);";
 
 /* Scopes (store_scope.c): local id 0 is the region scope and has no row. */
 static const char scope_sql[] =
@@ -497,7 +500,8 @@ store_open(const struct store_config *cfg, int *err)
 	if ((ret = tables_prepare(s)) < 0)
 		goto out;
 	if ((ret = store_db_prepare(s)) < 0 || (ret = store_search_open(s)) < 0 ||
-	    (ret = store_verdict_open(s)) < 0 || (ret = store_erase_open(s)) < 0)
+	    (ret = store_verdict_open(s)) < 0 || (ret = store_erase_open(s)) < 0 ||
+	    (ret = store_digest_open(s)) < 0)
 		goto out;
 	if ((ret = store_mirror_load(s)) < 0 || (ret = hlc_load(s)) < 0 ||
 	    (ret = restored_load(s)) < 0 || (ret = store_member_open(s)) < 0)
@@ -516,7 +520,8 @@ store_open(const struct store_config *cfg, int *err)
 			goto out;
 	}
 	/* erasures the replica lost (a crash, a restored backup) are done before serving */
-	if ((ret = store_erase_ledger_replay(s, cfg->path)) < 0)
+	if ((ret = store_erase_ledger_replay(s, cfg->path)) < 0 ||
+	    (ret = store_digest_ready(s)) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -537,6 +542,7 @@ store_destroy(struct store **sp)
 	if (s->db != NULL)
 		(void)store_bulk_flush(s);
 	store_search_close(s);
+	store_digest_close(s);
 	store_verdict_close(s);
 	store_erase_close(s);
 	store_member_close(s);
