@@ -72,6 +72,8 @@ struct sync_counters {
 	uint64_t sent;     /* in PUSH and PAGE messages that left */
 	uint64_t received; /* in PUSH and PAGE messages from peers */
 	uint64_t applied, duplicates, quarantined;
+	uint64_t dup_unverified;                   /* of the duplicates, dropped before verify */
+	uint64_t prunes;                           /* PRUNE messages sent */
 	uint64_t apply_count;                      /* store_apply() calls for received batches */
 	double apply_sum;                          /* their seconds */
 	uint64_t apply_bucket[SYNC_APPLY_BUCKETS]; /* calls within bucket i's bound (cumulative) */
