@@ -113,17 +113,23 @@ sync_log_ok(const struct sync *s, const struct peer *p, const char *kind)
 	return logrl_allow(s->rl, p->name, kind, mono_ms());
 }
 
-/* Copy set into s->set, the listen endpoint too. 0 or ARR_ENOMEM (s->set unchanged). */
+/* Copy set into s->set, its strings too. 0 or ARR_ENOMEM (s->set unchanged). */
 static int
 settings_copy(struct sync *s, const struct sync_settings *set)
 {
 	char *listen = strdup(set->listen);
+	char *pinned = set->pinned != NULL ? strdup(set->pinned) : NULL;
 
-	if (listen == NULL)
+	if (listen == NULL || (set->pinned != NULL && pinned == NULL)) {
+		free(listen);
+		free(pinned);
 		return ARR_ENOMEM;
+	}
 	free((char *)s->set.listen);
+	free((char *)s->set.pinned);
 	s->set = *set;
 	s->set.listen = listen;
+	s->set.pinned = pinned;
 	return 0;
 }
 
@@ -226,6 +232,7 @@ sync_destroy(struct sync **sp)
 	vv_destroy(&s->held);
 	logrl_destroy(&s->rl);
 	free((char *)s->set.listen);
+	free((char *)s->set.pinned);
 	free(s);
 	*sp = NULL;
 }
@@ -234,23 +241,21 @@ int
 sync_reload(struct sync *s, const struct sync_settings *set, const struct members *members)
 {
 	const struct members *file = s->file;
-	char *listen = strdup(set->listen);
+	bool moved = strcmp(set->listen, s->set.listen) != 0;
 	int rc;
 
-	if (listen == NULL)
-		return ARR_ENOMEM;
 	s->file = members;
 	/* peers of members that left lose their connections (sync_members.c) */
 	if ((rc = sync_members_follow(s, true)) != 0) {
 		s->file = file;
-		free(listen);
 		return rc;
 	}
-	if (strcmp(set->listen, s->set.listen) != 0)
+	if ((rc = settings_copy(s, set)) != 0)
+		return rc;
+	if (moved)
 		log_warnx("sync: a new listen endpoint takes effect after a restart");
-	free((char *)s->set.listen);
-	s->set = *set;
-	s->set.listen = listen;
+	/* the overlay under the new peers and pinned */
+	sync_dial_choose(s, mono_ms());
 	s->retry_members = true; /* at the next tick, when the store has the new members */
 	s->next_hb = mono_ms();
 	s->next_pull = s->next_hb + s->set.pull_interval_ms;
@@ -374,6 +379,7 @@ sync_tick(struct sync *s)
 	logrl_tick(s->rl, now);
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
+		sync_dial_choose(s, now);
 		sync_equiv_tick(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;
 	}

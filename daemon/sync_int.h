@@ -49,6 +49,8 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_APPLY_BUCKETS  8       /* buckets of the apply latency histogram, +Inf aside */
 #define SYNC_DIAL_MIN_MS    1000    /* first redial after a refused handshake (before jitter) */
 #define SYNC_DIAL_MAX_MS    60000   /* cap of the redial backoff */
+#define SYNC_DOWN_HB        5       /* heartbeats a dialled peer may stay without WELCOME */
+#define SYNC_DOWN_RETRY_MS  60000   /* a down peer no longer dialled is tried again after */
 #define SYNC_ZAP_SEEN       32      /* refused keys remembered, so each is logged once */
 #define SYNC_HANDSHAKE_MS   5000    /* a connection must finish CURVE and ZAP within this */
 #define SYNC_FDS_CHECK_MS   250     /* how often the descriptor budget is looked at */
@@ -100,6 +102,9 @@ struct peer {
 	uint32_t dial_backoff_ms;  /* backoff of the next redial before jitter (0: the first) */
 	uint64_t dial_refusals;    /* refused handshakes since the link was last up */
 	bool dial_refusal_logged;  /* the refusal of this outage is in the log */
+	bool dial;                 /* the overlay chose it: we keep a DEALER to it (sync_dial.c) */
+	uint64_t dial_since;       /* monotonic ms our DEALER has been without WELCOME, 0: up */
+	uint64_t down_at;          /* monotonic ms it was judged unreachable, 0: not down */
 	struct link out;           /* our DEALER -> its ROUTER */
 	bool hello_due;            /* HELLO could not go out: send when the DEALER can */
 	struct link in;            /* its DEALER -> our ROUTER */
@@ -218,6 +223,7 @@ struct sync {
 	uint64_t equiv_dropped; /* LOGREQs and EVIDENCEs over a peer's budget, not handled */
 	struct sync_applyq *aq; /* received change sets waiting to be applied */
 	uint64_t dial_seq;      /* names the monitor endpoints */
+	uint64_t peers_down;    /* dialled peers judged unreachable and replaced (sync_dial.c) */
 	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
 	size_t zap_seen_next;
 	uint8_t zap_seen_key[16]; /* random key of those hashes */
@@ -268,7 +274,10 @@ void sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen,
 void sync_link_send_hello(struct sync *s, struct peer *p);
 /* Socket options of the ROUTER: the common ones and CURVE as the server. */
 int sync_link_router_opts(const struct sync *s, void *sock);
-/* Open DEALERs that should exist and are not waiting for a redial; open one; close one. */
+/*
+ * The overlay's DEALERs: open those it chooses, close the others (sync_dial_choose); open
+ * one; close one.
+ */
 void sync_link_dealers_open(struct sync *s);
 int sync_link_dealer_open(struct sync *s, struct peer *p);
 void sync_link_dealer_close(struct peer *p);
@@ -343,6 +352,12 @@ void sync_dial_on_events(struct peer *p, uint64_t now);
 void sync_dial_up(struct peer *p);
 /* Open the DEALERs whose redial is due. */
 void sync_dial_due(struct sync *s, uint64_t now);
+/*
+ * The overlay (PROTOCOL.md, "Overlay"): judge which dialled peers are down, choose whom
+ * to dial (overlay.c) from the members with endpoints, open the DEALERs of the chosen and
+ * close the others'. On every heartbeat and whenever the member list or the settings move.
+ */
+void sync_dial_choose(struct sync *s, uint64_t now);
 /*
  * The delay before the next redial: between half and all of the backoff (jitter picks
  * where), which then doubles up to SYNC_DIAL_MAX_MS.

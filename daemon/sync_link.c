@@ -26,6 +26,7 @@
 
 #include "arrerr.h"
 #include "log.h"
+#include "monoclock.h"
 #include "sync_int.h"
 
 #define SYNC_ZAP_DOMAIN       "arrangd"
@@ -264,10 +265,7 @@ sync_link_dealer_close(struct peer *p)
 void
 sync_link_dealers_open(struct sync *s)
 {
-	for (size_t i = 0; i < s->npeers; i++)
-		if (s->peers[i].endpoint != NULL && s->peers[i].dealer == NULL &&
-		    s->peers[i].redial_at == 0)
-			(void)sync_link_dealer_open(s, &s->peers[i]);
+	sync_dial_choose(s, mono_ms());
 }
 
 void
