@@ -65,11 +65,26 @@ sync_held(struct sync *s)
 	return s->held;
 }
 
+const uint8_t *
+sync_ours_digest(struct sync *s, uint64_t *total)
+{
+	const struct vv *v = sync_ours(s);
+
+	if (v == NULL)
+		return NULL;
+	if (!s->vd_ok && peermsg_vdigest(v, s->vd, &s->vd_total) != 0)
+		return NULL;
+	s->vd_ok = true;
+	*total = s->vd_total;
+	return s->vd;
+}
+
 void
 sync_ours_stale(struct sync *s)
 {
 	vv_destroy(&s->ours);
 	vv_destroy(&s->held);
+	s->vd_ok = false;
 }
 
 /*

@@ -45,17 +45,18 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
-#define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
-#define SYNC_APPLY_BUCKETS  8       /* buckets of the apply latency histogram, +Inf aside */
-#define SYNC_DIAL_MIN_MS    1000    /* first redial after a refused handshake (before jitter) */
-#define SYNC_DIAL_MAX_MS    60000   /* cap of the redial backoff */
-#define SYNC_DOWN_HB        5       /* heartbeats a dialled peer may stay without WELCOME */
-#define SYNC_DOWN_RETRY_MS  60000   /* a down peer no longer dialled is tried again after */
-#define SYNC_ZAP_SEEN       32      /* refused keys remembered, so each is logged once */
-#define SYNC_HANDSHAKE_MS   5000    /* a connection must finish CURVE and ZAP within this */
-#define SYNC_FDS_CHECK_MS   250     /* how often the descriptor budget is looked at */
-#define SYNC_SNDHWM         64      /* messages libzmq queues per connection (ZMQ_SNDHWM) */
-#define SYNC_PAGES_MAX      2       /* PAGEs queued to one member before its PULLs are refused */
+#define SYNC_CAP_EQUIV      "equiv"   /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_CAP_VDIGEST    "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
+#define SYNC_APPLY_BUCKETS  8         /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS    1000      /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS    60000     /* cap of the redial backoff */
+#define SYNC_DOWN_HB        5         /* heartbeats a dialled peer may stay without WELCOME */
+#define SYNC_DOWN_RETRY_MS  60000     /* a down peer no longer dialled is tried again after */
+#define SYNC_ZAP_SEEN       32        /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS   5000      /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS   250       /* how often the descriptor budget is looked at */
+#define SYNC_SNDHWM         64        /* messages libzmq queues per connection (ZMQ_SNDHWM) */
+#define SYNC_PAGES_MAX      2         /* PAGEs queued to one member before its PULLs are refused */
 #define SYNC_SENDQ_BYTES    (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
 #define SYNC_APPLY_SLICE_MS 25           /* apply work per loop round (sync_applyq.c) */
 #define SYNC_APPLYQ_BYTES   (32u << 20)  /* received change sets waiting, all peers */
@@ -121,8 +122,10 @@ struct peer {
 	 * Eager/lazy push (PROTOCOL.md, "Push"). All four are sets or maps by origin and
 	 * forgotten on every handshake; NULL means empty.
 	 */
-	bool lazy_ok;  /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
-	bool equiv_ok; /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
+	bool lazy_ok;       /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	bool equiv_ok;      /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
+	bool vdigest_ok;    /* it announced "vdigest": our heartbeats to it are VDIGESTs */
+	uint64_t vreply_at; /* monotonic ms we last answered its VDIGEST with our vector */
 	char software[PEERMSG_CAP_MAX + 1]; /* its announced software version, "" unknown */
 	unsigned schema;                    /* its announced schema version, 0 unknown */
 	uint8_t eq_origin[ARR_ORIGIN_LEN];  /* the origin its log differs in that we scan */
@@ -204,7 +207,11 @@ struct sync {
 	void *zap;
 	struct peer *peers;
 	size_t npeers;
-	struct vv *ours;    /* cached copy of the store's vector; NULL when stale */
+	struct vv *ours;                 /* cached copy of the store's vector; NULL when stale */
+	uint8_t vd[PEERMSG_VDIGEST_LEN]; /* its VDIGEST, when vd_ok */
+	uint64_t vd_total;
+	bool vd_ok;
+	uint64_t vd_equal, vd_differ; /* VDIGESTs received that matched our vector, or not */
 	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
 	uint64_t held_gen;  /* store_quota_refused()'s generation when held was made */
 	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
@@ -224,6 +231,8 @@ struct sync {
 	struct sync_applyq *aq; /* received change sets waiting to be applied */
 	uint64_t dial_seq;      /* names the monitor endpoints */
 	uint64_t peers_down;    /* dialled peers judged unreachable and replaced (sync_dial.c) */
+	uint64_t sent_bytes;    /* bytes of peer messages handed to libzmq (sync_link_send) */
+	uint64_t hb_bytes;      /* of them, HEARTBEAT and VDIGEST messages */
 	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
 	size_t zap_seen_next;
 	uint8_t zap_seen_key[16]; /* random key of those hashes */
@@ -249,6 +258,8 @@ const struct vv *sync_ours(struct sync *s);
  */
 const struct vv *sync_held(struct sync *s);
 void sync_ours_stale(struct sync *s);
+/* The VDIGEST of our vector (peermsg_vdigest), cached with it; NULL: out of memory. */
+const uint8_t *sync_ours_digest(struct sync *s, uint64_t *total);
 
 /*
  * sync_link.c. A link is alive when its handshake is done and it was heard from within
@@ -451,6 +462,11 @@ void sync_send_push_new(struct sync *s);
 /* Our vector (a HEARTBEAT) to p now; to every connected peer, rate-limited. */
 void sync_send_announce(struct sync *s, struct peer *p, uint64_t now);
 void sync_send_announce_all(struct sync *s);
+/*
+ * VDIGEST m from p: the digest of our vector (p has what we have), or not (p gets our
+ * vector, at most once per heartbeat_ms, so that it pulls what it lacks).
+ */
+void sync_send_on_vdigest(struct sync *s, struct peer *p, const struct peermsg *m, uint64_t now);
 
 /* sync_lazy.c */
 /* Forget the eager/lazy state of p: after a handshake both sides start eager. */

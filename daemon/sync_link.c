@@ -93,7 +93,11 @@ sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peer
 		return rc;
 	}
 	rc = sync_sendq_send(s, p, l, buf, len, m->type == PEERMSG_PAGE);
-	if (rc != 0) {
+	if (rc == 0) {
+		s->sent_bytes += len;
+		if (m->type == PEERMSG_HEARTBEAT || m->type == PEERMSG_VDIGEST)
+			s->hb_bytes += len;
+	} else {
 		if (l == LINK_IN && errno == EHOSTUNREACH)
 			p->in.up = false;
 		if (sync_log_ok(s, p, "send"))
@@ -298,14 +302,25 @@ note_connected(const struct sync *s, struct peer *p, uint64_t now)
 	}
 }
 
+/*
+ * Heartbeat round: liveness, HELLO retries, and on every live link our vector: as a
+ * VDIGEST to a peer that announced "vdigest" (41 bytes whatever the region's size; the
+ * vector itself follows only when the peer's digest differs, sync_send_on_vdigest), as
+ * a HEARTBEAT to an older one.
+ */
 void
 sync_link_heartbeat(struct sync *s, uint64_t now)
 {
 	const struct vv *v = sync_ours(s);
 	struct peermsg hb = {.type = PEERMSG_HEARTBEAT, .vector = (struct vv *)v};
+	struct peermsg vd = {.type = PEERMSG_VDIGEST};
+	const uint8_t *d = sync_ours_digest(s, &vd.total);
 
+	if (d != NULL)
+		memcpy(vd.digest, d, sizeof(vd.digest));
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
+		const struct peermsg *m = p->vdigest_ok && d != NULL ? &vd : &hb;
 
 		sync_link_expire(s, p, now);
 		if (p->dealer != NULL && !p->out.up &&
@@ -313,9 +328,9 @@ sync_link_heartbeat(struct sync *s, uint64_t now)
 			sync_link_send_hello(s, p);
 		if (v != NULL) {
 			if (p->out.up)
-				(void)sync_link_send(s, p, LINK_OUT, &hb);
+				(void)sync_link_send(s, p, LINK_OUT, m);
 			if (p->in.up && p->ridlen > 0)
-				(void)sync_link_send(s, p, LINK_IN, &hb);
+				(void)sync_link_send(s, p, LINK_IN, m);
 		}
 		note_connected(s, p, now);
 	}

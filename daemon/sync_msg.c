@@ -27,7 +27,7 @@ sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_t
 	m->major = PEERMSG_MAJOR;
 	m->minor = PEERMSG_MINOR;
 	memcpy(m->origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	m->ncaps = 7;
+	m->ncaps = 8;
 	strcpy(m->caps[0], "push");
 	strcpy(m->caps[1], "relay");
 	strcpy(m->caps[2], SYNC_CAP_LAZY);
@@ -37,6 +37,7 @@ sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_t
 	/* what the peer shows in "peers" and metrics, and status compares (rolling upgrades) */
 	snprintf(m->caps[5], sizeof(m->caps[5]), "%s%s", SYNC_CAP_SOFTWARE, ARRANG_VERSION);
 	snprintf(m->caps[6], sizeof(m->caps[6]), "%s%u", SYNC_CAP_SCHEMA, ARR_SCHEMA_VERSION);
+	strcpy(m->caps[7], SYNC_CAP_VDIGEST);
 	m->vector = (struct vv *)v;
 }
 
@@ -281,6 +282,10 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	    {"arrangd_peer_equiv_dropped_total",
 	     "LOGREQs and EVIDENCEs from peers dropped over the per-peer budget.",
 	     s->equiv_dropped},
+	    {"arrangd_peer_sent_bytes_total", "Bytes of messages sent to peers.", s->sent_bytes},
+	    {"arrangd_peer_heartbeat_bytes_total",
+	     "Of them, bytes of HEARTBEAT and VDIGEST messages (vectors and their digests).",
+	     s->hb_bytes},
 	    {"arrangd_peer_down_total",
 	     "Dialled peers judged unreachable and replaced by the next in the overlay's ranking.",
 	     s->peers_down},

@@ -2,7 +2,8 @@
  * sync_recv.c: what the peer layer receives. Reads the ROUTER and the DEALERs (bounded
  * bursts, never blocking), ties each ROUTER message to the member the ZAP handler
  * authenticated, decodes and checks it, and dispatches it: the handshake (HELLO on the
- * ROUTER, WELCOME on a DEALER), PULL, PAGE, PUSH, HEARTBEAT, PRUNE, GRAFT and ERROR.
+ * ROUTER, WELCOME on a DEALER), PULL, PAGE, PUSH, HEARTBEAT, VDIGEST, PRUNE, GRAFT and
+ * ERROR.
  * Queues received change sets for sync_applyq.c, which applies them through
  * store_apply() (in shared transactions while a peer pages us: the bulk apply, started
  * and ended here). Malformed input is
@@ -304,6 +305,9 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	case PEERMSG_HEARTBEAT:
 		sync_peer_known_merge(p, m->vector);
 		sync_lazy_note_lag(s, p, m->vector, now);
+		break;
+	case PEERMSG_VDIGEST:
+		sync_send_on_vdigest(s, p, m, now);
 		break;
 	case PEERMSG_PRUNE:
 		sync_lazy_on_origins(p, m, 1);

@@ -163,7 +163,7 @@ test_hello_round_trip(void **state)
 		assert_int_equal(d->major, PEERMSG_MAJOR);
 		assert_int_equal(d->minor, PEERMSG_MINOR);
 		assert_memory_equal(d->origin, nodekey_public(keys[2]), ARR_ORIGIN_LEN);
-		assert_int_equal(d->ncaps, 7);
+		assert_int_equal(d->ncaps, 8);
 		assert_string_equal(d->caps[0], "push");
 		assert_string_equal(d->caps[1], "relay");
 		assert_string_equal(d->caps[2], SYNC_CAP_LAZY);
@@ -176,6 +176,7 @@ test_hello_round_trip(void **state)
 		assert_int_equal(vv_compare(d->vector, v), VV_EQUAL);
 		assert_int_equal(vv_get(d->vector, ox), 7);
 		assert_true(sync_msg_has_cap(d, SYNC_CAP_LAZY));
+		assert_true(sync_msg_has_cap(d, SYNC_CAP_VDIGEST));
 		assert_true(sync_msg_has_cap(d, "push"));
 		assert_false(sync_msg_has_cap(d, "lazyx"));
 		assert_false(sync_msg_has_cap(d, ""));
@@ -624,6 +625,13 @@ static const char metrics_want[] =
     "per-peer budget.\n"
     "# TYPE arrangd_peer_equiv_dropped_total counter\n"
     "arrangd_peer_equiv_dropped_total 19\n"
+    "# HELP arrangd_peer_sent_bytes_total Bytes of messages sent to peers.\n"
+    "# TYPE arrangd_peer_sent_bytes_total counter\n"
+    "arrangd_peer_sent_bytes_total 0\n"
+    "# HELP arrangd_peer_heartbeat_bytes_total Of them, bytes of HEARTBEAT and VDIGEST messages "
+    "(vectors and their digests).\n"
+    "# TYPE arrangd_peer_heartbeat_bytes_total counter\n"
+    "arrangd_peer_heartbeat_bytes_total 0\n"
     "# HELP arrangd_peer_down_total Dialled peers judged unreachable and replaced by the next in "
     "the overlay's ranking.\n"
     "# TYPE arrangd_peer_down_total counter\n"
