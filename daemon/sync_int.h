@@ -15,7 +15,8 @@
  *   sync_msg.c   HELLO contents and checks, the peers report and the metrics text
  *   sync_sendq.c the bytes queued to each member (zero-copy sends, freed by libzmq)
  *   sync_applyq.c received change sets waiting to be applied, applied in time slices
- *   sync_equiv.c log digests (LOGSUM), locating a fork (LOGREQ), relaying proofs
+ *   sync_equiv.c log digests (LOGSUM, when they say something new), locating a fork
+ *                (LOGREQ), relaying proofs
  *
  * Everything here runs in the daemon's single thread; nothing blocks.
  */
@@ -132,18 +133,22 @@ struct peer {
 	uint64_t eq_next;                   /* the next seq of that scan (LOGREQ), 0: none */
 	uint32_t eq_tokens; /* LOGREQs and EVIDENCEs of its we may still answer (sync_equiv.c) */
 	uint64_t eq_at;     /* monotonic ms the tokens were last topped up */
-	struct vv *lazy;    /* origins it PRUNEd: we do not push their change sets to it */
-	struct vv *pruned;  /* origins we PRUNEd at it (GRAFT undoes them) */
-	struct vv *fed;     /* origin -> monotonic ms it last pushed us a new change set */
-	struct vv *lag;     /* what it announced that we lacked, or NULL */
-	uint64_t lag_at;    /* monotonic ms lag was taken */
-	uint64_t ann_at;    /* monotonic ms of our last announcement to it */
-	bool ann_due;       /* an announcement waits for the rate limit */
-	uint64_t last_rx;   /* monotonic ms, 0 = never */
-	uint64_t last_seen_wall; /* wall-clock ms, 0 = never */
-	uint64_t pull_id;        /* outstanding pull, 0 = none */
-	uint64_t pull_at;        /* monotonic ms it was sent */
-	uint64_t refused_at;     /* monotonic ms of a version refusal (out) */
+	uint8_t eq_sent_hash[32]; /* hash of the records of our last LOGSUM to it */
+	uint64_t eq_sent_known;   /* known_total() of it then */
+	uint64_t eq_sent_at;      /* monotonic ms of that LOGSUM, 0: none since the handshake */
+	uint64_t eq_req_at;       /* monotonic ms of its last LOGREQ: it scans our log */
+	struct vv *lazy;          /* origins it PRUNEd: we do not push their change sets to it */
+	struct vv *pruned;        /* origins we PRUNEd at it (GRAFT undoes them) */
+	struct vv *fed;           /* origin -> monotonic ms it last pushed us a new change set */
+	struct vv *lag;           /* what it announced that we lacked, or NULL */
+	uint64_t lag_at;          /* monotonic ms lag was taken */
+	uint64_t ann_at;          /* monotonic ms of our last announcement to it */
+	bool ann_due;             /* an announcement waits for the rate limit */
+	uint64_t last_rx;         /* monotonic ms, 0 = never */
+	uint64_t last_seen_wall;  /* wall-clock ms, 0 = never */
+	uint64_t pull_id;         /* outstanding pull, 0 = none */
+	uint64_t pull_at;         /* monotonic ms it was sent */
+	uint64_t refused_at;      /* monotonic ms of a version refusal (out) */
 	bool was_connected;
 	bool paging; /* its pull answered with more to come, or its last page not yet
 	                applied: we are catching up from it (bulk apply) */
