@@ -378,6 +378,7 @@ sync_tick(struct sync *s)
 		if (p->ann_due && now - p->ann_at >= SYNC_ANNOUNCE_MS)
 			sync_send_announce(s, p, now);
 		sync_lazy_check(s, p, now);
+		sync_lazy_gap_check(s, p, now);
 	}
 	if (s->bulk)
 		sync_recv_bulk_update(s, now);

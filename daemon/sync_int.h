@@ -43,6 +43,7 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_BURST          64   /* messages read from one socket per poll round */
 #define SYNC_ANNOUNCE_MS    20   /* at most one announcement (HEARTBEAT) per peer in this */
 #define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
+#define SYNC_LAG_MAX_MS     1000 /* ... at most, while received change sets wait to apply */
 #define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
@@ -142,6 +143,7 @@ struct peer {
 	struct vv *fed;           /* origin -> monotonic ms it last pushed us a new change set */
 	struct vv *lag;           /* what it announced that we lacked, or NULL */
 	uint64_t lag_at;          /* monotonic ms lag was taken */
+	uint64_t gap_at;          /* monotonic ms its change sets showed a gap (0: none) */
 	uint64_t ann_at;          /* monotonic ms of our last announcement to it */
 	bool ann_due;             /* an announcement waits for the rate limit */
 	uint64_t last_rx;         /* monotonic ms, 0 = never */
@@ -486,6 +488,9 @@ void sync_lazy_on_origins(struct peer *p, const struct peermsg *m, uint64_t seq)
 void sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t now);
 /* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull. */
 void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
+/* p's change sets left a gap (held pending): pull from it after the grace, if still due. */
+void sync_lazy_note_gap(struct peer *p, uint64_t now);
+void sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now);
 
 /* sync_msg.c */
 /* A HELLO or WELCOME from us, borrowing v; it announces our heartbeat_ms. */

@@ -165,6 +165,9 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 
 	if (p->lag == NULL || now - p->lag_at < SYNC_LAG_MS)
 		return;
+	/* received change sets still wait to be applied: what p announced is likely there */
+	if (sync_applyq_pending(s) && now - p->lag_at < SYNC_LAG_MAX_MS)
+		return;
 	if (v != NULL && vv_missing(p->lag, v) > 0) {
 		for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
 			const uint8_t *o = vv_at(p->pruned, i)->origin;
@@ -179,4 +182,29 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 	}
 	vv_destroy(&graft);
 	vv_destroy(&p->lag);
+}
+
+void
+sync_lazy_note_gap(struct peer *p, uint64_t now)
+{
+	if (p->gap_at == 0)
+		p->gap_at = now;
+}
+
+/*
+ * A gap p's change sets showed SYNC_LAG_MS ago (or up to SYNC_LAG_MAX_MS while received
+ * change sets wait to be applied): pull from p. In an overlay a change set often
+ * arrives before the one it follows, which is on its way on another path; pulling at
+ * once would fetch it, and everything after it, a second time.
+ */
+void
+sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now)
+{
+	if (p->gap_at == 0 || now - p->gap_at < SYNC_LAG_MS)
+		return;
+	if (sync_applyq_pending(s) && now - p->gap_at < SYNC_LAG_MAX_MS)
+		return;
+	p->gap_at = 0;
+	if (!p->pull_more && !sync_send_pull_outstanding(s, p, now))
+		sync_send_pull(s, p, LINK_NONE, "gap");
 }
