@@ -6,7 +6,8 @@
  * CONV_WRITERS nodes spread over the region write a burst at the same moment (the same
  * burst at every size, so each node has the same work); then the time from the last
  * ack until every log holds it, the digests, the redundancy (change sets received /
- * needed, from the metrics API) and each node's CPU for the burst; then, idle, the TCP
+ * needed, from the metrics API) and each node's CPU for the burst; then every node
+ * writes once (every vector has an entry per member) and, idle, the TCP
  * bytes each node's connections carry (ss, both directions, so that any release can be
  * measured), the part of them that is heartbeats (arrangd's own counter), the CPU and
  * the RSS of each node. It owns the measuring; bench_report.c prints and judges.
@@ -257,6 +258,31 @@ conv_burst(struct region *r, struct apiclient **api, size_t per_writer, struct c
 	c->equal = !c->timed_out && conv_digests(r, api);
 }
 
+/*
+ * Every node writes one change set, so that every vector has an entry per member (the
+ * idle costs of a region where each member has written), and all converge.
+ */
+static void
+conv_touch(struct region *r, struct apiclient **api)
+{
+	uint64_t want[CONV_MAX_NODES];
+	bool timed_out;
+
+	for (size_t i = 0; i < r->n; i++) {
+		if (apiclient_log_count(api[i], &want[i]) != 0)
+			check_die("status at %s failed", r->nodes[i].name);
+		want[i] += r->n;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		struct conv_writer w = {r, i, 1, 0, SEED ^ ((uint64_t)(i + 1) << 48)};
+
+		(void)conv_write(&w);
+	}
+	(void)conv_wait(r, api, want, mono_s(), &timed_out);
+	if (timed_out)
+		check_die("one write per node did not converge");
+}
+
 /* Idle costs per node over secs: TCP bytes, heartbeat bytes, CPU; RSS at the end. */
 static void
 conv_idle(struct region *r, struct apiclient **api, double secs, struct conv_size *c)
@@ -308,6 +334,7 @@ conv_size_run(struct bench *b, size_t n, struct conv_size *c)
 	               "nodes",
 	               n, per_writer * (n < CONV_WRITERS ? n : CONV_WRITERS), CONV_WRITERS);
 	conv_burst(r, api, per_writer, c);
+	conv_touch(r, api);
 	conv_idle(r, api, b->quick ? 5 : 10, c);
 	bench_progress("convergence: %zu nodes: %.3f s, redundancy %.2f, burst CPU %.0f ms/node, "
 	               "idle %.0f B/s %.2f %% CPU %.1f MiB per node",

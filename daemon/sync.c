@@ -245,6 +245,7 @@ sync_destroy(struct sync **sp)
 	sync_applyq_destroy(s);
 	vv_destroy(&s->ours);
 	vv_destroy(&s->held);
+	vv_destroy(&s->queued);
 	logrl_destroy(&s->rl);
 	free((char *)s->set.listen);
 	free((char *)s->set.pinned);
@@ -361,6 +362,16 @@ sync_timeout_ms(const struct sync *s)
 	return next <= now ? 0 : (long)(next - now);
 }
 
+/*
+ * Whether p's last VDIGEST, within 3 heartbeats, matched our vector: a periodic pull
+ * from it would bring nothing (and cost our whole vector), so it is left out.
+ */
+static bool
+in_step(const struct sync *s, const struct peer *p, uint64_t now)
+{
+	return p->vd_match_at != 0 && now - p->vd_match_at <= 3 * (uint64_t)s->set.heartbeat_ms;
+}
+
 void
 sync_tick(struct sync *s)
 {
@@ -368,6 +379,8 @@ sync_tick(struct sync *s)
 
 	if (sync_applyq_pending(s))
 		sync_applyq_run(s); /* one slice; the API is served before the next */
+	if (!sync_applyq_pending(s))
+		sync_recv_queued_reset(s); /* what was queued is applied, or failed */
 	/* a member change set applied (here or by the API): admit and dial the new list */
 	if (sync_members_due(s) && sync_members_follow(s, false) != 0)
 		log_warnx("sync: out of memory; the member list is followed later");
@@ -407,7 +420,8 @@ sync_tick(struct sync *s)
 		s->qr_clock_on = retry_quarantine(s, &s->qr_clock);
 	if (now >= s->next_pull) {
 		for (size_t i = 0; i < s->npeers; i++)
-			if (!sync_send_pull_outstanding(s, &s->peers[i], now))
+			if (!sync_send_pull_outstanding(s, &s->peers[i], now) &&
+			    !in_step(s, &s->peers[i], now))
 				sync_send_pull(s, &s->peers[i], LINK_NONE, "periodic");
 		s->next_pull = now + s->set.pull_interval_ms;
 	}

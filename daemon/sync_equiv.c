@@ -1,12 +1,13 @@
 /*
  * sync_equiv.c: equivocation between peers (PROTOCOL.md, "Equivocation"). On a heartbeat
- * when it has something new to say (logsum_due) a node sends LOGSUM: per origin its seq, the chain
- * hash of its log at that seq and the seq the origin is frozen before. A peer whose chain hash at a
- * seq we also have differs holds another log: we send LOGREQ with our envelope hashes, it answers
- * with its first envelope that differs (a PUSH), and the store turns the two into a
- * proof. Proofs travel as EVIDENCE to every peer whose LOGSUM does not show them yet,
- * and to all peers when one is new. What a LOGSUM says is a hint: it only decides what
- * to ask and send. The store owns proofs and the rule (store_equiv.c).
+ * when it has something new to say (logsum_due) a node sends LOGSUM: per origin its seq,
+ * the chain hash of its log at that seq and the seq the origin is frozen before. A peer
+ * whose chain hash at a seq we also have differs holds another log: we send LOGREQ with
+ * our envelope hashes, it answers with its first envelope that differs (a PUSH), and
+ * the store turns the two into a proof. Proofs travel as EVIDENCE to every peer whose
+ * LOGSUM does not show them yet, and to all peers when one is new. What a LOGSUM says
+ * is a hint: it only decides what to ask and send. The store owns proofs and the rule
+ * (store_equiv.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,15 +89,15 @@ known_total(const struct peer *p)
  * Whether p is due a LOGSUM whose records hash to h: one that says something new to it
  * (ours changed, or what it has did, so that it may now compare seqs it lacked before),
  * while it scans our log (it sent LOGREQ within 3 heartbeats: one LOGREQ per LOGSUM),
- * and every pull_interval_ms regardless (a lost one; EVIDENCE it still lacks). An idle
- * region thus sends none between pull intervals, where every heartbeat used to carry
- * 80 bytes per origin to every peer.
+ * and every SYNC_LOGSUM_REFRESH pull intervals regardless (a lost one; EVIDENCE it
+ * still lacks). An idle region thus sends almost none, where every heartbeat used to
+ * carry 80 bytes per origin to every peer.
  */
 static bool
 logsum_due(const struct sync *s, const struct peer *p, const uint8_t h[32], uint64_t now)
 {
 	return memcmp(h, p->eq_sent_hash, 32) != 0 || known_total(p) != p->eq_sent_known ||
-	       now - p->eq_sent_at >= s->set.pull_interval_ms ||
+	       now - p->eq_sent_at >= SYNC_LOGSUM_REFRESH * (uint64_t)s->set.pull_interval_ms ||
 	       (p->eq_req_at != 0 && now - p->eq_req_at <= 3 * (uint64_t)s->set.heartbeat_ms);
 }
 

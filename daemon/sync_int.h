@@ -47,7 +47,8 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
-#define SYNC_CAP_EQUIV      "equiv"   /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_LOGSUM_REFRESH 10      /* a LOGSUM with nothing new goes out every 10 pull intervals */
 #define SYNC_CAP_VDIGEST    "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
 #define SYNC_APPLY_BUCKETS  8         /* buckets of the apply latency histogram, +Inf aside */
 #define SYNC_DIAL_MIN_MS    1000      /* first redial after a refused handshake (before jitter) */
@@ -124,10 +125,11 @@ struct peer {
 	 * Eager/lazy push (PROTOCOL.md, "Push"). All four are sets or maps by origin and
 	 * forgotten on every handshake; NULL means empty.
 	 */
-	bool lazy_ok;       /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
-	bool equiv_ok;      /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
-	bool vdigest_ok;    /* it announced "vdigest": our heartbeats to it are VDIGESTs */
-	uint64_t vreply_at; /* monotonic ms we last answered its VDIGEST with our vector */
+	bool lazy_ok;         /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	bool equiv_ok;        /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
+	bool vdigest_ok;      /* it announced "vdigest": our heartbeats to it are VDIGESTs */
+	uint64_t vreply_at;   /* monotonic ms we last answered its VDIGEST with our vector */
+	uint64_t vd_match_at; /* monotonic ms its last VDIGEST equal to ours came, 0: none */
 	char software[PEERMSG_CAP_MAX + 1]; /* its announced software version, "" unknown */
 	unsigned schema;                    /* its announced schema version, 0 unknown */
 	uint8_t eq_origin[ARR_ORIGIN_LEN];  /* the origin its log differs in that we scan */
@@ -220,6 +222,7 @@ struct sync {
 	bool vd_ok;
 	uint64_t vd_equal, vd_differ; /* VDIGESTs received that matched our vector, or not */
 	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
+	struct vv *queued;  /* per origin, the seq up to which copies wait in the apply queue */
 	uint64_t held_gen;  /* store_quota_refused()'s generation when held was made */
 	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
 	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
@@ -451,6 +454,12 @@ void sync_recv_router(struct sync *s);
 void sync_recv_dealer(struct sync *s, struct peer *p);
 /* Drain the rest of a multipart message. */
 void sync_recv_drain(void *sock);
+/*
+ * The highest seq of origin we hold or have queued for the apply with all before it (a
+ * hint: what waits may still fail); forget the queued part (the queue drained).
+ */
+uint64_t sync_recv_have(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN]);
+void sync_recv_queued_reset(struct sync *s);
 /* Start or end the bulk apply as peers start or stop paging. */
 void sync_recv_bulk_update(struct sync *s, uint64_t now);
 

@@ -116,7 +116,8 @@ sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m)
 
 		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) != 0)
 			continue;
-		if (seq > vv_get(v, origin))
+		/* a copy of one still queued for the apply is a duplicate too */
+		if (seq > vv_get(v, origin) && seq > sync_recv_have(s, origin))
 			set_origin(&p->fed, origin, now);
 		else if (p->lazy_ok && (p->pruned == NULL || vv_get(p->pruned, origin) == 0) &&
 		         fed_by_other(s, p, origin, now))

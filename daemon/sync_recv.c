@@ -201,12 +201,17 @@ drop_held(struct sync *s, struct peer *p, const struct peermsg *m, struct peerms
 		uint8_t origin[ARR_ORIGIN_LEN];
 		uint64_t seq;
 
-		if (ours == NULL || !logged_copy(s, ours, &m->cs[i])) {
+		bool peeked = peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) == 0;
+		/* a copy of one still queued for the apply, with all before it (a hint) */
+		bool queued = peeked && s->queued != NULL && seq > vv_get(ours, origin) &&
+		              seq <= vv_get(s->queued, origin);
+
+		if (ours == NULL || (!queued && !logged_copy(s, ours, &m->cs[i]))) {
 			f->cs[f->ncs++] = m->cs[i];
 			continue;
 		}
 		/* it has it: do not push it back */
-		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) == 0)
+		if (peeked)
 			sync_peer_known_add(p, origin, seq);
 		dropped++;
 	}
@@ -217,6 +222,45 @@ drop_held(struct sync *s, struct peer *p, const struct peermsg *m, struct peerms
 		log_debug("peer %s: %s of %zu: %zu duplicates dropped before verification", p->name,
 		          peermsg_type_name((int)m->type), m->ncs, dropped);
 	return 0;
+}
+
+/*
+ * The change sets of f were queued for the apply: raise s->queued, per origin, over the
+ * seqs that continue what we hold or queued before. A hint only (drop_held, the lazy
+ * push): a queued change set may still fail to apply, so it is forgotten whenever the
+ * queue drains (sync_recv_queued_reset), and a pull repairs what it hid.
+ */
+static void
+note_queued(struct sync *s, const struct peermsg *f)
+{
+	const struct vv *ours = sync_ours(s);
+
+	if (ours == NULL || (s->queued == NULL && (s->queued = vv_new()) == NULL))
+		return;
+	for (size_t i = 0; i < f->ncs; i++) {
+		uint8_t origin[ARR_ORIGIN_LEN];
+		uint64_t seq;
+
+		if (peermsg_cs_peek(f->cs[i].data, f->cs[i].len, origin, &seq) == 0 &&
+		    seq == sync_recv_have(s, origin) + 1)
+			(void)vv_set(s->queued, origin, seq);
+	}
+}
+
+uint64_t
+sync_recv_have(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	const struct vv *ours = sync_ours(s);
+	uint64_t a = ours != NULL ? vv_get(ours, origin) : 0;
+	uint64_t b = s->queued != NULL ? vv_get(s->queued, origin) : 0;
+
+	return a > b ? a : b;
+}
+
+void
+sync_recv_queued_reset(struct sync *s)
+{
+	vv_destroy(&s->queued);
 }
 
 /*
@@ -234,15 +278,18 @@ on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m,
 	if (drop_held(s, p, m, &f) != 0)
 		return;
 	if (!mine) {
-		(void)sync_applyq_add(s, p, &f, false);
+		if (sync_applyq_add(s, p, &f, false) == 0)
+			note_queued(s, &f);
 		free(f.cs);
 		return;
 	}
 	p->pull_id = 0;
 	if (sync_applyq_add(s, p, &f, !m->more) != 0) {
 		p->pull_more = true; /* asked again once the queue has drained */
-	} else if (m->more && (!idle || !sync_send_pull_ahead(s, p, l, m))) {
-		p->pull_more = true;
+	} else {
+		note_queued(s, &f);
+		if (m->more && (!idle || !sync_send_pull_ahead(s, p, l, m)))
+			p->pull_more = true;
 	}
 	free(f.cs);
 	/* a catch-up's last page is applied in bulk too: paging ends once it is applied */
@@ -259,7 +306,8 @@ on_push(struct sync *s, struct peer *p, const struct peermsg *m)
 	sync_lazy_on_push(s, p, m);
 	if (drop_held(s, p, m, &f) != 0)
 		return;
-	(void)sync_applyq_add(s, p, &f, false);
+	if (sync_applyq_add(s, p, &f, false) == 0)
+		note_queued(s, &f);
 	free(f.cs);
 }
 

@@ -311,6 +311,7 @@ sync_send_on_vdigest(struct sync *s, struct peer *p, const struct peermsg *m, ui
 		return;
 	if (total == m->total && memcmp(d, m->digest, PEERMSG_VDIGEST_LEN) == 0) {
 		s->vd_equal++;
+		p->vd_match_at = now;
 		if ((v = sync_ours(s)) != NULL)
 			sync_peer_known_merge(p, v);
 		return;

@@ -39,29 +39,6 @@
 #define SIGNER 3
 #define COPIES 20
 
-/* HELLO as key with the "lazy" capability, until WELCOME. */
-static void
-hello_lazy(struct peer *d, const struct nodekey *key)
-{
-	struct vv *empty = vv_new();
-	struct peermsg m = {.type = PEERMSG_HELLO,
-	                    .major = PEERMSG_MAJOR,
-	                    .minor = PEERMSG_MINOR,
-	                    .vector = empty,
-	                    .ncaps = 1};
-	bool ok = false;
-
-	CHECK(empty != NULL, "out of memory");
-	snprintf(m.caps[0], sizeof(m.caps[0]), "lazy");
-	memcpy(m.origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	for (int k = 0; k < 20 && !ok; k++) {
-		peer_send(d, &m);
-		ok = peer_expect(d, PEERMSG_WELCOME, NULL, 1000);
-	}
-	CHECK(ok, "no WELCOME");
-	vv_destroy(&empty);
-}
-
 /* node0's metric name, waiting up to ms for it to reach at least want. */
 static double
 metric_at_least(struct region *r, const char *name, double want, int ms)
@@ -154,8 +131,8 @@ main(void)
 	cs1 = build(r, signer, 1, row1, "Held Name");
 	a = peer_open(r, RECV, relay);
 	b = peer_open(r, RECV, feeder);
-	hello_lazy(a, relay);
-	hello_lazy(b, feeder);
+	peer_hello_caps(a, relay, (const char *const[]){"lazy"}, 1);
+	peer_hello_caps(b, feeder, (const char *const[]){"lazy"}, 1);
 
 	/* node2 brings seq 1 first: it feeds node0 node3's origin */
 	peer_push(b, cs1->raw, cs1->rawlen);

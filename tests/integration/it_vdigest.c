@@ -25,27 +25,16 @@
 
 #define HB_MS 200
 
-/* HELLO as key, with "vdigest" or without, until WELCOME. */
+/*
+ * HELLO as key, with "vdigest" or without, until WELCOME; with a slow heartbeat of its
+ * own, so that node0 waits 15 s before it calls the link silent.
+ */
 static void
 hello(struct peer *d, const struct nodekey *key, bool vdigest)
 {
-	struct vv *empty = vv_new();
-	struct peermsg m = {
-	    .type = PEERMSG_HELLO, .major = PEERMSG_MAJOR, .minor = PEERMSG_MINOR, .vector = empty};
-	bool ok = false;
+	static const char *const caps[] = {"heartbeat=5000", "vdigest"};
 
-	CHECK(empty != NULL, "out of memory");
-	/* a slow heartbeat of ours: node0 waits 15 s before it calls the link silent */
-	snprintf(m.caps[m.ncaps++], sizeof(m.caps[0]), "heartbeat=5000");
-	if (vdigest)
-		snprintf(m.caps[m.ncaps++], sizeof(m.caps[0]), "vdigest");
-	memcpy(m.origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	for (int k = 0; k < 20 && !ok; k++) {
-		peer_send(d, &m);
-		ok = peer_expect(d, PEERMSG_WELCOME, NULL, 1000);
-	}
-	CHECK(ok, "no WELCOME");
-	vv_destroy(&empty);
+	peer_hello_caps(d, key, caps, vdigest ? 2 : 1);
 }
 
 /* Messages of type want that d receives within ms (others skipped). */

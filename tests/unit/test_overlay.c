@@ -103,6 +103,15 @@ connected(const struct region *g, unsigned k)
 	return reached == live;
 }
 
+/* Seed run `run` of a property test (base: ARRANG_SEED) and draw a size in [lo, NMAX]. */
+static size_t
+run_begin(struct tu_rng *r, uint64_t base, long run, size_t lo)
+{
+	tu_current_seed = base + (uint64_t)run;
+	tu_rng_seed(r, tu_current_seed);
+	return lo + (size_t)tu_rng_below(r, NMAX + 1 - lo);
+}
+
 /* Bounded: min(k, others) without pinned ones and downs; every pinned one on top. */
 static void
 test_bounded_pinned(void **state)
@@ -118,9 +127,7 @@ test_bounded_pinned(void **state)
 		bool pinned[NMAX + 1] = {0}, dial[NMAX + 1];
 		size_t n, npin = 0;
 
-		tu_current_seed = base + (uint64_t)run;
-		tu_rng_seed(&r, tu_current_seed);
-		n = 1 + (size_t)tu_rng_below(&r, NMAX);
+		n = run_begin(&r, base, run, 1);
 		region_random(&r, &g, n);
 		TU_CHECK(choose(&g, 0, k, NULL, dial) == (n - 1 < k ? n - 1 : k));
 		TU_CHECK(choose(&g, 0, 0, NULL, dial) == n - 1); /* 0: every member */
@@ -149,9 +156,7 @@ test_stable(void **state)
 		size_t n, perm[NMAX + 1];
 		bool a[NMAX + 1], b[NMAX + 1];
 
-		tu_current_seed = base + (uint64_t)run;
-		tu_rng_seed(&r, tu_current_seed);
-		n = 2 + (size_t)tu_rng_below(&r, NMAX - 1);
+		n = run_begin(&r, base, run, 2);
 		region_random(&r, &g, n);
 		for (size_t i = 0; i < n; i++)
 			perm[i] = i;
@@ -195,9 +200,7 @@ test_join_leave(void **state)
 	for (long run = 0; run < runs; run++) {
 		size_t n;
 
-		tu_current_seed = base + (uint64_t)run;
-		tu_rng_seed(&r, tu_current_seed);
-		n = 6 + (size_t)tu_rng_below(&r, NMAX - 6);
+		n = run_begin(&r, base, run, 6);
 		region_random(&r, &g, n);
 		for (size_t self = 0; self < n; self++) {
 			bool before[NMAX + 1], after[NMAX + 1];
@@ -236,9 +239,7 @@ test_repair(void **state)
 		size_t n, downs = 0, live = 0, cnt;
 		bool before[NMAX + 1], during[NMAX + 1], after[NMAX + 1];
 
-		tu_current_seed = base + (uint64_t)run;
-		tu_rng_seed(&r, tu_current_seed);
-		n = 12 + (size_t)tu_rng_below(&r, NMAX - 12);
+		n = run_begin(&r, base, run, 12);
 		region_random(&r, &g, n);
 		choose(&g, 0, 4, NULL, before);
 		/* two of its choices fail */
@@ -275,9 +276,7 @@ test_connected(void **state)
 		unsigned k = 1 + (unsigned)(run % 5);
 		size_t n;
 
-		tu_current_seed = base + (uint64_t)run;
-		tu_rng_seed(&r, tu_current_seed);
-		n = 2 + (size_t)tu_rng_below(&r, NMAX - 1);
+		n = run_begin(&r, base, run, 2);
 		region_random(&r, &g, n);
 		TU_CHECK(connected(&g, k));
 		/* a fifth of the members stop; the others judge them down */
