@@ -5,7 +5,8 @@
  *
  *   sync.c       the loop: open/destroy/reload, poll, timers, our cached vector
  *   sync_link.c  links: sockets, sends, HELLO on our DEALERs, liveness, heartbeats
- *   sync_dial.c  redialling a DEALER whose handshake was refused: monitor, backoff
+ *   sync_dial.c  redialling a DEALER whose handshake was refused: monitor, backoff;
+ *                the overlay: whom we dial (overlay.c chooses), who is down
  *   sync_fds.c   the peer port under the file-descriptor budget: pause and resume
  *   sync_peer.c  the peer table and what we know of each peer's vector
  *   sync_zap.c   the ZAP handler (CURVE key -> member)
