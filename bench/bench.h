@@ -23,8 +23,7 @@
 #define API_MAX_OPS   100000              /* PROTOCOL.md: ops per write */
 #define API_MAX_BYTES (8388608u - 65536u) /* as arrangctl import: message limit - slack */
 #define LAT_RATE      200                 /* writes per second (benchmark 3) */
-#define CONV_NODES    12
-#define CONV_DEGREE   3
+#define CONV_NODES    12  /* the CI-safe default of benchmark 4 (ARRANG_BENCH_CONV_NODES) */
 #define POLL_GAP_MS   0.2 /* pause between two latency polls */
 
 /* Benchmarks 1 and 2 at one size. */
@@ -59,8 +58,27 @@ struct lat_result {
 	double poll_b_ms, poll_c_ms;             /* mean interval between polls */
 };
 
+/* Benchmark 4 at one region size (bench_converge.c). */
+#define CONV_SIZES_MAX 4
+#define CONV_WRITERS   12 /* nodes that write the burst, whatever the region's size */
+struct conv_size {
+	size_t nodes;
+	uint64_t burst;              /* change sets written in the burst (all writers) */
+	double conv_s;               /* last ack until every log held the burst */
+	bool timed_out, equal;       /* digests after it */
+	double redundancy;           /* received / needed over the burst */
+	double burst_cpu_ms;         /* CPU per node from the burst's start to convergence */
+	double idle_bytes_s;         /* TCP bytes per node per second, idle (ss) */
+	double idle_hb_bytes_s;      /* of them, heartbeats (arrangd's own counter) */
+	double idle_cpu_pct;         /* CPU per node, idle */
+	double rss_mib, rss_max_mib; /* idle RSS per node: mean, max */
+	double dialled;              /* mean arrangd_peers_dialled */
+};
+
 /* Benchmark 4. */
 struct conv_result {
+	struct conv_size size[CONV_SIZES_MAX]; /* by region size, ARRANG_BENCH_CONV_NODES */
+	size_t nsizes;
 	bool done;
 	size_t nodes, writes_per_node, edges;
 	double write_phase_s, after_last_s, digest_s;

@@ -1,9 +1,16 @@
 /*
- * bench_converge.c: benchmark 4 of arrang_bench, convergence at scale. CONV_NODES nodes,
- * each with an endpoint for CONV_DEGREE others (a connected graph from a fixed seed),
- * write at the same moment; the time from the last ack until every log is complete,
- * the digests, and the redundancy (change sets received / needed) from the metrics API,
- * or from the daemons' debug lines when it has no counters.
+ * bench_converge.c: benchmark 4 of arrang_bench, a region at scale configured the
+ * documented way: one members file listing every member with its endpoint, no [sync]
+ * peers or pinned (the default overlay), no per-node hand-made files. For each size of
+ * ARRANG_BENCH_CONV_NODES (default CONV_NODES, CI-safe; the issue's run is 12,50,100):
+ * CONV_WRITERS nodes spread over the region write a burst at the same moment (the same
+ * burst at every size, so each node has the same work); then the time from the last
+ * ack until every log holds it, the digests, the redundancy (change sets received /
+ * needed, from the metrics API) and each node's CPU for the burst; then every node
+ * writes once (every vector has an entry per member) and, idle, the TCP
+ * bytes each node's connections carry (ss, both directions, so that any release can be
+ * measured), the part of them that is heartbeats (arrangd's own counter), the CPU and
+ * the RSS of each node. It owns the measuring; bench_report.c prints and judges.
  */
 #include <math.h>
 #include <pthread.h>
@@ -17,6 +24,9 @@
 #include "obj.h"
 #include "proc.h"
 #include "rng.h"
+
+#define CONV_MAX_NODES 128
+#define CONV_SETTLE_MS 3000 /* after a start or a burst, before measuring */
 
 struct conv_writer {
 	struct region *r;
@@ -58,38 +68,6 @@ conv_write(void *arg)
 	return NULL;
 }
 
-/* Each node connects to CONV_DEGREE random others; retry seeds until connected. */
-static void
-conv_graph(bool adj[CONV_NODES][CONV_NODES], uint64_t seed)
-{
-	for (;; seed++) {
-		uint64_t s = seed;
-		bool seen[CONV_NODES] = {true};
-		size_t stack[CONV_NODES] = {0}, sp = 1, nseen = 1;
-
-		memset(adj, 0, sizeof(bool) * CONV_NODES * CONV_NODES);
-		for (size_t i = 0; i < CONV_NODES; i++)
-			for (size_t d = 0; d < CONV_DEGREE;) {
-				size_t j = (size_t)(rng_next(&s) % CONV_NODES);
-				if (j != i && !adj[i][j]) {
-					adj[i][j] = true;
-					d++;
-				}
-			}
-		while (sp > 0) {
-			size_t i = stack[--sp];
-			for (size_t j = 0; j < CONV_NODES; j++)
-				if ((adj[i][j] || adj[j][i]) && !seen[j]) {
-					seen[j] = true;
-					nseen++;
-					stack[sp++] = j;
-				}
-		}
-		if (nseen == CONV_NODES)
-			return;
-	}
-}
-
 /* Value of the sample "name value" (no labels) in a Prometheus text, or false. */
 static bool
 prom_value(const char *text, size_t len, const char *name, uint64_t *out)
@@ -109,189 +87,303 @@ prom_value(const char *text, size_t len, const char *name, uint64_t *out)
 	return false;
 }
 
-/*
- * Add a node's change-set counters from the "metrics" API (received, applied,
- * duplicate since start) to c. False when the daemon has no such counters.
- */
-static bool
-conv_count_metrics(struct apiclient *a, struct conv_result *c)
+/* What one node's metrics and /proc say at one moment. */
+struct conv_snap {
+	uint64_t received, hb_bytes, dialled;
+	double cpu_s;
+	long rss_kib;
+};
+
+/* Node i's snapshot; the counters a release does not have stay 0. */
+static void
+conv_snap(struct region *r, struct apiclient *a, size_t i, struct conv_snap *s)
 {
 	struct reply rp;
 	const msgpack_object *t;
-	uint64_t rec = 0, ap = 0, dup = 0;
-	bool ok = false;
 
+	memset(s, 0, sizeof(*s));
 	if (apiclient_call0(a, "metrics", &rp) == 0 && (t = obj_get(rp.result, "text")) != NULL &&
-	    t->type == MSGPACK_OBJECT_STR &&
-	    prom_value(t->via.str.ptr, t->via.str.size, "arrangd_changesets_received_total",
-	               &rec) &&
-	    prom_value(t->via.str.ptr, t->via.str.size, "arrangd_changesets_applied_total", &ap) &&
-	    prom_value(t->via.str.ptr, t->via.str.size, "arrangd_changesets_duplicate_total",
-	               &dup)) {
-		c->m_received += rec;
-		c->m_applied += ap;
-		c->m_duplicates += dup;
-		ok = true;
+	    t->type == MSGPACK_OBJECT_STR) {
+		(void)prom_value(t->via.str.ptr, t->via.str.size,
+		                 "arrangd_changesets_received_total", &s->received);
+		(void)prom_value(t->via.str.ptr, t->via.str.size,
+		                 "arrangd_peer_heartbeat_bytes_total", &s->hb_bytes);
+		(void)prom_value(t->via.str.ptr, t->via.str.size, "arrangd_peers_dialled",
+		                 &s->dialled);
 	}
 	reply_free(&rp);
-	return ok;
+	s->cpu_s = proc_cpu_s(r->nodes[i].pid);
+	s->rss_kib = proc_kib(r->nodes[i].pid, "VmRSS");
 }
 
-/* Sum "PUSH of N" / "PAGE of N" / applied / duplicates from a debug log. */
+/* Every node's snapshot. */
 static void
-conv_count_log(const char *path, struct conv_result *c)
+conv_snap_all(struct region *r, struct apiclient **api, struct conv_snap *s)
 {
-	FILE *f = fopen(path, "r");
-	char line[512];
+	for (size_t i = 0; i < r->n; i++)
+		conv_snap(r, api[i], i, &s[i]);
+}
+
+/*
+ * Bytes received on the established TCP connections of r (either end at one of its
+ * ports), from ss: every byte its nodes sent each other, ZMTP and CURVE included.
+ */
+static uint64_t
+conv_tcp_bytes(const struct region *r)
+{
+	FILE *f = popen("ss -tinH state established 2>/dev/null", "r");
+	char line[2048];
+	bool ours = false;
+	uint64_t sum = 0;
 
 	if (f == NULL)
-		check_die("cannot read %s", path);
+		return 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		const char *p;
-		unsigned long long n, ap, dup;
-		bool push = (p = strstr(line, ": PUSH of ")) != NULL;
+		unsigned lp = 0, pp = 0;
+		const char *b;
 
-		if (!push && (p = strstr(line, ": PAGE of ")) == NULL)
-			continue;
-		if (sscanf(p + 10, "%llu: %llu applied, %llu duplicates", &n, &ap, &dup) != 3)
-			continue;
-		c->received += n;
-		if (push)
-			c->pushed_recv += n;
-		else
-			c->paged_recv += n;
-		c->applied += ap;
-		c->duplicates += dup;
+		if (line[0] != '\t' && line[0] != ' ') {
+			ours = false;
+			if (sscanf(line, "%*u %*u %*[^:]:%u %*[^:]:%u", &lp, &pp) == 2)
+				for (size_t i = 0; i < r->n; i++)
+					ours = ours || (int)lp == r->nodes[i].port ||
+					       (int)pp == r->nodes[i].port;
+		} else if (ours && (b = strstr(line, "bytes_received:")) != NULL) {
+			sum += strtoull(b + 15, NULL, 10);
+		}
 	}
-	fclose(f);
+	pclose(f);
+	return sum;
 }
 
-/* Configure r's members files from a connected graph; the links into c. */
-static void
-conv_links(struct region *r, struct conv_result *c)
-{
-	bool adj[CONV_NODES][CONV_NODES];
-	size_t len = 0;
-
-	conv_graph(adj, SEED);
-	for (size_t i = 0; i < CONV_NODES; i++) {
-		region_members(r, i, NULL, adj[i]);
-		for (size_t j = 0; j < CONV_NODES; j++)
-			if (adj[i][j]) {
-				c->edges++;
-				len += (size_t)snprintf(c->graph + len, sizeof(c->graph) - len,
-				                        "%s%zu>%zu", len ? " " : "", i, j);
-			}
-	}
-}
-
-/* Every node's writer thread started at the same moment; the time of the last ack. */
+/* The burst: CONV_WRITERS nodes spread over the region write at once; the last ack. */
 static double
-conv_write_all(struct region *r, size_t writes, double *t_start)
+conv_write_all(struct region *r, size_t per_writer, double *t_start)
 {
-	struct conv_writer w[CONV_NODES];
-	pthread_t th[CONV_NODES];
+	struct conv_writer w[CONV_WRITERS];
+	pthread_t th[CONV_WRITERS];
+	size_t nw = r->n < CONV_WRITERS ? r->n : CONV_WRITERS;
 	double t_last = 0;
 
 	*t_start = mono_s();
-	for (size_t i = 0; i < CONV_NODES; i++) {
-		w[i] = (struct conv_writer){r, i, writes, 0, SEED ^ ((uint64_t)(i + 1) << 40)};
-		pthread_create(&th[i], NULL, conv_write, &w[i]);
+	for (size_t k = 0; k < nw; k++) {
+		size_t i = k * r->n / nw;
+		w[k] = (struct conv_writer){r, i, per_writer, 0, SEED ^ ((uint64_t)(i + 1) << 40)};
+		pthread_create(&th[k], NULL, conv_write, &w[k]);
 	}
-	for (size_t i = 0; i < CONV_NODES; i++) {
-		pthread_join(th[i], NULL);
-		if (w[i].last_ack > t_last)
-			t_last = w[i].last_ack;
+	for (size_t k = 0; k < nw; k++) {
+		pthread_join(th[k], NULL);
+		if (w[k].last_ack > t_last)
+			t_last = w[k].last_ack;
 	}
 	return t_last;
 }
 
-/* Poll every node until each log holds total change sets, or 120 s after t_last. */
-static void
-conv_wait(struct region *r, struct apiclient **api, uint64_t total, double t_last,
-          struct conv_result *c)
+/*
+ * Poll the nodes whose logs are not complete yet (want[i] change sets) until all are, or
+ * 120 s after t_last; the time of the last node seen complete, after t_last.
+ */
+static double
+conv_wait(struct region *r, struct apiclient **api, const uint64_t *want, double t_last,
+          bool *timed_out)
 {
-	double t_conv;
+	bool done[CONV_MAX_NODES] = {0};
+	size_t left = r->n;
+	double t = t_last;
 
-	for (;;) {
-		bool all = true;
-
-		for (size_t i = 0; i < CONV_NODES && all; i++) {
+	*timed_out = false;
+	while (left > 0) {
+		for (size_t i = 0; i < r->n; i++) {
 			uint64_t n = 0;
+
+			if (done[i])
+				continue;
 			if (apiclient_log_count(api[i], &n) != 0)
 				check_die("status at %s failed", r->nodes[i].name);
-			all = n >= total;
+			if (n >= want[i]) {
+				done[i] = true;
+				left--;
+				t = mono_s();
+			}
 		}
-		t_conv = mono_s();
-		if (all)
-			break;
-		if (t_conv - t_last > 120) {
-			c->timed_out = true;
-			break;
+		if (left > 0 && mono_s() - t_last > 120) {
+			*timed_out = true;
+			return mono_s() - t_last;
 		}
-		proc_sleep_ms(10);
+		if (left > 0)
+			proc_sleep_ms(5);
 	}
-	c->after_last_s = t_conv - t_last;
+	return t - t_last;
 }
 
-/* Compare every node's digest with node 0's. */
-static void
-conv_digests(struct apiclient **api, struct conv_result *c)
+/* Whether every node's digest equals node 0's. */
+static bool
+conv_digests(struct region *r, struct apiclient **api)
 {
 	char d0[65], d[65];
-	double t = mono_s();
 
-	c->equal = !c->timed_out;
 	if (apiclient_digest(api[0], d0) != 0)
 		check_die("digest failed");
-	for (size_t i = 1; i < CONV_NODES; i++)
+	for (size_t i = 1; i < r->n; i++)
 		if (apiclient_digest(api[i], d) != 0 || strcmp(d, d0) != 0)
-			c->equal = false;
-	c->digest_s = mono_s() - t;
+			return false;
+	return true;
+}
+
+/* The burst and its costs on r: convergence, redundancy, CPU per node. */
+static void
+conv_burst(struct region *r, struct apiclient **api, size_t per_writer, struct conv_size *c)
+{
+	static struct conv_snap a[CONV_MAX_NODES], z[CONV_MAX_NODES];
+	uint64_t want[CONV_MAX_NODES], rec = 0;
+	double t_start, t_last, cpu = 0;
+	size_t nw = r->n < CONV_WRITERS ? r->n : CONV_WRITERS;
+
+	c->burst = (uint64_t)nw * per_writer;
+	for (size_t i = 0; i < r->n; i++) {
+		if (apiclient_log_count(api[i], &want[i]) != 0)
+			check_die("status at %s failed", r->nodes[i].name);
+		want[i] += c->burst;
+	}
+	conv_snap_all(r, api, a);
+	t_last = conv_write_all(r, per_writer, &t_start);
+	c->conv_s = conv_wait(r, api, want, t_last, &c->timed_out);
+	conv_snap_all(r, api, z);
+	for (size_t i = 0; i < r->n; i++) {
+		rec += z[i].received - a[i].received;
+		cpu += z[i].cpu_s - a[i].cpu_s;
+	}
+	c->burst_cpu_ms = 1000 * cpu / (double)r->n;
+	c->redundancy = (double)rec / (double)(c->burst * (r->n - 1));
+	c->equal = !c->timed_out && conv_digests(r, api);
+}
+
+/*
+ * Every node writes one change set, so that every vector has an entry per member (the
+ * idle costs of a region where each member has written), and all converge.
+ */
+static void
+conv_touch(struct region *r, struct apiclient **api)
+{
+	uint64_t want[CONV_MAX_NODES];
+	bool timed_out;
+
+	for (size_t i = 0; i < r->n; i++) {
+		if (apiclient_log_count(api[i], &want[i]) != 0)
+			check_die("status at %s failed", r->nodes[i].name);
+		want[i] += r->n;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		struct conv_writer w = {r, i, 1, 0, SEED ^ ((uint64_t)(i + 1) << 48)};
+
+		(void)conv_write(&w);
+	}
+	(void)conv_wait(r, api, want, mono_s(), &timed_out);
+	if (timed_out)
+		check_die("one write per node did not converge");
+}
+
+/* Idle costs per node over secs: TCP bytes, heartbeat bytes, CPU; RSS at the end. */
+static void
+conv_idle(struct region *r, struct apiclient **api, double secs, struct conv_size *c)
+{
+	static struct conv_snap a[CONV_MAX_NODES], z[CONV_MAX_NODES];
+	uint64_t tcp0, tcp1, hb = 0;
+	double cpu = 0, t0, dt, rss = 0, dialled = 0;
+
+	proc_sleep_ms(CONV_SETTLE_MS);
+	conv_snap_all(r, api, a);
+	tcp0 = conv_tcp_bytes(r);
+	t0 = mono_s();
+	proc_sleep_ms((unsigned)(secs * 1000));
+	tcp1 = conv_tcp_bytes(r);
+	dt = mono_s() - t0;
+	conv_snap_all(r, api, z);
+	c->rss_max_mib = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		hb += z[i].hb_bytes - a[i].hb_bytes;
+		cpu += z[i].cpu_s - a[i].cpu_s;
+		rss += z[i].rss_kib / 1024.0;
+		dialled += (double)z[i].dialled;
+		if (z[i].rss_kib / 1024.0 > c->rss_max_mib)
+			c->rss_max_mib = z[i].rss_kib / 1024.0;
+	}
+	/* a connection that closed in the window makes the difference meaningless */
+	c->idle_bytes_s = tcp1 >= tcp0 ? (double)(tcp1 - tcp0) / dt / (double)r->n : NAN;
+	c->idle_hb_bytes_s = (double)hb / dt / (double)r->n;
+	c->idle_cpu_pct = 100 * cpu / dt / (double)r->n;
+	c->rss_mib = rss / (double)r->n;
+	c->dialled = dialled / (double)r->n;
+}
+
+/* One region of n nodes, measured into c. */
+static void
+conv_size_run(struct bench *b, size_t n, struct conv_size *c)
+{
+	struct region *r = bench_region(b, "cv", n);
+	struct apiclient *api[CONV_MAX_NODES];
+	size_t per_writer = b->conv_writes / 10 > 0 ? b->conv_writes / 10 : 1;
+
+	c->nodes = n;
+	for (size_t i = 0; i < n; i++)
+		region_start(r, i);
+	for (size_t i = 0; i < n; i++)
+		api[i] = bench_api(r, i);
+	proc_sleep_ms(CONV_SETTLE_MS); /* links up: HELLO/WELCOME, a heartbeat round */
+	bench_progress("convergence: %zu nodes, default overlay, a burst of %zu writes on %d "
+	               "nodes",
+	               n, per_writer * (n < CONV_WRITERS ? n : CONV_WRITERS), CONV_WRITERS);
+	conv_burst(r, api, per_writer, c);
+	conv_touch(r, api);
+	conv_idle(r, api, b->quick ? 5 : 10, c);
+	bench_progress("convergence: %zu nodes: %.3f s, redundancy %.2f, burst CPU %.0f ms/node, "
+	               "idle %.0f B/s %.2f %% CPU %.1f MiB per node",
+	               n, c->conv_s, c->redundancy, c->burst_cpu_ms, c->idle_bytes_s,
+	               c->idle_cpu_pct, c->rss_mib);
+	for (size_t i = 0; i < n; i++)
+		apiclient_destroy(&api[i]);
+	for (size_t i = 0; i < n; i++)
+		region_stop(r, i);
+	region_destroy(&r);
+}
+
+/* The sizes of ARRANG_BENCH_CONV_NODES ("12,50,100"), or CONV_NODES. */
+static void
+conv_sizes(struct conv_result *c)
+{
+	const char *env = getenv("ARRANG_BENCH_CONV_NODES");
+	char *copy = strdup(env != NULL ? env : ""), *save = NULL;
+
+	c->nsizes = 0;
+	for (char *t = strtok_r(copy, ",", &save); t != NULL && c->nsizes < CONV_SIZES_MAX;
+	     t = strtok_r(NULL, ",", &save)) {
+		unsigned long v = strtoul(t, NULL, 10);
+
+		if (v < 2 || v > CONV_MAX_NODES)
+			check_die("ARRANG_BENCH_CONV_NODES: %s is not 2 to %d", t, CONV_MAX_NODES);
+		c->size[c->nsizes++].nodes = v;
+	}
+	free(copy);
+	if (c->nsizes == 0)
+		c->size[c->nsizes++].nodes = CONV_NODES;
 }
 
 void
 bench_converge_run(struct bench *b)
 {
 	struct conv_result *c = &b->conv;
-	struct region *r = bench_region(b, "cv", CONV_NODES);
-	struct apiclient *api[CONV_NODES];
-	uint64_t total = (uint64_t)CONV_NODES * b->conv_writes;
-	double t_start, t_last;
 
-	c->nodes = CONV_NODES;
-	c->writes_per_node = b->conv_writes;
-	conv_links(r, c);
-	/* debug logs carry the per-message received/applied/duplicate counts */
-	r->o.debug = true;
-	for (size_t i = 0; i < CONV_NODES; i++)
-		region_start(r, i);
-	proc_sleep_ms(3000); /* links up: HELLO/WELCOME, a heartbeat round */
-	bench_progress("convergence: %d nodes, %zu directed links, %zu writes each", CONV_NODES,
-	               c->edges, b->conv_writes);
-	t_last = conv_write_all(r, b->conv_writes, &t_start);
-	for (size_t i = 0; i < CONV_NODES; i++)
-		api[i] = bench_api(r, i);
-	c->write_phase_s = t_last - t_start;
-	conv_wait(r, api, total, t_last, c);
-	conv_digests(api, c);
+	conv_sizes(c);
+	for (size_t k = 0; k < c->nsizes; k++)
+		conv_size_run(b, c->size[k].nodes, &c->size[k]);
+	/* the summary fields: the largest region */
+	c->nodes = c->size[c->nsizes - 1].nodes;
+	c->writes_per_node = b->conv_writes / 10;
+	c->after_last_s = c->size[c->nsizes - 1].conv_s;
+	c->timed_out = c->size[c->nsizes - 1].timed_out;
+	c->equal = c->size[c->nsizes - 1].equal;
+	c->redundancy = c->size[c->nsizes - 1].redundancy;
 	c->counted = true;
-	for (size_t i = 0; i < CONV_NODES; i++)
-		c->counted &= conv_count_metrics(api[i], c);
-	for (size_t i = 0; i < CONV_NODES; i++)
-		apiclient_destroy(&api[i]);
-	for (size_t i = 0; i < CONV_NODES; i++)
-		region_stop(r, i);
-	for (size_t i = 0; i < CONV_NODES; i++)
-		conv_count_log(r->nodes[i].log, c);
-	c->needed = (uint64_t)CONV_NODES * (CONV_NODES - 1) * b->conv_writes;
-	/* the daemon's own counter when it has one; the debug-log sum otherwise */
-	c->redundancy = c->needed == 0 ? NAN
-	                : c->counted   ? (double)c->m_received / (double)c->needed
-	                               : (double)c->received / (double)c->needed;
+	snprintf(c->graph, sizeof(c->graph), "default overlay");
 	c->done = true;
-	bench_progress("convergence: writes took %.2f s; converged %.3f s after the last write; "
-	               "redundancy %.2f",
-	               c->write_phase_s, c->after_last_s, c->redundancy);
-	region_destroy(&r);
 }

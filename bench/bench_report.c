@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,29 +112,75 @@ table_latency(const struct lat_result *L)
 	       ratio(L->hop2[1], L->ack[1]));
 }
 
-/* Benchmark 4. */
+/* Benchmark 4: max / min of a per-node cost over the sizes (1: flat). */
+static double
+conv_spread(const struct conv_result *c, size_t off)
+{
+	double lo = INFINITY, hi = 0;
+
+	for (size_t k = 0; k < c->nsizes; k++) {
+		double v = *(const double *)(const void *)((const char *)&c->size[k] + off);
+
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	return ratio(hi, lo);
+}
+
+/* The verdicts of benchmark 4 (issue 24's targets). */
+struct conv_verdict {
+	bool redundancy, flat, conv100, rss, run100;
+	double spread_cpu, spread_bytes, spread_idle_cpu;
+};
+
+static struct conv_verdict
+conv_judge(const struct conv_result *c)
+{
+	struct conv_verdict v = {.redundancy = true, .rss = true};
+
+	for (size_t k = 0; k < c->nsizes; k++) {
+		const struct conv_size *z = &c->size[k];
+
+		v.redundancy = v.redundancy && z->redundancy <= 1.5;
+		v.rss = v.rss && z->rss_max_mib <= 32;
+		if (z->nodes >= 100) {
+			v.run100 = true;
+			v.conv100 = !z->timed_out && z->equal && z->conv_s < 1;
+		}
+	}
+	v.spread_cpu = conv_spread(c, offsetof(struct conv_size, burst_cpu_ms));
+	v.spread_bytes = conv_spread(c, offsetof(struct conv_size, idle_bytes_s));
+	v.spread_idle_cpu = conv_spread(c, offsetof(struct conv_size, idle_cpu_pct));
+	v.flat = v.spread_cpu <= 1.2 && v.spread_bytes <= 1.2 && v.spread_idle_cpu <= 1.2;
+	return v;
+}
+
 static void
 table_convergence(const struct conv_result *c)
 {
-	printf("\n4. Convergence: %zu nodes, %zu configured links, %zu writes per node\n", c->nodes,
-	       c->edges, c->writes_per_node);
-	printf("write phase %.2f s; all logs complete %.3f s after the last write "
-	       "(target < 5 s: %s)%s; digests %s\n",
-	       c->write_phase_s, c->after_last_s, verdict(!c->timed_out && c->after_last_s < 5),
-	       c->timed_out ? " TIMED OUT" : "", c->equal ? "equal" : "DIFFER");
-	printf("redundancy %.2f = received / needed (target <= 3: %s), from the %s\n",
-	       c->redundancy, verdict(c->redundancy <= 3),
-	       c->counted ? "metrics API" : "debug logs");
-	if (c->counted)
-		printf("  metrics API: received %llu, applied %llu, duplicates %llu, needed "
-		       "%llu\n",
-		       (unsigned long long)c->m_received, (unsigned long long)c->m_applied,
-		       (unsigned long long)c->m_duplicates, (unsigned long long)c->needed);
-	printf("  debug logs:  received %llu (push %llu, page %llu), applied %llu, "
-	       "duplicates %llu\n",
-	       (unsigned long long)c->received, (unsigned long long)c->pushed_recv,
-	       (unsigned long long)c->paged_recv, (unsigned long long)c->applied,
-	       (unsigned long long)c->duplicates);
+	struct conv_verdict v = conv_judge(c);
+
+	printf("\n4. Region at scale: the documented configuration (one members file, default "
+	       "overlay); a burst of the same size at every size, written by %d nodes\n",
+	       CONV_WRITERS);
+	printf("%6s %6s %9s %6s %6s %9s %9s %9s %8s %8s %7s %8s\n", "nodes", "burst", "conv s",
+	       "equal", "redund", "cpu ms/n", "idle B/s", "hb B/s", "idle %", "RSS MiB", "max",
+	       "dialled");
+	for (size_t k = 0; k < c->nsizes; k++) {
+		const struct conv_size *z = &c->size[k];
+
+		printf("%6zu %6llu %9.3f %6s %6.2f %9.0f %9.0f %9.0f %8.3f %8.1f %7.1f %8.1f%s\n",
+		       z->nodes, (unsigned long long)z->burst, z->conv_s, z->equal ? "yes" : "NO",
+		       z->redundancy, z->burst_cpu_ms, z->idle_bytes_s, z->idle_hb_bytes_s,
+		       z->idle_cpu_pct, z->rss_mib, z->rss_max_mib, z->dialled,
+		       z->timed_out ? " TIMED OUT" : "");
+	}
+	printf("targets: redundancy <= 1.5: %s; per-node costs flat within 20 %% (max/min: burst "
+	       "CPU %.2f, idle bytes %.2f, idle CPU %.2f): %s; 100 nodes converge < 1 s: %s; "
+	       "RSS <= 32 MiB: %s\n",
+	       verdict(v.redundancy), v.spread_cpu, v.spread_bytes, v.spread_idle_cpu,
+	       c->nsizes > 1 ? verdict(v.flat) : "one size only",
+	       v.run100 ? verdict(v.conv100) : "not run", verdict(v.rss));
 }
 
 /* Benchmark 5. */
@@ -273,30 +320,36 @@ json_latency(FILE *f, const struct lat_result *L)
 static void
 json_convergence(FILE *f, const struct conv_result *c)
 {
-	fprintf(f,
-	        "  \"convergence\": {\"nodes\": %zu, \"links\": %zu, \"graph\": \"%s\", "
-	        "\"writes_per_node\": %zu,\n    ",
-	        c->nodes, c->edges, c->graph, c->writes_per_node);
-	jnum(f, "write_phase_s", c->write_phase_s, true);
-	jnum(f, "converged_after_last_write_s", c->after_last_s, true);
-	fprintf(f, "\"timed_out\": %s, \"digests_equal\": %s,\n    ",
-	        c->timed_out ? "true" : "false", c->equal ? "true" : "false");
-	fprintf(f,
-	        "\"received\": %llu, \"received_push\": %llu, \"received_page\": %llu, "
-	        "\"applied\": %llu, \"duplicates\": %llu, \"needed\": %llu, ",
-	        (unsigned long long)c->received, (unsigned long long)c->pushed_recv,
-	        (unsigned long long)c->paged_recv, (unsigned long long)c->applied,
-	        (unsigned long long)c->duplicates, (unsigned long long)c->needed);
-	fprintf(f,
-	        "\"metrics_counted\": %s, \"metrics_received\": %llu, "
-	        "\"metrics_applied\": %llu, \"metrics_duplicates\": %llu, ",
-	        c->counted ? "true" : "false", (unsigned long long)c->m_received,
-	        (unsigned long long)c->m_applied, (unsigned long long)c->m_duplicates);
-	jnum(f, "redundancy", c->redundancy, true);
-	fprintf(f,
-	        "\n    \"target_converged_s\": 5, \"target_redundancy\": 3, "
-	        "\"met\": %s},\n",
-	        !c->timed_out && c->after_last_s < 5 && c->redundancy <= 3 ? "true" : "false");
+	struct conv_verdict v = conv_judge(c);
+
+	fprintf(f, "  \"convergence\": {\"writers\": %d, \"sizes\": [", CONV_WRITERS);
+	for (size_t k = 0; k < c->nsizes; k++) {
+		const struct conv_size *z = &c->size[k];
+
+		fprintf(f, "%s\n    {\"nodes\": %zu, \"burst\": %llu, ", k ? "," : "", z->nodes,
+		        (unsigned long long)z->burst);
+		jnum(f, "converged_after_last_write_s", z->conv_s, true);
+		fprintf(f, "\"timed_out\": %s, \"digests_equal\": %s, ",
+		        z->timed_out ? "true" : "false", z->equal ? "true" : "false");
+		jnum(f, "redundancy", z->redundancy, true);
+		jnum(f, "burst_cpu_ms_per_node", z->burst_cpu_ms, true);
+		jnum(f, "idle_tcp_bytes_per_node_s", z->idle_bytes_s, true);
+		jnum(f, "idle_heartbeat_bytes_per_node_s", z->idle_hb_bytes_s, true);
+		jnum(f, "idle_cpu_pct_per_node", z->idle_cpu_pct, true);
+		jnum(f, "idle_rss_mib_mean", z->rss_mib, true);
+		jnum(f, "idle_rss_mib_max", z->rss_max_mib, true);
+		jnum(f, "dialled_mean", z->dialled, false);
+		fprintf(f, "}");
+	}
+	fprintf(f, "],\n    \"target_redundancy\": 1.5, \"target_flat\": 1.2, ");
+	fprintf(f, "\"target_converged_100_s\": 1, \"target_rss_mib\": 32, ");
+	jnum(f, "spread_burst_cpu", v.spread_cpu, true);
+	jnum(f, "spread_idle_bytes", v.spread_bytes, true);
+	jnum(f, "spread_idle_cpu", v.spread_idle_cpu, true);
+	fprintf(f, "\"met\": %s},\n",
+	        v.redundancy && v.rss && (c->nsizes < 2 || v.flat) && (!v.run100 || v.conv100)
+	            ? "true"
+	            : "false");
 }
 
 /* Benchmark 5. */

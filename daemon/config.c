@@ -33,6 +33,7 @@ enum config_kind {
 	CK_GRANT,  /* none|all */
 	CK_REGION, /* 32 hex digits: a region id */
 	CK_ACT,    /* manual|auto */
+	CK_NAMES,  /* member names, comma-separated, none twice */
 };
 
 struct config_key {
@@ -82,6 +83,8 @@ static const struct config_key config_keys[] = {
      false},
     {"sync", "page_bytes", CK_U32, offsetof(struct config, page_bytes), 4096, ARR_MSG_MAX_BYTES / 2,
      false},
+    {"sync", "peers", CK_U32, offsetof(struct config, peers), 0, CONFIG_PEERS_MAX, false},
+    {"sync", "pinned", CK_NAMES, offsetof(struct config, pinned), 0, 0, false},
     {"scopes", "grant_on_create", CK_GRANT, offsetof(struct config, grant_on_create_all), 0, 0,
      false},
     CONFIG_BUDGET(pending_max_changesets, 1, BUDGET_COUNT_MAX),
@@ -114,6 +117,53 @@ struct config_parse_ctx {
 	int key_line[CONFIG_NKEYS]; /* where each key was set; 0: not yet */
 	int section_line[CONFIG_NSECTIONS];
 };
+
+/*
+ * A list of member names: NAME[,NAME]..., each a valid member name, none twice, at most
+ * CONFIG_PINNED_MAX; blanks around the commas are dropped. The list without them in
+ * *out (malloc'd). 0, or -1 with msg set.
+ */
+static int
+config_parse_names(const char *key, const char *value, char **out, char *msg, size_t msglen)
+{
+	size_t cap = strlen(value) + 1, used = 0, n = 0;
+	char *list = calloc(1, cap), name[64];
+
+	if (list == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	for (const char *q = value; q != NULL; n++) {
+		const char *end = strchr(q, ',');
+		size_t len = end != NULL ? (size_t)(end - q) : strlen(q);
+
+		for (; len > 0 && (*q == ' ' || *q == '\t'); len--)
+			q++;
+		while (len > 0 && (q[len - 1] == ' ' || q[len - 1] == '\t'))
+			len--;
+		snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : 0), q);
+		if (len >= sizeof(name) || !confval_name_ok(name)) {
+			snprintf(msg, msglen, "%s: invalid member name '%.*s'", key,
+			         (int)(len < 64 ? len : 64), q);
+			goto fail;
+		}
+		if (confval_list_has(list, name)) {
+			snprintf(msg, msglen, "%s: '%s' is listed twice", key, name);
+			goto fail;
+		}
+		if (n == CONFIG_PINNED_MAX) {
+			snprintf(msg, msglen, "%s: more than %d names", key, CONFIG_PINNED_MAX);
+			goto fail;
+		}
+		used += (size_t)snprintf(list + used, cap - used, "%s%s", n > 0 ? "," : "", name);
+		q = end != NULL ? end + 1 : NULL;
+	}
+	*out = list;
+	return 0;
+fail:
+	free(list);
+	return -1;
+}
 
 /* Strict unsigned decimal in [min, max]: digits only, no sign, no overflow. */
 static int
@@ -279,6 +329,10 @@ config_set(struct config_parse_ctx *ctx, const struct config_key *k, const char 
 		}
 		*(int *)(void *)field = strcmp(value, "auto") == 0;
 		return 0;
+	case CK_NAMES:
+		if (config_parse_names(k->key, value, &s, msg, msglen) != 0)
+			return -1;
+		break;
 	case CK_U32:
 	case CK_U64:
 		if (config_parse_uint(value, k->min, k->max, &v) != 0) {
@@ -346,6 +400,7 @@ config_parse(const char *text, const char *name, char *err, size_t errlen)
 	c->max_clock_drift_ms = ARR_MAX_DRIFT_MS;
 	c->pull_interval_ms = 30000;
 	c->page_bytes = 4u << 20;
+	c->peers = CONFIG_PEERS_DEFAULT;
 	c->pending_max_changesets = ARR_PENDING_MAX_COUNT;
 	c->pending_max_bytes = ARR_PENDING_MAX_BYTES;
 	c->pending_max_distance = ARR_PENDING_MAX_DISTANCE;
@@ -398,6 +453,7 @@ config_destroy(struct config **cp)
 	free(c->listen);
 	free(c->api);
 	free(c->members);
+	free(c->pinned);
 	free(c);
 	*cp = NULL;
 }

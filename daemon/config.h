@@ -35,6 +35,10 @@ struct config_retention {
 #define CONFIG_ACCESS_COMMIT_MS 50
 
 #define CONFIG_REGION_LEN 16 /* MEMBER_REGION_LEN */
+/* [sync] peers: members a node dials beside the pinned ones (PROTOCOL.md, "Overlay") */
+#define CONFIG_PEERS_DEFAULT 4
+#define CONFIG_PEERS_MAX     64
+#define CONFIG_PINNED_MAX    16 /* names in [sync] pinned */
 
 struct config {
 	char *path; /* the file it was read from */
@@ -56,6 +60,8 @@ struct config {
 	uint64_t max_clock_drift_ms; /* default ARR_MAX_DRIFT_MS (5000), 1000..3600000 */
 	uint32_t pull_interval_ms;   /* default 30000, 100..3600000 */
 	uint32_t page_bytes;         /* default 4 MiB, 4096..ARR_MSG_MAX_BYTES/2 */
+	uint32_t peers;              /* default 4, 0..64: members dialled (0: every member) */
+	char *pinned;                /* NULL or member names, comma-separated, always dialled */
 	/* [budget]: per origin, defaults ARR_* of arrlimits.h (struct store_budget) */
 	uint64_t pending_max_changesets;    /* 1..10^7 */
 	uint64_t pending_max_bytes;         /* ARR_CS_MAX_BYTES..2^40 */

@@ -126,3 +126,19 @@ confval_endpoint_ok(const char *s)
 	}
 	return v >= 1 && v <= 65535;
 }
+
+int
+confval_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *q = list; q != NULL && *q != '\0';) {
+		const char *end = strchr(q, ',');
+		size_t len = end != NULL ? (size_t)(end - q) : strlen(q);
+
+		if (len == n && memcmp(q, name, n) == 0)
+			return 1;
+		q = end != NULL ? end + 1 : NULL;
+	}
+	return 0;
+}

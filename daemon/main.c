@@ -260,7 +260,9 @@ sync_settings_of(const struct config *cfg)
 	return (struct sync_settings){.listen = cfg->listen,
 	                              .heartbeat_ms = cfg->heartbeat_ms,
 	                              .pull_interval_ms = cfg->pull_interval_ms,
-	                              .page_bytes = cfg->page_bytes};
+	                              .page_bytes = cfg->page_bytes,
+	                              .peers = cfg->peers,
+	                              .pinned = cfg->pinned};
 }
 
 /* The store's budgets as configured in [budget]. */

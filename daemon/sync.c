@@ -65,11 +65,26 @@ sync_held(struct sync *s)
 	return s->held;
 }
 
+const uint8_t *
+sync_ours_digest(struct sync *s, uint64_t *total)
+{
+	const struct vv *v = sync_ours(s);
+
+	if (v == NULL)
+		return NULL;
+	if (!s->vd_ok && peermsg_vdigest(v, s->vd, &s->vd_total) != 0)
+		return NULL;
+	s->vd_ok = true;
+	*total = s->vd_total;
+	return s->vd;
+}
+
 void
 sync_ours_stale(struct sync *s)
 {
 	vv_destroy(&s->ours);
 	vv_destroy(&s->held);
+	s->vd_ok = false;
 }
 
 /*
@@ -113,17 +128,23 @@ sync_log_ok(const struct sync *s, const struct peer *p, const char *kind)
 	return logrl_allow(s->rl, p->name, kind, mono_ms());
 }
 
-/* Copy set into s->set, the listen endpoint too. 0 or ARR_ENOMEM (s->set unchanged). */
+/* Copy set into s->set, its strings too. 0 or ARR_ENOMEM (s->set unchanged). */
 static int
 settings_copy(struct sync *s, const struct sync_settings *set)
 {
 	char *listen = strdup(set->listen);
+	char *pinned = set->pinned != NULL ? strdup(set->pinned) : NULL;
 
-	if (listen == NULL)
+	if (listen == NULL || (set->pinned != NULL && pinned == NULL)) {
+		free(listen);
+		free(pinned);
 		return ARR_ENOMEM;
+	}
 	free((char *)s->set.listen);
+	free((char *)s->set.pinned);
 	s->set = *set;
 	s->set.listen = listen;
+	s->set.pinned = pinned;
 	return 0;
 }
 
@@ -224,8 +245,10 @@ sync_destroy(struct sync **sp)
 	sync_applyq_destroy(s);
 	vv_destroy(&s->ours);
 	vv_destroy(&s->held);
+	vv_destroy(&s->queued);
 	logrl_destroy(&s->rl);
 	free((char *)s->set.listen);
+	free((char *)s->set.pinned);
 	free(s);
 	*sp = NULL;
 }
@@ -234,23 +257,21 @@ int
 sync_reload(struct sync *s, const struct sync_settings *set, const struct members *members)
 {
 	const struct members *file = s->file;
-	char *listen = strdup(set->listen);
+	bool moved = strcmp(set->listen, s->set.listen) != 0;
 	int rc;
 
-	if (listen == NULL)
-		return ARR_ENOMEM;
 	s->file = members;
 	/* peers of members that left lose their connections (sync_members.c) */
 	if ((rc = sync_members_follow(s, true)) != 0) {
 		s->file = file;
-		free(listen);
 		return rc;
 	}
-	if (strcmp(set->listen, s->set.listen) != 0)
+	if ((rc = settings_copy(s, set)) != 0)
+		return rc;
+	if (moved)
 		log_warnx("sync: a new listen endpoint takes effect after a restart");
-	free((char *)s->set.listen);
-	s->set = *set;
-	s->set.listen = listen;
+	/* the overlay under the new peers and pinned */
+	sync_dial_choose(s, mono_ms());
 	s->retry_members = true; /* at the next tick, when the store has the new members */
 	s->next_hb = mono_ms();
 	s->next_pull = s->next_hb + s->set.pull_interval_ms;
@@ -341,6 +362,16 @@ sync_timeout_ms(const struct sync *s)
 	return next <= now ? 0 : (long)(next - now);
 }
 
+/*
+ * Whether p's last VDIGEST, within 3 heartbeats, matched our vector: a periodic pull
+ * from it would bring nothing (and cost our whole vector), so it is left out.
+ */
+static bool
+in_step(const struct sync *s, const struct peer *p, uint64_t now)
+{
+	return p->vd_match_at != 0 && now - p->vd_match_at <= 3 * (uint64_t)s->set.heartbeat_ms;
+}
+
 void
 sync_tick(struct sync *s)
 {
@@ -348,6 +379,8 @@ sync_tick(struct sync *s)
 
 	if (sync_applyq_pending(s))
 		sync_applyq_run(s); /* one slice; the API is served before the next */
+	if (!sync_applyq_pending(s))
+		sync_recv_queued_reset(s); /* what was queued is applied, or failed */
 	/* a member change set applied (here or by the API): admit and dial the new list */
 	if (sync_members_due(s) && sync_members_follow(s, false) != 0)
 		log_warnx("sync: out of memory; the member list is followed later");
@@ -358,6 +391,7 @@ sync_tick(struct sync *s)
 		if (p->ann_due && now - p->ann_at >= SYNC_ANNOUNCE_MS)
 			sync_send_announce(s, p, now);
 		sync_lazy_check(s, p, now);
+		sync_lazy_gap_check(s, p, now);
 	}
 	if (s->bulk)
 		sync_recv_bulk_update(s, now);
@@ -374,6 +408,7 @@ sync_tick(struct sync *s)
 	logrl_tick(s->rl, now);
 	if (now >= s->next_hb) {
 		sync_link_heartbeat(s, now);
+		sync_dial_choose(s, now);
 		sync_equiv_tick(s, now);
 		s->next_hb = now + s->set.heartbeat_ms;
 	}
@@ -385,7 +420,8 @@ sync_tick(struct sync *s)
 		s->qr_clock_on = retry_quarantine(s, &s->qr_clock);
 	if (now >= s->next_pull) {
 		for (size_t i = 0; i < s->npeers; i++)
-			if (!sync_send_pull_outstanding(s, &s->peers[i], now))
+			if (!sync_send_pull_outstanding(s, &s->peers[i], now) &&
+			    !in_step(s, &s->peers[i], now))
 				sync_send_pull(s, &s->peers[i], LINK_NONE, "periodic");
 		s->next_pull = now + s->set.pull_interval_ms;
 	}

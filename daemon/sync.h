@@ -30,16 +30,18 @@ struct sync_settings {
 	uint32_t heartbeat_ms;     /* HEARTBEAT interval; links die after 3 silent ones */
 	uint32_t pull_interval_ms; /* periodic pulls, and HELLO retries after a refusal */
 	uint32_t page_bytes;       /* max_bytes of our PULLs and size of our PUSHes */
+	uint32_t peers;            /* members we dial beside the pinned ones; 0: every member */
+	const char *pinned;        /* member names always dialled, comma-separated, or NULL */
 	bool joining;              /* joining by invitation: not a member yet (sync_set_join) */
 };
 
 /*
- * Bind the ROUTER and the ZAP handler, connect a DEALER to every member with an
- * endpoint. set is copied (its strings too); zctx, members, key and st are borrowed and
- * must outlive the sync (sync_reload() swaps members). NULL on error with *err set
- * (ARR_EEXIST, not logged, when the listen port is in use: the caller says so;
- * ARR_EIO when a socket cannot be bound, ARR_ECONFIG when this node is not in members and not
- * joining, ARR_ENOMEM).
+ * Bind the ROUTER and the ZAP handler, connect a DEALER to the members the overlay
+ * chooses among those with an endpoint (set->peers, set->pinned). set is copied (its strings too);
+ * zctx, members, key and st are borrowed and must outlive the sync (sync_reload() swaps members).
+ * NULL on error with *err set (ARR_EEXIST, not logged, when the listen port is in use: the caller
+ * says so; ARR_EIO when a socket cannot be bound, ARR_ECONFIG when this node is not in members and
+ * not joining, ARR_ENOMEM).
  */
 struct sync *sync_open(void *zctx, const struct sync_settings *set, const struct members *members,
                        const struct nodekey *key, struct store *st, int *err);

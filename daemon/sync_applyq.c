@@ -14,8 +14,8 @@
  *
  * Counts what was applied, relays it (push and announcement) in the round after its
  * slice (a round of its own: relaying 1 MiB change sets costs as much as a slice), pulls
- * on a gap, and sends the pulls that waited for the queue to drain. Owns the queue and
- * the apply metrics of a slice; never reads a socket.
+ * on a gap (after a grace: sync_lazy_gap_check), and sends the pulls that waited for the queue to
+ * drain. Owns the queue and the apply metrics of a slice; never reads a socket.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -216,9 +216,8 @@ apply_batch(struct sync *s, struct aq_item *it, uint64_t now, uint64_t until_ms)
 	if (!s->aq->parked)
 		heal(s);
 	/* a gap, whether its change sets were held or dropped over the pending budget */
-	if (p != NULL && st.pending + st.dropped > 0 && !p->pull_more &&
-	    !sync_send_pull_outstanding(s, p, now))
-		sync_send_pull(s, p, LINK_NONE, "gap");
+	if (p != NULL && st.pending + st.dropped > 0)
+		sync_lazy_note_gap(p, now);
 	return st.applied > 0;
 }
 

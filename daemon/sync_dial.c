@@ -12,14 +12,23 @@
  * A node started before the others listed it would stay cut off. The monitor reports
  * the refusal (ZMQ_EVENT_HANDSHAKE_FAILED_*); we close the DEALER, log the refusal once
  * per outage with its reason, and open a fresh DEALER when the backoff has passed.
+ *
+ * It also owns the overlay's state in the peer table: which peers we dial (overlay.c
+ * chooses them) and which of those are down (dialled without WELCOME for SYNC_DOWN_HB
+ * heartbeats): a down peer is replaced by the next in its ranking and still dialled, and
+ * once it WELCOMEs us again the overlay takes it back and drops the replacement.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 #include <zmq.h>
 
+#include "arrerr.h"
+#include "confval.h"
 #include "log.h"
+#include "overlay.h"
 #include "sync_int.h"
 
 #define SYNC_DIAL_EVENTS                                                                           \
@@ -154,10 +163,101 @@ sync_dial_due(struct sync *s, uint64_t now)
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
 
-		if (p->dealer == NULL && p->endpoint != NULL && p->redial_at != 0 &&
+		if (p->dealer == NULL && p->endpoint != NULL && p->dial && p->redial_at != 0 &&
 		    now >= p->redial_at) {
 			p->redial_at = 0;
 			(void)sync_link_dealer_open(s, p);
 		}
 	}
+}
+
+/* Whether p is pinned: named in [sync] pinned, or the inviter we are joining through. */
+static bool
+pinned(const struct sync *s, const struct peer *p)
+{
+	return confval_list_has(s->set.pinned, p->name) ||
+	       (s->join.pending && memcmp(p->origin, s->join.issuer, ARR_ORIGIN_LEN) == 0);
+}
+
+/* Judge p down when its DEALER has gone SYNC_DOWN_HB heartbeats without WELCOME; up again. */
+static void
+judge(struct sync *s, struct peer *p, uint64_t now)
+{
+	uint64_t grace = (uint64_t)SYNC_DOWN_HB * s->set.heartbeat_ms;
+
+	if (p->dial && p->out.up) {
+		if (p->down_at != 0)
+			log_info("peer %s: reachable again; the overlay takes it back", p->name);
+		p->dial_since = p->down_at = 0;
+	} else if (p->dial) {
+		if (p->dial_since == 0)
+			p->dial_since = now;
+		if (p->down_at == 0 && now - p->dial_since >= grace) {
+			p->down_at = now;
+			s->peers_down++;
+			if (sync_log_ok(s, p, "overlay"))
+				log_info(
+				    "peer %s: unreachable for %llu ms; dialling the next member "
+				    "in its place",
+				    p->name, (unsigned long long)(now - p->dial_since));
+		}
+	} else {
+		p->dial_since = 0;
+		/* not dialled any more: tried again once in a while */
+		if (p->down_at != 0 && now - p->down_at >= SYNC_DOWN_RETRY_MS)
+			p->down_at = 0;
+	}
+}
+
+/* Open or close p's DEALER as the overlay chose. */
+static void
+follow(struct sync *s, struct peer *p, bool dial)
+{
+	if (dial && !p->dial)
+		p->dial_since = 0;
+	p->dial = dial;
+	if (dial && p->dealer == NULL && p->redial_at == 0) {
+		(void)sync_link_dealer_open(s, p);
+	} else if (!dial && (p->dealer != NULL || p->redial_at != 0)) {
+		if (p->dealer != NULL)
+			log_debug("peer %s: not dialled any more (the overlay chose others)",
+			          p->name);
+		sync_link_dealer_close(p);
+		p->redial_at = 0;
+	}
+}
+
+void
+sync_dial_choose(struct sync *s, uint64_t now)
+{
+	struct overlay_cand *c = calloc(s->npeers ? s->npeers : 1, sizeof(*c));
+	bool *dial = calloc(s->npeers ? s->npeers : 1, sizeof(*dial));
+	size_t *idx = calloc(s->npeers ? s->npeers : 1, sizeof(*idx));
+	size_t n = 0;
+
+	if (c == NULL || dial == NULL || idx == NULL)
+		goto out; /* the next heartbeat tries again */
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		judge(s, p, now);
+		if (p->endpoint == NULL)
+			continue;
+		c[n] = (struct overlay_cand){
+		    .key = p->origin, .pinned = pinned(s, p), .down = p->down_at != 0};
+		idx[n++] = i;
+	}
+	if (overlay_choose(nodekey_public(s->key), c, n, s->set.peers, dial) != 0)
+		goto out;
+	for (size_t i = 0, j = 0; i < s->npeers; i++) {
+		bool d = j < n && idx[j] == i && dial[j];
+
+		if (j < n && idx[j] == i)
+			j++;
+		follow(s, &s->peers[i], d);
+	}
+out:
+	free(c);
+	free(dial);
+	free(idx);
 }

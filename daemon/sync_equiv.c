@@ -1,15 +1,18 @@
 /*
- * sync_equiv.c: equivocation between peers (PROTOCOL.md, "Equivocation"). Every
- * heartbeat a node sends LOGSUM: per origin its seq, the chain hash of its log at that
- * seq and the seq the origin is frozen before. A peer whose chain hash at a seq we also
- * have differs holds another log: we send LOGREQ with our envelope hashes, it answers
- * with its first envelope that differs (a PUSH), and the store turns the two into a
- * proof. Proofs travel as EVIDENCE to every peer whose LOGSUM does not show them yet,
- * and to all peers when one is new. What a LOGSUM says is a hint: it only decides what
- * to ask and send. The store owns proofs and the rule (store_equiv.c).
+ * sync_equiv.c: equivocation between peers (PROTOCOL.md, "Equivocation"). On a heartbeat
+ * when it has something new to say (logsum_due) a node sends LOGSUM: per origin its seq,
+ * the chain hash of its log at that seq and the seq the origin is frozen before. A peer
+ * whose chain hash at a seq we also have differs holds another log: we send LOGREQ with
+ * our envelope hashes, it answers with its first envelope that differs (a PUSH), and
+ * the store turns the two into a proof. Proofs travel as EVIDENCE to every peer whose
+ * LOGSUM does not show them yet, and to all peers when one is new. What a LOGSUM says
+ * is a hint: it only decides what to ask and send. The store owns proofs and the rule
+ * (store_equiv.c).
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "arrerr.h"
 #include "bigend.h"
@@ -71,21 +74,54 @@ out:
 	return rc;
 }
 
+/* The sum of the seqs of what we know p has (0: nothing known). */
+static uint64_t
+known_total(const struct peer *p)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; p->known != NULL && i < vv_count(p->known); i++)
+		t += vv_at(p->known, i)->seq;
+	return t;
+}
+
+/*
+ * Whether p is due a LOGSUM whose records hash to h: one that says something new to it
+ * (ours changed, or what it has did, so that it may now compare seqs it lacked before),
+ * while it scans our log (it sent LOGREQ within 3 heartbeats: one LOGREQ per LOGSUM),
+ * and every SYNC_LOGSUM_REFRESH pull intervals regardless (a lost one; EVIDENCE it
+ * still lacks). An idle region thus sends almost none, where every heartbeat used to
+ * carry 80 bytes per origin to every peer.
+ */
+static bool
+logsum_due(const struct sync *s, const struct peer *p, const uint8_t h[32], uint64_t now)
+{
+	return memcmp(h, p->eq_sent_hash, 32) != 0 || known_total(p) != p->eq_sent_known ||
+	       now - p->eq_sent_at >= SYNC_LOGSUM_REFRESH * (uint64_t)s->set.pull_interval_ms ||
+	       (p->eq_req_at != 0 && now - p->eq_req_at <= 3 * (uint64_t)s->set.heartbeat_ms);
+}
+
 void
 sync_equiv_tick(struct sync *s, uint64_t now)
 {
 	struct peermsg m = {.type = PEERMSG_LOGSUM};
-	uint8_t *sums = NULL;
+	uint8_t *sums = NULL, h[32];
 
 	if (sums_build(s, &sums, &m.nsums) < 0)
 		return;
 	m.sums = sums;
+	crypto_generichash(h, sizeof(h), sums, m.nsums * PEERMSG_SUM_LEN, NULL, 0);
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
 		enum link_id l = sync_link_pick(s, p, now);
 
-		if (p->equiv_ok && l != LINK_NONE)
-			(void)sync_link_send(s, p, l, &m);
+		if (!p->equiv_ok || l == LINK_NONE || !logsum_due(s, p, h, now))
+			continue;
+		if (sync_link_send(s, p, l, &m) == 0) {
+			memcpy(p->eq_sent_hash, h, sizeof(h));
+			p->eq_sent_known = known_total(p);
+			p->eq_sent_at = now;
+		}
 	}
 	free(sums);
 }
@@ -317,6 +353,7 @@ sync_equiv_on_message(struct sync *s, struct peer *p, enum link_id l, const stru
 		unlisted_send(s, p, m);
 		break;
 	case PEERMSG_LOGREQ:
+		p->eq_req_at = mono_ms(); /* it scans: our LOGSUMs go on every heartbeat */
 		on_logreq(s, p, m);
 		break;
 	case PEERMSG_EVIDENCE:

@@ -5,7 +5,8 @@
  *
  *   sync.c       the loop: open/destroy/reload, poll, timers, our cached vector
  *   sync_link.c  links: sockets, sends, HELLO on our DEALERs, liveness, heartbeats
- *   sync_dial.c  redialling a DEALER whose handshake was refused: monitor, backoff
+ *   sync_dial.c  redialling a DEALER whose handshake was refused: monitor, backoff;
+ *                the overlay: whom we dial (overlay.c chooses), who is down
  *   sync_fds.c   the peer port under the file-descriptor budget: pause and resume
  *   sync_peer.c  the peer table and what we know of each peer's vector
  *   sync_zap.c   the ZAP handler (CURVE key -> member)
@@ -15,7 +16,8 @@
  *   sync_msg.c   HELLO contents and checks, the peers report and the metrics text
  *   sync_sendq.c the bytes queued to each member (zero-copy sends, freed by libzmq)
  *   sync_applyq.c received change sets waiting to be applied, applied in time slices
- *   sync_equiv.c log digests (LOGSUM), locating a fork (LOGREQ), relaying proofs
+ *   sync_equiv.c log digests (LOGSUM, when they say something new), locating a fork
+ *                (LOGREQ), relaying proofs
  *
  * Everything here runs in the daemon's single thread; nothing blocks.
  */
@@ -42,18 +44,23 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_BURST          64   /* messages read from one socket per poll round */
 #define SYNC_ANNOUNCE_MS    20   /* at most one announcement (HEARTBEAT) per peer in this */
 #define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
+#define SYNC_LAG_MAX_MS     1000 /* ... at most, while received change sets wait to apply */
 #define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
 #define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
-#define SYNC_APPLY_BUCKETS  8       /* buckets of the apply latency histogram, +Inf aside */
-#define SYNC_DIAL_MIN_MS    1000    /* first redial after a refused handshake (before jitter) */
-#define SYNC_DIAL_MAX_MS    60000   /* cap of the redial backoff */
-#define SYNC_ZAP_SEEN       32      /* refused keys remembered, so each is logged once */
-#define SYNC_HANDSHAKE_MS   5000    /* a connection must finish CURVE and ZAP within this */
-#define SYNC_FDS_CHECK_MS   250     /* how often the descriptor budget is looked at */
-#define SYNC_SNDHWM         64      /* messages libzmq queues per connection (ZMQ_SNDHWM) */
-#define SYNC_PAGES_MAX      2       /* PAGEs queued to one member before its PULLs are refused */
+#define SYNC_LOGSUM_REFRESH 10      /* a LOGSUM with nothing new goes out every 10 pull intervals */
+#define SYNC_CAP_VDIGEST    "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
+#define SYNC_APPLY_BUCKETS  8         /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS    1000      /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS    60000     /* cap of the redial backoff */
+#define SYNC_DOWN_HB        5         /* heartbeats a dialled peer may stay without WELCOME */
+#define SYNC_DOWN_RETRY_MS  60000     /* a down peer no longer dialled is tried again after */
+#define SYNC_ZAP_SEEN       32        /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS   5000      /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS   250       /* how often the descriptor budget is looked at */
+#define SYNC_SNDHWM         64        /* messages libzmq queues per connection (ZMQ_SNDHWM) */
+#define SYNC_PAGES_MAX      2         /* PAGEs queued to one member before its PULLs are refused */
 #define SYNC_SENDQ_BYTES    (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
 #define SYNC_APPLY_SLICE_MS 25           /* apply work per loop round (sync_applyq.c) */
 #define SYNC_APPLYQ_BYTES   (32u << 20)  /* received change sets waiting, all peers */
@@ -72,6 +79,8 @@ struct sync_counters {
 	uint64_t sent;     /* in PUSH and PAGE messages that left */
 	uint64_t received; /* in PUSH and PAGE messages from peers */
 	uint64_t applied, duplicates, quarantined;
+	uint64_t dup_unverified;                   /* of the duplicates, dropped before verify */
+	uint64_t prunes;                           /* PRUNE messages sent */
 	uint64_t apply_count;                      /* store_apply() calls for received batches */
 	double apply_sum;                          /* their seconds */
 	uint64_t apply_bucket[SYNC_APPLY_BUCKETS]; /* calls within bucket i's bound (cumulative) */
@@ -98,6 +107,9 @@ struct peer {
 	uint32_t dial_backoff_ms;  /* backoff of the next redial before jitter (0: the first) */
 	uint64_t dial_refusals;    /* refused handshakes since the link was last up */
 	bool dial_refusal_logged;  /* the refusal of this outage is in the log */
+	bool dial;                 /* the overlay chose it: we keep a DEALER to it (sync_dial.c) */
+	uint64_t dial_since;       /* monotonic ms our DEALER has been without WELCOME, 0: up */
+	uint64_t down_at;          /* monotonic ms it was judged unreachable, 0: not down */
 	struct link out;           /* our DEALER -> its ROUTER */
 	bool hello_due;            /* HELLO could not go out: send when the DEALER can */
 	struct link in;            /* its DEALER -> our ROUTER */
@@ -114,26 +126,34 @@ struct peer {
 	 * Eager/lazy push (PROTOCOL.md, "Push"). All four are sets or maps by origin and
 	 * forgotten on every handshake; NULL means empty.
 	 */
-	bool lazy_ok;  /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
-	bool equiv_ok; /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
+	bool lazy_ok;         /* it announced the "lazy" capability: PRUNE and GRAFT go to it */
+	bool equiv_ok;        /* it announced "equiv": LOGSUM, LOGREQ, EVIDENCE go to it */
+	bool vdigest_ok;      /* it announced "vdigest": our heartbeats to it are VDIGESTs */
+	uint64_t vreply_at;   /* monotonic ms we last answered its VDIGEST with our vector */
+	uint64_t vd_match_at; /* monotonic ms its last VDIGEST equal to ours came, 0: none */
 	char software[PEERMSG_CAP_MAX + 1]; /* its announced software version, "" unknown */
 	unsigned schema;                    /* its announced schema version, 0 unknown */
 	uint8_t eq_origin[ARR_ORIGIN_LEN];  /* the origin its log differs in that we scan */
 	uint64_t eq_next;                   /* the next seq of that scan (LOGREQ), 0: none */
 	uint32_t eq_tokens; /* LOGREQs and EVIDENCEs of its we may still answer (sync_equiv.c) */
 	uint64_t eq_at;     /* monotonic ms the tokens were last topped up */
-	struct vv *lazy;    /* origins it PRUNEd: we do not push their change sets to it */
-	struct vv *pruned;  /* origins we PRUNEd at it (GRAFT undoes them) */
-	struct vv *fed;     /* origin -> monotonic ms it last pushed us a new change set */
-	struct vv *lag;     /* what it announced that we lacked, or NULL */
-	uint64_t lag_at;    /* monotonic ms lag was taken */
-	uint64_t ann_at;    /* monotonic ms of our last announcement to it */
-	bool ann_due;       /* an announcement waits for the rate limit */
-	uint64_t last_rx;   /* monotonic ms, 0 = never */
-	uint64_t last_seen_wall; /* wall-clock ms, 0 = never */
-	uint64_t pull_id;        /* outstanding pull, 0 = none */
-	uint64_t pull_at;        /* monotonic ms it was sent */
-	uint64_t refused_at;     /* monotonic ms of a version refusal (out) */
+	uint8_t eq_sent_hash[32]; /* hash of the records of our last LOGSUM to it */
+	uint64_t eq_sent_known;   /* known_total() of it then */
+	uint64_t eq_sent_at;      /* monotonic ms of that LOGSUM, 0: none since the handshake */
+	uint64_t eq_req_at;       /* monotonic ms of its last LOGREQ: it scans our log */
+	struct vv *lazy;          /* origins it PRUNEd: we do not push their change sets to it */
+	struct vv *pruned;        /* origins we PRUNEd at it (GRAFT undoes them) */
+	struct vv *fed;           /* origin -> monotonic ms it last pushed us a new change set */
+	struct vv *lag;           /* what it announced that we lacked, or NULL */
+	uint64_t lag_at;          /* monotonic ms lag was taken */
+	uint64_t gap_at;          /* monotonic ms its change sets showed a gap (0: none) */
+	uint64_t ann_at;          /* monotonic ms of our last announcement to it */
+	bool ann_due;             /* an announcement waits for the rate limit */
+	uint64_t last_rx;         /* monotonic ms, 0 = never */
+	uint64_t last_seen_wall;  /* wall-clock ms, 0 = never */
+	uint64_t pull_id;         /* outstanding pull, 0 = none */
+	uint64_t pull_at;         /* monotonic ms it was sent */
+	uint64_t refused_at;      /* monotonic ms of a version refusal (out) */
 	bool was_connected;
 	bool paging; /* its pull answered with more to come, or its last page not yet
 	                applied: we are catching up from it (bulk apply) */
@@ -200,8 +220,13 @@ struct sync {
 	void *zap;
 	struct peer *peers;
 	size_t npeers;
-	struct vv *ours;    /* cached copy of the store's vector; NULL when stale */
+	struct vv *ours;                 /* cached copy of the store's vector; NULL when stale */
+	uint8_t vd[PEERMSG_VDIGEST_LEN]; /* its VDIGEST, when vd_ok */
+	uint64_t vd_total;
+	bool vd_ok;
+	uint64_t vd_equal, vd_differ; /* VDIGESTs received that matched our vector, or not */
 	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
+	struct vv *queued;  /* per origin, the seq up to which copies wait in the apply queue */
 	uint64_t held_gen;  /* store_quota_refused()'s generation when held was made */
 	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
 	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
@@ -219,6 +244,9 @@ struct sync {
 	uint64_t equiv_dropped; /* LOGREQs and EVIDENCEs over a peer's budget, not handled */
 	struct sync_applyq *aq; /* received change sets waiting to be applied */
 	uint64_t dial_seq;      /* names the monitor endpoints */
+	uint64_t peers_down;    /* dialled peers judged unreachable and replaced (sync_dial.c) */
+	uint64_t sent_bytes;    /* bytes of peer messages handed to libzmq (sync_link_send) */
+	uint64_t hb_bytes;      /* of them, HEARTBEAT and VDIGEST messages */
 	uint64_t zap_seen[SYNC_ZAP_SEEN]; /* short hashes of recently refused keys (sync_zap.c) */
 	size_t zap_seen_next;
 	uint8_t zap_seen_key[16]; /* random key of those hashes */
@@ -244,6 +272,8 @@ const struct vv *sync_ours(struct sync *s);
  */
 const struct vv *sync_held(struct sync *s);
 void sync_ours_stale(struct sync *s);
+/* The VDIGEST of our vector (peermsg_vdigest), cached with it; NULL: out of memory. */
+const uint8_t *sync_ours_digest(struct sync *s, uint64_t *total);
 
 /*
  * sync_link.c. A link is alive when its handshake is done and it was heard from within
@@ -269,7 +299,10 @@ void sync_link_send_error_rid(struct sync *s, const uint8_t *rid, size_t ridlen,
 void sync_link_send_hello(struct sync *s, struct peer *p);
 /* Socket options of the ROUTER: the common ones and CURVE as the server. */
 int sync_link_router_opts(const struct sync *s, void *sock);
-/* Open DEALERs that should exist and are not waiting for a redial; open one; close one. */
+/*
+ * The overlay's DEALERs: open those it chooses, close the others (sync_dial_choose); open
+ * one; close one.
+ */
 void sync_link_dealers_open(struct sync *s);
 int sync_link_dealer_open(struct sync *s, struct peer *p);
 void sync_link_dealer_close(struct peer *p);
@@ -345,6 +378,12 @@ void sync_dial_up(struct peer *p);
 /* Open the DEALERs whose redial is due. */
 void sync_dial_due(struct sync *s, uint64_t now);
 /*
+ * The overlay (PROTOCOL.md, "Overlay"): judge which dialled peers are down, choose whom
+ * to dial (overlay.c) from the members with endpoints, open the DEALERs of the chosen and
+ * close the others'. On every heartbeat and whenever the member list or the settings move.
+ */
+void sync_dial_choose(struct sync *s, uint64_t now);
+/*
  * The delay before the next redial: between half and all of the backoff (jitter picks
  * where), which then doubles up to SYNC_DIAL_MAX_MS.
  */
@@ -419,6 +458,12 @@ void sync_recv_router(struct sync *s);
 void sync_recv_dealer(struct sync *s, struct peer *p);
 /* Drain the rest of a multipart message. */
 void sync_recv_drain(void *sock);
+/*
+ * The highest seq of origin we hold or have queued for the apply with all before it (a
+ * hint: what waits may still fail); forget the queued part (the queue drained).
+ */
+uint64_t sync_recv_have(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN]);
+void sync_recv_queued_reset(struct sync *s);
 /* Start or end the bulk apply as peers start or stop paging. */
 void sync_recv_bulk_update(struct sync *s, uint64_t now);
 
@@ -437,6 +482,11 @@ void sync_send_push_new(struct sync *s);
 /* Our vector (a HEARTBEAT) to p now; to every connected peer, rate-limited. */
 void sync_send_announce(struct sync *s, struct peer *p, uint64_t now);
 void sync_send_announce_all(struct sync *s);
+/*
+ * VDIGEST m from p: the digest of our vector (p has what we have), or not (p gets our
+ * vector, at most once per heartbeat_ms, so that it pulls what it lacks).
+ */
+void sync_send_on_vdigest(struct sync *s, struct peer *p, const struct peermsg *m, uint64_t now);
 
 /* sync_lazy.c */
 /* Forget the eager/lazy state of p: after a handshake both sides start eager. */
@@ -451,6 +501,9 @@ void sync_lazy_on_origins(struct peer *p, const struct peermsg *m, uint64_t seq)
 void sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t now);
 /* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull. */
 void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
+/* p's change sets left a gap (held pending): pull from it after the grace, if still due. */
+void sync_lazy_note_gap(struct peer *p, uint64_t now);
+void sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now);
 
 /* sync_msg.c */
 /* A HELLO or WELCOME from us, borrowing v; it announces our heartbeat_ms. */

@@ -57,18 +57,23 @@ sync_lazy_push_base(struct sync *s, struct peer *p, struct vv **tmp)
 	return *tmp;
 }
 
-/* Send PRUNE or GRAFT with the origins of set to p (only if it understands them). */
-static void
+/*
+ * Send PRUNE or GRAFT with the origins of set to p (only if it understands them);
+ * whether it went out.
+ */
+static bool
 send_origins(struct sync *s, struct peer *p, enum peermsg_type type, struct vv *set)
 {
 	struct peermsg m = {.type = type, .origins = set};
 
 	if (!p->lazy_ok || set == NULL || vv_count(set) == 0)
-		return;
-	if (sync_link_send(s, p, sync_link_pick(s, p, mono_ms()), &m) == 0 &&
-	    sync_log_ok(s, p, "lazy"))
+		return false;
+	if (sync_link_send(s, p, sync_link_pick(s, p, mono_ms()), &m) != 0)
+		return false;
+	if (sync_log_ok(s, p, "lazy"))
 		log_debug("peer %s: %s of %zu origins", p->name, peermsg_type_name((int)type),
 		          vv_count(set));
+	return true;
 }
 
 /* Whether a peer other than p pushed us a new change set of origin within SYNC_FED_MS. */
@@ -92,7 +97,9 @@ fed_by_other(const struct sync *s, const struct peer *p, const uint8_t origin[AR
  * change sets we already hold, when another peer feeds us those. A duplicate from our
  * only feeder is not pruned, so a chain never loses its only eager link; if every
  * feeder of an origin is pruned all the same, announcements show the gap and the lag
- * check pulls and GRAFTs.
+ * check pulls and GRAFTs. An origin is PRUNEd once per peer: while it stays in p's
+ * pruned set (until our GRAFT, or a new handshake) its duplicates from p are only
+ * dropped, since p's pushes already on the way when it got the PRUNE keep coming.
  */
 void
 sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m)
@@ -109,15 +116,18 @@ sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m)
 
 		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) != 0)
 			continue;
-		if (seq > vv_get(v, origin))
+		/* a copy of one still queued for the apply is a duplicate too */
+		if (seq > vv_get(v, origin) && seq > sync_recv_have(s, origin))
 			set_origin(&p->fed, origin, now);
-		else if (p->lazy_ok && fed_by_other(s, p, origin, now))
+		else if (p->lazy_ok && (p->pruned == NULL || vv_get(p->pruned, origin) == 0) &&
+		         fed_by_other(s, p, origin, now))
 			set_origin(&prune, origin, 1);
 	}
-	if (prune != NULL) {
+	/* a PRUNE that did not go out is not noted: the next duplicate sends it again */
+	if (prune != NULL && send_origins(s, p, PEERMSG_PRUNE, prune)) {
+		s->count.prunes++;
 		for (size_t i = 0; i < vv_count(prune); i++)
 			set_origin(&p->pruned, vv_at(prune, i)->origin, 1);
-		send_origins(s, p, PEERMSG_PRUNE, prune);
 	}
 	vv_destroy(&prune);
 }
@@ -156,6 +166,9 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 
 	if (p->lag == NULL || now - p->lag_at < SYNC_LAG_MS)
 		return;
+	/* received change sets still wait to be applied: what p announced is likely there */
+	if (sync_applyq_pending(s) && now - p->lag_at < SYNC_LAG_MAX_MS)
+		return;
 	if (v != NULL && vv_missing(p->lag, v) > 0) {
 		for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
 			const uint8_t *o = vv_at(p->pruned, i)->origin;
@@ -164,10 +177,35 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 		}
 		for (size_t i = 0; graft != NULL && i < vv_count(graft); i++)
 			set_origin(&p->pruned, vv_at(graft, i)->origin, 0);
-		send_origins(s, p, PEERMSG_GRAFT, graft);
+		(void)send_origins(s, p, PEERMSG_GRAFT, graft);
 		if (!sync_send_pull_outstanding(s, p, now))
 			sync_send_pull(s, p, LINK_NONE, "behind");
 	}
 	vv_destroy(&graft);
 	vv_destroy(&p->lag);
+}
+
+void
+sync_lazy_note_gap(struct peer *p, uint64_t now)
+{
+	if (p->gap_at == 0)
+		p->gap_at = now;
+}
+
+/*
+ * A gap p's change sets showed SYNC_LAG_MS ago (or up to SYNC_LAG_MAX_MS while received
+ * change sets wait to be applied): pull from p. In an overlay a change set often
+ * arrives before the one it follows, which is on its way on another path; pulling at
+ * once would fetch it, and everything after it, a second time.
+ */
+void
+sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now)
+{
+	if (p->gap_at == 0 || now - p->gap_at < SYNC_LAG_MS)
+		return;
+	if (sync_applyq_pending(s) && now - p->gap_at < SYNC_LAG_MAX_MS)
+		return;
+	p->gap_at = 0;
+	if (!p->pull_more && !sync_send_pull_outstanding(s, p, now))
+		sync_send_pull(s, p, LINK_NONE, "gap");
 }

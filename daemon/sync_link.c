@@ -26,6 +26,7 @@
 
 #include "arrerr.h"
 #include "log.h"
+#include "monoclock.h"
 #include "sync_int.h"
 
 #define SYNC_ZAP_DOMAIN       "arrangd"
@@ -92,7 +93,11 @@ sync_link_send(struct sync *s, struct peer *p, enum link_id l, const struct peer
 		return rc;
 	}
 	rc = sync_sendq_send(s, p, l, buf, len, m->type == PEERMSG_PAGE);
-	if (rc != 0) {
+	if (rc == 0) {
+		s->sent_bytes += len;
+		if (m->type == PEERMSG_HEARTBEAT || m->type == PEERMSG_VDIGEST)
+			s->hb_bytes += len;
+	} else {
 		if (l == LINK_IN && errno == EHOSTUNREACH)
 			p->in.up = false;
 		if (sync_log_ok(s, p, "send"))
@@ -264,10 +269,7 @@ sync_link_dealer_close(struct peer *p)
 void
 sync_link_dealers_open(struct sync *s)
 {
-	for (size_t i = 0; i < s->npeers; i++)
-		if (s->peers[i].endpoint != NULL && s->peers[i].dealer == NULL &&
-		    s->peers[i].redial_at == 0)
-			(void)sync_link_dealer_open(s, &s->peers[i]);
+	sync_dial_choose(s, mono_ms());
 }
 
 void
@@ -300,14 +302,25 @@ note_connected(const struct sync *s, struct peer *p, uint64_t now)
 	}
 }
 
+/*
+ * Heartbeat round: liveness, HELLO retries, and on every live link our vector: as a
+ * VDIGEST to a peer that announced "vdigest" (41 bytes whatever the region's size; the
+ * vector itself follows only when the peer's digest differs, sync_send_on_vdigest), as
+ * a HEARTBEAT to an older one.
+ */
 void
 sync_link_heartbeat(struct sync *s, uint64_t now)
 {
 	const struct vv *v = sync_ours(s);
 	struct peermsg hb = {.type = PEERMSG_HEARTBEAT, .vector = (struct vv *)v};
+	struct peermsg vd = {.type = PEERMSG_VDIGEST};
+	const uint8_t *d = sync_ours_digest(s, &vd.total);
 
+	if (d != NULL)
+		memcpy(vd.digest, d, sizeof(vd.digest));
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
+		const struct peermsg *m = p->vdigest_ok && d != NULL ? &vd : &hb;
 
 		sync_link_expire(s, p, now);
 		if (p->dealer != NULL && !p->out.up &&
@@ -315,9 +328,9 @@ sync_link_heartbeat(struct sync *s, uint64_t now)
 			sync_link_send_hello(s, p);
 		if (v != NULL) {
 			if (p->out.up)
-				(void)sync_link_send(s, p, LINK_OUT, &hb);
+				(void)sync_link_send(s, p, LINK_OUT, m);
 			if (p->in.up && p->ridlen > 0)
-				(void)sync_link_send(s, p, LINK_IN, &hb);
+				(void)sync_link_send(s, p, LINK_IN, m);
 		}
 		note_connected(s, p, now);
 	}

@@ -27,7 +27,7 @@ sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_t
 	m->major = PEERMSG_MAJOR;
 	m->minor = PEERMSG_MINOR;
 	memcpy(m->origin, nodekey_public(key), ARR_ORIGIN_LEN);
-	m->ncaps = 7;
+	m->ncaps = 8;
 	strcpy(m->caps[0], "push");
 	strcpy(m->caps[1], "relay");
 	strcpy(m->caps[2], SYNC_CAP_LAZY);
@@ -37,6 +37,7 @@ sync_msg_fill_hello(const struct nodekey *key, struct peermsg *m, enum peermsg_t
 	/* what the peer shows in "peers" and metrics, and status compares (rolling upgrades) */
 	snprintf(m->caps[5], sizeof(m->caps[5]), "%s%s", SYNC_CAP_SOFTWARE, ARRANG_VERSION);
 	snprintf(m->caps[6], sizeof(m->caps[6]), "%s%u", SYNC_CAP_SCHEMA, ARR_SCHEMA_VERSION);
+	strcpy(m->caps[7], SYNC_CAP_VDIGEST);
 	m->vector = (struct vv *)v;
 }
 
@@ -127,7 +128,7 @@ pack_peer(const struct sync *s, msgpack_packer *pk, const struct peer *p, const 
 	char hex[NODEKEY_HEX_LEN + 1];
 
 	nodekey_hex(p->origin, hex);
-	if (msgpack_pack_map(pk, 10) != 0 || pack_str(pk, "name") != 0 ||
+	if (msgpack_pack_map(pk, 11) != 0 || pack_str(pk, "name") != 0 ||
 	    pack_str(pk, p->name) != 0 || pack_str(pk, "organisation") != 0 ||
 	    pack_str(pk, mb != NULL ? mb->organisation : "") != 0 || pack_str(pk, "origin") != 0 ||
 	    pack_str(pk, hex) != 0 || pack_str(pk, "endpoint") != 0 ||
@@ -141,7 +142,9 @@ pack_peer(const struct sync *s, msgpack_packer *pk, const struct peer *p, const 
 	    pack_str(pk, "software") != 0 ||
 	    (p->software[0] != '\0' ? pack_str(pk, p->software) : msgpack_pack_nil(pk)) != 0 ||
 	    pack_str(pk, "schema") != 0 ||
-	    (p->schema != 0 ? msgpack_pack_uint64(pk, p->schema) : msgpack_pack_nil(pk)) != 0)
+	    (p->schema != 0 ? msgpack_pack_uint64(pk, p->schema) : msgpack_pack_nil(pk)) != 0 ||
+	    pack_str(pk, "dialled") != 0 ||
+	    (p->dial ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) != 0)
 		return ARR_ENOMEM;
 	return 0;
 }
@@ -215,7 +218,11 @@ schema_gauges(const struct sync *s, FILE *f)
 		                     s->peers[i].schema);
 }
 
-/* Per peer, whole seconds since it was last heard from (since this daemon started if never). */
+/*
+ * Per neighbour (a peer we dial, or one that connected to us), whole seconds since it was
+ * last heard from (since this daemon started if never). The other members are reached
+ * through the overlay, not directly: their silence is no fault.
+ */
 static void
 unreachable_gauges(const struct sync *s, FILE *f, uint64_t now)
 {
@@ -225,9 +232,22 @@ unreachable_gauges(const struct sync *s, FILE *f, uint64_t now)
 		const struct peer *p = &s->peers[i];
 		uint64_t since = p->last_rx != 0 ? p->last_rx : s->started;
 
+		if (!p->dial && p->ridlen == 0)
+			continue;
 		metrics_sample_label(f, "arrangd_peer_unreachable_seconds", "peer", p->name,
 		                     now > since ? (now - since) / 1000 : 0);
 	}
+}
+
+/* Peers the overlay dials now. */
+static uint64_t
+dialled(const struct sync *s)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < s->npeers; i++)
+		n += s->peers[i].dial;
+	return n;
 }
 
 int
@@ -246,6 +266,10 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	     s->count.applied},
 	    {"arrangd_changesets_duplicate_total", "Change sets from peers already held.",
 	     s->count.duplicates},
+	    {"arrangd_changesets_duplicate_unverified_total",
+	     "Of the duplicates, those recognised by their logged bytes before a signature check.",
+	     s->count.dup_unverified},
+	    {"arrangd_peer_prunes_sent_total", "PRUNE messages sent to peers.", s->count.prunes},
 	    {"arrangd_changesets_quarantined_total", "Change sets from peers quarantined.",
 	     s->count.quarantined},
 	    {"arrangd_peer_send_dropped_total",
@@ -258,6 +282,13 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	    {"arrangd_peer_equiv_dropped_total",
 	     "LOGREQs and EVIDENCEs from peers dropped over the per-peer budget.",
 	     s->equiv_dropped},
+	    {"arrangd_peer_sent_bytes_total", "Bytes of messages sent to peers.", s->sent_bytes},
+	    {"arrangd_peer_heartbeat_bytes_total",
+	     "Of them, bytes of HEARTBEAT and VDIGEST messages (vectors and their digests).",
+	     s->hb_bytes},
+	    {"arrangd_peer_down_total",
+	     "Dialled peers judged unreachable and replaced by the next in the overlay's ranking.",
+	     s->peers_down},
 	};
 	const struct vv *v = sync_ours(s);
 	struct vv *empty = vv_new();
@@ -271,6 +302,8 @@ sync_msg_metrics(struct sync *s, FILE *f)
 	sync_stats(s, &ss);
 	metrics_gauge(f, "arrangd_peers_connected",
 	              "Other members heard from within three heartbeats.", ss.connected);
+	metrics_gauge(f, "arrangd_peers_dialled", "Other members this node dials (the overlay).",
+	              dialled(s));
 	metrics_gauge(f, "arrangd_peer_send_queued_bytes",
 	              "Bytes queued to peers that libzmq has not taken yet.", sync_sendq_total(s));
 	lag_gauges(s, f, v, empty);

@@ -113,6 +113,11 @@ sync_peer_handshake(struct peer *p, struct link *l, const struct peermsg *m)
 	sync_lazy_reset(p);
 	p->lazy_ok = sync_msg_has_cap(m, SYNC_CAP_LAZY);
 	p->equiv_ok = sync_msg_has_cap(m, SYNC_CAP_EQUIV);
+	p->vdigest_ok = sync_msg_has_cap(m, SYNC_CAP_VDIGEST);
+	p->vreply_at = 0;
+	/* a new link gets our next LOGSUM whatever we sent before */
+	memset(p->eq_sent_hash, 0, sizeof(p->eq_sent_hash));
+	p->eq_sent_at = 0;
 	/* another schema version is no reason to refuse: PROTOCOL.md, "Schema evolution" */
 	p->schema = sync_msg_schema(m);
 	snprintf(p->software, sizeof(p->software), "%s",

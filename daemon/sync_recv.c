@@ -2,7 +2,8 @@
  * sync_recv.c: what the peer layer receives. Reads the ROUTER and the DEALERs (bounded
  * bursts, never blocking), ties each ROUTER message to the member the ZAP handler
  * authenticated, decodes and checks it, and dispatches it: the handshake (HELLO on the
- * ROUTER, WELCOME on a DEALER), PULL, PAGE, PUSH, HEARTBEAT, PRUNE, GRAFT and ERROR.
+ * ROUTER, WELCOME on a DEALER), PULL, PAGE, PUSH, HEARTBEAT, VDIGEST, PRUNE, GRAFT and
+ * ERROR.
  * Queues received change sets for sync_applyq.c, which applies them through
  * store_apply() (in shared transactions while a peer pages us: the bulk apply, started
  * and ended here). Malformed input is
@@ -146,6 +147,122 @@ on_welcome(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 		sync_send_pull(s, p, l, "connect");
 }
 
+/* store_changeset_get()'s callback: whether the logged envelope has the received bytes. */
+struct logged_cmp {
+	const struct peermsg_blob *got;
+	bool same;
+};
+
+static int
+logged_same(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const uint8_t *data,
+            size_t len)
+{
+	struct logged_cmp *c = ctx;
+
+	(void)origin;
+	(void)seq;
+	c->same = len == c->got->len && memcmp(data, c->got->data, len) == 0;
+	return 0;
+}
+
+/* Whether cs (origin, seq peeked) is a copy of what our log holds at (origin, seq). */
+static bool
+logged_copy(struct sync *s, const struct vv *ours, const struct peermsg_blob *cs)
+{
+	struct logged_cmp c = {.got = cs};
+	uint8_t origin[ARR_ORIGIN_LEN];
+	uint64_t seq;
+
+	if (peermsg_cs_peek(cs->data, cs->len, origin, &seq) != 0 || seq > vv_get(ours, origin))
+		return false;
+	return store_changeset_get(s->st, origin, seq, logged_same, &c) == 0 && c.same;
+}
+
+/*
+ * Duplicates are recognised before the signature check (PROTOCOL.md, "Duplicates"): a
+ * change set of m whose (origin, seq) our vector holds and whose bytes are those of our
+ * log is counted as a duplicate and dropped here, so store_apply(), which verifies
+ * Ed25519 first, never sees it. One with other bytes goes on: it may be a second signed
+ * content (a proof of equivocation) or a forgery, which the store tells apart. f is m
+ * with only the change sets that go on (f->cs is new: the caller frees it). 0, or
+ * ARR_ENOMEM (nothing queued; a later pull repairs it).
+ */
+static int
+drop_held(struct sync *s, struct peer *p, const struct peermsg *m, struct peermsg *f)
+{
+	const struct vv *ours = sync_ours(s);
+	size_t dropped = 0;
+
+	*f = *m;
+	f->ncs = 0;
+	if ((f->cs = calloc(m->ncs ? m->ncs : 1, sizeof(*f->cs))) == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < m->ncs; i++) {
+		uint8_t origin[ARR_ORIGIN_LEN];
+		uint64_t seq;
+
+		bool peeked = peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) == 0;
+		/* a copy of one still queued for the apply, with all before it (a hint) */
+		bool queued = peeked && s->queued != NULL && seq > vv_get(ours, origin) &&
+		              seq <= vv_get(s->queued, origin);
+
+		if (ours == NULL || (!queued && !logged_copy(s, ours, &m->cs[i]))) {
+			f->cs[f->ncs++] = m->cs[i];
+			continue;
+		}
+		/* it has it: do not push it back */
+		if (peeked)
+			sync_peer_known_add(p, origin, seq);
+		dropped++;
+	}
+	s->count.received += dropped;
+	s->count.duplicates += dropped;
+	s->count.dup_unverified += dropped;
+	if (dropped > 0 && sync_log_ok(s, p, "apply"))
+		log_debug("peer %s: %s of %zu: %zu duplicates dropped before verification", p->name,
+		          peermsg_type_name((int)m->type), m->ncs, dropped);
+	return 0;
+}
+
+/*
+ * The change sets of f were queued for the apply: raise s->queued, per origin, over the
+ * seqs that continue what we hold or queued before. A hint only (drop_held, the lazy
+ * push): a queued change set may still fail to apply, so it is forgotten whenever the
+ * queue drains (sync_recv_queued_reset), and a pull repairs what it hid.
+ */
+static void
+note_queued(struct sync *s, const struct peermsg *f)
+{
+	const struct vv *ours = sync_ours(s);
+
+	if (ours == NULL || (s->queued == NULL && (s->queued = vv_new()) == NULL))
+		return;
+	for (size_t i = 0; i < f->ncs; i++) {
+		uint8_t origin[ARR_ORIGIN_LEN];
+		uint64_t seq;
+
+		if (peermsg_cs_peek(f->cs[i].data, f->cs[i].len, origin, &seq) == 0 &&
+		    seq == sync_recv_have(s, origin) + 1)
+			(void)vv_set(s->queued, origin, seq);
+	}
+}
+
+uint64_t
+sync_recv_have(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN])
+{
+	const struct vv *ours = sync_ours(s);
+	uint64_t a = ours != NULL ? vv_get(ours, origin) : 0;
+	uint64_t b = s->queued != NULL ? vv_get(s->queued, origin) : 0;
+
+	return a > b ? a : b;
+}
+
+void
+sync_recv_queued_reset(struct sync *s)
+{
+	vv_destroy(&s->queued);
+}
+
 /*
  * PAGE from p: the answer to our pull or a stray; queued for the apply (sync_applyq.c).
  * The next page is asked for at once only when the queue was empty (the pull's vector
@@ -156,28 +273,42 @@ on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m,
 {
 	bool mine = m->req_id != 0 && m->req_id == p->pull_id;
 	bool idle = !sync_applyq_pending(s);
+	struct peermsg f;
 
+	if (drop_held(s, p, m, &f) != 0)
+		return;
 	if (!mine) {
-		(void)sync_applyq_add(s, p, m, false);
+		if (sync_applyq_add(s, p, &f, false) == 0)
+			note_queued(s, &f);
+		free(f.cs);
 		return;
 	}
 	p->pull_id = 0;
-	if (sync_applyq_add(s, p, m, !m->more) != 0) {
+	if (sync_applyq_add(s, p, &f, !m->more) != 0) {
 		p->pull_more = true; /* asked again once the queue has drained */
-	} else if (m->more && (!idle || !sync_send_pull_ahead(s, p, l, m))) {
-		p->pull_more = true;
+	} else {
+		note_queued(s, &f);
+		if (m->more && (!idle || !sync_send_pull_ahead(s, p, l, m)))
+			p->pull_more = true;
 	}
+	free(f.cs);
 	/* a catch-up's last page is applied in bulk too: paging ends once it is applied */
 	p->paging = m->more || p->pull_more || (p->paging && p->applyq_bytes > 0);
 	sync_recv_bulk_update(s, now);
 }
 
-/* PUSH from p: prune or note its feed, queue for the apply. */
+/* PUSH from p: prune or note its feed, queue for the apply what is not held already. */
 static void
 on_push(struct sync *s, struct peer *p, const struct peermsg *m)
 {
+	struct peermsg f;
+
 	sync_lazy_on_push(s, p, m);
-	(void)sync_applyq_add(s, p, m, false);
+	if (drop_held(s, p, m, &f) != 0)
+		return;
+	if (sync_applyq_add(s, p, &f, false) == 0)
+		note_queued(s, &f);
+	free(f.cs);
 }
 
 /* ERROR from p. The text comes from the peer: only its code goes to the log. */
@@ -222,6 +353,9 @@ on_message(struct sync *s, struct peer *p, enum link_id l, const struct peermsg 
 	case PEERMSG_HEARTBEAT:
 		sync_peer_known_merge(p, m->vector);
 		sync_lazy_note_lag(s, p, m->vector, now);
+		break;
+	case PEERMSG_VDIGEST:
+		sync_send_on_vdigest(s, p, m, now);
 		break;
 	case PEERMSG_PRUNE:
 		sync_lazy_on_origins(p, m, 1);

@@ -291,3 +291,34 @@ out:
 	free(page.cs);
 	collect_free(&c);
 }
+
+/*
+ * A heartbeat of p's as a digest (PROTOCOL.md, "Heartbeat"). Equal to the digest of our
+ * vector: p's vector is ours, so its known vector rises to ours and nothing is sent.
+ * Otherwise one of us lacks something: p gets our vector (a HEARTBEAT), and its lag check
+ * pulls what it lacks, as ours does when our VDIGEST reaches p and p answers the same way.
+ * Vectors that differ for good (one side holds a change set in quarantine) cost a vector
+ * each way per heartbeat, as before VDIGEST; equal ones cost the digests alone.
+ */
+void
+sync_send_on_vdigest(struct sync *s, struct peer *p, const struct peermsg *m, uint64_t now)
+{
+	uint64_t total = 0;
+	const uint8_t *d = sync_ours_digest(s, &total);
+	const struct vv *v;
+
+	if (d == NULL)
+		return;
+	if (total == m->total && memcmp(d, m->digest, PEERMSG_VDIGEST_LEN) == 0) {
+		s->vd_equal++;
+		p->vd_match_at = now;
+		if ((v = sync_ours(s)) != NULL)
+			sync_peer_known_merge(p, v);
+		return;
+	}
+	s->vd_differ++;
+	if (p->vreply_at != 0 && now - p->vreply_at < s->set.heartbeat_ms)
+		return;
+	p->vreply_at = now;
+	sync_send_announce(s, p, now);
+}

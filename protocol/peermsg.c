@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include <msgpack.h>
 
 #include "arrerr.h"
@@ -19,7 +21,7 @@
 #include "utf8.h"
 
 /* Fields after the type, per message type (index = type). */
-static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1, 1, 3, 1, 4, 2};
+static const uint32_t field_count[] = {0, 5, 5, 3, 3, 1, 1, 2, 1, 1, 1, 3, 1, 4, 2, 2};
 
 /*
  * One entry of an origin list (rd_origins): with seqs a pair [bin 32, uint > 0], else a
@@ -190,6 +192,43 @@ rd_error(struct mpr *c, struct peermsg *m)
 	return mpr_text(c, PEERMSG_TEXT_MAX, m->text);
 }
 
+/* VDIGEST: the total (uint) and the digest (bin of exactly PEERMSG_VDIGEST_LEN). */
+static int
+rd_vdigest(struct mpr *c, struct peermsg *m)
+{
+	const uint8_t *p;
+	size_t len;
+	int rc;
+
+	if ((rc = mpr_uint(c, UINT64_MAX, &m->total)) != 0 ||
+	    (rc = mpr_bytes(c, MPR_BIN, &p, &len)) != 0)
+		return rc;
+	if (len != PEERMSG_VDIGEST_LEN)
+		return ARR_EMALFORMED;
+	memcpy(m->digest, p, len);
+	return 0;
+}
+
+int
+peermsg_vdigest(const struct vv *v, uint8_t out[PEERMSG_VDIGEST_LEN], uint64_t *total)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	*total = 0;
+	if ((rc = vv_pack(v, &pk)) == 0) {
+		crypto_generichash(out, PEERMSG_VDIGEST_LEN, (const uint8_t *)sb.data, sb.size,
+		                   NULL, 0);
+		for (size_t i = 0; i < vv_count(v); i++)
+			*total += vv_at(v, i)->seq;
+	}
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
 int
 peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 {
@@ -212,7 +251,7 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 	}
 	if ((rc = mpr_array(&c, &n)) != 0 || (rc = mpr_uint(&c, UINT64_MAX, &type)) != 0)
 		goto out;
-	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_JOINED) {
+	if (n == 0 || type < PEERMSG_HELLO || type > PEERMSG_VDIGEST) {
 		rc = ARR_EMALFORMED;
 		goto out;
 	}
@@ -281,6 +320,10 @@ peermsg_decode(const uint8_t *buf, size_t len, struct peermsg **out)
 	case PEERMSG_JOIN:
 	case PEERMSG_JOINED:
 		if ((rc = peermsg_join_decode(&c, m)) != 0)
+			goto out;
+		break;
+	case PEERMSG_VDIGEST:
+		if ((rc = rd_vdigest(&c, m)) != 0)
 			goto out;
 		break;
 	}
@@ -377,6 +420,8 @@ check_encodable(const struct peermsg *m)
 	case PEERMSG_JOIN:
 	case PEERMSG_JOINED:
 		return peermsg_join_check(m);
+	case PEERMSG_VDIGEST:
+		return 0;
 	default:
 		return ARR_EINVAL;
 	}
@@ -468,6 +513,12 @@ peermsg_encode(const struct peermsg *m, uint8_t **out, size_t *outlen)
 		if ((rc = vv_pack(m->vector, &pk)) != 0)
 			goto out;
 		break;
+	case PEERMSG_VDIGEST:
+		if (msgpack_pack_uint64(&pk, m->total) != 0 ||
+		    msgpack_pack_bin(&pk, PEERMSG_VDIGEST_LEN) != 0 ||
+		    msgpack_pack_bin_body(&pk, m->digest, PEERMSG_VDIGEST_LEN) != 0)
+			goto out;
+		break;
 	case PEERMSG_ERROR: {
 		size_t n = strlen(m->text);
 		if (msgpack_pack_int64(&pk, m->code) != 0 || msgpack_pack_str(&pk, n) != 0 ||
@@ -503,11 +554,11 @@ out:
 const char *
 peermsg_type_name(int type)
 {
-	static const char *const names[] = {"?",      "HELLO",     "WELCOME",  "PULL",  "PAGE",
-	                                    "PUSH",   "HEARTBEAT", "ERROR",    "PRUNE", "GRAFT",
-	                                    "LOGSUM", "LOGREQ",    "EVIDENCE", "JOIN",  "JOINED"};
+	static const char *const names[] = {
+	    "?",     "HELLO", "WELCOME", "PULL",   "PAGE",     "PUSH", "HEARTBEAT", "ERROR",
+	    "PRUNE", "GRAFT", "LOGSUM",  "LOGREQ", "EVIDENCE", "JOIN", "JOINED",    "VDIGEST"};
 
-	return type >= PEERMSG_HELLO && type <= PEERMSG_JOINED ? names[type] : names[0];
+	return type >= PEERMSG_HELLO && type <= PEERMSG_VDIGEST ? names[type] : names[0];
 }
 
 int

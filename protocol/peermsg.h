@@ -42,8 +42,11 @@ enum peermsg_type {
 	/* since 1.3: a joiner's first and only message to its inviter, and the answer */
 	PEERMSG_JOIN = 13,
 	PEERMSG_JOINED = 14,
+	/* since 1.4, only to peers with "vdigest": a heartbeat's vector as its digest */
+	PEERMSG_VDIGEST = 15,
 };
-#define PEERMSG_JOIN_MAX 512 /* bytes of a JOIN: the bound of the join state */
+#define PEERMSG_VDIGEST_LEN 32  /* BLAKE2b-256 of the vector's canonical encoding */
+#define PEERMSG_JOIN_MAX    512 /* bytes of a JOIN: the bound of the join state */
 
 #define PEERMSG_SUM_LEN    80   /* one LOGSUM record: origin, seq, chain hash, frozen */
 #define PEERMSG_REQ_HASHES 4096 /* envelope hashes in one LOGREQ, at most */
@@ -84,6 +87,8 @@ struct peermsg {
 	uint8_t invite[16];              /* JOIN: the invitation id; the joiner's key in origin */
 	uint8_t proof[64];               /* JOIN: the proof of the invitation's secret (1.4) */
 	char endpoint[256];              /* JOIN: where members dial the joiner ("": nowhere) */
+	uint64_t total;                  /* VDIGEST: the sum of the vector's seqs */
+	uint8_t digest[PEERMSG_VDIGEST_LEN]; /* VDIGEST: peermsg_vdigest() of the vector */
 };
 
 /*
@@ -113,6 +118,13 @@ const char *peermsg_type_name(int type);
  * it (the sync layer uses it to track what a peer already has). ARR_EMALFORMED when the
  * envelope does not start like one.
  */
+/*
+ * The digest a VDIGEST carries for vector v (PROTOCOL.md, "Heartbeat"): BLAKE2b-256 of
+ * v's canonical MessagePack encoding (as in HEARTBEAT), and the sum of its seqs. 0 or
+ * ARR_ENOMEM.
+ */
+int peermsg_vdigest(const struct vv *v, uint8_t out[PEERMSG_VDIGEST_LEN], uint64_t *total);
+
 int peermsg_cs_peek(const uint8_t *cs, size_t len, uint8_t origin[ARR_ORIGIN_LEN], uint64_t *seq);
 
 #endif

@@ -233,14 +233,15 @@ c_replay(struct adv *a, char *got, size_t n)
 	bool seen = false;
 
 	CHECK(apiclient_digest(region_api(a->r, RECV), d0) == 0, "digest");
-	/* the log line "PUSH of 1: 0 applied, 1 duplicates" counts it */
+	/* the log line "PUSH of 1: 1 duplicates dropped before verification" counts it */
 	peer_push(a->d, a->genuine, a->genuine_len);
 	until = mono_s() + 10;
 	while (!seen && mono_s() < until) {
 		FILE *f = fopen(a->r->nodes[RECV].log, "r");
 		char line[512];
 		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-			if (strstr(line, "PUSH of 1: 0 applied, 1 duplicates") != NULL)
+			if (strstr(line, "PUSH of 1: 1 duplicates dropped before verification") !=
+			    NULL)
 				seen = true;
 		if (f != NULL)
 			fclose(f);

@@ -178,12 +178,21 @@ peer_expect(struct peer *p, enum peermsg_type want, int *code, int timeout_ms)
 void
 peer_hello(struct peer *p, const struct nodekey *as)
 {
+	peer_hello_caps(p, as, NULL, 0);
+}
+
+void
+peer_hello_caps(struct peer *p, const struct nodekey *as, const char *const *caps, size_t ncaps)
+{
 	struct vv *empty = vv_new();
 	struct peermsg m = {
 	    .type = PEERMSG_HELLO, .major = PEERMSG_MAJOR, .minor = PEERMSG_MINOR, .vector = empty};
 	bool welcomed = false;
 
 	CHECK(empty != NULL, "out of memory");
+	CHECK(ncaps <= PEERMSG_MAX_CAPS, "too many capabilities");
+	for (size_t i = 0; i < ncaps; i++)
+		snprintf(m.caps[m.ncaps++], sizeof(m.caps[0]), "%s", caps[i]);
 	memcpy(m.origin, nodekey_public(as), ARR_ORIGIN_LEN);
 	for (int k = 0; k < 20 && !welcomed; k++) {
 		peer_send(p, &m);

@@ -50,6 +50,9 @@ bool peer_expect(struct peer *p, enum peermsg_type want, int *code, int timeout_
  * (20 tries of a second); the test fails without one.
  */
 void peer_hello(struct peer *p, const struct nodekey *as);
+/* The same, the HELLO listing capabilities caps[0 .. ncaps) ("lazy", "heartbeat=N", ...). */
+void peer_hello_caps(struct peer *p, const struct nodekey *as, const char *const *caps,
+                     size_t ncaps);
 /*
  * A change set signed by key in the name of org: seq, stamped hlc, one op setting an
  * organisation's name on a new random row to value_len bytes of 'x'. Owned by the caller.

@@ -505,6 +505,29 @@ test_integers(void **state)
 	config_destroy(&c);
 }
 
+/* [sync] peers and pinned: the overlay's bound and the members always dialled. */
+static void
+test_overlay_keys(void **state)
+{
+	struct config *c = expect_ok(NODE, "t.conf");
+
+	(void)state;
+	assert_int_equal(c->peers, 4);
+	assert_null(c->pinned);
+	config_destroy(&c);
+	c = expect_ok(NODE "[sync]\npeers = 0\npinned = swv-testregio , obs-de-lijster,a\n",
+	              "t.conf");
+	assert_int_equal(c->peers, 0);
+	assert_string_equal(c->pinned, "swv-testregio,obs-de-lijster,a");
+	config_destroy(&c);
+	expect_err(NODE "[sync]\npeers = 65\n", "t.conf:9: peers must be an integer from 0 to 64");
+	expect_err(NODE "[sync]\npinned = a,,b\n", "t.conf:9: pinned: invalid member name ''");
+	expect_err(NODE "[sync]\npinned = a,B\n", "t.conf:9: pinned: invalid member name 'B'");
+	expect_err(NODE "[sync]\npinned = a,b,a\n", "t.conf:9: pinned: 'a' is listed twice");
+	expect_err(NODE "[sync]\npinned = a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n",
+	           "t.conf:9: pinned: more than 16 names");
+}
+
 static void
 test_log_level(void **state)
 {
@@ -658,6 +681,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid_and_defaults),
+	    cmocka_unit_test(test_overlay_keys),
 	    cmocka_unit_test(test_all_keys),
 	    cmocka_unit_test(test_inline_comments),
 	    cmocka_unit_test(test_lenient_layout),

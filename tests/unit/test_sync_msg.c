@@ -163,7 +163,7 @@ test_hello_round_trip(void **state)
 		assert_int_equal(d->major, PEERMSG_MAJOR);
 		assert_int_equal(d->minor, PEERMSG_MINOR);
 		assert_memory_equal(d->origin, nodekey_public(keys[2]), ARR_ORIGIN_LEN);
-		assert_int_equal(d->ncaps, 7);
+		assert_int_equal(d->ncaps, 8);
 		assert_string_equal(d->caps[0], "push");
 		assert_string_equal(d->caps[1], "relay");
 		assert_string_equal(d->caps[2], SYNC_CAP_LAZY);
@@ -176,6 +176,7 @@ test_hello_round_trip(void **state)
 		assert_int_equal(vv_compare(d->vector, v), VV_EQUAL);
 		assert_int_equal(vv_get(d->vector, ox), 7);
 		assert_true(sync_msg_has_cap(d, SYNC_CAP_LAZY));
+		assert_true(sync_msg_has_cap(d, SYNC_CAP_VDIGEST));
 		assert_true(sync_msg_has_cap(d, "push"));
 		assert_false(sync_msg_has_cap(d, "lazyx"));
 		assert_false(sync_msg_has_cap(d, ""));
@@ -548,6 +549,7 @@ test_pack_peers(void **state)
 	s->peers[0].last_seen_wall = 1700000000123ULL;
 	snprintf(s->peers[0].software, sizeof(s->peers[0].software), "9.8.7");
 	s->peers[0].schema = 3;
+	s->peers[0].dial = true;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	assert_int_equal(sync_pack_peers(s, &pk), 0);
@@ -557,7 +559,7 @@ test_pack_peers(void **state)
 	assert_int_equal(u.data.via.array.size, 2);
 	b = &u.data.via.array.ptr[0];
 	c = &u.data.via.array.ptr[1];
-	assert_int_equal(b->via.map.size, 10);
+	assert_int_equal(b->via.map.size, 11);
 	assert_str(entry(b, 0, "name"), "node-b");
 	assert_str(entry(b, 1, "organisation"), "Org B");
 	assert_str(entry(b, 2, "origin"), hex[2]);
@@ -577,6 +579,8 @@ test_pack_peers(void **state)
 	assert_uint(entry(c, 5, "last_seen_ms"), 0);
 	assert_uint(entry(c, 6, "behind"), 5);
 	assert_uint(entry(c, 7, "ahead"), 0);
+	assert_true(entry(b, 10, "dialled")->via.boolean);
+	assert_false(entry(c, 10, "dialled")->via.boolean);
 	msgpack_unpacked_destroy(&u);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -595,6 +599,13 @@ static const char metrics_want[] =
     "# HELP arrangd_changesets_duplicate_total Change sets from peers already held.\n"
     "# TYPE arrangd_changesets_duplicate_total counter\n"
     "arrangd_changesets_duplicate_total 14\n"
+    "# HELP arrangd_changesets_duplicate_unverified_total Of the duplicates, those recognised by "
+    "their logged bytes before a signature check.\n"
+    "# TYPE arrangd_changesets_duplicate_unverified_total counter\n"
+    "arrangd_changesets_duplicate_unverified_total 9\n"
+    "# HELP arrangd_peer_prunes_sent_total PRUNE messages sent to peers.\n"
+    "# TYPE arrangd_peer_prunes_sent_total counter\n"
+    "arrangd_peer_prunes_sent_total 8\n"
     "# HELP arrangd_changesets_quarantined_total Change sets from peers quarantined.\n"
     "# TYPE arrangd_changesets_quarantined_total counter\n"
     "arrangd_changesets_quarantined_total 15\n"
@@ -614,12 +625,27 @@ static const char metrics_want[] =
     "per-peer budget.\n"
     "# TYPE arrangd_peer_equiv_dropped_total counter\n"
     "arrangd_peer_equiv_dropped_total 19\n"
+    "# HELP arrangd_peer_sent_bytes_total Bytes of messages sent to peers.\n"
+    "# TYPE arrangd_peer_sent_bytes_total counter\n"
+    "arrangd_peer_sent_bytes_total 0\n"
+    "# HELP arrangd_peer_heartbeat_bytes_total Of them, bytes of HEARTBEAT and VDIGEST messages "
+    "(vectors and their digests).\n"
+    "# TYPE arrangd_peer_heartbeat_bytes_total counter\n"
+    "arrangd_peer_heartbeat_bytes_total 0\n"
+    "# HELP arrangd_peer_down_total Dialled peers judged unreachable and replaced by the next in "
+    "the overlay's ranking.\n"
+    "# TYPE arrangd_peer_down_total counter\n"
+    "arrangd_peer_down_total 21\n"
     "# HELP arrangd_peers_connected Other members heard from within three heartbeats.\n"
     "# TYPE arrangd_peers_connected gauge\n"
     "arrangd_peers_connected 1\n"
+    "# HELP arrangd_peers_dialled Other members this node dials (the overlay).\n"
+    "# TYPE arrangd_peers_dialled gauge\n"
+    "arrangd_peers_dialled 1\n"
     "# HELP arrangd_peer_send_queued_bytes Bytes queued to peers that libzmq has not taken yet.\n"
     "# TYPE arrangd_peer_send_queued_bytes gauge\n"
-    "arrangd_peer_send_queued_bytes 0\n"
+    "arrangd_peer_send_queued_bytes 0\n";
+static const char metrics_want_peers[] =
     "# HELP arrangd_peer_behind Change sets this node has that the peer lacks, as far as we "
     "know.\n"
     "# TYPE arrangd_peer_behind gauge\n"
@@ -673,12 +699,15 @@ test_metrics_text(void **state)
 	                                  .applied = 13,
 	                                  .duplicates = 14,
 	                                  .quarantined = 15,
+	                                  .dup_unverified = 9,
+	                                  .prunes = 8,
 	                                  .apply_count = 3,
 	                                  .apply_sum = 0.0725};
 	s->send_dropped = 16;
 	s->pulls_refused = 17;
 	s->takeovers = 18;
 	s->equiv_dropped = 19;
+	s->peers_down = 21;
 	memcpy(s->count.apply_bucket, buckets, sizeof(buckets));
 	s->peers[0].known = mkvv(2, 3);
 	s->peers[0].in.up = true;
@@ -686,11 +715,24 @@ test_metrics_text(void **state)
 	s->peers[0].ridlen = 1;
 	s->peers[0].last_rx = mono_ms() - 7500; /* heard 7.5 s ago */
 	s->peers[1].last_rx = 0;                /* never: counted from the start */
+	s->peers[1].dial = true;                /* a neighbour: we dial it */
+
 	s->started = mono_ms() - 42500;
 	assert_non_null(out = open_memstream(&text, &len));
 	assert_int_equal(sync_msg_metrics(s, out), 0);
 	fclose(out);
-	assert_string_equal(text, metrics_want);
+	assert_true(strlen(text) == strlen(metrics_want) + strlen(metrics_want_peers));
+	assert_memory_equal(text, metrics_want, strlen(metrics_want));
+	assert_string_equal(text + strlen(metrics_want), metrics_want_peers);
+	free(text);
+	/* neither dialled nor connected to us: its silence is no fault, it is not listed */
+	s->peers[1].dial = false;
+	text = NULL;
+	assert_non_null(out = open_memstream(&text, &len));
+	assert_int_equal(sync_msg_metrics(s, out), 0);
+	fclose(out);
+	assert_null(strstr(text, "arrangd_peer_unreachable_seconds{peer=\"node-c\"}"));
+	assert_non_null(strstr(text, "arrangd_peer_unreachable_seconds{peer=\"node-b\"}"));
 	free(text);
 }
 
