@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <sqlite3.h>
@@ -666,6 +667,14 @@ test_ids_binary(void **state)
 		assert_string_equal(s.arr[i], e[i].arrangement);
 		assert_int_equal(s.uid[i], e[i].uid);
 	}
+	/* the batch's times are the records' (a record sharing the time before has none) */
+	char sql[160];
+	long long now = (long long)time(NULL) * 1000;
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM batch WHERE first_at BETWEEN %lld AND %lld"
+	         " AND last_at BETWEEN first_at AND %lld",
+	         now - 60000, now + 1000, now + 1000);
+	assert_int_equal(count_in(f, sql), 1);
 	/* 201 bytes at most with four ids binary; with them all as text 265 at least */
 	assert_true(count_in(f, "SELECT sum(length(entries)) FROM batch") <= 201);
 }
