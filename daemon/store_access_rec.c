@@ -85,13 +85,15 @@ rec_rows_ok(const struct store_access_rec *r)
  * rowid_format writes back? Then they are stored as 16 bytes each: the code's count.
  */
 static size_t
-rec_ids(const char *s, size_t n)
+rec_ids(const char *s, size_t n, uint8_t one[ARR_ROWID_LEN])
 {
 	uint8_t id[ARR_ROWID_LEN];
 
 	if (n == 0 || n % STORE_ACCESS_ID_LEN != 0 ||
 	    n / STORE_ACCESS_ID_LEN > STORE_ACCESS_REC_ROWS)
 		return 0;
+	if (n == STORE_ACCESS_ID_LEN) /* one: kept for store_access_rec_put */
+		return rowid_parsen(s, n, one) == 0;
 	for (size_t off = 0; off < n; off += STORE_ACCESS_ID_LEN)
 		if (rowid_parsen(s + off, STORE_ACCESS_ID_LEN, id) != 0)
 			return 0;
@@ -106,7 +108,8 @@ rec_plan_literal(struct store_access_rec *r, size_t i, size_t *sz)
 
 	if ((r->n[i] = strlen(r->s[i])) > STORE_ACCESS_REC_STR_MAX)
 		return ARR_EINVAL;
-	if ((i == REC_ROW_I || i == REC_ARR_I) && (k = rec_ids(r->s[i], r->n[i])) > 0) {
+	if ((i == REC_ROW_I || i == REC_ARR_I) &&
+	    (k = rec_ids(r->s[i], r->n[i], r->id[i - REC_ROW_I])) > 0) {
 		r->code[i] = (uint16_t)(REC_IDS | k);
 		*sz += k * ARR_ROWID_LEN;
 		return 0;
@@ -152,6 +155,11 @@ rec_put_str(const struct store_access_rec *r, size_t i, uint8_t **p)
 
 	if (code == REC_SAME || code == REC_ABSENT || code == REC_ROW)
 		return;
+	if (code == (REC_IDS | 1)) {
+		memcpy(*p, r->id[i - REC_ROW_I], ARR_ROWID_LEN);
+		*p += ARR_ROWID_LEN;
+		return;
+	}
 	if ((code & REC_IDS) != 0) {
 		for (size_t k = 0; k < (size_t)(code & ~REC_IDS); k++, *p += ARR_ROWID_LEN)
 			(void)rowid_parsen(r->s[i] + k * STORE_ACCESS_ID_LEN, STORE_ACCESS_ID_LEN,

@@ -44,6 +44,7 @@ struct store_access_rec {
 	const char *s[STORE_ACCESS_REC_NSTR];
 	size_t n[STORE_ACCESS_REC_NSTR];
 	uint16_t code[STORE_ACCESS_REC_NSTR]; /* set by store_access_rec_plan */
+	uint8_t id[2][16]; /* ... with a row or arrangement of one id, that id's bytes */
 };
 
 /*
