@@ -12,13 +12,15 @@
 #include "rowid.h"
 #include "store_access_rec.h"
 
-#define REC_HEAD       (4 + 8 + 8)
-#define REC_HEAD_SAME  4           /* a head whose time and uid are the record before's */
+#define REC_HEAD       (4 + 8 + 8 + 1) /* word, at_ms, uid, flags */
+#define REC_HEAD_SAME  (4 + 1)         /* word, flags: time and uid the record before's */
+#define REC_F_ROW      0x40u           /* flag: the arrangement is the same as the row */
+#define REC_F_BAD      0x80u
 #define REC_SAME_HEAD  0x80000000u /* the first word's bit for that */
 #define REC_IDS        0x8000u     /* code: k ids (low bits), 16 bytes each */
 #define REC_ABSENT     0xffffu     /* the string is absent */
-#define REC_SAME       0xfffeu     /* the same as the record before's */
-#define REC_ROW        0xfffdu     /* (arrangement) the same as this record's row */
+#define REC_SAME       0xfffeu     /* the same as the record before's (a flag, not written) */
+#define REC_ROW        0xfffdu     /* (arrangement) the same as its row (a flag, not written) */
 #define REC_ROW_I      3
 #define REC_ARR_I      4
 #define REC_SIZE       0xffffffu /* the length's bits of a record's first word */
@@ -123,7 +125,7 @@ int
 store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_rec *r,
                       size_t *size)
 {
-	size_t sz = 2 * STORE_ACCESS_REC_NSTR;
+	size_t sz = 0;
 	int rc;
 
 	r->same_head = c->valid && c->at_ms == r->at_ms && c->uid == r->uid;
@@ -140,6 +142,7 @@ store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_
 		} else if ((rc = rec_plan_literal(r, i, &sz)) != 0) {
 			return rc;
 		}
+		sz += r->code[i] != REC_SAME && r->code[i] != REC_ROW ? 2 : 0;
 	}
 	if (!rec_rows_ok(r))
 		return ARR_EINVAL;
@@ -175,22 +178,29 @@ store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
                      const struct store_access_rec *r)
 {
 	uint32_t rows = r->rows > 1 ? (uint32_t)(r->rows - 1) << REC_ROWS_SHIFT : 0;
+	uint8_t *flags;
 
 	rec_put_le(p, size | rows | (r->same_head ? REC_SAME_HEAD : 0), 4);
-	if (r->same_head) {
-		p += REC_HEAD_SAME;
-	} else {
+	if (!r->same_head) {
 		rec_put_le(p + 4, (uint64_t)r->at_ms, 8);
 		rec_put_le(p + 12, (uint64_t)r->uid, 8);
-		p += REC_HEAD;
 	}
+	p += r->same_head ? REC_HEAD_SAME : REC_HEAD;
+	flags = p - 1;
+	*flags = 0;
 	c->at_ms = r->at_ms;
 	c->uid = r->uid;
 	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
-		rec_put_le(p, r->code[i], 2);
-		p += 2;
-		if (r->code[i] == REC_SAME)
+		if (r->code[i] == REC_SAME) {
+			*flags |= (uint8_t)(1u << i);
 			continue;
+		}
+		if (r->code[i] == REC_ROW) {
+			*flags |= REC_F_ROW;
+		} else {
+			rec_put_le(p, r->code[i], 2);
+			p += 2;
+		}
 		c->absent[i] = r->s[i] == NULL;
 		c->len[i] = (uint16_t)r->n[i];
 		if (r->s[i] != NULL)
@@ -203,17 +213,24 @@ store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
 
 /* String i of the record at p (left bytes) into c: its code's meaning; false: malformed. */
 static bool
-rec_get_str(struct store_access_rec_ctx *c, size_t i, const uint8_t **p, size_t *left)
+rec_get_str(struct store_access_rec_ctx *c, size_t i, unsigned flags, const uint8_t **p,
+            size_t *left)
 {
 	size_t code;
 
-	if (*left < 2)
-		return false;
-	code = (size_t)rec_get_le(*p, 2);
-	*p += 2;
-	*left -= 2;
-	if (code == REC_SAME)
-		return c->valid;
+	if ((flags & (1u << i)) != 0)
+		return c->valid; /* the same as before */
+	if (i == REC_ARR_I && (flags & REC_F_ROW) != 0) {
+		code = REC_ROW;
+	} else {
+		if (*left < 2)
+			return false;
+		code = (size_t)rec_get_le(*p, 2);
+		*p += 2;
+		*left -= 2;
+		if (code == REC_SAME || code == REC_ROW)
+			return false; /* flags, not codes */
+	}
 	c->absent[i] = code == REC_ABSENT;
 	c->len[i] = 0;
 	if (code == REC_ABSENT)
@@ -263,6 +280,7 @@ store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t
 {
 	size_t o = *off, size, left, head;
 	const uint8_t *p;
+	unsigned flags;
 
 	if (o > len || len - o < REC_HEAD_SAME ||
 	    !rec_head(recs + o, len - o, &size, &r->rows, &head))
@@ -276,8 +294,12 @@ store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t
 	c->uid = r->uid;
 	p = recs + o + head;
 	left = size - head;
+	flags = p[-1];
+	if ((flags & REC_F_BAD) != 0 ||
+	    (flags & (REC_F_ROW | 1u << REC_ARR_I)) == (REC_F_ROW | 1u << REC_ARR_I))
+		return false;
 	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
-		if (!rec_get_str(c, i, &p, &left))
+		if (!rec_get_str(c, i, flags, &p, &left))
 			return false;
 		r->s[i] = c->absent[i] ? NULL : c->s[i];
 		r->n[i] = c->len[i];

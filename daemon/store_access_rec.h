@@ -2,14 +2,16 @@
  * store_access_rec.h: the record of one access-log note as it is packed in a batch of
  * access.db (format 4), and the codec for it. A record is: u32 its length (low 24 bits),
  * the number of rows it notes less one (next 7 bits) and a flag (top bit) that its time
- * and uid are the record before's; without the flag i64 at_ms and i64 uid follow. Then
- * six strings (user, action, table, row, arrangement, fields), each a u16 code and its
+ * and uid are the record before's; without that flag i64 at_ms and i64 uid follow. Then
+ * a flags byte: bit i (0-5) string i is the same as the record before's (within one
+ * batch), bit 6 the arrangement is the same as this record's row. Then each other of
+ * the six strings (user, action, table, row, arrangement, fields) as a u16 code and its
  * bytes: a length and that many bytes; k ids (0x8000 | k) as 16 bytes each (a row or
- * arrangement of k row ids in their one text form, written back as that text); absent;
- * the same as the record before's (within one batch); or (arrangement only) the same as
- * this record's row. All little-endian. A record of k > 1 rows (one read's, of one table
- * and fields) holds k row ids of STORE_ACCESS_ID_LEN text bytes back to back, and k
- * arrangement ids or none, and stands for k entries.
+ * arrangement of k row ids in their one text form, given back as that text); or absent.
+ * All little-endian. A record of k > 1 rows (one read's, of one table and fields) holds
+ * k row ids of STORE_ACCESS_ID_LEN text bytes back to back, and k arrangement ids or
+ * none, and stands for k entries; a read of one arrangement by the same user as the read
+ * before, in the same clock tick, is 23 bytes.
  * And the hash that chains a batch to the one before. It knows nothing of SQLite or of
  * the buffer's bounds.
  */
