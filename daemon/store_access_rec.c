@@ -15,12 +15,12 @@
 #define REC_HEAD       (4 + 8 + 8 + 1) /* word, at_ms, uid, flags */
 #define REC_HEAD_SAME  (4 + 1)         /* word, flags: time and uid the record before's */
 #define REC_F_ROW      0x40u           /* flag: the arrangement is the same as the row */
-#define REC_F_BAD      0x80u
-#define REC_SAME_HEAD  0x80000000u /* the first word's bit for that */
-#define REC_IDS        0x8000u     /* code: k ids (low bits), 16 bytes each */
-#define REC_ABSENT     0xffffu     /* the string is absent */
-#define REC_SAME       0xfffeu     /* the same as the record before's (a flag, not written) */
-#define REC_ROW        0xfffdu     /* (arrangement) the same as its row (a flag, not written) */
+#define REC_F_BAD      0x80u           /* never set: a record with it is malformed */
+#define REC_SAME_HEAD  0x80000000u     /* the first word's bit for a head of REC_HEAD_SAME */
+#define REC_IDS        0x8000u         /* code: k ids (low bits), 16 bytes each */
+#define REC_ABSENT     0xffffu         /* the string is absent */
+#define REC_SAME       0xfffeu         /* the same as the record before's (a flag, not written) */
+#define REC_ROW        0xfffdu         /* (arrangement) the same as its row (a flag, not written) */
 #define REC_ROW_I      3
 #define REC_ARR_I      4
 #define REC_SIZE       0xffffffu /* the length's bits of a record's first word */
