@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -25,12 +25,11 @@
 
 #define ACCESS_BUSY_MS 2000
 /*
- * The format of access.db (PRAGMA user_version): 3, entries packed in batches, a record
- * noting one row or several (store_access_rec.h). Format 2 (records of one row each) is
- * read as it is and marked 3 at open, as its records are format 3's too.
+ * The format of access.db (PRAGMA user_version): 4, entries packed in batches, a record
+ * noting one row or several, its ids binary (store_access_rec.h). Files of the earlier
+ * formats (2 and 3, ids as text) are refused: none was deployed.
  */
-#define ACCESS_FORMAT  3
-#define ACCESS_FORMAT2 2
+#define ACCESS_FORMAT 4
 /* Bytes of notes held for the next write: about 6,000 reads of one row each. */
 #define ACCESS_PENDING_BYTES (1u << 20)
 /* Spare room past the records: one record written out in full (access_unref). */
@@ -47,7 +46,7 @@ static const char access_tables[] =
     " BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;"
     "CREATE TABLE anchor(id INTEGER PRIMARY KEY CHECK (id = 1),"
     " seq INTEGER NOT NULL, hash BLOB NOT NULL, pruned INTEGER NOT NULL);"
-    "PRAGMA user_version = 3;";
+    "PRAGMA user_version = 4;";
 
 int
 store_access_dberr(int rc)
@@ -55,13 +54,17 @@ store_access_dberr(int rc)
 	return rc == SQLITE_FULL ? ARR_EFULL : rc == SQLITE_IOERR ? ARR_EIO : ARR_EDB;
 }
 
+/*
+ * The wall clock in ms, as the kernel last ticked it (CLOCK_REALTIME_COARSE: a few ms
+ * behind at most, and cheaper to read; the reads of one tick share a record's time).
+ */
 static int64_t
 access_now_ms(void)
 {
-	struct timeval tv;
+	struct timespec ts;
 
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -130,10 +133,6 @@ access_format(sqlite3 *db)
 	sqlite3_finalize(st);
 	if (version == ACCESS_FORMAT)
 		return 0;
-	if (version == ACCESS_FORMAT2)
-		return sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK
-		           ? 0
-		           : ARR_EDB;
 	if (version != 0 || tables != 0)
 		return version < 0 ? ARR_EDB : ARR_EVERSION;
 	return sqlite3_exec(db, access_tables, NULL, NULL, NULL) == SQLITE_OK ? 0 : ARR_EDB;
@@ -403,10 +402,10 @@ store_access_append(struct store_access *a, const struct store_access_entry *in)
 
 	if (in->user == NULL || in->action == NULL)
 		return ARR_EINVAL;
+	r.at_ms = access_now_ms();
 	if ((rc = store_access_rec_plan(&a->enc, &r, &size)) != 0 ||
 	    (rc = access_room(a, &r, &size)) != 0)
 		return rc;
-	r.at_ms = access_now_ms();
 	store_access_rec_put(&a->enc, a->buf + a->len, size, &r);
 	if (a->count == 0)
 		a->pending_ms = r.at_ms;

@@ -9,16 +9,25 @@
 #include <sodium.h>
 
 #include "arrerr.h"
+#include "rowid.h"
 #include "store_access_rec.h"
 
-#define REC_HEAD       (4 + 8 + 8)
-#define REC_ABSENT     0xffffu /* the string is absent */
-#define REC_SAME       0xfffeu /* the same as the record before's */
-#define REC_ROW        0xfffdu /* (arrangement) the same as this record's row */
+#define REC_HEAD       (4 + 8 + 8 + 1) /* word, at_ms, uid, flags */
+#define REC_HEAD_SAME  (4 + 1)         /* word, flags: time and uid the record before's */
+#define REC_F_ROW      0x40u           /* flag: the arrangement is the same as the row */
+#define REC_F_BAD      0x80u           /* never set: a record with it is malformed */
+#define REC_SAME_HEAD  0x80000000u     /* the first word's bit for a head of REC_HEAD_SAME */
+#define REC_IDS        0x8000u         /* code: k ids (low bits), 16 bytes each */
+#define REC_ABSENT     0xffffu         /* the string is absent */
+#define REC_SAME       0xfffeu         /* the same as the record before's (a flag, not written) */
+#define REC_ROW        0xfffdu         /* (arrangement) the same as its row (a flag, not written) */
 #define REC_ROW_I      3
 #define REC_ARR_I      4
 #define REC_SIZE       0xffffffu /* the length's bits of a record's first word */
-#define REC_ROWS_SHIFT 24        /* ... and the rows less one above them */
+#define REC_ROWS_SHIFT 24        /* ... and the rows less one above them (7 bits) */
+#define REC_ROWS_MASK  0x7fu
+_Static_assert(STORE_ACCESS_REC_ROWS - 1 <= REC_ROWS_MASK, "the rows of a record fit its bits");
+_Static_assert(STORE_ACCESS_ID_LEN == ARR_ROWID_STRLEN, "an id is a row id's text");
 
 static void
 rec_put_le(uint8_t *p, uint64_t v, size_t n)
@@ -73,12 +82,54 @@ rec_rows_ok(const struct store_access_rec *r)
 	       r->n[REC_ROW_I] == want && (r->s[REC_ARR_I] == NULL || r->n[REC_ARR_I] == want);
 }
 
+/*
+ * Are the n bytes at s (row or arrangement) ids back to back, each in the one text form
+ * rowid_format writes back? Then they are stored as 16 bytes each: the code's count.
+ */
+static size_t
+rec_ids(const char *s, size_t n, uint8_t one[ARR_ROWID_LEN])
+{
+	uint8_t id[ARR_ROWID_LEN];
+
+	if (n == 0 || n % STORE_ACCESS_ID_LEN != 0 ||
+	    n / STORE_ACCESS_ID_LEN > STORE_ACCESS_REC_ROWS)
+		return 0;
+	if (n == STORE_ACCESS_ID_LEN) /* one: kept for store_access_rec_put */
+		return rowid_parsen(s, n, one) == 0;
+	for (size_t off = 0; off < n; off += STORE_ACCESS_ID_LEN)
+		if (rowid_parsen(s + off, STORE_ACCESS_ID_LEN, id) != 0)
+			return 0;
+	return n / STORE_ACCESS_ID_LEN;
+}
+
+/* Plan string i of r as its own bytes (or ids): its code and the bytes it takes. */
+static int
+rec_plan_literal(struct store_access_rec *r, size_t i, size_t *sz)
+{
+	size_t k;
+
+	if ((r->n[i] = strlen(r->s[i])) > STORE_ACCESS_REC_STR_MAX)
+		return ARR_EINVAL;
+	if ((i == REC_ROW_I || i == REC_ARR_I) &&
+	    (k = rec_ids(r->s[i], r->n[i], r->id[i - REC_ROW_I])) > 0) {
+		r->code[i] = (uint16_t)(REC_IDS | k);
+		*sz += k * ARR_ROWID_LEN;
+		return 0;
+	}
+	r->code[i] = (uint16_t)r->n[i];
+	*sz += r->n[i];
+	return 0;
+}
+
 int
 store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_rec *r,
                       size_t *size)
 {
-	size_t sz = REC_HEAD + 2 * STORE_ACCESS_REC_NSTR;
+	size_t sz = 0;
+	int rc;
 
+	r->same_head = c->valid && c->at_ms == r->at_ms && c->uid == r->uid;
+	sz += r->same_head ? REC_HEAD_SAME : REC_HEAD;
 	/* a string the same as before, absent, or the row is not measured */
 	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
 		if (rec_same(c, r, i)) {
@@ -88,12 +139,10 @@ store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_
 			r->code[i] = REC_ABSENT;
 		} else if (rec_as_row(r, i)) {
 			r->code[i] = REC_ROW;
-		} else {
-			if ((r->n[i] = strlen(r->s[i])) > STORE_ACCESS_REC_STR_MAX)
-				return ARR_EINVAL;
-			r->code[i] = (uint16_t)r->n[i];
-			sz += r->n[i];
+		} else if ((rc = rec_plan_literal(r, i, &sz)) != 0) {
+			return rc;
 		}
+		sz += r->code[i] != REC_SAME && r->code[i] != REC_ROW ? 2 : 0;
 	}
 	if (!rec_rows_ok(r))
 		return ARR_EINVAL;
@@ -101,45 +150,87 @@ store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_
 	return 0;
 }
 
+/* String i of r, planned, at *p (moved past it). */
+static void
+rec_put_str(const struct store_access_rec *r, size_t i, uint8_t **p)
+{
+	uint16_t code = r->code[i];
+
+	if (code == REC_SAME || code == REC_ABSENT || code == REC_ROW)
+		return;
+	if (code == (REC_IDS | 1)) {
+		memcpy(*p, r->id[i - REC_ROW_I], ARR_ROWID_LEN);
+		*p += ARR_ROWID_LEN;
+		return;
+	}
+	if ((code & REC_IDS) != 0) {
+		for (size_t k = 0; k < (size_t)(code & ~REC_IDS); k++, *p += ARR_ROWID_LEN)
+			(void)rowid_parsen(r->s[i] + k * STORE_ACCESS_ID_LEN, STORE_ACCESS_ID_LEN,
+			                   *p);
+		return;
+	}
+	memcpy(*p, r->s[i], r->n[i]);
+	*p += r->n[i];
+}
+
 void
 store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
                      const struct store_access_rec *r)
 {
-	rec_put_le(p, size | (r->rows > 1 ? (r->rows - 1) << REC_ROWS_SHIFT : 0), 4);
-	rec_put_le(p + 4, (uint64_t)r->at_ms, 8);
-	rec_put_le(p + 12, (uint64_t)r->uid, 8);
-	p += REC_HEAD;
+	uint32_t rows = r->rows > 1 ? (uint32_t)(r->rows - 1) << REC_ROWS_SHIFT : 0;
+	uint8_t *flags;
+
+	rec_put_le(p, size | rows | (r->same_head ? REC_SAME_HEAD : 0), 4);
+	if (!r->same_head) {
+		rec_put_le(p + 4, (uint64_t)r->at_ms, 8);
+		rec_put_le(p + 12, (uint64_t)r->uid, 8);
+	}
+	p += r->same_head ? REC_HEAD_SAME : REC_HEAD;
+	flags = p - 1;
+	*flags = 0;
+	c->at_ms = r->at_ms;
+	c->uid = r->uid;
 	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
-		rec_put_le(p, r->code[i], 2);
-		p += 2;
-		if (r->code[i] == REC_SAME)
+		if (r->code[i] == REC_SAME) {
+			*flags |= (uint8_t)(1u << i);
 			continue;
+		}
+		if (r->code[i] == REC_ROW) {
+			*flags |= REC_F_ROW;
+		} else {
+			rec_put_le(p, r->code[i], 2);
+			p += 2;
+		}
 		c->absent[i] = r->s[i] == NULL;
 		c->len[i] = (uint16_t)r->n[i];
 		if (r->s[i] != NULL)
 			memcpy(c->s[i], r->s[i], r->n[i]);
 		c->s[i][r->n[i]] = '\0'; /* rec_same compares it as a string */
-		if (r->code[i] == r->n[i]) {
-			memcpy(p, r->s[i], r->n[i]);
-			p += r->n[i];
-		}
+		rec_put_str(r, i, &p);
 	}
 	c->valid = true;
 }
 
 /* String i of the record at p (left bytes) into c: its code's meaning; false: malformed. */
 static bool
-rec_get_str(struct store_access_rec_ctx *c, size_t i, const uint8_t **p, size_t *left)
+rec_get_str(struct store_access_rec_ctx *c, size_t i, unsigned flags, const uint8_t **p,
+            size_t *left)
 {
 	size_t code;
 
-	if (*left < 2)
-		return false;
-	code = (size_t)rec_get_le(*p, 2);
-	*p += 2;
-	*left -= 2;
-	if (code == REC_SAME)
-		return c->valid;
+	if ((flags & (1u << i)) != 0)
+		return c->valid; /* the same as before */
+	if (i == REC_ARR_I && (flags & REC_F_ROW) != 0) {
+		code = REC_ROW;
+	} else {
+		if (*left < 2)
+			return false;
+		code = (size_t)rec_get_le(*p, 2);
+		*p += 2;
+		*left -= 2;
+		if (code == REC_SAME || code == REC_ROW)
+			return false; /* flags, not codes */
+	}
 	c->absent[i] = code == REC_ABSENT;
 	c->len[i] = 0;
 	if (code == REC_ABSENT)
@@ -149,6 +240,16 @@ rec_get_str(struct store_access_rec_ctx *c, size_t i, const uint8_t **p, size_t 
 			return false;
 		code = c->len[REC_ROW_I];
 		memcpy(c->s[i], c->s[REC_ROW_I], code);
+	} else if ((code & REC_IDS) != 0) {
+		size_t k = code & ~(size_t)REC_IDS;
+
+		if ((i != REC_ROW_I && i != REC_ARR_I) || k == 0 || k > STORE_ACCESS_REC_ROWS ||
+		    k * ARR_ROWID_LEN > *left)
+			return false;
+		for (size_t j = 0; j < k; j++, *p += ARR_ROWID_LEN)
+			rowid_format(*p, c->s[i] + j * STORE_ACCESS_ID_LEN);
+		*left -= k * ARR_ROWID_LEN;
+		code = k * STORE_ACCESS_ID_LEN;
 	} else {
 		if (code > STORE_ACCESS_REC_STR_MAX || code > *left)
 			return false;
@@ -161,25 +262,44 @@ rec_get_str(struct store_access_rec_ctx *c, size_t i, const uint8_t **p, size_t 
 	return true;
 }
 
+/* The head of the record at recs (len bytes, at least 4): its size, rows and head's size. */
+static bool
+rec_head(const uint8_t *recs, size_t len, size_t *size, size_t *rows, size_t *head)
+{
+	size_t word = (size_t)rec_get_le(recs, 4);
+
+	*size = word & REC_SIZE;
+	*rows = ((word >> REC_ROWS_SHIFT) & REC_ROWS_MASK) + 1;
+	*head = (word & REC_SAME_HEAD) != 0 ? REC_HEAD_SAME : REC_HEAD;
+	return *size <= len && *size >= *head;
+}
+
 bool
 store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t len, size_t *off,
                      struct store_access_rec *r)
 {
-	size_t o = *off, size, left, word;
+	size_t o = *off, size, left, head;
 	const uint8_t *p;
+	unsigned flags;
 
-	if (o > len || len - o < REC_HEAD)
+	if (o > len || len - o < REC_HEAD_SAME ||
+	    !rec_head(recs + o, len - o, &size, &r->rows, &head))
 		return false;
-	word = (size_t)rec_get_le(recs + o, 4);
-	if ((size = word & REC_SIZE) > len - o || size < REC_HEAD)
+	r->same_head = head == REC_HEAD_SAME;
+	if (r->same_head && !c->valid)
+		return false; /* a batch's first record has its own time and uid */
+	r->at_ms = r->same_head ? c->at_ms : (int64_t)rec_get_le(recs + o + 4, 8);
+	r->uid = r->same_head ? c->uid : (int64_t)rec_get_le(recs + o + 12, 8);
+	c->at_ms = r->at_ms;
+	c->uid = r->uid;
+	p = recs + o + head;
+	left = size - head;
+	flags = p[-1];
+	if ((flags & REC_F_BAD) != 0 ||
+	    (flags & (REC_F_ROW | 1u << REC_ARR_I)) == (REC_F_ROW | 1u << REC_ARR_I))
 		return false;
-	r->rows = (word >> REC_ROWS_SHIFT) + 1;
-	r->at_ms = (int64_t)rec_get_le(recs + o + 4, 8);
-	r->uid = (int64_t)rec_get_le(recs + o + 12, 8);
-	p = recs + o + REC_HEAD;
-	left = size - REC_HEAD;
 	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
-		if (!rec_get_str(c, i, &p, &left))
+		if (!rec_get_str(c, i, flags, &p, &left))
 			return false;
 		r->s[i] = c->absent[i] ? NULL : c->s[i];
 		r->n[i] = c->len[i];
@@ -192,20 +312,19 @@ store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t
 size_t
 store_access_rec_span(const uint8_t *recs, size_t len, int64_t *lo, int64_t *hi)
 {
-	size_t count = 0;
+	size_t count = 0, size, rows, head;
+	int64_t at = 0;
 
 	*lo = INT64_MAX;
 	*hi = INT64_MIN;
-	for (size_t off = 0; off + REC_HEAD <= len;) {
-		int64_t at = (int64_t)rec_get_le(recs + off + 4, 8);
-		size_t word = (size_t)rec_get_le(recs + off, 4);
-
-		if ((word & REC_SIZE) < REC_HEAD)
+	for (size_t off = 0; off + REC_HEAD_SAME <= len; off += size) {
+		if (!rec_head(recs + off, len - off, &size, &rows, &head))
 			break; /* cannot be: they were written well formed */
+		if (head == REC_HEAD)
+			at = (int64_t)rec_get_le(recs + off + 4, 8);
 		*lo = at < *lo ? at : *lo;
 		*hi = at > *hi ? at : *hi;
-		count += (word >> REC_ROWS_SHIFT) + 1;
-		off += word & REC_SIZE;
+		count += rows;
 	}
 	return count;
 }

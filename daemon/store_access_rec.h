@@ -1,13 +1,17 @@
 /*
  * store_access_rec.h: the record of one access-log note as it is packed in a batch of
- * access.db (format 3), and the codec for it. A record is: u32 its length (low 24 bits)
- * and the number of rows it notes less one (high 8 bits), i64 at_ms, i64 uid, then six
- * strings (user, action, table, row, arrangement, fields), each a u16 length and its
- * bytes, or a u16 code: absent, the same as the record before's (within one batch), or
- * (arrangement only) the same as this record's row. All little-endian. A record of one
- * row is format 2's; a record of k > 1 rows (one read's, of one table and fields) holds
- * k row ids of STORE_ACCESS_ID_LEN bytes back to back, and k arrangement ids or none,
- * and stands for k entries.
+ * access.db (format 4), and the codec for it. A record is: u32 its length (low 24 bits),
+ * the number of rows it notes less one (next 7 bits) and a flag (top bit) that its time
+ * and uid are the record before's; without that flag i64 at_ms and i64 uid follow. Then
+ * a flags byte: bit i (0-5) string i is the same as the record before's (within one
+ * batch), bit 6 the arrangement is the same as this record's row. Then each other of
+ * the six strings (user, action, table, row, arrangement, fields) as a u16 code and its
+ * bytes: a length and that many bytes; k ids (0x8000 | k) as 16 bytes each (a row or
+ * arrangement of k row ids in their one text form, given back as that text); or absent.
+ * All little-endian. A record of k > 1 rows (one read's, of one table and fields) holds
+ * k row ids of STORE_ACCESS_ID_LEN text bytes back to back, and k arrangement ids or
+ * none, and stands for k entries; a read of one arrangement by the same user as the read
+ * before, in the same clock tick, is 23 bytes.
  * And the hash that chains a batch to the one before. It knows nothing of SQLite or of
  * the buffer's bounds.
  */
@@ -27,7 +31,8 @@
 
 /* The strings of the record before (each NUL-terminated), which a record may refer to. */
 struct store_access_rec_ctx {
-	bool valid; /* false: no record before (a batch's first), nothing to refer to */
+	bool valid;         /* false: no record before (a batch's first), nothing to refer to */
+	int64_t at_ms, uid; /* its time and uid */
 	bool absent[STORE_ACCESS_REC_NSTR];
 	uint16_t len[STORE_ACCESS_REC_NSTR];
 	char s[STORE_ACCESS_REC_NSTR][STORE_ACCESS_REC_STR_MAX + 1];
@@ -36,10 +41,12 @@ struct store_access_rec_ctx {
 /* One note: its time, uid, rows and strings (NULL: absent), with their lengths. */
 struct store_access_rec {
 	int64_t at_ms, uid;
-	size_t rows; /* 0 or 1: one entry; k > 1: row (and arrangement) hold k ids */
+	size_t rows;    /* 0 or 1: one entry; k > 1: row (and arrangement) hold k ids */
+	bool same_head; /* set by store_access_rec_plan: at_ms and uid as the record before's */
 	const char *s[STORE_ACCESS_REC_NSTR];
 	size_t n[STORE_ACCESS_REC_NSTR];
 	uint16_t code[STORE_ACCESS_REC_NSTR]; /* set by store_access_rec_plan */
+	uint8_t id[2][16]; /* ... with a row or arrangement of one id, that id's bytes */
 };
 
 /*

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include <sqlite3.h>
@@ -306,7 +307,7 @@ test_group_commit(void **state)
 	assert_int_equal(on_disk(f), 6);
 	/* one row for the group; an entry changed inside it names the batch */
 	assert_int_equal(count_in(f, "SELECT count(*) FROM batch"), 1);
-	tamper_byte(f, 6, 200); /* a byte past the first entry */
+	tamper_byte(f, 6, 100); /* a byte past the first entry (some 75 bytes) */
 	verify_fails_at(f, 1, "of its batch");
 	struct store_access_verdict v;
 	assert_int_equal(store_access_verify(f->a, &v), 0);
@@ -579,28 +580,103 @@ test_rows_refused(void **state)
 	assert_false(store_access_uncommitted(f->a, NULL));
 }
 
-/* A file of format 2 (a record a row) is read as it is and marked 3; format 4 refused. */
+/* Files of the earlier formats (2, 3: ids as text) and of a later one are refused. */
 static void
-test_format2_taken(void **state)
+test_older_formats_refused(void **state)
 {
 	struct fx *f = *state;
-	struct store_access_verdict v;
+	static const char *const other[] = {"PRAGMA user_version = 2", "PRAGMA user_version = 3",
+	                                    "PRAGMA user_version = 5"};
 	int err = 0;
 
 	append_n(f->a, 3);
 	store_access_destroy(&f->a);
-	tamper(f, "PRAGMA user_version = 2");
+	assert_int_equal(count_in(f, "SELECT user_version FROM pragma_user_version"), 4);
+	for (size_t i = 0; i < 3; i++) {
+		tamper(f, other[i]);
+		assert_null(store_access_open(f->path, "Gemeente Testdorp", &err));
+		assert_int_equal(err, ARR_EVERSION);
+	}
+	tamper(f, "PRAGMA user_version = 4");
 	f->a = store_access_open(f->path, "Gemeente Testdorp", &err);
 	assert_non_null(f->a);
-	assert_int_equal(count_in(f, "SELECT user_version FROM pragma_user_version"), 3);
-	append_rows(f->a);
-	assert_int_equal(store_access_verify(f->a, &v), 0);
-	assert_true(v.ok);
-	assert_int_equal(v.checked, 8);
-	store_access_destroy(&f->a);
-	tamper(f, "PRAGMA user_version = 4");
-	assert_null(store_access_open(f->path, "Gemeente Testdorp", &err));
-	assert_int_equal(err, ARR_EVERSION);
+}
+
+struct ids_seen {
+	int n;
+	char row[3][80], arr[3][80];
+	int64_t uid[3];
+};
+
+static int
+ids_collect(void *ctx, const struct store_access_entry *e)
+{
+	struct ids_seen *s = ctx;
+
+	if (s->n < 3) {
+		snprintf(s->row[s->n], sizeof(s->row[0]), "%s", e->row != NULL ? e->row : "-");
+		snprintf(s->arr[s->n], sizeof(s->arr[0]), "%s",
+		         e->arrangement != NULL ? e->arrangement : "-");
+		s->uid[s->n] = e->uid;
+	}
+	s->n++;
+	return 0;
+}
+
+/*
+ * Ids are stored as 16 bytes and come back as the same text; an id not in the one text
+ * form (upper case) is kept as it was given; a record of the same time and another uid
+ * keeps its own uid. And the records take the ids' binary size.
+ */
+static void
+test_ids_binary(void **state)
+{
+	struct fx *f = *state;
+	struct store_access_entry e[3] = {{.uid = 1000,
+	                                   .user = "alice",
+	                                   .action = "get",
+	                                   .table = "arrangement",
+	                                   .row = ARR_A,
+	                                   .arrangement = ARR_B,
+	                                   .fields = "id"},
+	                                  {.uid = 1001,
+	                                   .user = "alice",
+	                                   .action = "get",
+	                                   .table = "arrangement",
+	                                   .row = "AAAAAAAA-1111-4111-8111-111111111111",
+	                                   .arrangement = ARR_A,
+	                                   .fields = "id"},
+	                                  {.uid = 1001,
+	                                   .user = "alice",
+	                                   .action = "get",
+	                                   .table = "arrangement",
+	                                   .row = ARR_B,
+	                                   .arrangement = ARR_B,
+	                                   .fields = "id"}};
+	struct ids_seen s = {0};
+
+	assert_int_equal(store_access_begin(f->a), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_access_append(f->a, &e[i]), 0);
+	assert_int_equal(store_access_end(f->a, true), 0);
+	assert_int_equal(store_access_commit(f->a), 0);
+	assert_int_equal(store_access_list(f->a, 0, 0, NULL, 0, ids_collect, &s), 0);
+	assert_int_equal(s.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(s.row[i], e[i].row);
+		assert_string_equal(s.arr[i], e[i].arrangement);
+		assert_int_equal(s.uid[i], e[i].uid);
+	}
+	/* the batch's times are the records' (a record sharing the time before has none) */
+	char sql[160];
+	long long now = (long long)time(NULL) * 1000;
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM batch WHERE first_at BETWEEN %lld AND %lld"
+	         " AND last_at BETWEEN first_at AND %lld",
+	         now - 60000, now + 1000, now + 1000);
+	assert_int_equal(count_in(f, sql), 1);
+	/* 201 bytes at most with four ids binary; with them all as text 265 at least */
+	assert_true(count_in(f, "SELECT sum(length(entries)) FROM batch") <= 201);
 }
 
 int
@@ -621,7 +697,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rows_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rows_after_shorter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rows_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_format2_taken, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_older_formats_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ids_binary, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
