@@ -703,6 +703,13 @@ int store_verdict_policy_grew(struct store *s, int64_t sc);
 int store_verdict_policy_all(struct store *s, int64_t sc);
 /* Whether log entry log_id is denied (*denied). */
 int store_verdict_is_denied(struct store *s, int64_t log_id, int64_t sc, bool *denied);
+/*
+ * A denied change set judged again and still denied: record the rule it breaks now (a
+ * grant that arrived since may move it from one rule to another), so that the list is
+ * the same whatever order the policy and the change set arrived in.
+ */
+int store_verdict_relabel(struct store *s, int64_t log_id, int64_t sc,
+                          const struct store_verdict *v);
 
 /* ---- store_verdict_redo.c: recomputing verdicts and cells after policy grew ---- */
 

@@ -95,6 +95,8 @@ store_verdict_open(struct store *s)
 	               "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 	               &v->put)) < 0 ||
 	    (rc = prep(s, "DELETE FROM _denied WHERE log = ?1 AND sc = ?2", &v->del)) < 0 ||
+	    (rc = prep(s, "UPDATE _denied SET rule = ?3, op = ?4 WHERE log = ?1 AND sc = ?2",
+	               &v->relabel)) < 0 ||
 	    (rc = prep(s, "SELECT 1 FROM _denied d " DENIED_LIVE " WHERE d.log = ?1 AND d.sc = ?2",
 	               &v->get)) < 0 ||
 	    (rc = prep(s,
@@ -121,6 +123,7 @@ store_verdict_close(struct store *s)
 	sqlite3_finalize(v->put);
 	sqlite3_finalize(v->del);
 	sqlite3_finalize(v->get);
+	sqlite3_finalize(v->relabel);
 	sqlite3_finalize(v->owner);
 	sqlite3_finalize(v->judged);
 	free(v);
@@ -436,6 +439,18 @@ store_verdict_is_denied(struct store *s, int64_t log_id, int64_t sc, bool *denie
 }
 
 int
+store_verdict_relabel(struct store *s, int64_t log_id, int64_t sc, const struct store_verdict *v)
+{
+	sqlite3_stmt *st = s->verdicts->relabel;
+
+	sqlite3_bind_int64(st, 1, log_id);
+	sqlite3_bind_int64(st, 2, sc);
+	sqlite3_bind_text(st, 3, v->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)v->op);
+	return store_db_run(st);
+}
+
+int
 store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t oid, int64_t log_id,
                     int64_t sc, const struct cs_op *ops, size_t nops)
 {
@@ -468,9 +483,11 @@ store_verdict_admit(struct store *s, const struct store_verdict_hdr *h, int64_t 
 		sqlite3_bind_int64(st, 2, sc);
 		return store_db_run(st);
 	}
-	if ((rc = exists2(vs->get, log_id, sc, &was)) < 0 || was)
-		return rc < 0 ? rc : 1; /* judged again (store_verdict_redo.c): listed already */
-	vs->any_denied = true;          /* before the insert: a failed one may have left a row */
+	if ((rc = exists2(vs->get, log_id, sc, &was)) < 0)
+		return rc;
+	if (was) /* judged again (store_verdict_redo.c): listed already, by the rule now broken */
+		return (rc = store_verdict_relabel(s, log_id, sc, &v)) < 0 ? rc : 1;
+	vs->any_denied = true; /* before the insert: a failed one may have left a row */
 	st = vs->put;
 	sqlite3_bind_int64(st, 1, log_id);
 	sqlite3_bind_int64(st, 2, sc);

@@ -50,7 +50,7 @@ struct store_verdicts {
 		uint8_t owner[ARR_ORIGIN_LEN];
 	} owners[OWNER_CACHE];
 	size_t owners_next;
-	sqlite3_stmt *epoch, *slog, *put, *del, *get, *owner, *judged;
+	sqlite3_stmt *epoch, *slog, *put, *del, *get, *relabel, *owner, *judged;
 	bool any_denied;   /* _denied may have a row: else nothing needs deleting from it */
 	uint64_t denied;   /* change sets newly denied since open */
 	uint64_t compiles; /* policies compiled since open */

@@ -167,10 +167,13 @@ rejudge(struct store *s, int64_t sc, int64_t log_id, struct rowref **rows, size_
 	                              cs->h.schema_version};
 
 	if ((rc = store_verdict_judge(s, &h, sc, part->ops, part->nops, &v)) == 0 &&
-	    (rc = store_verdict_is_denied(s, log_id, sc, &denied)) == 0 &&
-	    denied != (v.name != NULL)) {
-		*flipped = true;
-		rc = rows_add(part, rows, n, cap);
+	    (rc = store_verdict_is_denied(s, log_id, sc, &denied)) == 0) {
+		if (denied != (v.name != NULL)) {
+			*flipped = true;
+			rc = rows_add(part, rows, n, cap);
+		} else if (denied) { /* still denied: perhaps by another rule now */
+			rc = store_verdict_relabel(s, log_id, sc, &v);
+		}
 	}
 	changeset_destroy(&cs);
 	return rc;

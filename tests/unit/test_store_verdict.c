@@ -819,6 +819,59 @@ test_funder_names_itself(void **state)
 	changeset_destroy(&cs);
 }
 
+/*
+ * The rule a denied change set is listed under does not depend on arrival order: b,
+ * a carer only, changes another funder's share on the wire; c denies it (b is no
+ * funder); once the owner makes b a funder, c lists it under funding-own-share, as a
+ * does, which saw the grant first.
+ */
+static void
+test_denied_rule_follows_grant(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1], *c = &f->r[2];
+	char other[ARR_ROWID_STRLEN + 1], fs[ARR_ROWID_STRLEN + 1];
+	struct changeset *cs = NULL;
+	uint8_t key[ARR_SKEY_LEN];
+	uint64_t key_id;
+	struct cs_op op = {.table = "funding_share", .column = "amount_cents"};
+	struct cs_header h = {.author_org = TS_ORG, .schema_version = ARR_SCHEMA_VERSION};
+	struct denied dn;
+	struct arr x;
+
+	org_id("Gemeente Elders", other);
+	arr_create(a, &x);
+	assert_int_equal(store_scope_grant(a->s, x.scope, nodekey_public(b->key), ROLE_CARE, NULL),
+	                 0);
+	assert_int_equal(store_scope_grant(a->s, x.scope, nodekey_public(c->key), ROLE_CARE, NULL),
+	                 0);
+	share_id("Gemeente Elders", fs);
+	assert_int_equal(share(a, fs, x.id, other, NULL), 0);
+	ts_pull(a, b, 1 << 20);
+	ts_pull(a, c, 1 << 20);
+	scope_key(a, key, &key_id);
+	h.seq = ts_seq_of(b, b) + 1;
+	h.hlc = (a->clock + 100) << 16;
+	op.value = value_int(1);
+	assert_int_equal(rowid_parse(fs, op.row), 0);
+	assert_int_equal(build_case(b->key, &h, x.scope, &op, key, &cs), 0);
+	assert_int_equal(apply1(c, cs), STORE_APPLIED);
+	denied_of(c, b, &dn);
+	assert_int_equal(dn.n, 1);
+	assert_null(strstr(dn.text, "funding-own-share"));
+	assert_int_equal(
+	    store_scope_grant(a->s, x.scope, nodekey_public(b->key), ROLE_CARE | ROLE_FUNDER, NULL),
+	    0);
+	assert_int_equal(apply1(a, cs), STORE_APPLIED);
+	ts_pull(a, c, 1 << 20);
+	for (int i = 0; i < 2; i++) {
+		denied_of(i == 0 ? a : c, b, &dn);
+		assert_int_equal(dn.n, 1);
+		assert_non_null(strstr(dn.text, "funding-own-share"));
+	}
+	changeset_destroy(&cs);
+}
+
 int
 main(void)
 {
@@ -833,6 +886,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_organisation_names, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_organisation_kind, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_funder_names_itself, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_denied_rule_follows_grant, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
