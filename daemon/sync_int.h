@@ -74,12 +74,30 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_HB_MIN_MS     50           /* the range of heartbeat_ms (config.c) */
 #define SYNC_HB_MAX_MS     60000
 
+/*
+ * How a received change set came (arrangd_changesets_received_via_total): pushed, or in a
+ * PAGE answering a pull of ours, by the pull's cause (a page's follow-up pulls keep the
+ * first one's), or in a PAGE we did not ask for.
+ */
+enum sync_via {
+	SYNC_VIA_PUSH = 0,
+	SYNC_VIA_HELLO,     /* the pull of a handshake */
+	SYNC_VIA_PERIODIC,  /* the pull every pull interval */
+	SYNC_VIA_BEHIND,    /* the lag check: an announcement showed what we lacked */
+	SYNC_VIA_GAP,       /* a gap in pushed change sets */
+	SYNC_VIA_REQUESTED, /* arrangctl sync */
+	SYNC_VIA_STRAY,     /* a page that answered no outstanding pull of ours */
+	SYNC_VIA_N
+};
+
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
 	uint64_t sent;     /* in PUSH and PAGE messages that left */
 	uint64_t received; /* in PUSH and PAGE messages from peers */
 	uint64_t applied, duplicates, quarantined;
 	uint64_t dup_unverified;                   /* of the duplicates, dropped before verify */
+	uint64_t received_via[SYNC_VIA_N];         /* received, by how they came */
+	uint64_t dup_via[SYNC_VIA_N];              /* duplicates, by how they came */
 	uint64_t prunes;                           /* PRUNE messages sent */
 	uint64_t apply_count;                      /* store_apply() calls for received batches */
 	double apply_sum;                          /* their seconds */
@@ -152,6 +170,7 @@ struct peer {
 	uint64_t last_rx;         /* monotonic ms, 0 = never */
 	uint64_t last_seen_wall;  /* wall-clock ms, 0 = never */
 	uint64_t pull_id;         /* outstanding pull, 0 = none */
+	enum sync_via pull_via;   /* the cause of our pulls to it (its pages count under it) */
 	uint64_t pull_at;         /* monotonic ms it was sent */
 	uint64_t refused_at;      /* monotonic ms of a version refusal (out) */
 	bool was_connected;
@@ -358,7 +377,8 @@ void sync_applyq_destroy(struct sync *s);
  * own_heard (m was the last page of our pull). 0, or ARR_EFULL (dropped, counted) when
  * the queue or p's share of it is full, or ARR_ENOMEM.
  */
-int sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page);
+int sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page,
+                    enum sync_via via);
 /* Whether change sets wait; the bytes that wait. */
 bool sync_applyq_pending(const struct sync *s);
 size_t sync_applyq_bytes(const struct sync *s);

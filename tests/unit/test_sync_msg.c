@@ -381,7 +381,7 @@ test_pull_deferred(void **state)
 	/* no link is up: a pull cannot be sent */
 	assert_int_equal(sync_send_pull(s, p, LINK_NONE, "test"), 0);
 	assert_false(p->pull_more);
-	assert_int_equal(sync_applyq_add(s, p, &last, true), 0);
+	assert_int_equal(sync_applyq_add(s, p, &last, true, SYNC_VIA_HELLO), 0);
 	assert_true(sync_applyq_pending(s));
 	assert_int_equal(sync_send_pull(s, p, LINK_NONE, "test"), 1);
 	assert_true(p->pull_more);
