@@ -244,10 +244,11 @@ struct sync {
 	uint64_t vd_total;
 	bool vd_ok;
 	uint64_t vd_equal, vd_differ; /* VDIGESTs received that matched our vector, or not */
-	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
-	struct vv *queued;  /* per origin, the seq up to which copies wait in the apply queue */
-	uint64_t held_gen;  /* store_quota_refused()'s generation when held was made */
-	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
+	struct vv *held;   /* ours raised by what the quarantine holds (sync_held); NULL: stale */
+	struct vv *queued; /* per origin, the seq up to which copies wait in the apply queue */
+	struct vv *lag_pulled; /* origin -> monotonic ms a lag check last pulled it (sync_lazy.c) */
+	uint64_t held_gen;     /* store_quota_refused()'s generation when held was made */
+	bool retry_members;    /* a reload happened: retry what was quarantined as non-member */
 	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
 	bool qr_members_on, qr_clock_on;          /* ... while they go on */
 	uint64_t next_hb;
@@ -490,6 +491,8 @@ void sync_recv_bulk_update(struct sync *s, uint64_t now);
 /* sync_send.c */
 /* PULL with our vector to p on l (LINK_NONE: its preferred link). 1 sent, 0 not. */
 int sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why);
+/* PULL with vector (not ours) from p, as the lag check's: 1 when sent, 0 when not. */
+int sync_send_pull_vector(struct sync *s, struct peer *p, const struct vv *vector);
 /* The next PULL while a page with more to come is applied. 1 sent, 0 not. */
 int sync_send_pull_ahead(struct sync *s, struct peer *p, enum link_id l,
                          const struct peermsg *page);

@@ -88,6 +88,13 @@ sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why)
 	return pull_with(s, p, l, sync_held(s), why);
 }
 
+int
+sync_send_pull_vector(struct sync *s, struct peer *p, const struct vv *vector)
+{
+	note_via(p, "behind");
+	return pull_with(s, p, LINK_NONE, vector, "behind");
+}
+
 /*
  * A page came with more to follow: ask for the next one before applying this one, so
  * the peer reads and sends it while we apply (the two overlap instead of taking turns).
