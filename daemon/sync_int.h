@@ -522,7 +522,20 @@ void sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m);
 void sync_lazy_on_origins(struct peer *p, const struct peermsg *m, uint64_t seq);
 /* p announced vector v: note what we lack, for the lag check. */
 void sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t now);
-/* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull. */
+/*
+ * The origins still missing from what p announced (p->lag): more than we hold or have
+ * queued, and not pulled from another peer by a lag check within SYNC_LAG_MS (that
+ * page is due). NULL when none (or out of memory).
+ */
+struct vv *sync_lazy_missing(struct sync *s, const struct peer *p, uint64_t now);
+/*
+ * The vector of a pull from p of only the origins of miss: held, raised to what p has (as
+ * far as we know) for every other origin, whose change sets are on their way on other
+ * links, so p's page holds none of them. NULL when out of memory.
+ */
+struct vv *sync_lazy_pull_vector(const struct peer *p, const struct vv *held,
+                                 const struct vv *miss);
+/* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull only that. */
 void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
 /* p's change sets left a gap (held pending): pull from it after the grace, if still due. */
 void sync_lazy_note_gap(struct peer *p, uint64_t now);

@@ -162,13 +162,8 @@ pulled_lately(const struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64
 	return at != 0 && now - at < SYNC_LAG_MS;
 }
 
-/*
- * The origins still missing from what p announced SYNC_LAG_MS ago (p->lag): more than we
- * hold or have queued, and not pulled from another peer by a lag check within
- * SYNC_LAG_MS. NULL when none (or out of memory).
- */
-static struct vv *
-lag_missing(struct sync *s, const struct peer *p, uint64_t now)
+struct vv *
+sync_lazy_missing(struct sync *s, const struct peer *p, uint64_t now)
 {
 	struct vv *miss = NULL;
 
@@ -181,24 +176,29 @@ lag_missing(struct sync *s, const struct peer *p, uint64_t now)
 	return miss;
 }
 
-/*
- * Pull from p only the origins of miss: the vector is ours, raised to what p has (as
- * far as we know) for every other origin, whose change sets are on their way on other
- * links; p's page then holds none of them. Each origin of miss is noted as pulled.
- */
-static void
-lag_pull(struct sync *s, struct peer *p, const struct vv *held, const struct vv *miss, uint64_t now)
+struct vv *
+sync_lazy_pull_vector(const struct peer *p, const struct vv *held, const struct vv *miss)
 {
 	struct vv *v = vv_dup(held);
 
-	if (v == NULL)
-		return;
-	for (size_t i = 0; p->known != NULL && i < vv_count(p->known); i++) {
+	for (size_t i = 0; v != NULL && p->known != NULL && i < vv_count(p->known); i++) {
 		const struct vv_entry *e = vv_at(p->known, i);
 
-		if (vv_get(miss, e->origin) == 0 && e->seq > vv_get(v, e->origin))
-			(void)vv_set(v, e->origin, e->seq);
+		if (vv_get(miss, e->origin) == 0 && e->seq > vv_get(v, e->origin) &&
+		    vv_set(v, e->origin, e->seq) != 0)
+			vv_destroy(&v);
 	}
+	return v;
+}
+
+/* Pull from p only the origins of miss; each is noted as pulled when the PULL went out. */
+static void
+lag_pull(struct sync *s, struct peer *p, const struct vv *held, const struct vv *miss, uint64_t now)
+{
+	struct vv *v = sync_lazy_pull_vector(p, held, miss);
+
+	if (v == NULL)
+		return;
 	if (sync_send_pull_vector(s, p, v) == 1)
 		for (size_t i = 0; i < vv_count(miss); i++)
 			set_origin(&s->lag_pulled, vv_at(miss, i)->origin, now);
@@ -225,7 +225,7 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 		return;
 	if (v == NULL || vv_missing(p->lag, v) == 0)
 		goto out;
-	if ((miss = lag_missing(s, p, now)) == NULL) {
+	if ((miss = sync_lazy_missing(s, p, now)) == NULL) {
 		p->lag_at = now; /* on its way from another peer: look again later */
 		return;
 	}
