@@ -62,6 +62,7 @@ struct lat_result {
 #define CONV_SIZES_MAX 4
 #define CONV_WRITERS   12 /* nodes that write the burst, whatever the region's size */
 #define CONV_VIA       7 /* arrangd_changesets_received_via_total's via values (bench_converge.c) */
+extern const char *const conv_via[CONV_VIA]; /* their names, in struct conv_size's order */
 struct conv_size {
 	size_t nodes;
 	uint64_t burst;              /* change sets written in the burst (all writers) */

@@ -96,9 +96,9 @@ struct conv_snap {
 };
 
 /* The via labels of arrangd_changesets_received_via_total, in struct conv_size's order. */
-static const char *const conv_via[CONV_VIA] = {"push",        "page_hello", "page_periodic",
-                                               "page_behind", "page_gap",   "page_requested",
-                                               "page_stray"};
+const char *const conv_via[CONV_VIA] = {"push",        "page_hello", "page_periodic",
+                                        "page_behind", "page_gap",   "page_requested",
+                                        "page_stray"};
 
 /* Node i's snapshot; the counters a release does not have stay 0. */
 static void
