@@ -209,8 +209,8 @@ lag_pull(struct sync *s, struct peer *p, const struct vv *held, const struct vv 
  * p announced change sets we lacked SYNC_LAG_MS ago and we still lack some: the push
  * that should have brought them was pruned or dropped. GRAFT the origins we had pruned
  * at p and still miss, and pull only those (Plumtree's graft after a timer). When what
- * we lack was pulled from another peer just now, wait another SYNC_LAG_MS and look
- * again: should that page not come, p is asked then.
+ * we lack was pulled from another peer just now, the lag is dropped: should that page
+ * not come, p's next heartbeat or announcement shows the lack again.
  */
 void
 sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
@@ -225,10 +225,9 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 		return;
 	if (v == NULL || vv_missing(p->lag, v) == 0)
 		goto out;
-	if ((miss = sync_lazy_missing(s, p, now)) == NULL) {
-		p->lag_at = now; /* on its way from another peer: look again later */
-		return;
-	}
+	/* on its way (queued, or pulled from another peer): p's next vector starts it anew */
+	if ((miss = sync_lazy_missing(s, p, now)) == NULL)
+		goto out;
 	for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
 		const uint8_t *o = vv_at(p->pruned, i)->origin;
 		if (vv_get(miss, o) != 0)
