@@ -61,12 +61,15 @@ struct lat_result {
 /* Benchmark 4 at one region size (bench_converge.c). */
 #define CONV_SIZES_MAX 4
 #define CONV_WRITERS   12 /* nodes that write the burst, whatever the region's size */
+#define CONV_VIA       7 /* arrangd_changesets_received_via_total's via values (bench_converge.c) */
+extern const char *const conv_via[CONV_VIA]; /* their names, in struct conv_size's order */
 struct conv_size {
 	size_t nodes;
 	uint64_t burst;              /* change sets written in the burst (all writers) */
 	double conv_s;               /* last ack until every log held the burst */
 	bool timed_out, equal;       /* digests after it */
 	double redundancy;           /* received / needed over the burst */
+	double via[CONV_VIA];        /* of it, by how the copies came (push, pages by cause) */
 	double burst_cpu_ms;         /* CPU per node from the burst's start to convergence */
 	double idle_bytes_s;         /* TCP bytes per node per second, idle (ss) */
 	double idle_hb_bytes_s;      /* of them, heartbeats (arrangd's own counter) */

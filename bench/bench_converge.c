@@ -90,9 +90,15 @@ prom_value(const char *text, size_t len, const char *name, uint64_t *out)
 /* What one node's metrics and /proc say at one moment. */
 struct conv_snap {
 	uint64_t received, hb_bytes, dialled;
+	uint64_t via[CONV_VIA]; /* received, by how they came */
 	double cpu_s;
 	long rss_kib;
 };
+
+/* The via labels of arrangd_changesets_received_via_total, in struct conv_size's order. */
+const char *const conv_via[CONV_VIA] = {"push",        "page_hello", "page_periodic",
+                                        "page_behind", "page_gap",   "page_requested",
+                                        "page_stray"};
 
 /* Node i's snapshot; the counters a release does not have stay 0. */
 static void
@@ -110,6 +116,13 @@ conv_snap(struct region *r, struct apiclient *a, size_t i, struct conv_snap *s)
 		                 "arrangd_peer_heartbeat_bytes_total", &s->hb_bytes);
 		(void)prom_value(t->via.str.ptr, t->via.str.size, "arrangd_peers_dialled",
 		                 &s->dialled);
+		for (size_t k = 0; k < CONV_VIA; k++) {
+			char name[96];
+
+			snprintf(name, sizeof(name),
+			         "arrangd_changesets_received_via_total{via=\"%s\"}", conv_via[k]);
+			(void)prom_value(t->via.str.ptr, t->via.str.size, name, &s->via[k]);
+		}
 	}
 	reply_free(&rp);
 	s->cpu_s = proc_cpu_s(r->nodes[i].pid);
@@ -235,7 +248,7 @@ static void
 conv_burst(struct region *r, struct apiclient **api, size_t per_writer, struct conv_size *c)
 {
 	static struct conv_snap a[CONV_MAX_NODES], z[CONV_MAX_NODES];
-	uint64_t want[CONV_MAX_NODES], rec = 0;
+	uint64_t want[CONV_MAX_NODES], rec = 0, via[CONV_VIA] = {0};
 	double t_start, t_last, cpu = 0;
 	size_t nw = r->n < CONV_WRITERS ? r->n : CONV_WRITERS;
 
@@ -252,7 +265,11 @@ conv_burst(struct region *r, struct apiclient **api, size_t per_writer, struct c
 	for (size_t i = 0; i < r->n; i++) {
 		rec += z[i].received - a[i].received;
 		cpu += z[i].cpu_s - a[i].cpu_s;
+		for (size_t k = 0; k < CONV_VIA; k++)
+			via[k] += z[i].via[k] - a[i].via[k];
 	}
+	for (size_t k = 0; k < CONV_VIA; k++)
+		c->via[k] = (double)via[k] / (double)(c->burst * (r->n - 1));
 	c->burst_cpu_ms = 1000 * cpu / (double)r->n;
 	c->redundancy = (double)rec / (double)(c->burst * (r->n - 1));
 	c->equal = !c->timed_out && conv_digests(r, api);
@@ -340,6 +357,11 @@ conv_size_run(struct bench *b, size_t n, struct conv_size *c)
 	               "idle %.0f B/s %.2f %% CPU %.1f MiB per node",
 	               n, c->conv_s, c->redundancy, c->burst_cpu_ms, c->idle_bytes_s,
 	               c->idle_cpu_pct, c->rss_mib);
+	bench_progress("convergence: %zu nodes: copies per change set by how they came: push %.2f, "
+	               "pages of pulls at handshake %.2f, periodic %.2f, lag check %.2f, gap %.2f, "
+	               "requested %.2f, unasked %.2f",
+	               n, c->via[0], c->via[1], c->via[2], c->via[3], c->via[4], c->via[5],
+	               c->via[6]);
 	for (size_t i = 0; i < n; i++)
 		apiclient_destroy(&api[i]);
 	for (size_t i = 0; i < n; i++)

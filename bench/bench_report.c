@@ -175,6 +175,14 @@ table_convergence(const struct conv_result *c)
 		       z->idle_cpu_pct, z->rss_mib, z->rss_max_mib, z->dialled,
 		       z->timed_out ? " TIMED OUT" : "");
 	}
+	printf(
+	    "copies per change set by how they came (push, then pages by their pull's cause):\n");
+	for (size_t k = 0; k < c->nsizes; k++) {
+		printf("%6zu", c->size[k].nodes);
+		for (size_t i = 0; i < CONV_VIA; i++)
+			printf(" %s %.2f", conv_via[i], c->size[k].via[i]);
+		printf("\n");
+	}
 	printf("targets: redundancy <= 1.5: %s; per-node costs flat within 20 %% (max/min: burst "
 	       "CPU %.2f, idle bytes %.2f, idle CPU %.2f): %s; 100 nodes converge < 1 s: %s; "
 	       "RSS <= 32 MiB: %s\n",
@@ -332,6 +340,10 @@ json_convergence(FILE *f, const struct conv_result *c)
 		fprintf(f, "\"timed_out\": %s, \"digests_equal\": %s, ",
 		        z->timed_out ? "true" : "false", z->equal ? "true" : "false");
 		jnum(f, "redundancy", z->redundancy, true);
+		fprintf(f, "\"redundancy_via\": {");
+		for (size_t i = 0; i < CONV_VIA; i++)
+			jnum(f, conv_via[i], z->via[i], i + 1 < CONV_VIA);
+		fprintf(f, "}, ");
 		jnum(f, "burst_cpu_ms_per_node", z->burst_cpu_ms, true);
 		jnum(f, "idle_tcp_bytes_per_node_s", z->idle_bytes_s, true);
 		jnum(f, "idle_heartbeat_bytes_per_node_s", z->idle_hb_bytes_s, true);

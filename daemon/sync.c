@@ -246,6 +246,7 @@ sync_destroy(struct sync **sp)
 	vv_destroy(&s->ours);
 	vv_destroy(&s->held);
 	vv_destroy(&s->queued);
+	vv_destroy(&s->lag_pulled);
 	logrl_destroy(&s->rl);
 	free((char *)s->set.listen);
 	free((char *)s->set.pinned);

@@ -31,6 +31,7 @@ struct aq_item {
 	struct aq_item *next;
 	uint8_t from[ARR_ORIGIN_LEN]; /* the peer that sent them */
 	enum peermsg_type type;
+	enum sync_via via;     /* how they came (the duplicates' metric) */
 	bool last_page;        /* the last page of our pull: store_own_heard() once applied */
 	size_t n, done;        /* change sets; of them, applied (or failed) so far */
 	size_t bytes;          /* their bytes, as charged to the queue */
@@ -80,7 +81,8 @@ sync_applyq_bytes(const struct sync *s)
 }
 
 int
-sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page)
+sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page,
+                enum sync_via via)
 {
 	struct aq_item *it;
 	size_t bytes = 0, off = 0;
@@ -104,8 +106,8 @@ sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool la
 	}
 	if ((it = malloc(sizeof(*it) + m->ncs * sizeof(*it->cs) + bytes)) == NULL)
 		return ARR_ENOMEM;
-	*it =
-	    (struct aq_item){.type = m->type, .last_page = last_page, .n = m->ncs, .bytes = bytes};
+	*it = (struct aq_item){
+	    .type = m->type, .via = via, .last_page = last_page, .n = m->ncs, .bytes = bytes};
 	memcpy(it->from, p->origin, ARR_ORIGIN_LEN);
 	/* the blobs first: data[] is aligned for them */
 	it->cs = (struct store_blob *)(void *)it->data;
@@ -133,6 +135,7 @@ applied(struct sync *s, struct peer *p, const struct aq_item *it, size_t k,
 {
 	s->count.applied += st->applied;
 	s->count.duplicates += st->duplicates;
+	s->count.dup_via[it->via] += st->duplicates;
 	s->count.quarantined += st->quarantined_new;
 	if (st->applied > 0 || st->quarantined_new > 0)
 		sync_ours_stale(s);

@@ -74,12 +74,30 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_HB_MIN_MS     50           /* the range of heartbeat_ms (config.c) */
 #define SYNC_HB_MAX_MS     60000
 
+/*
+ * How a received change set came (arrangd_changesets_received_via_total): pushed, or in a
+ * PAGE answering a pull of ours, by the pull's cause (a page's follow-up pulls keep the
+ * first one's), or in a PAGE we did not ask for.
+ */
+enum sync_via {
+	SYNC_VIA_PUSH = 0,
+	SYNC_VIA_HELLO,     /* the pull of a handshake */
+	SYNC_VIA_PERIODIC,  /* the pull every pull interval */
+	SYNC_VIA_BEHIND,    /* the lag check: an announcement showed what we lacked */
+	SYNC_VIA_GAP,       /* a gap in pushed change sets */
+	SYNC_VIA_REQUESTED, /* arrangctl sync */
+	SYNC_VIA_STRAY,     /* a page that answered no outstanding pull of ours */
+	SYNC_VIA_N
+};
+
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
 struct sync_counters {
 	uint64_t sent;     /* in PUSH and PAGE messages that left */
 	uint64_t received; /* in PUSH and PAGE messages from peers */
 	uint64_t applied, duplicates, quarantined;
 	uint64_t dup_unverified;                   /* of the duplicates, dropped before verify */
+	uint64_t received_via[SYNC_VIA_N];         /* received, by how they came */
+	uint64_t dup_via[SYNC_VIA_N];              /* duplicates, by how they came */
 	uint64_t prunes;                           /* PRUNE messages sent */
 	uint64_t apply_count;                      /* store_apply() calls for received batches */
 	double apply_sum;                          /* their seconds */
@@ -152,6 +170,7 @@ struct peer {
 	uint64_t last_rx;         /* monotonic ms, 0 = never */
 	uint64_t last_seen_wall;  /* wall-clock ms, 0 = never */
 	uint64_t pull_id;         /* outstanding pull, 0 = none */
+	enum sync_via pull_via;   /* the cause of our pulls to it (its pages count under it) */
 	uint64_t pull_at;         /* monotonic ms it was sent */
 	uint64_t refused_at;      /* monotonic ms of a version refusal (out) */
 	bool was_connected;
@@ -225,10 +244,11 @@ struct sync {
 	uint64_t vd_total;
 	bool vd_ok;
 	uint64_t vd_equal, vd_differ; /* VDIGESTs received that matched our vector, or not */
-	struct vv *held;    /* ours raised by what the quarantine holds (sync_held); NULL: stale */
-	struct vv *queued;  /* per origin, the seq up to which copies wait in the apply queue */
-	uint64_t held_gen;  /* store_quota_refused()'s generation when held was made */
-	bool retry_members; /* a reload happened: retry what was quarantined as non-member */
+	struct vv *held;   /* ours raised by what the quarantine holds (sync_held); NULL: stale */
+	struct vv *queued; /* per origin, the seq up to which copies wait in the apply queue */
+	struct vv *lag_pulled; /* origin -> monotonic ms a lag check last pulled it (sync_lazy.c) */
+	uint64_t held_gen;     /* store_quota_refused()'s generation when held was made */
+	bool retry_members;    /* a reload happened: retry what was quarantined as non-member */
 	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
 	bool qr_members_on, qr_clock_on;          /* ... while they go on */
 	uint64_t next_hb;
@@ -358,7 +378,8 @@ void sync_applyq_destroy(struct sync *s);
  * own_heard (m was the last page of our pull). 0, or ARR_EFULL (dropped, counted) when
  * the queue or p's share of it is full, or ARR_ENOMEM.
  */
-int sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page);
+int sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page,
+                    enum sync_via via);
 /* Whether change sets wait; the bytes that wait. */
 bool sync_applyq_pending(const struct sync *s);
 size_t sync_applyq_bytes(const struct sync *s);
@@ -470,6 +491,8 @@ void sync_recv_bulk_update(struct sync *s, uint64_t now);
 /* sync_send.c */
 /* PULL with our vector to p on l (LINK_NONE: its preferred link). 1 sent, 0 not. */
 int sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why);
+/* PULL with vector (not ours) from p, as the lag check's: 1 when sent, 0 when not. */
+int sync_send_pull_vector(struct sync *s, struct peer *p, const struct vv *vector);
 /* The next PULL while a page with more to come is applied. 1 sent, 0 not. */
 int sync_send_pull_ahead(struct sync *s, struct peer *p, enum link_id l,
                          const struct peermsg *page);
@@ -499,7 +522,20 @@ void sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m);
 void sync_lazy_on_origins(struct peer *p, const struct peermsg *m, uint64_t seq);
 /* p announced vector v: note what we lack, for the lag check. */
 void sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t now);
-/* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull. */
+/*
+ * The origins still missing from what p announced (p->lag): more than we hold or have
+ * queued, and not pulled from another peer by a lag check within SYNC_LAG_MS (that
+ * page is due). NULL when none (or out of memory).
+ */
+struct vv *sync_lazy_missing(struct sync *s, const struct peer *p, uint64_t now);
+/*
+ * The vector of a pull from p of only the origins of miss: held, raised to what p has (as
+ * far as we know) for every other origin, whose change sets are on their way on other
+ * links, so p's page holds none of them. NULL when out of memory.
+ */
+struct vv *sync_lazy_pull_vector(const struct peer *p, const struct vv *held,
+                                 const struct vv *miss);
+/* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull only that. */
 void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
 /* p's change sets left a gap (held pending): pull from it after the grace, if still due. */
 void sync_lazy_note_gap(struct peer *p, uint64_t now);

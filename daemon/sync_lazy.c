@@ -153,35 +153,94 @@ sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t 
 		p->lag_at = now;
 }
 
+/* Whether a lag check pulled origin from some peer within SYNC_LAG_MS (its page is due). */
+static bool
+pulled_lately(const struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t now)
+{
+	uint64_t at = s->lag_pulled != NULL ? vv_get(s->lag_pulled, origin) : 0;
+
+	return at != 0 && now - at < SYNC_LAG_MS;
+}
+
+struct vv *
+sync_lazy_missing(struct sync *s, const struct peer *p, uint64_t now)
+{
+	struct vv *miss = NULL;
+
+	for (size_t i = 0; i < vv_count(p->lag); i++) {
+		const struct vv_entry *e = vv_at(p->lag, i);
+
+		if (e->seq > sync_recv_have(s, e->origin) && !pulled_lately(s, e->origin, now))
+			set_origin(&miss, e->origin, 1);
+	}
+	return miss;
+}
+
+struct vv *
+sync_lazy_pull_vector(const struct peer *p, const struct vv *held, const struct vv *miss)
+{
+	struct vv *v = vv_dup(held);
+
+	for (size_t i = 0; v != NULL && p->known != NULL && i < vv_count(p->known); i++) {
+		const struct vv_entry *e = vv_at(p->known, i);
+
+		if (vv_get(miss, e->origin) == 0 && e->seq > vv_get(v, e->origin) &&
+		    vv_set(v, e->origin, e->seq) != 0)
+			vv_destroy(&v);
+	}
+	return v;
+}
+
+/* Pull from p only the origins of miss; each is noted as pulled when the PULL went out. */
+static void
+lag_pull(struct sync *s, struct peer *p, const struct vv *held, const struct vv *miss, uint64_t now)
+{
+	struct vv *v = sync_lazy_pull_vector(p, held, miss);
+
+	if (v == NULL)
+		return;
+	if (sync_send_pull_vector(s, p, v) == 1)
+		for (size_t i = 0; i < vv_count(miss); i++)
+			set_origin(&s->lag_pulled, vv_at(miss, i)->origin, now);
+	vv_destroy(&v);
+}
+
 /*
  * p announced change sets we lacked SYNC_LAG_MS ago and we still lack some: the push
  * that should have brought them was pruned or dropped. GRAFT the origins we had pruned
- * at p and pull from it.
+ * at p and still miss, and pull only those (Plumtree's graft after a timer). When what
+ * we lack was pulled from another peer just now, the lag is dropped: should that page
+ * not come, p's next heartbeat or announcement shows the lack again.
  */
 void
 sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 {
 	const struct vv *v = sync_held(s);
-	struct vv *graft = NULL;
+	struct vv *graft = NULL, *miss = NULL;
 
 	if (p->lag == NULL || now - p->lag_at < SYNC_LAG_MS)
 		return;
 	/* received change sets still wait to be applied: what p announced is likely there */
 	if (sync_applyq_pending(s) && now - p->lag_at < SYNC_LAG_MAX_MS)
 		return;
-	if (v != NULL && vv_missing(p->lag, v) > 0) {
-		for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
-			const uint8_t *o = vv_at(p->pruned, i)->origin;
-			if (vv_get(p->lag, o) > vv_get(v, o))
-				set_origin(&graft, o, 1);
-		}
-		for (size_t i = 0; graft != NULL && i < vv_count(graft); i++)
-			set_origin(&p->pruned, vv_at(graft, i)->origin, 0);
-		(void)send_origins(s, p, PEERMSG_GRAFT, graft);
-		if (!sync_send_pull_outstanding(s, p, now))
-			sync_send_pull(s, p, LINK_NONE, "behind");
+	if (v == NULL || vv_missing(p->lag, v) == 0)
+		goto out;
+	/* on its way (queued, or pulled from another peer): p's next vector starts it anew */
+	if ((miss = sync_lazy_missing(s, p, now)) == NULL)
+		goto out;
+	for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
+		const uint8_t *o = vv_at(p->pruned, i)->origin;
+		if (vv_get(miss, o) != 0)
+			set_origin(&graft, o, 1);
 	}
+	for (size_t i = 0; graft != NULL && i < vv_count(graft); i++)
+		set_origin(&p->pruned, vv_at(graft, i)->origin, 0);
+	(void)send_origins(s, p, PEERMSG_GRAFT, graft);
+	if (!sync_send_pull_outstanding(s, p, now))
+		lag_pull(s, p, v, miss, now);
+out:
 	vv_destroy(&graft);
+	vv_destroy(&miss);
 	vv_destroy(&p->lag);
 }
 

@@ -205,6 +205,27 @@ lag_gauges(const struct sync *s, FILE *f, const struct vv *v, const struct vv *e
 	}
 }
 
+/* Received change sets and their duplicates by how they came (enum sync_via). */
+static void
+via_counters(const struct sync *s, FILE *f)
+{
+	static const char *const name[SYNC_VIA_N] = {"push",        "page_hello", "page_periodic",
+	                                             "page_behind", "page_gap",   "page_requested",
+	                                             "page_stray"};
+
+	metrics_family(f, "arrangd_changesets_received_via_total", "counter",
+	               "Change sets received, by how they came: pushed, or in a page answering "
+	               "a pull of ours by its cause.");
+	for (size_t i = 0; i < SYNC_VIA_N; i++)
+		metrics_sample_label(f, "arrangd_changesets_received_via_total", "via", name[i],
+		                     s->count.received_via[i]);
+	metrics_family(f, "arrangd_changesets_duplicate_via_total", "counter",
+	               "Of them, those already held, by how they came.");
+	for (size_t i = 0; i < SYNC_VIA_N; i++)
+		metrics_sample_label(f, "arrangd_changesets_duplicate_via_total", "via", name[i],
+		                     s->count.dup_via[i]);
+}
+
 /* Per peer, the schema version its handshake announced (0: none yet). */
 static void
 schema_gauges(const struct sync *s, FILE *f)
@@ -299,6 +320,7 @@ sync_msg_metrics(struct sync *s, FILE *f)
 		goto out;
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		metrics_counter(f, counters[i].name, counters[i].help, counters[i].n);
+	via_counters(s, f);
 	sync_stats(s, &ss);
 	metrics_gauge(f, "arrangd_peers_connected",
 	              "Other members heard from within three heartbeats.", ss.connected);

@@ -188,7 +188,8 @@ logged_copy(struct sync *s, const struct vv *ours, const struct peermsg_blob *cs
  * ARR_ENOMEM (nothing queued; a later pull repairs it).
  */
 static int
-drop_held(struct sync *s, struct peer *p, const struct peermsg *m, struct peermsg *f)
+drop_held(struct sync *s, struct peer *p, const struct peermsg *m, struct peermsg *f,
+          enum sync_via via)
 {
 	const struct vv *ours = sync_ours(s);
 	size_t dropped = 0;
@@ -216,6 +217,8 @@ drop_held(struct sync *s, struct peer *p, const struct peermsg *m, struct peerms
 		dropped++;
 	}
 	s->count.received += dropped;
+	s->count.received_via[via] += m->ncs;
+	s->count.dup_via[via] += dropped;
 	s->count.duplicates += dropped;
 	s->count.dup_unverified += dropped;
 	if (dropped > 0 && sync_log_ok(s, p, "apply"))
@@ -273,18 +276,19 @@ on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m,
 {
 	bool mine = m->req_id != 0 && m->req_id == p->pull_id;
 	bool idle = !sync_applyq_pending(s);
+	enum sync_via via = mine ? p->pull_via : SYNC_VIA_STRAY;
 	struct peermsg f;
 
-	if (drop_held(s, p, m, &f) != 0)
+	if (drop_held(s, p, m, &f, via) != 0)
 		return;
 	if (!mine) {
-		if (sync_applyq_add(s, p, &f, false) == 0)
+		if (sync_applyq_add(s, p, &f, false, via) == 0)
 			note_queued(s, &f);
 		free(f.cs);
 		return;
 	}
 	p->pull_id = 0;
-	if (sync_applyq_add(s, p, &f, !m->more) != 0) {
+	if (sync_applyq_add(s, p, &f, !m->more, via) != 0) {
 		p->pull_more = true; /* asked again once the queue has drained */
 	} else {
 		note_queued(s, &f);
@@ -304,9 +308,9 @@ on_push(struct sync *s, struct peer *p, const struct peermsg *m)
 	struct peermsg f;
 
 	sync_lazy_on_push(s, p, m);
-	if (drop_held(s, p, m, &f) != 0)
+	if (drop_held(s, p, m, &f, SYNC_VIA_PUSH) != 0)
 		return;
-	if (sync_applyq_add(s, p, &f, false) == 0)
+	if (sync_applyq_add(s, p, &f, false, SYNC_VIA_PUSH) == 0)
 		note_queued(s, &f);
 	free(f.cs);
 }

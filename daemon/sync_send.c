@@ -27,6 +27,27 @@ struct collect {
 };
 
 /*
+ * The cause a pull's pages count under (enum sync_via): "more" and "ahead" continue an
+ * earlier pull and keep its cause.
+ */
+static void
+note_via(struct peer *p, const char *why)
+{
+	static const struct {
+		const char *why;
+		enum sync_via via;
+	} map[] = {
+	    {"hello", SYNC_VIA_HELLO},       {"connect", SYNC_VIA_HELLO},
+	    {"periodic", SYNC_VIA_PERIODIC}, {"behind", SYNC_VIA_BEHIND},
+	    {"gap", SYNC_VIA_GAP},           {"requested", SYNC_VIA_REQUESTED},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(why, map[i].why) == 0)
+			p->pull_via = map[i].via;
+}
+
+/*
  * Send PULL with vector to p on link l (or its preferred link). Returns 1 when sent, 0
  * when it could not be.
  */
@@ -59,11 +80,19 @@ pull_with(struct sync *s, struct peer *p, enum link_id l, const struct vv *vecto
 int
 sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why)
 {
+	note_via(p, why);
 	if (sync_applyq_pending(s)) {
 		p->pull_more = true;
 		return 1;
 	}
 	return pull_with(s, p, l, sync_held(s), why);
+}
+
+int
+sync_send_pull_vector(struct sync *s, struct peer *p, const struct vv *vector)
+{
+	note_via(p, "behind");
+	return pull_with(s, p, LINK_NONE, vector, "behind");
 }
 
 /*

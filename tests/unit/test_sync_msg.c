@@ -381,7 +381,7 @@ test_pull_deferred(void **state)
 	/* no link is up: a pull cannot be sent */
 	assert_int_equal(sync_send_pull(s, p, LINK_NONE, "test"), 0);
 	assert_false(p->pull_more);
-	assert_int_equal(sync_applyq_add(s, p, &last, true), 0);
+	assert_int_equal(sync_applyq_add(s, p, &last, true, SYNC_VIA_HELLO), 0);
 	assert_true(sync_applyq_pending(s));
 	assert_int_equal(sync_send_pull(s, p, LINK_NONE, "test"), 1);
 	assert_true(p->pull_more);
@@ -635,7 +635,29 @@ static const char metrics_want[] =
     "# HELP arrangd_peer_down_total Dialled peers judged unreachable and replaced by the next in "
     "the overlay's ranking.\n"
     "# TYPE arrangd_peer_down_total counter\n"
-    "arrangd_peer_down_total 21\n"
+    "arrangd_peer_down_total 21\n";
+/* then the change sets by how they came, and the gauges */
+static const char metrics_want_via[] =
+    "# HELP arrangd_changesets_received_via_total Change sets received, by how they came: "
+    "pushed, or in a page answering a pull of ours by its cause.\n"
+    "# TYPE arrangd_changesets_received_via_total counter\n"
+    "arrangd_changesets_received_via_total{via=\"push\"} 7\n"
+    "arrangd_changesets_received_via_total{via=\"page_hello\"} 1\n"
+    "arrangd_changesets_received_via_total{via=\"page_periodic\"} 0\n"
+    "arrangd_changesets_received_via_total{via=\"page_behind\"} 3\n"
+    "arrangd_changesets_received_via_total{via=\"page_gap\"} 1\n"
+    "arrangd_changesets_received_via_total{via=\"page_requested\"} 0\n"
+    "arrangd_changesets_received_via_total{via=\"page_stray\"} 0\n"
+    "# HELP arrangd_changesets_duplicate_via_total Of them, those already held, by how they "
+    "came.\n"
+    "# TYPE arrangd_changesets_duplicate_via_total counter\n"
+    "arrangd_changesets_duplicate_via_total{via=\"push\"} 2\n"
+    "arrangd_changesets_duplicate_via_total{via=\"page_hello\"} 0\n"
+    "arrangd_changesets_duplicate_via_total{via=\"page_periodic\"} 0\n"
+    "arrangd_changesets_duplicate_via_total{via=\"page_behind\"} 1\n"
+    "arrangd_changesets_duplicate_via_total{via=\"page_gap\"} 0\n"
+    "arrangd_changesets_duplicate_via_total{via=\"page_requested\"} 0\n"
+    "arrangd_changesets_duplicate_via_total{via=\"page_stray\"} 0\n"
     "# HELP arrangd_peers_connected Other members heard from within three heartbeats.\n"
     "# TYPE arrangd_peers_connected gauge\n"
     "arrangd_peers_connected 1\n"
@@ -702,7 +724,9 @@ test_metrics_text(void **state)
 	                                  .dup_unverified = 9,
 	                                  .prunes = 8,
 	                                  .apply_count = 3,
-	                                  .apply_sum = 0.0725};
+	                                  .apply_sum = 0.0725,
+	                                  .received_via = {7, 1, 0, 3, 1},
+	                                  .dup_via = {2, 0, 0, 1}};
 	s->send_dropped = 16;
 	s->pulls_refused = 17;
 	s->takeovers = 18;
@@ -721,9 +745,13 @@ test_metrics_text(void **state)
 	assert_non_null(out = open_memstream(&text, &len));
 	assert_int_equal(sync_msg_metrics(s, out), 0);
 	fclose(out);
-	assert_true(strlen(text) == strlen(metrics_want) + strlen(metrics_want_peers));
+	assert_true(strlen(text) ==
+	            strlen(metrics_want) + strlen(metrics_want_via) + strlen(metrics_want_peers));
 	assert_memory_equal(text, metrics_want, strlen(metrics_want));
-	assert_string_equal(text + strlen(metrics_want), metrics_want_peers);
+	assert_memory_equal(text + strlen(metrics_want), metrics_want_via,
+	                    strlen(metrics_want_via));
+	assert_string_equal(text + strlen(metrics_want) + strlen(metrics_want_via),
+	                    metrics_want_peers);
 	free(text);
 	/* neither dialled nor connected to us: its silence is no fault, it is not listed */
 	s->peers[1].dial = false;
