@@ -84,17 +84,16 @@ cli_close(struct cli *cli)
 }
 
 int
-cli_call(struct cli *cli, const struct req *rq, struct reply *rp)
+cli_call(struct cli *cli, struct req *rq, struct reply *rp)
 {
-	if (cli->conn == NULL) {
-		int err;
+	int rc;
 
+	if (cli->conn == NULL)
 		cli->conn =
-		    conn_open(cli->socket, cli->timeout_ms, &err, cli->why, sizeof(cli->why));
-		if (cli->conn == NULL)
-			return err;
-	}
-	return conn_call(cli->conn, rq, rp);
+		    conn_open(cli->socket, cli->timeout_ms, &rc, cli->why, sizeof(cli->why));
+	rc = cli->conn == NULL ? rc : conn_call(cli->conn, rq, rp);
+	req_free(rq);
+	return rc;
 }
 
 int
@@ -105,7 +104,6 @@ cli_call0(struct cli *cli, const char *method, struct reply *rp)
 
 	req_begin(&rq, method, 0);
 	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
 	return rc;
 }
 
@@ -121,7 +119,6 @@ cli_get(struct cli *cli, const char *table, const char *id, struct reply *rp, st
 	req_str(&rq, "id");
 	req_str(&rq, id);
 	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
 	if (rc == 0 && (rowset_decode(rp->result, rs) != 0 || rs->nrows != 1))
 		rc = ARR_EMALFORMED;
 	return rc;
@@ -226,7 +223,6 @@ cli_write(struct cli *cli, const struct req_op *ops, size_t n, struct reply *rp)
 	req_str(&rq, "ops");
 	req_ops(&rq, ops, n);
 	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
 	return rc;
 }
 

@@ -52,8 +52,11 @@ int cli_fail(const struct cli *cli, int code, const struct reply *rp);
 bool cli_refused_op(int code, const struct reply *rp, size_t *op, const char **why);
 void cli_close(struct cli *cli);
 
-/* Send rq (opening the connection if needed). 0, or a negative ARR_E* code. */
-int cli_call(struct cli *cli, const struct req *rq, struct reply *rp);
+/*
+ * Send rq (opening the connection if needed) and free it, sent or not. 0, or a negative
+ * ARR_E* code.
+ */
+int cli_call(struct cli *cli, struct req *rq, struct reply *rp);
 /* A method without params (status, peers, digest, sync, quarantine.list). */
 int cli_call0(struct cli *cli, const char *method, struct reply *rp);
 

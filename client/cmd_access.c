@@ -76,7 +76,6 @@ access_page(struct cli *cli, const char *arr, int64_t since, uint64_t after, str
 		req_uint(&rq, after);
 	}
 	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
 	return rc;
 }
 

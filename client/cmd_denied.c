@@ -93,7 +93,6 @@ cmd_denied_show(struct cli *cli, const struct cmd_call *call, int argc, char **a
 	req_str(&rq, "id");
 	req_uint(&rq, strtoull(args.pos[0], NULL, 10));
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
 		goto out;

@@ -166,7 +166,6 @@ export_pages(struct cli *cli, const char *ref, struct export_out *o)
 		cur = !cur;
 		export_request(&rq, ref, next);
 		rc = cli_call(cli, &rq, &rp[cur]);
-		req_free(&rq);
 		reply_free(&rp[!cur]);
 		next = NULL;
 		if (rc != 0) {

@@ -159,7 +159,6 @@ member_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
 			req_str(&rq, strcmp(o->name, "registrar") == 0 ? "registrar" : o->value);
 	}
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
 		goto out;

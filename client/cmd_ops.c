@@ -72,7 +72,6 @@ cmd_backup(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	req_str(&rq, "path");
 	req_str(&rq, strbuf_str(&path));
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc == 0 && obj_uint(obj_get(rp.result, "bytes"), &bytes) != 0)
 		rc = ARR_EMALFORMED;
 	if (rc != 0) {

@@ -101,7 +101,6 @@ retry_step(struct cli *cli, const char *idtext, uint64_t *after, uint64_t *until
 		req_uint(&rq, *until);
 	}
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc == ARR_ENOTFOUND && idtext != NULL) {
 		rc = cli_error("no quarantined change set %s", idtext);
 		goto out;

@@ -45,7 +45,6 @@ cmd_query(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	req_str(&rq, "sql");
 	req_str(&rq, strbuf_str(&sql));
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc == 0 && rowset_decode(rp.result, &rs) != 0)
 		rc = ARR_EMALFORMED;
 	if (rc != 0) {

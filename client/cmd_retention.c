@@ -58,7 +58,6 @@ cmd_retention_due(struct cli *cli, const struct cmd_call *call, int argc, char *
 		req_str(&rq, opts[0].value);
 	}
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
 		goto out;
@@ -126,7 +125,6 @@ cmd_retention_apply(struct cli *cli, const struct cmd_call *call, int argc, char
 		req_str(&rq, "yes");
 	}
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
 		goto out;

@@ -133,7 +133,6 @@ scope_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv, 
 		req_str(&rq, o->value);
 	}
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
 		goto out;
@@ -202,7 +201,6 @@ scope_end(struct cli *cli, const struct cmd_call *call, int argc, char **argv, b
 	req_str(&rq, "confirm");
 	req_str(&rq, "yes");
 	rc = cli_call(cli, &rq, &rp);
-	req_free(&rq);
 	if (rc != 0) {
 		rc = cli_fail(cli, rc, &rp);
 		goto out;

@@ -52,7 +52,6 @@ search_call(struct cli *cli, const char *text, uint64_t want, struct reply *rp, 
 	req_str(&rq, "limit");
 	req_uint(&rq, want);
 	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
 	if (rc == 0 && rowset_decode(rp->result, rs) != 0)
 		rc = ARR_EMALFORMED;
 	return rc;

@@ -395,7 +395,6 @@ digest_call(struct cli *cli, const char *schema, struct reply *rp)
 		req_uint(&rq, v);
 	}
 	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
 	return rc != 0 ? cli_fail(cli, rc, rp) : CLI_OK;
 }
 

@@ -58,7 +58,6 @@ flags_load(struct cli *cli, const char *table, const char *id, struct flags *f)
 	else if (!flags_decode(rp.result, f))
 		ret = cli_fail(cli, ARR_EMALFORMED, NULL);
 	reply_free(&rp);
-	req_free(&rq);
 	return ret;
 }
 

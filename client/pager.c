@@ -65,7 +65,6 @@ pager_page(struct cli *cli, const struct pager_req *pr, struct reply *rp,
 		return ARR_EINVAL;
 	}
 	rc = cli_call(cli, &rq, rp);
-	req_free(&rq);
 	if (rc != 0)
 		return rc;
 	*items = obj_get(rp->result, pr->items);
