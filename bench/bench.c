@@ -253,8 +253,6 @@ main(int argc, char **argv)
 			b.sz[i].narr = b.sizes[i];
 			bench_throughput_run(&b, &b.sz[i]);
 		}
-		if (b.dat != NULL)
-			bench_report_dat(&b, b.dat);
 	}
 	if (b.only[3])
 		bench_latency_run(&b);
@@ -262,6 +260,8 @@ main(int argc, char **argv)
 		bench_converge_run(&b);
 	if (!b.only[1])
 		b.nsizes = 0;
+	if (b.dat != NULL)
+		bench_report_dat(&b, b.dat);
 	bench_report_table(&b);
 	if (b.json != NULL)
 		bench_report_json(&b, b.json);

@@ -413,7 +413,11 @@ bench_report_json(const struct bench *b, const char *path)
 		check_die("cannot write %s", path);
 }
 
-/* Columns for gnuplot: arrangements values raw_v/s write_v/s catchup_v/s. */
+/*
+ * Two data blocks for gnuplot (bench/throughput.gp, ratio.gp, region.gp), each empty when
+ * its benchmark did not run: index 0, throughput against size (arrangements values
+ * raw_v/s write_v/s catchup_v/s); index 1, the region against its size (benchmark 4).
+ */
 void
 bench_report_dat(const struct bench *b, const char *path)
 {
@@ -428,5 +432,14 @@ bench_report_dat(const struct bench *b, const char *path)
 		fprintf(f, "%zu %llu %.0f %.0f %.0f\n", s->narr, (unsigned long long)s->values,
 		        s->values / s->raw_s, s->values / s->write_s, s->values / s->catchup_s);
 	}
-	fclose(f);
+	fprintf(f, "\n\n# nodes converged_s redundancy burst_cpu_ms_per_node "
+	           "idle_bytes_per_node_s idle_cpu_pct_per_node rss_mib rss_max_mib\n");
+	for (size_t k = 0; b->conv.done && k < b->conv.nsizes; k++) {
+		const struct conv_size *z = &b->conv.size[k];
+		fprintf(f, "%zu %.4f %.3f %.1f %.1f %.4f %.2f %.2f\n", z->nodes, z->conv_s,
+		        z->redundancy, z->burst_cpu_ms, z->idle_bytes_s, z->idle_cpu_pct,
+		        z->rss_mib, z->rss_max_mib);
+	}
+	if (fclose(f) != 0)
+		check_die("cannot write %s", path);
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # scripts/bench.sh: build the benchmark tree and run arrang_bench (bench/README.md).
-#   scripts/bench.sh full   -> bench/results/latest.{json,txt}, throughput.{dat,png}
+#   scripts/bench.sh full   -> bench/results/latest.{json,txt}, throughput.{dat,png}, ratio.png
 #   scripts/bench.sh quick  -> bench/results/quick.{json,txt} (under 2 minutes)
 # The build is RelWithDebInfo without sanitizers in $BENCH_BUILD (default build-bench).
 # ARRANG_BENCH_SIZES (e.g. 10k,100k,1M) overrides the sizes of benchmarks 1 and 2.
@@ -30,9 +30,10 @@ full)
 		tee "$out/latest.txt"
 	"$build/bench/arrang_access_bench" | tee -a "$out/latest.txt"
 	if command -v gnuplot >/dev/null 2>&1; then
-		gnuplot -e "datafile='$out/throughput.dat'; outfile='$out/throughput.png'" \
-			bench/throughput.gp
-		echo "plot: $out/throughput.png"
+		for p in throughput ratio; do
+			gnuplot -e "datafile='$out/throughput.dat'; outfile='$out/$p.png'" bench/$p.gp
+			echo "plot: $out/$p.png"
+		done
 	else
 		echo "gnuplot not found (scripts/install-deps.sh installs gnuplot-nox): no plot" >&2
 	fi

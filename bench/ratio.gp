@@ -1,0 +1,18 @@
+# ratio.gp: the replica's throughput as a ratio of raw SQLite's in the same run, against
+# fixture size (bench/README.md), from the first block of the data file arrang_bench
+# --dat writes. Usage:
+#   gnuplot -e "datafile='bench/results/throughput.dat'; outfile='bench/results/ratio.png'" bench/ratio.gp
+if (!exists("datafile")) datafile = 'bench/results/throughput.dat'
+if (!exists("outfile")) outfile = 'bench/results/ratio.png'
+set terminal pngcairo size 900,560 noenhanced
+set output outfile
+set title "arrangd throughput / raw SQLite insert throughput, same run"
+set xlabel "arrangements (32.5 column values each, DOMAIN.md shapes)"
+set ylabel "ratio to raw SQLite"
+set logscale x
+set yrange [0:1<*]
+set grid
+set key outside below center horizontal
+plot datafile index 0 using 1:($4/$3) with linespoints lw 2 pt 5 title "API write (import path)", \
+     datafile index 0 using 1:($5/$3) with linespoints lw 2 pt 9 title "catch-up of an empty node", \
+     0.8 with lines dt 2 lc rgb "gray" title "target: 0.8"
