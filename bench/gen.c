@@ -180,7 +180,7 @@ emit_org(struct gen *g, struct gen_row *r)
 static void
 emit_child(struct gen *g, struct gen_row *r)
 {
-	char buf[32];
+	char buf[48]; /* "TD-" year "-" a size_t: 3 + 11 + 1 + 20 + NUL */
 	int year = 2008 + (int)pick(g, 12);
 
 	uuid_next(g, g->child_id);
