@@ -97,6 +97,14 @@ cli_call(struct cli *cli, struct req *rq, struct reply *rp)
 }
 
 int
+cli_ask(struct cli *cli, struct req *rq, struct reply *rp)
+{
+	int rc = cli_call(cli, rq, rp);
+
+	return rc != 0 ? cli_fail(cli, rc, rp) : CLI_OK;
+}
+
+int
 cli_call0(struct cli *cli, const char *method, struct reply *rp)
 {
 	struct req rq;

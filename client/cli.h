@@ -57,6 +57,8 @@ void cli_close(struct cli *cli);
  * ARR_E* code.
  */
 int cli_call(struct cli *cli, struct req *rq, struct reply *rp);
+/* cli_call, its failure reported (cli_fail): CLI_OK or the exit code. */
+int cli_ask(struct cli *cli, struct req *rq, struct reply *rp);
 /* A method without params (status, peers, digest, sync, quarantine.list). */
 int cli_call0(struct cli *cli, const char *method, struct reply *rp);
 

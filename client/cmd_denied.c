@@ -92,11 +92,8 @@ cmd_denied_show(struct cli *cli, const struct cmd_call *call, int argc, char **a
 	req_begin(&rq, "denied.show", 1);
 	req_str(&rq, "id");
 	req_uint(&rq, strtoull(args.pos[0], NULL, 10));
-	rc = cli_call(cli, &rq, &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	if ((rc = cli_ask(cli, &rq, &rp)) != CLI_OK)
 		goto out;
-	}
 	e = obj_get(rp.result, "entries");
 	if (e == NULL || e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 1 ||
 	    e->via.array.ptr[0].type != MSGPACK_OBJECT_MAP) {

@@ -160,12 +160,10 @@ history_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv
 	                     {"after", true, NULL},
 	                     {"all", false, NULL},
 	                     {NULL, false, NULL}};
-	int rc = commands_args(cli, call, argc, argv, opts, NULL, a);
+	int rc = commands_args_n(cli, call, argc, argv, opts, "ID", a);
 
 	if (rc != CLI_OK || a->help)
 		return rc;
-	if (a->npos != 1)
-		return cli_usage(cli, a->npos == 0 ? "missing ID" : "too many arguments");
 	range->after = opts[1].value;
 	if (range->after != NULL && range->after[0] == '\0')
 		return cli_usage(cli, "bad --after '' (expected the position it printed)");

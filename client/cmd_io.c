@@ -396,13 +396,9 @@ cmd_import(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	size_t nwrites = 0;
 	int rc;
 
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = commands_args_n(cli, call, argc, argv, opts, "FILE", &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.npos != 1) {
-		rc = cli_usage(cli, a.npos == 0 ? "missing FILE" : "too many arguments");
-		goto out;
-	}
 	im.file = a.pos[0];
 	f = strcmp(im.file, "-") == 0 ? stdin : fopen(im.file, "r");
 	if (f == NULL) {

@@ -128,13 +128,9 @@ member_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = commands_args_n(cli, call, argc, argv, opts, npos_want ? "MEMBER" : NULL, &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.npos != npos_want) {
-		rc = cli_usage(cli, a.npos < npos_want ? "missing MEMBER" : "too many arguments");
-		goto out;
-	}
 	for (struct opt *o = opts; o->name != NULL; o++)
 		np += o->value != NULL;
 	req_begin(&rq, method, np);
@@ -158,11 +154,8 @@ member_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
 		else
 			req_str(&rq, strcmp(o->name, "registrar") == 0 ? "registrar" : o->value);
 	}
-	rc = cli_call(cli, &rq, &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	if ((rc = cli_ask(cli, &rq, &rp)) != CLI_OK)
 		goto out;
-	}
 	if (cli->json)
 		rc = jsonout_print_value(rp.result);
 	else if (strcmp(method, "member.list") == 0)

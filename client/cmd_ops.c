@@ -102,13 +102,9 @@ cmd_metrics(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = commands_args_n(cli, call, argc, argv, opts, NULL, &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.npos > 0) {
-		rc = cli_usage(cli, "unexpected argument '%s'", a.pos[0]);
-		goto out;
-	}
 	rc = cli_call0(cli, "metrics", &rp);
 	if (rc == 0 &&
 	    ((text = obj_get(rp.result, "text")) == NULL || text->type != MSGPACK_OBJECT_STR))

@@ -45,23 +45,16 @@ cmd_retention_due(struct cli *cli, const struct cmd_call *call, int argc, char *
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = commands_args_n(cli, call, argc, argv, opts, NULL, &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.npos > 0) {
-		rc = cli_usage(cli, "unexpected argument '%s'", a.pos[0]);
-		goto out;
-	}
 	req_begin(&rq, "retention.due", opts[0].value != NULL);
 	if (opts[0].value != NULL) {
 		req_str(&rq, "by");
 		req_str(&rq, opts[0].value);
 	}
-	rc = cli_call(cli, &rq, &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	if ((rc = cli_ask(cli, &rq, &rp)) != CLI_OK)
 		goto out;
-	}
 	if (rp.result == NULL || rp.result->type != MSGPACK_OBJECT_ARRAY) {
 		rc = cli_error("malformed reply from arrangd");
 		goto out;
@@ -111,24 +104,17 @@ cmd_retention_apply(struct cli *cli, const struct cmd_call *call, int argc, char
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = commands_args_n(cli, call, argc, argv, opts, NULL, &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.npos > 0) {
-		rc = cli_usage(cli, "unexpected argument '%s'", a.pos[0]);
-		goto out;
-	}
 	yes = opts[0].value != NULL;
 	req_begin(&rq, "retention.apply", yes);
 	if (yes) {
 		req_str(&rq, "confirm");
 		req_str(&rq, "yes");
 	}
-	rc = cli_call(cli, &rq, &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	if ((rc = cli_ask(cli, &rq, &rp)) != CLI_OK)
 		goto out;
-	}
 	if (rp.result == NULL || rp.result->type != MSGPACK_OBJECT_ARRAY) {
 		rc = cli_error("malformed reply from arrangd");
 		goto out;

@@ -109,13 +109,9 @@ scope_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv, 
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = commands_args_n(cli, call, argc, argv, opts, "ARRANGEMENT", &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.npos != 1) {
-		rc = cli_usage(cli, a.npos == 0 ? "missing ARRANGEMENT" : "too many arguments");
-		goto out;
-	}
 	for (struct opt *o = opts; o->name != NULL; o++) {
 		if (o->value == NULL) {
 			rc = cli_usage(cli, "missing --%s", o->name);
@@ -132,11 +128,8 @@ scope_call(struct cli *cli, const struct cmd_call *call, int argc, char **argv, 
 		req_str(&rq, o->name);
 		req_str(&rq, o->value);
 	}
-	rc = cli_call(cli, &rq, &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	if ((rc = cli_ask(cli, &rq, &rp)) != CLI_OK)
 		goto out;
-	}
 	if (cli->json)
 		rc = jsonout_print_value(rp.result);
 	else if (opts[0].name == NULL)
@@ -181,13 +174,9 @@ scope_end(struct cli *cli, const struct cmd_call *call, int argc, char **argv, b
 	int rc;
 
 	reply_init(&rp);
-	rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	rc = commands_args_n(cli, call, argc, argv, opts, "ARRANGEMENT", &a);
 	if (rc != CLI_OK || a.help)
 		goto out;
-	if (a.npos != 1) {
-		rc = cli_usage(cli, a.npos == 0 ? "missing ARRANGEMENT" : "too many arguments");
-		goto out;
-	}
 	if ((rc = scope_id(cli, a.pos[0], id)) != CLI_OK)
 		goto out;
 	if (opts[0].value == NULL) {
@@ -200,11 +189,8 @@ scope_end(struct cli *cli, const struct cmd_call *call, int argc, char **argv, b
 	req_str(&rq, id);
 	req_str(&rq, "confirm");
 	req_str(&rq, "yes");
-	rc = cli_call(cli, &rq, &rp);
-	if (rc != 0) {
-		rc = cli_fail(cli, rc, &rp);
+	if ((rc = cli_ask(cli, &rq, &rp)) != CLI_OK)
 		goto out;
-	}
 	if (cli->json)
 		rc = jsonout_print_value(rp.result);
 	else

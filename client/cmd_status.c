@@ -381,7 +381,6 @@ digest_call(struct cli *cli, const char *schema, struct reply *rp)
 	struct req rq;
 	uint64_t v = 0;
 	char *end;
-	int rc;
 
 	if (schema != NULL) {
 		v = strtoull(schema, &end, 10);
@@ -394,8 +393,7 @@ digest_call(struct cli *cli, const char *schema, struct reply *rp)
 		req_str(&rq, "schema");
 		req_uint(&rq, v);
 	}
-	rc = cli_call(cli, &rq, rp);
-	return rc != 0 ? cli_fail(cli, rc, rp) : CLI_OK;
+	return cli_ask(cli, &rq, rp);
 }
 
 int

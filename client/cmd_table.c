@@ -194,11 +194,7 @@ int
 tbl_id_arg(struct cli *cli, const struct cmd_call *call, int argc, char **argv, struct args *a)
 {
 	struct opt opts[] = {{NULL, false, NULL}};
-	int rc = commands_args(cli, call, argc, argv, opts, NULL, a);
-
-	if (rc == CLI_OK && !a->help && a->npos != 1)
-		rc = cli_usage(cli, a->npos == 0 ? "missing ID" : "too many arguments");
-	return rc;
+	return commands_args_n(cli, call, argc, argv, opts, "ID", a);
 }
 
 int

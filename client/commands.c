@@ -607,17 +607,29 @@ commands_args(struct cli *cli, const struct cmd_call *call, int argc, char **arg
 }
 
 int
+commands_args_n(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
+                struct opt *opts, const char *what, struct args *a)
+{
+	int rc = commands_args(cli, call, argc, argv, opts, NULL, a);
+
+	if (rc != CLI_OK || a->help)
+		return rc;
+	if (what == NULL && a->npos > 0)
+		return cli_usage(cli, "unexpected argument '%s'", a->pos[0]);
+	if (what != NULL && a->npos != 1)
+		return a->npos == 0 ? cli_usage(cli, "missing %s", what)
+		                    : cli_usage(cli, "too many arguments");
+	return CLI_OK;
+}
+
+int
 commands_no_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv, bool *done)
 {
 	struct opt opts[] = {{NULL, false, NULL}};
 	struct args a;
-	int rc = commands_args(cli, call, argc, argv, opts, NULL, &a);
+	int rc = commands_args_n(cli, call, argc, argv, opts, NULL, &a);
 
-	*done = true;
-	if (rc == CLI_OK && a.npos > 0)
-		rc = cli_usage(cli, "unexpected argument '%s'", a.pos[0]);
-	else if (rc == CLI_OK && !a.help)
-		*done = false;
+	*done = rc != CLI_OK || a.help;
 	args_free(&a);
 	return rc;
 }

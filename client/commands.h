@@ -36,6 +36,13 @@ void commands_list(void);
  */
 int commands_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
                   struct opt *opts, const struct schema_table *table, struct args *a);
+/*
+ * commands_args for a command without a table, then its positional arguments: none when
+ * what is NULL, else exactly one (named what in "missing WHAT"). CLI_OK, or the usage
+ * error already printed.
+ */
+int commands_args_n(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
+                    struct opt *opts, const char *what, struct args *a);
 /* commands_args for a command without options or arguments; *done when it returned. */
 int commands_no_args(struct cli *cli, const struct cmd_call *call, int argc, char **argv,
                      bool *done);

@@ -738,6 +738,21 @@ usage "$CTL" --socket
 usage "$CTL" backup
 usage "$CTL" backup a b
 usage "$CTL" metrics extra
+# one positional word: named when missing, refused when there are two
+for cmd in "member show:MEMBER" "scope show:ARRANGEMENT" "scope erase:ARRANGEMENT" \
+	"arrangement history:ID" "import:FILE"; do
+	# shellcheck disable=SC2086 # the command's words
+	usage "$CTL" ${cmd%%:*}
+	head -1 "$T/err" | grep -qx "error: missing ${cmd#*:}" || fail "'${cmd%%:*}' without ${cmd#*:}: $(head -1 "$T/err")"
+	# shellcheck disable=SC2086
+	usage "$CTL" ${cmd%%:*} a b
+	head -1 "$T/err" | grep -qx 'error: too many arguments' || fail "'${cmd%%:*} a b': $(head -1 "$T/err")"
+done
+for cmd in "member list" "retention apply" "retention due" "metrics"; do
+	# shellcheck disable=SC2086
+	usage "$CTL" $cmd extra
+	head -1 "$T/err" | grep -qx "error: unexpected argument 'extra'" || fail "'$cmd extra': $(head -1 "$T/err")"
+done
 
 # ---- a file beyond the 100000-values-per-write limit is split at line boundaries ----
 seq 33400 | awk '{ printf "{\"table\":\"organisation\",\"kind\":\"school\",\"name\":\"School %d\",\"code\":\"B%06d\"}\n", $1, $1 }' >"$T/big.jsonl"
