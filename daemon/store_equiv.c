@@ -90,20 +90,42 @@ exec2(struct store *s, const char *sql, int64_t oid, uint64_t seq)
 	return rc;
 }
 
+/*
+ * The query of the rows that change sets (oid ?1, >= seq ?2) touched: by their _rowlog
+ * entries, and the rows they inserted (each domain table's _log; a scan, once per proven
+ * equivocation).
+ */
+static char *
+rows_touched_sql(struct store *s)
+{
+	sqlite3_str *q = sqlite3_str_new(s->db);
+
+	sqlite3_str_appendall(q, "SELECT r.tbl, r.rid FROM _rowlog r JOIN _log l "
+	                         "ON l.id = r.log WHERE l.origin = ?1 AND l.seq >= ?2");
+	for (size_t ti = 0; ti < s->ntables; ti++)
+		sqlite3_str_appendf(q,
+		                    " UNION SELECT %d, _rid FROM \"%w\" WHERE _log IN "
+		                    "(SELECT id FROM _log WHERE origin = ?1 AND seq >= ?2)",
+		                    (int)ti, s->tables[ti].t->name);
+	return sqlite3_str_finish(q);
+}
+
 /* The rows that change sets (oid, >= from) touched, malloc'd into *rows. */
 static int
 rows_touched(struct store *s, int64_t oid, uint64_t from, struct equiv_row **rows, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
+	char *sql;
 	int rc;
 
 	*rows = NULL;
 	*n = 0;
-	if ((rc = sqlite3_prepare_v2(s->db,
-	                             "SELECT DISTINCT r.tbl, r.rid FROM _rowlog r JOIN _log l "
-	                             "ON l.id = r.log WHERE l.origin = ?1 AND l.seq >= ?2",
-	                             -1, &st, NULL)) != SQLITE_OK)
+	if ((sql = rows_touched_sql(s)) == NULL)
+		return ARR_ENOMEM;
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
 		return store_db_error(rc);
 	sqlite3_bind_int64(st, 1, oid);
 	sqlite3_bind_int64(st, 2, (int64_t)from);
@@ -161,7 +183,31 @@ out:
 	return rc;
 }
 
-/* Take row rid of table ti out, then merge it again from the log entries left. */
+/* Merge again the log entry first that inserted row (gone if it was masked). */
+static int
+remerge_first(struct store *s, const struct store_table *tb, const uint8_t row[ARR_ROWID_LEN],
+              int64_t sc, int64_t first)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, "SELECT origin, raw FROM _log WHERE id = ?1", -1, &st,
+	                             NULL)) != SQLITE_OK)
+		return store_db_error(rc);
+	sqlite3_bind_int64(st, 1, first);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rc = remerge_one(s, tb, row, sc, sqlite3_column_int64(st, 0), first,
+		                 sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+	else
+		rc = rc == SQLITE_DONE ? 0 : store_db_error(rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Take row rid of table ti out, then merge it again from the log entries left: the one
+ * that inserted it (its _log) and its _rowlog entries.
+ */
 static int
 remerge_row(struct store *s, const struct equiv_row *r)
 {
@@ -169,10 +215,10 @@ remerge_row(struct store *s, const struct equiv_row *r)
 	sqlite3_stmt *st = NULL;
 	char sql[160];
 	uint8_t row[ARR_ROWID_LEN];
-	int64_t sc;
+	int64_t sc, first;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE _rid = ?1 RETURNING id, _sc",
+	snprintf(sql, sizeof(sql), "DELETE FROM \"%s\" WHERE _rid = ?1 RETURNING id, _sc, _log",
 	         tb->t->name);
 	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
 		return store_db_error(rc);
@@ -183,8 +229,11 @@ remerge_row(struct store *s, const struct equiv_row *r)
 		return rc == SQLITE_DONE ? 0 : ARR_EDB;
 	}
 	sc = sqlite3_column_int64(st, 1);
+	first = sqlite3_column_int64(st, 2);
 	sqlite3_step(st);
 	sqlite3_finalize(st);
+	if (first != 0 && (rc = remerge_first(s, tb, row, sc, first)) < 0)
+		return rc;
 	if ((rc = sqlite3_prepare_v2(s->db,
 	                             "DELETE FROM _rowlog WHERE tbl = ?1 AND rid = ?2 "
 	                             "RETURNING (SELECT origin FROM _log WHERE id = log), log, "

@@ -5,12 +5,13 @@
  * Only the store files touch sqlite3 (store.h says what the replica owns).
  *
  * Layout of the replica: one table per schema.h table (id, columns, _deleted, _rid,
- * _clk; no declared types, so values are stored exactly as merged); _meta (node origin,
- * schema version, store format), _origin (local id <-> 32-byte origin), _log (verbatim
- * envelopes by origin and seq), _vv, _rowlog (row -> log entries, for history),
- * _pending and _quarantine, and what each origin uses of their budgets (_pending_use,
- * _quarantine_use, kept by triggers in the same transactions), and _equiv (proofs of
- * equivocation, store_equiv.c). The LWW clocks of a row's cells are kept in the row itself
+ * _clk, _sc, _log: the change set that inserted the row; no declared types, so values are stored
+ * exactly as merged); _meta (node origin, schema version, store format), _origin (local id <->
+ * 32-byte origin), _log (verbatim envelopes by origin and seq), _vv, _rowlog (row -> log entries
+ * after its _log, for history), _pending and _quarantine, and what each origin uses of their
+ * budgets (_pending_use, _quarantine_use, kept by triggers in the same transactions), and _equiv
+ * (proofs of equivocation, store_equiv.c). The LWW clocks of a row's cells are kept in the row
+ * itself
  * (_clk, see store_clock.c), so a merge reads and writes one record per row. Merge rules
  * are specified in PROTOCOL.md, "Merge rules".
  *
@@ -22,7 +23,7 @@
  *
  * Hot paths (apply, merge, log) use statements prepared once in store_open; a change
  * set costs one log insert, one vector upsert and one pending probe. A row it creates
- * costs one insert (data and clocks) and one history insert; a row that exists costs
+ * costs one insert (data, clocks and the first history entry); a row that exists costs
  * an insert probe, one lookup, one update and one history insert.
  *
  * The store logs nothing: callers log ids and counts from the results it returns.
@@ -359,7 +360,7 @@ int store_merge_part(struct store *s, const struct changeset *cs, const struct c
  * STORE_MERGE_MORE when it stopped at slice.until_ms again. */
 int store_merge_resume(struct store *s, const struct changeset *cs, int64_t oid);
 int store_merge_row_find(struct store *s, const struct store_table *tb, const char *id, int64_t sc,
-                         int64_t *rid);
+                         int64_t *rid, int64_t *first);
 /* The rowid of row id in any scope (the lowest local scope id first): 0 or ARR_ENOTFOUND. */
 int store_merge_row_any(struct store *s, const struct store_table *tb, const char *id,
                         int64_t *rid);

@@ -1,7 +1,8 @@
 /*
  * store_merge.c: the last-writer-wins merge (PROTOCOL.md, "Merge rules"): the ops of one
- * change set into the domain tables and the row history index, per cell on (hlc,
- * origin, seq). Nothing else: it neither logs nor counts change sets, nor decides
+ * change set into the domain tables and the row history (a row's first change set in
+ * the row's _log, the later ones in _rowlog), per cell on (hlc, origin, seq). Nothing
+ * else: it neither logs nor counts change sets, nor decides
  * whether one may be applied (store_apply.c). During a local write with the domain
  * rules, it tells them of each row it inserts as new or is about to change
  * (store_rules_touch), so that they need not read new rows back. In a sliced apply it
@@ -63,12 +64,14 @@ bind_row(sqlite3_stmt *st, const struct store_table *tb, uint64_t mask, const st
 }
 
 /*
- * Insert a row that may not exist yet, with the columns in mask and its clock record.
- * Returns 1 and its rowid when it was inserted, 0 when a row with this id exists.
+ * Insert a row that may not exist yet, with the columns in mask, its clock record and
+ * log_id as the first entry of its history. Returns 1 and its rowid when it was
+ * inserted, 0 when a row with this id exists.
  */
 static int
 row_insert(struct store *s, const struct store_table *tb, const char *id, int64_t sc, uint64_t mask,
-           const struct value *vals, const uint8_t *rec, size_t reclen, int64_t *rid)
+           const struct value *vals, const uint8_t *rec, size_t reclen, int64_t log_id,
+           int64_t *rid)
 {
 	sqlite3_stmt *st = tb->insert;
 	int rc;
@@ -77,6 +80,7 @@ row_insert(struct store *s, const struct store_table *tb, const char *id, int64_
 	if ((rc = bind_row(st, tb, mask, vals)) == 0) {
 		sqlite3_bind_blob(st, (int)tb->t->ncolumns + 2, rec, (int)reclen, SQLITE_STATIC);
 		sqlite3_bind_int64(st, (int)tb->t->ncolumns + 3, sc);
+		sqlite3_bind_int64(st, (int)tb->t->ncolumns + 4, log_id);
 		rc = store_db_run(st);
 	}
 	sqlite3_clear_bindings(st);
@@ -88,10 +92,13 @@ row_insert(struct store *s, const struct store_table *tb, const char *id, int64_
 	return 1;
 }
 
-/* The rowid and decoded clocks (into s->clocks) of a row of scope sc, ARR_ENOTFOUND if none. */
+/*
+ * The rowid, decoded clocks (into s->clocks) and first history entry (*first, if not NULL:
+ * the log id that inserted it, 0 if none) of a row of scope sc, ARR_ENOTFOUND if none.
+ */
 int
 store_merge_row_find(struct store *s, const struct store_table *tb, const char *id, int64_t sc,
-                     int64_t *rid)
+                     int64_t *rid, int64_t *first)
 {
 	sqlite3_stmt *st = tb->find;
 	int rc;
@@ -99,6 +106,8 @@ store_merge_row_find(struct store *s, const struct store_table *tb, const char *
 	sqlite3_bind_text(st, 1, id, ARR_ROWID_STRLEN, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, sc);
 	rc = sqlite3_step(st);
+	if (first != NULL)
+		*first = rc == SQLITE_ROW ? sqlite3_column_int64(st, 2) : 0;
 	if (rc == SQLITE_ROW) {
 		*rid = sqlite3_column_int64(st, 0);
 		rc = store_clock_decode(s, sqlite3_column_blob(st, 1),
@@ -167,6 +176,7 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
  * History entries (one per row and change set) of one log id, written in batches: a
  * statement per row cost a catch-up as much as a third of its row inserts. Flushed
  * before the merge of a part returns, so _rowlog is complete whenever anything reads it.
+ * The change set that inserts a row has no entry here: it is the row's _log.
  */
 #define ROWLOG_BATCH 4
 
@@ -232,17 +242,18 @@ denied_history(struct store *s, const struct cs_op *ops, size_t nops, int64_t lo
 	for (size_t i = 0; i < nops && rc == 0; i++) {
 		int ti = store_db_table_index(ops[i].table);
 		char id[ARR_ROWID_STRLEN + 1];
-		int64_t rid;
+		int64_t rid, first;
 
 		if (ti < 0 || (i > 0 && memcmp(ops[i].row, ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
 		               strcmp(ops[i].table, ops[i - 1].table) == 0))
 			continue;
 		rowid_format(ops[i].row, id);
-		if ((rc = store_merge_row_find(s, &s->tables[ti], id, sc, &rid)) == ARR_ENOTFOUND) {
+		if ((rc = store_merge_row_find(s, &s->tables[ti], id, sc, &rid, &first)) ==
+		    ARR_ENOTFOUND) {
 			rc = 0;
 			continue;
 		}
-		if (rc == 0)
+		if (rc == 0 && first != log_id)
 			rc = rowlog_add(s, &b, ti, rid);
 	}
 	return rc < 0 ? rc : rowlog_flush(s, &b);
@@ -253,10 +264,11 @@ denied_history(struct store *s, const struct cs_op *ops, size_t nops, int64_t lo
  * rows of scope sc (a cell is (scope, table, row id, column): the same id in two scopes
  * names two rows).
  * Consecutive ops on one row are merged together. A row is first inserted as if new
- * (every op wins a cell nobody wrote), which is one statement for the rows of a catch-up
- * or an import; if the id exists, its clocks are read, merged and the row updated. Every
- * op, winning or not, puts the row in the history index (one entry per row and change
- * set). Ops of a newer schema that this one lacks are left out and kept
+ * (every op wins a cell nobody wrote), with this change set as the first entry of its
+ * history, which is one statement for the rows of a catch-up or an import; if the id
+ * exists, its clocks are read, merged and the row updated. Every op, winning or not,
+ * puts the row in its history (one entry per row and change set: in _rowlog unless it
+ * is the row's _log). Ops of a newer schema that this one lacks are left out and kept
  * (store_unknown.c).
  */
 static int
@@ -274,7 +286,7 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		const struct cs_op *first = &ops[i];
 		const struct store_table *tb;
 		char id[ARR_ROWID_STRLEN + 1];
-		int64_t rid = 0;
+		int64_t rid = 0, made_by = 0;
 		uint64_t mask;
 		size_t j, ncols, len;
 		bool inserted;
@@ -295,7 +307,8 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		memset(s->clocks, 0, ncols * CLOCK_LEN);
 		mask = merge_row(s, tb, first, j - i, &key);
 		len = store_clock_encode(s->clocks, ncols, s->clkrec);
-		if ((rc = row_insert(s, tb, id, sc, mask, s->scratch, s->clkrec, len, &rid)) < 0)
+		if ((rc = row_insert(s, tb, id, sc, mask, s->scratch, s->clkrec, len, log_id,
+		                     &rid)) < 0)
 			return rc;
 		inserted = rc == 1;
 		if (s->rules_memo != NULL &&
@@ -303,7 +316,7 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 			return rc;
 		if (!inserted) {
 			/* the insert just found it: it cannot be missing */
-			if ((rc = store_merge_row_find(s, tb, id, sc, &rid)) < 0)
+			if ((rc = store_merge_row_find(s, tb, id, sc, &rid, &made_by)) < 0)
 				return rc == ARR_ENOTFOUND ? ARR_EDB : rc;
 			if ((mask = merge_row(s, tb, first, j - i, &key)) != 0) {
 				len = store_clock_encode(s->clocks, ncols, s->clkrec);
@@ -312,7 +325,7 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 					return rc;
 			}
 		}
-		if ((rc = rowlog_add(s, &b, ti, rid)) < 0)
+		if (!inserted && made_by != log_id && (rc = rowlog_add(s, &b, ti, rid)) < 0)
 			return rc;
 		i = j;
 		/*

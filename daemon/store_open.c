@@ -18,8 +18,11 @@
 #include "store_int.h"
 #include "store_member.h"
 
-/* 9: a _policy row per part; 8: parts; 7: scopes; 6: _search; 5: _equiv; 4: budgets */
-#define STORE_FORMAT  9
+/*
+ * 10: a row's first history entry in the row (_log); 9: a _policy row per part; 8: parts;
+ * 7: scopes; 6: _search; 5: _equiv; 4: budgets
+ */
+#define STORE_FORMAT  10
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -164,8 +167,10 @@ sql_build(sql_build_fn fn, const struct schema_table *t, char **sql)
  * table: rows get rowids in arrival order, so new rows, their clock record and their
  * history entries append at the right edge of three B-trees; only the UNIQUE index on
  * the random id takes scattered inserts. The rowid is declared (_rid INTEGER PRIMARY
- * KEY) because _clock and _rowlog refer to it: an undeclared rowid may be renumbered by
- * VACUUM, a declared one never is.
+ * KEY) because _rowlog refers to it: an undeclared rowid may be renumbered by VACUUM, a
+ * declared one never is. _log is the log id of the change set that inserted the row: the
+ * first entry of its history, kept in the row so that a new row is one insert; the
+ * change sets after it are in _rowlog (store_merge.c).
  */
 static void
 sql_create(FILE *f, const struct schema_table *t, size_t nd)
@@ -173,8 +178,10 @@ sql_create(FILE *f, const struct schema_table *t, size_t nd)
 	fprintf(f, "CREATE TABLE IF NOT EXISTS \"%s\"(id TEXT NOT NULL", t->name);
 	for (size_t c = 0; c < nd; c++)
 		fprintf(f, ", \"%s\"", t->columns[c].name);
-	fprintf(f, ", _deleted INTEGER NOT NULL DEFAULT 0, _rid INTEGER PRIMARY KEY, "
-	           "_clk BLOB NOT NULL, _sc INTEGER NOT NULL DEFAULT 0, UNIQUE(id, _sc))");
+	fprintf(
+	    f,
+	    ", _deleted INTEGER NOT NULL DEFAULT 0, _rid INTEGER PRIMARY KEY, "
+	    "_clk BLOB NOT NULL, _sc INTEGER NOT NULL DEFAULT 0, _log INTEGER, UNIQUE(id, _sc))");
 }
 
 /* SELECT of visible rows */
@@ -187,7 +194,10 @@ sql_select(FILE *f, const struct schema_table *t, size_t nd)
 	fprintf(f, " FROM \"%s\" WHERE _deleted <> 1", t->name);
 }
 
-/* new row: ?1 id, ?2.. columns (schema order, _deleted last), then the clocks */
+/*
+ * new row: ?1 id, ?2.. columns (schema order, _deleted last), then the clocks, the scope
+ * and the log id of the change set inserting it
+ */
 static void
 sql_insert(FILE *f, const struct schema_table *t, size_t nd)
 {
@@ -195,11 +205,11 @@ sql_insert(FILE *f, const struct schema_table *t, size_t nd)
 	fprintf(f, "INSERT INTO \"%s\"(id", t->name);
 	for (size_t c = 0; c < t->ncolumns; c++)
 		fprintf(f, ", \"%s\"", t->columns[c].name);
-	fprintf(f, ", _clk, _sc) VALUES(?1");
+	fprintf(f, ", _clk, _sc, _log) VALUES(?1");
 	for (size_t c = 0; c < t->ncolumns; c++)
 		fprintf(f, ", ?%zu", c + 2);
-	fprintf(f, ", ?%zu, ?%zu) ON CONFLICT(id, _sc) DO NOTHING", t->ncolumns + 2,
-	        t->ncolumns + 3);
+	fprintf(f, ", ?%zu, ?%zu, ?%zu) ON CONFLICT(id, _sc) DO NOTHING", t->ncolumns + 2,
+	        t->ncolumns + 3, t->ncolumns + 4);
 }
 
 /*
@@ -263,7 +273,7 @@ table_prepare(struct store *s, struct store_table *st, const struct schema_table
 		return ARR_ENOMEM;
 	if ((ret = stmt_prepare(s, sql, &st->get)) < 0)
 		return ret;
-	if ((sql = sqlite3_mprintf("SELECT _rid, _clk FROM \"%w\" WHERE id = ?1 AND _sc = ?2",
+	if ((sql = sqlite3_mprintf("SELECT _rid, _clk, _log FROM \"%w\" WHERE id = ?1 AND _sc = ?2",
 	                           t->name)) == NULL)
 		return ARR_ENOMEM;
 	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->find, NULL);
@@ -349,7 +359,8 @@ identity_check(struct store *s)
 	}
 	/*
 	 * The layout of the tables changes with STORE_FORMAT (2: rowid domain tables,
-	 * _clock and _rowlog keyed by rowid; 3: clocks in the row); a replica of another
+	 * _clock and _rowlog keyed by rowid; 3: clocks in the row; 10: a row's first
+	 * history entry in the row); a replica of another
 	 * format is refused, not
 	 * misread. It holds nothing a peer cannot send again: start from an empty one.
 	 */

@@ -157,18 +157,27 @@ store_count(struct store *s, const char *table, const struct store_filter *filte
 /*
  * The change sets that touched row rid of tb, at (hlc, origin, seq) of *after or later
  * (NULL: all), in that order: their log ids, never their bytes, so that the sort holds
- * keys only. The log keeps clocks as store_clock_to_db() gives them, in the same order.
+ * keys only. The first is the row's own _log, the others are in _rowlog (store_merge.c).
+ * The log keeps clocks as store_clock_to_db() gives them, in the same order.
  */
 static int
 history_prepare(struct store *s, const struct store_table *tb, int64_t rid,
                 const struct store_history_pos *after, sqlite3_stmt **st)
 {
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT l.id FROM _rowlog r JOIN _log l ON l.id = r.log "
-	                       "JOIN _origin o ON o.id = l.origin WHERE r.tbl = ?1 AND r.rid = ?2 "
-	                       "AND (?3 IS NULL OR (l.hlc, o.origin, l.seq) >= (?3, ?4, ?5)) "
-	                       "ORDER BY l.hlc, o.origin, l.seq",
-	                       -1, st, NULL) != SQLITE_OK)
+	char *sql = sqlite3_mprintf(
+	    "SELECT l.id FROM (SELECT log FROM _rowlog WHERE tbl = ?1 AND rid = ?2 "
+	    "UNION ALL SELECT _log FROM \"%w\" WHERE _rid = ?2 AND _log IS NOT NULL) r "
+	    "JOIN _log l ON l.id = r.log JOIN _origin o ON o.id = l.origin "
+	    "WHERE ?3 IS NULL OR (l.hlc, o.origin, l.seq) >= (?3, ?4, ?5) "
+	    "ORDER BY l.hlc, o.origin, l.seq",
+	    tb->t->name);
+	int rc;
+
+	if (sql == NULL)
+		return ARR_ENOMEM;
+	rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
 		return ARR_EDB;
 	sqlite3_bind_int(*st, 1, (int)(tb - s->tables));
 	sqlite3_bind_int64(*st, 2, rid);

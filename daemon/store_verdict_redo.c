@@ -179,17 +179,23 @@ rejudge(struct store *s, int64_t sc, int64_t log_id, struct rowref **rows, size_
 	return rc;
 }
 
-/* Clear row r (found in sc) to no cell taken, and gather the change sets that wrote it. */
+/*
+ * Clear row r (found in sc) to no cell taken, and gather the change sets that wrote it:
+ * its own _log, kept (merged again, it adds no _rowlog entry), and its _rowlog entries.
+ */
 static int
 row_clear(struct store *s, struct rowref *r, int64_t sc, struct ids *logs)
 {
 	const struct store_table *tb = &s->tables[r->ti];
 	char id[ARR_ROWID_STRLEN + 1], *sql;
+	int64_t first;
 	int rc;
 
 	rowid_format(r->row, id);
-	if ((rc = store_merge_row_find(s, tb, id, sc, &r->rid)) < 0)
+	if ((rc = store_merge_row_find(s, tb, id, sc, &r->rid, &first)) < 0)
 		return rc == ARR_ENOTFOUND ? 0 : rc;
+	if (first != 0 && ids_add(logs, first) < 0)
+		return ARR_ENOMEM;
 	if ((rc = run2(s, "SELECT log FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid,
 	               logs)) < 0 ||
 	    (rc = run2(s, "DELETE FROM _rowlog WHERE tbl = ?1 AND rid = ?2", r->ti, r->rid, NULL)) <
