@@ -55,7 +55,8 @@ struct lat_result {
 	double secs;
 	size_t sent, seen_b, seen_c;
 	double ack[3], hop1[3], hop2[3], e2e[3]; /* p50, p99, max in ms */
-	double poll_b_ms, poll_c_ms;             /* mean interval between polls */
+	double raw[3]; /* a raw SQLite commit of one row on the same disk (the floor) */
+	double poll_b_ms, poll_c_ms; /* mean interval between polls */
 };
 
 /* Benchmark 4 at one region size (bench_converge.c). */

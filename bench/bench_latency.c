@@ -2,7 +2,9 @@
  * bench_latency.c: benchmark 3 of arrang_bench, propagation latency along a chain
  * A-B-C. A writer at A sends one-op writes on an absolute schedule (LAT_RATE per
  * second); two poller threads, one each at B and C, record when A's seq first shows in
- * their vector. Per hop: p50, p99 and max, next to A's own write round trip.
+ * their vector. Per hop: p50, p99 and max, next to A's own write round trip. Between
+ * two writes the writer also makes one raw SQLite commit on the same disk (lat_raw): the
+ * floor under A's ack, measured in the same run under the same load.
  */
 #include <math.h>
 #include <pthread.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "bench.h"
 #include "check.h"
@@ -55,6 +59,61 @@ lat_poll(void *arg)
 	p->last = mono_s();
 	apiclient_destroy(&a);
 	return NULL;
+}
+
+/*
+ * The floor of a write ack: a plain SQLite database in the region's directory (the disk
+ * the replicas are on), in WAL mode with synchronous=FULL and 16 KiB pages as the
+ * replica's local writes, where each commit inserts one row of LAT_RAW_BYTES: one
+ * write(), one fdatasync() and SQLite's own checkpoints, nothing else.
+ */
+#define LAT_RAW_BYTES 400 /* about one status change set */
+
+struct lat_raw {
+	sqlite3 *db;
+	sqlite3_stmt *ins;
+};
+
+static void
+lat_raw_open(struct lat_raw *w, const char *dir)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/raw-commit.db", dir);
+	if (sqlite3_open(path, &w->db) != SQLITE_OK ||
+	    sqlite3_exec(w->db,
+	                 "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; "
+	                 "PRAGMA synchronous=FULL; "
+	                 "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB NOT NULL)",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "INSERT INTO t(v) VALUES(?1)", -1, &w->ins, NULL) !=
+	        SQLITE_OK)
+		check_die("latency: raw database %s: %s", path, sqlite3_errmsg(w->db));
+}
+
+/* One commit of one row (its own transaction); the seconds it took. */
+static double
+lat_raw_commit(struct lat_raw *w, size_t k)
+{
+	uint8_t v[LAT_RAW_BYTES];
+	double t;
+
+	memset(v, (int)(k & 0xff), sizeof(v));
+	sqlite3_bind_blob(w->ins, 1, v, sizeof(v), SQLITE_TRANSIENT);
+	t = mono_s();
+	if (sqlite3_step(w->ins) != SQLITE_DONE)
+		check_die("latency: raw commit: %s", sqlite3_errmsg(w->db));
+	t = mono_s() - t;
+	sqlite3_reset(w->ins);
+	return t;
+}
+
+static void
+lat_raw_close(struct lat_raw *w)
+{
+	sqlite3_finalize(w->ins);
+	sqlite3_close(w->db);
+	*w = (struct lat_raw){0};
 }
 
 /* A one-op write of an arrangement's status at A; its seq. */
@@ -180,11 +239,11 @@ chain_up(struct region *r, struct apiclient **a, const char *row, const char *he
 
 /*
  * The writes at A on their schedule from t0, for secs or until cap - 16 writes; each one's send
- * and ack time. Returns how many were made.
+ * and ack time, and after each the time of one raw commit (raw). Returns how many were made.
  */
 static size_t
-write_schedule(struct apiclient *a, const char *row, uint64_t base, double t0, double secs,
-               size_t cap, double *sent, double *ack)
+write_schedule(struct apiclient *a, struct lat_raw *w, const char *row, uint64_t base, double t0,
+               double secs, size_t cap, double *sent, double *ack, double *raw)
 {
 	size_t n;
 
@@ -197,20 +256,24 @@ write_schedule(struct apiclient *a, const char *row, uint64_t base, double t0, d
 		seq = lat_write(a, row, n, &sent[n], &ack[n]);
 		if (seq != base + 1 + n)
 			check_die("unexpected seq %llu for write %zu", (unsigned long long)seq, n);
+		raw[n] = lat_raw_commit(w, n);
 	}
 	return n;
 }
 
 /* Percentiles of the n writes from their send, ack and seen times; tmp holds n. */
 static void
-lat_figures(struct lat_result *L, size_t n, const double *sent, const double *ack, double *tmp,
-            const struct lat_poller *pb, const struct lat_poller *pc)
+lat_figures(struct lat_result *L, size_t n, const double *sent, const double *ack,
+            const double *raw, double *tmp, const struct lat_poller *pb,
+            const struct lat_poller *pc)
 {
 	size_t nb = 0, nh1 = 0, nh2 = 0;
 
 	for (size_t k = 0; k < n; k++)
 		tmp[k] = ack[k] - sent[k];
 	bench_percentiles(tmp, n, L->ack);
+	memcpy(tmp, raw, n * sizeof(*tmp));
+	bench_percentiles(tmp, n, L->raw);
 	for (size_t k = 0; k < n; k++)
 		if (pb->seen[k] > 0) {
 			tmp[nh1++] = pb->seen[k] - ack[k];
@@ -239,7 +302,8 @@ bench_latency_run(struct bench *b)
 	struct region *r = bench_region(b, "lt", 3);
 	size_t cap = (size_t)(b->lat_secs * LAT_RATE) + 16, n;
 	double *sent = calloc(cap, sizeof(double)), *ack = calloc(cap, sizeof(double));
-	double *tmp = calloc(cap, sizeof(double)), t0, until;
+	double *tmp = calloc(cap, sizeof(double)), *raw = calloc(cap, sizeof(double)), t0, until;
+	struct lat_raw w;
 	struct lat_poller pb, pc;
 	volatile int stop = 0;
 	pthread_t thb, thc;
@@ -247,11 +311,12 @@ bench_latency_run(struct bench *b)
 	char row[37], hex[65];
 	uint64_t base;
 
-	if (sent == NULL || ack == NULL || tmp == NULL)
+	if (sent == NULL || ack == NULL || tmp == NULL || raw == NULL)
 		check_die("out of memory");
 	snprintf(hex, sizeof(hex), "%s", r->nodes[0].pubhex);
 	first_arrangement(row);
 	base = chain_up(r, &a, row, hex);
+	lat_raw_open(&w, r->root);
 	bench_progress("latency: chain A-B-C up; %d writes/s for %.0f s", LAT_RATE, b->lat_secs);
 	pb = (struct lat_poller){.r = r,
 	                         .node = 1,
@@ -269,7 +334,7 @@ bench_latency_run(struct bench *b)
 	pthread_create(&thc, NULL, lat_poll, &pc);
 	proc_sleep_ms(200);
 	t0 = mono_s();
-	n = write_schedule(a, row, base, t0, b->lat_secs, cap, sent, ack);
+	n = write_schedule(a, &w, row, base, t0, b->lat_secs, cap, sent, ack, raw);
 	L->secs = mono_s() - t0;
 	L->sent = n;
 	/* give the last ones time to arrive */
@@ -279,12 +344,14 @@ bench_latency_run(struct bench *b)
 	stop = 1;
 	pthread_join(thb, NULL);
 	pthread_join(thc, NULL);
-	lat_figures(L, n, sent, ack, tmp, &pb, &pc);
+	lat_figures(L, n, sent, ack, raw, tmp, &pb, &pc);
 	L->done = true;
 	bench_progress("latency: %zu writes, A->B p50 %.2f p99 %.2f max %.2f ms; B->C p50 %.2f "
 	               "p99 %.2f max %.2f ms",
 	               n, L->hop1[0], L->hop1[1], L->hop1[2], L->hop2[0], L->hop2[1], L->hop2[2]);
 	apiclient_destroy(&a);
+	lat_raw_close(&w);
+	free(raw);
 	free(sent);
 	free(ack);
 	free(tmp);

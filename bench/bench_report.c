@@ -159,8 +159,10 @@ table_latency(const struct lat_result *L)
 	       "seen at B %zu, at C %zu)\n",
 	       LAT_RATE, L->secs, L->sent, L->seen_b, L->seen_c);
 	printf("%-22s %8s %8s %8s\n", "ms", "p50", "p99", "max");
-	printf("%-22s %8.2f %8.2f %8.2f   (baseline: local write round trip)\n", "write ack at A",
-	       L->ack[0], L->ack[1], L->ack[2]);
+	printf("%-22s %8.2f %8.2f %8.2f   p99 target < 5 ms: %s\n", "write ack at A", L->ack[0],
+	       L->ack[1], L->ack[2], verdict(L->ack[1] < 5));
+	printf("%-22s %8.2f %8.2f %8.2f   (floor: one row, WAL, synchronous=FULL, same disk)\n",
+	       "raw SQLite commit", L->raw[0], L->raw[1], L->raw[2]);
 	printf("%-22s %8.2f %8.2f %8.2f   p99 target < 5 ms: %s\n", "hop A->B", L->hop1[0],
 	       L->hop1[1], L->hop1[2], verdict(L->hop1[1] < 5));
 	printf("%-22s %8.2f %8.2f %8.2f   p99 target < 5 ms: %s\n", "hop B->C", L->hop2[0],
@@ -387,6 +389,7 @@ json_latency(FILE *f, const struct lat_result *L)
 	fprintf(f, "\"writes\": %zu, \"seen_b\": %zu, \"seen_c\": %zu,\n    ", L->sent, L->seen_b,
 	        L->seen_c);
 	jtriple(f, "write_ack", L->ack, true);
+	jtriple(f, "raw_commit", L->raw, true);
 	jtriple(f, "hop_ab", L->hop1, true);
 	fprintf(f, "\n    ");
 	jtriple(f, "hop_bc", L->hop2, true);
@@ -394,8 +397,9 @@ json_latency(FILE *f, const struct lat_result *L)
 	fprintf(f, "\n    ");
 	jnum(f, "poll_interval_b_ms", L->poll_b_ms, true);
 	jnum(f, "poll_interval_c_ms", L->poll_c_ms, true);
-	fprintf(f, "\"target_p99_ms\": 5, \"met\": %s},\n",
-	        L->hop1[1] < 5 && L->hop2[1] < 5 ? "true" : "false");
+	fprintf(f, "\"target_p99_ms\": 5, \"met\": %s, \"ack_met\": %s},\n",
+	        L->hop1[1] < 5 && L->hop2[1] < 5 ? "true" : "false",
+	        L->ack[1] < 5 ? "true" : "false");
 }
 
 /* Benchmark 4. */

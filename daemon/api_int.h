@@ -84,6 +84,12 @@ struct api {
 	 */
 	const struct api_conn *cur;
 	bool again;
+	/*
+	 * Local change sets committed by a "write" over the socket, not yet told to the sync
+	 * layer: the reply goes first, and api_write_told() pushes them once it is sent
+	 * (committed_last 0: none)
+	 */
+	uint64_t committed_first, committed_last;
 	struct store_backup_job *backup;   /* the backup running, owned; NULL: none */
 	const struct api_conn *backup_for; /* the client that asked for it */
 	char *backup_path;                 /* its file, removed if it fails (owned) */
@@ -113,6 +119,11 @@ struct api {
 
 /* A method: packs one result into pk, or records an error in r and returns its code. */
 typedef int api_method_fn(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
+
+/* ---- api_write.c ---- */
+
+/* Tell the committed hook of the change sets a write over the socket committed, if any. */
+void api_write_told(struct api *a);
 
 /* ---- api.c: result buffers and errors ---- */
 

@@ -367,10 +367,10 @@ run_one(struct api *a, size_t i, const uint8_t *body, size_t len, int refused)
 	if (sb.data == NULL || api_conn_reply(c, sb.data, sb.size) != 0) {
 		msgpack_sbuffer_destroy(&sb);
 		drop(a, i);
-		return;
-	}
-	if (api_conn_flush(c, mono_ms()) != 0)
+	} else if (api_conn_flush(c, mono_ms()) != 0) {
 		drop(a, i);
+	}
+	api_write_told(a); /* what a write committed is pushed after its reply */
 }
 
 /*

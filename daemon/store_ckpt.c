@@ -15,16 +15,30 @@
 
 /*
  * The loop never checkpoints in the normal case: a thread with its own connection does,
- * PASSIVE, when the WAL passes CKPT_SOFT_BYTES or every CKPT_PERIOD_MS after commits,
- * and truncates the WAL once no commit came for CKPT_IDLE_MS. Past CKPT_HARD_BYTES (the
- * thread fell behind, or kept being overtaken by commits) the loop runs a blocking
- * checkpoint itself, so the WAL stays bounded.
+ * PASSIVE, when the WAL passes CKPT_SOFT_BYTES (CKPT_SMALL_BYTES when it grew by at
+ * least CKPT_SMALL_COMMITS commits) or every CKPT_PERIOD_MS after commits, and truncates
+ * the WAL once no commit came for CKPT_IDLE_MS. Past CKPT_HARD_BYTES (the thread fell
+ * behind, or kept being overtaken by commits) the loop runs a blocking checkpoint itself,
+ * so the WAL stays bounded.
+ *
+ * Why the smaller limit for many small commits: a checkpoint first fsyncs the WAL, so
+ * the frames the commits since the last one wrote without a sync (applies run at
+ * synchronous=NORMAL) go to the disk in one burst, and a local write's fsync that meets
+ * it waits behind it. One-op change sets at 200/s write 1,600 16 KiB frames a second (8
+ * B-tree pages each); with 16 MiB between checkpoints the bursts were 13-16 MiB and ran
+ * 5-30 ms, and half of a writer's commits over 4 ms overlapped one of its peers' on the
+ * bench's shared disk (bench/README.md, "The write ack"). 4 MiB keeps a burst to a few
+ * ms. A few large commits (an import's requests, a catch-up's bulk commits) keep the
+ * 16 MiB: their frames are copied once per checkpoint, and fewer checkpoints write
+ * fewer pages (bench/README.md, F1).
  */
-#define CKPT_SOFT_BYTES (16u << 20)
-#define CKPT_HARD_BYTES (64u << 20)
-#define CKPT_PERIOD_MS  500
-#define CKPT_IDLE_MS    2000
-#define CKPT_BUSY_MS    50
+#define CKPT_SOFT_BYTES    (16u << 20)
+#define CKPT_SMALL_BYTES   (4u << 20)
+#define CKPT_SMALL_COMMITS 16
+#define CKPT_HARD_BYTES    (64u << 20)
+#define CKPT_PERIOD_MS     500
+#define CKPT_IDLE_MS       2000
+#define CKPT_BUSY_MS       50
 
 /*
  * The checkpoint thread. It shares with the loop only this struct's fields marked
@@ -37,11 +51,15 @@ struct store_ckpt {
 	pthread_t thread;
 	sqlite3 *db;
 	int soft;         /* CKPT_SOFT_BYTES in pages; constant while the thread runs */
+	int small;        /* CKPT_SMALL_BYTES in pages; likewise */
 	int wal_pages;    /* mu: WAL frames after the loop's last commit */
 	uint64_t commits; /* mu: commits so far */
+	uint64_t since;   /* mu: commits when the last checkpoint began */
 	bool stop;        /* mu: store_destroy wants the thread to end */
 	bool running;     /* mu: the thread is inside a checkpoint */
 	bool held;        /* mu: the loop checkpoints at the hard limit: start none */
+	uint64_t done;    /* mu: the thread's PASSIVE checkpoints */
+	int max_frames;   /* mu: the most frames one of them copied */
 };
 
 /*
@@ -89,8 +107,38 @@ held_wait(struct store_ckpt *c)
 	}
 }
 
+/* Whether the WAL is past its limit (under mu): ckpt_main waits for this. */
+static bool
+ckpt_due(const struct store_ckpt *c)
+{
+	return c->wal_pages >= c->soft ||
+	       (c->wal_pages >= c->small && c->commits - c->since >= CKPT_SMALL_COMMITS);
+}
+
 /*
- * The thread: wait for a signal (WAL past the soft limit) or CKPT_PERIOD_MS, then
+ * One PASSIVE checkpoint, and what it copied: the frames checkpointed now less those of
+ * the checkpoint before (*prev), unless the WAL restarted in between.
+ */
+static void
+passive(struct store_ckpt *c, int *prev)
+{
+	int log = 0, ckpt = 0, copied;
+
+	if (sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt) !=
+	        SQLITE_OK ||
+	    ckpt < 0)
+		return;
+	copied = ckpt >= *prev ? ckpt - *prev : ckpt;
+	*prev = ckpt;
+	pthread_mutex_lock(&c->mu);
+	c->done++;
+	if (copied > c->max_frames)
+		c->max_frames = copied;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/*
+ * The thread: wait for a signal (WAL past its limit, ckpt_due) or CKPT_PERIOD_MS, then
  * checkpoint PASSIVE if commits came since the last one; after CKPT_IDLE_MS without a
  * commit, TRUNCATE once so an idle node leaves no WAL behind. Errors (SQLITE_BUSY when
  * the loop runs its own checkpoint, I/O errors) only mean "try again next time": the
@@ -102,6 +150,7 @@ ckpt_main(void *arg)
 	struct store_ckpt *c = arg;
 	uint64_t done = 0, idle_since = mono_ms();
 	bool truncated = true;
+	int prev = 0;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
@@ -110,7 +159,7 @@ ckpt_main(void *arg)
 		int pages;
 
 		deadline_in(&ts, CKPT_PERIOD_MS);
-		while (!c->stop && c->wal_pages < c->soft) {
+		while (!c->stop && !ckpt_due(c)) {
 			if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0)
 				break; /* timed out */
 		}
@@ -120,6 +169,7 @@ ckpt_main(void *arg)
 		commits = c->commits;
 		pages = c->wal_pages;
 		c->wal_pages = 0;
+		c->since = commits;
 		c->running = true;
 		pthread_mutex_unlock(&c->mu);
 
@@ -128,8 +178,7 @@ ckpt_main(void *arg)
 			idle_since = mono_ms();
 			truncated = false;
 			if (pages > 0)
-				(void)sqlite3_wal_checkpoint_v2(
-				    c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+				passive(c, &prev);
 		} else if (!truncated && mono_ms() - idle_since >= CKPT_IDLE_MS) {
 			/* takes the write lock briefly; the loop waits at most that long */
 			truncated =
@@ -161,7 +210,7 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		pthread_mutex_lock(&c->mu);
 		c->wal_pages = pages;
 		c->commits++;
-		if (pages >= c->soft)
+		if (ckpt_due(c))
 			pthread_cond_signal(&c->cv);
 		pthread_mutex_unlock(&c->mu);
 	}
@@ -243,6 +292,7 @@ store_ckpt_start(struct store *s, const char *path)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ARR_ENOMEM;
 	c->soft = (int)(CKPT_SOFT_BYTES / (uint64_t)psize);
+	c->small = (int)(CKPT_SMALL_BYTES / (uint64_t)psize);
 	if (pthread_mutex_init(&c->mu, NULL) != 0)
 		goto out;
 	mu = true;
@@ -282,6 +332,21 @@ out:
 		free(c);
 	}
 	return ret;
+}
+
+void
+store_ckpt_stats(const struct store *s, uint64_t *checkpoints, int *max_frames)
+{
+	struct store_ckpt *c = s->ckpt;
+
+	*checkpoints = 0;
+	*max_frames = 0;
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	*checkpoints = c->done;
+	*max_frames = c->max_frames;
+	pthread_mutex_unlock(&c->mu);
 }
 
 /* Stop and join the thread; the caller then checkpoints fully. */

@@ -339,6 +339,11 @@ int store_mirror_load(struct store *s);
 int store_ckpt_start(struct store *s, const char *path);
 void store_ckpt_stop(struct store *s);
 void store_ckpt_wal_limit(struct store *s);
+/*
+ * The thread's checkpoints so far, and the most WAL frames one of them copied (what it
+ * fsynced first, at most); zeros without the thread. For the tests.
+ */
+void store_ckpt_stats(const struct store *s, uint64_t *checkpoints, int *max_frames);
 
 /* ---- store_clock.c: wall clock, clocks in the database, per-row clock records ---- */
 

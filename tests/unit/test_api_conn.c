@@ -3,8 +3,9 @@
  * Unix socket in a scratch directory, the daemon side pumped by hand: the preamble and
  * the frames, garbage and oversize requests answered with the connection kept, one
  * request and one reply held per client that does not read, requests of clients that
- * hung up not run, the time budget per wake-up, the cap on clients, and the socket file
- * removed only while it is still ours.
+ * hung up not run, the time budget per wake-up, the cap on clients, the socket file
+ * removed only while it is still ours, and a write's push to the peers told only after
+ * its reply was sent, of what had committed.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -317,6 +318,92 @@ test_gone(void **state)
 	assert_int_equal(fx->api->nconns, 0);
 }
 
+/* What the committed hook saw when it ran (test_write_push_after_ack). */
+struct told {
+	struct store *st;
+	int fd; /* the writer's socket */
+	int calls;
+	uint64_t first, last;
+	bool reply_there; /* the reply was already in the writer's socket */
+	int64_t visible;  /* children a separate read-only connection saw */
+};
+
+static int
+count_row(void *ctx, size_t ncols, const char *const *names, const struct value *values)
+{
+	(void)names;
+	if (ncols == 1 && values[0].kind == VALUE_INT)
+		*(int64_t *)ctx = values[0].u.i;
+	return 0;
+}
+
+static void
+told_committed(void *ctx, uint64_t first, uint64_t last)
+{
+	struct told *t = ctx;
+	uint8_t b;
+
+	t->calls++;
+	t->first = first;
+	t->last = last;
+	t->reply_there = recv(t->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+	t->visible = -1;
+	assert_int_equal(
+	    store_query(t->st, "SELECT count(*) FROM child", count_row, &t->visible, NULL), 0);
+}
+
+/*
+ * A write's reply goes before its push: the committed hook (the sync layer's push) runs
+ * once the reply is in the writer's socket, never before, and then the change set is
+ * committed already (a separate read-only connection sees the row): the ack waits for
+ * the commit, not for the push.
+ */
+static void
+test_write_push_after_ack(void **state)
+{
+	struct fx *fx = *state;
+	struct told t = {.st = fx->st};
+	struct api_limits lim = {.max_clients = 4};
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int err = 1;
+
+	api_destroy(&fx->api);
+	fx->api = api_open(fx->path, &lim, fx->st,
+	                   &(struct api_hooks){.ctx = &t, .committed = told_committed}, &err);
+	assert_non_null(fx->api);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	apimsg_pack_str(&pk, "write");
+	msgpack_pack_map(&pk, 1);
+	apimsg_pack_str(&pk, "ops");
+	msgpack_pack_array(&pk, 2);
+	for (int i = 0; i < 2; i++) {
+		msgpack_pack_array(&pk, 4);
+		apimsg_pack_str(&pk, "child");
+		apimsg_pack_str(&pk, "6f1c2d9e-8a4b-4c3d-9e2f-1a2b3c4d5e6f");
+		apimsg_pack_str(&pk, i == 0 ? "ref" : "birth_year");
+		if (i == 0)
+			apimsg_pack_str(&pk, "TD-2016-001");
+		else
+			msgpack_pack_int(&pk, 2016);
+	}
+	t.fd = client(fx->path, true);
+	send_frame(t.fd, sb.data, sb.size);
+	assert_int_equal(reply_code(fx->api, t.fd), 0);
+	assert_int_equal(t.calls, 1);
+	assert_true(t.first == 1 && t.last == 1);
+	assert_true(t.reply_there);
+	assert_int_equal(t.visible, 1);
+	/* A request that commits nothing tells nothing. */
+	send_frame(t.fd, status_req, sizeof(status_req) - 1);
+	assert_int_equal(reply_code(fx->api, t.fd), 0);
+	assert_int_equal(t.calls, 1);
+	close(t.fd);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 /* One wake-up runs requests for about API_BUDGET_MS, not all of them. */
 static void
 test_budget(void **state)
@@ -447,6 +534,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_unread_replies, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(test_gone, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(test_budget, conn_setup, conn_teardown),
+	    cmocka_unit_test_setup_teardown(test_write_push_after_ack, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(test_cap, conn_setup, conn_teardown),
 	    cmocka_unit_test_setup_teardown(test_socket_file, conn_setup, conn_teardown),
 	};

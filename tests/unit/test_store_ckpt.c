@@ -5,7 +5,10 @@
  * is sampled after every commit and its maximum printed; it must stay within the hard
  * limit (64 MiB) plus one transaction's pages. The checkpoint thread runs meanwhile, as
  * in the daemon, and used to hold the checkpoint lock whenever the loop's blocking
- * checkpoint at the hard limit tried to run, so the WAL grew past it.
+ * checkpoint at the hard limit tried to run, so the WAL grew past it. And a steady run of
+ * small commits (hundreds a second, as a peer's pushes are applied) is checkpointed at
+ * the small limit (4 MiB), not at the soft one (16 MiB) or after 500 ms: no checkpoint
+ * copies, and so first fsyncs, more than a few MiB of frames.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,13 +24,17 @@
 
 #include "monoclock.h"
 #include "store.h"
+#include "store_int.h"
 #include "teststore.h"
 #include "testutil.h"
 
 #define WAL_HARD (64.0 * 1048576)
 #define WAL_SLACK                                                                                  \
 	(32.0 * 1048576) /* commits during the checkpoint at the limit, on a busy machine */
-#define FLOOD_SECS 8.0
+#define FLOOD_SECS    8.0
+#define STEADY_SECS   3.0
+#define STEADY_GAP_US 1000 /* between two commits: several hundred a second */
+#define BURST_MAX     512  /* frames of 16 KiB (8 MiB): the small limit and some lag */
 
 static double
 wal_bytes(const struct ts_replica *r)
@@ -39,29 +46,42 @@ wal_bytes(const struct ts_replica *r)
 	return stat(path, &st) == 0 ? (double)st.st_size : 0;
 }
 
+/* One commit: junk n quarantined in its own transaction (a few 16 KiB pages of WAL). */
+static void
+junk_commit(struct ts_replica *b, unsigned long n)
+{
+	uint8_t junk[1500];
+	struct store_blob item = {junk, sizeof(junk)};
+	struct store_apply_stats st;
+
+	memset(junk, 0xc1, sizeof(junk));
+	memcpy(junk + 1, &n, sizeof(n));
+	assert_int_equal(store_apply(b->s, &item, 1, NULL, &st), 0);
+	assert_int_equal(st.quarantined_new, 1);
+}
+
+/* Room for every entry, so that each commit inserts (and none only evicts). */
+static void
+junk_room(struct ts_replica *b)
+{
+	store_set_budget(
+	    b->s, &(struct store_budget){.junk_count = 10000000, .junk_bytes = UINT64_C(1) << 40});
+}
+
 static void
 test_wal_bounded_in_a_flood(void **state)
 {
 	struct ts_fixture *f = *state;
 	struct ts_replica *b = &f->r[1];
-	uint8_t junk[1500];
 	double max = 0, t0 = mono_s(), slowest = 0;
 	unsigned long n = 0;
 
-	/* room for every entry, so that each commit inserts (and none only evicts) */
-	store_set_budget(
-	    b->s, &(struct store_budget){.junk_count = 10000000, .junk_bytes = UINT64_C(1) << 40});
+	junk_room(b);
 	while (mono_s() - t0 < FLOOD_SECS) {
-		struct store_blob item = {junk, sizeof(junk)};
-		struct store_apply_stats st;
 		double w, c0 = mono_s();
 
-		memset(junk, 0xc1, sizeof(junk));
-		memcpy(junk + 1, &n, sizeof(n));
-		assert_int_equal(store_apply(b->s, &item, 1, NULL, &st), 0);
-		assert_int_equal(st.quarantined_new, 1);
+		junk_commit(b, n++);
 		slowest = mono_s() - c0 > slowest ? mono_s() - c0 : slowest;
-		n++;
 		if ((w = wal_bytes(b)) > max)
 			max = w;
 	}
@@ -69,6 +89,34 @@ test_wal_bounded_in_a_flood(void **state)
 	       "commit %.0f ms\n",
 	       n, FLOOD_SECS, max / 1048576, WAL_HARD / 1048576, slowest * 1000);
 	assert_true(max <= WAL_HARD + WAL_SLACK);
+}
+
+/*
+ * Small commits at a steady pace (about 20 MiB of WAL a second here): the WAL passes the
+ * small limit in a fifth of the 500 ms period, so each checkpoint copies about 4 MiB;
+ * at 16 MiB, or after 500 ms, the first would copy twice the most allowed.
+ */
+static void
+test_small_commits_checkpointed_early(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *b = &f->r[1];
+	double t0 = mono_s();
+	unsigned long n = 0;
+	uint64_t ckpts;
+	int most;
+
+	junk_room(b);
+	while (mono_s() - t0 < STEADY_SECS) {
+		junk_commit(b, n++);
+		usleep(STEADY_GAP_US);
+	}
+	store_ckpt_stats(b->s, &ckpts, &most);
+	printf("# %lu small commits in %.0f s (WAL %.1f MiB): %llu checkpoints, the largest "
+	       "%d frames (allowed %d)\n",
+	       n, STEADY_SECS, wal_bytes(b) / 1048576, (unsigned long long)ckpts, most, BURST_MAX);
+	assert_true(ckpts >= 2);
+	assert_true(most > 0 && most <= BURST_MAX);
 }
 
 int
@@ -84,6 +132,8 @@ main(void)
 		setenv("TMPDIR", here, 1);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_wal_bounded_in_a_flood, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_small_commits_checkpointed_early, ts_setup,
+	                                    ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
