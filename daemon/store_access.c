@@ -396,6 +396,8 @@ store_access_append(struct store_access *a, const struct store_access_entry *in)
 	struct store_access_rec r = {
 	    .uid = in->uid,
 	    .rows = in->rows,
+	    .shape = in->shape,
+	    .bin = {in->row_ids, in->row_ids != NULL ? in->arr_ids : NULL},
 	    .s = {in->user, in->action, in->table, in->row, in->arrangement, in->fields}};
 	size_t size;
 	int rc;
