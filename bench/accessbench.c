@@ -13,8 +13,9 @@
  * time (timed apart, spread over every read made with the log on) against the median
  * off; then a verdict against the target (TARGET) with the load average.
  * Usage: arrang_access_bench [N arrangements, default 2000] [gets per round, default 500].
- * arrang_access_bench --instr off|on [N] [READS] makes only READS gets in process in one
- * mode, the log's group commit every INSTR_COMMIT reads, for an instruction count
+ * arrang_access_bench --instr off|on [N] [READS] [list] makes only READS gets (or lists
+ * of 50) in process in one mode, the log's group commit every INSTR_COMMIT gets (or
+ * INSTR_COMMIT / 20 lists), for an instruction count
  * (valgrind --tool=callgrind --toggle-collect=api_handle
  * --toggle-collect=store_access_commit): those counts do not depend on the load.
  */
@@ -401,11 +402,11 @@ targets_close(struct target tg[MODES])
 }
 
 /*
- * --instr: reads gets from reqs (cycled) in process on tg (one mode), a group commit
- * every INSTR_COMMIT and one at the end; no timing, for an instruction count.
+ * --instr: reads requests from reqs (cycled) in process on tg (one mode), a group
+ * commit every `every` and one at the end; no timing, for an instruction count.
  */
 static void
-instr_run(struct target *t, const msgpack_sbuffer *reqs, size_t nreq, size_t reads)
+instr_run(struct target *t, const msgpack_sbuffer *reqs, size_t nreq, size_t reads, size_t every)
 {
 	msgpack_sbuffer out;
 	msgpack_packer pk;
@@ -417,25 +418,26 @@ instr_run(struct target *t, const msgpack_sbuffer *reqs, size_t nreq, size_t rea
 		api_handle(t->a, (const uint8_t *)reqs[i % nreq].data, reqs[i % nreq].size, &pk);
 		if (out.size < 4 || memcmp(out.data + 1, "\xa2ok", 3) != 0)
 			die("a read failed");
-		if (t->acc != NULL && (i + 1) % INSTR_COMMIT == 0 &&
-		    store_access_commit(t->acc) != 0)
+		if (t->acc != NULL && (i + 1) % every == 0 && store_access_commit(t->acc) != 0)
 			die("cannot commit the access log");
 	}
 	if (t->acc != NULL && store_access_commit(t->acc) != 0)
 		die("cannot commit the access log");
 	msgpack_sbuffer_destroy(&out);
-	printf("%zu gets in process, the log %s\n", reads, t->acc != NULL ? "on" : "off");
+	printf("%zu reads in process, the log %s\n", reads, t->acc != NULL ? "on" : "off");
 }
 
 int
 main(int argc, char **argv)
 {
 	int instr = -1; /* --instr: the mode, 0 off or 1 on */
+	bool lists = false;
 
 	if (argc > 2 && strcmp(argv[1], "--instr") == 0) {
 		if (strcmp(argv[2], "off") != 0 && strcmp(argv[2], "on") != 0)
-			die("usage: arrang_access_bench --instr off|on [N] [READS]");
+			die("usage: arrang_access_bench --instr off|on [N] [READS] [list]");
 		instr = strcmp(argv[2], "on") == 0;
+		lists = argc > 5 && strcmp(argv[5], "list") == 0;
 		argc -= 2;
 		argv += 2;
 	}
@@ -469,7 +471,10 @@ main(int argc, char **argv)
 	request(&list, "list", "limit", NULL, 50);
 	if (instr >= 0) {
 		targets_open(tg, st, acc, dir, false);
-		instr_run(&tg[instr], gets, nreq, reads);
+		if (lists)
+			instr_run(&tg[instr], &list, 1, reads, INSTR_COMMIT / 20);
+		else
+			instr_run(&tg[instr], gets, nreq, reads, INSTR_COMMIT);
 		targets_close(tg);
 		goto out;
 	}

@@ -64,19 +64,38 @@ rec_is_bin(const struct store_access_rec *r, size_t i)
 }
 
 /*
+ * Are r's binary ids i (row or arrangement) the record before's, also binary? Then
+ * r->n[i] is their length as text.
+ */
+static bool
+rec_same_bin(const struct store_access_rec_ctx *c, struct store_access_rec *r, size_t i)
+{
+	size_t k = r->rows > 1 ? r->rows : 1;
+
+	if (!c->valid || !c->opaque[i] || r->bin[i - REC_ROW_I] == NULL ||
+	    c->len[i] != k * STORE_ACCESS_ID_LEN || k > STORE_ACCESS_REC_ROWS ||
+	    memcmp(c->bin[i - REC_ROW_I], r->bin[i - REC_ROW_I], k * ARR_ROWID_LEN) != 0)
+		return false;
+	r->n[i] = c->len[i];
+	return true;
+}
+
+/*
  * Is string i of r the same as the record before's? Then r->n[i] is its length. One of
- * the record before's shape is, without a look; binary ids are never compared.
+ * the record before's shape is, without a look; binary ids are compared with binary.
  */
 static bool
 rec_same(const struct store_access_rec_ctx *c, struct store_access_rec *r, size_t i)
 {
+	if (rec_is_bin(r, i))
+		return rec_same_bin(c, r, i);
 	if (!c->valid || c->opaque[i])
 		return false;
 	if (r->shape != 0 && r->shape == c->shape && ((STORE_ACCESS_REC_SHAPE >> i) & 1u) != 0) {
 		r->n[i] = c->len[i];
 		return true;
 	}
-	if (rec_is_bin(r, i) || (r->s[i] == NULL) != c->absent[i])
+	if ((r->s[i] == NULL) != c->absent[i])
 		return false;
 	if (r->s[i] != NULL && strcmp(c->s[i], r->s[i]) != 0)
 		return false;
@@ -167,12 +186,58 @@ rec_plan_literal(struct store_access_rec *r, size_t i, size_t *sz)
 	return 0;
 }
 
+/*
+ * The common note planned without a look at a string: of the shape of the record before
+ * (its user, action, table and fields referred to), its rows as binary ids, and their
+ * arrangements each its row, their own binary ids, or none. false: not that note.
+ */
+static bool
+rec_plan_shaped(const struct store_access_rec_ctx *c, struct store_access_rec *r, size_t *size)
+{
+	size_t k = r->rows > 1 ? r->rows : 1, sz;
+
+	if (!c->valid || r->shape == 0 || r->shape != c->shape || r->bin[0] == NULL ||
+	    k > STORE_ACCESS_REC_ROWS || (r->bin[1] == NULL && r->s[REC_ARR_I] != NULL))
+		return false;
+	r->same_head = c->at_ms == r->at_ms && c->uid == r->uid;
+	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++)
+		if (((STORE_ACCESS_REC_SHAPE >> i) & 1u) != 0) {
+			r->code[i] = REC_SAME;
+			r->n[i] = c->len[i];
+		}
+	sz = r->same_head ? REC_HEAD_SAME : REC_HEAD;
+	if (rec_same_bin(c, r, REC_ROW_I)) { /* the same rows read again */
+		r->code[REC_ROW_I] = REC_SAME;
+	} else {
+		r->code[REC_ROW_I] = (uint16_t)(REC_IDS | k);
+		sz += 2 + k * ARR_ROWID_LEN;
+	}
+	r->n[REC_ROW_I] = r->n[REC_ARR_I] = k * STORE_ACCESS_ID_LEN;
+	if (r->bin[1] == r->bin[0]) {
+		r->code[REC_ARR_I] = REC_ROW;
+	} else if (rec_same_bin(c, r, REC_ARR_I)) {
+		r->code[REC_ARR_I] = REC_SAME;
+	} else if (r->bin[1] != NULL) {
+		r->code[REC_ARR_I] = (uint16_t)(REC_IDS | k);
+		sz += 2 + k * ARR_ROWID_LEN;
+	} else {
+		r->code[REC_ARR_I] = REC_ABSENT;
+		r->n[REC_ARR_I] = 0;
+		sz += 2;
+	}
+	*size = sz;
+	return true;
+}
+
 int
 store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_rec *r,
                       size_t *size)
 {
 	size_t sz = 0;
 	int rc;
+
+	if (rec_plan_shaped(c, r, size))
+		return 0;
 
 	r->same_head = c->valid && c->at_ms == r->at_ms && c->uid == r->uid;
 	sz += r->same_head ? REC_HEAD_SAME : REC_HEAD;
@@ -258,9 +323,11 @@ store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
 		}
 		c->len[i] = (uint16_t)r->n[i];
 		rec_put_str(r, i, &p);
-		/* binary ids stay binary: the record after does not refer to them */
+		/* binary ids stay binary: the record after compares them as binary */
 		if ((c->opaque[i] = rec_is_bin(r, i))) {
 			c->absent[i] = false;
+			memcpy(c->bin[i - REC_ROW_I], r->bin[i - REC_ROW_I],
+			       r->n[i] / STORE_ACCESS_ID_LEN * ARR_ROWID_LEN);
 			continue;
 		}
 		c->absent[i] = r->s[i] == NULL;

@@ -41,7 +41,9 @@ struct store_access_rec_ctx {
 	int64_t at_ms, uid; /* its time and uid */
 	uint64_t shape;     /* its shape, 0: none (the strings are compared) */
 	bool absent[STORE_ACCESS_REC_NSTR];
-	bool opaque[STORE_ACCESS_REC_NSTR]; /* written from binary ids: not referred to */
+	/* row and arrangement written from binary ids: held in bin, not as text */
+	bool opaque[STORE_ACCESS_REC_NSTR];
+	uint8_t bin[2][STORE_ACCESS_REC_ROWS * 16];
 	uint16_t len[STORE_ACCESS_REC_NSTR];
 	char s[STORE_ACCESS_REC_NSTR][STORE_ACCESS_REC_STR_MAX + 1];
 };
