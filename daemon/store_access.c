@@ -418,29 +418,61 @@ access_room(struct store_access *a, struct store_access_rec *r, size_t *size)
 	return 0;
 }
 
-int
-store_access_append(struct store_access *a, const struct store_access_entry *in)
+/*
+ * Write the note of in at ms as the common note (store_access_rec_put_shaped): its size,
+ * or 0 when it is not that note or the buffer may be full.
+ */
+static size_t
+access_put_shaped(struct store_access *a, const struct store_access_entry *in, int64_t ms)
+{
+	struct store_access_rec_ids r = {
+	    .at_ms = ms, .uid = in->uid, .shape = in->shape, .rows = in->rows};
+
+	if (in->shape == 0 || in->row_ids == NULL ||
+	    (in->arr_ids == NULL && in->arrangement != NULL) || a->len >= ACCESS_PENDING_BYTES)
+		return 0;
+	r.bin[0] = in->row_ids;
+	r.bin[1] = in->arr_ids;
+	return store_access_rec_put_shaped(&a->enc, a->buf + a->len, ACCESS_PENDING_BYTES - a->len,
+	                                   &r);
+}
+
+/* Plan and write the note of in at ms as a record of its own (room made): its size. */
+static int
+access_put(struct store_access *a, const struct store_access_entry *in, int64_t ms, size_t *size)
 {
 	struct store_access_rec r = {
+	    .at_ms = ms,
 	    .uid = in->uid,
 	    .rows = in->rows,
 	    .shape = in->shape,
 	    .bin = {in->row_ids, in->row_ids != NULL ? in->arr_ids : NULL},
 	    .s = {in->user, in->action, in->table, in->row, in->arrangement, in->fields}};
+	int rc;
+
+	if ((rc = store_access_rec_plan(&a->enc, &r, size)) != 0 ||
+	    (rc = access_room(a, &r, size)) != 0)
+		return rc;
+	store_access_rec_put(&a->enc, a->buf + a->len, *size, &r);
+	return 0;
+}
+
+int
+store_access_append(struct store_access *a, const struct store_access_entry *in)
+{
+	int64_t ms;
 	size_t size;
 	int rc;
 
 	if (in->user == NULL || in->action == NULL)
 		return ARR_EINVAL;
-	r.at_ms = access_now_ms();
-	if ((rc = store_access_rec_plan(&a->enc, &r, &size)) != 0 ||
-	    (rc = access_room(a, &r, &size)) != 0)
+	ms = access_now_ms();
+	if ((size = access_put_shaped(a, in, ms)) == 0 && (rc = access_put(a, in, ms, &size)) != 0)
 		return rc;
-	store_access_rec_put(&a->enc, a->buf + a->len, size, &r);
 	if (a->count == 0)
-		a->pending_ms = r.at_ms;
-	a->lo_ms = r.at_ms < a->lo_ms ? r.at_ms : a->lo_ms;
-	a->hi_ms = r.at_ms > a->hi_ms ? r.at_ms : a->hi_ms;
+		a->pending_ms = ms;
+	a->lo_ms = ms < a->lo_ms ? ms : a->lo_ms;
+	a->hi_ms = ms > a->hi_ms ? ms : a->hi_ms;
 	a->len += size;
 	a->count += in->rows > 1 ? in->rows : 1;
 	/* a note outside a read is written at once */

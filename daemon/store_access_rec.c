@@ -186,58 +186,12 @@ rec_plan_literal(struct store_access_rec *r, size_t i, size_t *sz)
 	return 0;
 }
 
-/*
- * The common note planned without a look at a string: of the shape of the record before
- * (its user, action, table and fields referred to), its rows as binary ids, and their
- * arrangements each its row, their own binary ids, or none. false: not that note.
- */
-static bool
-rec_plan_shaped(const struct store_access_rec_ctx *c, struct store_access_rec *r, size_t *size)
-{
-	size_t k = r->rows > 1 ? r->rows : 1, sz;
-
-	if (!c->valid || r->shape == 0 || r->shape != c->shape || r->bin[0] == NULL ||
-	    k > STORE_ACCESS_REC_ROWS || (r->bin[1] == NULL && r->s[REC_ARR_I] != NULL))
-		return false;
-	r->same_head = c->at_ms == r->at_ms && c->uid == r->uid;
-	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++)
-		if (((STORE_ACCESS_REC_SHAPE >> i) & 1u) != 0) {
-			r->code[i] = REC_SAME;
-			r->n[i] = c->len[i];
-		}
-	sz = r->same_head ? REC_HEAD_SAME : REC_HEAD;
-	if (rec_same_bin(c, r, REC_ROW_I)) { /* the same rows read again */
-		r->code[REC_ROW_I] = REC_SAME;
-	} else {
-		r->code[REC_ROW_I] = (uint16_t)(REC_IDS | k);
-		sz += 2 + k * ARR_ROWID_LEN;
-	}
-	r->n[REC_ROW_I] = r->n[REC_ARR_I] = k * STORE_ACCESS_ID_LEN;
-	if (r->bin[1] == r->bin[0]) {
-		r->code[REC_ARR_I] = REC_ROW;
-	} else if (rec_same_bin(c, r, REC_ARR_I)) {
-		r->code[REC_ARR_I] = REC_SAME;
-	} else if (r->bin[1] != NULL) {
-		r->code[REC_ARR_I] = (uint16_t)(REC_IDS | k);
-		sz += 2 + k * ARR_ROWID_LEN;
-	} else {
-		r->code[REC_ARR_I] = REC_ABSENT;
-		r->n[REC_ARR_I] = 0;
-		sz += 2;
-	}
-	*size = sz;
-	return true;
-}
-
 int
 store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_rec *r,
                       size_t *size)
 {
 	size_t sz = 0;
 	int rc;
-
-	if (rec_plan_shaped(c, r, size))
-		return 0;
 
 	r->same_head = c->valid && c->at_ms == r->at_ms && c->uid == r->uid;
 	sz += r->same_head ? REC_HEAD_SAME : REC_HEAD;
@@ -291,6 +245,77 @@ rec_put_str(const struct store_access_rec *r, size_t i, uint8_t **p)
 	}
 	memcpy(*p, r->s[i], r->n[i]);
 	*p += r->n[i];
+}
+
+/*
+ * Binary ids i (row or arrangement) of k rows at *q, unless they are the record before's
+ * (flag); c holds them after. n: their text's length, k ids.
+ */
+static void
+rec_put_ids(struct store_access_rec_ctx *c, size_t i, const uint8_t *ids, size_t k, uint8_t *flags,
+            uint8_t **q)
+{
+	size_t n = k * ARR_ROWID_LEN;
+
+	if (c->opaque[i] && c->len[i] == k * STORE_ACCESS_ID_LEN &&
+	    memcmp(c->bin[i - REC_ROW_I], ids, n) == 0) {
+		*flags |= (uint8_t)(1u << i);
+		return;
+	}
+	rec_put_le(*q, REC_IDS | k, 2);
+	memcpy(*q + 2, ids, n);
+	*q += 2 + n;
+	memcpy(c->bin[i - REC_ROW_I], ids, n);
+	c->opaque[i] = true;
+	c->absent[i] = false;
+	c->len[i] = (uint16_t)(k * STORE_ACCESS_ID_LEN);
+}
+
+size_t
+store_access_rec_put_shaped(struct store_access_rec_ctx *c, uint8_t *p, size_t room,
+                            const struct store_access_rec_ids *r)
+{
+	size_t k = r->rows > 1 ? r->rows : 1, most = REC_HEAD + 2 * (2 + k * ARR_ROWID_LEN);
+	uint8_t *q, *flags;
+	bool same_head;
+
+	if (!c->valid || r->shape == 0 || r->shape != c->shape || r->bin[0] == NULL ||
+	    k > STORE_ACCESS_REC_ROWS || most > room)
+		return 0;
+	same_head = c->at_ms == r->at_ms && c->uid == r->uid;
+	q = p + (same_head ? REC_HEAD_SAME : REC_HEAD);
+	flags = q - 1;
+	*flags = STORE_ACCESS_REC_SHAPE;
+	if (!same_head) {
+		rec_put_le(p + 4, (uint64_t)r->at_ms, 8);
+		rec_put_le(p + 12, (uint64_t)r->uid, 8);
+		c->at_ms = r->at_ms;
+		c->uid = r->uid;
+	}
+	rec_put_ids(c, REC_ROW_I, r->bin[0], k, flags, &q);
+	if (r->bin[1] == r->bin[0]) { /* each arrangement its row: held as the row is */
+		*flags |= REC_F_ROW;
+		memcpy(c->bin[1], r->bin[0], k * ARR_ROWID_LEN);
+		c->opaque[REC_ARR_I] = true;
+		c->absent[REC_ARR_I] = false;
+		c->len[REC_ARR_I] = (uint16_t)(k * STORE_ACCESS_ID_LEN);
+	} else if (r->bin[1] != NULL) {
+		rec_put_ids(c, REC_ARR_I, r->bin[1], k, flags, &q);
+	} else if (c->opaque[REC_ARR_I] || !c->absent[REC_ARR_I]) {
+		rec_put_le(q, REC_ABSENT, 2);
+		q += 2;
+		c->opaque[REC_ARR_I] = false;
+		c->absent[REC_ARR_I] = true;
+		c->len[REC_ARR_I] = 0;
+		c->s[REC_ARR_I][0] = '\0';
+	} else {
+		*flags |= (uint8_t)(1u << REC_ARR_I); /* absent, as before */
+	}
+	rec_put_le(p,
+	           (size_t)(q - p) | (k > 1 ? (uint32_t)(k - 1) << REC_ROWS_SHIFT : 0) |
+	               (same_head ? REC_SAME_HEAD : 0),
+	           4);
+	return (size_t)(q - p);
 }
 
 void

@@ -79,6 +79,20 @@ uint64_t store_access_rec_shape_new(void);
  */
 int store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_rec *r,
                           size_t *size);
+/*
+ * The common note planned and written at p in one go, if r is one: of the shape of the
+ * record before (its user, action, table and fields referred to without a look), its
+ * rows as binary ids, their arrangements each its row, their own binary ids, or none.
+ * Its size, at most room; 0 when r is not that note or might not fit (plan and put it).
+ */
+struct store_access_rec_ids {
+	int64_t at_ms, uid;
+	uint64_t shape;
+	size_t rows;
+	const uint8_t *bin[2]; /* as in store_access_rec; bin[1] NULL: no arrangement */
+};
+size_t store_access_rec_put_shaped(struct store_access_rec_ctx *c, uint8_t *p, size_t room,
+                                   const struct store_access_rec_ids *r);
 /* Write planned r (size bytes) at p; c becomes its strings. */
 void store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
                           const struct store_access_rec *r);
