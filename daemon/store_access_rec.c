@@ -247,25 +247,40 @@ rec_put_str(const struct store_access_rec *r, size_t i, uint8_t **p)
 	*p += r->n[i];
 }
 
+/* Are the k binary ids at x those at y? One (a get's) is compared without a call. */
+static bool
+rec_ids_eq(const uint8_t *x, const uint8_t *y, size_t k)
+{
+	return k == 1 ? memcmp(x, y, ARR_ROWID_LEN) == 0 : memcmp(x, y, k * ARR_ROWID_LEN) == 0;
+}
+
+/* Copy k binary ids from src to dst; one (a get's) without a call. */
+static void
+rec_ids_cpy(uint8_t *dst, const uint8_t *src, size_t k)
+{
+	if (k == 1)
+		memcpy(dst, src, ARR_ROWID_LEN);
+	else
+		memcpy(dst, src, k * ARR_ROWID_LEN);
+}
+
 /*
  * Binary ids i (row or arrangement) of k rows at *q, unless they are the record before's
- * (flag); c holds them after. n: their text's length, k ids.
+ * (flag); c holds them after.
  */
 static void
 rec_put_ids(struct store_access_rec_ctx *c, size_t i, const uint8_t *ids, size_t k, uint8_t *flags,
             uint8_t **q)
 {
-	size_t n = k * ARR_ROWID_LEN;
-
 	if (c->opaque[i] && c->len[i] == k * STORE_ACCESS_ID_LEN &&
-	    memcmp(c->bin[i - REC_ROW_I], ids, n) == 0) {
+	    rec_ids_eq(c->bin[i - REC_ROW_I], ids, k)) {
 		*flags |= (uint8_t)(1u << i);
 		return;
 	}
 	rec_put_le(*q, REC_IDS | k, 2);
-	memcpy(*q + 2, ids, n);
-	*q += 2 + n;
-	memcpy(c->bin[i - REC_ROW_I], ids, n);
+	rec_ids_cpy(*q + 2, ids, k);
+	*q += 2 + k * ARR_ROWID_LEN;
+	rec_ids_cpy(c->bin[i - REC_ROW_I], ids, k);
 	c->opaque[i] = true;
 	c->absent[i] = false;
 	c->len[i] = (uint16_t)(k * STORE_ACCESS_ID_LEN);
@@ -295,7 +310,7 @@ store_access_rec_put_shaped(struct store_access_rec_ctx *c, uint8_t *p, size_t r
 	rec_put_ids(c, REC_ROW_I, r->bin[0], k, flags, &q);
 	if (r->bin[1] == r->bin[0]) { /* each arrangement its row: held as the row is */
 		*flags |= REC_F_ROW;
-		memcpy(c->bin[1], r->bin[0], k * ARR_ROWID_LEN);
+		rec_ids_cpy(c->bin[1], r->bin[0], k);
 		c->opaque[REC_ARR_I] = true;
 		c->absent[REC_ARR_I] = false;
 		c->len[REC_ARR_I] = (uint16_t)(k * STORE_ACCESS_ID_LEN);
