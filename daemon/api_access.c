@@ -4,7 +4,10 @@
  * client's socket; what: table, row and arrangement ids and column names), the methods
  * "access.list" and "access.verify", and the log's own retention. The rows of one read
  * of one table make one note naming each row (listed as an entry a row); a statement's
- * columns are joined and scanned for ids once, not per row; a row costs no allocation.
+ * columns are joined and scanned for ids once, not per row; a row costs no allocation,
+ * its ids are kept in binary (a get's as its request had it), and a note that shares
+ * user, action, table and fields with the note before says so (its shape), so that the
+ * log compares no name.
  * A read whose note cannot be written is refused: no case data leaves unrecorded. It
  * must not record a value of a row, and it must not touch the socket.
  */
