@@ -13,6 +13,11 @@
  * time (timed apart, spread over every read made with the log on) against the median
  * off; then a verdict against the target (TARGET) with the load average.
  * Usage: arrang_access_bench [N arrangements, default 2000] [gets per round, default 500].
+ * arrang_access_bench --instr off|on [N] [READS] [list] makes only READS gets (or lists
+ * of 50) in process in one mode, the log's group commit every INSTR_COMMIT gets (or
+ * INSTR_COMMIT / 20 lists), for an instruction count
+ * (valgrind --tool=callgrind --toggle-collect=api_handle
+ * --toggle-collect=store_access_commit): those counts do not depend on the load.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +47,8 @@
 #define COMMIT_MS 50
 /* The log off, on and strict. */
 #define MODES 3
+/* --instr: a group commit every this many gets (about COMMIT_MS of gets at 6 us). */
+#define INSTR_COMMIT 8000
 
 static double
 now_s(void)
@@ -394,9 +401,46 @@ targets_close(struct target tg[MODES])
 	}
 }
 
+/*
+ * --instr: reads requests from reqs (cycled) in process on tg (one mode), a group
+ * commit every `every` and one at the end; no timing, for an instruction count.
+ */
+static void
+instr_run(struct target *t, const msgpack_sbuffer *reqs, size_t nreq, size_t reads, size_t every)
+{
+	msgpack_sbuffer out;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&out);
+	msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
+	for (size_t i = 0; i < reads; i++) {
+		out.size = 0;
+		api_handle(t->a, (const uint8_t *)reqs[i % nreq].data, reqs[i % nreq].size, &pk);
+		if (out.size < 4 || memcmp(out.data + 1, "\xa2ok", 3) != 0)
+			die("a read failed");
+		if (t->acc != NULL && (i + 1) % every == 0 && store_access_commit(t->acc) != 0)
+			die("cannot commit the access log");
+	}
+	if (t->acc != NULL && store_access_commit(t->acc) != 0)
+		die("cannot commit the access log");
+	msgpack_sbuffer_destroy(&out);
+	printf("%zu reads in process, the log %s\n", reads, t->acc != NULL ? "on" : "off");
+}
+
 int
 main(int argc, char **argv)
 {
+	int instr = -1; /* --instr: the mode, 0 off or 1 on */
+	bool lists = false;
+
+	if (argc > 2 && strcmp(argv[1], "--instr") == 0) {
+		if (strcmp(argv[2], "off") != 0 && strcmp(argv[2], "on") != 0)
+			die("usage: arrang_access_bench --instr off|on [N] [READS] [list]");
+		instr = strcmp(argv[2], "on") == 0;
+		lists = argc > 5 && strcmp(argv[5], "list") == 0;
+		argc -= 2;
+		argv += 2;
+	}
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 2000;
 	size_t reads = argc > 2 ? strtoul(argv[2], NULL, 10) : 500;
 	char dir[] = "/tmp/arrang_access_bench.XXXXXX", path[64], apath[2][64];
@@ -425,6 +469,15 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < nreq; i++)
 		request(&gets[i], "get", "id", ids[(i * 7919) % n], 0);
 	request(&list, "list", "limit", NULL, 50);
+	if (instr >= 0) {
+		targets_open(tg, st, acc, dir, false);
+		if (lists)
+			instr_run(&tg[instr], &list, 1, reads, INSTR_COMMIT / 20);
+		else
+			instr_run(&tg[instr], gets, nreq, reads, INSTR_COMMIT);
+		targets_close(tg);
+		goto out;
+	}
 	printf("access log cost per API read (%zu arrangements; rounds of %zu gets or %zu lists,"
 	       " %d a mode; medians)\n",
 	       n, reads, reads / 20 + 1, ROUNDS);
@@ -441,6 +494,7 @@ main(int argc, char **argv)
 	measure_all("over the API socket (a round trip a read, as arrangctl makes it)", tg, gets,
 	            nreq, &list, reads);
 	targets_close(tg);
+out:
 	for (size_t i = 0; i < nreq; i++)
 		msgpack_sbuffer_destroy(&gets[i]);
 	msgpack_sbuffer_destroy(&list);

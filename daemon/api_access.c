@@ -4,7 +4,10 @@
  * client's socket; what: table, row and arrangement ids and column names), the methods
  * "access.list" and "access.verify", and the log's own retention. The rows of one read
  * of one table make one note naming each row (listed as an entry a row); a statement's
- * columns are joined and scanned for ids once, not per row; a row costs no allocation.
+ * columns are joined and scanned for ids once, not per row; a row costs no allocation,
+ * its ids are kept in binary (a get's as its request had it), and a note that shares
+ * user, action, table and fields with the note before says so (its shape), so that the
+ * log compares no name.
  * A read whose note cannot be written is refused: no case data leaves unrecorded. It
  * must not record a value of a row, and it must not touch the socket.
  */
@@ -20,6 +23,7 @@
 #include "arrerr.h"
 #include "log.h"
 #include "metrics.h"
+#include "rowid.h"
 
 #define ACCESS_PRUNE_EVERY_MS (3600u * 1000u)
 
@@ -68,7 +72,7 @@ api_access_due_ms(const struct api *a)
 	return left <= 0 ? 0 : (long)left;
 }
 
-/* The name of the caller's uid, looked up once per uid. */
+/* The name of the caller's uid, looked up once per uid (a new one: a new shape). */
 static const char *
 access_user(struct api *a)
 {
@@ -78,6 +82,7 @@ access_user(struct api *a)
 	if (a->user[0] != '\0' && a->user_uid == a->caller)
 		return a->user;
 	a->user_uid = a->caller;
+	a->access_shape.id = 0;
 	if (a->caller != (uid_t)-1 && getpwuid_r(a->caller, &pw, buf, sizeof(buf), &res) == 0 &&
 	    res != NULL && strlen(res->pw_name) < sizeof(a->user))
 		snprintf(a->user, sizeof(a->user), "%s", res->pw_name);
@@ -89,6 +94,9 @@ access_user(struct api *a)
 /* The arrangements of a group's rows: none known, each the row itself, their own ids. */
 enum { ACCESS_ARR_NONE, ACCESS_ARR_ROW, ACCESS_ARR_OWN };
 
+/* What a table is to the notes: skipped, its own arrangement, or another. */
+enum { ACCESS_T_OTHER, ACCESS_T_ORG, ACCESS_T_ARR, ACCESS_T_CHILD, ACCESS_T_GOAL_EVAL };
+
 _Static_assert(STORE_ACCESS_ID_LEN == ARR_ROWID_STRLEN, "a row id is what the log keeps");
 
 int
@@ -98,12 +106,34 @@ api_access_begin(struct api *a)
 	return a->access != NULL ? store_access_begin(a->access) : 0;
 }
 
-/* Append e by the caller (its user and uid filled in). */
+/*
+ * The shape of the note being made (store_access.h): user, action, table and fields
+ * as the note before's, unless one of them changed since (a new user or columns clear
+ * it); 0 for a query's, whose table names and columns die with it.
+ */
+static uint64_t
+access_shape(struct api *a)
+{
+	struct api_access_shape *sh = &a->access_shape;
+	const struct api_access_group *g = &a->access_group;
+
+	if (a->access_cols.transient)
+		return 0;
+	if (sh->id == 0 || sh->action != g->action || sh->table != g->table) {
+		sh->action = g->action;
+		sh->table = g->table;
+		sh->id = store_access_rec_shape_new();
+	}
+	return sh->id;
+}
+
+/* Append e by the caller (its user and uid filled in; shaped: the group's shape). */
 static int
-access_append(struct api *a, struct store_access_entry *e)
+access_append(struct api *a, struct store_access_entry *e, bool shaped)
 {
 	e->uid = a->caller == (uid_t)-1 ? -1 : (int64_t)a->caller;
 	e->user = access_user(a);
+	e->shape = shaped ? access_shape(a) : 0;
 	return store_access_append(a->access, e);
 }
 
@@ -114,17 +144,17 @@ access_group_flush(struct api *a)
 	struct api_access_group *g = &a->access_group;
 	struct store_access_entry e = {.action = g->action,
 	                               .table = g->table,
-	                               .row = g->ids[0],
-	                               .arrangement = g->arr == ACCESS_ARR_NONE  ? NULL
-	                                              : g->arr == ACCESS_ARR_ROW ? g->ids[0]
-	                                                                         : g->ids[1],
 	                               .fields = a->access_cols.fields,
-	                               .rows = g->rows};
+	                               .rows = g->rows,
+	                               .row_ids = g->ids[0],
+	                               .arr_ids = g->arr == ACCESS_ARR_NONE  ? NULL
+	                                          : g->arr == ACCESS_ARR_ROW ? g->ids[0]
+	                                                                     : g->ids[1]};
 
 	if (g->rows == 0)
 		return 0;
 	g->rows = 0;
-	return access_append(a, &e);
+	return access_append(a, &e, true);
 }
 
 int
@@ -165,7 +195,7 @@ api_access_note(struct api *a, const char *action, const char *table, const char
 		return 0;
 	if ((rc = access_group_flush(a)) != 0) /* the notes stay in the order of the reads */
 		return rc;
-	return access_append(a, &e);
+	return access_append(a, &e, false);
 }
 
 /* The text of a row id value into out, or NULL when it is none. */
@@ -208,22 +238,43 @@ struct access_ids {
 
 static const char *const access_id_cols[4] = {"id", "arrangement_id", "evaluation_id", "goal_id"};
 
+/* What table is to the notes (ACCESS_T_*). */
+static int
+access_kind(const char *table)
+{
+	static const struct {
+		const char *name;
+		int kind;
+	} kinds[] = {{"organisation", ACCESS_T_ORG},
+	             {"arrangement", ACCESS_T_ARR},
+	             {"child", ACCESS_T_CHILD},
+	             {"goal_evaluation", ACCESS_T_GOAL_EVAL}};
+
+	for (size_t i = 0; table != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(table, kinds[i].name) == 0)
+			return kinds[i].kind;
+	return ACCESS_T_OTHER;
+}
+
 /*
- * The columns of a statement, as a->access_cols: joined and scanned for the id columns
- * once, then kept while the store hands the same names (a table's are the store's for
- * its life; a query's, transient, only for its read).
+ * The columns of a statement of table, as a->access_cols: joined, scanned for the id
+ * columns and the table's kind found once, then kept while the store hands the same
+ * names (a table's are the store's for its life; a query's, transient, only for its
+ * read). New columns: a new shape.
  */
 static const struct api_access_cols *
-access_cols_of(struct api *a, const char *action, size_t ncols, const char *const *names)
+access_cols_of(struct api *a, const char *action, const char *table, size_t ncols,
+               const char *const *names)
 {
 	struct api_access_cols *c = &a->access_cols;
 	size_t len = 0;
 
-	if (c->names == names && c->ncols == ncols)
-		return c;
 	c->names = names;
 	c->ncols = ncols;
+	c->table = table;
+	c->kind = access_kind(table);
 	c->transient = strcmp(action, "query") == 0;
+	a->access_shape.id = 0;
 	for (size_t k = 0; k < 4; k++)
 		c->at[k] = -1;
 	for (size_t i = 0; i < ncols; i++) {
@@ -269,28 +320,28 @@ access_ids_of(struct access_ids *ids, size_t ncols, const char *const *names,
 }
 
 /*
- * The arrangement of a row of table (ids->arrp): the row itself for an arrangement, else
- * the one it names; a child's is the arrangement that names it (a child row is in one
- * case scope, which holds one arrangement), a goal evaluation's that of its evaluation
- * (or else its goal). The look-ups read other tables than table, with their own
- * statements, so they may run inside a read of table; they change the store's current
- * row, so the caller must be done with it.
+ * The arrangement of a row of a table of kind (ids->arrp): the row itself for an
+ * arrangement, else the one it names; a child's is the arrangement that names it (a
+ * child row is in one case scope, which holds one arrangement), a goal evaluation's that
+ * of its evaluation (or else its goal). The look-ups read other tables than the row's,
+ * with their own statements, so they may run inside a read of it; they change the
+ * store's current row, so the caller must be done with it.
  */
 static void
-access_arrangement(struct api *a, const char *table, struct access_ids *ids)
+access_arrangement(struct api *a, int kind, struct access_ids *ids)
 {
-	if (table == NULL || ids->arrp != NULL)
+	if (ids->arrp != NULL)
 		return;
 	ids->arr[0] = '\0';
-	if (strcmp(table, "arrangement") == 0) {
+	if (kind == ACCESS_T_ARR) {
 		ids->arrp = ids->rowp;
 		return;
 	}
-	if (strcmp(table, "child") == 0 && ids->rowp != NULL) {
+	if (kind == ACCESS_T_CHILD && ids->rowp != NULL) {
 		struct store_filter f = {.column = "child_id", .value = value_text(ids->rowp)};
 
 		(void)store_list(a->st, "arrangement", &f, 1, NULL, 1, access_id_of, ids->arr);
-	} else if (strcmp(table, "goal_evaluation") == 0) {
+	} else if (kind == ACCESS_T_GOAL_EVAL) {
 		if (ids->evalp != NULL)
 			(void)store_get(a->st, "evaluation", ids->evalp, access_arr_of, ids->arr);
 		if (ids->arr[0] == '\0' && ids->goalp != NULL)
@@ -300,12 +351,12 @@ access_arrangement(struct api *a, const char *table, struct access_ids *ids)
 }
 
 /*
- * Add a row (its ids, its arrangement's by kind arr) to the read's note: a note of other
- * rows (another action, table or kind of arrangement, or full) is written first.
+ * Add a row (its binary id, its arrangement's by kind arr) to the read's note: a note of
+ * other rows (another action, table or kind of arrangement, or full) is written first.
  */
 static int
 access_group_add(struct api *a, const char *action, const char *table, int arr,
-                 const struct access_ids *ids)
+                 const uint8_t row[ARR_ROWID_LEN], const uint8_t arrid[ARR_ROWID_LEN])
 {
 	struct api_access_group *g = &a->access_group;
 	int rc;
@@ -318,38 +369,88 @@ access_group_add(struct api *a, const char *action, const char *table, int arr,
 	g->action = action;
 	g->table = table;
 	g->arr = arr;
-	memcpy(g->ids[0] + g->rows * ARR_ROWID_STRLEN, ids->rowp, ARR_ROWID_STRLEN);
+	memcpy(g->ids[0] + g->rows * ARR_ROWID_LEN, row, ARR_ROWID_LEN);
 	if (arr == ACCESS_ARR_OWN)
-		memcpy(g->ids[1] + g->rows * ARR_ROWID_STRLEN, ids->arrp, ARR_ROWID_STRLEN);
+		memcpy(g->ids[1] + g->rows * ARR_ROWID_LEN, arrid, ARR_ROWID_LEN);
 	g->rows++;
-	g->ids[0][g->rows * ARR_ROWID_STRLEN] = '\0';
-	g->ids[1][g->rows * ARR_ROWID_STRLEN] = '\0';
 	return 0;
+}
+
+/*
+ * The binary id of a row whose id column is at c->at[0] into out: the reader's own
+ * (known, as text and binary) when it is that row, else parsed; false when the row has
+ * none in the one text form.
+ */
+static bool
+access_row_id(const struct api_access_cols *c, const struct value *values,
+              const struct api_access_known *known, uint8_t out[ARR_ROWID_LEN])
+{
+	const struct value *v = c->at[0] >= 0 ? &values[c->at[0]] : NULL;
+
+	if (v == NULL || v->kind != VALUE_TEXT || v->u.b.len != ARR_ROWID_STRLEN)
+		return false;
+	if (known != NULL && memcmp(v->u.b.ptr, known->text, ARR_ROWID_STRLEN) == 0) {
+		memcpy(out, known->bin, ARR_ROWID_LEN);
+		return true;
+	}
+	return rowid_parsen((const char *)v->u.b.ptr, ARR_ROWID_STRLEN, out) == 0;
+}
+
+/*
+ * A row of another table than arrangement into the read's note: its arrangement found
+ * (access_arrangement) and kept in binary; a row without an id in the one text form (a
+ * query's) gets a note of its own, in text.
+ */
+static int
+access_row_other(struct api *a, const char *action, const char *table, bool has_row,
+                 const uint8_t row[ARR_ROWID_LEN], const struct value *values)
+{
+	const struct api_access_cols *c = &a->access_cols;
+	struct access_ids ids;
+	uint8_t arr[ARR_ROWID_LEN];
+
+	access_ids_at(&ids, c, values);
+	access_arrangement(a, c->kind, &ids);
+	if (!has_row) /* a row without an id (a query's): a note of its own, in text */
+		return api_access_note(a, action, table, ids.rowp, ids.arrp, c->fields);
+	if (ids.arrp == NULL)
+		return access_group_add(a, action, table, ACCESS_ARR_NONE, row, NULL);
+	if (rowid_parsen(ids.arrp, ARR_ROWID_STRLEN, arr) != 0) /* kept as it is, in text */
+		return api_access_note(a, action, table, ids.rowp, ids.arrp, c->fields);
+	return access_group_add(a, action, table, ACCESS_ARR_OWN, row, arr);
+}
+
+int
+api_access_row_known(struct api *a, const char *action, const char *table, size_t ncols,
+                     const char *const *names, const struct value *values,
+                     const struct api_access_known *known)
+{
+	const struct api_access_cols *c = &a->access_cols;
+	uint8_t row[ARR_ROWID_LEN];
+	bool has_row;
+	int rc;
+
+	if (a->access == NULL)
+		return 0;
+	/* the note being made names the columns kept: other columns, another note */
+	if (c->names != names || c->ncols != ncols || c->table != table) {
+		if ((rc = access_group_flush(a)) != 0)
+			return rc;
+		c = access_cols_of(a, action, table, ncols, names);
+	}
+	if (c->kind == ACCESS_T_ORG)
+		return 0;
+	has_row = access_row_id(c, values, known, row);
+	if (c->kind == ACCESS_T_ARR && has_row) /* an arrangement is its own */
+		return access_group_add(a, action, table, ACCESS_ARR_ROW, row, NULL);
+	return access_row_other(a, action, table, has_row, row, values);
 }
 
 int
 api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
                const char *const *names, const struct value *values)
 {
-	const struct api_access_cols *c;
-	struct access_ids ids;
-	int arr, rc;
-
-	if (a->access == NULL || (table != NULL && strcmp(table, "organisation") == 0))
-		return 0;
-	/* the note being made names the columns kept: other columns, another note */
-	if ((a->access_cols.names != names || a->access_cols.ncols != ncols) &&
-	    (rc = access_group_flush(a)) != 0)
-		return rc;
-	c = access_cols_of(a, action, ncols, names);
-	access_ids_at(&ids, c, values);
-	access_arrangement(a, table, &ids);
-	if (ids.rowp == NULL) /* a row without an id (a query's): a note of its own */
-		return api_access_note(a, action, table, NULL, ids.arrp, c->fields);
-	arr = ids.arrp == NULL       ? ACCESS_ARR_NONE
-	      : ids.arrp == ids.rowp ? ACCESS_ARR_ROW
-	                             : ACCESS_ARR_OWN;
-	return access_group_add(a, action, table, arr, &ids);
+	return api_access_row_known(a, action, table, ncols, names, values, NULL);
 }
 
 /* What api_access_history notes of a row: its table and ids. */
@@ -366,7 +467,7 @@ access_hist_row(void *ctx, size_t ncols, const char *const *names, const struct 
 	struct access_hist *h = ctx;
 
 	access_ids_of(&h->ids, ncols, names, values);
-	access_arrangement(h->a, h->table, &h->ids);
+	access_arrangement(h->a, access_kind(h->table), &h->ids);
 	return 0;
 }
 

@@ -45,24 +45,38 @@ struct api_counters {
 
 /*
  * api_access.c: what the notes of one read need, kept so that a row costs no joining,
- * scanning or allocation: the columns of the statement last noted (their names joined,
- * where the ids are), and the note being made of the rows of one read of one table,
- * written as one record (store_access_rec.h) when the read ends, the table, columns or
- * kind of arrangement change, or it is full.
+ * scanning, comparing of names or allocation: the columns of the statement last noted
+ * (their names joined, where the ids are, what the table is), the note being made of
+ * the rows of one read of one table (binary ids), written as one record
+ * (store_access_rec.h) when the read ends, the table, columns or kind of arrangement
+ * change, or it is full, and the shape of the notes (store_access.h): user, action,
+ * table and fields the same as the note before's.
  */
 #define API_ACCESS_FIELDS_MAX 1024
 struct api_access_cols {
 	const char *const *names; /* the statement's, as the store hands them; NULL: none */
 	size_t ncols;
-	bool transient; /* names die with their read (a query's): not kept past it */
-	int at[4];      /* the columns id, arrangement_id, evaluation_id, goal_id; -1: none */
+	const char *table; /* the table they are of (a name that lives as long as the schema) */
+	int kind;          /* ACCESS_T_*: what that table is to the notes */
+	bool transient;    /* names die with their read (a query's): not kept past it */
+	int at[4];         /* the columns id, arrangement_id, evaluation_id, goal_id; -1: none */
 	char fields[API_ACCESS_FIELDS_MAX]; /* the names joined by commas, as many as fit */
 };
 struct api_access_group {
 	const char *action, *table; /* borrowed for the read */
 	size_t rows;                /* rows in ids[0], 0: no note being made */
 	int arr;                    /* ACCESS_ARR_*: whose ids the arrangements are */
-	char ids[2][STORE_ACCESS_REC_ROWS * STORE_ACCESS_ID_LEN + 1]; /* rows, arrangements */
+	uint8_t ids[2][STORE_ACCESS_REC_ROWS * ARR_ROWID_LEN]; /* rows, arrangements */
+};
+/* The shape last taken, and the action and table it was for; id 0: none (take one). */
+struct api_access_shape {
+	const char *action, *table;
+	uint64_t id;
+};
+/* A row id the reader has in hand (the one it asked for), as text and binary. */
+struct api_access_known {
+	const char *text;
+	const uint8_t *bin;
 };
 
 struct api {
@@ -97,6 +111,7 @@ struct api {
 	char user[64];
 	struct api_access_cols access_cols;
 	struct api_access_group access_group;
+	struct api_access_shape access_shape;
 	struct store_retention_years retention;     /* api_retention.c's periods */
 	struct store_retention_auto retention_auto; /* [retention] act = auto, notice_days */
 	uint64_t retention_next;                    /* monotonic ms of the next auto act */
@@ -220,6 +235,9 @@ int api_parse_table(struct apimsg_req *r, const struct schema_table **t);
  */
 int api_parse_id(struct apimsg_req *r, const char *name, bool *present,
                  char out[ARR_ROWID_STRLEN + 1]);
+/* The same, and the id in binary into id (the access log's note of the row takes it). */
+int api_parse_id_bin(struct apimsg_req *r, const char *name, bool *present,
+                     char out[ARR_ROWID_STRLEN + 1], uint8_t id[ARR_ROWID_LEN]);
 /*
  * The "where" map w of "list" into filters (at most one per column, "id" included);
  * f has room for t->ncolumns.
@@ -286,6 +304,10 @@ int api_access_note(struct api *a, const char *action, const char *table, const 
  */
 int api_access_row(struct api *a, const char *action, const char *table, size_t ncols,
                    const char *const *names, const struct value *values);
+/* The same, of a row whose id the reader may have in hand (known; NULL: none). */
+int api_access_row_known(struct api *a, const char *action, const char *table, size_t ncols,
+                         const char *const *names, const struct value *values,
+                         const struct api_access_known *known);
 /* Commit the access log's notes when they have waited access_commit_ms (or force). */
 /* The access log's metrics: notes waiting to be written, early writes of a full buffer. */
 void api_access_metrics(const struct api *a, FILE *f);

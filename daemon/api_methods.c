@@ -47,9 +47,10 @@ pack_field_origin(msgpack_packer *pk, const char *key, const uint8_t *origin)
 struct rows_ctx {
 	struct apimsg_rowset *rs;
 	int rc;
-	struct api *a;      /* the access log's: NULL, no notes */
-	const char *action; /* the read, for its notes */
-	const char *table;  /* the table the rows are of, NULL: unknown (query) */
+	struct api *a;                        /* the access log's: NULL, no notes */
+	const char *action;                   /* the read, for its notes */
+	const char *table;                    /* the table the rows are of, NULL: unknown (query) */
+	const struct api_access_known *known; /* the row id asked for, NULL: none */
 };
 
 /* store_row_fn: add the row to the rowset; an error stops the read. */
@@ -59,7 +60,8 @@ rows_add(void *ctx, size_t ncols, const char *const *names, const struct value *
 	struct rows_ctx *c = ctx;
 
 	if ((c->rc = apimsg_rowset_add(c->rs, ncols, names, values)) == 0 && c->a != NULL)
-		c->rc = api_access_row(c->a, c->action, c->table, ncols, names, values);
+		c->rc =
+		    api_access_row_known(c->a, c->action, c->table, ncols, names, values, c->known);
 	return c->rc;
 }
 
@@ -233,10 +235,13 @@ api_methods_get(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
 	const struct schema_table *t;
 	char id[ARR_ROWID_STRLEN + 1];
-	struct rows_ctx c = {.a = a, .action = "get"};
+	uint8_t bin[ARR_ROWID_LEN];
+	struct api_access_known known = {.text = id, .bin = bin};
+	struct rows_ctx c = {.a = a, .action = "get", .known = &known};
 	int rc;
 
-	if ((rc = api_parse_table(r, &t)) != 0 || (rc = api_parse_id(r, "id", NULL, id)) != 0)
+	if ((rc = api_parse_table(r, &t)) != 0 ||
+	    (rc = api_parse_id_bin(r, "id", NULL, id, bin)) != 0)
 		return rc;
 	if ((c.rs = apimsg_rowset_new()) == NULL)
 		return api_fail_code(r, ARR_ENOMEM);

@@ -136,8 +136,16 @@ api_parse_table(struct apimsg_req *r, const struct schema_table **t)
 int
 api_parse_id(struct apimsg_req *r, const char *name, bool *present, char out[ARR_ROWID_STRLEN + 1])
 {
-	const char *text;
 	uint8_t id[ARR_ROWID_LEN];
+
+	return api_parse_id_bin(r, name, present, out, id);
+}
+
+int
+api_parse_id_bin(struct apimsg_req *r, const char *name, bool *present,
+                 char out[ARR_ROWID_STRLEN + 1], uint8_t id[ARR_ROWID_LEN])
+{
+	const char *text;
 	int rc;
 
 	if ((rc = apimsg_req_str(r, name, present, &text, NULL)) != 0 ||

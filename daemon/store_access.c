@@ -138,6 +138,15 @@ access_format(sqlite3 *db)
 	return sqlite3_exec(db, access_tables, NULL, NULL, NULL) == SQLITE_OK ? 0 : ARR_EDB;
 }
 
+/* No record pending: the span of times is known, and empty. */
+static void
+access_span_reset(struct store_access *a)
+{
+	a->span_ok = true;
+	a->lo_ms = INT64_MAX;
+	a->hi_ms = INT64_MIN;
+}
+
 struct store_access *
 store_access_open(const char *path, const char *org, int *err)
 {
@@ -148,6 +157,7 @@ store_access_open(const char *path, const char *org, int *err)
 	    (a->buf = malloc(ACCESS_PENDING_BYTES + ACCESS_SLACK)) == NULL)
 		goto fail;
 	a->cap = ACCESS_PENDING_BYTES + ACCESS_SLACK;
+	access_span_reset(a);
 	rc = ARR_EDB;
 	if (sodium_init() < 0 ||
 	    sqlite3_open_v2(path, &a->db,
@@ -205,11 +215,21 @@ struct access_batch {
 	uint8_t hash[ACCESS_HASH_LEN];
 };
 
-/* Fill in b for the first len bytes of pending records: range, times and chain hash. */
+/*
+ * Fill in b for the first len bytes of pending records: range, times and chain hash.
+ * The times and count of all of them are kept as they are appended; of fewer, read.
+ */
 static void
 access_seal(const struct store_access *a, size_t len, struct access_batch *b)
 {
-	size_t count = store_access_rec_span(a->buf, len, &b->meta[2], &b->meta[3]);
+	size_t count = a->count;
+
+	if (len == a->len && a->span_ok) {
+		b->meta[2] = a->lo_ms;
+		b->meta[3] = a->hi_ms;
+	} else {
+		count = store_access_rec_span(a->buf, len, &b->meta[2], &b->meta[3]);
+	}
 
 	b->len = len;
 	b->count = count;
@@ -281,6 +301,10 @@ access_written(struct store_access *a, const struct access_batch *b)
 	a->last_seq = b->meta[1];
 	memcpy(a->last_hash, b->hash, ACCESS_HASH_LEN);
 	a->pending_ms = access_now_ms();
+	if (a->len == 0)
+		access_span_reset(a);
+	else
+		a->span_ok = false; /* the rest's times are read when they are written */
 }
 
 /* Run a prepared statement that returns no row (BEGIN, COMMIT): 0 or ARR_E*. */
@@ -337,6 +361,10 @@ store_access_end(struct store_access *a, bool ok)
 		a->len = a->mark_len;
 		a->count = a->mark_count;
 		a->enc.valid = false;
+		if (a->len == 0)
+			access_span_reset(a);
+		else
+			a->span_ok = false;
 	}
 	return 0;
 }
@@ -390,25 +418,61 @@ access_room(struct store_access *a, struct store_access_rec *r, size_t *size)
 	return 0;
 }
 
+/*
+ * Write the note of in at ms as the common note (store_access_rec_put_shaped): its size,
+ * or 0 when it is not that note or the buffer may be full.
+ */
+static size_t
+access_put_shaped(struct store_access *a, const struct store_access_entry *in, int64_t ms)
+{
+	struct store_access_rec_ids r = {
+	    .at_ms = ms, .uid = in->uid, .shape = in->shape, .rows = in->rows};
+
+	if (in->shape == 0 || in->row_ids == NULL ||
+	    (in->arr_ids == NULL && in->arrangement != NULL) || a->len >= ACCESS_PENDING_BYTES)
+		return 0;
+	r.bin[0] = in->row_ids;
+	r.bin[1] = in->arr_ids;
+	return store_access_rec_put_shaped(&a->enc, a->buf + a->len, ACCESS_PENDING_BYTES - a->len,
+	                                   &r);
+}
+
+/* Plan and write the note of in at ms as a record of its own (room made): its size. */
+static int
+access_put(struct store_access *a, const struct store_access_entry *in, int64_t ms, size_t *size)
+{
+	struct store_access_rec r = {
+	    .at_ms = ms,
+	    .uid = in->uid,
+	    .rows = in->rows,
+	    .shape = in->shape,
+	    .bin = {in->row_ids, in->row_ids != NULL ? in->arr_ids : NULL},
+	    .s = {in->user, in->action, in->table, in->row, in->arrangement, in->fields}};
+	int rc;
+
+	if ((rc = store_access_rec_plan(&a->enc, &r, size)) != 0 ||
+	    (rc = access_room(a, &r, size)) != 0)
+		return rc;
+	store_access_rec_put(&a->enc, a->buf + a->len, *size, &r);
+	return 0;
+}
+
 int
 store_access_append(struct store_access *a, const struct store_access_entry *in)
 {
-	struct store_access_rec r = {
-	    .uid = in->uid,
-	    .rows = in->rows,
-	    .s = {in->user, in->action, in->table, in->row, in->arrangement, in->fields}};
+	int64_t ms;
 	size_t size;
 	int rc;
 
 	if (in->user == NULL || in->action == NULL)
 		return ARR_EINVAL;
-	r.at_ms = access_now_ms();
-	if ((rc = store_access_rec_plan(&a->enc, &r, &size)) != 0 ||
-	    (rc = access_room(a, &r, &size)) != 0)
+	ms = access_now_ms();
+	if ((size = access_put_shaped(a, in, ms)) == 0 && (rc = access_put(a, in, ms, &size)) != 0)
 		return rc;
-	store_access_rec_put(&a->enc, a->buf + a->len, size, &r);
 	if (a->count == 0)
-		a->pending_ms = r.at_ms;
+		a->pending_ms = ms;
+	a->lo_ms = ms < a->lo_ms ? ms : a->lo_ms;
+	a->hi_ms = ms > a->hi_ms ? ms : a->hi_ms;
 	a->len += size;
 	a->count += in->rows > 1 ? in->rows : 1;
 	/* a note outside a read is written at once */

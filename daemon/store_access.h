@@ -35,6 +35,16 @@ struct store_access_entry {
 	 * counted as k entries, each of one row.
 	 */
 	size_t rows;
+	/*
+	 * To append only, as the reader has them: row_ids the rows' ids in binary (16 bytes
+	 * a row; row is then not read), arr_ids their arrangements' (arr_ids == row_ids:
+	 * each row is an arrangement; NULL: arrangement as text). shape: non-zero, the
+	 * caller's promise that user, action, table and fields are those of every entry it
+	 * appended with this shape (store_access_rec_shape_new gives a new one), so that
+	 * they need not be compared with the note before's.
+	 */
+	const uint8_t *row_ids, *arr_ids;
+	uint64_t shape;
 };
 
 /* The log at path (created when absent) kept by organisation org. NULL with *err. */

@@ -30,6 +30,8 @@ struct store_access {
 	bool in_batch;      /* a read's notes are being made (store_access_begin) */
 	size_t mark_len;    /* ... the bytes and records pending before it */
 	size_t mark_count;
+	bool span_ok;         /* lo_ms and hi_ms span every pending record (else: read them) */
+	int64_t lo_ms, hi_ms; /* ... their earliest and latest at_ms */
 	struct store_access_rec_ctx enc; /* the last record's strings, to refer back to */
 };
 

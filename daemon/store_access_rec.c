@@ -4,6 +4,7 @@
  * code), writing it, and reading it back. It must not allocate: a note is written in
  * the read's own path, and the log's cost per read is meant to stay a few percent.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -46,11 +47,55 @@ rec_get_le(const uint8_t *p, size_t n)
 	return v;
 }
 
-/* Is string i of r the same as the record before's? Then r->n[i] is its length. */
+/* The shapes handed out so far: 0 is none. */
+static atomic_uint_fast64_t rec_shapes;
+
+uint64_t
+store_access_rec_shape_new(void)
+{
+	return (uint64_t)atomic_fetch_add(&rec_shapes, 1) + 1;
+}
+
+/* Does r give string i (row or arrangement) as binary ids? */
+static bool
+rec_is_bin(const struct store_access_rec *r, size_t i)
+{
+	return (i == REC_ROW_I || i == REC_ARR_I) && r->bin[i - REC_ROW_I] != NULL;
+}
+
+/*
+ * Are r's binary ids i (row or arrangement) the record before's, also binary? Then
+ * r->n[i] is their length as text.
+ */
+static bool
+rec_same_bin(const struct store_access_rec_ctx *c, struct store_access_rec *r, size_t i)
+{
+	size_t k = r->rows > 1 ? r->rows : 1;
+
+	if (!c->valid || !c->opaque[i] || r->bin[i - REC_ROW_I] == NULL ||
+	    c->len[i] != k * STORE_ACCESS_ID_LEN || k > STORE_ACCESS_REC_ROWS ||
+	    memcmp(c->bin[i - REC_ROW_I], r->bin[i - REC_ROW_I], k * ARR_ROWID_LEN) != 0)
+		return false;
+	r->n[i] = c->len[i];
+	return true;
+}
+
+/*
+ * Is string i of r the same as the record before's? Then r->n[i] is its length. One of
+ * the record before's shape is, without a look; binary ids are compared with binary.
+ */
 static bool
 rec_same(const struct store_access_rec_ctx *c, struct store_access_rec *r, size_t i)
 {
-	if (!c->valid || (r->s[i] == NULL) != c->absent[i])
+	if (rec_is_bin(r, i))
+		return rec_same_bin(c, r, i);
+	if (!c->valid || c->opaque[i])
+		return false;
+	if (r->shape != 0 && r->shape == c->shape && ((STORE_ACCESS_REC_SHAPE >> i) & 1u) != 0) {
+		r->n[i] = c->len[i];
+		return true;
+	}
+	if ((r->s[i] == NULL) != c->absent[i])
 		return false;
 	if (r->s[i] != NULL && strcmp(c->s[i], r->s[i]) != 0)
 		return false;
@@ -75,11 +120,13 @@ static bool
 rec_rows_ok(const struct store_access_rec *r)
 {
 	size_t want = r->rows * STORE_ACCESS_ID_LEN;
+	bool row = r->s[REC_ROW_I] != NULL || r->bin[0] != NULL;
+	bool arr = r->s[REC_ARR_I] != NULL || r->bin[1] != NULL;
 
 	if (r->rows <= 1)
 		return true;
-	return r->rows <= STORE_ACCESS_REC_ROWS && r->s[REC_ROW_I] != NULL &&
-	       r->n[REC_ROW_I] == want && (r->s[REC_ARR_I] == NULL || r->n[REC_ARR_I] == want);
+	return r->rows <= STORE_ACCESS_REC_ROWS && row && r->n[REC_ROW_I] == want &&
+	       (!arr || r->n[REC_ARR_I] == want);
 }
 
 /*
@@ -100,6 +147,24 @@ rec_ids(const char *s, size_t n, uint8_t one[ARR_ROWID_LEN])
 		if (rowid_parsen(s + off, STORE_ACCESS_ID_LEN, id) != 0)
 			return 0;
 	return n / STORE_ACCESS_ID_LEN;
+}
+
+/*
+ * Plan string i of r given as binary ids: its rows' ids (16 bytes each), or (the
+ * arrangement) a flag that each is its row's. Their text is k ids back to back.
+ */
+static void
+rec_plan_bin(struct store_access_rec *r, size_t i, size_t *sz)
+{
+	size_t k = r->rows > 1 ? r->rows : 1;
+
+	r->n[i] = k * STORE_ACCESS_ID_LEN;
+	if (i == REC_ARR_I && r->bin[1] == r->bin[0]) {
+		r->code[i] = REC_ROW;
+		return;
+	}
+	r->code[i] = (uint16_t)(REC_IDS | (k <= STORE_ACCESS_REC_ROWS ? k : 0));
+	*sz += k * ARR_ROWID_LEN;
 }
 
 /* Plan string i of r as its own bytes (or ids): its code and the bytes it takes. */
@@ -134,6 +199,8 @@ store_access_rec_plan(const struct store_access_rec_ctx *c, struct store_access_
 	for (size_t i = 0; i < STORE_ACCESS_REC_NSTR; i++) {
 		if (rec_same(c, r, i)) {
 			r->code[i] = REC_SAME;
+		} else if (rec_is_bin(r, i)) {
+			rec_plan_bin(r, i, &sz);
 		} else if (r->s[i] == NULL) {
 			r->n[i] = 0;
 			r->code[i] = REC_ABSENT;
@@ -158,6 +225,13 @@ rec_put_str(const struct store_access_rec *r, size_t i, uint8_t **p)
 
 	if (code == REC_SAME || code == REC_ABSENT || code == REC_ROW)
 		return;
+	if (rec_is_bin(r, i)) {
+		size_t n = (size_t)(code & ~REC_IDS) * ARR_ROWID_LEN;
+
+		memcpy(*p, r->bin[i - REC_ROW_I], n);
+		*p += n;
+		return;
+	}
 	if (code == (REC_IDS | 1)) {
 		memcpy(*p, r->id[i - REC_ROW_I], ARR_ROWID_LEN);
 		*p += ARR_ROWID_LEN;
@@ -171,6 +245,92 @@ rec_put_str(const struct store_access_rec *r, size_t i, uint8_t **p)
 	}
 	memcpy(*p, r->s[i], r->n[i]);
 	*p += r->n[i];
+}
+
+/* Are the k binary ids at x those at y? One (a get's) is compared without a call. */
+static bool
+rec_ids_eq(const uint8_t *x, const uint8_t *y, size_t k)
+{
+	return k == 1 ? memcmp(x, y, ARR_ROWID_LEN) == 0 : memcmp(x, y, k * ARR_ROWID_LEN) == 0;
+}
+
+/* Copy k binary ids from src to dst; one (a get's) without a call. */
+static void
+rec_ids_cpy(uint8_t *dst, const uint8_t *src, size_t k)
+{
+	if (k == 1)
+		memcpy(dst, src, ARR_ROWID_LEN);
+	else
+		memcpy(dst, src, k * ARR_ROWID_LEN);
+}
+
+/*
+ * Binary ids i (row or arrangement) of k rows at *q, unless they are the record before's
+ * (flag); c holds them after.
+ */
+static void
+rec_put_ids(struct store_access_rec_ctx *c, size_t i, const uint8_t *ids, size_t k, uint8_t *flags,
+            uint8_t **q)
+{
+	if (c->opaque[i] && c->len[i] == k * STORE_ACCESS_ID_LEN &&
+	    rec_ids_eq(c->bin[i - REC_ROW_I], ids, k)) {
+		*flags |= (uint8_t)(1u << i);
+		return;
+	}
+	rec_put_le(*q, REC_IDS | k, 2);
+	rec_ids_cpy(*q + 2, ids, k);
+	*q += 2 + k * ARR_ROWID_LEN;
+	rec_ids_cpy(c->bin[i - REC_ROW_I], ids, k);
+	c->opaque[i] = true;
+	c->absent[i] = false;
+	c->len[i] = (uint16_t)(k * STORE_ACCESS_ID_LEN);
+}
+
+size_t
+store_access_rec_put_shaped(struct store_access_rec_ctx *c, uint8_t *p, size_t room,
+                            const struct store_access_rec_ids *r)
+{
+	size_t k = r->rows > 1 ? r->rows : 1, most = REC_HEAD + 2 * (2 + k * ARR_ROWID_LEN);
+	uint8_t *q, *flags;
+	bool same_head;
+
+	if (!c->valid || r->shape == 0 || r->shape != c->shape || r->bin[0] == NULL ||
+	    k > STORE_ACCESS_REC_ROWS || most > room)
+		return 0;
+	same_head = c->at_ms == r->at_ms && c->uid == r->uid;
+	q = p + (same_head ? REC_HEAD_SAME : REC_HEAD);
+	flags = q - 1;
+	*flags = STORE_ACCESS_REC_SHAPE;
+	if (!same_head) {
+		rec_put_le(p + 4, (uint64_t)r->at_ms, 8);
+		rec_put_le(p + 12, (uint64_t)r->uid, 8);
+		c->at_ms = r->at_ms;
+		c->uid = r->uid;
+	}
+	rec_put_ids(c, REC_ROW_I, r->bin[0], k, flags, &q);
+	if (r->bin[1] == r->bin[0]) { /* each arrangement its row: held as the row is */
+		*flags |= REC_F_ROW;
+		rec_ids_cpy(c->bin[1], r->bin[0], k);
+		c->opaque[REC_ARR_I] = true;
+		c->absent[REC_ARR_I] = false;
+		c->len[REC_ARR_I] = (uint16_t)(k * STORE_ACCESS_ID_LEN);
+	} else if (r->bin[1] != NULL) {
+		rec_put_ids(c, REC_ARR_I, r->bin[1], k, flags, &q);
+	} else if (c->opaque[REC_ARR_I] || !c->absent[REC_ARR_I]) {
+		rec_put_le(q, REC_ABSENT, 2);
+		q += 2;
+		c->opaque[REC_ARR_I] = false;
+		c->absent[REC_ARR_I] = true;
+		c->len[REC_ARR_I] = 0;
+		c->s[REC_ARR_I][0] = '\0';
+	} else {
+		*flags |= (uint8_t)(1u << REC_ARR_I); /* absent, as before */
+	}
+	rec_put_le(p,
+	           (size_t)(q - p) | (k > 1 ? (uint32_t)(k - 1) << REC_ROWS_SHIFT : 0) |
+	               (same_head ? REC_SAME_HEAD : 0),
+	           4);
+	return (size_t)(q - p);
 }
 
 void
@@ -201,13 +361,21 @@ store_access_rec_put(struct store_access_rec_ctx *c, uint8_t *p, size_t size,
 			rec_put_le(p, r->code[i], 2);
 			p += 2;
 		}
-		c->absent[i] = r->s[i] == NULL;
 		c->len[i] = (uint16_t)r->n[i];
+		rec_put_str(r, i, &p);
+		/* binary ids stay binary: the record after compares them as binary */
+		if ((c->opaque[i] = rec_is_bin(r, i))) {
+			c->absent[i] = false;
+			memcpy(c->bin[i - REC_ROW_I], r->bin[i - REC_ROW_I],
+			       r->n[i] / STORE_ACCESS_ID_LEN * ARR_ROWID_LEN);
+			continue;
+		}
+		c->absent[i] = r->s[i] == NULL;
 		if (r->s[i] != NULL)
 			memcpy(c->s[i], r->s[i], r->n[i]);
 		c->s[i][r->n[i]] = '\0'; /* rec_same compares it as a string */
-		rec_put_str(r, i, &p);
 	}
+	c->shape = r->shape;
 	c->valid = true;
 }
 
@@ -219,7 +387,7 @@ rec_get_str(struct store_access_rec_ctx *c, size_t i, unsigned flags, const uint
 	size_t code;
 
 	if ((flags & (1u << i)) != 0)
-		return c->valid; /* the same as before */
+		return c->valid && !c->opaque[i]; /* the same as before */
 	if (i == REC_ARR_I && (flags & REC_F_ROW) != 0) {
 		code = REC_ROW;
 	} else {
@@ -232,11 +400,12 @@ rec_get_str(struct store_access_rec_ctx *c, size_t i, unsigned flags, const uint
 			return false; /* flags, not codes */
 	}
 	c->absent[i] = code == REC_ABSENT;
+	c->opaque[i] = false;
 	c->len[i] = 0;
 	if (code == REC_ABSENT)
 		return true;
 	if (code == REC_ROW) {
-		if (i != REC_ARR_I || c->absent[REC_ROW_I])
+		if (i != REC_ARR_I || c->absent[REC_ROW_I] || c->opaque[REC_ROW_I])
 			return false;
 		code = c->len[REC_ROW_I];
 		memcpy(c->s[i], c->s[REC_ROW_I], code);
@@ -286,6 +455,9 @@ store_access_rec_get(struct store_access_rec_ctx *c, const uint8_t *recs, size_t
 	    !rec_head(recs + o, len - o, &size, &r->rows, &head))
 		return false;
 	r->same_head = head == REC_HEAD_SAME;
+	r->shape = 0;
+	r->bin[0] = r->bin[1] = NULL;
+	c->shape = 0;
 	if (r->same_head && !c->valid)
 		return false; /* a batch's first record has its own time and uid */
 	r->at_ms = r->same_head ? c->at_ms : (int64_t)rec_get_le(recs + o + 4, 8);
