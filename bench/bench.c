@@ -101,12 +101,13 @@ parse_sizes(struct bench *b, const char *list)
 	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
 		char *end;
 		unsigned long long v = strtoull(t, &end, 10);
-		if (*end == 'k')
+		if (*end == 'k' || *end == 'K')
 			v *= 1000, end++;
-		else if (*end == 'M')
+		else if (*end == 'm' || *end == 'M')
 			v *= 1000000, end++;
 		if (*end != '\0' || v == 0 || b->nsizes == MAX_SIZES)
-			check_die("bad size list: %s", list);
+			check_die("bad size list: %s (sizes like 10k,100k,1M, at most %d)", list,
+			          MAX_SIZES);
 		b->sizes[b->nsizes++] = (size_t)v;
 	}
 	free(copy);

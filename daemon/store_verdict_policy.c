@@ -162,6 +162,7 @@ epoch_of(struct store *s, int64_t sc, int64_t *n, int64_t *maxlog)
 	sqlite3_stmt *st = s->verdicts->epoch;
 	int rc;
 
+	*n = *maxlog = 0; /* an aggregate has its row, but the compiler cannot know */
 	sqlite3_bind_int64(st, 1, sc);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*n = sqlite3_column_int64(st, 0);
