@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,7 +348,8 @@ static char (*fill(struct store *st, size_t n))[37]
 		static const char *const vals[] = {"started", "oza", "P. Regisseur",
 		                                   "short summary"};
 
-		snprintf(ids[i], 37, "%08zx-0000-4000-8000-%012zx", i + 1, i + 1);
+		snprintf(ids[i], 37, "%08x-0000-4000-8000-%012" PRIx64, (unsigned)(i + 1),
+		         (uint64_t)(i + 1) & 0xffffffffffffu);
 		for (size_t c = 0; c < 4; c++) {
 			ops[k] = (struct store_op){.table = "arrangement", .column = cols[c]};
 			memcpy(ops[k].row_id, ids[i], 37);

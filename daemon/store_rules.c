@@ -392,8 +392,9 @@ store_rules_word(char *buf, size_t size, const struct schema_table *t,
 
 	if (why->value != NULL)
 		schema_rules_quote(why->value, q, sizeof(q));
-	snprintf(buf, size, "%s.%s%s%s %s", t->name, why->column, why->value != NULL ? "=" : "",
-	         why->value != NULL ? q : "", why->rule);
+	/* a refusal longer than buf is cut short: it is a message, not a key */
+	sqlite3_snprintf((int)size, buf, "%s.%s%s%s %s", t->name, why->column,
+	                 why->value != NULL ? "=" : "", why->value != NULL ? q : "", why->rule);
 }
 
 /* The status of the row against what it was before the write (the status ops of the run). */
