@@ -65,9 +65,11 @@ deb: deps
 # Benchmarks (bench/README.md): RelWithDebInfo without sanitizers in build-bench; figures as
 # ratios against baselines run alongside; JSON, table and plot in bench/results/.
 bench: deps
+	@./scripts/install-deps.sh bench
 	./scripts/bench.sh full
 
 bench-quick: deps
+	@./scripts/install-deps.sh bench
 	./scripts/bench.sh quick
 
 # Regenerate the schema section of protocol/PROTOCOL.md from protocol/schema.c; the unit

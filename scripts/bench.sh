@@ -29,6 +29,7 @@ full)
 	"$build/bench/arrang_bench" --json "$out/latest.json" --dat "$out/throughput.dat" |
 		tee "$out/latest.txt"
 	"$build/bench/arrang_access_bench" | tee -a "$out/latest.txt"
+	./scripts/access_instr.sh "$build" | tee -a "$out/latest.txt"
 	if command -v gnuplot >/dev/null 2>&1; then
 		for p in throughput ratio; do
 			gnuplot -e "datafile='$out/throughput.dat'; outfile='$out/$p.png'" bench/$p.gp

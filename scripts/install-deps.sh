@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages arrangd needs to build, test and run its demo.
-# Installs only what is missing; uses sudo only when not root.
+# Installs only what is missing; uses sudo only when not root. With the argument
+# 'bench', also what the benchmarks use.
 set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
@@ -9,6 +10,8 @@ libsystemd-dev libinih-dev libcmocka-dev libjansson-dev sqlite3 systemd iproute2
 dpkg-dev file gnuplot-nox jq faketime python3 clang-format prometheus"
 # Building and checking the Debian package (`make deb`; the systemd_deb tests in make check).
 PKGS="$PKGS debhelper lintian"
+# `make bench` counts instructions with callgrind: install-deps.sh bench
+[ "${1:-}" = bench ] && PKGS="$PKGS valgrind"
 
 missing=""
 for p in $PKGS; do
