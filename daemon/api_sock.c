@@ -159,6 +159,7 @@ api_destroy(struct api **ap)
 	if (ap == NULL || (a = *ap) == NULL)
 		return;
 	api_methods_backup_abort(a);
+	api_export_drop(a, NULL);
 	for (size_t i = 0; i < a->nconns; i++)
 		api_conn_destroy(&a->conns[i], &a->pool);
 	free(a->conns);
@@ -241,6 +242,7 @@ drop(struct api *a, size_t i)
 {
 	if (a->backup != NULL && a->backup_for == a->conns[i])
 		api_methods_backup_abort(a); /* nobody waits for it */
+	api_export_drop(a, a->conns[i]);
 	api_conn_destroy(&a->conns[i], &a->pool);
 	a->paused_until = 0; /* a descriptor is free again */
 }
