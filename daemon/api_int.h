@@ -29,6 +29,9 @@
  */
 #define API_PAGE_BYTES (1u << 20)
 
+/* A request that waits for a thread runs again after this long (or any wake-up). */
+#define API_WAIT_MS 1
+
 /* A result may not grow past this, so that the reply stays within ARR_MSG_MAX_BYTES. */
 #define API_RESULT_MAX (ARR_MSG_MAX_BYTES - (64u << 10))
 
@@ -84,6 +87,9 @@ struct api {
 	 */
 	const struct api_conn *cur;
 	bool again;
+	/* again, but the method waits for a thread: not at once, after API_WAIT_MS */
+	bool again_wait;
+	bool waiting;                      /* such a request waits (api_sock.c) */
 	struct store_backup_job *backup;   /* the backup running, owned; NULL: none */
 	const struct api_conn *backup_for; /* the client that asked for it */
 	char *backup_path;                 /* its file, removed if it fails (owned) */

@@ -220,6 +220,8 @@ api_timeout_ms(const struct api *a)
 
 	if (a->pending)
 		return 0;
+	if (a->waiting)
+		next = now + API_WAIT_MS;
 	for (size_t i = 0; i < a->nconns; i++) {
 		uint64_t d = api_conn_deadline(a->conns[i]);
 
@@ -357,9 +359,11 @@ run_one(struct api *a, size_t i, const uint8_t *body, size_t len, int refused)
 		api_handle(a, body, len, &pk);
 		a->cur = NULL;
 		if (a->again) {
-			/* not answered yet: the next round runs it again, at once */
+			/* not answered yet: the next round runs it again, at once or soon */
 			a->again = false;
-			a->pending = true;
+			a->waiting |= a->again_wait;
+			a->pending |= !a->again_wait;
+			a->again_wait = false;
 			msgpack_sbuffer_destroy(&sb);
 			return;
 		}
@@ -385,6 +389,7 @@ run_requests(struct api *a, uint64_t start)
 	size_t n = a->nconns;
 
 	a->pending = false;
+	a->waiting = false;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = (a->rr + k) % n;
 		const uint8_t *body;
