@@ -550,7 +550,7 @@ backup_done(struct apimsg_req *r, msgpack_packer *pk, const char *path)
 static int
 backup_next(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
-	int rc = store_backup_poll(a->backup);
+	int rc = store_backup_poll(a->st, a->backup);
 	char *path;
 
 	if (rc == 0) {

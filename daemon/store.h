@@ -662,7 +662,7 @@ int store_backup(struct store *s, const char *path);
  */
 struct store_backup_job;
 int store_backup_begin(struct store *s, const char *path, struct store_backup_job **out);
-int store_backup_poll(struct store_backup_job *j);
+int store_backup_poll(struct store *s, struct store_backup_job *j);
 void store_backup_abort(struct store_backup_job **j);
 
 /* ---- schema upgrades (store_upgrade.c) ---- */

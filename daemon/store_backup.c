@@ -11,9 +11,10 @@
  * faster than they are written back), starting their writeback and the final sync;
  * in 4 ms steps on the loop the worst of them stalled it 16-38 ms (bench/README.md).
  * While the snapshot is held the WAL cannot be checkpointed past it and grows with
- * the writes made meanwhile; past BACKUP_WAL_MAX (half the size at which the loop
- * checkpoints itself and would wait for this reader) the copy lets its snapshot go and
- * starts again, BACKUP_TRIES times at most, then fails with ARR_EBUSY. The copy is
+ * the writes made meanwhile; when the loop's writes have taken it past half its hard
+ * limit (where the loop checkpoints itself and would wait for this reader) during a
+ * copy, the copy lets its snapshot go and starts again, BACKUP_TRIES times at most,
+ * then fails with ARR_EBUSY. The copy is
  * written without a journal or syncs of its own (a copy cut short is removed, never
  * used); the thread starts the kernel's writeback as it goes and syncs the file at the
  * end. It writes nothing but the copy.
@@ -25,24 +26,25 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arrerr.h"
 #include "store_int.h"
 
-#define BACKUP_STEP_PAGES 64          /* pages copied between two looks at stop and the WAL */
-#define BACKUP_WAL_MAX    (32u << 20) /* store_ckpt.c's hard limit is 64 MiB */
+#define BACKUP_STEP_PAGES 64 /* pages copied between two looks at stop and yield */
 #define BACKUP_TRIES      3
 
 struct store_backup_job {
 	sqlite3 *src, *dst;
-	int fd;    /* the copy, for its writeback and final sync */
-	char *wal; /* the replica's WAL file, watched */
+	int fd; /* the copy, for its writeback and final sync */
 	pthread_t thread;
-	bool started; /* the thread runs (is to be joined) */
-	atomic_bool stop;
-	atomic_int state; /* 0: copying; 1: done; < 0: failed (ARR_E*) */
+	bool started;      /* the thread runs (is to be joined) */
+	atomic_bool stop;  /* the loop: stop copying */
+	atomic_bool yield; /* the loop: let the snapshot go and copy again */
+	atomic_int copies; /* the thread: copies begun */
+	atomic_int state;  /* the thread: 0 copying; 1 done; < 0 failed (ARR_E*) */
+	int seen;          /* the loop: copies it has seen begin */
+	int wal0;          /* the loop: the WAL's frames when it saw the last one begin */
 };
 
 void
@@ -60,23 +62,14 @@ store_backup_abort(struct store_backup_job **jp)
 	sqlite3_close(j->dst);
 	if (j->fd >= 0)
 		close(j->fd);
-	free(j->wal);
 	free(j);
 	*jp = NULL;
 }
 
-/* Whether the replica's WAL has grown past BACKUP_WAL_MAX. */
-static bool
-backup_wal_big(const struct store_backup_job *j)
-{
-	struct stat sb;
-
-	return j->wal != NULL && stat(j->wal, &sb) == 0 && (uint64_t)sb.st_size > BACKUP_WAL_MAX;
-}
-
 /*
- * One copy of the whole replica in one read transaction of src: 0, 1 when the WAL grew
- * too large meanwhile (the snapshot is let go), ARR_EBUSY when asked to stop.
+ * One copy of the whole replica in one read transaction of src: 0, 1 when the loop asked
+ * it to let the snapshot go (the WAL grew too large meanwhile), ARR_EBUSY when asked to
+ * stop.
  */
 static int
 backup_copy(struct store_backup_job *j)
@@ -84,6 +77,7 @@ backup_copy(struct store_backup_job *j)
 	sqlite3_backup *b;
 	int rc, ret = 0;
 
+	atomic_fetch_add(&j->copies, 1);
 	/* the read transaction, begun by the first read, spans every step below */
 	if (sqlite3_exec(j->src, "BEGIN; SELECT count(*) FROM _meta", NULL, NULL, NULL) !=
 	    SQLITE_OK)
@@ -97,7 +91,7 @@ backup_copy(struct store_backup_job *j)
 		(void)sync_file_range(j->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 		if (atomic_load(&j->stop))
 			ret = ARR_EBUSY;
-		else if (rc == SQLITE_OK && backup_wal_big(j))
+		else if (rc == SQLITE_OK && atomic_exchange(&j->yield, false))
 			ret = 1;
 	} while (ret == 0 && rc == SQLITE_OK);
 	if (ret == 0 && rc != SQLITE_DONE)
@@ -139,10 +133,6 @@ backup_open(struct store *s, struct store_backup_job *j, const char *path)
 
 	if (src == NULL || src[0] == '\0')
 		return ARR_EINVAL; /* an in-memory replica has no file to read from */
-	if ((j->wal = malloc(strlen(src) + 5)) == NULL)
-		return ARR_ENOMEM;
-	strcpy(j->wal, src);
-	strcat(j->wal, "-wal");
 	if (sqlite3_open_v2(src, &j->src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 	        SQLITE_OK ||
 	    sqlite3_busy_timeout(j->src, BUSY_TIMEOUT_MS) != SQLITE_OK ||
@@ -172,6 +162,8 @@ store_backup_begin(struct store *s, const char *path, struct store_backup_job **
 		return ARR_ENOMEM;
 	j->fd = -1;
 	atomic_init(&j->stop, false);
+	atomic_init(&j->yield, false);
+	atomic_init(&j->copies, 0);
 	atomic_init(&j->state, 0);
 	if ((ret = backup_open(s, j, path)) < 0) {
 		store_backup_abort(&j);
@@ -187,8 +179,17 @@ store_backup_begin(struct store *s, const char *path, struct store_backup_job **
 }
 
 int
-store_backup_poll(struct store_backup_job *j)
+store_backup_poll(struct store *s, struct store_backup_job *j)
 {
+	int copies = atomic_load(&j->copies);
+
+	if (copies != j->seen) { /* a copy began: the WAL's frames then */
+		j->seen = copies;
+		j->wal0 = s->wal_pages;
+	} else if (s->ckpt_hard > 0 && s->wal_pages > j->wal0 && s->wal_pages >= s->ckpt_hard / 2) {
+		atomic_store(&j->yield, true);
+		j->wal0 = s->wal_pages; /* asked once for this growth */
+	}
 	return atomic_load(&j->state);
 }
 
@@ -202,7 +203,7 @@ store_backup(struct store *s, const char *path)
 		return ret;
 	pthread_join(j->thread, NULL);
 	j->started = false;
-	ret = store_backup_poll(j);
+	ret = atomic_load(&j->state);
 	store_backup_abort(&j);
 	return ret < 0 ? ret : 0;
 }

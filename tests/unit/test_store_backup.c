@@ -87,7 +87,7 @@ test_backup_snapshot(void **state)
 	/* writes while the thread copies (or after it is done: the copy is the same) */
 	assert_int_equal(ts_write1(a, "child", late, "ref", value_text("late")), 0);
 	assert_int_equal(ts_write1(a, "child", ids[7], "_deleted", value_int(1)), 0);
-	while ((rc = store_backup_poll(j)) == 0)
+	while ((rc = store_backup_poll(a->s, j)) == 0)
 		usleep(1000);
 	assert_int_equal(rc, 1);
 	store_backup_abort(&j);
