@@ -39,6 +39,7 @@ struct store_backup_job {
 	int fd; /* the copy, for its writeback and final sync */
 	pthread_t thread;
 	bool started;      /* the thread runs (is to be joined) */
+	bool held;         /* src's read transaction is begun (by the loop, for the first) */
 	atomic_bool stop;  /* the loop: stop copying */
 	atomic_bool yield; /* the loop: let the snapshot go and copy again */
 	atomic_int copies; /* the thread: copies begun */
@@ -66,6 +67,16 @@ store_backup_abort(struct store_backup_job **jp)
 	*jp = NULL;
 }
 
+/* Begin the read transaction of src (a snapshot of the replica), by reading. */
+static int
+backup_snapshot(struct store_backup_job *j)
+{
+	return sqlite3_exec(j->src, "BEGIN; SELECT count(*) FROM _meta", NULL, NULL, NULL) ==
+	               SQLITE_OK
+	           ? 0
+	           : ARR_EDB;
+}
+
 /*
  * One copy of the whole replica in one read transaction of src: 0, 1 when the loop asked
  * it to let the snapshot go (the WAL grew too large meanwhile), ARR_EBUSY when asked to
@@ -78,10 +89,10 @@ backup_copy(struct store_backup_job *j)
 	int rc, ret = 0;
 
 	atomic_fetch_add(&j->copies, 1);
-	/* the read transaction, begun by the first read, spans every step below */
-	if (sqlite3_exec(j->src, "BEGIN; SELECT count(*) FROM _meta", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	/* the read transaction spans every step below (the first copy's: begun by the loop) */
+	if (!j->held && backup_snapshot(j) != 0)
 		return ARR_EDB;
+	j->held = false;
 	if ((b = sqlite3_backup_init(j->dst, "main", j->src, "main")) == NULL) {
 		(void)sqlite3_exec(j->src, "ROLLBACK", NULL, NULL, NULL);
 		return store_db_error(sqlite3_errcode(j->dst));
@@ -169,6 +180,12 @@ store_backup_begin(struct store *s, const char *path, struct store_backup_job **
 		store_backup_abort(&j);
 		return ret;
 	}
+	/* the snapshot is the replica now: taken here, before any later write */
+	if ((ret = backup_snapshot(j)) < 0) {
+		store_backup_abort(&j);
+		return ret;
+	}
+	j->held = true;
 	if (pthread_create(&j->thread, NULL, backup_main, j) != 0) {
 		store_backup_abort(&j);
 		return ARR_ENOMEM;
