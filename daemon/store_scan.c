@@ -27,6 +27,8 @@ store_scan(struct store *s, const char *table, const char *column, int64_t *afte
 
 	if (ti < 0 || column == NULL || schema_column_find(s->tables[ti].t, column) == NULL)
 		return ARR_ESCHEMA;
+	if (max_rows == 0)
+		return 0; /* nothing read, and not the end */
 	if ((sql = sqlite3_mprintf("SELECT _rid, _deleted, id, \"%w\" FROM \"%w\" WHERE _rid > ?1 "
 	                           "ORDER BY _rid",
 	                           column, table)) == NULL)
