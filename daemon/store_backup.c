@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "arrerr.h"
@@ -33,6 +34,7 @@
 
 #define BACKUP_STEP_PAGES 64 /* pages copied between two looks at stop and yield */
 #define BACKUP_TRIES      3
+#define BACKUP_NICE       10 /* the copying thread's nice value */
 
 struct store_backup_job {
 	sqlite3 *src, *dst;
@@ -120,6 +122,9 @@ backup_main(void *arg)
 {
 	struct store_backup_job *j = arg;
 	int rc = 1;
+
+	/* background work: the loop comes first for the CPU (Linux: a nice value a thread) */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), BACKUP_NICE);
 
 	for (int i = 0; i < BACKUP_TRIES && rc == 1; i++)
 		rc = backup_copy(j);
