@@ -30,7 +30,7 @@
 #define API_PAGE_BYTES (1u << 20)
 
 /* A request that waits for a thread runs again after this long (or any wake-up). */
-#define API_WAIT_MS 1
+#define API_WAIT_MS 5
 
 /* A result may not grow past this, so that the reply stays within ARR_MSG_MAX_BYTES. */
 #define API_RESULT_MAX (ARR_MSG_MAX_BYTES - (64u << 10))

@@ -17,7 +17,8 @@
  * then fails with ARR_EBUSY. The copy is
  * written without a journal or syncs of its own (a copy cut short is removed, never
  * used); the thread starts the kernel's writeback as it goes and syncs the file at the
- * end. It writes nothing but the copy.
+ * end, dropping the copy's pages from the page cache as they reach the disk. It writes
+ * nothing but the copy.
  */
 #define _GNU_SOURCE /* sync_file_range */
 #include <fcntl.h>
@@ -69,6 +70,21 @@ store_backup_abort(struct store_backup_job **jp)
 	*jp = NULL;
 }
 
+/*
+ * Write back what the copy holds in the page cache and drop it from there: the thread
+ * may wait, and the copy's pages neither fill the page cache (whose reclaim would stall
+ * any thread of the machine, the loop's too) nor pile up as dirty pages until the final
+ * sync. A failure only leaves the pages to the kernel and the final sync.
+ */
+static void
+backup_writeback(const struct store_backup_job *j)
+{
+	(void)sync_file_range(j->fd, 0, 0,
+	                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+	                          SYNC_FILE_RANGE_WAIT_AFTER);
+	(void)posix_fadvise(j->fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
 /* Begin the read transaction of src (a snapshot of the replica), by reading. */
 static int
 backup_snapshot(struct store_backup_job *j)
@@ -101,7 +117,7 @@ backup_copy(struct store_backup_job *j)
 	}
 	do {
 		rc = sqlite3_backup_step(b, BACKUP_STEP_PAGES);
-		(void)sync_file_range(j->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		backup_writeback(j);
 		if (atomic_load(&j->stop))
 			ret = ARR_EBUSY;
 		else if (rc == SQLITE_OK && atomic_exchange(&j->yield, false))
