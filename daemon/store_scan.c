@@ -60,5 +60,7 @@ store_scan(struct store *s, const char *table, const char *column, int64_t *afte
 uint64_t
 store_scan_mark(struct store *s)
 {
-	return (uint64_t)sqlite3_total_changes64(s->db);
+	/* the int count (not total_changes64, SQLite 3.37): the package needs 3.35; a
+	 * mark that comes back to the same value takes 2^32 changes between two pages */
+	return (uint32_t)sqlite3_total_changes(s->db);
 }
