@@ -4,35 +4,38 @@
  * per case scope), each arrangement of those rows and every row that hangs off it
  * (arrangement_id, and goal_evaluation through its evaluation), the history of each of
  * those rows with its authors, and the access log's entries for those arrangements. It
- * comes in pages of the API's page size, so an export of any size fits: each page walks
- * the child's rows again (their ids only) and hands out the items after the cursor of
- * the page before; a walk that differs from the first page's is refused. Each row handed
- * out is noted in the access log as an "export". It must not touch the socket, and it
- * reads only through the store's public reads.
+ * comes in pages of the API's page size, so an export of any size fits. The rows come
+ * from a walk (api_export_walk.c) that reads each table it may be in once, a few
+ * milliseconds per round of the loop; the walk is kept for the pages after, and walked
+ * again only when the replica changed since it began: a walk that differs from the
+ * first page's is refused. A page is made the same way, a few milliseconds per round,
+ * so no round of the loop waits for a whole page; the client gets one reply a page.
+ * Each row handed out is noted in the access log as an "export". It must not touch the
+ * socket, and it reads only through the store's public reads.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "api_export_walk.h"
 #include "api_int.h"
 #include "arrerr.h"
 #include "hlc.h"
+#include "metrics.h"
+#include "monoclock.h"
+#include "store_scan.h"
 
-/* Rows one export may hold: far past any child's file, short of exhausting memory. */
-#define EXPORT_ROWS_MAX 100000
 /* The longest child ref it looks up. */
 #define EXPORT_REF_MAX 256
-#define EXPORT_WALK    16 /* bytes of the digest of a walk */
+/* Work per round of the loop, walking or making a page, when a client waits. */
+#define EXPORT_STEP_MS 4
+/* A walk is kept for the next page up to this size (about 40,000 rows); past it, not. */
+#define EXPORT_KEEP_BYTES (2u << 20)
 
 /* The parts of an export, in the order they come. */
 enum { PART_ROWS, PART_HISTORY, PART_LOG, PART_END };
 static const char *const part_name[] = {"rows", "history", "access_log"};
-
-struct export_row {
-	const char *table; /* the schema's name (static) */
-	char id[ARR_ROWID_STRLEN + 1];
-};
 
 /* Where a page starts or ends: a part, an item of it, and a place inside that item. */
 struct export_cursor {
@@ -42,12 +45,14 @@ struct export_cursor {
 	uint64_t seq; /* access log: after this entry of the item's arrangement */
 };
 
+/* The page being made. */
 struct export
 {
 	struct api *a;
-	struct api_buf items;    /* the page's items */
-	struct export_row *seen; /* the walk: every row of the child, in order */
-	size_t nseen, cap;
+	struct api_buf items; /* the page's items */
+	const struct export_walk *walk;
+	const struct export_row *seen; /* the walk: every row of the child, in order */
+	size_t nseen;
 	const char *table; /* the table being read */
 	const char *hist_id;
 	size_t bytes; /* the page's byte bound */
@@ -55,111 +60,55 @@ struct export
 	uint64_t part; /* the part of the page's items */
 	bool full;     /* the page is full: at is where the next one starts */
 	int rc;
+	char ref[EXPORT_REF_MAX + 1];
+	bool first;               /* the first page: no cursor */
+	uint8_t was[EXPORT_WALK]; /* the walk the cursor was made in */
 };
 
-/* Remember row id of the table being read; false when out of room. */
-static bool
-export_remember(struct export *x, const struct value *id)
-{
-	if (id->kind != VALUE_TEXT || id->u.b.len != ARR_ROWID_STRLEN)
-		return true;
-	if (x->nseen == x->cap) {
-		size_t cap = x->cap > 0 ? 2 * x->cap : 64;
-		struct export_row *p;
-
-		if (cap > EXPORT_ROWS_MAX || (p = realloc(x->seen, cap * sizeof(*p))) == NULL)
-			return false;
-		x->seen = p;
-		x->cap = cap;
-	}
-	x->seen[x->nseen].table = x->table;
-	memcpy(x->seen[x->nseen].id, id->u.b.ptr, ARR_ROWID_STRLEN);
-	x->seen[x->nseen].id[ARR_ROWID_STRLEN] = '\0';
-	x->nseen++;
-	return true;
-}
-
-/* store_row_fn: one row of the walk, remembered. */
-static int
-export_walk_row(void *ctx, size_t ncols, const char *const *names, const struct value *values)
-{
-	struct export *x = ctx;
-
-	(void)ncols;
-	(void)names;
-	return export_remember(x, &values[0]) ? 0 : (x->rc = ARR_ETOOBIG);
-}
-
-/* The rows of table whose column equals id (text), into the walk. */
-static int
-export_list(struct export *x, const char *table, const char *column, const char *id)
-{
-	struct store_filter f = {.column = column, .value = value_text(id)};
-	int rc;
-
-	x->table = table;
-	rc = store_list(x->a->st, table, &f, 1, NULL, 0, export_walk_row, x);
-	return x->rc != 0 ? x->rc : rc;
-}
-
-/* Every table with an arrangement_id column: the rows that hang off an arrangement. */
-static bool
-export_hangs_off(const struct schema_table *t)
-{
-	for (size_t i = 0; i < t->ncolumns; i++)
-		if (strcmp(t->columns[i].name, "arrangement_id") == 0)
-			return true;
-	return false;
-}
-
-/* The walk: the child rows of ref, then the rows of their arrangements and evaluations. */
-static int
-export_walk(struct export *x, const char *ref)
-{
-	int rc;
-
-	if ((rc = export_list(x, "child", "ref", ref)) == 0 && x->nseen == 0)
-		return ARR_ENOTFOUND;
-	/* x->seen grows as rows are found: read each remembered row's dependants once */
-	for (size_t i = 0; i < x->nseen && rc == 0; i++) {
-		char id[ARR_ROWID_STRLEN + 1];
-		const char *t = x->seen[i].table;
-
-		memcpy(id, x->seen[i].id, sizeof(id));
-		if (strcmp(t, "child") == 0) {
-			rc = export_list(x, "arrangement", "child_id", id);
-		} else if (strcmp(t, "arrangement") == 0) {
-			for (size_t k = 0; k < schema_table_count() && rc == 0; k++)
-				if (export_hangs_off(schema_table_at(k)))
-					rc = export_list(x, schema_table_at(k)->name,
-					                 "arrangement_id", id);
-		} else if (strcmp(t, "evaluation") == 0) {
-			rc = export_list(x, "goal_evaluation", "evaluation_id", id);
-		}
-	}
-	return rc;
-}
-
-/* The digest of the walk (its tables and ids in order) into out. */
-static void
-export_walk_digest(const struct export *x, uint8_t out[EXPORT_WALK])
-{
-	crypto_generichash_state h;
-
-	crypto_generichash_init(&h, NULL, 0, EXPORT_WALK);
-	for (size_t i = 0; i < x->nseen; i++)
-		crypto_generichash_update(&h, (const uint8_t *)x->seen[i].table,
-		                          strlen(x->seen[i].table) + 1);
-	for (size_t i = 0; i < x->nseen; i++)
-		crypto_generichash_update(&h, (const uint8_t *)x->seen[i].id, ARR_ROWID_STRLEN);
-	crypto_generichash_final(&h, out, EXPORT_WALK);
-}
+/*
+ * The export a client waits for, and the walk kept after it: a page is made over as many
+ * rounds as it takes (api->again), for one client at a time.
+ */
+struct api_export_job {
+	struct export x;
+	struct export_walk *walk; /* being made, or kept; NULL: none */
+	uint64_t mark;            /* store_scan_mark() when the walk began */
+	const struct api_conn *owner;
+	bool running; /* a page is being made for owner */
+};
 
 /* Whether the page is full: it ends after the item that took it past its bound. */
 static bool
 export_full(const struct export *x)
 {
 	return x->items.n > 0 && x->items.sb.size >= x->bytes;
+}
+
+/*
+ * The access log's note of child row x->at.item, as api_access_row() makes it (the
+ * row's columns, and the arrangement that names it first by id), with the arrangement
+ * the walk found: the access log would find it by reading the arrangements, which no
+ * index serves (the whole table, at every child row).
+ */
+static int
+export_note_child(struct export *x, size_t ncols, const char *const *names)
+{
+	char fields[API_ACCESS_FIELDS_MAX];
+	size_t len = 0;
+
+	for (size_t i = 0; i < ncols; i++) {
+		size_t n = strlen(names[i]);
+
+		if (len + (i > 0) + n >= sizeof(fields))
+			continue; /* as many as fit */
+		if (i > 0)
+			fields[len++] = ',';
+		memcpy(fields + len, names[i], n);
+		len += n;
+	}
+	fields[len] = '\0';
+	return api_access_note(x->a, "export", "child", x->seen[x->at.item].id,
+	                       export_walk_lead(x->walk, x->at.item), fields);
 }
 
 /* store_row_fn: one row of the walk into the page, noted in the access log. */
@@ -181,6 +130,8 @@ export_row(void *ctx, size_t ncols, const char *const *names, const struct value
 	}
 	if (x->items.rc != 0)
 		return x->items.rc;
+	if (strcmp(x->table, "child") == 0)
+		return x->rc = export_note_child(x, ncols, names);
 	/* last: the note may read other rows (api_access_row), which changes values */
 	return x->rc = api_access_row(x->a, "export", x->table, ncols, names, values);
 }
@@ -279,12 +230,16 @@ export_item(struct export *x)
 	return rc;
 }
 
-/* The page: items from the cursor x->at on, until full (x->at then names the next). */
+/*
+ * The page: items from the cursor x->at on, until full (x->at then names the next), or
+ * until the clock passes until (0: never; then *more is set and the next call goes on).
+ */
 static int
-export_page(struct export *x)
+export_page(struct export *x, uint64_t until, bool *more)
 {
 	int rc = 0;
 
+	*more = false;
 	while (rc == 0 && x->at.part < PART_END) {
 		if (x->at.item >= x->nseen) {
 			x->at = (struct export_cursor){.part = x->at.part + 1};
@@ -295,6 +250,10 @@ export_page(struct export *x)
 		}
 		if (export_full(x)) {
 			x->full = true;
+			break;
+		}
+		if (until != 0 && mono_ms() >= until) {
+			*more = true;
 			break;
 		}
 		if (x->items.n == 0)
@@ -395,41 +354,33 @@ export_pack(struct api *a, const struct export *x, const char *ref, uint64_t par
 	export_pack_next(x, walk, pk);
 }
 
-/*
- * "export": one page {"format", "child_ref", "organisation", "part", "items", "next"};
- * "child" names the child, and the params of an earlier page's "next" where it goes on.
- */
-int
-api_export(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+/* Forget the walk kept (or being made). */
+static void
+export_forget(struct api_export_job *j)
 {
-	struct export x = {.a = a, .bytes = a->page_bytes > 0 ? a->page_bytes : API_PAGE_BYTES};
-	uint8_t walk[EXPORT_WALK], was[EXPORT_WALK];
-	char refbuf[EXPORT_REF_MAX + 1];
-	const char *ref;
-	bool first;
-	size_t len;
-	int rc;
+	export_walk_destroy(&j->walk);
+}
 
-	if ((rc = apimsg_req_str(r, "child", NULL, &ref, &len)) != 0)
-		return rc;
-	if (len == 0 || len > EXPORT_REF_MAX)
-		return apimsg_req_fail(r, ARR_EINVAL, "param 'child' must be a child's ref");
-	memcpy(refbuf, ref, len);
-	refbuf[len] = '\0';
-	if ((rc = export_cursor_parse(r, &x, &first, was)) != 0)
-		return rc;
-	x.part = x.at.part;
-	api_buf_init(&x.items);
-	if ((rc = api_access_begin(a)) == 0) {
-		if ((rc = export_walk(&x, refbuf)) == 0) {
-			export_walk_digest(&x, walk);
-			if (!first && sodium_memcmp(walk, was, EXPORT_WALK) != 0)
-				rc = ARR_ECONFLICT;
-			else
-				rc = export_page(&x);
-		}
-		rc = api_access_end(a, rc);
+/* The page is answered or failed: the job waits for the next, its walk kept if small. */
+static void
+export_done(struct api *a, struct api_export_job *j, bool keep)
+{
+	api_buf_release(&j->x.items);
+	j->running = false;
+	j->owner = NULL;
+	if (j->walk != NULL && keep && export_walk_bytes(j->walk) > EXPORT_KEEP_BYTES) {
+		a->export_n.overflow++;
+		keep = false;
 	}
+	if (!keep)
+		export_forget(j);
+}
+
+/* The reply to a page: the page, or the error rc. */
+static int
+export_reply(struct api *a, struct api_export_job *j, struct apimsg_req *r, int rc,
+             msgpack_packer *pk)
+{
 	if (rc == ARR_ENOTFOUND)
 		rc = apimsg_req_fail(r, rc, "no child with that ref on this node");
 	else if (rc == ARR_ECONFLICT)
@@ -440,8 +391,135 @@ api_export(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	else if (rc != 0)
 		rc = api_fail_code(r, rc);
 	else
-		export_pack(a, &x, refbuf, x.part, walk, pk);
-	api_buf_release(&x.items);
-	free(x.seen);
+		export_pack(a, &j->x, j->x.ref, j->x.part, export_walk_digest(j->walk), pk);
+	/* a walk that failed is not kept; one that differs from the cursor's is current */
+	export_done(a, j, rc == 0 || rc == ARR_ECONFLICT);
 	return rc;
+}
+
+/*
+ * One round of the page j is making: a step of its walk, then items, for EXPORT_STEP_MS
+ * when a client waits (a->cur), else all of it. Sets a->again when there is more to do.
+ */
+static int
+export_run(struct api *a, struct api_export_job *j, struct apimsg_req *r, msgpack_packer *pk)
+{
+	uint64_t until = a->cur != NULL ? mono_ms() + EXPORT_STEP_MS : 0;
+	bool more = false;
+	int rc;
+
+	do
+		rc = export_walk_step(j->walk, a->st, EXPORT_STEP_MS, a->export_step_rows);
+	while (rc == 0 && until == 0);
+	if (rc == 0) {
+		a->again = true;
+		return 0;
+	}
+	if (rc < 0)
+		return export_reply(a, j, r, rc, pk);
+	j->x.walk = j->walk;
+	j->x.seen = export_walk_rows(j->walk, &j->x.nseen);
+	if (!j->x.first && sodium_memcmp(export_walk_digest(j->walk), j->x.was, EXPORT_WALK) != 0)
+		return export_reply(a, j, r, ARR_ECONFLICT, pk);
+	if ((rc = api_access_begin(a)) == 0) {
+		rc = export_page(&j->x, until, &more);
+		rc = api_access_end(a, rc);
+	}
+	if (rc == 0 && more) {
+		a->again = true;
+		return 0;
+	}
+	return export_reply(a, j, r, rc, pk);
+}
+
+/* A new page asked for: its params into j->x, and the walk it reads (kept or new). */
+static int
+export_start(struct api *a, struct api_export_job *j, struct apimsg_req *r)
+{
+	struct export *x = &j->x;
+	const char *ref;
+	size_t len;
+	int rc;
+
+	*x = (struct export){.a = a, .bytes = a->page_bytes > 0 ? a->page_bytes : API_PAGE_BYTES};
+	if ((rc = apimsg_req_str(r, "child", NULL, &ref, &len)) != 0)
+		return rc;
+	if (len == 0 || len > EXPORT_REF_MAX)
+		return apimsg_req_fail(r, ARR_EINVAL, "param 'child' must be a child's ref");
+	memcpy(x->ref, ref, len);
+	x->ref[len] = '\0';
+	if ((rc = export_cursor_parse(r, x, &x->first, x->was)) != 0)
+		return rc;
+	x->part = x->at.part;
+	if (j->walk != NULL && strcmp(export_walk_ref(j->walk), x->ref) == 0 &&
+	    j->mark == store_scan_mark(a->st) && export_walk_complete(j->walk)) {
+		a->export_n.kept++;
+	} else {
+		export_forget(j);
+		if ((rc = export_walk_new(x->ref, &j->walk)) != 0)
+			return api_fail_code(r, rc);
+		j->mark = store_scan_mark(a->st);
+		a->export_n.walks++;
+	}
+	api_buf_init(&x->items);
+	j->running = true;
+	j->owner = a->cur;
+	return 0;
+}
+
+/*
+ * "export": one page {"format", "child_ref", "organisation", "part", "items", "next"};
+ * "child" names the child, and the params of an earlier page's "next" where it goes on.
+ * While a page is made for one client, another's export is refused with ARR_EBUSY.
+ */
+int
+api_export(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
+{
+	struct api_export_job *j = a->export;
+	int rc;
+
+	if (j != NULL && j->running) {
+		if (a->cur != NULL && j->owner == a->cur)
+			return export_run(a, j, r, pk);
+		return apimsg_req_fail(r, ARR_EBUSY, "an export is running; try again later");
+	}
+	if (j == NULL && (j = a->export = calloc(1, sizeof(*j))) == NULL)
+		return api_fail_code(r, ARR_ENOMEM);
+	if ((rc = export_start(a, j, r)) != 0)
+		return rc;
+	return export_run(a, j, r, pk);
+}
+
+void
+api_export_drop(struct api *a, const struct api_conn *c)
+{
+	struct api_export_job *j = a->export;
+
+	if (j == NULL)
+		return;
+	if (c == NULL) {
+		if (j->running)
+			api_buf_release(&j->x.items);
+		export_forget(j);
+		free(j);
+		a->export = NULL;
+	} else if (j->running && j->owner == c) {
+		/* nobody waits for the page; a walk not complete is of no use */
+		export_done(a, j, j->walk != NULL && export_walk_complete(j->walk));
+	}
+}
+
+void
+api_export_metrics(const struct api *a, FILE *f)
+{
+	metrics_counter(f, "arrangd_export_walks_total",
+	                "Walks of a child's rows made for a subject export (each reads the "
+	                "tables the rows may be in once).",
+	                a->export_n.walks);
+	metrics_counter(f, "arrangd_export_walks_kept_total",
+	                "Export pages that used the walk kept from the page before.",
+	                a->export_n.kept);
+	metrics_counter(f, "arrangd_export_walk_overflow_total",
+	                "Walks not kept for the next page: over their bound in bytes.",
+	                a->export_n.overflow);
 }

@@ -29,6 +29,9 @@
  */
 #define API_PAGE_BYTES (1u << 20)
 
+/* A request that waits for a thread runs again after this long (or any wake-up). */
+#define API_WAIT_MS 5
+
 /* A result may not grow past this, so that the reply stays within ARR_MSG_MAX_BYTES. */
 #define API_RESULT_MAX (ARR_MSG_MAX_BYTES - (64u << 10))
 
@@ -104,10 +107,19 @@ struct api {
 	 * (committed_last 0: none)
 	 */
 	uint64_t committed_first, committed_last;
+	/* again, but the method waits for a thread: not at once, after API_WAIT_MS */
+	bool again_wait;
+	bool waiting;                      /* such a request waits (api_sock.c) */
 	struct store_backup_job *backup;   /* the backup running, owned; NULL: none */
 	const struct api_conn *backup_for; /* the client that asked for it */
 	char *backup_path;                 /* its file, removed if it fails (owned) */
-	uid_t user_uid;                    /* the uid user names */
+	/* api_export.c: the export a client waits for, and the walk kept for its next page */
+	struct api_export_job *export;
+	size_t export_step_rows; /* rows a step of its walk reads at most; 0: no bound */
+	struct {
+		uint64_t walks, kept, overflow; /* walks made; pages on a kept one; not kept */
+	} export_n;
+	uid_t user_uid; /* the uid user names */
 	char user[64];
 	struct api_access_cols access_cols;
 	struct api_access_group access_group;
@@ -283,6 +295,12 @@ api_method_fn api_history;
 api_method_fn api_methods_status, api_methods_peers, api_methods_get, api_methods_query,
     api_methods_search, api_methods_check, api_methods_sync, api_methods_qlist, api_methods_qretry,
     api_methods_backup;
+/*
+ * Stop making the export page client c waits for (it went away); c NULL: free the
+ * export's state and the walk kept (api_destroy).
+ */
+void api_export_drop(struct api *a, const struct api_conn *c);
+void api_export_metrics(const struct api *a, FILE *f);
 /* Stop the backup running and remove its file (its client went away); NULL-safe. */
 void api_methods_backup_abort(struct api *a);
 /* api_write.c: "write". */

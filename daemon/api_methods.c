@@ -523,8 +523,6 @@ api_methods_qretry(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	return 0;
 }
 
-#define API_BACKUP_STEP_MS 4 /* copying per round of the loop */
-
 void
 api_methods_backup_abort(struct api *a)
 {
@@ -553,15 +551,16 @@ backup_done(struct apimsg_req *r, msgpack_packer *pk, const char *path)
 	return 0;
 }
 
-/* One more step of the backup this client waits for; done, failed or again. */
+/* Whether the backup this client waits for is done: its reply, or again later. */
 static int
 backup_next(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
-	int rc = store_backup_step(a->st, a->backup, API_BACKUP_STEP_MS);
+	int rc = store_backup_poll(a->st, a->backup);
 	char *path;
 
 	if (rc == 0) {
 		a->again = true;
+		a->again_wait = true; /* a thread copies: nothing to do until it is done */
 		return 0;
 	}
 	path = a->backup_path;
@@ -583,9 +582,10 @@ backup_next(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
  * (the daemon's working directory means nothing to a client) and must not exist: the
  * file is created exclusively before the store copies into it, so nothing is ever
  * overwritten, not even by a file that appears meanwhile. A failed copy is removed.
- * The copy is made a few milliseconds per round of the loop (store_backup_step), which
- * answers everything else in between; the client waits for the reply as before. One
- * backup at a time: another client's is refused with ARR_EBUSY meanwhile.
+ * The copy is made by a thread of the store (store_backup_begin) from a snapshot of the
+ * replica taken when the request runs; the loop answers everything else meanwhile and
+ * looks whether it is done every API_WAIT_MS; the client waits for the reply as before.
+ * One backup at a time: another client's is refused with ARR_EBUSY meanwhile.
  */
 int
 api_methods_backup(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
@@ -627,5 +627,6 @@ api_methods_backup(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	}
 	a->backup_for = a->cur;
 	a->again = true;
+	a->again_wait = true;
 	return 0;
 }

@@ -45,6 +45,7 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	api_quota_metrics(a, f);
 	api_denied_metrics(a, f);
 	api_access_metrics(a, f);
+	api_export_metrics(a, f);
 }
 
 /* The budgets of pending and quarantine: what they hold and what they turned away. */

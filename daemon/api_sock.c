@@ -159,6 +159,7 @@ api_destroy(struct api **ap)
 	if (ap == NULL || (a = *ap) == NULL)
 		return;
 	api_methods_backup_abort(a);
+	api_export_drop(a, NULL);
 	for (size_t i = 0; i < a->nconns; i++)
 		api_conn_destroy(&a->conns[i], &a->pool);
 	free(a->conns);
@@ -219,6 +220,8 @@ api_timeout_ms(const struct api *a)
 
 	if (a->pending)
 		return 0;
+	if (a->waiting)
+		next = now + API_WAIT_MS;
 	for (size_t i = 0; i < a->nconns; i++) {
 		uint64_t d = api_conn_deadline(a->conns[i]);
 
@@ -241,6 +244,7 @@ drop(struct api *a, size_t i)
 {
 	if (a->backup != NULL && a->backup_for == a->conns[i])
 		api_methods_backup_abort(a); /* nobody waits for it */
+	api_export_drop(a, a->conns[i]);
 	api_conn_destroy(&a->conns[i], &a->pool);
 	a->paused_until = 0; /* a descriptor is free again */
 }
@@ -355,9 +359,11 @@ run_one(struct api *a, size_t i, const uint8_t *body, size_t len, int refused)
 		api_handle(a, body, len, &pk);
 		a->cur = NULL;
 		if (a->again) {
-			/* not answered yet: the next round runs it again, at once */
+			/* not answered yet: the next round runs it again, at once or soon */
 			a->again = false;
-			a->pending = true;
+			a->waiting |= a->again_wait;
+			a->pending |= !a->again_wait;
+			a->again_wait = false;
 			msgpack_sbuffer_destroy(&sb);
 			return;
 		}
@@ -383,6 +389,7 @@ run_requests(struct api *a, uint64_t start)
 	size_t n = a->nconns;
 
 	a->pending = false;
+	a->waiting = false;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = (a->rr + k) % n;
 		const uint8_t *body;

@@ -645,22 +645,24 @@ int store_quarantine_held(struct store *s, struct vv *v);
 /* ---- maintenance ---- */
 
 /*
- * Online backup to path (SQLite backup API), consistent while writes continue, in one
- * call (about a second per few hundred MB on local disks). path is opened as a
- * database, so the caller makes sure it is new or empty. The copy is marked as a backup:
- * a store opened on it after a restore holds local writes until it has heard from a peer
- * (store_own_seq_seen()).
+ * Online backup to path (SQLite backup API), in one call (about a second per few
+ * hundred MB on local disks): the replica as it was when the call began, whole
+ * transactions only, read by a connection of its own, so writes go on meanwhile. path
+ * is opened as a database, so the caller makes sure it is new or empty. The copy is
+ * marked as a backup: a store opened on it after a restore holds local writes until it
+ * has heard from a peer (store_own_seq_seen()).
  */
 int store_backup(struct store *s, const char *path);
 /*
- * The same in steps, so that a loop can turn between them: begin (*out owned by the
- * caller), then step until it returns 1 (done) or an error; each step copies for about
- * budget_ms and commits what is open first. Writes between steps reach the copy.
- * store_backup_abort() frees a job, done or not (NULL-safe; the file stays).
+ * The same on a thread, so that a loop can turn meanwhile: begin (commits what is open,
+ * then the copy starts; *out owned by the caller), then poll until it returns 1 (done)
+ * or an error (ARR_EBUSY: the WAL outgrew the copy's snapshot three times under heavy
+ * writes). Writes made after the begin are not in the copy. store_backup_abort() stops
+ * and frees a job, done or not (NULL-safe; the file stays).
  */
 struct store_backup_job;
 int store_backup_begin(struct store *s, const char *path, struct store_backup_job **out);
-int store_backup_step(struct store *s, struct store_backup_job *j, unsigned budget_ms);
+int store_backup_poll(struct store *s, struct store_backup_job *j);
 void store_backup_abort(struct store_backup_job **j);
 
 /* ---- schema upgrades (store_upgrade.c) ---- */
