@@ -401,7 +401,7 @@ signals_setup(struct daemon *d)
 static bool
 search_due(const struct daemon *d, uint64_t now)
 {
-	return d->search_retry <= now && store_search_pending(d->st);
+	return d->search_retry <= now && store_search_due(d->st);
 }
 
 /* A few milliseconds of the search index's rebuild; a failure waits a second. */

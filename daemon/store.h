@@ -421,6 +421,8 @@ uint64_t store_search_overflows(const struct store *s);
  * behind the log at open. A search meanwhile answers from what the index holds.
  */
 bool store_search_pending(const struct store *s);
+/* Pending, and no bulk apply holds a transaction or a parked change set: step now. */
+bool store_search_due(const struct store *s);
 /*
  * Run the rebuild for about budget_ms (at least one bounded batch of parties or
  * arrangements, by _rid ranges), in a transaction of its own (an open bulk transaction

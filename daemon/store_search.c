@@ -521,6 +521,13 @@ store_search_pending(const struct store *s)
 	return s->search != NULL && (s->search->phase != P_NONE || s->search->all);
 }
 
+bool
+store_search_due(const struct store *s)
+{
+	/* a catch-up's bulk transaction or parked change set is not cut short for the index */
+	return store_search_pending(s) && !s->bulk_tx && !store_apply_busy(s);
+}
+
 /* Batches until the rebuild is done or budget_ms have passed, at least one. */
 static int
 step_batches(struct store *s, struct store_search *ss, unsigned budget_ms)
