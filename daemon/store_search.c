@@ -111,20 +111,23 @@ static const char todo_sql[] =
 
 /*
  * The documents of the arrangements to rebuild (the rowid is the arrangement's _rid):
- * their organisations gathered first, the parties through _search_party_of.
+ * their organisations gathered first, the parties through _search_party_of. CROSS JOIN
+ * keeps the planner to the order written: from the few to rebuild, never a scan of
+ * arrangement (a step's batch must cost the batch, not the replica).
  */
 static const char build_sql[] =
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.lead_org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid WHERE a.lead_org_id IS NOT NULL;"
+    " CROSS JOIN arrangement a ON a._rid = t.rid WHERE a.lead_org_id IS NOT NULL;"
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.municipality_org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid WHERE a.municipality_org_id IS NOT NULL;"
+    " CROSS JOIN arrangement a ON a._rid = t.rid WHERE a.municipality_org_id IS NOT NULL;"
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.school_org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid WHERE a.school_org_id IS NOT NULL;"
+    " CROSS JOIN arrangement a ON a._rid = t.rid WHERE a.school_org_id IS NOT NULL;"
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.swv_org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid WHERE a.swv_org_id IS NOT NULL;"
+    " CROSS JOIN arrangement a ON a._rid = t.rid WHERE a.swv_org_id IS NOT NULL;"
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, p.org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid JOIN _search_party_of m ON m.arrangement_id = a.id"
-    " JOIN arrangement_party p ON p._rid = m.party AND p.arrangement_id = a.id"
+    " CROSS JOIN arrangement a ON a._rid = t.rid CROSS JOIN _search_party_of m ON m.arrangement_id "
+    "= a.id"
+    " CROSS JOIN arrangement_party p ON p._rid = m.party AND p.arrangement_id = a.id"
     " WHERE p._deleted <> 1 AND p.org_id IS NOT NULL;"
     "DELETE FROM _search WHERE rowid IN (SELECT rid FROM _search_todo);"
     "INSERT INTO _search(rowid, body) SELECT a._rid,"
@@ -133,7 +136,7 @@ static const char build_sql[] =
     " coalesce((SELECT group_concat(coalesce(o.name, '') || ' ' || coalesce(o.code, ''),"
     " ' ') FROM _search_orgs g JOIN organisation o ON o.id = g.org_id"
     " WHERE g.arrangement_id = a.id AND o._deleted <> 1), '')"
-    " FROM _search_todo t JOIN arrangement a ON a._rid = t.rid WHERE a._deleted <> 1;"
+    " FROM _search_todo t CROSS JOIN arrangement a ON a._rid = t.rid WHERE a._deleted <> 1;"
     "DELETE FROM _search_orgs; DELETE FROM _search_todo;";
 
 #define STR_(x) #x
