@@ -3,7 +3,9 @@
  * child ref, coordinator or organisations (name or code, in any role) hold every word
  * typed, through the API's "search" (the store's full-text index), best match first.
  * Prints them as `arrangement list` does (organisations by code, the child by its ref)
- * or as JSON lines. Its help is in commands.c; it must not filter or rank by itself.
+ * or as JSON lines, with a note on stderr while the daemon rebuilds its index (the
+ * rows may then be incomplete). Its help is in commands.c; it must not filter or rank
+ * by itself.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "arrerr.h"
 #include "cmd.h"
+#include "obj.h"
 #include "pager.h"
 #include "strbuf.h"
 
@@ -57,6 +60,28 @@ search_call(struct cli *cli, const char *text, uint64_t want, struct reply *rp, 
 	return rc;
 }
 
+/*
+ * A note on stderr when the daemon's index is being rebuilt ("complete": false), so a
+ * human and a script alike know the rows may be incomplete.
+ */
+static void
+search_note(const msgpack_object *result)
+{
+	const msgpack_object *c = obj_get(result, "complete");
+	uint64_t done = 0, total = 0;
+
+	if (c == NULL || c->type != MSGPACK_OBJECT_BOOLEAN || c->via.boolean)
+		return;
+	(void)obj_uint(obj_get(result, "indexed"), &done);
+	(void)obj_uint(obj_get(result, "arrangements"), &total);
+	if (total < done)
+		total = done;
+	fprintf(stderr,
+	        "note: the search index is being rebuilt (%" PRIu64 " of %" PRIu64
+	        " arrangements): results may be incomplete\n",
+	        done, total);
+}
+
 int
 cmd_search(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 {
@@ -86,6 +111,7 @@ cmd_search(struct cli *cli, const struct cmd_call *call, int argc, char **argv)
 		rc = cli_fail(cli, rc, &rp);
 		goto out;
 	}
+	search_note(rp.result);
 	if (!cli->json && (nm = names_load(cli, &rc)) == NULL)
 		goto out;
 	if (rs.nrows == 0 && !cli->json) {

@@ -351,7 +351,9 @@ out:
  * "search": the visible arrangements whose child ref, coordinator or organisations
  * hold every word of text (store_search()), best match first, as a rowset of the
  * arrangement table. text is 1 to API_SEARCH_TEXT_MAX bytes; limit 1 to
- * API_SEARCH_MAX (default API_SEARCH_DEFAULT).
+ * API_SEARCH_MAX (default API_SEARCH_DEFAULT). The rowset also says whether the index
+ * is complete ("complete"; false while a rebuild runs in steps, the rows then being
+ * what the index holds) and how far it is ("indexed" of about "arrangements").
  */
 int
 api_methods_search(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
@@ -359,6 +361,7 @@ api_methods_search(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	const char *text;
 	uint64_t limit = API_SEARCH_DEFAULT;
 	struct rows_ctx c = {.a = a, .action = "search", .table = "arrangement"};
+	struct store_search_progress pg;
 	size_t len;
 	int rc;
 
@@ -378,6 +381,19 @@ api_methods_search(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	if (rc == ARR_EINVAL && c.rc == 0) {
 		apimsg_rowset_destroy(&c.rs);
 		return apimsg_req_fail(r, rc, "param 'text' has no letter or digit to search for");
+	}
+	if (rc == 0 && c.rc == 0 && (rc = store_search_progress(a->st, &pg)) == 0) {
+		/* the rowset and how complete the index it came from is */
+		if ((rc = api_pack_rowset(c.rs, schema_table_find("arrangement"), 3, pk)) == 0) {
+			apimsg_pack_str(pk, "complete");
+			pg.complete ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+			apimsg_pack_str(pk, "indexed");
+			msgpack_pack_uint64(pk, pg.done);
+			apimsg_pack_str(pk, "arrangements");
+			msgpack_pack_uint64(pk, pg.total);
+		}
+		apimsg_rowset_destroy(&c.rs);
+		return rc != 0 ? api_fail_code(r, rc) : 0;
 	}
 	return rows_result(r, &c, rc, schema_table_find("arrangement"), pk);
 }

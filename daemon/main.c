@@ -51,6 +51,7 @@
 #define DEFAULT_CONFIG  "/etc/arrangd/arrangd.conf"
 #define STATUS_EVERY_MS 1000
 #define ERRLEN          512
+#define SEARCH_STEP_MS  5 /* one step of the search index's rebuild, about */
 
 struct daemon {
 	const char *config_path;
@@ -71,6 +72,7 @@ struct daemon {
 	uint64_t watchdog_ms; /* 0: no watchdog */
 	uint64_t next_watchdog;
 	uint64_t next_status;
+	uint64_t search_retry; /* no search index step before (after a failure) */
 	char status[256];
 	bool quit;
 	bool debug;
@@ -395,6 +397,27 @@ signals_setup(struct daemon *d)
 	return d->sigfd < 0 ? -1 : 0;
 }
 
+/* A rebuild of the search index waits for its next step (not backing off a failure). */
+static bool
+search_due(const struct daemon *d, uint64_t now)
+{
+	return d->search_retry <= now && store_search_due(d->st);
+}
+
+/* A few milliseconds of the search index's rebuild; a failure waits a second. */
+static void
+search_step(struct daemon *d, uint64_t now)
+{
+	int rc = store_search_step(d->st, SEARCH_STEP_MS);
+
+	if (rc < 0) {
+		log_warnx("search index: rebuild step failed: %s", arrerr_str(rc));
+		d->search_retry = now + 1000;
+	} else if (rc > 0) {
+		log_info("search index: rebuilt");
+	}
+}
+
 static int
 loop(struct daemon *d)
 {
@@ -428,7 +451,7 @@ loop(struct daemon *d)
 			          : (long)(d->next_watchdog - now) < timeout
 			              ? (long)(d->next_watchdog - now)
 			              : timeout;
-		if (d->next_status <= now)
+		if (d->next_status <= now || search_due(d, now))
 			timeout = 0;
 		else if ((long)(d->next_status - now) < timeout)
 			timeout = (long)(d->next_status - now);
@@ -460,6 +483,8 @@ loop(struct daemon *d)
 			update_status(d);
 			d->next_status = now + STATUS_EVERY_MS;
 		}
+		if (search_due(d, now))
+			search_step(d, now);
 	}
 	free(items);
 	return rc;

@@ -415,6 +415,34 @@ int store_rules_judge(struct store *s, const char *table, const char *id,
                       struct store_judgement *j);
 /* Times the rows noted for the search index ran over their bound (a full rebuild). */
 uint64_t store_search_overflows(const struct store *s);
+/*
+ * Whether a rebuild of the whole search index is waiting for store_search_step(): after
+ * more changed rows than the index notes, or an index missing, of another format or
+ * behind the log at open. A search meanwhile answers from what the index holds.
+ */
+bool store_search_pending(const struct store *s);
+/* Pending, and no bulk apply holds a transaction or a parked change set: step now. */
+bool store_search_due(const struct store *s);
+/*
+ * Run the rebuild for about budget_ms (at least one bounded batch of parties or
+ * arrangements, by _rid ranges), in a transaction of its own (an open bulk transaction
+ * is committed first); where it is, is kept in the replica, so a close leaves it to the
+ * next open. 1 when no rebuild is left, 0 when there is more to do, or an ARR_E* code.
+ */
+int store_search_step(struct store *s, unsigned budget_ms);
+/* How far the index is: complete, or a rebuild with done of about total arrangements. */
+struct store_search_progress {
+	bool complete;
+	uint64_t done, total; /* total is estimated from the arrangements' _rid range */
+};
+int store_search_progress(struct store *s, struct store_search_progress *p);
+/*
+ * Test hooks: note at most notes_max rows between flushes (at most the built-in bound;
+ * 0: unchanged), and take batch rows per batch of a step (0: unchanged). The documents
+ * the steps have written since the open.
+ */
+void store_search_limits(struct store *s, size_t notes_max, size_t batch);
+uint64_t store_search_built(const struct store *s);
 /* How many visible rows of table match every filter. */
 int store_count(struct store *s, const char *table, const struct store_filter *filters,
                 size_t nfilters, uint64_t *count);

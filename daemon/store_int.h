@@ -300,16 +300,18 @@ void store_digest_close(struct store *s);
 /* ---- store_search.c: the full-text index of arrangements ---- */
 
 /*
- * Create the index if needed, start noting changed rows (s->search), and rebuild it
- * when missing, of another format or behind the log.
+ * Create the index if needed, start noting changed rows (s->search), and record a
+ * rebuild (run by store_search_step) when the index is missing, of another format or
+ * behind the log; an unfinished one is resumed. Never rebuilds at once.
  */
 int store_search_open(struct store *s);
 /*
- * Rebuild the documents of the arrangements the rows noted since the last flush touch,
- * in a transaction of its own (an open bulk transaction is committed first).
+ * Rebuild the documents of the arrangements the rows noted since the last flush touch
+ * (after an overflow of the notes: record that the whole index is to be rebuilt), in a
+ * transaction of its own (an open bulk transaction is committed first).
  */
 int store_search_flush(struct store *s);
-/* Flush, stop noting, free s->search; s->search may be NULL. */
+/* Flush, stop noting, free s->search (a rebuild running is left for the next open). */
 void store_search_close(struct store *s);
 
 /* ---- store_db.c: statements, bindings, transactions ---- */

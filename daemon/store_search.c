@@ -7,11 +7,18 @@
  * Keeping it in step: SQLite's update hook tells this module of every row of
  * arrangement, arrangement_party, child and organisation that a statement changes,
  * whether a local write or a merged change set; the rows are noted in memory (at most
- * SEARCH_NOTES_MAX: past that, the whole index is rebuilt, and counted) and, before a
- * search answers and when the store closes, the documents they touch are rebuilt
- * (store_search_flush). The flush records the last log entry it has seen; an index
- * that is missing, of another SEARCH_FORMAT, or behind the log when the store opens
- * (a crash before a flush) is rebuilt from the tables. No trigger: a trigger costs
+ * SEARCH_NOTES_MAX) and, before a search answers and when the store closes, the
+ * documents they touch are rebuilt (store_search_flush: bounded by the notes). The
+ * flush records the last log entry it has seen.
+ *
+ * More rows changed than the notes hold, or an index missing, of another SEARCH_FORMAT
+ * or behind the log when the store opens (a crash before a flush), starts a rebuild of
+ * the whole index that runs in steps (store_search_step, driven by the daemon's loop):
+ * first every party's arrangement is remembered, then the documents are rebuilt by
+ * ranges of arrangement _rid, a bounded batch at a time, the cursor kept in _meta so a
+ * rebuild left unfinished by a close resumes after the next open. Meanwhile a search
+ * answers from what the index holds (store_search_progress says how far it is). Open,
+ * close and search never rebuild the whole index in one go. No trigger: a trigger costs
  * every write, the hook a hash insert. It must not change the domain tables.
  */
 #include <stdint.h>
@@ -20,27 +27,39 @@
 #include <string.h>
 
 #include "arrerr.h"
+#include "monoclock.h"
 #include "store_int.h"
 
-/* The documents' layout; a new one rebuilds the index on open. */
-#define SEARCH_FORMAT 1
+/* The documents' layout; a new one rebuilds the index (in steps) after the open. */
+#define SEARCH_FORMAT 2
 /* Rows noted between flushes, at most (16 bytes each); past it the index is rebuilt. */
 #define SEARCH_NOTES_MAX 65536
+/* Rows (parties, then arrangements) one batch of a rebuild step takes, at most. */
+#define SEARCH_BATCH 128
 
 /* What a note is about: the tables whose rows make a document. */
 enum kind { K_ARR, K_PARTY, K_CHILD, K_ORG, K_NONE };
+
+/* Where a rebuild is: none, remembering parties, or rebuilding documents. */
+enum phase { P_NONE, P_PARTIES, P_DOCS };
 
 struct note {
 	int64_t rid;
 	int32_t kind; /* K_NONE: a free slot */
 };
 
-/* The rows changed since the last flush: open addressing on a fixed table. */
+/* The rows changed since the last flush (open addressing), and the rebuild running. */
 struct store_search {
 	struct note *v; /* 2 * SEARCH_NOTES_MAX slots */
 	size_t n;
-	bool all;           /* too many noted, or out of date: rebuild everything */
-	uint64_t overflows; /* times the notes ran over SEARCH_NOTES_MAX */
+	size_t notes_max;   /* SEARCH_NOTES_MAX, or less (a test's) */
+	size_t batch;       /* SEARCH_BATCH, or less (a test's) */
+	bool all;           /* too many noted: start the rebuild over */
+	uint64_t overflows; /* times the notes ran over notes_max */
+	uint64_t built;     /* documents the steps have written, since the open */
+	int phase;          /* enum phase, as _meta 'search_phase' holds it */
+	int64_t cursor;     /* the last _rid done in this phase ('search_cursor') */
+	int64_t done;       /* arrangements rebuilt in this rebuild ('search_done') */
 	sqlite3_stmt *note; /* INSERT into temp._search_note */
 };
 
@@ -52,7 +71,9 @@ static const char search_sql[] =
     /* which arrangement each party was last put in (to rebuild it when the party moves) */
     "CREATE TABLE IF NOT EXISTS _search_party_of(party INTEGER PRIMARY KEY,"
     " arrangement_id);"
-    /* no index on arrangement_party(arrangement_id): it would cost every write */
+    /* the parties of an arrangement without an index on arrangement_party, which would
+       cost every write: this one costs a flush */
+    "CREATE INDEX IF NOT EXISTS _search_party_arr ON _search_party_of(arrangement_id);"
     "CREATE TEMP TABLE IF NOT EXISTS _search_note(kind INTEGER NOT NULL, rid INTEGER NOT NULL,"
     " PRIMARY KEY(kind, rid)) WITHOUT ROWID;"
     "CREATE TEMP TABLE IF NOT EXISTS _search_todo(rid INTEGER PRIMARY KEY);"
@@ -88,30 +109,26 @@ static const char todo_sql[] =
                     "p.arrangement_id"
                     " WHERE n.kind = 1;";
 
-/* Every arrangement to rebuild, and every party's arrangement remembered. */
-static const char all_sql[] =
-    "DELETE FROM _search; DELETE FROM _search_party_of;"
-    "INSERT INTO _search_party_of(party, arrangement_id) SELECT _rid, arrangement_id"
-    " FROM arrangement_party;"
-    "INSERT OR IGNORE INTO _search_todo SELECT _rid FROM arrangement;";
-
 /*
  * The documents of the arrangements to rebuild (the rowid is the arrangement's _rid):
- * their organisations gathered first, with one pass over the parties.
+ * their organisations gathered first, the parties through _search_party_of. CROSS JOIN
+ * keeps the planner to the order written: from the few to rebuild, never a scan of
+ * arrangement (a step's batch must cost the batch, not the replica).
  */
-static const char rebuild_sql[] =
+static const char build_sql[] =
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.lead_org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid WHERE a.lead_org_id IS NOT NULL;"
+    " CROSS JOIN arrangement a ON a._rid = t.rid WHERE a.lead_org_id IS NOT NULL;"
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.municipality_org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid WHERE a.municipality_org_id IS NOT NULL;"
+    " CROSS JOIN arrangement a ON a._rid = t.rid WHERE a.municipality_org_id IS NOT NULL;"
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.school_org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid WHERE a.school_org_id IS NOT NULL;"
+    " CROSS JOIN arrangement a ON a._rid = t.rid WHERE a.school_org_id IS NOT NULL;"
     "INSERT OR IGNORE INTO _search_orgs SELECT a.id, a.swv_org_id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid WHERE a.swv_org_id IS NOT NULL;"
-    "INSERT OR IGNORE INTO _search_orgs SELECT p.arrangement_id, p.org_id"
-    " FROM arrangement_party p WHERE p._deleted <> 1 AND p.org_id IS NOT NULL"
-    " AND p.arrangement_id IN (SELECT a.id FROM _search_todo t"
-    " JOIN arrangement a ON a._rid = t.rid);"
+    " CROSS JOIN arrangement a ON a._rid = t.rid WHERE a.swv_org_id IS NOT NULL;"
+    "INSERT OR IGNORE INTO _search_orgs SELECT a.id, p.org_id FROM _search_todo t"
+    " CROSS JOIN arrangement a ON a._rid = t.rid CROSS JOIN _search_party_of m ON m.arrangement_id "
+    "= a.id"
+    " CROSS JOIN arrangement_party p ON p._rid = m.party AND p.arrangement_id = a.id"
+    " WHERE p._deleted <> 1 AND p.org_id IS NOT NULL;"
     "DELETE FROM _search WHERE rowid IN (SELECT rid FROM _search_todo);"
     "INSERT INTO _search(rowid, body) SELECT a._rid,"
     " coalesce((SELECT c.ref FROM child c WHERE c.id = a.child_id AND c._deleted <> 1),"
@@ -119,10 +136,22 @@ static const char rebuild_sql[] =
     " coalesce((SELECT group_concat(coalesce(o.name, '') || ' ' || coalesce(o.code, ''),"
     " ' ') FROM _search_orgs g JOIN organisation o ON o.id = g.org_id"
     " WHERE g.arrangement_id = a.id AND o._deleted <> 1), '')"
-    " FROM _search_todo t JOIN arrangement a ON a._rid = t.rid WHERE a._deleted <> 1;"
-    "DELETE FROM _search_orgs; DELETE FROM _search_todo; DELETE FROM _search_note;"
-    "INSERT OR REPLACE INTO _meta(key, value)"
-    " VALUES('search_log', (SELECT coalesce(max(id), 0) FROM _log));";
+    " FROM _search_todo t CROSS JOIN arrangement a ON a._rid = t.rid WHERE a._deleted <> 1;"
+    "DELETE FROM _search_orgs; DELETE FROM _search_todo;";
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+/* The format of the index, and the log entry it has seen (all, as it is empty). */
+static const char format_sql[] =
+    "INSERT OR REPLACE INTO _meta(key, value) VALUES('search_format', " STR(
+        SEARCH_FORMAT) ");"
+                       "INSERT OR REPLACE INTO _meta(key, value)"
+                       " VALUES('search_log', (SELECT coalesce(max(id), 0) FROM _log));";
+
+/* The notes are done with: the log entry the index has seen. */
+static const char seen_sql[] = "DELETE FROM _search_note;"
+                               "INSERT OR REPLACE INTO _meta(key, value)"
+                               " VALUES('search_log', (SELECT coalesce(max(id), 0) FROM _log));";
 
 static enum kind
 kind_of(const char *table)
@@ -157,7 +186,7 @@ on_change(void *ctx, int op, const char *db, const char *table, sqlite3_int64 ri
 	     ss->v[i].kind != K_NONE; i = (i + 1) & (SLOTS - 1))
 		if (ss->v[i].rid == rid && ss->v[i].kind == (int32_t)k)
 			return;
-	if (ss->n == SEARCH_NOTES_MAX) {
+	if (ss->n >= ss->notes_max) {
 		ss->all = true;
 		ss->overflows++;
 		return;
@@ -193,67 +222,147 @@ run_tx(struct store *s, const char *sql)
 	return own ? store_db_commit(s) : 0;
 }
 
-/* The integer _meta value of key, or -1. */
+/* The first integer column of sql's first row, or dflt (no row, NULL, an error). */
 static int64_t
-meta_int(struct store *s, const char *key)
+query_int(struct store *s, const char *sql, int64_t dflt)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
+	int64_t v = dflt;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM _meta WHERE key = ?1", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
 }
 
-/* Is the index as the tables and the log say it must be? */
-static bool
-up_to_date(struct store *s)
+/* The integer _meta value of key, or -1. */
+static int64_t
+meta_int(struct store *s, const char *key)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t last = -1;
+	char sql[96];
 
-	if (meta_int(s, "search_format") != SEARCH_FORMAT)
-		return false;
-	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM _log", -1, &st, NULL) ==
-	        SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		last = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "SELECT value FROM _meta WHERE key = '%s'", key);
+	return query_int(s, sql, -1);
+}
+
+/* Has the index seen every log entry (no change lost to a crash before a flush)? */
+static bool
+seen_all(struct store *s)
+{
+	int64_t last = query_int(s, "SELECT coalesce(max(id), 0) FROM _log", -1);
+
 	return last >= 0 && meta_int(s, "search_log") == last;
+}
+
+/* Are the index and the tables it is made from empty (a new replica)? */
+static bool
+empty(struct store *s)
+{
+	return query_int(s,
+	                 "SELECT (SELECT 1 FROM arrangement LIMIT 1) IS NULL AND"
+	                 " (SELECT 1 FROM arrangement_party LIMIT 1) IS NULL AND"
+	                 " (SELECT 1 FROM _search LIMIT 1) IS NULL",
+	                 0) == 1;
+}
+
+/* The SQL that records where the rebuild is (phase, cursor, done) into buf. */
+static const char *
+state_sql(char *buf, size_t n, int phase, int64_t cursor, int64_t done)
+{
+	snprintf(buf, n,
+	         "INSERT OR REPLACE INTO _meta(key, value) VALUES('search_phase', %d),"
+	         " ('search_cursor', %lld), ('search_done', %lld);",
+	         phase, (long long)cursor, (long long)done);
+	return buf;
+}
+
+/* Start the rebuild over (in the open transaction): recorded, not run. */
+static int
+rebuild_start(struct store *s)
+{
+	char sql[192];
+
+	if (sqlite3_exec(s->db, state_sql(sql, sizeof(sql), P_PARTIES, 0, 0), NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return ARR_EDB;
+	s->search->phase = P_PARTIES;
+	s->search->cursor = 0;
+	s->search->done = 0;
+	return 0;
+}
+
+/*
+ * The index as the last close left it: its format, whether it saw every change, and
+ * the rebuild to resume, if any. An index of another format loses its party map (the
+ * one table whose layout changed); its documents answer until the rebuild replaces them.
+ */
+static int
+state_load(struct store *s)
+{
+	struct store_search *ss = s->search;
+	bool fresh = meta_int(s, "search_format") == SEARCH_FORMAT;
+	int rc;
+
+	if (!fresh && (rc = run_tx(s, "DROP TABLE IF EXISTS _search_party_of;")) < 0)
+		return rc;
+	if ((rc = run_tx(s, search_sql)) < 0)
+		return rc;
+	ss->phase = (int)meta_int(s, "search_phase");
+	ss->cursor = meta_int(s, "search_cursor");
+	ss->done = meta_int(s, "search_done");
+	if (ss->phase == P_PARTIES || ss->phase == P_DOCS) {
+		if (fresh && seen_all(s) && ss->cursor >= 0 && ss->done >= 0)
+			return 0; /* resumed where the last close left it */
+	} else if (fresh && seen_all(s)) {
+		ss->phase = P_NONE;
+		return 0;
+	} else if (empty(s)) { /* a new replica: nothing to rebuild */
+		ss->phase = P_NONE;
+		return run_tx(s, format_sql);
+	}
+	if ((rc = store_db_begin(s)) < 0)
+		return rc;
+	if (sqlite3_exec(s->db, format_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    (rc = rebuild_start(s)) < 0 ||
+	    sqlite3_exec(s->db, seen_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		store_db_rollback(s);
+		return ARR_EDB;
+	}
+	return store_db_commit(s);
+}
+
+/* The statement noting rows into temp._search_note, prepared once (after the tables). */
+static int
+note_prepare(struct store *s)
+{
+	struct store_search *ss = s->search;
+
+	if (ss->note != NULL)
+		return 0;
+	if (sqlite3_prepare_v3(s->db,
+	                       "INSERT OR IGNORE INTO _search_note(kind, rid) VALUES(?1, ?2)", -1,
+	                       SQLITE_PREPARE_PERSISTENT, &ss->note, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	return 0;
 }
 
 int
 store_search_open(struct store *s)
 {
 	struct store_search *ss;
-	char sql[128];
 	int rc;
 
 	if ((ss = s->search = calloc(1, sizeof(*ss))) == NULL ||
 	    (ss->v = calloc(SLOTS, sizeof(*ss->v))) == NULL)
 		return ARR_ENOMEM;
+	ss->notes_max = SEARCH_NOTES_MAX;
+	ss->batch = SEARCH_BATCH;
 	notes_clear(ss);
-	if ((rc = run_tx(s, search_sql)) < 0)
+	if ((rc = state_load(s)) < 0 || (rc = note_prepare(s)) < 0)
 		return rc;
-	if (sqlite3_prepare_v3(s->db,
-	                       "INSERT OR IGNORE INTO _search_note(kind, rid) VALUES(?1, ?2)", -1,
-	                       SQLITE_PREPARE_PERSISTENT, &ss->note, NULL) != SQLITE_OK)
-		return ARR_EDB;
 	sqlite3_update_hook(s->db, on_change, ss);
-	if (!up_to_date(s)) {
-		ss->all = true;
-		snprintf(sql, sizeof(sql),
-		         "INSERT OR REPLACE INTO _meta(key, value) VALUES('search_format', %d);",
-		         SEARCH_FORMAT);
-		if ((rc = run_tx(s, sql)) < 0)
-			return rc;
-	}
-	return store_search_flush(s);
+	return 0;
 }
 
 void
@@ -262,7 +371,9 @@ store_search_close(struct store *s)
 	if (s->search == NULL)
 		return;
 	if (s->db != NULL) {
-		(void)store_search_flush(s);
+		/* the notes are bounded; a rebuild left unfinished stays recorded, resumed later */
+		if (store_search_flush(s) == 0 && s->search->n == 0)
+			(void)run_tx(s, seen_sql);
 		sqlite3_update_hook(s->db, NULL, NULL);
 	}
 	sqlite3_finalize(s->search->note);
@@ -283,7 +394,7 @@ notes_store(struct store *s)
 {
 	struct store_search *ss = s->search;
 
-	for (size_t i = 0; i < SLOTS && !ss->all; i++) {
+	for (size_t i = 0; i < SLOTS; i++) {
 		if (ss->v[i].kind == K_NONE)
 			continue;
 		sqlite3_bind_int(ss->note, 1, ss->v[i].kind);
@@ -298,7 +409,9 @@ int
 store_search_flush(struct store *s)
 {
 	struct store_search *ss = s->search;
-	bool own, all;
+	int phase = ss != NULL ? ss->phase : P_NONE;
+	int64_t cursor = ss != NULL ? ss->cursor : 0, done = ss != NULL ? ss->done : 0;
+	bool own;
 	int rc;
 
 	if (ss == NULL || (ss->n == 0 && !ss->all))
@@ -309,21 +422,210 @@ store_search_flush(struct store *s)
 	own = sqlite3_get_autocommit(s->db) != 0;
 	if (own && (rc = store_db_begin(s)) < 0)
 		return rc;
-	all = ss->all;
-	rc = notes_store(s);
-	if (rc == 0 && sqlite3_exec(s->db, all ? all_sql : todo_sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (ss->all) /* changes were lost to the bound: the whole index, in steps */
+		rc = rebuild_start(s);
+	else if ((rc = notes_store(s)) == 0 &&
+	         (sqlite3_exec(s->db, todo_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	          sqlite3_exec(s->db, build_sql, NULL, NULL, NULL) != SQLITE_OK))
 		rc = ARR_EDB;
-	if (rc == 0 && sqlite3_exec(s->db, rebuild_sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (rc == 0 && sqlite3_exec(s->db, seen_sql, NULL, NULL, NULL) != SQLITE_OK)
 		rc = ARR_EDB;
+	if (rc == 0 && own)
+		rc = store_db_commit(s);
+	else if (rc < 0 && own)
+		store_db_rollback(s);
 	if (rc < 0) {
-		if (own)
-			store_db_rollback(s);
+		ss->phase = phase; /* as the rolled-back _meta says */
+		ss->cursor = cursor;
+		ss->done = done;
 		return rc;
 	}
-	if (own && (rc = store_db_commit(s)) < 0)
-		return rc;
 	notes_clear(ss);
 	return 0;
+}
+
+/*
+ * Where the next batch of table's rows after cursor ends: the _rid of the batch-th (its
+ * rowid for _search), or INT64_MAX when fewer are left. -1 on an error.
+ */
+static int64_t
+batch_end(struct store *s, const char *table, const char *rid, int64_t cursor, size_t batch)
+{
+	char sql[192];
+
+	snprintf(
+	    sql, sizeof(sql),
+	    "SELECT coalesce((SELECT %s FROM %s WHERE %s > %lld ORDER BY %s LIMIT 1 OFFSET %zu),"
+	    " %lld)",
+	    rid, table, rid, (long long)cursor, rid, batch - 1, (long long)INT64_MAX);
+	return query_int(s, sql, -1);
+}
+
+/* One batch of the party map: the arrangement of every party in the next _rid range. */
+static int
+batch_parties(struct store *s, struct store_search *ss)
+{
+	int64_t end = batch_end(s, "arrangement_party", "_rid", ss->cursor, ss->batch);
+	char sql[192];
+
+	if (end < 0)
+		return ARR_EDB;
+	snprintf(sql, sizeof(sql),
+	         "INSERT OR REPLACE INTO _search_party_of(party, arrangement_id) SELECT _rid,"
+	         " arrangement_id FROM arrangement_party WHERE _rid > %lld AND _rid <= %lld;",
+	         (long long)ss->cursor, (long long)end);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	ss->cursor = end;
+	if (end == INT64_MAX) { /* every party mapped: the documents next */
+		ss->phase = P_DOCS;
+		ss->cursor = 0;
+	}
+	return 0;
+}
+
+/*
+ * One batch of documents: those of the arrangements in the next _rid range, where the
+ * range holds at most batch arrangements and batch old documents (of arrangements gone).
+ */
+static int
+batch_docs(struct store *s, struct store_search *ss)
+{
+	int64_t end = batch_end(s, "arrangement", "_rid", ss->cursor, ss->batch),
+	        old = batch_end(s, "_search", "rowid", ss->cursor, ss->batch);
+	char sql[256];
+	int n;
+
+	if (end < 0 || old < 0)
+		return ARR_EDB;
+	if (old < end)
+		end = old;
+	snprintf(sql, sizeof(sql),
+	         "DELETE FROM _search WHERE rowid > %lld AND rowid <= %lld;"
+	         "INSERT OR IGNORE INTO _search_todo SELECT _rid FROM arrangement"
+	         " WHERE _rid > %lld AND _rid <= %lld;",
+	         (long long)ss->cursor, (long long)end, (long long)ss->cursor, (long long)end);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	n = sqlite3_changes(s->db);
+	if (sqlite3_exec(s->db, build_sql, NULL, NULL, NULL) != SQLITE_OK)
+		return ARR_EDB;
+	ss->done += n;
+	ss->built += (uint64_t)n;
+	ss->cursor = end;
+	if (end == INT64_MAX)
+		ss->phase = P_NONE;
+	return 0;
+}
+
+bool
+store_search_pending(const struct store *s)
+{
+	return s->search != NULL && (s->search->phase != P_NONE || s->search->all);
+}
+
+bool
+store_search_due(const struct store *s)
+{
+	/* a catch-up's bulk transaction or parked change set is not cut short for the index */
+	return store_search_pending(s) && !s->bulk_tx && !store_apply_busy(s);
+}
+
+/* Batches until the rebuild is done or budget_ms have passed, at least one. */
+static int
+step_batches(struct store *s, struct store_search *ss, unsigned budget_ms)
+{
+	uint64_t start = mono_ms();
+	char sql[192];
+	int rc = 0;
+
+	do {
+		rc = ss->phase == P_PARTIES ? batch_parties(s, ss) : batch_docs(s, ss);
+	} while (rc == 0 && ss->phase != P_NONE && mono_ms() - start < budget_ms);
+	if (rc == 0 && ss->phase == P_NONE &&
+	    sqlite3_exec(s->db,
+	                 "DELETE FROM _meta WHERE key IN ('search_phase', 'search_cursor',"
+	                 " 'search_done');",
+	                 NULL, NULL, NULL) != SQLITE_OK)
+		rc = ARR_EDB;
+	if (rc == 0 && ss->phase != P_NONE &&
+	    sqlite3_exec(s->db, state_sql(sql, sizeof(sql), ss->phase, ss->cursor, ss->done), NULL,
+	                 NULL, NULL) != SQLITE_OK)
+		rc = ARR_EDB;
+	return rc;
+}
+
+int
+store_search_step(struct store *s, unsigned budget_ms)
+{
+	struct store_search *ss = s->search;
+	int phase, rc;
+	int64_t cursor, done;
+
+	if (ss == NULL)
+		return 1;
+	if (ss->all && (rc = store_search_flush(s)) < 0) /* the rebuild starts over */
+		return rc;
+	if (ss->phase == P_NONE)
+		return 1;
+	if ((rc = store_bulk_flush(s)) < 0 || (rc = store_db_begin(s)) < 0)
+		return rc;
+	phase = ss->phase;
+	cursor = ss->cursor;
+	done = ss->done;
+	if ((rc = step_batches(s, ss, budget_ms)) == 0)
+		rc = store_db_commit(s);
+	else
+		store_db_rollback(s);
+	if (rc < 0) {
+		ss->phase = phase;
+		ss->cursor = cursor;
+		ss->done = done;
+		return rc;
+	}
+	return ss->phase == P_NONE ? 1 : 0;
+}
+
+int
+store_search_progress(struct store *s, struct store_search_progress *p)
+{
+	struct store_search *ss = s->search;
+	int64_t max = query_int(s, "SELECT coalesce(max(_rid), 0) FROM arrangement", -1);
+
+	memset(p, 0, sizeof(*p));
+	p->complete = !store_search_pending(s);
+	if (max < 0)
+		return ARR_EDB;
+	if (p->complete || ss->all) {
+		p->total = (uint64_t)max;
+		p->done = p->complete ? p->total : 0;
+		return 0;
+	}
+	/* the arrangements after the cursor, estimated by their _rid range */
+	p->done = (uint64_t)ss->done;
+	p->total = p->done;
+	if (ss->phase != P_DOCS)
+		p->total += (uint64_t)max;
+	else if (max > ss->cursor)
+		p->total += (uint64_t)(max - ss->cursor);
+	return 0;
+}
+
+void
+store_search_limits(struct store *s, size_t notes_max, size_t batch)
+{
+	if (s->search == NULL)
+		return;
+	if (notes_max > 0 && notes_max <= SEARCH_NOTES_MAX)
+		s->search->notes_max = notes_max;
+	if (batch > 0)
+		s->search->batch = batch;
+}
+
+uint64_t
+store_search_built(const struct store *s)
+{
+	return s->search != NULL ? s->search->built : 0;
 }
 
 /*

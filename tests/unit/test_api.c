@@ -697,6 +697,23 @@ write_then_read_search_check(struct fx *fx)
 	assert_int_equal(rows(rp->res)->via.array.size, 0);
 	assert_int_equal(col_index(rp->res, "id"), 0);
 	assert_true(col_index(rp->res, "coordinator") > 0);
+	assert_true(field(rp->res, "complete")->type == MSGPACK_OBJECT_BOOLEAN);
+	assert_true(field(rp->res, "complete")->via.boolean);
+	rep_free(rp);
+	/* more rows changed than the index notes (1 here): it says it is being rebuilt */
+	store_search_limits(fx->st, 1, 0);
+	struct store_op two[] = {
+	    {.table = "child", .row_id = U1, .column = "ref", .value = value_text("TD-2016-009")},
+	    {.table = "child", .row_id = U2, .column = "ref", .value = value_text("TD-2016-008")}};
+	assert_int_equal(store_write(fx->st, two, 2, NULL), 0);
+	rp = ok(call(fx->api, "[s{ss", 2, "search", 1, "text", "TD-2016"));
+	assert_false(field(rp->res, "complete")->via.boolean);
+	assert_true(ufield(rp->res, "indexed") <= ufield(rp->res, "arrangements"));
+	rep_free(rp);
+	while (store_search_step(fx->st, 0) == 0)
+		;
+	rp = ok(call(fx->api, "[s{ss", 2, "search", 1, "text", "TD-2016"));
+	assert_true(field(rp->res, "complete")->via.boolean);
 	rep_free(rp);
 	expect_msg(call(fx->api, "[s{ss", 2, "search", 1, "text", " - "), ARR_EINVAL,
 	           "param 'text' has no letter or digit to search for");

@@ -27,13 +27,15 @@
 #include "teststore.h"
 #include "testutil.h"
 
-#define NORG     24
-#define NCHILD   40
-#define NARR     90
-#define NPARTY   3 /* parties per arrangement, at most */
-#define NQUERY   60
-#define NROUNDS  6
-#define TEXT_MAX 48
+#define NORG       24
+#define NCHILD     40
+#define NARR       90
+#define NPARTY     3 /* parties per arrangement, at most */
+#define NQUERY     60
+#define NROUNDS    6
+#define TEXT_MAX   48
+#define STEP_BATCH 7  /* arrangements a step takes, in the tests of steps */
+#define STEP_NOTES 16 /* rows noted before a rebuild, in those tests */
 
 static const char *const words[] = {"Lijster",  "Regenboog",    "Zonnebloem", "Jeugdhulp",
                                     "Testdorp", "Voorbeeld",    "Horizon",    "Kompas",
@@ -62,6 +64,7 @@ struct arr {
 struct region {
 	struct tu_rng rng;
 	uint64_t seed;
+	bool steps; /* the index is rebuilt in steps before the queries (small bounds) */
 	struct org org[NORG];
 	struct child child[NCHILD];
 	struct arr arr[NARR];
@@ -275,6 +278,35 @@ found_has(const struct found *f, const char *id)
 	return false;
 }
 
+/*
+ * Run the rebuild of r's index to its end, a batch per step (budget 0), each step
+ * writing at most batch documents; a search meanwhile says the index is incomplete.
+ */
+static void
+settle(struct store *s, size_t batch)
+{
+	struct store_search_progress pg;
+	int rc = 0, steps = 0;
+
+	if (!store_search_pending(s))
+		return;
+	assert_int_equal(store_search_progress(s, &pg), 0);
+	assert_false(pg.complete);
+	do {
+		uint64_t before = store_search_built(s);
+
+		rc = store_search_step(s, 0);
+		assert_true(rc >= 0);
+		if (store_search_built(s) - before > batch)
+			fail_msg("a step wrote %" PRIu64 " documents, the batch is %zu",
+			         store_search_built(s) - before, batch);
+		assert_true(++steps < 100000);
+	} while (rc == 0);
+	assert_false(store_search_pending(s));
+	assert_int_equal(store_search_progress(s, &pg), 0);
+	assert_true(pg.complete);
+}
+
 /* Every query on replica r against the oracle (the same queries each round: a copy). */
 static void
 check_queries(struct ts_replica *r, struct region *g, const char *where, int round)
@@ -282,6 +314,8 @@ check_queries(struct ts_replica *r, struct region *g, const char *where, int rou
 	struct tu_rng saved = g->rng;
 	size_t hits = 0;
 
+	if (g->steps)
+		settle(r->s, STEP_BATCH);
 	tu_rng_seed(&g->rng, g->seed + 1000 + (uint64_t)round);
 	for (int i = 0; i < NQUERY; i++) {
 		char q[2 * TEXT_MAX + 2], w[2][TEXT_MAX];
@@ -409,6 +443,32 @@ test_search_oracle(void **state)
 	              NROUNDS, NQUERY);
 }
 
+/*
+ * The oracle again with the notes bounded at STEP_NOTES rows: every round's changes
+ * overflow them, on a and on b (merged), and the rebuild runs in steps of STEP_BATCH
+ * arrangements before the queries.
+ */
+static void
+test_search_oracle_steps(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	static struct region g;
+
+	store_search_limits(a->s, STEP_NOTES, STEP_BATCH);
+	store_search_limits(b->s, STEP_NOTES, STEP_BATCH);
+	region_new(a, &g);
+	g.steps = true;
+	assert_true(store_search_overflows(a->s) > 0);
+	for (int round = 0; round < NROUNDS; round++) {
+		check_queries(a, &g, "local writes, rebuilt in steps", round);
+		ts_pull(a, b, 0);
+		check_queries(b, &g, "merged change sets, rebuilt in steps", round);
+		region_change(a, &g);
+	}
+	assert_true(store_search_overflows(b->s) > 0);
+}
+
 /* A ref is found as typed; case and diacritics do not count; no word is refused. */
 static void
 test_search_words(void **state)
@@ -477,6 +537,7 @@ test_search_rebuilt(void **state)
 	sqlite3_close(db);
 	a->s = ts_replica_open(a, &err);
 	assert_non_null(a->s);
+	settle(a->s, 128);
 	assert_int_equal(store_search(a->s, "HR-2017-042", 0, found_add, &fd), 0);
 	assert_int_equal(fd.n, 1);
 	assert_string_equal(fd.ids[0], arr);
@@ -494,6 +555,9 @@ test_search_rebuilt(void **state)
 	sqlite3_close(db);
 	a->s = ts_replica_open(a, &err);
 	assert_non_null(a->s);
+	assert_true(store_search_pending(a->s)); /* behind: rebuilt in steps, not at open */
+	assert_int_equal(store_search_built(a->s), 0);
+	settle(a->s, 128);
 	fd.n = 0;
 	assert_int_equal(store_search(a->s, "HR-2017-043", 0, found_add, &fd), 0);
 	assert_int_equal(fd.n, 1);
@@ -501,6 +565,7 @@ test_search_rebuilt(void **state)
 	store_destroy(&a->s);
 	a->s = ts_replica_open(a, &err);
 	assert_non_null(a->s);
+	assert_false(store_search_pending(a->s));
 	fd.n = 0;
 	assert_int_equal(store_search(a->s, "HR-2017-042", 0, found_add, &fd), 0);
 	assert_int_equal(fd.n, 0);
@@ -530,9 +595,103 @@ test_search_overflow(void **state)
 	assert_int_equal(store_search_overflows(a->s), 0);
 	write_ops(a, ops, N + 2);
 	assert_int_equal(store_search_overflows(a->s), 1);
+	settle(a->s, 128);
 	assert_int_equal(store_search(a->s, "OV-2018-001", 0, found_add, &fd), 0);
 	assert_int_equal(fd.n, 1);
 	assert_string_equal(fd.ids[0], ids[N + 1]);
+	free(ops);
+	free(ids);
+}
+
+/* The number of documents in the index of the replica at path (closed). */
+static int64_t
+docs_at(const char *path, const char *key, int64_t *meta)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT (SELECT count(*) FROM _search), (SELECT value"
+	                                    " FROM _meta WHERE key = ?1)",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	*meta = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * More arrangements changed than the notes hold: the close does not rebuild the index
+ * (no document written, the rebuild recorded), the open does not either (a search then
+ * says the index is incomplete), and the steps after it find every arrangement.
+ */
+static void
+test_search_close_unfinished(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	enum { N = 200 };
+	struct store_op *ops = calloc(2 * N, sizeof(*ops));
+	char(*ids)[ARR_ROWID_STRLEN + 1] = calloc(2 * N, sizeof(*ids));
+	char(*refs)[16] = calloc(N, sizeof(*refs));
+	struct store_search_progress pg;
+	struct found fd = {.n = 0};
+	int64_t phase;
+	int err = 0;
+
+	assert_true(ops != NULL && ids != NULL && refs != NULL);
+	store_search_limits(a->s, 50, 16);
+	for (size_t i = 0; i < N; i++) {
+		ts_new_id(ids[2 * i]);
+		ts_new_id(ids[2 * i + 1]);
+		snprintf(refs[i], sizeof(refs[i]), "CL-%04zu", i);
+		ops[2 * i] = ts_op("child", ids[2 * i], "ref", value_text(refs[i]));
+		ops[2 * i + 1] =
+		    ts_op("arrangement", ids[2 * i + 1], "child_id", value_text(ids[2 * i]));
+	}
+	write_ops(a, ops, 2 * N);
+	assert_int_equal(store_search_overflows(a->s), 1);
+	assert_true(store_search_pending(a->s));
+	store_destroy(&a->s);
+	assert_int_equal(docs_at(a->path, "search_phase", &phase), 0); /* nothing built */
+	assert_true(phase == 1);                                       /* the rebuild waits */
+	a->s = ts_replica_open(a, &err);
+	assert_non_null(a->s);
+	assert_true(store_search_pending(a->s));
+	assert_int_equal(store_search_built(a->s), 0); /* the open rebuilt nothing */
+	assert_int_equal(store_search(a->s, refs[N - 1], 0, found_add, &fd), 0);
+	assert_int_equal(store_search_progress(a->s, &pg), 0);
+	assert_false(pg.complete);
+	assert_true(pg.done < pg.total && pg.total >= N);
+	/* a few steps, a close in the middle: the next open resumes where it was */
+	store_search_limits(a->s, 0, 16);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(store_search_step(a->s, 0), 0);
+	store_destroy(&a->s);
+	assert_true(docs_at(a->path, "search_cursor", &phase) > 0 && phase > 0);
+	a->s = ts_replica_open(a, &err);
+	assert_non_null(a->s);
+	assert_int_equal(store_search_progress(a->s, &pg), 0);
+	assert_true(!pg.complete && pg.done > 0);
+	store_search_limits(a->s, 0, 16);
+	settle(a->s, 16);
+	for (size_t i = 0; i < N; i++) {
+		fd.n = 0;
+		assert_int_equal(store_search(a->s, refs[i], 0, found_add, &fd), 0);
+		if (fd.n != 1 || strcmp(fd.ids[0], ids[2 * i + 1]) != 0)
+			fail_msg("'%s' found %zu, not its arrangement", refs[i], fd.n);
+	}
+	store_destroy(&a->s);
+	a->s = ts_replica_open(a, &err);
+	assert_non_null(a->s);
+	assert_false(store_search_pending(a->s));
+	free(refs);
 	free(ops);
 	free(ids);
 }
@@ -542,9 +701,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_search_oracle, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_search_oracle_steps, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_search_words, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_search_rebuilt, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_search_overflow, ts_setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_search_close_unfinished, ts_setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
