@@ -1,5 +1,5 @@
 # ratio.gp: the replica's throughput as a ratio of raw SQLite's in the same run, against
-# fixture size (bench/README.md), from the first block of the data file arrang_bench
+# fixture size (bench/README.md), from the block "# arrangements ..." of the data file arrang_bench
 # --dat writes. Usage:
 #   gnuplot -e "datafile='bench/results/throughput.dat'; outfile='bench/results/ratio.png'" bench/ratio.gp
 if (!exists("datafile")) datafile = 'bench/results/throughput.dat'
@@ -13,6 +13,6 @@ set logscale x
 set yrange [0:1<*]
 set grid
 set key outside below center horizontal
-plot datafile index 0 using 1:($4/$3) with linespoints lw 2 pt 5 title "API write (import path)", \
-     datafile index 0 using 1:($5/$3) with linespoints lw 2 pt 9 title "catch-up of an empty node", \
+plot datafile index "arrangements" using 1:($4/$3) with linespoints lw 2 pt 5 title "API write (import path)", \
+     datafile index "arrangements" using 1:($5/$3) with linespoints lw 2 pt 9 title "catch-up of an empty node", \
      0.8 with lines dt 2 lc rgb "gray" title "target: 0.8"
