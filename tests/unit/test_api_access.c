@@ -27,17 +27,13 @@
 #include "arrerr.h"
 #include "store.h"
 #include "store_access.h"
+#include "teststore.h"
 #include "testutil.h"
 
 #define CANARY "canary-7f3e-summary-text"
 
 struct fx {
-	char *dir;
-	struct nodekey *key;
-	struct store *st;
-	struct store_access *acc;
-	struct api *api;
-	struct api_hooks hooks;
+	struct ts_api x; /* the replica, its access log and the API */
 	struct tu_rng rng;
 };
 
@@ -45,28 +41,9 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char *path;
-	int err = 0;
 
 	assert_non_null(f);
-	f->dir = tu_tmpdir();
-	f->key = tu_key(1);
-	path = tu_path(f->dir, "arrangd.db");
-	struct store_config cfg = {.path = path,
-	                           .key = f->key,
-	                           .organisation = "Gemeente Testdorp",
-	                           .no_domain_rules = true};
-	f->st = store_open(&cfg, &err);
-	free(path);
-	assert_non_null(f->st);
-	path = tu_path(f->dir, "access.db");
-	f->acc = store_access_open(path, "Gemeente Testdorp", &err);
-	free(path);
-	assert_non_null(f->acc);
-	f->hooks = (struct api_hooks){.organisation = "Gemeente Testdorp"};
-	f->api = api_new(f->st, &f->hooks);
-	assert_non_null(f->api);
-	api_set_access(f->api, f->acc, 0, 0); /* strict: each read's notes committed */
+	ts_api_open(&f->x, 0);
 	tu_current_seed = tu_seed(23);
 	tu_rng_seed(&f->rng, tu_current_seed);
 	*state = f;
@@ -78,11 +55,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	api_destroy(&f->api);
-	store_access_destroy(&f->acc);
-	store_destroy(&f->st);
-	nodekey_destroy(&f->key);
-	tu_rmtree(f->dir);
+	ts_api_close(&f->x);
 	free(f);
 	return 0;
 }
@@ -203,14 +176,14 @@ write_ops(struct fx *f, const struct store_op *ops, size_t n)
 {
 	struct store_write_result w;
 
-	assert_int_equal(store_write(f->st, ops, n, &w), 0);
+	assert_int_equal(store_write(f->x.st, ops, n, &w), 0);
 }
 
 /* Entries of the access log now: into *n, the reply kept in *rp (caller frees). */
 static const msgpack_object *
 log_entries(struct fx *f, struct rep **rp, uint32_t *n)
 {
-	*rp = call(f->api, "access.list", 0);
+	*rp = call(f->x.api, "access.list", 0);
 	assert_int_equal((*rp)->code, 0);
 	const msgpack_object *es = field((*rp)->res, "entries");
 	assert_non_null(es);
@@ -264,12 +237,12 @@ test_read_kinds(void **state)
 	                         op("consent", cons, "purpose", value_text("plan"))};
 	write_ops(f, ops, sizeof(ops) / sizeof(ops[0]));
 	static const char *const kinds[] = {"get", "list", "history", "search", "query"};
-	rep_free(call(f->api, "get", 2, "table", "arrangement", "id", arr));
-	rep_free(call(f->api, "list", 1, "table", "consent"));
-	rep_free(call(f->api, "history", 2, "table", "consent", "id", cons));
-	rep_free(call(f->api, "search", 1, "text", "TD-2016-001"));
-	rep_free(call(f->api, "query", 1, "sql", "SELECT id, arrangement_id FROM consent"));
-	rep_free(call(f->api, "get", 2, "table", "organisation", "id", org)); /* not case data */
+	rep_free(call(f->x.api, "get", 2, "table", "arrangement", "id", arr));
+	rep_free(call(f->x.api, "list", 1, "table", "consent"));
+	rep_free(call(f->x.api, "history", 2, "table", "consent", "id", cons));
+	rep_free(call(f->x.api, "search", 1, "text", "TD-2016-001"));
+	rep_free(call(f->x.api, "query", 1, "sql", "SELECT id, arrangement_id FROM consent"));
+	rep_free(call(f->x.api, "get", 2, "table", "organisation", "id", org)); /* not case data */
 	e = log_entries(f, &lg, &n);
 	assert_int_equal(n, 5);
 	for (uint32_t i = 0; i < n; i++) {
@@ -285,17 +258,17 @@ test_read_kinds(void **state)
 	assert_true(str_is(field(&e[4], "table"), "consent"));
 	rep_free(lg);
 	/* ids and names only: the summary's text is in the replica, never in the log */
-	assert_true(file_holds(f->dir, "arrangd.db", CANARY) ||
-	            file_holds(f->dir, "arrangd.db-wal", CANARY));
-	assert_false(file_holds(f->dir, "access.db", CANARY) ||
-	             file_holds(f->dir, "access.db-wal", CANARY));
-	rp = call(f->api, "access.verify", 0);
+	assert_true(file_holds(f->x.dir, "arrangd.db", CANARY) ||
+	            file_holds(f->x.dir, "arrangd.db-wal", CANARY));
+	assert_false(file_holds(f->x.dir, "access.db", CANARY) ||
+	             file_holds(f->x.dir, "access.db-wal", CANARY));
+	rp = call(f->x.api, "access.verify", 0);
 	assert_int_equal(rp->code, 0);
 	assert_true(field(rp->res, "ok")->via.boolean);
 	assert_int_equal(field(rp->res, "checked")->via.u64, 5);
 	rep_free(rp);
 	/* filtered by arrangement: all five; by another: none */
-	rp = call(f->api, "access.list", 1, "arrangement", cons);
+	rp = call(f->x.api, "access.list", 1, "arrangement", cons);
 	assert_int_equal(field(rp->res, "entries")->via.array.size, 0);
 	rep_free(rp);
 }
@@ -329,12 +302,12 @@ test_arrangement_of_links(void **state)
 	                         op("goal_evaluation", ge2, "evaluation_id", value_text(ev))};
 	write_ops(f, ops, 4);
 	write_ops(f, ops + 4, 3); /* a goal evaluation finds its scope through those rows */
-	rep_free(call(f->api, "get", 2, "table", "child", "id", child));
-	rep_free(call(f->api, "list", 1, "table", "child"));
-	rep_free(call(f->api, "history", 2, "table", "child", "id", child));
-	rep_free(call(f->api, "get", 2, "table", "goal_evaluation", "id", ge));
-	rep_free(call(f->api, "list", 1, "table", "goal_evaluation")); /* ge and ge2 */
-	rep_free(call(f->api, "history", 2, "table", "goal_evaluation", "id", ge2));
+	rep_free(call(f->x.api, "get", 2, "table", "child", "id", child));
+	rep_free(call(f->x.api, "list", 1, "table", "child"));
+	rep_free(call(f->x.api, "history", 2, "table", "child", "id", child));
+	rep_free(call(f->x.api, "get", 2, "table", "goal_evaluation", "id", ge));
+	rep_free(call(f->x.api, "list", 1, "table", "goal_evaluation")); /* ge and ge2 */
+	rep_free(call(f->x.api, "history", 2, "table", "goal_evaluation", "id", ge2));
 	e = log_entries(f, &lg, &n);
 	assert_int_equal(n, 7);
 	for (uint32_t i = 0; i < n; i++) {
@@ -476,7 +449,7 @@ export_next(struct fx *f, const char *ref, const struct rep *rp)
 		else
 			snprintf(text[n] + 16, 80, "%.*s", (int)v->via.str.size, v->via.str.ptr);
 	}
-	return call_kv(f->api, "export", n, keys, vals);
+	return call_kv(f->x.api, "export", n, keys, vals);
 }
 
 /* Check one export page's items against o, counting them into seen. */
@@ -518,7 +491,7 @@ export_all(struct fx *f, const struct oracle *o, size_t page_bytes, struct expor
 	struct rep *rp = NULL, *prev = NULL;
 
 	memset(seen, 0, sizeof(*seen));
-	api_set_page_bytes(f->api, page_bytes);
+	api_set_page_bytes(f->x.api, page_bytes);
 	do {
 		rp = export_next(f, o->ref, prev);
 		if (prev != NULL)
@@ -529,7 +502,7 @@ export_all(struct fx *f, const struct oracle *o, size_t page_bytes, struct expor
 		prev = rp;
 	} while (field(rp->res, "next")->type != MSGPACK_OBJECT_NIL);
 	rep_free(rp);
-	api_set_page_bytes(f->api, 0);
+	api_set_page_bytes(f->x.api, 0);
 }
 
 /*
@@ -575,7 +548,7 @@ test_export_changed(void **state)
 	                         op("arrangement", arr, "child_id", value_text(child)),
 	                         op("consent", cons, "arrangement_id", value_text(arr))};
 	write_ops(f, ops, 2);
-	api_set_page_bytes(f->api, 1);
+	api_set_page_bytes(f->x.api, 1);
 	rp = export_next(f, o.ref, NULL);
 	assert_int_equal(rp->code, 0);
 	assert_int_equal(field(rp->res, "next")->type, MSGPACK_OBJECT_MAP);
@@ -597,7 +570,7 @@ test_export_oracle(void **state)
 	gen_region(f, o, GEN_CHILDREN);
 	for (size_t c = 0; c < GEN_CHILDREN; c++)
 		check_export(f, &o[c]);
-	rp = call(f->api, "export", 1, "child", "NO-SUCH-REF");
+	rp = call(f->x.api, "export", 1, "child", "NO-SUCH-REF");
 	assert_int_equal(rp->code, ARR_ENOTFOUND);
 	rep_free(rp);
 	free(o);
@@ -607,7 +580,7 @@ test_export_oracle(void **state)
 static int
 records_in(struct fx *f)
 {
-	char *path = tu_path(f->dir, "access.db");
+	char *path = tu_path(f->x.dir, "access.db");
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	struct store_access_rec_ctx *c = calloc(1, sizeof(*c));
@@ -657,19 +630,20 @@ test_rows_one_note(void **state)
 		write_ops(f, &o, 1);
 	}
 	qsort(arr, 3, sizeof(arr[0]), cmp_id); /* "list" hands them out by id */
-	rep_free(call(f->api, "list", 1, "table", "arrangement"));
-	rep_free(call(f->api, "query", 1, "sql", "SELECT id, status FROM arrangement ORDER BY id"));
+	rep_free(call(f->x.api, "list", 1, "table", "arrangement"));
+	rep_free(
+	    call(f->x.api, "query", 1, "sql", "SELECT id, status FROM arrangement ORDER BY id"));
 	/* a query's names die with it: the next one's, even at the same place, are its own */
 	const char *names[2] = {"id", "status"}, *other[2] = {"id", "summary"};
 	const struct value v[2] = {value_text(arr[0]), value_text("draft")};
 	for (int q = 0; q < 2; q++) {
 		names[1] = q == 0 ? "status" : "kind";
-		assert_int_equal(api_access_begin(f->api), 0);
-		assert_int_equal(api_access_row(f->api, "query", "arrangement", 2, names, v), 0);
+		assert_int_equal(api_access_begin(f->x.api), 0);
+		assert_int_equal(api_access_row(f->x.api, "query", "arrangement", 2, names, v), 0);
 		if (q == 1) /* other columns in the same read: a note of their own */
 			assert_int_equal(
-			    api_access_row(f->api, "query", "arrangement", 2, other, v), 0);
-		assert_int_equal(api_access_end(f->api, 0), 0);
+			    api_access_row(f->x.api, "query", "arrangement", 2, other, v), 0);
+		assert_int_equal(api_access_end(f->x.api, 0), 0);
 	}
 	const msgpack_object *e = log_entries(f, &lg, &n);
 	assert_int_equal(n, 9);

@@ -23,6 +23,7 @@
 #include "rowid.h"
 #include "store.h"
 #include "store_access.h"
+#include "teststore.h"
 #include "testutil.h"
 
 #define A1    "11111111-1111-4111-8111-111111111111"
@@ -31,38 +32,16 @@
 #define NOTES 16
 
 struct fx {
-	char *dir;
-	struct nodekey *key;
-	struct store *st;
-	struct store_access *acc;
-	struct api *api;
+	struct ts_api x; /* the replica, its access log and the API */
 };
 
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char *path;
-	int err = 0;
 
 	assert_non_null(f);
-	f->dir = tu_tmpdir();
-	f->key = tu_key(1);
-	path = tu_path(f->dir, "arrangd.db");
-	struct store_config cfg = {.path = path,
-	                           .key = f->key,
-	                           .organisation = "Gemeente Testdorp",
-	                           .no_domain_rules = true};
-	f->st = store_open(&cfg, &err);
-	free(path);
-	assert_non_null(f->st);
-	path = tu_path(f->dir, "access.db");
-	f->acc = store_access_open(path, "Gemeente Testdorp", &err);
-	free(path);
-	assert_non_null(f->acc);
-	f->api = api_new(f->st, NULL);
-	assert_non_null(f->api);
-	api_set_access(f->api, f->acc, 0, 3600u * 1000u); /* grouped: committed below */
+	ts_api_open(&f->x, 3600u * 1000u);
 	*state = f;
 	return 0;
 }
@@ -72,11 +51,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	api_destroy(&f->api);
-	store_access_destroy(&f->acc);
-	store_destroy(&f->st);
-	nodekey_destroy(&f->key);
-	tu_rmtree(f->dir);
+	ts_api_close(&f->x);
 	free(f);
 	return 0;
 }
@@ -89,7 +64,7 @@ read_as(struct fx *f, uid_t uid, const char *method, const char *k1, const char 
 	msgpack_sbuffer req, out;
 	msgpack_packer pk;
 
-	f->api->caller = uid;
+	f->x.api->caller = uid;
 	msgpack_sbuffer_init(&req);
 	msgpack_packer_init(&pk, &req, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 2);
@@ -103,7 +78,7 @@ read_as(struct fx *f, uid_t uid, const char *method, const char *k1, const char 
 	}
 	msgpack_sbuffer_init(&out);
 	msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
-	api_handle(f->api, (const uint8_t *)req.data, req.size, &pk);
+	api_handle(f->x.api, (const uint8_t *)req.data, req.size, &pk);
 	assert_true(out.size > 4 && memcmp(out.data + 1, "\xa2ok", 3) == 0);
 	msgpack_sbuffer_destroy(&req);
 	msgpack_sbuffer_destroy(&out);
@@ -118,10 +93,11 @@ row_as(struct fx *f, uid_t uid, const char *const names[2], const struct api_acc
 {
 	const struct value v[2] = {value_text(A1), value_text("draft")};
 
-	f->api->caller = uid;
-	assert_int_equal(api_access_begin(f->api), 0);
-	assert_int_equal(api_access_row_known(f->api, "get", "arrangement", 2, names, v, known), 0);
-	assert_int_equal(api_access_end(f->api, 0), 0);
+	f->x.api->caller = uid;
+	assert_int_equal(api_access_begin(f->x.api), 0);
+	assert_int_equal(api_access_row_known(f->x.api, "get", "arrangement", 2, names, v, known),
+	                 0);
+	assert_int_equal(api_access_end(f->x.api, 0), 0);
 }
 
 /* What an entry must be: uid, action, table, row, arrangement, a column it names. */
@@ -204,7 +180,7 @@ test_shape_changes(void **state)
 	memcpy(ops[0].row_id, A1, sizeof(A1));
 	memcpy(ops[1].row_id, A2, sizeof(A2));
 	memcpy(ops[2].row_id, C1, sizeof(C1));
-	assert_int_equal(store_write(f->st, ops, 3, &w), 0);
+	assert_int_equal(store_write(f->x.st, ops, 3, &w), 0);
 	read_as(f, 1000, "get", "table", "arrangement", "id", A1);
 	read_as(f, 1000, "get", "table", "arrangement", "id", A2);
 	read_as(f, 1001, "get", "table", "arrangement", "id", A1);
@@ -222,9 +198,9 @@ test_shape_changes(void **state)
 	row_as(f, 1001, kind_names, &known);
 	read_as(f, 1000, "get", "table", "arrangement", "id", A2);
 	read_as(f, 1000, "list", "table", "arrangement", NULL, NULL);
-	assert_true(store_access_uncommitted(f->acc, NULL)); /* one batch, not yet written */
-	api_access_flush(f->api, true);
-	assert_int_equal(store_access_list(f->acc, 0, 0, NULL, 0, keep, s), 0);
+	assert_true(store_access_uncommitted(f->x.acc, NULL)); /* one batch, not yet written */
+	api_access_flush(f->x.api, true);
+	assert_int_equal(store_access_list(f->x.acc, 0, 0, NULL, 0, keep, s), 0);
 	assert_int_equal(s->n, NOTES);
 	for (size_t i = 0; i < NOTES; i++) {
 		char(*e)[256] = s->s[i];

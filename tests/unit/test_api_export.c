@@ -29,6 +29,7 @@
 #include "store.h"
 #include "store_access.h"
 #include "store_int.h"
+#include "teststore.h"
 #include "testutil.h"
 
 #define FEW_CHILDREN  200
@@ -38,12 +39,7 @@
 #define STEP_ROWS     256  /* rows a step of the walk reads at most, here */
 
 struct fx {
-	char *dir;
-	struct nodekey *key;
-	struct store *st;
-	struct store_access *acc;
-	struct api *api;
-	struct api_hooks hooks;
+	struct ts_api x; /* the replica, its access log and the API */
 	struct tu_rng rng;
 	uint64_t steps; /* VM steps counted by the progress handler */
 	int conn[2];    /* two clients, by address (never dereferenced) */
@@ -61,28 +57,9 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char *path;
-	int err = 0;
 
 	assert_non_null(f);
-	f->dir = tu_tmpdir();
-	f->key = tu_key(1);
-	path = tu_path(f->dir, "arrangd.db");
-	struct store_config cfg = {.path = path,
-	                           .key = f->key,
-	                           .organisation = "Gemeente Testdorp",
-	                           .no_domain_rules = true};
-	f->st = store_open(&cfg, &err);
-	free(path);
-	assert_non_null(f->st);
-	path = tu_path(f->dir, "access.db");
-	f->acc = store_access_open(path, "Gemeente Testdorp", &err);
-	free(path);
-	assert_non_null(f->acc);
-	f->hooks = (struct api_hooks){.organisation = "Gemeente Testdorp"};
-	f->api = api_new(f->st, &f->hooks);
-	assert_non_null(f->api);
-	api_set_access(f->api, f->acc, 0, 0);
+	ts_api_open(&f->x, 0);
 	tu_current_seed = tu_seed(24);
 	tu_rng_seed(&f->rng, tu_current_seed);
 	*state = f;
@@ -94,11 +71,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	api_destroy(&f->api);
-	store_access_destroy(&f->acc);
-	store_destroy(&f->st);
-	nodekey_destroy(&f->key);
-	tu_rmtree(f->dir);
+	ts_api_close(&f->x);
 	free(f);
 	return 0;
 }
@@ -149,7 +122,7 @@ fill(struct fx *f, int from, int to)
 			       value_text(id[3]));
 			set_op(&ops[n++], "goal_evaluation", id[5], "goal_id", value_text(id[4]));
 		}
-		assert_int_equal(store_write(f->st, ops, n, &w), 0);
+		assert_int_equal(store_write(f->x.st, ops, n, &w), 0);
 	}
 }
 
@@ -203,16 +176,16 @@ run_client(struct fx *f, const int *conn, const msgpack_sbuffer *req, msgpack_sb
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, rep, msgpack_sbuffer_write);
-	f->api->cur = (const struct api_conn *)conn;
+	f->x.api->cur = (const struct api_conn *)conn;
 	do {
-		f->api->again = false;
-		f->api->again_wait = false;
+		f->x.api->again = false;
+		f->x.api->again_wait = false;
 		f->steps = 0;
-		api_handle(f->api, (const uint8_t *)req->data, req->size, &pk);
+		api_handle(f->x.api, (const uint8_t *)req->data, req->size, &pk);
 		c->runs++;
 		c->max_steps = f->steps > c->max_steps ? f->steps : c->max_steps;
-	} while (f->api->again);
-	f->api->cur = NULL;
+	} while (f->x.api->again);
+	f->x.api->cur = NULL;
 }
 
 /* Every page of the export of ref (an item a page, the last may have none). */
@@ -228,9 +201,9 @@ export_cost(struct fx *f, const char *ref, struct export_cost *c)
 	memset(c, 0, sizeof(*c));
 	msgpack_sbuffer_init(&rep[0]);
 	msgpack_sbuffer_init(&rep[1]);
-	api_set_page_bytes(f->api, 1);
-	f->api->export_step_rows = STEP_ROWS;
-	sqlite3_progress_handler(f->st->db, 1, count_step, f);
+	api_set_page_bytes(f->x.api, 1);
+	f->x.api->export_step_rows = STEP_ROWS;
+	sqlite3_progress_handler(f->x.st->db, 1, count_step, f);
 	do {
 		const msgpack_object *res;
 
@@ -252,7 +225,7 @@ export_cost(struct fx *f, const char *ref, struct export_cost *c)
 		next = next->type == MSGPACK_OBJECT_NIL ? NULL : next;
 		cur = 1 - cur; /* next points into this reply: keep it for one more round */
 	} while (next != NULL);
-	sqlite3_progress_handler(f->st->db, 0, NULL, NULL);
+	sqlite3_progress_handler(f->x.st->db, 0, NULL, NULL);
 	apimsg_reply_destroy(&r[0]);
 	apimsg_reply_destroy(&r[1]);
 	msgpack_sbuffer_destroy(&rep[0]);
@@ -274,7 +247,7 @@ test_export_run_bounded(void **state)
 	fill(f, 0, FEW_CHILDREN);
 	export_cost(f, "C-00007", &few);
 	fill(f, FEW_CHILDREN, MANY_CHILDREN);
-	walks = f->api->export_n.walks;
+	walks = f->x.api->export_n.walks;
 	export_cost(f, "C-00007", &many);
 	print_message("export of one child: %zu pages in %zu runs among %d children, %zu "
 	              "pages in %zu runs among %d; dearest run %llu / %llu VM steps\n",
@@ -288,8 +261,8 @@ test_export_run_bounded(void **state)
 	/* no run reads the replica: a scan in one run would cost eight times as much */
 	TU_CHECK(many.max_steps < 2 * few.max_steps);
 	/* one walk for all the pages of an export, the others use it */
-	TU_CHECK(f->api->export_n.walks == walks + 1);
-	TU_CHECK(f->api->export_n.kept >= many.pages - 1);
+	TU_CHECK(f->x.api->export_n.walks == walks + 1);
+	TU_CHECK(f->x.api->export_n.kept >= many.pages - 1);
 }
 
 /* The result code of one export request of ref by client conn (run to its end). */
@@ -308,13 +281,13 @@ export_code(struct fx *f, const int *conn, const char *ref, bool once)
 	export_request(&req, ref, NULL);
 	if (once) { /* one run only: the export stays under way */
 		msgpack_packer_init(&pk, &rep, msgpack_sbuffer_write);
-		f->api->cur = (const struct api_conn *)conn;
-		f->api->again = false;
-		api_handle(f->api, (const uint8_t *)req.data, req.size, &pk);
-		f->api->cur = NULL;
-		code = f->api->again ? -1 : 0;
-		f->api->again = false;
-		f->api->again_wait = false;
+		f->x.api->cur = (const struct api_conn *)conn;
+		f->x.api->again = false;
+		api_handle(f->x.api, (const uint8_t *)req.data, req.size, &pk);
+		f->x.api->cur = NULL;
+		code = f->x.api->again ? -1 : 0;
+		f->x.api->again = false;
+		f->x.api->again_wait = false;
 		msgpack_sbuffer_destroy(&req);
 		msgpack_sbuffer_destroy(&rep);
 		return code;
@@ -340,17 +313,17 @@ test_export_one_client(void **state)
 	uint64_t walks;
 
 	fill(f, 0, FEW_CHILDREN);
-	f->api->export_step_rows = 16;
+	f->x.api->export_step_rows = 16;
 	assert_int_equal(export_code(f, &f->conn[0], "C-00003", true), -1); /* under way */
 	assert_int_equal(export_code(f, &f->conn[1], "C-00004", false), ARR_EBUSY);
-	api_export_drop(f->api, (const struct api_conn *)&f->conn[0]);
+	api_export_drop(f->x.api, (const struct api_conn *)&f->conn[0]);
 	assert_int_equal(export_code(f, &f->conn[1], "C-00004", false), 0);
-	walks = f->api->export_n.walks;
+	walks = f->x.api->export_n.walks;
 	assert_int_equal(export_code(f, &f->conn[1], "C-00004", false), 0);
-	assert_int_equal(f->api->export_n.walks, walks); /* kept: nothing changed */
+	assert_int_equal(f->x.api->export_n.walks, walks); /* kept: nothing changed */
 	fill(f, FEW_CHILDREN, FEW_CHILDREN + BATCH);
 	assert_int_equal(export_code(f, &f->conn[1], "C-00004", false), 0);
-	assert_int_equal(f->api->export_n.walks, walks + 1); /* the replica changed */
+	assert_int_equal(f->x.api->export_n.walks, walks + 1); /* the replica changed */
 	assert_int_equal(export_code(f, &f->conn[1], "NO-SUCH-CHILD", false), ARR_ENOTFOUND);
 }
 

@@ -368,3 +368,39 @@ ts_query_collect(void *ctx, size_t ncols, const char *const *names, const struct
 {
 	return rowtext_add(ctx, ncols, names, values, true);
 }
+
+void
+ts_api_open(struct ts_api *x, uint32_t commit_ms)
+{
+	int err = 0;
+	char *path;
+
+	memset(x, 0, sizeof(*x));
+	x->dir = tu_tmpdir();
+	x->key = tu_key(1);
+	path = tu_path(x->dir, "arrangd.db");
+	struct store_config cfg = {
+	    .path = path, .key = x->key, .organisation = TS_ORG, .no_domain_rules = true};
+	x->st = store_open(&cfg, &err);
+	free(path);
+	assert_non_null(x->st);
+	path = tu_path(x->dir, "access.db");
+	x->acc = store_access_open(path, TS_ORG, &err);
+	free(path);
+	assert_non_null(x->acc);
+	x->hooks = (struct api_hooks){.organisation = TS_ORG};
+	x->api = api_new(x->st, &x->hooks);
+	assert_non_null(x->api);
+	api_set_access(x->api, x->acc, 0, commit_ms);
+}
+
+void
+ts_api_close(struct ts_api *x)
+{
+	api_destroy(&x->api);
+	store_access_destroy(&x->acc);
+	store_destroy(&x->st);
+	nodekey_destroy(&x->key);
+	tu_rmtree(x->dir);
+	x->dir = NULL;
+}

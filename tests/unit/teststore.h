@@ -2,7 +2,8 @@
  * teststore.h: fixtures shared by the store's unit tests (test_store_*.c): three
  * replicas in a scratch directory with test clocks and member lists, helpers to write,
  * read, pull and digest, and callbacks that collect rows, envelopes, history entries and
- * quarantine entries. Test code only; it uses store.h and nothing private of the store.
+ * quarantine entries; and for the API's tests, one replica with its access log and an
+ * API on both (ts_api). Test code only; it uses the public headers and nothing private.
  */
 #ifndef TESTSTORE_H
 #define TESTSTORE_H
@@ -11,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "store.h"
+#include "store_access.h"
 
 #define TS_MAX_MEMBERS 8
 
@@ -52,6 +55,23 @@ const uint8_t *ts_member_at(void *ctx, size_t i);
 struct store *ts_replica_open(struct ts_replica *r, int *err);
 void ts_replica_init(struct ts_replica *r, const char *dir, const char *name, uint8_t keyno);
 void ts_replica_fini(struct ts_replica *r);
+
+/* One replica (key 1, TS_ORG, no domain rules) with its access log and an API on both. */
+struct ts_api {
+	char *dir;
+	struct nodekey *key;
+	struct store *st;
+	struct store_access *acc;
+	struct api *api;
+	struct api_hooks hooks; /* the API's: TS_ORG */
+};
+
+/*
+ * Open x in a new scratch directory; the log's notes are committed every commit_ms of
+ * reading (0: with each read), as api_set_access() says.
+ */
+void ts_api_open(struct ts_api *x, uint32_t commit_ms);
+void ts_api_close(struct ts_api *x);
 
 /* A new random row id as text. */
 void ts_new_id(char out[ARR_ROWID_STRLEN + 1]);
