@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -62,22 +64,70 @@ dump_logs(void)
 	}
 }
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* The lowest port free_port() hands out. */
+#define PORT_LO 10000
+
+/*
+ * The first port of the kernel's range of ephemeral ports (net.ipv4.ip_local_port_range),
+ * the ports connect() picks from; 32768 when it cannot be read.
+ */
 static int
-free_port(void)
+ephemeral_lo(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int lo = 32768, hi;
+
+	if (f != NULL) {
+		if (fscanf(f, "%d %d", &lo, &hi) != 2)
+			lo = 32768;
+		fclose(f);
+	}
+	return lo;
+}
+
+/* Whether port can be bound on 127.0.0.1 now. */
+static bool
+port_free(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
 
 	CHECK(fd >= 0, "socket: %s", strerror(errno));
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	          getsockname(fd, (struct sockaddr *)&a, &len) == 0,
-	      "cannot find a free port: %s", strerror(errno));
-	port = ntohs(a.sin_port);
+	ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 	close(fd);
-	return port;
+	return ok;
+}
+
+/*
+ * A TCP port on 127.0.0.1 that was free a moment ago, below the range of ephemeral
+ * ports: a port from that range may be given to an outgoing connection of a node already
+ * running (a region of 100 makes some 400 links while its last nodes start) before its
+ * own node binds it, and that node then cannot start. Ports are taken in turn from a
+ * start chosen at random per process (not from ARRANG_SEED: two test processes with one
+ * seed would pick alike), so a process never hands one out twice.
+ */
+static int
+free_port(void)
+{
+	static int next;
+	int lo = ephemeral_lo(), n = lo - PORT_LO;
+
+	CHECK(n > 1000, "ephemeral ports start at %d: too few ports below them", lo);
+	if (next == 0) {
+		unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+		next = PORT_LO + (int)(r % (unsigned)n);
+	}
+	for (int tries = 0; tries < n; tries++) {
+		int port = next;
+
+		next = next + 1 < lo ? next + 1 : PORT_LO;
+		if (port_free(port))
+			return port;
+	}
+	CHECK(false, "no free port in %d..%d", PORT_LO, lo - 1);
+	return -1;
 }
 
 /* Node i's directory, config and key: `arrangd --init`. */
