@@ -692,6 +692,13 @@ struct store_backup_job;
 int store_backup_begin(struct store *s, const char *path, struct store_backup_job **out);
 int store_backup_poll(struct store *s, struct store_backup_job *j);
 void store_backup_abort(struct store_backup_job **j);
+/*
+ * Test hook: fn(arg, copy) is called on the copying thread after every step of each
+ * backup begun from now on (copy: 1 for the first copy, 2 and 3 for the copies started
+ * again), so that a test can hold a copy midway and count its restarts. Set it while no
+ * backup begins; NULL (the daemon's case): none.
+ */
+void store_backup_test_step(void (*fn)(void *arg, int copy), void *arg);
 
 /* ---- schema upgrades (store_upgrade.c) ---- */
 

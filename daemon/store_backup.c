@@ -18,7 +18,8 @@
  * written without a journal or syncs of its own (a copy cut short is removed, never
  * used); the thread starts the kernel's writeback as it goes and syncs the file at the
  * end, dropping the copy's pages from the page cache as they reach the disk. It writes
- * nothing but the copy.
+ * nothing but the copy. A test hook (store_backup_test_step) lets a test hold the thread
+ * between steps and see which copy it is in; the daemon never sets it.
  */
 #define _GNU_SOURCE /* sync_file_range */
 #include <fcntl.h>
@@ -49,7 +50,20 @@ struct store_backup_job {
 	atomic_int state;  /* the thread: 0 copying; 1 done; < 0 failed (ARR_E*) */
 	int seen;          /* the loop: copies it has seen begin */
 	int wal0;          /* the loop: the WAL's frames when it saw the last one begin */
+	void (*step_fn)(void *arg, int copy); /* the test hook when the job began; NULL */
+	void *step_arg;
 };
+
+/* The test hook (store_backup_test_step), copied into each job it begins: NULL. */
+static void (*backup_step_fn)(void *arg, int copy);
+static void *backup_step_arg;
+
+void
+store_backup_test_step(void (*fn)(void *arg, int copy), void *arg)
+{
+	backup_step_fn = fn;
+	backup_step_arg = arg;
+}
 
 void
 store_backup_abort(struct store_backup_job **jp)
@@ -104,9 +118,8 @@ static int
 backup_copy(struct store_backup_job *j)
 {
 	sqlite3_backup *b;
-	int rc, ret = 0;
+	int rc, ret = 0, copy = atomic_fetch_add(&j->copies, 1) + 1;
 
-	atomic_fetch_add(&j->copies, 1);
 	/* the read transaction spans every step below (the first copy's: begun by the loop) */
 	if (!j->held && backup_snapshot(j) != 0)
 		return ARR_EDB;
@@ -118,6 +131,8 @@ backup_copy(struct store_backup_job *j)
 	do {
 		rc = sqlite3_backup_step(b, BACKUP_STEP_PAGES);
 		backup_writeback(j);
+		if (j->step_fn != NULL)
+			j->step_fn(j->step_arg, copy);
 		if (atomic_load(&j->stop))
 			ret = ARR_EBUSY;
 		else if (rc == SQLITE_OK && atomic_exchange(&j->yield, false))
@@ -197,6 +212,8 @@ store_backup_begin(struct store *s, const char *path, struct store_backup_job **
 	atomic_init(&j->yield, false);
 	atomic_init(&j->copies, 0);
 	atomic_init(&j->state, 0);
+	j->step_fn = backup_step_fn;
+	j->step_arg = backup_step_arg;
 	if ((ret = backup_open(s, j, path)) < 0) {
 		store_backup_abort(&j);
 		return ret;
