@@ -1,33 +1,17 @@
 /*
  * commands.c: arrangctl's commands in one table, as OpenBSD's bgpctl and git list
- * theirs: noun, verb, arguments, summary, handler and the body of --help. Dispatch and
- * every help text (top level, per noun, per command, the hidden `help --list`) are
- * generated from it, so a command cannot exist without being listed. This file must not
- * implement a command or talk to the daemon.
+ * theirs: noun, verb, arguments, summary, handler and the body of --help, and the
+ * dispatch of argv to a handler. Every help text (top level, per noun, per command, the
+ * hidden `help --list`) is generated from the table (commands_help.c), so a command
+ * cannot exist without being listed. This file must not implement a command, print a
+ * help text or talk to the daemon.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "commands.h"
-
-/* The noun of the verbs every table noun shares; `help --list` prints it as is. */
-#define ANY_TABLE "noun"
-
-/* Help: list the fields of the noun's table after the body. */
-#define CMD_FIELDS 1u
-
-struct cmd {
-	const char *noun;    /* first word, or ANY_TABLE */
-	const char *verb;    /* second word; NULL for one-word commands */
-	const char *args;    /* arguments, for the overviews */
-	const char *summary; /* one line */
-	int (*fn)(struct cli *cli, const struct cmd_call *call, int argc, char **argv);
-	const char *usage; /* arguments over several lines for --help, or NULL: args */
-	const char *help;  /* --help body; "@N" stands for the noun, "@T" for its table */
-	unsigned flags;
-	const char *section; /* heading in `arrangctl --help` */
-};
+#include "commands_int.h"
 
 static const struct cmd cmds[] = {
     {"status", NULL, "", "node, organisation, peers, quarantine, database size", cmd_status, NULL,
@@ -414,14 +398,7 @@ static const struct cmd cmds[] = {
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
 /* The nouns that take a verb; table nouns take the ANY_TABLE verbs. */
-static const struct noun {
-	const char *noun;
-	const char *table; /* NULL: not a table */
-	const char *about; /* first paragraph of `NOUN --help`; "@T" is the table */
-	bool any_table;    /* takes the ANY_TABLE verbs */
-	bool alias;        /* the table's own name, not listed in the overview */
-	const char *hint;  /* after "missing command for 'NOUN'", or NULL */
-} nouns[] = {
+static const struct noun nouns[] = {
     {"quarantine", NULL,
      "Change sets this node received but did not apply are kept in quarantine with the\n"
      "reason (an ARR_E* name) and never dropped.",
@@ -463,136 +440,24 @@ static const struct noun {
 
 #define NNOUNS (sizeof(nouns) / sizeof(nouns[0]))
 
-static const char help_options[] =
-    "Options:\n"
-    "  --socket PATH   API socket (default: $ARRANGD_SOCKET, else /run/arrangd/api.sock)\n"
-    "  --json          machine output: one JSON document, or JSON lines for lists\n"
-    "  --timeout MS    how long to wait for arrangd (default 10000)\n"
-    "  --help          help for arrangctl or for a command\n"
-    "  --version       print the version\n\n"
-    "Run 'arrangctl <command> --help' for a command's arguments. See arrangctl(1).\n\n";
+const struct cmd *
+commands_table(size_t *n)
+{
+	*n = NCMDS;
+	return cmds;
+}
 
-/* Does entry c belong to noun n? */
-static bool
-of_noun(const struct cmd *c, const struct noun *n)
+const struct noun *
+commands_nouns(size_t *n)
+{
+	*n = NNOUNS;
+	return nouns;
+}
+
+bool
+commands_of_noun(const struct cmd *c, const struct noun *n)
 {
 	return strcmp(c->noun, n->noun) == 0 || (n->any_table && strcmp(c->noun, ANY_TABLE) == 0);
-}
-
-/* text with "@N" as noun and "@T" as table. */
-static void
-put_text(const char *text, const char *noun, const char *table)
-{
-	for (const char *p = text; *p != '\0'; p++) {
-		if (p[0] == '@' && p[1] == 'N') {
-			fputs(noun, stdout);
-			p++;
-		} else if (p[0] == '@' && p[1] == 'T') {
-			fputs(table != NULL ? table : noun, stdout);
-			p++;
-		} else {
-			putchar(*p);
-		}
-	}
-}
-
-/* "  WORDS  summary", the summary on its own line when the words are too long. */
-static void
-put_entry(const char *noun, const struct cmd *c)
-{
-	char words[160];
-
-	snprintf(words, sizeof(words), "%s%s%s%s%s", noun, c->verb != NULL ? " " : "",
-	         c->verb != NULL ? c->verb : "", c->args[0] != '\0' ? " " : "", c->args);
-	if (strlen(words) > 28)
-		printf("  %s\n  %-28s %s\n", words, "", c->summary);
-	else
-		printf("  %-28s %s\n", words, c->summary);
-}
-
-/* The help body of the table verb verb (used by nouns that reuse it as is). */
-static const char *
-generic_help(const char *verb)
-{
-	for (size_t i = 0; i < NCMDS; i++)
-		if (strcmp(cmds[i].noun, ANY_TABLE) == 0 && strcmp(cmds[i].verb, verb) == 0)
-			return cmds[i].help;
-	return "";
-}
-
-static void
-help_tail(void)
-{
-	fputs(CMD_GLOBAL_HELP CMD_EXIT_HELP, stdout);
-}
-
-void
-commands_help_top(void)
-{
-	const char *section = NULL;
-
-	fputs("usage: arrangctl [--socket PATH] [--json] [--timeout MS] <command> [ARGS]\n\n"
-	      "Query and edit the local arrangd replica through its local API.\n",
-	      stdout);
-	for (size_t i = 0; i < NCMDS; i++) {
-		if (section == NULL || strcmp(section, cmds[i].section) != 0) {
-			section = cmds[i].section;
-			printf("\n%s:\n", section);
-		}
-		put_entry(strcmp(cmds[i].noun, ANY_TABLE) == 0 ? "NOUN" : cmds[i].noun, &cmds[i]);
-	}
-	fputs("\nTable nouns (NOUN):", stdout);
-	for (size_t i = 0, n = 0; i < NNOUNS; i++)
-		if (nouns[i].any_table && !nouns[i].alias)
-			printf("%s %s", n++ > 0 ? "," : "", nouns[i].noun);
-	fputs("\n\n", stdout);
-	fputs(help_options, stdout);
-	fputs(CMD_EXIT_HELP, stdout);
-}
-
-void
-commands_list(void)
-{
-	for (size_t i = 0; i < NCMDS; i++)
-		printf("%s%s%s\n", cmds[i].noun, cmds[i].verb != NULL ? " " : "",
-		       cmds[i].verb != NULL ? cmds[i].verb : "");
-}
-
-static void
-help_noun(const struct noun *n, const struct schema_table *t)
-{
-	printf("usage: arrangctl %s <command> [ARGS]\n\n", n->noun);
-	put_text(n->about, n->noun, n->table);
-	fputs("\n\nCommands:\n", stdout);
-	for (size_t i = 0; i < NCMDS; i++)
-		if (of_noun(&cmds[i], n))
-			put_entry(n->noun, &cmds[i]);
-	printf("\nRun 'arrangctl %s <command> --help' for details.\n\n", n->noun);
-	if (t != NULL) {
-		tbl_help_fields(t);
-		putchar('\n');
-	}
-	help_tail();
-}
-
-/* `NOUN VERB --help`: usage line, body, the table's fields when asked for, options. */
-static void
-help_cmd(const struct cmd_call *call)
-{
-	const struct cmd *c = call->cmd;
-	const char *args = c->usage != NULL ? c->usage : c->args;
-
-	printf("usage: arrangctl %s%s%s%s%s\n\n", call->noun, c->verb != NULL ? " " : "",
-	       c->verb != NULL ? c->verb : "", args[0] != '\0' ? " " : "", args);
-	if (c->help != NULL)
-		put_text(c->help, call->noun, call->t != NULL ? call->t->name : NULL);
-	else
-		put_text(generic_help(c->verb), call->noun, call->t != NULL ? call->t->name : NULL);
-	if ((c->flags & CMD_FIELDS) && call->t != NULL) {
-		tbl_help_fields(call->t);
-		putchar('\n');
-	}
-	help_tail();
 }
 
 int
@@ -602,7 +467,7 @@ commands_args(struct cli *cli, const struct cmd_call *call, int argc, char **arg
 	int rc = args_parse(cli, argc, argv, opts, table, a);
 
 	if (rc == CLI_OK && a->help)
-		help_cmd(call);
+		commands_help_cmd(call);
 	return rc;
 }
 
@@ -668,11 +533,11 @@ dispatch_verb(struct cli *cli, const struct noun *n, int argc, char **argv)
 		if (!help)
 			return cli_usage(cli, "missing command for '%s'%s", n->noun,
 			                 n->hint != NULL ? n->hint : "");
-		help_noun(n, call.t);
+		commands_help_noun(n, call.t);
 		return CLI_OK;
 	}
 	for (size_t k = 0; k < NCMDS; k++) {
-		if (cmds[k].verb == NULL || !of_noun(&cmds[k], n) ||
+		if (cmds[k].verb == NULL || !commands_of_noun(&cmds[k], n) ||
 		    strcmp(cmds[k].verb, argv[i]) != 0)
 			continue;
 		call.cmd = &cmds[k];
