@@ -13,13 +13,15 @@
  *
  * More rows changed than the notes hold, or an index missing, of another SEARCH_FORMAT
  * or behind the log when the store opens (a crash before a flush), starts a rebuild of
- * the whole index that runs in steps (store_search_step, driven by the daemon's loop):
- * first every party's arrangement is remembered, then the documents are rebuilt by
- * ranges of arrangement _rid, a bounded batch at a time, the cursor kept in _meta so a
- * rebuild left unfinished by a close resumes after the next open. Meanwhile a search
- * answers from what the index holds (store_search_progress says how far it is). Open,
- * close and search never rebuild the whole index in one go. No trigger: a trigger costs
- * every write, the hook a hash insert. It must not change the domain tables.
+ * the whole index that runs in steps (store_search_rebuild.c: store_search_step, driven
+ * by the daemon's loop): first every party's arrangement is remembered, then the
+ * documents are rebuilt by ranges of arrangement _rid, a bounded batch at a time, the
+ * cursor kept in _meta so a rebuild left unfinished by a close resumes after the next
+ * open. This file only records that a rebuild is to start; the steps are that file's.
+ * Meanwhile a search answers from what the index holds (store_search_progress says how
+ * far it is). Open, close and search never rebuild the whole index in one go. No
+ * trigger: a trigger costs every write, the hook a hash insert. It must not change the
+ * domain tables.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,8 +29,8 @@
 #include <string.h>
 
 #include "arrerr.h"
-#include "monoclock.h"
 #include "store_int.h"
+#include "store_search_int.h"
 
 /* The documents' layout; a new one rebuilds the index (in steps) after the open. */
 #define SEARCH_FORMAT 2
@@ -39,29 +41,6 @@
 
 /* What a note is about: the tables whose rows make a document. */
 enum kind { K_ARR, K_PARTY, K_CHILD, K_ORG, K_NONE };
-
-/* Where a rebuild is: none, remembering parties, or rebuilding documents. */
-enum phase { P_NONE, P_PARTIES, P_DOCS };
-
-struct note {
-	int64_t rid;
-	int32_t kind; /* K_NONE: a free slot */
-};
-
-/* The rows changed since the last flush (open addressing), and the rebuild running. */
-struct store_search {
-	struct note *v; /* 2 * SEARCH_NOTES_MAX slots */
-	size_t n;
-	size_t notes_max;   /* SEARCH_NOTES_MAX, or less (a test's) */
-	size_t batch;       /* SEARCH_BATCH, or less (a test's) */
-	bool all;           /* too many noted: start the rebuild over */
-	uint64_t overflows; /* times the notes ran over notes_max */
-	uint64_t built;     /* documents the steps have written, since the open */
-	int phase;          /* enum phase, as _meta 'search_phase' holds it */
-	int64_t cursor;     /* the last _rid done in this phase ('search_cursor') */
-	int64_t done;       /* arrangements rebuilt in this rebuild ('search_done') */
-	sqlite3_stmt *note; /* INSERT into temp._search_note */
-};
 
 #define SLOTS (2 * SEARCH_NOTES_MAX)
 
@@ -138,6 +117,12 @@ static const char build_sql[] =
     " WHERE g.arrangement_id = a.id AND o._deleted <> 1), '')"
     " FROM _search_todo t CROSS JOIN arrangement a ON a._rid = t.rid WHERE a._deleted <> 1;"
     "DELETE FROM _search_orgs; DELETE FROM _search_todo;";
+
+int
+store_search_build(struct store *s)
+{
+	return sqlite3_exec(s->db, build_sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : ARR_EDB;
+}
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)
@@ -222,9 +207,8 @@ run_tx(struct store *s, const char *sql)
 	return own ? store_db_commit(s) : 0;
 }
 
-/* The first integer column of sql's first row, or dflt (no row, NULL, an error). */
-static int64_t
-query_int(struct store *s, const char *sql, int64_t dflt)
+int64_t
+store_search_query_int(struct store *s, const char *sql, int64_t dflt)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v = dflt;
@@ -243,14 +227,14 @@ meta_int(struct store *s, const char *key)
 	char sql[96];
 
 	snprintf(sql, sizeof(sql), "SELECT value FROM _meta WHERE key = '%s'", key);
-	return query_int(s, sql, -1);
+	return store_search_query_int(s, sql, -1);
 }
 
 /* Has the index seen every log entry (no change lost to a crash before a flush)? */
 static bool
 seen_all(struct store *s)
 {
-	int64_t last = query_int(s, "SELECT coalesce(max(id), 0) FROM _log", -1);
+	int64_t last = store_search_query_int(s, "SELECT coalesce(max(id), 0) FROM _log", -1);
 
 	return last >= 0 && meta_int(s, "search_log") == last;
 }
@@ -259,37 +243,11 @@ seen_all(struct store *s)
 static bool
 empty(struct store *s)
 {
-	return query_int(s,
-	                 "SELECT (SELECT 1 FROM arrangement LIMIT 1) IS NULL AND"
-	                 " (SELECT 1 FROM arrangement_party LIMIT 1) IS NULL AND"
-	                 " (SELECT 1 FROM _search LIMIT 1) IS NULL",
-	                 0) == 1;
-}
-
-/* The SQL that records where the rebuild is (phase, cursor, done) into buf. */
-static const char *
-state_sql(char *buf, size_t n, int phase, int64_t cursor, int64_t done)
-{
-	snprintf(buf, n,
-	         "INSERT OR REPLACE INTO _meta(key, value) VALUES('search_phase', %d),"
-	         " ('search_cursor', %lld), ('search_done', %lld);",
-	         phase, (long long)cursor, (long long)done);
-	return buf;
-}
-
-/* Start the rebuild over (in the open transaction): recorded, not run. */
-static int
-rebuild_start(struct store *s)
-{
-	char sql[192];
-
-	if (sqlite3_exec(s->db, state_sql(sql, sizeof(sql), P_PARTIES, 0, 0), NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		return ARR_EDB;
-	s->search->phase = P_PARTIES;
-	s->search->cursor = 0;
-	s->search->done = 0;
-	return 0;
+	return store_search_query_int(s,
+	                              "SELECT (SELECT 1 FROM arrangement LIMIT 1) IS NULL AND"
+	                              " (SELECT 1 FROM arrangement_party LIMIT 1) IS NULL AND"
+	                              " (SELECT 1 FROM _search LIMIT 1) IS NULL",
+	                              0) == 1;
 }
 
 /*
@@ -324,7 +282,7 @@ state_load(struct store *s)
 	if ((rc = store_db_begin(s)) < 0)
 		return rc;
 	if (sqlite3_exec(s->db, format_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    (rc = rebuild_start(s)) < 0 ||
+	    (rc = store_search_rebuild_start(s)) < 0 ||
 	    sqlite3_exec(s->db, seen_sql, NULL, NULL, NULL) != SQLITE_OK) {
 		store_db_rollback(s);
 		return ARR_EDB;
@@ -423,10 +381,10 @@ store_search_flush(struct store *s)
 	if (own && (rc = store_db_begin(s)) < 0)
 		return rc;
 	if (ss->all) /* changes were lost to the bound: the whole index, in steps */
-		rc = rebuild_start(s);
+		rc = store_search_rebuild_start(s);
 	else if ((rc = notes_store(s)) == 0 &&
 	         (sqlite3_exec(s->db, todo_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	          sqlite3_exec(s->db, build_sql, NULL, NULL, NULL) != SQLITE_OK))
+	          store_search_build(s) < 0))
 		rc = ARR_EDB;
 	if (rc == 0 && sqlite3_exec(s->db, seen_sql, NULL, NULL, NULL) != SQLITE_OK)
 		rc = ARR_EDB;
@@ -444,173 +402,6 @@ store_search_flush(struct store *s)
 	return 0;
 }
 
-/*
- * Where the next batch of table's rows after cursor ends: the _rid of the batch-th (its
- * rowid for _search), or INT64_MAX when fewer are left. -1 on an error.
- */
-static int64_t
-batch_end(struct store *s, const char *table, const char *rid, int64_t cursor, size_t batch)
-{
-	char sql[192];
-
-	snprintf(
-	    sql, sizeof(sql),
-	    "SELECT coalesce((SELECT %s FROM %s WHERE %s > %lld ORDER BY %s LIMIT 1 OFFSET %zu),"
-	    " %lld)",
-	    rid, table, rid, (long long)cursor, rid, batch - 1, (long long)INT64_MAX);
-	return query_int(s, sql, -1);
-}
-
-/* One batch of the party map: the arrangement of every party in the next _rid range. */
-static int
-batch_parties(struct store *s, struct store_search *ss)
-{
-	int64_t end = batch_end(s, "arrangement_party", "_rid", ss->cursor, ss->batch);
-	char sql[192];
-
-	if (end < 0)
-		return ARR_EDB;
-	snprintf(sql, sizeof(sql),
-	         "INSERT OR REPLACE INTO _search_party_of(party, arrangement_id) SELECT _rid,"
-	         " arrangement_id FROM arrangement_party WHERE _rid > %lld AND _rid <= %lld;",
-	         (long long)ss->cursor, (long long)end);
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return ARR_EDB;
-	ss->cursor = end;
-	if (end == INT64_MAX) { /* every party mapped: the documents next */
-		ss->phase = P_DOCS;
-		ss->cursor = 0;
-	}
-	return 0;
-}
-
-/*
- * One batch of documents: those of the arrangements in the next _rid range, where the
- * range holds at most batch arrangements and batch old documents (of arrangements gone).
- */
-static int
-batch_docs(struct store *s, struct store_search *ss)
-{
-	int64_t end = batch_end(s, "arrangement", "_rid", ss->cursor, ss->batch),
-	        old = batch_end(s, "_search", "rowid", ss->cursor, ss->batch);
-	char sql[256];
-	int n;
-
-	if (end < 0 || old < 0)
-		return ARR_EDB;
-	if (old < end)
-		end = old;
-	snprintf(sql, sizeof(sql),
-	         "DELETE FROM _search WHERE rowid > %lld AND rowid <= %lld;"
-	         "INSERT OR IGNORE INTO _search_todo SELECT _rid FROM arrangement"
-	         " WHERE _rid > %lld AND _rid <= %lld;",
-	         (long long)ss->cursor, (long long)end, (long long)ss->cursor, (long long)end);
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return ARR_EDB;
-	n = sqlite3_changes(s->db);
-	if (sqlite3_exec(s->db, build_sql, NULL, NULL, NULL) != SQLITE_OK)
-		return ARR_EDB;
-	ss->done += n;
-	ss->built += (uint64_t)n;
-	ss->cursor = end;
-	if (end == INT64_MAX)
-		ss->phase = P_NONE;
-	return 0;
-}
-
-bool
-store_search_pending(const struct store *s)
-{
-	return s->search != NULL && (s->search->phase != P_NONE || s->search->all);
-}
-
-bool
-store_search_due(const struct store *s)
-{
-	/* a catch-up's bulk transaction or parked change set is not cut short for the index */
-	return store_search_pending(s) && !s->bulk_tx && !store_apply_busy(s);
-}
-
-/* Batches until the rebuild is done or budget_ms have passed, at least one. */
-static int
-step_batches(struct store *s, struct store_search *ss, unsigned budget_ms)
-{
-	uint64_t start = mono_ms();
-	char sql[192];
-	int rc = 0;
-
-	do {
-		rc = ss->phase == P_PARTIES ? batch_parties(s, ss) : batch_docs(s, ss);
-	} while (rc == 0 && ss->phase != P_NONE && mono_ms() - start < budget_ms);
-	if (rc == 0 && ss->phase == P_NONE &&
-	    sqlite3_exec(s->db,
-	                 "DELETE FROM _meta WHERE key IN ('search_phase', 'search_cursor',"
-	                 " 'search_done');",
-	                 NULL, NULL, NULL) != SQLITE_OK)
-		rc = ARR_EDB;
-	if (rc == 0 && ss->phase != P_NONE &&
-	    sqlite3_exec(s->db, state_sql(sql, sizeof(sql), ss->phase, ss->cursor, ss->done), NULL,
-	                 NULL, NULL) != SQLITE_OK)
-		rc = ARR_EDB;
-	return rc;
-}
-
-int
-store_search_step(struct store *s, unsigned budget_ms)
-{
-	struct store_search *ss = s->search;
-	int phase, rc;
-	int64_t cursor, done;
-
-	if (ss == NULL)
-		return 1;
-	if (ss->all && (rc = store_search_flush(s)) < 0) /* the rebuild starts over */
-		return rc;
-	if (ss->phase == P_NONE)
-		return 1;
-	if ((rc = store_bulk_flush(s)) < 0 || (rc = store_db_begin(s)) < 0)
-		return rc;
-	phase = ss->phase;
-	cursor = ss->cursor;
-	done = ss->done;
-	if ((rc = step_batches(s, ss, budget_ms)) == 0)
-		rc = store_db_commit(s);
-	else
-		store_db_rollback(s);
-	if (rc < 0) {
-		ss->phase = phase;
-		ss->cursor = cursor;
-		ss->done = done;
-		return rc;
-	}
-	return ss->phase == P_NONE ? 1 : 0;
-}
-
-int
-store_search_progress(struct store *s, struct store_search_progress *p)
-{
-	struct store_search *ss = s->search;
-	int64_t max = query_int(s, "SELECT coalesce(max(_rid), 0) FROM arrangement", -1);
-
-	memset(p, 0, sizeof(*p));
-	p->complete = !store_search_pending(s);
-	if (max < 0)
-		return ARR_EDB;
-	if (p->complete || ss->all) {
-		p->total = (uint64_t)max;
-		p->done = p->complete ? p->total : 0;
-		return 0;
-	}
-	/* the arrangements after the cursor, estimated by their _rid range */
-	p->done = (uint64_t)ss->done;
-	p->total = p->done;
-	if (ss->phase != P_DOCS)
-		p->total += (uint64_t)max;
-	else if (max > ss->cursor)
-		p->total += (uint64_t)(max - ss->cursor);
-	return 0;
-}
-
 void
 store_search_limits(struct store *s, size_t notes_max, size_t batch)
 {
@@ -620,12 +411,6 @@ store_search_limits(struct store *s, size_t notes_max, size_t batch)
 		s->search->notes_max = notes_max;
 	if (batch > 0)
 		s->search->batch = batch;
-}
-
-uint64_t
-store_search_built(const struct store *s)
-{
-	return s->search != NULL ? s->search->built : 0;
 }
 
 /*
