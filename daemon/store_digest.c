@@ -32,6 +32,9 @@
  */
 #define DIGEST_TAG "arrangd-digest-3"
 
+_Static_assert(STORE_DIGEST_KEYLEN == crypto_stream_chacha20_KEYBYTES,
+               "a row's BLAKE2b-256 keys its ChaCha20 keystream");
+
 static void
 digest_put(struct store_digest_rec *b, const void *p, size_t n)
 {
@@ -148,13 +151,18 @@ store_digest_record(struct store_digest_rec *b, const struct store_table *tb,
 }
 
 void
-store_digest_element(const uint8_t *rec, size_t len, bool sub, uint16_t lanes[STORE_DIGEST_LANES])
+store_digest_key(const uint8_t *rec, size_t len, uint8_t key[STORE_DIGEST_KEYLEN])
+{
+	crypto_generichash(key, STORE_DIGEST_KEYLEN, rec, len, NULL, 0);
+}
+
+void
+store_digest_expand(const uint8_t key[STORE_DIGEST_KEYLEN], bool sub,
+                    uint16_t lanes[STORE_DIGEST_LANES])
 {
 	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
-	uint8_t key[crypto_stream_chacha20_KEYBYTES];
 	uint8_t ks[2 * STORE_DIGEST_LANES];
 
-	crypto_generichash(key, sizeof(key), rec, len, NULL, 0);
 	crypto_stream_chacha20(ks, sizeof(ks), nonce, key);
 	if (sub) {
 		for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
@@ -163,6 +171,15 @@ store_digest_element(const uint8_t *rec, size_t len, bool sub, uint16_t lanes[ST
 		for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
 			lanes[i] += (uint16_t)(ks[2 * i] | ks[2 * i + 1] << 8);
 	}
+}
+
+void
+store_digest_element(const uint8_t *rec, size_t len, bool sub, uint16_t lanes[STORE_DIGEST_LANES])
+{
+	uint8_t key[STORE_DIGEST_KEYLEN];
+
+	store_digest_key(rec, len, key);
+	store_digest_expand(key, sub, lanes);
 }
 
 void
