@@ -1,17 +1,17 @@
 /*
  * store_digest_worker.c: the content digest's second thread. Most of a row's element
- * (PROTOCOL.md, "Digest") is its 2 KiB of ChaCha20 keystream and the 1024 additions;
- * the loop's thread computes the row's key (store_digest_inc.c) and puts it here, into
- * a ring bounded in entries, and one worker thread expands the keys into lanes of its
- * own. A take (before each commit, and for a digest) waits until every key put is
- * expanded and moves the worker's lanes to the caller, so what is committed never
- * lacks an element; a drop (a rollback) forgets what was put. It only does arithmetic
- * on keys: it must not touch SQLite or the store, and it never spins (a mutex and two
- * condition variables).
+ * (PROTOCOL.md, "Digest") is the BLAKE2b of its record, 2 KiB of ChaCha20 keystream and
+ * the 1024 additions; the loop's thread builds the row's record (store_digest_inc.c)
+ * and puts a copy here, into a ring bounded in bytes, and one worker thread turns the
+ * records into elements summed in lanes of its own. A take (before each commit, and for
+ * a digest) waits until every record put is done and moves the worker's lanes to the
+ * caller, so what is committed never lacks an element; a drop (a rollback) forgets what
+ * was put. It only hashes bytes: it must not touch SQLite or the store, and it never
+ * spins (a mutex and two condition variables).
  *
  * Small writes must not pay a thread hand-off: a put wakes the worker only once wake_at
- * keys wait, and a take with at most inline_max keys waiting while the worker is idle
- * expands them on the caller's thread, so a one-row commit costs what it did before.
+ * records wait, and a take with at most inline_max waiting while the worker is idle does
+ * them on the caller's thread, so a one-row commit costs what it did before.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -21,39 +21,67 @@
 
 #include "store_int.h"
 
-struct digest_key {
-	uint8_t key[STORE_DIGEST_KEYLEN];
-	uint8_t sub;
+/* An entry of the ring: this header, then the record, padded to RING_ALIGN bytes. */
+struct digest_ent {
+	uint32_t len; /* of the record */
+	uint8_t sub;  /* subtract the element, rather than add it */
+	uint8_t skip; /* no record: the rest of the ring up to its end is unused */
+	uint8_t pad[2];
 };
+
+#define RING_ALIGN 8
+#define ENT_SIZE(n)                                                                                \
+	(sizeof(struct digest_ent) + (((n) + RING_ALIGN - 1) & ~(size_t)(RING_ALIGN - 1)))
+
+_Static_assert(sizeof(struct digest_ent) == RING_ALIGN, "entries stay aligned");
 
 struct store_digest_worker {
 	pthread_mutex_t mu;
-	pthread_cond_t work; /* the worker waits here for keys (or stop) */
+	pthread_cond_t work; /* the worker waits here for records (or stop) */
 	pthread_cond_t idle; /* a take or drop waits here for the worker to finish a batch */
 	pthread_t thread;
-	struct digest_key *ring;
-	size_t cap;                         /* entries in ring */
-	size_t head, tail;                  /* put and expanded so far (mod cap: the slot) */
+	uint8_t *ring;
+	size_t cap;                         /* bytes of ring, a multiple of RING_ALIGN */
+	size_t head, tail;                  /* bytes put and done so far (mod cap: the place) */
+	size_t nput, ndone;                 /* records put and done so far */
 	size_t inline_max, wake_at;         /* see the top of the file */
 	bool waiting;                       /* the worker sleeps on work */
-	bool busy;                          /* the worker expands [tail, its end) unlocked */
+	bool busy;                          /* the worker does [tail, its end) unlocked */
 	bool stop;                          /* destroy: the worker returns */
-	uint16_t lanes[STORE_DIGEST_LANES]; /* the worker's sum of the keys expanded */
+	uint16_t lanes[STORE_DIGEST_LANES]; /* the worker's sum of the records done */
 };
 
-/* Expand the keys [from, to) of the ring into lanes. */
+/* Add the elements of the records in bytes [from, to) of the ring into lanes. */
 static void
 worker_expand(const struct store_digest_worker *w, size_t from, size_t to,
               uint16_t lanes[STORE_DIGEST_LANES])
 {
-	for (size_t i = from; i != to; i++) {
-		const struct digest_key *k = &w->ring[i % w->cap];
+	uint8_t key[STORE_DIGEST_KEYLEN];
 
-		store_digest_expand(k->key, k->sub != 0, lanes);
+	while (from != to) {
+		size_t at = from % w->cap;
+		struct digest_ent e;
+
+		memcpy(&e, w->ring + at, sizeof(e));
+		if (e.skip) {
+			from += w->cap - at;
+			continue;
+		}
+		store_digest_key(w->ring + at + sizeof(e), e.len, key);
+		store_digest_expand(key, e.sub != 0, lanes);
+		from += ENT_SIZE(e.len);
 	}
 }
 
-/* The thread: expand what was put, in batches taken without the lock held. */
+/* With w->mu held, the ring empty and not being read; start it again at 0. */
+static void
+worker_restart(struct store_digest_worker *w)
+{
+	w->head = w->tail = 0;
+	w->nput = w->ndone = 0;
+}
+
+/* The thread: do what was put, in batches taken without the lock held. */
 static void *
 worker_main(void *arg)
 {
@@ -61,7 +89,7 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		size_t from, to;
+		size_t from, to, n;
 
 		while (!w->stop && w->head == w->tail) {
 			w->waiting = true;
@@ -73,12 +101,16 @@ worker_main(void *arg)
 		w->busy = true;
 		from = w->tail;
 		to = w->head;
+		n = w->nput;
 		pthread_mutex_unlock(&w->mu);
-		/* slots [from, to) are the worker's until tail moves: puts write at head */
+		/* bytes [from, to) are the worker's until tail moves: puts write past head */
 		worker_expand(w, from, to, w->lanes);
 		pthread_mutex_lock(&w->mu);
 		w->tail = to;
+		w->ndone = n;
 		w->busy = false;
+		if (w->head == w->tail)
+			worker_restart(w); /* the pages touched are the most ever waiting */
 		pthread_cond_broadcast(&w->idle);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -86,19 +118,21 @@ worker_main(void *arg)
 }
 
 struct store_digest_worker *
-store_digest_worker_new(size_t entries, size_t inline_max, size_t wake_at)
+store_digest_worker_new(size_t bytes, size_t inline_max, size_t wake_at)
 {
 	struct store_digest_worker *w;
 	sigset_t all, old;
 	int rc;
 
-	if (entries == 0 || (w = calloc(1, sizeof(*w))) == NULL)
+	bytes &= ~(size_t)(RING_ALIGN - 1);
+	if (bytes == 0 || (w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
-	if ((w->ring = calloc(entries, sizeof(*w->ring))) == NULL) {
+	/* calloc: pages the ring never reaches are never touched (the ring restarts at 0) */
+	if ((w->ring = calloc(1, bytes)) == NULL) {
 		free(w);
 		return NULL;
 	}
-	w->cap = entries;
+	w->cap = bytes;
 	w->inline_max = inline_max;
 	w->wake_at = wake_at > 0 ? wake_at : 1;
 	pthread_mutex_init(&w->mu, NULL);
@@ -141,40 +175,53 @@ store_digest_worker_destroy(struct store_digest_worker **wp)
 }
 
 bool
-store_digest_worker_put(struct store_digest_worker *w, const uint8_t key[STORE_DIGEST_KEYLEN],
-                        bool sub)
+store_digest_worker_put(struct store_digest_worker *w, const uint8_t *rec, size_t len, bool sub)
 {
-	struct digest_key *k;
+	struct digest_ent e = {.sub = sub ? 1 : 0};
+	size_t need, at, skip;
 	bool ok = false;
 
+	if (len > w->cap)
+		return false;
+	need = ENT_SIZE(len);
 	pthread_mutex_lock(&w->mu);
-	if (w->head - w->tail < w->cap) {
-		k = &w->ring[w->head % w->cap];
-		memcpy(k->key, key, sizeof(k->key));
-		k->sub = sub ? 1 : 0;
-		w->head++;
+	at = w->head % w->cap;
+	skip = need > w->cap - at ? w->cap - at : 0; /* an entry never wraps */
+	if (need + skip <= w->cap - (w->head - w->tail)) {
+		if (skip > 0) {
+			struct digest_ent sk = {.skip = 1};
+
+			memcpy(w->ring + at, &sk, sizeof(sk));
+			w->head += skip;
+			at = 0;
+		}
+		e.len = (uint32_t)len;
+		memcpy(w->ring + at, &e, sizeof(e));
+		memcpy(w->ring + at + sizeof(e), rec, len);
+		w->head += need;
+		w->nput++;
 		ok = true;
-		if (w->waiting && w->head - w->tail >= w->wake_at)
+		if (w->waiting && w->nput - w->ndone >= w->wake_at)
 			pthread_cond_signal(&w->work);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return ok;
 }
 
-/* With w->mu held: wait until the worker has expanded every key put. */
+/* With w->mu held: wait until every record put is done; the ring is empty after. */
 static void
 worker_wait_done(struct store_digest_worker *w)
 {
-	if (!w->busy && w->head - w->tail <= w->inline_max) {
+	if (!w->busy && w->nput - w->ndone <= w->inline_max) {
 		/* the worker sleeps and will not look before the next put: do them here */
 		worker_expand(w, w->tail, w->head, w->lanes);
-		w->tail = w->head;
-		return;
+	} else {
+		if (w->waiting && w->head != w->tail)
+			pthread_cond_signal(&w->work);
+		while (w->busy || w->head != w->tail)
+			pthread_cond_wait(&w->idle, &w->mu);
 	}
-	if (w->waiting && w->head != w->tail)
-		pthread_cond_signal(&w->work);
-	while (w->busy || w->head != w->tail)
-		pthread_cond_wait(&w->idle, &w->mu);
+	worker_restart(w);
 }
 
 void
@@ -193,7 +240,7 @@ store_digest_worker_drop(struct store_digest_worker *w)
 	pthread_mutex_lock(&w->mu);
 	while (w->busy)
 		pthread_cond_wait(&w->idle, &w->mu);
-	w->tail = w->head;
+	worker_restart(w);
 	memset(w->lanes, 0, sizeof(w->lanes));
 	pthread_mutex_unlock(&w->mu);
 }

@@ -306,29 +306,29 @@ int store_digest_flush(struct store *s);
 /* Unhook and free s->digest; NULL-safe. */
 void store_digest_close(struct store *s);
 /*
- * Tests only: give the worker a ring of entries elements (0: no worker, every element
- * on the caller's thread) and have a flush do at most inline_max elements itself rather
- * than wake the worker, which a put wakes once wake_at are waiting. Outside a
- * transaction. 0 or ARR_ENOMEM (the store keeps working, without a worker).
+ * Tests only: give the worker a ring of bytes (0: no worker, every element on the
+ * caller's thread), have a flush do at most inline_max records itself rather than wake
+ * the worker, which a put wakes once wake_at are waiting. Outside a transaction. 0 or
+ * ARR_ENOMEM (the store keeps working, without a worker).
  */
-int store_digest_tune(struct store *s, size_t entries, size_t inline_max, size_t wake_at);
+int store_digest_tune(struct store *s, size_t bytes, size_t inline_max, size_t wake_at);
 
 /*
- * store_digest_worker.c: the thread that expands rows' keys into elements. The loop's
- * thread puts (key, add or subtract) into a ring bounded in entries; the worker adds
- * the elements into lanes of its own; a take waits until every element put is in them
- * (or, when few are waiting and the worker is idle, expands them itself) and moves them
- * into the caller's lanes; a drop forgets what was put and not taken.
+ * store_digest_worker.c: the thread that turns rows' records into their elements. The
+ * loop's thread puts (record, add or subtract) into a ring bounded in bytes; the worker
+ * adds the elements into lanes of its own; a take waits until every record put is done
+ * (or, when few wait and the worker is idle, does them itself) and moves them into the
+ * caller's lanes; a drop forgets what was put and not taken.
  */
 struct store_digest_worker;
-/* Start a worker with a ring of entries (> 0) elements; NULL if it cannot (no memory,
- * no thread): the caller then does every element itself. */
-struct store_digest_worker *store_digest_worker_new(size_t entries, size_t inline_max,
+/* Start a worker with a ring of bytes; NULL if it cannot (no memory, no thread): the
+ * caller then does every element itself. */
+struct store_digest_worker *store_digest_worker_new(size_t bytes, size_t inline_max,
                                                     size_t wake_at);
 /* Stop and join the worker; what it held is lost. *w NULLed; NULL-safe. */
 void store_digest_worker_destroy(struct store_digest_worker **w);
-/* Hand the element of key over; false when the ring is full (the caller does it). */
-bool store_digest_worker_put(struct store_digest_worker *w, const uint8_t key[STORE_DIGEST_KEYLEN],
+/* Hand a copy of the record rec over; false when the ring has no room (the caller does it). */
+bool store_digest_worker_put(struct store_digest_worker *w, const uint8_t *rec, size_t len,
                              bool sub);
 /* Wait until every element put is done, add them into lanes and forget them. */
 void store_digest_worker_take(struct store_digest_worker *w, uint16_t lanes[STORE_DIGEST_LANES]);

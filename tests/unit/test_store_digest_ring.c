@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -130,11 +131,14 @@ ring_raw(struct ring *p, struct ts_replica *r)
 	}
 }
 
-/* A worker with a ring of 1 .. 8 keys, woken and bypassed at random thresholds. */
+/*
+ * A worker with a ring of 8 .. 1024 bytes (a child's record is about 90: none to a
+ * dozen fit), woken and bypassed at random thresholds.
+ */
 static void
 ring_tune(struct ring *p, struct store *s)
 {
-	TU_CHECK(store_digest_tune(s, 1 + tu_rng_below(&p->rng, 8), tu_rng_below(&p->rng, 4),
+	TU_CHECK(store_digest_tune(s, 8 + 8 * tu_rng_below(&p->rng, 128), tu_rng_below(&p->rng, 4),
 	                           1 + tu_rng_below(&p->rng, 6)) == 0);
 }
 
@@ -230,18 +234,18 @@ test_digest_commit_after_handoff(void **state)
 	struct ts_replica *r = &f->r[0];
 
 	tu_current_seed = 0;
-	assert_int_equal(store_digest_tune(r->s, 4096, 0, SIZE_MAX), 0);
+	assert_int_equal(store_digest_tune(r->s, 1 << 20, 0, SIZE_MAX), 0);
 	write_rows(r, 300);
 	ring_check(r->s);
 	assert_int_equal(store_digest_inline(r->s), 0);
 	/* the worker awake all along (woken by the first key) */
-	assert_int_equal(store_digest_tune(r->s, 4096, 0, 1), 0);
+	assert_int_equal(store_digest_tune(r->s, 1 << 20, 0, 1), 0);
 	write_rows(r, 300);
 	ring_check(r->s);
 	assert_int_equal(store_digest_inline(r->s), 0);
 }
 
-/* A ring of 4 keys for 600 rows: the rest are done on the loop's thread, and counted. */
+/* A ring of 512 bytes for 300 rows: most are done on the loop's thread, and counted. */
 static void
 test_digest_ring_full_inline(void **state)
 {
@@ -249,14 +253,78 @@ test_digest_ring_full_inline(void **state)
 	struct ts_replica *r = &f->r[0];
 
 	tu_current_seed = 0;
-	assert_int_equal(store_digest_tune(r->s, 4, 0, SIZE_MAX), 0);
+	assert_int_equal(store_digest_tune(r->s, 512, 0, SIZE_MAX), 0);
 	write_rows(r, 300);
 	ring_check(r->s);
-	/* 300 new rows are 300 elements (the rows' later ops in the write update them) */
+	/* 300 new rows, each one element at least; a few fit */
 	assert_true(store_digest_inline(r->s) >= 290);
 	assert_int_equal(store_digest_tune(r->s, 0, 0, 0), 0); /* no worker at all */
 	write_rows(r, 50);
 	ring_check(r->s);
+}
+
+/*
+ * The worker alone: records of random sizes put into rings of random sizes, the worker
+ * let run now and then (so it reads while the ring fills and an entry meets the ring's
+ * end), records that find no room done by the caller, takes and drops at random: each
+ * take gives the sum of the elements of every record since the last take or drop.
+ */
+static void
+test_digest_worker_ring(void **state)
+{
+	uint64_t base = tu_seed(RING_SEED);
+	long runs = tu_runs(RING_RUNS);
+	uint16_t want[STORE_DIGEST_LANES], got[STORE_DIGEST_LANES];
+	uint8_t rec[600];
+	uint64_t takes = 0, refused = 0;
+
+	(void)state;
+	for (long i = 0; i < runs; i++) {
+		struct tu_rng rng;
+		struct store_digest_worker *w;
+
+		tu_current_seed = base + (uint64_t)i;
+		tu_rng_seed(&rng, tu_current_seed);
+		w = store_digest_worker_new(8 * (1 + tu_rng_below(&rng, 256)),
+		                            tu_rng_below(&rng, 3), 1 + tu_rng_below(&rng, 4));
+		TU_CHECK(w != NULL);
+		memset(want, 0, sizeof(want));
+		memset(got, 0, sizeof(got));
+		for (int k = 0; k < 3000; k++) {
+			size_t len = 1 + tu_rng_below(&rng, sizeof(rec) - 1);
+			bool sub = tu_rng_below(&rng, 3) == 0;
+			uint64_t what = tu_rng_below(&rng, 100);
+
+			for (size_t b = 0; b < len; b++)
+				rec[b] = (uint8_t)tu_rng_next(&rng);
+			store_digest_element(rec, len, sub, want);
+			if (!store_digest_worker_put(w, rec, len, sub)) {
+				store_digest_element(rec, len, sub, got);
+				refused++;
+			}
+			if (what < 10) {
+				usleep((useconds_t)(20 + tu_rng_below(&rng, 200)));
+			} else if (what < 12) {
+				store_digest_worker_take(w, got);
+				TU_CHECK(memcmp(want, got, sizeof(got)) == 0);
+				memset(want, 0, sizeof(want));
+				memset(got, 0, sizeof(got));
+				takes++;
+			} else if (what < 13) {
+				store_digest_worker_drop(w);
+				memset(want, 0, sizeof(want));
+				memset(got, 0, sizeof(got));
+			}
+		}
+		store_digest_worker_take(w, got);
+		TU_CHECK(memcmp(want, got, sizeof(got)) == 0);
+		store_digest_worker_destroy(&w);
+		TU_CHECK(w == NULL);
+	}
+	printf("digest worker: %ld runs from seed %llu; %llu takes, %llu records refused\n", runs,
+	       (unsigned long long)base, (unsigned long long)takes, (unsigned long long)refused);
+	if (runs >= RING_RUNS)
+		TU_CHECK(takes > 0 && refused > 0);
 }
 
 int
@@ -267,6 +335,7 @@ main(void)
 	                                    ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_digest_ring_full_inline, ts_setup, ts_teardown),
 	    cmocka_unit_test(test_digest_ring_property),
+	    cmocka_unit_test(test_digest_worker_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
