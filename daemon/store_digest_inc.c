@@ -246,6 +246,20 @@ inc_take(struct store_digest_inc *d)
 		store_digest_worker_take(d->w, d->pending);
 }
 
+/* Whether the database's text is UTF-8 (the record's bytes can then be read as they are). */
+static bool
+inc_utf8(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool utf8 = false;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA encoding", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		utf8 = strcmp((const char *)sqlite3_column_text(st, 0), "UTF-8") == 0;
+	sqlite3_finalize(st);
+	return utf8;
+}
+
 /* Each domain table's column positions: names in tb->names order, then _deleted. */
 static int
 inc_positions(struct store *s, struct store_digest_inc *d)
@@ -296,6 +310,7 @@ store_digest_open(struct store *s)
 	s->digest = d;
 	if ((ret = inc_positions(s, d)) < 0)
 		return ret;
+	d->rec.utf8 = inc_utf8(s->db);
 	if (sqlite3_prepare_v3(s->db,
 	                       "SELECT st FROM _digest WHERE k = 0 AND def = ?1 AND schema = ?2",
 	                       -1, SQLITE_PREPARE_PERSISTENT, &d->get, NULL) != SQLITE_OK ||

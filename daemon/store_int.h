@@ -253,12 +253,17 @@ void store_rules_free(struct store *s, struct store_rules_memo **m);
 
 #define STORE_DIGEST_LANES 1024 /* LtHash16: lanes of 16 bits (PROTOCOL.md, "Digest") */
 
-/* A row record being encoded; oom once a growth failed (later puts do nothing). */
+/*
+ * A row record being encoded; oom once a growth failed (later puts do nothing). utf8:
+ * the database's text is UTF-8, so a text value's bytes are read as they are (set by
+ * whoever knows; false reads them through sqlite3_value_text(), the same bytes).
+ */
 struct store_digest_rec {
 	uint8_t *p;
 	size_t len;
 	size_t cap;
 	bool oom;
+	bool utf8;
 };
 
 /*
