@@ -9,9 +9,11 @@
  * was put. It only hashes bytes: it must not touch SQLite or the store, and it never
  * spins (a mutex and two condition variables).
  *
- * Small writes must not pay a thread hand-off: a put wakes the worker only once wake_at
- * records wait, and a take with at most inline_max waiting while the worker is idle does
- * them on the caller's thread, so a one-row commit costs what it did before.
+ * Small writes must not pay a thread hand-off, and a commit must not wait for a worker
+ * kept off the processor: a put wakes the worker only once wake_at records wait; the
+ * worker claims BATCH records at a time; a take does the records not claimed yet itself
+ * (up to inline_max: all but in tests) and waits only for the batch in progress. A
+ * one-row commit costs what it did before.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +32,7 @@ struct digest_ent {
 };
 
 #define RING_ALIGN 8
+#define BATCH      16 /* records the worker claims at a time (about 20 us of work) */
 #define ENT_SIZE(n)                                                                                \
 	(sizeof(struct digest_ent) + (((n) + RING_ALIGN - 1) & ~(size_t)(RING_ALIGN - 1)))
 
@@ -42,11 +45,11 @@ struct store_digest_worker {
 	pthread_t thread;
 	uint8_t *ring;
 	size_t cap;                         /* bytes of ring, a multiple of RING_ALIGN */
-	size_t head, tail;                  /* bytes put and done so far (mod cap: the place) */
-	size_t nput, ndone;                 /* records put and done so far */
+	size_t head, claim, tail;           /* bytes put, claimed, done (mod cap: the place) */
+	size_t nput, nclaim;                /* records put and claimed */
 	size_t inline_max, wake_at;         /* see the top of the file */
 	bool waiting;                       /* the worker sleeps on work */
-	bool busy;                          /* the worker does [tail, its end) unlocked */
+	bool busy;                          /* the worker does [tail, claim) unlocked */
 	bool stop;                          /* destroy: the worker returns */
 	uint16_t lanes[STORE_DIGEST_LANES]; /* the worker's sum of the records done */
 };
@@ -73,15 +76,43 @@ worker_expand(const struct store_digest_worker *w, size_t from, size_t to,
 	}
 }
 
-/* With w->mu held, the ring empty and not being read; start it again at 0. */
+/*
+ * With w->mu held: claim the next at most max records after claim (none claimed yet);
+ * the end of what was claimed.
+ */
+static size_t
+worker_claim(struct store_digest_worker *w, size_t max)
+{
+	size_t at = w->claim;
+
+	for (size_t n = 0; n < max && at != w->head;) {
+		struct digest_ent e;
+
+		memcpy(&e, w->ring + at % w->cap, sizeof(e));
+		if (e.skip) {
+			at += w->cap - at % w->cap;
+		} else {
+			at += ENT_SIZE(e.len);
+			n++;
+			w->nclaim++;
+		}
+	}
+	w->claim = at;
+	return at;
+}
+
+/* With w->mu held, the ring empty and not being read: start it again at 0. */
 static void
 worker_restart(struct store_digest_worker *w)
 {
-	w->head = w->tail = 0;
-	w->nput = w->ndone = 0;
+	w->head = w->claim = w->tail = 0;
+	w->nput = w->nclaim = 0;
 }
 
-/* The thread: do what was put, in batches taken without the lock held. */
+/*
+ * The thread: do what was put, BATCH records at a time claimed under the lock and done
+ * without it, so that a take never waits for more than one batch.
+ */
 static void *
 worker_main(void *arg)
 {
@@ -89,9 +120,9 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		size_t from, to, n;
+		size_t from, to;
 
-		while (!w->stop && w->head == w->tail) {
+		while (!w->stop && w->claim == w->head) {
 			w->waiting = true;
 			pthread_cond_wait(&w->work, &w->mu);
 			w->waiting = false;
@@ -99,15 +130,13 @@ worker_main(void *arg)
 		if (w->stop)
 			break;
 		w->busy = true;
-		from = w->tail;
-		to = w->head;
-		n = w->nput;
+		from = w->claim;
+		to = worker_claim(w, BATCH);
 		pthread_mutex_unlock(&w->mu);
 		/* bytes [from, to) are the worker's until tail moves: puts write past head */
 		worker_expand(w, from, to, w->lanes);
 		pthread_mutex_lock(&w->mu);
 		w->tail = to;
-		w->ndone = n;
 		w->busy = false;
 		if (w->head == w->tail)
 			worker_restart(w); /* the pages touched are the most ever waiting */
@@ -201,26 +230,33 @@ store_digest_worker_put(struct store_digest_worker *w, const uint8_t *rec, size_
 		w->head += need;
 		w->nput++;
 		ok = true;
-		if (w->waiting && w->nput - w->ndone >= w->wake_at)
+		if (w->waiting && w->nput - w->nclaim >= w->wake_at)
 			pthread_cond_signal(&w->work);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return ok;
 }
 
-/* With w->mu held: wait until every record put is done; the ring is empty after. */
+/*
+ * With w->mu held: every record put is done when this returns, into lanes or the
+ * worker's lanes, and the ring is empty. At most inline_max records not claimed yet are
+ * done here, on the caller's thread, rather than wait for the worker to get to them;
+ * the worker's batch in progress is waited for.
+ */
 static void
-worker_wait_done(struct store_digest_worker *w)
+worker_wait_done(struct store_digest_worker *w, uint16_t lanes[STORE_DIGEST_LANES])
 {
-	if (!w->busy && w->nput - w->ndone <= w->inline_max) {
-		/* the worker sleeps and will not look before the next put: do them here */
-		worker_expand(w, w->tail, w->head, w->lanes);
-	} else {
-		if (w->waiting && w->head != w->tail)
-			pthread_cond_signal(&w->work);
-		while (w->busy || w->head != w->tail)
-			pthread_cond_wait(&w->idle, &w->mu);
+	if (w->nput - w->nclaim <= w->inline_max) {
+		size_t from = w->claim, to = worker_claim(w, SIZE_MAX);
+
+		pthread_mutex_unlock(&w->mu);
+		worker_expand(w, from, to, lanes);
+		pthread_mutex_lock(&w->mu);
+	} else if (w->waiting) {
+		pthread_cond_signal(&w->work);
 	}
+	while (w->busy || w->claim != w->head)
+		pthread_cond_wait(&w->idle, &w->mu);
 	worker_restart(w);
 }
 
@@ -228,7 +264,7 @@ void
 store_digest_worker_take(struct store_digest_worker *w, uint16_t lanes[STORE_DIGEST_LANES])
 {
 	pthread_mutex_lock(&w->mu);
-	worker_wait_done(w);
+	worker_wait_done(w, lanes);
 	store_digest_lanes_add(lanes, w->lanes);
 	memset(w->lanes, 0, sizeof(w->lanes));
 	pthread_mutex_unlock(&w->mu);

@@ -312,8 +312,9 @@ int store_digest_flush(struct store *s);
 void store_digest_close(struct store *s);
 /*
  * Tests only: give the worker a ring of bytes (0: no worker, every element on the
- * caller's thread), have a flush do at most inline_max records itself rather than wake
- * the worker, which a put wakes once wake_at are waiting. Outside a transaction. 0 or
+ * caller's thread); a flush does the records the worker has not claimed itself when
+ * they are at most inline_max (the store's: all), else wakes the worker and waits for
+ * it; a put wakes the worker once wake_at are waiting. Outside a transaction. 0 or
  * ARR_ENOMEM (the store keeps working, without a worker).
  */
 int store_digest_tune(struct store *s, size_t bytes, size_t inline_max, size_t wake_at);
@@ -321,9 +322,9 @@ int store_digest_tune(struct store *s, size_t bytes, size_t inline_max, size_t w
 /*
  * store_digest_worker.c: the thread that turns rows' records into their elements. The
  * loop's thread puts (record, add or subtract) into a ring bounded in bytes; the worker
- * adds the elements into lanes of its own; a take waits until every record put is done
- * (or, when few wait and the worker is idle, does them itself) and moves them into the
- * caller's lanes; a drop forgets what was put and not taken.
+ * adds the elements into lanes of its own, a batch at a time; a take does the records
+ * the worker has not claimed itself, waits for the batch in progress and adds the
+ * worker's lanes into the caller's; a drop forgets what was put and not taken.
  */
 struct store_digest_worker;
 /* Start a worker with a ring of bytes; NULL if it cannot (no memory, no thread): the

@@ -138,7 +138,10 @@ ring_raw(struct ring *p, struct ts_replica *r)
 static void
 ring_tune(struct ring *p, struct store *s)
 {
-	TU_CHECK(store_digest_tune(s, 8 + 8 * tu_rng_below(&p->rng, 128), tu_rng_below(&p->rng, 4),
+	size_t inline_max = tu_rng_below(&p->rng, 5);
+
+	TU_CHECK(store_digest_tune(s, 8 + 8 * tu_rng_below(&p->rng, 128),
+	                           inline_max == 4 ? SIZE_MAX : inline_max,
 	                           1 + tu_rng_below(&p->rng, 6)) == 0);
 }
 
@@ -224,7 +227,7 @@ write_rows(struct ts_replica *r, size_t n)
 }
 
 /*
- * Keys handed to a worker that no put wakes and no flush bypasses: the commit's state
+ * Records handed to a worker that no put wakes and no flush bypasses: the commit's state
  * has every row's element only if the flush wakes the worker and waits for it.
  */
 static void
@@ -238,8 +241,12 @@ test_digest_commit_after_handoff(void **state)
 	write_rows(r, 300);
 	ring_check(r->s);
 	assert_int_equal(store_digest_inline(r->s), 0);
-	/* the worker awake all along (woken by the first key) */
+	/* the worker awake all along (woken by the first record) */
 	assert_int_equal(store_digest_tune(r->s, 1 << 20, 0, 1), 0);
+	write_rows(r, 300);
+	ring_check(r->s);
+	/* ... and the flush doing what the worker has not claimed, as the store's does */
+	assert_int_equal(store_digest_tune(r->s, 1 << 20, SIZE_MAX, 1), 0);
 	write_rows(r, 300);
 	ring_check(r->s);
 	assert_int_equal(store_digest_inline(r->s), 0);
@@ -269,13 +276,17 @@ test_digest_ring_full_inline(void **state)
  * end), records that find no room done by the caller, takes and drops at random: each
  * take gives the sum of the elements of every record since the last take or drop.
  */
+#define BURST 12
+
 static void
 test_digest_worker_ring(void **state)
 {
 	uint64_t base = tu_seed(RING_SEED);
 	long runs = tu_runs(RING_RUNS);
 	uint16_t want[STORE_DIGEST_LANES], got[STORE_DIGEST_LANES];
-	uint8_t rec[600];
+	uint8_t rec[BURST][600];
+	size_t len[BURST];
+	bool sub[BURST];
 	uint64_t takes = 0, refused = 0;
 
 	(void)state;
@@ -290,27 +301,33 @@ test_digest_worker_ring(void **state)
 		TU_CHECK(w != NULL);
 		memset(want, 0, sizeof(want));
 		memset(got, 0, sizeof(got));
-		for (int k = 0; k < 3000; k++) {
-			size_t len = 1 + tu_rng_below(&rng, sizeof(rec) - 1);
-			bool sub = tu_rng_below(&rng, 3) == 0;
+		for (int k = 0; k < 1000; k++) {
+			size_t burst = 1 + tu_rng_below(&rng, BURST);
 			uint64_t what = tu_rng_below(&rng, 100);
 
-			for (size_t b = 0; b < len; b++)
-				rec[b] = (uint8_t)tu_rng_next(&rng);
-			store_digest_element(rec, len, sub, want);
-			if (!store_digest_worker_put(w, rec, len, sub)) {
-				store_digest_element(rec, len, sub, got);
-				refused++;
+			/* put a burst at once, faster than the worker takes it: it wraps */
+			for (size_t j = 0; j < burst; j++) {
+				len[j] = 1 + tu_rng_below(&rng, sizeof(rec[0]) - 1);
+				sub[j] = tu_rng_below(&rng, 3) == 0;
+				for (size_t b = 0; b < len[j]; b++)
+					rec[j][b] = (uint8_t)tu_rng_next(&rng);
 			}
+			for (size_t j = 0; j < burst; j++)
+				if (!store_digest_worker_put(w, rec[j], len[j], sub[j])) {
+					store_digest_element(rec[j], len[j], sub[j], got);
+					refused++;
+				}
+			for (size_t j = 0; j < burst; j++)
+				store_digest_element(rec[j], len[j], sub[j], want);
 			if (what < 10) {
 				usleep((useconds_t)(20 + tu_rng_below(&rng, 200)));
-			} else if (what < 12) {
+			} else if (what < 14) {
 				store_digest_worker_take(w, got);
 				TU_CHECK(memcmp(want, got, sizeof(got)) == 0);
 				memset(want, 0, sizeof(want));
 				memset(got, 0, sizeof(got));
 				takes++;
-			} else if (what < 13) {
+			} else if (what < 16) {
 				store_digest_worker_drop(w);
 				memset(want, 0, sizeof(want));
 				memset(got, 0, sizeof(got));
