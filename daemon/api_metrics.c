@@ -41,6 +41,10 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	                "Times the rows noted for the search index ran over their bound "
 	                "(the whole index was rebuilt).",
 	                store_search_overflows(a->st));
+	metrics_counter(f, "arrangd_digest_inline_total",
+	                "Digest elements computed on the loop's thread because the digest "
+	                "worker's ring was full.",
+	                store_digest_inline(a->st));
 	api_equiv_metrics(a, f);
 	api_quota_metrics(a, f);
 	api_denied_metrics(a, f);

@@ -538,6 +538,8 @@ int store_digest_at(struct store *s, unsigned v, uint8_t out[32]);
 int store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint8_t out[32]);
 /* Commits refused because rows changed after the digest's state was written (a bug). */
 uint64_t store_digest_refused(const struct store *s);
+/* Rows whose digest element was done on the caller's thread, the worker's ring full. */
+uint64_t store_digest_inline(const struct store *s);
 /* The digest of the log (headers only), equal on every node with the same log. */
 int store_log_digest(struct store *s, uint8_t out[32]);
 

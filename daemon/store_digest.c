@@ -32,50 +32,41 @@
  */
 #define DIGEST_TAG "arrangd-digest-3"
 
-static void
-digest_put(struct store_digest_rec *b, const void *p, size_t n)
-{
-	if (b->oom || n == 0)
-		return;
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap > 0 ? b->cap : 256;
-		uint8_t *q;
+_Static_assert(STORE_DIGEST_KEYLEN == crypto_stream_chacha20_KEYBYTES,
+               "a row's BLAKE2b-256 keys its ChaCha20 keystream");
 
-		while (cap - b->len < n)
-			cap *= 2;
-		if ((q = realloc(b->p, cap)) == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
+/* Room for n more bytes at b's end; false (b->oom) when b cannot grow. */
+static bool
+digest_room(struct store_digest_rec *b, size_t n)
+{
+	size_t cap;
+	uint8_t *q;
+
+	if (b->oom)
+		return false;
+	if (n <= b->cap - b->len)
+		return true;
+	cap = b->cap > 0 ? b->cap : 256;
+	while (cap - b->len < n)
+		cap *= 2;
+	if ((q = realloc(b->p, cap)) == NULL) {
+		b->oom = true;
+		return false;
 	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
+	b->p = q;
+	b->cap = cap;
+	return true;
 }
 
-static void
-digest_u32(struct store_digest_rec *b, size_t n)
+/* bytes(p): its length (u32), then p, at out; the end of what was written. */
+static uint8_t *
+digest_bytes(uint8_t *out, const void *p, size_t n)
 {
-	uint8_t v[4];
-
 	assert(n <= UINT32_MAX); /* SQLite values are shorter than 2^31 bytes */
-	digest_put(b, v, (size_t)(be_put(v, n, sizeof(v)) - v));
-}
-
-static void
-digest_u64(struct store_digest_rec *b, uint64_t n)
-{
-	uint8_t v[8];
-
-	digest_put(b, v, (size_t)(be_put(v, n, sizeof(v)) - v));
-}
-
-static void
-digest_bytes(struct store_digest_rec *b, const void *p, size_t n)
-{
-	digest_u32(b, n);
-	digest_put(b, p, n);
+	out = be_put(out, n, 4);
+	if (n > 0)
+		memcpy(out, p, n);
+	return out + n;
 }
 
 /*
@@ -88,42 +79,58 @@ digest_column(const struct store_table *tb, size_t c, unsigned v)
 	return tb->t->columns[c - 1].since <= v;
 }
 
-/* One value: its kind byte, then its bytes (int and real 8 bytes big-endian). */
+/*
+ * A column: bytes(name) unless name is NULL, then its value: the kind byte, then its
+ * bytes (int and real 8 bytes big-endian, text and blob as bytes()). Made in one piece,
+ * room made once: it runs for every row written. Whether the value is not nil.
+ */
 static bool
-digest_value(struct store_digest_rec *b, sqlite3_value *val)
+digest_value(struct store_digest_rec *b, const char *name, sqlite3_value *val)
 {
-	uint8_t kind = 0;
+	size_t nlen = name != NULL ? strlen(name) : 0, n = 0;
+	const void *p = NULL;
+	uint8_t kind, *out;
+	uint64_t bits = 0;
 	double r;
-	uint64_t bits;
 
 	switch (val != NULL ? sqlite3_value_type(val) : SQLITE_NULL) {
 	case SQLITE_INTEGER:
 		kind = VALUE_INT;
-		digest_put(b, &kind, 1);
-		digest_u64(b, (uint64_t)sqlite3_value_int64(val));
+		bits = (uint64_t)sqlite3_value_int64(val);
+		n = 8;
 		break;
 	case SQLITE_FLOAT:
 		kind = VALUE_REAL;
 		r = sqlite3_value_double(val);
 		memcpy(&bits, &r, sizeof(bits));
-		digest_put(b, &kind, 1);
-		digest_u64(b, bits);
+		n = 8;
 		break;
 	case SQLITE_TEXT:
 		kind = VALUE_TEXT;
-		digest_put(b, &kind, 1);
-		digest_bytes(b, sqlite3_value_text(val), (size_t)sqlite3_value_bytes(val));
+		/* a text's bytes as they are when the database is UTF-8: no terminated copy */
+		p = b->utf8 ? sqlite3_value_blob(val) : sqlite3_value_text(val);
+		n = 4 + (size_t)sqlite3_value_bytes(val);
 		break;
 	case SQLITE_BLOB:
 		kind = VALUE_BLOB;
-		digest_put(b, &kind, 1);
-		digest_bytes(b, sqlite3_value_blob(val), (size_t)sqlite3_value_bytes(val));
+		p = sqlite3_value_blob(val);
+		n = 4 + (size_t)sqlite3_value_bytes(val);
 		break;
 	default:
 		kind = VALUE_NIL;
-		digest_put(b, &kind, 1);
 		break;
 	}
+	if (!digest_room(b, (name != NULL ? 4 + nlen : 0) + 1 + n))
+		return kind != VALUE_NIL;
+	out = b->p + b->len;
+	if (name != NULL)
+		out = digest_bytes(out, name, nlen);
+	*out++ = kind;
+	if (kind == VALUE_INT || kind == VALUE_REAL)
+		out = be_put(out, bits, 8);
+	else if (kind != VALUE_NIL)
+		out = digest_bytes(out, p, n - 4);
+	b->len = (size_t)(out - b->p);
 	return kind != VALUE_NIL;
 }
 
@@ -131,30 +138,40 @@ bool
 store_digest_record(struct store_digest_rec *b, const struct store_table *tb,
                     sqlite3_value *const *vals, unsigned v)
 {
+	size_t tlen = strlen(tb->t->name);
 	bool any = false;
 
 	b->len = 0;
-	digest_put(b, "T", 1);
-	digest_bytes(b, tb->t->name, strlen(tb->t->name));
-	digest_put(b, "R", 1);
-	(void)digest_value(b, vals[0]);
+	if (digest_room(b, 2 + 4 + tlen)) {
+		uint8_t *out = b->p;
+
+		*out++ = 'T';
+		out = digest_bytes(out, tb->t->name, tlen);
+		*out++ = 'R';
+		b->len = (size_t)(out - b->p);
+	}
+	(void)digest_value(b, NULL, vals[0]);
 	for (size_t c = 1; c < tb->nnames; c++) {
 		if (!digest_column(tb, c, v))
 			continue;
-		digest_bytes(b, tb->names[c], strlen(tb->names[c]));
-		any |= digest_value(b, vals[c]);
+		any |= digest_value(b, tb->names[c], vals[c]);
 	}
 	return any;
 }
 
 void
-store_digest_element(const uint8_t *rec, size_t len, bool sub, uint16_t lanes[STORE_DIGEST_LANES])
+store_digest_key(const uint8_t *rec, size_t len, uint8_t key[STORE_DIGEST_KEYLEN])
+{
+	crypto_generichash(key, STORE_DIGEST_KEYLEN, rec, len, NULL, 0);
+}
+
+void
+store_digest_expand(const uint8_t key[STORE_DIGEST_KEYLEN], bool sub,
+                    uint16_t lanes[STORE_DIGEST_LANES])
 {
 	static const uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
-	uint8_t key[crypto_stream_chacha20_KEYBYTES];
 	uint8_t ks[2 * STORE_DIGEST_LANES];
 
-	crypto_generichash(key, sizeof(key), rec, len, NULL, 0);
 	crypto_stream_chacha20(ks, sizeof(ks), nonce, key);
 	if (sub) {
 		for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
@@ -163,6 +180,15 @@ store_digest_element(const uint8_t *rec, size_t len, bool sub, uint16_t lanes[ST
 		for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
 			lanes[i] += (uint16_t)(ks[2 * i] | ks[2 * i + 1] << 8);
 	}
+}
+
+void
+store_digest_element(const uint8_t *rec, size_t len, bool sub, uint16_t lanes[STORE_DIGEST_LANES])
+{
+	uint8_t key[STORE_DIGEST_KEYLEN];
+
+	store_digest_key(rec, len, key);
+	store_digest_expand(key, sub, lanes);
 }
 
 void

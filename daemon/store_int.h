@@ -253,12 +253,17 @@ void store_rules_free(struct store *s, struct store_rules_memo **m);
 
 #define STORE_DIGEST_LANES 1024 /* LtHash16: lanes of 16 bits (PROTOCOL.md, "Digest") */
 
-/* A row record being encoded; oom once a growth failed (later puts do nothing). */
+/*
+ * A row record being encoded; oom once a growth failed (later puts do nothing). utf8:
+ * the database's text is UTF-8, so a text value's bytes are read as they are (set by
+ * whoever knows; false reads them through sqlite3_value_text(), the same bytes).
+ */
 struct store_digest_rec {
 	uint8_t *p;
 	size_t len;
 	size_t cap;
 	bool oom;
+	bool utf8;
 };
 
 /*
@@ -271,6 +276,15 @@ bool store_digest_record(struct store_digest_rec *b, const struct store_table *t
 /* Add (or subtract: sub) the element of the row record rec into lanes. */
 void store_digest_element(const uint8_t *rec, size_t len, bool sub,
                           uint16_t lanes[STORE_DIGEST_LANES]);
+/*
+ * store_digest_element() in its two halves: the row's key (BLAKE2b-256 of its record),
+ * then the element the key expands to (2 KiB of ChaCha20) added into (or subtracted
+ * from: sub) lanes. The second is the worker's (store_digest_worker.c).
+ */
+#define STORE_DIGEST_KEYLEN 32
+void store_digest_key(const uint8_t *rec, size_t len, uint8_t key[STORE_DIGEST_KEYLEN]);
+void store_digest_expand(const uint8_t key[STORE_DIGEST_KEYLEN], bool sub,
+                         uint16_t lanes[STORE_DIGEST_LANES]);
 /* a += b, lane by lane modulo 2^16. */
 void store_digest_lanes_add(uint16_t a[STORE_DIGEST_LANES], const uint16_t b[STORE_DIGEST_LANES]);
 /* The state as 2048 bytes (each lane little-endian), and back. */
@@ -296,6 +310,36 @@ int store_digest_ready(struct store *s);
 int store_digest_flush(struct store *s);
 /* Unhook and free s->digest; NULL-safe. */
 void store_digest_close(struct store *s);
+/*
+ * Tests only: give the worker a ring of bytes (0: no worker, every element on the
+ * caller's thread); a flush does the records the worker has not claimed itself when
+ * they are at most inline_max (the store's: all), else wakes the worker and waits for
+ * it; a put wakes the worker once wake_at are waiting. Outside a transaction. 0 or
+ * ARR_ENOMEM (the store keeps working, without a worker).
+ */
+int store_digest_tune(struct store *s, size_t bytes, size_t inline_max, size_t wake_at);
+
+/*
+ * store_digest_worker.c: the thread that turns rows' records into their elements. The
+ * loop's thread puts (record, add or subtract) into a ring bounded in bytes; the worker
+ * adds the elements into lanes of its own, a batch at a time; a take does the records
+ * the worker has not claimed itself, waits for the batch in progress and adds the
+ * worker's lanes into the caller's; a drop forgets what was put and not taken.
+ */
+struct store_digest_worker;
+/* Start a worker with a ring of bytes; NULL if it cannot (no memory, no thread): the
+ * caller then does every element itself. */
+struct store_digest_worker *store_digest_worker_new(size_t bytes, size_t inline_max,
+                                                    size_t wake_at);
+/* Stop and join the worker; what it held is lost. *w NULLed; NULL-safe. */
+void store_digest_worker_destroy(struct store_digest_worker **w);
+/* Hand a copy of the record rec over; false when the ring has no room (the caller does it). */
+bool store_digest_worker_put(struct store_digest_worker *w, const uint8_t *rec, size_t len,
+                             bool sub);
+/* Wait until every element put is done, add them into lanes and forget them. */
+void store_digest_worker_take(struct store_digest_worker *w, uint16_t lanes[STORE_DIGEST_LANES]);
+/* Forget every element put and not taken (a rollback). */
+void store_digest_worker_drop(struct store_digest_worker *w);
 
 /* ---- store_search.c: the full-text index of arrangements ---- */
 

@@ -1671,6 +1671,7 @@ test_metrics(void **state)
 	                                    "arrangd_data_size_bytes",
 	                                    "arrangd_writes_held",
 	                                    "arrangd_search_notes_overflow_total",
+	                                    "arrangd_digest_inline_total",
 	                                    "arrangd_export_walks_total",
 	                                    "arrangd_export_walks_kept_total",
 	                                    "arrangd_export_walk_overflow_total",

@@ -785,7 +785,8 @@ arrangd_peer_prunes_sent_total arrangd_peer_sent_bytes_total arrangd_peer_heartb
 arrangd_apply_queue_bytes arrangd_apply_queue_dropped_total arrangd_members arrangd_members_removed arrangd_member_changesets_total arrangd_peer_connections_refused_total arrangd_peer_members_dropped_total
 arrangd_join_admitted_total arrangd_join_limited_total arrangd_join_ignored_total arrangd_join_accepted_total arrangd_join_refused_total
 arrangd_apply_round_max_milliseconds arrangd_apply_slices_parked_total
-arrangd_export_walks_total arrangd_export_walks_kept_total arrangd_export_walk_overflow_total'
+arrangd_export_walks_total arrangd_export_walks_kept_total arrangd_export_walk_overflow_total
+arrangd_digest_inline_total'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
 ok "$CTL" metrics
