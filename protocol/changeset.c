@@ -95,10 +95,43 @@ changeset_part_creates(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
 	return memcmp(id, part->scope, ARR_SCOPE_LEN) == 0;
 }
 
+/* Parts by scope, then by place: parts of one scope come out next to each other. */
+static int
+part_by_scope(const void *a, const void *b)
+{
+	const struct cs_part *const *x = a, *const *y = b;
+	int c = memcmp((*x)->scope, (*y)->scope, ARR_SCOPE_LEN);
+
+	return c != 0 ? c : (*x > *y) - (*x < *y);
+}
+
 /*
- * Scopes are compared pairwise: at most ARR_CS_MAX_PARTS^2 / 2 comparisons of 16 bytes,
- * a few tens of microseconds for a full change set of 256 parts.
+ * No scope twice but for the one exception: the data part right after the CREATE of its
+ * scope. Scopes are sorted, not compared pairwise (256 parts were 32,640 comparisons, a
+ * sixth of decoding a change set); three parts of one scope always hold a pair that is
+ * not next to each other, so only pairs need the exception checked.
  */
+static int
+scopes_check(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const struct cs_part *parts,
+             size_t nparts)
+{
+	const struct cs_part *by[ARR_CS_MAX_PARTS];
+
+	for (size_t i = 0; i < nparts; i++)
+		by[i] = &parts[i];
+	qsort(by, nparts, sizeof(by[0]), part_by_scope);
+	for (size_t k = 1; k < nparts; k++) {
+		size_t j = (size_t)(by[k - 1] - parts), i = (size_t)(by[k] - parts);
+
+		if (memcmp(by[k - 1]->scope, by[k]->scope, ARR_SCOPE_LEN) != 0)
+			continue;
+		if (j + 1 != i || by[k]->kind != CS_DATA ||
+		    !changeset_part_creates(origin, seq, by[k - 1], j))
+			return ARR_EMALFORMED;
+	}
+	return 0;
+}
+
 int
 changeset_parts_check(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
                       const struct cs_part *parts, size_t nparts)
@@ -116,16 +149,8 @@ changeset_parts_check(const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
 			return ARR_EMALFORMED;
 		if (p->kind == CS_POLICY && region)
 			return ARR_EMALFORMED;
-		for (size_t j = 0; j < i; j++) {
-			if (memcmp(parts[j].scope, p->scope, ARR_SCOPE_LEN) != 0)
-				continue;
-			/* the one exception: the data part right after the CREATE of its scope */
-			if (j + 1 != i || p->kind != CS_DATA ||
-			    !changeset_part_creates(origin, seq, &parts[j], j))
-				return ARR_EMALFORMED;
-		}
 	}
-	return 0;
+	return scopes_check(origin, seq, parts, nparts);
 }
 
 int

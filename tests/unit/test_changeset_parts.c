@@ -235,6 +235,35 @@ test_too_many_parts(void **state)
 	assert_int_equal(decode_parts(f->k, 9, p, 0), ARR_EMALFORMED);
 }
 
+/*
+ * Three parts of one scope are refused even when two of them are the CREATE and its data
+ * part (the parts are checked sorted by scope: each pair of the scope's neighbours
+ * counts), and many scopes with one CREATE-and-data pair among them decode.
+ */
+static void
+test_scope_thrice(void **state)
+{
+	struct fx *f = *state;
+	struct cs_part *p = f->parts;
+
+	part_create(&p[0], f->k, 9, 0, f->create, f->clen);
+	part_case(&p[1], p[0].scope, f->sealed, sizeof(f->sealed));
+	part_case(&p[2], p[0].scope, f->sealed, sizeof(f->sealed));
+	assert_int_equal(decode_parts(f->k, 9, p, 3), ARR_EMALFORMED);
+	part_region(f, &p[1]);
+	assert_int_equal(decode_parts(f->k, 9, p, 3), ARR_EMALFORMED);
+	part_region(f, &p[2]);
+	part_case(&p[1], p[0].scope, f->sealed, sizeof(f->sealed));
+	part_case(&p[3], case_scope, f->sealed, sizeof(f->sealed));
+	assert_int_equal(decode_parts(f->k, 9, p, 4), 0);
+	/* a second pair last, after scopes that sort before and after it */
+	part_create(&p[4], f->k, 9, 4, f->create, f->clen);
+	part_case(&p[5], p[4].scope, f->sealed, sizeof(f->sealed));
+	assert_int_equal(decode_parts(f->k, 9, p, 6), 0);
+	p[5] = p[3];
+	assert_int_equal(decode_parts(f->k, 9, p, 6), ARR_EMALFORMED);
+}
+
 int
 main(void)
 {
@@ -243,6 +272,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicate_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_before_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_scope_thrice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_many_parts, setup, teardown),
 	};
 
