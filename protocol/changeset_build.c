@@ -317,10 +317,13 @@ write_ops(uint8_t *p, struct cs_owned *o, struct cs_op *d, const struct cs_op *o
 		p = mpw_bin(p, in->row, ARR_ROWID_LEN);
 		p = mpw_str(p, in->column, cn);
 		p = w_value(p, &in->value, &bytes);
-		d[i].table = prev != NULL && strcmp(prev->table, in->table) == 0
+		/* a name the op before named too (by the same string, mostly) is not copied */
+		d[i].table = prev != NULL && (in[-1].table == in->table ||
+		                              strcmp(prev->table, in->table) == 0)
 		                 ? prev->table
 		                 : cs_strdup(o, in->table, tn);
-		d[i].column = prev != NULL && strcmp(prev->column, in->column) == 0
+		d[i].column = prev != NULL && (in[-1].column == in->column ||
+		                               strcmp(prev->column, in->column) == 0)
 		                  ? prev->column
 		                  : cs_strdup(o, in->column, cn);
 		memcpy(d[i].row, in->row, ARR_ROWID_LEN);
