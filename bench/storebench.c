@@ -16,9 +16,7 @@
  *
  * usage: arrang_store_bench [N[k|M]]   (default 100k); ARRANG_SB_NORAW=1 skips the baseline;
  * ARRANG_SB_RELAY=1 makes B no party of A's arrangements: it catches up as a relay
- * (verifies, logs and counts every change set, holding no key; digests then differ);
- * ARRANG_SB_RELAY=1 makes B a node that is no party of A's arrangements (it catches up as
- * a relay: verifies, logs and counts, holding no key)
+ * (verifies, logs and counts every change set, holding no key; digests then differ).
  */
 #include <stdio.h>
 #include <stdint.h>

@@ -52,25 +52,21 @@ opref_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->op > y->op) - (x->op < y->op);
 }
 
-/* The first entry of idx (n, sorted) with key row and (table NULL: any) table, or NULL. */
+/* The first entry of idx (n, sorted) with key row, or NULL. */
 static struct opref *
-opref_find(struct opref *idx, size_t n, const uint8_t *row, const char *table)
+opref_find(struct opref *idx, size_t n, const uint8_t *row)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(idx[mid].key, row, ARR_ROWID_LEN);
 
-		if (c == 0 && table != NULL)
-			c = strcmp(idx[mid].op->table, table);
-		if (c < 0)
+		if (memcmp(idx[mid].key, row, ARR_ROWID_LEN) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == n || memcmp(idx[lo].key, row, ARR_ROWID_LEN) != 0 ||
-	    (table != NULL && strcmp(idx[lo].op->table, table) != 0))
+	if (lo == n || memcmp(idx[lo].key, row, ARR_ROWID_LEN) != 0)
 		return NULL;
 	return &idx[lo];
 }
@@ -96,7 +92,68 @@ struct route {
 	struct opref *by_row;   /* every op by (row, table) */
 	struct opref *by_child; /* the arrangement ops setting child_id, by that child */
 	size_t nchild;
+	size_t *slots; /* by (row, table): 1 + the index in by_row of its first op, or 0 */
+	size_t mask;   /* slots has mask + 1 entries, a power of two */
 };
+
+/* Where (row, table) starts its probe in rt->slots (row ids are not trusted to be random). */
+static size_t
+slot_of(const struct route *rt, const uint8_t row[ARR_ROWID_LEN])
+{
+	uint64_t a, b;
+
+	memcpy(&a, row, 8);
+	memcpy(&b, row + 8, 8);
+	a ^= b * UINT64_C(0x9e3779b97f4a7c15);
+	a ^= a >> 29;
+	a *= UINT64_C(0xbf58476d1ce4e5b9);
+	a ^= a >> 32;
+	return (size_t)a & rt->mask;
+}
+
+/*
+ * The first entry of rt->by_row on (row, table), or NULL: a probe of rt->slots. Routing
+ * asks it several times per row (the row, its parent, the parent's ops), and a binary
+ * search over every op of the write cost an import as much as routing's own look-ups.
+ */
+static struct opref *
+by_row_find(const struct route *rt, const uint8_t *row, const char *table)
+{
+	for (size_t h = slot_of(rt, row);; h = (h + 1) & rt->mask) {
+		struct opref *e;
+
+		if (rt->slots[h] == 0)
+			return NULL;
+		e = &rt->by_row[rt->slots[h] - 1];
+		if (memcmp(e->key, row, ARR_ROWID_LEN) == 0 && strcmp(e->op->table, table) == 0)
+			return e;
+	}
+}
+
+/* rt->slots: the first entry of each (row, table) of rt->by_row (sorted). */
+static int
+slots_build(struct route *rt)
+{
+	size_t n = 2;
+
+	while (n < 2 * rt->nops)
+		n *= 2;
+	if ((rt->slots = calloc(n, sizeof(*rt->slots))) == NULL)
+		return ARR_ENOMEM;
+	rt->mask = n - 1;
+	for (size_t i = 0; i < rt->nops; i++) {
+		const struct opref *e = &rt->by_row[i];
+		size_t h;
+
+		if (i > 0 && memcmp(e->key, e[-1].key, ARR_ROWID_LEN) == 0 &&
+		    strcmp(e->op->table, e[-1].op->table) == 0)
+			continue;
+		for (h = slot_of(rt, e->key); rt->slots[h] != 0; h = (h + 1) & rt->mask)
+			;
+		rt->slots[h] = i + 1;
+	}
+	return 0;
+}
 
 /*
  * The scope of the readable row of table, as row_scope() says, asked of the replica once
@@ -107,7 +164,7 @@ static int
 route_row_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
                 uint8_t scope[ARR_SCOPE_LEN])
 {
-	struct opref *e = opref_find(rt->by_row, rt->nops, row, table);
+	struct opref *e = by_row_find(rt, row, table);
 	int rc;
 
 	if (e != NULL && e->looked != 0) {
@@ -126,7 +183,7 @@ route_row_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID
 static const struct cs_op *
 find_op(const struct route *rt, const char *table, const uint8_t *row, const char *column)
 {
-	const struct opref *e = opref_find(rt->by_row, rt->nops, row, table);
+	const struct opref *e = by_row_find(rt, row, table);
 
 	for (; e != NULL && e < rt->by_row + rt->nops && memcmp(e->key, row, ARR_ROWID_LEN) == 0 &&
 	       strcmp(e->op->table, table) == 0;
@@ -190,6 +247,8 @@ by_row_sort(struct route *rt)
 static int
 route_index(struct route *rt)
 {
+	int rc;
+
 	if ((rt->by_row = calloc(rt->nops + 1, sizeof(*rt->by_row))) == NULL ||
 	    (rt->by_child = calloc(rt->nops + 1, sizeof(*rt->by_child))) == NULL)
 		return ARR_ENOMEM;
@@ -201,7 +260,9 @@ route_index(struct route *rt)
 			rt->by_child[rt->nchild++].op = o;
 	}
 	qsort(rt->by_child, rt->nchild, sizeof(*rt->by_child), opref_cmp);
-	return by_row_sort(rt);
+	if ((rc = by_row_sort(rt)) < 0)
+		return rc;
+	return slots_build(rt);
 }
 
 /* The scope of row of table (a parent of a new row): readable, or new in this write. */
@@ -242,7 +303,7 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
 		return parent_scope(rt, "evaluation", parent, scope, depth + 1);
 	}
 	/* a child: the arrangement of this write that names it, else its own scope */
-	if ((e = opref_find(rt->by_child, rt->nchild, row, NULL)) != NULL)
+	if ((e = opref_find(rt->by_child, rt->nchild, row)) != NULL)
 		return parent_scope(rt, "arrangement", e->op->row, scope, depth + 1);
 	memcpy(scope, row, ARR_SCOPE_LEN);
 	return 0;
@@ -261,7 +322,7 @@ parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LE
 	if ((rc = route_row_scope(rt, table, row, scope)) != ARR_ENOTFOUND)
 		return rc;
 	/* not readable here: new in this write, or in a scope this node cannot read */
-	if (opref_find(rt->by_row, rt->nops, row, table) != NULL)
+	if (by_row_find(rt, row, table) != NULL)
 		return new_row_scope(rt, t, row, scope, depth);
 	rowid_format(row, id);
 	snprintf(rt->r->refusal, sizeof(rt->r->refusal),
@@ -314,6 +375,7 @@ store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*sco
 	}
 	r->bad_op = 0;
 out:
+	free(rt.slots);
 	free(rt.by_child);
 	free(rt.by_row);
 	return rc;

@@ -31,11 +31,8 @@ enum op_fit {
  * local writes cannot set it.
  */
 static enum op_fit
-op_fit(const struct cs_op *op)
+op_fit(const struct cs_op *op, const struct schema_table *t, const struct schema_column *c)
 {
-	const struct schema_table *t = schema_table_find(op->table);
-	const struct schema_column *c = schema_column_find(t, op->column);
-
 	if (t == NULL || c == NULL)
 		return OP_NEWER;
 	/* changeset_decode() checked the text of every value */
@@ -46,13 +43,34 @@ op_fit(const struct cs_op *op)
 	return OP_BAD;
 }
 
+/*
+ * The ops' fit, looking a table up once per run of ops on it (a decoded part interns a
+ * name equal to the previous op's, so a run shares one pointer) and a column first after
+ * the previous one (ops name a row's columns in schema order): every op of a catch-up
+ * comes here, and the two linear look-ups per op cost as much as the checks.
+ */
 int
 store_unknown_check(uint32_t schema_version, const struct cs_op *ops, size_t nops, char *detail,
                     size_t dlen)
 {
-	for (size_t i = 0; i < nops; i++) {
-		enum op_fit f = op_fit(&ops[i]);
+	const struct schema_table *t = NULL;
+	const char *tname = NULL;
+	int ci = -1;
 
+	for (size_t i = 0; i < nops; i++) {
+		const struct schema_column *c = NULL;
+		enum op_fit f;
+
+		if (ops[i].table != tname) {
+			tname = ops[i].table;
+			t = schema_table_find(tname);
+			ci = -1;
+		}
+		if (t != NULL && ops[i].column != NULL) {
+			c = schema_column_findn(t, ops[i].column, strlen(ops[i].column), ci);
+			ci = c != NULL ? (int)(c - t->columns) : -1;
+		}
+		f = op_fit(&ops[i], t, c);
 		/* only a newer schema may name what this one lacks; never a retype */
 		if (f == OP_BAD || (f != OP_KNOWN && schema_version <= ARR_SCHEMA_VERSION)) {
 			snprintf(detail, dlen,

@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,9 +169,32 @@ value_check(const struct value *v)
 	return ARR_EINVAL;
 }
 
+/*
+ * The names build_check() has checked in this call, by their address. A local write
+ * names tables and columns by the schema's own strings, so a few dozen addresses recur
+ * in every part; the input is const for the call, so an address checked once holds a
+ * good name (checking every op's names was a tenth of building a change set).
+ */
+#define NAME_SEEN_BITS 7
+#define NAME_SEEN      (1u << NAME_SEEN_BITS)
+
+static int
+name_check_once(const char *name, const char **seen)
+{
+	size_t slot = (size_t)(((uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15)) >>
+	                       (64 - NAME_SEEN_BITS));
+	int rc;
+
+	if (seen[slot] == name)
+		return 0;
+	if ((rc = cs_name_check((const uint8_t *)name, strlen(name), ARR_EINVAL)) == 0)
+		seen[slot] = name;
+	return rc;
+}
+
 /* The ops of a data part as changeset_decode() would take them. */
 static int
-ops_check(const struct cs_op *ops, size_t nops)
+ops_check(const struct cs_op *ops, size_t nops, const char **seen)
 {
 	int rc;
 
@@ -181,10 +205,8 @@ ops_check(const struct cs_op *ops, size_t nops)
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].table == NULL || ops[i].column == NULL)
 			return ARR_EINVAL;
-		if ((rc = cs_name_check((const uint8_t *)ops[i].table, strlen(ops[i].table),
-		                        ARR_EINVAL)) != 0 ||
-		    (rc = cs_name_check((const uint8_t *)ops[i].column, strlen(ops[i].column),
-		                        ARR_EINVAL)) != 0 ||
+		if ((rc = name_check_once(ops[i].table, seen)) != 0 ||
+		    (rc = name_check_once(ops[i].column, seen)) != 0 ||
 		    (rc = value_check(&ops[i].value)) != 0)
 			return rc;
 	}
@@ -193,7 +215,7 @@ ops_check(const struct cs_op *ops, size_t nops)
 
 /* One part's inputs: a data part's ops and key, a policy part's scope and body. */
 static int
-part_in_check(const struct cs_part_in *p)
+part_in_check(const struct cs_part_in *p, const char **seen)
 {
 	bool region = changeset_scope_is_region(p->scope);
 
@@ -203,13 +225,14 @@ part_in_check(const struct cs_part_in *p)
 		return !region || p->member == NULL || p->skey != NULL ? ARR_EINVAL : 0;
 	if (p->kind != CS_DATA || (region ? p->skey != NULL : p->skey == NULL))
 		return ARR_EINVAL;
-	return ops_check(p->ops, p->nops);
+	return ops_check(p->ops, p->nops, seen);
 }
 
 /* Everything changeset_decode() would refuse of the header and the parts' inputs. */
 static int
 build_check(const struct cs_header *h, const struct cs_part_in *parts, size_t nparts)
 {
+	const char *seen[NAME_SEEN] = {NULL};
 	size_t nops = 0;
 	int rc;
 
@@ -221,7 +244,7 @@ build_check(const struct cs_header *h, const struct cs_part_in *parts, size_t np
 	                        ARR_EINVAL)) != 0)
 		return rc;
 	for (size_t i = 0; i < nparts; i++) {
-		if ((rc = part_in_check(&parts[i])) != 0)
+		if ((rc = part_in_check(&parts[i], seen)) != 0)
 			return rc;
 		if (parts[i].kind == CS_MEMBER && nparts != 1)
 			return ARR_EINVAL; /* a member part is its change set's only part */
@@ -294,10 +317,13 @@ write_ops(uint8_t *p, struct cs_owned *o, struct cs_op *d, const struct cs_op *o
 		p = mpw_bin(p, in->row, ARR_ROWID_LEN);
 		p = mpw_str(p, in->column, cn);
 		p = w_value(p, &in->value, &bytes);
-		d[i].table = prev != NULL && strcmp(prev->table, in->table) == 0
+		/* a name the op before named too (by the same string, mostly) is not copied */
+		d[i].table = prev != NULL && (in[-1].table == in->table ||
+		                              strcmp(prev->table, in->table) == 0)
 		                 ? prev->table
 		                 : cs_strdup(o, in->table, tn);
-		d[i].column = prev != NULL && strcmp(prev->column, in->column) == 0
+		d[i].column = prev != NULL && (in[-1].column == in->column ||
+		                               strcmp(prev->column, in->column) == 0)
 		                  ? prev->column
 		                  : cs_strdup(o, in->column, cn);
 		memcpy(d[i].row, in->row, ARR_ROWID_LEN);

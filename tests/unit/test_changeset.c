@@ -631,6 +631,53 @@ test_differential(void **state)
 	nodekey_destroy(&k);
 }
 
+/*
+ * A bad table or column name is refused in any part and op, also after many good names
+ * (the encoder remembers the addresses of names it checked: with hundreds of them, a bad
+ * name's slot is taken by a good one), and a name of more than ARR_NAME_MAX bytes is too
+ * big.
+ */
+static void
+test_build_refuses_names(void **state)
+{
+	enum { NOPS = 400 };
+	struct nodekey *k = tu_key(1);
+	struct cs_header h = tu_cs_header(1, 0);
+	static struct cs_op ops[NOPS];
+	static char names[NOPS][12];
+	struct cs_part_in parts[2] = {{.kind = CS_DATA, .ops = ops, .nops = NOPS / 2},
+	                              {.kind = CS_DATA, .ops = ops + NOPS / 2, .nops = NOPS / 2}};
+	static const char *const bad[] = {"Code", "1code", "co-de", ""};
+	char longname[ARR_NAME_MAX + 2];
+	struct changeset *cs = NULL;
+	uint8_t skey[ARR_SKEY_LEN] = {1};
+
+	(void)state;
+	parts[1].skey = skey;
+	memcpy(parts[1].scope, case_scope, ARR_SCOPE_LEN);
+	for (size_t i = 0; i < NOPS; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%zu", i);
+		ops[i] = tu_cs_op("organisation", EXAMPLE_ROW, names[i], value_int(1));
+	}
+	assert_int_equal(changeset_build(k, &h, parts, 2, &cs), 0);
+	changeset_destroy(&cs);
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++)
+		for (size_t at = 150; at < NOPS; at += 61) {
+			ops[at].column = bad[b];
+			assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_EINVAL);
+			ops[at].column = names[at];
+			ops[at].table = bad[b];
+			assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_EINVAL);
+			ops[at].table = "organisation";
+		}
+	memset(longname, 'a', sizeof(longname));
+	longname[sizeof(longname) - 1] = '\0';
+	ops[NOPS - 1].column = longname;
+	assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_ETOOBIG);
+	assert_null(cs);
+	nodekey_destroy(&k);
+}
+
 int
 main(void)
 {
@@ -639,7 +686,7 @@ main(void)
 	    cmocka_unit_test(test_bitflips),        cmocka_unit_test(test_truncation),
 	    cmocka_unit_test(test_strip),           cmocka_unit_test(test_build_refuses),
 	    cmocka_unit_test(test_fit_split),       cmocka_unit_test(test_worked_example),
-	    cmocka_unit_test(test_differential),
+	    cmocka_unit_test(test_differential),    cmocka_unit_test(test_build_refuses_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 
 #include "arrerr.h"
 #include "changeset.h"
+#include "changeset_int.h"
 #include "changeset_ref.h"
 #include "changeset_ref_int.h"
 #include "policy.h"
@@ -235,6 +236,63 @@ test_too_many_parts(void **state)
 	assert_int_equal(decode_parts(f->k, 9, p, 0), ARR_EMALFORMED);
 }
 
+/*
+ * Three parts of one scope are refused even when two of them are the CREATE and its data
+ * part (the parts are checked sorted by scope: each pair of the scope's neighbours
+ * counts), and many scopes with one CREATE-and-data pair among them decode.
+ */
+static void
+test_scope_thrice(void **state)
+{
+	struct fx *f = *state;
+	struct cs_part *p = f->parts;
+
+	part_create(&p[0], f->k, 9, 0, f->create, f->clen);
+	part_case(&p[1], p[0].scope, f->sealed, sizeof(f->sealed));
+	part_case(&p[2], p[0].scope, f->sealed, sizeof(f->sealed));
+	assert_int_equal(decode_parts(f->k, 9, p, 3), ARR_EMALFORMED);
+	part_region(f, &p[1]);
+	assert_int_equal(decode_parts(f->k, 9, p, 3), ARR_EMALFORMED);
+	part_region(f, &p[2]);
+	part_case(&p[1], p[0].scope, f->sealed, sizeof(f->sealed));
+	part_case(&p[3], case_scope, f->sealed, sizeof(f->sealed));
+	assert_int_equal(decode_parts(f->k, 9, p, 4), 0);
+	/* a second pair last, after scopes that sort before and after it */
+	part_create(&p[4], f->k, 9, 4, f->create, f->clen);
+	part_case(&p[5], p[4].scope, f->sealed, sizeof(f->sealed));
+	assert_int_equal(decode_parts(f->k, 9, p, 6), 0);
+	p[5] = p[3];
+	assert_int_equal(decode_parts(f->k, 9, p, 6), ARR_EMALFORMED);
+}
+
+/*
+ * A name's bytes, every one of the 256 as the first and as a later byte, against the rule
+ * written out: [a-z_] first, [a-z0-9_] after; empty is bad, ARR_NAME_MAX bytes fit and
+ * one more is too big.
+ */
+static void
+test_name_bytes(void **state)
+{
+	uint8_t name[ARR_NAME_MAX + 1];
+
+	(void)state;
+	for (int c = 0; c < 256; c++) {
+		bool first = (c >= 'a' && c <= 'z') || c == '_';
+		bool later = first || (c >= '0' && c <= '9');
+
+		name[0] = (uint8_t)c;
+		assert_int_equal(cs_name_check(name, 1, -99), first ? 0 : -99);
+		name[0] = 'a';
+		name[1] = (uint8_t)c;
+		name[2] = 'z';
+		assert_int_equal(cs_name_check(name, 3, -99), later ? 0 : -99);
+	}
+	assert_int_equal(cs_name_check(name, 0, -99), -99);
+	memset(name, '_', sizeof(name));
+	assert_int_equal(cs_name_check(name, ARR_NAME_MAX, -99), 0);
+	assert_int_equal(cs_name_check(name, ARR_NAME_MAX + 1, -99), ARR_ETOOBIG);
+}
+
 int
 main(void)
 {
@@ -243,6 +301,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_duplicate_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_before_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_scope_thrice, setup, teardown),
+	    cmocka_unit_test(test_name_bytes),
 	    cmocka_unit_test_setup_teardown(test_too_many_parts, setup, teardown),
 	};
 
