@@ -13,6 +13,7 @@
  *   sync_recv.c  reading the sockets, dispatching messages, applying change sets
  *   sync_send.c  pulls, pushes, pages and announcements
  *   sync_lazy.c  eager/lazy push: PRUNE, GRAFT and the lag check
+ *   sync_grace.c the lag check's grace, learnt from how long pushes take to come
  *   sync_msg.c   HELLO contents and checks, the peers report and the metrics text
  *   sync_sendq.c the bytes queued to each member (zero-copy sends, freed by libzmq)
  *   sync_applyq.c received change sets waiting to be applied, applied in time slices
@@ -43,8 +44,13 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_RID_MAX        256
 #define SYNC_BURST          64   /* messages read from one socket per poll round */
 #define SYNC_ANNOUNCE_MS    20   /* at most one announcement (HEARTBEAT) per peer in this */
-#define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
+#define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us, */
+                                 /* until pushes were timed (sync_grace.c) */
 #define SYNC_LAG_MAX_MS     1000 /* ... at most, while received change sets wait to apply */
+#define SYNC_GRACE_SAMPLES  64   /* pushes timed for the grace, the last ones */
+#define SYNC_GRACE_MIN_MS   50   /* the range of the grace */
+#define SYNC_GRACE_MAX_MS   2000
+#define SYNC_GRACE_FORGET_MS 4000 /* an announcement whose push has not come is not timed */
 #define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
 #define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
 #define SYNC_CAP_LAZY       "lazy"
@@ -88,6 +94,19 @@ enum sync_via {
 	SYNC_VIA_REQUESTED, /* arrangctl sync */
 	SYNC_VIA_STRAY,     /* a page that answered no outstanding pull of ours */
 	SYNC_VIA_N
+};
+
+/*
+ * The lag grace (sync_grace.c): announcements waiting for their push, by origin, and how
+ * long the last pushes took to come after the announcement that showed them lacking.
+ */
+struct sync_grace {
+	struct vv *ann_seq; /* origin -> the seq an announcement showed beyond what we had */
+	struct vv *ann_at;  /* origin -> monotonic ms of that announcement */
+	uint32_t sample[SYNC_GRACE_SAMPLES]; /* ms from announcement to push, a ring */
+	size_t nsample, next;
+	uint32_t ms;      /* the grace they give, 0: none yet (SYNC_LAG_MS) */
+	uint64_t samples; /* pushes timed since start */
 };
 
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
@@ -247,6 +266,7 @@ struct sync {
 	struct vv *held;   /* ours raised by what the quarantine holds (sync_held); NULL: stale */
 	struct vv *queued; /* per origin, the seq up to which copies wait in the apply queue */
 	struct vv *lag_pulled; /* origin -> monotonic ms a lag check last pulled it (sync_lazy.c) */
+	struct sync_grace grace; /* how long the lag check waits for a push (sync_grace.c) */
 	uint64_t held_gen;     /* store_quota_refused()'s generation when held was made */
 	bool retry_members;    /* a reload happened: retry what was quarantined as non-member */
 	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
@@ -540,6 +560,20 @@ void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
 /* p's change sets left a gap (held pending): pull from it after the grace, if still due. */
 void sync_lazy_note_gap(struct peer *p, uint64_t now);
 void sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now);
+
+/* sync_grace.c */
+/* The lag grace now: how long the lag check and the gap's pull wait for a push. */
+uint32_t sync_grace_ms(const struct sync *s);
+/* HEARTBEAT vector v came: time what it shows that we lack, until its push comes. */
+void sync_grace_on_announce(struct sync *s, const struct vv *v, uint64_t now);
+/* A push brought (origin, seq), new or not: the time since the announcement is a sample. */
+void sync_grace_on_push(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                        uint64_t now);
+/* A push took ms to come after its announcement: the grace follows. */
+void sync_grace_sample(struct sync *s, uint64_t ms);
+void sync_grace_free(struct sync *s);
+/* arrangd_lag_grace_milliseconds, arrangd_lag_grace_samples_total. */
+void sync_grace_metrics(const struct sync *s, FILE *f);
 
 /* sync_msg.c */
 /* A HELLO or WELCOME from us, borrowing v; it announces our heartbeat_ms. */

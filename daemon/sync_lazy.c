@@ -116,6 +116,7 @@ sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m)
 
 		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) != 0)
 			continue;
+		sync_grace_on_push(s, origin, seq, now);
 		/* a copy of one still queued for the apply is a duplicate too */
 		if (seq > vv_get(v, origin) && seq > sync_recv_have(s, origin))
 			set_origin(&p->fed, origin, now);
@@ -141,25 +142,27 @@ sync_lazy_on_origins(struct peer *p, const struct peermsg *m, uint64_t seq)
 
 /*
  * Not an immediate pull: what p has and we lack is usually being pushed to us on
- * another link. sync_lazy_check() pulls if it has not come SYNC_LAG_MS later.
+ * another link. sync_lazy_check() pulls if it has not come a grace later (sync_grace.c,
+ * which times the push from this announcement).
  */
 void
 sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t now)
 {
 	const struct vv *o;
 
+	sync_grace_on_announce(s, v, now);
 	if (p->lag == NULL && (o = sync_held(s)) != NULL && vv_missing(v, o) > 0 &&
 	    (p->lag = vv_dup(v)) != NULL)
 		p->lag_at = now;
 }
 
-/* Whether a lag check pulled origin from some peer within SYNC_LAG_MS (its page is due). */
+/* Whether a lag check pulled origin from some peer within the grace (its page is due). */
 static bool
 pulled_lately(const struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t now)
 {
 	uint64_t at = s->lag_pulled != NULL ? vv_get(s->lag_pulled, origin) : 0;
 
-	return at != 0 && now - at < SYNC_LAG_MS;
+	return at != 0 && now - at < sync_grace_ms(s);
 }
 
 struct vv *
@@ -206,8 +209,8 @@ lag_pull(struct sync *s, struct peer *p, const struct vv *held, const struct vv 
 }
 
 /*
- * p announced change sets we lacked SYNC_LAG_MS ago and we still lack some: the push
- * that should have brought them was pruned or dropped. GRAFT the origins we had pruned
+ * p announced change sets we lacked a grace ago (sync_grace_ms) and we still lack some:
+ * the push that should have brought them was pruned or dropped. GRAFT the origins we had pruned
  * at p and still miss, and pull only those (Plumtree's graft after a timer). When what
  * we lack was pulled from another peer just now, the lag is dropped: should that page
  * not come, p's next heartbeat or announcement shows the lack again.
@@ -218,7 +221,7 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 	const struct vv *v = sync_held(s);
 	struct vv *graft = NULL, *miss = NULL;
 
-	if (p->lag == NULL || now - p->lag_at < SYNC_LAG_MS)
+	if (p->lag == NULL || now - p->lag_at < sync_grace_ms(s))
 		return;
 	/* received change sets still wait to be applied: what p announced is likely there */
 	if (sync_applyq_pending(s) && now - p->lag_at < SYNC_LAG_MAX_MS)
@@ -252,7 +255,7 @@ sync_lazy_note_gap(struct peer *p, uint64_t now)
 }
 
 /*
- * A gap p's change sets showed SYNC_LAG_MS ago (or up to SYNC_LAG_MAX_MS while received
+ * A gap p's change sets showed a grace ago (sync_grace_ms) (or up to SYNC_LAG_MAX_MS while received
  * change sets wait to be applied): pull from p. In an overlay a change set often
  * arrives before the one it follows, which is on its way on another path; pulling at
  * once would fetch it, and everything after it, a second time.
@@ -260,7 +263,7 @@ sync_lazy_note_gap(struct peer *p, uint64_t now)
 void
 sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now)
 {
-	if (p->gap_at == 0 || now - p->gap_at < SYNC_LAG_MS)
+	if (p->gap_at == 0 || now - p->gap_at < sync_grace_ms(s))
 		return;
 	if (sync_applyq_pending(s) && now - p->gap_at < SYNC_LAG_MAX_MS)
 		return;
