@@ -92,8 +92,7 @@ sync_grace_on_announce(struct sync *s, const struct vv *v, uint64_t now)
 }
 
 void
-sync_grace_on_push(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
-                   uint64_t now)
+sync_grace_on_push(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, uint64_t now)
 {
 	struct sync_grace *g = &s->grace;
 	uint64_t want = g->ann_seq != NULL ? vv_get(g->ann_seq, origin) : 0, at;

@@ -41,37 +41,37 @@
 struct sync_sendq;  /* sync_sendq.c */
 struct sync_applyq; /* sync_applyq.c */
 
-#define SYNC_RID_MAX        256
-#define SYNC_BURST          64   /* messages read from one socket per poll round */
-#define SYNC_ANNOUNCE_MS    20   /* at most one announcement (HEARTBEAT) per peer in this */
-#define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us, */
-                                 /* until pushes were timed (sync_grace.c) */
-#define SYNC_LAG_MAX_MS     1000 /* ... at most, while received change sets wait to apply */
-#define SYNC_GRACE_SAMPLES  64   /* pushes timed for the grace, the last ones */
-#define SYNC_GRACE_MIN_MS   50   /* the range of the grace */
-#define SYNC_GRACE_MAX_MS   2000
+#define SYNC_RID_MAX     256
+#define SYNC_BURST       64       /* messages read from one socket per poll round */
+#define SYNC_ANNOUNCE_MS 20       /* at most one announcement (HEARTBEAT) per peer in this */
+#define SYNC_LAG_MS      100      /* grace before pulling what an announcement showed us, */
+                                  /* until pushes were timed (sync_grace.c) */
+#define SYNC_LAG_MAX_MS      1000 /* ... at most, while received change sets wait to apply */
+#define SYNC_GRACE_SAMPLES   64   /* pushes timed for the grace, the last ones */
+#define SYNC_GRACE_MIN_MS    50   /* the range of the grace */
+#define SYNC_GRACE_MAX_MS    2000
 #define SYNC_GRACE_FORGET_MS 4000 /* an announcement whose push has not come is not timed */
-#define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
-#define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
-#define SYNC_CAP_LAZY       "lazy"
-#define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
-#define SYNC_LOGSUM_REFRESH 10      /* a LOGSUM with nothing new goes out every 10 pull intervals */
-#define SYNC_CAP_VDIGEST    "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
-#define SYNC_APPLY_BUCKETS  8         /* buckets of the apply latency histogram, +Inf aside */
-#define SYNC_DIAL_MIN_MS    1000      /* first redial after a refused handshake (before jitter) */
-#define SYNC_DIAL_MAX_MS    60000     /* cap of the redial backoff */
-#define SYNC_DOWN_HB        5         /* heartbeats a dialled peer may stay without WELCOME */
-#define SYNC_DOWN_RETRY_MS  60000     /* a down peer no longer dialled is tried again after */
-#define SYNC_ZAP_SEEN       32        /* refused keys remembered, so each is logged once */
-#define SYNC_HANDSHAKE_MS   5000      /* a connection must finish CURVE and ZAP within this */
-#define SYNC_FDS_CHECK_MS   250       /* how often the descriptor budget is looked at */
-#define SYNC_SNDHWM         64        /* messages libzmq queues per connection (ZMQ_SNDHWM) */
-#define SYNC_PAGES_MAX      2         /* PAGEs queued to one member before its PULLs are refused */
-#define SYNC_SENDQ_BYTES    (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
-#define SYNC_APPLY_SLICE_MS 25           /* apply work per loop round (sync_applyq.c) */
-#define SYNC_APPLYQ_BYTES   (32u << 20)  /* received change sets waiting, all peers */
-#define SYNC_APPLYQ_PEER    (10u << 20)  /* of them, from one peer */
-#define SYNC_APPLY_BATCH    (256u << 10) /* change-set bytes per store_apply() in a slice */
+#define SYNC_QRETRY_MS       40   /* a step of a quarantine retry (store_quarantine_retry_step) */
+#define SYNC_FED_MS          1000 /* a peer that pushed new change sets this recently feeds us */
+#define SYNC_CAP_LAZY        "lazy"
+#define SYNC_CAP_EQUIV       "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_LOGSUM_REFRESH  10 /* a LOGSUM with nothing new goes out every 10 pull intervals */
+#define SYNC_CAP_VDIGEST     "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
+#define SYNC_APPLY_BUCKETS   8         /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS     1000      /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS     60000     /* cap of the redial backoff */
+#define SYNC_DOWN_HB         5         /* heartbeats a dialled peer may stay without WELCOME */
+#define SYNC_DOWN_RETRY_MS   60000     /* a down peer no longer dialled is tried again after */
+#define SYNC_ZAP_SEEN        32        /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS    5000      /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS    250       /* how often the descriptor budget is looked at */
+#define SYNC_SNDHWM          64        /* messages libzmq queues per connection (ZMQ_SNDHWM) */
+#define SYNC_PAGES_MAX       2         /* PAGEs queued to one member before its PULLs are refused */
+#define SYNC_SENDQ_BYTES     (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
+#define SYNC_APPLY_SLICE_MS  25           /* apply work per loop round (sync_applyq.c) */
+#define SYNC_APPLYQ_BYTES    (32u << 20)  /* received change sets waiting, all peers */
+#define SYNC_APPLYQ_PEER     (10u << 20)  /* of them, from one peer */
+#define SYNC_APPLY_BATCH     (256u << 10) /* change-set bytes per store_apply() in a slice */
 
 /* HELLO/WELCOME announce the sender's heartbeat_ms (PROTOCOL.md, "Links"). */
 #define SYNC_CAP_HEARTBEAT "heartbeat=" /* + heartbeat_ms in decimal */
@@ -267,8 +267,8 @@ struct sync {
 	struct vv *queued; /* per origin, the seq up to which copies wait in the apply queue */
 	struct vv *lag_pulled; /* origin -> monotonic ms a lag check last pulled it (sync_lazy.c) */
 	struct sync_grace grace; /* how long the lag check waits for a push (sync_grace.c) */
-	uint64_t held_gen;     /* store_quota_refused()'s generation when held was made */
-	bool retry_members;    /* a reload happened: retry what was quarantined as non-member */
+	uint64_t held_gen;       /* store_quota_refused()'s generation when held was made */
+	bool retry_members;      /* a reload happened: retry what was quarantined as non-member */
 	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
 	bool qr_members_on, qr_clock_on;          /* ... while they go on */
 	uint64_t next_hb;
