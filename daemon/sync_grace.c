@@ -24,6 +24,14 @@ sync_grace_ms(const struct sync *s)
 	return s->grace.ms != 0 ? s->grace.ms : SYNC_LAG_MS;
 }
 
+uint32_t
+sync_grace_stalled_ms(const struct sync *s)
+{
+	uint32_t ms = sync_grace_ms(s);
+
+	return ms < SYNC_GRACE_STALL_MS ? ms : SYNC_GRACE_STALL_MS;
+}
+
 static int
 cmp_u32(const void *a, const void *b)
 {

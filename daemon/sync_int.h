@@ -50,6 +50,7 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_GRACE_SAMPLES   64   /* pushes timed for the grace, the last ones */
 #define SYNC_GRACE_MIN_MS    50   /* the range of the grace */
 #define SYNC_GRACE_MAX_MS    2000
+#define SYNC_GRACE_STALL_MS  400  /* ... at most while no push of a missing origin comes */
 #define SYNC_GRACE_FORGET_MS 4000 /* an announcement whose push has not come is not timed */
 #define SYNC_QRETRY_MS       40   /* a step of a quarantine retry (store_quarantine_retry_step) */
 #define SYNC_FED_MS          1000 /* a peer that pushed new change sets this recently feeds us */
@@ -562,8 +563,13 @@ void sync_lazy_note_gap(struct peer *p, uint64_t now);
 void sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now);
 
 /* sync_grace.c */
-/* The lag grace now: how long the lag check and the gap's pull wait for a push. */
+/* The lag grace now: how long the lag check waits for a push that is coming. */
 uint32_t sync_grace_ms(const struct sync *s);
+/*
+ * The grace, at most SYNC_GRACE_STALL_MS: how long the lag check waits while no push of
+ * a missing origin comes, and the gap's pull.
+ */
+uint32_t sync_grace_stalled_ms(const struct sync *s);
 /* HEARTBEAT vector v came: time what it shows that we lack, until its push comes. */
 void sync_grace_on_announce(struct sync *s, const struct vv *v, uint64_t now);
 /* A push brought (origin, seq), new or not: the time since the announcement is a sample. */

@@ -208,12 +208,30 @@ lag_pull(struct sync *s, struct peer *p, const struct vv *held, const struct vv 
 	vv_destroy(&v);
 }
 
+/* Whether some peer pushed us a new change set of every origin of miss since since. */
+static bool
+all_flowing(const struct sync *s, const struct vv *miss, uint64_t since)
+{
+	for (size_t i = 0; i < vv_count(miss); i++) {
+		const uint8_t *o = vv_at(miss, i)->origin;
+		bool fed = false;
+
+		for (size_t k = 0; k < s->npeers && !fed; k++)
+			fed = s->peers[k].fed != NULL && vv_get(s->peers[k].fed, o) >= since;
+		if (!fed)
+			return false;
+	}
+	return true;
+}
+
 /*
- * p announced change sets we lacked a grace ago (sync_grace_ms) and we still lack some:
- * the push that should have brought them was pruned or dropped. GRAFT the origins we had pruned
- * at p and still miss, and pull only those (Plumtree's graft after a timer). When what
- * we lack was pulled from another peer just now, the lag is dropped: should that page
- * not come, p's next heartbeat or announcement shows the lack again.
+ * p announced change sets we lacked a while ago and we still lack some: the push that
+ * should have brought them was pruned or dropped. GRAFT the origins we had pruned at p
+ * and still miss, and pull only those (Plumtree's graft after a timer). The while is
+ * the stalled grace (sync_grace_stalled_ms), or the whole lag grace (sync_grace_ms) as
+ * long as pushes of every missing origin keep coming: the eager path is bringing them,
+ * behind. When what we lack was pulled from another peer just now, the lag is dropped:
+ * should that page not come, p's next heartbeat or announcement shows the lack again.
  */
 void
 sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
@@ -221,7 +239,7 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 	const struct vv *v = sync_held(s);
 	struct vv *graft = NULL, *miss = NULL;
 
-	if (p->lag == NULL || now - p->lag_at < sync_grace_ms(s))
+	if (p->lag == NULL || now - p->lag_at < sync_grace_stalled_ms(s))
 		return;
 	/* received change sets still wait to be applied: what p announced is likely there */
 	if (sync_applyq_pending(s) && now - p->lag_at < SYNC_LAG_MAX_MS)
@@ -231,6 +249,10 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 	/* on its way (queued, or pulled from another peer): p's next vector starts it anew */
 	if ((miss = sync_lazy_missing(s, p, now)) == NULL)
 		goto out;
+	if (now - p->lag_at < sync_grace_ms(s) && all_flowing(s, miss, p->lag_at)) {
+		vv_destroy(&miss);
+		return; /* p->lag is kept: checked again */
+	}
 	for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
 		const uint8_t *o = vv_at(p->pruned, i)->origin;
 		if (vv_get(miss, o) != 0)
@@ -255,15 +277,15 @@ sync_lazy_note_gap(struct peer *p, uint64_t now)
 }
 
 /*
- * A gap p's change sets showed a grace ago (sync_grace_ms) (or up to SYNC_LAG_MAX_MS while received
- * change sets wait to be applied): pull from p. In an overlay a change set often
- * arrives before the one it follows, which is on its way on another path; pulling at
- * once would fetch it, and everything after it, a second time.
+ * A gap p's change sets showed a stalled grace ago (sync_grace_stalled_ms) (or up to
+ * SYNC_LAG_MAX_MS while received change sets wait to be applied): pull from p. In an overlay a
+ * change set often arrives before the one it follows, which is on its way on another path; pulling
+ * at once would fetch it, and everything after it, a second time.
  */
 void
 sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now)
 {
-	if (p->gap_at == 0 || now - p->gap_at < sync_grace_ms(s))
+	if (p->gap_at == 0 || now - p->gap_at < sync_grace_stalled_ms(s))
 		return;
 	if (sync_applyq_pending(s) && now - p->gap_at < SYNC_LAG_MAX_MS)
 		return;

@@ -3,7 +3,8 @@
  * for it (daemon/sync_lazy.c). The grace is learnt from how long pushes take to come
  * after the announcement that showed them lacking: with slow pushes the lag check waits
  * longer and does not GRAFT or pull what the push then brings; with fast pushes a lost
- * push is repaired after SYNC_GRACE_MIN_MS; never later than SYNC_GRACE_MAX_MS. No
+ * push is repaired after SYNC_GRACE_MIN_MS; when no push of the origin comes, after
+ * SYNC_GRACE_STALL_MS at most; never later than SYNC_GRACE_MAX_MS. No
  * sockets: the peer has no link, so no message leaves; a GRAFT shows as the origin
  * leaving the peer's pruned set.
  */
@@ -158,31 +159,35 @@ test_timing(void **state)
 }
 
 /*
- * Pushes take 400 ms: the lag check does not act at the fixed 100 ms of before, and when
- * the push has come by its grace it neither GRAFTs nor pulls.
+ * Pushes take 800 ms: the lag check does not act at the fixed 100 ms of before; past
+ * the stalled grace it waits on while pushes of the missing origin keep coming; and when
+ * the push has come by the grace it neither GRAFTs nor pulls.
  */
 static void
 test_slow_push_not_raced(void **state)
 {
 	struct sync *s = *state;
 	struct peer *p = &s->peers[0];
-	struct vv *ann;
+	struct vv *ann = mkvv2(6, 0);
 	uint64_t t = 10000;
 
-	pushes_take(s, 20, 400, &t);
-	assert_true(sync_grace_ms(s) >= 400);
-	ann = mkvv2(vv_get(s->ours, ox) + 1, 0);
+	pushes_take(s, 20, 800, &t);
+	assert_int_equal(sync_grace_ms(s), 1000);
+	assert_int_equal(sync_grace_stalled_ms(s), SYNC_GRACE_STALL_MS);
 	sync_lazy_note_lag(s, p, ann, t);
 	assert_non_null(p->lag);
 	sync_lazy_check(s, p, t + 2 * SYNC_LAG_MS);
 	assert_non_null(p->lag); /* still waiting for the push */
 	assert_int_equal(vv_get(p->pruned, ox), 1);
-	sync_lazy_check(s, p, t + 399);
+	/* a push of x (one before the announced) comes: the eager path is bringing x */
+	assert_non_null(p->fed = vv_new());
+	assert_int_equal(vv_set(p->fed, ox, t + 300), 0);
+	sync_lazy_check(s, p, t + SYNC_GRACE_STALL_MS + 50);
 	assert_non_null(p->lag);
 	assert_int_equal(vv_get(p->pruned, ox), 1);
 	/* the push comes */
-	sync_grace_on_push(s, ox, vv_get(ann, ox), t + 400);
-	assert_non_null(s->queued = mkvv2(vv_get(ann, ox), 0));
+	sync_grace_on_push(s, ox, 6, t + 800);
+	assert_non_null(s->queued = mkvv2(6, 0));
 	sync_lazy_check(s, p, t + sync_grace_ms(s));
 	assert_null(p->lag);                        /* checked: nothing missing */
 	assert_int_equal(vv_get(p->pruned, ox), 1); /* no GRAFT */
@@ -191,8 +196,9 @@ test_slow_push_not_raced(void **state)
 }
 
 /*
- * Pushes take 20 ms: a push that is lost is repaired SYNC_GRACE_MIN_MS after the
- * announcement (GRAFT, pull); with pushes at the ceiling, SYNC_GRACE_MAX_MS after.
+ * A push that is lost is repaired (GRAFT, pull) SYNC_GRACE_MIN_MS after the announcement
+ * when pushes take 20 ms; when they are slow, SYNC_GRACE_STALL_MS after it if no push
+ * of the origin comes meanwhile, and SYNC_GRACE_MAX_MS after it at the latest.
  */
 static void
 test_lost_push_repaired(void **state)
@@ -211,11 +217,22 @@ test_lost_push_repaired(void **state)
 	sync_lazy_check(s, p, t + SYNC_GRACE_MIN_MS);
 	assert_null(p->lag);
 	assert_int_equal(vv_get(p->pruned, ox), 0); /* GRAFTed */
-	/* at the ceiling */
+	/* slow pushes, none of x or y since the announcement */
 	for (int i = 0; i < SYNC_GRACE_SAMPLES; i++)
 		sync_grace_sample(s, 30000);
+	assert_int_equal(sync_grace_ms(s), SYNC_GRACE_MAX_MS);
 	vv_destroy(&p->pruned);
 	p->pruned = mkvv2(1, 0);
+	sync_lazy_note_lag(s, p, ann, t);
+	sync_lazy_check(s, p, t + SYNC_GRACE_STALL_MS - 1);
+	assert_non_null(p->lag);
+	sync_lazy_check(s, p, t + SYNC_GRACE_STALL_MS);
+	assert_null(p->lag);
+	assert_int_equal(vv_get(p->pruned, ox), 0);
+	/* pushes of x and y keep coming, but not the announced ones: at the ceiling */
+	vv_destroy(&p->pruned);
+	p->pruned = mkvv2(1, 0);
+	assert_non_null(p->fed = mkvv2(t + 10, t + 20));
 	sync_lazy_note_lag(s, p, ann, t);
 	sync_lazy_check(s, p, t + SYNC_GRACE_MAX_MS - 1);
 	assert_non_null(p->lag);
