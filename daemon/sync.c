@@ -354,8 +354,8 @@ sync_timeout_ms(const struct sync *s)
 
 		if (p->ann_due && p->ann_at + SYNC_ANNOUNCE_MS < next)
 			next = p->ann_at + SYNC_ANNOUNCE_MS;
-		if (p->lag != NULL && p->lag_at + sync_grace_stalled_ms(s) < next)
-			next = p->lag_at + sync_grace_stalled_ms(s);
+		if (p->lag != NULL && sync_lazy_lag_due(s, p) < next)
+			next = sync_lazy_lag_due(s, p);
 		if (p->redial_at != 0 && p->redial_at < next)
 			next = p->redial_at;
 	}

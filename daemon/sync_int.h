@@ -42,37 +42,38 @@ struct sync_sendq;  /* sync_sendq.c */
 struct sync_applyq; /* sync_applyq.c */
 
 #define SYNC_RID_MAX     256
-#define SYNC_BURST       64       /* messages read from one socket per poll round */
-#define SYNC_ANNOUNCE_MS 20       /* at most one announcement (HEARTBEAT) per peer in this */
-#define SYNC_LAG_MS      100      /* grace before pulling what an announcement showed us, */
-                                  /* until pushes were timed (sync_grace.c) */
-#define SYNC_LAG_MAX_MS      1000 /* ... at most, while received change sets wait to apply */
-#define SYNC_GRACE_SAMPLES   64   /* pushes timed for the grace, the last ones */
-#define SYNC_GRACE_MIN_MS    50   /* the range of the grace */
-#define SYNC_GRACE_MAX_MS    2000
-#define SYNC_GRACE_STALL_MS  400  /* ... at most while no push of a missing origin comes */
-#define SYNC_GRACE_FORGET_MS 4000 /* an announcement whose push has not come is not timed */
-#define SYNC_QRETRY_MS       40   /* a step of a quarantine retry (store_quarantine_retry_step) */
-#define SYNC_FED_MS          1000 /* a peer that pushed new change sets this recently feeds us */
-#define SYNC_CAP_LAZY        "lazy"
-#define SYNC_CAP_EQUIV       "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
-#define SYNC_LOGSUM_REFRESH  10 /* a LOGSUM with nothing new goes out every 10 pull intervals */
-#define SYNC_CAP_VDIGEST     "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
-#define SYNC_APPLY_BUCKETS   8         /* buckets of the apply latency histogram, +Inf aside */
-#define SYNC_DIAL_MIN_MS     1000      /* first redial after a refused handshake (before jitter) */
-#define SYNC_DIAL_MAX_MS     60000     /* cap of the redial backoff */
-#define SYNC_DOWN_HB         5         /* heartbeats a dialled peer may stay without WELCOME */
-#define SYNC_DOWN_RETRY_MS   60000     /* a down peer no longer dialled is tried again after */
-#define SYNC_ZAP_SEEN        32        /* refused keys remembered, so each is logged once */
-#define SYNC_HANDSHAKE_MS    5000      /* a connection must finish CURVE and ZAP within this */
-#define SYNC_FDS_CHECK_MS    250       /* how often the descriptor budget is looked at */
-#define SYNC_SNDHWM          64        /* messages libzmq queues per connection (ZMQ_SNDHWM) */
-#define SYNC_PAGES_MAX       2         /* PAGEs queued to one member before its PULLs are refused */
-#define SYNC_SENDQ_BYTES     (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
-#define SYNC_APPLY_SLICE_MS  25           /* apply work per loop round (sync_applyq.c) */
-#define SYNC_APPLYQ_BYTES    (32u << 20)  /* received change sets waiting, all peers */
-#define SYNC_APPLYQ_PEER     (10u << 20)  /* of them, from one peer */
-#define SYNC_APPLY_BATCH     (256u << 10) /* change-set bytes per store_apply() in a slice */
+#define SYNC_BURST       64        /* messages read from one socket per poll round */
+#define SYNC_ANNOUNCE_MS 20        /* at most one announcement (HEARTBEAT) per peer in this */
+#define SYNC_LAG_MS      100       /* grace before pulling what an announcement showed us, */
+                                   /* until pushes were timed (sync_grace.c) */
+#define SYNC_LAG_MAX_MS       1000 /* ... at most, while received change sets wait to apply */
+#define SYNC_GRACE_SAMPLES    64   /* pushes timed for the grace, the last ones */
+#define SYNC_GRACE_MIN_MS     50   /* the range of the grace */
+#define SYNC_GRACE_MAX_MS     2000
+#define SYNC_GRACE_STALL_MS   400  /* ... at most while no push of a missing origin comes */
+#define SYNC_GRACE_RECHECK_MS 20   /* a lag waiting on a coming push is checked again after */
+#define SYNC_GRACE_FORGET_MS  4000 /* an announcement whose push has not come is not timed */
+#define SYNC_QRETRY_MS        40   /* a step of a quarantine retry (store_quarantine_retry_step) */
+#define SYNC_FED_MS           1000 /* a peer that pushed new change sets this recently feeds us */
+#define SYNC_CAP_LAZY         "lazy"
+#define SYNC_CAP_EQUIV        "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_LOGSUM_REFRESH   10 /* a LOGSUM with nothing new goes out every 10 pull intervals */
+#define SYNC_CAP_VDIGEST      "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
+#define SYNC_APPLY_BUCKETS    8         /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS      1000      /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS      60000     /* cap of the redial backoff */
+#define SYNC_DOWN_HB          5         /* heartbeats a dialled peer may stay without WELCOME */
+#define SYNC_DOWN_RETRY_MS    60000     /* a down peer no longer dialled is tried again after */
+#define SYNC_ZAP_SEEN         32        /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS     5000      /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS     250       /* how often the descriptor budget is looked at */
+#define SYNC_SNDHWM           64        /* messages libzmq queues per connection (ZMQ_SNDHWM) */
+#define SYNC_PAGES_MAX        2 /* PAGEs queued to one member before its PULLs are refused */
+#define SYNC_SENDQ_BYTES      (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
+#define SYNC_APPLY_SLICE_MS   25           /* apply work per loop round (sync_applyq.c) */
+#define SYNC_APPLYQ_BYTES     (32u << 20)  /* received change sets waiting, all peers */
+#define SYNC_APPLYQ_PEER      (10u << 20)  /* of them, from one peer */
+#define SYNC_APPLY_BATCH      (256u << 10) /* change-set bytes per store_apply() in a slice */
 
 /* HELLO/WELCOME announce the sender's heartbeat_ms (PROTOCOL.md, "Links"). */
 #define SYNC_CAP_HEARTBEAT "heartbeat=" /* + heartbeat_ms in decimal */
@@ -184,6 +185,7 @@ struct peer {
 	struct vv *fed;           /* origin -> monotonic ms it last pushed us a new change set */
 	struct vv *lag;           /* what it announced that we lacked, or NULL */
 	uint64_t lag_at;          /* monotonic ms lag was taken */
+	uint64_t lag_next;        /* monotonic ms it is checked again (waiting on), 0: at due */
 	uint64_t gap_at;          /* monotonic ms its change sets showed a gap (0: none) */
 	uint64_t ann_at;          /* monotonic ms of our last announcement to it */
 	bool ann_due;             /* an announcement waits for the rate limit */
@@ -556,8 +558,10 @@ struct vv *sync_lazy_missing(struct sync *s, const struct peer *p, uint64_t now)
  */
 struct vv *sync_lazy_pull_vector(const struct peer *p, const struct vv *held,
                                  const struct vv *miss);
-/* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull only that. */
+/* What p announced is still missing after its grace: GRAFT and pull only that. */
 void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
+/* Monotonic ms p's kept lag is to be checked (p->lag set). */
+uint64_t sync_lazy_lag_due(const struct sync *s, const struct peer *p);
 /* p's change sets left a gap (held pending): pull from it after the grace, if still due. */
 void sync_lazy_note_gap(struct peer *p, uint64_t now);
 void sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now);

@@ -152,8 +152,18 @@ sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t 
 
 	sync_grace_on_announce(s, v, now);
 	if (p->lag == NULL && (o = sync_held(s)) != NULL && vv_missing(v, o) > 0 &&
-	    (p->lag = vv_dup(v)) != NULL)
+	    (p->lag = vv_dup(v)) != NULL) {
 		p->lag_at = now;
+		p->lag_next = 0;
+	}
+}
+
+uint64_t
+sync_lazy_lag_due(const struct sync *s, const struct peer *p)
+{
+	uint64_t due = p->lag_at + sync_grace_stalled_ms(s);
+
+	return p->lag_next > due ? p->lag_next : due;
 }
 
 /* Whether a lag check pulled origin from some peer within the grace (its page is due). */
@@ -239,7 +249,7 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 	const struct vv *v = sync_held(s);
 	struct vv *graft = NULL, *miss = NULL;
 
-	if (p->lag == NULL || now - p->lag_at < sync_grace_stalled_ms(s))
+	if (p->lag == NULL || now < sync_lazy_lag_due(s, p))
 		return;
 	/* received change sets still wait to be applied: what p announced is likely there */
 	if (sync_applyq_pending(s) && now - p->lag_at < SYNC_LAG_MAX_MS)
@@ -251,7 +261,11 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 		goto out;
 	if (now - p->lag_at < sync_grace_ms(s) && all_flowing(s, miss, p->lag_at)) {
 		vv_destroy(&miss);
-		return; /* p->lag is kept: checked again */
+		/* p->lag is kept: checked again soon, and at the grace's end */
+		p->lag_next = now + SYNC_GRACE_RECHECK_MS;
+		if (p->lag_next > p->lag_at + sync_grace_ms(s))
+			p->lag_next = p->lag_at + sync_grace_ms(s);
+		return;
 	}
 	for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
 		const uint8_t *o = vv_at(p->pruned, i)->origin;

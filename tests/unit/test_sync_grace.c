@@ -182,9 +182,13 @@ test_slow_push_not_raced(void **state)
 	/* a push of x (one before the announced) comes: the eager path is bringing x */
 	assert_non_null(p->fed = vv_new());
 	assert_int_equal(vv_set(p->fed, ox, t + 300), 0);
+	assert_int_equal(sync_lazy_lag_due(s, p), t + SYNC_GRACE_STALL_MS);
 	sync_lazy_check(s, p, t + SYNC_GRACE_STALL_MS + 50);
 	assert_non_null(p->lag);
 	assert_int_equal(vv_get(p->pruned, ox), 1);
+	/* the loop sleeps until the next look, not at once (no busy loop while waiting) */
+	assert_int_equal(sync_lazy_lag_due(s, p),
+	                 t + SYNC_GRACE_STALL_MS + 50 + SYNC_GRACE_RECHECK_MS);
 	/* the push comes */
 	sync_grace_on_push(s, ox, 6, t + 800);
 	assert_non_null(s->queued = mkvv2(6, 0));
