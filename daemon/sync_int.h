@@ -571,7 +571,7 @@ void sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now);
 uint32_t sync_grace_ms(const struct sync *s);
 /*
  * The grace, at most SYNC_GRACE_STALL_MS: how long the lag check waits while no push of
- * a missing origin comes, and the gap's pull.
+ * a missing origin comes.
  */
 uint32_t sync_grace_stalled_ms(const struct sync *s);
 /* HEARTBEAT vector v came: time what it shows that we lack, until its push comes. */

@@ -291,15 +291,16 @@ sync_lazy_note_gap(struct peer *p, uint64_t now)
 }
 
 /*
- * A gap p's change sets showed a stalled grace ago (sync_grace_stalled_ms) (or up to
- * SYNC_LAG_MAX_MS while received change sets wait to be applied): pull from p. In an overlay a
- * change set often arrives before the one it follows, which is on its way on another path; pulling
- * at once would fetch it, and everything after it, a second time.
+ * A gap p's change sets showed SYNC_LAG_MS ago (or up to SYNC_LAG_MAX_MS while received
+ * change sets wait to be applied): pull from p. In an overlay a change set often
+ * arrives before the one it follows, which is on its way on another path; pulling at
+ * once would fetch it, and everything after it, a second time. A gap is not timed by
+ * the lag grace: it holds back what follows, and its pulls are few.
  */
 void
 sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now)
 {
-	if (p->gap_at == 0 || now - p->gap_at < sync_grace_stalled_ms(s))
+	if (p->gap_at == 0 || now - p->gap_at < SYNC_LAG_MS)
 		return;
 	if (sync_applyq_pending(s) && now - p->gap_at < SYNC_LAG_MAX_MS)
 		return;
