@@ -17,8 +17,7 @@
 
 #include <cmocka.h>
 
-#include "sync_int.h"
-#include "vv.h"
+#include "synctest.h"
 
 static uint8_t ox[ARR_ORIGIN_LEN], oy[ARR_ORIGIN_LEN];
 
@@ -38,16 +37,11 @@ mkvv2(uint64_t x, uint64_t y)
 static int
 setup(void **state)
 {
-	struct sync *s = calloc(1, sizeof(*s));
+	struct sync *s;
 
-	assert_non_null(s);
 	memset(ox, 1, sizeof(ox));
 	memset(oy, 2, sizeof(oy));
-	assert_non_null(s->peers = calloc(1, sizeof(*s->peers)));
-	s->npeers = 1;
-	s->set.heartbeat_ms = 1000;
-	s->ours = mkvv2(5, 0);
-	s->held = mkvv2(5, 0); /* no store: nothing quarantined */
+	s = synctest_new(mkvv2(5, 0));
 	s->peers[0].pruned = mkvv2(1, 0);
 	*state = s;
 	return 0;
@@ -56,17 +50,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct sync *s = *state;
-
-	sync_lazy_reset(&s->peers[0]);
-	vv_destroy(&s->peers[0].known);
-	free(s->peers);
-	vv_destroy(&s->ours);
-	vv_destroy(&s->held);
-	vv_destroy(&s->queued);
-	vv_destroy(&s->lag_pulled);
-	sync_grace_free(s);
-	free(s);
+	synctest_free(*state);
 	return 0;
 }
 
