@@ -1,10 +1,11 @@
 /*
- * sync_grace.c: the lag grace (PROTOCOL.md, "Lag"), how long the lag check and the gap's
- * pull wait for a push before they pull. It is learnt from what this node observes, not
- * fixed: when an announcement (HEARTBEAT) shows a change set we lack, the moment is
- * noted for its origin; when a push brings that change set, whether first or after a
- * pull already fetched it, the time between is a sample of how long pushes take to
- * reach us over the overlay. The grace is the 90th percentile of the last
+ * sync_grace.c: the lag grace (PROTOCOL.md, "Lag"), how long the lag check waits for a
+ * push before it pulls (sync_lazy.c: the whole grace only while pushes of the missing
+ * origin keep coming, else at most SYNC_GRACE_STALL_MS). It is learnt from what this
+ * node observes, not fixed: when an announcement (HEARTBEAT) shows a change set we lack,
+ * the moment is noted for its origin; when a push brings that change set, whether first
+ * or after a pull already fetched it, the time between is a sample of how long pushes
+ * take to reach us over the overlay. The grace is the 90th percentile of the last
  * SYNC_GRACE_SAMPLES samples plus a quarter, clamped to SYNC_GRACE_MIN_MS ..
  * SYNC_GRACE_MAX_MS, and SYNC_LAG_MS before the first sample. So when pushes are slow
  * (many daemons on few cores) the lazy path waits for them instead of racing them, and

@@ -44,8 +44,8 @@ struct sync_applyq; /* sync_applyq.c */
 #define SYNC_RID_MAX     256
 #define SYNC_BURST       64        /* messages read from one socket per poll round */
 #define SYNC_ANNOUNCE_MS 20        /* at most one announcement (HEARTBEAT) per peer in this */
-#define SYNC_LAG_MS      100       /* grace before pulling what an announcement showed us, */
-                                   /* until pushes were timed (sync_grace.c) */
+#define SYNC_LAG_MS      100       /* grace before a gap's pull; the lag check's until */
+                                   /* pushes were timed (sync_grace.c) */
 #define SYNC_LAG_MAX_MS       1000 /* ... at most, while received change sets wait to apply */
 #define SYNC_GRACE_SAMPLES    64   /* pushes timed for the grace, the last ones */
 #define SYNC_GRACE_MIN_MS     50   /* the range of the grace */
