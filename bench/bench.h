@@ -66,17 +66,20 @@ struct lat_result {
 extern const char *const conv_via[CONV_VIA]; /* their names, in struct conv_size's order */
 struct conv_size {
 	size_t nodes;
-	uint64_t burst;              /* change sets written in the burst (all writers) */
-	double conv_s;               /* last ack until every log held the burst */
-	bool timed_out, equal;       /* digests after it */
-	double redundancy;           /* received / needed over the burst */
-	double via[CONV_VIA];        /* of it, by how the copies came (push, pages by cause) */
-	double burst_cpu_ms;         /* CPU per node from the burst's start to convergence */
-	double idle_bytes_s;         /* TCP bytes per node per second, idle (ss) */
-	double idle_hb_bytes_s;      /* of them, heartbeats (arrangd's own counter) */
-	double idle_cpu_pct;         /* CPU per node, idle */
-	double rss_mib, rss_max_mib; /* idle RSS per node: mean, max */
-	double dialled;              /* mean arrangd_peers_dialled */
+	uint64_t burst;                /* change sets written in the burst (all writers) */
+	double conv_s;                 /* last ack until every log held the burst */
+	bool timed_out, equal;         /* digests after it */
+	double redundancy;             /* received / needed over the burst */
+	double via[CONV_VIA];          /* of it, by how the copies came (push, pages by cause) */
+	double burst_cpu_ms;           /* CPU per node from the burst's start to convergence */
+	double writer_cpu_ms;          /* of it, per writer: the same work at every size */
+	double relay_cpu_us;           /* per change set received, nodes that wrote none (NAN) */
+	double grace_ms, grace_max_ms; /* the lag grace after the burst: mean, max over nodes */
+	double idle_bytes_s;           /* TCP bytes per node per second, idle (ss) */
+	double idle_hb_bytes_s;        /* of them, heartbeats (arrangd's own counter) */
+	double idle_cpu_pct;           /* CPU per node, idle */
+	double rss_mib, rss_max_mib;   /* idle RSS per node: mean, max */
+	double dialled;                /* mean arrangd_peers_dialled */
 };
 
 /* Benchmark 4. */

@@ -91,6 +91,7 @@ prom_value(const char *text, size_t len, const char *name, uint64_t *out)
 struct conv_snap {
 	uint64_t received, hb_bytes, dialled;
 	uint64_t via[CONV_VIA]; /* received, by how they came */
+	uint64_t grace_ms;      /* arrangd_lag_grace_milliseconds */
 	double cpu_s;
 	long rss_kib;
 };
@@ -116,6 +117,8 @@ conv_snap(struct region *r, struct apiclient *a, size_t i, struct conv_snap *s)
 		                 "arrangd_peer_heartbeat_bytes_total", &s->hb_bytes);
 		(void)prom_value(t->via.str.ptr, t->via.str.size, "arrangd_peers_dialled",
 		                 &s->dialled);
+		(void)prom_value(t->via.str.ptr, t->via.str.size, "arrangd_lag_grace_milliseconds",
+		                 &s->grace_ms);
 		for (size_t k = 0; k < CONV_VIA; k++) {
 			char name[96];
 
@@ -243,13 +246,47 @@ conv_digests(struct region *r, struct apiclient **api)
 	return true;
 }
 
+/*
+ * The burst's CPU, like with like: every node's mean; the writers' mean (each writes
+ * per_writer change sets and receives the others', the same work at every size); and on
+ * the nodes that wrote none, CPU per change set received (NAN when every node wrote).
+ * The lag grace each node has learnt by then.
+ */
+static void
+conv_burst_cpu(const struct region *r, const struct conv_snap *a, const struct conv_snap *z,
+               struct conv_size *c)
+{
+	size_t nw = r->n < CONV_WRITERS ? r->n : CONV_WRITERS, k = 0;
+	double all = 0, wr = 0, relay = 0, relay_rec = 0;
+
+	c->grace_ms = c->grace_max_ms = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		double cpu = z[i].cpu_s - a[i].cpu_s;
+
+		all += cpu;
+		if (k < nw && i == k * r->n / nw) { /* conv_write_all's writers */
+			wr += cpu;
+			k++;
+		} else {
+			relay += cpu;
+			relay_rec += (double)(z[i].received - a[i].received);
+		}
+		c->grace_ms += (double)z[i].grace_ms / (double)r->n;
+		if ((double)z[i].grace_ms > c->grace_max_ms)
+			c->grace_max_ms = (double)z[i].grace_ms;
+	}
+	c->burst_cpu_ms = 1000 * all / (double)r->n;
+	c->writer_cpu_ms = 1000 * wr / (double)nw;
+	c->relay_cpu_us = relay_rec > 0 ? 1e6 * relay / relay_rec : NAN;
+}
+
 /* The burst and its costs on r: convergence, redundancy, CPU per node. */
 static void
 conv_burst(struct region *r, struct apiclient **api, size_t per_writer, struct conv_size *c)
 {
 	static struct conv_snap a[CONV_MAX_NODES], z[CONV_MAX_NODES];
 	uint64_t want[CONV_MAX_NODES], rec = 0, via[CONV_VIA] = {0};
-	double t_start, t_last, cpu = 0;
+	double t_start, t_last;
 	size_t nw = r->n < CONV_WRITERS ? r->n : CONV_WRITERS;
 
 	c->burst = (uint64_t)nw * per_writer;
@@ -264,13 +301,12 @@ conv_burst(struct region *r, struct apiclient **api, size_t per_writer, struct c
 	conv_snap_all(r, api, z);
 	for (size_t i = 0; i < r->n; i++) {
 		rec += z[i].received - a[i].received;
-		cpu += z[i].cpu_s - a[i].cpu_s;
 		for (size_t k = 0; k < CONV_VIA; k++)
 			via[k] += z[i].via[k] - a[i].via[k];
 	}
 	for (size_t k = 0; k < CONV_VIA; k++)
 		c->via[k] = (double)via[k] / (double)(c->burst * (r->n - 1));
-	c->burst_cpu_ms = 1000 * cpu / (double)r->n;
+	conv_burst_cpu(r, a, z, c);
 	c->redundancy = (double)rec / (double)(c->burst * (r->n - 1));
 	c->equal = !c->timed_out && conv_digests(r, api);
 }
@@ -357,6 +393,9 @@ conv_size_run(struct bench *b, size_t n, struct conv_size *c)
 	               "idle %.0f B/s %.2f %% CPU %.1f MiB per node",
 	               n, c->conv_s, c->redundancy, c->burst_cpu_ms, c->idle_bytes_s,
 	               c->idle_cpu_pct, c->rss_mib);
+	bench_progress("convergence: %zu nodes: burst CPU per writer %.0f ms, per change set "
+	               "received on the others %.0f us; lag grace after it %.0f ms (max %.0f)",
+	               n, c->writer_cpu_ms, c->relay_cpu_us, c->grace_ms, c->grace_max_ms);
 	bench_progress("convergence: %zu nodes: copies per change set by how they came: push %.2f, "
 	               "pages of pulls at handshake %.2f, periodic %.2f, lag check %.2f, gap %.2f, "
 	               "requested %.2f, unasked %.2f",

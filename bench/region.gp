@@ -18,10 +18,11 @@ set title "redundancy (copies received per change set)"
 set yrange [0:1.8<*]
 plot datafile index "nodes" using 1:3 with linespoints lw 2 pt 7 title "redundancy", \
      1.5 with lines dt 2 lc rgb "gray" title "target: 1.5"
-set title "CPU per node (burst ms; idle per mille)"
+set title "CPU (burst ms per writer and per node; idle per mille per node)"
 set yrange [0:*]
-set key top left
-plot datafile index "nodes" using 1:4 with linespoints lw 2 pt 7 title "burst CPU ms", \
+set key bottom left
+plot datafile index "nodes" using 1:9 with linespoints lw 2 pt 7 title "burst CPU ms per writer", \
+     datafile index "nodes" using 1:4 with linespoints lw 2 pt 9 title "burst CPU ms per node", \
      datafile index "nodes" using 1:($6*10) with linespoints lw 2 pt 5 title "idle CPU per mille"
 set title "idle per node: bytes/s and RSS (MiB)"
 set y2tics

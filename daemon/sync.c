@@ -247,6 +247,7 @@ sync_destroy(struct sync **sp)
 	vv_destroy(&s->held);
 	vv_destroy(&s->queued);
 	vv_destroy(&s->lag_pulled);
+	sync_grace_free(s);
 	logrl_destroy(&s->rl);
 	free((char *)s->set.listen);
 	free((char *)s->set.pinned);
@@ -353,8 +354,8 @@ sync_timeout_ms(const struct sync *s)
 
 		if (p->ann_due && p->ann_at + SYNC_ANNOUNCE_MS < next)
 			next = p->ann_at + SYNC_ANNOUNCE_MS;
-		if (p->lag != NULL && p->lag_at + SYNC_LAG_MS < next)
-			next = p->lag_at + SYNC_LAG_MS;
+		if (p->lag != NULL && sync_lazy_lag_due(s, p) < next)
+			next = sync_lazy_lag_due(s, p);
 		if (p->redial_at != 0 && p->redial_at < next)
 			next = p->redial_at;
 	}
@@ -475,6 +476,7 @@ sync_metrics(struct sync *s, FILE *f)
 		sync_applyq_metrics(s, f);
 		sync_members_metrics(s, f);
 		sync_join_metrics(s, f);
+		sync_grace_metrics(s, f);
 	}
 	return rc != 0 ? rc : sync_fds_metrics(s, f);
 }

@@ -13,6 +13,7 @@
  *   sync_recv.c  reading the sockets, dispatching messages, applying change sets
  *   sync_send.c  pulls, pushes, pages and announcements
  *   sync_lazy.c  eager/lazy push: PRUNE, GRAFT and the lag check
+ *   sync_grace.c the lag check's grace, learnt from how long pushes take to come
  *   sync_msg.c   HELLO contents and checks, the peers report and the metrics text
  *   sync_sendq.c the bytes queued to each member (zero-copy sends, freed by libzmq)
  *   sync_applyq.c received change sets waiting to be applied, applied in time slices
@@ -40,32 +41,39 @@
 struct sync_sendq;  /* sync_sendq.c */
 struct sync_applyq; /* sync_applyq.c */
 
-#define SYNC_RID_MAX        256
-#define SYNC_BURST          64   /* messages read from one socket per poll round */
-#define SYNC_ANNOUNCE_MS    20   /* at most one announcement (HEARTBEAT) per peer in this */
-#define SYNC_LAG_MS         100  /* grace before pulling what an announcement showed us */
-#define SYNC_LAG_MAX_MS     1000 /* ... at most, while received change sets wait to apply */
-#define SYNC_QRETRY_MS      40   /* a step of a quarantine retry (store_quarantine_retry_step) */
-#define SYNC_FED_MS         1000 /* a peer that pushed new change sets this recently feeds us */
-#define SYNC_CAP_LAZY       "lazy"
-#define SYNC_CAP_EQUIV      "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
-#define SYNC_LOGSUM_REFRESH 10      /* a LOGSUM with nothing new goes out every 10 pull intervals */
-#define SYNC_CAP_VDIGEST    "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
-#define SYNC_APPLY_BUCKETS  8         /* buckets of the apply latency histogram, +Inf aside */
-#define SYNC_DIAL_MIN_MS    1000      /* first redial after a refused handshake (before jitter) */
-#define SYNC_DIAL_MAX_MS    60000     /* cap of the redial backoff */
-#define SYNC_DOWN_HB        5         /* heartbeats a dialled peer may stay without WELCOME */
-#define SYNC_DOWN_RETRY_MS  60000     /* a down peer no longer dialled is tried again after */
-#define SYNC_ZAP_SEEN       32        /* refused keys remembered, so each is logged once */
-#define SYNC_HANDSHAKE_MS   5000      /* a connection must finish CURVE and ZAP within this */
-#define SYNC_FDS_CHECK_MS   250       /* how often the descriptor budget is looked at */
-#define SYNC_SNDHWM         64        /* messages libzmq queues per connection (ZMQ_SNDHWM) */
-#define SYNC_PAGES_MAX      2         /* PAGEs queued to one member before its PULLs are refused */
-#define SYNC_SENDQ_BYTES    (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
-#define SYNC_APPLY_SLICE_MS 25           /* apply work per loop round (sync_applyq.c) */
-#define SYNC_APPLYQ_BYTES   (32u << 20)  /* received change sets waiting, all peers */
-#define SYNC_APPLYQ_PEER    (10u << 20)  /* of them, from one peer */
-#define SYNC_APPLY_BATCH    (256u << 10) /* change-set bytes per store_apply() in a slice */
+#define SYNC_RID_MAX     256
+#define SYNC_BURST       64        /* messages read from one socket per poll round */
+#define SYNC_ANNOUNCE_MS 20        /* at most one announcement (HEARTBEAT) per peer in this */
+#define SYNC_LAG_MS      100       /* grace before a gap's pull; the lag check's until */
+                                   /* pushes were timed (sync_grace.c) */
+#define SYNC_LAG_MAX_MS       1000 /* ... at most, while received change sets wait to apply */
+#define SYNC_GRACE_SAMPLES    64   /* pushes timed for the grace, the last ones */
+#define SYNC_GRACE_MIN_MS     50   /* the range of the grace */
+#define SYNC_GRACE_MAX_MS     2000
+#define SYNC_GRACE_STALL_MS   400  /* ... at most while no push of a missing origin comes */
+#define SYNC_GRACE_RECHECK_MS 20   /* a lag waiting on a coming push is checked again after */
+#define SYNC_GRACE_FORGET_MS  4000 /* an announcement whose push has not come is not timed */
+#define SYNC_QRETRY_MS        40   /* a step of a quarantine retry (store_quarantine_retry_step) */
+#define SYNC_FED_MS           1000 /* a peer that pushed new change sets this recently feeds us */
+#define SYNC_CAP_LAZY         "lazy"
+#define SYNC_CAP_EQUIV        "equiv" /* LOGSUM, LOGREQ, EVIDENCE (sync_equiv.c) */
+#define SYNC_LOGSUM_REFRESH   10 /* a LOGSUM with nothing new goes out every 10 pull intervals */
+#define SYNC_CAP_VDIGEST      "vdigest" /* heartbeats as VDIGEST (PROTOCOL.md, "Heartbeat") */
+#define SYNC_APPLY_BUCKETS    8         /* buckets of the apply latency histogram, +Inf aside */
+#define SYNC_DIAL_MIN_MS      1000      /* first redial after a refused handshake (before jitter) */
+#define SYNC_DIAL_MAX_MS      60000     /* cap of the redial backoff */
+#define SYNC_DOWN_HB          5         /* heartbeats a dialled peer may stay without WELCOME */
+#define SYNC_DOWN_RETRY_MS    60000     /* a down peer no longer dialled is tried again after */
+#define SYNC_ZAP_SEEN         32        /* refused keys remembered, so each is logged once */
+#define SYNC_HANDSHAKE_MS     5000      /* a connection must finish CURVE and ZAP within this */
+#define SYNC_FDS_CHECK_MS     250       /* how often the descriptor budget is looked at */
+#define SYNC_SNDHWM           64        /* messages libzmq queues per connection (ZMQ_SNDHWM) */
+#define SYNC_PAGES_MAX        2 /* PAGEs queued to one member before its PULLs are refused */
+#define SYNC_SENDQ_BYTES      (12u << 20)  /* bytes queued to one member (sync_sendq.c) */
+#define SYNC_APPLY_SLICE_MS   25           /* apply work per loop round (sync_applyq.c) */
+#define SYNC_APPLYQ_BYTES     (32u << 20)  /* received change sets waiting, all peers */
+#define SYNC_APPLYQ_PEER      (10u << 20)  /* of them, from one peer */
+#define SYNC_APPLY_BATCH      (256u << 10) /* change-set bytes per store_apply() in a slice */
 
 /* HELLO/WELCOME announce the sender's heartbeat_ms (PROTOCOL.md, "Links"). */
 #define SYNC_CAP_HEARTBEAT "heartbeat=" /* + heartbeat_ms in decimal */
@@ -88,6 +96,19 @@ enum sync_via {
 	SYNC_VIA_REQUESTED, /* arrangctl sync */
 	SYNC_VIA_STRAY,     /* a page that answered no outstanding pull of ours */
 	SYNC_VIA_N
+};
+
+/*
+ * The lag grace (sync_grace.c): announcements waiting for their push, by origin, and how
+ * long the last pushes took to come after the announcement that showed them lacking.
+ */
+struct sync_grace {
+	struct vv *ann_seq; /* origin -> the seq an announcement showed beyond what we had */
+	struct vv *ann_at;  /* origin -> monotonic ms of that announcement */
+	uint32_t sample[SYNC_GRACE_SAMPLES]; /* ms from announcement to push, a ring */
+	size_t nsample, next;
+	uint32_t ms;      /* the grace they give, 0: none yet (SYNC_LAG_MS) */
+	uint64_t samples; /* pushes timed since start */
 };
 
 /* What sync_metrics() reports: change sets by fate since start, apply latency. */
@@ -164,6 +185,7 @@ struct peer {
 	struct vv *fed;           /* origin -> monotonic ms it last pushed us a new change set */
 	struct vv *lag;           /* what it announced that we lacked, or NULL */
 	uint64_t lag_at;          /* monotonic ms lag was taken */
+	uint64_t lag_next;        /* monotonic ms it is checked again (waiting on), 0: at due */
 	uint64_t gap_at;          /* monotonic ms its change sets showed a gap (0: none) */
 	uint64_t ann_at;          /* monotonic ms of our last announcement to it */
 	bool ann_due;             /* an announcement waits for the rate limit */
@@ -247,8 +269,9 @@ struct sync {
 	struct vv *held;   /* ours raised by what the quarantine holds (sync_held); NULL: stale */
 	struct vv *queued; /* per origin, the seq up to which copies wait in the apply queue */
 	struct vv *lag_pulled; /* origin -> monotonic ms a lag check last pulled it (sync_lazy.c) */
-	uint64_t held_gen;     /* store_quota_refused()'s generation when held was made */
-	bool retry_members;    /* a reload happened: retry what was quarantined as non-member */
+	struct sync_grace grace; /* how long the lag check waits for a push (sync_grace.c) */
+	uint64_t held_gen;       /* store_quota_refused()'s generation when held was made */
+	bool retry_members;      /* a reload happened: retry what was quarantined as non-member */
 	struct store_qretry qr_members, qr_clock; /* runs of those retries, a step a tick */
 	bool qr_members_on, qr_clock_on;          /* ... while they go on */
 	uint64_t next_hb;
@@ -535,11 +558,32 @@ struct vv *sync_lazy_missing(struct sync *s, const struct peer *p, uint64_t now)
  */
 struct vv *sync_lazy_pull_vector(const struct peer *p, const struct vv *held,
                                  const struct vv *miss);
-/* What p announced is still missing after SYNC_LAG_MS: GRAFT and pull only that. */
+/* What p announced is still missing after its grace: GRAFT and pull only that. */
 void sync_lazy_check(struct sync *s, struct peer *p, uint64_t now);
+/* Monotonic ms p's kept lag is to be checked (p->lag set). */
+uint64_t sync_lazy_lag_due(const struct sync *s, const struct peer *p);
 /* p's change sets left a gap (held pending): pull from it after the grace, if still due. */
 void sync_lazy_note_gap(struct peer *p, uint64_t now);
 void sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now);
+
+/* sync_grace.c */
+/* The lag grace now: how long the lag check waits for a push that is coming. */
+uint32_t sync_grace_ms(const struct sync *s);
+/*
+ * The grace, at most SYNC_GRACE_STALL_MS: how long the lag check waits while no push of
+ * a missing origin comes.
+ */
+uint32_t sync_grace_stalled_ms(const struct sync *s);
+/* HEARTBEAT vector v came: time what it shows that we lack, until its push comes. */
+void sync_grace_on_announce(struct sync *s, const struct vv *v, uint64_t now);
+/* A push brought (origin, seq), new or not: the time since the announcement is a sample. */
+void sync_grace_on_push(struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq,
+                        uint64_t now);
+/* A push took ms to come after its announcement: the grace follows. */
+void sync_grace_sample(struct sync *s, uint64_t ms);
+void sync_grace_free(struct sync *s);
+/* arrangd_lag_grace_milliseconds, arrangd_lag_grace_samples_total. */
+void sync_grace_metrics(const struct sync *s, FILE *f);
 
 /* sync_msg.c */
 /* A HELLO or WELCOME from us, borrowing v; it announces our heartbeat_ms. */

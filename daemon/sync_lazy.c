@@ -116,6 +116,7 @@ sync_lazy_on_push(struct sync *s, struct peer *p, const struct peermsg *m)
 
 		if (peermsg_cs_peek(m->cs[i].data, m->cs[i].len, origin, &seq) != 0)
 			continue;
+		sync_grace_on_push(s, origin, seq, now);
 		/* a copy of one still queued for the apply is a duplicate too */
 		if (seq > vv_get(v, origin) && seq > sync_recv_have(s, origin))
 			set_origin(&p->fed, origin, now);
@@ -141,25 +142,37 @@ sync_lazy_on_origins(struct peer *p, const struct peermsg *m, uint64_t seq)
 
 /*
  * Not an immediate pull: what p has and we lack is usually being pushed to us on
- * another link. sync_lazy_check() pulls if it has not come SYNC_LAG_MS later.
+ * another link. sync_lazy_check() pulls if it has not come a grace later (sync_grace.c,
+ * which times the push from this announcement).
  */
 void
 sync_lazy_note_lag(struct sync *s, struct peer *p, const struct vv *v, uint64_t now)
 {
 	const struct vv *o;
 
+	sync_grace_on_announce(s, v, now);
 	if (p->lag == NULL && (o = sync_held(s)) != NULL && vv_missing(v, o) > 0 &&
-	    (p->lag = vv_dup(v)) != NULL)
+	    (p->lag = vv_dup(v)) != NULL) {
 		p->lag_at = now;
+		p->lag_next = 0;
+	}
 }
 
-/* Whether a lag check pulled origin from some peer within SYNC_LAG_MS (its page is due). */
+uint64_t
+sync_lazy_lag_due(const struct sync *s, const struct peer *p)
+{
+	uint64_t due = p->lag_at + sync_grace_stalled_ms(s);
+
+	return p->lag_next > due ? p->lag_next : due;
+}
+
+/* Whether a lag check pulled origin from some peer within the grace (its page is due). */
 static bool
 pulled_lately(const struct sync *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t now)
 {
 	uint64_t at = s->lag_pulled != NULL ? vv_get(s->lag_pulled, origin) : 0;
 
-	return at != 0 && now - at < SYNC_LAG_MS;
+	return at != 0 && now - at < sync_grace_ms(s);
 }
 
 struct vv *
@@ -205,12 +218,30 @@ lag_pull(struct sync *s, struct peer *p, const struct vv *held, const struct vv 
 	vv_destroy(&v);
 }
 
+/* Whether some peer pushed us a new change set of every origin of miss since since. */
+static bool
+all_flowing(const struct sync *s, const struct vv *miss, uint64_t since)
+{
+	for (size_t i = 0; i < vv_count(miss); i++) {
+		const uint8_t *o = vv_at(miss, i)->origin;
+		bool fed = false;
+
+		for (size_t k = 0; k < s->npeers && !fed; k++)
+			fed = s->peers[k].fed != NULL && vv_get(s->peers[k].fed, o) >= since;
+		if (!fed)
+			return false;
+	}
+	return true;
+}
+
 /*
- * p announced change sets we lacked SYNC_LAG_MS ago and we still lack some: the push
- * that should have brought them was pruned or dropped. GRAFT the origins we had pruned
- * at p and still miss, and pull only those (Plumtree's graft after a timer). When what
- * we lack was pulled from another peer just now, the lag is dropped: should that page
- * not come, p's next heartbeat or announcement shows the lack again.
+ * p announced change sets we lacked a while ago and we still lack some: the push that
+ * should have brought them was pruned or dropped. GRAFT the origins we had pruned at p
+ * and still miss, and pull only those (Plumtree's graft after a timer). The while is
+ * the stalled grace (sync_grace_stalled_ms), or the whole lag grace (sync_grace_ms) as
+ * long as pushes of every missing origin keep coming: the eager path is bringing them,
+ * behind. When what we lack was pulled from another peer just now, the lag is dropped:
+ * should that page not come, p's next heartbeat or announcement shows the lack again.
  */
 void
 sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
@@ -218,7 +249,7 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 	const struct vv *v = sync_held(s);
 	struct vv *graft = NULL, *miss = NULL;
 
-	if (p->lag == NULL || now - p->lag_at < SYNC_LAG_MS)
+	if (p->lag == NULL || now < sync_lazy_lag_due(s, p))
 		return;
 	/* received change sets still wait to be applied: what p announced is likely there */
 	if (sync_applyq_pending(s) && now - p->lag_at < SYNC_LAG_MAX_MS)
@@ -228,6 +259,14 @@ sync_lazy_check(struct sync *s, struct peer *p, uint64_t now)
 	/* on its way (queued, or pulled from another peer): p's next vector starts it anew */
 	if ((miss = sync_lazy_missing(s, p, now)) == NULL)
 		goto out;
+	if (now - p->lag_at < sync_grace_ms(s) && all_flowing(s, miss, p->lag_at)) {
+		vv_destroy(&miss);
+		/* p->lag is kept: checked again soon, and at the grace's end */
+		p->lag_next = now + SYNC_GRACE_RECHECK_MS;
+		if (p->lag_next > p->lag_at + sync_grace_ms(s))
+			p->lag_next = p->lag_at + sync_grace_ms(s);
+		return;
+	}
 	for (size_t i = 0; p->pruned != NULL && i < vv_count(p->pruned); i++) {
 		const uint8_t *o = vv_at(p->pruned, i)->origin;
 		if (vv_get(miss, o) != 0)
@@ -255,7 +294,8 @@ sync_lazy_note_gap(struct peer *p, uint64_t now)
  * A gap p's change sets showed SYNC_LAG_MS ago (or up to SYNC_LAG_MAX_MS while received
  * change sets wait to be applied): pull from p. In an overlay a change set often
  * arrives before the one it follows, which is on its way on another path; pulling at
- * once would fetch it, and everything after it, a second time.
+ * once would fetch it, and everything after it, a second time. A gap is not timed by
+ * the lag grace: it holds back what follows, and its pulls are few.
  */
 void
 sync_lazy_gap_check(struct sync *s, struct peer *p, uint64_t now)

@@ -14,8 +14,7 @@
 
 #include <cmocka.h>
 
-#include "sync_int.h"
-#include "vv.h"
+#include "synctest.h"
 
 static uint8_t ox[ARR_ORIGIN_LEN], oy[ARR_ORIGIN_LEN], oz[ARR_ORIGIN_LEN];
 
@@ -36,17 +35,12 @@ mkvv3(uint64_t x, uint64_t y, uint64_t z)
 static int
 setup(void **state)
 {
-	struct sync *s = calloc(1, sizeof(*s));
+	struct sync *s;
 
-	assert_non_null(s);
 	memset(ox, 1, sizeof(ox));
 	memset(oy, 2, sizeof(oy));
 	memset(oz, 3, sizeof(oz));
-	assert_non_null(s->peers = calloc(1, sizeof(*s->peers)));
-	s->npeers = 1;
-	s->set.heartbeat_ms = 1000;
-	s->ours = mkvv3(5, 0, 0);
-	s->held = mkvv3(5, 0, 0); /* no store: nothing quarantined */
+	s = synctest_new(mkvv3(5, 0, 0));
 	*state = s;
 	return 0;
 }
@@ -54,16 +48,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct sync *s = *state;
-
-	sync_lazy_reset(&s->peers[0]);
-	vv_destroy(&s->peers[0].known);
-	free(s->peers);
-	vv_destroy(&s->ours);
-	vv_destroy(&s->held);
-	vv_destroy(&s->queued);
-	vv_destroy(&s->lag_pulled);
-	free(s);
+	synctest_free(*state);
 	return 0;
 }
 
