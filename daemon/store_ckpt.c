@@ -48,6 +48,7 @@
 struct store_ckpt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t over; /* the thread's checkpoint ended (running went false) */
 	pthread_t thread;
 	sqlite3 *db;
 	int soft;         /* CKPT_SOFT_BYTES in pages; constant while the thread runs */
@@ -60,6 +61,7 @@ struct store_ckpt {
 	bool held;        /* mu: the loop checkpoints at the hard limit: start none */
 	uint64_t done;    /* mu: the thread's PASSIVE checkpoints */
 	int max_frames;   /* mu: the most frames one of them copied */
+	uint64_t waits;   /* mu: times the loop waited for one at the hard limit and a quarter */
 };
 
 /*
@@ -187,6 +189,7 @@ ckpt_main(void *arg)
 		}
 		pthread_mutex_lock(&c->mu);
 		c->running = false;
+		pthread_cond_broadcast(&c->over);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -225,8 +228,10 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
  * nearly always does, never catching up (a PASSIVE checkpoint never restarts the WAL):
  * the WAL grew to 259 MiB in test_store_ckpt (now 64-71 MiB). So the loop holds the thread off (it
  * starts no new checkpoint), and runs its own at the first commit that finds the thread's current
- * one over: the loop never waits for the thread, and the WAL grows meanwhile by the commits of one
- * checkpoint at most.
+ * one over: the loop need not wait for the thread, and the WAL grows meanwhile by the commits of
+ * one checkpoint at most; when that is a quarter of the limit more (a checkpoint slowed by a busy
+ * disk, test_store_ckpt reached 98 MiB), the loop waits for the thread's checkpoint to end, so the
+ * WAL never passes the limit and a quarter by more than one transaction.
  */
 void
 store_ckpt_wal_limit(struct store *s)
@@ -240,6 +245,11 @@ store_ckpt_wal_limit(struct store *s)
 
 		pthread_mutex_lock(&c->mu);
 		c->held = true;
+		/* far past the limit: wait for the thread's checkpoint rather than grow on */
+		while (c->running && s->wal_pages >= s->ckpt_hard + s->ckpt_hard / 4) {
+			c->waits++;
+			pthread_cond_wait(&c->over, &c->mu);
+		}
 		running = c->running;
 		pthread_mutex_unlock(&c->mu);
 		if (running)
@@ -301,6 +311,10 @@ store_ckpt_start(struct store *s, const char *path)
 	cv = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
 	     pthread_cond_init(&c->cv, &ca) == 0;
 	pthread_condattr_destroy(&ca);
+	if (cv && pthread_cond_init(&c->over, NULL) != 0) {
+		pthread_cond_destroy(&c->cv);
+		cv = false;
+	}
 	if (!cv)
 		goto out;
 
@@ -325,8 +339,10 @@ store_ckpt_start(struct store *s, const char *path)
 out:
 	if (c != NULL) {
 		sqlite3_close(c->db);
-		if (cv)
+		if (cv) {
 			pthread_cond_destroy(&c->cv);
+			pthread_cond_destroy(&c->over);
+		}
 		if (mu)
 			pthread_mutex_destroy(&c->mu);
 		free(c);
@@ -364,6 +380,7 @@ store_ckpt_stop(struct store *s)
 	pthread_join(c->thread, NULL);
 	sqlite3_close(c->db);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->over);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 	s->ckpt = NULL;
