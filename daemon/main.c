@@ -30,6 +30,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "identity.h"
+#include "idlepace.h"
 #include "fdlimit.h"
 #include "monoclock.h"
 #include "keyfile.h"
@@ -72,7 +73,8 @@ struct daemon {
 	uint64_t watchdog_ms; /* 0: no watchdog */
 	uint64_t next_watchdog;
 	uint64_t next_status;
-	uint64_t search_retry; /* no search index step before (after a failure) */
+	uint64_t search_retry;       /* no search index step before (after a failure) */
+	struct idlepace search_pace; /* its steps wait for an idle loop (idlepace.h) */
 	char status[256];
 	bool quit;
 	bool debug;
@@ -397,11 +399,17 @@ signals_setup(struct daemon *d)
 	return d->sigfd < 0 ? -1 : 0;
 }
 
-/* A rebuild of the search index waits for its next step (not backing off a failure). */
-static bool
-search_due(const struct daemon *d, uint64_t now)
+/*
+ * Milliseconds until the search index's rebuild takes its next step, -1 when it has none
+ * to take (or backs off a failure): the steps wait for an idle loop, so that requests and
+ * peers are served first, but never more than IDLEPACE_STARVE_MS (idlepace.h).
+ */
+static long
+search_wait_ms(const struct daemon *d, uint64_t now)
 {
-	return d->search_retry <= now && store_search_due(d->st);
+	if (d->search_retry > now || !store_search_due(d->st))
+		return -1;
+	return (long)idlepace_wait_ms(&d->search_pace, now);
 }
 
 /* A few milliseconds of the search index's rebuild; a failure waits a second. */
@@ -409,6 +417,8 @@ static void
 search_step(struct daemon *d, uint64_t now)
 {
 	int rc = store_search_step(d->st, SEARCH_STEP_MS);
+
+	idlepace_ran(&d->search_pace, mono_ms());
 
 	if (rc < 0) {
 		log_warnx("search index: rebuild step failed: %s", arrerr_str(rc));
@@ -429,7 +439,8 @@ loop(struct daemon *d)
 		size_t need = 1 + api_poll_count(d->api) + sync_poll_count(d->sync), n = 0, napi,
 		       nsync;
 		uint64_t now = mono_ms();
-		long timeout = sync_timeout_ms(d->sync), at = api_timeout_ms(d->api);
+		long timeout = sync_timeout_ms(d->sync), at = api_timeout_ms(d->api), sw;
+		bool busy;
 
 		if (need > cap) {
 			zmq_pollitem_t *v = realloc(items, need * sizeof(*v));
@@ -451,10 +462,13 @@ loop(struct daemon *d)
 			          : (long)(d->next_watchdog - now) < timeout
 			              ? (long)(d->next_watchdog - now)
 			              : timeout;
-		if (d->next_status <= now || search_due(d, now))
+		if (d->next_status <= now)
 			timeout = 0;
 		else if ((long)(d->next_status - now) < timeout)
 			timeout = (long)(d->next_status - now);
+		if ((sw = search_wait_ms(d, now)) >= 0 && (timeout < 0 || sw < timeout))
+			timeout = sw;
+		busy = at == 0 || sync_timeout_ms(d->sync) == 0;
 		if (zmq_poll(items, (int)(n + napi + nsync), timeout) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
@@ -462,6 +476,10 @@ loop(struct daemon *d)
 			rc = -1;
 			break;
 		}
+		for (size_t i = n; i < n + napi + nsync && !busy; i++)
+			busy = items[i].revents != 0;
+		if (busy)
+			idlepace_busy(&d->search_pace, mono_ms());
 		/* At most API_BUDGET_MS of requests, then signals, peers and the watchdog. */
 		api_on_poll(d->api, items + n, napi);
 		n += napi;
@@ -483,7 +501,7 @@ loop(struct daemon *d)
 			update_status(d);
 			d->next_status = now + STATUS_EVERY_MS;
 		}
-		if (search_due(d, now))
+		if (search_wait_ms(d, now) == 0)
 			search_step(d, now);
 	}
 	free(items);
