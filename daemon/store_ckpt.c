@@ -61,6 +61,7 @@ struct store_ckpt {
 	bool held;        /* mu: the loop checkpoints at the hard limit: start none */
 	uint64_t done;    /* mu: the thread's PASSIVE checkpoints */
 	int max_frames;   /* mu: the most frames one of them copied */
+	int next_frames;  /* mu: the most frames one of the others copied */
 	uint64_t waits;   /* mu: times the loop waited for one at the hard limit and a quarter */
 };
 
@@ -134,8 +135,12 @@ passive(struct store_ckpt *c, int *prev)
 	*prev = ckpt;
 	pthread_mutex_lock(&c->mu);
 	c->done++;
-	if (copied > c->max_frames)
+	if (copied > c->max_frames) {
+		c->next_frames = c->max_frames;
 		c->max_frames = copied;
+	} else if (copied > c->next_frames) {
+		c->next_frames = copied;
+	}
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -351,17 +356,18 @@ out:
 }
 
 void
-store_ckpt_stats(const struct store *s, uint64_t *checkpoints, int *max_frames)
+store_ckpt_stats(const struct store *s, uint64_t *checkpoints, int most[2])
 {
 	struct store_ckpt *c = s->ckpt;
 
 	*checkpoints = 0;
-	*max_frames = 0;
+	most[0] = most[1] = 0;
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->mu);
 	*checkpoints = c->done;
-	*max_frames = c->max_frames;
+	most[0] = c->max_frames;
+	most[1] = c->next_frames;
 	pthread_mutex_unlock(&c->mu);
 }
 

@@ -387,9 +387,10 @@ void store_ckpt_stop(struct store *s);
 void store_ckpt_wal_limit(struct store *s);
 /*
  * The thread's checkpoints so far, and the most WAL frames one of them copied (what it
- * fsynced first, at most); zeros without the thread. For the tests.
+ * fsynced first, at most) and the most one of the others did; zeros without the thread.
+ * For the tests.
  */
-void store_ckpt_stats(const struct store *s, uint64_t *checkpoints, int *max_frames);
+void store_ckpt_stats(const struct store *s, uint64_t *checkpoints, int most[2]);
 
 /* ---- store_clock.c: wall clock, clocks in the database, per-row clock records ---- */
 
