@@ -681,6 +681,12 @@ struct store_group {
 /* Pack the groups (keys set) into change sets, one part per scope; sign, log, apply each. */
 int store_pack_write(struct store *s, struct store_group *g, size_t ng,
                      struct store_write_result *r);
+/*
+ * The header of this node's next own change set: the next seq, a send time of the
+ * hybrid clock (which it advances), this node's organisation and schema version. Every
+ * own change set (a write's, a policy's, a member's) starts here.
+ */
+void store_pack_header(struct store *s, struct cs_header *h);
 
 /* ---- store_scope_heal.c: the owner's repairs after remote policy ---- */
 

@@ -291,15 +291,11 @@ static int
 issue_locked(struct store *s, const struct cs_member *m, uint64_t *seq, const char **why)
 {
 	struct changeset *cs = NULL;
-	struct cs_header h = {
-	    .seq = vv_get(s->vec, s->self) + 1,
-	    .hlc = hlc_send(&s->hlc, store_clock_now(s)),
-	    .author_org = s->org,
-	    .schema_version = ARR_SCHEMA_VERSION,
-	};
+	struct cs_header h;
 	struct cs_part_in part = {.kind = CS_MEMBER, .member = m};
 	int rc;
 
+	store_pack_header(s, &h);
 	if ((rc = would_apply(s, m, h.seq, h.hlc, why)) < 0)
 		return rc;
 	if (*why != NULL)

@@ -31,16 +31,22 @@ struct pack {
 	size_t create_bytes;          /* what a CREATE part adds, at most */
 };
 
+void
+store_pack_header(struct store *s, struct cs_header *h)
+{
+	*h = (struct cs_header){
+	    .seq = vv_get(s->vec, s->self) + 1,
+	    .hlc = hlc_send(&s->hlc, store_clock_now(s)),
+	    .author_org = s->org,
+	    .schema_version = ARR_SCHEMA_VERSION,
+	};
+}
+
 /* A new, empty change set with the next own seq. */
 static void
 pack_begin(struct pack *pk)
 {
-	struct store *s = pk->s;
-
-	pk->h.seq = vv_get(s->vec, s->self) + 1;
-	pk->h.hlc = hlc_send(&s->hlc, store_clock_now(s));
-	pk->h.author_org = s->org;
-	pk->h.schema_version = ARR_SCHEMA_VERSION;
+	store_pack_header(pk->s, &pk->h);
 	changeset_budget_init(&pk->b, &pk->h);
 	pk->nparts = 0;
 }

@@ -29,15 +29,11 @@ issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], const struct cs_polic
       struct store_write_result *r)
 {
 	struct changeset *cs = NULL;
-	struct cs_header h = {
-	    .seq = vv_get(s->vec, s->self) + 1,
-	    .hlc = hlc_send(&s->hlc, store_clock_now(s)),
-	    .author_org = s->org,
-	    .schema_version = ARR_SCHEMA_VERSION,
-	};
+	struct cs_header h;
 	struct cs_part_in part = {.kind = CS_POLICY, .policy = p};
 	int rc;
 
+	store_pack_header(s, &h);
 	memcpy(part.scope, scope, ARR_SCOPE_LEN);
 	if ((rc = changeset_build(s->key, &h, &part, 1, &cs)) < 0)
 		return rc;
