@@ -62,7 +62,6 @@ struct store_ckpt {
 	uint64_t done;    /* mu: the thread's PASSIVE checkpoints */
 	int max_frames;   /* mu: the most frames one of them copied */
 	int next_frames;  /* mu: the most frames one of the others copied */
-	uint64_t waits;   /* mu: times the loop waited for one at the hard limit and a quarter */
 };
 
 /*
@@ -251,10 +250,8 @@ store_ckpt_wal_limit(struct store *s)
 		pthread_mutex_lock(&c->mu);
 		c->held = true;
 		/* far past the limit: wait for the thread's checkpoint rather than grow on */
-		while (c->running && s->wal_pages >= s->ckpt_hard + s->ckpt_hard / 4) {
-			c->waits++;
+		while (c->running && s->wal_pages >= s->ckpt_hard + s->ckpt_hard / 4)
 			pthread_cond_wait(&c->over, &c->mu);
-		}
 		running = c->running;
 		pthread_mutex_unlock(&c->mu);
 		if (running)
