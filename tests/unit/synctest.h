@@ -7,9 +7,29 @@
 #define SYNCTEST_H
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "sync_int.h"
 #include "vv.h"
+
+/* Three origins, x, y and z (bytes of 1, 2 and 3), for the vectors of the tests. */
+static uint8_t ox[ARR_ORIGIN_LEN], oy[ARR_ORIGIN_LEN], oz[ARR_ORIGIN_LEN];
+
+/* A vector {x: x, y: y, z: z} (zero seqs left out). */
+static inline struct vv *
+synctest_vv(uint64_t x, uint64_t y, uint64_t z)
+{
+	struct vv *v = vv_new();
+
+	memset(ox, 1, sizeof(ox));
+	memset(oy, 2, sizeof(oy));
+	memset(oz, 3, sizeof(oz));
+	assert_non_null(v);
+	assert_int_equal(vv_set(v, ox, x), 0);
+	assert_int_equal(vv_set(v, oy, y), 0);
+	assert_int_equal(vv_set(v, oz, z), 0);
+	return v;
+}
 
 /* A sync with one peer that holds ours (taken) and nothing else. */
 static inline struct sync *

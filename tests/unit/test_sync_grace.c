@@ -19,30 +19,14 @@
 
 #include "synctest.h"
 
-static uint8_t ox[ARR_ORIGIN_LEN], oy[ARR_ORIGIN_LEN];
-
-/* A vector {x: x, y: y} (zero seqs left out). */
-static struct vv *
-mkvv2(uint64_t x, uint64_t y)
-{
-	struct vv *v = vv_new();
-
-	assert_non_null(v);
-	assert_int_equal(vv_set(v, ox, x), 0);
-	assert_int_equal(vv_set(v, oy, y), 0);
-	return v;
-}
-
 /* A sync with one peer and no sockets: we hold {x: 5}; x is pruned at the peer. */
 static int
 setup(void **state)
 {
 	struct sync *s;
 
-	memset(ox, 1, sizeof(ox));
-	memset(oy, 2, sizeof(oy));
-	s = synctest_new(mkvv2(5, 0));
-	s->peers[0].pruned = mkvv2(1, 0);
+	s = synctest_new(synctest_vv(5, 0, 0));
+	s->peers[0].pruned = synctest_vv(1, 0, 0);
 	*state = s;
 	return 0;
 }
@@ -61,7 +45,7 @@ teardown(void **state)
 static void
 pushes_take(struct sync *s, int n, uint64_t push_ms, uint64_t *t)
 {
-	struct vv *ann = mkvv2(6, 0);
+	struct vv *ann = synctest_vv(6, 0, 0);
 
 	for (int i = 0; i < n; i++) {
 		sync_grace_on_announce(s, ann, *t);
@@ -105,7 +89,8 @@ static void
 test_timing(void **state)
 {
 	struct sync *s = *state;
-	struct vv *have = mkvv2(5, 0), *ahead = mkvv2(8, 0), *further = mkvv2(9, 0);
+	struct vv *have = synctest_vv(5, 0, 0), *ahead = synctest_vv(8, 0, 0),
+	          *further = synctest_vv(9, 0, 0);
 
 	sync_grace_on_announce(s, have, 1000);
 	sync_grace_on_push(s, ox, 6, 1100);
@@ -121,18 +106,18 @@ test_timing(void **state)
 	assert_int_equal(s->grace.samples, 1);
 	/* we hold 9 (a pull brought it): its push still counts when it comes */
 	vv_destroy(&s->ours);
-	s->ours = mkvv2(9, 0);
+	s->ours = synctest_vv(9, 0, 0);
 	vv_destroy(&ahead);
-	ahead = mkvv2(11, 0);
+	ahead = synctest_vv(11, 0, 0);
 	sync_grace_on_announce(s, ahead, 2000);
 	vv_destroy(&s->ours);
-	s->ours = mkvv2(11, 0);
+	s->ours = synctest_vv(11, 0, 0);
 	sync_grace_on_push(s, ox, 11, 2800);
 	assert_int_equal(s->grace.samples, 2);
 	assert_int_equal(sync_grace_ms(s), 1000);
 	/* a push that never came: the next announcement times anew */
 	vv_destroy(&ahead);
-	ahead = mkvv2(12, 0);
+	ahead = synctest_vv(12, 0, 0);
 	sync_grace_on_announce(s, ahead, 3000);
 	sync_grace_on_announce(s, ahead, 3000 + SYNC_GRACE_FORGET_MS + 1);
 	sync_grace_on_push(s, ox, 12, 3000 + SYNC_GRACE_FORGET_MS + 101);
@@ -152,7 +137,7 @@ test_slow_push_not_raced(void **state)
 {
 	struct sync *s = *state;
 	struct peer *p = &s->peers[0];
-	struct vv *ann = mkvv2(6, 0);
+	struct vv *ann = synctest_vv(6, 0, 0);
 	uint64_t t = 10000;
 
 	pushes_take(s, 20, 800, &t);
@@ -175,7 +160,7 @@ test_slow_push_not_raced(void **state)
 	                 t + SYNC_GRACE_STALL_MS + 50 + SYNC_GRACE_RECHECK_MS);
 	/* the push comes */
 	sync_grace_on_push(s, ox, 6, t + 800);
-	assert_non_null(s->queued = mkvv2(6, 0));
+	assert_non_null(s->queued = synctest_vv(6, 0, 0));
 	sync_lazy_check(s, p, t + sync_grace_ms(s));
 	assert_null(p->lag);                        /* checked: nothing missing */
 	assert_int_equal(vv_get(p->pruned, ox), 1); /* no GRAFT */
@@ -193,7 +178,7 @@ test_lost_push_repaired(void **state)
 {
 	struct sync *s = *state;
 	struct peer *p = &s->peers[0];
-	struct vv *ann = mkvv2(6, 3);
+	struct vv *ann = synctest_vv(6, 3, 0);
 	uint64_t t = 10000;
 
 	for (int i = 0; i < SYNC_GRACE_SAMPLES; i++)
@@ -210,7 +195,7 @@ test_lost_push_repaired(void **state)
 		sync_grace_sample(s, 30000);
 	assert_int_equal(sync_grace_ms(s), SYNC_GRACE_MAX_MS);
 	vv_destroy(&p->pruned);
-	p->pruned = mkvv2(1, 0);
+	p->pruned = synctest_vv(1, 0, 0);
 	sync_lazy_note_lag(s, p, ann, t);
 	sync_lazy_check(s, p, t + SYNC_GRACE_STALL_MS - 1);
 	assert_non_null(p->lag);
@@ -219,8 +204,8 @@ test_lost_push_repaired(void **state)
 	assert_int_equal(vv_get(p->pruned, ox), 0);
 	/* pushes of x and y keep coming, but not the announced ones: at the ceiling */
 	vv_destroy(&p->pruned);
-	p->pruned = mkvv2(1, 0);
-	assert_non_null(p->fed = mkvv2(t + 10, t + 20));
+	p->pruned = synctest_vv(1, 0, 0);
+	assert_non_null(p->fed = synctest_vv(t + 10, t + 20, 0));
 	sync_lazy_note_lag(s, p, ann, t);
 	sync_lazy_check(s, p, t + SYNC_GRACE_MAX_MS - 1);
 	assert_non_null(p->lag);

@@ -16,31 +16,13 @@
 
 #include "synctest.h"
 
-static uint8_t ox[ARR_ORIGIN_LEN], oy[ARR_ORIGIN_LEN], oz[ARR_ORIGIN_LEN];
-
-/* A vector {x: x, y: y, z: z} (zero seqs left out). */
-static struct vv *
-mkvv3(uint64_t x, uint64_t y, uint64_t z)
-{
-	struct vv *v = vv_new();
-
-	assert_non_null(v);
-	assert_int_equal(vv_set(v, ox, x), 0);
-	assert_int_equal(vv_set(v, oy, y), 0);
-	assert_int_equal(vv_set(v, oz, z), 0);
-	return v;
-}
-
 /* A sync with one peer and no sockets: we hold {x: 5}. */
 static int
 setup(void **state)
 {
 	struct sync *s;
 
-	memset(ox, 1, sizeof(ox));
-	memset(oy, 2, sizeof(oy));
-	memset(oz, 3, sizeof(oz));
-	s = synctest_new(mkvv3(5, 0, 0));
+	s = synctest_new(synctest_vv(5, 0, 0));
 	*state = s;
 	return 0;
 }
@@ -60,7 +42,7 @@ test_missing(void **state)
 	struct peer *p = &s->peers[0];
 	struct vv *miss;
 
-	p->lag = mkvv3(7, 2, 0);
+	p->lag = synctest_vv(7, 2, 0);
 	assert_non_null(s->queued = vv_new());
 	assert_int_equal(vv_set(s->queued, oy, 2), 0); /* y is in the apply queue */
 	assert_non_null(miss = sync_lazy_missing(s, p, 1000));
@@ -88,14 +70,14 @@ test_pull_vector(void **state)
 {
 	struct sync *s = *state;
 	struct peer *p = &s->peers[0];
-	struct vv *miss = mkvv3(1, 0, 0), *v;
+	struct vv *miss = synctest_vv(1, 0, 0), *v;
 
 	/* never told: ours */
 	assert_non_null(v = sync_lazy_pull_vector(p, s->held, miss));
 	assert_int_equal(vv_get(v, ox), 5);
 	assert_int_equal(vv_count(v), 1);
 	vv_destroy(&v);
-	p->known = mkvv3(9, 4, 3);
+	p->known = synctest_vv(9, 4, 3);
 	assert_non_null(v = sync_lazy_pull_vector(p, s->held, miss));
 	assert_int_equal(vv_get(v, ox), 5); /* missing: the page brings 6.. */
 	assert_int_equal(vv_get(v, oy), 4); /* on its way elsewhere: none of it */
@@ -103,9 +85,9 @@ test_pull_vector(void **state)
 	vv_destroy(&v);
 	/* never lowered below ours */
 	vv_destroy(&p->known);
-	p->known = mkvv3(2, 0, 0);
+	p->known = synctest_vv(2, 0, 0);
 	vv_destroy(&miss);
-	miss = mkvv3(0, 1, 0);
+	miss = synctest_vv(0, 1, 0);
 	assert_non_null(v = sync_lazy_pull_vector(p, s->held, miss));
 	assert_int_equal(vv_get(v, ox), 5);
 	vv_destroy(&v);
@@ -122,9 +104,9 @@ test_check(void **state)
 	struct sync *s = *state;
 	struct peer *p = &s->peers[0];
 
-	p->lag = mkvv3(7, 2, 0);
+	p->lag = synctest_vv(7, 2, 0);
 	p->lag_at = 1000;
-	p->pruned = mkvv3(1, 1, 0);
+	p->pruned = synctest_vv(1, 1, 0);
 	assert_non_null(s->queued = vv_new());
 	assert_int_equal(vv_set(s->queued, oy, 2), 0);
 	assert_non_null(s->lag_pulled = vv_new());
@@ -132,7 +114,7 @@ test_check(void **state)
 	sync_lazy_check(s, p, 1050 + SYNC_LAG_MS - 1); /* x pulled elsewhere just now */
 	assert_null(p->lag);                           /* dropped: p's next vector, anew */
 	assert_int_equal(vv_get(p->pruned, ox), 1);
-	p->lag = mkvv3(7, 2, 0);
+	p->lag = synctest_vv(7, 2, 0);
 	p->lag_at = 1100;
 	sync_lazy_check(s, p, 1050 + SYNC_LAG_MS + 48); /* not due yet */
 	assert_non_null(p->lag);
@@ -141,7 +123,7 @@ test_check(void **state)
 	assert_int_equal(vv_get(p->pruned, ox), 0);
 	assert_int_equal(vv_get(p->pruned, oy), 1); /* queued: not grafted */
 	/* what we lack no longer: nothing to do */
-	p->lag = mkvv3(5, 0, 0);
+	p->lag = synctest_vv(5, 0, 0);
 	p->lag_at = 0;
 	sync_lazy_check(s, p, SYNC_LAG_MS);
 	assert_null(p->lag);
