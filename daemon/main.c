@@ -42,6 +42,7 @@
 #include "nodekey.h"
 #include "peermsg.h"
 #include "portowner.h"
+#include "settings.h"
 #include "schemacheck.h"
 #include "store.h"
 #include "store_access.h"
@@ -257,32 +258,6 @@ update_status(struct daemon *d)
 	}
 }
 
-/* What the peer layer reads of the configuration. */
-static struct sync_settings
-sync_settings_of(const struct config *cfg)
-{
-	return (struct sync_settings){.listen = cfg->listen,
-	                              .heartbeat_ms = cfg->heartbeat_ms,
-	                              .pull_interval_ms = cfg->pull_interval_ms,
-	                              .page_bytes = cfg->page_bytes,
-	                              .peers = cfg->peers,
-	                              .pinned = cfg->pinned};
-}
-
-/* The store's budgets as configured in [budget]. */
-static struct store_budget
-budget_of(const struct config *c)
-{
-	return (struct store_budget){.pending_count = c->pending_max_changesets,
-	                             .pending_bytes = c->pending_max_bytes,
-	                             .pending_distance = c->pending_max_distance,
-	                             .quarantine_count = c->quarantine_max_changesets,
-	                             .quarantine_bytes = c->quarantine_max_bytes,
-	                             .junk_count = c->junk_max_changesets,
-	                             .junk_bytes = c->junk_max_bytes,
-	                             .log_bytes = c->origin_max_log_bytes};
-}
-
 /* ---- reload ---- */
 
 /* SIGHUP: new config and members, or keep the old ones with an error in the log. */
@@ -311,7 +286,7 @@ reload(struct daemon *d)
 	if (strcmp(cfg->data_dir, d->cfg->data_dir) != 0 || strcmp(cfg->api, d->cfg->api) != 0 ||
 	    strcmp(cfg->organisation, d->cfg->organisation) != 0)
 		log_warnx("reload: data_dir, api and organisation take effect after a restart");
-	ss = sync_settings_of(cfg);
+	ss = settings_sync(cfg);
 	if (sync_reload(d->sync, &ss, m) != 0) {
 		log_error("reload refused: out of memory");
 		goto out;
@@ -320,7 +295,7 @@ reload(struct daemon *d)
 	if (seed_members(d->st, m) != 0)
 		log_warnx("reload: the members file could not seed the member list");
 	store_set_max_drift(d->st, cfg->max_clock_drift_ms);
-	bud = budget_of(cfg);
+	bud = settings_budget(cfg);
 	store_set_budget(d->st, &bud);
 	if (!d->debug)
 		log_set_level(cfg->log_level);
@@ -557,7 +532,7 @@ run(struct daemon *d)
 		log_warn("cannot set up signal handling");
 		goto out;
 	}
-	struct store_budget bud = budget_of(d->cfg);
+	struct store_budget bud = settings_budget(d->cfg);
 	struct store_config sc = {.path = dbpath,
 	                          .key = d->key,
 	                          .organisation = d->organisation,
@@ -615,7 +590,7 @@ run(struct daemon *d)
 	                      d->cfg->retention.swv_years, d->cfg->retention.gemeente_years});
 	api_set_retention_auto(d->api, d->cfg->retention.act_auto != 0,
 	                       d->cfg->retention.notice_days);
-	ss = sync_settings_of(d->cfg);
+	ss = settings_sync(d->cfg);
 	ss.joining = joining != 0;
 	if ((d->sync = sync_open(d->zctx, &ss, joining ? d->inviter : d->members, d->key, d->st,
 	                         &e)) == NULL) {
