@@ -31,6 +31,7 @@ struct size_result {
 	size_t narr;
 	uint64_t rows, values;
 	double raw_s;   /* baseline: raw SQLite inserts */
+	double tuned_s; /* the tuned raw baseline (rawsql.h): sorted keys, 1 GiB cache */
 	double write_s; /* sum of write request round trips at A */
 	size_t writes;  /* write requests */
 	uint64_t changesets;
@@ -47,6 +48,7 @@ struct size_result {
 	double b_sys_s;   /* the kernel's part of b_cpu_s */
 	double a_serve_s; /* A's CPU while B caught up (serving pages) */
 	long long raw_wb, a_wb, b_wb; /* bytes sent to storage (/proc/PID/io write_bytes) */
+	long long tuned_wb;           /* ... by the tuned baseline */
 };
 
 /* Benchmark 3. */

@@ -15,4 +15,6 @@ set grid
 set key outside below center horizontal
 plot datafile index "arrangements" using 1:($4/$3) with linespoints lw 2 pt 5 title "API write (import path)", \
      datafile index "arrangements" using 1:($5/$3) with linespoints lw 2 pt 9 title "catch-up of an empty node", \
+     datafile index "arrangements" using 1:($4/$6) with linespoints lw 1 dt 3 pt 4 title "API write / tuned raw", \
+     datafile index "arrangements" using 1:($5/$6) with linespoints lw 1 dt 3 pt 8 title "catch-up / tuned raw", \
      0.8 with lines dt 2 lc rgb "gray" title "target: 0.8"

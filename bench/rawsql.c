@@ -2,6 +2,7 @@
  * rawsql.c: the raw SQLite baseline of rawsql.h. Rows are generated in chunks outside
  * the timed sections, so the figure is the database's work alone, as the daemon's is.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,65 +75,250 @@ insert_row(sqlite3_stmt *st, const struct gen_row *r)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A fresh database at path with pragmas, and one INSERT per domain table. */
+static sqlite3 *
+open_db(const char *path, const char *pragmas, sqlite3_stmt **ins, size_t nt)
+{
+	sqlite3 *db = NULL;
+
+	unlink(path);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	for (size_t i = 0; i < nt; i++)
+		if (prepare_table(db, schema_table_at(i), &ins[i]) != 0)
+			goto fail;
+	return db;
+fail:
+	fprintf(stderr, "bench: raw sqlite: %s\n", db != NULL ? sqlite3_errmsg(db) : "no db");
+	for (size_t i = 0; i < nt; i++)
+		sqlite3_finalize(ins[i]);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* Close db (its statements first) and remove the database, its WAL and shm. */
+static void
+close_db(sqlite3 *db, const char *path, sqlite3_stmt **ins, size_t nt)
+{
+	char aux[600];
+
+	for (size_t i = 0; ins != NULL && i < nt; i++)
+		sqlite3_finalize(ins[i]);
+	sqlite3_close(db);
+	unlink(path);
+	snprintf(aux, sizeof(aux), "%s-wal", path);
+	unlink(aux);
+	snprintf(aux, sizeof(aux), "%s-shm", path);
+	unlink(aux);
+}
+
+/* Run sql on db, timed into *spent; false (message on stderr) when it fails. */
+static bool
+exec_timed(sqlite3 *db, const char *sql, double *spent)
+{
+	double t = mono_s();
+
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bench: raw sqlite: %s: %s\n", sql, sqlite3_errmsg(db));
+		return false;
+	}
+	*spent += mono_s() - t;
+	return true;
+}
+
+/* Insert rows[0..n) timed into *spent; false when an insert fails. */
+static bool
+insert_timed(sqlite3 *db, sqlite3_stmt **ins, const struct gen_row *rows, size_t n, double *spent)
+{
+	double t = mono_s();
+
+	for (size_t i = 0; i < n; i++)
+		if (insert_row(ins[rows[i].table], &rows[i]) != 0) {
+			fprintf(stderr, "bench: raw sqlite: %s\n", sqlite3_errmsg(db));
+			return false;
+		}
+	*spent += mono_s() - t;
+	return true;
+}
+
 double
 rawsql_insert(const char *path, uint64_t seed, size_t narr)
 {
-	size_t nt = schema_table_count();
+	size_t nt = schema_table_count(), n;
 	sqlite3_stmt **ins = calloc(nt, sizeof(*ins));
 	struct gen_row *rows = malloc(CHUNK * sizeof(*rows));
 	sqlite3 *db = NULL;
 	struct gen g;
-	double spent = -1, t;
-	size_t n;
+	double spent = 0;
+	bool ok = false;
 
-	unlink(path);
-	if (ins == NULL || rows == NULL || sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db,
-	                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-	                 "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY",
-	                 NULL, NULL, NULL) != SQLITE_OK)
+	if (ins == NULL || rows == NULL || (db = open_db(path, RAWSQL_PRAGMAS, ins, nt)) == NULL)
 		goto out;
-	for (size_t i = 0; i < nt; i++)
-		if (prepare_table(db, schema_table_at(i), &ins[i]) != 0)
-			goto out;
 	gen_init(&g, seed, narr);
-	t = mono_s();
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (!exec_timed(db, "BEGIN", &spent))
 		goto out;
-	spent = mono_s() - t;
 	do {
 		for (n = 0; n < CHUNK && gen_next(&g, &rows[n]); n++)
 			;
-		t = mono_s();
-		for (size_t i = 0; i < n; i++)
-			if (insert_row(ins[rows[i].table], &rows[i]) != 0) {
-				spent = -1;
-				goto out;
-			}
-		spent += mono_s() - t;
+		if (!insert_timed(db, ins, rows, n, &spent))
+			goto out;
 	} while (n == CHUNK);
-	t = mono_s();
-	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		spent = -1;
-		goto out;
-	}
-	spent += mono_s() - t;
+	ok = exec_timed(db, "COMMIT", &spent);
 out:
-	if (spent < 0)
-		fprintf(stderr, "bench: raw sqlite: %s\n",
-		        db != NULL ? sqlite3_errmsg(db) : "no db");
-	for (size_t i = 0; ins != NULL && i < nt; i++)
-		sqlite3_finalize(ins[i]);
-	sqlite3_close(db);
+	close_db(db, path, ins, nt);
 	free(ins);
 	free(rows);
-	unlink(path);
-	{
-		char aux[600];
-		snprintf(aux, sizeof(aux), "%s-wal", path);
-		unlink(aux);
-		snprintf(aux, sizeof(aux), "%s-shm", path);
-		unlink(aux);
+	return ok ? spent : -1;
+}
+
+/*
+ * The tuned baseline's rows, generated ahead: each row packed into one arena (table,
+ * id, then per value its kind and bytes) and an index of (table, id) to sort, so the
+ * inserts go in key order and each B-tree only appends.
+ */
+struct packed {
+	uint8_t *buf;
+	size_t len, cap;
+	struct pref {
+		uint32_t table;
+		char id[37];
+		size_t off;
+	} * refs;
+	size_t nrefs, refcap;
+};
+
+static bool
+pk_put(struct packed *p, const void *b, size_t n)
+{
+	if (p->len + n > p->cap) {
+		size_t cap = p->cap > 0 ? p->cap * 2 : 1 << 20;
+		uint8_t *nb;
+
+		while (cap < p->len + n)
+			cap *= 2;
+		if ((nb = realloc(p->buf, cap)) == NULL)
+			return false;
+		p->buf = nb;
+		p->cap = cap;
 	}
-	return spent;
+	memcpy(p->buf + p->len, b, n);
+	p->len += n;
+	return true;
+}
+
+static bool
+pk_row(struct packed *p, const struct gen_row *r)
+{
+	uint8_t nc = (uint8_t)r->ncols;
+
+	if (p->nrefs == p->refcap) {
+		size_t cap = p->refcap > 0 ? p->refcap * 2 : 4096;
+		struct pref *nr = realloc(p->refs, cap * sizeof(*nr));
+
+		if (nr == NULL)
+			return false;
+		p->refs = nr;
+		p->refcap = cap;
+	}
+	p->refs[p->nrefs].table = (uint32_t)r->table;
+	memcpy(p->refs[p->nrefs].id, r->id, sizeof(r->id));
+	p->refs[p->nrefs++].off = p->len;
+	if (!pk_put(p, &nc, 1))
+		return false;
+	for (size_t c = 0; c < r->ncols; c++) {
+		const struct value *v = &r->vals[c];
+		uint8_t k = (uint8_t)v->kind;
+		uint32_t len = (uint32_t)v->u.b.len;
+
+		if (!pk_put(p, &k, 1))
+			return false;
+		if (v->kind == VALUE_INT || v->kind == VALUE_REAL) {
+			if (!pk_put(p, &v->u, sizeof(v->u.i)))
+				return false;
+		} else if (v->kind == VALUE_TEXT || v->kind == VALUE_BLOB) {
+			if (!pk_put(p, &len, sizeof(len)) || !pk_put(p, v->u.b.ptr, len))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Row ref of p back into *r; its text and blobs borrow p's arena. */
+static void
+pk_unpack(const struct packed *p, const struct pref *ref, struct gen_row *r)
+{
+	const uint8_t *b = p->buf + ref->off;
+	size_t nc = *b++;
+
+	r->table = ref->table;
+	r->t = schema_table_at(ref->table);
+	memcpy(r->id, ref->id, sizeof(r->id));
+	r->ncols = nc;
+	for (size_t c = 0; c < nc; c++) {
+		struct value *v = &r->vals[c];
+		uint32_t len;
+
+		v->kind = (enum value_kind) * b++;
+		if (v->kind == VALUE_INT || v->kind == VALUE_REAL) {
+			memcpy(&v->u, b, sizeof(v->u.i));
+			b += sizeof(v->u.i);
+		} else if (v->kind == VALUE_TEXT || v->kind == VALUE_BLOB) {
+			memcpy(&len, b, sizeof(len));
+			b += sizeof(len);
+			v->u.b.ptr = (const char *)b;
+			v->u.b.len = len;
+			b += len;
+		}
+	}
+}
+
+static int
+pref_cmp(const void *a, const void *b)
+{
+	const struct pref *x = a, *y = b;
+
+	if (x->table != y->table)
+		return x->table < y->table ? -1 : 1;
+	return memcmp(x->id, y->id, 36);
+}
+
+double
+rawsql_insert_tuned(const char *path, uint64_t seed, size_t narr)
+{
+	size_t nt = schema_table_count();
+	sqlite3_stmt **ins = calloc(nt, sizeof(*ins));
+	struct gen_row *rows = malloc(CHUNK * sizeof(*rows));
+	struct packed p = {0};
+	sqlite3 *db = NULL;
+	struct gen g;
+	double spent = 0;
+	bool ok = false;
+
+	if (ins == NULL || rows == NULL)
+		goto out;
+	gen_init(&g, seed, narr);
+	while (gen_next(&g, &rows[0]))
+		if (!pk_row(&p, &rows[0]))
+			goto out;
+	qsort(p.refs, p.nrefs, sizeof(*p.refs), pref_cmp);
+	if ((db = open_db(path, RAWSQL_TUNED_PRAGMAS, ins, nt)) == NULL ||
+	    !exec_timed(db, "BEGIN", &spent))
+		goto out;
+	for (size_t at = 0; at < p.nrefs; at += CHUNK) {
+		size_t n = p.nrefs - at < CHUNK ? p.nrefs - at : CHUNK;
+
+		for (size_t i = 0; i < n; i++)
+			pk_unpack(&p, &p.refs[at + i], &rows[i]);
+		if (!insert_timed(db, ins, rows, n, &spent))
+			goto out;
+	}
+	ok = exec_timed(db, "COMMIT", &spent);
+out:
+	close_db(db, path, ins, nt);
+	free(ins);
+	free(rows);
+	free(p.buf);
+	free(p.refs);
+	return ok ? spent : -1;
 }

@@ -261,6 +261,13 @@ phase_raw(const char *path, size_t narr, uint64_t values)
 	       "generation)\n",
 	       "raw", raw_s, raw_rate);
 	usage_print("raw+gen", &u0, &u1, (double)values, 0);
+	usage_now(&u0);
+	if ((raw_s = rawsql_insert_tuned(path, SEED, narr)) < 0)
+		check_die("tuned raw SQLite baseline failed");
+	usage_now(&u1);
+	printf("%-8s %8.2f s %10.0f val/s  (sorted keys, 1 GiB cache; %.2f x raw)\n", "tuned",
+	       raw_s, (double)values / raw_s, (double)values / raw_s / raw_rate);
+	usage_print("tuned+gen", &u0, &u1, (double)values, 0);
 	return raw_rate;
 }
 
