@@ -92,7 +92,8 @@ struct conv_snap {
 	uint64_t received, hb_bytes, dialled;
 	uint64_t via[CONV_VIA]; /* received, by how they came */
 	uint64_t grace_ms;      /* arrangd_lag_grace_milliseconds */
-	double cpu_s;
+	double cpu_s;           /* every thread's CPU (the scheduler's ns: proc_cpu_exact_s) */
+	double at_s;            /* when cpu_s was read */
 	long rss_kib;
 };
 
@@ -109,6 +110,8 @@ conv_snap(struct region *r, struct apiclient *a, size_t i, struct conv_snap *s)
 	const msgpack_object *t;
 
 	memset(s, 0, sizeof(*s));
+	s->cpu_s = proc_cpu_exact_s(r->nodes[i].pid);
+	s->at_s = mono_s();
 	if (apiclient_call0(a, "metrics", &rp) == 0 && (t = obj_get(rp.result, "text")) != NULL &&
 	    t->type == MSGPACK_OBJECT_STR) {
 		(void)prom_value(t->via.str.ptr, t->via.str.size,
@@ -128,7 +131,6 @@ conv_snap(struct region *r, struct apiclient *a, size_t i, struct conv_snap *s)
 		}
 	}
 	reply_free(&rp);
-	s->cpu_s = proc_cpu_s(r->nodes[i].pid);
 	s->rss_kib = proc_kib(r->nodes[i].pid, "VmRSS");
 }
 
@@ -355,7 +357,8 @@ conv_idle(struct region *r, struct apiclient **api, double secs, struct conv_siz
 	c->rss_max_mib = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		hb += z[i].hb_bytes - a[i].hb_bytes;
-		cpu += z[i].cpu_s - a[i].cpu_s;
+		/* each node over its own window: the snapshots of 100 nodes take a while */
+		cpu += (z[i].cpu_s - a[i].cpu_s) / (z[i].at_s - a[i].at_s);
 		rss += z[i].rss_kib / 1024.0;
 		dialled += (double)z[i].dialled;
 		if (z[i].rss_kib / 1024.0 > c->rss_max_mib)
@@ -364,7 +367,7 @@ conv_idle(struct region *r, struct apiclient **api, double secs, struct conv_siz
 	/* a connection that closed in the window makes the difference meaningless */
 	c->idle_bytes_s = tcp1 >= tcp0 ? (double)(tcp1 - tcp0) / dt / (double)r->n : NAN;
 	c->idle_hb_bytes_s = (double)hb / dt / (double)r->n;
-	c->idle_cpu_pct = 100 * cpu / dt / (double)r->n;
+	c->idle_cpu_pct = 100 * cpu / (double)r->n;
 	c->rss_mib = rss / (double)r->n;
 	c->dialled = dialled / (double)r->n;
 }

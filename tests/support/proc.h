@@ -39,7 +39,13 @@ bool proc_exited(pid_t pid, int *status);
 long proc_kib(pid_t pid, const char *field);
 /* utime + stime of /proc/pid/stat in seconds, or -1. */
 double proc_cpu_s(pid_t pid);
-/* the same, and the part of it spent in the kernel in *sys_s */
+/*
+ * CPU time of every thread of pid in seconds, from /proc/pid/task/<tid>/schedstat (the
+ * scheduler's nanoseconds, not clock ticks: fit for the small idle costs a tick of 10 ms
+ * would swamp), or -1. Threads that have exited are not counted.
+ */
+double proc_cpu_exact_s(pid_t pid);
+/* the same as proc_cpu_s, and the part of it spent in the kernel in *sys_s */
 double proc_cpu_split(pid_t pid, double *sys_s);
 /* write_bytes of /proc/pid/io (bytes this process caused to be written to storage), or -1. */
 long long proc_write_bytes(pid_t pid);
