@@ -160,6 +160,12 @@ test_body_shapes(void **state)
 	/* an odd cells array: c0, 0, "x" */
 	assert_int_equal(decode_rows((const struct brow[]){{"child", 1, 3, 3, 1}}, 1, "\xa1x", 2),
 	                 ARR_EMALFORMED);
+	/* an odd cells array whose last element would pass for the next row */
+	assert_int_equal(decode_body("\x92\x93\xa1t\xc4\x10"
+	                             "0123456789abcdef\x93\xa1x\x01\x93\xa1u\xc4\x10"
+	                             "0123456789abcdef\x92\xa1y\x02",
+	                             51),
+	                 ARR_EMALFORMED);
 	assert_int_equal(DECODE({"child", 1, 3, 0, 0}), ARR_EMALFORMED); /* no cells */
 	assert_int_equal(DECODE({"child", 1, 2, 0, 0}), ARR_EMALFORMED); /* [table, row id] */
 	assert_int_equal(DECODE({"child", 1, 4, 2, 1}), ARR_EMALFORMED); /* a nil after the cells */
@@ -491,30 +497,52 @@ prop_build(struct nodekey *k, const struct cs_header *h, const uint8_t *scope, c
 }
 
 /*
+ * A room of 0..2 bytes short of the prefix of ops that ends with the first cell of a row
+ * (mostly the 16th, whose row starts the rows array's 3-byte head), or 0 without such
+ * a row: where a head's growth decides what fits.
+ */
+static size_t
+prop_room_at_row(struct tu_rng *r, const uint8_t *scope, const struct cs_op *ops, size_t left)
+{
+	size_t starts[PROP_MAX_OPS], nstarts = 0, j;
+
+	for (size_t i = 0; i < left; i++)
+		if (i == 0 || strcmp(ops[i - 1].table, ops[i].table) != 0 ||
+		    memcmp(ops[i - 1].row, ops[i].row, ARR_ROWID_LEN) != 0)
+			starts[nstarts++] = i;
+	if (nstarts < 2)
+		return 0;
+	j = nstarts > 15 && tu_rng_below(r, 2) == 0 ? 15 : 1 + tu_rng_below(r, nstarts - 1);
+	return changeset_part_bytes(scope, CS_DATA, ref_size(ops, starts[j] + 1)) -
+	       tu_rng_below(r, 3);
+}
+
+/*
  * A budget of h that leaves room for a random part of the left ops: some bytes of it,
- * some of its ops, or all of it.
+ * just short of a row's start, some of its ops, or all of it.
  */
 static void
 prop_budget(struct tu_rng *r, struct cs_budget *b, const struct cs_header *h, const uint8_t *scope,
             const struct cs_op *ops, size_t left)
 {
-	size_t all = changeset_part_bytes(scope, CS_DATA, changeset_ops_bytes(ops, left));
+	size_t all = changeset_part_bytes(scope, CS_DATA, changeset_ops_bytes(ops, left)), room;
 
 	changeset_budget_init(b, h);
-	switch (tu_rng_below(r, 3)) {
-	case 0: {
-		size_t room = tu_rng_below(r, all + 64);
-
-		if (room < ARR_CS_MAX_BYTES - b->bytes)
-			TU_CHECK(changeset_budget_take(b, ARR_CS_MAX_BYTES - b->bytes - room, 0));
+	switch (tu_rng_below(r, 4)) {
+	case 0:
+		room = tu_rng_below(r, all + 64);
 		break;
-	}
 	case 1:
+		room = prop_room_at_row(r, scope, ops, left);
+		break;
+	case 2:
 		TU_CHECK(changeset_budget_take(b, 0, ARR_CS_MAX_OPS - 1 - tu_rng_below(r, left)));
-		break;
+		return;
 	default:
-		break;
+		return;
 	}
+	if (room > 0 && room < ARR_CS_MAX_BYTES - b->bytes)
+		TU_CHECK(changeset_budget_take(b, ARR_CS_MAX_BYTES - b->bytes - room, 0));
 }
 
 /*
