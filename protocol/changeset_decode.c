@@ -276,6 +276,11 @@ cs_read_ops(struct cs_owned *o, size_t pi, const uint8_t *buf, size_t len, bool 
 		return ARR_EMALFORMED;
 	/* two rows in a row of one (table, row id) are one row in the canonical form */
 	*nc = *nc || r.nc || dup;
+	if (nops < cap / 2) { /* give back what the bound took too much (kept with the set) */
+		struct cs_op *fit = realloc(own->ops, nops * sizeof(*own->ops));
+
+		own->ops = fit != NULL ? fit : own->ops;
+	}
 	o->parts[pi].ops = own->ops;
 	o->parts[pi].nops = nops;
 	o->nopened += nops;
