@@ -1,11 +1,12 @@
 /*
  * corpus_gen.c: writes the seed corpora of fuzz_changeset and fuzz_sealed (corpus/changeset,
- * corpus/sealed) for the wire format of this tree: `fuzz_corpus_gen DIR` fills
+ * corpus/sealed) for the wire format of this tree: `corpus_gen DIR` fills
  * DIR/changeset and DIR/sealed (existing directories). All change sets are by the key of
  * seed 32 x 0x01 (tu_key(1)) with PROTOCOL.md's example header; case bodies are sealed
- * under the corpus key 0x00..0x1f that fuzz_changeset opens them with. Policy seeds
+ * under the corpus key 0x00..0x1f that fuzz_changeset opens them with (a random nonce each
+ * run: those seeds differ from run to run, the others do not). Policy seeds
  * (policy-*) keep their bodies: given the old seed as a second directory
- * (`fuzz_corpus_gen DIR OLD`), their headers are stamped with this format's version and
+ * (`corpus_gen DIR OLD`), their headers are stamped with this format's version and
  * signed again. The worked example 2 seeds are PROTOCOL.md's dumps as bytes (ex2-cs into
  * changeset/worked-example-2, ex2-ops into sealed/worked-example-2-ops). Test
  * builds only; aborts on any failure.
@@ -326,7 +327,7 @@ main(int argc, char **argv)
 	struct nodekey *k;
 
 	if (argc < 2)
-		die("usage: fuzz_corpus_gen DIR [OLD_CHANGESET_CORPUS]");
+		die("usage: corpus_gen DIR [OLD_CHANGESET_CORPUS]");
 	outdir = argv[1];
 	for (int i = 0; i < ARR_SKEY_LEN; i++)
 		corpus_key[i] = (uint8_t)i;
