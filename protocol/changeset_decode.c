@@ -258,6 +258,8 @@ cs_read_ops(struct cs_owned *o, size_t pi, const uint8_t *buf, size_t len, bool 
 		return ARR_EMALFORMED;
 	/* a cell of a well-formed body takes at least 2 bytes (a column head and a value) */
 	cap = len / 2 < room ? len / 2 : room;
+	if (cap == 0)
+		return ARR_EMALFORMED; /* a byte holds no row */
 	free(own->ops);
 	if ((own->ops = malloc(cap * sizeof(*own->ops))) == NULL)
 		return ARR_ENOMEM;

@@ -169,6 +169,7 @@ test_body_shapes(void **state)
 	assert_int_equal(DECODE({"child", 1, 3, 0, 0}), ARR_EMALFORMED); /* no cells */
 	assert_int_equal(DECODE({"child", 1, 2, 0, 0}), ARR_EMALFORMED); /* [table, row id] */
 	assert_int_equal(DECODE({"child", 1, 4, 2, 1}), ARR_EMALFORMED); /* a nil after the cells */
+	assert_int_equal(decode_body("\x91", 1), ARR_EMALFORMED);        /* a row, no byte for it */
 	assert_int_equal(decode_body("\x91\xc0", 2), ARR_ETYPE);         /* a row that is nil */
 	assert_int_equal(decode_body("\x91\xa1x", 3), ARR_ETYPE);        /* a row that is a str */
 	/* cells: an array (a row [table, row id, nil] is not one) */
