@@ -4,7 +4,8 @@
  * every single-bit flip caught by the signature or the body hash, truncation at every
  * length, header-only stubs (changeset_strip), refusals (also of the part rules), the first
  * worked example of PROTOCOL.md byte for byte, and the decoder against the reference decoder on
- * mutations of a built change set. Decoding field by field: test_changeset_decode.c; sealed bodies:
+ * mutations of a built change set and on hostile inputs. Decoding field by field:
+ * test_changeset_decode.c; sealed bodies:
  * test_changeset_seal.c; data bodies by row, their size arithmetic, splitting and packing
  * within the limits (changeset_fit, the budget): test_changeset_rows.c.
  */
@@ -384,6 +385,39 @@ test_worked_example(void **state)
 	nodekey_destroy(&k);
 }
 
+/* Hostile shapes fail without allocating for their claims; limits on the whole input. */
+static void
+test_hostile(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} cases[] = {
+	    {"\xdd\xff\xff\xff\xff", 5},             /* array 32 of 4G elements */
+	    {"\x93\xdd\xff\xff\xff\xff\xc0\xc0", 8}, /* nested */
+	    {"\xdf\xff\xff\xff\xff", 5},             /* map 32 */
+	    {"\x93\xc6\xff\xff\xff\xff\xc0\xc0", 8}, /* bin 32 past the end */
+	    {"\xc1", 1},                             /* never used */
+	    {"\xc0", 1},                             /* not an array */
+	    {"\x93\xc4\x01\x90\xc4\x00\xc0", 7},     /* sig empty */
+	    {"\x93\xc4\x00\xc4\x00\xc0", 6},         /* header empty */
+	};
+	uint8_t *buf = calloc(1, ARR_CS_MAX_BYTES + 1);
+	struct changeset *cs = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = expect_same_as_reference((const uint8_t *)cases[i].bytes, cases[i].len);
+
+		if (rc != ARR_EMALFORMED && rc != ARR_ETYPE)
+			fail_msg("case %zu: %s", i, arrerr_name(rc));
+	}
+	assert_int_equal(changeset_decode(buf, ARR_CS_MAX_BYTES + 1, &cs), ARR_ETOOBIG);
+	assert_int_equal(changeset_decode(NULL, 0, &cs), ARR_EMALFORMED);
+	assert_null(cs);
+	free(buf);
+}
+
 static const uint8_t diff_vals[] = {
     0x00, 0x01, 0x0f, 0x10, 0x1f, 0x20, 0x7f, 0x80, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x98,
     0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb,
@@ -526,15 +560,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_build_then_sign),
-	    cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_bitflips),
-	    cmocka_unit_test(test_truncation),
-	    cmocka_unit_test(test_strip),
-	    cmocka_unit_test(test_build_refuses),
-	    cmocka_unit_test(test_worked_example),
-	    cmocka_unit_test(test_differential),
-	    cmocka_unit_test(test_build_refuses_names),
+	    cmocka_unit_test(test_build_then_sign), cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_bitflips),        cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_strip),           cmocka_unit_test(test_build_refuses),
+	    cmocka_unit_test(test_worked_example),  cmocka_unit_test(test_differential),
+	    cmocka_unit_test(test_hostile),         cmocka_unit_test(test_build_refuses_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
