@@ -23,7 +23,7 @@
 
 /*
  * What a byte may be in a name: bit 0 its first byte ([a-z_]), bit 1 any later one
- * ([a-z0-9_]). A table, because every op's two names of a received body are checked.
+ * ([a-z0-9_]). A table, because the names of every row and cell of a received body are checked.
  */
 static const uint8_t name_byte[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,

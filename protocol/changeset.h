@@ -3,17 +3,20 @@
  * change set is built and signed once by its origin and from then on handled as its exact
  * bytes: stored verbatim, relayed unchanged, verified anywhere.
  *
- * Wire form 2 (the envelope): msgpack array [header: bin, sig: bin 64, bodies: [bin | nil...]].
+ * Wire form 3 (the envelope): msgpack array [header: bin, sig: bin 64, bodies: [bin | nil...]].
  * header is the canonical msgpack encoding of
  *   [format_version, origin(bin32), seq, hlc, author_org, schema_version, parts]
  *   parts = [[scope(bin16 | nil), kind, key_id, body_len, body_hash(bin32)]...]  (1..256)
  * and sig is Ed25519 by origin over the header bytes: one signature covers every part. Each
  * part's body travels in bodies at the part's index and can be dropped later without
- * breaking the signature (nil). A data body is the ops array [[table, row_id(bin16), column,
- * value]...]: clear text in the region scope (scope nil), XChaCha20-Poly1305 under the scope
- * key key_id in a case scope (changeset_seal.c). A policy body is clear text (policy.h), so is
- * a member body (member.h), whose part is in the region scope and the change set's only part.
- * Decoders accept only canonical encodings and the part rules of changeset_parts_check().
+ * breaking the signature (nil). A data body is the rows array [[table, row_id(bin16),
+ * [column, value, column, value...]]...], consecutive ops of one (table, row_id) in one row
+ * (two consecutive rows of one table and row id are not canonical), read back as one
+ * struct cs_op per cell: clear text in the region scope (scope nil), XChaCha20-Poly1305
+ * under the scope key key_id in a case scope (changeset_seal.c). A policy body is clear text
+ * (policy.h), so is a member body (member.h), whose part is in the region scope and the change
+ * set's only part. Decoders accept only canonical encodings and the part rules of
+ * changeset_parts_check().
  */
 #ifndef CHANGESET_H
 #define CHANGESET_H
@@ -206,16 +209,20 @@ struct cs_budget {
 };
 /* An empty change set with header h (the fixed bytes of envelope and header). */
 void changeset_budget_init(struct cs_budget *b, const struct cs_header *h);
-/* Bytes a part of kind in scope adds, with a body of bodylen bytes (data: its ops array
+/* Bytes a part of kind in scope adds, with a body of bodylen bytes (data: its rows array
  * in clear; the sealed size is counted for a case scope). */
 size_t changeset_part_bytes(const uint8_t scope[ARR_SCOPE_LEN], uint8_t kind, size_t bodylen);
-/* Bytes of the ops array of ops[0..n) in clear. */
+/*
+ * Bytes of the rows array of ops[0..n) in clear, consecutive ops of one (table, row id)
+ * in one row: exactly what changeset_build() writes for them.
+ */
 size_t changeset_ops_bytes(const struct cs_op *ops, size_t n);
 /* Add a part of bytes and nops ops to b when it fits: true, else false (b unchanged). */
 bool changeset_budget_take(struct cs_budget *b, size_t bytes, size_t nops);
 /*
  * Largest number of leading ops of ops[0..nops) that fit in b as one data part of scope
  * (ARR_CS_MAX_OPS, ARR_CS_MAX_BYTES, ARR_CS_MAX_PARTS); 0 when even the first does not.
+ * A prefix that ends inside a row ends that row; the rest starts it again.
  */
 size_t changeset_fit(const struct cs_budget *b, const uint8_t scope[ARR_SCOPE_LEN],
                      const struct cs_op *ops, size_t nops);

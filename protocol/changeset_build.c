@@ -40,15 +40,49 @@ value_size(const struct value *v)
 	}
 }
 
-static size_t
-op_size(const struct cs_op *op)
+/* Whether b names the row a names (same table, same row id): b is then a cell of a's row. */
+static bool
+same_row(const struct cs_op *a, const struct cs_op *b)
 {
-	return mpw_array_size(CS_OP_FIELDS) + mpw_str_size(strlen(op->table)) +
-	       mpw_bin_size(ARR_ROWID_LEN) + mpw_str_size(strlen(op->column)) +
-	       value_size(&op->value);
+	return memcmp(a->row, b->row, ARR_ROWID_LEN) == 0 &&
+	       (a->table == b->table || strcmp(a->table, b->table) == 0);
 }
 
-/* Bytes of the body of a data part in scope whose ops array takes n bytes in clear. */
+/* A cell's bytes: [.., column, value, ..] */
+static size_t
+cell_size(const struct cs_op *op)
+{
+	return mpw_str_size(strlen(op->column)) + value_size(&op->value);
+}
+
+/* A row's bytes without its cells and their array's head: [table, row_id, cells] */
+static size_t
+row_head_size(const struct cs_op *op)
+{
+	return mpw_array_size(CS_ROW_FIELDS) + mpw_str_size(strlen(op->table)) +
+	       mpw_bin_size(ARR_ROWID_LEN);
+}
+
+/*
+ * The bytes op adds to the rows of ops before it (prev, NULL for the first): a cell of
+ * the last row when it names that row, *ncells (the last row's cells) counted on; else a
+ * new row of one cell, *nrows counted on. Never 0, so that a prefix grows with each op.
+ */
+static size_t
+op_add(const struct cs_op *prev, const struct cs_op *op, size_t *nrows, size_t *ncells)
+{
+	size_t bytes = cell_size(op);
+
+	if (prev != NULL && same_row(prev, op)) {
+		(*ncells)++;
+		return bytes + mpw_array_size(2 * *ncells) - mpw_array_size(2 * (*ncells - 1));
+	}
+	(*nrows)++;
+	*ncells = 1;
+	return bytes + row_head_size(op) + mpw_array_size(2);
+}
+
+/* Bytes of the body of a data part in scope whose rows array takes n bytes in clear. */
 static size_t
 body_size(const uint8_t scope[ARR_SCOPE_LEN], size_t n)
 {
@@ -85,11 +119,11 @@ envelope_size(size_t hdrlen, size_t nparts, size_t bodies)
 size_t
 changeset_ops_bytes(const struct cs_op *ops, size_t n)
 {
-	size_t bytes = mpw_array_size(n);
+	size_t bytes = 0, nrows = 0, ncells = 0;
 
 	for (size_t i = 0; i < n; i++)
-		bytes += op_size(&ops[i]);
-	return bytes;
+		bytes += op_add(i > 0 ? &ops[i - 1] : NULL, &ops[i], &nrows, &ncells);
+	return bytes + mpw_array_size(nrows);
 }
 
 /* Counted at their largest: a key id of 8 bytes, heads of 5 bytes, 3-byte array heads. */
@@ -123,24 +157,28 @@ changeset_budget_take(struct cs_budget *b, size_t bytes, size_t nops)
 }
 
 /*
- * Largest prefix within the limits. The part's size only grows with the number of ops,
- * so the first op that does not fit ends the prefix.
+ * Largest prefix within the limits. The part's size only grows with the number of ops
+ * (op_add() is never 0, array heads only grow), so the first op that does not fit ends
+ * the prefix.
  */
 size_t
 changeset_fit(const struct cs_budget *b, const uint8_t scope[ARR_SCOPE_LEN],
               const struct cs_op *ops, size_t nops)
 {
-	size_t opsbytes = 0, n;
+	size_t opsbytes = 0, nrows = 0, ncells = 0, n;
 
 	if (b == NULL || ops == NULL || b->parts >= ARR_CS_MAX_PARTS)
 		return 0;
 	for (n = 0; n < nops && n < ARR_CS_MAX_OPS - b->ops; n++) {
-		size_t next = opsbytes + op_size(&ops[n]);
+		size_t rows = nrows, cells = ncells;
+		size_t next = opsbytes + op_add(n > 0 ? &ops[n - 1] : NULL, &ops[n], &rows, &cells);
 
-		if (changeset_part_bytes(scope, CS_DATA, next + mpw_array_size(n + 1)) >
+		if (changeset_part_bytes(scope, CS_DATA, next + mpw_array_size(rows)) >
 		    ARR_CS_MAX_BYTES - b->bytes)
 			break;
 		opsbytes = next;
+		nrows = rows;
+		ncells = cells;
 	}
 	return n;
 }
@@ -298,38 +336,49 @@ arena_size(const struct cs_header *h, const struct cs_part_in *parts, size_t npa
 }
 
 /*
- * The ops array into p, and d (nops entries) as changeset_decode() would give it for those
- * bytes: names copied into the arena (interned when equal to the previous op's, as the
- * decoder does), values pointing at their bytes in p. Returns the end of what was written.
+ * The rows array of ops into p, consecutive ops of one (table, row id) in one row, and d
+ * (nops entries) as changeset_decode() would give it for those bytes: names copied into
+ * the arena (a row's table once, interned when equal to the row before's), values
+ * pointing at their bytes in p. Returns the end of what was written.
  */
 static uint8_t *
 write_ops(uint8_t *p, struct cs_owned *o, struct cs_op *d, const struct cs_op *ops, size_t nops)
 {
-	p = mpw_array(p, nops);
-	for (size_t i = 0; i < nops; i++) {
-		const struct cs_op *in = &ops[i];
-		const struct cs_op *prev = i > 0 ? &d[i - 1] : NULL;
-		size_t tn = strlen(in->table), cn = strlen(in->column);
-		const uint8_t *bytes = NULL;
+	size_t nrows = 0;
 
-		p = mpw_array(p, CS_OP_FIELDS);
+	for (size_t i = 0; i < nops; i++)
+		nrows += i == 0 || !same_row(&ops[i - 1], &ops[i]);
+	p = mpw_array(p, nrows);
+	for (size_t i = 0, end; i < nops; i = end) {
+		const struct cs_op *in = &ops[i];
+		size_t tn = strlen(in->table);
+		const char *table;
+
+		for (end = i + 1; end < nops && same_row(&ops[end - 1], &ops[end]); end++)
+			;
+		p = mpw_array(p, CS_ROW_FIELDS);
 		p = mpw_str(p, in->table, tn);
 		p = mpw_bin(p, in->row, ARR_ROWID_LEN);
-		p = mpw_str(p, in->column, cn);
-		p = w_value(p, &in->value, &bytes);
-		/* a name the op before named too (by the same string, mostly) is not copied */
-		d[i].table = prev != NULL && (in[-1].table == in->table ||
-		                              strcmp(prev->table, in->table) == 0)
-		                 ? prev->table
-		                 : cs_strdup(o, in->table, tn);
-		d[i].column = prev != NULL && (in[-1].column == in->column ||
-		                               strcmp(prev->column, in->column) == 0)
-		                  ? prev->column
-		                  : cs_strdup(o, in->column, cn);
-		memcpy(d[i].row, in->row, ARR_ROWID_LEN);
-		d[i].value = in->value;
-		if (in->value.kind == VALUE_TEXT || in->value.kind == VALUE_BLOB)
-			d[i].value.u.b.ptr = bytes;
+		p = mpw_array(p, 2 * (end - i));
+		/* a table the row before named too (by the same string, mostly) is not copied */
+		table =
+		    i > 0 && (in[-1].table == in->table || strcmp(d[i - 1].table, in->table) == 0)
+		        ? d[i - 1].table
+		        : cs_strdup(o, in->table, tn);
+		for (size_t k = i; k < end; k++) {
+			const struct cs_op *c = &ops[k];
+			size_t cn = strlen(c->column);
+			const uint8_t *bytes = NULL;
+
+			p = mpw_str(p, c->column, cn);
+			p = w_value(p, &c->value, &bytes);
+			d[k].table = table;
+			d[k].column = cs_strdup(o, c->column, cn);
+			memcpy(d[k].row, c->row, ARR_ROWID_LEN);
+			d[k].value = c->value;
+			if (c->value.kind == VALUE_TEXT || c->value.kind == VALUE_BLOB)
+				d[k].value.u.b.ptr = bytes;
+		}
 	}
 	return p;
 }
@@ -413,7 +462,7 @@ envelope_finish(struct cs_owned *o, const struct nodekey *key, bool sign)
 }
 
 /*
- * Each part's body and its size (o->parts[i].bodylen): a data part's clear ops array
+ * Each part's body and its size (o->parts[i].bodylen): a data part's clear rows array
  * size in opslen[i], a policy part's encoded body in pbody[i] (malloc'd).
  */
 static int

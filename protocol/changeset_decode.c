@@ -21,33 +21,37 @@
 #include "policy.h"
 #include "utf8.h"
 
-/* A str field checked by name_check (names) or text_check (author, scope). */
+/* A str field of at most max bytes of non-empty valid UTF-8 (author, scope). */
 static int
-rd_str(struct mpr *r, bool name, size_t max, const uint8_t **p, size_t *n)
+rd_text(struct mpr *r, size_t max, const uint8_t **p, size_t *n)
 {
 	int rc;
 
 	if ((rc = mpr_bytes(r, MPR_STR, p, n)) != 0)
 		return rc;
-	return name ? cs_name_check(*p, *n, ARR_EMALFORMED)
-	            : cs_text_check(*p, *n, max, ARR_EMALFORMED);
+	return cs_text_check(*p, *n, max, ARR_EMALFORMED);
 }
 
-/* A name, interned when it is the same as the previous op's (*prev, *prevlen). */
+/*
+ * A name (table or column): cand itself when the name is cand (a name read and checked
+ * before), else checked and copied into the arena.
+ */
 static int
-rd_name(struct mpr *r, struct cs_owned *o, const char **prev, size_t *prevlen, const char **out)
+rd_name(struct mpr *r, struct cs_owned *o, const char *cand, const char **out)
 {
 	const uint8_t *p;
 	size_t n;
 	int rc;
 
-	if ((rc = rd_str(r, true, ARR_NAME_MAX, &p, &n)) != 0)
+	if ((rc = mpr_bytes(r, MPR_STR, &p, &n)) != 0)
 		return rc;
-	if (*prev == NULL || *prevlen != n || memcmp(*prev, p, n) != 0) {
-		*prev = cs_strdup(o, (const char *)p, n);
-		*prevlen = n;
+	if (cand != NULL && strnlen(cand, n + 1) == n && memcmp(cand, p, n) == 0) {
+		*out = cand;
+		return 0;
 	}
-	*out = *prev;
+	if ((rc = cs_name_check(p, n, ARR_EMALFORMED)) != 0)
+		return rc;
+	*out = cs_strdup(o, (const char *)p, n);
 	return 0;
 }
 
@@ -167,7 +171,7 @@ rd_header(struct mpr *r, struct cs_owned *o)
 	if (cs->h.seq == 0)
 		return ARR_EMALFORMED;
 	if ((rc = mpr_uint(r, UINT64_MAX, &cs->h.hlc)) != 0 ||
-	    (rc = rd_str(r, false, ARR_ORG_MAX, &s, &n)) != 0)
+	    (rc = rd_text(r, ARR_ORG_MAX, &s, &n)) != 0)
 		return rc;
 	cs->h.author_org = cs_strdup(o, (const char *)s, n);
 	if ((rc = mpr_uint(r, UINT32_MAX, &u)) != 0)
@@ -189,42 +193,96 @@ rd_header(struct mpr *r, struct cs_owned *o)
 	return changeset_parts_check(cs->origin, cs->h.seq, o->parts, n);
 }
 
+/*
+ * One row [table, row_id, cells] of a data body: its cells as ops[*n..], at most room of
+ * them (cap in ops). The row before (prev, prevn ops at ops[prev..]; prevn 0 for the first
+ * row) lends its names: the table when it is the same, and the column at the same place
+ * (rows of one table mostly list the same columns in the same order), so that a name is
+ * checked and copied once. *same: the row names the previous row's table and row id.
+ */
+static int
+rd_row(struct mpr *r, struct cs_owned *o, struct cs_op *ops, size_t *n, size_t room, size_t cap,
+       size_t prev, size_t prevn, bool *same)
+{
+	const struct cs_op *pr = prevn > 0 ? &ops[prev] : NULL;
+	size_t fields, ncells, at = *n;
+	uint8_t row[ARR_ROWID_LEN];
+	const char *tab;
+	int rc;
+
+	if ((rc = mpr_array(r, &fields)) != 0)
+		return rc;
+	if (fields != CS_ROW_FIELDS)
+		return ARR_EMALFORMED;
+	if ((rc = rd_name(r, o, pr != NULL ? pr->table : NULL, &tab)) != 0 ||
+	    (rc = mpr_fixbin(r, ARR_ROWID_LEN, row)) != 0 || (rc = mpr_array(r, &ncells)) != 0)
+		return rc;
+	if (ncells / 2 > room)
+		return ARR_ETOOBIG;
+	if (ncells == 0 || ncells % 2 != 0)
+		return ARR_EMALFORMED;
+	if (ncells / 2 > cap - at)
+		return ARR_EMALFORMED; /* more cells than the body has bytes for */
+	if (pr != NULL && pr->table != tab)
+		pr = NULL;
+	*same = pr != NULL && memcmp(row, pr->row, sizeof(row)) == 0;
+	for (size_t k = 0; k < ncells / 2; k++) {
+		struct cs_op *d = &ops[at + k];
+
+		d->table = tab;
+		memcpy(d->row, row, sizeof(row));
+		if ((rc = rd_name(r, o, pr != NULL && k < prevn ? pr[k].column : NULL,
+		                  &d->column)) != 0 ||
+		    (rc = rd_value(r, &d->value)) != 0)
+			return rc;
+	}
+	*n = at + ncells / 2;
+	return 0;
+}
+
 int
 cs_read_ops(struct cs_owned *o, size_t pi, const uint8_t *buf, size_t len, bool *nc)
 {
-	const char *ptab = NULL, *pcol = NULL;
-	size_t ptablen = 0, pcollen = 0, nops, fields;
 	struct cs_part_owned *own = &o->own[pi];
+	size_t room = ARR_CS_MAX_OPS - o->nopened, nrows, nops = 0, prev = 0, cap;
+	bool dup = false;
 	struct mpr r;
 	int rc;
 
 	mpr_init(&r, buf, len, MPR_CANONICAL);
-	if ((rc = mpr_array(&r, &nops)) != 0)
+	if ((rc = mpr_array(&r, &nrows)) != 0)
 		return rc;
-	if (nops > ARR_CS_MAX_OPS - o->nopened)
+	if (nrows > room)
 		return ARR_ETOOBIG;
-	if (nops == 0)
+	if (nrows == 0)
 		return ARR_EMALFORMED;
+	/* a cell of a well-formed body takes at least 2 bytes (a column head and a value) */
+	cap = len / 2 < room ? len / 2 : room;
+	if (cap == 0)
+		return ARR_EMALFORMED; /* a byte holds no row */
 	free(own->ops);
-	if ((own->ops = calloc(nops, sizeof(*own->ops))) == NULL)
+	if ((own->ops = malloc(cap * sizeof(*own->ops))) == NULL)
 		return ARR_ENOMEM;
-	for (size_t i = 0; i < nops; i++) {
-		struct cs_op *d = &own->ops[i];
+	for (size_t i = 0; i < nrows; i++) {
+		size_t at = nops;
+		bool same = false;
 
-		if ((rc = mpr_array(&r, &fields)) != 0)
+		if ((rc = rd_row(&r, o, own->ops, &nops, room - nops, cap, prev, at - prev,
+		                 &same)) != 0)
 			return rc;
-		if (fields != CS_OP_FIELDS)
-			return ARR_EMALFORMED;
-		if ((rc = rd_name(&r, o, &ptab, &ptablen, &d->table)) != 0 ||
-		    (rc = mpr_fixbin(&r, ARR_ROWID_LEN, d->row)) != 0 ||
-		    (rc = rd_name(&r, o, &pcol, &pcollen, &d->column)) != 0 ||
-		    (rc = rd_value(&r, &d->value)) != 0)
-			return rc;
+		dup = dup || same;
+		prev = at;
 	}
 	/* Exactly one object fills the body. */
 	if (r.pos != r.len)
 		return ARR_EMALFORMED;
-	*nc = *nc || r.nc;
+	/* two rows in a row of one (table, row id) are one row in the canonical form */
+	*nc = *nc || r.nc || dup;
+	if (nops < cap / 2) { /* give back what the bound took too much (kept with the set) */
+		struct cs_op *fit = realloc(own->ops, nops * sizeof(*own->ops));
+
+		own->ops = fit != NULL ? fit : own->ops;
+	}
 	o->parts[pi].ops = own->ops;
 	o->parts[pi].nops = nops;
 	o->nopened += nops;

@@ -15,7 +15,7 @@
 #define CS_ENVELOPE_FIELDS 3 /* [header, sig, bodies] */
 #define CS_HEADER_FIELDS   7 /* elements of the header array */
 #define CS_PART_FIELDS     5 /* elements of a part entry of the header */
-#define CS_OP_FIELDS       4 /* elements of an op array */
+#define CS_ROW_FIELDS      3 /* elements of a row of a data body: [table, row_id, cells] */
 
 /* The memory behind one part's pointers. */
 struct cs_part_owned {
@@ -47,7 +47,7 @@ int cs_name_check(const uint8_t *s, size_t n, int bad);
 /* Non-empty valid UTF-8 of at most max bytes: 0, ARR_ETOOBIG, or bad. */
 int cs_text_check(const uint8_t *s, size_t n, size_t max, int bad);
 
-/* Bytes of a sealed body whose clear ops array takes n bytes (nonce, padding, tag). */
+/* Bytes of a sealed body whose clear rows array takes n bytes (nonce, padding, tag). */
 size_t cs_sealed_len(size_t n);
 /* own->plain, large enough for an ops array of n bytes and its padding. */
 int cs_plain_alloc(struct cs_part_owned *own, size_t n);
@@ -59,9 +59,10 @@ int cs_plain_alloc(struct cs_part_owned *own, size_t n);
 int cs_seal(const struct changeset *cs, size_t i, uint8_t *plain, size_t n, const uint8_t *skey,
             uint8_t *body);
 /*
- * Read an ops array of exactly len bytes at buf (strictly, canonical form required) into
- * part i's ops with names in the arena; *nc is set when a head was not the shortest
- * form. The ops of all parts read count against ARR_CS_MAX_OPS. 0 or a decode error.
+ * Read a data body (its rows array) of exactly len bytes at buf (strictly, canonical form
+ * required) into part i's ops, a cell per op, with names in the arena; *nc is set when a
+ * head was not the shortest form or two consecutive rows name the same table and row id.
+ * The cells of all parts read count against ARR_CS_MAX_OPS. 0 or a decode error.
  */
 int cs_read_ops(struct cs_owned *o, size_t i, const uint8_t *buf, size_t len, bool *nc);
 

@@ -104,40 +104,84 @@ decode_fixbin(const msgpack_object *m, size_t n, uint8_t *out)
 	return 0;
 }
 
-/* The ops array of a clear body of part pi; the ops of all parts count against the limit. */
+/*
+ * One row [table, row_id, cells] of a data body: its shape and its number of cells
+ * (*ncells), at most room; the cells themselves are read by decode_ops().
+ */
 static int
-decode_ops(struct cs_owned *o, size_t pi, const msgpack_object *ops)
+decode_row(struct cs_owned *o, const msgpack_object *row, size_t room, const char **table,
+           uint8_t id[ARR_ROWID_LEN], const msgpack_object **cells, size_t *ncells)
 {
 	const msgpack_object *f;
-	struct cs_part_owned *w = &o->own[pi];
 	int rc;
 
-	if (ops->type != MSGPACK_OBJECT_ARRAY)
+	if (row->type != MSGPACK_OBJECT_ARRAY)
 		return ARR_ETYPE;
-	if (ops->via.array.size > ARR_CS_MAX_OPS - o->nopened)
-		return ARR_ETOOBIG;
-	if (ops->via.array.size == 0)
+	if (row->via.array.size != CS_ROW_FIELDS)
 		return ARR_EMALFORMED;
-	if ((w->ops = calloc(ops->via.array.size, sizeof(*w->ops))) == NULL)
-		return ARR_ENOMEM;
-	for (uint32_t i = 0; i < ops->via.array.size; i++) {
-		const msgpack_object *op = &ops->via.array.ptr[i];
-		struct cs_op *d = &w->ops[i];
+	f = row->via.array.ptr;
+	if ((rc = decode_str(o, &f[0], true, table)) != 0 ||
+	    (rc = decode_fixbin(&f[1], ARR_ROWID_LEN, id)) != 0)
+		return rc;
+	if (f[2].type != MSGPACK_OBJECT_ARRAY)
+		return ARR_ETYPE;
+	if (f[2].via.array.size / 2 > room)
+		return ARR_ETOOBIG;
+	if (f[2].via.array.size == 0 || f[2].via.array.size % 2 != 0)
+		return ARR_EMALFORMED;
+	*cells = f[2].via.array.ptr;
+	*ncells = f[2].via.array.size / 2;
+	return 0;
+}
 
-		if (op->type != MSGPACK_OBJECT_ARRAY)
-			return ARR_ETYPE;
-		if (op->via.array.size != CS_OP_FIELDS)
-			return ARR_EMALFORMED;
-		f = op->via.array.ptr;
-		if ((rc = decode_str(o, &f[0], true, &d->table)) != 0 ||
-		    (rc = decode_fixbin(&f[1], ARR_ROWID_LEN, d->row)) != 0 ||
-		    (rc = decode_str(o, &f[2], true, &d->column)) != 0 ||
-		    (rc = decode_value(&f[3], &d->value)) != 0)
+/*
+ * The rows array of a clear body of part pi, a cell per op; the cells of all parts count
+ * against the limit. Two consecutive rows of one (table, row id) are not canonical: the
+ * re-encoding (check_bodies) makes them one row, and the bytes differ.
+ */
+static int
+decode_ops(struct cs_owned *o, size_t pi, const msgpack_object *rows)
+{
+	struct cs_part_owned *w = &o->own[pi];
+	size_t room = ARR_CS_MAX_OPS - o->nopened, n = 0, cap = 0;
+	int rc;
+
+	if (rows->type != MSGPACK_OBJECT_ARRAY)
+		return ARR_ETYPE;
+	if (rows->via.array.size > room)
+		return ARR_ETOOBIG;
+	if (rows->via.array.size == 0)
+		return ARR_EMALFORMED;
+	for (uint32_t i = 0; i < rows->via.array.size; i++) {
+		const msgpack_object *cells;
+		const char *table;
+		uint8_t id[ARR_ROWID_LEN];
+		size_t ncells;
+
+		if ((rc = decode_row(o, &rows->via.array.ptr[i], room - n, &table, id, &cells,
+		                     &ncells)) != 0)
 			return rc;
+		if (n + ncells > cap) {
+			struct cs_op *grown;
+
+			cap = 2 * (n + ncells);
+			if ((grown = realloc(w->ops, cap * sizeof(*w->ops))) == NULL)
+				return ARR_ENOMEM;
+			w->ops = grown;
+		}
+		for (size_t k = 0; k < ncells; k++, n++) {
+			struct cs_op *d = &w->ops[n];
+
+			d->table = table;
+			memcpy(d->row, id, ARR_ROWID_LEN);
+			if ((rc = decode_str(o, &cells[2 * k], true, &d->column)) != 0 ||
+			    (rc = decode_value(&cells[2 * k + 1], &d->value)) != 0)
+				return rc;
+		}
 	}
 	o->parts[pi].ops = w->ops;
-	o->parts[pi].nops = ops->via.array.size;
-	o->nopened += ops->via.array.size;
+	o->parts[pi].nops = n;
+	o->nopened += n;
 	return 0;
 }
 

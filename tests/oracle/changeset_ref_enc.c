@@ -5,6 +5,7 @@
  * rule: tests use them to make valid and broken change sets alike, and the reference
  * decoder re-encodes with them to check canonical form. Test builds only.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,21 +48,37 @@ pack_value(msgpack_packer *pk, const struct value *v)
 	}
 }
 
+/* Whether ops a and b name one row: the same table and row id. */
+static bool
+ref_same_row(const struct cs_op *a, const struct cs_op *b)
+{
+	return strcmp(a->table, b->table) == 0 && memcmp(a->row, b->row, ARR_ROWID_LEN) == 0;
+}
+
 int
 ref_pack_ops(msgpack_sbuffer *sb, const struct cs_op *ops, size_t nops)
 {
 	msgpack_packer pk;
+	size_t nrows = 0;
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	if (msgpack_pack_array(&pk, nops) != 0)
+	for (size_t i = 0; i < nops; i++)
+		if (i == 0 || !ref_same_row(&ops[i - 1], &ops[i]))
+			nrows++;
+	if (msgpack_pack_array(&pk, nrows) != 0)
 		return ARR_ENOMEM;
-	for (size_t i = 0; i < nops; i++) {
-		if (msgpack_pack_array(&pk, CS_OP_FIELDS) != 0 ||
+	for (size_t i = 0, end; i < nops; i = end) {
+		for (end = i + 1; end < nops && ref_same_row(&ops[i], &ops[end]); end++)
+			;
+		if (msgpack_pack_array(&pk, CS_ROW_FIELDS) != 0 ||
 		    ref_pack_str(&pk, ops[i].table, strlen(ops[i].table)) != 0 ||
 		    ref_pack_bin(&pk, ops[i].row, ARR_ROWID_LEN) != 0 ||
-		    ref_pack_str(&pk, ops[i].column, strlen(ops[i].column)) != 0 ||
-		    pack_value(&pk, &ops[i].value) != 0)
+		    msgpack_pack_array(&pk, 2 * (end - i)) != 0)
 			return ARR_ENOMEM;
+		for (size_t k = i; k < end; k++)
+			if (ref_pack_str(&pk, ops[k].column, strlen(ops[k].column)) != 0 ||
+			    pack_value(&pk, &ops[k].value) != 0)
+				return ARR_ENOMEM;
 	}
 	return 0;
 }

@@ -13,7 +13,7 @@
 
 int ref_pack_str(msgpack_packer *pk, const void *s, size_t n);
 int ref_pack_bin(msgpack_packer *pk, const void *s, size_t n);
-/* The canonical ops array of a clear body. */
+/* The canonical rows array of a clear data body (consecutive ops of one row in one row). */
 int ref_pack_ops(msgpack_sbuffer *sb, const struct cs_op *ops, size_t nops);
 
 #endif

@@ -1,12 +1,13 @@
 /*
- * test_changeset.c: building change sets of wire format 2: decode(build(x)) == x, the
+ * test_changeset.c: building change sets of wire format 3: decode(build(x)) == x, the
  * struct changeset_build() makes equal to what decoding its bytes gives, signing apart,
  * every single-bit flip caught by the signature or the body hash, truncation at every
- * length, header-only stubs (changeset_strip), refusals (also of the part rules), splitting
- * and packing within the limits (changeset_fit, the budget) in region and case scopes, the first
+ * length, header-only stubs (changeset_strip), refusals (also of the part rules), the first
  * worked example of PROTOCOL.md byte for byte, and the decoder against the reference decoder on
- * mutations of a built change set. Decoding field by field: test_changeset_decode.c; sealed bodies:
- * test_changeset_seal.c.
+ * mutations of a built change set and on hostile inputs. Decoding field by field:
+ * test_changeset_decode.c; sealed bodies:
+ * test_changeset_seal.c; data bodies by row, their size arithmetic, splitting and packing
+ * within the limits (changeset_fit, the budget): test_changeset_rows.c.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -351,162 +352,6 @@ test_build_refuses(void **state)
 	nodekey_destroy(&k);
 }
 
-/* Bytes of a msgpack bin head for n bytes. */
-static size_t
-binhdr(size_t n)
-{
-	return n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5;
-}
-
-/*
- * Envelope size of one data part of ops[0..n) in scope (key key_id) by the oracle's
- * encoders and PROTOCOL.md's arithmetic: the clear ops, sealed (nonce, padding to 256,
- * tag) in a case scope.
- */
-static size_t
-crafted_size(struct nodekey *k, const struct cs_header *h, const uint8_t *scope, uint64_t key_id,
-             const struct cs_op *ops, size_t n)
-{
-	msgpack_sbuffer sb, hdr;
-	struct cs_part part = {.kind = CS_DATA, .key_id = key_id};
-	size_t body, hlen;
-
-	msgpack_sbuffer_init(&sb);
-	msgpack_sbuffer_init(&hdr);
-	assert_int_equal(ref_pack_ops(&sb, ops, n), 0);
-	memcpy(part.scope, scope, ARR_SCOPE_LEN);
-	body = changeset_scope_is_region(scope) ? sb.size : 24 + (sb.size / 256 + 1) * 256 + 16;
-	part.body_len = body;
-	assert_int_equal(changeset_ref_header(&hdr, nodekey_public(k), h, &part, 1), 0);
-	hlen = hdr.size;
-	msgpack_sbuffer_destroy(&hdr);
-	msgpack_sbuffer_destroy(&sb);
-	return 1 + binhdr(hlen) + hlen + 2 + ARR_SIG_LEN + 1 + binhdr(body) + body;
-}
-
-/*
- * Split ops with changeset_fit() into one-part change sets of scope: every piece builds
- * within the limits, its size is what the independent encoder predicts (never more than
- * the budget counted), and one more op would not have fitted in what the budget allows.
- */
-static size_t
-split_all(struct nodekey *k, struct cs_header h, const uint8_t *scope, const uint8_t *skey,
-          struct cs_op *ops, size_t nops)
-{
-	size_t done = 0, pieces = 0;
-	uint64_t key_id = skey != NULL ? changeset_key_id(skey) : 0;
-
-	while (done < nops) {
-		struct cs_budget b;
-		size_t n, bytes;
-		struct changeset *cs = NULL;
-		struct cs_part_in in = {.kind = CS_DATA, .ops = ops + done, .skey = skey};
-
-		changeset_budget_init(&b, &h);
-		n = changeset_fit(&b, scope, ops + done, nops - done);
-		assert_true(n >= 1 && n <= ARR_CS_MAX_OPS);
-		in.nops = n;
-		memcpy(in.scope, scope, ARR_SCOPE_LEN);
-		assert_int_equal(changeset_build(k, &h, &in, 1, &cs), 0);
-		assert_true(cs->rawlen <= ARR_CS_MAX_BYTES);
-		assert_int_equal(cs->parts[0].nops, n);
-		assert_int_equal(cs->rawlen, crafted_size(k, &h, scope, key_id, ops + done, n));
-		bytes = changeset_part_bytes(scope, CS_DATA, changeset_ops_bytes(ops + done, n));
-		assert_true(b.bytes + bytes >= cs->rawlen); /* the budget is an upper bound */
-		assert_true(changeset_budget_take(&b, bytes, n));
-		if (done + n < nops && n < ARR_CS_MAX_OPS) {
-			changeset_budget_init(&b, &h);
-			bytes = changeset_part_bytes(scope, CS_DATA,
-			                             changeset_ops_bytes(ops + done, n + 1));
-			assert_false(changeset_budget_take(&b, bytes, n + 1));
-			/* and the bound is tight: within a few bytes of the real size */
-			assert_true(crafted_size(k, &h, scope, key_id, ops + done, n + 1) + 64 >
-			            ARR_CS_MAX_BYTES);
-		}
-		changeset_destroy(&cs);
-		done += n;
-		h.seq++;
-		pieces++;
-	}
-	return pieces;
-}
-
-/* Ops of every kind and size, crossing each head's threshold. */
-static void
-random_values(struct tu_rng *r, struct cs_op *ops, size_t n, const char *text)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t len = tu_rng_below(r, 4) == 0 ? tu_rng_below(r, ARR_VALUE_MAX + 1)
-		                                     : tu_rng_below(r, 300);
-
-		switch (tu_rng_below(r, 5)) {
-		case 0:
-			ops[i].value = value_int((int64_t)tu_rng_next(r) >> tu_rng_below(r, 64));
-			break;
-		case 1:
-			ops[i].value = value_real((double)tu_rng_next(r));
-			break;
-		case 2:
-			ops[i].value = value_nil();
-			break;
-		case 3:
-			ops[i].value = value_blob(text, len);
-			break;
-		default:
-			ops[i].value = value_textn(text, len);
-		}
-	}
-}
-
-/*
- * changeset_fit in the region and in a case scope: 10,000 ops by count and by bytes; a
- * budget counts parts, ops and bytes over the parts of one change set.
- */
-static void
-test_fit_split(void **state)
-{
-	enum { N = 10000 };
-	static const uint8_t region[ARR_SCOPE_LEN];
-	struct nodekey *k = tu_key(5);
-	struct cs_op *ops = calloc(N, sizeof(*ops));
-	char *text = malloc(ARR_VALUE_MAX);
-	uint8_t skey[ARR_SKEY_LEN];
-	struct tu_rng r;
-	uint64_t seed = tu_seed(10000);
-	struct cs_header h = tu_cs_header(1, 0);
-	struct cs_budget b;
-
-	(void)state;
-	printf("seed %llu\n", (unsigned long long)seed);
-	tu_rng_seed(&r, seed);
-	memset(text, 'T', ARR_VALUE_MAX);
-	changeset_key_new(skey);
-	for (size_t i = 0; i < N; i++) {
-		ops[i] = tu_cs_op("arrangement", EXAMPLE_ROW, "summary", value_int((int64_t)i));
-		ops[i].row[15] = (uint8_t)i;
-	}
-	changeset_budget_init(&b, &h);
-	assert_int_equal(changeset_fit(&b, region, ops, N), ARR_CS_MAX_OPS);
-	assert_int_equal(changeset_fit(&b, case_scope, ops, N), ARR_CS_MAX_OPS);
-	assert_int_equal(changeset_fit(&b, region, ops, 5), 5);
-	assert_int_equal(changeset_fit(&b, region, ops, 0), 0);
-	/* the budget is shared by the parts: ops, and parts */
-	assert_true(changeset_budget_take(&b, 100, ARR_CS_MAX_OPS - 10));
-	assert_int_equal(changeset_fit(&b, case_scope, ops, N), 10);
-	for (size_t i = 1; i < ARR_CS_MAX_PARTS; i++)
-		assert_true(changeset_budget_take(&b, 100, 0));
-	assert_false(changeset_budget_take(&b, 100, 0));
-	assert_int_equal(changeset_fit(&b, case_scope, ops, N), 0);
-	assert_int_equal(split_all(k, h, region, NULL, ops, N), 3); /* 4096 + 4096 + 1808 */
-	assert_int_equal(split_all(k, h, case_scope, skey, ops, N), 3);
-	random_values(&r, ops, N, text);
-	assert_true(split_all(k, h, region, NULL, ops, N) > 3);
-	assert_true(split_all(k, h, case_scope, skey, ops, N) > 3);
-	free(text);
-	free(ops);
-	nodekey_destroy(&k);
-}
-
 static void
 print_hex(const uint8_t *p, size_t n)
 {
@@ -540,11 +385,44 @@ test_worked_example(void **state)
 	nodekey_destroy(&k);
 }
 
+/* Hostile shapes fail without allocating for their claims; limits on the whole input. */
+static void
+test_hostile(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} cases[] = {
+	    {"\xdd\xff\xff\xff\xff", 5},             /* array 32 of 4G elements */
+	    {"\x93\xdd\xff\xff\xff\xff\xc0\xc0", 8}, /* nested */
+	    {"\xdf\xff\xff\xff\xff", 5},             /* map 32 */
+	    {"\x93\xc6\xff\xff\xff\xff\xc0\xc0", 8}, /* bin 32 past the end */
+	    {"\xc1", 1},                             /* never used */
+	    {"\xc0", 1},                             /* not an array */
+	    {"\x93\xc4\x01\x90\xc4\x00\xc0", 7},     /* sig empty */
+	    {"\x93\xc4\x00\xc4\x00\xc0", 6},         /* header empty */
+	};
+	uint8_t *buf = calloc(1, ARR_CS_MAX_BYTES + 1);
+	struct changeset *cs = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = expect_same_as_reference((const uint8_t *)cases[i].bytes, cases[i].len);
+
+		if (rc != ARR_EMALFORMED && rc != ARR_ETYPE)
+			fail_msg("case %zu: %s", i, arrerr_name(rc));
+	}
+	assert_int_equal(changeset_decode(buf, ARR_CS_MAX_BYTES + 1, &cs), ARR_ETOOBIG);
+	assert_int_equal(changeset_decode(NULL, 0, &cs), ARR_EMALFORMED);
+	assert_null(cs);
+	free(buf);
+}
+
 static const uint8_t diff_vals[] = {
-    0x00, 0x01, 0x0f, 0x10, 0x1f, 0x20, 0x7f, 0x80, 0x8f, 0x90, 0x91, 0x92, 0x94, 0x98, 0x9f,
-    0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0xcc,
-    0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb,
-    0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff, 'a',  '_',  '-',  0x40, 0x41, 0x3f};
+    0x00, 0x01, 0x0f, 0x10, 0x1f, 0x20, 0x7f, 0x80, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x98,
+    0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb,
+    0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda,
+    0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff, 'a',  '_',  '-',  0x40, 0x41, 0x3f};
 
 /* Every byte of ex replaced by each interesting value, then every prefix; codes counted. */
 static void
@@ -685,8 +563,8 @@ main(void)
 	    cmocka_unit_test(test_build_then_sign), cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_bitflips),        cmocka_unit_test(test_truncation),
 	    cmocka_unit_test(test_strip),           cmocka_unit_test(test_build_refuses),
-	    cmocka_unit_test(test_fit_split),       cmocka_unit_test(test_worked_example),
-	    cmocka_unit_test(test_differential),    cmocka_unit_test(test_build_refuses_names),
+	    cmocka_unit_test(test_worked_example),  cmocka_unit_test(test_differential),
+	    cmocka_unit_test(test_hostile),         cmocka_unit_test(test_build_refuses_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

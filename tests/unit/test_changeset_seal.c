@@ -398,16 +398,24 @@ test_plaintext_strict(void **state)
 		size_t n;
 		int rc;
 	} cases[] = {
-#define OP0                                                                                        \
-	"\x94\xa1x\xc4\x10"                                                                        \
-	"0123456789abcdef\xa1y"
+#define ROW0                                                                                       \
+	"\x93\xa1x\xc4\x10"                                                                        \
+	"0123456789abcdef"
+#define ROW1                                                                                       \
+	"\x93\xa1x\xc4\x10"                                                                        \
+	"0123456789abcdeg"
+#define OP0           ROW0 "\x92\xa1y"
 #define CASE(lit, rc) {lit, sizeof(lit) - 1, rc}
 	    CASE("\x91" OP0 "\x01", 0),
 	    CASE("\x91" OP0 "\xcc\x01", ARR_ENONCANON),
-	    CASE("\x92" OP0 "\x01" OP0 "\xd0\x01", ARR_ENONCANON),
-	    CASE("\x91\x94\xa1X\xc4\x10"
-	         "0123456789abcdef\xa1y\x01",
+	    CASE("\x92" OP0 "\x01" ROW1 "\x92\xa1y\xd0\x01", ARR_ENONCANON),
+	    CASE("\x92" OP0 "\x01" OP0 "\x02", ARR_ENONCANON), /* one row as two */
+	    CASE("\x91\x93\xa1X\xc4\x10"
+	         "0123456789abcdef\x92\xa1y\x01",
 	         ARR_EMALFORMED),
+	    CASE("\x91" ROW0 "\x93\xa1y\x01\xc0", ARR_EMALFORMED), /* an odd cells array */
+	    CASE("\x91" ROW0 "\x90", ARR_EMALFORMED),              /* no cells */
+	    CASE("\x91" ROW0 "\xc0", ARR_ETYPE),                   /* cells not an array */
 	    CASE("\x91" OP0 "\x80", ARR_ETYPE),
 	    CASE("\x91" OP0 "\x81", ARR_EMALFORMED), /* a map cut short: not one object */
 	    CASE("\x91" OP0, ARR_EMALFORMED),
@@ -416,6 +424,8 @@ test_plaintext_strict(void **state)
 	    CASE("\x80", ARR_ETYPE),
 #undef CASE
 #undef OP0
+#undef ROW1
+#undef ROW0
 	};
 	struct nodekey *k = tu_key(1);
 	uint8_t skey[ARR_SKEY_LEN], nonce[ARR_NONCE_LEN] = {7}, *body = NULL;
@@ -441,13 +451,11 @@ test_plaintext_strict(void **state)
 /* ---- Worked example 2 (PROTOCOL.md) ---- */
 
 /* The bytes of PROTOCOL.md, copied: the clear ops, the data change set, the GRANT. */
-static const char ex2_ops_hex[] = "92 94 ab 61 72 72 61 6e 67 65 6d 65 6e 74 c4 10\n"
+static const char ex2_ops_hex[] = "91 93 ab 61 72 72 61 6e 67 65 6d 65 6e 74 c4 10\n"
                                   "5f 0c 6b 1e 8a 3d 4c 2b 9e 71 2d 4a 6c 8b 0f 13\n"
-                                  "a6 73 74 61 74 75 73 a5 64 72 61 66 74 94 ab 61\n"
-                                  "72 72 61 6e 67 65 6d 65 6e 74 c4 10 5f 0c 6b 1e\n"
-                                  "8a 3d 4c 2b 9e 71 2d 4a 6c 8b 0f 13 ae 68 6f 75\n"
-                                  "72 73 5f 70 65 72 5f 77 65 65 6b 04\n";
-static const char ex2_cs_hex[] = "93 c4 be 97 02 c4 20 8a 88 e3 dd 74 09 f1 95 fd\n"
+                                  "94 a6 73 74 61 74 75 73 a5 64 72 61 66 74 ae 68\n"
+                                  "6f 75 72 73 5f 70 65 72 5f 77 65 65 6b 04\n";
+static const char ex2_cs_hex[] = "93 c4 be 97 03 c4 20 8a 88 e3 dd 74 09 f1 95 fd\n"
                                  "52 db 2d 3c ba 5d 72 ca 67 09 bf 1d 94 12 1b f3\n"
                                  "74 88 01 b4 0f 6f 5c 02 cf 01 9a b6 97 e8 00 00\n"
                                  "01 b1 47 65 6d 65 65 6e 74 65 20 54 65 73 74 64\n"
@@ -457,13 +465,13 @@ static const char ex2_cs_hex[] = "93 c4 be 97 02 c4 20 8a 88 e3 dd 74 09 f1 95 f
                                  "ee 67 fb 0e e8 ff 6a 4f d9 77 56 61 93 da 82 95\n"
                                  "c4 10 8e ae f3 b7 a2 3e 07 f5 4d 04 31 db c0 8f\n"
                                  "3c d3 00 cf 98 81 2c 41 0e d4 ca 2a cd 01 28 c4\n"
-                                 "20 10 83 1a fe 37 c5 99 b3 59 a4 4a a0 28 9b 64\n"
-                                 "f4 3b ee b8 69 15 48 79 4d 75 98 28 3a 34 bc 7c\n"
-                                 "e6 c4 40 f4 57 0a 5d 3f 90 57 a6 d0 f2 a2 db 51\n"
-                                 "59 05 40 d6 fc 23 fd 76 6f 2d 46 78 68 c4 50 3c\n"
-                                 "1f cf 3d ea 13 1e 04 ba 64 1d d9 f9 ab bc 03 77\n"
-                                 "88 e5 d4 21 ba 55 f3 d9 ab ee 2b 29 98 72 cf f0\n"
-                                 "d2 aa 01 92 c5 01 22 99 01 c0 00 00 90 cf 98 81\n"
+                                 "20 cb 57 e0 2f 91 fc 77 4a c5 69 25 b3 68 d2 74\n"
+                                 "92 8e cd 85 7b 90 5f 91 3c 7b f0 c6 b2 6c e0 c0\n"
+                                 "50 c4 40 f0 04 5a c7 4d 2e 65 47 33 0e 78 68 68\n"
+                                 "d9 07 d9 39 a8 28 b7 ae e8 b2 fe fc 29 14 b2 57\n"
+                                 "69 94 26 2a d2 83 ff 8b a3 6f 61 fd 2c d3 d4 3d\n"
+                                 "2c 08 89 b1 e5 94 d6 dc aa 98 d8 70 7a ec 79 e3\n"
+                                 "03 2a 08 92 c5 01 22 99 01 c0 00 00 90 cf 98 81\n"
                                  "2c 41 0e d4 ca 2a 90 92 93 c4 20 8a 88 e3 dd 74\n"
                                  "09 f1 95 fd 52 db 2d 3c ba 5d 72 ca 67 09 bf 1d\n"
                                  "94 12 1b f3 74 88 01 b4 0f 6f 5c cf 98 81 2c 41\n"
@@ -483,13 +491,13 @@ static const char ex2_cs_hex[] = "93 c4 be 97 02 c4 20 8a 88 e3 dd 74 09 f1 95 f
                                  "56 a3 54 66 c3 4c 7e cc cb 8d 8a 91 b4 ee 37 a2\n"
                                  "5d f6 0f 5b 8f c9 b3 94 0c c5 01 28 56 fc 82 0d\n"
                                  "c7 b2 4e e0 61 a6 10 d8 93 9e c1 fb 7c 40 de 1a\n"
-                                 "fe b0 64 17 32 0b 30 7f 36 d5 9d 92 a3 9a 31 16\n"
+                                 "fe b0 64 17 31 0c 30 7f 36 d5 9d 92 a3 9a 31 16\n"
                                  "7b 53 e0 f5 18 c2 8b 10 60 ef 7f f7 f0 58 85 bf\n"
-                                 "8a 9f 1e c8 4b cc 09 0e f3 1f 97 0f 37 1c 3c 6f\n"
-                                 "49 2d 28 c9 cf bd 62 ef f9 8e 30 b4 2c 93 4b 65\n"
-                                 "d3 2b 50 c7 2d 7a 32 0b c7 dc d5 10 12 5a 2d 31\n"
-                                 "37 05 d4 37 ae f6 a3 44 77 dd 15 ab d9 89 b2 41\n"
-                                 "be 3b ae 6c a4 be c4 5e e9 a9 44 a4 b1 5f 22 44\n"
+                                 "8a 9f 1e c8 79 19 0e 1b e6 1e 91 d9 f6 0a 2f 68\n"
+                                 "5b cd 2d c0 d2 ba 71 f2 c1 9b 38 a3 1d 90 ea 10\n"
+                                 "e7 23 bb d9 a7 47 7e 20 59 ad f8 5a 7e d1 22 22\n"
+                                 "99 6d bb 42 dc 85 fc 34 12 af 4a dc bc ec d9 45\n"
+                                 "3e 3b ae 6c a4 be c4 5e e9 a9 44 a4 b1 5f 22 44\n"
                                  "7d ee 50 38 4f b3 da ed 92 f7 11 76 e7 a7 ef b4\n"
                                  "12 49 44 1c 35 2a 7f ba 37 d3 e0 29 2a 59 31 4e\n"
                                  "86 c7 62 27 9d 36 09 33 c3 6b f8 be 57 0e 3f 61\n"
@@ -499,8 +507,8 @@ static const char ex2_cs_hex[] = "93 c4 be 97 02 c4 20 8a 88 e3 dd 74 09 f1 95 f
                                  "fa 90 9e 65 13 48 74 75 ab cb c3 4d b8 8b 1f 8f\n"
                                  "f3 28 a8 8c cc be ca 79 b5 5c e3 58 01 79 d2 37\n"
                                  "64 a2 4f b1 c0 0a 29 bb 2d 6b 91 30 11 a5 ae b1\n"
-                                 "8a 6c 52 ec 4d 03 3b ee 6e 32 c3 68 0b 35 e6 94\n"
-                                 "ff 8d 2e 02\n";
+                                 "8a 6c 52 ec af b5 5a 26 33 d1 1a 3c 8e 6c 3d 60\n"
+                                 "9d 8a 33 97\n";
 
 /* The example's scope key: the bytes 0x00 to 0x1f. */
 static void
