@@ -158,7 +158,7 @@ proc_cpu_s(pid_t pid)
 double
 proc_cpu_exact_s(pid_t pid)
 {
-	char path[64], file[320];
+	char path[64], file[64 + sizeof(((struct dirent *)0)->d_name) + 16];
 	unsigned long long ns, sum = 0;
 	struct dirent *e;
 	DIR *d;
