@@ -540,6 +540,15 @@ int store_digest_scope(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], uint
 uint64_t store_digest_refused(const struct store *s);
 /* Rows whose digest element was done on the caller's thread, the worker's ring full. */
 uint64_t store_digest_inline(const struct store *s);
+/*
+ * Where the change sets of local writes were built since open: on the caller's thread
+ * (a write of one change set, no worker, or the worker's queue full), by the worker
+ * (store_seal.c), and how many of the inline ones found the queue full.
+ */
+struct store_seal_stats {
+	uint64_t inlined, worker, full;
+};
+void store_seal_stats(const struct store *s, struct store_seal_stats *out);
 /* The digest of the log (headers only), equal on every node with the same log. */
 int store_log_digest(struct store *s, uint8_t out[32]);
 

@@ -161,6 +161,8 @@ struct store {
 	struct store_rules_memo *rules_memo; /* during such a write, told of each row merged */
 	struct store_search *search;         /* rows changed since the index's last flush */
 	struct store_digest_inc *digest;     /* the content digest's state (store_digest_inc.c) */
+	struct store_seal *seal;             /* builds a write's change sets (store_seal.c) */
+	struct store_seal_stats seal_stats;  /* where they were built (store_pack.c) */
 	uint64_t clock_rejected;             /* change sets refused by the drift check since open */
 	struct store_budget budget;          /* every field set (store_set_budget) */
 	uint64_t pending_dropped;            /* dropped or evicted from pending since open */
@@ -248,6 +250,43 @@ int store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
                       struct store_write_result *r);
 /* Forget the write (*m NULLed, s->rules_memo too); *m may be NULL. */
 void store_rules_free(struct store *s, struct store_rules_memo **m);
+
+/* ---- store_seal.c: a local write's change sets built on a second thread ---- */
+
+#define STORE_SEAL_BYTES (2 * (size_t)ARR_CS_MAX_BYTES) /* in flight: two change sets */
+
+/* changeset_build(), or what a test puts in its place. */
+typedef int (*store_seal_build_fn)(const struct nodekey *key, const struct cs_header *h,
+                                   const struct cs_part_in *parts, size_t nparts,
+                                   struct changeset **out);
+/*
+ * A change set to build: what changeset_build() takes, all of which (the parts, their ops,
+ * keys and bodies) must stay unchanged until the job is done; bytes bounds its envelope.
+ * rc and cs are changeset_build()'s result, the cs the putter's to destroy.
+ */
+struct store_seal_job {
+	const struct nodekey *key;
+	struct cs_header h;
+	const struct cs_part_in *parts;
+	size_t nparts;
+	size_t bytes;
+	struct changeset *cs;
+	int rc;
+	bool done; /* under the worker's lock (store_seal_wait) */
+	struct store_seal_job *next;
+};
+
+struct store_seal;
+/* A worker that holds jobs of at most bytes in all; build NULL: changeset_build. */
+struct store_seal *store_seal_new(size_t bytes, store_seal_build_fn build);
+/* Stop the worker: the job it builds is finished, those not begun are done with ARR_ESTATE. */
+void store_seal_destroy(struct store_seal **w);
+/* Queue j; false (j untouched but for its result fields) when it would pass the bound. */
+bool store_seal_put(struct store_seal *w, struct store_seal_job *j);
+/* Wait until j, put on w, is done. */
+void store_seal_wait(struct store_seal *w, struct store_seal_job *j);
+/* A new worker of bytes with build (tests); bytes 0: none, every change set built inline. */
+int store_seal_tune(struct store *s, size_t bytes, store_seal_build_fn build);
 
 /* ---- store_digest.c, store_digest_inc.c: the content digest ---- */
 

@@ -514,6 +514,7 @@ store_open(const struct store_config *cfg, int *err)
 	    (ret = store_verdict_open(s)) < 0 || (ret = store_erase_open(s)) < 0 ||
 	    (ret = store_digest_open(s)) < 0)
 		goto out;
+	s->seal = store_seal_new(STORE_SEAL_BYTES, NULL); /* NULL: every change set built here */
 	if ((ret = store_mirror_load(s)) < 0 || (ret = hlc_load(s)) < 0 ||
 	    (ret = restored_load(s)) < 0 || (ret = store_member_open(s)) < 0)
 		goto out;
@@ -553,6 +554,7 @@ store_destroy(struct store **sp)
 	if (s->db != NULL)
 		(void)store_bulk_flush(s);
 	store_search_close(s);
+	store_seal_destroy(&s->seal);
 	store_digest_close(s);
 	store_verdict_close(s);
 	store_erase_close(s);

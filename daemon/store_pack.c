@@ -4,8 +4,11 @@
  * one part per scope. A scope the write opens takes a CREATE part (with its first
  * parties) followed by its data part, so an import of many new arrangements is a few
  * change sets and one signature each, not three per arrangement. A group too large for
- * one change set is split over several, of that scope alone. Each change set is signed,
- * logged and applied in the caller's transaction. It routes nothing and reads no policy.
+ * one change set is split over several, of that scope alone. Each change set is built
+ * (encoded, sealed, hashed, signed), then logged and applied in the caller's
+ * transaction, in the order of its seq; in a write of several, the next one is built
+ * on the seal worker's thread (store_seal.c) while this one is applied. It routes
+ * nothing and reads no policy.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +19,36 @@
 #include "policy.h"
 #include "store_int.h"
 
-/* The change set being packed, and the CREATE bodies its parts point at. */
-struct pack {
-	struct store *s;
-	struct store_write_result *r;
-	struct cs_header h;
+/*
+ * One change set of the write: packed, built (here or by the worker, store_seal.c) and
+ * applied. Its parts point at the write's ops and keys and at its own CREATE bodies.
+ */
+struct pack_cs {
+	struct store_seal_job job; /* the header, the parts, the built change set */
 	struct cs_budget b;
 	struct cs_part_in parts[ARR_CS_MAX_PARTS];
-	size_t nparts;
 	struct cs_policy creates[ARR_CS_MAX_PARTS];
 	struct policy_slot *slots;    /* cmax per CREATE */
 	struct policy_party *parties; /* cmax per CREATE */
-	size_t cmax;                  /* slots of one CREATE (store_scope_create_max) */
-	size_t create_bytes;          /* what a CREATE part adds, at most */
+	bool queued;                  /* put to the worker and not waited for */
+	bool built;                   /* job.rc and job.cs hold the result */
+};
+
+/*
+ * The write's change sets: the one being packed (cur) and the one before it, built or
+ * being built while cur is packed, applied once cur is flushed. So the worker builds
+ * change set k + 1 while this thread merges change set k; a write of one change set is
+ * built here, and a write is applied in the order of its seqs, as it would be inline.
+ */
+struct pack {
+	struct store *s;
+	struct store_write_result *r;
+	struct pack_cs *cs[2];
+	struct pack_cs *cur;
+	struct pack_cs *prev; /* built or being built, not applied; NULL: none */
+	uint64_t next_seq;    /* of the next change set begun */
+	size_t cmax;          /* slots of one CREATE (store_scope_create_max) */
+	size_t create_bytes;  /* what a CREATE part adds, at most */
 };
 
 void
@@ -42,53 +62,148 @@ store_pack_header(struct store *s, struct cs_header *h)
 	};
 }
 
-/* A new, empty change set with the next own seq. */
+static struct pack_cs *
+pack_cs_new(size_t cmax)
+{
+	struct pack_cs *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if ((c->slots = calloc(ARR_CS_MAX_PARTS * cmax, sizeof(*c->slots))) == NULL ||
+	    (c->parties = calloc(ARR_CS_MAX_PARTS * cmax, sizeof(*c->parties))) == NULL) {
+		free(c->slots);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The result of c, waited for when the worker has it; its change set is destroyed. */
+static void
+pack_cs_forget(struct pack *pk, struct pack_cs *c)
+{
+	if (c == NULL)
+		return;
+	if (c->queued)
+		store_seal_wait(pk->s->seal, &c->job);
+	c->queued = c->built = false;
+	changeset_destroy(&c->job.cs);
+}
+
+static void
+pack_cs_free(struct pack *pk, struct pack_cs *c)
+{
+	if (c == NULL)
+		return;
+	pack_cs_forget(pk, c);
+	free(c->parties);
+	free(c->slots);
+	free(c);
+}
+
+/* A new, empty change set with the next own seq, in cur. */
 static void
 pack_begin(struct pack *pk)
 {
-	store_pack_header(pk->s, &pk->h);
-	changeset_budget_init(&pk->b, &pk->h);
-	pk->nparts = 0;
+	struct pack_cs *c = pk->cur;
+
+	store_pack_header(pk->s, &c->job.h);
+	c->job.h.seq = pk->next_seq++;
+	c->job.key = pk->s->key;
+	c->job.parts = c->parts;
+	c->job.nparts = 0;
+	changeset_budget_init(&c->b, &c->job.h);
 }
 
-/* Sign, log and apply the packed change set (if any part), then begin the next. */
-static int
-pack_flush(struct pack *pk)
+/*
+ * Build c: by the worker when there is one, more of the write is to come (or applied
+ * meanwhile) and its queue has room; else here.
+ */
+static void
+pack_build(struct pack *pk, struct pack_cs *c, bool hand_off)
 {
-	struct changeset *cs = NULL;
+	struct store *s = pk->s;
+
+	c->job.bytes = c->b.bytes;
+	if (hand_off && s->seal != NULL) {
+		if (store_seal_put(s->seal, &c->job)) {
+			c->queued = true;
+			s->seal_stats.worker++;
+			return;
+		}
+		s->seal_stats.full++;
+	}
+	c->job.rc = changeset_build(c->job.key, &c->job.h, c->parts, c->job.nparts, &c->job.cs);
+	c->built = true;
+	s->seal_stats.inlined++;
+}
+
+/* Log and apply c once built; an error of its build is the write's. */
+static int
+pack_apply(struct pack *pk, struct pack_cs *c)
+{
 	int rc;
 
-	if (pk->nparts == 0)
-		return 0;
-	if ((rc = changeset_build(pk->s->key, &pk->h, pk->parts, pk->nparts, &cs)) < 0)
-		return rc;
-	rc = store_apply_changeset(pk->s, cs, pk->s->self_oid);
+	if (c->queued) {
+		store_seal_wait(pk->s->seal, &c->job);
+		c->queued = false;
+		c->built = true;
+	}
+	if ((rc = c->job.rc) == 0)
+		rc = store_apply_changeset(pk->s, c->job.cs, pk->s->self_oid);
 	if (rc == 0) {
 		if (pk->r->changesets++ == 0)
-			pk->r->first_seq = cs->h.seq;
-		pk->r->last_seq = cs->h.seq;
+			pk->r->first_seq = c->job.h.seq;
+		pk->r->last_seq = c->job.h.seq;
 	}
-	changeset_destroy(&cs);
-	pack_begin(pk);
+	pack_cs_forget(pk, c);
 	return rc;
+}
+
+/*
+ * The packed change set (if any part) is built, the one before it applied; unless last,
+ * the next is begun, and cur's is applied at the next flush. Last: cur's is applied too.
+ */
+static int
+pack_flush(struct pack *pk, bool last)
+{
+	struct pack_cs *c = pk->cur, *prev = pk->prev;
+	int rc = 0;
+
+	if (c->job.nparts > 0)
+		pack_build(pk, c, !last || prev != NULL);
+	pk->prev = NULL;
+	if (prev != NULL && (rc = pack_apply(pk, prev)) < 0)
+		return rc;
+	if (c->job.nparts == 0)
+		return 0;
+	if (last)
+		return pack_apply(pk, c);
+	if (pk->cs[1] == NULL && (pk->cs[1] = pack_cs_new(pk->cmax)) == NULL)
+		return ARR_ENOMEM;
+	pk->prev = c;
+	pk->cur = c == pk->cs[0] ? pk->cs[1] : pk->cs[0];
+	pack_begin(pk);
+	return 0;
 }
 
 /* The largest CREATE part this node issues: its slots and parties, a key id of 8 bytes. */
 static size_t
 create_bytes(struct pack *pk)
 {
+	struct pack_cs *c = pk->cur;
 	struct cs_policy p = {.op = POLICY_CREATE,
 	                      .key_id = UINT64_MAX,
-	                      .slots = pk->slots,
+	                      .slots = c->slots,
 	                      .nslots = pk->cmax,
-	                      .parties = pk->parties,
+	                      .parties = c->parties,
 	                      .nparties = pk->cmax - 1};
 	uint8_t scope[ARR_SCOPE_LEN];
 
 	memset(scope, 0xff, sizeof(scope));
 	for (size_t i = 0; i < pk->cmax; i++) {
-		pk->slots[i].key_id = UINT64_MAX;
-		pk->parties[i].roles = POLICY_ROLES_ALL;
+		c->slots[i].key_id = UINT64_MAX;
+		c->parties[i].roles = POLICY_ROLES_ALL;
 	}
 	return changeset_part_bytes(scope, CS_POLICY, policy_encoded_size(&p));
 }
@@ -116,7 +231,8 @@ fits_whole(const struct cs_budget *b, const struct store_group *g, size_t left, 
 static void
 add_data(struct pack *pk, struct store_group *g, size_t n, size_t bytes)
 {
-	struct cs_part_in *part = &pk->parts[pk->nparts++];
+	struct pack_cs *c = pk->cur;
+	struct cs_part_in *part = &c->parts[c->job.nparts++];
 
 	memset(part, 0, sizeof(*part));
 	memcpy(part->scope, g->scope, ARR_SCOPE_LEN);
@@ -124,7 +240,7 @@ add_data(struct pack *pk, struct store_group *g, size_t n, size_t bytes)
 	part->ops = g->ops + g->done;
 	part->nops = n;
 	part->skey = changeset_scope_is_region(g->scope) ? NULL : g->key;
-	(void)changeset_budget_take(&pk->b, bytes, n);
+	(void)changeset_budget_take(&c->b, bytes, n);
 	g->done += n;
 }
 
@@ -132,20 +248,20 @@ add_data(struct pack *pk, struct store_group *g, size_t n, size_t bytes)
 static int
 add_create(struct pack *pk, struct store_group *g)
 {
-	size_t k = pk->nparts;
-	struct cs_part_in *part = &pk->parts[k];
+	struct pack_cs *c = pk->cur;
+	size_t k = c->job.nparts;
+	struct cs_part_in *part = &c->parts[k];
 	int rc;
 
 	memset(part, 0, sizeof(*part));
-	if ((rc = store_scope_create_part(pk->s, pk->h.seq, k, g->scope, g->key, &pk->creates[k],
-	                                  pk->slots + k * pk->cmax, pk->parties + k * pk->cmax)) <
-	    0)
+	if ((rc = store_scope_create_part(pk->s, c->job.h.seq, k, g->scope, g->key, &c->creates[k],
+	                                  c->slots + k * pk->cmax, c->parties + k * pk->cmax)) < 0)
 		return rc;
 	memcpy(part->scope, g->scope, ARR_SCOPE_LEN);
 	part->kind = CS_POLICY;
-	part->policy = &pk->creates[k];
-	(void)changeset_budget_take(&pk->b, pk->create_bytes, 0);
-	pk->nparts++;
+	part->policy = &c->creates[k];
+	(void)changeset_budget_take(&c->b, pk->create_bytes, 0);
+	c->job.nparts++;
 	g->fresh = false;
 	return 0;
 }
@@ -163,7 +279,7 @@ pack_group(struct pack *pk, struct store_group *g)
 
 	while (g->done < g->nops) {
 		size_t left = g->nops - g->done, n, bytes = 0;
-		struct cs_budget b = pk->b;
+		struct cs_budget b = pk->cur->b;
 		bool create = g->fresh;
 
 		if (create && !changeset_budget_take(&b, pk->create_bytes, 0))
@@ -174,8 +290,8 @@ pack_group(struct pack *pk, struct store_group *g)
 			n = left;
 		else
 			n = changeset_fit(&b, g->scope, g->ops + g->done, left);
-		if (n < left && pk->nparts > 0) {
-			if ((rc = pack_flush(pk)) < 0)
+		if (n < left && pk->cur->job.nparts > 0) {
+			if ((rc = pack_flush(pk, false)) < 0)
 				return rc;
 			continue;
 		}
@@ -187,7 +303,7 @@ pack_group(struct pack *pk, struct store_group *g)
 		if (create && (rc = add_create(pk, g)) < 0)
 			return rc;
 		add_data(pk, g, n, bytes);
-		if (g->done < g->nops && (rc = pack_flush(pk)) < 0)
+		if (g->done < g->nops && (rc = pack_flush(pk, false)) < 0)
 			return rc;
 	}
 	return 0;
@@ -204,8 +320,8 @@ store_pack_write(struct store *s, struct store_group *g, size_t ng, struct store
 	pk->s = s;
 	pk->r = r;
 	pk->cmax = store_scope_create_max(s);
-	if ((pk->slots = calloc(ARR_CS_MAX_PARTS * pk->cmax, sizeof(*pk->slots))) == NULL ||
-	    (pk->parties = calloc(ARR_CS_MAX_PARTS * pk->cmax, sizeof(*pk->parties))) == NULL)
+	pk->next_seq = vv_get(s->vec, s->self) + 1;
+	if ((pk->cur = pk->cs[0] = pack_cs_new(pk->cmax)) == NULL)
 		goto out;
 	pk->create_bytes = create_bytes(pk);
 	pack_begin(pk);
@@ -213,10 +329,11 @@ store_pack_write(struct store *s, struct store_group *g, size_t ng, struct store
 	for (size_t k = 0; k < ng && rc == 0; k++)
 		rc = pack_group(pk, &g[k]);
 	if (rc == 0)
-		rc = pack_flush(pk);
+		rc = pack_flush(pk, true);
 out:
-	free(pk->parties);
-	free(pk->slots);
+	/* after an error, what the worker still builds is waited for and dropped */
+	pack_cs_free(pk, pk->cs[1]);
+	pack_cs_free(pk, pk->cs[0]);
 	free(pk);
 	return rc;
 }
