@@ -12,6 +12,27 @@
 #include "arrerr.h"
 #include "metrics.h"
 
+/* Where the change sets of local writes were built (store_seal.c, store_pack.c). */
+static void
+seal_families(const struct api *a, FILE *f)
+{
+	struct store_seal_stats s;
+
+	store_seal_stats(a->st, &s);
+	metrics_counter(f, "arrangd_seal_inline_total",
+	                "Change sets of local writes built on the loop's thread (a write of one "
+	                "change set, or no seal worker, or its queue full).",
+	                s.inlined);
+	metrics_counter(f, "arrangd_seal_worker_total",
+	                "Change sets of local writes built by the seal worker while the loop "
+	                "applied the one before.",
+	                s.worker);
+	metrics_counter(f, "arrangd_seal_full_total",
+	                "Change sets built on the loop's thread because the seal worker's queue "
+	                "was at its bound in bytes.",
+	                s.full);
+}
+
 /* The API's families: its write counter and the store's sizes. */
 static void
 write_families(FILE *f, const struct api *a, const struct store_stats *st)
@@ -45,6 +66,7 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	                "Digest elements computed on the loop's thread because the digest "
 	                "worker's ring was full.",
 	                store_digest_inline(a->st));
+	seal_families(a, f);
 	api_equiv_metrics(a, f);
 	api_quota_metrics(a, f);
 	api_denied_metrics(a, f);
