@@ -342,15 +342,17 @@ test_seal_property(void **state)
 	free(p);
 }
 
-/* changeset_build() that fails from its fail_at-th call on (0: never). */
+/* changeset_build() that fails, slowly, from its fail_at-th call on (0: never). */
 static unsigned fail_at, fail_calls;
 
 static int
 build_failing(const struct nodekey *key, const struct cs_header *h, const struct cs_part_in *parts,
               size_t nparts, struct changeset **out)
 {
-	if (fail_at != 0 && ++fail_calls >= fail_at)
+	if (fail_at != 0 && ++fail_calls >= fail_at) {
+		usleep(20000); /* the write fails while the worker still has the next one */
 		return ARR_ENOMEM;
+	}
 	return changeset_build(key, h, parts, nparts, out);
 }
 
