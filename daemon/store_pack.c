@@ -31,7 +31,6 @@ struct pack_cs {
 	struct policy_slot *slots;    /* cmax per CREATE */
 	struct policy_party *parties; /* cmax per CREATE */
 	bool queued;                  /* put to the worker and not waited for */
-	bool built;                   /* job.rc and job.cs hold the result */
 };
 
 /*
@@ -86,7 +85,7 @@ pack_cs_forget(struct pack *pk, struct pack_cs *c)
 		return;
 	if (c->queued)
 		store_seal_wait(pk->s->seal, &c->job);
-	c->queued = c->built = false;
+	c->queued = false;
 	changeset_destroy(&c->job.cs);
 }
 
@@ -134,7 +133,6 @@ pack_build(struct pack *pk, struct pack_cs *c, bool hand_off)
 		s->seal_stats.full++;
 	}
 	c->job.rc = changeset_build(c->job.key, &c->job.h, c->parts, c->job.nparts, &c->job.cs);
-	c->built = true;
 	s->seal_stats.inlined++;
 }
 
@@ -147,7 +145,6 @@ pack_apply(struct pack *pk, struct pack_cs *c)
 	if (c->queued) {
 		store_seal_wait(pk->s->seal, &c->job);
 		c->queued = false;
-		c->built = true;
 	}
 	if ((rc = c->job.rc) == 0)
 		rc = store_apply_changeset(pk->s, c->job.cs, pk->s->self_oid);
