@@ -550,6 +550,7 @@ store_destroy(struct store **sp)
 
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
+	store_precheck_stop(s);
 	if (s->db != NULL)
 		(void)store_bulk_flush(s);
 	store_search_close(s);
