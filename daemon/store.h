@@ -313,7 +313,7 @@ void store_apply_settle(struct store *s);
  * it. store_precheck_put(): copies of items (the caller's bytes are not kept), to be
  * applied later at the same addresses, in order; tag (compared, never read) names them
  * for store_precheck_forget(), which drops those not applied (NULL: all). Puts over the
- * bound (16 MiB of copies and results) are refused and counted.
+ * bound (32 MiB of copies and results) are refused and counted.
  */
 int store_precheck_start(struct store *s);
 void store_precheck_put(struct store *s, const void *tag, const struct store_blob *items, size_t n);

@@ -28,7 +28,7 @@
 #include "arrerr.h"
 #include "store_int.h"
 
-#define BYTES   (16u << 20) /* copies and results held for the loop */
+#define BYTES   (32u << 20) /* copies and results held for the loop */
 #define WAIT_US 2000        /* the longest the loop waits for a change set in the works */
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
@@ -43,7 +43,7 @@ struct job {
 	enum job_state state;
 	bool cancelled; /* taken off the list while running: the worker frees it */
 	struct store_prechecked res;
-	uint8_t data[];
+	uint8_t *data; /* the copy, until the worker is done with it */
 };
 
 struct store_precheck {
@@ -69,6 +69,7 @@ job_free(struct job *j)
 	if (j == NULL)
 		return;
 	changeset_destroy(&j->res.cs);
+	free(j->data);
 	free(j);
 }
 
@@ -101,18 +102,20 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		/* the job's copy is read only here until it is marked done */
 		store_precheck_work(p->key, p->self, &p->keys, j->data, j->len, &r);
+		free(j->data); /* the result holds a copy of its own */
+		j->data = NULL;
 		pthread_mutex_lock(&p->mu);
 		j->res = r;
 		if (j->cancelled) {
 			p->bytes -= j->charged;
 			job_free(j);
 		} else {
-			size_t more = r.cs != NULL ? store_precheck_size(r.cs) : 0;
+			size_t was = j->charged;
 
 			j->state = JOB_DONE;
 			p->ready++;
-			j->charged += more;
-			p->bytes += more;
+			j->charged = sizeof(*j) + (r.cs != NULL ? store_precheck_size(r.cs) : 0);
+			p->bytes = p->bytes - was + j->charged;
 		}
 		pthread_cond_broadcast(&p->done);
 	}
@@ -193,23 +196,22 @@ store_precheck_put(struct store *s, const void *tag, const struct store_blob *it
 		return;
 	for (size_t i = 0; i < n; i++) {
 		size_t need = sizeof(struct job) + items[i].len;
-		struct job *j;
+		struct job *j = NULL;
 
-		if (items[i].data == NULL || items[i].len > ARR_CS_MAX_BYTES ||
-		    (j = malloc(need)) == NULL) {
-			pthread_mutex_lock(&p->mu);
-			p->overflow++;
-			pthread_mutex_unlock(&p->mu);
-			continue;
+		if (items[i].data != NULL && items[i].len <= ARR_CS_MAX_BYTES &&
+		    (j = calloc(1, sizeof(*j))) != NULL &&
+		    (j->data = malloc(items[i].len > 0 ? items[i].len : 1)) != NULL) {
+			j->tag = tag;
+			j->src = items[i].data;
+			j->len = items[i].len;
+			j->charged = need;
+			memcpy(j->data, items[i].data, items[i].len);
 		}
-		*j = (struct job){
-		    .tag = tag, .src = items[i].data, .len = items[i].len, .charged = need};
-		memcpy(j->data, items[i].data, items[i].len);
 		pthread_mutex_lock(&p->mu);
-		if (p->bytes + need > BYTES) {
-			p->overflow++;
+		if (j == NULL || j->data == NULL || p->bytes + need > BYTES) {
+			p->overflow++; /* the caller does it itself */
 			pthread_mutex_unlock(&p->mu);
-			free(j);
+			job_free(j);
 			continue;
 		}
 		if (p->tail != NULL)
