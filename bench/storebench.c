@@ -35,6 +35,7 @@
 #include "proc.h"
 #include "rowid.h"
 #include "store.h"
+#include "store_precheck.h"
 
 #define SEED          20250901u
 #define REQ_OPS       100000

@@ -11,6 +11,7 @@
 #include "api_int.h"
 #include "arrerr.h"
 #include "metrics.h"
+#include "store_precheck.h"
 
 /* The API's families: its write counter and the store's sizes. */
 static void

@@ -302,32 +302,6 @@ int store_apply_resume(struct store *s, uint64_t until_ms, struct store_apply_st
 void store_apply_settle(struct store *s);
 
 /*
- * Received change sets checked ahead on a second thread (store_precheck.c): decoded,
- * their signatures verified, the ops it can read checked against the schema, while the
- * caller applies the ones before them. Only a caller that applies what it receives
- * starts it (the sync layer); without it everything is done in store_apply(), as it is
- * for whatever the worker has not finished when store_apply() reaches it. The outcome
- * of every change set is the same either way.
- *
- * store_precheck_start(): 0, ARR_ENOMEM or ARR_EIO (no thread); store_destroy() stops
- * it. store_precheck_put(): copies of items (the caller's bytes are not kept), to be
- * applied later at the same addresses, in order; tag (compared, never read) names them
- * for store_precheck_forget(), which drops those not applied (NULL: all). Puts over the
- * bound (32 MiB of copies and results) are refused and counted.
- */
-int store_precheck_start(struct store *s);
-void store_precheck_put(struct store *s, const void *tag, const struct store_blob *items, size_t n);
-void store_precheck_forget(struct store *s, const void *tag);
-struct store_precheck_counts {
-	uint64_t ahead;    /* change sets applied with the worker's result */
-	uint64_t inlined;  /* change sets the worker had not finished: done by the caller */
-	uint64_t overflow; /* puts refused over the bound */
-	uint64_t bytes;    /* held now: copies and results */
-	uint64_t ready;    /* of them, change sets done, waiting for the caller */
-};
-void store_precheck_counts(const struct store *s, struct store_precheck_counts *c);
-
-/*
  * Equivocation (PROTOCOL.md, "Equivocation"): two validly signed, different change sets
  * for one (origin, seq) prove that the origin forked its log. The store keeps one proof
  * per origin (the one of the lowest seq, its two envelopes in byte order) and freezes

@@ -14,6 +14,7 @@
 #include "monoclock.h"
 #include "policy.h"
 #include "store_int.h"
+#include "store_precheck.h"
 #include "store_member.h"
 
 #define DETAIL_MAX 96

@@ -122,6 +122,7 @@ struct store_table {
 };
 
 struct store_ckpt;       /* the checkpoint thread (store_ckpt.c) */
+struct store_precheck;   /* the check ahead of the apply (store_precheck.c) */
 struct store_quota_over; /* an origin over its log quota (store_quota.c) */
 
 struct policy_slot;
@@ -221,60 +222,8 @@ struct store {
 	struct store_scope_memo *scope_memo; /* scopes and keys just made (store_scope_memo.c) */
 	struct store_verdicts *verdicts;     /* write authorisation (store_verdict.c) */
 	struct store_erase *erase;           /* erasure (store_erase.c) */
-	struct store_precheck *precheck;     /* received change sets checked ahead, or NULL */
+	struct store_precheck *precheck; /* received change sets checked ahead (store_precheck.h) */
 };
-
-/* ---- store_precheck.c, store_precheck_work.c: received change sets checked ahead ---- */
-
-struct store_precheck;
-
-#define STORE_PRECHECK_KEYS         64 /* pairwise keys the worker caches (its own) */
-#define STORE_PRECHECK_SET(bits, i) ((bits)[(i) / 8] |= (uint8_t)(1u << ((i) % 8)))
-#define STORE_PRECHECK_HAS(bits, i) ((((bits)[(i) / 8] >> ((i) % 8)) & 1u) != 0)
-
-struct store_precheck_key {
-	uint8_t peer[ARR_ORIGIN_LEN];
-	uint8_t key[NODEKEY_SHARED_LEN];
-};
-
-/* The worker's cache of keys shared with origins: a ring, wiped when it stops. */
-struct store_precheck_keys {
-	struct store_precheck_key e[STORE_PRECHECK_KEYS];
-	size_t n, next;
-};
-
-/*
- * What the worker found of one change set; only what passed is set. cs: decoded from
- * exactly the bytes checked (owned; NULL: nothing). verified: its signature holds.
- * checked: per part, its ops fit (store_scope_ops_valid), so the loop need not check
- * them again. opened: per part, a case data part opened with the key the CREATE before
- * it seals to this node (then checked too).
- */
-struct store_prechecked {
-	struct changeset *cs;
-	bool verified;
-	uint8_t checked[ARR_CS_MAX_PARTS / 8];
-	uint8_t opened[ARR_CS_MAX_PARTS / 8];
-};
-
-/* The worker's work on bytes raw into *r (key NULL: no case part is opened). */
-void store_precheck_work(const struct nodekey *key, const uint8_t self[ARR_ORIGIN_LEN],
-                         struct store_precheck_keys *c, const uint8_t *raw, size_t len,
-                         struct store_prechecked *r);
-/* The bytes a result holds, about: what the list's bound charges for it. */
-size_t store_precheck_size(const struct changeset *cs);
-void store_precheck_keys_wipe(struct store_precheck_keys *c);
-/*
- * The loop, about to apply the change set raw: the worker's result for those bytes into
- * *out (true; the caller owns out->cs), or false: none, do it inline (counted). The
- * result was made of bytes equal to raw, and opens no scope this replica knows already.
- */
-bool store_precheck_take(struct store *s, const uint8_t *raw, size_t len,
-                         struct store_prechecked *out);
-/* Stop the worker, dropping what is queued (store_destroy). */
-void store_precheck_stop(struct store *s);
-/* Tests: while held, the worker starts no change set. */
-void store_precheck_hold(struct store *s, bool hold);
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
 struct cellkey {

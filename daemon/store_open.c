@@ -16,6 +16,7 @@
 
 #include "arrerr.h"
 #include "store_int.h"
+#include "store_precheck.h"
 #include "store_member.h"
 
 /*

@@ -27,6 +27,7 @@
 
 #include "arrerr.h"
 #include "store_int.h"
+#include "store_precheck.h"
 
 #define BYTES   (32u << 20) /* copies and results held for the loop */
 #define WAIT_US 2000        /* the longest the loop waits for a change set in the works */

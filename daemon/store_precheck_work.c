@@ -22,6 +22,7 @@
 #include "arrerr.h"
 #include "policy.h"
 #include "store_int.h"
+#include "store_precheck.h"
 
 #define DETAIL_LEN 96
 

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monoclock.h"
+#include "store_precheck.h"
 #include "sync_int.h"
 
 /* One received message's change sets. */
