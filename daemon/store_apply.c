@@ -66,7 +66,7 @@ validate(struct store *s, struct changeset *cs, const struct store_prechecked *p
 	int rc;
 
 	/* a newer schema version is accepted: what it adds is kept (store_unknown.c) */
-	if (!pre->verified && changeset_verify(cs) != 0) {
+	if (pre->badsig || (!pre->verified && changeset_verify(cs) != 0)) {
 		snprintf(detail, dlen, "bad signature");
 		return ARR_EBADSIG;
 	}

@@ -58,8 +58,8 @@ struct store_precheck_keys {
 };
 
 /*
- * What the worker found of one change set; only what passed is set. cs: decoded from
- * exactly the bytes checked (owned; NULL: nothing). verified: its signature holds.
+ * What the worker found of one change set. cs: decoded from exactly the bytes checked
+ * (owned; NULL: nothing). verified: its signature holds; badsig: it does not.
  * checked: per part, its ops fit (store_scope_ops_valid), so the loop need not check
  * them again. opened: per part, a case data part opened with the key the CREATE before
  * it seals to this node (then checked too).
@@ -67,6 +67,7 @@ struct store_precheck_keys {
 struct store_prechecked {
 	struct changeset *cs;
 	bool verified;
+	bool badsig;
 	uint8_t checked[ARR_CS_MAX_PARTS / 8];
 	uint8_t opened[ARR_CS_MAX_PARTS / 8];
 };

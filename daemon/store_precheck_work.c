@@ -7,9 +7,11 @@
  * that reads the replica (membership, the clock, the vector, keys held, erasure) stays
  * with the loop (store_apply.c).
  *
- * It records only what passed: a part is marked when its ops fit, a change set verified
- * when its signature holds. Whatever failed is left for the loop, which does it again
- * and finds the same failure, so a bad change set meets the same fate either way. A case
+ * It records what passed: a part is marked when its ops fit, a change set verified when
+ * its signature holds; of what failed, only a signature that does not hold (the first
+ * check the loop makes, so its outcome does not depend on the store). Any other failure
+ * is left for the loop, which does it again and finds the same failure, so a bad change
+ * set meets the same fate either way. A case
  * part is opened the way store_scope.c's apply would open it in a scope new here: with
  * the key of the last of this node's slots in the CREATE that opens and has the key id
  * it names; a part whose ops do not fit is not handed over opened (the change set is
@@ -167,8 +169,10 @@ store_precheck_work(const struct nodekey *key, const uint8_t self[ARR_ORIGIN_LEN
 	*r = (struct store_prechecked){0};
 	if (len > ARR_CS_MAX_BYTES || changeset_decode(raw, len, &r->cs) != 0)
 		return; /* the loop finds it too big or undecodable */
-	if (changeset_verify(r->cs) != 0)
-		return; /* the loop quarantines it as it verifies it again */
+	if (changeset_verify(r->cs) != 0) {
+		r->badsig = true; /* the loop quarantines it as it would after its own check */
+		return;
+	}
 	r->verified = true;
 	check_region(r->cs, r);
 	if (key == NULL || open_created(key, self, c, r->cs, r))
