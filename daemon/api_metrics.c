@@ -11,6 +11,7 @@
 #include "api_int.h"
 #include "arrerr.h"
 #include "metrics.h"
+#include "store_precheck.h"
 
 /* Where the change sets of local writes were built (store_seal.c, store_pack.c). */
 static void
@@ -37,6 +38,8 @@ seal_families(const struct api *a, FILE *f)
 static void
 write_families(FILE *f, const struct api *a, const struct store_stats *st)
 {
+	struct store_precheck_counts pc;
+
 	metrics_counter(f, "arrangd_local_writes_total",
 	                "Local write requests committed through the API.", a->local_writes);
 	metrics_gauge(f, "arrangd_log_changesets", "Change sets in the log (every origin).",
@@ -67,6 +70,19 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	                "worker's ring was full.",
 	                store_digest_inline(a->st));
 	seal_families(a, f);
+	store_precheck_counts(a->st, &pc);
+	metrics_counter(f, "arrangd_apply_checked_ahead_total",
+	                "Received change sets applied as decoded and checked ahead on the "
+	                "second thread.",
+	                pc.ahead);
+	metrics_counter(f, "arrangd_apply_checked_inline_total",
+	                "Received change sets decoded and checked on the loop's thread because "
+	                "the second thread had not finished them.",
+	                pc.inlined);
+	metrics_counter(f, "arrangd_apply_check_overflow_total",
+	                "Received change sets not handed to the second thread because its "
+	                "bound was full.",
+	                pc.overflow);
 	api_equiv_metrics(a, f);
 	api_quota_metrics(a, f);
 	api_denied_metrics(a, f);

@@ -14,6 +14,7 @@
 #include "monoclock.h"
 #include "policy.h"
 #include "store_int.h"
+#include "store_precheck.h"
 #include "store_member.h"
 
 #define DETAIL_MAX 96
@@ -27,15 +28,20 @@
 
 /*
  * Every readable part's ops name known tables and columns with values that fit them, or
- * come from a newer schema and are kept (store_unknown.c), and fit the part's scope.
+ * come from a newer schema and are kept (store_unknown.c), and fit the part's scope;
+ * those the worker checked (pre: store_precheck.c) are not checked again.
  */
 static int
-validate_ops(const struct changeset *cs, char *detail, size_t dlen)
+validate_ops(const struct changeset *cs, const struct store_prechecked *pre, char *detail,
+             size_t dlen)
 {
 	for (size_t i = 0; i < cs->nparts; i++) {
-		int rc = store_scope_ops_valid(&cs->parts[i], cs->h.schema_version, detail, dlen);
+		int rc;
 
-		if (rc < 0)
+		if (STORE_PRECHECK_HAS(pre->checked, i))
+			continue;
+		if ((rc = store_scope_ops_valid(&cs->parts[i], cs->h.schema_version, detail,
+		                                dlen)) < 0)
 			return rc;
 	}
 	return 0;
@@ -48,16 +54,19 @@ validate_ops(const struct changeset *cs, char *detail, size_t dlen)
  * body; a case body whose key this node holds, which must then open). A node without a part's key
  * checks all but its ops: it cannot see them (a part it opens later is checked then, and masked
  * when it does not fit: store_scope.c). Returns 0 or the ARR_E* reason, with a short detail (no
- * personal data).
+ * personal data). pre says what the worker did already (store_precheck.c), for exactly these
+ * bytes: a data part it opened after its CREATE was checked there, as store_scope_apply()
+ * would check it.
  */
 static int
-validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size_t dlen)
+validate(struct store *s, struct changeset *cs, const struct store_prechecked *pre, uint64_t now,
+         char *detail, size_t dlen)
 {
 	uint64_t ahead;
 	int rc;
 
 	/* a newer schema version is accepted: what it adds is kept (store_unknown.c) */
-	if (changeset_verify(cs) != 0) {
+	if (pre->badsig || (!pre->verified && changeset_verify(cs) != 0)) {
 		snprintf(detail, dlen, "bad signature");
 		return ARR_EBADSIG;
 	}
@@ -73,7 +82,7 @@ validate(struct store *s, struct changeset *cs, uint64_t now, char *detail, size
 		snprintf(detail, dlen, "body does not open with the scope key it names");
 		return ARR_EDECRYPT;
 	}
-	if ((rc = validate_ops(cs, detail, dlen)) < 0)
+	if ((rc = validate_ops(cs, pre, detail, dlen)) < 0)
 		return rc;
 	if ((ahead = hlc_ahead_ms(cs->h.hlc, now)) > s->max_drift) {
 		snprintf(detail, dlen, "clock ahead by %" PRIu64 " ms", ahead);
@@ -282,6 +291,7 @@ int
 store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
                 enum store_outcome *out, struct store_apply_stats *stats)
 {
+	struct store_prechecked pre = {0};
 	struct changeset *cs = NULL;
 	char detail[DETAIL_MAX];
 	bool found, differs, admit;
@@ -294,13 +304,16 @@ store_apply_one(struct store *s, const uint8_t *raw, size_t len, uint64_t now,
 		snprintf(detail, sizeof(detail), "change set larger than the limit");
 		goto quarantine;
 	}
-	if ((reason = changeset_decode(raw, len, &cs)) < 0) {
+	/* decoded and checked ahead on the second thread, or here */
+	if (store_precheck_take(s, raw, len, &pre))
+		cs = pre.cs;
+	else if ((reason = changeset_decode(raw, len, &cs)) < 0) {
 		if (reason == ARR_ENOMEM)
 			return reason;
 		snprintf(detail, sizeof(detail), "undecodable change set");
 		goto quarantine;
 	}
-	if ((reason = validate(s, cs, now, detail, sizeof(detail))) < 0) {
+	if ((reason = validate(s, cs, &pre, now, detail, sizeof(detail))) < 0) {
 		if (reason == ARR_ENOMEM || reason == ARR_EDB || reason == ARR_EFULL ||
 		    reason == ARR_EIO) {
 			rc = reason;

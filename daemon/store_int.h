@@ -122,6 +122,7 @@ struct store_table {
 };
 
 struct store_ckpt;       /* the checkpoint thread (store_ckpt.c) */
+struct store_precheck;   /* the check ahead of the apply (store_precheck.c) */
 struct store_quota_over; /* an origin over its log quota (store_quota.c) */
 
 struct policy_slot;
@@ -223,6 +224,7 @@ struct store {
 	struct store_scope_memo *scope_memo; /* scopes and keys just made (store_scope_memo.c) */
 	struct store_verdicts *verdicts;     /* write authorisation (store_verdict.c) */
 	struct store_erase *erase;           /* erasure (store_erase.c) */
+	struct store_precheck *precheck; /* received change sets checked ahead (store_precheck.h) */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */

@@ -16,6 +16,7 @@
 
 #include "arrerr.h"
 #include "store_int.h"
+#include "store_precheck.h"
 #include "store_member.h"
 
 /*
@@ -551,6 +552,7 @@ store_destroy(struct store **sp)
 
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
+	store_precheck_stop(s);
 	if (s->db != NULL)
 		(void)store_bulk_flush(s);
 	store_search_close(s);

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monoclock.h"
+#include "store_precheck.h"
 #include "sync_int.h"
 
 /* One received message's change sets. */
@@ -51,7 +52,15 @@ struct sync_applyq {
 int
 sync_applyq_new(struct sync *s)
 {
-	return (s->aq = calloc(1, sizeof(*s->aq))) != NULL ? 0 : ARR_ENOMEM;
+	int rc;
+
+	if ((s->aq = calloc(1, sizeof(*s->aq))) == NULL)
+		return ARR_ENOMEM;
+	/* the change sets' pure work on the second core (store_precheck.c); else all here */
+	if (s->st != NULL && (rc = store_precheck_start(s->st)) < 0)
+		log_warnx("received change sets are checked on the main thread: %s",
+		          arrerr_str(rc));
+	return 0;
 }
 
 void
@@ -62,6 +71,8 @@ sync_applyq_destroy(struct sync *s)
 	while (s->aq->head != NULL) {
 		struct aq_item *it = s->aq->head;
 		s->aq->head = it->next;
+		if (s->st != NULL)
+			store_precheck_forget(s->st, it);
 		free(it);
 	}
 	free(s->aq);
@@ -125,6 +136,9 @@ sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool la
 	s->aq->tail = it;
 	s->aq->bytes += bytes;
 	p->applyq_bytes += bytes;
+	/* checked ahead while what came before is applied; applied at these addresses */
+	if (s->st != NULL)
+		store_precheck_put(s->st, it, it->cs, it->n);
 	return 0;
 }
 
@@ -240,6 +254,9 @@ pop(struct sync *s)
 	s->aq->bytes -= it->bytes;
 	if (p != NULL)
 		p->applyq_bytes -= it->bytes < p->applyq_bytes ? it->bytes : p->applyq_bytes;
+	/* what of it was not applied (a failed batch) is not checked on */
+	if (s->st != NULL)
+		store_precheck_forget(s->st, it);
 	free(it);
 }
 
