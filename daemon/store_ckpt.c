@@ -12,6 +12,7 @@
 #include "arrerr.h"
 #include "monoclock.h"
 #include "store_int.h"
+#include "worker.h"
 
 /*
  * The loop never checkpoints in the normal case: a thread with its own connection does,
@@ -376,11 +377,7 @@ store_ckpt_stop(struct store *s)
 
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = true;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
+	worker_stop(c->thread, &c->mu, &c->cv, &c->stop);
 	sqlite3_close(c->db);
 	pthread_cond_destroy(&c->cv);
 	pthread_cond_destroy(&c->over);

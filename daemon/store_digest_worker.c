@@ -16,12 +16,12 @@
  * one-row commit costs what it did before.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
+#include "worker.h"
 
 /* An entry of the ring: this header, then the record, padded to RING_ALIGN bytes. */
 struct digest_ent {
@@ -150,8 +150,6 @@ struct store_digest_worker *
 store_digest_worker_new(size_t bytes, size_t inline_max, size_t wake_at)
 {
 	struct store_digest_worker *w;
-	sigset_t all, old;
-	int rc;
 
 	bytes &= ~(size_t)(RING_ALIGN - 1);
 	if (bytes == 0 || (w = calloc(1, sizeof(*w))) == NULL)
@@ -167,12 +165,7 @@ store_digest_worker_new(size_t bytes, size_t inline_max, size_t wake_at)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->idle, NULL);
-	/* signals stay the loop's: the worker is started with all of them blocked */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (worker_start(&w->thread, worker_main, w) != 0) {
 		pthread_cond_destroy(&w->idle);
 		pthread_cond_destroy(&w->work);
 		pthread_mutex_destroy(&w->mu);
@@ -190,11 +183,7 @@ store_digest_worker_destroy(struct store_digest_worker **wp)
 
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->work);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	worker_stop(w->thread, &w->mu, &w->work, &w->stop);
 	pthread_cond_destroy(&w->idle);
 	pthread_cond_destroy(&w->work);
 	pthread_mutex_destroy(&w->mu);

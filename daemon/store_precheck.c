@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +27,7 @@
 #include "arrerr.h"
 #include "store_int.h"
 #include "store_precheck.h"
+#include "worker.h"
 
 #define BYTES   (32u << 20) /* copies and results held for the loop */
 #define WAIT_US 2000        /* the longest the loop waits for a change set in the works */
@@ -128,9 +128,7 @@ int
 store_precheck_start(struct store *s)
 {
 	struct store_precheck *p;
-	sigset_t all, old;
 	pthread_condattr_t ca;
-	int rc;
 
 	if (s->precheck != NULL)
 		return 0;
@@ -144,12 +142,7 @@ store_precheck_start(struct store *s)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->done, &ca);
 	pthread_condattr_destroy(&ca);
-	/* signals stay the loop's: the worker is started with all of them blocked */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&p->thread, NULL, worker_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (worker_start(&p->thread, worker_main, p) != 0) {
 		pthread_cond_destroy(&p->done);
 		pthread_cond_destroy(&p->work);
 		pthread_mutex_destroy(&p->mu);
@@ -167,12 +160,8 @@ store_precheck_stop(struct store *s)
 
 	if (p == NULL)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
 	/* the worker finishes the job it runs (freeing it if it was cancelled) and returns */
-	pthread_join(p->thread, NULL);
+	worker_stop(p->thread, &p->mu, &p->work, &p->stop);
 	while (p->head != NULL) {
 		struct job *j = p->head;
 

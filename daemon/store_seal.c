@@ -10,11 +10,11 @@
  * variables). A write of one change set never comes here (store_pack.c).
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 
 #include "arrerr.h"
 #include "store_int.h"
+#include "worker.h"
 
 struct store_seal {
 	pthread_mutex_t mu;
@@ -72,8 +72,6 @@ struct store_seal *
 store_seal_new(size_t bytes, store_seal_build_fn build)
 {
 	struct store_seal *w;
-	sigset_t all, old;
-	int rc;
 
 	if (bytes == 0 || (w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -82,12 +80,7 @@ store_seal_new(size_t bytes, store_seal_build_fn build)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
-	/* signals stay the loop's: the worker is started with all of them blocked */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&w->thread, NULL, seal_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (worker_start(&w->thread, seal_main, w) != 0) {
 		pthread_cond_destroy(&w->done);
 		pthread_cond_destroy(&w->work);
 		pthread_mutex_destroy(&w->mu);
@@ -104,11 +97,7 @@ store_seal_destroy(struct store_seal **wp)
 
 	if (w == NULL)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->work);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	worker_stop(w->thread, &w->mu, &w->work, &w->stop);
 	pthread_cond_destroy(&w->done);
 	pthread_cond_destroy(&w->work);
 	pthread_mutex_destroy(&w->mu);
