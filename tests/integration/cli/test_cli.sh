@@ -138,10 +138,15 @@ jqcheck() {
 	fi
 }
 
+# A port no socket uses, from below the kernel's ephemeral range: the outgoing
+# connections of the tests running beside this one take their ports from that range,
+# and one of them holding the port makes the daemon's bind fail (as tests/support/region.c).
 free_port() {
-	local p
-	for p in $(shuf -i 20000-60000 -n 100); do
-		if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
+	local p top
+	top=$(($(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768) - 1))
+	[ "$top" -gt 10000 ] || top=32767
+	for p in $(shuf -i 10000-"$top" -n 100); do
+		if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
 			echo "$p"
 			return 0
 		fi
