@@ -283,14 +283,44 @@ pref_cmp(const void *a, const void *b)
 	return memcmp(x->id, y->id, 36);
 }
 
+/* INSERT of a log blob into the table log, made before the clock starts */
+#define LOG_SQL "CREATE TABLE log(id INTEGER PRIMARY KEY, raw BLOB NOT NULL)"
+#define LOG_INS "INSERT INTO log(raw) VALUES(?1)"
+
+/* Append log[0..nlog) to db's table log, timed into *spent; false when an insert fails. */
+static bool
+log_timed(sqlite3 *db, sqlite3_stmt *st, const struct rawsql_blob *log, size_t nlog, double *spent)
+{
+	double t = mono_s();
+
+	for (size_t i = 0; i < nlog; i++) {
+		sqlite3_bind_blob(st, 1, log[i].data, (int)log[i].len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			fprintf(stderr, "bench: raw sqlite: %s\n", sqlite3_errmsg(db));
+			return false;
+		}
+		sqlite3_reset(st);
+	}
+	*spent += mono_s() - t;
+	return true;
+}
+
 double
 rawsql_insert_tuned(const char *path, uint64_t seed, size_t narr)
+{
+	return rawsql_insert_floor(path, seed, narr, NULL, 0);
+}
+
+double
+rawsql_insert_floor(const char *path, uint64_t seed, size_t narr, const struct rawsql_blob *log,
+                    size_t nlog)
 {
 	size_t nt = schema_table_count();
 	sqlite3_stmt **ins = calloc(nt, sizeof(*ins));
 	struct gen_row *rows = malloc(CHUNK * sizeof(*rows));
 	struct packed p = {0};
 	sqlite3 *db = NULL;
+	sqlite3_stmt *logst = NULL;
 	struct gen g;
 	double spent = 0;
 	bool ok = false;
@@ -302,8 +332,14 @@ rawsql_insert_tuned(const char *path, uint64_t seed, size_t narr)
 		if (!pk_row(&p, &rows[0]))
 			goto out;
 	qsort(p.refs, p.nrefs, sizeof(*p.refs), pref_cmp);
-	if ((db = open_db(path, RAWSQL_TUNED_PRAGMAS, ins, nt)) == NULL ||
-	    !exec_timed(db, "BEGIN", &spent))
+	if ((db = open_db(path, RAWSQL_TUNED_PRAGMAS, ins, nt)) == NULL)
+		goto out;
+	if (nlog > 0 && (sqlite3_exec(db, LOG_SQL, NULL, NULL, NULL) != SQLITE_OK ||
+	                 sqlite3_prepare_v2(db, LOG_INS, -1, &logst, NULL) != SQLITE_OK)) {
+		fprintf(stderr, "bench: raw sqlite: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (!exec_timed(db, "BEGIN", &spent))
 		goto out;
 	for (size_t at = 0; at < p.nrefs; at += CHUNK) {
 		size_t n = p.nrefs - at < CHUNK ? p.nrefs - at : CHUNK;
@@ -313,8 +349,9 @@ rawsql_insert_tuned(const char *path, uint64_t seed, size_t narr)
 		if (!insert_timed(db, ins, rows, n, &spent))
 			goto out;
 	}
-	ok = exec_timed(db, "COMMIT", &spent);
+	ok = log_timed(db, logst, log, nlog, &spent) && exec_timed(db, "COMMIT", &spent);
 out:
+	sqlite3_finalize(logst);
 	close_db(db, path, ins, nt);
 	free(ins);
 	free(rows);

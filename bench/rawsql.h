@@ -41,4 +41,19 @@ double rawsql_insert(const char *path, uint64_t seed, size_t narr);
  */
 double rawsql_insert_tuned(const char *path, uint64_t seed, size_t narr);
 
+/* A logged change set, for rawsql_insert_floor(). */
+struct rawsql_blob {
+	const uint8_t *data;
+	size_t len;
+};
+
+/*
+ * rawsql_insert_tuned() followed, in the same transaction, by log[0..nlog) appended to a
+ * table log(id INTEGER PRIMARY KEY, raw BLOB): the rows and a replica's log, stored with
+ * nothing else (no clocks, no indexes beyond the ids, no checks): the least a replica
+ * that keeps the change sets it serves to its peers next to the rows can write.
+ */
+double rawsql_insert_floor(const char *path, uint64_t seed, size_t narr,
+                           const struct rawsql_blob *log, size_t nlog);
+
 #endif

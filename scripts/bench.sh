@@ -13,7 +13,8 @@ out=bench/results
 cd "$(dirname "$0")/.."
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARRANG_SANITIZE=OFF \
 	-DARRANG_FUZZ=OFF -DARRANG_BENCH=ON >/dev/null
-cmake --build "$build" -j "$jobs" --target arrangd arrang_bench arrang_access_bench >/dev/null
+cmake --build "$build" -j "$jobs" --target arrangd arrang_bench arrang_access_bench \
+	arrang_store_bench >/dev/null
 mkdir -p "$out"
 # the revision under test, with a mark when the work tree differs from it
 ARRANG_BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -24,12 +25,15 @@ quick)
 	"$build/bench/arrang_bench" --quick --json "$out/quick.json" --dat "$out/quick.dat" |
 		tee "$out/quick.txt"
 	"$build/bench/arrang_access_bench" 1000 1000 | tee -a "$out/quick.txt"
+	"$build/bench/arrang_store_bench" 10k | tee -a "$out/quick.txt"
 	;;
 full)
 	"$build/bench/arrang_bench" --json "$out/latest.json" --dat "$out/throughput.dat" |
 		tee "$out/latest.txt"
 	"$build/bench/arrang_access_bench" | tee -a "$out/latest.txt"
 	./scripts/access_instr.sh "$build" | tee -a "$out/latest.txt"
+	# the store alone, and the floor of a replica that keeps its log (bench/README.md)
+	"$build/bench/arrang_store_bench" 100k | tee -a "$out/latest.txt"
 	if command -v gnuplot >/dev/null 2>&1; then
 		for p in throughput ratio; do
 			gnuplot -e "datafile='$out/throughput.dat'; outfile='$out/$p.png'" bench/$p.gp
