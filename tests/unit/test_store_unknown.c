@@ -62,11 +62,16 @@ counts(struct ts_replica *r, uint64_t *quarantined, uint64_t *logged)
 	*logged = st.log_count;
 }
 
+/*
+ * A newer schema's column and table are numbers this one lacks: the next column of
+ * organisation (4, after kind, name and code) and the next table (10) with its first
+ * column (1), which a change set names by number and this schema by reserved name.
+ */
 static const char *const newer_ops[][2] = {
-    {"organisation", "name"},   /* known: applies */
-    {"organisation", "kvk_no"}, /* unknown column: kept */
-    {"organisation", "kind"},   /* unknown enum value: merged as text */
-    {"school_year", "label"},   /* unknown table: kept */
+    {"organisation", "name"}, /* known: applies */
+    {"organisation", "#4"},   /* unknown column: kept */
+    {"organisation", "kind"}, /* unknown enum value: merged as text */
+    {"#10", "#1"},            /* unknown table: kept */
 };
 
 static void
