@@ -128,6 +128,14 @@ test_same_version_unknown_quarantined(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(store_unknown_stats(c->s, &u), 0);
 	assert_int_equal(u.changesets, 0);
+	/* and so is one that names a table number this version lacks (another author) */
+	ts_new_id(id);
+	cs = build(&f->r[0], 1, ARR_SCHEMA_VERSION, id, newer_ops + 3, vals, 1);
+	assert_int_equal(apply1(c, cs), STORE_QUARANTINED);
+	changeset_destroy(&cs);
+	counts(c, &q, &n);
+	assert_int_equal(q, 2);
+	assert_int_equal(n, 0);
 }
 
 static void
