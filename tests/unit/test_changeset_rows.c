@@ -232,6 +232,53 @@ test_body_ops(void **state)
 	nodekey_destroy(&k);
 }
 
+/*
+ * A table or column number is a uint of at most 255 in its shortest form, whatever the
+ * schema has: both decoders refuse any other type (ARR_ETYPE), a larger one (ARR_ETOOBIG)
+ * and a longer form (ARR_ENONCANON), in the table's place and in a column's.
+ */
+static void
+test_numbers(void **state)
+{
+	static const struct {
+		const char *mp;
+		size_t len;
+		int rc;
+	} nos[] = {
+	    {"\x7f", 1, 0},
+	    {"\xcc\x80", 2, 0},
+	    {"\xcc\xff", 2, 0},
+	    {"\xcd\x01\x00", 3, ARR_ETOOBIG},
+	    {"\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9, ARR_ETOOBIG},
+	    {"\xcc\x03", 2, ARR_ENONCANON},
+	    {"\xd0\x03", 2, ARR_ENONCANON},
+	    {"\xff", 1, ARR_ETYPE},
+	    {"\xd0\xfd", 2, ARR_ETYPE},
+	    {"\xa1x", 2, ARR_ETYPE},
+	    {"\xc4\x01\x03", 3, ARR_ETYPE},
+	    {"\xc0", 1, ARR_ETYPE},
+	    {"\xcb\x40\x08\x00\x00\x00\x00\x00\x00", 9, ARR_ETYPE},
+	};
+	uint8_t b[48];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nos) / sizeof(nos[0]); i++)
+		for (int col = 0; col < 2; col++) {
+			/* [[table, row id, [column, 1]]]: the number here, 2 there */
+			const char *t = col ? "\x02" : nos[i].mp, *c = col ? nos[i].mp : "\x02";
+			size_t tn = col ? 1 : nos[i].len, cn = col ? nos[i].len : 1;
+
+			memcpy(b, "\x91\x93", 2);
+			memcpy(b + 2, t, tn);
+			memcpy(b + 2 + tn, "\xc4\x10", 2);
+			memset(b + 4 + tn, 7, ARR_ROWID_LEN);
+			b[20 + tn] = 0x92;
+			memcpy(b + 21 + tn, c, cn);
+			b[21 + tn + cn] = 0x01;
+			assert_int_equal(decode_body(b, 22 + tn + cn), nos[i].rc);
+		}
+}
+
 /* ---- size arithmetic and splitting ---- */
 
 /* Bytes of a msgpack bin head for n bytes. */
@@ -643,9 +690,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_body_shapes),
-	    cmocka_unit_test(test_body_ops),
-	    cmocka_unit_test(test_fit_split),
+	    cmocka_unit_test(test_body_shapes),   cmocka_unit_test(test_body_ops),
+	    cmocka_unit_test(test_numbers),       cmocka_unit_test(test_fit_split),
 	    cmocka_unit_test(test_rows_property),
 	};
 
