@@ -155,9 +155,15 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
 
 	for (size_t k = 0; k < n; k++) {
 		const char *name = ops[k].column;
-		/* ops name a row's columns in schema order: the one after the last is tried first
+		const struct schema_column *next = &tb->t->columns[ci + 1];
+		/*
+		 * ops name a row's columns in schema order, and a decoded op by the schema's own
+		 * string (schema_no.h): the one after the last, by its address, is tried first
 		 */
-		const struct schema_column *c = schema_column_findn(tb->t, name, strlen(name), ci);
+		const struct schema_column *c =
+		    (size_t)(ci + 1) < tb->t->ncolumns && next->name == name
+		        ? next
+		        : schema_column_findn(tb->t, name, strlen(name), ci);
 		struct cellkey old;
 
 		assert(c != NULL); /* validated before */
@@ -291,7 +297,8 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		size_t j, ncols, len;
 		bool inserted;
 
-		if (tname == NULL || strcmp(tname, first->table) != 0) {
+		/* a decoded change set names one table by one string (schema_no.h) */
+		if (tname != first->table && (tname == NULL || strcmp(tname, first->table) != 0)) {
 			tname = first->table;
 			ti = store_db_table_index(tname);
 		}
@@ -300,7 +307,7 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		ncols = tb->t->ncolumns;
 		for (j = i + 1; j < nops; j++)
 			if (memcmp(ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
-			    strcmp(ops[j].table, tname) != 0)
+			    (ops[j].table != tname && strcmp(ops[j].table, tname) != 0))
 				break;
 		rowid_format(first->row, id);
 

@@ -41,13 +41,23 @@ struct opref {
 	uint8_t scope[ARR_SCOPE_LEN]; /* ... and the scope it found */
 };
 
+/*
+ * Whether names a and b are equal. Ops name tables and columns mostly by the schema's own
+ * strings (the API's, and a decoded change set's: schema_no.h), so by the same address.
+ */
+static inline bool
+same_name(const char *a, const char *b)
+{
+	return a == b || strcmp(a, b) == 0;
+}
+
 static int
 opref_cmp(const void *a, const void *b)
 {
 	const struct opref *x = a, *y = b;
 	int c = memcmp(x->key, y->key, ARR_ROWID_LEN);
 
-	if (c == 0)
+	if (c == 0 && x->op->table != y->op->table)
 		c = strcmp(x->op->table, y->op->table);
 	return c != 0 ? c : (x->op > y->op) - (x->op < y->op);
 }
@@ -125,7 +135,7 @@ by_row_find(const struct route *rt, const uint8_t *row, const char *table)
 		if (rt->slots[h] == 0)
 			return NULL;
 		e = &rt->by_row[rt->slots[h] - 1];
-		if (memcmp(e->key, row, ARR_ROWID_LEN) == 0 && strcmp(e->op->table, table) == 0)
+		if (memcmp(e->key, row, ARR_ROWID_LEN) == 0 && same_name(e->op->table, table))
 			return e;
 	}
 }
@@ -146,7 +156,7 @@ slots_build(struct route *rt)
 		size_t h;
 
 		if (i > 0 && memcmp(e->key, e[-1].key, ARR_ROWID_LEN) == 0 &&
-		    strcmp(e->op->table, e[-1].op->table) == 0)
+		    same_name(e->op->table, e[-1].op->table))
 			continue;
 		for (h = slot_of(rt, e->key); rt->slots[h] != 0; h = (h + 1) & rt->mask)
 			;
@@ -186,9 +196,9 @@ find_op(const struct route *rt, const char *table, const uint8_t *row, const cha
 	const struct opref *e = by_row_find(rt, row, table);
 
 	for (; e != NULL && e < rt->by_row + rt->nops && memcmp(e->key, row, ARR_ROWID_LEN) == 0 &&
-	       strcmp(e->op->table, table) == 0;
+	       same_name(e->op->table, table);
 	     e++)
-		if (strcmp(e->op->column, column) == 0)
+		if (same_name(e->op->column, column))
 			return e->op;
 	return NULL;
 }
@@ -366,7 +376,7 @@ store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*sco
 	for (size_t i = 0; i < nops; i++) {
 		r->bad_op = i;
 		if (i > 0 && memcmp(ops[i].row, ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
-		    strcmp(ops[i].table, ops[i - 1].table) == 0) {
+		    same_name(ops[i].table, ops[i - 1].table)) {
 			memcpy(scopes[i], scopes[i - 1], ARR_SCOPE_LEN);
 			continue;
 		}

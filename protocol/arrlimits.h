@@ -27,7 +27,7 @@
 #define ARR_POLICY_MAX_IDS   256                 /* grants or key ids one policy op names */
 #define ARR_VALUE_MAX        65536               /* text or blob value, bytes */
 #define ARR_VV_MAX_ENTRIES   4096                /* origins in one version vector */
-#define ARR_FORMAT_VERSION   3                   /* change-set header and body format */
+#define ARR_FORMAT_VERSION   4                   /* change-set header and body format */
 #ifdef ARR_TEST_SCHEMA_NEXT
 #define ARR_SCHEMA_VERSION 2 /* the test-only next version (protocol/schema.c) */
 #else

@@ -1,6 +1,6 @@
 /*
  * changeset.c: what the encoder and the decoder of change sets share (PROTOCOL.md,
- * "Change sets"): the checks of names and text every decoder makes, the string arena of
+ * "Change sets"): the checks of text every decoder makes, the string arena of
  * a decoded change set, signature verification and destruction. The encoder is
  * changeset_build.c, the decoder changeset_decode.c. It never looks at the schema, the
  * store or the clock.
@@ -20,35 +20,6 @@
 #include "member.h"
 #include "policy.h"
 #include "utf8.h"
-
-/*
- * What a byte may be in a name: bit 0 its first byte ([a-z_]), bit 1 any later one
- * ([a-z0-9_]). A table, because the names of every row and cell of a received body are checked.
- */
-static const uint8_t name_byte[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,
-    0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
-/* [a-z_][a-z0-9_]*, 1 to ARR_NAME_MAX bytes. 0, ARR_ETOOBIG or bad (the caller's code). */
-int
-cs_name_check(const uint8_t *s, size_t n, int bad)
-{
-	if (n > ARR_NAME_MAX)
-		return ARR_ETOOBIG;
-	if (n == 0 || (name_byte[s[0]] & 1) == 0)
-		return bad;
-	for (size_t i = 1; i < n; i++)
-		if ((name_byte[s[i]] & 2) == 0)
-			return bad;
-	return 0;
-}
 
 /* Non-empty valid UTF-8 of at most max bytes. */
 int

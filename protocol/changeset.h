@@ -3,16 +3,17 @@
  * change set is built and signed once by its origin and from then on handled as its exact
  * bytes: stored verbatim, relayed unchanged, verified anywhere.
  *
- * Wire form 3 (the envelope): msgpack array [header: bin, sig: bin 64, bodies: [bin | nil...]].
+ * Wire form 4 (the envelope): msgpack array [header: bin, sig: bin 64, bodies: [bin | nil...]].
  * header is the canonical msgpack encoding of
  *   [format_version, origin(bin32), seq, hlc, author_org, schema_version, parts]
  *   parts = [[scope(bin16 | nil), kind, key_id, body_len, body_hash(bin32)]...]  (1..256)
  * and sig is Ed25519 by origin over the header bytes: one signature covers every part. Each
  * part's body travels in bodies at the part's index and can be dropped later without
  * breaking the signature (nil). A data body is the rows array [[table, row_id(bin16),
- * [column, value, column, value...]]...], consecutive ops of one (table, row_id) in one row
- * (two consecutive rows of one table and row id are not canonical), read back as one
- * struct cs_op per cell: clear text in the region scope (scope nil), XChaCha20-Poly1305
+ * [column, value, column, value...]]...], tables and columns by their schema numbers
+ * (schema_no.h), consecutive ops of one (table, row_id) in one row (two consecutive rows
+ * of one table and row id are not canonical), read back as one struct cs_op per cell,
+ * named by the schema's strings: clear text in the region scope (scope nil), XChaCha20-Poly1305
  * under the scope key key_id in a case scope (changeset_seal.c). A policy body is clear text
  * (policy.h), so is a member body (member.h), whose part is in the region scope and the change
  * set's only part. Decoders accept only canonical encodings and the part rules of
@@ -35,6 +36,11 @@ enum cs_kind {
 	CS_MEMBER = 2, /* who is a member of the region (member.h) */
 };
 
+/*
+ * One op. To build: table and column are names of the schema or reserved names "#n" of
+ * numbers it lacks (schema_no.h). Decoded: the schema's own strings of the numbers (or the
+ * reserved names), static, so equal names of one change set are equal pointers.
+ */
 struct cs_op {
 	const char *table; /* NUL-terminated */
 	uint8_t row[ARR_ROWID_LEN];
@@ -103,12 +109,12 @@ struct changeset {
 bool changeset_scope_is_region(const uint8_t scope[ARR_SCOPE_LEN]);
 
 /*
- * Encode and sign a change set of nparts parts. Checks the limits (parts, ops, sizes,
- * names), that strings are valid and the part rules (changeset_parts_check()); does not
- * check the schema. A case data part is sealed under its skey, whose id
- * (changeset_key_id()) becomes its key_id; a region data part has no skey; a policy part
- * names a case scope. On success *out is a new changeset owned by the caller, with the ops
- * of every data part readable and every policy body decoded.
+ * Encode and sign a change set of nparts parts. Checks the limits (parts, ops, sizes),
+ * that every table and column has a number (ARR_EINVAL), that strings are valid and the
+ * part rules (changeset_parts_check()); does not check values against the schema. A case data part
+ * is sealed under its skey, whose id (changeset_key_id()) becomes its key_id; a region data part
+ * has no skey; a policy part names a case scope. On success *out is a new changeset owned by the
+ * caller, with the ops of every data part readable and every policy body decoded.
  */
 int changeset_build(const struct nodekey *key, const struct cs_header *h,
                     const struct cs_part_in *parts, size_t nparts, struct changeset **out);

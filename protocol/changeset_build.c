@@ -2,7 +2,8 @@
  * changeset_build.c: encoding and signing of change sets (PROTOCOL.md, "Change sets"):
  * the canonical bytes, written straight into a buffer sized in advance, and the exact
  * size arithmetic used to split large writes. Owns the bytes of every change set it
- * returns; it never decodes, and never looks at the schema, the store or the clock.
+ * returns; it never decodes, and never looks at the store or the clock. It reads the
+ * schema only for the numbers of tables and columns (schema_no.h).
  */
 #include <assert.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include "mpwrite.h"
 #include "member.h"
 #include "policy.h"
+#include "schema_no.h"
 #include "changeset.h"
 #include "changeset_int.h"
 #include "utf8.h"
@@ -52,14 +54,14 @@ same_row(const struct cs_op *a, const struct cs_op *b)
 static size_t
 cell_size(const struct cs_op *op)
 {
-	return mpw_str_size(strlen(op->column)) + value_size(&op->value);
+	return schema_no_size(op->column) + value_size(&op->value);
 }
 
 /* A row's bytes without its cells and their array's head: [table, row_id, cells] */
 static size_t
 row_head_size(const struct cs_op *op)
 {
-	return mpw_array_size(CS_ROW_FIELDS) + mpw_str_size(strlen(op->table)) +
+	return mpw_array_size(CS_ROW_FIELDS) + schema_no_size(op->table) +
 	       mpw_bin_size(ARR_ROWID_LEN);
 }
 
@@ -208,52 +210,47 @@ value_check(const struct value *v)
 }
 
 /*
- * The names build_check() has checked in this call, by their address. A local write
- * names tables and columns by the schema's own strings, so a few dozen addresses recur
- * in every part; the input is const for the call, so an address checked once holds a
- * good name (checking every op's names was a tenth of building a change set).
+ * The numbers of the table and column op names (schema_no.h), looking the table up only
+ * when op names another string than the op before (*t, *tname: that table and its name)
+ * and the column first after the one before (*hint). ARR_EINVAL for a name without one.
  */
-#define NAME_SEEN_BITS 7
-#define NAME_SEEN      (1u << NAME_SEEN_BITS)
-
 static int
-name_check_once(const char *name, const char **seen)
+op_nos(const struct cs_op *op, const struct schema_table **t, const char **tname, int *tno,
+       int *hint, int *cno)
 {
-	size_t slot = (size_t)(((uint64_t)(uintptr_t)name * UINT64_C(0x9e3779b97f4a7c15)) >>
-	                       (64 - NAME_SEEN_BITS));
-	int rc;
-
-	if (seen[slot] == name)
-		return 0;
-	if ((rc = cs_name_check((const uint8_t *)name, strlen(name), ARR_EINVAL)) == 0)
-		seen[slot] = name;
-	return rc;
+	if (op->table == NULL || op->column == NULL)
+		return ARR_EINVAL;
+	if (op->table != *tname) {
+		*tname = op->table;
+		*tno = schema_no_table_find(op->table, t);
+		*hint = -1;
+	}
+	*cno = schema_no_column_find(*t, op->column, hint);
+	return *tno < 0 || *cno < 0 ? ARR_EINVAL : 0;
 }
 
 /* The ops of a data part as changeset_decode() would take them. */
 static int
-ops_check(const struct cs_op *ops, size_t nops, const char **seen)
+ops_check(const struct cs_op *ops, size_t nops)
 {
-	int rc;
+	const struct schema_table *t = NULL;
+	const char *tname = NULL;
+	int tno = -1, hint = -1, cno, rc;
 
 	if (nops == 0 || ops == NULL)
 		return ARR_EINVAL;
 	if (nops > ARR_CS_MAX_OPS)
 		return ARR_ETOOBIG;
-	for (size_t i = 0; i < nops; i++) {
-		if (ops[i].table == NULL || ops[i].column == NULL)
-			return ARR_EINVAL;
-		if ((rc = name_check_once(ops[i].table, seen)) != 0 ||
-		    (rc = name_check_once(ops[i].column, seen)) != 0 ||
+	for (size_t i = 0; i < nops; i++)
+		if ((rc = op_nos(&ops[i], &t, &tname, &tno, &hint, &cno)) != 0 ||
 		    (rc = value_check(&ops[i].value)) != 0)
 			return rc;
-	}
 	return 0;
 }
 
 /* One part's inputs: a data part's ops and key, a policy part's scope and body. */
 static int
-part_in_check(const struct cs_part_in *p, const char **seen)
+part_in_check(const struct cs_part_in *p)
 {
 	bool region = changeset_scope_is_region(p->scope);
 
@@ -263,14 +260,13 @@ part_in_check(const struct cs_part_in *p, const char **seen)
 		return !region || p->member == NULL || p->skey != NULL ? ARR_EINVAL : 0;
 	if (p->kind != CS_DATA || (region ? p->skey != NULL : p->skey == NULL))
 		return ARR_EINVAL;
-	return ops_check(p->ops, p->nops, seen);
+	return ops_check(p->ops, p->nops);
 }
 
 /* Everything changeset_decode() would refuse of the header and the parts' inputs. */
 static int
 build_check(const struct cs_header *h, const struct cs_part_in *parts, size_t nparts)
 {
-	const char *seen[NAME_SEEN] = {NULL};
 	size_t nops = 0;
 	int rc;
 
@@ -282,7 +278,7 @@ build_check(const struct cs_header *h, const struct cs_part_in *parts, size_t np
 	                        ARR_EINVAL)) != 0)
 		return rc;
 	for (size_t i = 0; i < nparts; i++) {
-		if ((rc = part_in_check(&parts[i], seen)) != 0)
+		if ((rc = part_in_check(&parts[i])) != 0)
 			return rc;
 		if (parts[i].kind == CS_MEMBER && nparts != 1)
 			return ARR_EINVAL; /* a member part is its change set's only part */
@@ -323,57 +319,45 @@ w_value(uint8_t *p, const struct value *v, const uint8_t **bytes)
 	}
 }
 
-/* Bytes the string arena of a built change set needs: names (at most) and author. */
-static size_t
-arena_size(const struct cs_header *h, const struct cs_part_in *parts, size_t nparts)
-{
-	size_t n = strlen(h->author_org) + 1;
-
-	for (size_t k = 0; k < nparts; k++)
-		for (size_t i = 0; parts[k].kind == CS_DATA && i < parts[k].nops; i++)
-			n += strlen(parts[k].ops[i].table) + 1 + strlen(parts[k].ops[i].column) + 1;
-	return n;
-}
-
 /*
- * The rows array of ops into p, consecutive ops of one (table, row id) in one row, and d
- * (nops entries) as changeset_decode() would give it for those bytes: names copied into
- * the arena (a row's table once, interned when equal to the row before's), values
- * pointing at their bytes in p. Returns the end of what was written.
+ * The rows array of ops into p, consecutive ops of one (table, row id) in one row, tables
+ * and columns by number, and d (nops entries) as changeset_decode() would give it for
+ * those bytes: names the schema's (or reserved) strings of the numbers, values pointing
+ * at their bytes in p. The ops were checked (ops_check). Returns the end of what was
+ * written.
  */
 static uint8_t *
-write_ops(uint8_t *p, struct cs_owned *o, struct cs_op *d, const struct cs_op *ops, size_t nops)
+write_ops(uint8_t *p, struct cs_op *d, const struct cs_op *ops, size_t nops)
 {
+	const struct schema_table *t = NULL;
+	const char *tname = NULL;
+	int tno = -1, hint = -1, cno;
 	size_t nrows = 0;
 
 	for (size_t i = 0; i < nops; i++)
 		nrows += i == 0 || !same_row(&ops[i - 1], &ops[i]);
 	p = mpw_array(p, nrows);
 	for (size_t i = 0, end; i < nops; i = end) {
-		const struct cs_op *in = &ops[i];
-		size_t tn = strlen(in->table);
 		const char *table;
 
 		for (end = i + 1; end < nops && same_row(&ops[end - 1], &ops[end]); end++)
 			;
+		(void)op_nos(&ops[i], &t, &tname, &tno, &hint, &cno);
+		table = schema_no_table_name((uint64_t)tno);
 		p = mpw_array(p, CS_ROW_FIELDS);
-		p = mpw_str(p, in->table, tn);
-		p = mpw_bin(p, in->row, ARR_ROWID_LEN);
+		p = mpw_uint(p, (uint64_t)tno);
+		p = mpw_bin(p, ops[i].row, ARR_ROWID_LEN);
 		p = mpw_array(p, 2 * (end - i));
-		/* a table the row before named too (by the same string, mostly) is not copied */
-		table =
-		    i > 0 && (in[-1].table == in->table || strcmp(d[i - 1].table, in->table) == 0)
-		        ? d[i - 1].table
-		        : cs_strdup(o, in->table, tn);
 		for (size_t k = i; k < end; k++) {
 			const struct cs_op *c = &ops[k];
-			size_t cn = strlen(c->column);
 			const uint8_t *bytes = NULL;
 
-			p = mpw_str(p, c->column, cn);
+			if (k > i)
+				(void)op_nos(c, &t, &tname, &tno, &hint, &cno);
+			p = mpw_uint(p, (uint64_t)cno);
 			p = w_value(p, &c->value, &bytes);
 			d[k].table = table;
-			d[k].column = cs_strdup(o, c->column, cn);
+			d[k].column = schema_no_column_name(t, (uint64_t)cno);
 			memcpy(d[k].row, c->row, ARR_ROWID_LEN);
 			d[k].value = c->value;
 			if (c->value.kind == VALUE_TEXT || c->value.kind == VALUE_BLOB)
@@ -525,14 +509,14 @@ body_write(struct cs_owned *o, size_t i, const struct cs_part_in *in, size_t ops
 	if ((w->ops = calloc(in->nops, sizeof(*w->ops))) == NULL)
 		return ARR_ENOMEM;
 	if (changeset_scope_is_region(q->scope)) {
-		uint8_t *end = write_ops(body, o, w->ops, in->ops, in->nops);
+		uint8_t *end = write_ops(body, w->ops, in->ops, in->nops);
 
 		assert((size_t)(end - body) == q->bodylen); /* changeset_ops_bytes() is exact */
 		(void)end;
 	} else {
 		if ((rc = cs_plain_alloc(w, opslen)) != 0)
 			return rc;
-		write_ops(w->plain, o, w->ops, in->ops, in->nops);
+		write_ops(w->plain, w->ops, in->ops, in->nops);
 		if ((rc = cs_seal(&o->cs, i, w->plain, opslen, in->skey, body)) != 0)
 			return rc;
 	}
@@ -601,7 +585,7 @@ build(const struct nodekey *key, const struct cs_header *h, const struct cs_part
 		rc = ARR_ETOOBIG;
 		goto out;
 	}
-	o->strings_cap = arena_size(h, parts, nparts);
+	o->strings_cap = strlen(h->author_org) + 1; /* the only string a change set copies */
 	if ((o->strings = malloc(o->strings_cap)) == NULL) {
 		rc = ARR_ENOMEM;
 		goto out;

@@ -3,7 +3,8 @@
  * "Change sets"), reading with mpread.h in MPR_CANONICAL mode: every type, length and
  * limit is checked, only the shortest forms are accepted, and nothing is read outside
  * the buffer. Owns the memory of every change set it returns; it never encodes, and
- * never looks at the schema, the store or the clock.
+ * never looks at the store or the clock. It reads the schema only to name the tables
+ * and columns a data body numbers (schema_no.h), never to judge an op.
  */
 #include <assert.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 #include "mpread.h"
 #include "member.h"
 #include "policy.h"
+#include "schema_no.h"
 #include "utf8.h"
 
 /* A str field of at most max bytes of non-empty valid UTF-8 (author, scope). */
@@ -30,29 +32,6 @@ rd_text(struct mpr *r, size_t max, const uint8_t **p, size_t *n)
 	if ((rc = mpr_bytes(r, MPR_STR, p, n)) != 0)
 		return rc;
 	return cs_text_check(*p, *n, max, ARR_EMALFORMED);
-}
-
-/*
- * A name (table or column): cand itself when the name is cand (a name read and checked
- * before), else checked and copied into the arena.
- */
-static int
-rd_name(struct mpr *r, struct cs_owned *o, const char *cand, const char **out)
-{
-	const uint8_t *p;
-	size_t n;
-	int rc;
-
-	if ((rc = mpr_bytes(r, MPR_STR, &p, &n)) != 0)
-		return rc;
-	if (cand != NULL && strnlen(cand, n + 1) == n && memcmp(cand, p, n) == 0) {
-		*out = cand;
-		return 0;
-	}
-	if ((rc = cs_name_check(p, n, ARR_EMALFORMED)) != 0)
-		return rc;
-	*out = cs_strdup(o, (const char *)p, n);
-	return 0;
 }
 
 /* A value, as decode_value() takes it from a msgpack object; bytes point into the body. */
@@ -195,18 +174,17 @@ rd_header(struct mpr *r, struct cs_owned *o)
 
 /*
  * One row [table, row_id, cells] of a data body: its cells as ops[*n..], at most room of
- * them (cap in ops). The row before (prev, prevn ops at ops[prev..]; prevn 0 for the first
- * row) lends its names: the table when it is the same, and the column at the same place
- * (rows of one table mostly list the same columns in the same order), so that a name is
- * checked and copied once. *same: the row names the previous row's table and row id.
+ * them (cap in ops), named by the schema's names of their numbers (schema_no.h). *same:
+ * the row names the table and row id of the row before (prev, NULL for the first row).
  */
 static int
-rd_row(struct mpr *r, struct cs_owned *o, struct cs_op *ops, size_t *n, size_t room, size_t cap,
-       size_t prev, size_t prevn, bool *same)
+rd_row(struct mpr *r, struct cs_op *ops, size_t *n, size_t room, size_t cap,
+       const struct cs_op *prev, bool *same)
 {
-	const struct cs_op *pr = prevn > 0 ? &ops[prev] : NULL;
 	size_t fields, ncells, at = *n;
+	const struct schema_table *t;
 	uint8_t row[ARR_ROWID_LEN];
+	uint64_t tno, cno;
 	const char *tab;
 	int rc;
 
@@ -214,7 +192,7 @@ rd_row(struct mpr *r, struct cs_owned *o, struct cs_op *ops, size_t *n, size_t r
 		return rc;
 	if (fields != CS_ROW_FIELDS)
 		return ARR_EMALFORMED;
-	if ((rc = rd_name(r, o, pr != NULL ? pr->table : NULL, &tab)) != 0 ||
+	if ((rc = mpr_uint(r, SCHEMA_NO_MAX, &tno)) != 0 ||
 	    (rc = mpr_fixbin(r, ARR_ROWID_LEN, row)) != 0 || (rc = mpr_array(r, &ncells)) != 0)
 		return rc;
 	if (ncells / 2 > room)
@@ -223,18 +201,19 @@ rd_row(struct mpr *r, struct cs_owned *o, struct cs_op *ops, size_t *n, size_t r
 		return ARR_EMALFORMED;
 	if (ncells / 2 > cap - at)
 		return ARR_EMALFORMED; /* more cells than the body has bytes for */
-	if (pr != NULL && pr->table != tab)
-		pr = NULL;
-	*same = pr != NULL && memcmp(row, pr->row, sizeof(row)) == 0;
+	t = schema_no_table(tno);
+	tab = schema_no_table_name(tno);
+	/* one string per number: the same table is the same pointer */
+	*same = prev != NULL && prev->table == tab && memcmp(row, prev->row, sizeof(row)) == 0;
 	for (size_t k = 0; k < ncells / 2; k++) {
 		struct cs_op *d = &ops[at + k];
 
 		d->table = tab;
 		memcpy(d->row, row, sizeof(row));
-		if ((rc = rd_name(r, o, pr != NULL && k < prevn ? pr[k].column : NULL,
-		                  &d->column)) != 0 ||
+		if ((rc = mpr_uint(r, SCHEMA_NO_MAX, &cno)) != 0 ||
 		    (rc = rd_value(r, &d->value)) != 0)
 			return rc;
+		d->column = schema_no_column_name(t, cno);
 	}
 	*n = at + ncells / 2;
 	return 0;
@@ -244,7 +223,7 @@ int
 cs_read_ops(struct cs_owned *o, size_t pi, const uint8_t *buf, size_t len, bool *nc)
 {
 	struct cs_part_owned *own = &o->own[pi];
-	size_t room = ARR_CS_MAX_OPS - o->nopened, nrows, nops = 0, prev = 0, cap;
+	size_t room = ARR_CS_MAX_OPS - o->nopened, nrows, nops = 0, cap;
 	bool dup = false;
 	struct mpr r;
 	int rc;
@@ -264,14 +243,12 @@ cs_read_ops(struct cs_owned *o, size_t pi, const uint8_t *buf, size_t len, bool 
 	if ((own->ops = malloc(cap * sizeof(*own->ops))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < nrows; i++) {
-		size_t at = nops;
 		bool same = false;
 
-		if ((rc = rd_row(&r, o, own->ops, &nops, room - nops, cap, prev, at - prev,
-		                 &same)) != 0)
+		if ((rc = rd_row(&r, own->ops, &nops, room - nops, cap,
+		                 nops > 0 ? &own->ops[nops - 1] : NULL, &same)) != 0)
 			return rc;
 		dup = dup || same;
-		prev = at;
 	}
 	/* Exactly one object fills the body. */
 	if (r.pos != r.len)
@@ -406,12 +383,8 @@ changeset_decode(const uint8_t *buf, size_t len, struct changeset **out)
 	mpr_init(&env, o->raw, len, MPR_CANONICAL);
 	if ((rc = rd_envelope(&env, o, &nbodies)) != 0)
 		goto out;
-	/*
-	 * Every str of the header and of a body (also once opened: a plaintext is shorter
-	 * than its ciphertext) takes at least its bytes and a head byte there, and its copy
-	 * its bytes and a NUL: the envelope's length bounds the arena.
-	 */
-	o->strings_cap = len;
+	/* the arena holds author_org; ops name tables and columns by the schema's strings */
+	o->strings_cap = ARR_ORG_MAX + 1;
 	if ((o->strings = malloc(o->strings_cap)) == NULL) {
 		rc = ARR_ENOMEM;
 		goto out;

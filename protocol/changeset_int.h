@@ -40,10 +40,8 @@ struct cs_owned {
 /* o->parts and o->own for n parts (zeroed), cs.parts/nparts set. 0 or ARR_ENOMEM. */
 int cs_parts_alloc(struct cs_owned *o, size_t n);
 
-/* A NUL-terminated copy of n bytes in the change set's string arena. */
+/* A NUL-terminated copy of n bytes in the change set's string arena (author_org). */
 const char *cs_strdup(struct cs_owned *o, const char *s, size_t n);
-/* [a-z_][a-z0-9_]*, 1 to ARR_NAME_MAX bytes: 0, ARR_ETOOBIG, or bad (the caller's code). */
-int cs_name_check(const uint8_t *s, size_t n, int bad);
 /* Non-empty valid UTF-8 of at most max bytes: 0, ARR_ETOOBIG, or bad. */
 int cs_text_check(const uint8_t *s, size_t n, size_t max, int bad);
 
@@ -60,7 +58,8 @@ int cs_seal(const struct changeset *cs, size_t i, uint8_t *plain, size_t n, cons
             uint8_t *body);
 /*
  * Read a data body (its rows array) of exactly len bytes at buf (strictly, canonical form
- * required) into part i's ops, a cell per op, with names in the arena; *nc is set when a
+ * required) into part i's ops, a cell per op, named by the strings of their numbers
+ * (schema_no.h); *nc is set when a
  * head was not the shortest form or two consecutive rows name the same table and row id.
  * The cells of all parts read count against ARR_CS_MAX_OPS. 0 or a decode error.
  */

@@ -133,7 +133,7 @@ changeset_open(struct changeset *cs, size_t i, const uint8_t skey[ARR_SKEY_LEN])
 	struct cs_part_owned *own;
 	uint8_t ad[AD_LEN];
 	unsigned long long plen = 0;
-	size_t n = 0, clen, used;
+	size_t n = 0, clen;
 	bool nc = false;
 	int rc;
 
@@ -164,7 +164,6 @@ changeset_open(struct changeset *cs, size_t i, const uint8_t skey[ARR_SKEY_LEN])
 	                                               part->body, skey) != 0 ||
 	    sodium_unpad(&n, own->plain, (size_t)plen, ARR_PAD_BLOCK) != 0)
 		return ARR_EDECRYPT;
-	used = o->strings_used; /* a failed read gives its names back to the arena */
 	if ((rc = cs_read_ops(o, i, own->plain, n, &nc)) == 0 && nc)
 		rc = ARR_ENONCANON;
 	/* the codes of a clear body (changeset_decode): malformed when not one object */
@@ -175,7 +174,6 @@ changeset_open(struct changeset *cs, size_t i, const uint8_t skey[ARR_SKEY_LEN])
 			o->nopened -= part->nops;
 		part->ops = NULL;
 		part->nops = 0;
-		o->strings_used = used;
 	}
 	return rc;
 }

@@ -10,7 +10,9 @@
  * the end of the list), columns (at the end of a table, before _deleted) and enum values,
  * and never renames, retypes or removes. Each table and column says in which version it
  * appeared (since) and in which its definition last grew (changed: an enum that gained
- * values), so a node can tell what an older version knew.
+ * values), so a node can tell what an older version knew. Appending is also what keeps
+ * the numbers change sets name tables and columns by (schema_no.h) the same in every
+ * version: never insert, reorder or remove (test_schema_no checks it).
  */
 #ifndef SCHEMA_H
 #define SCHEMA_H

@@ -81,22 +81,27 @@ op(const char *table, const char *row, const char *column, struct value v)
 
 static char big[300];
 
-/* Ops of every value kind on two rows, one of them of 9 cells and met twice. */
+/*
+ * Ops of every value kind on two rows, one of them of 9 cells and met twice, on columns
+ * of the schema and of a newer one (#7, #16, #200: a number of two bytes).
+ */
 static size_t
 kinds(struct cs_op *ops)
 {
-	static const char *cols[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+	static const char *cols[] = {"child_id",      "kind",        "status",
+	                             "lead_org_id",   "coordinator", "municipality_org_id",
+	                             "school_org_id", "swv_org_id",  "requested_on"};
 	size_t n = 0;
 
 	memset(big, 'x', sizeof(big));
 	for (size_t i = 0; i < 9; i++)
 		ops[n++] = op("arrangement", ROW_A, cols[i], value_int((int64_t)i * -100000));
-	ops[n++] = op("child", ROW_B, "name", value_text("Kim"));
-	ops[n++] = op("child", ROW_B, "weight", value_real(-0.5));
-	ops[n++] = op("child", ROW_B, "note", value_nil());
-	ops[n++] = op("arrangement", ROW_A, "photo", value_blob(big, sizeof(big)));
+	ops[n++] = op("child", ROW_B, "initials", value_text("Kim"));
+	ops[n++] = op("child", ROW_B, "#7", value_real(-0.5));
+	ops[n++] = op("child", ROW_B, "_deleted", value_nil());
+	ops[n++] = op("arrangement", ROW_A, "#16", value_blob(big, sizeof(big)));
 	ops[n++] = op("arrangement", ROW_A, "summary", value_textn(big, 40));
-	ops[n++] = op("arrangement", ROW_A, "hours", value_int(INT64_MIN));
+	ops[n++] = op("arrangement", ROW_A, "#200", value_int(INT64_MIN));
 	return n;
 }
 
@@ -185,8 +190,9 @@ put_body(struct nodekey *k, const char *name, const void *body, size_t len)
 	msgpack_sbuffer_destroy(&env);
 }
 
+/* a row of table 5 (funding_share); cells name columns 1, 2 and 3, rows also table 6 */
 #define ROW0                                                                                       \
-	"\x93\xa1t\xc4\x10"                                                                        \
+	"\x93\x05\xc4\x10"                                                                         \
 	"0123456789abcdef"
 
 /* Bodies each decoder must refuse alike: the shapes of a row. */
@@ -198,14 +204,22 @@ shapes(struct nodekey *k)
 		size_t n;
 	} bodies[] = {
 #define BODY(name, lit) {name, lit, sizeof(lit) - 1}
-	    BODY("rows-one-row-as-two", "\x92" ROW0 "\x92\xa1x\x01" ROW0 "\x92\xa1y\x02"),
-	    BODY("rows-interleaved", "\x93" ROW0 "\x92\xa1x\x01\x93\xa1u\xc4\x10"
-	                             "0123456789abcdef\x92\xa1x\x01" ROW0 "\x92\xa1y\x02"),
-	    BODY("rows-odd-cells", "\x91" ROW0 "\x93\xa1x\x01\xa1y"),
+	    BODY("rows-one-row-as-two", "\x92" ROW0 "\x92\x01\x01" ROW0 "\x92\x02\x02"),
+	    BODY("rows-interleaved", "\x93" ROW0 "\x92\x01\x01\x93\x06\xc4\x10"
+	                             "0123456789abcdef\x92\x01\x01" ROW0 "\x92\x02\x02"),
+	    BODY("rows-odd-cells", "\x91" ROW0 "\x93\x01\x01\x02"),
 	    BODY("rows-no-cells", "\x91" ROW0 "\x90"),
-	    BODY("rows-row-of-4", "\x91\x94\xa1t\xc4\x10"
-	                          "0123456789abcdef\x92\xa1x\x01\xc0"),
-	    BODY("rows-cells16", "\x91" ROW0 "\xdc\x00\x02\xa1x\x01"),
+	    BODY("rows-row-of-4", "\x91\x94\x05\xc4\x10"
+	                          "0123456789abcdef\x92\x01\x01\xc0"),
+	    BODY("rows-cells16", "\x91" ROW0 "\xdc\x00\x02\x01\x01"),
+	    BODY("rows-table-by-name", "\x91\x93\xa1t\xc4\x10"
+	                               "0123456789abcdef\x92\x01\x01"),
+	    BODY("rows-column-by-name", "\x91" ROW0 "\x92\xa1x\x01"),
+	    BODY("rows-table-256", "\x91\x93\xcd\x01\x00\xc4\x10"
+	                           "0123456789abcdef\x92\x01\x01"),
+	    BODY("rows-column-uint8", "\x91" ROW0 "\x92\xcc\x01\x01"),
+	    BODY("rows-numbers-unknown", "\x91\x93\xcc\xc8\xc4\x10"
+	                                 "0123456789abcdef\x94\xcc\xff\x01\x00\x01"),
 #undef BODY
 	};
 
@@ -275,10 +289,10 @@ cases(struct nodekey *k)
 static void
 sealed(void)
 {
-	static const char small[] = "\x92" ROW0 "\x94\xa1x\x01\xa1y\xc0\x93\xa1u\xc4\x10"
-	                            "0123456789abcdef\x92\xa1z\xa3"
+	static const char small[] = "\x92" ROW0 "\x94\x01\x01\x02\xc0\x93\x06\xc4\x10"
+	                            "0123456789abcdef\x92\x03\xa3"
 	                            "abc";
-	static const char noncanon[] = "\x91" ROW0 "\x92\xa1x\xcc\x01";
+	static const char noncanon[] = "\x91" ROW0 "\x92\x01\xcc\x01";
 	struct cs_op ops[16];
 	msgpack_sbuffer sb;
 	size_t n = kinds(ops);

@@ -22,22 +22,33 @@
 #include "changeset_ref.h"
 #include "member.h"
 #include "changeset_ref_int.h"
+#include "schema_no.h"
 #include "utf8.h"
 
-/* A name from a str object, copied into the arena. */
+/* The author from a str object, copied into the arena. */
 static int
-decode_str(struct cs_owned *o, const msgpack_object *m, bool name, const char **out)
+decode_str(struct cs_owned *o, const msgpack_object *m, const char **out)
 {
 	const uint8_t *s = (const uint8_t *)m->via.str.ptr;
 	int rc;
 
 	if (m->type != MSGPACK_OBJECT_STR)
 		return ARR_ETYPE;
-	rc = name ? cs_name_check(s, m->via.str.size, ARR_EMALFORMED)
-	          : cs_text_check(s, m->via.str.size, ARR_ORG_MAX, ARR_EMALFORMED);
-	if (rc != 0)
+	if ((rc = cs_text_check(s, m->via.str.size, ARR_ORG_MAX, ARR_EMALFORMED)) != 0)
 		return rc;
 	*out = cs_strdup(o, m->via.str.ptr, m->via.str.size);
+	return 0;
+}
+
+/* A table or column number: a positive integer of at most SCHEMA_NO_MAX. */
+static int
+decode_no(const msgpack_object *m, uint64_t *no)
+{
+	if (m->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return ARR_ETYPE;
+	if (m->via.u64 > SCHEMA_NO_MAX)
+		return ARR_ETOOBIG;
+	*no = m->via.u64;
 	return 0;
 }
 
@@ -109,8 +120,8 @@ decode_fixbin(const msgpack_object *m, size_t n, uint8_t *out)
  * (*ncells), at most room; the cells themselves are read by decode_ops().
  */
 static int
-decode_row(struct cs_owned *o, const msgpack_object *row, size_t room, const char **table,
-           uint8_t id[ARR_ROWID_LEN], const msgpack_object **cells, size_t *ncells)
+decode_row(const msgpack_object *row, size_t room, uint64_t *table, uint8_t id[ARR_ROWID_LEN],
+           const msgpack_object **cells, size_t *ncells)
 {
 	const msgpack_object *f;
 	int rc;
@@ -120,7 +131,7 @@ decode_row(struct cs_owned *o, const msgpack_object *row, size_t room, const cha
 	if (row->via.array.size != CS_ROW_FIELDS)
 		return ARR_EMALFORMED;
 	f = row->via.array.ptr;
-	if ((rc = decode_str(o, &f[0], true, table)) != 0 ||
+	if ((rc = decode_no(&f[0], table)) != 0 ||
 	    (rc = decode_fixbin(&f[1], ARR_ROWID_LEN, id)) != 0)
 		return rc;
 	if (f[2].type != MSGPACK_OBJECT_ARRAY)
@@ -154,11 +165,11 @@ decode_ops(struct cs_owned *o, size_t pi, const msgpack_object *rows)
 		return ARR_EMALFORMED;
 	for (uint32_t i = 0; i < rows->via.array.size; i++) {
 		const msgpack_object *cells;
-		const char *table;
+		uint64_t table, column;
 		uint8_t id[ARR_ROWID_LEN];
 		size_t ncells;
 
-		if ((rc = decode_row(o, &rows->via.array.ptr[i], room - n, &table, id, &cells,
+		if ((rc = decode_row(&rows->via.array.ptr[i], room - n, &table, id, &cells,
 		                     &ncells)) != 0)
 			return rc;
 		if (n + ncells > cap) {
@@ -172,11 +183,12 @@ decode_ops(struct cs_owned *o, size_t pi, const msgpack_object *rows)
 		for (size_t k = 0; k < ncells; k++, n++) {
 			struct cs_op *d = &w->ops[n];
 
-			d->table = table;
+			d->table = schema_no_table_name(table);
 			memcpy(d->row, id, ARR_ROWID_LEN);
-			if ((rc = decode_str(o, &cells[2 * k], true, &d->column)) != 0 ||
+			if ((rc = decode_no(&cells[2 * k], &column)) != 0 ||
 			    (rc = decode_value(&cells[2 * k + 1], &d->value)) != 0)
 				return rc;
+			d->column = schema_no_column_name(schema_no_table(table), column);
 		}
 	}
 	o->parts[pi].ops = w->ops;
@@ -290,7 +302,7 @@ decode_header(struct cs_owned *o, const msgpack_object *hd)
 	if (cs->h.seq == 0)
 		return ARR_EMALFORMED;
 	if ((rc = decode_uint(&f[3], UINT64_MAX, &cs->h.hlc)) != 0 ||
-	    (rc = decode_str(o, &f[4], false, &cs->h.author_org)) != 0 ||
+	    (rc = decode_str(o, &f[4], &cs->h.author_org)) != 0 ||
 	    (rc = decode_uint(&f[5], UINT32_MAX, &u)) != 0)
 		return rc;
 	cs->h.schema_version = (uint32_t)u;

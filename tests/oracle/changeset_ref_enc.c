@@ -15,6 +15,7 @@
 #include "changeset_int.h"
 #include "changeset_ref.h"
 #include "changeset_ref_int.h"
+#include "schema_no.h"
 
 /* msgpack_sbuffer_write reports allocation failure as -1; so do the packer calls. */
 
@@ -70,15 +71,25 @@ ref_pack_ops(msgpack_sbuffer *sb, const struct cs_op *ops, size_t nops)
 	for (size_t i = 0, end; i < nops; i = end) {
 		for (end = i + 1; end < nops && ref_same_row(&ops[i], &ops[end]); end++)
 			;
+		const struct schema_table *t;
+		int tno = schema_no_table_find(ops[i].table, &t);
+
+		if (tno < 0)
+			return ARR_EINVAL;
 		if (msgpack_pack_array(&pk, CS_ROW_FIELDS) != 0 ||
-		    ref_pack_str(&pk, ops[i].table, strlen(ops[i].table)) != 0 ||
+		    msgpack_pack_uint64(&pk, (uint64_t)tno) != 0 ||
 		    ref_pack_bin(&pk, ops[i].row, ARR_ROWID_LEN) != 0 ||
 		    msgpack_pack_array(&pk, 2 * (end - i)) != 0)
 			return ARR_ENOMEM;
-		for (size_t k = i; k < end; k++)
-			if (ref_pack_str(&pk, ops[k].column, strlen(ops[k].column)) != 0 ||
+		for (size_t k = i; k < end; k++) {
+			int hint = -1, cno = schema_no_column_find(t, ops[k].column, &hint);
+
+			if (cno < 0)
+				return ARR_EINVAL;
+			if (msgpack_pack_uint64(&pk, (uint64_t)cno) != 0 ||
 			    pack_value(&pk, &ops[k].value) != 0)
 				return ARR_ENOMEM;
+		}
 	}
 	return 0;
 }

@@ -13,7 +13,10 @@
 
 int ref_pack_str(msgpack_packer *pk, const void *s, size_t n);
 int ref_pack_bin(msgpack_packer *pk, const void *s, size_t n);
-/* The canonical rows array of a clear data body (consecutive ops of one row in one row). */
+/*
+ * The canonical rows array of a clear data body (consecutive ops of one row in one row,
+ * tables and columns by number): 0, ARR_EINVAL for a name without a number, ARR_ENOMEM.
+ */
 int ref_pack_ops(msgpack_sbuffer *sb, const struct cs_op *ops, size_t nops);
 
 #endif

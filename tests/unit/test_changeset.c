@@ -1,5 +1,5 @@
 /*
- * test_changeset.c: building change sets of wire format 3: decode(build(x)) == x, the
+ * test_changeset.c: building change sets of wire format 4: decode(build(x)) == x, the
  * struct changeset_build() makes equal to what decoding its bytes gives, signing apart,
  * every single-bit flip caught by the signature or the body hash, truncation at every
  * length, header-only stubs (changeset_strip), refusals (also of the part rules), the first
@@ -95,7 +95,7 @@ test_roundtrip(void **state)
 {
 	struct nodekey *k = tu_key(3);
 	static const uint8_t blob[] = {0x00, 0xff, 0x10};
-	char *big = malloc(ARR_VALUE_MAX), author[ARR_ORG_MAX + 1], name[ARR_NAME_MAX + 1];
+	char *big = malloc(ARR_VALUE_MAX), author[ARR_ORG_MAX + 1];
 	struct cs_header h = tu_cs_header(UINT64_MAX, 0);
 	struct cs_op ops[16];
 	struct changeset *cs = NULL, *back = NULL;
@@ -106,27 +106,25 @@ test_roundtrip(void **state)
 	memset(big, 'x', ARR_VALUE_MAX);
 	memset(author, 'a', ARR_ORG_MAX);
 	author[ARR_ORG_MAX] = '\0';
-	memset(name, 'z', ARR_NAME_MAX);
-	name[ARR_NAME_MAX] = '\0';
 	h.author_org = author;
 	h.hlc = UINT64_MAX;
 	h.schema_version = UINT32_MAX;
 	ops[n++] = tu_cs_op("child", EXAMPLE_ROW, "ref", value_text("TD-2016-001"));
 	ops[n++] = tu_cs_op("child", EXAMPLE_ROW, "_deleted", value_int(0));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_nil());
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_int(INT64_MIN));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_int(INT64_MAX));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_int(-33));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_real(-0.0));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_real(-HUGE_VAL));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_real(0.1));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_nil());
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_int(INT64_MIN));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_int(INT64_MAX));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_int(-33));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_real(-0.0));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_real(-HUGE_VAL));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_real(0.1));
 	ops[n++] =
-	    tu_cs_op("x", EXAMPLE_ROW, "a", value_text("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_text(""));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_blob(blob, sizeof(blob)));
-	ops[n++] = tu_cs_op("x", EXAMPLE_ROW, "a", value_blob(NULL, 0));
-	ops[n++] = tu_cs_op(name, EXAMPLE_ROW, name, value_textn(big, ARR_VALUE_MAX));
-	ops[n++] = tu_cs_op("y_9", EXAMPLE_ROW, "_", value_blob(big, ARR_VALUE_MAX));
+	    tu_cs_op("#10", EXAMPLE_ROW, "#3", value_text("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_text(""));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_blob(blob, sizeof(blob)));
+	ops[n++] = tu_cs_op("#10", EXAMPLE_ROW, "#3", value_blob(NULL, 0));
+	ops[n++] = tu_cs_op("#255", EXAMPLE_ROW, "#255", value_textn(big, ARR_VALUE_MAX));
+	ops[n++] = tu_cs_op("arrangement", EXAMPLE_ROW, "#128", value_blob(big, ARR_VALUE_MAX));
 	assert_int_equal(changeset_build_region(k, &h, ops, n, &cs), 0);
 	assert_int_equal(changeset_verify(cs), 0);
 	copy = malloc(cs->rawlen);
@@ -337,8 +335,8 @@ test_build_refuses(void **state)
 	h.author_org = "\xc3";
 	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_EINVAL);
 	h = tu_cs_header(1, 0);
-	ops[0].table = longs + sizeof(longs) - 1 - (ARR_NAME_MAX + 1);
-	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_ETOOBIG);
+	ops[0].table = "#256";
+	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_EINVAL);
 	ops[0].table = "Organisation";
 	assert_int_equal(changeset_build_region(k, &h, ops, 1, &cs), ARR_EINVAL);
 	ops[0].table = "organisation";
@@ -510,10 +508,10 @@ test_differential(void **state)
 }
 
 /*
- * A bad table or column name is refused in any part and op, also after many good names
- * (the encoder remembers the addresses of names it checked: with hundreds of them, a bad
- * name's slot is taken by a good one), and a name of more than ARR_NAME_MAX bytes is too
- * big.
+ * A table or column without a number is refused in any part and op, also after many
+ * good ones: a name that is not the schema's nor reserved, and a reserved name ("#n") of
+ * a number this schema has (one name per number) or spelt otherwise than in decimal
+ * without leading zeros. A name the schema has is found by its own string or by a copy.
  */
 static void
 test_build_refuses_names(void **state)
@@ -522,36 +520,50 @@ test_build_refuses_names(void **state)
 	struct nodekey *k = tu_key(1);
 	struct cs_header h = tu_cs_header(1, 0);
 	static struct cs_op ops[NOPS];
-	static char names[NOPS][12];
 	struct cs_part_in parts[2] = {{.kind = CS_DATA, .ops = ops, .nops = NOPS / 2},
 	                              {.kind = CS_DATA, .ops = ops + NOPS / 2, .nops = NOPS / 2}};
-	static const char *const bad[] = {"Code", "1code", "co-de", ""};
-	char longname[ARR_NAME_MAX + 2];
+	static const char *const bad_col[] = {"Code", "co-de", "",  "nosuch", "#0",  "#1",
+	                                      "#3",   "#04",   "#", "#256",   "#1x", "id"};
+	static const char *const bad_tab[] = {"Organisation", "", "#0", "#9", "#010", "#2560"};
+	static const char *const cols[] = {"kind", "name", "code", "_deleted", "#4", "#127"};
+	char copy[16];
 	struct changeset *cs = NULL;
 	uint8_t skey[ARR_SKEY_LEN] = {1};
 
 	(void)state;
 	parts[1].skey = skey;
 	memcpy(parts[1].scope, case_scope, ARR_SCOPE_LEN);
-	for (size_t i = 0; i < NOPS; i++) {
-		snprintf(names[i], sizeof(names[i]), "c%zu", i);
-		ops[i] = tu_cs_op("organisation", EXAMPLE_ROW, names[i], value_int(1));
-	}
+	/* every seventh op on a table this schema lacks, which has only reserved columns */
+	for (size_t i = 0; i < NOPS; i++)
+		ops[i] = i % 7 == 6
+		             ? tu_cs_op("#10", EXAMPLE_ROW, i % 2 ? "#2" : "_deleted", value_int(1))
+		             : tu_cs_op("organisation", EXAMPLE_ROW, cols[i % 6], value_int(1));
+	snprintf(copy, sizeof(copy), "%s", "code");
+	ops[NOPS - 1].column = copy;
 	assert_int_equal(changeset_build(k, &h, parts, 2, &cs), 0);
 	changeset_destroy(&cs);
-	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++)
-		for (size_t at = 150; at < NOPS; at += 61) {
-			ops[at].column = bad[b];
+	/* at % 7 == 3: ops on organisation */
+	for (size_t b = 0; b < sizeof(bad_col) / sizeof(bad_col[0]); b++)
+		for (size_t at = 150; at < NOPS; at += 63) {
+			const char *was = ops[at].column;
+
+			ops[at].column = bad_col[b];
 			assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_EINVAL);
-			ops[at].column = names[at];
-			ops[at].table = bad[b];
-			assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_EINVAL);
-			ops[at].table = "organisation";
+			ops[at].column = was;
 		}
-	memset(longname, 'a', sizeof(longname));
-	longname[sizeof(longname) - 1] = '\0';
-	ops[NOPS - 1].column = longname;
-	assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_ETOOBIG);
+	for (size_t b = 0; b < sizeof(bad_tab) / sizeof(bad_tab[0]); b++)
+		for (size_t at = 150; at < NOPS; at += 61) {
+			const char *was = ops[at].table;
+
+			ops[at].table = bad_tab[b];
+			assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_EINVAL);
+			ops[at].table = was;
+		}
+	/* a column of this schema's tables is no column of a newer table */
+	ops[NOPS - 2].column = "kind";
+	assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_EINVAL);
+	ops[NOPS - 2].column = "#0";
+	assert_int_equal(changeset_build(k, &h, parts, 2, &cs), ARR_EINVAL);
 	assert_null(cs);
 	nodekey_destroy(&k);
 }

@@ -265,34 +265,6 @@ test_scope_thrice(void **state)
 	assert_int_equal(decode_parts(f->k, 9, p, 6), ARR_EMALFORMED);
 }
 
-/*
- * A name's bytes, every one of the 256 as the first and as a later byte, against the rule
- * written out: [a-z_] first, [a-z0-9_] after; empty is bad, ARR_NAME_MAX bytes fit and
- * one more is too big.
- */
-static void
-test_name_bytes(void **state)
-{
-	uint8_t name[ARR_NAME_MAX + 1];
-
-	(void)state;
-	for (int c = 0; c < 256; c++) {
-		bool first = (c >= 'a' && c <= 'z') || c == '_';
-		bool later = first || (c >= '0' && c <= '9');
-
-		name[0] = (uint8_t)c;
-		assert_int_equal(cs_name_check(name, 1, -99), first ? 0 : -99);
-		name[0] = 'a';
-		name[1] = (uint8_t)c;
-		name[2] = 'z';
-		assert_int_equal(cs_name_check(name, 3, -99), later ? 0 : -99);
-	}
-	assert_int_equal(cs_name_check(name, 0, -99), -99);
-	memset(name, '_', sizeof(name));
-	assert_int_equal(cs_name_check(name, ARR_NAME_MAX, -99), 0);
-	assert_int_equal(cs_name_check(name, ARR_NAME_MAX + 1, -99), ARR_ETOOBIG);
-}
-
 int
 main(void)
 {
@@ -302,7 +274,6 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_data_before_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_id, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scope_thrice, setup, teardown),
-	    cmocka_unit_test(test_name_bytes),
 	    cmocka_unit_test_setup_teardown(test_too_many_parts, setup, teardown),
 	};
 

@@ -1,5 +1,5 @@
 /*
- * test_changeset_rows.c: the data body of wire format 3, its ops grouped by row
+ * test_changeset_rows.c: the data body of wire format 4, its ops grouped by row
  * (PROTOCOL.md, "Ops and values"): the shapes of a body both decoders refuse (a row that
  * is not an array of 3, an empty or odd cells array, two consecutive rows of one table and
  * row id, too many cells); the size arithmetic (changeset_ops_bytes, changeset_fit and the
@@ -24,6 +24,7 @@
 #include "changeset.h"
 #include "changeset_ref.h"
 #include "changeset_ref_int.h"
+#include "schema.h"
 #include "testutil.h"
 
 #define EXAMPLE_ROW "5f0c6b1e-8a3d-4c2b-9e71-2d4a6c8b0f13"
@@ -70,22 +71,19 @@ decode_body(const void *body, size_t len)
  * past it), a cells array head of head elements followed by cells column/value pairs.
  */
 static void
-pack_row(msgpack_packer *pk, const char *table, uint8_t id, size_t fields, size_t head,
-         size_t cells)
+pack_row(msgpack_packer *pk, uint8_t table, uint8_t id, size_t fields, size_t head, size_t cells)
 {
 	uint8_t row[ARR_ROWID_LEN];
-	char col[8];
 
 	memset(row, id, sizeof(row));
 	msgpack_pack_array(pk, fields);
-	msgpack_pack_str_with_body(pk, table, strlen(table));
+	msgpack_pack_uint8(pk, table);
 	msgpack_pack_bin_with_body(pk, row, sizeof(row));
 	if (fields < 3)
 		return;
 	msgpack_pack_array(pk, head);
 	for (size_t c = 0; c < cells; c++) {
-		snprintf(col, sizeof(col), "c%zu", c % 100);
-		msgpack_pack_str_with_body(pk, col, strlen(col));
+		msgpack_pack_uint64(pk, c % 100);
 		msgpack_pack_int64(pk, (int64_t)c);
 	}
 	for (size_t x = 3; x < fields; x++)
@@ -94,10 +92,15 @@ pack_row(msgpack_packer *pk, const char *table, uint8_t id, size_t fields, size_
 
 /* The rows of one body: table, id, fields, cells head and cells written. */
 struct brow {
-	const char *table;
+	uint8_t table;
 	uint8_t id;
 	size_t fields, head, cells;
 };
+
+/* table numbers (schema_no.h) */
+#define T_ORG   0
+#define T_CHILD 1
+#define T_GOAL  8
 
 #define ROW(t, id, n)                                                                              \
 	{                                                                                          \
@@ -139,61 +142,64 @@ static void
 test_body_shapes(void **state)
 {
 	(void)state;
-	assert_int_equal(DECODE(ROW("organisation", 1, 2)), 0);
-	assert_int_equal(DECODE(ROW("organisation", 1, 8)), 0); /* a cells array 16 head */
-	assert_int_equal(DECODE(ROW("child", 1, 1), ROW("child", 2, 1), ROW("child", 1, 1)), 0);
-	assert_int_equal(DECODE(ROW("child", 1, 1), ROW("goal", 1, 1)), 0);
-	assert_int_equal(DECODE(ROW("child", 1, 1), ROW("child", 1, 1)), ARR_ENONCANON);
-	assert_int_equal(DECODE(ROW("child", 2, 3), ROW("goal", 1, 1), ROW("goal", 1, 2)),
+	assert_int_equal(DECODE(ROW(T_ORG, 1, 2)), 0);
+	assert_int_equal(DECODE(ROW(T_ORG, 1, 8)), 0); /* a cells array 16 head */
+	assert_int_equal(DECODE(ROW(T_CHILD, 1, 1), ROW(T_CHILD, 2, 1), ROW(T_CHILD, 1, 1)), 0);
+	assert_int_equal(DECODE(ROW(T_CHILD, 1, 1), ROW(T_GOAL, 1, 1)), 0);
+	assert_int_equal(DECODE(ROW(T_CHILD, 1, 1), ROW(T_CHILD, 1, 1)), ARR_ENONCANON);
+	assert_int_equal(DECODE(ROW(T_CHILD, 2, 3), ROW(T_GOAL, 1, 1), ROW(T_GOAL, 1, 2)),
 	                 ARR_ENONCANON);
 	/* ARR_ENONCANON is reported when nothing else is wrong */
-	assert_int_equal(decode_rows((const struct brow[]){ROW("child", 1, 1),
-	                                                   ROW("child", 1, 1),
-	                                                   {"child", 2, 3, 3, 1}},
-	                             3, "\xa1x", 2),
+	assert_int_equal(decode_rows((const struct brow[]){ROW(T_CHILD, 1, 1),
+	                                                   ROW(T_CHILD, 1, 1),
+	                                                   {T_CHILD, 2, 3, 3, 1}},
+	                             3, "\x01", 1),
 	                 ARR_EMALFORMED);
-	assert_int_equal(decode_rows((const struct brow[]){ROW("child", 1, 1),
-	                                                   ROW("child", 1, 1),
-	                                                   {"child", 2, 3, 2, 0}},
-	                             3, "\xa1x\xc3", 3),
+	assert_int_equal(decode_rows((const struct brow[]){ROW(T_CHILD, 1, 1),
+	                                                   ROW(T_CHILD, 1, 1),
+	                                                   {T_CHILD, 2, 3, 2, 0}},
+	                             3, "\x01\xc3", 2),
 	                 ARR_ETYPE);
-	/* an odd cells array: c0, 0, "x" */
-	assert_int_equal(decode_rows((const struct brow[]){{"child", 1, 3, 3, 1}}, 1, "\xa1x", 2),
+	/* an odd cells array: 0, 0, 1 */
+	assert_int_equal(decode_rows((const struct brow[]){{T_CHILD, 1, 3, 3, 1}}, 1, "\x01", 1),
 	                 ARR_EMALFORMED);
 	/* an odd cells array whose last element would pass for the next row */
-	assert_int_equal(decode_body("\x92\x93\xa1t\xc4\x10"
-	                             "0123456789abcdef\x93\xa1x\x01\x93\xa1u\xc4\x10"
-	                             "0123456789abcdef\x92\xa1y\x02",
-	                             51),
+	assert_int_equal(decode_body("\x92\x93\x05\xc4\x10"
+	                             "0123456789abcdef\x93\x01\x01\x93\x06\xc4\x10"
+	                             "0123456789abcdef\x92\x02\x02",
+	                             47),
 	                 ARR_EMALFORMED);
-	assert_int_equal(DECODE({"child", 1, 3, 0, 0}), ARR_EMALFORMED); /* no cells */
-	assert_int_equal(DECODE({"child", 1, 2, 0, 0}), ARR_EMALFORMED); /* [table, row id] */
-	assert_int_equal(DECODE({"child", 1, 4, 2, 1}), ARR_EMALFORMED); /* a nil after the cells */
+	assert_int_equal(DECODE({T_CHILD, 1, 3, 0, 0}), ARR_EMALFORMED); /* no cells */
+	assert_int_equal(DECODE({T_CHILD, 1, 2, 0, 0}), ARR_EMALFORMED); /* [table, row id] */
+	assert_int_equal(DECODE({T_CHILD, 1, 4, 2, 1}), ARR_EMALFORMED); /* a nil after the cells */
 	assert_int_equal(decode_body("\x91", 1), ARR_EMALFORMED);        /* a row, no byte for it */
 	assert_int_equal(decode_body("\x91\xc0", 2), ARR_ETYPE);         /* a row that is nil */
 	assert_int_equal(decode_body("\x91\xa1x", 3), ARR_ETYPE);        /* a row that is a str */
 	/* cells: an array (a row [table, row id, nil] is not one) */
-	assert_int_equal(decode_body("\x91\x93\xa1x\xc4\x10"
+	assert_int_equal(decode_body("\x91\x93\x05\xc4\x10"
 	                             "0123456789abcdef\xc0",
-	                             23),
+	                             22),
 	                 ARR_ETYPE);
 	/* ARR_CS_MAX_OPS cells over all rows */
-	assert_int_equal(DECODE(ROW("child", 1, ARR_CS_MAX_OPS)), 0);
-	assert_int_equal(DECODE(ROW("child", 1, ARR_CS_MAX_OPS + 1)), ARR_ETOOBIG);
-	assert_int_equal(DECODE(ROW("child", 1, 1000), ROW("child", 2, ARR_CS_MAX_OPS - 1000)), 0);
-	assert_int_equal(DECODE(ROW("child", 1, 1000), ROW("child", 2, ARR_CS_MAX_OPS - 999)),
+	assert_int_equal(DECODE(ROW(T_CHILD, 1, ARR_CS_MAX_OPS)), 0);
+	assert_int_equal(DECODE(ROW(T_CHILD, 1, ARR_CS_MAX_OPS + 1)), ARR_ETOOBIG);
+	assert_int_equal(DECODE(ROW(T_CHILD, 1, 1000), ROW(T_CHILD, 2, ARR_CS_MAX_OPS - 1000)), 0);
+	assert_int_equal(DECODE(ROW(T_CHILD, 1, 1000), ROW(T_CHILD, 2, ARR_CS_MAX_OPS - 999)),
 	                 ARR_ETOOBIG);
 }
 
-/* The ops of a decoded body: one per cell, in order, each naming its row's table and id. */
+/*
+ * The ops of a decoded body: one per cell, in order, each naming its row's table and id,
+ * by the schema's names of the numbers: _deleted is column 0, the others follow it in
+ * schema order; a number the schema lacks is named "#" and the number.
+ */
 static void
 test_body_ops(void **state)
 {
 	static const uint8_t body[] = {
-	    0x92, 0x93, 0xa1, 't', 0xc4, 0x10, 1, 1, 1,    1,    1,   1,    1,    1,
-	    1,    1,    1,    1,   1,    1,    1, 1, 0x94, 0xa1, 'a', 0x05, 0xa1, 'b',
-	    0xc0, 0x93, 0xa1, 'u', 0xc4, 0x10, 2, 2, 2,    2,    2,   2,    2,    2,
-	    2,    2,    2,    2,   2,    2,    2, 2, 0x92, 0xa1, 'a', 0x07,
+	    0x92, 0x93, 0x01, 0xc4, 0x10, 1, 1, 1, 1,    1,    1,    1,    1,    1,    1,    1, 1,
+	    1,    1,    1,    1,    0x94, 1, 5, 0, 0xc0, 0x93, 0x0a, 0xc4, 0x10, 2,    2,    2, 2,
+	    2,    2,    2,    2,    2,    2, 2, 2, 2,    2,    2,    2,    0x92, 0x01, 0x07,
 	};
 	struct nodekey *k = tu_key(1);
 	struct cs_header h = tu_cs_header(1, 0);
@@ -208,14 +214,15 @@ test_body_ops(void **state)
 	assert_int_equal(changeset_decode((const uint8_t *)env.data, env.size, &cs), 0);
 	assert_int_equal(cs->parts[0].nops, 3);
 	ops = cs->parts[0].ops;
-	assert_string_equal(ops[0].table, "t");
-	assert_string_equal(ops[1].table, "t");
-	assert_string_equal(ops[2].table, "u");
+	assert_string_equal(ops[0].table, "child");
+	assert_ptr_equal(ops[0].table, schema_table_at(1)->name);
+	assert_ptr_equal(ops[1].table, ops[0].table);
+	assert_string_equal(ops[2].table, "#10");
 	assert_int_equal(ops[1].row[15], 1);
 	assert_int_equal(ops[2].row[0], 2);
-	assert_string_equal(ops[0].column, "a");
-	assert_string_equal(ops[1].column, "b");
-	assert_string_equal(ops[2].column, "a");
+	assert_string_equal(ops[0].column, "ref");
+	assert_string_equal(ops[1].column, "_deleted");
+	assert_string_equal(ops[2].column, "#1");
 	assert_int_equal(ops[0].value.u.i, 5);
 	assert_int_equal(ops[1].value.kind, VALUE_NIL);
 	assert_int_equal(ops[2].value.u.i, 7);
@@ -223,6 +230,53 @@ test_body_ops(void **state)
 	changeset_destroy(&cs);
 	msgpack_sbuffer_destroy(&env);
 	nodekey_destroy(&k);
+}
+
+/*
+ * A table or column number is a uint of at most 255 in its shortest form, whatever the
+ * schema has: both decoders refuse any other type (ARR_ETYPE), a larger one (ARR_ETOOBIG)
+ * and a longer form (ARR_ENONCANON), in the table's place and in a column's.
+ */
+static void
+test_numbers(void **state)
+{
+	static const struct {
+		const char *mp;
+		size_t len;
+		int rc;
+	} nos[] = {
+	    {"\x7f", 1, 0},
+	    {"\xcc\x80", 2, 0},
+	    {"\xcc\xff", 2, 0},
+	    {"\xcd\x01\x00", 3, ARR_ETOOBIG},
+	    {"\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9, ARR_ETOOBIG},
+	    {"\xcc\x03", 2, ARR_ENONCANON},
+	    {"\xd0\x03", 2, ARR_ENONCANON},
+	    {"\xff", 1, ARR_ETYPE},
+	    {"\xd0\xfd", 2, ARR_ETYPE},
+	    {"\xa1x", 2, ARR_ETYPE},
+	    {"\xc4\x01\x03", 3, ARR_ETYPE},
+	    {"\xc0", 1, ARR_ETYPE},
+	    {"\xcb\x40\x08\x00\x00\x00\x00\x00\x00", 9, ARR_ETYPE},
+	};
+	uint8_t b[48];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(nos) / sizeof(nos[0]); i++)
+		for (int col = 0; col < 2; col++) {
+			/* [[table, row id, [column, 1]]]: the number here, 2 there */
+			const char *t = col ? "\x02" : nos[i].mp, *c = col ? nos[i].mp : "\x02";
+			size_t tn = col ? 1 : nos[i].len, cn = col ? nos[i].len : 1;
+
+			memcpy(b, "\x91\x93", 2);
+			memcpy(b + 2, t, tn);
+			memcpy(b + 2 + tn, "\xc4\x10", 2);
+			memset(b + 4 + tn, 7, ARR_ROWID_LEN);
+			b[20 + tn] = 0x92;
+			memcpy(b + 21 + tn, c, cn);
+			b[21 + tn + cn] = 0x01;
+			assert_int_equal(decode_body(b, 22 + tn + cn), nos[i].rc);
+		}
 }
 
 /* ---- size arithmetic and splitting ---- */
@@ -394,7 +448,9 @@ enum { PROP_MAX_OPS = 300 };
 static char arrangement_copy[] = "arrangement";
 
 /*
- * A random op list of 1..PROP_MAX_OPS ops on a pool of 4 row ids and 3 tables: an op
+ * A random op list of 1..PROP_MAX_OPS ops on a pool of 4 row ids and 3 tables (one of a
+ * newer schema, whose columns this one names "#n"), columns of the schema and of a newer
+ * one (numbers past 127 take two bytes), in any order and repeated: an op
  * mostly names the row of the op before (rows of many cells, crossing the cells array's
  * 16-element head), else any row (rows repeated later, interleaved); values of every
  * kind, now and then long enough to cross the str and bin heads.
@@ -402,9 +458,10 @@ static char arrangement_copy[] = "arrangement";
 static size_t
 prop_ops(struct tu_rng *r, struct cs_op *ops, const char *text)
 {
-	static const char *tables[] = {"organisation", "arrangement", "child"};
-	static const char *columns[] = {"a", "code", "kind", "summary",
-	                                "a_column_name_of_forty_bytes_0123456789ab"};
+	static const char *tables[] = {"organisation", "arrangement", "#200"};
+	static const char *columns[][5] = {{"code", "kind", "_deleted", "#4", "#130"},
+	                                   {"summary", "status", "_deleted", "#17", "#255"},
+	                                   {"#1", "_deleted", "#127", "#128", "#2"}};
 	uint8_t ids[4][ARR_ROWID_LEN];
 	size_t n = 1 + tu_rng_below(r, PROP_MAX_OPS), len;
 
@@ -422,7 +479,9 @@ prop_ops(struct tu_rng *r, struct cs_op *ops, const char *text)
 		}
 		if (strcmp(op->table, "arrangement") == 0 && tu_rng_below(r, 4) == 0)
 			op->table = arrangement_copy;
-		op->column = columns[tu_rng_below(r, 5)];
+		op->column = columns[op->table == tables[0]   ? 0
+		                     : op->table == tables[2] ? 2
+		                                              : 1][tu_rng_below(r, 5)];
 		len = tu_rng_below(r, 50) == 0    ? tu_rng_below(r, 3000)
 		      : tu_rng_below(r, 400) == 0 ? tu_rng_below(r, ARR_VALUE_MAX + 1)
 		                                  : tu_rng_below(r, 40);
@@ -631,9 +690,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_body_shapes),
-	    cmocka_unit_test(test_body_ops),
-	    cmocka_unit_test(test_fit_split),
+	    cmocka_unit_test(test_body_shapes),   cmocka_unit_test(test_body_ops),
+	    cmocka_unit_test(test_numbers),       cmocka_unit_test(test_fit_split),
 	    cmocka_unit_test(test_rows_property),
 	};
 

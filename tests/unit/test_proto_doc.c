@@ -7,7 +7,7 @@
  *   meaning and a receiver's duty written by hand (not empty);
  *   <!-- schema-begin --> ... <!-- schema-end -->: exactly what schema_doc_render()
  *   makes of protocol/schema.c (tables, columns, types, allowed values, their order,
- *   and the arrangement status lifecycle);
+ *   their wire numbers, and the arrangement status lifecycle);
  *   <!-- roles-begin --> ... <!-- roles-end -->: exactly what roles_doc_render() makes
  *   of the role matrix of the current schema version (protocol/rolematrix.c).
  *
@@ -28,6 +28,7 @@
 #include "arrerr.h"
 #include "rolematrix.h"
 #include "schema.h"
+#include "schema_no.h"
 #include "testutil.h"
 
 #define ERR_BEGIN    "<!-- errors-begin -->\n"
@@ -162,7 +163,8 @@ schema_doc_render(void)
 	for (size_t i = 0; i < schema_table_count(); i++) {
 		const struct schema_table *t = schema_table_at(i);
 
-		fprintf(f, "%s#### %zu. `%s`", i == 0 ? "" : "\n", i + 1, t->name);
+		/* headed by the table's number, each column by its own (schema_no.h) */
+		fprintf(f, "%s#### %u. `%s`", i == 0 ? "" : "\n", schema_no_of_table(t), t->name);
 		/* what a schema version added (PROTOCOL.md, "Schema evolution") */
 		if (t->since > 1)
 			fprintf(f, " (schema version %u)", t->since);
@@ -170,7 +172,7 @@ schema_doc_render(void)
 		for (size_t j = 0; j < t->ncolumns; j++) {
 			const struct schema_column *c = &t->columns[j];
 
-			fprintf(f, "| %zu | `%s`", j, c->name);
+			fprintf(f, "| %u | `%s`", schema_no_of_column(t, c), c->name);
 			if (c->since > t->since)
 				fprintf(f, " (schema version %u)", c->since);
 			fprintf(f, " | %s | ", type_name(c->type));
@@ -362,13 +364,15 @@ test_schema_render(void **state)
 		const struct schema_table *t = schema_table_at(i);
 		const char *at;
 
-		snprintf(head, sizeof(head), "#### %zu. `%s`\n", i + 1, t->name);
+		snprintf(head, sizeof(head), "#### %zu. `%s`\n", i, t->name);
 		at = strstr(doc, head);
 		assert_non_null(at);
 		assert_true(at >= prev);
 		prev = at;
 		for (size_t j = 0; j < t->ncolumns; j++) {
-			snprintf(head, sizeof(head), "| %zu | `%s` | %s | ", j, t->columns[j].name,
+			/* _deleted, last, is number 0; the others follow it */
+			snprintf(head, sizeof(head), "| %zu | `%s` | %s | ",
+			         j + 1 == t->ncolumns ? 0 : j + 1, t->columns[j].name,
 			         type_name(t->columns[j].type));
 			assert_non_null(strstr(at, head));
 		}

@@ -89,7 +89,7 @@ badops_update(struct seqlist *out, struct ts_replica *a, struct ts_replica *b,
 	key_for_b(b, y, skey);
 	ts_new_id(row);
 	{
-		struct cs_op op = tu_cs_op("arrangement", row, "no_such_column", value_text("x"));
+		struct cs_op op = tu_cs_op("arrangement", row, "#99", value_text("x"));
 		struct cs_part_in in = {.kind = CS_DATA, .ops = &op, .nops = 1, .skey = skey};
 
 		memcpy(in.scope, x->parts[0].scope, ARR_SCOPE_LEN);
@@ -114,7 +114,7 @@ badops_case(struct seqlist *out, struct ts_replica *a, struct ts_replica *b,
 	key_for_b(b, x, skey);
 	ts_new_id(row);
 	{
-		struct cs_op op = tu_cs_op("arrangement", row, "no_such_column", value_text("x"));
+		struct cs_op op = tu_cs_op("arrangement", row, "#99", value_text("x"));
 		struct cs_part_in in[2] = {{.kind = CS_POLICY, .policy = p},
 		                           {.kind = CS_DATA, .ops = &op, .nops = 1, .skey = skey}};
 
@@ -135,7 +135,7 @@ badops_region(struct seqlist *out, struct ts_replica *a, const struct changeset 
 	struct cs_op op;
 
 	ts_new_id(row);
-	op = tu_cs_op("organisation", row, "no_such_column", value_text("x"));
+	op = tu_cs_op("organisation", row, "#99", value_text("x"));
 	TU_CHECK(changeset_build_region(a->key, &x->h, &op, 1, &cs) == 0);
 	seq_add(out, cs->raw, cs->rawlen);
 	changeset_destroy(&cs);

@@ -62,11 +62,16 @@ counts(struct ts_replica *r, uint64_t *quarantined, uint64_t *logged)
 	*logged = st.log_count;
 }
 
+/*
+ * A newer schema's column and table are numbers this one lacks: the next column of
+ * organisation (4, after kind, name and code) and the next table (10) with its first
+ * column (1), which a change set names by number and this schema by reserved name.
+ */
 static const char *const newer_ops[][2] = {
-    {"organisation", "name"},   /* known: applies */
-    {"organisation", "kvk_no"}, /* unknown column: kept */
-    {"organisation", "kind"},   /* unknown enum value: merged as text */
-    {"school_year", "label"},   /* unknown table: kept */
+    {"organisation", "name"}, /* known: applies */
+    {"organisation", "#4"},   /* unknown column: kept */
+    {"organisation", "kind"}, /* unknown enum value: merged as text */
+    {"#10", "#1"},            /* unknown table: kept */
 };
 
 static void
@@ -123,6 +128,14 @@ test_same_version_unknown_quarantined(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(store_unknown_stats(c->s, &u), 0);
 	assert_int_equal(u.changesets, 0);
+	/* and so is one that names a table number this version lacks (another author) */
+	ts_new_id(id);
+	cs = build(&f->r[0], 1, ARR_SCHEMA_VERSION, id, newer_ops + 3, vals, 1);
+	assert_int_equal(apply1(c, cs), STORE_QUARANTINED);
+	changeset_destroy(&cs);
+	counts(c, &q, &n);
+	assert_int_equal(q, 2);
+	assert_int_equal(n, 0);
 }
 
 static void
