@@ -160,16 +160,15 @@ struct store {
 	uint64_t max_drift;
 	bool rules; /* local writes keep the domain rules (store_rules.c) */
 	struct store_rules_memo *rules_memo; /* during such a write, told of each row merged */
-	bool merge_general; /* tests: a new row's merge by the general path (store_merge.c) */
-	struct store_search *search;        /* rows changed since the index's last flush */
-	struct store_digest_inc *digest;    /* the content digest's state (store_digest_inc.c) */
-	struct store_seal *seal;            /* builds a write's change sets (store_seal.c) */
-	struct store_seal_stats seal_stats; /* where they were built (store_pack.c) */
-	uint64_t clock_rejected;            /* change sets refused by the drift check since open */
-	struct store_budget budget;         /* every field set (store_set_budget) */
-	uint64_t pending_dropped;           /* dropped or evicted from pending since open */
-	uint64_t quarantine_evicted;        /* evicted from quarantine since open */
-	struct store_quota_over *over;      /* origins over their log quota (store_quota.c) */
+	struct store_search *search;         /* rows changed since the index's last flush */
+	struct store_digest_inc *digest;     /* the content digest's state (store_digest_inc.c) */
+	struct store_seal *seal;             /* builds a write's change sets (store_seal.c) */
+	struct store_seal_stats seal_stats;  /* where they were built (store_pack.c) */
+	uint64_t clock_rejected;             /* change sets refused by the drift check since open */
+	struct store_budget budget;          /* every field set (store_set_budget) */
+	uint64_t pending_dropped;            /* dropped or evicted from pending since open */
+	uint64_t quarantine_evicted;         /* evicted from quarantine since open */
+	struct store_quota_over *over;       /* origins over their log quota (store_quota.c) */
 	size_t nover, over_cap;
 	uint64_t quota_refused; /* change sets refused over a quota since open */
 	uint64_t quota_gen;     /* changes with what store_quota_held() raises */
@@ -226,6 +225,7 @@ struct store {
 	struct store_verdicts *verdicts;     /* write authorisation (store_verdict.c) */
 	struct store_erase *erase;           /* erasure (store_erase.c) */
 	struct store_precheck *precheck; /* received change sets checked ahead (store_precheck.h) */
+	bool merge_general; /* tests: new rows merged by the general path (store_merge.c) */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
