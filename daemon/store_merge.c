@@ -326,7 +326,8 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		size_t j, ncols, len;
 		bool inserted;
 
-		if (tname == NULL || strcmp(tname, first->table) != 0) {
+		/* a run's table is mostly the string of the run before (decoders intern it) */
+		if (tname == NULL || (tname != first->table && strcmp(tname, first->table) != 0)) {
 			tname = first->table;
 			ti = store_db_table_index(tname);
 		}
@@ -335,7 +336,7 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		ncols = tb->t->ncolumns;
 		for (j = i + 1; j < nops; j++)
 			if (memcmp(ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
-			    strcmp(ops[j].table, tname) != 0)
+			    (ops[j].table != tname && strcmp(ops[j].table, tname) != 0))
 				break;
 		rowid_format(first->row, id);
 

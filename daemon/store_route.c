@@ -355,7 +355,8 @@ store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*sco
 	for (size_t i = 0; i < nops; i++) {
 		r->bad_op = i;
 		if (i > 0 && memcmp(ops[i].row, ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
-		    strcmp(ops[i].table, ops[i - 1].table) == 0) {
+		    (ops[i].table == ops[i - 1].table ||
+		     strcmp(ops[i].table, ops[i - 1].table) == 0)) {
 			memcpy(scopes[i], scopes[i - 1], ARR_SCOPE_LEN);
 			continue;
 		}
