@@ -44,11 +44,20 @@ struct memo_tab {
 	size_t cap, n;
 };
 
+#define MEMO_REACHED 16 /* statuses remembered as reached from draft */
+
 struct store_rules_memo {
 	struct memo_tab rows; /* touched by the merge, by (table, row bytes) */
 	struct memo_tab refs; /* visible after the write, by (table, id text) */
 	bool status;          /* the write sets an arrangement's status */
 	int arr;              /* the table index of arrangement */
+	/*
+	 * statuses a new arrangement of this write was found to reach from draft: the
+	 * lifecycle's closure (schema_rules_status) is walked once per status, not per row
+	 * (it was a tenth of an import)
+	 */
+	char reached[MEMO_REACHED][MEMO_KIND];
+	size_t nreached;
 };
 
 /*
@@ -415,19 +424,37 @@ store_rules_word(char *buf, size_t size, const struct schema_table *t,
 	                 why->value != NULL ? "=" : "", why->value != NULL ? q : "", why->rule);
 }
 
-/* The status of the row against what it was before the write (the status ops of the run). */
-static int
-check_status(const struct store_op *ops, size_t i, size_t j, const char *old, const char *now,
-             struct schema_refusal *why, size_t *bad)
+/* Whether m remembers status as reached from draft. */
+static bool
+reached_known(const struct store_rules_memo *m, const char *status)
 {
+	for (size_t i = 0; i < m->nreached; i++)
+		if (strcmp(m->reached[i], status) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The status of the row against what it was before the write (the status ops of the
+ * run). A new row's status (no old one) is judged by the status alone.
+ */
+static int
+check_status(struct store_rules_memo *m, const struct store_op *ops, size_t i, size_t j,
+             const char *old, const char *now, struct schema_refusal *why, size_t *bad)
+{
+	size_t len;
 	int rc;
 
 	for (size_t k = i; k < j; k++) {
 		if (!is_status_op(&ops[k]) || now == NULL)
 			continue;
 		*bad = k;
+		if (old == NULL && reached_known(m, now))
+			continue;
 		if ((rc = schema_rules_status(old, now, why)) < 0)
 			return rc;
+		if (old == NULL && m->nreached < MEMO_REACHED && (len = strlen(now)) < MEMO_KIND)
+			memcpy(m->reached[m->nreached++], now, len + 1);
 	}
 	return 0;
 }
@@ -544,7 +571,7 @@ check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
 		r->bad_op = op_of(ops, i, j, why.column);
 		goto out;
 	}
-	rc = check_status(ops, i, j, old, status, &why, &r->bad_op);
+	rc = check_status(s->rules_memo, ops, i, j, old, status, &why, &r->bad_op);
 out:
 	if (rc < 0 && rc != ARR_ENOMEM)
 		store_rules_word(r->refusal, sizeof(r->refusal), t, &why);
