@@ -225,6 +225,7 @@ struct store {
 	struct store_verdicts *verdicts;     /* write authorisation (store_verdict.c) */
 	struct store_erase *erase;           /* erasure (store_erase.c) */
 	struct store_precheck *precheck; /* received change sets checked ahead (store_precheck.h) */
+	bool merge_general; /* tests: new rows merged by the general path (store_merge.c) */
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */

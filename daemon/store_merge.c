@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "arrerr.h"
+#include "bigend.h"
 #include "monoclock.h"
 #include "rowid.h"
 #include "store_int.h"
@@ -179,6 +180,40 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
 }
 
 /*
+ * merge_row() on a row nobody wrote (its clocks all zero): every op wins its cell, since
+ * a cell nobody wrote is lost to any key and a later op of the change set wins over an
+ * earlier one with the same key. So the mask is every column the ops name, each taking
+ * its last op's value (into s->scratch), and the clock record (into s->clkrec, *len) is
+ * the one group of key over that mask: what store_clock_encode() makes of those clocks,
+ * without writing them and reading them back per op (the insert of each new row of a
+ * catch-up or an import comes here).
+ */
+static uint64_t
+merge_fresh(struct store *s, const struct store_table *tb, const struct cs_op *ops, size_t n,
+            const struct cellkey *key, size_t *len)
+{
+	uint64_t mask = 0;
+	int ci = -1;
+
+	for (size_t k = 0; k < n; k++) {
+		const char *name = ops[k].column;
+		const struct schema_column *c = schema_column_findn(tb->t, name, strlen(name), ci);
+
+		assert(c != NULL); /* validated before */
+		ci = (int)(c - tb->t->columns);
+		mask |= UINT64_C(1) << ci;
+		s->scratch[ci] = ops[k].value;
+	}
+	*len = 0;
+	if (mask != 0 && key->oid != 0) { /* a key of origin id 0 is no group (encode) */
+		store_clock_put(s->clkrec, 0, key);
+		be_put(s->clkrec + CLOCK_LEN, mask, 8);
+		*len = CLOCK_GROUP_LEN;
+	}
+	return mask;
+}
+
+/*
  * History entries (one per row and change set) of one log id, written in batches: a
  * statement per row cost a catch-up as much as a third of its row inserts. Flushed
  * before the merge of a part returns, so _rowlog is complete whenever anything reads it.
@@ -297,8 +332,8 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		size_t j, ncols, len;
 		bool inserted;
 
-		/* a decoded change set names one table by one string (schema_no.h) */
-		if (tname != first->table && (tname == NULL || strcmp(tname, first->table) != 0)) {
+		/* a run's table is mostly the string of the run before (decoders intern it) */
+		if (tname == NULL || (tname != first->table && strcmp(tname, first->table) != 0)) {
 			tname = first->table;
 			ti = store_db_table_index(tname);
 		}
@@ -311,9 +346,13 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 				break;
 		rowid_format(first->row, id);
 
-		memset(s->clocks, 0, ncols * CLOCK_LEN);
-		mask = merge_row(s, tb, first, j - i, &key);
-		len = store_clock_encode(s->clocks, ncols, s->clkrec);
+		if (!s->merge_general) {
+			mask = merge_fresh(s, tb, first, j - i, &key, &len);
+		} else {
+			memset(s->clocks, 0, ncols * CLOCK_LEN);
+			mask = merge_row(s, tb, first, j - i, &key);
+			len = store_clock_encode(s->clocks, ncols, s->clkrec);
+		}
 		if ((rc = row_insert(s, tb, id, sc, mask, s->scratch, s->clkrec, len, log_id,
 		                     &rid)) < 0)
 			return rc;

@@ -11,6 +11,7 @@
  *
  * It reads the replica and decides; it builds and applies nothing (store_write.c).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,14 +32,13 @@ row_scope(struct store *s, const char *table, const uint8_t row[ARR_ROWID_LEN],
 }
 
 /*
- * The write's ops indexed by (row, table), and its arrangements by child: routing looks
- * ops up by row for every new row, and a linear scan made an import of n rows cost n^2.
+ * The write's arrangements by child (sorted), and below its ops by (row, table): routing
+ * looks ops up by row for every new row, and a linear scan made an import of n rows cost
+ * n^2.
  */
 struct opref {
 	const struct cs_op *op;
-	uint8_t key[ARR_ROWID_LEN];   /* the row, or for by_child the child_id's row */
-	int looked;                   /* by_row, first of a run: 0, or the lookup's result + 1 */
-	uint8_t scope[ARR_SCOPE_LEN]; /* ... and the scope it found */
+	uint8_t key[ARR_ROWID_LEN]; /* the child_id's row */
 };
 
 /*
@@ -94,15 +94,30 @@ ref_row(const struct cs_op *op, uint8_t row[ARR_ROWID_LEN])
 	return rowid_parse(text, row) == 0 ? 0 : ARR_EINVAL;
 }
 
+/*
+ * A run of consecutive ops of the write on one (row, table): a write names a row's
+ * columns one after another, so there are a few times fewer runs than ops. The runs of
+ * one (row, table) are chained in the order of the write.
+ */
+struct oprun {
+	const struct cs_op *op; /* its first op */
+	size_t n;
+	size_t next;                  /* 1 + the index of the next run on (row, table), or 0 */
+	size_t last;                  /* first of a chain: 1 + the index of its last run */
+	int looked;                   /* first of a chain: 0, or the lookup's result + 1 */
+	uint8_t scope[ARR_SCOPE_LEN]; /* ... and the scope it found */
+};
+
 struct route {
 	struct store *s;
 	const struct cs_op *ops;
 	size_t nops;
 	struct store_write_result *r;
-	struct opref *by_row;   /* every op by (row, table) */
+	struct oprun *runs; /* the write's runs, in its order */
+	size_t nruns;
 	struct opref *by_child; /* the arrangement ops setting child_id, by that child */
 	size_t nchild;
-	size_t *slots; /* by (row, table): 1 + the index in by_row of its first op, or 0 */
+	size_t *slots; /* by (row, table): 1 + the index in runs of its first run, or 0 */
 	size_t mask;   /* slots has mask + 1 entries, a power of two */
 };
 
@@ -121,48 +136,34 @@ slot_of(const struct route *rt, const uint8_t row[ARR_ROWID_LEN])
 	return (size_t)a & rt->mask;
 }
 
-/*
- * The first entry of rt->by_row on (row, table), or NULL: a probe of rt->slots. Routing
- * asks it several times per row (the row, its parent, the parent's ops), and a binary
- * search over every op of the write cost an import as much as routing's own look-ups.
- */
-static struct opref *
-by_row_find(const struct route *rt, const uint8_t *row, const char *table)
+/* Whether op is on (row, table). */
+static bool
+op_on(const struct cs_op *op, const uint8_t *row, const char *table)
 {
-	for (size_t h = slot_of(rt, row);; h = (h + 1) & rt->mask) {
-		struct opref *e;
-
-		if (rt->slots[h] == 0)
-			return NULL;
-		e = &rt->by_row[rt->slots[h] - 1];
-		if (memcmp(e->key, row, ARR_ROWID_LEN) == 0 && same_name(e->op->table, table))
-			return e;
-	}
+	return memcmp(op->row, row, ARR_ROWID_LEN) == 0 && same_name(op->table, table);
 }
 
-/* rt->slots: the first entry of each (row, table) of rt->by_row (sorted). */
-static int
-slots_build(struct route *rt)
+/*
+ * The slot of (row, table) in rt->slots: the one holding its first run, or the empty
+ * one where it would go. Routing asks several times per row (the row, its parent, the
+ * parent's ops), and a search over every op of the write cost an import as much as
+ * routing's own look-ups.
+ */
+static size_t *
+slot_find(const struct route *rt, const uint8_t *row, const char *table)
 {
-	size_t n = 2;
+	for (size_t h = slot_of(rt, row);; h = (h + 1) & rt->mask)
+		if (rt->slots[h] == 0 || op_on(rt->runs[rt->slots[h] - 1].op, row, table))
+			return &rt->slots[h];
+}
 
-	while (n < 2 * rt->nops)
-		n *= 2;
-	if ((rt->slots = calloc(n, sizeof(*rt->slots))) == NULL)
-		return ARR_ENOMEM;
-	rt->mask = n - 1;
-	for (size_t i = 0; i < rt->nops; i++) {
-		const struct opref *e = &rt->by_row[i];
-		size_t h;
+/* The first run of the write on (row, table), or NULL. */
+static struct oprun *
+by_row_find(const struct route *rt, const uint8_t *row, const char *table)
+{
+	size_t *h = slot_find(rt, row, table);
 
-		if (i > 0 && memcmp(e->key, e[-1].key, ARR_ROWID_LEN) == 0 &&
-		    same_name(e->op->table, e[-1].op->table))
-			continue;
-		for (h = slot_of(rt, e->key); rt->slots[h] != 0; h = (h + 1) & rt->mask)
-			;
-		rt->slots[h] = i + 1;
-	}
-	return 0;
+	return *h != 0 ? &rt->runs[*h - 1] : NULL;
 }
 
 /*
@@ -174,7 +175,7 @@ static int
 route_row_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
                 uint8_t scope[ARR_SCOPE_LEN])
 {
-	struct opref *e = by_row_find(rt, row, table);
+	struct oprun *e = by_row_find(rt, row, table);
 	int rc;
 
 	if (e != NULL && e->looked != 0) {
@@ -189,67 +190,58 @@ route_row_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID
 	return rc;
 }
 
-/* The op of this write setting column of (table, row), or NULL. */
+/* The first op of this write (in its order) setting column of (table, row), or NULL. */
 static const struct cs_op *
 find_op(const struct route *rt, const char *table, const uint8_t *row, const char *column)
 {
-	const struct opref *e = by_row_find(rt, row, table);
+	const struct oprun *e = by_row_find(rt, row, table);
 
-	for (; e != NULL && e < rt->by_row + rt->nops && memcmp(e->key, row, ARR_ROWID_LEN) == 0 &&
-	       same_name(e->op->table, table);
-	     e++)
-		if (same_name(e->op->column, column))
-			return e->op;
+	for (; e != NULL; e = e->next != 0 ? &rt->runs[e->next - 1] : NULL)
+		for (size_t k = 0; k < e->n; k++)
+			if (same_name(e->op[k].column, column))
+				return &e->op[k];
 	return NULL;
 }
 
-/* A run of consecutive ops of the write on one (row, table): its first op and length. */
-struct oprun {
-	struct opref first;
-	size_t n;
-};
-
-static int
-oprun_cmp(const void *a, const void *b)
-{
-	return opref_cmp(&((const struct oprun *)a)->first, &((const struct oprun *)b)->first);
-}
-
 /*
- * rt->by_row: the ops sorted by (row, table, place in the write). A write names a row's
- * columns one after another, so the runs of ops on one (row, table) are sorted, a few
- * times fewer entries than its ops (sorting the ops was a sixth of an import's work);
- * runs of one (row, table) that do not touch keep their order, so the result is the same.
+ * rt->runs, each chained to the runs of its (row, table) before it, and rt->slots
+ * indexing the first of each chain: no sort (sorting the ops, then their runs, was a
+ * sixth, then a fiftieth of an import's work).
  */
 static int
-by_row_sort(struct route *rt)
+runs_build(struct route *rt)
 {
-	struct oprun *runs = calloc(rt->nops + 1, sizeof(*runs));
-	size_t nruns = 0, k = 0;
+	size_t n = 2;
 
-	if (runs == NULL)
+	if ((rt->runs = malloc((rt->nops + 1) * sizeof(*rt->runs))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < rt->nops; i++) {
 		const struct cs_op *o = &rt->ops[i];
-		struct oprun *r = nruns > 0 ? &runs[nruns - 1] : NULL;
+		struct oprun *r = rt->nruns > 0 ? &rt->runs[rt->nruns - 1] : NULL;
 
-		if (r != NULL && memcmp(r->first.key, o->row, ARR_ROWID_LEN) == 0 &&
-		    (r->first.op->table == o->table || strcmp(r->first.op->table, o->table) == 0)) {
+		if (r != NULL && op_on(r->op, o->row, o->table)) {
 			r->n++;
 			continue;
 		}
-		r = &runs[nruns++];
-		r->first.op = o;
-		memcpy(r->first.key, o->row, ARR_ROWID_LEN);
-		r->n = 1;
+		r = &rt->runs[rt->nruns++];
+		*r = (struct oprun){.op = o, .n = 1};
 	}
-	qsort(runs, nruns, sizeof(*runs), oprun_cmp);
-	for (size_t r = 0; r < nruns; r++)
-		for (size_t j = 0; j < runs[r].n; j++, k++) {
-			rt->by_row[k].op = runs[r].first.op + j;
-			memcpy(rt->by_row[k].key, runs[r].first.key, ARR_ROWID_LEN);
+	while (n < 2 * rt->nruns)
+		n *= 2;
+	if ((rt->slots = calloc(n, sizeof(*rt->slots))) == NULL)
+		return ARR_ENOMEM;
+	rt->mask = n - 1;
+	for (size_t i = 0; i < rt->nruns; i++) {
+		struct oprun *r = &rt->runs[i];
+		size_t *h = slot_find(rt, r->op->row, r->op->table);
+
+		if (*h == 0) {
+			*h = r->last = i + 1;
+			continue;
 		}
-	free(runs);
+		rt->runs[rt->runs[*h - 1].last - 1].next = i + 1;
+		rt->runs[*h - 1].last = i + 1;
+	}
 	return 0;
 }
 
@@ -257,10 +249,8 @@ by_row_sort(struct route *rt)
 static int
 route_index(struct route *rt)
 {
-	int rc;
-
-	if ((rt->by_row = calloc(rt->nops + 1, sizeof(*rt->by_row))) == NULL ||
-	    (rt->by_child = calloc(rt->nops + 1, sizeof(*rt->by_child))) == NULL)
+	/* entries are written before they are read: not zeroed */
+	if ((rt->by_child = malloc((rt->nops + 1) * sizeof(*rt->by_child))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < rt->nops; i++) {
 		const struct cs_op *o = &rt->ops[i];
@@ -270,9 +260,7 @@ route_index(struct route *rt)
 			rt->by_child[rt->nchild++].op = o;
 	}
 	qsort(rt->by_child, rt->nchild, sizeof(*rt->by_child), opref_cmp);
-	if ((rc = by_row_sort(rt)) < 0)
-		return rc;
-	return slots_build(rt);
+	return runs_build(rt);
 }
 
 /* The scope of row of table (a parent of a new row): readable, or new in this write. */
@@ -387,6 +375,6 @@ store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*sco
 out:
 	free(rt.slots);
 	free(rt.by_child);
-	free(rt.by_row);
+	free(rt.runs);
 	return rc;
 }

@@ -77,7 +77,8 @@ store_verdict_open(struct store *s)
 	char *err = NULL;
 	int rc;
 
-	if ((v = s->verdicts = calloc(1, sizeof(*v))) == NULL)
+	if ((v = s->verdicts = calloc(1, sizeof(*v))) == NULL ||
+	    (v->bycol = calloc(schema_table_count() * RULE_COLS, sizeof(*v->bycol))) == NULL)
 		return ARR_ENOMEM;
 	if (sqlite3_exec(s->db, verdict_sql, NULL, NULL, &err) != SQLITE_OK) {
 		snprintf(s->errbuf, sizeof(s->errbuf), "%s", err != NULL ? err : "?");
@@ -118,6 +119,7 @@ store_verdict_close(struct store *s)
 	for (size_t i = 0; i < VERDICT_CACHE; i++)
 		free(v->e[i].g);
 	free(v->before.g);
+	free(v->bycol);
 	sqlite3_finalize(v->epoch);
 	sqlite3_finalize(v->slog);
 	sqlite3_finalize(v->put);
@@ -269,6 +271,46 @@ rule_of(struct store_verdicts *vs, uint32_t version, const char *table, const ch
 	return m->rule;
 }
 
+/* Where rule_at() is in the ops of one verdict: the table of the op before, its column. */
+struct rule_cursor {
+	const char *tname;
+	const struct schema_table *t;
+	int col;
+};
+
+/*
+ * rule_of() for op, by the index of its table and column in this schema version: the
+ * ops of a row name one table and its columns in schema order, so finding the column
+ * next to the one before costs less than hashing both names for every op (which was
+ * most of a verdict's own work). Another version, or a name this schema lacks, asks
+ * rule_of(); the rule is the same either way.
+ */
+static const struct rolematrix_rule *
+rule_at(struct store_verdicts *vs, uint32_t version, struct rule_cursor *k, const struct cs_op *op)
+{
+	const struct schema_column *c = NULL;
+	struct col_rule *m;
+
+	if (version != ARR_SCHEMA_VERSION)
+		return rule_of(vs, version, op->table, op->column);
+	if (op->table != k->tname) {
+		k->tname = op->table;
+		k->t = schema_table_find(op->table);
+		k->col = -1;
+	}
+	if (k->t == NULL ||
+	    (c = schema_column_findn(k->t, op->column, strlen(op->column), k->col)) == NULL ||
+	    c - k->t->columns >= RULE_COLS)
+		return rule_of(vs, version, op->table, op->column);
+	k->col = (int)(c - k->t->columns);
+	m = &vs->bycol[(size_t)(k->t - schema_table_at(0)) * RULE_COLS + (size_t)k->col];
+	if (!m->set) {
+		m->rule = rule_of(vs, version, op->table, op->column);
+		m->set = true;
+	}
+	return m->rule;
+}
+
 static void
 judge(struct store *s, bool local, const struct vpolicy *e, const struct store_verdict_hdr *h,
       int64_t sc, const struct cs_op *ops, size_t nops, struct store_verdict *v)
@@ -280,14 +322,15 @@ judge(struct store *s, bool local, const struct vpolicy *e, const struct store_v
 	struct rolematrix_writer w = {h->author_org, (roles & ROLE_ADMIN) != 0,
 	                              local ? member_org : NULL, s,
 	                              kind != 0 ? member_kind_name(kind) : NULL};
+	struct rule_cursor k = {NULL, NULL, -1};
 
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < nops; i++) {
 		const struct rolematrix_rule *r =
 		    ops[i].table == NULL || ops[i].column == NULL
 		        ? NULL
-		        : rule_of(s->verdicts, newer ? ARR_SCHEMA_VERSION : h->schema_version,
-		                  ops[i].table, ops[i].column);
+		        : rule_at(s->verdicts, newer ? ARR_SCHEMA_VERSION : h->schema_version, &k,
+		                  &ops[i]);
 		const char *fail = NULL;
 
 		if (r == NULL && newer && !known_here(ops[i].table))

@@ -39,9 +39,17 @@ struct rule_memo {
 	const struct rolematrix_rule *rule; /* NULL: none */
 };
 
+/* The rule of a column of this schema version, by table and column index (store_verdict.c). */
+#define RULE_COLS 64 /* columns of a table the index holds */
+struct col_rule {
+	bool set;
+	const struct rolematrix_rule *rule; /* NULL: none */
+};
+
 struct store_verdicts {
 	struct vpolicy e[VERDICT_CACHE];
 	struct rule_memo rules[RULE_CACHE];
+	struct col_rule *bycol; /* schema_table_count() * RULE_COLS */
 	size_t next;
 	struct vpolicy before; /* a scope's policy before the change set being applied */
 	bool before_unjudged;  /* ... when nothing of that scope had been judged yet */

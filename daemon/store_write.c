@@ -6,6 +6,7 @@
  */
 #include <assert.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,7 +137,7 @@ static int
 group_by_scope(const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN], size_t nops,
                struct cs_op *sorted, uint8_t (*sscopes)[ARR_SCOPE_LEN])
 {
-	struct scoped_run *runs = calloc(nops + 1, sizeof(*runs));
+	struct scoped_run *runs = malloc((nops + 1) * sizeof(*runs));
 	size_t nruns = 0, k = 0;
 
 	if (runs == NULL)
@@ -285,15 +286,21 @@ groups_key(struct store *s, struct store_group *g, size_t ng, struct store_write
 	return 0;
 }
 
-/* The groups of the sorted ops (one per scope) into *out (malloc'd, *ng entries). */
+/*
+ * The groups of the sorted ops (one per scope) into *out (malloc'd, *ng entries), counted
+ * first: a group is about a hundred bytes, and zeroing one per op of a large write cost
+ * more than the routing it follows.
+ */
 static int
 groups_make(const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN], size_t nops,
             struct store_group **out, size_t *ng)
 {
 	struct store_group *g;
-	size_t n = 0;
+	size_t n = 0, count = nops > 0;
 
-	if ((g = calloc(nops, sizeof(*g))) == NULL)
+	for (size_t i = 1; i < nops; i++)
+		count += memcmp(scopes[i], scopes[i - 1], ARR_SCOPE_LEN) != 0;
+	if ((g = calloc(count > 0 ? count : 1, sizeof(*g))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0, j; i < nops; i = j, n++) {
 		for (j = i + 1; j < nops && memcmp(scopes[j], scopes[i], ARR_SCOPE_LEN) == 0; j++)
@@ -311,9 +318,10 @@ groups_make(const struct cs_op *cops, uint8_t (*scopes)[ARR_SCOPE_LEN], size_t n
 static int
 write_routed(struct store *s, const struct cs_op *cops, size_t nops, struct store_write_result *r)
 {
-	uint8_t(*scopes)[ARR_SCOPE_LEN] = calloc(nops, ARR_SCOPE_LEN);
-	uint8_t(*sscopes)[ARR_SCOPE_LEN] = calloc(nops, ARR_SCOPE_LEN);
-	struct cs_op *sorted = calloc(nops, sizeof(*sorted));
+	/* every entry of these is written before it is read: not zeroed */
+	uint8_t(*scopes)[ARR_SCOPE_LEN] = malloc(nops * ARR_SCOPE_LEN);
+	uint8_t(*sscopes)[ARR_SCOPE_LEN] = malloc(nops * ARR_SCOPE_LEN);
+	struct cs_op *sorted = malloc(nops * sizeof(*sorted));
 	struct store_group *g = NULL;
 	size_t ng = 0;
 	int rc = ARR_ENOMEM;
@@ -358,7 +366,9 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 	}
 	if ((ret = store_bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0)
 		return ret;
-	if ((cops = calloc(nops, sizeof(*cops))) == NULL)
+	/* ops_convert sets every field; a count no allocation can hold fails as calloc would */
+	if (nops > SIZE_MAX / sizeof(struct store_group) ||
+	    (cops = malloc(nops * sizeof(*cops))) == NULL)
 		return ARR_ENOMEM;
 	if ((ret = ops_convert(ops, rows, nops, cops)) < 0)
 		goto out;

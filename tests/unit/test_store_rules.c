@@ -408,6 +408,39 @@ test_rules_status(void **state)
 	assert_int_equal(write_row(a, k, id, "status", value_text("nope"), &res), ARR_EINVAL);
 }
 
+/*
+ * Within one write, a new arrangement's status is judged by the status alone, and what
+ * that found is remembered for the write's other new rows only: an arrangement that
+ * exists still takes one step, whatever status a new row of the same write reached.
+ */
+static void
+test_rules_status_in_one_write(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0];
+	struct store_write_result res;
+	size_t k = row_of("arrangement"), n = 0;
+	static const char *const st[] = {"draft", "ended", "draft", "started", "ended", "draft"};
+	struct store_op ops[6 * 15 + 1];
+	char ids[6][ARR_ROWID_STRLEN + 1];
+
+	for (size_t i = 0; i < 6; i++) {
+		ts_new_id(ids[i]);
+		for (size_t c = 0; c < 14 && rows[k].cols[c].name != NULL; c++)
+			ops[n++] =
+			    ts_op("arrangement", ids[i], rows[k].cols[c].name,
+			          strcmp(rows[k].cols[c].name, "status") == 0 ? value_text(st[i])
+			                                                      : rows[k].cols[c].v);
+	}
+	/* ARR is started: draft is no step from there, though the new rows reached it */
+	ops[n++] = ts_op("arrangement", ARR, "status", value_text("draft"));
+	assert_int_equal(store_write(a->s, ops, n, &res), ARR_ESTATE);
+	assert_int_equal(res.bad_op, n - 1);
+	assert_string_equal(res.refusal, "arrangement.status cannot change from started to draft "
+	                                 "(allowed: evaluating, suspended, ended)");
+	assert_int_equal(store_write(a->s, ops, n - 1, &res), 0);
+}
+
 /* Remote change sets are merged as received, rules or not (LWW must converge). */
 static void
 test_rules_not_for_remote(void **state)
@@ -622,6 +655,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rules_unknown_parent, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_whole_row, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_status, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_status_in_one_write, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_not_for_remote, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_judge, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_plan, setup, ts_teardown),
