@@ -72,6 +72,13 @@ struct api_limits {
  */
 struct api *api_open(const char *path, const struct api_limits *lim, struct store *st,
                      const struct api_hooks *hooks, int *err);
+/*
+ * Held writes (PROTOCOL.md, "Held writes"): whether a client's writes are held open, and
+ * the commit of them that the daemon's loop makes before the peer layer, a signal or a
+ * timer uses the store (then the sync layer is told of what committed).
+ */
+bool api_holding(const struct api *a);
+void api_hold_settle(struct api *a);
 /* Close every client and the listener; remove the socket file if it is still ours. */
 void api_destroy(struct api **a);
 /*

@@ -403,6 +403,16 @@ search_step(struct daemon *d, uint64_t now)
 	}
 }
 
+/* Whether the poll reported anything on the peer layer's items. */
+static bool
+sync_due(const zmq_pollitem_t *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (items[i].revents != 0)
+			return true;
+	return false;
+}
+
 static int
 loop(struct daemon *d)
 {
@@ -458,6 +468,11 @@ loop(struct daemon *d)
 		/* At most API_BUDGET_MS of requests, then signals, peers and the watchdog. */
 		api_on_poll(d->api, items + n, napi);
 		n += napi;
+		/* held writes are committed before the peer layer or a signal can see them */
+		if (api_holding(d->api) &&
+		    (sync_due(items + n, nsync) || sync_timeout_ms(d->sync) == 0 ||
+		     (items[0].revents & ZMQ_POLLIN)))
+			api_hold_settle(d->api);
 		sync_on_poll(d->sync, items + n, nsync);
 		/* Signals last: a reload may close DEALERs that are in items. */
 		if (items[0].revents & ZMQ_POLLIN)
@@ -473,7 +488,8 @@ loop(struct daemon *d)
 			store_trim(d->st);
 			api_access_tick(d->api, (int64_t)time(NULL) * 1000, now);
 			api_retention_tick(d->api, now);
-			update_status(d);
+			if (!api_holding(d->api)) /* the summary counts durable change sets only */
+				update_status(d);
 			d->next_status = now + STATUS_EVERY_MS;
 		}
 		if (search_wait_ms(d, now) == 0)

@@ -225,6 +225,19 @@ struct store {
 	struct store_verdicts *verdicts;     /* write authorisation (store_verdict.c) */
 	struct store_erase *erase;           /* erasure (store_erase.c) */
 	struct store_precheck *precheck; /* received change sets checked ahead (store_precheck.h) */
+	struct store_hold {              /* the held write transaction (store_hold.c) */
+		store_hold_fn fn;        /* told of each end of a hold; NULL: nobody */
+		void *ctx;
+		bool join;                    /* the next store_write_rows() joins the hold */
+		bool in;                      /* the write running is inside the hold's savepoint */
+		bool open;                    /* a held transaction is open */
+		uint64_t t0;                  /* monotonic ms it began */
+		uint64_t bytes0;              /* own log bytes when it began */
+		uint64_t bytes;               /* own change-set bytes staged since */
+		uint64_t writes;              /* writes staged */
+		uint64_t first_seq, last_seq; /* own seqs staged (last_seq 0: none) */
+		uint64_t commits, lost, undone; /* store_hold_counts() */
+	} hold;
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -883,6 +896,19 @@ int store_erase_ledger_replay(struct store *s, const char *dbpath);
 /* Issue policy p of scope as this node's next change set (store_scope_write.c). */
 int store_scope_issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                       const struct cs_policy *p, struct store_write_result *r);
+
+/* ---- store_hold.c: the held write transaction ---- */
+
+/*
+ * A local write's transaction (store_write_rows): its own (BEGIN ... COMMIT), or when it
+ * joins the hold (store_hold_join) a savepoint in the held transaction, opened first when
+ * none is. Undo rolls back the write's own part only and brings the mirrors back.
+ */
+int store_write_begin(struct store *s);
+int store_write_commit(struct store *s);
+void store_write_undo(struct store *s);
+/* The held transaction was rolled back whole (store_db_rollback): tell the hook. */
+void store_hold_lost(struct store *s);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 
