@@ -74,8 +74,9 @@ struct api *api_open(const char *path, const struct api_limits *lim, struct stor
                      const struct api_hooks *hooks, int *err);
 /*
  * Held writes (PROTOCOL.md, "Held writes"): whether a client's writes are held open, and
- * the commit of them that the daemon's loop makes before the peer layer, a signal or a
- * timer uses the store (then the sync layer is told of what committed).
+ * the commit of them that the daemon's loop makes before it serves a signal; the sync
+ * layer is then told of what committed (the store commits them itself before the peer
+ * layer reads the vector or the log, store.h).
  */
 bool api_holding(const struct api *a);
 void api_hold_settle(struct api *a);

@@ -3,10 +3,11 @@
  * writes the store's held transaction (store_hold.c) stages, and when it is committed:
  * when that client says its write is the last (a write without "hold", or "commit"),
  * when it is API_HOLD_AGE_MS old or holds API_HOLD_MAX_BYTES, when the client is silent
- * for API_HOLD_IDLE_MS or hangs up, and before any other request, peer message, timer or
- * signal is served (api.c, main.c). One hold per daemon. It counts why each commit came
- * and tells the sync layer of what committed after the replies (api_write_told). It must
- * not touch the socket.
+ * for API_HOLD_IDLE_MS or hangs up, before any other request or a signal is served
+ * (api.c, main.c), and when the store needs it committed for another path (a peer's
+ * change set, a pull or push reading the log or vector: store_hold.c). One hold per daemon. It
+ * counts why each commit came and tells the sync layer of what committed after the replies
+ * (api_write_told). It must not touch the socket.
  */
 #include "api_int.h"
 #include "arrerr.h"
@@ -36,9 +37,9 @@
 #define API_HOLD_MAX_BYTES (32u << 20)
 
 static const char *const why_names[API_HOLD__N] = {
-    [API_HOLD_LAST] = "last", [API_HOLD_AGE] = "age",     [API_HOLD_BYTES] = "bytes",
-    [API_HOLD_IDLE] = "idle", [API_HOLD_GONE] = "gone",   [API_HOLD_REQUEST] = "request",
-    [API_HOLD_PEER] = "peer", [API_HOLD_STORE] = "store",
+    [API_HOLD_LAST] = "last",     [API_HOLD_AGE] = "age",     [API_HOLD_BYTES] = "bytes",
+    [API_HOLD_IDLE] = "idle",     [API_HOLD_GONE] = "gone",   [API_HOLD_REQUEST] = "request",
+    [API_HOLD_SIGNAL] = "signal", [API_HOLD_STORE] = "store",
 };
 
 /*
@@ -179,7 +180,7 @@ api_hold_tick(struct api *a, uint64_t now)
 void
 api_hold_settle(struct api *a)
 {
-	if (api_hold_end(a, API_HOLD_PEER) < 0)
+	if (api_hold_end(a, API_HOLD_SIGNAL) < 0)
 		log_warnx("api: held writes: the commit failed (rolled back)");
 	api_write_told(a);
 }

@@ -90,8 +90,12 @@ enum api_hold_why {
 	API_HOLD_IDLE,    /* its client silent for API_HOLD_IDLE_MS */
 	API_HOLD_GONE,    /* its client hung up, or the daemon stops */
 	API_HOLD_REQUEST, /* another request (of another client, or not a write) */
-	API_HOLD_PEER,    /* the peer layer, a signal or a timer needs the store */
-	API_HOLD_STORE,   /* another transaction of the store began (store_db_begin) */
+	API_HOLD_SIGNAL,  /* a signal (a reload) is served */
+	/*
+	 * another path of the store: a transaction began (a peer's change set applied, a
+	 * retry...) or the peer layer read the vector or the log (store_hold.c)
+	 */
+	API_HOLD_STORE,
 	API_HOLD__N
 };
 struct api_hold {

@@ -403,16 +403,6 @@ search_step(struct daemon *d, uint64_t now)
 	}
 }
 
-/* Whether the poll reported anything on the peer layer's items. */
-static bool
-sync_due(const zmq_pollitem_t *items, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (items[i].revents != 0)
-			return true;
-	return false;
-}
-
 static int
 loop(struct daemon *d)
 {
@@ -468,10 +458,12 @@ loop(struct daemon *d)
 		/* At most API_BUDGET_MS of requests, then signals, peers and the watchdog. */
 		api_on_poll(d->api, items + n, napi);
 		n += napi;
-		/* held writes are committed before the peer layer or a signal can see them */
-		if (api_holding(d->api) &&
-		    (sync_due(items + n, nsync) || sync_timeout_ms(d->sync) == 0 ||
-		     (items[0].revents & ZMQ_POLLIN)))
+		/*
+		 * Held writes: the store commits them before the peer layer reads what they
+		 * would show (the vector, the log) or begins a transaction of its own; a
+		 * signal's reload may touch anything, so it has them committed first.
+		 */
+		if (api_holding(d->api) && (items[0].revents & ZMQ_POLLIN))
 			api_hold_settle(d->api);
 		sync_on_poll(d->sync, items + n, nsync);
 		/* Signals last: a reload may close DEALERs that are in items. */

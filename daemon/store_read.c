@@ -295,6 +295,11 @@ out:
 int
 store_vector(struct store *s, struct vv **out)
 {
+	int rc;
+
+	/* held writes are not counted before they are durable: they are committed first */
+	if ((rc = store_hold_commit(s)) < 0)
+		return rc;
 	*out = vv_dup(s->vec);
 	return *out != NULL ? 0 : ARR_ENOMEM;
 }
@@ -309,6 +314,9 @@ store_changes_since(struct store *s, const struct vv *theirs, size_t max_bytes, 
 
 	if (more != NULL)
 		*more = false;
+	/* held own change sets never leave before they are durable (store_hold.c) */
+	if ((ret = store_hold_commit(s)) < 0)
+		return ret;
 	/* vv_at walks origins in byte order, which is the order of the answer */
 	for (size_t i = 0; i < vv_count(s->vec); i++) {
 		const struct vv_entry *e = vv_at(s->vec, i);
@@ -355,6 +363,8 @@ store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint6
 
 	if (oid == 0)
 		return ARR_ENOTFOUND;
+	if ((ret = store_hold_commit(s)) < 0) /* held ones leave only durable */
+		return ret;
 	sqlite3_bind_int64(st, 1, oid);
 	sqlite3_bind_int64(st, 2, (int64_t)seq);
 	rc = sqlite3_step(st);

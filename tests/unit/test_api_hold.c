@@ -3,8 +3,9 @@
  * through api_handle(), with clients told apart the way the socket tells them (the
  * running client, api.c's cur). A held write is staged, not durable: a second connection
  * to the replica sees none of it and its reply says so; the client's last write (no
- * "hold"), "commit", another client's request, a peer's change set applied, the idle and
- * time bounds and a hang-up each commit it, and the sync layer hears of what committed;
+ * "hold"), "commit", another client's request, a peer's change set applied, the peer
+ * layer's reads of the vector and the log, the idle and time bounds and a hang-up each
+ * commit it, and the sync layer hears of what committed;
  * a write refused in the middle rolls back alone and leaves the digest true.
  */
 #include <setjmp.h>
@@ -30,6 +31,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "testutil.h"
+#include "vv.h"
 
 struct fx {
 	char *dir, *path;
@@ -415,6 +417,68 @@ test_peer_apply(void **state)
 	assert_int_equal(commits_by(fx, "store"), 1);
 }
 
+/* Counts the change sets store_changes_since() hands out, and the highest seq. */
+static int
+count_blob(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const uint8_t *data,
+           size_t len)
+{
+	uint64_t *max = ctx;
+
+	(void)origin, (void)data, (void)len;
+	if (seq > *max)
+		*max = seq;
+	return 0;
+}
+
+/*
+ * What the peer layer reads to answer a pull, push or heartbeat (the vector, the log
+ * since a vector, one change set) commits the hold first: it never hands out a staged
+ * change set, nor counts one in the vector a peer sees.
+ */
+static void
+test_sync_reads(void **state)
+{
+	struct fx *fx = *state;
+	struct rep rp;
+	struct vv *v = NULL;
+	uint64_t last, max = 0;
+	uint8_t h[32];
+
+	assert_int_equal(write_children(fx, &client_a, 0, 20, true, false, &rp), 0);
+	last = uget(rp.res, "last_seq");
+	rep_free(&rp);
+	assert_int_equal(store_vector(fx->st, &v), 0);
+	assert_false(api_holding(fx->api));
+	assert_int_equal(vv_get(v, nodekey_public(fx->key)), last);
+	assert_int_equal(seen_seqs(fx), (int64_t)last);
+	vv_destroy(&v);
+	/* the log since an empty vector */
+	assert_int_equal(write_children(fx, &client_a, 20, 20, true, false, &rp), 0);
+	last = uget(rp.res, "last_seq");
+	rep_free(&rp);
+	assert_int_equal(store_changes_since(fx->st, NULL, SIZE_MAX, count_blob, &max, NULL), 0);
+	assert_false(api_holding(fx->api));
+	assert_int_equal(max, last);
+	assert_int_equal(seen_seqs(fx), (int64_t)last);
+	/* one change set, and a log hash */
+	assert_int_equal(write_children(fx, &client_a, 40, 20, true, false, &rp), 0);
+	last = uget(rp.res, "last_seq");
+	rep_free(&rp);
+	assert_int_equal(
+	    store_changeset_get(fx->st, nodekey_public(fx->key), last, count_blob, &max), 0);
+	assert_false(api_holding(fx->api));
+	assert_int_equal(seen_seqs(fx), (int64_t)last);
+	assert_int_equal(write_children(fx, &client_a, 60, 20, true, false, &rp), 0);
+	last = uget(rp.res, "last_seq");
+	rep_free(&rp);
+	assert_int_equal(store_loghash(fx->st, nodekey_public(fx->key), last, h), 0);
+	assert_false(api_holding(fx->api));
+	assert_int_equal(seen_seqs(fx), (int64_t)last);
+	api_write_told(fx->api);
+	assert_int_equal(fx->told_last, last);
+	assert_int_equal(commits_by(fx, "store"), 4);
+}
+
 /* The idle bound, the time bound and a hang-up each commit the hold. */
 static void
 test_bounds(void **state)
@@ -465,6 +529,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_refused_middle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_peer_apply, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
 	};
 
