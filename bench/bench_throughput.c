@@ -118,6 +118,26 @@ raw_baseline(struct size_result *res)
 	bench_progress("  raw sqlite: %.2f s, tuned %.2f s", res->raw_s, res->tuned_s);
 }
 
+/* The lines of node i's "metrics" that start with prefix, to the progress output. */
+static void
+metric_lines(struct region *r, size_t i, const char *prefix)
+{
+	struct reply rp;
+	const msgpack_object *res, *t;
+
+	if (region_call0(r, i, "metrics", &rp, &res) == 0 && (t = obj_get(res, "text")) != NULL &&
+	    t->type == MSGPACK_OBJECT_STR)
+		for (const char *p = t->via.str.ptr, *end = p + t->via.str.size; p < end;) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+
+			if (len > strlen(prefix) && memcmp(p, prefix, strlen(prefix)) == 0)
+				bench_progress("    %.*s", (int)len, p);
+			p += len + 1;
+		}
+	reply_free(&rp);
+}
+
 /* Benchmark 2: node 0 of r (started) takes the fixture through the API. */
 static void
 api_writes(struct region *r, struct size_result *res)
@@ -137,6 +157,7 @@ api_writes(struct region *r, struct size_result *res)
 	               "between requests %.3f s)",
 	               res->write_s, res->writes, (unsigned long long)res->changesets,
 	               getenv("ARRANG_BENCH_NOHOLD") == NULL ? "held" : "not held", res->gap_max_s);
+	metric_lines(r, 0, "arrangd_held_commits_total{");
 }
 
 /* Poll b every 20 ms until its log holds want change sets; t0 is B's fork. */

@@ -508,7 +508,7 @@ store_loghash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t se
 	int rc;
 
 	/* a hash of a held change set would leave before it is durable (store_hold.c) */
-	if ((rc = store_hold_commit(s)) < 0)
+	if ((rc = store_hold_reveal(s, origin, seq)) < 0)
 		return rc;
 	if (seq == 0) {
 		memset(out, 0, 32);
@@ -522,7 +522,7 @@ store_envhash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t se
 {
 	int rc;
 
-	if ((rc = store_hold_commit(s)) < 0)
+	if ((rc = store_hold_reveal(s, origin, seq)) < 0)
 		return rc;
 	return log_column(s, s->st[ST_LOG_GET], origin, seq, true, out);
 }

@@ -16,6 +16,8 @@
  * again, the verdict and scope caches forgotten, and the content digest's state, written
  * to _digest before each savepoint, is read again by opening the digest anew.
  */
+#include <string.h>
+
 #include "arrerr.h"
 #include "monoclock.h"
 #include "store_int.h"
@@ -112,6 +114,15 @@ store_hold_commit(struct store *s)
 	if (rc == 0)
 		hold_told(s, first, last, false);
 	return rc;
+}
+
+int
+store_hold_reveal(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq)
+{
+	if (!s->hold.open || seq < s->hold.first_seq ||
+	    memcmp(origin, s->self, ARR_ORIGIN_LEN) != 0)
+		return 0;
+	return store_hold_commit(s);
 }
 
 int

@@ -907,6 +907,11 @@ int store_scope_issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 int store_write_begin(struct store *s);
 int store_write_commit(struct store *s);
 void store_write_undo(struct store *s);
+/*
+ * About to hand out (origin, seq) or something of it (its bytes, its hash): when it is a
+ * staged change set of the hold, the hold is committed first. 0 or the commit's error.
+ */
+int store_hold_reveal(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq);
 /* The held transaction was rolled back whole (store_db_rollback): tell the hook. */
 void store_hold_lost(struct store *s);
 

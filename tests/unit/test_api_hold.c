@@ -431,9 +431,10 @@ count_blob(void *ctx, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, const 
 }
 
 /*
- * What the peer layer reads to answer a pull, push or heartbeat (the vector, the log
- * since a vector, one change set) commits the hold first: it never hands out a staged
- * change set, nor counts one in the vector a peer sees.
+ * What the peer layer reads for a pull, push or heartbeat: the vector and the log since
+ * a vector show only durable change sets (the hold goes on); one change set or a log hash
+ * of a staged one commit the hold first. So it never hands out a staged change set, nor counts one
+ * in the vector a peer sees.
  */
 static void
 test_sync_reads(void **state)
@@ -447,19 +448,34 @@ test_sync_reads(void **state)
 	assert_int_equal(write_children(fx, &client_a, 0, 20, true, false, &rp), 0);
 	last = uget(rp.res, "last_seq");
 	rep_free(&rp);
+	/* the vector counts the durable change sets only; the hold goes on */
 	assert_int_equal(store_vector(fx->st, &v), 0);
-	assert_false(api_holding(fx->api));
+	assert_true(api_holding(fx->api));
+	assert_int_equal(vv_get(v, nodekey_public(fx->key)), 0);
+	vv_destroy(&v);
+	assert_int_equal(call0(fx, &client_a, "commit", &rp), 0);
+	rep_free(&rp);
+	assert_int_equal(write_children(fx, &client_a, 100, 20, true, false, &rp), 0);
+	rep_free(&rp);
+	assert_int_equal(store_vector(fx->st, &v), 0);
 	assert_int_equal(vv_get(v, nodekey_public(fx->key)), last);
-	assert_int_equal(seen_seqs(fx), (int64_t)last);
 	vv_destroy(&v);
 	/* the log since an empty vector */
 	assert_int_equal(write_children(fx, &client_a, 20, 20, true, false, &rp), 0);
 	last = uget(rp.res, "last_seq");
 	rep_free(&rp);
 	assert_int_equal(store_changes_since(fx->st, NULL, SIZE_MAX, count_blob, &max, NULL), 0);
-	assert_false(api_holding(fx->api));
+	assert_true(api_holding(fx->api)); /* handed out up to the durable ones only */
+	assert_int_equal(max, store_hold_durable(fx->st));
+	assert_true(max < last);
+	/* a log hash of a durable change set leaves the hold alone */
+	assert_int_equal(store_loghash(fx->st, nodekey_public(fx->key), max, h), 0);
+	assert_true(api_holding(fx->api));
+	assert_int_equal(call0(fx, &client_a, "commit", &rp), 0);
+	rep_free(&rp);
+	max = 0;
+	assert_int_equal(store_changes_since(fx->st, NULL, SIZE_MAX, count_blob, &max, NULL), 0);
 	assert_int_equal(max, last);
-	assert_int_equal(seen_seqs(fx), (int64_t)last);
 	/* one change set, and a log hash */
 	assert_int_equal(write_children(fx, &client_a, 40, 20, true, false, &rp), 0);
 	last = uget(rp.res, "last_seq");
@@ -476,7 +492,7 @@ test_sync_reads(void **state)
 	assert_int_equal(seen_seqs(fx), (int64_t)last);
 	api_write_told(fx->api);
 	assert_int_equal(fx->told_last, last);
-	assert_int_equal(commits_by(fx, "store"), 4);
+	assert_int_equal(commits_by(fx, "store"), 2);
 }
 
 /* The idle bound, the time bound and a hang-up each commit the hold. */
