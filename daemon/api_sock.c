@@ -218,7 +218,6 @@ long
 api_timeout_ms(const struct api *a)
 {
 	uint64_t now = mono_ms(), next = UINT64_MAX;
-
 	long hw;
 
 	if (a->pending || a->committed_last != 0)

@@ -1,7 +1,8 @@
 /*
  * api_write.c: the local API's "write": every op is decoded (api_parse.c), then the
  * store validates them (store_write_rows(), the one validation of a local write) and
- * commits all of them in one transaction; a domain rule's refusal is passed on as the
+ * commits all of them in one transaction, or with "hold" stages them in the held one
+ * (api_hold.c, PROTOCOL.md "Held writes"); a domain rule's refusal is passed on as the
  * store words it ("ops[i]: table.column rule");
  * the sync layer hears of what committed through the committed hook, after the reply
  * when the write came over the socket (api_write_told). It must not touch
@@ -9,9 +10,8 @@
  * log has the method and error code only).
  */
 #include <inttypes.h>
-#include <stdlib.h>
-
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "api_int.h"
 #include "arrerr.h"
@@ -157,7 +157,8 @@ api_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		goto out;
 	}
 	held = store_hold_open(a->st);
-	if (res.changesets > 0 && !held)
+	/* a held write's seqs are told with its hold's commit, whoever commits it */
+	if (res.changesets > 0 && !(hold || mine))
 		committed(a, res.first_seq, res.last_seq);
 	msgpack_pack_map(pk, 6);
 	api_pack_uints(pk, 3, write_counts,
