@@ -30,10 +30,11 @@
 struct size_result {
 	size_t narr;
 	uint64_t rows, values;
-	double raw_s;   /* baseline: raw SQLite inserts */
-	double tuned_s; /* the tuned raw baseline (rawsql.h): sorted keys, 1 GiB cache */
-	double write_s; /* sum of write request round trips at A */
-	size_t writes;  /* write requests */
+	double raw_s;     /* baseline: raw SQLite inserts */
+	double tuned_s;   /* the tuned raw baseline (rawsql.h): sorted keys, 1 GiB cache */
+	double write_s;   /* sum of write request round trips at A (the last one's reply durable) */
+	size_t writes;    /* write requests */
+	double gap_max_s; /* the longest time between two of them (held writes: under 0.25 s) */
 	uint64_t changesets;
 	double startup_s; /* B: fork until its API answers */
 	double catchup_s; /* B: fork until its log count equals A's */
@@ -160,8 +161,11 @@ struct apiclient *bench_api(struct region *r, size_t i);
 void bench_write_begin(struct req *rq, size_t nops);
 /* The ops of one row ([table, id, column, value] per column), appended to pk. */
 void bench_write_row_ops(msgpack_packer *pk, const struct gen_row *r);
-/* ["write", {"ops": [<nops ops in body>]}] into rq. */
-void bench_write_body(struct req *rq, const msgpack_sbuffer *body, size_t nops);
+/*
+ * ["write", {"ops": [<nops ops in body>]}] into rq, with "hold": true when hold (PROTOCOL.md,
+ * "Held writes": every write of an import but its last, as arrangctl import sends them).
+ */
+void bench_write_body(struct req *rq, const msgpack_sbuffer *body, size_t nops, bool hold);
 
 /* bench_throughput.c: benchmarks 1 and 2 at res->narr (and 5 on that region). */
 void bench_throughput_run(struct bench *b, struct size_result *res);

@@ -198,7 +198,7 @@ seed_rows(struct apiclient *a, const char *row)
 		if (strcmp(gr.id, row) == 0)
 			break;
 	}
-	bench_write_body(&rq, &body, nops);
+	bench_write_body(&rq, &body, nops, false);
 	rc = apiclient_call(a, &rq, &rp);
 	if (rc != 0)
 		check_die("latency: writing the fixture failed: %s (%d)", rp.message, rc);

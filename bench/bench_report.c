@@ -393,6 +393,7 @@ json_size(FILE *f, const struct size_result *s, bool first)
 	jnum(f, "ratio", s->values / s->write_s / raw, true);
 	jnum(f, "ratio_tuned", s->tuned_s / s->write_s, true);
 	jnum(f, "cpu_s", s->a_cpu_s, true);
+	jnum(f, "gap_max_s", s->gap_max_s, true);
 	fprintf(f, "\"disk_write_bytes\": %lld, ", s->a_wb);
 	jnum(f, "us_per_arrangement", s->write_s * 1e6 / (double)s->narr, true);
 	jnum(f, "bytes_per_arrangement", (double)s->a_wb / (double)s->narr, true);

@@ -59,9 +59,16 @@ bench_write_begin(struct req *rq, size_t nops)
 }
 
 void
-bench_write_body(struct req *rq, const msgpack_sbuffer *body, size_t nops)
+bench_write_body(struct req *rq, const msgpack_sbuffer *body, size_t nops, bool hold)
 {
-	bench_write_begin(rq, nops);
+	req_begin(rq, "write", hold ? 2 : 1);
+	req_str(rq, "ops");
+	req_array(rq, (uint32_t)nops);
 	if (msgpack_sbuffer_write(&rq->sb, body->data, body->size) != 0)
 		rq->failed = true;
+	if (hold) {
+		req_str(rq, "hold");
+		if (msgpack_pack_true(&rq->pk) != 0)
+			rq->failed = true;
+	}
 }

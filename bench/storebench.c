@@ -5,7 +5,9 @@
  *   1. raw:     the raw SQLite baseline (bench/rawsql.c), as in arrang_bench;
  *   2. write:   store_write_rows() at replica A in requests of at most 100,000 ops, the
  *               batching arrangctl import and the API use (the request decoding and the
- *               socket are not in it);
+ *               socket are not in it), held as the API holds an import's writes: all
+ *               but the last joined to one transaction, committed at the API's bounds
+ *               (2 s, 32 MiB staged; ARRANG_SB_NOHOLD=1: each request its own commit);
  *   3. catchup: replica B applies A's whole log with store_apply() in pages of 4 MiB
  *               between store_bulk_begin() and store_bulk_end(), as sync.c does while
  *               catching up (pages are read from A's log before the clock starts).
@@ -303,20 +305,37 @@ replica_open(const char *path, struct nodekey *key, const struct nodekey *other)
 	return st;
 }
 
+/* The API's bounds of a held transaction (daemon/api_hold.c). */
+#define HOLD_AGE_MS    2000
+#define HOLD_MAX_BYTES (32u << 20)
+
 /* Phase 2: the fixture into replica a in requests of at most REQ_OPS ops. */
 static void
 phase_write(struct store *a, const struct fixture *fx, uint64_t values, double raw_rate)
 {
 	struct usage u0, u1;
+	bool hold = getenv("ARRANG_SB_NOHOLD") == NULL;
+	struct store_hold_counts hc;
 
 	usage_now(&u0);
 	for (size_t i = 0; i < fx->nops; i += REQ_OPS) {
 		size_t n = fx->nops - i < REQ_OPS ? fx->nops - i : REQ_OPS;
+		struct store_hold_info in;
 
+		store_hold_join(a, hold);
 		if (store_write_rows(a, fx->ops + i, fx->rows + i * ARR_ROWID_LEN, n, NULL) != 0)
 			check_die("store_write_rows failed");
+		store_hold_join(a, false);
+		store_hold_info(a, &in);
+		if (store_hold_open(a) &&
+		    (i + n == fx->nops || in.bytes >= HOLD_MAX_BYTES ||
+		     mono_ms() - in.since_ms >= HOLD_AGE_MS) &&
+		    store_hold_commit(a) != 0)
+			check_die("held commit failed");
 	}
 	usage_now(&u1);
+	store_hold_counts(a, &hc);
+	printf("write: %s, %" PRIu64 " held commits\n", hold ? "held" : "not held", hc.commits);
 	usage_print("write", &u0, &u1, (double)values, raw_rate);
 }
 

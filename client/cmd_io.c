@@ -8,6 +8,7 @@
  * not grow with the replica. Their help is in commands.c.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,17 +348,107 @@ refused(struct cli *cli, const struct import *im, size_t start, int code, const 
 	return cli_error("%s", why);
 }
 
+/*
+ * What the import's writes made durable (PROTOCOL.md, "Held writes"): every write but the
+ * last asks to be held, so its reply may say "staged" (held); a write is written only once
+ * a reply says it is durable (held false, or durable_seq at or past its last seq). Durable
+ * writes are always the first ones: a held transaction commits whole and in order.
+ */
+struct sent {
+	size_t *end;         /* per write sent: the line index after its last line */
+	uint64_t *last_seq;  /* per write sent: its last change set's seq (0: none) */
+	size_t n, cap, done; /* writes sent; the first done of them are durable */
+	uint64_t lost;       /* held writes the daemon said it rolled back */
+};
+
+/* Note the reply rp to write number sent->n - 1: what it says is durable now. */
+static void
+sent_reply(struct sent *st, const struct reply *rp)
+{
+	const msgpack_object *held = obj_get(rp->result, "held");
+	uint64_t dur = 0, lost = 0;
+
+	(void)obj_uint(obj_get(rp->result, "durable_seq"), &dur);
+	(void)obj_uint(obj_get(rp->result, "lost"), &lost);
+	st->lost += lost;
+	if (lost > 0)
+		return; /* what was held is gone: only what was durable before stays */
+	if (held == NULL || held->type != MSGPACK_OBJECT_BOOLEAN || !held->via.boolean) {
+		st->done = st->n;
+		return;
+	}
+	while (st->done < st->n && st->last_seq[st->done] <= dur)
+		st->done++;
+}
+
+static int
+sent_add(struct sent *st, size_t end, const struct reply *rp)
+{
+	uint64_t last = 0;
+
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 16;
+		size_t *e = realloc(st->end, cap * sizeof(*e));
+		uint64_t *l = e != NULL ? realloc(st->last_seq, cap * sizeof(*l)) : NULL;
+
+		if (e != NULL)
+			st->end = e;
+		if (l == NULL)
+			return cli_error("out of memory");
+		st->last_seq = l;
+		st->cap = cap;
+	}
+	(void)obj_uint(obj_get(rp->result, "last_seq"), &last);
+	st->end[st->n] = end;
+	st->last_seq[st->n++] = last;
+	sent_reply(st, rp);
+	return CLI_OK;
+}
+
+/* One write of n ops; hold: ask that it be held open for the next one. */
+static int
+write_ops(struct cli *cli, const struct req_op *ops, size_t n, bool hold, struct reply *rp)
+{
+	struct req rq;
+
+	req_begin(&rq, "write", hold ? 2 : 1);
+	req_str(&rq, "ops");
+	req_ops(&rq, ops, n);
+	if (hold) {
+		req_str(&rq, "hold");
+		if (msgpack_pack_true(&rq.pk) != 0)
+			rq.failed = true;
+	}
+	return cli_call(cli, &rq, rp);
+}
+
+/* After a failed write: have the daemon commit what it holds of ours, and note it. */
+static void
+commit_held(struct cli *cli, struct sent *st)
+{
+	struct reply rp;
+
+	if (st->done == st->n)
+		return;
+	reply_init(&rp);
+	if (cli_call0(cli, "commit", &rp) == 0) {
+		sent_reply(st, &rp);
+	}
+	reply_free(&rp);
+}
+
 /* Send the checked ops, whole lines per request, within the API's limits. */
 static int
 send_all(struct cli *cli, struct import *im, size_t *nwrites)
 {
+	struct sent st = {0};
 	struct reply rp;
 	size_t start = 0;
 	int rc = CLI_OK;
 
 	reply_init(&rp);
 	*nwrites = 0;
-	while (start < im->nlines) {
+	while (start < im->nlines && rc == CLI_OK) {
 		size_t end = start, ops = 0, bytes = 0;
 		int crc;
 
@@ -368,21 +459,34 @@ send_all(struct cli *cli, struct import *im, size_t *nwrites)
 			bytes += im->lines[end].bytes;
 			end++;
 		}
-		crc = cli_write(cli, im->ops + im->lines[start].first_op, ops, &rp);
+		crc =
+		    write_ops(cli, im->ops + im->lines[start].first_op, ops, end < im->nlines, &rp);
+		if (crc == 0 && (rc = sent_add(&st, end, &rp)) == CLI_OK && st.lost > 0)
+			crc = ARR_EDB;
 		if (crc != 0) {
-			if (*nwrites > 0)
+			commit_held(cli, &st);
+			if (st.done > 0)
 				fprintf(stderr,
 				        "error: %s: lines up to %zu were written in %zu write%s; "
 				        "the rest was not\n",
-				        im->file, im->lines[start - 1].lineno, *nwrites,
-				        *nwrites == 1 ? "" : "s");
-			rc = refused(cli, im, start, crc, &rp);
+				        im->file, im->lines[st.end[st.done - 1] - 1].lineno,
+				        st.done, st.done == 1 ? "" : "s");
+			if (st.lost > 0 && crc == ARR_EDB)
+				rc =
+				    cli_error("%s: the daemon rolled back %" PRIu64 " held write%s",
+				              im->file, st.lost, st.lost == 1 ? "" : "s");
+			else
+				rc = refused(cli, im, start, crc, &rp);
 			break;
 		}
-		(*nwrites)++;
+		reply_free(&rp);
+		reply_init(&rp);
 		start = end;
 	}
+	*nwrites = st.done;
 	reply_free(&rp);
+	free(st.end);
+	free(st.last_seq);
 	return rc;
 }
 

@@ -178,7 +178,7 @@ api_fail_code(struct apimsg_req *r, int rc)
 /* ---- dispatch ---- */
 
 static const char *const p_none[] = {NULL};
-static const char *const p_write[] = {"ops", NULL};
+static const char *const p_write[] = {"ops", "hold", NULL};
 static const char *const p_row[] = {"table", "id", NULL};
 static const char *const p_history[] = {"table", "id", "limit", "after", NULL};
 static const char *const p_qlist[] = {"limit", "after", NULL};
@@ -220,6 +220,7 @@ static const struct method {
     {"status", p_none, api_methods_status, true},
     {"peers", p_none, api_methods_peers, true},
     {"write", p_write, api_write, false},
+    {"commit", p_none, api_hold_commit, false},
     {"get", p_row, api_methods_get, false},
     {"list", p_list, api_list, false},
     {"query", p_query, api_methods_query, false},
@@ -253,6 +254,19 @@ static const struct method {
     {"member.invite", p_minvite, api_member_invite, false},
 };
 
+/* Commit the held writes before a request that is not one of them (api_hold.c). */
+static int
+hold_end(struct api *a, struct apimsg_req *r)
+{
+	int rc = api_hold_end(a, API_HOLD_REQUEST);
+
+	return rc == 0 ? 0
+	               : apimsg_req_fail(r, rc,
+	                                 "held writes of a client were rolled back: their commit "
+	                                 "failed (%s)",
+	                                 arrerr_str(rc));
+}
+
 void
 api_handle(struct api *a, const uint8_t *req, size_t len, msgpack_packer *pk)
 {
@@ -279,6 +293,9 @@ api_handle(struct api *a, const uint8_t *req, size_t len, msgpack_packer *pk)
 	}
 	if ((rc = apimsg_req_check_params(r, m->params)) != 0)
 		goto out;
+	/* nothing sees held writes before they are durable: another request commits them */
+	if (m->fn != api_write && m->fn != api_hold_commit && (rc = hold_end(a, r)) != 0)
+		goto out;
 	if (!m->lively)
 		store_apply_settle(a->st);
 	if ((rc = m->fn(a, r, &res.pk)) == 0 && a->again) {
@@ -303,6 +320,8 @@ out:
 	log_debug("api: %s: %s", m != NULL ? m->name : "-", rc == 0 ? "ok" : arrerr_name(rc));
 	apimsg_req_destroy(&r);
 	api_buf_release(&res);
+	if (a->cur == NULL)
+		api_write_told(a); /* no reply to wait for */
 }
 
 void
@@ -328,5 +347,6 @@ api_new(struct store *st, const struct api_hooks *hooks)
 	a->retention = (struct store_retention_years)STORE_RETENTION_DEFAULTS;
 	if (hooks != NULL)
 		a->hooks = *hooks;
+	api_hold_init(a);
 	return a;
 }

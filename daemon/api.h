@@ -72,6 +72,14 @@ struct api_limits {
  */
 struct api *api_open(const char *path, const struct api_limits *lim, struct store *st,
                      const struct api_hooks *hooks, int *err);
+/*
+ * Held writes (PROTOCOL.md, "Held writes"): whether a client's writes are held open, and
+ * the commit of them that the daemon's loop makes before it serves a signal; the sync
+ * layer is then told of what committed (the store commits them itself before the peer
+ * layer reads the vector or the log, store.h).
+ */
+bool api_holding(const struct api *a);
+void api_hold_settle(struct api *a);
 /* Close every client and the listener; remove the socket file if it is still ours. */
 void api_destroy(struct api **a);
 /*

@@ -82,6 +82,34 @@ struct api_access_known {
 	const uint8_t *bin;
 };
 
+/* What ended a held transaction (metrics: arrangd_held_commits_total's reason). */
+enum api_hold_why {
+	API_HOLD_LAST,    /* its client's write without "hold", or its "commit" */
+	API_HOLD_AGE,     /* API_HOLD_AGE_MS old */
+	API_HOLD_BYTES,   /* API_HOLD_MAX_BYTES staged */
+	API_HOLD_IDLE,    /* its client silent for API_HOLD_IDLE_MS */
+	API_HOLD_GONE,    /* its client hung up, or the daemon stops */
+	API_HOLD_REQUEST, /* another request (of another client, or not a write) */
+	API_HOLD_SIGNAL,  /* a signal (a reload) is served */
+	/*
+	 * another path of the store: a transaction began (a peer's change set applied, a
+	 * retry...) or the peer layer read the vector or the log (store_hold.c)
+	 */
+	API_HOLD_STORE,
+	API_HOLD__N
+};
+struct api_hold {
+	const struct api_conn *by; /* whose writes are held, while the store's hold is open */
+	uint64_t last_ms;          /* monotonic ms of its last held write */
+	uint64_t writes;           /* its writes staged in the open hold */
+	enum api_hold_why why;     /* why the API commits it now; API_HOLD_STORE otherwise */
+	bool owed;                 /* held writes of lost_for were lost, not told yet */
+	const struct api_conn *lost_for;
+	uint64_t lost_n;               /* how many */
+	uint64_t commits[API_HOLD__N]; /* held transactions committed, by why */
+	uint64_t staged;               /* writes staged, in all */
+};
+
 struct api {
 	struct store *st;       /* borrowed */
 	struct api_hooks hooks; /* copied; the pointers in it are borrowed */
@@ -107,6 +135,7 @@ struct api {
 	 * (committed_last 0: none)
 	 */
 	uint64_t committed_first, committed_last;
+	struct api_hold hold; /* api_hold.c: held writes */
 	/* again, but the method waits for a thread: not at once, after API_WAIT_MS */
 	bool again_wait;
 	bool waiting;                      /* such a request waits (api_sock.c) */
@@ -143,6 +172,33 @@ struct api {
 	struct api_conn_pool pool;
 	struct api_counters n;
 };
+
+/* ---- api_hold.c: held writes ---- */
+
+void api_hold_init(struct api *a);
+/* Commit the hold (the daemon stops) and unhook from the store. */
+void api_hold_fini(struct api *a);
+/* The running request's client holds the open hold. */
+bool api_hold_mine(const struct api *a);
+/* Commit the open hold (if any) for why: 0 or the commit's error (the hold is lost). */
+int api_hold_end(struct api *a, enum api_hold_why why);
+/*
+ * A write of the running client was staged; more: it said "hold". Returns why the hold
+ * is to be committed now (API_HOLD_LAST, _BYTES, _AGE) or API_HOLD__N to keep it.
+ */
+enum api_hold_why api_hold_staged(struct api *a, bool more);
+/* The running client's held writes lost since its last reply (0: none), now told. */
+uint64_t api_hold_lost_take(struct api *a);
+/* Client c hangs up: its hold is committed, what it was owed forgotten. */
+void api_hold_drop(struct api *a, const struct api_conn *c);
+/* Until the idle or time bound ends the open hold (0: now), -1: no hold. */
+long api_hold_wait_ms(const struct api *a, uint64_t now);
+/* Commit the hold if a bound ended it. */
+void api_hold_tick(struct api *a, uint64_t now);
+/* The method "commit" (PROTOCOL.md). */
+int api_hold_commit(struct api *a, struct apimsg_req *r, msgpack_packer *pk);
+/* Write the held writes' metric families to f. */
+void api_hold_metrics(const struct api *a, FILE *f);
 
 /* A method: packs one result into pk, or records an error in r and returns its code. */
 typedef int api_method_fn(struct api *a, struct apimsg_req *r, msgpack_packer *pk);

@@ -70,6 +70,7 @@ write_families(FILE *f, const struct api *a, const struct store_stats *st)
 	                "worker's ring was full.",
 	                store_digest_inline(a->st));
 	seal_families(a, f);
+	api_hold_metrics(a, f);
 	store_precheck_counts(a->st, &pc);
 	metrics_counter(f, "arrangd_apply_checked_ahead_total",
 	                "Received change sets applied as decoded and checked ahead on the "

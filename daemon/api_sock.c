@@ -160,6 +160,7 @@ api_destroy(struct api **ap)
 		return;
 	api_methods_backup_abort(a);
 	api_export_drop(a, NULL);
+	api_hold_fini(a);
 	for (size_t i = 0; i < a->nconns; i++)
 		api_conn_destroy(&a->conns[i], &a->pool);
 	free(a->conns);
@@ -217,9 +218,12 @@ long
 api_timeout_ms(const struct api *a)
 {
 	uint64_t now = mono_ms(), next = UINT64_MAX;
+	long hw;
 
-	if (a->pending)
+	if (a->pending || a->committed_last != 0)
 		return 0;
+	if ((hw = api_hold_wait_ms(a, now)) >= 0 && now + (uint64_t)hw < next)
+		next = now + (uint64_t)hw;
 	if (a->waiting)
 		next = now + API_WAIT_MS;
 	for (size_t i = 0; i < a->nconns; i++) {
@@ -245,6 +249,7 @@ drop(struct api *a, size_t i)
 	if (a->backup != NULL && a->backup_for == a->conns[i])
 		api_methods_backup_abort(a); /* nobody waits for it */
 	api_export_drop(a, a->conns[i]);
+	api_hold_drop(a, a->conns[i]);
 	api_conn_destroy(&a->conns[i], &a->pool);
 	a->paused_until = 0; /* a descriptor is free again */
 }
@@ -453,7 +458,11 @@ api_on_poll(struct api *a, const zmq_pollitem_t *items, size_t n)
 	}
 	a->npolled = 0;
 	a->polled_listener = false;
+	api_write_told(a); /* what a hold committed on another path */
+	api_hold_tick(a, now);
 	run_requests(a, now);
+	api_hold_tick(a, mono_ms());
+	api_write_told(a);
 	api_access_flush(a, false);
 	sweep(a, mono_ms());
 	if (listener)

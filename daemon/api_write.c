@@ -1,7 +1,8 @@
 /*
  * api_write.c: the local API's "write": every op is decoded (api_parse.c), then the
  * store validates them (store_write_rows(), the one validation of a local write) and
- * commits all of them in one transaction; a domain rule's refusal is passed on as the
+ * commits all of them in one transaction, or with "hold" stages them in the held one
+ * (api_hold.c, PROTOCOL.md "Held writes"); a domain rule's refusal is passed on as the
  * store words it ("ops[i]: table.column rule");
  * the sync layer hears of what committed through the committed hook, after the reply
  * when the write came over the socket (api_write_told). It must not touch
@@ -9,6 +10,7 @@
  * log has the method and error code only).
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "api_int.h"
@@ -67,6 +69,33 @@ api_write_told(struct api *a)
 		a->hooks.committed(a->hooks.ctx, first, last);
 }
 
+/*
+ * The error reply of a write the running client made while its writes are held: only
+ * this write was rolled back (its savepoint), the earlier ones stay staged; or, when the
+ * hold itself went, that they were lost.
+ */
+static int
+held_failed(struct api *a, struct apimsg_req *r, int rc, bool mine)
+{
+	char msg[APIMSG_ERR_MAX];
+	uint64_t lost = api_hold_lost_take(a);
+
+	if (!mine && lost == 0)
+		return rc;
+	snprintf(msg, sizeof(msg), "%s", apimsg_req_error(r));
+	if (lost > 0)
+		return apimsg_req_fail(r, rc,
+		                       "%s; the %" PRIu64 " held writes before it were rolled "
+		                       "back too (not written)",
+		                       msg, lost);
+	if (api_hold_mine(a))
+		return apimsg_req_fail(r, rc,
+		                       "%s; only this write was rolled back, the %" PRIu64
+		                       " held writes before it stay held",
+		                       msg, a->hold.writes);
+	return rc;
+}
+
 int
 api_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 {
@@ -75,16 +104,27 @@ api_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 	uint8_t(*rows)[ARR_ROWID_LEN] = NULL;
 	struct store_write_result res = {0};
 	struct api_op_memo memo = {.t = NULL, .col = -1, .have_row = false};
+	enum api_hold_why why = API_HOLD__N;
+	bool hold = false, has_hold, mine, held;
 	size_t n;
 	int rc;
 
-	if ((rc = apimsg_req_array(r, "ops", NULL, &ops)) != 0)
+	/* another client's held writes are committed first; this client's are joined */
+	if ((rc = apimsg_req_bool(r, "hold", &has_hold, &hold)) != 0)
 		return rc;
+	if (!api_hold_mine(a) && (rc = api_hold_end(a, API_HOLD_REQUEST)) < 0)
+		return api_fail_code(r, rc);
+	mine = api_hold_mine(a);
+	if ((rc = apimsg_req_array(r, "ops", NULL, &ops)) != 0)
+		return held_failed(a, r, rc, mine);
 	n = ops->via.array.size;
 	if (n == 0)
-		return apimsg_req_fail(r, ARR_EINVAL, "param 'ops' must not be empty");
+		return held_failed(
+		    a, r, apimsg_req_fail(r, ARR_EINVAL, "param 'ops' must not be empty"), mine);
 	if (n > APIMSG_MAX_OPS)
-		return apimsg_req_fail(r, ARR_ETOOBIG, "too many ops (max %d)", APIMSG_MAX_OPS);
+		return held_failed(
+		    a, r, apimsg_req_fail(r, ARR_ETOOBIG, "too many ops (max %d)", APIMSG_MAX_OPS),
+		    mine);
 	if ((sops = calloc(n, sizeof(*sops))) == NULL ||
 	    (rows = calloc(n, sizeof(*rows))) == NULL) {
 		rc = api_fail_code(r, ARR_ENOMEM);
@@ -94,7 +134,10 @@ api_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		if ((rc = api_parse_op(r, i, &ops->via.array.ptr[i], &sops[i], rows[i], &memo)) !=
 		    0)
 			goto out;
-	if ((rc = store_write_rows(a->st, sops, &rows[0][0], n, &res)) != 0) {
+	store_hold_join(a->st, hold || mine);
+	rc = store_write_rows(a->st, sops, &rows[0][0], n, &res);
+	store_hold_join(a->st, false);
+	if (rc != 0) {
 		if (res.refusal[0] != '\0')
 			rc = apimsg_req_fail(r, rc, "ops[%zu]: %s", res.bad_op, res.refusal);
 		else if (rc == ARR_EINVAL || rc == ARR_ESCHEMA)
@@ -104,12 +147,29 @@ api_write(struct api *a, struct apimsg_req *r, msgpack_packer *pk)
 		goto out;
 	}
 	a->local_writes++;
-	if (res.changesets > 0)
+	if ((hold || mine) && store_hold_open(a->st))
+		why = api_hold_staged(a, hold);
+	if (why != API_HOLD__N && (rc = api_hold_end(a, why)) < 0) {
+		rc = apimsg_req_fail(r, rc,
+		                     "the held writes were rolled back: their commit failed (%s)",
+		                     arrerr_str(rc));
+		(void)api_hold_lost_take(a);
+		goto out;
+	}
+	held = store_hold_open(a->st);
+	/* a held write's seqs are told with its hold's commit, whoever commits it */
+	if (res.changesets > 0 && !(hold || mine))
 		committed(a, res.first_seq, res.last_seq);
-	msgpack_pack_map(pk, 3);
+	msgpack_pack_map(pk, 6);
 	api_pack_uints(pk, 3, write_counts,
 	               (const uint64_t[]){res.first_seq, res.last_seq, res.changesets});
+	apimsg_pack_str(pk, "held");
+	held ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	api_pack_uints(pk, 2, (const char *const[]){"durable_seq", "lost"},
+	               (const uint64_t[]){store_hold_durable(a->st), api_hold_lost_take(a)});
 out:
+	if (rc != 0)
+		rc = held_failed(a, r, rc, mine);
 	free(rows);
 	free(sops);
 	return rc;

@@ -458,6 +458,13 @@ loop(struct daemon *d)
 		/* At most API_BUDGET_MS of requests, then signals, peers and the watchdog. */
 		api_on_poll(d->api, items + n, napi);
 		n += napi;
+		/*
+		 * Held writes: the store commits them before the peer layer reads what they
+		 * would show (the vector, the log) or begins a transaction of its own; a
+		 * signal's reload may touch anything, so it has them committed first.
+		 */
+		if (api_holding(d->api) && (items[0].revents & ZMQ_POLLIN))
+			api_hold_settle(d->api);
 		sync_on_poll(d->sync, items + n, nsync);
 		/* Signals last: a reload may close DEALERs that are in items. */
 		if (items[0].revents & ZMQ_POLLIN)
@@ -473,7 +480,8 @@ loop(struct daemon *d)
 			store_trim(d->st);
 			api_access_tick(d->api, (int64_t)time(NULL) * 1000, now);
 			api_retention_tick(d->api, now);
-			update_status(d);
+			if (!api_holding(d->api)) /* the summary counts durable change sets only */
+				update_status(d);
 			d->next_status = now + STATUS_EVERY_MS;
 		}
 		if (search_wait_ms(d, now) == 0)

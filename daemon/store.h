@@ -147,6 +147,42 @@ int store_write(struct store *s, const struct store_op *ops, size_t nops,
 int store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *rows, size_t nops,
                      struct store_write_result *res);
 
+/*
+ * Held writes (store_hold.c; PROTOCOL.md, "Held writes"): store_hold_join(s, true) makes the next
+ * store_write_rows() stage its change sets in the held transaction (opening it when none
+ * is open) inside a savepoint of its own, instead of committing: it returns once they are
+ * staged, not durable. A refused or failed write rolls back its savepoint only; the writes
+ * staged before it stay. store_hold_commit() commits the held transaction durably
+ * (synchronous=FULL); so does every other transaction of the store before it begins
+ * (store_apply(), a write not joined, a retry, a backup...), so that nothing staged is
+ * seen by another path before it is durable. The hook is told of every end of a hold,
+ * whoever caused it: committed (own seqs first..last; last 0 when it staged none) or lost
+ * (rolled back whole: a failed commit or database error; its seqs will be taken again).
+ * store_hold_durable() is the highest own seq committed: staged seqs are above it.
+ */
+typedef void (*store_hold_fn)(void *ctx, uint64_t first_seq, uint64_t last_seq, bool lost);
+struct store_hold_info {
+	uint64_t since_ms;  /* monotonic ms the held transaction began; 0: none open */
+	uint64_t bytes;     /* bytes of the own change sets staged in it */
+	uint64_t writes;    /* writes staged in it */
+	uint64_t first_seq; /* own seqs staged: first_seq..last_seq (last_seq 0: none) */
+	uint64_t last_seq;
+};
+struct store_hold_counts {
+	uint64_t commits; /* held transactions committed */
+	uint64_t lost;    /* held transactions rolled back whole */
+	uint64_t undone;  /* staged writes rolled back to their savepoint (refused) */
+};
+void store_hold_hook(struct store *s, store_hold_fn fn, void *ctx);
+/* join: the next store_write_rows() joins the hold; false: it does not (after a call). */
+void store_hold_join(struct store *s, bool join);
+bool store_hold_open(const struct store *s);
+void store_hold_info(const struct store *s, struct store_hold_info *out);
+uint64_t store_hold_durable(const struct store *s);
+/* 0 (also when none is open) or the error of the commit (the hold is then lost, and told). */
+int store_hold_commit(struct store *s);
+void store_hold_counts(const struct store *s, struct store_hold_counts *out);
+
 /* ---- scopes (store_scope*.c, store_policy.c) ---- */
 
 /*

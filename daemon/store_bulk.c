@@ -19,12 +19,19 @@
 #define LARGE_CACHE_MAX_KIB 524288
 #define TRIM_MS             2000 /* store_trim(): idle time before the large cache goes */
 
-/* Commit the open bulk transaction, if any (store.h, store_bulk_begin). */
+/*
+ * Commit the open bulk transaction, if any (store.h, store_bulk_begin), and the held one
+ * (store_hold.c) unless the write about to run joins it.
+ */
 int
 store_bulk_flush(struct store *s)
 {
+	int rc;
+
 	/* a change set parked half-merged is finished first: never committed in part */
 	store_apply_settle(s);
+	if (!s->hold.join && (rc = store_hold_commit(s)) < 0)
+		return rc;
 	if (!s->bulk_tx)
 		return 0;
 	s->bulk_tx = false;

@@ -184,9 +184,14 @@ store_db_cache_set(struct store *s, int kib)
 	return 0;
 }
 
+/* Begin a transaction; a held one (store_hold.c) is committed first: nothing sees it staged. */
 int
 store_db_begin(struct store *s)
 {
+	int rc;
+
+	if (s->hold.open && (rc = store_hold_commit(s)) < 0)
+		return rc;
 	return store_db_run(s->st[ST_BEGIN]);
 }
 
@@ -197,6 +202,7 @@ store_db_rollback(struct store *s)
 	if (!sqlite3_get_autocommit(s->db))
 		(void)store_db_run(s->st[ST_ROLLBACK]);
 	s->bulk_tx = false;
+	store_hold_lost(s); /* a held transaction went with it */
 	(void)store_mirror_load(s);
 	store_verdict_forget(s);    /* its cache may hold a policy the rollback undid */
 	store_scope_memo_forget(s); /* ... and the memo scopes and keys it undid */

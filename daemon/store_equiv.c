@@ -505,6 +505,11 @@ log_column(struct store *s, sqlite3_stmt *st, const uint8_t origin[ARR_ORIGIN_LE
 int
 store_loghash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, uint8_t out[32])
 {
+	int rc;
+
+	/* a hash of a held change set would leave before it is durable (store_hold.c) */
+	if ((rc = store_hold_reveal(s, origin, seq)) < 0)
+		return rc;
 	if (seq == 0) {
 		memset(out, 0, 32);
 		return 0;
@@ -515,5 +520,9 @@ store_loghash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t se
 int
 store_envhash(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq, uint8_t out[32])
 {
+	int rc;
+
+	if ((rc = store_hold_reveal(s, origin, seq)) < 0)
+		return rc;
 	return log_column(s, s->st[ST_LOG_GET], origin, seq, true, out);
 }

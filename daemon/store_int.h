@@ -225,7 +225,20 @@ struct store {
 	struct store_verdicts *verdicts;     /* write authorisation (store_verdict.c) */
 	struct store_erase *erase;           /* erasure (store_erase.c) */
 	struct store_precheck *precheck; /* received change sets checked ahead (store_precheck.h) */
-	bool merge_general; /* tests: new rows merged by the general path (store_merge.c) */
+	bool merge_general;       /* tests: new rows merged by the general path (store_merge.c) */
+	struct store_hold {       /* the held write transaction (store_hold.c) */
+		store_hold_fn fn; /* told of each end of a hold; NULL: nobody */
+		void *ctx;
+		bool join;                    /* the next store_write_rows() joins the hold */
+		bool in;                      /* the write running is inside the hold's savepoint */
+		bool open;                    /* a held transaction is open */
+		uint64_t t0;                  /* monotonic ms it began */
+		uint64_t bytes0;              /* own log bytes when it began */
+		uint64_t bytes;               /* own change-set bytes staged since */
+		uint64_t writes;              /* writes staged */
+		uint64_t first_seq, last_seq; /* own seqs staged (last_seq 0: none) */
+		uint64_t commits, lost, undone; /* store_hold_counts() */
+	} hold;
 };
 
 /* The key of the op that won a cell: (hlc, local origin id, seq); oid 0: none yet. */
@@ -884,6 +897,24 @@ int store_erase_ledger_replay(struct store *s, const char *dbpath);
 /* Issue policy p of scope as this node's next change set (store_scope_write.c). */
 int store_scope_issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
                       const struct cs_policy *p, struct store_write_result *r);
+
+/* ---- store_hold.c: the held write transaction ---- */
+
+/*
+ * A local write's transaction (store_write_rows): its own (BEGIN ... COMMIT), or when it
+ * joins the hold (store_hold_join) a savepoint in the held transaction, opened first when
+ * none is. Undo rolls back the write's own part only and brings the mirrors back.
+ */
+int store_write_begin(struct store *s);
+int store_write_commit(struct store *s);
+void store_write_undo(struct store *s);
+/*
+ * About to hand out (origin, seq) or something of it (its bytes, its hash): when it is a
+ * staged change set of the hold, the hold is committed first. 0 or the commit's error.
+ */
+int store_hold_reveal(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq);
+/* The held transaction was rolled back whole (store_db_rollback): tell the hook. */
+void store_hold_lost(struct store *s);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

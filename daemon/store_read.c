@@ -295,8 +295,25 @@ out:
 int
 store_vector(struct store *s, struct vv **out)
 {
-	*out = vv_dup(s->vec);
-	return *out != NULL ? 0 : ARR_ENOMEM;
+	uint64_t durable = store_hold_durable(s);
+
+	if (!store_hold_open(s)) {
+		*out = vv_dup(s->vec);
+		return *out != NULL ? 0 : ARR_ENOMEM;
+	}
+	/* held own change sets (store_hold.c) are not counted before they are durable */
+	if ((*out = vv_new()) == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < vv_count(s->vec); i++) {
+		const struct vv_entry *e = vv_at(s->vec, i);
+		uint64_t seq = memcmp(e->origin, s->self, ARR_ORIGIN_LEN) == 0 ? durable : e->seq;
+
+		if (seq > 0 && vv_set(*out, e->origin, seq) != 0) {
+			vv_destroy(out);
+			return ARR_ENOMEM;
+		}
+	}
+	return 0;
 }
 
 int
@@ -305,6 +322,7 @@ store_changes_since(struct store *s, const struct vv *theirs, size_t max_bytes, 
 {
 	sqlite3_stmt *st = s->st[ST_LOG_SINCE];
 	size_t total = 0, sent = 0;
+	uint64_t durable = store_hold_durable(s);
 	int rc, ret = 0;
 
 	if (more != NULL)
@@ -314,8 +332,10 @@ store_changes_since(struct store *s, const struct vv *theirs, size_t max_bytes, 
 		const struct vv_entry *e = vv_at(s->vec, i);
 		uint64_t from = theirs != NULL ? vv_get(theirs, e->origin) : 0;
 		uint8_t origin[ARR_ORIGIN_LEN];
+		/* held own change sets (store_hold.c) never leave before they are durable */
+		bool own = memcmp(e->origin, s->self, ARR_ORIGIN_LEN) == 0;
 
-		if (e->seq <= from)
+		if ((own ? durable : e->seq) <= from)
 			continue;
 		memcpy(origin, e->origin, ARR_ORIGIN_LEN);
 		sqlite3_bind_int64(st, 1, store_mirror_origin_find(s, origin));
@@ -323,6 +343,11 @@ store_changes_since(struct store *s, const struct vv *theirs, size_t max_bytes, 
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			const uint8_t *raw = sqlite3_column_blob(st, 1);
 			size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+			if (own && (uint64_t)sqlite3_column_int64(st, 0) > durable) {
+				rc = SQLITE_DONE;
+				break;
+			}
 
 			if (sent > 0 && (total + len > max_bytes || total + len < total)) {
 				if (more != NULL)
@@ -355,6 +380,8 @@ store_changeset_get(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint6
 
 	if (oid == 0)
 		return ARR_ENOTFOUND;
+	if ((ret = store_hold_reveal(s, origin, seq)) < 0) /* held ones leave only durable */
+		return ret;
 	sqlite3_bind_int64(st, 1, oid);
 	sqlite3_bind_int64(st, 2, (int64_t)seq);
 	rc = sqlite3_step(st);

@@ -125,8 +125,11 @@ store_search_pending(const struct store *s)
 bool
 store_search_due(const struct store *s)
 {
-	/* a catch-up's bulk transaction or parked change set is not cut short for the index */
-	return store_search_pending(s) && !s->bulk_tx && !store_apply_busy(s);
+	/*
+	 * a catch-up's bulk transaction, a parked change set or held writes (store_hold.c)
+	 * are not cut short for the index
+	 */
+	return store_search_pending(s) && !s->bulk_tx && !s->hold.open && !store_apply_busy(s);
 }
 
 /* Batches until the rebuild is done or budget_ms have passed, at least one. */

@@ -42,9 +42,15 @@ own_seq_check(struct store *s)
 	return 0;
 }
 
+/*
+ * The sync level of the next commit. SQLite changes it only outside a transaction: a
+ * held one (store_hold.c) keeps FULL, set before it began, until its commit.
+ */
 static int
 set_synchronous(struct store *s, bool full)
 {
+	if (s->hold.open)
+		return 0;
 	return sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
 	                    NULL, NULL, NULL) == SQLITE_OK
 	           ? 0
@@ -374,7 +380,7 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		goto out;
 	if (nops >= LARGE_WRITE_OPS && (ret = store_bulk_cache_grow(s)) < 0)
 		goto out;
-	if ((ret = set_synchronous(s, true)) < 0 || (ret = store_db_begin(s)) < 0)
+	if ((ret = set_synchronous(s, true)) < 0 || (ret = store_write_begin(s)) < 0)
 		goto out;
 	intx = true;
 	if ((s->rules && (ret = store_rules_before(s, ops, nops, &memo)) < 0) ||
@@ -395,13 +401,13 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		goto out;
 	}
 	intx = false;
-	if ((ret = store_db_commit(s)) < 0)
+	if ((ret = store_write_commit(s)) < 0)
 		goto out;
 	if (res != NULL)
 		*res = r;
 out:
 	if (intx)
-		store_db_rollback(s);
+		store_write_undo(s);
 	store_rules_free(s, &memo);
 	free(cops);
 	if (set_synchronous(s, false) < 0 && ret == 0)

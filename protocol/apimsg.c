@@ -432,6 +432,19 @@ apimsg_req_uint(struct apimsg_req *r, const char *name, bool *present, uint64_t 
 }
 
 int
+apimsg_req_bool(struct apimsg_req *r, const char *name, bool *present, bool *out)
+{
+	const msgpack_object *o = NULL;
+	int rc;
+
+	if ((rc = param_typed(r, name, present, MSGPACK_OBJECT_BOOLEAN, "bool", &o)) != 0 ||
+	    o == NULL)
+		return rc;
+	*out = o->via.boolean;
+	return 0;
+}
+
+int
 apimsg_req_array(struct apimsg_req *r, const char *name, bool *present, const msgpack_object **out)
 {
 	return param_typed(r, name, present, MSGPACK_OBJECT_ARRAY, "array", out);

@@ -76,6 +76,7 @@ int apimsg_req_check_params(struct apimsg_req *r, const char *const *allowed);
 int apimsg_req_str(struct apimsg_req *r, const char *name, bool *present, const char **out,
                    size_t *len);
 int apimsg_req_uint(struct apimsg_req *r, const char *name, bool *present, uint64_t *out);
+int apimsg_req_bool(struct apimsg_req *r, const char *name, bool *present, bool *out);
 /* The raw array or map object, borrowed from r. */
 int apimsg_req_array(struct apimsg_req *r, const char *name, bool *present,
                      const msgpack_object **out);

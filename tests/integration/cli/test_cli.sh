@@ -765,6 +765,18 @@ ok "$CTL" --timeout 300000 --json import "$T/big.jsonl"
 jqcheck '.rows == 33400 and .values == 100200 and .writes == 2'
 ok "$CTL" query "SELECT count(*) AS n FROM organisation WHERE code LIKE 'B%'"
 [ "$(tail -1 "$T/out")" = 33400 ] || fail "split import did not write every row"
+# ... whose writes but the last are held (PROTOCOL.md, "Held writes"): a refusal in the
+# second write leaves the first (32,811 lines: the 8 MiB bound), committed before the
+# message says it was written
+seq 33399 | awk '{ printf "{\"table\":\"organisation\",\"kind\":\"school\",\"name\":\"Held %d\",\"code\":\"H%06d\"}\n", $1, $1 }' >"$T/held.jsonl"
+echo '{"table":"funding_share","arrangement_id":"e0000002-0000-4000-8000-000000000002","funder_org_id":"5e5c8ca5-48a9-8e90-9578-4dcea6a9f95a","source":"jeugdwet","amount_cents":100,"period_from":"2026-01-01","period_to":"2025-01-01"}' >>"$T/held.jsonl"
+expect 1 "$CTL" --timeout 300000 import "$T/held.jsonl"
+grep -qx "error: $T/held.jsonl: lines up to 32811 were written in 1 write; the rest was not" "$T/err" ||
+	fail "held import refused in its second write: $(cat "$T/err")"
+grep -q "^error: $T/held.jsonl:33400: funding_share.period_to" "$T/err" ||
+	fail "held import: the refused line: $(cat "$T/err")"
+ok "$CTL" query "SELECT count(*) AS n FROM organisation WHERE code LIKE 'H0%'"
+[ "$(tail -1 "$T/out")" = 32811 ] || fail "held import: not exactly the first write's rows"
 
 # ---- metrics: Prometheus text, every family, counters that move ----
 METRIC_NAMES='arrangd_local_writes_total arrangd_log_changesets arrangd_pending_size
@@ -793,7 +805,8 @@ arrangd_lag_grace_milliseconds arrangd_lag_grace_samples_total
 arrangd_apply_round_max_milliseconds arrangd_apply_slices_parked_total
 arrangd_export_walks_total arrangd_export_walks_kept_total arrangd_export_walk_overflow_total
 arrangd_digest_inline_total arrangd_seal_inline_total arrangd_seal_worker_total
-arrangd_seal_full_total
+arrangd_seal_full_total arrangd_held_commits_total arrangd_held_writes_total
+arrangd_held_refused_total arrangd_held_lost_total
 arrangd_apply_checked_ahead_total arrangd_apply_checked_inline_total arrangd_apply_check_overflow_total'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
