@@ -147,6 +147,8 @@ fixture_build(struct fixture *fx, size_t narr)
 			struct store_op *op = &fx->ops[fx->nops];
 
 			op->table = r.t->name;
+			/* the text too, as the API gives it: the domain rules read it */
+			memcpy(op->row_id, r.id, sizeof(op->row_id));
 			op->column = r.t->columns[c].name;
 			op->value = r.vals[c];
 			if (op->value.kind == VALUE_TEXT || op->value.kind == VALUE_BLOB)
