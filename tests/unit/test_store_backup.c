@@ -209,8 +209,9 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int copy, steps;
-	int allowed; /* gates it may pass; -1: all */
-} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+	int allowed;               /* gates it may pass; -1: all */
+	int seen_copy, seen_steps; /* where gate_next() last saw it */
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0};
 
 static void
 gate_step(void *arg, int copy)
@@ -234,7 +235,7 @@ static void
 gate_close(void)
 {
 	pthread_mutex_lock(&gate.mu);
-	gate.copy = gate.steps = gate.allowed = 0;
+	gate.copy = gate.steps = gate.allowed = gate.seen_copy = gate.seen_steps = 0;
 	pthread_mutex_unlock(&gate.mu);
 	store_backup_test_step(gate_step, NULL);
 }
@@ -255,7 +256,9 @@ gate_open(void)
 
 /*
  * Let the thread pass the gate it waits at (if pass) and wait until it reaches the next
- * one: the copy it is in then, or 0 when it reached none within WAIT_S.
+ * one: the copy it is in then, or 0 when it reached none within WAIT_S. "Next" is past the
+ * gate this function last saw it at, not where it is at the call: a thread that reached
+ * its first gate before the test asked has reached it.
  */
 static int
 gate_next(bool pass)
@@ -266,8 +269,8 @@ gate_next(bool pass)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += WAIT_S;
 	pthread_mutex_lock(&gate.mu);
-	copy = gate.copy;
-	steps = gate.steps;
+	copy = gate.seen_copy;
+	steps = gate.seen_steps;
 	if (pass) {
 		gate.allowed = 1;
 		pthread_cond_broadcast(&gate.cv);
@@ -276,6 +279,8 @@ gate_next(bool pass)
 	       pthread_cond_timedwait(&gate.cv, &gate.mu, &ts) == 0)
 		;
 	copy = gate.copy == copy && gate.steps == steps ? 0 : gate.copy;
+	gate.seen_copy = gate.copy;
+	gate.seen_steps = gate.steps;
 	pthread_mutex_unlock(&gate.mu);
 	return copy;
 }
