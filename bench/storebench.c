@@ -307,9 +307,8 @@ replica_open(const char *path, struct nodekey *key, const struct nodekey *other)
 	return st;
 }
 
-/* The API's bounds of a held transaction (daemon/api_hold.c). */
-#define HOLD_AGE_MS    2000
-#define HOLD_MAX_BYTES (32u << 20)
+/* The API's time bound of a held transaction (daemon/api_hold.c). */
+#define HOLD_AGE_MS 2000
 
 /* Phase 2: the fixture into replica a in requests of at most REQ_OPS ops. */
 static void
@@ -318,6 +317,7 @@ phase_write(struct store *a, const struct fixture *fx, uint64_t values, double r
 	struct usage u0, u1;
 	bool hold = getenv("ARRANG_SB_NOHOLD") == NULL;
 	struct store_hold_counts hc;
+	uint64_t commits = 0;
 
 	usage_now(&u0);
 	for (size_t i = 0; i < fx->nops; i += REQ_OPS) {
@@ -330,14 +330,16 @@ phase_write(struct store *a, const struct fixture *fx, uint64_t values, double r
 		store_hold_join(a, false);
 		store_hold_info(a, &in);
 		if (store_hold_open(a) &&
-		    (i + n == fx->nops || in.bytes >= HOLD_MAX_BYTES ||
+		    (i + n == fx->nops || in.bytes >= in.max_bytes ||
 		     mono_ms() - in.since_ms >= HOLD_AGE_MS) &&
 		    store_hold_commit(a) != 0)
 			check_die("held commit failed");
 	}
 	usage_now(&u1);
 	store_hold_counts(a, &hc);
-	printf("write: %s, %" PRIu64 " held commits\n", hold ? "held" : "not held", hc.commits);
+	for (size_t k = 0; k < STORE_HOLD_WHYS; k++)
+		commits += hc.commits[k];
+	printf("write: %s, %" PRIu64 " held commits\n", hold ? "held" : "not held", commits);
 	usage_print("write", &u0, &u1, (double)values, raw_rate);
 }
 

@@ -2,12 +2,13 @@
  * api_hold.c: held writes over the local API (PROTOCOL.md, "Held writes"): which client's
  * writes the store's held transaction (store_hold.c) stages, and when it is committed:
  * when that client says its write is the last (a write without "hold", or "commit"),
- * when it is API_HOLD_AGE_MS old or holds API_HOLD_MAX_BYTES, when the client is silent
+ * when it is API_HOLD_AGE_MS old or holds the store's byte bound (STORE_HOLD_MAX_BYTES,
+ * below), when the client is silent
  * for API_HOLD_IDLE_MS or hangs up, before any other request or a signal is served
  * (api.c, main.c), and when the store needs it committed for another path (a peer's
  * change set, a pull or push reading the log or vector: store_hold.c). One hold per daemon. It
- * counts why each commit came and tells the sync layer of what committed after the replies
- * (api_write_told). It must not touch the socket.
+ * tells the store why each commit came (the store counts them) and the sync layer of what
+ * committed after the replies (api_write_told). It must not touch the socket.
  */
 #include "api_int.h"
 #include "arrerr.h"
@@ -28,13 +29,15 @@
  */
 #define API_HOLD_IDLE_MS 250
 /*
- * The byte bound, in own change-set bytes staged. A commit writes every page the hold
- * dirtied to the WAL: about three times the change sets' bytes at 100k arrangements
- * (rows, history, indexes), so 32 MiB staged makes a WAL of roughly 100 MiB, the size a
- * catch-up's two-second bulk commit reaches, past which the loop checkpoints itself
- * (store_ckpt.c, CKPT_HARD_BYTES): a bigger hold would only lengthen that stall.
+ * The byte bound (STORE_HOLD_MAX_BYTES, in own change-set bytes staged; settable for
+ * tests, store_hold_set_max). A commit writes every page the hold dirtied to the WAL:
+ * about three times the change sets' bytes at 100k arrangements (rows, history, indexes),
+ * so 32 MiB staged makes a WAL of roughly 100 MiB, the size a catch-up's two-second bulk
+ * commit reaches, past which the loop checkpoints itself (store_ckpt.c, CKPT_HARD_BYTES):
+ * a bigger hold would only lengthen that stall. It also bounds what the undo of a refused
+ * write reads back (store_hold.c).
  */
-#define API_HOLD_MAX_BYTES (32u << 20)
+_Static_assert(API_HOLD__N <= STORE_HOLD_WHYS, "every reason has a count in the store");
 
 static const char *const why_names[API_HOLD__N] = {
     [API_HOLD_LAST] = "last",     [API_HOLD_AGE] = "age",     [API_HOLD_BYTES] = "bytes",
@@ -57,7 +60,6 @@ hold_ended(void *ctx, uint64_t first_seq, uint64_t last_seq, bool lost)
 		a->hold.lost_n += a->hold.writes;
 		a->hold.owed = true;
 	} else {
-		a->hold.commits[a->hold.why]++;
 		if (last_seq >= first_seq && last_seq > 0) {
 			if (a->committed_last == 0)
 				a->committed_first = first_seq;
@@ -71,7 +73,6 @@ hold_ended(void *ctx, uint64_t first_seq, uint64_t last_seq, bool lost)
 void
 api_hold_init(struct api *a)
 {
-	a->hold.why = API_HOLD_STORE;
 	store_hold_hook(a->st, hold_ended, a);
 }
 
@@ -97,14 +98,7 @@ api_hold_mine(const struct api *a)
 int
 api_hold_end(struct api *a, enum api_hold_why why)
 {
-	int rc;
-
-	if (!store_hold_open(a->st))
-		return 0;
-	a->hold.why = why;
-	rc = store_hold_commit(a->st);
-	a->hold.why = API_HOLD_STORE;
-	return rc;
+	return store_hold_end(a->st, (unsigned)why);
 }
 
 enum api_hold_why
@@ -120,7 +114,7 @@ api_hold_staged(struct api *a, bool more)
 	store_hold_info(a->st, &in);
 	if (!more)
 		return API_HOLD_LAST;
-	if (in.bytes >= API_HOLD_MAX_BYTES)
+	if (in.bytes >= in.max_bytes)
 		return API_HOLD_BYTES;
 	if (now - in.since_ms >= API_HOLD_AGE_MS)
 		return API_HOLD_AGE;
@@ -212,13 +206,18 @@ api_hold_metrics(const struct api *a, FILE *f)
 	metrics_family(f, "arrangd_held_commits_total", "counter",
 	               "Held write transactions committed, by what ended them (PROTOCOL.md, "
 	               "\"Held writes\").");
-	for (int i = 0; i < API_HOLD__N; i++)
-		metrics_sample_label(f, "arrangd_held_commits_total", "reason", why_names[i],
-		                     a->hold.commits[i]);
+	/* the store's own reason (0) last, as it always came */
+	for (int k = 1; k <= API_HOLD__N; k++)
+		metrics_sample_label(f, "arrangd_held_commits_total", "reason",
+		                     why_names[k % API_HOLD__N], c.commits[k % API_HOLD__N]);
 	metrics_counter(f, "arrangd_held_writes_total",
 	                "Write requests staged in a held transaction.", a->hold.staged);
 	metrics_counter(f, "arrangd_held_refused_total",
-	                "Writes refused inside a held transaction (rolled back alone).", c.undone);
-	metrics_counter(f, "arrangd_held_lost_total",
-	                "Held write transactions rolled back whole (their commit failed).", c.lost);
+	                "Writes refused inside a held transaction (undone alone).", c.undone);
+	metrics_counter(
+	    f, "arrangd_held_lost_total",
+	    "Held write transactions rolled back whole (their commit or an undo failed).", c.lost);
+	metrics_counter(f, "arrangd_held_undo_over_total",
+	                "Undos of a refused held write over the byte bound (the hold was lost).",
+	                c.over);
 }

@@ -82,32 +82,33 @@ struct api_access_known {
 	const uint8_t *bin;
 };
 
-/* What ended a held transaction (metrics: arrangd_held_commits_total's reason). */
+/*
+ * What ended a held transaction: the store counts each commit under it (store_hold_end;
+ * metrics: arrangd_held_commits_total's reason). 0 is the store's own reason.
+ */
 enum api_hold_why {
-	API_HOLD_LAST,    /* its client's write without "hold", or its "commit" */
-	API_HOLD_AGE,     /* API_HOLD_AGE_MS old */
-	API_HOLD_BYTES,   /* API_HOLD_MAX_BYTES staged */
-	API_HOLD_IDLE,    /* its client silent for API_HOLD_IDLE_MS */
-	API_HOLD_GONE,    /* its client hung up, or the daemon stops */
-	API_HOLD_REQUEST, /* another request (of another client, or not a write) */
-	API_HOLD_SIGNAL,  /* a signal (a reload) is served */
 	/*
 	 * another path of the store: a transaction began (a peer's change set applied, a
 	 * retry...) or the peer layer read the vector or the log (store_hold.c)
 	 */
-	API_HOLD_STORE,
+	API_HOLD_STORE = 0,
+	API_HOLD_LAST,    /* its client's write without "hold", or its "commit" */
+	API_HOLD_AGE,     /* API_HOLD_AGE_MS old */
+	API_HOLD_BYTES,   /* the store's byte bound staged (STORE_HOLD_MAX_BYTES) */
+	API_HOLD_IDLE,    /* its client silent for API_HOLD_IDLE_MS */
+	API_HOLD_GONE,    /* its client hung up, or the daemon stops */
+	API_HOLD_REQUEST, /* another request (of another client, or not a write) */
+	API_HOLD_SIGNAL,  /* a signal (a reload) is served */
 	API_HOLD__N
 };
 struct api_hold {
 	const struct api_conn *by; /* whose writes are held, while the store's hold is open */
 	uint64_t last_ms;          /* monotonic ms of its last held write */
 	uint64_t writes;           /* its writes staged in the open hold */
-	enum api_hold_why why;     /* why the API commits it now; API_HOLD_STORE otherwise */
 	bool owed;                 /* held writes of lost_for were lost, not told yet */
 	const struct api_conn *lost_for;
-	uint64_t lost_n;               /* how many */
-	uint64_t commits[API_HOLD__N]; /* held transactions committed, by why */
-	uint64_t staged;               /* writes staged, in all */
+	uint64_t lost_n; /* how many */
+	uint64_t staged; /* writes staged, in all */
 };
 
 struct api {

@@ -71,7 +71,7 @@ api_write_told(struct api *a)
 
 /*
  * The error reply of a write the running client made while its writes are held: only
- * this write was rolled back (its savepoint), the earlier ones stay staged; or, when the
+ * this write was rolled back (store_write_undo), the earlier ones stay staged; or, when the
  * hold itself went, that they were lost.
  */
 static int

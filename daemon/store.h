@@ -150,36 +150,56 @@ int store_write_rows(struct store *s, const struct store_op *ops, const uint8_t 
 /*
  * Held writes (store_hold.c; PROTOCOL.md, "Held writes"): store_hold_join(s, true) makes the next
  * store_write_rows() stage its change sets in the held transaction (opening it when none
- * is open) inside a savepoint of its own, instead of committing: it returns once they are
- * staged, not durable. A refused or failed write rolls back its savepoint only; the writes
- * staged before it stay. store_hold_commit() commits the held transaction durably
- * (synchronous=FULL); so does every other transaction of the store before it begins
- * (store_apply(), a write not joined, a retry, a backup...), so that nothing staged is
- * seen by another path before it is durable. The hook is told of every end of a hold,
- * whoever caused it: committed (own seqs first..last; last 0 when it staged none) or lost
- * (rolled back whole: a failed commit or database error; its seqs will be taken again).
+ * is open) instead of committing: it returns once they are staged, not durable. A refused
+ * or failed write is undone alone: the held transaction is rolled back and the writes
+ * staged before it are applied again from their logged change sets, so they stay staged
+ * exactly as they were (same seqs, same bytes). store_hold_commit() commits the held
+ * transaction durably (synchronous=FULL); so does every other transaction of the store
+ * before it begins (store_apply(), a write not joined, a retry, a backup...), so that
+ * nothing staged is seen by another path before it is durable. The hook is told of every
+ * end of a hold, whoever caused it: committed (own seqs first..last; last 0 when it staged
+ * none) or lost (rolled back whole: a failed commit, a database error, an undo that could
+ * not apply the earlier writes again; its seqs will be taken again).
  * store_hold_durable() is the highest own seq committed: staged seqs are above it.
  */
 typedef void (*store_hold_fn)(void *ctx, uint64_t first_seq, uint64_t last_seq, bool lost);
+/*
+ * The byte bound of a hold, in own change-set bytes staged: the API commits a hold that
+ * reaches it (api_hold.c says why 32 MiB), and an undo reads back at most this much.
+ */
+#define STORE_HOLD_MAX_BYTES (32u << 20)
+/* Reasons a hold's commit is counted under: the committer's (api_hold.c); 0 the store's. */
+#define STORE_HOLD_WHYS 8
 struct store_hold_info {
 	uint64_t since_ms;  /* monotonic ms the held transaction began; 0: none open */
 	uint64_t bytes;     /* bytes of the own change sets staged in it */
+	uint64_t max_bytes; /* the byte bound (STORE_HOLD_MAX_BYTES unless set) */
 	uint64_t writes;    /* writes staged in it */
 	uint64_t first_seq; /* own seqs staged: first_seq..last_seq (last_seq 0: none) */
 	uint64_t last_seq;
 };
 struct store_hold_counts {
-	uint64_t commits; /* held transactions committed */
-	uint64_t lost;    /* held transactions rolled back whole */
-	uint64_t undone;  /* staged writes rolled back to their savepoint (refused) */
+	uint64_t commits[STORE_HOLD_WHYS]; /* held transactions committed, by reason */
+	uint64_t lost;                     /* held transactions rolled back whole */
+	uint64_t undone;                   /* staged writes undone alone (refused or failed) */
+	uint64_t replayed;                 /* change sets applied again by those undos */
+	uint64_t over;                     /* undos refused: over the byte bound (the hold lost) */
 };
 void store_hold_hook(struct store *s, store_hold_fn fn, void *ctx);
 /* join: the next store_write_rows() joins the hold; false: it does not (after a call). */
 void store_hold_join(struct store *s, bool join);
 bool store_hold_open(const struct store *s);
 void store_hold_info(const struct store *s, struct store_hold_info *out);
+/* Set the byte bound (0: STORE_HOLD_MAX_BYTES); for tests of the bound. */
+void store_hold_set_max(struct store *s, uint64_t bytes);
 uint64_t store_hold_durable(const struct store *s);
-/* 0 (also when none is open) or the error of the commit (the hold is then lost, and told). */
+/*
+ * Commit the hold, counted under reason why (< STORE_HOLD_WHYS; 0 when the store commits
+ * it for another path). 0 (also when none is open) or the error of the commit (the hold
+ * is then lost, and told).
+ */
+int store_hold_end(struct store *s, unsigned why);
+/* store_hold_end(s, 0). */
 int store_hold_commit(struct store *s);
 void store_hold_counts(const struct store *s, struct store_hold_counts *out);
 

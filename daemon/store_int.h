@@ -229,15 +229,18 @@ struct store {
 	struct store_hold {       /* the held write transaction (store_hold.c) */
 		store_hold_fn fn; /* told of each end of a hold; NULL: nobody */
 		void *ctx;
-		bool join;                    /* the next store_write_rows() joins the hold */
-		bool in;                      /* the write running is inside the hold's savepoint */
-		bool open;                    /* a held transaction is open */
-		uint64_t t0;                  /* monotonic ms it began */
-		uint64_t bytes0;              /* own log bytes when it began */
-		uint64_t bytes;               /* own change-set bytes staged since */
-		uint64_t writes;              /* writes staged */
-		uint64_t first_seq, last_seq; /* own seqs staged (last_seq 0: none) */
-		uint64_t commits, lost, undone; /* store_hold_counts() */
+		bool join;                         /* the next store_write_rows() joins the hold */
+		bool in;                           /* the write running is staged in the hold */
+		bool open;                         /* a held transaction is open */
+		uint64_t t0;                       /* monotonic ms it began */
+		uint64_t bytes0;                   /* own log bytes when it began */
+		uint64_t bytes;                    /* own change-set bytes staged since */
+		uint64_t max_bytes;                /* the byte bound (store_hold_set_max) */
+		uint64_t writes;                   /* writes staged */
+		uint64_t first_seq, last_seq;      /* own seqs staged (last_seq 0: none) */
+		uint64_t commits[STORE_HOLD_WHYS]; /* store_hold_counts() */
+		uint64_t lost, undone, replayed, over;
+		uint64_t fail_at; /* tests: the undo's replay fails at this seq (0: never) */
 	} hold;
 };
 
@@ -902,8 +905,10 @@ int store_scope_issue(struct store *s, const uint8_t scope[ARR_SCOPE_LEN],
 
 /*
  * A local write's transaction (store_write_rows): its own (BEGIN ... COMMIT), or when it
- * joins the hold (store_hold_join) a savepoint in the held transaction, opened first when
- * none is. Undo rolls back the write's own part only and brings the mirrors back.
+ * joins the hold (store_hold_join) the held transaction, opened first when none is. Undo
+ * of a held write rolls the held transaction back and applies the change sets staged
+ * before the write again, then brings the mirrors back: the write's own part alone is
+ * gone (or, when that fails, the whole hold, told as lost).
  */
 int store_write_begin(struct store *s);
 int store_write_commit(struct store *s);

@@ -1679,6 +1679,7 @@ test_metrics(void **state)
 	                                    "arrangd_held_writes_total",
 	                                    "arrangd_held_refused_total",
 	                                    "arrangd_held_lost_total",
+	                                    "arrangd_held_undo_over_total",
 	                                    "arrangd_apply_checked_ahead_total",
 	                                    "arrangd_apply_checked_inline_total",
 	                                    "arrangd_apply_check_overflow_total",

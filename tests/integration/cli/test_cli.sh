@@ -806,7 +806,7 @@ arrangd_apply_round_max_milliseconds arrangd_apply_slices_parked_total
 arrangd_export_walks_total arrangd_export_walks_kept_total arrangd_export_walk_overflow_total
 arrangd_digest_inline_total arrangd_seal_inline_total arrangd_seal_worker_total
 arrangd_seal_full_total arrangd_held_commits_total arrangd_held_writes_total
-arrangd_held_refused_total arrangd_held_lost_total
+arrangd_held_refused_total arrangd_held_lost_total arrangd_held_undo_over_total
 arrangd_apply_checked_ahead_total arrangd_apply_checked_inline_total arrangd_apply_check_overflow_total'
 # metric NAME: the value of the unlabelled sample NAME in the last output.
 metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/out"; }
