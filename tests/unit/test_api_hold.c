@@ -5,7 +5,7 @@
  * to the replica sees none of it and its reply says so; the client's last write (no
  * "hold"), "commit", another client's request, a peer's change set applied, the peer
  * layer's reads of the vector and the log, the idle and time bounds and a hang-up each
- * commit it, and the sync layer hears of what committed;
+ * commit it, and so does the byte bound, and the sync layer hears of what committed;
  * a write refused in the middle rolls back alone and leaves the digest true.
  */
 #include <setjmp.h>
@@ -537,6 +537,43 @@ test_bounds(void **state)
 	assert_int_equal(commits_by(fx, "gone"), 1);
 }
 
+/*
+ * The byte bound (STORE_HOLD_MAX_BYTES by default, set small here): a held write that
+ * brings the staged change sets to it is committed at once, by "bytes"; below it, held.
+ */
+static void
+test_bytes_bound(void **state)
+{
+	struct fx *fx = *state;
+	struct rep rp;
+	struct store_hold_info in;
+	uint64_t last;
+
+	store_hold_info(fx->st, &in);
+	assert_int_equal(in.max_bytes, 32u << 20);
+	assert_int_equal(write_children(fx, &client_a, 0, 10, true, false, &rp), 0);
+	assert_true(held(rp.res));
+	rep_free(&rp);
+	store_hold_info(fx->st, &in);
+	assert_true(in.bytes > 0);
+	store_hold_set_max(fx->st, 4 * in.bytes); /* a second write of the same size stays below */
+	assert_int_equal(write_children(fx, &client_a, 10, 10, true, false, &rp), 0);
+	assert_true(held(rp.res));
+	rep_free(&rp);
+	store_hold_info(fx->st, &in);
+	assert_true(in.bytes < in.max_bytes);
+	store_hold_set_max(fx->st, in.bytes + 1); /* the next write reaches it */
+	assert_int_equal(write_children(fx, &client_a, 20, 10, true, false, &rp), 0);
+	assert_false(held(rp.res));
+	last = uget(rp.res, "last_seq");
+	assert_int_equal(uget(rp.res, "durable_seq"), last);
+	rep_free(&rp);
+	assert_false(api_holding(fx->api));
+	assert_int_equal(seen_seqs(fx), (int64_t)last);
+	assert_int_equal(commits_by(fx, "bytes"), 1);
+	assert_int_equal(commits_by(fx, "last"), 0);
+}
+
 int
 main(void)
 {
@@ -547,6 +584,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_peer_apply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bytes_bound, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
