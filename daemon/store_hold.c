@@ -22,7 +22,9 @@
  * digest's rollback hook reads its state again), and the change sets are applied again
  * in seq order by store_apply_changeset(), as the write path applied them: rows, clocks,
  * scopes and keys (a CREATE's and a REKEY's key come from this node's own slot), policy,
- * log and vector come out as they were. If that fails, the hold is lost (told).
+ * log and vector come out as they were. If that fails, the hold is lost (told). A write
+ * refused before it changed a row (the routing, the keys and the authorisation refuse
+ * before the merge) has nothing to undo: SQLite's count of changed rows says so.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -163,6 +165,7 @@ store_write_begin(struct store *s)
 	s->hold.join = false;
 	if (!s->hold.in)
 		return store_db_begin(s);
+	s->hold.changes0 = sqlite3_total_changes(s->db);
 	if (s->hold.open)
 		return 0;
 	if ((rc = store_db_run(s->st[ST_BEGIN])) < 0) {
@@ -333,6 +336,9 @@ store_write_undo(struct store *s)
 	if (!s->hold.open)
 		return; /* the whole transaction went already */
 	s->hold.undone++;
+	/* refused before it wrote a row (routing, keys, authorisation): nothing to undo */
+	if (sqlite3_total_changes(s->db) == s->hold.changes0)
+		return;
 	if (hold_replay(s) < 0)
 		store_db_rollback(s); /* the hold is lost, and told */
 }

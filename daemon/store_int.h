@@ -240,6 +240,7 @@ struct store {
 		uint64_t first_seq, last_seq;      /* own seqs staged (last_seq 0: none) */
 		uint64_t commits[STORE_HOLD_WHYS]; /* store_hold_counts() */
 		uint64_t lost, undone, replayed, over;
+		int changes0;     /* sqlite3_total_changes() as the write running began */
 		uint64_t fail_at; /* tests: the undo's replay fails at this seq (0: never) */
 	} hold;
 };

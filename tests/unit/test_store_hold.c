@@ -7,8 +7,9 @@
  * exactly as before the refused write: every table of the replica byte for byte, the
  * vector, both digests, and after the commit the same log, keys and content as a
  * replica that received only the accepted writes. Also a second refusal in one hold, a
- * refused first write, a replay that fails (the hold is lost and told) and an undo over
- * the byte bound (refused, counted, lost). Ids are fixed: nothing here is random but the
+ * refused first write, a replay that fails (the hold is lost and told), an undo over
+ * the byte bound (refused, counted, lost) and a write refused before its merge (nothing
+ * to undo). Ids are fixed: nothing here is random but the
  * keys.
  */
 #include <setjmp.h>
@@ -29,9 +30,10 @@
 #include "teststore.h"
 #include "testutil.h"
 
-#define GEM "a0000001-0000-4000-8000-000000000001"
-#define SWV "a0000002-0000-4000-8000-000000000002"
-#define SCH "a0000003-0000-4000-8000-000000000003"
+#define GEM   "a0000001-0000-4000-8000-000000000001"
+#define SWV   "a0000002-0000-4000-8000-000000000002"
+#define SCH   "a0000003-0000-4000-8000-000000000003"
+#define NOROW "9f000000-0000-4000-8000-000000000000"
 
 #define TABLES_MAX 128
 
@@ -490,6 +492,37 @@ test_undo_over_bound(void **state)
 	assert_int_equal(in.max_bytes, STORE_HOLD_MAX_BYTES);
 }
 
+/*
+ * A write refused before its merge (here: a row under an arrangement that is not there,
+ * refused by the routing) changed no row: the hold goes on as it was, nothing replayed.
+ */
+static void
+test_refused_before_merge(void **state)
+{
+	struct ts_fixture *f = *state;
+	struct ts_replica *a = &f->r[0], *b = &f->r[1];
+	struct store_write_result res;
+	struct store_hold_counts c;
+	struct snap before, after;
+	struct store_op op = ts_op("arrangement_party", "b0000001-0000-4000-8000-000000000001",
+	                           "arrangement_id", value_text(NOROW));
+
+	assert_int_equal(held_write(a, 0, 2, false, "Gemeente 1", -1, &res), 0);
+	snap_take(a, &before);
+	store_hold_join(a->s, true);
+	assert_int_equal(store_write(a->s, &op, 1, &res), ARR_ENOTFOUND);
+	store_hold_join(a->s, false);
+	assert_true(store_hold_open(a->s));
+	snap_take(a, &after);
+	snap_equal(&before, &after);
+	store_hold_counts(a->s, &c);
+	assert_int_equal(c.undone, 1);
+	assert_int_equal(c.replayed, 0);
+	assert_int_equal(held_write(a, 2, 1, false, "Gemeente 2", 0, &res), 0);
+	assert_int_equal(store_hold_commit(a->s), 0);
+	same_as_received(a, b);
+}
+
 int
 main(void)
 {
@@ -499,6 +532,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_undo_first, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_undo_replay_fails, setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_undo_over_bound, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_before_merge, setup, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
