@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <msgpack.h>
 #include <sqlite3.h>
 
 #include "gen.h"
@@ -178,8 +179,7 @@ out:
  * inserts go in key order and each B-tree only appends.
  */
 struct packed {
-	uint8_t *buf;
-	size_t len, cap;
+	msgpack_sbuffer arena;
 	struct pref {
 		uint32_t table;
 		char id[37];
@@ -191,20 +191,7 @@ struct packed {
 static bool
 pk_put(struct packed *p, const void *b, size_t n)
 {
-	if (p->len + n > p->cap) {
-		size_t cap = p->cap > 0 ? p->cap * 2 : 1 << 20;
-		uint8_t *nb;
-
-		while (cap < p->len + n)
-			cap *= 2;
-		if ((nb = realloc(p->buf, cap)) == NULL)
-			return false;
-		p->buf = nb;
-		p->cap = cap;
-	}
-	memcpy(p->buf + p->len, b, n);
-	p->len += n;
-	return true;
+	return msgpack_sbuffer_write(&p->arena, b, n) == 0;
 }
 
 static bool
@@ -223,7 +210,7 @@ pk_row(struct packed *p, const struct gen_row *r)
 	}
 	p->refs[p->nrefs].table = (uint32_t)r->table;
 	memcpy(p->refs[p->nrefs].id, r->id, sizeof(r->id));
-	p->refs[p->nrefs++].off = p->len;
+	p->refs[p->nrefs++].off = p->arena.size;
 	if (!pk_put(p, &nc, 1))
 		return false;
 	for (size_t c = 0; c < r->ncols; c++) {
@@ -248,7 +235,7 @@ pk_row(struct packed *p, const struct gen_row *r)
 static void
 pk_unpack(const struct packed *p, const struct pref *ref, struct gen_row *r)
 {
-	const uint8_t *b = p->buf + ref->off;
+	const uint8_t *b = (const uint8_t *)p->arena.data + ref->off;
 	size_t nc = *b++;
 
 	r->table = ref->table;
@@ -355,7 +342,7 @@ out:
 	close_db(db, path, ins, nt);
 	free(ins);
 	free(rows);
-	free(p.buf);
+	msgpack_sbuffer_destroy(&p.arena);
 	free(p.refs);
 	return ok ? spent : -1;
 }
