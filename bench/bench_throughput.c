@@ -236,6 +236,7 @@ bench_throughput_run(struct bench *b, struct size_result *res)
 	/* B waiting for pages with nothing to apply, and pages it had no room for */
 	metric_lines(r, 1, "arrangd_apply_starved_");
 	metric_lines(r, 1, "arrangd_apply_queue_dropped_");
+	metric_lines(r, 1, "arrangd_apply_check"); /* ahead, inline, overflow */
 	if (b->only[5] && res->narr == b->foot_narr)
 		bench_footprint_run(b, r, 1);
 	if (b->only[6] && res->narr == b->stall_narr) {

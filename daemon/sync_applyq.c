@@ -14,8 +14,10 @@
  *
  * Counts what was applied, relays it (push and announcement) in the round after its
  * slice (a round of its own: relaying 1 MiB change sets costs as much as a slice), pulls
- * on a gap (after a grace: sync_lazy_gap_check), and sends the pulls that waited for the queue to
- * drain. Owns the queue and the apply metrics of a slice; never reads a socket.
+ * on a gap (after a grace: sync_lazy_gap_check), and sends the pulls that waited for room
+ * in the queue (the next page of a catch-up, asked for while the pages before it are
+ * applied) or for the queue to drain. Owns the queue and the apply metrics of a slice;
+ * never reads a socket.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -101,10 +101,11 @@ sync_send_pull_vector(struct sync *s, struct peer *p, const struct vv *vector)
  * The pull carries the vector we will have once what waits in the apply queue is
  * applied (sync_recv_have: what we hold raised, per origin, by the queued change sets
  * that continue it, and by the change sets of page, when given, that continue that):
- * pages hold change sets in (origin, seq) order,
- * each origin's continuing where our vector ends. Should an apply fail, the next page
- * holds change sets past a gap, which wait as pending, and the pull after the last page
- * (or the lag check) fetches what is missing: the log and the vectors stay the truth.
+ * pages hold change sets in (origin, seq) order, each origin's continuing where our
+ * vector ends. Should an apply fail (or a queued change set be a forgery another peer
+ * pushed), the next page holds change sets past a gap, which wait as pending, and the
+ * gap's pull or the lag check fetches what is missing once the queue has drained (the
+ * queued part of the vector is forgotten then): the log and the vectors stay the truth.
  */
 int
 sync_send_pull_ahead(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *page)
