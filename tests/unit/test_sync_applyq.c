@@ -170,6 +170,25 @@ apply_until(struct sync *s, size_t left)
 	}
 }
 
+/*
+ * A catch-up starts: the page answering our pull req (n change sets, more to come) is
+ * received; the pull ahead it sent at once is read and its request id returned.
+ */
+static uint64_t
+start_catchup(struct fx *f, uint64_t req, size_t n)
+{
+	struct peer *p = &f->s->peers[0];
+	uint64_t id;
+
+	p->pull_id = req;
+	p->pull_at = mono_ms();
+	send_page(f, req, n, true);
+	assert_true(p->paging);
+	assert_int_not_equal(id = read_pull(f), 0);
+	assert_int_equal(p->pull_id, id);
+	return id;
+}
+
 /* The room for one more page: page_bytes and one change set, in the peer's share and all. */
 static void
 test_room(void **state)
@@ -211,13 +230,8 @@ test_pull_while_applying(void **state)
 	struct peer *p = &s->peers[0];
 	uint64_t id;
 
-	p->pull_id = 41;
-	p->pull_at = mono_ms();
-	send_page(f, 41, PER_PG, true);
-	assert_true(p->paging);
 	/* the next page is asked for before this one is applied */
-	assert_int_not_equal(id = read_pull(f), 0);
-	assert_int_equal(p->pull_id, id);
+	id = start_catchup(f, 41, PER_PG);
 	assert_false(p->pull_more);
 	/* with two pages waiting there is no room for a third: its pull waits */
 	send_page(f, id, PER_PG, true);
@@ -246,10 +260,7 @@ test_flood_bounded(void **state)
 	struct peer *p = &s->peers[0];
 	uint64_t id, before = dropped(s);
 
-	p->pull_id = 7;
-	p->pull_at = mono_ms();
-	send_page(f, 7, PER_PG, true);
-	assert_int_not_equal(id = read_pull(f), 0);
+	id = start_catchup(f, 7, PER_PG);
 	/* unasked pages, and an answer of eight change sets where four fit */
 	for (int i = 0; i < 3; i++)
 		send_page(f, 0, PER_PG, true);
@@ -276,10 +287,7 @@ test_one_pull_out(void **state)
 	struct peer *p = &s->peers[0];
 	uint64_t id;
 
-	p->pull_id = 5;
-	p->pull_at = mono_ms();
-	send_page(f, 5, PER_PG, true);
-	assert_int_not_equal(id = read_pull(f), 0);
+	id = start_catchup(f, 5, PER_PG);
 	/* a gap asks for a pull meanwhile: it waits */
 	assert_int_equal(sync_send_pull(s, p, LINK_NONE, "gap"), 1);
 	assert_true(p->pull_more);
@@ -331,13 +339,8 @@ test_starved(void **state)
 {
 	struct fx *f = *state;
 	struct sync *s = f->s;
-	struct peer *p = &s->peers[0];
-	uint64_t id;
+	uint64_t id = start_catchup(f, 3, 1);
 
-	p->pull_id = 3;
-	p->pull_at = mono_ms();
-	send_page(f, 3, 1, true);
-	assert_int_not_equal(id = read_pull(f), 0);
 	assert_true(sync_applyq_starved_s(s) == 0);
 	apply_until(s, 0);
 	usleep(30000);
