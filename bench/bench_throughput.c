@@ -233,6 +233,10 @@ bench_throughput_run(struct bench *b, struct size_result *res)
 	               res->raw_cpu_s, res->raw_wb / 1048576.0, res->a_cpu_s, res->a_sys_s,
 	               res->a_wb / 1048576.0, res->b_cpu_s, res->b_sys_s, res->b_wb / 1048576.0,
 	               res->a_serve_s);
+	/* B waiting for pages with nothing to apply, and pages it had no room for */
+	metric_lines(r, 1, "arrangd_apply_starved_");
+	metric_lines(r, 1, "arrangd_apply_queue_dropped_");
+	metric_lines(r, 1, "arrangd_apply_check"); /* ahead, inline, overflow */
 	if (b->only[5] && res->narr == b->foot_narr)
 		bench_footprint_run(b, r, 1);
 	if (b->only[6] && res->narr == b->stall_narr) {

@@ -14,8 +14,10 @@
  *
  * Counts what was applied, relays it (push and announcement) in the round after its
  * slice (a round of its own: relaying 1 MiB change sets costs as much as a slice), pulls
- * on a gap (after a grace: sync_lazy_gap_check), and sends the pulls that waited for the queue to
- * drain. Owns the queue and the apply metrics of a slice; never reads a socket.
+ * on a gap (after a grace: sync_lazy_gap_check), and sends the pulls that waited for room
+ * in the queue (the next page of a catch-up, asked for while the pages before it are
+ * applied) or for the queue to drain. Owns the queue and the apply metrics of a slice;
+ * never reads a socket.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,8 @@ struct sync_applyq {
 	bool parked;      /* the head's next change set is parked half-merged in the store */
 	bool relay;       /* change sets were applied: push and announce them next round */
 	uint64_t slices;  /* rounds that ended with a change set parked */
+	double empty_at;  /* mono_s() the queue last ran empty, 0: it holds change sets */
+	double starved;   /* seconds it stood empty between pages of a catch-up */
 };
 
 int
@@ -91,6 +95,22 @@ sync_applyq_bytes(const struct sync *s)
 	return s->aq != NULL ? s->aq->bytes : 0;
 }
 
+bool
+sync_applyq_room(const struct sync *s, const struct peer *p)
+{
+	/* a page stops before page_bytes, but holds at least one change set */
+	size_t page = (size_t)s->set.page_bytes + ARR_CS_MAX_BYTES;
+
+	return s->aq != NULL && s->aq->bytes + page <= SYNC_APPLYQ_BYTES &&
+	       p->applyq_bytes + page <= SYNC_APPLYQ_PEER;
+}
+
+double
+sync_applyq_starved_s(const struct sync *s)
+{
+	return s->aq != NULL ? s->aq->starved : 0;
+}
+
 int
 sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool last_page,
                 enum sync_via via)
@@ -108,6 +128,10 @@ sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool la
 			sync_peer_known_add(p, origin, seq);
 	}
 	s->count.received += m->ncs;
+	/* the next page of a catch-up came while nothing was left to apply: time lost */
+	if (m->type == PEERMSG_PAGE && via != SYNC_VIA_STRAY && p->paging && s->aq->head == NULL &&
+	    s->aq->empty_at > 0)
+		s->aq->starved += mono_s() - s->aq->empty_at;
 	if (m->ncs == 0 && !last_page)
 		return 0;
 	if (s->aq->bytes + bytes > SYNC_APPLYQ_BYTES ||
@@ -134,6 +158,7 @@ sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, bool la
 	else
 		s->aq->head = it;
 	s->aq->tail = it;
+	s->aq->empty_at = 0;
 	s->aq->bytes += bytes;
 	p->applyq_bytes += bytes;
 	/* checked ahead while what came before is applied; applied at these addresses */
@@ -249,8 +274,10 @@ pop(struct sync *s)
 	if (it->last_page)
 		store_own_heard(s->st);
 	s->aq->head = it->next;
-	if (s->aq->head == NULL)
+	if (s->aq->head == NULL) {
 		s->aq->tail = NULL;
+		s->aq->empty_at = mono_s();
+	}
 	s->aq->bytes -= it->bytes;
 	if (p != NULL)
 		p->applyq_bytes -= it->bytes < p->applyq_bytes ? it->bytes : p->applyq_bytes;
@@ -258,6 +285,29 @@ pop(struct sync *s)
 	if (s->st != NULL)
 		store_precheck_forget(s->st, it);
 	free(it);
+}
+
+/*
+ * The head item was applied: a peer paging us whose next pull waited for room in the
+ * queue asks for its next page now, while the pages queued before it are applied, so
+ * the queue does not run dry waiting for it (sync_send_pull_ahead). One pull is
+ * outstanding per peer at most; the room is kept for one page of ours (page_bytes and
+ * the change set past them) in its share of the queue and in the whole.
+ */
+void
+sync_applyq_pull_room(struct sync *s)
+{
+	uint64_t now = mono_ms();
+
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (!p->pull_more || !p->paging || sync_send_pull_outstanding(s, p, now) ||
+		    !sync_applyq_room(s, p))
+			continue;
+		if (sync_send_pull_ahead(s, p, LINK_NONE, NULL) == 1)
+			p->pull_more = false;
+	}
 }
 
 /* The queue drained: send the pulls that waited for it. */
@@ -291,8 +341,11 @@ sync_applyq_run(struct sync *s)
 			struct aq_item *it = s->aq->head;
 
 			s->aq->relay |= apply_batch(s, it, now, now + SYNC_APPLY_SLICE_MS) > 0;
-			if (it->done >= it->n)
+			if (it->done >= it->n) {
 				pop(s);
+				if (s->aq->head != NULL)
+					sync_applyq_pull_room(s);
+			}
 			/* parked: its deadline, in whole ms, passed */
 			if (s->aq->parked || mono_s() - t0 >= SYNC_APPLY_SLICE_MS / 1000.0)
 				break;
@@ -321,4 +374,7 @@ sync_applyq_metrics(const struct sync *s, FILE *f)
 	metrics_counter(f, "arrangd_apply_slices_parked_total",
 	                "Apply rounds that ended inside a change set, to go on in the next.",
 	                s->aq != NULL ? s->aq->slices : 0);
+	metrics_counter(f, "arrangd_apply_starved_milliseconds_total",
+	                "Time the apply queue stood empty waiting for the next page of a catch-up.",
+	                (uint64_t)(sync_applyq_starved_s(s) * 1000 + 0.5));
 }

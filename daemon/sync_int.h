@@ -406,6 +406,19 @@ int sync_applyq_add(struct sync *s, struct peer *p, const struct peermsg *m, boo
 /* Whether change sets wait; the bytes that wait. */
 bool sync_applyq_pending(const struct sync *s);
 size_t sync_applyq_bytes(const struct sync *s);
+/*
+ * Whether one more page from p (page_bytes and the change set past them) would fit its
+ * share of the queue (SYNC_APPLYQ_PEER) and the whole (SYNC_APPLYQ_BYTES): the next pull
+ * of a catch-up goes out before the queue drains only then.
+ */
+bool sync_applyq_room(const struct sync *s, const struct peer *p);
+/*
+ * An item of the queue was applied: the pulls of peers paging us that waited for room
+ * go out now if there is room and none of theirs is outstanding (sync_send_pull_ahead).
+ */
+void sync_applyq_pull_room(struct sync *s);
+/* Seconds the queue stood empty waiting for the next page of a catch-up, since start. */
+double sync_applyq_starved_s(const struct sync *s);
 /* Apply what waits for at most SYNC_APPLY_SLICE_MS (at least one batch). */
 void sync_applyq_run(struct sync *s);
 /* arrangd_apply_queue_bytes, _dropped_total, arrangd_apply_round_max_milliseconds. */
@@ -516,7 +529,11 @@ void sync_recv_bulk_update(struct sync *s, uint64_t now);
 int sync_send_pull(struct sync *s, struct peer *p, enum link_id l, const char *why);
 /* PULL with vector (not ours) from p, as the lag check's: 1 when sent, 0 when not. */
 int sync_send_pull_vector(struct sync *s, struct peer *p, const struct vv *vector);
-/* The next PULL while a page with more to come is applied. 1 sent, 0 not. */
+/*
+ * The next PULL of a catch-up while what was received waits to be applied, with the
+ * vector we will have once it is (held raised by s->queued and by page, which may be
+ * NULL). 1 sent, 0 not.
+ */
 int sync_send_pull_ahead(struct sync *s, struct peer *p, enum link_id l,
                          const struct peermsg *page);
 /* A pull is outstanding when one was sent recently and its page has not come back. */

@@ -268,14 +268,15 @@ sync_recv_queued_reset(struct sync *s)
 
 /*
  * PAGE from p: the answer to our pull or a stray; queued for the apply (sync_applyq.c).
- * The next page is asked for at once only when the queue was empty (the pull's vector
- * is ours plus this page); otherwise once the queue has drained.
+ * The next page is asked for at once while p's share of the queue has room for it beside
+ * this one (the pull's vector is what we hold raised by what is queued, this page
+ * included: sync_send_pull_ahead); otherwise once an item of the queue has been applied
+ * and made room, or once the queue has drained.
  */
 static void
 on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m, uint64_t now)
 {
 	bool mine = m->req_id != 0 && m->req_id == p->pull_id;
-	bool idle = !sync_applyq_pending(s);
 	enum sync_via via = mine ? p->pull_via : SYNC_VIA_STRAY;
 	struct peermsg f;
 
@@ -292,7 +293,7 @@ on_page(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *m,
 		p->pull_more = true; /* asked again once the queue has drained */
 	} else {
 		note_queued(s, &f);
-		if (m->more && (!idle || !sync_send_pull_ahead(s, p, l, m)))
+		if (m->more && (!sync_applyq_room(s, p) || !sync_send_pull_ahead(s, p, l, m)))
 			p->pull_more = true;
 	}
 	free(f.cs);

@@ -98,11 +98,14 @@ sync_send_pull_vector(struct sync *s, struct peer *p, const struct vv *vector)
 /*
  * A page came with more to follow: ask for the next one before applying this one, so
  * the peer reads and sends it while we apply (the two overlap instead of taking turns).
- * The pull carries the vector we will have once this page is applied: pages hold change
- * sets in (origin, seq) order, each origin's continuing where our vector ends. Should
- * the apply fail, the next page holds change sets past a gap, which wait as pending,
- * and the pull after the last page (or the lag check) fetches what is missing: the log
- * and the vectors stay the truth.
+ * The pull carries the vector we will have once what waits in the apply queue is
+ * applied (sync_recv_have: what we hold raised, per origin, by the queued change sets
+ * that continue it, and by the change sets of page, when given, that continue that):
+ * pages hold change sets in (origin, seq) order, each origin's continuing where our
+ * vector ends. Should an apply fail (or a queued change set be a forgery another peer
+ * pushed), the next page holds change sets past a gap, which wait as pending, and the
+ * gap's pull or the lag check fetches what is missing once the queue has drained (the
+ * queued part of the vector is forgotten then): the log and the vectors stay the truth.
  */
 int
 sync_send_pull_ahead(struct sync *s, struct peer *p, enum link_id l, const struct peermsg *page)
@@ -113,7 +116,12 @@ sync_send_pull_ahead(struct sync *s, struct peer *p, enum link_id l, const struc
 
 	if (cur == NULL || (next = vv_dup(cur)) == NULL)
 		return 0;
-	for (size_t i = 0; i < page->ncs; i++) {
+	if (s->queued != NULL && vv_merge(next, s->queued) != 0) {
+		vv_destroy(&next);
+		return 0;
+	}
+	/* the page's own, also where they continue what the quarantine holds rather than ours */
+	for (size_t i = 0; page != NULL && i < page->ncs; i++) {
 		uint8_t origin[ARR_ORIGIN_LEN];
 		uint64_t seq;
 
