@@ -484,8 +484,11 @@ row_from_ops(struct store *s, const struct schema_table *t, const struct store_o
 	for (size_t c = 0; c < t->ncolumns; c++)
 		s->scratch[c] = value_nil();
 	for (size_t k = i; k < j; k++) {
+		/* a local write names a row's columns in schema order by the schema's strings */
 		const struct schema_column *c =
-		    schema_column_findn(t, ops[k].column, strlen(ops[k].column), col);
+		    (size_t)(col + 1) < t->ncolumns && t->columns[col + 1].name == ops[k].column
+		        ? &t->columns[col + 1]
+		        : schema_column_findn(t, ops[k].column, strlen(ops[k].column), col);
 
 		col = (int)(c - t->columns); /* validated before (ops_check) */
 		s->scratch[col] = ops[k].value;
