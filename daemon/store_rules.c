@@ -396,9 +396,12 @@ check_plan(struct store *s, const struct schema_table *t, const struct value *ro
            struct schema_refusal *why)
 {
 	char goal_arr[ARR_ROWID_STRLEN + 1], eval_arr[ARR_ROWID_STRLEN + 1];
-	int g = schema_column_index(t, "goal_id"), e = schema_column_index(t, "evaluation_id");
+	int g, e;
 
-	if (strcmp(t->name, "goal_evaluation") != 0 || g < 0 || e < 0)
+	/* the table first: looking its columns up for every row was most of this check */
+	if (strcmp(t->name, "goal_evaluation") != 0 ||
+	    (g = schema_column_index(t, "goal_id")) < 0 ||
+	    (e = schema_column_index(t, "evaluation_id")) < 0)
 		return 0;
 	if (!arrangement_of(s, "goal", &row[g], goal_arr) ||
 	    !arrangement_of(s, "evaluation", &row[e], eval_arr) || strcmp(goal_arr, eval_arr) == 0)
