@@ -53,7 +53,6 @@ struct store_digest_inc {
 	struct store_digest_worker *w; /* NULL: every element is done here */
 	uint64_t refused;              /* commits refused (store_digest_refused) */
 	uint64_t inlined;              /* elements done here, the ring full (store_digest_inline) */
-	size_t last; /* the table the hook found last: a write changes rows in runs of one table */
 };
 
 /* Read the stored state into d->base; ARR_ENOTFOUND when none of this definition. */
@@ -184,15 +183,12 @@ inc_hook(void *ctx, sqlite3 *db, int op, const char *dbname, const char *name, s
 	(void)k2;
 	if (d->rebuild || name[0] == '_' || strcmp(dbname, "main") != 0)
 		return;
-	/* SQLite names the table: the one before is tried first, then each */
-	t = d->last;
-	if (t >= s->ntables || strcmp(s->tables[t].t->name, name) != 0)
-		for (t = 0; t < s->ntables && strcmp(s->tables[t].t->name, name) != 0; t++)
-			;
-	if (t == s->ntables)
+	for (t = 0; t < s->ntables && tb == NULL; t++)
+		if (strcmp(s->tables[t].t->name, name) == 0)
+			tb = &s->tables[t];
+	if (tb == NULL)
 		return;
-	tb = &s->tables[t];
-	d->last = t;
+	t--;
 	if ((op != SQLITE_INSERT && !inc_values(d, db, t, tb, true, ov)) ||
 	    (op != SQLITE_DELETE && !inc_values(d, db, t, tb, false, nv))) {
 		d->failed = true;
