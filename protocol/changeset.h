@@ -61,7 +61,8 @@ struct cs_op {
 
 /*
  * Whether op's numbers are those of its names: the schema's table and column, or the
- * reserved names of numbers this schema lacks. By strcmp: for checks, not for hot paths.
+ * reserved names of numbers this schema lacks. For checks (debug builds assert it where ops
+ * are read by number), not for hot paths.
  */
 bool changeset_op_nos_ok(const struct cs_op *op);
 /* op with the numbers of its names set; false (op unchanged) when a name has none. */

@@ -19,8 +19,10 @@ changeset_op_nos_ok(const struct cs_op *op)
 	const char *tname = schema_no_table_name(op->tno);
 	const char *cname = schema_no_column_name(schema_no_table(op->tno), op->cno);
 
+	/* a decoded or built op names them by those very strings: compared only otherwise */
 	return op->table != NULL && op->column != NULL && tname != NULL && cname != NULL &&
-	       strcmp(tname, op->table) == 0 && strcmp(cname, op->column) == 0;
+	       (tname == op->table || strcmp(tname, op->table) == 0) &&
+	       (cname == op->column || strcmp(cname, op->column) == 0);
 }
 
 bool
