@@ -161,11 +161,20 @@ store_db_column_value(sqlite3_stmt *st, int i)
 	}
 }
 
-/* Index of the named domain table in schema order, or -1. */
+/*
+ * Index of the named domain table in schema order, or -1. An op's table is its number
+ * (changeset_op_table()); this is for names, mostly the schema's own strings, which are
+ * found by their address before any is compared.
+ */
 int
 store_db_table_index(const char *name)
 {
-	for (size_t i = 0; i < schema_table_count(); i++)
+	size_t n = schema_table_count();
+
+	for (size_t i = 0; i < n; i++)
+		if (schema_table_at(i)->name == name)
+			return (int)i;
+	for (size_t i = 0; i < n; i++)
 		if (strcmp(schema_table_at(i)->name, name) == 0)
 			return (int)i;
 	return -1;

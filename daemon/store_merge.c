@@ -152,23 +152,12 @@ merge_row(struct store *s, const struct store_table *tb, const struct cs_op *ops
           const struct cellkey *key)
 {
 	uint64_t mask = 0;
-	int ci = -1;
 
 	for (size_t k = 0; k < n; k++) {
-		const char *name = ops[k].column;
-		const struct schema_column *next = &tb->t->columns[ci + 1];
-		/*
-		 * ops name a row's columns in schema order, and a decoded op by the schema's own
-		 * string (schema_no.h): the one after the last, by its address, is tried first
-		 */
-		const struct schema_column *c =
-		    (size_t)(ci + 1) < tb->t->ncolumns && next->name == name
-		        ? next
-		        : schema_column_findn(tb->t, name, strlen(name), ci);
+		int ci = changeset_op_col(tb->t, &ops[k]); /* by its number (changeset.h) */
 		struct cellkey old;
 
-		assert(c != NULL); /* validated before */
-		ci = (int)(c - tb->t->columns);
+		assert(ci >= 0); /* validated before */
 		old = store_clock_get(s->clocks, (size_t)ci);
 		if (key_wins(s, key, &old)) {
 			store_clock_put(s->clocks, (size_t)ci, key);
@@ -193,14 +182,11 @@ merge_fresh(struct store *s, const struct store_table *tb, const struct cs_op *o
             const struct cellkey *key, size_t *len)
 {
 	uint64_t mask = 0;
-	int ci = -1;
 
 	for (size_t k = 0; k < n; k++) {
-		const char *name = ops[k].column;
-		const struct schema_column *c = schema_column_findn(tb->t, name, strlen(name), ci);
+		int ci = changeset_op_col(tb->t, &ops[k]);
 
-		assert(c != NULL); /* validated before */
-		ci = (int)(c - tb->t->columns);
+		assert(ci >= 0); /* validated before */
 		mask |= UINT64_C(1) << ci;
 		s->scratch[ci] = ops[k].value;
 	}
@@ -281,12 +267,12 @@ denied_history(struct store *s, const struct cs_op *ops, size_t nops, int64_t lo
 	int rc = 0;
 
 	for (size_t i = 0; i < nops && rc == 0; i++) {
-		int ti = store_db_table_index(ops[i].table);
+		int ti = changeset_op_table(&ops[i]) != NULL ? ops[i].tno : -1;
 		char id[ARR_ROWID_STRLEN + 1];
 		int64_t rid, first;
 
 		if (ti < 0 || (i > 0 && memcmp(ops[i].row, ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
-		               strcmp(ops[i].table, ops[i - 1].table) == 0))
+		               ops[i].tno == ops[i - 1].tno))
 			continue;
 		rowid_format(ops[i].row, id);
 		if ((rc = store_merge_row_find(s, &s->tables[ti], id, sc, &rid, &first)) ==
@@ -318,8 +304,6 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 {
 	struct rowlog_batch b = {.log_id = log_id};
 	struct cellkey key = *kp;
-	const char *tname = NULL;
-	int ti = -1;
 	size_t i = from; /* 0 unless a parked merge resumes (store_applyjob.c) */
 	int rc;
 
@@ -331,18 +315,15 @@ merge_ops(struct store *s, const struct cs_op *ops, size_t nops, size_t from,
 		uint64_t mask;
 		size_t j, ncols, len;
 		bool inserted;
+		/* the table by its number (changeset.h), the domain tables in schema order */
+		int ti = changeset_op_table(first) != NULL ? first->tno : -1;
 
-		/* a run's table is mostly the string of the run before (decoders intern it) */
-		if (tname == NULL || (tname != first->table && strcmp(tname, first->table) != 0)) {
-			tname = first->table;
-			ti = store_db_table_index(tname);
-		}
 		assert(ti >= 0); /* validated before */
 		tb = &s->tables[ti];
 		ncols = tb->t->ncolumns;
 		for (j = i + 1; j < nops; j++)
 			if (memcmp(ops[j].row, first->row, ARR_ROWID_LEN) != 0 ||
-			    (ops[j].table != tname && strcmp(ops[j].table, tname) != 0))
+			    ops[j].tno != first->tno)
 				break;
 		rowid_format(first->row, id);
 

@@ -41,24 +41,14 @@ struct opref {
 	uint8_t key[ARR_ROWID_LEN]; /* the child_id's row */
 };
 
-/*
- * Whether names a and b are equal. Ops name tables and columns mostly by the schema's own
- * strings (the API's, and a decoded change set's: schema_no.h), so by the same address.
- */
-static inline bool
-same_name(const char *a, const char *b)
-{
-	return a == b || strcmp(a, b) == 0;
-}
-
 static int
 opref_cmp(const void *a, const void *b)
 {
 	const struct opref *x = a, *y = b;
 	int c = memcmp(x->key, y->key, ARR_ROWID_LEN);
 
-	if (c == 0 && x->op->table != y->op->table)
-		c = strcmp(x->op->table, y->op->table);
+	if (c == 0)
+		c = (x->op->tno > y->op->tno) - (x->op->tno < y->op->tno);
 	return c != 0 ? c : (x->op > y->op) - (x->op < y->op);
 }
 
@@ -108,8 +98,22 @@ struct oprun {
 	uint8_t scope[ARR_SCOPE_LEN]; /* ... and the scope it found */
 };
 
+/*
+ * What routing asks of a table of the schema, found once per write by name and then read
+ * by the table's number (the ops carry it, changeset.h): one look-up per new row by name
+ * was a tenth of routing's work.
+ */
+struct route_table {
+	bool is_case; /* store_scope_table_is_case() */
+	int arr_col;  /* the number of its arrangement_id column, or -1 */
+	int eval_col; /* the number of its evaluation_id column, or -1 */
+};
+
 struct route {
 	struct store *s;
+	const struct schema_table *arr, *eval; /* "arrangement", "evaluation" */
+	int child_col;                         /* the number of arrangement.child_id */
+	struct route_table *tabs;              /* by table number, schema_table_count() */
 	const struct cs_op *ops;
 	size_t nops;
 	struct store_write_result *r;
@@ -136,11 +140,11 @@ slot_of(const struct route *rt, const uint8_t row[ARR_ROWID_LEN])
 	return (size_t)a & rt->mask;
 }
 
-/* Whether op is on (row, table). */
+/* Whether op is on (row, table number tno). */
 static bool
-op_on(const struct cs_op *op, const uint8_t *row, const char *table)
+op_on(const struct cs_op *op, const uint8_t *row, unsigned tno)
 {
-	return memcmp(op->row, row, ARR_ROWID_LEN) == 0 && same_name(op->table, table);
+	return memcmp(op->row, row, ARR_ROWID_LEN) == 0 && op->tno == tno;
 }
 
 /*
@@ -150,18 +154,18 @@ op_on(const struct cs_op *op, const uint8_t *row, const char *table)
  * routing's own look-ups.
  */
 static size_t *
-slot_find(const struct route *rt, const uint8_t *row, const char *table)
+slot_find(const struct route *rt, const uint8_t *row, unsigned tno)
 {
 	for (size_t h = slot_of(rt, row);; h = (h + 1) & rt->mask)
-		if (rt->slots[h] == 0 || op_on(rt->runs[rt->slots[h] - 1].op, row, table))
+		if (rt->slots[h] == 0 || op_on(rt->runs[rt->slots[h] - 1].op, row, tno))
 			return &rt->slots[h];
 }
 
 /* The first run of the write on (row, table), or NULL. */
 static struct oprun *
-by_row_find(const struct route *rt, const uint8_t *row, const char *table)
+by_row_find(const struct route *rt, const uint8_t *row, unsigned tno)
 {
-	size_t *h = slot_find(rt, row, table);
+	size_t *h = slot_find(rt, row, tno);
 
 	return *h != 0 ? &rt->runs[*h - 1] : NULL;
 }
@@ -172,17 +176,17 @@ by_row_find(const struct route *rt, const uint8_t *row, const char *table)
  * parent of the rows that hang off it.
  */
 static int
-route_row_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
+route_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[ARR_ROWID_LEN],
                 uint8_t scope[ARR_SCOPE_LEN])
 {
-	struct oprun *e = by_row_find(rt, row, table);
+	struct oprun *e = by_row_find(rt, row, schema_no_of_table(t));
 	int rc;
 
 	if (e != NULL && e->looked != 0) {
 		memcpy(scope, e->scope, ARR_SCOPE_LEN);
 		return e->looked - 1;
 	}
-	rc = row_scope(rt->s, table, row, scope);
+	rc = row_scope(rt->s, t->name, row, scope);
 	if (e != NULL && (rc == 0 || rc == ARR_ENOTFOUND)) {
 		e->looked = rc + 1;
 		memcpy(e->scope, scope, ARR_SCOPE_LEN);
@@ -190,15 +194,15 @@ route_row_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID
 	return rc;
 }
 
-/* The first op of this write (in its order) setting column of (table, row), or NULL. */
+/* The first op of this write (in its order) setting column cno of (tno, row), or NULL. */
 static const struct cs_op *
-find_op(const struct route *rt, const char *table, const uint8_t *row, const char *column)
+find_op(const struct route *rt, unsigned tno, const uint8_t *row, int cno)
 {
-	const struct oprun *e = by_row_find(rt, row, table);
+	const struct oprun *e = by_row_find(rt, row, tno);
 
 	for (; e != NULL; e = e->next != 0 ? &rt->runs[e->next - 1] : NULL)
 		for (size_t k = 0; k < e->n; k++)
-			if (same_name(e->op[k].column, column))
+			if (e->op[k].cno == cno)
 				return &e->op[k];
 	return NULL;
 }
@@ -219,7 +223,7 @@ runs_build(struct route *rt)
 		const struct cs_op *o = &rt->ops[i];
 		struct oprun *r = rt->nruns > 0 ? &rt->runs[rt->nruns - 1] : NULL;
 
-		if (r != NULL && op_on(r->op, o->row, o->table)) {
+		if (r != NULL && op_on(r->op, o->row, o->tno)) {
 			r->n++;
 			continue;
 		}
@@ -233,7 +237,7 @@ runs_build(struct route *rt)
 	rt->mask = n - 1;
 	for (size_t i = 0; i < rt->nruns; i++) {
 		struct oprun *r = &rt->runs[i];
-		size_t *h = slot_find(rt, r->op->row, r->op->table);
+		size_t *h = slot_find(rt, r->op->row, r->op->tno);
 
 		if (*h == 0) {
 			*h = r->last = i + 1;
@@ -245,17 +249,49 @@ runs_build(struct route *rt)
 	return 0;
 }
 
+/* The number of the column named name in t, or -1. */
+static int
+col_no(const struct schema_table *t, const char *name)
+{
+	int hint = -1;
+
+	return t != NULL ? schema_no_column_find(t, name, &hint) : -1;
+}
+
+/* rt->arr, rt->eval, rt->child_col and rt->tabs (0 or ARR_ENOMEM). */
+static int
+route_tables(struct route *rt)
+{
+	size_t n = schema_table_count();
+
+	rt->arr = schema_table_find("arrangement");
+	rt->eval = schema_table_find("evaluation");
+	rt->child_col = col_no(rt->arr, "child_id");
+	if ((rt->tabs = malloc(n * sizeof(*rt->tabs))) == NULL)
+		return ARR_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct schema_table *t = schema_table_at(i);
+
+		rt->tabs[i] =
+		    (struct route_table){store_scope_table_is_case(t), col_no(t, "arrangement_id"),
+		                         col_no(t, "evaluation_id")};
+	}
+	return 0;
+}
+
 /* Build the indexes of rt (0 or ARR_ENOMEM). */
 static int
 route_index(struct route *rt)
 {
+	unsigned arr = rt->arr != NULL ? schema_no_of_table(rt->arr) : SCHEMA_NO_MAX + 1;
+
 	/* entries are written before they are read: not zeroed */
 	if ((rt->by_child = malloc((rt->nops + 1) * sizeof(*rt->by_child))) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < rt->nops; i++) {
 		const struct cs_op *o = &rt->ops[i];
 
-		if (strcmp(o->table, "arrangement") == 0 && strcmp(o->column, "child_id") == 0 &&
+		if (o->tno == arr && o->cno == rt->child_col &&
 		    ref_row(o, rt->by_child[rt->nchild].key) == 0)
 			rt->by_child[rt->nchild++].op = o;
 	}
@@ -264,69 +300,70 @@ route_index(struct route *rt)
 }
 
 /* The scope of row of table (a parent of a new row): readable, or new in this write. */
-static int parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
-                        uint8_t scope[ARR_SCOPE_LEN], int depth);
+static int parent_scope(struct route *rt, const struct schema_table *t,
+                        const uint8_t row[ARR_ROWID_LEN], uint8_t scope[ARR_SCOPE_LEN], int depth);
 
 /* The scope of a new row of table t, by the rules at the top of this file. */
 static int
 new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[ARR_ROWID_LEN],
               uint8_t scope[ARR_SCOPE_LEN], int depth)
 {
+	unsigned tno = schema_no_of_table(t);
+	const struct route_table *rtab = &rt->tabs[tno];
 	const struct cs_op *ref;
 	const struct opref *e;
 	uint8_t parent[ARR_ROWID_LEN];
 
-	if (strcmp(t->name, "arrangement") == 0) {
+	if (t == rt->arr) {
 		memcpy(scope, row, ARR_SCOPE_LEN);
 		return 0;
 	}
-	if (schema_column_find(t, "arrangement_id") != NULL) {
-		if ((ref = find_op(rt, t->name, row, "arrangement_id")) == NULL ||
+	if (rtab->arr_col >= 0) {
+		if ((ref = find_op(rt, tno, row, rtab->arr_col)) == NULL ||
 		    ref_row(ref, parent) < 0) {
 			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 			         "%s.arrangement_id required: a new row belongs to an arrangement",
 			         t->name);
 			return ARR_EINVAL;
 		}
-		return parent_scope(rt, "arrangement", parent, scope, depth + 1);
+		return parent_scope(rt, rt->arr, parent, scope, depth + 1);
 	}
-	if (schema_column_find(t, "evaluation_id") != NULL) {
-		if ((ref = find_op(rt, t->name, row, "evaluation_id")) == NULL ||
+	if (rtab->eval_col >= 0) {
+		if ((ref = find_op(rt, tno, row, rtab->eval_col)) == NULL ||
 		    ref_row(ref, parent) < 0) {
 			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 			         "%s.evaluation_id required: a new row belongs to an evaluation",
 			         t->name);
 			return ARR_EINVAL;
 		}
-		return parent_scope(rt, "evaluation", parent, scope, depth + 1);
+		return parent_scope(rt, rt->eval, parent, scope, depth + 1);
 	}
 	/* a child: the arrangement of this write that names it, else its own scope */
 	if ((e = opref_find(rt->by_child, rt->nchild, row)) != NULL)
-		return parent_scope(rt, "arrangement", e->op->row, scope, depth + 1);
+		return parent_scope(rt, rt->arr, e->op->row, scope, depth + 1);
 	memcpy(scope, row, ARR_SCOPE_LEN);
 	return 0;
 }
 
 static int
-parent_scope(struct route *rt, const char *table, const uint8_t row[ARR_ROWID_LEN],
+parent_scope(struct route *rt, const struct schema_table *t, const uint8_t row[ARR_ROWID_LEN],
              uint8_t scope[ARR_SCOPE_LEN], int depth)
 {
-	const struct schema_table *t = schema_table_find(table);
 	char id[ARR_ROWID_STRLEN + 1];
 	int rc;
 
 	if (t == NULL || depth > 4)
 		return ARR_EINVAL;
-	if ((rc = route_row_scope(rt, table, row, scope)) != ARR_ENOTFOUND)
+	if ((rc = route_row_scope(rt, t, row, scope)) != ARR_ENOTFOUND)
 		return rc;
 	/* not readable here: new in this write, or in a scope this node cannot read */
-	if (by_row_find(rt, row, table) != NULL)
+	if (by_row_find(rt, row, schema_no_of_table(t)) != NULL)
 		return new_row_scope(rt, t, row, scope, depth);
 	rowid_format(row, id);
 	snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 	         "no %s %s readable on this node (it relays the arrangements it is not a "
 	         "party of without reading them)",
-	         table, id);
+	         t->name, id);
 	return ARR_ENOTFOUND;
 }
 
@@ -339,15 +376,15 @@ static int
 route_one(struct route *rt, size_t i, uint8_t scope[ARR_SCOPE_LEN])
 {
 	const struct cs_op *op = &rt->ops[i];
-	const struct schema_table *t = schema_table_find(op->table);
+	const struct schema_table *t = changeset_op_table(op);
 	int rc;
 
 	memset(scope, 0, ARR_SCOPE_LEN);
 	if (t == NULL)
 		return ARR_ESCHEMA;
-	if (!store_scope_table_is_case(t))
+	if (!rt->tabs[op->tno].is_case)
 		return 0;
-	if ((rc = route_row_scope(rt, t->name, op->row, scope)) != ARR_ENOTFOUND)
+	if ((rc = route_row_scope(rt, t, op->row, scope)) != ARR_ENOTFOUND)
 		return rc;
 	return new_row_scope(rt, t, op->row, scope, 0);
 }
@@ -359,12 +396,12 @@ store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*sco
 	struct route rt = {.s = s, .ops = ops, .nops = nops, .r = r};
 	int rc;
 
-	if ((rc = route_index(&rt)) < 0)
+	if ((rc = route_tables(&rt)) < 0 || (rc = route_index(&rt)) < 0)
 		goto out;
 	for (size_t i = 0; i < nops; i++) {
 		r->bad_op = i;
 		if (i > 0 && memcmp(ops[i].row, ops[i - 1].row, ARR_ROWID_LEN) == 0 &&
-		    same_name(ops[i].table, ops[i - 1].table)) {
+		    ops[i].tno == ops[i - 1].tno) {
 			memcpy(scopes[i], scopes[i - 1], ARR_SCOPE_LEN);
 			continue;
 		}
@@ -373,6 +410,7 @@ store_route(struct store *s, const struct cs_op *ops, size_t nops, uint8_t (*sco
 	}
 	r->bad_op = 0;
 out:
+	free(rt.tabs);
 	free(rt.slots);
 	free(rt.by_child);
 	free(rt.runs);

@@ -22,6 +22,7 @@
 
 #include "arrerr.h"
 #include "rowid.h"
+#include "schema_no.h"
 #include "schema_rules.h"
 #include "store_int.h"
 
@@ -51,6 +52,9 @@ struct store_rules_memo {
 	struct memo_tab refs; /* visible after the write, by (table, id text) */
 	bool status;          /* the write sets an arrangement's status */
 	int arr;              /* the table index of arrangement */
+	int status_col;       /* the index of arrangement.status in its columns */
+	/* per table index: the index of its kind column, -1 without (found once, not per row) */
+	signed char kind[SCHEMA_NO_ONE_BYTE];
 	/*
 	 * statuses a new arrangement of this write was found to reach from draft: the
 	 * lifecycle's closure (schema_rules_status) is walked once per status, not per row
@@ -176,15 +180,29 @@ is_status_op(const struct store_op *op)
 	return strcmp(op->table, "arrangement") == 0 && strcmp(op->column, "status") == 0;
 }
 
+/* A new memo, with the columns the rules read found by name. NULL: no memory. */
+static struct store_rules_memo *
+memo_new(void)
+{
+	struct store_rules_memo *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->arr = store_db_table_index("arrangement");
+	m->status_col = schema_column_index(schema_table_at((size_t)m->arr), "status");
+	for (size_t i = 0; i < schema_table_count(); i++)
+		m->kind[i] = (signed char)schema_column_index(schema_table_at(i), "kind");
+	return m;
+}
+
 int
 store_rules_before(struct store *s, const struct store_op *ops, size_t nops,
                    struct store_rules_memo **m)
 {
 	size_t runs = 0;
 
-	if ((*m = calloc(1, sizeof(**m))) == NULL)
+	if ((*m = memo_new()) == NULL)
 		return ARR_ENOMEM;
-	(*m)->arr = store_db_table_index("arrangement");
 	for (size_t i = 0; i < nops && !(*m)->status; i++)
 		(*m)->status = is_status_op(&ops[i]);
 	/* the rows the merge will touch, at most: sized once, not grown and rehashed */
@@ -217,9 +235,7 @@ store_rules_touch(struct store *s, int ti, const uint8_t row[ARR_ROWID_LEN], con
 	if (inserted || !m->status || ti != m->arr)
 		return 0;
 	/* an arrangement that existed, before its first change of this write */
-	if (row_find(tb, id) &&
-	    (text = sqlite3_column_text(tb->get, schema_column_index(tb->t, "status") + 1)) !=
-	        NULL &&
+	if (row_find(tb, id) && (text = sqlite3_column_text(tb->get, m->status_col + 1)) != NULL &&
 	    (e->old = strdup((const char *)text)) == NULL)
 		ret = ARR_ENOMEM;
 	row_done(tb);
@@ -260,11 +276,11 @@ ref_remember(struct store_rules_memo *m, int ti, const char *id, const struct va
 	return 0;
 }
 
-/* The value of a table's kind column in a row of values, or NULL if it has none. */
+/* The value of table ti's kind column in a row of values, or NULL if it has none. */
 static const struct value *
-kind_of(const struct schema_table *t, const struct value *row)
+kind_of(const struct store_rules_memo *m, int ti, const struct value *row)
 {
-	int k = schema_column_index(t, "kind");
+	int k = m->kind[ti];
 
 	return k >= 0 ? &row[k] : NULL;
 }
@@ -298,12 +314,11 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 	}
 	ok = 1;
 	if (kind != NULL) {
-		const unsigned char *kt =
-		    sqlite3_column_text(rt->get, schema_column_index(rt->t, "kind") + 1);
+		const unsigned char *kt = sqlite3_column_text(rt->get, s->rules_memo->kind[ti] + 1);
 
 		ok = kt != NULL && strcmp((const char *)kt, kind) == 0;
 	}
-	if ((k = schema_column_index(rt->t, "kind")) >= 0) {
+	if ((k = s->rules_memo->kind[ti]) >= 0) {
 		struct value kv = store_db_column_value(rt->get, k + 1);
 
 		if (ref_remember(s->rules_memo, ti, id, &kv) < 0)
@@ -396,9 +411,12 @@ check_plan(struct store *s, const struct schema_table *t, const struct value *ro
            struct schema_refusal *why)
 {
 	char goal_arr[ARR_ROWID_STRLEN + 1], eval_arr[ARR_ROWID_STRLEN + 1];
-	int g = schema_column_index(t, "goal_id"), e = schema_column_index(t, "evaluation_id");
+	int g, e;
 
-	if (strcmp(t->name, "goal_evaluation") != 0 || g < 0 || e < 0)
+	/* the table first: looking its columns up for every row was most of this check */
+	if (strcmp(t->name, "goal_evaluation") != 0 ||
+	    (g = schema_column_index(t, "goal_id")) < 0 ||
+	    (e = schema_column_index(t, "evaluation_id")) < 0)
 		return 0;
 	if (!arrangement_of(s, "goal", &row[g], goal_arr) ||
 	    !arrangement_of(s, "evaluation", &row[e], eval_arr) || strcmp(goal_arr, eval_arr) == 0)
@@ -446,7 +464,7 @@ check_status(struct store_rules_memo *m, const struct store_op *ops, size_t i, s
 	int rc;
 
 	for (size_t k = i; k < j; k++) {
-		if (!is_status_op(&ops[k]) || now == NULL)
+		if (now == NULL || !is_status_op(&ops[k]))
 			continue;
 		*bad = k;
 		if (old == NULL && reached_known(m, now))
@@ -478,14 +496,18 @@ static bool
 row_from_ops(struct store *s, const struct schema_table *t, const struct store_op *ops, size_t i,
              size_t j, char *status, size_t size)
 {
-	int col = -1, sc = schema_column_index(t, "status");
+	const struct store_rules_memo *m = s->rules_memo;
+	int col = -1, sc = t == s->tables[m->arr].t ? m->status_col : -1;
 	const struct value *v;
 
 	for (size_t c = 0; c < t->ncolumns; c++)
 		s->scratch[c] = value_nil();
 	for (size_t k = i; k < j; k++) {
+		/* a local write names a row's columns in schema order by the schema's strings */
 		const struct schema_column *c =
-		    schema_column_findn(t, ops[k].column, strlen(ops[k].column), col);
+		    (size_t)(col + 1) < t->ncolumns && t->columns[col + 1].name == ops[k].column
+		        ? &t->columns[col + 1]
+		        : schema_column_findn(t, ops[k].column, strlen(ops[k].column), col);
 
 		col = (int)(c - t->columns); /* validated before (ops_check) */
 		s->scratch[col] = ops[k].value;
@@ -536,8 +558,7 @@ row_load(struct store *s, struct store_table *tb, const struct store_op *ops, si
 		s->scratch[c] = store_db_column_value(tb->get, (int)c + 1);
 	s->scratch[t->ncolumns - 1] = value_nil();
 	if (tb - s->tables == s->rules_memo->arr)
-		*status = (const char *)sqlite3_column_text(tb->get,
-		                                            schema_column_index(t, "status") + 1);
+		*status = (const char *)sqlite3_column_text(tb->get, s->rules_memo->status_col + 1);
 	return true;
 }
 
@@ -561,7 +582,8 @@ check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
 	if (rowid_parse(ops[i].row_id, row) == 0) {
 		rowid_format(row, id);
 		if (strcmp(id, ops[i].row_id) == 0 &&
-		    (rc = ref_remember(s->rules_memo, ti, id, kind_of(t, s->scratch))) < 0)
+		    (rc = ref_remember(s->rules_memo, ti, id,
+		                       kind_of(s->rules_memo, ti, s->scratch))) < 0)
 			goto out;
 	}
 	r->bad_op = i;
@@ -629,9 +651,8 @@ store_rules_judge(struct store *s, const char *table, const char *id, struct sto
 	if (ti < 0)
 		return ARR_ESCHEMA;
 	tb = &s->tables[ti];
-	if ((m = calloc(1, sizeof(*m))) == NULL)
+	if ((m = memo_new()) == NULL)
 		return ARR_ENOMEM;
-	m->arr = store_db_table_index("arrangement");
 	s->rules_memo = m; /* only for the references found: nothing is written */
 	if (!row_find(tb, id)) {
 		rc = ARR_ENOTFOUND;

@@ -192,13 +192,6 @@ passes(const struct rolematrix_rule *r, int64_t sc, uint32_t roles, bool party)
 	return false;
 }
 
-/* Whether this node's schema has table (a newer schema's ops on others are kept). */
-static bool
-known_here(const char *table)
-{
-	return schema_table_find(table) != NULL;
-}
-
 /*
  * Whether the len bytes at org name a member organisation (rolematrix_writer's
  * is_member_org): the organisation of a member on the list this node folds now
@@ -271,39 +264,22 @@ rule_of(struct store_verdicts *vs, uint32_t version, const char *table, const ch
 	return m->rule;
 }
 
-/* Where rule_at() is in the ops of one verdict: the table of the op before, its column. */
-struct rule_cursor {
-	const char *tname;
-	const struct schema_table *t;
-	int col;
-};
-
 /*
- * rule_of() for op, by the index of its table and column in this schema version: the
- * ops of a row name one table and its columns in schema order, so finding the column
- * next to the one before costs less than hashing both names for every op (which was
- * most of a verdict's own work). Another version, or a name this schema lacks, asks
- * rule_of(); the rule is the same either way.
+ * rule_of() for op, by the numbers of its table and column (changeset.h) in this schema
+ * version: hashing both names for every op was most of a verdict's own work. Another
+ * version, or a number this schema lacks, asks rule_of(); the rule is the same either way.
  */
 static const struct rolematrix_rule *
-rule_at(struct store_verdicts *vs, uint32_t version, struct rule_cursor *k, const struct cs_op *op)
+rule_at(struct store_verdicts *vs, uint32_t version, const struct cs_op *op)
 {
-	const struct schema_column *c = NULL;
+	const struct schema_table *t;
 	struct col_rule *m;
+	int col;
 
-	if (version != ARR_SCHEMA_VERSION)
+	if (version != ARR_SCHEMA_VERSION || (t = changeset_op_table(op)) == NULL ||
+	    (col = changeset_op_col(t, op)) < 0 || col >= RULE_COLS)
 		return rule_of(vs, version, op->table, op->column);
-	if (op->table != k->tname) {
-		k->tname = op->table;
-		k->t = schema_table_find(op->table);
-		k->col = -1;
-	}
-	if (k->t == NULL ||
-	    (c = schema_column_findn(k->t, op->column, strlen(op->column), k->col)) == NULL ||
-	    c - k->t->columns >= RULE_COLS)
-		return rule_of(vs, version, op->table, op->column);
-	k->col = (int)(c - k->t->columns);
-	m = &vs->bycol[(size_t)(k->t - schema_table_at(0)) * RULE_COLS + (size_t)k->col];
+	m = &vs->bycol[(size_t)op->tno * RULE_COLS + (size_t)col];
 	if (!m->set) {
 		m->rule = rule_of(vs, version, op->table, op->column);
 		m->set = true;
@@ -322,18 +298,17 @@ judge(struct store *s, bool local, const struct vpolicy *e, const struct store_v
 	struct rolematrix_writer w = {h->author_org, (roles & ROLE_ADMIN) != 0,
 	                              local ? member_org : NULL, s,
 	                              kind != 0 ? member_kind_name(kind) : NULL};
-	struct rule_cursor k = {NULL, NULL, -1};
 
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < nops; i++) {
 		const struct rolematrix_rule *r =
 		    ops[i].table == NULL || ops[i].column == NULL
 		        ? NULL
-		        : rule_at(s->verdicts, newer ? ARR_SCHEMA_VERSION : h->schema_version, &k,
+		        : rule_at(s->verdicts, newer ? ARR_SCHEMA_VERSION : h->schema_version,
 		                  &ops[i]);
 		const char *fail = NULL;
 
-		if (r == NULL && newer && !known_here(ops[i].table))
+		if (r == NULL && newer && changeset_op_table(&ops[i]) == NULL)
 			continue; /* kept for this node's upgrade, which judges it whole */
 		if (r == NULL || !passes(r, sc, roles, party) ||
 		    (fail = rolematrix_own_fail(r, ops[i].row, &ops[i].value, &w)) != NULL) {

@@ -141,7 +141,7 @@ rows_add(const struct cs_part *cs, struct rowref **rows, size_t *n, size_t *cap)
 			*rows = q;
 			*cap = c;
 		}
-		(*rows)[*n].ti = store_db_table_index(cs->ops[i].table);
+		(*rows)[*n].ti = changeset_op_table(&cs->ops[i]) != NULL ? cs->ops[i].tno : -1;
 		memcpy((*rows)[*n].row, cs->ops[i].row, ARR_ROWID_LEN);
 		(*rows)[(*n)++].rid = 0;
 	}

@@ -99,13 +99,31 @@ ops_check(const struct store_op *ops, const uint8_t *rows, size_t nops, size_t *
 	return 0;
 }
 
-/* The ops as change-set ops (values borrowed), row ids parsed unless rows has them. */
+/*
+ * The ops as change-set ops (values borrowed), row ids parsed unless rows has them, each
+ * with the numbers of its table and column (changeset.h): what route, build and merge
+ * read instead of the names. The names are the schema's (ops_check): a run of one table's
+ * pointer looks it up once, a column next to the one before first.
+ */
 static int
 ops_convert(const struct store_op *ops, const uint8_t *rows, size_t nops, struct cs_op *cops)
 {
+	const struct schema_table *t = NULL;
+	const char *tname = NULL;
+	int tno = -1, hint = -1, cno;
+
 	for (size_t i = 0; i < nops; i++) {
-		cops[i].table = ops[i].table;
-		cops[i].column = ops[i].column;
+		if (ops[i].table != tname) {
+			tname = ops[i].table;
+			tno = schema_no_table_find(tname, &t);
+			hint = -1;
+		}
+		if (t == NULL || (cno = schema_no_column_find(t, ops[i].column, &hint)) < 0)
+			return ARR_ESCHEMA; /* ops_check let no such op through */
+		cops[i].table = t->name;
+		cops[i].column = schema_no_column_name(t, (uint64_t)cno);
+		cops[i].tno = (uint8_t)tno;
+		cops[i].cno = (uint8_t)cno;
 		cops[i].value = ops[i].value;
 		if (rows != NULL)
 			memcpy(cops[i].row, rows + i * ARR_ROWID_LEN, ARR_ROWID_LEN);

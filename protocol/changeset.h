@@ -22,12 +22,14 @@
 #ifndef CHANGESET_H
 #define CHANGESET_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "arrlimits.h"
 #include "nodekey.h"
+#include "schema_no.h"
 #include "value.h"
 
 enum cs_kind {
@@ -40,13 +42,49 @@ enum cs_kind {
  * One op. To build: table and column are names of the schema or reserved names "#n" of
  * numbers it lacks (schema_no.h). Decoded: the schema's own strings of the numbers (or the
  * reserved names), static, so equal names of one change set are equal pointers.
+ *
+ * tno and cno are the numbers of table and column (schema_no.h), the ones the wire
+ * carries. Every op of a change set (decoded, or returned by changeset_build()) has the
+ * numbers of its names, and its readers find its table and column by them
+ * (changeset_op_table(), changeset_op_col()), never by name; the names stay for messages.
+ * To changeset_build() the numbers are a hint: taken when the names are the schema's own
+ * strings of those numbers (the same pointers), else the names are looked up, so an op
+ * made with names alone is encoded by its names, never by a number left unset.
  */
 struct cs_op {
 	const char *table; /* NUL-terminated */
 	uint8_t row[ARR_ROWID_LEN];
 	const char *column; /* NUL-terminated */
 	struct value value;
+	uint8_t tno, cno; /* table number, column number (SCHEMA_NO_MAX fits a byte) */
 };
+
+/*
+ * Whether op's numbers are those of its names: the schema's table and column, or the
+ * reserved names of numbers this schema lacks. For checks (debug builds assert it where ops
+ * are read by number), not for hot paths.
+ */
+bool changeset_op_nos_ok(const struct cs_op *op);
+/* op with the numbers of its names set; false (op unchanged) when a name has none. */
+bool changeset_op_nos_set(struct cs_op *op);
+
+/* The table of op, by its number: NULL when this schema lacks it (a newer schema's). */
+static inline const struct schema_table *
+changeset_op_table(const struct cs_op *op)
+{
+	assert(changeset_op_nos_ok(op)); /* a producer that left the numbers unset */
+	return schema_no_table(op->tno);
+}
+
+/* The index in t->columns (t the table of op) of op's column, by its number, or -1. */
+static inline int
+changeset_op_col(const struct schema_table *t, const struct cs_op *op)
+{
+	assert(changeset_op_nos_ok(op) && t == schema_no_table(op->tno));
+	if (op->cno == 0)
+		return (int)t->ncolumns - 1; /* _deleted: number 0, last in t->columns */
+	return op->cno < t->ncolumns ? op->cno - 1 : -1;
+}
 
 /* The fields of the signed header that every part shares. */
 struct cs_header {

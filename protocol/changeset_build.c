@@ -212,7 +212,9 @@ value_check(const struct value *v)
 /*
  * The numbers of the table and column op names (schema_no.h), looking the table up only
  * when op names another string than the op before (*t, *tname: that table and its name)
- * and the column first after the one before (*hint). ARR_EINVAL for a name without one.
+ * and the column first after the one before (*hint). The op's own numbers are taken when
+ * its names are the very strings of those numbers (changeset.h): a number that is not its
+ * name's is never written. ARR_EINVAL for a name without one.
  */
 static int
 op_nos(const struct cs_op *op, const struct schema_table **t, const char **tname, int *tno,
@@ -222,10 +224,20 @@ op_nos(const struct cs_op *op, const struct schema_table **t, const char **tname
 		return ARR_EINVAL;
 	if (op->table != *tname) {
 		*tname = op->table;
-		*tno = schema_no_table_find(op->table, t);
 		*hint = -1;
+		if (schema_no_table_name(op->tno) == op->table) {
+			*tno = op->tno;
+			*t = schema_no_table(op->tno);
+		} else
+			*tno = schema_no_table_find(op->table, t);
 	}
-	*cno = schema_no_column_find(*t, op->column, hint);
+	if (*tno >= 0 && schema_no_column_name(*t, op->cno) == op->column) {
+		const struct schema_column *c = schema_no_column(*t, op->cno);
+
+		*cno = op->cno;
+		*hint = c != NULL ? (int)(c - (*t)->columns) : *hint;
+	} else
+		*cno = schema_no_column_find(*t, op->column, hint);
 	return *tno < 0 || *cno < 0 ? ARR_EINVAL : 0;
 }
 
@@ -358,6 +370,8 @@ write_ops(uint8_t *p, struct cs_op *d, const struct cs_op *ops, size_t nops)
 			p = w_value(p, &c->value, &bytes);
 			d[k].table = table;
 			d[k].column = schema_no_column_name(t, (uint64_t)cno);
+			d[k].tno = (uint8_t)tno;
+			d[k].cno = (uint8_t)cno;
 			memcpy(d[k].row, c->row, ARR_ROWID_LEN);
 			d[k].value = c->value;
 			if (c->value.kind == VALUE_TEXT || c->value.kind == VALUE_BLOB)

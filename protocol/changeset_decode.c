@@ -214,6 +214,8 @@ rd_row(struct mpr *r, struct cs_op *ops, size_t *n, size_t room, size_t cap,
 		    (rc = rd_value(r, &d->value)) != 0)
 			return rc;
 		d->column = schema_no_column_name(t, cno);
+		d->tno = (uint8_t)tno;
+		d->cno = (uint8_t)cno;
 	}
 	*n = at + ncells / 2;
 	return 0;

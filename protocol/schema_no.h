@@ -6,7 +6,8 @@
  * Versions only append tables and columns (schema.h), so a number never changes meaning
  * between versions, and a number this schema lacks belongs to a newer one.
  *
- * A decoded op still names its table and column by string: the schema's own name, or
+ * A decoded op carries the numbers (struct cs_op, changeset.h), which its readers use,
+ * and names its table and column by string too: the schema's own name, or
  * for a number this schema lacks a reserved name, "#" and the number in decimal, which
  * no schema name can be (names are [a-z_][a-z0-9_]*). The store then treats it as it
  * treats any name it does not know (store_unknown.c), and a node that learns the number

@@ -4,11 +4,13 @@
  * and one status change. Owns no state; must not know about SQLite or where a row
  * came from. Its messages show a value only shortened and escaped (schema_rules_quote).
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "arrerr.h"
+#include "schema_no.h"
 #include "schema_rules.h"
 #include "utf8.h"
 
@@ -175,6 +177,59 @@ static const struct {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * The tables above by number: each entry's table (its number, -1 when the schema lacks
+ * it) and columns (their index in the table's columns, -1 likewise), found by name once.
+ * The checks run for every row a local write touches, and finding every name of every
+ * entry again was most of their work.
+ */
+struct rule_at {
+	int tno;
+	int col[8];
+};
+static struct rule_at required_at[N(required)], ranges_at[N(ranges)], codes_at[N(codes)],
+    dates_at[N(date_order)], org_kinds_at[N(org_kinds)];
+static pthread_once_t rules_once = PTHREAD_ONCE_INIT;
+
+/* e's table named table and its columns named cols[0..n) (NULL ends them early). */
+static void
+rule_find(struct rule_at *e, const char *table, const char *const *cols, size_t n)
+{
+	const struct schema_table *t = schema_table_find(table);
+
+	e->tno = t != NULL ? (int)schema_no_of_table(t) : -1;
+	for (size_t k = 0; k < N(e->col); k++)
+		e->col[k] =
+		    t != NULL && k < n && cols[k] != NULL ? schema_column_index(t, cols[k]) : -1;
+}
+
+static void
+rules_index(void)
+{
+	for (size_t i = 0; i < N(required); i++)
+		rule_find(&required_at[i], required[i].table, required[i].columns,
+		          N(required[i].columns));
+	for (size_t i = 0; i < N(ranges); i++)
+		rule_find(&ranges_at[i], ranges[i].table, &ranges[i].column, 1);
+	for (size_t i = 0; i < N(codes); i++)
+		rule_find(&codes_at[i], codes[i].table, &codes[i].column, 1);
+	for (size_t i = 0; i < N(date_order); i++) {
+		const char *cols[2] = {date_order[i].first, date_order[i].second};
+
+		rule_find(&dates_at[i], date_order[i].table, cols, 2);
+	}
+	for (size_t i = 0; i < N(org_kinds); i++)
+		rule_find(&org_kinds_at[i], org_kinds[i].table, &org_kinds[i].column, 1);
+}
+
+/* The number of t, with the tables above indexed (once). */
+static int
+rules_tno(const struct schema_table *t)
+{
+	pthread_once(&rules_once, rules_index);
+	return (int)schema_no_of_table(t);
+}
+
 /* The refusals of one row: up to max of them into why[]. */
 struct judge {
 	struct schema_refusal *why;
@@ -194,12 +249,10 @@ refuse(struct judge *j, const char *column, const struct value *v, const char *r
 	return j->n >= j->max;
 }
 
-/* The value of column name in row, or NULL when t has no such column. */
+/* The value of column i (an index of rules_index()) in row, or NULL when t has none. */
 static const struct value *
-cell(const struct schema_table *t, const struct value *row, const char *name, const char **cname)
+cell(const struct schema_table *t, const struct value *row, int i, const char **cname)
 {
-	int i = schema_column_index(t, name);
-
 	if (i < 0)
 		return NULL;
 	*cname = t->columns[i].name;
@@ -242,15 +295,15 @@ schema_rules_code_meaning(const struct schema_table *t, const char *column, cons
 
 /* Each check returns true when the judge has heard enough. */
 static bool
-check_required(const struct schema_table *t, const struct value *row, struct judge *j)
+check_required(const struct schema_table *t, int tno, const struct value *row, struct judge *j)
 {
 	const char *cname;
 
 	for (size_t i = 0; i < N(required); i++) {
-		if (strcmp(required[i].table, t->name) != 0)
+		if (required_at[i].tno != tno)
 			continue;
 		for (size_t k = 0; k < N(required[i].columns) && required[i].columns[k]; k++) {
-			const struct value *v = cell(t, row, required[i].columns[k], &cname);
+			const struct value *v = cell(t, row, required_at[i].col[k], &cname);
 
 			if (v != NULL &&
 			    (v->kind == VALUE_NIL || (v->kind == VALUE_TEXT && v->u.b.len == 0)) &&
@@ -262,20 +315,21 @@ check_required(const struct schema_table *t, const struct value *row, struct jud
 }
 
 static bool
-check_values(const struct schema_table *t, const struct value *row, struct judge *j)
+check_values(const struct schema_table *t, int tno, const struct value *row, struct judge *j)
 {
 	const struct value *v;
 	const char *cname;
 
 	for (size_t i = 0; i < N(ranges); i++)
-		if (strcmp(ranges[i].table, t->name) == 0 &&
-		    (v = cell(t, row, ranges[i].column, &cname)) != NULL && v->kind == VALUE_INT &&
-		    (v->u.i < ranges[i].min || v->u.i > ranges[i].max) &&
+		if (ranges_at[i].tno == tno &&
+		    (v = cell(t, row, ranges_at[i].col[0], &cname)) != NULL &&
+		    v->kind == VALUE_INT && (v->u.i < ranges[i].min || v->u.i > ranges[i].max) &&
 		    refuse(j, cname, v, ranges[i].rule))
 			return true;
 	for (size_t i = 0; i < N(codes); i++)
-		if (strcmp(codes[i].table, t->name) == 0 &&
-		    (v = cell(t, row, codes[i].column, &cname)) != NULL && v->kind == VALUE_TEXT &&
+		if (codes_at[i].tno == tno &&
+		    (v = cell(t, row, codes_at[i].col[0], &cname)) != NULL &&
+		    v->kind == VALUE_TEXT &&
 		    (v->u.b.len > codes[i].max ||
 		     (codes[i].codes != NULL && !code_listed(codes[i].codes, v))) &&
 		    refuse(j, cname, v, codes[i].rule))
@@ -284,7 +338,7 @@ check_values(const struct schema_table *t, const struct value *row, struct judge
 }
 
 static bool
-check_dates(const struct schema_table *t, const struct value *row, struct judge *j)
+check_dates(const struct schema_table *t, int tno, const struct value *row, struct judge *j)
 {
 	const char *first, *second;
 	char rule[SCHEMA_RULE_MAX], q[SCHEMA_QUOTE_MAX];
@@ -292,9 +346,9 @@ check_dates(const struct schema_table *t, const struct value *row, struct judge 
 	for (size_t i = 0; i < N(date_order); i++) {
 		const struct value *a, *b;
 
-		if (strcmp(date_order[i].table, t->name) != 0 ||
-		    (a = cell(t, row, date_order[i].first, &first)) == NULL ||
-		    (b = cell(t, row, date_order[i].second, &second)) == NULL)
+		if (dates_at[i].tno != tno ||
+		    (a = cell(t, row, dates_at[i].col[0], &first)) == NULL ||
+		    (b = cell(t, row, dates_at[i].col[1], &second)) == NULL)
 			continue;
 		if (a->kind != VALUE_TEXT || b->kind != VALUE_TEXT || a->u.b.len != b->u.b.len)
 			continue;
@@ -312,8 +366,10 @@ check_dates(const struct schema_table *t, const struct value *row, struct judge 
 static void
 judge_row(const struct schema_table *t, const struct value *row, struct judge *j)
 {
-	if (!check_required(t, row, j) && !check_values(t, row, j))
-		check_dates(t, row, j);
+	int tno = rules_tno(t);
+
+	if (!check_required(t, tno, row, j) && !check_values(t, tno, row, j))
+		check_dates(t, tno, row, j);
 }
 
 int
@@ -395,9 +451,10 @@ schema_rules_quote(const struct value *v, char *buf, size_t size)
 const char *
 schema_rules_org_kind(const struct schema_table *t, const struct schema_column *c)
 {
+	int tno = t != NULL ? rules_tno(t) : -1;
+
 	for (size_t i = 0; t != NULL && c != NULL && i < N(org_kinds); i++)
-		if (strcmp(org_kinds[i].table, t->name) == 0 &&
-		    strcmp(org_kinds[i].column, c->name) == 0)
+		if (org_kinds_at[i].tno == tno && org_kinds_at[i].col[0] == c - t->columns)
 			return org_kinds[i].kind;
 	return NULL;
 }

@@ -189,6 +189,8 @@ decode_ops(struct cs_owned *o, size_t pi, const msgpack_object *rows)
 			    (rc = decode_value(&cells[2 * k + 1], &d->value)) != 0)
 				return rc;
 			d->column = schema_no_column_name(schema_no_table(table), column);
+			d->tno = (uint8_t)table;
+			d->cno = (uint8_t)column;
 		}
 	}
 	o->parts[pi].ops = w->ops;

@@ -113,6 +113,7 @@ tu_cs_op(const char *table, const char *row, const char *column, struct value v)
 	if (rowid_parse(row, o.row) != 0)
 		abort();
 	o.value = v;
+	(void)changeset_op_nos_set(&o); /* a name without a number (a refusal's test) keeps 0 */
 	return o;
 }
 

@@ -28,7 +28,10 @@ struct nodekey *tu_key(uint8_t n);
  * author "Gemeente Testdorp", schema version 1, the region scope, data, no key.
  */
 struct cs_header tu_cs_header(uint64_t seq, uint16_t counter);
-/* An op on the row whose text form is row; aborts when row is not a row id. */
+/*
+ * An op on the row whose text form is row, with the numbers of its names when they have
+ * them (changeset.h); aborts when row is not a row id.
+ */
 struct cs_op tu_cs_op(const char *table, const char *row, const char *column, struct value v);
 
 /* xorshift64* PRNG: small, fast, reproducible across platforms. */
