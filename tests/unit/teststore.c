@@ -410,8 +410,8 @@ bool
 ts_scope_tally_ok(struct store *s, const char *path)
 {
 	static const char *const sql[3] = {"SELECT count(*) FROM _scope",
-	                                    "SELECT count(DISTINCT sc) FROM _skey",
-	                                    "SELECT count(*) FROM _sealed"};
+	                                   "SELECT count(DISTINCT sc) FROM _skey",
+	                                   "SELECT count(*) FROM _sealed"};
 	struct store_scope_stats st;
 	uint64_t n[3] = {0};
 	sqlite3 *db = NULL;
@@ -434,7 +434,7 @@ ts_scope_tally_ok(struct store *s, const char *path)
 		return true;
 	fprintf(stderr, "scope counts kept %llu/%llu/%llu, tables %llu/%llu/%llu\n",
 	        (unsigned long long)st.scopes, (unsigned long long)st.readable,
-	        (unsigned long long)st.sealed, (unsigned long long)n[0],
-	        (unsigned long long)n[1], (unsigned long long)n[2]);
+	        (unsigned long long)st.sealed, (unsigned long long)n[0], (unsigned long long)n[1],
+	        (unsigned long long)n[2]);
 	return false;
 }
