@@ -57,6 +57,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_POLICY_OWNS] = "SELECT 1 FROM _policy WHERE sc = ?1 AND op = 1 AND origin = ?2",
     [ST_SKEY_GET] = "SELECT key FROM _skey WHERE sc = ?1 AND key_id = ?2",
     [ST_SKEY_INS] = "INSERT OR IGNORE INTO _skey(sc, key_id, key) VALUES(?1, ?2, ?3)",
+    [ST_SKEY_FIRST] = "SELECT count(*) = 1 FROM (SELECT 1 FROM _skey WHERE sc = ?1 LIMIT 2)",
     [ST_POLICY_INS] = "INSERT INTO _policy(sc, log, part, origin, seq, op, author, body) "
                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_POLICY_LOAD] = "SELECT log, part, origin, seq, author, body FROM _policy WHERE sc = ?1",

@@ -216,20 +216,25 @@ inc_hook(void *ctx, sqlite3 *db, int op, const char *dbname, const char *name, s
 static int
 inc_commit(void *ctx)
 {
-	struct store_digest_inc *d = ctx;
+	struct store *s = ctx;
+	struct store_digest_inc *d = s->digest;
 
-	if (d->rebuild || (!d->changed && !d->failed))
+	if (d->rebuild || (!d->changed && !d->failed)) {
+		store_scope_tally_end(s, true);
 		return 0;
+	}
 	d->refused++;
-	return 1;
+	return 1; /* a rollback: its hook follows */
 }
 
 /* sqlite3_rollback_hook: what was noted is gone with the rows; base is read again. */
 static void
 inc_rollback(void *ctx)
 {
-	struct store_digest_inc *d = ctx;
+	struct store *s = ctx;
+	struct store_digest_inc *d = s->digest;
 
+	store_scope_tally_end(s, false);
 	if (d->w != NULL)
 		store_digest_worker_drop(d->w);
 	memset(d->pending, 0, sizeof(d->pending));
@@ -326,8 +331,9 @@ store_digest_open(struct store *s)
 	/* without a thread (none to be had) every element is done on this one */
 	d->w = store_digest_worker_new(RING_BYTES, SIZE_MAX, WAKE_AT);
 	sqlite3_preupdate_hook(s->db, inc_hook, s);
-	sqlite3_commit_hook(s->db, inc_commit, d);
-	sqlite3_rollback_hook(s->db, inc_rollback, d);
+	/* the store's, for the digest and the scope counts (store_scope_read.c) */
+	sqlite3_commit_hook(s->db, inc_commit, s);
+	sqlite3_rollback_hook(s->db, inc_rollback, s);
 	return 0;
 }
 

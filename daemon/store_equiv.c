@@ -287,8 +287,10 @@ mask(struct store *s, int64_t oid, uint64_t from)
 	    (rc = exec2(s,
 	                "DELETE FROM _sealed WHERE log IN "
 	                "(SELECT id FROM _log WHERE origin = ?1 AND seq >= ?2)",
-	                oid, from)) < 0 ||
-	    (rc = policy_mask(s, oid, from)) < 0 ||
+	                oid, from)) < 0)
+		goto out;
+	store_scope_tally_add(s, 0, 0, -sqlite3_changes(s->db));
+	if ((rc = policy_mask(s, oid, from)) < 0 ||
 	    (rc = exec2(s, "DELETE FROM _log WHERE origin = ?1 AND seq >= ?2", oid, from)) < 0 ||
 	    (rc = exec2(s, "DELETE FROM _pending WHERE origin = ?1 AND seq >= ?2", oid, from)) <
 	        0 ||

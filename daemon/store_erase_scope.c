@@ -366,7 +366,8 @@ redact_strip(struct store *s, int64_t sc, int64_t log_id)
 	if ((sql = sqlite3_mprintf("DELETE FROM _sealed WHERE log = ?1 AND sc = %lld",
 	                           (long long)sc)) == NULL)
 		return ARR_ENOMEM;
-	rc = run(s, sql, log_id, NULL, 0);
+	if ((rc = run(s, sql, log_id, NULL, 0)) == 0)
+		store_scope_tally_add(s, 0, 0, -sqlite3_changes(s->db));
 	sqlite3_free(sql);
 	return rc;
 }

@@ -99,6 +99,7 @@ enum {
 	ST_POLICY_OWNS,
 	ST_SKEY_GET,
 	ST_SKEY_INS,
+	ST_SKEY_FIRST,
 	ST_POLICY_INS,
 	ST_POLICY_LOAD,
 	ST_SEALED_INS,
@@ -214,6 +215,13 @@ struct store {
 		int rc;                        /* a settle's error, for store_apply_resume() */
 	} slice;
 	uint64_t scope_masked; /* case change sets whose ops were not merged (see store_scope.c) */
+	/*
+	 * What `status` counts of scopes (store_scope_read.c): kept as rows come and go, so
+	 * that a status costs no scan; committed, and the open transaction's changes.
+	 */
+	struct store_scope_tally {
+		int64_t scopes, readable, sealed;
+	} tally, tally_tx;
 	int64_t dirty[STORE_DIRTY_MAX]; /* scopes whose policy grew (store_scope_heal.c) */
 	size_t ndirty;
 	uint64_t dirty_dropped;                       /* over STORE_DIRTY_MAX, forgotten */
@@ -921,6 +929,15 @@ void store_write_undo(struct store *s);
 int store_hold_reveal(struct store *s, const uint8_t origin[ARR_ORIGIN_LEN], uint64_t seq);
 /* The held transaction was rolled back whole (store_db_rollback): tell the hook. */
 void store_hold_lost(struct store *s);
+
+/* ---- store_scope_read.c: the scope counts of status ---- */
+
+/* Count them from the tables (open); nothing of a transaction may be open. */
+int store_scope_tally_load(struct store *s);
+/* The open transaction changed them by these. */
+void store_scope_tally_add(struct store *s, int64_t scopes, int64_t readable, int64_t sealed);
+/* It ended: committed (its changes kept) or rolled back (dropped). */
+void store_scope_tally_end(struct store *s, bool committed);
 
 /* ---- store_bulk.c: bulk transactions and the large page cache ---- */
 

@@ -522,6 +522,9 @@ store_open(const struct store_config *cfg, int *err)
 	if (s->schema_from < ARR_SCHEMA_VERSION &&
 	    (ret = store_upgrade_finish(s, s->schema_from, &replayed)) < 0)
 		goto out;
+	/* the scope counts of status, kept from here on (store_scope_read.c) */
+	if ((ret = store_scope_tally_load(s)) < 0)
+		goto out;
 	if ((s->self_oid = store_mirror_origin_find(s, s->self)) == 0) {
 		if ((ret = store_db_begin(s)) < 0)
 			goto out;

@@ -78,6 +78,7 @@ scope_insert(struct store *s, const uint8_t scope[ARR_SCOPE_LEN], int64_t *sc)
 		return rc;
 	if (sqlite3_changes(s->db) > 0) {
 		*sc = sqlite3_last_insert_rowid(s->db);
+		store_scope_tally_add(s, 1, 0, 0);
 		store_scope_memo_put_sc(s, scope, *sc);
 	}
 	return 0;
@@ -166,6 +167,7 @@ int
 store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t key[ARR_SKEY_LEN])
 {
 	sqlite3_stmt *st = s->st[ST_SKEY_INS];
+	int64_t first = 0;
 	int rc;
 
 	sqlite3_bind_int64(st, 1, sc);
@@ -175,6 +177,11 @@ store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t 
 		return rc;
 	if (sqlite3_changes(s->db) == 0)
 		return 0; /* held already: the memo keeps only what this process inserted */
+	/* its first key makes the scope readable here */
+	if ((rc = store_db_row_ints(s->st[ST_SKEY_FIRST], sc, 1, &first)) < 0)
+		return rc;
+	if (first)
+		store_scope_tally_add(s, 0, 1, 0);
 	store_scope_memo_put_key(s, sc, key_id, key);
 	return 1;
 }
@@ -184,15 +191,17 @@ store_scope_key_put(struct store *s, int64_t sc, uint64_t key_id, const uint8_t 
  * scope first). Erasure calls them, in its own transaction; rare, so not cached.
  */
 static int
-drop(struct store *s, const char *sql, int64_t sc)
+drop(struct store *s, const char *sql, int64_t sc, int64_t *gone)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
+	*gone = 0;
 	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
 		return store_db_error(rc);
 	sqlite3_bind_int64(st, 1, sc);
-	rc = store_db_run(st);
+	if ((rc = store_db_run(st)) == 0)
+		*gone = sqlite3_changes(s->db);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -200,20 +209,32 @@ drop(struct store *s, const char *sql, int64_t sc)
 int
 store_scope_drop_keys(struct store *s, int64_t sc)
 {
+	int64_t gone;
+	int rc;
+
 	store_scope_memo_forget(s);
-	return drop(s, "DELETE FROM _skey WHERE sc = ?1", sc);
+	if ((rc = drop(s, "DELETE FROM _skey WHERE sc = ?1", sc, &gone)) == 0 && gone > 0)
+		store_scope_tally_add(s, 0, -1, 0);
+	return rc;
 }
 
 int
 store_scope_drop_policy(struct store *s, int64_t sc)
 {
-	return drop(s, "DELETE FROM _policy WHERE sc = ?1", sc);
+	int64_t gone;
+
+	return drop(s, "DELETE FROM _policy WHERE sc = ?1", sc, &gone);
 }
 
 int
 store_scope_drop_sealed(struct store *s, int64_t sc)
 {
-	return drop(s, "DELETE FROM _sealed WHERE sc = ?1", sc);
+	int64_t gone;
+	int rc;
+
+	if ((rc = drop(s, "DELETE FROM _sealed WHERE sc = ?1", sc, &gone)) == 0)
+		store_scope_tally_add(s, 0, 0, -gone);
+	return rc;
 }
 
 /* Open case data part i when this node holds its key: 0 opened (or not sealed), 1 no key. */
@@ -384,7 +405,8 @@ materialise_one(struct store *s, int64_t log_id, int64_t part, int64_t sc, uint6
 	sqlite3_bind_int64(st, 2, (int64_t)key_id);
 	sqlite3_bind_int64(st, 3, log_id);
 	sqlite3_bind_int64(st, 4, part);
-	rc = store_db_run(st);
+	if ((rc = store_db_run(st)) == 0)
+		store_scope_tally_add(s, 0, 0, -sqlite3_changes(s->db));
 out:
 	changeset_destroy(&cs);
 	return rc;
@@ -571,7 +593,9 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 	sqlite3_bind_int64(st, 2, ax->sc);
 	sqlite3_bind_int64(st, 3, (int64_t)part->key_id);
 	sqlite3_bind_int64(st, 4, (int64_t)i);
-	return store_db_run(st);
+	if ((rc = store_db_run(st)) == 0)
+		store_scope_tally_add(s, 0, 0, 1);
+	return rc;
 }
 
 /*

@@ -229,6 +229,7 @@ check_erased(struct run *r)
 		         (rc == 0 && memcmp(sc, r->scope, ARR_SCOPE_LEN) != 0));
 		TU_CHECK(bodies(r, x) == 0);
 		TU_CHECK(ts_quarantine_count(x) == 0);
+		TU_CHECK(ts_scope_tally_ok(x->s, x->path));
 		for (int j = 0; j < 3; j++)
 			TU_CHECK(ts_seq_of(x, rep(r, j)) == ts_seq_of(rep(r, j), rep(r, j)));
 		TU_CHECK(store_log_digest(x->s, d) == 0);

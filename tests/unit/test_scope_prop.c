@@ -36,6 +36,7 @@
 #include "policy.h"
 #include "rowid.h"
 #include "store.h"
+#include "teststore.h"
 #include "testutil.h"
 
 #define MAXREP       6
@@ -529,6 +530,7 @@ check_quiescent(struct sim *sim)
 		TU_CHECK(memcmp(l, l0, 32) == 0);
 		TU_CHECK(store_stats(sim->s[i], &st) == 0);
 		TU_CHECK(st.quarantine_count == 0 && st.pending_count == 0);
+		TU_CHECK(ts_scope_tally_ok(sim->s[i], sim->path[i]));
 	}
 	for (int k = 0; k < NSCOPE; k++)
 		check_scope(sim, k);

@@ -357,6 +357,9 @@ test_undo_after_scopes(void **state)
 	assert_int_equal(t.first, durable + 1);
 	assert_int_equal(t.last, res.last_seq);
 	same_as_received(a, b);
+	/* status's scope counts: the undone write's scopes went with its rollback */
+	assert_true(ts_scope_tally_ok(a->s, a->path));
+	assert_true(ts_scope_tally_ok(b->s, b->path));
 }
 
 /* Two refusals in one hold, each undone alone; the writes around them all commit. */

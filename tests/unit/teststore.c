@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "rowid.h"
 #include "store.h"
@@ -403,4 +404,37 @@ ts_api_close(struct ts_api *x)
 	nodekey_destroy(&x->key);
 	tu_rmtree(x->dir);
 	x->dir = NULL;
+}
+
+bool
+ts_scope_tally_ok(struct store *s, const char *path)
+{
+	static const char *const sql[3] = {"SELECT count(*) FROM _scope",
+	                                   "SELECT count(DISTINCT sc) FROM _skey",
+	                                   "SELECT count(*) FROM _sealed"};
+	struct store_scope_stats st;
+	uint64_t n[3] = {0};
+	sqlite3 *db = NULL;
+
+	if (store_scope_stats(s, &st) != 0 ||
+	    sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return false;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		sqlite3_stmt *q = NULL;
+
+		if (sqlite3_prepare_v2(db, sql[i], -1, &q, NULL) == SQLITE_OK &&
+		    sqlite3_step(q) == SQLITE_ROW)
+			n[i] = (uint64_t)sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(db);
+	if (st.scopes == n[0] && st.readable == n[1] && st.sealed == n[2])
+		return true;
+	fprintf(stderr, "scope counts kept %llu/%llu/%llu, tables %llu/%llu/%llu\n",
+	        (unsigned long long)st.scopes, (unsigned long long)st.readable,
+	        (unsigned long long)st.sealed, (unsigned long long)n[0], (unsigned long long)n[1],
+	        (unsigned long long)n[2]);
+	return false;
 }

@@ -117,6 +117,11 @@ void ts_envelope(struct ts_replica *r, const struct ts_replica *origin, uint64_t
                  struct ts_blobs *b);
 uint64_t ts_quarantine_count(struct ts_replica *r);
 /*
+ * Whether the scope counts s keeps for status (store_scope_stats) are what the tables of
+ * its database at path hold, read by a connection of its own; a difference is printed.
+ */
+bool ts_scope_tally_ok(struct store *s, const char *path);
+/*
  * The seq of origin's data change set (kind data) in the scope whose id is the row id
  * scope_id (text; NULL: the region) among seqs [w->first_seq, w->last_seq] of one write,
  * read from r's log; the first one if there are several. Fails the test if none.
