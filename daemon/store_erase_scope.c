@@ -162,6 +162,9 @@ strip_row(struct store *s, const char *tbl, int64_t id, const uint8_t scope[ARR_
 		goto out;
 	snprintf(sql, sizeof(sql), "UPDATE %s SET raw = ?2 WHERE id = ?1", tbl);
 	rc = run(s, sql, id, kept, (int)keptlen);
+	/* the policy bodies of other scopes in the entry moved: their rows follow them */
+	if (rc == 0 && strcmp(tbl, "_log") == 0)
+		rc = store_policy_repoint(s, id, kept, keptlen);
 out:
 	free(kept);
 	return rc;

@@ -583,6 +583,34 @@ struct store_policy {
 };
 
 int store_policy_load(struct store *s, int64_t sc, struct store_policy *p);
+
+/* ---- store_policy_body.c: a policy part's body, read from its log entry ---- */
+
+#define STORE_POLICY_HLEN 8 /* bytes of the part's body hash a _policy row keeps */
+
+/* Part i of cs, logged as log_id, into _policy in scope sc: where its body is logged. */
+int store_policy_record(struct store *s, const struct changeset *cs, size_t i, int64_t sc,
+                        int64_t log_id);
+/* Reads bodies of one scope's rows: a blob handle on _log.raw and a buffer, owned. */
+struct store_policy_reader {
+	sqlite3_blob *blob;
+	int64_t log; /* the entry blob is at */
+	uint8_t *buf;
+	size_t cap;
+};
+/*
+ * The len bytes at off of log entry log's raw into *body (r's buffer, valid until the
+ * next read), checked against the first hlen (STORE_POLICY_HLEN) bytes h of its hash:
+ * ARR_EDB (s->errbuf says so) when they are not there or do not match, never the bytes.
+ */
+int store_policy_body_read(struct store *s, struct store_policy_reader *r, int64_t log, int64_t off,
+                           int64_t len, const void *h, size_t hlen, const uint8_t **body);
+void store_policy_reader_close(struct store_policy_reader *r);
+/*
+ * After log entry log_id's raw became raw (len bytes): its _policy rows point where their
+ * bodies now are, and a row whose body is gone is dropped.
+ */
+int store_policy_repoint(struct store *s, int64_t log_id, const uint8_t *raw, size_t len);
 void store_policy_free(struct store_policy *p);
 bool store_policy_is_owner(const struct store_policy *p, const uint8_t origin[ARR_ORIGIN_LEN]);
 bool store_policy_is_reader(const struct store_policy *p, const uint8_t member[ARR_ORIGIN_LEN]);

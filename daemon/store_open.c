@@ -20,10 +20,11 @@
 #include "store_member.h"
 
 /*
- * 10: a row's first history entry in the row (_log); 9: a _policy row per part; 8: parts;
- * 7: scopes; 6: _search; 5: _equiv; 4: budgets
+ * 11: _policy rows point at their bodies in the log; 10: a row's first history entry in
+ * the row (_log); 9: a _policy row per part; 8: parts; 7: scopes; 6: _search; 5: _equiv;
+ * 4: budgets
  */
-#define STORE_FORMAT  10
+#define STORE_FORMAT  11
 #define PAGE_SIZE_STR "16384" /* bytes per database page, for new databases */
 
 #define META_SQL "CREATE TABLE IF NOT EXISTS _meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
@@ -114,11 +115,13 @@ static const char scope_sql[] =
      * every policy part: one row, keyed by its scope first, so that a catch-up's new
      * scopes append at the right edge and a scope's policy is one range; what the body
      * says beyond the op (a CREATE's parties, removed grants, superseded keys, slots) is
-     * read from its clear body, kept here (store_policy.c)
+     * read from its clear body where the log entry holds it: off and len in _log.raw,
+     * h the first bytes of its signed hash (store_policy_body.c)
      */
     "CREATE TABLE IF NOT EXISTS _policy(sc INTEGER NOT NULL, log INTEGER NOT NULL,"
     " part INTEGER NOT NULL, origin BLOB NOT NULL, seq INTEGER NOT NULL, op INTEGER NOT NULL,"
-    " author TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY(sc, log, part)) WITHOUT ROWID;"
+    " author TEXT NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, h BLOB NOT NULL,"
+    " PRIMARY KEY(sc, log, part)) WITHOUT ROWID;"
     /* case data parts logged but not merged: no key for them yet */
     "CREATE TABLE IF NOT EXISTS _sealed(sc INTEGER NOT NULL, key_id INTEGER NOT NULL,"
     " log INTEGER NOT NULL, part INTEGER NOT NULL, PRIMARY KEY(sc, key_id, log, part))"
@@ -361,7 +364,7 @@ identity_check(struct store *s)
 	/*
 	 * The layout of the tables changes with STORE_FORMAT (2: rowid domain tables,
 	 * _clock and _rowlog keyed by rowid; 3: clocks in the row; 10: a row's first
-	 * history entry in the row); a replica of another
+	 * history entry in the row; 11: policy bodies read from the log); a replica of another
 	 * format is refused, not
 	 * misread. It holds nothing a peer cannot send again: start from an empty one.
 	 */

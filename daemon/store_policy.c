@@ -2,8 +2,9 @@
  * store_policy.c: what the set of a scope's policy change sets means (PROTOCOL.md,
  * "Scopes"): its owner, who may issue policy, which grants are active, which keys are
  * current. A pure function of the set: it reads the policy parts store_scope.c keeps
- * (one _policy row each, with its body) and never the order in which change sets arrived, a clock
- * or a cell value. It issues nothing and holds no key.
+ * (one _policy row each, its body read from the log by store_policy_body.c) and never
+ * the order in which change sets arrived, a clock or a cell value. It issues nothing and
+ * holds no key.
  *
  * The rules:
  *  - the owner is the author of the scope's CREATE: the one whose origin, seq and part
@@ -126,13 +127,17 @@ load_body(struct loading *l, const struct store_policy_op *part, const struct cs
 	return 0;
 }
 
-/* One row of _policy (st) decoded into p. Its body was decoded strictly at receipt. */
+/*
+ * One row of _policy (st) decoded into p, its body read from the log and checked against
+ * its hash (r). It was decoded strictly at receipt.
+ */
 static int
-load_row(sqlite3_stmt *st, struct loading *l)
+load_row(struct store *s, sqlite3_stmt *st, struct store_policy_reader *r, struct loading *l)
 {
 	struct store_policy_op part = {0};
 	const char *author = (const char *)sqlite3_column_text(st, 4);
 	struct cs_policy *b = NULL;
+	const uint8_t *body;
 	bool nc;
 	int rc;
 
@@ -142,12 +147,15 @@ load_row(sqlite3_stmt *st, struct loading *l)
 		memcpy(part.origin, sqlite3_column_blob(st, 2), ARR_ORIGIN_LEN);
 	part.seq = (uint64_t)sqlite3_column_int64(st, 3);
 	snprintf(part.author, sizeof(part.author), "%s", author != NULL ? author : "");
-	rc =
-	    policy_decode(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5), &b, &nc);
+	if ((rc = store_policy_body_read(s, r, part.log, sqlite3_column_int64(st, 5),
+	                                 sqlite3_column_int64(st, 6), sqlite3_column_blob(st, 7),
+	                                 (size_t)sqlite3_column_bytes(st, 7), &body)) < 0)
+		return rc;
+	rc = policy_decode(body, (size_t)sqlite3_column_int64(st, 6), &b, &nc);
 	if (rc == 0)
 		rc = load_body(l, &part, b);
 	else if (rc != ARR_ENOMEM)
-		rc = ARR_EDB; /* kept bodies always decode */
+		rc = ARR_EDB; /* logged bodies always decode */
 	policy_free(&b);
 	return rc;
 }
@@ -157,13 +165,15 @@ static int
 load_parts(struct store *s, int64_t sc, struct store_policy *p)
 {
 	sqlite3_stmt *st = s->st[ST_POLICY_LOAD];
+	struct store_policy_reader r = {0};
 	struct loading l = {.p = p};
 	int rc = SQLITE_DONE, ret = 0;
 
 	sqlite3_bind_int64(st, 1, sc);
 	while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		ret = load_row(st, &l);
+		ret = load_row(s, st, &r, &l);
 	sqlite3_reset(st);
+	store_policy_reader_close(&r);
 	if (ret == 0 && rc != SQLITE_DONE)
 		ret = store_db_error(rc);
 	return ret;

@@ -1,12 +1,12 @@
 /*
  * store_scope.c: scopes in the replica (PROTOCOL.md, "Scopes"): the local ids of scope
  * ids, the scope keys this node holds, the policy parts store_policy.c reads (a _policy
- * row each, with its clear body), and what happens to a logged change set of a case
- * scope: merged when this node holds its key, else kept sealed in the log (_sealed) and
- * merged the moment a policy change set brings the key. A node that is not a party never
- * sees a clear byte of a case scope: it logs the envelope as received and writes nothing
- * else about it but ids. Each of its tables has one function that drops a scope's
- * entries (erasure calls them).
+ * row each, pointing at its body in the log: store_policy_body.c), and what happens to
+ * a logged change set of a case scope: merged when this node holds its key, else kept
+ * sealed in the log (_sealed) and merged the moment a policy change set brings the key.
+ * A node that is not a party never sees a clear byte of a case scope: it logs the
+ * envelope as received and writes nothing else about it but ids. Each of its tables has
+ * one function that drops a scope's entries (erasure calls them).
  *
  * It does not issue policy (store_scope_write.c) nor decide what the policy set means
  * (store_policy.c).
@@ -296,30 +296,6 @@ store_scope_open_received(struct store *s, struct changeset *cs)
 }
 
 /*
- * Policy part i of cs (log entry log_id) into _policy: one row, with its clear body, which
- * store_policy.c reads for a CREATE's parties, the removed grants, superseded keys and
- * slots (a row per party and slot cost a catch-up more than the rest of the policy part).
- */
-static int
-record_policy(struct store *s, const struct changeset *cs, size_t i, int64_t sc, int64_t log_id)
-{
-	const struct cs_part *part = &cs->parts[i];
-	sqlite3_stmt *st = s->st[ST_POLICY_INS];
-
-	if (part->body == NULL || part->bodylen == 0)
-		return ARR_EINVAL; /* a policy part is applied with its body (validate) */
-	sqlite3_bind_int64(st, 1, sc);
-	sqlite3_bind_int64(st, 2, log_id);
-	sqlite3_bind_int64(st, 3, (int64_t)i);
-	sqlite3_bind_blob(st, 4, cs->origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (int64_t)cs->h.seq);
-	sqlite3_bind_int(st, 6, part->policy->op);
-	sqlite3_bind_text(st, 7, cs->h.author_org, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 8, part->body, (int)part->bodylen, SQLITE_STATIC);
-	return store_db_run(st);
-}
-
-/*
  * Merge opened part i of scope sc, or count it masked when its ops do not fit. With
  * checked, they were checked already: opened at receipt (store_apply.c's validate) or
  * built by this node from a validated local write.
@@ -564,7 +540,7 @@ apply_part(struct store *s, struct changeset *cs, size_t i, int64_t oid, int64_t
 	if (rc > 0 || part->body == NULL)
 		return 0; /* logged header-only, never read here again */
 	if (part->kind == CS_POLICY) {
-		if ((rc = record_policy(s, cs, i, ax->sc, log_id)) < 0)
+		if ((rc = store_policy_record(s, cs, i, ax->sc, log_id)) < 0)
 			return rc;
 		if (part->policy->op == POLICY_CREATE &&
 		    changeset_part_creates(cs->origin, cs->h.seq, part, i))

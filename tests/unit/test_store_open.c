@@ -89,9 +89,11 @@ test_other_format_refused(void **state)
 	format_refused(a, "UPDATE _meta SET value = 8 WHERE key = 'store_format'");
 	/* format 9 (every history entry in _rowlog, none in the row) too */
 	format_refused(a, "UPDATE _meta SET value = 9 WHERE key = 'store_format'");
+	/* format 10 (every policy body kept in its _policy row) too */
+	format_refused(a, "UPDATE _meta SET value = 10 WHERE key = 'store_format'");
 
 	assert_int_equal(sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 10 WHERE key = 'store_format'",
+	assert_int_equal(sqlite3_exec(db, "UPDATE _meta SET value = 11 WHERE key = 'store_format'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);
