@@ -54,14 +54,18 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SCOPE_GET] = "SELECT id FROM _scope WHERE scope = ?1",
     [ST_SCOPE_INS] = "INSERT OR IGNORE INTO _scope(scope) VALUES(?1)",
     [ST_SCOPE_BYID] = "SELECT scope FROM _scope WHERE id = ?1",
-    [ST_POLICY_OWNS] = "SELECT 1 FROM _policy WHERE sc = ?1 AND op = 1 AND origin = ?2",
+    [ST_POLICY_OWNS] = "SELECT 1 FROM _policy p JOIN _log l ON l.id = p.log "
+                       "JOIN _origin o ON o.id = l.origin "
+                       "WHERE p.sc = ?1 AND p.op = 1 AND o.origin = ?2",
     [ST_SKEY_GET] = "SELECT key FROM _skey WHERE sc = ?1 AND key_id = ?2",
     [ST_SKEY_INS] = "INSERT OR IGNORE INTO _skey(sc, key_id, key) VALUES(?1, ?2, ?3)",
     [ST_SKEY_FIRST] = "SELECT count(*) = 1 FROM (SELECT 1 FROM _skey WHERE sc = ?1 LIMIT 2)",
-    [ST_POLICY_INS] = "INSERT INTO _policy(sc, log, part, origin, seq, op, author, off, len, h) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [ST_POLICY_LOAD] = "SELECT log, part, origin, seq, author, off, len, h FROM _policy "
-                       "WHERE sc = ?1",
+    [ST_POLICY_INS] = "INSERT INTO _policy(sc, log, part, op, author, off, len, h) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* the origin and seq of a part are its log entry's */
+    [ST_POLICY_LOAD] = "SELECT p.log, p.part, o.origin, l.seq, p.author, p.off, p.len, p.h "
+                       "FROM _policy p JOIN _log l ON l.id = p.log "
+                       "JOIN _origin o ON o.id = l.origin WHERE p.sc = ?1",
     [ST_SEALED_INS] = "INSERT INTO _sealed(log, sc, key_id, part) VALUES(?1, ?2, ?3, ?4)",
     [ST_SEALED_LIST] = "SELECT log, part FROM _sealed WHERE sc = ?1 AND key_id = ?2 "
                        "ORDER BY log, part",

@@ -21,8 +21,9 @@ own_create(struct store *s, int64_t sc, uint64_t *seq, uint64_t *part)
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT seq, part FROM _policy WHERE sc = ?1 AND op = 1"
-	                       " AND origin = ?2",
+	                       "SELECT l.seq, p.part FROM _policy p JOIN _log l"
+	                       " ON l.id = p.log JOIN _origin o ON o.id = l.origin"
+	                       " WHERE p.sc = ?1 AND p.op = 1 AND o.origin = ?2",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return ARR_EDB;
 	sqlite3_bind_int64(st, 1, sc);

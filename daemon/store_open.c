@@ -116,12 +116,12 @@ static const char scope_sql[] =
      * scopes append at the right edge and a scope's policy is one range; what the body
      * says beyond the op (a CREATE's parties, removed grants, superseded keys, slots) is
      * read from its clear body where the log entry holds it: off and len in _log.raw,
-     * h the first bytes of its signed hash (store_policy_body.c)
+     * h the first bytes of its signed hash (store_policy_body.c); its origin and seq are
+     * the log entry's (a join), its author kept here (the owner's organisation)
      */
     "CREATE TABLE IF NOT EXISTS _policy(sc INTEGER NOT NULL, log INTEGER NOT NULL,"
-    " part INTEGER NOT NULL, origin BLOB NOT NULL, seq INTEGER NOT NULL, op INTEGER NOT NULL,"
-    " author TEXT NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL, h BLOB NOT NULL,"
-    " PRIMARY KEY(sc, log, part)) WITHOUT ROWID;"
+    " part INTEGER NOT NULL, op INTEGER NOT NULL, author TEXT NOT NULL, off INTEGER NOT NULL,"
+    " len INTEGER NOT NULL, h BLOB NOT NULL, PRIMARY KEY(sc, log, part)) WITHOUT ROWID;"
     /* case data parts logged but not merged: no key for them yet */
     "CREATE TABLE IF NOT EXISTS _sealed(sc INTEGER NOT NULL, key_id INTEGER NOT NULL,"
     " log INTEGER NOT NULL, part INTEGER NOT NULL, PRIMARY KEY(sc, key_id, log, part))"

@@ -86,13 +86,11 @@ store_policy_record(struct store *s, const struct changeset *cs, size_t i, int64
 	sqlite3_bind_int64(st, 1, sc);
 	sqlite3_bind_int64(st, 2, log_id);
 	sqlite3_bind_int64(st, 3, (int64_t)i);
-	sqlite3_bind_blob(st, 4, cs->origin, ARR_ORIGIN_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (int64_t)cs->h.seq);
-	sqlite3_bind_int(st, 6, part->policy->op);
-	sqlite3_bind_text(st, 7, cs->h.author_org, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, off);
-	sqlite3_bind_int64(st, 9, (int64_t)part->bodylen);
-	sqlite3_bind_blob(st, 10, part->body_hash, STORE_POLICY_HLEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, part->policy->op);
+	sqlite3_bind_text(st, 5, cs->h.author_org, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, off);
+	sqlite3_bind_int64(st, 7, (int64_t)part->bodylen);
+	sqlite3_bind_blob(st, 8, part->body_hash, STORE_POLICY_HLEN, SQLITE_STATIC);
 	return store_db_run(st);
 }
 

@@ -101,8 +101,9 @@ store_verdict_open(struct store *s)
 	    (rc = prep(s, "SELECT 1 FROM _denied d " DENIED_LIVE " WHERE d.log = ?1 AND d.sc = ?2",
 	               &v->get)) < 0 ||
 	    (rc = prep(s,
-	               "SELECT p.origin, p.seq, s.scope, p.part FROM _policy p JOIN _scope s "
-	               "ON s.id = p.sc WHERE p.sc = ?1 AND p.op = 1",
+	               "SELECT o.origin, l.seq, s.scope, p.part FROM _policy p JOIN _scope s "
+	               "ON s.id = p.sc JOIN _log l ON l.id = p.log JOIN _origin o "
+	               "ON o.id = l.origin WHERE p.sc = ?1 AND p.op = 1",
 	               &v->owner)) < 0 ||
 	    (rc = prep(s, "SELECT 1 FROM _scope_log WHERE sc = ?1 LIMIT 1", &v->judged)) < 0)
 		return rc;
