@@ -62,10 +62,10 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SKEY_FIRST] = "SELECT count(*) = 1 FROM (SELECT 1 FROM _skey WHERE sc = ?1 LIMIT 2)",
     [ST_POLICY_INS] = "INSERT INTO _policy(sc, log, part, op, author, off, len, h) "
                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    /* the origin and seq of a part are its log entry's */
+    /* the origin and seq of a part are its log entry's (none: an error, never skipped) */
     [ST_POLICY_LOAD] = "SELECT p.log, p.part, o.origin, l.seq, p.author, p.off, p.len, p.h "
-                       "FROM _policy p JOIN _log l ON l.id = p.log "
-                       "JOIN _origin o ON o.id = l.origin WHERE p.sc = ?1",
+                       "FROM _policy p LEFT JOIN _log l ON l.id = p.log "
+                       "LEFT JOIN _origin o ON o.id = l.origin WHERE p.sc = ?1",
     [ST_SEALED_INS] = "INSERT INTO _sealed(log, sc, key_id, part) VALUES(?1, ?2, ?3, ?4)",
     [ST_SEALED_LIST] = "SELECT log, part FROM _sealed WHERE sc = ?1 AND key_id = ?2 "
                        "ORDER BY log, part",

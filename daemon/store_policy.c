@@ -143,8 +143,9 @@ load_row(struct store *s, sqlite3_stmt *st, struct store_policy_reader *r, struc
 
 	part.log = sqlite3_column_int64(st, 0);
 	part.part = sqlite3_column_int(st, 1);
-	if (sqlite3_column_bytes(st, 2) == ARR_ORIGIN_LEN)
-		memcpy(part.origin, sqlite3_column_blob(st, 2), ARR_ORIGIN_LEN);
+	if (sqlite3_column_bytes(st, 2) != ARR_ORIGIN_LEN)
+		return ARR_EDB; /* a row whose log entry is gone */
+	memcpy(part.origin, sqlite3_column_blob(st, 2), ARR_ORIGIN_LEN);
 	part.seq = (uint64_t)sqlite3_column_int64(st, 3);
 	snprintf(part.author, sizeof(part.author), "%s", author != NULL ? author : "");
 	if ((rc = store_policy_body_read(s, r, part.log, sqlite3_column_int64(st, 5),

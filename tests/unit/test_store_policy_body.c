@@ -375,8 +375,9 @@ put_raw(struct ts_replica *r, int64_t log, const uint8_t *raw, size_t len)
 
 /*
  * (2) A GRANT body altered in the log on disk (the granted member's key made another
- * member's: it still decodes, as a grant to that one), or a row pointing past its entry: loading
- * the scope's policy fails with ARR_EDB, and no reader is made up.
+ * member's: it still decodes, as a grant to that one), a row pointing past its entry, or
+ * one whose entry is gone: loading the scope's policy fails with ARR_EDB, and no reader
+ * is made up.
  */
 static void
 test_altered_body_detected(void **state)
@@ -423,6 +424,15 @@ test_altered_body_detected(void **state)
 	store_destroy(&a->s);
 	snprintf(sql, sizeof(sql), "UPDATE _policy SET off = %zu WHERE log = %lld",
 	         len - (size_t)blen + 1, (long long)log);
+	db_run(a, sql, NULL, 0);
+	reopen_ntk(a);
+	assert_int_equal(store_scope_info(a->s, x[0].scope, &i, NULL, NULL), ARR_EDB);
+	/* a row whose log entry is gone is not skipped either */
+	store_destroy(&a->s);
+	snprintf(sql, sizeof(sql), "UPDATE _policy SET off = %lld WHERE log = %lld", (long long)off,
+	         (long long)log);
+	db_run(a, sql, NULL, 0);
+	snprintf(sql, sizeof(sql), "DELETE FROM _log WHERE id = %lld", (long long)log);
 	db_run(a, sql, NULL, 0);
 	reopen_ntk(a);
 	assert_int_equal(store_scope_info(a->s, x[0].scope, &i, NULL, NULL), ARR_EDB);
