@@ -22,64 +22,59 @@
 #include "arrerr.h"
 #include "changeset.h"
 #include "policy.h"
+#include "rowid.h"
 #include "store.h"
 #include "store_int.h"
 #include "teststore.h"
 #include "testutil.h"
-
-static void
-reopen_ntk(struct ts_replica *r)
-{
-	int err = 0;
-
-	store_destroy(&r->s);
-	r->need_to_know = true;
-	r->s = ts_replica_open(r, &err);
-	assert_int_equal(err, 0);
-	assert_non_null(r->s);
-}
-
-static int
-setup(void **state)
-{
-	struct ts_fixture *f;
-
-	ts_setup(state);
-	f = *state;
-	for (int i = 0; i < 3; i++)
-		reopen_ntk(&f->r[i]);
-	return 0;
-}
 
 struct arr {
 	char id[ARR_ROWID_STRLEN + 1];
 	uint8_t scope[ARR_SCOPE_LEN];
 };
 
-/* n arrangements by r in one write (one change set: their CREATEs and data parts). */
+/*
+ * A new row id above the 16 bytes after: a write orders its scopes by id, a scope it opens
+ * by its arrangement's id (store_route.c), so its parts come after after's.
+ */
+static void
+id_above(const uint8_t *after, char out[ARR_ROWID_STRLEN + 1])
+{
+	uint8_t b[ARR_ROWID_LEN];
+
+	do {
+		ts_new_id(out);
+		assert_int_equal(rowid_parse(out, b), 0);
+	} while (after != NULL && memcmp(b, after, ARR_ROWID_LEN) <= 0);
+}
+
+/*
+ * n arrangements by r in one write (one change set: their CREATEs and data parts), in
+ * the order of a: each one's parts before the next one's.
+ */
 static void
 arrs_create(struct ts_replica *r, struct arr *a, size_t n, struct store_write_result *w)
 {
 	struct store_op ops[8];
+	uint8_t prev[ARR_ROWID_LEN];
 
 	assert_true(n <= 4);
 	for (size_t i = 0; i < n; i++) {
-		ts_new_id(a[i].id);
+		id_above(i > 0 ? prev : NULL, a[i].id);
+		assert_int_equal(rowid_parse(a[i].id, prev), 0);
 		ops[2 * i] = ts_op("arrangement", a[i].id, "kind", value_text("oza"));
 		ops[2 * i + 1] = ts_op("arrangement", a[i].id, "status", value_text("draft"));
 	}
 	assert_int_equal(store_write(r->s, ops, 2 * n, w), 0);
 	assert_int_equal(w->changesets, 1);
-	for (size_t i = 0; i < n; i++)
-		assert_int_equal(store_scope_of(r->s, "arrangement", a[i].id, a[i].scope), 0);
-}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t want[ARR_SCOPE_LEN];
 
-static void
-sync_to(struct ts_replica *from, struct ts_replica *to)
-{
-	ts_pull(from, to, 1 << 20);
-	assert_int_equal(store_quarantine_retry_reason(to->s, 0, NULL), 0);
-	ts_pull(from, to, 1 << 20);
+		assert_int_equal(store_scope_of(r->s, "arrangement", a[i].id, a[i].scope), 0);
+		/* the CREATE of a[i] is part 2i, its data part 2i + 1 */
+		changeset_scope_id(nodekey_public(r->key), w->first_seq, 2 * i, want);
+		assert_memory_equal(a[i].scope, want, ARR_SCOPE_LEN);
+	}
 }
 
 static void
@@ -89,7 +84,7 @@ sync_all(struct ts_fixture *f)
 		for (int i = 0; i < 3; i++)
 			for (int j = 0; j < 3; j++)
 				if (i != j)
-					sync_to(&f->r[i], &f->r[j]);
+					ts_sync(&f->r[i], &f->r[j]);
 }
 
 /*
@@ -300,10 +295,7 @@ test_policy_same_across_ops(void **state)
 		}
 	}
 	/* a CREATE that names its parties (a replica that grants every member) */
-	store_destroy(&b->s);
-	b->need_to_know = false;
-	b->s = ts_replica_open(b, &k);
-	assert_int_equal(k, 0);
+	ts_replica_reopen(b, false);
 	arrs_create(b, y, 1, &w);
 	sync_all(f);
 	view(b, y[0].scope, &i0, &r0);
@@ -411,13 +403,13 @@ test_altered_body_detected(void **state)
 		}
 	assert_true(n > 0);
 	put_raw(a, log, raw, len);
-	reopen_ntk(a);
+	ts_replica_reopen(a, true);
 	memset(&rd, 0, sizeof(rd));
 	assert_int_equal(store_scope_info(a->s, x[0].scope, &i, reader_add, &rd), ARR_EDB);
 	/* the same bytes back: it loads again */
 	store_destroy(&a->s);
 	put_raw(a, log, orig, len);
-	reopen_ntk(a);
+	ts_replica_reopen(a, true);
 	view(a, x[0].scope, &i, &rd);
 	assert_int_equal(rd.n, 2);
 	/* a row pointing past the end of its entry */
@@ -425,7 +417,7 @@ test_altered_body_detected(void **state)
 	snprintf(sql, sizeof(sql), "UPDATE _policy SET off = %zu WHERE log = %lld",
 	         len - (size_t)blen + 1, (long long)log);
 	db_run(a, sql, NULL, 0);
-	reopen_ntk(a);
+	ts_replica_reopen(a, true);
 	assert_int_equal(store_scope_info(a->s, x[0].scope, &i, NULL, NULL), ARR_EDB);
 	/* a row whose log entry is gone is not skipped either */
 	store_destroy(&a->s);
@@ -434,7 +426,7 @@ test_altered_body_detected(void **state)
 	db_run(a, sql, NULL, 0);
 	snprintf(sql, sizeof(sql), "DELETE FROM _log WHERE id = %lld", (long long)log);
 	db_run(a, sql, NULL, 0);
-	reopen_ntk(a);
+	ts_replica_reopen(a, true);
 	assert_int_equal(store_scope_info(a->s, x[0].scope, &i, NULL, NULL), ARR_EDB);
 	free(raw);
 	free(orig);
@@ -465,14 +457,14 @@ test_rewrites_repoint(void **state)
 		    0);
 		view(a, x[s].scope, &before[s], &rb[s]);
 	}
-	sync_to(a, b);
+	ts_sync(a, b);
 	ref.seq = w.first_seq;
 	memcpy(ref.origin, nodekey_public(a->key), ARR_ORIGIN_LEN);
 	assert_int_equal(store_scope_redact(a->s, x[0].scope, &ref, 1, NULL), 0);
 	assert_int_equal(rows_point_right(a), 6);
 	a->clock += 10;
 	assert_int_equal(store_scope_erase(a->s, x[0].scope, &w2), 0);
-	sync_to(a, b);
+	ts_sync(a, b);
 	struct ts_replica *both[] = {a, b};
 
 	for (int k = 0; k < 2; k++) {
@@ -504,15 +496,17 @@ test_filtered_at_receipt(void **state)
 	struct readers rb, rc;
 	struct store_write_result w;
 	struct store_erase_stats st;
+	uint8_t want[ARR_SCOPE_LEN];
 	struct arr x[2];
 
 	arrs_create(a, x, 1, &w);
 	assert_int_equal(store_scope_grant(a->s, x[0].scope, nodekey_public(b->key),
 	                                   ROLE_CARE | ROLE_ADMIN, NULL),
 	                 0);
-	sync_to(a, b);
+	ts_sync(a, b);
 	b->clock = a->clock + 10;
-	ts_new_id(x[1].id);
+	/* b's change set: x[0]'s data part (by scope id), then x[1]'s CREATE after it */
+	id_above(x[0].scope, x[1].id);
 	struct store_op ops[] = {
 	    ts_op("arrangement", x[0].id, "kind", value_text("other")),
 	    ts_op("arrangement", x[1].id, "kind", value_text("oza")),
@@ -522,12 +516,14 @@ test_filtered_at_receipt(void **state)
 	assert_int_equal(store_write(b->s, ops, 3, &w), 0);
 	assert_int_equal(w.changesets, 1);
 	assert_int_equal(store_scope_of(b->s, "arrangement", x[1].id, x[1].scope), 0);
+	changeset_scope_id(nodekey_public(b->key), w.first_seq, 1, want);
+	assert_memory_equal(x[1].scope, want, ARR_SCOPE_LEN);
 	a->clock += 20;
 	assert_int_equal(store_scope_erase(a->s, x[0].scope, &w), 0);
-	sync_to(a, c);
+	ts_sync(a, c);
 	store_erase_stats(c->s, &st);
 	assert_int_equal(st.gone, 1);
-	sync_to(b, c);
+	ts_sync(b, c);
 	store_erase_stats(c->s, &st);
 	assert_true(st.stripped >= 1);
 	assert_int_equal(rows_point_right(c), 1);
@@ -583,11 +579,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_policy_same_across_ops, setup, ts_teardown),
-	    cmocka_unit_test_setup_teardown(test_altered_body_detected, setup, ts_teardown),
-	    cmocka_unit_test_setup_teardown(test_rewrites_repoint, setup, ts_teardown),
-	    cmocka_unit_test_setup_teardown(test_filtered_at_receipt, setup, ts_teardown),
-	    cmocka_unit_test_setup_teardown(test_repoint_drops_bodiless, setup, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_same_across_ops, ts_setup_ntk, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_altered_body_detected, ts_setup_ntk, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_rewrites_repoint, ts_setup_ntk, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_filtered_at_receipt, ts_setup_ntk, ts_teardown),
+	    cmocka_unit_test_setup_teardown(test_repoint_drops_bodiless, ts_setup_ntk, ts_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

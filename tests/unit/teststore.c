@@ -113,6 +113,30 @@ ts_setup(void **state)
 	return 0;
 }
 
+void
+ts_replica_reopen(struct ts_replica *r, bool need_to_know)
+{
+	int err = 0;
+
+	store_destroy(&r->s);
+	r->need_to_know = need_to_know;
+	r->s = ts_replica_open(r, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(r->s);
+}
+
+int
+ts_setup_ntk(void **state)
+{
+	struct ts_fixture *f;
+
+	ts_setup(state);
+	f = *state;
+	for (int i = 0; i < 3; i++)
+		ts_replica_reopen(&f->r[i], true);
+	return 0;
+}
+
 int
 ts_teardown(void **state)
 {
@@ -250,6 +274,14 @@ ts_apply_blobs(struct ts_replica *r, const struct ts_blobs *b, enum store_outcom
 }
 
 /* Pull everything from has that to lacks, in pages of max_bytes, until nothing is missing. */
+void
+ts_sync(struct ts_replica *from, struct ts_replica *to)
+{
+	ts_pull(from, to, 1 << 20);
+	assert_int_equal(store_quarantine_retry_reason(to->s, 0, NULL), 0);
+	ts_pull(from, to, 1 << 20);
+}
+
 void
 ts_pull(struct ts_replica *from, struct ts_replica *to, size_t max_bytes)
 {

@@ -43,6 +43,8 @@ struct ts_fixture {
 /* cmocka setup and teardown of a struct ts_fixture. */
 int ts_setup(void **state);
 int ts_teardown(void **state);
+/* ts_setup() with three need-to-know replicas (the scopes each opens are its own). */
+int ts_setup_ntk(void **state);
 
 /* The organisation of every replica, and so the author_org of their change sets. */
 #define TS_ORG "Gemeente Testdorp"
@@ -54,6 +56,8 @@ const uint8_t *ts_member_at(void *ctx, size_t i);
 /* Open r's store with its key, path, clock and members (drift 60000 ms). */
 struct store *ts_replica_open(struct ts_replica *r, int *err);
 void ts_replica_init(struct ts_replica *r, const char *dir, const char *name, uint8_t keyno);
+/* Close r's store and open it again, need_to_know or not; the open must succeed. */
+void ts_replica_reopen(struct ts_replica *r, bool need_to_know);
 void ts_replica_fini(struct ts_replica *r);
 
 /* One replica (key 1, TS_ORG, no domain rules) with its access log and an API on both. */
@@ -109,6 +113,8 @@ void ts_apply_blobs(struct ts_replica *r, const struct ts_blobs *b, enum store_o
                     struct store_apply_stats *st);
 /* Pull everything from has that to lacks, in pages of max_bytes, until nothing is missing. */
 void ts_pull(struct ts_replica *from, struct ts_replica *to, size_t max_bytes);
+/* ts_pull() in 1 MiB pages, the quarantine retried (stubs held for an erasure), again. */
+void ts_sync(struct ts_replica *from, struct ts_replica *to);
 void ts_digest(struct ts_replica *r, uint8_t out[32]);
 /* r's vector entry for origin's key. */
 uint64_t ts_seq_of(struct ts_replica *r, const struct ts_replica *origin);
