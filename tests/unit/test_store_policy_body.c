@@ -77,16 +77,6 @@ arrs_create(struct ts_replica *r, struct arr *a, size_t n, struct store_write_re
 	}
 }
 
-static void
-sync_all(struct ts_fixture *f)
-{
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < 3; i++)
-			for (int j = 0; j < 3; j++)
-				if (i != j)
-					ts_sync(&f->r[i], &f->r[j]);
-}
-
 /*
  * Every _policy row of r, read by a connection of its own: the part its row names is a
  * policy part of the row's scope whose body the log entry holds at off, len bytes, with
@@ -262,10 +252,10 @@ test_policy_same_across_ops(void **state)
 	    store_scope_grant(a->s, x[0].scope, nodekey_public(c->key), ROLE_CARE, NULL), 0);
 	assert_int_equal(
 	    store_scope_grant(a->s, x[1].scope, nodekey_public(c->key), ROLE_EDUCATION, NULL), 0);
-	sync_all(f);
+	ts_sync_all(f);
 	assert_int_equal(store_scope_revoke(a->s, x[0].scope, nodekey_public(c->key), NULL), 0);
 	assert_int_equal(store_scope_revoke(b->s, x[0].scope, nodekey_public(c->key), NULL), 0);
-	sync_all(f);
+	ts_sync_all(f);
 	view(a, x[0].scope, &i0, &r0);
 	assert_int_equal(i0.heads, 2);
 	a->clock += 10;
@@ -273,7 +263,7 @@ test_policy_same_across_ops(void **state)
 
 	assert_int_equal(store_write(a->s, &op, 1, &w), 0);
 	assert_int_equal(w.changesets, 2); /* the REKEY, then the data */
-	sync_all(f);
+	ts_sync_all(f);
 	for (int s = 0; s < 2; s++) {
 		view(a, x[s].scope, &i0, &r0);
 		assert_true(i0.has_owner);
@@ -297,7 +287,7 @@ test_policy_same_across_ops(void **state)
 	/* a CREATE that names its parties (a replica that grants every member) */
 	ts_replica_reopen(b, false);
 	arrs_create(b, y, 1, &w);
-	sync_all(f);
+	ts_sync_all(f);
 	view(b, y[0].scope, &i0, &r0);
 	assert_int_equal(r0.n, 3);
 	for (k = 0; k < 3; k++) {

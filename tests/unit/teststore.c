@@ -283,6 +283,16 @@ ts_sync(struct ts_replica *from, struct ts_replica *to)
 }
 
 void
+ts_sync_all(struct ts_fixture *f)
+{
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 3; i++)
+			for (int j = 0; j < 3; j++)
+				if (i != j)
+					ts_sync(&f->r[i], &f->r[j]);
+}
+
+void
 ts_pull(struct ts_replica *from, struct ts_replica *to, size_t max_bytes)
 {
 	bool more = true;

@@ -115,6 +115,8 @@ void ts_apply_blobs(struct ts_replica *r, const struct ts_blobs *b, enum store_o
 void ts_pull(struct ts_replica *from, struct ts_replica *to, size_t max_bytes);
 /* ts_pull() in 1 MiB pages, the quarantine retried (stubs held for an erasure), again. */
 void ts_sync(struct ts_replica *from, struct ts_replica *to);
+/* ts_sync() of every replica of f to every other, twice round. */
+void ts_sync_all(struct ts_fixture *f);
 void ts_digest(struct ts_replica *r, uint8_t out[32]);
 /* r's vector entry for origin's key. */
 uint64_t ts_seq_of(struct ts_replica *r, const struct ts_replica *origin);
