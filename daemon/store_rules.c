@@ -49,6 +49,13 @@ struct memo_tab {
 	size_t cap, n;
 };
 
+/* A table's id text referenced last, and its bytes: the next reference is often the same. */
+struct memo_last {
+	char text[ARR_ROWID_STRLEN];
+	uint8_t row[ARR_ROWID_LEN];
+	bool set;
+};
+
 #define MEMO_REACHED 16 /* statuses remembered as reached from draft */
 #define MEMO_KIND    24 /* the longest status remembered as reached, with its NUL */
 
@@ -60,6 +67,8 @@ struct store_rules_memo {
 	unsigned status_no;   /* and its number (schema_no.h) */
 	/* per table index: the index of its kind column, -1 without (found once, not per row) */
 	signed char kind[SCHEMA_NO_ONE_BYTE];
+	/* per table index: the id referenced last (parsing every reference was a third of them) */
+	struct memo_last last[SCHEMA_NO_ONE_BYTE];
 	/*
 	 * statuses a new arrangement of this write was found to reach from draft: the
 	 * lifecycle's closure (schema_rules_status) is walked once per status, not per row
@@ -315,10 +324,11 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 	int ti = store_db_table_index(c->ref_table);
 	struct store_table *rt = &s->tables[ti];
 	const char *kind = schema_rules_org_kind(t, c);
+	struct memo_last *l = &m->last[ti];
 	struct memo_ent *e = NULL;
 	char id[ARR_ROWID_STRLEN + 1];
 	uint8_t row[ARR_ROWID_LEN];
-	bool keyed;
+	bool keyed = true;
 	int k, ok;
 
 	if (v->u.b.len != ARR_ROWID_STRLEN)
@@ -326,7 +336,13 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 	memcpy(id, v->u.b.ptr, ARR_ROWID_STRLEN);
 	id[ARR_ROWID_STRLEN] = '\0';
 	/* one text form per id (rowid.h): its bytes are the key; another text names no row */
-	keyed = rowid_parsen(id, ARR_ROWID_STRLEN, row) == 0;
+	if (l->set && memcmp(l->text, id, ARR_ROWID_STRLEN) == 0) {
+		memcpy(row, l->row, ARR_ROWID_LEN);
+	} else if ((keyed = rowid_parsen(id, ARR_ROWID_STRLEN, row) == 0)) {
+		memcpy(l->text, id, ARR_ROWID_STRLEN);
+		memcpy(l->row, row, ARR_ROWID_LEN);
+		l->set = true;
+	}
 	if (keyed && (e = memo_get(&m->rows, ti, row, false)) != NULL && (e->flags & MEMO_SEEN) &&
 	    (kind == NULL || e->kind != 0))
 		return kind == NULL || strcmp(kind_name(m, e), kind) == 0;
