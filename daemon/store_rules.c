@@ -49,8 +49,14 @@ struct memo_tab {
 	size_t cap, n;
 };
 
-/* A table's id text referenced last, and its bytes: the next reference is often the same. */
-struct memo_last {
+/*
+ * Id texts referenced lately, with their bytes: references name the same few rows
+ * (organisations, the arrangement of the rows after it) again and again, and parsing
+ * every one was a third of checking them. Direct-mapped by the text's last digits.
+ */
+#define MEMO_TEXTS_BITS 8
+#define MEMO_TEXTS      (1u << MEMO_TEXTS_BITS)
+struct memo_text {
 	char text[ARR_ROWID_STRLEN];
 	uint8_t row[ARR_ROWID_LEN];
 	bool set;
@@ -67,8 +73,7 @@ struct store_rules_memo {
 	unsigned status_no;   /* and its number (schema_no.h) */
 	/* per table index: the index of its kind column, -1 without (found once, not per row) */
 	signed char kind[SCHEMA_NO_ONE_BYTE];
-	/* per table index: the id referenced last (parsing every reference was a third of them) */
-	struct memo_last last[SCHEMA_NO_ONE_BYTE];
+	struct memo_text texts[MEMO_TEXTS];
 	/*
 	 * statuses a new arrangement of this write was found to reach from draft: the
 	 * lifecycle's closure (schema_rules_status) is walked once per status, not per row
@@ -324,10 +329,11 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 	int ti = store_db_table_index(c->ref_table);
 	struct store_table *rt = &s->tables[ti];
 	const char *kind = schema_rules_org_kind(t, c);
-	struct memo_last *l = &m->last[ti];
 	struct memo_ent *e = NULL;
+	struct memo_text *l;
 	char id[ARR_ROWID_STRLEN + 1];
 	uint8_t row[ARR_ROWID_LEN];
+	uint64_t tail;
 	bool keyed = true;
 	int k, ok;
 
@@ -335,6 +341,8 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 		return 0;
 	memcpy(id, v->u.b.ptr, ARR_ROWID_STRLEN);
 	id[ARR_ROWID_STRLEN] = '\0';
+	memcpy(&tail, id + ARR_ROWID_STRLEN - sizeof(tail), sizeof(tail));
+	l = &m->texts[(tail * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - MEMO_TEXTS_BITS)];
 	/* one text form per id (rowid.h): its bytes are the key; another text names no row */
 	if (l->set && memcmp(l->text, id, ARR_ROWID_STRLEN) == 0) {
 		memcpy(row, l->row, ARR_ROWID_LEN);

@@ -26,6 +26,8 @@
 #define SCH   "a0000003-0000-4000-8000-000000000003"
 #define CHD   "c0000001-0000-4000-8000-000000000001"
 #define NOROW "9f000000-0000-4000-8000-000000000000"
+/* no row either, and its last digits are SCH's: the memo keeps both texts in one place */
+#define NOSCH "af000003-0000-4000-8000-000000000003"
 
 /* Replica a with the rules on and three organisations and a child written. */
 static int
@@ -135,8 +137,9 @@ test_memo_table(void **state)
 }
 
 /*
- * An id after another of the same table is looked at afresh: a row that is not there
- * after one that is, and one that is not in the text form of the ids (capitals).
+ * An id after others is looked at afresh: a row that is not there after one that is
+ * (also one whose text the memo keeps in the same place), and one that is not in the
+ * text form of the ids (capitals).
  */
 static void
 test_memo_last(void **state)
@@ -145,6 +148,8 @@ test_memo_last(void **state)
 	struct store_write_result res;
 
 	assert_int_equal(write_arrangements(&f->r[0], 3, CHD, GEM, NOROW, &res), ARR_EINVAL);
+	assert_int_equal(res.bad_op, 10 + 4);
+	assert_int_equal(write_arrangements(&f->r[0], 3, CHD, GEM, NOSCH, &res), ARR_EINVAL);
 	assert_int_equal(res.bad_op, 10 + 4);
 	assert_int_equal(
 	    write_arrangements(&f->r[0], 3, CHD, GEM, "A0000003-0000-4000-8000-000000000003", &res),
