@@ -25,29 +25,7 @@
 #include "schema_no.h"
 #include "schema_rules.h"
 #include "store_int.h"
-
-#define MEMO_FRESH 1u /* inserted as new by this write */
-#define MEMO_AGAIN 2u /* touched by more than one run of the merge */
-#define MEMO_TOUCH 4u /* touched by the merge */
-#define MEMO_SEEN  8u /* found visible after the write (kind says its kind) */
-
-/*
- * A row the write touched or found visible, by (table, row bytes): 32 bytes, two to a
- * cache line (an entry of 80 bytes, keyed by 40, made the memo a third of the rules).
- */
-struct memo_ent {
-	uint8_t row[ARR_ROWID_LEN];
-	uint8_t ti1;   /* 1 + the table index; 0: a free slot */
-	uint8_t flags; /* MEMO_* */
-	uint8_t kind;  /* seen: 1 + the index of its kind among the choices; 0: not known */
-	char *old;     /* touched: an arrangement's status before the write (owned; NULL: none) */
-};
-
-/* Open addressing, linear probing, a power of two at most half full. */
-struct memo_tab {
-	struct memo_ent *e;
-	size_t cap, n;
-};
+#include "store_rules_memo.h"
 
 /*
  * Id texts referenced lately, with their bytes: references name the same few rows
@@ -82,87 +60,6 @@ struct store_rules_memo {
 	char reached[MEMO_REACHED][MEMO_KIND];
 	size_t nreached;
 };
-
-/* The hash of a row of table ti: row ids are random, two multiplications mix them. */
-static size_t
-memo_hash(int ti, const uint8_t row[ARR_ROWID_LEN])
-{
-	uint64_t a, b, h;
-
-	memcpy(&a, row, sizeof(a));
-	memcpy(&b, row + 8, sizeof(b));
-	h = (a ^ (uint64_t)ti) * UINT64_C(0x9e3779b97f4a7c15);
-	h = (h ^ (h >> 32) ^ b) * UINT64_C(0x9e3779b97f4a7c15);
-	return (size_t)(h ^ (h >> 29));
-}
-
-/* The slot of (ti, row) in t from hash h: its entry, or the free slot it would take. */
-static struct memo_ent *
-memo_probe(const struct memo_tab *t, size_t h, int ti, const uint8_t row[ARR_ROWID_LEN])
-{
-	for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		struct memo_ent *e = &t->e[i];
-
-		if (e->ti1 == 0 || (e->ti1 == ti + 1 && memcmp(e->row, row, ARR_ROWID_LEN) == 0))
-			return e;
-	}
-}
-
-/* t with room for at least want entries (at most half full), or twice its room. */
-static int
-memo_grow_to(struct memo_tab *t, size_t want)
-{
-	size_t cap = t->cap != 0 ? t->cap * 2 : 1024;
-
-	while (cap < 2 * want)
-		cap *= 2;
-	struct memo_ent *e = calloc(cap, sizeof(*e));
-
-	if (e == NULL)
-		return ARR_ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		const struct memo_ent *o = &t->e[i];
-		size_t k;
-
-		if (o->ti1 == 0)
-			continue;
-		for (k = memo_hash(o->ti1 - 1, o->row) & (cap - 1); e[k].ti1 != 0;
-		     k = (k + 1) & (cap - 1))
-			;
-		e[k] = *o;
-	}
-	free(t->e);
-	t->e = e;
-	t->cap = cap;
-	return 0;
-}
-
-/*
- * The entry of row of table ti, hashed once: with add, a new one (zeroed but for its
- * key) when there is none, NULL only when memory ran out; without, NULL when there is
- * none. A pointer stays valid until the next add.
- */
-static struct memo_ent *
-memo_get(struct memo_tab *t, int ti, const uint8_t row[ARR_ROWID_LEN], bool add)
-{
-	size_t h = memo_hash(ti, row);
-	struct memo_ent *e;
-
-	if (t->cap == 0 && (!add || memo_grow_to(t, 0) < 0))
-		return NULL;
-	e = memo_probe(t, h, ti, row);
-	if (e->ti1 != 0 || !add)
-		return e->ti1 != 0 ? e : NULL;
-	if ((t->n + 1) * 2 > t->cap) {
-		if (memo_grow_to(t, 0) < 0)
-			return NULL;
-		e = memo_probe(t, h, ti, row);
-	}
-	e->ti1 = (uint8_t)(ti + 1);
-	memcpy(e->row, row, ARR_ROWID_LEN);
-	t->n++;
-	return e;
-}
 
 /* Is op i on the same row as op i - 1 (by numbers and bytes)? Then it is of the same run. */
 static bool
@@ -226,7 +123,7 @@ store_rules_before(struct store *s, const struct cs_op *cops, size_t nops,
 	for (size_t i = 0; i < nops; i++)
 		runs += !same_row(cops, i);
 	s->rules_memo = *m;
-	return runs > 512 ? memo_grow_to(&(*m)->rows, runs) : 0;
+	return runs > 512 ? store_rules_memo_grow(&(*m)->rows, runs) : 0;
 }
 
 int
@@ -239,7 +136,7 @@ store_rules_touch(struct store *s, int ti, const uint8_t row[ARR_ROWID_LEN], con
 	const unsigned char *text;
 	int ret = 0;
 
-	if ((e = memo_get(&m->rows, ti, row, true)) == NULL)
+	if ((e = store_rules_memo_get(&m->rows, ti, row, true)) == NULL)
 		return ARR_ENOMEM;
 	if (e->flags & MEMO_TOUCH) {
 		e->flags |= MEMO_AGAIN;
@@ -351,8 +248,8 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 		memcpy(l->row, row, ARR_ROWID_LEN);
 		l->set = true;
 	}
-	if (keyed && (e = memo_get(&m->rows, ti, row, false)) != NULL && (e->flags & MEMO_SEEN) &&
-	    (kind == NULL || e->kind != 0))
+	if (keyed && (e = store_rules_memo_get(&m->rows, ti, row, false)) != NULL &&
+	    (e->flags & MEMO_SEEN) && (kind == NULL || e->kind != 0))
 		return kind == NULL || strcmp(kind_name(m, e), kind) == 0;
 	if (!row_find(rt, id)) {
 		row_done(rt);
@@ -364,7 +261,7 @@ ref_ok(struct store *s, const struct schema_table *t, const struct schema_column
 
 		ok = kt != NULL && strcmp((const char *)kt, kind) == 0;
 	}
-	if (keyed && (e = memo_get(&m->rows, ti, row, true)) == NULL) {
+	if (keyed && (e = store_rules_memo_get(&m->rows, ti, row, true)) == NULL) {
 		ok = -1;
 	} else if (keyed && (k = m->kind[ti]) >= 0) {
 		struct value kv = store_db_column_value(rt->get, k + 1);
@@ -576,7 +473,8 @@ row_load(struct store *s, struct store_table *tb, const struct store_op *ops,
          const char **old, struct memo_ent **ep)
 {
 	const struct schema_table *t = tb->t;
-	struct memo_ent *e = memo_get(&s->rules_memo->rows, cops[i].tno, cops[i].row, false);
+	struct memo_ent *e =
+	    store_rules_memo_get(&s->rules_memo->rows, cops[i].tno, cops[i].row, false);
 
 	*status = NULL;
 	*old = NULL;
@@ -618,7 +516,8 @@ check_row(struct store *s, const struct store_op *ops, const struct cs_op *cops,
 	if (!row_load(s, tb, ops, cops, i, j, buf, sizeof(buf), &status, &old, &e))
 		goto out; /* deleted by this write: no rules for what is gone */
 	/* visible: what a reference to it finds (the entry the merge made, if any) */
-	if (e == NULL && (e = memo_get(&s->rules_memo->rows, ti, cops[i].row, true)) == NULL) {
+	if (e == NULL &&
+	    (e = store_rules_memo_get(&s->rules_memo->rows, ti, cops[i].row, true)) == NULL) {
 		rc = ARR_ENOMEM;
 		goto out;
 	}
