@@ -265,7 +265,7 @@ struct cellkey {
 struct store_rules_memo; /* what the rules remember during one write (store_rules.c) */
 
 /* Start remembering the rows of a local write (s->rules_memo until store_rules_free). */
-int store_rules_before(struct store *s, const struct store_op *ops, size_t nops,
+int store_rules_before(struct store *s, const struct cs_op *cops, size_t nops,
                        struct store_rules_memo **m);
 /*
  * The merge of a local write touched row (id its text) of table ti: inserted as new, or
@@ -273,9 +273,12 @@ int store_rules_before(struct store *s, const struct store_op *ops, size_t nops,
  */
 int store_rules_touch(struct store *s, int ti, const uint8_t row[ARR_ROWID_LEN], const char *id,
                       bool inserted);
-/* Every row touched by ops, as merged inside the write's transaction; r says why not. */
-int store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
-                      struct store_write_result *r);
+/*
+ * Every row touched by ops, as merged inside the write's transaction; r says why not.
+ * cops are ops as change-set ops, in the same order (store_write.c).
+ */
+int store_rules_check(struct store *s, const struct store_op *ops, const struct cs_op *cops,
+                      size_t nops, struct store_write_result *r);
 /* Forget the write (*m NULLed, s->rules_memo too); *m may be NULL. */
 void store_rules_free(struct store *s, struct store_rules_memo **m);
 

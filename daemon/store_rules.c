@@ -25,36 +25,33 @@
 #include "schema_no.h"
 #include "schema_rules.h"
 #include "store_int.h"
+#include "store_rules_memo.h"
 
-#define MEMO_KEY  (4 + ARR_ROWID_STRLEN) /* table index, then row bytes or id text */
-#define MEMO_KIND 24                     /* the longest kind remembered, with its NUL */
-
-struct memo_ent {
-	uint8_t key[MEMO_KEY];
-	bool used;
-	bool fresh;      /* rows: inserted as new by this write */
-	bool again;      /* rows: touched by more than one run of the merge */
-	bool kind_known; /* refs: kind holds the row's kind */
-	char kind[MEMO_KIND];
-	char *old; /* rows: an arrangement's status before the write (owned; NULL: none) */
-};
-
-/* Open addressing, linear probing, a power of two at most half full. */
-struct memo_tab {
-	struct memo_ent *e;
-	size_t cap, n;
+/*
+ * Id texts referenced lately, with their bytes: references name the same few rows
+ * (organisations, the arrangement of the rows after it) again and again, and parsing
+ * every one was a third of checking them. Direct-mapped by the text's last digits.
+ */
+#define MEMO_TEXTS_BITS 8
+#define MEMO_TEXTS      (1u << MEMO_TEXTS_BITS)
+struct memo_text {
+	char text[ARR_ROWID_STRLEN];
+	uint8_t row[ARR_ROWID_LEN];
+	bool set;
 };
 
 #define MEMO_REACHED 16 /* statuses remembered as reached from draft */
+#define MEMO_KIND    24 /* the longest status remembered as reached, with its NUL */
 
 struct store_rules_memo {
-	struct memo_tab rows; /* touched by the merge, by (table, row bytes) */
-	struct memo_tab refs; /* visible after the write, by (table, id text) */
+	struct memo_tab rows; /* touched by the merge or found visible */
 	bool status;          /* the write sets an arrangement's status */
 	int arr;              /* the table index of arrangement */
 	int status_col;       /* the index of arrangement.status in its columns */
+	unsigned status_no;   /* and its number (schema_no.h) */
 	/* per table index: the index of its kind column, -1 without (found once, not per row) */
 	signed char kind[SCHEMA_NO_ONE_BYTE];
+	struct memo_text texts[MEMO_TEXTS];
 	/*
 	 * statuses a new arrangement of this write was found to reach from draft: the
 	 * lifecycle's closure (schema_rules_status) is walked once per status, not per row
@@ -64,98 +61,12 @@ struct store_rules_memo {
 	size_t nreached;
 };
 
-/*
- * A key's hash, over its five 64-bit words (a byte at a time, hashing was a third of
- * what remembering a row cost an import).
- */
-static size_t
-memo_hash(const uint8_t *k)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (size_t i = 0; i < MEMO_KEY; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, k + i, sizeof(w));
-		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
-		h ^= h >> 32;
-	}
-	return (size_t)(h ^ (h >> 29));
-}
-
-static struct memo_ent *
-memo_find(const struct memo_tab *t, const uint8_t *k)
-{
-	if (t->cap == 0)
-		return NULL;
-	for (size_t i = memo_hash(k) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		if (!t->e[i].used)
-			return NULL;
-		if (memcmp(t->e[i].key, k, MEMO_KEY) == 0)
-			return &t->e[i];
-	}
-}
-
-/* t with room for at least want entries (at most half full), or twice its room. */
-static int
-memo_grow_to(struct memo_tab *t, size_t want)
-{
-	size_t cap = t->cap != 0 ? t->cap * 2 : 1024;
-
-	while (cap < 2 * want)
-		cap *= 2;
-	struct memo_ent *e = calloc(cap, sizeof(*e));
-
-	if (e == NULL)
-		return ARR_ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		size_t k;
-
-		if (!t->e[i].used)
-			continue;
-		for (k = memo_hash(t->e[i].key) & (cap - 1); e[k].used; k = (k + 1) & (cap - 1))
-			;
-		e[k] = t->e[i];
-	}
-	free(t->e);
-	t->e = e;
-	t->cap = cap;
-	return 0;
-}
-
-/* A new entry for k, which is not in t yet (zeroed but for its key); NULL: no memory. */
-static struct memo_ent *
-memo_add(struct memo_tab *t, const uint8_t *k)
-{
-	size_t i;
-
-	if ((t->n + 1) * 2 > t->cap && memo_grow_to(t, 0) < 0)
-		return NULL;
-	for (i = memo_hash(k) & (t->cap - 1); t->e[i].used; i = (i + 1) & (t->cap - 1))
-		;
-	t->e[i].used = true;
-	memcpy(t->e[i].key, k, MEMO_KEY);
-	t->n++;
-	return &t->e[i];
-}
-
-static void
-memo_key(uint8_t *key, int ti, const void *id, size_t len)
-{
-	uint32_t u = (uint32_t)ti;
-
-	memset(key, 0, MEMO_KEY);
-	memcpy(key, &u, sizeof(u));
-	memcpy(key + 4, id, len);
-}
-
-/* Is op i on the same row as op i - 1? Then it is of the same run. */
+/* Is op i on the same row as op i - 1 (by numbers and bytes)? Then it is of the same run. */
 static bool
-same_row(const struct store_op *ops, size_t i)
+same_row(const struct cs_op *cops, size_t i)
 {
-	return i > 0 &&
-	       (ops[i].table == ops[i - 1].table || strcmp(ops[i].table, ops[i - 1].table) == 0) &&
-	       strcmp(ops[i].row_id, ops[i - 1].row_id) == 0;
+	return i > 0 && cops[i].tno == cops[i - 1].tno &&
+	       memcmp(cops[i].row, cops[i - 1].row, ARR_ROWID_LEN) == 0;
 }
 
 /* Step tb's get for row id: true with the statement on the row, false when none. */
@@ -175,9 +86,9 @@ row_done(struct store_table *tb)
 }
 
 static bool
-is_status_op(const struct store_op *op)
+is_status_op(const struct store_rules_memo *m, const struct cs_op *op)
 {
-	return strcmp(op->table, "arrangement") == 0 && strcmp(op->column, "status") == 0;
+	return op->tno == m->arr && op->cno == m->status_no;
 }
 
 /* A new memo, with the columns the rules read found by name. NULL: no memory. */
@@ -190,13 +101,16 @@ memo_new(void)
 		return NULL;
 	m->arr = store_db_table_index("arrangement");
 	m->status_col = schema_column_index(schema_table_at((size_t)m->arr), "status");
+	m->status_no =
+	    schema_no_of_column(schema_table_at((size_t)m->arr),
+	                        &schema_table_at((size_t)m->arr)->columns[m->status_col]);
 	for (size_t i = 0; i < schema_table_count(); i++)
 		m->kind[i] = (signed char)schema_column_index(schema_table_at(i), "kind");
 	return m;
 }
 
 int
-store_rules_before(struct store *s, const struct store_op *ops, size_t nops,
+store_rules_before(struct store *s, const struct cs_op *cops, size_t nops,
                    struct store_rules_memo **m)
 {
 	size_t runs = 0;
@@ -204,13 +118,12 @@ store_rules_before(struct store *s, const struct store_op *ops, size_t nops,
 	if ((*m = memo_new()) == NULL)
 		return ARR_ENOMEM;
 	for (size_t i = 0; i < nops && !(*m)->status; i++)
-		(*m)->status = is_status_op(&ops[i]);
+		(*m)->status = is_status_op(*m, &cops[i]);
 	/* the rows the merge will touch, at most: sized once, not grown and rehashed */
 	for (size_t i = 0; i < nops; i++)
-		runs += i == 0 || ops[i].table != ops[i - 1].table ||
-		        memcmp(ops[i].row_id, ops[i - 1].row_id, sizeof(ops[i].row_id)) != 0;
+		runs += !same_row(cops, i);
 	s->rules_memo = *m;
-	return runs > 512 ? memo_grow_to(&(*m)->rows, runs) : 0;
+	return runs > 512 ? store_rules_memo_grow(&(*m)->rows, runs) : 0;
 }
 
 int
@@ -219,19 +132,17 @@ store_rules_touch(struct store *s, int ti, const uint8_t row[ARR_ROWID_LEN], con
 {
 	struct store_rules_memo *m = s->rules_memo;
 	struct store_table *tb = &s->tables[ti];
-	uint8_t key[MEMO_KEY];
 	struct memo_ent *e;
 	const unsigned char *text;
 	int ret = 0;
 
-	memo_key(key, ti, row, ARR_ROWID_LEN);
-	if ((e = memo_find(&m->rows, key)) != NULL) {
-		e->again = true;
+	if ((e = store_rules_memo_get(&m->rows, ti, row, true)) == NULL)
+		return ARR_ENOMEM;
+	if (e->flags & MEMO_TOUCH) {
+		e->flags |= MEMO_AGAIN;
 		return 0;
 	}
-	if ((e = memo_add(&m->rows, key)) == NULL)
-		return ARR_ENOMEM;
-	e->fresh = inserted;
+	e->flags |= MEMO_TOUCH | (inserted ? MEMO_FRESH : 0);
 	if (inserted || !m->status || ti != m->arr)
 		return 0;
 	/* an arrangement that existed, before its first change of this write */
@@ -250,30 +161,48 @@ store_rules_free(struct store *s, struct store_rules_memo **m)
 	for (size_t i = 0; i < (*m)->rows.cap; i++)
 		free((*m)->rows.e[i].old);
 	free((*m)->rows.e);
-	free((*m)->refs.e);
 	free(*m);
 	*m = NULL;
 	s->rules_memo = NULL;
 }
 
-/* Remember that row id (text) of table ti is visible after the write, with its kind. */
-static int
-ref_remember(struct store_rules_memo *m, int ti, const char *id, const struct value *kind)
+/*
+ * 1 + the index of kind among the choices of table ti's kind column; 0 for another value
+ * (one of a newer schema, say: a row with it is read again when its kind is asked).
+ */
+static uint8_t
+kind_no(const struct store_rules_memo *m, int ti, const struct value *kind)
 {
-	uint8_t key[MEMO_KEY];
-	struct memo_ent *e;
+	const struct schema_column *c = &schema_table_at((size_t)ti)->columns[m->kind[ti]];
 
-	memo_key(key, ti, id, ARR_ROWID_STRLEN);
-	if (memo_find(&m->refs, key) != NULL)
+	if (kind->kind != VALUE_TEXT || c->choices == NULL)
 		return 0;
-	if ((e = memo_add(&m->refs, key)) == NULL)
-		return ARR_ENOMEM;
-	if (kind != NULL && kind->kind == VALUE_TEXT && kind->u.b.len < MEMO_KIND &&
-	    memchr(kind->u.b.ptr, '\0', kind->u.b.len) == NULL) {
-		memcpy(e->kind, kind->u.b.ptr, kind->u.b.len);
-		e->kind_known = true;
-	}
+	for (size_t i = 0; c->choices[i] != NULL && i < UINT8_MAX; i++)
+		if (strlen(c->choices[i]) == kind->u.b.len &&
+		    memcmp(c->choices[i], kind->u.b.ptr, kind->u.b.len) == 0)
+			return (uint8_t)(i + 1);
 	return 0;
+}
+
+/* The kind e was seen with, or NULL when not known. */
+static const char *
+kind_name(const struct store_rules_memo *m, const struct memo_ent *e)
+{
+	int ti = e->ti1 - 1;
+
+	if (e->kind == 0 || m->kind[ti] < 0)
+		return NULL;
+	return schema_table_at((size_t)ti)->columns[m->kind[ti]].choices[e->kind - 1];
+}
+
+/* Remember that the row of e (of table ti) is visible after the write, with its kind. */
+static void
+memo_seen(const struct store_rules_memo *m, struct memo_ent *e, int ti, const struct value *kind)
+{
+	if (e->flags & MEMO_SEEN)
+		return;
+	e->flags |= MEMO_SEEN;
+	e->kind = kind != NULL ? kind_no(m, ti, kind) : 0;
 }
 
 /* The value of table ti's kind column in a row of values, or NULL if it has none. */
@@ -293,38 +222,53 @@ static int
 ref_ok(struct store *s, const struct schema_table *t, const struct schema_column *c,
        const struct value *v)
 {
+	struct store_rules_memo *m = s->rules_memo;
 	int ti = store_db_table_index(c->ref_table);
 	struct store_table *rt = &s->tables[ti];
 	const char *kind = schema_rules_org_kind(t, c);
-	uint8_t key[MEMO_KEY];
-	const struct memo_ent *e;
+	struct memo_ent *e = NULL;
+	struct memo_text *l;
 	char id[ARR_ROWID_STRLEN + 1];
+	uint8_t row[ARR_ROWID_LEN];
+	uint64_t tail;
+	bool keyed = true;
 	int k, ok;
 
 	if (v->u.b.len != ARR_ROWID_STRLEN)
 		return 0;
 	memcpy(id, v->u.b.ptr, ARR_ROWID_STRLEN);
 	id[ARR_ROWID_STRLEN] = '\0';
-	memo_key(key, ti, id, ARR_ROWID_STRLEN);
-	if ((e = memo_find(&s->rules_memo->refs, key)) != NULL && (kind == NULL || e->kind_known))
-		return kind == NULL || strcmp(e->kind, kind) == 0;
+	memcpy(&tail, id + ARR_ROWID_STRLEN - sizeof(tail), sizeof(tail));
+	l = &m->texts[(tail * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - MEMO_TEXTS_BITS)];
+	/* one text form per id (rowid.h): its bytes are the key; another text names no row */
+	if (l->set && memcmp(l->text, id, ARR_ROWID_STRLEN) == 0) {
+		memcpy(row, l->row, ARR_ROWID_LEN);
+	} else if ((keyed = rowid_parsen(id, ARR_ROWID_STRLEN, row) == 0)) {
+		memcpy(l->text, id, ARR_ROWID_STRLEN);
+		memcpy(l->row, row, ARR_ROWID_LEN);
+		l->set = true;
+	}
+	if (keyed && (e = store_rules_memo_get(&m->rows, ti, row, false)) != NULL &&
+	    (e->flags & MEMO_SEEN) && (kind == NULL || e->kind != 0))
+		return kind == NULL || strcmp(kind_name(m, e), kind) == 0;
 	if (!row_find(rt, id)) {
 		row_done(rt);
 		return 0;
 	}
 	ok = 1;
 	if (kind != NULL) {
-		const unsigned char *kt = sqlite3_column_text(rt->get, s->rules_memo->kind[ti] + 1);
+		const unsigned char *kt = sqlite3_column_text(rt->get, m->kind[ti] + 1);
 
 		ok = kt != NULL && strcmp((const char *)kt, kind) == 0;
 	}
-	if ((k = s->rules_memo->kind[ti]) >= 0) {
+	if (keyed && (e = store_rules_memo_get(&m->rows, ti, row, true)) == NULL) {
+		ok = -1;
+	} else if (keyed && (k = m->kind[ti]) >= 0) {
 		struct value kv = store_db_column_value(rt->get, k + 1);
 
-		if (ref_remember(s->rules_memo, ti, id, &kv) < 0)
-			ok = -1;
-	} else if (ref_remember(s->rules_memo, ti, id, NULL) < 0) {
-		ok = -1;
+		memo_seen(m, e, ti, &kv);
+	} else if (keyed) {
+		memo_seen(m, e, ti, NULL);
 	}
 	row_done(rt);
 	return ok;
@@ -457,14 +401,14 @@ reached_known(const struct store_rules_memo *m, const char *status)
  * run). A new row's status (no old one) is judged by the status alone.
  */
 static int
-check_status(struct store_rules_memo *m, const struct store_op *ops, size_t i, size_t j,
+check_status(struct store_rules_memo *m, const struct cs_op *cops, size_t i, size_t j,
              const char *old, const char *now, struct schema_refusal *why, size_t *bad)
 {
 	size_t len;
 	int rc;
 
 	for (size_t k = i; k < j; k++) {
-		if (now == NULL || !is_status_op(&ops[k]))
+		if (now == NULL || !is_status_op(m, &cops[k]))
 			continue;
 		*bad = k;
 		if (old == NULL && reached_known(m, now))
@@ -493,25 +437,18 @@ op_of(const struct store_op *ops, size_t i, size_t j, const char *column)
  * deleted it. Its status, if any, into status (NUL-terminated).
  */
 static bool
-row_from_ops(struct store *s, const struct schema_table *t, const struct store_op *ops, size_t i,
+row_from_ops(struct store *s, const struct schema_table *t, const struct cs_op *cops, size_t i,
              size_t j, char *status, size_t size)
 {
 	const struct store_rules_memo *m = s->rules_memo;
-	int col = -1, sc = t == s->tables[m->arr].t ? m->status_col : -1;
+	int sc = t == s->tables[m->arr].t ? m->status_col : -1;
 	const struct value *v;
 
 	for (size_t c = 0; c < t->ncolumns; c++)
 		s->scratch[c] = value_nil();
-	for (size_t k = i; k < j; k++) {
-		/* a local write names a row's columns in schema order by the schema's strings */
-		const struct schema_column *c =
-		    (size_t)(col + 1) < t->ncolumns && t->columns[col + 1].name == ops[k].column
-		        ? &t->columns[col + 1]
-		        : schema_column_findn(t, ops[k].column, strlen(ops[k].column), col);
-
-		col = (int)(c - t->columns); /* validated before (ops_check) */
-		s->scratch[col] = ops[k].value;
-	}
+	/* by the column's number (validated, store_write.c): _deleted, 0, is last */
+	for (size_t k = i; k < j; k++)
+		s->scratch[cops[k].cno == 0 ? t->ncolumns - 1 : cops[k].cno - 1U] = cops[k].value;
 	v = &s->scratch[t->ncolumns - 1];
 	if (v->kind == VALUE_INT && v->u.i == 1)
 		return false;
@@ -531,21 +468,21 @@ row_from_ops(struct store *s, const struct schema_table *t, const struct store_o
  * no visible row.
  */
 static bool
-row_load(struct store *s, struct store_table *tb, const struct store_op *ops, size_t i, size_t j,
-         char *buf, size_t size, const char **status, const char **old)
+row_load(struct store *s, struct store_table *tb, const struct store_op *ops,
+         const struct cs_op *cops, size_t i, size_t j, char *buf, size_t size, const char **status,
+         const char **old, struct memo_ent **ep)
 {
 	const struct schema_table *t = tb->t;
-	uint8_t row[ARR_ROWID_LEN], key[MEMO_KEY];
-	const struct memo_ent *e = NULL;
+	struct memo_ent *e =
+	    store_rules_memo_get(&s->rules_memo->rows, cops[i].tno, cops[i].row, false);
 
 	*status = NULL;
 	*old = NULL;
-	if (rowid_parse(ops[i].row_id, row) == 0) {
-		memo_key(key, (int)(tb - s->tables), row, ARR_ROWID_LEN);
-		e = memo_find(&s->rules_memo->rows, key);
-	}
-	if (e != NULL && e->fresh && !e->again) {
-		if (!row_from_ops(s, t, ops, i, j, buf, size))
+	if (e != NULL && !(e->flags & MEMO_TOUCH))
+		e = NULL;
+	*ep = e;
+	if (e != NULL && (e->flags & (MEMO_FRESH | MEMO_AGAIN)) == MEMO_FRESH) {
+		if (!row_from_ops(s, t, cops, i, j, buf, size))
 			return false;
 		if (tb - s->tables == s->rules_memo->arr && buf[0] != '\0')
 			*status = buf;
@@ -564,28 +501,27 @@ row_load(struct store *s, struct store_table *tb, const struct store_op *ops, si
 
 /* The row of the run [i, j), as it is now, against every rule. */
 static int
-check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
+check_row(struct store *s, const struct store_op *ops, const struct cs_op *cops, size_t i, size_t j,
           struct store_write_result *r)
 {
-	int ti = store_db_table_index(ops[i].table);
+	int ti = cops[i].tno;
 	struct store_table *tb = &s->tables[ti];
 	const struct schema_table *t = tb->t;
 	struct schema_refusal why = {NULL, NULL, ""};
 	const char *status, *old;
-	char buf[64], id[ARR_ROWID_STRLEN + 1];
-	uint8_t row[ARR_ROWID_LEN];
+	struct memo_ent *e;
+	char buf[64];
 	int rc = 0;
 
-	if (!row_load(s, tb, ops, i, j, buf, sizeof(buf), &status, &old))
+	if (!row_load(s, tb, ops, cops, i, j, buf, sizeof(buf), &status, &old, &e))
 		goto out; /* deleted by this write: no rules for what is gone */
-	/* the id as stored: what a reference to it must spell */
-	if (rowid_parse(ops[i].row_id, row) == 0) {
-		rowid_format(row, id);
-		if (strcmp(id, ops[i].row_id) == 0 &&
-		    (rc = ref_remember(s->rules_memo, ti, id,
-		                       kind_of(s->rules_memo, ti, s->scratch))) < 0)
-			goto out;
+	/* visible: what a reference to it finds (the entry the merge made, if any) */
+	if (e == NULL &&
+	    (e = store_rules_memo_get(&s->rules_memo->rows, ti, cops[i].row, true)) == NULL) {
+		rc = ARR_ENOMEM;
+		goto out;
 	}
+	memo_seen(s->rules_memo, e, ti, kind_of(s->rules_memo, ti, s->scratch));
 	r->bad_op = i;
 	if ((rc = schema_rules_row(t, s->scratch, &why)) < 0 ||
 	    (rc = check_refs(s, t, s->scratch, &why)) < 0 ||
@@ -593,7 +529,7 @@ check_row(struct store *s, const struct store_op *ops, size_t i, size_t j,
 		r->bad_op = op_of(ops, i, j, why.column);
 		goto out;
 	}
-	rc = check_status(s->rules_memo, ops, i, j, old, status, &why, &r->bad_op);
+	rc = check_status(s->rules_memo, cops, i, j, old, status, &why, &r->bad_op);
 out:
 	if (rc < 0 && rc != ARR_ENOMEM)
 		store_rules_word(r->refusal, sizeof(r->refusal), t, &why);
@@ -602,16 +538,16 @@ out:
 }
 
 int
-store_rules_check(struct store *s, const struct store_op *ops, size_t nops,
-                  struct store_write_result *r)
+store_rules_check(struct store *s, const struct store_op *ops, const struct cs_op *cops,
+                  size_t nops, struct store_write_result *r)
 {
 	size_t j;
 	int rc;
 
 	for (size_t i = 0; i < nops; i = j) {
-		for (j = i + 1; j < nops && same_row(ops, j); j++)
+		for (j = i + 1; j < nops && same_row(cops, j); j++)
 			;
-		if ((rc = check_row(s, ops, i, j, r)) < 0)
+		if ((rc = check_row(s, ops, cops, i, j, r)) < 0)
 			return rc;
 	}
 	r->bad_op = 0;

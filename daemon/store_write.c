@@ -65,20 +65,28 @@ store_write(struct store *s, const struct store_op *ops, size_t nops,
 }
 
 /*
- * The one validation of a local write (store.h): every op against the schema before
- * anything is built from them; *bad is the first op refused. Runs of ops on one table
- * and row are the usual case: a table named by the same pointer as the op before is
- * not looked up again, and a column is looked for next to the previous one first.
+ * The one validation of a local write (store.h), and the ops as change-set ops (values
+ * borrowed) in the same pass: every op against the schema before anything is built from
+ * them, *bad the first op refused. Each op gets its row id (parsed unless rows has
+ * them) and the numbers of its table and column (changeset.h): what route, build, merge
+ * and the rules read instead of the names. A table is named by the schema's string
+ * only: a reserved name ("#n", schema_no.h) is no table or column of a local write.
+ * Runs of ops on one table and row are the usual case: a table named by the same
+ * pointer as the op before is not looked up again, and a column is looked for next to
+ * the previous one first, by pointer before by name.
  */
 static int
-ops_check(const struct store_op *ops, const uint8_t *rows, size_t nops, size_t *bad)
+ops_take(const struct store_op *ops, const uint8_t *rows, size_t nops, struct cs_op *cops,
+         size_t *bad)
 {
 	const struct schema_table *t = NULL;
 	const char *tname = NULL;
+	unsigned tno = 0;
 	int col = -1;
 
 	for (size_t i = 0; i < nops; i++) {
 		const struct schema_column *c;
+		const char *cname = ops[i].column;
 
 		*bad = i;
 		if (ops[i].table != tname || t == NULL) {
@@ -86,50 +94,28 @@ ops_check(const struct store_op *ops, const uint8_t *rows, size_t nops, size_t *
 			col = -1;
 			if ((t = schema_table_find(tname)) == NULL)
 				return ARR_ESCHEMA;
+			tno = schema_no_of_table(t);
 		}
-		if (ops[i].column == NULL ||
-		    (c = schema_column_findn(t, ops[i].column, strlen(ops[i].column), col)) == NULL)
+		if (cname == NULL)
+			return ARR_ESCHEMA;
+		if ((size_t)(col + 1) < t->ncolumns && t->columns[col + 1].name == cname)
+			c = &t->columns[col + 1];
+		else if ((c = schema_column_findn(t, cname, strlen(cname), col)) == NULL)
 			return ARR_ESCHEMA;
 		col = (int)(c - t->columns);
-		if (!schema_value_fits(c, &ops[i].value) ||
-		    (rows == NULL && !rowid_valid_text(ops[i].row_id)))
+		if (!schema_value_fits(c, &ops[i].value))
 			return ARR_EINVAL;
-	}
-	*bad = 0;
-	return 0;
-}
-
-/*
- * The ops as change-set ops (values borrowed), row ids parsed unless rows has them, each
- * with the numbers of its table and column (changeset.h): what route, build and merge
- * read instead of the names. The names are the schema's (ops_check): a run of one table's
- * pointer looks it up once, a column next to the one before first.
- */
-static int
-ops_convert(const struct store_op *ops, const uint8_t *rows, size_t nops, struct cs_op *cops)
-{
-	const struct schema_table *t = NULL;
-	const char *tname = NULL;
-	int tno = -1, hint = -1, cno;
-
-	for (size_t i = 0; i < nops; i++) {
-		if (ops[i].table != tname) {
-			tname = ops[i].table;
-			tno = schema_no_table_find(tname, &t);
-			hint = -1;
-		}
-		if (t == NULL || (cno = schema_no_column_find(t, ops[i].column, &hint)) < 0)
-			return ARR_ESCHEMA; /* ops_check let no such op through */
-		cops[i].table = t->name;
-		cops[i].column = schema_no_column_name(t, (uint64_t)cno);
-		cops[i].tno = (uint8_t)tno;
-		cops[i].cno = (uint8_t)cno;
-		cops[i].value = ops[i].value;
 		if (rows != NULL)
 			memcpy(cops[i].row, rows + i * ARR_ROWID_LEN, ARR_ROWID_LEN);
 		else if (rowid_parse(ops[i].row_id, cops[i].row) < 0)
 			return ARR_EINVAL;
+		cops[i].table = t->name;
+		cops[i].column = c->name;
+		cops[i].tno = (uint8_t)tno;
+		cops[i].cno = (uint8_t)schema_no_of_column(t, c);
+		cops[i].value = ops[i].value;
 	}
+	*bad = 0;
 	return 0;
 }
 
@@ -383,25 +369,24 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		*res = r;
 	if (nops == 0)
 		return ARR_EINVAL;
-	if ((ret = ops_check(ops, rows, nops, &r.bad_op)) < 0) {
-		if (res != NULL)
-			res->bad_op = r.bad_op;
-		return ret;
-	}
-	if ((ret = store_bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0)
-		return ret;
-	/* ops_convert sets every field; a count no allocation can hold fails as calloc would */
+	/* ops_take sets every field; a count no allocation can hold fails as calloc would */
 	if (nops > SIZE_MAX / sizeof(struct store_group) ||
 	    (cops = malloc(nops * sizeof(*cops))) == NULL)
 		return ARR_ENOMEM;
-	if ((ret = ops_convert(ops, rows, nops, cops)) < 0)
-		goto out;
+	/* refused or held before anything is begun: nothing to undo or reset */
+	if ((ret = ops_take(ops, rows, nops, cops, &r.bad_op)) < 0 ||
+	    (ret = store_bulk_flush(s)) < 0 || (ret = own_seq_check(s)) < 0) {
+		if (res != NULL)
+			res->bad_op = r.bad_op;
+		free(cops);
+		return ret;
+	}
 	if (nops >= LARGE_WRITE_OPS && (ret = store_bulk_cache_grow(s)) < 0)
 		goto out;
 	if ((ret = set_synchronous(s, true)) < 0 || (ret = store_write_begin(s)) < 0)
 		goto out;
 	intx = true;
-	if ((s->rules && (ret = store_rules_before(s, ops, nops, &memo)) < 0) ||
+	if ((s->rules && (ret = store_rules_before(s, cops, nops, &memo)) < 0) ||
 	    (ret = write_routed(s, cops, nops, &r)) < 0) {
 		if (res != NULL &&
 		    (ret == ARR_ENOTPARTY || ret == ARR_EFORBIDDEN ||
@@ -411,7 +396,7 @@ store_write_rows(struct store *s, const struct store_op *ops, const uint8_t *row
 		}
 		goto out;
 	}
-	if (s->rules && (ret = store_rules_check(s, ops, nops, &r)) < 0) {
+	if (s->rules && (ret = store_rules_check(s, ops, cops, nops, &r)) < 0) {
 		if (res != NULL) {
 			res->bad_op = r.bad_op;
 			memcpy(res->refusal, r.refusal, sizeof(r.refusal));
