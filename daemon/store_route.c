@@ -121,8 +121,10 @@ struct route {
 	size_t nruns;
 	struct opref *by_child; /* the arrangement ops setting child_id, by that child */
 	size_t nchild;
-	size_t *slots; /* by (row, table): 1 + the index in runs of its first run, or 0 */
-	size_t mask;   /* slots has mask + 1 entries, a power of two */
+	size_t *slots;           /* by (row, table): 1 + the index in runs of its first run, or 0 */
+	size_t mask;             /* slots has mask + 1 entries, a power of two */
+	const uint8_t *ref_text; /* the reference route_ref() parsed last, or NULL */
+	uint8_t ref_parsed[ARR_ROWID_LEN]; /* ... and the row id it names */
 };
 
 /* Where (row, table) starts its probe in rt->slots (row ids are not trusted to be random). */
@@ -299,6 +301,27 @@ route_index(struct route *rt)
 	return runs_build(rt);
 }
 
+/*
+ * ref_row() of an op of the write, remembering the last reference parsed: the new rows
+ * that hang off one parent name it one after another (an arrangement's parties and
+ * funding shares), and parsing each was a quarter of routing's own work on an import.
+ */
+static int
+route_ref(struct route *rt, const struct cs_op *op, uint8_t row[ARR_ROWID_LEN])
+{
+	if (op->value.kind == VALUE_TEXT && op->value.u.b.len == ARR_ROWID_STRLEN &&
+	    rt->ref_text != NULL &&
+	    memcmp(op->value.u.b.ptr, rt->ref_text, ARR_ROWID_STRLEN) == 0) {
+		memcpy(row, rt->ref_parsed, ARR_ROWID_LEN);
+		return 0;
+	}
+	if (ref_row(op, row) < 0)
+		return ARR_EINVAL;
+	rt->ref_text = op->value.u.b.ptr;
+	memcpy(rt->ref_parsed, row, ARR_ROWID_LEN);
+	return 0;
+}
+
 /* The scope of row of table (a parent of a new row): readable, or new in this write. */
 static int parent_scope(struct route *rt, const struct schema_table *t,
                         const uint8_t row[ARR_ROWID_LEN], uint8_t scope[ARR_SCOPE_LEN], int depth);
@@ -320,7 +343,7 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
 	}
 	if (rtab->arr_col >= 0) {
 		if ((ref = find_op(rt, tno, row, rtab->arr_col)) == NULL ||
-		    ref_row(ref, parent) < 0) {
+		    route_ref(rt, ref, parent) < 0) {
 			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 			         "%s.arrangement_id required: a new row belongs to an arrangement",
 			         t->name);
@@ -330,7 +353,7 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
 	}
 	if (rtab->eval_col >= 0) {
 		if ((ref = find_op(rt, tno, row, rtab->eval_col)) == NULL ||
-		    ref_row(ref, parent) < 0) {
+		    route_ref(rt, ref, parent) < 0) {
 			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 			         "%s.evaluation_id required: a new row belongs to an evaluation",
 			         t->name);
