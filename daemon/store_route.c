@@ -125,6 +125,11 @@ struct route {
 	size_t mask;             /* slots has mask + 1 entries, a power of two */
 	const uint8_t *ref_text; /* the reference route_ref() parsed last, or NULL */
 	uint8_t ref_parsed[ARR_ROWID_LEN]; /* ... and the row id it names */
+	/* the last row looked up that the write does not name (a parent), and the answer */
+	const struct schema_table *out_t; /* NULL: none yet */
+	uint8_t out_row[ARR_ROWID_LEN];
+	int out_rc;
+	uint8_t out_scope[ARR_SCOPE_LEN];
 };
 
 /* Where (row, table) starts its probe in rt->slots (row ids are not trusted to be random). */
@@ -175,7 +180,9 @@ by_row_find(const struct route *rt, const uint8_t *row, unsigned tno)
 /*
  * The scope of the readable row of table, as row_scope() says, asked of the replica once
  * per row of this write: a row of the write is looked up for itself and again as the
- * parent of the rows that hang off it.
+ * parent of the rows that hang off it. A row the write does not name, an existing
+ * parent, is remembered until another such row is looked up: the new rows under one
+ * parent come one after another. Routing writes nothing, so an answer stays true.
  */
 static int
 route_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[ARR_ROWID_LEN],
@@ -188,10 +195,21 @@ route_row_scope(struct route *rt, const struct schema_table *t, const uint8_t ro
 		memcpy(scope, e->scope, ARR_SCOPE_LEN);
 		return e->looked - 1;
 	}
+	if (e == NULL && rt->out_t == t && memcmp(rt->out_row, row, ARR_ROWID_LEN) == 0) {
+		memcpy(scope, rt->out_scope, ARR_SCOPE_LEN);
+		return rt->out_rc;
+	}
 	rc = row_scope(rt->s, t->name, row, scope);
-	if (e != NULL && (rc == 0 || rc == ARR_ENOTFOUND)) {
+	if (rc != 0 && rc != ARR_ENOTFOUND)
+		return rc;
+	if (e != NULL) {
 		e->looked = rc + 1;
 		memcpy(e->scope, scope, ARR_SCOPE_LEN);
+	} else {
+		rt->out_t = t;
+		memcpy(rt->out_row, row, ARR_ROWID_LEN);
+		rt->out_rc = rc;
+		memcpy(rt->out_scope, scope, ARR_SCOPE_LEN);
 	}
 	return rc;
 }
