@@ -27,31 +27,6 @@
 #include "teststore.h"
 #include "testutil.h"
 
-/* Reopen r's store as a need-to-know replica: the scopes it opens are its own. */
-static void
-reopen_ntk(struct ts_replica *r)
-{
-	int err = 0;
-
-	store_destroy(&r->s);
-	r->need_to_know = true;
-	r->s = ts_replica_open(r, &err);
-	assert_int_equal(err, 0);
-	assert_non_null(r->s);
-}
-
-static int
-setup_ntk(void **state)
-{
-	struct ts_fixture *f;
-
-	ts_setup(state);
-	f = *state;
-	for (int i = 0; i < 3; i++)
-		reopen_ntk(&f->r[i]);
-	return 0;
-}
-
 /* r writes a new arrangement id with its child (ids made here). */
 static void
 arr_new(struct ts_replica *r, char id[ARR_ROWID_STRLEN + 1])
@@ -270,7 +245,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_reference_after_near_twin, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_unnamed_columns_null, ts_setup, ts_teardown),
 	    cmocka_unit_test_setup_teardown(test_existing_parents_in_turn, ts_setup, ts_teardown),
-	    cmocka_unit_test_setup_teardown(test_opaque_parent_after_readable, setup_ntk,
+	    cmocka_unit_test_setup_teardown(test_opaque_parent_after_readable, ts_setup_ntk,
 	                                    ts_teardown),
 	};
 

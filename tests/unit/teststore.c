@@ -114,6 +114,25 @@ ts_setup(void **state)
 }
 
 int
+ts_setup_ntk(void **state)
+{
+	struct ts_fixture *f;
+
+	ts_setup(state);
+	f = *state;
+	for (int i = 0; i < 3; i++) {
+		int err = 0;
+
+		store_destroy(&f->r[i].s);
+		f->r[i].need_to_know = true;
+		f->r[i].s = ts_replica_open(&f->r[i], &err);
+		assert_int_equal(err, 0);
+		assert_non_null(f->r[i].s);
+	}
+	return 0;
+}
+
+int
 ts_teardown(void **state)
 {
 	struct ts_fixture *f = *state;
