@@ -121,8 +121,15 @@ struct route {
 	size_t nruns;
 	struct opref *by_child; /* the arrangement ops setting child_id, by that child */
 	size_t nchild;
-	size_t *slots; /* by (row, table): 1 + the index in runs of its first run, or 0 */
-	size_t mask;   /* slots has mask + 1 entries, a power of two */
+	size_t *slots;           /* by (row, table): 1 + the index in runs of its first run, or 0 */
+	size_t mask;             /* slots has mask + 1 entries, a power of two */
+	const uint8_t *ref_text; /* the reference route_ref() parsed last, or NULL */
+	uint8_t ref_parsed[ARR_ROWID_LEN]; /* ... and the row id it names */
+	/* the last row looked up that the write does not name (a parent), and the answer */
+	const struct schema_table *out_t; /* NULL: none yet */
+	uint8_t out_row[ARR_ROWID_LEN];
+	int out_rc;
+	uint8_t out_scope[ARR_SCOPE_LEN];
 };
 
 /* Where (row, table) starts its probe in rt->slots (row ids are not trusted to be random). */
@@ -173,7 +180,9 @@ by_row_find(const struct route *rt, const uint8_t *row, unsigned tno)
 /*
  * The scope of the readable row of table, as row_scope() says, asked of the replica once
  * per row of this write: a row of the write is looked up for itself and again as the
- * parent of the rows that hang off it.
+ * parent of the rows that hang off it. A row the write does not name, an existing
+ * parent, is remembered until another such row is looked up: the new rows under one
+ * parent come one after another. Routing writes nothing, so an answer stays true.
  */
 static int
 route_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[ARR_ROWID_LEN],
@@ -186,10 +195,21 @@ route_row_scope(struct route *rt, const struct schema_table *t, const uint8_t ro
 		memcpy(scope, e->scope, ARR_SCOPE_LEN);
 		return e->looked - 1;
 	}
+	if (e == NULL && rt->out_t == t && memcmp(rt->out_row, row, ARR_ROWID_LEN) == 0) {
+		memcpy(scope, rt->out_scope, ARR_SCOPE_LEN);
+		return rt->out_rc;
+	}
 	rc = row_scope(rt->s, t->name, row, scope);
-	if (e != NULL && (rc == 0 || rc == ARR_ENOTFOUND)) {
+	if (rc != 0 && rc != ARR_ENOTFOUND)
+		return rc;
+	if (e != NULL) {
 		e->looked = rc + 1;
 		memcpy(e->scope, scope, ARR_SCOPE_LEN);
+	} else {
+		rt->out_t = t;
+		memcpy(rt->out_row, row, ARR_ROWID_LEN);
+		rt->out_rc = rc;
+		memcpy(rt->out_scope, scope, ARR_SCOPE_LEN);
 	}
 	return rc;
 }
@@ -299,6 +319,27 @@ route_index(struct route *rt)
 	return runs_build(rt);
 }
 
+/*
+ * ref_row() of an op of the write, remembering the last reference parsed: the new rows
+ * that hang off one parent name it one after another (an arrangement's parties and
+ * funding shares), and parsing each was a quarter of routing's own work on an import.
+ */
+static int
+route_ref(struct route *rt, const struct cs_op *op, uint8_t row[ARR_ROWID_LEN])
+{
+	if (op->value.kind == VALUE_TEXT && op->value.u.b.len == ARR_ROWID_STRLEN &&
+	    rt->ref_text != NULL &&
+	    memcmp(op->value.u.b.ptr, rt->ref_text, ARR_ROWID_STRLEN) == 0) {
+		memcpy(row, rt->ref_parsed, ARR_ROWID_LEN);
+		return 0;
+	}
+	if (ref_row(op, row) < 0)
+		return ARR_EINVAL;
+	rt->ref_text = op->value.u.b.ptr;
+	memcpy(rt->ref_parsed, row, ARR_ROWID_LEN);
+	return 0;
+}
+
 /* The scope of row of table (a parent of a new row): readable, or new in this write. */
 static int parent_scope(struct route *rt, const struct schema_table *t,
                         const uint8_t row[ARR_ROWID_LEN], uint8_t scope[ARR_SCOPE_LEN], int depth);
@@ -320,7 +361,7 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
 	}
 	if (rtab->arr_col >= 0) {
 		if ((ref = find_op(rt, tno, row, rtab->arr_col)) == NULL ||
-		    ref_row(ref, parent) < 0) {
+		    route_ref(rt, ref, parent) < 0) {
 			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 			         "%s.arrangement_id required: a new row belongs to an arrangement",
 			         t->name);
@@ -330,7 +371,7 @@ new_row_scope(struct route *rt, const struct schema_table *t, const uint8_t row[
 	}
 	if (rtab->eval_col >= 0) {
 		if ((ref = find_op(rt, tno, row, rtab->eval_col)) == NULL ||
-		    ref_row(ref, parent) < 0) {
+		    route_ref(rt, ref, parent) < 0) {
 			snprintf(rt->r->refusal, sizeof(rt->r->refusal),
 			         "%s.evaluation_id required: a new row belongs to an evaluation",
 			         t->name);

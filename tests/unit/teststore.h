@@ -42,9 +42,9 @@ struct ts_fixture {
 
 /* cmocka setup and teardown of a struct ts_fixture. */
 int ts_setup(void **state);
-int ts_teardown(void **state);
-/* ts_setup() with three need-to-know replicas (the scopes each opens are its own). */
+/* ts_setup() with replicas that grant nothing by themselves (their scopes are their own). */
 int ts_setup_ntk(void **state);
+int ts_teardown(void **state);
 
 /* The organisation of every replica, and so the author_org of their change sets. */
 #define TS_ORG "Gemeente Testdorp"
