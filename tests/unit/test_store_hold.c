@@ -166,15 +166,10 @@ setup(void **state)
 	} orgs[] = {{GEM, "gemeente", "Gemeente", "9901"},
 	            {SWV, "swv", "SWV", "PO9901"},
 	            {SCH, "school", "School", "99XX01"}};
-	int err = 0;
 
-	ts_setup(state);
+	ts_setup_rules(state);
 	f = *state;
 	a = &f->r[0];
-	store_destroy(&a->s);
-	a->rules = true;
-	if ((a->s = ts_replica_open(a, &err)) == NULL)
-		return -1;
 	for (size_t i = 0; i < sizeof(orgs) / sizeof(orgs[0]); i++) {
 		struct store_op ops[] = {
 		    ts_op("organisation", orgs[i].id, "kind", value_text(orgs[i].kind)),

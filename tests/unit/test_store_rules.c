@@ -234,16 +234,10 @@ setup(void **state)
 {
 	struct ts_fixture *f;
 	struct ts_replica *a;
-	int err = 0;
 
-	ts_setup(state);
+	ts_setup_rules(state);
 	f = *state;
 	a = &f->r[0];
-	store_destroy(&a->s);
-	a->rules = true;
-	a->s = ts_replica_open(a, &err);
-	if (a->s == NULL)
-		return -1;
 	for (size_t k = 0; k < NROWS; k++)
 		if (write_row(a, k, rows[k].id, NULL, value_nil(), NULL) != 0)
 			return -1;

@@ -36,15 +36,10 @@ setup(void **state)
 	struct ts_fixture *f;
 	struct ts_replica *a;
 	struct store_write_result res;
-	int err = 0;
 
-	ts_setup(state);
+	ts_setup_rules(state);
 	f = *state;
 	a = &f->r[0];
-	store_destroy(&a->s);
-	a->rules = true;
-	if ((a->s = ts_replica_open(a, &err)) == NULL)
-		return -1;
 	struct store_op ops[] = {
 	    ts_op("organisation", GEM, "kind", value_text("gemeente")),
 	    ts_op("organisation", GEM, "name", value_text("Gemeente")),

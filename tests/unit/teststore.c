@@ -126,6 +126,18 @@ ts_replica_reopen(struct ts_replica *r, bool need_to_know)
 }
 
 int
+ts_setup_rules(void **state)
+{
+	struct ts_fixture *f;
+
+	ts_setup(state);
+	f = *state;
+	f->r[0].rules = true;
+	ts_replica_reopen(&f->r[0], f->r[0].need_to_know);
+	return 0;
+}
+
+int
 ts_setup_ntk(void **state)
 {
 	struct ts_fixture *f;

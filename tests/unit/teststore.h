@@ -44,6 +44,8 @@ struct ts_fixture {
 int ts_setup(void **state);
 /* ts_setup() with replicas that grant nothing by themselves (their scopes are their own). */
 int ts_setup_ntk(void **state);
+/* ts_setup() with the domain rules on at replica a (r[0]). */
+int ts_setup_rules(void **state);
 int ts_teardown(void **state);
 
 /* The organisation of every replica, and so the author_org of their change sets. */
