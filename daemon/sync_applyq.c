@@ -45,12 +45,13 @@ struct aq_item {
 struct sync_applyq {
 	struct aq_item *head, *tail;
 	size_t bytes;
-	uint64_t dropped; /* change sets dropped because the queue was full */
-	bool parked;      /* the head's next change set is parked half-merged in the store */
-	bool relay;       /* change sets were applied: push and announce them next round */
-	uint64_t slices;  /* rounds that ended with a change set parked */
-	double empty_at;  /* mono_s() the queue last ran empty, 0: it holds change sets */
-	double starved;   /* seconds it stood empty between pages of a catch-up */
+	uint64_t dropped;  /* change sets dropped because the queue was full */
+	bool parked;       /* the head's next change set is parked half-merged in the store */
+	bool relay;        /* change sets were applied: push and announce them next round */
+	uint64_t slices;   /* rounds that ended with a change set parked */
+	double empty_at;   /* mono_s() the queue last ran empty, 0: it holds change sets */
+	double starved;    /* seconds it stood empty between pages of a catch-up */
+	unsigned slice_ms; /* apply work per round: SYNC_APPLY_SLICE_MS (sync_applyq_set_slice) */
 };
 
 int
@@ -60,6 +61,7 @@ sync_applyq_new(struct sync *s)
 
 	if ((s->aq = calloc(1, sizeof(*s->aq))) == NULL)
 		return ARR_ENOMEM;
+	s->aq->slice_ms = SYNC_APPLY_SLICE_MS;
 	/* the change sets' pure work on the second core (store_precheck.c); else all here */
 	if (s->st != NULL && (rc = store_precheck_start(s->st)) < 0)
 		log_warnx("received change sets are checked on the main thread: %s",
@@ -326,6 +328,12 @@ pull_waiting(struct sync *s)
 }
 
 void
+sync_applyq_set_slice(struct sync *s, unsigned ms)
+{
+	s->aq->slice_ms = ms;
+}
+
+void
 sync_applyq_run(struct sync *s)
 {
 	double t0 = mono_s(), dt;
@@ -340,14 +348,14 @@ sync_applyq_run(struct sync *s)
 		while (s->aq->head != NULL) {
 			struct aq_item *it = s->aq->head;
 
-			s->aq->relay |= apply_batch(s, it, now, now + SYNC_APPLY_SLICE_MS) > 0;
+			s->aq->relay |= apply_batch(s, it, now, now + s->aq->slice_ms) > 0;
 			if (it->done >= it->n) {
 				pop(s);
 				if (s->aq->head != NULL)
 					sync_applyq_pull_room(s);
 			}
 			/* parked: its deadline, in whole ms, passed */
-			if (s->aq->parked || mono_s() - t0 >= SYNC_APPLY_SLICE_MS / 1000.0)
+			if (s->aq->parked || mono_s() - t0 >= s->aq->slice_ms / 1000.0)
 				break;
 		}
 	}

@@ -396,6 +396,8 @@ void sync_sendq_free(struct peer *p);
 /* sync_applyq.c */
 int sync_applyq_new(struct sync *s);
 void sync_applyq_destroy(struct sync *s);
+/* The apply work of one round, SYNC_APPLY_SLICE_MS unless set (0: one batch a round). */
+void sync_applyq_set_slice(struct sync *s, unsigned ms);
 /*
  * Queue the change sets of m (PAGE or PUSH) from p for the next slices, copied; flags:
  * own_heard (m was the last page of our pull). 0, or ARR_EFULL (dropped, counted) when

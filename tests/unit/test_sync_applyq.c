@@ -220,7 +220,9 @@ test_room(void **state)
 /*
  * A catch-up of pages of four change sets: the second pull goes out on the first page,
  * the third only once the first page was applied, and the queue never held more than
- * the peer's share.
+ * the peer's share. A round applies one batch (one change set here), so that applying
+ * the first page stops at its end: a round of 25 ms could apply the second page too
+ * and leave nothing to tell a pull made on room from one made on a drained queue.
  */
 static void
 test_pull_while_applying(void **state)
@@ -230,6 +232,7 @@ test_pull_while_applying(void **state)
 	struct peer *p = &s->peers[0];
 	uint64_t id;
 
+	sync_applyq_set_slice(s, 0);
 	/* the next page is asked for before this one is applied */
 	id = start_catchup(f, 41, PER_PG);
 	assert_false(p->pull_more);
