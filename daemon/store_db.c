@@ -72,6 +72,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SEALED_DEL] = "DELETE FROM _sealed WHERE sc = ?1 AND key_id = ?2 AND log = ?3 "
                       "AND part = ?4",
     [ST_LOG_BY_ID] = "SELECT origin, raw FROM _log WHERE id = ?1",
+    /* the length first: the entry is read only when it differs (store_policy_body.c) */
+    [ST_LOG_LEN_RAW] = "SELECT length(raw), raw FROM _log WHERE id = ?1",
     [ST_Q_BYTES] = "SELECT (SELECT coalesce(sum(bytes), 0) FROM _pending_use), "
                    "(SELECT coalesce(sum(bytes), 0) FROM _quarantine_use)",
 };

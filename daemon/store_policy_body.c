@@ -49,15 +49,12 @@ body_off(const uint8_t *raw, size_t len, size_t i, int64_t *off)
 static int
 logged_off(struct store *s, const struct changeset *cs, size_t i, int64_t log_id, int64_t *off)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s->st[ST_LOG_LEN_RAW];
 	int rc;
 
 	*off = (int64_t)(cs->parts[i].body - cs->raw);
 	if (!s->erase->any)
 		return 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT length(raw), raw FROM _log WHERE id = ?1", -1, &st,
-	                       NULL) != SQLITE_OK)
-		return ARR_EDB;
 	sqlite3_bind_int64(st, 1, log_id);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
 		rc = rc == SQLITE_DONE ? ARR_EDB : store_db_error(rc);
@@ -66,7 +63,7 @@ logged_off(struct store *s, const struct changeset *cs, size_t i, int64_t log_id
 	else
 		rc = body_off(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), i,
 		              off);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == ARR_ENOTFOUND ? ARR_EDB : rc; /* a part recorded has its body logged */
 }
 
